@@ -1,0 +1,3 @@
+//! Array file formats.
+
+pub mod npy;

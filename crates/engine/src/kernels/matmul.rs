@@ -1,0 +1,138 @@
+//! Row-major f32 matrix multiplication on the `gemm` crate.
+//!
+//! Every GEMM in the engine goes through [`matmul`], so the choice of threading lives in one
+//! place. Transposes are free: `gemm` takes arbitrary strides, so `A^T` is just `A` read with
+//! swapped strides and no copy is ever made.
+
+use gemm::{gemm, Parallelism};
+
+/// Which operand layout a matrix is stored in (both are row-major buffers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trans {
+    /// Use the matrix as stored: `rows x cols`.
+    No,
+    /// Use the transpose of the stored matrix.
+    Yes,
+}
+
+/// Minimum multiply-adds before a GEMM is split over threads. Small GEMMs lose more to
+/// thread wake-ups than they gain (see DESIGN.md "Performance habits").
+const PARALLEL_MIN_FLOPS: usize = 1 << 18;
+
+/// Parallelism for a GEMM of `m x k x n` multiply-adds.
+pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
+    let threads = crate::parallel::num_threads();
+    if threads <= 1 || m * n * k < PARALLEL_MIN_FLOPS || rayon::current_thread_index().is_some() {
+        Parallelism::None
+    } else {
+        Parallelism::Rayon(threads)
+    }
+}
+
+/// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
+///
+/// `op(a)` is `m x k`, `op(b)` is `k x n`, `c` is `m x n`. When `ta == Trans::Yes` the buffer
+/// `a` holds a `k x m` matrix; likewise for `b`.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says (an engine bug, never user input).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: Trans,
+    b: &[f32],
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // (column stride, row stride) of op(x) for a row-major buffer.
+    let (a_cs, a_rs) = match ta {
+        Trans::No => (1isize, k as isize),
+        Trans::Yes => (m as isize, 1isize),
+    };
+    let (b_cs, b_rs) = match tb {
+        Trans::No => (1isize, n as isize),
+        Trans::Yes => (k as isize, 1isize),
+    };
+    // SAFETY: the asserts above guarantee every index gemm touches is in bounds; strides
+    // describe exactly the row-major layouts documented on this function.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism_for(m, n, k),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: Trans, b: &[f32], tb: Trans) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    let av = if ta == Trans::No { a[i * k + p] } else { a[p * m + i] };
+                    let bv = if tb == Trans::No { b[p * n + j] } else { b[j * k + p] };
+                    s += av * bv;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn all_transpose_combinations_match_naive() {
+        let (m, n, k) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        for ta in [Trans::No, Trans::Yes] {
+            for tb in [Trans::No, Trans::Yes] {
+                let want = naive(m, n, k, &a, ta, &b, tb);
+                let mut c = vec![1.0; m * n];
+                matmul(m, n, k, &a, ta, &b, tb, &mut c, false);
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-5);
+                }
+                let mut c2 = vec![1.0; m * n];
+                matmul(m, n, k, &a, ta, &b, tb, &mut c2, true);
+                for (x, y) in c2.iter().zip(&want) {
+                    assert!((x - (y + 1.0)).abs() < 1e-5);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Raw CPU kernels on slices. Ops in [`crate::ops`] wrap them with shapes and gradients.
+
+pub mod matmul;

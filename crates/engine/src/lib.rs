@@ -1,0 +1,33 @@
+//! # keras-engine
+//!
+//! The tensor engine under keras-rs: a channels-last, f32-compute [`Tensor`], CPU kernels on
+//! `gemm` + `rayon`, reverse-mode autodiff over coarse fused ops ([`GradientTape`]) and a
+//! seeded RNG. It knows nothing about Keras.
+//!
+//! ```
+//! use keras_engine::{ops, GradientTape, Tensor};
+//! let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [2, 2]).unwrap();
+//! let w = Tensor::new(vec![0.5, -1.0, 2.0, 0.0], [2, 2]).unwrap().requiring_grad();
+//! let tape = GradientTape::new();
+//! let y = ops::dense(&x, &w, None, ops::Unary::Relu).unwrap();
+//! let loss = ops::sum_all(&y).unwrap();
+//! let grads = tape.gradient(&loss, &[&w]).unwrap();
+//! assert_eq!(grads[0].as_ref().unwrap().shape(), &[2, 2]);
+//! ```
+
+pub mod autodiff;
+pub mod dtype;
+pub mod error;
+pub mod io;
+pub mod kernels;
+pub mod ops;
+pub mod parallel;
+pub mod rng;
+pub mod tensor;
+pub mod testing;
+
+pub use autodiff::{BackwardFn, GradientTape};
+pub use dtype::DType;
+pub use error::{EngineError, Result};
+pub use rng::{set_random_seed, with_global_rng, Rng};
+pub use tensor::{LogitsKind, Storage, Tensor, TensorId};

@@ -1,0 +1,521 @@
+//! Element-wise ops: activations and other unary maps, and broadcasting binary arithmetic.
+
+use rayon::prelude::*;
+
+use crate::autodiff::record;
+use crate::parallel::ELEMENTWISE_PARALLEL_MIN;
+use crate::tensor::{LogitsKind, Tensor};
+use crate::{bail, Result};
+
+/// A unary element-wise function with a known derivative.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// Identity.
+    Linear,
+    /// `max(x, 0)` (derivative 0 at 0, as TensorFlow).
+    Relu,
+    /// Keras `relu` with `negative_slope`, `max_value`, `threshold`:
+    /// `x >= max_value -> max_value; threshold <= x < max_value -> x; else negative_slope*(x-threshold)`.
+    ReluParams {
+        /// Slope below the threshold.
+        negative_slope: f32,
+        /// Saturation value (`f32::INFINITY` for none).
+        max_value: f32,
+        /// Values below it are zeroed (or scaled by the slope).
+        threshold: f32,
+    },
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// `x > 0 ? x : alpha * (exp(x) - 1)`.
+    Elu(f32),
+    /// Scaled ELU with Keras's constants.
+    Selu,
+    /// `log(1 + exp(x))`.
+    Softplus,
+    /// `x * sigmoid(x)` (swish).
+    Silu,
+    /// `exp(x)`.
+    Exp,
+    /// Natural logarithm.
+    Log,
+    /// `-x`.
+    Neg,
+    /// `x * x`.
+    Square,
+    /// Square root.
+    Sqrt,
+    /// Absolute value (derivative 0 at 0).
+    Abs,
+}
+
+/// SELU constants (Keras `keras.activations.selu`).
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+/// SELU scale.
+pub const SELU_SCALE: f32 = 1.050_701;
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Unary {
+    /// `f(x)`.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Unary::Linear => x,
+            Unary::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Unary::ReluParams { negative_slope, max_value, threshold } => {
+                if x >= max_value {
+                    max_value
+                } else if x >= threshold {
+                    x
+                } else {
+                    negative_slope * (x - threshold)
+                }
+            }
+            Unary::Sigmoid => sigmoid(x),
+            Unary::Tanh => x.tanh(),
+            Unary::Elu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x.exp_m1()
+                }
+            }
+            Unary::Selu => {
+                if x > 0.0 {
+                    SELU_SCALE * x
+                } else {
+                    SELU_SCALE * SELU_ALPHA * x.exp_m1()
+                }
+            }
+            Unary::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Unary::Silu => x * sigmoid(x),
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Neg => -x,
+            Unary::Square => x * x,
+            Unary::Sqrt => x.sqrt(),
+            Unary::Abs => x.abs(),
+        }
+    }
+
+    /// `f'(x)` given `x` and `y = f(x)`.
+    #[inline]
+    pub fn derivative(self, x: f32, y: f32) -> f32 {
+        match self {
+            Unary::Linear => 1.0,
+            Unary::Relu => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::ReluParams { negative_slope, max_value, threshold } => {
+                if x >= max_value {
+                    0.0
+                } else if x >= threshold {
+                    1.0
+                } else {
+                    negative_slope
+                }
+            }
+            Unary::Sigmoid => y * (1.0 - y),
+            Unary::Tanh => 1.0 - y * y,
+            Unary::Elu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    a * x.exp()
+                }
+            }
+            Unary::Selu => {
+                if x > 0.0 {
+                    SELU_SCALE
+                } else {
+                    SELU_SCALE * SELU_ALPHA * x.exp()
+                }
+            }
+            Unary::Softplus => sigmoid(x),
+            Unary::Silu => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+            Unary::Exp => y,
+            Unary::Log => 1.0 / x,
+            Unary::Neg => -1.0,
+            Unary::Square => 2.0 * x,
+            Unary::Sqrt => 0.5 / y,
+            Unary::Abs => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// `f'(x)` from the output alone, for functions where that is possible. Lets fused ops
+    /// (Dense, Conv2D with an activation) skip keeping the pre-activation.
+    #[inline]
+    pub fn derivative_from_output(self, y: f32) -> Option<f32> {
+        Some(match self {
+            Unary::Linear => 1.0,
+            Unary::Relu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::Sigmoid => y * (1.0 - y),
+            Unary::Tanh => 1.0 - y * y,
+            Unary::Elu(a) if a > 0.0 => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    y + a
+                }
+            }
+            Unary::Selu => {
+                if y > 0.0 {
+                    SELU_SCALE
+                } else {
+                    y + SELU_SCALE * SELU_ALPHA
+                }
+            }
+            Unary::Exp => y,
+            _ => return None,
+        })
+    }
+
+    /// True when [`Unary::derivative_from_output`] is available.
+    pub fn invertible_derivative(self) -> bool {
+        self.derivative_from_output(0.5).is_some()
+    }
+}
+
+/// Applies `f` to every element, in parallel for large buffers.
+pub(crate) fn map_f32(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
+    if x.len() >= ELEMENTWISE_PARALLEL_MIN {
+        x.par_iter().map(|&v| f(v)).collect()
+    } else {
+        x.iter().map(|&v| f(v)).collect()
+    }
+}
+
+/// Applies `f` in place.
+pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
+    if x.len() >= ELEMENTWISE_PARALLEL_MIN {
+        x.par_iter_mut().for_each(|v| *v = f(*v));
+    } else {
+        x.iter_mut().for_each(|v| *v = f(*v));
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`.
+pub(crate) fn zip_f32(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
+    if a.len() >= ELEMENTWISE_PARALLEL_MIN {
+        a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
+    } else {
+        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    }
+}
+
+/// `y = f(x)` element-wise (differentiable). Sigmoid outputs remember their logits.
+pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
+    let xs = x.as_f32()?;
+    let out = Tensor::from_f32_unchecked(map_f32(xs, |v| f.apply(v)), x.shape().to_vec());
+    let out = if f == Unary::Sigmoid { out.with_logits(LogitsKind::Sigmoid, x) } else { out };
+    Ok(record(
+        out,
+        &[x],
+        Box::new(move |g, out, inputs| {
+            let xs = inputs[0].as_f32()?;
+            let ys = out.as_f32()?;
+            let gs = g.as_f32()?;
+            let data: Vec<f32> = xs
+                .iter()
+                .zip(ys)
+                .zip(gs)
+                .map(|((&x, &y), &g)| g * f.derivative(x, y))
+                .collect();
+            Ok(vec![Some(Tensor::from_f32_unchecked(data, inputs[0].shape().to_vec()))])
+        }),
+    ))
+}
+
+/// Numpy broadcasting of two shapes.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            bail!("shapes {:?} and {:?} cannot be broadcast together", a, b);
+        };
+    }
+    Ok(out)
+}
+
+/// Strides (in elements) of `shape` viewed inside `out_shape`, 0 along broadcast axes.
+fn broadcast_strides(shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
+    let n = out_shape.len();
+    let mut strides = vec![0; n];
+    let mut s = 1;
+    for i in (0..shape.len()).rev() {
+        let oi = i + n - shape.len();
+        strides[oi] = if shape[i] == 1 { 0 } else { s };
+        s *= shape[i];
+    }
+    strides
+}
+
+/// Calls `f(out_index, offset_in_a)` for every element of `out_shape`, where `a` is broadcast.
+fn for_each_broadcast(out_shape: &[usize], a_shape: &[usize], mut f: impl FnMut(usize, usize)) {
+    let strides = broadcast_strides(a_shape, out_shape);
+    let total: usize = out_shape.iter().product();
+    let n = out_shape.len();
+    let mut idx = vec![0usize; n];
+    let mut off = 0usize;
+    for o in 0..total {
+        f(o, off);
+        // Increment the multi-index.
+        let mut d = n;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            off -= strides[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Expands `x` to `out_shape` (a copy of the values, broadcast).
+fn broadcast_to_vec(x: &[f32], x_shape: &[usize], out_shape: &[usize]) -> Vec<f32> {
+    if x_shape == out_shape {
+        return x.to_vec();
+    }
+    let total: usize = out_shape.iter().product();
+    if x.len() == 1 {
+        return vec![x[0]; total];
+    }
+    let mut out = vec![0.0; total];
+    for_each_broadcast(out_shape, x_shape, |o, a| out[o] = x[a]);
+    out
+}
+
+/// Sums `g` (of shape `g_shape`) down to `shape`, the inverse of broadcasting.
+pub fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if g.shape() == shape {
+        return Ok(g.clone());
+    }
+    let gs = g.as_f32()?;
+    let n: usize = shape.iter().product();
+    let mut out = vec![0.0f32; n];
+    if n == 1 {
+        out[0] = gs.iter().sum();
+    } else {
+        for_each_broadcast(g.shape(), shape, |o, a| out[a] += gs[o]);
+    }
+    Ok(Tensor::from_f32_unchecked(out, shape.to_vec()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Tensor> {
+    let out_shape = broadcast_shapes(a.shape(), b.shape())?;
+    let av = a.as_f32()?;
+    let bv = b.as_f32()?;
+    let f = move |x: f32, y: f32| match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+    };
+    let data = if a.shape() == b.shape() {
+        zip_f32(av, bv, f)
+    } else if bv.len() == 1 && a.shape() == out_shape.as_slice() {
+        let y = bv[0];
+        map_f32(av, move |x| f(x, y))
+    } else if av.len() == 1 && b.shape() == out_shape.as_slice() {
+        let x = av[0];
+        map_f32(bv, move |y| f(x, y))
+    } else {
+        let ab = broadcast_to_vec(av, a.shape(), &out_shape);
+        let bb = broadcast_to_vec(bv, b.shape(), &out_shape);
+        zip_f32(&ab, &bb, f)
+    };
+    let out = Tensor::from_f32_unchecked(data, out_shape.clone());
+    Ok(record(
+        out,
+        &[a, b],
+        Box::new(move |g, _out, inputs| {
+            let (a, b) = (&inputs[0], &inputs[1]);
+            let ga = || -> Result<Tensor> {
+                let full = match op {
+                    BinOp::Add | BinOp::Sub => g.clone(),
+                    BinOp::Mul => {
+                        let bb = broadcast_to_vec(b.as_f32()?, b.shape(), g.shape());
+                        Tensor::from_f32_unchecked(zip_f32(g.as_f32()?, &bb, |g, y| g * y), g.shape().to_vec())
+                    }
+                    BinOp::Div => {
+                        let bb = broadcast_to_vec(b.as_f32()?, b.shape(), g.shape());
+                        Tensor::from_f32_unchecked(zip_f32(g.as_f32()?, &bb, |g, y| g / y), g.shape().to_vec())
+                    }
+                };
+                sum_to_shape(&full, a.shape())
+            };
+            let gb = || -> Result<Tensor> {
+                let full = match op {
+                    BinOp::Add => g.clone(),
+                    BinOp::Sub => Tensor::from_f32_unchecked(map_f32(g.as_f32()?, |v| -v), g.shape().to_vec()),
+                    BinOp::Mul => {
+                        let ab = broadcast_to_vec(a.as_f32()?, a.shape(), g.shape());
+                        Tensor::from_f32_unchecked(zip_f32(g.as_f32()?, &ab, |g, x| g * x), g.shape().to_vec())
+                    }
+                    BinOp::Div => {
+                        let ab = broadcast_to_vec(a.as_f32()?, a.shape(), g.shape());
+                        let bb = broadcast_to_vec(b.as_f32()?, b.shape(), g.shape());
+                        let gs = g.as_f32()?;
+                        let data = (0..gs.len()).map(|i| -gs[i] * ab[i] / (bb[i] * bb[i])).collect();
+                        Tensor::from_f32_unchecked(data, g.shape().to_vec())
+                    }
+                };
+                sum_to_shape(&full, b.shape())
+            };
+            Ok(vec![
+                if a.tracks_grad() { Some(ga()?) } else { None },
+                if b.tracks_grad() { Some(gb()?) } else { None },
+            ])
+        }),
+    ))
+}
+
+/// `a + b` with broadcasting.
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinOp::Add)
+}
+
+/// `a - b` with broadcasting.
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinOp::Sub)
+}
+
+/// `a * b` with broadcasting.
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinOp::Mul)
+}
+
+/// `a / b` with broadcasting.
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(a, b, BinOp::Div)
+}
+
+/// `a * s` for a scalar `s`.
+pub fn scale(a: &Tensor, s: f32) -> Result<Tensor> {
+    mul(a, &Tensor::scalar(s))
+}
+
+/// `prev + g` for two gradients of one shape, reusing `prev`'s buffer when unshared.
+pub(crate) fn add_same_shape_consuming(mut prev: Tensor, g: &Tensor) -> Result<Tensor> {
+    if prev.shape() != g.shape() {
+        bail!("cannot accumulate gradients of shapes {:?} and {:?}", prev.shape(), g.shape());
+    }
+    let gs = g.as_f32()?.to_vec();
+    let p = prev.f32_mut()?;
+    p.iter_mut().zip(&gs).for_each(|(a, b)| *a += b);
+    Ok(prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+
+    #[test]
+    fn broadcasting_shapes() {
+        assert_eq!(broadcast_shapes(&[2, 3], &[3]).unwrap(), vec![2, 3]);
+        assert_eq!(broadcast_shapes(&[2, 1], &[1, 4]).unwrap(), vec![2, 4]);
+        assert!(broadcast_shapes(&[2, 3], &[2]).is_err());
+    }
+
+    #[test]
+    fn binary_values_and_grads() {
+        let a = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
+        let b = Tensor::new(vec![0.5, -1.0, 2.0], [3]).unwrap();
+        let c = Tensor::new(vec![2.0, 3.0], [2, 1]).unwrap();
+        assert_eq!(add(&a, &b).unwrap().as_f32().unwrap(), &[1.5, 1.0, 5.0, 4.5, 4.0, 8.0]);
+        assert_eq!(mul(&a, &c).unwrap().as_f32().unwrap(), &[2.0, 4.0, 6.0, 12.0, 15.0, 18.0]);
+        for op in [add, sub, mul, div] {
+            check_grad(&[&a, &b], |t| op(t[0], t[1]), 1e-2);
+            check_grad(&[&a, &c], |t| op(t[0], t[1]), 1e-2);
+        }
+    }
+
+    #[test]
+    fn unary_grads_match_finite_differences() {
+        let x = Tensor::new(vec![-2.1, -0.7, -0.1, 0.3, 0.9, 2.4], [2, 3]).unwrap();
+        for f in [
+            Unary::Relu,
+            Unary::Sigmoid,
+            Unary::Tanh,
+            Unary::Elu(1.0),
+            Unary::Elu(0.5),
+            Unary::Selu,
+            Unary::Softplus,
+            Unary::Silu,
+            Unary::Exp,
+            Unary::Square,
+            Unary::Neg,
+            Unary::ReluParams { negative_slope: 0.1, max_value: 2.0, threshold: 0.5 },
+        ] {
+            check_grad(&[&x], |t| unary(t[0], f), 1e-2);
+            if let Some(d) = f.derivative_from_output(f.apply(0.3)) {
+                assert!((d - f.derivative(0.3, f.apply(0.3))).abs() < 1e-5, "{f:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_remembers_logits() {
+        let x = Tensor::new(vec![0.0, 1.0], [2]).unwrap();
+        let y = unary(&x, Unary::Sigmoid).unwrap();
+        let (kind, logits) = y.keras_logits().unwrap();
+        assert_eq!(kind, LogitsKind::Sigmoid);
+        assert_eq!(logits.id(), x.id());
+    }
+}

@@ -1,0 +1,176 @@
+//! Matrix products: plain `matmul` and the fused Dense op.
+
+use crate::autodiff::record;
+use crate::kernels::matmul::{matmul as gemm, Trans};
+use crate::ops::elementwise::{map_inplace, Unary};
+use crate::tensor::Tensor;
+use crate::{bail, Result};
+
+/// `a @ b` for 2-D `a (m, k)` and `b (k, n)` (differentiable).
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.rank() != 2 || b.rank() != 2 || a.shape()[1] != b.shape()[0] {
+        bail!("matmul needs shapes (m, k) and (k, n), got {:?} and {:?}", a.shape(), b.shape());
+    }
+    let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+    let mut out = vec![0.0; m * n];
+    gemm(m, n, k, a.as_f32()?, Trans::No, b.as_f32()?, Trans::No, &mut out, false);
+    let out = Tensor::from_f32_unchecked(out, vec![m, n]);
+    Ok(record(
+        out,
+        &[a, b],
+        Box::new(move |g, _o, inputs| {
+            let (a, b) = (&inputs[0], &inputs[1]);
+            let gs = g.as_f32()?;
+            let ga = if a.tracks_grad() {
+                let mut da = vec![0.0; m * k];
+                gemm(m, k, n, gs, Trans::No, b.as_f32()?, Trans::Yes, &mut da, false);
+                Some(Tensor::from_f32_unchecked(da, vec![m, k]))
+            } else {
+                None
+            };
+            let gb = if b.tracks_grad() {
+                let mut db = vec![0.0; k * n];
+                gemm(k, n, m, a.as_f32()?, Trans::Yes, gs, Trans::No, &mut db, false);
+                Some(Tensor::from_f32_unchecked(db, vec![k, n]))
+            } else {
+                None
+            };
+            Ok(vec![ga, gb])
+        }),
+    ))
+}
+
+/// Adds `bias[j]` to every row and applies `act` in one pass over `out (rows, n)`.
+pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>, act: Unary) {
+    match (bias, act) {
+        (None, Unary::Linear) => {}
+        (None, act) => map_inplace(out, move |v| act.apply(v)),
+        (Some(b), act) => {
+            for row in out.chunks_mut(n) {
+                row.iter_mut().zip(b).for_each(|(v, &bb)| *v = act.apply(*v + bb));
+            }
+        }
+    }
+}
+
+/// Multiplies `dy` in place by `act'` recovered from the output `y`.
+pub(crate) fn act_backward_from_output(dy: &mut [f32], y: &[f32], act: Unary) -> Result<()> {
+    if act == Unary::Linear {
+        return Ok(());
+    }
+    if !act.invertible_derivative() {
+        bail!("internal error: activation {act:?} cannot be fused");
+    }
+    dy.iter_mut()
+        .zip(y)
+        .for_each(|(g, &y)| *g *= act.derivative_from_output(y).unwrap_or(0.0));
+    Ok(())
+}
+
+/// Sums `(rows, n)` over rows into `n` values.
+pub(crate) fn column_sums(x: &[f32], n: usize) -> Vec<f32> {
+    let mut s = vec![0.0f32; n];
+    for row in x.chunks(n) {
+        s.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+    }
+    s
+}
+
+/// The fused Dense op: `act(x @ kernel + bias)` over the last axis of `x` (any rank >= 1).
+///
+/// `act` must have a derivative computable from the output ([`Unary::invertible_derivative`]:
+/// linear, relu, sigmoid, tanh, elu, selu, exp); apply others as a separate op.
+pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {
+    if kernel.rank() != 2 {
+        bail!("Dense kernel must be 2-D, got shape {:?}", kernel.shape());
+    }
+    let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
+    if x.rank() == 0 || x.shape()[x.rank() - 1] != k {
+        bail!(
+            "Dense expects inputs with last dimension {k}, got input shape {:?}",
+            x.shape()
+        );
+    }
+    if let Some(b) = bias {
+        if b.shape() != [n] {
+            bail!("Dense bias must have shape [{n}], got {:?}", b.shape());
+        }
+    }
+    if !act.invertible_derivative() {
+        bail!("activation {act:?} cannot be fused into dense; apply it separately");
+    }
+    let m = x.numel() / k.max(1);
+    let mut out = vec![0.0; m * n];
+    gemm(m, n, k, x.as_f32()?, Trans::No, kernel.as_f32()?, Trans::No, &mut out, false);
+    let bias_vals = match bias {
+        Some(b) => Some(b.as_f32()?),
+        None => None,
+    };
+    bias_act_epilogue(&mut out, n, bias_vals, act);
+    let mut out_shape = x.shape().to_vec();
+    *out_shape.last_mut().expect("rank >= 1") = n;
+    let out = Tensor::from_f32_unchecked(out, out_shape);
+    let mut inputs = vec![x, kernel];
+    if let Some(b) = bias {
+        inputs.push(b);
+    }
+    Ok(record(
+        out,
+        &inputs,
+        Box::new(move |g, y, inputs| {
+            let mut dpre = g.as_f32()?.to_vec();
+            act_backward_from_output(&mut dpre, y.as_f32()?, act)?;
+            let (x, w) = (&inputs[0], &inputs[1]);
+            let dx = if x.tracks_grad() {
+                let mut dx = vec![0.0; m * k];
+                gemm(m, k, n, &dpre, Trans::No, w.as_f32()?, Trans::Yes, &mut dx, false);
+                Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
+            } else {
+                None
+            };
+            let dw = if w.tracks_grad() {
+                let mut dw = vec![0.0; k * n];
+                gemm(k, n, m, x.as_f32()?, Trans::Yes, &dpre, Trans::No, &mut dw, false);
+                Some(Tensor::from_f32_unchecked(dw, vec![k, n]))
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dw];
+            if inputs.len() == 3 {
+                grads.push(Some(Tensor::from_f32_unchecked(column_sums(&dpre, n), vec![n])));
+            }
+            Ok(grads)
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+
+    fn t(n: usize, shape: &[usize], seed: f32) -> Tensor {
+        Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.731).sin()).collect(), shape.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn matmul_grads() {
+        let a = t(6, &[2, 3], 0.0);
+        let b = t(12, &[3, 4], 1.0);
+        check_grad(&[&a, &b], |x| matmul(x[0], x[1]), 1e-2);
+        assert!(matmul(&b, &a).is_err());
+    }
+
+    #[test]
+    fn dense_fused_grads_every_activation() {
+        let x = t(12, &[2, 2, 3], 0.5);
+        let w = t(12, &[3, 4], 2.0);
+        let b = t(4, &[4], 3.0);
+        for act in [Unary::Linear, Unary::Relu, Unary::Sigmoid, Unary::Tanh, Unary::Elu(1.0), Unary::Selu] {
+            check_grad(&[&x, &w, &b], |v| dense(v[0], v[1], Some(v[2]), act), 2e-2);
+        }
+        check_grad(&[&x, &w], |v| dense(v[0], v[1], None, Unary::Relu), 2e-2);
+        assert!(dense(&w, &w, None, Unary::Linear).is_err());
+        assert!(dense(&x, &w, None, Unary::Silu).is_err());
+    }
+}
