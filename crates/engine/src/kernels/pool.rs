@@ -1,0 +1,600 @@
+//! 2D max and average pooling on channels-last (NHWC) data.
+//!
+//! A 1D pool over `[n, steps, c]` is the 2D pool with `h = 1`, `ph = 1`, `stride_h = 1`
+//! (input `[n, 1, steps, c]`), so these kernels serve both.
+//!
+//! Windows are clipped to the input: padded positions never win a max and are not counted
+//! by an average (Keras/TensorFlow "same" behaviour). Images run in parallel on rayon when
+//! the input is large, sequentially otherwise.
+
+use crate::parallel::{num_threads, ELEMENTWISE_PARALLEL_MIN};
+use rayon::prelude::*;
+
+/// Shape and padding of a 2D pooling (NHWC input and output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2dGeometry {
+    /// Batch size.
+    pub n: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Channels (same for input and output).
+    pub c: usize,
+    /// Pool window height.
+    pub ph: usize,
+    /// Pool window width.
+    pub pw: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Implicit padding rows above the input.
+    pub pad_top: usize,
+    /// Implicit padding columns left of the input.
+    pub pad_left: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+}
+
+/// Output size and leading pad of one spatial axis under TensorFlow padding rules.
+fn axis_out_and_pad(
+    axis: &str,
+    input: usize,
+    k: usize,
+    stride: usize,
+    same: bool,
+) -> Result<(usize, usize), String> {
+    if input == 0 {
+        return Err(format!("Pool2D: input {axis} must be positive, got 0"));
+    }
+    if k == 0 {
+        return Err(format!("Pool2D: pool {axis} must be positive, got 0"));
+    }
+    if stride == 0 {
+        return Err(format!("Pool2D: stride along {axis} must be positive, got 0"));
+    }
+    if same {
+        let out = input.div_ceil(stride);
+        let total = ((out - 1) * stride + k).saturating_sub(input);
+        Ok((out, total / 2))
+    } else {
+        if k > input {
+            return Err(format!(
+                "Pool2D: pool {axis} {k} is larger than the input {axis} {input} with 'valid' \
+                 padding"
+            ));
+        }
+        Ok(((input - k) / stride + 1, 0))
+    }
+}
+
+impl Pool2dGeometry {
+    /// Geometry for input `[n, h, w, c]`, window `pool = [ph, pw]`, `strides = [sh, sw]` and
+    /// "same" (`true`) or "valid" (`false`) padding, with TensorFlow's rules: "valid" gives
+    /// `out = floor((in - k) / stride) + 1`; "same" gives `out = ceil(in / stride)` with
+    /// total padding `max((out-1)*stride + k - in, 0)`, `pad_top = total / 2`.
+    ///
+    /// Errors on zero sizes, strides or channels, on a window larger than the input under
+    /// "valid" padding, and on inputs too large for `u32` argmax indices. A batch of zero
+    /// is allowed.
+    pub fn new(
+        input: [usize; 4],
+        pool: [usize; 2],
+        strides: [usize; 2],
+        same_padding: bool,
+    ) -> Result<Self, String> {
+        let [n, h, w, c] = input;
+        if c == 0 {
+            return Err("Pool2D: channels must be positive, got 0".to_string());
+        }
+        let (out_h, pad_top) = axis_out_and_pad("height", h, pool[0], strides[0], same_padding)?;
+        let (out_w, pad_left) = axis_out_and_pad("width", w, pool[1], strides[1], same_padding)?;
+        let len = [n, h, w, c].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if len.is_none_or(|l| l > u32::MAX as usize + 1) {
+            return Err(format!(
+                "Pool2D: input of shape [{n}, {h}, {w}, {c}] is too large (more than 2^32 \
+                 elements)"
+            ));
+        }
+        Ok(Self {
+            n,
+            h,
+            w,
+            c,
+            ph: pool[0],
+            pw: pool[1],
+            stride_h: strides[0],
+            stride_w: strides[1],
+            pad_top,
+            pad_left,
+            out_h,
+            out_w,
+        })
+    }
+
+    /// Number of input elements, `n * h * w * c`.
+    pub fn input_len(&self) -> usize {
+        self.n * self.h * self.w * self.c
+    }
+
+    /// Number of output elements, `n * out_h * out_w * c`.
+    pub fn output_len(&self) -> usize {
+        self.n * self.out_h * self.out_w * self.c
+    }
+
+    /// Whether images should be processed in parallel.
+    fn parallel(&self) -> bool {
+        self.n > 1 && self.input_len() >= ELEMENTWISE_PARALLEL_MIN && num_threads() > 1
+    }
+
+    /// Valid (unpadded) input rows of output row `oh`, as a half-open range.
+    fn rows_of(&self, oh: usize) -> (usize, usize) {
+        window(oh, self.stride_h, self.pad_top, self.ph, self.h)
+    }
+
+    /// Valid (unpadded) input columns of output column `ow`, as a half-open range.
+    fn cols_of(&self, ow: usize) -> (usize, usize) {
+        window(ow, self.stride_w, self.pad_left, self.pw, self.w)
+    }
+}
+
+/// `[start, end)` of window `o` clipped to `0..input`. Never empty for a valid geometry.
+fn window(o: usize, stride: usize, pad: usize, k: usize, input: usize) -> (usize, usize) {
+    let start = o * stride;
+    ((start.max(pad) - pad), (start + k).saturating_sub(pad).min(input))
+}
+
+/// Max pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Padded
+/// positions never win. For every output element, `argmax` receives the flat index into
+/// `x` of the winning element (the first maximum in row-major window order).
+///
+/// # Panics
+/// If a buffer length does not match the geometry (an engine bug, never user input).
+pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+    assert_eq!(x.len(), g.input_len(), "max_pool2d_forward: input length");
+    assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: output length");
+    assert_eq!(argmax.len(), g.output_len(), "max_pool2d_forward: argmax length");
+    if g.n == 0 {
+        return;
+    }
+    let c = g.c;
+    let img_in = g.h * g.w * c;
+    let img_out = g.out_h * g.out_w * c;
+    let image = |b: usize, (oi, ai): (&mut [f32], &mut [u32])| {
+        let xi = &x[b * img_in..(b + 1) * img_in];
+        let base = b * img_in;
+        let mut pixels = oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c));
+        for oh in 0..g.out_h {
+            let (h0, h1) = g.rows_of(oh);
+            for ow in 0..g.out_w {
+                let (w0, w1) = g.cols_of(ow);
+                let Some((o, a)) = pixels.next() else { return };
+                let first = (h0 * g.w + w0) * c;
+                o.copy_from_slice(&xi[first..first + c]);
+                for (ch, ai) in a.iter_mut().enumerate() {
+                    *ai = (base + first + ch) as u32;
+                }
+                for ih in h0..h1 {
+                    for iw in w0..w1 {
+                        let off = (ih * g.w + iw) * c;
+                        if off == first {
+                            continue;
+                        }
+                        let idx = (base + off) as u32;
+                        for (ch, ((ov, av), &xv)) in
+                            o.iter_mut().zip(a.iter_mut()).zip(&xi[off..off + c]).enumerate()
+                        {
+                            if xv > *ov {
+                                *ov = xv;
+                                *av = idx + ch as u32;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if g.parallel() {
+        out.par_chunks_mut(img_out)
+            .zip(argmax.par_chunks_mut(img_out))
+            .enumerate()
+            .for_each(|(b, bufs)| image(b, bufs));
+    } else {
+        for (b, bufs) in out.chunks_mut(img_out).zip(argmax.chunks_mut(img_out)).enumerate() {
+            image(b, bufs);
+        }
+    }
+}
+
+/// Max pooling backward: `dx` (`[n, h, w, c]`, overwritten) is zero except that each
+/// `dy[i]` is added at `argmax[i]` as written by [`max_pool2d_forward`].
+///
+/// # Panics
+/// If a buffer length does not match the geometry, or an `argmax` entry does not point into
+/// its own image (engine bugs, never user input).
+pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+    assert_eq!(dy.len(), g.output_len(), "max_pool2d_backward: dy length");
+    assert_eq!(argmax.len(), g.output_len(), "max_pool2d_backward: argmax length");
+    assert_eq!(dx.len(), g.input_len(), "max_pool2d_backward: dx length");
+    if g.n == 0 {
+        return;
+    }
+    let img_in = g.h * g.w * g.c;
+    let img_out = g.out_h * g.out_w * g.c;
+    let image = |b: usize, dxi: &mut [f32]| {
+        dxi.fill(0.0);
+        let base = b * img_in;
+        let dyi = &dy[b * img_out..(b + 1) * img_out];
+        let ai = &argmax[b * img_out..(b + 1) * img_out];
+        for (&d, &a) in dyi.iter().zip(ai) {
+            dxi[a as usize - base] += d;
+        }
+    };
+    if g.parallel() {
+        dx.par_chunks_mut(img_in).enumerate().for_each(|(b, bi)| image(b, bi));
+    } else {
+        for (b, bi) in dx.chunks_mut(img_in).enumerate() {
+            image(b, bi);
+        }
+    }
+}
+
+/// Average pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Each
+/// window is averaged over its valid (non-padded) elements only, as Keras/TensorFlow do
+/// with "same" padding.
+///
+/// # Panics
+/// If a buffer length does not match the geometry (an engine bug, never user input).
+pub fn avg_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32]) {
+    assert_eq!(x.len(), g.input_len(), "avg_pool2d_forward: input length");
+    assert_eq!(out.len(), g.output_len(), "avg_pool2d_forward: output length");
+    if g.n == 0 {
+        return;
+    }
+    let c = g.c;
+    let img_in = g.h * g.w * c;
+    let img_out = g.out_h * g.out_w * c;
+    let image = |b: usize, oi: &mut [f32]| {
+        let xi = &x[b * img_in..(b + 1) * img_in];
+        let mut pixels = oi.chunks_exact_mut(c);
+        for oh in 0..g.out_h {
+            let (h0, h1) = g.rows_of(oh);
+            for ow in 0..g.out_w {
+                let (w0, w1) = g.cols_of(ow);
+                let Some(o) = pixels.next() else { return };
+                o.fill(0.0);
+                for ih in h0..h1 {
+                    let row = &xi[(ih * g.w + w0) * c..(ih * g.w + w1) * c];
+                    for xs in row.chunks_exact(c) {
+                        for (ov, &xv) in o.iter_mut().zip(xs) {
+                            *ov += xv;
+                        }
+                    }
+                }
+                let scale = 1.0 / ((h1 - h0) * (w1 - w0)) as f32;
+                for ov in o.iter_mut() {
+                    *ov *= scale;
+                }
+            }
+        }
+    };
+    if g.parallel() {
+        out.par_chunks_mut(img_out).enumerate().for_each(|(b, bi)| image(b, bi));
+    } else {
+        for (b, bi) in out.chunks_mut(img_out).enumerate() {
+            image(b, bi);
+        }
+    }
+}
+
+/// Average pooling backward: `dx` (`[n, h, w, c]`, overwritten) receives each `dy`
+/// element divided by its window's valid-element count, added at every valid position of
+/// that window.
+///
+/// # Panics
+/// If a buffer length does not match the geometry (an engine bug, never user input).
+pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
+    assert_eq!(dy.len(), g.output_len(), "avg_pool2d_backward: dy length");
+    assert_eq!(dx.len(), g.input_len(), "avg_pool2d_backward: dx length");
+    if g.n == 0 {
+        return;
+    }
+    let c = g.c;
+    let img_in = g.h * g.w * c;
+    let img_out = g.out_h * g.out_w * c;
+    let mut scaled = Vec::new();
+    let image = |b: usize, dxi: &mut [f32], scaled: &mut Vec<f32>| {
+        dxi.fill(0.0);
+        scaled.resize(c, 0.0);
+        let mut pixels = dy[b * img_out..(b + 1) * img_out].chunks_exact(c);
+        for oh in 0..g.out_h {
+            let (h0, h1) = g.rows_of(oh);
+            for ow in 0..g.out_w {
+                let (w0, w1) = g.cols_of(ow);
+                let Some(d) = pixels.next() else { return };
+                let scale = 1.0 / ((h1 - h0) * (w1 - w0)) as f32;
+                for (s, &dv) in scaled.iter_mut().zip(d) {
+                    *s = dv * scale;
+                }
+                for ih in h0..h1 {
+                    let row = &mut dxi[(ih * g.w + w0) * c..(ih * g.w + w1) * c];
+                    for xs in row.chunks_exact_mut(c) {
+                        for (xv, &s) in xs.iter_mut().zip(scaled.iter()) {
+                            *xv += s;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if g.parallel() {
+        dx.par_chunks_mut(img_in)
+            .enumerate()
+            .for_each_init(Vec::new, |s, (b, dxi)| image(b, dxi, s));
+    } else {
+        for (b, dxi) in dx.chunks_mut(img_in).enumerate() {
+            image(b, dxi, &mut scaled);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rand_vec(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Calls `f(out_index, in_index)` for every valid element of every window, in row-major
+    /// window order.
+    fn for_each_tap(g: &Pool2dGeometry, mut f: impl FnMut(usize, usize)) {
+        for b in 0..g.n {
+            for oh in 0..g.out_h {
+                for ow in 0..g.out_w {
+                    for ch in 0..g.c {
+                        let o = ((b * g.out_h + oh) * g.out_w + ow) * g.c + ch;
+                        for ki in 0..g.ph {
+                            for kj in 0..g.pw {
+                                let ih = (oh * g.stride_h + ki) as isize - g.pad_top as isize;
+                                let iw = (ow * g.stride_w + kj) as isize - g.pad_left as isize;
+                                if ih < 0 || iw < 0 || ih as usize >= g.h || iw as usize >= g.w {
+                                    continue;
+                                }
+                                let i = ((b * g.h + ih as usize) * g.w + iw as usize) * g.c + ch;
+                                f(o, i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn naive_max(g: &Pool2dGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let mut out = vec![f32::NEG_INFINITY; g.output_len()];
+        let mut arg = vec![u32::MAX; g.output_len()];
+        for_each_tap(g, |o, i| {
+            if arg[o] == u32::MAX || x[i] > out[o] {
+                out[o] = x[i];
+                arg[o] = i as u32;
+            }
+        });
+        (out, arg)
+    }
+
+    fn naive_avg(g: &Pool2dGeometry, x: &[f32]) -> Vec<f32> {
+        let mut sum = vec![0.0f64; g.output_len()];
+        let mut count = vec![0usize; g.output_len()];
+        for_each_tap(g, |o, i| {
+            sum[o] += x[i] as f64;
+            count[o] += 1;
+        });
+        sum.iter().zip(&count).map(|(s, &c)| (s / c as f64) as f32).collect()
+    }
+
+    fn naive_avg_backward(g: &Pool2dGeometry, dy: &[f32]) -> Vec<f32> {
+        let mut count = vec![0usize; g.output_len()];
+        for_each_tap(g, |o, _| count[o] += 1);
+        let mut dx = vec![0.0f64; g.input_len()];
+        for_each_tap(g, |o, i| dx[i] += dy[o] as f64 / count[o] as f64);
+        dx.into_iter().map(|v| v as f32).collect()
+    }
+
+    fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (a - b).abs() <= tol * (1.0 + b.abs()),
+                "{what}: element {i}: got {a}, want {b}"
+            );
+        }
+    }
+
+    /// (input, pool, strides, same)
+    type Case = ([usize; 4], [usize; 2], [usize; 2], bool);
+
+    fn cases() -> Vec<Case> {
+        vec![
+            ([2, 6, 6, 3], [2, 2], [2, 2], false),
+            ([2, 7, 5, 3], [2, 2], [2, 2], true),
+            ([2, 7, 5, 3], [3, 3], [1, 1], true),
+            ([1, 7, 8, 2], [3, 2], [2, 3], false),
+            ([1, 7, 8, 2], [3, 2], [2, 3], true),
+            ([2, 5, 5, 1], [2, 2], [3, 3], true),
+            ([1, 4, 4, 2], [4, 4], [1, 1], true),
+            // 1D pooling: h = 1, ph = 1.
+            ([3, 1, 9, 4], [1, 3], [1, 2], true),
+            ([3, 1, 9, 4], [1, 2], [1, 2], false),
+            // Large enough for the parallel path.
+            ([8, 32, 32, 16], [2, 2], [2, 2], false),
+            ([4, 31, 33, 8], [3, 3], [2, 2], true),
+        ]
+    }
+
+    #[test]
+    fn geometry_follows_tensorflow_rules() {
+        let g = Pool2dGeometry::new([1, 5, 6, 1], [2, 2], [2, 2], true).unwrap();
+        assert_eq!((g.out_h, g.out_w, g.pad_top, g.pad_left), (3, 3, 0, 0));
+        let g = Pool2dGeometry::new([1, 5, 6, 1], [3, 3], [2, 2], true).unwrap();
+        assert_eq!((g.out_h, g.out_w, g.pad_top, g.pad_left), (3, 3, 1, 0));
+        let g = Pool2dGeometry::new([1, 5, 6, 1], [2, 2], [2, 2], false).unwrap();
+        assert_eq!((g.out_h, g.out_w), (2, 3));
+        let g = Pool2dGeometry::new([1, 1, 10, 1], [1, 3], [1, 1], false).unwrap();
+        assert_eq!((g.out_h, g.out_w), (1, 8));
+    }
+
+    #[test]
+    fn geometry_rejects_invalid_input() {
+        let bad = [
+            Pool2dGeometry::new([1, 3, 3, 1], [4, 2], [1, 1], false),
+            Pool2dGeometry::new([1, 3, 3, 1], [2, 2], [0, 1], true),
+            Pool2dGeometry::new([1, 3, 3, 1], [2, 0], [1, 1], true),
+            Pool2dGeometry::new([1, 3, 0, 1], [1, 1], [1, 1], true),
+            Pool2dGeometry::new([1, 3, 3, 0], [1, 1], [1, 1], true),
+            Pool2dGeometry::new([1 << 20, 1 << 10, 1 << 10, 1], [1, 1], [1, 1], true),
+        ];
+        for r in bad {
+            let e = r.unwrap_err();
+            assert!(e.starts_with("Pool2D:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn max_pool_matches_naive() {
+        for (k, &(input, pool, strides, same)) in cases().iter().enumerate() {
+            let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
+            // Shift negative so that a padded zero would win if padding were counted.
+            let x: Vec<f32> = rand_vec(g.input_len(), k as u64).iter().map(|v| v - 2.0).collect();
+            let (want, want_arg) = naive_max(&g, &x);
+            let mut out = vec![f32::NAN; g.output_len()];
+            let mut arg = vec![0u32; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut arg);
+            assert_eq!(out, want, "case {k}");
+            assert_eq!(arg, want_arg, "case {k}");
+        }
+    }
+
+    #[test]
+    fn max_pool_ties_pick_first_in_window() {
+        let g = Pool2dGeometry::new([1, 4, 4, 2], [2, 2], [2, 2], false).unwrap();
+        let x = vec![1.0; g.input_len()];
+        let mut out = vec![0.0; g.output_len()];
+        let mut arg = vec![0u32; g.output_len()];
+        max_pool2d_forward(&g, &x, &mut out, &mut arg);
+        assert_eq!(arg, vec![0, 1, 4, 5, 16, 17, 20, 21]);
+    }
+
+    #[test]
+    fn max_pool_backward_scatters_to_argmax() {
+        for (k, &(input, pool, strides, same)) in cases().iter().enumerate() {
+            let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
+            let x = rand_vec(g.input_len(), 50 + k as u64);
+            let dy = rand_vec(g.output_len(), 60 + k as u64);
+            let (_, arg) = naive_max(&g, &x);
+            let mut want = vec![0.0f32; g.input_len()];
+            for (o, &i) in arg.iter().enumerate() {
+                want[i as usize] += dy[o];
+            }
+            let mut dx = vec![f32::NAN; g.input_len()];
+            max_pool2d_backward(&g, &dy, &arg, &mut dx);
+            assert_close(&dx, &want, 1e-6, &format!("max backward case {k}"));
+        }
+    }
+
+    #[test]
+    fn avg_pool_matches_naive() {
+        for (k, &(input, pool, strides, same)) in cases().iter().enumerate() {
+            let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
+            let x = rand_vec(g.input_len(), 70 + k as u64);
+            let mut out = vec![f32::NAN; g.output_len()];
+            avg_pool2d_forward(&g, &x, &mut out);
+            assert_close(&out, &naive_avg(&g, &x), 1e-5, &format!("avg forward case {k}"));
+            let dy = rand_vec(g.output_len(), 80 + k as u64);
+            let mut dx = vec![f32::NAN; g.input_len()];
+            avg_pool2d_backward(&g, &dy, &mut dx);
+            assert_close(&dx, &naive_avg_backward(&g, &dy), 1e-5, &format!("avg backward {k}"));
+        }
+    }
+
+    #[test]
+    fn avg_pool_same_padding_divides_by_valid_count() {
+        // 3x3 input, 2x2 window, stride 2, same: out 2x2, padding only at bottom/right.
+        let g = Pool2dGeometry::new([1, 3, 3, 1], [2, 2], [2, 2], true).unwrap();
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let mut out = vec![0.0; 4];
+        avg_pool2d_forward(&g, &x, &mut out);
+        assert_eq!(out, vec![3.0, 4.5, 7.5, 9.0]);
+    }
+
+    /// Central differences of `loss = sum(pool(x) * dy)` against both backward passes.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let tiny: [Case; 3] = [
+            ([2, 4, 5, 2], [2, 2], [2, 2], true),
+            ([1, 5, 4, 1], [3, 2], [1, 2], false),
+            ([2, 1, 6, 2], [1, 3], [1, 2], true),
+        ];
+        for (case, &(input, pool, strides, same)) in tiny.iter().enumerate() {
+            let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
+            // Distinct values far apart, so a small step never changes the max winner.
+            let mut x: Vec<f32> = (0..g.input_len()).map(|i| i as f32 * 0.1).collect();
+            let perm = rand_vec(x.len(), 90 + case as u64);
+            let mut order: Vec<usize> = (0..x.len()).collect();
+            order.sort_by(|&a, &b| perm[a].total_cmp(&perm[b]));
+            x = order.iter().map(|&i| x[i]).collect();
+            let dy = rand_vec(g.output_len(), 100 + case as u64);
+            let eps = 1e-2f32;
+            type Pool = dyn Fn(&Pool2dGeometry, &[f32], &mut [f32]);
+            let max_fwd: &Pool = &|g, x, out| {
+                let mut arg = vec![0u32; out.len()];
+                max_pool2d_forward(g, x, out, &mut arg);
+            };
+            let avg_fwd: &Pool = &avg_pool2d_forward;
+            let loss = |f: &Pool, x: &[f32]| -> f64 {
+                let mut out = vec![0.0; g.output_len()];
+                f(&g, x, &mut out);
+                out.iter().zip(&dy).map(|(o, d)| *o as f64 * *d as f64).sum()
+            };
+            let mut arg = vec![0u32; g.output_len()];
+            let mut out = vec![0.0; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut arg);
+            let mut dx_max = vec![0.0; g.input_len()];
+            max_pool2d_backward(&g, &dy, &arg, &mut dx_max);
+            let mut dx_avg = vec![0.0; g.input_len()];
+            avg_pool2d_backward(&g, &dy, &mut dx_avg);
+            for (f, dx, name) in [(max_fwd, &dx_max, "max"), (avg_fwd, &dx_avg, "avg")] {
+                for (i, got) in dx.iter().enumerate() {
+                    let mut p = x.clone();
+                    p[i] += eps;
+                    let lp = loss(f, &p);
+                    p[i] -= 2.0 * eps;
+                    let lm = loss(f, &p);
+                    let want = ((lp - lm) / (2.0 * eps as f64)) as f32;
+                    assert!(
+                        (got - want).abs() < 1e-3,
+                        "{name} case {case} dx[{i}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_batch_is_a_no_op() {
+        let g = Pool2dGeometry::new([0, 4, 4, 2], [2, 2], [2, 2], false).unwrap();
+        max_pool2d_forward(&g, &[], &mut [], &mut []);
+        max_pool2d_backward(&g, &[], &[], &mut []);
+        avg_pool2d_forward(&g, &[], &mut []);
+        avg_pool2d_backward(&g, &[], &mut []);
+    }
+}

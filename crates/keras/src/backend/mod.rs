@@ -1,0 +1,73 @@
+//! Session state: automatic layer names and `clear_session`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    static NAME_COUNTS: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+}
+
+/// A fresh name for an object of the given base (`dense`, `dense_1`, ...), as Keras's
+/// `auto_name`. Counters are per thread, so tests running in parallel see a fresh session each.
+pub fn unique_name(base: &str) -> String {
+    NAME_COUNTS.with(|c| {
+        let mut c = c.borrow_mut();
+        let n = c.entry(base.to_string()).or_insert(0);
+        let name = if *n == 0 { base.to_string() } else { format!("{base}_{n}") };
+        *n += 1;
+        name
+    })
+}
+
+/// Resets automatic names (Keras `keras.backend.clear_session()`), on this thread.
+pub fn clear_session() {
+    NAME_COUNTS.with(|c| c.borrow_mut().clear());
+}
+
+/// `CamelCase` -> `snake_case` as Keras's `to_snake_case` (`Conv2D` -> `conv2d`,
+/// `MaxPooling2D` -> `max_pooling2d`, `BatchNormalization` -> `batch_normalization`).
+pub fn to_snake_case(name: &str) -> String {
+    // Keras: re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name) then re.sub("([a-z])([A-Z])", r"\1_\2", ...).lower()
+    let chars: Vec<char> = name.chars().collect();
+    let mut step1 = String::new();
+    for i in 0..chars.len() {
+        if i > 0 && chars[i].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|c| c.is_ascii_lowercase()) {
+            step1.push('_');
+        }
+        step1.push(chars[i]);
+    }
+    let chars: Vec<char> = step1.chars().collect();
+    let mut out = String::new();
+    for i in 0..chars.len() {
+        if i > 0 && chars[i].is_ascii_uppercase() && chars[i - 1].is_ascii_lowercase() {
+            out.push('_');
+        }
+        out.push(chars[i]);
+    }
+    out.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_like_keras() {
+        assert_eq!(to_snake_case("Conv2D"), "conv2d");
+        assert_eq!(to_snake_case("MaxPooling2D"), "max_pooling2d");
+        assert_eq!(to_snake_case("BatchNormalization"), "batch_normalization");
+        assert_eq!(to_snake_case("Dense"), "dense");
+        assert_eq!(to_snake_case("InputLayer"), "input_layer");
+        assert_eq!(to_snake_case("GlobalAveragePooling2D"), "global_average_pooling2d");
+    }
+
+    #[test]
+    fn names_count_up() {
+        clear_session();
+        assert_eq!(unique_name("dense"), "dense");
+        assert_eq!(unique_name("dense"), "dense_1");
+        assert_eq!(unique_name("conv2d"), "conv2d");
+        clear_session();
+        assert_eq!(unique_name("dense"), "dense");
+    }
+}

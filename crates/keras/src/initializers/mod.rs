@@ -1,0 +1,376 @@
+//! Weight initializers (`keras.initializers`) with Keras's fan rules and distributions.
+
+use keras_engine::{with_global_rng, Rng};
+use serde_json::{json, Value};
+
+use crate::{keras_bail, Result, Tensor};
+
+/// How [`Initializer::VarianceScaling`] picks the fan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FanMode {
+    /// Number of input units.
+    FanIn,
+    /// Number of output units.
+    FanOut,
+    /// Average of both.
+    FanAvg,
+}
+
+/// The distribution of [`Initializer::VarianceScaling`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Distribution {
+    /// Normal truncated at two standard deviations (re-scaled so the std is as asked).
+    TruncatedNormal,
+    /// Plain normal.
+    UntruncatedNormal,
+    /// Uniform in `[-limit, limit]`.
+    Uniform,
+}
+
+/// Which Keras class a variance-scaling initializer serializes as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarianceScalingKind {
+    /// `VarianceScaling` itself.
+    Plain,
+    /// `GlorotUniform`.
+    GlorotUniform,
+    /// `GlorotNormal`.
+    GlorotNormal,
+    /// `HeUniform`.
+    HeUniform,
+    /// `HeNormal`.
+    HeNormal,
+    /// `LecunUniform`.
+    LecunUniform,
+    /// `LecunNormal`.
+    LecunNormal,
+}
+
+/// A Keras initializer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Initializer {
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+    /// All `value`.
+    Constant(f32),
+    /// Normal(mean, stddev).
+    RandomNormal { mean: f32, stddev: f32, seed: Option<u64> },
+    /// Uniform(minval, maxval).
+    RandomUniform { minval: f32, maxval: f32, seed: Option<u64> },
+    /// Normal(mean, stddev) truncated to `mean ± 2 stddev`.
+    TruncatedNormal { mean: f32, stddev: f32, seed: Option<u64> },
+    /// Variance scaling (the Glorot / He / LeCun family).
+    VarianceScaling {
+        /// Which class name it serializes as.
+        kind: VarianceScalingKind,
+        /// Scale factor.
+        scale: f32,
+        /// Fan mode.
+        mode: FanMode,
+        /// Distribution.
+        distribution: Distribution,
+        /// Seed (None: the global generator).
+        seed: Option<u64>,
+    },
+    /// Identity matrix times `gain` (2-D shapes only).
+    Identity { gain: f32 },
+}
+
+/// Keras `compute_fans`: `(fan_in, fan_out)` for a weight shape.
+pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
+    match shape.len() {
+        0 => (1.0, 1.0),
+        1 => (shape[0] as f64, shape[0] as f64),
+        2 => (shape[0] as f64, shape[1] as f64),
+        n => {
+            let receptive: usize = shape[..n - 2].iter().product();
+            ((shape[n - 2] * receptive) as f64, (shape[n - 1] * receptive) as f64)
+        }
+    }
+}
+
+fn vs(kind: VarianceScalingKind, scale: f32, mode: FanMode, distribution: Distribution) -> Initializer {
+    Initializer::VarianceScaling { kind, scale, mode, distribution, seed: None }
+}
+
+impl Initializer {
+    /// `glorot_uniform`, the default kernel initializer of Dense and Conv layers.
+    pub fn glorot_uniform() -> Self {
+        vs(VarianceScalingKind::GlorotUniform, 1.0, FanMode::FanAvg, Distribution::Uniform)
+    }
+    /// `glorot_normal`.
+    pub fn glorot_normal() -> Self {
+        vs(VarianceScalingKind::GlorotNormal, 1.0, FanMode::FanAvg, Distribution::TruncatedNormal)
+    }
+    /// `he_uniform`.
+    pub fn he_uniform() -> Self {
+        vs(VarianceScalingKind::HeUniform, 2.0, FanMode::FanIn, Distribution::Uniform)
+    }
+    /// `he_normal`.
+    pub fn he_normal() -> Self {
+        vs(VarianceScalingKind::HeNormal, 2.0, FanMode::FanIn, Distribution::TruncatedNormal)
+    }
+    /// `lecun_uniform`.
+    pub fn lecun_uniform() -> Self {
+        vs(VarianceScalingKind::LecunUniform, 1.0, FanMode::FanIn, Distribution::Uniform)
+    }
+    /// `lecun_normal`.
+    pub fn lecun_normal() -> Self {
+        vs(VarianceScalingKind::LecunNormal, 1.0, FanMode::FanIn, Distribution::TruncatedNormal)
+    }
+
+    /// Resolves a Keras string name (`"glorot_uniform"`, `"zeros"`, ...).
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "zeros" | "Zeros" | "zero" => Initializer::Zeros,
+            "ones" | "Ones" | "one" => Initializer::Ones,
+            "glorot_uniform" | "GlorotUniform" => Self::glorot_uniform(),
+            "glorot_normal" | "GlorotNormal" => Self::glorot_normal(),
+            "he_uniform" | "HeUniform" => Self::he_uniform(),
+            "he_normal" | "HeNormal" => Self::he_normal(),
+            "lecun_uniform" | "LecunUniform" => Self::lecun_uniform(),
+            "lecun_normal" | "LecunNormal" => Self::lecun_normal(),
+            "random_normal" | "RandomNormal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05, seed: None },
+            "random_uniform" | "RandomUniform" => Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None },
+            "truncated_normal" | "TruncatedNormal" => Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05, seed: None },
+            "identity" | "Identity" => Initializer::Identity { gain: 1.0 },
+            other => keras_bail!(InvalidArgument, "Could not interpret initializer identifier: {other}"),
+        })
+    }
+
+    /// Reads a serialized initializer (a string or `{"class_name", "config"}`).
+    pub fn from_config(v: &Value) -> Result<Self> {
+        let (class, cfg) = match v {
+            Value::String(s) => return Self::from_name(s),
+            Value::Object(o) => (
+                o.get("class_name").and_then(Value::as_str).unwrap_or(""),
+                o.get("config").cloned().unwrap_or(json!({})),
+            ),
+            _ => keras_bail!(Config, "cannot read initializer {v}"),
+        };
+        let f = |k: &str, d: f32| cfg.get(k).and_then(Value::as_f64).map(|x| x as f32).unwrap_or(d);
+        let seed = cfg.get("seed").and_then(Value::as_u64);
+        let mut init = Self::from_name(class)?;
+        match &mut init {
+            Initializer::Constant(_) => {}
+            Initializer::RandomNormal { mean, stddev, seed: s } | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
+                *mean = f("mean", *mean);
+                *stddev = f("stddev", *stddev);
+                *s = seed;
+            }
+            Initializer::RandomUniform { minval, maxval, seed: s } => {
+                *minval = f("minval", *minval);
+                *maxval = f("maxval", *maxval);
+                *s = seed;
+            }
+            Initializer::VarianceScaling { seed: s, .. } => *s = seed,
+            Initializer::Identity { gain } => *gain = f("gain", 1.0),
+            _ => {}
+        }
+        if class == "Constant" {
+            init = Initializer::Constant(f("value", 0.0));
+        }
+        if class == "VarianceScaling" {
+            let mode = match cfg.get("mode").and_then(Value::as_str).unwrap_or("fan_in") {
+                "fan_in" => FanMode::FanIn,
+                "fan_out" => FanMode::FanOut,
+                "fan_avg" => FanMode::FanAvg,
+                m => keras_bail!(InvalidArgument, "Invalid `mode` argument: {m}"),
+            };
+            let distribution = match cfg.get("distribution").and_then(Value::as_str).unwrap_or("truncated_normal") {
+                "truncated_normal" => Distribution::TruncatedNormal,
+                "untruncated_normal" => Distribution::UntruncatedNormal,
+                "uniform" => Distribution::Uniform,
+                d => keras_bail!(InvalidArgument, "Invalid `distribution` argument: {d}"),
+            };
+            init = Initializer::VarianceScaling {
+                kind: VarianceScalingKind::Plain,
+                scale: f("scale", 1.0),
+                mode,
+                distribution,
+                seed,
+            };
+        }
+        Ok(init)
+    }
+
+    fn class_name(&self) -> &'static str {
+        match self {
+            Initializer::Zeros => "Zeros",
+            Initializer::Ones => "Ones",
+            Initializer::Constant(_) => "Constant",
+            Initializer::RandomNormal { .. } => "RandomNormal",
+            Initializer::RandomUniform { .. } => "RandomUniform",
+            Initializer::TruncatedNormal { .. } => "TruncatedNormal",
+            Initializer::Identity { .. } => "Identity",
+            Initializer::VarianceScaling { kind, .. } => match kind {
+                VarianceScalingKind::Plain => "VarianceScaling",
+                VarianceScalingKind::GlorotUniform => "GlorotUniform",
+                VarianceScalingKind::GlorotNormal => "GlorotNormal",
+                VarianceScalingKind::HeUniform => "HeUniform",
+                VarianceScalingKind::HeNormal => "HeNormal",
+                VarianceScalingKind::LecunUniform => "LecunUniform",
+                VarianceScalingKind::LecunNormal => "LecunNormal",
+            },
+        }
+    }
+
+    /// The serialized form Keras writes into layer configs.
+    pub fn to_config(&self) -> Value {
+        let seed = |s: &Option<u64>| s.map(Value::from).unwrap_or(Value::Null);
+        let config = match self {
+            Initializer::Zeros | Initializer::Ones => json!({}),
+            Initializer::Constant(v) => json!({ "value": v }),
+            Initializer::RandomNormal { mean, stddev, seed: s } | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
+                json!({ "seed": seed(s), "mean": mean, "stddev": stddev })
+            }
+            Initializer::RandomUniform { minval, maxval, seed: s } => {
+                json!({ "seed": seed(s), "minval": minval, "maxval": maxval })
+            }
+            Initializer::Identity { gain } => json!({ "gain": gain }),
+            Initializer::VarianceScaling { kind: VarianceScalingKind::Plain, scale, mode, distribution, seed: s } => {
+                json!({
+                    "seed": seed(s),
+                    "scale": scale,
+                    "mode": match mode { FanMode::FanIn => "fan_in", FanMode::FanOut => "fan_out", FanMode::FanAvg => "fan_avg" },
+                    "distribution": match distribution {
+                        Distribution::TruncatedNormal => "truncated_normal",
+                        Distribution::UntruncatedNormal => "untruncated_normal",
+                        Distribution::Uniform => "uniform",
+                    },
+                    "input_axes": null,
+                    "output_axes": null,
+                })
+            }
+            Initializer::VarianceScaling { seed: s, .. } => json!({ "seed": seed(s), "input_axes": null, "output_axes": null }),
+        };
+        json!({
+            "module": "keras.initializers",
+            "class_name": self.class_name(),
+            "config": config,
+            "registered_name": null,
+        })
+    }
+
+    /// Draws a float32 tensor of `shape`.
+    pub fn initialize(&self, shape: &[usize]) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let draw = |seed: &Option<u64>, f: &mut dyn FnMut(&mut Rng) -> f32| -> Vec<f32> {
+            let mut gen = |rng: &mut Rng| (0..n).map(|_| f(rng)).collect::<Vec<f32>>();
+            match seed {
+                Some(s) => gen(&mut Rng::new(*s)),
+                None => with_global_rng(|r| gen(r)),
+            }
+        };
+        let truncated = |rng: &mut Rng, mean: f64, std: f64| -> f32 {
+            loop {
+                let z = rng.normal_f64();
+                if z.abs() <= 2.0 {
+                    return (mean + std * z) as f32;
+                }
+            }
+        };
+        let data = match self {
+            Initializer::Zeros => vec![0.0; n],
+            Initializer::Ones => vec![1.0; n],
+            Initializer::Constant(v) => vec![*v; n],
+            Initializer::RandomNormal { mean, stddev, seed } => {
+                draw(seed, &mut |r| (*mean as f64 + *stddev as f64 * r.normal_f64()) as f32)
+            }
+            Initializer::RandomUniform { minval, maxval, seed } => {
+                draw(seed, &mut |r| minval + (maxval - minval) * r.uniform_f32())
+            }
+            Initializer::TruncatedNormal { mean, stddev, seed } => {
+                draw(seed, &mut |r| truncated(r, *mean as f64, *stddev as f64))
+            }
+            Initializer::Identity { gain } => {
+                if shape.len() != 2 {
+                    keras_bail!(
+                        InvalidArgument,
+                        "Identity initializer can only be used for 2D matrices. Received: shape={shape:?} of rank {}",
+                        shape.len()
+                    );
+                }
+                let mut v = vec![0.0; n];
+                for i in 0..shape[0].min(shape[1]) {
+                    v[i * shape[1] + i] = *gain;
+                }
+                v
+            }
+            Initializer::VarianceScaling { scale, mode, distribution, seed, .. } => {
+                let (fan_in, fan_out) = compute_fans(shape);
+                let fan = match mode {
+                    FanMode::FanIn => fan_in,
+                    FanMode::FanOut => fan_out,
+                    FanMode::FanAvg => (fan_in + fan_out) / 2.0,
+                };
+                let s = *scale as f64 / fan.max(1.0);
+                match distribution {
+                    // 0.879... is the std of a unit normal truncated to [-2, 2].
+                    Distribution::TruncatedNormal => {
+                        let std = s.sqrt() / 0.879_625_661_034_239_8;
+                        draw(seed, &mut |r| truncated(r, 0.0, std))
+                    }
+                    Distribution::UntruncatedNormal => {
+                        let std = s.sqrt();
+                        draw(seed, &mut |r| (std * r.normal_f64()) as f32)
+                    }
+                    Distribution::Uniform => {
+                        let limit = (3.0 * s).sqrt() as f32;
+                        draw(seed, &mut |r| -limit + 2.0 * limit * r.uniform_f32())
+                    }
+                }
+            }
+        };
+        Ok(Tensor::new(data, shape.to_vec())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(t: &Tensor) -> (f64, f64, f32, f32) {
+        let v = t.as_f32().unwrap();
+        let n = v.len() as f64;
+        let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        let mn = v.iter().cloned().fold(f32::INFINITY, f32::min);
+        let mx = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        (mean, var.sqrt(), mn, mx)
+    }
+
+    #[test]
+    fn glorot_uniform_fans_and_limits() {
+        assert_eq!(compute_fans(&[3, 3, 8, 16]), (72.0, 144.0));
+        let t = Initializer::glorot_uniform().initialize(&[64, 128]).unwrap();
+        let (mean, std, mn, mx) = stats(&t);
+        let limit = (6.0f64 / 192.0).sqrt();
+        assert!(mean.abs() < 4.0 * std / (8192f64).sqrt());
+        assert!((std / (limit / 3f64.sqrt()) - 1.0).abs() < 0.05);
+        assert!(mn >= -limit as f32 && mx <= limit as f32);
+    }
+
+    #[test]
+    fn he_normal_is_truncated_with_right_std() {
+        let t = Initializer::he_normal().initialize(&[3, 3, 8, 16]).unwrap();
+        let (_, std, mn, mx) = stats(&t);
+        let want = (2.0f64 / 72.0).sqrt();
+        assert!((std / want - 1.0).abs() < 0.05, "{std} vs {want}");
+        let bound = 2.0 * want / 0.879_625_661_034_239_8;
+        assert!(mn as f64 >= -bound - 1e-6 && mx as f64 <= bound + 1e-6);
+    }
+
+    #[test]
+    fn configs_round_trip_and_seeds_repeat() {
+        for i in [Initializer::Zeros, Initializer::glorot_uniform(), Initializer::Constant(0.3)] {
+            assert_eq!(Initializer::from_config(&i.to_config()).unwrap(), i);
+        }
+        let a = Initializer::RandomUniform { minval: -1.0, maxval: 1.0, seed: Some(3) };
+        assert_eq!(a.initialize(&[10]).unwrap().as_f32().unwrap(), a.initialize(&[10]).unwrap().as_f32().unwrap());
+        assert!(Initializer::from_name("bogus").is_err());
+        assert!(Initializer::Identity { gain: 1.0 }.initialize(&[2, 2, 2]).is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! `Activation`: applies an activation function as a layer.
+
+use std::any::Any;
+
+use serde_json::Value;
+
+use crate::activations::Activation as ActivationFn;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::{Error, Result, Tensor};
+
+/// Keras `keras.layers.Activation`.
+pub struct Activation {
+    base: LayerBase,
+    activation: ActivationFn,
+}
+
+impl Activation {
+    /// An activation layer from a Keras name (`"softmax"`).
+    pub fn new(name: &str) -> Self {
+        let mut base = LayerBase::new("activation");
+        let activation = match ActivationFn::from_name(name) {
+            Ok(a) => a,
+            Err(e) => {
+                base.fail(e);
+                ActivationFn::Linear
+            }
+        };
+        Activation { base, activation }
+    }
+
+    /// An activation layer from an activation object.
+    pub fn from_fn(activation: ActivationFn) -> Self {
+        Activation { base: LayerBase::new("activation"), activation }
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let a = cfg.get("activation").ok_or_else(|| Error::Config("Activation config needs `activation`".into()))?;
+        let mut l = Activation::from_fn(ActivationFn::from_config(a)?);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for Activation {
+    fn class_name(&self) -> &'static str {
+        "Activation"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn records_build_config(&self) -> bool {
+        false
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.activation.apply(x)
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("activation".into(), self.activation.to_config());
+        Value::Object(m)
+    }
+}

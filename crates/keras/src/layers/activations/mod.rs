@@ -1,0 +1,5 @@
+//! Activation layers.
+
+pub mod activation;
+
+pub use activation::Activation;

@@ -1,0 +1,208 @@
+//! `Dense`: `activation(inputs @ kernel + bias)` over the last axis.
+
+use std::any::Any;
+
+use keras_engine::ops::{self, Unary};
+use serde_json::{json, Value};
+
+use crate::activations::Activation;
+use crate::initializers::Initializer;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
+///
+/// ```
+/// use keras::layers::Dense;
+/// let layer = Dense::new(64).activation("relu");
+/// ```
+pub struct Dense {
+    base: LayerBase,
+    units: usize,
+    activation: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    kernel: Option<Variable>,
+    bias: Option<Variable>,
+}
+
+impl Dense {
+    /// A Dense layer with `units` outputs, linear activation, glorot-uniform kernel, zero bias.
+    pub fn new(units: usize) -> Self {
+        let mut base = LayerBase::new("dense");
+        if units == 0 {
+            base.fail(Error::InvalidArgument(
+                "Received an invalid value for `units`, expected a positive integer. Received: units=0".into(),
+            ));
+        }
+        Dense {
+            base,
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::glorot_uniform(),
+            bias_initializer: Initializer::Zeros,
+            kernel: None,
+            bias: None,
+        }
+    }
+
+    /// Sets the activation by Keras name (`"relu"`, `"softmax"`, ...).
+    pub fn activation(mut self, name: &str) -> Self {
+        match Activation::from_name(name) {
+            Ok(a) => self.activation = a,
+            Err(e) => self.base.fail(e),
+        }
+        self
+    }
+
+    /// Sets the activation by object.
+    pub fn with_activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+
+    /// Whether to add a bias (default true).
+    pub fn use_bias(mut self, yes: bool) -> Self {
+        self.use_bias = yes;
+        self
+    }
+
+    /// Kernel initializer.
+    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
+        self.kernel_initializer = i;
+        self
+    }
+
+    /// Bias initializer.
+    pub fn bias_initializer(mut self, i: Initializer) -> Self {
+        self.bias_initializer = i;
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Number of output units.
+    pub fn units(&self) -> usize {
+        self.units
+    }
+
+    /// The activation.
+    pub fn get_activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Rebuilds a Dense layer from its Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let units = cfg.get("units").and_then(Value::as_u64).ok_or_else(|| Error::Config("Dense config needs `units`".into()))?;
+        let mut d = Dense::new(units as usize);
+        d.base.apply_config(cfg);
+        d.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
+        d.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
+        if let Some(v) = cfg.get("kernel_initializer") {
+            d.kernel_initializer = Initializer::from_config(v)?;
+        }
+        if let Some(v) = cfg.get("bias_initializer") {
+            d.bias_initializer = Initializer::from_config(v)?;
+        }
+        Ok(d)
+    }
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let Some(Some(input_dim)) = input_shape.last() else {
+            keras_bail!(
+                Shape,
+                "Layer {} needs a known last input dimension, received input_shape={}",
+                self.base.name,
+                crate::layers::layer::shape_str(input_shape)
+            );
+        };
+        let name = self.base.name.clone();
+        self.kernel = Some(Variable::new("kernel", &name, self.kernel_initializer.initialize(&[*input_dim, self.units])?, true));
+        self.bias = if self.use_bias {
+            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true))
+        } else {
+            None
+        };
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        if input_shape.is_empty() {
+            keras_bail!(Shape, "Layer {} expects inputs of rank >= 1, received a scalar", self.base.name);
+        }
+        let mut s = input_shape.to_vec();
+        *s.last_mut().expect("non-empty") = Some(self.units);
+        Ok(s)
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let kernel = self.kernel.as_ref().ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let k = kernel.shape()[0];
+        if x.rank() == 0 || x.shape()[x.rank() - 1] != k {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected axis -1 of input shape to have value {k}, but received input with shape {:?}",
+                self.base.name,
+                x.shape()
+            );
+        }
+        let bias = self.bias.as_ref().map(|b| b.value());
+        match self.activation.fusable() {
+            Some(u) => Ok(ops::dense(x, kernel.value(), bias, u)?),
+            None => {
+                let pre = ops::dense(x, kernel.value(), bias, Unary::Linear)?;
+                self.activation.apply(&pre)
+            }
+        }
+    }
+
+    fn weights(&self) -> Vec<&Variable> {
+        self.kernel.iter().chain(self.bias.iter()).collect()
+    }
+
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("units".into(), json!(self.units));
+        m.insert("activation".into(), self.activation.to_config());
+        m.insert("use_bias".into(), json!(self.use_bias));
+        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
+        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
+        for k in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint", "quantization_config"] {
+            m.insert(k.into(), Value::Null);
+        }
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,278 @@
+//! The [`Layer`] trait, weights as [`Variable`]s, and the state every layer shares.
+
+use std::any::Any;
+
+use serde_json::{json, Map, Value};
+
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// A shape with an unknown batch dimension: `[None, 28, 28, 1]`.
+pub type Shape = Vec<Option<usize>>;
+
+/// A layer weight: a named tensor with its Keras path (`dense/kernel`).
+#[derive(Clone, Debug)]
+pub struct Variable {
+    name: String,
+    path: String,
+    value: Tensor,
+    trainable: bool,
+}
+
+impl Variable {
+    /// A variable. Trainable ones are tape leaves, so gradients flow to them.
+    pub fn new(name: &str, layer_name: &str, value: Tensor, trainable: bool) -> Self {
+        let value = if trainable { value.requiring_grad() } else { value };
+        Variable { name: name.to_string(), path: format!("{layer_name}/{name}"), value, trainable }
+    }
+
+    /// The Keras variable name (`kernel`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Keras path (`dense/kernel`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The current value.
+    pub fn value(&self) -> &Tensor {
+        &self.value
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        self.value.shape()
+    }
+
+    /// Whether the optimizer updates it.
+    pub fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    /// Replaces the value; the shape must match (Keras `assign`).
+    pub fn assign(&mut self, value: &Tensor) -> Result<()> {
+        if value.shape() != self.value.shape() {
+            keras_bail!(
+                Shape,
+                "Variable {} has shape {:?}, received a value of shape {:?}",
+                self.path,
+                self.value.shape(),
+                value.shape()
+            );
+        }
+        let v = value.cast(keras_engine::DType::F32);
+        self.value = if self.trainable { v.requiring_grad() } else { v };
+        Ok(())
+    }
+
+    /// Mutable elements for in-place updates by optimizers (copy-on-write when shared).
+    pub fn data_mut(&mut self) -> Result<&mut [f32]> {
+        Ok(self.value.f32_mut()?)
+    }
+}
+
+/// What a layer call needs besides its input: the mode, and where layers that update state
+/// during training (BatchNormalization's moving statistics) put the new values.
+#[derive(Debug, Default)]
+pub struct CallContext {
+    /// Training mode (dropout active, batch statistics).
+    pub training: bool,
+    /// `(variable path, new value)` pairs applied by the model after the step.
+    pub updates: Vec<(String, Tensor)>,
+}
+
+impl CallContext {
+    /// A context in training or inference mode.
+    pub fn new(training: bool) -> Self {
+        CallContext { training, updates: Vec::new() }
+    }
+}
+
+/// State shared by every layer: name, trainable flag, built flag, the `input_shape` argument,
+/// and the first error a builder method met (reported when the layer is added to a model).
+#[derive(Clone, Debug)]
+pub struct LayerBase {
+    /// The layer name (`dense_1`).
+    pub name: String,
+    /// Whether its weights are trainable.
+    pub trainable: bool,
+    /// Set once weights exist.
+    pub built: bool,
+    /// `input_shape` given to the first layer of a Sequential model (without batch).
+    pub input_shape: Option<Vec<usize>>,
+    /// The build input shape (with batch), recorded for `build_config`.
+    pub build_input_shape: Option<Shape>,
+    /// First invalid argument seen by a builder method.
+    pub pending_error: Option<Error>,
+}
+
+impl LayerBase {
+    /// Base state with an automatic name derived from `snake_name` (`dense`, `dense_1`, ...).
+    pub fn new(snake_name: &str) -> Self {
+        LayerBase {
+            name: crate::backend::unique_name(snake_name),
+            trainable: true,
+            built: false,
+            input_shape: None,
+            build_input_shape: None,
+            pending_error: None,
+        }
+    }
+
+    /// Records an invalid argument (the first one wins).
+    pub fn fail(&mut self, e: Error) {
+        if self.pending_error.is_none() {
+            self.pending_error = Some(e);
+        }
+    }
+
+    /// The keys every Keras layer config starts with: name, trainable, dtype.
+    pub fn base_config(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(self.name));
+        m.insert("trainable".into(), json!(self.trainable));
+        m.insert("dtype".into(), dtype_policy_config());
+        m
+    }
+
+    /// Reads name / trainable / batch_input_shape from a config.
+    pub fn apply_config(&mut self, cfg: &Value) {
+        if let Some(n) = cfg.get("name").and_then(Value::as_str) {
+            self.name = n.to_string();
+        }
+        if let Some(t) = cfg.get("trainable").and_then(Value::as_bool) {
+            self.trainable = t;
+        }
+        let shape = cfg.get("batch_input_shape").or_else(|| cfg.get("batch_shape"));
+        if let Some(Value::Array(dims)) = shape {
+            let dims: Option<Vec<usize>> = dims.iter().skip(1).map(|d| d.as_u64().map(|v| v as usize)).collect();
+            self.input_shape = dims;
+        }
+    }
+}
+
+/// The float32 dtype policy object Keras writes into every layer config.
+pub fn dtype_policy_config() -> Value {
+    json!({
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": { "name": "float32" },
+        "registered_name": null
+    })
+}
+
+/// A Keras layer: builds its weights from the input shape, maps inputs to outputs, and
+/// serializes itself to Keras's JSON.
+pub trait Layer: Send + Sync + Any {
+    /// The Keras class name (`Dense`).
+    fn class_name(&self) -> &'static str;
+    /// Shared state.
+    fn base(&self) -> &LayerBase;
+    /// Shared state, mutable.
+    fn base_mut(&mut self) -> &mut LayerBase;
+    /// Creates the weights for inputs of `input_shape` (batch dimension included).
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        self.base_mut().build_input_shape = Some(input_shape.to_vec());
+        self.base_mut().built = true;
+        Ok(())
+    }
+    /// The output shape for an input shape, without computing anything.
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape>;
+    /// The forward pass (differentiable through the engine's ops).
+    fn call(&self, inputs: &Tensor, ctx: &mut CallContext) -> Result<Tensor>;
+    /// Weights in Keras's `get_weights()` order.
+    fn weights(&self) -> Vec<&Variable> {
+        Vec::new()
+    }
+    /// Weights, mutable, same order.
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        Vec::new()
+    }
+    /// The Keras config (`layer.get_config()`).
+    fn get_config(&self) -> Value;
+    /// Downcasting support.
+    fn as_any(&self) -> &dyn Any;
+
+    /// The layer name.
+    fn name(&self) -> &str {
+        &self.base().name
+    }
+    /// Whether weights exist.
+    fn built(&self) -> bool {
+        self.base().built
+    }
+    /// Whether the weights are trained.
+    fn trainable(&self) -> bool {
+        self.base().trainable
+    }
+    /// Freezes or unfreezes the layer.
+    fn set_trainable(&mut self, trainable: bool) {
+        self.base_mut().trainable = trainable;
+    }
+    /// Number of scalars in all weights.
+    fn count_params(&self) -> usize {
+        self.weights().iter().map(|w| w.value().numel()).sum()
+    }
+    /// Trainable weights (empty when the layer is frozen).
+    fn trainable_weights(&self) -> Vec<&Variable> {
+        if !self.trainable() {
+            return Vec::new();
+        }
+        self.weights().into_iter().filter(|w| w.trainable()).collect()
+    }
+    /// Copies of the weight values, in order (Keras `get_weights`).
+    fn get_weights(&self) -> Vec<Tensor> {
+        self.weights().iter().map(|w| w.value().detach()).collect()
+    }
+    /// Sets every weight, in order, checking count and shapes (Keras `set_weights`).
+    fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
+        let name = self.name().to_string();
+        let mut ws = self.weights_mut();
+        if ws.len() != values.len() {
+            keras_bail!(
+                Value,
+                "Layer {name} expects {} weights, but the weight list received has {} elements",
+                ws.len(),
+                values.len()
+            );
+        }
+        for (w, v) in ws.iter_mut().zip(values) {
+            w.assign(v)?;
+        }
+        Ok(())
+    }
+    /// Whether Keras writes a `build_config` for this layer (layers that override `build`,
+    /// and Flatten; not pooling, Dropout, Activation or InputLayer).
+    fn records_build_config(&self) -> bool {
+        true
+    }
+    /// The serialized form: `{"module", "class_name", "config", "registered_name"[, "build_config"]}`.
+    fn serialize(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("module".into(), json!("keras.layers"));
+        m.insert("class_name".into(), json!(self.class_name()));
+        m.insert("config".into(), self.get_config());
+        m.insert("registered_name".into(), Value::Null);
+        if let Some(shape) = &self.base().build_input_shape {
+            if self.records_build_config() {
+                m.insert("build_config".into(), json!({ "input_shape": shape }));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// Checks that a builder produced a valid layer.
+pub fn check_pending(layer: &dyn Layer) -> Result<()> {
+    match &layer.base().pending_error {
+        Some(e) => Err(e.clone()),
+        None => Ok(()),
+    }
+}
+
+/// Formats a shape as Keras prints it: `(None, 28, 28, 1)`.
+pub fn shape_str(shape: &[Option<usize>]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.map(|v| v.to_string()).unwrap_or("None".into())).collect();
+    format!("({})", parts.join(", "))
+}

@@ -1,0 +1,59 @@
+//! Keras layers, laid out as `keras/src/layers`: core, convolutional, pooling,
+//! regularization, reshaping, activations.
+//!
+//! Every layer implements [`Layer`]; [`deserialize`] rebuilds one from Keras's JSON by class
+//! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
+
+pub mod activations;
+pub mod core;
+pub mod layer;
+pub mod regularization;
+pub mod reshaping;
+
+pub use self::activations::Activation;
+pub use self::core::{input, Dense, InputLayer};
+pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
+pub use regularization::Dropout;
+pub use reshaping::Flatten;
+
+use serde_json::Value;
+
+use crate::{keras_bail, Error, Result};
+
+type FromConfig = fn(&Value) -> Result<Box<dyn Layer>>;
+
+fn boxed<L: Layer>(r: Result<L>) -> Result<Box<dyn Layer>> {
+    r.map(|l| Box::new(l) as Box<dyn Layer>)
+}
+
+/// Class name -> constructor from config.
+fn registry() -> &'static [(&'static str, FromConfig)] {
+    &[
+        ("InputLayer", |c| boxed(InputLayer::from_config(c))),
+        ("Dense", |c| boxed(Dense::from_config(c))),
+        ("Flatten", |c| boxed(Flatten::from_config(c))),
+        ("Dropout", |c| boxed(Dropout::from_config(c))),
+        ("Activation", |c| boxed(Activation::from_config(c))),
+    ]
+}
+
+/// The class names [`deserialize`] accepts.
+pub fn registered_class_names() -> Vec<&'static str> {
+    registry().iter().map(|(n, _)| *n).collect()
+}
+
+/// Rebuilds a layer from its serialized form (`{"class_name": ..., "config": {...}}`).
+pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
+    let class = v
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::Config(format!("layer config without class_name: {v}")))?;
+    let cfg = v.get("config").cloned().unwrap_or(Value::Null);
+    if class == "Lambda" {
+        keras_bail!(Config, "Refusing to load a Lambda layer: it would execute arbitrary code");
+    }
+    let Some((_, f)) = registry().iter().find(|(n, _)| *n == class) else {
+        keras_bail!(Config, "Unknown layer class '{class}' (keras-rs supports: {})", registered_class_names().join(", "));
+    };
+    f(&cfg)
+}

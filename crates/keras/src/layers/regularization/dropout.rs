@@ -1,0 +1,105 @@
+//! `Dropout`: zeroes a fraction of inputs during training and rescales the rest.
+
+use std::any::Any;
+
+use keras_engine::{ops, with_global_rng, Rng, Tensor as ETensor};
+use serde_json::{json, Value};
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::{Error, Result, Tensor};
+
+/// Keras `keras.layers.Dropout`: in training, each element is kept with probability
+/// `1 - rate` and scaled by `1 / (1 - rate)`; at inference it is the identity.
+pub struct Dropout {
+    base: LayerBase,
+    rate: f32,
+    seed: Option<u64>,
+    seeded: std::sync::Mutex<Option<Rng>>,
+}
+
+impl Dropout {
+    /// Dropout with `rate` in `[0, 1)`.
+    pub fn new(rate: f32) -> Self {
+        let mut base = LayerBase::new("dropout");
+        if !(0.0..1.0).contains(&rate) || rate.is_nan() {
+            base.fail(Error::InvalidArgument(format!(
+                "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
+            )));
+        }
+        Dropout { base, rate, seed: None, seeded: std::sync::Mutex::new(None) }
+    }
+
+    /// A fixed seed for this layer's masks (otherwise the global generator).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self.seeded = std::sync::Mutex::new(Some(Rng::new(seed)));
+        self
+    }
+
+    /// The drop rate.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let rate = cfg.get("rate").and_then(Value::as_f64).ok_or_else(|| Error::Config("Dropout config needs `rate`".into()))?;
+        let mut d = Dropout::new(rate as f32);
+        if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
+            d = d.seed(s);
+        }
+        d.base.apply_config(cfg);
+        if let Some(e) = d.base.pending_error.take() {
+            return Err(e);
+        }
+        Ok(d)
+    }
+}
+
+impl Layer for Dropout {
+    fn class_name(&self) -> &'static str {
+        "Dropout"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn records_build_config(&self) -> bool {
+        false
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        if !ctx.training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.rate;
+        let scale = 1.0 / keep;
+        let n = x.numel();
+        let make = |r: &mut Rng| -> Vec<f32> {
+            (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
+        };
+        let mask = {
+            let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(r) => make(r),
+                None => with_global_rng(make),
+            }
+        };
+        let mask = ETensor::new(mask, x.shape().to_vec())?;
+        Ok(ops::mul(x, &mask)?)
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("rate".into(), json!(self.rate));
+        m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
+        m.insert("noise_shape".into(), Value::Null);
+        Value::Object(m)
+    }
+}

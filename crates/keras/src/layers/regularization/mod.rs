@@ -1,0 +1,5 @@
+//! Regularization layers: Dropout.
+
+pub mod dropout;
+
+pub use dropout::Dropout;

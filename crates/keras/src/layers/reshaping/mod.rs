@@ -1,0 +1,5 @@
+//! Reshaping layers: Flatten.
+
+pub mod flatten;
+
+pub use flatten::Flatten;

@@ -1,0 +1,32 @@
+//! # keras-rs
+//!
+//! The Keras deep-learning API in pure Rust: the same layers, optimizers, losses, metrics,
+//! `compile` / `fit` / `evaluate` / `predict`, the same names, defaults and numerics.
+//!
+//! ```
+//! use keras::layers::{Dense, Input};
+//! use keras::models::Sequential;
+//! use keras::Tensor;
+//!
+//! keras::utils::set_random_seed(0);
+//! let mut model = Sequential::new();
+//! model.add(Input::new(&[4])).unwrap();
+//! model.add(Dense::new(8).activation("relu")).unwrap();
+//! model.add(Dense::new(3).activation("softmax")).unwrap();
+//! model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+//!
+//! let x = Tensor::new(vec![0.1; 32 * 4], [32, 4]).unwrap();
+//! let y = Tensor::from_i32(vec![1; 32], [32]).unwrap();
+//! let history = model.fit(&x, &y, keras::FitArgs::default().epochs(2).verbose(0)).unwrap();
+//! assert_eq!(history.history["loss"].len(), 2);
+//! ```
+
+pub mod activations;
+pub mod backend;
+pub mod error;
+pub mod initializers;
+pub mod layers;
+pub mod utils;
+
+pub use error::{Error, Result};
+pub use keras_engine::{ops, DType, GradientTape, Tensor};
