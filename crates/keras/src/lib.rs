@@ -26,6 +26,9 @@ pub mod backend;
 pub mod error;
 pub mod initializers;
 pub mod layers;
+pub mod losses;
+pub mod metrics;
+pub mod optimizers;
 pub mod utils;
 
 pub use error::{Error, Result};
