@@ -35,7 +35,10 @@ pub(crate) fn record(mut out: Tensor, inputs: &[&Tensor], backward: BackwardFn) 
     if !is_recording() || !inputs.iter().any(|t| t.tracks_grad()) {
         return out;
     }
-    let node = Node { inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward };
+    let node = Node {
+        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        backward,
+    };
     match std::sync::Arc::get_mut(&mut out.0) {
         Some(inner) => inner.node = Some(node),
         None => {
@@ -75,7 +78,9 @@ impl GradientTape {
     /// Starts recording on the current thread (tapes nest).
     pub fn new() -> Self {
         RECORDING.with(|r| r.set(r.get() + 1));
-        GradientTape { _not_send: std::marker::PhantomData }
+        GradientTape {
+            _not_send: std::marker::PhantomData,
+        }
     }
 
     /// A leaf copy of `t` whose gradient [`GradientTape::gradient`] can return.
@@ -98,7 +103,10 @@ impl GradientTape {
         sources: &[&Tensor],
     ) -> Result<Vec<Option<Tensor>>> {
         let grads = backward(target, cotangent)?;
-        Ok(sources.iter().map(|s| grads.get(&s.id()).cloned()).collect())
+        Ok(sources
+            .iter()
+            .map(|s| grads.get(&s.id()).cloned())
+            .collect())
     }
 }
 
@@ -131,7 +139,12 @@ pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId,
             continue;
         }
         let inputs: Vec<Tensor> = match &t.0.node {
-            Some(node) => node.inputs.iter().filter(|i| i.tracks_grad()).cloned().collect(),
+            Some(node) => node
+                .inputs
+                .iter()
+                .filter(|i| i.tracks_grad())
+                .cloned()
+                .collect(),
             None => Vec::new(),
         };
         stack.push((t, true));
@@ -145,7 +158,9 @@ pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId,
     let mut leaves: HashMap<TensorId, Tensor> = HashMap::new();
     grads.insert(target.id(), cotangent.detach());
     for t in order.iter().rev() {
-        let Some(g) = grads.remove(&t.id()) else { continue };
+        let Some(g) = grads.remove(&t.id()) else {
+            continue;
+        };
         let Some(node) = &t.0.node else {
             if t.requires_grad() {
                 leaves.insert(t.id(), g);

@@ -12,9 +12,13 @@ pub fn check_grad(inputs: &[&Tensor], f: impl Fn(&[&Tensor]) -> Result<Tensor>, 
     let refs: Vec<&Tensor> = watched.iter().collect();
     let tape = GradientTape::new();
     let y = f(&refs).expect("forward failed");
-    let cot: Vec<f32> = (0..y.numel()).map(|i| ((i * 7919 % 13) as f32 - 6.0) / 6.0).collect();
+    let cot: Vec<f32> = (0..y.numel())
+        .map(|i| ((i * 7919 % 13) as f32 - 6.0) / 6.0)
+        .collect();
     let cot = Tensor::new(cot, y.shape().to_vec()).unwrap();
-    let grads = tape.gradient_with(&y, &cot, &refs).expect("backward failed");
+    let grads = tape
+        .gradient_with(&y, &cot, &refs)
+        .expect("backward failed");
     drop(tape);
     let objective = |xs: &[Tensor]| -> f64 {
         let r: Vec<&Tensor> = xs.iter().collect();
@@ -28,7 +32,10 @@ pub fn check_grad(inputs: &[&Tensor], f: impl Fn(&[&Tensor]) -> Result<Tensor>, 
     };
     let eps = 1e-3f32;
     for (k, input) in inputs.iter().enumerate() {
-        let analytic = grads[k].as_ref().map(|g| g.as_f32().unwrap().to_vec()).unwrap_or_else(|| vec![0.0; input.numel()]);
+        let analytic = grads[k]
+            .as_ref()
+            .map(|g| g.as_f32().unwrap().to_vec())
+            .unwrap_or_else(|| vec![0.0; input.numel()]);
         for i in 0..input.numel() {
             let mut plus: Vec<Tensor> = inputs.iter().map(|t| t.detach()).collect();
             let mut minus = plus.clone();

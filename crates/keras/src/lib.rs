@@ -32,4 +32,4 @@ pub mod optimizers;
 pub mod utils;
 
 pub use error::{Error, Result};
-pub use keras_engine::{ops, DType, GradientTape, Tensor};
+pub use keras_engine::{io, ops, DType, GradientTape, Tensor};

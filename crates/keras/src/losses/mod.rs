@@ -35,5 +35,10 @@ pub trait Loss: Send + Sync {
     /// The Keras config (`loss.get_config()`).
     fn get_config(&self) -> Value;
     /// Keras `loss(y_true, y_pred, sample_weight)`: per-sample values, weighted, reduced.
-    fn compute(&self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<Tensor>;
+    fn compute(
+        &self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Tensor>;
 }

@@ -10,7 +10,12 @@ pub trait Metric: Send {
     /// The metric's name (the key in logs and History: `accuracy`).
     fn name(&self) -> &str;
     /// Accumulates a batch.
-    fn update_state(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<()>;
+    fn update_state(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()>;
     /// The current value.
     fn result(&self) -> f32;
     /// Clears the state.

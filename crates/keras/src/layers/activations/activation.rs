@@ -30,12 +30,17 @@ impl Activation {
 
     /// An activation layer from an activation object.
     pub fn from_fn(activation: ActivationFn) -> Self {
-        Activation { base: LayerBase::new("activation"), activation }
+        Activation {
+            base: LayerBase::new("activation"),
+            activation,
+        }
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let a = cfg.get("activation").ok_or_else(|| Error::Config("Activation config needs `activation`".into()))?;
+        let a = cfg
+            .get("activation")
+            .ok_or_else(|| Error::Config("Activation config needs `activation`".into()))?;
         let mut l = Activation::from_fn(ActivationFn::from_config(a)?);
         l.base.apply_config(cfg);
         Ok(l)

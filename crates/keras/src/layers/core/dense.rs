@@ -105,7 +105,10 @@ impl Dense {
 
     /// Rebuilds a Dense layer from its Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let units = cfg.get("units").and_then(Value::as_u64).ok_or_else(|| Error::Config("Dense config needs `units`".into()))?;
+        let units = cfg
+            .get("units")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Config("Dense config needs `units`".into()))?;
         let mut d = Dense::new(units as usize);
         d.base.apply_config(cfg);
         d.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
@@ -144,9 +147,20 @@ impl Layer for Dense {
             );
         };
         let name = self.base.name.clone();
-        self.kernel = Some(Variable::new("kernel", &name, self.kernel_initializer.initialize(&[*input_dim, self.units])?, true));
+        self.kernel = Some(Variable::new(
+            "kernel",
+            &name,
+            self.kernel_initializer
+                .initialize(&[*input_dim, self.units])?,
+            true,
+        ));
         self.bias = if self.use_bias {
-            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true))
+            Some(Variable::new(
+                "bias",
+                &name,
+                self.bias_initializer.initialize(&[self.units])?,
+                true,
+            ))
         } else {
             None
         };
@@ -157,7 +171,11 @@ impl Layer for Dense {
 
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         if input_shape.is_empty() {
-            keras_bail!(Shape, "Layer {} expects inputs of rank >= 1, received a scalar", self.base.name);
+            keras_bail!(
+                Shape,
+                "Layer {} expects inputs of rank >= 1, received a scalar",
+                self.base.name
+            );
         }
         let mut s = input_shape.to_vec();
         *s.last_mut().expect("non-empty") = Some(self.units);
@@ -165,7 +183,10 @@ impl Layer for Dense {
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let kernel = self.kernel.as_ref().ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         let k = kernel.shape()[0];
         if x.rank() == 0 || x.shape()[x.rank() - 1] != k {
             keras_bail!(
@@ -198,9 +219,18 @@ impl Layer for Dense {
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
         m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
+        m.insert(
+            "kernel_initializer".into(),
+            self.kernel_initializer.to_config(),
+        );
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        for k in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint", "quantization_config"] {
+        for k in [
+            "kernel_regularizer",
+            "bias_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "quantization_config",
+        ] {
             m.insert(k.into(), Value::Null);
         }
         Value::Object(m)

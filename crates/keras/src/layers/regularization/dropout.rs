@@ -26,7 +26,12 @@ impl Dropout {
                 "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
             )));
         }
-        Dropout { base, rate, seed: None, seeded: std::sync::Mutex::new(None) }
+        Dropout {
+            base,
+            rate,
+            seed: None,
+            seeded: std::sync::Mutex::new(None),
+        }
     }
 
     /// A fixed seed for this layer's masks (otherwise the global generator).
@@ -43,7 +48,10 @@ impl Dropout {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let rate = cfg.get("rate").and_then(Value::as_f64).ok_or_else(|| Error::Config("Dropout config needs `rate`".into()))?;
+        let rate = cfg
+            .get("rate")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::Config("Dropout config needs `rate`".into()))?;
         let mut d = Dropout::new(rate as f32);
         if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
             d = d.seed(s);
@@ -83,7 +91,9 @@ impl Layer for Dropout {
         let scale = 1.0 / keep;
         let n = x.numel();
         let make = |r: &mut Rng| -> Vec<f32> {
-            (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
+            (0..n)
+                .map(|_| if r.uniform_f32() < keep { scale } else { 0.0 })
+                .collect()
         };
         let mask = {
             let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
@@ -98,7 +108,10 @@ impl Layer for Dropout {
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("rate".into(), json!(self.rate));
-        m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
+        m.insert(
+            "seed".into(),
+            self.seed.map(Value::from).unwrap_or(Value::Null),
+        );
         m.insert("noise_shape".into(), Value::Null);
         Value::Object(m)
     }

@@ -21,7 +21,9 @@ impl Default for Flatten {
 impl Flatten {
     /// A Flatten layer.
     pub fn new() -> Self {
-        Flatten { base: LayerBase::new("flatten") }
+        Flatten {
+            base: LayerBase::new("flatten"),
+        }
     }
 
     /// Rebuilds from a Keras config.

@@ -1,0 +1,122 @@
+//! Conformance runner: checks keras-rs against reference cases produced by real Keras 3.
+//!
+//! `cargo test -p keras --release --test oracle` walks `tests/fixtures/oracle` (a copy of the
+//! shared reference set), or the folder in `KERAS_ORACLE_DIR` when set. Every case of a
+//! supported kind and class is checked with its own tolerance and prints `PASS kind/name` or
+//! `FAIL kind/name: why`; anything unsupported prints `SKIP kind/name: why` and never counts
+//! as passed. The last line is `oracle: N passed, N failed, N skipped`; any failure fails
+//! the test. Sizes and hyperparameters always come from `case.json`.
+
+#[path = "oracle/activation.rs"]
+mod activation;
+#[path = "oracle/common.rs"]
+mod common;
+#[path = "oracle/layer.rs"]
+mod layer;
+#[path = "oracle/loss.rs"]
+mod loss;
+#[path = "oracle/metric.rs"]
+mod metric;
+#[path = "oracle/optimizer.rs"]
+mod optimizer;
+#[path = "oracle/summary.rs"]
+mod summary;
+#[path = "oracle/training.rs"]
+mod training;
+
+use std::path::PathBuf;
+
+use common::{Case, Outcome};
+
+fn oracle_root() -> PathBuf {
+    match std::env::var_os("KERAS_ORACLE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracle"),
+    }
+}
+
+fn run_case(case: &Case) -> Outcome {
+    match case.kind.as_str() {
+        "layer" => layer::run(case),
+        "activation" => activation::run(case),
+        "loss" => loss::run(case),
+        "metric" => metric::run(case),
+        "optimizer" => optimizer::run(case),
+        "training" => training::run(case),
+        "summary" => summary::run(case),
+        other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
+    }
+}
+
+#[test]
+fn oracle() {
+    let root = oracle_root();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let kinds = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot read oracle folder {}: {e}", root.display()));
+    for kind in kinds.flatten() {
+        if !kind.path().is_dir() {
+            continue;
+        }
+        for case in std::fs::read_dir(kind.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if case.path().join("case.json").is_file() {
+                dirs.push(case.path());
+            }
+        }
+    }
+    dirs.sort();
+    assert!(
+        !dirs.is_empty(),
+        "no reference cases under {}",
+        root.display()
+    );
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for dir in &dirs {
+        let label = format!(
+            "{}/{}",
+            dir.parent()
+                .and_then(|p| p.file_name())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir.file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        let outcome = match Case::load(dir) {
+            Ok(case) => {
+                keras::backend::clear_session();
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&case))) {
+                    Ok(o) => o,
+                    Err(p) => Outcome::Fail(format!(
+                        "panicked: {}",
+                        p.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default()
+                    )),
+                }
+            }
+            Err(e) => Outcome::Fail(e),
+        };
+        match outcome {
+            Outcome::Pass => {
+                passed += 1;
+                println!("PASS {label}");
+            }
+            Outcome::Fail(why) => {
+                failed += 1;
+                println!("FAIL {label}: {why}");
+            }
+            Outcome::Skip(why) => {
+                skipped += 1;
+                println!("SKIP {label}: {why}");
+            }
+        }
+    }
+    println!("oracle: {passed} passed, {failed} failed, {skipped} skipped");
+    assert_eq!(failed, 0, "{failed} reference case(s) failed");
+}
