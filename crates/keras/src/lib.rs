@@ -23,6 +23,7 @@
 
 pub mod activations;
 pub mod backend;
+pub mod datasets;
 pub mod error;
 pub mod initializers;
 pub mod layers;
@@ -33,3 +34,7 @@ pub mod utils;
 
 pub use error::{Error, Result};
 pub use keras_engine::{io, ops, DType, GradientTape, Tensor};
+pub mod models;
+pub mod trainers;
+
+pub use trainers::{EvaluateArgs, FitArgs, History, Logs, PredictArgs};

@@ -5,14 +5,20 @@
 //! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
 
 pub mod activations;
+pub mod convolutional;
 pub mod core;
 pub mod layer;
+pub mod pooling;
 pub mod regularization;
 pub mod reshaping;
 
 pub use self::activations::Activation;
 pub use self::core::{input, Dense, InputLayer};
+/// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
+pub type Input = InputLayer;
+pub use convolutional::Conv2D;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
+pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use regularization::Dropout;
 pub use reshaping::Flatten;
 
@@ -31,6 +37,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
     &[
         ("InputLayer", |c| boxed(InputLayer::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
+        ("Conv2D", |c| boxed(Conv2D::from_config(c))),
+        ("MaxPooling2D", |c| boxed(MaxPooling2D::from_config(c))),
+        ("AveragePooling2D", |c| boxed(AveragePooling2D::from_config(c))),
         ("Flatten", |c| boxed(Flatten::from_config(c))),
         ("Dropout", |c| boxed(Dropout::from_config(c))),
         ("Activation", |c| boxed(Activation::from_config(c))),

@@ -1,0 +1,5 @@
+//! Models: [`Sequential`] (Functional to come), with compile / fit / evaluate / predict.
+
+pub mod sequential;
+
+pub use sequential::Sequential;

@@ -1,0 +1,177 @@
+//! Channels-last convolution and pooling ops (differentiable), over the NHWC kernels.
+
+use std::sync::Arc;
+
+use crate::autodiff::record;
+use crate::kernels::conv::{self, Conv2dGeometry};
+use crate::kernels::pool::{self, Pool2dGeometry};
+use crate::ops::elementwise::Unary;
+use crate::ops::linalg::act_backward_from_output;
+use crate::tensor::Tensor;
+use crate::{bail, EngineError, Result};
+
+fn dims4(x: &Tensor, what: &str) -> Result<[usize; 4]> {
+    match x.shape() {
+        [n, h, w, c] => Ok([*n, *h, *w, *c]),
+        s => bail!("{what} expects a 4-D input (batch, height, width, channels), got shape {s:?}"),
+    }
+}
+
+/// 2-D convolution, NHWC input, HWIO kernel `(kh, kw, c_in, c_out)`, with the bias and an
+/// activation fused into the GEMM epilogue. `same_padding` follows TensorFlow (extra
+/// padding at the bottom/right). `act` must be fusable ([`Unary::invertible_derivative`]).
+pub fn conv2d(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    strides: [usize; 2],
+    dilation: [usize; 2],
+    same_padding: bool,
+    act: Unary,
+) -> Result<Tensor> {
+    let input = dims4(x, "conv2d")?;
+    let [kh, kw, cin, cout] = match kernel.shape() {
+        [a, b, c, d] => [*a, *b, *c, *d],
+        s => bail!("conv2d kernel must be 4-D (kh, kw, in, out), got shape {s:?}"),
+    };
+    if cin != input[3] {
+        bail!("conv2d kernel expects {cin} input channels, the input has {} (shape {:?})", input[3], x.shape());
+    }
+    if let Some(b) = bias {
+        if b.shape() != [cout] {
+            bail!("conv2d bias must have shape [{cout}], got {:?}", b.shape());
+        }
+    }
+    if !act.invertible_derivative() {
+        bail!("activation {act:?} cannot be fused into conv2d; apply it separately");
+    }
+    let g = Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding).map_err(EngineError::new)?;
+    let mut out = vec![0.0f32; g.output_len()];
+    let bias_vals = match bias {
+        Some(b) => Some(b.as_f32()?),
+        None => None,
+    };
+    let epilogue = move |rows: &mut [f32]| {
+        if act != Unary::Linear {
+            rows.iter_mut().for_each(|v| *v = act.apply(*v));
+        }
+    };
+    conv::conv2d_forward(&g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, &epilogue);
+    let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, cout]);
+    let mut inputs = vec![x, kernel];
+    if let Some(b) = bias {
+        inputs.push(b);
+    }
+    Ok(record(
+        out,
+        &inputs,
+        Box::new(move |gy, y, inputs| {
+            let mut dpre = gy.as_f32()?.to_vec();
+            act_backward_from_output(&mut dpre, y.as_f32()?, act)?;
+            let (x, w) = (&inputs[0], &inputs[1]);
+            let dx = if x.tracks_grad() {
+                let mut dx = vec![0.0f32; g.input_len()];
+                conv::conv2d_backward_input(&g, &dpre, w.as_f32()?, &mut dx);
+                Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
+            } else {
+                None
+            };
+            let dw = if w.tracks_grad() {
+                let mut dw = vec![0.0f32; g.kernel_len()];
+                conv::conv2d_backward_kernel(&g, x.as_f32()?, &dpre, &mut dw);
+                Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dw];
+            if inputs.len() == 3 {
+                let mut db = vec![0.0f32; g.c_out];
+                conv::bias_grad(&dpre, g.c_out, &mut db);
+                grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
+            }
+            Ok(grads)
+        }),
+    ))
+}
+
+/// The output geometry of a pooling op, or an error for invalid arguments.
+pub fn pool2d_geometry(
+    input: [usize; 4],
+    pool: [usize; 2],
+    strides: [usize; 2],
+    same_padding: bool,
+) -> Result<Pool2dGeometry> {
+    Pool2dGeometry::new(input, pool, strides, same_padding).map_err(EngineError::new)
+}
+
+/// 2-D max pooling over NHWC input (padded positions never win).
+pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_padding: bool) -> Result<Tensor> {
+    let g = pool2d_geometry(dims4(x, "max_pool2d")?, pool, strides, same_padding)?;
+    let mut out = vec![0.0f32; g.output_len()];
+    let mut argmax = vec![0u32; g.output_len()];
+    pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
+    let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
+    let argmax = Arc::new(argmax);
+    Ok(record(
+        out,
+        &[x],
+        Box::new(move |gy, _y, inputs| {
+            let mut dx = vec![0.0f32; g.input_len()];
+            pool::max_pool2d_backward(&g, gy.as_f32()?, &argmax, &mut dx);
+            Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
+        }),
+    ))
+}
+
+/// 2-D average pooling over NHWC input; with `same` padding each window is divided by its
+/// number of valid elements (TensorFlow).
+pub fn avg_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_padding: bool) -> Result<Tensor> {
+    let g = pool2d_geometry(dims4(x, "avg_pool2d")?, pool, strides, same_padding)?;
+    let mut out = vec![0.0f32; g.output_len()];
+    pool::avg_pool2d_forward(&g, x.as_f32()?, &mut out);
+    let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
+    Ok(record(
+        out,
+        &[x],
+        Box::new(move |gy, _y, inputs| {
+            let mut dx = vec![0.0f32; g.input_len()];
+            pool::avg_pool2d_backward(&g, gy.as_f32()?, &mut dx);
+            Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+
+    fn t(shape: &[usize], seed: f32) -> Tensor {
+        let n: usize = shape.iter().product();
+        Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.917).sin()).collect(), shape.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn conv2d_grads_with_fused_activation() {
+        let x = t(&[2, 5, 4, 3], 0.0);
+        let w = t(&[3, 2, 3, 4], 1.0);
+        let b = t(&[4], 2.0);
+        for (same, strides, dil) in [(false, [1, 1], [1, 1]), (true, [2, 2], [1, 1]), (true, [1, 1], [2, 1])] {
+            for act in [Unary::Linear, Unary::Relu, Unary::Tanh] {
+                check_grad(&[&x, &w, &b], |v| conv2d(v[0], v[1], Some(v[2]), strides, dil, same, act), 2e-2);
+            }
+        }
+        assert!(conv2d(&w, &w, None, [1, 1], [1, 1], false, Unary::Linear).is_err());
+        assert!(conv2d(&t(&[1, 2, 2, 3], 0.0), &w, None, [1, 1], [1, 1], false, Unary::Linear).is_err());
+    }
+
+    #[test]
+    fn pooling_grads() {
+        let x = t(&[2, 5, 5, 3], 0.3);
+        for same in [false, true] {
+            check_grad(&[&x], |v| max_pool2d(v[0], [2, 2], [2, 2], same), 2e-2);
+            check_grad(&[&x], |v| avg_pool2d(v[0], [3, 2], [1, 2], same), 2e-2);
+        }
+        assert!(max_pool2d(&x, [6, 6], [1, 1], false).is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! Throughput benchmark against the anchors in `../shared/bench` (same protocol as its
+//! `common.py`): build, one epoch over 10,000 synthetic samples (`first_epoch_s` includes
+//! process start-up), then 6 windows of ~2 s with the first discarded; `steady_samples_per_s`
+//! is the median of the rest. Prints one JSON line per run.
+//!
+//! ```text
+//! cargo run --release -p keras --example bench -- --workload mlp|cnn|cnn_infer [--batch N]
+//! ```
+
+use std::time::Instant;
+
+use keras::layers::{Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
+use keras::models::Sequential;
+use keras::optimizers::Adam;
+use keras::Tensor;
+use keras_engine::Rng;
+
+const N_TRAIN: usize = 10_000;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn env_f(name: &str, default: f64) -> f64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Synthetic data as the anchors make it: standard normal inputs, one-hot labels.
+fn make_data(workload: &str, n: usize) -> (Tensor, Tensor) {
+    let mut rng = Rng::new(0);
+    let row: usize = if workload == "mlp" { 784 } else { 32 * 32 * 3 };
+    let x: Vec<f32> = (0..n * row).map(|_| rng.normal_f64() as f32).collect();
+    let mut y = vec![0.0f32; n * 10];
+    for i in 0..n {
+        y[i * 10 + rng.below(10) as usize] = 1.0;
+    }
+    let shape = if workload == "mlp" { vec![n, 784] } else { vec![n, 32, 32, 3] };
+    (Tensor::new(x, shape).unwrap(), Tensor::new(y, [n, 10]).unwrap())
+}
+
+fn build(workload: &str) -> keras::Result<Sequential> {
+    let mut m = Sequential::new();
+    if workload == "mlp" {
+        m.add(Input::new(&[784]))?;
+        m.add(Dense::new(512).activation("relu"))?;
+        m.add(Dense::new(512).activation("relu"))?;
+        m.add(Dense::new(10).activation("softmax"))?;
+    } else {
+        m.add(Conv2D::new(32, [3, 3]).activation("relu").input_shape(&[32, 32, 3]))?;
+        m.add(Conv2D::new(64, [3, 3]).activation("relu"))?;
+        m.add(MaxPooling2D::new([2, 2]))?;
+        m.add(Dropout::new(0.2))?;
+        m.add(Flatten::new())?;
+        m.add(Dense::new(128).activation("relu"))?;
+        m.add(Dropout::new(0.2))?;
+        m.add(Dense::new(10).activation("softmax"))?;
+    }
+    m.compile(Adam::new(), "categorical_crossentropy", &[] as &[&str])?;
+    Ok(m)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn main() -> keras::Result<()> {
+    let t0 = Instant::now();
+    let workload = arg("--workload").unwrap_or_else(|| "mlp".into());
+    let default_batch = match workload.as_str() {
+        "mlp" => 128,
+        "cnn" => 32,
+        "cnn_infer" => 1,
+        w => {
+            eprintln!("unknown workload {w} (mlp, cnn, cnn_infer)");
+            std::process::exit(2);
+        }
+    };
+    let batch: usize = arg("--batch").and_then(|b| b.parse().ok()).unwrap_or(default_batch);
+    keras::utils::set_random_seed(0);
+    let mut model = build(&workload)?;
+    let (x, y) = make_data(&workload, if workload == "cnn_infer" { 256 } else { N_TRAIN });
+    let threads = keras_engine::parallel::num_threads();
+
+    if workload == "cnn_infer" {
+        let x1 = x.slice_rows(0, 1)?;
+        for _ in 0..10 {
+            model.predict_on_batch(&x1)?;
+        }
+        for _ in 0..3 {
+            model.predict_on_batch(&x)?;
+        }
+        let ready = t0.elapsed().as_secs_f64();
+        let mut lat = Vec::new();
+        let end = Instant::now() + std::time::Duration::from_secs(3);
+        while lat.len() < 30 || (Instant::now() < end && lat.len() < 2000) {
+            let t = Instant::now();
+            model.predict_on_batch(&x1)?;
+            lat.push(t.elapsed().as_secs_f64());
+        }
+        let mut b256 = Vec::new();
+        let end = Instant::now() + std::time::Duration::from_secs(3);
+        while b256.len() < 5 || (Instant::now() < end && b256.len() < 500) {
+            let t = Instant::now();
+            model.predict_on_batch(&x)?;
+            b256.push(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "{{\"framework\": \"keras-rs\", \"workload\": \"cnn_infer\", \"batch\": 1, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"latency_ms\": {:.4}, \"infer_b1_calls\": {}, \"infer_b256_sps\": {:.1}, \"peak_rss_mb\": {:.1}}}",
+            median(lat.clone()) * 1000.0,
+            lat.len(),
+            256.0 / median(b256),
+            peak_rss_mb()
+        );
+        return Ok(());
+    }
+
+    // First epoch over all samples (the last batch partial), timed from process start.
+    let ready = t0.elapsed().as_secs_f64();
+    let t_ep = Instant::now();
+    let mut s = 0;
+    while s < N_TRAIN {
+        let e = (s + batch).min(N_TRAIN);
+        model.train_on_batch(&x.slice_rows(s, e)?, &y.slice_rows(s, e)?, None)?;
+        s = e;
+    }
+    let epoch1 = t_ep.elapsed().as_secs_f64();
+    // Calibrate, then windows of ~WINDOW_S seconds.
+    let nfull = N_TRAIN / batch;
+    let batches: Vec<(Tensor, Tensor)> =
+        (0..nfull).map(|i| (x.slice_rows(i * batch, (i + 1) * batch).unwrap(), y.slice_rows(i * batch, (i + 1) * batch).unwrap())).collect();
+    let t = Instant::now();
+    for b in batches.iter().take(3) {
+        model.train_on_batch(&b.0, &b.1, None)?;
+    }
+    let est = 3.0 * batch as f64 / t.elapsed().as_secs_f64();
+    let window_s = env_f("BENCH_WINDOW_S", 2.0);
+    let windows = env_f("BENCH_WINDOWS", 6.0) as usize;
+    let k = ((window_s * est / batch as f64).round() as usize).clamp(3, 5000);
+    let mut wins = Vec::new();
+    let mut pos = 0;
+    let mut loss = 0.0;
+    for _ in 0..windows {
+        let t = Instant::now();
+        for _ in 0..k {
+            let b = &batches[pos % nfull];
+            loss = model.train_on_batch(&b.0, &b.1, None)?["loss"];
+            pos += 1;
+        }
+        wins.push((k * batch) as f64 / t.elapsed().as_secs_f64());
+    }
+    let kept = if wins.len() > 2 { wins[1..].to_vec() } else { wins.clone() };
+    let steady = median(kept);
+    let flops_fwd: f64 = if workload == "mlp" {
+        2.0 * (784.0 * 512.0 + 512.0 * 512.0 + 512.0 * 10.0)
+    } else {
+        2.0 * (30.0 * 30.0 * 32.0 * 27.0 + 28.0 * 28.0 * 64.0 * 288.0 + 12544.0 * 128.0 + 128.0 * 10.0)
+    };
+    let wins_s: Vec<String> = wins.iter().map(|w| format!("{w:.1}")).collect();
+    println!(
+        "{{\"framework\": \"keras-rs\", \"workload\": \"{workload}\", \"batch\": {batch}, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"first_epoch_s\": {:.3}, \"epoch1_sps\": {:.1}, \"steady_samples_per_s\": {steady:.1}, \"steady_window_sps\": [{}], \"steps_per_window\": {k}, \"train_gflops\": {:.2}, \"final_loss\": {loss:.4}, \"peak_rss_mb\": {:.1}}}",
+        ready + epoch1,
+        N_TRAIN as f64 / epoch1,
+        wins_s.join(", "),
+        3.0 * flops_fwd * steady / 1e9,
+        peak_rss_mb()
+    );
+    Ok(())
+}

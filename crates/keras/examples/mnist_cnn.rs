@@ -1,0 +1,86 @@
+//! The canonical Keras CNN, trained on real MNIST digits shipped with keras-rs.
+//!
+//! The model is exactly the Keras example (input 32x32x3): each 28x28 grey digit is padded
+//! with 2 black pixels on every side and repeated over 3 channels, pixels scaled to [0, 1].
+//!
+//! ```text
+//! cargo run --release -p keras --example mnist_cnn [-- --epochs N --batch-size N]
+//! ```
+
+use keras::layers::{Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
+use keras::models::Sequential;
+use keras::optimizers::Adam;
+use keras::utils::to_categorical;
+use keras::{EvaluateArgs, FitArgs, Tensor};
+
+/// Pads 28x28 digits to 32x32, repeats them over 3 channels, scales to [0, 1].
+fn to_rgb32(x: &Tensor) -> keras::Result<Tensor> {
+    let n = x.shape()[0];
+    let src = x.as_f32()?;
+    let mut out = vec![0.0f32; n * 32 * 32 * 3];
+    for i in 0..n {
+        for r in 0..28 {
+            for c in 0..28 {
+                let v = src[(i * 28 + r) * 28 + c] / 255.0;
+                let o = ((i * 32 + r + 2) * 32 + c + 2) * 3;
+                out[o..o + 3].fill(v);
+            }
+        }
+    }
+    Ok(Tensor::new(out, [n, 32, 32, 3])?)
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() -> keras::Result<()> {
+    let epochs = arg("--epochs", 5);
+    let batch_size = arg("--batch-size", 32);
+    keras::utils::set_random_seed(42);
+    let num_classes = 10;
+
+    let ((x_all, y_all), (x_test, y_test)) = keras::datasets::mnist::load_data()?;
+    // Hold out the last 1,000 training images for validation, as the seed example does.
+    let n = x_all.shape()[0];
+    let (x_train, y_train) = (to_rgb32(&x_all.slice_rows(0, n - 1000)?)?, y_all.slice_rows(0, n - 1000)?);
+    let (x_val, y_val) = (to_rgb32(&x_all.slice_rows(n - 1000, n)?)?, y_all.slice_rows(n - 1000, n)?);
+    let x_test = to_rgb32(&x_test)?;
+    let y_train = to_categorical(&y_train, Some(num_classes))?;
+    let y_val = to_categorical(&y_val, Some(num_classes))?;
+    let y_test = to_categorical(&y_test, Some(num_classes))?;
+    println!(
+        "MNIST (shipped): {} train, {} validation, {} test images, padded to 32x32x3",
+        x_train.shape()[0],
+        x_val.shape()[0],
+        x_test.shape()[0]
+    );
+
+    let mut model = Sequential::new();
+    model.add(Conv2D::new(32, [3, 3]).activation("relu").input_shape(&[32, 32, 3]))?;
+    model.add(Conv2D::new(64, [3, 3]).activation("relu"))?;
+    model.add(MaxPooling2D::new([2, 2]))?;
+    model.add(Dropout::new(0.2))?;
+    model.add(Flatten::new())?;
+    model.add(Dense::new(128).activation("relu"))?;
+    model.add(Dropout::new(0.2))?;
+    model.add(Dense::new(num_classes).activation("softmax"))?;
+    model.compile(Adam::new(), "categorical_crossentropy", &["accuracy"])?;
+    model.summary();
+
+    let start = std::time::Instant::now();
+    let history = model.fit(
+        &x_train,
+        &y_train,
+        FitArgs::default().validation_data(&x_val, &y_val).epochs(epochs).batch_size(batch_size),
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    println!("\nHistory:\n{history}");
+    let logs = model.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
+    println!(
+        "Test accuracy: {:.4} (loss {:.4}) after {epochs} epochs, training took {secs:.1} s",
+        logs["accuracy"], logs["loss"]
+    );
+    Ok(())
+}

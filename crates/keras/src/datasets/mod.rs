@@ -1,0 +1,16 @@
+//! Small real datasets shipped with keras-rs (`keras.datasets`), read from the IDX files in
+//! the crate's `data/` folder (or the folder in `KERAS_DATASETS_DIR`). Nothing is
+//! downloaded.
+
+pub mod idx;
+pub mod mnist;
+
+use std::path::PathBuf;
+
+/// Where the bundled datasets live: `KERAS_DATASETS_DIR`, else this crate's `data/`.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("KERAS_DATASETS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"),
+    }
+}

@@ -1,0 +1,5 @@
+//! Convolution layers: Conv2D.
+
+pub mod conv2d;
+
+pub use conv2d::Conv2D;

@@ -1,0 +1,252 @@
+//! Building blocks of the loss functions: fused "row" ops (one value per row of the last
+//! axis, with a hand-written gradient), axis permutation, shape helpers.
+
+use keras_engine::ops;
+
+use crate::{keras_bail, Result, Tensor};
+
+/// Keras `backend.epsilon()`.
+pub(crate) const EPSILON: f32 = 1e-7;
+
+/// `1 - epsilon` as TensorFlow sees it (the Python float rounded to float32).
+pub(crate) const ONE_MINUS_EPSILON: f32 = (1.0f64 - 1e-7) as f32;
+
+/// A shape the way Python prints a tuple: `(4, 5)`, `(4,)`, `()`.
+pub(crate) fn fmt_shape(shape: &[usize]) -> String {
+    match shape.len() {
+        0 => "()".to_string(),
+        1 => format!("({},)", shape[0]),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// True while a gradient tape records and `x` can receive a gradient.
+pub(crate) fn needs_grad(x: &Tensor) -> bool {
+    keras_engine::autodiff::is_recording() && x.tracks_grad()
+}
+
+/// Converts to float32 keeping gradient history for float tensors (integers are cast).
+pub(crate) fn as_float(x: &Tensor) -> Tensor {
+    if x.dtype() == keras_engine::DType::F32 {
+        x.clone()
+    } else {
+        x.cast(keras_engine::DType::F32)
+    }
+}
+
+/// Keras `squeeze_or_expand_to_same_rank(x1, x2)` (differentiable reshapes).
+pub(crate) fn squeeze_or_expand(x1: &Tensor, x2: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (r1, r2) = (x1.rank(), x2.rank());
+    let mut a = x1.clone();
+    let mut b = x2.clone();
+    if r1 == r2 {
+        return Ok((a, b));
+    }
+    if r1 == r2 + 1 && x1.shape().last() == Some(&1) {
+        if r2 == 1 {
+            let mut s = b.shape().to_vec();
+            s.push(1);
+            b = b.reshape(s)?;
+        } else {
+            let s = a.shape()[..r1 - 1].to_vec();
+            a = a.reshape(s)?;
+        }
+    }
+    if r2 == r1 + 1 && x2.shape().last() == Some(&1) {
+        if r1 == 1 {
+            let mut s = a.shape().to_vec();
+            s.push(1);
+            a = a.reshape(s)?;
+        } else {
+            let s = b.shape()[..r2 - 1].to_vec();
+            b = b.reshape(s)?;
+        }
+    }
+    Ok((a, b))
+}
+
+/// The float32 values of `y_true` broadcast to `shape` (the shape of `y_pred`), or a
+/// Keras-like shape error.
+pub(crate) fn broadcast_values(y_true: &Tensor, shape: &[usize]) -> Result<Vec<f32>> {
+    if y_true.shape() == shape {
+        return Ok(y_true.to_f32_vec());
+    }
+    let ok = ops::broadcast_shapes(y_true.shape(), shape).map(|s| s == shape).unwrap_or(false);
+    if !ok {
+        keras_bail!(
+            Shape,
+            "Arguments `y_true` and `y_pred` must have compatible shapes. Received: \
+             y_true.shape={}, y_pred.shape={}",
+            fmt_shape(y_true.shape()),
+            fmt_shape(shape)
+        );
+    }
+    let t = ops::add(&Tensor::zeros(shape.to_vec()), &y_true.cast(keras_engine::DType::F32))?;
+    Ok(t.to_f32_vec())
+}
+
+/// Splits `shape` around `axis` into `(outer, len, inner)`.
+pub(crate) fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = shape[..axis].iter().product();
+    let inner = shape[axis + 1..].iter().product();
+    (outer, shape[axis], inner)
+}
+
+/// Reorders `(outer, len, inner)` data to `(outer, inner, len)` rows.
+pub(crate) fn to_rows(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
+    if inner == 1 {
+        return x.to_vec();
+    }
+    let mut out = vec![0.0; x.len()];
+    for o in 0..outer {
+        for l in 0..len {
+            for i in 0..inner {
+                out[(o * inner + i) * len + l] = x[(o * len + l) * inner + i];
+            }
+        }
+    }
+    out
+}
+
+/// Inverse of [`to_rows`].
+pub(crate) fn from_rows(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
+    if inner == 1 {
+        return x.to_vec();
+    }
+    let mut out = vec![0.0; x.len()];
+    for o in 0..outer {
+        for l in 0..len {
+            for i in 0..inner {
+                out[(o * len + l) * inner + i] = x[(o * inner + i) * len + l];
+            }
+        }
+    }
+    out
+}
+
+/// A fused loss over rows: `x` (the differentiable input, float32) is reduced along `axis`;
+/// `t` holds per-element targets in `x`'s layout (already broadcast). `f(t_row, x_row,
+/// grad_row)` returns the row's value and, when `grad_row` is `Some`, writes
+/// `d value / d x_row` into it. The result has `x`'s shape without `axis`.
+pub(crate) fn row_op<F>(t: &[f32], x: &Tensor, axis: isize, f: F) -> Result<Tensor>
+where
+    F: Fn(&[f32], &[f32], Option<&mut [f32]>) -> f32,
+{
+    if x.rank() == 0 {
+        keras_bail!(
+            Shape,
+            "Expected `y_pred` of rank >= 1 to reduce along axis {axis}. Received: y_pred.shape=()"
+        );
+    }
+    let ax = ops::normalize_axis(axis, x.rank())?;
+    let (outer, len, inner) = split_axis(x.shape(), ax);
+    let xs = x.as_f32()?;
+    let tr = to_rows(t, outer, len, inner);
+    let xr = to_rows(xs, outer, len, inner);
+    let rows = outer * inner;
+    let want_grad = needs_grad(x);
+    let mut values = vec![0.0f32; rows];
+    let mut grads = if want_grad { vec![0.0f32; xs.len()] } else { Vec::new() };
+    for (r, value) in values.iter_mut().enumerate() {
+        let span = r * len..(r + 1) * len;
+        let g = if want_grad { Some(&mut grads[span.clone()]) } else { None };
+        *value = f(&tr[span.clone()], &xr[span], g);
+    }
+    let mut out_shape = x.shape().to_vec();
+    out_shape.remove(ax);
+    if !want_grad {
+        return Ok(Tensor::new(values, out_shape)?);
+    }
+    let in_shape = x.shape().to_vec();
+    Ok(Tensor::from_op(
+        values,
+        out_shape,
+        &[x],
+        Box::new(move |g, _out, _inputs| {
+            let gs = g.as_f32()?;
+            let mut dx = grads.clone();
+            for (r, &gr) in gs.iter().enumerate() {
+                dx[r * len..(r + 1) * len].iter_mut().for_each(|v| *v *= gr);
+            }
+            let dx = from_rows(&dx, outer, len, inner);
+            Ok(vec![Some(Tensor::new(dx, in_shape.clone())?)])
+        }),
+    )?)
+}
+
+/// An element-wise loss averaged (or summed) over the last axis: `f(t, p) -> (value,
+/// d value / d p)`.
+pub(crate) fn elementwise_last_axis<F>(t: &[f32], x: &Tensor, mean: bool, f: F) -> Result<Tensor>
+where
+    F: Fn(f32, f32) -> (f32, f32),
+{
+    row_op(t, x, -1, |tr, xr, grad| {
+        let n = xr.len() as f32;
+        let mut sum = 0.0f32;
+        match grad {
+            Some(g) => {
+                for j in 0..xr.len() {
+                    let (v, d) = f(tr[j], xr[j]);
+                    sum += v;
+                    g[j] = if mean { d / n } else { d };
+                }
+            }
+            None => {
+                for j in 0..xr.len() {
+                    sum += f(tr[j], xr[j]).0;
+                }
+            }
+        }
+        if mean {
+            sum / n
+        } else {
+            sum
+        }
+    })
+}
+
+/// TensorFlow's `x > 0 ? 1 : x < 0 ? -1 : 0`.
+pub(crate) fn sign(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Numerically stable `log(1 + exp(x))` (TensorFlow's softplus).
+pub(crate) fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// Numerically stable sigmoid.
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip() {
+        let x: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let r = to_rows(&x, 2, 3, 4);
+        assert_eq!(from_rows(&r, 2, 3, 4), x);
+        assert_eq!(r[0..3], [0.0, 4.0, 8.0]);
+    }
+
+    #[test]
+    fn shapes_print_like_python() {
+        assert_eq!(fmt_shape(&[4]), "(4,)");
+        assert_eq!(fmt_shape(&[4, 5]), "(4, 5)");
+        assert_eq!(fmt_shape(&[]), "()");
+    }
+}

@@ -1,0 +1,503 @@
+//! `Sequential`: a plain stack of layers, one input and one output.
+
+use serde_json::{json, Value};
+
+use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
+use crate::trainers::{
+    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg, Network,
+    PredictArgs,
+};
+use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// The layer stack of a Sequential model (separate from the compile state so the trainer
+/// can borrow both).
+struct Stack {
+    name: String,
+    input: Option<InputLayer>,
+    layers: Vec<Box<dyn Layer>>,
+    /// Output shape of each layer once built.
+    output_shapes: Vec<Shape>,
+    built: bool,
+}
+
+/// A linear stack of layers (Keras `keras.Sequential`).
+///
+/// ```
+/// use keras::layers::{Dense, Dropout, Input};
+/// use keras::models::Sequential;
+///
+/// let mut model = Sequential::new();
+/// model.add(Input::new(&[784])).unwrap();
+/// model.add(Dense::new(64).activation("relu")).unwrap();
+/// model.add(Dropout::new(0.2)).unwrap();
+/// model.add(Dense::new(10).activation("softmax")).unwrap();
+/// assert_eq!(model.count_params(), 784 * 64 + 64 + 64 * 10 + 10);
+/// model.compile("adam", "categorical_crossentropy", &["accuracy"]).unwrap();
+/// ```
+pub struct Sequential {
+    stack: Stack,
+    compiled: Option<Compiled>,
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stack {
+    fn input_shape(&self) -> Option<Shape> {
+        self.input.as_ref().map(|i| i.batch_shape().to_vec())
+    }
+
+    /// Builds every unbuilt layer from the input shape, recording output shapes.
+    fn build_from(&mut self, input_shape: Shape) -> Result<()> {
+        let mut shape = input_shape;
+        self.output_shapes.clear();
+        for layer in self.layers.iter_mut() {
+            if !layer.built() {
+                layer.build(&shape)?;
+            }
+            shape = layer.compute_output_shape(&shape)?;
+            self.output_shapes.push(shape.clone());
+        }
+        self.built = true;
+        Ok(())
+    }
+}
+
+impl Network for Stack {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn prepare(&mut self, x: &Tensor) -> Result<()> {
+        if self.input.is_none() {
+            // Deferred build (Keras builds on the first batch when no input shape was given).
+            let shape: Vec<usize> = x.shape()[1..].to_vec();
+            self.input = Some(InputLayer::new(&shape));
+            self.built = false;
+        }
+        let expected = self.input_shape().expect("input set above");
+        let ok = x.rank() == expected.len() && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
+        if !ok {
+            let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
+                self.name,
+                layers::layer::shape_str(&expected),
+                found.join(", ")
+            );
+        }
+        if !self.built {
+            self.build_from(expected)?;
+        }
+        Ok(())
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        let mut h = x.clone();
+        if h.dtype() != keras_engine::DType::F32 {
+            h = h.cast(keras_engine::DType::F32);
+        }
+        for layer in &self.layers {
+            h = layer.call(&h, ctx)?;
+        }
+        Ok(h)
+    }
+
+    fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)> {
+        let mut out = Vec::new();
+        for layer in self.layers.iter_mut() {
+            let layer_trainable = layer.trainable();
+            for v in layer.weights_mut() {
+                let t = layer_trainable && v.trainable();
+                out.push((v, t));
+            }
+        }
+        out
+    }
+}
+
+impl Sequential {
+    /// An empty model named `sequential` (`sequential_1`, ... for later ones).
+    pub fn new() -> Self {
+        Sequential {
+            stack: Stack {
+                name: crate::backend::unique_name("sequential"),
+                input: None,
+                layers: Vec::new(),
+                output_shapes: Vec::new(),
+                built: false,
+            },
+            compiled: None,
+        }
+    }
+
+    /// Sets the model name.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.stack.name = name.to_string();
+        self
+    }
+
+    /// The model name.
+    pub fn name(&self) -> &str {
+        &self.stack.name
+    }
+
+    /// Adds a layer on top of the stack (Keras `model.add`). An `InputLayer` (or a first
+    /// layer given `input_shape`) fixes the input shape; when the input shape is known the
+    /// layer is built at once, so invalid shapes are reported here.
+    pub fn add<L: Layer>(&mut self, layer: L) -> Result<()> {
+        self.add_boxed(Box::new(layer))
+    }
+
+    /// [`Sequential::add`] for an already boxed layer.
+    pub fn add_boxed(&mut self, layer: Box<dyn Layer>) -> Result<()> {
+        layers::layer::check_pending(layer.as_ref())?;
+        if layer.as_any().downcast_ref::<InputLayer>().is_some() {
+            if !self.stack.layers.is_empty() || self.stack.input.is_some() {
+                keras_bail!(
+                    InvalidArgument,
+                    "Sequential model '{}' already has an input; an InputLayer can only be the first layer",
+                    self.stack.name
+                );
+            }
+            let shape = layer.compute_output_shape(&[])?;
+            let dims: Option<Vec<usize>> = shape.iter().skip(1).copied().collect();
+            let Some(dims) = dims else {
+                keras_bail!(InvalidArgument, "Sequential inputs need fully known shapes, received {}", layers::layer::shape_str(&shape));
+            };
+            self.stack.input = Some(InputLayer::new(&dims).name(layer.name()));
+            return Ok(());
+        }
+        if self.stack.layers.iter().any(|l| l.name() == layer.name()) {
+            keras_bail!(
+                InvalidArgument,
+                "All layers added to a Sequential model should have unique names. Name '{}' is already the name of a layer in this model.",
+                layer.name()
+            );
+        }
+        if self.stack.layers.is_empty() && self.stack.input.is_none() {
+            if let Some(shape) = layer.base().input_shape.clone() {
+                self.stack.input = Some(InputLayer::new(&shape));
+            }
+        }
+        self.stack.layers.push(layer);
+        if let Some(input) = self.stack.input_shape() {
+            // Build the new layer now (and validate its shapes).
+            let mut shape = self.stack.output_shapes.last().cloned().unwrap_or(input.clone());
+            if self.stack.output_shapes.len() + 1 != self.stack.layers.len() {
+                self.stack.built = false;
+                return self.stack.build_from(input);
+            }
+            let layer = self.stack.layers.last_mut().expect("just pushed");
+            let r = (|| {
+                if !layer.built() {
+                    layer.build(&shape)?;
+                }
+                shape = layer.compute_output_shape(&shape)?;
+                Ok::<_, Error>(())
+            })();
+            if let Err(e) = r {
+                self.stack.layers.pop();
+                return Err(e);
+            }
+            self.stack.output_shapes.push(shape);
+            self.stack.built = true;
+        }
+        Ok(())
+    }
+
+    /// Removes the last layer (Keras `model.pop`).
+    pub fn pop(&mut self) -> Result<Box<dyn Layer>> {
+        let Some(l) = self.stack.layers.pop() else {
+            keras_bail!(State, "There are no layers in the model.");
+        };
+        self.stack.output_shapes.truncate(self.stack.layers.len());
+        Ok(l)
+    }
+
+    /// The layers (without the input layer, as Keras's `model.layers`).
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.stack.layers
+    }
+
+    /// A layer by name.
+    pub fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
+        self.stack
+            .layers
+            .iter()
+            .find(|l| l.name() == name)
+            .map(|l| l.as_ref())
+            .ok_or_else(|| Error::InvalidArgument(format!("No such layer: {name}. Existing layers are: {:?}", self.layer_names())))
+    }
+
+    /// A layer by name, mutable (to freeze it, or set its weights).
+    pub fn get_layer_mut(&mut self, name: &str) -> Result<&mut Box<dyn Layer>> {
+        let names = self.layer_names();
+        self.stack
+            .layers
+            .iter_mut()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| Error::InvalidArgument(format!("No such layer: {name}. Existing layers are: {names:?}")))
+    }
+
+    fn layer_names(&self) -> Vec<String> {
+        self.stack.layers.iter().map(|l| l.name().to_string()).collect()
+    }
+
+    /// Builds the model for inputs of `input_shape` (batch dimension included, may be None).
+    pub fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let dims: Option<Vec<usize>> = input_shape.iter().skip(1).copied().collect();
+        let Some(dims) = dims.filter(|_| !input_shape.is_empty()) else {
+            keras_bail!(InvalidArgument, "build() needs a fully known input shape after the batch axis, received {}", layers::layer::shape_str(input_shape));
+        };
+        self.stack.input = Some(InputLayer::new(&dims));
+        self.stack.built = false;
+        self.stack.build_from(input_shape.to_vec())
+    }
+
+    /// True once weights exist.
+    pub fn built(&self) -> bool {
+        self.stack.built
+    }
+
+    /// The input shape with batch (`[None, 32, 32, 3]`), once known.
+    pub fn input_shape(&self) -> Option<Shape> {
+        self.stack.input_shape()
+    }
+
+    /// The output shape with batch, once built.
+    pub fn output_shape(&self) -> Option<Shape> {
+        self.stack.output_shapes.last().cloned()
+    }
+
+    /// Every weight in `model.weights` order.
+    pub fn weights(&self) -> Vec<&Variable> {
+        self.stack.layers.iter().flat_map(|l| l.weights()).collect()
+    }
+
+    /// The trainable weights.
+    pub fn trainable_weights(&self) -> Vec<&Variable> {
+        self.stack.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+    }
+
+    /// Copies of every weight value (Keras `get_weights`).
+    pub fn get_weights(&self) -> Vec<Tensor> {
+        self.weights().iter().map(|w| w.value().detach()).collect()
+    }
+
+    /// Sets every weight in order (Keras `set_weights`), checking count and shapes.
+    pub fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
+        let name = self.stack.name.clone();
+        let mut vars = self.stack.variables_mut();
+        if vars.len() != values.len() {
+            keras_bail!(
+                Value,
+                "You called `set_weights(weights)` on model {} with a weight list of length {}, but the model was expecting {} weights.",
+                name,
+                values.len(),
+                vars.len()
+            );
+        }
+        for ((v, _), t) in vars.iter_mut().zip(values) {
+            v.assign(t)?;
+        }
+        Ok(())
+    }
+
+    /// Number of scalars in all weights.
+    pub fn count_params(&self) -> usize {
+        self.weights().iter().map(|w| w.value().numel()).sum()
+    }
+
+    /// Configures training (Keras `model.compile`): an optimizer and a loss by name or
+    /// object, and metrics by name (`"accuracy"` resolves from the loss as in Keras).
+    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: Into<MetricArg> + Clone>(
+        &mut self,
+        optimizer: O,
+        loss: L,
+        metrics: &[M],
+    ) -> Result<()> {
+        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        self.compile_with(optimizer, loss, metrics)
+    }
+
+    /// [`Sequential::compile`] with metric objects.
+    pub fn compile_with<O: IntoOptimizer, L: IntoLoss>(&mut self, optimizer: O, loss: L, metrics: Vec<MetricArg>) -> Result<()> {
+        self.compiled = Some(Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?);
+        Ok(())
+    }
+
+    fn compiled(&mut self) -> Result<&mut Compiled> {
+        self.compiled.as_mut().ok_or_else(|| {
+            Error::State("You must call `compile()` before using the model for training or evaluation.".into())
+        })
+    }
+
+    /// The compile state (optimizer, loss, metrics), once compiled.
+    pub fn compile_state(&self) -> Option<&Compiled> {
+        self.compiled.as_ref()
+    }
+
+    /// The compile state, mutable (to change the learning rate between fits).
+    pub fn compile_state_mut(&mut self) -> Option<&mut Compiled> {
+        self.compiled.as_mut()
+    }
+
+    /// Trains the model (Keras `model.fit`) and returns its History.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> Result<History> {
+        self.compiled()?;
+        let c = self.compiled.as_mut().expect("checked");
+        trainer::fit(&mut self.stack, c, x, y, &args)
+    }
+
+    /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
+        self.compiled()?;
+        let c = self.compiled.as_mut().expect("checked");
+        trainer::evaluate(&mut self.stack, c, x, y, &args)
+    }
+
+    /// Outputs for `x`, in batches (Keras `model.predict`).
+    pub fn predict(&self, x: &Tensor, args: PredictArgs) -> Result<Tensor> {
+        self.check_ready(x)?;
+        trainer::predict(&self.stack, x, &args)
+    }
+
+    /// Outputs for one batch, no bar (Keras `predict_on_batch`).
+    pub fn predict_on_batch(&self, x: &Tensor) -> Result<Tensor> {
+        self.check_ready(x)?;
+        let mut ctx = CallContext::new(false);
+        Ok(self.stack.forward(x, &mut ctx)?.detach())
+    }
+
+    /// Calls the model on a batch (Keras `model(x, training=...)`).
+    pub fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.check_ready(x)?;
+        let mut ctx = CallContext::new(training);
+        self.stack.forward(x, &mut ctx)
+    }
+
+    fn check_ready(&self, x: &Tensor) -> Result<()> {
+        if !self.stack.built {
+            keras_bail!(State, "Model {} has not been built yet: give it an input shape, call build(), or fit it first", self.stack.name);
+        }
+        trainers::data::check_xy(x, None, None)?;
+        let expected = self.stack.input_shape().expect("built models have inputs");
+        let ok = x.rank() == expected.len() && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
+        if !ok {
+            let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
+                self.stack.name,
+                layers::layer::shape_str(&expected),
+                found.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// One gradient step on one batch; returns the batch's loss and metrics (Keras
+    /// `train_on_batch(..., return_dict=True)`).
+    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
+        self.compiled()?;
+        trainers::data::check_xy(x, Some(y), sample_weight)?;
+        self.stack.prepare(x)?;
+        let c = self.compiled.as_mut().expect("checked");
+        c.reset_metrics();
+        trainer::train_step(&mut self.stack, c, x, y, sample_weight)?;
+        Ok(c.logs())
+    }
+
+    /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
+    pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
+        self.compiled()?;
+        trainers::data::check_xy(x, Some(y), sample_weight)?;
+        self.stack.prepare(x)?;
+        let c = self.compiled.as_mut().expect("checked");
+        c.reset_metrics();
+        trainer::test_step(&self.stack, c, x, y, sample_weight)?;
+        Ok(c.logs())
+    }
+
+    /// The summary table Keras prints (`model.summary()`), as a string.
+    pub fn summary_string(&self, line_length: Option<usize>, show_trainable: bool) -> String {
+        let rows: Vec<SummaryRow> = self
+            .stack
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| SummaryRow {
+                name: l.name().to_string(),
+                class_name: l.class_name().to_string(),
+                output_shape: self
+                    .stack
+                    .output_shapes
+                    .get(i)
+                    .map(|s| crate::utils::summary::format_shape(s))
+                    .unwrap_or_else(|| "?".into()),
+                params: l.count_params(),
+                trainable: if l.weights().is_empty() { None } else { Some(l.trainable()) },
+                connected_to: Vec::new(),
+            })
+            .collect();
+        let trainable: usize = self.trainable_weights().iter().map(|w| w.value().numel()).sum();
+        let total = self.count_params();
+        let optimizer = self.compiled.as_ref().and_then(|c| {
+            let vars = c.optimizer.variables();
+            (c.optimizer.iterations() > 0 || vars.len() > 2).then(|| vars.iter().map(|(_, t)| t.numel()).sum())
+        });
+        let totals = SummaryTotals { trainable, non_trainable: total - trainable, optimizer };
+        let opts = SummaryOptions { line_length, show_trainable, functional: false };
+        render_summary(&self.stack.name, &rows, &totals, &opts)
+    }
+
+    /// Prints the summary table (Keras `model.summary()`).
+    pub fn summary(&self) {
+        print!("{}", self.summary_string(None, false));
+    }
+
+    /// The Keras config (`model.get_config()`).
+    pub fn get_config(&self) -> Value {
+        let mut layers = Vec::new();
+        if let Some(i) = &self.stack.input {
+            layers.push(i.serialize());
+        }
+        layers.extend(self.stack.layers.iter().map(|l| l.serialize()));
+        let mut cfg = json!({
+            "name": self.stack.name,
+            "trainable": true,
+            "dtype": layers::layer::dtype_policy_config(),
+            "layers": layers,
+        });
+        if let Some(s) = self.stack.input_shape() {
+            cfg["build_input_shape"] = json!(s);
+        }
+        cfg
+    }
+
+    /// Rebuilds a model (architecture, fresh weights) from `get_config()` output. Unknown
+    /// layer classes and Lambda layers are refused.
+    pub fn from_config(cfg: &Value) -> Result<Sequential> {
+        let mut m = Sequential::new();
+        if let Some(n) = cfg.get("name").and_then(Value::as_str) {
+            m.stack.name = n.to_string();
+        }
+        let list = cfg.get("layers").and_then(Value::as_array).ok_or_else(|| Error::Config("Sequential config needs `layers`".into()))?;
+        for l in list {
+            m.add_boxed(layers::deserialize(l)?)?;
+        }
+        if !m.stack.built {
+            if let Some(Value::Array(dims)) = cfg.get("build_input_shape") {
+                let shape: Shape = dims.iter().map(|d| d.as_u64().map(|v| v as usize)).collect();
+                m.build(&shape)?;
+            }
+        }
+        Ok(m)
+    }
+}

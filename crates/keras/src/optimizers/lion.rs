@@ -1,0 +1,91 @@
+//! `keras.optimizers.Lion`.
+
+use serde_json::{json, Map, Value};
+
+use super::base::{py_float, take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
+use super::tf_sign;
+use crate::{keras_bail, Result};
+
+/// The Lion algorithm: `var -= lr*sign(beta_1*m + (1-beta_1)*g);
+/// m = beta_2*m + (1-beta_2)*g`.
+#[derive(Clone, Debug)]
+pub struct LionRule {
+    /// `beta_1` (default 0.9, in (0, 1]).
+    pub beta_1: f64,
+    /// `beta_2` (default 0.99).
+    pub beta_2: f64,
+}
+
+impl Default for LionRule {
+    fn default() -> Self {
+        LionRule { beta_1: 0.9, beta_2: 0.99 }
+    }
+}
+
+/// `keras.optimizers.Lion` (learning rate 0.001, beta_1 0.9, beta_2 0.99).
+pub type Lion = BaseOptimizer<LionRule>;
+
+impl Lion {
+    /// Lion with Keras's defaults.
+    pub fn new() -> Self {
+        Self::new_default()
+    }
+
+    /// `beta_1=` (in (0, 1]).
+    pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
+        self.rule_mut().beta_1 = v.into();
+        self
+    }
+
+    /// `beta_2=`.
+    pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
+        self.rule_mut().beta_2 = v.into();
+        self
+    }
+}
+
+impl UpdateRule for LionRule {
+    const CLASS_NAME: &'static str = "Lion";
+    const AUTO_NAME: &'static str = "lion";
+    const DEFAULT_LR: f32 = 0.001;
+
+    fn slot_groups(&self) -> Vec<Vec<SlotSpec>> {
+        vec![vec![("momentum", 0.0)]]
+    }
+
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+        let lr = info.lr;
+        let b1 = self.beta_1 as f32;
+        let b2 = self.beta_2 as f32;
+        let (one_m_b1, one_m_b2) = (1.0 - b1, 1.0 - b2);
+        let [m] = slots else { return };
+        for ((w, &g), m) in var.iter_mut().zip(grad).zip(m.iter_mut()) {
+            let x = info.decay(*w);
+            *w = x - lr * tf_sign(*m * b1 + g * one_m_b1);
+            *m = *m * b2 + g * one_m_b2;
+        }
+    }
+
+    fn config(&self, m: &mut Map<String, Value>) {
+        m.insert("beta_1".into(), json!(self.beta_1));
+        m.insert("beta_2".into(), json!(self.beta_2));
+    }
+
+    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
+        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
+        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.beta_1 <= 0.0 || self.beta_1 > 1.0 || self.beta_1.is_nan() {
+            keras_bail!(
+                InvalidArgument,
+                "Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer \
+                 degenerates to SignSGD. Received: beta_1={}.",
+                py_float(self.beta_1)
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! `keras.optimizers.RMSprop`.
+
+use serde_json::{json, Map, Value};
+
+use super::base::{take_bool, take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
+use crate::Result;
+
+/// The RMSprop algorithm: `v = rho*v + (1-rho)*g^2`, `var -= lr*g/sqrt(v + epsilon)`
+/// (epsilon inside the root); `centered` subtracts the squared mean gradient, `momentum > 0`
+/// routes the increment through a momentum buffer.
+#[derive(Clone, Debug)]
+pub struct RMSpropRule {
+    /// `rho` (default 0.9).
+    pub rho: f64,
+    /// `momentum` (default 0.0).
+    pub momentum: f64,
+    /// `epsilon` (default 1e-7).
+    pub epsilon: f64,
+    /// `centered` (default false).
+    pub centered: bool,
+}
+
+impl Default for RMSpropRule {
+    fn default() -> Self {
+        RMSpropRule { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }
+    }
+}
+
+/// `keras.optimizers.RMSprop` (learning rate 0.001, rho 0.9, momentum 0.0, epsilon 1e-7).
+pub type RMSprop = BaseOptimizer<RMSpropRule>;
+
+impl RMSprop {
+    /// RMSprop with Keras's defaults.
+    pub fn new() -> Self {
+        Self::new_default()
+    }
+
+    /// `rho=` (decay of the squared-gradient average).
+    pub fn rho(mut self, v: impl Into<f64>) -> Self {
+        self.rule_mut().rho = v.into();
+        self
+    }
+
+    /// `momentum=`.
+    pub fn momentum(mut self, v: impl Into<f64>) -> Self {
+        self.rule_mut().momentum = v.into();
+        self
+    }
+
+    /// `epsilon=`.
+    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
+        self.rule_mut().epsilon = v.into();
+        self
+    }
+
+    /// `centered=`.
+    pub fn centered(mut self, yes: bool) -> Self {
+        self.rule_mut().centered = yes;
+        self
+    }
+}
+
+impl UpdateRule for RMSpropRule {
+    const CLASS_NAME: &'static str = "RMSprop";
+    const AUTO_NAME: &'static str = "rm_sprop";
+    const DEFAULT_LR: f32 = 0.001;
+
+    fn slot_groups(&self) -> Vec<Vec<SlotSpec>> {
+        let mut g = vec![vec![("velocity", 0.0)]];
+        if self.momentum > 0.0 {
+            g.push(vec![("momentum", 0.0)]);
+        }
+        if self.centered {
+            g.push(vec![("average_gradient", 0.0)]);
+        }
+        g
+    }
+
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+        let lr = info.lr;
+        let rho = self.rho as f32;
+        let one_m_rho = (1.0 - self.rho) as f32;
+        let eps = self.epsilon as f32;
+        let mom = self.momentum as f32;
+        let has_mom = self.momentum > 0.0;
+        let (vel, rest) = match slots.split_first_mut() {
+            Some(x) => x,
+            None => return,
+        };
+        let (mom_buf, rest) = if has_mom {
+            match rest.split_first_mut() {
+                Some((m, r)) => (Some(m), r),
+                None => return,
+            }
+        } else {
+            (None, rest)
+        };
+        let avg = if self.centered { rest.first_mut() } else { None };
+        let n = var.len();
+        let (mut mom_buf, mut avg) = (mom_buf.map(|m| &mut m[..n]), avg.map(|a| &mut a[..n]));
+        for i in 0..n {
+            let g = grad[i];
+            let x = info.decay(var[i]);
+            let v = rho * vel[i] + one_m_rho * (g * g);
+            vel[i] = v;
+            let denom = match avg.as_deref_mut() {
+                Some(a) => {
+                    let am = rho * a[i] + one_m_rho * g;
+                    a[i] = am;
+                    v - am * am + eps
+                }
+                None => v + eps,
+            };
+            let inc = (lr * g) / denom.sqrt();
+            var[i] = match mom_buf.as_deref_mut() {
+                Some(m) => {
+                    m[i] = mom * m[i] + inc;
+                    x - m[i]
+                }
+                None => x - inc,
+            };
+        }
+    }
+
+    fn config(&self, m: &mut Map<String, Value>) {
+        m.insert("rho".into(), json!(self.rho));
+        m.insert("momentum".into(), json!(self.momentum));
+        m.insert("epsilon".into(), json!(self.epsilon));
+        m.insert("centered".into(), json!(self.centered));
+    }
+
+    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
+        self.rho = take_f64(cfg, "rho", self.rho)?;
+        self.momentum = take_f64(cfg, "momentum", self.momentum)?;
+        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
+        self.centered = take_bool(cfg, "centered", self.centered)?;
+        Ok(())
+    }
+}

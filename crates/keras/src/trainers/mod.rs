@@ -1,0 +1,14 @@
+//! The training loop (`keras/src/trainers`): compile state, `fit` / `evaluate` / `predict`,
+//! the per-batch steps, data checks and batching, and the History they return.
+
+pub mod args;
+pub mod compile;
+pub mod data;
+pub mod history;
+pub mod network;
+pub mod trainer;
+
+pub use args::{EvaluateArgs, FitArgs, PredictArgs};
+pub use compile::{Compiled, IntoLoss, IntoOptimizer, MetricArg};
+pub use history::{History, Logs};
+pub use network::Network;
