@@ -137,7 +137,7 @@ impl Unary {
             } => {
                 if x >= max_value {
                     0.0
-                } else if x >= threshold {
+                } else if x > threshold {
                     1.0
                 } else {
                     negative_slope
