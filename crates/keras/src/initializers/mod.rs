@@ -228,7 +228,10 @@ impl Initializer {
                 .unwrap_or(d)
         };
         let seed = cfg.get("seed").and_then(Value::as_u64);
-        let mut init = Self::from_name(class)?;
+        let mut init = match class {
+            "Constant" | "VarianceScaling" => Initializer::Zeros, // replaced below
+            _ => Self::from_name(class)?,
+        };
         match &mut init {
             Initializer::Constant(_) => {}
             Initializer::RandomNormal {
