@@ -13,8 +13,7 @@ use crate::{bail, ops, Result};
 
 /// The backward function of an op: `(grad_output, output, inputs) -> one gradient per input`
 /// (`None` for inputs that get no gradient, such as integer labels).
-pub type BackwardFn =
-    Box<dyn Fn(&Tensor, &Tensor, &[Tensor]) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
+pub type BackwardFn = Box<dyn Fn(&Tensor, &Tensor, &[Tensor]) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
 
 pub(crate) struct Node {
     pub(crate) inputs: Vec<Tensor>,
@@ -35,10 +34,7 @@ pub(crate) fn record(mut out: Tensor, inputs: &[&Tensor], backward: BackwardFn) 
     if !is_recording() || !inputs.iter().any(|t| t.tracks_grad()) {
         return out;
     }
-    let node = Node {
-        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-        backward,
-    };
+    let node = Node { inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward };
     match std::sync::Arc::get_mut(&mut out.0) {
         Some(inner) => inner.node = Some(node),
         None => {
@@ -78,9 +74,7 @@ impl GradientTape {
     /// Starts recording on the current thread (tapes nest).
     pub fn new() -> Self {
         RECORDING.with(|r| r.set(r.get() + 1));
-        GradientTape {
-            _not_send: std::marker::PhantomData,
-        }
+        GradientTape { _not_send: std::marker::PhantomData }
     }
 
     /// A leaf copy of `t` whose gradient [`GradientTape::gradient`] can return.
@@ -103,10 +97,7 @@ impl GradientTape {
         sources: &[&Tensor],
     ) -> Result<Vec<Option<Tensor>>> {
         let grads = backward(target, cotangent)?;
-        Ok(sources
-            .iter()
-            .map(|s| grads.get(&s.id()).cloned())
-            .collect())
+        Ok(sources.iter().map(|s| grads.get(&s.id()).cloned()).collect())
     }
 }
 
@@ -120,11 +111,7 @@ impl Drop for GradientTape {
 /// every leaf that requires one, keyed by tensor id.
 pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId, Tensor>> {
     if cotangent.shape() != target.shape() {
-        bail!(
-            "cotangent shape {:?} does not match target shape {:?}",
-            cotangent.shape(),
-            target.shape()
-        );
+        bail!("cotangent shape {:?} does not match target shape {:?}", cotangent.shape(), target.shape());
     }
     // Reverse topological order by iterative post-order DFS.
     let mut order: Vec<Tensor> = Vec::new();
@@ -139,12 +126,7 @@ pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId,
             continue;
         }
         let inputs: Vec<Tensor> = match &t.0.node {
-            Some(node) => node
-                .inputs
-                .iter()
-                .filter(|i| i.tracks_grad())
-                .cloned()
-                .collect(),
+            Some(node) => node.inputs.iter().filter(|i| i.tracks_grad()).cloned().collect(),
             None => Vec::new(),
         };
         stack.push((t, true));

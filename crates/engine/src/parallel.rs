@@ -15,9 +15,7 @@ pub fn num_threads() -> usize {
             .filter(|&n| n > 0)
             .unwrap_or_else(rayon::current_num_threads);
         // Best effort: the global pool may already exist (then it keeps its size).
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
         n
     })
 }

@@ -112,12 +112,7 @@ impl Tensor {
     fn checked(storage: Storage, shape: Vec<usize>) -> Result<Tensor> {
         let n = numel(&shape);
         if storage.len() != n {
-            bail!(
-                "cannot make a tensor of shape {:?} ({} elements) from {} values",
-                shape,
-                n,
-                storage.len()
-            );
+            bail!("cannot make a tensor of shape {:?} ({} elements) from {} values", shape, n, storage.len());
         }
         Ok(Tensor::from_parts(Arc::new(storage), shape))
     }
@@ -326,11 +321,7 @@ impl Tensor {
             inner.requires_grad = yes;
             inner.node = None;
         } else {
-            let t = if yes {
-                self.requiring_grad()
-            } else {
-                self.detach()
-            };
+            let t = if yes { self.requiring_grad() } else { self.detach() };
             *self = t;
         }
     }
@@ -375,10 +366,7 @@ impl Tensor {
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Tensor> {
         let n = self.shape().first().copied().unwrap_or(0);
         if self.rank() == 0 || start > end || end > n {
-            bail!(
-                "cannot take rows {start}..{end} of a tensor of shape {:?}",
-                self.shape()
-            );
+            bail!("cannot take rows {start}..{end} of a tensor of shape {:?}", self.shape());
         }
         let row: usize = self.shape()[1..].iter().product();
         let mut shape = self.shape().to_vec();
@@ -440,24 +428,15 @@ impl Tensor {
         let mut shape = first.shape().to_vec();
         shape[0] = rows;
         let storage = match first.dtype() {
-            DType::F32 => Storage::F32(
-                parts
-                    .iter()
-                    .flat_map(|p| p.as_f32().unwrap_or(&[]).iter().copied())
-                    .collect(),
-            ),
-            DType::I32 => Storage::I32(
-                parts
-                    .iter()
-                    .flat_map(|p| p.as_i32().unwrap_or(&[]).iter().copied())
-                    .collect(),
-            ),
-            DType::I64 => Storage::I64(
-                parts
-                    .iter()
-                    .flat_map(|p| p.as_i64().unwrap_or(&[]).iter().copied())
-                    .collect(),
-            ),
+            DType::F32 => {
+                Storage::F32(parts.iter().flat_map(|p| p.as_f32().unwrap_or(&[]).iter().copied()).collect())
+            }
+            DType::I32 => {
+                Storage::I32(parts.iter().flat_map(|p| p.as_i32().unwrap_or(&[]).iter().copied()).collect())
+            }
+            DType::I64 => {
+                Storage::I64(parts.iter().flat_map(|p| p.as_i64().unwrap_or(&[]).iter().copied()).collect())
+            }
         };
         Ok(Tensor::from_parts(Arc::new(storage), shape))
     }
@@ -465,10 +444,7 @@ impl Tensor {
     /// The single value of a one-element tensor, as f32.
     pub fn item(&self) -> Result<f32> {
         if self.numel() != 1 {
-            bail!(
-                "item() needs a tensor with one element, got shape {:?}",
-                self.shape()
-            );
+            bail!("item() needs a tensor with one element, got shape {:?}", self.shape());
         }
         Ok(self.to_f32_vec()[0])
     }
@@ -478,13 +454,7 @@ impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.numel().min(8);
         let head: Vec<f32> = self.to_f32_vec().into_iter().take(n).collect();
-        write!(
-            f,
-            "Tensor(shape={:?}, dtype={}, head={:?}",
-            self.shape(),
-            self.dtype(),
-            head
-        )?;
+        write!(f, "Tensor(shape={:?}, dtype={}, head={:?}", self.shape(), self.dtype(), head)?;
         if self.numel() > n {
             write!(f, " ...")?;
         }
@@ -508,10 +478,7 @@ mod tests {
     fn rows_slice_gather_concat() {
         let t = Tensor::from_i32((0..6).collect(), [3, 2]).unwrap();
         assert_eq!(t.slice_rows(1, 3).unwrap().as_i32().unwrap(), &[2, 3, 4, 5]);
-        assert_eq!(
-            t.gather_rows(&[2, 0]).unwrap().as_i32().unwrap(),
-            &[4, 5, 0, 1]
-        );
+        assert_eq!(t.gather_rows(&[2, 0]).unwrap().as_i32().unwrap(), &[4, 5, 0, 1]);
         assert!(t.gather_rows(&[3]).is_err());
         assert!(t.slice_rows(2, 4).is_err());
         let c = Tensor::concat_rows(&[t.clone(), t]).unwrap();

@@ -12,23 +12,14 @@ pub fn check_grad(inputs: &[&Tensor], f: impl Fn(&[&Tensor]) -> Result<Tensor>, 
     let refs: Vec<&Tensor> = watched.iter().collect();
     let tape = GradientTape::new();
     let y = f(&refs).expect("forward failed");
-    let cot: Vec<f32> = (0..y.numel())
-        .map(|i| ((i * 7919 % 13) as f32 - 6.0) / 6.0)
-        .collect();
+    let cot: Vec<f32> = (0..y.numel()).map(|i| ((i * 7919 % 13) as f32 - 6.0) / 6.0).collect();
     let cot = Tensor::new(cot, y.shape().to_vec()).unwrap();
-    let grads = tape
-        .gradient_with(&y, &cot, &refs)
-        .expect("backward failed");
+    let grads = tape.gradient_with(&y, &cot, &refs).expect("backward failed");
     drop(tape);
     let objective = |xs: &[Tensor]| -> f64 {
         let r: Vec<&Tensor> = xs.iter().collect();
         let y = f(&r).expect("forward failed");
-        y.as_f32()
-            .unwrap()
-            .iter()
-            .zip(cot.as_f32().unwrap())
-            .map(|(&a, &b)| a as f64 * b as f64)
-            .sum()
+        y.as_f32().unwrap().iter().zip(cot.as_f32().unwrap()).map(|(&a, &b)| a as f64 * b as f64).sum()
     };
     let eps = 1e-3f32;
     for (k, input) in inputs.iter().enumerate() {

@@ -144,8 +144,14 @@ fn main() -> keras::Result<()> {
     let epoch1 = t_ep.elapsed().as_secs_f64();
     // Calibrate, then windows of ~WINDOW_S seconds.
     let nfull = N_TRAIN / batch;
-    let batches: Vec<(Tensor, Tensor)> =
-        (0..nfull).map(|i| (x.slice_rows(i * batch, (i + 1) * batch).unwrap(), y.slice_rows(i * batch, (i + 1) * batch).unwrap())).collect();
+    let batches: Vec<(Tensor, Tensor)> = (0..nfull)
+        .map(|i| {
+            (
+                x.slice_rows(i * batch, (i + 1) * batch).unwrap(),
+                y.slice_rows(i * batch, (i + 1) * batch).unwrap(),
+            )
+        })
+        .collect();
     let t = Instant::now();
     for b in batches.iter().take(3) {
         model.train_on_batch(&b.0, &b.1, None)?;

@@ -58,22 +58,14 @@ fn oracle() {
         if !kind.path().is_dir() {
             continue;
         }
-        for case in std::fs::read_dir(kind.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for case in std::fs::read_dir(kind.path()).into_iter().flatten().flatten() {
             if case.path().join("case.json").is_file() {
                 dirs.push(case.path());
             }
         }
     }
     dirs.sort();
-    assert!(
-        !dirs.is_empty(),
-        "no reference cases under {}",
-        root.display()
-    );
+    assert!(!dirs.is_empty(), "no reference cases under {}", root.display());
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for dir in &dirs {
         let label = format!(
@@ -82,9 +74,7 @@ fn oracle() {
                 .and_then(|p| p.file_name())
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            dir.file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
+            dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
         );
         let outcome = match Case::load(dir) {
             Ok(case) => {

@@ -12,9 +12,7 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 fn parse_header(header: &str) -> Result<(String, bool, Vec<usize>)> {
     let get = |key: &str| -> Result<&str> {
         let pat = format!("'{key}':");
-        let at = header
-            .find(&pat)
-            .ok_or_else(|| EngineError::new(format!("npy header has no '{key}'")))?;
+        let at = header.find(&pat).ok_or_else(|| EngineError::new(format!("npy header has no '{key}'")))?;
         Ok(header[at + pat.len()..].trim_start())
     };
     let descr = get("descr")?;
@@ -56,10 +54,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
             if bytes.len() < 12 {
                 bail!("truncated .npy header");
             }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
         }
         v => bail!("unsupported .npy version {v}"),
     };
@@ -67,8 +62,8 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| EngineError::new("truncated .npy header"))?;
-    let header = std::str::from_utf8(&bytes[start..end])
-        .map_err(|_| EngineError::new("npy header is not text"))?;
+    let header =
+        std::str::from_utf8(&bytes[start..end]).map_err(|_| EngineError::new("npy header is not text"))?;
     let (descr, fortran, shape) = parse_header(header)?;
     if fortran {
         bail!("Fortran-ordered .npy arrays are not supported");
@@ -84,37 +79,23 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
         "|u1" | "<u1" | "|i1" => 1,
         d => bail!("unsupported .npy dtype '{d}' (expected <f4, <f8, <i4, <i8 or |u1)"),
     };
-    let need = n
-        .checked_mul(item)
-        .ok_or_else(|| EngineError::new("npy shape overflows"))?;
+    let need = n.checked_mul(item).ok_or_else(|| EngineError::new("npy shape overflows"))?;
     if data.len() < need {
-        bail!(
-            "truncated .npy data: shape {:?} needs {need} bytes, file has {}",
-            shape,
-            data.len()
-        );
+        bail!("truncated .npy data: shape {:?} needs {need} bytes, file has {}", shape, data.len());
     }
     let data = &data[..need];
     let storage = match descr.as_str() {
-        "<f4" => Storage::F32(
-            data.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
+        "<f4" => {
+            Storage::F32(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        }
         "<f8" => Storage::F32(
-            data.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-                .collect(),
+            data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32).collect(),
         ),
-        "<i4" => Storage::I32(
-            data.chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
+        "<i4" => {
+            Storage::I32(data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        }
         "<i8" => Storage::I64(
-            data.chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect(),
+            data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
         ),
         "|i1" => Storage::I32(data.iter().map(|&b| b as i8 as i32).collect()),
         _ => Storage::F32(data.iter().map(|&b| b as f32).collect()),
@@ -125,8 +106,8 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
 /// Reads a `.npy` file.
 pub fn read(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path)
-        .map_err(|e| EngineError::new(format!("cannot read {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| EngineError::new(format!("cannot read {}: {e}", path.display())))?;
     from_bytes(&bytes).map_err(|e| EngineError::new(format!("{}: {e}", path.display())))
 }
 
@@ -140,13 +121,7 @@ pub fn to_bytes(t: &Tensor) -> Vec<u8> {
     let shape = match t.shape() {
         [] => "()".to_string(),
         [d] => format!("({d},)"),
-        s => format!(
-            "({})",
-            s.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so that data starts on a 64-byte boundary, ending with '\n'.
@@ -159,15 +134,9 @@ pub fn to_bytes(t: &Tensor) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     match t.storage() {
-        Storage::F32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        Storage::I32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        Storage::I64(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Storage::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Storage::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        Storage::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
     }
     out
 }

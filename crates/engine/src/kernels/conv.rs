@@ -276,13 +276,7 @@ fn col2im(g: &Conv2dGeometry, dcol: &[f32], oh0: usize, rows: usize, dxi: &mut [
 
 /// The GEMM left operand (`rows * out_w` x `patch_len`) for flattened output rows
 /// `r0 .. r0 + rows`: the input itself for pointwise convolutions, else im2col into `col`.
-fn patches<'a>(
-    g: &Conv2dGeometry,
-    x: &'a [f32],
-    r0: usize,
-    rows: usize,
-    col: &'a mut Vec<f32>,
-) -> &'a [f32] {
+fn patches<'a>(g: &Conv2dGeometry, x: &'a [f32], r0: usize, rows: usize, col: &'a mut Vec<f32>) -> &'a [f32] {
     let m = rows * g.out_w;
     let k = g.patch_len();
     if g.is_pointwise() {
@@ -399,9 +393,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
         }
     };
     if g.parallel() && g.n > 1 {
-        dx.par_chunks_mut(img_in)
-            .enumerate()
-            .for_each_init(Vec::new, |dcol, (b, dxi)| image(b, dxi, dcol));
+        dx.par_chunks_mut(img_in).enumerate().for_each_init(Vec::new, |dcol, (b, dxi)| image(b, dxi, dcol));
     } else {
         let mut dcol = Vec::new();
         for (b, dxi) in dx.chunks_mut(img_in).enumerate() {
@@ -506,8 +498,7 @@ mod tests {
                     for ki in 0..g.kh {
                         for kj in 0..g.kw {
                             let ih = (oh * g.stride_h + ki * g.dil_h) as isize - g.pad_top as isize;
-                            let iw =
-                                (ow * g.stride_w + kj * g.dil_w) as isize - g.pad_left as isize;
+                            let iw = (ow * g.stride_w + kj * g.dil_w) as isize - g.pad_left as isize;
                             if ih < 0 || iw < 0 || ih as usize >= g.h || iw as usize >= g.w {
                                 continue;
                             }
@@ -576,10 +567,7 @@ mod tests {
     fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
         assert_eq!(got.len(), want.len(), "{what}: length");
         for (i, (a, b)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (a - b).abs() <= tol * (1.0 + b.abs()),
-                "{what}: element {i}: got {a}, want {b}"
-            );
+            assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what}: element {i}: got {a}, want {b}");
         }
     }
 
@@ -680,8 +668,7 @@ mod tests {
             let mut out = vec![0.0; g.output_len()];
             conv2d_forward(&g, &x, &w, None, &mut out, &relu);
             assert_eq!(seen.into_inner(), g.output_len());
-            let want: Vec<f32> =
-                naive_forward(&g, &x, &w, None).iter().map(|v| v.max(0.0)).collect();
+            let want: Vec<f32> = naive_forward(&g, &x, &w, None).iter().map(|v| v.max(0.0)).collect();
             assert_close(&out, &want, 1e-4, "forward + relu epilogue");
         }
     }

@@ -48,10 +48,7 @@ pub fn matmul(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
-        "matmul buffer too short"
-    );
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
     if m == 0 || n == 0 {
         return;
     }
@@ -107,16 +104,8 @@ mod tests {
             for j in 0..n {
                 let mut s = 0.0;
                 for p in 0..k {
-                    let av = if ta == Trans::No {
-                        a[i * k + p]
-                    } else {
-                        a[p * m + i]
-                    };
-                    let bv = if tb == Trans::No {
-                        b[p * n + j]
-                    } else {
-                        b[j * k + p]
-                    };
+                    let av = if ta == Trans::No { a[i * k + p] } else { a[p * m + i] };
+                    let bv = if tb == Trans::No { b[p * n + j] } else { b[j * k + p] };
                     s += av * bv;
                 }
                 c[i * n + j] = s;

@@ -331,9 +331,7 @@ pub fn avg_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], dx: &mut [f32]) {
         }
     };
     if g.parallel() {
-        dx.par_chunks_mut(img_in)
-            .enumerate()
-            .for_each_init(Vec::new, |s, (b, dxi)| image(b, dxi, s));
+        dx.par_chunks_mut(img_in).enumerate().for_each_init(Vec::new, |s, (b, dxi)| image(b, dxi, s));
     } else {
         for (b, dxi) in dx.chunks_mut(img_in).enumerate() {
             image(b, dxi, &mut scaled);
@@ -413,10 +411,7 @@ mod tests {
     fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
         assert_eq!(got.len(), want.len(), "{what}: length");
         for (i, (a, b)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (a - b).abs() <= tol * (1.0 + b.abs()),
-                "{what}: element {i}: got {a}, want {b}"
-            );
+            assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what}: element {i}: got {a}, want {b}");
         }
     }
 
@@ -580,10 +575,7 @@ mod tests {
                     p[i] -= 2.0 * eps;
                     let lm = loss(f, &p);
                     let want = ((lp - lm) / (2.0 * eps as f64)) as f32;
-                    assert!(
-                        (got - want).abs() < 1e-3,
-                        "{name} case {case} dx[{i}]: {got} vs {want}"
-                    );
+                    assert!((got - want).abs() < 1e-3, "{name} case {case} dx[{i}]: {got} vs {want}");
                 }
             }
         }

@@ -35,7 +35,11 @@ pub fn conv2d(
         s => bail!("conv2d kernel must be 4-D (kh, kw, in, out), got shape {s:?}"),
     };
     if cin != input[3] {
-        bail!("conv2d kernel expects {cin} input channels, the input has {} (shape {:?})", input[3], x.shape());
+        bail!(
+            "conv2d kernel expects {cin} input channels, the input has {} (shape {:?})",
+            input[3],
+            x.shape()
+        );
     }
     if let Some(b) = bias {
         if b.shape() != [cout] {
@@ -45,7 +49,8 @@ pub fn conv2d(
     if !act.invertible_derivative() {
         bail!("activation {act:?} cannot be fused into conv2d; apply it separately");
     }
-    let g = Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding).map_err(EngineError::new)?;
+    let g = Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding)
+        .map_err(EngineError::new)?;
     let mut out = vec![0.0f32; g.output_len()];
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
@@ -156,7 +161,8 @@ mod tests {
         let x = t(&[2, 5, 4, 3], 0.0);
         let w = t(&[3, 2, 3, 4], 1.0);
         let b = t(&[4], 2.0);
-        for (same, strides, dil) in [(false, [1, 1], [1, 1]), (true, [2, 2], [1, 1]), (true, [1, 1], [2, 1])] {
+        for (same, strides, dil) in [(false, [1, 1], [1, 1]), (true, [2, 2], [1, 1]), (true, [1, 1], [2, 1])]
+        {
             for act in [Unary::Linear, Unary::Relu, Unary::Tanh] {
                 check_grad(&[&x, &w, &b], |v| conv2d(v[0], v[1], Some(v[2]), strides, dil, same, act), 2e-2);
             }

@@ -78,11 +78,7 @@ impl Unary {
                     0.0
                 }
             }
-            Unary::ReluParams {
-                negative_slope,
-                max_value,
-                threshold,
-            } => {
+            Unary::ReluParams { negative_slope, max_value, threshold } => {
                 if x >= max_value {
                     max_value
                 } else if x >= threshold {
@@ -130,11 +126,7 @@ impl Unary {
                     0.0
                 }
             }
-            Unary::ReluParams {
-                negative_slope,
-                max_value,
-                threshold,
-            } => {
+            Unary::ReluParams { negative_slope, max_value, threshold } => {
                 if x >= max_value {
                     0.0
                 } else if x > threshold {
@@ -242,10 +234,7 @@ pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
 /// `out[i] = f(a[i], b[i])`.
 pub(crate) fn zip_f32(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
     if a.len() >= ELEMENTWISE_PARALLEL_MIN {
-        a.par_iter()
-            .zip(b.par_iter())
-            .map(|(&x, &y)| f(x, y))
-            .collect()
+        a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
     } else {
         a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
     }
@@ -255,11 +244,7 @@ pub(crate) fn zip_f32(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync +
 pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
     let xs = x.as_f32()?;
     let out = Tensor::from_f32_unchecked(map_f32(xs, |v| f.apply(v)), x.shape().to_vec());
-    let out = if f == Unary::Sigmoid {
-        out.with_logits(LogitsKind::Sigmoid, x)
-    } else {
-        out
-    };
+    let out = if f == Unary::Sigmoid { out.with_logits(LogitsKind::Sigmoid, x) } else { out };
     Ok(record(
         out,
         &[x],
@@ -267,16 +252,9 @@ pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
             let xs = inputs[0].as_f32()?;
             let ys = out.as_f32()?;
             let gs = g.as_f32()?;
-            let data: Vec<f32> = xs
-                .iter()
-                .zip(ys)
-                .zip(gs)
-                .map(|((&x, &y), &g)| g * f.derivative(x, y))
-                .collect();
-            Ok(vec![Some(Tensor::from_f32_unchecked(
-                data,
-                inputs[0].shape().to_vec(),
-            ))])
+            let data: Vec<f32> =
+                xs.iter().zip(ys).zip(gs).map(|((&x, &y), &g)| g * f.derivative(x, y)).collect();
+            Ok(vec![Some(Tensor::from_f32_unchecked(data, inputs[0].shape().to_vec()))])
         }),
     ))
 }
@@ -286,16 +264,8 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -448,9 +418,7 @@ fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Tensor> {
                         let ab = broadcast_to_vec(a.as_f32()?, a.shape(), g.shape());
                         let bb = broadcast_to_vec(b.as_f32()?, b.shape(), g.shape());
                         let gs = g.as_f32()?;
-                        let data = (0..gs.len())
-                            .map(|i| -gs[i] * ab[i] / (bb[i] * bb[i]))
-                            .collect();
+                        let data = (0..gs.len()).map(|i| -gs[i] * ab[i] / (bb[i] * bb[i])).collect();
                         Tensor::from_f32_unchecked(data, g.shape().to_vec())
                     }
                 };
@@ -492,11 +460,7 @@ pub fn scale(a: &Tensor, s: f32) -> Result<Tensor> {
 /// `prev + g` for two gradients of one shape, reusing `prev`'s buffer when unshared.
 pub(crate) fn add_same_shape_consuming(mut prev: Tensor, g: &Tensor) -> Result<Tensor> {
     if prev.shape() != g.shape() {
-        bail!(
-            "cannot accumulate gradients of shapes {:?} and {:?}",
-            prev.shape(),
-            g.shape()
-        );
+        bail!("cannot accumulate gradients of shapes {:?} and {:?}", prev.shape(), g.shape());
     }
     let gs = g.as_f32()?.to_vec();
     let p = prev.f32_mut()?;
@@ -521,14 +485,8 @@ mod tests {
         let a = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
         let b = Tensor::new(vec![0.5, -1.0, 2.0], [3]).unwrap();
         let c = Tensor::new(vec![2.0, 3.0], [2, 1]).unwrap();
-        assert_eq!(
-            add(&a, &b).unwrap().as_f32().unwrap(),
-            &[1.5, 1.0, 5.0, 4.5, 4.0, 8.0]
-        );
-        assert_eq!(
-            mul(&a, &c).unwrap().as_f32().unwrap(),
-            &[2.0, 4.0, 6.0, 12.0, 15.0, 18.0]
-        );
+        assert_eq!(add(&a, &b).unwrap().as_f32().unwrap(), &[1.5, 1.0, 5.0, 4.5, 4.0, 8.0]);
+        assert_eq!(mul(&a, &c).unwrap().as_f32().unwrap(), &[2.0, 4.0, 6.0, 12.0, 15.0, 18.0]);
         for op in [add, sub, mul, div] {
             check_grad(&[&a, &b], |t| op(t[0], t[1]), 1e-2);
             check_grad(&[&a, &c], |t| op(t[0], t[1]), 1e-2);
@@ -550,11 +508,7 @@ mod tests {
             Unary::Exp,
             Unary::Square,
             Unary::Neg,
-            Unary::ReluParams {
-                negative_slope: 0.1,
-                max_value: 2.0,
-                threshold: 0.5,
-            },
+            Unary::ReluParams { negative_slope: 0.1, max_value: 2.0, threshold: 0.5 },
         ] {
             check_grad(&[&x], |t| unary(t[0], f), 1e-2);
             if let Some(d) = f.derivative_from_output(f.apply(0.3)) {

@@ -9,25 +9,11 @@ use crate::{bail, Result};
 /// `a @ b` for 2-D `a (m, k)` and `b (k, n)` (differentiable).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.rank() != 2 || b.rank() != 2 || a.shape()[1] != b.shape()[0] {
-        bail!(
-            "matmul needs shapes (m, k) and (k, n), got {:?} and {:?}",
-            a.shape(),
-            b.shape()
-        );
+        bail!("matmul needs shapes (m, k) and (k, n), got {:?} and {:?}", a.shape(), b.shape());
     }
     let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
     let mut out = vec![0.0; m * n];
-    gemm(
-        m,
-        n,
-        k,
-        a.as_f32()?,
-        Trans::No,
-        b.as_f32()?,
-        Trans::No,
-        &mut out,
-        false,
-    );
+    gemm(m, n, k, a.as_f32()?, Trans::No, b.as_f32()?, Trans::No, &mut out, false);
     let out = Tensor::from_f32_unchecked(out, vec![m, n]);
     Ok(record(
         out,
@@ -37,34 +23,14 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             let gs = g.as_f32()?;
             let ga = if a.tracks_grad() {
                 let mut da = vec![0.0; m * k];
-                gemm(
-                    m,
-                    k,
-                    n,
-                    gs,
-                    Trans::No,
-                    b.as_f32()?,
-                    Trans::Yes,
-                    &mut da,
-                    false,
-                );
+                gemm(m, k, n, gs, Trans::No, b.as_f32()?, Trans::Yes, &mut da, false);
                 Some(Tensor::from_f32_unchecked(da, vec![m, k]))
             } else {
                 None
             };
             let gb = if b.tracks_grad() {
                 let mut db = vec![0.0; k * n];
-                gemm(
-                    k,
-                    n,
-                    m,
-                    a.as_f32()?,
-                    Trans::Yes,
-                    gs,
-                    Trans::No,
-                    &mut db,
-                    false,
-                );
+                gemm(k, n, m, a.as_f32()?, Trans::Yes, gs, Trans::No, &mut db, false);
                 Some(Tensor::from_f32_unchecked(db, vec![k, n]))
             } else {
                 None
@@ -81,9 +47,7 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
         (None, act) => map_inplace(out, move |v| act.apply(v)),
         (Some(b), act) => {
             for row in out.chunks_mut(n) {
-                row.iter_mut()
-                    .zip(b)
-                    .for_each(|(v, &bb)| *v = act.apply(*v + bb));
+                row.iter_mut().zip(b).for_each(|(v, &bb)| *v = act.apply(*v + bb));
             }
         }
     }
@@ -97,9 +61,7 @@ pub(crate) fn act_backward_from_output(dy: &mut [f32], y: &[f32], act: Unary) ->
     if !act.invertible_derivative() {
         bail!("internal error: activation {act:?} cannot be fused");
     }
-    dy.iter_mut()
-        .zip(y)
-        .for_each(|(g, &y)| *g *= act.derivative_from_output(y).unwrap_or(0.0));
+    dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= act.derivative_from_output(y).unwrap_or(0.0));
     Ok(())
 }
 
@@ -122,10 +84,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     }
     let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
     if x.rank() == 0 || x.shape()[x.rank() - 1] != k {
-        bail!(
-            "Dense expects inputs with last dimension {k}, got input shape {:?}",
-            x.shape()
-        );
+        bail!("Dense expects inputs with last dimension {k}, got input shape {:?}", x.shape());
     }
     if let Some(b) = bias {
         if b.shape() != [n] {
@@ -137,17 +96,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     }
     let m = x.numel() / k.max(1);
     let mut out = vec![0.0; m * n];
-    gemm(
-        m,
-        n,
-        k,
-        x.as_f32()?,
-        Trans::No,
-        kernel.as_f32()?,
-        Trans::No,
-        &mut out,
-        false,
-    );
+    gemm(m, n, k, x.as_f32()?, Trans::No, kernel.as_f32()?, Trans::No, &mut out, false);
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
         None => None,
@@ -169,44 +118,21 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0; m * k];
-                gemm(
-                    m,
-                    k,
-                    n,
-                    &dpre,
-                    Trans::No,
-                    w.as_f32()?,
-                    Trans::Yes,
-                    &mut dx,
-                    false,
-                );
+                gemm(m, k, n, &dpre, Trans::No, w.as_f32()?, Trans::Yes, &mut dx, false);
                 Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
             } else {
                 None
             };
             let dw = if w.tracks_grad() {
                 let mut dw = vec![0.0; k * n];
-                gemm(
-                    k,
-                    n,
-                    m,
-                    x.as_f32()?,
-                    Trans::Yes,
-                    &dpre,
-                    Trans::No,
-                    &mut dw,
-                    false,
-                );
+                gemm(k, n, m, x.as_f32()?, Trans::Yes, &dpre, Trans::No, &mut dw, false);
                 Some(Tensor::from_f32_unchecked(dw, vec![k, n]))
             } else {
                 None
             };
             let mut grads = vec![dx, dw];
             if inputs.len() == 3 {
-                grads.push(Some(Tensor::from_f32_unchecked(
-                    column_sums(&dpre, n),
-                    vec![n],
-                )));
+                grads.push(Some(Tensor::from_f32_unchecked(column_sums(&dpre, n), vec![n])));
             }
             Ok(grads)
         }),
@@ -219,11 +145,7 @@ mod tests {
     use crate::testing::check_grad;
 
     fn t(n: usize, shape: &[usize], seed: f32) -> Tensor {
-        Tensor::new(
-            (0..n).map(|i| ((i as f32 + seed) * 0.731).sin()).collect(),
-            shape.to_vec(),
-        )
-        .unwrap()
+        Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.731).sin()).collect(), shape.to_vec()).unwrap()
     }
 
     #[test]
@@ -239,14 +161,7 @@ mod tests {
         let x = t(12, &[2, 2, 3], 0.5);
         let w = t(12, &[3, 4], 2.0);
         let b = t(4, &[4], 3.0);
-        for act in [
-            Unary::Linear,
-            Unary::Relu,
-            Unary::Sigmoid,
-            Unary::Tanh,
-            Unary::Elu(1.0),
-            Unary::Selu,
-        ] {
+        for act in [Unary::Linear, Unary::Relu, Unary::Sigmoid, Unary::Tanh, Unary::Elu(1.0), Unary::Selu] {
             check_grad(&[&x, &w, &b], |v| dense(v[0], v[1], Some(v[2]), act), 2e-2);
         }
         check_grad(&[&x, &w], |v| dense(v[0], v[1], None, Unary::Relu), 2e-2);

@@ -6,13 +6,7 @@ use crate::tensor::{LogitsKind, Tensor};
 use crate::Result;
 
 /// Softmax over `axis` of `(outer, len, inner)` data, numerically stable.
-pub(crate) fn softmax_raw(
-    xs: &[f32],
-    outer: usize,
-    len: usize,
-    inner: usize,
-    log: bool,
-) -> Vec<f32> {
+pub(crate) fn softmax_raw(xs: &[f32], outer: usize, len: usize, inner: usize, log: bool) -> Vec<f32> {
     let mut out = vec![0.0f32; xs.len()];
     for o in 0..outer {
         for i in 0..inner {
@@ -48,15 +42,9 @@ pub(crate) fn softmax_raw(
 pub fn softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
     let ax = normalize_axis(axis, x.rank())?;
     let (outer, len, inner) = split_axis(x.shape(), ax);
-    let out = Tensor::from_f32_unchecked(
-        softmax_raw(x.as_f32()?, outer, len, inner, false),
-        x.shape().to_vec(),
-    );
-    let out = if ax + 1 == x.rank() {
-        out.with_logits(LogitsKind::Softmax, x)
-    } else {
-        out
-    };
+    let out =
+        Tensor::from_f32_unchecked(softmax_raw(x.as_f32()?, outer, len, inner, false), x.shape().to_vec());
+    let out = if ax + 1 == x.rank() { out.with_logits(LogitsKind::Softmax, x) } else { out };
     Ok(record(
         out,
         &[x],
@@ -72,10 +60,7 @@ pub fn softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
                     }
                 }
             }
-            Ok(vec![Some(Tensor::from_f32_unchecked(
-                dx,
-                inputs[0].shape().to_vec(),
-            ))])
+            Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
     ))
 }
@@ -84,10 +69,8 @@ pub fn softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
 pub fn log_softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
     let ax = normalize_axis(axis, x.rank())?;
     let (outer, len, inner) = split_axis(x.shape(), ax);
-    let out = Tensor::from_f32_unchecked(
-        softmax_raw(x.as_f32()?, outer, len, inner, true),
-        x.shape().to_vec(),
-    );
+    let out =
+        Tensor::from_f32_unchecked(softmax_raw(x.as_f32()?, outer, len, inner, true), x.shape().to_vec());
     Ok(record(
         out,
         &[x],
@@ -103,10 +86,7 @@ pub fn log_softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
                     }
                 }
             }
-            Ok(vec![Some(Tensor::from_f32_unchecked(
-                dx,
-                inputs[0].shape().to_vec(),
-            ))])
+            Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
     ))
 }

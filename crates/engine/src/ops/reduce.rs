@@ -52,11 +52,7 @@ fn reduce_axis(x: &Tensor, axis: isize, keepdims: bool, mean: bool) -> Result<Te
             dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
         }
     }
-    let scale = if mean && len > 0 {
-        1.0 / len as f32
-    } else {
-        1.0
-    };
+    let scale = if mean && len > 0 { 1.0 / len as f32 } else { 1.0 };
     if mean {
         out.iter_mut().for_each(|v| *v *= scale);
     }
@@ -71,9 +67,7 @@ fn reduce_axis(x: &Tensor, axis: isize, keepdims: bool, mean: bool) -> Result<Te
             for o in 0..outer {
                 for l in 0..len {
                     let dst = &mut dx[(o * len + l) * inner..(o * len + l + 1) * inner];
-                    dst.iter_mut()
-                        .zip(&gs[o * inner..(o + 1) * inner])
-                        .for_each(|(d, s)| *d = s * scale);
+                    dst.iter_mut().zip(&gs[o * inner..(o + 1) * inner]).for_each(|(d, s)| *d = s * scale);
                 }
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, in_shape.clone()))])
@@ -127,15 +121,9 @@ mod tests {
     #[test]
     fn sums_and_means() {
         let x = Tensor::new((0..6).map(|v| v as f32).collect(), [2, 3]).unwrap();
-        assert_eq!(
-            sum_axis(&x, 0, false).unwrap().as_f32().unwrap(),
-            &[3.0, 5.0, 7.0]
-        );
+        assert_eq!(sum_axis(&x, 0, false).unwrap().as_f32().unwrap(), &[3.0, 5.0, 7.0]);
         assert_eq!(mean_axis(&x, -1, true).unwrap().shape(), &[2, 1]);
-        assert_eq!(
-            mean_axis(&x, -1, true).unwrap().as_f32().unwrap(),
-            &[1.0, 4.0]
-        );
+        assert_eq!(mean_axis(&x, -1, true).unwrap().as_f32().unwrap(), &[1.0, 4.0]);
         assert_eq!(sum_all(&x).unwrap().item().unwrap(), 15.0);
         assert!(sum_axis(&x, 2, false).is_err());
         assert_eq!(argmax(&x, 1).unwrap().as_i64().unwrap(), &[2, 2]);

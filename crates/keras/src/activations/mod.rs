@@ -44,10 +44,9 @@ impl Activation {
             "softplus" => Activation::Softplus,
             "silu" | "swish" => Activation::Silu,
             "exponential" => Activation::Exponential,
-            other => keras_bail!(
-                InvalidArgument,
-                "Could not interpret activation function identifier: {other}"
-            ),
+            other => {
+                keras_bail!(InvalidArgument, "Could not interpret activation function identifier: {other}")
+            }
         })
     }
 
@@ -136,25 +135,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_aliases() {
-        for n in [
-            "linear",
-            "relu",
-            "sigmoid",
-            "tanh",
-            "softmax",
-            "elu",
-            "selu",
-            "softplus",
-            "silu",
-            "exponential",
-        ] {
+        for n in
+            ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "silu", "exponential"]
+        {
             assert_eq!(Activation::from_name(n).unwrap().name(), n);
         }
         assert_eq!(Activation::from_name("swish").unwrap(), Activation::Silu);
         assert!(Activation::from_name("nope").is_err());
-        assert_eq!(
-            Activation::from_config(&Value::Null).unwrap(),
-            Activation::Linear
-        );
+        assert_eq!(Activation::from_config(&Value::Null).unwrap(), Activation::Linear);
     }
 }

@@ -13,11 +13,7 @@ pub fn unique_name(base: &str) -> String {
     NAME_COUNTS.with(|c| {
         let mut c = c.borrow_mut();
         let n = c.entry(base.to_string()).or_insert(0);
-        let name = if *n == 0 {
-            base.to_string()
-        } else {
-            format!("{base}_{n}")
-        };
+        let name = if *n == 0 { base.to_string() } else { format!("{base}_{n}") };
         *n += 1;
         name
     })
@@ -35,9 +31,7 @@ pub fn to_snake_case(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut step1 = String::new();
     for i in 0..chars.len() {
-        if i > 0
-            && chars[i].is_ascii_uppercase()
-            && chars.get(i + 1).is_some_and(|c| c.is_ascii_lowercase())
+        if i > 0 && chars[i].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|c| c.is_ascii_lowercase())
         {
             step1.push('_');
         }
@@ -65,10 +59,7 @@ mod tests {
         assert_eq!(to_snake_case("BatchNormalization"), "batch_normalization");
         assert_eq!(to_snake_case("Dense"), "dense");
         assert_eq!(to_snake_case("InputLayer"), "input_layer");
-        assert_eq!(
-            to_snake_case("GlobalAveragePooling2D"),
-            "global_average_pooling2d"
-        );
+        assert_eq!(to_snake_case("GlobalAveragePooling2D"), "global_average_pooling2d");
     }
 
     #[test]

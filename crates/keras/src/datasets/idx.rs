@@ -16,7 +16,11 @@ pub fn parse(bytes: &[u8], as_labels: bool) -> Result<Tensor> {
         keras_bail!(Value, "not an IDX file (bad magic)");
     }
     if bytes[2] != 0x08 {
-        keras_bail!(Value, "IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)", bytes[2]);
+        keras_bail!(
+            Value,
+            "IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)",
+            bytes[2]
+        );
     }
     let ndims = bytes[3] as usize;
     let header = 4 + 4 * ndims;
@@ -26,7 +30,10 @@ pub fn parse(bytes: &[u8], as_labels: bool) -> Result<Tensor> {
     let dims: Vec<usize> = (0..ndims)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
         .collect();
-    let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| Error::Value("IDX dims overflow".into()))?;
+    let n = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| Error::Value("IDX dims overflow".into()))?;
     let data = &bytes[header..];
     if data.len() < n {
         keras_bail!(Value, "truncated IDX data: dims {:?} need {n} bytes, file has {}", dims, data.len());

@@ -24,7 +24,10 @@ pub fn load_data() -> Result<(Split, Split)> {
     let y = idx::read(&dir.join("mnist10k-labels-idx1-ubyte.gz"), true)?;
     let n = x.shape()[0].min(y.shape()[0]);
     let split = TRAIN_SIZE.min(n);
-    Ok(((x.slice_rows(0, split)?, y.slice_rows(0, split)?), (x.slice_rows(split, n)?, y.slice_rows(split, n)?)))
+    Ok((
+        (x.slice_rows(0, split)?, y.slice_rows(0, split)?),
+        (x.slice_rows(split, n)?, y.slice_rows(split, n)?),
+    ))
 }
 
 #[cfg(test)]

@@ -56,23 +56,11 @@ pub enum Initializer {
     /// All `value`.
     Constant(f32),
     /// Normal(mean, stddev).
-    RandomNormal {
-        mean: f32,
-        stddev: f32,
-        seed: Option<u64>,
-    },
+    RandomNormal { mean: f32, stddev: f32, seed: Option<u64> },
     /// Uniform(minval, maxval).
-    RandomUniform {
-        minval: f32,
-        maxval: f32,
-        seed: Option<u64>,
-    },
+    RandomUniform { minval: f32, maxval: f32, seed: Option<u64> },
     /// Normal(mean, stddev) truncated to `mean ± 2 stddev`.
-    TruncatedNormal {
-        mean: f32,
-        stddev: f32,
-        seed: Option<u64>,
-    },
+    TruncatedNormal { mean: f32, stddev: f32, seed: Option<u64> },
     /// Variance scaling (the Glorot / He / LeCun family).
     VarianceScaling {
         /// Which class name it serializes as.
@@ -98,83 +86,39 @@ pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
         2 => (shape[0] as f64, shape[1] as f64),
         n => {
             let receptive: usize = shape[..n - 2].iter().product();
-            (
-                (shape[n - 2] * receptive) as f64,
-                (shape[n - 1] * receptive) as f64,
-            )
+            ((shape[n - 2] * receptive) as f64, (shape[n - 1] * receptive) as f64)
         }
     }
 }
 
-fn vs(
-    kind: VarianceScalingKind,
-    scale: f32,
-    mode: FanMode,
-    distribution: Distribution,
-) -> Initializer {
-    Initializer::VarianceScaling {
-        kind,
-        scale,
-        mode,
-        distribution,
-        seed: None,
-    }
+fn vs(kind: VarianceScalingKind, scale: f32, mode: FanMode, distribution: Distribution) -> Initializer {
+    Initializer::VarianceScaling { kind, scale, mode, distribution, seed: None }
 }
 
 impl Initializer {
     /// `glorot_uniform`, the default kernel initializer of Dense and Conv layers.
     pub fn glorot_uniform() -> Self {
-        vs(
-            VarianceScalingKind::GlorotUniform,
-            1.0,
-            FanMode::FanAvg,
-            Distribution::Uniform,
-        )
+        vs(VarianceScalingKind::GlorotUniform, 1.0, FanMode::FanAvg, Distribution::Uniform)
     }
     /// `glorot_normal`.
     pub fn glorot_normal() -> Self {
-        vs(
-            VarianceScalingKind::GlorotNormal,
-            1.0,
-            FanMode::FanAvg,
-            Distribution::TruncatedNormal,
-        )
+        vs(VarianceScalingKind::GlorotNormal, 1.0, FanMode::FanAvg, Distribution::TruncatedNormal)
     }
     /// `he_uniform`.
     pub fn he_uniform() -> Self {
-        vs(
-            VarianceScalingKind::HeUniform,
-            2.0,
-            FanMode::FanIn,
-            Distribution::Uniform,
-        )
+        vs(VarianceScalingKind::HeUniform, 2.0, FanMode::FanIn, Distribution::Uniform)
     }
     /// `he_normal`.
     pub fn he_normal() -> Self {
-        vs(
-            VarianceScalingKind::HeNormal,
-            2.0,
-            FanMode::FanIn,
-            Distribution::TruncatedNormal,
-        )
+        vs(VarianceScalingKind::HeNormal, 2.0, FanMode::FanIn, Distribution::TruncatedNormal)
     }
     /// `lecun_uniform`.
     pub fn lecun_uniform() -> Self {
-        vs(
-            VarianceScalingKind::LecunUniform,
-            1.0,
-            FanMode::FanIn,
-            Distribution::Uniform,
-        )
+        vs(VarianceScalingKind::LecunUniform, 1.0, FanMode::FanIn, Distribution::Uniform)
     }
     /// `lecun_normal`.
     pub fn lecun_normal() -> Self {
-        vs(
-            VarianceScalingKind::LecunNormal,
-            1.0,
-            FanMode::FanIn,
-            Distribution::TruncatedNormal,
-        )
+        vs(VarianceScalingKind::LecunNormal, 1.0, FanMode::FanIn, Distribution::TruncatedNormal)
     }
 
     /// Resolves a Keras string name (`"glorot_uniform"`, `"zeros"`, ...).
@@ -188,26 +132,17 @@ impl Initializer {
             "he_normal" | "HeNormal" => Self::he_normal(),
             "lecun_uniform" | "LecunUniform" => Self::lecun_uniform(),
             "lecun_normal" | "LecunNormal" => Self::lecun_normal(),
-            "random_normal" | "RandomNormal" => Initializer::RandomNormal {
-                mean: 0.0,
-                stddev: 0.05,
-                seed: None,
-            },
-            "random_uniform" | "RandomUniform" => Initializer::RandomUniform {
-                minval: -0.05,
-                maxval: 0.05,
-                seed: None,
-            },
-            "truncated_normal" | "TruncatedNormal" => Initializer::TruncatedNormal {
-                mean: 0.0,
-                stddev: 0.05,
-                seed: None,
-            },
+            "random_normal" | "RandomNormal" => {
+                Initializer::RandomNormal { mean: 0.0, stddev: 0.05, seed: None }
+            }
+            "random_uniform" | "RandomUniform" => {
+                Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None }
+            }
+            "truncated_normal" | "TruncatedNormal" => {
+                Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05, seed: None }
+            }
             "identity" | "Identity" => Initializer::Identity { gain: 1.0 },
-            other => keras_bail!(
-                InvalidArgument,
-                "Could not interpret initializer identifier: {other}"
-            ),
+            other => keras_bail!(InvalidArgument, "Could not interpret initializer identifier: {other}"),
         })
     }
 
@@ -221,12 +156,7 @@ impl Initializer {
             ),
             _ => keras_bail!(Config, "cannot read initializer {v}"),
         };
-        let f = |k: &str, d: f32| {
-            cfg.get(k)
-                .and_then(Value::as_f64)
-                .map(|x| x as f32)
-                .unwrap_or(d)
-        };
+        let f = |k: &str, d: f32| cfg.get(k).and_then(Value::as_f64).map(|x| x as f32).unwrap_or(d);
         let seed = cfg.get("seed").and_then(Value::as_u64);
         let mut init = match class {
             "Constant" | "VarianceScaling" => Initializer::Zeros, // replaced below
@@ -234,25 +164,13 @@ impl Initializer {
         };
         match &mut init {
             Initializer::Constant(_) => {}
-            Initializer::RandomNormal {
-                mean,
-                stddev,
-                seed: s,
-            }
-            | Initializer::TruncatedNormal {
-                mean,
-                stddev,
-                seed: s,
-            } => {
+            Initializer::RandomNormal { mean, stddev, seed: s }
+            | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
                 *mean = f("mean", *mean);
                 *stddev = f("stddev", *stddev);
                 *s = seed;
             }
-            Initializer::RandomUniform {
-                minval,
-                maxval,
-                seed: s,
-            } => {
+            Initializer::RandomUniform { minval, maxval, seed: s } => {
                 *minval = f("minval", *minval);
                 *maxval = f("maxval", *maxval);
                 *s = seed;
@@ -271,16 +189,13 @@ impl Initializer {
                 "fan_avg" => FanMode::FanAvg,
                 m => keras_bail!(InvalidArgument, "Invalid `mode` argument: {m}"),
             };
-            let distribution = match cfg
-                .get("distribution")
-                .and_then(Value::as_str)
-                .unwrap_or("truncated_normal")
-            {
-                "truncated_normal" => Distribution::TruncatedNormal,
-                "untruncated_normal" => Distribution::UntruncatedNormal,
-                "uniform" => Distribution::Uniform,
-                d => keras_bail!(InvalidArgument, "Invalid `distribution` argument: {d}"),
-            };
+            let distribution =
+                match cfg.get("distribution").and_then(Value::as_str).unwrap_or("truncated_normal") {
+                    "truncated_normal" => Distribution::TruncatedNormal,
+                    "untruncated_normal" => Distribution::UntruncatedNormal,
+                    "uniform" => Distribution::Uniform,
+                    d => keras_bail!(InvalidArgument, "Invalid `distribution` argument: {d}"),
+                };
             init = Initializer::VarianceScaling {
                 kind: VarianceScalingKind::Plain,
                 scale: f("scale", 1.0),
@@ -319,23 +234,11 @@ impl Initializer {
         let config = match self {
             Initializer::Zeros | Initializer::Ones => json!({}),
             Initializer::Constant(v) => json!({ "value": v }),
-            Initializer::RandomNormal {
-                mean,
-                stddev,
-                seed: s,
-            }
-            | Initializer::TruncatedNormal {
-                mean,
-                stddev,
-                seed: s,
-            } => {
+            Initializer::RandomNormal { mean, stddev, seed: s }
+            | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
                 json!({ "seed": seed(s), "mean": mean, "stddev": stddev })
             }
-            Initializer::RandomUniform {
-                minval,
-                maxval,
-                seed: s,
-            } => {
+            Initializer::RandomUniform { minval, maxval, seed: s } => {
                 json!({ "seed": seed(s), "minval": minval, "maxval": maxval })
             }
             Initializer::Identity { gain } => json!({ "gain": gain }),
@@ -393,14 +296,12 @@ impl Initializer {
             Initializer::Zeros => vec![0.0; n],
             Initializer::Ones => vec![1.0; n],
             Initializer::Constant(v) => vec![*v; n],
-            Initializer::RandomNormal { mean, stddev, seed } => draw(seed, &mut |r| {
-                (*mean as f64 + *stddev as f64 * r.normal_f64()) as f32
-            }),
-            Initializer::RandomUniform {
-                minval,
-                maxval,
-                seed,
-            } => draw(seed, &mut |r| minval + (maxval - minval) * r.uniform_f32()),
+            Initializer::RandomNormal { mean, stddev, seed } => {
+                draw(seed, &mut |r| (*mean as f64 + *stddev as f64 * r.normal_f64()) as f32)
+            }
+            Initializer::RandomUniform { minval, maxval, seed } => {
+                draw(seed, &mut |r| minval + (maxval - minval) * r.uniform_f32())
+            }
             Initializer::TruncatedNormal { mean, stddev, seed } => {
                 draw(seed, &mut |r| truncated(r, *mean as f64, *stddev as f64))
             }
@@ -418,13 +319,7 @@ impl Initializer {
                 }
                 v
             }
-            Initializer::VarianceScaling {
-                scale,
-                mode,
-                distribution,
-                seed,
-                ..
-            } => {
+            Initializer::VarianceScaling { scale, mode, distribution, seed, .. } => {
                 let (fan_in, fan_out) = compute_fans(shape);
                 let fan = match mode {
                     FanMode::FanIn => fan_in,
@@ -470,9 +365,7 @@ mod tests {
     #[test]
     fn glorot_uniform_fans_and_limits() {
         assert_eq!(compute_fans(&[3, 3, 8, 16]), (72.0, 144.0));
-        let t = Initializer::glorot_uniform()
-            .initialize(&[64, 128])
-            .unwrap();
+        let t = Initializer::glorot_uniform().initialize(&[64, 128]).unwrap();
         let (mean, std, mn, mx) = stats(&t);
         let limit = (6.0f64 / 192.0).sqrt();
         assert!(mean.abs() < 4.0 * std / (8192f64).sqrt());
@@ -492,25 +385,15 @@ mod tests {
 
     #[test]
     fn configs_round_trip_and_seeds_repeat() {
-        for i in [
-            Initializer::Zeros,
-            Initializer::glorot_uniform(),
-            Initializer::Constant(0.3),
-        ] {
+        for i in [Initializer::Zeros, Initializer::glorot_uniform(), Initializer::Constant(0.3)] {
             assert_eq!(Initializer::from_config(&i.to_config()).unwrap(), i);
         }
-        let a = Initializer::RandomUniform {
-            minval: -1.0,
-            maxval: 1.0,
-            seed: Some(3),
-        };
+        let a = Initializer::RandomUniform { minval: -1.0, maxval: 1.0, seed: Some(3) };
         assert_eq!(
             a.initialize(&[10]).unwrap().as_f32().unwrap(),
             a.initialize(&[10]).unwrap().as_f32().unwrap()
         );
         assert!(Initializer::from_name("bogus").is_err());
-        assert!(Initializer::Identity { gain: 1.0 }
-            .initialize(&[2, 2, 2])
-            .is_err());
+        assert!(Initializer::Identity { gain: 1.0 }.initialize(&[2, 2, 2]).is_err());
     }
 }

@@ -21,17 +21,8 @@ pub struct Variable {
 impl Variable {
     /// A variable. Trainable ones are tape leaves, so gradients flow to them.
     pub fn new(name: &str, layer_name: &str, value: Tensor, trainable: bool) -> Self {
-        let value = if trainable {
-            value.requiring_grad()
-        } else {
-            value
-        };
-        Variable {
-            name: name.to_string(),
-            path: format!("{layer_name}/{name}"),
-            value,
-            trainable,
-        }
+        let value = if trainable { value.requiring_grad() } else { value };
+        Variable { name: name.to_string(), path: format!("{layer_name}/{name}"), value, trainable }
     }
 
     /// The Keras variable name (`kernel`).
@@ -71,11 +62,7 @@ impl Variable {
             );
         }
         let v = value.cast(keras_engine::DType::F32);
-        self.value = if self.trainable {
-            v.requiring_grad()
-        } else {
-            v
-        };
+        self.value = if self.trainable { v.requiring_grad() } else { v };
         Ok(())
     }
 
@@ -98,10 +85,7 @@ pub struct CallContext {
 impl CallContext {
     /// A context in training or inference mode.
     pub fn new(training: bool) -> Self {
-        CallContext {
-            training,
-            updates: Vec::new(),
-        }
+        CallContext { training, updates: Vec::new() }
     }
 }
 
@@ -160,15 +144,10 @@ impl LayerBase {
         if let Some(t) = cfg.get("trainable").and_then(Value::as_bool) {
             self.trainable = t;
         }
-        let shape = cfg
-            .get("batch_input_shape")
-            .or_else(|| cfg.get("batch_shape"));
+        let shape = cfg.get("batch_input_shape").or_else(|| cfg.get("batch_shape"));
         if let Some(Value::Array(dims)) = shape {
-            let dims: Option<Vec<usize>> = dims
-                .iter()
-                .skip(1)
-                .map(|d| d.as_u64().map(|v| v as usize))
-                .collect();
+            let dims: Option<Vec<usize>> =
+                dims.iter().skip(1).map(|d| d.as_u64().map(|v| v as usize)).collect();
             self.input_shape = dims;
         }
     }
@@ -241,10 +220,7 @@ pub trait Layer: Send + Sync + Any {
         if !self.trainable() {
             return Vec::new();
         }
-        self.weights()
-            .into_iter()
-            .filter(|w| w.trainable())
-            .collect()
+        self.weights().into_iter().filter(|w| w.trainable()).collect()
     }
     /// Copies of the weight values, in order (Keras `get_weights`).
     fn get_weights(&self) -> Vec<Tensor> {
@@ -298,9 +274,7 @@ pub fn check_pending(layer: &dyn Layer) -> Result<()> {
 
 /// Formats a shape as Keras prints it: `(None, 28, 28, 1)`.
 pub fn shape_str(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape
-        .iter()
-        .map(|d| d.map(|v| v.to_string()).unwrap_or("None".into()))
-        .collect();
+    let parts: Vec<String> =
+        shape.iter().map(|d| d.map(|v| v.to_string()).unwrap_or("None".into())).collect();
     format!("({})", parts.join(", "))
 }

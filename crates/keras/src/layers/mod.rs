@@ -59,10 +59,7 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
         .ok_or_else(|| Error::Config(format!("layer config without class_name: {v}")))?;
     let cfg = v.get("config").cloned().unwrap_or(Value::Null);
     if class == "Lambda" {
-        keras_bail!(
-            Config,
-            "Refusing to load a Lambda layer: it would execute arbitrary code"
-        );
+        keras_bail!(Config, "Refusing to load a Lambda layer: it would execute arbitrary code");
     }
     let Some((_, f)) = registry().iter().find(|(n, _)| *n == class) else {
         keras_bail!(

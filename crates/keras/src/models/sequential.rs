@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg, Network,
-    PredictArgs,
+    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg,
+    Network, PredictArgs,
 };
 use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryTotals};
 use crate::{keras_bail, Error, Result, Tensor};
@@ -38,6 +38,19 @@ struct Stack {
 pub struct Sequential {
     stack: Stack,
     compiled: Option<Compiled>,
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layers: Vec<String> =
+            self.stack.layers.iter().map(|l| format!("{} ({})", l.name(), l.class_name())).collect();
+        f.debug_struct("Sequential")
+            .field("name", &self.stack.name)
+            .field("input_shape", &self.stack.input_shape())
+            .field("layers", &layers)
+            .field("compiled", &self.compiled.is_some())
+            .finish()
+    }
 }
 
 impl Default for Sequential {
@@ -80,7 +93,8 @@ impl Network for Stack {
             self.built = false;
         }
         let expected = self.input_shape().expect("input set above");
-        let ok = x.rank() == expected.len() && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
+        let ok = x.rank() == expected.len()
+            && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
         if !ok {
             let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
             keras_bail!(
@@ -168,7 +182,11 @@ impl Sequential {
             let shape = layer.compute_output_shape(&[])?;
             let dims: Option<Vec<usize>> = shape.iter().skip(1).copied().collect();
             let Some(dims) = dims else {
-                keras_bail!(InvalidArgument, "Sequential inputs need fully known shapes, received {}", layers::layer::shape_str(&shape));
+                keras_bail!(
+                    InvalidArgument,
+                    "Sequential inputs need fully known shapes, received {}",
+                    layers::layer::shape_str(&shape)
+                );
             };
             self.stack.input = Some(InputLayer::new(&dims).name(layer.name()));
             return Ok(());
@@ -227,22 +245,20 @@ impl Sequential {
 
     /// A layer by name.
     pub fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
-        self.stack
-            .layers
-            .iter()
-            .find(|l| l.name() == name)
-            .map(|l| l.as_ref())
-            .ok_or_else(|| Error::InvalidArgument(format!("No such layer: {name}. Existing layers are: {:?}", self.layer_names())))
+        self.stack.layers.iter().find(|l| l.name() == name).map(|l| l.as_ref()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "No such layer: {name}. Existing layers are: {:?}",
+                self.layer_names()
+            ))
+        })
     }
 
     /// A layer by name, mutable (to freeze it, or set its weights).
     pub fn get_layer_mut(&mut self, name: &str) -> Result<&mut Box<dyn Layer>> {
         let names = self.layer_names();
-        self.stack
-            .layers
-            .iter_mut()
-            .find(|l| l.name() == name)
-            .ok_or_else(|| Error::InvalidArgument(format!("No such layer: {name}. Existing layers are: {names:?}")))
+        self.stack.layers.iter_mut().find(|l| l.name() == name).ok_or_else(|| {
+            Error::InvalidArgument(format!("No such layer: {name}. Existing layers are: {names:?}"))
+        })
     }
 
     fn layer_names(&self) -> Vec<String> {
@@ -253,7 +269,11 @@ impl Sequential {
     pub fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         let dims: Option<Vec<usize>> = input_shape.iter().skip(1).copied().collect();
         let Some(dims) = dims.filter(|_| !input_shape.is_empty()) else {
-            keras_bail!(InvalidArgument, "build() needs a fully known input shape after the batch axis, received {}", layers::layer::shape_str(input_shape));
+            keras_bail!(
+                InvalidArgument,
+                "build() needs a fully known input shape after the batch axis, received {}",
+                layers::layer::shape_str(input_shape)
+            );
         };
         self.stack.input = Some(InputLayer::new(&dims));
         self.stack.built = false;
@@ -327,14 +347,21 @@ impl Sequential {
     }
 
     /// [`Sequential::compile`] with metric objects.
-    pub fn compile_with<O: IntoOptimizer, L: IntoLoss>(&mut self, optimizer: O, loss: L, metrics: Vec<MetricArg>) -> Result<()> {
+    pub fn compile_with<O: IntoOptimizer, L: IntoLoss>(
+        &mut self,
+        optimizer: O,
+        loss: L,
+        metrics: Vec<MetricArg>,
+    ) -> Result<()> {
         self.compiled = Some(Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?);
         Ok(())
     }
 
     fn compiled(&mut self) -> Result<&mut Compiled> {
         self.compiled.as_mut().ok_or_else(|| {
-            Error::State("You must call `compile()` before using the model for training or evaluation.".into())
+            Error::State(
+                "You must call `compile()` before using the model for training or evaluation.".into(),
+            )
         })
     }
 
@@ -384,11 +411,16 @@ impl Sequential {
 
     fn check_ready(&self, x: &Tensor) -> Result<()> {
         if !self.stack.built {
-            keras_bail!(State, "Model {} has not been built yet: give it an input shape, call build(), or fit it first", self.stack.name);
+            keras_bail!(
+                State,
+                "Model {} has not been built yet: give it an input shape, call build(), or fit it first",
+                self.stack.name
+            );
         }
         trainers::data::check_xy(x, None, None)?;
         let expected = self.stack.input_shape().expect("built models have inputs");
-        let ok = x.rank() == expected.len() && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
+        let ok = x.rank() == expected.len()
+            && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
         if !ok {
             let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
             keras_bail!(
@@ -450,7 +482,8 @@ impl Sequential {
         let total = self.count_params();
         let optimizer = self.compiled.as_ref().and_then(|c| {
             let vars = c.optimizer.variables();
-            (c.optimizer.iterations() > 0 || vars.len() > 2).then(|| vars.iter().map(|(_, t)| t.numel()).sum())
+            (c.optimizer.iterations() > 0 || vars.len() > 2)
+                .then(|| vars.iter().map(|(_, t)| t.numel()).sum())
         });
         let totals = SummaryTotals { trainable, non_trainable: total - trainable, optimizer };
         let opts = SummaryOptions { line_length, show_trainable, functional: false };
@@ -488,7 +521,10 @@ impl Sequential {
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {
             m.stack.name = n.to_string();
         }
-        let list = cfg.get("layers").and_then(Value::as_array).ok_or_else(|| Error::Config("Sequential config needs `layers`".into()))?;
+        let list = cfg
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Config("Sequential config needs `layers`".into()))?;
         for l in list {
             m.add_boxed(layers::deserialize(l)?)?;
         }

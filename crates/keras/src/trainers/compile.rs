@@ -126,7 +126,13 @@ impl Compiled {
                 }
             }
         }
-        Ok(Compiled { optimizer, loss, specs: metrics, metrics: None, loss_tracker: metrics::Mean::new("loss") })
+        Ok(Compiled {
+            optimizer,
+            loss,
+            specs: metrics,
+            metrics: None,
+            loss_tracker: metrics::Mean::new("loss"),
+        })
     }
 
     /// Resolves string metrics against the first batch (Keras `CompileMetrics.build`).
@@ -154,7 +160,12 @@ impl Compiled {
     }
 
     /// Updates the compiled metrics with a batch.
-    pub(crate) fn update_metrics(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<()> {
+    pub(crate) fn update_metrics(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
         self.build_metrics(y_true, y_pred)?;
         if let Some(ms) = &mut self.metrics {
             for m in ms.iter_mut() {

@@ -40,7 +40,10 @@ pub fn check_xy(x: &Tensor, y: Option<&Tensor>, sample_weight: Option<&Tensor>) 
 /// Checks a batch size argument.
 pub fn check_batch_size(batch_size: usize) -> Result<()> {
     if batch_size == 0 {
-        keras_bail!(InvalidArgument, "Invalid value for argument `batch_size`: expected a positive integer, received batch_size=0");
+        keras_bail!(
+            InvalidArgument,
+            "Invalid value for argument `batch_size`: expected a positive integer, received batch_size=0"
+        );
     }
     Ok(())
 }
@@ -72,6 +75,9 @@ mod tests {
         assert!(check_xy(&Tensor::zeros([0, 2]), None, None).is_err());
         assert!(check_batch_size(0).is_err());
         assert_eq!(batch_ranges(10, 4), vec![(0, 4), (4, 8), (8, 10)]);
-        assert_eq!(take(&Tensor::from_i32((0..5).collect(), [5]).unwrap(), &[3, 1]).unwrap().as_i32().unwrap(), &[3, 1]);
+        assert_eq!(
+            take(&Tensor::from_i32((0..5).collect(), [5]).unwrap(), &[3, 1]).unwrap().as_i32().unwrap(),
+            &[3, 1]
+        );
     }
 }

@@ -88,7 +88,13 @@ fn progbar_values(logs: &Logs) -> Vec<(String, f64)> {
 }
 
 /// Keras `fit`.
-pub fn fit<N: Network + ?Sized>(net: &mut N, c: &mut Compiled, x: &Tensor, y: &Tensor, args: &FitArgs) -> Result<History> {
+pub fn fit<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    x: &Tensor,
+    y: &Tensor,
+    args: &FitArgs,
+) -> Result<History> {
     check_batch_size(args.batch_size)?;
     if !(0.0..1.0).contains(&args.validation_split) {
         keras_bail!(
@@ -112,7 +118,7 @@ pub fn fit<N: Network + ?Sized>(net: &mut N, c: &mut Compiled, x: &Tensor, y: &T
         if split == 0 || split == n_all {
             keras_bail!(
                 Value,
-                "validation_split={} leaves no training or no validation samples out of {n_all}",
+                "Training data contains {n_all} samples, which is not sufficient to split it into a validation and training set as specified by `validation_split={}`. Either provide more data, or a different value for the `validation_split` argument.",
                 args.validation_split
             );
         }
@@ -208,7 +214,13 @@ fn evaluate_inner<N: Network + ?Sized>(
 }
 
 /// Keras `evaluate`: the loss and metrics over the data.
-pub fn evaluate<N: Network + ?Sized>(net: &mut N, c: &mut Compiled, x: &Tensor, y: &Tensor, args: &EvaluateArgs) -> Result<Logs> {
+pub fn evaluate<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    x: &Tensor,
+    y: &Tensor,
+    args: &EvaluateArgs,
+) -> Result<Logs> {
     check_batch_size(args.batch_size)?;
     check_xy(x, Some(y), args.sample_weight.as_ref())?;
     net.prepare(x)?;

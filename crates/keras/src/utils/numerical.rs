@@ -8,25 +8,14 @@ use crate::{keras_bail, Result, Tensor};
 pub fn to_categorical(y: &Tensor, num_classes: Option<usize>) -> Result<Tensor> {
     let ids = y.to_i64_vec();
     if let Some(bad) = ids.iter().find(|&&v| v < 0) {
-        keras_bail!(
-            Value,
-            "to_categorical: class ids must be >= 0, received {bad}"
-        );
+        keras_bail!(Value, "to_categorical: class ids must be >= 0, received {bad}");
     }
     let n = match num_classes {
         Some(n) => n,
-        None => ids
-            .iter()
-            .copied()
-            .max()
-            .map(|m| m as usize + 1)
-            .unwrap_or(0),
+        None => ids.iter().copied().max().map(|m| m as usize + 1).unwrap_or(0),
     };
     if let Some(bad) = ids.iter().find(|&&v| v as usize >= n) {
-        keras_bail!(
-            Value,
-            "to_categorical: class id {bad} is out of range for num_classes={n}"
-        );
+        keras_bail!(Value, "to_categorical: class id {bad} is out of range for num_classes={n}");
     }
     let mut shape = y.shape().to_vec();
     if shape.len() > 1 && shape.last() == Some(&1) {

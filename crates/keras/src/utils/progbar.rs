@@ -104,18 +104,10 @@ impl Progbar {
     /// there) and when `PYCHARM_HOSTED` is set.
     pub fn update(&mut self, current: usize, values: &[(String, f64)], finalize: bool) {
         let stdout = std::io::stdout();
-        let dynamic =
-            stdout.is_terminal() || cfg!(unix) || std::env::var_os("PYCHARM_HOSTED").is_some();
+        let dynamic = stdout.is_terminal() || cfg!(unix) || std::env::var_os("PYCHARM_HOSTED").is_some();
         let mut lock = stdout.lock();
         // Write errors (e.g. a closed stdout) are ignored.
-        let _ = self.update_to(
-            &mut lock,
-            Instant::now(),
-            dynamic,
-            current,
-            values,
-            finalize,
-        );
+        let _ = self.update_to(&mut lock, Instant::now(), dynamic, current, values, finalize);
     }
 
     /// Same as [`Progbar::update`], but renders into `w` at time `now`, with
@@ -400,12 +392,7 @@ mod tests {
         (0.5, 10, 0.9, 0.5, true),
     ];
 
-    fn render(
-        bar: &mut Progbar,
-        is_tty: bool,
-        t0: Instant,
-        seq: &[(f64, usize, f64, f64, bool)],
-    ) -> String {
+    fn render(bar: &mut Progbar, is_tty: bool, t0: Instant, seq: &[(f64, usize, f64, f64, bool)]) -> String {
         let mut out = Vec::new();
         for &(t, step, acc, loss, fin) in seq {
             bar.update_to(
@@ -454,27 +441,13 @@ mod tests {
         let t0 = Instant::now();
         let mut bar = Progbar::new_at(Some(10), 2, "step", t0);
         let got = render(&mut bar, true, t0, &SEQUENCE);
-        assert_eq!(
-            got,
-            "10/10 - 0s - 42ms/step - accuracy: 0.9000 - loss: 0.5000\n"
-        );
+        assert_eq!(got, "10/10 - 0s - 42ms/step - accuracy: 0.9000 - loss: 0.5000\n");
 
         // verbose 2 tests `avg > 1e-3` without abs: negatives use "%.4e".
         let mut bar = Progbar::new_at(Some(3), 2, "step", t0);
         let mut out = Vec::new();
-        bar.update_to(
-            &mut out,
-            at(t0, 3.0),
-            true,
-            3,
-            &vals(&[("loss", -0.25)]),
-            true,
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "3/3 - 3s - 1s/step - loss: -2.5000e-01\n"
-        );
+        bar.update_to(&mut out, at(t0, 3.0), true, 3, &vals(&[("loss", -0.25)]), true).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "3/3 - 3s - 1s/step - loss: -2.5000e-01\n");
     }
 
     #[test]
@@ -494,10 +467,7 @@ mod tests {
         seq[2].2 = 0.7;
         let got = render(&mut bar, true, t0, &seq);
         let line3 = LINE3.replace("accuracy: 0.6250", "accuracy: 0.6500");
-        assert_eq!(
-            got,
-            format!("\r{LINE1}{}\r{line3}{}\r{LINE10}", bs(74), bs(78))
-        );
+        assert_eq!(got, format!("\r{LINE1}{}\r{line3}{}\r{LINE10}", bs(74), bs(78)));
     }
 
     #[test]
@@ -508,20 +478,8 @@ mod tests {
         let t0 = Instant::now();
         let mut bar = Progbar::new_at(None, 1, "step", t0);
         let mut out = Vec::new();
-        for (t, step, loss, fin) in [
-            (0.25, 1, 2.0, false),
-            (0.5, 2, 1.5, false),
-            (4000.0, 2, -0.5, true),
-        ] {
-            bar.update_to(
-                &mut out,
-                at(t0, t),
-                true,
-                step,
-                &vals(&[("loss", loss)]),
-                fin,
-            )
-            .unwrap();
+        for (t, step, loss, fin) in [(0.25, 1, 2.0, false), (0.5, 2, 1.5, false), (4000.0, 2, -0.5, true)] {
+            bar.update_to(&mut out, at(t0, t), true, step, &vals(&[("loss", loss)]), fin).unwrap();
         }
         let expected = format!(
             "\r      1/Unknown \x1b[1m0s\x1b[0m 250ms/step - loss: 2.0000{b}\r      2/Unknown \x1b[1m0s\x1b[0m 250ms/step - loss: 1.5000{b}\r      2/Unknown \x1b[1m4000s\x1b[0m 4000s/step - loss: -0.5000\n",
@@ -538,10 +496,8 @@ mod tests {
         let t0 = Instant::now();
         let mut bar = Progbar::new_at(Some(1000), 1, "step", t0);
         let mut out = Vec::new();
-        bar.update_to(&mut out, at(t0, 0.25), true, 1, &[], false)
-            .unwrap();
-        bar.update_to(&mut out, at(t0, 100.25), true, 2, &[], false)
-            .unwrap();
+        bar.update_to(&mut out, at(t0, 0.25), true, 1, &[], false).unwrap();
+        bar.update_to(&mut out, at(t0, 100.25), true, 2, &[], false).unwrap();
         let expected = format!(
             "\r\x1b[1m   1/1000\x1b[0m \x1b[37m━━━━━━━━━━━━━━━━━━━━\x1b[0m \x1b[1m4:09\x1b[0m 250ms/step{}\r\x1b[1m   2/1000\x1b[0m \x1b[37m━━━━━━━━━━━━━━━━━━━━\x1b[0m \x1b[1m27:43:20\x1b[0m 100s/step",
             bs(46)

@@ -261,17 +261,8 @@ fn rich_column_widths(column_widths: &[usize], line_length: usize) -> Vec<usize>
 }
 
 /// rich `_ratio.ratio_reduce`.
-fn ratio_reduce(
-    total: usize,
-    ratios: &[usize],
-    maximums: &[usize],
-    values: &[usize],
-) -> Vec<usize> {
-    let ratios: Vec<usize> = ratios
-        .iter()
-        .zip(maximums)
-        .map(|(&r, &m)| if m > 0 { r } else { 0 })
-        .collect();
+fn ratio_reduce(total: usize, ratios: &[usize], maximums: &[usize], values: &[usize]) -> Vec<usize> {
+    let ratios: Vec<usize> = ratios.iter().zip(maximums).map(|(&r, &m)| if m > 0 { r } else { 0 }).collect();
     let mut total_ratio: usize = ratios.iter().sum();
     if total_ratio == 0 {
         return values.to_vec();
@@ -280,8 +271,7 @@ fn ratio_reduce(
     let mut result = Vec::with_capacity(values.len());
     for ((&ratio, &maximum), &value) in ratios.iter().zip(maximums).zip(values) {
         if ratio > 0 && total_ratio > 0 {
-            let share =
-                (ratio as f64 * total_remaining as f64 / total_ratio as f64).round_ties_even();
+            let share = (ratio as f64 * total_remaining as f64 / total_ratio as f64).round_ties_even();
             let distributed = (maximum as i64).min(share as i64);
             result.push((value as i64 - distributed).max(0) as usize);
             total_remaining -= distributed;
@@ -314,12 +304,8 @@ fn horizontal_line(widths: &[usize], chars: [char; 4]) -> String {
 /// to the top and padded with blank lines).
 fn render_row(cells: &[String], widths: &[usize], justify: &[Justify], chars: [char; 3]) -> String {
     let [left, divider, right] = chars;
-    let rendered: Vec<Vec<String>> = cells
-        .iter()
-        .zip(widths)
-        .zip(justify)
-        .map(|((cell, &w), &j)| render_cell(cell, w, j))
-        .collect();
+    let rendered: Vec<Vec<String>> =
+        cells.iter().zip(widths).zip(justify).map(|((cell, &w), &j)| render_cell(cell, w, j)).collect();
     let height = rendered.iter().map(Vec::len).max().unwrap_or(1);
     let mut out = String::new();
     for line_no in 0..height {
@@ -350,10 +336,7 @@ fn render_cell(text: &str, width: usize, justify: Justify) -> Vec<String> {
         return vec![" ".to_string()];
     }
     let inner = width - 2;
-    wrap_text(text, inner, justify)
-        .into_iter()
-        .map(|l| format!(" {l} "))
-        .collect()
+    wrap_text(text, inner, justify).into_iter().map(|l| format!(" {l} ")).collect()
 }
 
 fn char_len(s: &str) -> usize {
@@ -384,11 +367,7 @@ fn justify_line(piece: &str, width: usize, justify: Justify) -> String {
     let mut s = piece.trim_end().to_string();
     if char_len(&s) > width {
         let kept: String = s.chars().take(width.saturating_sub(1)).collect();
-        s = if width == 0 {
-            String::new()
-        } else {
-            format!("{kept}…")
-        };
+        s = if width == 0 { String::new() } else { format!("{kept}…") };
     }
     let len = char_len(&s);
     let pad = width.saturating_sub(len);
@@ -466,10 +445,7 @@ mod tests {
     use super::*;
 
     fn fixture(case: &str, file: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/summary/{case}/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/summary/{case}/{file}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
     }
 
@@ -500,33 +476,15 @@ mod tests {
         assert_eq!(actual, expected);
     }
 
-    fn check_variants(
-        case: &str,
-        name: &str,
-        rows: &[SummaryRow],
-        totals: &SummaryTotals,
-        functional: bool,
-    ) {
-        let default = SummaryOptions {
-            functional,
-            ..Default::default()
-        };
-        assert_text(
-            &render_summary(name, rows, totals, &default),
-            &fixture(case, "summary_default.txt"),
-        );
-        let ll100 = SummaryOptions {
-            line_length: Some(100),
-            ..default.clone()
-        };
+    fn check_variants(case: &str, name: &str, rows: &[SummaryRow], totals: &SummaryTotals, functional: bool) {
+        let default = SummaryOptions { functional, ..Default::default() };
+        assert_text(&render_summary(name, rows, totals, &default), &fixture(case, "summary_default.txt"));
+        let ll100 = SummaryOptions { line_length: Some(100), ..default.clone() };
         assert_text(
             &render_summary(name, rows, totals, &ll100),
             &fixture(case, "summary_line_length_100.txt"),
         );
-        let trainable = SummaryOptions {
-            show_trainable: true,
-            ..default.clone()
-        };
+        let trainable = SummaryOptions { show_trainable: true, ..default.clone() };
         assert_text(
             &render_summary(name, rows, totals, &trainable),
             &fixture(case, "summary_show_trainable.txt"),
@@ -536,34 +494,10 @@ mod tests {
     fn seed_rows() -> Vec<SummaryRow> {
         let n = None;
         vec![
-            row(
-                "conv2d",
-                "Conv2D",
-                &[n, Some(30), Some(30), Some(32)],
-                896,
-                &[],
-            ),
-            row(
-                "conv2d_1",
-                "Conv2D",
-                &[n, Some(28), Some(28), Some(64)],
-                18496,
-                &[],
-            ),
-            row(
-                "max_pooling2d",
-                "MaxPooling2D",
-                &[n, Some(14), Some(14), Some(64)],
-                0,
-                &[],
-            ),
-            row(
-                "dropout",
-                "Dropout",
-                &[n, Some(14), Some(14), Some(64)],
-                0,
-                &[],
-            ),
+            row("conv2d", "Conv2D", &[n, Some(30), Some(30), Some(32)], 896, &[]),
+            row("conv2d_1", "Conv2D", &[n, Some(28), Some(28), Some(64)], 18496, &[]),
+            row("max_pooling2d", "MaxPooling2D", &[n, Some(14), Some(14), Some(64)], 0, &[]),
+            row("dropout", "Dropout", &[n, Some(14), Some(14), Some(64)], 0, &[]),
             row("flatten", "Flatten", &[n, Some(12544)], 0, &[]),
             row("dense", "Dense", &[n, Some(128)], 1605760, &[]),
             row("dropout_1", "Dropout", &[n, Some(128)], 0, &[]),
@@ -573,28 +507,15 @@ mod tests {
 
     #[test]
     fn seed_example_matches_keras() {
-        let totals = SummaryTotals {
-            trainable: 1_626_442,
-            non_trainable: 0,
-            optimizer: None,
-        };
+        let totals = SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: None };
         check_variants("seed_example", "sequential", &seed_rows(), &totals, false);
     }
 
     #[test]
     fn seed_example_after_train_step_matches_keras() {
-        let totals = SummaryTotals {
-            trainable: 1_626_442,
-            non_trainable: 0,
-            optimizer: Some(3_252_886),
-        };
+        let totals = SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: Some(3_252_886) };
         assert_text(
-            &render_summary(
-                "sequential",
-                &seed_rows(),
-                &totals,
-                &SummaryOptions::default(),
-            ),
+            &render_summary("sequential", &seed_rows(), &totals, &SummaryOptions::default()),
             &fixture("seed_example", "summary_after_train_step.txt"),
         );
     }
@@ -603,22 +524,12 @@ mod tests {
     fn text_lstm_gru_matches_keras() {
         let n = None;
         let rows = vec![
-            row(
-                "embedding",
-                "Embedding",
-                &[n, Some(20), Some(16)],
-                16000,
-                &[],
-            ),
+            row("embedding", "Embedding", &[n, Some(20), Some(16)], 16000, &[]),
             row("lstm", "LSTM", &[n, Some(20), Some(32)], 6272, &[]),
             row("gru", "GRU", &[n, Some(16)], 2400, &[]),
             row("dense", "Dense", &[n, Some(1)], 17, &[]),
         ];
-        let totals = SummaryTotals {
-            trainable: 24_689,
-            non_trainable: 0,
-            optimizer: None,
-        };
+        let totals = SummaryTotals { trainable: 24_689, non_trainable: 0, optimizer: None };
         check_variants("text_lstm_gru", "text_classifier", &rows, &totals, false);
     }
 
@@ -629,13 +540,7 @@ mod tests {
             row("features", "InputLayer", &[n, Some(12)], 0, &[]),
             row("dense", "Dense", &[n, Some(16)], 208, &["features[0][0]"]),
             row("extra", "InputLayer", &[n, Some(5)], 0, &[]),
-            row(
-                "batch_normalization",
-                "BatchNormalization",
-                &[n, Some(16)],
-                64,
-                &["dense[0][0]"],
-            ),
+            row("batch_normalization", "BatchNormalization", &[n, Some(16)], 64, &["dense[0][0]"]),
             row("dense_1", "Dense", &[n, Some(8)], 48, &["extra[0][0]"]),
             row(
                 "concatenate",
@@ -644,46 +549,28 @@ mod tests {
                 0,
                 &["batch_normalization[0][0]", "dense_1[0][0]"],
             ),
-            row(
-                "dropout",
-                "Dropout",
-                &[n, Some(24)],
-                0,
-                &["concatenate[0][0]"],
-            ),
+            row("dropout", "Dropout", &[n, Some(24)], 0, &["concatenate[0][0]"]),
             row("class_out", "Dense", &[n, Some(3)], 75, &["dropout[0][0]"]),
             row("reg_out", "Dense", &[n, Some(1)], 25, &["dropout[0][0]"]),
         ];
-        let totals = SummaryTotals {
-            trainable: 388,
-            non_trainable: 32,
-            optimizer: None,
-        };
+        let totals = SummaryTotals { trainable: 388, non_trainable: 32, optimizer: None };
         check_variants("functional_two_tower", "two_tower", &rows, &totals, true);
     }
 
     #[test]
     fn fixture_counts_agree_with_case_json() {
         // Cross-check the hand-written totals against case.json.
-        for (case, total) in [
-            ("seed_example", 1_626_442),
-            ("text_lstm_gru", 24_689),
-            ("functional_two_tower", 420),
-        ] {
+        for (case, total) in
+            [("seed_example", 1_626_442), ("text_lstm_gru", 24_689), ("functional_two_tower", 420)]
+        {
             let json = fixture(case, "case.json");
-            assert!(
-                json.contains(&format!("\"count_params\": {total},")),
-                "{case}"
-            );
+            assert!(json.contains(&format!("\"count_params\": {total},")), "{case}");
         }
     }
 
     #[test]
     fn shape_formatting() {
-        assert_eq!(
-            format_shape(&[None, Some(30), Some(30), Some(32)]),
-            "(None, 30, 30, 32)"
-        );
+        assert_eq!(format_shape(&[None, Some(30), Some(30), Some(32)]), "(None, 30, 30, 32)");
         assert_eq!(format_shape(&[None]), "(None)");
         assert_eq!(format_shape(&[]), "()");
     }
@@ -711,15 +598,8 @@ mod tests {
     #[test]
     fn rich_wrapping() {
         assert_eq!(
-            wrap_text(
-                "batch_normalization (BatchNormalization)",
-                29,
-                Justify::Left
-            ),
-            vec![
-                format!("{:29}", "batch_normalization"),
-                format!("{:29}", "(BatchNormalization)")
-            ]
+            wrap_text("batch_normalization (BatchNormalization)", 29, Justify::Left),
+            vec![format!("{:29}", "batch_normalization"), format!("{:29}", "(BatchNormalization)")]
         );
         assert_eq!(wrap_text("Trainable", 7, Justify::Center), vec!["Traina…"]);
         assert_eq!(wrap_text("Y", 7, Justify::Center), vec!["   Y   "]);

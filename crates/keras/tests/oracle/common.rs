@@ -26,17 +26,11 @@ pub type Check = Result<(), String>;
 
 impl Case {
     pub fn load(dir: &Path) -> Result<Case, String> {
-        let text = std::fs::read_to_string(dir.join("case.json"))
-            .map_err(|e| format!("case.json: {e}"))?;
+        let text = std::fs::read_to_string(dir.join("case.json")).map_err(|e| format!("case.json: {e}"))?;
         let json: Value = serde_json::from_str(&text).map_err(|e| format!("case.json: {e}"))?;
         let kind = json["kind"].as_str().unwrap_or_default().to_string();
         let name = json["name"].as_str().unwrap_or_default().to_string();
-        Ok(Case {
-            kind,
-            name,
-            dir: dir.to_path_buf(),
-            json,
-        })
+        Ok(Case { kind, name, dir: dir.to_path_buf(), json })
     }
 
     /// True when `case.json["arrays"]` lists `key`.
@@ -70,11 +64,7 @@ impl Case {
 /// `|got - want| <= atol + rtol * |want|` everywhere, and equal shapes.
 pub fn compare(what: &str, got: &Tensor, want: &Tensor, rtol: f32, atol: f32) -> Check {
     if got.shape() != want.shape() {
-        return Err(format!(
-            "{what}: shape {:?}, expected {:?}",
-            got.shape(),
-            want.shape()
-        ));
+        return Err(format!("{what}: shape {:?}, expected {:?}", got.shape(), want.shape()));
     }
     compare_values(what, &got.to_f32_vec(), &want.to_f32_vec(), rtol, atol)
 }
@@ -82,11 +72,7 @@ pub fn compare(what: &str, got: &Tensor, want: &Tensor, rtol: f32, atol: f32) ->
 /// Element-wise comparison of flat values.
 pub fn compare_values(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) -> Check {
     if got.len() != want.len() {
-        return Err(format!(
-            "{what}: {} values, expected {}",
-            got.len(),
-            want.len()
-        ));
+        return Err(format!("{what}: {} values, expected {}", got.len(), want.len()));
     }
     let mut worst: Option<(usize, f32)> = None;
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {

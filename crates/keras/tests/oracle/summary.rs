@@ -43,16 +43,26 @@ fn check(case: &Case, model: &mut Sequential) -> Check {
     }
     if let Some(file) = files["after_train_step"].as_str() {
         let compile = &case.json["compile"];
-        let metrics: Vec<String> =
-            compile["metrics"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(String::from)).collect();
+        let metrics: Vec<String> = compile["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(String::from))
+            .collect();
         let metric_refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
         model
-            .compile(compile["optimizer"].as_str().unwrap_or("adam"), compile["loss"].as_str().unwrap_or("mse"), &metric_refs)
+            .compile(
+                compile["optimizer"].as_str().unwrap_or("adam"),
+                compile["loss"].as_str().unwrap_or("mse"),
+                &metric_refs,
+            )
             .map_err(|e| format!("compile: {e}"))?;
         // One step on a zero batch of the input shape builds the optimizer.
-        let mut shape: Vec<usize> = model.input_shape().ok_or("no input shape")?.iter().map(|d| d.unwrap_or(1)).collect();
+        let mut shape: Vec<usize> =
+            model.input_shape().ok_or("no input shape")?.iter().map(|d| d.unwrap_or(1)).collect();
         shape[0] = 2;
-        let out: Vec<usize> = model.output_shape().ok_or("no output shape")?.iter().map(|d| d.unwrap_or(2)).collect();
+        let out: Vec<usize> =
+            model.output_shape().ok_or("no output shape")?.iter().map(|d| d.unwrap_or(2)).collect();
         let mut y = vec![0.0f32; out.iter().product()];
         let classes = *out.last().unwrap_or(&1);
         for row in y.chunks_mut(classes) {

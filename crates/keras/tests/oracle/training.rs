@@ -30,10 +30,16 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
         .collect::<Result<_, _>>()?;
     model.set_weights(&initial).map_err(|e| format!("set_weights: {e}"))?;
     let compile = &case.json["compile"];
-    let metrics: Vec<String> =
-        compile["metrics"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(String::from)).collect();
+    let metrics: Vec<String> = compile["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(String::from))
+        .collect();
     let metric_refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
-    model.compile(optimizer, compile["loss"].as_str().ok_or("loss is not a string")?, &metric_refs).map_err(|e| format!("compile: {e}"))?;
+    model
+        .compile(optimizer, compile["loss"].as_str().ok_or("loss is not a string")?, &metric_refs)
+        .map_err(|e| format!("compile: {e}"))?;
     let fit = &case.json["fit"];
     let (x, y) = (case.array("x_train")?, case.array("y_train")?);
     let (xv, yv) = (case.array("x_val")?, case.array("y_val")?);
@@ -48,10 +54,21 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
     let nval = yv.shape()[0] as f32;
     let ntrain = y.shape()[0] as f32;
     for (key, values) in case.json["history"].as_object().ok_or("no history")? {
-        let got = history.get(key).ok_or_else(|| format!("History has no '{key}' (has {:?})", history.history.keys()))?;
-        let want: Vec<f32> = values.as_array().ok_or("history values")?.iter().map(|v| v.as_f64().unwrap_or(f64::NAN) as f32).collect();
+        let got = history
+            .get(key)
+            .ok_or_else(|| format!("History has no '{key}' (has {:?})", history.history.keys()))?;
+        let want: Vec<f32> = values
+            .as_array()
+            .ok_or("history values")?
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
+            .collect();
         // Accuracy-type values are fractions: one flipped sample moves them by 1/n.
-        let atol = if key.contains("accuracy") { ha.max(1.0 / if key.starts_with("val_") { nval } else { ntrain } + 1e-6) } else { ha };
+        let atol = if key.contains("accuracy") {
+            ha.max(1.0 / if key.starts_with("val_") { nval } else { ntrain } + 1e-6)
+        } else {
+            ha
+        };
         crate::common::compare_values(&format!("history[{key}]"), got, &want, hr, atol)?;
     }
     let (wr, wa) = case.tol("final_weights");
@@ -60,10 +77,14 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
         let want = case.file(meta["file"].as_str().unwrap_or(""))?;
         compare(&format!("final weight {i} ({})", meta["path"]), &weights[i], &want, wr, wa)?;
     }
-    let pred = model.predict(&xv, PredictArgs::default().batch_size(32).verbose(0)).map_err(|e| format!("predict: {e}"))?;
+    let pred = model
+        .predict(&xv, PredictArgs::default().batch_size(32).verbose(0))
+        .map_err(|e| format!("predict: {e}"))?;
     compare("final_predict_val", &pred, &case.array("final_predict_val")?, wr, wa)?;
     let batch = fit["batch_size"].as_u64().unwrap_or(32) as usize;
-    let logs = model.evaluate(&xv, &yv, EvaluateArgs::default().batch_size(batch).verbose(0)).map_err(|e| format!("evaluate: {e}"))?;
+    let logs = model
+        .evaluate(&xv, &yv, EvaluateArgs::default().batch_size(batch).verbose(0))
+        .map_err(|e| format!("evaluate: {e}"))?;
     for (key, want) in case.json["evaluate_val_after_fit"].as_object().ok_or("no evaluate_val_after_fit")? {
         let got = *logs.get(key).ok_or_else(|| format!("evaluate has no '{key}'"))?;
         let atol = if key.contains("accuracy") { ha.max(1.0 / nval + 1e-6) } else { ha };

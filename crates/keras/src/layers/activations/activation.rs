@@ -30,10 +30,7 @@ impl Activation {
 
     /// An activation layer from an activation object.
     pub fn from_fn(activation: ActivationFn) -> Self {
-        Activation {
-            base: LayerBase::new("activation"),
-            activation,
-        }
+        Activation { base: LayerBase::new("activation"), activation }
     }
 
     /// Rebuilds from a Keras config.

@@ -15,11 +15,17 @@ pub(crate) fn pair_from(v: Option<&Value>, default: [usize; 2]) -> Result<[usize
     match v {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Number(n)) => {
-            let k = n.as_u64().ok_or_else(|| Error::Config(format!("expected a positive integer, got {n}")))? as usize;
+            let k =
+                n.as_u64().ok_or_else(|| Error::Config(format!("expected a positive integer, got {n}")))?
+                    as usize;
             Ok([k, k])
         }
         Some(Value::Array(a)) if a.len() == 2 => {
-            let f = |v: &Value| v.as_u64().map(|x| x as usize).ok_or_else(|| Error::Config(format!("expected an integer, got {v}")));
+            let f = |v: &Value| {
+                v.as_u64()
+                    .map(|x| x as usize)
+                    .ok_or_else(|| Error::Config(format!("expected an integer, got {v}")))
+            };
             Ok([f(&a[0])?, f(&a[1])?])
         }
         Some(other) => keras_bail!(Config, "expected an integer or a pair of integers, got {other}"),
@@ -39,7 +45,13 @@ pub(crate) fn parse_padding(p: &str, layer: &str) -> Result<bool> {
 }
 
 /// Output length along one axis with TensorFlow's rules, or None when it would be < 1.
-pub(crate) fn conv_output_len(input: usize, k: usize, stride: usize, dilation: usize, same: bool) -> Option<usize> {
+pub(crate) fn conv_output_len(
+    input: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    same: bool,
+) -> Option<usize> {
     if same {
         return Some(input.div_ceil(stride));
     }
@@ -188,8 +200,10 @@ impl Conv2D {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let filters =
-            cfg.get("filters").and_then(Value::as_u64).ok_or_else(|| Error::Config("Conv2D config needs `filters`".into()))?;
+        let filters = cfg
+            .get("filters")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Config("Conv2D config needs `filters`".into()))?;
         let kernel_size = pair_from(cfg.get("kernel_size"), [0, 0])?;
         let mut c = Conv2D::new(filters as usize, kernel_size);
         c.base.apply_config(cfg);
@@ -199,7 +213,9 @@ impl Conv2D {
         if cfg.get("data_format").and_then(Value::as_str).is_some_and(|f| f != "channels_last") {
             keras_bail!(Config, "Conv2D: only data_format=\"channels_last\" is supported");
         }
-        c = c.strides(pair_from(cfg.get("strides"), [1, 1])?).dilation_rate(pair_from(cfg.get("dilation_rate"), [1, 1])?);
+        c = c
+            .strides(pair_from(cfg.get("strides"), [1, 1])?)
+            .dilation_rate(pair_from(cfg.get("dilation_rate"), [1, 1])?);
         if let Some(p) = cfg.get("padding").and_then(Value::as_str) {
             c = c.padding(p);
         }
@@ -237,8 +253,12 @@ impl Layer for Conv2D {
         let cin = input_shape[3].expect("checked by compute_output_shape");
         let name = self.base.name.clone();
         let [kh, kw] = self.kernel_size;
-        self.kernel =
-            Some(Variable::new("kernel", &name, self.kernel_initializer.initialize(&[kh, kw, cin, self.filters])?, true));
+        self.kernel = Some(Variable::new(
+            "kernel",
+            &name,
+            self.kernel_initializer.initialize(&[kh, kw, cin, self.filters])?,
+            true,
+        ));
         self.bias = if self.use_bias {
             Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.filters])?, true))
         } else {
@@ -260,7 +280,12 @@ impl Layer for Conv2D {
             );
         }
         if s[3].is_none() {
-            keras_bail!(Shape, "Layer {}: the channel dimension of the inputs should be defined, received {}", self.base.name, shape_str(s));
+            keras_bail!(
+                Shape,
+                "Layer {}: the channel dimension of the inputs should be defined, received {}",
+                self.base.name,
+                shape_str(s)
+            );
         }
         let mut out = vec![s[0]];
         for i in 0..2 {
@@ -287,7 +312,10 @@ impl Layer for Conv2D {
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let kernel = self.kernel.as_ref().ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         let cin = kernel.shape()[2];
         if x.rank() != 4 || x.shape()[3] != cin {
             keras_bail!(
@@ -335,7 +363,13 @@ impl Layer for Conv2D {
         m.insert("use_bias".into(), json!(self.use_bias));
         m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        for k in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+        for k in [
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+        ] {
             m.insert(k.into(), Value::Null);
         }
         Value::Object(m)

@@ -33,7 +33,8 @@ impl Dense {
         let mut base = LayerBase::new("dense");
         if units == 0 {
             base.fail(Error::InvalidArgument(
-                "Received an invalid value for `units`, expected a positive integer. Received: units=0".into(),
+                "Received an invalid value for `units`, expected a positive integer. Received: units=0"
+                    .into(),
             ));
         }
         Dense {
@@ -150,17 +151,11 @@ impl Layer for Dense {
         self.kernel = Some(Variable::new(
             "kernel",
             &name,
-            self.kernel_initializer
-                .initialize(&[*input_dim, self.units])?,
+            self.kernel_initializer.initialize(&[*input_dim, self.units])?,
             true,
         ));
         self.bias = if self.use_bias {
-            Some(Variable::new(
-                "bias",
-                &name,
-                self.bias_initializer.initialize(&[self.units])?,
-                true,
-            ))
+            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true))
         } else {
             None
         };
@@ -171,11 +166,7 @@ impl Layer for Dense {
 
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         if input_shape.is_empty() {
-            keras_bail!(
-                Shape,
-                "Layer {} expects inputs of rank >= 1, received a scalar",
-                self.base.name
-            );
+            keras_bail!(Shape, "Layer {} expects inputs of rank >= 1, received a scalar", self.base.name);
         }
         let mut s = input_shape.to_vec();
         *s.last_mut().expect("non-empty") = Some(self.units);
@@ -219,10 +210,7 @@ impl Layer for Dense {
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
         m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert(
-            "kernel_initializer".into(),
-            self.kernel_initializer.to_config(),
-        );
+        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
         for k in [
             "kernel_regularizer",

@@ -45,9 +45,11 @@ impl InputLayer {
         for d in dims {
             batch_shape.push(match d {
                 Value::Null => None,
-                v => Some(v.as_u64().ok_or_else(|| {
-                    Error::Config(format!("bad dimension {v} in InputLayer batch_shape"))
-                })? as usize),
+                v => {
+                    Some(v.as_u64().ok_or_else(|| {
+                        Error::Config(format!("bad dimension {v} in InputLayer batch_shape"))
+                    })? as usize)
+                }
             });
         }
         if batch_shape.is_empty() {

@@ -26,12 +26,7 @@ impl Dropout {
                 "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
             )));
         }
-        Dropout {
-            base,
-            rate,
-            seed: None,
-            seeded: std::sync::Mutex::new(None),
-        }
+        Dropout { base, rate, seed: None, seeded: std::sync::Mutex::new(None) }
     }
 
     /// A fixed seed for this layer's masks (otherwise the global generator).
@@ -91,9 +86,7 @@ impl Layer for Dropout {
         let scale = 1.0 / keep;
         let n = x.numel();
         let make = |r: &mut Rng| -> Vec<f32> {
-            (0..n)
-                .map(|_| if r.uniform_f32() < keep { scale } else { 0.0 })
-                .collect()
+            (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
         };
         let mask = {
             let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,10 +101,7 @@ impl Layer for Dropout {
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("rate".into(), json!(self.rate));
-        m.insert(
-            "seed".into(),
-            self.seed.map(Value::from).unwrap_or(Value::Null),
-        );
+        m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
         m.insert("noise_shape".into(), Value::Null);
         Value::Object(m)
     }

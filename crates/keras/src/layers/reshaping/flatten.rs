@@ -21,9 +21,7 @@ impl Default for Flatten {
 impl Flatten {
     /// A Flatten layer.
     pub fn new() -> Self {
-        Flatten {
-            base: LayerBase::new("flatten"),
-        }
+        Flatten { base: LayerBase::new("flatten") }
     }
 
     /// Rebuilds from a Keras config.
