@@ -99,6 +99,7 @@ fn numel(shape: &[usize]) -> usize {
 
 impl Tensor {
     pub(crate) fn from_parts(storage: Arc<Storage>, shape: Vec<usize>) -> Tensor {
+        crate::parallel::tune_allocator();
         Tensor(Arc::new(Inner {
             id: TensorId::fresh(),
             shape,

@@ -40,7 +40,7 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn main() -> keras::Result<()> {
-    let epochs = arg("--epochs", 5);
+    let epochs = arg("--epochs", 6);
     let batch_size = arg("--batch-size", 32);
     keras::utils::set_random_seed(42);
     let num_classes = 10;

@@ -56,11 +56,7 @@ pub fn conv2d(
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    let epilogue = move |rows: &mut [f32]| {
-        if act != Unary::Linear {
-            rows.iter_mut().for_each(|v| *v = act.apply(*v));
-        }
-    };
+    let epilogue = move |rows: &mut [f32]| act.apply_slice(rows);
     conv::conv2d_forward(&g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, &epilogue);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, cout]);
     let mut inputs = vec![x, kernel];

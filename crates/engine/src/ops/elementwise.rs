@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use crate::autodiff::record;
+use crate::ops::special;
 use crate::parallel::ELEMENTWISE_PARALLEL_MIN;
 use crate::tensor::{LogitsKind, Tensor};
 use crate::{bail, Result};
@@ -14,8 +15,10 @@ pub enum Unary {
     Linear,
     /// `max(x, 0)` (derivative 0 at 0, as TensorFlow).
     Relu,
-    /// Keras `relu` with `negative_slope`, `max_value`, `threshold`:
-    /// `x >= max_value -> max_value; threshold <= x < max_value -> x; else negative_slope*(x-threshold)`.
+    /// Keras `relu` with `negative_slope`, `max_value`, `threshold`, exactly as Keras composes
+    /// it: `clip(x > threshold ? x : 0, 0, max_value) - negative_slope * relu(threshold - x)`,
+    /// with TensorFlow's `leaky_relu` when only the slope is set and `relu6` when
+    /// `max_value == 6` without threshold (these decide the derivative at kinks).
     ReluParams {
         /// Slope below the threshold.
         negative_slope: f32,
@@ -48,12 +51,99 @@ pub enum Unary {
     Sqrt,
     /// Absolute value (derivative 0 at 0).
     Abs,
+    /// `celu`: `max(x, 0) + alpha * expm1(min(x, 0) / alpha)`.
+    Celu(f32),
+    /// `gelu`, exact form `x/2 * (1 + erf(x / sqrt(2)))`.
+    Gelu,
+    /// `gelu` with the tanh approximation
+    /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`.
+    GeluTanh,
+    /// `hard_sigmoid` (Keras 3): `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `hard_silu` (`hard_swish`): `x * hard_sigmoid(x)`.
+    HardSilu,
+    /// `hard_tanh`: `clip(x, -1, 1)`.
+    HardTanh,
+    /// `hard_shrink` with a threshold: `|x| > threshold ? x : 0`.
+    HardShrink(f32),
+    /// `soft_shrink` with a threshold: `x - threshold`, `x + threshold` or 0.
+    SoftShrink(f32),
+    /// `log_sigmoid`: `-softplus(-x)`.
+    LogSigmoid,
+    /// `mish`: `x * tanh(softplus(x))`.
+    Mish,
+    /// `softsign`: `x / (1 + |x|)`.
+    Softsign,
+    /// `squareplus` with `b`: `(x + sqrt(x^2 + b)) / 2`.
+    Squareplus(f32),
+    /// `tanh_shrink`: `x - tanh(x)`.
+    TanhShrink,
+    /// `sparse_plus`: 0 for `x <= -1`, `(x + 1)^2 / 4` for `-1 < x < 1`, `x` above.
+    SparsePlus,
+    /// `sparse_sigmoid`: 0 for `x <= -1`, `(x + 1) / 2` for `-1 < x < 1`, 1 above.
+    SparseSigmoid,
+    /// `threshold`: `x > threshold ? x : default_value`.
+    Threshold {
+        /// Values at or below it are replaced.
+        threshold: f32,
+        /// The replacement.
+        default_value: f32,
+    },
 }
 
 /// SELU constants (Keras `keras.activations.selu`).
 pub const SELU_ALPHA: f32 = 1.673_263_2;
 /// SELU scale.
 pub const SELU_SCALE: f32 = 1.050_701;
+
+/// Keras `relu(x, negative_slope, max_value, threshold)` and its derivative, composed as
+/// Keras's `ReLU.static_call` composes TensorFlow ops (so kinks follow TensorFlow).
+#[inline]
+fn relu_params(x: f32, slope: f32, max: f32, th: f32) -> (f32, f32) {
+    if slope != 0.0 && max == f32::INFINITY && th == 0.0 {
+        return if x > 0.0 { (x, 1.0) } else { (slope * x, slope) };
+    }
+    let mut clip = max != f32::INFINITY;
+    let (mut y, mut d) = if th != 0.0 {
+        if x > th {
+            (x, 1.0)
+        } else {
+            (0.0, 0.0)
+        }
+    } else if max == 6.0 {
+        clip = false;
+        (x.clamp(0.0, 6.0), if x > 0.0 && x < 6.0 { 1.0 } else { 0.0 })
+    } else if x > 0.0 {
+        (x, 1.0)
+    } else {
+        (0.0, 0.0)
+    };
+    if clip {
+        // tf.clip_by_value passes the gradient on the closed interval.
+        if !(0.0..=max).contains(&y) {
+            d = 0.0;
+        }
+        y = y.clamp(0.0, max);
+    }
+    if slope != 0.0 && th - x > 0.0 {
+        y -= slope * (th - x);
+        d += slope;
+    }
+    (y, d)
+}
+
+/// `1 / sqrt(2)`.
+const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// `sqrt(2 / pi)`, the tanh-approximate gelu's scale.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh-approximate gelu.
+const GELU_COEFF: f64 = 0.044_715;
+
+/// Softplus `log(1 + exp(x))`, stable for large `|x|`.
+#[inline]
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
 
 #[inline]
 fn sigmoid(x: f32) -> f32 {
@@ -79,13 +169,7 @@ impl Unary {
                 }
             }
             Unary::ReluParams { negative_slope, max_value, threshold } => {
-                if x >= max_value {
-                    max_value
-                } else if x >= threshold {
-                    x
-                } else {
-                    negative_slope * (x - threshold)
-                }
+                relu_params(x, negative_slope, max_value, threshold).0
             }
             Unary::Sigmoid => sigmoid(x),
             Unary::Tanh => x.tanh(),
@@ -103,7 +187,7 @@ impl Unary {
                     SELU_SCALE * SELU_ALPHA * x.exp_m1()
                 }
             }
-            Unary::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Unary::Softplus => softplus(x),
             Unary::Silu => x * sigmoid(x),
             Unary::Exp => x.exp(),
             Unary::Log => x.ln(),
@@ -111,6 +195,64 @@ impl Unary {
             Unary::Square => x * x,
             Unary::Sqrt => x.sqrt(),
             Unary::Abs => x.abs(),
+            Unary::Celu(a) => x.max(0.0) + a * (x.min(0.0) / a).exp_m1(),
+            Unary::Gelu => {
+                let x = x as f64;
+                (0.5 * x * special::erfc(-x * FRAC_1_SQRT_2)) as f32
+            }
+            Unary::GeluTanh => {
+                let x = x as f64;
+                (0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x)).tanh())) as f32
+            }
+            Unary::HardSigmoid => (x + 3.0).clamp(0.0, 6.0) / 6.0,
+            Unary::HardSilu => x * ((x + 3.0).clamp(0.0, 6.0) / 6.0),
+            Unary::HardTanh => x.clamp(-1.0, 1.0),
+            Unary::HardShrink(t) => {
+                if x.abs() > t {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Unary::SoftShrink(t) => {
+                if x > t {
+                    x - t
+                } else if x < -t {
+                    x + t
+                } else {
+                    0.0
+                }
+            }
+            Unary::LogSigmoid => -softplus(-x),
+            Unary::Mish => x * softplus(x).tanh(),
+            Unary::Softsign => x / (1.0 + x.abs()),
+            Unary::Squareplus(b) => (x + (x * x + b).sqrt()) / 2.0,
+            Unary::TanhShrink => x - x.tanh(),
+            Unary::SparsePlus => {
+                if x <= -1.0 {
+                    0.0
+                } else if x < 1.0 {
+                    0.25 * (x + 1.0) * (x + 1.0)
+                } else {
+                    x
+                }
+            }
+            Unary::SparseSigmoid => {
+                if x <= -1.0 {
+                    0.0
+                } else if x >= 1.0 {
+                    1.0
+                } else {
+                    0.5 * (x + 1.0)
+                }
+            }
+            Unary::Threshold { threshold, default_value } => {
+                if x > threshold {
+                    x
+                } else {
+                    default_value
+                }
+            }
         }
     }
 
@@ -127,13 +269,7 @@ impl Unary {
                 }
             }
             Unary::ReluParams { negative_slope, max_value, threshold } => {
-                if x >= max_value {
-                    0.0
-                } else if x > threshold {
-                    1.0
-                } else {
-                    negative_slope
-                }
+                relu_params(x, negative_slope, max_value, threshold).1
             }
             Unary::Sigmoid => y * (1.0 - y),
             Unary::Tanh => 1.0 - y * y,
@@ -166,6 +302,82 @@ impl Unary {
                     1.0
                 } else if x < 0.0 {
                     -1.0
+                } else {
+                    0.0
+                }
+            }
+            // tf.maximum / tf.minimum send the gradient to `x` on ties, so 2 at x == 0.
+            Unary::Celu(a) => (if x >= 0.0 { 1.0 } else { 0.0 }) + if x <= 0.0 { (x / a).exp() } else { 0.0 },
+            Unary::Gelu => {
+                let x = x as f64;
+                let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+                (0.5 * special::erfc(-x * FRAC_1_SQRT_2) + x * pdf) as f32
+            }
+            Unary::GeluTanh => {
+                let x = x as f64;
+                let t = (SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x)).tanh();
+                (0.5 * (1.0 + t)
+                    + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_COEFF * x * x))
+                    as f32
+            }
+            Unary::HardSigmoid => {
+                if x > -3.0 && x < 3.0 {
+                    1.0 / 6.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::HardSilu => {
+                let slope = if x > -3.0 && x < 3.0 { 1.0 / 6.0 } else { 0.0 };
+                (x + 3.0).clamp(0.0, 6.0) / 6.0 + x * slope
+            }
+            Unary::HardTanh => {
+                if (-1.0..=1.0).contains(&x) {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::HardShrink(t) | Unary::SoftShrink(t) => {
+                if x.abs() > t {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::LogSigmoid => sigmoid(-x),
+            Unary::Mish => {
+                let t = softplus(x).tanh();
+                t + x * (1.0 - t * t) * sigmoid(x)
+            }
+            Unary::Softsign => {
+                let d = 1.0 + x.abs();
+                1.0 / (d * d)
+            }
+            Unary::Squareplus(b) => 0.5 * (1.0 + x / (x * x + b).sqrt()),
+            Unary::TanhShrink => {
+                let t = x.tanh();
+                t * t
+            }
+            Unary::SparsePlus => {
+                if x <= -1.0 {
+                    0.0
+                } else if x < 1.0 {
+                    0.5 * (x + 1.0)
+                } else {
+                    1.0
+                }
+            }
+            Unary::SparseSigmoid => {
+                if x > -1.0 && x < 1.0 {
+                    0.5
+                } else {
+                    0.0
+                }
+            }
+            Unary::Threshold { threshold, .. } => {
+                if x > threshold {
+                    1.0
                 } else {
                     0.0
                 }
@@ -205,6 +417,31 @@ impl Unary {
             Unary::Exp => y,
             _ => return None,
         })
+    }
+
+    /// Applies `f` in place, with the common cases as tight loops the compiler vectorizes.
+    pub fn apply_slice(self, xs: &mut [f32]) {
+        match self {
+            Unary::Linear => {}
+            Unary::Relu => xs.iter_mut().for_each(|v| *v = v.max(0.0)),
+            f => xs.iter_mut().for_each(|v| *v = f.apply(*v)),
+        }
+    }
+
+    /// `dy *= f'(x)` recovered from the outputs `y` (see [`Unary::derivative_from_output`]);
+    /// returns false (and leaves `dy` alone) when `f` has no such form.
+    pub fn backward_from_output_slice(self, dy: &mut [f32], y: &[f32]) -> bool {
+        match self {
+            Unary::Linear => {}
+            Unary::Relu => dy.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
+            Unary::Tanh => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+            Unary::Sigmoid => dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            f if f.invertible_derivative() => {
+                dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= f.derivative_from_output(y).unwrap_or(0.0))
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// True when [`Unary::derivative_from_output`] is available.
@@ -509,12 +746,60 @@ mod tests {
             Unary::Square,
             Unary::Neg,
             Unary::ReluParams { negative_slope: 0.1, max_value: 2.0, threshold: 0.5 },
+            Unary::ReluParams { negative_slope: 0.1, max_value: 2.75, threshold: -0.2 },
+            Unary::ReluParams { negative_slope: 0.2, max_value: f32::INFINITY, threshold: 0.0 },
+            Unary::ReluParams { negative_slope: 0.0, max_value: 6.0, threshold: 0.0 },
+            Unary::Celu(1.0),
+            Unary::Celu(0.7),
+            Unary::Gelu,
+            Unary::GeluTanh,
+            Unary::HardSigmoid,
+            Unary::HardSilu,
+            Unary::HardTanh,
+            Unary::HardShrink(0.5),
+            Unary::SoftShrink(0.5),
+            Unary::LogSigmoid,
+            Unary::Mish,
+            Unary::Softsign,
+            Unary::Squareplus(4.0),
+            Unary::TanhShrink,
+            Unary::SparsePlus,
+            Unary::SparseSigmoid,
+            Unary::Threshold { threshold: 0.1, default_value: -2.0 },
         ] {
             check_grad(&[&x], |t| unary(t[0], f), 1e-2);
             if let Some(d) = f.derivative_from_output(f.apply(0.3)) {
                 assert!((d - f.derivative(0.3, f.apply(0.3))).abs() < 1e-5, "{f:?}");
             }
         }
+    }
+
+    #[test]
+    fn relu_params_follow_keras_composition_and_tf_kinks() {
+        let f = |x: f32, s: f32, m: f32, t: f32| relu_params(x, s, m, t);
+        // Negative threshold: values between it and 0 are clipped to 0.
+        assert_eq!(f(-0.1, 0.1, 2.75, -0.2), (0.0, 0.0));
+        assert_eq!(f(3.0, 0.1, 2.75, -0.2), (2.75, 0.0));
+        assert_eq!(f(2.75, 0.1, 2.75, -0.2), (2.75, 1.0));
+        assert!((f(-1.2, 0.1, 2.75, -0.2).0 + 0.1).abs() < 1e-6);
+        // relu6 and leaky_relu kinks as TensorFlow.
+        assert_eq!(f(6.0, 0.0, 6.0, 0.0), (6.0, 0.0));
+        assert_eq!(f(0.0, 0.0, 6.0, 0.0), (0.0, 0.0));
+        assert_eq!(f(0.0, 0.2, f32::INFINITY, 0.0), (0.0, 0.2));
+    }
+
+    #[test]
+    fn new_activation_values() {
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+        assert!(close(Unary::Gelu.apply(1.0), 0.841_344_7));
+        assert!(close(Unary::GeluTanh.apply(1.0), 0.841_192));
+        assert_eq!(Unary::HardSigmoid.apply(-3.0), 0.0);
+        assert_eq!(Unary::HardSigmoid.derivative(3.0, 1.0), 0.0);
+        assert!(close(Unary::LogSigmoid.apply(-100.0), -100.0));
+        assert!(close(Unary::Mish.apply(1.0), 0.865_098_4));
+        assert!(close(Unary::Squareplus(4.0).apply(0.0), 1.0));
+        assert_eq!(Unary::Celu(1.0).derivative(0.0, 0.0), 2.0);
+        assert_eq!(Unary::HardTanh.derivative(1.0, 1.0), 1.0);
     }
 
     #[test]

@@ -42,26 +42,23 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// Adds `bias[j]` to every row and applies `act` in one pass over `out (rows, n)`.
 pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>, act: Unary) {
-    match (bias, act) {
-        (None, Unary::Linear) => {}
-        (None, act) => map_inplace(out, move |v| act.apply(v)),
-        (Some(b), act) => {
-            for row in out.chunks_mut(n) {
-                row.iter_mut().zip(b).for_each(|(v, &bb)| *v = act.apply(*v + bb));
-            }
+    if let Some(b) = bias {
+        for row in out.chunks_mut(n) {
+            row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
+            act.apply_slice(row);
         }
+    } else if out.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
+        map_inplace(out, move |v| act.apply(v));
+    } else {
+        act.apply_slice(out);
     }
 }
 
 /// Multiplies `dy` in place by `act'` recovered from the output `y`.
 pub(crate) fn act_backward_from_output(dy: &mut [f32], y: &[f32], act: Unary) -> Result<()> {
-    if act == Unary::Linear {
-        return Ok(());
-    }
-    if !act.invertible_derivative() {
+    if !act.backward_from_output_slice(dy, y) {
         bail!("internal error: activation {act:?} cannot be fused");
     }
-    dy.iter_mut().zip(y).for_each(|(g, &y)| *g *= act.derivative_from_output(y).unwrap_or(0.0));
     Ok(())
 }
 

@@ -3,13 +3,21 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod layout;
 pub mod linalg;
 pub mod nn;
+pub mod norm;
 pub mod reduce;
+pub mod rnn;
+pub mod special;
 
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};
+pub use layout::{pad, repeat, resize_bilinear, slice, transpose};
 pub use linalg::{dense, matmul};
 pub use nn::{log_softmax, softmax};
+pub use norm::{batch_norm_inference, batch_norm_train, layer_norm, max_axes, mean_axes, normalize_axes};
 pub use reduce::{argmax, mean_all, mean_axis, normalize_axis, sum_all, sum_axis};
+pub use rnn::{rnn, RnnCell, RnnInputs, RnnOptions};
+pub use special::{erf, erfc};

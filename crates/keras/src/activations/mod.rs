@@ -28,6 +28,62 @@ pub enum Activation {
     Silu,
     /// `exponential`.
     Exponential,
+    /// `relu6`: `min(max(x, 0), 6)`.
+    Relu6,
+    /// `leaky_relu` with `negative_slope` (0.2 for the string `"leaky_relu"`).
+    LeakyRelu(f32),
+    /// `relu` with non-default arguments (`keras.activations.relu(x, negative_slope,
+    /// max_value, threshold)`); serializes as `"relu"`, like Keras.
+    ReluWith {
+        /// Slope below the threshold.
+        negative_slope: f32,
+        /// Saturation value (`None` for none).
+        max_value: Option<f32>,
+        /// Values at or below it are zeroed (or scaled by the slope).
+        threshold: f32,
+    },
+    /// `celu` with `alpha` (1.0 for the string).
+    Celu(f32),
+    /// `gelu`: the exact erf form, or the tanh approximation with `approximate: true`
+    /// (the string `"gelu"` is exact, as `keras.activations.gelu`).
+    Gelu {
+        /// Use the tanh approximation.
+        approximate: bool,
+    },
+    /// `hard_sigmoid` (Keras 3): `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `hard_silu`, also named `hard_swish`: `x * hard_sigmoid(x)`.
+    HardSilu,
+    /// `hard_tanh`: `clip(x, -1, 1)`.
+    HardTanh,
+    /// `hard_shrink` with `threshold` (0.5 for the string).
+    HardShrink(f32),
+    /// `soft_shrink` with `threshold` (0.5 for the string).
+    SoftShrink(f32),
+    /// `log_sigmoid`.
+    LogSigmoid,
+    /// `log_softmax` over the last axis.
+    LogSoftmax,
+    /// `mish`: `x * tanh(softplus(x))`.
+    Mish,
+    /// `softsign`: `x / (1 + |x|)`.
+    Softsign,
+    /// `squareplus` with `b` (4 for the string).
+    Squareplus(f32),
+    /// `tanh_shrink`: `x - tanh(x)`.
+    TanhShrink,
+    /// `sparse_plus`.
+    SparsePlus,
+    /// `sparse_sigmoid`.
+    SparseSigmoid,
+    /// `threshold(x, threshold, default_value)` (no string form: its arguments have no
+    /// defaults).
+    Threshold {
+        /// Values at or below it are replaced.
+        threshold: f32,
+        /// The replacement.
+        default_value: f32,
+    },
 }
 
 impl Activation {
@@ -44,9 +100,132 @@ impl Activation {
             "softplus" => Activation::Softplus,
             "silu" | "swish" => Activation::Silu,
             "exponential" => Activation::Exponential,
+            "relu6" => Activation::Relu6,
+            "leaky_relu" => Activation::LeakyRelu(0.2),
+            "celu" => Activation::Celu(1.0),
+            "gelu" => Activation::Gelu { approximate: false },
+            "hard_sigmoid" => Activation::HardSigmoid,
+            "hard_silu" | "hard_swish" => Activation::HardSilu,
+            "hard_tanh" => Activation::HardTanh,
+            "hard_shrink" => Activation::HardShrink(0.5),
+            "soft_shrink" => Activation::SoftShrink(0.5),
+            "log_sigmoid" => Activation::LogSigmoid,
+            "log_softmax" => Activation::LogSoftmax,
+            "mish" => Activation::Mish,
+            "softsign" => Activation::Softsign,
+            "squareplus" => Activation::Squareplus(4.0),
+            "tanh_shrink" => Activation::TanhShrink,
+            "sparse_plus" => Activation::SparsePlus,
+            "sparse_sigmoid" => Activation::SparseSigmoid,
             other => {
                 keras_bail!(InvalidArgument, "Could not interpret activation function identifier: {other}")
             }
+        })
+    }
+
+    /// `keras.activations.<name>(x, **params)`: the function `name` with keyword arguments
+    /// from a JSON object (`{"negative_slope": 0.1}`; `null` or `{}` for none). Unknown
+    /// arguments and invalid values (a negative `squareplus` `b`, a zero `celu` alpha) are
+    /// errors naming the function, the argument and the value.
+    pub fn with_params(name: &str, params: &Value) -> Result<Activation> {
+        let empty = serde_json::Map::new();
+        let p = match params {
+            Value::Null => &empty,
+            Value::Object(o) => o,
+            other => {
+                keras_bail!(InvalidArgument, "activation {name}: parameters must be an object, got {other}")
+            }
+        };
+        let allowed: &[&str] = match name {
+            "relu" => &["negative_slope", "max_value", "threshold"],
+            "leaky_relu" => &["negative_slope"],
+            "elu" | "celu" => &["alpha"],
+            "gelu" => &["approximate"],
+            "squareplus" => &["b"],
+            "hard_shrink" | "soft_shrink" => &["threshold"],
+            "threshold" => &["threshold", "default_value"],
+            _ => &[],
+        };
+        if let Some(k) = p.keys().find(|k| !allowed.contains(&k.as_str())) {
+            keras_bail!(InvalidArgument, "activation {name} got an unexpected keyword argument '{k}'");
+        }
+        let num = |key: &str, default: Option<f32>| -> Result<f32> {
+            match p.get(key) {
+                None | Some(Value::Null) => match default {
+                    Some(d) => Ok(d),
+                    None => keras_bail!(InvalidArgument, "activation {name} needs the argument `{key}`"),
+                },
+                Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(f64::NAN) as f32),
+                Some(other) => {
+                    keras_bail!(InvalidArgument, "activation {name}: `{key}` must be a number, got {other}")
+                }
+            }
+        };
+        let finite = |key: &str, v: f32| -> Result<f32> {
+            if v.is_finite() {
+                Ok(v)
+            } else {
+                keras_bail!(InvalidArgument, "activation {name}: `{key}` must be finite, got {v}")
+            }
+        };
+        Ok(match name {
+            "relu" => {
+                let negative_slope = finite("negative_slope", num("negative_slope", Some(0.0))?)?;
+                let threshold = finite("threshold", num("threshold", Some(0.0))?)?;
+                let max_value = match p.get("max_value") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(num("max_value", None)?),
+                };
+                if let Some(m) = max_value {
+                    if m.is_nan() {
+                        keras_bail!(
+                            InvalidArgument,
+                            "activation relu: `max_value` must be a number, got {m}"
+                        );
+                    }
+                }
+                if negative_slope == 0.0 && max_value.is_none() && threshold == 0.0 {
+                    Activation::Relu
+                } else {
+                    Activation::ReluWith { negative_slope, max_value, threshold }
+                }
+            }
+            "leaky_relu" => {
+                Activation::LeakyRelu(finite("negative_slope", num("negative_slope", Some(0.2))?)?)
+            }
+            "elu" => Activation::Elu(finite("alpha", num("alpha", Some(1.0))?)?),
+            "celu" => {
+                let a = finite("alpha", num("alpha", Some(1.0))?)?;
+                if a == 0.0 {
+                    keras_bail!(InvalidArgument, "activation celu: `alpha` must be non-zero, got alpha={a}");
+                }
+                Activation::Celu(a)
+            }
+            "gelu" => match p.get("approximate") {
+                None | Some(Value::Null) => Activation::Gelu { approximate: false },
+                Some(Value::Bool(b)) => Activation::Gelu { approximate: *b },
+                Some(other) => keras_bail!(
+                    InvalidArgument,
+                    "activation gelu: `approximate` must be a boolean, got {other}"
+                ),
+            },
+            "squareplus" => {
+                let b = finite("b", num("b", Some(4.0))?)?;
+                if b < 0.0 {
+                    keras_bail!(
+                        InvalidArgument,
+                        "activation squareplus: `b` must be non-negative, got b={b}"
+                    );
+                }
+                Activation::Squareplus(b)
+            }
+            "hard_shrink" => Activation::HardShrink(finite("threshold", num("threshold", Some(0.5))?)?),
+            "soft_shrink" => Activation::SoftShrink(finite("threshold", num("threshold", Some(0.5))?)?),
+            "threshold" => Activation::Threshold {
+                threshold: num("threshold", None)?,
+                default_value: num("default_value", None)?,
+            },
+            other => Activation::from_name(other)?,
         })
     }
 
@@ -79,6 +258,25 @@ impl Activation {
             Activation::Softplus => "softplus",
             Activation::Silu => "silu",
             Activation::Exponential => "exponential",
+            Activation::Relu6 => "relu6",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::ReluWith { .. } => "relu",
+            Activation::Celu(_) => "celu",
+            Activation::Gelu { .. } => "gelu",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::HardSilu => "hard_silu",
+            Activation::HardTanh => "hard_tanh",
+            Activation::HardShrink(_) => "hard_shrink",
+            Activation::SoftShrink(_) => "soft_shrink",
+            Activation::LogSigmoid => "log_sigmoid",
+            Activation::LogSoftmax => "log_softmax",
+            Activation::Mish => "mish",
+            Activation::Softsign => "softsign",
+            Activation::Squareplus(_) => "squareplus",
+            Activation::TanhShrink => "tanh_shrink",
+            Activation::SparsePlus => "sparse_plus",
+            Activation::SparseSigmoid => "sparse_sigmoid",
+            Activation::Threshold { .. } => "threshold",
         }
     }
 
@@ -100,6 +298,34 @@ impl Activation {
             Activation::Softplus => Unary::Softplus,
             Activation::Silu => Unary::Silu,
             Activation::Exponential => Unary::Exp,
+            Activation::Relu6 => Unary::ReluParams { negative_slope: 0.0, max_value: 6.0, threshold: 0.0 },
+            Activation::LeakyRelu(s) => {
+                Unary::ReluParams { negative_slope: *s, max_value: f32::INFINITY, threshold: 0.0 }
+            }
+            Activation::ReluWith { negative_slope, max_value, threshold } => Unary::ReluParams {
+                negative_slope: *negative_slope,
+                max_value: max_value.unwrap_or(f32::INFINITY),
+                threshold: *threshold,
+            },
+            Activation::Celu(a) => Unary::Celu(*a),
+            Activation::Gelu { approximate: false } => Unary::Gelu,
+            Activation::Gelu { approximate: true } => Unary::GeluTanh,
+            Activation::HardSigmoid => Unary::HardSigmoid,
+            Activation::HardSilu => Unary::HardSilu,
+            Activation::HardTanh => Unary::HardTanh,
+            Activation::HardShrink(t) => Unary::HardShrink(*t),
+            Activation::SoftShrink(t) => Unary::SoftShrink(*t),
+            Activation::LogSigmoid => Unary::LogSigmoid,
+            Activation::LogSoftmax => return None,
+            Activation::Mish => Unary::Mish,
+            Activation::Softsign => Unary::Softsign,
+            Activation::Squareplus(b) => Unary::Squareplus(*b),
+            Activation::TanhShrink => Unary::TanhShrink,
+            Activation::SparsePlus => Unary::SparsePlus,
+            Activation::SparseSigmoid => Unary::SparseSigmoid,
+            Activation::Threshold { threshold, default_value } => {
+                Unary::Threshold { threshold: *threshold, default_value: *default_value }
+            }
         })
     }
 
@@ -119,6 +345,7 @@ impl Activation {
         Ok(match self {
             Activation::Linear => x.clone(),
             Activation::Softmax => ops::softmax(x, -1)?,
+            Activation::LogSoftmax => ops::log_softmax(x, -1)?,
             other => ops::unary(x, other.unary().expect("element-wise"))?,
         })
     }
@@ -143,5 +370,70 @@ mod tests {
         assert_eq!(Activation::from_name("swish").unwrap(), Activation::Silu);
         assert!(Activation::from_name("nope").is_err());
         assert_eq!(Activation::from_config(&Value::Null).unwrap(), Activation::Linear);
+    }
+
+    #[test]
+    fn keras3_names_and_defaults() {
+        for n in [
+            "relu6",
+            "leaky_relu",
+            "celu",
+            "gelu",
+            "hard_sigmoid",
+            "hard_silu",
+            "hard_tanh",
+            "hard_shrink",
+            "soft_shrink",
+            "log_sigmoid",
+            "log_softmax",
+            "mish",
+            "softsign",
+            "squareplus",
+            "tanh_shrink",
+            "sparse_plus",
+            "sparse_sigmoid",
+        ] {
+            let a = Activation::from_name(n).unwrap();
+            assert_eq!(a.name(), n);
+            assert_eq!(Activation::from_config(&a.to_config()).unwrap(), a);
+        }
+        assert_eq!(Activation::from_name("hard_swish").unwrap(), Activation::HardSilu);
+        assert_eq!(Activation::from_name("leaky_relu").unwrap(), Activation::LeakyRelu(0.2));
+        assert_eq!(Activation::from_name("gelu").unwrap(), Activation::Gelu { approximate: false });
+        assert!(Activation::from_name("threshold").is_err());
+    }
+
+    #[test]
+    fn with_params_reads_keyword_arguments_and_rejects_bad_ones() {
+        use serde_json::json;
+        let a = Activation::with_params("relu", &json!({"negative_slope": 0.1, "max_value": 2.0})).unwrap();
+        assert_eq!(a, Activation::ReluWith { negative_slope: 0.1, max_value: Some(2.0), threshold: 0.0 });
+        assert_eq!(Activation::with_params("relu", &json!({})).unwrap(), Activation::Relu);
+        assert_eq!(
+            Activation::with_params("gelu", &json!({"approximate": true})).unwrap(),
+            Activation::Gelu { approximate: true }
+        );
+        assert_eq!(
+            Activation::with_params("squareplus", &json!({"b": 2})).unwrap(),
+            Activation::Squareplus(2.0)
+        );
+        let t =
+            Activation::with_params("threshold", &json!({"threshold": 0.5, "default_value": -1.0})).unwrap();
+        let x = Tensor::new(vec![0.2, 0.7], [2]).unwrap();
+        assert_eq!(t.apply(&x).unwrap().as_f32().unwrap(), &[-1.0, 0.7]);
+        for (name, params) in [
+            ("squareplus", json!({"b": -1.0})),
+            ("celu", json!({"alpha": 0.0})),
+            ("relu", json!({"slope": 0.1})),
+            ("gelu", json!({"approximate": 1})),
+            ("threshold", json!({"threshold": 0.5})),
+            ("tanh", json!({"alpha": 1.0})),
+            ("relu", json!([1])),
+        ] {
+            let e = Activation::with_params(name, &params).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let ls = Activation::LogSoftmax.apply(&Tensor::new(vec![0.0, 0.0], [1, 2]).unwrap()).unwrap();
+        assert!((ls.as_f32().unwrap()[0] - (0.5f32).ln()).abs() < 1e-6);
     }
 }

@@ -76,6 +76,21 @@ pub enum Initializer {
     },
     /// Identity matrix times `gain` (2-D shapes only).
     Identity { gain: f32 },
+    /// A random orthogonal matrix times `gain` (Keras `Orthogonal`: QR of a normal matrix,
+    /// sign-corrected so the distribution is uniform over orthogonal matrices). Shapes of
+    /// rank >= 2 are flattened to `(prod(shape[..-1]), shape[-1])`.
+    ///
+    /// ```
+    /// use keras::initializers::Initializer;
+    /// let w = Initializer::Orthogonal { gain: 1.0, seed: Some(1) }.initialize(&[4, 4]).unwrap();
+    /// assert_eq!(w.shape(), &[4, 4]);
+    /// ```
+    Orthogonal {
+        /// Multiplier of the orthogonal matrix.
+        gain: f32,
+        /// Seed (None: the global generator).
+        seed: Option<u64>,
+    },
 }
 
 /// Keras `compute_fans`: `(fan_in, fan_out)` for a weight shape.
@@ -142,6 +157,7 @@ impl Initializer {
                 Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05, seed: None }
             }
             "identity" | "Identity" => Initializer::Identity { gain: 1.0 },
+            "orthogonal" | "Orthogonal" => Initializer::Orthogonal { gain: 1.0, seed: None },
             other => keras_bail!(InvalidArgument, "Could not interpret initializer identifier: {other}"),
         })
     }
@@ -177,6 +193,10 @@ impl Initializer {
             }
             Initializer::VarianceScaling { seed: s, .. } => *s = seed,
             Initializer::Identity { gain } => *gain = f("gain", 1.0),
+            Initializer::Orthogonal { gain, seed: s } => {
+                *gain = f("gain", 1.0);
+                *s = seed;
+            }
             _ => {}
         }
         if class == "Constant" {
@@ -216,6 +236,7 @@ impl Initializer {
             Initializer::RandomUniform { .. } => "RandomUniform",
             Initializer::TruncatedNormal { .. } => "TruncatedNormal",
             Initializer::Identity { .. } => "Identity",
+            Initializer::Orthogonal { .. } => "Orthogonal",
             Initializer::VarianceScaling { kind, .. } => match kind {
                 VarianceScalingKind::Plain => "VarianceScaling",
                 VarianceScalingKind::GlorotUniform => "GlorotUniform",
@@ -242,6 +263,7 @@ impl Initializer {
                 json!({ "seed": seed(s), "minval": minval, "maxval": maxval })
             }
             Initializer::Identity { gain } => json!({ "gain": gain }),
+            Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": gain }),
             Initializer::VarianceScaling {
                 kind: VarianceScalingKind::Plain,
                 scale,
@@ -305,6 +327,40 @@ impl Initializer {
             Initializer::TruncatedNormal { mean, stddev, seed } => {
                 draw(seed, &mut |r| truncated(r, *mean as f64, *stddev as f64))
             }
+            Initializer::Orthogonal { gain, seed } => {
+                if shape.len() < 2 {
+                    keras_bail!(
+                        InvalidArgument,
+                        "The tensor to initialize must be at least two-dimensional. Received: shape={shape:?} of rank {}.",
+                        shape.len()
+                    );
+                }
+                let rows: usize = shape[..shape.len() - 1].iter().product();
+                let cols = shape[shape.len() - 1];
+                let normal = |rng: &mut Rng| {
+                    let (m, k) = (rows.max(cols), rows.min(cols));
+                    let a: Vec<f64> = (0..m * k).map(|_| rng.normal_f64()).collect();
+                    orthogonal_from_normal(a, m, k)
+                };
+                let q = match seed {
+                    Some(s) => normal(&mut Rng::new(*s)),
+                    None => with_global_rng(|r| normal(r)),
+                };
+                // q is (max, min) with orthonormal columns; transpose when rows < cols.
+                let (m, k) = (rows.max(cols), rows.min(cols));
+                let mut v = vec![0.0f32; n];
+                for i in 0..m {
+                    for j in 0..k {
+                        let val = (*gain as f64 * q[i * k + j]) as f32;
+                        if rows >= cols {
+                            v[i * cols + j] = val;
+                        } else {
+                            v[j * cols + i] = val;
+                        }
+                    }
+                }
+                v
+            }
             Initializer::Identity { gain } => {
                 if shape.len() != 2 {
                     keras_bail!(
@@ -346,6 +402,28 @@ impl Initializer {
         };
         Ok(Tensor::new(data, shape.to_vec())?)
     }
+}
+
+/// The `Q` factor of the reduced QR decomposition of the row-major `(m, k)` matrix `a`
+/// (`m >= k`), with the sign convention `diag(R) > 0` that Keras's `q * sign(diag(r))`
+/// produces. Householder-free: modified Gram-Schmidt with one re-orthogonalization pass.
+fn orthogonal_from_normal(mut a: Vec<f64>, m: usize, k: usize) -> Vec<f64> {
+    for j in 0..k {
+        for _pass in 0..2 {
+            for p in 0..j {
+                let dot: f64 = (0..m).map(|i| a[i * k + p] * a[i * k + j]).sum();
+                for i in 0..m {
+                    a[i * k + j] -= dot * a[i * k + p];
+                }
+            }
+        }
+        let norm = (0..m).map(|i| a[i * k + j] * a[i * k + j]).sum::<f64>().sqrt();
+        let norm = if norm > 0.0 { norm } else { 1.0 };
+        for i in 0..m {
+            a[i * k + j] /= norm;
+        }
+    }
+    a
 }
 
 #[cfg(test)]
@@ -395,5 +473,38 @@ mod tests {
         );
         assert!(Initializer::from_name("bogus").is_err());
         assert!(Initializer::Identity { gain: 1.0 }.initialize(&[2, 2, 2]).is_err());
+    }
+
+    #[test]
+    fn orthogonal_is_orthogonal_times_gain() {
+        for (shape, gain) in [(vec![6usize, 4usize], 1.0f32), (vec![3, 7], 2.0), (vec![2, 3, 5], 0.5)] {
+            let init = Initializer::Orthogonal { gain, seed: Some(7) };
+            let w = init.initialize(&shape).unwrap();
+            let cols = *shape.last().unwrap();
+            let rows = w.numel() / cols;
+            let v = w.as_f32().unwrap();
+            // The smaller Gram matrix is gain^2 * I.
+            let (outer, inner, by_cols) = if rows >= cols { (cols, rows, true) } else { (rows, cols, false) };
+            for a in 0..outer {
+                for b in 0..outer {
+                    let dot: f32 = (0..inner)
+                        .map(|i| {
+                            if by_cols {
+                                v[i * cols + a] * v[i * cols + b]
+                            } else {
+                                v[a * cols + i] * v[b * cols + i]
+                            }
+                        })
+                        .sum();
+                    let want = if a == b { gain * gain } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-4, "{shape:?}: {dot} vs {want}");
+                }
+            }
+            assert_eq!(init.initialize(&shape).unwrap().as_f32().unwrap(), v);
+        }
+        let o = Initializer::from_name("orthogonal").unwrap();
+        assert_eq!(o.to_config()["config"], json!({"seed": null, "gain": 1.0}));
+        assert_eq!(Initializer::from_config(&o.to_config()).unwrap(), o);
+        assert!(o.initialize(&[5]).is_err());
     }
 }

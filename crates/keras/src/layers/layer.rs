@@ -182,6 +182,28 @@ pub trait Layer: Send + Sync + Any {
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape>;
     /// The forward pass (differentiable through the engine's ops).
     fn call(&self, inputs: &Tensor, ctx: &mut CallContext) -> Result<Tensor>;
+    /// The forward pass with a Keras mask (`(batch, time)`, non-zero = valid step) from the
+    /// previous layer. Layers that use masks (RNNs) override it; the default ignores the mask.
+    fn call_masked(&self, inputs: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+        let _ = mask;
+        self.call(inputs, ctx)
+    }
+    /// Every output of the call, for layers that return a list (an RNN with `return_state`
+    /// returns `[output, h(, c)]`). The default is `[call_masked(...)]`.
+    fn call_outputs(
+        &self,
+        inputs: &Tensor,
+        mask: Option<&Tensor>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        Ok(vec![self.call_masked(inputs, mask, ctx)?])
+    }
+    /// The mask this layer passes on (Keras `compute_mask`): `Embedding(mask_zero=True)` and
+    /// `Masking` create one, sequence-returning RNNs forward theirs. The default drops it.
+    fn compute_mask(&self, inputs: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        let _ = (inputs, mask);
+        Ok(None)
+    }
     /// Weights in Keras's `get_weights()` order.
     fn weights(&self) -> Vec<&Variable> {
         Vec::new()

@@ -11,16 +11,19 @@ pub mod layer;
 pub mod pooling;
 pub mod regularization;
 pub mod reshaping;
+pub mod rnn;
 
 pub use self::activations::Activation;
 pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
+pub use self::core::{Embedding, Masking};
 pub use convolutional::Conv2D;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use regularization::Dropout;
 pub use reshaping::Flatten;
+pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
 
 use serde_json::Value;
 
@@ -43,6 +46,13 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("Flatten", |c| boxed(Flatten::from_config(c))),
         ("Dropout", |c| boxed(Dropout::from_config(c))),
         ("Activation", |c| boxed(Activation::from_config(c))),
+        ("Embedding", |c| boxed(Embedding::from_config(c))),
+        ("Masking", |c| boxed(Masking::from_config(c))),
+        ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),
+        ("LSTM", |c| boxed(LSTM::from_config(c))),
+        ("GRU", |c| boxed(GRU::from_config(c))),
+        ("Bidirectional", |c| boxed(Bidirectional::from_config(c))),
+        ("TimeDistributed", |c| boxed(TimeDistributed::from_config(c))),
     ]
 }
 

@@ -116,8 +116,15 @@ impl Network for Stack {
         if h.dtype() != keras_engine::DType::F32 {
             h = h.cast(keras_engine::DType::F32);
         }
+        // The Keras mask (Embedding(mask_zero=True), Masking) flows to the next layer.
+        let mut mask: Option<Tensor> = None;
         for layer in &self.layers {
-            h = layer.call(&h, ctx)?;
+            let next_mask = layer.compute_mask(&h, mask.as_ref())?;
+            h = match mask.as_ref() {
+                None => layer.call(&h, ctx)?,
+                Some(m) => layer.call_masked(&h, Some(m), ctx)?,
+            };
+            mask = next_mask;
         }
         Ok(h)
     }

@@ -1,78 +1,40 @@
 //! Checks for kind `activation`: `y = f(x)` and the VJP `d/dx sum(y * cotangent)` for every
-//! function the engine implements (`keras::ops::Unary`, softmax, log_softmax). Others are
-//! skipped. `*_kinks` cases whose only mismatch is a derivative exactly at a kink point are
-//! reported as SKIP (informative cases).
+//! function of `keras.activations`, built with its parameters by
+//! `keras::activations::Activation::with_params` (softmax and log_softmax take an `axis`).
+//! `*_kinks` cases whose only mismatch is a derivative exactly at a kink point are reported
+//! as SKIP (informative cases).
 
-use keras::ops::{self, Unary};
+use keras::activations::Activation;
+use keras::ops;
 use keras::{GradientTape, Tensor};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::common::{compare, Case, Outcome};
 
 enum Func {
-    Unary(Unary),
+    Act(Activation),
     Softmax(isize),
     LogSoftmax(isize),
-}
-
-fn f32_param(params: &Value, key: &str, default: f32) -> f32 {
-    match params.get(key) {
-        Some(Value::Number(n)) => n.as_f64().map(|v| v as f32).unwrap_or(default),
-        _ => default,
-    }
 }
 
 fn func(case: &Case) -> Result<Func, String> {
     let full = case.json["function"].as_str().unwrap_or_default();
     let name = full.rsplit('.').next().unwrap_or_default();
     let p = &case.json["params"];
-    let known: &[&str] = match name {
-        "relu" => &["negative_slope", "max_value", "threshold"],
-        "leaky_relu" => &["negative_slope"],
-        "elu" => &["alpha"],
-        "softmax" | "log_softmax" => &["axis"],
-        _ => &[],
-    };
-    if let Some(o) = p.as_object() {
-        if let Some(k) = o.keys().find(|k| !known.contains(&k.as_str())) {
+    if name == "softmax" || name == "log_softmax" {
+        if let Some(k) = p.as_object().and_then(|o| o.keys().find(|k| *k != "axis")) {
             return Err(format!("activation {name} with parameter {k} not implemented"));
         }
+        let axis = p.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
+        return Ok(if name == "softmax" { Func::Softmax(axis) } else { Func::LogSoftmax(axis) });
     }
-    let axis = p.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
-    Ok(Func::Unary(match name {
-        "relu" => {
-            let slope = f32_param(p, "negative_slope", 0.0);
-            let max = f32_param(p, "max_value", f32::INFINITY);
-            let th = f32_param(p, "threshold", 0.0);
-            if slope == 0.0 && max == f32::INFINITY && th == 0.0 {
-                Unary::Relu
-            } else {
-                Unary::ReluParams { negative_slope: slope, max_value: max, threshold: th }
-            }
-        }
-        "relu6" => Unary::ReluParams { negative_slope: 0.0, max_value: 6.0, threshold: 0.0 },
-        "leaky_relu" => Unary::ReluParams {
-            negative_slope: f32_param(p, "negative_slope", 0.2),
-            max_value: f32::INFINITY,
-            threshold: 0.0,
-        },
-        "sigmoid" => Unary::Sigmoid,
-        "tanh" => Unary::Tanh,
-        "elu" => Unary::Elu(f32_param(p, "alpha", 1.0)),
-        "selu" => Unary::Selu,
-        "softplus" => Unary::Softplus,
-        "silu" | "swish" => Unary::Silu,
-        "linear" => Unary::Linear,
-        "exponential" => Unary::Exp,
-        "softmax" => return Ok(Func::Softmax(axis)),
-        "log_softmax" => return Ok(Func::LogSoftmax(axis)),
-        other => return Err(format!("activation {other} not implemented")),
-    }))
+    let params = if p.is_object() { p.clone() } else { Value::Object(Map::new()) };
+    Activation::with_params(name, &params).map(Func::Act).map_err(|e| format!("activation {name}: {e}"))
 }
 
 fn apply(f: &Func, x: &Tensor) -> keras::Result<Tensor> {
     Ok(match f {
-        Func::Unary(u) => ops::unary(x, *u)?,
+        Func::Act(a) => a.apply(x)?,
         Func::Softmax(a) => ops::softmax(x, *a)?,
         Func::LogSoftmax(a) => ops::log_softmax(x, *a)?,
     })

@@ -2,7 +2,7 @@
 //! weight, for every layer class keras-rs registers.
 
 use keras::layers::{self, CallContext};
-use keras::{GradientTape, Tensor};
+use keras::{ops, GradientTape, Tensor};
 
 use crate::common::{compare, Case, Check, Outcome};
 
@@ -43,12 +43,39 @@ fn check(case: &Case) -> Check {
     let tape = GradientTape::new();
     let xw = tape.watch(&x);
     let mut ctx = CallContext::new(training);
-    let y = layer.call(&xw, &mut ctx).map_err(|e| format!("call: {e}"))?;
-    compare("output", &y, &case.array("output")?, frtol, fatol)?;
-    let cot = case.array("cotangent")?;
+    // Layers returning a list (`lstm_state`: [output, h, c]) store output_0..n / cotangent_0..n;
+    // the VJP sums over every output.
+    let (y, cot) = if case.has("output_0") {
+        let outs = layer.call_outputs(&xw, None, &mut ctx).map_err(|e| format!("call: {e}"))?;
+        let mut total: Option<Tensor> = None;
+        for (i, out) in outs.iter().enumerate() {
+            if !case.has(&format!("output_{i}")) {
+                return Err(format!("layer returned {} outputs, Keras has {i}", outs.len()));
+            }
+            compare(&format!("output_{i}"), out, &case.array(&format!("output_{i}"))?, frtol, fatol)?;
+            let term = ops::sum_all(
+                &ops::mul(out, &case.array(&format!("cotangent_{i}"))?).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            total = Some(match total {
+                None => term,
+                Some(t) => ops::add(&t, &term).map_err(|e| e.to_string())?,
+            });
+        }
+        if case.has(&format!("output_{}", outs.len())) {
+            return Err(format!("layer returned {} outputs, Keras has more", outs.len()));
+        }
+        let total = total.ok_or("layer returned no outputs")?;
+        (total, Tensor::scalar(1.0))
+    } else {
+        let y = layer.call(&xw, &mut ctx).map_err(|e| format!("call: {e}"))?;
+        compare("output", &y, &case.array("output")?, frtol, fatol)?;
+        (y, case.array("cotangent")?)
+    };
     let mut sources: Vec<&Tensor> = vec![&xw];
     let weights = layer.weights();
     sources.extend(weights.iter().map(|w| w.value()));
+    let cot = cot.reshape(y.shape().to_vec()).map_err(|e| e.to_string())?;
     let grads = tape.gradient_with(&y, &cot, &sources).map_err(|e| format!("backward: {e}"))?;
     drop(tape);
     if case.has("grad_input") {

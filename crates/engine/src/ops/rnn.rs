@@ -1,0 +1,955 @@
+//! Fused recurrent ops: a whole SimpleRNN / LSTM / GRU sequence as ONE differentiable op with
+//! a hand-written backward through time (no per-step tape).
+//!
+//! Layout: the input `(batch, time, features)` is gathered time-major in processing order
+//! (reversed for `go_backwards`), projected for every step with one GEMM, then each step runs
+//! one fused-gate GEMM for the recurrent part and one pass over the gates. All buffers are
+//! allocated before the loop. The backward pass mirrors it: one GEMM per step for the
+//! recurrent gradient, and three GEMMs after the loop (input, kernel, recurrent kernel).
+
+use gemm::gemm;
+
+use crate::autodiff::record;
+use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans};
+use crate::ops::elementwise::Unary;
+use crate::tensor::Tensor;
+use crate::{bail, Result};
+
+/// Which recurrent cell the op runs (Keras gate orders).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RnnCell {
+    /// `h = act(x W + h U + b)`.
+    Simple,
+    /// LSTM with gates `i, f, c, o` in kernel columns.
+    Lstm,
+    /// GRU with gates `z, r, h`; `reset_after` applies the reset gate after the recurrent
+    /// matmul (bias `(2, 3u)`: input row, recurrent row) or before it (bias `(3u,)`).
+    Gru {
+        /// Keras `reset_after`.
+        reset_after: bool,
+    },
+}
+
+impl RnnCell {
+    /// Gates per unit (columns of the kernel are `gates * units`).
+    pub fn gates(self) -> usize {
+        match self {
+            RnnCell::Simple => 1,
+            RnnCell::Lstm => 4,
+            RnnCell::Gru { .. } => 3,
+        }
+    }
+
+    /// Number of state tensors (`[h]` or `[h, c]`).
+    pub fn num_states(self) -> usize {
+        match self {
+            RnnCell::Lstm => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Static options of [`rnn`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RnnOptions {
+    /// The cell.
+    pub cell: RnnCell,
+    /// Cell activation (`tanh`); needs a derivative computable from its output.
+    pub activation: Unary,
+    /// Gate activation (`sigmoid`); unused by [`RnnCell::Simple`].
+    pub recurrent_activation: Unary,
+    /// Process the sequence in reverse; the output sequence stays in processing order.
+    pub go_backwards: bool,
+    /// Return the whole output sequence `(batch, time, units)` instead of the last output.
+    pub return_sequences: bool,
+    /// Masked steps output zeros instead of the previous output.
+    pub zero_output_for_mask: bool,
+}
+
+/// The tensors of [`rnn`]. `mask` (`(batch, time)`, non-zero = valid step) and
+/// `recurrent_dropout` (`(batch, units)` multiplier applied to `h` before the recurrent
+/// matmul) are not differentiated.
+pub struct RnnInputs<'a> {
+    /// `(batch, time, features)`.
+    pub x: &'a Tensor,
+    /// `(features, gates * units)`.
+    pub kernel: &'a Tensor,
+    /// `(units, gates * units)`.
+    pub recurrent_kernel: &'a Tensor,
+    /// `(gates * units)`, or `(2, 3 * units)` for a reset-after GRU.
+    pub bias: Option<&'a Tensor>,
+    /// Empty (zeros) or one `(batch, units)` tensor per state.
+    pub initial_state: &'a [Tensor],
+    /// Optional `(batch, time)` step mask.
+    pub mask: Option<&'a Tensor>,
+    /// Optional `(batch, units)` recurrent dropout multiplier.
+    pub recurrent_dropout: Option<&'a Tensor>,
+}
+
+/// Strided row-major GEMM: `c[i*c_rs + j] (+)= sum_p a[i*a_rs + p*a_cs] * b[p*b_rs + j*b_cs]`.
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                c[i * c_rs..i * c_rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    assert!(
+        (m - 1) * a_rs + (k - 1) * a_cs < a.len()
+            && (k - 1) * b_rs + (n - 1) * b_cs < b.len()
+            && (m - 1) * c_rs + n - 1 < c.len(),
+        "rnn gemm buffer too short"
+    );
+    // SAFETY: the assert above bounds every index gemm reads or writes with these strides.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism_for(m, n, k),
+        );
+    }
+}
+
+#[inline]
+fn dact(u: Unary, y: f32) -> f32 {
+    u.derivative_from_output(y).unwrap_or(0.0)
+}
+
+/// Everything the backward pass needs, kept from the forward pass.
+struct Saved {
+    opts: RnnOptions,
+    b: usize,
+    t: usize,
+    d: usize,
+    u: usize,
+    /// Processing-order inputs `(T, B, D)`.
+    xs: Vec<f32>,
+    /// States `h` `(T + 1, B, U)`; `hs[0]` is the initial state.
+    hs: Vec<f32>,
+    /// LSTM cell states `(T + 1, B, U)`.
+    cs: Vec<f32>,
+    /// Activated gates `(T, B, G * U)`.
+    gates: Vec<f32>,
+    /// GRU reset-after: recurrent candidate part `h U_h + rb_h` `(T, B, U)`;
+    /// GRU reset-before: `r * h_in` `(T, B, U)`.
+    aux: Vec<f32>,
+    /// Recurrent-matmul inputs `h * dropout` `(T, B, U)` when recurrent dropout is on.
+    hin: Vec<f32>,
+    /// `(B, T)` step validity, processing order (`valid[s * B + b]`).
+    valid: Option<Vec<bool>>,
+    rdrop: Option<Vec<f32>>,
+    kernel: Vec<f32>,
+    rkernel: Vec<f32>,
+    has_bias: bool,
+    n_init: usize,
+}
+
+/// Runs a recurrent layer over a whole sequence. Returns `[output, h]` or `[output, h, c]`
+/// (LSTM), where `output` is `(batch, time, units)` with `return_sequences`, else the last
+/// output `(batch, units)`. Gradients flow to `x`, the kernels, the bias and the initial states.
+///
+/// ```
+/// use keras_engine::ops::{rnn, RnnCell, RnnInputs, RnnOptions, Unary};
+/// use keras_engine::Tensor;
+/// let x = Tensor::ones([2, 5, 3]);
+/// let k = Tensor::full([3, 8], 0.1);
+/// let r = Tensor::full([2, 8], 0.1);
+/// let opts = RnnOptions {
+///     cell: RnnCell::Lstm,
+///     activation: Unary::Tanh,
+///     recurrent_activation: Unary::Sigmoid,
+///     go_backwards: false,
+///     return_sequences: false,
+///     zero_output_for_mask: false,
+/// };
+/// let inputs = RnnInputs { x: &x, kernel: &k, recurrent_kernel: &r, bias: None,
+///     initial_state: &[], mask: None, recurrent_dropout: None };
+/// let out = rnn(inputs, &opts).unwrap();
+/// assert_eq!(out[0].shape(), &[2, 2]);
+/// assert_eq!(out.len(), 3);
+/// ```
+pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
+    let opts = *opts;
+    let cell = opts.cell;
+    let g = cell.gates();
+    let x = inputs.x;
+    if x.rank() != 3 {
+        bail!("rnn expects inputs of shape (batch, time, features), got {:?}", x.shape());
+    }
+    let (b, t, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let rk = inputs.recurrent_kernel;
+    if rk.rank() != 2 || rk.shape()[1] % g != 0 || rk.shape()[0] * g != rk.shape()[1] {
+        bail!("rnn recurrent kernel must be (units, {g} * units), got {:?}", rk.shape());
+    }
+    let u = rk.shape()[0];
+    let gu = g * u;
+    if inputs.kernel.shape() != [d, gu] {
+        bail!("rnn kernel must be {:?}, got {:?}", [d, gu], inputs.kernel.shape());
+    }
+    let reset_after = matches!(cell, RnnCell::Gru { reset_after: true });
+    if let Some(bias) = inputs.bias {
+        let want: Vec<usize> = if reset_after { vec![2, gu] } else { vec![gu] };
+        if bias.shape() != want.as_slice() {
+            bail!("rnn bias must be {want:?}, got {:?}", bias.shape());
+        }
+    }
+    for a in [opts.activation, opts.recurrent_activation] {
+        if !a.invertible_derivative() {
+            bail!("activation {a:?} is not supported in a fused recurrent op");
+        }
+    }
+    let ns = cell.num_states();
+    if !inputs.initial_state.is_empty() {
+        if inputs.initial_state.len() != ns {
+            bail!("rnn expects {ns} initial state tensor(s), got {}", inputs.initial_state.len());
+        }
+        for s in inputs.initial_state {
+            if s.shape() != [b, u] {
+                bail!("rnn initial states must be (batch, units) = {:?}, got {:?}", [b, u], s.shape());
+            }
+        }
+    }
+    let valid: Option<Vec<bool>> = match inputs.mask {
+        None => None,
+        Some(m) => {
+            if m.shape() != [b, t] {
+                bail!("rnn mask must be (batch, time) = {:?}, got {:?}", [b, t], m.shape());
+            }
+            let mv = m.to_f32_vec();
+            let mut v = vec![false; t * b];
+            for s in 0..t {
+                let tm = if opts.go_backwards { t - 1 - s } else { s };
+                for bi in 0..b {
+                    v[s * b + bi] = mv[bi * t + tm] != 0.0;
+                }
+            }
+            Some(v)
+        }
+    };
+    let rdrop: Option<Vec<f32>> = match inputs.recurrent_dropout {
+        None => None,
+        Some(r) => {
+            if r.shape() != [b, u] {
+                bail!("rnn recurrent dropout mask must be {:?}, got {:?}", [b, u], r.shape());
+            }
+            Some(r.to_f32_vec())
+        }
+    };
+
+    let xv = x.as_f32()?;
+    let kernel = inputs.kernel.as_f32()?.to_vec();
+    let rkernel = rk.as_f32()?.to_vec();
+    let bias: Option<Vec<f32>> = match inputs.bias {
+        Some(bt) => Some(bt.as_f32()?.to_vec()),
+        None => None,
+    };
+    // Time-major inputs in processing order.
+    let mut xs = vec![0.0f32; t * b * d];
+    for s in 0..t {
+        let tm = if opts.go_backwards { t - 1 - s } else { s };
+        for bi in 0..b {
+            let src = (bi * t + tm) * d;
+            xs[(s * b + bi) * d..(s * b + bi + 1) * d].copy_from_slice(&xv[src..src + d]);
+        }
+    }
+    // One GEMM for the input projection of every step (+ input bias).
+    let mut gates = vec![0.0f32; t * b * gu];
+    mm(t * b, gu, d, &xs, Trans::No, &kernel, Trans::No, &mut gates, false);
+    if let Some(bv) = &bias {
+        let ib = &bv[..gu];
+        for row in gates.chunks_mut(gu) {
+            row.iter_mut().zip(ib).for_each(|(v, &bb)| *v += bb);
+        }
+    }
+    let rbias: Option<&[f32]> = if reset_after { bias.as_ref().map(|bv| &bv[gu..]) } else { None };
+
+    let bu = b * u;
+    let mut hs = vec![0.0f32; (t + 1) * bu];
+    let mut cs = if cell == RnnCell::Lstm { vec![0.0f32; (t + 1) * bu] } else { Vec::new() };
+    if let Some(h0) = inputs.initial_state.first() {
+        hs[..bu].copy_from_slice(h0.as_f32()?);
+    }
+    if let Some(c0) = inputs.initial_state.get(1) {
+        cs[..bu].copy_from_slice(c0.as_f32()?);
+    }
+    let mut aux = if matches!(cell, RnnCell::Gru { .. }) { vec![0.0f32; t * bu] } else { Vec::new() };
+    let mut hin = if rdrop.is_some() { vec![0.0f32; t * bu] } else { Vec::new() };
+    let mut outseq = vec![0.0f32; t * bu];
+    let mut rec = if reset_after { vec![0.0f32; b * gu] } else { Vec::new() };
+    let (act, ract) = (opts.activation, opts.recurrent_activation);
+
+    for s in 0..t {
+        let (h_done, h_rest) = hs.split_at_mut((s + 1) * bu);
+        let hprev = &h_done[s * bu..];
+        let hnew = &mut h_rest[..bu];
+        if let Some(rd) = &rdrop {
+            let dst = &mut hin[s * bu..(s + 1) * bu];
+            dst.iter_mut().zip(hprev.iter().zip(rd)).for_each(|(o, (&h, &m))| *o = h * m);
+        }
+        let hmat: &[f32] = if rdrop.is_some() { &hin[s * bu..(s + 1) * bu] } else { hprev };
+        let z = &mut gates[s * b * gu..(s + 1) * b * gu];
+        match cell {
+            RnnCell::Simple | RnnCell::Lstm => {
+                mm(b, gu, u, hmat, Trans::No, &rkernel, Trans::No, z, true);
+            }
+            RnnCell::Gru { reset_after: true } => {
+                mm(b, gu, u, hmat, Trans::No, &rkernel, Trans::No, &mut rec, false);
+                if let Some(rb) = rbias {
+                    for row in rec.chunks_mut(gu) {
+                        row.iter_mut().zip(rb).for_each(|(v, &bb)| *v += bb);
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: false } => {
+                sgemm((b, 2 * u, u), hmat, (u, 1), &rkernel, (gu, 1), z, gu, true);
+            }
+        }
+        match cell {
+            RnnCell::Simple => {
+                for (zv, hv) in z.iter_mut().zip(hnew.iter_mut()) {
+                    *zv = act.apply(*zv);
+                    *hv = *zv;
+                }
+            }
+            RnnCell::Lstm => {
+                let (c_done, c_rest) = cs.split_at_mut((s + 1) * bu);
+                let cprev = &c_done[s * bu..];
+                let cnew = &mut c_rest[..bu];
+                for bi in 0..b {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let i = ract.apply(zr[j]);
+                        let f = ract.apply(zr[u + j]);
+                        let gg = act.apply(zr[2 * u + j]);
+                        let o = ract.apply(zr[3 * u + j]);
+                        zr[j] = i;
+                        zr[u + j] = f;
+                        zr[2 * u + j] = gg;
+                        zr[3 * u + j] = o;
+                        let c = f * cprev[bi * u + j] + i * gg;
+                        cnew[bi * u + j] = c;
+                        hnew[bi * u + j] = o * act.apply(c);
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: true } => {
+                let rh = &mut aux[s * bu..(s + 1) * bu];
+                for bi in 0..b {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    let rr = &rec[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let zg = ract.apply(zr[j] + rr[j]);
+                        let r = ract.apply(zr[u + j] + rr[u + j]);
+                        rh[bi * u + j] = rr[2 * u + j];
+                        let hh = act.apply(zr[2 * u + j] + r * rr[2 * u + j]);
+                        zr[j] = zg;
+                        zr[u + j] = r;
+                        zr[2 * u + j] = hh;
+                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: false } => {
+                let rhd = &mut aux[s * bu..(s + 1) * bu];
+                for bi in 0..b {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        zr[j] = ract.apply(zr[j]);
+                        let r = ract.apply(zr[u + j]);
+                        zr[u + j] = r;
+                        rhd[bi * u + j] = r * hmat[bi * u + j];
+                    }
+                }
+                sgemm((b, u, u), rhd, (u, 1), &rkernel[2 * u..], (gu, 1), &mut z[2 * u..], gu, true);
+                for bi in 0..b {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let hh = act.apply(zr[2 * u + j]);
+                        zr[2 * u + j] = hh;
+                        let zg = zr[j];
+                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                    }
+                }
+            }
+        }
+        // Outputs, and masked steps carrying the previous state / output.
+        let (o_done, o_rest) = outseq.split_at_mut(s * bu);
+        let out = &mut o_rest[..bu];
+        out.copy_from_slice(hnew);
+        if let Some(v) = &valid {
+            for bi in 0..b {
+                if v[s * b + bi] {
+                    continue;
+                }
+                let r = bi * u..(bi + 1) * u;
+                hnew[r.clone()].copy_from_slice(&hprev[r.clone()]);
+                if cell == RnnCell::Lstm {
+                    let (c_done, c_rest) = cs.split_at_mut((s + 1) * bu);
+                    c_rest[r.clone()].copy_from_slice(&c_done[s * bu + r.start..s * bu + r.end]);
+                }
+                if opts.zero_output_for_mask || s == 0 {
+                    out[r].fill(0.0);
+                } else {
+                    out[r.clone()].copy_from_slice(&o_done[(s - 1) * bu + r.start..(s - 1) * bu + r.end]);
+                }
+            }
+        }
+    }
+
+    // Packed result per batch row: [output (T*U or U)] [h] [c].
+    let tout = if opts.return_sequences { t } else { 1 };
+    let p = tout * u + ns * u;
+    let mut packed = vec![0.0f32; b * p];
+    for bi in 0..b {
+        let row = &mut packed[bi * p..(bi + 1) * p];
+        if opts.return_sequences {
+            for s in 0..t {
+                row[s * u..(s + 1) * u].copy_from_slice(&outseq[s * bu + bi * u..s * bu + (bi + 1) * u]);
+            }
+        } else if t > 0 {
+            row[..u].copy_from_slice(&outseq[(t - 1) * bu + bi * u..(t - 1) * bu + (bi + 1) * u]);
+        }
+        let hbase = t * bu + bi * u;
+        row[tout * u..tout * u + u].copy_from_slice(&hs[hbase..hbase + u]);
+        if ns == 2 {
+            row[tout * u + u..].copy_from_slice(&cs[hbase..hbase + u]);
+        }
+    }
+    let saved = Saved {
+        opts,
+        b,
+        t,
+        d,
+        u,
+        xs,
+        hs,
+        cs,
+        gates,
+        aux,
+        hin,
+        valid,
+        rdrop,
+        kernel,
+        rkernel,
+        has_bias: inputs.bias.is_some(),
+        n_init: inputs.initial_state.len(),
+    };
+    let mut op_inputs: Vec<&Tensor> = vec![x, inputs.kernel, rk];
+    if let Some(bt) = inputs.bias {
+        op_inputs.push(bt);
+    }
+    op_inputs.extend(inputs.initial_state.iter());
+    let out = Tensor::from_f32_unchecked(packed, vec![b, p]);
+    let out = record(
+        out,
+        &op_inputs,
+        Box::new(move |gr, _o, ins| backward(&saved, gr.as_f32()?, ins, reset_after)),
+    );
+    // Differentiable views of the packed result.
+    let mut widths = vec![tout * u];
+    widths.extend(std::iter::repeat_n(u, ns));
+    let parts = split_columns(&out, &widths)?;
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("one part per width");
+    let first = if opts.return_sequences { first.reshape(vec![b, t, u])? } else { first };
+    let mut result = vec![first];
+    result.extend(parts);
+    Ok(result)
+}
+
+/// Splits a `(rows, sum(widths))` tensor into `(rows, w)` pieces (differentiable).
+fn split_columns(x: &Tensor, widths: &[usize]) -> Result<Vec<Tensor>> {
+    let rows = x.shape()[0];
+    let p = x.shape()[1];
+    let xv = x.as_f32()?;
+    let mut out = Vec::with_capacity(widths.len());
+    let mut start = 0;
+    for &w in widths {
+        let mut data = Vec::with_capacity(rows * w);
+        for r in 0..rows {
+            data.extend_from_slice(&xv[r * p + start..r * p + start + w]);
+        }
+        let off = start;
+        let piece = record(
+            Tensor::from_f32_unchecked(data, vec![rows, w]),
+            &[x],
+            Box::new(move |g, _o, _i| {
+                let gv = g.as_f32()?;
+                let mut full = vec![0.0f32; rows * p];
+                for r in 0..rows {
+                    full[r * p + off..r * p + off + w].copy_from_slice(&gv[r * w..(r + 1) * w]);
+                }
+                Ok(vec![Some(Tensor::from_f32_unchecked(full, vec![rows, p]))])
+            }),
+        );
+        out.push(piece);
+        start += w;
+    }
+    Ok(out)
+}
+
+fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result<Vec<Option<Tensor>>> {
+    let (b, t, d, u) = (sv.b, sv.t, sv.d, sv.u);
+    let opts = sv.opts;
+    let cell = opts.cell;
+    let (act, ract) = (opts.activation, opts.recurrent_activation);
+    let g = cell.gates();
+    let gu = g * u;
+    let bu = b * u;
+    let ns = cell.num_states();
+    let tout = if opts.return_sequences { t } else { 1 };
+    let p = tout * u + ns * u;
+    // Incoming gradients on the final states.
+    let mut dh = vec![0.0f32; bu];
+    let mut dc = vec![0.0f32; if ns == 2 { bu } else { 0 }];
+    for bi in 0..b {
+        let row = &gp[bi * p..(bi + 1) * p];
+        dh[bi * u..(bi + 1) * u].copy_from_slice(&row[tout * u..tout * u + u]);
+        if ns == 2 {
+            dc[bi * u..(bi + 1) * u].copy_from_slice(&row[tout * u + u..]);
+        }
+    }
+    let mut dcarry = vec![0.0f32; bu];
+    let mut dz = vec![0.0f32; t * b * gu];
+    let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
+    let mut dh_next = vec![0.0f32; bu];
+    let mut dtot = vec![0.0f32; bu];
+    let mut direct = vec![0.0f32; bu];
+    let mut scratch = vec![0.0f32; if cell == (RnnCell::Gru { reset_after: false }) { bu } else { 0 }];
+    for s in (0..t).rev() {
+        // Gradient reaching this step's output.
+        for bi in 0..b {
+            for j in 0..u {
+                let gout = if opts.return_sequences {
+                    gp[bi * p + s * u + j]
+                } else if s == t - 1 {
+                    gp[bi * p + j]
+                } else {
+                    0.0
+                };
+                let k = bi * u + j;
+                let go = gout + dcarry[k];
+                let is_valid = sv.valid.as_ref().is_none_or(|v| v[s * b + bi]);
+                if is_valid {
+                    dtot[k] = dh[k] + go;
+                    dcarry[k] = 0.0;
+                } else {
+                    dtot[k] = 0.0;
+                    dcarry[k] = if opts.zero_output_for_mask { 0.0 } else { go };
+                }
+            }
+        }
+        let hprev = &sv.hs[s * bu..(s + 1) * bu];
+        let hnew = &sv.hs[(s + 1) * bu..(s + 2) * bu];
+        let gt = &sv.gates[s * b * gu..(s + 1) * b * gu];
+        let dzs = &mut dz[s * b * gu..(s + 1) * b * gu];
+        let hmat: &[f32] = if sv.rdrop.is_some() { &sv.hin[s * bu..(s + 1) * bu] } else { hprev };
+        match cell {
+            RnnCell::Simple => {
+                for k in 0..bu {
+                    dzs[k] = dtot[k] * dact(act, hnew[k]);
+                    direct[k] = 0.0;
+                }
+                mm(b, u, gu, dzs, Trans::No, &sv.rkernel, Trans::Yes, &mut dh_next, false);
+            }
+            RnnCell::Lstm => {
+                let cprev = &sv.cs[s * bu..(s + 1) * bu];
+                let cnew = &sv.cs[(s + 1) * bu..(s + 2) * bu];
+                for bi in 0..b {
+                    let gr = &gt[bi * gu..(bi + 1) * gu];
+                    let dr = &mut dzs[bi * gu..(bi + 1) * gu];
+                    if !sv.valid.as_ref().is_none_or(|v| v[s * b + bi]) {
+                        // Masked row: no gate gradient; dh / dc pass through unchanged.
+                        dr.fill(0.0);
+                        direct[bi * u..(bi + 1) * u].fill(0.0);
+                        continue;
+                    }
+                    for j in 0..u {
+                        let k = bi * u + j;
+                        let (i, f, gg, o) = (gr[j], gr[u + j], gr[2 * u + j], gr[3 * u + j]);
+                        let tc = act.apply(cnew[k]);
+                        let dht = dtot[k];
+                        let dct = dc[k] + dht * o * dact(act, tc);
+                        dr[j] = dct * gg * dact(ract, i);
+                        dr[u + j] = dct * cprev[k] * dact(ract, f);
+                        dr[2 * u + j] = dct * i * dact(act, gg);
+                        dr[3 * u + j] = dht * tc * dact(ract, o);
+                        direct[k] = 0.0;
+                        dc[k] = dct * f;
+                    }
+                }
+                mm(b, u, gu, dzs, Trans::No, &sv.rkernel, Trans::Yes, &mut dh_next, false);
+            }
+            RnnCell::Gru { reset_after: true } => {
+                let rh = &sv.aux[s * bu..(s + 1) * bu];
+                let drs = &mut drec[s * b * gu..(s + 1) * b * gu];
+                for bi in 0..b {
+                    let gr = &gt[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let k = bi * u + j;
+                        let (zg, r, hh) = (gr[j], gr[u + j], gr[2 * u + j]);
+                        let dht = dtot[k];
+                        let dzg = dht * (hprev[k] - hh);
+                        let dhh = dht * (1.0 - zg);
+                        direct[k] = dht * zg;
+                        let dah = dhh * dact(act, hh);
+                        let dr = dah * rh[k];
+                        let daz = dzg * dact(ract, zg);
+                        let dar = dr * dact(ract, r);
+                        let o = bi * gu;
+                        dzs[o + j] = daz;
+                        dzs[o + u + j] = dar;
+                        dzs[o + 2 * u + j] = dah;
+                        drs[o + j] = daz;
+                        drs[o + u + j] = dar;
+                        drs[o + 2 * u + j] = dah * r;
+                    }
+                }
+                mm(b, u, gu, drs, Trans::No, &sv.rkernel, Trans::Yes, &mut dh_next, false);
+            }
+            RnnCell::Gru { reset_after: false } => {
+                for bi in 0..b {
+                    let gr = &gt[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let k = bi * u + j;
+                        let (zg, hh) = (gr[j], gr[2 * u + j]);
+                        let dht = dtot[k];
+                        direct[k] = dht * zg;
+                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * dact(ract, zg);
+                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * dact(act, hh);
+                    }
+                }
+                // d(r * h_in) = da_h @ R_h^T
+                sgemm(
+                    (b, u, u),
+                    &dzs[2 * u..],
+                    (gu, 1),
+                    &sv.rkernel[2 * u..],
+                    (1, gu),
+                    &mut scratch,
+                    u,
+                    false,
+                );
+                for bi in 0..b {
+                    for j in 0..u {
+                        let k = bi * u + j;
+                        let r = gt[bi * gu + u + j];
+                        let drhd = scratch[k];
+                        dzs[bi * gu + u + j] = drhd * hmat[k] * dact(ract, r);
+                        scratch[k] = drhd * r;
+                    }
+                }
+                sgemm((b, u, 2 * u), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false);
+                dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
+            }
+        }
+        if let Some(rd) = &sv.rdrop {
+            dh_next.iter_mut().zip(rd).for_each(|(a, &m)| *a *= m);
+        }
+        for bi in 0..b {
+            let valid = sv.valid.as_ref().is_none_or(|v| v[s * b + bi]);
+            for j in 0..u {
+                let k = bi * u + j;
+                if valid {
+                    dh[k] = dh_next[k] + direct[k];
+                }
+                // Masked rows: dz is zero (dtot was zero), dh / dc pass through unchanged.
+            }
+        }
+    }
+
+    let x = &ins[0];
+    let dx = if x.tracks_grad() {
+        let mut dxs = vec![0.0f32; t * b * d];
+        mm(t * b, d, gu, &dz, Trans::No, &sv.kernel, Trans::Yes, &mut dxs, false);
+        let mut dxv = vec![0.0f32; b * t * d];
+        for s in 0..t {
+            let tm = if opts.go_backwards { t - 1 - s } else { s };
+            for bi in 0..b {
+                let dst = (bi * t + tm) * d;
+                dxv[dst..dst + d].copy_from_slice(&dxs[(s * b + bi) * d..(s * b + bi + 1) * d]);
+            }
+        }
+        Some(Tensor::from_f32_unchecked(dxv, vec![b, t, d]))
+    } else {
+        None
+    };
+    let dk = if ins[1].tracks_grad() {
+        let mut dw = vec![0.0f32; d * gu];
+        mm(d, gu, t * b, &sv.xs, Trans::Yes, &dz, Trans::No, &mut dw, false);
+        Some(Tensor::from_f32_unchecked(dw, vec![d, gu]))
+    } else {
+        None
+    };
+    let drk = if ins[2].tracks_grad() {
+        let hm: &[f32] = if sv.rdrop.is_some() { &sv.hin } else { &sv.hs[..t * bu] };
+        let mut dr = vec![0.0f32; u * gu];
+        match cell {
+            RnnCell::Simple | RnnCell::Lstm => {
+                mm(u, gu, t * b, hm, Trans::Yes, &dz, Trans::No, &mut dr, false);
+            }
+            RnnCell::Gru { reset_after: true } => {
+                mm(u, gu, t * b, hm, Trans::Yes, &drec, Trans::No, &mut dr, false);
+            }
+            RnnCell::Gru { reset_after: false } => {
+                sgemm((u, 2 * u, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false);
+                sgemm((u, u, t * b), &sv.aux, (1, u), &dz[2 * u..], (gu, 1), &mut dr[2 * u..], gu, false);
+            }
+        }
+        Some(Tensor::from_f32_unchecked(dr, vec![u, gu]))
+    } else {
+        None
+    };
+    let mut grads = vec![dx, dk, drk];
+    if sv.has_bias {
+        let mut db = vec![0.0f32; if reset_after { 2 * gu } else { gu }];
+        for row in dz.chunks(gu) {
+            db[..gu].iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+        }
+        if reset_after {
+            for row in drec.chunks(gu) {
+                db[gu..].iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+        }
+        let shape = if reset_after { vec![2, gu] } else { vec![gu] };
+        grads.push(Some(Tensor::from_f32_unchecked(db, shape)));
+    }
+    if sv.n_init > 0 {
+        grads.push(Some(Tensor::from_f32_unchecked(dh, vec![b, u])));
+        if ns == 2 {
+            grads.push(Some(Tensor::from_f32_unchecked(dc, vec![b, u])));
+        }
+    }
+    Ok(grads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_grad;
+
+    fn t(n: usize, shape: &[usize], seed: f32, scale: f32) -> Tensor {
+        Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.731).sin() * scale).collect(), shape.to_vec())
+            .unwrap()
+    }
+
+    fn opts(cell: RnnCell, go_backwards: bool, return_sequences: bool) -> RnnOptions {
+        RnnOptions {
+            cell,
+            activation: Unary::Tanh,
+            recurrent_activation: Unary::Sigmoid,
+            go_backwards,
+            return_sequences,
+            zero_output_for_mask: false,
+        }
+    }
+
+    /// Sum of every output weighted differently, so one check covers all outputs.
+    fn combined(outs: Vec<Tensor>) -> Result<Tensor> {
+        let mut acc: Option<Tensor> = None;
+        for (i, o) in outs.into_iter().enumerate() {
+            let flat = o.reshape(vec![o.numel()])?;
+            let s = crate::ops::scale(&crate::ops::unary(&flat, Unary::Square)?, 0.3 + i as f32)?;
+            let s = crate::ops::sum_all(&crate::ops::add(&s, &flat)?)?;
+            acc = Some(match acc {
+                None => s,
+                Some(a) => crate::ops::add(&a, &s)?,
+            });
+        }
+        Ok(acc.expect("at least one output"))
+    }
+
+    fn check_cell(cell: RnnCell, with_mask: bool, with_drop: bool) {
+        let (b, tt, d, u) = (2, 3, 2, 2);
+        let g = cell.gates();
+        let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
+        let k = t(d * g * u, &[d, g * u], 1.0, 0.6);
+        let r = t(u * g * u, &[u, g * u], 2.0, 0.6);
+        let bias = match cell {
+            RnnCell::Gru { reset_after: true } => t(2 * g * u, &[2, g * u], 3.0, 0.3),
+            _ => t(g * u, &[g * u], 3.0, 0.3),
+        };
+        let h0 = t(b * u, &[b, u], 4.0, 0.5);
+        let c0 = t(b * u, &[b, u], 5.0, 0.5);
+        let mask = Tensor::new(vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0], [b, tt]).unwrap();
+        let drop = Tensor::new(vec![2.0, 0.0, 0.0, 2.0], [b, u]).unwrap();
+        for go_backwards in [false, true] {
+            for return_sequences in [false, true] {
+                for zero_out in [false, true] {
+                    let mut o = opts(cell, go_backwards, return_sequences);
+                    o.zero_output_for_mask = zero_out;
+                    let f = |v: &[&Tensor]| {
+                        let states: Vec<Tensor> = v[4..].iter().map(|s| (*s).clone()).collect();
+                        let inputs = RnnInputs {
+                            x: v[0],
+                            kernel: v[1],
+                            recurrent_kernel: v[2],
+                            bias: Some(v[3]),
+                            initial_state: &states,
+                            mask: with_mask.then_some(&mask),
+                            recurrent_dropout: with_drop.then_some(&drop),
+                        };
+                        combined(rnn(inputs, &o)?)
+                    };
+                    if cell == RnnCell::Lstm {
+                        check_grad(&[&x, &k, &r, &bias, &h0, &c0], f, 2e-2);
+                    } else {
+                        check_grad(&[&x, &k, &r, &bias, &h0], f, 2e-2);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simple_rnn_grads() {
+        check_cell(RnnCell::Simple, false, false);
+        check_cell(RnnCell::Simple, true, true);
+    }
+
+    #[test]
+    fn lstm_grads() {
+        check_cell(RnnCell::Lstm, false, false);
+        check_cell(RnnCell::Lstm, true, false);
+        check_cell(RnnCell::Lstm, false, true);
+    }
+
+    #[test]
+    fn gru_reset_after_grads() {
+        check_cell(RnnCell::Gru { reset_after: true }, false, false);
+        check_cell(RnnCell::Gru { reset_after: true }, true, true);
+    }
+
+    #[test]
+    fn gru_reset_before_grads() {
+        check_cell(RnnCell::Gru { reset_after: false }, false, false);
+        check_cell(RnnCell::Gru { reset_after: false }, true, true);
+    }
+
+    #[test]
+    fn lstm_matches_a_plain_step_loop() {
+        let (b, tt, d, u) = (2, 4, 3, 2);
+        let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
+        let k = t(d * 4 * u, &[d, 4 * u], 1.0, 0.5);
+        let r = t(u * 4 * u, &[u, 4 * u], 2.0, 0.5);
+        let inputs = RnnInputs {
+            x: &x,
+            kernel: &k,
+            recurrent_kernel: &r,
+            bias: None,
+            initial_state: &[],
+            mask: None,
+            recurrent_dropout: None,
+        };
+        let out = rnn(inputs, &opts(RnnCell::Lstm, false, true)).unwrap();
+        let (xv, kv, rv) = (x.as_f32().unwrap(), k.as_f32().unwrap(), r.as_f32().unwrap());
+        let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
+        for bi in 0..b {
+            let (mut h, mut c) = (vec![0.0f32; u], vec![0.0f32; u]);
+            for s in 0..tt {
+                let mut z = vec![0.0f32; 4 * u];
+                for (col, zc) in z.iter_mut().enumerate() {
+                    for p in 0..d {
+                        *zc += xv[(bi * tt + s) * d + p] * kv[p * 4 * u + col];
+                    }
+                    for p in 0..u {
+                        *zc += h[p] * rv[p * 4 * u + col];
+                    }
+                }
+                for j in 0..u {
+                    c[j] = sig(z[u + j]) * c[j] + sig(z[j]) * z[2 * u + j].tanh();
+                    h[j] = sig(z[3 * u + j]) * c[j].tanh();
+                }
+                let got = &out[0].as_f32().unwrap()[(bi * tt + s) * u..(bi * tt + s + 1) * u];
+                for j in 0..u {
+                    assert!((got[j] - h[j]).abs() < 1e-5);
+                }
+            }
+        }
+        assert_eq!(out[2].shape(), &[b, u]);
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        let x = Tensor::ones([2, 3, 4]);
+        let k = Tensor::ones([4, 8]);
+        let r = Tensor::ones([2, 8]);
+        let o = opts(RnnCell::Lstm, false, false);
+        let mk = |x: &Tensor| {
+            rnn(
+                RnnInputs {
+                    x,
+                    kernel: &k,
+                    recurrent_kernel: &r,
+                    bias: None,
+                    initial_state: &[],
+                    mask: None,
+                    recurrent_dropout: None,
+                },
+                &o,
+            )
+        };
+        assert!(mk(&Tensor::ones([2, 4])).is_err());
+        assert!(mk(&Tensor::ones([2, 3, 5])).is_err());
+        let bad_mask = Tensor::ones([2, 2]);
+        assert!(rnn(
+            RnnInputs {
+                x: &x,
+                kernel: &k,
+                recurrent_kernel: &r,
+                bias: None,
+                initial_state: &[],
+                mask: Some(&bad_mask),
+                recurrent_dropout: None
+            },
+            &o
+        )
+        .is_err());
+        let mut o2 = o;
+        o2.activation = Unary::Silu;
+        assert!(rnn(
+            RnnInputs {
+                x: &x,
+                kernel: &k,
+                recurrent_kernel: &r,
+                bias: None,
+                initial_state: &[],
+                mask: None,
+                recurrent_dropout: None
+            },
+            &o2
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! `Embedding`: integer ids -> rows of a `(input_dim, output_dim)` table.
+
+use std::any::Any;
+
+use serde_json::{json, Value};
+
+use crate::initializers::Initializer;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Turns non-negative integer ids into dense vectors (Keras `keras.layers.Embedding`).
+/// Weight `embedding/embeddings (input_dim, output_dim)`, initialized uniform in
+/// `[-0.05, 0.05]`. Inputs are int32/int64 ids (or floats holding integers); the gradient is
+/// a scatter-add of the output gradient rows into the table.
+///
+/// ```
+/// use keras::layers::{CallContext, Embedding, Layer};
+/// use keras::Tensor;
+/// let mut emb = Embedding::new(10, 4).mask_zero(true);
+/// emb.build(&[None, Some(3)]).unwrap();
+/// let ids = Tensor::from_i32(vec![1, 0, 9], [1, 3]).unwrap();
+/// let y = emb.call(&ids, &mut CallContext::new(false)).unwrap();
+/// assert_eq!(y.shape(), &[1, 3, 4]);
+/// let mask = emb.compute_mask(&ids, None).unwrap().unwrap();
+/// assert_eq!(mask.to_f32_vec(), vec![1.0, 0.0, 1.0]);
+/// assert!(emb.call(&Tensor::from_i32(vec![10], [1, 1]).unwrap(), &mut CallContext::new(false)).is_err());
+/// ```
+pub struct Embedding {
+    base: LayerBase,
+    input_dim: usize,
+    output_dim: usize,
+    embeddings_initializer: Initializer,
+    mask_zero: bool,
+    embeddings: Option<Variable>,
+}
+
+impl Embedding {
+    /// An embedding of `input_dim` ids into `output_dim`-dimensional vectors.
+    pub fn new(input_dim: usize, output_dim: usize) -> Self {
+        let mut base = LayerBase::new("embedding");
+        for (arg, v) in [("input_dim", input_dim), ("output_dim", output_dim)] {
+            if v == 0 {
+                base.fail(Error::InvalidArgument(format!(
+                    "Received an invalid value for argument `{arg}`. Expected a positive integer. Received: {arg}=0"
+                )));
+            }
+        }
+        Embedding {
+            base,
+            input_dim,
+            output_dim,
+            embeddings_initializer: Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None },
+            mask_zero: false,
+            embeddings: None,
+        }
+    }
+
+    /// Treat id 0 as padding: the layer emits a mask for the following layers.
+    pub fn mask_zero(mut self, yes: bool) -> Self {
+        self.mask_zero = yes;
+        self
+    }
+
+    /// Initializer of the table.
+    pub fn embeddings_initializer(mut self, i: Initializer) -> Self {
+        self.embeddings_initializer = i;
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Vocabulary size.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// Vector size.
+    pub fn output_dim(&self) -> usize {
+        self.output_dim
+    }
+
+    /// Rebuilds the layer from its Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let get = |k: &str| {
+            cfg.get(k)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::Config(format!("Embedding config needs `{k}`")))
+        };
+        let mut e = Embedding::new(get("input_dim")? as usize, get("output_dim")? as usize);
+        e.base.apply_config(cfg);
+        e.mask_zero = cfg.get("mask_zero").and_then(Value::as_bool).unwrap_or(false);
+        if let Some(v) = cfg.get("embeddings_initializer") {
+            e.embeddings_initializer = Initializer::from_config(v)?;
+        }
+        if let Some(err) = e.base.pending_error.take() {
+            return Err(err);
+        }
+        Ok(e)
+    }
+
+    /// The ids as row indices, checked against `input_dim`.
+    fn ids(&self, x: &Tensor) -> Result<Vec<usize>> {
+        let raw = x.to_i64_vec();
+        let mut out = Vec::with_capacity(raw.len());
+        for (pos, &id) in raw.iter().enumerate() {
+            if id < 0 || id as u64 >= self.input_dim as u64 {
+                keras_bail!(
+                    Value,
+                    "Layer {}: input id {id} (flat position {pos}) is outside [0, input_dim={})",
+                    self.base.name,
+                    self.input_dim
+                );
+            }
+            out.push(id as usize);
+        }
+        Ok(out)
+    }
+}
+
+impl Layer for Embedding {
+    fn class_name(&self) -> &'static str {
+        "Embedding"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let table = self.embeddings_initializer.initialize(&[self.input_dim, self.output_dim])?;
+        self.embeddings = Some(Variable::new("embeddings", &self.base.name, table, true));
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        let mut s = input_shape.to_vec();
+        s.push(Some(self.output_dim));
+        Ok(s)
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let table = self
+            .embeddings
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let ids = self.ids(x)?;
+        let d = self.output_dim;
+        let tv = table.value().as_f32()?;
+        let mut out = Vec::with_capacity(ids.len() * d);
+        for &i in &ids {
+            out.extend_from_slice(&tv[i * d..(i + 1) * d]);
+        }
+        let mut shape = x.shape().to_vec();
+        shape.push(d);
+        let vocab = self.input_dim;
+        Ok(Tensor::from_op(
+            out,
+            shape,
+            &[table.value()],
+            Box::new(move |g, _o, _inputs| {
+                let gv = g.as_f32()?;
+                let mut dt = vec![0.0f32; vocab * d];
+                for (row, &i) in ids.iter().enumerate() {
+                    dt[i * d..(i + 1) * d]
+                        .iter_mut()
+                        .zip(&gv[row * d..(row + 1) * d])
+                        .for_each(|(a, &b)| *a += b);
+                }
+                Ok(vec![Some(Tensor::new(dt, vec![vocab, d])?)])
+            }),
+        )?)
+    }
+
+    fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        if !self.mask_zero {
+            return Ok(None);
+        }
+        let m: Vec<f32> = x.to_i64_vec().iter().map(|&v| if v != 0 { 1.0 } else { 0.0 }).collect();
+        Ok(Some(Tensor::new(m, x.shape().to_vec())?))
+    }
+
+    fn weights(&self) -> Vec<&Variable> {
+        self.embeddings.iter().collect()
+    }
+
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.embeddings.iter_mut().collect()
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("input_dim".into(), json!(self.input_dim));
+        m.insert("output_dim".into(), json!(self.output_dim));
+        m.insert("embeddings_initializer".into(), self.embeddings_initializer.to_config());
+        m.insert("embeddings_regularizer".into(), Value::Null);
+        m.insert("activity_regularizer".into(), Value::Null);
+        m.insert("embeddings_constraint".into(), Value::Null);
+        m.insert("mask_zero".into(), json!(self.mask_zero));
+        m.insert("quantization_config".into(), Value::Null);
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keras_engine::GradientTape;
+
+    #[test]
+    fn errors_name_layer_argument_and_value() {
+        let e = crate::layers::layer::check_pending(&Embedding::new(0, 3)).unwrap_err();
+        assert!(e.to_string().contains("input_dim=0"), "{e}");
+        let e = crate::layers::layer::check_pending(&Embedding::new(3, 0)).unwrap_err();
+        assert!(e.to_string().contains("output_dim=0"), "{e}");
+        let mut emb = Embedding::new(5, 2).name("emb");
+        emb.build(&[None, Some(2)]).unwrap();
+        let mut ctx = CallContext::new(false);
+        for bad in [5, -1] {
+            let e = emb.call(&Tensor::from_i64(vec![0, bad], [1, 2]).unwrap(), &mut ctx).unwrap_err();
+            assert!(matches!(e, Error::Value(_)));
+            let s = e.to_string();
+            assert!(s.contains("emb") && s.contains(&bad.to_string()) && s.contains("input_dim=5"), "{s}");
+        }
+        let mut unbuilt = Embedding::new(5, 2);
+        assert!(unbuilt.call(&Tensor::from_i32(vec![1], [1]).unwrap(), &mut ctx).is_err());
+        unbuilt.build(&[None]).unwrap();
+    }
+
+    #[test]
+    fn float_ids_and_scatter_add_gradient() {
+        let mut emb = Embedding::new(4, 2);
+        emb.build(&[None, Some(3)]).unwrap();
+        let table = Tensor::new((0..8).map(|v| v as f32).collect(), [4, 2]).unwrap();
+        emb.set_weights(&[table]).unwrap();
+        let ids = Tensor::new(vec![3.0, 1.0, 3.0], [1, 3]).unwrap();
+        let tape = GradientTape::new();
+        let y = emb.call(&ids, &mut CallContext::new(true)).unwrap();
+        assert_eq!(y.to_f32_vec(), vec![6.0, 7.0, 2.0, 3.0, 6.0, 7.0]);
+        let w = emb.weights()[0].value().clone();
+        let g = tape.gradient(&y, &[&w]).unwrap()[0].clone().unwrap();
+        assert_eq!(g.to_f32_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 2.0]);
+    }
+}

@@ -1,0 +1,710 @@
+//! The machinery shared by `SimpleRNN`, `LSTM` and `GRU`: arguments, weights, configs, and
+//! the call into the engine's fused recurrent op (one op per sequence, backward through time
+//! written by hand).
+
+use std::sync::Mutex;
+
+use keras_engine::ops::{self, RnnCell, RnnInputs, RnnOptions};
+use keras_engine::{with_global_rng, Rng};
+use serde_json::{json, Map, Value};
+
+use crate::activations::Activation;
+use crate::initializers::Initializer;
+use crate::layers::layer::{shape_str, CallContext, LayerBase, Shape, Variable};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Which recurrent layer a [`Recurrent`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurrentKind {
+    /// `SimpleRNN`.
+    SimpleRnn,
+    /// `LSTM`.
+    Lstm,
+    /// `GRU`.
+    Gru,
+}
+
+impl RecurrentKind {
+    /// Keras class name.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            RecurrentKind::SimpleRnn => "SimpleRNN",
+            RecurrentKind::Lstm => "LSTM",
+            RecurrentKind::Gru => "GRU",
+        }
+    }
+
+    /// The automatic layer name prefix (`lstm`).
+    pub fn snake_name(self) -> &'static str {
+        match self {
+            RecurrentKind::SimpleRnn => "simple_rnn",
+            RecurrentKind::Lstm => "lstm",
+            RecurrentKind::Gru => "gru",
+        }
+    }
+
+    /// The kind for a Keras class name.
+    pub fn from_class_name(name: &str) -> Option<Self> {
+        match name {
+            "SimpleRNN" => Some(RecurrentKind::SimpleRnn),
+            "LSTM" => Some(RecurrentKind::Lstm),
+            "GRU" => Some(RecurrentKind::Gru),
+            _ => None,
+        }
+    }
+}
+
+/// A recurrent layer over `(batch, time, features)` inputs: the state and arguments shared by
+/// [`crate::layers::SimpleRNN`], [`crate::layers::LSTM`] and [`crate::layers::GRU`].
+pub struct Recurrent {
+    pub(crate) base: LayerBase,
+    pub(crate) kind: RecurrentKind,
+    pub(crate) units: usize,
+    pub(crate) activation: Activation,
+    pub(crate) recurrent_activation: Activation,
+    pub(crate) use_bias: bool,
+    pub(crate) kernel_initializer: Initializer,
+    pub(crate) recurrent_initializer: Initializer,
+    pub(crate) bias_initializer: Initializer,
+    pub(crate) unit_forget_bias: bool,
+    pub(crate) dropout: f64,
+    pub(crate) recurrent_dropout: f64,
+    pub(crate) seed: Option<u64>,
+    pub(crate) return_sequences: bool,
+    pub(crate) return_state: bool,
+    pub(crate) go_backwards: bool,
+    pub(crate) stateful: bool,
+    pub(crate) unroll: bool,
+    pub(crate) zero_output_for_mask: bool,
+    pub(crate) reset_after: bool,
+    /// Prefix of the variable paths (`bidirectional/` inside a Bidirectional wrapper).
+    pub(crate) path_prefix: String,
+    pub(crate) kernel: Option<Variable>,
+    pub(crate) recurrent_kernel: Option<Variable>,
+    pub(crate) bias: Option<Variable>,
+    /// Stateful layers: the last states, carried to the next batch.
+    states: Mutex<Option<Vec<Tensor>>>,
+    /// Seeded dropout generator (None: the global one).
+    rng: Mutex<Option<Rng>>,
+}
+
+fn check_rate(base: &mut LayerBase, arg: &str, rate: f64) {
+    if !(0.0..=1.0).contains(&rate) {
+        base.fail(Error::InvalidArgument(format!(
+            "Layer {}: invalid value for `{arg}`, expected a float in [0, 1]. Received: {arg}={rate}",
+            base.name
+        )));
+    }
+}
+
+impl Recurrent {
+    /// A layer of `kind` with `units` outputs and Keras's defaults.
+    pub fn new(kind: RecurrentKind, units: usize) -> Self {
+        let mut base = LayerBase::new(kind.snake_name());
+        if units == 0 {
+            base.fail(Error::InvalidArgument(format!(
+                "Received an invalid value for argument `units`, expected a positive integer, got 0 (layer {})",
+                base.name
+            )));
+        }
+        Recurrent {
+            base,
+            kind,
+            units,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            use_bias: true,
+            kernel_initializer: Initializer::glorot_uniform(),
+            recurrent_initializer: Initializer::Orthogonal { gain: 1.0, seed: None },
+            bias_initializer: Initializer::Zeros,
+            unit_forget_bias: true,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            seed: None,
+            return_sequences: false,
+            return_state: false,
+            go_backwards: false,
+            stateful: false,
+            unroll: false,
+            zero_output_for_mask: false,
+            reset_after: true,
+            path_prefix: String::new(),
+            kernel: None,
+            recurrent_kernel: None,
+            bias: None,
+            states: Mutex::new(None),
+            rng: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_activation(&mut self, recurrent: bool, name: &str) {
+        match Activation::from_name(name) {
+            Ok(a) => self.set_activation_obj(recurrent, a),
+            Err(e) => self.base.fail(e),
+        }
+    }
+
+    pub(crate) fn set_activation_obj(&mut self, recurrent: bool, a: Activation) {
+        let arg = if recurrent { "recurrent_activation" } else { "activation" };
+        if !a.unary().is_some_and(|u| u.invertible_derivative()) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: {arg}='{}' is not supported by the fused recurrent kernel (supported: linear, relu, sigmoid, tanh, elu, selu, exponential)",
+                self.base.name,
+                a.name()
+            )));
+        }
+        if recurrent {
+            self.recurrent_activation = a;
+        } else {
+            self.activation = a;
+        }
+    }
+
+    pub(crate) fn set_dropout(&mut self, recurrent: bool, rate: f64) {
+        let arg = if recurrent { "recurrent_dropout" } else { "dropout" };
+        check_rate(&mut self.base, arg, rate);
+        if recurrent {
+            self.recurrent_dropout = rate;
+        } else {
+            self.dropout = rate;
+        }
+    }
+
+    pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
+        self.seed = seed;
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = seed.map(Rng::new);
+    }
+
+    /// Rebuilds a layer of `kind` from its Keras config.
+    pub fn from_config(kind: RecurrentKind, cfg: &Value) -> Result<Self> {
+        let units = cfg
+            .get("units")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Config(format!("{} config needs `units`", kind.class_name())))?;
+        let mut r = Recurrent::new(kind, units as usize);
+        r.base.apply_config(cfg);
+        let b = |k: &str, d: bool| cfg.get(k).and_then(Value::as_bool).unwrap_or(d);
+        r.return_sequences = b("return_sequences", false);
+        r.return_state = b("return_state", false);
+        r.go_backwards = b("go_backwards", false);
+        r.stateful = b("stateful", false);
+        r.unroll = b("unroll", false);
+        r.zero_output_for_mask = b("zero_output_for_mask", false);
+        r.use_bias = b("use_bias", true);
+        r.unit_forget_bias = b("unit_forget_bias", true);
+        r.reset_after = b("reset_after", true);
+        if let Some(v) = cfg.get("activation") {
+            let a = Activation::from_config(v)?;
+            r.set_activation_obj(false, a);
+        }
+        if kind != RecurrentKind::SimpleRnn {
+            if let Some(v) = cfg.get("recurrent_activation") {
+                let a = Activation::from_config(v)?;
+                r.set_activation_obj(true, a);
+            }
+        }
+        for (key, slot) in [
+            ("kernel_initializer", &mut r.kernel_initializer),
+            ("recurrent_initializer", &mut r.recurrent_initializer),
+            ("bias_initializer", &mut r.bias_initializer),
+        ] {
+            if let Some(v) = cfg.get(key) {
+                *slot = Initializer::from_config(v)?;
+            }
+        }
+        let f = |k: &str| cfg.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+        r.set_dropout(false, f("dropout"));
+        r.set_dropout(true, f("recurrent_dropout"));
+        r.set_seed(cfg.get("seed").and_then(Value::as_u64));
+        if let Some(e) = r.base.pending_error.take() {
+            return Err(e);
+        }
+        Ok(r)
+    }
+
+    fn cell_name(&self) -> String {
+        format!("{}{}/{}_cell", self.path_prefix, self.base.name, self.kind.snake_name())
+    }
+
+    fn gates(&self) -> usize {
+        match self.kind {
+            RecurrentKind::SimpleRnn => 1,
+            RecurrentKind::Lstm => 4,
+            RecurrentKind::Gru => 3,
+        }
+    }
+
+    fn engine_cell(&self) -> RnnCell {
+        match self.kind {
+            RecurrentKind::SimpleRnn => RnnCell::Simple,
+            RecurrentKind::Lstm => RnnCell::Lstm,
+            RecurrentKind::Gru => RnnCell::Gru { reset_after: self.reset_after },
+        }
+    }
+
+    /// Number of states (`[h]` or `[h, c]`).
+    pub fn num_states(&self) -> usize {
+        if self.kind == RecurrentKind::Lstm {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Creates kernel `(features, gates*units)`, recurrent kernel `(units, gates*units)` and bias.
+    pub fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if input_shape.len() != 3 {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim=3, found ndim={}. Full shape received: {}",
+                self.base.name,
+                input_shape.len(),
+                shape_str(input_shape)
+            );
+        }
+        let Some(features) = input_shape[2] else {
+            keras_bail!(
+                Shape,
+                "Layer {} needs a known feature dimension, received input_shape={}",
+                self.base.name,
+                shape_str(input_shape)
+            );
+        };
+        let gu = self.gates() * self.units;
+        let cell = self.cell_name();
+        self.kernel =
+            Some(Variable::new("kernel", &cell, self.kernel_initializer.initialize(&[features, gu])?, true));
+        self.recurrent_kernel = Some(Variable::new(
+            "recurrent_kernel",
+            &cell,
+            self.recurrent_initializer.initialize(&[self.units, gu])?,
+            true,
+        ));
+        self.bias = if self.use_bias {
+            let value = match self.kind {
+                RecurrentKind::Lstm if self.unit_forget_bias => {
+                    // Keras: bias_initializer for i, ones for f, bias_initializer for c, o.
+                    let u = self.units;
+                    let i = self.bias_initializer.initialize(&[u])?.to_f32_vec();
+                    let co = self.bias_initializer.initialize(&[2 * u])?.to_f32_vec();
+                    let mut v = i;
+                    v.extend(std::iter::repeat_n(1.0, u));
+                    v.extend(co);
+                    Tensor::new(v, vec![4 * u])?
+                }
+                RecurrentKind::Gru if self.reset_after => self.bias_initializer.initialize(&[2, gu])?,
+                _ => self.bias_initializer.initialize(&[gu])?,
+            };
+            Some(Variable::new("bias", &cell, value, true))
+        } else {
+            None
+        };
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    /// `(batch, units)`, or `(batch, time, units)` with `return_sequences` (first output only).
+    pub fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        if input_shape.len() != 3 {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim=3, found ndim={}. Full shape received: {}",
+                self.base.name,
+                input_shape.len(),
+                shape_str(input_shape)
+            );
+        }
+        Ok(if self.return_sequences {
+            vec![input_shape[0], input_shape[1], Some(self.units)]
+        } else {
+            vec![input_shape[0], Some(self.units)]
+        })
+    }
+
+    fn dropout_mask(&self, rate: f64, shape: Vec<usize>) -> Result<Tensor> {
+        let keep = 1.0 - rate as f32;
+        let scale = 1.0 / keep;
+        let n: usize = shape.iter().product();
+        let make = |r: &mut Rng| -> Vec<f32> {
+            (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
+        };
+        let data = {
+            let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(r) => make(r),
+                None => with_global_rng(make),
+            }
+        };
+        Ok(Tensor::new(data, shape)?)
+    }
+
+    /// Runs the layer: `[output]`, or `[output, h(, c)]` with `return_state`. `mask` is
+    /// `(batch, time)` (non-zero = valid); `initial_state` overrides the zero (or stateful)
+    /// initial states.
+    pub fn run(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        initial_state: Option<&[Tensor]>,
+        ctx: &CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let name = &self.base.name;
+        let (Some(kernel), Some(rkernel)) = (&self.kernel, &self.recurrent_kernel) else {
+            keras_bail!(State, "Layer {name} is not built");
+        };
+        if x.rank() != 3 {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{name}\" is incompatible with the layer: expected ndim=3, found ndim={}. Full shape received: {:?}",
+                x.rank(),
+                x.shape()
+            );
+        }
+        let (b, t, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+        if d != kernel.shape()[0] {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{name}\" is incompatible with the layer: expected axis -1 of input shape to have value {}, but received input with shape {:?}",
+                kernel.shape()[0],
+                x.shape()
+            );
+        }
+        if let Some(m) = mask {
+            if m.shape() != [b, t] {
+                keras_bail!(
+                    Shape,
+                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
+                    m.shape()
+                );
+            }
+        }
+        let x =
+            if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
+        let u = self.units;
+        let ns = self.num_states();
+        let stored: Option<Vec<Tensor>> = if self.stateful && initial_state.is_none() {
+            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(s) if s[0].shape()[0] != b => keras_bail!(
+                    Value,
+                    "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
+                    s[0].shape()[0]
+                ),
+                other => other.cloned(),
+            }
+        } else {
+            None
+        };
+        let init: Vec<Tensor> = match initial_state {
+            Some(s) => {
+                if s.len() != ns || s.iter().any(|st| st.shape() != [b, u]) {
+                    let shapes: Vec<&[usize]> = s.iter().map(|st| st.shape()).collect();
+                    keras_bail!(
+                        Value,
+                        "Layer {name} expects {ns} initial state tensor(s) of shape ({b}, {u}), received shapes {shapes:?}"
+                    );
+                }
+                s.to_vec()
+            }
+            None => stored.unwrap_or_default(),
+        };
+        let training = ctx.training;
+        let x = if training && self.dropout > 0.0 && self.dropout < 1.0 {
+            let m = self.dropout_mask(self.dropout, vec![b, 1, d])?;
+            ops::mul(&x, &m)?
+        } else {
+            x
+        };
+        let rdrop = if training && self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0 {
+            Some(self.dropout_mask(self.recurrent_dropout, vec![b, u])?)
+        } else {
+            None
+        };
+        let ua = |a: Activation| {
+            a.unary().ok_or_else(|| {
+                Error::InvalidArgument(format!("Layer {name}: activation {} is not element-wise", a.name()))
+            })
+        };
+        let opts = RnnOptions {
+            cell: self.engine_cell(),
+            activation: ua(self.activation)?,
+            recurrent_activation: ua(self.recurrent_activation)?,
+            go_backwards: self.go_backwards,
+            return_sequences: self.return_sequences,
+            zero_output_for_mask: self.zero_output_for_mask,
+        };
+        let inputs = RnnInputs {
+            x: &x,
+            kernel: kernel.value(),
+            recurrent_kernel: rkernel.value(),
+            bias: self.bias.as_ref().map(|v| v.value()),
+            initial_state: &init,
+            mask,
+            recurrent_dropout: rdrop.as_ref(),
+        };
+        let mut outs = ops::rnn(inputs, &opts)?;
+        if self.stateful {
+            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(outs[1..].iter().map(|s| s.detach()).collect());
+        }
+        if !self.return_state {
+            outs.truncate(1);
+        }
+        Ok(outs)
+    }
+
+    /// Clears the states of a stateful layer (the next batch starts from zeros).
+    pub fn reset_states(&self) {
+        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The current states of a stateful layer (None before the first call or after a reset).
+    pub fn states(&self) -> Option<Vec<Tensor>> {
+        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The output mask: the input mask when the whole sequence is returned.
+    pub fn compute_mask(&self, mask: Option<&Tensor>) -> Option<Tensor> {
+        if self.return_sequences {
+            mask.cloned()
+        } else {
+            None
+        }
+    }
+
+    /// Weights in Keras order: kernel, recurrent_kernel, bias.
+    pub fn weights(&self) -> Vec<&Variable> {
+        self.kernel.iter().chain(self.recurrent_kernel.iter()).chain(self.bias.iter()).collect()
+    }
+
+    /// Weights, mutable.
+    pub fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.kernel.iter_mut().chain(self.recurrent_kernel.iter_mut()).chain(self.bias.iter_mut()).collect()
+    }
+
+    /// Keras's `get_config()`, keys in Keras's order for each class.
+    pub fn get_config(&self) -> Value {
+        let mut m: Map<String, Value> = self.base.base_config();
+        m.insert("return_sequences".into(), json!(self.return_sequences));
+        m.insert("return_state".into(), json!(self.return_state));
+        m.insert("go_backwards".into(), json!(self.go_backwards));
+        m.insert("stateful".into(), json!(self.stateful));
+        m.insert("unroll".into(), json!(self.unroll));
+        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        m.insert("units".into(), json!(self.units));
+        m.insert("activation".into(), self.activation.to_config());
+        if self.kind != RecurrentKind::SimpleRnn {
+            m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
+        }
+        m.insert("use_bias".into(), json!(self.use_bias));
+        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
+        m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
+        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
+        if self.kind == RecurrentKind::Lstm {
+            m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
+        }
+        for k in [
+            "kernel_regularizer",
+            "recurrent_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "recurrent_constraint",
+            "bias_constraint",
+        ] {
+            m.insert(k.into(), Value::Null);
+        }
+        m.insert("dropout".into(), json!(self.dropout));
+        m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
+        if self.kind == RecurrentKind::Gru {
+            m.insert("reset_after".into(), json!(self.reset_after));
+        }
+        if self.kind != RecurrentKind::SimpleRnn {
+            m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Defines a public recurrent layer type around [`Recurrent`]: shared builder methods, the
+/// [`crate::layers::Layer`] impl, `from_config`, `reset_states`, initial-state calls.
+macro_rules! recurrent_layer {
+    ($(#[$doc:meta])* $ty:ident, $kind:expr) => {
+        $(#[$doc])*
+        pub struct $ty(pub(crate) $crate::layers::rnn::base::Recurrent);
+
+        impl $ty {
+            /// A layer with `units` outputs and Keras's defaults (tanh, glorot-uniform kernel,
+            /// orthogonal recurrent kernel, zero bias, last output only).
+            pub fn new(units: usize) -> Self {
+                $ty($crate::layers::rnn::base::Recurrent::new($kind, units))
+            }
+            /// Rebuilds the layer from its Keras config.
+            pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+                Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
+            }
+            /// Sets the activation by Keras name (default `"tanh"`).
+            pub fn activation(mut self, name: &str) -> Self {
+                self.0.set_activation(false, name);
+                self
+            }
+            /// Whether to add biases (default true).
+            pub fn use_bias(mut self, yes: bool) -> Self {
+                self.0.use_bias = yes;
+                self
+            }
+            /// Kernel initializer (default glorot_uniform).
+            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.kernel_initializer = i;
+                self
+            }
+            /// Recurrent kernel initializer (default orthogonal).
+            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.recurrent_initializer = i;
+                self
+            }
+            /// Bias initializer (default zeros).
+            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.bias_initializer = i;
+                self
+            }
+            /// Fraction of the input units dropped in training (one mask per sequence).
+            pub fn dropout(mut self, rate: f64) -> Self {
+                self.0.set_dropout(false, rate);
+                self
+            }
+            /// Fraction of the recurrent units dropped in training (one mask per sequence).
+            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
+                self.0.set_dropout(true, rate);
+                self
+            }
+            /// Seed of the dropout masks.
+            pub fn seed(mut self, seed: u64) -> Self {
+                self.0.set_seed(Some(seed));
+                self
+            }
+            /// Return the whole output sequence instead of the last output.
+            pub fn return_sequences(mut self, yes: bool) -> Self {
+                self.0.return_sequences = yes;
+                self
+            }
+            /// Also return the final states (`call_outputs` gives `[output, states...]`).
+            pub fn return_state(mut self, yes: bool) -> Self {
+                self.0.return_state = yes;
+                self
+            }
+            /// Process the sequence backwards (the output sequence stays reversed).
+            pub fn go_backwards(mut self, yes: bool) -> Self {
+                self.0.go_backwards = yes;
+                self
+            }
+            /// Carry the final states of each batch into the next one (see `reset_states`).
+            pub fn stateful(mut self, yes: bool) -> Self {
+                self.0.stateful = yes;
+                self
+            }
+            /// Masked steps output zeros instead of the previous output.
+            pub fn zero_output_for_mask(mut self, yes: bool) -> Self {
+                self.0.zero_output_for_mask = yes;
+                self
+            }
+            /// `input_shape` (without batch) for the first layer of a Sequential model.
+            pub fn input_shape(mut self, shape: &[usize]) -> Self {
+                self.0.base.input_shape = Some(shape.to_vec());
+                self
+            }
+            /// Sets the layer name.
+            pub fn name(mut self, name: &str) -> Self {
+                self.0.base.name = name.to_string();
+                self
+            }
+            /// Number of units.
+            pub fn units(&self) -> usize {
+                self.0.units
+            }
+            /// Clears the states of a stateful layer.
+            pub fn reset_states(&self) {
+                self.0.reset_states();
+            }
+            /// The carried states of a stateful layer.
+            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
+                self.0.states()
+            }
+            /// Calls the layer from explicit initial states (`[h]`, or `[h, c]` for LSTM) and
+            /// an optional `(batch, time)` mask; returns every output.
+            pub fn call_with_state(
+                &self,
+                x: &$crate::Tensor,
+                initial_state: &[$crate::Tensor],
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                self.0.run(x, mask, Some(initial_state), ctx)
+            }
+        }
+
+        impl From<$ty> for $crate::layers::rnn::base::Recurrent {
+            fn from(l: $ty) -> Self {
+                l.0
+            }
+        }
+
+        impl $crate::layers::Layer for $ty {
+            fn class_name(&self) -> &'static str {
+                $kind.class_name()
+            }
+            fn base(&self) -> &$crate::layers::LayerBase {
+                &self.0.base
+            }
+            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+                &mut self.0.base
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
+                self.0.build(input_shape)
+            }
+            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+                self.0.compute_output_shape(s)
+            }
+            fn call(&self, x: &$crate::Tensor, ctx: &mut $crate::layers::CallContext) -> $crate::Result<$crate::Tensor> {
+                Ok(self.0.run(x, None, None, ctx)?.swap_remove(0))
+            }
+            fn call_masked(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<$crate::Tensor> {
+                Ok(self.0.run(x, mask, None, ctx)?.swap_remove(0))
+            }
+            fn call_outputs(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                self.0.run(x, mask, None, ctx)
+            }
+            fn compute_mask(
+                &self,
+                _x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+            ) -> $crate::Result<Option<$crate::Tensor>> {
+                Ok(self.0.compute_mask(mask))
+            }
+            fn weights(&self) -> Vec<&$crate::layers::Variable> {
+                self.0.weights()
+            }
+            fn weights_mut(&mut self) -> Vec<&mut $crate::layers::Variable> {
+                self.0.weights_mut()
+            }
+            fn get_config(&self) -> serde_json::Value {
+                self.0.get_config()
+            }
+        }
+    };
+}
+pub(crate) use recurrent_layer;

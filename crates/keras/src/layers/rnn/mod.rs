@@ -1,0 +1,16 @@
+//! Recurrent layers: SimpleRNN, LSTM, GRU (each a single fused engine op per sequence) and
+//! the Bidirectional and TimeDistributed wrappers.
+
+pub mod base;
+pub mod bidirectional;
+pub mod gru;
+pub mod lstm;
+pub mod simple_rnn;
+pub mod time_distributed;
+
+pub use base::{Recurrent, RecurrentKind};
+pub use bidirectional::{Bidirectional, MergeMode};
+pub use gru::GRU;
+pub use lstm::LSTM;
+pub use simple_rnn::SimpleRNN;
+pub use time_distributed::TimeDistributed;
