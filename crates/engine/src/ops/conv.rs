@@ -6,7 +6,7 @@ use crate::autodiff::record;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
 use crate::ops::elementwise::Unary;
-use crate::ops::linalg::act_backward_from_output;
+use crate::ops::linalg::pre_activation_grad;
 use crate::tensor::Tensor;
 use crate::{bail, EngineError, Result};
 
@@ -67,19 +67,19 @@ pub fn conv2d(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
-            let mut dpre = gy.as_f32()?.to_vec();
-            act_backward_from_output(&mut dpre, y.as_f32()?, act)?;
+            let dpre = pre_activation_grad(gy, y, act)?;
+            let dpre: &[f32] = &dpre;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0f32; g.input_len()];
-                conv::conv2d_backward_input(&g, &dpre, w.as_f32()?, &mut dx);
+                conv::conv2d_backward_input(&g, dpre, w.as_f32()?, &mut dx);
                 Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
             } else {
                 None
             };
             let dw = if w.tracks_grad() {
                 let mut dw = vec![0.0f32; g.kernel_len()];
-                conv::conv2d_backward_kernel(&g, x.as_f32()?, &dpre, &mut dw);
+                conv::conv2d_backward_kernel(&g, x.as_f32()?, dpre, &mut dw);
                 Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))
             } else {
                 None
@@ -87,7 +87,7 @@ pub fn conv2d(
             let mut grads = vec![dx, dw];
             if inputs.len() == 3 {
                 let mut db = vec![0.0f32; g.c_out];
-                conv::bias_grad(&dpre, g.c_out, &mut db);
+                conv::bias_grad(dpre, g.c_out, &mut db);
                 grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
             }
             Ok(grads)

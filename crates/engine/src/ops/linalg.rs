@@ -54,6 +54,29 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
     }
 }
 
+/// The gradient before a fused activation, `dy * act'(y)`: borrowed as is for linear,
+/// otherwise computed in one pass into a fresh buffer.
+pub(crate) fn pre_activation_grad<'a>(
+    dy: &'a Tensor,
+    y: &Tensor,
+    act: Unary,
+) -> Result<std::borrow::Cow<'a, [f32]>> {
+    let g = dy.as_f32()?;
+    if act == Unary::Linear {
+        return Ok(std::borrow::Cow::Borrowed(g));
+    }
+    let ys = y.as_f32()?;
+    let out: Vec<f32> = match act {
+        Unary::Relu => g.iter().zip(ys).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect(),
+        _ => {
+            let mut v = g.to_vec();
+            act_backward_from_output(&mut v, ys, act)?;
+            v
+        }
+    };
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// Multiplies `dy` in place by `act'` recovered from the output `y`.
 pub(crate) fn act_backward_from_output(dy: &mut [f32], y: &[f32], act: Unary) -> Result<()> {
     if !act.backward_from_output_slice(dy, y) {
@@ -110,26 +133,26 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
         out,
         &inputs,
         Box::new(move |g, y, inputs| {
-            let mut dpre = g.as_f32()?.to_vec();
-            act_backward_from_output(&mut dpre, y.as_f32()?, act)?;
+            let dpre = pre_activation_grad(g, y, act)?;
+            let dpre: &[f32] = &dpre;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0; m * k];
-                gemm(m, k, n, &dpre, Trans::No, w.as_f32()?, Trans::Yes, &mut dx, false);
+                gemm(m, k, n, dpre, Trans::No, w.as_f32()?, Trans::Yes, &mut dx, false);
                 Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
             } else {
                 None
             };
             let dw = if w.tracks_grad() {
                 let mut dw = vec![0.0; k * n];
-                gemm(k, n, m, x.as_f32()?, Trans::Yes, &dpre, Trans::No, &mut dw, false);
+                gemm(k, n, m, x.as_f32()?, Trans::Yes, dpre, Trans::No, &mut dw, false);
                 Some(Tensor::from_f32_unchecked(dw, vec![k, n]))
             } else {
                 None
             };
             let mut grads = vec![dx, dw];
             if inputs.len() == 3 {
-                grads.push(Some(Tensor::from_f32_unchecked(column_sums(&dpre, n), vec![n])));
+                grads.push(Some(Tensor::from_f32_unchecked(column_sums(dpre, n), vec![n])));
             }
             Ok(grads)
         }),
