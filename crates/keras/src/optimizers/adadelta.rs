@@ -53,7 +53,7 @@ impl UpdateRule for AdadeltaRule {
         vec![vec![("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0)]]
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let rho = self.rho as f32;
         let one_m_rho = (1.0 - self.rho) as f32;

@@ -52,7 +52,7 @@ impl UpdateRule for AdagradRule {
         vec![vec![("accumulator", self.initial_accumulator_value as f32)]]
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let eps = self.epsilon as f32;
         let [acc] = slots else { return };

@@ -35,7 +35,7 @@ impl AdamRule {
         g
     }
 
-    fn step(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn step(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let t = (info.iterations + 1) as f32;
         let b1 = self.beta_1 as f32;
         let b2 = self.beta_2 as f32;
@@ -94,7 +94,7 @@ impl UpdateRule for AdamRule {
         self.groups()
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         self.step(info, var, grad, slots)
     }
 
@@ -120,7 +120,7 @@ impl UpdateRule for AdamWRule {
         self.0.groups()
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         self.0.step(info, var, grad, slots)
     }
 

@@ -60,7 +60,7 @@ impl UpdateRule for AdamaxRule {
         vec![vec![("momentum", 0.0), ("norm", 0.0)]]
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let t = (info.iterations + 1) as f32;
         let b1p = (self.beta_1 as f32).powf(t);

@@ -56,7 +56,7 @@ pub trait UpdateRule: Send + Sync + Clone + Default + std::fmt::Debug + 'static 
 
     /// Updates one variable in place, in one pass. `slots` holds this variable's slots in the
     /// flattened order of [`slot_groups`](Self::slot_groups).
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]);
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]);
 
     /// Called once per step before any variable is updated (Nadam's `u_product`).
     fn begin_step(&mut self, _iterations: u64) {}
@@ -721,12 +721,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
                 weight_decay: if self.uses_weight_decay(var.name()) { wd } else { None },
             };
             let data = var.data_mut()?;
-            if use_scratch {
-                self.rule.update(&info, data, &self.scratch[i], &mut self.slots[i]);
-            } else {
-                let g = grads[i].as_f32()?;
-                self.rule.update(&info, data, g, &mut self.slots[i]);
-            }
+            let g: &[f32] = if use_scratch { &self.scratch[i] } else { grads[i].as_f32()? };
+            update_chunked(&self.rule, &info, data, g, &mut self.slots[i]);
         }
         Ok(())
     }
@@ -1031,4 +1027,25 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
     fn box_clone(&self) -> Box<dyn Optimizer> {
         Box::new(self.clone())
     }
+}
+
+/// Elements per parallel piece of one variable's update.
+const UPDATE_CHUNK: usize = 1 << 15;
+
+/// Runs `rule.update` over one variable, split into pieces updated in parallel when the
+/// variable is large (every rule is element-wise, so pieces are independent).
+fn update_chunked<R: UpdateRule>(rule: &R, info: &StepInfo, data: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    use rayon::prelude::*;
+    if data.len() < 2 * UPDATE_CHUNK || keras_engine::parallel::num_threads() < 2 {
+        let mut refs: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
+        rule.update(info, data, g, &mut refs);
+        return;
+    }
+    let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> = slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
+    let mut jobs = Vec::with_capacity(data.len().div_ceil(UPDATE_CHUNK));
+    for (dc, gc) in data.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
+        let sc: Vec<&mut [f32]> = slot_chunks.iter_mut().filter_map(|it| it.next()).collect();
+        jobs.push((dc, gc, sc));
+    }
+    jobs.into_par_iter().for_each(|(dc, gc, mut sc)| rule.update(info, dc, gc, &mut sc));
 }

@@ -91,7 +91,7 @@ impl UpdateRule for FtrlRule {
         vec![vec![("accumulator", self.initial_accumulator_value as f32), ("linear", 0.0)]]
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let p = (-self.learning_rate_power) as f32;
         let l2_reg = self.l2_regularization_strength as f32 + self.beta as f32 / (2.0 * lr);

@@ -53,7 +53,7 @@ impl UpdateRule for LionRule {
         vec![vec![("momentum", 0.0)]]
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let b1 = self.beta_1 as f32;
         let b2 = self.beta_2 as f32;

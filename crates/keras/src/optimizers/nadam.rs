@@ -77,7 +77,7 @@ impl UpdateRule for NadamRule {
         }
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         let local_step = (info.iterations + 1) as f32;
         let next_step = (info.iterations + 2) as f32;

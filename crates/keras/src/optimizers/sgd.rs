@@ -57,7 +57,7 @@ impl UpdateRule for SGDRule {
         }
     }
 
-    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         match slots {
             [m] => {
