@@ -27,13 +27,12 @@ pub fn check_grad(inputs: &[&Tensor], f: impl Fn(&[&Tensor]) -> Result<Tensor>, 
             .as_ref()
             .map(|g| g.as_f32().unwrap().to_vec())
             .unwrap_or_else(|| vec![0.0; input.numel()]);
-        for i in 0..input.numel() {
+        for (i, &a) in analytic.iter().enumerate() {
             let mut plus: Vec<Tensor> = inputs.iter().map(|t| t.detach()).collect();
             let mut minus = plus.clone();
             plus[k].f32_mut().unwrap()[i] += eps;
             minus[k].f32_mut().unwrap()[i] -= eps;
             let numeric = ((objective(&plus) - objective(&minus)) / (2.0 * eps as f64)) as f32;
-            let a = analytic[i];
             assert!(
                 (a - numeric).abs() <= tol * numeric.abs().max(1.0),
                 "input {k} element {i}: analytic {a} vs numeric {numeric}"

@@ -49,7 +49,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
     }
     let major = bytes[6];
     let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 => {
             if bytes.len() < 12 {
                 bail!("truncated .npy header");
@@ -58,7 +58,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
         }
         v => bail!("unsupported .npy version {v}"),
     };
-    let end = (start as usize)
+    let end = start
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| EngineError::new("truncated .npy header"))?;
