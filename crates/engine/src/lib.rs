@@ -15,6 +15,8 @@
 //! assert_eq!(grads[0].as_ref().unwrap().shape(), &[2, 2]);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod autodiff;
 pub mod dtype;
 pub mod error;

@@ -81,25 +81,47 @@ impl Rng {
     }
 }
 
-static GLOBAL: Mutex<Option<Rng>> = Mutex::new(None);
+/// The seed given to [`set_random_seed`], for threads that start drawing after it.
+static BASE_SEED: Mutex<Option<u64>> = Mutex::new(None);
+/// Counts threads that created their generator from the base seed.
+static THREAD_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Seeds the process-wide generator (Keras `keras.utils.set_random_seed`). Every later weight
-/// initialisation, dropout mask and shuffle is then reproducible.
-pub fn set_random_seed(seed: u64) {
-    *GLOBAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rng::new(seed));
+thread_local! {
+    static LOCAL: std::cell::RefCell<Option<Rng>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `f` with the process-wide generator (seeded from the clock if never seeded).
+/// Seeds the generator of the calling thread (Keras `keras.utils.set_random_seed`): every
+/// later weight initialisation, dropout mask and shuffle made on this thread is then
+/// reproducible. Threads that have not drawn yet derive their own streams from this seed.
+///
+/// The generator is per thread so that models trained on different threads (or tests run in
+/// parallel) never change each other's random streams.
+pub fn set_random_seed(seed: u64) {
+    *BASE_SEED.lock().unwrap_or_else(|e| e.into_inner()) = Some(seed);
+    LOCAL.with(|l| *l.borrow_mut() = Some(Rng::new(seed)));
+}
+
+/// Runs `f` with the calling thread's generator (seeded from [`set_random_seed`]'s seed, or
+/// from the clock if no seed was ever set).
 pub fn with_global_rng<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
-    let mut guard = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-    let rng = guard.get_or_insert_with(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x1234_5678);
-        Rng::new(t)
-    });
-    f(rng)
+    LOCAL.with(|l| {
+        let mut guard = l.borrow_mut();
+        let rng = guard.get_or_insert_with(|| {
+            let base = *BASE_SEED.lock().unwrap_or_else(|e| e.into_inner());
+            let k = THREAD_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match base {
+                Some(seed) => Rng::new(seed ^ (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                None => {
+                    let t = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_nanos() as u64)
+                        .unwrap_or(0x1234_5678);
+                    Rng::new(t ^ k)
+                }
+            }
+        });
+        f(rng)
+    })
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 //! is the median of the rest. Prints one JSON line per run.
 //!
 //! ```text
-//! cargo run --release -p keras --example bench -- --workload mlp|cnn|cnn_infer [--batch N]
+//! cargo run --release -p keras --example bench -- --workload mlp|cnn|lstm|cnn_infer [--batch N]
 //! ```
 
 use std::time::Instant;
 
-use keras::layers::{Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
+use keras::layers::{Conv2D, Dense, Dropout, Embedding, Flatten, Input, MaxPooling2D, LSTM};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
 use keras::Tensor;
@@ -40,6 +40,12 @@ fn peak_rss_mb() -> f64 {
 /// Synthetic data as the anchors make it: standard normal inputs, one-hot labels.
 fn make_data(workload: &str, n: usize) -> (Tensor, Tensor) {
     let mut rng = Rng::new(0);
+    if workload == "lstm" {
+        // W3: 80 token ids in [0, 20000) per sample, binary labels.
+        let x: Vec<i32> = (0..n * 80).map(|_| rng.below(20_000) as i32).collect();
+        let y: Vec<f32> = (0..n).map(|_| rng.below(2) as f32).collect();
+        return (Tensor::from_i32(x, [n, 80]).unwrap(), Tensor::new(y, [n, 1]).unwrap());
+    }
     let row: usize = if workload == "mlp" { 784 } else { 32 * 32 * 3 };
     let x: Vec<f32> = (0..n * row).map(|_| rng.normal_f64() as f32).collect();
     let mut y = vec![0.0f32; n * 10];
@@ -52,6 +58,14 @@ fn make_data(workload: &str, n: usize) -> (Tensor, Tensor) {
 
 fn build(workload: &str) -> keras::Result<Sequential> {
     let mut m = Sequential::new();
+    if workload == "lstm" {
+        m.add(Input::new(&[80]))?;
+        m.add(Embedding::new(20_000, 128))?;
+        m.add(LSTM::new(128))?;
+        m.add(Dense::new(1).activation("sigmoid"))?;
+        m.compile(Adam::new(), "binary_crossentropy", &[] as &[&str])?;
+        return Ok(m);
+    }
     if workload == "mlp" {
         m.add(Input::new(&[784]))?;
         m.add(Dense::new(512).activation("relu"))?;
@@ -86,10 +100,10 @@ fn main() -> keras::Result<()> {
     let workload = arg("--workload").unwrap_or_else(|| "mlp".into());
     let default_batch = match workload.as_str() {
         "mlp" => 128,
-        "cnn" => 32,
+        "cnn" | "lstm" => 32,
         "cnn_infer" => 1,
         w => {
-            eprintln!("unknown workload {w} (mlp, cnn, cnn_infer)");
+            eprintln!("unknown workload {w} (mlp, cnn, lstm, cnn_infer)");
             std::process::exit(2);
         }
     };
@@ -115,6 +129,14 @@ fn main() -> keras::Result<()> {
             model.predict_on_batch(&x1)?;
             lat.push(t.elapsed().as_secs_f64());
         }
+        // The same call through `predict()` (batching, checks), Keras's usual entry point.
+        let mut lat_predict = Vec::new();
+        let quiet = keras::PredictArgs::default().verbose(0);
+        for _ in 0..200 {
+            let t = Instant::now();
+            model.predict(&x1, quiet.clone())?;
+            lat_predict.push(t.elapsed().as_secs_f64());
+        }
         let mut b256 = Vec::new();
         let end = Instant::now() + std::time::Duration::from_secs(3);
         while b256.len() < 5 || (Instant::now() < end && b256.len() < 500) {
@@ -123,8 +145,9 @@ fn main() -> keras::Result<()> {
             b256.push(t.elapsed().as_secs_f64());
         }
         println!(
-            "{{\"framework\": \"keras-rs\", \"workload\": \"cnn_infer\", \"batch\": 1, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"latency_ms\": {:.4}, \"infer_b1_calls\": {}, \"infer_b256_sps\": {:.1}, \"peak_rss_mb\": {:.1}}}",
+            "{{\"framework\": \"keras-rs\", \"workload\": \"cnn_infer\", \"batch\": 1, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"latency_ms\": {:.4}, \"predict_b1_latency_ms\": {:.4}, \"infer_b1_calls\": {}, \"infer_b256_sps\": {:.1}, \"peak_rss_mb\": {:.1}}}",
             median(lat.clone()) * 1000.0,
+            median(lat_predict) * 1000.0,
             lat.len(),
             256.0 / median(b256),
             peak_rss_mb()
@@ -176,6 +199,8 @@ fn main() -> keras::Result<()> {
     let steady = median(kept);
     let flops_fwd: f64 = if workload == "mlp" {
         2.0 * (784.0 * 512.0 + 512.0 * 512.0 + 512.0 * 10.0)
+    } else if workload == "lstm" {
+        2.0 * (80.0 * 4.0 * 128.0 * 256.0 + 128.0)
     } else {
         2.0 * (30.0 * 30.0 * 32.0 * 27.0 + 28.0 * 28.0 * 64.0 * 288.0 + 12544.0 * 128.0 + 128.0 * 10.0)
     };

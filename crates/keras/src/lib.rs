@@ -21,6 +21,8 @@
 //! assert_eq!(history.history["loss"].len(), 2);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod activations;
 pub mod backend;
 pub mod datasets;

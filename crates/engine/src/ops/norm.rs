@@ -241,7 +241,7 @@ fn layer_norm_last(
     let xs = x.as_f32()?;
     let gs = param(gamma, k, "layer_norm gamma")?;
     let bs = param(beta, k, "layer_norm beta")?;
-    let rows = if k == 0 { 0 } else { xs.len() / k };
+    let rows = xs.len().checked_div(k).unwrap_or(0);
     let mut out = vec![0.0f32; xs.len()];
     let mut inv = vec![0.0f32; rows];
     let mut means = vec![0.0f32; rows];
@@ -284,10 +284,9 @@ fn layer_norm_last(
                     s2 += dxhat[j] * xhat;
                 }
                 let (s1, s2) = (s1 / k as f32, s2 / k as f32);
-                for j in 0..k {
-                    let i = r * k + j;
-                    let xhat = (xs[i] - m) * iv;
-                    dx[i] = iv * (dxhat[j] - s1 - xhat * s2);
+                let rows_x = xs[r * k..(r + 1) * k].iter().zip(&mut dx[r * k..(r + 1) * k]);
+                for ((&xv, d), &dh) in rows_x.zip(&dxhat) {
+                    *d = iv * (dh - s1 - (xv - m) * iv * s2);
                 }
             }
             let mut grads = vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))];

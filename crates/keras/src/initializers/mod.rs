@@ -56,11 +56,32 @@ pub enum Initializer {
     /// All `value`.
     Constant(f32),
     /// Normal(mean, stddev).
-    RandomNormal { mean: f32, stddev: f32, seed: Option<u64> },
+    RandomNormal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation.
+        stddev: f32,
+        /// Seed (None: the global generator).
+        seed: Option<u64>,
+    },
     /// Uniform(minval, maxval).
-    RandomUniform { minval: f32, maxval: f32, seed: Option<u64> },
+    RandomUniform {
+        /// Lower bound.
+        minval: f32,
+        /// Upper bound (exclusive).
+        maxval: f32,
+        /// Seed (None: the global generator).
+        seed: Option<u64>,
+    },
     /// Normal(mean, stddev) truncated to `mean ± 2 stddev`.
-    TruncatedNormal { mean: f32, stddev: f32, seed: Option<u64> },
+    TruncatedNormal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation before truncation.
+        stddev: f32,
+        /// Seed (None: the global generator).
+        seed: Option<u64>,
+    },
     /// Variance scaling (the Glorot / He / LeCun family).
     VarianceScaling {
         /// Which class name it serializes as.
@@ -75,7 +96,10 @@ pub enum Initializer {
         seed: Option<u64>,
     },
     /// Identity matrix times `gain` (2-D shapes only).
-    Identity { gain: f32 },
+    Identity {
+        /// Multiplier of the identity.
+        gain: f32,
+    },
     /// A random orthogonal matrix times `gain` (Keras `Orthogonal`: QR of a normal matrix,
     /// sign-corrected so the distribution is uniform over orthogonal matrices). Shapes of
     /// rank >= 2 are flattened to `(prod(shape[..-1]), shape[-1])`.
@@ -254,16 +278,16 @@ impl Initializer {
         let seed = |s: &Option<u64>| s.map(Value::from).unwrap_or(Value::Null);
         let config = match self {
             Initializer::Zeros | Initializer::Ones => json!({}),
-            Initializer::Constant(v) => json!({ "value": v }),
+            Initializer::Constant(v) => json!({ "value": py_float(*v) }),
             Initializer::RandomNormal { mean, stddev, seed: s }
             | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
-                json!({ "seed": seed(s), "mean": mean, "stddev": stddev })
+                json!({ "seed": seed(s), "mean": py_float(*mean), "stddev": py_float(*stddev) })
             }
             Initializer::RandomUniform { minval, maxval, seed: s } => {
-                json!({ "seed": seed(s), "minval": minval, "maxval": maxval })
+                json!({ "seed": seed(s), "minval": py_float(*minval), "maxval": py_float(*maxval) })
             }
             Initializer::Identity { gain } => json!({ "gain": gain }),
-            Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": gain }),
+            Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": py_float(*gain) }),
             Initializer::VarianceScaling {
                 kind: VarianceScalingKind::Plain,
                 scale,
@@ -402,6 +426,11 @@ impl Initializer {
         };
         Ok(Tensor::new(data, shape.to_vec())?)
     }
+}
+
+/// An f32 argument as the Python float Keras writes (`0.05`, not `0.05000000074505806`).
+fn py_float(v: f32) -> Value {
+    json!(format!("{v}").parse::<f64>().unwrap_or(v as f64))
 }
 
 /// The `Q` factor of the reduced QR decomposition of the row-major `(m, k)` matrix `a`

@@ -1,5 +1,5 @@
 //! Keras layers, laid out as `keras/src/layers`: core, convolutional, pooling,
-//! regularization, reshaping, activations.
+//! normalization, regularization, reshaping, activations.
 //!
 //! Every layer implements [`Layer`]; [`deserialize`] rebuilds one from Keras's JSON by class
 //! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
@@ -8,21 +8,32 @@ pub mod activations;
 pub mod convolutional;
 pub mod core;
 pub mod layer;
+pub mod normalization;
 pub mod pooling;
 pub mod regularization;
 pub mod reshaping;
 pub mod rnn;
 
 pub use self::activations::Activation;
+pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
 pub use convolutional::Conv2D;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
+pub use normalization::{BatchNormalization, LayerNormalization};
+pub use pooling::{
+    AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+    MaxPooling1D,
+};
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use regularization::Dropout;
 pub use reshaping::Flatten;
+pub use reshaping::{
+    Cropping1D, Cropping2D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D,
+    ZeroPadding2D,
+};
 pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
 
 use serde_json::Value;
@@ -46,6 +57,28 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("Flatten", |c| boxed(Flatten::from_config(c))),
         ("Dropout", |c| boxed(Dropout::from_config(c))),
         ("Activation", |c| boxed(Activation::from_config(c))),
+        ("ReLU", |c| boxed(ReLU::from_config(c))),
+        ("LeakyReLU", |c| boxed(LeakyReLU::from_config(c))),
+        ("PReLU", |c| boxed(PReLU::from_config(c))),
+        ("ELU", |c| boxed(ELU::from_config(c))),
+        ("Softmax", |c| boxed(Softmax::from_config(c))),
+        ("Reshape", |c| boxed(Reshape::from_config(c))),
+        ("Permute", |c| boxed(Permute::from_config(c))),
+        ("RepeatVector", |c| boxed(RepeatVector::from_config(c))),
+        ("ZeroPadding1D", |c| boxed(ZeroPadding1D::from_config(c))),
+        ("ZeroPadding2D", |c| boxed(ZeroPadding2D::from_config(c))),
+        ("Cropping1D", |c| boxed(Cropping1D::from_config(c))),
+        ("Cropping2D", |c| boxed(Cropping2D::from_config(c))),
+        ("UpSampling1D", |c| boxed(UpSampling1D::from_config(c))),
+        ("UpSampling2D", |c| boxed(UpSampling2D::from_config(c))),
+        ("MaxPooling1D", |c| boxed(MaxPooling1D::from_config(c))),
+        ("AveragePooling1D", |c| boxed(AveragePooling1D::from_config(c))),
+        ("GlobalMaxPooling1D", |c| boxed(GlobalMaxPooling1D::from_config(c))),
+        ("GlobalAveragePooling1D", |c| boxed(GlobalAveragePooling1D::from_config(c))),
+        ("GlobalMaxPooling2D", |c| boxed(GlobalMaxPooling2D::from_config(c))),
+        ("GlobalAveragePooling2D", |c| boxed(GlobalAveragePooling2D::from_config(c))),
+        ("BatchNormalization", |c| boxed(BatchNormalization::from_config(c))),
+        ("LayerNormalization", |c| boxed(LayerNormalization::from_config(c))),
         ("Embedding", |c| boxed(Embedding::from_config(c))),
         ("Masking", |c| boxed(Masking::from_config(c))),
         ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),

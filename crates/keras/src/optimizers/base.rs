@@ -1034,14 +1034,21 @@ const UPDATE_CHUNK: usize = 1 << 15;
 
 /// Runs `rule.update` over one variable, split into pieces updated in parallel when the
 /// variable is large (every rule is element-wise, so pieces are independent).
-fn update_chunked<R: UpdateRule>(rule: &R, info: &StepInfo, data: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+fn update_chunked<R: UpdateRule>(
+    rule: &R,
+    info: &StepInfo,
+    data: &mut [f32],
+    g: &[f32],
+    slots: &mut [Vec<f32>],
+) {
     use rayon::prelude::*;
     if data.len() < 2 * UPDATE_CHUNK || keras_engine::parallel::num_threads() < 2 {
         let mut refs: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
         rule.update(info, data, g, &mut refs);
         return;
     }
-    let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> = slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
+    let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> =
+        slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
     let mut jobs = Vec::with_capacity(data.len().div_ceil(UPDATE_CHUNK));
     for (dc, gc) in data.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
         let sc: Vec<&mut [f32]> = slot_chunks.iter_mut().filter_map(|it| it.next()).collect();

@@ -163,7 +163,7 @@ pub fn fit<N: Network + ?Sized>(
         }
         let mut logs = c.logs();
         if let Some((vx, vy)) = &val {
-            if (epoch + 1 - args.initial_epoch) % args.validation_freq == 0 {
+            if (epoch + 1).is_multiple_of(args.validation_freq) {
                 let vb = args.validation_batch_size.unwrap_or(args.batch_size);
                 let vlogs = evaluate_inner(net, c, vx, vy, None, vb, 0)?;
                 for (k, v) in vlogs {

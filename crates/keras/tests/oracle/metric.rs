@@ -81,7 +81,7 @@ fn check(case: &Case, m: &mut dyn Metric) -> Check {
     let results = case.array("results")?;
     let rv = results.to_f32_vec();
     let n = case.json["num_batches"].as_u64().unwrap_or(0) as usize;
-    let per = if n == 0 { 0 } else { rv.len() / n };
+    let per = rv.len().checked_div(n).unwrap_or(0);
     let (rtol, atol) = case.tol("result");
     let batches = case.json["batches"].as_array().cloned().unwrap_or_default();
     for (b, batch) in batches.iter().enumerate() {

@@ -1,5 +1,9 @@
 //! Activation layers.
 
 pub mod activation;
+pub mod prelu;
+pub mod relu;
 
 pub use activation::Activation;
+pub use prelu::{PReLU, Softmax};
+pub use relu::{LeakyReLU, ReLU, ELU};

@@ -310,6 +310,13 @@ impl Layer for Bidirectional {
     }
 
     fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+        if self.merge_mode.is_none() {
+            keras_bail!(
+                Value,
+                "Layer {} has merge_mode=None and returns two outputs: use call_outputs",
+                self.base.name
+            );
+        }
         Ok(self.call_outputs(x, mask, ctx)?.swap_remove(0))
     }
 

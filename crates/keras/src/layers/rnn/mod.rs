@@ -14,3 +14,6 @@ pub use gru::GRU;
 pub use lstm::LSTM;
 pub use simple_rnn::SimpleRNN;
 pub use time_distributed::TimeDistributed;
+
+#[cfg(test)]
+mod tests;

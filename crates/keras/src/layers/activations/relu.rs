@@ -1,0 +1,285 @@
+//! `ReLU`, `LeakyReLU` and `ELU` layers: the parameterized rectifiers as layers.
+
+use keras_engine::ops::{self, Unary};
+use serde_json::{json, Value};
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::{f64_arg, finish, layer_common};
+use crate::{Error, Result, Tensor};
+
+/// Keras `keras.layers.ReLU`: `relu(x, negative_slope, max_value, threshold)`; every
+/// argument must be non-negative.
+///
+/// ```
+/// use keras::layers::ReLU;
+/// let relu6 = ReLU::new().max_value(6.0);
+/// ```
+pub struct ReLU {
+    base: LayerBase,
+    max_value: Option<f64>,
+    negative_slope: f64,
+    threshold: f64,
+}
+
+impl Default for ReLU {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReLU {
+    /// A plain rectifier (no maximum, slope 0, threshold 0).
+    pub fn new() -> Self {
+        ReLU { base: LayerBase::new("re_lu"), max_value: None, negative_slope: 0.0, threshold: 0.0 }
+    }
+
+    /// Saturation value (must be >= 0).
+    pub fn max_value(mut self, v: f64) -> Self {
+        if v.is_nan() || v < 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "max_value of a ReLU layer cannot be a negative value. Received: max_value={v}"
+            )));
+        }
+        self.max_value = Some(v);
+        self
+    }
+
+    /// Slope below the threshold (must be >= 0).
+    pub fn negative_slope(mut self, v: f64) -> Self {
+        if v.is_nan() || v < 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "negative_slope of a ReLU layer cannot be a negative value. Received: negative_slope={v}"
+            )));
+        }
+        self.negative_slope = v;
+        self
+    }
+
+    /// Threshold below which values are damped (must be >= 0).
+    pub fn threshold(mut self, v: f64) -> Self {
+        if v.is_nan() || v < 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "threshold of a ReLU layer cannot be a negative value. Received: threshold={v}"
+            )));
+        }
+        self.threshold = v;
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let mut l = ReLU::new()
+            .negative_slope(f64_arg(cfg, "negative_slope", 0.0, "ReLU")?)
+            .threshold(f64_arg(cfg, "threshold", 0.0, "ReLU")?);
+        if cfg.get("max_value").is_some_and(|v| !v.is_null()) {
+            l = l.max_value(f64_arg(cfg, "max_value", 0.0, "ReLU")?);
+        }
+        l.base.apply_config(cfg);
+        finish(&mut l.base, ()).map(|_| l)
+    }
+}
+
+impl Layer for ReLU {
+    layer_common!("ReLU", false);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let u = Unary::ReluParams {
+            negative_slope: self.negative_slope as f32,
+            max_value: self.max_value.map_or(f32::INFINITY, |m| m as f32),
+            threshold: self.threshold as f32,
+        };
+        Ok(ops::unary(x, u)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("max_value".into(), self.max_value.map_or(Value::Null, |v| json!(v)));
+        m.insert("negative_slope".into(), json!(self.negative_slope));
+        m.insert("threshold".into(), json!(self.threshold));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.LeakyReLU`: `x > 0 ? x : negative_slope * x` (slope 0.3 by default,
+/// unlike the `leaky_relu` function's 0.2).
+pub struct LeakyReLU {
+    base: LayerBase,
+    negative_slope: f64,
+}
+
+impl Default for LeakyReLU {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LeakyReLU {
+    /// A leaky rectifier with slope 0.3.
+    pub fn new() -> Self {
+        LeakyReLU { base: LayerBase::new("leaky_re_lu"), negative_slope: 0.3 }
+    }
+
+    /// The slope for negative inputs (must be >= 0).
+    pub fn negative_slope(mut self, v: f64) -> Self {
+        if v.is_nan() || v < 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. Expected a float. Received: negative_slope={v}"
+            )));
+        }
+        self.negative_slope = v;
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config (the deprecated `alpha` key is accepted too).
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let slope = match cfg.get("negative_slope") {
+            Some(_) => f64_arg(cfg, "negative_slope", 0.3, "LeakyReLU")?,
+            None => f64_arg(cfg, "alpha", 0.3, "LeakyReLU")?,
+        };
+        let mut l = LeakyReLU::new().negative_slope(slope);
+        l.base.apply_config(cfg);
+        finish(&mut l.base, ()).map(|_| l)
+    }
+}
+
+impl Layer for LeakyReLU {
+    layer_common!("LeakyReLU", false);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let u = Unary::ReluParams {
+            negative_slope: self.negative_slope as f32,
+            max_value: f32::INFINITY,
+            threshold: 0.0,
+        };
+        Ok(ops::unary(x, u)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("negative_slope".into(), json!(self.negative_slope));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.ELU`: `x > 0 ? x : alpha * (exp(x) - 1)`.
+pub struct ELU {
+    base: LayerBase,
+    alpha: f64,
+}
+
+impl Default for ELU {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ELU {
+    /// An ELU with `alpha = 1`.
+    pub fn new() -> Self {
+        ELU { base: LayerBase::new("elu"), alpha: 1.0 }
+    }
+
+    /// The scale of the negative part.
+    pub fn alpha(mut self, a: f64) -> Self {
+        if !a.is_finite() {
+            self.base.fail(Error::InvalidArgument(format!(
+                "The `alpha` argument of an ELU layer must be a finite number. Received: alpha={a}"
+            )));
+        }
+        self.alpha = a;
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let mut l = ELU::new().alpha(f64_arg(cfg, "alpha", 1.0, "ELU")?);
+        l.base.apply_config(cfg);
+        finish(&mut l.base, ()).map(|_| l)
+    }
+}
+
+impl Layer for ELU {
+    layer_common!("ELU", false);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(ops::unary(x, Unary::Elu(self.alpha as f32))?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("alpha".into(), json!(self.alpha));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::layer::check_pending;
+
+    #[test]
+    fn negative_arguments_are_rejected() {
+        for l in [ReLU::new().max_value(-1.0), ReLU::new().negative_slope(-0.1), ReLU::new().threshold(-0.5)]
+        {
+            let e = check_pending(&l).unwrap_err().to_string();
+            assert!(e.contains("ReLU") && e.contains("-"), "{e}");
+        }
+        assert!(check_pending(&LeakyReLU::new().negative_slope(-0.3))
+            .unwrap_err()
+            .to_string()
+            .contains("-0.3"));
+        assert!(check_pending(&ELU::new().alpha(f64::NAN)).is_err());
+        assert!(ReLU::from_config(&json!({"threshold": -1.0})).is_err());
+        assert!(ReLU::from_config(&json!({"threshold": "x"})).is_err());
+    }
+
+    #[test]
+    fn values_and_configs() {
+        let x = Tensor::new(vec![-2.0, 0.25, 0.75, 8.0], [1, 4]).unwrap();
+        let mut ctx = CallContext::new(false);
+        let r = ReLU::new().max_value(6.0).negative_slope(0.1).threshold(0.5);
+        assert_eq!(r.call(&x, &mut ctx).unwrap().as_f32().unwrap(), &[-0.25, -0.025, 0.75, 6.0]);
+        let l = LeakyReLU::new();
+        let y = l.call(&x, &mut ctx).unwrap();
+        assert!((y.as_f32().unwrap()[0] + 0.6).abs() < 1e-6);
+        let cfg = r.get_config();
+        let keys: Vec<&String> = cfg.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["name", "trainable", "dtype", "max_value", "negative_slope", "threshold"]);
+        let back = ReLU::from_config(&cfg).unwrap();
+        assert_eq!(back.get_config(), cfg);
+        assert_eq!(LeakyReLU::new().get_config()["negative_slope"], json!(0.3));
+        assert_eq!(LeakyReLU::from_config(&json!({"alpha": 0.1})).unwrap().negative_slope, 0.1);
+        let e = ELU::from_config(&json!({"alpha": 0.5})).unwrap();
+        assert!((e.call(&x, &mut ctx).unwrap().as_f32().unwrap()[0] - 0.5 * (-2.0f32).exp_m1()).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,348 @@
+//! `BatchNormalization`: normalizes with batch statistics in training and moving statistics
+//! at inference.
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use crate::initializers::Initializer;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras `keras.layers.BatchNormalization` over the feature axis `axis` (default -1).
+///
+/// In training (and while trainable) it normalizes with the batch mean and biased variance
+/// and reports `moving = moving * momentum + batch * (1 - momentum)` for `moving_mean` and
+/// `moving_variance` through [`CallContext::updates`]; otherwise it uses the moving
+/// statistics. Weights, in Keras order: `gamma` (if `scale`), `beta` (if `center`),
+/// `moving_mean`, `moving_variance` (the last two non-trainable).
+///
+/// ```
+/// use keras::layers::BatchNormalization;
+/// let bn = BatchNormalization::new().momentum(0.9).epsilon(1e-5);
+/// ```
+pub struct BatchNormalization {
+    base: LayerBase,
+    axis: isize,
+    momentum: f64,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    synchronized: bool,
+    renorm_momentum: f64,
+    beta_initializer: Initializer,
+    gamma_initializer: Initializer,
+    moving_mean_initializer: Initializer,
+    moving_variance_initializer: Initializer,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+    moving_mean: Option<Variable>,
+    moving_variance: Option<Variable>,
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchNormalization {
+    /// Keras defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale.
+    pub fn new() -> Self {
+        BatchNormalization {
+            base: LayerBase::new("batch_normalization"),
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            synchronized: false,
+            renorm_momentum: 0.99,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            moving_mean_initializer: Initializer::Zeros,
+            moving_variance_initializer: Initializer::Ones,
+            gamma: None,
+            beta: None,
+            moving_mean: None,
+            moving_variance: None,
+        }
+    }
+
+    /// The feature axis (negative counts from the end).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// Weight of the old moving statistics in each update (in `[0, 1]`).
+    pub fn momentum(mut self, m: f64) -> Self {
+        if !(0.0..=1.0).contains(&m) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: `momentum` must be in [0, 1]. Received: momentum={m}",
+                self.base.name
+            )));
+        }
+        self.momentum = m;
+        self
+    }
+
+    /// Added to the variance before the square root (must be > 0).
+    pub fn epsilon(mut self, e: f64) -> Self {
+        if e.is_nan() || e <= 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: `epsilon` must be positive. Received: epsilon={e}",
+                self.base.name
+            )));
+        }
+        self.epsilon = e;
+        self
+    }
+
+    /// Whether to add the learned offset `beta`.
+    pub fn center(mut self, yes: bool) -> Self {
+        self.center = yes;
+        self
+    }
+
+    /// Whether to multiply by the learned scale `gamma`.
+    pub fn scale(mut self, yes: bool) -> Self {
+        self.scale = yes;
+        self
+    }
+
+    /// `beta`'s initializer (zeros).
+    pub fn beta_initializer(mut self, i: Initializer) -> Self {
+        self.beta_initializer = i;
+        self
+    }
+
+    /// `gamma`'s initializer (ones).
+    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
+        self.gamma_initializer = i;
+        self
+    }
+
+    /// `moving_mean`'s initializer (zeros).
+    pub fn moving_mean_initializer(mut self, i: Initializer) -> Self {
+        self.moving_mean_initializer = i;
+        self
+    }
+
+    /// `moving_variance`'s initializer (ones).
+    pub fn moving_variance_initializer(mut self, i: Initializer) -> Self {
+        self.moving_variance_initializer = i;
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config. Batch renormalization (`renorm: true`) is refused.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        const C: &str = "BatchNormalization";
+        let axis = match cfg.get("axis") {
+            None => -1,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or(-1) as isize,
+            Some(Value::Array(a)) if a.len() == 1 && a[0].as_i64().is_some() => {
+                a[0].as_i64().unwrap_or(-1) as isize
+            }
+            Some(other) => keras_bail!(Config, "{C}: `axis` must be an integer, received axis={other}"),
+        };
+        if bool_arg(cfg, "renorm", false, C)? {
+            keras_bail!(Config, "{C}: batch renormalization (renorm=True) is not supported by keras-rs");
+        }
+        let mut l = BatchNormalization::new()
+            .axis(axis)
+            .momentum(f64_arg(cfg, "momentum", 0.99, C)?)
+            .epsilon(f64_arg(cfg, "epsilon", 1e-3, C)?)
+            .center(bool_arg(cfg, "center", true, C)?)
+            .scale(bool_arg(cfg, "scale", true, C)?);
+        l.synchronized = bool_arg(cfg, "synchronized", false, C)?;
+        l.renorm_momentum = f64_arg(cfg, "renorm_momentum", 0.99, C)?;
+        l.base.apply_config(cfg);
+        for (key, slot) in [
+            ("beta_initializer", &mut l.beta_initializer),
+            ("gamma_initializer", &mut l.gamma_initializer),
+            ("moving_mean_initializer", &mut l.moving_mean_initializer),
+            ("moving_variance_initializer", &mut l.moving_variance_initializer),
+        ] {
+            if let Some(v) = cfg.get(key) {
+                *slot = Initializer::from_config(v)?;
+            }
+        }
+        finish(&mut l.base, ()).map(|_| l)
+    }
+
+    /// The feature axis resolved against `rank`.
+    fn resolved_axis(&self, rank: usize) -> Result<usize> {
+        let r = rank as isize;
+        if self.axis >= r || self.axis < -r {
+            keras_bail!(
+                InvalidArgument,
+                "Layer {}: axis {} is out of bounds for inputs of rank {rank}. Received: axis={}",
+                self.base.name,
+                self.axis,
+                self.axis
+            );
+        }
+        Ok(if self.axis < 0 { (self.axis + r) as usize } else { self.axis as usize })
+    }
+}
+
+impl Layer for BatchNormalization {
+    layer_common!("BatchNormalization", true);
+
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let ax = self.resolved_axis(input_shape.len())?;
+        let Some(c) = input_shape[ax] else {
+            keras_bail!(
+                Shape,
+                "Layer {}: the feature axis {} of the inputs must be defined, received {}",
+                self.base.name,
+                self.axis,
+                shape_str(input_shape)
+            );
+        };
+        let name = self.base.name.clone();
+        let var = |n: &str, init: &Initializer, trainable: bool| -> Result<Variable> {
+            Ok(Variable::new(n, &name, init.initialize(&[c])?, trainable))
+        };
+        self.gamma = if self.scale { Some(var("gamma", &self.gamma_initializer, true)?) } else { None };
+        self.beta = if self.center { Some(var("beta", &self.beta_initializer, true)?) } else { None };
+        self.moving_mean = Some(var("moving_mean", &self.moving_mean_initializer, false)?);
+        self.moving_variance = Some(var("moving_variance", &self.moving_variance_initializer, false)?);
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        self.resolved_axis(s.len())?;
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        let (Some(mm), Some(mv)) = (&self.moving_mean, &self.moving_variance) else {
+            keras_bail!(State, "Layer {} is not built", self.base.name);
+        };
+        let c = mm.shape()[0];
+        let ax = self.resolved_axis(x.rank())?;
+        if x.shape()[ax] != c {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected axis {} of input shape to have value {c}, but received input with shape {:?}",
+                self.base.name,
+                self.axis,
+                x.shape()
+            );
+        }
+        let gamma = self.gamma.as_ref().map(Variable::value);
+        let beta = self.beta.as_ref().map(Variable::value);
+        let eps = self.epsilon as f32;
+        if ctx.training && self.trainable() {
+            let (y, mean, var) = ops::batch_norm_train(x, ax as isize, gamma, beta, eps)?;
+            let (keep, take) = (self.momentum as f32, (1.0 - self.momentum) as f32);
+            for (v, batch) in [(mm, &mean), (mv, &var)] {
+                let old = v.value().as_f32()?;
+                let new: Vec<f32> = old.iter().zip(batch.iter()).map(|(o, b)| o * keep + b * take).collect();
+                ctx.updates.push((v.path().to_string(), Tensor::new(new, vec![c])?));
+            }
+            Ok(y)
+        } else {
+            let (mean, var) = (mm.value().as_f32()?, mv.value().as_f32()?);
+            Ok(ops::batch_norm_inference(x, ax as isize, mean, var, gamma, beta, eps)?)
+        }
+    }
+
+    fn weights(&self) -> Vec<&Variable> {
+        [&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance].into_iter().flatten().collect()
+    }
+
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        [&mut self.gamma, &mut self.beta, &mut self.moving_mean, &mut self.moving_variance]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("axis".into(), json!(self.axis));
+        m.insert("momentum".into(), json!(self.momentum));
+        m.insert("epsilon".into(), json!(self.epsilon));
+        m.insert("center".into(), json!(self.center));
+        m.insert("scale".into(), json!(self.scale));
+        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
+        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
+        m.insert("moving_mean_initializer".into(), self.moving_mean_initializer.to_config());
+        m.insert("moving_variance_initializer".into(), self.moving_variance_initializer.to_config());
+        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+            m.insert(k.into(), Value::Null);
+        }
+        m.insert("synchronized".into(), json!(self.synchronized));
+        m.insert("renorm".into(), json!(false));
+        m.insert("renorm_clipping".into(), Value::Null);
+        m.insert("renorm_momentum".into(), json!(self.renorm_momentum));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::layer::check_pending;
+
+    #[test]
+    fn training_updates_moving_statistics_and_inference_uses_them() {
+        let mut bn = BatchNormalization::new().momentum(0.5).axis(1);
+        bn.build(&[None, Some(2), Some(2)]).unwrap();
+        let names: Vec<&str> = bn.weights().iter().map(|w| w.name()).collect();
+        assert_eq!(names, ["gamma", "beta", "moving_mean", "moving_variance"]);
+        assert_eq!(bn.trainable_weights().len(), 2);
+        let x = Tensor::new(vec![1.0, 3.0, 0.0, 0.0, 3.0, 5.0, 2.0, 2.0], [2, 2, 2]).unwrap();
+        let mut ctx = CallContext::new(true);
+        bn.call(&x, &mut ctx).unwrap();
+        assert_eq!(ctx.updates.len(), 2);
+        // Channel 0 holds 1, 3, 3, 5 (mean 3, biased variance 2); channel 1 holds 0, 0, 2, 2.
+        assert_eq!(ctx.updates[0].0, format!("{}/moving_mean", Layer::name(&bn)));
+        assert_eq!(ctx.updates[0].1.as_f32().unwrap(), &[1.5, 0.5]);
+        assert_eq!(ctx.updates[1].1.as_f32().unwrap(), &[1.5, 1.0]);
+        let mut inf = CallContext::new(false);
+        let y = bn.call(&x, &mut inf).unwrap();
+        assert!(inf.updates.is_empty());
+        assert!((y.as_f32().unwrap()[0] - 1.0 / 1.001f32.sqrt()).abs() < 1e-6);
+        bn.set_trainable(false);
+        let mut frozen = CallContext::new(true);
+        bn.call(&x, &mut frozen).unwrap();
+        assert!(frozen.updates.is_empty());
+    }
+
+    #[test]
+    fn errors_and_config() {
+        assert!(check_pending(&BatchNormalization::new().momentum(1.5)).is_err());
+        assert!(check_pending(&BatchNormalization::new().epsilon(0.0)).is_err());
+        assert!(BatchNormalization::new().axis(3).build(&[None, Some(2)]).is_err());
+        assert!(BatchNormalization::new().build(&[None, None]).is_err());
+        assert!(BatchNormalization::from_config(&json!({"renorm": true})).is_err());
+        assert!(BatchNormalization::from_config(&json!({"momentum": -0.1})).is_err());
+        let mut bn = BatchNormalization::new().center(false);
+        bn.build(&[None, Some(3)]).unwrap();
+        assert_eq!(bn.weights().len(), 3);
+        assert!(bn.call(&Tensor::zeros([2, 4]), &mut CallContext::new(false)).is_err());
+        let cfg = bn.get_config();
+        let keys: Vec<&str> = cfg.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[3..6], ["axis", "momentum", "epsilon"]);
+        assert_eq!(*keys.last().unwrap(), "renorm_momentum");
+        assert_eq!(BatchNormalization::from_config(&cfg).unwrap().get_config(), cfg);
+    }
+}

@@ -1,0 +1,285 @@
+//! `LayerNormalization`: normalizes each sample over the given axes.
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use crate::initializers::Initializer;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
+/// along those axes is normalized with its own mean and variance, then scaled by `gamma`
+/// and shifted by `beta` (shaped like those axes).
+pub struct LayerNormalization {
+    base: LayerBase,
+    axis: Vec<isize>,
+    axis_is_int: bool,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    beta_initializer: Initializer,
+    gamma_initializer: Initializer,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+}
+
+impl Default for LayerNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LayerNormalization {
+    /// Keras defaults: axis -1, epsilon 1e-3, center and scale.
+    pub fn new() -> Self {
+        LayerNormalization {
+            base: LayerBase::new("layer_normalization"),
+            axis: vec![-1],
+            axis_is_int: true,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            gamma: None,
+            beta: None,
+        }
+    }
+
+    /// Normalize over one axis.
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = vec![axis];
+        self.axis_is_int = true;
+        self
+    }
+
+    /// Normalize over several axes.
+    pub fn axes(mut self, axes: &[isize]) -> Self {
+        if axes.is_empty() {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: `axis` must name at least one axis. Received: axis=[]",
+                self.base.name
+            )));
+        }
+        self.axis = axes.to_vec();
+        self.axis_is_int = false;
+        self
+    }
+
+    /// Added to the variance before the square root (must be > 0).
+    pub fn epsilon(mut self, e: f64) -> Self {
+        if e.is_nan() || e <= 0.0 {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: `epsilon` must be positive. Received: epsilon={e}",
+                self.base.name
+            )));
+        }
+        self.epsilon = e;
+        self
+    }
+
+    /// Whether to add the learned offset `beta`.
+    pub fn center(mut self, yes: bool) -> Self {
+        self.center = yes;
+        self
+    }
+
+    /// Whether to multiply by the learned scale `gamma`.
+    pub fn scale(mut self, yes: bool) -> Self {
+        self.scale = yes;
+        self
+    }
+
+    /// `beta`'s initializer (zeros).
+    pub fn beta_initializer(mut self, i: Initializer) -> Self {
+        self.beta_initializer = i;
+        self
+    }
+
+    /// `gamma`'s initializer (ones).
+    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
+        self.gamma_initializer = i;
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config. The deprecated `rms_scaling: true` is refused.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        const C: &str = "LayerNormalization";
+        let mut l = LayerNormalization::new();
+        match cfg.get("axis") {
+            None => {}
+            Some(Value::Number(n)) if n.as_i64().is_some() => l = l.axis(n.as_i64().unwrap_or(-1) as isize),
+            Some(Value::Array(a)) => {
+                let axes = a
+                    .iter()
+                    .map(|v| v.as_i64().map(|x| x as isize))
+                    .collect::<Option<Vec<isize>>>()
+                    .ok_or_else(|| {
+                    Error::Config(format!("{C}: `axis` must hold integers, received axis={}", json!(a)))
+                })?;
+                l = l.axes(&axes);
+            }
+            Some(other) => keras_bail!(
+                Config,
+                "Expected an int or a list/tuple of ints for the argument 'axis', but received: {other}"
+            ),
+        }
+        if bool_arg(cfg, "rms_scaling", false, C)? {
+            keras_bail!(
+                Config,
+                "{C}: the deprecated rms_scaling=True is not supported (use RMS normalization instead)"
+            );
+        }
+        l = l
+            .epsilon(f64_arg(cfg, "epsilon", 1e-3, C)?)
+            .center(bool_arg(cfg, "center", true, C)?)
+            .scale(bool_arg(cfg, "scale", true, C)?);
+        l.base.apply_config(cfg);
+        if let Some(v) = cfg.get("beta_initializer") {
+            l.beta_initializer = Initializer::from_config(v)?;
+        }
+        if let Some(v) = cfg.get("gamma_initializer") {
+            l.gamma_initializer = Initializer::from_config(v)?;
+        }
+        finish(&mut l.base, ()).map(|_| l)
+    }
+
+    /// The normalized axes, resolved and sorted, or an error naming the layer.
+    fn resolved_axes(&self, s: &[Option<usize>]) -> Result<Vec<usize>> {
+        ops::normalize_axes(&self.axis, s.len()).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "Layer {}: invalid axis={:?} for inputs of shape {}: {e}",
+                self.base.name,
+                self.axis,
+                shape_str(s)
+            ))
+        })
+    }
+}
+
+impl Layer for LayerNormalization {
+    layer_common!("LayerNormalization", true);
+
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let axes = self.resolved_axes(input_shape)?;
+        let shape =
+            axes.iter().map(|&a| input_shape[a]).collect::<Option<Vec<usize>>>().ok_or_else(|| {
+                Error::Shape(format!(
+                    "Layer {}: the normalized axes {:?} must be defined, received {}",
+                    self.base.name,
+                    self.axis,
+                    shape_str(input_shape)
+                ))
+            })?;
+        let name = self.base.name.clone();
+        self.gamma = if self.scale {
+            Some(Variable::new("gamma", &name, self.gamma_initializer.initialize(&shape)?, true))
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            Some(Variable::new("beta", &name, self.beta_initializer.initialize(&shape)?, true))
+        } else {
+            None
+        };
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        self.resolved_axes(s)?;
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        if !self.base.built {
+            keras_bail!(State, "Layer {} is not built", self.base.name);
+        }
+        let known: Vec<Option<usize>> = x.shape().iter().map(|&d| Some(d)).collect();
+        let axes = self.resolved_axes(&known)?;
+        let want: Vec<usize> = axes.iter().map(|&a| x.shape()[a]).collect();
+        if let Some(w) = self.gamma.as_ref().or(self.beta.as_ref()) {
+            if w.shape() != want.as_slice() {
+                keras_bail!(
+                    Shape,
+                    "Input 0 of layer \"{}\" is incompatible with the layer: normalized axes of shape {want:?}, weights of shape {:?} (input shape {:?})",
+                    self.base.name,
+                    w.shape(),
+                    x.shape()
+                );
+            }
+        }
+        let gamma = self.gamma.as_ref().map(Variable::value);
+        let beta = self.beta.as_ref().map(Variable::value);
+        Ok(ops::layer_norm(x, &self.axis, gamma, beta, self.epsilon as f32)?)
+    }
+
+    fn weights(&self) -> Vec<&Variable> {
+        self.gamma.iter().chain(self.beta.iter()).collect()
+    }
+
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        // Keras turns an int axis into a list when the layer is built.
+        let axis = if self.axis_is_int && !self.base.built { json!(self.axis[0]) } else { json!(self.axis) };
+        m.insert("axis".into(), axis);
+        m.insert("epsilon".into(), json!(self.epsilon));
+        m.insert("center".into(), json!(self.center));
+        m.insert("scale".into(), json!(self.scale));
+        m.insert("rms_scaling".into(), json!(false));
+        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
+        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
+        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+            m.insert(k.into(), Value::Null);
+        }
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::layer::check_pending;
+
+    #[test]
+    fn normalizes_rows_and_checks_arguments() {
+        let mut ln = LayerNormalization::new();
+        ln.build(&[None, Some(4)]).unwrap();
+        let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 8.0], [2, 4]).unwrap();
+        let y = ln.call(&x, &mut CallContext::new(false)).unwrap();
+        let row: f32 = y.as_f32().unwrap()[..4].iter().sum();
+        assert!(row.abs() < 1e-5);
+        assert_eq!(ln.get_config()["axis"], json!([-1]));
+        assert!(ln.call(&Tensor::zeros([2, 3]), &mut CallContext::new(false)).is_err());
+        let mut multi = LayerNormalization::from_config(&json!({"axis": [1, 2], "center": false})).unwrap();
+        multi.build(&[None, Some(2), Some(3)]).unwrap();
+        assert_eq!(multi.weights().len(), 1);
+        assert_eq!(multi.weights()[0].shape(), &[2, 3]);
+        assert!(LayerNormalization::new().axis(2).build(&[None, Some(3)]).is_err());
+        assert!(LayerNormalization::new().axes(&[1, 1]).build(&[None, Some(3)]).is_err());
+        assert!(check_pending(&LayerNormalization::new().axes(&[])).is_err());
+        assert!(check_pending(&LayerNormalization::new().epsilon(-1.0)).is_err());
+        assert!(LayerNormalization::from_config(&json!({"rms_scaling": true})).is_err());
+        assert!(LayerNormalization::from_config(&json!({"axis": "last"})).is_err());
+        let cfg = ln.get_config();
+        assert_eq!(LayerNormalization::from_config(&cfg).unwrap().axis, vec![-1]);
+    }
+}

@@ -1,0 +1,79 @@
+//! Normalization layers: BatchNormalization, LayerNormalization.
+
+pub mod batch_normalization;
+pub mod layer_normalization;
+
+pub use batch_normalization::BatchNormalization;
+pub use layer_normalization::LayerNormalization;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::layers::{deserialize, Layer};
+
+    /// Every reference case of a class from the activation, reshaping, pooling and
+    /// normalization families: `get_config()` after building equals Keras's, key order
+    /// included, and `serialize()` writes a `build_config` exactly when Keras does.
+    #[test]
+    fn configs_match_the_keras_reference_cases() {
+        let classes = [
+            "ReLU",
+            "LeakyReLU",
+            "PReLU",
+            "ELU",
+            "Softmax",
+            "Reshape",
+            "Permute",
+            "RepeatVector",
+            "ZeroPadding1D",
+            "ZeroPadding2D",
+            "Cropping1D",
+            "Cropping2D",
+            "UpSampling1D",
+            "UpSampling2D",
+            "MaxPooling1D",
+            "AveragePooling1D",
+            "GlobalMaxPooling1D",
+            "GlobalAveragePooling1D",
+            "GlobalMaxPooling2D",
+            "GlobalAveragePooling2D",
+            "BatchNormalization",
+            "LayerNormalization",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracle/layer");
+        let Ok(dirs) = std::fs::read_dir(&root) else { return };
+        let mut checked = 0;
+        for dir in dirs.flatten() {
+            let Ok(text) = std::fs::read_to_string(dir.path().join("case.json")) else { continue };
+            let case: Value = serde_json::from_str(&text).unwrap();
+            if !classes.contains(&case["class_name"].as_str().unwrap_or("")) {
+                continue;
+            }
+            let mut layer: Box<dyn Layer> = deserialize(&case["serialized"]).unwrap();
+            let shape: Vec<Option<usize>> = case["input_shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().map(|v| v as usize))
+                .collect();
+            layer.build(&shape).unwrap();
+            let got = layer.get_config();
+            let (gk, wk): (Vec<&String>, Vec<&String>) = (
+                got.as_object().unwrap().keys().collect(),
+                case["config"].as_object().unwrap().keys().collect(),
+            );
+            assert_eq!(gk, wk, "{}: config keys", dir.path().display());
+            assert_eq!(got, case["config"], "{}: config values", dir.path().display());
+            let ser = layer.serialize();
+            assert_eq!(
+                ser.get("build_config").is_some(),
+                case["serialized"].get("build_config").is_some(),
+                "{}: build_config",
+                dir.path().display()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 15, "only {checked} cases checked");
+    }
+}

@@ -1,0 +1,109 @@
+//! Config and argument helpers shared by the reshaping, pooling, activation and
+//! normalization layers.
+
+use serde_json::Value;
+
+use crate::layers::layer::{shape_str, LayerBase};
+use crate::{keras_bail, Error, Result};
+
+/// Returns `value`, or the first invalid argument a builder recorded on `base`.
+pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
+    match base.pending_error.take() {
+        Some(e) => Err(e),
+        None => Ok(value),
+    }
+}
+
+/// Refuses `data_format="channels_first"` (keras-rs is channels-last only).
+pub(crate) fn check_channels_last(cfg: &Value, class: &str) -> Result<()> {
+    match cfg.get("data_format") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(f)) if f == "channels_last" => Ok(()),
+        Some(other) => keras_bail!(
+            Config,
+            "{class}: only data_format=\"channels_last\" is supported, received data_format={other}"
+        ),
+    }
+}
+
+/// A float argument of a config (`default` when absent), kept as f64 so it serializes
+/// exactly as Keras wrote it.
+pub(crate) fn f64_arg(cfg: &Value, key: &str, default: f64, class: &str) -> Result<f64> {
+    match cfg.get(key) {
+        None => Ok(default),
+        Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(default)),
+        Some(other) => keras_bail!(Config, "{class}: `{key}` must be a number, received {key}={other}"),
+    }
+}
+
+/// A boolean argument of a config (`default` when absent).
+pub(crate) fn bool_arg(cfg: &Value, key: &str, default: bool, class: &str) -> Result<bool> {
+    match cfg.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => keras_bail!(Config, "{class}: `{key}` must be a boolean, received {key}={other}"),
+    }
+}
+
+/// Keras `standardize_tuple`: an int becomes `n` copies, a list must hold `n` non-negative
+/// integers (`allow_zero`) or positive ones.
+pub(crate) fn int_tuple(v: &Value, n: usize, what: &str, allow_zero: bool) -> Result<Vec<usize>> {
+    let bad = || {
+        Error::InvalidArgument(format!(
+            "The `{what}` argument must be a tuple of {n} integers. Received {what}={v}"
+        ))
+    };
+    let items: Vec<i64> = match v {
+        Value::Number(k) => vec![k.as_i64().ok_or_else(bad)?; n],
+        Value::Array(a) if a.len() == n => {
+            a.iter().map(|x| x.as_i64().ok_or_else(bad)).collect::<Result<_>>()?
+        }
+        _ => return Err(bad()),
+    };
+    if items.iter().any(|&k| k < 0 || (!allow_zero && k == 0)) {
+        let req = if allow_zero { ">= 0" } else { "> 0" };
+        keras_bail!(
+            InvalidArgument,
+            "The `{what}` argument must be a tuple of {n} integers. Received {what}={v}, including values {req} not satisfied"
+        );
+    }
+    Ok(items.into_iter().map(|k| k as usize).collect())
+}
+
+/// The Keras input-spec error for a wrong rank.
+pub(crate) fn ndim_error(layer: &str, ndim: usize, shape: &[Option<usize>]) -> Error {
+    Error::Shape(format!(
+        "Input 0 of layer \"{layer}\" is incompatible with the layer: expected ndim={ndim}, found ndim={}. Full shape received: {}",
+        shape.len(),
+        shape_str(shape)
+    ))
+}
+
+/// The known shape of a tensor, as a [`crate::layers::Shape`].
+pub(crate) fn known(shape: &[usize]) -> Vec<Option<usize>> {
+    shape.iter().map(|&d| Some(d)).collect()
+}
+
+/// The `Layer` methods every layer here writes the same way: class name, base access,
+/// downcasting, and whether Keras records a `build_config` (layers built at `__init__`
+/// in Keras do not).
+macro_rules! layer_common {
+    ($class:expr, $build_config:expr) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        fn base(&self) -> &$crate::layers::LayerBase {
+            &self.base
+        }
+        fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+            &mut self.base
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn records_build_config(&self) -> bool {
+            $build_config
+        }
+    };
+}
+pub(crate) use layer_common;

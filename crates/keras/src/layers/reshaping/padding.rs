@@ -1,0 +1,482 @@
+//! `ZeroPadding1D/2D`, `Cropping1D/2D` and `UpSampling1D/2D` (channels-last).
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::{
+    check_channels_last, finish, int_tuple, known, layer_common, ndim_error,
+};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Reads a 2-D padding/cropping argument: an int, two ints (symmetric per axis), or two
+/// pairs `((top, bottom), (left, right))`.
+fn pairs2d(v: &Value, what: &str) -> Result<[[usize; 2]; 2]> {
+    match v {
+        Value::Number(_) => {
+            let k = int_tuple(v, 1, what, true)?[0];
+            Ok([[k, k], [k, k]])
+        }
+        Value::Array(a) if a.len() == 2 => {
+            let h = int_tuple(&a[0], 2, &format!("1st entry of {what}"), true)?;
+            let w = int_tuple(&a[1], 2, &format!("2nd entry of {what}"), true)?;
+            Ok([[h[0], h[1]], [w[0], w[1]]])
+        }
+        Value::Array(_) => keras_bail!(InvalidArgument, "`{what}` should have two elements. Received: {what}={v}."),
+        _ => keras_bail!(
+            InvalidArgument,
+            "`{what}` should be either an int, a tuple of 2 ints (symmetric_height_{what}, symmetric_width_{what}), or a tuple of 2 tuples of 2 ints ((top_{what}, bottom_{what}), (left_{what}, right_{what})). Received: {what}={v}."
+        ),
+    }
+}
+
+/// A pair of one axis, from a config value.
+fn pair(v: &Value, what: &str) -> Result<[usize; 2]> {
+    let p = int_tuple(v, 2, what, true)?;
+    Ok([p[0], p[1]])
+}
+
+macro_rules! simple_builders {
+    () => {
+        /// `input_shape` (without batch) for the first layer of a Sequential model.
+        pub fn input_shape(mut self, shape: &[usize]) -> Self {
+            self.base.input_shape = Some(shape.to_vec());
+            self
+        }
+
+        /// Sets the layer name.
+        pub fn name(mut self, name: &str) -> Self {
+            self.base.name = name.to_string();
+            self
+        }
+    };
+}
+
+/// Keras `keras.layers.ZeroPadding1D`: zeros before and after the steps of `(batch, steps,
+/// channels)`.
+pub struct ZeroPadding1D {
+    base: LayerBase,
+    padding: [usize; 2],
+}
+
+impl ZeroPadding1D {
+    /// `padding = [before, after]` zero steps.
+    pub fn new(padding: [usize; 2]) -> Self {
+        ZeroPadding1D { base: LayerBase::new("zero_padding1d"), padding }
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config (`padding` an int or a pair).
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_channels_last(cfg, "ZeroPadding1D")?;
+        let p = match cfg.get("padding") {
+            None => [1, 1],
+            Some(v) => pair(v, "padding")?,
+        };
+        let mut l = ZeroPadding1D::new(p);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for ZeroPadding1D {
+    layer_common!("ZeroPadding1D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 3 {
+            return Err(ndim_error(&self.base.name, 3, s));
+        }
+        Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.compute_output_shape(&known(x.shape()))?;
+        Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("padding".into(), json!(self.padding));
+        m.insert("data_format".into(), json!("channels_last"));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC images.
+pub struct ZeroPadding2D {
+    base: LayerBase,
+    padding: [[usize; 2]; 2],
+}
+
+impl ZeroPadding2D {
+    /// `padding = [[top, bottom], [left, right]]`.
+    pub fn new(padding: [[usize; 2]; 2]) -> Self {
+        ZeroPadding2D { base: LayerBase::new("zero_padding2d"), padding }
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_channels_last(cfg, "ZeroPadding2D")?;
+        let p = match cfg.get("padding") {
+            None => [[1, 1], [1, 1]],
+            Some(v) => pairs2d(v, "padding")?,
+        };
+        let mut l = ZeroPadding2D::new(p);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for ZeroPadding2D {
+    layer_common!("ZeroPadding2D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 4 {
+            return Err(ndim_error(&self.base.name, 4, s));
+        }
+        let [h, w] = self.padding;
+        Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.compute_output_shape(&known(x.shape()))?;
+        Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("padding".into(), json!(self.padding));
+        m.insert("data_format".into(), json!("channels_last"));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.Cropping1D`: drops steps at the start and end of `(batch, steps,
+/// channels)`.
+pub struct Cropping1D {
+    base: LayerBase,
+    cropping: [usize; 2],
+}
+
+impl Cropping1D {
+    /// `cropping = [start, end]` steps removed.
+    pub fn new(cropping: [usize; 2]) -> Self {
+        Cropping1D { base: LayerBase::new("cropping1d"), cropping }
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let c = match cfg.get("cropping") {
+            None => [1, 1],
+            Some(v) => pair(v, "cropping")?,
+        };
+        let mut l = Cropping1D::new(c);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for Cropping1D {
+    layer_common!("Cropping1D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 3 {
+            return Err(ndim_error(&self.base.name, 3, s));
+        }
+        let steps = match s[1] {
+            Some(d) if d > self.cropping[0] + self.cropping[1] => Some(d - self.cropping[0] - self.cropping[1]),
+            Some(_) => keras_bail!(
+                InvalidArgument,
+                "`cropping` parameter of `Cropping1D` layer must be smaller than the input length. Received: input_shape={}, cropping={:?}",
+                shape_str(s),
+                self.cropping
+            ),
+            None => None,
+        };
+        Ok(vec![s[0], steps, s[2]])
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let out = self.compute_output_shape(&known(x.shape()))?;
+        let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
+        Ok(ops::slice(x, &[0, self.cropping[0], 0], &size)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("cropping".into(), json!(self.cropping));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC images.
+pub struct Cropping2D {
+    base: LayerBase,
+    cropping: [[usize; 2]; 2],
+}
+
+impl Cropping2D {
+    /// `cropping = [[top, bottom], [left, right]]`.
+    pub fn new(cropping: [[usize; 2]; 2]) -> Self {
+        Cropping2D { base: LayerBase::new("cropping2d"), cropping }
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_channels_last(cfg, "Cropping2D")?;
+        let c = match cfg.get("cropping") {
+            None => [[0, 0], [0, 0]],
+            Some(v) => pairs2d(v, "cropping")?,
+        };
+        let mut l = Cropping2D::new(c);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for Cropping2D {
+    layer_common!("Cropping2D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 4 {
+            return Err(ndim_error(&self.base.name, 4, s));
+        }
+        let mut out = vec![s[0]];
+        for (d, c) in s[1..3].iter().zip(self.cropping) {
+            out.push(match d {
+                Some(d) if *d > c[0] + c[1] => Some(d - c[0] - c[1]),
+                Some(_) => keras_bail!(
+                    InvalidArgument,
+                    "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
+                    shape_str(s),
+                    self.cropping
+                ),
+                None => None,
+            });
+        }
+        out.push(s[3]);
+        Ok(out)
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let out = self.compute_output_shape(&known(x.shape()))?;
+        let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
+        Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("cropping".into(), json!(self.cropping));
+        m.insert("data_format".into(), json!("channels_last"));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.UpSampling1D`: repeats every step `size` times.
+pub struct UpSampling1D {
+    base: LayerBase,
+    size: usize,
+}
+
+impl UpSampling1D {
+    /// Repeat factor `size` (> 0).
+    pub fn new(size: usize) -> Self {
+        let mut base = LayerBase::new("up_sampling1d");
+        if size == 0 {
+            base.fail(Error::InvalidArgument(
+                "Argument `size` should be a positive integer. Received: size=0".into(),
+            ));
+        }
+        UpSampling1D { base, size }
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let size = match cfg.get("size") {
+            None => 2,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(k) if k > 0 => k as usize,
+                _ => keras_bail!(
+                    InvalidArgument,
+                    "Argument `size` should be a positive integer. Received: size={n}"
+                ),
+            },
+            Some(other) => keras_bail!(Config, "Expected an integer value for `size`, got {other}."),
+        };
+        let mut l = UpSampling1D::new(size);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for UpSampling1D {
+    layer_common!("UpSampling1D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 3 {
+            return Err(ndim_error(&self.base.name, 3, s));
+        }
+        Ok(vec![s[0], s[1].map(|d| d * self.size), s[2]])
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.compute_output_shape(&known(x.shape()))?;
+        Ok(ops::repeat(x, self.size, 1)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("size".into(), json!(self.size));
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.UpSampling2D`: scales NHWC images by `size`, with `"nearest"`
+/// (repeat) or `"bilinear"` interpolation.
+pub struct UpSampling2D {
+    base: LayerBase,
+    size: [usize; 2],
+    bilinear: bool,
+}
+
+impl UpSampling2D {
+    /// Scale factors `[rows, cols]` (> 0), nearest interpolation.
+    pub fn new(size: [usize; 2]) -> Self {
+        let mut base = LayerBase::new("up_sampling2d");
+        if size.contains(&0) {
+            base.fail(Error::InvalidArgument(format!(
+                "The `size` argument must be a tuple of 2 positive integers. Received size={size:?}"
+            )));
+        }
+        UpSampling2D { base, size, bilinear: false }
+    }
+
+    /// `"nearest"` or `"bilinear"` (case-insensitive).
+    pub fn interpolation(mut self, how: &str) -> Self {
+        match how.to_lowercase().as_str() {
+            "nearest" => self.bilinear = false,
+            "bilinear" => self.bilinear = true,
+            _ => self.base.fail(Error::InvalidArgument(format!(
+                "Layer {}: `interpolation` must be \"nearest\" or \"bilinear\" (the interpolations keras-rs supports). Received: interpolation={how}",
+                self.base.name
+            ))),
+        }
+        self
+    }
+
+    simple_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_channels_last(cfg, "UpSampling2D")?;
+        let s = match cfg.get("size") {
+            None => vec![2, 2],
+            Some(v) => int_tuple(v, 2, "size", false)?,
+        };
+        let mut l = UpSampling2D::new([s[0], s[1]]);
+        l.base.apply_config(cfg);
+        if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
+            l = l.interpolation(i);
+        }
+        finish(&mut l.base, ()).map(|_| l)
+    }
+}
+
+impl Layer for UpSampling2D {
+    layer_common!("UpSampling2D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 4 {
+            return Err(ndim_error(&self.base.name, 4, s));
+        }
+        Ok(vec![s[0], s[1].map(|d| d * self.size[0]), s[2].map(|d| d * self.size[1]), s[3]])
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.compute_output_shape(&known(x.shape()))?;
+        if self.bilinear {
+            let (h, w) = (x.shape()[1] * self.size[0], x.shape()[2] * self.size[1]);
+            return Ok(ops::resize_bilinear(x, h, w)?);
+        }
+        Ok(ops::repeat(&ops::repeat(x, self.size[0], 1)?, self.size[1], 2)?)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("size".into(), json!(self.size));
+        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("interpolation".into(), json!(if self.bilinear { "bilinear" } else { "nearest" }));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::layer::check_pending;
+
+    fn run(l: &dyn Layer, x: &Tensor) -> Result<Tensor> {
+        l.call(x, &mut CallContext::new(false))
+    }
+
+    #[test]
+    fn padding_layers() {
+        let l = ZeroPadding2D::from_config(&json!({"padding": [[1, 0], [2, 1]]})).unwrap();
+        let y = run(&l, &Tensor::ones([1, 3, 4, 2])).unwrap();
+        assert_eq!(y.shape(), &[1, 4, 7, 2]);
+        assert_eq!(l.get_config()["padding"], json!([[1, 0], [2, 1]]));
+        assert_eq!(ZeroPadding2D::from_config(&json!({"padding": 2})).unwrap().padding, [[2, 2], [2, 2]]);
+        assert_eq!(
+            ZeroPadding2D::from_config(&json!({"padding": [1, 3]})).unwrap().padding,
+            [[1, 1], [3, 3]]
+        );
+        assert!(ZeroPadding2D::from_config(&json!({"padding": [1, 2, 3]})).is_err());
+        assert!(ZeroPadding2D::from_config(&json!({"padding": -1})).is_err());
+        assert!(ZeroPadding2D::from_config(&json!({"padding": "same"})).is_err());
+        assert!(ZeroPadding2D::from_config(&json!({"data_format": "channels_first"})).is_err());
+        assert!(run(&l, &Tensor::ones([3, 4, 2])).is_err());
+        let l1 = ZeroPadding1D::from_config(&json!({"padding": 2})).unwrap();
+        assert_eq!(run(&l1, &Tensor::ones([1, 3, 2])).unwrap().shape(), &[1, 7, 2]);
+        assert!(ZeroPadding1D::from_config(&json!({"padding": [1, -1]})).is_err());
+    }
+
+    #[test]
+    fn cropping_layers() {
+        let x = Tensor::new((0..12).map(|v| v as f32).collect(), [1, 6, 2]).unwrap();
+        let c = Cropping1D::new([1, 2]);
+        assert_eq!(run(&c, &x).unwrap().as_f32().unwrap(), &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let e = run(&Cropping1D::new([3, 3]), &x).unwrap_err().to_string();
+        assert!(e.contains("cropping"), "{e}");
+        let c2 = Cropping2D::from_config(&json!({"cropping": [[1, 0], [0, 1]]})).unwrap();
+        assert_eq!(run(&c2, &Tensor::ones([2, 3, 3, 1])).unwrap().shape(), &[2, 2, 2, 1]);
+        assert!(run(&Cropping2D::new([[2, 1], [0, 0]]), &Tensor::ones([2, 3, 3, 1])).is_err());
+        assert!(Cropping2D::from_config(&json!({"cropping": -1})).is_err());
+        assert_eq!(c2.get_config()["cropping"], json!([[1, 0], [0, 1]]));
+    }
+
+    #[test]
+    fn upsampling_layers() {
+        let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [1, 2, 2, 1]).unwrap();
+        let u = UpSampling2D::new([2, 1]);
+        assert_eq!(run(&u, &x).unwrap().as_f32().unwrap(), &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0]);
+        let b = UpSampling2D::from_config(&json!({"size": 2, "interpolation": "bilinear"})).unwrap();
+        assert_eq!(run(&b, &x).unwrap().shape(), &[1, 4, 4, 1]);
+        assert_eq!(b.get_config()["interpolation"], json!("bilinear"));
+        assert!(check_pending(&UpSampling2D::new([2, 2]).interpolation("bicubic")).is_err());
+        assert!(check_pending(&UpSampling2D::new([0, 2])).is_err());
+        assert!(UpSampling2D::from_config(&json!({"size": [2, 0]})).is_err());
+        let u1 = UpSampling1D::new(3);
+        assert_eq!(run(&u1, &Tensor::ones([1, 2, 2])).unwrap().shape(), &[1, 6, 2]);
+        assert!(check_pending(&UpSampling1D::new(0)).is_err());
+        assert!(UpSampling1D::from_config(&json!({"size": 0})).is_err());
+    }
+}
