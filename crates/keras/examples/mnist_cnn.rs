@@ -40,17 +40,18 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn main() -> keras::Result<()> {
-    let epochs = arg("--epochs", 6);
+    let epochs = arg("--epochs", 8);
     let batch_size = arg("--batch-size", 32);
     keras::utils::set_random_seed(42);
     let num_classes = 10;
 
-    let ((x_all, y_all), (x_test, y_test)) = keras::datasets::mnist::load_data()?;
-    // Hold out the last 1,000 training images for validation, as the seed example does.
-    let n = x_all.shape()[0];
-    let (x_train, y_train) = (to_rgb32(&x_all.slice_rows(0, n - 1000)?)?, y_all.slice_rows(0, n - 1000)?);
-    let (x_val, y_val) = (to_rgb32(&x_all.slice_rows(n - 1000, n)?)?, y_all.slice_rows(n - 1000, n)?);
-    let x_test = to_rgb32(&x_test)?;
+    let ((x_train, y_train), (x_held, y_held)) = keras::datasets::mnist::load_data()?;
+    // The held-out images: the first 500 validate after each epoch (the seed example's
+    // validation_data), the rest are the test set, never seen during training.
+    let n = x_held.shape()[0];
+    let (x_val, y_val) = (to_rgb32(&x_held.slice_rows(0, 500)?)?, y_held.slice_rows(0, 500)?);
+    let (x_test, y_test) = (to_rgb32(&x_held.slice_rows(500, n)?)?, y_held.slice_rows(500, n)?);
+    let x_train = to_rgb32(&x_train)?;
     let y_train = to_categorical(&y_train, Some(num_classes))?;
     let y_val = to_categorical(&y_val, Some(num_classes))?;
     let y_test = to_categorical(&y_test, Some(num_classes))?;
