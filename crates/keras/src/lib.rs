@@ -25,6 +25,7 @@
 
 pub mod activations;
 pub mod backend;
+pub mod constraints;
 pub mod datasets;
 pub mod error;
 pub mod initializers;
@@ -32,6 +33,7 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod optimizers;
+pub mod regularizers;
 pub mod utils;
 
 pub use error::{Error, Result};

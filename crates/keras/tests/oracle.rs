@@ -11,6 +11,8 @@
 mod activation;
 #[path = "oracle/common.rs"]
 mod common;
+#[path = "oracle/initializer.rs"]
+mod initializer;
 #[path = "oracle/layer.rs"]
 mod layer;
 #[path = "oracle/loss.rs"]
@@ -44,6 +46,7 @@ fn run_case(case: &Case) -> Outcome {
         "optimizer" => optimizer::run(case),
         "training" => training::run(case),
         "summary" => summary::run(case),
+        "initializer" => initializer::run(case),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

@@ -54,45 +54,7 @@ pub struct Conv2dGeometry {
     pub out_w: usize,
 }
 
-/// Output size and leading pad of one spatial axis under TensorFlow padding rules.
-fn axis_out_and_pad(
-    axis: &str,
-    input: usize,
-    k: usize,
-    stride: usize,
-    dil: usize,
-    same: bool,
-) -> Result<(usize, usize), String> {
-    if input == 0 {
-        return Err(format!("Conv2D: input {axis} must be positive, got 0"));
-    }
-    if k == 0 {
-        return Err(format!("Conv2D: kernel {axis} must be positive, got 0"));
-    }
-    if stride == 0 {
-        return Err(format!("Conv2D: stride along {axis} must be positive, got 0"));
-    }
-    if dil == 0 {
-        return Err(format!("Conv2D: dilation along {axis} must be positive, got 0"));
-    }
-    let span = (k - 1)
-        .checked_mul(dil)
-        .and_then(|s| s.checked_add(1))
-        .ok_or_else(|| format!("Conv2D: dilated kernel {axis} overflows"))?;
-    if same {
-        let out = input.div_ceil(stride);
-        let total = ((out - 1) * stride + span).saturating_sub(input);
-        Ok((out, total / 2))
-    } else {
-        if span > input {
-            return Err(format!(
-                "Conv2D: kernel {axis} {k} (dilated extent {span}) is larger than the input \
-                 {axis} {input} with 'valid' padding"
-            ));
-        }
-        Ok(((input - span) / stride + 1, 0))
-    }
-}
+use super::padding::axis_out_and_pad;
 
 impl Conv2dGeometry {
     /// Geometry for input `[n, h, w, c_in]`, kernel `[kh, kw]`, `c_out` filters, `strides`
@@ -120,10 +82,26 @@ impl Conv2dGeometry {
         if c_out == 0 {
             return Err("Conv2D: number of filters must be positive, got 0".to_string());
         }
-        let (out_h, pad_top) =
-            axis_out_and_pad("height", h, kernel_hw[0], strides[0], dilation[0], same_padding)?;
-        let (out_w, pad_left) =
-            axis_out_and_pad("width", w, kernel_hw[1], strides[1], dilation[1], same_padding)?;
+        let (out_h, pad_top) = axis_out_and_pad(
+            "Conv2D",
+            "kernel",
+            "height",
+            h,
+            kernel_hw[0],
+            strides[0],
+            dilation[0],
+            same_padding,
+        )?;
+        let (out_w, pad_left) = axis_out_and_pad(
+            "Conv2D",
+            "kernel",
+            "width",
+            w,
+            kernel_hw[1],
+            strides[1],
+            dilation[1],
+            same_padding,
+        )?;
         Ok(Self {
             n,
             h,

@@ -39,37 +39,7 @@ pub struct Pool2dGeometry {
     pub out_w: usize,
 }
 
-/// Output size and leading pad of one spatial axis under TensorFlow padding rules.
-fn axis_out_and_pad(
-    axis: &str,
-    input: usize,
-    k: usize,
-    stride: usize,
-    same: bool,
-) -> Result<(usize, usize), String> {
-    if input == 0 {
-        return Err(format!("Pool2D: input {axis} must be positive, got 0"));
-    }
-    if k == 0 {
-        return Err(format!("Pool2D: pool {axis} must be positive, got 0"));
-    }
-    if stride == 0 {
-        return Err(format!("Pool2D: stride along {axis} must be positive, got 0"));
-    }
-    if same {
-        let out = input.div_ceil(stride);
-        let total = ((out - 1) * stride + k).saturating_sub(input);
-        Ok((out, total / 2))
-    } else {
-        if k > input {
-            return Err(format!(
-                "Pool2D: pool {axis} {k} is larger than the input {axis} {input} with 'valid' \
-                 padding"
-            ));
-        }
-        Ok(((input - k) / stride + 1, 0))
-    }
-}
+use super::padding::axis_out_and_pad;
 
 impl Pool2dGeometry {
     /// Geometry for input `[n, h, w, c]`, window `pool = [ph, pw]`, `strides = [sh, sw]` and
@@ -90,8 +60,10 @@ impl Pool2dGeometry {
         if c == 0 {
             return Err("Pool2D: channels must be positive, got 0".to_string());
         }
-        let (out_h, pad_top) = axis_out_and_pad("height", h, pool[0], strides[0], same_padding)?;
-        let (out_w, pad_left) = axis_out_and_pad("width", w, pool[1], strides[1], same_padding)?;
+        let (out_h, pad_top) =
+            axis_out_and_pad("Pool2D", "pool", "height", h, pool[0], strides[0], 1, same_padding)?;
+        let (out_w, pad_left) =
+            axis_out_and_pad("Pool2D", "pool", "width", w, pool[1], strides[1], 1, same_padding)?;
         let len = [n, h, w, c].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if len.is_none_or(|l| l > u32::MAX as usize + 1) {
             return Err(format!(

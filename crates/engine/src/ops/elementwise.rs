@@ -552,17 +552,19 @@ fn for_each_broadcast(out_shape: &[usize], a_shape: &[usize], mut f: impl FnMut(
 }
 
 /// Expands `x` to `out_shape` (a copy of the values, broadcast).
-fn broadcast_to_vec(x: &[f32], x_shape: &[usize], out_shape: &[usize]) -> Vec<f32> {
+/// `x` expanded to `out_shape`: borrowed when no expansion is needed.
+fn broadcast_to_vec<'a>(x: &'a [f32], x_shape: &[usize], out_shape: &[usize]) -> std::borrow::Cow<'a, [f32]> {
+    use std::borrow::Cow;
     if x_shape == out_shape {
-        return x.to_vec();
+        return Cow::Borrowed(x);
     }
     let total: usize = out_shape.iter().product();
     if x.len() == 1 {
-        return vec![x[0]; total];
+        return Cow::Owned(vec![x[0]; total]);
     }
     let mut out = vec![0.0; total];
     for_each_broadcast(out_shape, x_shape, |o, a| out[o] = x[a]);
-    out
+    Cow::Owned(out)
 }
 
 /// Sums `g` (of shape `g_shape`) down to `shape`, the inverse of broadcasting.

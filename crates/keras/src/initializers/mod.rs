@@ -286,7 +286,8 @@ impl Initializer {
             Initializer::RandomUniform { minval, maxval, seed: s } => {
                 json!({ "seed": seed(s), "minval": py_float(*minval), "maxval": py_float(*maxval) })
             }
-            Initializer::Identity { gain } => json!({ "gain": gain }),
+            // Keras's Identity has no get_config of its own: the gain is not serialized.
+            Initializer::Identity { .. } => json!({}),
             Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": py_float(*gain) }),
             Initializer::VarianceScaling {
                 kind: VarianceScalingKind::Plain,
@@ -297,7 +298,7 @@ impl Initializer {
             } => {
                 json!({
                     "seed": seed(s),
-                    "scale": scale,
+                    "scale": py_float(*scale),
                     "mode": match mode { FanMode::FanIn => "fan_in", FanMode::FanOut => "fan_out", FanMode::FanAvg => "fan_avg" },
                     "distribution": match distribution {
                         Distribution::TruncatedNormal => "truncated_normal",

@@ -4,6 +4,8 @@ use std::any::Any;
 
 use serde_json::{json, Map, Value};
 
+use crate::constraints::Constraint;
+use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// A shape with an unknown batch dimension: `[None, 28, 28, 1]`.
@@ -16,13 +18,59 @@ pub struct Variable {
     path: String,
     value: Tensor,
     trainable: bool,
+    regularizer: Option<Regularizer>,
+    constraint: Option<Constraint>,
 }
 
 impl Variable {
     /// A variable. Trainable ones are tape leaves, so gradients flow to them.
     pub fn new(name: &str, layer_name: &str, value: Tensor, trainable: bool) -> Self {
         let value = if trainable { value.requiring_grad() } else { value };
-        Variable { name: name.to_string(), path: format!("{layer_name}/{name}"), value, trainable }
+        Variable {
+            name: name.to_string(),
+            path: format!("{layer_name}/{name}"),
+            value,
+            trainable,
+            regularizer: None,
+            constraint: None,
+        }
+    }
+
+    /// Attaches a regularizer whose penalty joins the training loss (Keras `add_weight(regularizer=...)`).
+    pub fn with_regularizer(mut self, regularizer: Option<Regularizer>) -> Self {
+        self.regularizer = regularizer;
+        self
+    }
+
+    /// Attaches a constraint applied after each optimizer update (Keras `add_weight(constraint=...)`).
+    pub fn with_constraint(mut self, constraint: Option<Constraint>) -> Self {
+        self.constraint = constraint;
+        self
+    }
+
+    /// The regularizer, if any.
+    pub fn regularizer(&self) -> Option<&Regularizer> {
+        self.regularizer.as_ref()
+    }
+
+    /// The constraint, if any.
+    pub fn constraint(&self) -> Option<&Constraint> {
+        self.constraint.as_ref()
+    }
+
+    /// The regularizer's penalty of the current value (differentiable), if there is one.
+    pub fn regularization_loss(&self) -> Result<Option<Tensor>> {
+        self.regularizer.as_ref().map(|r| r.call(&self.value)).transpose()
+    }
+
+    /// Assigns `constraint(value)` when the variable has a constraint (what Keras's optimizer
+    /// does after each update).
+    pub fn apply_constraint(&mut self) -> Result<()> {
+        if let Some(c) = &self.constraint {
+            let v = c.apply(&self.value)?;
+            self.assign(&v)?;
+        }
+        Ok(())
     }
 
     /// The Keras variable name (`kernel`).
@@ -80,12 +128,14 @@ pub struct CallContext {
     pub training: bool,
     /// `(variable path, new value)` pairs applied by the model after the step.
     pub updates: Vec<(String, Tensor)>,
+    /// Losses added during the call (activity regularizer penalties), summed into the loss.
+    pub losses: Vec<Tensor>,
 }
 
 impl CallContext {
     /// A context in training or inference mode.
     pub fn new(training: bool) -> Self {
-        CallContext { training, updates: Vec::new() }
+        CallContext { training, updates: Vec::new(), losses: Vec::new() }
     }
 }
 
@@ -105,6 +155,9 @@ pub struct LayerBase {
     pub build_input_shape: Option<Shape>,
     /// First invalid argument seen by a builder method.
     pub pending_error: Option<Error>,
+    /// Penalty of the layer's output added to the loss on every call (Keras
+    /// `activity_regularizer`, applied by the model around `call`).
+    pub activity_regularizer: Option<Regularizer>,
 }
 
 impl LayerBase {
@@ -117,6 +170,7 @@ impl LayerBase {
             input_shape: None,
             build_input_shape: None,
             pending_error: None,
+            activity_regularizer: None,
         }
     }
 
@@ -133,7 +187,27 @@ impl LayerBase {
         m.insert("name".into(), json!(self.name));
         m.insert("trainable".into(), json!(self.trainable));
         m.insert("dtype".into(), dtype_policy_config());
+        if let Some(r) = &self.activity_regularizer {
+            m.insert("activity_regularizer".into(), r.to_config());
+        }
         m
+    }
+
+    /// Records the activity penalty of `output` in `ctx.losses` when the layer has an
+    /// activity regularizer (what Keras's `Layer.__call__` does after `call`).
+    pub fn record_activity(&self, output: &Tensor, ctx: &mut CallContext) -> Result<()> {
+        if let Some(r) = &self.activity_regularizer {
+            ctx.losses.push(r.call(output)?);
+        }
+        Ok(())
+    }
+
+    /// Reads `activity_regularizer` from a config (absent or null: none).
+    pub fn apply_activity_config(&mut self, cfg: &Value) -> Result<()> {
+        if let Some(v) = cfg.get("activity_regularizer") {
+            self.activity_regularizer = Regularizer::from_config(v)?;
+        }
+        Ok(())
     }
 
     /// Reads name / trainable / batch_input_shape from a config.
@@ -214,6 +288,17 @@ pub trait Layer: Send + Sync + Any {
     }
     /// The Keras config (`layer.get_config()`).
     fn get_config(&self) -> Value;
+    /// The weight-regularization penalties of this layer (Keras `layer.losses` minus
+    /// activity losses): one per trainable weight that has a regularizer. Empty when frozen.
+    fn regularization_losses(&self) -> Result<Vec<Tensor>> {
+        let mut out = Vec::new();
+        for w in self.trainable_weights() {
+            if let Some(l) = w.regularization_loss()? {
+                out.push(l);
+            }
+        }
+        Ok(out)
+    }
     /// Downcasting support.
     fn as_any(&self) -> &dyn Any;
 

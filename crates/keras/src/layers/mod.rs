@@ -21,6 +21,7 @@ pub use self::core::{input, Dense, InputLayer};
 pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
 pub use convolutional::Conv2D;
+pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
@@ -29,6 +30,10 @@ pub use pooling::{
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use regularization::Dropout;
+pub use regularization::{
+    ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+    SpatialDropout3D,
+};
 pub use reshaping::Flatten;
 pub use reshaping::{
     Cropping1D, Cropping2D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D,
@@ -52,10 +57,21 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("InputLayer", |c| boxed(InputLayer::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
+        ("Conv1D", |c| boxed(Conv1D::from_config(c))),
+        ("Conv2DTranspose", |c| boxed(Conv2DTranspose::from_config(c))),
+        ("DepthwiseConv2D", |c| boxed(DepthwiseConv2D::from_config(c))),
+        ("SeparableConv2D", |c| boxed(SeparableConv2D::from_config(c))),
         ("MaxPooling2D", |c| boxed(MaxPooling2D::from_config(c))),
         ("AveragePooling2D", |c| boxed(AveragePooling2D::from_config(c))),
         ("Flatten", |c| boxed(Flatten::from_config(c))),
         ("Dropout", |c| boxed(Dropout::from_config(c))),
+        ("SpatialDropout1D", |c| boxed(SpatialDropout1D::from_config(c))),
+        ("SpatialDropout2D", |c| boxed(SpatialDropout2D::from_config(c))),
+        ("SpatialDropout3D", |c| boxed(SpatialDropout3D::from_config(c))),
+        ("GaussianNoise", |c| boxed(GaussianNoise::from_config(c))),
+        ("GaussianDropout", |c| boxed(GaussianDropout::from_config(c))),
+        ("AlphaDropout", |c| boxed(AlphaDropout::from_config(c))),
+        ("ActivityRegularization", |c| boxed(ActivityRegularization::from_config(c))),
         ("Activation", |c| boxed(Activation::from_config(c))),
         ("ReLU", |c| boxed(ReLU::from_config(c))),
         ("LeakyReLU", |c| boxed(LeakyReLU::from_config(c))),

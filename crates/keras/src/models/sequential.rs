@@ -124,9 +124,23 @@ impl Network for Stack {
                 None => layer.call(&h, ctx)?,
                 Some(m) => layer.call_masked(&h, Some(m), ctx)?,
             };
+            layer.base().record_activity(&h, ctx)?;
             mask = next_mask;
         }
         Ok(h)
+    }
+
+    fn regularization_loss(&self) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        for layer in &self.layers {
+            for l in layer.regularization_losses()? {
+                total = Some(match total {
+                    None => l,
+                    Some(t) => keras_engine::ops::add(&t, &l)?,
+                });
+            }
+        }
+        Ok(total)
     }
 
     fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)> {
@@ -334,6 +348,16 @@ impl Sequential {
             v.assign(t)?;
         }
         Ok(())
+    }
+
+    /// The weight-regularization penalties of every layer (Keras `model.losses` outside a
+    /// call), one scalar tensor per regularized trainable weight.
+    pub fn losses(&self) -> Result<Vec<Tensor>> {
+        let mut out = Vec::new();
+        for layer in &self.stack.layers {
+            out.extend(layer.regularization_losses()?);
+        }
+        Ok(out)
     }
 
     /// Number of scalars in all weights.

@@ -27,10 +27,8 @@ pub fn train_step<N: Network + ?Sized>(
         let tape = GradientTape::new();
         let mut ctx = CallContext::new(true);
         let y_pred = net.forward(x, &mut ctx)?;
-        let mut loss = c.loss.compute(y, &y_pred, sample_weight)?;
-        if let Some(reg) = net.regularization_loss()? {
-            loss = keras_engine::ops::add(&loss, &reg)?;
-        }
+        let loss = c.loss.compute(y, &y_pred, sample_weight)?;
+        let loss = add_extra_losses(&*net, loss, &ctx.losses)?;
         let vars = net.variables_mut();
         let sources: Vec<&Tensor> = vars.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
         let grads = tape.gradient(&loss, &sources)?;
@@ -44,11 +42,27 @@ pub fn train_step<N: Network + ?Sized>(
         .map(|(g, v)| g.unwrap_or_else(|| Tensor::zeros(v.shape().to_vec())))
         .collect();
     c.optimizer.apply_gradients(&grads, &mut vars)?;
+    // Keras's optimizer assigns `constraint(variable)` after every update.
+    for v in vars.iter_mut() {
+        v.apply_constraint()?;
+    }
     drop(vars);
     apply_updates(net, updates)?;
     c.loss_tracker.update_state_value(loss_value, batch as f32);
     c.update_metrics(y, &y_pred, sample_weight)?;
     Ok(())
+}
+
+/// The compiled loss plus the model's weight-regularization penalties and the activity
+/// penalties recorded during the forward pass (Keras `compute_loss` adds `sum(model.losses)`).
+fn add_extra_losses<N: Network + ?Sized>(net: &N, mut loss: Tensor, activity: &[Tensor]) -> Result<Tensor> {
+    if let Some(reg) = net.regularization_loss()? {
+        loss = keras_engine::ops::add(&loss, &reg)?;
+    }
+    for a in activity {
+        loss = keras_engine::ops::add(&loss, a)?;
+    }
+    Ok(loss)
 }
 
 /// Assigns state updates (moving statistics) produced during a call.
@@ -75,10 +89,8 @@ pub fn test_step<N: Network + ?Sized>(
 ) -> Result<()> {
     let mut ctx = CallContext::new(false);
     let y_pred = net.forward(x, &mut ctx)?;
-    let mut loss = c.loss.compute(y, &y_pred, sample_weight)?;
-    if let Some(reg) = net.regularization_loss()? {
-        loss = keras_engine::ops::add(&loss, &reg)?;
-    }
+    let loss = c.loss.compute(y, &y_pred, sample_weight)?;
+    let loss = add_extra_losses(net, loss, &ctx.losses)?;
     c.loss_tracker.update_state_value(loss.item()?, x.shape()[0] as f32);
     c.update_metrics(y, &y_pred, sample_weight)
 }

@@ -66,6 +66,10 @@ impl Layer for Activation {
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.activation.apply(x)
     }
+    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(mask.cloned())
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("activation".into(), self.activation.to_config());

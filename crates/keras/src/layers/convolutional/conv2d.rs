@@ -6,8 +6,10 @@ use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
 use crate::activations::Activation;
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Reads a Keras int-or-pair argument (`3` or `[3, 3]`) from a config.
@@ -73,10 +75,15 @@ pub struct Conv2D {
     strides: [usize; 2],
     same: bool,
     dilation_rate: [usize; 2],
+    groups: usize,
     activation: Activation,
     use_bias: bool,
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    bias_regularizer: Option<Regularizer>,
+    kernel_constraint: Option<Constraint>,
+    bias_constraint: Option<Constraint>,
     kernel: Option<Variable>,
     bias: Option<Variable>,
 }
@@ -102,10 +109,15 @@ impl Conv2D {
             strides: [1, 1],
             same: false,
             dilation_rate: [1, 1],
+            groups: 1,
             activation: Activation::Linear,
             use_bias: true,
             kernel_initializer: Initializer::glorot_uniform(),
             bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            kernel_constraint: None,
+            bias_constraint: None,
             kernel: None,
             bias: None,
         }
@@ -153,6 +165,24 @@ impl Conv2D {
         }
     }
 
+    /// Number of channel groups: input channels and filters split into `g` independent
+    /// convolutions (kernel `(kh, kw, in / g, filters)`); `g` must divide both.
+    pub fn groups(mut self, g: usize) -> Self {
+        self.groups = g;
+        if g == 0 {
+            self.base.fail(Error::InvalidArgument(
+                "Invalid value for argument `groups`. Expected a strictly positive value. Received groups=0."
+                    .into(),
+            ));
+        } else if !self.filters.is_multiple_of(g) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "The number of filters must be evenly divisible by the number of groups. Received: groups={g}, filters={}.",
+                self.filters
+            )));
+        }
+        self
+    }
+
     /// Activation by Keras name.
     pub fn activation(mut self, name: &str) -> Self {
         match Activation::from_name(name) {
@@ -186,6 +216,36 @@ impl Conv2D {
         self
     }
 
+    /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
+    /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+
+    /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
+    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
+        self.base.activity_regularizer = Some(r);
+        self
+    }
+
+    /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
+    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
+        self.kernel_constraint = Some(c);
+        self
+    }
+
+    /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
+    pub fn bias_constraint(mut self, c: Constraint) -> Self {
+        self.bias_constraint = Some(c);
+        self
+    }
+
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
         self.base.input_shape = Some(shape.to_vec());
@@ -207,8 +267,12 @@ impl Conv2D {
         let kernel_size = pair_from(cfg.get("kernel_size"), [0, 0])?;
         let mut c = Conv2D::new(filters as usize, kernel_size);
         c.base.apply_config(cfg);
-        if cfg.get("groups").and_then(Value::as_u64).unwrap_or(1) != 1 {
-            keras_bail!(Config, "Conv2D with groups != 1 is not supported yet");
+        match cfg.get("groups") {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_u64() {
+                Some(g) => c = c.groups(g as usize),
+                None => keras_bail!(Config, "Conv2D: `groups` must be a positive integer, received {v}"),
+            },
         }
         if cfg.get("data_format").and_then(Value::as_str).is_some_and(|f| f != "channels_last") {
             keras_bail!(Config, "Conv2D: only data_format=\"channels_last\" is supported");
@@ -227,6 +291,12 @@ impl Conv2D {
         if let Some(v) = cfg.get("bias_initializer") {
             c.bias_initializer = Initializer::from_config(v)?;
         }
+        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
+        c.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
+        c.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
+        c.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
+        c.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        c.base.apply_activity_config(cfg)?;
         if let Some(e) = c.base.pending_error.take() {
             return Err(e);
         }
@@ -251,16 +321,32 @@ impl Layer for Conv2D {
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         self.compute_output_shape(input_shape)?;
         let cin = input_shape[3].expect("checked by compute_output_shape");
+        if self.groups == 0 || !cin.is_multiple_of(self.groups) {
+            keras_bail!(
+                InvalidArgument,
+                "The number of input channels must be evenly divisible by the number of groups. Received groups={}, but the input has {cin} channels (full input shape is {}).",
+                self.groups,
+                shape_str(input_shape)
+            );
+        }
         let name = self.base.name.clone();
         let [kh, kw] = self.kernel_size;
-        self.kernel = Some(Variable::new(
-            "kernel",
-            &name,
-            self.kernel_initializer.initialize(&[kh, kw, cin, self.filters])?,
-            true,
-        ));
+        self.kernel = Some(
+            Variable::new(
+                "kernel",
+                &name,
+                self.kernel_initializer.initialize(&[kh, kw, cin / self.groups, self.filters])?,
+                true,
+            )
+            .with_regularizer(self.kernel_regularizer.clone())
+            .with_constraint(self.kernel_constraint.clone()),
+        );
         self.bias = if self.use_bias {
-            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.filters])?, true))
+            Some(
+                Variable::new("bias", &name, self.bias_initializer.initialize(&[self.filters])?, true)
+                    .with_regularizer(self.bias_regularizer.clone())
+                    .with_constraint(self.bias_constraint.clone()),
+            )
         } else {
             None
         };
@@ -316,7 +402,7 @@ impl Layer for Conv2D {
             .kernel
             .as_ref()
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
-        let cin = kernel.shape()[2];
+        let cin = kernel.shape()[2] * self.groups;
         if x.rank() != 4 || x.shape()[3] != cin {
             keras_bail!(
                 Shape,
@@ -327,15 +413,22 @@ impl Layer for Conv2D {
         }
         let bias = self.bias.as_ref().map(|b| b.value());
         let fused = self.activation.fusable();
-        let y = ops::conv2d(
-            x,
-            kernel.value(),
-            bias,
-            self.strides,
-            self.dilation_rate,
-            self.same,
-            fused.unwrap_or(Unary::Linear),
-        )?;
+        let act = fused.unwrap_or(Unary::Linear);
+        let y = if self.groups == 1 {
+            ops::conv2d(x, kernel.value(), bias, self.strides, self.dilation_rate, self.same, act)?
+        } else {
+            let padding = if self.same { ops::ConvPadding::Same } else { ops::ConvPadding::Valid };
+            ops::conv2d_ext(
+                x,
+                kernel.value(),
+                bias,
+                self.strides,
+                self.dilation_rate,
+                padding,
+                self.groups,
+                act,
+            )?
+        };
         match fused {
             Some(_) => Ok(y),
             None => self.activation.apply(&y),
@@ -358,20 +451,19 @@ impl Layer for Conv2D {
         m.insert("padding".into(), json!(if self.same { "same" } else { "valid" }));
         m.insert("data_format".into(), json!("channels_last"));
         m.insert("dilation_rate".into(), json!(self.dilation_rate));
-        m.insert("groups".into(), json!(1));
+        m.insert("groups".into(), json!(self.groups));
         m.insert("activation".into(), self.activation.to_config());
         m.insert("use_bias".into(), json!(self.use_bias));
         m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        for k in [
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-        ] {
-            m.insert(k.into(), Value::Null);
-        }
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
+        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
+        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
+        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
+        m.insert("activity_regularizer".into(), reg(&self.base.activity_regularizer));
+        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
+        m.insert("bias_constraint".into(), con(&self.bias_constraint));
         Value::Object(m)
     }
 }

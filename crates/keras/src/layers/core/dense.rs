@@ -6,8 +6,10 @@ use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
 use crate::activations::Activation;
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
@@ -23,6 +25,10 @@ pub struct Dense {
     use_bias: bool,
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    bias_regularizer: Option<Regularizer>,
+    kernel_constraint: Option<Constraint>,
+    bias_constraint: Option<Constraint>,
     kernel: Option<Variable>,
     bias: Option<Variable>,
 }
@@ -44,6 +50,10 @@ impl Dense {
             use_bias: true,
             kernel_initializer: Initializer::glorot_uniform(),
             bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            kernel_constraint: None,
+            bias_constraint: None,
             kernel: None,
             bias: None,
         }
@@ -79,6 +89,36 @@ impl Dense {
     /// Bias initializer.
     pub fn bias_initializer(mut self, i: Initializer) -> Self {
         self.bias_initializer = i;
+        self
+    }
+
+    /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
+    /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+
+    /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
+    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
+        self.base.activity_regularizer = Some(r);
+        self
+    }
+
+    /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
+    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
+        self.kernel_constraint = Some(c);
+        self
+    }
+
+    /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
+    pub fn bias_constraint(mut self, c: Constraint) -> Self {
+        self.bias_constraint = Some(c);
         self
     }
 
@@ -120,6 +160,12 @@ impl Dense {
         if let Some(v) = cfg.get("bias_initializer") {
             d.bias_initializer = Initializer::from_config(v)?;
         }
+        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
+        d.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
+        d.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
+        d.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
+        d.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        d.base.apply_activity_config(cfg)?;
         Ok(d)
     }
 }
@@ -148,14 +194,22 @@ impl Layer for Dense {
             );
         };
         let name = self.base.name.clone();
-        self.kernel = Some(Variable::new(
-            "kernel",
-            &name,
-            self.kernel_initializer.initialize(&[*input_dim, self.units])?,
-            true,
-        ));
+        self.kernel = Some(
+            Variable::new(
+                "kernel",
+                &name,
+                self.kernel_initializer.initialize(&[*input_dim, self.units])?,
+                true,
+            )
+            .with_regularizer(self.kernel_regularizer.clone())
+            .with_constraint(self.kernel_constraint.clone()),
+        );
         self.bias = if self.use_bias {
-            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true))
+            Some(
+                Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true)
+                    .with_regularizer(self.bias_regularizer.clone())
+                    .with_constraint(self.bias_constraint.clone()),
+            )
         } else {
             None
         };
@@ -171,6 +225,11 @@ impl Layer for Dense {
         let mut s = input_shape.to_vec();
         *s.last_mut().expect("non-empty") = Some(self.units);
         Ok(s)
+    }
+
+    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(mask.cloned())
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
@@ -212,15 +271,13 @@ impl Layer for Dense {
         m.insert("use_bias".into(), json!(self.use_bias));
         m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        for k in [
-            "kernel_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-            "quantization_config",
-        ] {
-            m.insert(k.into(), Value::Null);
-        }
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
+        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
+        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
+        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
+        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }
 }

@@ -78,6 +78,10 @@ impl Layer for Dropout {
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
+    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(mask.cloned())
+    }
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training || self.rate == 0.0 {
             return Ok(x.clone());

@@ -1,0 +1,143 @@
+//! Helpers shared by the convolution layers: config tuples, fused activations, input checks.
+
+use keras_engine::ops::Unary;
+use serde_json::{Map, Value};
+
+use crate::activations::Activation;
+use crate::initializers::Initializer;
+use crate::layers::layer::{shape_str, Variable};
+use crate::layers::reshaping::args::int_tuple;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Runs `conv` with the activation fused when the engine can, else applies it afterwards.
+pub(crate) fn with_activation(
+    activation: &Activation,
+    conv: impl FnOnce(Unary) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let fused = activation.fusable();
+    let y = conv(fused.unwrap_or(Unary::Linear))?;
+    match fused {
+        Some(_) => Ok(y),
+        None => activation.apply(&y),
+    }
+}
+
+/// An `n`-tuple argument of a config (`default` when absent or null).
+pub(crate) fn tuple_arg(
+    cfg: &Value,
+    key: &str,
+    n: usize,
+    default: usize,
+    allow_zero: bool,
+) -> Result<Vec<usize>> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(vec![default; n]),
+        Some(v) => int_tuple(v, n, key, allow_zero),
+    }
+}
+
+/// A positive integer argument of a config.
+pub(crate) fn usize_arg(cfg: &Value, key: &str, default: Option<usize>, class: &str) -> Result<usize> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => {
+            default.ok_or_else(|| Error::Config(format!("{class} config needs `{key}`")))
+        }
+        Some(v) => v.as_u64().map(|k| k as usize).ok_or_else(|| {
+            Error::Config(format!("{class}: `{key}` must be a non-negative integer, received {v}"))
+        }),
+    }
+}
+
+/// An optional initializer argument of a config.
+pub(crate) fn init_arg(cfg: &Value, key: &str, default: Initializer) -> Result<Initializer> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => Initializer::from_config(v),
+    }
+}
+
+/// Inserts `null` for each key (regularizers and constraints keras-rs does not support).
+pub(crate) fn insert_nulls(m: &mut Map<String, Value>, keys: &[&str]) {
+    for k in keys {
+        m.insert((*k).into(), Value::Null);
+    }
+}
+
+/// Refuses non-null regularizers / constraints in a config (they would be silently lost).
+pub(crate) fn refuse_unsupported(cfg: &Value, keys: &[&str], class: &str) -> Result<()> {
+    for k in keys {
+        if cfg.get(*k).is_some_and(|v| !v.is_null()) {
+            keras_bail!(Config, "{class}: `{k}` is not supported by keras-rs yet (received {})", cfg[*k]);
+        }
+    }
+    Ok(())
+}
+
+/// Keras's input-spec error for a wrong rank or an undefined channel axis.
+pub(crate) fn check_input_spec(layer: &str, s: &[Option<usize>], ndim: usize) -> Result<usize> {
+    if s.len() != ndim {
+        keras_bail!(
+            Shape,
+            "Input 0 of layer \"{layer}\" is incompatible with the layer: expected ndim={ndim}, found ndim={}. Full shape received: {}",
+            s.len(),
+            shape_str(s)
+        );
+    }
+    match s[ndim - 1] {
+        Some(c) if c > 0 => Ok(c),
+        _ => keras_bail!(
+            Shape,
+            "Layer {layer}: the channel dimension of the inputs should be defined and positive, received {}",
+            shape_str(s)
+        ),
+    }
+}
+
+/// The built variable, or Keras's "not built" error.
+pub(crate) fn built<'a>(v: &'a Option<Variable>, layer: &str) -> Result<&'a Variable> {
+    v.as_ref().ok_or_else(|| Error::State(format!("Layer {layer} is not built")))
+}
+
+/// Checks a call input against the channels the layer was built for.
+pub(crate) fn check_call_input(layer: &str, x: &Tensor, ndim: usize, channels: usize) -> Result<()> {
+    if x.rank() != ndim || x.shape()[ndim - 1] != channels {
+        keras_bail!(
+            Shape,
+            "Input 0 of layer \"{layer}\" is incompatible with the layer: expected axis -1 of input shape to have value {channels} (ndim={ndim}), but received input with shape {:?}",
+            x.shape()
+        );
+    }
+    Ok(())
+}
+
+/// Keras's error when strides and dilation are both above 1.
+pub(crate) fn strides_dilation_error(strides: &[usize], dilation: &[usize]) -> Option<Error> {
+    (strides.iter().any(|&s| s > 1) && dilation.iter().any(|&d| d > 1)).then(|| {
+        Error::InvalidArgument(format!(
+            "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides={strides:?} and dilation_rate={dilation:?}"
+        ))
+    })
+}
+
+/// Keras's error for a zero in a size tuple (`kernel_size`, `strides`, `dilation_rate`).
+pub(crate) fn positive_tuple_error(what: &str, v: &[usize]) -> Option<Error> {
+    v.contains(&0).then(|| {
+        Error::InvalidArgument(format!(
+            "The `{what}` argument must be a tuple of {} positive integers. Received {what}={v:?}",
+            v.len()
+        ))
+    })
+}
+
+/// Keras's "output size would be negative" error.
+pub(crate) fn negative_output_error(
+    layer: &str,
+    s: &[Option<usize>],
+    kernel: &[usize],
+    dilation: &[usize],
+) -> Error {
+    Error::Shape(format!(
+        "Computed output size would be negative in layer {layer}. Received `inputs shape={}`, `kernel_size={kernel:?}`, `dilation_rate={dilation:?}`.",
+        shape_str(s)
+    ))
+}

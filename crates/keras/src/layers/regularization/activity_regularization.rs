@@ -1,0 +1,90 @@
+//! `ActivityRegularization`: the identity, adding an L1/L2 penalty of its input to the loss.
+
+use std::any::Any;
+
+use serde_json::Value;
+
+use super::noise::take_pending;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::regularizers::{py_float, Regularizer};
+use crate::{Error, Result, Tensor};
+
+/// Keras `keras.layers.ActivityRegularization`: returns its input unchanged and adds
+/// `l1 * sum(|x|) + l2 * sum(x^2)` to the model's loss on every call.
+///
+/// ```
+/// use keras::layers::{ActivityRegularization, Layer};
+/// let l = ActivityRegularization::new(0.01, 0.0);
+/// assert_eq!(l.get_config()["l1"], 0.01);
+/// ```
+pub struct ActivityRegularization {
+    base: LayerBase,
+    l1: f32,
+    l2: f32,
+}
+
+impl ActivityRegularization {
+    /// The penalty factors (both finite and >= 0; Keras defaults 0.0).
+    pub fn new(l1: f32, l2: f32) -> Self {
+        let mut base = LayerBase::new("activity_regularization");
+        match Regularizer::l1_l2(l1, l2) {
+            Ok(r) => base.activity_regularizer = Some(r),
+            Err(e) => base.fail(e),
+        }
+        ActivityRegularization { base, l1, l2 }
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let num = |k: &str| -> Result<f32> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(0.0),
+                Some(v) => v.as_f64().map(|x| x as f32).ok_or_else(|| {
+                    Error::Config(format!("ActivityRegularization `{k}` must be a number, got {v}"))
+                }),
+            }
+        };
+        let mut l = ActivityRegularization::new(num("l1")?, num("l2")?);
+        l.base.apply_config(cfg);
+        take_pending(&mut l.base)?;
+        Ok(l)
+    }
+}
+
+impl Layer for ActivityRegularization {
+    fn class_name(&self) -> &'static str {
+        "ActivityRegularization"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn records_build_config(&self) -> bool {
+        false
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    /// The identity; the model records the penalty through the layer's activity regularizer.
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(x.clone())
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.shift_remove("activity_regularizer");
+        m.insert("l1".into(), py_float(self.l1));
+        m.insert("l2".into(), py_float(self.l2));
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,154 @@
+//! `AlphaDropout`: dropout that keeps the self-normalising statistics of SELU activations.
+
+use std::any::Any;
+
+use keras_engine::{ops, Tensor as ETensor};
+use serde_json::{json, Value};
+
+use super::noise::{check_unit_interval, req_f32, take_pending, LayerRng};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::regularizers::py_float;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras `keras.layers.AlphaDropout`: while training, dropped inputs are set to
+/// `-alpha * scale` (SELU's negative saturation) and the result is mapped by `a * x + b` so
+/// mean and variance are kept; the identity at inference. `noise_shape` (with `None` for
+/// "same as the input") lets the mask broadcast.
+pub struct AlphaDropout {
+    base: LayerBase,
+    rate: f32,
+    noise_shape: Option<Vec<Option<usize>>>,
+    rng: LayerRng,
+}
+
+impl AlphaDropout {
+    /// Alpha dropout with drop probability `rate` in `[0, 1]` (1 fails when training).
+    pub fn new(rate: f32) -> Self {
+        let mut base = LayerBase::new("alpha_dropout");
+        check_unit_interval(&mut base, rate, "rate");
+        AlphaDropout { base, rate, noise_shape: None, rng: LayerRng::new(None) }
+    }
+
+    /// The mask shape (`None` entries take the input's size), e.g. `[None, Some(1), None]`.
+    pub fn noise_shape(mut self, shape: &[Option<usize>]) -> Self {
+        self.noise_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// A fixed seed for this layer's masks (otherwise the global generator).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = LayerRng::new(Some(seed));
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// The drop rate.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let mut l = AlphaDropout::new(req_f32(cfg, "rate", "AlphaDropout")?);
+        l.rng = LayerRng::new(cfg.get("seed").and_then(Value::as_u64));
+        match cfg.get("noise_shape") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                let dims: Result<Vec<Option<usize>>> = a
+                    .iter()
+                    .map(|d| match d {
+                        Value::Null => Ok(None),
+                        d => d.as_u64().map(|v| Some(v as usize)).ok_or_else(|| {
+                            Error::Config(format!("noise_shape entries must be integers or null, got {d}"))
+                        }),
+                    })
+                    .collect();
+                l.noise_shape = Some(dims?);
+            }
+            Some(other) => keras_bail!(Config, "noise_shape must be a list, got {other}"),
+        }
+        l.base.apply_config(cfg);
+        take_pending(&mut l.base)?;
+        Ok(l)
+    }
+
+    /// Keras `_get_concrete_noise_shape`, checked against the input shape.
+    fn concrete_noise_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(ns) = &self.noise_shape else {
+            return Ok(shape.to_vec());
+        };
+        let ok =
+            ns.len() == shape.len() && ns.iter().zip(shape).all(|(n, &s)| n.is_none_or(|n| n == 1 || n == s));
+        if !ok {
+            keras_bail!(
+                Shape,
+                "Layer {}: noise_shape {:?} cannot be broadcast to the input shape {:?}",
+                self.base.name,
+                ns,
+                shape
+            );
+        }
+        Ok(ns.iter().zip(shape).map(|(n, &s)| n.unwrap_or(s)).collect())
+    }
+}
+
+impl Layer for AlphaDropout {
+    fn class_name(&self) -> &'static str {
+        "AlphaDropout"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn records_build_config(&self) -> bool {
+        false
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        if !ctx.training || self.rate <= 0.0 {
+            return Ok(x.clone());
+        }
+        if self.rate >= 1.0 {
+            keras_bail!(
+                InvalidArgument,
+                "Layer {}: AlphaDropout with rate={} keeps nothing (0.0 cannot be raised to a negative power)",
+                self.base.name,
+                self.rate
+            );
+        }
+        let noise_shape = self.concrete_noise_shape(x.shape())?;
+        const ALPHA: f64 = 1.673_263_242_354_377_3;
+        const SCALE: f64 = 1.050_700_987_355_480_5;
+        let alpha_p = -ALPHA * SCALE;
+        let rate = self.rate as f64;
+        let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);
+        let b = -a * alpha_p * rate;
+        let n: usize = noise_shape.iter().product();
+        let kept: Vec<f32> =
+            self.rng.with(|r| (0..n).map(|_| if r.uniform_f64() >= rate { 1.0 } else { 0.0 }).collect());
+        // a * (x * kept + alpha_p * (1 - kept)) + b = x * (a * kept) + (a * alpha_p * (1 - kept) + b)
+        let mul: Vec<f32> = kept.iter().map(|&k| (a * k as f64) as f32).collect();
+        let add: Vec<f32> = kept.iter().map(|&k| (a * alpha_p * (1.0 - k as f64) + b) as f32).collect();
+        let y = ops::mul(x, &ETensor::new(mul, noise_shape.clone())?)?;
+        Ok(ops::add(&y, &ETensor::new(add, noise_shape)?)?)
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("rate".into(), py_float(self.rate));
+        m.insert("seed".into(), self.rng.seed_json());
+        m.insert("noise_shape".into(), self.noise_shape.as_ref().map_or(Value::Null, |s| json!(s)));
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,66 @@
+//! Pieces shared by the random regularization layers: a per-layer seeded generator, rate
+//! checks, and config helpers.
+
+use std::sync::Mutex;
+
+use keras_engine::{with_global_rng, Rng};
+use serde_json::Value;
+
+use crate::layers::layer::LayerBase;
+use crate::{Error, Result};
+
+/// The random stream of a layer: its own generator when a seed was given (Keras
+/// `SeedGenerator(seed)`), otherwise the thread's global generator.
+#[derive(Debug)]
+pub(crate) struct LayerRng {
+    seed: Option<u64>,
+    rng: Mutex<Option<Rng>>,
+}
+
+impl LayerRng {
+    pub(crate) fn new(seed: Option<u64>) -> Self {
+        LayerRng { seed, rng: Mutex::new(seed.map(Rng::new)) }
+    }
+
+    pub(crate) fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+
+    pub(crate) fn seed_json(&self) -> Value {
+        self.seed.map(Value::from).unwrap_or(Value::Null)
+    }
+
+    /// Runs `f` on this layer's generator.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Rng) -> R) -> R {
+        let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_mut() {
+            Some(r) => f(r),
+            None => with_global_rng(f),
+        }
+    }
+}
+
+/// Records an error unless `0 <= value <= 1` (Keras's check for `rate` and `stddev`).
+pub(crate) fn check_unit_interval(base: &mut LayerBase, value: f32, name: &str) {
+    if !(0.0..=1.0).contains(&value) {
+        base.fail(Error::InvalidArgument(format!(
+            "Invalid value received for argument `{name}`. Expected a float value between 0 and 1. Received: {name}={value}"
+        )));
+    }
+}
+
+/// A required float from a layer config.
+pub(crate) fn req_f32(cfg: &Value, key: &str, class: &str) -> Result<f32> {
+    cfg.get(key)
+        .and_then(Value::as_f64)
+        .map(|v| v as f32)
+        .ok_or_else(|| Error::Config(format!("{class} config needs a number `{key}`")))
+}
+
+/// Returns the pending builder error of a layer rebuilt from a config.
+pub(crate) fn take_pending(base: &mut LayerBase) -> Result<()> {
+    match base.pending_error.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
