@@ -10,6 +10,7 @@ pub mod core;
 pub mod layer;
 pub mod normalization;
 pub mod pooling;
+pub mod preprocessing;
 pub mod regularization;
 pub mod reshaping;
 pub mod rnn;
@@ -29,6 +30,7 @@ pub use pooling::{
     MaxPooling1D,
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
+pub use preprocessing::Rescaling;
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -55,6 +57,7 @@ fn boxed<L: Layer>(r: Result<L>) -> Result<Box<dyn Layer>> {
 fn registry() -> &'static [(&'static str, FromConfig)] {
     &[
         ("InputLayer", |c| boxed(InputLayer::from_config(c))),
+        ("Rescaling", |c| boxed(Rescaling::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),

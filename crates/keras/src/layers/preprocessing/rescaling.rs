@@ -1,0 +1,205 @@
+//! `Rescaling`: `inputs * scale + offset` (for example pixels 0..255 to [0, 1] or [-1, 1]).
+
+use std::any::Any;
+
+use keras_engine::{ops, DType};
+use serde_json::{json, Value};
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras `keras.layers.Rescaling`: multiplies inputs by `scale` and adds `offset`. Both are
+/// scalars, or one value per channel (last axis). Integer inputs are cast to float32 first.
+///
+/// ```
+/// use keras::layers::Rescaling;
+/// let to_unit = Rescaling::new(1.0 / 255.0);
+/// let to_symmetric = Rescaling::new(1.0 / 127.5).offset(-1.0);
+/// ```
+pub struct Rescaling {
+    base: LayerBase,
+    scale: Vec<f64>,
+    offset: Vec<f64>,
+}
+
+fn values_from(v: Option<&Value>, what: &str, default: f64) -> Result<Vec<f64>> {
+    match v {
+        None | Some(Value::Null) => Ok(vec![default]),
+        Some(Value::Number(n)) => Ok(vec![n.as_f64().unwrap_or(default)]),
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .ok_or_else(|| Error::Config(format!("Rescaling `{what}` must be numbers, got {x}")))
+            })
+            .collect(),
+        Some(other) => {
+            keras_bail!(Config, "Rescaling `{what}` must be a number or a list of numbers, got {other}")
+        }
+    }
+}
+
+fn to_json(v: &[f64]) -> Value {
+    if v.len() == 1 {
+        json!(v[0])
+    } else {
+        json!(v)
+    }
+}
+
+impl Rescaling {
+    /// `inputs * scale` (offset 0).
+    pub fn new(scale: f64) -> Self {
+        Rescaling { base: LayerBase::new("rescaling"), scale: vec![scale], offset: vec![0.0] }
+    }
+
+    /// One scale per channel (last axis).
+    pub fn per_channel(scale: &[f64]) -> Self {
+        let mut r = Rescaling::new(1.0);
+        if scale.is_empty() {
+            r.base.fail(Error::InvalidArgument("Rescaling: `scale` must not be an empty list".into()));
+        } else {
+            r.scale = scale.to_vec();
+        }
+        r
+    }
+
+    /// Adds `offset` after scaling.
+    pub fn offset(mut self, offset: f64) -> Self {
+        self.offset = vec![offset];
+        self
+    }
+
+    /// One offset per channel (last axis).
+    pub fn offsets(mut self, offset: &[f64]) -> Self {
+        if offset.is_empty() {
+            self.base.fail(Error::InvalidArgument("Rescaling: `offset` must not be an empty list".into()));
+        } else {
+            self.offset = offset.to_vec();
+        }
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let mut r = Rescaling::new(1.0);
+        r.base.apply_config(cfg);
+        r.scale = values_from(cfg.get("scale"), "scale", 1.0)?;
+        r.offset = values_from(cfg.get("offset"), "offset", 0.0)?;
+        Ok(r)
+    }
+
+    /// A per-channel parameter as a tensor broadcastable against inputs of `channels` channels.
+    fn param(&self, v: &[f64], channels: usize) -> Result<Tensor> {
+        if v.len() == 1 {
+            return Ok(Tensor::scalar(v[0] as f32));
+        }
+        if v.len() != channels {
+            keras_bail!(
+                Shape,
+                "Layer {}: {} per-channel values do not match the {channels} channels of the input",
+                self.base.name,
+                v.len()
+            );
+        }
+        Ok(Tensor::new(v.iter().map(|&x| x as f32).collect(), [channels])?)
+    }
+}
+
+impl Layer for Rescaling {
+    fn class_name(&self) -> &'static str {
+        "Rescaling"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn records_build_config(&self) -> bool {
+        false
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
+        let channels = x.shape().last().copied().unwrap_or(1);
+        let scaled = ops::mul(&x, &self.param(&self.scale, channels)?)?;
+        if self.offset.iter().all(|&o| o == 0.0) {
+            return Ok(scaled);
+        }
+        Ok(ops::add(&scaled, &self.param(&self.offset, channels)?)?)
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("scale".into(), to_json(&self.scale));
+        m.insert("offset".into(), to_json(&self.offset));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::deserialize;
+
+    #[test]
+    fn scales_offsets_and_round_trips_keras_config() {
+        crate::backend::clear_session();
+        let cfg = json!({
+            "name": "rescaling", "trainable": true,
+            "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+            "scale": 0.00784313725490196, "offset": -1.0
+        });
+        let l = deserialize(&json!({"class_name": "Rescaling", "config": cfg})).unwrap();
+        assert_eq!(l.get_config().to_string(), cfg.to_string());
+        let x = Tensor::from_i32(vec![0, 255, 127, 128], [1, 2, 2]).unwrap();
+        let y = l.call(&x, &mut CallContext::new(false)).unwrap();
+        let want = [-1.0f32, 1.0, 127.0 / 127.5 - 1.0, 128.0 / 127.5 - 1.0];
+        for (g, w) in y.as_f32().unwrap().iter().zip(want) {
+            assert!((g - w).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn per_channel_values_and_errors() {
+        let l = Rescaling::per_channel(&[1.0, 2.0]).offsets(&[0.5, -0.5]);
+        let x = Tensor::new(vec![1.0, 1.0, 2.0, 2.0], [2, 2]).unwrap();
+        let y = l.call(&x, &mut CallContext::new(false)).unwrap();
+        assert_eq!(y.as_f32().unwrap(), &[1.5, 1.5, 2.5, 3.5]);
+        let bad = Tensor::new(vec![1.0; 6], [2, 3]).unwrap();
+        assert!(matches!(l.call(&bad, &mut CallContext::new(false)), Err(Error::Shape(_))));
+        assert!(Rescaling::per_channel(&[]).base().pending_error.is_some());
+        assert!(Rescaling::from_config(&json!({"scale": "x"})).is_err());
+    }
+
+    #[test]
+    fn gradient_is_the_scale() {
+        keras_engine::testing::check_grad(
+            &[&Tensor::new(vec![0.3, -0.2, 1.5], [1, 3]).unwrap()],
+            |t| {
+                Rescaling::new(2.0)
+                    .offset(1.0)
+                    .call(t[0], &mut CallContext::new(true))
+                    .map_err(|e| keras_engine::EngineError::new(e.to_string()))
+            },
+            1e-2,
+        );
+    }
+}
