@@ -142,10 +142,11 @@ macro_rules! precision_recall {
             ) -> Result<Self> {
                 let th: Vec<f32> = match &thresholds {
                     Some(v) => {
-                        if let Some(bad) = v.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+                        let bad: Vec<f64> = v.iter().copied().filter(|x| *x < 0.0 || *x > 1.0).collect();
+                        if !bad.is_empty() {
                             keras_bail!(
                                 InvalidArgument,
-                                "Threshold values must be in [0, 1]. Received: {bad}"
+                                "Threshold values must be in [0, 1]. Received: {bad:?}"
                             );
                         }
                         v.iter().map(|&x| x as f32).collect()
@@ -428,5 +429,20 @@ impl Metric for MeanIoU {
     }
     fn set_name(&mut self, name: &str) {
         self.name = name.to_string();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_must_be_in_unit_interval() {
+        let e = Precision::new(Some(vec![0.5, 1.5, -0.1]), None, None).unwrap_err();
+        assert!(e.to_string().contains("Threshold values must be in [0, 1]. Received: [1.5, -0.1]"), "{e}");
+        let e = Recall::new(Some(vec![2.0]), None, None).unwrap_err();
+        assert!(e.to_string().contains("Received: [2.0]"), "{e}");
+        assert!(Precision::new(Some(vec![0.0, 1.0]), None, None).is_ok());
+        assert!(Recall::new(Some(vec![0.0, 0.5, 1.0]), None, None).is_ok());
     }
 }

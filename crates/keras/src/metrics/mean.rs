@@ -52,7 +52,7 @@ pub(crate) fn broadcast_to(values: &[f32], from: &[usize], to: &[usize]) -> Resu
 }
 
 /// Mean over every axis from `keep` on: `(values, shape)` -> rows of the first `keep` axes.
-fn mean_trailing(values: &[f32], shape: &[usize], keep: usize) -> (Vec<f32>, Vec<usize>) {
+pub(crate) fn mean_trailing(values: &[f32], shape: &[usize], keep: usize) -> (Vec<f32>, Vec<usize>) {
     if shape.len() <= keep {
         return (values.to_vec(), shape.to_vec());
     }
@@ -347,7 +347,7 @@ impl Metric for MeanMetricWrapper {
 }
 
 /// `(a, b)` values broadcast to their common shape, after `squeeze_or_expand`.
-fn broadcast_pair(a: &Tensor, b: &Tensor) -> Result<(Vec<f32>, Vec<f32>, Vec<usize>)> {
+pub(crate) fn broadcast_pair(a: &Tensor, b: &Tensor) -> Result<(Vec<f32>, Vec<f32>, Vec<usize>)> {
     let (sa, sb) = squeeze_or_expand_shapes(a.shape(), b.shape());
     let out = ops::broadcast_shapes(&sa, &sb).map_err(|_| {
         crate::Error::Shape(format!(

@@ -14,15 +14,19 @@
 //! ```
 
 mod confusion;
+mod iou;
 mod mean;
+mod reduction;
 
 use serde_json::Value;
 
 pub use confusion::{MeanIoU, Precision, Recall, AUC};
+pub use iou::IoU;
 pub use mean::{
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy, top_k_categorical_accuracy, Mean, MeanMetricWrapper, MetricFn,
 };
+pub use reduction::{RootMeanSquaredError, Sum};
 
 use crate::{keras_bail, Result, Tensor};
 
@@ -92,6 +96,17 @@ pub fn get(name: &str) -> Result<Box<dyn Metric>> {
             F::SparseCategoricalCrossentropy
         }
         "mean" | "Mean" => return Ok(Box::new(Mean::new("mean"))),
+        "binary_io_u" | "BinaryIoU" => return Ok(Box::new(IoU::binary(vec![0, 1], 0.5)?)),
+        "io_u" | "IoU" | "one_hot_io_u" | "OneHotIoU" | "one_hot_mean_io_u" | "OneHotMeanIoU" => {
+            keras_bail!(
+                InvalidArgument,
+                "Could not interpret metric identifier: {name} (it needs `num_classes`)"
+            )
+        }
+        "sum" | "Sum" => return Ok(Box::new(Sum::new())),
+        "root_mean_squared_error" | "RootMeanSquaredError" => {
+            return Ok(Box::new(RootMeanSquaredError::new()))
+        }
         "precision" | "Precision" => return Ok(Box::new(Precision::new(None, None, None)?)),
         "recall" | "Recall" => return Ok(Box::new(Recall::new(None, None, None)?)),
         "auc" | "AUC" => return Ok(Box::new(AUC::new(200, false)?)),

@@ -1,0 +1,298 @@
+//! `IoU`, `BinaryIoU`, `OneHotIoU` and `OneHotMeanIoU` (Keras's `_IoUBase` family): a
+//! confusion matrix of class ids accumulated over batches; IoU averaged over target classes.
+
+use keras_engine::{ops, DType};
+use serde_json::{json, Value};
+
+use super::mean::broadcast_to;
+use super::Metric;
+use crate::{keras_bail, Result, Tensor};
+
+const EPSILON: f32 = 1e-7;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    IoU,
+    Binary(f64),
+    OneHot,
+    OneHotMean,
+}
+
+/// Keras's IoU metrics. Build with [`IoU::new`] (`keras.metrics.IoU`), [`IoU::binary`]
+/// (`BinaryIoU`), [`IoU::one_hot`] (`OneHotIoU`) or [`IoU::one_hot_mean`] (`OneHotMeanIoU`).
+#[derive(Clone, Debug)]
+pub struct IoU {
+    name: String,
+    kind: Kind,
+    num_classes: usize,
+    target_class_ids: Vec<usize>,
+    ignore_class: Option<i64>,
+    sparse_y_true: bool,
+    sparse_y_pred: bool,
+    axis: isize,
+    cm: Vec<f64>,
+}
+
+impl IoU {
+    fn build(kind: Kind, name: &str, num_classes: usize, target_class_ids: Vec<usize>) -> Result<IoU> {
+        if num_classes == 0 {
+            keras_bail!(InvalidArgument, "`num_classes` must be > 0. Received: 0");
+        }
+        if let Some(&m) = target_class_ids.iter().max() {
+            if m >= num_classes {
+                keras_bail!(
+                    InvalidArgument,
+                    "Target class id {m} is out of range, which is [0, {num_classes})."
+                );
+            }
+        }
+        let dense = matches!(kind, Kind::OneHot | Kind::OneHotMean);
+        Ok(IoU {
+            name: name.into(),
+            kind,
+            num_classes,
+            target_class_ids,
+            ignore_class: None,
+            sparse_y_true: !dense,
+            sparse_y_pred: !dense,
+            axis: -1,
+            cm: vec![0.0; num_classes * num_classes],
+        })
+    }
+
+    /// `keras.metrics.IoU(num_classes, target_class_ids)` (name `io_u`).
+    pub fn new(num_classes: usize, target_class_ids: Vec<usize>) -> Result<IoU> {
+        IoU::build(Kind::IoU, "io_u", num_classes, target_class_ids)
+    }
+    /// `keras.metrics.BinaryIoU(target_class_ids, threshold)` (Keras defaults: `[0, 1]`,
+    /// `0.5`): predictions `>= threshold` are class 1.
+    pub fn binary(target_class_ids: Vec<usize>, threshold: f64) -> Result<IoU> {
+        IoU::build(Kind::Binary(threshold), "binary_io_u", 2, target_class_ids)
+    }
+    /// `keras.metrics.OneHotIoU(num_classes, target_class_ids)`: one-hot `y_true`, scores
+    /// `y_pred` (argmax along `axis`).
+    pub fn one_hot(num_classes: usize, target_class_ids: Vec<usize>) -> Result<IoU> {
+        IoU::build(Kind::OneHot, "one_hot_io_u", num_classes, target_class_ids)
+    }
+    /// `keras.metrics.OneHotMeanIoU(num_classes)`: `OneHotIoU` over every class.
+    pub fn one_hot_mean(num_classes: usize) -> Result<IoU> {
+        IoU::build(Kind::OneHotMean, "one_hot_mean_io_u", num_classes, (0..num_classes).collect())
+    }
+    /// Renames the metric.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+    /// Skips samples whose true class is `ignore_class` (not for `BinaryIoU`).
+    pub fn with_ignore_class(mut self, ignore_class: Option<i64>) -> Self {
+        self.ignore_class = ignore_class;
+        self
+    }
+    /// Whether `y_pred` holds class ids (`true`) or scores to argmax along `axis`.
+    pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
+        self.sparse_y_pred = sparse;
+        self
+    }
+    /// Whether `y_true` holds class ids (only `IoU` lets this be set, as Keras).
+    pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
+        if self.kind == Kind::IoU {
+            self.sparse_y_true = sparse;
+        }
+        self
+    }
+    /// The axis holding class scores for dense inputs (default `-1`).
+    pub fn with_axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+    /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
+    pub fn total_cm(&self) -> &[f64] {
+        &self.cm
+    }
+}
+
+fn ids(x: &Tensor, sparse: bool, axis: isize) -> Result<Vec<i64>> {
+    if sparse {
+        // Keras casts the float ids to int32 (truncation).
+        return Ok(x.to_f32_vec().iter().map(|v| *v as i64).collect());
+    }
+    if x.rank() == 0 {
+        keras_bail!(Shape, "Cannot take the argmax of a 0-d tensor");
+    }
+    Ok(ops::argmax(&x.cast(DType::F32), axis)?.to_i64_vec())
+}
+
+impl Metric for IoU {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn update_state(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        let yp;
+        let y_pred = match self.kind {
+            Kind::Binary(th) => {
+                let th = th as f32;
+                let v = y_pred.to_f32_vec().iter().map(|p| if *p >= th { 1.0 } else { 0.0 }).collect();
+                yp = Tensor::new(v, y_pred.shape().to_vec())?;
+                &yp
+            }
+            _ => y_pred,
+        };
+        let t = ids(y_true, self.sparse_y_true, self.axis)?;
+        let p = ids(y_pred, self.sparse_y_pred, self.axis)?;
+        if t.len() != p.len() {
+            keras_bail!(
+                Shape,
+                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
+                y_true.shape(),
+                y_pred.shape()
+            );
+        }
+        let w = match sample_weight {
+            Some(w) => {
+                let wv = w.to_f32_vec();
+                if wv.len() == t.len() {
+                    Some(wv)
+                } else {
+                    Some(broadcast_to(&wv, w.shape(), &[t.len()])?)
+                }
+            }
+            None => None,
+        };
+        let n = self.num_classes as i64;
+        let mut add = vec![0.0f64; self.cm.len()];
+        for i in 0..t.len() {
+            if self.ignore_class == Some(t[i]) {
+                continue;
+            }
+            if t[i] < 0 || t[i] >= n || p[i] < 0 || p[i] >= n {
+                keras_bail!(
+                    Value,
+                    "class ids must be in [0, {n}). Received: y_true={}, y_pred={}",
+                    t[i],
+                    p[i]
+                );
+            }
+            add[(t[i] * n + p[i]) as usize] += w.as_ref().map_or(1.0, |w| w[i] as f64);
+        }
+        self.cm.iter_mut().zip(&add).for_each(|(a, b)| *a += b);
+        Ok(())
+    }
+    fn result(&self) -> f32 {
+        let n = self.num_classes;
+        let mut sum = 0.0f32;
+        let mut valid = 0.0f32;
+        for &c in &self.target_class_ids {
+            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
+            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
+            let tp = self.cm[c * n + c];
+            let den = (row + col - tp) as f32;
+            if den > 1e-9 {
+                valid += 1.0;
+            }
+            sum += tp as f32 / (den + EPSILON);
+        }
+        sum / (valid + EPSILON)
+    }
+    fn reset_state(&mut self) {
+        self.cm.iter_mut().for_each(|v| *v = 0.0);
+    }
+    fn get_config(&self) -> Value {
+        let (name, nc, ids, ic, axis) =
+            (&self.name, self.num_classes, &self.target_class_ids, self.ignore_class, self.axis);
+        match self.kind {
+            Kind::IoU => json!({
+                "name": name, "dtype": "float32", "num_classes": nc, "target_class_ids": ids,
+                "ignore_class": ic, "sparse_y_true": self.sparse_y_true,
+                "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+            }),
+            Kind::Binary(th) => json!({
+                "target_class_ids": ids, "threshold": th, "name": name, "dtype": "float32",
+            }),
+            Kind::OneHot => json!({
+                "num_classes": nc, "target_class_ids": ids, "name": name, "dtype": "float32",
+                "ignore_class": ic, "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+            }),
+            Kind::OneHotMean => json!({
+                "num_classes": nc, "name": name, "dtype": "float32", "ignore_class": ic,
+                "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+            }),
+        }
+    }
+    fn class_name(&self) -> &str {
+        match self.kind {
+            Kind::IoU => "IoU",
+            Kind::Binary(_) => "BinaryIoU",
+            Kind::OneHot => "OneHotIoU",
+            Kind::OneHotMean => "OneHotMeanIoU",
+        }
+    }
+    fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics;
+
+    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
+        Tensor::new(v, s.to_vec()).unwrap()
+    }
+    fn close(a: f32, b: f32) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+
+    #[test]
+    fn iou_over_target_classes() {
+        let mut m = IoU::new(3, vec![0, 2]).unwrap();
+        assert_eq!((m.name(), m.class_name()), ("io_u", "IoU"));
+        m.update_state(&t(vec![0.0, 1.0, 2.0], &[3]), &t(vec![0.0, 2.0, 2.0], &[3]), None).unwrap();
+        // cm: (0,0)=1, (1,2)=1, (2,2)=1. class 0: 1/1; class 2: 1/(1+2-1)=0.5
+        close(m.result(), 0.75);
+        m.update_state(&t(vec![2.0, 0.0], &[2]), &t(vec![0.0, 0.0], &[2]), Some(&t(vec![2.0, 1.0], &[2])))
+            .unwrap();
+        // cm: (0,0)=2, (2,0)=2, (1,2)=1, (2,2)=1. class 0: 2/(2+4-2)=0.5; class 2: 1/(3+2-1)=0.25
+        close(m.result(), 0.375);
+        m.update_state(&t(vec![1.0], &[1]), &t(vec![1.0], &[1]), None).unwrap();
+        close(m.result(), 0.375);
+        assert_eq!(m.get_config()["target_class_ids"], json!([0, 2]));
+        assert!(IoU::new(3, vec![3]).unwrap_err().to_string().contains("Target class id 3 is out of range"));
+        assert!(m.update_state(&t(vec![5.0], &[1]), &t(vec![0.0], &[1]), None).is_err());
+        m.reset_state();
+        assert_eq!(m.result(), 0.0);
+    }
+
+    #[test]
+    fn binary_and_one_hot_iou() {
+        let mut b = metrics::get("BinaryIoU").unwrap();
+        assert_eq!(b.name(), "binary_io_u");
+        b.update_state(&t(vec![0.0, 1.0, 0.0, 1.0], &[4]), &t(vec![0.1, 0.5, 0.6, 0.2], &[4]), None).unwrap();
+        // preds >= 0.5 -> [0, 1, 1, 0]; cm (0,0)=1,(0,1)=1,(1,1)=1,(1,0)=1: each IoU 1/3
+        close(b.result(), 1.0 / 3.0);
+        b.update_state(&t(vec![1.0], &[1]), &t(vec![0.9], &[1]), Some(&t(vec![2.0], &[1]))).unwrap();
+        // (1,1)=3: class 0 IoU 1/(2+2-1)=1/3, class 1 3/(4+4-3)=0.6
+        close(b.result(), (1.0 / 3.0 + 0.6) / 2.0);
+        assert_eq!(
+            b.get_config(),
+            json!({"target_class_ids": [0, 1], "threshold": 0.5,
+                                           "name": "binary_io_u", "dtype": "float32"})
+        );
+        let mut o = IoU::one_hot_mean(3).unwrap();
+        let yt = t(vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0], &[4, 3]);
+        let yp = t(vec![0.2, 0.3, 0.5, 0.1, 0.2, 0.7, 0.5, 0.3, 0.1, 0.1, 0.4, 0.5], &[4, 3]);
+        o.update_state(&yt, &yp, None).unwrap();
+        // true [2,1,0,0], pred [2,2,0,2]: class 0: 1/2; class 1: 0/1; class 2: 1/3
+        close(o.result(), (0.5 + 1.0 / 3.0) / 3.0);
+        assert_eq!(o.class_name(), "OneHotMeanIoU");
+        let mut oh = IoU::one_hot(3, vec![0]).unwrap();
+        oh.update_state(&yt, &yp, None).unwrap();
+        close(oh.result(), 0.5);
+        assert!(metrics::get("IoU").is_err());
+    }
+}
