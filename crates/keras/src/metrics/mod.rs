@@ -14,6 +14,7 @@
 //! ```
 
 mod confusion;
+mod f_score;
 mod iou;
 mod mean;
 mod reduction;
@@ -21,6 +22,7 @@ mod reduction;
 use serde_json::Value;
 
 pub use confusion::{MeanIoU, Precision, Recall, AUC};
+pub use f_score::{F1Score, FBetaScore, FScoreAverage};
 pub use iou::IoU;
 pub use mean::{
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -94,6 +96,10 @@ pub fn get(name: &str) -> Result<Box<dyn Metric>> {
         "categorical_crossentropy" | "CategoricalCrossentropy" => F::CategoricalCrossentropy,
         "sparse_categorical_crossentropy" | "SparseCategoricalCrossentropy" => {
             F::SparseCategoricalCrossentropy
+        }
+        "f1_score" | "F1Score" => return Ok(Box::new(F1Score::new(FScoreAverage::None, None)?)),
+        "fbeta_score" | "FBetaScore" => {
+            return Ok(Box::new(FBetaScore::new(FScoreAverage::None, 1.0, None)?))
         }
         "mean" | "Mean" => return Ok(Box::new(Mean::new("mean"))),
         "binary_io_u" | "BinaryIoU" => return Ok(Box::new(IoU::binary(vec![0, 1], 0.5)?)),
