@@ -403,12 +403,14 @@ impl Metric for MeanIoU {
             let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
             let tp = self.cm[c * n + c];
             let den = (row + col - tp) as f32;
-            if den != 0.0 {
+            // Keras 3 (`_IoUBase.result`): classes with an empty denominator do not count,
+            // and both divisions add `epsilon()`.
+            if den > 1e-9 {
                 valid += 1.0;
             }
-            sum += no_nan(tp as f32, den);
+            sum += tp as f32 / (den + 1e-7);
         }
-        no_nan(sum, valid)
+        sum / (valid + 1e-7)
     }
     fn reset_state(&mut self) {
         self.cm.iter_mut().for_each(|v| *v = 0.0);
