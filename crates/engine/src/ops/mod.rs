@@ -1,6 +1,7 @@
 //! Differentiable ops on [`crate::Tensor`]. Layers call these, never the kernels, so another
 //! backend can slot in behind the same functions.
 
+pub mod activation_ops;
 pub mod conv;
 pub mod conv_ext;
 pub mod elementwise;
@@ -12,6 +13,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod special;
 
+pub use activation_ops::{glu, sparsemax};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
 pub(crate) use elementwise::add_same_shape_consuming;

@@ -84,6 +84,18 @@ pub enum Activation {
         /// The replacement.
         default_value: f32,
     },
+    /// `glu(x, axis)`: `a * sigmoid(b)` for the halves `a`, `b` of `x` along `axis` (-1 for
+    /// the string).
+    Glu {
+        /// The axis to split (its length must be even).
+        axis: isize,
+    },
+    /// `sparsemax(x, axis)`: Euclidean projection onto the simplex along `axis` (-1 for the
+    /// string).
+    Sparsemax {
+        /// The axis to normalize.
+        axis: isize,
+    },
 }
 
 impl Activation {
@@ -117,6 +129,8 @@ impl Activation {
             "tanh_shrink" => Activation::TanhShrink,
             "sparse_plus" => Activation::SparsePlus,
             "sparse_sigmoid" => Activation::SparseSigmoid,
+            "glu" => Activation::Glu { axis: -1 },
+            "sparsemax" => Activation::Sparsemax { axis: -1 },
             other => {
                 keras_bail!(InvalidArgument, "Could not interpret activation function identifier: {other}")
             }
@@ -144,6 +158,7 @@ impl Activation {
             "squareplus" => &["b"],
             "hard_shrink" | "soft_shrink" => &["threshold"],
             "threshold" => &["threshold", "default_value"],
+            "glu" | "sparsemax" => &["axis"],
             _ => &[],
         };
         if let Some(k) = p.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -225,6 +240,23 @@ impl Activation {
                 threshold: num("threshold", None)?,
                 default_value: num("default_value", None)?,
             },
+            "glu" | "sparsemax" => {
+                let axis = match p.get("axis") {
+                    None | Some(Value::Null) => -1,
+                    Some(v) => match v.as_i64() {
+                        Some(a) => a as isize,
+                        None => keras_bail!(
+                            InvalidArgument,
+                            "activation {name}: `axis` must be an integer, got {v}"
+                        ),
+                    },
+                };
+                if name == "glu" {
+                    Activation::Glu { axis }
+                } else {
+                    Activation::Sparsemax { axis }
+                }
+            }
             other => Activation::from_name(other)?,
         })
     }
@@ -277,6 +309,8 @@ impl Activation {
             Activation::SparsePlus => "sparse_plus",
             Activation::SparseSigmoid => "sparse_sigmoid",
             Activation::Threshold { .. } => "threshold",
+            Activation::Glu { .. } => "glu",
+            Activation::Sparsemax { .. } => "sparsemax",
         }
     }
 
@@ -317,6 +351,7 @@ impl Activation {
             Activation::SoftShrink(t) => Unary::SoftShrink(*t),
             Activation::LogSigmoid => Unary::LogSigmoid,
             Activation::LogSoftmax => return None,
+            Activation::Glu { .. } | Activation::Sparsemax { .. } => return None,
             Activation::Mish => Unary::Mish,
             Activation::Softsign => Unary::Softsign,
             Activation::Squareplus(b) => Unary::Squareplus(*b),
@@ -346,6 +381,8 @@ impl Activation {
             Activation::Linear => x.clone(),
             Activation::Softmax => ops::softmax(x, -1)?,
             Activation::LogSoftmax => ops::log_softmax(x, -1)?,
+            Activation::Glu { axis } => ops::glu(x, *axis)?,
+            Activation::Sparsemax { axis } => ops::sparsemax(x, *axis)?,
             other => ops::unary(x, other.unary().expect("element-wise"))?,
         })
     }
@@ -401,6 +438,31 @@ mod tests {
         assert_eq!(Activation::from_name("leaky_relu").unwrap(), Activation::LeakyRelu(0.2));
         assert_eq!(Activation::from_name("gelu").unwrap(), Activation::Gelu { approximate: false });
         assert!(Activation::from_name("threshold").is_err());
+    }
+
+    #[test]
+    fn activation_glu_and_sparsemax() {
+        use serde_json::json;
+        for n in ["glu", "sparsemax"] {
+            let a = Activation::from_name(n).unwrap();
+            assert_eq!(a.name(), n);
+            assert_eq!(Activation::from_config(&a.to_config()).unwrap(), a);
+            assert!(a.unary().is_none() && a.fusable().is_none());
+        }
+        assert_eq!(Activation::with_params("glu", &json!({"axis": 0})).unwrap(), Activation::Glu { axis: 0 });
+        assert_eq!(
+            Activation::with_params("sparsemax", &json!({})).unwrap(),
+            Activation::Sparsemax { axis: -1 }
+        );
+        assert!(Activation::with_params("glu", &json!({"axis": 0.5})).is_err());
+        assert!(Activation::with_params("sparsemax", &json!({"beta": 1})).is_err());
+        let x = Tensor::new(vec![1.0, -2.0, 0.0, 3.0], [1, 4]).unwrap();
+        let g = Activation::from_name("glu").unwrap().apply(&x).unwrap();
+        assert_eq!(g.shape(), &[1, 2]);
+        assert!((g.as_f32().unwrap()[0] - 0.5).abs() < 1e-6);
+        assert!(Activation::Glu { axis: -1 }.apply(&Tensor::new(vec![1.0; 3], [1, 3]).unwrap()).is_err());
+        let s = Activation::Sparsemax { axis: -1 }.apply(&Tensor::new(vec![1.0, 2.0, 3.0], [1, 3]).unwrap());
+        assert_eq!(s.unwrap().as_f32().unwrap(), &[0.0, 0.0, 1.0]);
     }
 
     #[test]

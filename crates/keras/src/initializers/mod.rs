@@ -115,6 +115,57 @@ pub enum Initializer {
         /// Seed (None: the global generator).
         seed: Option<u64>,
     },
+    /// Keras `STFT`: a conv kernel of shape `(frame_length, input_channels, fft_bins)` holding
+    /// the real (`cos`) or imaginary (`sin`) part of the DFT basis `exp(-2*pi*i*t*f/((F-1)*2))`,
+    /// times the window and divided by its scaling (L2 norm for `"density"`, L1 for
+    /// `"spectrum"`). Build validated values with [`Initializer::stft`].
+    ///
+    /// ```
+    /// use keras::initializers::Initializer;
+    /// let w = Initializer::from_name("stft").unwrap().initialize(&[8, 1, 5]).unwrap();
+    /// assert_eq!(w.shape(), &[8, 1, 5]);
+    /// ```
+    Stft {
+        /// `"real"` or `"imag"`.
+        side: String,
+        /// `"hann"`, `"hamming"`, or `None` for no window.
+        window: Option<String>,
+        /// `"density"`, `"spectrum"`, or `None` for no scaling.
+        scaling: Option<String>,
+        /// Whether the window is periodic (scipy `fftbins=True`) instead of symmetric.
+        periodic: bool,
+    },
+}
+
+/// Keras's `STFT.__init__` checks on `side`, `window` and `scaling`.
+fn check_stft(side: &str, window: Option<&str>, scaling: Option<&str>) -> Result<()> {
+    if side != "real" && side != "imag" {
+        keras_bail!(InvalidArgument, "side should be 'real' or 'imag', not {side}");
+    }
+    if let Some(w) = window {
+        if w != "hann" && w != "hamming" {
+            keras_bail!(InvalidArgument, "Unknown window type.");
+        }
+    }
+    if let Some(sc) = scaling {
+        if sc != "density" && sc != "spectrum" {
+            keras_bail!(
+                InvalidArgument,
+                "Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received scaling={sc}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// scipy's `get_window(name, n, fftbins=periodic)` for `hann` / `hamming`.
+fn stft_window(name: &str, n: usize, periodic: bool) -> Vec<f64> {
+    let a0 = if name == "hamming" { 0.54 } else { 0.5 };
+    if n == 1 {
+        return vec![1.0];
+    }
+    let denom = if periodic { n } else { n - 1 } as f64;
+    (0..n).map(|i| a0 - (1.0 - a0) * (2.0 * std::f64::consts::PI * i as f64 / denom).cos()).collect()
 }
 
 /// Keras `compute_fans`: `(fan_in, fan_out)` for a weight shape.
@@ -160,6 +211,17 @@ impl Initializer {
         vs(VarianceScalingKind::LecunNormal, 1.0, FanMode::FanIn, Distribution::TruncatedNormal)
     }
 
+    /// Keras `STFT(side, window, scaling, periodic)`, with Keras's argument checks.
+    pub fn stft(side: &str, window: Option<&str>, scaling: Option<&str>, periodic: bool) -> Result<Self> {
+        check_stft(side, window, scaling)?;
+        Ok(Initializer::Stft {
+            side: side.to_string(),
+            window: window.map(str::to_string),
+            scaling: scaling.map(str::to_string),
+            periodic,
+        })
+    }
+
     /// Resolves a Keras string name (`"glorot_uniform"`, `"zeros"`, ...).
     pub fn from_name(name: &str) -> Result<Self> {
         Ok(match name {
@@ -182,6 +244,7 @@ impl Initializer {
             }
             "identity" | "Identity" => Initializer::Identity { gain: 1.0 },
             "orthogonal" | "Orthogonal" => Initializer::Orthogonal { gain: 1.0, seed: None },
+            "stft" | "STFT" | "STFTInitializer" => Self::stft("real", Some("hann"), Some("density"), false)?,
             other => keras_bail!(InvalidArgument, "Could not interpret initializer identifier: {other}"),
         })
     }
@@ -220,6 +283,25 @@ impl Initializer {
             Initializer::Orthogonal { gain, seed: s } => {
                 *gain = f("gain", 1.0);
                 *s = seed;
+            }
+            Initializer::Stft { side, window, scaling, periodic } => {
+                let opt = |k: &str, d: &Option<String>| -> Result<Option<String>> {
+                    match cfg.get(k) {
+                        None => Ok(d.clone()),
+                        Some(Value::Null) => Ok(None),
+                        Some(Value::String(x)) => Ok(Some(x.clone())),
+                        Some(x) => {
+                            keras_bail!(InvalidArgument, "STFT `{k}` must be a string or None, got {x}")
+                        }
+                    }
+                };
+                if let Some(x) = cfg.get("side") {
+                    *side = x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string());
+                }
+                *window = opt("window", window)?;
+                *scaling = opt("scaling", scaling)?;
+                *periodic = cfg.get("periodic").and_then(Value::as_bool).unwrap_or(*periodic);
+                check_stft(side, window.as_deref(), scaling.as_deref())?;
             }
             _ => {}
         }
@@ -261,6 +343,7 @@ impl Initializer {
             Initializer::TruncatedNormal { .. } => "TruncatedNormal",
             Initializer::Identity { .. } => "Identity",
             Initializer::Orthogonal { .. } => "Orthogonal",
+            Initializer::Stft { .. } => "STFT",
             Initializer::VarianceScaling { kind, .. } => match kind {
                 VarianceScalingKind::Plain => "VarianceScaling",
                 VarianceScalingKind::GlorotUniform => "GlorotUniform",
@@ -289,6 +372,9 @@ impl Initializer {
             // Keras's Identity has no get_config of its own: the gain is not serialized.
             Initializer::Identity { .. } => json!({}),
             Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": py_float(*gain) }),
+            Initializer::Stft { side, window, scaling, periodic } => {
+                json!({ "side": side, "window": window, "periodic": periodic, "scaling": scaling })
+            }
             Initializer::VarianceScaling {
                 kind: VarianceScalingKind::Plain,
                 scale,
@@ -351,6 +437,42 @@ impl Initializer {
             }
             Initializer::TruncatedNormal { mean, stddev, seed } => {
                 draw(seed, &mut |r| truncated(r, *mean as f64, *stddev as f64))
+            }
+            Initializer::Stft { side, window, scaling, periodic } => {
+                check_stft(side, window.as_deref(), scaling.as_deref())?;
+                let &[frame_length, channels, fft_bins] = shape else {
+                    keras_bail!(
+                        InvalidArgument,
+                        "STFT expects a kernel shape (frame_length, input_channels, fft_bins). Received: shape={shape:?}"
+                    );
+                };
+                let (win, scale) = match window {
+                    Some(w) => {
+                        let win = stft_window(w, frame_length, *periodic);
+                        let scale = match scaling.as_deref() {
+                            Some("density") => win.iter().map(|x| x * x).sum::<f64>().sqrt(),
+                            Some("spectrum") => win.iter().map(|x| x.abs()).sum::<f64>(),
+                            _ => 1.0,
+                        };
+                        (Some(win), scale)
+                    }
+                    None => (None, 1.0),
+                };
+                let full = ((fft_bins as f64) - 1.0) * 2.0;
+                let mut v = Vec::with_capacity(n);
+                for t in 0..frame_length {
+                    for _ in 0..channels {
+                        for f in 0..fft_bins {
+                            let arg = -2.0 * t as f64 * (f as f64 / full) * std::f64::consts::PI;
+                            let mut k = if side == "real" { arg.cos() } else { arg.sin() };
+                            if let Some(w) = &win {
+                                k = k * w[t] / scale;
+                            }
+                            v.push(k as f32);
+                        }
+                    }
+                }
+                v
             }
             Initializer::Orthogonal { gain, seed } => {
                 if shape.len() < 2 {
@@ -536,5 +658,76 @@ mod tests {
         assert_eq!(o.to_config()["config"], json!({"seed": null, "gain": 1.0}));
         assert_eq!(Initializer::from_config(&o.to_config()).unwrap(), o);
         assert!(o.initialize(&[5]).is_err());
+    }
+
+    #[test]
+    fn stft_config_round_trip_and_errors() {
+        let d = Initializer::from_name("stft").unwrap();
+        assert_eq!(
+            d.to_config()["config"],
+            json!({"side": "real", "window": "hann", "periodic": false, "scaling": "density"})
+        );
+        let cfg = d.to_config();
+        let keys: Vec<&String> = cfg["config"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["side", "window", "periodic", "scaling"]);
+        assert_eq!(d.to_config()["class_name"], "STFT");
+        let i = Initializer::stft("imag", None, None, true).unwrap();
+        assert_eq!(
+            i.to_config()["config"],
+            json!({"side": "imag", "window": null, "periodic": true, "scaling": null})
+        );
+        for x in [d, i, Initializer::stft("real", Some("hamming"), Some("spectrum"), false).unwrap()] {
+            assert_eq!(Initializer::from_config(&x.to_config()).unwrap(), x);
+        }
+        let e = Initializer::stft("both", None, None, false).unwrap_err().to_string();
+        assert!(e.contains("side should be 'real' or 'imag', not both"), "{e}");
+        let e = Initializer::stft("real", Some("boxcarr"), None, false).unwrap_err().to_string();
+        assert!(e.contains("Unknown window type."), "{e}");
+        let e = Initializer::stft("real", None, Some("l2"), false).unwrap_err().to_string();
+        assert!(e.contains("Received scaling=l2"), "{e}");
+        let bad = json!({"class_name": "STFT", "config": {"side": "real", "scaling": "bad"}});
+        assert!(Initializer::from_config(&bad).is_err());
+        assert!(Initializer::from_name("stft").unwrap().initialize(&[4, 3]).is_err());
+    }
+
+    #[test]
+    fn stft_values_match_hand_computed() {
+        let get = |side: &str, w: Option<&str>, sc: Option<&str>, p: bool| {
+            Initializer::stft(side, w, sc, p)
+                .unwrap()
+                .initialize(&[4, 1, 3])
+                .unwrap()
+                .as_f32()
+                .unwrap()
+                .to_vec()
+        };
+        let close = |got: Vec<f32>, want: [f32; 12]| {
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+            }
+        };
+        // arg = -2*pi*t*f/4, rows t = 0..4, columns f = 0..3.
+        close(get("real", None, None, false), [1., 1., 1., 1., 0., -1., 1., -1., 1., 1., 0., -1.]);
+        close(get("imag", None, Some("density"), false), [0., 0., 0., 0., -1., 0., 0., 0., 0., 0., 1., 0.]);
+        // Symmetric hann(4) = [0, .75, .75, 0]; L2 norm = sqrt(1.125), so .75 / norm = 1/sqrt(2).
+        close(
+            get("real", Some("hann"), None, false),
+            [0., 0., 0., 0.75, 0., -0.75, 0.75, -0.75, 0.75, 0., 0., 0.],
+        );
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        close(
+            get("real", Some("hann"), Some("density"), false),
+            [0., 0., 0., h, 0., -h, h, -h, h, 0., 0., 0.],
+        );
+        // Periodic hann(4) = [0, .5, 1, .5]; L1 norm = 2.
+        close(
+            get("real", Some("hann"), Some("spectrum"), true),
+            [0., 0., 0., 0.25, 0., -0.25, 0.5, -0.5, 0.5, 0.25, 0., -0.25],
+        );
+        // Symmetric hamming(4) = [.08, .77, .77, .08], imaginary side, no scaling.
+        close(
+            get("imag", Some("hamming"), None, false),
+            [0., 0., 0., 0., -0.77, 0., 0., 0., 0., 0., 0.08, 0.],
+        );
     }
 }
