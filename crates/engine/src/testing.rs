@@ -2,6 +2,14 @@
 
 use crate::{GradientTape, Result, Tensor};
 
+/// A deterministic float32 tensor of `shape` with smooth values in [-1, 1]
+/// (`sin((i + seed) * 0.917)`), for gradient checks on small shapes.
+pub fn smooth_tensor(shape: &[usize], seed: f32) -> Tensor {
+    let n: usize = shape.iter().product();
+    Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.917).sin()).collect(), shape.to_vec())
+        .expect("length matches shape")
+}
+
 /// Checks the reverse-mode gradients of `f` at `inputs` against central finite differences
 /// of `sum(f(x) * c)` for a fixed pseudo-random cotangent `c`. Panics with a description
 /// when an element differs by more than `tol * max(1, |numeric|)`.

@@ -148,8 +148,7 @@ mod tests {
     use crate::testing::check_grad;
 
     fn t(shape: &[usize], seed: f32) -> Tensor {
-        let n: usize = shape.iter().product();
-        Tensor::new((0..n).map(|i| ((i as f32 + seed) * 0.917).sin()).collect(), shape.to_vec()).unwrap()
+        crate::testing::smooth_tensor(shape, seed)
     }
 
     #[test]
