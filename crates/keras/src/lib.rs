@@ -34,6 +34,7 @@ pub mod losses;
 pub mod metrics;
 pub mod optimizers;
 pub mod regularizers;
+pub mod saving;
 pub mod utils;
 
 pub use error::{Error, Result};
