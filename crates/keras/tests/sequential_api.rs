@@ -174,3 +174,48 @@ fn summary_lists_layers_and_totals() {
     let s = m.summary_string(None, false);
     assert!(s.contains("dense (Dense)") && s.contains("(None, 8)") && s.contains("Total params: 67"), "{s}");
 }
+
+/// A `Sequence` over in-memory arrays, in order, that counts its epochs.
+struct Rows {
+    x: Tensor,
+    y: Tensor,
+    batch: usize,
+    epochs_ended: usize,
+}
+
+impl keras::utils::Sequence for Rows {
+    fn len(&self) -> usize {
+        self.x.shape()[0].div_ceil(self.batch)
+    }
+    fn get_batch(&self, i: usize) -> keras::Result<keras::utils::Batch> {
+        let (s, e) = (i * self.batch, ((i + 1) * self.batch).min(self.x.shape()[0]));
+        Ok(keras::utils::Batch::new(self.x.slice_rows(s, e)?, self.y.slice_rows(s, e)?))
+    }
+    fn on_epoch_end(&mut self) {
+        self.epochs_ended += 1;
+    }
+}
+
+#[test]
+fn fit_evaluate_predict_on_a_sequence_match_the_array_path() {
+    let (x, y) = data(20);
+    let mut a = model();
+    let ha = a.fit(&x, &y, FitArgs::default().epochs(3).batch_size(8).shuffle(false).verbose(0)).unwrap();
+    let mut b = model();
+    let mut seq = Rows { x: x.clone(), y: y.clone(), batch: 8, epochs_ended: 0 };
+    let hb = b.fit_sequence(&mut seq, FitArgs::default().epochs(3).verbose(0)).unwrap();
+    assert_eq!(seq.epochs_ended, 3);
+    assert_eq!(ha.history["loss"], hb.history["loss"]);
+    for (wa, wb) in a.get_weights().iter().zip(b.get_weights()) {
+        assert_eq!(wa.as_f32().unwrap(), wb.as_f32().unwrap());
+    }
+    let ea = a.evaluate(&x, &y, EvaluateArgs::default().batch_size(8).verbose(0)).unwrap();
+    let eb = b.evaluate_sequence(&mut seq, EvaluateArgs::default().verbose(0)).unwrap();
+    assert_eq!(ea, eb);
+    let pa = a.predict(&x, PredictArgs::default().batch_size(8).verbose(0)).unwrap();
+    let pb = b.predict_sequence(&mut seq, PredictArgs::default().verbose(0)).unwrap();
+    assert_eq!(pa.as_f32().unwrap(), pb.as_f32().unwrap());
+    // Keras refuses validation_split for a dataset.
+    let err = b.fit_sequence(&mut seq, FitArgs::default().validation_split(0.2).verbose(0)).unwrap_err();
+    assert!(err.to_string().contains("validation_split"), "{err}");
+}

@@ -4,10 +4,11 @@ use serde_json::{json, Value};
 
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg,
-    Network, PredictArgs,
+    self, trainer, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs,
+    MetricArg, Network, PredictArgs, SequenceAdapter,
 };
 use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// The layer stack of a Sequential model (separate from the compile state so the trainer
@@ -424,6 +425,36 @@ impl Sequential {
     pub fn predict(&self, x: &Tensor, args: PredictArgs) -> Result<Tensor> {
         self.check_ready(x)?;
         trainer::predict(&self.stack, x, &args)
+    }
+
+    /// Trains on a [`Sequence`] (Keras `model.fit(py_dataset, ...)`); `shuffle`, `batch_size`
+    /// and `validation_split` of `args` do not apply (the sequence batches and shuffles itself).
+    pub fn fit_sequence(&mut self, data: &mut dyn Sequence, args: FitArgs) -> Result<History> {
+        self.compiled()?;
+        let c = self.compiled.as_mut().expect("checked");
+        trainer::fit_sequence(&mut self.stack, c, data, &args)
+    }
+
+    /// Loss and metrics over a [`Sequence`] (Keras `model.evaluate(py_dataset)`).
+    pub fn evaluate_sequence(&mut self, data: &mut dyn Sequence, args: EvaluateArgs) -> Result<Logs> {
+        self.compiled()?;
+        let c = self.compiled.as_mut().expect("checked");
+        trainer::evaluate_sequence(&mut self.stack, c, data, &args)
+    }
+
+    /// Outputs for every batch of a [`Sequence`] (Keras `model.predict(py_dataset)`); builds
+    /// the model from the first batch if it has no input shape yet.
+    pub fn predict_sequence(&mut self, data: &mut dyn Sequence, args: PredictArgs) -> Result<Tensor> {
+        let mut adapter = SequenceAdapter::new(data)?;
+        if !self.stack.built {
+            let mut first = None;
+            adapter.for_each_batch(false, &mut |_, b| {
+                first = Some(b.x);
+                Ok(false)
+            })?;
+            self.stack.prepare(&first.expect("non-empty sequence"))?;
+        }
+        trainer::predict_adapter(&self.stack, &mut adapter, args.verbose, &|x| self.check_ready(x))
     }
 
     /// Outputs for one batch, no bar (Keras `predict_on_batch`).

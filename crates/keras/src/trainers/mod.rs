@@ -4,11 +4,13 @@
 pub mod args;
 pub mod compile;
 pub mod data;
+pub mod data_adapter;
 pub mod history;
 pub mod network;
 pub mod trainer;
 
 pub use args::{EvaluateArgs, FitArgs, PredictArgs};
 pub use compile::{Compiled, IntoLoss, IntoOptimizer, MetricArg};
+pub use data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 pub use history::{History, Logs};
 pub use network::Network;

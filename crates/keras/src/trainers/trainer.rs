@@ -2,15 +2,17 @@
 
 use std::io::Write;
 
-use keras_engine::{with_global_rng, GradientTape};
+use keras_engine::GradientTape;
 
 use super::args::{EvaluateArgs, FitArgs, PredictArgs};
 use super::compile::Compiled;
-use super::data::{batch_ranges, check_batch_size, check_xy, take};
+use super::data::{check_batch_size, check_xy};
+use super::data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 use super::history::{History, Logs};
 use super::network::Network;
 use crate::layers::CallContext;
 use crate::utils::progbar::Progbar;
+use crate::utils::{Batch, Sequence};
 use crate::{keras_bail, Result, Tensor};
 
 /// One gradient step on a batch (Keras `train_step`): forward with the weights before the
@@ -99,7 +101,7 @@ fn progbar_values(logs: &Logs) -> Vec<(String, f64)> {
     logs.iter().map(|(k, v)| (k.clone(), *v as f64)).collect()
 }
 
-/// Keras `fit`.
+/// Keras `fit` on in-memory arrays.
 pub fn fit<N: Network + ?Sized>(
     net: &mut N,
     c: &mut Compiled,
@@ -107,7 +109,7 @@ pub fn fit<N: Network + ?Sized>(
     y: &Tensor,
     args: &FitArgs,
 ) -> Result<History> {
-    check_batch_size(args.batch_size)?;
+    check_fit_args(args)?;
     if !(0.0..1.0).contains(&args.validation_split) {
         keras_bail!(
             InvalidArgument,
@@ -115,16 +117,11 @@ pub fn fit<N: Network + ?Sized>(
             args.validation_split
         );
     }
-    if args.validation_freq == 0 {
-        keras_bail!(InvalidArgument, "`validation_freq` must be a positive integer, received 0");
-    }
     let n_all = check_xy(x, Some(y), args.sample_weight.as_ref())?;
     net.prepare(x)?;
     // Validation data: explicit, or the last fraction of x / y (before any shuffling).
-    let (x, y, sw, val) = if let Some((vx, vy)) = &args.validation_data {
-        check_xy(vx, Some(vy), None)?;
-        net.prepare(vx)?;
-        (x.clone(), y.clone(), args.sample_weight.clone(), Some((vx.clone(), vy.clone())))
+    let (x, y, sw, val) = if args.validation_data.is_some() {
+        (x.clone(), y.clone(), args.sample_weight.clone(), None)
     } else if args.validation_split > 0.0 {
         let split = ((n_all as f64) * (1.0 - args.validation_split as f64)).floor() as usize;
         if split == 0 || split == n_all {
@@ -147,37 +144,103 @@ pub fn fit<N: Network + ?Sized>(
     } else {
         (x.clone(), y.clone(), args.sample_weight.clone(), None)
     };
-    let n = x.shape()[0];
-    let steps = n.div_ceil(args.batch_size);
+    let mut train = TensorAdapter::new(x, Some(y), sw, args.batch_size);
+    let mut val = match val {
+        Some((vx, vy)) => Some(validation_adapter(net, &vx, &vy, args)?),
+        None => explicit_validation(net, args)?,
+    };
+    fit_adapter(net, c, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), args)
+}
+
+/// Keras `fit` on a [`Sequence`] (`PyDataset`). `shuffle` and `batch_size` are the sequence's
+/// business; `validation_split` is refused as in Keras.
+pub fn fit_sequence<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    data: &mut dyn Sequence,
+    args: &FitArgs,
+) -> Result<History> {
+    check_fit_args(args)?;
+    if args.validation_split > 0.0 {
+        keras_bail!(
+            InvalidArgument,
+            "`validation_split` is only supported for Tensors or NumPy arrays, found a `Sequence`; pass `validation_data` instead"
+        );
+    }
+    let mut val = explicit_validation(net, args)?;
+    let mut train = SequenceAdapter::new(data)?;
+    fit_adapter(net, c, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), args)
+}
+
+fn check_fit_args(args: &FitArgs) -> Result<()> {
+    check_batch_size(args.batch_size)?;
+    if let Some(vb) = args.validation_batch_size {
+        check_batch_size(vb)?;
+    }
+    if args.validation_freq == 0 {
+        keras_bail!(InvalidArgument, "`validation_freq` must be a positive integer, received 0");
+    }
+    Ok(())
+}
+
+fn validation_adapter<N: Network + ?Sized>(
+    net: &mut N,
+    vx: &Tensor,
+    vy: &Tensor,
+    args: &FitArgs,
+) -> Result<TensorAdapter> {
+    check_xy(vx, Some(vy), None)?;
+    net.prepare(vx)?;
+    let vb = args.validation_batch_size.unwrap_or(args.batch_size);
+    Ok(TensorAdapter::new(vx.clone(), Some(vy.clone()), None, vb))
+}
+
+fn explicit_validation<N: Network + ?Sized>(net: &mut N, args: &FitArgs) -> Result<Option<TensorAdapter>> {
+    match &args.validation_data {
+        Some((vx, vy)) => Ok(Some(validation_adapter(net, vx, vy, args)?)),
+        None => Ok(None),
+    }
+}
+
+fn targets(batch: &Batch) -> Result<&Tensor> {
+    batch.y.as_ref().ok_or_else(|| {
+        crate::Error::Value("Training and evaluation need targets: the batch has no `y`".into())
+    })
+}
+
+/// The epoch loop shared by every kind of training data.
+pub fn fit_adapter<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    train: &mut dyn DataAdapter,
+    mut val: Option<&mut dyn DataAdapter>,
+    args: &FitArgs,
+) -> Result<History> {
+    let steps = train.num_batches();
     let mut history = History::default();
-    let mut order: Vec<usize> = (0..n).collect();
     for epoch in args.initial_epoch..args.epochs {
         if args.verbose > 0 {
             println!("Epoch {}/{}", epoch + 1, args.epochs);
         }
         c.reset_metrics();
-        if args.shuffle {
-            with_global_rng(|r| r.shuffle(&mut order));
-        }
         let mut bar = Progbar::new(Some(steps), args.verbose, "step");
-        for (step, (s, e)) in batch_ranges(n, args.batch_size).into_iter().enumerate() {
-            let idx = &order[s..e];
-            let xb = take(&x, idx)?;
-            let yb = take(&y, idx)?;
-            let wb = match &sw {
-                Some(w) => Some(take(w, idx)?),
-                None => None,
-            };
-            train_step(net, c, &xb, &yb, wb.as_ref())?;
+        train.for_each_batch(args.shuffle, &mut |step, batch| {
+            net.prepare(&batch.x)?;
+            let y = targets(&batch)?;
+            if let Some(w) = &batch.sample_weight {
+                check_xy(&batch.x, Some(y), Some(w))?;
+            }
+            train_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
             if args.verbose == 1 {
                 bar.update(step + 1, &progbar_values(&c.logs()), false);
             }
-        }
+            Ok(true)
+        })?;
+        train.on_epoch_end();
         let mut logs = c.logs();
-        if let Some((vx, vy)) = &val {
+        if let Some(v) = val.as_deref_mut() {
             if (epoch + 1).is_multiple_of(args.validation_freq) {
-                let vb = args.validation_batch_size.unwrap_or(args.batch_size);
-                let vlogs = evaluate_inner(net, c, vx, vy, None, vb, 0)?;
+                let vlogs = evaluate_adapter(net, c, v, 0)?;
                 for (k, v) in vlogs {
                     logs.insert(format!("val_{k}"), v);
                 }
@@ -192,35 +255,28 @@ pub fn fit<N: Network + ?Sized>(
     Ok(history)
 }
 
-fn evaluate_inner<N: Network + ?Sized>(
-    net: &N,
+/// The evaluation loop shared by every kind of data: loss and metrics over one pass.
+pub fn evaluate_adapter<N: Network + ?Sized>(
+    net: &mut N,
     c: &mut Compiled,
-    x: &Tensor,
-    y: &Tensor,
-    sw: Option<&Tensor>,
-    batch_size: usize,
+    data: &mut dyn DataAdapter,
     verbose: u8,
 ) -> Result<Logs> {
-    check_batch_size(batch_size)?;
-    let n = check_xy(x, Some(y), sw)?;
     c.reset_metrics();
-    let ranges = batch_ranges(n, batch_size);
-    let mut bar = Progbar::new(Some(ranges.len()), verbose, "step");
-    for (step, (s, e)) in ranges.iter().enumerate() {
-        let xb = x.slice_rows(*s, *e)?;
-        let yb = y.slice_rows(*s, *e)?;
-        let wb = match sw {
-            Some(w) => Some(w.slice_rows(*s, *e)?),
-            None => None,
-        };
-        test_step(net, c, &xb, &yb, wb.as_ref())?;
+    let steps = data.num_batches();
+    let mut bar = Progbar::new(Some(steps), verbose, "step");
+    data.for_each_batch(false, &mut |step, batch| {
+        net.prepare(&batch.x)?;
+        let y = targets(&batch)?;
+        test_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
         if verbose == 1 {
-            bar.update(step + 1, &progbar_values(&c.logs()), step + 1 == ranges.len());
+            bar.update(step + 1, &progbar_values(&c.logs()), step + 1 == steps);
         }
-    }
+        Ok(true)
+    })?;
     let logs = c.logs();
     if verbose == 2 {
-        bar.update(ranges.len(), &progbar_values(&logs), true);
+        bar.update(steps, &progbar_values(&logs), true);
     }
     Ok(logs)
 }
@@ -236,26 +292,51 @@ pub fn evaluate<N: Network + ?Sized>(
     check_batch_size(args.batch_size)?;
     check_xy(x, Some(y), args.sample_weight.as_ref())?;
     net.prepare(x)?;
-    evaluate_inner(net, c, x, y, args.sample_weight.as_ref(), args.batch_size, args.verbose)
+    let mut data =
+        TensorAdapter::new(x.clone(), Some(y.clone()), args.sample_weight.clone(), args.batch_size);
+    evaluate_adapter(net, c, &mut data, args.verbose)
+}
+
+/// Keras `evaluate` on a [`Sequence`].
+pub fn evaluate_sequence<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    data: &mut dyn Sequence,
+    args: &EvaluateArgs,
+) -> Result<Logs> {
+    let mut data = SequenceAdapter::new(data)?;
+    evaluate_adapter(net, c, &mut data, args.verbose)
+}
+
+/// The prediction loop shared by every kind of data: `check` validates each batch's inputs.
+pub fn predict_adapter<N: Network + ?Sized>(
+    net: &N,
+    data: &mut dyn DataAdapter,
+    verbose: u8,
+    check: &dyn Fn(&Tensor) -> Result<()>,
+) -> Result<Tensor> {
+    let steps = data.num_batches();
+    let mut bar = Progbar::new(Some(steps), verbose, "step");
+    let mut outs = Vec::with_capacity(steps);
+    data.for_each_batch(false, &mut |step, batch| {
+        check(&batch.x)?;
+        let mut ctx = CallContext::new(false);
+        outs.push(net.forward(&batch.x, &mut ctx)?.detach());
+        if verbose > 0 {
+            bar.update(step + 1, &[], step + 1 == steps);
+        }
+        Ok(true)
+    })?;
+    if outs.len() == 1 {
+        return Ok(outs.pop().expect("one batch"));
+    }
+    Ok(Tensor::concat_rows(&outs)?)
 }
 
 /// Keras `predict`: outputs for every sample, computed in batches.
 pub fn predict<N: Network + ?Sized>(net: &N, x: &Tensor, args: &PredictArgs) -> Result<Tensor> {
     check_batch_size(args.batch_size)?;
-    let n = check_xy(x, None, None)?;
-    let ranges = batch_ranges(n, args.batch_size);
-    let mut bar = Progbar::new(Some(ranges.len()), args.verbose, "step");
-    let mut outs = Vec::with_capacity(ranges.len());
-    for (step, (s, e)) in ranges.iter().enumerate() {
-        let xb = if ranges.len() == 1 { x.clone() } else { x.slice_rows(*s, *e)? };
-        let mut ctx = CallContext::new(false);
-        outs.push(net.forward(&xb, &mut ctx)?.detach());
-        if args.verbose > 0 {
-            bar.update(step + 1, &[], step + 1 == ranges.len());
-        }
-    }
-    if outs.len() == 1 {
-        return Ok(outs.pop().expect("one batch"));
-    }
-    Ok(Tensor::concat_rows(&outs)?)
+    check_xy(x, None, None)?;
+    let mut data = TensorAdapter::new(x.clone(), None, None, args.batch_size);
+    predict_adapter(net, &mut data, args.verbose, &|_| Ok(()))
 }
