@@ -87,8 +87,12 @@ fn scipy_coordinate(x: f64, len: usize, mode: FillMode) -> Option<f64> {
     if len == 1 {
         return if mode == FillMode::Constant && x.abs() > 1e-9 { None } else { Some(0.0) };
     }
+    // Inside the image (up to rounding of the matrix) no boundary rule applies.
+    if x >= -1e-6 && x <= last + 1e-6 {
+        return Some(x.clamp(0.0, last));
+    }
     match mode {
-        FillMode::Constant => (x >= -1e-9 && x <= last + 1e-9).then_some(x.clamp(0.0, last)),
+        FillMode::Constant => None,
         FillMode::Nearest => Some(x.clamp(0.0, last)),
         FillMode::Reflect => {
             // Half-sample symmetric: (d c b a | a b c d | d c b a).

@@ -24,4 +24,5 @@ pub use io::{
     array_to_img, img_to_array, load_img, save_img, ColorMode, DynamicImage, LoadImgOptions, PilInterpolation,
 };
 pub use iterators::{ClassMode, DirectoryIterator, FlowOptions, NumpyArrayIterator, Subset};
+pub use keras_engine::Rng;
 pub use resize::{center_crop, resize, smart_resize, Interpolation, ResizeOptions};
