@@ -13,13 +13,19 @@ use std::path::Path;
 use keras::datasets::fashion_mnist;
 use keras::layers::{Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
 use keras::models::Sequential;
-use keras::preprocessing::image::{save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, PilInterpolation, Subset};
+use keras::preprocessing::image::{
+    save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, PilInterpolation, Subset,
+};
 use keras::utils::{image_dataset_from_directory, ImageDatasetOptions, LabelMode, Sequence};
 use keras::{EvaluateArgs, FitArgs, Tensor};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Writes up to `per_class` images of each class as `dir/<class name>/<i>.png`.

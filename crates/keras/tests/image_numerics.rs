@@ -74,7 +74,8 @@ fn resize_variants_match_keras() {
     let s = &c["smart_resize"];
     let first = Tensor::new(img.to_f32_vec()[..img.numel() / 2].to_vec(), &img.shape()[1..]).unwrap();
     let size = shape(&s["size"]);
-    let y = smart_resize(&first, (size[0], size[1]), s["interpolation"].as_str().unwrap().parse().unwrap()).unwrap();
+    let y = smart_resize(&first, (size[0], size[1]), s["interpolation"].as_str().unwrap().parse().unwrap())
+        .unwrap();
     assert_eq!(y.shape(), shape(&s["shape"]).as_slice());
     assert_close("smart_resize", &y.to_f32_vec(), &floats(&s["output"]), 2e-3);
 }

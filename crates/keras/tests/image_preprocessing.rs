@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use keras::layers::{
-    CallContext, Conv2D, Dense, Flatten, Input, Layer, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
-    RandomRotation, RandomTranslation, RandomZoom,
+    CallContext, Conv2D, Dense, Flatten, Input, Layer, RandomBrightness, RandomContrast, RandomCrop,
+    RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
 };
 use keras::models::Sequential;
 use keras::preprocessing::image::{
@@ -173,7 +173,11 @@ fn write_tree(root: &Path) {
         let d = root.join(class);
         std::fs::create_dir_all(&d).unwrap();
         for i in 0..6 {
-            let img = Tensor::new((0..10 * 12 * 3).map(|v| base + (v % 7) as f32 + i as f32).collect(), [10, 12, 3]).unwrap();
+            let img = Tensor::new(
+                (0..10 * 12 * 3).map(|v| base + (v % 7) as f32 + i as f32).collect(),
+                [10, 12, 3],
+            )
+            .unwrap();
             save_img(d.join(format!("img_{i}.{ext}")), &img, None, false).unwrap();
         }
     }
@@ -207,7 +211,15 @@ fn flow_from_directory_and_datasets_read_real_files() {
         assert!(if light { mean > 0.7 } else { mean < 0.3 }, "label {light} but mean {mean}");
     }
     let gray = ImageDataGenerator::new()
-        .flow_from_directory(&root, (5, 6), ColorMode::Grayscale, Some(&["light"]), ClassMode::Sparse, FlowOptions::default(), PilInterpolation::Nearest)
+        .flow_from_directory(
+            &root,
+            (5, 6),
+            ColorMode::Grayscale,
+            Some(&["light"]),
+            ClassMode::Sparse,
+            FlowOptions::default(),
+            PilInterpolation::Nearest,
+        )
         .unwrap();
     assert_eq!(gray.samples(), 6);
     assert_eq!(gray.get_batch(0).unwrap().x.shape(), &[6, 5, 6, 1]);
@@ -239,7 +251,13 @@ fn flow_from_directory_and_datasets_read_real_files() {
     }
     let ds = text_dataset_from_directory(
         &text_root,
-        TextDatasetOptions { batch_size: 4, max_length: Some(4), seed: Some(1), verbose: false, ..Default::default() },
+        TextDatasetOptions {
+            batch_size: 4,
+            max_length: Some(4),
+            seed: Some(1),
+            verbose: false,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(ds.len(), 2);
@@ -261,7 +279,15 @@ fn fit_consumes_flow_and_directory_iterators() {
     write_tree(&root);
     let g = ImageDataGenerator::new().rescale(1.0 / 255.0).horizontal_flip(true).rotation_range(5.0);
     let mut it = g
-        .flow_from_directory(&root, (8, 8), ColorMode::Rgb, None, ClassMode::Categorical, FlowOptions::default().batch_size(4).seed(2), PilInterpolation::Nearest)
+        .flow_from_directory(
+            &root,
+            (8, 8),
+            ColorMode::Rgb,
+            None,
+            ClassMode::Categorical,
+            FlowOptions::default().batch_size(4).seed(2),
+            PilInterpolation::Nearest,
+        )
         .unwrap();
     let mut model = Sequential::new();
     model.add(Input::new(&[8, 8, 3])).unwrap();
@@ -293,36 +319,67 @@ fn bad_inputs_are_clear_errors() {
     // Empty folder.
     let empty = root.join("empty");
     std::fs::create_dir_all(empty.join("class_a")).unwrap();
-    let e = image_dataset_from_directory(&empty, ImageDatasetOptions { verbose: false, ..Default::default() }).err().unwrap();
+    let e =
+        image_dataset_from_directory(&empty, ImageDatasetOptions { verbose: false, ..Default::default() })
+            .err()
+            .unwrap();
     assert!(e.message().contains("No images found"), "{e}");
-    assert!(text_dataset_from_directory(&empty, TextDatasetOptions { verbose: false, ..Default::default() }).is_err());
+    assert!(text_dataset_from_directory(&empty, TextDatasetOptions { verbose: false, ..Default::default() })
+        .is_err());
     // A file with an image extension that is not an image: the batch error names it.
     let tree = root.join("tree");
     write_tree(&tree);
     std::fs::write(tree.join("dark").join("broken.png"), b"definitely not a png").unwrap();
     let ds = image_dataset_from_directory(
         &tree,
-        ImageDatasetOptions { shuffle: false, batch_size: 64, image_size: (4, 4), verbose: false, ..Default::default() },
+        ImageDatasetOptions {
+            shuffle: false,
+            batch_size: 64,
+            image_size: (4, 4),
+            verbose: false,
+            ..Default::default()
+        },
     )
     .unwrap();
     let e = ds.get_batch(0).err().unwrap();
     assert!(e.message().contains("broken.png"), "{e}");
     let it = g
-        .flow_from_directory(&tree, (4, 4), ColorMode::Rgb, None, ClassMode::Sparse, FlowOptions::default().shuffle(false).batch_size(64), PilInterpolation::Nearest)
+        .flow_from_directory(
+            &tree,
+            (4, 4),
+            ColorMode::Rgb,
+            None,
+            ClassMode::Sparse,
+            FlowOptions::default().shuffle(false).batch_size(64),
+            PilInterpolation::Nearest,
+        )
         .unwrap();
     assert!(it.get_batch(0).err().unwrap().message().contains("broken.png"));
     // A target size of zero.
     let zero = ImageDatasetOptions { image_size: (0, 4), verbose: false, ..Default::default() };
     assert!(image_dataset_from_directory(&tree, zero).is_err());
     assert!(g
-        .flow_from_directory(&tree, (0, 4), ColorMode::Rgb, None, ClassMode::Sparse, FlowOptions::default(), PilInterpolation::Nearest)
+        .flow_from_directory(
+            &tree,
+            (0, 4),
+            ColorMode::Rgb,
+            None,
+            ClassMode::Sparse,
+            FlowOptions::default(),
+            PilInterpolation::Nearest
+        )
         .is_err());
     // Missing folder, split without seed, binary with wrong class count, invalid UTF-8 text.
     assert!(matches!(
         image_dataset_from_directory(root.join("nope"), ImageDatasetOptions::default()).err().unwrap(),
         Error::Io(_)
     ));
-    let no_seed = ImageDatasetOptions { validation_split: Some(0.2), subset: Some(DatasetSubset::Training), verbose: false, ..Default::default() };
+    let no_seed = ImageDatasetOptions {
+        validation_split: Some(0.2),
+        subset: Some(DatasetSubset::Training),
+        verbose: false,
+        ..Default::default()
+    };
     assert!(image_dataset_from_directory(&tree, no_seed).err().unwrap().message().contains("seed"));
     let texts = root.join("texts");
     std::fs::create_dir_all(texts.join("a")).unwrap();
@@ -331,7 +388,8 @@ fn bad_inputs_are_clear_errors() {
     std::fs::write(texts.join("a").join("bad.txt"), [0xff, 0xfe, 0x41]).unwrap();
     let binary = TextDatasetOptions { label_mode: LabelMode::Binary, verbose: false, ..Default::default() };
     assert!(text_dataset_from_directory(&texts, binary).err().unwrap().message().contains("exactly 2"));
-    let ds = text_dataset_from_directory(&texts, TextDatasetOptions { verbose: false, ..Default::default() }).unwrap();
+    let ds = text_dataset_from_directory(&texts, TextDatasetOptions { verbose: false, ..Default::default() })
+        .unwrap();
     let e = ds.get_batch(0).err().unwrap();
     assert!(e.message().contains("bad.txt") && e.message().contains("UTF-8"), "{e}");
     // Bad layer arguments.

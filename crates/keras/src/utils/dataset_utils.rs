@@ -48,7 +48,8 @@ pub fn walk_files(dir: &Path, exts: &[&str], follow_links: bool) -> Result<Vec<P
     let mut stack = vec![dir.to_path_buf()];
     let mut dirs = Vec::new();
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| Error::Io(format!("cannot read directory {}: {e}", d.display())))?;
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| Error::Io(format!("cannot read directory {}: {e}", d.display())))?;
         let mut files = Vec::new();
         for e in entries {
             let e = e.map_err(|e| Error::Io(format!("cannot read directory {}: {e}", d.display())))?;
@@ -99,7 +100,9 @@ pub(crate) fn index_directory(
     }
     let subdirs: Vec<String> = if *labels == Labels::Inferred {
         let mut found = Vec::new();
-        for e in std::fs::read_dir(directory).map_err(|e| Error::Io(format!("{}: {e}", directory.display())))? {
+        for e in
+            std::fs::read_dir(directory).map_err(|e| Error::Io(format!("{}: {e}", directory.display())))?
+        {
             let e = e.map_err(|e| Error::Io(format!("{}: {e}", directory.display())))?;
             if e.path().is_dir() {
                 found.push(e.file_name().to_string_lossy().into_owned());
@@ -197,7 +200,12 @@ pub(crate) fn check_validation_split(
 }
 
 /// Keras's `get_training_or_validation_split`: the last `int(split * n)` items are validation.
-pub(crate) fn split<T: Clone>(items: &[T], validation_split: Option<f64>, subset: Option<DatasetSubset>, verbose: bool) -> Vec<T> {
+pub(crate) fn split<T: Clone>(
+    items: &[T],
+    validation_split: Option<f64>,
+    subset: Option<DatasetSubset>,
+    verbose: bool,
+) -> Vec<T> {
     let (Some(v), Some(subset)) = (validation_split, subset) else {
         return items.to_vec();
     };

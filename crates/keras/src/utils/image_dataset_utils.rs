@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use keras_engine::Rng;
 
-use super::dataset_utils::{check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels};
+use super::dataset_utils::{
+    check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels,
+};
 use super::{Batch, Sequence};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::io::{img_to_array, load_img, ColorMode, LoadImgOptions};
@@ -98,7 +100,10 @@ pub struct ImageDataset {
 /// println!("classes: {:?}", train.class_names());
 /// # Ok::<(), keras::Error>(())
 /// ```
-pub fn image_dataset_from_directory(directory: impl AsRef<Path>, opts: ImageDatasetOptions) -> Result<ImageDataset> {
+pub fn image_dataset_from_directory(
+    directory: impl AsRef<Path>,
+    opts: ImageDatasetOptions,
+) -> Result<ImageDataset> {
     let directory = directory.as_ref();
     if opts.image_size.0 == 0 || opts.image_size.1 == 0 {
         keras_bail!(InvalidArgument, "`image_size` must be positive, received: {:?}", opts.image_size);
@@ -107,7 +112,10 @@ pub fn image_dataset_from_directory(directory: impl AsRef<Path>, opts: ImageData
         keras_bail!(InvalidArgument, "`batch_size` must be positive, received: 0");
     }
     if opts.crop_to_aspect_ratio && opts.pad_to_aspect_ratio {
-        keras_bail!(InvalidArgument, "Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can be set to `True`.");
+        keras_bail!(
+            InvalidArgument,
+            "Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can be set to `True`."
+        );
     }
     check_validation_split(opts.validation_split, opts.subset, opts.shuffle, opts.seed)?;
     let mut opts = opts;
@@ -230,7 +238,12 @@ impl Sequence for ImageDataset {
 }
 
 /// Labels of the files at `idx` encoded per `mode`.
-pub(crate) fn label_batch(labels: Option<&[i32]>, idx: &[usize], mode: LabelMode, classes: usize) -> Result<Option<Tensor>> {
+pub(crate) fn label_batch(
+    labels: Option<&[i32]>,
+    idx: &[usize],
+    mode: LabelMode,
+    classes: usize,
+) -> Result<Option<Tensor>> {
     let Some(labels) = labels else { return Ok(None) };
     let b = idx.len();
     Ok(match mode {

@@ -9,9 +9,9 @@ pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;
 
-pub use keras_engine::set_random_seed;
-pub use numerical::to_categorical;
 pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
 pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetOptions};
+pub use keras_engine::set_random_seed;
+pub use numerical::to_categorical;
 pub use sequence::{Batch, Sequence};
 pub use text_dataset_utils::{text_dataset_from_directory, TextBatch, TextDataset, TextDatasetOptions};

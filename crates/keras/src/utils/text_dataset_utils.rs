@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use keras_engine::Rng;
 
-use super::dataset_utils::{check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels};
+use super::dataset_utils::{
+    check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels,
+};
 use super::image_dataset_utils::label_batch;
 use crate::preprocessing::image::iterators::mix;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -84,7 +86,10 @@ pub struct TextDataset {
 /// println!("{} texts, classes {:?}", first.texts.len(), ds.class_names());
 /// # Ok::<(), keras::Error>(())
 /// ```
-pub fn text_dataset_from_directory(directory: impl AsRef<Path>, opts: TextDatasetOptions) -> Result<TextDataset> {
+pub fn text_dataset_from_directory(
+    directory: impl AsRef<Path>,
+    opts: TextDatasetOptions,
+) -> Result<TextDataset> {
     let directory = directory.as_ref();
     if opts.batch_size == 0 {
         keras_bail!(InvalidArgument, "`batch_size` must be positive, received: 0");
@@ -119,7 +124,15 @@ pub fn text_dataset_from_directory(directory: impl AsRef<Path>, opts: TextDatase
         keras_bail!(Value, "No text files found in directory {}. Allowed format: .txt", directory.display());
     }
     let n = paths.len();
-    let mut ds = TextDataset { paths, labels, class_names: index.class_names, opts, seed, epoch: 0, order: (0..n).collect() };
+    let mut ds = TextDataset {
+        paths,
+        labels,
+        class_names: index.class_names,
+        opts,
+        seed,
+        epoch: 0,
+        order: (0..n).collect(),
+    };
     ds.reorder();
     Ok(ds)
 }
@@ -154,7 +167,8 @@ impl TextDataset {
 
     /// Reads one text; invalid UTF-8 is an error naming the file.
     fn read(&self, path: &Path) -> Result<String> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read text file {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Io(format!("cannot read text file {}: {e}", path.display())))?;
         let mut text = String::from_utf8(bytes)
             .map_err(|e| Error::Value(format!("text file {} is not valid UTF-8: {e}", path.display())))?;
         if let Some(max) = self.opts.max_length {

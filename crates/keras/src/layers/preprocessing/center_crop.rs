@@ -52,7 +52,8 @@ impl CenterCrop {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "CenterCrop")?;
-        let mut l = CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
+        let mut l =
+            CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
         l.base.apply_config(cfg);
         match l.base.pending_error.take() {
             Some(e) => Err(e),

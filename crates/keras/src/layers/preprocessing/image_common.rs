@@ -44,7 +44,10 @@ pub(crate) fn check_data_format(cfg: &Value, class: &str) -> Result<()> {
     match cfg.get("data_format").and_then(Value::as_str) {
         None | Some("channels_last") => Ok(()),
         Some(other) => {
-            keras_bail!(Config, "{class}: data_format '{other}' is not supported (keras-rs images are channels_last)")
+            keras_bail!(
+                Config,
+                "{class}: data_format '{other}' is not supported (keras-rs images are channels_last)"
+            )
         }
     }
 }
@@ -140,10 +143,9 @@ pub(crate) fn value_range(v: &Value, sort: bool) -> Result<(f64, f64, Value)> {
 
 /// An unsigned integer config entry.
 pub(crate) fn usize_of(cfg: &Value, key: &str, class: &str) -> Result<usize> {
-    cfg.get(key)
-        .and_then(Value::as_u64)
-        .map(|v| v as usize)
-        .ok_or_else(|| Error::Config(format!("{class} config needs a non-negative integer `{key}`, got {:?}", cfg.get(key))))
+    cfg.get(key).and_then(Value::as_u64).map(|v| v as usize).ok_or_else(|| {
+        Error::Config(format!("{class} config needs a non-negative integer `{key}`, got {:?}", cfg.get(key)))
+    })
 }
 
 /// The `seed` config entry (null or an integer).

@@ -115,7 +115,10 @@ impl Normalization {
             Some(Value::Number(n)) => vec![n.as_i64().unwrap_or(-1)],
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_i64().ok_or_else(|| Error::Config(format!("Normalization axis must be integers, got {v}"))))
+                .map(|v| {
+                    v.as_i64()
+                        .ok_or_else(|| Error::Config(format!("Normalization axis must be integers, got {v}")))
+                })
                 .collect::<Result<_>>()?,
             Some(other) => keras_bail!(Config, "Normalization axis must be integers, got {other}"),
         };
@@ -170,10 +173,17 @@ impl Normalization {
     /// `adapt` over several batches, merged with Keras's running mean/variance update.
     pub fn adapt_batches(&mut self, batches: &[Tensor]) -> Result<()> {
         let Some(first) = batches.first() else {
-            keras_bail!(Value, "adapt() received an empty iterable (no batches). Expected at least one batch.");
+            keras_bail!(
+                Value,
+                "adapt() received an empty iterable (no batches). Expected at least one batch."
+            );
         };
         if self.input_mean.is_some() {
-            keras_bail!(State, "Normalization {}: cannot adapt a layer whose mean and variance were given", self.base.name);
+            keras_bail!(
+                State,
+                "Normalization {}: cannot adapt a layer whose mean and variance were given",
+                self.base.name
+            );
         }
         let (stat, _) = self.stat_shapes(first.shape())?;
         let keep = self.keep_axes(first.rank())?;
@@ -190,7 +200,7 @@ impl Normalization {
                     first.shape()
                 );
             }
-            let count = if k == 0 { 0 } else { batch.numel() / k };
+            let count = batch.numel().checked_div(k).unwrap_or(0);
             if count == 0 {
                 continue;
             }
@@ -222,7 +232,12 @@ impl Normalization {
         self.weights = vec![
             Variable::new("mean", &name, to_t(&total_mean)?, false),
             Variable::new("variance", &name, to_t(&total_var)?, false),
-            Variable::new("count", &name, Tensor::from_i64(vec![total_count as i64], Vec::<usize>::new())?, false),
+            Variable::new(
+                "count",
+                &name,
+                Tensor::from_i64(vec![total_count as i64], Vec::<usize>::new())?,
+                false,
+            ),
         ];
         let mut bshape = vec![None; first.rank()];
         for (d, s) in first.shape().iter().enumerate() {
@@ -276,7 +291,10 @@ impl Normalization {
                 )
             }
         };
-        Ok((Tensor::new(expand(mean, "mean")?, bshape.clone())?, Tensor::new(expand(var, "variance")?, bshape)?))
+        Ok((
+            Tensor::new(expand(mean, "mean")?, bshape.clone())?,
+            Tensor::new(expand(var, "variance")?, bshape)?,
+        ))
     }
 }
 
@@ -395,7 +413,9 @@ mod tests {
         parts.adapt_batches(&[x.slice_rows(0, 2).unwrap(), x.slice_rows(2, 6).unwrap()]).unwrap();
         let (m1, v1) = whole.adapted_statistics().unwrap();
         let (m2, v2) = parts.adapted_statistics().unwrap();
-        for (a, b) in m1.to_f32_vec().iter().zip(m2.to_f32_vec()).chain(v1.to_f32_vec().iter().zip(v2.to_f32_vec())) {
+        for (a, b) in
+            m1.to_f32_vec().iter().zip(m2.to_f32_vec()).chain(v1.to_f32_vec().iter().zip(v2.to_f32_vec()))
+        {
             assert!((a - b).abs() < 1e-5);
         }
         assert_eq!(whole.get_weights().len(), 3);

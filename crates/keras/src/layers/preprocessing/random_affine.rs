@@ -6,10 +6,13 @@ use keras_engine::Rng;
 use serde_json::{json, Value};
 
 use super::image_common::{
-    base_factor, check_data_format, num, pair_factor, preprocessing_layer_boilerplate, seed_of, uniform, LayerRng,
+    base_factor, check_data_format, num, pair_factor, preprocessing_layer_boilerplate, seed_of, uniform,
+    LayerRng,
 };
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::preprocessing::image::affine::{compute_affine_matrix, transform_images, AffineInterpolation, FillMode};
+use crate::preprocessing::image::affine::{
+    compute_affine_matrix, transform_images, AffineInterpolation, FillMode,
+};
 use crate::preprocessing::image::images::Images;
 use crate::{Error, Result, Tensor};
 
@@ -50,9 +53,15 @@ impl Sampling {
         self.rng = LayerRng::new(seed_of(cfg));
     }
 
-    fn apply(&self, x: &Tensor, name: &str, draw: impl Fn(&mut Rng, usize, usize) -> [f32; 8]) -> Result<Tensor> {
+    fn apply(
+        &self,
+        x: &Tensor,
+        name: &str,
+        draw: impl Fn(&mut Rng, usize, usize) -> [f32; 8],
+    ) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {name}"))?;
-        let transforms: Vec<[f32; 8]> = self.rng.with(|r| (0..img.n).map(|_| draw(r, img.h, img.w)).collect());
+        let transforms: Vec<[f32; 8]> =
+            self.rng.with(|r| (0..img.n).map(|_| draw(r, img.h, img.w)).collect());
         let fill = self.fill_value.as_f64().unwrap_or(0.0) as f32;
         transform_images(&img, &transforms, self.interpolation, self.fill_mode, fill)?.into_tensor()
     }
@@ -144,7 +153,8 @@ impl RandomRotation {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomRotation")?;
-        let f = cfg.get("factor").ok_or_else(|| Error::Config("RandomRotation config needs `factor`".into()))?;
+        let f =
+            cfg.get("factor").ok_or_else(|| Error::Config("RandomRotation config needs `factor`".into()))?;
         let mut l = RandomRotation::with_factor(f);
         l.s.read(cfg, &mut l.base);
         l.base.apply_config(cfg);
@@ -179,9 +189,11 @@ impl Layer for RandomRotation {
     }
 }
 
-const ZOOM_MSG: &str = "The `height_factor` and `width_factor` arguments should be a number (or a list of two \
+const ZOOM_MSG: &str =
+    "The `height_factor` and `width_factor` arguments should be a number (or a list of two \
                         numbers) in the range (-1.0, 1.0]. ";
-const SHIFT_MSG: &str = "The `height_factor` and `width_factor` arguments should be a number (or a list of two \
+const SHIFT_MSG: &str =
+    "The `height_factor` and `width_factor` arguments should be a number (or a list of two \
                          numbers) in the range [-1.0, 1.0]. ";
 
 /// Keras `keras.layers.RandomZoom`: in training, zooms each image by `1 + z` with `z` drawn
@@ -240,7 +252,14 @@ impl RandomZoom {
                 (0.0, 0.0)
             }))
         };
-        RandomZoom { base, height, width, height_factor: hf.clone(), width_factor: wf.clone(), s: Sampling::new() }
+        RandomZoom {
+            base,
+            height,
+            width,
+            height_factor: hf.clone(),
+            width_factor: wf.clone(),
+            s: Sampling::new(),
+        }
     }
 
     sampling_builders!();
@@ -248,7 +267,9 @@ impl RandomZoom {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomZoom")?;
-        let hf = cfg.get("height_factor").ok_or_else(|| Error::Config("RandomZoom config needs `height_factor`".into()))?;
+        let hf = cfg
+            .get("height_factor")
+            .ok_or_else(|| Error::Config("RandomZoom config needs `height_factor`".into()))?;
         let mut l = RandomZoom::with_factors(hf, cfg.get("width_factor").unwrap_or(&Value::Null));
         l.s.read(cfg, &mut l.base);
         l.base.apply_config(cfg);
@@ -343,7 +364,9 @@ impl RandomTranslation {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomTranslation")?;
-        let get = |k: &str| cfg.get(k).ok_or_else(|| Error::Config(format!("RandomTranslation config needs `{k}`")));
+        let get = |k: &str| {
+            cfg.get(k).ok_or_else(|| Error::Config(format!("RandomTranslation config needs `{k}`")))
+        };
         let mut l = RandomTranslation::with_factors(get("height_factor")?, get("width_factor")?);
         l.s.read(cfg, &mut l.base);
         l.base.apply_config(cfg);

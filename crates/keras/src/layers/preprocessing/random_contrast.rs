@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    base_factor, check_data_format, num, preprocessing_layer_boilerplate, seed_of, uniform, value_range, LayerRng,
+    base_factor, check_data_format, num, preprocessing_layer_boilerplate, seed_of, uniform, value_range,
+    LayerRng,
 };
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::preprocessing::image::images::Images;
@@ -50,7 +51,15 @@ impl RandomContrast {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomContrast { base, lower, upper, factor, range: (0.0, 255.0), range_json: json!([0, 255]), rng: LayerRng::new(None) }
+        RandomContrast {
+            base,
+            lower,
+            upper,
+            factor,
+            range: (0.0, 255.0),
+            range_json: json!([0, 255]),
+            rng: LayerRng::new(None),
+        }
     }
 
     /// The `(min, max)` the output is clipped to.
@@ -75,7 +84,8 @@ impl RandomContrast {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomContrast")?;
-        let f = cfg.get("factor").ok_or_else(|| Error::Config("RandomContrast config needs `factor`".into()))?;
+        let f =
+            cfg.get("factor").ok_or_else(|| Error::Config("RandomContrast config needs `factor`".into()))?;
         let mut l = RandomContrast::with(f);
         if let Some(v) = cfg.get("value_range") {
             let (a, b, j) = value_range(v, false)?;
@@ -98,8 +108,9 @@ impl Layer for RandomContrast {
         if !ctx.training {
             return img.into_tensor();
         }
-        let factors: Vec<f32> =
-            self.rng.with(|r| (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect());
+        let factors: Vec<f32> = self
+            .rng
+            .with(|r| (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect());
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
         let (hw, c) = (img.h * img.w, img.c);
         for (b, f) in factors.into_iter().enumerate() {
@@ -164,7 +175,15 @@ impl RandomBrightness {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomBrightness { base, lower, upper, factor, range: (0.0, 255.0), range_json: json!([0, 255]), rng: LayerRng::new(None) }
+        RandomBrightness {
+            base,
+            lower,
+            upper,
+            factor,
+            range: (0.0, 255.0),
+            range_json: json!([0, 255]),
+            rng: LayerRng::new(None),
+        }
     }
 
     /// The `(min, max)` of pixel values (sorted, as Keras does).
@@ -194,7 +213,9 @@ impl RandomBrightness {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomBrightness")?;
-        let f = cfg.get("factor").ok_or_else(|| Error::Config("RandomBrightness config needs `factor`".into()))?;
+        let f = cfg
+            .get("factor")
+            .ok_or_else(|| Error::Config("RandomBrightness config needs `factor`".into()))?;
         let mut l = RandomBrightness::with(f);
         if let Some(v) = cfg.get("value_range") {
             let (a, b, j) = value_range(v, true)?;
@@ -218,8 +239,9 @@ impl Layer for RandomBrightness {
             return img.into_tensor();
         }
         let span = self.range.1 - self.range.0;
-        let deltas: Vec<f32> =
-            self.rng.with(|r| (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect());
+        let deltas: Vec<f32> = self
+            .rng
+            .with(|r| (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect());
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
         for (b, d) in deltas.into_iter().enumerate() {
             img.image_mut(b).iter_mut().for_each(|v| *v = (*v + d).clamp(lo, hi));

@@ -57,7 +57,8 @@ impl RandomCrop {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         check_data_format(cfg, "RandomCrop")?;
-        let mut l = RandomCrop::new(usize_of(cfg, "height", "RandomCrop")?, usize_of(cfg, "width", "RandomCrop")?);
+        let mut l =
+            RandomCrop::new(usize_of(cfg, "height", "RandomCrop")?, usize_of(cfg, "width", "RandomCrop")?);
         if let Some(s) = seed_of(cfg) {
             l = l.seed(s);
         }

@@ -70,7 +70,8 @@ pub(crate) fn flip_image(img: &mut [f32], h: usize, w: usize, c: usize, horizont
         let sy = if vertical { h - 1 - y } else { y };
         for x in 0..w {
             let sx = if horizontal { w - 1 - x } else { x };
-            img[(y * w + x) * c..(y * w + x + 1) * c].copy_from_slice(&src[(sy * w + sx) * c..(sy * w + sx + 1) * c]);
+            img[(y * w + x) * c..(y * w + x + 1) * c]
+                .copy_from_slice(&src[(sy * w + sx) * c..(sy * w + sx + 1) * c]);
         }
     }
 }

@@ -102,7 +102,9 @@ impl Resizing {
             l = l.interpolation(i);
         }
         let flag = |k: &str| cfg.get(k).and_then(Value::as_bool).unwrap_or(false);
-        l = l.crop_to_aspect_ratio(flag("crop_to_aspect_ratio")).pad_to_aspect_ratio(flag("pad_to_aspect_ratio"));
+        l = l
+            .crop_to_aspect_ratio(flag("crop_to_aspect_ratio"))
+            .pad_to_aspect_ratio(flag("pad_to_aspect_ratio"));
         l = l.antialias(flag("antialias"));
         if let Some(v) = cfg.get("fill_value").filter(|v| v.is_number()) {
             l.opts.fill_value = v.as_f64().unwrap_or(0.0) as f32;

@@ -175,8 +175,10 @@ pub(crate) fn transform_one(
                     let (yf, xf) = (y.floor(), x.floor());
                     let (yc, xc) = (yf + 1.0, xf + 1.0);
                     for ch in 0..c {
-                        let v_yf = (xc - x) * read(yf as i64, xf as i64, ch) + (x - xf) * read(yf as i64, xc as i64, ch);
-                        let v_yc = (xc - x) * read(yc as i64, xf as i64, ch) + (x - xf) * read(yc as i64, xc as i64, ch);
+                        let v_yf = (xc - x) * read(yf as i64, xf as i64, ch)
+                            + (x - xf) * read(yf as i64, xc as i64, ch);
+                        let v_yc = (xc - x) * read(yc as i64, xf as i64, ch)
+                            + (x - xf) * read(yc as i64, xc as i64, ch);
                         dst[o + ch] = (yc - y) * v_yf + (y - yf) * v_yc;
                     }
                 }
@@ -281,6 +283,8 @@ mod tests {
         assert_eq!(m, id);
         assert!("mirror".parse::<FillMode>().is_err());
         assert!("bicubic".parse::<AffineInterpolation>().is_err());
-        assert!(affine_transform(&x, &[id, id], AffineInterpolation::Nearest, FillMode::Constant, 0.0).is_err());
+        assert!(
+            affine_transform(&x, &[id, id], AffineInterpolation::Nearest, FillMode::Constant, 0.0).is_err()
+        );
     }
 }

@@ -110,8 +110,18 @@ fn scipy_coordinate(x: f64, len: usize, mode: FillMode) -> Option<f64> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Samples `src` at `(row, col)` with linear (`order` 1) or nearest (`order` 0) interpolation.
-fn sample(img: &[f32], (h, w, c): (usize, usize, usize), r: f64, col: f64, order: u8, mode: FillMode, cval: f32, out: &mut [f32]) {
+fn sample(
+    img: &[f32],
+    (h, w, c): (usize, usize, usize),
+    r: f64,
+    col: f64,
+    order: u8,
+    mode: FillMode,
+    cval: f32,
+    out: &mut [f32],
+) {
     let (Some(r), Some(col)) = (scipy_coordinate(r, h, mode), scipy_coordinate(col, w, mode)) else {
         out.fill(cval);
         return;
@@ -134,7 +144,14 @@ fn sample(img: &[f32], (h, w, c): (usize, usize, usize), r: f64, col: f64, order
     }
 }
 
-pub(crate) fn affine_image(img: &[f32], dims: (usize, usize, usize), p: &AffineParams, mode: FillMode, cval: f32, order: u8) -> Vec<f32> {
+pub(crate) fn affine_image(
+    img: &[f32],
+    dims: (usize, usize, usize),
+    p: &AffineParams,
+    mode: FillMode,
+    cval: f32,
+    order: u8,
+) -> Vec<f32> {
     let (h, w, c) = dims;
     let Some(m) = legacy_matrix(p, h, w) else {
         return img.to_vec();
@@ -166,9 +183,18 @@ fn with_data(img: Images, data: Vec<f32>) -> Result<Tensor> {
 
 /// `apply_affine_transform`: rotation, shift, shear and zoom of one image about its centre.
 /// `order` is the spline order, 0 (nearest) or 1 (linear).
-pub fn apply_affine_transform(x: &Tensor, p: &AffineParams, fill_mode: FillMode, cval: f32, order: u8) -> Result<Tensor> {
+pub fn apply_affine_transform(
+    x: &Tensor,
+    p: &AffineParams,
+    fill_mode: FillMode,
+    cval: f32,
+    order: u8,
+) -> Result<Tensor> {
     if order > 1 {
-        keras_bail!(InvalidArgument, "apply_affine_transform: interpolation order {order} is not supported (0 or 1)");
+        keras_bail!(
+            InvalidArgument,
+            "apply_affine_transform: interpolation order {order} is not supported (0 or 1)"
+        );
     }
     let img = single(x, "apply_affine_transform")?;
     let out = affine_image(&img.data, (img.h, img.w, img.c), p, fill_mode, cval, order);
@@ -183,7 +209,14 @@ pub fn random_rotation(x: &Tensor, rg: f64, fill_mode: FillMode, cval: f32, rng:
 
 /// `random_shift`: shifts by uniform fractions in `[-hrg, hrg]` of the height and
 /// `[-wrg, wrg]` of the width.
-pub fn random_shift(x: &Tensor, wrg: f64, hrg: f64, fill_mode: FillMode, cval: f32, rng: &mut Rng) -> Result<Tensor> {
+pub fn random_shift(
+    x: &Tensor,
+    wrg: f64,
+    hrg: f64,
+    fill_mode: FillMode,
+    cval: f32,
+    rng: &mut Rng,
+) -> Result<Tensor> {
     let (h, w) = (x.shape().first().copied().unwrap_or(0), x.shape().get(1).copied().unwrap_or(0));
     let tx = uniform(rng, -hrg, hrg) * h as f64;
     let ty = uniform(rng, -wrg, wrg) * w as f64;
@@ -191,13 +224,25 @@ pub fn random_shift(x: &Tensor, wrg: f64, hrg: f64, fill_mode: FillMode, cval: f
 }
 
 /// `random_shear`: shear by a uniform angle in `[-intensity, intensity]` degrees.
-pub fn random_shear(x: &Tensor, intensity: f64, fill_mode: FillMode, cval: f32, rng: &mut Rng) -> Result<Tensor> {
+pub fn random_shear(
+    x: &Tensor,
+    intensity: f64,
+    fill_mode: FillMode,
+    cval: f32,
+    rng: &mut Rng,
+) -> Result<Tensor> {
     let shear = uniform(rng, -intensity, intensity);
     apply_affine_transform(x, &AffineParams { shear, ..Default::default() }, fill_mode, cval, 1)
 }
 
 /// `random_zoom`: independent zooms in `[zoom_range.0, zoom_range.1]` along rows and columns.
-pub fn random_zoom(x: &Tensor, zoom_range: (f64, f64), fill_mode: FillMode, cval: f32, rng: &mut Rng) -> Result<Tensor> {
+pub fn random_zoom(
+    x: &Tensor,
+    zoom_range: (f64, f64),
+    fill_mode: FillMode,
+    cval: f32,
+    rng: &mut Rng,
+) -> Result<Tensor> {
     let (zx, zy) = if zoom_range == (1.0, 1.0) {
         (1.0, 1.0)
     } else {
@@ -256,7 +301,12 @@ pub fn apply_brightness_shift(x: &Tensor, brightness: f32, scale: bool) -> Resul
 }
 
 /// `random_brightness`: [`apply_brightness_shift`] by a uniform value in `brightness_range`.
-pub fn random_brightness(x: &Tensor, brightness_range: (f64, f64), scale: bool, rng: &mut Rng) -> Result<Tensor> {
+pub fn random_brightness(
+    x: &Tensor,
+    brightness_range: (f64, f64),
+    scale: bool,
+    rng: &mut Rng,
+) -> Result<Tensor> {
     let b = uniform(rng, brightness_range.0, brightness_range.1) as f32;
     apply_brightness_shift(x, b, scale)
 }
@@ -375,6 +425,13 @@ mod tests {
         let mut r = Rng::new(1);
         assert!(random_crop(&x, 6, 2, &mut r).is_err());
         assert_eq!(random_crop(&x, 3, 4, &mut r).unwrap().shape(), &[3, 4, 2]);
-        assert!(apply_affine_transform(&Tensor::zeros([1, 2, 2, 1]), &AffineParams::default(), FillMode::Nearest, 0.0, 1).is_err());
+        assert!(apply_affine_transform(
+            &Tensor::zeros([1, 2, 2, 1]),
+            &AffineParams::default(),
+            FillMode::Nearest,
+            0.0,
+            1
+        )
+        .is_err());
     }
 }

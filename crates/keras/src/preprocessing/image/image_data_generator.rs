@@ -301,7 +301,10 @@ impl ImageDataGenerator {
     }
 
     /// Runs on each image after augmentation, before normalization.
-    pub fn preprocessing_function(mut self, f: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static) -> Self {
+    pub fn preprocessing_function(
+        mut self,
+        f: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Self {
         self.preprocessing_function = Some(Arc::new(f));
         self
     }
@@ -320,7 +323,9 @@ impl ImageDataGenerator {
     /// Spline order of the affine transforms: 0 (nearest) or 1 (linear, the default).
     pub fn interpolation_order(mut self, order: u8) -> Self {
         if order > 1 {
-            self.fail(Error::InvalidArgument(format!("interpolation_order {order} is not supported (0 or 1)")));
+            self.fail(Error::InvalidArgument(format!(
+                "interpolation_order {order} is not supported (0 or 1)"
+            )));
         }
         self.interpolation_order = order;
         self
@@ -346,14 +351,22 @@ impl ImageDataGenerator {
 
     /// Keras's `get_random_transform` for an image of size `(h, w)`.
     pub fn get_random_transform(&self, h: usize, w: usize, rng: &mut Rng) -> TransformParams {
-        let theta = if self.rotation_range != 0.0 { uniform(rng, -self.rotation_range, self.rotation_range) } else { 0.0 };
+        let theta = if self.rotation_range != 0.0 {
+            uniform(rng, -self.rotation_range, self.rotation_range)
+        } else {
+            0.0
+        };
         let tx = if self.height_shift_range.is_active() { self.height_shift_range.draw(rng, h) } else { 0.0 };
         let ty = if self.width_shift_range.is_active() { self.width_shift_range.draw(rng, w) } else { 0.0 };
-        let shear = if self.shear_range != 0.0 { uniform(rng, -self.shear_range, self.shear_range) } else { 0.0 };
+        let shear =
+            if self.shear_range != 0.0 { uniform(rng, -self.shear_range, self.shear_range) } else { 0.0 };
         let (zx, zy) = if self.zoom_range == (1.0, 1.0) {
             (1.0, 1.0)
         } else {
-            (uniform(rng, self.zoom_range.0, self.zoom_range.1), uniform(rng, self.zoom_range.0, self.zoom_range.1))
+            (
+                uniform(rng, self.zoom_range.0, self.zoom_range.1),
+                uniform(rng, self.zoom_range.0, self.zoom_range.1),
+            )
         };
         let flip_horizontal = rng.uniform_f64() < 0.5 && self.horizontal_flip;
         let flip_vertical = rng.uniform_f64() < 0.5 && self.vertical_flip;
@@ -370,7 +383,12 @@ impl ImageDataGenerator {
     }
 
     /// Keras's `apply_transform` on one `(h, w, c)` image, in place.
-    pub(crate) fn apply_transform_data(&self, img: &mut Vec<f32>, dims: (usize, usize, usize), p: &TransformParams) {
+    pub(crate) fn apply_transform_data(
+        &self,
+        img: &mut Vec<f32>,
+        dims: (usize, usize, usize),
+        p: &TransformParams,
+    ) {
         let (h, w, c) = dims;
         *img = affine_image(img, dims, &p.affine, self.fill_mode, self.cval, self.interpolation_order);
         if let Some(i) = p.channel_shift_intensity {
@@ -448,7 +466,11 @@ impl ImageDataGenerator {
             if let Some(z) = &self.zca_whitening_matrix {
                 let d = img.len();
                 if z.len() != d * d {
-                    keras_bail!(Shape, "ZCA matrix was fitted on images of {} values, got one of {d}", (z.len() as f64).sqrt());
+                    keras_bail!(
+                        Shape,
+                        "ZCA matrix was fitted on images of {} values, got one of {d}",
+                        (z.len() as f64).sqrt()
+                    );
                 }
                 let out: Vec<f32> = (0..d).map(|j| (0..d).map(|i| img[i] * z[i * d + j]).sum()).collect();
                 *img = out;
@@ -553,7 +575,16 @@ impl ImageDataGenerator {
         interpolation: PilInterpolation,
     ) -> Result<DirectoryIterator> {
         self.check()?;
-        DirectoryIterator::new(directory.as_ref(), target_size, color_mode, classes, class_mode, self.clone(), opts, interpolation)
+        DirectoryIterator::new(
+            directory.as_ref(),
+            target_size,
+            color_mode,
+            classes,
+            class_mode,
+            self.clone(),
+            opts,
+            interpolation,
+        )
     }
 }
 
@@ -591,7 +622,10 @@ fn zca_matrix(data: &[f32], n: usize, d: usize, eps: f64) -> Vec<f32> {
         v[i * d + i] = 1.0;
     }
     for _sweep in 0..50 {
-        let off: f64 = (0..d).flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * d + j].powi(2)).sum();
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * d + j].powi(2))
+            .sum();
         if off < 1e-22 {
             break;
         }
@@ -646,7 +680,7 @@ mod tests {
         g.fit(&x, false, 1, None).unwrap();
         assert_eq!(g.mean().unwrap(), &[7.0, 8.0]);
         let s = g.std().unwrap()[0];
-        assert!((s - 4.5825757).abs() < 1e-4);
+        assert!((s - 4.582_576).abs() < 1e-4);
         let one = Tensor::new(x.to_f32_vec()[..8].to_vec(), [2, 2, 2]).unwrap();
         let y = g.standardize(&one).unwrap().to_f32_vec();
         assert!((y[0] - (0.0 - 7.0) / (s + 1e-6)).abs() < 1e-5);
@@ -693,7 +727,11 @@ mod tests {
 
     #[test]
     fn random_transforms_respect_their_ranges() {
-        let g = ImageDataGenerator::new().rotation_range(15.0).zoom_range(0.2).brightness_range(0.5, 1.5).width_shift_range(0.25);
+        let g = ImageDataGenerator::new()
+            .rotation_range(15.0)
+            .zoom_range(0.2)
+            .brightness_range(0.5, 1.5)
+            .width_shift_range(0.25);
         let mut rng = Rng::new(9);
         for _ in 0..500 {
             let p = g.get_random_transform(8, 12, &mut rng);

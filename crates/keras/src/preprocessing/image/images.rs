@@ -51,7 +51,8 @@ impl Images {
 
     /// Back to a tensor of the input's rank.
     pub fn into_tensor(self) -> Result<Tensor> {
-        let shape = if self.batched { vec![self.n, self.h, self.w, self.c] } else { vec![self.h, self.w, self.c] };
+        let shape =
+            if self.batched { vec![self.n, self.h, self.w, self.c] } else { vec![self.h, self.w, self.c] };
         Ok(Tensor::new(self.data, shape)?)
     }
 

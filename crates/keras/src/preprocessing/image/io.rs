@@ -44,7 +44,10 @@ impl FromStr for ColorMode {
             "grayscale" => ColorMode::Grayscale,
             "rgb" => ColorMode::Rgb,
             "rgba" => ColorMode::Rgba,
-            _ => keras_bail!(InvalidArgument, "color_mode must be \"grayscale\", \"rgb\", or \"rgba\", got \"{s}\""),
+            _ => keras_bail!(
+                InvalidArgument,
+                "color_mode must be \"grayscale\", \"rgb\", or \"rgba\", got \"{s}\""
+            ),
         })
     }
 }
@@ -112,7 +115,8 @@ impl Default for LoadImgOptions {
 /// Reads an image file (PNG or JPEG). Errors name the path: a missing or unreadable file is
 /// `Error::Io`, a file that is not a supported image is `Error::Value`.
 fn open(path: &Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read image file {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Io(format!("cannot read image file {}: {e}", path.display())))?;
     ::image::load_from_memory(&bytes)
         .map_err(|e| Error::Value(format!("cannot identify image file '{}': {e}", path.display())))
 }
@@ -179,7 +183,9 @@ pub fn load_img(path: impl AsRef<Path>, opts: LoadImgOptions) -> Result<DynamicI
         DynamicImage::ImageLuma16(g) => {
             let data: Vec<u16> = g.into_raw();
             let out = pil_resize_u16(&data, w, h, 1, (tw, th), bx, opts.interpolation);
-            DynamicImage::ImageLuma16(ImageBuffer::<Luma<u16>, _>::from_raw(tw as u32, th as u32, out).expect("sized"))
+            DynamicImage::ImageLuma16(
+                ImageBuffer::<Luma<u16>, _>::from_raw(tw as u32, th as u32, out).expect("sized"),
+            )
         }
         other => {
             let c = other.color().channel_count() as usize;
@@ -221,7 +227,11 @@ pub fn img_to_array(img: &DynamicImage) -> Result<Tensor> {
 /// truncated to 8 bits (a 1-channel array above 255 becomes 16-bit grayscale).
 pub fn array_to_img(x: &Tensor, scale: bool) -> Result<DynamicImage> {
     let [h, w, c] = *x.shape() else {
-        keras_bail!(Shape, "Expected image array to have rank 3 (single image). Got array with shape: {:?}", x.shape());
+        keras_bail!(
+            Shape,
+            "Expected image array to have rank 3 (single image). Got array with shape: {:?}",
+            x.shape()
+        );
     };
     let mut v = x.to_f32_vec();
     if scale && !v.is_empty() {
@@ -319,12 +329,20 @@ fn pil_filter(f: PilInterpolation) -> (f64, fn(f64) -> f64) {
                 0.0
             }
         }),
-        PilInterpolation::Lanczos => (3.0, |x| if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 }),
+        PilInterpolation::Lanczos => {
+            (3.0, |x| if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 })
+        }
     }
 }
 
 /// PIL's `precompute_coeffs`: `(xmin, weights)` per output index over `[in0, in1)`.
-fn pil_coeffs(in_size: usize, in0: f64, in1: f64, out_size: usize, f: PilInterpolation) -> Vec<(usize, Vec<f64>)> {
+fn pil_coeffs(
+    in_size: usize,
+    in0: f64,
+    in1: f64,
+    out_size: usize,
+    f: PilInterpolation,
+) -> Vec<(usize, Vec<f64>)> {
     let (support, kernel) = pil_filter(f);
     let scale = (in1 - in0) / out_size as f64;
     let filterscale = scale.max(1.0);
@@ -335,7 +353,8 @@ fn pil_coeffs(in_size: usize, in0: f64, in1: f64, out_size: usize, f: PilInterpo
             let ss = 1.0 / filterscale;
             let xmin = ((center - support + 0.5) as i64).max(0);
             let xmax = ((center + support + 0.5) as i64).min(in_size as i64) - xmin;
-            let mut k: Vec<f64> = (0..xmax.max(0)).map(|x| kernel((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
+            let mut k: Vec<f64> =
+                (0..xmax.max(0)).map(|x| kernel((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
             let ww: f64 = k.iter().sum();
             if ww != 0.0 {
                 k.iter_mut().for_each(|v| *v /= ww);
@@ -368,14 +387,17 @@ fn pil_resize_u8(
             .collect()
     };
     let round = |s: i64| -> u8 { ((s + (1 << (PRECISION_BITS - 1))) >> PRECISION_BITS).clamp(0, 255) as u8 };
-    let xs: Vec<(usize, Vec<i64>)> = pil_coeffs(w, bx.0, bx.2, tw, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
-    let ys: Vec<(usize, Vec<i64>)> = pil_coeffs(h, bx.1, bx.3, th, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
+    let xs: Vec<(usize, Vec<i64>)> =
+        pil_coeffs(w, bx.0, bx.2, tw, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
+    let ys: Vec<(usize, Vec<i64>)> =
+        pil_coeffs(h, bx.1, bx.3, th, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
     // Horizontal pass over every source row, then vertical.
     let mut mid = vec![0u8; h * tw * c];
     for y in 0..h {
         for (ox, (xmin, k)) in xs.iter().enumerate() {
             for ch in 0..c {
-                let s: i64 = k.iter().enumerate().map(|(j, &kk)| src[(y * w + xmin + j) * c + ch] as i64 * kk).sum();
+                let s: i64 =
+                    k.iter().enumerate().map(|(j, &kk)| src[(y * w + xmin + j) * c + ch] as i64 * kk).sum();
                 mid[(y * tw + ox) * c + ch] = round(s);
             }
         }
@@ -384,7 +406,11 @@ fn pil_resize_u8(
     for (oy, (ymin, k)) in ys.iter().enumerate() {
         for ox in 0..tw {
             for ch in 0..c {
-                let s: i64 = k.iter().enumerate().map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] as i64 * kk).sum();
+                let s: i64 = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] as i64 * kk)
+                    .sum();
                 out[(oy * tw + ox) * c + ch] = round(s);
             }
         }
@@ -419,7 +445,8 @@ fn pil_resize_u16(
     for (oy, (ymin, k)) in ys.iter().enumerate() {
         for ox in 0..tw {
             for ch in 0..c {
-                let s: f64 = k.iter().enumerate().map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] * kk).sum();
+                let s: f64 =
+                    k.iter().enumerate().map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] * kk).sum();
                 out[(oy * tw + ox) * c + ch] = s.round().clamp(0.0, 65535.0) as u16;
             }
         }
@@ -428,7 +455,14 @@ fn pil_resize_u16(
 }
 
 /// PIL's nearest resize: source index `floor(box0 + (x + 0.5) * scale)`.
-fn nearest<T: Copy>(src: &[T], w: usize, h: usize, c: usize, (tw, th): (usize, usize), bx: (f64, f64, f64, f64)) -> Vec<T> {
+fn nearest<T: Copy>(
+    src: &[T],
+    w: usize,
+    h: usize,
+    c: usize,
+    (tw, th): (usize, usize),
+    bx: (f64, f64, f64, f64),
+) -> Vec<T> {
     let sx = (bx.2 - bx.0) / tw as f64;
     let sy = (bx.3 - bx.1) / th as f64;
     let mut out = Vec::with_capacity(tw * th * c);
@@ -487,7 +521,11 @@ mod tests {
             assert_eq!(y.shape(), &[4, 3, 1]);
         }
         // Nearest: source index floor((i + 0.5) * 2).
-        let o = LoadImgOptions { color_mode: ColorMode::Grayscale, target_size: Some((4, 3)), ..Default::default() };
+        let o = LoadImgOptions {
+            color_mode: ColorMode::Grayscale,
+            target_size: Some((4, 3)),
+            ..Default::default()
+        };
         let y = img_to_array(&load_img(&p, o).unwrap()).unwrap();
         assert_eq!(y.to_f32_vec()[..3], [7.0, 9.0, 11.0]);
         let bad = d.join("not_an_image.png");
@@ -511,7 +549,10 @@ mod tests {
         let x = Tensor::new(vec![0.5; 4 * 4 * 4], [4, 4, 4]).unwrap();
         let p = d.join("a.jpg");
         save_img(&p, &x, None, false).unwrap();
-        assert_eq!(img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap().shape(), &[4, 4, 3]);
+        assert_eq!(
+            img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap().shape(),
+            &[4, 4, 3]
+        );
         let ramp = Tensor::new(vec![-1.0, 0.0, 1.0, 3.0], [2, 2, 1]).unwrap();
         let img = array_to_img(&ramp, true).unwrap();
         assert_eq!(img_to_array(&img).unwrap().to_f32_vec(), vec![0.0, 63.0, 127.0, 255.0]);

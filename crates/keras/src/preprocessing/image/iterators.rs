@@ -159,11 +159,7 @@ impl Order {
 
     pub fn batch(&self, i: usize) -> Result<&[usize]> {
         if i >= self.len() {
-            keras_bail!(
-                Value,
-                "Asked to retrieve element {i}, but the Sequence has length {}",
-                self.len()
-            );
+            keras_bail!(Value, "Asked to retrieve element {i}, but the Sequence has length {}", self.len());
         }
         Ok(&self.order[i * self.batch_size..((i + 1) * self.batch_size).min(self.n)])
     }
@@ -174,7 +170,12 @@ impl Order {
 }
 
 /// Augments and standardizes one image with a batch's generator.
-fn transform(gen: &ImageDataGenerator, img: &mut Vec<f32>, dims: (usize, usize, usize), rng: &mut Rng) -> Result<()> {
+fn transform(
+    gen: &ImageDataGenerator,
+    img: &mut Vec<f32>,
+    dims: (usize, usize, usize),
+    rng: &mut Rng,
+) -> Result<()> {
     let p = gen.get_random_transform(dims.0, dims.1, rng);
     gen.apply_transform_data(img, dims, &p);
     gen.standardize_data(img, dims)
@@ -190,7 +191,12 @@ pub struct NumpyArrayIterator {
 }
 
 impl NumpyArrayIterator {
-    pub(crate) fn new(x: &Tensor, y: Option<&Tensor>, gen: ImageDataGenerator, opts: FlowOptions) -> Result<Self> {
+    pub(crate) fn new(
+        x: &Tensor,
+        y: Option<&Tensor>,
+        gen: ImageDataGenerator,
+        opts: FlowOptions,
+    ) -> Result<Self> {
         let img = Images::from_tensor(x, "ImageDataGenerator.flow")?;
         if !img.batched {
             keras_bail!(
@@ -324,7 +330,9 @@ impl DirectoryIterator {
             Some(c) => c.iter().map(|s| s.to_string()).collect(),
             None => {
                 let mut v = Vec::new();
-                for e in std::fs::read_dir(directory).map_err(|e| Error::Io(format!("{}: {e}", directory.display())))? {
+                for e in std::fs::read_dir(directory)
+                    .map_err(|e| Error::Io(format!("{}: {e}", directory.display())))?
+                {
                     let e = e.map_err(|e| Error::Io(format!("{}: {e}", directory.display())))?;
                     if e.path().is_dir() {
                         v.push(e.file_name().to_string_lossy().into_owned());
@@ -370,7 +378,15 @@ impl DirectoryIterator {
             interpolation,
             keep_aspect_ratio: opts.keep_aspect_ratio,
         };
-        Ok(DirectoryIterator { gen, filepaths, classes: labels, class_indices: names, class_mode, load, order })
+        Ok(DirectoryIterator {
+            gen,
+            filepaths,
+            classes: labels,
+            class_indices: names,
+            class_mode,
+            load,
+            order,
+        })
     }
 
     /// The image files, in index order.
@@ -410,7 +426,13 @@ impl Sequence for DirectoryIterator {
             let img = load_img(path, self.load)?;
             let arr = img_to_array(&img)?;
             if arr.shape() != [h, w, c] {
-                keras_bail!(Shape, "{}: decoded to shape {:?}, expected {:?}", path.display(), arr.shape(), [h, w, c]);
+                keras_bail!(
+                    Shape,
+                    "{}: decoded to shape {:?}, expected {:?}",
+                    path.display(),
+                    arr.shape(),
+                    [h, w, c]
+                );
             }
             let mut one = arr.to_f32_vec();
             transform(&self.gen, &mut one, (h, w, c), &mut rng)?;

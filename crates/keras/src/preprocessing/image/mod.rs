@@ -16,8 +16,8 @@ pub mod resize;
 pub use affine::{affine_transform, compute_affine_matrix, AffineInterpolation, FillMode};
 pub use augment::{
     apply_affine_transform, apply_brightness_shift, apply_channel_shift, flip_axis, random_brightness,
-    random_channel_shift, random_contrast, random_crop, random_flip, random_rotation, random_shear, random_shift,
-    random_zoom, AffineParams,
+    random_channel_shift, random_contrast, random_crop, random_flip, random_rotation, random_shear,
+    random_shift, random_zoom, AffineParams,
 };
 pub use image_data_generator::{ImageDataGenerator, PreprocessingFunction, ShiftRange, TransformParams};
 pub use io::{

@@ -163,7 +163,10 @@ fn pad_to_aspect(img: &Images, target: (usize, usize), fill: f32) -> Images {
 pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeOptions) -> Result<Images> {
     check_size(size, "resize")?;
     if opts.crop_to_aspect_ratio && opts.pad_to_aspect_ratio {
-        keras_bail!(InvalidArgument, "Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.");
+        keras_bail!(
+            InvalidArgument,
+            "Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`."
+        );
     }
     if img.h == 0 || img.w == 0 {
         keras_bail!(Shape, "resize: the input images are empty ({}x{})", img.h, img.w);
@@ -183,7 +186,12 @@ pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeOpti
 }
 
 /// `tf.image.resize` (v2) of every image to `size`.
-pub(crate) fn resize_plain(img: &Images, size: (usize, usize), interp: Interpolation, antialias: bool) -> Images {
+pub(crate) fn resize_plain(
+    img: &Images,
+    size: (usize, usize),
+    interp: Interpolation,
+    antialias: bool,
+) -> Images {
     let (oh, ow) = size;
     let mut out = Images::zeros(img.n, oh, ow, img.c, img.batched);
     for b in 0..img.n {
@@ -255,7 +263,8 @@ fn nearest(src: &[f32], h: usize, w: usize, c: usize, dst: &mut [f32], oh: usize
         let y = nearest_index(oy, h, oh);
         for ox in 0..ow {
             let x = nearest_index(ox, w, ow);
-            dst[(oy * ow + ox) * c..(oy * ow + ox + 1) * c].copy_from_slice(&src[(y * w + x) * c..(y * w + x + 1) * c]);
+            dst[(oy * ow + ox) * c..(oy * ow + ox + 1) * c]
+                .copy_from_slice(&src[(y * w + x) * c..(y * w + x + 1) * c]);
         }
     }
 }
@@ -326,7 +335,10 @@ fn bicubic(src: &[f32], h: usize, w: usize, c: usize, dst: &mut [f32], oh: usize
                 let mut rows = [0.0f32; 4];
                 for (r, &(yi, _)) in rows.iter_mut().zip(yt) {
                     let v = |xi: usize| src[(yi * w + xi) * c + k];
-                    *r = v(xt[0].0) * xt[0].1 + v(xt[1].0) * xt[1].1 + v(xt[2].0) * xt[2].1 + v(xt[3].0) * xt[3].1;
+                    *r = v(xt[0].0) * xt[0].1
+                        + v(xt[1].0) * xt[1].1
+                        + v(xt[2].0) * xt[2].1
+                        + v(xt[3].0) * xt[3].1;
                 }
                 dst[(oy * ow + ox) * c + k] =
                     rows[0] * yt[0].1 + rows[1] * yt[1].1 + rows[2] * yt[2].1 + rows[3] * yt[3].1;
@@ -437,7 +449,12 @@ impl Kernel {
 }
 
 /// `(span start, weights)` per output index: TF `ComputeSpansCore` with translation 0.
-pub(crate) fn spans(in_size: usize, out_size: usize, kernel: Kernel, antialias: bool) -> Vec<(usize, Vec<f32>)> {
+pub(crate) fn spans(
+    in_size: usize,
+    out_size: usize,
+    kernel: Kernel,
+    antialias: bool,
+) -> Vec<(usize, Vec<f32>)> {
     let scale = out_size as f32 / in_size as f32;
     let inv_scale = 1.0 / scale;
     let kernel_scale = if antialias { inv_scale.max(1.0) } else { 1.0 };
@@ -451,9 +468,8 @@ pub(crate) fn spans(in_size: usize, out_size: usize, kernel: Kernel, antialias: 
             }
             let start = ((sample - radius - 0.5).ceil() as i64).clamp(0, last);
             let end = ((sample + radius - 0.5).floor() as i64).clamp(0, last) + 1;
-            let mut ws: Vec<f32> = (start..end)
-                .map(|s| kernel.eval((s as f32 + 0.5 - sample) * (1.0 / kernel_scale)))
-                .collect();
+            let mut ws: Vec<f32> =
+                (start..end).map(|s| kernel.eval((s as f32 + 0.5 - sample) * (1.0 / kernel_scale))).collect();
             let total: f32 = ws.iter().sum();
             if total.abs() >= 1000.0 * f32::MIN_POSITIVE {
                 let inv = 1.0 / total;
@@ -515,7 +531,11 @@ pub fn smart_resize(x: &Tensor, size: (usize, usize), interpolation: Interpolati
     smart_resize_images(&img, size, interpolation)?.into_tensor()
 }
 
-pub(crate) fn smart_resize_images(img: &Images, size: (usize, usize), interp: Interpolation) -> Result<Images> {
+pub(crate) fn smart_resize_images(
+    img: &Images,
+    size: (usize, usize),
+    interp: Interpolation,
+) -> Result<Images> {
     if img.h == 0 || img.w == 0 {
         keras_bail!(Shape, "smart_resize: the input images are empty ({}x{})", img.h, img.w);
     }
@@ -564,7 +584,8 @@ mod tests {
     fn bad_arguments_are_errors() {
         let x = ramp(4, 4, 1);
         assert!(resize(&x, (0, 3), ResizeOptions::default()).is_err());
-        let both = ResizeOptions { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
+        let both =
+            ResizeOptions { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
         assert!(resize(&x, (2, 2), both).is_err());
         assert!("cubic".parse::<Interpolation>().is_err());
         assert!(resize(&Tensor::zeros([4, 4]), (2, 2), ResizeOptions::default()).is_err());
