@@ -23,6 +23,8 @@ mod metric;
 mod optimizer;
 #[path = "oracle/saved_model.rs"]
 mod saved_model;
+#[path = "oracle/preprocessing_image.rs"]
+mod preprocessing_image;
 #[path = "oracle/summary.rs"]
 mod summary;
 #[path = "oracle/training.rs"]
@@ -50,6 +52,9 @@ fn run_case(case: &Case) -> Outcome {
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
         "saved_model" => saved_model::run(case),
+        "preprocessing" => preprocessing_image::run(case).unwrap_or_else(|| {
+            Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))
+        }),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

@@ -31,6 +31,10 @@ pub use pooling::{
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
+pub use preprocessing::{
+    CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
+    RandomTranslation, RandomZoom, Resizing,
+};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -58,6 +62,16 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
     &[
         ("InputLayer", |c| boxed(InputLayer::from_config(c))),
         ("Rescaling", |c| boxed(Rescaling::from_config(c))),
+        ("Normalization", |c| boxed(Normalization::from_config(c))),
+        ("Resizing", |c| boxed(Resizing::from_config(c))),
+        ("CenterCrop", |c| boxed(CenterCrop::from_config(c))),
+        ("RandomCrop", |c| boxed(RandomCrop::from_config(c))),
+        ("RandomFlip", |c| boxed(RandomFlip::from_config(c))),
+        ("RandomRotation", |c| boxed(RandomRotation::from_config(c))),
+        ("RandomZoom", |c| boxed(RandomZoom::from_config(c))),
+        ("RandomTranslation", |c| boxed(RandomTranslation::from_config(c))),
+        ("RandomContrast", |c| boxed(RandomContrast::from_config(c))),
+        ("RandomBrightness", |c| boxed(RandomBrightness::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),

@@ -1,10 +1,17 @@
-//! Utilities: progress bar, summary table, numerical helpers, the `Sequence` data source.
+//! Utilities: progress bar, summary table, numerical helpers, the `Sequence` data source,
+//! datasets from folders of images or texts.
 
+pub mod dataset_utils;
+pub mod image_dataset_utils;
 pub mod numerical;
 pub mod progbar;
 pub mod sequence;
 pub mod summary;
+pub mod text_dataset_utils;
 
+pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
+pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetOptions};
 pub use keras_engine::set_random_seed;
 pub use numerical::to_categorical;
 pub use sequence::{Batch, Sequence};
+pub use text_dataset_utils::{text_dataset_from_directory, TextBatch, TextDataset, TextDatasetOptions};

@@ -1,5 +1,21 @@
-//! Preprocessing layers that are part of a model: Rescaling.
+//! Preprocessing layers that are part of a model: Rescaling, Normalization, Resizing,
+//! CenterCrop, and the random image augmentations (active only when `training` is true).
 
+pub mod center_crop;
+pub(crate) mod image_common;
+pub mod normalization;
+pub mod random_affine;
+pub mod random_contrast;
+pub mod random_crop;
+pub mod random_flip;
 pub mod rescaling;
+pub mod resizing;
 
+pub use center_crop::CenterCrop;
+pub use normalization::Normalization;
+pub use random_affine::{RandomRotation, RandomTranslation, RandomZoom};
+pub use random_contrast::{RandomBrightness, RandomContrast};
+pub use random_crop::RandomCrop;
+pub use random_flip::RandomFlip;
 pub use rescaling::Rescaling;
+pub use resizing::Resizing;

@@ -1,0 +1,81 @@
+//! `CenterCrop`: the centred `(height, width)` window of each image.
+
+use serde_json::{json, Value};
+
+use super::image_common::{check_data_format, preprocessing_layer_boilerplate, resized_shape, usize_of};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::preprocessing::image::images::Images;
+use crate::preprocessing::image::resize::center_crop_images;
+use crate::{Error, Result, Tensor};
+
+/// Keras `keras.layers.CenterCrop`: crops the centre of `(h, w, c)` / `(n, h, w, c)` images to
+/// `(height, width)`. An image smaller than the target is first cropped to the target's aspect
+/// ratio and resized (bilinear), as Keras does. Same in training and inference.
+///
+/// ```
+/// use keras::layers::{CallContext, CenterCrop, Layer};
+/// let crop = CenterCrop::new(2, 2);
+/// let x = keras::Tensor::new((0..16).map(|v| v as f32).collect(), [4, 4, 1]).unwrap();
+/// let y = crop.call(&x, &mut CallContext::new(false)).unwrap();
+/// assert_eq!(y.to_f32_vec(), vec![5.0, 6.0, 9.0, 10.0]);
+/// ```
+pub struct CenterCrop {
+    base: LayerBase,
+    height: usize,
+    width: usize,
+}
+
+impl CenterCrop {
+    /// Crops to `(height, width)` (both positive).
+    pub fn new(height: usize, width: usize) -> Self {
+        let mut base = LayerBase::new("center_crop");
+        if height == 0 || width == 0 {
+            base.fail(Error::InvalidArgument(format!(
+                "CenterCrop: `height` and `width` must be positive, got ({height}, {width})"
+            )));
+        }
+        CenterCrop { base, height, width }
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_data_format(cfg, "CenterCrop")?;
+        let mut l =
+            CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
+        l.base.apply_config(cfg);
+        match l.base.pending_error.take() {
+            Some(e) => Err(e),
+            None => Ok(l),
+        }
+    }
+}
+
+impl Layer for CenterCrop {
+    preprocessing_layer_boilerplate!("CenterCrop");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        resized_shape(s, self.height, self.width, "CenterCrop")
+    }
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
+        center_crop_images(&img, self.height, self.width)?.into_tensor()
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("height".into(), json!(self.height));
+        m.insert("width".into(), json!(self.width));
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,259 @@
+//! `RandomContrast` and `RandomBrightness`: random per-image intensity changes in training.
+
+use serde_json::{json, Value};
+
+use super::image_common::{
+    base_factor, check_data_format, num, preprocessing_layer_boilerplate, seed_of, uniform, value_range,
+    LayerRng,
+};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::preprocessing::image::images::Images;
+use crate::{Error, Result, Tensor};
+
+fn done<L: Layer>(mut l: L) -> Result<L> {
+    match l.base_mut().pending_error.take() {
+        Some(e) => Err(e),
+        None => Ok(l),
+    }
+}
+
+/// Keras `keras.layers.RandomContrast`: in training, each image becomes
+/// `(x - mean) * f + mean` (mean over height and width, per channel) with `f` drawn from
+/// `[1 - lower, 1 + upper]`, clipped to `value_range`. `factor` is in `[0, 1]`.
+///
+/// ```
+/// use keras::layers::{CallContext, Layer, RandomContrast};
+/// let c = RandomContrast::new(0.5).seed(2);
+/// let x = keras::Tensor::new(vec![10.0, 20.0, 30.0, 40.0], [2, 2, 1]).unwrap();
+/// let y = c.call(&x, &mut CallContext::new(true)).unwrap();
+/// let mean: f32 = y.to_f32_vec().iter().sum::<f32>() / 4.0;
+/// assert!((mean - 25.0).abs() < 1e-4);
+/// ```
+pub struct RandomContrast {
+    base: LayerBase,
+    lower: f64,
+    upper: f64,
+    factor: Value,
+    range: (f64, f64),
+    range_json: Value,
+    rng: LayerRng,
+}
+
+impl RandomContrast {
+    /// Contrast factor in `[1 - factor, 1 + factor]`, values in `[0, 255]`.
+    pub fn new(factor: f64) -> Self {
+        Self::with(&num(factor))
+    }
+
+    fn with(f: &Value) -> Self {
+        let mut base = LayerBase::new("random_contrast");
+        let (lower, upper, factor) = base_factor(f, (0, 1)).unwrap_or_else(|e| {
+            base.fail(e);
+            (0.0, 0.0, json!([0, 0]))
+        });
+        RandomContrast {
+            base,
+            lower,
+            upper,
+            factor,
+            range: (0.0, 255.0),
+            range_json: json!([0, 255]),
+            rng: LayerRng::new(None),
+        }
+    }
+
+    /// The `(min, max)` the output is clipped to.
+    pub fn value_range(mut self, min: f64, max: f64) -> Self {
+        self.range = (min, max);
+        self.range_json = json!([num(min), num(max)]);
+        self
+    }
+
+    /// A fixed seed for this layer's draws (otherwise the global generator).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = LayerRng::new(Some(seed));
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_data_format(cfg, "RandomContrast")?;
+        let f =
+            cfg.get("factor").ok_or_else(|| Error::Config("RandomContrast config needs `factor`".into()))?;
+        let mut l = RandomContrast::with(f);
+        if let Some(v) = cfg.get("value_range") {
+            let (a, b, j) = value_range(v, false)?;
+            l.range = (a, b);
+            l.range_json = j;
+        }
+        l.rng = LayerRng::new(seed_of(cfg));
+        l.base.apply_config(cfg);
+        done(l)
+    }
+}
+
+impl Layer for RandomContrast {
+    preprocessing_layer_boilerplate!("RandomContrast");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
+        if !ctx.training {
+            return img.into_tensor();
+        }
+        let factors: Vec<f32> = self
+            .rng
+            .with(|r| (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect());
+        let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
+        let (hw, c) = (img.h * img.w, img.c);
+        for (b, f) in factors.into_iter().enumerate() {
+            let im = img.image_mut(b);
+            let mut mean = vec![0.0f32; c];
+            for p in im.chunks(c) {
+                mean.iter_mut().zip(p).for_each(|(m, v)| *m += v);
+            }
+            mean.iter_mut().for_each(|m| *m /= hw.max(1) as f32);
+            for p in im.chunks_mut(c) {
+                for (v, m) in p.iter_mut().zip(&mean) {
+                    *v = ((*v - m) * f + m).clamp(lo, hi);
+                }
+            }
+        }
+        img.into_tensor()
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("factor".into(), self.factor.clone());
+        m.insert("value_range".into(), self.range_json.clone());
+        m.insert("seed".into(), self.rng.seed_json());
+        Value::Object(m)
+    }
+}
+
+/// Keras `keras.layers.RandomBrightness`: in training, adds `d * (max - min)` to each image
+/// with `d` drawn from the `factor` range (within `[-1, 1]`), clipped to `value_range`.
+///
+/// ```
+/// use keras::layers::{CallContext, Layer, RandomBrightness};
+/// let b = RandomBrightness::new(0.2).value_range(0.0, 1.0).seed(4);
+/// let x = keras::Tensor::full([1, 3, 3, 3], 0.5);
+/// let y = b.call(&x, &mut CallContext::new(true)).unwrap();
+/// assert!(y.to_f32_vec().iter().all(|v| (0.3..=0.7).contains(v)));
+/// ```
+pub struct RandomBrightness {
+    base: LayerBase,
+    lower: f64,
+    upper: f64,
+    factor: Value,
+    range: (f64, f64),
+    range_json: Value,
+    rng: LayerRng,
+}
+
+impl RandomBrightness {
+    /// Brightness delta in `[-factor, factor]` of the value range `[0, 255]`.
+    pub fn new(factor: f64) -> Self {
+        Self::with(&num(factor))
+    }
+
+    /// Delta in `[lower, upper]` (each in `[-1, 1]`).
+    pub fn range(lower: f64, upper: f64) -> Self {
+        Self::with(&json!([num(lower), num(upper)]))
+    }
+
+    fn with(f: &Value) -> Self {
+        let mut base = LayerBase::new("random_brightness");
+        let (lower, upper, factor) = base_factor(f, (-1, 1)).unwrap_or_else(|e| {
+            base.fail(e);
+            (0.0, 0.0, json!([0, 0]))
+        });
+        RandomBrightness {
+            base,
+            lower,
+            upper,
+            factor,
+            range: (0.0, 255.0),
+            range_json: json!([0, 255]),
+            rng: LayerRng::new(None),
+        }
+    }
+
+    /// The `(min, max)` of pixel values (sorted, as Keras does).
+    pub fn value_range(mut self, min: f64, max: f64) -> Self {
+        match value_range(&json!([num(min), num(max)]), true) {
+            Ok((a, b, j)) => {
+                self.range = (a, b);
+                self.range_json = j;
+            }
+            Err(e) => self.base.fail(e),
+        }
+        self
+    }
+
+    /// A fixed seed for this layer's draws (otherwise the global generator).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = LayerRng::new(Some(seed));
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_data_format(cfg, "RandomBrightness")?;
+        let f = cfg
+            .get("factor")
+            .ok_or_else(|| Error::Config("RandomBrightness config needs `factor`".into()))?;
+        let mut l = RandomBrightness::with(f);
+        if let Some(v) = cfg.get("value_range") {
+            let (a, b, j) = value_range(v, true)?;
+            l.range = (a, b);
+            l.range_json = j;
+        }
+        l.rng = LayerRng::new(seed_of(cfg));
+        l.base.apply_config(cfg);
+        done(l)
+    }
+}
+
+impl Layer for RandomBrightness {
+    preprocessing_layer_boilerplate!("RandomBrightness");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
+        if !ctx.training {
+            return img.into_tensor();
+        }
+        let span = self.range.1 - self.range.0;
+        let deltas: Vec<f32> = self
+            .rng
+            .with(|r| (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect());
+        let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
+        for (b, d) in deltas.into_iter().enumerate() {
+            img.image_mut(b).iter_mut().for_each(|v| *v = (*v + d).clamp(lo, hi));
+        }
+        img.into_tensor()
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("factor".into(), self.factor.clone());
+        m.insert("value_range".into(), self.range_json.clone());
+        m.insert("seed".into(), self.rng.seed_json());
+        Value::Object(m)
+    }
+}
