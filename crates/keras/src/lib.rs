@@ -33,6 +33,7 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod optimizers;
+pub mod preprocessing;
 pub mod regularizers;
 pub mod utils;
 

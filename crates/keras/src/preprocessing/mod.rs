@@ -1,0 +1,11 @@
+//! Data preprocessing before `fit` (Keras `keras.preprocessing` and the legacy
+//! `keras._legacy.preprocessing` tools): text tokenization, sequence padding and windowing,
+//! time series datasets.
+
+pub mod sequence;
+pub mod text;
+pub mod timeseries;
+
+pub use sequence::{pad_sequences, PadSequencesArgs, SequenceValue, TimeseriesGenerator};
+pub use text::{text_to_word_sequence, tokenizer_from_json, Tokenizer};
+pub use timeseries::{timeseries_dataset_from_array, TimeseriesDataset, TimeseriesDatasetArgs};
