@@ -21,6 +21,8 @@ mod loss;
 mod metric;
 #[path = "oracle/optimizer.rs"]
 mod optimizer;
+#[path = "oracle/preprocessing_text.rs"]
+mod preprocessing_text;
 #[path = "oracle/summary.rs"]
 mod summary;
 #[path = "oracle/training.rs"]
@@ -47,6 +49,8 @@ fn run_case(case: &Case) -> Outcome {
         "training" => training::run(case),
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
+        "preprocessing" => preprocessing_text::run(case)
+            .unwrap_or_else(|| Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

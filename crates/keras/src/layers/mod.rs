@@ -31,6 +31,7 @@ pub use pooling::{
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
+pub use preprocessing::TextVectorization;
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -58,6 +59,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
     &[
         ("InputLayer", |c| boxed(InputLayer::from_config(c))),
         ("Rescaling", |c| boxed(Rescaling::from_config(c))),
+        ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),

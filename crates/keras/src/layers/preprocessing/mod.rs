@@ -1,5 +1,7 @@
-//! Preprocessing layers that are part of a model: Rescaling.
+//! Preprocessing layers: Rescaling, TextVectorization.
 
 pub mod rescaling;
+pub mod text_vectorization;
 
 pub use rescaling::Rescaling;
+pub use text_vectorization::TextVectorization;
