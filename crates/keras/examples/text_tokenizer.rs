@@ -66,7 +66,11 @@ fn main() -> Result<()> {
     // 1. Tokenizer + pad_sequences + Embedding.
     let mut tok = Tokenizer::new().char_level(true).num_words(VOCAB).oov_token("<OOV>");
     tok.fit_on_texts(&texts_train)?;
-    println!("Tokenizer: {} distinct characters, keeping the {} most frequent", tok.word_index().len(), VOCAB - 1);
+    println!(
+        "Tokenizer: {} distinct characters, keeping the {} most frequent",
+        tok.word_index().len(),
+        VOCAB - 1
+    );
     let pad = PadSequencesArgs::default().maxlen(MAXLEN);
     let x_train = pad_sequences(&tok.texts_to_sequences(&texts_train)?, &pad)?;
     let x_test = pad_sequences(&tok.texts_to_sequences(&texts_test)?, &pad)?;

@@ -49,8 +49,9 @@ fn run_case(case: &Case) -> Outcome {
         "training" => training::run(case),
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
-        "preprocessing" => preprocessing_text::run(case)
-            .unwrap_or_else(|| Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))),
+        "preprocessing" => preprocessing_text::run(case).unwrap_or_else(|| {
+            Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))
+        }),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

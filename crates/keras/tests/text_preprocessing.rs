@@ -3,7 +3,9 @@
 
 use keras::layers::{Dense, Input, LSTM};
 use keras::models::Sequential;
-use keras::preprocessing::{timeseries_dataset_from_array, tokenizer_from_json, TimeseriesDatasetArgs, Tokenizer};
+use keras::preprocessing::{
+    timeseries_dataset_from_array, tokenizer_from_json, TimeseriesDatasetArgs, Tokenizer,
+};
 use keras::{FitArgs, Tensor};
 use serde_json::Value;
 
@@ -25,7 +27,8 @@ fn tokenizer_json_is_byte_compatible_with_keras() {
 
     // Fitting the same corpus here gives the same JSON, except for word_docs / index_docs whose
     // order follows Python's set iteration in Keras.
-    let corpus = ["Café au lait, s'il vous plaît!", "服务 很好 服务", "the \"quoted\" word\ttab", "café CAFÉ"];
+    let corpus =
+        ["Café au lait, s'il vous plaît!", "服务 很好 服务", "the \"quoted\" word\ttab", "café CAFÉ"];
     let mut ours = Tokenizer::new().num_words(6).oov_token("<OOV>");
     ours.fit_on_texts(&corpus).unwrap();
     let a: Value = serde_json::from_str(&ours.to_json()).unwrap();

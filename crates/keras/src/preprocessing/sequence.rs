@@ -265,7 +265,9 @@ impl TimeseriesGenerator {
                 "Data and targets have to be of same length. Data length is {n} while target length is {nt}"
             );
         }
-        for (what, v) in [("length", self.length), ("sampling_rate", self.sampling_rate), ("stride", self.stride)] {
+        for (what, v) in
+            [("length", self.length), ("sampling_rate", self.sampling_rate), ("stride", self.stride)]
+        {
             if v == 0 {
                 keras_bail!(InvalidArgument, "TimeseriesGenerator: `{what}` must be at least 1");
             }
@@ -361,10 +363,15 @@ mod tests {
         let i = pad_sequences(&[vec![1.7f64, -2.5]], &PadSequencesArgs::default()).unwrap();
         assert_eq!(i.as_i32().unwrap(), &[1, -2]);
         let bad = PadSequencesArgs::default().padding("middle");
-        assert!(matches!(pad_sequences(&seqs, &bad), Err(crate::Error::InvalidArgument(m)) if m.contains("middle")));
+        assert!(
+            matches!(pad_sequences(&seqs, &bad), Err(crate::Error::InvalidArgument(m)) if m.contains("middle"))
+        );
         assert!(pad_sequences(&seqs, &PadSequencesArgs::default().truncating("x")).is_err());
         assert!(pad_sequences::<Vec<i32>, i32>(&[], &PadSequencesArgs::default()).is_err());
-        assert_eq!(pad_sequences::<Vec<i32>, i32>(&[], &PadSequencesArgs::default().maxlen(2)).unwrap().shape(), &[0, 2]);
+        assert_eq!(
+            pad_sequences::<Vec<i32>, i32>(&[], &PadSequencesArgs::default().maxlen(2)).unwrap().shape(),
+            &[0, 2]
+        );
     }
 
     #[test]

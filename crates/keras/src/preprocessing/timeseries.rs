@@ -290,9 +290,13 @@ mod tests {
         assert_eq!(&last.x.as_f32().unwrap()[6..], &[12., 14., 16.]);
         assert!(ds.get_batch(2).is_err());
 
-        let unbatched =
-            timeseries_dataset_from_array(&arange(5), Some(&arange(5)), 2, TimeseriesDatasetArgs::default().batch_size(None))
-                .unwrap();
+        let unbatched = timeseries_dataset_from_array(
+            &arange(5),
+            Some(&arange(5)),
+            2,
+            TimeseriesDatasetArgs::default().batch_size(None),
+        )
+        .unwrap();
         assert_eq!(unbatched.len(), 4);
         let s = unbatched.get_batch(3).unwrap();
         assert_eq!(s.x.shape(), &[2]);
@@ -305,7 +309,10 @@ mod tests {
         let ds = timeseries_dataset_from_array(&arange(30), None, 4, a.clone()).unwrap();
         let again = timeseries_dataset_from_array(&arange(30), None, 4, a).unwrap();
         let firsts: Vec<f32> = ds.get_batch(0).unwrap().x.as_f32().unwrap().chunks(4).map(|w| w[0]).collect();
-        assert_eq!(firsts, again.get_batch(0).unwrap().x.as_f32().unwrap().chunks(4).map(|w| w[0]).collect::<Vec<_>>());
+        assert_eq!(
+            firsts,
+            again.get_batch(0).unwrap().x.as_f32().unwrap().chunks(4).map(|w| w[0]).collect::<Vec<_>>()
+        );
         let mut sorted = firsts.clone();
         sorted.sort_by(f32::total_cmp);
         assert_eq!(sorted, (0..27).map(|v| v as f32).collect::<Vec<_>>());

@@ -343,7 +343,9 @@ mod tests {
         let mut p = Probe::new(10, 3, 4);
         p.panic_at = Some(2);
         let (r, got) = run(&mut p, None);
-        assert!(matches!(r, Err(crate::Error::State(m)) if m.contains("panicked") && m.contains("boom at 2")));
+        assert!(
+            matches!(r, Err(crate::Error::State(m)) if m.contains("panicked") && m.contains("boom at 2"))
+        );
         assert_eq!(got.len(), 2);
     }
 
@@ -358,7 +360,13 @@ mod tests {
         // A panic in the training step stops the workers instead of leaving them waiting.
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut a = SequenceAdapter::new(&mut p).unwrap();
-            let _ = a.for_each_batch(false, &mut |step, _| if step == 2 { panic!("step failed") } else { Ok(true) });
+            let _ = a.for_each_batch(false, &mut |step, _| {
+                if step == 2 {
+                    panic!("step failed")
+                } else {
+                    Ok(true)
+                }
+            });
         }));
         assert!(caught.is_err());
         // The adapter is reusable for the next epoch.

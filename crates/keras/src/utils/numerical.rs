@@ -45,7 +45,10 @@ pub fn to_categorical(y: &Tensor, num_classes: Option<usize>) -> Result<Tensor> 
 /// ```
 pub fn normalize(x: &Tensor, axis: isize, order: u32) -> Result<Tensor> {
     if order < 1 {
-        keras_bail!(InvalidArgument, "normalize: argument `order` must be an int >= 1. Received: order={order}");
+        keras_bail!(
+            InvalidArgument,
+            "normalize: argument `order` must be an int >= 1. Received: order={order}"
+        );
     }
     // A scalar is normalized as a vector of one element, as Keras does.
     let shape: Vec<usize> = if x.rank() == 0 { vec![1] } else { x.shape().to_vec() };

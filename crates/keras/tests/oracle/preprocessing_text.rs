@@ -183,7 +183,8 @@ fn tokenizer(case: &Case) -> Check {
             return Err(err("index_word differs".into()));
         }
         // word_counts is an OrderedDict: order matters.
-        let counts: Vec<(String, u64)> = t.word_counts().iter().map(|(w, c)| (w.to_string(), *c as u64)).collect();
+        let counts: Vec<(String, u64)> =
+            t.word_counts().iter().map(|(w, c)| (w.to_string(), *c as u64)).collect();
         let want: Vec<(String, u64)> = c["word_counts"]
             .as_object()
             .ok_or("word_counts")?
@@ -223,7 +224,13 @@ fn tokenizer(case: &Case) -> Check {
         if let Some(modes) = c["texts_to_matrix_queries"].as_object() {
             for (mode, file) in modes {
                 let got = t.texts_to_matrix(&queries, mode).map_err(|e| err(e.to_string()))?;
-                compare(&format!("{name} texts_to_matrix {mode}"), &got, &case.file(file.as_str().unwrap_or(""))?, rtol, atol)?;
+                compare(
+                    &format!("{name} texts_to_matrix {mode}"),
+                    &got,
+                    &case.file(file.as_str().unwrap_or(""))?,
+                    rtol,
+                    atol,
+                )?;
             }
         }
     }

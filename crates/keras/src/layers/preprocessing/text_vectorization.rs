@@ -334,9 +334,11 @@ impl TextVectorization {
         let toks: Vec<String> = match &self.split {
             Split::None => vec![s],
             // tf.strings.split: ASCII whitespace only, runs count as one separator.
-            Split::Whitespace => {
-                s.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}').filter(|w| !w.is_empty()).map(String::from).collect()
-            }
+            Split::Whitespace => s
+                .split(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect(),
             Split::Character => s.chars().map(String::from).collect(),
             Split::Custom(f) => f(&s),
         };
@@ -409,10 +411,12 @@ impl TextVectorization {
             counts.truncate(m.saturating_sub(self.token_start()));
         }
         let docs = self.num_documents as f64;
-        let weights: Vec<f32> = counts.iter().map(|(_, (_, d))| (1.0 + docs / (1.0 + *d as f64)).ln() as f32).collect();
+        let weights: Vec<f32> =
+            counts.iter().map(|(_, (_, d))| (1.0 + docs / (1.0 + *d as f64)).ln() as f32).collect();
         self.set_tokens(counts.into_iter().map(|(t, _)| t).collect());
         if self.mode == Mode::TfIdf {
-            let mean = if weights.is_empty() { 0.0 } else { weights.iter().sum::<f32>() / weights.len() as f32 };
+            let mean =
+                if weights.is_empty() { 0.0 } else { weights.iter().sum::<f32>() / weights.len() as f32 };
             let mut idf = vec![mean; self.token_start()];
             idf.extend(weights);
             idf.resize(self.depth().max(idf.len()), 0.0);
@@ -561,8 +565,8 @@ impl TextVectorization {
     /// leading special tokens recognised. tf_idf keeps the current idf weights.
     pub fn load_vocabulary(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| Error::Io(format!("cannot read vocabulary {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Io(format!("cannot read vocabulary {}: {e}", path.display())))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::Io(format!("vocabulary {} is not valid UTF-8", path.display())))?;
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
@@ -602,7 +606,7 @@ impl TextVectorization {
     /// `[texts, depth]` float32 otherwise.
     pub fn call_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Tensor> {
         self.check()?;
-        if !self.has_vocabulary && !(self.mode == Mode::Int || self.pad_to_max_tokens) {
+        if !(self.has_vocabulary || self.mode == Mode::Int || self.pad_to_max_tokens) {
             keras_bail!(
                 State,
                 "When using `output_mode={}` and `pad_to_max_tokens=False`, you must set the layer's \
@@ -611,11 +615,14 @@ impl TextVectorization {
                 self.mode.name()
             );
         }
-        let ids: Vec<Vec<usize>> =
-            texts.iter().map(|t| self.preprocess(t.as_ref()).iter().map(|w| self.lookup(w)).collect()).collect();
+        let ids: Vec<Vec<usize>> = texts
+            .iter()
+            .map(|t| self.preprocess(t.as_ref()).iter().map(|w| self.lookup(w)).collect())
+            .collect();
         let n = texts.len();
         if self.mode == Mode::Int {
-            let len = self.output_sequence_length.unwrap_or_else(|| ids.iter().map(Vec::len).max().unwrap_or(0));
+            let len =
+                self.output_sequence_length.unwrap_or_else(|| ids.iter().map(Vec::len).max().unwrap_or(0));
             let mut out = vec![0i64; n * len];
             for (r, row) in ids.iter().enumerate() {
                 for (k, &id) in row.iter().take(len).enumerate() {
@@ -671,10 +678,9 @@ impl TextVectorization {
         let opt_usize = |k: &str| -> Result<Option<usize>> {
             match cfg.get(k) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .map(|n| Some(n as usize))
-                    .ok_or_else(|| Error::Config(format!("TextVectorization `{k}` must be an integer, got {v}"))),
+                Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
+                    Error::Config(format!("TextVectorization `{k}` must be an integer, got {v}"))
+                }),
             }
         };
         if let Some(m) = opt_usize("max_tokens")? {
@@ -694,7 +700,10 @@ impl TextVectorization {
             Some(Value::Null) => l = l.split("none"),
             Some(Value::String(s)) => l = l.split(s),
             Some(other) => {
-                keras_bail!(Config, "TextVectorization: a custom `split` function cannot be loaded (got {other})")
+                keras_bail!(
+                    Config,
+                    "TextVectorization: a custom `split` function cannot be loaded (got {other})"
+                )
             }
         }
         match cfg.get("ngrams") {
@@ -707,7 +716,10 @@ impl TextVectorization {
                     None => keras_bail!(Config, "TextVectorization `ngrams` must be integers, got {a:?}"),
                 }
             }
-            Some(other) => keras_bail!(Config, "`ngrams` must be None, an integer, or a tuple of integers. Received: ngrams={other}"),
+            Some(other) => keras_bail!(
+                Config,
+                "`ngrams` must be None, an integer, or a tuple of integers. Received: ngrams={other}"
+            ),
         }
         if let Some(m) = cfg.get("output_mode").and_then(Value::as_str) {
             l = l.output_mode(m);
@@ -748,7 +760,11 @@ impl TextVectorization {
             None | Some(Value::Null) => None,
             Some(Value::Array(a)) => Some(
                 a.iter()
-                    .map(|v| v.as_f64().map(|x| x as f32).ok_or_else(|| Error::Config("`idf_weights` must be numbers".into())))
+                    .map(|v| {
+                        v.as_f64()
+                            .map(|x| x as f32)
+                            .ok_or_else(|| Error::Config("`idf_weights` must be numbers".into()))
+                    })
                     .collect::<Result<Vec<f32>>>()?,
             ),
             Some(v) => keras_bail!(Config, "TextVectorization `idf_weights` must be a list, got {v}"),
@@ -902,7 +918,11 @@ mod tests {
     #[test]
     fn config_round_trip_and_vocabulary_files() {
         crate::backend::clear_session();
-        let l = TextVectorization::new().output_mode("count").ngram_sizes(&[1, 3]).vocabulary(&["a", "b"]).name("tv");
+        let l = TextVectorization::new()
+            .output_mode("count")
+            .ngram_sizes(&[1, 3])
+            .vocabulary(&["a", "b"])
+            .name("tv");
         let cfg = l.get_config();
         assert_eq!(cfg["ngrams"], json!([1, 3]));
         assert_eq!(cfg["vocabulary_size"], json!(3));
@@ -928,12 +948,23 @@ mod tests {
         assert!(TextVectorization::new().max_tokens(1).call_texts(&["a"]).is_err());
         assert!(TextVectorization::new().output_mode("bag").call_texts(&["a"]).is_err());
         assert!(TextVectorization::new().split("comma").call_texts(&["a"]).is_err());
-        assert!(TextVectorization::new().output_mode("count").output_sequence_length(3).call_texts(&["a"]).is_err());
-        assert!(matches!(TextVectorization::new().output_mode("count").call_texts(&["a"]), Err(Error::State(_))));
+        assert!(TextVectorization::new()
+            .output_mode("count")
+            .output_sequence_length(3)
+            .call_texts(&["a"])
+            .is_err());
+        assert!(matches!(
+            TextVectorization::new().output_mode("count").call_texts(&["a"]),
+            Err(Error::State(_))
+        ));
         assert!(TextVectorization::new().vocabulary(&["a", "a"]).call_texts(&["a"]).is_err());
         assert!(TextVectorization::new().vocabulary(&["a", ""]).call_texts(&["a"]).is_err());
         assert!(TextVectorization::new().max_tokens(3).vocabulary(&["a", "b"]).call_texts(&["a"]).is_err());
-        assert!(TextVectorization::new().output_mode("tf_idf").vocabulary(&["a"]).call_texts(&["a"]).is_err());
+        assert!(TextVectorization::new()
+            .output_mode("tf_idf")
+            .vocabulary(&["a"])
+            .call_texts(&["a"])
+            .is_err());
         let mut fixed = TextVectorization::new().vocabulary(&["a"]);
         assert!(matches!(fixed.adapt(&["b"]), Err(Error::State(_))));
         assert!(fixed.adapt_bytes(&[b"\xfe".as_slice()]).is_err());

@@ -3,6 +3,4 @@
 
 pub mod tokenizer;
 
-pub use tokenizer::{
-    decode_utf8, text_to_word_sequence, tokenizer_from_json, Tokenizer, DEFAULT_FILTERS,
-};
+pub use tokenizer::{decode_utf8, text_to_word_sequence, tokenizer_from_json, Tokenizer, DEFAULT_FILTERS};

@@ -327,7 +327,7 @@ impl Tokenizer {
         }
         // Stable sort by descending count: ties keep first-seen order, as Python's sort does.
         let mut wcounts: Vec<(String, usize)> = self.word_counts.items.clone();
-        wcounts.sort_by(|a, b| b.1.cmp(&a.1));
+        wcounts.sort_by_key(|w| std::cmp::Reverse(w.1));
         let mut vocab: Vec<String> = self.oov_token.iter().cloned().collect();
         vocab.extend(wcounts.into_iter().map(|(w, _)| w));
         self.word_index.clear();
@@ -536,7 +536,9 @@ fn parse_inner(config: &Map<String, Value>, key: &str) -> Result<Map<String, Val
 }
 
 fn as_count(v: &Value, what: &str) -> Result<usize> {
-    v.as_u64().map(|c| c as usize).ok_or_else(|| config_err(&format!("{what} must be a non-negative integer, got {v}")))
+    v.as_u64()
+        .map(|c| c as usize)
+        .ok_or_else(|| config_err(&format!("{what} must be a non-negative integer, got {v}")))
 }
 
 fn as_index(k: &str, what: &str) -> Result<usize> {
@@ -546,8 +548,10 @@ fn as_index(k: &str, what: &str) -> Result<usize> {
 /// Rebuilds a [`Tokenizer`] from the JSON of Keras's `Tokenizer.to_json()` (or
 /// [`Tokenizer::to_json`]), as Keras's `tokenizer_from_json`.
 pub fn tokenizer_from_json(json_string: &str) -> Result<Tokenizer> {
-    let v: Value = serde_json::from_str(json_string).map_err(|e| config_err(&format!("invalid JSON: {e}")))?;
-    let config = v.get("config").and_then(Value::as_object).ok_or_else(|| config_err("no `config` object"))?;
+    let v: Value =
+        serde_json::from_str(json_string).map_err(|e| config_err(&format!("invalid JSON: {e}")))?;
+    let config =
+        v.get("config").and_then(Value::as_object).ok_or_else(|| config_err("no `config` object"))?;
     let mut t = Tokenizer::new();
     match config.get("num_words") {
         None | Some(Value::Null) => {}
@@ -567,7 +571,9 @@ pub fn tokenizer_from_json(json_string: &str) -> Result<Tokenizer> {
     }
     match config.get("oov_token") {
         None | Some(Value::Null) => {}
-        Some(o) => t.oov_token = Some(o.as_str().ok_or_else(|| config_err("`oov_token` must be a string"))?.into()),
+        Some(o) => {
+            t.oov_token = Some(o.as_str().ok_or_else(|| config_err("`oov_token` must be a string"))?.into())
+        }
     }
     if let Some(d) = config.get("document_count") {
         t.document_count = as_count(d, "`document_count`")?;
