@@ -17,8 +17,8 @@ pub const DEFAULT_FILTERS: &str = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n";
 /// byte-level entry point for texts read from files).
 ///
 /// ```
-/// let ok = keras::preprocessing::text::decode_utf8(&[b"caf\xc3\xa9".as_slice()]).unwrap();
-/// assert_eq!(ok, vec!["café"]);
+/// let raw = [b"caf\xc3\xa9".as_slice()];
+/// assert_eq!(keras::preprocessing::text::decode_utf8(&raw).unwrap(), vec!["café"]);
 /// assert!(keras::preprocessing::text::decode_utf8(&[b"ok".as_slice(), b"\xff".as_slice()]).is_err());
 /// ```
 pub fn decode_utf8<B: AsRef<[u8]>>(texts: &[B]) -> Result<Vec<&str>> {
@@ -118,7 +118,8 @@ pub type Analyzer = Arc<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 /// let mut tok = Tokenizer::new().num_words(4);
 /// tok.fit_on_texts(&["the cat sat", "the dog sat down"]).unwrap();
 /// assert_eq!(tok.word_index()["the"], 1);
-/// assert_eq!(tok.texts_to_sequences(&["the dog sat"]).unwrap(), vec![vec![1, 3, 2]]);
+/// // the=1, sat=2, cat=3, dog=4, down=5: "dog" (4 >= num_words) is dropped.
+/// assert_eq!(tok.texts_to_sequences(&["the dog sat"]).unwrap(), vec![vec![1, 2]]);
 /// let m = tok.texts_to_matrix(&["the the cat"], "count").unwrap();
 /// assert_eq!(m.as_f32().unwrap(), &[0., 2., 0., 1.]);
 /// let same = keras::preprocessing::tokenizer_from_json(&tok.to_json()).unwrap();
