@@ -21,10 +21,12 @@ mod loss;
 mod metric;
 #[path = "oracle/optimizer.rs"]
 mod optimizer;
-#[path = "oracle/saved_model.rs"]
-mod saved_model;
 #[path = "oracle/preprocessing_image.rs"]
 mod preprocessing_image;
+#[path = "oracle/preprocessing_text.rs"]
+mod preprocessing_text;
+#[path = "oracle/saved_model.rs"]
+mod saved_model;
 #[path = "oracle/summary.rs"]
 mod summary;
 #[path = "oracle/training.rs"]
@@ -52,9 +54,11 @@ fn run_case(case: &Case) -> Outcome {
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
         "saved_model" => saved_model::run(case),
-        "preprocessing" => preprocessing_image::run(case).unwrap_or_else(|| {
-            Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))
-        }),
+        "preprocessing" => {
+            preprocessing_image::run(case).or_else(|| preprocessing_text::run(case)).unwrap_or_else(|| {
+                Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))
+            })
+        }
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

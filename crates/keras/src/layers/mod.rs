@@ -31,6 +31,7 @@ pub use pooling::{
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
+pub use preprocessing::TextVectorization;
 pub use preprocessing::{
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
     RandomTranslation, RandomZoom, Resizing,
@@ -72,6 +73,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandomTranslation", |c| boxed(RandomTranslation::from_config(c))),
         ("RandomContrast", |c| boxed(RandomContrast::from_config(c))),
         ("RandomBrightness", |c| boxed(RandomBrightness::from_config(c))),
+        ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),

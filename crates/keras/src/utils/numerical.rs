@@ -1,4 +1,4 @@
-//! Numerical helpers (`keras.utils.to_categorical`).
+//! Numerical helpers (`keras.utils.to_categorical`, `keras.utils.normalize`).
 
 use crate::{keras_bail, Result, Tensor};
 
@@ -29,6 +29,58 @@ pub fn to_categorical(y: &Tensor, num_classes: Option<usize>) -> Result<Tensor> 
     Ok(Tensor::new(data, shape)?)
 }
 
+/// Normalizes `x` to unit norm along `axis` (Keras `keras.utils.normalize`; negative axes count
+/// from the end). `order` is the norm's exponent (`1` for L1, `2` for L2) and must be >= 1.
+///
+/// Follows Keras's tensor path (`keras.ops.normalize`, epsilon 1e-7): order 2 computes
+/// `x * min(1/sqrt(sum(x^2)), 1/epsilon)`, other orders `x / max(norm, epsilon)`, so rows whose
+/// norm is zero stay zero. Keras 3.15's NumPy path cannot normalize axis 0 (it silently turns
+/// `axis=0` into `-1`, oracle README note 16); here every axis works. Integer inputs give float32.
+///
+/// ```
+/// use keras::utils::normalize;
+/// let x = keras::Tensor::new(vec![3.0, 4.0, 0.0, 0.0], [2, 2]).unwrap();
+/// let y = normalize(&x, -1, 2).unwrap();
+/// assert_eq!(y.as_f32().unwrap(), &[0.6, 0.8, 0.0, 0.0]);
+/// ```
+pub fn normalize(x: &Tensor, axis: isize, order: u32) -> Result<Tensor> {
+    if order < 1 {
+        keras_bail!(
+            InvalidArgument,
+            "normalize: argument `order` must be an int >= 1. Received: order={order}"
+        );
+    }
+    // A scalar is normalized as a vector of one element, as Keras does.
+    let shape: Vec<usize> = if x.rank() == 0 { vec![1] } else { x.shape().to_vec() };
+    let rank = shape.len() as isize;
+    let ax = if axis < 0 { axis + rank } else { axis };
+    if ax < 0 || ax >= rank {
+        keras_bail!(InvalidArgument, "normalize: axis {axis} is out of bounds for an input of rank {rank}");
+    }
+    let ax = ax as usize;
+    let (outer, n, inner) =
+        (shape[..ax].iter().product::<usize>(), shape[ax], shape[ax + 1..].iter().product::<usize>());
+    let v = x.to_f32_vec();
+    let mut out = vec![0.0f32; v.len()];
+    const EPSILON: f64 = 1e-7;
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * n + k) * inner + i;
+            let scale = if order == 2 {
+                let sq: f64 = (0..n).map(|k| (v[at(k)] as f64).powi(2)).sum();
+                (1.0 / sq.sqrt()).min(1.0 / EPSILON)
+            } else {
+                let s: f64 = (0..n).map(|k| (v[at(k)] as f64).abs().powi(order as i32)).sum();
+                1.0 / s.powf(1.0 / order as f64).max(EPSILON)
+            };
+            for k in 0..n {
+                out[at(k)] = (v[at(k)] as f64 * scale) as f32;
+            }
+        }
+    }
+    Ok(Tensor::new(out, shape)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +94,22 @@ mod tests {
         assert!(to_categorical(&y, Some(2)).is_err());
         let col = Tensor::from_i32(vec![1, 0], [2, 1]).unwrap();
         assert_eq!(to_categorical(&col, Some(2)).unwrap().shape(), &[2, 2]);
+        assert!(to_categorical(&Tensor::from_i32(vec![-1], [1]).unwrap(), None).is_err());
+    }
+
+    #[test]
+    fn normalize_any_axis_and_orders() {
+        let x = Tensor::new(vec![3.0, 0.0, 4.0, 0.0], [2, 2]).unwrap();
+        // Axis 0: columns [3, 4] and [0, 0].
+        assert_eq!(normalize(&x, 0, 2).unwrap().as_f32().unwrap(), &[0.6, 0.0, 0.8, 0.0]);
+        let l1 = normalize(&x, 0, 1).unwrap();
+        let want = [3.0 / 7.0, 0.0, 4.0 / 7.0, 0.0];
+        for (g, w) in l1.as_f32().unwrap().iter().zip(want) {
+            assert!((g - w).abs() < 1e-6);
+        }
+        assert!(normalize(&x, 2, 2).is_err());
+        assert!(normalize(&x, -3, 2).is_err());
+        assert!(normalize(&x, -1, 0).is_err());
+        assert_eq!(normalize(&Tensor::scalar(-2.0), -1, 2).unwrap().as_f32().unwrap(), &[-1.0]);
     }
 }

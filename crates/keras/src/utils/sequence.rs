@@ -29,8 +29,10 @@ impl Batch {
 
 /// A data source indexed by batch (Keras `PyDataset` / `keras.utils.Sequence`).
 ///
-/// `get_batch` takes `&self` and may be called from worker threads, in any order, ahead of the
-/// training step; implementations that randomize (augmentation) should derive their randomness
+/// `get_batch` takes `&self`. With [`workers`](Sequence::workers) above 1 (Keras's default is
+/// 1: batches are made on the training thread), that many threads call it ahead of the training
+/// step, in any order, keeping at most [`max_queue_size`](Sequence::max_queue_size) batches
+/// in flight; the loop still receives them in index order and stops at the first error; implementations that randomize (augmentation) should derive their randomness
 /// from the batch index and an epoch counter advanced in `on_epoch_end`, not from shared mutable
 /// state, so results do not depend on thread timing. `fit` ignores its `shuffle` argument for
 /// a `Sequence`, as Keras does: reshuffle in `on_epoch_end`.
@@ -67,4 +69,16 @@ pub trait Sequence: Send + Sync {
 
     /// Called after every epoch (Keras `on_epoch_end`): reshuffle or advance augmentation here.
     fn on_epoch_end(&mut self) {}
+
+    /// Threads producing batches ahead of the training step (Keras `PyDataset(workers=1)`).
+    /// 0 or 1: batches are made on the calling thread when needed, as in Keras.
+    fn workers(&self) -> usize {
+        1
+    }
+
+    /// Most batches made ahead of the one being consumed (Keras `max_queue_size=10`); 0 means
+    /// no limit, as for Python's `queue.Queue(0)`.
+    fn max_queue_size(&self) -> usize {
+        10
+    }
 }

@@ -1,4 +1,4 @@
-//! Preprocessing layers that are part of a model: Rescaling, Normalization, Resizing,
+//! Preprocessing layers that are part of a model: Rescaling, Normalization, Resizing, TextVectorization,
 //! CenterCrop, and the random image augmentations (active only when `training` is true).
 
 pub mod center_crop;
@@ -10,6 +10,7 @@ pub mod random_crop;
 pub mod random_flip;
 pub mod rescaling;
 pub mod resizing;
+pub mod text_vectorization;
 
 pub use center_crop::CenterCrop;
 pub use normalization::Normalization;
@@ -19,3 +20,4 @@ pub use random_crop::RandomCrop;
 pub use random_flip::RandomFlip;
 pub use rescaling::Rescaling;
 pub use resizing::Resizing;
+pub use text_vectorization::TextVectorization;
