@@ -175,6 +175,11 @@ impl Compiled {
         Ok(())
     }
 
+    /// The resolved metric objects (empty before the first batch).
+    pub fn metric_objects(&self) -> impl Iterator<Item = &dyn Metric> {
+        self.metrics.iter().flatten().map(|m| m.as_ref())
+    }
+
     /// Current `{loss, metric...}` values.
     pub(crate) fn logs(&self) -> super::Logs {
         let mut logs = super::Logs::new();

@@ -1,0 +1,5 @@
+//! WIP
+
+/// WIP
+pub struct BackupAndRestore;
+impl super::Callback for BackupAndRestore {}

@@ -1,0 +1,5 @@
+//! WIP
+
+/// WIP
+pub struct ModelCheckpoint;
+impl super::Callback for ModelCheckpoint {}

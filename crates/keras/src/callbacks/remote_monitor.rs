@@ -1,0 +1,5 @@
+//! WIP
+
+/// WIP
+pub struct RemoteMonitor;
+impl super::Callback for RemoteMonitor {}
