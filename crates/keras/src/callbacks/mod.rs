@@ -56,6 +56,7 @@ mod learning_rate_scheduler;
 mod model_checkpoint;
 mod monitor;
 mod progbar_logger;
+mod pyformat;
 mod reduce_lr_on_plateau;
 mod remote_monitor;
 pub mod tensorboard;
@@ -85,6 +86,8 @@ pub struct CallbackParams {
     pub epochs: usize,
     /// Batches per epoch, when known.
     pub steps: Option<usize>,
+    /// Whether `fit` runs validation (so `val_*` keys appear in epoch logs).
+    pub validation: bool,
 }
 
 /// Downcasting for callbacks (implemented for every `'static` type).

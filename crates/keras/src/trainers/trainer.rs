@@ -234,7 +234,12 @@ pub fn fit_adapter(
     callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<History> {
     let steps = train.num_batches();
-    let params = CallbackParams { verbose: args.verbose, epochs: args.epochs, steps: Some(steps) };
+    let params = CallbackParams {
+        verbose: args.verbose,
+        epochs: args.epochs,
+        steps: Some(steps),
+        validation: val.is_some(),
+    };
     let mut cbs = CallbackList::new(callbacks, true, args.verbose != 0, &params);
     let mut cm = CallbackModel::new(model);
     cbs.on_train_begin(&mut cm, &mut Logs::new())?;
@@ -318,7 +323,7 @@ pub fn evaluate_adapter(
     verbose: u8,
     callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<Logs> {
-    let params = CallbackParams { verbose, epochs: 1, steps: Some(data.num_batches()) };
+    let params = CallbackParams { verbose, epochs: 1, steps: Some(data.num_batches()), validation: false };
     let mut cbs = CallbackList::new(callbacks, false, verbose != 0, &params);
     let mut cm = CallbackModel::new(model);
     let logs = evaluate_loop(&mut cm, data, &mut cbs)?;
@@ -351,7 +356,7 @@ pub fn predict_adapter(
     callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<Tensor> {
     let steps = data.num_batches();
-    let params = CallbackParams { verbose, epochs: 1, steps: Some(steps) };
+    let params = CallbackParams { verbose, epochs: 1, steps: Some(steps), validation: false };
     let mut cbs = CallbackList::new(callbacks, false, verbose != 0, &params);
     let mut cm = CallbackModel::read_only(model);
     cbs.on_predict_begin(&mut cm, &mut Logs::new())?;
