@@ -35,6 +35,7 @@ pub mod losses;
 pub mod metrics;
 pub mod optimizers;
 pub mod regularizers;
+pub mod saving;
 pub mod utils;
 
 pub use error::{Error, Result};

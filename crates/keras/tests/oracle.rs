@@ -21,6 +21,8 @@ mod loss;
 mod metric;
 #[path = "oracle/optimizer.rs"]
 mod optimizer;
+#[path = "oracle/saved_model.rs"]
+mod saved_model;
 #[path = "oracle/summary.rs"]
 mod summary;
 #[path = "oracle/training.rs"]
@@ -47,6 +49,7 @@ fn run_case(case: &Case) -> Outcome {
         "training" => training::run(case),
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
+        "saved_model" => saved_model::run(case),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod sequential;
 
+pub use crate::saving::{load_model, save_model};
 pub use sequential::Sequential;

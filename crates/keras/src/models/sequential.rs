@@ -385,7 +385,12 @@ impl Sequential {
         loss: L,
         metrics: Vec<MetricArg>,
     ) -> Result<()> {
-        self.compiled = Some(Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?);
+        let identifier = loss.identifier();
+        let mut c = Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?;
+        if let Some(name) = identifier {
+            c.set_loss_identifier(name);
+        }
+        self.compiled = Some(c);
         Ok(())
     }
 
@@ -577,6 +582,15 @@ impl Sequential {
     /// Rebuilds a model (architecture, fresh weights) from `get_config()` output. Unknown
     /// layer classes and Lambda layers are refused.
     pub fn from_config(cfg: &Value) -> Result<Sequential> {
+        Self::from_config_with(cfg, &mut |_, _| Ok(()))
+    }
+
+    /// [`Sequential::from_config`] calling `check(layer, input_shape)` before each layer is
+    /// built (the loaders bound what a file may make us allocate).
+    pub(crate) fn from_config_with(
+        cfg: &Value,
+        check: &mut dyn FnMut(&dyn Layer, &[Option<usize>]) -> Result<()>,
+    ) -> Result<Sequential> {
         let mut m = Sequential::new();
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {
             m.stack.name = n.to_string();
@@ -585,8 +599,37 @@ impl Sequential {
             .get("layers")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Config("Sequential config needs `layers`".into()))?;
+        // Without an InputLayer, `build_input_shape` fixes the input before the layers are
+        // added, so each layer is built (and checked) as it comes.
+        let has_input = list.first().is_some_and(|l| {
+            l.get("class_name").and_then(Value::as_str) == Some("InputLayer")
+                || l.get("config").and_then(|c| c.get("batch_input_shape")).is_some_and(|s| !s.is_null())
+        });
+        if !has_input {
+            if let Some(Value::Array(dims)) = cfg.get("build_input_shape") {
+                let dims: Option<Vec<usize>> =
+                    dims.iter().skip(1).map(|d| d.as_u64().map(|v| v as usize)).collect();
+                if let Some(dims) = dims.filter(|d| !d.is_empty()) {
+                    m.stack.input = Some(InputLayer::new(&dims));
+                }
+            }
+        }
         for l in list {
-            m.add_boxed(layers::deserialize(l)?)?;
+            let layer = layers::deserialize(l)?;
+            if layer.as_any().downcast_ref::<InputLayer>().is_none() {
+                let input =
+                    m.stack.output_shapes.last().cloned().or_else(|| m.stack.input_shape()).or_else(|| {
+                        layer.base().input_shape.as_ref().map(|s| {
+                            let mut v = vec![None];
+                            v.extend(s.iter().map(|&d| Some(d)));
+                            v
+                        })
+                    });
+                if let Some(input) = input {
+                    check(layer.as_ref(), &input)?;
+                }
+            }
+            m.add_boxed(layer)?;
         }
         if !m.stack.built {
             if let Some(Value::Array(dims)) = cfg.get("build_input_shape") {
@@ -595,6 +638,59 @@ impl Sequential {
             }
         }
         Ok(m)
+    }
+
+    /// Assigns `(index into weights(), value)` pairs (the loaders read everything first, then
+    /// assign, so a failed load leaves the model unchanged).
+    pub(crate) fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
+        let mut vars = self.stack.variables_mut();
+        for (i, t) in values {
+            match vars.get_mut(i) {
+                Some((v, _)) => v.assign(&t)?,
+                None => keras_bail!(Value, "weight index {i} out of range"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the optimizer's slots for the trainable weights (Keras
+    /// `optimizer.build(model.trainable_variables)`), so saved optimizer state can load.
+    pub(crate) fn build_optimizer(&mut self) -> Result<()> {
+        let vars: Vec<&Variable> = self.stack.layers.iter().flat_map(|l| l.trainable_weights()).collect();
+        if let Some(c) = self.compiled.as_mut() {
+            c.optimizer.build(&vars)?;
+        }
+        Ok(())
+    }
+
+    /// Saves the model (Keras `model.save`): `.keras` (architecture, weights, compile config
+    /// and optimizer state in Keras 3's zip format) or `.h5` / `.hdf5` (the legacy HDF5
+    /// format). Any other extension is an error, as in Keras. The write is atomic.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::saving::save_model(self, path)
+    }
+
+    /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
+    /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
+    pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::saving::save_weights(self, path.as_ref())
+    }
+
+    /// Loads weights (Keras `model.load_weights`) from a `.weights.h5` or `.keras` file
+    /// (Keras 3 layout, with the optimizer state when the model is compiled) or a legacy
+    /// `.h5` file (by position). The model must be built; nothing is assigned on error.
+    pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::saving::load_weights(self, path.as_ref(), crate::saving::LoadWeightsOptions::default())
+    }
+
+    /// [`Sequential::load_weights`] with Keras's `by_name` (legacy `.h5` only) and
+    /// `skip_mismatch` options.
+    pub fn load_weights_with(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        opts: crate::saving::LoadWeightsOptions,
+    ) -> Result<()> {
+        crate::saving::load_weights(self, path.as_ref(), opts)
     }
 }
 

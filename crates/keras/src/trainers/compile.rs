@@ -3,6 +3,8 @@
 use crate::losses::{self, Loss};
 use crate::metrics::{self, Metric};
 use crate::optimizers::{self, Optimizer};
+use serde_json::{json, Value};
+
 use crate::{keras_bail, Result, Tensor};
 
 /// Anything `compile` accepts as an optimizer: a Keras name (`"adam"`) or an object.
@@ -39,17 +41,28 @@ impl<T: Optimizer + 'static> IntoOptimizer for T {
 pub trait IntoLoss {
     /// Resolves to a loss.
     fn into_loss(self) -> Result<Box<dyn Loss>>;
+    /// The string identifier, when the loss was given by name (kept in the compile config
+    /// as Keras keeps it: `"mse"` stays `"mse"`).
+    fn identifier(&self) -> Option<String> {
+        None
+    }
 }
 
 impl IntoLoss for &str {
     fn into_loss(self) -> Result<Box<dyn Loss>> {
         losses::get(self)
     }
+    fn identifier(&self) -> Option<String> {
+        Some(self.to_string())
+    }
 }
 
 impl IntoLoss for String {
     fn into_loss(self) -> Result<Box<dyn Loss>> {
         losses::get(&self)
+    }
+    fn identifier(&self) -> Option<String> {
+        Some(self.clone())
     }
 }
 
@@ -110,6 +123,10 @@ pub struct Compiled {
     metrics: Option<Vec<Box<dyn Metric>>>,
     /// Tracks the mean loss (weighted by batch size).
     pub loss_tracker: metrics::Mean,
+    /// The loss as the compile config records it (a string name or a serialized object).
+    loss_config: Value,
+    /// The metrics as the compile config records them.
+    metrics_config: Vec<Value>,
 }
 
 impl Compiled {
@@ -126,13 +143,43 @@ impl Compiled {
                 }
             }
         }
+        let metrics_config = metrics
+            .iter()
+            .map(|m| match m {
+                MetricArg::Name(n) => Value::String(n.clone()),
+                MetricArg::Object(m) => json!({
+                    "module": "keras.metrics",
+                    "class_name": m.class_name(),
+                    "config": m.get_config(),
+                    "registered_name": null,
+                }),
+            })
+            .collect();
+        let loss_config = loss.serialize();
         Ok(Compiled {
             optimizer,
             loss,
+            loss_config,
+            metrics_config,
             specs: metrics,
             metrics: None,
             loss_tracker: metrics::Mean::new("loss"),
         })
+    }
+
+    /// Records the string the loss was given by (see [`IntoLoss::identifier`]).
+    pub(crate) fn set_loss_identifier(&mut self, name: String) {
+        self.loss_config = Value::String(name);
+    }
+
+    /// The loss as Keras's compile config stores it.
+    pub fn loss_config(&self) -> &Value {
+        &self.loss_config
+    }
+
+    /// The metrics as Keras's compile config stores them (names, or serialized objects).
+    pub fn metrics_config(&self) -> &[Value] {
+        &self.metrics_config
     }
 
     /// Resolves string metrics against the first batch (Keras `CompileMetrics.build`).

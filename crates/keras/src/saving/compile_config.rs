@@ -1,0 +1,154 @@
+//! The compile configuration in both of Keras's forms: `compile_config` inside a `.keras`
+//! file's `config.json`, and the legacy `training_config` attribute of an `.h5` file
+//! (same keys, with the optimizer as `optimizer_config` without `module`).
+
+use serde_json::{json, Map, Value};
+
+use super::warn;
+use crate::metrics;
+use crate::models::Sequential;
+use crate::optimizers;
+use crate::trainers::{Compiled, MetricArg};
+use crate::{keras_bail, losses, Error, Result};
+
+/// Keras `model.get_compile_config()`.
+pub(crate) fn compile_config(c: &Compiled) -> Value {
+    json!({
+        "optimizer": c.optimizer.serialize(),
+        "loss": c.loss_config(),
+        "loss_weights": null,
+        "metrics": c.metrics_config(),
+        "weighted_metrics": null,
+        "run_eagerly": false,
+        "steps_per_execution": 1,
+        "jit_compile": false,
+    })
+}
+
+/// The legacy `training_config` (Keras `saving_utils.model_metadata`).
+pub(crate) fn training_config(c: &Compiled) -> Value {
+    json!({
+        "loss": c.loss_config(),
+        "loss_weights": null,
+        "metrics": c.metrics_config(),
+        "weighted_metrics": null,
+        "run_eagerly": false,
+        "steps_per_execution": 1,
+        "jit_compile": false,
+        "optimizer_config": {
+            "class_name": c.optimizer.class_name(),
+            "config": c.optimizer.get_config(),
+        },
+    })
+}
+
+/// Keys tf.keras 2.x optimizers wrote that Keras 3 no longer has.
+const LEGACY_OPTIMIZER_KEYS: &[&str] = &["decay", "jit_compile", "is_legacy_optimizer"];
+
+fn optimizer_from(v: &Value) -> Result<Box<dyn optimizers::Optimizer>> {
+    let mut v = v.clone();
+    let class = v.get("class_name").and_then(Value::as_str).unwrap_or("").to_string();
+    if let Some(cfg) = v.get_mut("config").and_then(Value::as_object_mut) {
+        for k in LEGACY_OPTIMIZER_KEYS {
+            if let Some(x) = cfg.remove(*k) {
+                if *k == "decay" && x.as_f64().is_some_and(|d| d != 0.0) {
+                    warn("Argument `decay` is no longer supported and will be ignored.");
+                }
+            }
+        }
+        // tf.keras names optimizers by class ("Adam"); Keras 3 by snake case.
+        if let Some(Value::String(n)) = cfg.get("name") {
+            let lower = n.to_ascii_lowercase();
+            if class.eq_ignore_ascii_case(n) {
+                cfg.insert("name".into(), Value::String(lower));
+            }
+        }
+    }
+    optimizers::deserialize(&v)
+}
+
+fn metric_from(v: &Value) -> Result<MetricArg> {
+    match v {
+        Value::String(s) => Ok(MetricArg::Name(s.clone())),
+        Value::Object(o) => {
+            let class = o.get("class_name").and_then(Value::as_str).unwrap_or("");
+            if class == "function" {
+                if let Some(s) = o.get("config").and_then(Value::as_str) {
+                    return Ok(MetricArg::Name(s.to_string()));
+                }
+            }
+            let mut m = metrics::get(class)
+                .map_err(|_| Error::Config(format!("Could not interpret metric identifier: {v}")))?;
+            if let Some(n) = o.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
+                m.set_name(n);
+            }
+            Ok(MetricArg::Object(m))
+        }
+        other => keras_bail!(
+            Config,
+            "Could not interpret metric identifier: {other} (keras-rs supports one output: a list of names or metric objects)"
+        ),
+    }
+}
+
+/// Compiles `model` from a `compile_config` or a legacy `training_config` (Keras
+/// `compile_from_config`), then builds the optimizer for the model's trainable weights so
+/// saved optimizer variables can be restored.
+pub(crate) fn compile_from_config(model: &mut Sequential, cfg: &Value) -> Result<()> {
+    let Some(m) = cfg.as_object() else {
+        keras_bail!(Config, "The compile config must be a JSON object, received {cfg}");
+    };
+    let opt_cfg = m.get("optimizer").or_else(|| m.get("optimizer_config")).unwrap_or(&Value::Null);
+    let optimizer = if opt_cfg.is_null() { optimizers::get("rmsprop")? } else { optimizer_from(opt_cfg)? };
+    let loss_cfg = m.get("loss").unwrap_or(&Value::Null);
+    let loss = match loss_cfg {
+        Value::Null => keras_bail!(Config, "The compile config has no loss; keras-rs needs one to train"),
+        Value::Object(o) if o.len() == 1 && !o.contains_key("class_name") => {
+            keras_bail!(Config, "Losses per output ({loss_cfg}) are not supported: Sequential has one output")
+        }
+        Value::Array(_) => {
+            keras_bail!(Config, "Lists of losses ({loss_cfg}) are not supported: Sequential has one output")
+        }
+        other => losses::deserialize(other)?,
+    };
+    let metrics = match m.get("metrics") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list.iter().map(metric_from).collect::<Result<Vec<_>>>()?,
+        Some(other) => vec![metric_from(other)?],
+    };
+    for k in ["loss_weights", "weighted_metrics"] {
+        if m.get(k).is_some_and(|v| !v.is_null()) {
+            warn(&format!("`{k}` in the saved compile config is not supported by keras-rs and is ignored."));
+        }
+    }
+    model.compile_with(optimizer, loss, metrics)?;
+    if let Value::String(s) = loss_cfg {
+        if let Some(c) = model.compile_state_mut() {
+            c.set_loss_identifier(s.clone());
+        }
+    }
+    if model.built() {
+        model.build_optimizer()?;
+    }
+    Ok(())
+}
+
+/// Reads a JSON object that must be one (`what` names it in errors).
+pub(crate) fn parse_json_object(text: &str, what: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(Error::Config(format!("{what} must be a JSON object, found {}", type_name(&other)))),
+        Err(e) => Err(Error::Config(format!("{what} is not valid JSON: {e}"))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

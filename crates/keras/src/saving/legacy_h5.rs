@@ -1,0 +1,314 @@
+//! The legacy HDF5 format (`model.save("m.h5")`, Keras 2 / tf.keras and Keras 3's
+//! `legacy_h5_format`): root attributes `model_config` / `training_config` (JSON),
+//! `model_weights/<layer>/<weight path>` named by each layer's `weight_names`, and
+//! `optimizer_weights`. Also the weights-only `.h5` files of Keras 2 (the layout of
+//! `model_weights` at the root), loaded by position or by layer name.
+
+use serde_json::{json, Value};
+
+use super::compile_config::{compile_from_config, parse_json_object, training_config};
+use super::h5::{Attr, Node, Reader};
+use super::{model_from_config_checked, warn, LoadWeightsOptions, KERAS_VERSION};
+use crate::layers::Layer;
+use crate::models::Sequential;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras's `HDF5_OBJECT_HEADER_LIMIT`: longer string lists are split into `name0`, `name1`...
+const HEADER_LIMIT: usize = 64512;
+
+/// Keras `save_attributes_to_hdf5_group`: one attribute, or numbered chunks when the list
+/// (as a fixed-width NumPy string array) exceeds the HDF5 header limit.
+fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
+    let width = data.iter().map(String::len).max().unwrap_or(0).max(1);
+    if width > HEADER_LIMIT {
+        keras_bail!(
+            Io,
+            "The following attributes cannot be saved to HDF5 file because they are larger than {HEADER_LIMIT} bytes"
+        );
+    }
+    let mut chunks = 1;
+    // np.array_split: the first `n % k` chunks hold one more element.
+    while data.len().div_ceil(chunks) * width > HEADER_LIMIT {
+        chunks += 1;
+    }
+    if chunks == 1 {
+        node.set_attr(name, Attr::Strs(data.to_vec()));
+        return Ok(());
+    }
+    let (base, extra) = (data.len() / chunks, data.len() % chunks);
+    let mut at = 0;
+    for i in 0..chunks {
+        let n = base + usize::from(i < extra);
+        node.set_attr(&format!("{name}{i}"), Attr::Strs(data[at..at + n].to_vec()));
+        at += n;
+    }
+    Ok(())
+}
+
+/// Keras `_legacy_weights`: trainable weights first, then the others, as indices into
+/// `layer.weights()`.
+fn legacy_order(layer: &dyn Layer) -> Vec<usize> {
+    let ws = layer.weights();
+    let trainable = |i: usize| layer.trainable() && ws[i].trainable();
+    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| trainable(i)).collect();
+    order.extend((0..ws.len()).filter(|&i| !trainable(i)));
+    order
+}
+
+/// The legacy layer list of a model config: `{"class_name", "config"}` only.
+fn legacy_model_config(model: &Sequential) -> Value {
+    let mut cfg = model.get_config();
+    if let Some(layers) = cfg.get_mut("layers").and_then(Value::as_array_mut) {
+        for l in layers.iter_mut() {
+            if let Some(o) = l.as_object_mut() {
+                o.remove("module");
+                o.remove("registered_name");
+                o.remove("build_config");
+            }
+        }
+    }
+    json!({ "class_name": "Sequential", "config": cfg })
+}
+
+/// The bytes of a legacy `.h5` model file (Keras `save_model_to_hdf5`, optimizer included).
+pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let mut root = Node::default();
+    root.set_attr("backend", Attr::Str("tensorflow".into()));
+    root.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
+    root.set_attr("model_config", Attr::Str(legacy_model_config(model).to_string()));
+    if let Some(c) = model.compile_state() {
+        root.set_attr("training_config", Attr::Str(training_config(c).to_string()));
+    }
+    write_model_weights(model, root.group("model_weights"))?;
+    if let Some(c) = model.compile_state() {
+        let vars = c.optimizer.variables();
+        if !vars.is_empty() {
+            // Keras's variable paths carry the model name (`adam/mlp_dense_kernel_momentum`).
+            let prefixes: Vec<String> =
+                model.trainable_weights().iter().map(|w| w.path().replace('/', "_")).collect();
+            let opt = c.optimizer.name().to_string();
+            let names: Vec<String> = vars
+                .iter()
+                .map(|(path, _)| {
+                    let rest = path.strip_prefix(&format!("{opt}/")).unwrap_or(path);
+                    if prefixes.iter().any(|p| rest.starts_with(&format!("{p}_"))) {
+                        format!("{opt}/{}_{rest}", model.name())
+                    } else {
+                        path.clone()
+                    }
+                })
+                .collect();
+            let g = root.group("optimizer_weights");
+            set_list_attr(g, "weight_names", &names)?;
+            for (name, (_, value)) in names.iter().zip(&vars) {
+                g.dataset(name, value);
+            }
+        }
+    }
+    root.to_bytes()
+}
+
+/// Keras `save_weights_to_hdf5_group`.
+fn write_model_weights(model: &Sequential, g: &mut Node) -> Result<()> {
+    let names: Vec<String> = model.layers().iter().map(|l| l.name().to_string()).collect();
+    set_list_attr(g, "layer_names", &names)?;
+    g.set_attr("backend", Attr::Str("tensorflow".into()));
+    g.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
+    let mut layers: Vec<&Box<dyn Layer>> = model.layers().iter().collect();
+    layers.sort_by(|a, b| a.name().cmp(b.name()));
+    for layer in layers {
+        let ws = layer.weights();
+        let order = legacy_order(layer.as_ref());
+        let wnames: Vec<String> =
+            order.iter().map(|&i| format!("{}/{}", model.name(), ws[i].path())).collect();
+        let lg = g.group(layer.name());
+        set_list_attr(lg, "weight_names", &wnames)?;
+        for (name, &i) in wnames.iter().zip(&order) {
+            lg.dataset(name, ws[i].value());
+        }
+    }
+    set_list_attr(g.group("top_level_model_weights"), "weight_names", &[])?;
+    Ok(())
+}
+
+/// Loads a legacy `.h5` model (Keras `load_model_from_hdf5`).
+pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
+    let attrs = r.string_attrs("")?;
+    let Some(config) = attrs.get("model_config").and_then(|v| v.first()) else {
+        keras_bail!(Value, "No model config found in the file.");
+    };
+    let cfg = Value::Object(parse_json_object(config, "model_config")?);
+    let mut model = model_from_config_checked(&cfg, r.len())?;
+    if !r.has_group("model_weights")? {
+        keras_bail!(Io, "The file has no `model_weights` group");
+    }
+    load_weights_from_group(&mut model, r, "model_weights", LoadWeightsOptions::default())?;
+    if !compile {
+        return Ok(model);
+    }
+    let Some(tc) = attrs.get("training_config").and_then(|v| v.first()) else {
+        warn("No training configuration found in the save file, so the model was *not* compiled. Compile it manually.");
+        return Ok(model);
+    };
+    let tc = Value::Object(parse_json_object(tc, "training_config")?);
+    compile_from_config(&mut model, &tc)?;
+    if r.has_group("optimizer_weights")? {
+        let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();
+        let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
+        let fresh = "Error in loading the saved optimizer state. As a result, your model is starting with a freshly initialized optimizer.";
+        if names.len() != current.len() {
+            warn(fresh);
+            return Ok(model);
+        }
+        let mut vals = Vec::with_capacity(names.len());
+        for (n, (_, cur)) in names.iter().zip(&current) {
+            match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
+                Ok(v) => vals.push(v),
+                Err(Error::Shape(_)) => {
+                    warn(fresh);
+                    return Ok(model);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(c) = model.compile_state_mut() {
+            c.optimizer.set_variables(&vals)?;
+        }
+    }
+    Ok(model)
+}
+
+/// Loads legacy `.h5` weights (Keras `load_weights` on an `.h5` file): from `model_weights`
+/// when the root is a whole model file, else from the root.
+pub(crate) fn load_weights(model: &mut Sequential, r: &Reader, opts: LoadWeightsOptions) -> Result<()> {
+    let root_has_names = r.string_list_attr("", "layer_names")?.is_some();
+    let group = if !root_has_names && r.has_group("model_weights")? { "model_weights" } else { "" };
+    load_weights_from_group(model, r, group, opts)
+}
+
+/// The stored values of one layer group, in its `weight_names` order; shapes are checked
+/// against `expected` (when given) before anything is read.
+fn read_subset(r: &Reader, group: &str, expected: Option<&[Vec<usize>]>) -> Result<Vec<Tensor>> {
+    let names = r.string_list_attr(group, "weight_names")?.unwrap_or_default();
+    if let Some(e) = expected {
+        if e.len() != names.len() {
+            return Ok(Vec::new()); // the caller reports the count mismatch
+        }
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let path = if group.is_empty() { n.clone() } else { format!("{group}/{n}") };
+            r.read(&path, expected.map(|e| e[i].as_slice()))
+        })
+        .collect()
+}
+
+fn join(group: &str, name: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{group}/{name}")
+    }
+}
+
+/// Keras `load_weights_from_hdf5_group` (by position) and `..._by_name`. All values are
+/// read and checked first, then assigned, so a failure leaves the model unchanged.
+fn load_weights_from_group(
+    model: &mut Sequential,
+    r: &Reader,
+    group: &str,
+    opts: LoadWeightsOptions,
+) -> Result<()> {
+    let layer_names = r.string_list_attr(group, "layer_names")?.unwrap_or_default();
+    // Weight slots of each model layer, legacy order, as global indices into model.weights().
+    let mut offset = 0;
+    let mut slots: Vec<(String, Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
+    for l in model.layers() {
+        let ws = l.weights();
+        let order = legacy_order(l.as_ref());
+        let shapes = order.iter().map(|&i| ws[i].shape().to_vec()).collect();
+        slots.push((l.name().to_string(), order.iter().map(|&i| offset + i).collect(), shapes));
+        offset += ws.len();
+    }
+    let paths: Vec<String> = model.weights().iter().map(|w| w.path().to_string()).collect();
+    let mut assign: Vec<(usize, Tensor)> = Vec::new();
+    // Reads one saved layer into one model layer, honouring skip_mismatch.
+    let mut take = |k: usize, saved: &str, slot: &(String, Vec<usize>, Vec<Vec<usize>>)| -> Result<()> {
+        let (name, idx, shapes) = slot;
+        let g = join(group, saved);
+        let count = r.string_list_attr(&g, "weight_names")?.unwrap_or_default().len();
+        if count != idx.len() {
+            let msg = format!(
+                "Weight count mismatch for layer #{k} (named {name} in the current model, {saved} in the \
+                 save file). Layer expects {} weight(s). Received {count} saved weight(s)",
+                idx.len()
+            );
+            if opts.by_name && opts.skip_mismatch {
+                warn(&format!("Skipping loading of weights for layer #{k} (named {name}) due to mismatch in number of weights. Layer expects {} weight(s). Received {count} saved weight(s)", idx.len()));
+                return Ok(());
+            }
+            keras_bail!(Value, "{msg}");
+        }
+        let names = r.string_list_attr(&g, "weight_names")?.unwrap_or_default();
+        for (i, wname) in names.iter().enumerate() {
+            let (found, _) = r.dataset_info(&join(&g, wname))?;
+            if found != shapes[i] {
+                let msg = format!(
+                    "layer #{k} (named {name}) for weight {}. Weight expects shape {:?}. Received saved \
+                     weight with shape {found:?}",
+                    paths[idx[i]], shapes[i]
+                );
+                if opts.skip_mismatch {
+                    warn(&format!("Skipping loading weights for {msg}"));
+                    continue;
+                }
+                keras_bail!(Shape, "Shape mismatch in {msg}");
+            }
+            assign.push((idx[i], r.read(&join(&g, wname), Some(&shapes[i]))?));
+        }
+        Ok(())
+    };
+    if opts.by_name {
+        for (k, saved) in layer_names.iter().enumerate() {
+            for slot in slots.iter().filter(|s| s.0 == *saved) {
+                take(k, saved, slot)?;
+            }
+        }
+    } else {
+        let with_weights: Vec<&(String, Vec<usize>, Vec<Vec<usize>>)> =
+            slots.iter().filter(|s| !s.1.is_empty()).collect();
+        let mut saved_with_weights = Vec::new();
+        for n in &layer_names {
+            let names = r.string_list_attr(&join(group, n), "weight_names")?.unwrap_or_default();
+            if !names.is_empty() {
+                saved_with_weights.push(n.clone());
+            }
+        }
+        if saved_with_weights.len() != with_weights.len() {
+            keras_bail!(
+                Value,
+                "Layer count mismatch when loading weights from file. Model expected {} layers, found {} saved layers.",
+                with_weights.len(),
+                saved_with_weights.len()
+            );
+        }
+        for (k, (saved, slot)) in saved_with_weights.iter().zip(with_weights).enumerate() {
+            take(k, saved, slot)?;
+        }
+    }
+    // Keras also restores `top_level_model_weights`; a Sequential model has none of its own.
+    let top = join(group, "top_level_model_weights");
+    if r.has_group(&top)? {
+        let n = read_subset(r, &top, Some(&[]))?.len();
+        let count = r.string_list_attr(&top, "weight_names")?.unwrap_or_default().len();
+        if count != n && !opts.skip_mismatch {
+            keras_bail!(
+                Value,
+                "Weight count mismatch for top-level weights when loading weights from file. Model expects 0 top-level weight(s). Received {count} saved top-level weight(s)"
+            );
+        }
+    }
+    model.assign_weights(assign)
+}

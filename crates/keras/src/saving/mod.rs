@@ -1,0 +1,365 @@
+//! Saving and loading models (`keras.saving`), in every format Keras reads and writes:
+//!
+//! * `.keras` (Keras 3): a zip with `metadata.json`, `config.json` (architecture and
+//!   compile config) and `model.weights.h5` (weights and optimizer state);
+//! * legacy `.h5` / `.hdf5` (Keras 2, tf.keras and Keras 3's `legacy_h5_format`);
+//! * weights only: `.weights.h5` (Keras 3 layout) and legacy `.h5` weights (by position
+//!   or by layer name, as the Keras Applications' published weight files are read).
+//!
+//! HDF5 is read and written in pure Rust (`hdf5-pure`). Loading never executes code: the
+//! architecture is rebuilt from the layer registry, which refuses `Lambda` and unknown
+//! classes. Corrupt or hostile files give an [`Error`](crate::Error), never a panic or an
+//! unbounded allocation; writes are atomic (temporary file, then rename).
+//!
+//! ```
+//! use keras::layers::{Dense, Input};
+//! use keras::models::{load_model, Sequential};
+//! use keras::{PredictArgs, Tensor};
+//!
+//! let mut model = Sequential::new();
+//! model.add(Input::new(&[4])).unwrap();
+//! model.add(Dense::new(2).activation("softmax")).unwrap();
+//! model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+//!
+//! let path = std::env::temp_dir().join(format!("doc_{}.keras", std::process::id()));
+//! model.save(&path).unwrap();
+//! let restored = load_model(&path).unwrap();
+//! let x = Tensor::new(vec![0.5; 8], [2, 4]).unwrap();
+//! let args = || PredictArgs::default().verbose(0);
+//! assert_eq!(
+//!     model.predict(&x, args()).unwrap().to_f32_vec(),
+//!     restored.predict(&x, args()).unwrap().to_f32_vec()
+//! );
+//! assert!(restored.compile_state().is_some());
+//! # std::fs::remove_file(&path).unwrap();
+//! ```
+
+mod atomic;
+mod compile_config;
+mod h5;
+mod keras_zip;
+mod layout;
+mod legacy_h5;
+mod limits;
+mod weights_h5;
+mod zip;
+
+#[cfg(test)]
+mod tests;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::models::Sequential;
+use crate::{keras_bail, Error, Result};
+
+/// The Keras version whose file formats keras-rs writes (recorded in `metadata.json` and
+/// the `keras_version` attributes, where Keras reads it).
+pub const KERAS_VERSION: &str = "3.15.1";
+
+/// Options of [`Sequential::load_weights_with`] (Keras `load_weights(by_name=...,
+/// skip_mismatch=...)`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadWeightsOptions {
+    /// Match layers by name instead of by position (legacy `.h5` files only).
+    pub by_name: bool,
+    /// Skip weights whose shape (or layers whose weight count) does not match, with a
+    /// warning, instead of failing.
+    pub skip_mismatch: bool,
+}
+
+impl LoadWeightsOptions {
+    /// Load by layer name.
+    pub fn by_name(mut self, yes: bool) -> Self {
+        self.by_name = yes;
+        self
+    }
+    /// Skip mismatching weights.
+    pub fn skip_mismatch(mut self, yes: bool) -> Self {
+        self.skip_mismatch = yes;
+        self
+    }
+}
+
+/// Prints a warning the way Python's `warnings.warn` shows Keras's (`UserWarning: ...`).
+pub(crate) fn warn(msg: &str) {
+    eprintln!("UserWarning: {msg}");
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn ends_with(p: &Path, suffixes: &[&str]) -> bool {
+    let s = path_str(p);
+    suffixes.iter().any(|x| s.ends_with(x))
+}
+
+/// Runs a loader, turning any panic left in a dependency or a layer into an error: a file
+/// must never crash the program that reads it.
+fn shielded<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(Error::Io(format!("Cannot load {}: the file is corrupt", path.display()))),
+    }
+}
+
+/// Rebuilds a Sequential model from a `{"class_name": "Sequential", "config": ...}` object,
+/// checking before each layer is built that its parameters fit in `weights_bytes` (the size
+/// of the weights data that must hold them) and that every shape and integer is sane.
+pub(crate) fn model_from_config_checked(cfg: &Value, weights_bytes: usize) -> Result<Sequential> {
+    let class = cfg.get("class_name").and_then(Value::as_str).unwrap_or("");
+    if class != "Sequential" {
+        keras_bail!(
+            Config,
+            "Only Sequential models can be loaded by keras-rs; this file holds a '{}' model",
+            if class.is_empty() { "unknown" } else { class }
+        );
+    }
+    let inner = cfg.get("config").unwrap_or(&Value::Null);
+    let n = inner.get("layers").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
+    if n > limits::MAX_LAYERS {
+        keras_bail!(Config, "The model has {n} layers (at most {} are loaded)", limits::MAX_LAYERS);
+    }
+    limits::check_config_ints(inner, 0)?;
+    // Each float32 weight takes 4 bytes of the (uncompressed) weights file; allow for
+    // rounding in the bound and a small header.
+    let budget = (weights_bytes as u128) / 4 * 2 + 4096;
+    let mut used: u128 = 0;
+    Sequential::from_config_with(inner, &mut |layer, input| {
+        limits::check_shape(input)?;
+        used += limits::param_bound(layer, input);
+        if used > budget {
+            keras_bail!(
+                Value,
+                "The weights file is too small for the architecture: layer '{}' would bring the model to \
+                 more parameters than the {weights_bytes}-byte weights file can hold",
+                layer.name()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Saves a model (Keras `model.save` / `keras.saving.save_model`): `.keras` for the Keras 3
+/// format, `.h5` / `.hdf5` for the legacy one. The write is atomic.
+pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = if ends_with(path, &[".keras"]) {
+        keras_zip::to_bytes(model)?
+    } else if ends_with(path, &[".h5", ".hdf5"]) {
+        legacy_h5::to_bytes(model)?
+    } else {
+        keras_bail!(
+            InvalidArgument,
+            "Invalid filepath extension for saving. Please add either a `.keras` extension for the native \
+             Keras format (recommended) or a `.h5` extension. Received: filepath={}.",
+            path_str(path)
+        );
+    };
+    atomic::write_atomic(path, &bytes)
+}
+
+/// Loads a model saved by Keras or keras-rs (Keras `keras.models.load_model`): a `.keras`
+/// zip or a legacy `.h5` / `.hdf5` file. The result is compiled, with the saved optimizer
+/// state, when the file has a compile config.
+pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+    load_model_with(path, true)
+}
+
+/// [`load_model`] with `compile = false`: architecture and weights only.
+pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<Sequential> {
+    let path = path.as_ref();
+    if ends_with(path, &[".keras"]) {
+        if !path.is_file() {
+            keras_bail!(
+                Io,
+                "File not found: filepath={}. Please ensure the file is an accessible `.keras` zip file.",
+                path_str(path)
+            );
+        }
+        let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
+        return shielded(path, || keras_zip::from_bytes(&bytes, compile)).map_err(|e| with_file(e, path));
+    }
+    if ends_with(path, &[".h5", ".hdf5"]) {
+        return shielded(path, || {
+            let r = h5::Reader::open(path)?;
+            legacy_h5::load_model(&r, compile)
+        })
+        .map_err(|e| with_file(e, path));
+    }
+    keras_bail!(
+        InvalidArgument,
+        "File format not supported: filepath={}. Keras 3 only supports V3 `.keras` files, legacy H5 format \
+         files (`.h5` extension).",
+        path_str(path)
+    )
+}
+
+/// Loads a model from the bytes of a `.keras` file (what [`load_model`] does after reading
+/// the file).
+pub fn load_model_from_keras_bytes(bytes: &[u8]) -> Result<Sequential> {
+    shielded(Path::new("<bytes>"), || keras_zip::from_bytes(bytes, true))
+}
+
+/// Loads a model from the bytes of a legacy `.h5` model file.
+pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<Sequential> {
+    shielded(Path::new("<bytes>"), || {
+        let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
+        legacy_h5::load_model(&r, true)
+    })
+}
+
+/// Loads weights from the bytes of an HDF5 file into `model`: the Keras 3 layout
+/// (`layers/...`) when the file has it, else the legacy one.
+pub fn load_weights_from_h5_bytes(
+    model: &mut Sequential,
+    bytes: &[u8],
+    opts: LoadWeightsOptions,
+) -> Result<()> {
+    shielded(Path::new("<bytes>"), || {
+        let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
+        if r.has_group("layers")? || r.has_group("vars")? {
+            weights_h5::load_tree(model, &r, opts.skip_mismatch)
+        } else {
+            legacy_h5::load_weights(model, &r, opts)
+        }
+    })
+}
+
+/// One dataset of an HDF5 file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct H5Dataset {
+    /// Full path (`layers/dense/vars/0`).
+    pub path: String,
+    /// Shape (`[]` for a scalar).
+    pub shape: Vec<usize>,
+    /// NumPy dtype name (`float32`, `int64`).
+    pub dtype: String,
+}
+
+/// What an HDF5 file holds, as h5py's `visititems` shows it: every dataset and the string
+/// attributes of every group (the form of the `*_layout` entries of the reference cases).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct H5Layout {
+    /// Datasets, sorted by path.
+    pub datasets: Vec<H5Dataset>,
+    /// `(group path, attributes)` for groups with string attributes (`""` is the root),
+    /// sorted by path; list attributes split by Keras (`name0`, `name1`) are kept as stored.
+    pub group_attrs: Vec<(String, std::collections::BTreeMap<String, Vec<String>>)>,
+}
+
+/// Lists the datasets and group attributes of HDF5 bytes (a `.weights.h5` or legacy `.h5`
+/// file), for tools and tests.
+pub fn inspect_h5(bytes: &[u8]) -> Result<H5Layout> {
+    shielded(Path::new("<bytes>"), || {
+        let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
+        let (groups, datasets) = r.walk()?;
+        let mut out = H5Layout::default();
+        for path in datasets {
+            let (shape, stored) = r.dataset_info(&path)?;
+            let dtype = match stored {
+                h5::Stored::F32 => "float32",
+                h5::Stored::F64 => "float64",
+                h5::Stored::Int(name) => name,
+                h5::Stored::Other => "other",
+            };
+            out.datasets.push(H5Dataset { path, shape, dtype: dtype.to_string() });
+        }
+        for g in groups {
+            let attrs = r.string_attrs(&g)?;
+            if !attrs.is_empty() {
+                out.group_attrs.push((g, attrs.into_iter().collect()));
+            }
+        }
+        out.datasets.sort_by(|a, b| a.path.cmp(&b.path));
+        out.group_attrs.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    })
+}
+
+/// Reads one dataset of HDF5 bytes (float data as float32, integers as int64), for tools
+/// and tests. The dataset may not declare more elements than the file has bytes.
+pub fn read_h5_dataset(bytes: &[u8], path: &str) -> Result<crate::Tensor> {
+    shielded(Path::new("<bytes>"), || h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?.read(path, None))
+}
+
+/// Prefixes an error with the file it came from (the kind is kept).
+fn with_file(e: Error, path: &Path) -> Error {
+    let msg = format!("{} ({})", e.message(), path.display());
+    match e {
+        Error::InvalidArgument(_) => Error::InvalidArgument(msg),
+        Error::Shape(_) => Error::Shape(msg),
+        Error::Value(_) => Error::Value(msg),
+        Error::State(_) => Error::State(msg),
+        Error::Config(_) => Error::Config(msg),
+        Error::Io(_) => Error::Io(msg),
+        Error::Engine(_) => Error::Engine(msg),
+    }
+}
+
+/// `model.save_weights`: the Keras 3 `.weights.h5` layout (optimizer state included when
+/// compiled). The file name must end in `.weights.h5`, as in Keras.
+pub(crate) fn save_weights(model: &Sequential, path: &Path) -> Result<()> {
+    if !model.built() {
+        keras_bail!(
+            State,
+            "You are saving a model that has not yet been built. Try building the model first by calling it \
+             on some data or by using `build()`."
+        );
+    }
+    if !ends_with(path, &[".weights.h5"]) {
+        keras_bail!(
+            InvalidArgument,
+            "The filename must end in `.weights.h5`. Received: filepath={}",
+            path_str(path)
+        );
+    }
+    let bytes = weights_h5::to_tree(model).to_bytes()?;
+    atomic::write_atomic(path, &bytes)
+}
+
+/// `model.load_weights`: `.weights.h5` and `.keras` (Keras 3 layout) or legacy `.h5`.
+pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsOptions) -> Result<()> {
+    if !model.built() {
+        keras_bail!(
+            State,
+            "You are loading weights into a model that has not yet been built. Try building the model first \
+             by calling it on some data or by using `build()`."
+        );
+    }
+    let keras_layout = ends_with(path, &[".weights.h5", ".keras"]);
+    if keras_layout && opts.by_name {
+        keras_bail!(
+            InvalidArgument,
+            "`by_name` only supports loading legacy '.h5' or '.hdf5' files. Received: {}",
+            path_str(path)
+        );
+    }
+    if !keras_layout && !ends_with(path, &[".h5", ".hdf5"]) {
+        keras_bail!(
+            InvalidArgument,
+            "File format not supported: filepath={}. Keras 3 only supports V3 `.keras` files, `.weights.h5` \
+             files, legacy H5 format files (`.h5` extension).",
+            path_str(path)
+        );
+    }
+    let result = shielded(path, || {
+        if ends_with(path, &[".keras"]) {
+            let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
+            let zip = zip::Archive::new(&bytes)?;
+            let weights = zip.read("model.weights.h5", h5::MAX_FILE_BYTES as usize)?;
+            let r = h5::Reader::from_bytes(weights, "model.weights.h5")?;
+            return weights_h5::load_tree(model, &r, opts.skip_mismatch);
+        }
+        let r = h5::Reader::open(path)?;
+        if keras_layout {
+            weights_h5::load_tree(model, &r, opts.skip_mismatch)
+        } else {
+            legacy_h5::load_weights(model, &r, opts)
+        }
+    });
+    result.map_err(|e| with_file(e, path))
+}
