@@ -733,6 +733,18 @@ impl TrainModel for Sequential {
         Sequential::get_config(self)
     }
 
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        Sequential::save(self, path)
+    }
+
+    fn save_weights(&self, path: &std::path::Path) -> Result<()> {
+        Sequential::save_weights(self, path)
+    }
+
+    fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        Sequential::load_weights(self, path)
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
