@@ -524,3 +524,116 @@ fn missing_monitor_key_warns_once() {
         .unwrap_err();
     assert!(e.message().contains("isn't able to automatically determine"), "{e}");
 }
+
+/// A one-shot HTTP server on 127.0.0.1 that records the raw requests it gets; `delay`
+/// makes it wait before answering.
+fn http_server(requests: usize, delay: std::time::Duration) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..requests {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read headers, then Content-Length bytes of body.
+            loop {
+                let n = s.read(&mut chunk).unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .map(|v| v.trim().parse().unwrap())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len || n == 0 {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            std::thread::sleep(delay);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            got.push(String::from_utf8_lossy(&buf).to_string());
+        }
+        got
+    });
+    (root, h)
+}
+
+#[test]
+fn remote_monitor_posts_keras_payloads() {
+    use keras::callbacks::RemoteMonitor;
+    let (x, y) = data();
+    // Form-encoded (Keras's default) and JSON, with a custom header.
+    let (root, server) = http_server(4, std::time::Duration::ZERO);
+    let mut form = RemoteMonitor::new().root(&root).header("X-Run", "7");
+    let mut json = RemoteMonitor::new().root(&root).path("/j").send_as_json(true);
+    take_warnings();
+    let mut m = regressor();
+    let h = m
+        .fit(&x, &y, FitArgs::default().epochs(2).verbose(0).callback(&mut form).callback(&mut json))
+        .unwrap();
+    let reqs = server.join().unwrap();
+    assert!(take_warnings().is_empty());
+    assert_eq!(reqs.len(), 4);
+    let payload = |e: usize| {
+        format!(
+            "{{\"epoch\": {e}, \"loss\": {}, \"mae\": {}}}",
+            keras::callbacks::python_float_repr(h.history["loss"][e] as f64),
+            keras::callbacks::python_float_repr(h.history["mae"][e] as f64)
+        )
+    };
+    let form_req = &reqs[0];
+    assert!(form_req.starts_with("POST /publish/epoch/end/ HTTP/1.1\r\n"), "{form_req}");
+    assert!(form_req.contains("Content-Type: application/x-www-form-urlencoded\r\n"));
+    assert!(form_req.contains("X-Run: 7\r\n"));
+    let body = form_req.split("\r\n\r\n").nth(1).unwrap();
+    let encoded: String = payload(0)
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    assert_eq!(body, format!("data={encoded}"));
+    let json_req = &reqs[3];
+    assert!(json_req.starts_with("POST /j HTTP/1.1\r\n") && json_req.contains("Content-Type: application/json\r\n"));
+    assert_eq!(json_req.split("\r\n\r\n").nth(1).unwrap(), payload(1));
+}
+
+#[test]
+fn remote_monitor_down_or_slow_server_only_warns() {
+    use keras::callbacks::RemoteMonitor;
+    let (x, y) = data();
+    // Down: a port nobody listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!("http://127.0.0.1:{port}");
+    // Slow: answers long after the monitor's timeout.
+    let (slow, server) = http_server(2, std::time::Duration::from_secs(2));
+    take_warnings();
+    let mut m = regressor();
+    let timeout = std::time::Duration::from_millis(200);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitArgs::default()
+                .epochs(2)
+                .verbose(0)
+                .callback(&mut RemoteMonitor::new().root(&down).timeout(timeout))
+                .callback(&mut RemoteMonitor::new().root(&slow).timeout(timeout)),
+        )
+        .unwrap();
+    assert_eq!(h.epoch, vec![0, 1]);
+    let w = take_warnings();
+    assert_eq!(w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {down}")).count(), 2);
+    assert_eq!(w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {slow}")).count(), 2);
+    server.join().unwrap();
+}
