@@ -637,3 +637,39 @@ fn remote_monitor_down_or_slow_server_only_warns() {
     assert_eq!(w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {slow}")).count(), 2);
     server.join().unwrap();
 }
+
+#[test]
+fn backup_and_restore_survives_an_interrupted_save() {
+    use keras::callbacks::BackupAndRestore;
+    let (x, y) = data();
+    let dir = tmpdir("backup");
+    let backup = dir.join("b");
+    let mut m = regressor();
+    let mut b = BackupAndRestore::new(&backup).delete_checkpoint(false);
+    m.fit(&x, &y, FitArgs::default().epochs(2).verbose(0).callback(&mut b)).unwrap();
+    let saved = m.get_weights();
+    // A save interrupted after the new weights were written but before the new metadata:
+    // the latest weights no longer match the metadata, the previous ones do.
+    std::fs::rename(backup.join("latest.weights.h5"), backup.join("previous.weights.h5")).unwrap();
+    m.fit(&x, &y, FitArgs::default().epochs(1).verbose(0)).unwrap();
+    m.save_weights(backup.join("latest.weights.h5")).unwrap();
+    let mut fresh = regressor();
+    let mut b = BackupAndRestore::new(&backup).delete_checkpoint(false);
+    let mut cm = CallbackModel::new(&mut fresh);
+    b.on_train_begin(&mut cm, &mut Logs::new()).unwrap();
+    assert_eq!(cm.initial_epoch, Some(2));
+    for (a, w) in cm.get_weights().iter().zip(&saved) {
+        assert_eq!(a.to_f32_vec(), w.to_f32_vec());
+    }
+    // Resuming past the end trains nothing more and returns an empty History.
+    let h = fresh.fit(&x, &y, FitArgs::default().epochs(2).verbose(0).callback(&mut b)).unwrap();
+    assert!(h.epoch.is_empty());
+    // No weights match the metadata: a clear error, not silently mixed state.
+    std::fs::remove_file(backup.join("previous.weights.h5")).unwrap();
+    std::fs::write(backup.join("latest.weights.h5"), b"garbage").unwrap();
+    let mut fresh = regressor();
+    let e = fresh
+        .fit(&x, &y, FitArgs::default().epochs(3).verbose(0).callback(&mut BackupAndRestore::new(&backup)))
+        .unwrap_err();
+    assert!(e.message().contains("no weights file"), "{e}");
+}

@@ -21,7 +21,7 @@ use crate::{keras_bail, Error, Result};
 ///
 /// A kill at any moment leaves a consistent backup: the metadata is written atomically
 /// (temporary file + rename) and records the CRC32C of the weights file it belongs to; the
-/// previous weights stay beside it (`latest.weights.h5.prev`) until the new metadata is in
+/// previous weights stay beside it (`previous.weights.h5`) until the new metadata is in
 /// place. Metadata without matching weights, or weights without metadata, are never mixed.
 /// Call `fit` again with the same arguments and seed to resume.
 ///
@@ -83,10 +83,9 @@ impl BackupAndRestore {
     fn metadata_path(&self) -> PathBuf {
         self.backup_dir.join("training_metadata.json")
     }
+    /// The previous weights, kept until the new metadata is written.
     fn prev(p: &Path) -> PathBuf {
-        let mut s = p.as_os_str().to_owned();
-        s.push(".prev");
-        PathBuf::from(s)
+        p.with_file_name("previous.weights.h5")
     }
     fn bkp(p: &Path) -> PathBuf {
         let mut s = p.as_os_str().to_owned();
