@@ -44,10 +44,14 @@ fn main() -> keras::Result<()> {
     model.add(Dense::new(10).activation("softmax"))?;
     model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
 
-    let mut checkpoint =
-        ModelCheckpoint::new(out.join("best_model.keras")).monitor("val_loss").save_best_only(true).verbose(1);
-    let mut early = EarlyStopping::new().monitor("val_loss").patience(3).restore_best_weights(true).verbose(1);
-    let mut plateau = ReduceLROnPlateau::new().monitor("val_loss").factor(0.5).patience(1).min_lr(1e-5).verbose(1);
+    let mut checkpoint = ModelCheckpoint::new(out.join("best_model.keras"))
+        .monitor("val_loss")
+        .save_best_only(true)
+        .verbose(1);
+    let mut early =
+        EarlyStopping::new().monitor("val_loss").patience(3).restore_best_weights(true).verbose(1);
+    let mut plateau =
+        ReduceLROnPlateau::new().monitor("val_loss").factor(0.5).patience(1).min_lr(1e-5).verbose(1);
     let mut csv = CSVLogger::new(out.join("training.csv"));
     let mut board = TensorBoard::new(out.join("logs")).histogram_freq(1);
 
@@ -79,7 +83,12 @@ fn main() -> keras::Result<()> {
     let best = keras::saving::load_model(out.join("best_model.keras"))?;
     let reloaded = best.predict(&x_test.slice_rows(0, 5)?, keras::PredictArgs::default().verbose(0))?;
     println!("Checkpoint reloaded: predictions of shape {:?}", reloaded.shape());
-    println!("Wrote {}, {} and {}", out.join("best_model.keras").display(), out.join("training.csv").display(), out.join("logs").display());
+    println!(
+        "Wrote {}, {} and {}",
+        out.join("best_model.keras").display(),
+        out.join("training.csv").display(),
+        out.join("logs").display()
+    );
     println!("View the curves with: tensorboard --logdir {}", out.join("logs").display());
     Ok(())
 }

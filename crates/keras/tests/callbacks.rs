@@ -96,7 +96,11 @@ fn early_stopping_matches_keras_on_scripted_logs() {
         es.on_train_end(&mut cm, &mut Logs::new()).unwrap();
         let w = cm.get_weights()[0].to_f32_vec()[0];
         assert_eq!(ran, case["epochs_run"].as_u64().unwrap() as usize, "{name}: epochs run");
-        assert_eq!(es.stopped_epoch, case["stopped_epoch"].as_u64().unwrap() as usize, "{name}: stopped_epoch");
+        assert_eq!(
+            es.stopped_epoch,
+            case["stopped_epoch"].as_u64().unwrap() as usize,
+            "{name}: stopped_epoch"
+        );
         assert_eq!(es.best_epoch, case["best_epoch"].as_u64().unwrap() as usize, "{name}: best_epoch");
         assert_eq!(es.wait, case["wait"].as_u64().unwrap() as usize, "{name}: wait");
         assert_eq!(es.best(), case["best"].as_f64(), "{name}: best");
@@ -147,8 +151,12 @@ fn model_checkpoint_paths_match_python_format() {
         let path = dir.join(template);
         let mut cb = ModelCheckpoint::new(&path).save_weights_only(template.ends_with(".weights.h5"));
         cb.set_params(&CallbackParams { verbose: 0, epochs: 10, steps: Some(1), validation: true });
-        let l: Logs =
-            case["logs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap() as f32)).collect();
+        let l: Logs = case["logs"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap() as f32))
+            .collect();
         let mut cm = CallbackModel::new(&mut model);
         cb.on_train_begin(&mut cm, &mut Logs::new()).unwrap();
         let epoch = case["epoch"].as_u64().unwrap() as usize;
@@ -172,10 +180,20 @@ fn csv_logger_writes_keras_bytes() {
             ("val_accuracy", a(0.45)),
             ("learning_rate", a(0.01)),
         ]),
-        logs(&[("loss", a(1e-5)), ("accuracy", 1.0), ("val_loss", 2.0), ("val_accuracy", 0.5), ("learning_rate", a(0.01))]),
+        logs(&[
+            ("loss", a(1e-5)),
+            ("accuracy", 1.0),
+            ("val_loss", 2.0),
+            ("val_accuracy", 0.5),
+            ("learning_rate", a(0.01)),
+        ]),
     ];
-    let no_val = vec![logs(&[("loss", a(1.3489801)), ("accuracy", a(0.28333333))]), logs(&[("loss", a(1.2053930)), ("accuracy", a(0.45))])];
-    let val_later = vec![logs(&[("loss", a(1.3489801))]), logs(&[("loss", a(1.2053930)), ("val_loss", a(0.45))])];
+    let no_val = vec![
+        logs(&[("loss", a(1.3489801)), ("accuracy", a(0.28333333))]),
+        logs(&[("loss", a(1.2053930)), ("accuracy", a(0.45))]),
+    ];
+    let val_later =
+        vec![logs(&[("loss", a(1.3489801))]), logs(&[("loss", a(1.2053930)), ("val_loss", a(0.45))])];
     let run = |file: &str, mk: &dyn Fn(PathBuf) -> CSVLogger, epochs: &[Logs], runs: usize| {
         let path = dir.join(file);
         let mut model = tiny(0.1);
@@ -330,7 +348,10 @@ fn fit_calls_hooks_in_keras_order() {
 
     let mut rec = Recorder::default();
     m.predict(&x, keras::PredictArgs::default().batch_size(20).verbose(0).callback(&mut rec)).unwrap();
-    assert_eq!(rec.calls, ["predict_begin", "predict_batch_end 0 [20, 1]", "predict_batch_end 1 [12, 1]", "predict_end"]);
+    assert_eq!(
+        rec.calls,
+        ["predict_begin", "predict_batch_end 0 [20, 1]", "predict_batch_end 1 [12, 1]", "predict_end"]
+    );
     let mut rec = Recorder::default();
     m.evaluate(&x, &y, keras::EvaluateArgs::default().batch_size(32).verbose(0).callback(&mut rec)).unwrap();
     assert_eq!(rec.calls, ["test_begin", "test_batch_end 0", "test_end"]);
@@ -341,11 +362,12 @@ fn learning_rate_scheduler_and_reduce_lr_log_the_rate() {
     let (x, y) = data();
     let mut m = regressor();
     let mut sched = LearningRateScheduler::new(|epoch, lr| if epoch == 0 { lr } else { lr * 0.5 });
-    let h = m
-        .fit(&x, &y, FitArgs::default().epochs(3).verbose(0).callback(&mut sched))
-        .unwrap();
+    let h = m.fit(&x, &y, FitArgs::default().epochs(3).verbose(0).callback(&mut sched)).unwrap();
     let lrs: Vec<f32> = h.history["learning_rate"].clone();
-    assert_eq!(lrs, vec![0.05f32, (0.05f32 as f64 * 0.5) as f32, ((0.05f32 as f64 * 0.5) as f32 as f64 * 0.5) as f32]);
+    assert_eq!(
+        lrs,
+        vec![0.05f32, (0.05f32 as f64 * 0.5) as f32, ((0.05f32 as f64 * 0.5) as f32 as f64 * 0.5) as f32]
+    );
     assert_eq!(m.compile_state().unwrap().optimizer.learning_rate(), lrs[2]);
 }
 
@@ -366,11 +388,19 @@ fn early_stopping_in_fit_stops_and_restores_best_weights() {
     let mut snap = Snap(weights.clone());
     let mut es = EarlyStopping::new().monitor("loss").patience(2).restore_best_weights(true);
     let h = m
-        .fit(&x, &y, FitArgs::default().epochs(30).verbose(0).shuffle(false).callback(&mut snap).callback(&mut es))
+        .fit(
+            &x,
+            &y,
+            FitArgs::default().epochs(30).verbose(0).shuffle(false).callback(&mut snap).callback(&mut es),
+        )
         .unwrap();
     let losses = &h.history["loss"];
     let best = (0..losses.len()).min_by(|&a, &b| losses[a].total_cmp(&losses[b])).unwrap();
-    assert!(es.stopped_epoch > 0 && es.stopped_epoch < 29, "stopped at {}; losses {losses:?}", es.stopped_epoch);
+    assert!(
+        es.stopped_epoch > 0 && es.stopped_epoch < 29,
+        "stopped at {}; losses {losses:?}",
+        es.stopped_epoch
+    );
     assert_eq!(h.epoch.len(), es.stopped_epoch + 1);
     assert_eq!(es.stopped_epoch, best + 2);
     assert_eq!(es.best_epoch, best);
@@ -390,14 +420,23 @@ fn terminate_on_nan_stops_after_the_batch_or_fails() {
         .fit(
             &x,
             &y,
-            FitArgs::default().epochs(5).batch_size(8).verbose(0).callback(&mut TerminateOnNaN::new()).callback(&mut rec),
+            FitArgs::default()
+                .epochs(5)
+                .batch_size(8)
+                .verbose(0)
+                .callback(&mut TerminateOnNaN::new())
+                .callback(&mut rec),
         )
         .unwrap();
     assert_eq!(h.epoch, vec![0]);
     assert_eq!(rec.calls.iter().filter(|c| c.starts_with("batch_end")).count(), 1);
     let mut m = regressor();
     let e = m
-        .fit(&x, &y, FitArgs::default().epochs(5).verbose(0).callback(&mut TerminateOnNaN::new().raise_error(true)))
+        .fit(
+            &x,
+            &y,
+            FitArgs::default().epochs(5).verbose(0).callback(&mut TerminateOnNaN::new().raise_error(true)),
+        )
         .unwrap_err();
     assert!(e.message().contains("NaN or Inf loss encountered at batch 0"), "{e}");
 }
@@ -421,8 +460,12 @@ fn lambda_callback_sees_epochs_and_batches() {
             s3.lock().unwrap().push(format!("e{e}:{}", l.contains_key("mae")));
             Ok(())
         });
-    m.fit(&x, &y, FitArgs::default().epochs(2).batch_size(16).verbose(0).callback_boxed(Box::new(cb))).unwrap();
-    assert_eq!(*seen.lock().unwrap(), ["begin", "b0:true", "b1:true", "e0:true", "b0:true", "b1:true", "e1:true"]);
+    m.fit(&x, &y, FitArgs::default().epochs(2).batch_size(16).verbose(0).callback_boxed(Box::new(cb)))
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["begin", "b0:true", "b1:true", "e0:true", "b0:true", "b1:true", "e1:true"]
+    );
 }
 
 #[test]
@@ -435,7 +478,8 @@ fn model_checkpoint_in_fit_best_only_threshold_and_batches() {
         .save_weights_only(true)
         .save_freq(SaveFreq::Batches(3));
     // A threshold no epoch beats: nothing is saved.
-    let mut never = ModelCheckpoint::new(dir.join("never.keras")).save_best_only(true).initial_value_threshold(0.0);
+    let mut never =
+        ModelCheckpoint::new(dir.join("never.keras")).save_best_only(true).initial_value_threshold(0.0);
     let h = m
         .fit(
             &x,
@@ -472,7 +516,10 @@ fn bad_arguments_fail_before_training() {
         (Box::new(EarlyStopping::new().mode("mni")), "mode 'mni' is unknown"),
         (Box::new(ReduceLROnPlateau::new().factor(1.0)), "factor >= 1.0"),
         (Box::new(ModelCheckpoint::new(dir.join("m.txt"))), "must end in `.keras`"),
-        (Box::new(ModelCheckpoint::new(dir.join("m.keras")).save_weights_only(true)), "must end in `.weights.h5`"),
+        (
+            Box::new(ModelCheckpoint::new(dir.join("m.keras")).save_weights_only(true)),
+            "must end in `.weights.h5`",
+        ),
         (Box::new(ModelCheckpoint::new(dir.join("m-{val_acc:.2f}.keras"))), "uses the field `val_acc`"),
         (Box::new(ModelCheckpoint::new(dir.join("m-{epoch:.2q}.keras"))), "invalid format spec"),
         (Box::new(ModelCheckpoint::new(dir.join("m-{epoch.keras"))), "Single '{'"),
@@ -495,7 +542,11 @@ fn bad_arguments_fail_before_training() {
     std::fs::create_dir_all(dir.join("isdir.keras")).unwrap();
     let mut m = regressor();
     let e = m
-        .fit(&x, &y, FitArgs::default().verbose(0).callback(&mut ModelCheckpoint::new(dir.join("isdir.keras"))))
+        .fit(
+            &x,
+            &y,
+            FitArgs::default().verbose(0).callback(&mut ModelCheckpoint::new(dir.join("isdir.keras"))),
+        )
         .unwrap_err();
     assert!(e.message().contains("non-directory filepath"), "{e}");
 }
@@ -520,14 +571,21 @@ fn missing_monitor_key_warns_once() {
     // Auto mode cannot tell the direction of an unknown metric: Keras's error.
     let mut m = regressor();
     let e = m
-        .fit(&x, &y, FitArgs::default().epochs(1).verbose(0).callback(&mut EarlyStopping::new().monitor("custom")))
+        .fit(
+            &x,
+            &y,
+            FitArgs::default().epochs(1).verbose(0).callback(&mut EarlyStopping::new().monitor("custom")),
+        )
         .unwrap_err();
     assert!(e.message().contains("isn't able to automatically determine"), "{e}");
 }
 
 /// A one-shot HTTP server on 127.0.0.1 that records the raw requests it gets; `delay`
 /// makes it wait before answering.
-fn http_server(requests: usize, delay: std::time::Duration) -> (String, std::thread::JoinHandle<Vec<String>>) {
+fn http_server(
+    requests: usize,
+    delay: std::time::Duration,
+) -> (String, std::thread::JoinHandle<Vec<String>>) {
     use std::io::{Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let root = format!("http://{}", l.local_addr().unwrap());
@@ -604,7 +662,10 @@ fn remote_monitor_posts_keras_payloads() {
         .collect();
     assert_eq!(body, format!("data={encoded}"));
     let json_req = &reqs[3];
-    assert!(json_req.starts_with("POST /j HTTP/1.1\r\n") && json_req.contains("Content-Type: application/json\r\n"));
+    assert!(
+        json_req.starts_with("POST /j HTTP/1.1\r\n")
+            && json_req.contains("Content-Type: application/json\r\n")
+    );
     assert_eq!(json_req.split("\r\n\r\n").nth(1).unwrap(), payload(1));
 }
 
@@ -633,8 +694,14 @@ fn remote_monitor_down_or_slow_server_only_warns() {
         .unwrap();
     assert_eq!(h.epoch, vec![0, 1]);
     let w = take_warnings();
-    assert_eq!(w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {down}")).count(), 2);
-    assert_eq!(w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {slow}")).count(), 2);
+    assert_eq!(
+        w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {down}")).count(),
+        2
+    );
+    assert_eq!(
+        w.iter().filter(|m| **m == format!("Could not reach RemoteMonitor root server at {slow}")).count(),
+        2
+    );
     server.join().unwrap();
 }
 

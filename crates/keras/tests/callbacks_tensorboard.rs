@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use keras::callbacks::tensorboard::{encode_event, tfrecord, SummaryTensor, SummaryValue, TensorBoard, UpdateFreq};
+use keras::callbacks::tensorboard::{
+    encode_event, tfrecord, SummaryTensor, SummaryValue, TensorBoard, UpdateFreq,
+};
 use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::{FitArgs, Tensor};
@@ -22,7 +24,7 @@ fn masked_crc(data: &[u8]) -> u32 {
         }
     }
     let crc = !crc;
-    ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8)
+    crc.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 fn records(path: &Path) -> Vec<Vec<u8>> {
@@ -297,7 +299,8 @@ fn fit_writes_keras_tags_steps_and_values() {
         let vk = format!("val_{key}");
         assert_eq!(got, vec![(0, h.history[&vk][0]), (1, h.history[&vk][1])], "val {tag}");
     }
-    let lr: Vec<(i64, f32)> = tagged(&train, "epoch_learning_rate").iter().map(|(s, v)| (*s, scalar(v))).collect();
+    let lr: Vec<(i64, f32)> =
+        tagged(&train, "epoch_learning_rate").iter().map(|(s, v)| (*s, scalar(v))).collect();
     assert_eq!(lr, vec![(0, 0.01), (1, 0.01)]);
     // Batch scalars every 2 of the 8 global batches.
     let steps: Vec<i64> = tagged(&train, "batch_loss").iter().map(|(s, _)| *s).collect();
@@ -310,7 +313,10 @@ fn fit_writes_keras_tags_steps_and_values() {
     for tag in ["seq/dense/kernel/histogram", "seq/dense/bias/histogram"] {
         let hs = tagged(&train, tag);
         assert_eq!(hs.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![0, 1], "{tag}");
-        assert_eq!((hs[0].1.dtype, hs[0].1.shape.clone(), hs[0].1.plugin.as_str()), (2, vec![30, 3], "histograms"));
+        assert_eq!(
+            (hs[0].1.dtype, hs[0].1.shape.clone(), hs[0].1.plugin.as_str()),
+            (2, vec![30, 3], "histograms")
+        );
         let counts: f64 = doubles(&hs[1].1).chunks(3).map(|r| r[2]).sum();
         assert_eq!(counts, if tag.contains("kernel") { 6.0 } else { 2.0 });
     }

@@ -71,7 +71,8 @@ fn data(n: usize, seed: u64) -> (Tensor, Tensor) {
         ((s >> 40) as f32) / (1u64 << 24) as f32
     };
     let x: Vec<f32> = (0..n * 6).map(|_| next() * 2.0 - 1.0).collect();
-    let y: Vec<i32> = (0..n).map(|i| ((x[i * 6] + x[i * 6 + 1] > 0.0) as i32) + (x[i * 6 + 2] > 0.5) as i32).collect();
+    let y: Vec<i32> =
+        (0..n).map(|i| ((x[i * 6] + x[i * 6 + 1] > 0.0) as i32) + (x[i * 6 + 2] > 0.5) as i32).collect();
     (Tensor::new(x, [n, 6]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
 }
 

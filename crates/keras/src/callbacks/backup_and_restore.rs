@@ -107,8 +107,8 @@ impl BackupAndRestore {
         if !mp.exists() {
             return Ok(());
         }
-        let text =
-            std::fs::read_to_string(&mp).map_err(|e| Error::Io(format!("cannot read {}: {e}", mp.display())))?;
+        let text = std::fs::read_to_string(&mp)
+            .map_err(|e| Error::Io(format!("cannot read {}: {e}", mp.display())))?;
         let meta: Value = serde_json::from_str(&text)
             .map_err(|e| Error::Io(format!("{} is not valid JSON: {e}", mp.display())))?;
         let Some(epoch) = meta.get("epoch").and_then(Value::as_u64) else {
@@ -159,7 +159,9 @@ impl BackupAndRestore {
     }
 
     fn save(&self, model: &mut CallbackModel) -> Result<()> {
-        let io = |e: std::io::Error, what: &Path| Error::Io(format!("BackupAndRestore cannot write {}: {e}", what.display()));
+        let io = |e: std::io::Error, what: &Path| {
+            Error::Io(format!("BackupAndRestore cannot write {}: {e}", what.display()))
+        };
         std::fs::create_dir_all(&self.backup_dir).map_err(|e| io(e, &self.backup_dir))?;
         let (wp, mp) = (self.weights_path(), self.metadata_path());
         if self.double_checkpoint {
@@ -259,7 +261,12 @@ impl Callback for BackupAndRestore {
         Ok(())
     }
 
-    fn on_train_batch_end(&mut self, batch: usize, model: &mut CallbackModel, _logs: &mut Logs) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        model: &mut CallbackModel,
+        _logs: &mut Logs,
+    ) -> Result<()> {
         if self.should_save_on_batch(batch) {
             self.save(model)?;
         }

@@ -65,7 +65,12 @@ macro_rules! each {
 impl<'a> CallbackList<'a> {
     /// The user's callbacks, then a `History` (if `add_history` and none was given) and a
     /// `ProgbarLogger` (if `add_progbar` and none was given); `params` go to every callback.
-    pub fn new(callbacks: Vec<CallbackRef<'a>>, add_history: bool, add_progbar: bool, params: &CallbackParams) -> Self {
+    pub fn new(
+        callbacks: Vec<CallbackRef<'a>>,
+        add_history: bool,
+        add_progbar: bool,
+        params: &CallbackParams,
+    ) -> Self {
         let has = |f: &dyn Fn(&dyn Callback) -> bool| callbacks.iter().any(|c| f(c.get_ref()));
         let history = (add_history && !has(&|c| c.as_any().is::<History>())).then(History::default);
         let progbar = (add_progbar && !has(&|c| c.as_any().is::<ProgbarLogger>())).then(ProgbarLogger::new);
@@ -114,7 +119,12 @@ impl<'a> CallbackList<'a> {
         each!(self, cb => cb.on_epoch_end(epoch, m, logs))
     }
     /// Runs `on_train_batch_begin`.
-    pub fn on_train_batch_begin(&mut self, batch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+    pub fn on_train_batch_begin(
+        &mut self,
+        batch: usize,
+        m: &mut CallbackModel,
+        logs: &mut Logs,
+    ) -> Result<()> {
         each!(self, cb => cb.on_train_batch_begin(batch, m, logs))
     }
     /// Runs `on_train_batch_end`.
@@ -130,7 +140,12 @@ impl<'a> CallbackList<'a> {
         each!(self, cb => cb.on_test_end(m, logs))
     }
     /// Runs `on_test_batch_begin`.
-    pub fn on_test_batch_begin(&mut self, batch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+    pub fn on_test_batch_begin(
+        &mut self,
+        batch: usize,
+        m: &mut CallbackModel,
+        logs: &mut Logs,
+    ) -> Result<()> {
         each!(self, cb => cb.on_test_batch_begin(batch, m, logs))
     }
     /// Runs `on_test_batch_end`.
@@ -146,7 +161,12 @@ impl<'a> CallbackList<'a> {
         each!(self, cb => cb.on_predict_end(m, logs))
     }
     /// Runs `on_predict_batch_begin`.
-    pub fn on_predict_batch_begin(&mut self, batch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+    pub fn on_predict_batch_begin(
+        &mut self,
+        batch: usize,
+        m: &mut CallbackModel,
+        logs: &mut Logs,
+    ) -> Result<()> {
         each!(self, cb => cb.on_predict_batch_begin(batch, m, logs))
     }
     /// Runs `on_predict_batch_end`.

@@ -39,7 +39,10 @@ impl Callback for LearningRateScheduler {
         let lr = model.learning_rate()? as f64;
         let new_lr = (self.schedule)(epoch, lr);
         if !new_lr.is_finite() {
-            keras_bail!(Value, "The output of the `schedule` function should be a finite float. Got: {new_lr}");
+            keras_bail!(
+                Value,
+                "The output of the `schedule` function should be a finite float. Got: {new_lr}"
+            );
         }
         model.set_learning_rate(new_lr as f32)?;
         if self.verbose > 0 {

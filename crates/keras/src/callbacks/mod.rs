@@ -136,7 +136,12 @@ pub trait Callback: AsAny {
         Ok(())
     }
     /// Start of a training batch.
-    fn on_train_batch_begin(&mut self, batch: usize, model: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+    fn on_train_batch_begin(
+        &mut self,
+        batch: usize,
+        model: &mut CallbackModel,
+        logs: &mut Logs,
+    ) -> Result<()> {
         self.on_batch_begin(batch, model, logs)
     }
     /// End of a training batch: the running means of loss and metrics since the epoch began.
@@ -160,7 +165,12 @@ pub trait Callback: AsAny {
         Ok(())
     }
     /// Start of an evaluation batch.
-    fn on_test_batch_begin(&mut self, batch: usize, model: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+    fn on_test_batch_begin(
+        &mut self,
+        batch: usize,
+        model: &mut CallbackModel,
+        logs: &mut Logs,
+    ) -> Result<()> {
         Ok(())
     }
     /// End of an evaluation batch (running means).

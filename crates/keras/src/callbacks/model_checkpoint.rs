@@ -125,7 +125,10 @@ impl ModelCheckpoint {
             );
         }
         if self.save_freq == SaveFreq::Batches(0) {
-            keras_bail!(InvalidArgument, "Unrecognized save_freq: 0. Expected save_freq are 'epoch' or positive integer values");
+            keras_bail!(
+                InvalidArgument,
+                "Unrecognized save_freq: 0. Expected save_freq are 'epoch' or positive integer values"
+            );
         }
         // Fields must be ones the logs will hold (Keras would fail at the first save).
         let validation = self.params.as_ref().is_some_and(|p| p.validation);
@@ -150,7 +153,8 @@ impl ModelCheckpoint {
                         known.join(", ")
                     );
                 }
-                let probe = if name == "epoch" || name == "batch" { PyValue::Int(1) } else { PyValue::Float(0.5) };
+                let probe =
+                    if name == "epoch" || name == "batch" { PyValue::Int(1) } else { PyValue::Float(0.5) };
                 pyformat::format_value(probe, &spec).map_err(|e| {
                     Error::InvalidArgument(format!(
                         "ModelCheckpoint filepath \"{fp}\": field `{name}` has an invalid format spec: {e}"
@@ -233,7 +237,13 @@ impl ModelCheckpoint {
         }
     }
 
-    fn save_model(&mut self, model: &mut CallbackModel, epoch: usize, batch: Option<usize>, logs: &Logs) -> Result<()> {
+    fn save_model(
+        &mut self,
+        model: &mut CallbackModel,
+        epoch: usize,
+        batch: Option<usize>,
+        logs: &Logs,
+    ) -> Result<()> {
         let filepath = self.file_path(epoch, batch, logs)?;
         if !self.should_save(epoch, logs, &filepath) {
             return Ok(());

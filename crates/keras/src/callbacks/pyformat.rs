@@ -200,7 +200,9 @@ pub(crate) fn format_value(v: PyValue, spec: &str) -> Result<String> {
             Some('X') => (n < 0, format!("{}{:X}", if s.alt { "0X" } else { "" }, n.unsigned_abs())),
             Some('o') => (n < 0, format!("{}{:o}", if s.alt { "0o" } else { "" }, n.unsigned_abs())),
             Some('b') => (n < 0, format!("{}{:b}", if s.alt { "0b" } else { "" }, n.unsigned_abs())),
-            Some(t @ ('e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%')) => float_body(n as f64, Some(t), s.precision, s.alt),
+            Some(t @ ('e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%')) => {
+                float_body(n as f64, Some(t), s.precision, s.alt)
+            }
             Some(t) => keras_bail!(Value, "Unknown format code '{t}' for object of type 'int'"),
         },
         PyValue::Float(x) => match s.ty {
@@ -210,7 +212,9 @@ pub(crate) fn format_value(v: PyValue, spec: &str) -> Result<String> {
             Some(t) => keras_bail!(Value, "Unknown format code '{t}' for object of type 'float'"),
         },
     };
-    if matches!(v, PyValue::Int(_)) && s.precision.is_some() && matches!(s.ty, None | Some('d' | 'x' | 'X' | 'o' | 'b'))
+    if matches!(v, PyValue::Int(_))
+        && s.precision.is_some()
+        && matches!(s.ty, None | Some('d' | 'x' | 'X' | 'o' | 'b'))
     {
         keras_bail!(Value, "Precision not allowed in integer format specifier");
     }
@@ -289,7 +293,13 @@ fn float_body(x: f64, ty: Option<char>, precision: Option<usize>, alt: bool) -> 
 fn general(a: f64, p: usize, alt: bool, upper: bool, keep_point: bool) -> String {
     let p = p.max(1);
     if a == 0.0 {
-        return if keep_point { "0.0".into() } else if alt { format!("{:.*}", p - 1, 0.0) } else { "0".into() };
+        return if keep_point {
+            "0.0".into()
+        } else if alt {
+            format!("{:.*}", p - 1, 0.0)
+        } else {
+            "0".into()
+        };
     }
     // The exponent after rounding to p significant digits.
     let s = format!("{a:.prec$e}", prec = p - 1);

@@ -174,7 +174,12 @@ impl SummaryValue {
 }
 
 /// An `Event` protocol buffer: the file header (`file_version`) or a summary.
-pub fn encode_event(wall_time: f64, step: i64, file_version: Option<&str>, values: &[SummaryValue]) -> Vec<u8> {
+pub fn encode_event(
+    wall_time: f64,
+    step: i64,
+    file_version: Option<&str>,
+    values: &[SummaryValue],
+) -> Vec<u8> {
     let mut out = Vec::new();
     key(&mut out, 1, 1);
     out.extend_from_slice(&wall_time.to_le_bytes());
@@ -224,7 +229,15 @@ pub fn histogram_buckets(data: &[f32], bucket_count: usize) -> Vec<f64> {
     }
     // tf.linspace(min, max, n + 1) as TF computes it, with the last edge forced to max.
     let delta = range / bucket_count as f64;
-    let edge = |i: usize| if i == 0 { min } else if i == bucket_count { max } else { min + i as f64 * delta };
+    let edge = |i: usize| {
+        if i == 0 {
+            min
+        } else if i == bucket_count {
+            max
+        } else {
+            min + i as f64 * delta
+        }
+    };
     for (i, c) in counts.iter().enumerate() {
         out.extend_from_slice(&[edge(i), edge(i + 1), *c]);
     }
@@ -260,7 +273,8 @@ impl EventFileWriter {
             .map_err(|e| Error::Io(format!("TensorBoard cannot create {}: {e}", dir.display())))?;
         let secs = now().floor();
         let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("events.out.tfevents.{}.{}.{}.{n}.v2", secs as u64, hostname(), std::process::id());
+        let name =
+            format!("events.out.tfevents.{}.{}.{}.{n}.v2", secs as u64, hostname(), std::process::id());
         let path = dir.join(name);
         let f = File::create(&path)
             .map_err(|e| Error::Io(format!("TensorBoard cannot create {}: {e}", path.display())))?;
@@ -289,7 +303,9 @@ impl EventFileWriter {
 
     /// Flushes buffered records to the file.
     pub fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| Error::Io(format!("TensorBoard cannot write {}: {e}", self.path.display())))
+        self.out
+            .flush()
+            .map_err(|e| Error::Io(format!("TensorBoard cannot write {}: {e}", self.path.display())))
     }
 }
 
@@ -407,7 +423,10 @@ impl TensorBoard {
 impl Callback for TensorBoard {
     fn on_train_begin(&mut self, model: &mut CallbackModel, _logs: &mut Logs) -> Result<()> {
         if self.update_freq == UpdateFreq::Batches(0) {
-            keras_bail!(InvalidArgument, "TensorBoard update_freq must be 'epoch' or a positive integer, received 0");
+            keras_bail!(
+                InvalidArgument,
+                "TensorBoard update_freq must be 'epoch' or a positive integer, received 0"
+            );
         }
         self.global_train_batch = 0;
         if self.write_graph && model.model().as_any().is::<crate::models::Sequential>() {
@@ -459,7 +478,12 @@ impl Callback for TensorBoard {
         Ok(())
     }
 
-    fn on_train_batch_begin(&mut self, _batch: usize, _m: &mut CallbackModel, _logs: &mut Logs) -> Result<()> {
+    fn on_train_batch_begin(
+        &mut self,
+        _batch: usize,
+        _m: &mut CallbackModel,
+        _logs: &mut Logs,
+    ) -> Result<()> {
         self.global_train_batch += 1;
         if self.write_steps_per_second {
             self.batch_start = Some(Instant::now());
@@ -475,7 +499,10 @@ impl Callback for TensorBoard {
         let step = self.global_train_batch as i64;
         let mut values = Vec::new();
         if let (true, Some(t)) = (self.write_steps_per_second, self.batch_start) {
-            values.push(SummaryValue::scalar("batch_steps_per_second", (1.0 / t.elapsed().as_secs_f64()) as f32));
+            values.push(SummaryValue::scalar(
+                "batch_steps_per_second",
+                (1.0 / t.elapsed().as_secs_f64()) as f32,
+            ));
         }
         values.extend(logs.iter().map(|(k, v)| SummaryValue::scalar(&format!("batch_{k}"), *v)));
         let w = self.train_writer()?;

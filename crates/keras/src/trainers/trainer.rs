@@ -119,8 +119,12 @@ impl DataAdapter for EpochTensors {
         shuffle: bool,
         f: &mut dyn FnMut(usize, Batch) -> Result<bool>,
     ) -> Result<()> {
-        let mut a =
-            TensorAdapter::new(self.x.clone(), Some(self.y.clone()), self.sample_weight.clone(), self.batch_size);
+        let mut a = TensorAdapter::new(
+            self.x.clone(),
+            Some(self.y.clone()),
+            self.sample_weight.clone(),
+            self.batch_size,
+        );
         a.for_each_batch(shuffle, f)
     }
 }
@@ -173,7 +177,11 @@ pub fn fit(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, mut args: FitArgs
 
 /// Keras `fit` on a [`Sequence`] (`PyDataset`). `shuffle` and `batch_size` are the sequence's
 /// business; `validation_split` is refused as in Keras.
-pub fn fit_sequence(model: &mut dyn TrainModel, data: &mut dyn Sequence, mut args: FitArgs) -> Result<History> {
+pub fn fit_sequence(
+    model: &mut dyn TrainModel,
+    data: &mut dyn Sequence,
+    mut args: FitArgs,
+) -> Result<History> {
     check_fit_args(&args)?;
     if args.validation_split > 0.0 {
         keras_bail!(
@@ -342,7 +350,11 @@ pub fn evaluate(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, args: Evalua
 }
 
 /// Keras `evaluate` on a [`Sequence`].
-pub fn evaluate_sequence(model: &mut dyn TrainModel, data: &mut dyn Sequence, args: EvaluateArgs) -> Result<Logs> {
+pub fn evaluate_sequence(
+    model: &mut dyn TrainModel,
+    data: &mut dyn Sequence,
+    args: EvaluateArgs,
+) -> Result<Logs> {
     let mut data = SequenceAdapter::new(data)?;
     evaluate_adapter(model, &mut data, args.verbose, args.callbacks)
 }
