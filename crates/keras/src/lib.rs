@@ -25,6 +25,7 @@
 
 pub mod activations;
 pub mod backend;
+pub mod callbacks;
 pub mod constraints;
 pub mod datasets;
 pub mod error;

@@ -14,7 +14,7 @@ fn mlp(loss: &str) -> Sequential {
     m
 }
 
-fn quiet() -> FitArgs {
+fn quiet() -> FitArgs<'static> {
     FitArgs::default().verbose(0)
 }
 

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
     self, trainer, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs,
-    MetricArg, Network, PredictArgs, SequenceAdapter,
+    MetricArg, Network, PredictArgs, SequenceAdapter, TrainModel,
 };
 use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
@@ -412,39 +412,36 @@ impl Sequential {
         self.compiled.as_mut()
     }
 
-    /// Trains the model (Keras `model.fit`) and returns its History.
+    /// Trains the model (Keras `model.fit`) and returns its History. Callbacks given in
+    /// `args` run at each step (see [`crate::callbacks`]).
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> Result<History> {
         self.compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        trainer::fit(&mut self.stack, c, x, y, &args)
+        trainer::fit(self, x, y, args)
     }
 
     /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
     pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
         self.compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        trainer::evaluate(&mut self.stack, c, x, y, &args)
+        trainer::evaluate(self, x, y, args)
     }
 
     /// Outputs for `x`, in batches (Keras `model.predict`).
     pub fn predict(&self, x: &Tensor, args: PredictArgs) -> Result<Tensor> {
         self.check_ready(x)?;
-        trainer::predict(&self.stack, x, &args)
+        trainer::predict(self, x, args)
     }
 
     /// Trains on a [`Sequence`] (Keras `model.fit(py_dataset, ...)`); `shuffle`, `batch_size`
     /// and `validation_split` of `args` do not apply (the sequence batches and shuffles itself).
     pub fn fit_sequence(&mut self, data: &mut dyn Sequence, args: FitArgs) -> Result<History> {
         self.compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        trainer::fit_sequence(&mut self.stack, c, data, &args)
+        trainer::fit_sequence(self, data, args)
     }
 
     /// Loss and metrics over a [`Sequence`] (Keras `model.evaluate(py_dataset)`).
     pub fn evaluate_sequence(&mut self, data: &mut dyn Sequence, args: EvaluateArgs) -> Result<Logs> {
         self.compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        trainer::evaluate_sequence(&mut self.stack, c, data, &args)
+        trainer::evaluate_sequence(self, data, args)
     }
 
     /// Outputs for every batch of a [`Sequence`] (Keras `model.predict(py_dataset)`); builds
@@ -459,7 +456,8 @@ impl Sequential {
             })?;
             self.stack.prepare(&first.expect("non-empty sequence"))?;
         }
-        trainer::predict_adapter(&self.stack, &mut adapter, args.verbose, &|x| self.check_ready(x))
+        let this: &Sequential = self;
+        trainer::predict_adapter(this, &mut adapter, args.verbose, &|x| this.check_ready(x), args.callbacks)
     }
 
     /// Outputs for one batch, no bar (Keras `predict_on_batch`).
@@ -693,5 +691,65 @@ impl Sequential {
         opts: crate::saving::LoadWeightsOptions,
     ) -> Result<()> {
         crate::saving::load_weights(self, path.as_ref(), opts)
+    }
+}
+
+impl TrainModel for Sequential {
+    fn name(&self) -> &str {
+        &self.stack.name
+    }
+
+    fn built(&self) -> bool {
+        self.stack.built
+    }
+
+    fn network(&self) -> &dyn Network {
+        &self.stack
+    }
+
+    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)> {
+        self.compiled()?;
+        let c = self.compiled.as_mut().expect("checked");
+        Ok((&mut self.stack, c))
+    }
+
+    fn compiled(&self) -> Option<&Compiled> {
+        self.compiled.as_ref()
+    }
+
+    fn compiled_mut(&mut self) -> Option<&mut Compiled> {
+        self.compiled.as_mut()
+    }
+
+    fn named_weights(&self) -> Vec<(String, Tensor)> {
+        self.weights().iter().map(|w| (w.path().to_string(), w.value().detach())).collect()
+    }
+
+    fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
+        Sequential::set_weights(self, values)
+    }
+
+    fn get_config(&self) -> Value {
+        Sequential::get_config(self)
+    }
+
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        Sequential::save(self, path)
+    }
+
+    fn save_weights(&self, path: &std::path::Path) -> Result<()> {
+        Sequential::save_weights(self, path)
+    }
+
+    fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
+        Sequential::load_weights(self, path)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

@@ -1,6 +1,28 @@
 //! Arguments of `fit`, `evaluate` and `predict`, as builders with Keras's defaults.
 
+use crate::callbacks::{Callback, CallbackRef};
 use crate::Tensor;
+
+macro_rules! callback_builders {
+    () => {
+        /// Adds a callback you keep: read its state after the call (for example
+        /// `EarlyStopping::stopped_epoch`). Callbacks run in the order added.
+        pub fn callback<C: Callback>(mut self, cb: &'a mut C) -> Self {
+            self.callbacks.push(CallbackRef::Borrowed(cb));
+            self
+        }
+        /// Adds a callback by value.
+        pub fn callback_boxed(mut self, cb: Box<dyn Callback>) -> Self {
+            self.callbacks.push(CallbackRef::Owned(cb));
+            self
+        }
+        /// Adds several callbacks (borrowed or owned).
+        pub fn callbacks(mut self, cbs: impl IntoIterator<Item = CallbackRef<'a>>) -> Self {
+            self.callbacks.extend(cbs);
+            self
+        }
+    };
+}
 
 /// `model.fit(...)` arguments. Defaults as Keras: batch_size 32, epochs 1, verbose 1
 /// ("auto"), shuffle true, no validation.
@@ -9,8 +31,8 @@ use crate::Tensor;
 /// let args = keras::FitArgs::default().epochs(10).batch_size(64).validation_split(0.1);
 /// assert_eq!(args.epochs, 10);
 /// ```
-#[derive(Clone, Debug)]
-pub struct FitArgs {
+#[derive(Debug)]
+pub struct FitArgs<'a> {
     /// Samples per gradient update.
     pub batch_size: usize,
     /// Index of the last epoch (training runs `initial_epoch..epochs`).
@@ -31,9 +53,12 @@ pub struct FitArgs {
     pub validation_batch_size: Option<usize>,
     /// Run validation every this many epochs.
     pub validation_freq: usize,
+    /// Callbacks (Keras `callbacks=[...]`), run before the `History` and progress bar that
+    /// `fit` adds.
+    pub callbacks: Vec<CallbackRef<'a>>,
 }
 
-impl Default for FitArgs {
+impl Default for FitArgs<'_> {
     fn default() -> Self {
         FitArgs {
             batch_size: 32,
@@ -46,11 +71,14 @@ impl Default for FitArgs {
             sample_weight: None,
             validation_batch_size: None,
             validation_freq: 1,
+            callbacks: Vec::new(),
         }
     }
 }
 
-impl FitArgs {
+impl<'a> FitArgs<'a> {
+    callback_builders!();
+
     /// Samples per update.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;
@@ -104,23 +132,27 @@ impl FitArgs {
 }
 
 /// `model.evaluate(...)` arguments (batch_size 32, verbose 1).
-#[derive(Clone, Debug)]
-pub struct EvaluateArgs {
+#[derive(Debug)]
+pub struct EvaluateArgs<'a> {
     /// Samples per batch.
     pub batch_size: usize,
     /// 0 silent, 1 progress bar, 2 one line.
     pub verbose: u8,
     /// Per-sample weights.
     pub sample_weight: Option<Tensor>,
+    /// Callbacks (their `on_test_*` hooks run).
+    pub callbacks: Vec<CallbackRef<'a>>,
 }
 
-impl Default for EvaluateArgs {
+impl Default for EvaluateArgs<'_> {
     fn default() -> Self {
-        EvaluateArgs { batch_size: 32, verbose: 1, sample_weight: None }
+        EvaluateArgs { batch_size: 32, verbose: 1, sample_weight: None, callbacks: Vec::new() }
     }
 }
 
-impl EvaluateArgs {
+impl<'a> EvaluateArgs<'a> {
+    callback_builders!();
+
     /// Samples per batch.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;
@@ -139,21 +171,25 @@ impl EvaluateArgs {
 }
 
 /// `model.predict(...)` arguments (batch_size 32, verbose 1 as Keras's "auto").
-#[derive(Clone, Debug)]
-pub struct PredictArgs {
+#[derive(Debug)]
+pub struct PredictArgs<'a> {
     /// Samples per batch.
     pub batch_size: usize,
     /// Verbosity.
     pub verbose: u8,
+    /// Callbacks (their `on_predict_*` hooks run; the model is read-only to them).
+    pub callbacks: Vec<CallbackRef<'a>>,
 }
 
-impl Default for PredictArgs {
+impl Default for PredictArgs<'_> {
     fn default() -> Self {
-        PredictArgs { batch_size: 32, verbose: 1 }
+        PredictArgs { batch_size: 32, verbose: 1, callbacks: Vec::new() }
     }
 }
 
-impl PredictArgs {
+impl<'a> PredictArgs<'a> {
+    callback_builders!();
+
     /// Samples per batch.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;

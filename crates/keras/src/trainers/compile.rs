@@ -222,6 +222,25 @@ impl Compiled {
         Ok(())
     }
 
+    /// The resolved metric objects (empty before the first batch).
+    pub fn metric_objects(&self) -> impl Iterator<Item = &dyn Metric> {
+        self.metrics.iter().flatten().map(|m| m.as_ref())
+    }
+
+    /// The names `logs()` will hold: `loss`, then each metric's name (as given to `compile`
+    /// before the metrics are resolved on the first batch).
+    pub fn log_names(&self) -> Vec<String> {
+        let mut out = vec!["loss".to_string()];
+        match &self.metrics {
+            Some(ms) => out.extend(ms.iter().map(|m| m.name().to_string())),
+            None => out.extend(self.specs.iter().map(|s| match s {
+                MetricArg::Name(n) => n.clone(),
+                MetricArg::Object(m) => m.name().to_string(),
+            })),
+        }
+        out
+    }
+
     /// Current `{loss, metric...}` values.
     pub(crate) fn logs(&self) -> super::Logs {
         let mut logs = super::Logs::new();

@@ -7,6 +7,7 @@ pub mod data;
 pub mod data_adapter;
 pub mod history;
 pub mod network;
+pub mod train_model;
 pub mod trainer;
 
 pub use args::{EvaluateArgs, FitArgs, PredictArgs};
@@ -14,3 +15,4 @@ pub use compile::{Compiled, IntoLoss, IntoOptimizer, MetricArg};
 pub use data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 pub use history::{History, Logs};
 pub use network::Network;
+pub use train_model::TrainModel;

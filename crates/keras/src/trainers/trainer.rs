@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use keras_engine::GradientTape;
+use keras_engine::{with_global_rng, GradientTape, Rng};
 
 use super::args::{EvaluateArgs, FitArgs, PredictArgs};
 use super::compile::Compiled;
@@ -10,8 +10,9 @@ use super::data::{check_batch_size, check_xy};
 use super::data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 use super::history::{History, Logs};
 use super::network::Network;
+use super::train_model::TrainModel;
+use crate::callbacks::{CallbackList, CallbackModel, CallbackParams, CallbackRef};
 use crate::layers::CallContext;
-use crate::utils::progbar::Progbar;
 use crate::utils::{Batch, Sequence};
 use crate::{keras_bail, Result, Tensor};
 
@@ -97,19 +98,40 @@ pub fn test_step<N: Network + ?Sized>(
     c.update_metrics(y, &y_pred, sample_weight)
 }
 
-fn progbar_values(logs: &Logs) -> Vec<(String, f64)> {
-    logs.iter().map(|(k, v)| (k.clone(), *v as f64)).collect()
+/// In-memory training data, batched by a fresh [`TensorAdapter`] each epoch so the shuffle
+/// order depends only on the random generator's state at the start of the epoch (which
+/// `BackupAndRestore` checkpoints), not on the orders of earlier epochs: a resumed run then
+/// sees the same batches as an uninterrupted one.
+struct EpochTensors {
+    x: Tensor,
+    y: Tensor,
+    sample_weight: Option<Tensor>,
+    batch_size: usize,
+}
+
+impl DataAdapter for EpochTensors {
+    fn num_batches(&self) -> usize {
+        self.x.shape().first().copied().unwrap_or(0).div_ceil(self.batch_size)
+    }
+
+    fn for_each_batch(
+        &mut self,
+        shuffle: bool,
+        f: &mut dyn FnMut(usize, Batch) -> Result<bool>,
+    ) -> Result<()> {
+        let mut a = TensorAdapter::new(
+            self.x.clone(),
+            Some(self.y.clone()),
+            self.sample_weight.clone(),
+            self.batch_size,
+        );
+        a.for_each_batch(shuffle, f)
+    }
 }
 
 /// Keras `fit` on in-memory arrays.
-pub fn fit<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
-    x: &Tensor,
-    y: &Tensor,
-    args: &FitArgs,
-) -> Result<History> {
-    check_fit_args(args)?;
+pub fn fit(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, mut args: FitArgs) -> Result<History> {
+    check_fit_args(&args)?;
     if !(0.0..1.0).contains(&args.validation_split) {
         keras_bail!(
             InvalidArgument,
@@ -118,7 +140,7 @@ pub fn fit<N: Network + ?Sized>(
         );
     }
     let n_all = check_xy(x, Some(y), args.sample_weight.as_ref())?;
-    net.prepare(x)?;
+    model.parts_mut()?.0.prepare(x)?;
     // Validation data: explicit, or the last fraction of x / y (before any shuffling).
     let (x, y, sw, val) = if args.validation_data.is_some() {
         (x.clone(), y.clone(), args.sample_weight.clone(), None)
@@ -144,32 +166,33 @@ pub fn fit<N: Network + ?Sized>(
     } else {
         (x.clone(), y.clone(), args.sample_weight.clone(), None)
     };
-    let mut train = TensorAdapter::new(x, Some(y), sw, args.batch_size);
+    let mut train = EpochTensors { x, y, sample_weight: sw, batch_size: args.batch_size };
     let mut val = match val {
-        Some((vx, vy)) => Some(validation_adapter(net, &vx, &vy, args)?),
-        None => explicit_validation(net, args)?,
+        Some((vx, vy)) => Some(validation_adapter(model, &vx, &vy, &args)?),
+        None => explicit_validation(model, &args)?,
     };
-    fit_adapter(net, c, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), args)
+    let callbacks = std::mem::take(&mut args.callbacks);
+    fit_adapter(model, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), &args, callbacks)
 }
 
 /// Keras `fit` on a [`Sequence`] (`PyDataset`). `shuffle` and `batch_size` are the sequence's
 /// business; `validation_split` is refused as in Keras.
-pub fn fit_sequence<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
+pub fn fit_sequence(
+    model: &mut dyn TrainModel,
     data: &mut dyn Sequence,
-    args: &FitArgs,
+    mut args: FitArgs,
 ) -> Result<History> {
-    check_fit_args(args)?;
+    check_fit_args(&args)?;
     if args.validation_split > 0.0 {
         keras_bail!(
             InvalidArgument,
             "`validation_split` is only supported for Tensors or NumPy arrays, found a `Sequence`; pass `validation_data` instead"
         );
     }
-    let mut val = explicit_validation(net, args)?;
+    let mut val = explicit_validation(model, &args)?;
     let mut train = SequenceAdapter::new(data)?;
-    fit_adapter(net, c, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), args)
+    let callbacks = std::mem::take(&mut args.callbacks);
+    fit_adapter(model, &mut train, val.as_mut().map(|v| v as &mut dyn DataAdapter), &args, callbacks)
 }
 
 fn check_fit_args(args: &FitArgs) -> Result<()> {
@@ -183,21 +206,21 @@ fn check_fit_args(args: &FitArgs) -> Result<()> {
     Ok(())
 }
 
-fn validation_adapter<N: Network + ?Sized>(
-    net: &mut N,
+fn validation_adapter(
+    model: &mut dyn TrainModel,
     vx: &Tensor,
     vy: &Tensor,
     args: &FitArgs,
 ) -> Result<TensorAdapter> {
     check_xy(vx, Some(vy), None)?;
-    net.prepare(vx)?;
+    model.parts_mut()?.0.prepare(vx)?;
     let vb = args.validation_batch_size.unwrap_or(args.batch_size);
     Ok(TensorAdapter::new(vx.clone(), Some(vy.clone()), None, vb))
 }
 
-fn explicit_validation<N: Network + ?Sized>(net: &mut N, args: &FitArgs) -> Result<Option<TensorAdapter>> {
+fn explicit_validation(model: &mut dyn TrainModel, args: &FitArgs) -> Result<Option<TensorAdapter>> {
     match &args.validation_data {
-        Some((vx, vy)) => Ok(Some(validation_adapter(net, vx, vy, args)?)),
+        Some((vx, vy)) => Ok(Some(validation_adapter(model, vx, vy, args)?)),
         None => Ok(None),
     }
 }
@@ -208,125 +231,159 @@ fn targets(batch: &Batch) -> Result<&Tensor> {
     })
 }
 
-/// The epoch loop shared by every kind of training data.
-pub fn fit_adapter<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
+/// The epoch loop shared by every kind of training data (Keras `Trainer.fit`): callbacks
+/// run at every step; the model's parts are borrowed only inside a step, so callbacks see
+/// the whole model in between.
+pub fn fit_adapter(
+    model: &mut dyn TrainModel,
     train: &mut dyn DataAdapter,
     mut val: Option<&mut dyn DataAdapter>,
     args: &FitArgs,
+    callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<History> {
     let steps = train.num_batches();
-    let mut history = History::default();
-    for epoch in args.initial_epoch..args.epochs {
-        if args.verbose > 0 {
-            println!("Epoch {}/{}", epoch + 1, args.epochs);
-        }
-        c.reset_metrics();
-        let mut bar = Progbar::new(Some(steps), args.verbose, "step");
+    let params = CallbackParams {
+        verbose: args.verbose,
+        epochs: args.epochs,
+        steps: Some(steps),
+        validation: val.is_some(),
+    };
+    let mut cbs = CallbackList::new(callbacks, true, args.verbose != 0, &params);
+    let mut cm = CallbackModel::new(model);
+    cbs.on_train_begin(&mut cm, &mut Logs::new())?;
+    if let Some(state) = cm.restored_rng.take() {
+        with_global_rng(|r| *r = Rng::from_state(state));
+    }
+    let initial_epoch = cm.initial_epoch.unwrap_or(args.initial_epoch);
+    let mut training_logs = Logs::new();
+    for epoch in initial_epoch..args.epochs {
+        cm.model_mut()?.parts_mut()?.1.reset_metrics();
+        cbs.on_epoch_begin(epoch, &mut cm, &mut Logs::new())?;
         train.for_each_batch(args.shuffle, &mut |step, batch| {
-            net.prepare(&batch.x)?;
-            let y = targets(&batch)?;
-            if let Some(w) = &batch.sample_weight {
-                check_xy(&batch.x, Some(y), Some(w))?;
-            }
-            train_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
-            if args.verbose == 1 {
-                bar.update(step + 1, &progbar_values(&c.logs()), false);
-            }
-            Ok(true)
+            cbs.on_train_batch_begin(step, &mut cm, &mut Logs::new())?;
+            let mut logs = {
+                let (net, c) = cm.model_mut()?.parts_mut()?;
+                net.prepare(&batch.x)?;
+                let y = targets(&batch)?;
+                if let Some(w) = &batch.sample_weight {
+                    check_xy(&batch.x, Some(y), Some(w))?;
+                }
+                train_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
+                c.logs()
+            };
+            cbs.on_train_batch_end(step, &mut cm, &mut logs)?;
+            Ok(!cm.stop_training)
         })?;
         train.on_epoch_end();
-        let mut logs = c.logs();
+        let mut logs = cm.model_mut()?.parts_mut()?.1.logs();
         if let Some(v) = val.as_deref_mut() {
             if (epoch + 1).is_multiple_of(args.validation_freq) {
-                let vlogs = evaluate_adapter(net, c, v, 0)?;
+                let vlogs = evaluate_loop(&mut cm, v, &mut cbs)?;
                 for (k, v) in vlogs {
                     logs.insert(format!("val_{k}"), v);
                 }
             }
         }
-        if args.verbose > 0 {
-            bar.update(steps, &progbar_values(&logs), true);
+        cbs.on_epoch_end(epoch, &mut cm, &mut logs)?;
+        training_logs = logs;
+        if cm.stop_training {
+            break;
         }
-        history.record(epoch, &logs);
     }
+    if args.epochs > 0 {
+        // Keras swaps in the moving averages of the weights when the optimizer uses EMA.
+        let (net, c) = cm.model_mut()?.parts_mut()?;
+        let mut vars: Vec<_> = net.variables_mut().into_iter().filter(|(_, t)| *t).map(|(v, _)| v).collect();
+        c.optimizer.finalize_variable_values(&mut vars)?;
+    }
+    cbs.on_train_end(&mut cm, &mut training_logs)?;
     let _ = std::io::stdout().flush();
-    Ok(history)
+    Ok(cbs.history())
 }
 
-/// The evaluation loop shared by every kind of data: loss and metrics over one pass.
-pub fn evaluate_adapter<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
+/// One pass of evaluation with callbacks (Keras `Trainer.evaluate`'s loop).
+fn evaluate_loop(cm: &mut CallbackModel, data: &mut dyn DataAdapter, cbs: &mut CallbackList) -> Result<Logs> {
+    cm.stop_evaluating = false;
+    cbs.on_test_begin(cm, &mut Logs::new())?;
+    cm.model_mut()?.parts_mut()?.1.reset_metrics();
+    data.for_each_batch(false, &mut |step, batch| {
+        cbs.on_test_batch_begin(step, cm, &mut Logs::new())?;
+        let mut logs = {
+            let (net, c) = cm.model_mut()?.parts_mut()?;
+            net.prepare(&batch.x)?;
+            let y = targets(&batch)?;
+            test_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
+            c.logs()
+        };
+        cbs.on_test_batch_end(step, cm, &mut logs)?;
+        Ok(!cm.stop_evaluating)
+    })?;
+    let mut logs = cm.model_mut()?.parts_mut()?.1.logs();
+    cbs.on_test_end(cm, &mut logs)?;
+    Ok(logs)
+}
+
+/// The evaluation loop shared by every kind of data: loss and metrics over one pass, with
+/// the callbacks' `on_test_*` hooks and a progress bar when `verbose > 0`.
+pub fn evaluate_adapter(
+    model: &mut dyn TrainModel,
     data: &mut dyn DataAdapter,
     verbose: u8,
+    callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<Logs> {
-    c.reset_metrics();
-    let steps = data.num_batches();
-    let mut bar = Progbar::new(Some(steps), verbose, "step");
-    data.for_each_batch(false, &mut |step, batch| {
-        net.prepare(&batch.x)?;
-        let y = targets(&batch)?;
-        test_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
-        if verbose == 1 {
-            bar.update(step + 1, &progbar_values(&c.logs()), step + 1 == steps);
-        }
-        Ok(true)
-    })?;
-    let logs = c.logs();
-    if verbose == 2 {
-        bar.update(steps, &progbar_values(&logs), true);
-    }
+    let params = CallbackParams { verbose, epochs: 1, steps: Some(data.num_batches()), validation: false };
+    let mut cbs = CallbackList::new(callbacks, false, verbose != 0, &params);
+    let mut cm = CallbackModel::new(model);
+    let logs = evaluate_loop(&mut cm, data, &mut cbs)?;
+    let _ = std::io::stdout().flush();
     Ok(logs)
 }
 
 /// Keras `evaluate`: the loss and metrics over the data.
-pub fn evaluate<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
-    x: &Tensor,
-    y: &Tensor,
-    args: &EvaluateArgs,
-) -> Result<Logs> {
+pub fn evaluate(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
     check_batch_size(args.batch_size)?;
     check_xy(x, Some(y), args.sample_weight.as_ref())?;
-    net.prepare(x)?;
+    model.parts_mut()?.0.prepare(x)?;
     let mut data =
         TensorAdapter::new(x.clone(), Some(y.clone()), args.sample_weight.clone(), args.batch_size);
-    evaluate_adapter(net, c, &mut data, args.verbose)
+    evaluate_adapter(model, &mut data, args.verbose, args.callbacks)
 }
 
 /// Keras `evaluate` on a [`Sequence`].
-pub fn evaluate_sequence<N: Network + ?Sized>(
-    net: &mut N,
-    c: &mut Compiled,
+pub fn evaluate_sequence(
+    model: &mut dyn TrainModel,
     data: &mut dyn Sequence,
-    args: &EvaluateArgs,
+    args: EvaluateArgs,
 ) -> Result<Logs> {
     let mut data = SequenceAdapter::new(data)?;
-    evaluate_adapter(net, c, &mut data, args.verbose)
+    evaluate_adapter(model, &mut data, args.verbose, args.callbacks)
 }
 
 /// The prediction loop shared by every kind of data: `check` validates each batch's inputs.
-pub fn predict_adapter<N: Network + ?Sized>(
-    net: &N,
+pub fn predict_adapter(
+    model: &dyn TrainModel,
     data: &mut dyn DataAdapter,
     verbose: u8,
     check: &dyn Fn(&Tensor) -> Result<()>,
+    callbacks: Vec<CallbackRef<'_>>,
 ) -> Result<Tensor> {
     let steps = data.num_batches();
-    let mut bar = Progbar::new(Some(steps), verbose, "step");
+    let params = CallbackParams { verbose, epochs: 1, steps: Some(steps), validation: false };
+    let mut cbs = CallbackList::new(callbacks, false, verbose != 0, &params);
+    let mut cm = CallbackModel::read_only(model);
+    cbs.on_predict_begin(&mut cm, &mut Logs::new())?;
     let mut outs = Vec::with_capacity(steps);
     data.for_each_batch(false, &mut |step, batch| {
+        cbs.on_predict_batch_begin(step, &mut cm, &mut Logs::new())?;
         check(&batch.x)?;
         let mut ctx = CallContext::new(false);
-        outs.push(net.forward(&batch.x, &mut ctx)?.detach());
-        if verbose > 0 {
-            bar.update(step + 1, &[], step + 1 == steps);
-        }
-        Ok(true)
+        let out = cm.model().network().forward(&batch.x, &mut ctx)?.detach();
+        cbs.on_predict_batch_end(step, &out, &mut cm, &mut Logs::new())?;
+        outs.push(out);
+        Ok(!cm.stop_predicting)
     })?;
+    cbs.on_predict_end(&mut cm, &mut Logs::new())?;
+    let _ = std::io::stdout().flush();
     if outs.len() == 1 {
         return Ok(outs.pop().expect("one batch"));
     }
@@ -334,9 +391,9 @@ pub fn predict_adapter<N: Network + ?Sized>(
 }
 
 /// Keras `predict`: outputs for every sample, computed in batches.
-pub fn predict<N: Network + ?Sized>(net: &N, x: &Tensor, args: &PredictArgs) -> Result<Tensor> {
+pub fn predict(model: &dyn TrainModel, x: &Tensor, args: PredictArgs) -> Result<Tensor> {
     check_batch_size(args.batch_size)?;
     check_xy(x, None, None)?;
     let mut data = TensorAdapter::new(x.clone(), None, None, args.batch_size);
-    predict_adapter(net, &mut data, args.verbose, &|_| Ok(()))
+    predict_adapter(model, &mut data, args.verbose, &|_| Ok(()), args.callbacks)
 }

@@ -49,6 +49,20 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
         .shuffle(fit["shuffle"].as_bool().unwrap_or(false))
         .validation_data(&xv, &yv)
         .verbose(0);
+    // Record the logs Keras passes to on_train_batch_end (running means within the epoch).
+    let per_batch = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(usize, usize, keras::Logs)>::new()));
+    let epoch = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let (pb, ep, ep2) = (per_batch.clone(), epoch.clone(), epoch.clone());
+    let recorder = keras::callbacks::LambdaCallback::new()
+        .on_epoch_begin(move |e, _| {
+            ep.set(e);
+            Ok(())
+        })
+        .on_train_batch_end(move |b, logs| {
+            pb.borrow_mut().push((ep2.get(), b, logs.clone()));
+            Ok(())
+        });
+    let args = args.callback_boxed(Box::new(recorder));
     let history = model.fit(&x, &y, args).map_err(|e| format!("fit: {e}"))?;
     let (hr, ha) = case.tol("history");
     let nval = yv.shape()[0] as f32;
@@ -70,6 +84,30 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
             ha
         };
         crate::common::compare_values(&format!("history[{key}]"), got, &want, hr, atol)?;
+    }
+    if let Some(want) = case.json["per_batch_logs"].as_array() {
+        let got = per_batch.borrow();
+        if got.len() != want.len() {
+            return Err(format!("per_batch_logs: {} batches logged, Keras logged {}", got.len(), want.len()));
+        }
+        for ((e, b, logs), w) in got.iter().zip(want) {
+            let (we, wb) = (w["epoch"].as_u64(), w["batch"].as_u64());
+            if (Some(*e as u64), Some(*b as u64)) != (we, wb) {
+                return Err(format!("per_batch_logs: got epoch {e} batch {b}, Keras {we:?} {wb:?}"));
+            }
+            for (key, v) in w.as_object().ok_or("per_batch_logs entry")? {
+                if key == "epoch" || key == "batch" {
+                    continue;
+                }
+                let got = *logs.get(key).ok_or_else(|| format!("per_batch_logs: no '{key}' at {e}/{b}"))?;
+                // Running accuracy over the samples seen so far: one flip is 1/seen.
+                let bs = fit["batch_size"].as_u64().unwrap_or(32) as f32;
+                let seen = ((*b as f32 + 1.0) * bs).min(ntrain);
+                let atol = if key.contains("accuracy") { ha.max(1.0 / seen + 1e-6) } else { ha };
+                let want = v.as_f64().unwrap_or(f64::NAN) as f32;
+                compare_scalar(&format!("per_batch_logs[{e}][{b}][{key}]"), got, want, hr, atol)?;
+            }
+        }
     }
     let (wr, wa) = case.tol("final_weights");
     let weights = model.get_weights();
