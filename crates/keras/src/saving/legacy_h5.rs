@@ -154,28 +154,45 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
     compile_from_config(&mut model, &tc)?;
     if r.has_group("optimizer_weights")? {
         let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();
-        let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
-        let fresh = "Error in loading the saved optimizer state. As a result, your model is starting with a freshly initialized optimizer.";
-        if names.len() != current.len() {
-            warn(fresh);
-            return Ok(model);
-        }
-        let mut vals = Vec::with_capacity(names.len());
-        for (n, (_, cur)) in names.iter().zip(&current) {
-            match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
-                Ok(v) => vals.push(v),
-                Err(Error::Shape(_)) => {
-                    warn(fresh);
-                    return Ok(model);
-                }
-                Err(e) => return Err(e),
+        if let Some(vals) = read_optimizer_weights(&model, r, &names)? {
+            if let Some(c) = model.compile_state_mut() {
+                c.optimizer.set_variables(&vals)?;
             }
-        }
-        if let Some(c) = model.compile_state_mut() {
-            c.optimizer.set_variables(&vals)?;
+        } else {
+            warn(
+                "Error in loading the saved optimizer state. As a result, your model is starting with a \
+                 freshly initialized optimizer.",
+            );
         }
     }
     Ok(model)
+}
+
+/// The saved optimizer values in the order of the model's optimizer, or `None` when they do
+/// not fit it. Keras 3 files list exactly the optimizer's variables; tf.keras 2.11+ files
+/// list the same ones without `learning_rate` (it lives in the config), which is put back.
+fn read_optimizer_weights(model: &Sequential, r: &Reader, names: &[String]) -> Result<Option<Vec<Tensor>>> {
+    let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
+    let tf2 = names.len() + 1 == current.len()
+        && names.first().is_some_and(|n| n.contains("iteration"))
+        && current.get(1).is_some_and(|(n, _)| n.ends_with("/learning_rate"));
+    if names.len() != current.len() && !tf2 {
+        return Ok(None);
+    }
+    let targets: Vec<&Tensor> =
+        current.iter().enumerate().filter(|(i, _)| !tf2 || *i != 1).map(|(_, (_, t))| t).collect();
+    let mut vals = Vec::with_capacity(current.len());
+    for (n, cur) in names.iter().zip(targets) {
+        match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
+            Ok(v) => vals.push(v),
+            Err(Error::Shape(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    if tf2 {
+        vals.insert(1, current[1].1.clone());
+    }
+    Ok(Some(vals))
 }
 
 /// Loads legacy `.h5` weights (Keras `load_weights` on an `.h5` file): from `model_weights`
