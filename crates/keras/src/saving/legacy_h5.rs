@@ -230,6 +230,10 @@ fn join(group: &str, name: &str) -> String {
     }
 }
 
+/// One model layer's weight slots in legacy order: name, indices into `model.weights()`,
+/// shapes.
+type Slot = (String, Vec<usize>, Vec<Vec<usize>>);
+
 /// Keras `load_weights_from_hdf5_group` (by position) and `..._by_name`. All values are
 /// read and checked first, then assigned, so a failure leaves the model unchanged.
 fn load_weights_from_group(
@@ -241,7 +245,7 @@ fn load_weights_from_group(
     let layer_names = r.string_list_attr(group, "layer_names")?.unwrap_or_default();
     // Weight slots of each model layer, legacy order, as global indices into model.weights().
     let mut offset = 0;
-    let mut slots: Vec<(String, Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
+    let mut slots: Vec<Slot> = Vec::new();
     for l in model.layers() {
         let ws = l.weights();
         let order = legacy_order(l.as_ref());
@@ -252,7 +256,7 @@ fn load_weights_from_group(
     let paths: Vec<String> = model.weights().iter().map(|w| w.path().to_string()).collect();
     let mut assign: Vec<(usize, Tensor)> = Vec::new();
     // Reads one saved layer into one model layer, honouring skip_mismatch.
-    let mut take = |k: usize, saved: &str, slot: &(String, Vec<usize>, Vec<Vec<usize>>)| -> Result<()> {
+    let mut take = |k: usize, saved: &str, slot: &Slot| -> Result<()> {
         let (name, idx, shapes) = slot;
         let g = join(group, saved);
         let count = r.string_list_attr(&g, "weight_names")?.unwrap_or_default().len();
@@ -294,8 +298,7 @@ fn load_weights_from_group(
             }
         }
     } else {
-        let with_weights: Vec<&(String, Vec<usize>, Vec<Vec<usize>>)> =
-            slots.iter().filter(|s| !s.1.is_empty()).collect();
+        let with_weights: Vec<&Slot> = slots.iter().filter(|s| !s.1.is_empty()).collect();
         let mut saved_with_weights = Vec::new();
         for n in &layer_names {
             let names = r.string_list_attr(&join(group, n), "weight_names")?.unwrap_or_default();

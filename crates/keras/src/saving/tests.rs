@@ -175,7 +175,9 @@ fn saved_model_cases() -> Vec<PathBuf> {
 }
 
 /// `(path, shape, dtype)` of every dataset, and `(group, attrs)` as the case lists them.
-fn layout_of(bytes: &[u8]) -> (Vec<(String, Vec<usize>, String)>, Vec<(String, Value)>) {
+type Layout = (Vec<(String, Vec<usize>, String)>, Vec<(String, Value)>);
+
+fn layout_of(bytes: &[u8]) -> Layout {
     let l = inspect_h5(bytes).unwrap();
     let ds = l.datasets.into_iter().map(|d| (d.path, d.shape, d.dtype)).collect();
     let attrs = l
@@ -196,7 +198,7 @@ fn layout_of(bytes: &[u8]) -> (Vec<(String, Vec<usize>, String)>, Vec<(String, V
     (ds, attrs)
 }
 
-fn case_layout(v: &Value) -> (Vec<(String, Vec<usize>, String)>, Vec<(String, Value)>) {
+fn case_layout(v: &Value) -> Layout {
     let mut ds: Vec<(String, Vec<usize>, String)> = v["datasets"]
         .as_array()
         .unwrap()
