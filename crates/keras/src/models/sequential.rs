@@ -11,6 +11,9 @@ use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryT
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
+/// A check run on each layer (and its input shape) before it is built.
+pub(crate) type LayerCheck<'a> = dyn FnMut(&dyn Layer, &[Option<usize>]) -> Result<()> + 'a;
+
 /// The layer stack of a Sequential model (separate from the compile state so the trainer
 /// can borrow both).
 struct Stack {
@@ -587,10 +590,7 @@ impl Sequential {
 
     /// [`Sequential::from_config`] calling `check(layer, input_shape)` before each layer is
     /// built (the loaders bound what a file may make us allocate).
-    pub(crate) fn from_config_with(
-        cfg: &Value,
-        check: &mut dyn FnMut(&dyn Layer, &[Option<usize>]) -> Result<()>,
-    ) -> Result<Sequential> {
+    pub(crate) fn from_config_with(cfg: &Value, check: &mut LayerCheck<'_>) -> Result<Sequential> {
         let mut m = Sequential::new();
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {
             m.stack.name = n.to_string();

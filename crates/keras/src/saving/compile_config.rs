@@ -47,7 +47,12 @@ const LEGACY_OPTIMIZER_KEYS: &[&str] = &["decay", "jit_compile", "is_legacy_opti
 
 fn optimizer_from(v: &Value) -> Result<Box<dyn optimizers::Optimizer>> {
     let mut v = v.clone();
-    let class = v.get("class_name").and_then(Value::as_str).unwrap_or("").to_string();
+    // tf.keras 2.11+ registers its optimizers as `Custom>Adam`.
+    let class = v.get("class_name").and_then(Value::as_str).unwrap_or("");
+    let class = class.strip_prefix("Custom>").unwrap_or(class).to_string();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("class_name".into(), Value::String(class.clone()));
+    }
     if let Some(cfg) = v.get_mut("config").and_then(Value::as_object_mut) {
         for k in LEGACY_OPTIMIZER_KEYS {
             if let Some(x) = cfg.remove(*k) {
@@ -77,6 +82,13 @@ fn metric_from(v: &Value) -> Result<MetricArg> {
                     return Ok(MetricArg::Name(s.to_string()));
                 }
             }
+            // tf.keras 2.x: `{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy",
+            // "fn": "sparse_categorical_accuracy"}}`.
+            let cfg = o.get("config");
+            let class = match cfg.and_then(|c| c.get("fn")).and_then(Value::as_str) {
+                Some(f) if class == "MeanMetricWrapper" => f,
+                _ => class,
+            };
             let mut m = metrics::get(class)
                 .map_err(|_| Error::Config(format!("Could not interpret metric identifier: {v}")))?;
             if let Some(n) = o.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
@@ -113,6 +125,10 @@ pub(crate) fn compile_from_config(model: &mut Sequential, cfg: &Value) -> Result
     };
     let metrics = match m.get("metrics") {
         None | Some(Value::Null) => Vec::new(),
+        // tf.keras 2.x nests one list per output: `[[...]]` for a single output.
+        Some(Value::Array(list)) if list.len() == 1 && list[0].is_array() => {
+            list[0].as_array().into_iter().flatten().map(metric_from).collect::<Result<Vec<_>>>()?
+        }
         Some(Value::Array(list)) => list.iter().map(metric_from).collect::<Result<Vec<_>>>()?,
         Some(other) => vec![metric_from(other)?],
     };

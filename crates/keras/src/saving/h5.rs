@@ -178,6 +178,11 @@ impl Reader {
             keras_bail!(Io, "{what} is not an HDF5 file (no HDF5 signature)");
         }
         let file = guard(&format!("Cannot read {what} as HDF5"), || H5File::from_bytes(bytes))?;
+        // As the HDF5 library does: a file shorter than its superblock says is truncated.
+        let eof = file.superblock().eof_address;
+        if eof > len as u64 {
+            keras_bail!(Io, "{what} is truncated: {len} bytes, but the HDF5 superblock says {eof}");
+        }
         Ok(Reader { file, len })
     }
 

@@ -154,28 +154,45 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
     compile_from_config(&mut model, &tc)?;
     if r.has_group("optimizer_weights")? {
         let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();
-        let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
-        let fresh = "Error in loading the saved optimizer state. As a result, your model is starting with a freshly initialized optimizer.";
-        if names.len() != current.len() {
-            warn(fresh);
-            return Ok(model);
-        }
-        let mut vals = Vec::with_capacity(names.len());
-        for (n, (_, cur)) in names.iter().zip(&current) {
-            match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
-                Ok(v) => vals.push(v),
-                Err(Error::Shape(_)) => {
-                    warn(fresh);
-                    return Ok(model);
-                }
-                Err(e) => return Err(e),
+        if let Some(vals) = read_optimizer_weights(&model, r, &names)? {
+            if let Some(c) = model.compile_state_mut() {
+                c.optimizer.set_variables(&vals)?;
             }
-        }
-        if let Some(c) = model.compile_state_mut() {
-            c.optimizer.set_variables(&vals)?;
+        } else {
+            warn(
+                "Error in loading the saved optimizer state. As a result, your model is starting with a \
+                 freshly initialized optimizer.",
+            );
         }
     }
     Ok(model)
+}
+
+/// The saved optimizer values in the order of the model's optimizer, or `None` when they do
+/// not fit it. Keras 3 files list exactly the optimizer's variables; tf.keras 2.11+ files
+/// list the same ones without `learning_rate` (it lives in the config), which is put back.
+fn read_optimizer_weights(model: &Sequential, r: &Reader, names: &[String]) -> Result<Option<Vec<Tensor>>> {
+    let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
+    let tf2 = names.len() + 1 == current.len()
+        && names.first().is_some_and(|n| n.contains("iteration"))
+        && current.get(1).is_some_and(|(n, _)| n.ends_with("/learning_rate"));
+    if names.len() != current.len() && !tf2 {
+        return Ok(None);
+    }
+    let targets: Vec<&Tensor> =
+        current.iter().enumerate().filter(|(i, _)| !tf2 || *i != 1).map(|(_, (_, t))| t).collect();
+    let mut vals = Vec::with_capacity(current.len());
+    for (n, cur) in names.iter().zip(targets) {
+        match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
+            Ok(v) => vals.push(v),
+            Err(Error::Shape(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    if tf2 {
+        vals.insert(1, current[1].1.clone());
+    }
+    Ok(Some(vals))
 }
 
 /// Loads legacy `.h5` weights (Keras `load_weights` on an `.h5` file): from `model_weights`
@@ -213,6 +230,10 @@ fn join(group: &str, name: &str) -> String {
     }
 }
 
+/// One model layer's weight slots in legacy order: name, indices into `model.weights()`,
+/// shapes.
+type Slot = (String, Vec<usize>, Vec<Vec<usize>>);
+
 /// Keras `load_weights_from_hdf5_group` (by position) and `..._by_name`. All values are
 /// read and checked first, then assigned, so a failure leaves the model unchanged.
 fn load_weights_from_group(
@@ -224,7 +245,7 @@ fn load_weights_from_group(
     let layer_names = r.string_list_attr(group, "layer_names")?.unwrap_or_default();
     // Weight slots of each model layer, legacy order, as global indices into model.weights().
     let mut offset = 0;
-    let mut slots: Vec<(String, Vec<usize>, Vec<Vec<usize>>)> = Vec::new();
+    let mut slots: Vec<Slot> = Vec::new();
     for l in model.layers() {
         let ws = l.weights();
         let order = legacy_order(l.as_ref());
@@ -235,7 +256,7 @@ fn load_weights_from_group(
     let paths: Vec<String> = model.weights().iter().map(|w| w.path().to_string()).collect();
     let mut assign: Vec<(usize, Tensor)> = Vec::new();
     // Reads one saved layer into one model layer, honouring skip_mismatch.
-    let mut take = |k: usize, saved: &str, slot: &(String, Vec<usize>, Vec<Vec<usize>>)| -> Result<()> {
+    let mut take = |k: usize, saved: &str, slot: &Slot| -> Result<()> {
         let (name, idx, shapes) = slot;
         let g = join(group, saved);
         let count = r.string_list_attr(&g, "weight_names")?.unwrap_or_default().len();
@@ -277,8 +298,7 @@ fn load_weights_from_group(
             }
         }
     } else {
-        let with_weights: Vec<&(String, Vec<usize>, Vec<Vec<usize>>)> =
-            slots.iter().filter(|s| !s.1.is_empty()).collect();
+        let with_weights: Vec<&Slot> = slots.iter().filter(|s| !s.1.is_empty()).collect();
         let mut saved_with_weights = Vec::new();
         for n in &layer_names {
             let names = r.string_list_attr(&join(group, n), "weight_names")?.unwrap_or_default();

@@ -47,6 +47,73 @@ mod zip;
 #[cfg(test)]
 mod tests;
 
+/// Entry points for the fuzz targets (`fuzz/`) and the regression tests: the loaders
+/// without the `catch_unwind` shield, so a panic anywhere is seen as the bug it is.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+    use crate::layers::{
+        Bidirectional, Dense, Dropout, Flatten, Input, LayerNormalization, SimpleRNN, TimeDistributed,
+    };
+    use crate::layers::{GRU, LSTM};
+
+    /// Loads `.keras` bytes.
+    pub fn load_keras(bytes: &[u8]) -> Result<Sequential> {
+        keras_zip::from_bytes(bytes, true)
+    }
+
+    /// Loads legacy `.h5` model bytes.
+    pub fn load_h5(bytes: &[u8]) -> Result<Sequential> {
+        let r = h5::Reader::from_bytes(bytes.to_vec(), "<fuzz>")?;
+        legacy_h5::load_model(&r, true)
+    }
+
+    /// The fixed model the weight loaders are fuzzed with (every kind of variable group:
+    /// nested RNN cells, wrappers, normalization), compiled with a built Adam.
+    pub fn weights_target_model() -> Sequential {
+        crate::utils::set_random_seed(3);
+        let mut m = Sequential::new().with_name("seq");
+        let r = (|| {
+            m.add(Input::new(&[5, 3]))?;
+            m.add(Bidirectional::new(LSTM::new(3).return_sequences(true)))?;
+            m.add(TimeDistributed::new(Dense::new(4)))?;
+            m.add(GRU::new(3).return_sequences(true))?;
+            m.add(SimpleRNN::new(2).return_sequences(true))?;
+            m.add(LayerNormalization::new())?;
+            m.add(Flatten::new())?;
+            m.add(Dropout::new(0.1))?;
+            m.add(Dense::new(3).activation("softmax"))?;
+            m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
+            m.build_optimizer()
+        })();
+        r.expect("the fuzz target model is valid");
+        m
+    }
+
+    /// Loads weight bytes (Keras 3 layout, else legacy) into [`weights_target_model`].
+    pub fn load_weights(bytes: &[u8]) -> Result<Sequential> {
+        let mut m = weights_target_model();
+        let r = h5::Reader::from_bytes(bytes.to_vec(), "<fuzz>")?;
+        if r.has_group("layers")? || r.has_group("vars")? {
+            weights_h5::load_tree(&mut m, &r, false)?;
+        } else {
+            legacy_h5::load_weights(&mut m, &r, LoadWeightsOptions::default())?;
+        }
+        Ok(m)
+    }
+
+    /// Builds a model from `config.json` bytes, with a 64 KiB weights budget.
+    pub fn model_from_json(bytes: &[u8]) -> Result<Sequential> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::Config("not UTF-8".into()))?;
+        let cfg = Value::Object(compile_config::parse_json_object(text, "config.json")?);
+        let mut m = model_from_config_checked(&cfg, 64 << 10)?;
+        if let Some(cc) = cfg.get("compile_config").filter(|c| !c.is_null()) {
+            compile_config::compile_from_config(&mut m, cc)?;
+        }
+        Ok(m)
+    }
+}
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 

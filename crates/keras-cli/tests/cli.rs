@@ -1,0 +1,188 @@
+//! Runs the `keras` binary on every file of the shared saved_model reference cases (the
+//! copy in crates/keras/tests/fixtures/oracle), and on bad command lines and files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use keras::io::npy;
+use keras::Tensor;
+use serde_json::Value;
+
+fn keras_bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keras")).args(args).output().expect("run keras")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keras/tests/fixtures/oracle/saved_model");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    v.retain(|p| p.join("case.json").is_file());
+    v.sort();
+    assert!(!v.is_empty(), "no saved_model cases under {}", root.display());
+    v
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keras_cli_{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "keras failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Fails with exit status `code` and one line on stderr containing `needle`.
+fn fails(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("keras: error: ") && err.contains(needle), "{err}");
+}
+
+fn close(a: &Tensor, b: &Tensor, case: &Value) -> bool {
+    let tol = &case["tolerance"]["predict"];
+    let (rtol, atol) = (tol["rtol"].as_f64().unwrap() as f32, tol["atol"].as_f64().unwrap() as f32);
+    a.shape() == b.shape()
+        && a.to_f32_vec().iter().zip(b.to_f32_vec()).all(|(x, y)| (x - y).abs() <= atol + rtol * y.abs())
+}
+
+/// Labels that fit the model's loss: the expected outputs themselves, one-hot argmaxes, or
+/// int64 class ids for sparse losses (so every .npy dtype is used).
+fn labels(expected: &Tensor, loss: &str) -> Tensor {
+    let classes = *expected.shape().last().unwrap();
+    let v = expected.to_f32_vec();
+    let arg: Vec<usize> = v
+        .chunks(classes)
+        .map(|r| r.iter().enumerate().fold(0, |b, (i, x)| if *x > r[b] { i } else { b }))
+        .collect();
+    match loss {
+        "sparse_categorical_crossentropy" => {
+            Tensor::from_i64(arg.iter().map(|&a| a as i64).collect(), [arg.len()]).unwrap()
+        }
+        "categorical_crossentropy" => {
+            let mut one = vec![0f32; v.len()];
+            for (i, &a) in arg.iter().enumerate() {
+                one[i * classes + a] = 1.0;
+            }
+            Tensor::new(one, expected.shape().to_vec()).unwrap()
+        }
+        _ => expected.clone(),
+    }
+}
+
+#[test]
+fn every_command_works_on_every_reference_file() {
+    for dir in cases() {
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let name = case["name"].as_str().unwrap();
+        let input = dir.join("input.npy");
+        let expected = npy::read(dir.join("expected_output.npy")).unwrap();
+        for file in ["model.keras", "model.h5"] {
+            let f = dir.join(file);
+            let out = ok(&keras_bin(&["summary", s(&f)]));
+            assert!(out.contains(&format!("Model: \"{}\"", case["model_name"].as_str().unwrap())), "{out}");
+            assert!(out.contains("Compiled: optimizer Adam"), "{out}");
+
+            let y = tmp(&format!("{name}_{file}_pred.npy"));
+            ok(&keras_bin(&["predict", s(&f), "--input", s(&input), "--output", s(&y), "--batch-size", "5"]));
+            assert!(close(&npy::read(&y).unwrap(), &expected, &case), "{name}/{file}: predict");
+
+            let loss = case["legacy_h5_layout"]["root_attrs"]["training_config"].as_str().unwrap_or("");
+            let loss = ["sparse_categorical_crossentropy", "categorical_crossentropy", "mse"]
+                .into_iter()
+                .find(|l| loss.contains(&format!("\"loss\": \"{l}\"")))
+                .unwrap_or("mse");
+            let ypath = tmp(&format!("{name}_labels.npy"));
+            npy::write(&ypath, &labels(&expected, loss)).unwrap();
+            let out = ok(&keras_bin(&["evaluate", s(&f), "--x", s(&input), "--y", s(&ypath)]));
+            assert!(out.starts_with("loss: "), "{out}");
+
+            for ext in ["keras", "h5"] {
+                let trained = tmp(&format!("{name}_{file}_trained.{ext}"));
+                let out = ok(&keras_bin(&[
+                    "fit",
+                    s(&f),
+                    "--x",
+                    s(&input),
+                    "--y",
+                    s(&ypath),
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "4",
+                    "--validation-split",
+                    "0.25",
+                    "--no-shuffle",
+                    "--output",
+                    s(&trained),
+                ]));
+                assert!(out.contains("trained 2 epoch(s)") && out.contains("val_loss"), "{out}");
+                // The trained file is a model again, with more optimizer steps.
+                let m = keras::models::load_model(&trained).unwrap();
+                let before = keras::models::load_model(&f).unwrap();
+                assert!(
+                    m.compile_state().unwrap().optimizer.iterations()
+                        > before.compile_state().unwrap().optimizer.iterations()
+                );
+            }
+
+            let other = if file.ends_with(".keras") { "h5" } else { "keras" };
+            let conv = tmp(&format!("{name}_{file}_converted.{other}"));
+            ok(&keras_bin(&["convert", s(&f), s(&conv)]));
+            let y2 = tmp(&format!("{name}_{file}_pred2.npy"));
+            ok(&keras_bin(&["predict", s(&conv), "--input", s(&input), "--output", s(&y2)]));
+            assert_eq!(npy::read(&y2).unwrap().to_f32_vec(), npy::read(&y).unwrap().to_f32_vec());
+        }
+        // model.weights.h5 has no architecture: a clear error.
+        let w = dir.join("model.weights.h5");
+        fails(&keras_bin(&["summary", s(&w)]), 1, "weights only");
+    }
+}
+
+#[test]
+fn bad_command_lines_and_files_are_one_line_errors() {
+    let dir = &cases()[0];
+    let f = dir.join("model.keras");
+    let input = dir.join("input.npy");
+    fails(&keras_bin(&["frobnicate"]), 2, "unknown command 'frobnicate'");
+    fails(&keras_bin(&["predict", s(&f), "--input", s(&input)]), 2, "needs --output");
+    fails(&keras_bin(&["summary", s(&f), "--colour", "red"]), 2, "unknown option --colour");
+    fails(&keras_bin(&["summary"]), 2, "takes 1 file argument");
+    fails(
+        &keras_bin(&["predict", s(&f), "--input", s(&input), "--output", "o.npy", "--batch-size", "x"]),
+        2,
+        "--batch-size",
+    );
+    fails(
+        &keras_bin(&["fit", s(&f), "--x", "a", "--y", "b", "--epochs", "1", "--output", "o.keras"]),
+        2,
+        "--batch-size",
+    );
+    fails(&keras_bin(&["summary", "missing.keras"]), 1, "File not found");
+    fails(&keras_bin(&["summary", "model.pb"]), 1, "File format not supported");
+    let garbage = tmp("garbage.keras");
+    std::fs::write(&garbage, b"this is not a zip file, only some text\n").unwrap();
+    fails(&keras_bin(&["summary", s(&garbage)]), 1, "not a zip file");
+    let garbage_h5 = tmp("garbage.h5");
+    std::fs::write(&garbage_h5, b"\x89HDF\r\n\x1a\n and then nothing useful").unwrap();
+    fails(&keras_bin(&["summary", s(&garbage_h5)]), 1, "");
+    let bad_npy = tmp("bad.npy");
+    std::fs::write(&bad_npy, b"\x93NUMPY nonsense").unwrap();
+    fails(
+        &keras_bin(&["predict", s(&f), "--input", s(&bad_npy), "--output", s(&tmp("o.npy"))]),
+        1,
+        "cannot read",
+    );
+    // Wrong input shape: Keras's message, on one line.
+    let x = tmp("wrong.npy");
+    npy::write(&x, &Tensor::new(vec![0.0; 6], [2, 3]).unwrap()).unwrap();
+    fails(&keras_bin(&["predict", s(&f), "--input", s(&x), "--output", s(&tmp("o.npy"))]), 1, "incompatible");
+    fails(&keras_bin(&["convert", s(&f), s(&tmp("out.txt"))]), 1, "Invalid filepath extension");
+    assert!(ok(&keras_bin(&["--help"])).starts_with("usage: keras"));
+}
