@@ -307,6 +307,46 @@ fn fit_consumes_flow_and_directory_iterators() {
     std::fs::remove_dir_all(root).ok();
 }
 
+/// Worker threads change where batches are made, not what they are: training through
+/// `with_workers(3)` ends with the same weights as training on the calling thread.
+#[test]
+fn workers_give_the_same_training_as_the_calling_thread() {
+    use keras::utils::SequenceExt;
+    let root = tempdir("workers");
+    write_tree(&root);
+    let g = ImageDataGenerator::new().rescale(1.0 / 255.0).horizontal_flip(true).rotation_range(10.0);
+    let train = |workers: usize| {
+        keras::backend::clear_session();
+        keras::utils::set_random_seed(3);
+        let it = g
+            .flow_from_directory(
+                &root,
+                (8, 8),
+                ColorMode::Rgb,
+                None,
+                ClassMode::Categorical,
+                FlowOptions::default().batch_size(2).seed(5),
+                PilInterpolation::Nearest,
+            )
+            .unwrap();
+        let mut it = it.with_workers(workers).queue_size(2);
+        let mut model = Sequential::new();
+        model.add(Input::new(&[8, 8, 3])).unwrap();
+        model.add(Flatten::new()).unwrap();
+        model.add(Dense::new(2).activation("softmax")).unwrap();
+        model.compile("sgd", "categorical_crossentropy", &["accuracy"]).unwrap();
+        let h = model.fit_sequence(&mut it, FitArgs::default().epochs(3).verbose(0)).unwrap();
+        (h.history["loss"].clone(), model.get_weights())
+    };
+    let (loss1, w1) = train(1);
+    let (loss3, w3) = train(3);
+    assert_eq!(loss1, loss3);
+    for (a, b) in w1.iter().zip(&w3) {
+        assert_eq!(a.as_f32().unwrap(), b.as_f32().unwrap());
+    }
+    std::fs::remove_dir_all(root).ok();
+}
+
 #[test]
 fn bad_inputs_are_clear_errors() {
     let g = ImageDataGenerator::new();

@@ -13,7 +13,7 @@ pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
 pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetOptions};
 pub use keras_engine::set_random_seed;
 pub use numerical::{normalize, to_categorical};
-pub use sequence::{Batch, Sequence};
+pub use sequence::{Batch, Sequence, SequenceExt, WithWorkers};
 pub use text_dataset_utils::{text_dataset_from_directory, TextBatch, TextDataset, TextDatasetOptions};
 // Keras 3 exposes these under `keras.utils` too.
 pub use crate::preprocessing::sequence::{pad_sequences, PadSequencesArgs};

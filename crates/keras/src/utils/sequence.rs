@@ -82,3 +82,82 @@ pub trait Sequence: Send + Sync {
         10
     }
 }
+
+/// Any [`Sequence`] with its batches made on `workers` threads ahead of the training step
+/// (Keras's `PyDataset(workers=..., max_queue_size=...)` arguments, for sources that do not take
+/// them themselves, such as `ImageDataGenerator::flow_from_directory`). Batches still arrive in
+/// index order and are the same as without workers, because `get_batch` depends only on the
+/// index and the epoch.
+///
+/// ```
+/// use keras::utils::{Batch, Sequence, SequenceExt};
+/// # struct Ones;
+/// # impl Sequence for Ones {
+/// #     fn len(&self) -> usize { 4 }
+/// #     fn get_batch(&self, _: usize) -> keras::Result<Batch> {
+/// #         Ok(Batch::inputs(keras::Tensor::ones([2, 3])))
+/// #     }
+/// # }
+/// let data = Ones.with_workers(2).queue_size(4);
+/// assert_eq!((data.workers(), data.max_queue_size(), data.len()), (2, 4, 4));
+/// ```
+pub struct WithWorkers<S> {
+    inner: S,
+    workers: usize,
+    max_queue_size: usize,
+}
+
+impl<S: Sequence> WithWorkers<S> {
+    /// Most batches made ahead of the one being consumed (default 10; 0 = no limit).
+    pub fn queue_size(mut self, n: usize) -> Self {
+        self.max_queue_size = n;
+        self
+    }
+
+    /// The wrapped sequence.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped sequence, mutably.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the sequence.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Sequence> Sequence for WithWorkers<S> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn get_batch(&self, index: usize) -> Result<Batch> {
+        self.inner.get_batch(index)
+    }
+
+    fn on_epoch_end(&mut self) {
+        self.inner.on_epoch_end();
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn max_queue_size(&self) -> usize {
+        self.max_queue_size
+    }
+}
+
+/// Adapters available on every [`Sequence`].
+pub trait SequenceExt: Sequence + Sized {
+    /// Makes batches on `workers` threads ahead of the training step (see [`WithWorkers`]).
+    fn with_workers(self, workers: usize) -> WithWorkers<Self> {
+        WithWorkers { inner: self, workers, max_queue_size: 10 }
+    }
+}
+
+impl<S: Sequence> SequenceExt for S {}
