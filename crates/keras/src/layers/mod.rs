@@ -5,6 +5,7 @@
 //! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
 
 pub mod activations;
+mod builders;
 pub mod convolutional;
 pub mod core;
 pub mod layer;

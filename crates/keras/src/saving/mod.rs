@@ -8,7 +8,7 @@
 //!
 //! HDF5 is read and written in pure Rust (`hdf5-pure`). Loading never executes code: the
 //! architecture is rebuilt from the layer registry, which refuses `Lambda` and unknown
-//! classes. Corrupt or hostile files give an [`Error`](crate::Error), never a panic or an
+//! classes. Corrupt or hostile files give an [`Error`], never a panic or an
 //! unbounded allocation; writes are atomic (temporary file, then rename).
 //!
 //! ```

@@ -161,50 +161,9 @@ impl Conv1D {
         self
     }
 
-    /// Activation by Keras name.
-    pub fn activation(mut self, name: &str) -> Self {
-        match Activation::from_name(name) {
-            Ok(a) => self.activation = a,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
+    crate::layers::builders::conv_builders!(kernel);
 
-    /// Activation by object.
-    pub fn with_activation(mut self, a: Activation) -> Self {
-        self.activation = a;
-        self
-    }
-
-    /// Whether to add a bias.
-    pub fn use_bias(mut self, yes: bool) -> Self {
-        self.use_bias = yes;
-        self
-    }
-
-    /// Kernel initializer.
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
-    }
-
-    /// Bias initializer.
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
-
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
-        self
-    }
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

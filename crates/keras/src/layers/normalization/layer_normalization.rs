@@ -103,17 +103,7 @@ impl LayerNormalization {
         self
     }
 
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
-        self
-    }
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config. The deprecated `rms_scaling: true` is refused.
     pub fn from_config(cfg: &Value) -> Result<Self> {

@@ -95,17 +95,7 @@ impl Normalization {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
-        self
-    }
-
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

@@ -74,17 +74,7 @@ impl Resizing {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
-        self
-    }
-
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
+    crate::layers::builders::base_builders!();
 
     fn check_aspect(&mut self) {
         if self.opts.crop_to_aspect_ratio && self.opts.pad_to_aspect_ratio {
