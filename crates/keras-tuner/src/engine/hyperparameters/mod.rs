@@ -22,7 +22,7 @@ use crate::json::Json;
 /// let units = hp.int("units", 32, 512).step(32).value().unwrap();
 /// let lr = hp.float("learning_rate", 1e-4, 1e-2).sampling("log").value().unwrap();
 /// let act = hp.choice("activation", ["relu", "tanh"]).value().unwrap();
-/// assert_eq!((units, lr, act.as_str()), (32, 1e-4, "relu"));
+/// assert_eq!((units, lr, act.as_str()), (32, 1e-4, Some("relu")));
 ///
 /// // Hyperparameters that only matter for one branch.
 /// hp.conditional_scope("activation", ["relu"], |hp| {
