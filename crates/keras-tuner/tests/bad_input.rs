@@ -5,8 +5,8 @@ use std::path::Path;
 
 use keras::{FitArgs, History, Tensor};
 use keras_tuner::{
-    BayesianOptimization, Error, FitResult, HpValue, HyperModel, HyperParameters, Hyperband, RandomSearch, SearchArgs,
-    TunableModel,
+    BayesianOptimization, Error, FitResult, HpValue, HyperModel, HyperParameters, Hyperband, RandomSearch,
+    SearchArgs, TunableModel,
 };
 
 struct Nothing;
@@ -33,7 +33,14 @@ impl<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync> HyperModel f
         (self.0)(hp)?;
         Ok(Nothing)
     }
-    fn fit(&self, _: &mut HyperParameters, _: &mut Nothing, _: &Tensor, _: &Tensor, _: FitArgs<'_>) -> keras_tuner::Result<FitResult> {
+    fn fit(
+        &self,
+        _: &mut HyperParameters,
+        _: &mut Nothing,
+        _: &Tensor,
+        _: &Tensor,
+        _: FitArgs<'_>,
+    ) -> keras_tuner::Result<FitResult> {
         Ok(FitResult::Value(1.0))
     }
 }
@@ -46,7 +53,14 @@ impl HyperModel for ReportsLoss {
         hp.int("u", 0, 100).value()?;
         Ok(Nothing)
     }
-    fn fit(&self, _: &mut HyperParameters, _: &mut Nothing, _: &Tensor, _: &Tensor, _: FitArgs<'_>) -> keras_tuner::Result<FitResult> {
+    fn fit(
+        &self,
+        _: &mut HyperParameters,
+        _: &mut Nothing,
+        _: &Tensor,
+        _: &Tensor,
+        _: FitArgs<'_>,
+    ) -> keras_tuner::Result<FitResult> {
         Ok(FitResult::Metrics(vec![("loss".into(), 1.0)]))
     }
 }
@@ -61,7 +75,11 @@ fn x() -> Tensor {
 
 #[test]
 fn empty_search_space() {
-    let t = RandomSearch::new(Space(|_hp: &mut HyperParameters| Ok(()))).directory(dir("empty")).overwrite(true).build().unwrap();
+    let t = RandomSearch::new(Space(|_hp: &mut HyperParameters| Ok(())))
+        .directory(dir("empty"))
+        .overwrite(true)
+        .build()
+        .unwrap();
     let e = t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap_err();
     assert!(matches!(e, Error::Value(_)) && e.to_string().contains("search space is empty"), "{e}");
 }
@@ -70,9 +88,15 @@ fn empty_search_space() {
 fn min_greater_than_max() {
     let mut hp = HyperParameters::new();
     let e = hp.int("units", 10, 1).value().unwrap_err();
-    assert_eq!(e.to_string(), "For HyperParameters.Int(name='units'), min_value 10 is greater than the max_value 1.");
+    assert_eq!(
+        e.to_string(),
+        "For HyperParameters.Int(name='units'), min_value 10 is greater than the max_value 1."
+    );
     let e = hp.float("lr", 0.1, 0.01).value().unwrap_err();
-    assert_eq!(e.to_string(), "For HyperParameters.Float(name='lr'), min_value 0.1 is greater than the max_value 0.01.");
+    assert_eq!(
+        e.to_string(),
+        "For HyperParameters.Float(name='lr'), min_value 0.1 is greater than the max_value 0.01."
+    );
     // The same error surfaces when the tuner builds the hypermodel.
     let e = RandomSearch::new(Space(|hp: &mut HyperParameters| hp.int("u", 5, 2).value().map(|_| ())))
         .directory(dir("minmax"))
@@ -90,7 +114,9 @@ fn unknown_objective() {
         .build()
         .unwrap_err();
     assert!(matches!(e, Error::Value(_)));
-    assert!(e.to_string().contains("Could not infer optimization direction (\"min\" or \"max\") for unknown metric \"val_my_score\""));
+    assert!(e.to_string().contains(
+        "Could not infer optimization direction (\"min\" or \"max\") for unknown metric \"val_my_score\""
+    ));
     // A dict without the objective stops the search (keras-tuner's FatalValueError).
     let t = RandomSearch::new(ReportsLoss)
         .objective("val_loss")
@@ -127,8 +153,16 @@ fn bad_sampling_and_steps() {
     assert!(hp.int("d", 1, 100).step(0).value().is_err());
     assert!(hp.float("e", 0.0, f64::NAN).value().is_err());
     assert!(hp.float("f", 0.0, 1.0).step(-0.1).value().is_err());
-    assert!(Hyperband::new(Space(|_: &mut HyperParameters| Ok(()))).factor(1).directory(dir("f")).build().is_err());
-    assert!(BayesianOptimization::new(Space(|_: &mut HyperParameters| Ok(()))).alpha(-1.0).directory(dir("a")).build().is_err());
+    assert!(Hyperband::new(Space(|_: &mut HyperParameters| Ok(())))
+        .factor(1)
+        .directory(dir("f"))
+        .build()
+        .is_err());
+    assert!(BayesianOptimization::new(Space(|_: &mut HyperParameters| Ok(())))
+        .alpha(-1.0)
+        .directory(dir("a"))
+        .build()
+        .is_err());
 }
 
 #[test]

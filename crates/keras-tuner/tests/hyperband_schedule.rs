@@ -101,7 +101,10 @@ fn check(key: &str, want: &[Json], dir: &Path) -> Result<(), String> {
         }
         let fit = (exp.3.unwrap_or(0) as usize, exp.2.unwrap_or(0) as usize);
         if fits.get(i) != Some(&fit) {
-            return Err(format!("trial {i}: fit got (initial_epoch, epochs) {:?}, want {fit:?}", fits.get(i)));
+            return Err(format!(
+                "trial {i}: fit got (initial_epoch, epochs) {:?}, want {fit:?}",
+                fits.get(i)
+            ));
         }
     }
     Ok(())
@@ -109,8 +112,9 @@ fn check(key: &str, want: &[Json], dir: &Path) -> Result<(), String> {
 
 #[test]
 fn hyperband_schedules_equal_keras_tuners() {
-    let path = std::env::var("KERAS_TUNER_SCHEDULES")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hyperband_schedule.json").into());
+    let path = std::env::var("KERAS_TUNER_SCHEDULES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hyperband_schedule.json").into()
+    });
     let data = Json::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let schedules = data.get("schedules").and_then(Json::as_object).expect("schedules");
     let dir = std::env::temp_dir().join(format!("kt_schedules_{}", std::process::id()));

@@ -17,7 +17,13 @@ fn score(values: &keras_tuner::Values) -> f64 {
         + values.get("lr").and_then(HpValue::as_f64).unwrap_or(0.0)
 }
 
-fn drive(algo: Box<dyn Algorithm>, space: &Json, max_trials: Option<usize>, seed: i64, n: usize) -> Vec<Json> {
+fn drive(
+    algo: Box<dyn Algorithm>,
+    space: &Json,
+    max_trials: Option<usize>,
+    seed: i64,
+    n: usize,
+) -> Vec<Json> {
     let hp = HyperParameters::from_config(space).unwrap();
     let options = keras_tuner::engine::oracle::OracleOptions {
         objective: Objective::new("score", Direction::Min),
@@ -40,7 +46,10 @@ fn drive(algo: Box<dyn Algorithm>, space: &Json, max_trials: Option<usize>, seed
         oracle.update_trial(&t.trial_id, &[("score".into(), score(t.hyperparameters.values()))], 0).unwrap();
         t.status = TrialStatus::Completed;
         oracle.end_trial(&t).unwrap();
-        out.push(Json::obj([("trial_id", Json::str(&t.trial_id)), ("values", t.hyperparameters.values().to_json())]));
+        out.push(Json::obj([
+            ("trial_id", Json::str(&t.trial_id)),
+            ("values", t.hyperparameters.values().to_json()),
+        ]));
     }
     out
 }
