@@ -38,7 +38,8 @@ fn data(n: usize, seed: u64) -> (Tensor, Tensor) {
         ((s >> 40) as f32) / (1u64 << 24) as f32
     };
     let x: Vec<f32> = (0..n * 4).map(|_| next() * 2.0 - 1.0).collect();
-    let y: Vec<i32> = (0..n).map(|i| ((x[i * 4] + x[i * 4 + 1] > 0.0) as i32) + (x[i * 4 + 2] > 0.3) as i32).collect();
+    let y: Vec<i32> =
+        (0..n).map(|i| ((x[i * 4] + x[i * 4 + 1] > 0.0) as i32) + (x[i * 4 + 2] > 0.3) as i32).collect();
     (Tensor::new(x, [n, 4]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
 }
 
@@ -56,7 +57,11 @@ impl HyperModel for Mlp {
         model.add(Input::new(&[4]))?;
         model.add(Dense::new(units as usize).activation("relu"))?;
         model.add(Dense::new(3).activation("softmax"))?;
-        model.compile(Adam::new().learning_rate(lr as f32), "sparse_categorical_crossentropy", &["accuracy"])?;
+        model.compile(
+            Adam::new().learning_rate(lr as f32),
+            "sparse_categorical_crossentropy",
+            &["accuracy"],
+        )?;
         Ok(model)
     }
     fn fit(
@@ -99,8 +104,21 @@ impl Callback for Killer {
 fn tuner(dir: &Path, kind: &str) -> Tuner<Mlp> {
     let hm = Mlp { log: dir.join("fits.log") };
     match kind {
-        "random" => RandomSearch::new(hm).objective("val_accuracy").max_trials(6).seed(21).directory(dir).project_name("p").build(),
-        _ => Hyperband::new(hm).objective("val_loss").max_epochs(4).factor(2).seed(21).directory(dir).project_name("p").build(),
+        "random" => RandomSearch::new(hm)
+            .objective("val_accuracy")
+            .max_trials(6)
+            .seed(21)
+            .directory(dir)
+            .project_name("p")
+            .build(),
+        _ => Hyperband::new(hm)
+            .objective("val_loss")
+            .max_epochs(4)
+            .factor(2)
+            .seed(21)
+            .directory(dir)
+            .project_name("p")
+            .build(),
     }
     .unwrap()
 }
@@ -163,7 +181,12 @@ fn outcome(dir: &Path, kind: &str) -> Vec<(String, String, String, Option<u64>)>
         .trials()
         .iter()
         .map(|t| {
-            (t.trial_id.clone(), t.hyperparameters.values().to_json().dumps(), t.status.as_str().to_string(), t.score.map(f64::to_bits))
+            (
+                t.trial_id.clone(),
+                t.hyperparameters.values().to_json().dumps(),
+                t.status.as_str().to_string(),
+                t.score.map(f64::to_bits),
+            )
         })
         .collect()
 }
@@ -198,7 +221,9 @@ fn check(kind: &str) {
     // Scripted kills: after the first epoch of the 3rd trial, at the end of the last epoch
     // of the 2nd (trained, not yet recorded), in the last trial.
     let n = want_fits.len();
-    for (i, at) in ["fit:3:first".to_string(), "fit:2:last".into(), format!("fit:{n}:first")].iter().enumerate() {
+    for (i, at) in
+        ["fit:3:first".to_string(), "fit:2:last".into(), format!("fit:{n}:first")].iter().enumerate()
+    {
         let dir = scratch(&format!("{kind}_{i}"));
         assert_eq!(run(&dir, kind, Ok(at)), 2, "{at}");
         assert_eq!(outcome(&dir, kind), want, "{kind} killed at {at}");
