@@ -74,6 +74,12 @@ impl From<keras::Error> for Error {
     }
 }
 
+impl From<keras_engine::EngineError> for Error {
+    fn from(e: keras_engine::EngineError) -> Self {
+        Error::Keras(e.into())
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())
