@@ -57,6 +57,42 @@ def check(name, tuner, project):
     return best
 
 
+def check_tensorboard(tb):
+    """TensorBoard's HParams plugin reads the runs keras-rs wrote (the plugin's own backend)."""
+    try:
+        from tensorboard import context
+        from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+        from tensorboard.plugins import base_plugin
+        from tensorboard.plugins.hparams import backend_context, metadata
+    except ImportError as e:
+        print(f"TensorBoard check skipped: {e}")
+        return
+    mux = plugin_event_multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(tb)
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, tb)
+    bctx = backend_context.Context(base_plugin.TBContext(logdir=tb, multiplexer=mux, data_provider=provider))
+    ctx = context.RequestContext()
+    content = bctx.hparams_metadata(ctx, "")
+    sessions = {}
+    for run, tags in sorted(content.items()):
+        for tag, data in tags.items():
+            if tag == metadata.SESSION_START_INFO_TAG:
+                info = metadata.parse_session_start_info_plugin_data(data)
+                sessions[run] = (info.group_name, {k: v.number_value or v.string_value for k, v in info.hparams.items()})
+            elif tag == metadata.SESSION_END_INFO_TAG:
+                end = metadata.parse_session_end_info_plugin_data(data)
+                assert end.status == 1, end
+    exp = bctx.experiment_from_metadata(ctx, "", True, content, bctx.hparams_from_data_provider(ctx, "", 0))
+    print(f"\n===== TensorBoard {__import__('tensorboard').__version__} HParams plugin reads {tb}")
+    for run, (group, hps) in sessions.items():
+        print(f"session {run}: trial {group}, hparams {hps}")
+    print("experiment hparams:", [h.name for h in exp.hparam_infos])
+    print("experiment metrics:", sorted(f"{m.name.group}/{m.name.tag}" for m in exp.metric_infos))
+    assert len(sessions) == 4 and {h.name for h in exp.hparam_infos} == {"units", "learning_rate"}
+    assert any(m.name.tag == "epoch_accuracy" for m in exp.metric_infos)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--project-dir")
@@ -80,6 +116,8 @@ def main():
     diff = float(np.max(np.abs(pred - rust)))
     print(f"RandomSearch: trial {tid}'s model restored from checkpoint.weights.h5, max |Python - Rust| prediction difference {diff:.2e}")
     assert diff < 1e-5, diff
+
+    check_tensorboard(f"{d}/tb")
 
     hb = kt.Hyperband(build, objective="val_loss", max_epochs=3, factor=3, seed=5, directory=d,
                       project_name="wine_hyperband", overwrite=False)

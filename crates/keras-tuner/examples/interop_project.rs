@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use keras::callbacks::TensorBoard;
 use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
@@ -66,7 +67,9 @@ fn main() -> keras_tuner::Result<()> {
         .project_name("wine_random")
         .overwrite(true)
         .build()?;
-    rs.search(&x, &y, args.clone())?;
+    // TensorBoard logs: one run per trial with the HParams plugin's session data.
+    let tb = dir.join("tb");
+    rs.search(&x, &y, args.clone().callback(move || TensorBoard::new(tb.clone())))?;
     rs.results_summary(2);
     let best = rs.get_best_models(1)?.remove(0);
     std::fs::write(dir.join("best_trial.txt"), &rs.get_best_trials(1)[0].trial_id)?;
