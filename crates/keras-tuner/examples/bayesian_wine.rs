@@ -45,7 +45,8 @@ fn build(hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
     let activation = hp.choice("activation", ["relu", "tanh"]).value()?;
     let activation = activation.as_str().unwrap_or("relu").to_string();
     model.add(Dense::new(units as usize).activation(&activation))?;
-    let second = hp.conditional_scope("layers", [2i64], |hp| hp.int("units_1", 8, 128).sampling("log").value_opt())?;
+    let second =
+        hp.conditional_scope("layers", [2i64], |hp| hp.int("units_1", 8, 128).sampling("log").value_opt())?;
     if let (2, Some(u)) = (layers, second) {
         model.add(Dense::new(u as usize).activation(&activation))?;
     }
@@ -75,7 +76,12 @@ fn main() -> keras_tuner::Result<()> {
     let (x_train, y_train) = rows(&x, &y, 13, train)?;
     let (x_val, y_val) = rows(&x, &y, 13, val)?;
     let (x_test, y_test) = rows(&x, &y, 13, test)?;
-    println!("wine (scikit-learn, shipped): {} train, {} validation, {} test samples", train.len(), val.len(), test.len());
+    println!(
+        "wine (scikit-learn, shipped): {} train, {} validation, {} test samples",
+        train.len(),
+        val.len(),
+        test.len()
+    );
 
     let tuner = BayesianOptimization::new(build)
         .objective("val_loss")
@@ -96,6 +102,11 @@ fn main() -> keras_tuner::Result<()> {
     tuner.results_summary(3);
     let mut best = tuner.get_best_models(1)?.remove(0);
     let logs = best.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
-    println!("\nBest model on the {} held-out samples: accuracy {:.4}, loss {:.4}", test.len(), logs["accuracy"], logs["loss"]);
+    println!(
+        "\nBest model on the {} held-out samples: accuracy {:.4}, loss {:.4}",
+        test.len(),
+        logs["accuracy"],
+        logs["loss"]
+    );
     Ok(())
 }

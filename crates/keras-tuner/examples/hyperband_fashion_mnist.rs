@@ -18,7 +18,11 @@ use keras_tuner::{HyperParameters, Hyperband, SearchArgs};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `[n, 28, 28]` pixels in 0..255 to `[n, 28, 28, 1]` in 0..1.

@@ -46,7 +46,12 @@ fn split(dir: &Path) -> keras_tuner::Result<(Tensor, Tensor, Tensor, Tensor)> {
         }
     }
     let (nt, nv) = (yt.len(), yv.len());
-    let t = (Tensor::new(xt, [nt, 13])?, Tensor::from_i32(yt, [nt])?, Tensor::new(xv, [nv, 13])?, Tensor::from_i32(yv, [nv])?);
+    let t = (
+        Tensor::new(xt, [nt, 13])?,
+        Tensor::from_i32(yt, [nt])?,
+        Tensor::new(xv, [nv, 13])?,
+        Tensor::from_i32(yv, [nv])?,
+    );
     for (name, v) in [("x_train", &t.0), ("y_train", &t.1), ("x_val", &t.2), ("y_val", &t.3)] {
         keras::io::npy::write(dir.join(format!("{name}.npy")), v)?;
     }
@@ -73,7 +78,10 @@ fn main() -> keras_tuner::Result<()> {
     rs.results_summary(2);
     let best = rs.get_best_models(1)?.remove(0);
     std::fs::write(dir.join("best_trial.txt"), &rs.get_best_trials(1)[0].trial_id)?;
-    keras::io::npy::write(dir.join("best_predictions.npy"), &best.predict(&xv, PredictArgs::default().verbose(0))?)?;
+    keras::io::npy::write(
+        dir.join("best_predictions.npy"),
+        &best.predict(&xv, PredictArgs::default().verbose(0))?,
+    )?;
 
     let hb = Hyperband::new(build)
         .objective("val_loss")

@@ -298,3 +298,54 @@ fn hyperband_continues_trials_from_their_checkpoints() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Records each fit's best `val_loss`.
+struct Recorder {
+    bests: Mutex<Vec<f64>>,
+}
+
+impl HyperModel for Recorder {
+    type Model = Sequential;
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
+        build_mlp(hp)
+    }
+    fn fit(
+        &self,
+        _hp: &mut HyperParameters,
+        model: &mut Sequential,
+        x: &Tensor,
+        y: &Tensor,
+        args: FitArgs<'_>,
+    ) -> keras_tuner::Result<FitResult> {
+        let h = model.fit(x, y, args)?;
+        let best = h.history["val_loss"].iter().map(|v| *v as f64).fold(f64::INFINITY, f64::min);
+        self.bests.lock().unwrap().push(best);
+        Ok(FitResult::History(h))
+    }
+}
+
+/// `executions_per_trial` trains each trial from two initialisations (different ones) and
+/// reports the mean of their best epochs.
+#[test]
+fn executions_are_averaged() {
+    let dir = tmp("executions");
+    let (x, y) = data(48, 9);
+    let (xv, yv) = data(24, 10);
+    let tuner = RandomSearch::new(Recorder { bests: Mutex::new(Vec::new()) })
+        .objective("val_loss")
+        .max_trials(2)
+        .executions_per_trial(2)
+        .seed(4)
+        .directory(&dir)
+        .project_name("p")
+        .build()
+        .unwrap();
+    tuner.search(&x, &y, SearchArgs::default().epochs(3).verbose(0).validation_data(&xv, &yv)).unwrap();
+    let bests = tuner.hypermodel().bests.lock().unwrap().clone();
+    assert_eq!(bests.len(), 4);
+    for (k, t) in tuner.trials().iter().enumerate() {
+        assert_ne!(bests[2 * k], bests[2 * k + 1], "the executions start from different initialisations");
+        assert_eq!(t.score, Some((bests[2 * k] + bests[2 * k + 1]) / 2.0));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

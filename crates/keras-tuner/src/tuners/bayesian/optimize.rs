@@ -30,9 +30,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// A function returning its value and gradient.
+pub type Objective<'a> = dyn FnMut(&[f64]) -> (f64, Vec<f64>) + 'a;
+
 /// Minimises `f` (which returns the value and the gradient) over `lo <= x <= hi` from `x0`.
 /// Non-finite values count as worse than any finite one, so the search backs off them.
-pub fn minimize(f: &mut dyn FnMut(&[f64]) -> (f64, Vec<f64>), x0: &[f64], lo: &[f64], hi: &[f64]) -> Minimum {
+pub fn minimize(f: &mut Objective<'_>, x0: &[f64], lo: &[f64], hi: &[f64]) -> Minimum {
     let n = x0.len();
     let mut x = x0.to_vec();
     project(&mut x, lo, hi);

@@ -69,8 +69,8 @@ impl Float {
     pub fn value_to_prob(&self, value: f64) -> f64 {
         let r = self.range();
         match self.step {
-            None => r.to_prob(value, r.max),
-            Some(_) => r.to_prob_with_step(value),
+            None => r.value_prob(value, r.max),
+            Some(_) => r.value_prob_with_step(value),
         }
     }
 

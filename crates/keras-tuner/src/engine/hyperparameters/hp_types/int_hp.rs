@@ -75,8 +75,8 @@ impl Int {
     pub fn value_to_prob(&self, value: f64) -> f64 {
         let r = self.range();
         match self.step {
-            None => r.to_prob(value + 0.5, r.max + 1.0),
-            Some(_) => r.to_prob_with_step(value),
+            None => r.value_prob(value + 0.5, r.max + 1.0),
+            Some(_) => r.value_prob_with_step(value),
         }
     }
 

@@ -144,7 +144,7 @@ impl Range {
     }
 
     /// `_numerical_to_prob`.
-    pub fn to_prob(&self, value: f64, max: f64) -> f64 {
+    pub fn value_prob(&self, value: f64, max: f64) -> f64 {
         if max == self.min {
             return 0.5;
         }
@@ -185,7 +185,7 @@ impl Range {
     }
 
     /// `_to_prob_with_step`.
-    pub fn to_prob_with_step(&self, value: f64) -> f64 {
+    pub fn value_prob_with_step(&self, value: f64) -> f64 {
         let step = self.step.unwrap_or(1.0);
         let index = match self.sampling {
             Sampling::Linear if self.integer => ((value - self.min) / step).floor(),
