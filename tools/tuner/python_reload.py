@@ -9,7 +9,11 @@ trial_*/trial.json and tuner0.json), prints results_summary(), checks the trials
 trial and scores equal what Rust wrote, restores the best model from its
 checkpoint.weights.h5 and compares its predictions with the Rust model's, then resumes the
 random search in Python for two more trials (max_trials 4 -> 6).
-Needs scikit-learn for BayesianOptimization (pip install scikit-learn).
+Needs scikit-learn for BayesianOptimization and tensorboard for the HParams check; the shared
+venv has neither, so they were installed beside it (pip install --no-deps --target
+/work/scratch/tuner-pylib tensorboard scikit-learn joblib threadpoolctl cloudpickle narwhals)
+and the script run with PYTHONPATH=/work/scratch/tuner-pylib. Without them those two checks
+are skipped.
 """
 import argparse, json, os, subprocess, sys, tempfile
 

@@ -184,3 +184,28 @@ fn broken_project_files_are_errors() {
     }
     std::fs::write(d.join("p").join("trial_0").join("trial.json"), "{\"trial_id\": 1}").unwrap_or(());
 }
+
+#[test]
+fn corrupt_hyperband_state_is_an_error() {
+    let d = dir("hb_state");
+    let make = || {
+        Hyperband::new(Space(|hp: &mut HyperParameters| hp.int("u", 0, 100).value().map(|_| ())))
+            .max_epochs(3)
+            .directory(&d)
+            .project_name("p")
+    };
+    let t = make().overwrite(true).build().unwrap();
+    t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    let path = d.join("p").join("oracle.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in [
+        ("\"bracket_num\": 0", "\"bracket_num\": -1"),
+        ("\"current_bracket\": 0", "\"current_bracket\": -5"),
+        ("\"factor\": 3", "\"factor\": 1"),
+    ] {
+        assert!(good.contains(from), "{from}");
+        std::fs::write(&path, good.replace(from, to)).unwrap();
+        assert!(make().build().is_err(), "{to}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

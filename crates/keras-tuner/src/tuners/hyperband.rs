@@ -264,6 +264,9 @@ impl Algorithm for HyperbandOracle {
             bail!(Value, "{what}: factor must be at least 2 and max_epochs at least 1");
         }
         self.current_bracket = int("current_bracket")?;
+        if self.current_bracket < 0 {
+            bail!(Value, "{what}: current_bracket must not be negative");
+        }
         self.current_iteration = int("current_iteration")?;
         let mut brackets = Vec::new();
         for b in state.req("brackets", what)?.as_array().unwrap_or(&[]) {
@@ -278,7 +281,7 @@ impl Algorithm for HyperbandOracle {
                 }
                 rounds.push(entries);
             }
-            if rounds.len() as i64 != bracket_num + 1 {
+            if bracket_num < 0 || rounds.len() as i64 != bracket_num + 1 {
                 bail!(Value, "{what}: bracket {bracket_num} must have {} rounds", bracket_num + 1);
             }
             brackets.push(Bracket { bracket_num, rounds });
