@@ -91,6 +91,9 @@ pub enum SummaryTensor {
     },
     /// `DT_STRING`, shape `[]` (the model config).
     Text(String),
+    /// `DT_FLOAT`, shape `[0]`: the placeholder tensor of metadata-only summaries
+    /// (TensorBoard's `NULL_TENSOR`, used by the HParams plugin).
+    Empty,
 }
 
 /// One `Summary.Value`: a tag, a tensor and the plugin that reads it.
@@ -156,6 +159,13 @@ impl SummaryValue {
                 varint(&mut tensor, 7); // DT_STRING
                 bytes_field(&mut tensor, 2, &[]);
                 bytes_field(&mut tensor, 8, s.as_bytes());
+            }
+            SummaryTensor::Empty => {
+                key(&mut tensor, 1, 0);
+                varint(&mut tensor, 1); // DT_FLOAT
+                let mut shape = Vec::new();
+                bytes_field(&mut shape, 2, &[]); // one dim of size 0
+                bytes_field(&mut tensor, 2, &shape);
             }
         }
         let mut plugin = Vec::new();

@@ -1,0 +1,54 @@
+//! What the tuner needs from a model, and the only place that names concrete keras model
+//! types. A hypermodel's `build` returns any [`TunableModel`]; today that is
+//! `keras::models::Sequential` (implemented here), and a Functional model needs only another
+//! `impl` block below. Implement the trait for your own type to tune anything that trains
+//! (the tests tune a synthetic objective this way).
+
+use std::path::Path;
+
+use keras::models::Sequential;
+use keras::{FitArgs, History, Tensor};
+
+use crate::json::Json;
+
+/// A model the tuner can train, checkpoint and restore.
+pub trait TunableModel: 'static {
+    /// Trains on `(x, y)` (Keras `model.fit`); the callbacks in `args` include the tuner's
+    /// checkpoint callback, so a model that runs them gets `get_best_models` for free.
+    fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> keras::Result<History>;
+    /// Writes the weights to a `.weights.h5` file (the trial's `checkpoint.weights.h5`).
+    fn save_weights(&self, path: &Path) -> keras::Result<()>;
+    /// Restores [`TunableModel::save_weights`] (best models, Hyperband's continued trials).
+    fn load_weights(&mut self, path: &Path) -> keras::Result<()>;
+    /// Number of trainable scalars (for the tuner's `max_model_size`); 0 if unknown.
+    fn count_params(&self) -> usize;
+    /// Keras `model.get_build_config()`, saved as the trial's `build_config.json` so Python
+    /// keras-tuner can rebuild the model (`None`: nothing written).
+    fn build_config(&self) -> Option<Json> {
+        None
+    }
+}
+
+impl TunableModel for Sequential {
+    fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> keras::Result<History> {
+        Sequential::fit(self, x, y, args)
+    }
+
+    fn save_weights(&self, path: &Path) -> keras::Result<()> {
+        Sequential::save_weights(self, path)
+    }
+
+    fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
+        Sequential::load_weights(self, path)
+    }
+
+    fn count_params(&self) -> usize {
+        self.trainable_weights().iter().map(|w| w.value().numel()).sum()
+    }
+
+    fn build_config(&self) -> Option<Json> {
+        let shape = self.input_shape()?;
+        let dims = shape.iter().map(|d| d.map_or(Json::Null, |v| Json::Int(v as i64))).collect();
+        Some(Json::obj([("input_shape", Json::Array(dims))]))
+    }
+}
