@@ -33,6 +33,7 @@ pub(crate) struct ClusterShape {
     pub rect: Rect,
     pub label_x: f64,
     pub label_baseline: f64,
+    pub label_width: f64,
 }
 
 /// An edge: its path (ending where the arrowhead starts) and the arrowhead's three corners.
@@ -112,6 +113,7 @@ pub(crate) fn build(flat: &Flat<'_>, opts: &Resolved) -> Scene {
                 rect,
                 label_x: rect.x + layout::CLUSTER_MARGIN,
                 label_baseline: rect.y + layout::CLUSTER_MARGIN / 2.0 + (line - asc - desc) / 2.0 + asc,
+                label_width: f.width(&spec.name, CLUSTER_FONT_SIZE),
             }
         })
         .collect();

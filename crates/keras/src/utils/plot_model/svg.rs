@@ -61,10 +61,12 @@ pub(crate) fn to_svg(scene: &Scene, dpi: u32) -> String {
         );
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\" font-family=\"{FONT_FAMILY}\" font-size=\"{}\" fill=\"black\">{}</text>",
+            "<text xml:space=\"preserve\" x=\"{}\" y=\"{}\" font-family=\"{FONT_FAMILY}\" font-size=\"{}\" \
+             textLength=\"{}\" lengthAdjust=\"spacingAndGlyphs\" fill=\"black\">{}</text>",
             num(c.label_x),
             num(c.label_baseline),
             num(CLUSTER_FONT_SIZE),
+            num(c.label_width),
             xml_escape(&c.name)
         );
         s.push_str("</g>\n");
@@ -91,12 +93,17 @@ pub(crate) fn to_svg(scene: &Scene, dpi: u32) -> String {
                 num(c.h - 1.0),
                 c.cell.bgcolor().svg()
             );
+            // Spaces between the runs are kept; the measured width holds even where the viewer
+            // substitutes another font for Helvetica.
             let _ = write!(
                 s,
-                "<text text-anchor=\"middle\" x=\"{}\" y=\"{}\" font-family=\"{FONT_FAMILY}\" font-size=\"{}\" fill=\"{}\">",
+                "<text xml:space=\"preserve\" text-anchor=\"middle\" x=\"{}\" y=\"{}\" \
+                 font-family=\"{FONT_FAMILY}\" font-size=\"{}\" textLength=\"{}\" \
+                 lengthAdjust=\"spacingAndGlyphs\" fill=\"{}\">",
                 num(c.text_x + c.text_width / 2.0),
                 num(c.baseline),
                 num(c.size),
+                num(c.text_width),
                 c.cell.color().svg()
             );
             for run in &c.runs {
