@@ -2,6 +2,7 @@
 //! block, a model with a nested model (expanded), and a 50-layer chain; PNG and SVG.
 //!
 //! `cargo run --release -p keras --example plot_model -- [output folder]`
+//! (`two_tower.png` is the README's figure, `docs/images/plot_model_two_tower.png`.)
 
 use keras::layers::{Dense, Dropout, Input};
 use keras::models::Sequential;
@@ -146,6 +147,8 @@ fn main() -> keras::Result<()> {
     let two = nested();
     plot_model(&two, out.join("nested.png"), shapes.clone())?;
     plot_model(&two, out.join("nested_expanded.png"), shapes.clone().expand_nested(true))?;
+    // The README's figure.
+    plot_model(&two, out.join("two_tower.png"), shapes.clone().expand_nested(true).dpi(96))?;
     plot_model(&two, out.join("nested_expanded_lr.png"), shapes.clone().expand_nested(true).rankdir("LR"))?;
     plot_model(&chain(50), out.join("chain50.png"), PlotModelOptions::new().dpi(72))?;
     println!("wrote plots to {}", out.display());
