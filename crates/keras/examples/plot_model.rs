@@ -151,6 +151,13 @@ fn main() -> keras::Result<()> {
     plot_model(&two, out.join("two_tower.png"), shapes.clone().expand_nested(true).dpi(96))?;
     plot_model(&two, out.join("nested_expanded_lr.png"), shapes.clone().expand_nested(true).rankdir("LR"))?;
     plot_model(&chain(50), out.join("chain50.png"), PlotModelOptions::new().dpi(72))?;
+    if std::env::var_os("PLOT_MODEL_ALL").is_some() {
+        for (dir, splines) in [("BT", "spline"), ("RL", "polyline"), ("TB", "line"), ("LR", "curved")] {
+            let o = shapes.clone().expand_nested(true).rankdir(dir).splines(splines).dpi(72);
+            plot_model(&two, out.join(format!("two_{dir}_{splines}.png")), o.clone())?;
+            plot_model(&inc, out.join(format!("inc_{dir}_{splines}.png")), o)?;
+        }
+    }
     println!("wrote plots to {}", out.display());
     Ok(())
 }

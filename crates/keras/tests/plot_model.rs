@@ -321,10 +321,29 @@ fn errors_are_keras_like_and_never_panics() {
     // Collapsed, the same graph draws.
     assert!(model_to_png(&g, PlotModelOptions::new()).is_ok());
 
-    // Odd but valid input draws: an empty model, a cycle, a self-loop, odd names.
+    // An edge into a nested model that has no inputs.
+    let mut g = chain(2);
+    let mut hollow = PlotNode::new(2, "hollow", "Functional");
+    hollow.nested = Some(PlotGraph::new("hollow", "Functional"));
+    g.nodes.push(hollow.clone());
+    g.edges.push((1, 2));
+    let m = invalid(model_to_svg(&g, PlotModelOptions::new().expand_nested(true)).unwrap_err());
+    assert!(m.contains("hollow") && m.contains("0 inputs"), "{m}");
+
+    // Odd but valid input draws: an empty model, an empty nested model, a cycle, a
+    // self-loop, odd names.
     let empty = PlotGraph::new("empty", "Functional");
     let png = model_to_png(&empty, PlotModelOptions::new()).unwrap();
     assert!(image::load_from_memory(&png).is_ok());
+    let mut g = chain(2);
+    g.nodes.push(hollow);
+    for dir in ["TB", "LR"] {
+        let opts = PlotModelOptions::new().expand_nested(true).rankdir(dir);
+        let svg = model_to_svg(&g, opts.clone()).unwrap();
+        assert_eq!(drawing(&svg).clusters.len(), 1);
+        assert!(model_to_png(&g, opts.clone()).is_ok());
+        assert!(model_to_dot(&g, opts).unwrap().contains("subgraph cluster_hollow {"));
+    }
     let mut g = chain(4);
     g.edges.push((3, 0));
     g.edges.push((2, 2));
@@ -834,4 +853,92 @@ fn a_graph_of_any_source_can_be_drawn() {
     }
     let dot = model_to_dot(&Tiny, PlotModelOptions::new()).unwrap();
     assert_eq!(dot.matches(" -> ").count(), 1);
+}
+
+/// xorshift64*: a small seeded generator for the random graphs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A random DAG: each node after the first reads one to three earlier nodes, sometimes none
+/// (another input); names carry `prefix`.
+fn random_dag(rng: &mut Rng, prefix: &str, n: usize) -> PlotGraph {
+    let mut g = PlotGraph::new(prefix, "Functional");
+    for i in 0..n {
+        let mut inputs: Vec<usize> = Vec::new();
+        if i > 0 && rng.below(6) != 0 {
+            for _ in 0..1 + rng.below(3) {
+                let j = i - 1 - rng.below(i.min(6));
+                if !inputs.contains(&j) {
+                    inputs.push(j);
+                }
+            }
+        }
+        let class = ["Dense", "Conv2D", "BatchNormalization", "Add"][rng.below(4)];
+        layer(&mut g, &format!("{prefix}_{i}"), class, &inputs);
+    }
+    let consumed: HashSet<usize> = g.edges.iter().map(|e| e.0).collect();
+    g.outputs = (0..n).filter(|i| !consumed.contains(i)).collect();
+    g.edge_ports = vec![(0, 0); g.edges.len()];
+    g
+}
+
+#[test]
+fn random_graphs_draw_cleanly() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for case in 0..120 {
+        let n = 2 + rng.below(24);
+        let mut g = random_dag(&mut rng, &format!("m{case}"), n);
+        // Some nodes become nested models: edges into them pick one of their inputs, edges
+        // out of them one of their outputs.
+        for k in 0..rng.below(3) {
+            let id = rng.below(n);
+            if g.nodes[id].nested.is_some() {
+                continue;
+            }
+            let size = 2 + rng.below(6);
+            let mut inner = random_dag(&mut rng, &format!("m{case}_sub{k}"), size);
+            if rng.below(3) == 0 {
+                let deeper = 2 + rng.below(3);
+                let mut d = random_dag(&mut rng, &format!("m{case}_sub{k}_deep"), deeper);
+                let slot = rng.below(inner.nodes.len());
+                d.name = inner.nodes[slot].name.clone();
+                fix_ports(&mut inner, slot, &d, &mut rng);
+                inner.nodes[slot].nested = Some(d);
+            }
+            fix_ports(&mut g, id, &inner, &mut rng);
+            inner.name = g.nodes[id].name.clone();
+            g.nodes[id].nested = Some(inner);
+        }
+        for opts in [
+            PlotModelOptions::new().show_layer_names(true),
+            PlotModelOptions::new().show_layer_names(true).show_shapes(true).rankdir("LR"),
+            PlotModelOptions::new().show_layer_names(true).splines("spline"),
+        ] {
+            check_drawing(&g, opts.clone().expand_nested(true));
+            check_drawing(&g, opts);
+        }
+    }
+}
+
+/// Gives the edges touching node `id` of `g` ports that exist on the model `inner` it becomes.
+fn fix_ports(g: &mut PlotGraph, id: usize, inner: &PlotGraph, rng: &mut Rng) {
+    for (k, &(a, b)) in g.edges.iter().enumerate() {
+        if b == id {
+            g.edge_ports[k].1 = rng.below(inner.inputs.len());
+        }
+        if a == id {
+            g.edge_ports[k].0 = rng.below(inner.outputs.len());
+        }
+    }
 }

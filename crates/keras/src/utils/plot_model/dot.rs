@@ -176,5 +176,11 @@ mod tests {
         assert_eq!(quote_id("cluster_my model"), "\"cluster_my model\"");
         assert_eq!(quote_id("cluster_a-b"), "\"cluster_a-b\"");
         assert_eq!(quote_id("cluster_"), "cluster_");
+        // Checked against pydot 4.0.1.
+        assert_eq!(quote_attr("caf\u{e9}"), "caf\u{e9}");
+        assert_eq!(quote_attr("x.y"), "\"x.y\"");
+        assert_eq!(quote_attr(""), "\"\"");
+        assert_eq!(quote_id("cluster_a:b"), "cluster_a:b");
+        assert_eq!(quote_id("cluster_\u{e9}"), "\"cluster_\u{e9}\"");
     }
 }

@@ -274,11 +274,8 @@ pub(crate) fn layout(nodes: &[Node], edges: &[Edge], splines: Splines) -> Placed
         let c = (x[v], cy(v));
         grow(c.0 - all[v].w / 2.0, c.1 - all[v].h / 2.0, c.0 + all[v].w / 2.0, c.1 + all[v].h / 2.0);
     }
-    for r in &routes {
-        for p in r.points() {
-            grow(p.0, p.1, p.0, p.1);
-        }
-    }
+    // Routes stay within the columns of boxes and bends: the box is the nodes' box, whose
+    // sides are whole points.
     if !bbox.0.is_finite() {
         bbox = (0.0, 0.0, 0.0, 0.0);
     }
@@ -305,7 +302,8 @@ fn choose_ports(all: &[Node], x: &[f64], hops: &mut [Hop], free_from: &[bool], f
             let (sa, sb) = (span(a), span(b));
             let (lo, hi) = (sa.0.max(sb.0), sa.1.min(sb.1));
             if lo <= hi {
-                let mid = ((x[a] + x[b]) / 2.0).clamp(lo, hi);
+                // A whole point, so that cluster ports, which are whole points, line up too.
+                let mid = ((x[a] + x[b]) / 2.0).floor().clamp(lo, hi);
                 want_from[k] = mid;
                 want_to[k] = mid;
             } else {
@@ -371,7 +369,7 @@ fn channel_runs(hop_ids: &[usize], hops: &[Hop], x: &[f64]) -> (Vec<(usize, usiz
     let mut runs_hops: Vec<usize> = Vec::new();
     for &k in hop_ids {
         let h = &hops[k];
-        if ((x[h.from] + h.from_off) - (x[h.to] + h.to_off)).abs() > 0.5 {
+        if ((x[h.from] + h.from_off) - (x[h.to] + h.to_off)).abs() > 1e-6 {
             runs_hops.push(k);
         }
     }

@@ -52,18 +52,6 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// Every point of the path, control points included.
-    pub(crate) fn points(&self) -> Vec<(f64, f64)> {
-        let mut out = Vec::new();
-        for s in &self.segs {
-            match *s {
-                PathSeg::Move(p) | PathSeg::Line(p) => out.push(p),
-                PathSeg::Cubic(a, b, p) => out.extend([a, b, p]),
-            }
-        }
-        out
-    }
-
     fn map(&mut self, f: impl Fn((f64, f64)) -> (f64, f64)) {
         for s in self.segs.iter_mut() {
             *s = match *s {
