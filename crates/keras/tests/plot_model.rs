@@ -245,6 +245,45 @@ fn plot_model_writes_png_svg_and_dot_for_a_sequential_model() {
 }
 
 #[test]
+fn the_png_draws_what_the_svg_describes() {
+    // Same layout in both: every cell's fill shows in the PNG near the cell's corner (away
+    // from its centred text), and the middle of every edge path is dark.
+    let model = mlp();
+    let opts = PlotModelOptions::new().show_shapes(true).show_trainable(true).dpi(144);
+    let svg = model_to_svg(&model, opts.clone()).unwrap();
+    let img = image::load_from_memory(&model_to_png(&model, opts).unwrap()).unwrap().to_rgb8();
+    let doc = roxmltree::Document::parse_with_options(
+        &svg,
+        roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() },
+    )
+    .unwrap();
+    let px = |x: f64, y: f64| img.get_pixel((x * 2.0) as u32, (y * 2.0) as u32).0;
+    let mut cells = 0;
+    for g in doc.descendants().filter(|n| n.attribute("class") == Some("node")) {
+        for r in g.children().filter(|c| c.has_tag_name("rect")).skip(1) {
+            let b = rect(r);
+            let want = match r.attribute("fill").unwrap() {
+                "black" => [0, 0, 0],
+                "white" => [255, 255, 255],
+                "forestgreen" => [34, 139, 34],
+                other => panic!("unexpected fill {other}"),
+            };
+            assert_eq!(px(b.x0 + 3.0, b.y0 + 3.0), want);
+            assert_eq!(px(b.x1 - 3.0, b.y1 - 3.0), want);
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 2 * 4, "header, input shape, output shape, trainable for both layers");
+    let d = drawing(&svg);
+    assert_eq!(d.paths.len(), 1);
+    let (pts, _, tip) = &d.paths[0];
+    let mid = ((pts[0].0 + pts[1].0) / 2.0, (pts[0].1 + pts[1].1) / 2.0);
+    assert_eq!(px(mid.0, mid.1), [0, 0, 0]);
+    let tip = tip.unwrap();
+    assert_eq!(px(tip.0, tip.1 - 3.0), [0, 0, 0], "arrowhead");
+}
+
+#[test]
 fn the_png_shows_the_boxes() {
     // Black table backgrounds and white cells: the picture is not blank.
     let png = model_to_png(&mlp(), PlotModelOptions::new().dpi(72)).unwrap();

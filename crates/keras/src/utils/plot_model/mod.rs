@@ -348,8 +348,9 @@ pub fn model_to_png(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Resul
 /// Writes a drawing of a model to `to_file` (Keras `keras.utils.plot_model`).
 ///
 /// The format follows the file extension: `.png` (or no extension, as in Keras), `.svg`, or
-/// `.dot`/`.gv` for the DOT text of [`model_to_dot`]. `show_layer_names` defaults to `false`,
-/// as in Keras's `plot_model`.
+/// `.dot`/`.gv` for the DOT text of [`model_to_dot`] (Keras hands `.dot` to Graphviz, which
+/// adds its layout's coordinates; here the file is the graph itself, ready for Graphviz).
+/// `show_layer_names` defaults to `false`, as in Keras's `plot_model`.
 ///
 /// # Errors
 ///
