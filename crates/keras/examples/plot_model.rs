@@ -2,7 +2,8 @@
 //! block, a model with a nested model (expanded), and a 50-layer chain; PNG and SVG.
 //!
 //! `cargo run --release -p keras --example plot_model -- [output folder]`
-//! (`two_tower.png` is the README's figure, `docs/images/plot_model_two_tower.png`.)
+//! (`two_tower.png` is the README's figure, `docs/images/plot_model_two_tower.png`; with
+//! `PLOT_MODEL_ALL=1` set, more: every rankdir and spline style, a densely connected block.)
 
 use keras::layers::{Dense, Dropout, Input};
 use keras::models::Sequential;
@@ -112,6 +113,23 @@ fn nested() -> PlotGraph {
     g
 }
 
+/// A densely connected block: every layer reads the concatenation of all earlier outputs.
+fn dense_block(n: usize) -> PlotGraph {
+    let mut g = PlotGraph::new("dense_block", "Functional");
+    let mut outs = vec![layer(&mut g, "input", "InputLayer", &[], "(None, 8, 8, 64)", None)];
+    for i in 0..n {
+        let cat = if outs.len() > 1 {
+            layer(&mut g, &format!("concat_{i}"), "Concatenate", &outs.clone(), "(None, 8, 8, 96)", None)
+        } else {
+            outs[0]
+        };
+        let conv = layer(&mut g, &format!("conv_{i}"), "Conv2D", &[cat], "(None, 8, 8, 32)", Some("relu"));
+        outs.push(conv);
+    }
+    g.outputs.push(*outs.last().unwrap());
+    g
+}
+
 fn chain(n: usize) -> PlotGraph {
     let mut g = PlotGraph::new("deep_chain", "Sequential");
     let mut prev = layer(&mut g, "dense_0", "Dense", &[], "(None, 64)", Some("relu"));
@@ -152,6 +170,11 @@ fn main() -> keras::Result<()> {
     plot_model(&two, out.join("nested_expanded_lr.png"), shapes.clone().expand_nested(true).rankdir("LR"))?;
     plot_model(&chain(50), out.join("chain50.png"), PlotModelOptions::new().dpi(72))?;
     if std::env::var_os("PLOT_MODEL_ALL").is_some() {
+        plot_model(
+            &dense_block(4),
+            out.join("dense_block.png"),
+            PlotModelOptions::new().show_layer_names(true).dpi(72),
+        )?;
         for (dir, splines) in [("BT", "spline"), ("RL", "polyline"), ("TB", "line"), ("LR", "curved")] {
             let o = shapes.clone().expand_nested(true).rankdir(dir).splines(splines).dpi(72);
             plot_model(&two, out.join(format!("two_{dir}_{splines}.png")), o.clone())?;
