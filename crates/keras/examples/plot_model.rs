@@ -175,6 +175,9 @@ fn main() -> keras::Result<()> {
             out.join("dense_block.png"),
             PlotModelOptions::new().show_layer_names(true).dpi(72),
         )?;
+        let narrow = PlotModelOptions::new().show_layer_names(true).expand_nested(true).dpi(72);
+        plot_model(&two, out.join("two_narrow.png"), narrow.clone())?;
+        plot_model(&two, out.join("two_narrow_bt.png"), narrow.rankdir("BT"))?;
         for (dir, splines) in [("BT", "spline"), ("RL", "polyline"), ("TB", "line"), ("LR", "curved")] {
             let o = shapes.clone().expand_nested(true).rankdir(dir).splines(splines).dpi(72);
             plot_model(&two, out.join(format!("two_{dir}_{splines}.png")), o.clone())?;

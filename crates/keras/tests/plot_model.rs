@@ -578,6 +578,8 @@ type DrawnPath = (Vec<(f64, f64)>, bool, Option<(f64, f64)>);
 struct Drawing {
     boxes: HashMap<String, Box2>,
     clusters: HashMap<String, Box2>,
+    /// The box of each cluster's label text.
+    labels: Vec<Box2>,
     paths: Vec<DrawnPath>,
 }
 
@@ -643,7 +645,8 @@ fn drawing(svg: &str) -> Drawing {
         roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() },
     )
     .unwrap();
-    let mut d = Drawing { boxes: HashMap::new(), clusters: HashMap::new(), paths: Vec::new() };
+    let mut d =
+        Drawing { boxes: HashMap::new(), clusters: HashMap::new(), labels: Vec::new(), paths: Vec::new() };
     for g in doc.descendants().filter(|n| n.has_tag_name("g")) {
         let title = || {
             g.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text()).unwrap_or("").to_string()
@@ -656,6 +659,15 @@ fn drawing(svg: &str) -> Drawing {
             Some("cluster") => {
                 let r = g.children().find(|c| c.has_tag_name("rect")).unwrap();
                 d.clusters.insert(title(), rect(r));
+                let t = g.children().find(|c| c.has_tag_name("text")).unwrap();
+                let f = |a: &str| t.attribute(a).unwrap().parse::<f64>().unwrap();
+                let size = f("font-size");
+                d.labels.push(Box2 {
+                    x0: f("x"),
+                    y0: f("y") - 0.75 * size,
+                    x1: f("x") + f("textLength"),
+                    y1: f("y") + 0.2 * size,
+                });
             }
             Some("edge") => {
                 let path = g.children().find(|c| c.has_tag_name("path")).unwrap();
@@ -775,6 +787,15 @@ fn check_drawing(g: &PlotGraph, opts: PlotModelOptions) {
                 let p = (w[0].0 + (w[1].0 - w[0].0) * t, w[0].1 + (w[1].1 - w[0].1) * t);
                 for (name, b) in &d.boxes {
                     assert!(!b.contains_inner(p, 0.5), "{}: an edge crosses box {name} at {p:?}", g.name);
+                }
+                if !rankdir.starts_with(['L', 'R']) {
+                    for l in &d.labels {
+                        assert!(
+                            !l.contains_inner(p, 0.0),
+                            "{} ({rankdir}): an edge crosses a cluster label",
+                            g.name
+                        );
+                    }
                 }
             }
         }

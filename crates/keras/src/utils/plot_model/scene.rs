@@ -108,12 +108,13 @@ pub(crate) fn build(flat: &Flat<'_>, opts: &Resolved) -> Scene {
         .skip(1)
         .map(|(c, spec)| {
             let rect = out.clusters[c];
+            let width = f.width(&spec.name, CLUSTER_FONT_SIZE);
             ClusterShape {
                 name: spec.name.clone(),
                 rect,
-                label_x: rect.x + layout::CLUSTER_MARGIN,
+                label_x: label_x(rect, width, &out.routes),
                 label_baseline: rect.y + layout::CLUSTER_MARGIN / 2.0 + (line - asc - desc) / 2.0 + asc,
-                label_width: f.width(&spec.name, CLUSTER_FONT_SIZE),
+                label_width: width,
             }
         })
         .collect();
@@ -127,6 +128,25 @@ pub(crate) fn build(flat: &Flat<'_>, opts: &Resolved) -> Scene {
         nodes,
         edges,
     }
+}
+
+/// Where a cluster's label starts: at the left as Keras asks (`labeljust=l`), unless an edge
+/// crosses the cluster's top border there; then at the right, or in the middle.
+fn label_x(rect: Rect, width: f64, routes: &[layout::Route]) -> f64 {
+    let crossings: Vec<f64> = routes
+        .iter()
+        .flat_map(|r| r.segs.iter())
+        .filter_map(|s| match *s {
+            PathSeg::Move(p) | PathSeg::Line(p) => Some(p),
+            PathSeg::Cubic(..) => None,
+        })
+        .filter(|p| (p.1 - rect.y).abs() < 0.01 && p.0 > rect.x && p.0 < rect.x + rect.w)
+        .map(|p| p.0)
+        .collect();
+    let m = layout::CLUSTER_MARGIN;
+    let candidates = [rect.x + m, rect.x + rect.w - m - width, rect.x + (rect.w - width) / 2.0];
+    let clear = |x: f64| crossings.iter().all(|&c| c < x - 4.0 || c > x + width + 4.0);
+    candidates.into_iter().find(|&x| x >= rect.x && clear(x)).unwrap_or(candidates[0])
 }
 
 /// Shortens the path by the arrowhead and makes the arrowhead.

@@ -281,9 +281,31 @@ pub(crate) fn layout(input: &Input, dir: RankDir, splines: Splines) -> Output {
                 pb += (need - h) / 2.0;
                 h = need;
             } else if !dir.horizontal() && w < need {
-                pl += (need - w) / 2.0;
-                pr += (need - w) / 2.0;
+                // Whole points on the left, so ports stay on whole points.
+                let left = ((need - w) / 2.0).floor();
+                pl += left;
+                pr += need - w - left;
                 w = need;
+            }
+            // The label sits at the top left as drawn; edges that cross the top border must
+            // not run through it: move the content right of the label when they would.
+            let top_ports: Vec<f64> = match dir {
+                RankDir::TopBottom => {
+                    entries[c].iter().map(|t| nodes_x(&nodes, &placed, LNode::Entry(*t))).collect()
+                }
+                RankDir::BottomTop => {
+                    exits[c].iter().map(|s| nodes_x(&nodes, &placed, LNode::Exit(*s))).collect()
+                }
+                _ => Vec::new(),
+            };
+            if let Some(first) = top_ports.iter().copied().reduce(f64::min) {
+                let label_end = CLUSTER_MARGIN + spec.label.0 + LABEL_CLEARANCE;
+                let at = first - min_x + pl;
+                if at < label_end {
+                    let extra = (label_end - at).ceil();
+                    pl += extra;
+                    w += extra;
+                }
             }
         }
         // An even width keeps the cluster's centre on a whole point.
@@ -370,6 +392,15 @@ pub(crate) fn layout(input: &Input, dir: RankDir, splines: Splines) -> Output {
     }
     let (width, height) = if dir.horizontal() { (th, tw) } else { (tw, th) };
     Output { width: width + 2.0 * GRAPH_PAD, height: height + 2.0 * GRAPH_PAD, leaves, clusters, routes }
+}
+
+/// Space kept between a cluster's label and an edge crossing its top border.
+const LABEL_CLEARANCE: f64 = 6.0;
+
+/// The x of a level node once placed.
+fn nodes_x(nodes: &[LNode], placed: &level::Placed, node: LNode) -> f64 {
+    let i = nodes.iter().position(|&n| n == node).expect("the level holds its entries and exits");
+    placed.centers[i].0
 }
 
 /// The smallest even whole number at least `v`.
