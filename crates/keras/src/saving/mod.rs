@@ -44,6 +44,13 @@ mod limits;
 mod weights_h5;
 mod zip;
 
+pub(crate) use zip::Archive as ZipArchive;
+
+/// Reads a whole file for a loader (at most 8 GiB; larger files are refused with an error).
+pub(crate) fn read_file_limited(path: &Path) -> Result<Vec<u8>> {
+    h5::read_file_bounded(path, h5::MAX_FILE_BYTES)
+}
+
 #[cfg(test)]
 mod tests;
 
