@@ -22,6 +22,8 @@ Writes crates/keras/tests/fixtures/applications/:
                        Keras's get_file(origin="file://...", extract=True) leaves in a fresh cache
                        for each (every path, its kind, content, link target, mode) and returns,
                        and the warnings it gives.
+  input_shapes.json    obtain_input_shape, correct_pad and validate_activation (imagenet_utils) on a
+                       grid of arguments: results, error messages, warnings.
   oracle/              a copy of the shared tf.keras-2 weight files (MobileNet, MobileNetV2 with
                        random weights, expected.json, images) and legacy_listing.json: h5py's view
                        of each file (root attributes, layer_names, each layer's weight_names, and
@@ -257,9 +259,19 @@ def _make_archives(d):
         add_link(t, "data/hard", "data/a.txt", tarfile.LNKTYPE)
         add_file(t, "data/" + "long_" * 25 + ".txt", b"gnu long name\n")
 
-    for name, mode in (("data.tar", "w"), ("data.tar.gz", "w:gz"), ("data.tar.bz2", "w:bz2")):
-        with tarfile.open(os.path.join(d, name), mode, format=tarfile.GNU_FORMAT) as t:
-            benign(t)
+    import bz2
+    import gzip
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        benign(t)
+    raw = buf.getvalue()
+    # Written byte for byte the same on every run (no timestamps in the compressed headers).
+    with open(os.path.join(d, "data.tar"), "wb") as f:
+        f.write(raw)
+    with open(os.path.join(d, "data.tar.gz"), "wb") as f:
+        f.write(gzip.compress(raw, mtime=0))
+    with open(os.path.join(d, "data.tar.bz2"), "wb") as f:
+        f.write(bz2.compress(raw))
     with tarfile.open(os.path.join(d, "pax.tar"), "w", format=tarfile.PAX_FORMAT) as t:
         add_file(t, "pax/" + "x" * 120 + "/deep.txt", b"pax path\n")
     with tarfile.open(os.path.join(d, "evil.tar"), "w", format=tarfile.GNU_FORMAT) as t:
@@ -270,17 +282,22 @@ def _make_archives(d):
         add_link(t, "abs_link", "/etc/passwd", tarfile.SYMTYPE)
         add_link(t, "hl", "ok.txt", tarfile.LNKTYPE)
         add_link(t, "hl_out", "../x", tarfile.LNKTYPE)
-    with zipfile.ZipFile(os.path.join(d, "data.zip"), "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("data/", b"")
-        z.writestr("data/a.txt", b"alpha\n")
-        z.writestr("data/sub/b.txt", b"beta\n" * 50)
-        z.writestr(zipfile.ZipInfo("data/stored.txt"), b"stored\n")
+    def zinfo(name, method=zipfile.ZIP_STORED):
+        i = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        i.compress_type = method
+        i.external_attr = (0o40755 if name.endswith("/") else 0o100644) << 16
+        return i
+
+    D = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(os.path.join(d, "data.zip"), "w") as z:
+        z.writestr(zinfo("data/"), b"")
+        z.writestr(zinfo("data/a.txt", D), b"alpha\n")
+        z.writestr(zinfo("data/sub/b.txt", D), b"beta\n" * 50)
+        z.writestr(zinfo("data/stored.txt"), b"stored\n")
     with zipfile.ZipFile(os.path.join(d, "evil.zip"), "w") as z:
-        z.writestr("../escape.txt", b"escaped\n")
-        z.writestr("/abs.txt", b"absolute\n")
-        z.writestr("ok.txt", b"ok\n")
-        z.writestr("a/../b.txt", b"normalized\n")
-        z.writestr("a/./c.txt", b"dot\n")
+        for name, data in (("../escape.txt", b"escaped\n"), ("/abs.txt", b"absolute\n"), ("ok.txt", b"ok\n"),
+                           ("a/../b.txt", b"normalized\n"), ("a/./c.txt", b"dot\n")):
+            z.writestr(zinfo(name), data)
     with open(os.path.join(d, "not_archive.bin"), "wb") as f:
         f.write(bytes(range(256)) * 4)
 
@@ -328,6 +345,48 @@ def archives():
         json.dump(dict(keras_version=keras.__version__, cases=cases), f, indent=1)
 
 
+def input_shapes():
+    """obtain_input_shape / correct_pad / validate_activation on a grid of arguments."""
+    import warnings
+    shapes = [None, (224, 224, 3), (200, 200, 3), (31, 64, 3), (64, 31, 3), (None, None, 3), (96, 96, 1),
+              (96, 96, 4), (3, 224, 224), (4, 96, 96), (3, 20, 96), (224, 224), (1, 2, 3, 4), (None, 64, 3),
+              (3, None, None)]
+    cases = []
+    for shape in shapes:
+        for fmt in ("channels_last", "channels_first"):
+            for flatten in (True, False):
+                for weights in (None, "imagenet", "my_weights.h5"):
+                    kw = dict(input_shape=shape, default_size=224, min_size=32, data_format=fmt,
+                              require_flatten=flatten, weights=weights)
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        try:
+                            out = dict(result=list(imagenet_utils.obtain_input_shape(**kw)))
+                        except ValueError as e:
+                            out = dict(error=str(e))
+                    out["warnings"] = [str(w.message) for w in caught]
+                    kw["input_shape"] = None if shape is None else list(shape)
+                    cases.append(dict(kwargs=kw, **out))
+    pads = []
+    for size in ((224, 224), (225, 225), (224, 225), (None, None), (None, 7)):
+        for k in (3, 5, (3, 5)):
+            x = keras.KerasTensor((None,) + tuple(size) + (3,))
+            pads.append(dict(input_size=list(size), kernel_size=k if isinstance(k, int) else list(k),
+                             result=[list(p) for p in imagenet_utils.correct_pad(x, k)]))
+    acts = []
+    for act in (None, "softmax", "linear", "relu", "sigmoid"):
+        for weights in (None, "imagenet"):
+            try:
+                imagenet_utils.validate_activation(act, weights)
+                acts.append(dict(activation=act, weights=weights, ok=True))
+            except ValueError as e:
+                acts.append(dict(activation=act, weights=weights, ok=False,
+                                 message=str(e).split("classifier_activation=")[0]))
+    with open(os.path.join(OUT, "input_shapes.json"), "w") as f:
+        json.dump(dict(keras_version=keras.__version__, obtain_input_shape=cases, correct_pad=pads,
+                       validate_activation=acts), f, indent=1)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--oracle", default=os.path.join(ROOT, "..", "shared", "oracle", "applications"))
@@ -337,6 +396,7 @@ def main():
     preprocess()
     decode()
     archives()
+    input_shapes()
     legacy_listing(a.oracle)
     if not a.skip_table:
         with open(os.path.join(OUT, "weights_table.json"), "w") as f:

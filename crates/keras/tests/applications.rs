@@ -397,3 +397,54 @@ fn published_format_mobilenet_loads_by_position_and_by_name_and_predicts_as_kera
         }
     }
 }
+
+fn dims(v: &Value) -> Option<Vec<Option<usize>>> {
+    v.as_array().map(|a| a.iter().map(|d| d.as_u64().map(|x| x as usize)).collect())
+}
+
+#[test]
+fn input_shapes_pads_and_activations_follow_keras() {
+    let spec = json("input_shapes.json");
+    let cases = spec["obtain_input_shape"].as_array().unwrap();
+    assert!(cases.len() >= 100);
+    for c in cases {
+        let k = &c["kwargs"];
+        let shape = dims(&k["input_shape"]);
+        let got = imagenet_utils::obtain_input_shape(
+            shape.as_deref(),
+            k["default_size"].as_u64().unwrap() as usize,
+            k["min_size"].as_u64().unwrap() as usize,
+            k["data_format"].as_str(),
+            k["require_flatten"].as_bool().unwrap(),
+            k["weights"].as_str(),
+        );
+        match (&got, c.get("error")) {
+            (Ok(s), None) => assert_eq!(Some(s.clone()), dims(&c["result"]), "{k}"),
+            (Err(e), Some(msg)) => {
+                assert!(matches!(e, Error::InvalidArgument(_)), "{k}");
+                assert_eq!(e.to_string(), msg.as_str().unwrap(), "{k}");
+            }
+            _ => panic!("{k}: got {got:?}, Keras {c}"),
+        }
+    }
+    for c in spec["correct_pad"].as_array().unwrap() {
+        let size = dims(&c["input_size"]).unwrap();
+        let k = match &c["kernel_size"] {
+            Value::Number(n) => [n.as_u64().unwrap() as usize; 2],
+            v => {
+                let v = dims(v).unwrap();
+                [v[0].unwrap(), v[1].unwrap()]
+            }
+        };
+        let want: Vec<Vec<usize>> = serde_json::from_value(c["result"].clone()).unwrap();
+        let got = imagenet_utils::correct_pad([size[0], size[1]], k);
+        assert_eq!(got.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), want, "{c}");
+    }
+    for c in spec["validate_activation"].as_array().unwrap() {
+        let r = imagenet_utils::validate_activation(c["activation"].as_str(), c["weights"].as_str());
+        assert_eq!(r.is_ok(), c["ok"].as_bool().unwrap(), "{c}");
+        if let Err(e) = r {
+            assert!(e.to_string().starts_with(c["message"].as_str().unwrap()), "{e}");
+        }
+    }
+}

@@ -323,6 +323,145 @@ pub fn decode_predictions_with(
     class_index.decode(preds, top)
 }
 
+/// Python's spelling of a shape tuple with unknown dimensions: `(None, None, 3)`.
+fn python_dims(shape: &[Option<usize>]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".to_string(), |v| v.to_string())).collect();
+    match parts.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", parts.join(", ")),
+    }
+}
+
+/// Keras's `obtain_input_shape`: the input shape an application model is built with, from the
+/// user's `input_shape` (`None` for unknown dimensions), the model's `default_size` and
+/// `min_size`, and whether a classifier that needs a static shape follows (`require_flatten`,
+/// i.e. `include_top`). `weights` is `None`, `Some("imagenet")` or a file path. The errors are
+/// Keras's; the "usually expects 1 or 3 input channels" warning is printed as Keras warns.
+///
+/// ```
+/// use keras::applications::imagenet_utils::obtain_input_shape;
+/// let s = obtain_input_shape(None, 224, 32, None, false, Some("imagenet")).unwrap();
+/// assert_eq!(s, vec![None, None, Some(3)]);
+/// let e = obtain_input_shape(Some(&[Some(16), Some(16), Some(3)]), 224, 32, None, false, None).unwrap_err();
+/// assert_eq!(e.to_string(), "Input size must be at least 32x32; Received: input_shape=(16, 16, 3)");
+/// ```
+pub fn obtain_input_shape(
+    input_shape: Option<&[Option<usize>]>,
+    default_size: usize,
+    min_size: usize,
+    data_format: Option<&str>,
+    require_flatten: bool,
+    weights: Option<&str>,
+) -> Result<Vec<Option<usize>>> {
+    let channels_first = match data_format {
+        None | Some("channels_last") => false,
+        Some("channels_first") => true,
+        Some(other) => keras_bail!(
+            InvalidArgument,
+            "Expected data_format to be one of `channels_first` or `channels_last`. Received: data_format={other}"
+        ),
+    };
+    let imagenet = weights == Some("imagenet");
+    let d = Some(default_size);
+    // Python truthiness: an empty tuple counts as "not given".
+    let given = input_shape.filter(|s| !s.is_empty());
+    let default_shape: Vec<Option<usize>> = match given {
+        Some(s) if !imagenet && s.len() == 3 => {
+            let channels = if channels_first { s[0] } else { s[2] };
+            if !matches!(channels, Some(1) | Some(3)) {
+                let shown = channels.map_or("None".to_string(), |c| c.to_string());
+                eprintln!(
+                    "UserWarning: This model usually expects 1 or 3 input channels. However, it was passed an \
+                     input_shape with {shown} input channels."
+                );
+            }
+            if channels_first {
+                vec![s[0], d, d]
+            } else {
+                vec![d, d, s[2]]
+            }
+        }
+        _ if channels_first => vec![Some(3), d, d],
+        _ => vec![d, d, Some(3)],
+    };
+    if imagenet && require_flatten {
+        if let Some(s) = input_shape {
+            if s != default_shape.as_slice() {
+                keras_bail!(
+                    InvalidArgument,
+                    "When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be {}.  \
+                     Received: input_shape={}",
+                    python_dims(&default_shape),
+                    python_dims(s)
+                );
+            }
+        }
+        return Ok(default_shape);
+    }
+    let shape = match given {
+        Some(s) => {
+            if s.len() != 3 {
+                keras_bail!(InvalidArgument, "`input_shape` must be a tuple of three integers.");
+            }
+            let (channels, rows, cols) = if channels_first { (s[0], s[1], s[2]) } else { (s[2], s[0], s[1]) };
+            if channels != Some(3) && imagenet {
+                keras_bail!(
+                    InvalidArgument,
+                    "The input must have 3 channels; Received `input_shape={}`",
+                    python_dims(s)
+                );
+            }
+            if rows.is_some_and(|r| r < min_size) || cols.is_some_and(|c| c < min_size) {
+                keras_bail!(
+                    InvalidArgument,
+                    "Input size must be at least {min_size}x{min_size}; Received: input_shape={}",
+                    python_dims(s)
+                );
+            }
+            s.to_vec()
+        }
+        None if require_flatten => default_shape,
+        None if channels_first => vec![Some(3), None, None],
+        None => vec![None, None, Some(3)],
+    };
+    if require_flatten && shape.contains(&None) {
+        keras_bail!(
+            InvalidArgument,
+            "If `include_top` is True, you should specify a static `input_shape`. Received: input_shape={}",
+            python_dims(&shape)
+        );
+    }
+    Ok(shape)
+}
+
+/// Keras's `correct_pad`: the `((top, bottom), (left, right))` zero padding that makes a
+/// strided `kernel_size` convolution downsample as the reference implementations do, from the
+/// input's spatial size (`None` when unknown).
+pub fn correct_pad(input_size: [Option<usize>; 2], kernel_size: [usize; 2]) -> [[usize; 2]; 2] {
+    let adjust = match input_size {
+        [None, _] => [1, 1],
+        [Some(h), w] => [1 - h % 2, 1 - w.map_or(1, |w| w % 2)],
+    };
+    let correct = [kernel_size[0] / 2, kernel_size[1] / 2];
+    [[correct[0] - adjust[0], correct[0]], [correct[1] - adjust[1], correct[1]]]
+}
+
+/// Keras's `validate_activation`: with pretrained `weights`, the classifier's activation must
+/// be `None` (linear) or `"softmax"`.
+pub fn validate_activation(classifier_activation: Option<&str>, weights: Option<&str>) -> Result<()> {
+    if weights.is_none() {
+        return Ok(());
+    }
+    match classifier_activation {
+        None | Some("softmax") | Some("linear") => Ok(()),
+        Some(other) => keras_bail!(
+            InvalidArgument,
+            "Only `None` and `softmax` activations are allowed for the `classifier_activation` argument when using \
+             pretrained weights, with `include_top=True`; Received: classifier_activation={other}"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

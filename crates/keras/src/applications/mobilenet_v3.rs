@@ -46,7 +46,8 @@ pub fn weights_file(
     if model_type != "small" && model_type != "large" {
         keras_bail!(InvalidArgument, "model_type must be \"small\" or \"large\". Received: {model_type}");
     }
-    if (!minimalistic && alpha != 0.75 && alpha != 1.0) || (minimalistic && alpha != 1.0) {
+    let published = if minimalistic { alpha == 1.0 } else { alpha == 0.75 || alpha == 1.0 };
+    if !published {
         keras_bail!(
             InvalidArgument,
             "If imagenet weights are being loaded, alpha can be one of `0.75`, `1.0` for non minimalistic or \

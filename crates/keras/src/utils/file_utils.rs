@@ -368,11 +368,7 @@ pub fn get_file(origin: &str, args: &GetFileArgs) -> Result<PathBuf> {
     }
     match &paths.extraction_dir {
         Some(dir) => {
-            let format = match &args.archive_format {
-                None => None,
-                Some(f) => Some(f.as_str()),
-            };
-            if !extract_archive(target, dir, format)? {
+            if !extract_archive(target, dir, args.archive_format.as_deref())? {
                 eprintln!("UserWarning: Could not extract archive.");
             }
             Ok(dir.clone())
@@ -888,7 +884,7 @@ mod tests {
         assert!(matches!(resolve_hasher("auto", None).unwrap(), Hasher::Md5(_)));
         assert!(matches!(resolve_hasher("sha256", Some("abc")).unwrap(), Hasher::Sha256(_)));
         assert!(matches!(resolve_hasher("md5", Some(&sha)).unwrap(), Hasher::Md5(_)));
-        assert!(resolve_hasher("sha1", None).unwrap_err().to_string().contains("sha1"));
+        assert!(resolve_hasher("sha1", None).is_err_and(|e| e.to_string().contains("sha1")));
     }
 
     #[test]
