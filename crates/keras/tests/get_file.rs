@@ -488,3 +488,35 @@ fn the_download_is_read_in_full_before_the_rename() {
     assert_eq!(got, data);
     std::fs::remove_dir_all(cache).unwrap();
 }
+
+#[cfg(feature = "https")]
+#[test]
+fn https_to_a_server_that_speaks_no_tls_fails_cleanly() {
+    // rustls sends its ClientHello, gets plain HTTP back, and the fetch fails as a URLError.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        if let Some(Ok(mut s)) = listener.incoming().next() {
+            let mut buf = [0u8; 512];
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let cache = tmp("tls");
+    let url = format!("https://127.0.0.1:{port}/weights.h5");
+    let e = get_file(&url, &quiet().cache_dir(&cache)).unwrap_err();
+    assert!(matches!(e, Error::Io(_)), "{e:?}");
+    assert!(e.to_string().starts_with(&format!("URL fetch failure on {url}: None -- ")), "{e}");
+    assert_eq!(listing(&cache), ["datasets"]);
+    std::fs::remove_dir_all(cache).unwrap();
+}
+
+#[cfg(not(feature = "https"))]
+#[test]
+fn https_needs_the_https_feature() {
+    let cache = tmp("no_tls");
+    let e = get_file("https://127.0.0.1:9/weights.h5", &quiet().cache_dir(&cache)).unwrap_err().to_string();
+    assert!(e.contains("need keras-rs built with its `https` feature"), "{e}");
+    std::fs::remove_dir_all(cache).unwrap();
+}

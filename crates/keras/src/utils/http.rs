@@ -8,6 +8,9 @@
 //! `http://` is plain std sockets (as `RemoteMonitor`); `https://` goes through rustls with
 //! Mozilla's root certificates compiled in (feature `https`, on by default), so no system
 //! OpenSSL or certificate store is needed. `file://` URLs are read from disk, as urllib does.
+//! Proxies come from the environment as urllib takes them (`http_proxy`, `https_proxy`, upper
+//! case too, `no_proxy`; `user:password@` sent as Basic proxy authorization): an absolute-URL
+//! request for http, a `CONNECT` tunnel for https.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -58,6 +61,8 @@ pub(crate) struct Url {
     pub port: u16,
     /// Path with query, starting with `/` (the local path for `file://`).
     pub path: String,
+    /// `user:password` before the host, percent-decoded (used for proxies, as urllib does).
+    pub userinfo: Option<String>,
 }
 
 impl Url {
@@ -68,7 +73,13 @@ impl Url {
         if scheme == "file" {
             // file:///abs/path or file://localhost/abs/path
             let path = rest.strip_prefix("localhost").unwrap_or(rest);
-            return Ok(Url { scheme, host: String::new(), port: 0, path: percent_decode(path) });
+            return Ok(Url {
+                scheme,
+                host: String::new(),
+                port: 0,
+                path: percent_decode(path),
+                userinfo: None,
+            });
         }
         let default_port = match scheme.as_str() {
             "http" => 80,
@@ -85,8 +96,10 @@ impl Url {
         } else {
             tail.to_string()
         };
-        // user:pass@host is not supported (urllib neither sends it without a handler).
-        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((u, a)) => (Some(percent_decode(u)), a),
+            None => (None, authority),
+        };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, after) = v6.split_once(']').ok_or_else(|| format!("Invalid IPv6 URL: '{s}'"))?;
             (h.to_string(), after.strip_prefix(':'))
@@ -105,7 +118,12 @@ impl Url {
             }
             _ => default_port,
         };
-        Ok(Url { scheme, host, port, path })
+        Ok(Url { scheme, host, port, path, userinfo })
+    }
+
+    /// The URL without user information (what an absolute-form request line carries).
+    fn without_userinfo(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.host_header(), self.path)
     }
 
     /// `Host:` header value.
@@ -264,13 +282,93 @@ fn tls_config() -> std::sync::Arc<rustls::ClientConfig> {
         .clone()
 }
 
-fn connect(url: &Url) -> Result<Conn, FetchError> {
-    let addrs: Vec<_> = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| url_error(python_os_error(&e)))?
-        .collect();
+/// The proxy urllib's `ProxyHandler` would use for `url`: `<scheme>_proxy` (lower case first,
+/// then upper case) unless `no_proxy` / `NO_PROXY` lists the host (`*` for every host; an entry
+/// matches the host or any sub-domain, with or without the port).
+pub(crate) fn proxy_from(url: &Url, env: &dyn Fn(&str) -> Option<String>) -> Option<Url> {
+    let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let key = format!("{}_proxy", url.scheme);
+    let proxy = var(&key).or_else(|| var(&key.to_ascii_uppercase()))?;
+    if let Some(list) = var("no_proxy").or_else(|| var("NO_PROXY")) {
+        let host = url.host.to_ascii_lowercase();
+        let host_port = format!("{host}:{}", url.port);
+        for entry in list.split(',').map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()) {
+            if entry == "*" {
+                return None;
+            }
+            let matches = |h: &str| !entry.is_empty() && (h == entry || h.ends_with(&format!(".{entry}")));
+            if matches(&host) || matches(&host_port) {
+                return None;
+            }
+        }
+    }
+    let proxy = if proxy.contains("://") { proxy } else { format!("http://{proxy}") };
+    Url::parse(&proxy).ok().filter(|p| p.scheme == "http")
+}
+
+fn proxy_for(url: &Url) -> Option<Url> {
+    proxy_from(url, &|k| std::env::var(k).ok())
+}
+
+/// Base64 (RFC 4648, with padding) for `Proxy-Authorization: Basic`.
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn proxy_auth_header(proxy: &Url) -> String {
+    match &proxy.userinfo {
+        Some(u) => format!("Proxy-Authorization: Basic {}\r\n", base64(u.as_bytes())),
+        None => String::new(),
+    }
+}
+
+/// Opens a `CONNECT` tunnel to `url`'s host through an HTTP proxy (http.client's `_tunnel`).
+#[cfg(feature = "https")]
+fn tunnel(tcp: &mut TcpStream, url: &Url, proxy: &Url) -> Result<(), FetchError> {
+    let target = format!(
+        "{}:{}",
+        if url.host.contains(':') { format!("[{}]", url.host) } else { url.host.clone() },
+        url.port
+    );
+    let req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{}\r\n", proxy_auth_header(proxy));
+    tcp.write_all(req.as_bytes()).map_err(|e| url_error(io_reason(&e)))?;
+    // Byte by byte up to the blank line: nothing after it may be consumed (TLS starts there).
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+        if head.len() > MAX_LINE * 4 {
+            return Err(url_error("Tunnel connection failed: the proxy's answer is too long"));
+        }
+        match tcp.read(&mut byte) {
+            Ok(0) => return Err(url_error("Tunnel connection failed: the proxy closed the connection")),
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(url_error(io_reason(&e))),
+        }
+    }
+    let head = read_head(&mut &head[..])?;
+    if head.code != 200 {
+        return Err(url_error(format!("Tunnel connection failed: {} {}", head.code, head.reason)));
+    }
+    Ok(())
+}
+
+fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, FetchError> {
+    let addrs: Vec<_> = (host, port).to_socket_addrs().map_err(|e| url_error(python_os_error(&e)))?.collect();
     let mut last = None;
-    let mut stream = None;
+    let mut stream: Option<TcpStream> = None;
     for a in addrs {
         match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
             Ok(s) => {
@@ -288,19 +386,30 @@ fn connect(url: &Url) -> Result<Conn, FetchError> {
     let _ = tcp.set_read_timeout(Some(READ_TIMEOUT));
     let _ = tcp.set_write_timeout(Some(READ_TIMEOUT));
     let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+/// Connects to `url`'s server, directly or through `proxy` (a tunnel for https).
+fn connect(url: &Url, proxy: Option<&Url>) -> Result<Conn, FetchError> {
+    #[cfg(not(feature = "https"))]
+    if url.scheme == "https" {
+        return Err(url_error("https:// URLs need keras-rs built with its `https` feature (on by default)"));
+    }
+    let via = proxy.unwrap_or(url);
+    #[cfg_attr(not(feature = "https"), allow(unused_mut))]
+    let mut tcp = tcp_connect(&via.host, via.port)?;
     match url.scheme.as_str() {
         "http" => Ok(Conn::Plain(tcp)),
         #[cfg(feature = "https")]
         "https" => {
+            if let Some(p) = proxy {
+                tunnel(&mut tcp, url, p)?;
+            }
             let name = rustls::pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|e| url_error(format!("invalid host name '{}': {e}", url.host)))?;
             let conn = rustls::ClientConnection::new(tls_config(), name)
                 .map_err(|e| url_error(format!("TLS setup failed: {e}")))?;
             Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
-        }
-        #[cfg(not(feature = "https"))]
-        "https" => {
-            Err(url_error("https:// URLs need keras-rs built with its `https` feature (on by default)"))
         }
         other => Err(url_error(format!("unknown url type: '{other}'"))),
     }
@@ -444,10 +553,15 @@ pub(crate) fn fetch(
         if parsed.scheme == "file" {
             return fetch_file(&parsed.path, sink, hook);
         }
-        let mut conn = connect(&parsed)?;
+        let proxy = proxy_for(&parsed);
+        let mut conn = connect(&parsed, proxy.as_ref())?;
+        // Through a proxy, plain http asks for the absolute URL (https goes through the tunnel).
+        let (target, auth) = match &proxy {
+            Some(p) if parsed.scheme == "http" => (parsed.without_userinfo(), proxy_auth_header(p)),
+            _ => (parsed.path.clone(), String::new()),
+        };
         let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: keras-rs/{}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
-            parsed.path,
+            "GET {target} HTTP/1.1\r\nHost: {}\r\nUser-Agent: keras-rs/{}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n{auth}\r\n",
             parsed.host_header(),
             env!("CARGO_PKG_VERSION")
         );
@@ -582,6 +696,28 @@ mod tests {
         assert_eq!(url_basename("http://h/dir/"), "");
         assert_eq!(u.join("//other/x"), "http://other/x");
         assert_eq!(u.join("https://e/x"), "https://e/x");
+    }
+
+    #[test]
+    fn proxies_follow_urllib_environment_rules() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let u = Url::parse("https://storage.googleapis.com/a.h5").unwrap();
+        let p = proxy_from(&u, &env(&[("https_proxy", "proxy.corp:3128")])).unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
+        let p = proxy_from(&u, &env(&[("HTTPS_PROXY", "http://u%40x:pw@p:8080")])).unwrap();
+        assert_eq!(p.userinfo.as_deref(), Some("u@x:pw"));
+        assert!(proxy_from(&u, &env(&[("http_proxy", "p:1")])).is_none(), "only the scheme's own proxy");
+        for no in ["*", "googleapis.com", ".googleapis.com", "other, storage.googleapis.com:443"] {
+            let vars: &'static [(&'static str, &'static str)] =
+                Box::leak(vec![("https_proxy", "p:1"), ("no_proxy", no)].into_boxed_slice());
+            assert!(proxy_from(&u, &env(vars)).is_none(), "{no}");
+        }
+        assert!(proxy_from(&u, &env(&[("https_proxy", "p:1"), ("no_proxy", "oogleapis.com")])).is_some());
+        assert_eq!(base64(b"Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b""), "");
     }
 
     #[test]
