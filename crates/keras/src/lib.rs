@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+pub mod applications;
 pub mod backend;
 pub mod callbacks;
 pub mod constraints;

@@ -332,3 +332,72 @@ fn load_weights_from_group(
     }
     model.assign_weights(assign)
 }
+
+/// One layer of a legacy weights file: its name and its weights in `weight_names` order.
+#[derive(Clone, Debug)]
+pub struct LegacyLayerWeights {
+    /// The layer's name (`conv1_bn`).
+    pub name: String,
+    /// `(weight name, value)` in the file's order: for tf.keras 2 files the full variable name
+    /// (`conv1_bn/gamma:0`), trainable weights first, as `layer.weights` listed them.
+    pub weights: Vec<(String, Tensor)>,
+}
+
+/// The content of a legacy `.h5` weights file (tf.keras 2 / Keras 2 `save_weights`, the format
+/// of Keras's published ImageNet weights, or the `model_weights` group of a whole-model file):
+/// every layer of `layer_names`, in order, with its weights.
+#[derive(Clone, Debug, Default)]
+pub struct LegacyWeights {
+    /// The `keras_version` attribute (`2.21.0` for tf.keras files).
+    pub keras_version: Option<String>,
+    /// The `backend` attribute (`tensorflow`).
+    pub backend: Option<String>,
+    /// Every layer named in `layer_names`, in that order (layers without weights included).
+    pub layers: Vec<LegacyLayerWeights>,
+}
+
+impl LegacyWeights {
+    /// The layers that hold weights, in file order (what Keras's positional
+    /// `load_weights_from_hdf5_group` matches against the model's layers with weights).
+    pub fn layers_with_weights(&self) -> impl Iterator<Item = &LegacyLayerWeights> {
+        self.layers.iter().filter(|l| !l.weights.is_empty())
+    }
+
+    /// The layer named `name` (what loading `by_name` matches).
+    pub fn layer(&self, name: &str) -> Option<&LegacyLayerWeights> {
+        self.layers.iter().find(|l| l.name == name)
+    }
+}
+
+/// Reads every layer and weight of a legacy weights file (Keras `load_weights_from_hdf5_group`
+/// reads the same `layer_names` / `weight_names` attributes). Each dataset is bounded by the
+/// file's size before it is read.
+pub(crate) fn read_all(r: &Reader) -> Result<LegacyWeights> {
+    let root_has_names = r.string_list_attr("", "layer_names")?.is_some();
+    let group = if !root_has_names && r.has_group("model_weights")? { "model_weights" } else { "" };
+    let Some(layer_names) = r.string_list_attr(group, "layer_names")? else {
+        keras_bail!(
+            Io,
+            "The file has no `layer_names` attribute: it is not a legacy Keras weights file (a Keras 3 \
+             `.weights.h5` file loads with `load_weights`)"
+        );
+    };
+    let attrs = r.string_attrs(group)?;
+    let first = |k: &str| attrs.get(k).and_then(|v| v.first()).cloned();
+    let mut out = LegacyWeights {
+        keras_version: first("keras_version"),
+        backend: first("backend"),
+        layers: Vec::new(),
+    };
+    for name in layer_names {
+        let g = join(group, &name);
+        let names = r.string_list_attr(&g, "weight_names")?.unwrap_or_default();
+        let mut weights = Vec::with_capacity(names.len());
+        for w in names {
+            let t = r.read(&join(&g, &w), None)?;
+            weights.push((w, t));
+        }
+        out.layers.push(LegacyLayerWeights { name, weights });
+    }
+    Ok(out)
+}

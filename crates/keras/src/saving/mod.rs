@@ -44,6 +44,13 @@ mod limits;
 mod weights_h5;
 mod zip;
 
+pub(crate) use zip::Archive as ZipArchive;
+
+/// Reads a whole file for a loader (at most 8 GiB; larger files are refused with an error).
+pub(crate) fn read_file_limited(path: &Path) -> Result<Vec<u8>> {
+    h5::read_file_bounded(path, h5::MAX_FILE_BYTES)
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -294,6 +301,32 @@ pub fn load_weights_from_h5_bytes(
             legacy_h5::load_weights(model, &r, opts)
         }
     })
+}
+
+pub use legacy_h5::{LegacyLayerWeights, LegacyWeights};
+
+/// Reads a legacy `.h5` weights file layer by layer, without a model: the format of Keras's
+/// published ImageNet weights (tf.keras 2 `save_weights`), of Keras 2 weight files, and the
+/// `model_weights` of a legacy whole-model file. Layers come in the file's `layer_names` order,
+/// each with its weights in `weight_names` order, so they can be matched by name or by position
+/// as Keras's `load_weights` does.
+///
+/// ```no_run
+/// let w = keras::saving::read_legacy_weights("mobilenet_1_0_224_tf.h5")?;
+/// for layer in w.layers_with_weights() {
+///     for (name, value) in &layer.weights {
+///         println!("{} {name} {:?}", layer.name, value.shape());
+///     }
+/// }
+/// # Ok::<(), keras::Error>(())
+/// ```
+pub fn read_legacy_weights(path: impl AsRef<Path>) -> Result<LegacyWeights> {
+    let path = path.as_ref();
+    shielded(path, || {
+        let r = h5::Reader::open(path)?;
+        legacy_h5::read_all(&r)
+    })
+    .map_err(|e| with_file(e, path))
 }
 
 /// One dataset of an HDF5 file.

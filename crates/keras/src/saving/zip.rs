@@ -50,8 +50,15 @@ fn u32_at(d: &[u8], at: usize) -> Result<u32> {
 }
 
 impl<'a> Archive<'a> {
-    /// Parses the central directory of `data`.
+    /// Parses the central directory of `data` (at most 4096 entries, more than any `.keras`
+    /// file has).
     pub(crate) fn new(data: &'a [u8]) -> Result<Archive<'a>> {
+        Self::with_max_entries(data, MAX_ENTRIES)
+    }
+
+    /// Parses the central directory of `data`, accepting up to `max_entries` members (archives
+    /// of datasets, extracted by `get_file`, have many).
+    pub(crate) fn with_max_entries(data: &'a [u8], max_entries: usize) -> Result<Archive<'a>> {
         if data.len() < 22 {
             keras_bail!(Io, "File is not a zip file (too short)");
         }
@@ -66,8 +73,8 @@ impl<'a> Archive<'a> {
         if count == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
             keras_bail!(Io, "ZIP64 archives are not supported");
         }
-        if count > MAX_ENTRIES {
-            keras_bail!(Io, "The zip archive has {count} entries (at most {MAX_ENTRIES} are read)");
+        if count > max_entries {
+            keras_bail!(Io, "The zip archive has {count} entries (at most {max_entries} are read)");
         }
         if cd_offset.checked_add(cd_size).is_none_or(|e| e > end) {
             keras_bail!(Io, "The zip archive is corrupt (central directory out of bounds)");
@@ -113,6 +120,11 @@ impl<'a> Archive<'a> {
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// The member names, in directory order.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.name.clone()).collect()
     }
 
     /// Whether a member exists.

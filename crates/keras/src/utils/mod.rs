@@ -1,7 +1,10 @@
-//! Utilities: progress bar, summary table, numerical helpers, the `Sequence` data source,
-//! datasets from folders of images or texts, model plots (`plot_model`).
+//! Utilities: `get_file` (downloads into the Keras cache), progress bar, summary table,
+//! numerical helpers, the `Sequence` data source, datasets from folders of images or texts,
+//! model plots (`plot_model`).
 
 pub mod dataset_utils;
+pub mod file_utils;
+mod http;
 pub mod image_dataset_utils;
 pub mod numerical;
 pub mod plot_model;
@@ -11,6 +14,9 @@ pub mod summary;
 pub mod text_dataset_utils;
 
 pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
+pub use file_utils::{
+    extract_archive, get_file, get_file_paths, hash_file, keras_home, validate_file, CachePaths, GetFileArgs,
+};
 pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetOptions};
 pub use keras_engine::set_random_seed;
 pub use numerical::{normalize, to_categorical};

@@ -1,0 +1,45 @@
+//! `keras.applications`: the ImageNet models of Keras, for prediction and transfer learning.
+//!
+//! One module per family, as in Keras (`keras.applications.mobilenet_v2` is
+//! [`mobilenet_v2`]). Each holds the family's ImageNet weight files ([`WeightsFile`]: the same
+//! origin URL, file name and hash Keras uses, cached under `$KERAS_HOME/models`), its
+//! `preprocess_input` and `decode_predictions`. The model builders (`MobileNetV2(...)`) need the
+//! Functional API and are not here yet.
+//!
+//! ```
+//! use keras::applications::{mobilenet_v2, vgg16};
+//! use keras::Tensor;
+//!
+//! // The file `VGG16(weights="imagenet", include_top=False)` fetches.
+//! let w = vgg16::weights_file(false);
+//! assert_eq!(w.fname, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
+//! assert_eq!(w.file_hash.as_deref(), Some("6d6bbae143d832006294945121d1f1fc"));
+//!
+//! // MobileNetV2 expects pixels scaled to [-1, 1].
+//! let x = Tensor::new(vec![0.0, 127.5, 255.0], [1, 1, 1, 3]).unwrap();
+//! let y = mobilenet_v2::preprocess_input(&x, None).unwrap();
+//! assert_eq!(y.as_f32().unwrap(), &[-1.0, 0.0, 1.0]);
+//! ```
+
+pub mod densenet;
+pub mod efficientnet;
+pub mod imagenet_utils;
+pub mod inception_v3;
+pub mod mobilenet;
+pub mod mobilenet_v2;
+pub mod mobilenet_v3;
+pub mod nasnet;
+pub mod resnet;
+pub mod resnet_v2;
+pub mod vgg16;
+pub mod vgg19;
+mod weights;
+pub mod xception;
+
+/// `keras.applications.resnet50`: the same functions as [`resnet`] (Keras exports both names).
+pub mod resnet50 {
+    pub use super::resnet::{decode_predictions, preprocess_input, weights_file};
+}
+
+pub use imagenet_utils::{ClassIndex, DecodedPrediction};
+pub use weights::{WeightsFile, CACHE_SUBDIR};
