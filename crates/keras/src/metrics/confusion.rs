@@ -322,13 +322,18 @@ impl Metric for AUC {
     }
 }
 
-/// `keras.metrics.MeanIoU(num_classes)` on class ids (`sparse_y_true`, `sparse_y_pred`):
-/// a confusion matrix accumulated over batches; the mean IoU over classes that appear.
+/// `keras.metrics.MeanIoU(num_classes)`: a confusion matrix of class ids (or of the argmax of
+/// scores, with `sparse_y_true` / `sparse_y_pred` false) accumulated over batches; the mean IoU
+/// over the classes that appear. Ids outside `[0, num_classes)` and `ignore_class` samples do
+/// not count, as in Keras.
 #[derive(Clone, Debug)]
 pub struct MeanIoU {
     name: String,
     num_classes: usize,
     ignore_class: Option<i64>,
+    sparse_y_true: bool,
+    sparse_y_pred: bool,
+    axis: isize,
     cm: Vec<f64>,
 }
 
@@ -342,8 +347,30 @@ impl MeanIoU {
             name: "mean_io_u".into(),
             num_classes,
             ignore_class,
+            sparse_y_true: true,
+            sparse_y_pred: true,
+            axis: -1,
             cm: vec![0.0; num_classes * num_classes],
         })
+    }
+    /// Whether `y_true` holds class ids (`true`, the default) or scores to argmax.
+    pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
+        self.sparse_y_true = sparse;
+        self
+    }
+    /// Whether `y_pred` holds class ids (`true`, the default) or scores to argmax.
+    pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
+        self.sparse_y_pred = sparse;
+        self
+    }
+    /// The axis holding class scores for dense inputs (default `-1`).
+    pub fn with_axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+    /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
+    pub fn total_cm(&self) -> &[f64] {
+        &self.cm
     }
     /// Renames the metric.
     pub fn with_name(mut self, name: &str) -> Self {
@@ -362,8 +389,8 @@ impl Metric for MeanIoU {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let t = y_true.to_i64_vec();
-        let p = y_pred.to_i64_vec();
+        let t = super::iou::ids(y_true, self.sparse_y_true, self.axis)?;
+        let p = super::iou::ids(y_pred, self.sparse_y_pred, self.axis)?;
         if t.len() != p.len() {
             keras_bail!(
                 Shape,
@@ -373,25 +400,18 @@ impl Metric for MeanIoU {
             );
         }
         let w = match sample_weight {
-            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), y_true.shape())?),
+            Some(w) if w.numel() == t.len() => Some(w.to_f32_vec()),
+            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), &[t.len()])?),
             None => None,
         };
-        let n = self.num_classes as i64;
-        for i in 0..t.len() {
-            if self.ignore_class == Some(t[i]) {
-                continue;
-            }
-            if t[i] < 0 || t[i] >= n || p[i] < 0 || p[i] >= n {
-                keras_bail!(
-                    Value,
-                    "class ids must be in [0, {n}). Received: y_true={}, y_pred={}",
-                    t[i],
-                    p[i]
-                );
-            }
-            let wt = w.as_ref().map_or(1.0, |w| w[i] as f64);
-            self.cm[(t[i] * n + p[i]) as usize] += wt;
-        }
+        super::iou::accumulate_confusion(
+            &mut self.cm,
+            self.num_classes,
+            &t,
+            &p,
+            w.as_deref(),
+            self.ignore_class,
+        );
         Ok(())
     }
     fn result(&self) -> f32 {
@@ -421,9 +441,9 @@ impl Metric for MeanIoU {
             "name": self.name,
             "dtype": "float32",
             "ignore_class": self.ignore_class,
-            "sparse_y_true": true,
-            "sparse_y_pred": true,
-            "axis": -1,
+            "sparse_y_true": self.sparse_y_true,
+            "sparse_y_pred": self.sparse_y_pred,
+            "axis": self.axis,
         })
     }
     fn class_name(&self) -> &str {

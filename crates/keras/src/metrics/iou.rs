@@ -111,15 +111,39 @@ impl IoU {
     }
 }
 
-fn ids(x: &Tensor, sparse: bool, axis: isize) -> Result<Vec<i64>> {
+/// Class ids as Keras sees them: float values (`y` cast to the metric dtype), or the
+/// argmax along `axis` for dense inputs.
+pub(crate) fn ids(x: &Tensor, sparse: bool, axis: isize) -> Result<Vec<f32>> {
     if sparse {
-        // Keras casts the float ids to int32 (truncation).
-        return Ok(x.to_f32_vec().iter().map(|v| *v as i64).collect());
+        return Ok(x.to_f32_vec());
     }
     if x.rank() == 0 {
         keras_bail!(Shape, "Cannot take the argmax of a 0-d tensor");
     }
-    Ok(ops::argmax(&x.cast(DType::F32), axis)?.to_i64_vec())
+    Ok(ops::argmax(&x.cast(DType::F32), axis)?.to_f32_vec())
+}
+
+/// Adds one batch to a `num_classes x num_classes` confusion matrix exactly as Keras's
+/// `_IoUBase.update_state`: a sample whose true or predicted id lies outside
+/// `[0, num_classes)`, or whose true id is `ignore_class`, does not count; the others are
+/// truncated to integers (`confusion_matrix` casts to int64) and weighted.
+pub(crate) fn accumulate_confusion(
+    cm: &mut [f64],
+    num_classes: usize,
+    t: &[f32],
+    p: &[f32],
+    w: Option<&[f32]>,
+    ignore_class: Option<i64>,
+) {
+    let n = num_classes as f32;
+    for i in 0..t.len() {
+        let in_range = |v: f32| v >= 0.0 && v < n;
+        if !in_range(t[i]) || !in_range(p[i]) || ignore_class.is_some_and(|c| t[i] == c as f32) {
+            continue;
+        }
+        let (ti, pi) = (t[i] as usize, p[i] as usize);
+        cm[ti * num_classes + pi] += w.map_or(1.0, |w| w[i] as f64);
+    }
 }
 
 impl Metric for IoU {
@@ -163,23 +187,7 @@ impl Metric for IoU {
             }
             None => None,
         };
-        let n = self.num_classes as i64;
-        let mut add = vec![0.0f64; self.cm.len()];
-        for i in 0..t.len() {
-            if self.ignore_class == Some(t[i]) {
-                continue;
-            }
-            if t[i] < 0 || t[i] >= n || p[i] < 0 || p[i] >= n {
-                keras_bail!(
-                    Value,
-                    "class ids must be in [0, {n}). Received: y_true={}, y_pred={}",
-                    t[i],
-                    p[i]
-                );
-            }
-            add[(t[i] * n + p[i]) as usize] += w.as_ref().map_or(1.0, |w| w[i] as f64);
-        }
-        self.cm.iter_mut().zip(&add).for_each(|(a, b)| *a += b);
+        accumulate_confusion(&mut self.cm, self.num_classes, &t, &p, w.as_deref(), self.ignore_class);
         Ok(())
     }
     fn result(&self) -> f32 {
@@ -263,7 +271,10 @@ mod tests {
         close(m.result(), 0.375);
         assert_eq!(m.get_config()["target_class_ids"], json!([0, 2]));
         assert!(IoU::new(3, vec![3]).unwrap_err().to_string().contains("Target class id 3 is out of range"));
-        assert!(m.update_state(&t(vec![5.0], &[1]), &t(vec![0.0], &[1]), None).is_err());
+        // Out-of-range ids (either side) are left out, as Keras 3.15 does.
+        let before = m.total_cm().to_vec();
+        m.update_state(&t(vec![5.0, 0.0, -0.5], &[3]), &t(vec![0.0, 3.0, 0.0], &[3]), None).unwrap();
+        assert_eq!(m.total_cm(), &before[..]);
         m.reset_state();
         assert_eq!(m.result(), 0.0);
     }

@@ -152,7 +152,7 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
     };
     let tc = Value::Object(parse_json_object(tc, "training_config")?);
     compile_from_config(&mut model, &tc)?;
-    if r.has_group("optimizer_weights")? {
+    if model.compile_state().is_some() && r.has_group("optimizer_weights")? {
         let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();
         if let Some(vals) = read_optimizer_weights(&model, r, &names)? {
             if let Some(c) = model.compile_state_mut() {
