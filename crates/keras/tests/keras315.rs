@@ -4,6 +4,8 @@
 //! cases (`tests/fixtures/keras315`, run by `tests/oracle.rs`); these tests cover the API
 //! surface, configs and every error promised.
 
+#[path = "keras315/losses.rs"]
+mod losses;
 #[path = "keras315/saving.rs"]
 mod saving;
 #[path = "keras315/summary.rs"]
