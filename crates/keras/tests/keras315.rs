@@ -6,6 +6,8 @@
 
 #[path = "keras315/losses.rs"]
 mod losses;
+#[path = "keras315/metrics.rs"]
+mod metrics;
 #[path = "keras315/saving.rs"]
 mod saving;
 #[path = "keras315/summary.rs"]

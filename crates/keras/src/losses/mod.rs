@@ -20,6 +20,11 @@ mod classes;
 mod crossentropy;
 mod ctc;
 mod kernels;
+
+/// Shape helpers shared with the metrics.
+pub(crate) mod kernels_pub {
+    pub(crate) use super::kernels::{group_by_axes, reduction_axes};
+}
 mod regression;
 mod segmentation;
 

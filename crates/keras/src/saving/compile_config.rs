@@ -82,18 +82,10 @@ fn metric_from(v: &Value) -> Result<MetricArg> {
                     return Ok(MetricArg::Name(s.to_string()));
                 }
             }
-            // tf.keras 2.x: `{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy",
-            // "fn": "sparse_categorical_accuracy"}}`.
-            let cfg = o.get("config");
-            let class = match cfg.and_then(|c| c.get("fn")).and_then(Value::as_str) {
-                Some(f) if class == "MeanMetricWrapper" => f,
-                _ => class,
-            };
-            let mut m = metrics::get(class)
-                .map_err(|_| Error::Config(format!("Could not interpret metric identifier: {v}")))?;
-            if let Some(n) = o.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
-                m.set_name(n);
-            }
+            // Every hyper-parameter of the config (tf.keras 2.x's `MeanMetricWrapper` with the
+            // function name in `fn` included).
+            let m = metrics::deserialize(v)
+                .map_err(|e| Error::Config(format!("Could not interpret metric identifier: {v} ({e})")))?;
             Ok(MetricArg::Object(m))
         }
         other => keras_bail!(
