@@ -8,6 +8,8 @@
 mod losses;
 #[path = "keras315/metrics.rs"]
 mod metrics;
+#[path = "keras315/optimizers.rs"]
+mod optimizers;
 #[path = "keras315/saving.rs"]
 mod saving;
 #[path = "keras315/summary.rs"]
