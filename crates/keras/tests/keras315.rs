@@ -14,3 +14,5 @@ mod optimizers;
 mod saving;
 #[path = "keras315/summary.rs"]
 mod summary;
+#[path = "keras315/text.rs"]
+mod text;

@@ -27,6 +27,8 @@ mod op;
 mod optimizer;
 #[path = "oracle/preprocessing_image.rs"]
 mod preprocessing_image;
+#[path = "oracle/preprocessing_legacy.rs"]
+mod preprocessing_legacy;
 #[path = "oracle/preprocessing_text.rs"]
 mod preprocessing_text;
 #[path = "oracle/saved_model.rs"]
@@ -59,11 +61,12 @@ fn run_case(case: &Case) -> Outcome {
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
         "saved_model" => saved_model::run(case),
-        "preprocessing" => {
-            preprocessing_image::run(case).or_else(|| preprocessing_text::run(case)).unwrap_or_else(|| {
+        "preprocessing" => preprocessing_image::run(case)
+            .or_else(|| preprocessing_text::run(case))
+            .or_else(|| preprocessing_legacy::run(case))
+            .unwrap_or_else(|| {
                 Outcome::Skip(format!("preprocessing case '{}' is not supported yet", case.name))
-            })
-        }
+            }),
         other => Outcome::Skip(format!("kind '{other}' is not supported yet")),
     }
 }

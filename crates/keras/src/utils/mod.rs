@@ -5,6 +5,7 @@ pub mod dataset_utils;
 pub mod image_dataset_utils;
 pub mod numerical;
 pub mod progbar;
+pub mod python_random;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;
