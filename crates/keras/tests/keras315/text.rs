@@ -18,7 +18,9 @@ fn bad_arguments_are_errors() {
             .contains("Shape of sample [4] of sequence at position 1 is different from expected shape [3]"),
         "{e}"
     );
-    assert!(pad_sequences_nd(std::slice::from_ref(&a), &PadSequencesArgs::default().padding("middle")).is_err());
+    assert!(
+        pad_sequences_nd(std::slice::from_ref(&a), &PadSequencesArgs::default().padding("middle")).is_err()
+    );
     assert!(pad_sequences_nd(&[Tensor::scalar(1.0)], &PadSequencesArgs::default()).is_err());
     let mut rng = PyRandom::new(0);
     let neg = SkipgramsArgs { negative_samples: -1.0, ..Default::default() };
