@@ -186,3 +186,28 @@ fn bad_command_lines_and_files_are_one_line_errors() {
     fails(&keras_bin(&["convert", s(&f), s(&tmp("out.txt"))]), 1, "Invalid filepath extension");
     assert!(ok(&keras_bin(&["--help"])).starts_with("usage: keras"));
 }
+
+/// A Keras 3 model saved without `compile()` (crates/keras/tests/fixtures/saving,
+/// make_compat_fixtures.py): summary and predict work in both formats, evaluate explains why not.
+#[test]
+fn uncompiled_keras_files_load_as_uncompiled_models() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keras/tests/fixtures/saving");
+    let input = dir.join("keras3_uncompiled_input.npy");
+    let expected = npy::read(dir.join("keras3_uncompiled_expected.npy")).unwrap();
+    for file in ["keras3_uncompiled.keras", "keras3_uncompiled.h5"] {
+        let f = dir.join(file);
+        let out = ok(&keras_bin(&["summary", s(&f)]));
+        assert!(out.contains("Model: \"uncompiled\"") && out.contains("Not compiled."), "{out}");
+        let y = tmp(&format!("uncompiled_{file}.npy"));
+        ok(&keras_bin(&["predict", s(&f), "--input", s(&input), "--output", s(&y)]));
+        let got = npy::read(&y).unwrap();
+        assert_eq!(got.shape(), expected.shape());
+        assert!(got.to_f32_vec().iter().zip(expected.to_f32_vec()).all(|(a, b)| (a - b).abs() <= 1e-6));
+        // The .h5 loader also prints Keras's "No training configuration found" warning first.
+        let out = keras_bin(&["evaluate", s(&f), "--x", s(&input), "--y", s(&y)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let last = err.trim_end().lines().last().unwrap_or("");
+        assert!(last.starts_with("keras: error: ") && last.contains("saved without compile()"), "{err}");
+    }
+}

@@ -41,7 +41,14 @@ pub mod saving;
 pub mod utils;
 
 pub use error::{Error, Result};
-pub use keras_engine::{io, ops, DType, GradientTape, Tensor};
+pub use keras_engine::{io, DType, GradientTape, Tensor};
+
+/// Tensor operations (`keras.ops`): the engine's differentiable ops, plus the sequence ops
+/// that live with the Keras API (`ctc_loss`, `ctc_decode`).
+pub mod ops {
+    pub use crate::losses::{ctc_decode, ctc_loss, CtcDecodeArgs, CtcStrategy};
+    pub use keras_engine::ops::*;
+}
 pub mod models;
 pub mod trainers;
 

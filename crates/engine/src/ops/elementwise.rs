@@ -415,6 +415,15 @@ impl Unary {
                 }
             }
             Unary::Exp => y,
+            // relu6(x + 3) / 6: slope 1/6 exactly where the output is strictly inside (0, 1),
+            // which is TensorFlow's relu6 gradient convention at the kinks too.
+            Unary::HardSigmoid => {
+                if y > 0.0 && y < 1.0 {
+                    1.0 / 6.0
+                } else {
+                    0.0
+                }
+            }
             _ => return None,
         })
     }

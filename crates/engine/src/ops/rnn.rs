@@ -172,11 +172,6 @@ fn fapply(u: Unary, x: f32) -> f32 {
     }
 }
 
-#[inline]
-fn dact(u: Unary, y: f32) -> f32 {
-    u.derivative_from_output(y).unwrap_or(0.0)
-}
-
 /// Everything the backward pass needs, kept from the forward pass.
 struct Saved {
     opts: RnnOptions,
@@ -192,6 +187,9 @@ struct Saved {
     cs: Vec<f32>,
     /// Activated gates `(T, B, G * U)`.
     gates: Vec<f32>,
+    /// Gate pre-activations `(T, B, G * U)`, kept only for activations whose derivative needs
+    /// them (empty otherwise).
+    pre: Vec<f32>,
     /// GRU reset-after: recurrent candidate part `h U_h + rb_h` `(T, B, U)`;
     /// GRU reset-before: `r * h_in` `(T, B, U)`.
     aux: Vec<f32>,
@@ -255,11 +253,10 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
             bail!("rnn bias must be {want:?}, got {:?}", bias.shape());
         }
     }
-    for a in [opts.activation, opts.recurrent_activation] {
-        if !a.invertible_derivative() {
-            bail!("activation {a:?} is not supported in a fused recurrent op");
-        }
-    }
+    // Activations whose derivative cannot be read off their output (hard_sigmoid is one that
+    // can; gelu, silu, relu6... cannot) need the pre-activation gate values kept.
+    let keep_pre =
+        !(opts.activation.invertible_derivative() && opts.recurrent_activation.invertible_derivative());
     let ns = cell.num_states();
     if !inputs.initial_state.is_empty() {
         if inputs.initial_state.len() != ns {
@@ -337,6 +334,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
     let mut aux = if matches!(cell, RnnCell::Gru { .. }) { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut hin = if rdrop.is_some() { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut outseq = vec![0.0f32; t * bu];
+    let mut pre = if keep_pre { vec![0.0f32; t * b * gu] } else { Vec::new() };
     {
         // Batch rows are independent through time: each chunk of rows runs the whole time loop
         // on its own thread (one fork/join per sequence, not per step).
@@ -358,6 +356,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
         let mut ap = pieces(&mut aux, t, u, &sizes).into_iter();
         let mut ip = pieces(&mut hin, t, u, &sizes).into_iter();
         let mut op = pieces(&mut outseq, t, u, &sizes).into_iter();
+        let mut pp = pieces(&mut pre, t, gu, &sizes).into_iter();
         let mut chunks = Vec::with_capacity(sizes.len());
         let mut b0 = 0;
         for &bc in &sizes {
@@ -370,6 +369,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
                 aux: ap.next().unwrap_or_default(),
                 hin: ip.next().unwrap_or_default(),
                 out: op.next().unwrap_or_default(),
+                pre: pp.next().unwrap_or_default(),
                 rec: if reset_after { vec![0.0f32; bc * gu] } else { Vec::new() },
             });
             b0 += bc;
@@ -406,6 +406,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
         hs,
         cs,
         gates,
+        pre,
         aux,
         hin,
         valid,
@@ -469,11 +470,12 @@ fn split_columns(x: &Tensor, widths: &[usize]) -> Result<Vec<Tensor>> {
     Ok(out)
 }
 
-/// A gate or cell activation with its derivative from the output, resolved at compile time
-/// for the usual `tanh` / `sigmoid` pair so the gate loops vectorize (no per-element branch).
+/// A gate or cell activation with its derivative, resolved at compile time for the usual
+/// `tanh` / `sigmoid` pair so the gate loops vectorize (no per-element branch). `d` gets the
+/// pre-activation `x` (meaningful only when the op kept it) and the output `y`.
 trait Act: Copy + Send + Sync {
     fn f(self, x: f32) -> f32;
-    fn d(self, y: f32) -> f32;
+    fn d(self, x: f32, y: f32) -> f32;
 }
 
 #[derive(Clone, Copy)]
@@ -488,7 +490,7 @@ impl Act for SigmoidAct {
         1.0 / (1.0 + fast_exp(-x))
     }
     #[inline(always)]
-    fn d(self, y: f32) -> f32 {
+    fn d(self, _x: f32, y: f32) -> f32 {
         y * (1.0 - y)
     }
 }
@@ -499,7 +501,7 @@ impl Act for TanhAct {
         1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
     }
     #[inline(always)]
-    fn d(self, y: f32) -> f32 {
+    fn d(self, _x: f32, y: f32) -> f32 {
         1.0 - y * y
     }
 }
@@ -510,8 +512,11 @@ impl Act for Unary {
         fapply(self, x)
     }
     #[inline(always)]
-    fn d(self, y: f32) -> f32 {
-        dact(self, y)
+    fn d(self, x: f32, y: f32) -> f32 {
+        match self.derivative_from_output(y) {
+            Some(d) => d,
+            None => self.derivative(x, y),
+        }
     }
 }
 
@@ -587,6 +592,8 @@ struct FwdChunk<'a> {
     aux: Vec<&'a mut [f32]>,
     hin: Vec<&'a mut [f32]>,
     out: Vec<&'a mut [f32]>,
+    /// Gate pre-activations per step (no slices when not kept).
+    pre: Vec<&'a mut [f32]>,
     /// Reset-after GRU: the recurrent matmul of one step `(bc, 3u)`.
     rec: Vec<f32>,
 }
@@ -628,6 +635,11 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 sgemm((bc, 2 * u, u), hmat, (u, 1), p.rkernel, (gu, 1), z, gu, true, false);
             }
         }
+        if !c.pre.is_empty() && matches!(cell, RnnCell::Simple | RnnCell::Lstm) {
+            c.pre[s].copy_from_slice(z);
+        }
+        let pre: &mut [f32] = if c.pre.is_empty() { &mut [] } else { c.pre[s] };
+        let keep = !pre.is_empty();
         match cell {
             RnnCell::Simple => {
                 map_act(act, z);
@@ -662,10 +674,16 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                     let zr = &mut z[bi * gu..(bi + 1) * gu];
                     let rr = &c.rec[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
-                        let zg = ract.f(zr[j] + rr[j]);
-                        let r = ract.f(zr[u + j] + rr[u + j]);
+                        let (az, ar) = (zr[j] + rr[j], zr[u + j] + rr[u + j]);
+                        let zg = ract.f(az);
+                        let r = ract.f(ar);
                         rh[bi * u + j] = rr[2 * u + j];
-                        let hh = act.f(zr[2 * u + j] + r * rr[2 * u + j]);
+                        let ah = zr[2 * u + j] + r * rr[2 * u + j];
+                        let hh = act.f(ah);
+                        if keep {
+                            let o = bi * gu;
+                            (pre[o + j], pre[o + u + j], pre[o + 2 * u + j]) = (az, ar, ah);
+                        }
                         zr[j] = zg;
                         zr[u + j] = r;
                         zr[2 * u + j] = hh;
@@ -678,6 +696,10 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 for bi in 0..bc {
                     let zr = &mut z[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
+                        if keep {
+                            pre[bi * gu + j] = zr[j];
+                            pre[bi * gu + u + j] = zr[u + j];
+                        }
                         zr[j] = ract.f(zr[j]);
                         let r = ract.f(zr[u + j]);
                         zr[u + j] = r;
@@ -698,6 +720,9 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 for bi in 0..bc {
                     let zr = &mut z[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
+                        if keep {
+                            pre[bi * gu + 2 * u + j] = zr[2 * u + j];
+                        }
                         let hh = act.f(zr[2 * u + j]);
                         zr[2 * u + j] = hh;
                         let zg = zr[j];
@@ -805,12 +830,14 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
         let hprev = rows(&sv.hs, s, sel, u);
         let hnew = rows(&sv.hs, s + 1, sel, u);
         let gt = rows(&sv.gates, s, sel, gu);
+        // Pre-activations, or the gates again when not kept (the derivatives then ignore it).
+        let pv = if sv.pre.is_empty() { gt } else { rows(&sv.pre, s, sel, gu) };
         let dzs: &mut [f32] = c.dz[s];
         let hmat: &[f32] = if sv.rdrop.is_some() { rows(&sv.hin, s, sel, u) } else { hprev };
         match cell {
             RnnCell::Simple => {
                 for k in 0..lu {
-                    dzs[k] = dtot[k] * act.d(hnew[k]);
+                    dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
                     direct[k] = 0.0;
                 }
                 sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
@@ -829,6 +856,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     }
                     tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
                     let gr = &gt[bi * gu..(bi + 1) * gu];
+                    let pr = &pv[bi * gu..(bi + 1) * gu];
                     let (gi, rest) = gr.split_at(u);
                     let (gf, rest) = rest.split_at(u);
                     let (gg, go) = rest.split_at(u);
@@ -837,17 +865,18 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     let (dg, dout) = rest.split_at_mut(u);
                     let (gi, gf, gg, go, dout, tcs) =
                         (&gi[..u], &gf[..u], &gg[..u], &go[..u], &mut dout[..u], &tc[..u]);
+                    let cnr = &cnew[r.clone()];
                     let (dtr, dcr, cpr, dirr) =
                         (&dtot[r.clone()], &mut dc[r.clone()], &cprev[r.clone()], &mut direct[r]);
                     for j in 0..u {
                         let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
                         let tcj = tcs[j];
                         let dht = dtr[j];
-                        let dct = dcr[j] + dht * o * act.d(tcj);
-                        di[j] = dct * g * ract.d(i);
-                        df[j] = dct * cpr[j] * ract.d(f);
-                        dg[j] = dct * i * act.d(g);
-                        dout[j] = dht * tcj * ract.d(o);
+                        let dct = dcr[j] + dht * o * act.d(cnr[j], tcj);
+                        di[j] = dct * g * ract.d(pr[j], i);
+                        df[j] = dct * cpr[j] * ract.d(pr[u + j], f);
+                        dg[j] = dct * i * act.d(pr[2 * u + j], g);
+                        dout[j] = dht * tcj * ract.d(pr[3 * u + j], o);
                         dirr[j] = 0.0;
                         dcr[j] = dct * f;
                     }
@@ -859,6 +888,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                 let drs: &mut [f32] = c.drec[s];
                 for bi in 0..bc {
                     let gr = &gt[bi * gu..(bi + 1) * gu];
+                    let pr = &pv[bi * gu..(bi + 1) * gu];
                     for j in 0..u {
                         let k = bi * u + j;
                         let (zg, r, hh) = (gr[j], gr[u + j], gr[2 * u + j]);
@@ -866,10 +896,10 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         let dzg = dht * (hprev[k] - hh);
                         let dhh = dht * (1.0 - zg);
                         direct[k] = dht * zg;
-                        let dah = dhh * act.d(hh);
+                        let dah = dhh * act.d(pr[2 * u + j], hh);
                         let dr = dah * rh[k];
-                        let daz = dzg * ract.d(zg);
-                        let dar = dr * ract.d(r);
+                        let daz = dzg * ract.d(pr[j], zg);
+                        let dar = dr * ract.d(pr[u + j], r);
                         let o = bi * gu;
                         dzs[o + j] = daz;
                         dzs[o + u + j] = dar;
@@ -889,8 +919,8 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         let (zg, hh) = (gr[j], gr[2 * u + j]);
                         let dht = dtot[k];
                         direct[k] = dht * zg;
-                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * ract.d(zg);
-                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * act.d(hh);
+                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * ract.d(pv[bi * gu + j], zg);
+                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * act.d(pv[bi * gu + 2 * u + j], hh);
                     }
                 }
                 // d(r * h_in) = da_h @ R_h^T
@@ -910,7 +940,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         let k = bi * u + j;
                         let r = gt[bi * gu + u + j];
                         let drhd = scratch[k];
-                        dzs[bi * gu + u + j] = drhd * hmat[k] * ract.d(r);
+                        dzs[bi * gu + u + j] = drhd * hmat[k] * ract.d(pv[bi * gu + u + j], r);
                         scratch[k] = drhd * r;
                     }
                 }
@@ -1100,6 +1130,10 @@ mod tests {
     }
 
     fn check_cell(cell: RnnCell, with_mask: bool, with_drop: bool) {
+        check_cell_with(cell, with_mask, with_drop, Unary::Tanh, Unary::Sigmoid);
+    }
+
+    fn check_cell_with(cell: RnnCell, with_mask: bool, with_drop: bool, act: Unary, ract: Unary) {
         let (b, tt, d, u) = (2, 3, 2, 2);
         let g = cell.gates();
         let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
@@ -1118,6 +1152,8 @@ mod tests {
                 for zero_out in [false, true] {
                     let mut o = opts(cell, go_backwards, return_sequences);
                     o.zero_output_for_mask = zero_out;
+                    o.activation = act;
+                    o.recurrent_activation = ract;
                     let f = |v: &[&Tensor]| {
                         let states: Vec<Tensor> = v[4..].iter().map(|s| (*s).clone()).collect();
                         let inputs = RnnInputs {
@@ -1291,6 +1327,7 @@ mod tests {
             &o
         )
         .is_err());
+        // Any element-wise activation runs (keeping pre-activations when needed).
         let mut o2 = o;
         o2.activation = Unary::Silu;
         assert!(rnn(
@@ -1305,6 +1342,28 @@ mod tests {
             },
             &o2
         )
-        .is_err());
+        .is_ok());
+    }
+
+    #[test]
+    fn other_activations_grads() {
+        // hard_sigmoid (derivative from its output), and functions that need the
+        // pre-activation (silu, gelu, softsign, relu6), as gate and cell activations.
+        let relu6 = Unary::ReluParams { negative_slope: 0.0, max_value: 6.0, threshold: 0.0 };
+        for (act, ract) in [
+            (Unary::Tanh, Unary::HardSigmoid),
+            (Unary::Silu, Unary::HardSigmoid),
+            (Unary::Gelu, Unary::Softsign),
+            (relu6, Unary::Sigmoid),
+        ] {
+            for cell in [
+                RnnCell::Simple,
+                RnnCell::Lstm,
+                RnnCell::Gru { reset_after: true },
+                RnnCell::Gru { reset_after: false },
+            ] {
+                check_cell_with(cell, true, false, act, ract);
+            }
+        }
     }
 }

@@ -96,6 +96,118 @@ pub enum Activation {
         /// The axis to normalize.
         axis: isize,
     },
+    /// `softmax(x, axis)` with an `axis` other than the default: one axis, or a tuple of axes
+    /// normalized together (`keras.activations.softmax(x, axis=(1, 2))`). Serializes as
+    /// `"softmax"`, like Keras.
+    SoftmaxAxes(Axes),
+    /// `log_softmax(x, axis)` over one axis or a tuple of axes (see
+    /// [`Activation::SoftmaxAxes`]).
+    LogSoftmaxAxes(Axes),
+}
+
+/// A Keras `axis` argument that may be a tuple: up to eight axes, kept inline so that
+/// [`Activation`] stays `Copy`. Negative axes count from the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Axes {
+    len: u8,
+    axes: [i8; 8],
+}
+
+impl Axes {
+    /// The axes (`&[-1]`, `&[1, 2]`). At least one and at most eight, each in
+    /// `[-128, 127]` and distinct; the rank is checked when the activation is applied.
+    pub fn new(axes: &[isize]) -> Result<Axes> {
+        if axes.is_empty() || axes.len() > 8 {
+            keras_bail!(InvalidArgument, "`axis` must name between 1 and 8 axes. Received: axis={axes:?}");
+        }
+        let mut out = [0i8; 8];
+        for (i, &a) in axes.iter().enumerate() {
+            out[i] = i8::try_from(a).map_err(|_| {
+                crate::Error::InvalidArgument(format!("axis {a} is out of range. Received: axis={axes:?}"))
+            })?;
+        }
+        Ok(Axes { len: axes.len() as u8, axes: out })
+    }
+
+    /// The axes as given.
+    pub fn to_vec(&self) -> Vec<isize> {
+        self.axes[..self.len as usize].iter().map(|&a| a as isize).collect()
+    }
+}
+
+/// Reads an `axis` argument: an integer or a list of integers.
+fn axes_from_json(name: &str, v: &Value) -> Result<Axes> {
+    let ints: Option<Vec<isize>> = match v {
+        Value::Number(n) => n.as_i64().map(|a| vec![a as isize]),
+        Value::Array(a) => a.iter().map(|x| x.as_i64().map(|v| v as isize)).collect(),
+        _ => None,
+    };
+    match ints {
+        Some(list) => Axes::new(&list),
+        None => keras_bail!(
+            InvalidArgument,
+            "activation {name}: `axis` must be an integer or a list of integers, got {v}"
+        ),
+    }
+}
+
+/// Resolves `axes` against a rank: non-negative, in range, without repeats.
+fn normalize_axes(axes: &[isize], rank: usize) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let n = ops::normalize_axis(a, rank).map_err(|_| {
+            crate::Error::InvalidArgument(format!(
+                "axis {a} is out of bounds for a tensor of rank {rank}. Received: axis={axes:?}"
+            ))
+        })?;
+        if out.contains(&n) {
+            keras_bail!(InvalidArgument, "repeated axis {a} in axis={axes:?}");
+        }
+        out.push(n);
+    }
+    Ok(out)
+}
+
+/// Softmax or log-softmax over several axes at once, as `keras.ops.softmax(x, axis=tuple)`:
+/// the normalized axes are moved last, flattened into one, normalized, and moved back.
+fn over_axes(x: &Tensor, axes: &[isize], log: bool) -> Result<Tensor> {
+    let ax = normalize_axes(axes, x.rank())?;
+    if ax.len() == 1 {
+        let a = ax[0] as isize;
+        return Ok(if log { ops::log_softmax(x, a)? } else { ops::softmax(x, a)? });
+    }
+    let keep: Vec<usize> = (0..x.rank()).filter(|d| !ax.contains(d)).collect();
+    let perm: Vec<usize> = keep.iter().chain(&ax).copied().collect();
+    let moved = ops::transpose(x, &perm)?;
+    let mut flat: Vec<usize> = keep.iter().map(|&d| x.shape()[d]).collect();
+    flat.push(ax.iter().map(|&d| x.shape()[d]).product());
+    let y = moved.reshape(flat)?;
+    let y = if log { ops::log_softmax(&y, -1)? } else { ops::softmax(&y, -1)? };
+    let y = y.reshape(moved.shape().to_vec())?;
+    let mut inverse = vec![0usize; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inverse[p] = i;
+    }
+    Ok(ops::transpose(&y, &inverse)?)
+}
+
+/// `keras.activations.softmax(x, axis)` where `axis` is one axis or a tuple of axes
+/// normalized together (differentiable).
+///
+/// ```
+/// use keras::Tensor;
+/// let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [1, 2, 2]).unwrap();
+/// let y = keras::activations::softmax(&x, &[1, 2]).unwrap();
+/// let total: f32 = y.to_f32_vec().iter().sum();
+/// assert!((total - 1.0).abs() < 1e-6);
+/// ```
+pub fn softmax(x: &Tensor, axis: &[isize]) -> Result<Tensor> {
+    over_axes(x, axis, false)
+}
+
+/// `keras.activations.log_softmax(x, axis)` over one axis or a tuple of axes.
+pub fn log_softmax(x: &Tensor, axis: &[isize]) -> Result<Tensor> {
+    over_axes(x, axis, true)
 }
 
 impl Activation {
@@ -158,7 +270,7 @@ impl Activation {
             "squareplus" => &["b"],
             "hard_shrink" | "soft_shrink" => &["threshold"],
             "threshold" => &["threshold", "default_value"],
-            "glu" | "sparsemax" => &["axis"],
+            "glu" | "sparsemax" | "softmax" | "log_softmax" => &["axis"],
             _ => &[],
         };
         if let Some(k) = p.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -240,6 +352,23 @@ impl Activation {
                 threshold: num("threshold", None)?,
                 default_value: num("default_value", None)?,
             },
+            "softmax" | "log_softmax" => {
+                let axes = match p.get("axis") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(axes_from_json(name, v)?),
+                };
+                match (name, axes) {
+                    (_, Some(a)) if a.to_vec() != [-1] => {
+                        if name == "softmax" {
+                            Activation::SoftmaxAxes(a)
+                        } else {
+                            Activation::LogSoftmaxAxes(a)
+                        }
+                    }
+                    ("softmax", _) => Activation::Softmax,
+                    _ => Activation::LogSoftmax,
+                }
+            }
             "glu" | "sparsemax" => {
                 let axis = match p.get("axis") {
                     None | Some(Value::Null) => -1,
@@ -311,6 +440,8 @@ impl Activation {
             Activation::Threshold { .. } => "threshold",
             Activation::Glu { .. } => "glu",
             Activation::Sparsemax { .. } => "sparsemax",
+            Activation::SoftmaxAxes(_) => "softmax",
+            Activation::LogSoftmaxAxes(_) => "log_softmax",
         }
     }
 
@@ -352,6 +483,7 @@ impl Activation {
             Activation::LogSigmoid => Unary::LogSigmoid,
             Activation::LogSoftmax => return None,
             Activation::Glu { .. } | Activation::Sparsemax { .. } => return None,
+            Activation::SoftmaxAxes(_) | Activation::LogSoftmaxAxes(_) => return None,
             Activation::Mish => Unary::Mish,
             Activation::Softsign => Unary::Softsign,
             Activation::Squareplus(b) => Unary::Squareplus(*b),
@@ -383,6 +515,8 @@ impl Activation {
             Activation::LogSoftmax => ops::log_softmax(x, -1)?,
             Activation::Glu { axis } => ops::glu(x, *axis)?,
             Activation::Sparsemax { axis } => ops::sparsemax(x, *axis)?,
+            Activation::SoftmaxAxes(a) => softmax(x, &a.to_vec())?,
+            Activation::LogSoftmaxAxes(a) => log_softmax(x, &a.to_vec())?,
             other => ops::unary(x, other.unary().expect("element-wise"))?,
         })
     }
@@ -396,6 +530,38 @@ pub fn get(name: &str) -> Result<Activation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn softmax_over_a_tuple_of_axes() {
+        use keras_engine::testing::check_grad;
+        use serde_json::json;
+        let x = Tensor::new((0..24).map(|v| (v as f32 * 0.37).sin()).collect(), [2, 3, 4]).unwrap();
+        let a = Activation::with_params("softmax", &json!({"axis": [0, 2]})).unwrap();
+        assert_eq!(a.name(), "softmax");
+        let y = a.apply(&x).unwrap().to_f32_vec();
+        // Each slice x[:, j, :] sums to one.
+        for j in 0..3 {
+            let s: f32 =
+                (0..2).flat_map(|i| (0..4).map(move |k| (i, k))).map(|(i, k)| y[i * 12 + j * 4 + k]).sum();
+            assert!((s - 1.0).abs() < 1e-6, "{s}");
+        }
+        let l = log_softmax(&x, &[0, 2]).unwrap().to_f32_vec();
+        for (a, b) in l.iter().zip(&y) {
+            assert!((a.exp() - b).abs() < 1e-6);
+        }
+        check_grad(
+            &[&x],
+            |t| softmax(t[0], &[2, 0]).map_err(|e| keras_engine::EngineError::new(e.to_string())),
+            1e-2,
+        );
+        check_grad(
+            &[&x],
+            |t| log_softmax(t[0], &[1, 2]).map_err(|e| keras_engine::EngineError::new(e.to_string())),
+            1e-2,
+        );
+        assert_eq!(Activation::with_params("softmax", &json!({"axis": -1})).unwrap(), Activation::Softmax);
+        assert_eq!(softmax(&x, &[1]).unwrap().to_f32_vec(), ops::softmax(&x, 1).unwrap().to_f32_vec());
+    }
 
     #[test]
     fn names_round_trip_and_aliases() {
@@ -494,6 +660,10 @@ mod tests {
         ] {
             let e = Activation::with_params(name, &params).unwrap_err();
             assert!(e.to_string().contains(name), "{e}");
+        }
+        for bad in [json!({"axis": [1, 1]}), json!({"axis": 3}), json!({"axis": "a"}), json!({"axis": []})] {
+            let r = Activation::with_params("softmax", &bad).and_then(|a| a.apply(&Tensor::zeros([2, 2, 2])));
+            assert!(r.is_err(), "{bad}");
         }
         let ls = Activation::LogSoftmax.apply(&Tensor::new(vec![0.0, 0.0], [1, 2]).unwrap()).unwrap();
         assert!((ls.as_f32().unwrap()[0] - (0.5f32).ln()).abs() < 1e-6);

@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use super::crossentropy::{
     binary_crossentropy_axis, binary_focal_crossentropy, categorical_crossentropy_axis,
-    sparse_categorical_crossentropy_ignore, FocalParams,
+    categorical_focal_crossentropy, categorical_generalized_cross_entropy,
+    sparse_categorical_crossentropy_ignore, CategoricalFocalParams, FocalParams,
 };
 use super::kernels::{as_float, squeeze_or_expand};
 use super::regression;
@@ -14,7 +15,7 @@ use crate::{keras_bail, Result, Tensor};
 
 /// `LossFunctionWrapper.call`: float `y_true` (no gradient) and `y_pred`, squeezed or
 /// expanded to the same rank.
-fn wrap_inputs(y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Tensor)> {
+pub(crate) fn wrap_inputs(y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Tensor)> {
     let t = as_float(y_true).detach();
     let p = as_float(y_pred);
     squeeze_or_expand(&t, &p)
@@ -38,9 +39,17 @@ macro_rules! common_builders {
                 self.reduction = reduction;
                 self
             }
+            /// Keras's `dtype` argument: the dtype of the loss's computations. keras-rs
+            /// computes losses in float32, Keras's default (`keras.config.floatx()`), so
+            /// `"float32"` is accepted and any other dtype is an error.
+            pub fn with_dtype(self, dtype: &str) -> $crate::Result<Self> {
+                $crate::losses::check_dtype(&serde_json::Value::from(dtype))?;
+                Ok(self)
+            }
         }
     };
 }
+pub(crate) use common_builders;
 
 macro_rules! simple_loss {
     ($(#[$doc:meta])* $Name:ident, $default:expr, $func:path) => {
@@ -469,6 +478,112 @@ impl Loss for BinaryFocalCrossentropy {
     }
 }
 
+/// `keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=False,
+/// label_smoothing=0.0, axis=-1)`.
+#[derive(Clone, Debug)]
+pub struct CategoricalFocalCrossentropy {
+    name: String,
+    reduction: Reduction,
+    params: CategoricalFocalParams,
+}
+
+impl CategoricalFocalCrossentropy {
+    /// Keras defaults.
+    pub fn new() -> Self {
+        CategoricalFocalCrossentropy {
+            name: "categorical_focal_crossentropy".into(),
+            reduction: Reduction::SumOverBatchSize,
+            params: CategoricalFocalParams::default(),
+        }
+    }
+    /// Sets every hyper-parameter.
+    pub fn params(mut self, params: CategoricalFocalParams) -> Self {
+        self.params = params;
+        self
+    }
+}
+common_builders!(CategoricalFocalCrossentropy, "categorical_focal_crossentropy");
+
+impl Loss for CategoricalFocalCrossentropy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &str {
+        "CategoricalFocalCrossentropy"
+    }
+    fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let (t, p) = wrap_inputs(y_true, y_pred)?;
+        categorical_focal_crossentropy(&t, &p, self.params)
+    }
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+    fn get_config(&self) -> Value {
+        let p = &self.params;
+        json!({
+            "name": self.name,
+            "reduction": self.reduction.to_config(),
+            "from_logits": p.from_logits,
+            "label_smoothing": p.label_smoothing,
+            "axis": p.axis,
+            "alpha": p.alpha,
+            "gamma": p.gamma,
+        })
+    }
+}
+
+/// `keras.losses.CategoricalGeneralizedCrossEntropy(q=0.5)` (Zhang & Sabuncu, 2018): a loss
+/// robust to noisy labels between crossentropy (`q -> 0`) and MAE (`q = 1`). `y_true` holds
+/// integer class ids.
+///
+/// As in Keras 3.15, this class is not among the names `keras.losses.get` resolves; it is
+/// built directly or deserialized from its class name.
+#[derive(Clone, Debug)]
+pub struct CategoricalGeneralizedCrossEntropy {
+    name: String,
+    reduction: Reduction,
+    q: f64,
+}
+
+impl CategoricalGeneralizedCrossEntropy {
+    /// Keras defaults (`q=0.5`).
+    pub fn new() -> Self {
+        CategoricalGeneralizedCrossEntropy {
+            name: "categorical_generalized_cross_entropy".into(),
+            reduction: Reduction::SumOverBatchSize,
+            q: 0.5,
+        }
+    }
+    /// Sets `q`, which must lie strictly between 0 and 1.
+    pub fn q(mut self, q: f64) -> Result<Self> {
+        if !(q > 0.0 && q < 1.0) {
+            keras_bail!(InvalidArgument, "q must be in the interval (0, 1)");
+        }
+        self.q = q;
+        Ok(self)
+    }
+}
+common_builders!(CategoricalGeneralizedCrossEntropy, "categorical_generalized_cross_entropy");
+
+impl Loss for CategoricalGeneralizedCrossEntropy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &str {
+        "CategoricalGeneralizedCrossEntropy"
+    }
+    fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let (t, p) = wrap_inputs(y_true, y_pred)?;
+        categorical_generalized_cross_entropy(&t, &p, self.q)
+    }
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+    fn get_config(&self) -> Value {
+        json!({"name": self.name, "reduction": self.reduction.to_config(), "q": self.q})
+    }
+}
+
 fn cfg_bool(cfg: &Value, key: &str, default: bool) -> Result<bool> {
     match cfg.get(key) {
         None | Some(Value::Null) => Ok(default),
@@ -501,12 +616,17 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
     if !cfg.is_object() && !cfg.is_null() {
         keras_bail!(Config, "expected a config object for loss {class}, got {cfg}");
     }
-    let axis = cfg_i64(cfg, "axis")?.unwrap_or(-1) as isize;
+    // Dice and Tversky take `None`, an integer or a list (read below).
+    let axis =
+        if matches!(class, "Dice" | "Tversky") { -1 } else { cfg_i64(cfg, "axis")?.unwrap_or(-1) as isize };
     let name = cfg.get("name").and_then(Value::as_str).map(str::to_string);
     let reduction = match cfg.get("reduction") {
         Some(r) => Some(Reduction::from_config(r)?),
         None => None,
     };
+    if let Some(d) = cfg.get("dtype") {
+        super::check_dtype(d)?;
+    }
     macro_rules! finish {
         ($e:expr) => {{
             let mut l = $e;
@@ -539,6 +659,31 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
             label_smoothing: cfg_f64(cfg, "label_smoothing", 0.0)?,
             axis,
         })),
+        "CategoricalFocalCrossentropy" => {
+            finish!(CategoricalFocalCrossentropy::new().params(CategoricalFocalParams {
+                alpha: cfg_f64(cfg, "alpha", 0.25)?,
+                gamma: cfg_f64(cfg, "gamma", 2.0)?,
+                from_logits: cfg_bool(cfg, "from_logits", false)?,
+                label_smoothing: cfg_f64(cfg, "label_smoothing", 0.0)?,
+                axis,
+            }))
+        }
+        "CategoricalGeneralizedCrossEntropy" => {
+            finish!(CategoricalGeneralizedCrossEntropy::new().q(cfg_f64(cfg, "q", 0.5)?)?)
+        }
+        "Dice" => {
+            finish!(super::Dice::new().axis_arg(super::segmentation::AxisArg::from_config(cfg.get("axis"))?))
+        }
+        "Tversky" => finish!(super::Tversky::new()
+            .alpha(cfg_f64(cfg, "alpha", 0.5)?)
+            .beta(cfg_f64(cfg, "beta", 0.5)?)
+            .axis_arg(super::segmentation::AxisArg::from_config(cfg.get("axis"))?)),
+        "Circle" => finish!(super::Circle::new().params(super::CircleParams {
+            gamma: cfg_f64(cfg, "gamma", 80.0)?,
+            margin: cfg_f64(cfg, "margin", 0.4)?,
+            remove_diagonal: cfg_bool(cfg, "remove_diagonal", true)?,
+        })),
+        "CTC" => finish!(super::CTC::new()),
         "Huber" => finish!(Huber::new().delta(cfg_f64(cfg, "delta", 1.0)?)),
         "CosineSimilarity" => finish!(CosineSimilarity::new().axis(axis)),
         "MeanSquaredError" => finish!(MeanSquaredError::new()),

@@ -391,6 +391,133 @@ pub fn binary_focal_crossentropy(y_true: &Tensor, y_pred: &Tensor, params: Focal
     })
 }
 
+/// Hyper-parameters of [`categorical_focal_crossentropy`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CategoricalFocalParams {
+    /// Weighting factor (default 0.25).
+    pub alpha: f64,
+    /// Focusing exponent (default 2.0).
+    pub gamma: f64,
+    /// `y_pred` holds logits.
+    pub from_logits: bool,
+    /// Label smoothing: `y * (1 - ls) + ls / num_classes`.
+    pub label_smoothing: f64,
+    /// The class axis (default -1).
+    pub axis: isize,
+}
+
+impl Default for CategoricalFocalParams {
+    fn default() -> Self {
+        CategoricalFocalParams { alpha: 0.25, gamma: 2.0, from_logits: false, label_smoothing: 0.0, axis: -1 }
+    }
+}
+
+/// `keras.losses.categorical_focal_crossentropy`: `sum(-alpha * (1 - p)^gamma * y * log(p))`
+/// along `axis`, with `p = clip(y_pred / sum(y_pred), eps, 1 - eps)` (after a softmax when
+/// `from_logits`). Unlike the plain crossentropy, Keras computes it from the probabilities
+/// even when they come out of a softmax.
+pub fn categorical_focal_crossentropy(
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    params: CategoricalFocalParams,
+) -> Result<Tensor> {
+    check_label_smoothing(params.label_smoothing)?;
+    let y_pred = as_float(y_pred);
+    check_same_shape(y_true, &y_pred)?;
+    ops::normalize_axis(params.axis, y_pred.rank())?;
+    let mut t = y_true.to_f32_vec();
+    if params.label_smoothing != 0.0 {
+        // Keras takes the number of classes from the last axis of y_true.
+        let c = y_true.shape().last().copied().unwrap_or(1) as f32;
+        let keep = (1.0 - params.label_smoothing) as f32;
+        let add = params.label_smoothing as f32 / c;
+        t.iter_mut().for_each(|v| *v = *v * keep + add);
+    }
+    let (alpha, gamma, logits) = (params.alpha as f32, params.gamma as f32, params.from_logits);
+    row_op(&t, &y_pred, params.axis, move |tr, xr, grad| {
+        let n = xr.len();
+        let p: Vec<f32> = if logits {
+            let m = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = xr.iter().map(|&v| (v - m).exp()).collect();
+            let s: f32 = e.iter().sum();
+            e.iter().map(|&v| v / s).collect()
+        } else {
+            xr.to_vec()
+        };
+        let s: f32 = p.iter().sum();
+        let mut loss = 0.0f32;
+        let mut gq = vec![0.0f32; n];
+        for j in 0..n {
+            let q = p[j] / s;
+            let o = q.clamp(EPSILON, ONE_MINUS_EPSILON);
+            let modf = (1.0 - o).powf(gamma);
+            loss += modf * alpha * (-tr[j] * o.ln());
+            if (EPSILON..=ONE_MINUS_EPSILON).contains(&q) {
+                let dmod = if gamma == 0.0 { 0.0 } else { -gamma * (1.0 - o).powf(gamma - 1.0) };
+                gq[j] = alpha * (dmod * (-tr[j] * o.ln()) + modf * (-tr[j] / o));
+            }
+        }
+        if let Some(g) = grad {
+            // Through q = p / sum(p).
+            let dot: f32 = (0..n).map(|j| gq[j] * p[j] / s).sum();
+            let gp: Vec<f32> = (0..n).map(|j| (gq[j] - dot) / s).collect();
+            if logits {
+                // Through the softmax.
+                let pd: f32 = (0..n).map(|j| gp[j] * p[j]).sum();
+                for j in 0..n {
+                    g[j] = p[j] * (gp[j] - pd);
+                }
+            } else {
+                g.copy_from_slice(&gp);
+            }
+        }
+        loss
+    })
+}
+
+/// `keras.losses.categorical_generalized_cross_entropy(y_true, y_pred, q)`: `(1 - p^q) / q`
+/// with `p` the predicted probability of the true class. `y_true` holds integer class ids
+/// (shape `y_pred.shape[:-1]`; floats are truncated); an id outside the classes gives `p = 0`,
+/// as Keras's `one_hot` does.
+pub fn categorical_generalized_cross_entropy(y_true: &Tensor, y_pred: &Tensor, q: f64) -> Result<Tensor> {
+    let y_pred = as_float(y_pred);
+    if y_pred.rank() == 0 {
+        keras_bail!(Shape, "Argument `y_pred` must be at least rank 1. Received: y_pred.shape=()");
+    }
+    let c = y_pred.shape()[y_pred.rank() - 1];
+    let mut t_shape = y_true.shape().to_vec();
+    if t_shape.len() == y_pred.rank() && t_shape.last() == Some(&1) {
+        t_shape.pop();
+    }
+    if t_shape[..] != y_pred.shape()[..y_pred.rank() - 1] {
+        keras_bail!(
+            Shape,
+            "Arguments `y_true` (class ids) and `y_pred` must have the same shape up until the last \
+             dimension: y_true.shape={}, y_pred.shape={}",
+            fmt_shape(y_true.shape()),
+            fmt_shape(y_pred.shape())
+        );
+    }
+    let mut onehot = vec![0.0f32; y_pred.numel()];
+    for (i, &l) in y_true.to_f32_vec().iter().enumerate() {
+        let l = l as i64;
+        if l >= 0 && (l as usize) < c {
+            onehot[i * c + l as usize] = 1.0;
+        }
+    }
+    let q = q as f32;
+    row_op(&onehot, &y_pred, -1, move |tr, xr, grad| {
+        let p: f32 = tr.iter().zip(xr).map(|(a, b)| a * b).sum();
+        if let Some(g) = grad {
+            let dp = -p.powf(q - 1.0);
+            for j in 0..xr.len() {
+                g[j] = tr[j] * dp;
+            }
+        }
+        (1.0 - p.powf(q)) / q
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

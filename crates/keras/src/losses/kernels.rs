@@ -174,6 +174,108 @@ where
     )?)
 }
 
+/// The flat indices of `shape` grouped by the positions of the axes kept: row `r` of the
+/// result (the `r`-th position of the kept axes, row-major) holds, contiguously, the indices
+/// of the reduced axes in row-major order. Returns `(kept shape, row length, order)`.
+pub(crate) fn group_by_axes(shape: &[usize], reduced: &[usize]) -> (Vec<usize>, usize, Vec<usize>) {
+    let kept: Vec<usize> = (0..shape.len()).filter(|d| !reduced.contains(d)).collect();
+    let mut red: Vec<usize> = reduced.to_vec();
+    red.sort_unstable();
+    let strides = keras_engine_strides(shape);
+    let out_shape: Vec<usize> = kept.iter().map(|&d| shape[d]).collect();
+    let len: usize = red.iter().map(|&d| shape[d]).product();
+    let rows: usize = out_shape.iter().product();
+    let mut order = Vec::with_capacity(rows * len);
+    let mut ki = vec![0usize; kept.len()];
+    for _ in 0..rows {
+        let base: usize = kept.iter().zip(&ki).map(|(&d, &i)| i * strides[d]).sum();
+        let mut ri = vec![0usize; red.len()];
+        for _ in 0..len {
+            order.push(base + red.iter().zip(&ri).map(|(&d, &i)| i * strides[d]).sum::<usize>());
+            advance(&mut ri, &red.iter().map(|&d| shape[d]).collect::<Vec<_>>());
+        }
+        advance(&mut ki, &out_shape);
+    }
+    (out_shape, len, order)
+}
+
+fn keras_engine_strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Row-major increment of a multi-index.
+fn advance(idx: &mut [usize], dims: &[usize]) {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        if idx[d] < dims[d] {
+            return;
+        }
+        idx[d] = 0;
+    }
+}
+
+/// Keras's `axis` of a reduction: `None` (every axis), or axes (negative from the end),
+/// normalized, distinct.
+pub(crate) fn reduction_axes(axis: Option<&[isize]>, rank: usize) -> Result<Vec<usize>> {
+    let Some(axes) = axis else { return Ok((0..rank).collect()) };
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let n = ops::normalize_axis(a, rank).map_err(|_| {
+            crate::Error::InvalidArgument(format!("axis {a} is out of bounds for array of dimension {rank}"))
+        })?;
+        if out.contains(&n) {
+            keras_bail!(InvalidArgument, "duplicate value in 'axis': {axes:?}");
+        }
+        out.push(n);
+    }
+    Ok(out)
+}
+
+/// [`row_op`] over any set of axes: `x` (the differentiable input) is reduced over `axes`
+/// (`None`: all of them, giving a 0-d result); `t` holds per-element targets in `x`'s layout.
+pub(crate) fn axes_op<F>(t: &[f32], x: &Tensor, axes: Option<&[isize]>, f: F) -> Result<Tensor>
+where
+    F: Fn(&[f32], &[f32], Option<&mut [f32]>) -> f32,
+{
+    let red = reduction_axes(axes, x.rank())?;
+    let (out_shape, len, order) = group_by_axes(x.shape(), &red);
+    let xs = x.as_f32()?;
+    let tr: Vec<f32> = order.iter().map(|&i| t[i]).collect();
+    let xr: Vec<f32> = order.iter().map(|&i| xs[i]).collect();
+    let rows = out_shape.iter().product::<usize>();
+    let want_grad = needs_grad(x);
+    let mut values = vec![0.0f32; rows];
+    let mut grads = if want_grad { vec![0.0f32; xs.len()] } else { Vec::new() };
+    for (r, value) in values.iter_mut().enumerate() {
+        let span = r * len..(r + 1) * len;
+        let g = if want_grad { Some(&mut grads[span.clone()]) } else { None };
+        *value = f(&tr[span.clone()], &xr[span], g);
+    }
+    if !want_grad {
+        return Ok(Tensor::new(values, out_shape)?);
+    }
+    let in_shape = x.shape().to_vec();
+    Ok(Tensor::from_op(
+        values,
+        out_shape,
+        &[x],
+        Box::new(move |g, _out, _inputs| {
+            let gs = g.as_f32()?;
+            let mut dx = vec![0.0f32; grads.len()];
+            for (r, &gr) in gs.iter().enumerate() {
+                for k in r * len..(r + 1) * len {
+                    dx[order[k]] = grads[k] * gr;
+                }
+            }
+            Ok(vec![Some(Tensor::new(dx, in_shape.clone())?)])
+        }),
+    )?)
+}
+
 /// An element-wise loss averaged (or summed) over the last axis: `f(t, p) -> (value,
 /// d value / d p)`.
 pub(crate) fn elementwise_last_axis<F>(t: &[f32], x: &Tensor, mean: bool, f: F) -> Result<Tensor>
@@ -241,6 +343,18 @@ mod tests {
         let r = to_rows(&x, 2, 3, 4);
         assert_eq!(from_rows(&r, 2, 3, 4), x);
         assert_eq!(r[0..3], [0.0, 4.0, 8.0]);
+    }
+
+    #[test]
+    fn groups_follow_the_reduced_axes() {
+        // shape (2, 3, 2), reduce axes 0 and 2: rows are the 3 positions of axis 1.
+        let (shape, len, order) = group_by_axes(&[2, 3, 2], &[0, 2]);
+        assert_eq!((shape, len), (vec![3], 4));
+        assert_eq!(&order[..4], &[0, 1, 6, 7]);
+        let (shape, len, order) = group_by_axes(&[2, 3], &[0, 1]);
+        assert_eq!((shape.len(), len, order), (0, 6, vec![0, 1, 2, 3, 4, 5]));
+        assert!(reduction_axes(Some(&[0, -2]), 2).is_err());
+        assert!(reduction_axes(Some(&[2]), 2).is_err());
     }
 
     #[test]

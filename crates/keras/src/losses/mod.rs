@@ -15,29 +15,42 @@
 //! assert!((v.item().unwrap() - (-(0.5f32.ln()) - 0.9f32.ln()) / 2.0).abs() < 1e-6);
 //! ```
 
+mod circle;
 mod classes;
 mod crossentropy;
+mod ctc;
 mod kernels;
+
+/// Shape helpers shared with the metrics.
+pub(crate) mod kernels_pub {
+    pub(crate) use super::kernels::{group_by_axes, reduction_axes};
+}
 mod regression;
+mod segmentation;
 
 use keras_engine::ops;
 use serde_json::Value;
 
+pub use circle::{circle, Circle, CircleParams};
 pub use classes::{
-    BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity,
-    Hinge, Huber, KLDivergence, LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
-    MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge,
+    BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy, CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence,
+    LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
+    Poisson, SparseCategoricalCrossentropy, SquaredHinge,
 };
 pub use crossentropy::{
     binary_crossentropy, binary_crossentropy_axis, binary_focal_crossentropy, categorical_crossentropy,
-    categorical_crossentropy_axis, sparse_categorical_crossentropy, sparse_categorical_crossentropy_ignore,
+    categorical_crossentropy_axis, categorical_focal_crossentropy, categorical_generalized_cross_entropy,
+    sparse_categorical_crossentropy, sparse_categorical_crossentropy_ignore, CategoricalFocalParams,
     FocalParams,
 };
+pub use ctc::{ctc, ctc_decode, ctc_loss, CtcDecodeArgs, CtcStrategy, CTC};
 pub use regression::{
     categorical_hinge, cosine_similarity, hinge, huber, kl_divergence, log_cosh, mean_absolute_error,
     mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error, poisson,
     squared_hinge,
 };
+pub use segmentation::{dice, tversky, Dice, Tversky};
 
 use crate::{keras_bail, Result, Tensor};
 use kernels::{fmt_shape, squeeze_or_expand};
@@ -110,6 +123,10 @@ pub trait Loss: Send + Sync {
     /// The Keras class name (`CategoricalCrossentropy`).
     fn class_name(&self) -> &str {
         "Loss"
+    }
+    /// The dtype of the loss's computations (Keras `loss.dtype`): always float32 in keras-rs.
+    fn dtype(&self) -> keras_engine::DType {
+        keras_engine::DType::F32
     }
     /// Per-sample values plus an optional mask (1 = counts, 0 = ignored) that the reduction
     /// honours, as Keras's `_keras_mask` (set by `ignore_class`).
@@ -188,6 +205,28 @@ pub fn reduce_weighted_values(
     Ok(ops::div(&loss, &Tensor::scalar(divisor))?)
 }
 
+/// Checks Keras's `dtype` argument of a loss: `None`, `"float32"`, or a `DTypePolicy` config
+/// naming float32. keras-rs computes losses in float32 only, so other dtypes are errors.
+pub(crate) fn check_dtype(v: &Value) -> Result<()> {
+    let name = match v {
+        Value::Null => return Ok(()),
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("config").and_then(|c| c.get("name")).and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    match name {
+        "float32" => Ok(()),
+        "float16" | "bfloat16" | "float64" | "mixed_float16" | "mixed_bfloat16" => keras_bail!(
+            InvalidArgument,
+            "Loss dtype '{name}' is not supported: keras-rs computes losses in float32"
+        ),
+        _ => keras_bail!(
+            InvalidArgument,
+            "Invalid dtype for a loss: {v}. Expected a float dtype such as 'float32'"
+        ),
+    }
+}
+
 fn is_function_alias(name: &str) -> bool {
     name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
         || matches!(name, "BCE" | "KLD" | "MAE" | "MSE" | "MAPE" | "MSLE")
@@ -220,6 +259,13 @@ pub fn get(name: &str) -> Result<Box<dyn Loss>> {
         "squared_hinge" | "SquaredHinge" => Box::new(SquaredHinge::new()),
         "categorical_hinge" | "CategoricalHinge" => Box::new(CategoricalHinge::new()),
         "cosine_similarity" | "CosineSimilarity" => Box::new(CosineSimilarity::new()),
+        "categorical_focal_crossentropy" | "CategoricalFocalCrossentropy" => {
+            Box::new(CategoricalFocalCrossentropy::new())
+        }
+        "dice" | "Dice" => Box::new(Dice::new()),
+        "tversky" | "Tversky" => Box::new(Tversky::new()),
+        "circle" | "Circle" => Box::new(Circle::new()),
+        "ctc" | "CTC" => Box::new(CTC::new()),
         other => keras_bail!(InvalidArgument, "Could not interpret loss identifier: {other}"),
     };
     if is_function_alias(name) && loss.name() != name {

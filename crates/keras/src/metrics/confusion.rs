@@ -1,135 +1,59 @@
-//! Confusion-matrix metrics: `Precision`, `Recall` (thresholds / top_k / class_id), `AUC`
-//! (ROC and PR, interpolation summation) and `MeanIoU`.
+//! Threshold metrics over confusion counts: `Precision`, `Recall` (thresholds / `top_k` /
+//! `class_id`) and `TruePositives`, `FalsePositives`, `TrueNegatives`, `FalseNegatives`.
 
 use serde_json::{json, Value};
 
-use super::mean::{broadcast_to, squeeze_or_expand_shapes};
+use super::confusion_matrix::{evenly_distributed, no_nan, Counts, UpdateOptions, Wanted, NEG_INF};
 use super::Metric;
 use crate::{keras_bail, Result, Tensor};
 
-fn no_nan(a: f32, b: f32) -> f32 {
-    if b == 0.0 {
-        0.0
-    } else {
-        a / b
+/// Keras `assert_thresholds_range`: every threshold in `[0, 1]`.
+pub(crate) fn check_thresholds(thresholds: &[f64]) -> Result<()> {
+    let bad: Vec<f64> = thresholds.iter().copied().filter(|x| !(0.0..=1.0).contains(x)).collect();
+    if !bad.is_empty() {
+        keras_bail!(InvalidArgument, "Threshold values must be in [0, 1]. Received: {bad:?}");
     }
+    Ok(())
 }
 
-/// Counts of true/false positives/negatives per threshold.
-#[derive(Clone, Debug)]
-struct Confusion {
-    thresholds: Vec<f32>,
-    top_k: Option<usize>,
-    class_id: Option<usize>,
-    tp: Vec<f32>,
-    fp: Vec<f32>,
-    tn: Vec<f32>,
-    fn_: Vec<f32>,
-}
-
-impl Confusion {
-    fn new(thresholds: Vec<f32>, top_k: Option<usize>, class_id: Option<usize>) -> Confusion {
-        let n = thresholds.len();
-        Confusion {
-            thresholds,
-            top_k,
-            class_id,
-            tp: vec![0.0; n],
-            fp: vec![0.0; n],
-            tn: vec![0.0; n],
-            fn_: vec![0.0; n],
-        }
-    }
-
-    fn reset(&mut self) {
-        for v in [&mut self.tp, &mut self.fp, &mut self.tn, &mut self.fn_] {
-            v.iter_mut().for_each(|x| *x = 0.0);
-        }
-    }
-
-    /// Keras `update_confusion_matrix_variables`.
-    fn update(&mut self, y_true: &Tensor, y_pred: &Tensor, sw: Option<&Tensor>) -> Result<()> {
-        let (ps, ts) = squeeze_or_expand_shapes(y_pred.shape(), y_true.shape());
-        let mut p = y_pred.to_f32_vec();
-        let mut t = y_true.to_f32_vec();
-        if ts != ps && t.len() != p.len() {
-            keras_bail!(
-                Shape,
-                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
-                y_true.shape(),
-                y_pred.shape()
-            );
-        }
-        if p.iter().any(|v| !(0.0..=1.0).contains(v)) {
-            keras_bail!(Value, "predictions must be >= 0 and <= 1 (Keras asserts y_pred in [0, 1])");
-        }
-        let mut w = match sw {
-            Some(w) => {
-                let (_, ws) = squeeze_or_expand_shapes(&ps, w.shape());
-                Some(broadcast_to(&w.to_f32_vec(), &ws, &ps)?)
-            }
-            None => None,
-        };
-        let classes = ps.last().copied().unwrap_or(1).max(1);
-        if let Some(k) = self.top_k {
-            for row in p.chunks_mut(classes) {
-                let mut idx: Vec<usize> = (0..row.len()).collect();
-                idx.sort_by(|&a, &b| row[b].partial_cmp(&row[a]).unwrap_or(std::cmp::Ordering::Equal));
-                for &i in idx.iter().skip(k) {
-                    row[i] = f32::NEG_INFINITY;
-                }
-            }
-        }
-        if let Some(c) = self.class_id {
-            if c >= classes {
-                keras_bail!(
-                    InvalidArgument,
-                    "class_id {c} is out of range for predictions with {classes} classes"
-                );
-            }
-            let pick = |v: &[f32]| v.iter().skip(c).step_by(classes).copied().collect();
-            p = pick(&p);
-            t = pick(&t);
-            w = w.map(|w| pick(&w));
-        }
-        for (i, &th) in self.thresholds.iter().enumerate() {
-            let (mut tp, mut fp, mut tn, mut fn_) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for j in 0..p.len() {
-                let wt = w.as_ref().map_or(1.0, |w| w[j]);
-                let label = t[j] != 0.0;
-                let pred = p[j] > th;
-                match (label, pred) {
-                    (true, true) => tp += wt,
-                    (false, true) => fp += wt,
-                    (false, false) => tn += wt,
-                    (true, false) => fn_ += wt,
-                }
-            }
-            self.tp[i] += tp;
-            self.fp[i] += fp;
-            self.tn[i] += tn;
-            self.fn_[i] += fn_;
-        }
-        Ok(())
-    }
-}
-
-fn thresholds_config(t: &Option<Vec<f64>>) -> Value {
+/// The config value of `thresholds` as given (`null`, a number or a list).
+pub(crate) fn thresholds_config(t: &Option<Vec<f64>>, scalar: bool) -> Value {
     match t {
         None => Value::Null,
-        Some(v) if v.len() == 1 => json!(v[0]),
+        Some(v) if scalar && v.len() == 1 => json!(v[0]),
         Some(v) => json!(v),
     }
 }
 
+/// Thresholds from a config value: `null`, a number, or a list of numbers.
+pub(crate) fn thresholds_from_config(v: Option<&Value>) -> Result<(Option<Vec<f64>>, bool)> {
+    match v {
+        None | Some(Value::Null) => Ok((None, false)),
+        Some(Value::Number(n)) => Ok((Some(vec![n.as_f64().unwrap_or(f64::NAN)]), true)),
+        Some(Value::Array(a)) => {
+            let t: Option<Vec<f64>> = a.iter().map(Value::as_f64).collect();
+            match t {
+                Some(t) => Ok((Some(t), false)),
+                None => {
+                    keras_bail!(Config, "`thresholds` must be numbers, received {}", Value::Array(a.clone()))
+                }
+            }
+        }
+        Some(other) => keras_bail!(Config, "`thresholds` must be a number or a list, received {other}"),
+    }
+}
+
 macro_rules! precision_recall {
-    ($(#[$doc:meta])* $Name:ident, $default:expr, $class:expr, $num:ident, $den:ident) => {
+    ($(#[$doc:meta])* $Name:ident, $default:expr, $num:ident, $den:ident, $den_fn:ident, $den_name:expr, $den_doc:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
         pub struct $Name {
             name: String,
-            thresholds: Option<Vec<f64>>,
-            cm: Confusion,
+            init_thresholds: Option<Vec<f64>>,
+            scalar_threshold: bool,
+            top_k: Option<usize>,
+            class_id: Option<usize>,
+            cm: Counts,
         }
 
         impl $Name {
@@ -140,30 +64,40 @@ macro_rules! precision_recall {
                 top_k: Option<usize>,
                 class_id: Option<usize>,
             ) -> Result<Self> {
-                let th: Vec<f32> = match &thresholds {
-                    Some(v) => {
-                        let bad: Vec<f64> = v.iter().copied().filter(|x| *x < 0.0 || *x > 1.0).collect();
-                        if !bad.is_empty() {
-                            keras_bail!(
-                                InvalidArgument,
-                                "Threshold values must be in [0, 1]. Received: {bad:?}"
-                            );
-                        }
-                        v.iter().map(|&x| x as f32).collect()
-                    }
-                    None if top_k.is_some() => vec![f32::NEG_INFINITY],
+                if let Some(t) = &thresholds {
+                    check_thresholds(t)?;
+                }
+                let th: Vec<f64> = match &thresholds {
+                    Some(v) => v.clone(),
+                    None if top_k.is_some() => vec![NEG_INF as f64],
                     None => vec![0.5],
                 };
+                let evenly = evenly_distributed(&th);
                 Ok($Name {
                     name: $default.to_string(),
-                    thresholds,
-                    cm: Confusion::new(th, top_k, class_id),
+                    scalar_threshold: thresholds.as_ref().is_some_and(|t| t.len() == 1),
+                    init_thresholds: thresholds,
+                    top_k,
+                    class_id,
+                    cm: Counts::new(&th, evenly, 1),
                 })
             }
             /// Renames the metric.
             pub fn with_name(mut self, name: &str) -> Self {
                 self.name = name.to_string();
                 self
+            }
+            /// The thresholds the predictions are compared with (`y_pred > threshold`).
+            pub fn thresholds(&self) -> &[f32] {
+                &self.cm.thresholds
+            }
+            /// The accumulated true positives, one per threshold (Keras `true_positives`).
+            pub fn true_positives(&self) -> &[f32] {
+                &self.cm.tp
+            }
+            #[doc = $den_doc]
+            pub fn $den_fn(&self) -> &[f32] {
+                &self.cm.$den
             }
         }
 
@@ -177,7 +111,8 @@ macro_rules! precision_recall {
                 y_pred: &Tensor,
                 sample_weight: Option<&Tensor>,
             ) -> Result<()> {
-                self.cm.update(y_true, y_pred, sample_weight)
+                let opts = UpdateOptions { top_k: self.top_k, class_id: self.class_id, ..Default::default() };
+                self.cm.update(y_true, y_pred, sample_weight, opts, Wanted::ALL)
             }
             /// The value at the first threshold (see [`Metric::results`] for all).
             fn result(&self) -> f32 {
@@ -195,16 +130,23 @@ macro_rules! precision_recall {
                 json!({
                     "name": self.name,
                     "dtype": "float32",
-                    "thresholds": thresholds_config(&self.thresholds),
-                    "top_k": self.cm.top_k,
-                    "class_id": self.cm.class_id,
+                    "thresholds": thresholds_config(&self.init_thresholds, self.scalar_threshold),
+                    "top_k": self.top_k,
+                    "class_id": self.class_id,
                 })
             }
             fn class_name(&self) -> &str {
-                $class
+                stringify!($Name)
             }
             fn set_name(&mut self, name: &str) {
                 self.name = name.to_string();
+            }
+            fn variables(&self) -> Vec<(String, Tensor)> {
+                let n = self.cm.thresholds.len();
+                vec![
+                    ("true_positives".into(), Tensor::new(self.cm.tp.clone(), vec![n]).unwrap_or_else(|_| Tensor::scalar(0.0))),
+                    ($den_name.into(), Tensor::new(self.cm.$den.clone(), vec![n]).unwrap_or_else(|_| Tensor::scalar(0.0))),
+                ]
             }
         }
     };
@@ -212,71 +154,134 @@ macro_rules! precision_recall {
 
 precision_recall!(
     /// `keras.metrics.Precision`: `tp / (tp + fp)` with strict `y_pred > threshold`.
+    ///
+    /// ```
+    /// use keras::metrics::{Metric, Precision};
+    /// use keras::Tensor;
+    /// let mut m = Precision::new(None, None, None).unwrap();
+    /// let y = Tensor::new(vec![0.0, 1.0, 1.0, 1.0], [4]).unwrap();
+    /// let p = Tensor::new(vec![1.0, 0.0, 1.0, 1.0], [4]).unwrap();
+    /// m.update_state(&y, &p, None).unwrap();
+    /// assert_eq!((m.true_positives(), m.false_positives()), (&[2.0][..], &[1.0][..]));
+    /// assert!((m.result() - 2.0 / 3.0).abs() < 1e-6);
+    /// ```
     Precision,
     "precision",
-    "Precision",
     tp,
-    fp
+    fp,
+    false_positives,
+    "false_positives",
+    "The accumulated false positives, one per threshold (Keras `false_positives`)."
 );
 precision_recall!(
     /// `keras.metrics.Recall`: `tp / (tp + fn)` with strict `y_pred > threshold`.
     Recall,
     "recall",
-    "Recall",
     tp,
-    fn_
+    fn_,
+    false_negatives,
+    "false_negatives",
+    "The accumulated false negatives, one per threshold (Keras `false_negatives`)."
 );
 
-/// `keras.metrics.AUC` (single label, interpolation summation) for the ROC or PR curve.
-#[derive(Clone, Debug)]
-pub struct AUC {
-    name: String,
-    num_thresholds: usize,
-    pr: bool,
-    cm: Confusion,
+/// Which count a [`ConfusionCount`] metric accumulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfusionKind {
+    /// `keras.metrics.TruePositives`.
+    TruePositives,
+    /// `keras.metrics.FalsePositives`.
+    FalsePositives,
+    /// `keras.metrics.TrueNegatives`.
+    TrueNegatives,
+    /// `keras.metrics.FalseNegatives`.
+    FalseNegatives,
 }
 
-impl AUC {
-    /// `num_thresholds` (> 1) evenly spaced thresholds `[-eps, 1/(n-1), ..., 1+eps]`;
-    /// `pr` selects the precision-recall curve instead of ROC.
-    pub fn new(num_thresholds: usize, pr: bool) -> Result<AUC> {
-        if num_thresholds <= 1 {
-            keras_bail!(
-                InvalidArgument,
-                "Argument `num_thresholds` must be an integer > 1. Received: \
-                 num_thresholds={num_thresholds}"
-            );
+impl ConfusionKind {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            ConfusionKind::TruePositives => ("TruePositives", "true_positives"),
+            ConfusionKind::FalsePositives => ("FalsePositives", "false_positives"),
+            ConfusionKind::TrueNegatives => ("TrueNegatives", "true_negatives"),
+            ConfusionKind::FalseNegatives => ("FalseNegatives", "false_negatives"),
         }
-        let n = num_thresholds;
-        let mut th = vec![(0.0f64 - 1e-7) as f32];
-        th.extend((0..n - 2).map(|i| ((i + 1) as f64 / (n - 1) as f64) as f32));
-        th.push((1.0f64 + 1e-7) as f32);
-        Ok(AUC { name: "auc".into(), num_thresholds: n, pr, cm: Confusion::new(th, None, None) })
+    }
+}
+
+/// `keras.metrics.TruePositives` / `FalsePositives` / `TrueNegatives` / `FalseNegatives`
+/// (`thresholds=None`: 0.5): the weighted count at each threshold; `result()` is the count at
+/// the first threshold, [`Metric::results`] every one.
+///
+/// ```
+/// use keras::metrics::{ConfusionCount, Metric};
+/// use keras::Tensor;
+/// let mut m = ConfusionCount::false_negatives(Some(vec![0.3, 0.6])).unwrap();
+/// let y = Tensor::new(vec![1.0, 1.0, 0.0], [3]).unwrap();
+/// let p = Tensor::new(vec![0.5, 0.2, 0.9], [3]).unwrap();
+/// m.update_state(&y, &p, None).unwrap();
+/// assert_eq!(m.results(), vec![1.0, 2.0]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConfusionCount {
+    kind: ConfusionKind,
+    name: String,
+    init_thresholds: Option<Vec<f64>>,
+    scalar_threshold: bool,
+    cm: Counts,
+}
+
+impl ConfusionCount {
+    /// A count metric of `kind` at `thresholds` (each in `[0, 1]`; default 0.5).
+    pub fn new(kind: ConfusionKind, thresholds: Option<Vec<f64>>) -> Result<Self> {
+        if let Some(t) = &thresholds {
+            check_thresholds(t)?;
+        }
+        let th = thresholds.clone().unwrap_or_else(|| vec![0.5]);
+        let evenly = evenly_distributed(&th);
+        Ok(ConfusionCount {
+            kind,
+            name: kind.names().1.to_string(),
+            scalar_threshold: thresholds.as_ref().is_some_and(|t| t.len() == 1),
+            init_thresholds: thresholds,
+            cm: Counts::new(&th, evenly, 1),
+        })
+    }
+    /// `keras.metrics.TruePositives(thresholds)`.
+    pub fn true_positives(thresholds: Option<Vec<f64>>) -> Result<Self> {
+        Self::new(ConfusionKind::TruePositives, thresholds)
+    }
+    /// `keras.metrics.FalsePositives(thresholds)`.
+    pub fn false_positives(thresholds: Option<Vec<f64>>) -> Result<Self> {
+        Self::new(ConfusionKind::FalsePositives, thresholds)
+    }
+    /// `keras.metrics.TrueNegatives(thresholds)`.
+    pub fn true_negatives(thresholds: Option<Vec<f64>>) -> Result<Self> {
+        Self::new(ConfusionKind::TrueNegatives, thresholds)
+    }
+    /// `keras.metrics.FalseNegatives(thresholds)`.
+    pub fn false_negatives(thresholds: Option<Vec<f64>>) -> Result<Self> {
+        Self::new(ConfusionKind::FalseNegatives, thresholds)
     }
     /// Renames the metric.
     pub fn with_name(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
     }
-
-    fn pr_auc(&self) -> f32 {
-        let c = &self.cm;
-        let n = self.num_thresholds;
-        let p: Vec<f32> = (0..n).map(|i| c.tp[i] + c.fp[i]).collect();
-        let mut sum = 0.0f32;
-        for i in 0..n - 1 {
-            let dtp = c.tp[i] - c.tp[i + 1];
-            let dp = p[i] - p[i + 1];
-            let slope = no_nan(dtp, dp.max(0.0));
-            let intercept = c.tp[i + 1] - slope * p[i + 1];
-            let ratio = if p[i] > 0.0 && p[i + 1] > 0.0 { no_nan(p[i], p[i + 1].max(0.0)) } else { 1.0 };
-            sum += no_nan(slope * (dtp + intercept * ratio.ln()), (c.tp[i + 1] + c.fn_[i + 1]).max(0.0));
+    /// Which count this is.
+    pub fn kind(&self) -> ConfusionKind {
+        self.kind
+    }
+    fn counts(&self) -> &[f32] {
+        match self.kind {
+            ConfusionKind::TruePositives => &self.cm.tp,
+            ConfusionKind::FalsePositives => &self.cm.fp,
+            ConfusionKind::TrueNegatives => &self.cm.tn,
+            ConfusionKind::FalseNegatives => &self.cm.fn_,
         }
-        sum
     }
 }
 
-impl Metric for AUC {
+impl Metric for ConfusionCount {
     fn name(&self) -> &str {
         &self.name
     }
@@ -286,17 +291,13 @@ impl Metric for AUC {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        self.cm.update(y_true, y_pred, sample_weight)
+        self.cm.update(y_true, y_pred, sample_weight, UpdateOptions::default(), Wanted::ALL)
     }
     fn result(&self) -> f32 {
-        if self.pr {
-            return self.pr_auc();
-        }
-        let c = &self.cm;
-        let n = self.num_thresholds;
-        let tpr: Vec<f32> = (0..n).map(|i| no_nan(c.tp[i], c.tp[i] + c.fn_[i])).collect();
-        let fpr: Vec<f32> = (0..n).map(|i| no_nan(c.fp[i], c.fp[i] + c.tn[i])).collect();
-        (0..n - 1).map(|i| (fpr[i] - fpr[i + 1]) * ((tpr[i] + tpr[i + 1]) / 2.0)).sum()
+        self.counts()[0]
+    }
+    fn results(&self) -> Vec<f32> {
+        self.counts().to_vec()
     }
     fn reset_state(&mut self) {
         self.cm.reset();
@@ -305,132 +306,19 @@ impl Metric for AUC {
         json!({
             "name": self.name,
             "dtype": "float32",
-            "num_thresholds": self.num_thresholds,
-            "curve": if self.pr { "PR" } else { "ROC" },
-            "summation_method": "interpolation",
-            "multi_label": false,
-            "num_labels": null,
-            "label_weights": null,
-            "from_logits": false,
+            "thresholds": thresholds_config(&self.init_thresholds, self.scalar_threshold),
         })
     }
     fn class_name(&self) -> &str {
-        "AUC"
+        self.kind.names().0
     }
     fn set_name(&mut self, name: &str) {
         self.name = name.to_string();
     }
-}
-
-/// `keras.metrics.MeanIoU(num_classes)` on class ids (`sparse_y_true`, `sparse_y_pred`):
-/// a confusion matrix accumulated over batches; the mean IoU over classes that appear.
-#[derive(Clone, Debug)]
-pub struct MeanIoU {
-    name: String,
-    num_classes: usize,
-    ignore_class: Option<i64>,
-    cm: Vec<f64>,
-}
-
-impl MeanIoU {
-    /// A mean IoU over `num_classes` classes, optionally ignoring one label value.
-    pub fn new(num_classes: usize, ignore_class: Option<i64>) -> Result<MeanIoU> {
-        if num_classes == 0 {
-            keras_bail!(InvalidArgument, "`num_classes` must be > 0. Received: 0");
-        }
-        Ok(MeanIoU {
-            name: "mean_io_u".into(),
-            num_classes,
-            ignore_class,
-            cm: vec![0.0; num_classes * num_classes],
-        })
-    }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-}
-
-impl Metric for MeanIoU {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn update_state(
-        &mut self,
-        y_true: &Tensor,
-        y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<()> {
-        let t = y_true.to_i64_vec();
-        let p = y_pred.to_i64_vec();
-        if t.len() != p.len() {
-            keras_bail!(
-                Shape,
-                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
-                y_true.shape(),
-                y_pred.shape()
-            );
-        }
-        let w = match sample_weight {
-            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), y_true.shape())?),
-            None => None,
-        };
-        let n = self.num_classes as i64;
-        for i in 0..t.len() {
-            if self.ignore_class == Some(t[i]) {
-                continue;
-            }
-            if t[i] < 0 || t[i] >= n || p[i] < 0 || p[i] >= n {
-                keras_bail!(
-                    Value,
-                    "class ids must be in [0, {n}). Received: y_true={}, y_pred={}",
-                    t[i],
-                    p[i]
-                );
-            }
-            let wt = w.as_ref().map_or(1.0, |w| w[i] as f64);
-            self.cm[(t[i] * n + p[i]) as usize] += wt;
-        }
-        Ok(())
-    }
-    fn result(&self) -> f32 {
-        let n = self.num_classes;
-        let mut sum = 0.0f32;
-        let mut valid = 0.0f32;
-        for c in 0..n {
-            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
-            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
-            let tp = self.cm[c * n + c];
-            let den = (row + col - tp) as f32;
-            // Keras 3 (`_IoUBase.result`): classes with an empty denominator do not count,
-            // and both divisions add `epsilon()`.
-            if den > 1e-9 {
-                valid += 1.0;
-            }
-            sum += tp as f32 / (den + 1e-7);
-        }
-        sum / (valid + 1e-7)
-    }
-    fn reset_state(&mut self) {
-        self.cm.iter_mut().for_each(|v| *v = 0.0);
-    }
-    fn get_config(&self) -> Value {
-        json!({
-            "num_classes": self.num_classes,
-            "name": self.name,
-            "dtype": "float32",
-            "ignore_class": self.ignore_class,
-            "sparse_y_true": true,
-            "sparse_y_pred": true,
-            "axis": -1,
-        })
-    }
-    fn class_name(&self) -> &str {
-        "MeanIoU"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
+    fn variables(&self) -> Vec<(String, Tensor)> {
+        let c = self.counts().to_vec();
+        let n = c.len();
+        vec![("accumulator".into(), Tensor::new(c, vec![n]).unwrap_or_else(|_| Tensor::scalar(0.0)))]
     }
 }
 
@@ -446,5 +334,6 @@ mod tests {
         assert!(e.to_string().contains("Received: [2.0]"), "{e}");
         assert!(Precision::new(Some(vec![0.0, 1.0]), None, None).is_ok());
         assert!(Recall::new(Some(vec![0.0, 0.5, 1.0]), None, None).is_ok());
+        assert!(ConfusionCount::true_negatives(Some(vec![1.2])).is_err());
     }
 }

@@ -10,6 +10,30 @@ use crate::{keras_bail, Result, Tensor};
 
 const EPSILON: f32 = 1e-7;
 
+/// The `dtype` argument of the IoU metrics. Keras's default is `"int"` (int64): class ids and
+/// sample weights are truncated to integers before counting (a weight of 0.5 counts as 0);
+/// with `"float32"` they are used as given.
+pub(crate) fn iou_dtype(name: &str) -> Result<&'static str> {
+    Ok(match name {
+        "float32" => "float32",
+        "int32" => "int32",
+        "int64" | "int" => "int64",
+        other => keras_bail!(
+            InvalidArgument,
+            "IoU metrics support dtype 'float32', 'int32' or 'int64' in keras-rs. Received: dtype={other}"
+        ),
+    })
+}
+
+/// Casts values to the metric dtype (truncation toward zero for integer dtypes).
+fn cast_to(dtype: &str, v: Vec<f32>) -> Vec<f32> {
+    if dtype == "float32" {
+        v
+    } else {
+        v.into_iter().map(|x| x.trunc()).collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Kind {
     IoU,
@@ -30,6 +54,7 @@ pub struct IoU {
     sparse_y_true: bool,
     sparse_y_pred: bool,
     axis: isize,
+    dtype: &'static str,
     cm: Vec<f64>,
 }
 
@@ -56,6 +81,7 @@ impl IoU {
             sparse_y_true: !dense,
             sparse_y_pred: !dense,
             axis: -1,
+            dtype: "int64",
             cm: vec![0.0; num_classes * num_classes],
         })
     }
@@ -109,17 +135,47 @@ impl IoU {
     pub fn total_cm(&self) -> &[f64] {
         &self.cm
     }
+    /// Keras's `dtype`: `"int64"` (Keras's default `"int"`) or `"int32"`, which truncate ids
+    /// and weights to integers before counting, or `"float32"`.
+    pub fn with_dtype(mut self, dtype: &str) -> Result<Self> {
+        self.dtype = iou_dtype(dtype)?;
+        Ok(self)
+    }
 }
 
-fn ids(x: &Tensor, sparse: bool, axis: isize) -> Result<Vec<i64>> {
+/// Class ids as Keras sees them: float values (`y` cast to the metric dtype), or the
+/// argmax along `axis` for dense inputs.
+pub(crate) fn ids(x: &Tensor, sparse: bool, axis: isize) -> Result<Vec<f32>> {
     if sparse {
-        // Keras casts the float ids to int32 (truncation).
-        return Ok(x.to_f32_vec().iter().map(|v| *v as i64).collect());
+        return Ok(x.to_f32_vec());
     }
     if x.rank() == 0 {
         keras_bail!(Shape, "Cannot take the argmax of a 0-d tensor");
     }
-    Ok(ops::argmax(&x.cast(DType::F32), axis)?.to_i64_vec())
+    Ok(ops::argmax(&x.cast(DType::F32), axis)?.to_f32_vec())
+}
+
+/// Adds one batch to a `num_classes x num_classes` confusion matrix exactly as Keras's
+/// `_IoUBase.update_state`: a sample whose true or predicted id lies outside
+/// `[0, num_classes)`, or whose true id is `ignore_class`, does not count; the others are
+/// truncated to integers (`confusion_matrix` casts to int64) and weighted.
+pub(crate) fn accumulate_confusion(
+    cm: &mut [f64],
+    num_classes: usize,
+    t: &[f32],
+    p: &[f32],
+    w: Option<&[f32]>,
+    ignore_class: Option<i64>,
+) {
+    let n = num_classes as f32;
+    for i in 0..t.len() {
+        let in_range = |v: f32| v >= 0.0 && v < n;
+        if !in_range(t[i]) || !in_range(p[i]) || ignore_class.is_some_and(|c| t[i] == c as f32) {
+            continue;
+        }
+        let (ti, pi) = (t[i] as usize, p[i] as usize);
+        cm[ti * num_classes + pi] += w.map_or(1.0, |w| w[i] as f64);
+    }
 }
 
 impl Metric for IoU {
@@ -142,8 +198,8 @@ impl Metric for IoU {
             }
             _ => y_pred,
         };
-        let t = ids(y_true, self.sparse_y_true, self.axis)?;
-        let p = ids(y_pred, self.sparse_y_pred, self.axis)?;
+        let t = cast_to(self.dtype, ids(y_true, self.sparse_y_true, self.axis)?);
+        let p = cast_to(self.dtype, ids(y_pred, self.sparse_y_pred, self.axis)?);
         if t.len() != p.len() {
             keras_bail!(
                 Shape,
@@ -163,23 +219,8 @@ impl Metric for IoU {
             }
             None => None,
         };
-        let n = self.num_classes as i64;
-        let mut add = vec![0.0f64; self.cm.len()];
-        for i in 0..t.len() {
-            if self.ignore_class == Some(t[i]) {
-                continue;
-            }
-            if t[i] < 0 || t[i] >= n || p[i] < 0 || p[i] >= n {
-                keras_bail!(
-                    Value,
-                    "class ids must be in [0, {n}). Received: y_true={}, y_pred={}",
-                    t[i],
-                    p[i]
-                );
-            }
-            add[(t[i] * n + p[i]) as usize] += w.as_ref().map_or(1.0, |w| w[i] as f64);
-        }
-        self.cm.iter_mut().zip(&add).for_each(|(a, b)| *a += b);
+        let w = w.map(|w| cast_to(self.dtype, w));
+        accumulate_confusion(&mut self.cm, self.num_classes, &t, &p, w.as_deref(), self.ignore_class);
         Ok(())
     }
     fn result(&self) -> f32 {
@@ -206,19 +247,19 @@ impl Metric for IoU {
             (&self.name, self.num_classes, &self.target_class_ids, self.ignore_class, self.axis);
         match self.kind {
             Kind::IoU => json!({
-                "name": name, "dtype": "float32", "num_classes": nc, "target_class_ids": ids,
+                "name": name, "dtype": self.dtype, "num_classes": nc, "target_class_ids": ids,
                 "ignore_class": ic, "sparse_y_true": self.sparse_y_true,
                 "sparse_y_pred": self.sparse_y_pred, "axis": axis,
             }),
             Kind::Binary(th) => json!({
-                "target_class_ids": ids, "threshold": th, "name": name, "dtype": "float32",
+                "target_class_ids": ids, "threshold": th, "name": name, "dtype": self.dtype,
             }),
             Kind::OneHot => json!({
-                "num_classes": nc, "target_class_ids": ids, "name": name, "dtype": "float32",
+                "num_classes": nc, "target_class_ids": ids, "name": name, "dtype": self.dtype,
                 "ignore_class": ic, "sparse_y_pred": self.sparse_y_pred, "axis": axis,
             }),
             Kind::OneHotMean => json!({
-                "num_classes": nc, "name": name, "dtype": "float32", "ignore_class": ic,
+                "num_classes": nc, "name": name, "dtype": self.dtype, "ignore_class": ic,
                 "sparse_y_pred": self.sparse_y_pred, "axis": axis,
             }),
         }
@@ -230,6 +271,146 @@ impl Metric for IoU {
             Kind::OneHot => "OneHotIoU",
             Kind::OneHotMean => "OneHotMeanIoU",
         }
+    }
+    fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+}
+
+/// `keras.metrics.MeanIoU(num_classes)`: a confusion matrix of class ids (or of the argmax of
+/// scores, with `sparse_y_true` / `sparse_y_pred` false) accumulated over batches; the mean IoU
+/// over the classes that appear. Ids outside `[0, num_classes)` and `ignore_class` samples do
+/// not count, as in Keras.
+#[derive(Clone, Debug)]
+pub struct MeanIoU {
+    name: String,
+    num_classes: usize,
+    ignore_class: Option<i64>,
+    sparse_y_true: bool,
+    sparse_y_pred: bool,
+    axis: isize,
+    dtype: &'static str,
+    cm: Vec<f64>,
+}
+
+impl MeanIoU {
+    /// A mean IoU over `num_classes` classes, optionally ignoring one label value.
+    pub fn new(num_classes: usize, ignore_class: Option<i64>) -> Result<MeanIoU> {
+        if num_classes == 0 {
+            keras_bail!(InvalidArgument, "`num_classes` must be > 0. Received: 0");
+        }
+        Ok(MeanIoU {
+            name: "mean_io_u".into(),
+            num_classes,
+            ignore_class,
+            sparse_y_true: true,
+            sparse_y_pred: true,
+            axis: -1,
+            dtype: "int64",
+            cm: vec![0.0; num_classes * num_classes],
+        })
+    }
+    /// Keras's `dtype`: `"int64"` (Keras's default `"int"`) or `"int32"`, which truncate ids
+    /// and weights to integers before counting, or `"float32"`.
+    pub fn with_dtype(mut self, dtype: &str) -> Result<Self> {
+        self.dtype = iou_dtype(dtype)?;
+        Ok(self)
+    }
+    /// Whether `y_true` holds class ids (`true`, the default) or scores to argmax.
+    pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
+        self.sparse_y_true = sparse;
+        self
+    }
+    /// Whether `y_pred` holds class ids (`true`, the default) or scores to argmax.
+    pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
+        self.sparse_y_pred = sparse;
+        self
+    }
+    /// The axis holding class scores for dense inputs (default `-1`).
+    pub fn with_axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+    /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
+    pub fn total_cm(&self) -> &[f64] {
+        &self.cm
+    }
+    /// Renames the metric.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+}
+
+impl Metric for MeanIoU {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn update_state(
+        &mut self,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        let t = cast_to(self.dtype, ids(y_true, self.sparse_y_true, self.axis)?);
+        let p = cast_to(self.dtype, ids(y_pred, self.sparse_y_pred, self.axis)?);
+        if t.len() != p.len() {
+            keras_bail!(
+                Shape,
+                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
+                y_true.shape(),
+                y_pred.shape()
+            );
+        }
+        let w = match sample_weight {
+            Some(w) if w.numel() == t.len() => Some(w.to_f32_vec()),
+            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), &[t.len()])?),
+            None => None,
+        };
+        super::iou::accumulate_confusion(
+            &mut self.cm,
+            self.num_classes,
+            &t,
+            &p,
+            w.map(|w| cast_to(self.dtype, w)).as_deref(),
+            self.ignore_class,
+        );
+        Ok(())
+    }
+    fn result(&self) -> f32 {
+        let n = self.num_classes;
+        let mut sum = 0.0f32;
+        let mut valid = 0.0f32;
+        for c in 0..n {
+            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
+            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
+            let tp = self.cm[c * n + c];
+            let den = (row + col - tp) as f32;
+            // Keras 3 (`_IoUBase.result`): classes with an empty denominator do not count,
+            // and both divisions add `epsilon()`.
+            if den > 1e-9 {
+                valid += 1.0;
+            }
+            sum += tp as f32 / (den + 1e-7);
+        }
+        sum / (valid + 1e-7)
+    }
+    fn reset_state(&mut self) {
+        self.cm.iter_mut().for_each(|v| *v = 0.0);
+    }
+    fn get_config(&self) -> Value {
+        json!({
+            "num_classes": self.num_classes,
+            "name": self.name,
+            "dtype": self.dtype,
+            "ignore_class": self.ignore_class,
+            "sparse_y_true": self.sparse_y_true,
+            "sparse_y_pred": self.sparse_y_pred,
+            "axis": self.axis,
+        })
+    }
+    fn class_name(&self) -> &str {
+        "MeanIoU"
     }
     fn set_name(&mut self, name: &str) {
         self.name = name.to_string();
@@ -263,7 +444,20 @@ mod tests {
         close(m.result(), 0.375);
         assert_eq!(m.get_config()["target_class_ids"], json!([0, 2]));
         assert!(IoU::new(3, vec![3]).unwrap_err().to_string().contains("Target class id 3 is out of range"));
-        assert!(m.update_state(&t(vec![5.0], &[1]), &t(vec![0.0], &[1]), None).is_err());
+        // Out-of-range ids (either side) are left out, as Keras 3.15 does.
+        let before = m.total_cm().to_vec();
+        m.update_state(&t(vec![5.0, 0.0, -1.0], &[3]), &t(vec![0.0, 3.0, 0.0], &[3]), None).unwrap();
+        assert_eq!(m.total_cm(), &before[..]);
+        // Keras's default dtype ("int") truncates first: -0.5 is class 0, a weight of 0.5 is 0.
+        m.update_state(&t(vec![-0.5, 1.0], &[2]), &t(vec![0.0, 1.0], &[2]), Some(&t(vec![1.0, 0.5], &[2])))
+            .unwrap();
+        assert_eq!(m.total_cm()[0], before[0] + 1.0);
+        assert_eq!(m.total_cm()[4], before[4]);
+        let mut f = IoU::new(3, vec![0]).unwrap().with_dtype("float32").unwrap();
+        f.update_state(&t(vec![-0.5, 1.0], &[2]), &t(vec![0.0, 1.0], &[2]), Some(&t(vec![1.0, 0.5], &[2])))
+            .unwrap();
+        assert_eq!((f.total_cm()[0], f.total_cm()[4]), (0.0, 0.5));
+        assert!(IoU::new(3, vec![0]).unwrap().with_dtype("float16").is_err());
         m.reset_state();
         assert_eq!(m.result(), 0.0);
     }
@@ -281,7 +475,7 @@ mod tests {
         assert_eq!(
             b.get_config(),
             json!({"target_class_ids": [0, 1], "threshold": 0.5,
-                                           "name": "binary_io_u", "dtype": "float32"})
+                                           "name": "binary_io_u", "dtype": "int64"})
         );
         let mut o = IoU::one_hot_mean(3).unwrap();
         let yt = t(vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0], &[4, 3]);

@@ -29,7 +29,7 @@ pub(crate) fn squeeze_or_expand_shapes(s1: &[usize], s2: &[usize]) -> (Vec<usize
     (a, b)
 }
 
-fn fmt_shape(shape: &[usize]) -> String {
+pub(crate) fn fmt_shape(shape: &[usize]) -> String {
     format!("{shape:?}").replace('[', "(").replace(']', if shape.len() == 1 { ",)" } else { ")" })
 }
 
@@ -172,8 +172,14 @@ pub enum MetricFn {
     SparseCategoricalAccuracy,
     /// `top_k_categorical_accuracy(k)`.
     TopKCategoricalAccuracy(usize),
-    /// `sparse_top_k_categorical_accuracy(k)`.
-    SparseTopKCategoricalAccuracy(usize),
+    /// `sparse_top_k_categorical_accuracy(k, from_sorted_ids)`: with `from_sorted_ids`,
+    /// `y_pred` holds class ids sorted by score and the label must be among the first `k`.
+    SparseTopKCategoricalAccuracy {
+        /// How many top classes count.
+        k: usize,
+        /// `y_pred` holds sorted class ids instead of scores.
+        from_sorted_ids: bool,
+    },
     /// `mean_squared_error`.
     MeanSquaredError,
     /// `mean_absolute_error`.
@@ -196,12 +202,48 @@ pub enum MetricFn {
     KLDivergence,
     /// `poisson`.
     Poisson,
-    /// `binary_crossentropy` (probabilities).
-    BinaryCrossentropy,
-    /// `categorical_crossentropy` (probabilities).
-    CategoricalCrossentropy,
-    /// `sparse_categorical_crossentropy` (probabilities).
-    SparseCategoricalCrossentropy,
+    /// `binary_crossentropy(from_logits, label_smoothing)`.
+    BinaryCrossentropy {
+        /// `y_pred` holds logits.
+        from_logits: bool,
+        /// Label smoothing towards 0.5.
+        label_smoothing: f64,
+    },
+    /// `categorical_crossentropy(from_logits, label_smoothing, axis)`.
+    CategoricalCrossentropy {
+        /// `y_pred` holds logits.
+        from_logits: bool,
+        /// Label smoothing `y * (1 - ls) + ls / classes`.
+        label_smoothing: f64,
+        /// The class axis.
+        axis: isize,
+    },
+    /// `sparse_categorical_crossentropy(from_logits, ignore_class, axis)`: samples whose label
+    /// is `ignore_class` give 0 (and, with sample weights, do not count).
+    SparseCategoricalCrossentropy {
+        /// `y_pred` holds logits.
+        from_logits: bool,
+        /// A label value to leave out.
+        ignore_class: Option<i64>,
+        /// The class axis.
+        axis: isize,
+    },
+    /// `pearson_correlation(y_true, y_pred, axis)`.
+    PearsonCorrelation(isize),
+    /// `concordance_correlation(y_true, y_pred, axis)`.
+    ConcordanceCorrelation(isize),
+}
+
+impl MetricFn {
+    /// `binary_crossentropy` with Keras's metric defaults (probabilities, no smoothing).
+    pub const BINARY_CROSSENTROPY: MetricFn =
+        MetricFn::BinaryCrossentropy { from_logits: false, label_smoothing: 0.0 };
+    /// `categorical_crossentropy` with Keras's metric defaults.
+    pub const CATEGORICAL_CROSSENTROPY: MetricFn =
+        MetricFn::CategoricalCrossentropy { from_logits: false, label_smoothing: 0.0, axis: -1 };
+    /// `sparse_categorical_crossentropy` with Keras's metric defaults.
+    pub const SPARSE_CATEGORICAL_CROSSENTROPY: MetricFn =
+        MetricFn::SparseCategoricalCrossentropy { from_logits: false, ignore_class: None, axis: -1 };
 }
 
 impl MetricFn {
@@ -215,7 +257,7 @@ impl MetricFn {
                 ("SparseCategoricalAccuracy", "sparse_categorical_accuracy")
             }
             MetricFn::TopKCategoricalAccuracy(_) => ("TopKCategoricalAccuracy", "top_k_categorical_accuracy"),
-            MetricFn::SparseTopKCategoricalAccuracy(_) => {
+            MetricFn::SparseTopKCategoricalAccuracy { .. } => {
                 ("SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy")
             }
             MetricFn::MeanSquaredError => ("MeanSquaredError", "mean_squared_error"),
@@ -233,43 +275,70 @@ impl MetricFn {
             MetricFn::CategoricalHinge => ("CategoricalHinge", "categorical_hinge"),
             MetricFn::KLDivergence => ("KLDivergence", "kl_divergence"),
             MetricFn::Poisson => ("Poisson", "poisson"),
-            MetricFn::BinaryCrossentropy => ("BinaryCrossentropy", "binary_crossentropy"),
-            MetricFn::CategoricalCrossentropy => ("CategoricalCrossentropy", "categorical_crossentropy"),
-            MetricFn::SparseCategoricalCrossentropy => {
+            MetricFn::BinaryCrossentropy { .. } => ("BinaryCrossentropy", "binary_crossentropy"),
+            MetricFn::CategoricalCrossentropy { .. } => {
+                ("CategoricalCrossentropy", "categorical_crossentropy")
+            }
+            MetricFn::SparseCategoricalCrossentropy { .. } => {
                 ("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy")
             }
+            MetricFn::PearsonCorrelation(_) => ("PearsonCorrelation", "pearson_correlation"),
+            MetricFn::ConcordanceCorrelation(_) => ("ConcordanceCorrelation", "concordance_correlation"),
         }
     }
 
     /// The per-sample values for one batch (no gradient).
     pub fn apply(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        Ok(self.apply_masked(y_true, y_pred)?.0)
+    }
+
+    /// The per-sample values and the mask Keras attaches to them (`ignore_class`).
+    pub fn apply_masked(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
         let yt = y_true.detach();
         let yp = y_pred.detach();
+        if let MetricFn::SparseCategoricalCrossentropy { from_logits, ignore_class, axis } = self {
+            let yp = move_axis_last(&yp, *axis)?;
+            return losses::sparse_categorical_crossentropy_ignore(&yt, &yp, *from_logits, *ignore_class);
+        }
+        Ok((self.apply_plain(&yt, &yp)?, None))
+    }
+
+    fn apply_plain(&self, yt: &Tensor, yp: &Tensor) -> Result<Tensor> {
         match self {
-            MetricFn::Accuracy => accuracy(&yt, &yp),
-            MetricFn::BinaryAccuracy(th) => binary_accuracy(&yt, &yp, *th),
-            MetricFn::CategoricalAccuracy => categorical_accuracy(&yt, &yp),
-            MetricFn::SparseCategoricalAccuracy => sparse_categorical_accuracy(&yt, &yp),
-            MetricFn::TopKCategoricalAccuracy(k) => top_k_categorical_accuracy(&yt, &yp, *k),
-            MetricFn::SparseTopKCategoricalAccuracy(k) => sparse_top_k_categorical_accuracy(&yt, &yp, *k),
-            MetricFn::MeanSquaredError => losses::mean_squared_error(&yt, &yp),
-            MetricFn::MeanAbsoluteError => losses::mean_absolute_error(&yt, &yp),
-            MetricFn::MeanAbsolutePercentageError => losses::mean_absolute_percentage_error(&yt, &yp),
-            MetricFn::MeanSquaredLogarithmicError => losses::mean_squared_logarithmic_error(&yt, &yp),
+            MetricFn::Accuracy => accuracy(yt, yp),
+            MetricFn::BinaryAccuracy(th) => binary_accuracy(yt, yp, *th),
+            MetricFn::CategoricalAccuracy => categorical_accuracy(yt, yp),
+            MetricFn::SparseCategoricalAccuracy => sparse_categorical_accuracy(yt, yp),
+            MetricFn::TopKCategoricalAccuracy(k) => top_k_categorical_accuracy(yt, yp, *k),
+            MetricFn::SparseTopKCategoricalAccuracy { k, from_sorted_ids } => {
+                sparse_top_k_categorical_accuracy_ext(yt, yp, *k, *from_sorted_ids)
+            }
+            MetricFn::MeanSquaredError => losses::mean_squared_error(yt, yp),
+            MetricFn::MeanAbsoluteError => losses::mean_absolute_error(yt, yp),
+            MetricFn::MeanAbsolutePercentageError => losses::mean_absolute_percentage_error(yt, yp),
+            MetricFn::MeanSquaredLogarithmicError => losses::mean_squared_logarithmic_error(yt, yp),
             MetricFn::CosineSimilarity(axis) => {
-                let v = losses::cosine_similarity(&yt, &yp, *axis)?;
+                let v = losses::cosine_similarity(yt, yp, *axis)?;
                 Ok(ops::scale(&v, -1.0)?)
             }
-            MetricFn::LogCoshError => losses::log_cosh(&yt, &yp),
-            MetricFn::Hinge => losses::hinge(&yt, &yp),
-            MetricFn::SquaredHinge => losses::squared_hinge(&yt, &yp),
-            MetricFn::CategoricalHinge => losses::categorical_hinge(&yt, &yp),
-            MetricFn::KLDivergence => losses::kl_divergence(&yt, &yp),
-            MetricFn::Poisson => losses::poisson(&yt, &yp),
-            MetricFn::BinaryCrossentropy => losses::binary_crossentropy(&yt, &yp, false, 0.0),
-            MetricFn::CategoricalCrossentropy => losses::categorical_crossentropy(&yt, &yp, false, 0.0),
-            MetricFn::SparseCategoricalCrossentropy => {
-                losses::sparse_categorical_crossentropy(&yt, &yp, false)
+            MetricFn::LogCoshError => losses::log_cosh(yt, yp),
+            MetricFn::Hinge => losses::hinge(yt, yp),
+            MetricFn::SquaredHinge => losses::squared_hinge(yt, yp),
+            MetricFn::CategoricalHinge => losses::categorical_hinge(yt, yp),
+            MetricFn::KLDivergence => losses::kl_divergence(yt, yp),
+            MetricFn::Poisson => losses::poisson(yt, yp),
+            MetricFn::BinaryCrossentropy { from_logits, label_smoothing } => {
+                let (t, p) = squeeze_or_expand_pair(yt, yp)?;
+                losses::binary_crossentropy(&t, &p, *from_logits, *label_smoothing)
+            }
+            MetricFn::CategoricalCrossentropy { from_logits, label_smoothing, axis } => {
+                let (t, p) = squeeze_or_expand_pair(yt, yp)?;
+                losses::categorical_crossentropy_axis(&t, &p, *from_logits, *label_smoothing, *axis)
+            }
+            MetricFn::SparseCategoricalCrossentropy { .. } => unreachable_sparse(),
+            MetricFn::PearsonCorrelation(axis) => super::correlation::pearson_correlation(yt, yp, *axis),
+            MetricFn::ConcordanceCorrelation(axis) => {
+                super::correlation::concordance_correlation(yt, yp, *axis)
             }
         }
     }
@@ -318,7 +387,20 @@ impl Metric for MeanMetricWrapper {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let values = self.func.apply(y_true, y_pred)?;
+        let (values, mask) = self.func.apply_masked(y_true, y_pred)?;
+        // As Keras's `reduce_to_samplewise_values`, the values' mask only matters with sample
+        // weights (it multiplies them); without, masked values count as 0.
+        let masked;
+        let sample_weight = match (sample_weight, mask) {
+            (Some(w), Some(m)) => {
+                let (wv, ws) = (w.to_f32_vec(), w.shape().to_vec());
+                let (_, msq) = squeeze_or_expand_shapes(&ws, m.shape());
+                let mb = broadcast_to(&m.to_f32_vec(), &msq, &ws).unwrap_or_else(|_| vec![1.0; wv.len()]);
+                masked = Tensor::new(wv.iter().zip(&mb).map(|(a, b)| a * b).collect(), ws)?;
+                Some(&masked)
+            }
+            (w, _) => w,
+        };
         self.mean.update_state_values(&values, sample_weight)
     }
     fn result(&self) -> f32 {
@@ -329,10 +411,33 @@ impl Metric for MeanMetricWrapper {
     }
     fn get_config(&self) -> Value {
         let mut c = json!({"name": self.mean.name, "dtype": "float32"});
+        // Keras's metric default for `label_smoothing` is the integer 0.
+        let ls = |v: f64| if v == 0.0 { json!(0) } else { json!(v) };
         match &self.func {
             MetricFn::BinaryAccuracy(t) => c["threshold"] = json!(t),
-            MetricFn::TopKCategoricalAccuracy(k) | MetricFn::SparseTopKCategoricalAccuracy(k) => {
-                c["k"] = json!(k)
+            MetricFn::TopKCategoricalAccuracy(k) => c["k"] = json!(k),
+            MetricFn::SparseTopKCategoricalAccuracy { k, from_sorted_ids } => {
+                c["k"] = json!(k);
+                if *from_sorted_ids {
+                    c["from_sorted_ids"] = json!(true);
+                }
+            }
+            MetricFn::BinaryCrossentropy { from_logits, label_smoothing } => {
+                c["from_logits"] = json!(from_logits);
+                c["label_smoothing"] = ls(*label_smoothing);
+            }
+            MetricFn::CategoricalCrossentropy { from_logits, label_smoothing, axis } => {
+                c["from_logits"] = json!(from_logits);
+                c["label_smoothing"] = ls(*label_smoothing);
+                c["axis"] = json!(axis);
+            }
+            MetricFn::SparseCategoricalCrossentropy { from_logits, ignore_class, axis } => {
+                c["from_logits"] = json!(from_logits);
+                c["ignore_class"] = json!(ignore_class);
+                c["axis"] = json!(axis);
+            }
+            MetricFn::PearsonCorrelation(axis) | MetricFn::ConcordanceCorrelation(axis) => {
+                c["axis"] = json!(axis)
             }
             _ => {}
         }
@@ -461,6 +566,55 @@ pub fn top_k_categorical_accuracy(y_true: &Tensor, y_pred: &Tensor, k: usize) ->
     }
     let m = in_top_k(&t, &y_pred.to_f32_vec(), classes, k);
     matches(m.into_iter(), tshape)
+}
+
+fn unreachable_sparse() -> Result<Tensor> {
+    keras_bail!(State, "sparse_categorical_crossentropy is computed with its mask")
+}
+
+/// Moves `axis` of `x` to the end (the sparse crossentropy's class axis).
+fn move_axis_last(x: &Tensor, axis: isize) -> Result<Tensor> {
+    if x.rank() == 0 {
+        return Ok(x.clone());
+    }
+    let a = ops::normalize_axis(axis, x.rank())?;
+    if a + 1 == x.rank() {
+        return Ok(x.clone());
+    }
+    let perm: Vec<usize> = (0..x.rank()).filter(|&d| d != a).chain(std::iter::once(a)).collect();
+    Ok(ops::transpose(&x.cast(DType::F32), &perm)?)
+}
+
+/// Keras's `squeeze_or_expand_to_same_rank` on a `(y_true, y_pred)` pair.
+fn squeeze_or_expand_pair(t: &Tensor, p: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (ts, ps) = squeeze_or_expand_shapes(t.shape(), p.shape());
+    Ok((t.reshape(ts)?, p.reshape(ps)?))
+}
+
+/// `keras.metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, k, from_sorted_ids)`.
+pub fn sparse_top_k_categorical_accuracy_ext(
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    k: usize,
+    from_sorted_ids: bool,
+) -> Result<Tensor> {
+    if !from_sorted_ids {
+        return sparse_top_k_categorical_accuracy(y_true, y_pred, k);
+    }
+    // y_pred holds class ids sorted by score: a match is the label among the first k.
+    let t = y_true.to_f32_vec();
+    let m = y_pred.shape().last().copied().unwrap_or(0);
+    if y_pred.rank() == 0 || y_pred.numel() != t.len() * m {
+        keras_bail!(
+            Shape,
+            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
+            fmt_shape(y_true.shape()),
+            fmt_shape(y_pred.shape())
+        );
+    }
+    let p = y_pred.to_f32_vec();
+    let hits = t.iter().enumerate().map(|(i, &l)| p[i * m..i * m + k.min(m)].contains(&l));
+    matches(hits, y_true.shape().to_vec())
 }
 
 /// `keras.metrics.sparse_top_k_categorical_accuracy`: the integer label is among the top `k`.

@@ -7,7 +7,7 @@ use crate::trainers::{
     self, trainer, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs,
     MetricArg, Network, PredictArgs, SequenceAdapter, TrainModel,
 };
-use crate::utils::summary::{render_summary, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::utils::summary::{render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -548,12 +548,22 @@ impl Sequential {
             .collect();
         let trainable: usize = self.trainable_weights().iter().map(|w| w.value().numel()).sum();
         let total = self.count_params();
-        let optimizer = self.compiled.as_ref().and_then(|c| {
+        // Keras `weight_memory_size`: each variable's size from its dtype.
+        let bytes_of = |t: &Tensor| t.numel() * if t.dtype() == keras_engine::DType::I64 { 8 } else { 4 };
+        let all_bytes: usize = self.weights().iter().map(|w| bytes_of(w.value())).sum();
+        let trainable_bytes: usize = self.trainable_weights().iter().map(|w| bytes_of(w.value())).sum();
+        let opt_vars = self.compiled.as_ref().and_then(|c| {
             let vars = c.optimizer.variables();
-            (c.optimizer.iterations() > 0 || vars.len() > 2)
-                .then(|| vars.iter().map(|(_, t)| t.numel()).sum())
+            (c.optimizer.iterations() > 0 || vars.len() > 2).then_some(vars)
         });
-        let totals = SummaryTotals { trainable, non_trainable: total - trainable, optimizer };
+        let optimizer = opt_vars.as_ref().map(|v| v.iter().map(|(_, t)| t.numel()).sum());
+        let bytes = SummaryBytes {
+            trainable: trainable_bytes,
+            non_trainable: all_bytes - trainable_bytes,
+            optimizer: opt_vars.as_ref().map_or(0, |v| v.iter().map(|(_, t)| bytes_of(t)).sum()),
+        };
+        let totals =
+            SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
         let opts = SummaryOptions { line_length, show_trainable, functional: false };
         render_summary(&self.stack.name, &rows, &totals, &opts)
     }

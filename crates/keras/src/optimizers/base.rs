@@ -23,6 +23,9 @@ pub struct StepInfo {
     pub iterations: u64,
     /// Decoupled weight decay of this variable (`Some(wd)`: `var -= var * wd * lr` first).
     pub weight_decay: Option<f32>,
+    /// The learning rate comes from a schedule (Adafactor's relative step applies only to a
+    /// constant one).
+    pub lr_is_schedule: bool,
 }
 
 impl StepInfo {
@@ -38,6 +41,53 @@ impl StepInfo {
 
 /// One optimizer slot kind: its Keras name suffix and initial value (`("momentum", 0.0)`).
 pub type SlotSpec = (&'static str, f32);
+
+/// A model variable as an optimizer sees it when building its slots.
+#[derive(Clone, Debug)]
+pub struct VarInfo {
+    /// The variable's name (`kernel`).
+    pub name: String,
+    /// Its path (`dense/kernel`).
+    pub path: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+}
+
+/// How a per-variable slot is named among the optimizer's variables.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SlotName {
+    /// `<optimizer>/<variable path with _>_<suffix>` (`adam/dense_kernel_momentum`).
+    Suffix(&'static str),
+    /// `<optimizer>/<name>` (Adafactor's factored moments are named after the variable:
+    /// `adafactor/kernel`).
+    Scoped(String),
+    /// A path outside the optimizer's scope (Adafactor's placeholders: just `bias`).
+    Path(String),
+}
+
+/// How a per-variable slot starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SlotInit {
+    /// Every element equal to this.
+    Const(f32),
+    /// A copy of the variable (ScheduleFreeAdamW's `momentum`).
+    CopyOfVariable,
+}
+
+/// One slot of one variable, for rules whose slots depend on the variable (its shape, its
+/// name) rather than the same [`SlotSpec`]s for every variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlotDef {
+    /// How it is named.
+    pub name: SlotName,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its initial value.
+    pub init: SlotInit,
+    /// An int32 placeholder Keras keeps among the variables (Adafactor's `r`/`c` for
+    /// variables of rank < 2).
+    pub int_placeholder: bool,
+}
 
 /// The algorithm part of a Keras optimizer: its slots, its `update_step`, and its own
 /// hyper-parameters in `get_config()`.
@@ -83,6 +133,34 @@ pub trait UpdateRule: Send + Sync + Clone + Default + std::fmt::Debug + 'static 
 
     /// Adjusts base defaults (AdamW's `weight_decay=0.004`).
     fn init_base(_base: &mut BaseState) {}
+
+    /// The slots of one variable, when they depend on it (Adafactor, Muon); `None` (the
+    /// default) gives every variable the [`slot_groups`](Self::slot_groups). A rule that
+    /// returns `Some` for one variable must for all, and its variables are then listed
+    /// variable by variable, slots in this order.
+    fn var_slots(&self, _var: &VarInfo) -> Option<Vec<SlotDef>> {
+        None
+    }
+
+    /// Updates one whole variable, for rules that are not element-wise (norms of the
+    /// variable, matrix products); returns false to use the element-wise
+    /// [`update`](Self::update). `slots` are this variable's slots in their order.
+    fn update_var(
+        &self,
+        _info: &StepInfo,
+        _var: &VarInfo,
+        _data: &mut [f32],
+        _grad: &[f32],
+        _slots: &mut [Vec<f32>],
+    ) -> bool {
+        false
+    }
+
+    /// The decoupled weight decay of one variable, given the base `weight_decay` (Muon's
+    /// Adam-updated variables use `adam_weight_decay`).
+    fn weight_decay_for(&self, _var: &VarInfo, base: Option<f32>) -> Option<f32> {
+        base
+    }
 
     /// Checks base arguments this optimizer constrains further (AdamW's `weight_decay`).
     fn validate_base(_base: &BaseState) -> Result<()> {
@@ -145,6 +223,8 @@ pub struct BaseState {
     pub gradient_accumulation_steps: Option<i64>,
     /// Variable names (substrings) excluded from weight decay.
     pub exclude_from_weight_decay: Vec<String>,
+    /// Paths of the variables excluded from weight decay (Keras `var_list`).
+    pub exclude_from_weight_decay_vars: Vec<String>,
 }
 
 /// Python's `repr` of an optional float (`None`, `1.0`, `0.5`).
@@ -202,6 +282,7 @@ impl BaseState {
             loss_scale_factor: None,
             gradient_accumulation_steps: None,
             exclude_from_weight_decay: Vec::new(),
+            exclude_from_weight_decay_vars: Vec::new(),
         }
     }
 
@@ -379,6 +460,10 @@ pub struct BaseOptimizer<R: UpdateRule> {
     built: bool,
     /// `(slot name prefix, shape)` of each variable the optimizer was built with.
     built_vars: Vec<(String, Vec<usize>)>,
+    /// Name, path and shape of each variable the optimizer was built with.
+    var_infos: Vec<VarInfo>,
+    /// Per-variable slot definitions, for rules with [`UpdateRule::var_slots`].
+    slot_defs: Option<Vec<Vec<SlotDef>>>,
     /// `slots[var][k]`: slot `k` (flattened `slot_groups` order) of variable `var`.
     slots: Vec<Vec<Vec<f32>>>,
     /// EMA of each variable (`use_ema`).
@@ -403,6 +488,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             iterations: 0,
             built: false,
             built_vars: Vec::new(),
+            var_infos: Vec::new(),
+            slot_defs: None,
             slots: Vec::new(),
             averages: Vec::new(),
             accumulators: Vec::new(),
@@ -444,6 +531,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             iterations: 0,
             built: false,
             built_vars: Vec::new(),
+            var_infos: Vec::new(),
+            slot_defs: None,
             slots: Vec::new(),
             averages: Vec::new(),
             accumulators: Vec::new(),
@@ -567,12 +656,25 @@ impl<R: UpdateRule> BaseOptimizer<R> {
     pub fn exclude_from_weight_decay(mut self, names: &[&str]) -> Self {
         if self.built {
             self.fail(Error::State(
-                "`exclude_from_weight_decay()` can only be configued before the optimizer is \
+                "`exclude_from_weight_decay()` can only be configured before the optimizer is \
                  built."
                     .into(),
             ));
         }
         self.base.exclude_from_weight_decay = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Excludes these variables from weight decay (Keras `exclude_from_weight_decay(var_list=
+    /// ...)`); only before the optimizer is built. Combines with the names of
+    /// [`exclude_from_weight_decay`](Self::exclude_from_weight_decay).
+    pub fn exclude_variables_from_weight_decay(mut self, vars: &[&Variable]) -> Self {
+        if self.built {
+            self.fail(Error::State(
+                "`exclude_from_weight_decay()` can only be configured before the optimizer is built.".into(),
+            ));
+        }
+        self.base.exclude_from_weight_decay_vars = vars.iter().map(|v| v.path().to_string()).collect();
         self
     }
 
@@ -595,19 +697,46 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         }
     }
 
-    fn build_from(&mut self, vars: &[(String, String, Vec<usize>)]) {
+    fn build_from(&mut self, vars: &[(String, String, Vec<usize>)], values: &[&[f32]]) {
         let specs = self.slot_specs();
         self.built_vars = vars
             .iter()
             .map(|(_, path, shape)| (path.trim_start_matches('/').replace('/', "_"), shape.clone()))
             .collect();
-        self.slots = vars
+        self.var_infos = vars
             .iter()
-            .map(|(_, _, shape)| {
-                let n: usize = shape.iter().product();
-                specs.iter().map(|(_, init)| vec![*init; n]).collect()
+            .map(|(name, path, shape)| VarInfo {
+                name: name.clone(),
+                path: path.clone(),
+                shape: shape.clone(),
             })
             .collect();
+        let defs: Vec<Option<Vec<SlotDef>>> = self.var_infos.iter().map(|v| self.rule.var_slots(v)).collect();
+        if defs.iter().all(Option::is_some) && !defs.is_empty() {
+            let defs: Vec<Vec<SlotDef>> = defs.into_iter().flatten().collect();
+            self.slots = defs
+                .iter()
+                .enumerate()
+                .map(|(i, ds)| {
+                    ds.iter()
+                        .map(|d| match d.init {
+                            SlotInit::Const(c) => vec![c; d.shape.iter().product()],
+                            SlotInit::CopyOfVariable => values.get(i).map(|v| v.to_vec()).unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .collect();
+            self.slot_defs = Some(defs);
+        } else {
+            self.slot_defs = None;
+            self.slots = vars
+                .iter()
+                .map(|(_, _, shape)| {
+                    let n: usize = shape.iter().product();
+                    specs.iter().map(|(_, init)| vec![*init; n]).collect()
+                })
+                .collect();
+        }
         let sizes: Vec<usize> = vars.iter().map(|(_, _, s)| s.iter().product()).collect();
         self.averages =
             if self.base.use_ema { sizes.iter().map(|&n| vec![0.0; n]).collect() } else { Vec::new() };
@@ -645,9 +774,9 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         Ok(())
     }
 
-    fn uses_weight_decay(&self, var_name: &str) -> bool {
-        self.base.weight_decay.is_some()
-            && !self.base.exclude_from_weight_decay.iter().any(|p| var_name.contains(p.as_str()))
+    fn uses_weight_decay(&self, var: &Variable) -> bool {
+        !self.base.exclude_from_weight_decay_vars.iter().any(|p| p == var.path())
+            && !self.base.exclude_from_weight_decay.iter().any(|p| var.name().contains(p.as_str()))
     }
 
     /// Fills `self.scratch[i]` with the gradient values of `grads[i]` (float32).
@@ -715,14 +844,26 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         self.rule.begin_step(iterations);
         let wd = self.base.weight_decay.map(|w| w as f32);
         for (i, var) in vars.iter_mut().enumerate() {
+            let excluded = !self.uses_weight_decay(var);
             let info = StepInfo {
                 lr,
                 iterations,
-                weight_decay: if self.uses_weight_decay(var.name()) { wd } else { None },
+                weight_decay: match self.var_infos.get(i) {
+                    _ if excluded => None,
+                    Some(v) => self.rule.weight_decay_for(v, wd),
+                    None => wd,
+                },
+                lr_is_schedule: matches!(self.base.learning_rate, LearningRate::Schedule(_)),
             };
             let data = var.data_mut()?;
             let g: &[f32] = if use_scratch { &self.scratch[i] } else { grads[i].as_f32()? };
-            update_chunked(&self.rule, &info, data, g, &mut self.slots[i]);
+            let whole = match self.var_infos.get(i) {
+                Some(v) => self.rule.update_var(&info, v, data, g, &mut self.slots[i]),
+                None => false,
+            };
+            if !whole {
+                update_chunked(&self.rule, &info, data, g, &mut self.slots[i]);
+            }
         }
         Ok(())
     }
@@ -753,7 +894,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             }
         }
         if !self.built {
-            self.build_from(&descr);
+            let values: Vec<&[f32]> = vars.iter().map(|v| v.value().as_f32().unwrap_or(&[])).collect();
+            self.build_from(&descr, &values);
         } else {
             self.check_vars(&descr)?;
         }
@@ -847,14 +989,36 @@ impl<R: UpdateRule> BaseOptimizer<R> {
                 ));
             }
         }
-        let mut k0 = 0;
-        for group in self.rule.slot_groups() {
-            for (i, (prefix, shape)) in self.built_vars.iter().enumerate() {
-                for (j, (slot, _)) in group.iter().enumerate() {
-                    out.push((format!("{n}/{prefix}_{slot}"), tensor(&self.slots[i][k0 + j], shape)));
+        if let Some(defs) = &self.slot_defs {
+            for (i, (prefix, _)) in self.built_vars.iter().enumerate() {
+                for (j, d) in defs[i].iter().enumerate() {
+                    let name = match &d.name {
+                        SlotName::Suffix(sfx) => format!("{n}/{prefix}_{sfx}"),
+                        SlotName::Scoped(s) => format!("{n}/{s}"),
+                        SlotName::Path(p) => p.clone(),
+                    };
+                    let t = if d.int_placeholder {
+                        Tensor::from_i32(
+                            vec![self.slots[i][j].first().copied().unwrap_or(0.0) as i32],
+                            d.shape.clone(),
+                        )
+                        .unwrap_or_else(|_| Tensor::scalar(0.0))
+                    } else {
+                        tensor(&self.slots[i][j], &d.shape)
+                    };
+                    out.push((name, t));
                 }
             }
-            k0 += group.len();
+        } else {
+            let mut k0 = 0;
+            for group in self.rule.slot_groups() {
+                for (i, (prefix, shape)) in self.built_vars.iter().enumerate() {
+                    for (j, (slot, _)) in group.iter().enumerate() {
+                        out.push((format!("{n}/{prefix}_{slot}"), tensor(&self.slots[i][k0 + j], shape)));
+                    }
+                }
+                k0 += group.len();
+            }
         }
         for (name, v) in self.rule.extra_variables() {
             out.push((format!("{n}/{name}"), Tensor::scalar(v)));
@@ -912,14 +1076,22 @@ impl<R: UpdateRule> BaseOptimizer<R> {
                 self.accumulators[i] = next();
             }
         }
-        let mut k0 = 0;
-        for group in self.rule.slot_groups() {
-            for i in 0..self.built_vars.len() {
-                for j in 0..group.len() {
-                    self.slots[i][k0 + j] = next();
+        if let Some(defs) = &self.slot_defs {
+            for (i, d) in defs.iter().enumerate() {
+                for j in 0..d.len() {
+                    self.slots[i][j] = next();
                 }
             }
-            k0 += group.len();
+        } else {
+            let mut k0 = 0;
+            for group in self.rule.slot_groups() {
+                for i in 0..self.built_vars.len() {
+                    for j in 0..group.len() {
+                        self.slots[i][k0 + j] = next();
+                    }
+                }
+                k0 += group.len();
+            }
         }
         let extras: Vec<f32> =
             self.rule.extra_variables().iter().map(|_| next().first().copied().unwrap_or(0.0)).collect();
@@ -992,7 +1164,8 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
         let descr: Vec<(String, String, Vec<usize>)> =
             vars.iter().map(|v| (v.name().to_string(), v.path().to_string(), v.shape().to_vec())).collect();
         if !self.built {
-            self.build_from(&descr);
+            let values: Vec<&[f32]> = vars.iter().map(|v| v.value().as_f32().unwrap_or(&[])).collect();
+            self.build_from(&descr, &values);
         }
         Ok(())
     }

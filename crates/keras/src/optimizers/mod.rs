@@ -1,8 +1,9 @@
 //! Optimizers (`keras.optimizers`), by object or by the strings `compile` accepts.
 //!
 //! Every optimizer is a [`BaseOptimizer`] driving one [`UpdateRule`]: [`SGD`], [`Adam`],
-//! [`AdamW`], [`RMSprop`], [`Adagrad`], [`Adadelta`], [`Adamax`], [`Nadam`], [`Ftrl`] and
-//! [`Lion`], with Keras's defaults and builder methods named like the Keras arguments:
+//! [`AdamW`], [`RMSprop`], [`Adagrad`], [`Adadelta`], [`Adamax`], [`Nadam`], [`Ftrl`],
+//! [`Lion`], [`Adafactor`], [`Lamb`], [`Muon`] and [`ScheduleFreeAdamW`], with Keras's
+//! defaults and builder methods named like the Keras arguments:
 //!
 //! ```
 //! use keras::optimizers::{Adam, Optimizer};
@@ -21,24 +22,34 @@ pub mod base;
 pub mod schedules;
 
 mod adadelta;
+mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
 mod ftrl;
+mod lamb;
 mod lion;
+mod muon;
 mod nadam;
 mod rmsprop;
+mod schedule_free_adamw;
 mod sgd;
 
 pub use adadelta::{Adadelta, AdadeltaRule};
+pub use adafactor::{Adafactor, AdafactorRule};
 pub use adagrad::{Adagrad, AdagradRule};
 pub use adam::{Adam, AdamRule, AdamW, AdamWRule};
 pub use adamax::{Adamax, AdamaxRule};
-pub use base::{BaseOptimizer, BaseState, LearningRate, StepInfo, UpdateRule};
+pub use base::{
+    BaseOptimizer, BaseState, LearningRate, SlotDef, SlotInit, SlotName, StepInfo, UpdateRule, VarInfo,
+};
 pub use ftrl::{Ftrl, FtrlRule};
+pub use lamb::{Lamb, LambRule};
 pub use lion::{Lion, LionRule};
+pub use muon::{Muon, MuonRule};
 pub use nadam::{Nadam, NadamRule};
 pub use rmsprop::{RMSprop, RMSpropRule};
+pub use schedule_free_adamw::{ScheduleFreeAdamW, ScheduleFreeAdamWRule};
 pub use sgd::{SGDRule, SGD};
 
 /// A Keras optimizer.
@@ -121,6 +132,10 @@ fn from_class_name(class_name: &str, config: &Value) -> Result<Box<dyn Optimizer
         "nadam" => Box::new(Nadam::from_config(config)?),
         "ftrl" => Box::new(Ftrl::from_config(config)?),
         "lion" => Box::new(Lion::from_config(config)?),
+        "adafactor" => Box::new(Adafactor::from_config(config)?),
+        "lamb" => Box::new(Lamb::from_config(config)?),
+        "muon" => Box::new(Muon::from_config(config)?),
+        "schedulefreeadamw" => Box::new(ScheduleFreeAdamW::from_config(config)?),
         _ => keras_bail!(
             InvalidArgument,
             "Could not locate class '{class_name}'. Make sure custom classes are decorated \

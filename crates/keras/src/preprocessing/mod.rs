@@ -5,9 +5,11 @@
 
 pub mod image;
 pub mod sequence;
+pub mod skipgrams;
 pub mod text;
 pub mod timeseries;
 
-pub use sequence::{pad_sequences, PadSequencesArgs, SequenceValue, TimeseriesGenerator};
-pub use text::{text_to_word_sequence, tokenizer_from_json, Tokenizer};
+pub use sequence::{pad_sequences, pad_sequences_nd, PadSequencesArgs, SequenceValue, TimeseriesGenerator};
+pub use skipgrams::{make_sampling_table, skipgrams, Skipgrams, SkipgramsArgs};
+pub use text::{hashing_trick, one_hot, text_to_word_sequence, tokenizer_from_json, HashFunction, Tokenizer};
 pub use timeseries::{timeseries_dataset_from_array, TimeseriesDataset, TimeseriesDatasetArgs};

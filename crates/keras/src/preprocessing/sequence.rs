@@ -147,6 +147,85 @@ where
     })
 }
 
+/// [`pad_sequences`] on sequences of vectors (Keras accepts any sequence whose elements share
+/// a shape): each tensor is `(length, *sample_shape)`; the result is
+/// `(num_sequences, maxlen, *sample_shape)`. The sample shape comes from the first non-empty
+/// sequence, and every other must match it, with Keras's error otherwise.
+///
+/// ```
+/// use keras::preprocessing::{pad_sequences_nd, PadSequencesArgs};
+/// use keras::{DType, Tensor};
+/// let a = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [2, 2]).unwrap();
+/// let b = Tensor::new(vec![5.0, 6.0], [1, 2]).unwrap();
+/// let x = pad_sequences_nd(&[a, b], &PadSequencesArgs::default().dtype(DType::F32)).unwrap();
+/// assert_eq!(x.shape(), &[2, 2, 2]);
+/// assert_eq!(x.to_f32_vec(), vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0]);
+/// ```
+pub fn pad_sequences_nd(sequences: &[Tensor], args: &PadSequencesArgs) -> Result<Tensor> {
+    let pad_post = match args.padding.as_str() {
+        "pre" => false,
+        "post" => true,
+        other => keras_bail!(InvalidArgument, "Padding type \"{other}\" not understood"),
+    };
+    let trunc_post = match args.truncating.as_str() {
+        "pre" => false,
+        "post" => true,
+        other => keras_bail!(InvalidArgument, "Truncating type \"{other}\" not understood"),
+    };
+    if let Some(s) = sequences.iter().find(|s| s.rank() == 0) {
+        keras_bail!(
+            InvalidArgument,
+            "`sequences` must be iterable: a sequence of shape {:?} has no length",
+            s.shape()
+        );
+    }
+    let sample_shape: Vec<usize> =
+        sequences.iter().find(|s| s.shape()[0] > 0).map(|s| s.shape()[1..].to_vec()).unwrap_or_default();
+    let maxlen = match args.maxlen {
+        Some(m) => m,
+        None => match sequences.iter().map(|s| s.shape()[0]).max() {
+            Some(m) => m,
+            None => keras_bail!(
+                Value,
+                "pad_sequences: cannot infer `maxlen` from an empty list of sequences; pass `maxlen`"
+            ),
+        },
+    };
+    let inner: usize = sample_shape.iter().product();
+    let n = sequences.len();
+    let mut out = vec![args.value; n * maxlen * inner];
+    for (row, s) in sequences.iter().enumerate() {
+        let len = s.shape()[0];
+        if len == 0 {
+            continue;
+        }
+        if s.shape()[1..] != sample_shape[..] {
+            keras_bail!(
+                Value,
+                "Shape of sample {:?} of sequence at position {row} is different from expected shape {:?}",
+                &s.shape()[1..],
+                sample_shape
+            );
+        }
+        let v = s.to_f32_vec();
+        let keep = len.min(maxlen);
+        let from = if len <= maxlen || trunc_post { 0 } else { len - maxlen };
+        let start = if pad_post { 0 } else { maxlen - keep };
+        for k in 0..keep {
+            for e in 0..inner {
+                out[(row * maxlen + start + k) * inner + e] = v[(from + k) * inner + e] as f64;
+            }
+        }
+    }
+    let mut shape = vec![n, maxlen];
+    shape.extend(&sample_shape);
+    Ok(match args.dtype {
+        DType::F32 => Tensor::new(out.into_iter().map(|v| v as f32).collect(), shape)?,
+        DType::I32 => Tensor::from_i32(out.into_iter().map(|v| v as i32).collect(), shape)?,
+        DType::I64 => Tensor::from_i64(out.into_iter().map(|v| v as i64).collect(), shape)?,
+    })
+}
+
 /// Rows `0..len` of `t` as a flat index list of its first axis, gathered into one tensor
 /// `[rows.len(), ...]`; the caller reshapes.
 pub(crate) fn gather_first_axis(t: &Tensor, rows: &[usize]) -> Result<Tensor> {

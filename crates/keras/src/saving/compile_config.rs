@@ -82,18 +82,10 @@ fn metric_from(v: &Value) -> Result<MetricArg> {
                     return Ok(MetricArg::Name(s.to_string()));
                 }
             }
-            // tf.keras 2.x: `{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy",
-            // "fn": "sparse_categorical_accuracy"}}`.
-            let cfg = o.get("config");
-            let class = match cfg.and_then(|c| c.get("fn")).and_then(Value::as_str) {
-                Some(f) if class == "MeanMetricWrapper" => f,
-                _ => class,
-            };
-            let mut m = metrics::get(class)
-                .map_err(|_| Error::Config(format!("Could not interpret metric identifier: {v}")))?;
-            if let Some(n) = o.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
-                m.set_name(n);
-            }
+            // Every hyper-parameter of the config (tf.keras 2.x's `MeanMetricWrapper` with the
+            // function name in `fn` included).
+            let m = metrics::deserialize(v)
+                .map_err(|e| Error::Config(format!("Could not interpret metric identifier: {v} ({e})")))?;
             Ok(MetricArg::Object(m))
         }
         other => keras_bail!(
@@ -106,15 +98,30 @@ fn metric_from(v: &Value) -> Result<MetricArg> {
 /// Compiles `model` from a `compile_config` or a legacy `training_config` (Keras
 /// `compile_from_config`), then builds the optimizer for the model's trainable weights so
 /// saved optimizer variables can be restored.
+///
+/// As Keras's `saving_lib`, an empty config (`{}`, what Keras 3 writes for a model saved
+/// without `compile()`) or `null` leaves the model uncompiled. A config without a loss (a
+/// model compiled with `loss=None`) also loads uncompiled, with a warning: keras-rs trains
+/// only with a loss.
 pub(crate) fn compile_from_config(model: &mut Sequential, cfg: &Value) -> Result<()> {
+    if cfg.is_null() || cfg.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(());
+    }
     let Some(m) = cfg.as_object() else {
         keras_bail!(Config, "The compile config must be a JSON object, received {cfg}");
     };
+    if m.get("loss").is_none_or(Value::is_null) {
+        warn(
+            "The saved compile config has no loss (the model was compiled with `loss=None`); \
+             keras-rs compiles only with a loss, so the model is loaded uncompiled and its \
+             optimizer state is not restored. Compile it manually.",
+        );
+        return Ok(());
+    }
     let opt_cfg = m.get("optimizer").or_else(|| m.get("optimizer_config")).unwrap_or(&Value::Null);
     let optimizer = if opt_cfg.is_null() { optimizers::get("rmsprop")? } else { optimizer_from(opt_cfg)? };
     let loss_cfg = m.get("loss").unwrap_or(&Value::Null);
     let loss = match loss_cfg {
-        Value::Null => keras_bail!(Config, "The compile config has no loss; keras-rs needs one to train"),
         Value::Object(o) if o.len() == 1 && !o.contains_key("class_name") => {
             keras_bail!(Config, "Losses per output ({loss_cfg}) are not supported: Sequential has one output")
         }

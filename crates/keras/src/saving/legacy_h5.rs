@@ -152,7 +152,7 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
     };
     let tc = Value::Object(parse_json_object(tc, "training_config")?);
     compile_from_config(&mut model, &tc)?;
-    if r.has_group("optimizer_weights")? {
+    if model.compile_state().is_some() && r.has_group("optimizer_weights")? {
         let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();
         if let Some(vals) = read_optimizer_weights(&model, r, &names)? {
             if let Some(c) = model.compile_state_mut() {
@@ -169,30 +169,39 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
 }
 
 /// The saved optimizer values in the order of the model's optimizer, or `None` when they do
-/// not fit it. Keras 3 files list exactly the optimizer's variables; tf.keras 2.11+ files
-/// list the same ones without `learning_rate` (it lives in the config), which is put back.
+/// not fit it. Keras 3 files list exactly the optimizer's variables; tf.keras 2 files name
+/// theirs differently and are mapped by name ([`super::tf_keras_optimizer`]), with a warning
+/// saying exactly what was dropped, recomputed or left fresh.
 fn read_optimizer_weights(model: &Sequential, r: &Reader, names: &[String]) -> Result<Option<Vec<Tensor>>> {
-    let current = model.compile_state().map(|c| c.optimizer.variables()).unwrap_or_default();
-    let tf2 = names.len() + 1 == current.len()
-        && names.first().is_some_and(|n| n.contains("iteration"))
-        && current.get(1).is_some_and(|(n, _)| n.ends_with("/learning_rate"));
-    if names.len() != current.len() && !tf2 {
-        return Ok(None);
-    }
-    let targets: Vec<&Tensor> =
-        current.iter().enumerate().filter(|(i, _)| !tf2 || *i != 1).map(|(_, (_, t))| t).collect();
-    let mut vals = Vec::with_capacity(current.len());
-    for (n, cur) in names.iter().zip(targets) {
-        match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
-            Ok(v) => vals.push(v),
-            Err(Error::Shape(_)) => return Ok(None),
-            Err(e) => return Err(e),
+    let Some(c) = model.compile_state() else { return Ok(None) };
+    let current = c.optimizer.variables();
+    if names.len() == current.len() {
+        let mut vals = Vec::with_capacity(current.len());
+        for (n, (_, cur)) in names.iter().zip(&current) {
+            match r.read(&format!("optimizer_weights/{n}"), Some(cur.shape())) {
+                Ok(v) => vals.push(v),
+                Err(Error::Shape(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if vals.len() == current.len() {
+            return Ok(Some(vals));
         }
     }
-    if tf2 {
-        vals.insert(1, current[1].1.clone());
+    let mut saved = Vec::with_capacity(names.len());
+    for n in names {
+        saved.push((n.clone(), r.read(&format!("optimizer_weights/{n}"), None)?));
     }
-    Ok(Some(vals))
+    let beta_1 = c.optimizer.get_config().get("beta_1").and_then(Value::as_f64);
+    match super::tf_keras_optimizer::map_state(c.optimizer.class_name(), beta_1, &current, &saved)? {
+        Some(m) => {
+            if let Some(report) = m.report {
+                warn(&report);
+            }
+            Ok(Some(m.values))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Loads legacy `.h5` weights (Keras `load_weights` on an `.h5` file): from `model_weights`

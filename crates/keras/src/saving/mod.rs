@@ -41,6 +41,7 @@ mod keras_zip;
 mod layout;
 mod legacy_h5;
 mod limits;
+mod tf_keras_optimizer;
 mod weights_h5;
 mod zip;
 

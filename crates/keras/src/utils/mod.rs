@@ -9,6 +9,7 @@ pub mod image_dataset_utils;
 pub mod numerical;
 pub mod plot_model;
 pub mod progbar;
+pub mod python_random;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;

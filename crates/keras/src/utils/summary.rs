@@ -14,7 +14,8 @@
 //!   spaces, a word longer than the cell is cropped with `…`), then per-line
 //!   `rstrip`, ellipsis truncation and left/right/center justification;
 //! * the parameter lines under the table with `{:,}` thousands separators and
-//!   [`readable_memory_size`] (4 bytes per parameter, float32).
+//!   [`readable_memory_size`] (each variable's size from its dtype: 4 bytes per float32
+//!   element, 8 per int64 element such as the optimizer's iteration counter).
 //!
 //! Character widths are counted in Unicode scalar values (rich counts terminal
 //! cells; the two agree for the ASCII names Keras layers use).
@@ -63,6 +64,20 @@ pub struct SummaryTotals {
     /// Number of optimizer variables' elements once the optimizer is built;
     /// `Some` adds the "Optimizer params" line and is included in "Total".
     pub optimizer: Option<usize>,
+    /// Memory sizes in bytes, from each variable's dtype (Keras `weight_memory_size`);
+    /// `None` counts 4 bytes (float32) per parameter.
+    pub bytes: Option<SummaryBytes>,
+}
+
+/// The memory sizes (bytes) shown next to the parameter counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SummaryBytes {
+    /// Bytes of the trainable weights.
+    pub trainable: usize,
+    /// Bytes of the non-trainable weights (an int64 `count` takes 8).
+    pub non_trainable: usize,
+    /// Bytes of the optimizer variables (the int64 iteration counter takes 8).
+    pub optimizer: usize,
 }
 
 /// Column alignment (rich `justify`).
@@ -177,18 +192,23 @@ pub fn render_summary(
 
     let optimizer = totals.optimizer.unwrap_or(0);
     let total = totals.trainable + totals.non_trainable + optimizer;
-    let mut param_line = |label: &str, count: usize| {
+    let b = totals.bytes.unwrap_or(SummaryBytes {
+        trainable: totals.trainable * 4,
+        non_trainable: totals.non_trainable * 4,
+        optimizer: optimizer * 4,
+    });
+    let mut param_line = |label: &str, count: usize, bytes: usize| {
         out.push_str(&format!(
             " {label}: {} ({})\n",
             group_thousands(count),
-            readable_memory_size(count as f64 * 4.0)
+            readable_memory_size(bytes as f64)
         ));
     };
-    param_line("Total params", total);
-    param_line("Trainable params", totals.trainable);
-    param_line("Non-trainable params", totals.non_trainable);
+    param_line("Total params", total, b.trainable + b.non_trainable + b.optimizer);
+    param_line("Trainable params", totals.trainable, b.trainable);
+    param_line("Non-trainable params", totals.non_trainable, b.non_trainable);
     if totals.optimizer.is_some() {
-        param_line("Optimizer params", optimizer);
+        param_line("Optimizer params", optimizer, b.optimizer);
     }
     out
 }
@@ -507,13 +527,14 @@ mod tests {
 
     #[test]
     fn seed_example_matches_keras() {
-        let totals = SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: None };
+        let totals = SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: None, bytes: None };
         check_variants("seed_example", "sequential", &seed_rows(), &totals, false);
     }
 
     #[test]
     fn seed_example_after_train_step_matches_keras() {
-        let totals = SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: Some(3_252_886) };
+        let totals =
+            SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: Some(3_252_886), bytes: None };
         assert_text(
             &render_summary("sequential", &seed_rows(), &totals, &SummaryOptions::default()),
             &fixture("seed_example", "summary_after_train_step.txt"),
@@ -529,7 +550,7 @@ mod tests {
             row("gru", "GRU", &[n, Some(16)], 2400, &[]),
             row("dense", "Dense", &[n, Some(1)], 17, &[]),
         ];
-        let totals = SummaryTotals { trainable: 24_689, non_trainable: 0, optimizer: None };
+        let totals = SummaryTotals { trainable: 24_689, non_trainable: 0, optimizer: None, bytes: None };
         check_variants("text_lstm_gru", "text_classifier", &rows, &totals, false);
     }
 
@@ -553,7 +574,7 @@ mod tests {
             row("class_out", "Dense", &[n, Some(3)], 75, &["dropout[0][0]"]),
             row("reg_out", "Dense", &[n, Some(1)], 25, &["dropout[0][0]"]),
         ];
-        let totals = SummaryTotals { trainable: 388, non_trainable: 32, optimizer: None };
+        let totals = SummaryTotals { trainable: 388, non_trainable: 32, optimizer: None, bytes: None };
         check_variants("functional_two_tower", "two_tower", &rows, &totals, true);
     }
 

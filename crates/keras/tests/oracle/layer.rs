@@ -1,5 +1,5 @@
 //! Kind `layer`: forward output and gradients (VJP) w.r.t. the input and every trainable
-//! weight, for every layer class keras-rs registers.
+//! weight, for every layer class keras-rs registers (with the case's `mask`, when it has one).
 
 use keras::layers::{self, CallContext};
 use keras::{ops, GradientTape, Tensor};
@@ -68,7 +68,12 @@ fn check(case: &Case) -> Check {
         let total = total.ok_or("layer returned no outputs")?;
         (total, Tensor::scalar(1.0))
     } else {
-        let y = layer.call(&xw, &mut ctx).map_err(|e| format!("call: {e}"))?;
+        let y = if case.has("mask") {
+            let mask = case.array("mask")?;
+            layer.call_masked(&xw, Some(&mask), &mut ctx).map_err(|e| format!("call: {e}"))?
+        } else {
+            layer.call(&xw, &mut ctx).map_err(|e| format!("call: {e}"))?
+        };
         compare("output", &y, &case.array("output")?, frtol, fatol)?;
         (y, case.array("cotangent")?)
     };

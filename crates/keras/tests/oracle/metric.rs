@@ -1,83 +1,38 @@
-//! Checks for kind `metric`: the batches are fed in order to one metric object and
-//! `result()` (or every threshold's value) is compared after each.
+//! Checks for kind `metric`: the metric is rebuilt from the case's class name and config
+//! (`keras::metrics::deserialize`), its `get_config()` must equal Keras's, the batches are fed
+//! in order and `result()` (or every value, for several thresholds or outputs) is compared
+//! after each, then the state variables, for the metrics that expose them.
 
-use keras::metrics::{self, MeanIoU, Metric, Precision, Recall, AUC};
-use serde_json::Value;
+use keras::metrics::{self, Metric};
+use serde_json::{json, Value};
 
 use crate::common::{compare_values, Case, Check, Outcome};
 
-fn thresholds(v: &Value) -> Option<Vec<f64>> {
+fn build(case: &Case) -> Result<Box<dyn Metric>, Outcome> {
+    let class = case.json["class_name"].as_str().unwrap_or_default();
+    let ser = json!({"class_name": class, "config": case.json["config"]});
+    metrics::deserialize(&ser).map_err(|e| {
+        if e.message().starts_with("Could not interpret metric identifier") {
+            Outcome::Skip(format!("metric class {class} not implemented"))
+        } else {
+            Outcome::Fail(format!("cannot build {class}: {e}"))
+        }
+    })
+}
+
+fn flatten(v: &Value, out: &mut Vec<f32>) {
     match v {
-        Value::Null => None,
-        Value::Number(n) => n.as_f64().map(|x| vec![x]),
-        Value::Array(a) => Some(a.iter().filter_map(Value::as_f64).collect()),
-        _ => None,
+        Value::Array(a) => a.iter().for_each(|x| flatten(x, out)),
+        Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
+        _ => out.push(f32::NAN),
     }
 }
 
-fn usize_of(v: &Value) -> Option<usize> {
-    v.as_u64().map(|x| x as usize)
-}
-
-fn build(case: &Case) -> Result<Box<dyn Metric>, Outcome> {
-    let class = case.json["class_name"].as_str().unwrap_or_default();
-    let cfg = &case.json["config"];
-    let name = cfg["name"].as_str().unwrap_or_default().to_string();
-    let fail = |e: keras::Error| Outcome::Fail(format!("cannot build {class}: {e}"));
-    let m: Box<dyn Metric> = match class {
-        "Precision" | "Recall" => {
-            let th = thresholds(&cfg["thresholds"]);
-            let top_k = usize_of(&cfg["top_k"]);
-            let class_id = usize_of(&cfg["class_id"]);
-            if class == "Precision" {
-                Box::new(Precision::new(th, top_k, class_id).map_err(fail)?)
-            } else {
-                Box::new(Recall::new(th, top_k, class_id).map_err(fail)?)
-            }
-        }
-        "AUC" => {
-            let supported = cfg["summation_method"] == "interpolation"
-                && cfg["multi_label"] != true
-                && cfg["from_logits"] != true
-                && cfg["label_weights"].is_null();
-            if !supported {
-                return Err(Outcome::Skip(format!("AUC config {cfg} not supported")));
-            }
-            let n = usize_of(&cfg["num_thresholds"]).unwrap_or(200);
-            Box::new(AUC::new(n, cfg["curve"] == "PR").map_err(fail)?)
-        }
-        "MeanIoU" => {
-            if cfg["sparse_y_true"] == false || cfg["sparse_y_pred"] == false {
-                return Err(Outcome::Skip("MeanIoU with dense inputs not supported".into()));
-            }
-            let n = usize_of(&cfg["num_classes"]).unwrap_or(0);
-            Box::new(MeanIoU::new(n, cfg["ignore_class"].as_i64()).map_err(fail)?)
-        }
-        _ => {
-            let mut m = match metrics::get(class) {
-                Ok(m) => m,
-                Err(_) => return Err(Outcome::Skip(format!("metric class {class} not implemented"))),
-            };
-            // Hyper-parameters that live in the config.
-            if let Some(k) = usize_of(&cfg["k"]) {
-                let f = match class {
-                    "TopKCategoricalAccuracy" => metrics::MetricFn::TopKCategoricalAccuracy(k),
-                    _ => metrics::MetricFn::SparseTopKCategoricalAccuracy(k),
-                };
-                m = Box::new(metrics::MeanMetricWrapper::new(f));
-            }
-            if let Some(t) = cfg["threshold"].as_f64() {
-                m = Box::new(metrics::MeanMetricWrapper::new(metrics::MetricFn::BinaryAccuracy(t)));
-            }
-            m
-        }
-    };
-    let mut m = m;
-    m.set_name(&name);
-    Ok(m)
-}
-
 fn check(case: &Case, m: &mut dyn Metric) -> Check {
+    let got_cfg = m.get_config();
+    if got_cfg != case.json["config"] {
+        return Err(format!("get_config() {got_cfg} != Keras {}", case.json["config"]));
+    }
     let results = case.array("results")?;
     let rv = results.to_f32_vec();
     let n = case.json["num_batches"].as_u64().unwrap_or(0) as usize;
@@ -93,8 +48,24 @@ fn check(case: &Case, m: &mut dyn Metric) -> Check {
             None => None,
         };
         m.update_state(&yt, &yp, sw.as_ref()).map_err(|e| format!("update_state on batch {b}: {e}"))?;
-        let got = m.results();
+        let got = if per == 1 { vec![m.result()] } else { m.results() };
         compare_values(&format!("results[{b}]"), &got, &rv[b * per..(b + 1) * per], rtol, atol)?;
+    }
+    let vars = m.variables();
+    if let (false, Some(Value::Array(want))) = (vars.is_empty(), case.json.get("state_after_last_batch")) {
+        let (srtol, satol) = case.tol("state");
+        for w in want {
+            let name = w["name"].as_str().unwrap_or_default();
+            let Some((_, got)) = vars.iter().find(|(n, _)| n == name) else {
+                return Err(format!(
+                    "no state variable {name}; keras-rs has {:?}",
+                    vars.iter().map(|v| &v.0).collect::<Vec<_>>()
+                ));
+            };
+            let mut flat = Vec::new();
+            flatten(&w["value"], &mut flat);
+            compare_values(&format!("state {name}"), &got.to_f32_vec(), &flat, srtol, satol)?;
+        }
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `PReLU`: a leaky rectifier whose slopes are learned, and `Softmax` as a layer.
+//! `PReLU`: a leaky rectifier whose slopes are learned.
 
 use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
@@ -177,93 +177,6 @@ impl Layer for PReLU {
     }
 }
 
-/// Keras `keras.layers.Softmax`: softmax over `axis` (default -1).
-pub struct Softmax {
-    base: LayerBase,
-    axis: isize,
-}
-
-impl Default for Softmax {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Softmax {
-    /// Softmax over the last axis.
-    pub fn new() -> Self {
-        Softmax { base: LayerBase::new("softmax"), axis: -1 }
-    }
-
-    /// The axis to normalize over.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
-        self
-    }
-
-    /// Rebuilds from a Keras config (`axis` an int, or a list of one int).
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let axis = match cfg.get("axis") {
-            None => -1,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or(-1) as isize,
-            Some(Value::Array(a)) if a.len() == 1 && a[0].as_i64().is_some() => {
-                a[0].as_i64().unwrap_or(-1) as isize
-            }
-            Some(other) => keras_bail!(
-                Config,
-                "Softmax: only a single integer `axis` is supported, received axis={other}"
-            ),
-        };
-        let mut l = Softmax::new().axis(axis);
-        l.base.apply_config(cfg);
-        Ok(l)
-    }
-}
-
-impl Layer for Softmax {
-    layer_common!("Softmax", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        let r = s.len() as isize;
-        if self.axis >= r || self.axis < -r {
-            keras_bail!(
-                InvalidArgument,
-                "Layer {}: axis={} is out of range for inputs of shape {}",
-                self.base.name,
-                self.axis,
-                shape_str(s)
-            );
-        }
-        Ok(s.to_vec())
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let r = x.rank() as isize;
-        if self.axis >= r || self.axis < -r {
-            keras_bail!(
-                InvalidArgument,
-                "Layer {}: axis={} is out of range for inputs of shape {:?}",
-                self.base.name,
-                self.axis,
-                x.shape()
-            );
-        }
-        Ok(ops::softmax(x, self.axis)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("axis".into(), json!(self.axis));
-        Value::Object(m)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,15 +211,5 @@ mod tests {
         assert!(PReLU::new().shared_axes(&[3]).build(&[None, Some(3), Some(2)]).is_err());
         assert!(PReLU::new().build(&[None]).is_err());
         assert!(l.call(&Tensor::zeros([2, 3, 5]), &mut CallContext::new(false)).is_err());
-    }
-
-    #[test]
-    fn softmax_axis_and_errors() {
-        let l = Softmax::from_config(&json!({"axis": 0})).unwrap();
-        let y = l.call(&Tensor::new(vec![1.0, 1.0], [2, 1]).unwrap(), &mut CallContext::new(false)).unwrap();
-        assert_eq!(y.as_f32().unwrap(), &[0.5, 0.5]);
-        assert!(Softmax::new().axis(2).call(&Tensor::zeros([2, 2]), &mut CallContext::new(false)).is_err());
-        assert!(Softmax::from_config(&json!({"axis": [1, 2]})).is_err());
-        assert_eq!(Softmax::new().get_config()["axis"], json!(-1));
     }
 }

@@ -146,9 +146,11 @@ impl Recurrent {
 
     pub(crate) fn set_activation_obj(&mut self, recurrent: bool, a: Activation) {
         let arg = if recurrent { "recurrent_activation" } else { "activation" };
-        if !a.unary().is_some_and(|u| u.invertible_derivative()) {
+        // Any element-wise activation runs in the fused recurrent op; softmax-like ones, which
+        // mix the units, do not.
+        if a.unary().is_none() {
             self.base.fail(Error::InvalidArgument(format!(
-                "Layer {}: {arg}='{}' is not supported by the fused recurrent kernel (supported: linear, relu, sigmoid, tanh, elu, selu, exponential)",
+                "Layer {}: {arg}='{}' is not element-wise and cannot be a recurrent activation",
                 self.base.name,
                 a.name()
             )));
