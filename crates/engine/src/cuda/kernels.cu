@@ -4,6 +4,7 @@
 
 typedef unsigned long long u64;
 typedef long long i64;
+#define KINF __int_as_float(0x7f800000)
 
 #define GRID_STRIDE(i, n) for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (u64)blockDim.x * gridDim.x)
 
@@ -272,7 +273,7 @@ __device__ float block_max(float v) {
     if (lane == 0) sh[wid] = v;
     __syncthreads();
     if (wid == 0) {
-        float s = (threadIdx.x < (blockDim.x >> 5)) ? sh[lane] : -INFINITY;
+        float s = (threadIdx.x < (blockDim.x >> 5)) ? sh[lane] : -KINF;
         s = warp_max(s);
         if (lane == 0) total = s;
     }
@@ -361,7 +362,7 @@ extern "C" __global__ void softmax_rows(const float* x, float* y, u64 rows, u64 
     for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
         const float* xr = x + r * len;
         float* yr = y + r * len;
-        float m = -INFINITY;
+        float m = -KINF;
         for (u64 l = threadIdx.x; l < len; l += blockDim.x) m = fmaxf(m, xr[l]);
         m = block_max(m);
         float s = 0.f;
@@ -382,7 +383,7 @@ extern "C" __global__ void softmax_mid(const float* x, float* y, u64 outer, u64 
         u64 o = t / inner, i = t % inner;
         const float* p = x + o * len * inner + i;
         float* q = y + o * len * inner + i;
-        float m = -INFINITY;
+        float m = -KINF;
         for (u64 l = 0; l < len; l++) m = fmaxf(m, p[l * inner]);
         float s = 0.f;
         for (u64 l = 0; l < len; l++) s += expf(p[l * inner] - m);
@@ -423,7 +424,7 @@ extern "C" __global__ void softmax_xent_rows(const float* x, const float* t, flo
     for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
         const float* xr = x + r * len;
         const float* tr = t + r * len;
-        float m = -INFINITY;
+        float m = -KINF;
         for (u64 l = threadIdx.x; l < len; l += blockDim.x) m = fmaxf(m, xr[l]);
         m = block_max(m);
         float s = 0.f;
