@@ -213,6 +213,15 @@ pub fn with_device<R>(d: Device, f: impl FnOnce() -> R) -> Result<R> {
     Ok(f())
 }
 
+/// Whether float32 matrix products and convolutions on a GPU may use TF32 tensor cores (on by
+/// default, as TensorFlow and JAX; `KERAS_TF32=0` turns it off at start). No effect on CPUs.
+pub fn set_tensor_float_32(enabled: bool) {
+    #[cfg(feature = "cuda")]
+    crate::cuda::blas::set_tf32(enabled);
+    #[cfg(not(feature = "cuda"))]
+    let _ = enabled;
+}
+
 /// Host <-> device copies made so far by this process (every upload and download the engine
 /// does is counted, so tests can assert that a training step stays on the device).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -21,15 +21,22 @@ pub(crate) struct Blas {
 unsafe impl Send for Blas {}
 
 static TF32: AtomicBool = AtomicBool::new(true);
+static TF32_ENV: std::sync::Once = std::sync::Once::new();
 
 /// Whether float32 GEMMs and convolutions may use TF32 tensor cores (TensorFlow's
 /// `tf.config.experimental.enable_tensor_float_32_execution`; on by default, as there).
 pub fn set_tf32(enabled: bool) {
+    TF32_ENV.call_once(|| {});
     TF32.store(enabled, Ordering::Relaxed);
 }
 
 /// The TF32 switch.
 pub fn tf32_enabled() -> bool {
+    TF32_ENV.call_once(|| {
+        if std::env::var("KERAS_TF32").is_ok_and(|v| v.trim() == "0" || v.eq_ignore_ascii_case("false")) {
+            TF32.store(false, Ordering::Relaxed);
+        }
+    });
     TF32.load(Ordering::Relaxed)
 }
 

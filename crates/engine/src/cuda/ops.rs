@@ -764,6 +764,15 @@ pub(crate) fn dev_mut(t: &mut Tensor) -> Result<DevPtr> {
     Ok(data.dev.get().expect("present").ptr())
 }
 
+/// `t[index] += by` on the device.
+pub(crate) fn add_at(t: &mut Tensor, index: usize, by: f32) -> Result<()> {
+    let Device::Cuda(dev) = t.device() else { bail!("internal error") };
+    let p = dev_mut(t)? + (index * 4) as u64;
+    let g = gpu(dev)?;
+    let mut k = kargs!(p, by);
+    g.launch("add_f32_scalar_at", 1, 32, &mut k)
+}
+
 /// int32 / int64 to float32 on the device.
 pub(crate) fn cast_to_f32(x: &Tensor) -> Result<Tensor> {
     let Device::Cuda(dev) = x.device() else { bail!("internal error") };
@@ -790,36 +799,6 @@ pub(crate) fn slice_flat(x: &Tensor, start: usize, end: usize, shape: Vec<usize>
     let buf = g.alloc((end - start) * size)?;
     super::copy_d2d(g, buf.ptr(), src, (end - start) * size)?;
     Ok(Tensor::from_dev(buf, x.dtype(), shape))
-}
-
-/// Embedding lookup `table[ids]` for int32 ids already checked to be in range
-/// (differentiable w.r.t. the table).
-pub(crate) fn embedding(dev: usize, table: &Tensor, ids: &Tensor) -> Result<Tensor> {
-    let g = gpu(dev)?;
-    let dim = table.shape()[1];
-    let rows = ids.numel();
-    let ids32 = if ids.dtype() == DType::I32 { ids.clone() } else { ids.cast(DType::I32) };
-    let (tp, ip) = (f32_input(table, "embedding")?, ptr(&ids32)?);
-    let mut shape = ids.shape().to_vec();
-    shape.push(dim);
-    let (y, yp) = empty(dev, shape)?;
-    let (r, d) = (rows as u64, dim as u64);
-    let mut k = kargs!(tp, ip, yp, r, d);
-    g.launch("gather_rows_i32", g.grid_for(rows * dim, BLOCK), BLOCK, &mut k)?;
-    let table_shape = table.shape().to_vec();
-    record_unchecked(
-        y,
-        &[table],
-        Box::new(move |gy, _y, _i| {
-            let g = gpu(dev)?;
-            let (dt, dtp) = empty(dev, table_shape.clone())?;
-            super::zero(g, dtp, numel(&table_shape))?;
-            let (gp, ip) = (ptr(gy)?, ptr(&ids32)?);
-            let mut k = kargs!(dtp, ip, gp, r, d);
-            g.launch("scatter_add_rows_i32", g.grid_for(rows * dim, BLOCK), BLOCK, &mut k)?;
-            Ok(vec![Some(dt)])
-        }),
-    )
 }
 
 pub use crate::ops::fused_types::FusedRule;

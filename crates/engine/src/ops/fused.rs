@@ -40,6 +40,22 @@ pub fn dropout(x: &Tensor, rate: f32, seed: u64) -> Result<Tensor> {
     }
 }
 
+/// Adds `by` to element `index` of a float32 GPU tensor, in place on the device (the fused
+/// optimizers' iteration count).
+pub fn add_at(t: &mut Tensor, index: usize, by: f32) -> Result<()> {
+    if index >= t.numel() {
+        bail!("add_at: index {index} out of range for {} elements", t.numel());
+    }
+    match t.device() {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(_) => crate::cuda::ops::add_at(t, index, by),
+        d => {
+            let _ = by;
+            bail!("add_at runs on a GPU, not on {d}")
+        }
+    }
+}
+
 /// One fused optimizer update of `var` (in place, on its GPU): `hyper` is a device tensor
 /// `[learning_rate, iterations]` so that a captured step replays with the current values.
 pub fn fused_update(

@@ -118,6 +118,11 @@ impl Variable {
     pub fn data_mut(&mut self) -> Result<&mut [f32]> {
         Ok(self.value.f32_mut()?)
     }
+
+    /// The value for in-place device updates (the optimizer's fused GPU kernels).
+    pub(crate) fn value_mut(&mut self) -> &mut Tensor {
+        &mut self.value
+    }
 }
 
 /// What a layer call needs besides its input: the mode, and where layers that update state

@@ -61,6 +61,12 @@ pub trait UpdateRule: Send + Sync + Clone + Default + std::fmt::Debug + 'static 
     /// Called once per step before any variable is updated (Nadam's `u_product`).
     fn begin_step(&mut self, _iterations: u64) {}
 
+    /// The same update as one fused GPU kernel, for rules that have one (Adam, AdamW, SGD);
+    /// variables on a GPU then update there, with their slots resident.
+    fn fused(&self) -> Option<keras_engine::ops::fused::FusedRule> {
+        None
+    }
+
     /// Scalar optimizer variables created after the slots (`(name, value)`, Nadam's
     /// `u_product`, which Keras names `variable`).
     fn extra_variables(&self) -> Vec<(&'static str, f32)> {
@@ -387,6 +393,8 @@ pub struct BaseOptimizer<R: UpdateRule> {
     accumulators: Vec<Vec<f32>>,
     /// Reusable buffers for preprocessed gradients (no allocation after the first step).
     scratch: Vec<Vec<f32>>,
+    /// Slots of variables that live on a GPU, resident there (see `optimizers/device.rs`).
+    device: super::device::DeviceSlots,
     pending_error: Option<Error>,
 }
 
@@ -407,6 +415,7 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             averages: Vec::new(),
             accumulators: Vec::new(),
             scratch: Vec::new(),
+            device: Default::default(),
             pending_error: None,
         }
         .auto_named()
@@ -448,6 +457,7 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             averages: Vec::new(),
             accumulators: Vec::new(),
             scratch: Vec::new(),
+            device: Default::default(),
             pending_error: None,
         };
         opt.check()?;
@@ -714,6 +724,15 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let iterations = self.iterations_property();
         self.rule.begin_step(iterations);
         let wd = self.base.weight_decay.map(|w| w as f32);
+        if !use_scratch {
+            if let Some(rule) = self.rule.fused() {
+                let decay: Vec<f32> =
+                    vars.iter().map(|v| if self.uses_weight_decay(v.name()) { wd.unwrap_or(0.0) } else { 0.0 }).collect();
+                if self.device.try_update(rule, grads, vars, &self.slots, &decay, lr, iterations)? {
+                    return Ok(());
+                }
+            }
+        }
         for (i, var) in vars.iter_mut().enumerate() {
             let info = StepInfo {
                 lr,
@@ -851,7 +870,11 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         for group in self.rule.slot_groups() {
             for (i, (prefix, shape)) in self.built_vars.iter().enumerate() {
                 for (j, (slot, _)) in group.iter().enumerate() {
-                    out.push((format!("{n}/{prefix}_{slot}"), tensor(&self.slots[i][k0 + j], shape)));
+                    let value = match self.device.slot(i, k0 + j) {
+                        Some(t) => t.clone(),
+                        None => tensor(&self.slots[i][k0 + j], shape),
+                    };
+                    out.push((format!("{n}/{prefix}_{slot}"), value));
                 }
             }
             k0 += group.len();
@@ -924,6 +947,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let extras: Vec<f32> =
             self.rule.extra_variables().iter().map(|_| next().first().copied().unwrap_or(0.0)).collect();
         self.rule.set_extra_variables(&extras);
+        // The host slots are the truth now; device copies are made again at the next step.
+        self.device = Default::default();
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ use crate::layers::Variable;
 use crate::{keras_bail, Result, Tensor};
 
 pub mod base;
+mod device;
 pub mod schedules;
 
 mod adadelta;

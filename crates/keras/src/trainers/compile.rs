@@ -132,6 +132,8 @@ pub struct Compiled {
 impl Compiled {
     /// Compile state from resolved parts.
     pub fn new(optimizer: Box<dyn Optimizer>, loss: Box<dyn Loss>, metrics: Vec<MetricArg>) -> Result<Self> {
+        // A KERAS_DEVICE that names a missing device is reported here, before any training.
+        crate::backend::device()?;
         for m in &metrics {
             if let MetricArg::Name(n) = m {
                 if n.is_empty() {
