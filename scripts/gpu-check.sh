@@ -45,16 +45,16 @@ if [[ "${1:-}" == "remote" ]]; then
     cd "$here"
     for f in *.xz; do [[ -e "$f" ]] && xz -dkf "$f"; done
     chmod +x cuda_ops gpu oracle bench 2>/dev/null
-    step cuda_ops 120 ./cuda_ops
-    step keras_gpu 180 ./gpu
+    step cuda_ops 90 ./cuda_ops
+    step keras_gpu 120 ./gpu
     oracle_dir="${KERAS_ORACLE_DIR:-$here/../crates/keras/tests/fixtures/oracle}"
-    step oracle_gpu_f32 150 env KERAS_DEVICE=gpu KERAS_TF32=0 KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4
-    step oracle_gpu_tf32 150 env KERAS_DEVICE=gpu KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4
+    step oracle_gpu_f32 100 env KERAS_DEVICE=gpu KERAS_TF32=0 KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4
+    step oracle_gpu_tf32 80 env KERAS_DEVICE=gpu KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4
     export BENCH_WINDOW_S="${BENCH_WINDOW_S:-1.0}" BENCH_WINDOWS="${BENCH_WINDOWS:-4}"
     for spec in "mlp 128" "mlp 1024" "cnn 32" "cnn 128" "cnn 512" "lstm 32" "cnn_infer 1"; do
         set -- $spec
         say "bench $1 b$2"
-        timeout -k 5 90 ./bench --workload "$1" --batch "$2" --device gpu 2>>"$log" | tee -a "$bench" "$log"
+        timeout -k 5 45 ./bench --workload "$1" --batch "$2" --device gpu 2>>"$log" | tee -a "$bench" "$log"
         echo "bench_$1_b$2 ${PIPESTATUS[0]}" >>"$out/summary.txt"
     done
     say "summary"
@@ -67,7 +67,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 stage="${1:-$root/.gpu}"
 mkdir -p "$stage"
 cd "$root"
-export RUSTFLAGS="${RUSTFLAGS:-} -C strip=debuginfo"
 exe() { # exe CARGO-ARGS... -> path of the test/example executable
     cargo build --release "$@" --message-format=json 2>/dev/null |
         grep '"executable":"' | sed 's/.*"executable":"\([^"]*\)".*/\1/' | tail -1

@@ -170,7 +170,11 @@ pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId,
             if ig.device() != input.device() {
                 // Host code (a custom op) computed this gradient: it belongs on the input's
                 // device.
-                ig = if ig.device().is_cpu() { ig.relabel(input.device()) } else { ig.to_device(input.device())? };
+                ig = if ig.device().is_cpu() {
+                    ig.relabel(input.device())
+                } else {
+                    ig.to_device(input.device())?
+                };
             }
             if ig.shape() != input.shape() {
                 bail!(

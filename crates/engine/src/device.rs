@@ -130,7 +130,10 @@ pub fn check_available(d: Device) -> Result<()> {
                 bail!("{d} was requested, but no CUDA GPU is available{why}");
             }
             if n >= count {
-                bail!("{d} was requested, but only {count} CUDA GPU(s) are present (gpu:0..gpu:{})", count - 1);
+                bail!(
+                    "{d} was requested, but only {count} CUDA GPU(s) are present (gpu:0..gpu:{})",
+                    count - 1
+                );
             }
             Ok(())
         }

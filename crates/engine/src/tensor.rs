@@ -152,7 +152,14 @@ fn numel(shape: &[usize]) -> usize {
 
 impl Tensor {
     pub(crate) fn with_data(data: Arc<Data>, shape: Vec<usize>) -> Tensor {
-        Tensor(Arc::new(Inner { id: TensorId::fresh(), shape, data, requires_grad: false, node: None, logits: None }))
+        Tensor(Arc::new(Inner {
+            id: TensorId::fresh(),
+            shape,
+            data,
+            requires_grad: false,
+            node: None,
+            logits: None,
+        }))
     }
 
     /// A tensor on the CPU over `storage` (ops build their results this way).
@@ -400,6 +407,75 @@ impl Tensor {
         )
     }
 
+    /// A copy with its own buffer on the same device (not differentiable).
+    pub fn duplicate(&self) -> Result<Tensor> {
+        match self.device() {
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => crate::cuda::ops::duplicate(self),
+            d => Ok(Tensor::placed(self.0.data.host()?.clone(), self.shape().to_vec(), d)),
+        }
+    }
+
+    /// Overwrites this tensor's values with `src`'s (same shape and dtype), in place: the
+    /// tensor keeps its identity and, on a GPU, its buffer address (what a captured CUDA graph
+    /// reads). A host `src` is copied to the device.
+    pub fn copy_from(&mut self, src: &Tensor) -> Result<()> {
+        if src.shape() != self.shape() || src.dtype() != self.dtype() {
+            bail!(
+                "copy_from: a {} tensor of shape {:?} into a {} tensor of shape {:?}",
+                src.dtype(),
+                src.shape(),
+                self.dtype(),
+                self.shape()
+            );
+        }
+        match self.device() {
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => crate::cuda::ops::copy_into(self, src),
+            _ => {
+                let s = src.0.data.host()?.clone();
+                self.make_unique_inner();
+                let inner = Arc::get_mut(&mut self.0).expect("unique");
+                inner.node = None;
+                inner.logits = None;
+                inner.data = Arc::new(Data::host_only(s, Device::Cpu));
+                Ok(())
+            }
+        }
+    }
+
+    /// Forgets the host copy of a GPU tensor whose device buffer was rewritten behind its back
+    /// (by a CUDA graph replay), so the next read downloads the new values. Errors when the
+    /// buffer is shared with other tensors.
+    pub fn invalidate_host_copy(&mut self) -> Result<()> {
+        if self.device().is_cpu() {
+            return Ok(());
+        }
+        self.make_unique_inner();
+        let inner = Arc::get_mut(&mut self.0).expect("unique");
+        let Some(data) = Arc::get_mut(&mut inner.data) else {
+            bail!("invalidate_host_copy: the buffer is shared")
+        };
+        #[cfg(feature = "cuda")]
+        if data.dev.get().is_some() {
+            data.host.take();
+        }
+        #[cfg(not(feature = "cuda"))]
+        let _ = data;
+        Ok(())
+    }
+
+    /// The device address of a GPU tensor's data when its device copy exists (graph capture
+    /// checks that the buffers it recorded are still the ones in use).
+    pub fn device_address(&self) -> Option<u64> {
+        #[cfg(feature = "cuda")]
+        {
+            self.0.data.dev.get().map(|b| b.ptr())
+        }
+        #[cfg(not(feature = "cuda"))]
+        None
+    }
+
     /// Makes sure the device copy exists (uploading the host copy if needed); a no-op on the
     /// CPU. Data loaders call it to send a batch ahead of the step.
     pub fn prefetch(&self) -> Result<()> {
@@ -562,7 +638,12 @@ impl Tensor {
     ) -> Result<Tensor> {
         let shape = shape.into();
         if data.len() != numel(&shape) {
-            bail!("cannot make a tensor of shape {:?} ({} elements) from {} values", shape, numel(&shape), data.len());
+            bail!(
+                "cannot make a tensor of shape {:?} ({} elements) from {} values",
+                shape,
+                numel(&shape),
+                data.len()
+            );
         }
         autodiff::record(Tensor::from_parts(Storage::F32(data), shape), inputs, backward)
     }

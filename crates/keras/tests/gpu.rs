@@ -76,7 +76,11 @@ mod cases {
         let logs = m.train_on_batch(&xb, &yb, None).unwrap();
         let d = device::transfer_stats().since(&before);
         assert!(logs["loss"].is_finite());
-        assert_eq!((d.h2d, d.d2h), (2, 1), "{name}: a step should copy x and y in and the loss out, got {d:?}");
+        assert_eq!(
+            (d.h2d, d.d2h),
+            (2, 1),
+            "{name}: a step should copy x and y in and the loss out, got {d:?}"
+        );
     }
 
     fn mlp_step_is_resident() {
@@ -100,7 +104,8 @@ mod cases {
                 (0..3)
                     .map(|i| {
                         let (a, b) = (i * 32, (i + 1) * 32);
-                        m.train_on_batch(&x.slice_rows(a, b).unwrap(), &y.slice_rows(a, b).unwrap(), None).unwrap()["loss"]
+                        m.train_on_batch(&x.slice_rows(a, b).unwrap(), &y.slice_rows(a, b).unwrap(), None)
+                            .unwrap()["loss"]
                     })
                     .collect()
             })
@@ -137,6 +142,69 @@ mod cases {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// Steps replayed from a captured CUDA graph give the losses of eager steps (including a
+    /// learning rate changed between steps), and do replay.
+    fn graph_steps_match_eager() {
+        let (x, y) = data(256, &[784], 10, 5);
+        let batches: Vec<(Tensor, Tensor)> = (0..8)
+            .map(|i| {
+                (x.slice_rows(i * 32, (i + 1) * 32).unwrap(), y.slice_rows(i * 32, (i + 1) * 32).unwrap())
+            })
+            .collect();
+        let run = |graphs: bool| -> (Vec<f32>, u64) {
+            std::env::set_var("KERAS_CUDA_GRAPHS", if graphs { "1" } else { "0" });
+            keras::utils::set_random_seed(11);
+            let mut m = mlp();
+            let before = keras_engine::cuda::graph::replays();
+            let mut losses = Vec::new();
+            for (i, (a, b)) in batches.iter().enumerate() {
+                if i == 6 {
+                    m.compile_state_mut().unwrap().optimizer.set_learning_rate(3e-4);
+                }
+                losses.push(m.train_on_batch(a, b, None).unwrap()["loss"]);
+            }
+            (losses, keras_engine::cuda::graph::replays() - before)
+        };
+        let (eager, r0) = run(false);
+        let (graphed, r1) = run(true);
+        std::env::remove_var("KERAS_CUDA_GRAPHS");
+        assert_eq!(r0, 0);
+        assert!(r1 >= 4, "only {r1} graph launches");
+        for (a, b) in eager.iter().zip(&graphed) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "eager {eager:?} vs graphed {graphed:?}");
+        }
+        // The CNN (dropout's device generator included) trains through graphs too.
+        let (cx, cy) = data(128, &[32, 32, 3], 10, 6);
+        let mut c = cnn();
+        let before = keras_engine::cuda::graph::replays();
+        for i in 0..4 {
+            let l = c
+                .train_on_batch(
+                    &cx.slice_rows(i * 32, (i + 1) * 32).unwrap(),
+                    &cy.slice_rows(i * 32, (i + 1) * 32).unwrap(),
+                    None,
+                )
+                .unwrap()["loss"];
+            assert!(l.is_finite());
+        }
+        assert!(keras_engine::cuda::graph::replays() > before, "the CNN step was not captured");
+        // predict_on_batch replays too, and returns values the next call does not overwrite.
+        let p1 = c.predict_on_batch(&cx.slice_rows(0, 1).unwrap()).unwrap();
+        let want = p1.to_f32_vec();
+        for _ in 0..4 {
+            c.predict_on_batch(&cx.slice_rows(1, 2).unwrap()).unwrap();
+        }
+        let again = c.predict_on_batch(&cx.slice_rows(0, 1).unwrap()).unwrap();
+        assert_eq!(p1.to_f32_vec(), want, "a later replay overwrote an earlier result");
+        close_all(&again.to_f32_vec(), &want);
+    }
+
+    fn close_all(a: &[f32], b: &[f32]) {
+        for (p, q) in a.iter().zip(b) {
+            assert!((p - q).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+    }
+
     fn fit_runs_on_gpu() {
         let (x, y) = data(256, &[784], 10, 4);
         let mut m = mlp();
@@ -152,6 +220,7 @@ mod cases {
             ("gpu_training_matches_cpu", gpu_training_matches_cpu),
             ("saved_on_gpu_loads_on_cpu", saved_on_gpu_loads_on_cpu),
             ("fit_runs_on_gpu", fit_runs_on_gpu),
+            ("graph_steps_match_eager", graph_steps_match_eager),
         ];
         let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
         let gpu = device::cuda_device_count() > 0;
@@ -172,7 +241,10 @@ mod cases {
                     passed += 1;
                 }
                 Err(e) => {
-                    let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+                    let msg = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
                     println!("test {name} ... FAILED: {}", msg.unwrap_or_default());
                     failed += 1;
                 }

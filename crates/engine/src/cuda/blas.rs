@@ -61,7 +61,10 @@ fn create(g: &Gpu) -> Result<Blas> {
     unsafe {
         status(cb::cublasCreate_v2(&mut handle), "create")?;
         status(cb::cublasSetStream_v2(handle, g.stream as cb::cudaStream_t), "set stream")?;
-        status(cb::cublasSetWorkspace_v2(handle, workspace.ptr() as *mut c_void, WORKSPACE), "set workspace")?;
+        status(
+            cb::cublasSetWorkspace_v2(handle, workspace.ptr() as *mut c_void, WORKSPACE),
+            "set workspace",
+        )?;
     }
     Ok(Blas { handle, tf32: false, _workspace: workspace })
 }
@@ -97,7 +100,11 @@ pub(crate) fn gemm(
     let blas = guard.as_mut().expect("created");
     let want = tf32_enabled();
     if blas.tf32 != want {
-        let mode = if want { cb::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH } else { cb::cublasMath_t::CUBLAS_DEFAULT_MATH };
+        let mode = if want {
+            cb::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH
+        } else {
+            cb::cublasMath_t::CUBLAS_DEFAULT_MATH
+        };
         // SAFETY: valid handle.
         status(unsafe { cb::cublasSetMathMode(blas.handle, mode) }, "set math mode")?;
         blas.tf32 = want;

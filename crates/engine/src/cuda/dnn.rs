@@ -24,7 +24,22 @@ unsafe impl Send for Dnn {}
 type GeomKey = [usize; 14];
 
 fn key(g: &Conv2dGeometry, tf32: bool) -> GeomKey {
-    [g.n, g.h, g.w, g.c_in, g.kh, g.kw, g.c_out, g.stride_h, g.stride_w, g.dil_h, g.dil_w, g.pad_top, g.pad_left, tf32 as usize]
+    [
+        g.n,
+        g.h,
+        g.w,
+        g.c_in,
+        g.kh,
+        g.kw,
+        g.c_out,
+        g.stride_h,
+        g.stride_w,
+        g.dil_h,
+        g.dil_w,
+        g.pad_top,
+        g.pad_left,
+        tf32 as usize,
+    ]
 }
 
 fn status(r: dn::cudnnStatus_t, what: &str) -> Result<()> {
@@ -80,9 +95,18 @@ fn descs(g: &Conv2dGeometry, tf32: bool) -> Result<Descs> {
         status(dn::cudnnCreateTensorDescriptor(&mut d.y), "tensor descriptor")?;
         status(dn::cudnnCreateFilterDescriptor(&mut d.w), "filter descriptor")?;
         status(dn::cudnnCreateConvolutionDescriptor(&mut d.conv), "convolution descriptor")?;
-        status(dn::cudnnSetTensor4dDescriptor(d.x, NHWC, F, i(g.n), i(g.c_in), i(g.h), i(g.w)), "x descriptor")?;
-        status(dn::cudnnSetTensor4dDescriptor(d.y, NHWC, F, i(g.n), i(g.c_out), i(g.out_h), i(g.out_w)), "y descriptor")?;
-        status(dn::cudnnSetFilter4dDescriptor(d.w, F, NHWC, i(g.c_out), i(g.c_in), i(g.kh), i(g.kw)), "w descriptor")?;
+        status(
+            dn::cudnnSetTensor4dDescriptor(d.x, NHWC, F, i(g.n), i(g.c_in), i(g.h), i(g.w)),
+            "x descriptor",
+        )?;
+        status(
+            dn::cudnnSetTensor4dDescriptor(d.y, NHWC, F, i(g.n), i(g.c_out), i(g.out_h), i(g.out_w)),
+            "y descriptor",
+        )?;
+        status(
+            dn::cudnnSetFilter4dDescriptor(d.w, F, NHWC, i(g.c_out), i(g.c_in), i(g.kh), i(g.kw)),
+            "w descriptor",
+        )?;
         status(
             dn::cudnnSetConvolution2dDescriptor(
                 d.conv,
@@ -97,7 +121,8 @@ fn descs(g: &Conv2dGeometry, tf32: bool) -> Result<Descs> {
             ),
             "conv descriptor",
         )?;
-        let math = if tf32 { dn::cudnnMathType_t::CUDNN_DEFAULT_MATH } else { dn::cudnnMathType_t::CUDNN_FMA_MATH };
+        let math =
+            if tf32 { dn::cudnnMathType_t::CUDNN_DEFAULT_MATH } else { dn::cudnnMathType_t::CUDNN_FMA_MATH };
         status(dn::cudnnSetConvolutionMathType(d.conv, math), "math type")?;
         Ok(d)
     }
@@ -134,21 +159,57 @@ fn algos(d: &mut Dnn, g: &Conv2dGeometry, s: &Descs, tf32: bool) -> Result<(i32,
     let a = unsafe {
         let mut n = 0;
         let mut fwd: [dn::cudnnConvolutionFwdAlgoPerf_t; 8] = std::mem::zeroed();
-        status(dn::cudnnGetConvolutionForwardAlgorithm_v7(d.handle, s.x, s.w, s.conv, s.y, 8, &mut n, fwd.as_mut_ptr()), "forward algorithm")?;
+        status(
+            dn::cudnnGetConvolutionForwardAlgorithm_v7(
+                d.handle,
+                s.x,
+                s.w,
+                s.conv,
+                s.y,
+                8,
+                &mut n,
+                fwd.as_mut_ptr(),
+            ),
+            "forward algorithm",
+        )?;
         let f = fwd[..n as usize]
             .iter()
             .find(|p| p.status == dn::cudnnStatus_t::CUDNN_STATUS_SUCCESS && p.memory <= MAX_WORKSPACE)
             .map(|p| p.algo as i32)
             .unwrap_or(0);
         let mut bd: [dn::cudnnConvolutionBwdDataAlgoPerf_t; 8] = std::mem::zeroed();
-        status(dn::cudnnGetConvolutionBackwardDataAlgorithm_v7(d.handle, s.w, s.y, s.conv, s.x, 8, &mut n, bd.as_mut_ptr()), "backward-data algorithm")?;
+        status(
+            dn::cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                d.handle,
+                s.w,
+                s.y,
+                s.conv,
+                s.x,
+                8,
+                &mut n,
+                bd.as_mut_ptr(),
+            ),
+            "backward-data algorithm",
+        )?;
         let b = bd[..n as usize]
             .iter()
             .find(|p| p.status == dn::cudnnStatus_t::CUDNN_STATUS_SUCCESS && p.memory <= MAX_WORKSPACE)
             .map(|p| p.algo as i32)
             .unwrap_or(0);
         let mut bf: [dn::cudnnConvolutionBwdFilterAlgoPerf_t; 8] = std::mem::zeroed();
-        status(dn::cudnnGetConvolutionBackwardFilterAlgorithm_v7(d.handle, s.x, s.y, s.conv, s.w, 8, &mut n, bf.as_mut_ptr()), "backward-filter algorithm")?;
+        status(
+            dn::cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                d.handle,
+                s.x,
+                s.y,
+                s.conv,
+                s.w,
+                8,
+                &mut n,
+                bf.as_mut_ptr(),
+            ),
+            "backward-filter algorithm",
+        )?;
         let w = bf[..n as usize]
             .iter()
             .find(|p| p.status == dn::cudnnStatus_t::CUDNN_STATUS_SUCCESS && p.memory <= MAX_WORKSPACE)
@@ -173,7 +234,14 @@ pub(crate) enum Pass {
 
 /// Runs one pass. Pointers: forward (x, w_krsc, y), backward data (dy, w_krsc, dx), backward
 /// filter (x, dy, dw_krsc). The output is overwritten.
-pub(crate) fn conv(dev: usize, g: &Conv2dGeometry, pass: Pass, a: DevPtr, b: DevPtr, out: DevPtr) -> Result<()> {
+pub(crate) fn conv(
+    dev: usize,
+    g: &Conv2dGeometry,
+    pass: Pass,
+    a: DevPtr,
+    b: DevPtr,
+    out: DevPtr,
+) -> Result<()> {
     let gp = gpu(dev)?;
     let tf32 = super::blas::tf32_enabled();
     let s = descs(g, tf32)?;
@@ -188,15 +256,39 @@ pub(crate) fn conv(dev: usize, g: &Conv2dGeometry, pass: Pass, a: DevPtr, b: Dev
             let mut ws_size = 0usize;
             match pass {
                 Pass::Forward => status(
-                    dn::cudnnGetConvolutionForwardWorkspaceSize(d.handle, s.x, s.w, s.conv, s.y, std::mem::transmute::<i32, dn::cudnnConvolutionFwdAlgo_t>(fa), &mut ws_size),
+                    dn::cudnnGetConvolutionForwardWorkspaceSize(
+                        d.handle,
+                        s.x,
+                        s.w,
+                        s.conv,
+                        s.y,
+                        std::mem::transmute::<i32, dn::cudnnConvolutionFwdAlgo_t>(fa),
+                        &mut ws_size,
+                    ),
                     "forward workspace",
                 )?,
                 Pass::BackwardData => status(
-                    dn::cudnnGetConvolutionBackwardDataWorkspaceSize(d.handle, s.w, s.y, s.conv, s.x, std::mem::transmute::<i32, dn::cudnnConvolutionBwdDataAlgo_t>(ba), &mut ws_size),
+                    dn::cudnnGetConvolutionBackwardDataWorkspaceSize(
+                        d.handle,
+                        s.w,
+                        s.y,
+                        s.conv,
+                        s.x,
+                        std::mem::transmute::<i32, dn::cudnnConvolutionBwdDataAlgo_t>(ba),
+                        &mut ws_size,
+                    ),
                     "backward-data workspace",
                 )?,
                 Pass::BackwardFilter => status(
-                    dn::cudnnGetConvolutionBackwardFilterWorkspaceSize(d.handle, s.x, s.y, s.conv, s.w, std::mem::transmute::<i32, dn::cudnnConvolutionBwdFilterAlgo_t>(wa), &mut ws_size),
+                    dn::cudnnGetConvolutionBackwardFilterWorkspaceSize(
+                        d.handle,
+                        s.x,
+                        s.y,
+                        s.conv,
+                        s.w,
+                        std::mem::transmute::<i32, dn::cudnnConvolutionBwdFilterAlgo_t>(wa),
+                        &mut ws_size,
+                    ),
                     "backward-filter workspace",
                 )?,
             }
@@ -204,16 +296,49 @@ pub(crate) fn conv(dev: usize, g: &Conv2dGeometry, pass: Pass, a: DevPtr, b: Dev
             let wsp = ws.ptr() as *mut c_void;
             let r = match pass {
                 Pass::Forward => dn::cudnnConvolutionForward(
-                    d.handle, al, s.x, a as *const c_void, s.w, b as *const c_void, s.conv,
-                    std::mem::transmute::<i32, dn::cudnnConvolutionFwdAlgo_t>(fa), wsp, ws_size, be, s.y, out as *mut c_void,
+                    d.handle,
+                    al,
+                    s.x,
+                    a as *const c_void,
+                    s.w,
+                    b as *const c_void,
+                    s.conv,
+                    std::mem::transmute::<i32, dn::cudnnConvolutionFwdAlgo_t>(fa),
+                    wsp,
+                    ws_size,
+                    be,
+                    s.y,
+                    out as *mut c_void,
                 ),
                 Pass::BackwardData => dn::cudnnConvolutionBackwardData(
-                    d.handle, al, s.w, b as *const c_void, s.y, a as *const c_void, s.conv,
-                    std::mem::transmute::<i32, dn::cudnnConvolutionBwdDataAlgo_t>(ba), wsp, ws_size, be, s.x, out as *mut c_void,
+                    d.handle,
+                    al,
+                    s.w,
+                    b as *const c_void,
+                    s.y,
+                    a as *const c_void,
+                    s.conv,
+                    std::mem::transmute::<i32, dn::cudnnConvolutionBwdDataAlgo_t>(ba),
+                    wsp,
+                    ws_size,
+                    be,
+                    s.x,
+                    out as *mut c_void,
                 ),
                 Pass::BackwardFilter => dn::cudnnConvolutionBackwardFilter(
-                    d.handle, al, s.x, a as *const c_void, s.y, b as *const c_void, s.conv,
-                    std::mem::transmute::<i32, dn::cudnnConvolutionBwdFilterAlgo_t>(wa), wsp, ws_size, be, s.w, out as *mut c_void,
+                    d.handle,
+                    al,
+                    s.x,
+                    a as *const c_void,
+                    s.y,
+                    b as *const c_void,
+                    s.conv,
+                    std::mem::transmute::<i32, dn::cudnnConvolutionBwdFilterAlgo_t>(wa),
+                    wsp,
+                    ws_size,
+                    be,
+                    s.w,
+                    out as *mut c_void,
                 ),
             };
             status(r, "convolution")?;

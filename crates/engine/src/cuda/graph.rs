@@ -15,6 +15,12 @@ use super::{check, gpu};
 use crate::Result;
 
 static CAPTURING: AtomicBool = AtomicBool::new(false);
+static REPLAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Graph launches so far in this process (tests use it to see that steps were replayed).
+pub fn replays() -> u64 {
+    REPLAYS.load(Ordering::Relaxed)
+}
 
 /// True while a graph is being captured (host copies are refused then).
 pub fn is_capturing() -> bool {
@@ -83,7 +89,9 @@ pub fn capture<R>(dev: usize, f: impl FnOnce() -> Result<R>) -> Result<(CudaGrap
     };
     let mut exec = std::ptr::null_mut();
     // SAFETY: instantiating the graph we captured.
-    if let Err(e) = check(unsafe { cu::cuGraphInstantiateWithFlags(&mut exec, graph, 0) }, "cuGraphInstantiate") {
+    if let Err(e) =
+        check(unsafe { cu::cuGraphInstantiateWithFlags(&mut exec, graph, 0) }, "cuGraphInstantiate")
+    {
         fail(graph);
         return Err(e);
     }
@@ -94,6 +102,7 @@ impl CudaGraph {
     /// Queues one run of the recorded work.
     pub fn replay(&self) -> Result<()> {
         let g = gpu(self.dev)?;
+        REPLAYS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: an instantiated graph on its GPU's stream.
         check(unsafe { cu::cuGraphLaunch(self.exec, g.stream) }, "cuGraphLaunch")
     }

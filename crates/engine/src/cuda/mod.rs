@@ -101,7 +101,8 @@ fn init() -> std::result::Result<Vec<Gpu>, String> {
                 attr(cu::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
                 attr(cu::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
             );
-            let sm_count = attr(cu::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).max(1) as u32;
+            let sm_count =
+                attr(cu::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).max(1) as u32;
             let mut name = [0 as std::ffi::c_char; 256];
             cu::cuDeviceGetName(name.as_mut_ptr(), 255, dev);
             let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
@@ -379,6 +380,24 @@ pub(crate) fn upload(dev: usize, s: &Storage) -> Result<DevBuf> {
     Ok(buf)
 }
 
+/// Copies host data into an existing device block of at least its size.
+pub(crate) fn upload_into(dev: usize, s: &Storage, dst: DevPtr) -> Result<()> {
+    let g = gpu(dev)?;
+    if graph::is_capturing() {
+        bail!("a host-to-device copy inside a captured CUDA graph (the step is not device-resident)");
+    }
+    let (src, bytes) = storage_bytes(s);
+    if bytes > 0 {
+        // SAFETY: `src` is valid for `bytes`; the caller's block holds at least that many.
+        unsafe {
+            check(cu::cuMemcpyHtoDAsync_v2(dst, src, bytes, g.stream), "cuMemcpyHtoDAsync")?;
+            check(cu::cuStreamSynchronize(g.stream), "cuStreamSynchronize")?;
+        }
+    }
+    crate::device::count_h2d(bytes);
+    Ok(())
+}
+
 /// Copies `len` elements of `dtype` from a device block to the host.
 pub(crate) fn download(buf: &DevBuf, dtype: DType, len: usize) -> Result<Storage> {
     let g = gpu(buf.device())?;
@@ -394,7 +413,10 @@ pub(crate) fn download(buf: &DevBuf, dtype: DType, len: usize) -> Result<Storage
     if bytes > 0 {
         // SAFETY: `dst` points into `s`, valid for `bytes`; we wait for the copy before use.
         unsafe {
-            check(cu::cuMemcpyDtoHAsync_v2(dst as *mut c_void, buf.ptr, bytes, g.stream), "cuMemcpyDtoHAsync")?;
+            check(
+                cu::cuMemcpyDtoHAsync_v2(dst as *mut c_void, buf.ptr, bytes, g.stream),
+                "cuMemcpyDtoHAsync",
+            )?;
             check(cu::cuStreamSynchronize(g.stream), "cuStreamSynchronize")?;
         }
     }

@@ -59,14 +59,23 @@ pub fn compile(src: &str, cc: (i32, i32), cubin: bool) -> std::result::Result<Co
     } else {
         format!("--gpu-architecture=compute_{}{}", cc.0, cc.1)
     };
-    let opts: Vec<CString> =
-        [arch.as_str(), "--std=c++14", "-default-device"].iter().map(|o| CString::new(*o).expect("no NUL")).collect();
+    let opts: Vec<CString> = [arch.as_str(), "--std=c++14", "-default-device"]
+        .iter()
+        .map(|o| CString::new(*o).expect("no NUL"))
+        .collect();
     let opt_ptrs: Vec<*const std::ffi::c_char> = opts.iter().map(|o| o.as_ptr()).collect();
     // SAFETY: NVRTC API with valid C strings; the program is destroyed before returning.
     unsafe {
         let mut prog: rtc::nvrtcProgram = std::ptr::null_mut();
         rtc_check(
-            rtc::nvrtcCreateProgram(&mut prog, src_c.as_ptr(), name.as_ptr(), 0, std::ptr::null(), std::ptr::null()),
+            rtc::nvrtcCreateProgram(
+                &mut prog,
+                src_c.as_ptr(),
+                name.as_ptr(),
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+            ),
             "create",
         )?;
         let r = rtc::nvrtcCompileProgram(prog, opt_ptrs.len() as i32, opt_ptrs.as_ptr());
@@ -134,7 +143,13 @@ impl Gpu {
 
     /// Launches kernel `name` on this GPU's stream with `grid` x `block` threads. `args` are
     /// pointers to the argument values, in the kernel's order.
-    pub(crate) fn launch(&self, name: &'static str, grid: u32, block: u32, args: &mut [*mut c_void]) -> Result<()> {
+    pub(crate) fn launch(
+        &self,
+        name: &'static str,
+        grid: u32,
+        block: u32,
+        args: &mut [*mut c_void],
+    ) -> Result<()> {
         let f = self.function(name)?;
         // SAFETY: `args` points to live values whose types match the kernel signature (each
         // call site passes exactly the kernel's parameters).

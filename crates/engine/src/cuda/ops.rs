@@ -38,7 +38,9 @@ pub(crate) fn unary_code(f: Unary) -> (i32, f32, f32, f32) {
     match f {
         Unary::Linear => (0, 0.0, 0.0, 0.0),
         Unary::Relu => (1, 0.0, 0.0, 0.0),
-        Unary::ReluParams { negative_slope, max_value, threshold } => (2, negative_slope, max_value, threshold),
+        Unary::ReluParams { negative_slope, max_value, threshold } => {
+            (2, negative_slope, max_value, threshold)
+        }
         Unary::Sigmoid => (3, 0.0, 0.0, 0.0),
         Unary::Tanh => (4, 0.0, 0.0, 0.0),
         Unary::Elu(a) => (5, a, 0.0, 0.0),
@@ -304,7 +306,13 @@ fn reduce(dev: usize, x: DevPtr, outer: usize, len: usize, inner: usize, scale: 
 }
 
 /// Sum or mean along `axis` (differentiable).
-pub(crate) fn reduce_axis(dev: usize, x: &Tensor, axis: usize, out_shape: Vec<usize>, mean: bool) -> Result<Tensor> {
+pub(crate) fn reduce_axis(
+    dev: usize,
+    x: &Tensor,
+    axis: usize,
+    out_shape: Vec<usize>,
+    mean: bool,
+) -> Result<Tensor> {
     let (outer, len, inner) = crate::ops::reduce::split_axis(x.shape(), axis);
     let scale = if mean && len > 0 { 1.0 / len as f32 } else { 1.0 };
     let y = reduce(dev, f32_input(x, "reduce")?, outer, len, inner, scale)?.reshape(out_shape)?;
@@ -346,7 +354,13 @@ pub(crate) fn softmax(dev: usize, x: &Tensor, axis: usize, log: bool) -> Result<
     let lg = log as i32;
     let (o, l, i) = (outer as u64, len as u64, inner as u64);
     if inner == 1 {
-        let block = if len >= 1024 { 1024 } else if len > 128 { 256 } else { 32 };
+        let block = if len >= 1024 {
+            1024
+        } else if len > 128 {
+            256
+        } else {
+            32
+        };
         let mut k = kargs!(xp, yp, o, l, lg);
         g.launch("softmax_rows", outer.min(65535) as u32, block, &mut k)?;
     } else {
@@ -428,7 +442,13 @@ fn pre_activation_grad(dev: usize, dy: &Tensor, y: &Tensor, act: Unary) -> Resul
 }
 
 /// The fused Dense op `act(x @ kernel + bias)` over the last axis.
-pub(crate) fn dense(dev: usize, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {
+pub(crate) fn dense(
+    dev: usize,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    act: Unary,
+) -> Result<Tensor> {
     let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
     let m = x.numel() / k.max(1);
     let (xp, wp) = (f32_input(x, "dense")?, f32_input(kernel, "dense")?);
@@ -542,7 +562,11 @@ pub(crate) fn conv2d(
             };
             let mut grads = vec![dx, dw];
             if inputs.len() == 3 {
-                grads.push(if inputs[2].tracks_grad() { Some(column_sums(dev, dp, rows, g.c_out)?) } else { None });
+                grads.push(if inputs[2].tracks_grad() {
+                    Some(column_sums(dev, dp, rows, g.c_out)?)
+                } else {
+                    None
+                });
             }
             Ok(grads)
         }),
@@ -686,7 +710,13 @@ pub(crate) fn row_loss(dev: usize, kind: RowLoss, x: &Tensor, t: &Tensor, want_g
     let d = if want_grad { Some(empty(dev, x.shape().to_vec())?) } else { None };
     let dp: DevPtr = d.as_ref().map(|(_, p)| *p).unwrap_or(0);
     let (r, l) = (rows as u64, len as u64);
-    let block = if len >= 1024 { 1024 } else if len > 128 { 256 } else { 32 };
+    let block = if len >= 1024 {
+        1024
+    } else if len > 128 {
+        256
+    } else {
+        32
+    };
     let grid = rows.clamp(1, 65535) as u32;
     let eps = 1e-7f32;
     let one_m_eps = (1.0f64 - 1e-7) as f32;
@@ -771,6 +801,29 @@ pub(crate) fn add_at(t: &mut Tensor, index: usize, by: f32) -> Result<()> {
     let g = gpu(dev)?;
     let mut k = kargs!(p, by);
     g.launch("add_f32_scalar_at", 1, 32, &mut k)
+}
+
+/// A copy of a GPU tensor in a new device buffer.
+pub(crate) fn duplicate(x: &Tensor) -> Result<Tensor> {
+    let Device::Cuda(dev) = x.device() else { bail!("internal error") };
+    let g = gpu(dev)?;
+    let bytes = x.numel() * x.dtype().size();
+    let src = ptr(x)?;
+    let buf = g.alloc(bytes)?;
+    super::copy_d2d(g, buf.ptr(), src, bytes)?;
+    Ok(Tensor::from_dev(buf, x.dtype(), x.shape().to_vec()))
+}
+
+/// Copies `src` into `dst`'s own device buffer (a device copy, or an upload for host data).
+pub(crate) fn copy_into(dst: &mut Tensor, src: &Tensor) -> Result<()> {
+    let Device::Cuda(dev) = dst.device() else { bail!("internal error") };
+    let bytes = dst.numel() * dst.dtype().size();
+    let d = dev_mut(dst)?;
+    let g = gpu(dev)?;
+    match src.0.data.dev.get() {
+        Some(b) if b.device() == dev => super::copy_d2d(g, d, b.ptr(), bytes),
+        _ => super::upload_into(dev, src.0.data.host()?, d),
+    }
 }
 
 /// int32 / int64 to float32 on the device.

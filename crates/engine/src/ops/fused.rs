@@ -4,7 +4,7 @@
 //! tensors.
 
 use crate::tensor::Tensor;
-use crate::{bail, Device, Result};
+use crate::{bail, Result};
 
 pub use crate::ops::fused_types::{FusedRule, RowLoss};
 
@@ -16,11 +16,14 @@ pub fn row_loss(kind: RowLoss, x: &Tensor, t: &Tensor) -> Result<Tensor> {
     }
     match crate::tensor::op_device("row_loss", &[x, t])? {
         #[cfg(feature = "cuda")]
-        Device::Cuda(d) => {
+        crate::Device::Cuda(d) => {
             let want = crate::autodiff::is_recording() && x.tracks_grad();
             crate::cuda::ops::row_loss(d, kind, x, t, want)
         }
-        d => bail!("row_loss runs on a GPU; {d} tensors use the host loss code"),
+        d => {
+            let _ = kind;
+            bail!("row_loss runs on a GPU; {d} tensors use the host loss code")
+        }
     }
 }
 
@@ -32,7 +35,7 @@ pub fn dropout(x: &Tensor, rate: f32, seed: u64) -> Result<Tensor> {
     }
     match x.device() {
         #[cfg(feature = "cuda")]
-        Device::Cuda(d) => crate::cuda::ops::dropout(d, x, rate, seed),
+        crate::Device::Cuda(d) => crate::cuda::ops::dropout(d, x, rate, seed),
         d => {
             let _ = seed;
             bail!("ops::fused::dropout runs on a GPU; {d} tensors use the host generator")
@@ -48,7 +51,7 @@ pub fn add_at(t: &mut Tensor, index: usize, by: f32) -> Result<()> {
     }
     match t.device() {
         #[cfg(feature = "cuda")]
-        Device::Cuda(_) => crate::cuda::ops::add_at(t, index, by),
+        crate::Device::Cuda(_) => crate::cuda::ops::add_at(t, index, by),
         d => {
             let _ = by;
             bail!("add_at runs on a GPU, not on {d}")
@@ -71,7 +74,7 @@ pub fn fused_update(
     }
     match var.device() {
         #[cfg(feature = "cuda")]
-        Device::Cuda(_) => crate::cuda::ops::fused_update(var, grad, slots, hyper, rule, weight_decay),
+        crate::Device::Cuda(_) => crate::cuda::ops::fused_update(var, grad, slots, hyper, rule, weight_decay),
         d => {
             let _ = (slots, hyper, rule, weight_decay);
             bail!("fused_update runs on a GPU; {d} variables use the optimizer's host code")

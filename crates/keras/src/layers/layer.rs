@@ -110,6 +110,12 @@ impl Variable {
             );
         }
         let v = value.cast(keras_engine::DType::F32);
+        if self.value.device().is_cuda() && self.value.device_address().is_some() {
+            // In place: the variable keeps its device buffer (which a captured CUDA graph of
+            // the training step reads and writes).
+            self.value.copy_from(&v)?;
+            return Ok(());
+        }
         self.value = if self.trainable { v.requiring_grad() } else { v };
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! TensorFlow backend (clipping to `[1e-7, 1 - 1e-7]`, renormalisation, and the logits
 //! shortcut for outputs of `softmax`/`sigmoid`: oracle README note 11).
 
-use keras_engine::ops::fused::RowLoss;
 use keras_engine::ops;
+use keras_engine::ops::fused::RowLoss;
 
 use super::kernels::{as_float, fmt_shape, row_op, sigmoid, EPSILON, ONE_MINUS_EPSILON};
 use crate::{keras_bail, Result, Tensor};
@@ -281,12 +281,14 @@ pub fn binary_crossentropy_axis(
     check_label_smoothing(label_smoothing)?;
     let y_pred = as_float(y_pred);
     check_same_shape(y_true, &y_pred)?;
-    if y_pred.device().is_cuda() && label_smoothing == 0.0 && y_pred.rank() > 0 {
-        if ops::normalize_axis(axis, y_pred.rank())? + 1 == y_pred.rank() {
-            let (x, logits) = resolve_logits(&y_pred, from_logits);
-            let kind = if logits { RowLoss::BceLogits } else { RowLoss::BceProbs };
-            return Ok(ops::fused::row_loss(kind, &x, y_true)?);
-        }
+    if y_pred.device().is_cuda()
+        && label_smoothing == 0.0
+        && y_pred.rank() > 0
+        && ops::normalize_axis(axis, y_pred.rank())? + 1 == y_pred.rank()
+    {
+        let (x, logits) = resolve_logits(&y_pred, from_logits);
+        let kind = if logits { RowLoss::BceLogits } else { RowLoss::BceProbs };
+        return Ok(ops::fused::row_loss(kind, &x, y_true)?);
     }
     let mut t = y_true.to_f32_vec();
     if label_smoothing != 0.0 {

@@ -726,8 +726,10 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let wd = self.base.weight_decay.map(|w| w as f32);
         if !use_scratch {
             if let Some(rule) = self.rule.fused() {
-                let decay: Vec<f32> =
-                    vars.iter().map(|v| if self.uses_weight_decay(v.name()) { wd.unwrap_or(0.0) } else { 0.0 }).collect();
+                let decay: Vec<f32> = vars
+                    .iter()
+                    .map(|v| if self.uses_weight_decay(v.name()) { wd.unwrap_or(0.0) } else { 0.0 })
+                    .collect();
                 if self.device.try_update(rule, grads, vars, &self.slots, &decay, lr, iterations)? {
                     return Ok(());
                 }
@@ -970,6 +972,23 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
 
     fn apply_gradients(&mut self, grads: &[Tensor], vars: &mut [&mut Variable]) -> Result<()> {
         self.apply_impl(grads, vars)
+    }
+
+    fn prepare_replay(&mut self) -> Result<bool> {
+        if self.rule.fused().is_none()
+            || self.accumulation_steps().is_some()
+            || self.base.use_ema
+            || self.needs_clip()
+            || self.base.loss_scale_factor.is_some()
+        {
+            return Ok(false);
+        }
+        let lr = self.base.learning_rate.at(self.iterations);
+        if !self.device.prepare_replay(lr, self.iterations_property())? {
+            return Ok(false);
+        }
+        self.iterations += 1;
+        Ok(true)
     }
 
     fn learning_rate(&self) -> f32 {

@@ -28,6 +28,24 @@ impl DeviceSlots {
         self.slots.get(i).and_then(|s| s.get(k))
     }
 
+    /// Readies the device state for one replay of a captured step at (`lr`, `iterations`):
+    /// rewrites `hyper` in place when the learning rate changed. False when the device state is
+    /// not the one the step left (nothing resident, or out of step).
+    pub(crate) fn prepare_replay(&mut self, lr: f32, iterations: u64) -> Result<bool> {
+        let Some((hyper, l, it)) = self.hyper.as_mut() else { return Ok(false) };
+        if *it != iterations {
+            return Ok(false);
+        }
+        if *l != lr {
+            hyper.copy_from(
+                &Tensor::new(vec![lr, iterations as f32], [2])?.to_device(keras_engine::Device::Cpu)?,
+            )?;
+            *l = lr;
+        }
+        *it += 1;
+        Ok(true)
+    }
+
     /// Updates every variable on its GPU when all of them (and their gradients) live on one;
     /// returns false (and does nothing) otherwise, leaving the step to the host code.
     #[allow(clippy::too_many_arguments)]

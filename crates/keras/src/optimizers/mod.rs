@@ -70,6 +70,13 @@ pub trait Optimizer: Send {
     fn class_name(&self) -> &str {
         "Optimizer"
     }
+    /// Readies one replay of a captured training step (CUDA graphs): the replay updates the
+    /// device-resident state as [`apply_gradients`](Optimizer::apply_gradients) would, so this
+    /// advances `iterations` and writes the learning rate where the graph reads it. Returns
+    /// false when this optimizer's steps cannot be replayed (then the step runs eagerly).
+    fn prepare_replay(&mut self) -> Result<bool> {
+        Ok(false)
+    }
     /// Sets a constant learning rate as Keras's `optimizer.learning_rate = lr` does: an error
     /// when the optimizer was created with a schedule.
     fn try_set_learning_rate(&mut self, lr: f32) -> Result<()> {

@@ -127,6 +127,9 @@ pub struct Compiled {
     loss_config: Value,
     /// The metrics as the compile config records them.
     metrics_config: Vec<Value>,
+    /// The captured CUDA graph of the training step (see `step_graph.rs`).
+    #[cfg(feature = "cuda")]
+    pub(crate) graphs: super::step_graph::Graphs,
 }
 
 impl Compiled {
@@ -166,6 +169,8 @@ impl Compiled {
             specs: metrics,
             metrics: None,
             loss_tracker: metrics::Mean::new("loss"),
+            #[cfg(feature = "cuda")]
+            graphs: Default::default(),
         })
     }
 
