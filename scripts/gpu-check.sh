@@ -57,6 +57,14 @@ if [[ "${1:-}" == "remote" ]]; then
         timeout -k 5 45 ./bench --workload "$1" --batch "$2" --device gpu 2>>"$log" | tee -a "$bench" "$log"
         echo "bench_$1_b$2 ${PIPESTATUS[0]}" >>"$out/summary.txt"
     done
+    # The same small-batch workloads without CUDA graphs, to show what the graphs change.
+    for spec in "mlp 128" "cnn 32" "cnn_infer 1"; do
+        set -- $spec
+        say "bench $1 b$2 eager (KERAS_CUDA_GRAPHS=0)"
+        KERAS_CUDA_GRAPHS=0 timeout -k 5 45 ./bench --workload "$1" --batch "$2" --device gpu 2>>"$log" |
+            sed 's/"framework": "keras-rs"/"framework": "keras-rs-eager"/' | tee -a "$bench" "$log"
+        echo "bench_$1_b$2_eager ${PIPESTATUS[0]}" >>"$out/summary.txt"
+    done
     say "summary"
     cat "$out/summary.txt" | tee -a "$log"
     exit 0
