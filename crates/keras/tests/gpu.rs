@@ -142,7 +142,7 @@ mod cases {
         std::fs::remove_dir_all(&dir).ok();
     }
 
-    /// Steps replayed from a captured CUDA graph give the losses of eager steps (including a
+    /// With `KERAS_CUDA_GRAPHS=1`, steps replayed from a captured CUDA graph give the losses of eager steps (including a
     /// learning rate changed between steps), and do replay.
     fn graph_steps_match_eager() {
         let (x, y) = data(256, &[784], 10, 5);
@@ -167,7 +167,6 @@ mod cases {
         };
         let (eager, r0) = run(false);
         let (graphed, r1) = run(true);
-        std::env::remove_var("KERAS_CUDA_GRAPHS");
         assert_eq!(r0, 0);
         assert!(r1 >= 4, "only {r1} graph launches");
         for (a, b) in eager.iter().zip(&graphed) {
@@ -197,6 +196,7 @@ mod cases {
         let again = c.predict_on_batch(&cx.slice_rows(0, 1).unwrap()).unwrap();
         assert_eq!(p1.to_f32_vec(), want, "a later replay overwrote an earlier result");
         close_all(&again.to_f32_vec(), &want);
+        std::env::remove_var("KERAS_CUDA_GRAPHS");
     }
 
     fn close_all(a: &[f32], b: &[f32]) {

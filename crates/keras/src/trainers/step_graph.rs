@@ -9,7 +9,7 @@
 //! (`Optimizer::prepare_replay`). Each replay copies the new batch into the graph's input
 //! buffers, launches the graph and reads the loss back: the same copies as an eager step.
 //!
-//! `KERAS_CUDA_GRAPHS=0` turns this off. Host values that a step uses as plain numbers (for
+//! `KERAS_CUDA_GRAPHS=1` turns this on (off by default until verified on a GPU). Host values that a step uses as plain numbers (for
 //! example a loss reduction's divisor) are recorded into the graph; they depend only on
 //! shapes, which is why the graph is keyed by them. The learning rate and iteration count are
 //! read by the kernels from device memory, so schedules and callbacks that change the
@@ -27,10 +27,11 @@ impl Key {
     }
 }
 
-/// Whether graphs are enabled (`KERAS_CUDA_GRAPHS`, on by default; read at every GPU step so
-/// a program can switch it).
+/// Whether graphs are enabled: `KERAS_CUDA_GRAPHS=1` (read at every GPU step, so a program
+/// can switch it). Off by default until the GPU check has run this path on a GPU (see
+/// BENCHMARKS.md): the eager device path is the one verified on an H200.
 pub(crate) fn enabled() -> bool {
-    !std::env::var("KERAS_CUDA_GRAPHS").is_ok_and(|v| v.trim() == "0" || v.eq_ignore_ascii_case("false"))
+    std::env::var("KERAS_CUDA_GRAPHS").is_ok_and(|v| v.trim() == "1" || v.eq_ignore_ascii_case("true"))
 }
 
 /// Eager steps with no host copy needed before a capture.
