@@ -29,22 +29,34 @@ pub fn is_recording() -> bool {
     RECORDING.with(|r| r.get() > 0)
 }
 
-/// Attaches `backward` to `out` when a tape records and any input tracks gradients.
-pub(crate) fn record(mut out: Tensor, inputs: &[&Tensor], backward: BackwardFn) -> Tensor {
+/// Attaches `backward` to `out` when a tape records and any input tracks gradients. The
+/// inputs must share a device (one-element host values join any device); `out` is placed on
+/// it, so results of host code on device tensors stay on that device.
+#[inline]
+pub(crate) fn record(out: Tensor, inputs: &[&Tensor], backward: BackwardFn) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    let out = {
+        let d = crate::tensor::op_device("op", inputs)?;
+        out.relabel(d)
+    };
+    record_unchecked(out, inputs, backward)
+}
+
+/// [`record`] without the device rule (for ops that place their result themselves).
+pub(crate) fn record_unchecked(mut out: Tensor, inputs: &[&Tensor], backward: BackwardFn) -> Result<Tensor> {
     if !is_recording() || !inputs.iter().any(|t| t.tracks_grad()) {
-        return out;
+        return Ok(out);
     }
     let node = Node { inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward };
     match std::sync::Arc::get_mut(&mut out.0) {
         Some(inner) => inner.node = Some(node),
         None => {
-            // Freshly built outputs are unique; a shared one (reshape of a shared buffer is
-            // still a fresh Inner) cannot happen, but stay safe.
+            // Freshly built outputs are unique; a shared one cannot happen, but stay safe.
             let t = out.detach();
-            return record(t, inputs, node.backward);
+            return record_unchecked(t, inputs, node.backward);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Records differentiable ops while alive (TensorFlow's `tf.GradientTape`).
@@ -85,7 +97,7 @@ impl GradientTape {
     /// `d sum(target) / d source` for each source (`None` where the target does not depend
     /// on it).
     pub fn gradient(&self, target: &Tensor, sources: &[&Tensor]) -> Result<Vec<Option<Tensor>>> {
-        let seed = Tensor::ones(target.shape().to_vec());
+        let seed = Tensor::full_on(target.shape().to_vec(), 1.0, target.device())?;
         self.gradient_with(target, &seed, sources)
     }
 
@@ -151,9 +163,18 @@ pub fn backward(target: &Tensor, cotangent: &Tensor) -> Result<HashMap<TensorId,
         };
         let input_grads = (node.backward)(&g, t, &node.inputs)?;
         for (input, ig) in node.inputs.iter().zip(input_grads) {
-            let Some(ig) = ig else { continue };
+            let Some(mut ig) = ig else { continue };
             if !input.tracks_grad() {
                 continue;
+            }
+            if ig.device() != input.device() {
+                // Host code (a custom op) computed this gradient: it belongs on the input's
+                // device.
+                ig = if ig.device().is_cpu() {
+                    ig.relabel(input.device())
+                } else {
+                    ig.to_device(input.device())?
+                };
             }
             if ig.shape() != input.shape() {
                 bail!(

@@ -18,6 +18,9 @@
 #![warn(missing_docs)]
 
 pub mod autodiff;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod device;
 pub mod dtype;
 pub mod error;
 pub mod io;
@@ -29,6 +32,7 @@ pub mod tensor;
 pub mod testing;
 
 pub use autodiff::{BackwardFn, GradientTape};
+pub use device::Device;
 pub use dtype::DType;
 pub use error::{EngineError, Result};
 pub use rng::{set_random_seed, with_global_rng, Rng};

@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::autodiff::{self, BackwardFn, Node};
+use crate::device::Device;
 use crate::{bail, DType, Result};
 
 /// The element buffer of a tensor.
@@ -65,10 +66,59 @@ pub enum LogitsKind {
     Sigmoid,
 }
 
+/// The shared element buffer of one or more tensors (views made by `reshape`/`detach` share
+/// it). A tensor has a home [`Device`]; `host` and (with CUDA) `dev` are copies of the data in
+/// host and device memory. At least one is present; the other is made on demand (and counted
+/// by [`crate::device::transfer_stats`]). CPU tensors always have `host`.
+pub(crate) struct Data {
+    pub(crate) device: Device,
+    pub(crate) dtype: DType,
+    pub(crate) len: usize,
+    pub(crate) host: OnceLock<Storage>,
+    #[cfg(feature = "cuda")]
+    pub(crate) dev: OnceLock<crate::cuda::DevBuf>,
+}
+
+impl Data {
+    fn host_only(storage: Storage, device: Device) -> Data {
+        let (dtype, len) = (storage.dtype(), storage.len());
+        let host = OnceLock::new();
+        let _ = host.set(storage);
+        Data {
+            device,
+            dtype,
+            len,
+            host,
+            #[cfg(feature = "cuda")]
+            dev: OnceLock::new(),
+        }
+    }
+
+    /// The host copy, downloading it first when only the device copy exists.
+    #[inline]
+    pub(crate) fn host(&self) -> Result<&Storage> {
+        if let Some(s) = self.host.get() {
+            return Ok(s);
+        }
+        self.download()
+    }
+
+    #[cold]
+    fn download(&self) -> Result<&Storage> {
+        #[cfg(feature = "cuda")]
+        if let Some(buf) = self.dev.get() {
+            let s = crate::cuda::download(buf, self.dtype, self.len)?;
+            let _ = self.host.set(s);
+            return Ok(self.host.get().expect("just set"));
+        }
+        bail!("internal error: a tensor without data")
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) id: TensorId,
     pub(crate) shape: Vec<usize>,
-    pub(crate) storage: Arc<Storage>,
+    pub(crate) data: Arc<Data>,
     /// A leaf the tape must compute a gradient for (a variable or a watched input).
     pub(crate) requires_grad: bool,
     /// The op that made this tensor, while a tape records.
@@ -78,11 +128,14 @@ pub(crate) struct Inner {
     pub(crate) logits: Option<(LogitsKind, Tensor)>,
 }
 
-/// An n-dimensional array: shape + dtype + a shared, contiguous, row-major buffer.
+/// An n-dimensional array: shape + dtype + a shared, contiguous, row-major buffer on a
+/// [`Device`].
 ///
 /// Cloning is cheap (reference counted). Tensors are immutable values; ops return new tensors.
 /// While a [`crate::GradientTape`] is alive on the current thread, ops on tensors that require
-/// gradients record how to differentiate them.
+/// gradients record how to differentiate them. Tensors made from host data live on the
+/// default device ([`crate::device::default_device`]); reading the values of a GPU tensor
+/// (`as_f32`, `to_f32_vec`, ...) copies them to the host once and keeps that copy.
 ///
 /// ```
 /// use keras_engine::Tensor;
@@ -98,16 +151,38 @@ fn numel(shape: &[usize]) -> usize {
 }
 
 impl Tensor {
-    pub(crate) fn from_parts(storage: Arc<Storage>, shape: Vec<usize>) -> Tensor {
-        crate::parallel::tune_allocator();
+    pub(crate) fn with_data(data: Arc<Data>, shape: Vec<usize>) -> Tensor {
         Tensor(Arc::new(Inner {
             id: TensorId::fresh(),
             shape,
-            storage,
+            data,
             requires_grad: false,
             node: None,
             logits: None,
         }))
+    }
+
+    /// A tensor on the CPU over `storage` (ops build their results this way).
+    pub(crate) fn from_parts(storage: Storage, shape: Vec<usize>) -> Tensor {
+        crate::parallel::tune_allocator();
+        Tensor::with_data(Arc::new(Data::host_only(storage, Device::Cpu)), shape)
+    }
+
+    /// A tensor over host `storage` whose home is `device` (the device copy is made when a
+    /// device op first needs it).
+    pub(crate) fn placed(storage: Storage, shape: Vec<usize>, device: Device) -> Tensor {
+        crate::parallel::tune_allocator();
+        Tensor::with_data(Arc::new(Data::host_only(storage, device)), shape)
+    }
+
+    /// A tensor whose data is a device buffer.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn from_dev(buf: crate::cuda::DevBuf, dtype: DType, shape: Vec<usize>) -> Tensor {
+        let len = numel(&shape);
+        let dev = OnceLock::new();
+        let device = Device::Cuda(buf.device());
+        let _ = dev.set(buf);
+        Tensor::with_data(Arc::new(Data { device, dtype, len, host: OnceLock::new(), dev }), shape)
     }
 
     fn checked(storage: Storage, shape: Vec<usize>) -> Result<Tensor> {
@@ -115,10 +190,11 @@ impl Tensor {
         if storage.len() != n {
             bail!("cannot make a tensor of shape {:?} ({} elements) from {} values", shape, n, storage.len());
         }
-        Ok(Tensor::from_parts(Arc::new(storage), shape))
+        Ok(Tensor::placed(storage, shape, crate::device::default_device()))
     }
 
-    /// A float32 tensor. Errors when `data.len()` is not the product of `shape`.
+    /// A float32 tensor on the default device. Errors when `data.len()` is not the product of
+    /// `shape`.
     pub fn new(data: Vec<f32>, shape: impl Into<Vec<usize>>) -> Result<Tensor> {
         Tensor::checked(Storage::F32(data), shape.into())
     }
@@ -140,7 +216,7 @@ impl Tensor {
 
     /// A 0-d float32 tensor.
     pub fn scalar(v: f32) -> Tensor {
-        Tensor::from_parts(Arc::new(Storage::F32(vec![v])), vec![])
+        Tensor::placed(Storage::F32(vec![v]), vec![], crate::device::default_device())
     }
 
     /// float32 zeros.
@@ -156,13 +232,28 @@ impl Tensor {
     /// float32 tensor filled with `v`.
     pub fn full(shape: impl Into<Vec<usize>>, v: f32) -> Tensor {
         let shape = shape.into();
-        Tensor::from_parts(Arc::new(Storage::F32(vec![v; numel(&shape)])), shape)
+        Tensor::placed(Storage::F32(vec![v; numel(&shape)]), shape, crate::device::default_device())
+    }
+
+    /// float32 tensor filled with `v` on `device` (filled there, no copy).
+    pub fn full_on(shape: impl Into<Vec<usize>>, v: f32, device: Device) -> Result<Tensor> {
+        let shape = shape.into();
+        match device {
+            Device::Cpu => Ok(Tensor::from_parts(Storage::F32(vec![v; numel(&shape)]), shape)),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(d) => crate::cuda::ops::full(d, shape, v),
+            #[cfg(not(feature = "cuda"))]
+            d => {
+                crate::device::check_available(d)?;
+                bail!("{d} is not available")
+            }
+        }
     }
 
     /// Builds a float32 tensor (used by ops) without the length check's error path.
     pub(crate) fn from_f32_unchecked(data: Vec<f32>, shape: Vec<usize>) -> Tensor {
         debug_assert_eq!(data.len(), numel(&shape));
-        Tensor::from_parts(Arc::new(Storage::F32(data)), shape)
+        Tensor::from_parts(Storage::F32(data), shape)
     }
 
     /// The identity used to look up gradients.
@@ -182,22 +273,48 @@ impl Tensor {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.0.storage.len()
+        self.0.data.len
     }
 
     /// The element type.
     pub fn dtype(&self) -> DType {
-        self.0.storage.dtype()
+        self.0.data.dtype
     }
 
-    /// The buffer.
+    /// The device this tensor lives on.
+    #[inline]
+    pub fn device(&self) -> Device {
+        self.0.data.device
+    }
+
+    /// True when the values are in host memory already (reading them copies nothing).
+    pub fn is_on_host(&self) -> bool {
+        self.0.data.host.get().is_some()
+    }
+
+    /// A one-element tensor whose value is on the host: it joins ops on any device as a plain
+    /// number (PyTorch's rule for CPU scalars).
+    #[inline]
+    pub(crate) fn is_host_scalar(&self) -> bool {
+        self.0.data.len == 1 && self.is_on_host()
+    }
+
+    /// The buffer (copied from the device first for a GPU tensor).
+    ///
+    /// # Panics
+    /// When the device fails while copying (a lost GPU); use [`Tensor::as_f32`] and friends to
+    /// get an error instead.
     pub fn storage(&self) -> &Storage {
-        &self.0.storage
+        match self.0.data.host() {
+            Ok(s) => s,
+            Err(e) => panic!("could not read a tensor's values from {}: {e}", self.device()),
+        }
     }
 
     /// The float32 elements, or an error naming the actual dtype.
+    #[inline]
     pub fn as_f32(&self) -> Result<&[f32]> {
-        match &*self.0.storage {
+        match self.0.data.host()? {
             Storage::F32(v) => Ok(v),
             s => bail!("expected a float32 tensor, got {}", s.dtype()),
         }
@@ -205,7 +322,7 @@ impl Tensor {
 
     /// The int32 elements.
     pub fn as_i32(&self) -> Result<&[i32]> {
-        match &*self.0.storage {
+        match self.0.data.host()? {
             Storage::I32(v) => Ok(v),
             s => bail!("expected an int32 tensor, got {}", s.dtype()),
         }
@@ -213,7 +330,7 @@ impl Tensor {
 
     /// The int64 elements.
     pub fn as_i64(&self) -> Result<&[i64]> {
-        match &*self.0.storage {
+        match self.0.data.host()? {
             Storage::I64(v) => Ok(v),
             s => bail!("expected an int64 tensor, got {}", s.dtype()),
         }
@@ -221,7 +338,7 @@ impl Tensor {
 
     /// The elements converted to f32 (copy).
     pub fn to_f32_vec(&self) -> Vec<f32> {
-        match &*self.0.storage {
+        match self.storage() {
             Storage::F32(v) => v.clone(),
             Storage::I32(v) => v.iter().map(|&x| x as f32).collect(),
             Storage::I64(v) => v.iter().map(|&x| x as f32).collect(),
@@ -230,32 +347,175 @@ impl Tensor {
 
     /// The elements converted to i64 (floats are truncated toward zero; NaN becomes 0).
     pub fn to_i64_vec(&self) -> Vec<i64> {
-        match &*self.0.storage {
+        match self.storage() {
             Storage::F32(v) => v.iter().map(|&x| x as i64).collect(),
             Storage::I32(v) => v.iter().map(|&x| x as i64).collect(),
             Storage::I64(v) => v.clone(),
         }
     }
 
-    /// A copy with another dtype (not differentiable).
+    /// A copy with another dtype (not differentiable), on the same device.
     pub fn cast(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype() {
             return self.detach();
+        }
+        #[cfg(feature = "cuda")]
+        if let (Device::Cuda(_), DType::F32) = (self.device(), dtype) {
+            if !self.is_on_host() {
+                if let Ok(t) = crate::cuda::ops::cast_to_f32(self) {
+                    return t;
+                }
+            }
         }
         let storage = match dtype {
             DType::F32 => Storage::F32(self.to_f32_vec()),
             DType::I32 => Storage::I32(self.to_i64_vec().into_iter().map(|v| v as i32).collect()),
             DType::I64 => Storage::I64(self.to_i64_vec()),
         };
-        Tensor::from_parts(Arc::new(storage), self.shape().to_vec())
+        Tensor::placed(storage, self.shape().to_vec(), self.device())
+    }
+
+    /// The same values on `device` (a copy when the device differs; gradients flow back to
+    /// this tensor's device). Keras users rarely need it: tensors are created on the default
+    /// device and ops keep them there.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        crate::device::check_available(device)?;
+        let out = match device {
+            Device::Cpu => Tensor::from_parts(self.0.data.host()?.clone(), self.shape().to_vec()),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(d) => match self.0.data.host.get() {
+                Some(s) if self.device().is_cpu() => {
+                    Tensor::from_dev(crate::cuda::upload(d, s)?, self.dtype(), self.shape().to_vec())
+                }
+                _ => {
+                    let s = self.0.data.host()?;
+                    Tensor::from_dev(crate::cuda::upload(d, s)?, self.dtype(), self.shape().to_vec())
+                }
+            },
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => bail!("{device} is not available"),
+        };
+        // Differentiable move: the gradient goes back to the source device.
+        let from = self.device();
+        autodiff::record_unchecked(
+            out,
+            &[self],
+            Box::new(move |g, _o, _i| Ok(vec![Some(g.to_device(from)?)])),
+        )
+    }
+
+    /// A copy with its own buffer on the same device (not differentiable).
+    pub fn duplicate(&self) -> Result<Tensor> {
+        match self.device() {
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => crate::cuda::ops::duplicate(self),
+            d => Ok(Tensor::placed(self.0.data.host()?.clone(), self.shape().to_vec(), d)),
+        }
+    }
+
+    /// Overwrites this tensor's values with `src`'s (same shape and dtype), in place: the
+    /// tensor keeps its identity and, on a GPU, its buffer address (what a captured CUDA graph
+    /// reads). A host `src` is copied to the device.
+    pub fn copy_from(&mut self, src: &Tensor) -> Result<()> {
+        if src.shape() != self.shape() || src.dtype() != self.dtype() {
+            bail!(
+                "copy_from: a {} tensor of shape {:?} into a {} tensor of shape {:?}",
+                src.dtype(),
+                src.shape(),
+                self.dtype(),
+                self.shape()
+            );
+        }
+        match self.device() {
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => crate::cuda::ops::copy_into(self, src),
+            _ => {
+                let s = src.0.data.host()?.clone();
+                self.make_unique_inner();
+                let inner = Arc::get_mut(&mut self.0).expect("unique");
+                inner.node = None;
+                inner.logits = None;
+                inner.data = Arc::new(Data::host_only(s, Device::Cpu));
+                Ok(())
+            }
+        }
+    }
+
+    /// Forgets the host copy of a GPU tensor whose device buffer was rewritten behind its back
+    /// (by a CUDA graph replay), so the next read downloads the new values. Errors when the
+    /// buffer is shared with other tensors.
+    pub fn invalidate_host_copy(&mut self) -> Result<()> {
+        if self.device().is_cpu() {
+            return Ok(());
+        }
+        self.make_unique_inner();
+        let inner = Arc::get_mut(&mut self.0).expect("unique");
+        let Some(data) = Arc::get_mut(&mut inner.data) else {
+            bail!("invalidate_host_copy: the buffer is shared")
+        };
+        #[cfg(feature = "cuda")]
+        if data.dev.get().is_some() {
+            data.host.take();
+        }
+        #[cfg(not(feature = "cuda"))]
+        let _ = data;
+        Ok(())
+    }
+
+    /// The device address of a GPU tensor's data when its device copy exists (graph capture
+    /// checks that the buffers it recorded are still the ones in use).
+    pub fn device_address(&self) -> Option<u64> {
+        #[cfg(feature = "cuda")]
+        {
+            self.0.data.dev.get().map(|b| b.ptr())
+        }
+        #[cfg(not(feature = "cuda"))]
+        None
+    }
+
+    /// Makes sure the device copy exists (uploading the host copy if needed); a no-op on the
+    /// CPU. Data loaders call it to send a batch ahead of the step.
+    pub fn prefetch(&self) -> Result<()> {
+        #[cfg(feature = "cuda")]
+        if let Device::Cuda(_) = self.device() {
+            crate::cuda::dev_buf(self)?;
+        }
+        Ok(())
     }
 
     /// Mutable float32 elements, copying the buffer first if it is shared (copy-on-write).
-    /// The tensor keeps its identity. Errors for integer tensors.
+    /// The tensor keeps its identity and its device (a GPU tensor's device copy is dropped and
+    /// made again from the host values when a device op next needs it). Errors for integer
+    /// tensors.
     pub fn f32_mut(&mut self) -> Result<&mut [f32]> {
         if self.dtype() != DType::F32 {
             bail!("expected a float32 tensor, got {}", self.dtype());
         }
+        self.make_unique_inner();
+        let inner = Arc::get_mut(&mut self.0).expect("unique after copy");
+        inner.node = None;
+        inner.logits = None;
+        if Arc::get_mut(&mut inner.data).is_none() {
+            let host = inner.data.host()?.clone();
+            inner.data = Arc::new(Data::host_only(host, inner.data.device));
+        }
+        let data = Arc::get_mut(&mut inner.data).expect("unique data");
+        data.host()?;
+        #[cfg(feature = "cuda")]
+        {
+            data.dev.take();
+        }
+        match data.host.get_mut() {
+            Some(Storage::F32(v)) => Ok(v),
+            _ => unreachable!("dtype checked above"),
+        }
+    }
+
+    /// Detaches a private `Inner` with the same identity when someone else holds this one.
+    pub(crate) fn make_unique_inner(&mut self) {
         if Arc::get_mut(&mut self.0).is_none() {
             // Someone else (a recorded graph, a caller) holds this tensor: detach a private copy
             // with the same identity so gradients keyed by id still match.
@@ -263,18 +523,11 @@ impl Tensor {
             *self = Tensor(Arc::new(Inner {
                 id: inner.id,
                 shape: inner.shape.clone(),
-                storage: inner.storage.clone(),
+                data: inner.data.clone(),
                 requires_grad: inner.requires_grad,
                 node: None,
                 logits: None,
             }));
-        }
-        let inner = Arc::get_mut(&mut self.0).expect("unique after copy");
-        inner.node = None;
-        inner.logits = None;
-        match Arc::make_mut(&mut inner.storage) {
-            Storage::F32(v) => Ok(v),
-            _ => unreachable!("dtype checked above"),
         }
     }
 
@@ -290,17 +543,17 @@ impl Tensor {
             );
         }
         let from = self.shape().to_vec();
-        let out = Tensor::from_parts(self.0.storage.clone(), shape);
-        Ok(autodiff::record(
+        let out = Tensor::with_data(self.0.data.clone(), shape);
+        autodiff::record_unchecked(
             out,
             &[self],
             Box::new(move |g, _out, _inputs| Ok(vec![Some(g.reshape(from.clone())?)])),
-        ))
+        )
     }
 
     /// A tensor with the same values and no history (gradients stop here).
     pub fn detach(&self) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), self.shape().to_vec())
+        Tensor::with_data(self.0.data.clone(), self.shape().to_vec())
     }
 
     /// A leaf with the same values whose gradient the tape computes (a variable, or an input
@@ -309,7 +562,7 @@ impl Tensor {
         Tensor(Arc::new(Inner {
             id: TensorId::fresh(),
             shape: self.shape().to_vec(),
-            storage: self.0.storage.clone(),
+            data: self.0.data.clone(),
             requires_grad: true,
             node: None,
             logits: None,
@@ -350,17 +603,49 @@ impl Tensor {
         self
     }
 
+    /// This freshly computed tensor with `device` as its home (its values stay on the host
+    /// until a device op needs them). Used for results of host code on device tensors.
+    pub(crate) fn relabel(mut self, device: Device) -> Tensor {
+        if self.device() == device {
+            return self;
+        }
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            if let Some(data) = Arc::get_mut(&mut inner.data) {
+                if data.host.get().is_some() {
+                    #[cfg(feature = "cuda")]
+                    data.dev.take();
+                    data.device = device;
+                    return self;
+                }
+            }
+        }
+        match self.0.data.host() {
+            Ok(s) => Tensor::placed(s.clone(), self.shape().to_vec(), device),
+            Err(_) => self,
+        }
+    }
+
     /// Builds a differentiable op result from a computed float32 buffer: when a tape records
     /// and an input tracks gradients, `backward(grad_out, out, inputs)` returns one optional
     /// gradient per input. This is how layers and losses outside the engine add fused ops.
+    /// The result lives on the inputs' device (an error when they are on different devices),
+    /// and so do the gradients the tape hands to the inputs.
     pub fn from_op(
         data: Vec<f32>,
         shape: impl Into<Vec<usize>>,
         inputs: &[&Tensor],
         backward: BackwardFn,
     ) -> Result<Tensor> {
-        let out = Tensor::new(data, shape)?;
-        Ok(autodiff::record(out, inputs, backward))
+        let shape = shape.into();
+        if data.len() != numel(&shape) {
+            bail!(
+                "cannot make a tensor of shape {:?} ({} elements) from {} values",
+                shape,
+                numel(&shape),
+                data.len()
+            );
+        }
+        autodiff::record(Tensor::from_parts(Storage::F32(data), shape), inputs, backward)
     }
 
     /// Rows `start..end` along axis 0 (a copy; not differentiable). Used to cut batches.
@@ -372,12 +657,16 @@ impl Tensor {
         let row: usize = self.shape()[1..].iter().product();
         let mut shape = self.shape().to_vec();
         shape[0] = end - start;
-        let storage = match &*self.0.storage {
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() && !self.is_on_host() {
+            return crate::cuda::ops::slice_flat(self, start * row, end * row, shape);
+        }
+        let storage = match self.0.data.host()? {
             Storage::F32(v) => Storage::F32(v[start * row..end * row].to_vec()),
             Storage::I32(v) => Storage::I32(v[start * row..end * row].to_vec()),
             Storage::I64(v) => Storage::I64(v[start * row..end * row].to_vec()),
         };
-        Ok(Tensor::from_parts(Arc::new(storage), shape))
+        Ok(Tensor::placed(storage, shape, self.device()))
     }
 
     /// The rows at `indices` along axis 0, in that order (a copy; not differentiable).
@@ -399,12 +688,12 @@ impl Tensor {
             }
             out
         }
-        let storage = match &*self.0.storage {
+        let storage = match self.0.data.host()? {
             Storage::F32(v) => Storage::F32(gather(v, indices, row)),
             Storage::I32(v) => Storage::I32(gather(v, indices, row)),
             Storage::I64(v) => Storage::I64(gather(v, indices, row)),
         };
-        Ok(Tensor::from_parts(Arc::new(storage), shape))
+        Ok(Tensor::placed(storage, shape, self.device()))
     }
 
     /// Concatenates tensors of equal dtype and trailing shape along axis 0 (not differentiable).
@@ -439,7 +728,7 @@ impl Tensor {
                 Storage::I64(parts.iter().flat_map(|p| p.as_i64().unwrap_or(&[]).iter().copied()).collect())
             }
         };
-        Ok(Tensor::from_parts(Arc::new(storage), shape))
+        Ok(Tensor::placed(storage, shape, first.device()))
     }
 
     /// The single value of a one-element tensor, as f32.
@@ -447,8 +736,46 @@ impl Tensor {
         if self.numel() != 1 {
             bail!("item() needs a tensor with one element, got shape {:?}", self.shape());
         }
-        Ok(self.to_f32_vec()[0])
+        Ok(match self.0.data.host()? {
+            Storage::F32(v) => v[0],
+            Storage::I32(v) => v[0] as f32,
+            Storage::I64(v) => v[0] as f32,
+        })
     }
+}
+
+/// The GPU an op on `inputs` runs on, or `None` for the CPU path: the inputs' common device
+/// when it is a GPU and some input is more than a host scalar.
+#[cfg(feature = "cuda")]
+#[inline]
+pub(crate) fn cuda_of(op: &str, inputs: &[&Tensor]) -> Result<Option<usize>> {
+    match op_device(op, inputs)? {
+        Device::Cuda(d) if inputs.iter().any(|t| !t.is_host_scalar()) => Ok(Some(d)),
+        _ => Ok(None),
+    }
+}
+
+/// The device an op on `inputs` runs on: the common device of the inputs, where one-element
+/// tensors with host values join any device. Errors when inputs sit on different devices.
+#[inline]
+pub fn op_device(op: &str, inputs: &[&Tensor]) -> Result<Device> {
+    let mut found: Option<Device> = None;
+    for t in inputs {
+        let d = t.device();
+        if found == Some(d) {
+            continue;
+        }
+        if t.is_host_scalar() {
+            continue;
+        }
+        match found {
+            None => found = Some(d),
+            Some(f) => bail!(
+                "{op}: expected all tensors to be on the same device, but found tensors on {f} and {d} (move one with Tensor::to_device)"
+            ),
+        }
+    }
+    Ok(found.or_else(|| inputs.first().map(|t| t.device())).unwrap_or(Device::Cpu))
 }
 
 impl fmt::Debug for Tensor {

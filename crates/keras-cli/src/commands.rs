@@ -11,6 +11,9 @@ use crate::Failure;
 
 /// Runs the command named in `args`.
 pub fn run(args: &Args) -> Result<(), Failure> {
+    // KERAS_DEVICE (cpu, gpu, gpu:N) picks where models run; a bad value or a missing GPU is
+    // reported before any work.
+    keras::backend::device().map_err(|e| Failure::Run(e.to_string()))?;
     match args.command.as_str() {
         "summary" => summary(args),
         "predict" => predict(args),

@@ -20,7 +20,7 @@ use args::Args;
 const USAGE: &str =
     "usage: keras summary FILE | predict FILE --input X.npy --output Y.npy [--batch-size N] | \
 evaluate FILE --x X.npy --y Y.npy [--batch-size N] | fit FILE --x X.npy --y Y.npy --epochs N --batch-size N \
-[--validation-split F] [--no-shuffle] --output OUT | convert IN OUT";
+[--validation-split F] [--no-shuffle] --output OUT | convert IN OUT\n\nKERAS_DEVICE=cpu|gpu|gpu:N picks the device (default: the first GPU when present).";
 
 /// A failure: a bad command line (exit 2) or a failed command (exit 1).
 pub enum Failure {

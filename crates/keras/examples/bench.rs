@@ -4,8 +4,11 @@
 //! is the median of the rest. Prints one JSON line per run.
 //!
 //! ```text
-//! cargo run --release -p keras --example bench -- --workload mlp|cnn|lstm|cnn_infer [--batch N]
+//! cargo run --release -p keras --example bench -- --workload mlp|cnn|lstm|cnn_infer [--batch N] [--device cpu|gpu|gpu:N]
 //! ```
+//!
+//! `--device` (or `KERAS_DEVICE`) picks where the model runs; GPUs need a build with
+//! `--features cuda`. Predict timings include reading the outputs back to the host.
 
 use std::time::Instant;
 
@@ -108,6 +111,10 @@ fn main() -> keras::Result<()> {
         }
     };
     let batch: usize = arg("--batch").and_then(|b| b.parse().ok()).unwrap_or(default_batch);
+    if let Some(d) = arg("--device") {
+        keras::backend::set_device(&d)?;
+    }
+    let device = keras::backend::device()?;
     keras::utils::set_random_seed(0);
     let mut model = build(&workload)?;
     let (x, y) = make_data(&workload, if workload == "cnn_infer" { 256 } else { N_TRAIN });
@@ -115,18 +122,20 @@ fn main() -> keras::Result<()> {
 
     if workload == "cnn_infer" {
         let x1 = x.slice_rows(0, 1)?;
+        // Outputs are read back to the host, as a caller of predict would.
+        let predict = |x: &Tensor| -> keras::Result<f32> { Ok(model.predict_on_batch(x)?.to_f32_vec()[0]) };
         for _ in 0..10 {
-            model.predict_on_batch(&x1)?;
+            predict(&x1)?;
         }
         for _ in 0..3 {
-            model.predict_on_batch(&x)?;
+            predict(&x)?;
         }
         let ready = t0.elapsed().as_secs_f64();
         let mut lat = Vec::new();
         let end = Instant::now() + std::time::Duration::from_secs(3);
         while lat.len() < 30 || (Instant::now() < end && lat.len() < 2000) {
             let t = Instant::now();
-            model.predict_on_batch(&x1)?;
+            predict(&x1)?;
             lat.push(t.elapsed().as_secs_f64());
         }
         // The same call through `predict()` (batching, checks), Keras's usual entry point.
@@ -134,18 +143,18 @@ fn main() -> keras::Result<()> {
         let quiet = || keras::PredictArgs::default().verbose(0);
         for _ in 0..200 {
             let t = Instant::now();
-            model.predict(&x1, quiet())?;
+            model.predict(&x1, quiet())?.to_f32_vec();
             lat_predict.push(t.elapsed().as_secs_f64());
         }
         let mut b256 = Vec::new();
         let end = Instant::now() + std::time::Duration::from_secs(3);
         while b256.len() < 5 || (Instant::now() < end && b256.len() < 500) {
             let t = Instant::now();
-            model.predict_on_batch(&x)?;
+            predict(&x)?;
             b256.push(t.elapsed().as_secs_f64());
         }
         println!(
-            "{{\"framework\": \"keras-rs\", \"workload\": \"cnn_infer\", \"batch\": 1, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"latency_ms\": {:.4}, \"predict_b1_latency_ms\": {:.4}, \"infer_b1_calls\": {}, \"infer_b256_sps\": {:.1}, \"peak_rss_mb\": {:.1}}}",
+            "{{\"framework\": \"keras-rs\", \"workload\": \"cnn_infer\", \"batch\": 1, \"device\": \"{device}\", \"threads\": {threads}, \"ready_s\": {ready:.3}, \"latency_ms\": {:.4}, \"predict_b1_latency_ms\": {:.4}, \"infer_b1_calls\": {}, \"infer_b256_sps\": {:.1}, \"peak_rss_mb\": {:.1}}}",
             median(lat.clone()) * 1000.0,
             median(lat_predict) * 1000.0,
             lat.len(),
@@ -185,6 +194,7 @@ fn main() -> keras::Result<()> {
     let k = ((window_s * est / batch as f64).round() as usize).clamp(3, 5000);
     let mut wins = Vec::new();
     let mut pos = 0;
+    let copies_before = keras_engine::device::transfer_stats();
     let mut loss = 0.0;
     for _ in 0..windows {
         let t = Instant::now();
@@ -195,6 +205,8 @@ fn main() -> keras::Result<()> {
         }
         wins.push((k * batch) as f64 / t.elapsed().as_secs_f64());
     }
+    let copies = keras_engine::device::transfer_stats().since(&copies_before);
+    let steps = (k * windows).max(1) as f64;
     let kept = if wins.len() > 2 { wins[1..].to_vec() } else { wins.clone() };
     let steady = median(kept);
     let flops_fwd: f64 = if workload == "mlp" {
@@ -206,11 +218,13 @@ fn main() -> keras::Result<()> {
     };
     let wins_s: Vec<String> = wins.iter().map(|w| format!("{w:.1}")).collect();
     println!(
-        "{{\"framework\": \"keras-rs\", \"workload\": \"{workload}\", \"batch\": {batch}, \"threads\": {threads}, \"ready_s\": {ready:.3}, \"first_epoch_s\": {:.3}, \"epoch1_sps\": {:.1}, \"steady_samples_per_s\": {steady:.1}, \"steady_window_sps\": [{}], \"steps_per_window\": {k}, \"train_gflops\": {:.2}, \"final_loss\": {loss:.4}, \"peak_rss_mb\": {:.1}}}",
+        "{{\"framework\": \"keras-rs\", \"workload\": \"{workload}\", \"batch\": {batch}, \"device\": \"{device}\", \"threads\": {threads}, \"ready_s\": {ready:.3}, \"first_epoch_s\": {:.3}, \"epoch1_sps\": {:.1}, \"steady_samples_per_s\": {steady:.1}, \"steady_window_sps\": [{}], \"steps_per_window\": {k}, \"train_gflops\": {:.2}, \"final_loss\": {loss:.4}, \"h2d_per_step\": {:.2}, \"d2h_per_step\": {:.2}, \"peak_rss_mb\": {:.1}}}",
         ready + epoch1,
         N_TRAIN as f64 / epoch1,
         wins_s.join(", "),
         3.0 * flops_fwd * steady / 1e9,
+        copies.h2d as f64 / steps,
+        copies.d2h as f64 / steps,
         peak_rss_mb()
     );
     Ok(())

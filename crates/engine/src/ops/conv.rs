@@ -51,6 +51,16 @@ pub fn conv2d(
     }
     let g = Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding)
         .map_err(EngineError::new)?;
+    #[cfg(feature = "cuda")]
+    {
+        let mut all = vec![x, kernel];
+        all.extend(bias);
+        if let Some(d) = crate::tensor::cuda_of("conv2d", &all)? {
+            if crate::cuda::ops::conv2d_supported(&g) {
+                return crate::cuda::ops::conv2d(d, x, kernel, bias, g, act);
+            }
+        }
+    }
     let mut out = vec![0.0f32; g.output_len()];
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
@@ -63,7 +73,7 @@ pub fn conv2d(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
@@ -92,7 +102,7 @@ pub fn conv2d(
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 /// The output geometry of a pooling op, or an error for invalid arguments.
@@ -108,12 +118,16 @@ pub fn pool2d_geometry(
 /// 2-D max pooling over NHWC input (padded positions never win).
 pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_padding: bool) -> Result<Tensor> {
     let g = pool2d_geometry(dims4(x, "max_pool2d")?, pool, strides, same_padding)?;
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("max_pool2d", &[x])? {
+        return crate::cuda::ops::max_pool2d(d, x, g);
+    }
     let mut out = vec![0.0f32; g.output_len()];
     let mut argmax = vec![0u32; g.output_len()];
     pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
     let argmax = Arc::new(argmax);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |gy, _y, inputs| {
@@ -121,17 +135,21 @@ pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
             pool::max_pool2d_backward(&g, gy.as_f32()?, &argmax, &mut dx);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// 2-D average pooling over NHWC input; with `same` padding each window is divided by its
 /// number of valid elements (TensorFlow).
 pub fn avg_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_padding: bool) -> Result<Tensor> {
     let g = pool2d_geometry(dims4(x, "avg_pool2d")?, pool, strides, same_padding)?;
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("avg_pool2d", &[x])? {
+        return crate::cuda::ops::avg_pool2d(d, x, g);
+    }
     let mut out = vec![0.0f32; g.output_len()];
     pool::avg_pool2d_forward(&g, x.as_f32()?, &mut out);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |gy, _y, inputs| {
@@ -139,7 +157,7 @@ pub fn avg_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
             pool::avg_pool2d_backward(&g, gy.as_f32()?, &mut dx);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

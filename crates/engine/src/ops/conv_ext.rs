@@ -85,7 +85,7 @@ fn grouped(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
@@ -114,7 +114,7 @@ fn grouped(
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 /// 2-D convolution with `groups` and any [`ConvPadding`]: NHWC input `[n, h, w, c_in]`,
@@ -269,7 +269,7 @@ pub fn conv2d_transpose(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
@@ -298,7 +298,7 @@ pub fn conv2d_transpose(
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

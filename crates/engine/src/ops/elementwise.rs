@@ -488,10 +488,14 @@ pub(crate) fn zip_f32(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync +
 
 /// `y = f(x)` element-wise (differentiable). Sigmoid outputs remember their logits.
 pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("unary", &[x])? {
+        return crate::cuda::ops::unary(d, x, f);
+    }
     let xs = x.as_f32()?;
     let out = Tensor::from_f32_unchecked(map_f32(xs, |v| f.apply(v)), x.shape().to_vec());
     let out = if f == Unary::Sigmoid { out.with_logits(LogitsKind::Sigmoid, x) } else { out };
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, out, inputs| {
@@ -502,7 +506,7 @@ pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
                 xs.iter().zip(ys).zip(gs).map(|((&x, &y), &g)| g * f.derivative(x, y)).collect();
             Ok(vec![Some(Tensor::from_f32_unchecked(data, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// Numpy broadcasting of two shapes.
@@ -581,6 +585,10 @@ pub fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if g.shape() == shape {
         return Ok(g.clone());
     }
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("sum_to_shape", &[g])? {
+        return crate::cuda::ops::sum_to_shape(d, g, shape);
+    }
     let gs = g.as_f32()?;
     let n: usize = shape.iter().product();
     let mut out = vec![0.0f32; n];
@@ -601,6 +609,17 @@ enum BinOp {
 }
 
 fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("arithmetic", &[a, b])? {
+        use crate::cuda::ops::Bin;
+        let op = match op {
+            BinOp::Add => Bin::Add,
+            BinOp::Sub => Bin::Sub,
+            BinOp::Mul => Bin::Mul,
+            BinOp::Div => Bin::Div,
+        };
+        return crate::cuda::ops::binary(d, a, b, op);
+    }
     let out_shape = broadcast_shapes(a.shape(), b.shape())?;
     let av = a.as_f32()?;
     let bv = b.as_f32()?;
@@ -624,7 +643,7 @@ fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Tensor> {
         zip_f32(&ab, &bb, f)
     };
     let out = Tensor::from_f32_unchecked(data, out_shape.clone());
-    Ok(record(
+    record(
         out,
         &[a, b],
         Box::new(move |g, _out, inputs| {
@@ -677,7 +696,7 @@ fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Tensor> {
                 if b.tracks_grad() { Some(gb()?) } else { None },
             ])
         }),
-    ))
+    )
 }
 
 /// `a + b` with broadcasting.
@@ -709,6 +728,10 @@ pub fn scale(a: &Tensor, s: f32) -> Result<Tensor> {
 pub(crate) fn add_same_shape_consuming(mut prev: Tensor, g: &Tensor) -> Result<Tensor> {
     if prev.shape() != g.shape() {
         bail!("cannot accumulate gradients of shapes {:?} and {:?}", prev.shape(), g.shape());
+    }
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("add", &[&prev, g])? {
+        return crate::cuda::ops::add_consuming(d, prev, g);
     }
     let gs = g.as_f32()?.to_vec();
     let p = prev.f32_mut()?;

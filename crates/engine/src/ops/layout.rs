@@ -59,7 +59,7 @@ pub fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
     let offs = offsets(&out_shape, &src_strides);
     let data: Vec<f32> = offs.iter().map(|&o| xs[o]).collect();
     let out = Tensor::from_f32_unchecked(data, out_shape);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _out, inputs| {
@@ -70,7 +70,7 @@ pub fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// Copies the box `size` at `src_at` of `src` (shape `src_shape`) to `dst_at` of `dst`.
@@ -123,7 +123,7 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]]) -> Result<Tensor> {
     let mut data = vec![0.0f32; out_shape.iter().product()];
     copy_box(x.as_f32()?, &in_shape, &vec![0; in_shape.len()], &mut data, &out_shape, &at, &in_shape);
     let out = Tensor::from_f32_unchecked(data, out_shape.clone());
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _out, _inputs| {
@@ -131,7 +131,7 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]]) -> Result<Tensor> {
             copy_box(g.as_f32()?, &out_shape, &at, &mut dx, &in_shape, &vec![0; in_shape.len()], &in_shape);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, in_shape.clone()))])
         }),
-    ))
+    )
 }
 
 /// The box of `size` starting at `begin` (differentiable; cropping).
@@ -147,7 +147,7 @@ pub fn slice(x: &Tensor, begin: &[usize], size: &[usize]) -> Result<Tensor> {
     copy_box(x.as_f32()?, &shape, begin, &mut data, size, &vec![0; size.len()], size);
     let out = Tensor::from_f32_unchecked(data, size.to_vec());
     let (begin, size) = (begin.to_vec(), size.to_vec());
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _out, _inputs| {
@@ -155,7 +155,7 @@ pub fn slice(x: &Tensor, begin: &[usize], size: &[usize]) -> Result<Tensor> {
             copy_box(g.as_f32()?, &size, &vec![0; size.len()], &mut dx, &shape, &begin, &size);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, shape.clone()))])
         }),
-    ))
+    )
 }
 
 /// Repeats every element `repeats` times along `axis` (numpy `repeat`; differentiable).
@@ -179,7 +179,7 @@ pub fn repeat(x: &Tensor, repeats: usize, axis: isize) -> Result<Tensor> {
     let mut out_shape = x.shape().to_vec();
     out_shape[ax] *= repeats;
     let out = Tensor::from_f32_unchecked(data, out_shape);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _out, inputs| {
@@ -196,7 +196,7 @@ pub fn repeat(x: &Tensor, repeats: usize, axis: isize) -> Result<Tensor> {
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// Interpolation taps of one axis: `(lower, upper, weight of upper)` per output position,
@@ -248,7 +248,7 @@ pub fn resize_bilinear(x: &Tensor, out_h: usize, out_w: usize) -> Result<Tensor>
     };
     visit(&mut |o, i, wt| data[o] += wt * xs[i]);
     let out = Tensor::from_f32_unchecked(data, vec![n, out_h, out_w, c]);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _out, inputs| {
@@ -257,7 +257,7 @@ pub fn resize_bilinear(x: &Tensor, out_h: usize, out_w: usize) -> Result<Tensor>
             visit(&mut |o, i, wt| dx[i] += wt * gs[o]);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

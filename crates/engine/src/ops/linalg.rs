@@ -11,11 +11,15 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.rank() != 2 || b.rank() != 2 || a.shape()[1] != b.shape()[0] {
         bail!("matmul needs shapes (m, k) and (k, n), got {:?} and {:?}", a.shape(), b.shape());
     }
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("matmul", &[a, b])? {
+        return crate::cuda::ops::matmul(d, a, b);
+    }
     let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
     let mut out = vec![0.0; m * n];
     gemm(m, n, k, a.as_f32()?, Trans::No, b.as_f32()?, Trans::No, &mut out, false);
     let out = Tensor::from_f32_unchecked(out, vec![m, n]);
-    Ok(record(
+    record(
         out,
         &[a, b],
         Box::new(move |g, _o, inputs| {
@@ -37,7 +41,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             };
             Ok(vec![ga, gb])
         }),
-    ))
+    )
 }
 
 /// Adds `bias[j]` to every row and applies `act` in one pass over `out (rows, n)`.
@@ -114,6 +118,14 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     if !act.invertible_derivative() {
         bail!("activation {act:?} cannot be fused into dense; apply it separately");
     }
+    #[cfg(feature = "cuda")]
+    {
+        let mut all = vec![x, kernel];
+        all.extend(bias);
+        if let Some(d) = crate::tensor::cuda_of("dense", &all)? {
+            return crate::cuda::ops::dense(d, x, kernel, bias, act);
+        }
+    }
     let m = x.numel() / k.max(1);
     let mut out = vec![0.0; m * n];
     gemm(m, n, k, x.as_f32()?, Trans::No, kernel.as_f32()?, Trans::No, &mut out, false);
@@ -129,7 +141,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     if let Some(b) = bias {
         inputs.push(b);
     }
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |g, y, inputs| {
@@ -156,7 +168,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ pub mod activation_ops;
 pub mod conv;
 pub mod conv_ext;
 pub mod elementwise;
+pub mod fused;
+pub(crate) mod fused_types;
 pub mod layout;
 pub mod linalg;
 pub mod nn;

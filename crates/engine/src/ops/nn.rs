@@ -41,11 +41,15 @@ pub(crate) fn softmax_raw(xs: &[f32], outer: usize, len: usize, inner: usize, lo
 /// remembers `x` as its logits (see [`Tensor::keras_logits`]).
 pub fn softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
     let ax = normalize_axis(axis, x.rank())?;
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("softmax", &[x])? {
+        return crate::cuda::ops::softmax(d, x, ax, false);
+    }
     let (outer, len, inner) = split_axis(x.shape(), ax);
     let out =
         Tensor::from_f32_unchecked(softmax_raw(x.as_f32()?, outer, len, inner, false), x.shape().to_vec());
     let out = if ax + 1 == x.rank() { out.with_logits(LogitsKind::Softmax, x) } else { out };
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, y, inputs| {
@@ -62,16 +66,20 @@ pub fn softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// `log(softmax(x))` along `axis`, computed stably (differentiable).
 pub fn log_softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
     let ax = normalize_axis(axis, x.rank())?;
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("log_softmax", &[x])? {
+        return crate::cuda::ops::softmax(d, x, ax, true);
+    }
     let (outer, len, inner) = split_axis(x.shape(), ax);
     let out =
         Tensor::from_f32_unchecked(softmax_raw(x.as_f32()?, outer, len, inner, true), x.shape().to_vec());
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, y, inputs| {
@@ -88,7 +96,7 @@ pub fn log_softmax(x: &Tensor, axis: isize) -> Result<Tensor> {
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 #[cfg(test)]

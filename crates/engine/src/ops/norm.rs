@@ -136,7 +136,7 @@ pub fn batch_norm_train(
             }
             Ok(grads)
         }),
-    );
+    )?;
     Ok((out, mean, var))
 }
 
@@ -181,7 +181,7 @@ pub fn batch_norm_inference(
     }
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
     let (inputs, gi, bi) = op_inputs(x, gamma, beta);
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |g, _out, inputs| {
@@ -213,7 +213,7 @@ pub fn batch_norm_inference(
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 /// Sorted, de-duplicated, non-negative axes; errors on out-of-range or repeated axes.
@@ -258,7 +258,7 @@ fn layer_norm_last(
     }
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
     let (inputs, gi, bi) = op_inputs(x, gamma, beta);
-    Ok(record(
+    record(
         out,
         &inputs,
         Box::new(move |g, _out, inputs| {
@@ -298,7 +298,7 @@ fn layer_norm_last(
             }
             Ok(grads)
         }),
-    ))
+    )
 }
 
 /// Layer normalization over `axes`: each slice along those axes is normalized with its own
@@ -375,7 +375,7 @@ fn reduce_axes(x: &Tensor, axes: &[isize], keepdims: bool, kind: Reduction) -> R
         shape.iter().enumerate().filter(|(d, _)| !axes.contains(d)).map(|(_, &n)| n).collect()
     };
     let out = Tensor::from_f32_unchecked(out, out_shape);
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, y, inputs| {
@@ -396,7 +396,7 @@ fn reduce_axes(x: &Tensor, axes: &[isize], keepdims: bool, kind: Reduction) -> R
             };
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
-    ))
+    )
 }
 
 /// Mean over several axes (differentiable).

@@ -42,6 +42,10 @@ pub fn mean_axis(x: &Tensor, axis: isize, keepdims: bool) -> Result<Tensor> {
 
 fn reduce_axis(x: &Tensor, axis: isize, keepdims: bool, mean: bool) -> Result<Tensor> {
     let axis = normalize_axis(axis, x.rank())?;
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("reduce", &[x])? {
+        return crate::cuda::ops::reduce_axis(d, x, axis, reduced_shape(x.shape(), axis, keepdims), mean);
+    }
     let xs = x.as_f32()?;
     let (outer, len, inner) = split_axis(x.shape(), axis);
     let mut out = vec![0.0f32; outer * inner];
@@ -58,7 +62,7 @@ fn reduce_axis(x: &Tensor, axis: isize, keepdims: bool, mean: bool) -> Result<Te
     }
     let in_shape = x.shape().to_vec();
     let out = Tensor::from_f32_unchecked(out, reduced_shape(x.shape(), axis, keepdims));
-    Ok(record(
+    record(
         out,
         &[x],
         Box::new(move |g, _o, _i| {
@@ -72,7 +76,7 @@ fn reduce_axis(x: &Tensor, axis: isize, keepdims: bool, mean: bool) -> Result<Te
             }
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, in_shape.clone()))])
         }),
-    ))
+    )
 }
 
 /// Sum of all elements, as a 0-d tensor (differentiable).
@@ -90,11 +94,15 @@ pub fn mean_all(x: &Tensor) -> Result<Tensor> {
 /// Index of the maximum along `axis` (first on ties), as int64 (not differentiable).
 pub fn argmax(x: &Tensor, axis: isize) -> Result<Tensor> {
     let axis = normalize_axis(axis, x.rank())?;
-    let xs = x.as_f32()?;
     let (outer, len, inner) = split_axis(x.shape(), axis);
     if len == 0 {
         bail!("argmax over an empty axis of shape {:?}", x.shape());
     }
+    #[cfg(feature = "cuda")]
+    if let Some(d) = crate::tensor::cuda_of("argmax", &[x])? {
+        return crate::cuda::ops::argmax(d, x, axis, reduced_shape(x.shape(), axis, false));
+    }
+    let xs = x.as_f32()?;
     let mut out = vec![0i64; outer * inner];
     for o in 0..outer {
         for i in 0..inner {

@@ -426,7 +426,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
         out,
         &op_inputs,
         Box::new(move |gr, _o, ins| backward(&saved, gr.as_f32()?, ins, reset_after)),
-    );
+    )?;
     // Differentiable views of the packed result.
     let mut widths = vec![tout * u];
     widths.extend(std::iter::repeat_n(u, ns));
@@ -463,7 +463,7 @@ fn split_columns(x: &Tensor, widths: &[usize]) -> Result<Vec<Tensor>> {
                 }
                 Ok(vec![Some(Tensor::from_f32_unchecked(full, vec![rows, p]))])
             }),
-        );
+        )?;
         out.push(piece);
         start += w;
     }

@@ -1,4 +1,9 @@
-//! Session state: automatic layer names and `clear_session`.
+//! Session state: automatic layer names, `clear_session`, and the device tensors and models
+//! live on.
+
+mod device;
+
+pub use device::{device, enable_tensor_float_32_execution, list_devices, set_device, with_device, Device};
 
 use std::cell::RefCell;
 use std::collections::HashMap;

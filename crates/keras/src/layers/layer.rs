@@ -110,6 +110,12 @@ impl Variable {
             );
         }
         let v = value.cast(keras_engine::DType::F32);
+        if self.value.device().is_cuda() && self.value.device_address().is_some() {
+            // In place: the variable keeps its device buffer (which a captured CUDA graph of
+            // the training step reads and writes).
+            self.value.copy_from(&v)?;
+            return Ok(());
+        }
         self.value = if self.trainable { v.requiring_grad() } else { v };
         Ok(())
     }
@@ -117,6 +123,11 @@ impl Variable {
     /// Mutable elements for in-place updates by optimizers (copy-on-write when shared).
     pub fn data_mut(&mut self) -> Result<&mut [f32]> {
         Ok(self.value.f32_mut()?)
+    }
+
+    /// The value for in-place device updates (the optimizer's fused GPU kernels).
+    pub(crate) fn value_mut(&mut self) -> &mut Tensor {
+        &mut self.value
     }
 }
 

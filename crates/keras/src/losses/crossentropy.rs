@@ -3,6 +3,7 @@
 //! shortcut for outputs of `softmax`/`sigmoid`: oracle README note 11).
 
 use keras_engine::ops;
+use keras_engine::ops::fused::RowLoss;
 
 use super::kernels::{as_float, fmt_shape, row_op, sigmoid, EPSILON, ONE_MINUS_EPSILON};
 use crate::{keras_bail, Result, Tensor};
@@ -164,6 +165,11 @@ pub fn categorical_crossentropy_axis(
     let y_pred = as_float(y_pred);
     check_same_shape(y_true, &y_pred)?;
     let ax = ops::normalize_axis(axis, y_pred.rank())?;
+    if y_pred.device().is_cuda() && label_smoothing == 0.0 && ax + 1 == y_pred.rank() {
+        let (x, logits) = resolve_logits(&y_pred, from_logits);
+        let kind = if logits { RowLoss::SoftmaxXent } else { RowLoss::ProbXent };
+        return Ok(ops::fused::row_loss(kind, &x, y_true)?);
+    }
     let mut t = y_true.to_f32_vec();
     if label_smoothing != 0.0 {
         let c = y_pred.shape()[ax] as f32;
@@ -275,6 +281,15 @@ pub fn binary_crossentropy_axis(
     check_label_smoothing(label_smoothing)?;
     let y_pred = as_float(y_pred);
     check_same_shape(y_true, &y_pred)?;
+    if y_pred.device().is_cuda()
+        && label_smoothing == 0.0
+        && y_pred.rank() > 0
+        && ops::normalize_axis(axis, y_pred.rank())? + 1 == y_pred.rank()
+    {
+        let (x, logits) = resolve_logits(&y_pred, from_logits);
+        let kind = if logits { RowLoss::BceLogits } else { RowLoss::BceProbs };
+        return Ok(ops::fused::row_loss(kind, &x, y_true)?);
+    }
     let mut t = y_true.to_f32_vec();
     if label_smoothing != 0.0 {
         let keep = (1.0 - label_smoothing) as f32;

@@ -42,6 +42,9 @@ struct Stack {
 pub struct Sequential {
     stack: Stack,
     compiled: Option<Compiled>,
+    /// The captured CUDA graph of `predict_on_batch` (see `trainers/step_graph.rs`).
+    #[cfg(feature = "cuda")]
+    predict_graphs: std::sync::Mutex<trainers::step_graph::Graphs>,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -172,6 +175,8 @@ impl Sequential {
                 built: false,
             },
             compiled: None,
+            #[cfg(feature = "cuda")]
+            predict_graphs: Default::default(),
         }
     }
 
@@ -466,8 +471,49 @@ impl Sequential {
     /// Outputs for one batch, no bar (Keras `predict_on_batch`).
     pub fn predict_on_batch(&self, x: &Tensor) -> Result<Tensor> {
         self.check_ready(x)?;
+        #[cfg(feature = "cuda")]
+        if let Some(y) = self.predict_graphed(x)? {
+            return Ok(y);
+        }
         let mut ctx = CallContext::new(false);
         Ok(self.stack.forward(x, &mut ctx)?.detach())
+    }
+
+    /// `predict_on_batch` through a captured CUDA graph once the call is device-resident (see
+    /// `trainers/step_graph.rs`); `None` runs it eagerly.
+    #[cfg(feature = "cuda")]
+    fn predict_graphed(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        use trainers::step_graph::{addresses, enabled, Plan};
+        let dev = self.weights().first().map(|w| w.value().device());
+        let x = match dev {
+            Some(d) if d != x.device() => x.to_device(d)?,
+            _ => x.clone(),
+        };
+        if !enabled() || !x.device().is_cuda() {
+            return Ok(None);
+        }
+        let Ok(mut graphs) = self.predict_graphs.try_lock() else { return Ok(None) };
+        let vars = addresses(&self.weights().iter().map(|w| w.value()).collect::<Vec<_>>());
+        let inputs = [Some(&x)];
+        let forward = |x: &Tensor| -> Result<Tensor> {
+            let mut ctx = CallContext::new(false);
+            Ok(self.stack.forward(x, &mut ctx)?.detach())
+        };
+        let y = match graphs.plan(&inputs, &vars)? {
+            // The caller owns the result: a copy, since the next replay rewrites the graph's.
+            Plan::Replay => graphs.replay(&inputs)?[0].duplicate()?,
+            Plan::Capture => {
+                let out = graphs.capture(&inputs, |s| Ok(vec![forward(&s[0])?]))?;
+                graphs.recorded(vars);
+                out[0].duplicate()?
+            }
+            Plan::Eager(before) => {
+                let y = forward(&x)?;
+                graphs.eager_done(before, true);
+                y
+            }
+        };
+        Ok(Some(y))
     }
 
     /// Calls the model on a batch (Keras `model(x, training=...)`).

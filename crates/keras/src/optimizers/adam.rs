@@ -69,6 +69,14 @@ impl AdamRule {
         }
     }
 
+    fn fused_rule(&self) -> keras_engine::ops::fused::FusedRule {
+        keras_engine::ops::fused::FusedRule::Adam {
+            beta_1: self.beta_1 as f32,
+            beta_2: self.beta_2 as f32,
+            epsilon: self.epsilon as f32,
+        }
+    }
+
     fn write_adam_config(&self, m: &mut Map<String, Value>) {
         m.insert("beta_1".into(), json!(self.beta_1));
         m.insert("beta_2".into(), json!(self.beta_2));
@@ -98,6 +106,10 @@ impl UpdateRule for AdamRule {
         self.step(info, var, grad, slots)
     }
 
+    fn fused(&self) -> Option<keras_engine::ops::fused::FusedRule> {
+        Some(self.fused_rule())
+    }
+
     fn config(&self, m: &mut Map<String, Value>) {
         self.write_adam_config(m)
     }
@@ -122,6 +134,10 @@ impl UpdateRule for AdamWRule {
 
     fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         self.0.step(info, var, grad, slots)
+    }
+
+    fn fused(&self) -> Option<keras_engine::ops::fused::FusedRule> {
+        Some(self.0.fused_rule())
     }
 
     fn config(&self, m: &mut Map<String, Value>) {

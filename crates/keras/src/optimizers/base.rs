@@ -111,6 +111,12 @@ pub trait UpdateRule: Send + Sync + Clone + Default + std::fmt::Debug + 'static 
     /// Called once per step before any variable is updated (Nadam's `u_product`).
     fn begin_step(&mut self, _iterations: u64) {}
 
+    /// The same update as one fused GPU kernel, for rules that have one (Adam, AdamW, SGD);
+    /// variables on a GPU then update there, with their slots resident.
+    fn fused(&self) -> Option<keras_engine::ops::fused::FusedRule> {
+        None
+    }
+
     /// Scalar optimizer variables created after the slots (`(name, value)`, Nadam's
     /// `u_product`, which Keras names `variable`).
     fn extra_variables(&self) -> Vec<(&'static str, f32)> {
@@ -472,6 +478,8 @@ pub struct BaseOptimizer<R: UpdateRule> {
     accumulators: Vec<Vec<f32>>,
     /// Reusable buffers for preprocessed gradients (no allocation after the first step).
     scratch: Vec<Vec<f32>>,
+    /// Slots of variables that live on a GPU, resident there (see `optimizers/device.rs`).
+    device: super::device::DeviceSlots,
     pending_error: Option<Error>,
 }
 
@@ -494,6 +502,7 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             averages: Vec::new(),
             accumulators: Vec::new(),
             scratch: Vec::new(),
+            device: Default::default(),
             pending_error: None,
         }
         .auto_named()
@@ -537,6 +546,7 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             averages: Vec::new(),
             accumulators: Vec::new(),
             scratch: Vec::new(),
+            device: Default::default(),
             pending_error: None,
         };
         opt.check()?;
@@ -843,6 +853,30 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let iterations = self.iterations_property();
         self.rule.begin_step(iterations);
         let wd = self.base.weight_decay.map(|w| w as f32);
+        // Variables on a GPU take the fused device update (one kernel per variable, slots
+        // resident there); on the CPU this costs one device check.
+        let on_gpu = vars.first().is_some_and(|v| v.value().device().is_cuda());
+        if !use_scratch && on_gpu {
+            if let Some(rule) = self.rule.fused() {
+                let decay: Vec<f32> = vars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if !self.uses_weight_decay(v) {
+                            return 0.0;
+                        }
+                        match self.var_infos.get(i) {
+                            Some(info) => self.rule.weight_decay_for(info, wd),
+                            None => wd,
+                        }
+                        .unwrap_or(0.0)
+                    })
+                    .collect();
+                if self.device.try_update(rule, grads, vars, &self.slots, &decay, lr, iterations)? {
+                    return Ok(());
+                }
+            }
+        }
         for (i, var) in vars.iter_mut().enumerate() {
             let excluded = !self.uses_weight_decay(var);
             let info = StepInfo {
@@ -1014,7 +1048,12 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             for group in self.rule.slot_groups() {
                 for (i, (prefix, shape)) in self.built_vars.iter().enumerate() {
                     for (j, (slot, _)) in group.iter().enumerate() {
-                        out.push((format!("{n}/{prefix}_{slot}"), tensor(&self.slots[i][k0 + j], shape)));
+                        // Slots of a GPU-trained optimizer live on the device.
+                        let value = match self.device.slot(i, k0 + j) {
+                            Some(t) => t.clone(),
+                            None => tensor(&self.slots[i][k0 + j], shape),
+                        };
+                        out.push((format!("{n}/{prefix}_{slot}"), value));
                     }
                 }
                 k0 += group.len();
@@ -1096,6 +1135,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let extras: Vec<f32> =
             self.rule.extra_variables().iter().map(|_| next().first().copied().unwrap_or(0.0)).collect();
         self.rule.set_extra_variables(&extras);
+        // The host slots are the truth now; device copies are made again at the next step.
+        self.device = Default::default();
         Ok(())
     }
 }
@@ -1117,6 +1158,23 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
 
     fn apply_gradients(&mut self, grads: &[Tensor], vars: &mut [&mut Variable]) -> Result<()> {
         self.apply_impl(grads, vars)
+    }
+
+    fn prepare_replay(&mut self) -> Result<bool> {
+        if self.rule.fused().is_none()
+            || self.accumulation_steps().is_some()
+            || self.base.use_ema
+            || self.needs_clip()
+            || self.base.loss_scale_factor.is_some()
+        {
+            return Ok(false);
+        }
+        let lr = self.base.learning_rate.at(self.iterations);
+        if !self.device.prepare_replay(lr, self.iterations_property())? {
+            return Ok(false);
+        }
+        self.iterations += 1;
+        Ok(true)
     }
 
     fn learning_rate(&self) -> f32 {

@@ -19,6 +19,7 @@ use crate::layers::Variable;
 use crate::{keras_bail, Result, Tensor};
 
 pub mod base;
+mod device;
 pub mod schedules;
 
 mod adadelta;
@@ -79,6 +80,13 @@ pub trait Optimizer: Send {
     /// The Keras class name (`Adam`).
     fn class_name(&self) -> &str {
         "Optimizer"
+    }
+    /// Readies one replay of a captured training step (CUDA graphs): the replay updates the
+    /// device-resident state as [`apply_gradients`](Optimizer::apply_gradients) would, so this
+    /// advances `iterations` and writes the learning rate where the graph reads it. Returns
+    /// false when this optimizer's steps cannot be replayed (then the step runs eagerly).
+    fn prepare_replay(&mut self) -> Result<bool> {
+        Ok(false)
     }
     /// Sets a constant learning rate as Keras's `optimizer.learning_rate = lr` does: an error
     /// when the optimizer was created with a schedule.

@@ -57,6 +57,13 @@ impl UpdateRule for SGDRule {
         }
     }
 
+    fn fused(&self) -> Option<keras_engine::ops::fused::FusedRule> {
+        Some(keras_engine::ops::fused::FusedRule::Sgd {
+            momentum: self.momentum as f32,
+            nesterov: self.nesterov,
+        })
+    }
+
     fn update(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let lr = info.lr;
         match slots {

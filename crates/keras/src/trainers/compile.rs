@@ -127,11 +127,16 @@ pub struct Compiled {
     loss_config: Value,
     /// The metrics as the compile config records them.
     metrics_config: Vec<Value>,
+    /// The captured CUDA graph of the training step (see `step_graph.rs`).
+    #[cfg(feature = "cuda")]
+    pub(crate) graphs: super::step_graph::Graphs,
 }
 
 impl Compiled {
     /// Compile state from resolved parts.
     pub fn new(optimizer: Box<dyn Optimizer>, loss: Box<dyn Loss>, metrics: Vec<MetricArg>) -> Result<Self> {
+        // A KERAS_DEVICE that names a missing device is reported here, before any training.
+        crate::backend::device()?;
         for m in &metrics {
             if let MetricArg::Name(n) = m {
                 if n.is_empty() {
@@ -164,6 +169,8 @@ impl Compiled {
             specs: metrics,
             metrics: None,
             loss_tracker: metrics::Mean::new("loss"),
+            #[cfg(feature = "cuda")]
+            graphs: Default::default(),
         })
     }
 

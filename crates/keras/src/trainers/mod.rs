@@ -7,6 +7,8 @@ pub mod data;
 pub mod data_adapter;
 pub mod history;
 pub mod network;
+#[cfg(feature = "cuda")]
+pub(crate) mod step_graph;
 pub mod train_model;
 pub mod trainer;
 

@@ -26,6 +26,79 @@ pub fn train_step<N: Network + ?Sized>(
     sample_weight: Option<&Tensor>,
 ) -> Result<()> {
     let batch = x.shape()[0];
+    #[cfg(feature = "cuda")]
+    {
+        let (x, y, sw) = super::step_graph::batch_to_model(&mut *net, x, y, sample_weight)?;
+        if super::step_graph::enabled() && x.device().is_cuda() {
+            return graph_step(net, c, &x, &y, sw.as_ref(), batch);
+        }
+        let (loss, y_pred) = step_core(net, c, &x, &y, sw.as_ref())?;
+        finish_step(c, &loss, &y_pred, &y, sw.as_ref(), batch)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let (loss, y_pred) = step_core(net, c, x, y, sample_weight)?;
+        finish_step(c, &loss, &y_pred, y, sample_weight, batch)
+    }
+}
+
+/// A training step through a CUDA graph when it can be captured (see `step_graph.rs`).
+#[cfg(feature = "cuda")]
+fn graph_step<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    x: &Tensor,
+    y: &Tensor,
+    sw: Option<&Tensor>,
+    batch: usize,
+) -> Result<()> {
+    use super::step_graph::{addresses, Plan};
+    let inputs = [Some(x), Some(y), sw];
+    let vars = {
+        let v = net.variables_mut();
+        let ts: Vec<&Tensor> = v.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
+        addresses(&ts)
+    };
+    match c.graphs.plan(&inputs, &vars)? {
+        Plan::Replay => {
+            if c.optimizer.prepare_replay()? {
+                let out = c.graphs.replay(&inputs)?;
+                return finish_step(c, &out[0], &out[1], y, sw, batch);
+            }
+            c.graphs.reset();
+            let (loss, y_pred) = step_core(net, c, x, y, sw)?;
+            finish_step(c, &loss, &y_pred, y, sw, batch)
+        }
+        Plan::Capture => {
+            let mut graphs = std::mem::take(&mut c.graphs);
+            let out = graphs.capture(&inputs, |s| {
+                let (loss, y_pred) = step_core(net, c, &s[0], &s[1], s.get(2))?;
+                Ok(vec![loss, y_pred])
+            });
+            let v = net.variables_mut();
+            let ts: Vec<&Tensor> = v.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
+            graphs.recorded(addresses(&ts));
+            c.graphs = graphs;
+            let out = out?;
+            finish_step(c, &out[0], &out[1], y, sw, batch)
+        }
+        Plan::Eager(before) => {
+            let (loss, y_pred) = step_core(net, c, x, y, sw)?;
+            c.graphs.eager_done(before, true);
+            finish_step(c, &loss, &y_pred, y, sw, batch)
+        }
+    }
+}
+
+/// The device part of a training step: forward, loss, backward, optimizer update, state
+/// updates. Returns the loss and the predictions.
+fn step_core<N: Network + ?Sized>(
+    net: &mut N,
+    c: &mut Compiled,
+    x: &Tensor,
+    y: &Tensor,
+    sample_weight: Option<&Tensor>,
+) -> Result<(Tensor, Tensor)> {
     let (loss_value, y_pred, grads, updates) = {
         let tape = GradientTape::new();
         let mut ctx = CallContext::new(true);
@@ -35,7 +108,7 @@ pub fn train_step<N: Network + ?Sized>(
         let vars = net.variables_mut();
         let sources: Vec<&Tensor> = vars.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
         let grads = tape.gradient(&loss, &sources)?;
-        (loss.item()?, y_pred.detach(), grads, ctx.updates)
+        (loss.detach(), y_pred.detach(), grads, ctx.updates)
     };
     // The graph is gone: variables are uniquely owned again and update in place.
     let mut vars: Vec<_> = net.variables_mut().into_iter().filter(|(_, t)| *t).map(|(v, _)| v).collect();
@@ -51,8 +124,20 @@ pub fn train_step<N: Network + ?Sized>(
     }
     drop(vars);
     apply_updates(net, updates)?;
-    c.loss_tracker.update_state_value(loss_value, batch as f32);
-    c.update_metrics(y, &y_pred, sample_weight)?;
+    Ok((loss_value, y_pred))
+}
+
+/// The host part of a training step: the loss value and the metrics.
+fn finish_step(
+    c: &mut Compiled,
+    loss: &Tensor,
+    y_pred: &Tensor,
+    y: &Tensor,
+    sample_weight: Option<&Tensor>,
+    batch: usize,
+) -> Result<()> {
+    c.loss_tracker.update_state_value(loss.item()?, batch as f32);
+    c.update_metrics(y, y_pred, sample_weight)?;
     Ok(())
 }
 

@@ -89,6 +89,13 @@ impl Layer for Dropout {
         let keep = 1.0 - self.rate;
         let scale = 1.0 / keep;
         let n = x.numel();
+        if x.device().is_cuda() && self.seed.is_none() {
+            // The device generator (its counter advances on the GPU, so a captured training
+            // step draws a fresh mask at every replay); its stream is seeded from the global
+            // generator.
+            let stream = with_global_rng(|r| r.next_u64());
+            return Ok(ops::fused::dropout(x, self.rate, stream)?);
+        }
         let make = |r: &mut Rng| -> Vec<f32> {
             (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
         };
