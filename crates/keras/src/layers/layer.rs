@@ -289,6 +289,71 @@ pub trait Layer: Send + Sync + Any {
         let _ = (inputs, mask);
         Ok(None)
     }
+    /// Keras `call(inputs)` with a list: every input tensor with its mask (one per input,
+    /// `None` when unmasked), returning every output. Layers that take a list (merging,
+    /// attention) override it; the default serves single-input layers through
+    /// [`Layer::call_outputs`] and rejects any other number of inputs.
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let [x] = inputs else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.name(),
+                inputs.len()
+            );
+        };
+        self.call_outputs(x, masks.first().and_then(Option::as_ref), ctx)
+    }
+    /// Creates the weights for several inputs (Keras `build(input_shape)` with a list of
+    /// shapes). The default requires exactly one input and calls [`Layer::build`].
+    fn build_multi(&mut self, input_shapes: &[Shape]) -> Result<()> {
+        let [shape] = input_shapes else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.name(),
+                input_shapes.len()
+            );
+        };
+        self.build(shape)
+    }
+    /// The shape of every output for the shapes of every input. The default requires exactly
+    /// one input and returns `[compute_output_shape(..)]`; layers with several outputs (an RNN
+    /// with `return_state`) or several inputs override it.
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        let [shape] = input_shapes else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.name(),
+                input_shapes.len()
+            );
+        };
+        Ok(vec![self.compute_output_shape(shape)?])
+    }
+    /// The mask of every output (Keras `compute_mask` with lists). The default requires one
+    /// input and returns `[compute_mask(..)]`; a graph runtime gives any further output no mask.
+    fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+        let [x] = inputs else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.name(),
+                inputs.len()
+            );
+        };
+        Ok(vec![self.compute_mask(x, masks.first().and_then(Option::as_ref))?])
+    }
+    /// True for layers whose `call` takes a list of tensors even when given one (merging
+    /// layers): their Keras config records the inputs of a node as a list.
+    fn takes_list(&self) -> bool {
+        false
+    }
     /// Weights in Keras's `get_weights()` order.
     fn weights(&self) -> Vec<&Variable> {
         Vec::new()
