@@ -140,6 +140,13 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
     if class == "Lambda" {
         keras_bail!(Config, "Refusing to load a Lambda layer: it would execute arbitrary code");
     }
+    // Models nest as layers (Keras `Functional` / tf.keras `Model`, `Sequential`).
+    if crate::models::functional::is_functional_class(class) {
+        return Ok(crate::models::Functional::from_config(&cfg)?.into_layer());
+    }
+    if class == "Sequential" {
+        return Ok(crate::models::Sequential::from_config(&cfg)?.into_layer());
+    }
     let Some((_, f)) = registry().iter().find(|(n, _)| *n == class) else {
         keras_bail!(
             Config,
