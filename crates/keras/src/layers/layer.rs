@@ -5,6 +5,7 @@ use std::any::Any;
 use serde_json::{json, Map, Value};
 
 use crate::constraints::Constraint;
+use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -353,6 +354,62 @@ pub trait Layer: Send + Sync + Any {
     /// layers): their Keras config records the inputs of a node as a list.
     fn takes_list(&self) -> bool {
         false
+    }
+    /// The keyword arguments this layer's `call` takes besides `training` and `mask` (which
+    /// every layer accepts), as Keras's call signature names them: `["key", "attention_mask",
+    /// "return_attention_scores", "use_causal_mask", ...]` for MultiHeadAttention. The
+    /// default `*_with_kwargs` methods refuse any other name.
+    fn call_kwarg_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Keras `layer(*inputs, **kwargs)`: the positional input tensors with their masks, plus
+    /// the node's keyword arguments ([`CallKwargs`]). This is what a graph runtime calls for
+    /// every node. The default checks the names against [`Layer::call_kwarg_names`] (Python's
+    /// `Dense.call() got an unexpected keyword argument 'x'`), lets an explicit `mask=` replace
+    /// the inputs' masks and an explicit `training=` override the outer mode (as Keras does),
+    /// and forwards to [`Layer::call_multi`]. Layers with keyword arguments of their own
+    /// (attention layers) override it.
+    fn call_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        kwargs.check_known(self.class_name(), self.call_kwarg_names())?;
+        let masks = kwargs.effective_masks(masks, self.class_name())?;
+        let training = kwargs.training(self.class_name())?;
+        with_training(ctx, training, |ctx| self.call_multi(inputs, &masks, ctx))
+    }
+    /// Creates the weights from the input shapes and the keyword arguments at shape time
+    /// (Keras's `build` may read keyword tensors' shapes: MultiHeadAttention's `key_shape`
+    /// comes from `key=`). The default checks the names and calls [`Layer::build_multi`].
+    fn build_with_kwargs(&mut self, input_shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
+        kwargs.check_known(self.class_name(), self.call_kwarg_names())?;
+        self.build_multi(input_shapes)
+    }
+    /// The shape of every output given the input shapes and the keyword arguments (whose plain
+    /// values can change the outputs: `return_attention_scores=True` adds the scores). The
+    /// default checks the names and calls [`Layer::compute_output_shapes`].
+    fn compute_output_shapes_with_kwargs(
+        &self,
+        input_shapes: &[Shape],
+        kwargs: &ShapeKwargs,
+    ) -> Result<Vec<Shape>> {
+        kwargs.check_known(self.class_name(), self.call_kwarg_names())?;
+        self.compute_output_shapes(input_shapes)
+    }
+    /// The mask of every output given the keyword arguments. The default checks the names,
+    /// applies an explicit `mask=` and calls [`Layer::compute_masks`].
+    fn compute_masks_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+    ) -> Result<Vec<Option<Tensor>>> {
+        kwargs.check_known(self.class_name(), self.call_kwarg_names())?;
+        let masks = kwargs.effective_masks(masks, self.class_name())?;
+        self.compute_masks(inputs, &masks)
     }
     /// Weights in Keras's `get_weights()` order.
     fn weights(&self) -> Vec<&Variable> {

@@ -6,6 +6,7 @@
 
 pub mod activations;
 mod builders;
+pub mod call_kwargs;
 pub mod convolutional;
 pub mod core;
 pub mod layer;
@@ -24,6 +25,7 @@ pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
 pub use convolutional::Conv2D;
 pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
+pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{

@@ -107,12 +107,55 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// The forward pass on the single input (what `Network::forward` wraps in a Vec).
+    fn forward_one(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        let mut h = x.clone();
+        if h.dtype() != keras_engine::DType::F32 {
+            h = h.cast(keras_engine::DType::F32);
+        }
+        // The Keras mask (Embedding(mask_zero=True), Masking) flows to the next layer.
+        let mut mask: Option<Tensor> = None;
+        for layer in &self.layers {
+            let next_mask = layer.compute_mask(&h, mask.as_ref())?;
+            h = match mask.as_ref() {
+                None => layer.call(&h, ctx)?,
+                Some(m) => layer.call_masked(&h, Some(m), ctx)?,
+            };
+            layer.base().record_activity(&h, ctx)?;
+            mask = next_mask;
+        }
+        Ok(h)
+    }
+}
+
+/// The one input of a Sequential model, or Keras's error for any other number of arrays.
+fn single_input<'t>(name: &str, xs: &'t [Tensor]) -> Result<&'t Tensor> {
+    match xs {
+        [x] => Ok(x),
+        _ => keras_bail!(
+            Value,
+            "Layer \"{name}\" expects 1 input(s), but it received {} input tensors.",
+            xs.len()
+        ),
+    }
+}
+
 impl Network for Stack {
     fn name(&self) -> &str {
         &self.base.name
     }
 
-    fn prepare(&mut self, x: &Tensor) -> Result<()> {
+    fn input_names(&self) -> Vec<String> {
+        vec![self.input.as_ref().map_or("input_layer", |i| Layer::name(i)).to_string()]
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        self.layers.last().map(|l| vec![l.name().to_string()]).unwrap_or_default()
+    }
+
+    fn prepare(&mut self, xs: &[Tensor]) -> Result<()> {
+        let x = single_input(&self.name, xs)?;
         if self.input.is_none() {
             // Deferred build (Keras builds on the first batch when no input shape was given).
             let shape: Vec<usize> = x.shape()[1..].to_vec();
@@ -138,23 +181,8 @@ impl Network for Stack {
         Ok(())
     }
 
-    fn forward(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut h = x.clone();
-        if h.dtype() != keras_engine::DType::F32 {
-            h = h.cast(keras_engine::DType::F32);
-        }
-        // The Keras mask (Embedding(mask_zero=True), Masking) flows to the next layer.
-        let mut mask: Option<Tensor> = None;
-        for layer in &self.layers {
-            let next_mask = layer.compute_mask(&h, mask.as_ref())?;
-            h = match mask.as_ref() {
-                None => layer.call(&h, ctx)?,
-                Some(m) => layer.call_masked(&h, Some(m), ctx)?,
-            };
-            layer.base().record_activity(&h, ctx)?;
-            mask = next_mask;
-        }
-        Ok(h)
+    fn forward(&self, xs: &[Tensor], ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+        Ok(vec![self.forward_one(single_input(&self.name, xs)?, ctx)?])
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
@@ -500,7 +528,7 @@ impl Sequential {
                 first = Some(b.x);
                 Ok(false)
             })?;
-            self.stack.prepare(&first.expect("non-empty sequence"))?;
+            self.stack.prepare(std::slice::from_ref(&first.expect("non-empty sequence")))?;
         }
         let this: &Sequential = self;
         trainer::predict_adapter(this, &mut adapter, args.verbose, &|x| this.check_ready(x), args.callbacks)
@@ -514,7 +542,7 @@ impl Sequential {
             return Ok(y);
         }
         let mut ctx = CallContext::new(false);
-        Ok(self.stack.forward(x, &mut ctx)?.detach())
+        Ok(self.stack.forward_one(x, &mut ctx)?.detach())
     }
 
     /// `predict_on_batch` through a captured CUDA graph once the call is device-resident (see
@@ -535,7 +563,7 @@ impl Sequential {
         let inputs = [Some(&x)];
         let forward = |x: &Tensor| -> Result<Tensor> {
             let mut ctx = CallContext::new(false);
-            Ok(self.stack.forward(x, &mut ctx)?.detach())
+            Ok(self.stack.forward_one(x, &mut ctx)?.detach())
         };
         let y = match graphs.plan(&inputs, &vars)? {
             // The caller owns the result: a copy, since the next replay rewrites the graph's.
@@ -558,7 +586,7 @@ impl Sequential {
     pub fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         self.check_ready(x)?;
         let mut ctx = CallContext::new(training);
-        self.stack.forward(x, &mut ctx)
+        self.stack.forward_one(x, &mut ctx)
     }
 
     fn check_ready(&self, x: &Tensor) -> Result<()> {
@@ -591,7 +619,7 @@ impl Sequential {
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
         self.compiled()?;
         trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.stack.prepare(x)?;
+        self.stack.prepare(std::slice::from_ref(x))?;
         let c = self.compiled.as_mut().expect("checked");
         c.reset_metrics();
         trainer::train_step(&mut self.stack, c, x, y, sample_weight)?;
@@ -602,7 +630,7 @@ impl Sequential {
     pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
         self.compiled()?;
         trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.stack.prepare(x)?;
+        self.stack.prepare(std::slice::from_ref(x))?;
         let c = self.compiled.as_mut().expect("checked");
         c.reset_metrics();
         trainer::test_step(&self.stack, c, x, y, sample_weight)?;

@@ -102,7 +102,7 @@ fn step_core<N: Network + ?Sized>(
     let (loss_value, y_pred, grads, updates) = {
         let tape = GradientTape::new();
         let mut ctx = CallContext::new(true);
-        let y_pred = net.forward(x, &mut ctx)?;
+        let y_pred = one_output(net.forward(std::slice::from_ref(x), &mut ctx)?)?;
         let loss = c.loss.compute(y, &y_pred, sample_weight)?;
         let loss = add_extra_losses(&*net, loss, &ctx.losses)?;
         let vars = net.variables_mut();
@@ -125,6 +125,14 @@ fn step_core<N: Network + ?Sized>(
     drop(vars);
     apply_updates(net, updates)?;
     Ok((loss_value, y_pred))
+}
+
+/// The single output of a one-output model.
+fn one_output(mut outs: Vec<Tensor>) -> Result<Tensor> {
+    match outs.len() {
+        1 => Ok(outs.pop().expect("one output")),
+        n => keras_bail!(Value, "This model has {n} outputs; single-output training needs exactly 1"),
+    }
 }
 
 /// The host part of a training step: the loss value and the metrics.
@@ -176,7 +184,7 @@ pub fn test_step<N: Network + ?Sized>(
     sample_weight: Option<&Tensor>,
 ) -> Result<()> {
     let mut ctx = CallContext::new(false);
-    let y_pred = net.forward(x, &mut ctx)?;
+    let y_pred = one_output(net.forward(std::slice::from_ref(x), &mut ctx)?)?;
     let loss = c.loss.compute(y, &y_pred, sample_weight)?;
     let loss = add_extra_losses(net, loss, &ctx.losses)?;
     c.loss_tracker.update_state_value(loss.item()?, x.shape()[0] as f32);
@@ -225,7 +233,7 @@ pub fn fit(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, mut args: FitArgs
         );
     }
     let n_all = check_xy(x, Some(y), args.sample_weight.as_ref())?;
-    model.parts_mut()?.0.prepare(x)?;
+    model.parts_mut()?.0.prepare(std::slice::from_ref(x))?;
     // Validation data: explicit, or the last fraction of x / y (before any shuffling).
     let (x, y, sw, val) = if args.validation_data.is_some() {
         (x.clone(), y.clone(), args.sample_weight.clone(), None)
@@ -298,7 +306,7 @@ fn validation_adapter(
     args: &FitArgs,
 ) -> Result<TensorAdapter> {
     check_xy(vx, Some(vy), None)?;
-    model.parts_mut()?.0.prepare(vx)?;
+    model.parts_mut()?.0.prepare(std::slice::from_ref(vx))?;
     let vb = args.validation_batch_size.unwrap_or(args.batch_size);
     Ok(TensorAdapter::new(vx.clone(), Some(vy.clone()), None, vb))
 }
@@ -348,7 +356,7 @@ pub fn fit_adapter(
             cbs.on_train_batch_begin(step, &mut cm, &mut Logs::new())?;
             let mut logs = {
                 let (net, c) = cm.model_mut()?.parts_mut()?;
-                net.prepare(&batch.x)?;
+                net.prepare(std::slice::from_ref(&batch.x))?;
                 let y = targets(&batch)?;
                 if let Some(w) = &batch.sample_weight {
                     check_xy(&batch.x, Some(y), Some(w))?;
@@ -395,7 +403,7 @@ fn evaluate_loop(cm: &mut CallbackModel, data: &mut dyn DataAdapter, cbs: &mut C
         cbs.on_test_batch_begin(step, cm, &mut Logs::new())?;
         let mut logs = {
             let (net, c) = cm.model_mut()?.parts_mut()?;
-            net.prepare(&batch.x)?;
+            net.prepare(std::slice::from_ref(&batch.x))?;
             let y = targets(&batch)?;
             test_step(net, c, &batch.x, y, batch.sample_weight.as_ref())?;
             c.logs()
@@ -428,7 +436,7 @@ pub fn evaluate_adapter(
 pub fn evaluate(model: &mut dyn TrainModel, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
     check_batch_size(args.batch_size)?;
     check_xy(x, Some(y), args.sample_weight.as_ref())?;
-    model.parts_mut()?.0.prepare(x)?;
+    model.parts_mut()?.0.prepare(std::slice::from_ref(x))?;
     let mut data =
         TensorAdapter::new(x.clone(), Some(y.clone()), args.sample_weight.clone(), args.batch_size);
     evaluate_adapter(model, &mut data, args.verbose, args.callbacks)
@@ -462,7 +470,8 @@ pub fn predict_adapter(
         cbs.on_predict_batch_begin(step, &mut cm, &mut Logs::new())?;
         check(&batch.x)?;
         let mut ctx = CallContext::new(false);
-        let out = cm.model().network().forward(&batch.x, &mut ctx)?.detach();
+        let out =
+            one_output(cm.model().network().forward(std::slice::from_ref(&batch.x), &mut ctx)?)?.detach();
         cbs.on_predict_batch_end(step, &out, &mut cm, &mut Logs::new())?;
         outs.push(out);
         Ok(!cm.stop_predicting)
