@@ -23,9 +23,9 @@ pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
+pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
 pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
-pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{

@@ -155,7 +155,7 @@ impl Network for Stack {
     }
 
     fn prepare(&mut self, xs: &[Tensor]) -> Result<()> {
-        let x = single_input(&self.name, xs)?;
+        let x = single_input(&self.base.name, xs)?;
         if self.input.is_none() {
             // Deferred build (Keras builds on the first batch when no input shape was given).
             let shape: Vec<usize> = x.shape()[1..].to_vec();
@@ -182,7 +182,7 @@ impl Network for Stack {
     }
 
     fn forward(&self, xs: &[Tensor], ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        Ok(vec![self.forward_one(single_input(&self.name, xs)?, ctx)?])
+        Ok(vec![self.forward_one(single_input(&self.base.name, xs)?, ctx)?])
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
@@ -205,7 +205,11 @@ impl Network for Stack {
             if crate::models::functional::is_model_layer(layer.as_ref()) {
                 // A nested model: its own layers' trainable flags count too.
                 let mut flags = Vec::new();
-                crate::models::functional::graph::trainable_flags(layer.as_ref(), model_trainable, &mut flags);
+                crate::models::functional::graph::trainable_flags(
+                    layer.as_ref(),
+                    model_trainable,
+                    &mut flags,
+                );
                 out.extend(layer.weights_mut().into_iter().zip(flags));
                 continue;
             }
@@ -337,7 +341,6 @@ impl Sequential {
     pub(crate) fn into_parts(self) -> (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>) {
         (self.stack.base.name, self.stack.input, self.stack.layers, self.compiled)
     }
-
 
     /// A layer by name.
     pub fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
@@ -899,7 +902,7 @@ impl Layer for Stack {
         Ok(shape)
     }
     fn call(&self, inputs: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        Network::forward(self, inputs, ctx)
+        self.forward_one(inputs, ctx)
     }
     fn weights(&self) -> Vec<&Variable> {
         self.layers.iter().flat_map(|l| l.weights()).collect()

@@ -37,7 +37,11 @@ fn layers_groups(layers: &[&dyn Layer], prefix: &str, mut offset: usize, out: &m
         let path = format!("{prefix}/{key}");
         let n = layer.weights().len();
         if let Some(inner) = model_layers(layer) {
-            out.push(VarGroup { path: format!("{path}/vars"), name: layer.name().to_string(), weights: vec![] });
+            out.push(VarGroup {
+                path: format!("{path}/vars"),
+                name: layer.name().to_string(),
+                weights: vec![],
+            });
             layers_groups(&inner, &format!("{path}/layers"), offset, out);
         } else {
             layer_groups(layer, &path, offset, out);
@@ -199,7 +203,9 @@ fn keras_to_bytes(model: &Functional) -> Result<Vec<u8>> {
 /// with one output (else the model loads uncompiled, with a warning).
 fn compile_loaded(model: &mut Functional, cc: &Value) -> Result<()> {
     let several = model.output_names().len() > 1
-        || cc.get("loss").is_some_and(|l| l.is_array() || l.as_object().is_some_and(|o| !o.contains_key("class_name")));
+        || cc
+            .get("loss")
+            .is_some_and(|l| l.is_array() || l.as_object().is_some_and(|o| !o.contains_key("class_name")));
     if several {
         warn(
             "The saved compile config has one loss per output; keras-rs loads this model uncompiled (predict works). \
@@ -343,11 +349,8 @@ fn load_legacy_group(model: &mut Functional, r: &Reader, group: &str) -> Result<
     let by_name = slots.iter().all(|s| saved.iter().any(|(n, _)| *n == s.0));
     let mut assign = Vec::new();
     for (k, slot) in slots.iter().enumerate() {
-        let (sname, wnames) = if by_name {
-            saved.iter().find(|(n, _)| *n == slot.0).expect("checked")
-        } else {
-            &saved[k]
-        };
+        let (sname, wnames) =
+            if by_name { saved.iter().find(|(n, _)| *n == slot.0).expect("checked") } else { &saved[k] };
         if wnames.len() != slot.1.len() {
             keras_bail!(
                 Value,
@@ -487,4 +490,3 @@ pub(crate) fn load_weights(model: &mut Functional, path: &Path) -> Result<()> {
     });
     result.map_err(|e| with_file(e, path))
 }
-

@@ -42,7 +42,12 @@ pub(crate) fn count_vars(r: &Reader, path: &str) -> Result<usize> {
 
 /// Reads the values of one group (Keras `Layer.load_own_variables`): the count must match,
 /// then each shape.
-pub(crate) fn read_group(r: &Reader, g: &VarGroup, shapes: &[Vec<usize>], names: &[String]) -> Result<Vec<Tensor>> {
+pub(crate) fn read_group(
+    r: &Reader,
+    g: &VarGroup,
+    shapes: &[Vec<usize>],
+    names: &[String],
+) -> Result<Vec<Tensor>> {
     let found = count_vars(r, &g.path)?;
     if found != g.weights.len() {
         keras_bail!(

@@ -72,7 +72,12 @@ impl Layer for Graph {
     fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
         Ok(self.run(std::slice::from_ref(x), &[mask.cloned()], ctx)?.0)
     }
-    fn call_multi(&self, inputs: &[Tensor], masks: &[Option<Tensor>], ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
         Ok(self.run(inputs, masks, ctx)?.0)
     }
     fn compute_mask(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
@@ -125,4 +130,3 @@ impl Layer for Graph {
         self
     }
 }
-

@@ -9,10 +9,10 @@ use serde_json::{json, Map, Value};
 
 use super::graph::{Graph, TensorRef};
 use super::ops::OpLayer;
-use super::symbolic::{call_symbolic, input_node, CallArgs, KerasTensor, LayerSlot};
+use super::symbolic::{arg_tensors, call_symbolic, input_node, KerasTensor, LayerSlot};
 use super::Functional;
 use crate::layers::core::input_layer::dtype_name;
-use crate::layers::{InputLayer, Layer};
+use crate::layers::{CallKwargs, InputLayer, Layer, TensorArg};
 use crate::{keras_bail, Error, Result};
 
 /// A check run on each layer and its input shapes before the layer is built (the loaders
@@ -48,6 +48,31 @@ fn one_or_list(mut v: Vec<Value>) -> Value {
     }
 }
 
+/// The keyword arguments of a node with their tensors, once all exist.
+fn resolve_kwargs(
+    kw: &CallKwargs<Hist>,
+    made: &HashMap<String, Vec<Vec<KerasTensor>>>,
+) -> Option<CallKwargs<KerasTensor>> {
+    let get = |h: &Hist| made.get(&h.0)?.get(h.1)?.get(h.2).cloned();
+    let mut out = CallKwargs::new();
+    for (k, v) in kw.values() {
+        out.set_value(k, v.clone());
+    }
+    for (k, arg) in kw.tensor_args() {
+        let a = match arg {
+            TensorArg::One(h) => TensorArg::One(get(h)?),
+            TensorArg::List(l) => TensorArg::List(
+                l.iter()
+                    .map(|h| h.as_ref().map(|h| get(h).ok_or(())).transpose())
+                    .collect::<std::result::Result<Vec<_>, ()>>()
+                    .ok()?,
+            ),
+        };
+        out.set_tensor(k, a, None);
+    }
+    Some(out)
+}
+
 /// Keras 3 `Functional.get_config()`.
 pub(crate) fn get_config(g: &Graph) -> Value {
     let mut layers = Vec::with_capacity(g.layers.len());
@@ -62,15 +87,19 @@ pub(crate) fn get_config(g: &Graph) -> Value {
             } else {
                 args.extend(tensors);
             }
-            args.extend(node.args.extra_args.iter().cloned());
-            let mut kwargs = node.args.kwargs.clone();
-            if let Some(t) = node.args.training {
-                kwargs.insert("training".into(), json!(t));
+            args.extend(node.extra_args.iter().cloned());
+            let mut kwargs = Map::new();
+            for (k, v) in node.kwargs.values() {
+                kwargs.insert(k.clone(), v.clone());
             }
-            if !node.masks.is_empty() {
-                let ms: Vec<Value> =
-                    node.masks.iter().map(|m| m.map_or(Value::Null, |r| tensor_json(g, r))).collect();
-                kwargs.insert("mask".into(), one_or_list(ms));
+            for (k, arg) in node.kwargs.tensor_args() {
+                let v = match arg {
+                    TensorArg::One(r) => tensor_json(g, *r),
+                    TensorArg::List(l) => {
+                        Value::Array(l.iter().map(|r| r.map_or(Value::Null, |r| tensor_json(g, r))).collect())
+                    }
+                };
+                kwargs.insert(k.clone(), v);
             }
             nodes.push((node.node_index, json!({ "args": args, "kwargs": kwargs })));
         }
@@ -96,9 +125,9 @@ type Hist = (String, usize, usize);
 /// One parsed inbound node.
 struct NodeSpec {
     inputs: Vec<Hist>,
-    masks: Vec<Option<Hist>>,
     as_list: bool,
-    args: CallArgs,
+    kwargs: CallKwargs<Hist>,
+    extra_args: Vec<Value>,
 }
 
 fn hist_from(v: &Value) -> Option<Hist> {
@@ -114,23 +143,41 @@ fn keras_tensor_hist(v: &Value) -> Option<Hist> {
     hist_from(v.get("config")?.get("keras_history")?)
 }
 
-/// A mask argument: one tensor, a list of tensors (or nulls), or null.
-fn parse_masks(v: &Value, tf2: bool) -> Result<Option<Vec<Option<Hist>>>> {
-    let one = |x: &Value| -> Result<Option<Hist>> {
-        if x.is_null() {
-            return Ok(None);
-        }
-        let h = if tf2 { hist_from(x) } else { keras_tensor_hist(x) };
-        h.map(Some).ok_or_else(|| Error::Config(format!("cannot read the mask argument {x}")))
-    };
-    match v {
-        Value::Null => Ok(None),
-        Value::Array(items) if !tf2 || items.first().is_some_and(Value::is_array) => {
-            let ms = items.iter().map(one).collect::<Result<Vec<_>>>()?;
-            Ok(ms.iter().any(Option::is_some).then_some(ms))
-        }
-        x => Ok(one(x)?.map(|h| vec![Some(h)])),
+/// A keyword argument: a tensor, a list of tensors (and nulls), or a plain value.
+fn kwarg_from(v: &Value, tensor: fn(&Value) -> Option<Hist>) -> std::result::Result<TensorArg<Hist>, ()> {
+    if let Some(h) = tensor(v) {
+        return Ok(TensorArg::One(h));
     }
+    if let Some(items) = v.as_array() {
+        if !items.is_empty()
+            && items.iter().any(|x| tensor(x).is_some())
+            && items.iter().all(|x| x.is_null() || tensor(x).is_some())
+        {
+            return Ok(TensorArg::List(items.iter().map(tensor).collect()));
+        }
+    }
+    Err(())
+}
+
+/// Parses the keyword arguments of a node: tensors become references, the rest stays JSON.
+fn parse_kwargs(kw: Option<&Map<String, Value>>, tensor: fn(&Value) -> Option<Hist>) -> CallKwargs<Hist> {
+    let mut out = CallKwargs::new();
+    for (k, v) in kw.into_iter().flatten() {
+        match kwarg_from(v, tensor) {
+            Ok(arg) => out.set_tensor(k, arg, None),
+            Err(()) => out.set_value(k, v.clone()),
+        }
+    }
+    out
+}
+
+/// A tf.keras 2 tensor reference inside kwargs: `[name, node_index, tensor_index]`.
+fn tf2_hist(v: &Value) -> Option<Hist> {
+    let a = v.as_array()?;
+    if a.len() < 3 || !a[0].is_string() {
+        return None;
+    }
+    hist_from(v)
 }
 
 /// Parses the inbound nodes of one layer config (Keras 3 or tf.keras 2 form).
@@ -153,78 +200,35 @@ fn parse_nodes(layer_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
             } else {
                 (vec![keras_tensor_hist(first).ok_or_else(bad)?], false)
             };
-            let mut call = CallArgs { extra_args: args[1..].to_vec(), ..CallArgs::default() };
-            if call.extra_args.iter().any(|a| keras_tensor_hist(a).is_some()) {
+            let extra_args = args[1..].to_vec();
+            if extra_args.iter().any(|a| kwarg_from(a, keras_tensor_hist).is_ok()) {
                 keras_bail!(
                     Config,
                     "Layer '{layer_name}' takes several positional tensor arguments, which keras-rs does not support"
                 );
             }
-            let mut masks = Vec::new();
-            if let Some(kw) = obj.get("kwargs").and_then(Value::as_object) {
-                for (k, val) in kw {
-                    match k.as_str() {
-                        "mask" => match parse_masks(val, false)? {
-                            Some(ms) => masks = ms,
-                            None => {
-                                call.kwargs.insert(k.clone(), val.clone());
-                            }
-                        },
-                        "training" => call.training = val.as_bool(),
-                        _ => {
-                            if contains_tensor(val) {
-                                keras_bail!(
-                                    Config,
-                                    "Layer '{layer_name}' is called with the tensor argument `{k}`, which keras-rs does not support"
-                                );
-                            }
-                            call.kwargs.insert(k.clone(), val.clone());
-                        }
-                    }
-                }
-            }
-            out.push(NodeSpec { inputs, masks, as_list, args: call });
+            let kwargs = parse_kwargs(obj.get("kwargs").and_then(Value::as_object), keras_tensor_hist);
+            out.push(NodeSpec { inputs, as_list, kwargs, extra_args });
         } else if let Some(entries) = node.as_array() {
             // tf.keras 2: [[name, node_index, tensor_index, kwargs], ...].
             let mut inputs = Vec::new();
-            let mut call = CallArgs::default();
-            let mut masks = Vec::new();
+            let mut kwargs = CallKwargs::new();
             for e in entries {
                 inputs.push(hist_from(e).ok_or_else(bad)?);
                 if let Some(kw) = e.get(3).and_then(Value::as_object) {
-                    for (k, val) in kw {
-                        match k.as_str() {
-                            "mask" => {
-                                if let Some(ms) = parse_masks(val, true)? {
-                                    masks = ms;
-                                }
-                            }
-                            "training" => call.training = val.as_bool(),
-                            _ => {
-                                call.kwargs.insert(k.clone(), val.clone());
-                            }
-                        }
-                    }
+                    kwargs = parse_kwargs(Some(kw), tf2_hist);
                 }
             }
             if inputs.is_empty() {
                 return Err(bad());
             }
             let as_list = inputs.len() > 1;
-            out.push(NodeSpec { inputs, masks, as_list, args: call });
+            out.push(NodeSpec { inputs, as_list, kwargs, extra_args: Vec::new() });
         } else {
             return Err(bad());
         }
     }
     Ok(out)
-}
-
-fn contains_tensor(v: &Value) -> bool {
-    match v {
-        Value::Object(o) => o.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__"),
-        Value::Array(a) => a.iter().any(contains_tensor),
-        _ => false,
-    }
 }
 
 /// `input_layers` / `output_layers`: one `[name, node, tensor]` or a list of them.
@@ -234,7 +238,10 @@ fn parse_io(v: Option<&Value>, what: &str) -> Result<Vec<Hist>> {
         return Ok(vec![h]);
     }
     let items = v.as_array().ok_or_else(|| Error::Config(format!("malformed `{what}`: {v}")))?;
-    items.iter().map(|i| hist_from(i).ok_or_else(|| Error::Config(format!("malformed `{what}`: {v}")))).collect()
+    items
+        .iter()
+        .map(|i| hist_from(i).ok_or_else(|| Error::Config(format!("malformed `{what}`: {v}"))))
+        .collect()
 }
 
 /// Rebuilds a layer of a Functional config (a nested model included).
@@ -273,7 +280,7 @@ pub(crate) fn from_config_with(cfg: &Value, check: &mut NodeCheck<'_>) -> Result
             .ok_or_else(|| Error::Config(format!("layer without a name in the Functional config: {entry}")))?
             .to_string();
         let nodes = parse_nodes(&lname, entry.get("inbound_nodes").unwrap_or(&Value::Null))?;
-        let extra = nodes.first().map(|n| n.args.extra_args.clone()).unwrap_or_default();
+        let extra = nodes.first().map(|n| n.extra_args.clone()).unwrap_or_default();
         let mut layer = layer_from(entry, &extra)?;
         layer.base_mut().name = lname.clone();
         if index.insert(lname.clone(), pending.len()).is_some() {
@@ -299,21 +306,14 @@ pub(crate) fn from_config_with(cfg: &Value, check: &mut NodeCheck<'_>) -> Result
             while p.done < p.nodes.len() {
                 let spec = &p.nodes[p.done];
                 let ins: Option<Vec<KerasTensor>> = spec.inputs.iter().map(|h| resolve(&made, h)).collect();
-                let ms: Option<Vec<Option<KerasTensor>>> = spec
-                    .masks
-                    .iter()
-                    .map(|m| match m {
-                        None => Some(None),
-                        Some(h) => resolve(&made, h).map(Some),
-                    })
-                    .collect();
-                let (Some(ins), Some(ms)) = (ins, ms) else {
+                let kw = resolve_kwargs(&spec.kwargs, &made);
+                let (Some(ins), Some(kw)) = (ins, kw) else {
                     remaining = true;
                     break;
                 };
                 let shapes: Vec<Vec<Option<usize>>> = ins.iter().map(|t| t.shape().to_vec()).collect();
                 p.slot.with(|l| if l.built() { Ok(()) } else { check(l.as_ref(), &shapes) })?;
-                let outs = call_symbolic(&p.slot, &ins, ms, spec.as_list, spec.args.clone())?;
+                let outs = call_symbolic(&p.slot, &ins, spec.as_list, kw, spec.extra_args.clone())?;
                 made.entry(p.slot.name.clone()).or_default().push(outs);
                 p.done += 1;
                 progress = true;
@@ -327,9 +327,13 @@ pub(crate) fn from_config_with(cfg: &Value, check: &mut NodeCheck<'_>) -> Result
                 .iter()
                 .filter(|p| p.done < p.nodes.len())
                 .map(|p| {
-                    let missing: Vec<String> = p.nodes[p.done]
-                        .inputs
-                        .iter()
+                    let spec = &p.nodes[p.done];
+                    let mut wanted: Vec<&Hist> = spec.inputs.iter().collect();
+                    for arg in spec.kwargs.tensor_args().values() {
+                        wanted.extend(arg_tensors(arg));
+                    }
+                    let missing: Vec<String> = wanted
+                        .into_iter()
                         .filter(|h| resolve(&made, h).is_none())
                         .map(|h| format!("{}[{}][{}]", h.0, h.1, h.2))
                         .collect();
@@ -347,8 +351,9 @@ pub(crate) fn from_config_with(cfg: &Value, check: &mut NodeCheck<'_>) -> Result
         if !index.contains_key(&h.0) {
             keras_bail!(Config, "The model's {what} name a layer that does not exist: '{}'", h.0);
         }
-        resolve(&made, h)
-            .ok_or_else(|| Error::Config(format!("The model's {what} name a missing tensor {}[{}][{}]", h.0, h.1, h.2)))
+        resolve(&made, h).ok_or_else(|| {
+            Error::Config(format!("The model's {what} name a missing tensor {}[{}][{}]", h.0, h.1, h.2))
+        })
     };
     let inputs = parse_io(cfg.get("input_layers"), "input_layers")?
         .iter()

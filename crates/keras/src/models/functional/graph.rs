@@ -5,9 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::ops::OpLayer;
-use super::symbolic::{CallArgs, KerasTensor, SymNode};
+use serde_json::Value;
+
+use super::symbolic::{arg_tensors, KerasTensor, SymNode};
 use crate::layers::layer::shape_str;
-use crate::layers::{CallContext, InputLayer, Layer, LayerBase, Shape, Variable};
+use crate::layers::{CallContext, CallKwargs, InputLayer, Layer, LayerBase, Shape, TensorArg, Variable};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
 /// Where a tensor of the graph comes from: (node position in execution order, output index).
@@ -21,10 +23,11 @@ pub(crate) struct GraphNode {
     /// Index of this call among the layer's calls in this model (Keras's node index).
     pub node_index: usize,
     pub inputs: Vec<TensorRef>,
-    /// Explicit masks (empty: propagated from the inputs).
-    pub masks: Vec<Option<TensorRef>>,
     pub as_list: bool,
-    pub args: CallArgs,
+    /// Keyword arguments (`mask=`, `training=`, attention's `key=`).
+    pub kwargs: CallKwargs<TensorRef>,
+    /// Positional arguments after the tensors, as JSON.
+    pub extra_args: Vec<Value>,
     pub outputs: Vec<(Shape, DType)>,
     /// First slot of this node's outputs in the value table.
     pub first_slot: usize,
@@ -32,6 +35,17 @@ pub(crate) struct GraphNode {
     pub frees: Vec<usize>,
     /// Symbolic id of the node (kept by replicas).
     pub sym_id: u64,
+}
+
+impl GraphNode {
+    /// Every tensor the node reads: inputs, then keyword tensors by name.
+    pub(crate) fn parents(&self) -> Vec<TensorRef> {
+        let mut out = self.inputs.clone();
+        for arg in self.kwargs.tensor_args().values() {
+            out.extend(arg_tensors(arg).into_iter().copied());
+        }
+        out
+    }
 }
 
 /// A Functional model's graph: the layers in `model.layers` order (input layers and
@@ -77,7 +91,8 @@ fn build_map(outputs: &[KerasTensor]) -> Result<(Vec<Arc<SymNode>>, HashMap<u64,
                     layer_index.entry(node.slot.id).or_insert(n);
                     in_progress.insert(node.id);
                     stack.push(Step::Leave(node.clone()));
-                    let parents: Vec<Arc<SymNode>> = node.parents().map(|t| t.node.clone()).collect();
+                    let parents: Vec<Arc<SymNode>> =
+                        node.parents().into_iter().map(|t| t.node.clone()).collect();
                     for p in parents.into_iter().rev() {
                         stack.push(Step::Enter(p));
                     }
@@ -97,7 +112,11 @@ fn build_map(outputs: &[KerasTensor]) -> Result<(Vec<Arc<SymNode>>, HashMap<u64,
 impl Graph {
     /// Builds the graph between `inputs` and `outputs` (Keras `map_graph`), taking the layers
     /// out of their slots. Nothing is taken unless the whole graph is valid.
-    pub(crate) fn from_symbolic(name: &str, inputs: &[KerasTensor], outputs: &[KerasTensor]) -> Result<Graph> {
+    pub(crate) fn from_symbolic(
+        name: &str,
+        inputs: &[KerasTensor],
+        outputs: &[KerasTensor],
+    ) -> Result<Graph> {
         if inputs.is_empty() || outputs.is_empty() {
             keras_bail!(InvalidArgument, "A Functional model needs at least one input and one output");
         }
@@ -113,7 +132,11 @@ impl Graph {
         let input_keys: Vec<(u64, usize)> = inputs.iter().map(KerasTensor::key).collect();
         for (i, k) in input_keys.iter().enumerate() {
             if input_keys[..i].contains(k) {
-                keras_bail!(InvalidArgument, "The same input tensor is given twice to the model: {:?}", inputs[i]);
+                keras_bail!(
+                    InvalidArgument,
+                    "The same input tensor is given twice to the model: {:?}",
+                    inputs[i]
+                );
             }
         }
         let (order, layer_index) = build_map(outputs)?;
@@ -222,9 +245,9 @@ impl Graph {
                 layer: slot_pos[&n.slot.id],
                 node_index: calls[&n.slot.id].iter().position(|&i| i == n.id).unwrap_or(0),
                 inputs: n.inputs.iter().map(r).collect(),
-                masks: n.masks.iter().map(|m| m.as_ref().map(r)).collect(),
                 as_list: n.as_list,
-                args: n.args.clone(),
+                kwargs: n.kwargs.map_tensors(r),
+                extra_args: n.extra_args.clone(),
                 outputs: n.outputs.clone(),
                 first_slot: slot,
                 frees: Vec::new(),
@@ -243,7 +266,8 @@ impl Graph {
         let mut base = LayerBase::new("functional");
         base.name = name.to_string();
         base.built = true;
-        let mut g = Graph { base, layers, nodes, inputs: graph_inputs, outputs: graph_outputs, n_slots: slot };
+        let mut g =
+            Graph { base, layers, nodes, inputs: graph_inputs, outputs: graph_outputs, n_slots: slot };
         g.plan_frees();
         Ok(g)
     }
@@ -252,7 +276,7 @@ impl Graph {
     fn plan_frees(&mut self) {
         let mut last: Vec<Option<usize>> = vec![None; self.n_slots];
         for (p, n) in self.nodes.iter().enumerate() {
-            for &(q, i) in n.inputs.iter().chain(n.masks.iter().flatten()) {
+            for (q, i) in n.parents() {
                 last[self.nodes[q].first_slot + i] = Some(p);
             }
         }
@@ -350,7 +374,6 @@ impl Graph {
             values[s] = Some(v);
             masks[s] = input_masks.get(i).cloned().flatten();
         }
-        let outer_training = ctx.training;
         for node in &self.nodes {
             if node.inputs.is_empty() {
                 continue;
@@ -359,26 +382,31 @@ impl Graph {
             let ins: Vec<Tensor> = node
                 .inputs
                 .iter()
-                .map(|&r| values[self.slot(r)].clone().ok_or_else(|| Error::State("graph value missing".into())))
+                .map(|&r| {
+                    values[self.slot(r)].clone().ok_or_else(|| Error::State("graph value missing".into()))
+                })
                 .collect::<Result<_>>()?;
-            let ms: Vec<Option<Tensor>> = if node.masks.is_empty() {
-                node.inputs.iter().map(|&r| masks[self.slot(r)].clone()).collect()
+            let ms: Vec<Option<Tensor>> = node.inputs.iter().map(|&r| masks[self.slot(r)].clone()).collect();
+            let (outs, out_masks) = if node.kwargs.is_empty() {
+                let outs = if !node.as_list && ins.len() == 1 {
+                    layer.call_outputs(&ins[0], ms[0].as_ref(), ctx)?
+                } else {
+                    layer.call_multi(&ins, &ms, ctx)?
+                };
+                let out_masks = if ms.iter().all(Option::is_none) && !produces_mask(layer.as_ref()) {
+                    vec![None; outs.len()]
+                } else if !node.as_list && ins.len() == 1 {
+                    vec![layer.compute_mask(&ins[0], ms[0].as_ref())?]
+                } else {
+                    layer.compute_masks(&ins, &ms)?
+                };
+                (outs, out_masks)
             } else {
-                node.masks
-                    .iter()
-                    .map(|m| m.and_then(|r| values[self.slot(r)].clone()).map(as_mask))
-                    .collect()
+                let kw = self.node_kwargs(node, &values, &masks)?;
+                let outs = layer.call_with_kwargs(&ins, &ms, &kw, ctx)?;
+                let out_masks = layer.compute_masks_with_kwargs(&ins, &ms, &kw)?;
+                (outs, out_masks)
             };
-            if let Some(t) = node.args.training {
-                ctx.training = outer_training && t;
-            }
-            let outs = if !node.as_list && ins.len() == 1 {
-                layer.call_outputs(&ins[0], ms[0].as_ref(), ctx)
-            } else {
-                layer.call_multi(&ins, &ms, ctx)
-            };
-            ctx.training = outer_training;
-            let outs = outs?;
             if outs.len() != node.outputs.len() {
                 keras_bail!(
                     State,
@@ -391,13 +419,6 @@ impl Graph {
             if let Some(first) = outs.first() {
                 layer.base().record_activity(first, ctx)?;
             }
-            let out_masks = if ms.iter().all(Option::is_none) && !produces_mask(layer.as_ref()) {
-                vec![None; outs.len()]
-            } else if !node.as_list && ins.len() == 1 {
-                vec![layer.compute_mask(&ins[0], ms[0].as_ref())?]
-            } else {
-                layer.compute_masks(&ins, &ms)?
-            };
             for s in &node.frees {
                 values[*s] = None;
                 masks[*s] = None;
@@ -417,6 +438,39 @@ impl Graph {
             yms.push(masks[s].clone());
         }
         Ok((ys, yms))
+    }
+
+    /// The keyword arguments of a node with their current values (a keyword tensor carries
+    /// its mask, `key=k` gives the layer `key_mask`; masks are float 0/1).
+    fn node_kwargs(
+        &self,
+        node: &GraphNode,
+        values: &[Option<Tensor>],
+        masks: &[Option<Tensor>],
+    ) -> Result<CallKwargs> {
+        let get = |r: TensorRef| -> Result<Tensor> {
+            values[self.slot(r)].clone().ok_or_else(|| Error::State("graph value missing".into()))
+        };
+        let mut kw = CallKwargs::new();
+        for (k, v) in node.kwargs.values() {
+            kw.set_value(k, v.clone());
+        }
+        for (k, arg) in node.kwargs.tensor_args() {
+            let fix = |t: Tensor| if k == "mask" { as_mask(t) } else { t };
+            match arg {
+                TensorArg::One(r) => {
+                    kw.set_tensor(k, TensorArg::One(fix(get(*r)?)), masks[self.slot(*r)].clone())
+                }
+                TensorArg::List(l) => {
+                    let items = l
+                        .iter()
+                        .map(|r| r.map(|r| get(r).map(fix)).transpose())
+                        .collect::<Result<Vec<_>>>()?;
+                    kw.set_tensor(k, TensorArg::List(items), None);
+                }
+            }
+        }
+        Ok(kw)
     }
 
     /// Every weight in `model.weights` order (each layer once, shared layers included once).

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg, Network,
-    PredictArgs, TrainModel,
+    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg,
+    Network, PredictArgs, TrainModel,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
@@ -219,7 +219,10 @@ impl Functional {
     /// The layers in Keras's `model.layers` order (input layers included; operations such as
     /// `NotEqual` left out).
     pub fn layers(&self) -> Vec<&dyn Layer> {
-        (0..self.graph.layers.len()).filter(|&i| !self.graph.is_op(i)).map(|i| self.graph.layers[i].as_ref()).collect()
+        (0..self.graph.layers.len())
+            .filter(|&i| !self.graph.is_op(i))
+            .map(|i| self.graph.layers[i].as_ref())
+            .collect()
     }
 
     /// A layer by name, with its place in the graph (`get_layer(name)?.output()`).
@@ -269,19 +272,24 @@ impl Functional {
     pub fn output(&self) -> Result<KerasTensor> {
         let mut v = self.outputs()?;
         if v.len() != 1 {
-            keras_bail!(InvalidArgument, "Model \"{}\" has {} outputs; use `outputs()`", self.name(), v.len());
+            keras_bail!(
+                InvalidArgument,
+                "Model \"{}\" has {} outputs; use `outputs()`",
+                self.name(),
+                v.len()
+            );
         }
         Ok(v.remove(0))
     }
 
     /// The input names (the input layers' names), in input order.
     pub fn input_names(&self) -> Vec<String> {
-        (0..self.graph.inputs.len()).map(|i| self.graph.input_layer(i).name().to_string()).collect()
+        Network::input_names(&self.graph)
     }
 
     /// The output names (the names of the layers making them), in output order.
     pub fn output_names(&self) -> Vec<String> {
-        self.graph.outputs.iter().map(|&(p, _)| self.graph.layers[self.graph.nodes[p].layer].name().to_string()).collect()
+        Network::output_names(&self.graph)
     }
 
     /// The batch shapes of the inputs.
@@ -408,7 +416,8 @@ impl Functional {
         let mut start = 0;
         while start < n {
             let end = (start + args.batch_size).min(n);
-            let batch: Vec<Tensor> = xs.iter().map(|x| x.slice_rows(start, end)).collect::<std::result::Result<_, _>>()?;
+            let batch: Vec<Tensor> =
+                xs.iter().map(|x| x.slice_rows(start, end)).collect::<std::result::Result<_, _>>()?;
             let mut ctx = CallContext::new(false);
             for (p, y) in parts.iter_mut().zip(self.call_graph(&batch, &mut ctx)?) {
                 p.push(y.detach());
@@ -417,7 +426,13 @@ impl Functional {
         }
         parts
             .into_iter()
-            .map(|p| if p.len() == 1 { Ok(p.into_iter().next().expect("one")) } else { Ok(Tensor::concat_rows(&p)?) })
+            .map(|p| {
+                if p.len() == 1 {
+                    Ok(p.into_iter().next().expect("one"))
+                } else {
+                    Ok(Tensor::concat_rows(&p)?)
+                }
+            })
             .collect()
     }
 
@@ -460,7 +475,10 @@ impl Functional {
 
     fn require_compiled(&self) -> Result<()> {
         if self.compiled.is_none() {
-            keras_bail!(State, "You must call `compile()` before using the model for training or evaluation.");
+            keras_bail!(
+                State,
+                "You must call `compile()` before using the model for training or evaluation."
+            );
         }
         Ok(())
     }
@@ -481,7 +499,7 @@ impl Functional {
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
         self.require_compiled()?;
         trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.graph.prepare(x)?;
+        self.graph.prepare(std::slice::from_ref(x))?;
         let c = self.compiled.as_mut().expect("checked");
         c.reset_metrics();
         trainer::train_step(&mut self.graph, c, x, y, sample_weight)?;
@@ -559,24 +577,20 @@ impl Network for Graph {
         &self.base.name
     }
 
-    fn prepare(&mut self, x: &Tensor) -> Result<()> {
-        if self.outputs.len() != 1 {
-            keras_bail!(
-                InvalidArgument,
-                "Model \"{}\" has {} outputs; training it needs one target per output",
-                self.base.name,
-                self.outputs.len()
-            );
-        }
-        self.check_inputs(std::slice::from_ref(x))
+    fn input_names(&self) -> Vec<String> {
+        (0..self.inputs.len()).map(|i| self.input_layer(i).name().to_string()).collect()
     }
 
-    fn forward(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut ys = self.run(std::slice::from_ref(x), &[], ctx)?.0;
-        if ys.len() != 1 {
-            keras_bail!(InvalidArgument, "Model \"{}\" has {} outputs", self.base.name, ys.len());
-        }
-        Ok(ys.remove(0))
+    fn output_names(&self) -> Vec<String> {
+        self.outputs.iter().map(|&(p, _)| self.layers[self.nodes[p].layer].name().to_string()).collect()
+    }
+
+    fn prepare(&mut self, xs: &[Tensor]) -> Result<()> {
+        self.check_inputs(xs)
+    }
+
+    fn forward(&self, xs: &[Tensor], ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+        Ok(self.run(xs, &[], ctx)?.0)
     }
 
     fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)> {
@@ -657,4 +671,3 @@ pub(crate) fn is_model_layer(layer: &dyn Layer) -> bool {
 pub(crate) fn is_functional_class(class: &str) -> bool {
     matches!(class, "Functional" | "Model")
 }
-

@@ -40,9 +40,15 @@ impl OpLayer {
         };
         let scalar = match extra_args {
             [v] => v.as_f64().ok_or_else(|| {
-                crate::Error::Config(format!("Operation {class} needs a number as its second argument, got {v}"))
+                crate::Error::Config(format!(
+                    "Operation {class} needs a number as its second argument, got {v}"
+                ))
             })?,
-            _ => keras_bail!(Config, "Operation {class} takes a tensor and a scalar, got {} extra arguments", extra_args.len()),
+            _ => keras_bail!(
+                Config,
+                "Operation {class} takes a tensor and a scalar, got {} extra arguments",
+                extra_args.len()
+            ),
         };
         let mut base = LayerBase::new(snake);
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {

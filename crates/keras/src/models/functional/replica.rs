@@ -20,7 +20,8 @@ pub(crate) struct Replica {
 /// A copy of `layer` with the same config and weights, built for `shapes`.
 pub(crate) fn copy_layer(layer: &dyn Layer, shapes: &[Shape], as_list: bool) -> Result<Box<dyn Layer>> {
     if let Some(il) = layer.as_any().downcast_ref::<InputLayer>() {
-        let copy = InputLayer::with_batch_shape(il.batch_shape().to_vec()).dtype(il.input_dtype()).name(il.name());
+        let copy =
+            InputLayer::with_batch_shape(il.batch_shape().to_vec()).dtype(il.input_dtype()).name(il.name());
         return Ok(Box::new(copy));
     }
     if let Some(op) = layer.as_any().downcast_ref::<OpLayer>() {
@@ -75,12 +76,13 @@ impl Replica {
                 id: node.sym_id,
                 slot,
                 inputs: node.inputs.iter().map(|&(p, i)| tensors[p][i].clone()).collect(),
-                masks: node.masks.iter().map(|m| m.map(|(p, i)| tensors[p][i].clone())).collect(),
                 as_list: node.as_list,
-                args: node.args.clone(),
+                kwargs: node.kwargs.map_tensors(|&(p, i)| tensors[p][i].clone()),
+                extra_args: node.extra_args.clone(),
                 outputs: node.outputs.clone(),
             });
-            tensors.push((0..sym.outputs.len()).map(|index| KerasTensor { node: sym.clone(), index }).collect());
+            tensors
+                .push((0..sym.outputs.len()).map(|index| KerasTensor { node: sym.clone(), index }).collect());
         }
         Ok(Replica { tensors })
     }

@@ -2,7 +2,9 @@
 //! "Connected to" column unless the graph is a plain chain, and the parameter totals.
 
 use super::Functional;
-use crate::utils::summary::{format_shape, render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::utils::summary::{
+    format_shape, render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals,
+};
 use crate::{DType, Tensor};
 
 /// Keras's `sequential_like`: one node per depth, each with at most one input tensor, and
@@ -11,13 +13,14 @@ fn sequential_like(f: &Functional) -> bool {
     let g = &f.graph;
     let mut seen = vec![false; g.layers.len()];
     for n in &g.nodes {
-        if n.inputs.len() + n.masks.iter().flatten().count() > 1 || seen[n.layer] {
+        if n.parents().len() > 1 || seen[n.layer] {
             return false;
         }
         seen[n.layer] = true;
     }
     // One node per depth: in a chain every node but the first reads the previous one.
-    g.inputs.len() == 1 && g.nodes.iter().enumerate().skip(1).all(|(p, n)| n.inputs.first().is_some_and(|r| r.0 + 1 == p))
+    g.inputs.len() == 1
+        && g.nodes.iter().enumerate().skip(1).all(|(p, n)| n.inputs.first().is_some_and(|r| r.0 + 1 == p))
 }
 
 /// Keras `format_layer_shape`: the output shapes of the layer's last call.
@@ -41,7 +44,7 @@ fn connections(f: &Functional, layer: usize) -> Vec<String> {
     calls.sort_by_key(|n| n.node_index);
     let mut out = Vec::new();
     for n in calls {
-        for &(p, i) in n.inputs.iter().chain(n.masks.iter().flatten()) {
+        for (p, i) in n.parents() {
             let src = &g.nodes[p];
             out.push(format!("{}[{}][{i}]", g.layers[src.layer].name(), src.node_index));
         }

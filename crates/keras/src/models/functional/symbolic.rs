@@ -8,10 +8,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::layers::layer::shape_str;
-use crate::layers::{InputLayer, Layer, Shape};
+use crate::layers::{CallKwargs, InputLayer, Layer, Shape, ShapeKwargs, TensorArg};
 use crate::{keras_bail, DType, Error, Result};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -50,15 +50,12 @@ impl LayerSlot {
     }
 }
 
-/// The non-tensor part of a call: Keras's `training=` and what a file gave besides tensors.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CallArgs {
-    /// `training=` fixed at the call (`None`: follow the model's mode).
-    pub training: Option<bool>,
-    /// Positional arguments after the tensors (`0` of `ops.not_equal(x, 0)`), as JSON.
-    pub extra_args: Vec<Value>,
-    /// Keyword arguments that are not tensors (`{"mask": null}`), kept to write them back.
-    pub kwargs: Map<String, Value>,
+/// The tensors of a keyword argument, flattened (`None` entries of a list skipped).
+pub(crate) fn arg_tensors<T>(arg: &TensorArg<T>) -> Vec<&T> {
+    match arg {
+        TensorArg::One(t) => vec![t],
+        TensorArg::List(l) => l.iter().flatten().collect(),
+    }
 }
 
 /// One call of a layer on symbolic tensors.
@@ -67,23 +64,29 @@ pub(crate) struct SymNode {
     pub id: u64,
     pub slot: Arc<LayerSlot>,
     pub inputs: Vec<KerasTensor>,
-    /// Explicit `mask=` tensors, one per input (empty: masks propagate from the inputs).
-    pub masks: Vec<Option<KerasTensor>>,
     /// The inputs were given as a list (`Add()([a, b])`).
     pub as_list: bool,
-    pub args: CallArgs,
+    /// Keyword arguments: tensors (`mask=`, `key=`) and plain values (`training=False`).
+    pub kwargs: CallKwargs<KerasTensor>,
+    /// Positional arguments after the tensors (`0` of `ops.not_equal(x, 0)`), as JSON.
+    pub extra_args: Vec<Value>,
     pub outputs: Vec<(Shape, DType)>,
 }
 
 impl SymNode {
-    /// Every symbolic tensor this node reads (inputs then masks, Keras's `input_tensors`).
-    pub(crate) fn parents(&self) -> impl Iterator<Item = &KerasTensor> {
-        self.inputs.iter().chain(self.masks.iter().flatten())
+    /// Every symbolic tensor this node reads (inputs, then keyword tensors by name: Keras's
+    /// `input_tensors`).
+    pub(crate) fn parents(&self) -> Vec<&KerasTensor> {
+        let mut out: Vec<&KerasTensor> = self.inputs.iter().collect();
+        for arg in self.kwargs.tensor_args().values() {
+            out.extend(arg_tensors(arg));
+        }
+        out
     }
 
     /// True for the node of an `InputLayer`.
     pub(crate) fn is_input(&self) -> bool {
-        self.inputs.is_empty() && self.masks.is_empty()
+        self.inputs.is_empty()
     }
 }
 
@@ -206,9 +209,9 @@ pub(crate) fn input_node(slot: Arc<LayerSlot>, id: Option<u64>) -> KerasTensor {
         id: id.unwrap_or_else(next_id),
         slot,
         inputs: Vec::new(),
-        masks: Vec::new(),
         as_list: false,
-        args: CallArgs::default(),
+        kwargs: CallKwargs::new(),
+        extra_args: Vec::new(),
         outputs: vec![(shape, dtype)],
     };
     KerasTensor { node: Arc::new(node), index: 0 }
@@ -259,23 +262,15 @@ fn output_dtypes(layer: &dyn Layer, n: usize) -> Vec<DType> {
 pub(crate) fn call_symbolic(
     slot: &Arc<LayerSlot>,
     inputs: &[KerasTensor],
-    masks: Vec<Option<KerasTensor>>,
     as_list: bool,
-    args: CallArgs,
+    kwargs: CallKwargs<KerasTensor>,
+    extra_args: Vec<Value>,
 ) -> Result<Vec<KerasTensor>> {
     if inputs.is_empty() {
         keras_bail!(InvalidArgument, "Layer \"{}\" was called without any input tensor", slot.name);
     }
-    if !masks.is_empty() && masks.len() != inputs.len() {
-        keras_bail!(
-            InvalidArgument,
-            "Layer \"{}\" received {} masks for {} inputs",
-            slot.name,
-            masks.len(),
-            inputs.len()
-        );
-    }
     let shapes: Vec<Shape> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let kw_shapes: ShapeKwargs = kwargs.map_tensors(|t| t.shape().to_vec());
     let outputs = slot.with(|layer| {
         crate::layers::layer::check_pending(layer.as_ref())?;
         if layer.as_any().downcast_ref::<InputLayer>().is_some() {
@@ -285,12 +280,12 @@ pub(crate) fn call_symbolic(
             for (i, s) in shapes.iter().enumerate() {
                 check_built_shape(layer.as_ref(), i, s)?;
             }
-        } else if as_list || shapes.len() > 1 {
-            layer.build_multi(&shapes)?;
-        } else {
+        } else if kw_shapes.is_empty() && !as_list && shapes.len() == 1 {
             layer.build(&shapes[0])?;
+        } else {
+            layer.build_with_kwargs(&shapes, &kw_shapes)?;
         }
-        let out = layer.compute_output_shapes(&shapes)?;
+        let out = layer.compute_output_shapes_with_kwargs(&shapes, &kw_shapes)?;
         let dtypes = output_dtypes(layer.as_ref(), out.len());
         Ok(out.into_iter().zip(dtypes).collect::<Vec<_>>())
     })?;
@@ -298,9 +293,9 @@ pub(crate) fn call_symbolic(
         id: next_id(),
         slot: slot.clone(),
         inputs: inputs.to_vec(),
-        masks,
         as_list,
-        args,
+        kwargs,
+        extra_args,
         outputs,
     });
     Ok((0..node.outputs.len()).map(|index| KerasTensor { node: node.clone(), index }).collect())
@@ -356,27 +351,32 @@ impl SharedLayer {
 
     /// Calls the layer and returns every output (an RNN with `return_state`).
     pub fn apply_outputs(&self, xs: &[KerasTensor], as_list: bool) -> Result<Vec<KerasTensor>> {
-        call_symbolic(&self.slot, xs, Vec::new(), as_list, CallArgs::default())
+        call_symbolic(&self.slot, xs, as_list, CallKwargs::new(), Vec::new())
+    }
+
+    /// Calls the layer with keyword arguments (Keras `layer(q, v, key=k,
+    /// return_attention_scores=True)`): symbolic tensors and plain values, as a [`CallKwargs`]
+    /// over [`KerasTensor`]s. Returns every output.
+    pub fn apply_with_kwargs(
+        &self,
+        xs: &[KerasTensor],
+        as_list: bool,
+        kwargs: CallKwargs<KerasTensor>,
+    ) -> Result<Vec<KerasTensor>> {
+        call_symbolic(&self.slot, xs, as_list, kwargs, Vec::new())
     }
 
     /// Calls the layer with an explicit mask for its single input (Keras `layer(x, mask=m)`).
     pub fn apply_masked(&self, x: &KerasTensor, mask: &KerasTensor) -> Result<KerasTensor> {
-        let out = call_symbolic(
-            &self.slot,
-            std::slice::from_ref(x),
-            vec![Some(mask.clone())],
-            false,
-            CallArgs::default(),
-        )?;
-        Ok(out.into_iter().next().expect("a call has an output"))
+        let kwargs = CallKwargs::new().with_tensor("mask", mask.clone());
+        Ok(self.apply_with_kwargs(std::slice::from_ref(x), false, kwargs)?.swap_remove(0))
     }
 
     /// Calls the layer with `training` fixed (Keras `layer(x, training=False)`: a layer that
     /// stays in inference mode while the model trains).
     pub fn apply_training(&self, x: &KerasTensor, training: bool) -> Result<KerasTensor> {
-        let args = CallArgs { training: Some(training), ..CallArgs::default() };
-        let out = call_symbolic(&self.slot, std::slice::from_ref(x), Vec::new(), false, args)?;
-        Ok(out.into_iter().next().expect("a call has an output"))
+        let kwargs = CallKwargs::new().with_value("training", Value::Bool(training));
+        Ok(self.apply_with_kwargs(std::slice::from_ref(x), false, kwargs)?.swap_remove(0))
     }
 }
 
