@@ -23,9 +23,9 @@ pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
+pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
 pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
-pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
@@ -141,6 +141,13 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
     let cfg = v.get("config").cloned().unwrap_or(Value::Null);
     if class == "Lambda" {
         keras_bail!(Config, "Refusing to load a Lambda layer: it would execute arbitrary code");
+    }
+    // Models nest as layers (Keras `Functional` / tf.keras `Model`, `Sequential`).
+    if crate::models::functional::is_functional_class(class) {
+        return Ok(crate::models::Functional::from_config(&cfg)?.into_layer());
+    }
+    if class == "Sequential" {
+        return Ok(crate::models::Sequential::from_config(&cfg)?.into_layer());
     }
     let Some((_, f)) = registry().iter().find(|(n, _)| *n == class) else {
         keras_bail!(

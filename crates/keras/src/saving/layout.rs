@@ -26,7 +26,7 @@ pub(crate) struct VarGroup {
 }
 
 /// Keras's `_get_unique_name`: `dense`, `dense_1`, ... by class, in layer order.
-fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
+pub(crate) fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
     match used.get_mut(&name) {
         Some(n) => {
             *n += 1;
@@ -67,7 +67,7 @@ fn rnn_groups(class: &str, name: &str, prefix: &str, weights: Vec<usize>, out: &
     });
 }
 
-fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: &mut Vec<VarGroup>) {
+pub(crate) fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: &mut Vec<VarGroup>) {
     let n = layer.weights().len();
     let all: Vec<usize> = (offset..offset + n).collect();
     let class = layer.class_name();

@@ -18,7 +18,7 @@ const HEADER_LIMIT: usize = 64512;
 
 /// Keras `save_attributes_to_hdf5_group`: one attribute, or numbered chunks when the list
 /// (as a fixed-width NumPy string array) exceeds the HDF5 header limit.
-fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
+pub(crate) fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
     let width = data.iter().map(String::len).max().unwrap_or(0).max(1);
     if width > HEADER_LIMIT {
         keras_bail!(
@@ -231,7 +231,7 @@ fn read_subset(r: &Reader, group: &str, expected: Option<&[Vec<usize>]>) -> Resu
         .collect()
 }
 
-fn join(group: &str, name: &str) -> String {
+pub(crate) fn join(group: &str, name: &str) -> String {
     if group.is_empty() {
         name.to_string()
     } else {

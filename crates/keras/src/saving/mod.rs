@@ -36,6 +36,7 @@
 
 mod atomic;
 mod compile_config;
+pub mod functional;
 mod h5;
 mod keras_zip;
 mod layout;

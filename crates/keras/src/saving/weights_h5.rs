@@ -30,7 +30,7 @@ pub(crate) fn to_tree(model: &Sequential) -> Node {
 
 /// Numbered datasets of a `vars` group (`0`, `1`, ...): how many there are, checking that
 /// they are exactly `0..n`.
-fn count_vars(r: &Reader, path: &str) -> Result<usize> {
+pub(crate) fn count_vars(r: &Reader, path: &str) -> Result<usize> {
     let names = r.datasets(path)?;
     for i in 0..names.len() {
         if !names.iter().any(|n| *n == i.to_string()) {
@@ -42,7 +42,12 @@ fn count_vars(r: &Reader, path: &str) -> Result<usize> {
 
 /// Reads the values of one group (Keras `Layer.load_own_variables`): the count must match,
 /// then each shape.
-fn read_group(r: &Reader, g: &VarGroup, shapes: &[Vec<usize>], names: &[String]) -> Result<Vec<Tensor>> {
+pub(crate) fn read_group(
+    r: &Reader,
+    g: &VarGroup,
+    shapes: &[Vec<usize>],
+    names: &[String],
+) -> Result<Vec<Tensor>> {
     let found = count_vars(r, &g.path)?;
     if found != g.weights.len() {
         keras_bail!(
