@@ -77,7 +77,7 @@ impl Stack {
         self.output_shapes.clear();
         for layer in self.layers.iter_mut() {
             if !layer.built() {
-                layer.build(&shape)?;
+                layers::build_layer(layer.as_mut(), &shape)?;
             }
             shape = layer.compute_output_shape(&shape)?;
             self.output_shapes.push(shape.clone());
@@ -153,11 +153,7 @@ impl Network for Stack {
     fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)> {
         let mut out = Vec::new();
         for layer in self.layers.iter_mut() {
-            let layer_trainable = layer.trainable();
-            for v in layer.weights_mut() {
-                let t = layer_trainable && v.trainable();
-                out.push((v, t));
-            }
+            out.extend(layers::weights_with_trainable_mut(layer.as_mut()));
         }
         out
     }
@@ -244,7 +240,7 @@ impl Sequential {
             let layer = self.stack.layers.last_mut().expect("just pushed");
             let r = (|| {
                 if !layer.built() {
-                    layer.build(&shape)?;
+                    layers::build_layer(layer.as_mut(), &shape)?;
                 }
                 shape = layer.compute_output_shape(&shape)?;
                 Ok::<_, Error>(())
@@ -729,7 +725,7 @@ impl Sequential {
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
     /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
     pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::save_weights(self, path.as_ref())
+        crate::saving::save_weights(self, self.built(), path.as_ref())
     }
 
     /// Loads weights (Keras `model.load_weights`) from a `.weights.h5` or `.keras` file
