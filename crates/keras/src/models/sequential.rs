@@ -97,7 +97,7 @@ impl Stack {
         self.output_shapes.clear();
         for layer in self.layers.iter_mut() {
             if !layer.built() {
-                layer.build(&shape)?;
+                layers::build_layer(layer.as_mut(), &shape)?;
             }
             shape = layer.compute_output_shape(&shape)?;
             self.output_shapes.push(shape.clone());
@@ -213,11 +213,13 @@ impl Network for Stack {
                 out.extend(layer.weights_mut().into_iter().zip(flags));
                 continue;
             }
-            let layer_trainable = model_trainable && layer.trainable();
-            for v in layer.weights_mut() {
-                let t = layer_trainable && v.trainable();
-                out.push((v, t));
-            }
+            // The visitor gives sub-layers' weights with their own flags (a frozen model
+            // freezes all).
+            out.extend(
+                layers::weights_with_trainable_mut(layer.as_mut())
+                    .into_iter()
+                    .map(|(v, t)| (v, t && model_trainable)),
+            );
         }
         out
     }
@@ -308,7 +310,7 @@ impl Sequential {
             let layer = self.stack.layers.last_mut().expect("just pushed");
             let r = (|| {
                 if !layer.built() {
-                    layer.build(&shape)?;
+                    layers::build_layer(layer.as_mut(), &shape)?;
                 }
                 shape = layer.compute_output_shape(&shape)?;
                 Ok::<_, Error>(())
@@ -530,8 +532,11 @@ impl Sequential {
         match x {
             Arrays::One(t) => Ok(t),
             other => {
-                let mut v =
-                    trainers::arrays::inputs_in_order(other, &self.stack.input_names(), &self.stack.name)?;
+                let mut v = trainers::arrays::inputs_in_order(
+                    other,
+                    &self.stack.input_names(),
+                    Network::name(&self.stack),
+                )?;
                 Ok(v.swap_remove(0))
             }
         }
@@ -836,7 +841,7 @@ impl Sequential {
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
     /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
     pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::save_weights(self, path.as_ref())
+        crate::saving::save_weights(self, self.built(), path.as_ref())
     }
 
     /// Loads weights (Keras `model.load_weights`) from a `.weights.h5` or `.keras` file
