@@ -566,7 +566,11 @@ fn for_each_broadcast(out_shape: &[usize], a_shape: &[usize], mut f: impl FnMut(
 
 /// Expands `x` to `out_shape` (a copy of the values, broadcast).
 /// `x` expanded to `out_shape`: borrowed when no expansion is needed.
-fn broadcast_to_vec<'a>(x: &'a [f32], x_shape: &[usize], out_shape: &[usize]) -> std::borrow::Cow<'a, [f32]> {
+pub(crate) fn broadcast_to_vec<'a>(
+    x: &'a [f32],
+    x_shape: &[usize],
+    out_shape: &[usize],
+) -> std::borrow::Cow<'a, [f32]> {
     use std::borrow::Cow;
     if x_shape == out_shape {
         return Cow::Borrowed(x);

@@ -2,8 +2,10 @@
 //! backend can slot in behind the same functions.
 
 pub mod activation_ops;
+pub mod combine;
 pub mod conv;
 pub mod conv_ext;
+pub mod einsum;
 pub mod elementwise;
 pub mod fused;
 pub(crate) mod fused_types;
@@ -16,8 +18,10 @@ pub mod rnn;
 pub mod special;
 
 pub use activation_ops::{glu, sparsemax};
+pub use combine::{concat, maximum, minimum};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
+pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};
 pub use layout::{pad, repeat, resize_bilinear, slice, transpose};

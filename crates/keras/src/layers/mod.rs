@@ -1,5 +1,5 @@
 //! Keras layers, laid out as `keras/src/layers`: core, convolutional, pooling,
-//! normalization, regularization, reshaping, activations.
+//! normalization, regularization, reshaping, activations, merging, attention.
 //!
 //! Every layer implements [`Layer`]; [`deserialize`] rebuilds one from Keras's JSON by class
 //! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
@@ -91,11 +91,14 @@
 
 pub mod activations;
 mod add_weight;
+pub mod application_layers;
+pub mod attention;
 mod builders;
 pub mod call_kwargs;
 pub mod convolutional;
 pub mod core;
 pub mod layer;
+pub mod merging;
 pub mod normalization;
 pub mod pooling;
 pub mod preprocessing;
@@ -109,12 +112,15 @@ pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
-pub use self::core::{Embedding, Masking};
+pub use self::core::{EinsumDense, Embedding, Masking};
 pub use add_weight::{IntoConstraint, IntoInitializer, IntoRegularizer, WeightSpec};
+pub use application_layers::{CustomScaleLayer, LayerScale, StochasticDepth};
+pub use attention::{AdditiveAttention, Attention, MultiHeadAttention};
 pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
 pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
+pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
@@ -216,6 +222,21 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("GRU", |c| boxed(GRU::from_config(c))),
         ("Bidirectional", |c| boxed(Bidirectional::from_config(c))),
         ("TimeDistributed", |c| boxed(TimeDistributed::from_config(c))),
+        ("Add", |c| boxed(Add::from_config(c))),
+        ("Subtract", |c| boxed(Subtract::from_config(c))),
+        ("Multiply", |c| boxed(Multiply::from_config(c))),
+        ("Average", |c| boxed(Average::from_config(c))),
+        ("Maximum", |c| boxed(Maximum::from_config(c))),
+        ("Minimum", |c| boxed(Minimum::from_config(c))),
+        ("Concatenate", |c| boxed(Concatenate::from_config(c))),
+        ("Dot", |c| boxed(Dot::from_config(c))),
+        ("EinsumDense", |c| boxed(EinsumDense::from_config(c))),
+        ("Attention", |c| boxed(Attention::from_config(c))),
+        ("AdditiveAttention", |c| boxed(AdditiveAttention::from_config(c))),
+        ("MultiHeadAttention", |c| boxed(MultiHeadAttention::from_config(c))),
+        ("StochasticDepth", |c| boxed(StochasticDepth::from_config(c))),
+        ("LayerScale", |c| boxed(LayerScale::from_config(c))),
+        ("CustomScaleLayer", |c| boxed(CustomScaleLayer::from_config(c))),
     ]
 }
 

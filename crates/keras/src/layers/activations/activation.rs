@@ -33,6 +33,11 @@ impl Activation {
         Activation { base: LayerBase::new("activation"), activation }
     }
 
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let a = cfg

@@ -1,11 +1,13 @@
-//! Core layers: Input, Dense.
+//! Core layers: Input, Dense, EinsumDense, Embedding, Masking.
 
 pub mod dense;
+pub mod einsum_dense;
 pub mod embedding;
 pub mod input_layer;
 pub mod masking;
 
 pub use dense::Dense;
+pub use einsum_dense::EinsumDense;
 pub use embedding::Embedding;
 pub use input_layer::{input, InputLayer};
 pub use masking::Masking;

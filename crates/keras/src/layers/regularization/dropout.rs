@@ -13,6 +13,7 @@ use crate::{Error, Result, Tensor};
 pub struct Dropout {
     base: LayerBase,
     rate: f32,
+    noise_shape: Option<Vec<Option<usize>>>,
     seed: Option<u64>,
     seeded: std::sync::Mutex<Option<Rng>>,
 }
@@ -26,7 +27,44 @@ impl Dropout {
                 "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
             )));
         }
-        Dropout { base, rate, seed: None, seeded: std::sync::Mutex::new(None) }
+        Dropout { base, rate, noise_shape: None, seed: None, seeded: std::sync::Mutex::new(None) }
+    }
+
+    /// The shape of the keep/drop mask, broadcast over the input (`None` = the input's size):
+    /// `[None, Some(1), Some(1), Some(1)]` drops whole samples (EfficientNet's stochastic
+    /// depth).
+    pub fn noise_shape(mut self, shape: &[Option<usize>]) -> Self {
+        self.noise_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// `input_shape` (without batch) for the first layer of a Sequential model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.base.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// Keras `_get_concrete_noise_shape`: `None` entries take the input's size; every other
+    /// entry must be 1 or the input's size.
+    fn concrete_noise_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(ns) = &self.noise_shape else {
+            return Ok(shape.to_vec());
+        };
+        let ok =
+            ns.len() == shape.len() && ns.iter().zip(shape).all(|(n, &s)| n.is_none_or(|n| n == 1 || n == s));
+        if !ok {
+            return Err(Error::Shape(format!(
+                "Layer {}: noise_shape {:?} cannot be broadcast to the input shape {:?}",
+                self.base.name, ns, shape
+            )));
+        }
+        Ok(ns.iter().zip(shape).map(|(n, &s)| n.unwrap_or(s)).collect())
     }
 
     /// A fixed seed for this layer's masks (otherwise the global generator).
@@ -50,6 +88,26 @@ impl Dropout {
         let mut d = Dropout::new(rate as f32);
         if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
             d = d.seed(s);
+        }
+        match cfg.get("noise_shape") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                let dims = a
+                    .iter()
+                    .map(|v| match v {
+                        Value::Null => Ok(None),
+                        v => v.as_u64().map(|x| Some(x as usize)).ok_or_else(|| {
+                            Error::Config(format!(
+                                "Dropout config: noise_shape entries must be integers or null, got {v}"
+                            ))
+                        }),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                d.noise_shape = Some(dims);
+            }
+            Some(v) => {
+                return Err(Error::Config(format!("Dropout config: noise_shape must be a list, got {v}")))
+            }
         }
         d.base.apply_config(cfg);
         if let Some(e) = d.base.pending_error.take() {
@@ -88,8 +146,9 @@ impl Layer for Dropout {
         }
         let keep = 1.0 - self.rate;
         let scale = 1.0 / keep;
-        let n = x.numel();
-        if x.device().is_cuda() && self.seed.is_none() {
+        let noise_shape = self.concrete_noise_shape(x.shape())?;
+        let n: usize = noise_shape.iter().product();
+        if x.device().is_cuda() && self.seed.is_none() && self.noise_shape.is_none() {
             // The device generator (its counter advances on the GPU, so a captured training
             // step draws a fresh mask at every replay); its stream is seeded from the global
             // generator.
@@ -106,14 +165,15 @@ impl Layer for Dropout {
                 None => with_global_rng(make),
             }
         };
-        let mask = ETensor::new(mask, x.shape().to_vec())?;
+        // The mask has the noise shape and broadcasts over the input.
+        let mask = ETensor::new(mask, noise_shape)?;
         Ok(ops::mul(x, &mask)?)
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("rate".into(), json!(self.rate));
+        m.insert("rate".into(), crate::regularizers::py_float(self.rate));
         m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
-        m.insert("noise_shape".into(), Value::Null);
+        m.insert("noise_shape".into(), json!(self.noise_shape));
         Value::Object(m)
     }
 }

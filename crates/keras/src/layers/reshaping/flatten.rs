@@ -31,6 +31,12 @@ impl Flatten {
         Ok(f)
     }
 
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
         self.base.input_shape = Some(shape.to_vec());

@@ -1,0 +1,113 @@
+//! `CustomScaleLayer` (InceptionResNetV2): `inputs[0] + inputs[1] * scale`.
+
+use std::any::Any;
+
+use serde_json::Value;
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::merging::base_merge::{elementwise_output_shape, not_a_list};
+use crate::regularizers::py_float;
+use crate::{keras_bail, ops, Error, Result, Tensor};
+
+/// Keras's InceptionResNetV2 `CustomScaleLayer(scale)`: called on `[shortcut, residual]`,
+/// returns `shortcut + residual * scale`.
+pub struct CustomScaleLayer {
+    base: LayerBase,
+    scale: f32,
+    build_shapes: Option<Vec<Shape>>,
+}
+
+impl CustomScaleLayer {
+    /// The residual scale.
+    pub fn new(scale: f32) -> Self {
+        CustomScaleLayer { base: LayerBase::new("custom_scale_layer"), scale, build_shapes: None }
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let s = cfg
+            .get("scale")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::Config("CustomScaleLayer config needs a numeric `scale`".into()))?;
+        let mut l = CustomScaleLayer::new(s as f32);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+
+    fn output_shape(&self, shapes: &[Shape]) -> Result<Shape> {
+        if shapes.len() != 2 {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 2 inputs ([shortcut, residual]), but it received {} input tensors",
+                self.base.name,
+                shapes.len()
+            );
+        }
+        elementwise_output_shape(shapes)
+    }
+}
+
+impl Layer for CustomScaleLayer {
+    fn class_name(&self) -> &'static str {
+        "CustomScaleLayer"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn takes_list(&self) -> bool {
+        true
+    }
+    fn compute_output_shape(&self, _s: &[Option<usize>]) -> Result<Shape> {
+        not_a_list("CustomScaleLayer")
+    }
+    fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        not_a_list("CustomScaleLayer")
+    }
+    fn build_multi(&mut self, shapes: &[Shape]) -> Result<()> {
+        self.output_shape(shapes)?;
+        self.build_shapes = Some(shapes.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+    fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
+        Ok(vec![self.output_shape(shapes)?])
+    }
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        _masks: &[Option<Tensor>],
+        _ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let shapes: Vec<Shape> = inputs.iter().map(crate::layers::merging::base_merge::known).collect();
+        self.output_shape(&shapes)?;
+        Ok(vec![ops::add(&inputs[0], &ops::mul(&inputs[1], &Tensor::scalar(self.scale))?)?])
+    }
+    fn compute_masks(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+        let _ = inputs;
+        Ok(vec![None])
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("scale".into(), py_float(self.scale));
+        Value::Object(m)
+    }
+    fn serialize(&self) -> Value {
+        let mut v = super::serialize_app_layer(self, "keras.src.applications.inception_resnet_v2");
+        if let (Some(shapes), Value::Object(m)) = (&self.build_shapes, &mut v) {
+            m.insert("build_config".into(), serde_json::json!({ "input_shape": shapes }));
+        }
+        v
+    }
+}

@@ -1,0 +1,94 @@
+//! `LayerScale` (ConvNeXt): a learned per-channel scale.
+
+use std::any::Any;
+
+use serde_json::{json, Value};
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::regularizers::py_float;
+use crate::{ops, Error, Result, Tensor};
+
+/// Keras's ConvNeXt `LayerScale(init_values, projection_dim)`: `x * gamma` with a trainable
+/// `gamma` of shape `(projection_dim,)` starting at `init_values` (Keras names the weight
+/// `variable`, as it is made by an unnamed `add_weight`).
+pub struct LayerScale {
+    base: LayerBase,
+    init_values: f32,
+    projection_dim: usize,
+    gamma: Option<Variable>,
+}
+
+impl LayerScale {
+    /// A scale of `projection_dim` channels starting at `init_values`.
+    pub fn new(init_values: f32, projection_dim: usize) -> Self {
+        LayerScale { base: LayerBase::new("layer_scale"), init_values, projection_dim, gamma: None }
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let init = cfg
+            .get("init_values")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::Config("LayerScale config needs a numeric `init_values`".into()))?;
+        let dim = cfg
+            .get("projection_dim")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Config("LayerScale config needs an integer `projection_dim`".into()))?;
+        let mut l = LayerScale::new(init as f32, dim as usize);
+        l.base.apply_config(cfg);
+        Ok(l)
+    }
+}
+
+impl Layer for LayerScale {
+    fn class_name(&self) -> &'static str {
+        "LayerScale"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        let gamma = Tensor::full(vec![self.projection_dim], self.init_values);
+        self.gamma = Some(Variable::new("variable", &self.base.name, gamma, true));
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let g = self
+            .gamma
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        Ok(ops::mul(x, g.value())?)
+    }
+    fn own_weights(&self) -> Vec<&Variable> {
+        self.gamma.iter().collect()
+    }
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.gamma.iter_mut().collect()
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("init_values".into(), py_float(self.init_values));
+        m.insert("projection_dim".into(), json!(self.projection_dim));
+        Value::Object(m)
+    }
+    fn serialize(&self) -> Value {
+        super::serialize_app_layer(self, "keras.src.applications.convnext")
+    }
+}

@@ -1,0 +1,102 @@
+//! `StochasticDepth` (ConvNeXt): drops a whole residual branch per sample in training.
+
+use std::any::Any;
+
+use keras_engine::{with_global_rng, Rng};
+use serde_json::Value;
+
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::regularizers::py_float;
+use crate::{ops, Error, Result, Tensor};
+
+/// Keras's ConvNeXt `StochasticDepth(drop_path_rate)`: in training each sample's input is
+/// kept with probability `1 - drop_path_rate` (and divided by it) or zeroed
+/// (`floor(keep_prob + uniform)` per sample); the identity at inference.
+pub struct StochasticDepth {
+    base: LayerBase,
+    drop_path_rate: f32,
+    seeded: std::sync::Mutex<Option<Rng>>,
+}
+
+impl StochasticDepth {
+    /// Drops each sample's branch with probability `drop_path_rate` in `[0, 1]`.
+    pub fn new(drop_path_rate: f32) -> Self {
+        let mut base = LayerBase::new("stochastic_depth");
+        if !(0.0..=1.0).contains(&drop_path_rate) {
+            base.fail(Error::InvalidArgument(format!(
+                "StochasticDepth: `drop_path_rate` should be within [0, 1]. Received: drop_path_rate={drop_path_rate}"
+            )));
+        }
+        StochasticDepth { base, drop_path_rate, seeded: std::sync::Mutex::new(None) }
+    }
+
+    /// A fixed seed for the per-sample draws (otherwise the global generator).
+    pub fn seed(self, seed: u64) -> Self {
+        StochasticDepth { seeded: std::sync::Mutex::new(Some(Rng::new(seed))), ..self }
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let r = cfg
+            .get("drop_path_rate")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::Config("StochasticDepth config needs a numeric `drop_path_rate`".into()))?;
+        let mut l = StochasticDepth::new(r as f32);
+        l.base.apply_config(cfg);
+        if let Some(e) = l.base.pending_error.take() {
+            return Err(e);
+        }
+        Ok(l)
+    }
+}
+
+impl Layer for StochasticDepth {
+    fn class_name(&self) -> &'static str {
+        "StochasticDepth"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        if !ctx.training || x.rank() == 0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.drop_path_rate;
+        let n = x.shape()[0];
+        let draw = |r: &mut Rng| -> Vec<f32> { (0..n).map(|_| (keep + r.uniform_f32()).floor()).collect() };
+        let kept = {
+            let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(r) => draw(r),
+                None => with_global_rng(draw),
+            }
+        };
+        let mut shape = vec![1; x.rank()];
+        shape[0] = n;
+        let mask = Tensor::new(kept, shape)?;
+        Ok(ops::mul(&ops::div(x, &Tensor::scalar(keep))?, &mask)?)
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("drop_path_rate".into(), py_float(self.drop_path_rate));
+        Value::Object(m)
+    }
+    fn serialize(&self) -> Value {
+        super::serialize_app_layer(self, "keras.src.applications.convnext")
+    }
+}

@@ -1,0 +1,966 @@
+//! `MultiHeadAttention` (Keras `keras/src/layers/attention/multi_head_attention.py`): query,
+//! key and value projected per head by `EinsumDense` sub-layers named `query`, `key`,
+//! `value` (and `gate`), scaled dot-product attention over `attention_axes`, and the
+//! `attention_output` projection back to the query's last dimension.
+
+use std::any::Any;
+use std::sync::Mutex;
+
+use keras_engine::Rng;
+use serde_json::{json, Value};
+
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::attention::masking::{self, LARGE};
+use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
+use crate::layers::core::einsum_dense::EinsumDense;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
+use crate::layers::Sublayer;
+use crate::regularizers::Regularizer;
+use crate::{keras_bail, ops, Error, Result, Tensor};
+
+/// The keyword arguments of `MultiHeadAttention.call` (besides `training`).
+const MHA_KWARGS: &[&str] = &[
+    "query",
+    "value",
+    "key",
+    "query_mask",
+    "value_mask",
+    "key_mask",
+    "attention_mask",
+    "return_attention_scores",
+    "use_causal_mask",
+];
+
+/// Keras `keras.layers.MultiHeadAttention`.
+///
+/// Called as Keras calls it: positional `[query, value]` or `[query, value, key]` (the key
+/// defaults to the value), or with `key=` and the other arguments as keyword arguments
+/// ([`CallKwargs`]): `attention_mask` (`(B, T, S)`, non-zero = attend),
+/// `return_attention_scores` (a second output `(B, num_heads, T, S)`), `use_causal_mask`.
+/// The Keras masks of query, value and key are combined into the attention mask as Keras does;
+/// the output carries the query's mask.
+///
+/// Weights are Keras's, in Keras's order and paths: `query/kernel`, `query/bias`,
+/// `key/kernel`, `key/bias`, (`gate/...` with `use_gate`), `value/kernel`, `value/bias`,
+/// `attention_output/kernel`, `attention_output/bias`.
+///
+/// ```
+/// use keras::layers::{CallContext, CallKwargs, Layer, MultiHeadAttention};
+/// use keras::Tensor;
+/// use serde_json::json;
+///
+/// let mut mha = MultiHeadAttention::new(2, 4);
+/// mha.build_multi(&[vec![None, Some(5), Some(8)], vec![None, Some(6), Some(8)]]).unwrap();
+/// assert_eq!(mha.weights()[0].path(), format!("{}/query/kernel", mha.name()));
+/// let kw = CallKwargs::new().with_value("return_attention_scores", json!(true));
+/// let (q, v) = (Tensor::ones([3, 5, 8]), Tensor::ones([3, 6, 8]));
+/// let out = mha.call_with_kwargs(&[q, v], &[None, None], &kw, &mut CallContext::new(false)).unwrap();
+/// assert_eq!(out[0].shape(), &[3, 5, 8]);
+/// assert_eq!(out[1].shape(), &[3, 2, 5, 6]);
+/// ```
+pub struct MultiHeadAttention {
+    base: LayerBase,
+    num_heads: usize,
+    key_dim: usize,
+    value_dim: usize,
+    dropout: f32,
+    use_bias: bool,
+    output_shape: Option<Vec<usize>>,
+    attention_axes: Option<Vec<i64>>,
+    sliding_window: Option<usize>,
+    use_gate: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    bias_regularizer: Option<Regularizer>,
+    kernel_constraint: Option<Constraint>,
+    bias_constraint: Option<Constraint>,
+    seed: Option<u64>,
+    seeded: Mutex<Option<Rng>>,
+    built: Option<Built>,
+}
+
+/// What `build` makes: the projections and the attention equations.
+struct Built {
+    query: EinsumDense,
+    key: EinsumDense,
+    gate: Option<EinsumDense>,
+    value: EinsumDense,
+    output: EinsumDense,
+    /// Attention axes of the projected tensors (non-negative).
+    attention_axes: Vec<usize>,
+    dot_product_equation: String,
+    combine_equation: String,
+    scores_rank: usize,
+    query_shape: Shape,
+    value_shape: Shape,
+    key_shape: Option<Shape>,
+}
+
+fn letter(i: usize) -> char {
+    (b'a' + i as u8) as char
+}
+
+/// Keras `_build_proj_equation`: `(equation, bias_axes, output_rank)`.
+fn proj_equation(free_dims: usize, bound_dims: usize, output_dims: usize) -> (String, String, usize) {
+    let (mut input, mut kernel, mut output, mut bias) =
+        (String::new(), String::new(), String::new(), String::new());
+    for i in 0..free_dims {
+        input.push(letter(i));
+        output.push(letter(i));
+    }
+    for i in 0..bound_dims {
+        input.push(letter(free_dims + i));
+        kernel.push(letter(free_dims + i));
+    }
+    for i in 0..output_dims {
+        let c = letter(free_dims + bound_dims + i);
+        kernel.push(c);
+        output.push(c);
+        bias.push(c);
+    }
+    let rank = output.len();
+    (format!("{input},{kernel}->{output}"), bias, rank)
+}
+
+/// Keras `_get_output_shape`: `None` for the leading dimensions, then the known ones.
+fn output_shape_of(output_rank: usize, known: &[usize]) -> Shape {
+    let mut s: Shape = vec![None; output_rank.saturating_sub(known.len())];
+    s.extend(known.iter().map(|&d| Some(d)));
+    s
+}
+
+/// Keras `_build_attention_equation`: `(dot_product, combine, scores_rank)`.
+fn attention_equation(rank: usize, attn_axes: &[usize]) -> (String, String, usize) {
+    let target: Vec<char> = (0..rank).map(letter).collect();
+    let batch_dims: Vec<usize> = (0..rank).filter(|i| !attn_axes.contains(i) && *i != rank - 1).collect();
+    let mut offset = rank;
+    let mut source = Vec::with_capacity(rank);
+    for i in 0..rank {
+        if batch_dims.contains(&i) || i == rank - 1 {
+            source.push(target[i]);
+        } else {
+            source.push(letter(offset));
+            offset += 1;
+        }
+    }
+    let product: String = batch_dims
+        .iter()
+        .map(|&i| target[i])
+        .chain(attn_axes.iter().map(|&i| target[i]))
+        .chain(attn_axes.iter().map(|&i| source[i]))
+        .collect();
+    let (t, s): (String, String) = (target.iter().collect(), source.iter().collect());
+    (format!("{s},{t}->{product}"), format!("{product},{s}->{t}"), product.len())
+}
+
+impl MultiHeadAttention {
+    /// `num_heads` heads of size `key_dim` (value heads default to `key_dim` too).
+    pub fn new(num_heads: usize, key_dim: usize) -> Self {
+        let mut base = LayerBase::new("multi_head_attention");
+        if num_heads == 0 {
+            base.fail(Error::InvalidArgument(
+                "Received an invalid value for argument `num_heads`, expected a positive integer. Received: num_heads=0".into(),
+            ));
+        }
+        if key_dim == 0 {
+            base.fail(Error::InvalidArgument(
+                "Received an invalid value for argument `key_dim`, expected a positive integer. Received: key_dim=0".into(),
+            ));
+        }
+        MultiHeadAttention {
+            base,
+            num_heads,
+            key_dim,
+            value_dim: key_dim,
+            dropout: 0.0,
+            use_bias: true,
+            output_shape: None,
+            attention_axes: None,
+            sliding_window: None,
+            use_gate: false,
+            kernel_initializer: Initializer::glorot_uniform(),
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            kernel_constraint: None,
+            bias_constraint: None,
+            seed: None,
+            seeded: Mutex::new(None),
+            built: None,
+        }
+    }
+
+    /// Size of each value head (default `key_dim`).
+    pub fn value_dim(mut self, dim: usize) -> Self {
+        if dim == 0 {
+            self.base.fail(Error::InvalidArgument(
+                "Received an invalid value for argument `value_dim`, expected a positive integer or `None`. Received: value_dim=0"
+                    .into(),
+            ));
+        }
+        self.value_dim = dim;
+        self
+    }
+
+    /// Dropout rate on the attention scores in training.
+    pub fn dropout(mut self, rate: f32) -> Self {
+        if !(0.0..1.0).contains(&rate) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
+            )));
+        }
+        self.dropout = rate;
+        self
+    }
+
+    /// Whether the projections have biases (default true).
+    pub fn use_bias(mut self, yes: bool) -> Self {
+        self.use_bias = yes;
+        self
+    }
+
+    /// The output's trailing shape (default: the query's last dimension).
+    pub fn output_shape(mut self, shape: &[usize]) -> Self {
+        self.output_shape = if shape.is_empty() { None } else { Some(shape.to_vec()) };
+        self
+    }
+
+    /// Axes of the inputs attention runs over (default: every axis between batch and
+    /// features); negative values count from the end of the projected rank minus one, as in
+    /// Keras.
+    pub fn attention_axes(mut self, axes: &[i64]) -> Self {
+        self.attention_axes = Some(axes.to_vec());
+        self
+    }
+
+    /// Restricts attention to `|i - j| < window` (Keras 3.15 `sliding_window`).
+    pub fn sliding_window(mut self, window: usize) -> Self {
+        if window == 0 {
+            self.base.fail(Error::InvalidArgument(
+                "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
+            ));
+        }
+        self.sliding_window = Some(window);
+        self
+    }
+
+    /// A sigmoid gate projected from the query multiplies the attention output per head
+    /// (Keras 3.15 `use_gate`).
+    pub fn use_gate(mut self, yes: bool) -> Self {
+        self.use_gate = yes;
+        self
+    }
+
+    /// Kernel initializer of every projection.
+    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
+        self.kernel_initializer = i;
+        self
+    }
+
+    /// Bias initializer of every projection.
+    pub fn bias_initializer(mut self, i: Initializer) -> Self {
+        self.bias_initializer = i;
+        self
+    }
+
+    /// Kernel regularizer of every projection.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
+    /// Bias regularizer of every projection.
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+
+    /// Kernel constraint of every projection.
+    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
+        self.kernel_constraint = Some(c);
+        self
+    }
+
+    /// Bias constraint of every projection.
+    pub fn bias_constraint(mut self, c: Constraint) -> Self {
+        self.bias_constraint = Some(c);
+        self
+    }
+
+    /// A fixed seed for the dropout masks.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self.seeded = Mutex::new(Some(Rng::new(seed)));
+        self
+    }
+
+    /// Sets the layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.base.name = name.to_string();
+        self
+    }
+
+    /// Number of heads.
+    pub fn num_heads(&self) -> usize {
+        self.num_heads
+    }
+
+    /// Size of each query/key head.
+    pub fn key_dim(&self) -> usize {
+        self.key_dim
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let uint = |k: &str| -> Result<Option<usize>> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_u64().map(|x| Some(x as usize)).ok_or_else(|| {
+                    Error::Config(format!(
+                        "MultiHeadAttention config: `{k}` should be a positive integer, got {v}"
+                    ))
+                }),
+            }
+        };
+        let num_heads = uint("num_heads")?
+            .ok_or_else(|| Error::Config("MultiHeadAttention config needs `num_heads`".into()))?;
+        let key_dim = uint("key_dim")?
+            .ok_or_else(|| Error::Config("MultiHeadAttention config needs `key_dim`".into()))?;
+        let mut l = MultiHeadAttention::new(num_heads, key_dim);
+        if let Some(v) = uint("value_dim")? {
+            l = l.value_dim(v);
+        }
+        if let Some(d) = cfg.get("dropout").filter(|v| !v.is_null()) {
+            let d = d
+                .as_f64()
+                .ok_or_else(|| Error::Config(format!("MultiHeadAttention config: bad `dropout` {d}")))?;
+            l = l.dropout(d as f32);
+        }
+        let flag = |k: &str, d: bool| -> Result<bool> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(d),
+                Some(v) => v.as_bool().ok_or_else(|| {
+                    Error::Config(format!("MultiHeadAttention config: `{k}` should be a boolean, got {v}"))
+                }),
+            }
+        };
+        l.use_bias = flag("use_bias", true)?;
+        l.use_gate = flag("use_gate", false)?;
+        l.output_shape = match cfg.get("output_shape") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(vec![n.as_u64().ok_or_else(|| Error::Config(format!("bad `output_shape` {n}")))? as usize]),
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|d| d.as_u64().map(|v| v as usize).ok_or_else(|| Error::Config(format!("bad `output_shape` entry {d}"))))
+                    .collect::<Result<_>>()?,
+            ),
+            Some(v) => keras_bail!(
+                Config,
+                "Invalid `output_shape`: {v}. When specified, the `output_shape` should be of type tuple, list, or int."
+            ),
+        };
+        l.attention_axes = match cfg.get("attention_axes") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(vec![n.as_i64().unwrap_or(0)]),
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|d| {
+                        d.as_i64().ok_or_else(|| Error::Config(format!("bad `attention_axes` entry {d}")))
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            Some(v) => keras_bail!(
+                Config,
+                "`attention_axes` must be an int, list, or tuple.Received: attention_axes={v}"
+            ),
+        };
+        if let Some(w) = uint("sliding_window")? {
+            l = l.sliding_window(w);
+        }
+        if let Some(v) = cfg.get("kernel_initializer") {
+            l.kernel_initializer = Initializer::from_config(v)?;
+        }
+        if let Some(v) = cfg.get("bias_initializer") {
+            l.bias_initializer = Initializer::from_config(v)?;
+        }
+        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
+        l.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
+        l.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
+        l.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
+        l.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
+            l = l.seed(s);
+        }
+        l.base.apply_config(cfg);
+        l.base.apply_activity_config(cfg)?;
+        if let Some(e) = l.base.pending_error.take() {
+            return Err(e);
+        }
+        Ok(l)
+    }
+
+    fn sublayer(&self, equation: &str, output_shape: Shape, bias_axes: &str, name: &str) -> EinsumDense {
+        let mut d = EinsumDense::new(equation, &output_shape)
+            .name(name)
+            .path_prefix(&format!("{}/{name}", self.base.name))
+            .kernel_initializer(self.kernel_initializer.clone())
+            .bias_initializer(self.bias_initializer.clone())
+            .kernel_regularizer(self.kernel_regularizer.clone())
+            .bias_regularizer(self.bias_regularizer.clone())
+            .kernel_constraint(self.kernel_constraint.clone())
+            .bias_constraint(self.bias_constraint.clone())
+            .activity_regularizer(self.base.activity_regularizer.clone());
+        if self.use_bias {
+            d = d.bias_axes(bias_axes);
+        }
+        d
+    }
+
+    /// Keras `build(query_shape, value_shape, key_shape)`.
+    fn build_shapes(
+        &mut self,
+        query_shape: &Shape,
+        value_shape: &Shape,
+        key_shape: Option<&Shape>,
+    ) -> Result<()> {
+        crate::layers::layer::check_pending(self)?;
+        let key = key_shape.unwrap_or(value_shape);
+        check_value_key(value_shape, key)?;
+        if query_shape.len() < 2 || value_shape.len() < 2 {
+            keras_bail!(
+                InvalidArgument,
+                "MultiHeadAttention expects query and value of rank >= 2 (batch, ..., dim). Received: query_shape={} and value_shape={}",
+                py_shape(query_shape),
+                py_shape(value_shape)
+            );
+        }
+        let (qr, vr, kr) = (query_shape.len(), value_shape.len(), key.len());
+        let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
+        let mut query =
+            self.sublayer(&eq, output_shape_of(rank - 1, &[self.num_heads, self.key_dim]), &bias, "query");
+        query.build(query_shape)?;
+        let (eq, bias, rank) = proj_equation(kr - 1, 1, 2);
+        let mut key_dense =
+            self.sublayer(&eq, output_shape_of(rank - 1, &[self.num_heads, self.key_dim]), &bias, "key");
+        key_dense.build(key)?;
+        let gate = if self.use_gate {
+            let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
+            let mut g = self.sublayer(
+                &eq,
+                output_shape_of(rank - 1, &[self.num_heads, self.value_dim]),
+                &bias,
+                "gate",
+            );
+            g = g.activation("sigmoid");
+            g.build(query_shape)?;
+            Some(g)
+        } else {
+            None
+        };
+        let (eq, bias, value_rank) = proj_equation(vr - 1, 1, 2);
+        let mut value = self.sublayer(
+            &eq,
+            output_shape_of(value_rank - 1, &[self.num_heads, self.value_dim]),
+            &bias,
+            "value",
+        );
+        value.build(value_shape)?;
+        // `_build_attention(rank)` on the projected rank.
+        let rank = value_rank;
+        let attention_axes: Vec<usize> = match &self.attention_axes {
+            None => (1..rank.saturating_sub(2)).collect(),
+            Some(axes) => axes
+                .iter()
+                .map(|&a| {
+                    let r = if a >= 0 { a } else { rank as i64 - 1 + a };
+                    if r < 1 || r as usize >= rank - 2 {
+                        keras_bail!(
+                            InvalidArgument,
+                            "MultiHeadAttention: attention axis {a} is out of range for inputs of rank {}",
+                            rank - 1
+                        );
+                    }
+                    Ok(r as usize)
+                })
+                .collect::<Result<_>>()?,
+        };
+        let (dot, combine, scores_rank) = attention_equation(rank, &attention_axes);
+        let out_shape: Vec<usize> = match &self.output_shape {
+            Some(s) => s.clone(),
+            None => match query_shape.last() {
+                Some(Some(d)) => vec![*d],
+                _ => keras_bail!(
+                    Shape,
+                    "Layer {} needs a known last query dimension, received query_shape={}",
+                    self.base.name,
+                    py_shape(query_shape)
+                ),
+            },
+        };
+        let (eq, bias, orank) = proj_equation(qr - 1, 2, out_shape.len());
+        let mut output =
+            self.sublayer(&eq, output_shape_of(orank - 1, &out_shape), &bias, "attention_output");
+        let mut out_in = query.compute_output_shape(query_shape)?;
+        if let Some(last) = out_in.last_mut() {
+            *last = Some(self.value_dim);
+        }
+        output.build(&out_in)?;
+        self.built = Some(Built {
+            query,
+            key: key_dense,
+            gate,
+            value,
+            output,
+            attention_axes,
+            dot_product_equation: dot,
+            combine_equation: combine,
+            scores_rank,
+            query_shape: query_shape.clone(),
+            value_shape: value_shape.clone(),
+            key_shape: key_shape.cloned(),
+        });
+        self.base.built = true;
+        Ok(())
+    }
+
+    /// Keras `compute_output_shape` (plus the scores' shape when asked).
+    fn shapes(&self, query: &Shape, value: &Shape, key: Option<&Shape>, scores: bool) -> Result<Vec<Shape>> {
+        check_value_key(value, key.unwrap_or(value))?;
+        let mut out = query.clone();
+        if let Some(s) = &self.output_shape {
+            out.pop();
+            out.extend(s.iter().map(|&d| Some(d)));
+        }
+        let mut res = vec![out];
+        if scores {
+            // (batch, non-attention dims, heads, query attention dims, key attention dims).
+            let rank = value.len() + 1;
+            let axes: Vec<usize> = match &self.built {
+                Some(b) => b.attention_axes.clone(),
+                None => match &self.attention_axes {
+                    None => (1..rank.saturating_sub(2)).collect(),
+                    Some(a) => a
+                        .iter()
+                        .map(|&x| if x >= 0 { x as usize } else { (rank as i64 - 1 + x).max(0) as usize })
+                        .collect(),
+                },
+            };
+            let qd = |i: usize| query.get(i).copied().flatten();
+            let kd = |i: usize| key.unwrap_or(value).get(i).copied().flatten();
+            // Input axes other than the features and the attention axes are batch-like.
+            let mut s: Shape = (0..rank - 2).filter(|i| !axes.contains(i)).map(qd).collect();
+            s.push(Some(self.num_heads));
+            s.extend(axes.iter().map(|&i| qd(i)));
+            s.extend(axes.iter().map(|&i| kd(i)));
+            res.push(s);
+        }
+        Ok(res)
+    }
+
+    /// The attention mask `(B, T, S)` from the Keras masks, the causal and sliding-window
+    /// masks and an explicit `attention_mask` (Keras `_compute_attention_mask`).
+    #[allow(clippy::too_many_arguments)]
+    fn attention_mask(
+        &self,
+        query: &Tensor,
+        value: &Tensor,
+        query_mask: Option<&Tensor>,
+        value_mask: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+        attention_mask: Option<&Tensor>,
+        causal: bool,
+    ) -> Result<Option<Tensor>> {
+        let mut auto: Option<Tensor> = None;
+        let mut and = |m: Tensor| -> Result<()> {
+            auto = Some(match auto.take() {
+                None => m,
+                Some(a) => masking::and(&a, &m)?,
+            });
+            Ok(())
+        };
+        if let Some(m) = query_mask {
+            and(masking::expand_dims(m, -1)?)?;
+        }
+        if let Some(m) = value_mask {
+            and(masking::expand_dims(m, -2)?)?;
+        }
+        if let Some(m) = key_mask {
+            and(masking::expand_dims(m, -2)?)?;
+        }
+        let (t, s) = (query.shape().get(1).copied().unwrap_or(1), value.shape().get(1).copied().unwrap_or(1));
+        if causal {
+            and(masking::causal(t, s)?)?;
+        }
+        if let Some(w) = self.sliding_window {
+            and(masking::sliding_window(t, s, w)?)?;
+        }
+        Ok(match (attention_mask, auto) {
+            (None, auto) => auto,
+            (Some(a), None) => Some(bool_mask(a)?),
+            (Some(a), Some(m)) => Some(masking::and(a, &m)?),
+        })
+    }
+
+    /// Keras `call`: `[output]` or `[output, scores]`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        query: &Tensor,
+        value: &Tensor,
+        key: Option<&Tensor>,
+        masks: [Option<&Tensor>; 3],
+        attention_mask: Option<&Tensor>,
+        return_scores: bool,
+        causal: bool,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let b = self
+            .built
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let key_t = key.unwrap_or(value);
+        check_value_key(&known(value), &known(key_t))?;
+        let [query_mask, value_mask, key_mask] = masks;
+        let mask =
+            self.attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask, causal)?;
+        let project = |d: &EinsumDense, x: &Tensor, ctx: &mut CallContext| -> Result<Tensor> {
+            let y = d.call(x, ctx)?;
+            d.base().record_activity(&y, ctx)?;
+            Ok(y)
+        };
+        let gate = match &b.gate {
+            Some(g) => Some(project(g, query, ctx)?),
+            None => None,
+        };
+        let q = project(&b.query, query, ctx)?;
+        let k = project(&b.key, key_t, ctx)?;
+        let v = project(&b.value, value, ctx)?;
+        let scale = 1.0 / (self.key_dim as f32).sqrt();
+        // Keras routes plain 4-D cases through `ops.dot_product_attention` (scale after the
+        // product, masked logits replaced, no zeroing of fully masked rows); otherwise the
+        // query is scaled first and the masked Softmax layer zeroes masked weights.
+        let fused = !(self.dropout > 0.0 || return_scores || q.rank() != 4);
+        let n_axes = b.attention_axes.len();
+        let expand = |m: &Tensor, rank: usize| -> Result<Tensor> {
+            let mut m = m.clone();
+            while m.rank() < rank {
+                m = masking::expand_dims(&m, -(n_axes as isize) * 2 - 1)?;
+            }
+            Ok(m)
+        };
+        let scores = if fused {
+            let s = ops::einsum(&b.dot_product_equation, &k, &q)?;
+            ops::mul(&s, &Tensor::scalar(scale))?
+        } else {
+            let qs = ops::mul(&q, &Tensor::scalar(scale))?;
+            ops::einsum(&b.dot_product_equation, &k, &qs)?
+        };
+        let full_mask = mask.as_ref().map(|m| expand(m, b.scores_rank)).transpose()?;
+        let masked = match &full_mask {
+            Some(m) => masking::keep_or(&scores, m, -LARGE)?,
+            None => scores,
+        };
+        let mut weights = softmax_trailing(&masked, n_axes)?;
+        if !fused {
+            if let Some(m) = &full_mask {
+                weights = masking::keep_or(&weights, m, 0.0)?;
+            }
+        }
+        let applied = if ctx.training && self.dropout > 0.0 {
+            masking::dropout(&weights, self.dropout, &self.seeded)?
+        } else {
+            weights.clone()
+        };
+        let mut out = ops::einsum(&b.combine_equation, &applied, &v)?;
+        if let Some(g) = gate {
+            out = ops::mul(&out, &g)?;
+        }
+        let out = project(&b.output, &out, ctx)?;
+        Ok(if return_scores { vec![out, weights] } else { vec![out] })
+    }
+}
+
+/// `softmax` over the last `n` axes (Keras's Softmax layer with a tuple axis).
+fn softmax_trailing(x: &Tensor, n: usize) -> Result<Tensor> {
+    if n <= 1 {
+        return Ok(ops::softmax(x, -1)?);
+    }
+    let shape = x.shape().to_vec();
+    let split = shape.len() - n;
+    let lead: Vec<usize> = shape[..split].to_vec();
+    let mut flat = lead.clone();
+    flat.push(shape[split..].iter().product());
+    Ok(ops::softmax(&x.reshape(flat)?, -1)?.reshape(shape)?)
+}
+
+/// Keras: value and key must agree on every axis but the last.
+fn check_value_key(value: &Shape, key: &Shape) -> Result<()> {
+    if value.len() < 2 || key.len() != value.len() || value[1..value.len() - 1] != key[1..key.len() - 1] {
+        keras_bail!(
+            InvalidArgument,
+            "All dimensions of `value` and `key`, except the last one, must be equal. Received: value_shape={} and key_shape={}",
+            py_shape(value),
+            py_shape(key)
+        );
+    }
+    Ok(())
+}
+
+/// The `(query, value, key)` of a call: positional or keyword.
+fn qvk<'a, T>(inputs: &'a [T], kwargs: &'a CallKwargs<T>) -> Result<(&'a T, &'a T, Option<&'a T>)> {
+    let c = "MultiHeadAttention";
+    let query = kwargs.positional_or(inputs, 0, "query", c)?;
+    let value = kwargs.positional_or(inputs, 1, "value", c)?;
+    let key = kwargs.positional_or(inputs, 2, "key", c)?;
+    if inputs.len() > 3 {
+        keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.call() takes from 3 to 4 positional arguments but {} were given",
+            inputs.len() + 1
+        );
+    }
+    match (query, value) {
+        (Some(q), Some(v)) => Ok((q, v, key)),
+        (None, _) => keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.call() missing 2 required positional arguments: 'query' and 'value'"
+        ),
+        (_, None) => keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.call() missing 1 required positional argument: 'value'"
+        ),
+    }
+}
+
+/// Refuses `mask=` (MultiHeadAttention.call has no `mask` parameter; a `null` is ignored).
+fn check_kwargs<T>(kwargs: &CallKwargs<T>) -> Result<()> {
+    kwargs.check_known("MultiHeadAttention", MHA_KWARGS)?;
+    if kwargs.contains("mask") {
+        keras_bail!(InvalidArgument, "MultiHeadAttention.call() got an unexpected keyword argument 'mask'");
+    }
+    Ok(())
+}
+
+impl Layer for MultiHeadAttention {
+    fn class_name(&self) -> &'static str {
+        "MultiHeadAttention"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn compute_output_shape(&self, _s: &[Option<usize>]) -> Result<Shape> {
+        keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.call() missing 1 required positional argument: 'value'"
+        )
+    }
+    fn build(&mut self, _s: &[Option<usize>]) -> Result<()> {
+        keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.build() missing 1 required positional argument: 'value_shape'"
+        )
+    }
+    fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        keras_bail!(
+            InvalidArgument,
+            "MultiHeadAttention.call() missing 1 required positional argument: 'value'"
+        )
+    }
+    fn build_multi(&mut self, shapes: &[Shape]) -> Result<()> {
+        self.build_with_kwargs(shapes, &ShapeKwargs::new())
+    }
+    fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
+        self.compute_output_shapes_with_kwargs(shapes, &ShapeKwargs::new())
+    }
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        self.call_with_kwargs(inputs, masks, &CallKwargs::new(), ctx)
+    }
+    fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+        self.compute_masks_with_kwargs(inputs, masks, &CallKwargs::new())
+    }
+    fn call_kwarg_names(&self) -> &'static [&'static str] {
+        MHA_KWARGS
+    }
+    fn build_with_kwargs(&mut self, shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
+        check_kwargs(kwargs)?;
+        let (q, v, k) = qvk(shapes, kwargs)?;
+        let (q, v, k) = (q.clone(), v.clone(), k.cloned());
+        self.build_shapes(&q, &v, k.as_ref())
+    }
+    fn compute_output_shapes_with_kwargs(
+        &self,
+        shapes: &[Shape],
+        kwargs: &ShapeKwargs,
+    ) -> Result<Vec<Shape>> {
+        check_kwargs(kwargs)?;
+        let (q, v, k) = qvk(shapes, kwargs)?;
+        kwargs.bool_or("use_causal_mask", "MultiHeadAttention", false)?;
+        self.shapes(q, v, k, kwargs.bool_or("return_attention_scores", "MultiHeadAttention", false)?)
+    }
+    fn call_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        check_kwargs(kwargs)?;
+        let c = "MultiHeadAttention";
+        let (q, v, k) = qvk(inputs, kwargs)?;
+        // Each tensor's Keras mask: positional ones from `masks`, keyword ones carried along.
+        let carried = |i: usize, name: &str| -> Option<&Tensor> {
+            if i < inputs.len() {
+                masks.get(i).and_then(Option::as_ref)
+            } else {
+                kwargs.tensor_mask(name)
+            }
+        };
+        let query_mask = carried(0, "query");
+        let value_mask = match kwargs.tensor("value_mask", c)? {
+            Some(m) => Some(m),
+            None => carried(1, "value"),
+        };
+        let key_mask = match kwargs.tensor("key_mask", c)? {
+            Some(m) => Some(m),
+            None if k.is_some() => carried(2, "key"),
+            None => None,
+        };
+        let attention_mask = kwargs.tensor("attention_mask", c)?;
+        let scores = kwargs.bool_or("return_attention_scores", c, false)?;
+        let causal = kwargs.bool_or("use_causal_mask", c, false)?;
+        let training = kwargs.training(c)?;
+        with_training(ctx, training, |ctx| {
+            self.run(q, v, k, [query_mask, value_mask, key_mask], attention_mask, scores, causal, ctx)
+        })
+    }
+    fn compute_masks_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+    ) -> Result<Vec<Option<Tensor>>> {
+        check_kwargs(kwargs)?;
+        qvk(inputs, kwargs)?;
+        let query_mask = if inputs.is_empty() {
+            kwargs.tensor_mask("query")
+        } else {
+            masks.first().and_then(Option::as_ref)
+        };
+        let mut out = vec![query_mask.map(bool_mask).transpose()?];
+        if kwargs.bool_or("return_attention_scores", "MultiHeadAttention", false)? {
+            out.push(None);
+        }
+        Ok(out)
+    }
+    /// The projection sub-layers with the attribute names Keras 3 saves them under in
+    /// `model.weights.h5` (`query_dense`, `key_dense`, `_gate_dense`, `value_dense`,
+    /// `output_dense`); none before `build`.
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        let Some(b) = &self.built else { return Vec::new() };
+        let mut v = vec![Sublayer::attr("query_dense", &b.query), Sublayer::attr("key_dense", &b.key)];
+        if let Some(g) = &b.gate {
+            v.push(Sublayer::attr("_gate_dense", g));
+        }
+        v.push(Sublayer::attr("value_dense", &b.value));
+        v.push(Sublayer::attr("output_dense", &b.output));
+        v
+    }
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        let Some(b) = &mut self.built else { return (Vec::new(), Vec::new()) };
+        let mut v: Vec<&mut dyn Layer> = vec![&mut b.query, &mut b.key];
+        if let Some(g) = &mut b.gate {
+            v.push(g);
+        }
+        v.push(&mut b.value);
+        v.push(&mut b.output);
+        (Vec::new(), v)
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.base.trainable = trainable;
+        if let Some(b) = &mut self.built {
+            for l in [&mut b.query, &mut b.key, &mut b.value, &mut b.output] {
+                l.set_trainable(trainable);
+            }
+            if let Some(g) = &mut b.gate {
+                g.set_trainable(trainable);
+            }
+        }
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
+        m.insert("num_heads".into(), json!(self.num_heads));
+        m.insert("key_dim".into(), json!(self.key_dim));
+        m.insert("value_dim".into(), json!(self.value_dim));
+        m.insert("dropout".into(), crate::regularizers::py_float(self.dropout));
+        m.insert("use_bias".into(), json!(self.use_bias));
+        m.insert("use_gate".into(), json!(self.use_gate));
+        m.insert("output_shape".into(), json!(self.output_shape));
+        // After build Keras stores the resolved axes (`_build_attention`).
+        let axes = match &self.built {
+            Some(b) => json!(b.attention_axes),
+            None => json!(self.attention_axes),
+        };
+        m.insert("attention_axes".into(), axes);
+        m.insert("sliding_window".into(), json!(self.sliding_window));
+        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
+        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
+        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
+        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
+        m.insert("activity_regularizer".into(), reg(&self.base.activity_regularizer));
+        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
+        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        m.insert("seed".into(), self.seed.map_or(Value::Null, Value::from));
+        Value::Object(m)
+    }
+    fn serialize(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("module".into(), json!("keras.layers"));
+        m.insert("class_name".into(), json!("MultiHeadAttention"));
+        m.insert("config".into(), self.get_config());
+        m.insert("registered_name".into(), Value::Null);
+        if let Some(b) = &self.built {
+            // Keras records the shapes of the call arguments `build` names (`key_shape` only
+            // when a key was passed).
+            let mut shapes = serde_json::Map::new();
+            shapes.insert("query_shape".into(), json!(b.query_shape));
+            shapes.insert("value_shape".into(), json!(b.value_shape));
+            if let Some(k) = &b.key_shape {
+                shapes.insert("key_shape".into(), json!(k));
+            }
+            m.insert("build_config".into(), json!({ "shapes_dict": shapes }));
+        }
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equations_match_keras() {
+        assert_eq!(proj_equation(2, 1, 2), ("abc,cde->abde".to_string(), "de".to_string(), 4));
+        assert_eq!(proj_equation(2, 2, 1), ("abcd,cde->abe".to_string(), "e".to_string(), 3));
+        let (dot, combine, rank) = attention_equation(4, &[1]);
+        assert_eq!((dot.as_str(), combine.as_str(), rank), ("aecd,abcd->acbe", "acbe,aecd->abcd", 4));
+        let (dot, combine, rank) = attention_equation(5, &[1, 2]);
+        assert_eq!((dot.as_str(), combine.as_str(), rank), ("afgde,abcde->adbcfg", "adbcfg,afgde->abcde", 6));
+        assert_eq!(output_shape_of(3, &[2, 4]), vec![None, Some(2), Some(4)]);
+    }
+}
