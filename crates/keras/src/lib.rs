@@ -52,4 +52,5 @@ pub mod ops {
 pub mod models;
 pub mod trainers;
 
+pub use models::{Input, KerasTensor, Model};
 pub use trainers::{EvaluateArgs, FitArgs, History, Logs, PredictArgs};

@@ -13,6 +13,8 @@
 mod activation;
 #[path = "oracle/common.rs"]
 mod common;
+#[path = "oracle/functional.rs"]
+mod functional;
 #[path = "oracle/initializer.rs"]
 mod initializer;
 #[path = "oracle/layer.rs"]
@@ -61,6 +63,7 @@ fn run_case(case: &Case) -> Outcome {
         "summary" => summary::run(case),
         "initializer" => initializer::run(case),
         "saved_model" => saved_model::run(case),
+        "functional" => functional::run(case),
         "preprocessing" => preprocessing_image::run(case)
             .or_else(|| preprocessing_text::run(case))
             .or_else(|| preprocessing_legacy::run(case))
@@ -81,7 +84,9 @@ fn case_dirs(root: &std::path::Path) -> Vec<PathBuf> {
             continue;
         }
         for case in std::fs::read_dir(kind.path()).into_iter().flatten().flatten() {
-            if case.path().join("case.json").is_file() {
+            // Functional cases have no case.json: a saved model and its arrays.
+            let functional = kind.file_name() == "functional" && case.path().join("x0.npy").is_file();
+            if case.path().join("case.json").is_file() || functional {
                 dirs.push(case.path());
             }
         }

@@ -16,8 +16,9 @@ pub(crate) type LayerCheck<'a> = dyn FnMut(&dyn Layer, &[Option<usize>]) -> Resu
 
 /// The layer stack of a Sequential model (separate from the compile state so the trainer
 /// can borrow both).
-struct Stack {
-    name: String,
+pub(crate) struct Stack {
+    /// Name and trainable flag (a Sequential model is also a layer of other models).
+    base: crate::layers::LayerBase,
     input: Option<InputLayer>,
     layers: Vec<Box<dyn Layer>>,
     /// Output shape of each layer once built.
@@ -52,7 +53,7 @@ impl std::fmt::Debug for Sequential {
         let layers: Vec<String> =
             self.stack.layers.iter().map(|l| format!("{} ({})", l.name(), l.class_name())).collect();
         f.debug_struct("Sequential")
-            .field("name", &self.stack.name)
+            .field("name", &self.stack.base.name)
             .field("input_shape", &self.stack.input_shape())
             .field("layers", &layers)
             .field("compiled", &self.compiled.is_some())
@@ -67,6 +68,25 @@ impl Default for Sequential {
 }
 
 impl Stack {
+    /// The Keras config (`model.get_config()`).
+    fn get_config_value(&self) -> Value {
+        let mut layers = Vec::new();
+        if let Some(i) = &self.input {
+            layers.push(i.serialize());
+        }
+        layers.extend(self.layers.iter().map(|l| l.serialize()));
+        let mut cfg = json!({
+            "name": self.base.name,
+            "trainable": self.base.trainable,
+            "dtype": layers::layer::dtype_policy_config(),
+            "layers": layers,
+        });
+        if let Some(s) = self.input_shape() {
+            cfg["build_input_shape"] = json!(s);
+        }
+        cfg
+    }
+
     fn input_shape(&self) -> Option<Shape> {
         self.input.as_ref().map(|i| i.batch_shape().to_vec())
     }
@@ -77,7 +97,7 @@ impl Stack {
         self.output_shapes.clear();
         for layer in self.layers.iter_mut() {
             if !layer.built() {
-                layer.build(&shape)?;
+                layers::build_layer(layer.as_mut(), &shape)?;
             }
             shape = layer.compute_output_shape(&shape)?;
             self.output_shapes.push(shape.clone());
@@ -123,7 +143,7 @@ fn single_input<'t>(name: &str, xs: &'t [Tensor]) -> Result<&'t Tensor> {
 
 impl Network for Stack {
     fn name(&self) -> &str {
-        &self.name
+        &self.base.name
     }
 
     fn input_names(&self) -> Vec<String> {
@@ -135,7 +155,7 @@ impl Network for Stack {
     }
 
     fn prepare(&mut self, xs: &[Tensor]) -> Result<()> {
-        let x = single_input(&self.name, xs)?;
+        let x = single_input(&self.base.name, xs)?;
         if self.input.is_none() {
             // Deferred build (Keras builds on the first batch when no input shape was given).
             let shape: Vec<usize> = x.shape()[1..].to_vec();
@@ -150,7 +170,7 @@ impl Network for Stack {
             keras_bail!(
                 Shape,
                 "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                self.name,
+                self.base.name,
                 layers::layer::shape_str(&expected),
                 found.join(", ")
             );
@@ -162,7 +182,7 @@ impl Network for Stack {
     }
 
     fn forward(&self, xs: &[Tensor], ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        Ok(vec![self.forward_one(single_input(&self.name, xs)?, ctx)?])
+        Ok(vec![self.forward_one(single_input(&self.base.name, xs)?, ctx)?])
     }
 
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
@@ -180,12 +200,26 @@ impl Network for Stack {
 
     fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)> {
         let mut out = Vec::new();
+        let model_trainable = self.base.trainable;
         for layer in self.layers.iter_mut() {
-            let layer_trainable = layer.trainable();
-            for v in layer.weights_mut() {
-                let t = layer_trainable && v.trainable();
-                out.push((v, t));
+            if crate::models::functional::is_model_layer(layer.as_ref()) {
+                // A nested model: its own layers' trainable flags count too.
+                let mut flags = Vec::new();
+                crate::models::functional::graph::trainable_flags(
+                    layer.as_ref(),
+                    model_trainable,
+                    &mut flags,
+                );
+                out.extend(layer.weights_mut().into_iter().zip(flags));
+                continue;
             }
+            // The visitor gives sub-layers' weights with their own flags (a frozen model
+            // freezes all).
+            out.extend(
+                layers::weights_with_trainable_mut(layer.as_mut())
+                    .into_iter()
+                    .map(|(v, t)| (v, t && model_trainable)),
+            );
         }
         out
     }
@@ -196,7 +230,11 @@ impl Sequential {
     pub fn new() -> Self {
         Sequential {
             stack: Stack {
-                name: crate::backend::unique_name("sequential"),
+                base: {
+                    let mut b = crate::layers::LayerBase::new("sequential");
+                    b.built = false;
+                    b
+                },
                 input: None,
                 layers: Vec::new(),
                 output_shapes: Vec::new(),
@@ -210,13 +248,13 @@ impl Sequential {
 
     /// Sets the model name.
     pub fn with_name(mut self, name: &str) -> Self {
-        self.stack.name = name.to_string();
+        self.stack.base.name = name.to_string();
         self
     }
 
     /// The model name.
     pub fn name(&self) -> &str {
-        &self.stack.name
+        &self.stack.base.name
     }
 
     /// Adds a layer on top of the stack (Keras `model.add`). An `InputLayer` (or a first
@@ -234,7 +272,7 @@ impl Sequential {
                 keras_bail!(
                     InvalidArgument,
                     "Sequential model '{}' already has an input; an InputLayer can only be the first layer",
-                    self.stack.name
+                    self.stack.base.name
                 );
             }
             let shape = layer.compute_output_shape(&[])?;
@@ -272,7 +310,7 @@ impl Sequential {
             let layer = self.stack.layers.last_mut().expect("just pushed");
             let r = (|| {
                 if !layer.built() {
-                    layer.build(&shape)?;
+                    layers::build_layer(layer.as_mut(), &shape)?;
                 }
                 shape = layer.compute_output_shape(&shape)?;
                 Ok::<_, Error>(())
@@ -299,6 +337,11 @@ impl Sequential {
     /// The layers (without the input layer, as Keras's `model.layers`).
     pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.stack.layers
+    }
+
+    /// The parts a Functional graph is made of: name, input layer, layers, compile state.
+    pub(crate) fn into_parts(self) -> (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>) {
+        (self.stack.base.name, self.stack.input, self.stack.layers, self.compiled)
     }
 
     /// A layer by name.
@@ -370,7 +413,7 @@ impl Sequential {
 
     /// Sets every weight in order (Keras `set_weights`), checking count and shapes.
     pub fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
-        let name = self.stack.name.clone();
+        let name = self.stack.base.name.clone();
         let mut vars = self.stack.variables_mut();
         if vars.len() != values.len() {
             keras_bail!(
@@ -489,8 +532,11 @@ impl Sequential {
         match x {
             Arrays::One(t) => Ok(t),
             other => {
-                let mut v =
-                    trainers::arrays::inputs_in_order(other, &self.stack.input_names(), &self.stack.name)?;
+                let mut v = trainers::arrays::inputs_in_order(
+                    other,
+                    &self.stack.input_names(),
+                    Network::name(&self.stack),
+                )?;
                 Ok(v.swap_remove(0))
             }
         }
@@ -599,7 +645,7 @@ impl Sequential {
             keras_bail!(
                 State,
                 "Model {} has not been built yet: give it an input shape, call build(), or fit it first",
-                self.stack.name
+                self.stack.base.name
             );
         }
         trainers::data::check_xy(x, None, None)?;
@@ -611,7 +657,7 @@ impl Sequential {
             keras_bail!(
                 Shape,
                 "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                self.stack.name,
+                self.stack.base.name,
                 layers::layer::shape_str(&expected),
                 found.join(", ")
             );
@@ -682,7 +728,7 @@ impl Sequential {
         let totals =
             SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
         let opts = SummaryOptions { line_length, show_trainable, functional: false };
-        render_summary(&self.stack.name, &rows, &totals, &opts)
+        render_summary(&self.stack.base.name, &rows, &totals, &opts)
     }
 
     /// Prints the summary table (Keras `model.summary()`).
@@ -692,21 +738,12 @@ impl Sequential {
 
     /// The Keras config (`model.get_config()`).
     pub fn get_config(&self) -> Value {
-        let mut layers = Vec::new();
-        if let Some(i) = &self.stack.input {
-            layers.push(i.serialize());
-        }
-        layers.extend(self.stack.layers.iter().map(|l| l.serialize()));
-        let mut cfg = json!({
-            "name": self.stack.name,
-            "trainable": true,
-            "dtype": layers::layer::dtype_policy_config(),
-            "layers": layers,
-        });
-        if let Some(s) = self.stack.input_shape() {
-            cfg["build_input_shape"] = json!(s);
-        }
-        cfg
+        self.stack.get_config_value()
+    }
+
+    /// The model as a layer of another model (its compile state is dropped).
+    pub fn into_layer(self) -> Box<dyn Layer> {
+        Box::new(self.stack)
     }
 
     /// Rebuilds a model (architecture, fresh weights) from `get_config()` output. Unknown
@@ -720,8 +757,9 @@ impl Sequential {
     pub(crate) fn from_config_with(cfg: &Value, check: &mut LayerCheck<'_>) -> Result<Sequential> {
         let mut m = Sequential::new();
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {
-            m.stack.name = n.to_string();
+            m.stack.base.name = n.to_string();
         }
+        let trainable = cfg.get("trainable").and_then(Value::as_bool).unwrap_or(true);
         let list = cfg
             .get("layers")
             .and_then(Value::as_array)
@@ -764,6 +802,9 @@ impl Sequential {
                 m.build(&shape)?;
             }
         }
+        if !trainable {
+            Layer::set_trainable(&mut m.stack, false);
+        }
         Ok(m)
     }
 
@@ -800,7 +841,7 @@ impl Sequential {
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
     /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
     pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::save_weights(self, path.as_ref())
+        crate::saving::save_weights(self, self.built(), path.as_ref())
     }
 
     /// Loads weights (Keras `model.load_weights`) from a `.weights.h5` or `.keras` file
@@ -823,7 +864,7 @@ impl Sequential {
 
 impl TrainModel for Sequential {
     fn name(&self) -> &str {
-        &self.stack.name
+        &self.stack.base.name
     }
 
     fn built(&self) -> bool {
@@ -878,5 +919,106 @@ impl TrainModel for Sequential {
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
+    }
+}
+
+/// A Sequential model's stack is a layer of other models (Keras: models nest).
+impl Layer for Stack {
+    fn class_name(&self) -> &'static str {
+        "Sequential"
+    }
+    fn base(&self) -> &crate::layers::LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut crate::layers::LayerBase {
+        &mut self.base
+    }
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if self.built {
+            return Ok(());
+        }
+        self.build_from(input_shape.to_vec())
+    }
+    fn built(&self) -> bool {
+        self.built
+    }
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        let mut shape = input_shape.to_vec();
+        for layer in &self.layers {
+            shape = layer.compute_output_shape(&shape)?;
+        }
+        Ok(shape)
+    }
+    fn call(&self, inputs: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        self.forward_one(inputs, ctx)
+    }
+    fn weights(&self) -> Vec<&Variable> {
+        self.layers.iter().flat_map(|l| l.weights()).collect()
+    }
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.layers.iter_mut().flat_map(|l| l.weights_mut()).collect()
+    }
+    fn trainable_weights(&self) -> Vec<&Variable> {
+        let mut flags = Vec::new();
+        crate::models::functional::graph::trainable_flags(self, true, &mut flags);
+        Layer::weights(self).into_iter().zip(flags).filter(|(_, t)| *t).map(|(w, _)| w).collect()
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.base.trainable = trainable;
+        for l in self.layers.iter_mut() {
+            l.set_trainable(trainable);
+        }
+    }
+    fn regularization_losses(&self) -> Result<Vec<Tensor>> {
+        if !self.base.trainable {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            out.extend(layer.regularization_losses()?);
+        }
+        Ok(out)
+    }
+    fn get_config(&self) -> Value {
+        self.get_config_value()
+    }
+    fn serialize(&self) -> Value {
+        let mut v = json!({
+            "module": "keras",
+            "class_name": "Sequential",
+            "config": self.get_config_value(),
+            "registered_name": null,
+        });
+        if let Some(s) = self.input_shape() {
+            v["build_config"] = json!({ "input_shape": s });
+        }
+        v
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Whether a layer is a nested Sequential model.
+pub(crate) fn is_stack(layer: &dyn Layer) -> bool {
+    layer.as_any().is::<Stack>()
+}
+
+/// The layers of a nested Sequential model.
+pub(crate) fn stack_layers(layer: &dyn Layer) -> Option<Vec<&dyn Layer>> {
+    layer.as_any().downcast_ref::<Stack>().map(|s| s.layers.iter().map(|l| l.as_ref()).collect())
+}
+
+/// Calling a Sequential model on symbolic tensors nests it as a layer of a Functional
+/// graph (its compile state is dropped, as Keras ignores a nested model's).
+impl crate::models::SymbolicCall for Sequential {
+    fn apply(self, x: &crate::models::KerasTensor) -> Result<crate::models::KerasTensor> {
+        crate::models::SharedLayer::from_boxed(self.into_layer()).apply(x)
+    }
+    fn apply_list(self, xs: &[&crate::models::KerasTensor]) -> Result<crate::models::KerasTensor> {
+        crate::models::SharedLayer::from_boxed(self.into_layer()).apply_list(xs)
+    }
+    fn apply_outputs(self, xs: &[crate::models::KerasTensor]) -> Result<Vec<crate::models::KerasTensor>> {
+        crate::models::SharedLayer::from_boxed(self.into_layer()).apply_outputs(xs, false)
     }
 }

@@ -103,7 +103,7 @@ fn metric_from(v: &Value) -> Result<MetricArg> {
 /// without `compile()`) or `null` leaves the model uncompiled. A config without a loss (a
 /// model compiled with `loss=None`) also loads uncompiled, with a warning: keras-rs trains
 /// only with a loss.
-pub(crate) fn compile_from_config(model: &mut Sequential, cfg: &Value) -> Result<()> {
+pub(crate) fn compile_from_config<M: Compilable>(model: &mut M, cfg: &Value) -> Result<()> {
     if cfg.is_null() || cfg.as_object().is_some_and(|m| m.is_empty()) {
         return Ok(());
     }
@@ -144,16 +144,69 @@ pub(crate) fn compile_from_config(model: &mut Sequential, cfg: &Value) -> Result
             warn(&format!("`{k}` in the saved compile config is not supported by keras-rs and is ignored."));
         }
     }
-    model.compile_with(optimizer, loss, metrics)?;
+    model.compile_parts(optimizer, loss, metrics)?;
     if let Value::String(s) = loss_cfg {
         if let Some(c) = model.compile_state_mut() {
             c.set_loss_identifier(s.clone());
         }
     }
-    if model.built() {
+    if model.is_built() {
         model.build_optimizer()?;
     }
     Ok(())
+}
+
+/// What [`compile_from_config`] needs from a model (Sequential and Functional).
+pub(crate) trait Compilable {
+    fn compile_parts(
+        &mut self,
+        optimizer: Box<dyn crate::optimizers::Optimizer>,
+        loss: Box<dyn crate::losses::Loss>,
+        metrics: Vec<crate::trainers::MetricArg>,
+    ) -> Result<()>;
+    fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled>;
+    fn is_built(&self) -> bool;
+    fn build_optimizer(&mut self) -> Result<()>;
+}
+
+impl Compilable for Sequential {
+    fn compile_parts(
+        &mut self,
+        optimizer: Box<dyn crate::optimizers::Optimizer>,
+        loss: Box<dyn crate::losses::Loss>,
+        metrics: Vec<crate::trainers::MetricArg>,
+    ) -> Result<()> {
+        self.compile_with(optimizer, loss, metrics)
+    }
+    fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled> {
+        Sequential::compile_state_mut(self)
+    }
+    fn is_built(&self) -> bool {
+        self.built()
+    }
+    fn build_optimizer(&mut self) -> Result<()> {
+        Sequential::build_optimizer(self)
+    }
+}
+
+impl Compilable for crate::models::Functional {
+    fn compile_parts(
+        &mut self,
+        optimizer: Box<dyn crate::optimizers::Optimizer>,
+        loss: Box<dyn crate::losses::Loss>,
+        metrics: Vec<crate::trainers::MetricArg>,
+    ) -> Result<()> {
+        self.compile_with(optimizer, loss, metrics)
+    }
+    fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled> {
+        crate::models::Functional::compile_state_mut(self)
+    }
+    fn is_built(&self) -> bool {
+        true
+    }
+    fn build_optimizer(&mut self) -> Result<()> {
+        crate::models::Functional::build_optimizer(self)
+    }
 }
 
 /// Reads a JSON object that must be one (`what` names it in errors).

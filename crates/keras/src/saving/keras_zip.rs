@@ -45,7 +45,7 @@ pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
 }
 
 /// `YYYY-MM-DD@HH:MM:SS` (UTC) as Keras writes `date_saved`.
-fn date_saved() -> String {
+pub(crate) fn date_saved() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = ((secs / 86400) as i64, secs % 86400);

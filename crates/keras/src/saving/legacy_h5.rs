@@ -18,7 +18,7 @@ const HEADER_LIMIT: usize = 64512;
 
 /// Keras `save_attributes_to_hdf5_group`: one attribute, or numbered chunks when the list
 /// (as a fixed-width NumPy string array) exceeds the HDF5 header limit.
-fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
+pub(crate) fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
     let width = data.iter().map(String::len).max().unwrap_or(0).max(1);
     if width > HEADER_LIMIT {
         keras_bail!(
@@ -48,10 +48,9 @@ fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Result<()> {
 /// Keras `_legacy_weights`: trainable weights first, then the others, as indices into
 /// `layer.weights()`.
 fn legacy_order(layer: &dyn Layer) -> Vec<usize> {
-    let ws = layer.weights();
-    let trainable = |i: usize| layer.trainable() && ws[i].trainable();
-    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| trainable(i)).collect();
-    order.extend((0..ws.len()).filter(|&i| !trainable(i)));
+    let ws = crate::layers::weights_with_trainable(layer);
+    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].1).collect();
+    order.extend((0..ws.len()).filter(|&i| !ws[i].1));
     order
 }
 
@@ -61,6 +60,12 @@ fn legacy_model_config(model: &Sequential) -> Value {
     if let Some(layers) = cfg.get_mut("layers").and_then(Value::as_array_mut) {
         for l in layers.iter_mut() {
             if let Some(o) = l.as_object_mut() {
+                // Keras's legacy serializer names a registered class by its registered name.
+                if let Some(Value::String(r)) = o.get("registered_name").cloned() {
+                    if r.contains('>') {
+                        o.insert("class_name".into(), Value::String(r));
+                    }
+                }
                 o.remove("module");
                 o.remove("registered_name");
                 o.remove("build_config");
@@ -231,7 +236,7 @@ fn read_subset(r: &Reader, group: &str, expected: Option<&[Vec<usize>]>) -> Resu
         .collect()
 }
 
-fn join(group: &str, name: &str) -> String {
+pub(crate) fn join(group: &str, name: &str) -> String {
     if group.is_empty() {
         name.to_string()
     } else {

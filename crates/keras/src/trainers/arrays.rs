@@ -351,6 +351,12 @@ impl<const N: usize> From<[&Tensor; N]> for Arrays {
     }
 }
 
+impl<const N: usize> From<&[Tensor; N]> for Arrays {
+    fn from(v: &[Tensor; N]) -> Self {
+        Arrays::List(v.to_vec())
+    }
+}
+
 impl From<BTreeMap<String, Tensor>> for Arrays {
     fn from(m: BTreeMap<String, Tensor>) -> Self {
         Arrays::Map(m)

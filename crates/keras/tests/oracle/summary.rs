@@ -1,11 +1,14 @@
 //! Kind `summary`: the exact `model.summary()` text Keras prints, for every variant stored.
 
-use keras::models::Sequential;
+use keras::models::{Functional, Sequential};
 use keras::Tensor;
 
 use crate::common::{Case, Check, Outcome};
 
 pub fn run(case: &Case) -> Outcome {
+    if case.json["model_class"].as_str() == Some("Functional") {
+        return run_functional(case);
+    }
     if case.json["model_class"].as_str() != Some("Sequential") {
         return Outcome::Skip(format!("model class {} is not implemented yet", case.json["model_class"]));
     }
@@ -14,6 +17,42 @@ pub fn run(case: &Case) -> Outcome {
         Err(e) => return Outcome::Skip(format!("model not supported yet: {e}")),
     };
     match check(case, &mut model) {
+        Ok(()) => Outcome::Pass,
+        Err(e) => Outcome::Fail(e),
+    }
+}
+
+/// A Functional model: the table (with "Connected to") and the parameter count.
+fn run_functional(case: &Case) -> Outcome {
+    let model = match Functional::from_config(&case.json["model_config"]) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Fail(format!("from_config: {e}")),
+    };
+    let check = || -> Check {
+        let count = case.json["count_params"].as_u64().unwrap_or(0) as usize;
+        if model.count_params() != count {
+            return Err(format!("count_params {} vs Keras {count}", model.count_params()));
+        }
+        let files = &case.json["summary_files"];
+        let kwargs = &case.json["summary_kwargs"];
+        let mut any = false;
+        for variant in ["default", "line_length_100", "show_trainable"] {
+            let Some(file) = files[variant].as_str() else { continue };
+            let kw = &kwargs[variant];
+            let line_length = kw["line_length"].as_u64().map(|v| v as usize);
+            let show_trainable = kw["show_trainable"].as_bool().unwrap_or(false);
+            expect_text(case, file, &model.summary_string(line_length, show_trainable))?;
+            any = true;
+        }
+        if files["after_train_step"].is_string() {
+            return Err("after_train_step is not checked for Functional models".into());
+        }
+        if !any {
+            return Err("no summary file".into());
+        }
+        Ok(())
+    };
+    match check() {
         Ok(()) => Outcome::Pass,
         Err(e) => Outcome::Fail(e),
     }

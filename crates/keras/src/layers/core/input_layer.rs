@@ -5,12 +5,14 @@ use std::any::Any;
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::{keras_bail, DType, Error, Result, Tensor};
 
 /// The entry point of a model (Keras `keras.layers.InputLayer`, made by `keras.Input`).
 pub struct InputLayer {
     base: LayerBase,
     batch_shape: Shape,
+    /// The dtype of the input (`float32`, or `int32` for token ids).
+    dtype: DType,
 }
 
 impl InputLayer {
@@ -18,9 +20,26 @@ impl InputLayer {
     pub fn new(shape: &[usize]) -> Self {
         let mut batch_shape = vec![None];
         batch_shape.extend(shape.iter().map(|&d| Some(d)));
+        Self::with_batch_shape(batch_shape)
+    }
+
+    /// An input of `batch_shape` (batch dimension included; `None` for unknown dimensions,
+    /// as in `keras.Input(batch_shape=...)`).
+    pub fn with_batch_shape(batch_shape: Shape) -> Self {
         let mut base = LayerBase::new("input_layer");
         base.built = true;
-        InputLayer { base, batch_shape }
+        InputLayer { base, batch_shape, dtype: DType::F32 }
+    }
+
+    /// Sets the dtype (Keras `keras.Input(dtype=...)`).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// The input dtype.
+    pub fn input_dtype(&self) -> DType {
+        self.dtype
     }
 
     /// The shape including the batch dimension (`[None, 28, 28, 1]`).
@@ -55,12 +74,41 @@ impl InputLayer {
         if batch_shape.is_empty() {
             keras_bail!(Config, "InputLayer batch_shape must have a batch dimension");
         }
+        let dtype = match cfg.get("dtype") {
+            None | Some(Value::Null) => DType::F32,
+            Some(v) => dtype_from_config(v)?,
+        };
         let mut base = LayerBase::new("input_layer");
         base.apply_config(cfg);
         base.input_shape = None;
         base.built = true;
-        Ok(InputLayer { base, batch_shape })
+        Ok(InputLayer { base, batch_shape, dtype })
     }
+}
+
+/// The Keras name of a dtype (`float32`, `int32`, `int64`).
+pub(crate) fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "float32",
+        DType::I32 => "int32",
+        DType::I64 => "int64",
+    }
+}
+
+/// A dtype from a config: a name (`"int32"`) or a DTypePolicy object. Integer and boolean
+/// inputs map to the engine's integer types, every float type to float32.
+pub(crate) fn dtype_from_config(v: &Value) -> Result<DType> {
+    let name = match v {
+        Value::String(s) => s.as_str(),
+        Value::Object(_) => v.pointer("/config/name").and_then(Value::as_str).unwrap_or("float32"),
+        _ => keras_bail!(Config, "bad dtype {v} in InputLayer config"),
+    };
+    Ok(match name {
+        "float16" | "bfloat16" | "float32" | "float64" | "mixed_float16" | "mixed_bfloat16" => DType::F32,
+        "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "bool" => DType::I32,
+        "int64" | "uint64" => DType::I64,
+        other => keras_bail!(Config, "Unsupported input dtype '{other}'"),
+    })
 }
 
 /// `keras.Input(shape)`: an input declaration for a model.
@@ -93,7 +141,7 @@ impl Layer for InputLayer {
     fn get_config(&self) -> Value {
         json!({
             "batch_shape": self.batch_shape,
-            "dtype": "float32",
+            "dtype": dtype_name(self.dtype),
             "sparse": false,
             "ragged": false,
             "name": self.base.name,
