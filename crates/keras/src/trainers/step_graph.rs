@@ -186,10 +186,8 @@ pub(crate) use imp::{Graphs, Plan};
 /// are copied in, as TensorFlow does for a model placed on a GPU).
 pub(crate) fn batch_to_model<N: super::Network + ?Sized>(
     net: &mut N,
-    x: &Tensor,
-    y: &Tensor,
-    sw: Option<&Tensor>,
-) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+    data: &super::ModelBatch,
+) -> Result<super::ModelBatch> {
     let dev = net.variables_mut().first().map(|(v, _)| v.value().device());
     let mv = |t: &Tensor| -> Result<Tensor> {
         match dev {
@@ -197,7 +195,15 @@ pub(crate) fn batch_to_model<N: super::Network + ?Sized>(
             _ => Ok(t.clone()),
         }
     };
-    Ok((mv(x)?, mv(y)?, sw.map(mv).transpose()?))
+    let opt = |ts: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
+        ts.iter().map(|t| t.as_ref().map(mv).transpose()).collect()
+    };
+    Ok(super::ModelBatch {
+        x: data.x.iter().map(mv).collect::<Result<_>>()?,
+        y: opt(&data.y)?,
+        sample_weight: opt(&data.sample_weight)?,
+        size: data.size,
+    })
 }
 
 /// The variables' device buffers, in order (a graph is valid only while they stay put).

@@ -125,22 +125,22 @@ fn apply<N: Network + ?Sized>(
 /// ```
 /// use keras::layers::{Dense, Input};
 /// use keras::models::Sequential;
-/// use keras::optimizers::{Optimizer, SGD};
+/// use keras::optimizers::SGD;
 /// use keras::trainers::{minimize, Network};
 /// use keras::Tensor;
 ///
 /// let mut m = Sequential::new();
 /// m.add(Input::new(&[2])).unwrap();
 /// m.add(Dense::new(1)).unwrap();
-/// let mut opt = SGD::new(0.1);
+/// let mut opt = SGD::new().learning_rate(0.1);
 /// let x = Tensor::ones([4, 2]);
-/// let (loss, _) = minimize(m.network_mut(), &mut opt, |net, ctx| {
+/// let mean_square = |net: &dyn Network, ctx: &mut keras::layers::CallContext| -> keras::Result<Tensor> {
 ///     let y = net.forward(&[x.clone()], ctx)?;
-///     let loss = keras::engine::ops::mean(&keras::engine::ops::square(&y[0])?)?;
-///     Ok((loss, ()))
-/// })
-/// .unwrap();
-/// assert!(loss.item().unwrap() >= 0.0);
+///     Ok(keras::ops::mean_all(&keras::ops::mul(&y[0], &y[0])?)?)
+/// };
+/// let (before, _) = minimize(m.network_mut(), &mut opt, |net, ctx| Ok((mean_square(net, ctx)?, ()))).unwrap();
+/// let (after, _) = minimize(m.network_mut(), &mut opt, |net, ctx| Ok((mean_square(net, ctx)?, ()))).unwrap();
+/// assert!(after.item().unwrap() < before.item().unwrap());
 /// ```
 pub fn minimize<N: Network + ?Sized, R>(
     net: &mut N,

@@ -80,7 +80,7 @@ pub struct TransformParams {
 /// let y = keras::Tensor::from_i32((0..10).map(|i| i % 2).collect(), [10]).unwrap();
 /// let flow = gen.flow(&x, Some(&y), keras::preprocessing::image::FlowOptions::default().batch_size(4).seed(1)).unwrap();
 /// assert_eq!(flow.len(), 3);
-/// assert_eq!(flow.get_batch(2).unwrap().x.shape(), &[2, 8, 8, 1]);
+/// assert_eq!(flow.get_batch(2).unwrap().x.as_tensor().unwrap().shape(), &[2, 8, 8, 1]);
 /// ```
 #[derive(Clone)]
 pub struct ImageDataGenerator {
