@@ -272,6 +272,8 @@ impl Layer for Bidirectional {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let prefix = format!("{}/", self.base.name);
         self.forward.path_prefix = prefix.clone();
         self.backward.path_prefix = prefix;
