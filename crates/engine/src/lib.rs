@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod autodiff;
 #[cfg(feature = "cuda")]
 pub mod cuda;

@@ -1,7 +1,9 @@
 //! The engine's single rayon pool and its size.
 //!
-//! Size comes from `KERAS_NUM_THREADS` when set, else from the cores rayon sees.
+//! Size comes from `KERAS_NUM_THREADS` when set, else from the cores rayon sees. Also the
+//! opt-in allocator tuning for training loops ([`enable_malloc_tuning`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 static THREADS: OnceLock<usize> = OnceLock::new();
@@ -24,13 +26,44 @@ pub fn num_threads() -> usize {
 /// Minimum number of elements before an element-wise loop is split over threads.
 pub const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 15;
 
-/// Keeps freed large buffers in the process heap instead of returning them to the OS.
+/// Whether [`enable_malloc_tuning`] was called (the environment variable is read separately).
+static MALLOC_TUNING: AtomicBool = AtomicBool::new(false);
+
+/// Opts in to glibc allocator tuning for training loops: keeps freed large buffers in the
+/// process heap instead of returning them to the OS.
 ///
 /// A training step allocates and frees the same large activation and gradient buffers every
-/// step; glibc serves blocks above 128 KiB with fresh `mmap`s by default, so every step paid
-/// page faults and zeroing for them (measured: ~8% of a CNN step). Raising the mmap and trim
-/// thresholds makes those buffers come back from the heap, warm.
+/// step; glibc serves blocks above 128 KiB with fresh `mmap`s by default, so every step pays
+/// page faults and zeroing for them (measured: ~8% of a CNN training step, BENCHMARKS.md).
+/// This raises glibc's `M_MMAP_THRESHOLD` to 256 MiB and `M_TRIM_THRESHOLD` to 512 MiB with
+/// `mallopt`. Those settings are process-wide: they change how every allocation of the
+/// program is served and let the heap keep up to 512 MiB of freed memory, which is why a
+/// library does not do it unasked. Setting the environment variable `KERAS_TUNE_MALLOC=1`
+/// has the same effect (applied when the first tensor is made).
+///
+/// Returns whether the tuning is applied: `false` where the allocator is not glibc's.
+///
+/// ```
+/// let applied = keras_engine::parallel::enable_malloc_tuning();
+/// assert_eq!(applied, cfg!(all(target_os = "linux", target_env = "gnu")));
+/// ```
+pub fn enable_malloc_tuning() -> bool {
+    MALLOC_TUNING.store(true, Ordering::Relaxed);
+    apply_malloc_tuning()
+}
+
+/// Applies the allocator tuning when it was asked for, by [`enable_malloc_tuning`] or by
+/// `KERAS_TUNE_MALLOC=1` (called when tensors are made; cheap after the first call).
 pub(crate) fn tune_allocator() {
+    static FROM_ENV: OnceLock<bool> = OnceLock::new();
+    let env = *FROM_ENV.get_or_init(|| std::env::var("KERAS_TUNE_MALLOC").is_ok_and(|v| v == "1"));
+    if env || MALLOC_TUNING.load(Ordering::Relaxed) {
+        apply_malloc_tuning();
+    }
+}
+
+/// Calls `mallopt` once per process; whether it is supported here.
+fn apply_malloc_tuning() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::sync::Once;
@@ -41,12 +74,16 @@ pub(crate) fn tune_allocator() {
             }
             const M_TRIM_THRESHOLD: i32 = -1;
             const M_MMAP_THRESHOLD: i32 = -3;
-            // SAFETY: mallopt only changes glibc allocator tunables; called once, before the
-            // engine's own large allocations.
+            // SAFETY: mallopt only changes glibc allocator tunables and is thread-safe.
             unsafe {
                 mallopt(M_MMAP_THRESHOLD, 256 << 20);
                 mallopt(M_TRIM_THRESHOLD, 512 << 20);
             }
         });
+        true
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
     }
 }

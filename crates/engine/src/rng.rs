@@ -126,8 +126,8 @@ pub fn with_global_rng<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
             match base {
                 Some(seed) => Rng::new(seed ^ (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                 None => {
-                    let t = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
+                    let t = web_time::SystemTime::now()
+                        .duration_since(web_time::UNIX_EPOCH)
                         .map(|d| d.as_nanos() as u64)
                         .unwrap_or(0x1234_5678);
                     Rng::new(t ^ k)

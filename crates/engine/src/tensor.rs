@@ -186,7 +186,7 @@ impl Tensor {
     }
 
     fn checked(storage: Storage, shape: Vec<usize>) -> Result<Tensor> {
-        let n = numel(&shape);
+        let n = crate::alloc::checked_numel(&shape, 1)?;
         if storage.len() != n {
             bail!("cannot make a tensor of shape {:?} ({} elements) from {} values", shape, n, storage.len());
         }
@@ -219,7 +219,8 @@ impl Tensor {
         Tensor::placed(Storage::F32(vec![v]), vec![], crate::device::default_device())
     }
 
-    /// float32 zeros.
+    /// float32 zeros. Like `vec!`, aborts when the memory cannot be allocated: use
+    /// [`Tensor::try_zeros`] for shapes from untrusted input.
     pub fn zeros(shape: impl Into<Vec<usize>>) -> Tensor {
         Tensor::full(shape, 0.0)
     }
@@ -229,10 +230,31 @@ impl Tensor {
         Tensor::full(shape, 1.0)
     }
 
-    /// float32 tensor filled with `v`.
+    /// float32 tensor filled with `v` (aborts when the memory cannot be allocated; see
+    /// [`Tensor::try_full`]).
     pub fn full(shape: impl Into<Vec<usize>>, v: f32) -> Tensor {
         let shape = shape.into();
         Tensor::placed(Storage::F32(vec![v; numel(&shape)]), shape, crate::device::default_device())
+    }
+
+    /// float32 zeros, or an error when `shape` is too large to allocate (for shapes from
+    /// untrusted input, where [`Tensor::zeros`] would abort the process).
+    ///
+    /// ```
+    /// use keras_engine::Tensor;
+    /// assert_eq!(Tensor::try_zeros([2, 3]).unwrap().numel(), 6);
+    /// assert!(Tensor::try_zeros([1 << 40, 1 << 40]).is_err());
+    /// ```
+    pub fn try_zeros(shape: impl Into<Vec<usize>>) -> Result<Tensor> {
+        Tensor::try_full(shape, 0.0)
+    }
+
+    /// float32 tensor filled with `v`, or an error when `shape` is too large to allocate.
+    pub fn try_full(shape: impl Into<Vec<usize>>, v: f32) -> Result<Tensor> {
+        let shape = shape.into();
+        let n = crate::alloc::checked_numel(&shape, 4)?;
+        let data = crate::alloc::try_filled(n, v)?;
+        Ok(Tensor::placed(Storage::F32(data), shape, crate::device::default_device()))
     }
 
     /// float32 tensor filled with `v` on `device` (filled there, no copy).
@@ -534,7 +556,7 @@ impl Tensor {
     /// The same values with a new shape (shares the buffer; differentiable).
     pub fn reshape(&self, shape: impl Into<Vec<usize>>) -> Result<Tensor> {
         let shape = shape.into();
-        if numel(&shape) != self.numel() {
+        if crate::alloc::checked_numel(&shape, 1).ok() != Some(self.numel()) {
             bail!(
                 "cannot reshape a tensor of shape {:?} ({} elements) to {:?}",
                 self.shape(),

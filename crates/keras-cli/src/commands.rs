@@ -60,7 +60,7 @@ fn logs_line(logs: &Logs) -> String {
 fn summary(args: &Args) -> Result<(), Failure> {
     usage(args.expect(1, &[]))?;
     let m = model_file(args)?;
-    print!("{}", m.summary_string(None, false));
+    print!("{}", m.summary_string(None, false).map_err(|e| Failure::Run(e.to_string()))?);
     match m.compile_state() {
         Some(c) => println!(
             "Compiled: optimizer {} (iterations {}), loss {}, metrics {}",

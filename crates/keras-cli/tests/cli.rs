@@ -187,6 +187,20 @@ fn bad_command_lines_and_files_are_one_line_errors() {
     assert!(ok(&keras_bin(&["--help"])).starts_with("usage: keras"));
 }
 
+/// A crafted `.keras` file whose MaxPooling2D has `strides` 0 (the crash `model_config_json`
+/// found, issue 15): `keras summary` refuses it with Keras's argument error, exit status 1
+/// (it panicked with a division by zero, status 101).
+#[test]
+fn summary_of_a_file_with_zero_pooling_strides_is_an_error() {
+    let f = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../keras/tests/fixtures/saving/fuzz_regressions/keras_pool_strides_zero.keras");
+    fails(
+        &keras_bin(&["summary", s(&f)]),
+        1,
+        "The `strides` argument must be a tuple of 2 positive integers",
+    );
+}
+
 /// A Keras 3 model saved without `compile()` (crates/keras/tests/fixtures/saving,
 /// make_compat_fixtures.py): summary and predict work in both formats, evaluate explains why not.
 #[test]

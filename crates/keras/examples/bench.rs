@@ -100,6 +100,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> keras::Result<()> {
     let t0 = Instant::now();
+    // The numbers in BENCHMARKS.md were measured with the allocator tuning on.
+    keras::config::enable_malloc_tuning();
     let workload = arg("--workload").unwrap_or_else(|| "mlp".into());
     let default_batch = match workload.as_str() {
         "mlp" => 128,

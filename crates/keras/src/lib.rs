@@ -27,6 +27,7 @@ pub mod activations;
 pub mod applications;
 pub mod backend;
 pub mod callbacks;
+pub mod config;
 pub mod constraints;
 pub mod datasets;
 pub mod error;

@@ -171,7 +171,7 @@ fn config_round_trip_rebuilds_the_same_architecture() {
 #[test]
 fn summary_lists_layers_and_totals() {
     let m = model();
-    let s = m.summary_string(None, false);
+    let s = m.summary_string(None, false).unwrap();
     assert!(s.contains("dense (Dense)") && s.contains("(None, 8)") && s.contains("Total params: 67"), "{s}");
 }
 

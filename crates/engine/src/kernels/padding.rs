@@ -35,7 +35,11 @@ pub(crate) fn axis_out_and_pad(
         .ok_or_else(|| format!("{op}: dilated {window} {axis} overflows"))?;
     if same {
         let out = input.div_ceil(stride);
-        let total = ((out - 1) * stride + span).saturating_sub(input);
+        // Checked: a window from a hostile config (`pool_size` near usize::MAX) overflows.
+        let total = ((out - 1) * stride)
+            .checked_add(span)
+            .ok_or_else(|| format!("{op}: {window} {axis} {k} is too large"))?
+            .saturating_sub(input);
         Ok((out, total / 2))
     } else {
         if span > input {

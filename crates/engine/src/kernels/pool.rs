@@ -65,7 +65,8 @@ impl Pool2dGeometry {
         let (out_w, pad_left) =
             axis_out_and_pad("Pool2D", "pool", "width", w, pool[1], strides[1], 1, same_padding)?;
         let len = [n, h, w, c].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if len.is_none_or(|l| l > u32::MAX as usize + 1) {
+        // Compared in u64: `u32::MAX as usize + 1` overflows on 32-bit targets.
+        if len.is_none_or(|l| l as u64 > u32::MAX as u64 + 1) {
             return Err(format!(
                 "Pool2D: input of shape [{n}, {h}, {w}, {c}] is too large (more than 2^32 \
                  elements)"
@@ -116,7 +117,7 @@ impl Pool2dGeometry {
 /// `[start, end)` of window `o` clipped to `0..input`. Never empty for a valid geometry.
 fn window(o: usize, stride: usize, pad: usize, k: usize, input: usize) -> (usize, usize) {
     let start = o * stride;
-    ((start.max(pad) - pad), (start + k).saturating_sub(pad).min(input))
+    ((start.max(pad) - pad), start.saturating_add(k).saturating_sub(pad).min(input))
 }
 
 /// Max pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Padded

@@ -409,7 +409,10 @@ impl Initializer {
 
     /// Draws a float32 tensor of `shape`.
     pub fn initialize(&self, shape: &[usize]) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        // The shape can come from a config (`Dense(units=10**12)`): an overflowing or
+        // unallocatable size is an error here, before any work (`vec!` would abort).
+        let n = keras_engine::alloc::checked_numel(shape, 4)?;
+        drop(keras_engine::alloc::try_with_capacity::<f32>(n)?);
         let draw = |seed: &Option<u64>, f: &mut dyn FnMut(&mut Rng) -> f32| -> Vec<f32> {
             let mut gen = |rng: &mut Rng| (0..n).map(|_| f(rng)).collect::<Vec<f32>>();
             match seed {
@@ -484,6 +487,8 @@ impl Initializer {
                 }
                 let rows: usize = shape[..shape.len() - 1].iter().product();
                 let cols = shape[shape.len() - 1];
+                // The QR works on a float64 copy.
+                drop(keras_engine::alloc::try_with_capacity::<f64>(n)?);
                 let normal = |rng: &mut Rng| {
                     let (m, k) = (rows.max(cols), rows.min(cols));
                     let a: Vec<f64> = (0..m * k).map(|_| rng.normal_f64()).collect();

@@ -274,6 +274,9 @@ pub trait Layer: Send + Sync + Any {
     fn base_mut(&mut self) -> &mut LayerBase;
     /// Creates the weights for inputs of `input_shape` (batch dimension included).
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if let Some(e) = &self.base().pending_error {
+            return Err(e.clone());
+        }
         self.base_mut().build_input_shape = Some(input_shape.to_vec());
         self.base_mut().built = true;
         Ok(())

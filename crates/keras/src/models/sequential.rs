@@ -158,6 +158,13 @@ impl Network for Stack {
         let x = single_input(&self.base.name, xs)?;
         if self.input.is_none() {
             // Deferred build (Keras builds on the first batch when no input shape was given).
+            if x.rank() == 0 {
+                keras_bail!(
+                    Shape,
+                    "Input 0 of layer \"{}\" is incompatible with the layer: expected a batch of inputs (ndim >= 1), found a scalar",
+                    self.base.name
+                );
+            }
             let shape: Vec<usize> = x.shape()[1..].to_vec();
             self.input = Some(InputLayer::new(&shape));
             self.built = false;
@@ -689,7 +696,10 @@ impl Sequential {
     }
 
     /// The summary table Keras prints (`model.summary()`), as a string.
-    pub fn summary_string(&self, line_length: Option<usize>, show_trainable: bool) -> String {
+    ///
+    /// Errors when `line_length` is too small for the columns (Keras's "Insufficient console
+    /// width to print summary.").
+    pub fn summary_string(&self, line_length: Option<usize>, show_trainable: bool) -> Result<String> {
         let rows: Vec<SummaryRow> = self
             .stack
             .layers
@@ -733,7 +743,11 @@ impl Sequential {
 
     /// Prints the summary table (Keras `model.summary()`).
     pub fn summary(&self) {
-        print!("{}", self.summary_string(None, false));
+        // The default width always fits the columns.
+        match self.summary_string(None, false) {
+            Ok(s) => print!("{s}"),
+            Err(e) => eprintln!("{e}"),
+        }
     }
 
     /// The Keras config (`model.get_config()`).

@@ -124,7 +124,9 @@ where
         },
     };
     let n = sequences.len();
-    let mut out = vec![args.value; n * maxlen];
+    // `maxlen` is an argument: an overflowing or unallocatable size is an error.
+    let len = keras_engine::alloc::checked_numel(&[n, maxlen], 8)?;
+    let mut out = keras_engine::alloc::try_filled(len, args.value)?;
     for (row, s) in sequences.iter().enumerate() {
         let s = s.as_ref();
         let kept = if s.len() <= maxlen {
@@ -193,7 +195,8 @@ pub fn pad_sequences_nd(sequences: &[Tensor], args: &PadSequencesArgs) -> Result
     };
     let inner: usize = sample_shape.iter().product();
     let n = sequences.len();
-    let mut out = vec![args.value; n * maxlen * inner];
+    let len = keras_engine::alloc::checked_numel(&[n, maxlen, inner], 8)?;
+    let mut out = keras_engine::alloc::try_filled(len, args.value)?;
     for (row, s) in sequences.iter().enumerate() {
         let len = s.shape()[0];
         if len == 0 {

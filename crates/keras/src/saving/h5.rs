@@ -17,6 +17,21 @@ use crate::{keras_bail, Error, Result, Tensor};
 
 /// Largest file the loaders read into memory (Keras models beyond this are out of scope).
 pub(crate) const MAX_FILE_BYTES: u64 = 8 << 30;
+
+/// A byte limit as a `usize` for this target, saturating: `8 << 30 as usize` is 0 on 32-bit
+/// targets (wasm32, armv7), which refused every file; there the limit is the address space.
+pub(crate) const fn usize_limit(limit: u64) -> usize {
+    limit_for_pointer_width(limit, usize::MAX as u64) as usize
+}
+
+/// [`usize_limit`] for a target whose `usize::MAX` is `usize_max` (tested for 32-bit here).
+pub(crate) const fn limit_for_pointer_width(limit: u64, usize_max: u64) -> u64 {
+    if limit > usize_max {
+        usize_max
+    } else {
+        limit
+    }
+}
 /// Deepest group path a walk follows (HDF5 hard links can form cycles).
 const MAX_DEPTH: usize = 32;
 /// Most links a walk visits.

@@ -13,7 +13,7 @@ use crate::{keras_bail, Result};
 /// `config.json` and `metadata.json` are small; 64 MiB leaves room for huge configs.
 const MAX_JSON_BYTES: usize = 64 << 20;
 /// The weights member may be as large as the loaders accept.
-const MAX_WEIGHTS_BYTES: usize = super::h5::MAX_FILE_BYTES as usize;
+const MAX_WEIGHTS_BYTES: usize = super::h5::usize_limit(super::h5::MAX_FILE_BYTES);
 
 /// `serialize_keras_object(model)` with `build_config` and `compile_config`.
 pub(crate) fn model_json(model: &Sequential) -> Value {
@@ -47,7 +47,7 @@ pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
 /// `YYYY-MM-DD@HH:MM:SS` (UTC) as Keras writes `date_saved`.
 pub(crate) fn date_saved() -> String {
     let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        web_time::SystemTime::now().duration_since(web_time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = ((secs / 86400) as i64, secs % 86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -472,7 +472,7 @@ pub(crate) fn load_weights_with_legacy<M: weights_h5::WeightsTarget + ?Sized>(
         if ends_with(path, &[".keras"]) {
             let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
             let zip = zip::Archive::new(&bytes)?;
-            let weights = zip.read("model.weights.h5", h5::MAX_FILE_BYTES as usize)?;
+            let weights = zip.read("model.weights.h5", h5::usize_limit(h5::MAX_FILE_BYTES))?;
             let r = h5::Reader::from_bytes(weights, "model.weights.h5")?;
             return weights_h5::load_tree(model, &r, opts.skip_mismatch);
         }

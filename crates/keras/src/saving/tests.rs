@@ -563,3 +563,27 @@ fn fuzz_regressions_give_errors() {
     }
     assert!(n >= 7, "only {n} regression inputs found in {}", dir.display());
 }
+
+/// The 8 GiB size limit as a `usize` on a 32-bit target (wasm32, armv7): it was cast to 0
+/// there, which refused every `.keras` file. Now it saturates to the address space, and a
+/// `.keras` file's weights member is read, and the file loaded, under the 32-bit limit.
+#[test]
+fn size_limits_accept_a_keras_file_on_32_bit_targets() {
+    let limit32 = h5::limit_for_pointer_width(h5::MAX_FILE_BYTES, u32::MAX as u64);
+    assert_eq!(limit32, u32::MAX as u64);
+    assert_eq!(h5::limit_for_pointer_width(h5::MAX_FILE_BYTES, u64::MAX), h5::MAX_FILE_BYTES);
+    assert_eq!(h5::usize_limit(h5::MAX_FILE_BYTES) as u64, h5::MAX_FILE_BYTES.min(usize::MAX as u64));
+    assert_eq!(h5::usize_limit(u64::MAX), usize::MAX);
+
+    let m = sequence_model();
+    let bytes = keras_zip::to_bytes(&m).unwrap();
+    let zip = Archive::new(&bytes).unwrap();
+    let weights = zip.read("model.weights.h5", limit32 as usize).unwrap();
+    assert!(!weights.is_empty());
+    // The old 32-bit value refuses it, as every file was refused.
+    let old32 = (h5::MAX_FILE_BYTES as u32) as usize;
+    assert_eq!(old32, 0);
+    assert!(zip.read("model.weights.h5", old32).is_err());
+    let loaded = fuzzing::load_keras(&bytes).unwrap();
+    assert_eq!(loaded.count_params(), m.count_params());
+}

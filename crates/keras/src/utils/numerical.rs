@@ -1,6 +1,6 @@
 //! Numerical helpers (`keras.utils.to_categorical`, `keras.utils.normalize`).
 
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Error, Result, Tensor};
 
 /// One-hot encodes integer class ids (Keras `keras.utils.to_categorical`). With
 /// `num_classes = None` the number of classes is `max(y) + 1`. A trailing axis of size 1 is
@@ -12,9 +12,16 @@ pub fn to_categorical(y: &Tensor, num_classes: Option<usize>) -> Result<Tensor> 
     }
     let n = match num_classes {
         Some(n) => n,
-        None => ids.iter().copied().max().map(|m| m as usize + 1).unwrap_or(0),
+        None => match ids.iter().copied().max() {
+            // A class id that does not fit in usize cannot be in range of any num_classes.
+            Some(m) => usize::try_from(m)
+                .ok()
+                .and_then(|m| m.checked_add(1))
+                .ok_or_else(|| Error::Value(format!("to_categorical: class id {m} is too large")))?,
+            None => 0,
+        },
     };
-    if let Some(bad) = ids.iter().find(|&&v| v as usize >= n) {
+    if let Some(bad) = ids.iter().find(|&&v| usize::try_from(v).map_or(true, |v| v >= n)) {
         keras_bail!(Value, "to_categorical: class id {bad} is out of range for num_classes={n}");
     }
     let mut shape = y.shape().to_vec();
@@ -22,7 +29,9 @@ pub fn to_categorical(y: &Tensor, num_classes: Option<usize>) -> Result<Tensor> 
         shape.pop();
     }
     shape.push(n);
-    let mut data = vec![0.0f32; ids.len() * n];
+    // The one-hot matrix can be far larger than `y` (a huge class id): check before allocating.
+    let len = keras_engine::alloc::checked_numel(&shape, 4)?;
+    let mut data = keras_engine::alloc::try_filled(len, 0.0f32)?;
     for (i, &c) in ids.iter().enumerate() {
         data[i * n + c as usize] = 1.0;
     }

@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use web_time::Instant;
 
 /// Keras 3 progress bar.
 #[derive(Debug, Clone)]

@@ -20,6 +20,8 @@
 //! Character widths are counted in Unicode scalar values (rich counts terminal
 //! cells; the two agree for the ASCII names Keras layers use).
 
+use crate::{keras_bail, Result};
+
 /// One row of the summary table (one layer).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
@@ -101,16 +103,14 @@ const BOX_BOTTOM: [char; 4] = ['└', '─', '┴', '┘'];
 /// The result ends with a newline (rich's console adds one after every printed
 /// item), exactly like the captured Keras string.
 ///
-/// # Panics
-///
-/// Panics when a column would be narrower than 4 characters (Keras raises
+/// Errors when a column would be narrower than 4 characters (Keras raises
 /// `ValueError("Insufficient console width to print summary.")`).
 pub fn render_summary(
     model_name: &str,
     rows: &[SummaryRow],
     totals: &SummaryTotals,
     opts: &SummaryOptions,
-) -> String {
+) -> Result<String> {
     let (mut default_line_length, mut positions, mut header, mut justify) = if opts.functional {
         (
             108usize,
@@ -140,7 +140,9 @@ pub fn render_summary(
     let mut current = 0i64;
     for pos in &positions {
         let width = (pos * line_length as f64) as i64 - current;
-        assert!(width >= 4, "Insufficient console width to print summary.");
+        if width < 4 {
+            keras_bail!(Value, "Insufficient console width to print summary.");
+        }
         column_widths.push(width as usize);
         current += width;
     }
@@ -210,7 +212,7 @@ pub fn render_summary(
     if totals.optimizer.is_some() {
         param_line("Optimizer params", optimizer, b.optimizer);
     }
-    out
+    Ok(out)
 }
 
 /// Formats a shape the way Keras' summary does: `"(" + ", ".join(dims) + ")"`
@@ -498,15 +500,18 @@ mod tests {
 
     fn check_variants(case: &str, name: &str, rows: &[SummaryRow], totals: &SummaryTotals, functional: bool) {
         let default = SummaryOptions { functional, ..Default::default() };
-        assert_text(&render_summary(name, rows, totals, &default), &fixture(case, "summary_default.txt"));
+        assert_text(
+            &render_summary(name, rows, totals, &default).unwrap(),
+            &fixture(case, "summary_default.txt"),
+        );
         let ll100 = SummaryOptions { line_length: Some(100), ..default.clone() };
         assert_text(
-            &render_summary(name, rows, totals, &ll100),
+            &render_summary(name, rows, totals, &ll100).unwrap(),
             &fixture(case, "summary_line_length_100.txt"),
         );
         let trainable = SummaryOptions { show_trainable: true, ..default.clone() };
         assert_text(
-            &render_summary(name, rows, totals, &trainable),
+            &render_summary(name, rows, totals, &trainable).unwrap(),
             &fixture(case, "summary_show_trainable.txt"),
         );
     }
@@ -536,7 +541,7 @@ mod tests {
         let totals =
             SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: Some(3_252_886), bytes: None };
         assert_text(
-            &render_summary("sequential", &seed_rows(), &totals, &SummaryOptions::default()),
+            &render_summary("sequential", &seed_rows(), &totals, &SummaryOptions::default()).unwrap(),
             &fixture("seed_example", "summary_after_train_step.txt"),
         );
     }

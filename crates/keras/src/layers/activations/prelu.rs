@@ -126,6 +126,8 @@ impl Layer for PReLU {
     layer_common!("PReLU", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let shape = self.alpha_shape(input_shape)?;
         let name = self.base.name.clone();
         self.alpha = Some(Variable::new("alpha", &name, self.alpha_initializer.initialize(&shape)?, true));

@@ -46,7 +46,8 @@ pub(crate) fn parse_padding(p: &str, layer: &str) -> Result<bool> {
     }
 }
 
-/// Output length along one axis with TensorFlow's rules, or None when it would be < 1.
+/// Output length along one axis with TensorFlow's rules, or None when it would be < 1 (or
+/// when a size is 0: builders refuse those, this keeps a direct call from dividing by zero).
 pub(crate) fn conv_output_len(
     input: usize,
     k: usize,
@@ -54,10 +55,13 @@ pub(crate) fn conv_output_len(
     dilation: usize,
     same: bool,
 ) -> Option<usize> {
+    if k == 0 || stride == 0 || dilation == 0 {
+        return None;
+    }
     if same {
         return Some(input.div_ceil(stride));
     }
-    let eff = dilation * (k - 1) + 1;
+    let eff = dilation.checked_mul(k - 1)?.checked_add(1)?;
     (input >= eff).then(|| (input - eff) / stride + 1)
 }
 
@@ -278,6 +282,8 @@ impl Layer for Conv2D {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error (`Conv2D::new(8, [0, 3])`) also stops a direct build.
+        crate::layers::layer::check_pending(self)?;
         self.compute_output_shape(input_shape)?;
         let cin = input_shape[3].expect("checked by compute_output_shape");
         if self.groups == 0 || !cin.is_multiple_of(self.groups) {

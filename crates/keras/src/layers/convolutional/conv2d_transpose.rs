@@ -166,6 +166,8 @@ impl Layer for Conv2DTranspose {
     layer_common!("Conv2DTranspose", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         self.compute_output_shape(input_shape)?;
         let cin = input_shape[3].unwrap_or(0);
         let name = self.base.name.clone();

@@ -150,6 +150,9 @@ impl Layer for SeparableConv2D {
     layer_common!("SeparableConv2D", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error (`Conv2D::new(8, [0, 3])`) also stops a direct build.
+
+        crate::layers::layer::check_pending(self)?;
         self.compute_output_shape(input_shape)?;
         let cin = input_shape[3].unwrap_or(0);
         let name = self.base.name.clone();

@@ -156,6 +156,10 @@ impl Dense {
         d.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
         d.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
         d.base.apply_activity_config(cfg)?;
+        // The builder's errors (`units` of 0) are the config's errors too.
+        if let Some(e) = d.base.pending_error.take() {
+            return Err(e);
+        }
         Ok(d)
     }
 }
@@ -175,6 +179,8 @@ impl Layer for Dense {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let Some(Some(input_dim)) = input_shape.last() else {
             keras_bail!(
                 Shape,

@@ -132,6 +132,8 @@ impl Layer for Embedding {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let table = self.embeddings_initializer.initialize(&[self.input_dim, self.output_dim])?;
         self.embeddings = Some(Variable::new("embeddings", &self.base.name, table, true));
         self.base.build_input_shape = Some(input_shape.to_vec());

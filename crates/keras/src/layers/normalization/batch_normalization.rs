@@ -193,6 +193,8 @@ impl Layer for BatchNormalization {
     layer_common!("BatchNormalization", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let ax = self.resolved_axis(input_shape.len())?;
         let Some(c) = input_shape[ax] else {
             keras_bail!(

@@ -164,6 +164,8 @@ impl Layer for LayerNormalization {
     layer_common!("LayerNormalization", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let axes = self.resolved_axes(input_shape)?;
         let shape =
             axes.iter().map(|&a| input_shape[a]).collect::<Option<Vec<usize>>>().ok_or_else(|| {

@@ -40,7 +40,7 @@ impl Pool2D {
         let pool = pair_from(cfg.get("pool_size"), [2, 2])?;
         let mut p = Pool2D::new(kind, snake, pool);
         p.base.apply_config(cfg);
-        p.strides = pair_from(cfg.get("strides"), pool)?;
+        p.set_strides(pair_from(cfg.get("strides"), pool)?);
         if let Some(pad) = cfg.get("padding").and_then(Value::as_str) {
             p.same = parse_padding(pad, &p.base.name)?;
         }
@@ -51,6 +51,16 @@ impl Pool2D {
             return Err(e);
         }
         Ok(p)
+    }
+
+    /// Sets the strides, refusing zeros (the builder and the config path share this check).
+    fn set_strides(&mut self, s: [usize; 2]) {
+        if s.contains(&0) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "The `strides` argument must be a tuple of 2 positive integers. Received strides={s:?}"
+            )));
+        }
+        self.strides = s;
     }
 
     fn output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
@@ -115,12 +125,7 @@ macro_rules! pooling_layer {
             }
             /// Strides (default: `pool_size`).
             pub fn strides(mut self, s: [usize; 2]) -> Self {
-                if s.contains(&0) {
-                    self.0.base.fail(Error::InvalidArgument(format!(
-                        "The `strides` argument must be a tuple of 2 positive integers. Received strides={s:?}"
-                    )));
-                }
-                self.0.strides = s;
+                self.0.set_strides(s);
                 self
             }
             /// Padding: `"valid"` or `"same"`.

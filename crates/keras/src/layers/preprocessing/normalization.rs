@@ -320,6 +320,8 @@ impl Layer for Normalization {
         self
     }
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let keep = self.keep_axes(input_shape.len())?;
         let mut stat = Vec::new();
         for &d in &keep {

@@ -96,7 +96,7 @@ impl Layer for RandomCrop {
         if cropped.h == self.height && cropped.w == self.width {
             return cropped.into_tensor();
         }
-        resize_plain(&cropped, (self.height, self.width), Interpolation::Bilinear, false).into_tensor()
+        resize_plain(&cropped, (self.height, self.width), Interpolation::Bilinear, false)?.into_tensor()
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

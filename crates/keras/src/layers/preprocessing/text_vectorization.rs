@@ -74,6 +74,13 @@ impl Mode {
     }
 }
 
+/// N-gram sizes: `1..=n` (Keras's integer form) or a list (the tuple form).
+#[derive(Clone, Debug)]
+enum Ngrams {
+    UpTo(usize),
+    Sizes(Vec<usize>),
+}
+
 /// Keras `keras.layers.TextVectorization`: standardizes each string (default: ASCII lowercase
 /// and strip ASCII punctuation, apostrophes and hyphens included, without inserting spaces),
 /// splits it (default: on ASCII whitespace), optionally forms n-grams, and maps tokens through a
@@ -108,7 +115,7 @@ pub struct TextVectorization {
     split: Split,
     /// `ngrams` as given (an int or a list), for the config.
     ngrams_arg: Value,
-    ngrams: Option<Vec<usize>>,
+    ngrams: Option<Ngrams>,
     mode: Mode,
     output_sequence_length: Option<usize>,
     pad_to_max_tokens: bool,
@@ -226,7 +233,8 @@ impl TextVectorization {
     /// N-grams of sizes 1..=n.
     pub fn ngrams(mut self, n: usize) -> Self {
         self.ngrams_arg = json!(n);
-        self.ngrams = Some((1..=n).collect());
+        // Kept as a bound, not a list: `ngrams` from a config may be huge.
+        self.ngrams = Some(Ngrams::UpTo(n));
         self
     }
 
@@ -236,7 +244,7 @@ impl TextVectorization {
             self.base.fail(Error::InvalidArgument("TextVectorization: n-gram sizes must be >= 1".into()));
         }
         self.ngrams_arg = json!(sizes);
-        self.ngrams = Some(sizes.to_vec());
+        self.ngrams = Some(Ngrams::Sizes(sizes.to_vec()));
         self
     }
 
@@ -344,9 +352,13 @@ impl TextVectorization {
         };
         match &self.ngrams {
             None => toks,
-            Some(sizes) => {
+            Some(ngrams) => {
+                let sizes: Vec<usize> = match ngrams {
+                    Ngrams::UpTo(n) => (1..=(*n).min(toks.len())).collect(),
+                    Ngrams::Sizes(v) => v.clone(),
+                };
                 let mut out = Vec::new();
-                for &n in sizes {
+                for n in sizes {
                     if n == 0 || toks.len() < n {
                         continue;
                     }

@@ -246,6 +246,9 @@ impl Recurrent {
 
     /// Creates kernel `(features, gates*units)`, recurrent kernel `(units, gates*units)` and bias.
     pub fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if let Some(e) = &self.base.pending_error {
+            return Err(e.clone());
+        }
         if input_shape.len() != 3 {
             keras_bail!(
                 Shape,

@@ -272,6 +272,8 @@ impl Layer for Bidirectional {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         self.forward.build(input_shape)?;
         self.backward.build(input_shape)?;
         self.base.build_input_shape = Some(input_shape.to_vec());

@@ -79,6 +79,8 @@ impl Layer for TimeDistributed {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         self.check_rank(input_shape)?;
         let mut child = vec![input_shape[0]];
         child.extend_from_slice(&input_shape[2..]);

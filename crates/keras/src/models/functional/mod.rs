@@ -536,14 +536,19 @@ impl Functional {
         Ok(())
     }
 
-    /// The summary table Keras prints (`model.summary()`), as a string.
-    pub fn summary_string(&self, line_length: Option<usize>, show_trainable: bool) -> String {
+    /// The summary table Keras prints (`model.summary()`), as a string; an error when
+    /// `line_length` is too narrow for the columns.
+    pub fn summary_string(&self, line_length: Option<usize>, show_trainable: bool) -> Result<String> {
         summary::render(self, line_length, show_trainable)
     }
 
-    /// Prints the summary table.
+    /// Prints the summary table (Keras `model.summary()`).
     pub fn summary(&self) {
-        print!("{}", self.summary_string(None, false));
+        // The default width always fits the columns.
+        match self.summary_string(None, false) {
+            Ok(s) => print!("{s}"),
+            Err(e) => eprintln!("{e}"),
+        }
     }
 
     /// Saves the model (Keras `model.save`): `.keras` or legacy `.h5` / `.hdf5`. Atomic.

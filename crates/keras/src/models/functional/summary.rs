@@ -57,7 +57,11 @@ fn bytes_of(t: &Tensor) -> usize {
 }
 
 /// The summary text.
-pub(crate) fn render(f: &Functional, line_length: Option<usize>, show_trainable: bool) -> String {
+pub(crate) fn render(
+    f: &Functional,
+    line_length: Option<usize>,
+    show_trainable: bool,
+) -> crate::Result<String> {
     let functional = !sequential_like(f);
     let rows: Vec<SummaryRow> = f
         .graph

@@ -32,9 +32,17 @@ impl Images {
         Ok(Images { n, h, w, c, batched, data })
     }
 
-    /// Zero-filled images of the given size.
+    /// Zero-filled images of the given size (for sizes bounded by an existing image).
     pub fn zeros(n: usize, h: usize, w: usize, c: usize, batched: bool) -> Images {
         Images { n, h, w, c, batched, data: vec![0.0; n * h * w * c] }
+    }
+
+    /// Zero-filled images of a size that comes from an argument (a resize target): an error,
+    /// not an abort, when it is too large to allocate.
+    pub fn try_zeros(n: usize, h: usize, w: usize, c: usize, batched: bool) -> Result<Images> {
+        let len = keras_engine::alloc::checked_numel(&[n, h, w, c], 4)?;
+        let data = keras_engine::alloc::try_filled(len, 0.0)?;
+        Ok(Images { n, h, w, c, batched, data })
     }
 
     /// Values of one image.
@@ -58,8 +66,8 @@ impl Images {
 
     /// The `[h0, h0 + hh) x [w0, w0 + ww)` window of every image (clipped to the image).
     pub fn crop(&self, h0: usize, w0: usize, hh: usize, ww: usize) -> Images {
-        let h1 = (h0 + hh).min(self.h);
-        let w1 = (w0 + ww).min(self.w);
+        let h1 = h0.saturating_add(hh).min(self.h);
+        let w1 = w0.saturating_add(ww).min(self.w);
         let (hh, ww) = (h1.saturating_sub(h0), w1.saturating_sub(w0));
         let mut out = Images::zeros(self.n, hh, ww, self.c, self.batched);
         let c = self.c;

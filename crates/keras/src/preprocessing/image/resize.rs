@@ -136,18 +136,19 @@ pub(crate) fn aspect_crop_box(h: usize, w: usize, target: (usize, usize)) -> (us
 }
 
 /// Keras's `pad_to_aspect_ratio`: the same padding on both sides of the short axis.
-fn pad_to_aspect(img: &Images, target: (usize, usize), fill: f32) -> Images {
+fn pad_to_aspect(img: &Images, target: (usize, usize), fill: f32) -> Result<Images> {
     let (h, w) = (img.h, img.w);
     let (th, tw) = target;
-    let pad_h = (((w * th) as f32 / tw as f32) as usize).max(h);
-    let pad_w = (((h * tw) as f32 / th as f32) as usize).max(w);
+    // In float: `w * th` overflows for a huge target size.
+    let pad_h = ((w as f32 * th as f32 / tw as f32) as usize).max(h);
+    let pad_w = ((h as f32 * tw as f32 / th as f32) as usize).max(w);
     let top = ((pad_h - h) as f32 / 2.0) as usize;
     let left = ((pad_w - w) as f32 / 2.0) as usize;
     if top == 0 && left == 0 {
-        return img.clone();
+        return Ok(img.clone());
     }
     let (nh, nw, c) = (h + 2 * top, w + 2 * left, img.c);
-    let mut out = Images::zeros(img.n, nh, nw, c, img.batched);
+    let mut out = Images::try_zeros(img.n, nh, nw, c, img.batched)?;
     out.data.fill(fill);
     for b in 0..img.n {
         let src = img.image(b);
@@ -157,7 +158,7 @@ fn pad_to_aspect(img: &Images, target: (usize, usize), fill: f32) -> Images {
             dst[d..d + w * c].copy_from_slice(&src[y * w * c..(y + 1) * w * c]);
         }
     }
-    out
+    Ok(out)
 }
 
 pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeOptions) -> Result<Images> {
@@ -177,12 +178,12 @@ pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeOpti
         prepared = img.crop(h0, w0, ch, cw);
         &prepared
     } else if opts.pad_to_aspect_ratio {
-        prepared = pad_to_aspect(img, size, opts.fill_value);
+        prepared = pad_to_aspect(img, size, opts.fill_value)?;
         &prepared
     } else {
         img
     };
-    Ok(resize_plain(src, size, opts.interpolation, opts.antialias))
+    resize_plain(src, size, opts.interpolation, opts.antialias)
 }
 
 /// `tf.image.resize` (v2) of every image to `size`.
@@ -191,9 +192,15 @@ pub(crate) fn resize_plain(
     size: (usize, usize),
     interp: Interpolation,
     antialias: bool,
-) -> Images {
+) -> Result<Images> {
     let (oh, ow) = size;
-    let mut out = Images::zeros(img.n, oh, ow, img.c, img.batched);
+    let mut out = Images::try_zeros(img.n, oh, ow, img.c, img.batched)?;
+    if out.data.is_empty() {
+        return Ok(out);
+    }
+    if img.h == 0 || img.w == 0 {
+        keras_bail!(Shape, "resize: the input images are empty ({}x{})", img.h, img.w);
+    }
     for b in 0..img.n {
         let src = img.image(b);
         let dst = out.image_mut(b);
@@ -216,7 +223,7 @@ pub(crate) fn resize_plain(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `(lower, upper, lerp)` per output index: TF's `compute_interpolation_weights` with the
@@ -540,7 +547,7 @@ pub(crate) fn smart_resize_images(
         keras_bail!(Shape, "smart_resize: the input images are empty ({}x{})", img.h, img.w);
     }
     let (h0, w0, ch, cw) = aspect_crop_box(img.h, img.w, size);
-    Ok(resize_plain(&img.crop(h0, w0, ch, cw), size, interp, false))
+    resize_plain(&img.crop(h0, w0, ch, cw), size, interp, false)
 }
 
 /// What the `CenterCrop` layer does: the centred `(height, width)` window, or when the image
