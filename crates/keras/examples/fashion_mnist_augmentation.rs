@@ -119,8 +119,9 @@ fn main() -> keras::Result<()> {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for i in 0..test.len() {
         let b = test.get_batch(i)?;
-        xs.push(Tensor::new(b.x.to_f32_vec().iter().map(|p| p / 255.0).collect(), b.x.shape().to_vec())?);
-        ys.push(b.y.expect("labels"));
+        let x = b.x.as_tensor()?;
+        xs.push(Tensor::new(x.to_f32_vec().iter().map(|p| p / 255.0).collect(), x.shape().to_vec())?);
+        ys.push(b.y.expect("labels").as_tensor()?.clone());
     }
     let (x, y) = (Tensor::concat_rows(&xs)?, Tensor::concat_rows(&ys)?);
     let t = model.evaluate(&x, &y, EvaluateArgs::default().verbose(0))?;

@@ -72,8 +72,9 @@ impl Layer for Sum {
 }
 
 fn data(rows: usize, cols: usize, seed: u32) -> Tensor {
-    let v: Vec<f32> =
-        (0..rows * cols).map(|i| (((i as u32 * 2654435761u32) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect();
+    let v: Vec<f32> = (0..rows * cols)
+        .map(|i| (((i as u32).wrapping_mul(2654435761u32) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
     Tensor::new(v, vec![rows, cols]).unwrap()
 }
 

@@ -131,8 +131,12 @@ fn same_seed_gives_the_same_batch() {
     let f1 = g.flow(&x, None, FlowOptions::default().batch_size(2).seed(3)).unwrap();
     let f2 = g.flow(&x, None, FlowOptions::default().batch_size(2).seed(3)).unwrap();
     let later = f2.get_batch(1).unwrap().x;
-    assert_eq!(f1.get_batch(0).unwrap().x.to_f32_vec(), f2.get_batch(0).unwrap().x.to_f32_vec());
-    assert_eq!(f1.get_batch(1).unwrap().x.to_f32_vec(), later.to_f32_vec());
+    let later = later.as_tensor().unwrap();
+    assert_eq!(
+        f1.get_batch(0).unwrap().x.as_tensor().unwrap().to_f32_vec(),
+        f2.get_batch(0).unwrap().x.as_tensor().unwrap().to_f32_vec()
+    );
+    assert_eq!(f1.get_batch(1).unwrap().x.as_tensor().unwrap().to_f32_vec(), later.to_f32_vec());
 }
 
 #[test]
@@ -203,8 +207,8 @@ fn flow_from_directory_and_datasets_read_real_files() {
     assert_eq!(train.samples(), 6);
     assert_eq!(train.class_names(), ["dark", "light"]);
     let b = train.get_batch(0).unwrap();
-    assert_eq!(b.x.shape(), &[4, 8, 8, 3]);
-    let (xs, ys) = (b.x.to_f32_vec(), b.y.unwrap().to_f32_vec());
+    assert_eq!(b.x.as_tensor().unwrap().shape(), &[4, 8, 8, 3]);
+    let (xs, ys) = (b.x.as_tensor().unwrap().to_f32_vec(), b.y.unwrap().as_tensor().unwrap().to_f32_vec());
     for i in 0..4 {
         let mean: f32 = xs[i * 192..(i + 1) * 192].iter().sum::<f32>() / 192.0;
         let light = ys[i * 2 + 1] == 1.0;
@@ -222,7 +226,7 @@ fn flow_from_directory_and_datasets_read_real_files() {
         )
         .unwrap();
     assert_eq!(gray.samples(), 6);
-    assert_eq!(gray.get_batch(0).unwrap().x.shape(), &[6, 5, 6, 1]);
+    assert_eq!(gray.get_batch(0).unwrap().x.as_tensor().unwrap().shape(), &[6, 5, 6, 1]);
 
     let opts = |subset| ImageDatasetOptions {
         image_size: (6, 6),
@@ -239,8 +243,8 @@ fn flow_from_directory_and_datasets_read_real_files() {
     assert_eq!((tr.file_paths().len(), va.file_paths().len()), (9, 3));
     assert!(tr.file_paths().iter().all(|p| !va.file_paths().contains(p)), "the subsets overlap");
     let b = tr.get_batch(2).unwrap();
-    assert_eq!(b.x.shape(), &[1, 6, 6, 3]);
-    assert_eq!(b.y.unwrap().shape(), &[1, 2]);
+    assert_eq!(b.x.as_tensor().unwrap().shape(), &[1, 6, 6, 3]);
+    assert_eq!(b.y.unwrap().as_tensor().unwrap().shape(), &[1, 2]);
 
     let text_root = tempdir("texts");
     for (class, words) in [("neg", "bad awful"), ("pos", "good great")] {

@@ -146,8 +146,8 @@ impl SearchArgs {
             .shuffle(self.shuffle)
             .initial_epoch(self.initial_epoch)
             .validation_freq(self.validation_freq);
-        f.validation_data = self.validation_data.clone();
-        f.sample_weight = self.sample_weight.clone();
+        f.validation_data = self.validation_data.clone().map(|(x, y)| (x.into(), y.into(), None));
+        f.sample_weight = self.sample_weight.clone().map(Into::into);
         f.validation_batch_size = self.validation_batch_size;
         (f, self.callbacks.iter().map(|m| m()).collect())
     }

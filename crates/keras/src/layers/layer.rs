@@ -4,6 +4,8 @@ use std::any::Any;
 
 use serde_json::{json, Map, Value};
 
+pub use super::sublayers::Sublayer;
+use super::sublayers::{keras_own_order, weights_with_trainable};
 use crate::constraints::Constraint;
 use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::regularizers::Regularizer;
@@ -99,6 +101,12 @@ impl Variable {
         self.trainable
     }
 
+    /// Sets the Keras path (`outer/inner/kernel`): a layer built inside another one carries
+    /// its parents' names, as Keras's name scopes give them.
+    pub(crate) fn set_path(&mut self, path: String) {
+        self.path = path;
+    }
+
     /// Replaces the value; the shape must match (Keras `assign`).
     pub fn assign(&mut self, value: &Tensor) -> Result<()> {
         if value.shape() != self.value.shape() {
@@ -110,7 +118,7 @@ impl Variable {
                 value.shape()
             );
         }
-        let v = value.cast(keras_engine::DType::F32);
+        let v = value.cast(self.value.dtype());
         if self.value.device().is_cuda() && self.value.device_address().is_some() {
             // In place: the variable keeps its device buffer (which a captured CUDA graph of
             // the training step reads and writes).
@@ -175,8 +183,14 @@ pub struct LayerBase {
 impl LayerBase {
     /// Base state with an automatic name derived from `snake_name` (`dense`, `dense_1`, ...).
     pub fn new(snake_name: &str) -> Self {
+        Self::named(&crate::backend::unique_name(snake_name))
+    }
+
+    /// Base state with exactly `name` (no automatic numbering), as Keras gives a layer an
+    /// explicit `name` argument (an RNN's `lstm_cell`).
+    pub fn named(name: &str) -> Self {
         LayerBase {
-            name: crate::backend::unique_name(snake_name),
+            name: name.to_string(),
             trainable: true,
             built: false,
             input_shape: None,
@@ -411,13 +425,51 @@ pub trait Layer: Send + Sync + Any {
         let masks = kwargs.effective_masks(masks, self.class_name())?;
         self.compute_masks(inputs, &masks)
     }
-    /// Weights in Keras's `get_weights()` order.
-    fn weights(&self) -> Vec<&Variable> {
+    /// The variables this layer made itself (its `add_weight` results), in creation order;
+    /// not those of its sub-layers. Saving stores them in the layer's own `vars` group.
+    fn own_weights(&self) -> Vec<&Variable> {
         Vec::new()
     }
-    /// Weights, mutable, same order.
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    /// [`Layer::own_weights`], mutable, same order.
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         Vec::new()
+    }
+    /// The layers this layer is made of, in the order Keras tracks them (the order of the
+    /// assignments in `__init__`), each with the attribute name Keras saves it under. Layers
+    /// made of other layers implement this (or use [`crate::sublayers!`]) instead of listing
+    /// their sub-layers' weights: `weights()`, trainability, regularization losses, saving
+    /// and loading all walk it.
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        Vec::new()
+    }
+    /// The own weights and the sub-layers, mutable, borrowed together (same orders as
+    /// [`Layer::own_weights`] and [`Layer::sublayers`]). The default has no sub-layers; a
+    /// layer that overrides [`Layer::sublayers`] overrides this too.
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (self.own_weights_mut(), Vec::new())
+    }
+    /// The sub-layers, mutable, in [`Layer::sublayers`] order.
+    fn sublayers_mut(&mut self) -> Vec<&mut dyn Layer> {
+        self.own_weights_and_sublayers_mut().1
+    }
+    /// Every weight in Keras's `layer.weights` order: the layer's own trainable variables,
+    /// then its own non-trainable ones (each in creation order), then each sub-layer's
+    /// weights in tracking order.
+    fn weights(&self) -> Vec<&Variable> {
+        let mut out = keras_own_order(self.own_weights());
+        for s in self.sublayers() {
+            out.extend(s.layer.weights());
+        }
+        out
+    }
+    /// Weights, mutable, same order as [`Layer::weights`].
+    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+        let (own, subs) = self.own_weights_and_sublayers_mut();
+        let mut out = keras_own_order(own);
+        for s in subs {
+            out.extend(s.weights_mut());
+        }
+        out
     }
     /// The Keras config (`layer.get_config()`).
     fn get_config(&self) -> Value;
@@ -447,20 +499,26 @@ pub trait Layer: Send + Sync + Any {
     fn trainable(&self) -> bool {
         self.base().trainable
     }
-    /// Freezes or unfreezes the layer.
+    /// Freezes or unfreezes the layer and all its sub-layers (Keras's `trainable` setter).
     fn set_trainable(&mut self, trainable: bool) {
         self.base_mut().trainable = trainable;
+        for s in self.sublayers_mut() {
+            s.set_trainable(trainable);
+        }
     }
     /// Number of scalars in all weights.
     fn count_params(&self) -> usize {
         self.weights().iter().map(|w| w.value().numel()).sum()
     }
-    /// Trainable weights (empty when the layer is frozen).
+    /// Trainable weights (empty when the layer is frozen; a frozen sub-layer contributes
+    /// none), in [`Layer::weights`] order.
     fn trainable_weights(&self) -> Vec<&Variable> {
-        if !self.trainable() {
-            return Vec::new();
-        }
-        self.weights().into_iter().filter(|w| w.trainable()).collect()
+        weights_with_trainable(self).into_iter().filter(|(_, t)| *t).map(|(w, _)| w).collect()
+    }
+    /// Weights the optimizer does not train (Keras `non_trainable_weights`), in
+    /// [`Layer::weights`] order.
+    fn non_trainable_weights(&self) -> Vec<&Variable> {
+        weights_with_trainable(self).into_iter().filter(|(_, t)| !*t).map(|(w, _)| w).collect()
     }
     /// Copies of the weight values, in order (Keras `get_weights`).
     fn get_weights(&self) -> Vec<Tensor> {
@@ -489,12 +547,22 @@ pub trait Layer: Send + Sync + Any {
         true
     }
     /// The serialized form: `{"module", "class_name", "config", "registered_name"[, "build_config"]}`.
+    /// A registered user layer writes its module and `"package>name"` (Keras
+    /// `register_keras_serializable`); an unregistered one its module and class name.
     fn serialize(&self) -> Value {
+        use crate::saving::object_registration as reg;
+        let type_name = std::any::type_name::<Self>();
+        let (module, registered) = match reg::serialized_names(self.as_any().type_id()) {
+            // Keras writes no module for a registered class: its registered name finds it.
+            Some((_, name)) => (Value::Null, json!(name)),
+            None if type_name.starts_with("keras::") => (json!("keras.layers"), Value::Null),
+            None => (json!(reg::module_of_type(type_name)), json!(self.class_name())),
+        };
         let mut m = Map::new();
-        m.insert("module".into(), json!("keras.layers"));
+        m.insert("module".into(), module);
         m.insert("class_name".into(), json!(self.class_name()));
         m.insert("config".into(), self.get_config());
-        m.insert("registered_name".into(), Value::Null);
+        m.insert("registered_name".into(), registered);
         if let Some(shape) = &self.base().build_input_shape {
             if self.records_build_config() {
                 m.insert("build_config".into(), json!({ "input_shape": shape }));

@@ -3,8 +3,94 @@
 //!
 //! Every layer implements [`Layer`]; [`deserialize`] rebuilds one from Keras's JSON by class
 //! name (the registry). Loading never executes code: unknown classes (and `Lambda`) are refused.
+//!
+//! # Writing a layer
+//!
+//! A layer of your own is a struct implementing [`Layer`] (Keras's subclassed `Layer`): it
+//! keeps a [`LayerBase`], makes its weights in `build` with [`LayerBase::add_weight`], lists
+//! them (and any layers it is made of) with [`crate::sublayers!`], and computes its output in
+//! `call` with differentiable ops. Registered with
+//! [`crate::saving::register_keras_serializable`], it saves and loads with the model.
+//!
+//! ```
+//! use keras::layers::{CallContext, Dense, Input, Layer, LayerBase, Shape, Variable, WeightSpec};
+//! use keras::models::{load_model, Sequential};
+//! use keras::{PredictArgs, Result, Tensor};
+//! use serde_json::{json, Value};
+//!
+//! /// `x @ w` with `units` outputs (a Dense without bias), L2-regularized.
+//! struct Linear {
+//!     base: LayerBase,
+//!     units: usize,
+//!     w: Option<Variable>,
+//! }
+//!
+//! impl Linear {
+//!     fn new(units: usize) -> Self {
+//!         Linear { base: LayerBase::new("linear"), units, w: None }
+//!     }
+//!     fn from_config(cfg: &Value) -> Result<Self> {
+//!         let units = cfg["units"].as_u64().ok_or_else(|| keras::Error::Config("needs units".into()))?;
+//!         let mut l = Linear::new(units as usize);
+//!         l.base.apply_config(cfg);
+//!         Ok(l)
+//!     }
+//! }
+//!
+//! impl Layer for Linear {
+//!     keras::sublayers!(; w);
+//!     fn class_name(&self) -> &'static str { "Linear" }
+//!     fn base(&self) -> &LayerBase { &self.base }
+//!     fn base_mut(&mut self) -> &mut LayerBase { &mut self.base }
+//!     fn as_any(&self) -> &dyn std::any::Any { self }
+//!     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
+//!         let d = shape.last().copied().flatten().unwrap_or(1);
+//!         let spec = WeightSpec::new("w", &[d, self.units]).initializer("random_normal").regularizer("l2");
+//!         self.w = Some(self.base.add_weight(spec)?);
+//!         self.base.built = true;
+//!         Ok(())
+//!     }
+//!     fn compute_output_shape(&self, shape: &[Option<usize>]) -> Result<Shape> {
+//!         let mut s = shape.to_vec();
+//!         *s.last_mut().unwrap() = Some(self.units);
+//!         Ok(s)
+//!     }
+//!     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+//!         let w = self.w.as_ref().ok_or_else(|| keras::Error::State("Linear is not built".into()))?;
+//!         Ok(keras::ops::matmul(x, w.value())?)
+//!     }
+//!     fn get_config(&self) -> Value {
+//!         let mut m = self.base.base_config();
+//!         m.insert("units".into(), json!(self.units));
+//!         Value::Object(m)
+//!     }
+//! }
+//!
+//! keras::saving::register_keras_serializable("my_layers", None, Linear::from_config);
+//!
+//! let mut model = Sequential::new();
+//! model.add(Input::new(&[3])).unwrap();
+//! model.add(Linear::new(4)).unwrap();
+//! model.add(Dense::new(1)).unwrap();
+//! assert_eq!(model.count_params(), 3 * 4 + 4 + 1);
+//! assert_eq!(model.losses().unwrap().len(), 1); // the L2 penalty of `w`
+//!
+//! let path = std::env::temp_dir().join(format!("linear_{}.keras", std::process::id()));
+//! model.save(&path).unwrap();
+//! let restored = load_model(&path).unwrap();
+//! let x = Tensor::new(vec![0.5; 6], [2, 3]).unwrap();
+//! let args = || PredictArgs::default().verbose(0);
+//! assert_eq!(model.predict(&x, args()).unwrap().to_f32_vec(), restored.predict(&x, args()).unwrap().to_f32_vec());
+//! # std::fs::remove_file(&path).unwrap();
+//! ```
+//!
+//! A layer made of layers names them in [`crate::sublayers!`] (`keras::sublayers!(dense1,
+//! dense2; scale)`): its `weights()`, trainability, penalties and saved paths then include
+//! theirs. A model written the same way (a struct with a `call`) trains as a
+//! [`crate::models::SubclassedModel`].
 
 pub mod activations;
+mod add_weight;
 mod builders;
 pub mod call_kwargs;
 pub mod convolutional;
@@ -16,6 +102,7 @@ pub mod preprocessing;
 pub mod regularization;
 pub mod reshaping;
 pub mod rnn;
+pub mod sublayers;
 
 pub use self::activations::Activation;
 pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
@@ -23,6 +110,7 @@ pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
 pub use self::core::{Embedding, Masking};
+pub use add_weight::{IntoConstraint, IntoInitializer, IntoRegularizer, WeightSpec};
 pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
 pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
@@ -50,9 +138,13 @@ pub use reshaping::{
     ZeroPadding2D,
 };
 pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
+pub use sublayers::{
+    assign_paths, build_layer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
+};
 
 use serde_json::Value;
 
+use crate::saving::object_registration;
 use crate::{keras_bail, Error, Result};
 
 type FromConfig = fn(&Value) -> Result<Box<dyn Layer>>;
@@ -142,6 +234,12 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
     if class == "Lambda" {
         keras_bail!(Config, "Refusing to load a Lambda layer: it would execute arbitrary code");
     }
+    // A registered user class takes precedence (Keras `_retrieve_class_or_fn`); legacy `.h5`
+    // configs name it in `class_name` (`"package>name"`), Keras 3 in `registered_name`.
+    let registered = v.get("registered_name").and_then(Value::as_str).unwrap_or(class);
+    if let Some(layer) = object_registration::deserialize_registered(registered, &cfg) {
+        return layer;
+    }
     // Models nest as layers (Keras `Functional` / tf.keras `Model`, `Sequential`).
     if crate::models::functional::is_functional_class(class) {
         return Ok(crate::models::Functional::from_config(&cfg)?.into_layer());
@@ -149,12 +247,20 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
     if class == "Sequential" {
         return Ok(crate::models::Sequential::from_config(&cfg)?.into_layer());
     }
-    let Some((_, f)) = registry().iter().find(|(n, _)| *n == class) else {
-        keras_bail!(
+    // Keras 3 configs say where the class lives (`module`, null for registered user
+    // classes); legacy ones have no `module`.
+    let legacy = v.get("module").is_none();
+    let module = v.get("module").and_then(Value::as_str);
+    let builtin = legacy || module.is_some_and(|m| m == "keras" || m.starts_with("keras."));
+    match registry().iter().find(|(n, _)| *n == class) {
+        Some((_, f)) if builtin => f(&cfg),
+        _ if !builtin => object_registration::could_not_locate(class, v),
+        // A legacy config names a registered class `package>name`.
+        _ if legacy && class.contains('>') => object_registration::unknown_legacy_layer(class),
+        _ => keras_bail!(
             Config,
             "Unknown layer class '{class}' (keras-rs supports: {})",
             registered_class_names().join(", ")
-        );
-    };
-    f(&cfg)
+        ),
+    }
 }

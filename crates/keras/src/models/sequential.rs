@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs,
-    MetricArg, Network, PredictArgs, SequenceAdapter, TrainModel,
+    self, trainer, Arrays, CompileArgs, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss,
+    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter, TrainModel,
 };
 use crate::utils::summary::{render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
@@ -97,7 +97,7 @@ impl Stack {
         self.output_shapes.clear();
         for layer in self.layers.iter_mut() {
             if !layer.built() {
-                layer.build(&shape)?;
+                layers::build_layer(layer.as_mut(), &shape)?;
             }
             shape = layer.compute_output_shape(&shape)?;
             self.output_shapes.push(shape.clone());
@@ -213,11 +213,13 @@ impl Network for Stack {
                 out.extend(layer.weights_mut().into_iter().zip(flags));
                 continue;
             }
-            let layer_trainable = model_trainable && layer.trainable();
-            for v in layer.weights_mut() {
-                let t = layer_trainable && v.trainable();
-                out.push((v, t));
-            }
+            // The visitor gives sub-layers' weights with their own flags (a frozen model
+            // freezes all).
+            out.extend(
+                layers::weights_with_trainable_mut(layer.as_mut())
+                    .into_iter()
+                    .map(|(v, t)| (v, t && model_trainable)),
+            );
         }
         out
     }
@@ -308,7 +310,7 @@ impl Sequential {
             let layer = self.stack.layers.last_mut().expect("just pushed");
             let r = (|| {
                 if !layer.built() {
-                    layer.build(&shape)?;
+                    layers::build_layer(layer.as_mut(), &shape)?;
                 }
                 shape = layer.compute_output_shape(&shape)?;
                 Ok::<_, Error>(())
@@ -463,11 +465,21 @@ impl Sequential {
         metrics: Vec<MetricArg>,
     ) -> Result<()> {
         let identifier = loss.identifier();
-        let mut c = Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?;
+        let args = CompileArgs::new(optimizer.into_optimizer()?)
+            .loss(LossArg::Object(loss.into_loss()?))
+            .metrics(Metrics::Flat(metrics));
+        let mut c = Compiled::from_args(args, &self.stack.output_names())?;
         if let Some(name) = identifier {
             c.set_loss_identifier(name);
         }
         self.compiled = Some(c);
+        Ok(())
+    }
+
+    /// Keras `compile` with every argument (`loss`, `loss_weights`, `metrics`,
+    /// `weighted_metrics`), each given once, as a list or by output name.
+    pub fn compile_args(&mut self, args: CompileArgs) -> Result<()> {
+        self.compiled = Some(Compiled::from_args(args, &self.stack.output_names())?);
         Ok(())
     }
 
@@ -491,21 +503,53 @@ impl Sequential {
 
     /// Trains the model (Keras `model.fit`) and returns its History. Callbacks given in
     /// `args` run at each step (see [`crate::callbacks`]).
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> Result<History> {
+    pub fn fit(&mut self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: FitArgs) -> Result<History> {
         self.compiled()?;
-        trainer::fit(self, x, y, args)
+        trainer::fit(self, x.into(), Some(y.into()), args)
     }
 
     /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
+    pub fn evaluate(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        args: EvaluateArgs,
+    ) -> Result<Logs> {
         self.compiled()?;
-        trainer::evaluate(self, x, y, args)
+        trainer::evaluate(self, x.into(), Some(y.into()), args)
     }
 
     /// Outputs for `x`, in batches (Keras `model.predict`).
-    pub fn predict(&self, x: &Tensor, args: PredictArgs) -> Result<Tensor> {
-        self.check_ready(x)?;
-        trainer::predict(self, x, args)
+    pub fn predict(&self, x: impl Into<Arrays>, args: PredictArgs) -> Result<Tensor> {
+        let x = self.single_input(x.into())?;
+        self.check_ready(&x)?;
+        let mut out = trainer::predict(self, Arrays::One(x), args)?;
+        Ok(out.swap_remove(0))
+    }
+
+    /// The one input array of `x` (a tensor, or a list or map holding one).
+    fn single_input(&self, x: Arrays) -> Result<Tensor> {
+        match x {
+            Arrays::One(t) => Ok(t),
+            other => {
+                let mut v = trainers::arrays::inputs_in_order(
+                    other,
+                    &self.stack.input_names(),
+                    Network::name(&self.stack),
+                )?;
+                Ok(v.swap_remove(0))
+            }
+        }
+    }
+
+    /// The network (layers and forward pass), as the trainer sees it.
+    pub fn network(&self) -> &dyn Network {
+        &self.stack
+    }
+
+    /// The network, mutable (for custom training steps, see [`trainers::minimize`]).
+    pub fn network_mut(&mut self) -> &mut dyn Network {
+        &mut self.stack
     }
 
     /// Trains on a [`Sequence`] (Keras `model.fit(py_dataset, ...)`); `shuffle`, `batch_size`
@@ -531,14 +575,18 @@ impl Sequential {
                 first = Some(b.x);
                 Ok(false)
             })?;
-            self.stack.prepare(std::slice::from_ref(&first.expect("non-empty sequence")))?;
+            let first = self.single_input(first.expect("non-empty sequence"))?;
+            self.stack.prepare(std::slice::from_ref(&first))?;
         }
         let this: &Sequential = self;
-        trainer::predict_adapter(this, &mut adapter, args.verbose, &|x| this.check_ready(x), args.callbacks)
+        let check = |xs: &[Tensor]| xs.iter().try_for_each(|x| this.check_ready(x));
+        let mut out = trainer::predict_adapter(this, &mut adapter, args.verbose, &check, args.callbacks)?;
+        Ok(out.swap_remove(0))
     }
 
     /// Outputs for one batch, no bar (Keras `predict_on_batch`).
-    pub fn predict_on_batch(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn predict_on_batch(&self, x: impl Into<Arrays>) -> Result<Tensor> {
+        let x = &self.single_input(x.into())?;
         self.check_ready(x)?;
         #[cfg(feature = "cuda")]
         if let Some(y) = self.predict_graphed(x)? {
@@ -619,25 +667,25 @@ impl Sequential {
 
     /// One gradient step on one batch; returns the batch's loss and metrics (Keras
     /// `train_on_batch(..., return_dict=True)`).
-    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
+    pub fn train_on_batch(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Logs> {
         self.compiled()?;
-        trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.stack.prepare(std::slice::from_ref(x))?;
-        let c = self.compiled.as_mut().expect("checked");
-        c.reset_metrics();
-        trainer::train_step(&mut self.stack, c, x, y, sample_weight)?;
-        Ok(c.logs())
+        trainer::train_on_batch(self, x.into(), Some(y.into()), sample_weight.map(Arrays::from))
     }
 
     /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
-    pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
+    pub fn test_on_batch(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Logs> {
         self.compiled()?;
-        trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.stack.prepare(std::slice::from_ref(x))?;
-        let c = self.compiled.as_mut().expect("checked");
-        c.reset_metrics();
-        trainer::test_step(&self.stack, c, x, y, sample_weight)?;
-        Ok(c.logs())
+        trainer::test_on_batch(self, x.into(), Some(y.into()), sample_weight.map(Arrays::from))
     }
 
     /// The summary table Keras prints (`model.summary()`), as a string.
@@ -793,7 +841,7 @@ impl Sequential {
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
     /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
     pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::save_weights(self, path.as_ref())
+        crate::saving::save_weights(self, self.built(), path.as_ref())
     }
 
     /// Loads weights (Keras `model.load_weights`) from a `.weights.h5` or `.keras` file

@@ -250,9 +250,9 @@ pub(crate) fn gather_first_axis(t: &Tensor, rows: &[usize]) -> Result<Tensor> {
 /// let g = TimeseriesGenerator::new(&data, &data, 3).batch_size(2).build().unwrap();
 /// assert_eq!(g.len(), 4); // targets at rows 3..=9 in batches of 2
 /// let b = g.get_batch(0).unwrap();
-/// assert_eq!(b.x.shape(), &[2, 3, 1]);
-/// assert_eq!(b.x.as_f32().unwrap(), &[0., 1., 2., 1., 2., 3.]);
-/// assert_eq!(b.y.unwrap().as_f32().unwrap(), &[3., 4.]);
+/// assert_eq!(b.x.as_tensor().unwrap().shape(), &[2, 3, 1]);
+/// assert_eq!(b.x.as_tensor().unwrap().as_f32().unwrap(), &[0., 1., 2., 1., 2., 3.]);
+/// assert_eq!(b.y.unwrap().as_tensor().unwrap().as_f32().unwrap(), &[3., 4.]);
 /// ```
 #[derive(Clone, Debug)]
 pub struct TimeseriesGenerator {
@@ -471,16 +471,23 @@ mod tests {
         // targets at rows 5, 8, 11, 14, 17 -> 3 batches.
         assert_eq!(g.len(), 3);
         let b = g.get_batch(0).unwrap();
-        assert_eq!(b.x.shape(), &[2, 2, 1]);
-        assert_eq!(b.x.as_f32().unwrap(), &[3., 1., 6., 4.]);
-        assert_eq!(b.y.unwrap().as_i32().unwrap(), &[105, 108]);
+        assert_eq!(b.x.as_tensor().unwrap().shape(), &[2, 2, 1]);
+        assert_eq!(b.x.as_tensor().unwrap().as_f32().unwrap(), &[3., 1., 6., 4.]);
+        assert_eq!(b.y.unwrap().as_tensor().unwrap().as_i32().unwrap(), &[105, 108]);
         let last = g.get_batch(2).unwrap();
-        assert_eq!(last.x.as_f32().unwrap(), &[15., 13.]);
+        assert_eq!(last.x.as_tensor().unwrap().as_f32().unwrap(), &[15., 13.]);
         assert!(g.get_batch(3).is_err());
 
         let s = TimeseriesGenerator::new(&data, &t, 4).shuffle(true).batch_size(5).build().unwrap();
         let b = s.get_batch(0).unwrap();
-        for (w, y) in b.x.as_f32().unwrap().chunks(4).zip(b.y.unwrap().as_i32().unwrap()) {
+        for (w, y) in
+            b.x.as_tensor()
+                .unwrap()
+                .as_f32()
+                .unwrap()
+                .chunks(4)
+                .zip(b.y.unwrap().as_tensor().unwrap().as_i32().unwrap())
+        {
             assert_eq!(w[3] as i32 + 101, *y);
         }
     }

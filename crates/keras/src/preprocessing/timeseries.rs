@@ -109,7 +109,7 @@ pub struct TimeseriesDataset {
 /// let ds = timeseries_dataset_from_array(&data, None, 3, TimeseriesDatasetArgs::default().batch_size(Some(4)))
 ///     .unwrap();
 /// assert_eq!(ds.len(), 2); // 8 windows
-/// assert_eq!(ds.get_batch(1).unwrap().x.as_f32().unwrap(), &[4., 5., 6., 5., 6., 7., 6., 7., 8., 7., 8., 9.]);
+/// assert_eq!(ds.get_batch(1).unwrap().x.as_tensor().unwrap().as_f32().unwrap(), &[4., 5., 6., 5., 6., 7., 6., 7., 8., 7., 8., 9.]);
 /// ```
 pub fn timeseries_dataset_from_array(
     data: &Tensor,
@@ -283,11 +283,11 @@ mod tests {
         assert_eq!(ds.num_windows(), 6);
         assert_eq!(ds.len(), 2);
         let b = ds.get_batch(0).unwrap();
-        assert_eq!(b.x.shape(), &[3, 3]);
-        assert_eq!(b.x.as_f32().unwrap(), &[2., 4., 6., 4., 6., 8., 6., 8., 10.]);
-        assert_eq!(b.y.unwrap().as_i32().unwrap(), &[20, 40, 60]);
+        assert_eq!(b.x.as_tensor().unwrap().shape(), &[3, 3]);
+        assert_eq!(b.x.as_tensor().unwrap().as_f32().unwrap(), &[2., 4., 6., 4., 6., 8., 6., 8., 10.]);
+        assert_eq!(b.y.unwrap().as_tensor().unwrap().as_i32().unwrap(), &[20, 40, 60]);
         let last = ds.get_batch(1).unwrap();
-        assert_eq!(&last.x.as_f32().unwrap()[6..], &[12., 14., 16.]);
+        assert_eq!(&last.x.as_tensor().unwrap().as_f32().unwrap()[6..], &[12., 14., 16.]);
         assert!(ds.get_batch(2).is_err());
 
         let unbatched = timeseries_dataset_from_array(
@@ -299,8 +299,8 @@ mod tests {
         .unwrap();
         assert_eq!(unbatched.len(), 4);
         let s = unbatched.get_batch(3).unwrap();
-        assert_eq!(s.x.shape(), &[2]);
-        assert_eq!(s.y.unwrap().shape(), &[] as &[usize]);
+        assert_eq!(s.x.as_tensor().unwrap().shape(), &[2]);
+        assert_eq!(s.y.unwrap().as_tensor().unwrap().shape(), &[] as &[usize]);
     }
 
     #[test]
@@ -308,10 +308,30 @@ mod tests {
         let a = TimeseriesDatasetArgs::default().shuffle(true).seed(7).batch_size(Some(100));
         let ds = timeseries_dataset_from_array(&arange(30), None, 4, a.clone()).unwrap();
         let again = timeseries_dataset_from_array(&arange(30), None, 4, a).unwrap();
-        let firsts: Vec<f32> = ds.get_batch(0).unwrap().x.as_f32().unwrap().chunks(4).map(|w| w[0]).collect();
+        let firsts: Vec<f32> = ds
+            .get_batch(0)
+            .unwrap()
+            .x
+            .as_tensor()
+            .unwrap()
+            .as_f32()
+            .unwrap()
+            .chunks(4)
+            .map(|w| w[0])
+            .collect();
         assert_eq!(
             firsts,
-            again.get_batch(0).unwrap().x.as_f32().unwrap().chunks(4).map(|w| w[0]).collect::<Vec<_>>()
+            again
+                .get_batch(0)
+                .unwrap()
+                .x
+                .as_tensor()
+                .unwrap()
+                .as_f32()
+                .unwrap()
+                .chunks(4)
+                .map(|w| w[0])
+                .collect::<Vec<_>>()
         );
         let mut sorted = firsts.clone();
         sorted.sort_by(f32::total_cmp);

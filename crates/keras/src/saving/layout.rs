@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 
 use crate::backend::to_snake_case;
-use crate::layers::rnn::TimeDistributed;
 use crate::layers::Layer;
 use crate::models::Sequential;
 
@@ -53,59 +52,83 @@ pub(crate) fn model_groups(model: &Sequential) -> Vec<VarGroup> {
     out
 }
 
-fn is_rnn(class: &str) -> bool {
-    matches!(class, "SimpleRNN" | "LSTM" | "GRU")
-}
-
-/// An RNN layer: an empty `vars` of its own, the weights on its `cell`.
-fn rnn_groups(class: &str, name: &str, prefix: &str, weights: Vec<usize>, out: &mut Vec<VarGroup>) {
-    out.push(VarGroup { path: format!("{prefix}/vars"), name: name.to_string(), weights: vec![] });
-    out.push(VarGroup {
-        path: format!("{prefix}/cell/vars"),
-        name: format!("{}_cell", to_snake_case(class)),
-        weights,
-    });
-}
-
+/// A layer's own `vars` group, then each sub-layer's groups under its attribute (Keras
+/// `_save_state` over `_walk_saveable`): `cell` of an RNN, `forward_layer` /
+/// `backward_layer` of Bidirectional, `layer` of TimeDistributed, the attributes of a user
+/// layer; items of a list attribute under `<attr>/<snake_case(class)>[_n]`. Each sub-layer's
+/// weights follow the layer's own in `weights()`, in tracking order.
 pub(crate) fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: &mut Vec<VarGroup>) {
-    let n = layer.weights().len();
-    let all: Vec<usize> = (offset..offset + n).collect();
-    let class = layer.class_name();
-    if is_rnn(class) {
-        rnn_groups(class, layer.name(), prefix, all, out);
-    } else if class == "Bidirectional" {
-        out.push(VarGroup {
-            path: format!("{prefix}/vars"),
-            name: layer.name().to_string(),
-            weights: vec![],
-        });
-        // Weights are the forward layer's, then the backward layer's (same cell type).
-        let cfg = layer.get_config();
-        let half = n / 2;
-        for (key, sub, range) in [
-            ("forward_layer", &cfg["layer"], offset..offset + half),
-            ("backward_layer", &cfg["backward_layer"], offset + half..offset + n),
-        ] {
-            let sub_class = sub["class_name"].as_str().unwrap_or("LSTM");
-            let sub_name = sub["config"]["name"].as_str().unwrap_or(key);
-            rnn_groups(sub_class, sub_name, &format!("{prefix}/{key}"), range.collect(), out);
-        }
-    } else if let Some(td) = layer.as_any().downcast_ref::<TimeDistributed>() {
-        out.push(VarGroup {
-            path: format!("{prefix}/vars"),
-            name: layer.name().to_string(),
-            weights: vec![],
-        });
-        layer_groups(td.layer(), &format!("{prefix}/layer"), offset, out);
-    } else {
-        out.push(VarGroup { path: format!("{prefix}/vars"), name: layer.name().to_string(), weights: all });
+    let own = layer.own_weights().len();
+    out.push(VarGroup {
+        path: format!("{prefix}/vars"),
+        name: layer.name().to_string(),
+        weights: (offset..offset + own).collect(),
+    });
+    let mut at = offset + own;
+    let mut used_in_list: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    for sub in layer.sublayers() {
+        let path = if sub.in_list {
+            let used = used_in_list.entry(sub.attr.to_string()).or_default();
+            let key = unique(to_snake_case(sub.layer.class_name()), used);
+            format!("{prefix}/{}/{key}", sub.attr)
+        } else {
+            format!("{prefix}/{}", sub.attr)
+        };
+        layer_groups(sub.layer, &path, at, out);
+        at += sub.layer.weights().len();
     }
+}
+
+/// Every variable group of a subclassed model (Keras `Model` subclass) whose layer is
+/// `root`: the model's own `vars`, then its attributes in Keras's visiting order (names
+/// sorted, private ones last), where the model's `layers` property is one more list
+/// attribute holding every direct sub-layer. Each layer is saved at the first path that
+/// reaches it (`hidden/vars`, then `layers/dense_1/vars` for a layer first reached there).
+pub(crate) fn subclassed_groups(model_name: &str, root: &dyn Layer) -> Vec<VarGroup> {
+    let own = root.own_weights().len();
+    let mut out =
+        vec![VarGroup { path: "vars".into(), name: model_name.to_string(), weights: (0..own).collect() }];
+    let subs = root.sublayers();
+    let mut offsets = Vec::with_capacity(subs.len());
+    let mut at = own;
+    for s in &subs {
+        offsets.push(at);
+        at += s.layer.weights().len();
+    }
+    // (attribute, is a list, sub-layer indices)
+    let mut attrs: Vec<(String, bool, Vec<usize>)> = Vec::new();
+    for (i, s) in subs.iter().enumerate() {
+        match attrs.iter_mut().find(|(a, list, _)| *a == s.attr && *list && s.in_list) {
+            Some((_, _, items)) => items.push(i),
+            None => attrs.push((s.attr.to_string(), s.in_list, vec![i])),
+        }
+    }
+    attrs.push(("layers".into(), true, (0..subs.len()).collect()));
+    // Python's `_name_key`: private attributes are visited last.
+    let key = |a: &str| if a.starts_with('_') { format!("~{a}") } else { a.to_string() };
+    attrs.sort_by_key(|(a, _, _)| key(a));
+    let mut visited = vec![false; subs.len()];
+    for (attr, list, items) in attrs {
+        let mut used = HashMap::new();
+        for i in items {
+            let path = if list {
+                format!("{attr}/{}", unique(to_snake_case(subs[i].layer.class_name()), &mut used))
+            } else {
+                attr.clone()
+            };
+            if !visited[i] {
+                visited[i] = true;
+                layer_groups(subs[i].layer, &path, offsets[i], &mut out);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::{Bidirectional, Dense, Dropout, Input, LSTM};
+    use crate::layers::{Bidirectional, Dense, Dropout, Input, TimeDistributed, LSTM};
 
     #[test]
     fn paths_follow_class_names_and_nesting() {

@@ -48,10 +48,9 @@ pub(crate) fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Res
 /// Keras `_legacy_weights`: trainable weights first, then the others, as indices into
 /// `layer.weights()`.
 fn legacy_order(layer: &dyn Layer) -> Vec<usize> {
-    let ws = layer.weights();
-    let trainable = |i: usize| layer.trainable() && ws[i].trainable();
-    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| trainable(i)).collect();
-    order.extend((0..ws.len()).filter(|&i| !trainable(i)));
+    let ws = crate::layers::weights_with_trainable(layer);
+    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].1).collect();
+    order.extend((0..ws.len()).filter(|&i| !ws[i].1));
     order
 }
 
@@ -61,6 +60,12 @@ fn legacy_model_config(model: &Sequential) -> Value {
     if let Some(layers) = cfg.get_mut("layers").and_then(Value::as_array_mut) {
         for l in layers.iter_mut() {
             if let Some(o) = l.as_object_mut() {
+                // Keras's legacy serializer names a registered class by its registered name.
+                if let Some(Value::String(r)) = o.get("registered_name").cloned() {
+                    if r.contains('>') {
+                        o.insert("class_name".into(), Value::String(r));
+                    }
+                }
                 o.remove("module");
                 o.remove("registered_name");
                 o.remove("build_config");

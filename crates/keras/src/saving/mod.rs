@@ -37,13 +37,14 @@
 mod atomic;
 mod compile_config;
 pub mod functional;
-mod h5;
+pub(crate) mod h5;
 mod keras_zip;
-mod layout;
+pub(crate) mod layout;
 mod legacy_h5;
 mod limits;
+pub mod object_registration;
 mod tf_keras_optimizer;
-mod weights_h5;
+pub(crate) mod weights_h5;
 mod zip;
 
 pub(crate) use zip::Archive as ZipArchive;
@@ -306,6 +307,7 @@ pub fn load_weights_from_h5_bytes(
 }
 
 pub use legacy_h5::{LegacyLayerWeights, LegacyWeights};
+pub use object_registration::{get_registered_name, register_keras_serializable};
 
 /// Reads a legacy `.h5` weights file layer by layer, without a model: the format of Keras's
 /// published ImageNet weights (tf.keras 2 `save_weights`), of Keras 2 weight files, and the
@@ -404,8 +406,12 @@ fn with_file(e: Error, path: &Path) -> Error {
 
 /// `model.save_weights`: the Keras 3 `.weights.h5` layout (optimizer state included when
 /// compiled). The file name must end in `.weights.h5`, as in Keras.
-pub(crate) fn save_weights(model: &Sequential, path: &Path) -> Result<()> {
-    if !model.built() {
+pub(crate) fn save_weights<M: weights_h5::WeightsTarget + ?Sized>(
+    model: &M,
+    built: bool,
+    path: &Path,
+) -> Result<()> {
+    if !built {
         keras_bail!(
             State,
             "You are saving a model that has not yet been built. Try building the model first by calling it \
@@ -425,7 +431,21 @@ pub(crate) fn save_weights(model: &Sequential, path: &Path) -> Result<()> {
 
 /// `model.load_weights`: `.weights.h5` and `.keras` (Keras 3 layout) or legacy `.h5`.
 pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsOptions) -> Result<()> {
-    if !model.built() {
+    let built = model.built();
+    load_weights_with_legacy(model, built, path, opts, |model, r, opts| {
+        legacy_h5::load_weights(model, r, opts)
+    })
+}
+
+/// [`load_weights`] for any model with a Keras 3 layout; `legacy` loads a legacy `.h5` file.
+pub(crate) fn load_weights_with_legacy<M: weights_h5::WeightsTarget + ?Sized>(
+    model: &mut M,
+    built: bool,
+    path: &Path,
+    opts: LoadWeightsOptions,
+    legacy: impl FnOnce(&mut M, &h5::Reader, LoadWeightsOptions) -> Result<()>,
+) -> Result<()> {
+    if !built {
         keras_bail!(
             State,
             "You are loading weights into a model that has not yet been built. Try building the model first \
@@ -460,7 +480,7 @@ pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeight
         if keras_layout {
             weights_h5::load_tree(model, &r, opts.skip_mismatch)
         } else {
-            legacy_h5::load_weights(model, &r, opts)
+            legacy(model, &r, opts)
         }
     });
     result.map_err(|e| with_file(e, path))

@@ -4,14 +4,49 @@
 use super::h5::{Attr, Node, Reader};
 use super::layout::{model_groups, VarGroup};
 use super::warn;
+use crate::layers::Variable;
 use crate::models::Sequential;
+use crate::trainers::Compiled;
 use crate::{keras_bail, Error, Result, Tensor};
 
+/// A model whose weights go to a Keras 3 weights file: its variable groups, its weights in
+/// `model.weights` order, its compile state, and how to assign loaded values.
+pub(crate) trait WeightsTarget {
+    /// Every variable group (without the optimizer), in save order.
+    fn var_groups(&self) -> Vec<VarGroup>;
+    /// Every weight, in `model.weights` order (what [`VarGroup::weights`] indexes).
+    fn all_weights(&self) -> Vec<&Variable>;
+    /// The compile state, once compiled.
+    fn compile_state(&self) -> Option<&Compiled>;
+    /// The compile state, mutable.
+    fn compile_state_mut(&mut self) -> Option<&mut Compiled>;
+    /// Assigns `(index into all_weights(), value)` pairs.
+    fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()>;
+}
+
+impl WeightsTarget for Sequential {
+    fn var_groups(&self) -> Vec<VarGroup> {
+        model_groups(self)
+    }
+    fn all_weights(&self) -> Vec<&Variable> {
+        self.weights()
+    }
+    fn compile_state(&self) -> Option<&Compiled> {
+        Sequential::compile_state(self)
+    }
+    fn compile_state_mut(&mut self) -> Option<&mut Compiled> {
+        Sequential::compile_state_mut(self)
+    }
+    fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
+        Sequential::assign_weights(self, values)
+    }
+}
+
 /// The weights tree of `model` (and of its optimizer when compiled, as Keras does).
-pub(crate) fn to_tree(model: &Sequential) -> Node {
+pub(crate) fn to_tree<M: WeightsTarget + ?Sized>(model: &M) -> Node {
     let mut root = Node::default();
-    let weights = model.weights();
-    for g in model_groups(model) {
+    let weights = model.all_weights();
+    for g in model.var_groups() {
         let node = root.group(&g.path);
         node.set_attr("name", Attr::Str(g.name.clone()));
         for (i, &w) in g.weights.iter().enumerate() {
@@ -67,12 +102,16 @@ pub(crate) fn read_group(
 /// with a warning instead. The optimizer state is restored when the model is compiled and
 /// the optimizer has the same number of variables as the file (else skipped with Keras's
 /// warning).
-pub(crate) fn load_tree(model: &mut Sequential, r: &Reader, skip_mismatch: bool) -> Result<()> {
+pub(crate) fn load_tree<M: WeightsTarget + ?Sized>(
+    model: &mut M,
+    r: &Reader,
+    skip_mismatch: bool,
+) -> Result<()> {
     let (shapes, names): (Vec<Vec<usize>>, Vec<String>) =
-        model.weights().iter().map(|w| (w.shape().to_vec(), w.name().to_string())).unzip();
+        model.all_weights().iter().map(|w| (w.shape().to_vec(), w.name().to_string())).unzip();
     let mut values: Vec<(usize, Tensor)> = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
-    for g in model_groups(model) {
+    for g in model.var_groups() {
         if g.weights.is_empty() && !r.has_group(&g.path)? {
             continue;
         }
@@ -106,7 +145,7 @@ pub(crate) fn load_tree(model: &mut Sequential, r: &Reader, skip_mismatch: bool)
 
 /// The optimizer values to restore (Keras `Optimizer.load_own_variables`), or `None` with a
 /// warning when the counts differ.
-fn read_optimizer(model: &Sequential, r: &Reader) -> Result<Option<Vec<Tensor>>> {
+fn read_optimizer<M: WeightsTarget + ?Sized>(model: &M, r: &Reader) -> Result<Option<Vec<Tensor>>> {
     let Some(c) = model.compile_state() else {
         return Ok(None);
     };

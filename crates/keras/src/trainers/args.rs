@@ -1,7 +1,7 @@
 //! Arguments of `fit`, `evaluate` and `predict`, as builders with Keras's defaults.
 
+use super::arrays::Arrays;
 use crate::callbacks::{Callback, CallbackRef};
-use crate::Tensor;
 
 macro_rules! callback_builders {
     () => {
@@ -39,16 +39,17 @@ pub struct FitArgs<'a> {
     pub epochs: usize,
     /// 0 silent, 1 progress bar, 2 one line per epoch.
     pub verbose: u8,
-    /// Data to evaluate after each epoch.
-    pub validation_data: Option<(Tensor, Tensor)>,
+    /// Data to evaluate after each epoch: `(x, y, sample_weight)`.
+    pub validation_data: Option<(Arrays, Arrays, Option<Arrays>)>,
     /// Fraction of the data (taken from the end, before shuffling) held out for validation.
     pub validation_split: f32,
     /// Shuffle the training data before each epoch.
     pub shuffle: bool,
     /// Epoch at which to start (for resuming).
     pub initial_epoch: usize,
-    /// Per-sample weights, shape `[n]`.
-    pub sample_weight: Option<Tensor>,
+    /// Per-sample weights, shape `[n]`: one array for every output, or one per output (a
+    /// list or a map by output name).
+    pub sample_weight: Option<Arrays>,
     /// Batch size for validation (defaults to `batch_size`).
     pub validation_batch_size: Option<usize>,
     /// Run validation every this many epochs.
@@ -94,9 +95,19 @@ impl<'a> FitArgs<'a> {
         self.verbose = v;
         self
     }
-    /// Validation data `(x_val, y_val)`.
-    pub fn validation_data(mut self, x: &Tensor, y: &Tensor) -> Self {
-        self.validation_data = Some((x.clone(), y.clone()));
+    /// Validation data `(x_val, y_val)` (each one array, a list or a map).
+    pub fn validation_data(mut self, x: impl Into<Arrays>, y: impl Into<Arrays>) -> Self {
+        self.validation_data = Some((x.into(), y.into(), None));
+        self
+    }
+    /// Validation data with sample weights `(x_val, y_val, sample_weight_val)`.
+    pub fn validation_data_weighted(
+        mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        sample_weight: impl Into<Arrays>,
+    ) -> Self {
+        self.validation_data = Some((x.into(), y.into(), Some(sample_weight.into())));
         self
     }
     /// Fraction held out for validation.
@@ -114,9 +125,9 @@ impl<'a> FitArgs<'a> {
         self.initial_epoch = e;
         self
     }
-    /// Per-sample weights.
-    pub fn sample_weight(mut self, w: &Tensor) -> Self {
-        self.sample_weight = Some(w.clone());
+    /// Per-sample weights (one array for every output, or one per output).
+    pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
+        self.sample_weight = Some(w.into());
         self
     }
     /// Validation batch size.
@@ -138,8 +149,8 @@ pub struct EvaluateArgs<'a> {
     pub batch_size: usize,
     /// 0 silent, 1 progress bar, 2 one line.
     pub verbose: u8,
-    /// Per-sample weights.
-    pub sample_weight: Option<Tensor>,
+    /// Per-sample weights (one array for every output, or one per output).
+    pub sample_weight: Option<Arrays>,
     /// Callbacks (their `on_test_*` hooks run).
     pub callbacks: Vec<CallbackRef<'a>>,
 }
@@ -163,9 +174,9 @@ impl<'a> EvaluateArgs<'a> {
         self.verbose = v;
         self
     }
-    /// Per-sample weights.
-    pub fn sample_weight(mut self, w: &Tensor) -> Self {
-        self.sample_weight = Some(w.clone());
+    /// Per-sample weights (one array for every output, or one per output).
+    pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
+        self.sample_weight = Some(w.into());
         self
     }
 }

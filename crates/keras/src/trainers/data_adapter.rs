@@ -4,9 +4,10 @@
 
 use keras_engine::with_global_rng;
 
+use super::arrays::{check_cardinality, Arrays};
 use super::data::{batch_ranges, take};
 use crate::utils::{Batch, Sequence};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// A source of batches for one pass over the data.
 pub trait DataAdapter {
@@ -26,20 +27,33 @@ pub trait DataAdapter {
     fn on_epoch_end(&mut self) {}
 }
 
-/// In-memory arrays, batched in order or in a fresh random order each epoch.
+/// In-memory arrays, batched in order or in a fresh random order each epoch. Every array of
+/// `x`, `y` and `sample_weight` (each one array, a list or a map) is batched along its first
+/// axis with the same rows.
 pub struct TensorAdapter {
-    x: Tensor,
-    y: Option<Tensor>,
-    sample_weight: Option<Tensor>,
+    x: Arrays,
+    y: Option<Arrays>,
+    sample_weight: Option<Arrays>,
     batch_size: usize,
     order: Vec<usize>,
 }
 
 impl TensorAdapter {
-    /// Batches `x` (and `y`, `sample_weight`, which the caller checked agree on length).
-    pub fn new(x: Tensor, y: Option<Tensor>, sample_weight: Option<Tensor>, batch_size: usize) -> Self {
-        let n = x.shape().first().copied().unwrap_or(0);
-        TensorAdapter { x, y, sample_weight, batch_size, order: (0..n).collect() }
+    /// Batches `x` (and `y`, `sample_weight`); an error when the arrays disagree on the number
+    /// of samples (Keras's data cardinality check).
+    pub fn new(
+        x: impl Into<Arrays>,
+        y: Option<Arrays>,
+        sample_weight: Option<Arrays>,
+        batch_size: usize,
+    ) -> Result<Self> {
+        let x = x.into();
+        let n = check_cardinality(&[
+            ("x", Some(&x)),
+            ("y", y.as_ref()),
+            ("sample_weight", sample_weight.as_ref()),
+        ])?;
+        Ok(TensorAdapter { x, y, sample_weight, batch_size, order: (0..n).collect() })
     }
 }
 
@@ -60,7 +74,7 @@ impl DataAdapter for TensorAdapter {
         let whole = ranges.len() == 1 && !shuffle;
         for (step, (s, e)) in ranges.into_iter().enumerate() {
             let idx = &self.order[s..e];
-            let pick = |t: &Tensor| if whole { Ok(t.clone()) } else { take(t, idx) };
+            let pick = |a: &Arrays| if whole { Ok(a.clone()) } else { a.map(|t| take(t, idx)) };
             let batch = Batch {
                 x: pick(&self.x)?,
                 y: self.y.as_ref().map(pick).transpose()?,
@@ -226,15 +240,16 @@ impl DataAdapter for SequenceAdapter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Tensor;
 
     #[test]
     fn tensor_adapter_covers_every_sample_once() {
         let x = Tensor::from_i32((0..10).collect(), [10]).unwrap();
-        let mut a = TensorAdapter::new(x, None, None, 4);
+        let mut a = TensorAdapter::new(x, None, None, 4).unwrap();
         assert_eq!(a.num_batches(), 3);
         let mut seen = Vec::new();
         a.for_each_batch(true, &mut |_, b| {
-            seen.extend_from_slice(b.x.as_i32()?);
+            seen.extend_from_slice(b.x.as_tensor()?.as_i32()?);
             Ok(true)
         })
         .unwrap();
@@ -245,7 +260,7 @@ mod tests {
     #[test]
     fn early_stop_and_empty_sequence() {
         let x = Tensor::zeros([10, 1]);
-        let mut a = TensorAdapter::new(x, None, None, 2);
+        let mut a = TensorAdapter::new(x, None, None, 2).unwrap();
         let mut steps = 0;
         a.for_each_batch(false, &mut |s, _| {
             steps += 1;
@@ -312,7 +327,7 @@ mod tests {
         let mut got = Vec::new();
         let mut a = SequenceAdapter::new(p).unwrap();
         let r = a.for_each_batch(false, &mut |step, b| {
-            got.push((step, b.x.as_i32()?[0]));
+            got.push((step, b.x.as_tensor()?.as_i32()?[0]));
             Ok(stop_after.is_none_or(|s| step + 1 < s))
         });
         (r, got)

@@ -1,38 +1,101 @@
 //! What the training loops and callbacks need from a whole model (Keras `Model`): its
 //! network and compile state (borrowed only inside a step, so callbacks can reach the whole
-//! model between steps), its weights, and saving.
+//! model between steps), its training and test steps (overridable, as Keras's `train_step`),
+//! its weights, and saving.
 
 use std::any::Any;
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::arrays::{inputs_in_order, Arrays};
 use super::compile::Compiled;
+use super::history::Logs;
 use super::network::Network;
+use super::trainer;
+use crate::utils::Batch;
 use crate::{Error, Result, Tensor};
 
-/// A model `fit` / `evaluate` / `predict` can drive and callbacks can inspect (Sequential
-/// today, Functional later).
+/// A model `fit` / `evaluate` / `predict` can drive and callbacks can inspect: Sequential,
+/// Functional, or a user's own model.
+///
+/// The training loops call [`TrainModel::train_step`] and [`TrainModel::test_step`] for each
+/// batch. Their defaults are Keras's standard steps (match the batch to the network's inputs
+/// and outputs, compiled loss, one optimizer update, compiled metrics); a model overrides
+/// them as a Keras subclass overrides `train_step` (a GAN updating two networks with two
+/// optimizers, say), and reports whatever logs it wants. Such a model keeps its own metric
+/// state: override [`TrainModel::reset_metrics`] and [`TrainModel::metrics_result`] too.
 pub trait TrainModel: Any {
     /// The model name.
     fn name(&self) -> &str;
     /// True once the weights exist.
-    fn built(&self) -> bool;
-    /// The network, for a forward pass.
+    fn built(&self) -> bool {
+        true
+    }
+    /// The network, for a forward pass (`predict`).
     fn network(&self) -> &dyn Network;
     /// The network and the compile state, borrowed together for one step (an error when the
     /// model was not compiled).
-    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)>;
+    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)> {
+        Err(Error::State(format!(
+            "You must call `compile()` before using the model '{}' for training or evaluation.",
+            self.name()
+        )))
+    }
     /// The compile state, once compiled.
-    fn compiled(&self) -> Option<&Compiled>;
+    fn compiled(&self) -> Option<&Compiled> {
+        None
+    }
     /// The compile state, mutable.
-    fn compiled_mut(&mut self) -> Option<&mut Compiled>;
+    fn compiled_mut(&mut self) -> Option<&mut Compiled> {
+        None
+    }
+    /// Keras `train_step(data)`: one training step on a raw batch (`x`, `y`,
+    /// `sample_weight` as given to `fit`), returning the logs the callbacks and the progress
+    /// bar show. The default is the standard step ([`trainer::default_train_step`]).
+    fn train_step(&mut self, batch: Batch) -> Result<Logs> {
+        let (net, c) = self.parts_mut()?;
+        trainer::default_train_step(net, c, batch)
+    }
+    /// Keras `test_step(data)`: loss and metrics of one batch without an update. The default
+    /// is the standard step ([`trainer::default_test_step`]).
+    fn test_step(&mut self, batch: Batch) -> Result<Logs> {
+        let (net, c) = self.parts_mut()?;
+        trainer::default_test_step(net, c, batch)
+    }
+    /// Keras `reset_metrics()`: called at the start of every epoch and evaluation. The default
+    /// resets the compiled loss trackers and metrics.
+    fn reset_metrics(&mut self) {
+        if let Some(c) = self.compiled_mut() {
+            c.reset_metrics();
+        }
+    }
+    /// Keras `get_metrics_result()`: the current value of every metric the model tracks. An
+    /// epoch's logs are these when they have the same keys as the last step's logs, else the
+    /// last step's logs (Keras `_get_metrics_result_or_logs`).
+    fn metrics_result(&self) -> Logs {
+        self.compiled().map(Compiled::logs).unwrap_or_default()
+    }
+    /// Builds the network for inputs like `x` (one array, a list or a map, matched to the
+    /// inputs), before the callbacks' `on_train_begin`; errors on inputs that do not fit. The
+    /// default does nothing for a model that was not compiled (a model with its own steps).
+    fn prepare_inputs(&mut self, x: &Arrays) -> Result<()> {
+        let Ok((net, _)) = self.parts_mut() else { return Ok(()) };
+        let names = net.input_names();
+        let xs = match x {
+            Arrays::One(t) if names.len() <= 1 => vec![t.clone()],
+            other => inputs_in_order(other.clone(), &names, net.name())?,
+        };
+        net.prepare(&xs)
+    }
     /// Every weight as `(path, value)` in `model.weights` order.
     fn named_weights(&self) -> Vec<(String, Tensor)>;
     /// Sets every weight in order (Keras `set_weights`).
     fn set_weights(&mut self, values: &[Tensor]) -> Result<()>;
-    /// Keras `model.get_config()`.
-    fn get_config(&self) -> Value;
+    /// Keras `model.get_config()` (the default holds the name only).
+    fn get_config(&self) -> Value {
+        serde_json::json!({ "name": self.name() })
+    }
     /// Saves the whole model (Keras `model.save(path)`).
     fn save(&self, path: &Path) -> Result<()> {
         let _ = path;

@@ -228,7 +228,7 @@ impl Sequence for ImageDataset {
         let b = idx.len();
         let x = Tensor::new(data, [b, h, w, c])?;
         let y = label_batch(self.labels.as_deref(), idx, self.opts.label_mode, self.class_names.len())?;
-        Ok(Batch { x, y, sample_weight: None })
+        Ok(Batch { x: x.into(), y: y.map(Into::into), sample_weight: None })
     }
 
     fn on_epoch_end(&mut self) {

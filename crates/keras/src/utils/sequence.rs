@@ -1,29 +1,37 @@
 //! `keras.utils.Sequence` / `PyDataset`: a data source that produces whole batches by index,
 //! which `fit`, `evaluate` and `predict` consume (`Sequential::fit_sequence`, ...).
 
-use crate::{Result, Tensor};
+use crate::trainers::Arrays;
+use crate::Result;
 
 /// One batch a [`Sequence`] produces: inputs, optional targets and optional per-sample weights
-/// (Keras's `(x, y, sample_weight)` tuple).
+/// (Keras's `(x, y, sample_weight)` tuple). Each part is one array, a list (one per model
+/// input or output) or a map keyed by input or output name, as [`Arrays`].
 #[derive(Clone, Debug)]
 pub struct Batch {
     /// Inputs, batch first.
-    pub x: Tensor,
+    pub x: Arrays,
     /// Targets (none for `predict`).
-    pub y: Option<Tensor>,
-    /// Per-sample weights, shape `[batch]`.
-    pub sample_weight: Option<Tensor>,
+    pub y: Option<Arrays>,
+    /// Per-sample weights, shape `[batch]` (one array for every output, or one per output).
+    pub sample_weight: Option<Arrays>,
 }
 
 impl Batch {
     /// A batch of inputs and targets.
-    pub fn new(x: Tensor, y: Tensor) -> Self {
-        Batch { x, y: Some(y), sample_weight: None }
+    pub fn new(x: impl Into<Arrays>, y: impl Into<Arrays>) -> Self {
+        Batch { x: x.into(), y: Some(y.into()), sample_weight: None }
     }
 
     /// A batch of inputs only (for `predict`).
-    pub fn inputs(x: Tensor) -> Self {
-        Batch { x, y: None, sample_weight: None }
+    pub fn inputs(x: impl Into<Arrays>) -> Self {
+        Batch { x: x.into(), y: None, sample_weight: None }
+    }
+
+    /// The same batch with per-sample weights.
+    pub fn with_sample_weight(mut self, w: impl Into<Arrays>) -> Self {
+        self.sample_weight = Some(w.into());
+        self
     }
 }
 
@@ -53,7 +61,7 @@ impl Batch {
 /// }
 /// let s = Squares { n: 10, batch: 4 };
 /// assert_eq!(s.len(), 3);
-/// assert_eq!(s.get_batch(2).unwrap().x.shape(), &[2, 1]);
+/// assert_eq!(s.get_batch(2).unwrap().x.as_tensor().unwrap().shape(), &[2, 1]);
 /// ```
 pub trait Sequence: Send + Sync {
     /// Number of batches in an epoch.

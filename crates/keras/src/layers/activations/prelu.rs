@@ -159,11 +159,11 @@ impl Layer for PReLU {
         Ok(ops::sub(&pos, &ops::mul(alpha.value(), &neg)?)?)
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.alpha.iter().collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.alpha.iter_mut().collect()
     }
 

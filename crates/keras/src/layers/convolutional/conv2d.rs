@@ -394,11 +394,11 @@ impl Layer for Conv2D {
         }
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.kernel.iter().chain(self.bias.iter()).collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
     }
 

@@ -202,11 +202,11 @@ impl Layer for SeparableConv2D {
         })
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.depthwise_kernel.iter().chain(self.pointwise_kernel.iter()).chain(self.bias.iter()).collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.depthwise_kernel
             .iter_mut()
             .chain(self.pointwise_kernel.iter_mut())

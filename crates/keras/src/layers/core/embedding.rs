@@ -186,11 +186,11 @@ impl Layer for Embedding {
         Ok(Some(Tensor::new(m, x.shape().to_vec())?))
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.embeddings.iter().collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.embeddings.iter_mut().collect()
     }
 

@@ -254,11 +254,11 @@ impl Layer for BatchNormalization {
         }
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         [&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance].into_iter().flatten().collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         [&mut self.gamma, &mut self.beta, &mut self.moving_mean, &mut self.moving_variance]
             .into_iter()
             .flatten()

@@ -218,11 +218,11 @@ impl Layer for LayerNormalization {
         Ok(ops::layer_norm(x, &self.axis, gamma, beta, self.epsilon as f32)?)
     }
 
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.gamma.iter().chain(self.beta.iter()).collect()
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
     }
 

@@ -358,10 +358,10 @@ impl Layer for Normalization {
             Ok(ops::div(&ops::sub(&x, &mean)?, &std)?)
         }
     }
-    fn weights(&self) -> Vec<&Variable> {
+    fn own_weights(&self) -> Vec<&Variable> {
         self.weights.iter().collect()
     }
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.weights.iter_mut().collect()
     }
     fn get_config(&self) -> Value {

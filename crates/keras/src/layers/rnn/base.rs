@@ -8,9 +8,10 @@ use keras_engine::ops::{self, RnnCell, RnnInputs, RnnOptions};
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Map, Value};
 
+pub use super::cell::RecurrentCell;
 use crate::activations::Activation;
 use crate::initializers::Initializer;
-use crate::layers::layer::{shape_str, CallContext, LayerBase, Shape, Variable};
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Which recurrent layer a [`Recurrent`] is.
@@ -77,11 +78,8 @@ pub struct Recurrent {
     pub(crate) unroll: bool,
     pub(crate) zero_output_for_mask: bool,
     pub(crate) reset_after: bool,
-    /// Prefix of the variable paths (`bidirectional/` inside a Bidirectional wrapper).
-    pub(crate) path_prefix: String,
-    pub(crate) kernel: Option<Variable>,
-    pub(crate) recurrent_kernel: Option<Variable>,
-    pub(crate) bias: Option<Variable>,
+    /// The cell holding the weights (Keras `layer.cell`, saved under `cell`).
+    pub(crate) cell: RecurrentCell,
     /// Stateful layers: the last states, carried to the next batch.
     states: Mutex<Option<Vec<Tensor>>>,
     /// Seeded dropout generator (None: the global one).
@@ -128,10 +126,7 @@ impl Recurrent {
             unroll: false,
             zero_output_for_mask: false,
             reset_after: true,
-            path_prefix: String::new(),
-            kernel: None,
-            recurrent_kernel: None,
-            bias: None,
+            cell: RecurrentCell::new(kind),
             states: Mutex::new(None),
             rng: Mutex::new(None),
         }
@@ -224,10 +219,6 @@ impl Recurrent {
         Ok(r)
     }
 
-    fn cell_name(&self) -> String {
-        format!("{}{}/{}_cell", self.path_prefix, self.base.name, self.kind.snake_name())
-    }
-
     fn gates(&self) -> usize {
         match self.kind {
             RecurrentKind::SimpleRnn => 1,
@@ -273,16 +264,16 @@ impl Recurrent {
             );
         };
         let gu = self.gates() * self.units;
-        let cell = self.cell_name();
-        self.kernel =
+        let cell = format!("{}/{}", self.base.name, self.cell.base.name);
+        self.cell.kernel =
             Some(Variable::new("kernel", &cell, self.kernel_initializer.initialize(&[features, gu])?, true));
-        self.recurrent_kernel = Some(Variable::new(
+        self.cell.recurrent_kernel = Some(Variable::new(
             "recurrent_kernel",
             &cell,
             self.recurrent_initializer.initialize(&[self.units, gu])?,
             true,
         ));
-        self.bias = if self.use_bias {
+        self.cell.bias = if self.use_bias {
             let value = match self.kind {
                 RecurrentKind::Lstm if self.unit_forget_bias => {
                     // Keras: bias_initializer for i, ones for f, bias_initializer for c, o.
@@ -301,6 +292,7 @@ impl Recurrent {
         } else {
             None
         };
+        self.cell.base.built = true;
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -352,7 +344,7 @@ impl Recurrent {
         ctx: &CallContext,
     ) -> Result<Vec<Tensor>> {
         let name = &self.base.name;
-        let (Some(kernel), Some(rkernel)) = (&self.kernel, &self.recurrent_kernel) else {
+        let (Some(kernel), Some(rkernel)) = (&self.cell.kernel, &self.cell.recurrent_kernel) else {
             keras_bail!(State, "Layer {name} is not built");
         };
         if x.rank() != 3 {
@@ -440,7 +432,7 @@ impl Recurrent {
             x: &x,
             kernel: kernel.value(),
             recurrent_kernel: rkernel.value(),
-            bias: self.bias.as_ref().map(|v| v.value()),
+            bias: self.cell.bias.as_ref().map(|v| v.value()),
             initial_state: &init,
             mask,
             recurrent_dropout: rdrop.as_ref(),
@@ -473,16 +465,6 @@ impl Recurrent {
         } else {
             None
         }
-    }
-
-    /// Weights in Keras order: kernel, recurrent_kernel, bias.
-    pub fn weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.recurrent_kernel.iter()).chain(self.bias.iter()).collect()
-    }
-
-    /// Weights, mutable.
-    pub fn weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.recurrent_kernel.iter_mut()).chain(self.bias.iter_mut()).collect()
     }
 
     /// Keras's `get_config()`, keys in Keras's order for each class.
@@ -697,11 +679,13 @@ macro_rules! recurrent_layer {
             ) -> $crate::Result<Option<$crate::Tensor>> {
                 Ok(self.0.compute_mask(mask))
             }
-            fn weights(&self) -> Vec<&$crate::layers::Variable> {
-                self.0.weights()
+            fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
+                $crate::layers::Layer::sublayers(&self.0)
             }
-            fn weights_mut(&mut self) -> Vec<&mut $crate::layers::Variable> {
-                self.0.weights_mut()
+            fn own_weights_and_sublayers_mut(
+                &mut self,
+            ) -> (Vec<&mut $crate::layers::Variable>, Vec<&mut dyn $crate::layers::Layer>) {
+                $crate::layers::Layer::own_weights_and_sublayers_mut(&mut self.0)
             }
             fn get_config(&self) -> serde_json::Value {
                 self.0.get_config()
@@ -710,3 +694,47 @@ macro_rules! recurrent_layer {
     };
 }
 pub(crate) use recurrent_layer;
+
+/// The layer view of a recurrent layer, so wrappers (`Bidirectional`) hold it as a layer:
+/// no weights of its own, its cell as the sub-layer `cell` (where Keras keeps the weights).
+impl Layer for Recurrent {
+    fn class_name(&self) -> &'static str {
+        self.kind.class_name()
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        Recurrent::build(self, input_shape)
+    }
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        Recurrent::compute_output_shape(self, input_shape)
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
+    }
+    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
+    }
+    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+        self.run(x, mask, None, ctx)
+    }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(Recurrent::compute_mask(self, mask))
+    }
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        vec![Sublayer::attr("cell", &self.cell)]
+    }
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (Vec::new(), vec![&mut self.cell])
+    }
+    fn get_config(&self) -> Value {
+        Recurrent::get_config(self)
+    }
+}

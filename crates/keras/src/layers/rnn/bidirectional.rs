@@ -6,7 +6,7 @@ use keras_engine::ops;
 use serde_json::{json, Value};
 
 use super::base::{Recurrent, RecurrentKind};
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// How the forward and backward outputs are combined.
@@ -272,13 +272,12 @@ impl Layer for Bidirectional {
     }
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        let prefix = format!("{}/", self.base.name);
-        self.forward.path_prefix = prefix.clone();
-        self.backward.path_prefix = prefix;
         self.forward.build(input_shape)?;
         self.backward.build(input_shape)?;
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
+        // The variables carry this layer's name (`bidirectional/forward_lstm/lstm_cell/kernel`).
+        crate::layers::assign_paths(self, "");
         Ok(())
     }
 
@@ -329,16 +328,12 @@ impl Layer for Bidirectional {
         Ok(self.forward.compute_mask(mask))
     }
 
-    fn weights(&self) -> Vec<&Variable> {
-        let mut w = self.forward.weights();
-        w.extend(self.backward.weights());
-        w
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        vec![Sublayer::attr("forward_layer", &self.forward), Sublayer::attr("backward_layer", &self.backward)]
     }
 
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
-        let mut w = self.forward.weights_mut();
-        w.extend(self.backward.weights_mut());
-        w
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (Vec::new(), vec![&mut self.forward, &mut self.backward])
     }
 
     fn get_config(&self) -> Value {

@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod bidirectional;
+pub mod cell;
 pub mod gru;
 pub mod lstm;
 pub mod simple_rnn;

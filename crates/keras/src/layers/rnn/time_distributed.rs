@@ -4,7 +4,7 @@ use std::any::Any;
 
 use serde_json::Value;
 
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Applies the wrapped layer to every temporal slice of a `(batch, time, ...)` input (Keras
@@ -85,6 +85,7 @@ impl Layer for TimeDistributed {
         self.layer.build(&child)?;
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
+        crate::layers::assign_paths(self, "");
         Ok(())
     }
 
@@ -120,13 +121,7 @@ impl Layer for TimeDistributed {
         Ok(mask.cloned())
     }
 
-    fn weights(&self) -> Vec<&Variable> {
-        self.layer.weights()
-    }
-
-    fn weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.layer.weights_mut()
-    }
+    crate::sublayers!(layer);
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs, MetricArg,
-    Network, PredictArgs, TrainModel,
+    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer,
+    Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
@@ -391,49 +391,19 @@ impl Functional {
         Ok(self.call_graph(xs, &mut ctx)?.into_iter().map(|t| t.detach()).collect())
     }
 
-    /// Outputs for every sample, computed in batches (Keras `model.predict`): one array per
-    /// input in, one per output out. A single-input, single-output model runs through the
-    /// common prediction loop (progress bar, callbacks).
-    pub fn predict(&self, xs: &[Tensor], args: PredictArgs) -> Result<Vec<Tensor>> {
-        self.graph.check_inputs(xs)?;
-        if xs.len() == 1 && self.graph.outputs.len() == 1 {
-            return Ok(vec![trainer::predict(self, &xs[0], args)?]);
-        }
-        if args.batch_size == 0 {
-            keras_bail!(InvalidArgument, "batch_size must be positive, received 0");
-        }
-        let n = xs[0].shape().first().copied().unwrap_or(0);
-        for (i, x) in xs.iter().enumerate() {
-            if x.shape().first().copied().unwrap_or(0) != n {
-                keras_bail!(
-                    Value,
-                    "Data cardinality is ambiguous: input 0 has {n} samples but input {i} has {}. Make sure all arrays contain the same number of samples.",
-                    x.shape().first().copied().unwrap_or(0)
-                );
-            }
-        }
-        let mut parts: Vec<Vec<Tensor>> = vec![Vec::new(); self.graph.outputs.len()];
-        let mut start = 0;
-        while start < n {
-            let end = (start + args.batch_size).min(n);
-            let batch: Vec<Tensor> =
-                xs.iter().map(|x| x.slice_rows(start, end)).collect::<std::result::Result<_, _>>()?;
-            let mut ctx = CallContext::new(false);
-            for (p, y) in parts.iter_mut().zip(self.call_graph(&batch, &mut ctx)?) {
-                p.push(y.detach());
-            }
-            start = end;
-        }
-        parts
-            .into_iter()
-            .map(|p| {
-                if p.len() == 1 {
-                    Ok(p.into_iter().next().expect("one"))
-                } else {
-                    Ok(Tensor::concat_rows(&p)?)
-                }
-            })
-            .collect()
+    /// Outputs for every sample, computed in batches (Keras `model.predict`): `x` is one
+    /// array, a list in input order or a map keyed by input name; one array per output
+    /// comes back, in output order.
+    pub fn predict(&self, x: impl Into<Arrays>, args: PredictArgs) -> Result<Vec<Tensor>> {
+        let xs = self.ordered_inputs(x.into())?;
+        self.graph.check_inputs(&xs)?;
+        trainer::predict(self, Arrays::List(xs), args)
+    }
+
+    /// The input arrays in input order (from one array, a list or a map by input name).
+    fn ordered_inputs(&self, x: Arrays) -> Result<Vec<Tensor>> {
+        let names = Network::input_names(&self.graph);
+        trainers::arrays::inputs_in_order(x, &names, self.name())
     }
 
     /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
@@ -455,11 +425,21 @@ impl Functional {
         metrics: Vec<MetricArg>,
     ) -> Result<()> {
         let identifier = loss.identifier();
-        let mut c = Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?;
+        let args = CompileArgs::new(optimizer.into_optimizer()?)
+            .loss(LossArg::Object(loss.into_loss()?))
+            .metrics(Metrics::Flat(metrics));
+        let mut c = Compiled::from_args(args, &Network::output_names(&self.graph))?;
         if let Some(name) = identifier {
             c.set_loss_identifier(name);
         }
         self.compiled = Some(c);
+        Ok(())
+    }
+
+    /// Configures training with everything Keras's `compile` takes: a loss, loss weight and
+    /// metrics per output, as lists or maps by output name ([`CompileArgs`]).
+    pub fn compile_args(&mut self, args: CompileArgs) -> Result<()> {
+        self.compiled = Some(Compiled::from_args(args, &Network::output_names(&self.graph))?);
         Ok(())
     }
 
@@ -483,27 +463,44 @@ impl Functional {
         Ok(())
     }
 
-    /// Trains a single-input, single-output model (Keras `model.fit`).
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> Result<History> {
+    /// Trains the model (Keras `model.fit`): `x` and `y` are one array, a list in input
+    /// (output) order, or a map keyed by input (output) name.
+    pub fn fit(&mut self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: FitArgs) -> Result<History> {
         self.require_compiled()?;
-        trainer::fit(self, x, y, args)
+        trainer::fit(self, x.into(), Some(y.into()), args)
     }
 
-    /// Loss and metrics of a single-input, single-output model (Keras `model.evaluate`).
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, args: EvaluateArgs) -> Result<Logs> {
+    /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
+    pub fn evaluate(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        args: EvaluateArgs,
+    ) -> Result<Logs> {
         self.require_compiled()?;
-        trainer::evaluate(self, x, y, args)
+        trainer::evaluate(self, x.into(), Some(y.into()), args)
     }
 
     /// One gradient step on one batch (Keras `train_on_batch(..., return_dict=True)`).
-    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor, sample_weight: Option<&Tensor>) -> Result<Logs> {
+    pub fn train_on_batch(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        sample_weight: Option<Arrays>,
+    ) -> Result<Logs> {
         self.require_compiled()?;
-        trainers::data::check_xy(x, Some(y), sample_weight)?;
-        self.graph.prepare(std::slice::from_ref(x))?;
-        let c = self.compiled.as_mut().expect("checked");
-        c.reset_metrics();
-        trainer::train_step(&mut self.graph, c, x, y, sample_weight)?;
-        Ok(c.logs())
+        trainer::train_on_batch(self, x.into(), Some(y.into()), sample_weight)
+    }
+
+    /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
+    pub fn test_on_batch(
+        &mut self,
+        x: impl Into<Arrays>,
+        y: impl Into<Arrays>,
+        sample_weight: Option<Arrays>,
+    ) -> Result<Logs> {
+        self.require_compiled()?;
+        trainer::test_on_batch(self, x.into(), Some(y.into()), sample_weight)
     }
 
     /// The Keras config (`model.get_config()`).

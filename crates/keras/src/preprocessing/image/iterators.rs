@@ -282,9 +282,14 @@ impl Sequence for NumpyArrayIterator {
         }
         let x = Tensor::new(data, [idx.len(), dims.0, dims.1, dims.2])?;
         Ok(Batch {
-            x,
-            y: self.y.as_ref().map(|y| y.gather_rows(idx)).transpose()?,
-            sample_weight: self.sample_weight.as_ref().map(|w| w.gather_rows(idx)).transpose()?,
+            x: x.into(),
+            y: self.y.as_ref().map(|y| y.gather_rows(idx)).transpose()?.map(Into::into),
+            sample_weight: self
+                .sample_weight
+                .as_ref()
+                .map(|w| w.gather_rows(idx))
+                .transpose()?
+                .map(Into::into),
         })
     }
 
@@ -455,7 +460,7 @@ impl Sequence for DirectoryIterator {
                 Some(Tensor::new(y, [b, k])?)
             }
         };
-        Ok(Batch { x, y, sample_weight: None })
+        Ok(Batch { x: x.into(), y: y.map(Into::into), sample_weight: None })
     }
 
     fn on_epoch_end(&mut self) {
