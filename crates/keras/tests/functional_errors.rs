@@ -2,6 +2,9 @@
 //! built: a failed `Model::new` takes no layer, a failed load returns no model, a failed
 //! `load_weights` changes no weight.
 
+// `&[x.clone()]` reads as "the list of inputs" in these tests.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use keras::layers::{Conv2D, Dense};
 use keras::models::{Functional, Model, SharedLayer, SymbolicCall};
 use keras::{Input, Tensor};

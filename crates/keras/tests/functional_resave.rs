@@ -4,6 +4,9 @@
 //! outputs are also written there for `tools/functional/python_check.py`, which loads them
 //! with Python Keras.
 
+// `&[x.clone()]` reads as "the list of inputs" in these tests.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use std::path::{Path, PathBuf};
 
 use keras::models::Functional;

@@ -62,7 +62,10 @@ pub(crate) struct Graph {
 
 /// Keras `_build_map`: nodes in decreasing depth (inputs first) by a depth-first walk from
 /// each output, and the order in which each layer was first met.
-fn build_map(outputs: &[KerasTensor]) -> Result<(Vec<Arc<SymNode>>, HashMap<u64, usize>)> {
+/// Nodes from inputs to outputs, and each layer's first-traversal index (by slot id).
+type NodeMap = (Vec<Arc<SymNode>>, HashMap<u64, usize>);
+
+fn build_map(outputs: &[KerasTensor]) -> Result<NodeMap> {
     let mut finished: HashSet<u64> = HashSet::new();
     let mut in_progress: HashSet<u64> = HashSet::new();
     let mut order: Vec<Arc<SymNode>> = Vec::new();
