@@ -2,6 +2,9 @@
 //! from inputs and outputs, shared layers, nested models, feature extraction, trainable
 //! flags, masks, saving, and the errors of a bad graph.
 
+// `&[x.clone()]` reads as "the list of inputs" in these tests.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use std::any::Any;
 
 use keras::layers::{

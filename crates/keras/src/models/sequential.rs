@@ -26,6 +26,9 @@ pub(crate) struct Stack {
     built: bool,
 }
 
+/// What a Sequential model is made of: name, input layer, layers, compile state.
+pub(crate) type SequentialParts = (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>);
+
 /// A linear stack of layers (Keras `keras.Sequential`).
 ///
 /// ```
@@ -347,7 +350,7 @@ impl Sequential {
     }
 
     /// The parts a Functional graph is made of: name, input layer, layers, compile state.
-    pub(crate) fn into_parts(self) -> (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>) {
+    pub(crate) fn into_parts(self) -> SequentialParts {
         (self.stack.base.name, self.stack.input, self.stack.layers, self.compiled)
     }
 

@@ -62,7 +62,10 @@ pub(crate) struct Graph {
 
 /// Keras `_build_map`: nodes in decreasing depth (inputs first) by a depth-first walk from
 /// each output, and the order in which each layer was first met.
-fn build_map(outputs: &[KerasTensor]) -> Result<(Vec<Arc<SymNode>>, HashMap<u64, usize>)> {
+/// Nodes from inputs to outputs, and each layer's first-traversal index (by slot id).
+type NodeMap = (Vec<Arc<SymNode>>, HashMap<u64, usize>);
+
+fn build_map(outputs: &[KerasTensor]) -> Result<NodeMap> {
     let mut finished: HashSet<u64> = HashSet::new();
     let mut in_progress: HashSet<u64> = HashSet::new();
     let mut order: Vec<Arc<SymNode>> = Vec::new();
@@ -156,18 +159,6 @@ impl Graph {
                 }
             }
         }
-        // Every input must feed an output, and every input node reached must be an input.
-        for t in inputs {
-            if !in_graph.contains(&t.node.id) {
-                keras_bail!(
-                    InvalidArgument,
-                    "Input \"{}\" of the model is not connected to any output: the outputs {:?} do not depend on it. \
-                     Remove it from the inputs or use it in the graph.",
-                    t.layer_name(),
-                    outputs.iter().map(|o| o.name()).collect::<Vec<_>>()
-                );
-            }
-        }
         let input_nodes: HashSet<u64> = inputs.iter().map(|t| t.node.id).collect();
         let mut by_depth: Vec<&Arc<SymNode>> = order.iter().collect();
         // Stable: execution order is decreasing depth, ties in walk order.
@@ -176,14 +167,8 @@ impl Graph {
         let mut accessed: Vec<String> = Vec::new();
         for node in &by_depth {
             if node.is_input() && !input_nodes.contains(&node.id) {
-                keras_bail!(
-                    InvalidArgument,
-                    "Graph disconnected: cannot find parent for tensor {:?} at operation '{}'. The following previous \
-                     operations were accessed without issue: {:?}",
-                    KerasTensor { node: (*node).clone(), index: 0 },
-                    node.slot.name,
-                    accessed
-                );
+                // An input the model was not given: its consumers cannot be computed.
+                continue;
             }
             for p in node.parents() {
                 if !computable.contains(&p.key()) {
@@ -201,6 +186,18 @@ impl Graph {
             }
             for i in 0..node.outputs.len() {
                 computable.insert((node.id, i));
+            }
+        }
+        // Every input must feed an output.
+        for t in inputs {
+            if !in_graph.contains(&t.node.id) {
+                keras_bail!(
+                    InvalidArgument,
+                    "Input \"{}\" of the model is not connected to any output: the outputs {:?} do not depend on it. \
+                     Remove it from the inputs or use it in the graph.",
+                    t.layer_name(),
+                    outputs.iter().map(|o| o.name()).collect::<Vec<_>>()
+                );
             }
         }
         // Layers: decreasing depth, ties by first traversal.
