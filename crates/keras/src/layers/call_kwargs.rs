@@ -383,7 +383,7 @@ mod tests {
         );
         assert!(kw.opt_bool("use_causal_mask", "Attention").is_err());
         assert!(kw.tensor("return_attention_scores", "Attention").is_err());
-        let kw = CallKwargs::new().with_tensor_list("key", vec![None]);
+        let kw: CallKwargs = CallKwargs::new().with_tensor_list("key", vec![None]);
         assert!(kw.tensor("key", "MultiHeadAttention").is_err());
     }
 

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use crate::backend::to_snake_case;
 use crate::layers::rnn::TimeDistributed;
 use crate::layers::Layer;
+use crate::layers::MultiHeadAttention;
 use crate::models::Sequential;
 
 /// One `.../vars` group of the file.
@@ -90,6 +91,31 @@ fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: &mut Vec<Va
             let sub_name = sub["config"]["name"].as_str().unwrap_or(key);
             rnn_groups(sub_class, sub_name, &format!("{prefix}/{key}"), range.collect(), out);
         }
+    } else if let Some(mha) = layer.as_any().downcast_ref::<MultiHeadAttention>() {
+        // No variables of its own; each projection under its attribute name, then the
+        // variable-free softmax and dropout sub-layers Keras also walks.
+        out.push(VarGroup {
+            path: format!("{prefix}/vars"),
+            name: layer.name().to_string(),
+            weights: vec![],
+        });
+        let mut at = offset;
+        for (attr, sub) in mha.sublayers() {
+            let k = sub.weights().len();
+            out.push(VarGroup {
+                path: format!("{prefix}/{attr}/vars"),
+                name: sub.name().to_string(),
+                weights: (at..at + k).collect(),
+            });
+            at += k;
+        }
+        for (attr, name) in [("_softmax", "softmax"), ("_dropout_layer", "dropout")] {
+            out.push(VarGroup {
+                path: format!("{prefix}/{attr}/vars"),
+                name: name.to_string(),
+                weights: vec![],
+            });
+        }
     } else if let Some(td) = layer.as_any().downcast_ref::<TimeDistributed>() {
         out.push(VarGroup {
             path: format!("{prefix}/vars"),
@@ -142,5 +168,29 @@ mod tests {
             ]
         );
         assert!(paths[2].1.starts_with("forward_") && paths[4].1.starts_with("backward_"));
+    }
+
+    #[test]
+    fn multi_head_attention_projections_go_under_their_attributes() {
+        let mut mha = MultiHeadAttention::new(2, 3).use_gate(true).name("mha");
+        mha.build_multi(&[vec![None, Some(4), Some(5)], vec![None, Some(6), Some(5)]]).unwrap();
+        let mut out = Vec::new();
+        layer_groups(&mha, "layers/multi_head_attention", 3, &mut out);
+        let got: Vec<(&str, &str, Vec<usize>)> =
+            out.iter().map(|v| (v.path.as_str(), v.name.as_str(), v.weights.clone())).collect();
+        // Keras 3.15's own file for this layer has exactly these groups.
+        assert_eq!(
+            got,
+            vec![
+                ("layers/multi_head_attention/vars", "mha", vec![]),
+                ("layers/multi_head_attention/query_dense/vars", "query", vec![3, 4]),
+                ("layers/multi_head_attention/key_dense/vars", "key", vec![5, 6]),
+                ("layers/multi_head_attention/_gate_dense/vars", "gate", vec![7, 8]),
+                ("layers/multi_head_attention/value_dense/vars", "value", vec![9, 10]),
+                ("layers/multi_head_attention/output_dense/vars", "attention_output", vec![11, 12]),
+                ("layers/multi_head_attention/_softmax/vars", "softmax", vec![]),
+                ("layers/multi_head_attention/_dropout_layer/vars", "dropout", vec![]),
+            ]
+        );
     }
 }
