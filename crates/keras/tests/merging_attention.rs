@@ -357,5 +357,5 @@ fn attention_dropout_only_in_training() {
     // them: each entry dropped (0) or scaled by 1 / (1 - rate).
     let (t, i) = (tr[1].to_f32_vec(), inf[1].to_f32_vec());
     assert!(t.iter().zip(&i).all(|(t, i)| *t == 0.0 || (t - 2.0 * i).abs() < 1e-6));
-    assert!(t.iter().any(|&x| x == 0.0));
+    assert!(t.contains(&0.0));
 }

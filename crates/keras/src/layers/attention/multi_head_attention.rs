@@ -138,9 +138,9 @@ fn attention_equation(rank: usize, attn_axes: &[usize]) -> (String, String, usiz
     let batch_dims: Vec<usize> = (0..rank).filter(|i| !attn_axes.contains(i) && *i != rank - 1).collect();
     let mut offset = rank;
     let mut source = Vec::with_capacity(rank);
-    for i in 0..rank {
+    for (i, &t) in target.iter().enumerate() {
         if batch_dims.contains(&i) || i == rank - 1 {
-            source.push(target[i]);
+            source.push(t);
         } else {
             source.push(letter(offset));
             offset += 1;
@@ -644,13 +644,6 @@ impl MultiHeadAttention {
         // query is scaled first and the masked Softmax layer zeroes masked weights.
         let fused = !(self.dropout > 0.0 || return_scores || q.rank() != 4);
         let n_axes = b.attention_axes.len();
-        let expand = |m: &Tensor, rank: usize| -> Result<Tensor> {
-            let mut m = m.clone();
-            while m.rank() < rank {
-                m = masking::expand_dims(&m, -(n_axes as isize) * 2 - 1)?;
-            }
-            Ok(m)
-        };
         let scores = if fused {
             let s = ops::einsum(&b.dot_product_equation, &k, &q)?;
             ops::mul(&s, &Tensor::scalar(scale))?
@@ -658,7 +651,7 @@ impl MultiHeadAttention {
             let qs = ops::mul(&q, &Tensor::scalar(scale))?;
             ops::einsum(&b.dot_product_equation, &k, &qs)?
         };
-        let full_mask = mask.as_ref().map(|m| expand(m, b.scores_rank)).transpose()?;
+        let full_mask = mask.as_ref().map(|m| expand_for_scores(m, b)).transpose()?;
         let masked = match &full_mask {
             Some(m) => masking::keep_or(&scores, m, -LARGE)?,
             None => scores,
@@ -744,6 +737,69 @@ fn check_kwargs<T>(kwargs: &CallKwargs<T>) -> Result<()> {
     Ok(())
 }
 
+/// The arguments of one call, positional or keyword, with each tensor's Keras mask.
+struct CallArgs<'a> {
+    query: &'a Tensor,
+    value: &'a Tensor,
+    key: Option<&'a Tensor>,
+    /// Query, value and key masks (an explicit `value_mask=` / `key_mask=` wins).
+    masks: [Option<&'a Tensor>; 3],
+    attention_mask: Option<&'a Tensor>,
+    scores: bool,
+    causal: bool,
+    training: Option<bool>,
+}
+
+/// Binds a call as Python binds `call(query, value, key=None, ..., use_causal_mask=False)`.
+fn resolve<'a>(
+    inputs: &'a [Tensor],
+    masks: &'a [Option<Tensor>],
+    kwargs: &'a CallKwargs,
+) -> Result<CallArgs<'a>> {
+    check_kwargs(kwargs)?;
+    let c = "MultiHeadAttention";
+    let (query, value, key) = qvk(inputs, kwargs)?;
+    // Positional tensors' masks come in `masks`; keyword tensors carry theirs.
+    let carried = |i: usize, name: &str| -> Option<&'a Tensor> {
+        if i < inputs.len() {
+            masks.get(i).and_then(Option::as_ref)
+        } else {
+            kwargs.tensor_mask(name)
+        }
+    };
+    let query_mask = carried(0, "query");
+    let value_mask = match kwargs.tensor("value_mask", c)? {
+        Some(m) => Some(m),
+        None => carried(1, "value"),
+    };
+    let key_mask = match kwargs.tensor("key_mask", c)? {
+        Some(m) => Some(m),
+        None if key.is_some() => carried(2, "key"),
+        None => None,
+    };
+    Ok(CallArgs {
+        query,
+        value,
+        key,
+        masks: [query_mask, value_mask, key_mask],
+        attention_mask: kwargs.tensor("attention_mask", c)?,
+        scores: kwargs.bool_or("return_attention_scores", c, false)?,
+        causal: kwargs.bool_or("use_causal_mask", c, false)?,
+        training: kwargs.training(c)?,
+    })
+}
+
+/// A `(B, T, S)` attention mask with axes inserted before the query attention axes until it
+/// has the scores' rank (Keras `_masked_softmax`).
+fn expand_for_scores(mask: &Tensor, b: &Built) -> Result<Tensor> {
+    let n_axes = b.attention_axes.len() as isize;
+    let mut m = mask.clone();
+    while m.rank() < b.scores_rank {
+        m = masking::expand_dims(&m, -n_axes * 2 - 1)?;
+    }
+    Ok(m)
+}
+
 impl Layer for MultiHeadAttention {
     fn class_name(&self) -> &'static str {
         "MultiHeadAttention"
@@ -818,33 +874,9 @@ impl Layer for MultiHeadAttention {
         kwargs: &CallKwargs,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        check_kwargs(kwargs)?;
-        let c = "MultiHeadAttention";
-        let (q, v, k) = qvk(inputs, kwargs)?;
-        // Each tensor's Keras mask: positional ones from `masks`, keyword ones carried along.
-        let carried = |i: usize, name: &str| -> Option<&Tensor> {
-            if i < inputs.len() {
-                masks.get(i).and_then(Option::as_ref)
-            } else {
-                kwargs.tensor_mask(name)
-            }
-        };
-        let query_mask = carried(0, "query");
-        let value_mask = match kwargs.tensor("value_mask", c)? {
-            Some(m) => Some(m),
-            None => carried(1, "value"),
-        };
-        let key_mask = match kwargs.tensor("key_mask", c)? {
-            Some(m) => Some(m),
-            None if k.is_some() => carried(2, "key"),
-            None => None,
-        };
-        let attention_mask = kwargs.tensor("attention_mask", c)?;
-        let scores = kwargs.bool_or("return_attention_scores", c, false)?;
-        let causal = kwargs.bool_or("use_causal_mask", c, false)?;
-        let training = kwargs.training(c)?;
-        with_training(ctx, training, |ctx| {
-            self.run(q, v, k, [query_mask, value_mask, key_mask], attention_mask, scores, causal, ctx)
+        let a = resolve(inputs, masks, kwargs)?;
+        with_training(ctx, a.training, |ctx| {
+            self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
         })
     }
     fn compute_masks_with_kwargs(
@@ -853,16 +885,19 @@ impl Layer for MultiHeadAttention {
         masks: &[Option<Tensor>],
         kwargs: &CallKwargs,
     ) -> Result<Vec<Option<Tensor>>> {
-        check_kwargs(kwargs)?;
-        qvk(inputs, kwargs)?;
-        let query_mask = if inputs.is_empty() {
-            kwargs.tensor_mask("query")
-        } else {
-            masks.first().and_then(Option::as_ref)
-        };
-        let mut out = vec![query_mask.map(bool_mask).transpose()?];
-        if kwargs.bool_or("return_attention_scores", "MultiHeadAttention", false)? {
-            out.push(None);
+        let a = resolve(inputs, masks, kwargs)?;
+        // The output carries the query's mask.
+        let mut out = vec![a.masks[0].map(bool_mask).transpose()?];
+        if a.scores {
+            // The scores come out of Keras's masked Softmax layer, which passes its mask on:
+            // the attention mask expanded to the scores' rank.
+            let b = self
+                .built
+                .as_ref()
+                .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+            let [qm, vm, km] = a.masks;
+            let m = self.attention_mask(a.query, a.value, qm, vm, km, a.attention_mask, a.causal)?;
+            out.push(m.map(|m| expand_for_scores(&m, b)).transpose()?);
         }
         Ok(out)
     }

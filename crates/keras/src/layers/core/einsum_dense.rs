@@ -240,7 +240,7 @@ fn concrete_equation(equation: &str, rank: usize) -> Result<String> {
     if at == Elided::None {
         return Ok(format!("{i},{k}->{o}"));
     }
-    let n = rank.checked_sub(i.len()).unwrap_or(0);
+    let n = rank.saturating_sub(i.len());
     let used: String = format!("{i}{k}{o}");
     let free: String = ('a'..='z').chain('A'..='Z').filter(|c| !used.contains(*c)).take(n).collect();
     if free.len() < n {
