@@ -373,6 +373,20 @@ fn composite_layers_save_and_load_at_keras_paths() {
 }
 
 #[test]
+fn a_composite_layer_loads_keras_s_weights_file_and_predicts_like_keras() {
+    // The same Block written in Keras (make_fixtures.py), with fixed weights: Keras's file
+    // layout, weight order and nested paths are ours.
+    let mut m = block_model();
+    m.load_weights(fixture("block.weights.h5")).unwrap();
+    let x = keras::io::npy::read(fixture("net_x.npy")).unwrap();
+    let want = keras::io::npy::read(fixture("block_pred.npy")).unwrap();
+    let got = m.predict(&x, PredictArgs::default().verbose(0)).unwrap();
+    let d = max_diff(&got, &want);
+    eprintln!("composite Block vs Keras: max abs diff {d:e}");
+    assert!(d < 1e-5, "max abs diff {d}");
+}
+
+#[test]
 fn a_sequential_with_a_registered_user_layer_loads_keras_files() {
     register_scale();
     let x = keras::io::npy::read(fixture("net_x.npy")).unwrap();
@@ -382,6 +396,7 @@ fn a_sequential_with_a_registered_user_layer_loads_keras_files() {
         assert_eq!(m.layers()[1].class_name(), "Scale");
         let got = m.predict(&x, PredictArgs::default().verbose(0)).unwrap();
         let d = max_diff(&got, &want);
+        eprintln!("{file} vs Keras: max abs diff {d:e}");
         assert!(d < 1e-5, "{file}: max abs diff {d}");
     }
 }
@@ -510,6 +525,7 @@ fn a_subclassed_model_trains_like_keras() {
     let h = model.fit(&x, &y, FitArgs::default().epochs(1).batch_size(8).shuffle(false).verbose(0)).unwrap();
     let loss = h.history["loss"][0];
     let want = reference["loss"][0].as_f64().unwrap() as f32;
+    eprintln!("subclassed fit loss {loss} vs Keras {want}; evaluate before {before}");
     assert!((loss - want).abs() < 1e-5, "loss {loss} vs Keras {want}");
     let after = eval(&mut model);
     assert!((after - reference["evaluate_after"].as_f64().unwrap() as f32).abs() < 1e-5, "{after}");
@@ -521,6 +537,7 @@ fn a_subclassed_model_trains_like_keras() {
     keras_trained.load_weights(fixture("net_trained.weights.h5")).unwrap();
     for (a, b) in model.get_weights().iter().zip(keras_trained.get_weights()) {
         let d = max_diff(a, &b);
+        eprintln!("subclassed trained weight vs Keras: max abs diff {d:e}");
         assert!(d < 1e-5, "max abs diff {d}");
     }
 
