@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use keras::layers::{CallContext, Dense, Input, Layer, LayerBase, Shape, Variable, WeightSpec};
+use keras::layers::{
+    call_sublayer, CallContext, Dense, Input, Layer, LayerBase, Shape, Variable, WeightSpec,
+};
 use keras::models::{load_model, Sequential, SubclassedModel};
 use keras::optimizers::SGD;
 use keras::regularizers::Regularizer;
@@ -199,7 +201,9 @@ impl Layer for Inner {
         self.dense.compute_output_shape(shape)
     }
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        self.scale.call(&self.dense.call(x, ctx)?, ctx)
+        // As Keras's `self.scale(self.dense(x))`: each sub-layer's activity penalty counts.
+        let h = call_sublayer(&self.dense, x, ctx)?;
+        call_sublayer(&self.scale, &h, ctx)
     }
     fn get_config(&self) -> Value {
         Value::Object(self.base.base_config())
@@ -324,6 +328,24 @@ fn composite_layers_expose_nested_weights_paths_and_trainability() {
     let after = m.get_weights();
     let moved: Vec<bool> = before.iter().zip(&after).map(|(a, b)| max_diff(a, b) > 0.0).collect();
     assert_eq!(moved, [true, true, true, false, false, false, false, true, true, true, true]);
+}
+
+#[test]
+fn a_nested_layer_s_activity_penalty_joins_the_loss() {
+    let x = Tensor::new(vec![0.5, -1.0, 2.0, 1.5, 0.0, -0.5], [2, 3]).unwrap();
+    let mut inner = Inner {
+        base: LayerBase::named("inner"),
+        dense: Dense::new(4).activity_regularizer(Regularizer::l1(0.1).unwrap()),
+        scale: Scale::new(),
+    };
+    inner.build(&[None, Some(3)]).unwrap();
+    let mut ctx = CallContext::new(true);
+    inner.call(&x, &mut ctx).unwrap();
+    assert_eq!(ctx.losses.len(), 1);
+    let mut plain = CallContext::new(true);
+    let dense_out = inner.dense.call(&x, &mut plain).unwrap();
+    let l1: f32 = dense_out.to_f32_vec().iter().map(|v| v.abs()).sum::<f32>() * 0.1;
+    assert!((ctx.losses[0].item().unwrap() - l1).abs() < 1e-5);
 }
 
 #[test]
