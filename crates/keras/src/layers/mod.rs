@@ -86,7 +86,8 @@
 //!
 //! A layer made of layers names them in [`crate::sublayers!`] (`keras::sublayers!(dense1,
 //! dense2; scale)`): its `weights()`, trainability, penalties and saved paths then include
-//! theirs. A model written the same way (a struct with a `call`) trains as a
+//! theirs. Its `call` runs them with [`call_sublayer`] so their activity penalties count.
+//! A model written the same way (a struct with a `call`) trains as a
 //! [`crate::models::SubclassedModel`].
 
 pub mod activations;
@@ -145,7 +146,7 @@ pub use reshaping::{
 };
 pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
 pub use sublayers::{
-    assign_paths, build_layer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
+    assign_paths, build_layer, call_sublayer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
 };
 
 use serde_json::Value;

@@ -290,6 +290,19 @@ pub fn assign_paths(layer: &mut dyn Layer, scope: &str) {
     }
 }
 
+/// Calls a sub-layer as Keras's `Layer.__call__` does inside another layer's `call`: the
+/// forward pass, then the sub-layer's activity penalty (its `activity_regularizer`) added
+/// to `ctx.losses`, so it joins the training loss like a top-level layer's.
+pub fn call_sublayer(
+    layer: &dyn Layer,
+    inputs: &crate::Tensor,
+    ctx: &mut super::CallContext,
+) -> crate::Result<crate::Tensor> {
+    let y = layer.call(inputs, ctx)?;
+    layer.base().record_activity(&y, ctx)?;
+    Ok(y)
+}
+
 /// Builds `layer` for inputs of `input_shape` (Keras `layer.build` inside the layer's name
 /// scope): [`Layer::build`], then [`assign_paths`], so the variables of a layer made of
 /// layers carry their parents' names.
