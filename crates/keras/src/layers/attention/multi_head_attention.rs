@@ -53,7 +53,7 @@ const MHA_KWARGS: &[&str] = &[
 ///
 /// let mut mha = MultiHeadAttention::new(2, 4);
 /// mha.build_multi(&[vec![None, Some(5), Some(8)], vec![None, Some(6), Some(8)]]).unwrap();
-/// assert_eq!(mha.weights()[0].path(), format!("{}/query/kernel", mha.name()));
+/// assert_eq!(mha.weights()[0].path(), format!("{}/query/kernel", Layer::name(&mha)));
 /// let kw = CallKwargs::new().with_value("return_attention_scores", json!(true));
 /// let (q, v) = (Tensor::ones([3, 5, 8]), Tensor::ones([3, 6, 8]));
 /// let out = mha.call_with_kwargs(&[q, v], &[None, None], &kw, &mut CallContext::new(false)).unwrap();
