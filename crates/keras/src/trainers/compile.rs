@@ -599,6 +599,9 @@ impl LogNamer {
     }
 }
 
+/// The loss objects, and per output the index of its loss.
+type LossSlots = (Vec<Box<dyn Loss>>, Vec<Option<usize>>);
+
 fn resolve_loss(arg: LossArg) -> Result<Box<dyn Loss>> {
     match arg {
         LossArg::Name(n) => losses::get(&n),
@@ -613,7 +616,7 @@ fn per_output_losses(
     loss: Losses,
     names: &[String],
     n: usize,
-) -> Result<(Vec<Box<dyn Loss>>, Vec<Option<usize>>)> {
+) -> Result<LossSlots> {
     let list: Vec<Option<LossArg>> = match loss {
         Losses::All(l) => return Ok((vec![resolve_loss(l)?], vec![Some(0); n])),
         Losses::List(v) => {
