@@ -525,7 +525,7 @@ fn mismatched_batch_sizes_are_keras_errors() {
         Some(Arrays::from([&y[0], &y[1]])),
         Some(Arrays::from(Tensor::ones([3]))),
     ));
-    assert!(e.contains(&format!("'sample_weight' sizes: 3")), "{e}");
+    assert!(e.contains("'sample_weight' sizes: 3"), "{e}");
 }
 
 #[test]

@@ -14,6 +14,9 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// A check run on each layer (and its input shape) before it is built.
 pub(crate) type LayerCheck<'a> = dyn FnMut(&dyn Layer, &[Option<usize>]) -> Result<()> + 'a;
 
+/// What a Sequential model is made of: name, input layer, layers, compile state.
+pub(crate) type StackParts = (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>);
+
 /// The layer stack of a Sequential model (separate from the compile state so the trainer
 /// can borrow both).
 pub(crate) struct Stack {
@@ -340,7 +343,7 @@ impl Sequential {
     }
 
     /// The parts a Functional graph is made of: name, input layer, layers, compile state.
-    pub(crate) fn into_parts(self) -> (String, Option<InputLayer>, Vec<Box<dyn Layer>>, Option<Compiled>) {
+    pub(crate) fn into_parts(self) -> StackParts {
         (self.stack.base.name, self.stack.input, self.stack.layers, self.compiled)
     }
 
