@@ -31,7 +31,7 @@ fn input_shape_that_does_not_fit_the_model() {
     assert!(matches!(e, Error::Shape(_)), "{e:?}");
     let s = msg(e);
     assert!(s.contains("sequential") && s.contains("(None, 4)") && s.contains("(8, 5)"), "{s}");
-    let e = m.predict(&Tensor::zeros([2, 4, 1]), PredictArgs::default().verbose(0)).unwrap_err();
+    let e = m.predict(Tensor::zeros([2, 4, 1]), PredictArgs::default().verbose(0)).unwrap_err();
     assert!(msg(e).contains("expected shape=(None, 4)"));
 }
 
@@ -51,7 +51,7 @@ fn sparse_labels_out_of_range() {
 #[test]
 fn one_hot_labels_of_the_wrong_width() {
     let mut m = mlp("categorical_crossentropy");
-    let e = m.fit(&Tensor::zeros([4, 4]), &Tensor::zeros([4, 5]), quiet()).unwrap_err();
+    let e = m.fit(Tensor::zeros([4, 4]), Tensor::zeros([4, 5]), quiet()).unwrap_err();
     assert!(matches!(e, Error::Shape(_)), "{e:?}");
     let s = msg(e);
     assert!(s.contains('5') && s.contains('3'), "{s}");
@@ -60,21 +60,21 @@ fn one_hot_labels_of_the_wrong_width() {
 #[test]
 fn x_and_y_of_different_lengths() {
     let mut m = mlp("categorical_crossentropy");
-    let e = m.fit(&Tensor::zeros([10, 4]), &Tensor::zeros([9, 3]), quiet()).unwrap_err();
+    let e = m.fit(Tensor::zeros([10, 4]), Tensor::zeros([9, 3]), quiet()).unwrap_err();
     assert!(matches!(e, Error::Value(_)));
     let s = msg(e);
     assert!(s.contains("'x' sizes: 10") && s.contains("'y' sizes: 9"), "{s}");
     let w = Tensor::ones([3]);
-    let e = m.fit(&Tensor::zeros([10, 4]), &Tensor::zeros([10, 3]), quiet().sample_weight(&w)).unwrap_err();
+    let e = m.fit(Tensor::zeros([10, 4]), Tensor::zeros([10, 3]), quiet().sample_weight(&w)).unwrap_err();
     assert!(msg(e).contains("'sample_weight' sizes: 3"));
 }
 
 #[test]
 fn empty_data() {
     let mut m = mlp("categorical_crossentropy");
-    let e = m.fit(&Tensor::zeros([0, 4]), &Tensor::zeros([0, 3]), quiet()).unwrap_err();
+    let e = m.fit(Tensor::zeros([0, 4]), Tensor::zeros([0, 3]), quiet()).unwrap_err();
     assert!(msg(e).contains("non-empty"));
-    assert!(m.predict(&Tensor::zeros([0, 4]), PredictArgs::default()).is_err());
+    assert!(m.predict(Tensor::zeros([0, 4]), PredictArgs::default()).is_err());
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn fit_before_compile_and_unknown_names() {
     let mut m = Sequential::new();
     m.add(Input::new(&[4])).unwrap();
     m.add(Dense::new(2)).unwrap();
-    let e = m.fit(&Tensor::zeros([2, 4]), &Tensor::zeros([2, 2]), quiet()).unwrap_err();
+    let e = m.fit(Tensor::zeros([2, 4]), Tensor::zeros([2, 2]), quiet()).unwrap_err();
     assert!(matches!(e, Error::State(_)));
     assert!(m.compile("adamm", "mse", &[] as &[&str]).is_err());
     assert!(m.compile("adam", "msee", &[] as &[&str]).is_err());

@@ -216,7 +216,7 @@ fn train_on_batch_runs_the_override_and_each_optimizer_minimises_its_loss() {
     // The generator moved by -lr * dL_G/dw, L_G judged by the updated discriminator.
     gan.generator.set_weights(&g0).unwrap();
     let g_loss = |g: &Sequential| {
-        let p = gan.discriminator.predict_on_batch(&g.predict_on_batch(&z).unwrap()).unwrap();
+        let p = gan.discriminator.predict_on_batch(g.predict_on_batch(&z).unwrap()).unwrap();
         bce.compute(&labels(0.0, 6), &p, None).unwrap().item().unwrap()
     };
     let mut generator = gan.generator;
@@ -266,7 +266,7 @@ fn fit_and_evaluate_use_the_overrides_with_their_logs() {
     let out =
         trainers::trainer::predict(&gan, Arrays::from(noise(5, 4)), keras::PredictArgs::default().verbose(0))
             .unwrap();
-    assert_eq!(out[0].to_f32_vec(), gan.generator.predict_on_batch(&noise(5, 4)).unwrap().to_f32_vec());
+    assert_eq!(out[0].to_f32_vec(), gan.generator.predict_on_batch(noise(5, 4)).unwrap().to_f32_vec());
 }
 
 #[test]

@@ -223,7 +223,7 @@ fn masks_flow_along_the_graph_like_in_sequential() {
     seq.set_weights(&model.get_weights()).unwrap();
     let x = Tensor::from_i32(vec![1, 2, 0, 0, 0, 3, 4, 5, 6, 0], vec![2, 5]).unwrap();
     let got = model.predict_on_batch(&[x.clone()]).unwrap().remove(0);
-    let want = seq.predict_on_batch(&x.cast(DType::F32)).unwrap();
+    let want = seq.predict_on_batch(x.cast(DType::F32)).unwrap();
     assert!(close(&got.to_f32_vec(), &want.to_f32_vec()));
     // With a variable length, padding changes nothing once masked.
     let ids = Input::batch_shape(&[None, None], DType::I32, None);

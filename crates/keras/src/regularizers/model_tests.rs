@@ -148,8 +148,8 @@ fn activity_regularization_layer_adds_its_penalty() {
     let yt: Vec<f32> = (0..N * IN).map(|i| y[i % y.len()]).collect();
     let logs = m
         .test_on_batch(
-            &Tensor::new(x.clone(), [N, IN]).unwrap(),
-            &Tensor::new(yt.clone(), [N, IN]).unwrap(),
+            Tensor::new(x.clone(), [N, IN]).unwrap(),
+            Tensor::new(yt.clone(), [N, IN]).unwrap(),
             None,
         )
         .unwrap();

@@ -599,6 +599,9 @@ impl LogNamer {
     }
 }
 
+/// The loss objects, and per output the index of its loss.
+type LossSlots = (Vec<Box<dyn Loss>>, Vec<Option<usize>>);
+
 fn resolve_loss(arg: LossArg) -> Result<Box<dyn Loss>> {
     match arg {
         LossArg::Name(n) => losses::get(&n),
@@ -609,11 +612,7 @@ fn resolve_loss(arg: LossArg) -> Result<Box<dyn Loss>> {
 /// `loss` spread over the outputs (Keras `CompileLoss.build`): one loss for every output, a
 /// list with one entry per output, or a dict with exactly the output names. Returns the loss
 /// objects and, per output, the index of its loss.
-fn per_output_losses(
-    loss: Losses,
-    names: &[String],
-    n: usize,
-) -> Result<(Vec<Box<dyn Loss>>, Vec<Option<usize>>)> {
+fn per_output_losses(loss: Losses, names: &[String], n: usize) -> Result<LossSlots> {
     let list: Vec<Option<LossArg>> = match loss {
         Losses::All(l) => return Ok((vec![resolve_loss(l)?], vec![Some(0); n])),
         Losses::List(v) => {

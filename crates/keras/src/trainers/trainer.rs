@@ -72,6 +72,9 @@ impl ModelBatch {
     }
 }
 
+/// The loss, the caller's value, the gradients and the state updates of one forward pass.
+type Gradients<R> = (Tensor, R, Vec<Option<Tensor>>, Vec<(String, Tensor)>);
+
 /// Gradients of a loss with respect to the trainable variables of `net`: `f` runs the
 /// forward pass in training mode and returns the loss (plus anything else the caller wants
 /// back); the model's regularization and activity penalties are added to it. Returns the
@@ -80,7 +83,7 @@ impl ModelBatch {
 fn gradients<N: Network + ?Sized, R>(
     net: &mut N,
     f: impl FnOnce(&N, &mut CallContext) -> Result<(Tensor, R)>,
-) -> Result<(Tensor, R, Vec<Option<Tensor>>, Vec<(String, Tensor)>)> {
+) -> Result<Gradients<R>> {
     let tape = GradientTape::new();
     let mut ctx = CallContext::new(true);
     let (loss, extra) = f(&*net, &mut ctx)?;
