@@ -14,8 +14,6 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// A check run on each layer (and its input shape) before it is built.
 pub(crate) type LayerCheck<'a> = dyn FnMut(&dyn Layer, &[Option<usize>]) -> Result<()> + 'a;
 
-/// What a Sequential model is made of: name, input layer, layers, compile state.
-
 /// The layer stack of a Sequential model (separate from the compile state so the trainer
 /// can borrow both).
 pub(crate) struct Stack {
