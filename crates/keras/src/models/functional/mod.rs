@@ -171,6 +171,24 @@ impl Functional {
     /// `functional`, `functional_1`, ... The layers between them move into the model. Fails,
     /// leaving every layer where it was, when an output does not depend on an input, the
     /// graph needs a tensor that is not among the inputs, or two layers share a name.
+    ///
+    /// ```
+    /// use keras::layers::Dense;
+    /// use keras::models::{Model, SymbolicCall};
+    /// use keras::{Input, Tensor};
+    ///
+    /// let (a, b) = (Input::named(&[3], "a"), Input::named(&[2], "b"));
+    /// let ya = Dense::new(1).name("from_a").apply(&a)?;
+    /// let yb = Dense::new(4).name("from_b").apply(&b)?;
+    /// let model = Model::new(&[a.clone(), b.clone()], &[ya.clone(), yb])?;
+    /// assert_eq!(model.output_names(), ["from_a", "from_b"]);
+    /// let ys = model.predict_on_batch(&[Tensor::ones(vec![5, 3]), Tensor::ones(vec![5, 2])])?;
+    /// assert_eq!((ys[0].shape(), ys[1].shape()), (&[5, 1][..], &[5, 4][..]));
+    /// // An input no output depends on is an error.
+    /// let c = Input::new(&[1]);
+    /// assert!(Model::new(&[Input::new(&[3]), c], &[Dense::new(1).apply(&Input::new(&[3]))?]).is_err());
+    /// # Ok::<(), keras::Error>(())
+    /// ```
     pub fn new(inputs: &[KerasTensor], outputs: &[KerasTensor]) -> Result<Functional> {
         Self::named(&crate::backend::unique_name("functional"), inputs, outputs)
     }
