@@ -87,14 +87,14 @@ impl TrainModel for Gan {
         let (x, y) = self.d_batch(&real, &z)?;
         let (d_net, d_compiled) = self.discriminator.parts_mut()?;
         let (d_loss, ()) = minimize(d_net, d_compiled.optimizer.as_mut(), |net, ctx| {
-            let p = net.forward(&[x.clone()], ctx)?;
+            let p = net.forward(std::slice::from_ref(&x), ctx)?;
             Ok((bce.compute(&y, &p[0], None)?, ()))
         })?;
         // 2. The generator, through the (frozen for this update) discriminator.
         let disc = self.discriminator.network();
         let (g_net, g_compiled) = self.generator.parts_mut()?;
         let (g_loss, ()) = minimize(g_net, g_compiled.optimizer.as_mut(), |net, ctx| {
-            let fake = net.forward(&[z.clone()], ctx)?;
+            let fake = net.forward(std::slice::from_ref(&z), ctx)?;
             let p = disc.forward(&fake, &mut CallContext::new(false))?;
             Ok((bce.compute(&labels(0.0, n), &p[0], None)?, ()))
         })?;

@@ -66,7 +66,7 @@ mod cases {
         let (x, y) = data(64, row, 10, 1);
         assert_eq!(x.device(), GPU, "the default device is the GPU");
         for _ in 0..3 {
-            m.train_on_batch(&x.slice_rows(0, 32).unwrap(), &y.slice_rows(0, 32).unwrap(), None).unwrap();
+            m.train_on_batch(x.slice_rows(0, 32).unwrap(), y.slice_rows(0, 32).unwrap(), None).unwrap();
         }
         for w in m.trainable_weights() {
             assert_eq!(w.value().device(), GPU, "{name}: weight {} left the GPU", w.path());
@@ -104,7 +104,7 @@ mod cases {
                 (0..3)
                     .map(|i| {
                         let (a, b) = (i * 32, (i + 1) * 32);
-                        m.train_on_batch(&x.slice_rows(a, b).unwrap(), &y.slice_rows(a, b).unwrap(), None)
+                        m.train_on_batch(x.slice_rows(a, b).unwrap(), y.slice_rows(a, b).unwrap(), None)
                             .unwrap()["loss"]
                     })
                     .collect()
@@ -131,7 +131,7 @@ mod cases {
         m.save(&path).unwrap();
         let got = backend::with_device("cpu", || {
             let loaded = keras::saving::load_model(&path).unwrap();
-            loaded.predict_on_batch(&x.to_device(Device::Cpu).unwrap()).unwrap()
+            loaded.predict_on_batch(x.to_device(Device::Cpu).unwrap()).unwrap()
         })
         .unwrap();
         assert_eq!(got.device(), Device::Cpu);
@@ -179,8 +179,8 @@ mod cases {
         for i in 0..4 {
             let l = c
                 .train_on_batch(
-                    &cx.slice_rows(i * 32, (i + 1) * 32).unwrap(),
-                    &cy.slice_rows(i * 32, (i + 1) * 32).unwrap(),
+                    cx.slice_rows(i * 32, (i + 1) * 32).unwrap(),
+                    cy.slice_rows(i * 32, (i + 1) * 32).unwrap(),
                     None,
                 )
                 .unwrap()["loss"];
@@ -188,12 +188,12 @@ mod cases {
         }
         assert!(keras_engine::cuda::graph::replays() > before, "the CNN step was not captured");
         // predict_on_batch replays too, and returns values the next call does not overwrite.
-        let p1 = c.predict_on_batch(&cx.slice_rows(0, 1).unwrap()).unwrap();
+        let p1 = c.predict_on_batch(cx.slice_rows(0, 1).unwrap()).unwrap();
         let want = p1.to_f32_vec();
         for _ in 0..4 {
-            c.predict_on_batch(&cx.slice_rows(1, 2).unwrap()).unwrap();
+            c.predict_on_batch(cx.slice_rows(1, 2).unwrap()).unwrap();
         }
-        let again = c.predict_on_batch(&cx.slice_rows(0, 1).unwrap()).unwrap();
+        let again = c.predict_on_batch(cx.slice_rows(0, 1).unwrap()).unwrap();
         assert_eq!(p1.to_f32_vec(), want, "a later replay overwrote an earlier result");
         close_all(&again.to_f32_vec(), &want);
         std::env::remove_var("KERAS_CUDA_GRAPHS");

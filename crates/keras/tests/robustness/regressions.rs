@@ -32,7 +32,7 @@ fn unbuilt_sequential_fed_a_scalar_through_a_sequence() {
     assert!(e.to_string().contains("found a scalar"), "{e}");
     let e = unbuilt().predict_sequence(&mut Scalars, PredictArgs::default().verbose(0)).unwrap_err();
     assert!(e.to_string().contains("found a scalar"), "{e}");
-    let e = unbuilt().predict(&Tensor::scalar(1.0), PredictArgs::default().verbose(0)).unwrap_err();
+    let e = unbuilt().predict(Tensor::scalar(1.0), PredictArgs::default().verbose(0)).unwrap_err();
     assert!(!e.to_string().is_empty());
 }
 
