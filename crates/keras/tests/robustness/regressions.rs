@@ -27,11 +27,12 @@ fn unbuilt() -> Sequential {
 /// An unbuilt Sequential fed a 0-d `x` through a Sequence sliced `x.shape()[1..]`.
 #[test]
 fn unbuilt_sequential_fed_a_scalar_through_a_sequence() {
+    // The batch check of the data adapters ("'x' must have a batch dimension, received a
+    // scalar") or the model's own ("... found a scalar"), whichever sees it first.
     let e = unbuilt().fit_sequence(&mut Scalars, FitArgs::default().verbose(0)).unwrap_err();
-    assert!(matches!(e, Error::Shape(_)), "{e:?}");
-    assert!(e.to_string().contains("found a scalar"), "{e}");
+    assert!(e.to_string().contains("scalar"), "{e}");
     let e = unbuilt().predict_sequence(&mut Scalars, PredictArgs::default().verbose(0)).unwrap_err();
-    assert!(e.to_string().contains("found a scalar"), "{e}");
+    assert!(e.to_string().contains("scalar"), "{e}");
     let e = unbuilt().predict(Tensor::scalar(1.0), PredictArgs::default().verbose(0)).unwrap_err();
     assert!(!e.to_string().is_empty());
 }
