@@ -11,6 +11,8 @@
 
 #[path = "oracle/activation.rs"]
 mod activation;
+#[path = "oracle/application.rs"]
+mod application;
 #[path = "oracle/common.rs"]
 mod common;
 #[path = "oracle/functional.rs"]
@@ -64,6 +66,7 @@ fn run_case(case: &Case) -> Outcome {
         "initializer" => initializer::run(case),
         "saved_model" => saved_model::run(case),
         "functional" => functional::run(case),
+        "application" => application::run(case),
         "preprocessing" => preprocessing_image::run(case)
             .or_else(|| preprocessing_text::run(case))
             .or_else(|| preprocessing_legacy::run(case))

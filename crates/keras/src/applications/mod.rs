@@ -21,6 +21,7 @@
 //! assert_eq!(y.as_f32().unwrap(), &[-1.0, 0.0, 1.0]);
 //! ```
 
+mod common;
 pub mod densenet;
 pub mod efficientnet;
 pub mod imagenet_utils;
@@ -41,5 +42,42 @@ pub mod resnet50 {
     pub use super::resnet::{decode_predictions, preprocess_input, weights_file};
 }
 
+pub use common::{ApplicationArgs, Pooling, Weights};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
 pub use weights::{WeightsFile, CACHE_SUBDIR};
+
+use crate::models::Functional;
+use crate::{keras_bail, Result};
+
+/// One `keras.applications` function.
+#[derive(Clone, Copy)]
+pub struct Application {
+    /// The Keras function name (`"MobileNetV2"`).
+    pub name: &'static str,
+    /// Its snake_case form (`"mobilenet_v2"`), as the `classify_image` example takes it.
+    pub snake_name: &'static str,
+    /// The builder.
+    pub build: fn(&ApplicationArgs) -> Result<Functional>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("name", &self.name).field("snake_name", &self.snake_name).finish()
+    }
+}
+
+/// Every application builder, in Keras's order of `keras.applications`.
+pub const APPLICATIONS: &[Application] = &[];
+
+/// The application called `name`, by its Keras name (`"ResNet50"`) or its snake_case name
+/// (`"resnet50"`).
+pub fn by_name(name: &str) -> Result<&'static Application> {
+    match APPLICATIONS.iter().find(|a| a.name == name || a.snake_name == name) {
+        Some(a) => Ok(a),
+        None => keras_bail!(
+            InvalidArgument,
+            "Unknown application `{name}`. Expected one of: {}",
+            APPLICATIONS.iter().map(|a| a.snake_name).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}

@@ -106,6 +106,28 @@ impl<'a> ModelLayer<'a> {
         self.single("input", true)
     }
 
+    /// The names of the layers whose outputs the layer's first call reads, in argument order
+    /// (Keras `layer._inbound_nodes[0].parent_nodes`, as "Connected to" shows them). Empty for
+    /// an input layer.
+    pub fn inbound_layers(&self) -> Vec<String> {
+        let g = &self.model.graph;
+        let Some(node) = g.nodes.iter().filter(|n| n.layer == self.index).min_by_key(|n| n.node_index) else {
+            return Vec::new();
+        };
+        node.parents().iter().map(|&(p, _)| g.layers[g.nodes[p].layer].name().to_string()).collect()
+    }
+
+    /// The output shapes of the layer's first call, batch dimension included.
+    pub fn output_shapes(&self) -> Vec<Shape> {
+        let g = &self.model.graph;
+        g.nodes
+            .iter()
+            .filter(|n| n.layer == self.index)
+            .min_by_key(|n| n.node_index)
+            .map(|n| n.outputs.iter().map(|(s, _)| s.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Every output of the layer's call number `node_index` (Keras `get_output_at`).
     pub fn outputs_at(&self, node_index: usize) -> Result<Vec<KerasTensor>> {
         let r = replica::Replica::of(self.model)?;

@@ -136,6 +136,38 @@ impl KerasTensor {
         }
     }
 
+    /// The `Input` tensors this tensor depends on, in the order a depth-first walk over its
+    /// history meets them (Keras `operation_utils.get_source_inputs`). An input returns itself.
+    ///
+    /// ```
+    /// use keras::layers::Add;
+    /// use keras::models::SymbolicCall;
+    /// use keras::Input;
+    ///
+    /// let (a, b) = (Input::named(&[4], "a"), Input::named(&[4], "b"));
+    /// let y = Add::new().apply_list(&[&a, &b])?;
+    /// let names: Vec<String> = y.source_inputs().iter().map(|t| t.name()).collect();
+    /// assert_eq!(names, ["a", "b"]);
+    /// # Ok::<(), keras::Error>(())
+    /// ```
+    pub fn source_inputs(&self) -> Vec<KerasTensor> {
+        let mut out: Vec<KerasTensor> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![self.clone()];
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t.node.id) {
+                continue;
+            }
+            if t.node.is_input() {
+                out.push(t);
+                continue;
+            }
+            // Reversed so the first parent is walked first.
+            stack.extend(t.node.parents().into_iter().rev().cloned());
+        }
+        out
+    }
+
     /// Identity of the tensor across replicas of a graph: (node id, output index).
     pub(crate) fn key(&self) -> (u64, usize) {
         (self.node.id, self.index)
