@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn the_input_is_the_given_tensor_and_the_model_starts_at_its_sources() {
         let src = Input::named(&[8, 8, 3], "src");
-        let t = crate::layers::Rescaling::new(2.0, 0.0).apply(&src).unwrap();
+        let t = crate::layers::Rescaling::new(2.0).apply(&src).unwrap();
         let args = ApplicationArgs::new().input_tensor(t.clone());
         let img = args.image_input(&[Some(8), Some(8), Some(3)]);
         assert_eq!(img.layer_name(), t.layer_name());
