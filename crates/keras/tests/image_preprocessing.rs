@@ -11,7 +11,8 @@ use keras::layers::{
 };
 use keras::models::Sequential;
 use keras::preprocessing::image::{
-    save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, PilInterpolation, Subset,
+    load_img, save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, LoadImgOptions,
+    PilInterpolation, Subset,
 };
 use keras::utils::{
     image_dataset_from_directory, text_dataset_from_directory, DatasetSubset, ImageDatasetOptions, LabelMode,
@@ -444,4 +445,37 @@ fn bad_inputs_are_clear_errors() {
     assert!(m.add(RandomContrast::new(1.5)).is_err());
     assert!(m.add(RandomCrop::new(0, 3)).is_err());
     std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn load_img_from_memory_equals_load_img_on_the_same_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/applications/oracle/images");
+    for name in ["cifar_01.png", "cifar_06.png"] {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        for (mode, size, interpolation) in [
+            (ColorMode::Rgb, None, PilInterpolation::Nearest),
+            (ColorMode::Grayscale, Some((20, 24)), PilInterpolation::Bilinear),
+            (ColorMode::Rgba, Some((48, 40)), PilInterpolation::Bicubic),
+        ] {
+            let opts = || LoadImgOptions {
+                color_mode: mode,
+                target_size: size,
+                interpolation,
+                keep_aspect_ratio: false,
+            };
+            let a = load_img(&path, opts()).unwrap();
+            let b = keras::preprocessing::image::load_img_from_memory(&bytes, opts()).unwrap();
+            assert_eq!((a.width(), a.height(), a.color()), (b.width(), b.height(), b.color()));
+            assert_eq!(a.as_bytes(), b.as_bytes(), "{name} {mode:?} {size:?}");
+        }
+    }
+    // Truncated bytes are an error naming the source, not a panic.
+    let bytes = std::fs::read(dir.join("cifar_11.png")).unwrap();
+    let e = keras::preprocessing::image::load_img_from_memory(
+        &bytes[..bytes.len() / 2],
+        LoadImgOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("'<memory>'"), "{e}");
 }
