@@ -154,6 +154,7 @@ fn label_of(dir: &std::path::Path, extra: &std::path::Path) -> String {
 }
 
 fn main() {
+    common::self_check();
     let args = Args::parse();
     let root = oracle_root();
     let extra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras315");
