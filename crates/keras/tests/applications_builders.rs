@@ -204,3 +204,32 @@ fn registry_finds_every_classic_builder_by_both_names() {
     let e = by_name("resnet51").unwrap_err().to_string();
     assert!(e.starts_with("Unknown application `resnet51`. Expected one of: "), "{e}");
 }
+
+#[test]
+fn classes_and_classifier_activation_shape_the_top() {
+    let x = pixels([2, 32, 32, 3], 11);
+    for (activation, config_name) in
+        [(Some("softmax"), "softmax"), (None, "linear"), (Some("sigmoid"), "sigmoid")]
+    {
+        keras::backend::clear_session();
+        let args = ApplicationArgs::new()
+            .weights(Weights::None)
+            .input_shape(&[32, 32, 3])
+            .classes(5)
+            .classifier_activation(activation);
+        let model = applications::DenseNet121(&args).unwrap();
+        let config = model.get_layer("predictions").unwrap().layer().get_config();
+        assert_eq!(config["units"], 5);
+        assert_eq!(config["activation"], config_name);
+        let y = predict(&model, &x);
+        assert_eq!(y.shape(), &[2, 5]);
+        let v = y.to_f32_vec();
+        match config_name {
+            "softmax" => {
+                v.chunks(5).for_each(|r| assert!((r.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{r:?}"))
+            }
+            "sigmoid" => assert!(v.iter().all(|p| *p > 0.0 && *p < 1.0), "{v:?}"),
+            _ => assert!(v.iter().any(|p| *p < 0.0) || v.iter().any(|p| *p > 1.0), "logits {v:?}"),
+        }
+    }
+}
