@@ -233,3 +233,30 @@ fn classes_and_classifier_activation_shape_the_top() {
         }
     }
 }
+
+/// Opt-in (the weight files are ~0.6 GB): the builders with random weights saved by Keras in
+/// tf.keras 2's `save_weights` layout (the published format, loaded by layer name) predict
+/// what Keras predicts. Make the files with tools/applications/gen_numerics_classic.py [DIR],
+/// then run with `KERAS_RS_APPS_NUMERICS_DIR=DIR ... -- --ignored`.
+#[test]
+#[ignore = "needs the files of tools/applications/gen_numerics_classic.py"]
+fn builders_predict_as_keras_with_its_weight_files() {
+    let dir = std::env::var_os("KERAS_RS_APPS_NUMERICS_DIR")
+        .map_or_else(|| PathBuf::from("/tmp/keras_rs_classic_numerics"), PathBuf::from);
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    for (case, spec) in cases.as_object().unwrap() {
+        keras::backend::clear_session();
+        let args = args_from(&spec["kwargs"]).weights(Weights::File(dir.join(format!("{case}.h5"))));
+        let model = build(spec["function"].as_str().unwrap(), &args).unwrap();
+        let x = keras::io::npy::read(dir.join(format!("{case}_x.npy"))).unwrap();
+        let want = keras::io::npy::read(dir.join(format!("{case}_y.npy"))).unwrap();
+        let got = predict(&model, &x);
+        assert_eq!(got.shape(), want.shape(), "{case}");
+        let (g, w) = (got.to_f32_vec(), want.to_f32_vec());
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
+        let diff = g.iter().zip(&w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!("{case}: max |keras-rs - Keras| = {diff:.3e}, relative to max |y| = {:.3e}", diff / scale);
+        assert!(diff / scale <= 1e-4, "{case}: max abs diff {diff} with outputs up to {scale}");
+    }
+}
