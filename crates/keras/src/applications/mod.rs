@@ -3,8 +3,11 @@
 //! One module per family, as in Keras (`keras.applications.mobilenet_v2` is
 //! [`mobilenet_v2`]). Each holds the family's ImageNet weight files ([`WeightsFile`]: the same
 //! origin URL, file name and hash Keras uses, cached under `$KERAS_HOME/models`), its
-//! `preprocess_input` and `decode_predictions`. The model builders (`MobileNetV2(...)`) need the
-//! Functional API and are not here yet.
+//! `preprocess_input` and `decode_predictions`, and its builders (`resnet::ResNet50`, also
+//! exported here as [`ResNet50`]): functions of an [`ApplicationArgs`] (Keras's keyword
+//! arguments) that return the Functional model Keras builds, with the same layer names, shapes
+//! and weights, loading the ImageNet or a given weights file. [`APPLICATIONS`] lists them and
+//! [`by_name`] finds one by its Keras or snake_case name.
 //!
 //! ```
 //! use keras::applications::{mobilenet_v2, vgg16};
@@ -39,12 +42,19 @@ pub mod xception;
 
 /// `keras.applications.resnet50`: the same functions as [`resnet`] (Keras exports both names).
 pub mod resnet50 {
-    pub use super::resnet::{decode_predictions, preprocess_input, weights_file};
+    pub use super::resnet::{decode_predictions, preprocess_input, weights_file, ResNet50};
 }
 
 pub use common::{ApplicationArgs, Pooling, Weights};
+pub use densenet::{DenseNet121, DenseNet169, DenseNet201};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
+pub use inception_v3::InceptionV3;
+pub use resnet::{ResNet101, ResNet152, ResNet50};
+pub use resnet_v2::{ResNet101V2, ResNet152V2, ResNet50V2};
+pub use vgg16::VGG16;
+pub use vgg19::VGG19;
 pub use weights::{WeightsFile, CACHE_SUBDIR};
+pub use xception::Xception;
 
 use crate::models::Functional;
 use crate::{keras_bail, Result};
@@ -67,7 +77,21 @@ impl std::fmt::Debug for Application {
 }
 
 /// Every application builder, in Keras's order of `keras.applications`.
-pub const APPLICATIONS: &[Application] = &[];
+pub const APPLICATIONS: &[Application] = &[
+    Application { name: "DenseNet121", snake_name: "densenet121", build: DenseNet121 },
+    Application { name: "DenseNet169", snake_name: "densenet169", build: DenseNet169 },
+    Application { name: "DenseNet201", snake_name: "densenet201", build: DenseNet201 },
+    Application { name: "InceptionV3", snake_name: "inception_v3", build: InceptionV3 },
+    Application { name: "ResNet50", snake_name: "resnet50", build: ResNet50 },
+    Application { name: "ResNet101", snake_name: "resnet101", build: ResNet101 },
+    Application { name: "ResNet152", snake_name: "resnet152", build: ResNet152 },
+    Application { name: "ResNet50V2", snake_name: "resnet50_v2", build: ResNet50V2 },
+    Application { name: "ResNet101V2", snake_name: "resnet101_v2", build: ResNet101V2 },
+    Application { name: "ResNet152V2", snake_name: "resnet152_v2", build: ResNet152V2 },
+    Application { name: "VGG16", snake_name: "vgg16", build: VGG16 },
+    Application { name: "VGG19", snake_name: "vgg19", build: VGG19 },
+    Application { name: "Xception", snake_name: "xception", build: Xception },
+];
 
 /// The application called `name`, by its Keras name (`"ResNet50"`) or its snake_case name
 /// (`"resnet50"`).
