@@ -4,6 +4,7 @@
 pub mod activation_ops;
 pub mod combine;
 pub mod conv;
+pub mod conv3d;
 pub mod conv_ext;
 pub mod einsum;
 pub mod elementwise;
@@ -20,6 +21,7 @@ pub mod special;
 pub use activation_ops::{glu, sparsemax};
 pub use combine::{concat, maximum, minimum};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
+pub use conv3d::{conv3d, conv3d_transpose, pool3d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
 pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
