@@ -108,7 +108,7 @@ fn sequential_round_trip(name: &str, input: &[usize], layer: impl Layer) {
     let x = data(&shape, 7);
     let path = tmp(name);
     model.save(&path).unwrap();
-    let restored = load_model(&path).unwrap();
+    let restored = load_model(&path).unwrap().into_sequential().unwrap();
     std::fs::remove_file(&path).ok();
     let (a, b) = (model.predict(&x, args()).unwrap(), restored.predict(&x, args()).unwrap());
     assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{name}");
@@ -156,7 +156,7 @@ fn every_new_layer_saves_and_loads_in_a_sequential_model() {
         let x = Tensor::new((0..15).map(|i| ((i * 7) % 6) as f32).collect(), [3, 5]).unwrap();
         let path = tmp(name);
         model.save(&path).unwrap();
-        let restored = load_model(&path).unwrap();
+        let restored = load_model(&path).unwrap().into_sequential().unwrap();
         std::fs::remove_file(&path).ok();
         assert_eq!(
             model.predict(&x, args()).unwrap().to_f32_vec(),
