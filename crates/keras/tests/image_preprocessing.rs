@@ -197,12 +197,14 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let train = g
         .flow_from_directory(
             &root,
-            (8, 8),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Categorical,
-            FlowOptions::default().batch_size(4).seed(1).subset(Subset::Training),
-            PilInterpolation::Bilinear,
+            FlowOptions::default()
+                .batch_size(4)
+                .seed(1)
+                .subset(Subset::Training)
+                .target_size(8, 8)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Categorical)
+                .interpolation(PilInterpolation::Bilinear),
         )
         .unwrap();
     assert_eq!(train.samples(), 6);
@@ -218,12 +220,12 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let gray = ImageDataGenerator::new()
         .flow_from_directory(
             &root,
-            (5, 6),
-            ColorMode::Grayscale,
-            Some(&["light"]),
-            ClassMode::Sparse,
-            FlowOptions::default(),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .target_size(5, 6)
+                .color_mode(ColorMode::Grayscale)
+                .classes(&["light"])
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     assert_eq!(gray.samples(), 6);
@@ -286,12 +288,13 @@ fn fit_consumes_flow_and_directory_iterators() {
     let mut it = g
         .flow_from_directory(
             &root,
-            (8, 8),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Categorical,
-            FlowOptions::default().batch_size(4).seed(2),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .batch_size(4)
+                .seed(2)
+                .target_size(8, 8)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Categorical)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     let mut model = Sequential::new();
@@ -326,12 +329,13 @@ fn workers_give_the_same_training_as_the_calling_thread() {
         let it = g
             .flow_from_directory(
                 &root,
-                (8, 8),
-                ColorMode::Rgb,
-                None,
-                ClassMode::Categorical,
-                FlowOptions::default().batch_size(2).seed(5),
-                PilInterpolation::Nearest,
+                FlowOptions::default()
+                    .batch_size(2)
+                    .seed(5)
+                    .target_size(8, 8)
+                    .color_mode(ColorMode::Rgb)
+                    .class_mode(ClassMode::Categorical)
+                    .interpolation(PilInterpolation::Nearest),
             )
             .unwrap();
         let mut it = it.with_workers(workers).queue_size(2);
@@ -391,12 +395,13 @@ fn bad_inputs_are_clear_errors() {
     let it = g
         .flow_from_directory(
             &tree,
-            (4, 4),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Sparse,
-            FlowOptions::default().shuffle(false).batch_size(64),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .shuffle(false)
+                .batch_size(64)
+                .target_size(4, 4)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     assert!(it.get_batch(0).err().unwrap().message().contains("broken.png"));
@@ -406,12 +411,11 @@ fn bad_inputs_are_clear_errors() {
     assert!(g
         .flow_from_directory(
             &tree,
-            (0, 4),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Sparse,
-            FlowOptions::default(),
-            PilInterpolation::Nearest
+            FlowOptions::default()
+                .target_size(0, 4)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest)
         )
         .is_err());
     // Missing folder, split without seed, binary with wrong class count, invalid UTF-8 text.

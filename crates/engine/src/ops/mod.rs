@@ -1,5 +1,8 @@
-//! Differentiable ops on [`crate::Tensor`]. Layers call these, never the kernels, so another
-//! backend can slot in behind the same functions.
+//! Differentiable ops on [`crate::Tensor`]. Layers call these, never the kernels. Each op runs
+//! where its inputs live ([`crate::device`]): the CPU kernels in [`crate::kernels`], or, in a
+//! build with the `cuda` feature, the CUDA backend for the ops it has (convolutions, matmul,
+//! element-wise, reductions, softmax); an op without a CUDA path reads GPU inputs back to the
+//! host and runs the CPU kernel. No other backend exists.
 
 pub mod activation_ops;
 pub mod combine;
