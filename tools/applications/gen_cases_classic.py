@@ -16,6 +16,7 @@ Writes
       models, DenseNet169/201, pooling avg/max, other input sizes, `classes` with
       `classifier_activation=None` or another activation, and `name`.
   crates/keras/tests/fixtures/applications/builders/
+      summaries.json      the calls whose summaries are stored:
       summary_<case>.txt  the exact `model.summary()` text of a few headless models (captured as
                           the shared oracle's summary cases are: print_fn gets the whole table,
                           COLUMNS=200 so the width is not clipped);
@@ -31,6 +32,7 @@ zero as in a fresh session.
 """
 import json
 import os
+import re
 import shutil
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -72,6 +74,8 @@ SUMMARY_CASES = [
     ("resnet50_notop", "ResNet50", dict(include_top=False)),
     ("inception_v3_notop", "InceptionV3", dict(include_top=False)),
     ("xception_notop", "Xception", dict(include_top=False)),
+    ("vgg19_top_named", "VGG19",
+     dict(include_top=True, input_shape=[32, 32, 3], classes=10, classifier_activation=None, name="my_vgg")),
 ]
 
 # Builders called one after another in one session (no clear_session between them): the layer
@@ -194,7 +198,10 @@ def error_case(function, kwargs):
     try:
         build(function, kwargs)
     except Exception as e:  # noqa: BLE001 - the type is recorded
-        return {"function": function, "kwargs": kwargs, "type": type(e).__name__, "message": str(e)}
+        # A Python function prints with its address (`<function relu at 0x7f...>`); drop it so
+        # the fixture does not change from run to run.
+        message = re.sub(r" at 0x[0-9a-f]+>", ">", str(e))
+        return {"function": function, "kwargs": kwargs, "type": type(e).__name__, "message": message}
     raise SystemExit(f"{function}({kwargs}) did not raise")
 
 
@@ -209,9 +216,14 @@ def main():
             f.write(dump_case(case))
         print(name, case["num_layers"], case["total_params"])
     os.makedirs(BUILDERS, exist_ok=True)
+    summaries = []
     for name, function, kwargs in SUMMARY_CASES:
-        with open(os.path.join(BUILDERS, f"summary_{name}.txt"), "w", encoding="utf-8") as f:
+        file = f"summary_{name}.txt"
+        with open(os.path.join(BUILDERS, file), "w", encoding="utf-8") as f:
             f.write(summary_text(function, kwargs))
+        summaries.append({"file": file, "function": function, "kwargs": dict(kwargs, weights=None)})
+    with open(os.path.join(BUILDERS, "summaries.json"), "w") as f:
+        json.dump(summaries, f, indent=1)
     keras.backend.clear_session()
     session = []
     for function, kwargs in SESSION:

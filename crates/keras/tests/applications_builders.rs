@@ -40,6 +40,7 @@ fn args_from(kwargs: &Value) -> ApplicationArgs {
                 _ => args,
             },
             "classifier_activation" => args.classifier_activation(v.as_str()),
+            "name" => args.name(v.as_str().unwrap()),
             "alpha" => args.alpha(v.as_f64().unwrap() as f32),
             "minimalistic" => args.minimalistic(v.as_bool().unwrap()),
             other => panic!("the fixture has an argument the test does not know: {other}"),
@@ -66,14 +67,12 @@ fn predict(model: &Functional, x: &Tensor) -> Tensor {
 
 #[test]
 fn summaries_are_kerass() {
-    for (function, file) in [
-        ("ResNet50", "summary_resnet50_notop.txt"),
-        ("InceptionV3", "summary_inception_v3_notop.txt"),
-        ("Xception", "summary_xception_notop.txt"),
-    ] {
+    let cases = json("summaries.json");
+    assert!(cases.as_array().unwrap().len() >= 4);
+    for case in cases.as_array().unwrap() {
+        let (function, file) = (case["function"].as_str().unwrap(), case["file"].as_str().unwrap());
         keras::backend::clear_session();
-        let args = ApplicationArgs::new().weights(Weights::None).include_top(false);
-        let model = build(function, &args).unwrap();
+        let model = build(function, &args_from(&case["kwargs"])).unwrap();
         let want = std::fs::read_to_string(fixtures().join(file)).unwrap();
         let got = model.summary_string(None, false).unwrap();
         if got.trim_end_matches('\n') != want.trim_end_matches('\n') {
@@ -102,10 +101,10 @@ fn argument_errors_are_kerass() {
         assert!(matches!(err, Error::InvalidArgument(_)), "{name}: {err:?}");
         let (got, want) = (err.to_string(), case["message"].as_str().unwrap().to_string());
         match want.split_once("<function ") {
-            // Python prints the activation function object (`<function relu at 0x7f...>`, an
-            // address); keras-rs prints its name.
+            // Python prints the activation function object (`<function relu at 0x7f...>`, the
+            // address dropped by the generator); keras-rs prints its name.
             Some((prefix, rest)) => {
-                let function_name = rest.split(' ').next().unwrap();
+                let function_name = rest.trim_end_matches('>');
                 assert_eq!(got, format!("{prefix}{function_name}"), "{name}");
             }
             None => assert_eq!(got, want, "{name}"),
