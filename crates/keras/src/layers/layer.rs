@@ -186,6 +186,16 @@ impl LayerBase {
         Self::named(&crate::backend::unique_name(snake_name))
     }
 
+    /// Renames the layer (the `name` builder methods): the automatic name it had is given back
+    /// when no later object took a number after it, so that `Dense::new(3).name("x")` leaves
+    /// the next unnamed `Dense` called `dense`, as Keras's `Dense(3, name="x")` does.
+    pub fn rename(&mut self, name: &str) {
+        if self.name != name {
+            crate::backend::release_name(&self.name);
+        }
+        self.name = name.to_string();
+    }
+
     /// Base state with exactly `name` (no automatic numbering), as Keras gives a layer an
     /// explicit `name` argument (an RNN's `lstm_cell`).
     pub fn named(name: &str) -> Self {

@@ -133,7 +133,7 @@ macro_rules! pooling1d_layer {
             }
             /// Sets the layer name.
             pub fn name(mut self, name: &str) -> Self {
-                self.base.name = name.to_string();
+                self.base.rename(name);
                 self
             }
             /// Rebuilds from a Keras config.
@@ -234,7 +234,7 @@ macro_rules! global_pooling_layer {
             }
             /// Sets the layer name.
             pub fn name(mut self, name: &str) -> Self {
-                self.base.name = name.to_string();
+                self.base.rename(name);
                 self
             }
             /// Rebuilds from a Keras config.

@@ -143,7 +143,7 @@ macro_rules! pooling_layer {
             }
             /// Sets the layer name.
             pub fn name(mut self, name: &str) -> Self {
-                self.0.base.name = name.to_string();
+                self.0.base.rename(name);
                 self
             }
             /// Rebuilds from a Keras config.

@@ -77,7 +77,7 @@ impl RandomContrast {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 
@@ -206,7 +206,7 @@ impl RandomBrightness {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 

@@ -50,7 +50,7 @@ impl RandomCrop {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 

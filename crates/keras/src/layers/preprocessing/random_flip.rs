@@ -45,7 +45,7 @@ impl RandomFlip {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 

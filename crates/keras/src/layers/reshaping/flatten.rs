@@ -33,7 +33,7 @@ impl Flatten {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 

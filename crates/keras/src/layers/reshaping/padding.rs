@@ -46,7 +46,7 @@ macro_rules! simple_builders {
 
         /// Sets the layer name.
         pub fn name(mut self, name: &str) -> Self {
-            self.base.name = name.to_string();
+            self.base.rename(name);
             self
         }
     };
