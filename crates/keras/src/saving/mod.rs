@@ -34,6 +34,7 @@
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
 
+mod assets;
 mod atomic;
 mod compile_config;
 pub mod functional;
