@@ -554,6 +554,18 @@ pub trait Layer: Send + Sync + Any {
         }
         Ok(())
     }
+    /// Files Keras keeps for this layer in a `.keras` archive, under
+    /// `assets/layers/<name>/` (Keras `save_assets`: the lookup layers' `vocabulary.txt`).
+    /// Default: none.
+    fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
+    /// Reads the files of [`Layer::save_assets`] back (Keras `load_assets`); `file(name)` is
+    /// the content of a file of this layer's assets, if the archive has it.
+    fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
+        let _ = file;
+        Ok(())
+    }
     /// Whether Keras writes a `build_config` for this layer (layers that override `build`,
     /// and Flatten; not pooling, Dropout, Activation or InputLayer).
     fn records_build_config(&self) -> bool {

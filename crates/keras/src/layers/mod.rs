@@ -135,8 +135,9 @@ pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
 pub use preprocessing::TextVectorization;
 pub use preprocessing::{
-    CategoryEncoding, CenterCrop, Discretization, Normalization, RandomBrightness, RandomContrast,
-    RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing,
+    CategoryEncoding, CenterCrop, Discretization, Hashing, IntegerLookup, Normalization, RandomBrightness,
+    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing,
+    StringLookup,
 };
 pub use regularization::Dropout;
 pub use regularization::{
@@ -148,7 +149,7 @@ pub use reshaping::{
     Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
     UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 };
-pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
+pub use rnn::{Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed, GRU, LSTM, RNN};
 pub use sublayers::{
     assign_paths, build_layer, call_sublayer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
 };
@@ -182,6 +183,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),
+        ("IntegerLookup", |c| boxed(IntegerLookup::from_config(c))),
+        ("StringLookup", |c| boxed(StringLookup::from_config(c))),
+        ("Hashing", |c| boxed(Hashing::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),
@@ -242,6 +246,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),
         ("LSTM", |c| boxed(LSTM::from_config(c))),
         ("GRU", |c| boxed(GRU::from_config(c))),
+        ("RNN", |c| boxed(RNN::from_config(c))),
         ("Bidirectional", |c| boxed(Bidirectional::from_config(c))),
         ("TimeDistributed", |c| boxed(TimeDistributed::from_config(c))),
         ("Add", |c| boxed(Add::from_config(c))),

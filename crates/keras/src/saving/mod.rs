@@ -35,6 +35,7 @@
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
 
+mod assets;
 mod atomic;
 mod compile_config;
 pub mod functional;

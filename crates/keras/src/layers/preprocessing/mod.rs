@@ -1,13 +1,18 @@
 //! Preprocessing layers that are part of a model: Rescaling, Normalization, Resizing, TextVectorization,
 //! CenterCrop, the random image augmentations (active only when `training` is true), and the
-//! categorical layers (CategoryEncoding, Discretization; `encoding` is Keras's shared
-//! `encode_categorical_inputs`).
+//! categorical layers (CategoryEncoding, Discretization, Hashing, IntegerLookup, StringLookup;
+//! `encoding` is Keras's shared `encode_categorical_inputs`, `index_lookup` Keras's
+//! `IndexLookup`).
 
 pub mod category_encoding;
 pub mod center_crop;
 pub mod discretization;
 pub mod encoding;
+pub(crate) mod farmhash;
+pub mod hashing;
 pub(crate) mod image_common;
+pub(crate) mod index_lookup;
+pub mod integer_lookup;
 pub mod normalization;
 pub mod random_affine;
 pub mod random_contrast;
@@ -15,12 +20,15 @@ pub mod random_crop;
 pub mod random_flip;
 pub mod rescaling;
 pub mod resizing;
+pub mod string_lookup;
 pub mod text_vectorization;
 
 pub use category_encoding::CategoryEncoding;
 pub use center_crop::CenterCrop;
 pub use discretization::Discretization;
 pub use encoding::OutputMode;
+pub use hashing::Hashing;
+pub use integer_lookup::IntegerLookup;
 pub use normalization::Normalization;
 pub use random_affine::{RandomRotation, RandomTranslation, RandomZoom};
 pub use random_contrast::{RandomBrightness, RandomContrast};
@@ -28,4 +36,5 @@ pub use random_crop::RandomCrop;
 pub use random_flip::RandomFlip;
 pub use rescaling::Rescaling;
 pub use resizing::Resizing;
+pub use string_lookup::StringLookup;
 pub use text_vectorization::TextVectorization;

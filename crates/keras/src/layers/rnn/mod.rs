@@ -1,11 +1,13 @@
-//! Recurrent layers: SimpleRNN, LSTM, GRU (each a single fused engine op per sequence) and
-//! the Bidirectional and TimeDistributed wrappers.
+//! Recurrent layers: SimpleRNN, LSTM, GRU (each a single fused engine op per sequence), the
+//! generic RNN over the built-in cells (`rnn.rs`), and the Bidirectional and TimeDistributed
+//! wrappers.
 
 pub mod base;
 pub mod bidirectional;
 pub mod cell;
 pub mod gru;
 pub mod lstm;
+pub mod rnn;
 pub mod simple_rnn;
 pub mod time_distributed;
 
@@ -13,6 +15,7 @@ pub use base::{Recurrent, RecurrentKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use gru::GRU;
 pub use lstm::LSTM;
+pub use rnn::{GRUCell, LSTMCell, SimpleRNNCell, RNN};
 pub use simple_rnn::SimpleRNN;
 pub use time_distributed::TimeDistributed;
 
