@@ -1,12 +1,12 @@
 //! What the tuner needs from a model, and the only place that names concrete keras model
-//! types. A hypermodel's `build` returns any [`TunableModel`]; today that is
-//! `keras::models::Sequential` (implemented here), and a Functional model needs only another
-//! `impl` block below. Implement the trait for your own type to tune anything that trains
+//! types. A hypermodel's `build` returns any [`TunableModel`]: `keras::models::Sequential`
+//! and `keras::models::Functional` (one input and one output: the tuner passes one `x` and
+//! one `y`) are implemented here. Implement the trait for your own type to tune anything that trains
 //! (the tests tune a synthetic objective this way).
 
 use std::path::Path;
 
-use keras::models::Sequential;
+use keras::models::{Functional, Sequential};
 use keras::{FitArgs, History, Tensor};
 
 use crate::json::Json;
@@ -50,5 +50,23 @@ impl TunableModel for Sequential {
         let shape = self.input_shape()?;
         let dims = shape.iter().map(|d| d.map_or(Json::Null, |v| Json::Int(v as i64))).collect();
         Some(Json::obj([("input_shape", Json::Array(dims))]))
+    }
+}
+
+impl TunableModel for Functional {
+    fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> keras::Result<History> {
+        Functional::fit(self, x, y, args)
+    }
+
+    fn save_weights(&self, path: &Path) -> keras::Result<()> {
+        Functional::save_weights(self, path)
+    }
+
+    fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
+        Functional::load_weights(self, path)
+    }
+
+    fn count_params(&self) -> usize {
+        self.trainable_weights().iter().map(|w| w.value().numel()).sum()
     }
 }
