@@ -10,8 +10,7 @@
 //!   `load_weights` (Keras 3's `.weights.h5` layout for subclassed models), rebuilding the
 //!   struct in code;
 //! * no `summary()` table and no `plot_model` drawing: its layers are whatever the user's
-//!   struct holds, with no recorded graph to show (Keras prints only the layer list for an
-//!   unbuilt-graph subclassed model).
+//!   struct holds, with no recorded graph to walk.
 
 use std::path::Path;
 
