@@ -383,7 +383,7 @@ fn lookup_layers_keep_their_vocabulary_in_keras_files() {
     let bytes = std::fs::read(&path).unwrap();
     let needle = b"assets/layers/ids/vocabulary.txt";
     assert!(bytes.windows(needle.len()).any(|w| w == needle), "no vocabulary asset");
-    let restored = load_model(&path).unwrap();
+    let restored = load_model(&path).unwrap().into_sequential().unwrap();
     std::fs::remove_file(&path).ok();
     let mut ctx = CallContext::new(false);
     let before = model.get_layer("ids").unwrap().call(&x, &mut ctx).unwrap();
