@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use super::weights::WeightsFile;
 use crate::layers::pooling::{GlobalAveragePooling2D, GlobalMaxPooling2D};
+use crate::layers::Layer;
 use crate::models::{Functional, Input, KerasTensor, Model, SymbolicCall};
 use crate::{keras_bail, DType, Result};
 
@@ -311,20 +312,8 @@ impl ApplicationArgs {
     ) -> Result<KerasTensor> {
         match self.pooling {
             None => Ok(x.clone()),
-            Some(Pooling::Avg) => {
-                let mut l = GlobalAveragePooling2D::new();
-                if let Some(n) = avg_name {
-                    l = l.name(n);
-                }
-                l.apply(x)
-            }
-            Some(Pooling::Max) => {
-                let mut l = GlobalMaxPooling2D::new();
-                if let Some(n) = max_name {
-                    l = l.name(n);
-                }
-                l.apply(x)
-            }
+            Some(Pooling::Avg) => maybe_named(avg_name, GlobalAveragePooling2D::new).apply(x),
+            Some(Pooling::Max) => maybe_named(max_name, GlobalMaxPooling2D::new).apply(x),
         }
     }
 
@@ -350,6 +339,45 @@ impl ApplicationArgs {
             Weights::File(p) => model.load_weights(p)?,
         }
         Ok(model)
+    }
+}
+
+/// Python's `float` of an option given as `f32` (`0.35` is 0.35, not 0.3499999940395355), so
+/// that `int(filters * alpha)` and `f"{alpha:0.2f}"` come out as in Keras.
+pub(crate) fn py_float(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(v as f64)
+}
+
+/// Python's `str` of that float (`0.35`, `1.0`), as Keras's messages show it.
+pub(crate) fn py_float_str(v: f32) -> String {
+    let f = py_float(v);
+    if f.is_finite() && f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// Prints a warning as Python's `warnings.warn` shows Keras's (`UserWarning: ...`).
+pub(crate) fn warn(message: &str) {
+    eprintln!("UserWarning: {message}");
+}
+
+/// A layer made by `make` and called `name`, without using up an automatic name: Keras
+/// numbers only unnamed layers (after `Conv2D(..., name="block1_conv1")` the next unnamed
+/// `Conv2D` is still `conv2d`).
+pub(crate) fn named<L: Layer>(name: &str, make: impl FnOnce() -> L) -> L {
+    let mut layer = crate::backend::without_auto_names(make);
+    layer.base_mut().name = name.to_string();
+    layer
+}
+
+/// [`named`] when `name` is given, else the layer with its automatic name (Keras's
+/// `name=None`).
+pub(crate) fn maybe_named<L: Layer>(name: Option<&str>, make: impl FnOnce() -> L) -> L {
+    match name {
+        Some(n) => named(n, make),
+        None => make(),
     }
 }
 

@@ -43,7 +43,14 @@ pub mod resnet50 {
 }
 
 pub use common::{ApplicationArgs, Pooling, Weights};
+pub use efficientnet::{
+    EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4, EfficientNetB5,
+    EfficientNetB6, EfficientNetB7,
+};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
+pub use mobilenet::MobileNet;
+pub use mobilenet_v2::MobileNetV2;
+pub use nasnet::{NASNetLarge, NASNetMobile};
 pub use weights::{WeightsFile, CACHE_SUBDIR};
 
 use crate::models::Functional;
@@ -67,7 +74,52 @@ impl std::fmt::Debug for Application {
 }
 
 /// Every application builder, in Keras's order of `keras.applications`.
-pub const APPLICATIONS: &[Application] = &[];
+pub const APPLICATIONS: &[Application] = &[
+    Application {
+        name: "EfficientNetB0",
+        snake_name: "efficientnet_b0",
+        build: efficientnet::EfficientNetB0,
+    },
+    Application {
+        name: "EfficientNetB1",
+        snake_name: "efficientnet_b1",
+        build: efficientnet::EfficientNetB1,
+    },
+    Application {
+        name: "EfficientNetB2",
+        snake_name: "efficientnet_b2",
+        build: efficientnet::EfficientNetB2,
+    },
+    Application {
+        name: "EfficientNetB3",
+        snake_name: "efficientnet_b3",
+        build: efficientnet::EfficientNetB3,
+    },
+    Application {
+        name: "EfficientNetB4",
+        snake_name: "efficientnet_b4",
+        build: efficientnet::EfficientNetB4,
+    },
+    Application {
+        name: "EfficientNetB5",
+        snake_name: "efficientnet_b5",
+        build: efficientnet::EfficientNetB5,
+    },
+    Application {
+        name: "EfficientNetB6",
+        snake_name: "efficientnet_b6",
+        build: efficientnet::EfficientNetB6,
+    },
+    Application {
+        name: "EfficientNetB7",
+        snake_name: "efficientnet_b7",
+        build: efficientnet::EfficientNetB7,
+    },
+    Application { name: "MobileNet", snake_name: "mobilenet", build: mobilenet::MobileNet },
+    Application { name: "MobileNetV2", snake_name: "mobilenet_v2", build: mobilenet_v2::MobileNetV2 },
+    Application { name: "NASNetLarge", snake_name: "nasnet_large", build: nasnet::NASNetLarge },
+    Application { name: "NASNetMobile", snake_name: "nasnet_mobile", build: nasnet::NASNetMobile },
+];
 
 /// The application called `name`, by its Keras name (`"ResNet50"`) or its snake_case name
 /// (`"resnet50"`).

@@ -24,6 +24,17 @@ pub fn unique_name(base: &str) -> String {
     })
 }
 
+/// Runs `make` and then puts the automatic-name counters back as they were: for an object made
+/// with an explicit name, which Keras's `auto_name` never counts (`Conv2D(8, 3, name="c")`
+/// leaves the next unnamed `Conv2D` called `conv2d`), while this crate's constructors name
+/// first and are renamed after.
+pub fn without_auto_names<T>(make: impl FnOnce() -> T) -> T {
+    let saved = NAME_COUNTS.with(|c| c.borrow().clone());
+    let out = make();
+    NAME_COUNTS.with(|c| *c.borrow_mut() = saved);
+    out
+}
+
 /// Resets automatic names (Keras `keras.backend.clear_session()`), on this thread.
 pub fn clear_session() {
     NAME_COUNTS.with(|c| c.borrow_mut().clear());
@@ -75,5 +86,14 @@ mod tests {
         assert_eq!(unique_name("conv2d"), "conv2d");
         clear_session();
         assert_eq!(unique_name("dense"), "dense");
+    }
+
+    #[test]
+    fn explicitly_named_objects_leave_the_counters_alone() {
+        clear_session();
+        assert_eq!(unique_name("conv2d"), "conv2d");
+        let named = without_auto_names(|| format!("{}-renamed", unique_name("conv2d")));
+        assert_eq!(named, "conv2d_1-renamed");
+        assert_eq!(unique_name("conv2d"), "conv2d_1");
     }
 }
