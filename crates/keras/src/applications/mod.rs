@@ -50,6 +50,7 @@ pub use efficientnet::{
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
 pub use mobilenet::MobileNet;
 pub use mobilenet_v2::MobileNetV2;
+pub use mobilenet_v3::{MobileNetV3Large, MobileNetV3Small};
 pub use nasnet::{NASNetLarge, NASNetMobile};
 pub use weights::{WeightsFile, CACHE_SUBDIR};
 
@@ -117,6 +118,16 @@ pub const APPLICATIONS: &[Application] = &[
     },
     Application { name: "MobileNet", snake_name: "mobilenet", build: mobilenet::MobileNet },
     Application { name: "MobileNetV2", snake_name: "mobilenet_v2", build: mobilenet_v2::MobileNetV2 },
+    Application {
+        name: "MobileNetV3Large",
+        snake_name: "mobilenet_v3_large",
+        build: mobilenet_v3::MobileNetV3Large,
+    },
+    Application {
+        name: "MobileNetV3Small",
+        snake_name: "mobilenet_v3_small",
+        build: mobilenet_v3::MobileNetV3Small,
+    },
     Application { name: "NASNetLarge", snake_name: "nasnet_large", build: nasnet::NASNetLarge },
     Application { name: "NASNetMobile", snake_name: "nasnet_mobile", build: nasnet::NASNetMobile },
 ];
