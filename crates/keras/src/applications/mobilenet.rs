@@ -108,6 +108,16 @@ pub fn MobileNet(args: &ApplicationArgs) -> Result<Functional> {
     let alpha = args.alpha.unwrap_or(1.0);
     let depth_multiplier = args.depth_multiplier.unwrap_or(1);
     let dropout = args.dropout.unwrap_or(1e-3);
+    if let Weights::File(p) = &args.weights {
+        if !p.exists() {
+            keras_bail!(
+                InvalidArgument,
+                "The `weights` argument should be either `None` (random initialization), 'imagenet' (pre-training \
+                 on ImageNet), or the path to the weights file to be loaded. Received weights={}",
+                p.display()
+            );
+        }
+    }
     args.check_weights()?;
     let default_size = match args.input_shape.as_deref() {
         Some([Some(r), Some(c), ..]) if r == c && SIZES.contains(r) => *r,

@@ -98,6 +98,12 @@ pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedP
 pub const FALLBACK_WARNING: &str = "`input_shape` is undefined or non-square, or `rows` is not 224. Weights \
                                     for input shape (224, 224) will be loaded as the default.";
 
+/// The warning `weights="imagenet"` gives for an input of `rows` x `cols` (`None` when
+/// unknown): [`FALLBACK_WARNING`] unless the input is 224x224.
+pub fn imagenet_warning(rows: Option<usize>, cols: Option<usize>) -> Option<&'static str> {
+    (rows != cols || rows != Some(224)).then_some(FALLBACK_WARNING)
+}
+
 /// The activation of MobileNetV3's blocks: `ReLU()` or `Activation("hard_swish")`, each call a
 /// new (automatically named) layer as in Keras.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -316,8 +322,8 @@ fn mobilenet_v3(
                  `1.0` for minimalistic only."
             );
         }
-        if rows != cols || rows != Some(224) {
-            warn(FALLBACK_WARNING);
+        if let Some(w) = imagenet_warning(rows, cols) {
+            warn(w);
         }
     }
     let img_input = args.image_input(&input_shape);

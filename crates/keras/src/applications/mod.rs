@@ -3,8 +3,10 @@
 //! One module per family, as in Keras (`keras.applications.mobilenet_v2` is
 //! [`mobilenet_v2`]). Each holds the family's ImageNet weight files ([`WeightsFile`]: the same
 //! origin URL, file name and hash Keras uses, cached under `$KERAS_HOME/models`), its
-//! `preprocess_input` and `decode_predictions`. The model builders (`MobileNetV2(...)`) need the
-//! Functional API and are not here yet.
+//! `preprocess_input` and `decode_predictions`, and its model builders (`MobileNetV2(&args)`,
+//! re-exported here), which build Functional models layer for layer as Keras does, from one
+//! [`ApplicationArgs`] of Keras's keyword arguments. [`APPLICATIONS`] lists the builders,
+//! [`by_name`] finds one, [`preprocess_input_for`] gives its family's preprocessing.
 //!
 //! ```
 //! use keras::applications::{mobilenet_v2, vgg16};
@@ -24,6 +26,7 @@
 mod common;
 pub mod densenet;
 pub mod efficientnet;
+mod family;
 pub mod imagenet_utils;
 pub mod inception_v3;
 pub mod mobilenet;
@@ -47,6 +50,7 @@ pub use efficientnet::{
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4, EfficientNetB5,
     EfficientNetB6, EfficientNetB7,
 };
+pub use family::{preprocess_input_for, PreprocessFn};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
 pub use mobilenet::MobileNet;
 pub use mobilenet_v2::MobileNetV2;
