@@ -4,6 +4,8 @@ Run from the repository root with the project's reference venv (keras 3.15.1, Te
 
     KERAS_BACKEND=tensorflow /path/to/venv/bin/python tools/applications/gen_cases_mobile.py
 
+(`ONLY=errors`, `ONLY=layers` or `ONLY=summary` regenerates one part.)
+
 Writes, for variants the shared oracle has no case for (MobileNetV3Small/Large with and without
 `minimalistic`, NASNetLarge, EfficientNetB1..B7, alpha / depth_multiplier / pooling variants of
 MobileNet and MobileNetV2, classifier options):
@@ -31,6 +33,9 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras renders summaries at min(its line length, terminal columns - 4): a wide "terminal" so the
+# default width is not clipped.
+os.environ["COLUMNS"] = "200"
 
 import keras  # noqa: E402
 
@@ -286,22 +291,28 @@ def imagenet_cases():
 
 
 def main():
+    only = os.environ.get("ONLY")  # "errors", "summary" or "layers": regenerate one part
+    if only in (None, "errors"):
+        write_errors()
+    if only in (None, "layers"):
+        for name, function, kwargs in LAYER_CASES:
+            layer_case(name, function, kwargs)
+    if only in (None, "summary"):
+        index = {}
+        for name, function, kwargs in SUMMARY_CASES:
+            summary_case(name, function, kwargs, index)
+        with open(os.path.join(SUMMARY, "summary.json"), "w") as f:
+            json.dump(dict(keras_version=keras.__version__, cases=index), f, indent=1)
+            f.write("\n")
+
+
+def write_errors():
     errors = dict(keras_version=keras.__version__, errors=error_cases(), imagenet=imagenet_cases())
     with open(os.path.join(ROOT, "crates", "keras", "tests", "fixtures", "applications", "mobile_errors.json"),
               "w") as f:
         json.dump(errors, f, indent=1)
         f.write("\n")
     print(f"{len(errors['errors'])} errors, {len(errors['imagenet'])} imagenet calls")
-    if os.environ.get("ONLY_ERRORS"):
-        return
-    for name, function, kwargs in LAYER_CASES:
-        layer_case(name, function, kwargs)
-    index = {}
-    for name, function, kwargs in SUMMARY_CASES:
-        summary_case(name, function, kwargs, index)
-    with open(os.path.join(SUMMARY, "summary.json"), "w") as f:
-        json.dump(dict(keras_version=keras.__version__, cases=index), f, indent=1)
-        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ pub fn classify(o: &Options, labels: Option<&ClassIndex>) -> Result<String> {
         batch.extend(img_to_array(&img)?.to_f32_vec());
     }
     let x = preprocess(&Tensor::new(batch, [o.images.len(), h, w, 3])?, None)?;
-    let probs = model.predict(&x, PredictArgs::default().verbose(0))?;
+    let probs = model.predict(&x, PredictArgs::default().verbose(0))?.swap_remove(0);
     let classes = probs.shape().get(1).copied().unwrap_or(0);
     let p = probs.to_f32_vec();
     let mut out = String::new();

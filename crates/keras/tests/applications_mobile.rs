@@ -115,7 +115,18 @@ fn keras_top5(m: &Value) -> Vec<Vec<(usize, f32)>> {
         .collect()
 }
 
-const PROB_TOL: f32 = 1e-4;
+/// The tolerance on a probability: 1e-4, or twice the spread Keras itself shows on the file
+/// (`tf_keras_vs_keras3_max_abs`: tf.keras 2 and Keras 3 on the same weights and images), the
+/// rule of the published-format MobileNet test in tests/applications.rs. The shared MobileNet's
+/// logits reach 90, so float32 rounding moves its probabilities by ~1e-4: Keras 3 on this
+/// machine is 9.9e-5 off expected.json on image 1 (keras-rs: 1.3e-4).
+fn prob_tol(m: &Value) -> f32 {
+    (2.0 * m["tf_keras_vs_keras3_max_abs"].as_f64().unwrap_or(0.0)).max(1e-4) as f32
+}
+
+fn predict(model: &Functional, x: &Tensor) -> Tensor {
+    model.predict(x, PredictArgs::default().verbose(0)).unwrap().swap_remove(0)
+}
 
 #[test]
 fn published_weight_files_load_by_name_and_give_kerass_top5() {
@@ -123,14 +134,13 @@ fn published_weight_files_load_by_name_and_give_kerass_top5() {
     let expected = json(&dir.join("expected.json"));
     let models = expected["models"].as_object().unwrap();
     assert!(!models.is_empty());
-    let mut worst = 0.0f32;
     for (name, m) in models {
+        let mut worst = 0.0f32;
         keras::backend::clear_session();
         let weights = Weights::File(dir.join(m["weights"].as_str().unwrap()));
         let model = published_model(name, m, weights);
         let size = m["input_size"].as_u64().unwrap() as usize;
-        let probs =
-            model.predict(&images(&dir, &expected, name, size), PredictArgs::default().verbose(0)).unwrap();
+        let probs = predict(&model, &images(&dir, &expected, name, size));
         let classes = probs.shape()[1];
         let p = probs.to_f32_vec();
         for (i, want) in keras_top5(m).iter().enumerate() {
@@ -138,12 +148,12 @@ fn published_weight_files_load_by_name_and_give_kerass_top5() {
             let got = classify_image::top_classes(row, want.len());
             for (k, (&(gc, gp), &(wc, wp))) in got.iter().zip(want).enumerate() {
                 assert_eq!(gc, wc, "{name} image {i} rank {k}: class {gc}, Keras {wc}");
-                assert!((gp - wp).abs() <= PROB_TOL, "{name} image {i} class {wc}: {gp} vs Keras {wp}");
+                assert!((gp - wp).abs() <= prob_tol(m), "{name} image {i} class {wc}: {gp} vs Keras {wp}");
                 worst = worst.max((gp - wp).abs());
             }
         }
+        println!("{name}: max |probability - Keras| over the top 5 = {worst:e}");
     }
-    println!("published weights: max |probability - Keras| = {worst:e}");
 }
 
 #[test]
@@ -184,7 +194,7 @@ fn classify_image_prints_kerass_top5_from_published_weights() {
                     assert_eq!(f[0], (k + 1).to_string());
                     assert_eq!(f[1], wc.to_string(), "{name} image {i} rank {k}");
                     let p: f32 = f[2].parse().unwrap();
-                    assert!((p - wp).abs() <= PROB_TOL + 5e-7, "{name} image {i}: {p} vs Keras {wp}");
+                    assert!((p - wp).abs() <= prob_tol(m) + 5e-7, "{name} image {i}: {p} vs Keras {wp}");
                     let label = if labels.is_some() { format!("label_{wc}") } else { "-".into() };
                     assert_eq!(f[3], label);
                 }
@@ -238,11 +248,7 @@ fn imagenet_weights_come_from_the_cache_as_keras_fetches_them() {
     let direct = mobilenet::MobileNet(&ApplicationArgs::new().alpha(0.25).weights(file)).unwrap();
     assert_eq!(cached.name(), "mobilenet_0.25_224");
     let x = images(&dir, &expected, "mobilenet", 224);
-    let args = || PredictArgs::default().verbose(0);
-    assert_eq!(
-        cached.predict(&x, args()).unwrap().to_f32_vec(),
-        direct.predict(&x, args()).unwrap().to_f32_vec()
-    );
+    assert_eq!(predict(&cached, &x).to_f32_vec(), predict(&direct, &x).to_f32_vec());
     std::fs::remove_dir_all(&home).ok();
 }
 
@@ -363,9 +369,7 @@ fn mobilenet_v3_records_kerass_operation_nodes_and_they_round_trip() {
     let loaded = Functional::load(&path).unwrap();
     std::fs::remove_file(&path).ok();
     let x = Tensor::new((0..2 * 32 * 32 * 3).map(|i| (i % 251) as f32).collect(), [2, 32, 32, 3]).unwrap();
-    let p = || PredictArgs::default().verbose(0);
-    let (a, b) = (model.predict(&x, p()).unwrap(), loaded.predict(&x, p()).unwrap());
-    assert_eq!(a.to_f32_vec(), b.to_f32_vec());
+    assert_eq!(predict(&model, &x).to_f32_vec(), predict(&loaded, &x).to_f32_vec());
 }
 
 #[test]

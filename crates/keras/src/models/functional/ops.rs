@@ -177,7 +177,7 @@ impl KerasTensor {
     /// let model = Model::new(&[x], &[y])?;
     /// assert_eq!(model.layers().len(), 2); // the input and the ReLU
     /// let out = model.predict(&Tensor::new(vec![-4.0, 0.0, 4.0], [1, 3])?, PredictArgs::default().verbose(0))?;
-    /// assert_eq!(out.to_f32_vec(), vec![0.0, 0.5, 1.0]);
+    /// assert_eq!(out[0].to_f32_vec(), vec![0.0, 0.5, 1.0]);
     /// # Ok::<(), keras::Error>(())
     /// ```
     pub fn add_scalar(&self, c: f64) -> Result<KerasTensor> {
