@@ -135,7 +135,7 @@ fn nasnet(
     )?;
     let img_input = args.image_input(&input_shape);
     let fm = cfg.filter_multiplier;
-    if cfg.penultimate_filters % (24 * fm * fm) != 0 {
+    if !cfg.penultimate_filters.is_multiple_of(24 * fm * fm) {
         keras_bail!(
             InvalidArgument,
             "For NASNet-A models, the `penultimate_filters` must be a multiple of 24 * (`filter_multiplier` ** 2). \
