@@ -9,14 +9,18 @@ pub struct Args {
     pub command: String,
     /// Positional arguments after the command.
     pub positional: Vec<String>,
-    /// `--name value` options.
-    values: HashMap<String, String>,
+    /// `--name value` options, each value in command-line order (several only for
+    /// [`REPEATABLE`] options).
+    values: HashMap<String, Vec<String>>,
     /// `--name` switches.
     switches: Vec<String>,
 }
 
 /// Options that are switches (take no value).
 const SWITCHES: &[&str] = &["no-shuffle", "help"];
+
+/// Options that may be given several times: one array per model input or output.
+const REPEATABLE: &[&str] = &["input", "output", "x", "y"];
 
 impl Args {
     /// Parses `argv` without the program name.
@@ -30,9 +34,11 @@ impl Args {
                     switches.push(name.to_string());
                 } else {
                     let v = it.next().ok_or_else(|| format!("option --{name} needs a value"))?;
-                    if values.insert(name.to_string(), v.clone()).is_some() {
+                    let list: &mut Vec<String> = values.entry(name.to_string()).or_default();
+                    if !list.is_empty() && !REPEATABLE.contains(&name) {
                         return Err(format!("option --{name} given twice"));
                     }
+                    list.push(v.clone());
                 }
             } else {
                 positional.push(a.clone());
@@ -58,17 +64,28 @@ impl Args {
         Ok(())
     }
 
-    /// A required `--name value`.
+    /// A required `--name value`, given once.
     pub fn required(&self, name: &str) -> Result<&str, String> {
-        self.values
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| format!("`keras {}` needs --{name}", self.command))
+        match self.values.get(name).map(Vec::as_slice) {
+            Some([one]) => Ok(one),
+            Some(many) if many.len() > 1 => {
+                Err(format!("`keras {}` takes --{name} once, got it {} times", self.command, many.len()))
+            }
+            _ => Err(format!("`keras {}` needs --{name}", self.command)),
+        }
+    }
+
+    /// Every value of a repeatable `--name value`, in order; at least one is required.
+    pub fn required_all(&self, name: &str) -> Result<&[String], String> {
+        match self.values.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(format!("`keras {}` needs --{name}", self.command)),
+        }
     }
 
     /// An optional `--name value` parsed as `T`.
     pub fn parsed<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        match self.values.get(name) {
+        match self.values.get(name).and_then(|v| v.last()) {
             None => Ok(None),
             Some(v) => v.parse().map(Some).map_err(|_| format!("invalid value for --{name}: '{v}'")),
         }
@@ -101,5 +118,15 @@ mod tests {
         assert!(a.expect(2, &["x", "epochs", "no-shuffle"]).is_err());
         assert!(parse("predict m --input").unwrap_err().contains("needs a value"));
         assert!(parse("").is_err());
+        assert!(parse("fit m --epochs 1 --epochs 2").unwrap_err().contains("given twice"));
+    }
+
+    #[test]
+    fn arrays_may_be_given_once_per_input_and_output() {
+        let a = parse("predict m.keras --input a.npy --output p.npy --input b.npy --output q.npy").unwrap();
+        assert_eq!(a.required_all("input").unwrap(), ["a.npy", "b.npy"]);
+        assert_eq!(a.required_all("output").unwrap(), ["p.npy", "q.npy"]);
+        assert!(a.required("input").unwrap_err().contains("once, got it 2 times"));
+        assert!(a.required_all("x").unwrap_err().contains("needs --x"));
     }
 }

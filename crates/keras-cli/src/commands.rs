@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use keras::io::npy;
-use keras::models::{load_model, Sequential};
+use keras::models::{load_model, AnyModel};
+use keras::trainers::Arrays;
 use keras::{EvaluateArgs, FitArgs, Logs, PredictArgs, Tensor};
 
 use crate::args::Args;
@@ -28,7 +29,7 @@ fn usage(r: Result<(), String>) -> Result<(), Failure> {
     r.map_err(Failure::Usage)
 }
 
-fn model_file(args: &Args) -> Result<Sequential, Failure> {
+fn model_file(args: &Args) -> Result<AnyModel, Failure> {
     let path = &args.positional[0];
     if path.ends_with(".weights.h5") {
         return Err(Failure::Run(format!(
@@ -40,6 +41,39 @@ fn model_file(args: &Args) -> Result<Sequential, Failure> {
 
 fn read_npy(path: &str) -> Result<Tensor, Failure> {
     npy::read(path).map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))
+}
+
+/// Reads one array per model input (or output), checking the count against `names` (the
+/// model's input or output names, in order).
+fn read_arrays(
+    paths: &[String],
+    names: &[String],
+    flag: &str,
+    what: &str,
+    model: &AnyModel,
+) -> Result<Arrays, Failure> {
+    if paths.len() != names.len() {
+        return Err(Failure::Run(format!(
+            "model '{}' has {} {what}(s) ({}): give --{flag} once per {what}, in that order; got {}",
+            model.name(),
+            names.len(),
+            names.join(", "),
+            paths.len()
+        )));
+    }
+    let mut arrays = paths.iter().map(|p| read_npy(p)).collect::<Result<Vec<_>, _>>()?;
+    Ok(if arrays.len() == 1 { Arrays::One(arrays.swap_remove(0)) } else { Arrays::List(arrays) })
+}
+
+/// The outputs that take a target: those with a loss (every output when not compiled).
+fn target_names(m: &AnyModel) -> Vec<String> {
+    let names = m.output_names();
+    match m.compile_state() {
+        Some(c) if c.outputs_with_loss().len() == names.len() => {
+            names.into_iter().zip(c.outputs_with_loss()).filter(|(_, &w)| w).map(|(n, _)| n).collect()
+        }
+        _ => names,
+    }
 }
 
 fn batch_size(args: &Args, default: usize) -> Result<usize, Failure> {
@@ -80,13 +114,26 @@ fn serde_json_list(v: &[serde_json::Value]) -> String {
 
 fn predict(args: &Args) -> Result<(), Failure> {
     usage(args.expect(1, &["input", "output", "batch-size"]))?;
-    let (input, output) = (usage_str(args, "input")?, usage_str(args, "output")?);
+    let inputs = args.required_all("input").map_err(Failure::Usage)?;
+    let outputs = args.required_all("output").map_err(Failure::Usage)?;
     let bs = batch_size(args, 32)?;
     let m = model_file(args)?;
-    let x = read_npy(input)?;
-    let y = m.predict(&x, PredictArgs::default().batch_size(bs).verbose(0))?;
-    npy::write(output, &y).map_err(|e| Failure::Run(format!("cannot write {output}: {e}")))?;
-    println!("wrote {output}: shape {:?}", y.shape());
+    let names = m.output_names();
+    if outputs.len() != names.len() {
+        return Err(Failure::Run(format!(
+            "model '{}' has {} output(s) ({}): give --output once per output, in that order; got {}",
+            m.name(),
+            names.len(),
+            names.join(", "),
+            outputs.len()
+        )));
+    }
+    let x = read_arrays(inputs, &m.input_names(), "input", "input", &m)?;
+    let ys = m.predict(x, PredictArgs::default().batch_size(bs).verbose(0))?;
+    for (path, y) in outputs.iter().zip(&ys) {
+        npy::write(path, y).map_err(|e| Failure::Run(format!("cannot write {path}: {e}")))?;
+        println!("wrote {path}: shape {:?}", y.shape());
+    }
     Ok(())
 }
 
@@ -94,7 +141,7 @@ fn usage_str<'a>(args: &'a Args, name: &str) -> Result<&'a str, Failure> {
     args.required(name).map_err(Failure::Usage)
 }
 
-fn needs_compile(m: &Sequential, path: &str) -> Result<(), Failure> {
+fn needs_compile(m: &AnyModel, path: &str) -> Result<(), Failure> {
     if m.compile_state().is_none() {
         return Err(Failure::Run(format!(
             "{path} has no training configuration (it was saved without compile()), so it cannot be evaluated or trained"
@@ -105,19 +152,23 @@ fn needs_compile(m: &Sequential, path: &str) -> Result<(), Failure> {
 
 fn evaluate(args: &Args) -> Result<(), Failure> {
     usage(args.expect(1, &["x", "y", "batch-size"]))?;
-    let (xp, yp) = (usage_str(args, "x")?, usage_str(args, "y")?);
+    let (xp, yp) =
+        (args.required_all("x").map_err(Failure::Usage)?, args.required_all("y").map_err(Failure::Usage)?);
     let bs = batch_size(args, 32)?;
     let mut m = model_file(args)?;
     needs_compile(&m, &args.positional[0])?;
-    let (x, y) = (read_npy(xp)?, read_npy(yp)?);
-    let logs = m.evaluate(&x, &y, EvaluateArgs::default().batch_size(bs).verbose(0))?;
+    let x = read_arrays(xp, &m.input_names(), "x", "input", &m)?;
+    let y = read_arrays(yp, &target_names(&m), "y", "output", &m)?;
+    let logs = m.evaluate(x, y, EvaluateArgs::default().batch_size(bs).verbose(0))?;
     println!("{}", logs_line(&logs));
     Ok(())
 }
 
 fn fit(args: &Args) -> Result<(), Failure> {
     usage(args.expect(1, &["x", "y", "epochs", "batch-size", "validation-split", "no-shuffle", "output"]))?;
-    let (xp, yp, out) = (usage_str(args, "x")?, usage_str(args, "y")?, usage_str(args, "output")?);
+    let (xp, yp) =
+        (args.required_all("x").map_err(Failure::Usage)?, args.required_all("y").map_err(Failure::Usage)?);
+    let out = usage_str(args, "output")?;
     let epochs: usize = args
         .parsed("epochs")
         .map_err(Failure::Usage)?
@@ -130,14 +181,15 @@ fn fit(args: &Args) -> Result<(), Failure> {
     }
     let mut m = model_file(args)?;
     needs_compile(&m, &args.positional[0])?;
-    let (x, y) = (read_npy(xp)?, read_npy(yp)?);
+    let x = read_arrays(xp, &m.input_names(), "x", "input", &m)?;
+    let y = read_arrays(yp, &target_names(&m), "y", "output", &m)?;
     let fit_args = FitArgs::default()
         .epochs(epochs)
         .batch_size(bs)
         .validation_split(split)
         .shuffle(!args.switch("no-shuffle"))
         .verbose(2);
-    let history = m.fit(&x, &y, fit_args)?;
+    let history = m.fit(x, y, fit_args)?;
     m.save(out)?;
     let last: Logs = history.history.iter().filter_map(|(k, v)| v.last().map(|x| (k.clone(), *x))).collect();
     println!("trained {} epoch(s): {}; saved {out}", history.epoch.len(), logs_line(&last));

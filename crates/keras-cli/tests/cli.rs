@@ -225,3 +225,160 @@ fn uncompiled_keras_files_load_as_uncompiled_models() {
         assert!(last.starts_with("keras: error: ") && last.contains("saved without compile()"), "{err}");
     }
 }
+
+/// The Keras-made Functional cases (crates/keras/tests/fixtures/oracle/functional): inputs
+/// `x0.npy`, `x1.npy`... in `model.inputs` order, Keras's predictions `y0.npy`... in output order.
+fn functional_cases() -> Vec<(PathBuf, Vec<PathBuf>, Vec<PathBuf>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keras/tests/fixtures/oracle/functional");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    dirs.retain(|p| p.join("model.keras").is_file());
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no functional cases under {}", root.display());
+    let numbered = |dir: &Path, prefix: &str| -> Vec<PathBuf> {
+        (0..).map(|i| dir.join(format!("{prefix}{i}.npy"))).take_while(|p| p.is_file()).collect()
+    };
+    dirs.into_iter().map(|d| (d.clone(), numbered(&d, "x"), numbered(&d, "y"))).collect()
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.to_f32_vec().iter().zip(b.to_f32_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// `args` with `--flag path` once per path.
+fn repeated(args: &mut Vec<String>, flag: &str, paths: &[PathBuf]) {
+    for p in paths {
+        args.push(flag.to_string());
+        args.push(s(p).to_string());
+    }
+}
+
+fn run_owned(args: &[String]) -> Output {
+    keras_bin(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn every_command_works_on_keras_functional_files() {
+    let mut worst = 0f32;
+    for (dir, xs, ys) in functional_cases() {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        for file in ["model.keras", "model.h5"] {
+            let f = dir.join(file);
+            let out = ok(&keras_bin(&["summary", s(&f)]));
+            assert!(out.contains("Model: \"") && out.contains("Connected to"), "{name}/{file}: {out}");
+            assert!(out.contains("Compiled: optimizer Adam"), "{name}/{file}: {out}");
+
+            // predict: every input in, every output out, within 1e-4 of Keras.
+            let preds: Vec<PathBuf> =
+                (0..ys.len()).map(|i| tmp(&format!("fn_{name}_{file}_p{i}.npy"))).collect();
+            let mut args = vec!["predict".to_string(), s(&f).to_string()];
+            repeated(&mut args, "--input", &xs);
+            repeated(&mut args, "--output", &preds);
+            let out = ok(&run_owned(&args));
+            assert_eq!(out.lines().count(), ys.len(), "{out}");
+            for (p, y) in preds.iter().zip(&ys) {
+                let d = max_abs_diff(&npy::read(p).unwrap(), &npy::read(y).unwrap());
+                assert!(d <= 1e-4, "{name}/{file}: predict differs from Keras by {d}");
+                worst = worst.max(d);
+            }
+
+            // evaluate with Keras's predictions as targets: the mse losses are ~0.
+            let mut args = vec!["evaluate".to_string(), s(&f).to_string()];
+            repeated(&mut args, "--x", &xs);
+            repeated(&mut args, "--y", &ys);
+            let out = ok(&run_owned(&args));
+            let loss: f32 =
+                out.trim().strip_prefix("loss: ").unwrap().split(' ').next().unwrap().parse().unwrap();
+            assert!(loss.abs() < 1e-6, "{name}/{file}: {out}");
+            if ys.len() > 1 {
+                assert!(out.contains("_loss: "), "{name}/{file}: per-output losses missing: {out}");
+            }
+
+            // fit, saved as the other format, then predict with the trained file.
+            let other = if file.ends_with(".keras") { "h5" } else { "keras" };
+            let trained = tmp(&format!("fn_{name}_{file}_trained.{other}"));
+            let mut args = vec!["fit".to_string(), s(&f).to_string()];
+            repeated(&mut args, "--x", &xs);
+            repeated(&mut args, "--y", &ys);
+            args.extend(["--epochs", "2", "--batch-size", "4", "--output", s(&trained)].map(String::from));
+            let out = ok(&run_owned(&args));
+            assert!(out.contains("trained 2 epoch(s)"), "{out}");
+            let m = keras::models::load_model(&trained).unwrap();
+            assert_eq!(m.class_name(), "Functional");
+            assert!(m.compile_state().is_some(), "{name}: the trained file is compiled");
+
+            // convert, and the converted file predicts the same.
+            let conv = tmp(&format!("fn_{name}_{file}_converted.{other}"));
+            ok(&keras_bin(&["convert", s(&f), s(&conv)]));
+            let again: Vec<PathBuf> =
+                (0..ys.len()).map(|i| tmp(&format!("fn_{name}_{file}_q{i}.npy"))).collect();
+            let mut args = vec!["predict".to_string(), s(&conv).to_string()];
+            repeated(&mut args, "--input", &xs);
+            repeated(&mut args, "--output", &again);
+            ok(&run_owned(&args));
+            for (a, b) in again.iter().zip(&preds) {
+                assert_eq!(npy::read(a).unwrap().to_f32_vec(), npy::read(b).unwrap().to_f32_vec());
+            }
+        }
+    }
+    eprintln!("keras predict on Functional files vs Keras: max abs diff {worst:e}");
+}
+
+#[test]
+fn the_wrong_number_of_arrays_is_a_clear_error() {
+    let cases = functional_cases();
+    let (dir, xs, ys) =
+        cases.iter().find(|(_, xs, ys)| xs.len() == 2 && ys.len() == 2).expect("a 2-in 2-out case");
+    let f = dir.join("model.keras");
+    let o = |i: usize| s(&tmp(&format!("wrong_{i}.npy"))).to_string();
+    let (x0, x1, y0, y1) = (s(&xs[0]), s(&xs[1]), s(&ys[0]), s(&ys[1]));
+    let (o0, o1) = (o(0), o(1));
+    fails(
+        &keras_bin(&["predict", s(&f), "--input", x0, "--output", &o0, "--output", &o1]),
+        1,
+        "has 2 input(s)",
+    );
+    fails(
+        &keras_bin(&["predict", s(&f), "--input", x0, "--input", x1, "--output", &o0]),
+        1,
+        "give --output once per output",
+    );
+    fails(&keras_bin(&["evaluate", s(&f), "--x", x0, "--x", x1, "--y", y0]), 1, "has 2 output(s)");
+    fails(&keras_bin(&["evaluate", s(&f), "--x", x0, "--y", y0, "--y", y1]), 1, "give --x once per input");
+    fails(
+        &keras_bin(&[
+            "fit",
+            s(&f),
+            "--x",
+            x0,
+            "--x",
+            x1,
+            "--y",
+            y0,
+            "--y",
+            y1,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--output",
+            "a.keras",
+            "--output",
+            "b.keras",
+        ]),
+        2,
+        "takes --output once",
+    );
+    // A Sequential file still takes one array each way.
+    let seq = &cases_first_sequential();
+    fails(
+        &keras_bin(&["predict", s(&seq.0), "--input", s(&seq.1), "--input", s(&seq.1), "--output", &o0]),
+        1,
+        "has 1 input(s)",
+    );
+}
+
+fn cases_first_sequential() -> (PathBuf, PathBuf) {
+    let dir = &cases()[0];
+    (dir.join("model.keras"), dir.join("input.npy"))
+}

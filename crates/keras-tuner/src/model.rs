@@ -1,13 +1,14 @@
 //! What the tuner needs from a model, and the only place that names concrete keras model
-//! types. A hypermodel's `build` returns any [`TunableModel`]; today that is
-//! `keras::models::Sequential` (implemented here), and a Functional model needs only another
-//! `impl` block below. Implement the trait for your own type to tune anything that trains
-//! (the tests tune a synthetic objective this way).
+//! types. A hypermodel's `build` returns any [`TunableModel`]: `keras::models::Sequential`
+//! and `keras::models::Functional` (multi-input and multi-output included: the search's `x`
+//! and `y` are [`Arrays`], as `fit` takes them) are implemented here. Implement the trait for
+//! your own type to tune anything that trains (the tests tune a synthetic objective this way).
 
 use std::path::Path;
 
-use keras::models::Sequential;
-use keras::{FitArgs, History, Tensor};
+use keras::models::{Functional, Sequential};
+use keras::trainers::Arrays;
+use keras::{FitArgs, History};
 
 use crate::json::Json;
 
@@ -15,7 +16,7 @@ use crate::json::Json;
 pub trait TunableModel: 'static {
     /// Trains on `(x, y)` (Keras `model.fit`); the callbacks in `args` include the tuner's
     /// checkpoint callback, so a model that runs them gets `get_best_models` for free.
-    fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> keras::Result<History>;
+    fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History>;
     /// Writes the weights to a `.weights.h5` file (the trial's `checkpoint.weights.h5`).
     fn save_weights(&self, path: &Path) -> keras::Result<()>;
     /// Restores [`TunableModel::save_weights`] (best models, Hyperband's continued trials).
@@ -30,7 +31,7 @@ pub trait TunableModel: 'static {
 }
 
 impl TunableModel for Sequential {
-    fn fit(&mut self, x: &Tensor, y: &Tensor, args: FitArgs) -> keras::Result<History> {
+    fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History> {
         Sequential::fit(self, x, y, args)
     }
 
@@ -50,5 +51,29 @@ impl TunableModel for Sequential {
         let shape = self.input_shape()?;
         let dims = shape.iter().map(|d| d.map_or(Json::Null, |v| Json::Int(v as i64))).collect();
         Some(Json::obj([("input_shape", Json::Array(dims))]))
+    }
+}
+
+impl TunableModel for Functional {
+    fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History> {
+        Functional::fit(self, x, y, args)
+    }
+
+    fn save_weights(&self, path: &Path) -> keras::Result<()> {
+        Functional::save_weights(self, path)
+    }
+
+    fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
+        Functional::load_weights(self, path)
+    }
+
+    fn count_params(&self) -> usize {
+        self.trainable_weights().iter().map(|w| w.value().numel()).sum()
+    }
+
+    /// Keras's `Functional.get_build_config()`: `{"input_shape": null}` (a Functional model
+    /// is built by its graph, so keras-tuner's `build_from_config` has nothing to do).
+    fn build_config(&self) -> Option<Json> {
+        Some(Json::obj([("input_shape", Json::Null)]))
     }
 }

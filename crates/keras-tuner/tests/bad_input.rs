@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use keras::trainers::Arrays;
 use keras::{FitArgs, History, Tensor};
 use keras_tuner::{
     BayesianOptimization, Error, FitResult, HpValue, HyperModel, HyperParameters, Hyperband, RandomSearch,
@@ -11,7 +12,7 @@ use keras_tuner::{
 
 struct Nothing;
 impl TunableModel for Nothing {
-    fn fit(&mut self, _: &Tensor, _: &Tensor, _: FitArgs) -> keras::Result<History> {
+    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
         Ok(History::default())
     }
     fn save_weights(&self, _: &Path) -> keras::Result<()> {
@@ -37,8 +38,8 @@ impl<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync> HyperModel f
         &self,
         _: &mut HyperParameters,
         _: &mut Nothing,
-        _: &Tensor,
-        _: &Tensor,
+        _: &Arrays,
+        _: &Arrays,
         _: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         Ok(FitResult::Value(1.0))
@@ -57,8 +58,8 @@ impl HyperModel for ReportsLoss {
         &self,
         _: &mut HyperParameters,
         _: &mut Nothing,
-        _: &Tensor,
-        _: &Tensor,
+        _: &Arrays,
+        _: &Arrays,
         _: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         Ok(FitResult::Metrics(vec![("loss".into(), 1.0)]))
@@ -80,7 +81,7 @@ fn empty_search_space() {
         .overwrite(true)
         .build()
         .unwrap();
-    let e = t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap_err();
+    let e = t.search(x(), x(), SearchArgs::default().verbose(0)).unwrap_err();
     assert!(matches!(e, Error::Value(_)) && e.to_string().contains("search space is empty"), "{e}");
 }
 
@@ -125,7 +126,7 @@ fn unknown_objective() {
         .overwrite(true)
         .build()
         .unwrap();
-    let e = t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap_err();
+    let e = t.search(x(), x(), SearchArgs::default().verbose(0)).unwrap_err();
     assert!(matches!(e, Error::Fatal(_)), "{e}");
     assert!(e.to_string().contains("to have the specified objective, val_loss"), "{e}");
 }
@@ -175,7 +176,7 @@ fn broken_project_files_are_errors() {
             .max_trials(2)
     };
     let t = make().overwrite(true).build().unwrap();
-    t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    t.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     let oracle = d.join("p").join("oracle.json");
     for bad in ["", "{", "[1, 2]", "{\"ongoing_trials\": 3}", "{\"ongoing_trials\": {\"tuner0\": \"77\"}}"] {
         std::fs::write(&oracle, bad).unwrap();
@@ -195,7 +196,7 @@ fn corrupt_hyperband_state_is_an_error() {
             .project_name("p")
     };
     let t = make().overwrite(true).build().unwrap();
-    t.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    t.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     let path = d.join("p").join("oracle.json");
     let good = std::fs::read_to_string(&path).unwrap();
     for (from, to) in [

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use keras::trainers::Arrays;
 use keras::{FitArgs, History, Tensor};
 use keras_tuner::{
     BayesianOptimization, FitResult, HyperModel, HyperParameters, RandomSearch, SearchArgs, TunableModel,
@@ -13,7 +14,7 @@ use keras_tuner::{
 
 struct Point;
 impl TunableModel for Point {
-    fn fit(&mut self, _: &Tensor, _: &Tensor, _: FitArgs) -> keras::Result<History> {
+    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
         Ok(History::default())
     }
     fn save_weights(&self, _: &Path) -> keras::Result<()> {
@@ -45,8 +46,8 @@ impl HyperModel for Branin {
         &self,
         hp: &mut HyperParameters,
         _: &mut Point,
-        _: &Tensor,
-        _: &Tensor,
+        _: &Arrays,
+        _: &Arrays,
         _: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         let x1 = hp.get("x1")?.as_f64().unwrap();

@@ -15,6 +15,7 @@ use keras::callbacks::{Callback, CallbackModel};
 use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
+use keras::trainers::Arrays;
 use keras::{FitArgs, Logs, Tensor};
 use keras_tuner::{FitResult, HyperModel, HyperParameters, Hyperband, RandomSearch, SearchArgs, Tuner};
 
@@ -68,8 +69,8 @@ impl HyperModel for Mlp {
         &self,
         hp: &mut HyperParameters,
         model: &mut Sequential,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         FITS.fetch_add(1, Ordering::SeqCst);

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use keras::trainers::Arrays;
 use keras::{FitArgs, History, Tensor};
 use keras_tuner::json::Json;
 use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, SearchArgs, TunableModel};
@@ -17,7 +18,7 @@ use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, Se
 struct Synthetic;
 
 impl TunableModel for Synthetic {
-    fn fit(&mut self, _x: &Tensor, _y: &Tensor, _args: FitArgs) -> keras::Result<History> {
+    fn fit(&mut self, _x: &Arrays, _y: &Arrays, _args: FitArgs) -> keras::Result<History> {
         Ok(History::default())
     }
     fn save_weights(&self, _path: &Path) -> keras::Result<()> {
@@ -46,8 +47,8 @@ impl HyperModel for Objective {
         &self,
         hp: &mut HyperParameters,
         _model: &mut Synthetic,
-        _x: &Tensor,
-        _y: &Tensor,
+        _x: &Arrays,
+        _y: &Arrays,
         args: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         self.fits.lock().unwrap().push((args.initial_epoch, args.epochs));

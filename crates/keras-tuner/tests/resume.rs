@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use keras::trainers::Arrays;
 use keras::{FitArgs, History, Tensor};
 use keras_tuner::{
     FitResult, GridSearch, HyperModel, HyperParameters, RandomSearch, SearchArgs, TunableModel,
@@ -12,7 +13,7 @@ use keras_tuner::{
 
 struct Nothing;
 impl TunableModel for Nothing {
-    fn fit(&mut self, _: &Tensor, _: &Tensor, _: FitArgs) -> keras::Result<History> {
+    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
         Ok(History::default())
     }
     fn save_weights(&self, _: &Path) -> keras::Result<()> {
@@ -42,8 +43,8 @@ impl HyperModel for Quadratic {
         &self,
         hp: &mut HyperParameters,
         _: &mut Nothing,
-        _: &Tensor,
-        _: &Tensor,
+        _: &Arrays,
+        _: &Arrays,
         _: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         let u = hp.get("u")?.as_i64().unwrap();
@@ -72,15 +73,15 @@ fn grid_search_continues_the_grid() {
         g
     };
     let full = make(None).overwrite(true).build().unwrap();
-    full.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    full.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     let want = values(&full);
     assert_eq!(want.len(), 12);
 
     let part = make(Some(5)).overwrite(true).build().unwrap();
-    part.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    part.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     assert_eq!(part.trials().len(), 5);
     let rest = make(None).build().unwrap();
-    rest.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    rest.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     assert_eq!(rest.hypermodel().ran.lock().unwrap().len(), 7, "only the 7 remaining combinations run");
     let mut got = values(&rest);
     let mut want = want;
@@ -101,12 +102,12 @@ fn random_search_continues_its_draws() {
             .project_name("r")
     };
     let full = make(6).overwrite(true).build().unwrap();
-    full.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    full.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     let part = make(3).overwrite(true).build().unwrap();
-    part.search(&x(), &x(), SearchArgs::default().verbose(0)).unwrap();
+    part.search(x(), x(), SearchArgs::default().verbose(0)).unwrap();
     let rest = make(6).build().unwrap();
     // verbose 1: keras-tuner's progress display (trial tables, times, best so far).
-    rest.search(&x(), &x(), SearchArgs::default().verbose(1)).unwrap();
+    rest.search(x(), x(), SearchArgs::default().verbose(1)).unwrap();
     assert_eq!(rest.hypermodel().ran.lock().unwrap().len(), 3);
     assert_eq!(values(&rest), values(&full));
     let _ = std::fs::remove_dir_all(&dir);

@@ -12,6 +12,7 @@ use keras::callbacks::{EarlyStopping, TensorBoard};
 use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
+use keras::trainers::Arrays;
 use keras::{EvaluateArgs, FitArgs, Tensor};
 use keras_tuner::json::Json;
 use keras_tuner::{
@@ -56,8 +57,8 @@ impl HyperModel for Mlp {
         &self,
         _hp: &mut HyperParameters,
         model: &mut Sequential,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         let h = model.fit(x, y, args)?;
@@ -313,8 +314,8 @@ impl HyperModel for Recorder {
         &self,
         _hp: &mut HyperParameters,
         model: &mut Sequential,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         let h = model.fit(x, y, args)?;

@@ -5,7 +5,16 @@
 //!
 //! ```text
 //! cargo run --release -p keras --example bench -- --workload mlp|cnn|lstm|cnn_infer [--batch N] [--device cpu|gpu|gpu:N]
+//! cargo run --release -p keras --example bench -- --workload resnet50_infer|mobilenet_v2_infer
 //! ```
+//!
+//! W5 (`resnet50_infer`, `mobilenet_v2_infer`) follows the protocol of
+//! `tools/bench/anchors/bench_w5_keras.py`: the `keras.applications` model at 224x224x3 with
+//! random weights and 1000 classes, standard-normal input; `infer_b1_latency_ms` is the median
+//! of at least `BENCH_MIN_CALLS_B1` (20) batch-1 `predict` calls within `BENCH_WINDOW_S` (3 s),
+//! `infer_b32_sps` 32 over the median batch-32 `predict` call (at least `BENCH_MIN_CALLS_B32`,
+//! 5); `predict_on_batch` figures are recorded beside them. A model whose builder this build
+//! lacks prints `"status": "unavailable"`.
 //!
 //! `--device` (or `KERAS_DEVICE`) picks where the model runs; GPUs need a build with
 //! `--features cuda`. Predict timings include reading the outputs back to the host.
@@ -107,8 +116,9 @@ fn main() -> keras::Result<()> {
         "mlp" => 128,
         "cnn" | "lstm" => 32,
         "cnn_infer" => 1,
+        "resnet50_infer" | "mobilenet_v2_infer" => W5_BATCH,
         w => {
-            eprintln!("unknown workload {w} (mlp, cnn, lstm, cnn_infer)");
+            eprintln!("unknown workload {w} (mlp, cnn, lstm, cnn_infer, resnet50_infer, mobilenet_v2_infer)");
             std::process::exit(2);
         }
     };
@@ -118,6 +128,9 @@ fn main() -> keras::Result<()> {
     }
     let device = keras::backend::device()?;
     keras::utils::set_random_seed(0);
+    if let Some(app) = workload.strip_suffix("_infer").filter(|w| *w != "cnn") {
+        return w5(app, t0, &device.to_string());
+    }
     let mut model = build(&workload)?;
     let (x, y) = make_data(&workload, if workload == "cnn_infer" { 256 } else { N_TRAIN });
     let threads = keras_engine::parallel::num_threads();
@@ -227,6 +240,85 @@ fn main() -> keras::Result<()> {
         3.0 * flops_fwd * steady / 1e9,
         copies.h2d as f64 / steps,
         copies.d2h as f64 / steps,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// W5's batch for throughput and image size.
+const W5_BATCH: usize = 32;
+const W5_SIZE: usize = 224;
+
+/// W5: inference of a `keras.applications` model (`app` is its snake_case name), as the Keras
+/// anchor `tools/bench/anchors/bench_w5_keras.py` measures it.
+fn w5(app: &str, t0: Instant, device: &str) -> keras::Result<()> {
+    use keras::applications::{by_name, ApplicationArgs, Weights};
+
+    let threads = keras_engine::parallel::num_threads();
+    let workload = format!("{app}_infer");
+    let Ok(application) = by_name(app) else {
+        println!(
+            "{{\"framework\": \"keras-rs\", \"workload\": \"{workload}\", \"model\": \"{app}\", \"status\": \"unavailable\"}}"
+        );
+        return Ok(());
+    };
+    // 2 x the multiply-adds of the Conv2D, DepthwiseConv2D and Dense layers (common_w5.py).
+    let flops_fwd: f64 = match app {
+        "resnet50" => 2.0 * 3_857_973_248.0,
+        "mobilenet_v2" => 2.0 * 300_774_272.0,
+        _ => 0.0,
+    };
+    let args =
+        ApplicationArgs::new().weights(Weights::None).input_shape(&[W5_SIZE, W5_SIZE, 3]).classes(1000);
+    let model = (application.build)(&args)?;
+    let mut rng = Rng::new(0);
+    let n = W5_BATCH * W5_SIZE * W5_SIZE * 3;
+    let x32 =
+        Tensor::new((0..n).map(|_| rng.normal_f64() as f32).collect(), [W5_BATCH, W5_SIZE, W5_SIZE, 3])?;
+    let x1 = x32.slice_rows(0, 1)?;
+    // Outputs are read back to the host, as a caller of predict would.
+    let quiet = || keras::PredictArgs::default().verbose(0);
+    let predict = |x: &Tensor| -> keras::Result<f32> { Ok(model.predict(x, quiet())?[0].to_f32_vec()[0]) };
+    let on_batch = |x: &Tensor| -> keras::Result<f32> {
+        Ok(model.predict_on_batch(std::slice::from_ref(x))?[0].to_f32_vec()[0])
+    };
+    for _ in 0..3 {
+        predict(&x1)?;
+        on_batch(&x1)?;
+    }
+    for _ in 0..2 {
+        predict(&x32)?;
+        on_batch(&x32)?;
+    }
+    let ready = t0.elapsed().as_secs_f64();
+    let window = env_f("BENCH_WINDOW_S", 3.0);
+    let min_b1 = env_f("BENCH_MIN_CALLS_B1", 20.0) as usize;
+    let min_b32 = env_f("BENCH_MIN_CALLS_B32", 5.0) as usize;
+    // At least `min_calls` calls, then until the window ends (at most 2000), as common_w5.bench.
+    let bench = |f: &dyn Fn() -> keras::Result<f32>, min_calls: usize| -> keras::Result<Vec<f64>> {
+        let mut ts = Vec::new();
+        let end = Instant::now() + std::time::Duration::from_secs_f64(window);
+        while ts.len() < min_calls || (Instant::now() < end && ts.len() < 2000) {
+            let t = Instant::now();
+            f()?;
+            ts.push(t.elapsed().as_secs_f64());
+        }
+        Ok(ts)
+    };
+    let lat = bench(&|| predict(&x1), min_b1)?;
+    let lat_pob = bench(&|| on_batch(&x1), min_b1)?;
+    let b32 = bench(&|| predict(&x32), min_b32)?;
+    let b32_pob = bench(&|| on_batch(&x32), min_b32)?;
+    let sps = W5_BATCH as f64 / median(b32.clone());
+    println!(
+        "{{\"framework\": \"keras-rs\", \"variant\": \"predict\", \"workload\": \"{workload}\", \"model\": \"{app}\", \"batch\": {W5_BATCH}, \"image_size\": {W5_SIZE}, \"device\": \"{device}\", \"threads\": {threads}, \"ready_s\": {ready:.3}, \"params\": {}, \"infer_b1_latency_ms\": {:.3}, \"infer_b1_predict_on_batch_ms\": {:.3}, \"infer_b1_calls\": {}, \"infer_b32_sps\": {sps:.2}, \"infer_b32_predict_on_batch_sps\": {:.2}, \"infer_b32_calls\": {}, \"infer_b32_gflops\": {:.2}, \"flops_fwd_per_sample\": {flops_fwd:.0}, \"peak_rss_mb\": {:.1}}}",
+        model.count_params(),
+        median(lat.clone()) * 1000.0,
+        median(lat_pob) * 1000.0,
+        lat.len(),
+        W5_BATCH as f64 / median(b32_pob),
+        b32.len(),
+        flops_fwd * sps / 1e9,
         peak_rss_mb()
     );
     Ok(())

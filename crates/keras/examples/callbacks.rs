@@ -82,7 +82,7 @@ fn main() -> keras::Result<()> {
     // The checkpoint is a complete model: it loads and predicts without the code above.
     let best = keras::saving::load_model(out.join("best_model.keras"))?;
     let reloaded = best.predict(&x_test.slice_rows(0, 5)?, keras::PredictArgs::default().verbose(0))?;
-    println!("Checkpoint reloaded: predictions of shape {:?}", reloaded.shape());
+    println!("Checkpoint reloaded: predictions of shape {:?}", reloaded[0].shape());
     println!(
         "Wrote {}, {} and {}",
         out.join("best_model.keras").display(),

@@ -67,12 +67,14 @@ fn main() -> keras::Result<()> {
     let flow = |subset| {
         generator.flow_from_directory(
             root.join("train"),
-            (28, 28),
-            ColorMode::Grayscale,
-            None,
-            ClassMode::Categorical,
-            FlowOptions::default().batch_size(32).seed(1).subset(subset),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .batch_size(32)
+                .seed(1)
+                .subset(subset)
+                .target_size(28, 28)
+                .color_mode(ColorMode::Grayscale)
+                .class_mode(ClassMode::Categorical)
+                .interpolation(PilInterpolation::Nearest),
         )
     };
     let mut train = flow(Subset::Training)?;

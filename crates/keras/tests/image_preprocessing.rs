@@ -11,7 +11,8 @@ use keras::layers::{
 };
 use keras::models::Sequential;
 use keras::preprocessing::image::{
-    save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, PilInterpolation, Subset,
+    load_img, save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, LoadImgOptions,
+    PilInterpolation, Subset,
 };
 use keras::utils::{
     image_dataset_from_directory, text_dataset_from_directory, DatasetSubset, ImageDatasetOptions, LabelMode,
@@ -196,12 +197,14 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let train = g
         .flow_from_directory(
             &root,
-            (8, 8),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Categorical,
-            FlowOptions::default().batch_size(4).seed(1).subset(Subset::Training),
-            PilInterpolation::Bilinear,
+            FlowOptions::default()
+                .batch_size(4)
+                .seed(1)
+                .subset(Subset::Training)
+                .target_size(8, 8)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Categorical)
+                .interpolation(PilInterpolation::Bilinear),
         )
         .unwrap();
     assert_eq!(train.samples(), 6);
@@ -217,12 +220,12 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let gray = ImageDataGenerator::new()
         .flow_from_directory(
             &root,
-            (5, 6),
-            ColorMode::Grayscale,
-            Some(&["light"]),
-            ClassMode::Sparse,
-            FlowOptions::default(),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .target_size(5, 6)
+                .color_mode(ColorMode::Grayscale)
+                .classes(&["light"])
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     assert_eq!(gray.samples(), 6);
@@ -285,12 +288,13 @@ fn fit_consumes_flow_and_directory_iterators() {
     let mut it = g
         .flow_from_directory(
             &root,
-            (8, 8),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Categorical,
-            FlowOptions::default().batch_size(4).seed(2),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .batch_size(4)
+                .seed(2)
+                .target_size(8, 8)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Categorical)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     let mut model = Sequential::new();
@@ -325,12 +329,13 @@ fn workers_give_the_same_training_as_the_calling_thread() {
         let it = g
             .flow_from_directory(
                 &root,
-                (8, 8),
-                ColorMode::Rgb,
-                None,
-                ClassMode::Categorical,
-                FlowOptions::default().batch_size(2).seed(5),
-                PilInterpolation::Nearest,
+                FlowOptions::default()
+                    .batch_size(2)
+                    .seed(5)
+                    .target_size(8, 8)
+                    .color_mode(ColorMode::Rgb)
+                    .class_mode(ClassMode::Categorical)
+                    .interpolation(PilInterpolation::Nearest),
             )
             .unwrap();
         let mut it = it.with_workers(workers).queue_size(2);
@@ -390,12 +395,13 @@ fn bad_inputs_are_clear_errors() {
     let it = g
         .flow_from_directory(
             &tree,
-            (4, 4),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Sparse,
-            FlowOptions::default().shuffle(false).batch_size(64),
-            PilInterpolation::Nearest,
+            FlowOptions::default()
+                .shuffle(false)
+                .batch_size(64)
+                .target_size(4, 4)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest),
         )
         .unwrap();
     assert!(it.get_batch(0).err().unwrap().message().contains("broken.png"));
@@ -405,12 +411,11 @@ fn bad_inputs_are_clear_errors() {
     assert!(g
         .flow_from_directory(
             &tree,
-            (0, 4),
-            ColorMode::Rgb,
-            None,
-            ClassMode::Sparse,
-            FlowOptions::default(),
-            PilInterpolation::Nearest
+            FlowOptions::default()
+                .target_size(0, 4)
+                .color_mode(ColorMode::Rgb)
+                .class_mode(ClassMode::Sparse)
+                .interpolation(PilInterpolation::Nearest)
         )
         .is_err());
     // Missing folder, split without seed, binary with wrong class count, invalid UTF-8 text.
@@ -444,4 +449,37 @@ fn bad_inputs_are_clear_errors() {
     assert!(m.add(RandomContrast::new(1.5)).is_err());
     assert!(m.add(RandomCrop::new(0, 3)).is_err());
     std::fs::remove_dir_all(root).ok();
+}
+
+#[test]
+fn load_img_from_memory_equals_load_img_on_the_same_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/applications/oracle/images");
+    for name in ["cifar_01.png", "cifar_06.png"] {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        for (mode, size, interpolation) in [
+            (ColorMode::Rgb, None, PilInterpolation::Nearest),
+            (ColorMode::Grayscale, Some((20, 24)), PilInterpolation::Bilinear),
+            (ColorMode::Rgba, Some((48, 40)), PilInterpolation::Bicubic),
+        ] {
+            let opts = || LoadImgOptions {
+                color_mode: mode,
+                target_size: size,
+                interpolation,
+                keep_aspect_ratio: false,
+            };
+            let a = load_img(&path, opts()).unwrap();
+            let b = keras::preprocessing::image::load_img_from_memory(&bytes, opts()).unwrap();
+            assert_eq!((a.width(), a.height(), a.color()), (b.width(), b.height(), b.color()));
+            assert_eq!(a.as_bytes(), b.as_bytes(), "{name} {mode:?} {size:?}");
+        }
+    }
+    // Truncated bytes are an error naming the source, not a panic.
+    let bytes = std::fs::read(dir.join("cifar_11.png")).unwrap();
+    let e = keras::preprocessing::image::load_img_from_memory(
+        &bytes[..bytes.len() / 2],
+        LoadImgOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("'<memory>'"), "{e}");
 }

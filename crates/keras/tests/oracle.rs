@@ -1,6 +1,10 @@
 //! Conformance runner: checks keras-rs against reference cases produced by real Keras 3.
 //!
-//! `cargo test -p keras --release --test oracle` walks `tests/fixtures/oracle` (a copy of the
+//! A `harness = false` test binary: every reference case is its own test, named by its label
+//! (`layer/dense`, `keras315:loss/dice`). `cargo test -p keras --release --test oracle` runs
+//! them all; `cargo test ... --test oracle -- layer/dense` runs the cases whose label contains
+//! a filter (`--exact` for equality, `--skip PATTERN` to leave some out, `--list` to list them,
+//! as libtest does). It walks `tests/fixtures/oracle` (a copy of the
 //! shared reference set), or the folder in `KERAS_ORACLE_DIR` when set, and always
 //! `tests/fixtures/keras315` (the cases of the Keras 3.15 API added with issue 16, made by its
 //! `make_cases.py`; labelled `keras315:<kind>/<name>`). Every case of a
@@ -99,23 +103,74 @@ fn case_dirs(root: &std::path::Path) -> Vec<PathBuf> {
     dirs
 }
 
-#[test]
-fn oracle() {
+/// libtest's command line, the parts a runner of cases needs: name filters, `--exact`,
+/// `--skip PATTERN` and `--list`. Other flags (`--nocapture`, `--test-threads=N`, `-q`...)
+/// change nothing here: cases run one at a time (they share Keras's global name counters) and
+/// always print their line.
+struct Args {
+    filters: Vec<String>,
+    skips: Vec<String>,
+    exact: bool,
+    list: bool,
+}
+
+impl Args {
+    fn parse() -> Args {
+        let mut a = Args { filters: Vec::new(), skips: Vec::new(), exact: false, list: false };
+        let mut it = std::env::args().skip(1);
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--exact" => a.exact = true,
+                "--list" => a.list = true,
+                "--skip" => a.skips.extend(it.next()),
+                // Flags of libtest that take a value as the next argument.
+                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
+                    it.next();
+                }
+                s if s.starts_with('-') => {}
+                s => a.filters.push(s.to_string()),
+            }
+        }
+        a
+    }
+
+    fn selects(&self, label: &str) -> bool {
+        let hit = |f: &String| if self.exact { label == f } else { label.contains(f.as_str()) };
+        (self.filters.is_empty() || self.filters.iter().any(hit))
+            && !self.skips.iter().any(|s| label.contains(s.as_str()))
+    }
+}
+
+fn label_of(dir: &std::path::Path, extra: &std::path::Path) -> String {
+    let name = |p: Option<&std::path::Path>| {
+        p.and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    };
+    format!(
+        "{}{}/{}",
+        if dir.starts_with(extra) { "keras315:" } else { "" },
+        name(dir.parent()),
+        name(Some(dir))
+    )
+}
+
+fn main() {
+    common::self_check();
+    let args = Args::parse();
     let root = oracle_root();
     let extra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras315");
     let mut dirs = case_dirs(&root);
     dirs.extend(case_dirs(&extra));
+    let cases: Vec<(String, &PathBuf)> =
+        dirs.iter().map(|d| (label_of(d, &extra), d)).filter(|(l, _)| args.selects(l)).collect();
+    if args.list {
+        for (label, _) in &cases {
+            println!("{label}: test");
+        }
+        return;
+    }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for dir in &dirs {
-        let label = format!(
-            "{}{}/{}",
-            if dir.starts_with(&extra) { "keras315:" } else { "" },
-            dir.parent()
-                .and_then(|p| p.file_name())
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-        );
+    let mut failures = Vec::new();
+    for (label, dir) in &cases {
         let outcome = match Case::load(dir) {
             Ok(case) => {
                 keras::backend::clear_session();
@@ -140,6 +195,7 @@ fn oracle() {
             Outcome::Fail(why) => {
                 failed += 1;
                 println!("FAIL {label}: {why}");
+                failures.push(label.clone());
             }
             Outcome::Skip(why) => {
                 skipped += 1;
@@ -148,5 +204,8 @@ fn oracle() {
         }
     }
     println!("oracle: {passed} passed, {failed} failed, {skipped} skipped");
-    assert_eq!(failed, 0, "{failed} reference case(s) failed");
+    if failed > 0 {
+        eprintln!("failed reference cases:\n    {}", failures.join("\n    "));
+        std::process::exit(101);
+    }
 }

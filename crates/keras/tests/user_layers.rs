@@ -19,10 +19,24 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/user_layers").join(name)
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("keras_rs_user_layers_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A fresh directory per test, removed when dropped (tests run in parallel).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("keras_rs_user_layers_{}_{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -350,8 +364,9 @@ fn a_nested_layer_s_activity_penalty_joins_the_loss() {
 
 #[test]
 fn composite_layers_save_and_load_at_keras_paths() {
+    let dir = TempDir::new("composite_layers_save_and_load_at_keras_paths");
     let m = block_model();
-    let path = tmp("block.weights.h5");
+    let path = dir.join("block.weights.h5");
     m.save_weights(&path).unwrap();
     let layout = inspect_h5(&std::fs::read(&path).unwrap()).unwrap();
     let datasets: Vec<&str> = layout.datasets.iter().map(|d| d.path.as_str()).collect();
@@ -378,7 +393,7 @@ fn composite_layers_save_and_load_at_keras_paths() {
         assert_eq!(max_diff(a, &b), 0.0);
     }
     // Legacy .h5: weights named by their nested paths, loaded back by position.
-    let legacy = tmp("block_legacy.h5");
+    let legacy = dir.join("block_legacy.h5");
     m.save(&legacy).unwrap();
     let mut other = block_model();
     other.load_weights(&legacy).unwrap();
@@ -388,7 +403,7 @@ fn composite_layers_save_and_load_at_keras_paths() {
     // The whole model does not load: Block is not registered (Keras's error).
     let e = load_model(&legacy).unwrap_err().to_string();
     assert!(e.contains("Unknown layer class 'Block'") || e.contains("Block"), "{e}");
-    let keras_file = tmp("block.keras");
+    let keras_file = dir.join("block.keras");
     m.save(&keras_file).unwrap();
     let e = load_model(&keras_file).unwrap_err().to_string();
     assert!(e.contains("Could not locate class 'Block'"), "{e}");
@@ -414,7 +429,7 @@ fn a_sequential_with_a_registered_user_layer_loads_keras_files() {
     let x = keras::io::npy::read(fixture("net_x.npy")).unwrap();
     let want = keras::io::npy::read(fixture("seq_scale_pred.npy")).unwrap();
     for file in ["seq_scale.keras", "seq_scale.h5"] {
-        let m = load_model(fixture(file)).unwrap();
+        let m = Sequential::load(fixture(file)).unwrap();
         assert_eq!(m.layers()[1].class_name(), "Scale");
         let got = m.predict(&x, PredictArgs::default().verbose(0)).unwrap();
         let d = max_diff(&got, &want);
@@ -425,6 +440,7 @@ fn a_sequential_with_a_registered_user_layer_loads_keras_files() {
 
 #[test]
 fn a_sequential_with_a_registered_user_layer_round_trips() {
+    let dir = TempDir::new("a_sequential_with_a_registered_user_layer_round_trips");
     register_scale();
     let mut m = Sequential::new().with_name("mine");
     m.add(Input::new(&[3])).unwrap();
@@ -444,12 +460,12 @@ fn a_sequential_with_a_registered_user_layer_round_trips() {
     assert!(saved["module"].is_null());
 
     for file in ["mine.keras", "mine.h5"] {
-        let path = tmp(file);
+        let path = dir.join(file);
         m.save(&path).unwrap();
-        let back = load_model(&path).unwrap();
+        let back = Sequential::load(&path).unwrap();
         assert_eq!(max_diff(&back.predict(&x, PredictArgs::default().verbose(0)).unwrap(), &want), 0.0);
     }
-    let wpath = tmp("mine.weights.h5");
+    let wpath = dir.join("mine.weights.h5");
     m.save_weights(&wpath).unwrap();
     let mut fresh = Sequential::from_config(&cfg).unwrap();
     fresh.load_weights(&wpath).unwrap();
@@ -522,6 +538,7 @@ fn read_json(name: &str) -> Value {
 
 #[test]
 fn a_subclassed_model_trains_like_keras() {
+    let dir = TempDir::new("a_subclassed_model_trains_like_keras");
     let reference = read_json("net.json");
     let x = keras::io::npy::read(fixture("net_x.npy")).unwrap();
     let y = keras::io::npy::read(fixture("net_y.npy")).unwrap();
@@ -564,7 +581,7 @@ fn a_subclassed_model_trains_like_keras() {
     }
 
     // save_weights writes Keras's layout and loads back exactly.
-    let path = tmp("net.weights.h5");
+    let path = dir.join("net.weights.h5");
     model.save_weights(&path).unwrap();
     let ours = inspect_h5(&std::fs::read(&path).unwrap()).unwrap();
     let theirs = inspect_h5(&std::fs::read(fixture("net_trained.weights.h5")).unwrap()).unwrap();
@@ -579,13 +596,14 @@ fn a_subclassed_model_trains_like_keras() {
 
 #[test]
 fn a_subclassed_model_reports_misuse() {
+    let dir = TempDir::new("a_subclassed_model_reports_misuse");
     let x = Tensor::new(vec![0.0; 6], [2, 3]).unwrap();
     let mut model = SubclassedModel::new(Net::new());
     let e = model.predict(&x, PredictArgs::default()).unwrap_err().to_string();
     assert!(e.contains("has not been built"), "{e}");
     let e = model.fit(&x, &x, FitArgs::default()).unwrap_err().to_string();
     assert!(e.contains("compile()"), "{e}");
-    assert!(model.save_weights(tmp("unbuilt.weights.h5")).is_err());
+    assert!(model.save_weights(dir.join("unbuilt.weights.h5")).is_err());
     model.call(&x, false).unwrap();
     let wrong = Tensor::new(vec![0.0; 8], [2, 4]).unwrap();
     let e = model.predict(&wrong, PredictArgs::default()).unwrap_err().to_string();
@@ -594,7 +612,7 @@ fn a_subclassed_model_reports_misuse() {
     assert!(e.contains("legacy"), "{e}");
     // A weights file of another model is refused, and nothing is assigned.
     let before = model.get_weights();
-    assert!(model.load_weights(tmp("missing.weights.h5")).is_err());
+    assert!(model.load_weights(dir.join("missing.weights.h5")).is_err());
     assert!(model.set_weights(&before[..2]).is_err());
     assert_eq!(model.get_weights().len(), before.len());
 }

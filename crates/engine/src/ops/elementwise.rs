@@ -138,6 +138,19 @@ const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 /// The cubic coefficient of the tanh-approximate gelu.
 const GELU_COEFF: f64 = 0.044_715;
+/// Where TensorFlow's float32 tanh (Eigen's rational approximation) returns exactly +-1:
+/// Eigen clamps its input to +-7.905311. Saturating there too makes the tanh-approximate gelu
+/// and its gradient exactly 0 (or x, and 1) in the tails, as Keras gives.
+const TANH_F32_SATURATION: f64 = 7.905_311_107_635_498;
+
+/// `tanh` as TensorFlow's float32 kernel saturates it.
+fn tanh_tf_f32(z: f64) -> f64 {
+    if z.abs() >= TANH_F32_SATURATION {
+        z.signum()
+    } else {
+        z.tanh()
+    }
+}
 
 /// Softplus `log(1 + exp(x))`, stable for large `|x|`.
 #[inline]
@@ -202,7 +215,7 @@ impl Unary {
             }
             Unary::GeluTanh => {
                 let x = x as f64;
-                (0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x)).tanh())) as f32
+                (0.5 * x * (1.0 + tanh_tf_f32(SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x)))) as f32
             }
             Unary::HardSigmoid => (x + 3.0).clamp(0.0, 6.0) / 6.0,
             Unary::HardSilu => x * ((x + 3.0).clamp(0.0, 6.0) / 6.0),
@@ -315,7 +328,7 @@ impl Unary {
             }
             Unary::GeluTanh => {
                 let x = x as f64;
-                let t = (SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x)).tanh();
+                let t = tanh_tf_f32(SQRT_2_OVER_PI * (x + GELU_COEFF * x * x * x));
                 (0.5 * (1.0 + t)
                     + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_COEFF * x * x))
                     as f32
@@ -824,6 +837,18 @@ mod tests {
         assert_eq!(f(6.0, 0.0, 6.0, 0.0), (6.0, 0.0));
         assert_eq!(f(0.0, 0.0, 6.0, 0.0), (0.0, 0.0));
         assert_eq!(f(0.0, 0.2, f32::INFINITY, 0.0), (0.0, 0.2));
+    }
+
+    #[test]
+    fn approximate_gelu_saturates_where_tensorflows_float32_tanh_does() {
+        // Keras (TensorFlow) at x = -5 / 5: gradient exactly 0 / 1, values exactly 0 / x.
+        for (x, y, dy) in [(-5.0f32, 0.0f32, 0.0f32), (5.0, 5.0, 1.0), (-10.0, 0.0, 0.0)] {
+            assert_eq!(Unary::GeluTanh.apply(x), y, "gelu({x})");
+            assert_eq!(Unary::GeluTanh.derivative(x, y), dy, "gelu'({x})");
+        }
+        // Inside the range the smooth formula stays (Keras: -5.4240545e-06 at -4.8).
+        let d = Unary::GeluTanh.derivative(-4.8, 0.0);
+        assert!((d + 5.424_054_5e-6).abs() < 1e-7, "{d}");
     }
 
     #[test]

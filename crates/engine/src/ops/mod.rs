@@ -1,9 +1,13 @@
-//! Differentiable ops on [`crate::Tensor`]. Layers call these, never the kernels, so another
-//! backend can slot in behind the same functions.
+//! Differentiable ops on [`crate::Tensor`]. Layers call these, never the kernels. Each op runs
+//! where its inputs live ([`crate::device`]): the CPU kernels in [`crate::kernels`], or, in a
+//! build with the `cuda` feature, the CUDA backend for the ops it has (convolutions, matmul,
+//! element-wise, reductions, softmax); an op without a CUDA path reads GPU inputs back to the
+//! host and runs the CPU kernel. No other backend exists.
 
 pub mod activation_ops;
 pub mod combine;
 pub mod conv;
+pub mod conv3d;
 pub mod conv_ext;
 pub mod einsum;
 pub mod elementwise;
@@ -20,6 +24,7 @@ pub mod special;
 pub use activation_ops::{glu, sparsemax};
 pub use combine::{concat, maximum, minimum};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
+pub use conv3d::{conv3d, conv3d_transpose, pool3d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
 pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;

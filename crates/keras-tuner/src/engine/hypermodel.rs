@@ -2,7 +2,8 @@
 //! and optionally trains it its own way. A closure `|hp: &mut HyperParameters| ...` that
 //! returns a model is a hypermodel.
 
-use keras::{FitArgs, History, Tensor};
+use keras::trainers::Arrays;
+use keras::{FitArgs, History};
 
 use super::hyperparameters::HyperParameters;
 use crate::error::Result;
@@ -68,8 +69,8 @@ pub trait HyperModel: Sync {
         &self,
         hp: &mut HyperParameters,
         model: &mut Self::Model,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: FitArgs<'_>,
     ) -> Result<FitResult> {
         let _ = hp;

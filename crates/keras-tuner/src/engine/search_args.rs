@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use keras::callbacks::Callback;
-use keras::{FitArgs, Tensor};
+use keras::trainers::Arrays;
+use keras::FitArgs;
 
 type Factory = Arc<dyn Fn() -> Box<dyn Callback> + Send + Sync>;
 
@@ -30,7 +31,7 @@ pub struct SearchArgs {
     /// Verbosity of `fit` and of the search's progress (0 silent).
     pub verbose: u8,
     /// Validation data.
-    pub validation_data: Option<(Tensor, Tensor)>,
+    pub validation_data: Option<(Arrays, Arrays)>,
     /// Fraction of the training data held out for validation.
     pub validation_split: f32,
     /// Shuffle before each epoch.
@@ -38,7 +39,7 @@ pub struct SearchArgs {
     /// First epoch (Hyperband sets its own).
     pub initial_epoch: usize,
     /// Per-sample weights.
-    pub sample_weight: Option<Tensor>,
+    pub sample_weight: Option<Arrays>,
     /// Validation batch size.
     pub validation_batch_size: Option<usize>,
     /// Validate every this many epochs.
@@ -94,9 +95,9 @@ impl SearchArgs {
         self.verbose = v;
         self
     }
-    /// Validation data `(x_val, y_val)`.
-    pub fn validation_data(mut self, x: &Tensor, y: &Tensor) -> Self {
-        self.validation_data = Some((x.clone(), y.clone()));
+    /// Validation data `(x_val, y_val)`: arrays, lists or maps, as `fit` takes them.
+    pub fn validation_data(mut self, x: impl Into<Arrays>, y: impl Into<Arrays>) -> Self {
+        self.validation_data = Some((x.into(), y.into()));
         self
     }
     /// Fraction held out for validation.
@@ -115,8 +116,8 @@ impl SearchArgs {
         self
     }
     /// Per-sample weights.
-    pub fn sample_weight(mut self, w: &Tensor) -> Self {
-        self.sample_weight = Some(w.clone());
+    pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
+        self.sample_weight = Some(w.into());
         self
     }
     /// Validation batch size.
@@ -146,8 +147,8 @@ impl SearchArgs {
             .shuffle(self.shuffle)
             .initial_epoch(self.initial_epoch)
             .validation_freq(self.validation_freq);
-        f.validation_data = self.validation_data.clone().map(|(x, y)| (x.into(), y.into(), None));
-        f.sample_weight = self.sample_weight.clone().map(Into::into);
+        f.validation_data = self.validation_data.clone().map(|(x, y)| (x, y, None));
+        f.sample_weight = self.sample_weight.clone();
         f.validation_batch_size = self.validation_batch_size;
         (f, self.callbacks.iter().map(|m| m()).collect())
     }

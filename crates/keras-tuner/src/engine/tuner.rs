@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use keras::callbacks::{Callback, CallbackRef, TensorBoard};
-use keras::Tensor;
+use keras::trainers::Arrays;
 
 use super::hypermodel::{FitResult, HyperModel};
 use super::hyperparameters::{HpValue, HyperParameters};
@@ -178,7 +178,9 @@ impl<H: HyperModel> Tuner<H> {
     /// stops (max_trials reached, space exhausted, Hyperband done). Each trial trains with
     /// `args` (validation data, callbacks, epochs). Errors: an empty search space, a fatal
     /// error from the hypermodel, `max_consecutive_failed_trials` failed trials in a row.
-    pub fn search(&self, x: &Tensor, y: &Tensor, args: SearchArgs) -> Result<()> {
+    /// `x` and `y` are what `fit` takes: one array, a list per input/output or a map by name.
+    pub fn search(&self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: SearchArgs) -> Result<()> {
+        let (x, y) = (&x.into(), &y.into());
         {
             let mut o = self.lock();
             o.core.display.verbose = args.verbose;
@@ -216,8 +218,8 @@ impl<H: HyperModel> Tuner<H> {
     fn worker(
         &self,
         tuner_id: &str,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: &SearchArgs,
         stop: &AtomicBool,
     ) -> Result<()> {
@@ -261,8 +263,8 @@ impl<H: HyperModel> Tuner<H> {
     fn try_run_and_update_trial(
         &self,
         trial: &mut Trial,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: &SearchArgs,
     ) -> Result<()> {
         let out = catch_unwind(AssertUnwindSafe(|| self.run_and_update_trial(trial, x, y, args)));
@@ -295,8 +297,8 @@ impl<H: HyperModel> Tuner<H> {
     fn run_and_update_trial(
         &self,
         trial: &mut Trial,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: &SearchArgs,
     ) -> Result<()> {
         let results = self.run_trial(trial, x, y, args)?;
@@ -319,8 +321,8 @@ impl<H: HyperModel> Tuner<H> {
     fn run_trial(
         &self,
         trial: &mut Trial,
-        x: &Tensor,
-        y: &Tensor,
+        x: &Arrays,
+        y: &Arrays,
         args: &SearchArgs,
     ) -> Result<Vec<FitResult>> {
         let trial_dir = self.project_dir.join(format!("trial_{}", trial.trial_id));

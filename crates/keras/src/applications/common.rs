@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::weights::WeightsFile;
 use crate::layers::pooling::{GlobalAveragePooling2D, GlobalMaxPooling2D};
-use crate::layers::Layer;
+use crate::layers::{Dense, Layer};
 use crate::models::{Functional, Input, KerasTensor, Model, SymbolicCall};
 use crate::{keras_bail, DType, Result};
 
@@ -240,26 +240,56 @@ impl ApplicationArgs {
     /// Keras's checks of `weights` and `classes`, common to every application: a weights path
     /// must exist, and ImageNet weights with the classifier need 1000 classes.
     pub fn check_weights(&self) -> Result<()> {
-        if let Weights::File(p) = &self.weights {
-            if !p.exists() {
-                keras_bail!(
-                    InvalidArgument,
+        self.check_weights_worded(
+            |weights| {
+                format!(
                     "The `weights` argument should be either `None` (random initialization), 'imagenet' \
                      (pre-training on ImageNet), or the path to the weights file to be loaded.  Received: \
-                     weights={}",
-                    p.display()
-                );
+                     weights={weights}"
+                )
+            },
+            |classes| {
+                format!(
+                    "If using `weights='imagenet'` with `include_top=True`, `classes` should be 1000.  \
+                     Received classes={classes}"
+                )
+            },
+        )
+    }
+
+    /// [`check_weights`](Self::check_weights) with a family's own wording of the two errors
+    /// (InceptionV3, Xception and DenseNet word them differently): `bad_weights` gets the
+    /// missing path, `bad_classes` the number of classes.
+    pub fn check_weights_worded(
+        &self,
+        bad_weights: impl FnOnce(&str) -> String,
+        bad_classes: impl FnOnce(usize) -> String,
+    ) -> Result<()> {
+        if let Weights::File(p) = &self.weights {
+            if !p.exists() {
+                keras_bail!(InvalidArgument, "{}", bad_weights(&p.display().to_string()));
             }
         }
         if self.weights == Weights::ImageNet && self.include_top && self.classes != 1000 {
-            keras_bail!(
-                InvalidArgument,
-                "If using `weights='imagenet'` with `include_top=True`, `classes` should be 1000.  Received \
-                 classes={}",
-                self.classes
-            );
+            keras_bail!(InvalidArgument, "{}", bad_classes(self.classes));
         }
         Ok(())
+    }
+
+    /// The classifier on top: Keras's `validate_activation`, then `Dense(classes,
+    /// activation=classifier_activation, name="predictions")`.
+    pub fn classifier(&self, x: &KerasTensor) -> Result<KerasTensor> {
+        let weights = self.weights.as_keras();
+        let activation = self.classifier_activation.as_deref();
+        super::imagenet_utils::validate_activation(activation, weights.as_deref())?;
+        named("predictions", || {
+            let dense = Dense::new(self.classes);
+            match activation {
+                Some(a) => dense.activation(a),
+                None => dense,
+            }
+        })
+        .apply(x)
     }
 
     /// Keras's `imagenet_utils.obtain_input_shape` on these arguments (channels last).

@@ -1,10 +1,17 @@
 //! `keras.applications.densenet`: DenseNet121, DenseNet169 and DenseNet201 (Huang et al., 2017).
 //!
-//! The model builders need the Functional API and come later; this module holds the ImageNet
-//! weight files, `preprocess_input` and `decode_predictions`.
+//! The builders [`DenseNet121`], [`DenseNet169`] and [`DenseNet201`] (Keras's `DenseNet` with
+//! their block counts), the ImageNet weight files, `preprocess_input` and
+//! `decode_predictions`.
 
+use super::common::{named, ApplicationArgs};
 use super::imagenet_utils::{self, DecodedPrediction};
 use super::weights::WeightsFile;
+use crate::layers::{
+    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, GlobalAveragePooling2D,
+    MaxPooling2D, ZeroPadding2D,
+};
+use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::{keras_bail, Result, Tensor};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
@@ -57,4 +64,141 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor>
 /// `keras.applications.densenet.decode_predictions`: [`imagenet_utils::decode_predictions`].
 pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
     imagenet_utils::decode_predictions(preds, top)
+}
+
+/// DenseNet's `BatchNormalization(axis=3, epsilon=1.001e-5, name=name)`.
+fn bn(name: &str) -> BatchNormalization {
+    named(name, || BatchNormalization::new().axis(3).epsilon(1.001e-5))
+}
+
+/// `Activation("relu", name=name)`.
+fn relu(name: &str) -> Activation {
+    named(name, || Activation::new("relu"))
+}
+
+/// Keras's `dense_block`: `blocks` conv blocks named `{name}_block{i}`.
+pub fn dense_block(x: &KerasTensor, blocks: usize, name: &str) -> Result<KerasTensor> {
+    let mut x = x.clone();
+    for i in 1..=blocks {
+        x = conv_block(&x, 32, &format!("{name}_block{i}"))?;
+    }
+    Ok(x)
+}
+
+/// Keras's `transition_block`: batch norm, ReLU, a 1x1 convolution to `reduction` of the
+/// channels and 2x2 average pooling.
+pub fn transition_block(x: &KerasTensor, reduction: f64, name: &str) -> Result<KerasTensor> {
+    let x = bn(&format!("{name}_bn")).apply(x)?;
+    let x = relu(&format!("{name}_relu")).apply(&x)?;
+    let channels = x.shape().last().copied().flatten().unwrap_or(0);
+    let filters = (channels as f64 * reduction) as usize;
+    let x = named(&format!("{name}_conv"), || Conv2D::new(filters, [1, 1]).use_bias(false)).apply(&x)?;
+    named(&format!("{name}_pool"), || AveragePooling2D::new([2, 2]).strides([2, 2])).apply(&x)
+}
+
+/// Keras's `conv_block`: batch norm, ReLU, 1x1 convolution to `4 * growth_rate`, batch norm,
+/// ReLU, 3x3 convolution to `growth_rate`, concatenated to the input.
+pub fn conv_block(x: &KerasTensor, growth_rate: usize, name: &str) -> Result<KerasTensor> {
+    let x1 = bn(&format!("{name}_0_bn")).apply(x)?;
+    let x1 = relu(&format!("{name}_0_relu")).apply(&x1)?;
+    let x1 = named(&format!("{name}_1_conv"), || Conv2D::new(4 * growth_rate, [1, 1]).use_bias(false))
+        .apply(&x1)?;
+    let x1 = bn(&format!("{name}_1_bn")).apply(&x1)?;
+    let x1 = relu(&format!("{name}_1_relu")).apply(&x1)?;
+    let x1 =
+        named(&format!("{name}_2_conv"), || Conv2D::new(growth_rate, [3, 3]).padding("same").use_bias(false))
+            .apply(&x1)?;
+    named(&format!("{name}_concat"), || Concatenate::new().axis(3)).apply_list(&[x, &x1])
+}
+
+/// Keras's `DenseNet(blocks, ...)`: the stem, four dense blocks of `blocks` conv blocks with
+/// transitions between them, the final batch norm and ReLU, then the classifier or pooling.
+fn densenet(
+    args: &ApplicationArgs,
+    function: &str,
+    blocks: [usize; 4],
+    default_name: &str,
+) -> Result<Functional> {
+    args.check_options(function, &[])?;
+    args.check_weights_worded(
+        |_| {
+            "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
+             on ImageNet), or the path to the weights file to be loaded."
+                .to_string()
+        },
+        |_| "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string(),
+    )?;
+    let shape = args.obtain_input_shape(224, 32, args.include_top)?;
+    let img_input = args.image_input(&shape);
+
+    let mut x = ZeroPadding2D::new([[3, 3], [3, 3]]).apply(&img_input)?;
+    x = named("conv1_conv", || Conv2D::new(64, [7, 7]).strides([2, 2]).use_bias(false)).apply(&x)?;
+    x = bn("conv1_bn").apply(&x)?;
+    x = relu("conv1_relu").apply(&x)?;
+    x = ZeroPadding2D::new([[1, 1], [1, 1]]).apply(&x)?;
+    x = named("pool1", || MaxPooling2D::new([3, 3]).strides([2, 2])).apply(&x)?;
+    for (i, &n) in blocks.iter().enumerate() {
+        x = dense_block(&x, n, &format!("conv{}", i + 2))?;
+        if i < 3 {
+            x = transition_block(&x, 0.5, &format!("pool{}", i + 2))?;
+        }
+    }
+    x = bn("bn").apply(&x)?;
+    x = relu("relu").apply(&x)?;
+
+    if args.include_top {
+        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
+        x = args.classifier(&x)?;
+    } else {
+        x = args.pool(&x, Some("avg_pool"), Some("max_pool"))?;
+    }
+    args.finish(&img_input, &x, default_name, || match depth_for_blocks(&blocks) {
+        Some(depth) => weights_file(depth, args.include_top),
+        None => keras_bail!(InvalidArgument, "weights_path undefined"),
+    })
+}
+
+/// `keras.applications.DenseNet121`: dense blocks of 6, 12, 24 and 16 conv blocks. Input
+/// 224x224x3 with the top, at least 32x32 without.
+///
+/// ```
+/// use keras::applications::{densenet, ApplicationArgs, Weights};
+///
+/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+/// let model = densenet::DenseNet121(&args).unwrap();
+/// assert_eq!(model.name(), "densenet121");
+/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1024)]);
+/// assert_eq!(model.count_params(), 7_037_504);
+/// ```
+#[allow(non_snake_case)]
+pub fn DenseNet121(args: &ApplicationArgs) -> Result<Functional> {
+    densenet(args, "DenseNet121", [6, 12, 24, 16], "densenet121")
+}
+
+/// `keras.applications.DenseNet169`: dense blocks of 6, 12, 32 and 32 conv blocks.
+///
+/// ```
+/// use keras::applications::{densenet, ApplicationArgs, Weights};
+///
+/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+/// let model = densenet::DenseNet169(&args).unwrap();
+/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1664)]);
+/// ```
+#[allow(non_snake_case)]
+pub fn DenseNet169(args: &ApplicationArgs) -> Result<Functional> {
+    densenet(args, "DenseNet169", [6, 12, 32, 32], "densenet169")
+}
+
+/// `keras.applications.DenseNet201`: dense blocks of 6, 12, 48 and 32 conv blocks.
+///
+/// ```
+/// use keras::applications::{densenet, ApplicationArgs, Weights};
+///
+/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+/// let model = densenet::DenseNet201(&args).unwrap();
+/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1920)]);
+/// ```
+#[allow(non_snake_case)]
+pub fn DenseNet201(args: &ApplicationArgs) -> Result<Functional> {
+    densenet(args, "DenseNet201", [6, 12, 48, 32], "densenet201")
 }

@@ -2,11 +2,17 @@
 //! ResNet152 (He et al., 2015). The V2 models are in [`super::resnet_v2`]; their weight files
 //! are listed here, in Keras's `WEIGHTS_HASHES`, as in Keras.
 //!
-//! The model builders need the Functional API and come later; this module holds the ImageNet
-//! weight files, `preprocess_input` and `decode_predictions`.
+//! The builders [`ResNet50`], [`ResNet101`] and [`ResNet152`], the network they share
+//! ([`resnet`], Keras's `ResNet`, also used by the V2 models) with its residual blocks, the
+//! ImageNet weight files, `preprocess_input` and `decode_predictions`.
 
+use super::common::{named, ApplicationArgs};
 use super::imagenet_utils::{self, DecodedPrediction};
 use super::weights::WeightsFile;
+use crate::layers::{
+    Activation, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D,
+};
+use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::{keras_bail, Result, Tensor};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
@@ -60,4 +66,215 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor>
 /// `keras.applications.resnet.decode_predictions`: [`imagenet_utils::decode_predictions`].
 pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
     imagenet_utils::decode_predictions(preds, top)
+}
+
+/// Keras's `ResNet`: the stem (`conv1_*`, `pool1_*`), `stack_fn`'s residual stacks, for the
+/// pre-activation V2 models (`preact`) the final `post_bn`/`post_relu`, then the classifier or
+/// the pooling. `function` names the Keras function in errors; `weights_name` picks the
+/// ImageNet file (`"resnet50"`, ..., `"resnet152v2"`).
+pub(super) fn resnet(
+    args: &ApplicationArgs,
+    function: &str,
+    stack_fn: impl FnOnce(KerasTensor) -> Result<KerasTensor>,
+    preact: bool,
+    use_bias: bool,
+    default_name: &str,
+    weights_name: &str,
+) -> Result<Functional> {
+    args.check_options(function, &[])?;
+    args.check_weights()?;
+    let shape = args.obtain_input_shape(224, 32, args.include_top)?;
+    let img_input = args.image_input(&shape);
+    let mut x = named("conv1_pad", || ZeroPadding2D::new([[3, 3], [3, 3]])).apply(&img_input)?;
+    x = named("conv1_conv", || Conv2D::new(64, [7, 7]).strides([2, 2]).use_bias(use_bias)).apply(&x)?;
+    if !preact {
+        x = batch_norm("conv1_bn").apply(&x)?;
+        x = relu("conv1_relu").apply(&x)?;
+    }
+    x = named("pool1_pad", || ZeroPadding2D::new([[1, 1], [1, 1]])).apply(&x)?;
+    x = named("pool1_pool", || MaxPooling2D::new([3, 3]).strides([2, 2])).apply(&x)?;
+    x = stack_fn(x)?;
+    if preact {
+        x = batch_norm("post_bn").apply(&x)?;
+        x = relu("post_relu").apply(&x)?;
+    }
+    if args.include_top {
+        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
+        x = args.classifier(&x)?;
+    } else {
+        x = args.pool(&x, Some("avg_pool"), Some("max_pool"))?;
+    }
+    args.finish(&img_input, &x, default_name, || weights_file(weights_name, args.include_top))
+}
+
+/// The ResNets' `BatchNormalization(axis=3, epsilon=1.001e-5, name=name)`.
+fn batch_norm(name: &str) -> BatchNormalization {
+    named(name, || BatchNormalization::new().axis(3).epsilon(1.001e-5))
+}
+
+/// `Activation("relu", name=name)`.
+fn relu(name: &str) -> Activation {
+    named(name, || Activation::new("relu"))
+}
+
+/// Keras's `residual_block_v1`: a bottleneck block (1x1, `kernel_size`, 1x1 convolutions with
+/// batch normalization) added to its input or, with `conv_shortcut`, to a strided 1x1
+/// projection of it.
+pub fn residual_block_v1(
+    x: &KerasTensor,
+    filters: usize,
+    kernel_size: usize,
+    stride: usize,
+    conv_shortcut: bool,
+    name: &str,
+) -> Result<KerasTensor> {
+    let shortcut = if conv_shortcut {
+        let s =
+            named(&format!("{name}_0_conv"), || Conv2D::new(4 * filters, [1, 1]).strides([stride, stride]))
+                .apply(x)?;
+        batch_norm(&format!("{name}_0_bn")).apply(&s)?
+    } else {
+        x.clone()
+    };
+    let mut y = named(&format!("{name}_1_conv"), || Conv2D::new(filters, [1, 1]).strides([stride, stride]))
+        .apply(x)?;
+    y = batch_norm(&format!("{name}_1_bn")).apply(&y)?;
+    y = relu(&format!("{name}_1_relu")).apply(&y)?;
+    y = named(&format!("{name}_2_conv"), || Conv2D::new(filters, [kernel_size, kernel_size]).padding("same"))
+        .apply(&y)?;
+    y = batch_norm(&format!("{name}_2_bn")).apply(&y)?;
+    y = relu(&format!("{name}_2_relu")).apply(&y)?;
+    y = named(&format!("{name}_3_conv"), || Conv2D::new(4 * filters, [1, 1])).apply(&y)?;
+    y = batch_norm(&format!("{name}_3_bn")).apply(&y)?;
+    y = named(&format!("{name}_add"), Add::new).apply_list(&[&shortcut, &y])?;
+    relu(&format!("{name}_out")).apply(&y)
+}
+
+/// Keras's `stack_residual_blocks_v1`: `blocks` V1 blocks named `{name}_block{i}`, the first
+/// with a projection shortcut and stride `stride1`.
+pub fn stack_residual_blocks_v1(
+    x: &KerasTensor,
+    filters: usize,
+    blocks: usize,
+    stride1: usize,
+    name: &str,
+) -> Result<KerasTensor> {
+    let mut x = residual_block_v1(x, filters, 3, stride1, true, &format!("{name}_block1"))?;
+    for i in 2..=blocks {
+        x = residual_block_v1(&x, filters, 3, 1, false, &format!("{name}_block{i}"))?;
+    }
+    Ok(x)
+}
+
+/// Keras's `residual_block_v2`: a pre-activation bottleneck block. The shortcut is a 1x1
+/// projection of the pre-activation (`conv_shortcut`), an unnamed `MaxPooling2D(1, strides)`
+/// of the input when the block is strided, or the input itself.
+pub fn residual_block_v2(
+    x: &KerasTensor,
+    filters: usize,
+    kernel_size: usize,
+    stride: usize,
+    conv_shortcut: bool,
+    name: &str,
+) -> Result<KerasTensor> {
+    let preact = batch_norm(&format!("{name}_preact_bn")).apply(x)?;
+    let preact = relu(&format!("{name}_preact_relu")).apply(&preact)?;
+    let shortcut = if conv_shortcut {
+        named(&format!("{name}_0_conv"), || Conv2D::new(4 * filters, [1, 1]).strides([stride, stride]))
+            .apply(&preact)?
+    } else if stride > 1 {
+        MaxPooling2D::new([1, 1]).strides([stride, stride]).apply(x)?
+    } else {
+        x.clone()
+    };
+    let mut y =
+        named(&format!("{name}_1_conv"), || Conv2D::new(filters, [1, 1]).use_bias(false)).apply(&preact)?;
+    y = batch_norm(&format!("{name}_1_bn")).apply(&y)?;
+    y = relu(&format!("{name}_1_relu")).apply(&y)?;
+    y = named(&format!("{name}_2_pad"), || ZeroPadding2D::new([[1, 1], [1, 1]])).apply(&y)?;
+    y = named(&format!("{name}_2_conv"), || {
+        Conv2D::new(filters, [kernel_size, kernel_size]).strides([stride, stride]).use_bias(false)
+    })
+    .apply(&y)?;
+    y = batch_norm(&format!("{name}_2_bn")).apply(&y)?;
+    y = relu(&format!("{name}_2_relu")).apply(&y)?;
+    y = named(&format!("{name}_3_conv"), || Conv2D::new(4 * filters, [1, 1])).apply(&y)?;
+    named(&format!("{name}_out"), Add::new).apply_list(&[&shortcut, &y])
+}
+
+/// Keras's `stack_residual_blocks_v2`: `blocks` V2 blocks named `{name}_block{i}`; the first
+/// has the projection shortcut, the last the stride `stride1`.
+pub fn stack_residual_blocks_v2(
+    x: &KerasTensor,
+    filters: usize,
+    blocks: usize,
+    stride1: usize,
+    name: &str,
+) -> Result<KerasTensor> {
+    let mut x = residual_block_v2(x, filters, 3, 1, true, &format!("{name}_block1"))?;
+    for i in 2..blocks {
+        x = residual_block_v2(&x, filters, 3, 1, false, &format!("{name}_block{i}"))?;
+    }
+    residual_block_v2(&x, filters, 3, stride1, false, &format!("{name}_block{blocks}"))
+}
+
+/// A V1 ResNet whose four stacks have `blocks` blocks (64, 128, 256 and 512 filters).
+fn resnet_v1(args: &ApplicationArgs, function: &str, blocks: [usize; 4], name: &str) -> Result<Functional> {
+    let stack_fn = |x: KerasTensor| {
+        let x = stack_residual_blocks_v1(&x, 64, blocks[0], 1, "conv2")?;
+        let x = stack_residual_blocks_v1(&x, 128, blocks[1], 2, "conv3")?;
+        let x = stack_residual_blocks_v1(&x, 256, blocks[2], 2, "conv4")?;
+        stack_residual_blocks_v1(&x, 512, blocks[3], 2, "conv5")
+    };
+    resnet(args, function, stack_fn, false, true, name, name)
+}
+
+/// `keras.applications.ResNet50`: ResNet V1 with 3, 4, 6 and 3 bottleneck blocks. Input
+/// 224x224x3 with the top, at least 32x32 without.
+///
+/// ```
+/// use keras::applications::{resnet, ApplicationArgs, Pooling, Weights};
+///
+/// let args = ApplicationArgs::new()
+///     .weights(Weights::None)
+///     .include_top(false)
+///     .input_shape(&[32, 32, 3])
+///     .pooling(Pooling::Avg);
+/// let model = resnet::ResNet50(&args).unwrap();
+/// assert_eq!(model.layers().len(), 176);
+/// assert_eq!(model.output_shapes()[0], vec![None, Some(2048)]);
+/// assert_eq!(model.count_params(), 23_587_712);
+/// ```
+#[allow(non_snake_case)]
+pub fn ResNet50(args: &ApplicationArgs) -> Result<Functional> {
+    resnet_v1(args, "ResNet50", [3, 4, 6, 3], "resnet50")
+}
+
+/// `keras.applications.ResNet101`: ResNet V1 with 3, 4, 23 and 3 bottleneck blocks.
+///
+/// ```
+/// use keras::applications::{resnet, ApplicationArgs, Weights};
+///
+/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+/// let model = resnet::ResNet101(&args).unwrap();
+/// assert_eq!(model.get_layer("conv4_block23_out").unwrap().output_shapes()[0], vec![None, Some(2), Some(2), Some(1024)]);
+/// ```
+#[allow(non_snake_case)]
+pub fn ResNet101(args: &ApplicationArgs) -> Result<Functional> {
+    resnet_v1(args, "ResNet101", [3, 4, 23, 3], "resnet101")
+}
+
+/// `keras.applications.ResNet152`: ResNet V1 with 3, 8, 36 and 3 bottleneck blocks.
+///
+/// ```
+/// use keras::applications::{resnet, ApplicationArgs, Weights};
+///
+/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+/// let model = resnet::ResNet152(&args).unwrap();
+/// assert_eq!(model.name(), "resnet152");
+/// assert!(model.get_layer("conv4_block36_out").is_ok());
+/// ```
+#[allow(non_snake_case)]
+pub fn ResNet152(args: &ApplicationArgs) -> Result<Functional> {
+    resnet_v1(args, "ResNet152", [3, 8, 36, 3], "resnet152")
 }

@@ -113,26 +113,30 @@ pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
-pub use self::core::{EinsumDense, Embedding, Masking};
+pub use self::core::{EinsumDense, Embedding, Identity, Masking};
 pub use add_weight::{IntoConstraint, IntoInitializer, IntoRegularizer, WeightSpec};
 pub use application_layers::{CustomScaleLayer, LayerScale, StochasticDepth};
 pub use attention::{AdditiveAttention, Attention, MultiHeadAttention};
 pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
-pub use convolutional::{Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
+pub use convolutional::{
+    Conv1D, Conv1DTranspose, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
+    SeparableConv1D, SeparableConv2D,
+};
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
-pub use normalization::{BatchNormalization, LayerNormalization};
+pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use pooling::{
-    AveragePooling1D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
-    MaxPooling1D,
+    AveragePooling1D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
+    MaxPooling3D,
 };
 pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
 pub use preprocessing::TextVectorization;
 pub use preprocessing::{
-    CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
-    RandomTranslation, RandomZoom, Resizing,
+    CategoryEncoding, CenterCrop, Discretization, Normalization, RandomBrightness, RandomContrast,
+    RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing,
 };
 pub use regularization::Dropout;
 pub use regularization::{
@@ -141,8 +145,8 @@ pub use regularization::{
 };
 pub use reshaping::Flatten;
 pub use reshaping::{
-    Cropping1D, Cropping2D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D,
-    ZeroPadding2D,
+    Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
+    UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 };
 pub use rnn::{Bidirectional, SimpleRNN, TimeDistributed, GRU, LSTM};
 pub use sublayers::{
@@ -176,12 +180,26 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandomContrast", |c| boxed(RandomContrast::from_config(c))),
         ("RandomBrightness", |c| boxed(RandomBrightness::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
+        ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
+        ("Discretization", |c| boxed(Discretization::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),
         ("Conv2DTranspose", |c| boxed(Conv2DTranspose::from_config(c))),
         ("DepthwiseConv2D", |c| boxed(DepthwiseConv2D::from_config(c))),
         ("SeparableConv2D", |c| boxed(SeparableConv2D::from_config(c))),
+        ("Conv1DTranspose", |c| boxed(Conv1DTranspose::from_config(c))),
+        ("DepthwiseConv1D", |c| boxed(DepthwiseConv1D::from_config(c))),
+        ("SeparableConv1D", |c| boxed(SeparableConv1D::from_config(c))),
+        ("Conv3D", |c| boxed(Conv3D::from_config(c))),
+        ("Conv3DTranspose", |c| boxed(Conv3DTranspose::from_config(c))),
+        ("MaxPooling3D", |c| boxed(MaxPooling3D::from_config(c))),
+        ("AveragePooling3D", |c| boxed(AveragePooling3D::from_config(c))),
+        ("GlobalMaxPooling3D", |c| boxed(GlobalMaxPooling3D::from_config(c))),
+        ("GlobalAveragePooling3D", |c| boxed(GlobalAveragePooling3D::from_config(c))),
+        ("UpSampling3D", |c| boxed(UpSampling3D::from_config(c))),
+        ("ZeroPadding3D", |c| boxed(ZeroPadding3D::from_config(c))),
+        ("Cropping3D", |c| boxed(Cropping3D::from_config(c))),
         ("MaxPooling2D", |c| boxed(MaxPooling2D::from_config(c))),
         ("AveragePooling2D", |c| boxed(AveragePooling2D::from_config(c))),
         ("Flatten", |c| boxed(Flatten::from_config(c))),
@@ -216,6 +234,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("GlobalAveragePooling2D", |c| boxed(GlobalAveragePooling2D::from_config(c))),
         ("BatchNormalization", |c| boxed(BatchNormalization::from_config(c))),
         ("LayerNormalization", |c| boxed(LayerNormalization::from_config(c))),
+        ("GroupNormalization", |c| boxed(GroupNormalization::from_config(c))),
+        ("UnitNormalization", |c| boxed(UnitNormalization::from_config(c))),
+        ("Identity", |c| boxed(Identity::from_config(c))),
         ("Embedding", |c| boxed(Embedding::from_config(c))),
         ("Masking", |c| boxed(Masking::from_config(c))),
         ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),

@@ -855,6 +855,13 @@ impl Sequential {
         crate::saving::save_model(self, path)
     }
 
+    /// Loads a Sequential model saved by Keras or keras-rs (`.keras` or legacy `.h5`), as
+    /// [`load_model`](crate::models::load_model) does; a file holding a Functional model is
+    /// an error (load it with `load_model` or [`Functional::load`](crate::models::Functional::load)).
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Sequential> {
+        crate::saving::load_model(path)?.into_sequential()
+    }
+
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's
     /// `.weights.h5` layout (Keras `model.save_weights`). The name must end in `.weights.h5`.
     pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
@@ -1024,6 +1031,13 @@ pub(crate) fn is_stack(layer: &dyn Layer) -> bool {
 /// The layers of a nested Sequential model.
 pub(crate) fn stack_layers(layer: &dyn Layer) -> Option<Vec<&dyn Layer>> {
     layer.as_any().downcast_ref::<Stack>().map(|s| s.layers.iter().map(|l| l.as_ref()).collect())
+}
+
+/// A nested Sequential model's name, input shape (once built) and layers, for `plot_model`.
+pub(crate) fn stack_parts(layer: &dyn Layer) -> Option<(&str, Option<Shape>, Vec<&dyn Layer>)> {
+    let s = layer.as_any().downcast_ref::<Stack>()?;
+    let shape = s.input_shape().filter(|_| s.built);
+    Some((s.base.name.as_str(), shape, s.layers.iter().map(|l| l.as_ref()).collect()))
 }
 
 /// Calling a Sequential model on symbolic tensors nests it as a layer of a Functional

@@ -6,9 +6,9 @@ use serde_json::{json, Map, Value};
 
 use super::warn;
 use crate::metrics;
-use crate::models::Sequential;
+use crate::models::{Functional, Sequential};
 use crate::optimizers;
-use crate::trainers::{Compiled, MetricArg};
+use crate::trainers::{CompileArgs, Compiled, LossArg, LossWeights, Losses, MetricArg, Metrics};
 use crate::{keras_bail, losses, Error, Result};
 
 /// Keras `model.get_compile_config()`.
@@ -16,9 +16,9 @@ pub(crate) fn compile_config(c: &Compiled) -> Value {
     json!({
         "optimizer": c.optimizer.serialize(),
         "loss": c.loss_config(),
-        "loss_weights": null,
-        "metrics": c.metrics_config(),
-        "weighted_metrics": null,
+        "loss_weights": c.loss_weights_config(),
+        "metrics": c.metrics_config_value(),
+        "weighted_metrics": c.weighted_metrics_config(),
         "run_eagerly": false,
         "steps_per_execution": 1,
         "jit_compile": false,
@@ -29,9 +29,11 @@ pub(crate) fn compile_config(c: &Compiled) -> Value {
 pub(crate) fn training_config(c: &Compiled) -> Value {
     json!({
         "loss": c.loss_config(),
-        "loss_weights": null,
-        "metrics": c.metrics_config(),
-        "weighted_metrics": null,
+        "loss_weights": c.loss_weights_config(),
+        // An empty list makes Keras's legacy loader fail to compile (`metrics=[]` is refused
+        // for the model's outputs): no metrics are written as `null`, as Keras writes them.
+        "metrics": empty_as_null(c.metrics_config_value()),
+        "weighted_metrics": empty_as_null(c.weighted_metrics_config()),
         "run_eagerly": false,
         "steps_per_execution": 1,
         "jit_compile": false,
@@ -40,6 +42,13 @@ pub(crate) fn training_config(c: &Compiled) -> Value {
             "config": c.optimizer.get_config(),
         },
     })
+}
+
+fn empty_as_null(v: &Value) -> Value {
+    match v {
+        Value::Array(a) if a.is_empty() => Value::Null,
+        other => other.clone(),
+    }
 }
 
 /// Keys tf.keras 2.x optimizers wrote that Keras 3 no longer has.
@@ -154,6 +163,102 @@ pub(crate) fn compile_from_config<M: Compilable>(model: &mut M, cfg: &Value) -> 
         model.build_optimizer()?;
     }
     Ok(())
+}
+
+/// Compiles a Functional model from its saved config, with a loss, loss weight and metrics
+/// per output when the config has them (Keras 3 lists or dicts by output name, tf.keras 2.x
+/// lists per output); a config with one loss for a one-output model goes through
+/// [`compile_from_config`], so the loss keeps its saved identifier.
+pub(crate) fn compile_functional_from_config(model: &mut Functional, cfg: &Value) -> Result<()> {
+    let Some(m) = cfg.as_object().filter(|m| !m.is_empty()) else {
+        return compile_from_config(model, cfg);
+    };
+    let loss_cfg = m.get("loss").unwrap_or(&Value::Null);
+    let per_output =
+        loss_cfg.is_array() || loss_cfg.as_object().is_some_and(|o| !o.contains_key("class_name"));
+    let plain_metrics = |k: &str| match m.get(k) {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(v)) => v.iter().all(|x| !x.is_array()),
+        _ => false,
+    };
+    let plain_weights = m.get("loss_weights").is_none_or(Value::is_null);
+    if model.output_names().len() == 1
+        && !per_output
+        && plain_metrics("metrics")
+        && plain_weights
+        && plain_metrics("weighted_metrics")
+    {
+        return compile_from_config(model, cfg);
+    }
+    if loss_cfg.is_null() {
+        return compile_from_config(model, cfg);
+    }
+    let opt_cfg = m.get("optimizer").or_else(|| m.get("optimizer_config")).unwrap_or(&Value::Null);
+    let optimizer = if opt_cfg.is_null() { optimizers::get("rmsprop")? } else { optimizer_from(opt_cfg)? };
+    let loss_arg = |v: &Value| -> Result<Option<LossArg>> {
+        Ok(match v {
+            Value::Null => None,
+            Value::String(s) => Some(LossArg::Name(s.clone())),
+            other => Some(LossArg::Object(losses::deserialize(other)?)),
+        })
+    };
+    let loss = match loss_cfg {
+        Value::Array(v) => Losses::List(v.iter().map(loss_arg).collect::<Result<_>>()?),
+        Value::Object(o) if !o.contains_key("class_name") => {
+            Losses::Map(o.iter().map(|(k, v)| Ok((k.clone(), loss_arg(v)?))).collect::<Result<_>>()?)
+        }
+        other => Losses::All(loss_arg(other)?.expect("not null")),
+    };
+    let mut args = CompileArgs::new(optimizer).loss(loss);
+    match m.get("loss_weights") {
+        None | Some(Value::Null) => {}
+        Some(v) => args = args.loss_weights(loss_weights_from(v)?),
+    }
+    if let Some(metrics) = metrics_from(m.get("metrics"))? {
+        args = args.metrics(metrics);
+    }
+    if let Some(metrics) = metrics_from(m.get("weighted_metrics"))? {
+        args = args.weighted_metrics(metrics);
+    }
+    model.compile_args(args)?;
+    model.build_optimizer()
+}
+
+fn loss_weights_from(v: &Value) -> Result<LossWeights> {
+    let num = |x: &Value| {
+        x.as_f64().map(|f| f as f32).ok_or_else(|| Error::Config(format!("Invalid loss weight: {x}")))
+    };
+    Ok(match v {
+        Value::Array(list) => LossWeights::List(list.iter().map(num).collect::<Result<_>>()?),
+        Value::Object(o) => {
+            LossWeights::Map(o.iter().map(|(k, x)| Ok((k.clone(), num(x)?))).collect::<Result<_>>()?)
+        }
+        other => LossWeights::One(num(other)?),
+    })
+}
+
+/// `metrics` / `weighted_metrics` of a compile config: a flat list, a list per output (an
+/// entry may be one metric or a list) or a dict by output name.
+fn metrics_from(v: Option<&Value>) -> Result<Option<Metrics>> {
+    let group = |x: &Value| -> Result<Vec<MetricArg>> {
+        match x {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(l) => l.iter().map(metric_from).collect(),
+            other => Ok(vec![metric_from(other)?]),
+        }
+    };
+    Ok(match v {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) if list.is_empty() => None,
+        Some(Value::Array(list)) if list.iter().any(Value::is_array) => {
+            Some(Metrics::PerOutput(list.iter().map(group).collect::<Result<_>>()?))
+        }
+        Some(Value::Array(list)) => Some(Metrics::Flat(list.iter().map(metric_from).collect::<Result<_>>()?)),
+        Some(Value::Object(o)) if !o.contains_key("class_name") => {
+            Some(Metrics::Map(o.iter().map(|(k, x)| Ok((k.clone(), group(x)?))).collect::<Result<_>>()?))
+        }
+        Some(other) => Some(Metrics::Flat(vec![metric_from(other)?])),
+    })
 }
 
 /// What [`compile_from_config`] needs from a model (Sequential and Functional).

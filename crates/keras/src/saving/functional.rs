@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::compile_config::{compile_config, compile_from_config, parse_json_object, training_config};
+use super::compile_config::{
+    compile_config, compile_functional_from_config, parse_json_object, training_config,
+};
 use super::h5::{self, Attr, Node, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
 use super::legacy_h5::{join, set_list_attr};
@@ -199,24 +201,21 @@ fn keras_to_bytes(model: &Functional) -> Result<Vec<u8>> {
     ])
 }
 
-/// Compiles a loaded model from its saved compile config when that config fits a model
-/// with one output (else the model loads uncompiled, with a warning).
+/// Compiles a loaded model from its saved compile config (losses, loss weights and metrics
+/// per output included). A config keras-rs cannot apply leaves the model uncompiled, with a
+/// warning: the architecture and weights still load, so it predicts.
 fn compile_loaded(model: &mut Functional, cc: &Value) -> Result<()> {
-    let several = model.output_names().len() > 1
-        || cc
-            .get("loss")
-            .is_some_and(|l| l.is_array() || l.as_object().is_some_and(|o| !o.contains_key("class_name")));
-    if several {
-        warn(
-            "The saved compile config has one loss per output; keras-rs loads this model uncompiled (predict works). \
-             Compile it manually to train it.",
-        );
-        return Ok(());
+    if let Err(e) = compile_functional_from_config(model, cc) {
+        model.clear_compile_state();
+        warn(&format!(
+            "The saved compile config could not be applied ({e}); the model is loaded uncompiled. Compile it \
+             manually to train it."
+        ));
     }
-    compile_from_config(model, cc)
+    Ok(())
 }
 
-fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional> {
+pub(crate) fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional> {
     let zip = Archive::new(bytes)?;
     if !zip.contains("config.json") {
         keras_bail!(Io, "There is no item named 'config.json' in the archive: this is not a .keras file");
@@ -380,7 +379,7 @@ fn load_legacy_group(model: &mut Functional, r: &Reader, group: &str) -> Result<
     model.assign_weights(assign)
 }
 
-fn h5_load(r: &Reader, compile: bool) -> Result<Functional> {
+pub(crate) fn h5_load(r: &Reader, compile: bool) -> Result<Functional> {
     let attrs = r.string_attrs("")?;
     let Some(config) = attrs.get("model_config").and_then(|v| v.first()) else {
         keras_bail!(Value, "No model config found in the file.");

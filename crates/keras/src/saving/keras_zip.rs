@@ -62,6 +62,18 @@ pub(crate) fn date_saved() -> String {
     format!("{y:04}-{m:02}-{d:02}@{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// The `class_name` in a `.keras` file's `config.json` (`""` when absent).
+pub(crate) fn saved_class(bytes: &[u8]) -> Result<String> {
+    let zip = Archive::new(bytes)?;
+    if !zip.contains("config.json") {
+        keras_bail!(Io, "There is no item named 'config.json' in the archive: this is not a .keras file");
+    }
+    let text = String::from_utf8(zip.read("config.json", MAX_JSON_BYTES)?)
+        .map_err(|_| crate::Error::Config("config.json is not valid UTF-8".into()))?;
+    let cfg = parse_json_object(&text, "config.json")?;
+    Ok(cfg.get("class_name").and_then(Value::as_str).unwrap_or("").to_string())
+}
+
 /// Loads a model from the bytes of a `.keras` file (Keras `saving_lib.load_model`).
 pub(crate) fn from_bytes(bytes: &[u8], compile: bool) -> Result<Sequential> {
     let zip = Archive::new(bytes)?;

@@ -28,8 +28,9 @@
 //! let args = || PredictArgs::default().verbose(0);
 //! assert_eq!(
 //!     model.predict(&x, args()).unwrap().to_f32_vec(),
-//!     restored.predict(&x, args()).unwrap().to_f32_vec()
+//!     restored.predict(&x, args()).unwrap()[0].to_f32_vec()
 //! );
+//! assert_eq!(restored.class_name(), "Sequential");
 //! assert!(restored.compile_state().is_some());
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
@@ -67,15 +68,15 @@ pub mod fuzzing {
     };
     use crate::layers::{GRU, LSTM};
 
-    /// Loads `.keras` bytes.
-    pub fn load_keras(bytes: &[u8]) -> Result<Sequential> {
-        keras_zip::from_bytes(bytes, true)
+    /// Loads `.keras` bytes (a Sequential or a Functional model).
+    pub fn load_keras(bytes: &[u8]) -> Result<AnyModel> {
+        keras_any_from_bytes(bytes, true)
     }
 
-    /// Loads legacy `.h5` model bytes.
-    pub fn load_h5(bytes: &[u8]) -> Result<Sequential> {
+    /// Loads legacy `.h5` model bytes (a Sequential or a Functional model).
+    pub fn load_h5(bytes: &[u8]) -> Result<AnyModel> {
         let r = h5::Reader::from_bytes(bytes.to_vec(), "<fuzz>")?;
-        legacy_h5::load_model(&r, true)
+        h5_any_load(&r, true)
     }
 
     /// The fixed model the weight loaders are fuzzed with (every kind of variable group:
@@ -129,7 +130,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::models::Sequential;
+use crate::models::{AnyModel, Functional, Sequential};
 use crate::{keras_bail, Error, Result};
 
 /// The Keras version whose file formats keras-rs writes (recorded in `metadata.json` and
@@ -220,10 +221,40 @@ pub(crate) fn model_from_config_checked(cfg: &Value, weights_bytes: usize) -> Re
     })
 }
 
+/// A model that [`save_model`] can write: [`Sequential`], [`Functional`] and [`AnyModel`].
+pub trait SaveModel {
+    /// Writes the model to `path` (`.keras`, or legacy `.h5` / `.hdf5`), atomically.
+    fn save_model_to(&self, path: &Path) -> Result<()>;
+}
+
+impl SaveModel for Sequential {
+    fn save_model_to(&self, path: &Path) -> Result<()> {
+        save_sequential(self, path)
+    }
+}
+
+impl SaveModel for Functional {
+    fn save_model_to(&self, path: &Path) -> Result<()> {
+        functional::save_model(self, path)
+    }
+}
+
+impl SaveModel for AnyModel {
+    fn save_model_to(&self, path: &Path) -> Result<()> {
+        match self {
+            AnyModel::Sequential(m) => save_sequential(m, path),
+            AnyModel::Functional(m) => functional::save_model(m, path),
+        }
+    }
+}
+
 /// Saves a model (Keras `model.save` / `keras.saving.save_model`): `.keras` for the Keras 3
 /// format, `.h5` / `.hdf5` for the legacy one. The write is atomic.
-pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
+pub fn save_model<M: SaveModel + ?Sized>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    model.save_model_to(path.as_ref())
+}
+
+fn save_sequential(model: &Sequential, path: &Path) -> Result<()> {
     let bytes = if ends_with(path, &[".keras"]) {
         keras_zip::to_bytes(model)?
     } else if ends_with(path, &[".h5", ".hdf5"]) {
@@ -240,14 +271,17 @@ pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
 }
 
 /// Loads a model saved by Keras or keras-rs (Keras `keras.models.load_model`): a `.keras`
-/// zip or a legacy `.h5` / `.hdf5` file. The result is compiled, with the saved optimizer
-/// state, when the file has a compile config.
-pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+/// zip or a legacy `.h5` / `.hdf5` file. The result is the kind the file's `class_name`
+/// names ([`AnyModel::Sequential`] or [`AnyModel::Functional`]; tf.keras's `Model` is a
+/// Functional model). It is compiled, with the saved optimizer state, when the file has a
+/// compile config; a file saved without `compile()` (`"compile_config": {}` or `null`, no
+/// `training_config`) loads uncompiled. On error nothing is returned: no half-built model.
+pub fn load_model(path: impl AsRef<Path>) -> Result<AnyModel> {
     load_model_with(path, true)
 }
 
 /// [`load_model`] with `compile = false`: architecture and weights only.
-pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<Sequential> {
+pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<AnyModel> {
     let path = path.as_ref();
     if ends_with(path, &[".keras"]) {
         if !path.is_file() {
@@ -258,14 +292,11 @@ pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<Sequenti
             );
         }
         let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
-        return shielded(path, || keras_zip::from_bytes(&bytes, compile)).map_err(|e| with_file(e, path));
+        return shielded(path, || keras_any_from_bytes(&bytes, compile)).map_err(|e| with_file(e, path));
     }
     if ends_with(path, &[".h5", ".hdf5"]) {
-        return shielded(path, || {
-            let r = h5::Reader::open(path)?;
-            legacy_h5::load_model(&r, compile)
-        })
-        .map_err(|e| with_file(e, path));
+        return shielded(path, || h5_any_load(&h5::Reader::open(path)?, compile))
+            .map_err(|e| with_file(e, path));
     }
     keras_bail!(
         InvalidArgument,
@@ -275,18 +306,43 @@ pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<Sequenti
     )
 }
 
+/// The `class_name` of a serialized model config (`""` when absent).
+fn model_class(cfg: &Value) -> &str {
+    cfg.get("class_name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// A `.keras` file's model, of the kind its `config.json` names.
+fn keras_any_from_bytes(bytes: &[u8], compile: bool) -> Result<AnyModel> {
+    if keras_zip::saved_class(bytes)? == "Sequential" {
+        Ok(AnyModel::Sequential(keras_zip::from_bytes(bytes, compile)?))
+    } else {
+        Ok(AnyModel::Functional(functional::keras_from_bytes(bytes, compile)?))
+    }
+}
+
+/// A legacy `.h5` file's model, of the kind its `model_config` names.
+fn h5_any_load(r: &h5::Reader, compile: bool) -> Result<AnyModel> {
+    let attrs = r.string_attrs("")?;
+    let Some(config) = attrs.get("model_config").and_then(|v| v.first()) else {
+        keras_bail!(Value, "No model config found in the file.");
+    };
+    let cfg = Value::Object(compile_config::parse_json_object(config, "model_config")?);
+    if model_class(&cfg) == "Sequential" {
+        Ok(AnyModel::Sequential(legacy_h5::load_model(r, compile)?))
+    } else {
+        Ok(AnyModel::Functional(functional::h5_load(r, compile)?))
+    }
+}
+
 /// Loads a model from the bytes of a `.keras` file (what [`load_model`] does after reading
 /// the file).
-pub fn load_model_from_keras_bytes(bytes: &[u8]) -> Result<Sequential> {
-    shielded(Path::new("<bytes>"), || keras_zip::from_bytes(bytes, true))
+pub fn load_model_from_keras_bytes(bytes: &[u8]) -> Result<AnyModel> {
+    shielded(Path::new("<bytes>"), || keras_any_from_bytes(bytes, true))
 }
 
 /// Loads a model from the bytes of a legacy `.h5` model file.
-pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<Sequential> {
-    shielded(Path::new("<bytes>"), || {
-        let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
-        legacy_h5::load_model(&r, true)
-    })
+pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<AnyModel> {
+    shielded(Path::new("<bytes>"), || h5_any_load(&h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?, true))
 }
 
 /// Loads weights from the bytes of an HDF5 file into `model`: the Keras 3 layout

@@ -73,7 +73,7 @@ fn check_round_trips(m: &Sequential, x: &Tensor, y: &Tensor, tag: &str) {
     for ext in ["keras", "h5"] {
         let path = tmp(&format!("{tag}.{ext}"));
         m.save(&path).unwrap();
-        let mut r = load_model(&path).unwrap();
+        let mut r = Sequential::load(&path).unwrap();
         assert_eq!(pred(&r, x), before, "{tag}.{ext}: predictions changed");
         assert_eq!(r.get_config(), m.get_config(), "{tag}.{ext}: config changed");
         assert_eq!(opt_values(&r), opt_values(m), "{tag}.{ext}: optimizer state changed");
@@ -123,7 +123,7 @@ fn resumed_training_matches_uninterrupted_training() {
     let mut a = trained(sequence_model(), &x, &y);
     let path = tmp("resume.keras");
     a.save(&path).unwrap();
-    let mut b = load_model(&path).unwrap();
+    let mut b = Sequential::load(&path).unwrap();
     for step in 0..2 {
         // Same dropout masks for both.
         crate::utils::set_random_seed(10 + step);
@@ -146,7 +146,7 @@ fn uncompiled_models_save_without_optimizer_and_load_uncompiled() {
     for ext in ["keras", "h5"] {
         let p = tmp(&format!("plain.{ext}"));
         m.save(&p).unwrap();
-        let r = load_model(&p).unwrap();
+        let r = Sequential::load(&p).unwrap();
         assert!(r.compile_state().is_none());
         let x = ramp(&[2, 3], 1.0);
         assert_eq!(pred(&r, &x), pred(&m, &x));
@@ -226,7 +226,7 @@ fn written_files_have_the_keras_layouts() {
     for dir in saved_model_cases() {
         let case: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let m = load_model(dir.join("model.keras")).unwrap();
+        let m = Sequential::load(dir.join("model.keras")).unwrap();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
 
         let k = tmp(&format!("layout_{name}.keras"));
@@ -281,8 +281,8 @@ fn written_files_have_the_keras_layouts() {
 #[test]
 fn keras_files_hold_the_same_optimizer_state_three_ways() {
     for dir in saved_model_cases() {
-        let a = load_model(dir.join("model.keras")).unwrap();
-        let b = load_model(dir.join("model.h5")).unwrap();
+        let a = Sequential::load(dir.join("model.keras")).unwrap();
+        let b = Sequential::load(dir.join("model.h5")).unwrap();
         let r = Reader::open(&dir.join("model.weights.h5")).unwrap();
         let n = r.datasets("optimizer/vars").unwrap().len();
         let stored: Vec<Vec<f32>> =
@@ -308,7 +308,7 @@ fn tf_keras_2_model_files_load_with_optimizer_state() {
     for (name, iterations, loss, metric) in
         [("mlp", 4, "sparse_categorical_crossentropy", "accuracy"), ("lstm", 2, "mse", "mae")]
     {
-        let m = load_model(tf2(&format!("tf2_{name}.h5"))).unwrap();
+        let m = Sequential::load(tf2(&format!("tf2_{name}.h5"))).unwrap();
         let x = npy(&format!("tf2_{name}_input.npy"));
         let want = npy(&format!("tf2_{name}_expected.npy")).to_f32_vec();
         assert!(close(&pred(&m, &x), &want, 1e-5, 1e-6), "{name}: predictions");
@@ -336,7 +336,7 @@ fn tf_keras_2_model_files_load_with_optimizer_state() {
 
 #[test]
 fn tf_keras_2_weight_files_load_by_position_by_name_and_chunked() {
-    let full = load_model(tf2("tf2_mlp.h5")).unwrap();
+    let full = Sequential::load(tf2("tf2_mlp.h5")).unwrap();
     let x = npy("tf2_mlp_input.npy");
     let want = pred(&full, &x);
     for file in ["tf2_mlp_weights.h5", "tf2_mlp_weights_chunked.h5", "tf2_mlp.h5"] {
@@ -397,11 +397,11 @@ fn file_names_and_states_are_checked_like_keras() {
     unbuilt.add(Dense::new(2)).unwrap();
     assert!(matches!(unbuilt.save_weights(tmp("u.weights.h5")), Err(Error::State(_))));
     assert!(matches!(unbuilt.load_weights(tmp("u.weights.h5")), Err(Error::State(_))));
-    let e = load_model(tmp("model.pb")).unwrap_err();
+    let e = Sequential::load(tmp("model.pb")).unwrap_err();
     assert!(e.to_string().starts_with("File format not supported"), "{e}");
-    let e = load_model(tmp("missing.keras")).unwrap_err();
+    let e = Sequential::load(tmp("missing.keras")).unwrap_err();
     assert!(e.to_string().starts_with("File not found"), "{e}");
-    let e = load_model(tmp("missing.h5")).unwrap_err();
+    let e = Sequential::load(tmp("missing.h5")).unwrap_err();
     assert!(e.to_string().contains("missing.h5"), "{e}");
     let mut m2 = small();
     m.save_weights(tmp("s.weights.h5")).unwrap();

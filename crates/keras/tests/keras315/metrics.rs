@@ -7,7 +7,7 @@ use keras::metrics::{
     self, AucArgs, AucCurve, AucSummation, ConfusionCount, Metric, Precision, R2Aggregation, R2Score,
     RateAtRate, RateAtRateKind, Recall, AUC,
 };
-use keras::models::{load_model, Sequential};
+use keras::models::Sequential;
 use keras::trainers::MetricArg;
 use keras::Tensor;
 use serde_json::json;
@@ -181,7 +181,7 @@ fn metric_objects_survive_a_saved_model() {
     let logs = m.evaluate(&x, &y, keras::EvaluateArgs::default().verbose(0)).unwrap();
     let path = std::env::temp_dir().join(format!("keras315_metrics_{}.keras", std::process::id()));
     m.save(&path).unwrap();
-    let mut back = load_model(&path).unwrap();
+    let mut back = Sequential::load(&path).unwrap();
     std::fs::remove_file(&path).ok();
     let cfg = back.compile_state().unwrap().metrics_config().to_vec();
     assert_eq!(cfg[0]["config"]["num_thresholds"], json!(17));

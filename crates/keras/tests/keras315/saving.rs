@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use keras::models::{load_model, Sequential};
+use keras::models::Sequential;
 use keras::{PredictArgs, Tensor};
 
 fn fixture(name: &str) -> PathBuf {
@@ -30,12 +30,12 @@ fn keras3_files_saved_without_compile_load_uncompiled() {
     let x = npy("keras3_uncompiled_input.npy");
     let want = npy("keras3_uncompiled_expected.npy");
     for file in ["keras3_uncompiled.keras", "keras3_uncompiled.h5"] {
-        let m = load_model(fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let m = Sequential::load(fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(m.compile_state().is_none(), "{file} must load uncompiled");
         assert_close(&predict(&m, &x), &want, 1e-6, file);
     }
     // The weights file goes into the same architecture rebuilt from the .keras file.
-    let mut m = load_model(fixture("keras3_uncompiled.keras")).unwrap();
+    let mut m = Sequential::load(fixture("keras3_uncompiled.keras")).unwrap();
     m.load_weights(fixture("keras3_uncompiled.weights.h5")).unwrap();
     assert_close(&predict(&m, &x), &want, 1e-6, "weights.h5");
 }
@@ -44,7 +44,7 @@ fn keras3_files_saved_without_compile_load_uncompiled() {
 /// Keras 3 computes from the same state mapped by name (for every optimizer but Nadam this is
 /// also what tf.keras computes): equal only when the state and iteration count were restored.
 fn continue_like_tf_keras(name: &str) -> Sequential {
-    let mut m = load_model(fixture(&format!("tf2_opt_{name}.h5"))).unwrap();
+    let mut m = Sequential::load(fixture(&format!("tf2_opt_{name}.h5"))).unwrap();
     assert_eq!(m.compile_state().unwrap().optimizer.iterations(), 2, "{name}");
     let (x, y) = (npy(&format!("tf2_opt_{name}_x.npy")), npy(&format!("tf2_opt_{name}_y.npy")));
     m.train_on_batch(&x, &y, None).unwrap();
@@ -73,7 +73,7 @@ fn tf_keras_optimizer_state_maps_onto_keras3() {
 fn legacy_nadam_restores_slots_and_iterations() {
     // tf.keras's legacy Nadam follows another schedule (momentum_cache), so only its state is
     // checked: the iteration count and the m / v slots come back, momentum_cache is dropped.
-    let m = load_model(fixture("tf2_opt_legacy_nadam.h5")).unwrap();
+    let m = Sequential::load(fixture("tf2_opt_legacy_nadam.h5")).unwrap();
     let opt = &m.compile_state().unwrap().optimizer;
     assert_eq!(opt.iterations(), 2);
     let bytes = std::fs::read(fixture("tf2_opt_legacy_nadam.h5")).unwrap();
@@ -85,7 +85,7 @@ fn legacy_nadam_restores_slots_and_iterations() {
 
 #[test]
 fn tf_keras_hard_sigmoid_recurrent_layers_run_as_keras3() {
-    let m = load_model(fixture("tf2_hard_sigmoid.h5")).unwrap();
+    let m = Sequential::load(fixture("tf2_hard_sigmoid.h5")).unwrap();
     let x = npy("tf2_hard_sigmoid_input.npy");
     let got = predict(&m, &x);
     assert_close(&got, &npy("tf2_hard_sigmoid_expected.npy"), 2e-5, "hard_sigmoid");

@@ -103,3 +103,38 @@ pub fn compare_values(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f3
 pub fn compare_scalar(what: &str, got: f32, want: f32, rtol: f32, atol: f32) -> Check {
     compare_values(what, &[got], &[want], rtol, atol)
 }
+
+/// `get_config()` equality as Keras's float32 values allow: numbers are equal when they are
+/// the same float32 (`0.029999999329447743` and `0.029999999329447746` are), integers exactly,
+/// everything else structurally. Nothing looser.
+pub fn config_eq(got: &Value, want: &Value) -> bool {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
+                return a == b;
+            }
+            match (a.as_f64(), b.as_f64()) {
+                (Some(a), Some(b)) => a == b || (a as f32) == (b as f32),
+                _ => a == b,
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| config_eq(x, y))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| config_eq(v, w)))
+        }
+        _ => got == want,
+    }
+}
+
+/// The runner's own checks of [`config_eq`], run before the cases (a `harness = false`
+/// binary runs no `#[test]` functions).
+pub fn self_check() {
+    use serde_json::json;
+    assert!(config_eq(&json!({"lr": 0.029999999329447743}), &json!({"lr": 0.029999999329447746})));
+    assert!(!config_eq(&json!({"lr": 0.03}), &json!({"lr": 0.0300001})));
+    assert!(!config_eq(&json!({"units": 3}), &json!({"units": 4})));
+    assert!(!config_eq(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+    assert!(config_eq(&json!([1, "x", null, [0.5]]), &json!([1, "x", null, [0.5]])));
+}

@@ -6,7 +6,7 @@ use keras::losses::{self, Loss};
 use keras::GradientTape;
 use serde_json::Value;
 
-use crate::common::{compare, Case, Check, Outcome};
+use crate::common::{compare, config_eq, Case, Check, Outcome};
 
 /// Builds the loss from the case's class name, config and call parameters.
 fn build(case: &Case) -> Result<Box<dyn Loss>, Outcome> {
@@ -27,7 +27,7 @@ fn build(case: &Case) -> Result<Box<dyn Loss>, Outcome> {
 fn check(case: &Case, loss: &dyn Loss) -> Check {
     let want_cfg = &case.json["config"];
     let got_cfg = loss.get_config();
-    if &got_cfg != want_cfg {
+    if !config_eq(&got_cfg, want_cfg) {
         return Err(format!("config {got_cfg} != Keras {want_cfg}"));
     }
     let y_true = case.array("y_true")?;

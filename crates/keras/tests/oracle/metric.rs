@@ -6,7 +6,7 @@
 use keras::metrics::{self, Metric};
 use serde_json::{json, Value};
 
-use crate::common::{compare_values, Case, Check, Outcome};
+use crate::common::{compare_values, config_eq, Case, Check, Outcome};
 
 fn build(case: &Case) -> Result<Box<dyn Metric>, Outcome> {
     let class = case.json["class_name"].as_str().unwrap_or_default();
@@ -30,7 +30,7 @@ fn flatten(v: &Value, out: &mut Vec<f32>) {
 
 fn check(case: &Case, m: &mut dyn Metric) -> Check {
     let got_cfg = m.get_config();
-    if got_cfg != case.json["config"] {
+    if !config_eq(&got_cfg, &case.json["config"]) {
         return Err(format!("get_config() {got_cfg} != Keras {}", case.json["config"]));
     }
     let results = case.array("results")?;

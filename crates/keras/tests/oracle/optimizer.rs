@@ -9,7 +9,7 @@ use keras::optimizers::{self, Optimizer};
 use keras::Tensor;
 use serde_json::{json, Value};
 
-use crate::common::{compare, compare_values, Case, Check, Outcome};
+use crate::common::{compare, compare_values, config_eq, Case, Check, Outcome};
 
 pub fn run(case: &Case) -> Outcome {
     let class = case.json["class_name"].as_str().unwrap_or_default();
@@ -30,7 +30,7 @@ pub fn run(case: &Case) -> Outcome {
 fn check(case: &Case, opt: &mut dyn Optimizer) -> Check {
     let want_config = &case.json["config"];
     let got_config = opt.get_config();
-    if &got_config != want_config {
+    if !config_eq(&got_config, want_config) {
         return Err(format!("get_config() differs:\n  got  {got_config}\n  want {want_config}"));
     }
     if opt.class_name() != case.json["class_name"].as_str().unwrap_or_default() {

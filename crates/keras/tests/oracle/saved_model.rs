@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use keras::layers::Variable;
-use keras::models::{load_model, Sequential};
+use keras::models::Sequential;
 use keras::{PredictArgs, Tensor};
 
 use crate::common::{compare, Case, Check, Outcome};
@@ -66,7 +66,7 @@ fn round_trip(case: &Case, label: &str, m: &Sequential, x: &Tensor, want: &Tenso
     for ext in ["keras", "h5"] {
         let path = dir.join(format!("{label}.{ext}"));
         m.save(&path).map_err(|e| format!("{label}: save .{ext}: {e}"))?;
-        let r = load_model(&path).map_err(|e| format!("{label}: reload .{ext}: {e}"))?;
+        let r = Sequential::load(&path).map_err(|e| format!("{label}: reload .{ext}: {e}"))?;
         let after = predict(&r, x)?;
         compare(&format!("{label} saved as .{ext}, reloaded"), &after, want, rtol, atol)?;
         if after.to_f32_vec() != before.to_f32_vec() {
@@ -102,12 +102,13 @@ fn check(case: &Case) -> Check {
     }
 
     // 1. The `.keras` file: architecture, weights, compile config, optimizer state.
-    let from_zip = load_model(file(case, "model.keras")).map_err(|e| format!("load model.keras: {e}"))?;
+    let from_zip =
+        Sequential::load(file(case, "model.keras")).map_err(|e| format!("load model.keras: {e}"))?;
     compare("model.keras predict", &predict(&from_zip, &x)?, &want, rtol, atol)?;
     same_values("model.keras optimizer", &optimizer_values(&from_zip)?, &stored_opt)?;
 
     // 2. The legacy `.h5` file.
-    let from_h5 = load_model(file(case, "model.h5")).map_err(|e| format!("load model.h5: {e}"))?;
+    let from_h5 = Sequential::load(file(case, "model.h5")).map_err(|e| format!("load model.h5: {e}"))?;
     compare("model.h5 predict", &predict(&from_h5, &x)?, &want, rtol, atol)?;
     same_values("model.h5 optimizer", &optimizer_values(&from_h5)?, &stored_opt)?;
 

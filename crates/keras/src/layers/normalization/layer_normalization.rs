@@ -10,7 +10,9 @@ use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
 /// along those axes is normalized with its own mean and variance, then scaled by `gamma`
-/// and shifted by `beta` (shaped like those axes).
+/// and shifted by `beta` (shaped like those axes). With the deprecated `rms_scaling=True`
+/// (kept for Keras files that use it) the input is only divided by `sqrt(variance + epsilon)`
+/// and scaled by `gamma`, without centering and without `beta`, exactly as Keras computes it.
 pub struct LayerNormalization {
     base: LayerBase,
     axis: Vec<isize>,
@@ -18,6 +20,7 @@ pub struct LayerNormalization {
     epsilon: f64,
     center: bool,
     scale: bool,
+    rms_scaling: bool,
     beta_initializer: Initializer,
     gamma_initializer: Initializer,
     gamma: Option<Variable>,
@@ -40,6 +43,7 @@ impl LayerNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
+            rms_scaling: false,
             beta_initializer: Initializer::Zeros,
             gamma_initializer: Initializer::Ones,
             gamma: None,
@@ -91,6 +95,13 @@ impl LayerNormalization {
         self
     }
 
+    /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
+    /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
+    pub fn rms_scaling(mut self, yes: bool) -> Self {
+        self.rms_scaling = yes;
+        self
+    }
+
     /// `beta`'s initializer (zeros).
     pub fn beta_initializer(mut self, i: Initializer) -> Self {
         self.beta_initializer = i;
@@ -105,7 +116,7 @@ impl LayerNormalization {
 
     crate::layers::builders::base_builders!();
 
-    /// Rebuilds from a Keras config. The deprecated `rms_scaling: true` is refused.
+    /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         const C: &str = "LayerNormalization";
         let mut l = LayerNormalization::new();
@@ -127,13 +138,8 @@ impl LayerNormalization {
                 "Expected an int or a list/tuple of ints for the argument 'axis', but received: {other}"
             ),
         }
-        if bool_arg(cfg, "rms_scaling", false, C)? {
-            keras_bail!(
-                Config,
-                "{C}: the deprecated rms_scaling=True is not supported (use RMS normalization instead)"
-            );
-        }
         l = l
+            .rms_scaling(bool_arg(cfg, "rms_scaling", false, C)?)
             .epsilon(f64_arg(cfg, "epsilon", 1e-3, C)?)
             .center(bool_arg(cfg, "center", true, C)?)
             .scale(bool_arg(cfg, "scale", true, C)?);
@@ -160,6 +166,27 @@ impl LayerNormalization {
     }
 }
 
+impl LayerNormalization {
+    /// Keras's `rms_scaling` branch: `x * rsqrt(var(x) + epsilon) * gamma`.
+    fn rms_scaled(&self, x: &Tensor, axes: &[usize]) -> Result<Tensor> {
+        let axes: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+        let mean = ops::mean_axes(x, &axes, true)?;
+        // tf.nn.moments: the variance around a constant (stop_gradient) mean.
+        let diff = ops::sub(x, &mean.detach())?;
+        let var = ops::mean_axes(&ops::unary(&diff, ops::Unary::Square)?, &axes, true)?;
+        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.epsilon as f32))?, ops::Unary::Sqrt)?;
+        let mut y = ops::mul(x, &ops::div(&Tensor::scalar(1.0), &std)?)?;
+        if let Some(gamma) = &self.gamma {
+            let mut bshape = vec![1; x.rank()];
+            for &a in &axes {
+                bshape[a as usize] = x.shape()[a as usize];
+            }
+            y = ops::mul(&y, &gamma.value().reshape(bshape)?)?;
+        }
+        Ok(y)
+    }
+}
+
 impl Layer for LayerNormalization {
     layer_common!("LayerNormalization", true);
 
@@ -177,12 +204,12 @@ impl Layer for LayerNormalization {
                 ))
             })?;
         let name = self.base.name.clone();
-        self.gamma = if self.scale {
+        self.gamma = if self.scale || self.rms_scaling {
             Some(Variable::new("gamma", &name, self.gamma_initializer.initialize(&shape)?, true))
         } else {
             None
         };
-        self.beta = if self.center {
+        self.beta = if self.center && !self.rms_scaling {
             Some(Variable::new("beta", &name, self.beta_initializer.initialize(&shape)?, true))
         } else {
             None
@@ -215,6 +242,9 @@ impl Layer for LayerNormalization {
                 );
             }
         }
+        if self.rms_scaling {
+            return self.rms_scaled(x, &axes);
+        }
         let gamma = self.gamma.as_ref().map(Variable::value);
         let beta = self.beta.as_ref().map(Variable::value);
         Ok(ops::layer_norm(x, &self.axis, gamma, beta, self.epsilon as f32)?)
@@ -236,7 +266,7 @@ impl Layer for LayerNormalization {
         m.insert("epsilon".into(), json!(self.epsilon));
         m.insert("center".into(), json!(self.center));
         m.insert("scale".into(), json!(self.scale));
-        m.insert("rms_scaling".into(), json!(false));
+        m.insert("rms_scaling".into(), json!(self.rms_scaling));
         m.insert("beta_initializer".into(), self.beta_initializer.to_config());
         m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
         for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
@@ -269,7 +299,10 @@ mod tests {
         assert!(LayerNormalization::new().axes(&[1, 1]).build(&[None, Some(3)]).is_err());
         assert!(check_pending(&LayerNormalization::new().axes(&[])).is_err());
         assert!(check_pending(&LayerNormalization::new().epsilon(-1.0)).is_err());
-        assert!(LayerNormalization::from_config(&json!({"rms_scaling": true})).is_err());
+        let mut rms = LayerNormalization::from_config(&json!({"rms_scaling": true})).unwrap();
+        rms.build(&[None, Some(3)]).unwrap();
+        assert_eq!(rms.weights().len(), 1, "rms_scaling has gamma only");
+        assert_eq!(rms.get_config()["rms_scaling"], json!(true));
         assert!(LayerNormalization::from_config(&json!({"axis": "last"})).is_err());
         let cfg = ln.get_config();
         assert_eq!(LayerNormalization::from_config(&cfg).unwrap().axis, vec![-1]);

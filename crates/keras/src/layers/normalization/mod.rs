@@ -1,10 +1,15 @@
-//! Normalization layers: BatchNormalization, LayerNormalization.
+//! Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
+//! UnitNormalization.
 
 pub mod batch_normalization;
+pub mod group_normalization;
 pub mod layer_normalization;
+pub mod unit_normalization;
 
 pub use batch_normalization::BatchNormalization;
+pub use group_normalization::GroupNormalization;
 pub use layer_normalization::LayerNormalization;
+pub use unit_normalization::UnitNormalization;
 
 #[cfg(test)]
 mod tests {

@@ -296,6 +296,20 @@ global_pooling_layer!(
     "global_max_pooling2d",
     "Maximum over the rows and columns of NHWC images (Keras `keras.layers.GlobalMaxPooling2D`)."
 );
+global_pooling_layer!(
+    GlobalAveragePooling3D,
+    false,
+    3,
+    "global_average_pooling3d",
+    "Mean over the depth, rows and columns of NDHWC volumes (Keras `keras.layers.GlobalAveragePooling3D`)."
+);
+global_pooling_layer!(
+    GlobalMaxPooling3D,
+    true,
+    3,
+    "global_max_pooling3d",
+    "Maximum over the depth, rows and columns of NDHWC volumes (Keras `keras.layers.GlobalMaxPooling3D`)."
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,12 @@
 //! Preprocessing layers that are part of a model: Rescaling, Normalization, Resizing, TextVectorization,
-//! CenterCrop, and the random image augmentations (active only when `training` is true).
+//! CenterCrop, the random image augmentations (active only when `training` is true), and the
+//! categorical layers (CategoryEncoding, Discretization; `encoding` is Keras's shared
+//! `encode_categorical_inputs`).
 
+pub mod category_encoding;
 pub mod center_crop;
+pub mod discretization;
+pub mod encoding;
 pub(crate) mod image_common;
 pub mod normalization;
 pub mod random_affine;
@@ -12,7 +17,10 @@ pub mod rescaling;
 pub mod resizing;
 pub mod text_vectorization;
 
+pub use category_encoding::CategoryEncoding;
 pub use center_crop::CenterCrop;
+pub use discretization::Discretization;
+pub use encoding::OutputMode;
 pub use normalization::Normalization;
 pub use random_affine::{RandomRotation, RandomTranslation, RandomZoom};
 pub use random_contrast::{RandomBrightness, RandomContrast};

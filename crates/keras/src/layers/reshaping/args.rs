@@ -107,3 +107,27 @@ macro_rules! layer_common {
     };
 }
 pub(crate) use layer_common;
+
+/// Reads a 3-D padding/cropping argument (`ZeroPadding3D`, `Cropping3D`): an int, three
+/// ints (symmetric per axis), or three pairs `((before, after), ...)`, with Keras's messages.
+pub(crate) fn pairs3d(v: &Value, what: &str, short: &str) -> Result<[[usize; 2]; 3]> {
+    match v {
+        Value::Number(_) => {
+            let k = int_tuple(v, 1, what, true)?[0];
+            Ok([[k, k]; 3])
+        }
+        Value::Array(a) if a.len() == 3 => {
+            let mut out = [[0; 2]; 3];
+            for (i, (entry, nth)) in a.iter().zip(["1st", "2nd", "3rd"]).enumerate() {
+                let p = int_tuple(entry, 2, &format!("{nth} entry of {what}"), true)?;
+                out[i] = [p[0], p[1]];
+            }
+            Ok(out)
+        }
+        Value::Array(_) => keras_bail!(InvalidArgument, "`{what}` should have 3 elements. Received: {v}."),
+        _ => keras_bail!(
+            InvalidArgument,
+            "`{what}` should be either an int, a tuple of 3 ints (symmetric_dim1_{short}, symmetric_dim2_{short}, symmetric_dim3_{short}), or a tuple of 3 tuples of 2 ints ((left_dim1_{short}, right_dim1_{short}), (left_dim2_{short}, right_dim2_{short}), (left_dim3_{short}, right_dim2_{short})). Received: {v}."
+        ),
+    }
+}

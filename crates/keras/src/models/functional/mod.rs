@@ -493,6 +493,11 @@ impl Functional {
         self.compiled.as_mut()
     }
 
+    /// Forgets the compile state (a loader whose compile config failed half-way).
+    pub(crate) fn clear_compile_state(&mut self) {
+        self.compiled = None;
+    }
+
     fn require_compiled(&self) -> Result<()> {
         if self.compiled.is_none() {
             keras_bail!(

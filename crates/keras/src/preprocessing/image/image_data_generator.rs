@@ -11,8 +11,7 @@ use keras_engine::Rng;
 use super::affine::FillMode;
 use super::augment::{affine_image, brightness_shift, channel_shift, uniform, AffineParams};
 use super::images::Images;
-use super::io::{ColorMode, PilInterpolation};
-use super::iterators::{ClassMode, DirectoryIterator, FlowOptions, NumpyArrayIterator};
+use super::iterators::{DirectoryIterator, FlowOptions, NumpyArrayIterator};
 use crate::layers::preprocessing::random_flip::flip_image;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -562,29 +561,30 @@ impl ImageDataGenerator {
     }
 
     /// `flow_from_directory(directory, ...)`: batches of images read from the class
-    /// sub-folders of `directory` (labels from the folder names).
-    #[allow(clippy::too_many_arguments)]
+    /// sub-folders of `directory` (labels from the folder names). `opts` holds Keras's keyword
+    /// arguments with Keras's defaults (`target_size=(256, 256)`, `color_mode="rgb"`,
+    /// `class_mode="categorical"`, `batch_size=32`, `shuffle=True`, `interpolation="nearest"`).
+    ///
+    /// ```no_run
+    /// use keras::preprocessing::image::{ClassMode, ColorMode, FlowOptions, ImageDataGenerator, Subset};
+    /// let gen = ImageDataGenerator::new().rescale(1.0 / 255.0).validation_split(0.2);
+    /// let train = gen.flow_from_directory(
+    ///     "data/train",
+    ///     FlowOptions::default()
+    ///         .target_size(28, 28)
+    ///         .color_mode(ColorMode::Grayscale)
+    ///         .class_mode(ClassMode::Sparse)
+    ///         .subset(Subset::Training),
+    /// )?;
+    /// # Ok::<(), keras::Error>(())
+    /// ```
     pub fn flow_from_directory(
         &self,
         directory: impl AsRef<Path>,
-        target_size: (usize, usize),
-        color_mode: ColorMode,
-        classes: Option<&[&str]>,
-        class_mode: ClassMode,
         opts: FlowOptions,
-        interpolation: PilInterpolation,
     ) -> Result<DirectoryIterator> {
         self.check()?;
-        DirectoryIterator::new(
-            directory.as_ref(),
-            target_size,
-            color_mode,
-            classes,
-            class_mode,
-            self.clone(),
-            opts,
-            interpolation,
-        )
+        DirectoryIterator::new(directory.as_ref(), self.clone(), opts)
     }
 }
 

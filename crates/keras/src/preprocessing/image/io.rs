@@ -112,13 +112,10 @@ impl Default for LoadImgOptions {
     }
 }
 
-/// Reads an image file (PNG or JPEG). Errors name the path: a missing or unreadable file is
-/// `Error::Io`, a file that is not a supported image is `Error::Value`.
-fn open(path: &Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Io(format!("cannot read image file {}: {e}", path.display())))?;
-    ::image::load_from_memory(&bytes)
-        .map_err(|e| Error::Value(format!("cannot identify image file '{}': {e}", path.display())))
+/// Decodes image bytes (PNG or JPEG); `what` names the source in errors.
+fn decode(bytes: &[u8], what: &str) -> Result<DynamicImage> {
+    ::image::load_from_memory(bytes)
+        .map_err(|e| Error::Value(format!("cannot identify image file '{what}': {e}")))
 }
 
 /// PIL's `convert("L")` from 8-bit RGB.
@@ -160,12 +157,32 @@ fn to_mode(img: DynamicImage, mode: ColorMode) -> DynamicImage {
 /// ```
 pub fn load_img(path: impl AsRef<Path>, opts: LoadImgOptions) -> Result<DynamicImage> {
     let path = path.as_ref();
-    let img = to_mode(open(path)?, opts.color_mode);
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Io(format!("cannot read image file {}: {e}", path.display())))?;
+    convert_and_resize(decode(&bytes, &path.display().to_string())?, opts, &path.display().to_string())
+}
+
+/// [`load_img`] on the bytes of a PNG or JPEG file already in memory (an upload, an archive
+/// member): the same conversion and resizing, and an error, never a panic, for bytes that are
+/// not an image.
+///
+/// ```
+/// use keras::preprocessing::image::{load_img_from_memory, LoadImgOptions};
+/// let e = load_img_from_memory(b"not an image", LoadImgOptions::default()).unwrap_err();
+/// assert!(e.to_string().contains("cannot identify image file '<memory>'"));
+/// ```
+pub fn load_img_from_memory(bytes: &[u8], opts: LoadImgOptions) -> Result<DynamicImage> {
+    convert_and_resize(decode(bytes, "<memory>")?, opts, "<memory>")
+}
+
+/// The colour conversion and the resizing of [`load_img`]; `what` names the source in errors.
+fn convert_and_resize(img: DynamicImage, opts: LoadImgOptions, what: &str) -> Result<DynamicImage> {
+    let img = to_mode(img, opts.color_mode);
     let Some((th, tw)) = opts.target_size else {
         return Ok(img);
     };
     if th == 0 || tw == 0 {
-        keras_bail!(InvalidArgument, "target_size must be positive, got ({th}, {tw}) for {}", path.display());
+        keras_bail!(InvalidArgument, "target_size must be positive, got ({th}, {tw}) for {what}");
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
     if (w, h) == (tw, th) {

@@ -46,6 +46,17 @@ pub struct FlowOptions {
     pub keep_aspect_ratio: bool,
     /// `flow_from_directory`: follow symbolic links to folders.
     pub follow_links: bool,
+    /// `flow_from_directory`: the `(height, width)` images are resized to (default 256x256).
+    pub target_size: (usize, usize),
+    /// `flow_from_directory`: the colour mode images are converted to (default RGB).
+    pub color_mode: ColorMode,
+    /// `flow_from_directory`: the class sub-folders, in label order (default: every
+    /// sub-folder, sorted).
+    pub classes: Option<Vec<String>>,
+    /// `flow_from_directory`: what the batches hold as targets (default one-hot).
+    pub class_mode: ClassMode,
+    /// `flow_from_directory`: the resampling filter of the resize (default nearest).
+    pub interpolation: PilInterpolation,
 }
 
 impl Default for FlowOptions {
@@ -59,6 +70,11 @@ impl Default for FlowOptions {
             sample_weight: None,
             keep_aspect_ratio: false,
             follow_links: false,
+            target_size: (256, 256),
+            color_mode: ColorMode::Rgb,
+            classes: None,
+            class_mode: ClassMode::Categorical,
+            interpolation: PilInterpolation::Nearest,
         }
     }
 }
@@ -92,6 +108,36 @@ impl FlowOptions {
     /// Sets `keep_aspect_ratio`.
     pub fn keep_aspect_ratio(mut self, yes: bool) -> Self {
         self.keep_aspect_ratio = yes;
+        self
+    }
+    /// Sets `follow_links`.
+    pub fn follow_links(mut self, yes: bool) -> Self {
+        self.follow_links = yes;
+        self
+    }
+    /// Sets `target_size` as `(height, width)`.
+    pub fn target_size(mut self, height: usize, width: usize) -> Self {
+        self.target_size = (height, width);
+        self
+    }
+    /// Sets `color_mode`.
+    pub fn color_mode(mut self, mode: ColorMode) -> Self {
+        self.color_mode = mode;
+        self
+    }
+    /// Sets `classes`: the class sub-folders, in label order.
+    pub fn classes(mut self, classes: &[&str]) -> Self {
+        self.classes = Some(classes.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    /// Sets `class_mode`.
+    pub fn class_mode(mut self, mode: ClassMode) -> Self {
+        self.class_mode = mode;
+        self
+    }
+    /// Sets `interpolation`.
+    pub fn interpolation(mut self, interpolation: PilInterpolation) -> Self {
+        self.interpolation = interpolation;
         self
     }
 }
@@ -314,17 +360,10 @@ pub struct DirectoryIterator {
 }
 
 impl DirectoryIterator {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        directory: &Path,
-        target_size: (usize, usize),
-        color_mode: ColorMode,
-        classes: Option<&[&str]>,
-        class_mode: ClassMode,
-        gen: ImageDataGenerator,
-        opts: FlowOptions,
-        interpolation: PilInterpolation,
-    ) -> Result<Self> {
+    pub(crate) fn new(directory: &Path, gen: ImageDataGenerator, opts: FlowOptions) -> Result<Self> {
+        let (target_size, color_mode, class_mode, interpolation) =
+            (opts.target_size, opts.color_mode, opts.class_mode, opts.interpolation);
+        let classes = opts.classes.clone();
         if target_size.0 == 0 || target_size.1 == 0 {
             keras_bail!(InvalidArgument, "target_size must be positive, got {target_size:?}");
         }
@@ -332,7 +371,7 @@ impl DirectoryIterator {
             keras_bail!(Io, "flow_from_directory: {} is not a readable directory", directory.display());
         }
         let names: Vec<String> = match classes {
-            Some(c) => c.iter().map(|s| s.to_string()).collect(),
+            Some(c) => c,
             None => {
                 let mut v = Vec::new();
                 for e in std::fs::read_dir(directory)

@@ -21,7 +21,8 @@ pub use augment::{
 };
 pub use image_data_generator::{ImageDataGenerator, PreprocessingFunction, ShiftRange, TransformParams};
 pub use io::{
-    array_to_img, img_to_array, load_img, save_img, ColorMode, DynamicImage, LoadImgOptions, PilInterpolation,
+    array_to_img, img_to_array, load_img, load_img_from_memory, save_img, ColorMode, DynamicImage,
+    LoadImgOptions, PilInterpolation,
 };
 pub use iterators::{ClassMode, DirectoryIterator, FlowOptions, NumpyArrayIterator, Subset};
 pub use keras_engine::Rng;

@@ -13,8 +13,9 @@
 //! (a PNG is `points * dpi / 72` pixels wide).
 //!
 //! A model is drawn from a [`PlotGraph`], its description: the model types implement
-//! [`ToPlotGraph`] (today [`Sequential`](crate::models::Sequential)), and any other graph
-//! can be described by hand.
+//! [`ToPlotGraph`] ([`Sequential`](crate::models::Sequential),
+//! [`Functional`](crate::models::Functional) with its shared layers and nested models, and
+//! [`AnyModel`](crate::models::AnyModel)), and any other graph can be described by hand.
 //!
 //! ```
 //! use keras::layers::{Dense, Dropout, Input};
@@ -44,6 +45,7 @@
 
 mod dot;
 mod font;
+mod functional;
 mod graph;
 mod label;
 mod layout;

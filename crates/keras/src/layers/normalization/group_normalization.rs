@@ -1,0 +1,276 @@
+//! `GroupNormalization`: normalizes groups of channels of each sample (one group per channel
+//! is instance normalization, a single group is close to layer normalization).
+
+use keras_engine::ops::{self, Unary};
+use serde_json::{json, Value};
+
+use crate::initializers::Initializer;
+use crate::layers::convolutional::common::init_arg;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Keras `keras.layers.GroupNormalization`: the channels of `axis` (default the last) are
+/// split into `groups` groups; each group of each sample is normalized with its own mean and
+/// variance (over the group's channels and every other non-batch axis), then scaled by `gamma`
+/// and shifted by `beta` (one per channel). `groups=-1` means one group per channel.
+///
+/// ```
+/// use keras::layers::{CallContext, GroupNormalization, Layer};
+/// use keras::Tensor;
+/// let mut gn = GroupNormalization::new(2);
+/// gn.build(&[None, Some(3), Some(4)]).unwrap();
+/// let y = gn.call(&Tensor::ones([1, 3, 4]), &mut CallContext::new(false)).unwrap();
+/// assert_eq!(y.shape(), &[1, 3, 4]);
+/// ```
+pub struct GroupNormalization {
+    base: LayerBase,
+    groups: i64,
+    axis: isize,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    beta_initializer: Initializer,
+    gamma_initializer: Initializer,
+    gamma: Option<Variable>,
+    beta: Option<Variable>,
+}
+
+impl GroupNormalization {
+    /// `groups` groups (Keras's default is 32; `-1` for one group per channel), axis -1,
+    /// epsilon 1e-3, center and scale.
+    pub fn new(groups: i64) -> Self {
+        let mut base = LayerBase::new("group_normalization");
+        if groups <= 0 && groups != -1 {
+            base.fail(Error::InvalidArgument(format!(
+                "Received an invalid value for argument `groups`, expected a positive integer (or `-1` for instance normalization). Received: groups={groups}"
+            )));
+        }
+        GroupNormalization {
+            base,
+            groups,
+            axis: -1,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            gamma: None,
+            beta: None,
+        }
+    }
+
+    /// The channel axis (default -1).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// Added to the variance before the square root.
+    pub fn epsilon(mut self, e: f64) -> Self {
+        self.epsilon = e;
+        self
+    }
+
+    /// Whether to add the learned offset `beta`.
+    pub fn center(mut self, yes: bool) -> Self {
+        self.center = yes;
+        self
+    }
+
+    /// Whether to multiply by the learned scale `gamma`.
+    pub fn scale(mut self, yes: bool) -> Self {
+        self.scale = yes;
+        self
+    }
+
+    /// `beta`'s initializer (zeros).
+    pub fn beta_initializer(mut self, i: Initializer) -> Self {
+        self.beta_initializer = i;
+        self
+    }
+
+    /// `gamma`'s initializer (ones).
+    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
+        self.gamma_initializer = i;
+        self
+    }
+
+    crate::layers::builders::base_builders!();
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        const C: &str = "GroupNormalization";
+        let groups = match cfg.get("groups") {
+            None => 32,
+            Some(v) => v.as_i64().ok_or_else(|| {
+                Error::Config(format!(
+                    "Received an invalid value for argument `groups`, expected a positive integer (or `-1` for instance normalization). Received: groups={v}"
+                ))
+            })?,
+        };
+        let mut l = GroupNormalization::new(groups);
+        l.base.apply_config(cfg);
+        if let Some(a) = cfg.get("axis") {
+            l.axis = a
+                .as_i64()
+                .ok_or_else(|| Error::Config(format!("{C}: `axis` must be an integer, received axis={a}")))?
+                as isize;
+        }
+        l.epsilon = f64_arg(cfg, "epsilon", 1e-3, C)?;
+        l.center = bool_arg(cfg, "center", true, C)?;
+        l.scale = bool_arg(cfg, "scale", true, C)?;
+        l.beta_initializer = init_arg(cfg, "beta_initializer", Initializer::Zeros)?;
+        l.gamma_initializer = init_arg(cfg, "gamma_initializer", Initializer::Ones)?;
+        crate::layers::convolutional::common::refuse_unsupported(
+            cfg,
+            &["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
+            C,
+        )?;
+        finish(&mut l.base, ()).map(|_| l)
+    }
+
+    /// The channel axis as a position, or Keras's out-of-bounds error.
+    fn channel_axis(&self, s: &[Option<usize>]) -> Result<usize> {
+        let r = s.len() as isize;
+        if self.axis >= r || self.axis < -r || r < 2 {
+            keras_bail!(
+                Value,
+                "Axis {} is out of bounds for input shape {}. Received: axis={}",
+                self.axis,
+                shape_str(s),
+                self.axis
+            );
+        }
+        Ok(if self.axis < 0 { (self.axis + r) as usize } else { self.axis as usize })
+    }
+
+    /// The number of groups for `dim` channels (`-1`: one per channel) after Keras's checks.
+    fn group_count(&self, dim: usize) -> Result<usize> {
+        let groups = if self.groups == -1 { dim } else { self.groups.max(1) as usize };
+        if dim < groups {
+            keras_bail!(
+                Value,
+                "Number of groups ({groups}) cannot be more than the number of channels ({dim})."
+            );
+        }
+        if !dim.is_multiple_of(groups) {
+            keras_bail!(
+                Value,
+                "Number of groups ({groups}) must be a multiple of the number of channels ({dim})."
+            );
+        }
+        Ok(groups)
+    }
+}
+
+impl Layer for GroupNormalization {
+    layer_common!("GroupNormalization", true);
+
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        crate::layers::layer::check_pending(self)?;
+        let a = self.channel_axis(input_shape)?;
+        let Some(dim) = input_shape[a] else {
+            keras_bail!(
+                Value,
+                "Axis {} of input tensor should have a defined dimension but the layer received an input with shape {}.",
+                self.axis,
+                shape_str(input_shape)
+            );
+        };
+        // Keras resolves `groups=-1` to the channel count when it builds.
+        self.groups = self.group_count(dim)? as i64;
+        let name = self.base.name.clone();
+        self.gamma = if self.scale {
+            Some(Variable::new("gamma", &name, self.gamma_initializer.initialize(&[dim])?, true))
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            Some(Variable::new("beta", &name, self.beta_initializer.initialize(&[dim])?, true))
+        } else {
+            None
+        };
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        self.channel_axis(s)?;
+        Ok(s.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let Some(built) = &self.base.build_input_shape else {
+            keras_bail!(State, "Layer {} is not built", self.base.name);
+        };
+        let shape = x.shape().to_vec();
+        let a = self.channel_axis(&crate::layers::reshaping::args::known(&shape))?;
+        let want = built.get(a).copied().flatten();
+        if x.rank() != built.len() || Some(shape[a]) != want {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected axis {} of input shape to have value {}, but received input with shape {:?}",
+                self.base.name,
+                self.axis,
+                want.unwrap_or(0),
+                shape
+            );
+        }
+        let dim = shape[a];
+        let g = self.group_count(dim)?;
+        // (.., C, ..) -> (.., G, C / G, ..); statistics over every axis but batch and G.
+        let mut grouped = shape.clone();
+        grouped[a] = dim / g;
+        grouped.insert(a, g);
+        let xg = x.reshape(grouped.clone())?;
+        let axes: Vec<isize> = (1..grouped.len()).filter(|&i| i != a).map(|i| i as isize).collect();
+        let mean = ops::mean_axes(&xg, &axes, true)?;
+        // tf.nn.moments: the variance around a constant (stop_gradient) mean.
+        let diff = ops::sub(&xg, &mean.detach())?;
+        let var = ops::mean_axes(&ops::unary(&diff, Unary::Square)?, &axes, true)?;
+        let mut bshape = vec![1; grouped.len()];
+        bshape[a] = g;
+        bshape[a + 1] = dim / g;
+        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.epsilon as f32))?, Unary::Sqrt)?;
+        let mut inv = ops::div(&Tensor::scalar(1.0), &std)?;
+        if let Some(gamma) = &self.gamma {
+            inv = ops::mul(&inv, &gamma.value().reshape(bshape.clone())?)?;
+        }
+        let mut res = ops::mul(&ops::unary(&mean, Unary::Neg)?, &inv)?;
+        if let Some(beta) = &self.beta {
+            res = ops::add(&res, &beta.value().reshape(bshape)?)?;
+        }
+        let y = ops::add(&ops::mul(&xg, &inv)?, &res)?;
+        Ok(y.reshape(shape)?)
+    }
+
+    /// Keras `supports_masking = True`: the mask passes through.
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(mask.cloned())
+    }
+
+    fn own_weights(&self) -> Vec<&Variable> {
+        self.gamma.iter().chain(self.beta.iter()).collect()
+    }
+
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("groups".into(), json!(self.groups));
+        m.insert("axis".into(), json!(self.axis));
+        m.insert("epsilon".into(), json!(self.epsilon));
+        m.insert("center".into(), json!(self.center));
+        m.insert("scale".into(), json!(self.scale));
+        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
+        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
+        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
+            m.insert(k.into(), Value::Null);
+        }
+        Value::Object(m)
+    }
+}

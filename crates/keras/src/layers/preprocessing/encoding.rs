@@ -1,0 +1,156 @@
+//! Keras's `encode_categorical_inputs` (TensorFlow backend): integer ids to one-hot,
+//! multi-hot or count vectors, shared by CategoryEncoding, Discretization and the lookup
+//! layers.
+
+use crate::{keras_bail, Result, Tensor};
+
+/// How ids are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// The ids themselves.
+    Int,
+    /// One vector per id.
+    OneHot,
+    /// One vector per sample: 1 where an id occurs.
+    MultiHot,
+    /// One vector per sample: how often each id occurs (optionally weighted).
+    Count,
+    /// Counts times inverse document frequencies (lookup layers).
+    TfIdf,
+}
+
+impl OutputMode {
+    /// The Keras name (`"multi_hot"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputMode::Int => "int",
+            OutputMode::OneHot => "one_hot",
+            OutputMode::MultiHot => "multi_hot",
+            OutputMode::Count => "count",
+            OutputMode::TfIdf => "tf_idf",
+        }
+    }
+
+    /// Parses a Keras name (`"binary"` is `"multi_hot"`), if it is one of `allowed`.
+    pub fn parse(s: &str, allowed: &[OutputMode]) -> Option<OutputMode> {
+        let m = match s {
+            "int" => OutputMode::Int,
+            "one_hot" => OutputMode::OneHot,
+            "multi_hot" | "binary" => OutputMode::MultiHot,
+            "count" => OutputMode::Count,
+            "tf_idf" => OutputMode::TfIdf,
+            _ => return None,
+        };
+        allowed.contains(&m).then_some(m)
+    }
+}
+
+/// The output shape of an encoding of ids of `shape` into `depth` classes: one-hot appends
+/// the class axis (replacing a last axis of size 1), the others replace the reduced axis
+/// (see `reduced_axis`) by a class axis at the end; a scalar is one sample.
+pub(crate) fn encoded_shape<T: Copy>(
+    shape: &[T],
+    mode: OutputMode,
+    depth: T,
+    one: T,
+    is_one: impl Fn(T) -> bool,
+) -> Vec<T> {
+    let shape: Vec<T> = if shape.is_empty() { vec![one] } else { shape.to_vec() };
+    match mode {
+        OutputMode::Int => shape,
+        OutputMode::OneHot => {
+            let mut s = shape.clone();
+            if s.len() > 1 && is_one(s[s.len() - 1]) {
+                s.pop();
+            }
+            s.push(depth);
+            s
+        }
+        _ => {
+            let mut s = shape.clone();
+            s.remove(reduced_axis(s.len()));
+            s.push(depth);
+            s
+        }
+    }
+}
+
+/// The axis multi-hot and count encodings reduce: the last of a rank-1 or rank-2 input (one
+/// sample per row), axis 1 beyond (Keras's `multi_hot` / count fallback on TensorFlow).
+fn reduced_axis(rank: usize) -> usize {
+    if rank <= 2 {
+        rank.saturating_sub(1)
+    } else {
+        1
+    }
+}
+
+/// Encodes `ids` (row-major, of `shape`) into `depth` classes. Ids at or above `depth` are
+/// dropped, as TensorFlow's bincount and one_hot drop them; negative ids are refused.
+/// `weights` (same shape as `ids`) weight the counts; `idf` (length `depth`) scales
+/// `tf_idf` counts.
+pub(crate) fn encode(
+    ids: &[i64],
+    shape: &[usize],
+    mode: OutputMode,
+    depth: usize,
+    weights: Option<&[f32]>,
+    idf: Option<&[f32]>,
+    layer: &str,
+) -> Result<Tensor> {
+    if mode == OutputMode::Int {
+        return Ok(Tensor::from_i64(ids.to_vec(), shape.to_vec())?);
+    }
+    if let Some(&bad) = ids.iter().find(|&&i| i < 0) {
+        keras_bail!(
+            InvalidArgument,
+            "Exception encountered when calling {layer}.call(): Input 'in' must be non-negative! Negative input value found: {bad}"
+        );
+    }
+    let out_shape = encoded_shape(shape, mode, depth, 1, |d| d == 1);
+    let numel = keras_engine::alloc::checked_numel(&out_shape, 4)?;
+    let mut out = vec![0f32; numel];
+    match mode {
+        OutputMode::OneHot => {
+            for (row, &id) in ids.iter().enumerate() {
+                if (id as usize) < depth {
+                    out[row * depth + id as usize] = 1.0;
+                }
+            }
+        }
+        _ => {
+            // Element (outer, m, inner) of the reduced axis `m` goes to row (outer, inner).
+            let ax = reduced_axis(shape.len());
+            let mid = shape[ax].max(1);
+            let inner: usize = shape[ax + 1..].iter().product::<usize>().max(1);
+            for (i, &id) in ids.iter().enumerate() {
+                let row = (i / (mid * inner)) * inner + i % inner;
+                let id = id as usize;
+                if id >= depth {
+                    continue;
+                }
+                let cell = &mut out[row * depth + id];
+                match mode {
+                    OutputMode::MultiHot => *cell = 1.0,
+                    _ => *cell += weights.map_or(1.0, |w| w[i]),
+                }
+            }
+            if let (OutputMode::TfIdf, Some(idf)) = (mode, idf) {
+                for row in out.chunks_mut(depth) {
+                    for (v, w) in row.iter_mut().zip(idf) {
+                        *v *= w;
+                    }
+                }
+            }
+        }
+    }
+    Ok(Tensor::new(out, out_shape)?)
+}
+
+/// The integer ids of a tensor (floats are truncated toward zero, as a cast does).
+pub(crate) fn ids_of(x: &Tensor) -> Vec<i64> {
+    match x.dtype() {
+        keras_engine::DType::F32 => x.to_f32_vec().into_iter().map(|v| v as i64).collect(),
+        _ => x.to_i64_vec(),
+    }
+}

@@ -1,0 +1,85 @@
+//! `UpSampling3D`: repeats each depth, row and column of NDHWC volumes.
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use crate::layers::convolutional::common::positive_tuple_error;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::{
+    check_channels_last, finish, int_tuple, known, layer_common, ndim_error,
+};
+use crate::{Result, Tensor};
+
+/// Keras `keras.layers.UpSampling3D`: each element repeated `size[i]` times along depth,
+/// height and width (nearest neighbour).
+///
+/// ```
+/// use keras::layers::{CallContext, Layer, UpSampling3D};
+/// use keras::Tensor;
+/// let y = UpSampling3D::new([2, 1, 3]).call(&Tensor::ones([1, 2, 2, 2, 1]), &mut CallContext::new(false)).unwrap();
+/// assert_eq!(y.shape(), &[1, 4, 2, 6, 1]);
+/// ```
+pub struct UpSampling3D {
+    base: LayerBase,
+    size: [usize; 3],
+}
+
+impl UpSampling3D {
+    /// Repeats per axis (Keras's default is `[2, 2, 2]`).
+    pub fn new(size: [usize; 3]) -> Self {
+        let mut base = LayerBase::new("up_sampling3d");
+        if let Some(e) = positive_tuple_error("size", &size) {
+            base.fail(e);
+        }
+        UpSampling3D { base, size }
+    }
+
+    crate::layers::builders::base_builders!();
+
+    /// Rebuilds from a Keras config (`size` an int or three ints).
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        check_channels_last(cfg, "UpSampling3D")?;
+        let s = match cfg.get("size") {
+            None => vec![2; 3],
+            Some(v) => int_tuple(v, 3, "size", false)?,
+        };
+        let mut l = UpSampling3D::new([s[0], s[1], s[2]]);
+        l.base.apply_config(cfg);
+        finish(&mut l.base, ())?;
+        Ok(l)
+    }
+}
+
+impl Layer for UpSampling3D {
+    layer_common!("UpSampling3D", true);
+
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != 5 {
+            return Err(ndim_error(&self.base.name, 5, s));
+        }
+        let mut out = s.to_vec();
+        for i in 0..3 {
+            out[i + 1] = s[i + 1].map(|d| d * self.size[i]);
+        }
+        Ok(out)
+    }
+
+    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        self.compute_output_shape(&known(x.shape()))?;
+        crate::layers::layer::check_pending(self)?;
+        let mut y = x.clone();
+        for (i, &r) in self.size.iter().enumerate() {
+            if r > 1 {
+                y = ops::repeat(&y, r, i as isize + 1)?;
+            }
+        }
+        Ok(y)
+    }
+
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("size".into(), json!(self.size));
+        m.insert("data_format".into(), json!("channels_last"));
+        Value::Object(m)
+    }
+}

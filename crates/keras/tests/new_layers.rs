@@ -1,0 +1,340 @@
+//! The layers added for issue 16 (Identity, UnitNormalization, GroupNormalization,
+//! LayerNormalization's `rms_scaling`, Conv1DTranspose, SeparableConv1D, DepthwiseConv1D, ...)
+//! as a user meets them: configs equal to Keras's (the cases of
+//! `tests/fixtures/keras315/layer`, key order included), a `.keras` round trip of a small
+//! Sequential and Functional model per layer with equal predictions, and the errors Keras
+//! gives for bad arguments and inputs. Forward values and gradients against Keras are checked
+//! by the conformance runner (`tests/oracle.rs`).
+
+use std::path::PathBuf;
+
+use keras::layers::{
+    self, AveragePooling3D, CallContext, CategoryEncoding, Conv1DTranspose, Conv3D, Conv3DTranspose,
+    Cropping3D, Dense, DepthwiseConv1D, Discretization, Flatten, GlobalAveragePooling3D, GlobalMaxPooling3D,
+    GroupNormalization, Identity, Input, Layer, LayerNormalization, MaxPooling3D, SeparableConv1D,
+    UnitNormalization, UpSampling3D, ZeroPadding3D,
+};
+use keras::models::{load_model, Functional, Model, Sequential, SymbolicCall};
+use keras::{PredictArgs, Tensor};
+use serde_json::{json, Value};
+
+/// The classes this file covers.
+const NEW: [&str; 18] = [
+    "Identity",
+    "UnitNormalization",
+    "GroupNormalization",
+    "LayerNormalization",
+    "Conv1DTranspose",
+    "SeparableConv1D",
+    "DepthwiseConv1D",
+    "Conv3D",
+    "Conv3DTranspose",
+    "MaxPooling3D",
+    "AveragePooling3D",
+    "GlobalMaxPooling3D",
+    "GlobalAveragePooling3D",
+    "UpSampling3D",
+    "ZeroPadding3D",
+    "Cropping3D",
+    "CategoryEncoding",
+    "Discretization",
+];
+
+fn cases() -> Vec<Value> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras315/layer");
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(root).unwrap().flatten() {
+        let text = std::fs::read_to_string(dir.path().join("case.json")).unwrap();
+        let case: Value = serde_json::from_str(&text).unwrap();
+        if NEW.contains(&case["class_name"].as_str().unwrap_or("")) {
+            out.push(case);
+        }
+    }
+    out
+}
+
+fn shape_of(case: &Value) -> Vec<Option<usize>> {
+    case["input_shape"].as_array().unwrap().iter().map(|d| d.as_u64().map(|v| v as usize)).collect()
+}
+
+#[test]
+fn configs_round_trip_and_equal_keras() {
+    let cases = cases();
+    assert!(cases.len() >= 49, "only {} cases", cases.len());
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let mut layer = layers::deserialize(&case["serialized"]).unwrap();
+        layer.build(&shape_of(case)).unwrap();
+        let got = layer.get_config();
+        let gk: Vec<&String> = got.as_object().unwrap().keys().collect();
+        let wk: Vec<&String> = case["config"].as_object().unwrap().keys().collect();
+        assert_eq!(gk, wk, "{name}: config keys");
+        assert_eq!(got, case["config"], "{name}: config values");
+        // from_config(get_config()) gives the same config again.
+        let mut again = layers::deserialize(&layer.serialize()).unwrap();
+        again.build(&shape_of(case)).unwrap();
+        assert_eq!(again.get_config(), got, "{name}: round trip");
+        let weights: Vec<&str> = layer.weights().iter().map(|w| w.name()).collect();
+        let want: Vec<&str> =
+            case["weights"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+        assert_eq!(weights, want, "{name}: weights");
+    }
+}
+
+fn data(shape: &[usize], seed: u32) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v = (0..n).map(|i| (((i as u32 * 2654435761u32) ^ seed) % 1000) as f32 / 250.0 - 2.0).collect();
+    Tensor::new(v, shape.to_vec()).unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("new_layers_{name}_{}.keras", std::process::id()))
+}
+
+fn args() -> PredictArgs<'static> {
+    PredictArgs::default().verbose(0)
+}
+
+/// A Sequential `Input -> layer -> Flatten -> Dense(2)` saved to `.keras` and loaded back
+/// predicts what the original predicts.
+fn sequential_round_trip(name: &str, input: &[usize], layer: impl Layer) {
+    let mut model = Sequential::new();
+    model.add(Input::new(input)).unwrap();
+    model.add(layer).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model.add(Dense::new(2)).unwrap();
+    let mut shape = vec![3];
+    shape.extend_from_slice(input);
+    let x = data(&shape, 7);
+    let path = tmp(name);
+    model.save(&path).unwrap();
+    let restored = load_model(&path).unwrap().into_sequential().unwrap();
+    std::fs::remove_file(&path).ok();
+    let (a, b) = (model.predict(&x, args()).unwrap(), restored.predict(&x, args()).unwrap());
+    assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{name}");
+    assert_eq!(restored.layers()[0].class_name(), model.layers()[0].class_name(), "{name}");
+}
+
+#[test]
+fn every_new_layer_saves_and_loads_in_a_sequential_model() {
+    sequential_round_trip("identity", &[3, 4], Identity::new());
+    sequential_round_trip("unit_norm", &[3, 4], UnitNormalization::new().axes(&[1, 2]));
+    sequential_round_trip(
+        "group_norm",
+        &[3, 4],
+        GroupNormalization::new(2).gamma_initializer(keras::initializers::Initializer::RandomNormal {
+            mean: 1.0,
+            stddev: 0.5,
+            seed: Some(3),
+        }),
+    );
+    sequential_round_trip("group_norm_instance", &[5, 6], GroupNormalization::new(-1).axis(1));
+    sequential_round_trip("ln_rms", &[3, 4], LayerNormalization::new().rms_scaling(true));
+    sequential_round_trip("conv1d_t", &[5, 3], Conv1DTranspose::new(4, 3).strides(2).output_padding(1));
+    sequential_round_trip("sep1d", &[6, 3], SeparableConv1D::new(4, 3).depth_multiplier(2).padding("same"));
+    sequential_round_trip("dw1d", &[6, 3], DepthwiseConv1D::new(2).strides(2).activation("relu"));
+    let vol = [4, 5, 3, 2];
+    sequential_round_trip("conv3d", &vol, Conv3D::new(4, [2, 3, 2]).groups(2).padding("same"));
+    sequential_round_trip(
+        "conv3d_t",
+        &vol,
+        Conv3DTranspose::new(3, [2, 2, 3]).strides([2, 1, 2]).activation("gelu"),
+    );
+    sequential_round_trip("max3d", &vol, MaxPooling3D::new([2, 2, 2]).padding("same"));
+    sequential_round_trip("avg3d", &vol, AveragePooling3D::new([3, 2, 1]).strides([1, 2, 1]));
+    sequential_round_trip("gmax3d", &vol, GlobalMaxPooling3D::new());
+    sequential_round_trip("gavg3d", &vol, GlobalAveragePooling3D::new().keepdims(true));
+    sequential_round_trip("up3d", &vol, UpSampling3D::new([1, 2, 2]));
+    sequential_round_trip("pad3d", &vol, ZeroPadding3D::new([[1, 0], [0, 0], [2, 1]]));
+    sequential_round_trip("crop3d", &vol, Cropping3D::new([[1, 1], [0, 2], [0, 1]]));
+    // `data` holds values in [-2, 2): ids after truncation are -1..1, so shift them.
+    let ids_model = |name: &str, layer: CategoryEncoding| {
+        let mut model = Sequential::new();
+        model.add(Input::new(&[5])).unwrap();
+        model.add(layer).unwrap();
+        model.add(Dense::new(2)).unwrap();
+        let x = Tensor::new((0..15).map(|i| ((i * 7) % 6) as f32).collect(), [3, 5]).unwrap();
+        let path = tmp(name);
+        model.save(&path).unwrap();
+        let restored = load_model(&path).unwrap().into_sequential().unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            model.predict(&x, args()).unwrap().to_f32_vec(),
+            restored.predict(&x, args()).unwrap().to_f32_vec()
+        );
+    };
+    ids_model("cat_count", CategoryEncoding::new(6).output_mode("count"));
+    ids_model("cat_multi", CategoryEncoding::new(4));
+    sequential_round_trip(
+        "disc",
+        &[3, 4],
+        Discretization::with_boundaries(&[-1.0, 0.0, 0.5]).output_mode("one_hot"),
+    );
+    let mut adapted = Discretization::with_num_bins(3).output_mode("count");
+    adapted.adapt(&data(&[40], 3).to_f32_vec()).unwrap();
+    sequential_round_trip("disc_adapted", &[6], adapted);
+}
+
+#[test]
+fn discretization_adapt_learns_keras_boundaries() {
+    let mut checked = 0;
+    for case in cases().iter().filter(|c| c.get("adapt").is_some()) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/keras315/layer")
+            .join(case["name"].as_str().unwrap());
+        let data = keras::io::npy::read(dir.join("adapt_data.npy")).unwrap().to_f32_vec();
+        let a = &case["adapt"];
+        let mut d = Discretization::with_num_bins(a["num_bins"].as_u64().unwrap() as usize)
+            .epsilon(a["epsilon"].as_f64().unwrap());
+        d.adapt(&data).unwrap();
+        let want: Vec<f64> =
+            a["bin_boundaries"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let got = d.bin_boundaries().unwrap();
+        assert_eq!(got.len(), want.len(), "{}", case["name"]);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{}: {got:?} vs {want:?}", case["name"]);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
+
+#[test]
+fn new_layers_work_in_a_functional_model_and_save() {
+    let x = keras::Input::new(&[6, 4]);
+    let h = SeparableConv1D::new(4, 3).padding("same").apply(&x).unwrap();
+    let h = GroupNormalization::new(2).apply(&h).unwrap();
+    let h = DepthwiseConv1D::new(3).apply(&h).unwrap();
+    let h = Conv1DTranspose::new(3, 3).apply(&h).unwrap();
+    let h = Identity::new().apply(&h).unwrap();
+    let h = UnitNormalization::new().apply(&h).unwrap();
+    let y = LayerNormalization::new().rms_scaling(true).apply(&h).unwrap();
+    let model = Model::new(&[x], &[y]).unwrap();
+    let xs = data(&[2, 6, 4], 11);
+    let want = model.predict_on_batch(&[xs.clone()]).unwrap().remove(0);
+    assert_eq!(want.shape(), &[2, 6, 3]);
+    let path = tmp("functional");
+    model.save(&path).unwrap();
+    let restored = Functional::load(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let got = restored.predict_on_batch(&[xs]).unwrap().remove(0);
+    assert_eq!(got.to_f32_vec(), want.to_f32_vec());
+}
+
+fn err_of(layer: impl Layer, shape: &[Option<usize>]) -> String {
+    let mut l = layer;
+    l.build(shape).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_arguments_and_inputs_give_keras_errors() {
+    // GroupNormalization
+    let e = err_of(GroupNormalization::new(0), &[None, Some(4)]);
+    assert!(e.contains("Received an invalid value for argument `groups`") && e.contains("groups=0"), "{e}");
+    let e = err_of(GroupNormalization::new(8), &[None, Some(4)]);
+    assert!(e.contains("Number of groups (8) cannot be more than the number of channels (4)"), "{e}");
+    let e = err_of(GroupNormalization::new(3), &[None, Some(4)]);
+    assert!(e.contains("Number of groups (3) must be a multiple of the number of channels (4)"), "{e}");
+    let e = err_of(GroupNormalization::new(2).axis(3), &[None, Some(4)]);
+    assert!(e.contains("Axis 3 is out of bounds"), "{e}");
+    let e = err_of(GroupNormalization::new(2), &[None, Some(3), None]);
+    assert!(e.contains("should have a defined dimension"), "{e}");
+    let mut gn = GroupNormalization::new(2);
+    gn.build(&[None, Some(4)]).unwrap();
+    let e = gn.call(&Tensor::zeros([2, 6]), &mut CallContext::new(false)).unwrap_err().to_string();
+    assert!(e.contains("incompatible with the layer"), "{e}");
+    assert!(GroupNormalization::from_config(&json!({"groups": "two"})).is_err());
+    // UnitNormalization
+    let un = UnitNormalization::new().axis(2);
+    let e = un.compute_output_shape(&[None, Some(3)]).unwrap_err().to_string();
+    assert!(e.contains("Axis 2 is out of bounds for input shape (None, 3)"), "{e}");
+    let e = UnitNormalization::from_config(&json!({"axis": "x"})).err().unwrap().to_string();
+    assert!(e.contains("Invalid value for `axis` argument"), "{e}");
+    assert!(un.call(&Tensor::zeros([2, 3]), &mut CallContext::new(false)).is_err());
+    // The 1-D convolutions
+    let e = err_of(Conv1DTranspose::new(0, 3), &[None, Some(5), Some(2)]);
+    assert!(e.contains("Received filters=0"), "{e}");
+    let e = err_of(Conv1DTranspose::new(2, 3).strides(2).output_padding(2), &[None, Some(5), Some(2)]);
+    assert!(e.contains("`output_padding` must be strictly less than `strides`"), "{e}");
+    let e = err_of(Conv1DTranspose::new(2, 3).padding("causal"), &[None, Some(5), Some(2)]);
+    assert!(e.contains("padding"), "{e}");
+    let e = err_of(SeparableConv1D::new(2, 3).strides(2).dilation_rate(2), &[None, Some(5), Some(2)]);
+    assert!(e.contains("`strides > 1` not supported in conjunction with `dilation_rate > 1`"), "{e}");
+    let e = err_of(SeparableConv1D::new(2, 6), &[None, Some(5), Some(2)]);
+    assert!(e.contains("Computed output size would be negative"), "{e}");
+    let e = err_of(DepthwiseConv1D::new(2).depth_multiplier(0), &[None, Some(5), Some(2)]);
+    assert!(e.contains("Received depth_multiplier=0"), "{e}");
+    let e = err_of(DepthwiseConv1D::new(2), &[None, Some(5), Some(2), Some(1)]);
+    assert!(e.contains("expected ndim=3, found ndim=4"), "{e}");
+    let mut dw = DepthwiseConv1D::new(2);
+    dw.build(&[None, Some(5), Some(2)]).unwrap();
+    let e = dw.call(&Tensor::zeros([1, 5, 3]), &mut CallContext::new(false)).unwrap_err().to_string();
+    assert!(e.contains("expected axis -1 of input shape to have value 2"), "{e}");
+    let e = DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "channels_first"}))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("channels"), "{e}");
+    // The 3-D layers
+    let vol = [None, Some(4), Some(5), Some(3), Some(2)];
+    let e = err_of(Conv3D::new(4, [2, 0, 2]), &vol);
+    assert!(e.contains("kernel_size"), "{e}");
+    let e = err_of(Conv3D::new(4, [2, 2, 2]).groups(3), &vol);
+    assert!(e.contains("evenly divisible by the number of groups"), "{e}");
+    let e = err_of(Conv3D::new(4, [5, 2, 2]), &vol);
+    assert!(e.contains("Computed output size would be negative"), "{e}");
+    let e = err_of(Conv3D::new(4, [2, 2, 2]), &[None, Some(4), Some(5), Some(2)]);
+    assert!(e.contains("expected ndim=5, found ndim=4"), "{e}");
+    let e = err_of(Conv3DTranspose::new(2, [2, 2, 2]).strides([2, 2, 2]).output_padding([0, 2, 0]), &vol);
+    assert!(e.contains("At dimension 1, `output_padding` is 2 but `strides` is 2"), "{e}");
+    let e = err_of(MaxPooling3D::new([2, 0, 2]), &vol);
+    assert!(e.contains("pool_size"), "{e}");
+    let pool = AveragePooling3D::new([5, 1, 1]);
+    let e = pool.compute_output_shape(&vol).unwrap_err().to_string();
+    assert!(e.contains("Computed output size would be negative"), "{e}");
+    let e = Cropping3D::new([[2, 2], [0, 0], [0, 0]]).compute_output_shape(&vol).unwrap_err().to_string();
+    assert!(e.contains("Values in `cropping` argument should be smaller"), "{e}");
+    let e = ZeroPadding3D::from_config(&json!({"padding": [1, 2]})).err().unwrap().to_string();
+    assert!(e.contains("`padding` should have 3 elements"), "{e}");
+    let e = Cropping3D::from_config(&json!({"cropping": "x"})).err().unwrap().to_string();
+    assert!(e.contains("`cropping` should be either an int"), "{e}");
+    let e = err_of(UpSampling3D::new([2, 0, 1]), &vol);
+    assert!(e.contains("size"), "{e}");
+    // The categorical layers
+    let e = err_of(CategoryEncoding::new(0), &[None, Some(3)]);
+    assert!(e.contains("`num_tokens` must be >= 1. Received: num_tokens=0."), "{e}");
+    let e = err_of(CategoryEncoding::new(3).output_mode("tf_idf"), &[None, Some(3)]);
+    assert!(e.contains("Unknown arg for output_mode: tf_idf"), "{e}");
+    let e = CategoryEncoding::from_config(&json!({"num_tokens": null})).err().unwrap().to_string();
+    assert!(e.contains("num_tokens must be set to use this layer"), "{e}");
+    let enc = CategoryEncoding::new(3);
+    let e = enc
+        .call(&Tensor::new(vec![-1.0, 1.0], [1, 2]).unwrap(), &mut CallContext::new(false))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("must be non-negative"), "{e}");
+    let e = enc
+        .call_with_count_weights(&Tensor::ones([1, 2]), Some(&Tensor::ones([1, 2])))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`count_weights` is not used when `output_mode` is not `'count'`"), "{e}");
+    let e = Discretization::from_config(&json!({})).err().unwrap().to_string();
+    assert!(e.contains("You need to set either `num_bins` or `bin_boundaries`."), "{e}");
+    let e = Discretization::from_config(&json!({"num_bins": -1})).err().unwrap().to_string();
+    assert!(e.contains("`num_bins` must be greater than or equal to 0"), "{e}");
+    let e = Discretization::with_boundaries(&[1.0]).adapt(&[1.0, 2.0]).unwrap_err().to_string();
+    assert!(
+        e.contains("Cannot adapt a Discretization layer that has been initialized with `bin_boundaries`"),
+        "{e}"
+    );
+    let e = Discretization::with_num_bins(3)
+        .call(&Tensor::ones([2]), &mut CallContext::new(false))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("call `adapt(dataset)` before"), "{e}");
+    let e = err_of(Discretization::with_num_bins(3).output_mode("tf_idf"), &[None, Some(3)]);
+    assert!(e.contains("Unknown value for `output_mode` argument of Discretization"), "{e}");
+    let e =
+        GlobalMaxPooling3D::new().compute_output_shape(&[None, Some(3), Some(2)]).unwrap_err().to_string();
+    assert!(e.contains("expected ndim=5"), "{e}");
+}
