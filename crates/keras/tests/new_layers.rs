@@ -227,7 +227,7 @@ fn new_layers_work_in_a_functional_model_and_save() {
     let y = LayerNormalization::new().rms_scaling(true).apply(&h).unwrap();
     let model = Model::new(&[x], &[y]).unwrap();
     let xs = data(&[2, 6, 4], 11);
-    let want = model.predict_on_batch(&[xs.clone()]).unwrap().remove(0);
+    let want = model.predict_on_batch(std::slice::from_ref(&xs)).unwrap().remove(0);
     assert_eq!(want.shape(), &[2, 6, 3]);
     let path = tmp("functional");
     model.save(&path).unwrap();
