@@ -70,15 +70,27 @@ fn configs_round_trip_and_equal_keras() {
         let name = case["name"].as_str().unwrap();
         let mut layer = layers::deserialize(&case["serialized"]).unwrap();
         layer.build(&shape_of(case)).unwrap();
-        let got = layer.get_config();
+        let mut got = layer.get_config();
+        let mut want = case["config"].clone();
+        // The RNN's cell records the shape it was built for: the case built with a concrete
+        // batch, a model (and this test) with an unknown one.
+        for c in [&mut got, &mut want] {
+            if let Some(cell) = c.get_mut("cell").and_then(Value::as_object_mut) {
+                cell.remove("build_config");
+            }
+        }
         let gk: Vec<&String> = got.as_object().unwrap().keys().collect();
-        let wk: Vec<&String> = case["config"].as_object().unwrap().keys().collect();
+        let wk: Vec<&String> = want.as_object().unwrap().keys().collect();
         assert_eq!(gk, wk, "{name}: config keys");
-        assert_eq!(got, case["config"], "{name}: config values");
+        assert_eq!(got, want, "{name}: config values");
         // from_config(get_config()) gives the same config again.
         let mut again = layers::deserialize(&layer.serialize()).unwrap();
         again.build(&shape_of(case)).unwrap();
-        assert_eq!(again.get_config(), got, "{name}: round trip");
+        let mut again_cfg = again.get_config();
+        if let Some(cell) = again_cfg.get_mut("cell").and_then(Value::as_object_mut) {
+            cell.remove("build_config");
+        }
+        assert_eq!(again_cfg, got, "{name}: round trip");
         let weights: Vec<&str> = layer.weights().iter().map(|w| w.name()).collect();
         let want: Vec<&str> =
             case["weights"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();

@@ -7,6 +7,8 @@ pub mod bidirectional;
 pub mod cell;
 pub mod gru;
 pub mod lstm;
+// Keras's own file name (`keras/src/layers/rnn/rnn.py`).
+#[allow(clippy::module_inception)]
 pub mod rnn;
 pub mod simple_rnn;
 pub mod time_distributed;
