@@ -1,4 +1,9 @@
 //! Pooling layers: Max/AveragePooling1D/2D/3D and the global pooling layers (`pooling1d`).
+//!
+//! Submodules:
+//! - `pooling1d`: `MaxPooling1D` and `AveragePooling1D` (the 2-D kernels with a height of 1), and the global pooling layers
+//! - `pooling2d`: `MaxPooling2D` and `AveragePooling2D`
+//! - `pooling3d`: `MaxPooling3D` and `AveragePooling3D` over NDHWC volumes
 
 pub mod pooling1d;
 pub mod pooling2d;
