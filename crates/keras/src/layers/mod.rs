@@ -77,7 +77,7 @@
 //!
 //! let path = std::env::temp_dir().join(format!("linear_{}.keras", std::process::id()));
 //! model.save(&path).unwrap();
-//! let restored = load_model(&path).unwrap();
+//! let mut restored = load_model(&path).unwrap().into_sequential().unwrap();
 //! let x = Tensor::new(vec![0.5; 6], [2, 3]).unwrap();
 //! let args = || PredictArgs::default().verbose(0);
 //! assert_eq!(model.predict(&x, args()).unwrap().to_f32_vec(), restored.predict(&x, args()).unwrap().to_f32_vec());
