@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::config::{data_format_error, image_data_format};
 use crate::layers::layer::Shape;
+use crate::layers::reshaping::args::ndim_error;
 use crate::{keras_bail, Result, Tensor};
 
 /// `"channels_last"` (`(batch, ..., channels)`) or `"channels_first"` (`(batch, channels, ...)`).
@@ -117,6 +118,28 @@ impl DataFormat {
             }
             _ => s.to_vec(),
         }
+    }
+}
+
+impl DataFormat {
+    /// A layer's `compute_output_shape` from its channels-last one: Keras's rank check on
+    /// the shape as given, then `f` on the channels-last shape, moved back.
+    pub(crate) fn map_shape(
+        self,
+        layer: &str,
+        ndim: usize,
+        s: &[Option<usize>],
+        f: impl FnOnce(&[Option<usize>]) -> Result<Shape>,
+    ) -> Result<Shape> {
+        if s.len() != ndim {
+            return Err(ndim_error(layer, ndim, s));
+        }
+        Ok(self.shape_from_last(&f(&self.shape_to_last(s))?))
+    }
+
+    /// A layer's `call` from its channels-last one.
+    pub(crate) fn map_call(self, x: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+        self.from_last(&f(&self.to_last(x)?)?)
     }
 }
 
