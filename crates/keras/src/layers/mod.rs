@@ -117,6 +117,7 @@ mod builders;
 pub mod call_kwargs;
 pub mod convolutional;
 pub mod core;
+pub mod data_format;
 pub mod layer;
 pub mod merging;
 pub mod normalization;
@@ -142,6 +143,7 @@ pub use convolutional::{
     Conv1D, Conv1DTranspose, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
     SeparableConv1D, SeparableConv2D,
 };
+pub use data_format::DataFormat;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};

@@ -40,6 +40,7 @@ pub mod random_crop;
 pub mod random_flip;
 pub mod rescaling;
 pub mod resizing;
+pub(crate) mod siphash;
 pub mod string_lookup;
 pub mod text_vectorization;
 

@@ -14,7 +14,7 @@ pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
     }
 }
 
-/// Refuses `data_format="channels_first"` (keras-rs is channels-last only).
+/// Refuses `data_format="channels_first"` (for the layers that compute channels-last only).
 pub(crate) fn check_channels_last(cfg: &Value, class: &str) -> Result<()> {
     match cfg.get("data_format") {
         None | Some(Value::Null) => Ok(()),
@@ -25,6 +25,23 @@ pub(crate) fn check_channels_last(cfg: &Value, class: &str) -> Result<()> {
         ),
     }
 }
+
+/// The `data_format` builder of a layer with `base: LayerBase` and
+/// `data_format: DataFormat` fields.
+macro_rules! data_format_builder {
+    () => {
+        /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
+        /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
+        pub fn data_format(mut self, f: &str) -> Self {
+            match $crate::layers::DataFormat::parse(f) {
+                Ok(d) => self.data_format = d,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+    };
+}
+pub(crate) use data_format_builder;
 
 /// A float argument of a config (`default` when absent), kept as f64 so it serializes
 /// exactly as Keras wrote it.
