@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::layers::preprocessing::encoding::{encode, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
-use crate::layers::preprocessing::siphash::hash_bucket_strong;
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// A vocabulary entry: a string (`StringLookup`) or an integer (`IntegerLookup`).
@@ -539,17 +539,10 @@ impl<K: LookupKey> IndexLookup<K> {
                 "Unknown value for `oov_method` argument of {c}. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
             ),
         }
-        self.salt = match cfg.get("salt") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) if a.len() == 2 && a.iter().all(|k| k.as_i64().is_some()) => {
-                Some([a[0].as_i64().unwrap_or(0), a[1].as_i64().unwrap_or(0)])
-            }
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(|k| [k, k]),
-            Some(other) => keras_bail!(
-                Value,
-                "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer. Received: salt={other}."
-            ),
-        };
+        self.salt = salt_from_config(
+            cfg.get("salt"),
+            "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer.",
+        )?;
         if let Some(t) = cfg.get("oov_token").filter(|v| !v.is_null()) {
             self.oov_token =
                 K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid oov_token={t}")))?;
