@@ -475,6 +475,14 @@ fn lookup_layers_give_keras_errors() {
     assert!(e.contains("call_strings"), "{e}");
     let e = StringLookup::new().vocabulary(&["a"]).call_strings(&["a", "b"], &[3]).unwrap_err().to_string();
     assert!(e.contains("do not fill the shape"), "{e}");
-    let e = StringLookup::from_config(&json!({"num_oov_indices": 2, "salt": 7})).err().unwrap().to_string();
-    assert!(e.contains("`salt`"), "{e}");
+    let e = StringLookup::from_config(&json!({"num_oov_indices": 2, "salt": [7]})).err().unwrap().to_string();
+    assert!(e.contains("The `salt` argument for `IndexLookup` can only be a tuple of 2 integers"), "{e}");
+    let salted = StringLookup::from_config(&json!({"num_oov_indices": 2, "salt": 7})).unwrap();
+    assert_eq!(salted.get_config()["salt"], json!([7, 7]));
+    let e = IntegerLookup::from_config(&json!({"num_oov_indices": 2, "salt": 7})).err().unwrap().to_string();
+    assert!(e.contains("`salt` can only be used when `oov_method='farmhash'`"), "{e}");
+    let e = IntegerLookup::new()
+        .salt(3)
+        .call(&Tensor::from_i64(vec![1], [1]).unwrap(), &mut CallContext::new(false));
+    assert!(e.is_err());
 }

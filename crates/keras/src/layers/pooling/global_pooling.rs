@@ -106,16 +106,7 @@ macro_rules! global_pooling_layer {
                 }
                 self
             }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.base.rename(name);
-                self
-            }
+            crate::layers::builders::base_builders!();
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &Value) -> Result<Self> {
                 let mut base = LayerBase::new($snake);

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::layers::layer::{dtype_policy_config, CallContext, Layer, LayerBase, Shape};
 use crate::layers::preprocessing::encoding::{encode, encoded_shape, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
-use crate::layers::preprocessing::siphash::hash_bucket_strong;
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
 use crate::layers::reshaping::args::{finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -106,17 +106,10 @@ impl Hashing {
         };
         let mut h = Hashing::new(n);
         h.base.apply_config(cfg);
-        h.salt = match cfg.get("salt") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) if a.len() == 2 && a.iter().all(|k| k.as_i64().is_some()) => {
-                Some([a[0].as_i64().unwrap_or(0), a[1].as_i64().unwrap_or(0)])
-            }
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(|k| [k, k]),
-            Some(other) => keras_bail!(
-                Value,
-                "The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or a single integer. Received: salt={other}."
-            ),
-        };
+        h.salt = salt_from_config(
+            cfg.get("salt"),
+            "The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or a single integer.",
+        )?;
         if cfg.get("sparse").and_then(Value::as_bool) == Some(true) {
             keras_bail!(Config, "Hashing: `sparse=True` is not supported by keras-rs");
         }

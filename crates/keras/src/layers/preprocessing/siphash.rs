@@ -54,6 +54,23 @@ pub(crate) fn hash_bucket_strong(s: &[u8], num_buckets: u64, key: [i64; 2]) -> u
     siphash24([key[0] as u64, key[1] as u64], s) % num_buckets.max(1)
 }
 
+/// Keras's `salt` argument from a config: null, an int `s` (the key `[s, s]`) or two ints;
+/// anything else is refused with `message` followed by the value, as Keras words it.
+pub(crate) fn salt_from_config(
+    v: Option<&serde_json::Value>,
+    message: &str,
+) -> crate::Result<Option<[i64; 2]>> {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) if a.len() == 2 && a.iter().all(|k| k.as_i64().is_some()) => {
+            Ok(Some([a[0].as_i64().unwrap_or(0), a[1].as_i64().unwrap_or(0)]))
+        }
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().map(|k| [k, k])),
+        Some(other) => Err(crate::Error::Value(format!("{message} Received: salt={other}."))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

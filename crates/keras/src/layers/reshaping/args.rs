@@ -125,6 +125,29 @@ macro_rules! layer_common {
 }
 pub(crate) use layer_common;
 
+/// The channels-last output shape of `Cropping2D`/`Cropping3D`: each spatial axis of `s`
+/// loses `before + after`; an axis not longer than that is Keras's error, which quotes the
+/// shape as the caller gave it (`given`).
+pub(crate) fn cropped_shape(
+    s: &[Option<usize>],
+    cropping: &[[usize; 2]],
+    given: &[Option<usize>],
+) -> Result<Vec<Option<usize>>> {
+    let mut out = s.to_vec();
+    for (i, c) in cropping.iter().enumerate() {
+        out[i + 1] = match s[i + 1] {
+            Some(d) if d <= c[0] + c[1] => keras_bail!(
+                Value,
+                "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
+                shape_str(given),
+                cropping
+            ),
+            d => d.map(|d| d - c[0] - c[1]),
+        };
+    }
+    Ok(out)
+}
+
 /// Reads a 3-D padding/cropping argument (`ZeroPadding3D`, `Cropping3D`): an int, three
 /// ints (symmetric per axis), or three pairs `((before, after), ...)`, with Keras's messages.
 pub(crate) fn pairs3d(v: &Value, what: &str, short: &str) -> Result<[[usize; 2]; 3]> {

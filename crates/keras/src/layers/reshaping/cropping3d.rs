@@ -5,9 +5,9 @@ use keras_engine::ops;
 use serde_json::{json, Value};
 
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::{data_format_builder, known, layer_common, pairs3d};
-use crate::{keras_bail, Result, Tensor};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::{cropped_shape, data_format_builder, known, layer_common, pairs3d};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.Cropping3D`: `cropping = [[before, after]; 3]` removed from the depth,
 /// height and width axes of `(batch, d, h, w, channels)` (`(batch, channels, d, h, w)` with
@@ -51,13 +51,13 @@ impl Layer for Cropping3D {
     layer_common!("Cropping3D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 5, s, |last| self.shape_last(last, s))
+        self.data_format.map_shape(&self.base.name, 5, s, |last| cropped_shape(last, &self.cropping, s))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         self.data_format.map_call(x, |x| {
-            let out = self.shape_last(&known(x.shape()), &known(x.shape()))?;
+            let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
             let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
             let begin = [0, self.cropping[0][0], self.cropping[1][0], self.cropping[2][0], 0];
             Ok(ops::slice(x, &begin, &size)?)
@@ -69,25 +69,5 @@ impl Layer for Cropping3D {
         m.insert("cropping".into(), json!(self.cropping));
         m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
-    }
-}
-
-impl Cropping3D {
-    /// The channels-last output shape of the channels-last input shape `s` (`given`: the
-    /// shape as the caller gave it, for the error message).
-    fn shape_last(&self, s: &[Option<usize>], given: &[Option<usize>]) -> Result<Shape> {
-        let mut out = s.to_vec();
-        for (i, c) in self.cropping.iter().enumerate() {
-            out[i + 1] = match s[i + 1] {
-                Some(d) if d <= c[0] + c[1] => keras_bail!(
-                    Value,
-                    "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
-                    shape_str(given),
-                    self.cropping
-                ),
-                d => d.map(|d| d - c[0] - c[1]),
-            };
-        }
-        Ok(out)
     }
 }

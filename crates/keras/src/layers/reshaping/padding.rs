@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::{
-    data_format_builder, finish, int_tuple, known, layer_common, ndim_error,
+    cropped_shape, data_format_builder, finish, int_tuple, known, layer_common, ndim_error,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -254,13 +254,13 @@ impl Layer for Cropping2D {
     layer_common!("Cropping2D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 4, s, |last| self.shape_last(last, s))
+        self.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.cropping, s))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         self.data_format.map_call(x, |x| {
-            let out = self.shape_last(&known(x.shape()), &known(x.shape()))?;
+            let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
             let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
             Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
         })
@@ -271,28 +271,6 @@ impl Layer for Cropping2D {
         m.insert("cropping".into(), json!(self.cropping));
         m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
-    }
-}
-
-impl Cropping2D {
-    /// The channels-last output shape of the channels-last input shape `s` (`given`: the
-    /// shape as the caller gave it, for the error message).
-    fn shape_last(&self, s: &[Option<usize>], given: &[Option<usize>]) -> Result<Shape> {
-        let mut out = vec![s[0]];
-        for (d, c) in s[1..3].iter().zip(self.cropping) {
-            out.push(match d {
-                Some(d) if *d > c[0] + c[1] => Some(d - c[0] - c[1]),
-                Some(_) => keras_bail!(
-                    InvalidArgument,
-                    "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
-                    shape_str(given),
-                    self.cropping
-                ),
-                None => None,
-            });
-        }
-        out.push(s[3]);
-        Ok(out)
     }
 }
 
