@@ -238,10 +238,13 @@ impl<K: LookupKey> IndexLookup<K> {
             keras_bail!(InvalidArgument, "Cannot set an empty vocabulary. Received: vocabulary=[]");
         }
         let (oov_start, token_start) = (self.oov_start(), self.token_start());
-        let mut special: Vec<Option<&K>> = vec![self.mask_token.as_ref(); oov_start];
-        special.extend(std::iter::repeat_n(Some(&self.oov_token), self.num_oov_indices));
-        let found_special =
-            vocabulary.len() >= token_start && special.iter().zip(vocabulary).all(|(s, v)| *s == Some(v));
+        // The mask token then the OOV tokens lead the list (checked without building that
+        // prefix: `num_oov_indices` may be huge).
+        let special = |i: usize| if i < oov_start { self.mask_token.as_ref() } else { Some(&self.oov_token) };
+        // For the messages: Keras's list of the leading special tokens (at most 1024 shown).
+        let special_list: Vec<Option<&K>> = (0..token_start.min(1024)).map(special).collect();
+        let found_special = vocabulary.len() >= token_start
+            && vocabulary[..token_start].iter().enumerate().all(|(i, v)| special(i) == Some(v));
         let tokens = if found_special { &vocabulary[token_start..] } else { vocabulary };
         let mut seen = HashMap::new();
         let mut repeated = Vec::new();
@@ -262,7 +265,7 @@ impl<K: LookupKey> IndexLookup<K> {
             if let Some(i) = vocabulary.iter().rposition(|t| t == m).filter(|_| tokens.contains(m)) {
                 keras_bail!(
                     InvalidArgument,
-                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special:?}. Received: mask_token={m:?} at vocabulary index [{i}]"
+                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special_list:?}. Received: mask_token={m:?} at vocabulary index [{i}]"
                 );
             }
         }
@@ -270,7 +273,7 @@ impl<K: LookupKey> IndexLookup<K> {
             let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
             keras_bail!(
                 InvalidArgument,
-                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special:?}. Received: oov_token={:?} at vocabulary index [{i}]",
+                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special_list:?}. Received: oov_token={:?} at vocabulary index [{i}]",
                 self.oov_token
             );
         }
