@@ -16,6 +16,10 @@
 //!
 //! Errors are one line on stderr and a non-zero exit status (2 for a bad command line,
 //! 1 for everything else).
+//!
+//! Submodules:
+//! - `args`: Command-line parsing
+//! - `commands`: The commands
 
 mod args;
 mod commands;

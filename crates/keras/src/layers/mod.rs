@@ -77,7 +77,7 @@
 //!
 //! let path = std::env::temp_dir().join(format!("linear_{}.keras", std::process::id()));
 //! model.save(&path).unwrap();
-//! let restored = load_model(&path).unwrap();
+//! let mut restored = load_model(&path).unwrap().into_sequential().unwrap();
 //! let x = Tensor::new(vec![0.5; 6], [2, 3]).unwrap();
 //! let args = || PredictArgs::default().verbose(0);
 //! assert_eq!(model.predict(&x, args()).unwrap().to_f32_vec(), restored.predict(&x, args()).unwrap().to_f32_vec());
@@ -89,6 +89,25 @@
 //! theirs. Its `call` runs them with [`call_sublayer`] so their activity penalties count.
 //! A model written the same way (a struct with a `call`) trains as a
 //! [`crate::models::SubclassedModel`].
+//!
+//! Submodules:
+//! - `activations`: Activation layers
+//! - `add_weight`: `add_weight`
+//! - `application_layers`: Layers that Keras defines inside its application sources rather than in `keras.layers` (`keras/src/applications/convnext.py`, `inception_resnet_v2.py`)
+//! - `attention`: Attention layers (Keras `keras/src/layers/attention`)
+//! - `builders`: Builder methods that many layers share word for word, written once
+//! - `call_kwargs`: Per-call keyword arguments ([`CallKwargs`])
+//! - `convolutional`: Convolution layers
+//! - `core`: Core layers
+//! - `layer`: The [`Layer`] trait, weights as [`Variable`]s, and the state every layer shares
+//! - `merging`: Merging layers (Keras `keras/src/layers/merging`)
+//! - `normalization`: Normalization layers
+//! - `pooling`: Pooling layers
+//! - `preprocessing`: Preprocessing layers that are part of a model
+//! - `regularization`: Regularization layers
+//! - `reshaping`: Reshaping layers
+//! - `rnn`: Recurrent layers
+//! - `sublayers`: Layers made of other layers
 
 pub mod activations;
 mod add_weight;

@@ -1,5 +1,12 @@
 //! Pooling layers: Max/AveragePooling1D/2D/3D (one implementation, `base_pooling`) and the
 //! global pooling layers (`global_pooling`), channels-last or channels-first.
+//!
+//! Submodules:
+//! - `base_pooling`: what every windowed pooling layer shares (arguments, config, shapes)
+//! - `global_pooling`: `GlobalMax/AveragePooling1D/2D/3D`
+//! - `pooling1d`: `MaxPooling1D` and `AveragePooling1D`
+//! - `pooling2d`: `MaxPooling2D` and `AveragePooling2D`
+//! - `pooling3d`: `MaxPooling3D` and `AveragePooling3D`
 
 pub(crate) mod base_pooling;
 pub mod global_pooling;

@@ -238,14 +238,19 @@ impl<K: LookupKey> IndexLookup<K> {
             keras_bail!(InvalidArgument, "Cannot set an empty vocabulary. Received: vocabulary=[]");
         }
         let (oov_start, token_start) = (self.oov_start(), self.token_start());
-        // The mask token then the OOV tokens lead the list (checked without building that
-        // prefix: `num_oov_indices` may be huge).
+        // The special tokens Keras expects in front: `oov_start` mask tokens, then the OOV
+        // token `num_oov_indices` times. Compared in place: a hostile config's huge
+        // `num_oov_indices` must not allocate (the length check comes first).
         let special = |i: usize| if i < oov_start { self.mask_token.as_ref() } else { Some(&self.oov_token) };
-        // For the messages: Keras's list of the leading special tokens (at most 1024 shown).
-        let special_list: Vec<Option<&K>> = (0..token_start.min(1024)).map(special).collect();
         let found_special = vocabulary.len() >= token_start
             && vocabulary[..token_start].iter().enumerate().all(|(i, v)| special(i) == Some(v));
         let tokens = if found_special { &vocabulary[token_start..] } else { vocabulary };
+        // The special tokens for the error messages (at most 32 of them).
+        let special_text = || {
+            let shown: Vec<String> =
+                (0..token_start.min(32)).filter_map(special).map(|k| format!("{k:?}")).collect();
+            format!("[{}{}]", shown.join(", "), if token_start > 32 { ", ..." } else { "" })
+        };
         let mut seen = HashMap::new();
         let mut repeated = Vec::new();
         for t in tokens {
@@ -265,7 +270,8 @@ impl<K: LookupKey> IndexLookup<K> {
             if let Some(i) = vocabulary.iter().rposition(|t| t == m).filter(|_| tokens.contains(m)) {
                 keras_bail!(
                     InvalidArgument,
-                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special_list:?}. Received: mask_token={m:?} at vocabulary index [{i}]"
+                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: mask_token={m:?} at vocabulary index [{i}]",
+                    special_text()
                 );
             }
         }
@@ -273,7 +279,8 @@ impl<K: LookupKey> IndexLookup<K> {
             let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
             keras_bail!(
                 InvalidArgument,
-                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special_list:?}. Received: oov_token={:?} at vocabulary index [{i}]",
+                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: oov_token={:?} at vocabulary index [{i}]",
+                special_text(),
                 self.oov_token
             );
         }

@@ -1,6 +1,16 @@
 //! Recurrent layers: SimpleRNN, LSTM, GRU (each a single fused engine op per sequence), the
 //! generic RNN over the built-in cells (`rnn.rs`), and the Bidirectional and TimeDistributed
 //! wrappers.
+//!
+//! Submodules:
+//! - `base`: The machinery shared by `SimpleRNN`, `LSTM` and `GRU`
+//! - `bidirectional`: `Bidirectional`
+//! - `cell`: The cell of a recurrent layer (Keras `SimpleRNNCell` / `LSTMCell` / `GRUCell`)
+//! - `gru`: `GRU`
+//! - `lstm`: `LSTM`
+//! - `rnn`: `RNN`
+//! - `simple_rnn`: `SimpleRNN`
+//! - `time_distributed`: `TimeDistributed`
 
 pub mod base;
 pub mod bidirectional;
