@@ -467,7 +467,7 @@ fn lookup_with_a_huge_num_oov_indices_in_a_config() {
         let v = json!({"class_name": class, "config": {"num_oov_indices": huge, "vocabulary": vocab}});
         if let Ok(layer) = deserialize(&v) {
             // Whatever loads must answer for its output shape with a value or an error.
-            let _ = layer.compute_output_shape(&vec![Some(2), Some(1)]);
+            let _ = layer.compute_output_shape(&[Some(2), Some(1)]);
         }
         let v = json!({"class_name": class, "config": {"num_oov_indices": 2, "vocabulary": vocab}});
         let layer = deserialize(&v).expect("a normal lookup config loads");
