@@ -170,7 +170,10 @@ pub use reshaping::{
     Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
     UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 };
-pub use rnn::{Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed, GRU, LSTM, RNN};
+pub use rnn::{
+    deserialize_cell, Bidirectional, GRUCell, LSTMCell, RnnCell, RnnCellArg, SimpleRNN, SimpleRNNCell,
+    StackedRNNCells, TimeDistributed, GRU, LSTM, RNN,
+};
 pub use sublayers::{
     assign_paths, build_layer, call_sublayer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
 };
@@ -268,6 +271,10 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("LSTM", |c| boxed(LSTM::from_config(c))),
         ("GRU", |c| boxed(GRU::from_config(c))),
         ("RNN", |c| boxed(RNN::from_config(c))),
+        ("StackedRNNCells", |c| boxed(StackedRNNCells::from_config(c))),
+        ("SimpleRNNCell", |c| boxed(SimpleRNNCell::from_config(c))),
+        ("LSTMCell", |c| boxed(LSTMCell::from_config(c))),
+        ("GRUCell", |c| boxed(GRUCell::from_config(c))),
         ("Bidirectional", |c| boxed(Bidirectional::from_config(c))),
         ("TimeDistributed", |c| boxed(TimeDistributed::from_config(c))),
         ("Add", |c| boxed(Add::from_config(c))),

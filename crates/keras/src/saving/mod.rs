@@ -379,7 +379,7 @@ pub fn load_weights_from_h5_bytes(
 }
 
 pub use legacy_h5::{LegacyLayerWeights, LegacyWeights};
-pub use object_registration::{get_registered_name, register_keras_serializable};
+pub use object_registration::{get_registered_name, register_keras_serializable, register_rnn_cell};
 
 /// Reads a legacy `.h5` weights file layer by layer, without a model: the format of Keras's
 /// published ImageNet weights (tf.keras 2 `save_weights`), of Keras 2 weight files, and the
