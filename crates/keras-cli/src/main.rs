@@ -18,6 +18,10 @@
 //! The command line is parsed by clap ([`args`]): help and version go to stdout with exit
 //! status 0, a bad command line is reported by clap on stderr with exit status 2. A failed
 //! command is one line on stderr (`keras: error: ...`) with exit status 1.
+//!
+//! Submodules:
+//! - `args`: Command-line parsing (clap declarations)
+//! - `commands`: The commands
 
 mod args;
 mod commands;

@@ -297,7 +297,8 @@ fn published_format_weight_files_read_completely_and_in_order() {
 /// Keras's MobileNet (`keras/src/applications/mobilenet.py`) written as a Sequential model
 /// with the same layer names: it is a plain chain, so the published-format weight file can be
 /// loaded through the existing legacy `.h5` loader, by position and by name, and the shared
-/// reference predictions checked. (The real builder, on the Functional API, comes later.)
+/// reference predictions checked. (The Functional builder, `applications::MobileNet`, is checked
+/// on the same files in tests/applications_mobile.rs.)
 fn mobilenet_as_sequential(alpha: f64, size: usize) -> keras::models::Sequential {
     use keras::layers::{
         Activation, BatchNormalization, Conv2D, DepthwiseConv2D, Dropout, GlobalAveragePooling2D, Input,

@@ -1,4 +1,11 @@
 //! Raw CPU kernels on slices. Ops in [`crate::ops`] wrap them with shapes and gradients.
+//!
+//! Submodules:
+//! - `conv`: 2D convolution on channels-last data
+//! - `conv_ext`: Convolution variants over the NHWC kernels of [`crate::kernels::conv`]
+//! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
+//! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
+//! - `pool`: 2D max and average pooling on channels-last (NHWC) data
 
 pub mod conv;
 pub mod conv_ext;

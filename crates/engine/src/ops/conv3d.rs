@@ -44,18 +44,22 @@ fn axis_geometry(
     }
 }
 
-/// `x[:, start + i * stride]` for `i < count` along axis 1 of a 5-D tensor (zeros are padded
-/// at the end when the strided range runs past it; they are never selected).
+/// `x[:, start + i * stride]` for `i < count` along axis 1 of a 5-D tensor (every index
+/// must lie inside the tensor).
 fn strided_depth(x: &Tensor, start: usize, count: usize, stride: usize) -> Result<Tensor> {
     let [n, d, h, w, c] = dims5(x, "strided_depth", "tensor")?;
-    let need = start + count * stride;
-    let x = if need > d { pad(x, &[[0, 0], [0, need - d], [0, 0], [0, 0], [0, 0]])? } else { x.clone() };
-    let s = slice(&x, &[0, start, 0, 0, 0], &[n, count * stride, h, w, c])?;
-    if stride == 1 {
-        return Ok(s);
+    if count == 0 || start + (count - 1) * stride >= d {
+        bail!("strided_depth: {count} slices from {start} every {stride} do not fit a depth of {d}");
     }
-    let s = s.reshape([n, count, stride, h * w * c])?;
-    slice(&s, &[0, 0, 0, 0], &[n, count, 1, h * w * c])?.reshape([n, count, h, w, c])
+    if stride == 1 {
+        return slice(x, &[0, start, 0, 0, 0], &[n, count, h, w, c]);
+    }
+    // One slice per output step: `count <= depth`, and no buffer grows with the stride.
+    let parts = (0..count)
+        .map(|i| slice(x, &[0, start + i * stride, 0, 0, 0], &[n, 1, h, w, c]))
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&Tensor> = parts.iter().collect();
+    concat(&refs, 1)
 }
 
 /// 3-D convolution: NDHWC input `[n, d, h, w, c]`, kernel `(kd, kh, kw, c / groups, filters)`

@@ -446,6 +446,11 @@ impl Unary {
         match self {
             Unary::Linear => {}
             Unary::Relu => xs.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Unary::ReluParams { negative_slope, max_value, threshold }
+                if negative_slope == 0.0 && threshold == 0.0 && max_value == 6.0 =>
+            {
+                xs.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0))
+            }
             f => xs.iter_mut().for_each(|v| *v = f.apply(*v)),
         }
     }
@@ -481,12 +486,21 @@ pub(crate) fn map_f32(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f3
     }
 }
 
-/// Applies `f` in place.
-pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
-    if x.len() >= ELEMENTWISE_PARALLEL_MIN {
-        x.par_iter_mut().for_each(|v| *v = f(*v));
-    } else {
-        x.iter_mut().for_each(|v| *v = f(*v));
+/// `f` applied to every element: the enum is matched once, so the common activations run
+/// as tight loops the compiler vectorizes (a match per element does not).
+pub(crate) fn map_unary(xs: &[f32], f: Unary) -> Vec<f32> {
+    match f {
+        Unary::Linear => xs.to_vec(),
+        Unary::Relu => map_f32(xs, |v| if v > 0.0 { v } else { 0.0 }),
+        // relu6 (`ReLU(max_value=6)`, MobileNet's activation): `relu_params`' own formula.
+        Unary::ReluParams { negative_slope, max_value, threshold }
+            if negative_slope == 0.0 && threshold == 0.0 && max_value == 6.0 =>
+        {
+            map_f32(xs, |v| v.clamp(0.0, 6.0))
+        }
+        Unary::Sigmoid => map_f32(xs, sigmoid),
+        Unary::Tanh => map_f32(xs, f32::tanh),
+        f => map_f32(xs, |v| f.apply(v)),
     }
 }
 
@@ -506,7 +520,7 @@ pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
         return crate::cuda::ops::unary(d, x, f);
     }
     let xs = x.as_f32()?;
-    let out = Tensor::from_f32_unchecked(map_f32(xs, |v| f.apply(v)), x.shape().to_vec());
+    let out = Tensor::from_f32_unchecked(map_unary(xs, f), x.shape().to_vec());
     let out = if f == Unary::Sigmoid { out.with_logits(LogitsKind::Sigmoid, x) } else { out };
     record(
         out,

@@ -3,6 +3,24 @@
 //! build with the `cuda` feature, the CUDA backend for the ops it has (convolutions, matmul,
 //! element-wise, reductions, softmax); an op without a CUDA path reads GPU inputs back to the
 //! host and runs the CPU kernel. No other backend exists.
+//!
+//! Submodules:
+//! - `activation_ops`: Non-element-wise activations of `keras.activations`
+//! - `combine`: Differentiable ops that combine several tensors
+//! - `conv`: Channels-last convolution and pooling ops (differentiable), over the NHWC kernels
+//! - `conv3d`: 3-D convolution, transposed convolution and pooling over NDHWC volumes, composed from the 2-D kernels
+//! - `conv_ext`: Convolution variants (differentiable)
+//! - `einsum`: Batched matrix products and two-operand `einsum`, the contractions behind Keras's `Dot`, attention layers and `EinsumDense`
+//! - `elementwise`: Element-wise ops
+//! - `fused`: Device fast paths that the Keras layer, loss and optimizer code calls when its tensors live on a GPU
+//! - `fused_types`: Parameter types of [`crate::ops::fused`], shared by the CUDA backend
+//! - `layout`: Differentiable data-movement ops
+//! - `linalg`: Matrix products
+//! - `nn`: Neural-network ops
+//! - `norm`: Normalization ops with fused forward/backward passes (batch and layer normalization), and mean/max reductions over several axes (global pooling)
+//! - `reduce`: Reductions over axes
+//! - `rnn`: Fused recurrent ops
+//! - `special`: Special functions evaluated in f64
 
 pub mod activation_ops;
 pub mod combine;

@@ -1,5 +1,11 @@
 //! The four tuners (keras-tuner `tuners`): each is a builder with keras-tuner's arguments
 //! that makes a [`Tuner`](crate::Tuner) with its search algorithm.
+//!
+//! Submodules:
+//! - `bayesian`: Bayesian optimization (keras-tuner `BayesianOptimization`)
+//! - `gridsearch`: Grid search (keras-tuner `GridSearch`)
+//! - `hyperband`: Hyperband (keras-tuner `Hyperband` / `HyperbandOracle`; Li et al., JMLR 2018)
+//! - `randomsearch`: Random search (keras-tuner `RandomSearch`)
 
 pub mod bayesian;
 pub mod gridsearch;

@@ -372,6 +372,27 @@ impl ApplicationArgs {
     }
 }
 
+/// Python's `float` of an option given as `f32` (`0.35` is 0.35, not 0.3499999940395355), so
+/// that `int(filters * alpha)` and `f"{alpha:0.2f}"` come out as in Keras.
+pub(crate) fn py_float(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(v as f64)
+}
+
+/// Python's `str` of that float (`0.35`, `1.0`), as Keras's messages show it.
+pub(crate) fn py_float_str(v: f32) -> String {
+    let f = py_float(v);
+    if f.is_finite() && f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// Prints a warning as Python's `warnings.warn` shows Keras's (`UserWarning: ...`).
+pub(crate) fn warn(message: &str) {
+    eprintln!("UserWarning: {message}");
+}
+
 /// A layer made by `make` and called `name`, without using up an automatic name: Keras
 /// numbers only unnamed layers (after `Conv2D(..., name="block1_conv1")` the next unnamed
 /// `Conv2D` is still `conv2d`).

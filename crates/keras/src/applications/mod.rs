@@ -6,8 +6,9 @@
 //! `preprocess_input` and `decode_predictions`, and its builders (`resnet::ResNet50`, also
 //! exported here as [`ResNet50`]): functions of an [`ApplicationArgs`] (Keras's keyword
 //! arguments) that return the Functional model Keras builds, with the same layer names, shapes
-//! and weights, loading the ImageNet or a given weights file. [`APPLICATIONS`] lists them and
-//! [`by_name`] finds one by its Keras or snake_case name.
+//! and weights, loading the ImageNet or a given weights file. [`APPLICATIONS`] lists them,
+//! [`by_name`] finds one by its Keras or snake_case name and [`preprocess_input_for`] gives its
+//! family's preprocessing.
 //!
 //! ```
 //! use keras::applications::{mobilenet_v2, vgg16};
@@ -23,10 +24,29 @@
 //! let y = mobilenet_v2::preprocess_input(&x, None).unwrap();
 //! assert_eq!(y.as_f32().unwrap(), &[-1.0, 0.0, 1.0]);
 //! ```
+//!
+//! Submodules:
+//! - `common`: What every application builder shares
+//! - `densenet`: `keras.applications.densenet`
+//! - `efficientnet`: `keras.applications.efficientnet`
+//! - `family`: Which family an application belongs to, for the input preprocessing its weights expect
+//! - `imagenet_utils`: `keras.applications.imagenet_utils`
+//! - `inception_v3`: `keras.applications.inception_v3`
+//! - `mobilenet`: `keras.applications.mobilenet`
+//! - `mobilenet_v2`: `keras.applications.mobilenet_v2`
+//! - `mobilenet_v3`: `keras.applications.mobilenet_v3`
+//! - `nasnet`: `keras.applications.nasnet`
+//! - `resnet`: `keras.applications.resnet` (also `keras.applications.resnet50`)
+//! - `resnet_v2`: `keras.applications.resnet_v2`
+//! - `vgg16`: `keras.applications.vgg16`
+//! - `vgg19`: `keras.applications.vgg19`
+//! - `weights`: The ImageNet weight files Keras publishes for its applications, and how to fetch one
+//! - `xception`: `keras.applications.xception`
 
 mod common;
 pub mod densenet;
 pub mod efficientnet;
+mod family;
 pub mod imagenet_utils;
 pub mod inception_v3;
 pub mod mobilenet;
@@ -47,8 +67,17 @@ pub mod resnet50 {
 
 pub use common::{ApplicationArgs, Pooling, Weights};
 pub use densenet::{DenseNet121, DenseNet169, DenseNet201};
+pub use efficientnet::{
+    EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4, EfficientNetB5,
+    EfficientNetB6, EfficientNetB7,
+};
+pub use family::{preprocess_input_for, PreprocessFn};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
 pub use inception_v3::InceptionV3;
+pub use mobilenet::MobileNet;
+pub use mobilenet_v2::MobileNetV2;
+pub use mobilenet_v3::{MobileNetV3Large, MobileNetV3Small};
+pub use nasnet::{NASNetLarge, NASNetMobile};
 pub use resnet::{ResNet101, ResNet152, ResNet50};
 pub use resnet_v2::{ResNet101V2, ResNet152V2, ResNet50V2};
 pub use vgg16::VGG16;
@@ -81,7 +110,21 @@ pub const APPLICATIONS: &[Application] = &[
     Application { name: "DenseNet121", snake_name: "densenet121", build: DenseNet121 },
     Application { name: "DenseNet169", snake_name: "densenet169", build: DenseNet169 },
     Application { name: "DenseNet201", snake_name: "densenet201", build: DenseNet201 },
+    Application { name: "EfficientNetB0", snake_name: "efficientnet_b0", build: EfficientNetB0 },
+    Application { name: "EfficientNetB1", snake_name: "efficientnet_b1", build: EfficientNetB1 },
+    Application { name: "EfficientNetB2", snake_name: "efficientnet_b2", build: EfficientNetB2 },
+    Application { name: "EfficientNetB3", snake_name: "efficientnet_b3", build: EfficientNetB3 },
+    Application { name: "EfficientNetB4", snake_name: "efficientnet_b4", build: EfficientNetB4 },
+    Application { name: "EfficientNetB5", snake_name: "efficientnet_b5", build: EfficientNetB5 },
+    Application { name: "EfficientNetB6", snake_name: "efficientnet_b6", build: EfficientNetB6 },
+    Application { name: "EfficientNetB7", snake_name: "efficientnet_b7", build: EfficientNetB7 },
     Application { name: "InceptionV3", snake_name: "inception_v3", build: InceptionV3 },
+    Application { name: "MobileNet", snake_name: "mobilenet", build: MobileNet },
+    Application { name: "MobileNetV2", snake_name: "mobilenet_v2", build: MobileNetV2 },
+    Application { name: "MobileNetV3Large", snake_name: "mobilenet_v3_large", build: MobileNetV3Large },
+    Application { name: "MobileNetV3Small", snake_name: "mobilenet_v3_small", build: MobileNetV3Small },
+    Application { name: "NASNetLarge", snake_name: "nasnet_large", build: NASNetLarge },
+    Application { name: "NASNetMobile", snake_name: "nasnet_mobile", build: NASNetMobile },
     Application { name: "ResNet50", snake_name: "resnet50", build: ResNet50 },
     Application { name: "ResNet101", snake_name: "resnet101", build: ResNet101 },
     Application { name: "ResNet152", snake_name: "resnet152", build: ResNet152 },

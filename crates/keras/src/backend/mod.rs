@@ -10,6 +10,9 @@ use std::collections::HashMap;
 
 thread_local! {
     static NAME_COUNTS: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// The last name [`unique_name`] gave for each base, so that a rename right after
+    /// construction can give it back ([`release_name`]).
+    static LAST_ISSUED: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
 /// A fresh name for an object of the given base (`dense`, `dense_1`, ...), as Keras's
@@ -20,8 +23,30 @@ pub fn unique_name(base: &str) -> String {
         let n = c.entry(base.to_string()).or_insert(0);
         let name = if *n == 0 { base.to_string() } else { format!("{base}_{n}") };
         *n += 1;
+        LAST_ISSUED.with(|l| l.borrow_mut().insert(base.to_string(), name.clone()));
         name
     })
+}
+
+/// Gives back an automatic name that an object drops for an explicit one, when it is the
+/// last name [`unique_name`] gave for its base: Keras's `auto_name` never counts an object
+/// made with `name=...` (after `Dense(3, name="x")` the next unnamed `Dense` is still
+/// `dense`), while this crate's constructors name first and are renamed after. Any other name
+/// is left alone, so no two objects can end up with the same automatic name.
+pub fn release_name(name: &str) {
+    let base = LAST_ISSUED.with(|l| {
+        let mut l = l.borrow_mut();
+        let base = l.iter().find(|(_, issued)| issued.as_str() == name).map(|(b, _)| b.clone())?;
+        l.remove(&base);
+        Some(base)
+    });
+    if let Some(base) = base {
+        NAME_COUNTS.with(|c| {
+            if let Some(n) = c.borrow_mut().get_mut(&base) {
+                *n = n.saturating_sub(1);
+            }
+        });
+    }
 }
 
 /// Runs `make` and then puts the automatic-name counters back as they were: for an object made
@@ -30,14 +55,17 @@ pub fn unique_name(base: &str) -> String {
 /// first and are renamed after.
 pub fn without_auto_names<T>(make: impl FnOnce() -> T) -> T {
     let saved = NAME_COUNTS.with(|c| c.borrow().clone());
+    let last = LAST_ISSUED.with(|l| l.borrow().clone());
     let out = make();
     NAME_COUNTS.with(|c| *c.borrow_mut() = saved);
+    LAST_ISSUED.with(|l| *l.borrow_mut() = last);
     out
 }
 
 /// Resets automatic names (Keras `keras.backend.clear_session()`), on this thread.
 pub fn clear_session() {
     NAME_COUNTS.with(|c| c.borrow_mut().clear());
+    LAST_ISSUED.with(|l| l.borrow_mut().clear());
 }
 
 /// `CamelCase` -> `snake_case` as Keras's `to_snake_case` (`Conv2D` -> `conv2d`,

@@ -15,7 +15,7 @@ macro_rules! base_builders {
 
         /// Sets the layer name.
         pub fn name(mut self, name: &str) -> Self {
-            self.base.name = name.to_string();
+            self.base.rename(name);
             self
         }
     };

@@ -186,6 +186,16 @@ impl LayerBase {
         Self::named(&crate::backend::unique_name(snake_name))
     }
 
+    /// Renames the layer (the `name` builder methods): the automatic name it had is given back
+    /// when no later object took a number after it, so that `Dense::new(3).name("x")` leaves
+    /// the next unnamed `Dense` called `dense`, as Keras's `Dense(3, name="x")` does.
+    pub fn rename(&mut self, name: &str) {
+        if self.name != name {
+            crate::backend::release_name(&self.name);
+        }
+        self.name = name.to_string();
+    }
+
     /// Base state with exactly `name` (no automatic numbering), as Keras gives a layer an
     /// explicit `name` argument (an RNN's `lstm_cell`).
     pub fn named(name: &str) -> Self {
@@ -542,6 +552,18 @@ pub trait Layer: Send + Sync + Any {
         for (w, v) in ws.iter_mut().zip(values) {
             w.assign(v)?;
         }
+        Ok(())
+    }
+    /// Files Keras keeps for this layer in a `.keras` archive, under
+    /// `assets/layers/<name>/` (Keras `save_assets`: the lookup layers' `vocabulary.txt`).
+    /// Default: none.
+    fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
+    /// Reads the files of [`Layer::save_assets`] back (Keras `load_assets`); `file(name)` is
+    /// the content of a file of this layer's assets, if the archive has it.
+    fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
+        let _ = file;
         Ok(())
     }
     /// Whether Keras writes a `build_config` for this layer (layers that override `build`,

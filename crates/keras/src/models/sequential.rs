@@ -258,7 +258,7 @@ impl Sequential {
 
     /// Sets the model name.
     pub fn with_name(mut self, name: &str) -> Self {
-        self.stack.base.name = name.to_string();
+        self.stack.base.rename(name);
         self
     }
 

@@ -2,6 +2,15 @@
 //! user struct implementing [`Layer`] (its sub-layers, `build` and `call`) wrapped in a
 //! [`SubclassedModel`], which compiles, trains, evaluates, predicts and saves its weights
 //! through the same trainer as `Sequential`.
+//!
+//! What it does not do (yet), unlike `Sequential` and `Functional`:
+//! * no whole-model file: `model.save("m.keras")` / `.h5` and `load_model` are not available
+//!   for it (Keras itself saves a subclassed model's `.keras` file only through
+//!   `get_config`/`from_config` the user writes). Save and restore it with `save_weights` /
+//!   `load_weights` (Keras 3's `.weights.h5` layout for subclassed models), rebuilding the
+//!   struct in code;
+//! * no `summary()` table and no `plot_model` drawing: its layers are whatever the user's
+//!   struct holds, with no recorded graph to walk.
 
 use std::path::Path;
 

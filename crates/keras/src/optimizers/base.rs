@@ -583,8 +583,12 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         }
     }
 
-    /// Sets the name (`name=`).
+    /// Sets the name (`name=`); the automatic name is given back as in
+    /// [`crate::layers::LayerBase::rename`].
     pub fn name(mut self, name: &str) -> Self {
+        if self.base.name != name {
+            crate::backend::release_name(&self.base.name);
+        }
         self.base.name = name.to_string();
         self
     }

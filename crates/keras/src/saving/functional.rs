@@ -194,11 +194,14 @@ fn keras_to_bytes(model: &Functional) -> Result<Vec<u8>> {
         json!({ "keras_version": KERAS_VERSION, "date_saved": super::keras_zip::date_saved() }).to_string();
     let config = model_json(model).to_string();
     let weights = to_tree(model).to_bytes()?;
-    write_stored(&[
+    let assets = super::assets::entries(&model.layers());
+    let mut entries: Vec<(&str, &[u8])> = vec![
         ("metadata.json", metadata.as_bytes()),
         ("config.json", config.as_bytes()),
         ("model.weights.h5", &weights),
-    ])
+    ];
+    entries.extend(assets.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    write_stored(&entries)
 }
 
 /// Compiles a loaded model from its saved compile config (losses, loss weights and metrics
@@ -235,6 +238,11 @@ pub(crate) fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional
         }
     }
     load_tree(&mut model, &reader)?;
+    let names: Vec<String> = model.layers().iter().map(|l| l.name().to_string()).collect();
+    for name in names {
+        let read = super::assets::reader(&zip, &name);
+        model.get_layer_mut(&name)?.load_assets(&read)?;
+    }
     Ok(model)
 }
 

@@ -37,11 +37,15 @@ pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
     let metadata = json!({ "keras_version": KERAS_VERSION, "date_saved": date_saved() }).to_string();
     let config = model_json(model).to_string();
     let weights = weights_h5::to_tree(model).to_bytes()?;
-    write_stored(&[
+    let layers: Vec<&dyn crate::layers::Layer> = model.layers().iter().map(|l| l.as_ref()).collect();
+    let assets = super::assets::entries(&layers);
+    let mut entries: Vec<(&str, &[u8])> = vec![
         ("metadata.json", metadata.as_bytes()),
         ("config.json", config.as_bytes()),
         ("model.weights.h5", &weights),
-    ])
+    ];
+    entries.extend(assets.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    write_stored(&entries)
 }
 
 /// `YYYY-MM-DD@HH:MM:SS` (UTC) as Keras writes `date_saved`.
@@ -99,6 +103,11 @@ pub(crate) fn from_bytes(bytes: &[u8], compile: bool) -> Result<Sequential> {
         }
     }
     weights_h5::load_tree(&mut model, &reader, false)?;
+    let names: Vec<String> = model.layers().iter().map(|l| l.name().to_string()).collect();
+    for name in names {
+        let read = super::assets::reader(&zip, &name);
+        model.get_layer_mut(&name)?.load_assets(&read)?;
+    }
     Ok(model)
 }
 

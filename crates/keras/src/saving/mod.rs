@@ -34,7 +34,23 @@
 //! assert!(restored.compile_state().is_some());
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
+//!
+//! Submodules:
+//! - `assets`: Layer assets in a `.keras` archive (Keras `save_assets` / `load_assets`)
+//! - `atomic`: Atomic file writes
+//! - `compile_config`: The compile configuration in both of Keras's forms
+//! - `functional`: Saving and loading Functional models
+//! - `h5`: HDF5 in pure Rust (the `hdf5-pure` crate)
+//! - `keras_zip`: The Keras 3 `.keras` format
+//! - `layout`: Where Keras 3 keeps each variable in `model.weights.h5` (its `H5IOStore` paths)
+//! - `legacy_h5`: The legacy HDF5 format (`model.save("m.h5")`, Keras 2 / tf.keras and Keras 3's `legacy_h5_format`)
+//! - `limits`: Bounds on what a loaded configuration may make us allocate
+//! - `object_registration`: The class registry open to user layers (Keras `keras.saving.register_keras_serializable`)
+//! - `tf_keras_optimizer`: Optimizer state written by tf.keras 2 (`optimizer_weights` in a legacy `.h5` file), mapped onto the Keras 3 optimizer by variable name
+//! - `weights_h5`: The Keras 3 weights file (`model.weights.h5`, also the weights inside a `.keras` zip)
+//! - `zip`: The small part of the ZIP format a `.keras` file uses
 
+mod assets;
 mod atomic;
 mod compile_config;
 pub mod functional;

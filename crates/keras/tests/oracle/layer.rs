@@ -2,8 +2,9 @@
 //! weight, for every layer class keras-rs registers (with the case's `mask`, when it has one);
 //! cases without `grad_input` and weights (layers with integer outputs) check the forward only.
 
-use keras::layers::{self, CallContext};
+use keras::layers::{self, CallContext, Hashing, IntegerLookup, Layer, StringLookup};
 use keras::{ops, GradientTape, Tensor};
+use serde_json::{json, Value};
 
 use crate::common::{compare, Case, Check, Outcome};
 
@@ -11,6 +12,18 @@ pub fn run(case: &Case) -> Outcome {
     let class = case.json["class_name"].as_str().unwrap_or("");
     if !layers::registered_class_names().contains(&class) {
         return Outcome::Skip(format!("layer class {class} is not implemented yet"));
+    }
+    if case.json.get("hashing").is_some() {
+        return match check_hashing(case) {
+            Ok(()) => Outcome::Pass,
+            Err(e) => Outcome::Fail(e),
+        };
+    }
+    if case.json.get("lookup").is_some() {
+        return match check_lookup(case, class) {
+            Ok(()) => Outcome::Pass,
+            Err(e) => Outcome::Fail(e),
+        };
     }
     match check(case) {
         Ok(()) => Outcome::Pass,
@@ -109,4 +122,82 @@ fn check(case: &Case) -> Check {
         }
     }
     Ok(())
+}
+
+/// The lookup layers: built from the case's config, adapted on the case's data when Keras
+/// adapted it, then the outputs and `get_vocabulary()` compared (StringLookup reads its
+/// strings from case.json, as tensors hold none).
+fn check_lookup(case: &Case, class: &str) -> Check {
+    let cfg = &case.json["serialized"]["config"];
+    let meta = &case.json["lookup"];
+    let (rtol, atol) = case.tol("forward");
+    let vocabulary: Value = match class {
+        "IntegerLookup" => {
+            let mut l = IntegerLookup::from_config(cfg).map_err(|e| format!("from_config: {e}"))?;
+            if case.has("adapt_data") {
+                l.adapt(&case.array("adapt_data")?).map_err(|e| format!("adapt: {e}"))?;
+            }
+            let y = l
+                .call(&case.array("input")?, &mut CallContext::new(false))
+                .map_err(|e| format!("call: {e}"))?;
+            compare("output", &y, &case.array("output")?, rtol, atol)?;
+            json!(l.get_vocabulary(true))
+        }
+        "StringLookup" => {
+            let mut l = StringLookup::from_config(cfg).map_err(|e| format!("from_config: {e}"))?;
+            let rows = |v: &Value| -> Vec<Vec<String>> {
+                v.as_array()
+                    .map(|rs| {
+                        rs.iter()
+                            .map(|r| {
+                                r.as_array()
+                                    .map(|r| r.iter().map(|s| s.as_str().unwrap_or("").to_string()).collect())
+                                    .unwrap_or_default()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            if let Some(a) = meta.get("adapt_strings") {
+                l.adapt_rows(&rows(a)).map_err(|e| format!("adapt: {e}"))?;
+            }
+            let input = rows(&meta["input_strings"]);
+            let shape = [input.len(), input.first().map_or(0, Vec::len)];
+            let flat: Vec<String> = input.into_iter().flatten().collect();
+            let y = l.call_strings(&flat, &shape).map_err(|e| format!("call: {e}"))?;
+            compare("output", &y, &case.array("output")?, rtol, atol)?;
+            json!(l.get_vocabulary(true))
+        }
+        other => return Err(format!("no lookup check for class {other}")),
+    };
+    if vocabulary != meta["vocabulary"] {
+        return Err(format!("vocabulary {vocabulary}, Keras has {}", meta["vocabulary"]));
+    }
+    Ok(())
+}
+
+/// `Hashing`: numbers from the case's input array, strings from case.json.
+fn check_hashing(case: &Case) -> Check {
+    let h =
+        Hashing::from_config(&case.json["serialized"]["config"]).map_err(|e| format!("from_config: {e}"))?;
+    let y = match case.json["hashing"].get("input_strings").and_then(Value::as_array) {
+        Some(rows) => {
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .map(|r| r.iter().map(|s| s.as_str().unwrap_or("").to_string()).collect())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let shape = [rows.len(), rows.first().map_or(0, Vec::len)];
+            let flat: Vec<String> = rows.into_iter().flatten().collect();
+            h.call_strings(&flat, &shape).map_err(|e| format!("call: {e}"))?
+        }
+        None => {
+            h.call(&case.array("input")?, &mut CallContext::new(false)).map_err(|e| format!("call: {e}"))?
+        }
+    };
+    let (rtol, atol) = case.tol("forward");
+    compare("output", &y, &case.array("output")?, rtol, atol)
 }

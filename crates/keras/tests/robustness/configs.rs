@@ -136,6 +136,77 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             vec![2, 3, 2],
         ),
         ("TimeDistributed", json!({"layer": {"class_name": "Dense", "config": {"units": 2}}}), vec![2, 3, 2]),
+        // The layers of issue 16.
+        ("Identity", json!({"name": "identity"}), vec![2, 4]),
+        ("UnitNormalization", json!({"axis": [1, 2]}), vec![2, 3, 2]),
+        (
+            "GroupNormalization",
+            json!({"groups": 2, "axis": -1, "epsilon": 0.001, "center": true}),
+            vec![2, 3, 4],
+        ),
+        ("LayerNormalization", json!({"axis": -1, "rms_scaling": true, "epsilon": 0.1}), vec![2, 3, 2]),
+        (
+            "Conv1DTranspose",
+            json!({"filters": 2, "kernel_size": [3], "strides": [2], "output_padding": [1], "padding": "same"}),
+            vec![2, 4, 3],
+        ),
+        (
+            "SeparableConv1D",
+            json!({"filters": 2, "kernel_size": [2], "depth_multiplier": 2, "strides": [1]}),
+            vec![2, 5, 3],
+        ),
+        (
+            "DepthwiseConv1D",
+            json!({"kernel_size": [2], "depth_multiplier": 2, "dilation_rate": [2]}),
+            vec![2, 5, 3],
+        ),
+        (
+            "Conv3D",
+            json!({"filters": 2, "kernel_size": [2, 2, 2], "strides": [1, 1, 1], "groups": 2, "padding": "same"}),
+            vec![2, 3, 3, 3, 2],
+        ),
+        (
+            "Conv3DTranspose",
+            json!({"filters": 2, "kernel_size": [2, 2, 2], "strides": [2, 1, 2], "output_padding": [1, 0, 1]}),
+            vec![2, 2, 3, 2, 2],
+        ),
+        (
+            "MaxPooling3D",
+            json!({"pool_size": [2, 2, 2], "strides": [1, 2, 2], "padding": "same"}),
+            vec![2, 3, 4, 4, 2],
+        ),
+        (
+            "AveragePooling3D",
+            json!({"pool_size": [2, 1, 2], "strides": [1, 1, 2], "padding": "valid"}),
+            vec![2, 3, 4, 4, 2],
+        ),
+        ("GlobalMaxPooling3D", json!({"keepdims": true}), vec![2, 3, 3, 3, 2]),
+        ("GlobalAveragePooling3D", json!({"keepdims": false}), vec![2, 3, 3, 3, 2]),
+        ("UpSampling3D", json!({"size": [2, 1, 2]}), vec![2, 2, 2, 2, 1]),
+        ("ZeroPadding3D", json!({"padding": [[1, 0], [0, 1], [1, 1]]}), vec![2, 2, 2, 2, 1]),
+        ("Cropping3D", json!({"cropping": [[1, 0], [0, 1], [1, 0]]}), vec![2, 3, 3, 3, 1]),
+        ("CategoryEncoding", json!({"num_tokens": 5, "output_mode": "count"}), vec![2, 4]),
+        (
+            "Discretization",
+            json!({"bin_boundaries": [0.0, 1.0], "num_bins": null, "epsilon": 0.01, "output_mode": "one_hot"}),
+            vec![2, 4],
+        ),
+        (
+            "IntegerLookup",
+            json!({"vocabulary": [1, 2, 3], "num_oov_indices": 2, "mask_token": 0, "max_tokens": 10, "output_mode": "multi_hot", "vocabulary_size": 6}),
+            vec![2, 4],
+        ),
+        (
+            "StringLookup",
+            json!({"vocabulary": ["a", "b"], "mask_token": "", "max_tokens": 6, "num_oov_indices": 2}),
+            vec![2, 4],
+        ),
+        ("Hashing", json!({"num_bins": 4, "mask_value": 0, "output_mode": "count"}), vec![2, 4]),
+        (
+            "RNN",
+            json!({"return_sequences": true, "go_backwards": true, "cell": {"class_name": "LSTMCell", "config": {"units": 2, "dropout": 0.1, "seed": 3}}}),
+            vec![2, 3, 2],
+        ),
     ]
 }
 
@@ -383,5 +454,23 @@ fn pooling_strides_of_zero_in_a_config() {
     for class in ["MaxPooling1D", "AveragePooling1D"] {
         let v = json!({"class_name": class, "config": {"pool_size": [2], "strides": [0]}});
         assert!(deserialize(&v).err().expect("refused").to_string().contains("strides"));
+    }
+}
+
+/// The abort the property test found: an IntegerLookup / StringLookup config with a huge
+/// `num_oov_indices` and a vocabulary materialized the expected special tokens (8 TiB) before
+/// comparing them; now the comparison is in place and the layer loads or errors.
+#[test]
+fn lookup_with_a_huge_num_oov_indices_in_a_config() {
+    let huge = 1u64 << 40;
+    for (class, vocab) in [("IntegerLookup", json!([3, 4, 5])), ("StringLookup", json!(["a", "b"]))] {
+        let v = json!({"class_name": class, "config": {"num_oov_indices": huge, "vocabulary": vocab}});
+        if let Ok(mut layer) = deserialize(&v) {
+            // Built or not, a call must end in a value or an error, never an abort.
+            let _ = layer.compute_output_shape(&vec![Some(2), Some(1)]);
+        }
+        let v = json!({"class_name": class, "config": {"num_oov_indices": 2, "vocabulary": vocab}});
+        let layer = deserialize(&v).expect("a normal lookup config loads");
+        assert_eq!(layer.class_name(), class);
     }
 }

@@ -35,7 +35,7 @@ impl Activation {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
     /// Rebuilds from a Keras config.

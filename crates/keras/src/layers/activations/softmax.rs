@@ -67,7 +67,7 @@ impl Softmax {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.base.name = name.to_string();
+        self.base.rename(name);
         self
     }
 

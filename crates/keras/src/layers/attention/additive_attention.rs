@@ -62,7 +62,7 @@ impl AdditiveAttention {
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.0.base.name = name.to_string();
+        self.0.base.rename(name);
         self
     }
 

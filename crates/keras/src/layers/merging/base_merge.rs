@@ -287,7 +287,7 @@ macro_rules! plain_merge_layer {
 
             /// Sets the layer name.
             pub fn name(mut self, name: &str) -> Self {
-                self.base.name = name.to_string();
+                self.base.rename(name);
                 self
             }
 

@@ -133,8 +133,13 @@ impl Discretization {
         if self.num_bins.is_none() && self.bin_boundaries.is_none() {
             keras_bail!(InvalidArgument, "You need to set either `num_bins` or `bin_boundaries`.");
         }
-        if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
-            keras_bail!(InvalidArgument, "`epsilon` must be positive. Received: epsilon={}", self.epsilon);
+        // 1 / epsilon quantiles are computed: refuse sizes no summary needs.
+        if !(self.epsilon >= 1e-7 && self.epsilon.is_finite()) {
+            keras_bail!(
+                InvalidArgument,
+                "`epsilon` must be a number in [1e-7, inf). Received: epsilon={}",
+                self.epsilon
+            );
         }
         Ok(())
     }

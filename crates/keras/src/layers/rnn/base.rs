@@ -603,7 +603,7 @@ macro_rules! recurrent_layer {
             }
             /// Sets the layer name.
             pub fn name(mut self, name: &str) -> Self {
-                self.0.base.name = name.to_string();
+                self.0.base.rename(name);
                 self
             }
             /// Number of units.

@@ -260,8 +260,8 @@ impl Graph {
             let taken = s.layer.lock().map_err(|_| Error::State("a layer lock was poisoned".into()))?.take();
             layers.push(taken.expect("checked above"));
         }
-        let mut base = LayerBase::new("functional");
-        base.name = name.to_string();
+        // The caller chose the name (Model::new takes the automatic one): no counter here.
+        let mut base = LayerBase::named(name);
         base.built = true;
         let mut g =
             Graph { base, layers, nodes, inputs: graph_inputs, outputs: graph_outputs, n_slots: slot };

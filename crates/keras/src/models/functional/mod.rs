@@ -2,6 +2,15 @@
 //! tensors from [`Input`], layers called on them record a graph, and a [`Functional`] model
 //! runs that graph. Layers may be shared between nodes, models nest as layers, and a node may
 //! take a list of tensors (merging layers) or return several.
+//!
+//! Submodules:
+//! - `as_layer`: A Functional model used as a layer of another model (Keras
+//! - `config`: Functional configs
+//! - `graph`: The graph runtime
+//! - `ops`: Keras operations recorded as graph nodes (`keras.ops.not_equal(x, 0)` or `x + 3.0` on a symbolic tensor becomes a `NotEqual` or `Add` node of module `keras.src.ops.numpy`)
+//! - `replica`: Symbolic copies of a built model's graph, for `model.input()`, `model.outputs()` and `model.get_layer(name)?.output()`
+//! - `summary`: `model.summary()` for Functional models
+//! - `symbolic`: Symbolic tensors (Keras `KerasTensor`) and the nodes that calling a layer on them records
 
 mod as_layer;
 pub(crate) mod config;

@@ -1,31 +1,41 @@
-//! Keras operations recorded as graph nodes (`keras.ops.not_equal(x, 0)` on a symbolic tensor
-//! becomes a `NotEqual` node of module `keras.src.ops.numpy`). They have no weights and are
-//! not layers of the model (`model.layers` skips them, as Keras's does).
+//! Keras operations recorded as graph nodes (`keras.ops.not_equal(x, 0)` or `x + 3.0` on a
+//! symbolic tensor becomes a `NotEqual` or `Add` node of module `keras.src.ops.numpy`). They
+//! have no weights and are not layers of the model (`model.layers` skips them, as Keras's
+//! does), but `summary()` lists them, as Keras's does.
 
 use std::any::Any;
 
 use serde_json::{json, Value};
 
-use crate::layers::{CallContext, Layer, LayerBase, Shape};
-use crate::{keras_bail, DType, Result, Tensor};
+use super::symbolic::{call_symbolic, KerasTensor, LayerSlot};
+use crate::layers::{CallContext, CallKwargs, Layer, LayerBase, Shape};
+use crate::{keras_bail, ops, DType, Result, Tensor};
 
-/// An element-wise comparison of a tensor with a scalar (`NotEqual`, `Equal`, `Greater`,
-/// `GreaterEqual`, `Less`, `LessEqual`); the result is 1 where true, 0 elsewhere (Keras's
-/// booleans), as int32.
+/// An element-wise operation of a tensor with a scalar: a comparison (`NotEqual`, `Equal`,
+/// `Greater`, `GreaterEqual`, `Less`, `LessEqual`; the result is 1 where true, 0 elsewhere
+/// (Keras's booleans), as int32), or arithmetic (`Add`, `Subtract`, `Multiply`, `TrueDivide`;
+/// differentiable, float32).
 pub(crate) struct OpLayer {
     base: LayerBase,
     class: &'static str,
     scalar: f64,
 }
 
-const CLASSES: [(&str, &str); 6] = [
+const CLASSES: [(&str, &str); 10] = [
     ("NotEqual", "not_equal"),
     ("Equal", "equal"),
     ("Greater", "greater"),
     ("GreaterEqual", "greater_equal"),
     ("Less", "less"),
     ("LessEqual", "less_equal"),
+    ("Add", "add"),
+    ("Subtract", "subtract"),
+    ("Multiply", "multiply"),
+    ("TrueDivide", "true_divide"),
 ];
+
+/// The arithmetic operations (the others compare).
+const ARITHMETIC: [&str; 4] = ["Add", "Subtract", "Multiply", "TrueDivide"];
 
 impl OpLayer {
     /// Whether `class` (with `module`) names an operation this runtime knows.
@@ -58,6 +68,18 @@ impl OpLayer {
         Ok(OpLayer { base, class, scalar })
     }
 
+    /// A new operation node's layer, with Keras's automatic name (`add`, `add_1`, ...).
+    fn new(class: &'static str, scalar: f64) -> OpLayer {
+        let snake = CLASSES.iter().find(|(c, _)| *c == class).map_or("operation", |(_, s)| s);
+        let mut base = LayerBase::new(snake);
+        base.built = true;
+        OpLayer { base, class, scalar }
+    }
+
+    fn is_arithmetic(&self) -> bool {
+        ARITHMETIC.contains(&self.class)
+    }
+
     /// A copy (operations have no weights).
     pub(crate) fn duplicate(&self) -> OpLayer {
         OpLayer { base: self.base.clone(), class: self.class, scalar: self.scalar }
@@ -65,7 +87,8 @@ impl OpLayer {
 
     /// The output dtype of an operation layer, `None` for other layers.
     pub(crate) fn output_dtype(layer: &dyn Layer) -> Option<DType> {
-        layer.as_any().downcast_ref::<OpLayer>().map(|_| DType::I32)
+        let op = layer.as_any().downcast_ref::<OpLayer>()?;
+        Some(if op.is_arithmetic() { DType::F32 } else { DType::I32 })
     }
 }
 
@@ -89,7 +112,18 @@ impl Layer for OpLayer {
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        // Python's float becomes the tensor's float32, as Keras's `x + 3.0` computes.
         let s = self.scalar as f32;
+        if self.is_arithmetic() {
+            let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
+            let s = Tensor::scalar(s);
+            return Ok(match self.class {
+                "Add" => ops::add(&x, &s)?,
+                "Subtract" => ops::sub(&x, &s)?,
+                "Multiply" => ops::mul(&x, &s)?,
+                _ => ops::div(&x, &s)?,
+            });
+        }
         let f: fn(f32, f32) -> bool = match self.class {
             "NotEqual" => |a, b| a != b,
             "Equal" => |a, b| a == b,
@@ -117,4 +151,51 @@ impl Layer for OpLayer {
 /// Whether a layer is an operation node (left out of `model.layers`).
 pub(crate) fn is_op_layer(layer: &dyn Layer) -> bool {
     layer.as_any().is::<OpLayer>()
+}
+
+/// Records `class(x, scalar)` as an operation node (Keras's arithmetic on a `KerasTensor`).
+fn scalar_op(x: &KerasTensor, class: &'static str, scalar: f64) -> Result<KerasTensor> {
+    let slot = LayerSlot::new(Box::new(OpLayer::new(class, scalar)));
+    let mut outs =
+        call_symbolic(&slot, std::slice::from_ref(x), false, CallKwargs::new(), vec![json!(scalar)])?;
+    Ok(outs.swap_remove(0))
+}
+
+impl KerasTensor {
+    /// `x + c` on a symbolic tensor: Keras records an `Add` operation node (named `add`,
+    /// `add_1`, ...), which `model.layers` leaves out and `summary()` shows. It saves and loads
+    /// with Keras's config.
+    ///
+    /// ```
+    /// use keras::layers::ReLU;
+    /// use keras::models::{Model, SymbolicCall};
+    /// use keras::{Input, PredictArgs, Tensor};
+    ///
+    /// // MobileNetV3's hard sigmoid: ReLU6(x + 3) / 6.
+    /// let x = Input::new(&[3]);
+    /// let y = ReLU::new().max_value(6.0).apply(&x.add_scalar(3.0)?)?.multiply_scalar(1.0 / 6.0)?;
+    /// let model = Model::new(&[x], &[y])?;
+    /// assert_eq!(model.layers().len(), 2); // the input and the ReLU
+    /// let out = model.predict(&Tensor::new(vec![-4.0, 0.0, 4.0], [1, 3])?, PredictArgs::default().verbose(0))?;
+    /// assert_eq!(out[0].to_f32_vec(), vec![0.0, 0.5, 1.0]);
+    /// # Ok::<(), keras::Error>(())
+    /// ```
+    pub fn add_scalar(&self, c: f64) -> Result<KerasTensor> {
+        scalar_op(self, "Add", c)
+    }
+
+    /// `x - c` (a `Subtract` operation node).
+    pub fn subtract_scalar(&self, c: f64) -> Result<KerasTensor> {
+        scalar_op(self, "Subtract", c)
+    }
+
+    /// `x * c` (a `Multiply` operation node).
+    pub fn multiply_scalar(&self, c: f64) -> Result<KerasTensor> {
+        scalar_op(self, "Multiply", c)
+    }
+
+    /// `x / c` (a `TrueDivide` operation node).
+    pub fn divide_scalar(&self, c: f64) -> Result<KerasTensor> {
+        scalar_op(self, "TrueDivide", c)
+    }
 }

@@ -30,18 +30,17 @@ pub(crate) fn nested_plot(layer: &dyn Layer) -> Result<Option<PlotGraph>> {
 fn graph_plot(g: &Graph) -> Result<PlotGraph> {
     let mut nodes = Vec::with_capacity(g.layers.len());
     for (i, layer) in g.layers.iter().enumerate() {
-        let calls: Vec<usize> = (0..g.nodes.len()).filter(|&n| g.nodes[n].layer == i).collect();
-        // Keras's `layer.input` / `layer.output` are ambiguous for a layer called more than
-        // once: the label then shows "?".
-        let (input_shapes, output_shapes, dtype) = match calls.as_slice() {
-            [n] => {
-                let node = &g.nodes[*n];
+        // Keras's `layer.input` / `layer.output` are those of the layer's first call (node 0),
+        // also for a shared layer.
+        let first = g.nodes.iter().filter(|n| n.layer == i).min_by_key(|n| n.node_index);
+        let (input_shapes, output_shapes, dtype) = match first {
+            Some(node) => {
                 let ins = node.parents().iter().map(|&(p, k)| shape_repr(&g.nodes[p].outputs[k].0)).collect();
                 let outs = node.outputs.iter().map(|(s, _)| shape_repr(s)).collect();
                 let dtypes: Vec<&str> = node.outputs.iter().map(|(_, d)| d.name()).collect();
                 (ins, outs, dtypes_repr(&dtypes))
             }
-            _ => (Vec::new(), Vec::new(), String::new()),
+            None => (Vec::new(), Vec::new(), String::new()),
         };
         nodes.push(PlotNode {
             id: i,

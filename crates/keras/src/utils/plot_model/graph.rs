@@ -16,7 +16,8 @@ pub struct PlotNode {
     pub class_name: String,
     /// The shapes of the layer's inputs, each formatted as Keras prints it (`"(None, 32)"`, see
     /// [`shape_repr`]). One shape is shown as is, several as a list (`"[(None, 16), (None, 8)]"`),
-    /// none as `"?"` (Keras's answer for a layer called several times). Not shown for an
+    /// none as `"?"`. A layer called several times shows its first call's, as Keras's
+    /// `layer.input` does. Not shown for an
     /// `InputLayer`.
     pub input_shapes: Vec<String>,
     /// The shapes of the layer's outputs, as [`input_shapes`](Self::input_shapes).

@@ -64,6 +64,6 @@ pub(crate) fn stack_plot(name: &str, input_shape: Option<Shape>, layers: &[&dyn 
         edges: (1..n).map(|i| (i - 1, i)).collect(),
         inputs: if n > 0 { vec![0] } else { Vec::new() },
         outputs: if n > 0 { vec![n - 1] } else { Vec::new() },
-        edge_ports: Vec::new(),
+        edge_ports: vec![(0, 0); n.saturating_sub(1)],
     })
 }

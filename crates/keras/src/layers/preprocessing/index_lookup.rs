@@ -1,0 +1,634 @@
+//! Keras's `IndexLookup`, the machinery of `StringLookup` and `IntegerLookup`: a vocabulary
+//! (given, or learned by `adapt` by descending frequency), mask and OOV tokens, the lookup in
+//! both directions, the encodings, and the vocabulary file Keras keeps in a `.keras` archive.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde_json::{json, Map, Value};
+
+use crate::layers::preprocessing::encoding::{encode, OutputMode};
+use crate::layers::preprocessing::farmhash::hash_bucket_fast;
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// A vocabulary entry: a string (`StringLookup`) or an integer (`IntegerLookup`).
+pub(crate) trait LookupKey: Clone + Eq + Hash + Ord + std::fmt::Debug + Send + Sync + 'static {
+    /// The JSON form in a config.
+    fn to_json(&self) -> Value;
+    /// Reads the JSON form.
+    fn from_json(v: &Value) -> Option<Self>;
+    /// The line of `vocabulary.txt`.
+    fn to_line(&self) -> String;
+    /// Reads a line of `vocabulary.txt`.
+    fn from_line(s: &str) -> Option<Self>;
+}
+
+impl LookupKey for String {
+    fn to_json(&self) -> Value {
+        json!(self)
+    }
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_str().map(str::to_string)
+    }
+    fn to_line(&self) -> String {
+        self.clone()
+    }
+    fn from_line(s: &str) -> Option<Self> {
+        Some(s.to_string())
+    }
+}
+
+impl LookupKey for i64 {
+    fn to_json(&self) -> Value {
+        json!(self)
+    }
+    fn from_json(v: &Value) -> Option<Self> {
+        v.as_i64()
+    }
+    fn to_line(&self) -> String {
+        self.to_string()
+    }
+    fn from_line(s: &str) -> Option<Self> {
+        s.trim().parse().ok()
+    }
+}
+
+const MODES: [OutputMode; 5] =
+    [OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count, OutputMode::TfIdf];
+
+/// The state of a lookup layer (Keras `IndexLookup`).
+pub(crate) struct IndexLookup<K: LookupKey> {
+    class: &'static str,
+    pub(crate) max_tokens: Option<usize>,
+    pub(crate) num_oov_indices: usize,
+    pub(crate) mask_token: Option<K>,
+    pub(crate) oov_token: K,
+    pub(crate) output_mode: OutputMode,
+    pub(crate) invert: bool,
+    pub(crate) pad_to_max_tokens: bool,
+    /// OOV buckets by FarmHash (`oov_method="farmhash"`; strings always hash).
+    pub(crate) farmhash: bool,
+    /// Keras's `salt`: OOV buckets by SipHash keyed with it (an int `s` is `[s, s]`).
+    pub(crate) salt: Option<[i64; 2]>,
+    input_vocabulary: Option<Vec<K>>,
+    input_idf_weights: Option<Vec<f64>>,
+    /// The learned or given tokens, without mask and OOV entries.
+    tokens: Vec<K>,
+    table: HashMap<K, usize>,
+    /// Inverse document frequencies, one per output index (`tf_idf`).
+    idf: Option<Vec<f32>>,
+    counts: HashMap<K, i64>,
+    document_counts: HashMap<K, i64>,
+    num_documents: i64,
+    frozen_vocab_size: Option<usize>,
+}
+
+impl<K: LookupKey> IndexLookup<K> {
+    /// Keras's argument checks; `class` names the layer in messages.
+    pub(crate) fn new(class: &'static str, oov_token: K) -> Self {
+        IndexLookup {
+            class,
+            max_tokens: None,
+            num_oov_indices: 1,
+            mask_token: None,
+            oov_token,
+            output_mode: OutputMode::Int,
+            invert: false,
+            pad_to_max_tokens: false,
+            farmhash: false,
+            salt: None,
+            input_vocabulary: None,
+            input_idf_weights: None,
+            tokens: Vec::new(),
+            table: HashMap::new(),
+            idf: None,
+            counts: HashMap::new(),
+            document_counts: HashMap::new(),
+            num_documents: 0,
+            frozen_vocab_size: None,
+        }
+    }
+
+    /// Parses `output_mode` (`binary` = `multi_hot`, `tf-idf` = `tf_idf`).
+    pub(crate) fn parse_mode(&self, mode: &str) -> Result<OutputMode> {
+        let mode = if mode == "tf-idf" { "tf_idf" } else { mode };
+        OutputMode::parse(mode, &MODES).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "Unknown value for `output_mode` argument of {}. Allowed values are: ('int', 'one_hot', 'multi_hot', 'count', 'tf_idf'). Received: output_mode={mode}",
+                self.class
+            ))
+        })
+    }
+
+    /// The OOV bucket of `key` among `n`: TensorFlow's `to_hash_bucket_fast` (FarmHash), or
+    /// with a salt `to_hash_bucket_strong` (SipHash keyed by it).
+    pub(crate) fn hash_bucket(&self, key: &[u8], n: usize) -> usize {
+        match self.salt {
+            Some(salt) => hash_bucket_strong(key, n as u64, salt) as usize,
+            None => hash_bucket_fast(key, n as u64) as usize,
+        }
+    }
+
+    /// Keras's check that integer keys are salted only with `oov_method="farmhash"`.
+    pub(crate) fn check_salt(&self, integer_keys: bool) -> Result<()> {
+        if self.salt.is_some() && integer_keys && !self.farmhash {
+            keras_bail!(
+                InvalidArgument,
+                "`salt` can only be used when `oov_method='farmhash'`. Received: oov_method=floormod"
+            );
+        }
+        Ok(())
+    }
+
+    /// The checks Keras's `__init__` makes, once every argument is set.
+    pub(crate) fn check(&self) -> Result<()> {
+        if let Some(m) = self.max_tokens {
+            if m <= 1 {
+                keras_bail!(
+                    InvalidArgument,
+                    "If set, `max_tokens` must be greater than 1. Received: max_tokens={m}"
+                );
+            }
+        }
+        if self.pad_to_max_tokens && self.max_tokens.is_none() {
+            keras_bail!(
+                InvalidArgument,
+                "If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None"
+            );
+        }
+        if self.invert && self.output_mode != OutputMode::Int {
+            keras_bail!(
+                InvalidArgument,
+                "`output_mode` must be `'int'` when `invert` is true. Received: output_mode={}",
+                self.output_mode.name()
+            );
+        }
+        if self.input_idf_weights.is_some() && self.output_mode != OutputMode::TfIdf {
+            keras_bail!(
+                InvalidArgument,
+                "`idf_weights` should only be set if `output_mode` is `'tf_idf'`. Received: idf_weights={:?} and output_mode={}",
+                self.input_idf_weights,
+                self.output_mode.name()
+            );
+        }
+        if self.output_mode == OutputMode::TfIdf
+            && self.input_vocabulary.is_some()
+            && self.input_idf_weights.is_none()
+        {
+            keras_bail!(
+                InvalidArgument,
+                "When specifying the `vocabulary` argument, in TF-IDF output mode, the `idf_weights` argument must also be provided."
+            );
+        }
+        Ok(())
+    }
+
+    /// Index of the first OOV slot (after the mask in `int` mode).
+    fn oov_start(&self) -> usize {
+        usize::from(self.mask_token.is_some() && self.output_mode == OutputMode::Int)
+    }
+
+    /// Index of the first learned token.
+    fn token_start(&self) -> usize {
+        self.oov_start() + self.num_oov_indices
+    }
+
+    /// Mask slots, OOV slots and tokens.
+    pub(crate) fn vocabulary_size(&self) -> usize {
+        self.tokens.len() + self.token_start()
+    }
+
+    /// The width of the encodings: `max_tokens` when padded, else the vocabulary size Keras
+    /// froze (from the config, before a saved vocabulary is read back).
+    pub(crate) fn output_depth(&self) -> usize {
+        match (self.pad_to_max_tokens, self.max_tokens) {
+            (true, Some(m)) => m,
+            _ => self.frozen_vocab_size.unwrap_or_else(|| self.vocabulary_size()),
+        }
+    }
+
+    /// Keras `get_vocabulary`.
+    pub(crate) fn get_vocabulary(&self, include_special_tokens: bool) -> Vec<K> {
+        let mut v = vec![self.oov_token.clone(); self.token_start()];
+        if let (Some(m), 1) = (&self.mask_token, self.oov_start()) {
+            v[0] = m.clone();
+        }
+        v.extend(self.tokens.iter().cloned());
+        if include_special_tokens {
+            v
+        } else {
+            v.split_off(self.token_start())
+        }
+    }
+
+    /// Keras `set_vocabulary` (the special tokens may lead the list, in Keras's order).
+    pub(crate) fn set_vocabulary(&mut self, vocabulary: &[K], idf_weights: Option<&[f64]>) -> Result<()> {
+        if self.output_mode == OutputMode::TfIdf && idf_weights.is_none() {
+            keras_bail!(InvalidArgument, "`idf_weights` must be set if output_mode is 'tf_idf'.");
+        }
+        if self.output_mode != OutputMode::TfIdf && idf_weights.is_some() {
+            keras_bail!(
+                InvalidArgument,
+                "`idf_weights` should only be set if output_mode is `'tf_idf'`. Received: output_mode={} and idf_weights={idf_weights:?}",
+                self.output_mode.name()
+            );
+        }
+        if vocabulary.is_empty() {
+            keras_bail!(InvalidArgument, "Cannot set an empty vocabulary. Received: vocabulary=[]");
+        }
+        let (oov_start, token_start) = (self.oov_start(), self.token_start());
+        // The special tokens Keras expects in front: `oov_start` mask tokens, then the OOV
+        // token `num_oov_indices` times. Compared in place: a hostile config's huge
+        // `num_oov_indices` must not allocate (the length check comes first).
+        let special = |i: usize| if i < oov_start { self.mask_token.as_ref() } else { Some(&self.oov_token) };
+        let found_special = vocabulary.len() >= token_start
+            && vocabulary[..token_start].iter().enumerate().all(|(i, v)| special(i) == Some(v));
+        let tokens = if found_special { &vocabulary[token_start..] } else { vocabulary };
+        // The special tokens for the error messages (at most 32 of them).
+        let special_text = || {
+            let shown: Vec<String> =
+                (0..token_start.min(32)).filter_map(special).map(|k| format!("{k:?}")).collect();
+            format!("[{}{}]", shown.join(", "), if token_start > 32 { ", ..." } else { "" })
+        };
+        let mut seen = HashMap::new();
+        let mut repeated = Vec::new();
+        for t in tokens {
+            let c = seen.entry(t).or_insert(0);
+            *c += 1;
+            if *c == 2 {
+                repeated.push(t.clone());
+            }
+        }
+        if !repeated.is_empty() {
+            keras_bail!(
+                InvalidArgument,
+                "The passed vocabulary has at least one repeated term. Please uniquify your dataset. The repeated terms are: {repeated:?}"
+            );
+        }
+        if let Some(m) = &self.mask_token {
+            if let Some(i) = vocabulary.iter().rposition(|t| t == m).filter(|_| tokens.contains(m)) {
+                keras_bail!(
+                    InvalidArgument,
+                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: mask_token={m:?} at vocabulary index [{i}]",
+                    special_text()
+                );
+            }
+        }
+        if self.invert && tokens.contains(&self.oov_token) {
+            let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
+            keras_bail!(
+                InvalidArgument,
+                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: oov_token={:?} at vocabulary index [{i}]",
+                special_text(),
+                self.oov_token
+            );
+        }
+        let size = token_start + tokens.len();
+        if let Some(m) = self.max_tokens.filter(|&m| size > m) {
+            keras_bail!(
+                InvalidArgument,
+                "Attempted to set a vocabulary larger than the maximum vocab size. Received vocabulary size is {size}; `max_tokens` is {m}."
+            );
+        }
+        if let Some(w) = idf_weights {
+            if w.len() != vocabulary.len() {
+                keras_bail!(
+                    InvalidArgument,
+                    "`idf_weights` must be the same length as vocabulary. len(idf_weights) is {}; len(vocabulary) is {}",
+                    w.len(),
+                    vocabulary.len()
+                );
+            }
+            let (front, front_value) =
+                if found_special { (0, 0.0) } else { (token_start, w.iter().sum::<f64>() / w.len() as f64) };
+            let back = match (self.pad_to_max_tokens, self.max_tokens) {
+                (true, Some(m)) => m.saturating_sub(front + w.len()),
+                _ => 0,
+            };
+            let mut full = vec![front_value as f32; front];
+            full.extend(w.iter().map(|&x| x as f32));
+            full.extend(std::iter::repeat_n(0.0, back));
+            self.idf = Some(full);
+        }
+        self.set_tokens(tokens.to_vec());
+        Ok(())
+    }
+
+    fn set_tokens(&mut self, tokens: Vec<K>) {
+        self.table = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i + self.token_start())).collect();
+        self.tokens = tokens;
+        self.frozen_vocab_size = Some(self.vocabulary_size());
+    }
+
+    /// The vocabulary given at construction (`vocabulary=` / `idf_weights=`).
+    pub(crate) fn set_input_vocabulary(
+        &mut self,
+        vocabulary: Vec<K>,
+        idf_weights: Option<Vec<f64>>,
+    ) -> Result<()> {
+        self.input_vocabulary = Some(vocabulary.clone());
+        self.input_idf_weights = idf_weights.clone();
+        self.check()?;
+        self.set_vocabulary(&vocabulary, idf_weights.as_deref())
+    }
+
+    /// Keras `adapt` on one batch of rows.
+    pub(crate) fn adapt(&mut self, rows: &[Vec<K>]) -> Result<()> {
+        self.check()?;
+        if self.input_vocabulary.is_some() {
+            keras_bail!(
+                InvalidArgument,
+                "Cannot adapt layer after setting a static vocabulary via `vocabulary` argument or `set_vocabulary()` method."
+            );
+        }
+        self.counts.clear();
+        self.document_counts.clear();
+        self.num_documents = 0;
+        for row in rows {
+            for t in row {
+                *self.counts.entry(t.clone()).or_insert(0) += 1;
+            }
+            if self.output_mode == OutputMode::TfIdf {
+                let mut unique: Vec<&K> = row.iter().collect();
+                unique.sort();
+                unique.dedup();
+                for t in unique {
+                    *self.document_counts.entry(t.clone()).or_insert(0) += 1;
+                }
+            }
+            self.num_documents += 1;
+        }
+        if self.counts.is_empty() {
+            self.frozen_vocab_size = Some(self.vocabulary_size());
+            return Ok(());
+        }
+        if let Some(m) = &self.mask_token {
+            self.counts.remove(m);
+        }
+        self.counts.remove(&self.oov_token);
+        // np.lexsort((tokens, counts))[::-1]: by count, then token, both descending.
+        let mut ranked: Vec<(i64, K)> = self.counts.drain().map(|(k, c)| (c, k)).collect();
+        ranked.sort_by(|a, b| b.cmp(a));
+        if let Some(m) = self.max_tokens {
+            ranked.truncate(m.saturating_sub(self.token_start()));
+        }
+        let tokens: Vec<K> = ranked.into_iter().map(|(_, k)| k).collect();
+        if self.output_mode == OutputMode::TfIdf {
+            let n = self.num_documents as f64;
+            let w: Vec<f32> = tokens
+                .iter()
+                .map(|t| (1.0 + n / (1.0 + *self.document_counts.get(t).unwrap_or(&0) as f64)).ln() as f32)
+                .collect();
+            let mean = if w.is_empty() { 0.0 } else { w.iter().sum::<f32>() / w.len() as f32 };
+            let mut full = vec![mean; self.token_start()];
+            full.extend(w);
+            if let (true, Some(m)) = (self.pad_to_max_tokens, self.max_tokens) {
+                full.resize(m.max(full.len()), 0.0);
+            }
+            self.idf = Some(full);
+        }
+        self.document_counts.clear();
+        self.set_tokens(tokens);
+        Ok(())
+    }
+
+    /// Maps keys to indices (Keras `_lookup_dense`); `floormod` gives the OOV bucket when
+    /// there are several OOV indices.
+    pub(crate) fn lookup(
+        &self,
+        keys: &[K],
+        floormod: impl Fn(&K, usize) -> Option<usize>,
+    ) -> Result<Vec<i64>> {
+        let mut out = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for k in keys {
+            if self.mask_token.as_ref() == Some(k) {
+                out.push(if self.output_mode == OutputMode::Int { 0 } else { i64::MAX });
+                continue;
+            }
+            match self.table.get(k) {
+                Some(&i) => out.push(i as i64),
+                None => match self.num_oov_indices {
+                    0 => {
+                        missing.push(k.clone());
+                        out.push(-1);
+                    }
+                    1 => out.push(self.oov_start() as i64),
+                    n => match floormod(k, n) {
+                        Some(b) => out.push((b + self.oov_start()) as i64),
+                        None => keras_bail!(InvalidArgument, "{}: no OOV bucket for {k:?}", self.class),
+                    },
+                },
+            }
+        }
+        if !missing.is_empty() {
+            keras_bail!(
+                InvalidArgument,
+                "When `num_oov_indices=0` all inputs should be in vocabulary, found OOV values {missing:?}, consider setting `num_oov_indices=1`."
+            );
+        }
+        Ok(out)
+    }
+
+    /// Maps indices back to keys (`invert=True`): unknown indices give the OOV token.
+    pub(crate) fn invert_lookup(&self, ids: &[i64]) -> Vec<K> {
+        ids.iter()
+            .map(|&i| {
+                if i == 0 && self.mask_token.is_some() {
+                    return self.mask_token.clone().unwrap_or_else(|| self.oov_token.clone());
+                }
+                let t = i - self.token_start() as i64;
+                if t >= 0 && (t as usize) < self.tokens.len() {
+                    self.tokens[t as usize].clone()
+                } else {
+                    self.oov_token.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// The output of a call for looked-up indices of `shape`: int64 ids, int64 encodings,
+    /// or float32 tf-idf.
+    pub(crate) fn output(&self, ids: Vec<i64>, shape: &[usize], layer: &str) -> Result<Tensor> {
+        if self.output_mode == OutputMode::Int {
+            return Ok(Tensor::from_i64(ids, shape.to_vec())?);
+        }
+        let depth = match (self.pad_to_max_tokens, self.max_tokens, self.frozen_vocab_size) {
+            (true, Some(m), _) => m,
+            (_, _, Some(v)) => v,
+            _ => keras_bail!(
+                State,
+                "When using `output_mode={}` and `pad_to_max_tokens=False`, you must set the layer's vocabulary before calling it. Either pass a `vocabulary` argument to the layer, or call `adapt` with some sample data.",
+                self.output_mode.name()
+            ),
+        };
+        let shape = if shape.is_empty() { vec![1] } else { shape.to_vec() };
+        if self.output_mode == OutputMode::TfIdf {
+            let idf = self.idf.as_deref().ok_or_else(|| {
+                Error::State("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.".into())
+            })?;
+            return encode(&ids, &shape, OutputMode::TfIdf, depth, None, Some(idf), layer);
+        }
+        let y = encode(&ids, &shape, self.output_mode, depth, None, None, layer)?;
+        Ok(y.cast(keras_engine::DType::I64))
+    }
+
+    /// The keys of Keras's config after `pad_to_max_tokens` (`vocabulary_dtype` is the
+    /// caller's).
+    pub(crate) fn write_config_head(&self, m: &mut Map<String, Value>) {
+        m.insert("invert".into(), json!(self.invert));
+        m.insert("max_tokens".into(), json!(self.max_tokens));
+        m.insert("num_oov_indices".into(), json!(self.num_oov_indices));
+        m.insert("oov_token".into(), self.oov_token.to_json());
+        m.insert("mask_token".into(), self.mask_token.as_ref().map_or(Value::Null, K::to_json));
+        m.insert("output_mode".into(), json!(self.output_mode.name()));
+        m.insert("sparse".into(), json!(false));
+        m.insert("pad_to_max_tokens".into(), json!(self.pad_to_max_tokens));
+    }
+
+    /// `idf_weights`, `vocabulary`, `vocabulary_size`, `oov_method`, `salt`.
+    pub(crate) fn write_config_tail(&self, m: &mut Map<String, Value>) {
+        m.insert("idf_weights".into(), json!(self.input_idf_weights));
+        m.insert(
+            "vocabulary".into(),
+            self.input_vocabulary
+                .as_ref()
+                .map_or(Value::Null, |v| Value::Array(v.iter().map(K::to_json).collect())),
+        );
+        m.insert("vocabulary_size".into(), json!(self.frozen_vocab_size));
+        m.insert("oov_method".into(), json!(if self.farmhash { "farmhash" } else { "floormod" }));
+        m.insert("salt".into(), self.salt.map_or(Value::Null, |s| json!(s)));
+    }
+
+    /// Reads the shared config keys (the caller parsed the tokens' own keys).
+    pub(crate) fn apply_config(&mut self, cfg: &Value) -> Result<()> {
+        let c = self.class;
+        let opt_usize = |k: &str| -> Result<Option<usize>> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
+                    Error::Config(format!("{c}: `{k}` must be a non-negative integer, received {k}={v}"))
+                }),
+            }
+        };
+        self.max_tokens = opt_usize("max_tokens")?;
+        if let Some(n) = cfg.get("num_oov_indices") {
+            self.num_oov_indices = match n.as_i64() {
+                Some(n) if n >= 0 => n as usize,
+                _ => keras_bail!(
+                    Config,
+                    "`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices={n}"
+                ),
+            };
+        }
+        let flag = |k: &str| -> Result<bool> {
+            match cfg.get(k) {
+                None => Ok(false),
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| Error::Config(format!("{c}: `{k}` must be a boolean, received {v}"))),
+            }
+        };
+        self.invert = flag("invert")?;
+        self.pad_to_max_tokens = flag("pad_to_max_tokens")?;
+        if flag("sparse")? {
+            keras_bail!(Config, "{c}: `sparse=True` is not supported by keras-rs");
+        }
+        if let Some(m) = cfg.get("output_mode") {
+            let m = m
+                .as_str()
+                .ok_or_else(|| Error::Config(format!("{c}: `output_mode` must be a string, received {m}")))?;
+            self.output_mode = self.parse_mode(m)?;
+        }
+        match cfg.get("oov_method").and_then(Value::as_str) {
+            None | Some("floormod") => {}
+            Some("farmhash") => self.farmhash = true,
+            Some(other) => keras_bail!(
+                Config,
+                "Unknown value for `oov_method` argument of {c}. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
+            ),
+        }
+        self.salt = salt_from_config(
+            cfg.get("salt"),
+            "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer.",
+        )?;
+        if let Some(t) = cfg.get("oov_token").filter(|v| !v.is_null()) {
+            self.oov_token =
+                K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid oov_token={t}")))?;
+        }
+        self.mask_token = match cfg.get("mask_token") {
+            None | Some(Value::Null) => None,
+            Some(t) => {
+                Some(K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid mask_token={t}")))?)
+            }
+        };
+        let idf = match cfg.get("idf_weights") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(Value::as_f64)
+                    .collect::<Option<Vec<f64>>>()
+                    .ok_or_else(|| Error::Config(format!("{c}: `idf_weights` must hold numbers")))?,
+            ),
+            Some(v) => keras_bail!(Config, "{c}: `idf_weights` must be a list, received {v}"),
+        };
+        let vocabulary = match cfg.get("vocabulary") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(a)) => Some(
+                a.iter().map(K::from_json).collect::<Option<Vec<K>>>().ok_or_else(|| Error::Config(format!("{c}: invalid `vocabulary` entries")))?,
+            ),
+            Some(Value::String(path)) => keras_bail!(
+                Config,
+                "Requested the loading of a vocabulary file outside of the model archive. This carries a potential risk of loading arbitrary and sensitive files and thus it is disallowed. Vocabulary file: '{path}'"
+            ),
+            Some(v) => keras_bail!(Config, "{c}: `vocabulary` must be a list, received {v}"),
+        };
+        match vocabulary {
+            Some(v) => self.set_input_vocabulary(v, idf)?,
+            None => {
+                self.input_idf_weights = idf;
+                self.check()?;
+            }
+        }
+        if self.frozen_vocab_size.is_none() {
+            self.frozen_vocab_size = opt_usize("vocabulary_size")?;
+        }
+        Ok(())
+    }
+
+    /// `vocabulary.txt` as Keras's `save_assets` writes it (none when the vocabulary is in the
+    /// config).
+    pub(crate) fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
+        if self.input_vocabulary.is_some() {
+            return Vec::new();
+        }
+        let lines: Vec<String> = self.get_vocabulary(true).iter().map(K::to_line).collect();
+        vec![("vocabulary.txt".to_string(), lines.join("\n").into_bytes())]
+    }
+
+    /// Reads `vocabulary.txt` back (Keras `load_assets`).
+    pub(crate) fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
+        if self.input_vocabulary.is_some() {
+            return Ok(());
+        }
+        let Some(bytes) = file("vocabulary.txt") else { return Ok(()) };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Config("vocabulary.txt is not valid UTF-8".into()))?;
+        let mut lines: Vec<&str> = text.lines().collect();
+        while lines.last() == Some(&"") {
+            lines.pop();
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let values = lines
+            .iter()
+            .map(|l| {
+                K::from_line(l).ok_or_else(|| Error::Config(format!("vocabulary.txt: invalid entry {l:?}")))
+            })
+            .collect::<Result<Vec<K>>>()?;
+        let idf: Option<Vec<f64>> = self.idf.as_ref().map(|w| w.iter().map(|&x| x as f64).collect());
+        self.set_vocabulary(&values, idf.as_deref())
+    }
+}
