@@ -11,8 +11,8 @@ use keras::layers::{
 };
 use keras::models::Sequential;
 use keras::preprocessing::image::{
-    load_img, save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, LoadImgOptions,
-    PilInterpolation, Subset,
+    load_img, save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, LoadImgOptions, PilInterpolation,
+    Subset,
 };
 use keras::utils::{
     image_dataset_from_directory, text_dataset_from_directory, DatasetSubset, ImageDatasetOptions, LabelMode,
@@ -368,10 +368,9 @@ fn bad_inputs_are_clear_errors() {
     // Empty folder.
     let empty = root.join("empty");
     std::fs::create_dir_all(empty.join("class_a")).unwrap();
-    let e =
-        image_dataset_from_directory(&empty, ImageDatasetOptions { verbose: false, ..Default::default() })
-            .err()
-            .unwrap();
+    let e = image_dataset_from_directory(&empty, ImageDatasetOptions { verbose: false, ..Default::default() })
+        .err()
+        .unwrap();
     assert!(e.message().contains("No images found"), "{e}");
     assert!(text_dataset_from_directory(&empty, TextDatasetOptions { verbose: false, ..Default::default() })
         .is_err());
@@ -476,10 +475,8 @@ fn load_img_from_memory_equals_load_img_on_the_same_file() {
     }
     // Truncated bytes are an error naming the source, not a panic.
     let bytes = std::fs::read(dir.join("cifar_11.png")).unwrap();
-    let e = keras::preprocessing::image::load_img_from_memory(
-        &bytes[..bytes.len() / 2],
-        LoadImgOptions::default(),
-    )
-    .unwrap_err();
+    let e =
+        keras::preprocessing::image::load_img_from_memory(&bytes[..bytes.len() / 2], LoadImgOptions::default())
+            .unwrap_err();
     assert!(e.to_string().contains("'<memory>'"), "{e}");
 }

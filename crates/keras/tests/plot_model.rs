@@ -353,8 +353,7 @@ fn errors_are_keras_like_and_never_panics() {
     let m = invalid(plot_model(&model, dir.join("model.pdf"), PlotModelOptions::new()).unwrap_err());
     assert_eq!(m, "Format: \"pdf\" not recognized. Use one of: dot gv png svg");
     assert!(!dir.join("model.pdf").exists());
-    let m =
-        invalid(plot_model(&model, dir.join("m.png"), PlotModelOptions::new().rankdir("XY")).unwrap_err());
+    let m = invalid(plot_model(&model, dir.join("m.png"), PlotModelOptions::new().rankdir("XY")).unwrap_err());
     assert!(m.contains("rankdir") && m.contains("\"XY\"") && m.contains("\"LR\""), "{m}");
     let m = invalid(model_to_dot(&model, PlotModelOptions::new().rankdir("lr")).unwrap_err());
     assert!(m.contains("rankdir"), "{m}");

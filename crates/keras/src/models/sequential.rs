@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
     self, trainer, Arrays, CompileArgs, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss,
-    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter, TrainModel,
+    IntoMetrics, IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter,
+    TrainModel,
 };
-use crate::utils::summary::{render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::utils::summary::{render_summary, SummaryOptions, SummaryBytes, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -456,14 +457,15 @@ impl Sequential {
     }
 
     /// Configures training (Keras `model.compile`): an optimizer and a loss by name or
-    /// object, and metrics by name (`"accuracy"` resolves from the loss as in Keras).
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: Into<MetricArg> + Clone>(
+    /// object, and metrics ([`IntoMetrics`]) by name (`"accuracy"` resolves from the loss as in
+    /// Keras) or object; `&[]` for none.
+    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
         &mut self,
         optimizer: O,
         loss: L,
-        metrics: &[M],
+        metrics: M,
     ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        let metrics: Vec<MetricArg> = metrics.into_metrics();
         self.compile_with(optimizer, loss, metrics)
     }
 

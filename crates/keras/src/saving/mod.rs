@@ -363,11 +363,7 @@ pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<AnyModel> {
 
 /// Loads weights from the bytes of an HDF5 file into `model`: the Keras 3 layout
 /// (`layers/...`) when the file has it, else the legacy one.
-pub fn load_weights_from_h5_bytes(
-    model: &mut Sequential,
-    bytes: &[u8],
-    opts: LoadWeightsOptions,
-) -> Result<()> {
+pub fn load_weights_from_h5_bytes(model: &mut Sequential, bytes: &[u8], opts: LoadWeightsOptions) -> Result<()> {
     shielded(Path::new("<bytes>"), || {
         let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
         if r.has_group("layers")? || r.has_group("vars")? {

@@ -405,8 +405,7 @@ fn file_names_and_states_are_checked_like_keras() {
     assert!(e.to_string().contains("missing.h5"), "{e}");
     let mut m2 = small();
     m.save_weights(tmp("s.weights.h5")).unwrap();
-    let e =
-        m2.load_weights_with(tmp("s.weights.h5"), LoadWeightsOptions::default().by_name(true)).unwrap_err();
+    let e = m2.load_weights_with(tmp("s.weights.h5"), LoadWeightsOptions::default().by_name(true)).unwrap_err();
     assert!(e.to_string().contains("`by_name` only supports"), "{e}");
     let e = m2.load_weights(tmp("s.npz")).unwrap_err();
     assert!(e.to_string().starts_with("File format not supported"), "{e}");
@@ -427,9 +426,7 @@ fn mismatched_weights_fail_without_touching_the_model() {
     );
     assert_eq!(other.get_weights()[0].to_f32_vec(), before);
     // skip_mismatch: a warning, the model keeps its weights.
-    other
-        .load_weights_with(tmp("small.weights.h5"), LoadWeightsOptions::default().skip_mismatch(true))
-        .unwrap();
+    other.load_weights_with(tmp("small.weights.h5"), LoadWeightsOptions::default().skip_mismatch(true)).unwrap();
     assert_eq!(other.get_weights()[0].to_f32_vec(), before);
     // A layer the file does not have: Keras's count message.
     let mut more = small();

@@ -465,9 +465,9 @@ fn lookup_with_a_huge_num_oov_indices_in_a_config() {
     let huge = 1u64 << 40;
     for (class, vocab) in [("IntegerLookup", json!([3, 4, 5])), ("StringLookup", json!(["a", "b"]))] {
         let v = json!({"class_name": class, "config": {"num_oov_indices": huge, "vocabulary": vocab}});
-        if let Ok(mut layer) = deserialize(&v) {
+        if let Ok(layer) = deserialize(&v) {
             // Built or not, a call must end in a value or an error, never an abort.
-            let _ = layer.compute_output_shape(&vec![Some(2), Some(1)]);
+            let _ = layer.compute_output_shape(&[Some(2), Some(1)]);
         }
         let v = json!({"class_name": class, "config": {"num_oov_indices": 2, "vocabulary": vocab}});
         let layer = deserialize(&v).expect("a normal lookup config loads");

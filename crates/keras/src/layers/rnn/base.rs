@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use keras_engine::ops::{self, RnnCell, RnnInputs, RnnOptions};
+use keras_engine::ops::{self, RnnOptions, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Map, Value};
 

@@ -3,7 +3,7 @@
 
 use super::Functional;
 use crate::utils::summary::{
-    format_shape, render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals,
+    format_shape, render_summary, SummaryOptions, SummaryBytes, SummaryRow, SummaryTotals,
 };
 use crate::{DType, Tensor};
 

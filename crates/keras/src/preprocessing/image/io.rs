@@ -538,11 +538,8 @@ mod tests {
             assert_eq!(y.shape(), &[4, 3, 1]);
         }
         // Nearest: source index floor((i + 0.5) * 2).
-        let o = LoadImgOptions {
-            color_mode: ColorMode::Grayscale,
-            target_size: Some((4, 3)),
-            ..Default::default()
-        };
+        let o =
+            LoadImgOptions { color_mode: ColorMode::Grayscale, target_size: Some((4, 3)), ..Default::default() };
         let y = img_to_array(&load_img(&p, o).unwrap()).unwrap();
         assert_eq!(y.to_f32_vec()[..3], [7.0, 9.0, 11.0]);
         let bad = d.join("not_an_image.png");
@@ -566,10 +563,7 @@ mod tests {
         let x = Tensor::new(vec![0.5; 4 * 4 * 4], [4, 4, 4]).unwrap();
         let p = d.join("a.jpg");
         save_img(&p, &x, None, false).unwrap();
-        assert_eq!(
-            img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap().shape(),
-            &[4, 4, 3]
-        );
+        assert_eq!(img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap().shape(), &[4, 4, 3]);
         let ramp = Tensor::new(vec![-1.0, 0.0, 1.0, 3.0], [2, 2, 1]).unwrap();
         let img = array_to_img(&ramp, true).unwrap();
         assert_eq!(img_to_array(&img).unwrap().to_f32_vec(), vec![0.0, 63.0, 127.0, 255.0]);

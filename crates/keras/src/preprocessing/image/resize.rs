@@ -591,8 +591,7 @@ mod tests {
     fn bad_arguments_are_errors() {
         let x = ramp(4, 4, 1);
         assert!(resize(&x, (0, 3), ResizeOptions::default()).is_err());
-        let both =
-            ResizeOptions { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
+        let both = ResizeOptions { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
         assert!(resize(&x, (2, 2), both).is_err());
         assert!("cubic".parse::<Interpolation>().is_err());
         assert!(resize(&Tensor::zeros([4, 4]), (2, 2), ResizeOptions::default()).is_err());

@@ -372,11 +372,7 @@ pub fn model_to_png(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Resul
 /// Another extension (`Format: "pdf" not recognized. Use one of: dot gv png svg`), an invalid
 /// `rankdir`, `splines` or `dpi`, a model that is not built, an invalid [`PlotGraph`], or a
 /// file that cannot be written.
-pub fn plot_model(
-    model: &dyn ToPlotGraph,
-    to_file: impl AsRef<Path>,
-    options: PlotModelOptions,
-) -> Result<()> {
+pub fn plot_model(model: &dyn ToPlotGraph, to_file: impl AsRef<Path>, options: PlotModelOptions) -> Result<()> {
     let path = to_file.as_ref();
     let format = format_of(path)?;
     let resolved = options.resolve(false)?;
