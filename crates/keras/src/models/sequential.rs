@@ -8,7 +8,7 @@ use crate::trainers::{
     IntoMetrics, IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter,
     TrainModel,
 };
-use crate::utils::summary::{render_summary, SummaryOptions, SummaryBytes, SummaryRow, SummaryTotals};
+use crate::utils::summary::{render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -742,7 +742,7 @@ impl Sequential {
         };
         let totals =
             SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
-        let opts = SummaryOptions { line_length, show_trainable, functional: false };
+        let opts = SummaryArgs { line_length, show_trainable, functional: false };
         render_summary(&self.stack.base.name, &rows, &totals, &opts)
     }
 
@@ -874,7 +874,7 @@ impl Sequential {
     /// (Keras 3 layout, with the optimizer state when the model is compiled) or a legacy
     /// `.h5` file (by position). The model must be built; nothing is assigned on error.
     pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::load_weights(self, path.as_ref(), crate::saving::LoadWeightsOptions::default())
+        crate::saving::load_weights(self, path.as_ref(), crate::saving::LoadWeightsArgs::default())
     }
 
     /// [`Sequential::load_weights`] with Keras's `by_name` (legacy `.h5` only) and
@@ -882,7 +882,7 @@ impl Sequential {
     pub fn load_weights_with(
         &mut self,
         path: impl AsRef<std::path::Path>,
-        opts: crate::saving::LoadWeightsOptions,
+        opts: crate::saving::LoadWeightsArgs,
     ) -> Result<()> {
         crate::saving::load_weights(self, path.as_ref(), opts)
     }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::layers::{self, CallContext, Layer, Shape, Variable};
 use crate::saving::layout::{subclassed_groups, VarGroup};
 use crate::saving::weights_h5::WeightsTarget;
-use crate::saving::LoadWeightsOptions;
+use crate::saving::LoadWeightsArgs;
 use crate::trainers::{
     self, trainer, Arrays, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics, IntoOptimizer,
     Logs, MetricArg, Network, PredictArgs, TrainModel,
@@ -358,7 +358,7 @@ impl<L: Layer> SubclassedModel<L> {
             self,
             built,
             path.as_ref(),
-            LoadWeightsOptions::default(),
+            LoadWeightsArgs::default(),
             |m, _, _| {
                 Err(Error::InvalidArgument(format!(
                     "Model {}: loading legacy `.h5` weights into a subclassed model is not supported; use a \
