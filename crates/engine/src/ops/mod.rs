@@ -52,5 +52,5 @@ pub use linalg::{dense, matmul};
 pub use nn::{log_softmax, softmax};
 pub use norm::{batch_norm_inference, batch_norm_train, layer_norm, max_axes, mean_axes, normalize_axes};
 pub use reduce::{argmax, mean_all, mean_axis, normalize_axis, sum_all, sum_axis};
-pub use rnn::{rnn, RnnCell, RnnInputs, RnnOptions};
+pub use rnn::{rnn, RnnArgs, RnnCell, RnnInputs};
 pub use special::{erf, erfc};

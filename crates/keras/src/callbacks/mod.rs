@@ -17,7 +17,7 @@
 //! let mut model = Sequential::new();
 //! model.add(Input::new(&[2])).unwrap();
 //! model.add(Dense::new(1)).unwrap();
-//! model.compile("sgd", "mse", &[] as &[&str]).unwrap();
+//! model.compile("sgd", "mse", &[]).unwrap();
 //! let x = Tensor::new(vec![0.5; 16], [8, 2]).unwrap();
 //! let y = Tensor::new(vec![1.0; 8], [8, 1]).unwrap();
 //!

@@ -124,7 +124,7 @@ pub mod fuzzing {
         if r.has_group("layers")? || r.has_group("vars")? {
             weights_h5::load_tree(&mut m, &r, false)?;
         } else {
-            legacy_h5::load_weights(&mut m, &r, LoadWeightsOptions::default())?;
+            legacy_h5::load_weights(&mut m, &r, LoadWeightsArgs::default())?;
         }
         Ok(m)
     }
@@ -156,7 +156,7 @@ pub const KERAS_VERSION: &str = "3.15.1";
 /// Options of [`Sequential::load_weights_with`] (Keras `load_weights(by_name=...,
 /// skip_mismatch=...)`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoadWeightsOptions {
+pub struct LoadWeightsArgs {
     /// Match layers by name instead of by position (legacy `.h5` files only).
     pub by_name: bool,
     /// Skip weights whose shape (or layers whose weight count) does not match, with a
@@ -164,7 +164,7 @@ pub struct LoadWeightsOptions {
     pub skip_mismatch: bool,
 }
 
-impl LoadWeightsOptions {
+impl LoadWeightsArgs {
     /// Load by layer name.
     pub fn by_name(mut self, yes: bool) -> Self {
         self.by_name = yes;
@@ -363,11 +363,7 @@ pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<AnyModel> {
 
 /// Loads weights from the bytes of an HDF5 file into `model`: the Keras 3 layout
 /// (`layers/...`) when the file has it, else the legacy one.
-pub fn load_weights_from_h5_bytes(
-    model: &mut Sequential,
-    bytes: &[u8],
-    opts: LoadWeightsOptions,
-) -> Result<()> {
+pub fn load_weights_from_h5_bytes(model: &mut Sequential, bytes: &[u8], opts: LoadWeightsArgs) -> Result<()> {
     shielded(Path::new("<bytes>"), || {
         let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
         if r.has_group("layers")? || r.has_group("vars")? {
@@ -502,7 +498,7 @@ pub(crate) fn save_weights<M: weights_h5::WeightsTarget + ?Sized>(
 }
 
 /// `model.load_weights`: `.weights.h5` and `.keras` (Keras 3 layout) or legacy `.h5`.
-pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsOptions) -> Result<()> {
+pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsArgs) -> Result<()> {
     let built = model.built();
     load_weights_with_legacy(model, built, path, opts, |model, r, opts| {
         legacy_h5::load_weights(model, r, opts)
@@ -514,8 +510,8 @@ pub(crate) fn load_weights_with_legacy<M: weights_h5::WeightsTarget + ?Sized>(
     model: &mut M,
     built: bool,
     path: &Path,
-    opts: LoadWeightsOptions,
-    legacy: impl FnOnce(&mut M, &h5::Reader, LoadWeightsOptions) -> Result<()>,
+    opts: LoadWeightsArgs,
+    legacy: impl FnOnce(&mut M, &h5::Reader, LoadWeightsArgs) -> Result<()>,
 ) -> Result<()> {
     if !built {
         keras_bail!(

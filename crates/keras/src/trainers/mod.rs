@@ -29,7 +29,7 @@ pub mod trainer;
 
 pub use args::{EvaluateArgs, FitArgs, PredictArgs};
 pub use arrays::Arrays;
-pub use compile::{Compiled, IntoLoss, IntoOptimizer, LossValues, MetricArg};
+pub use compile::{Compiled, IntoLoss, IntoMetrics, IntoOptimizer, LossValues, MetricArg};
 pub use compile_args::{CompileArgs, LossArg, LossWeights, Losses, Metrics};
 pub use data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 pub use history::{History, Logs};

@@ -31,12 +31,12 @@ pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
 pub use file_utils::{
     extract_archive, get_file, get_file_paths, hash_file, keras_home, validate_file, CachePaths, GetFileArgs,
 };
-pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetOptions};
+pub use image_dataset_utils::{image_dataset_from_directory, ImageDataset, ImageDatasetArgs};
 pub use keras_engine::set_random_seed;
 pub use numerical::{normalize, to_categorical};
-pub use plot_model::{model_to_dot, plot_model, PlotModelOptions};
+pub use plot_model::{model_to_dot, plot_model, PlotModelArgs};
 pub use sequence::{Batch, Sequence, SequenceExt, WithWorkers};
-pub use text_dataset_utils::{text_dataset_from_directory, TextBatch, TextDataset, TextDatasetOptions};
+pub use text_dataset_utils::{text_dataset_from_directory, TextBatch, TextDataset, TextDatasetArgs};
 // Keras 3 exposes these under `keras.utils` too.
 pub use crate::preprocessing::sequence::{pad_sequences, PadSequencesArgs};
 pub use crate::preprocessing::timeseries::{timeseries_dataset_from_array, TimeseriesDatasetArgs};

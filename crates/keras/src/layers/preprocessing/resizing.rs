@@ -9,7 +9,7 @@ use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
-use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeOptions};
+use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Resizing`: `keras.ops.image.resize` of every image to
@@ -26,7 +26,7 @@ pub struct Resizing {
     base: LayerBase,
     height: usize,
     width: usize,
-    opts: ResizeOptions,
+    opts: ResizeArgs,
     fill_value: Value,
     data_format: DataFormat,
 }
@@ -45,7 +45,7 @@ impl Resizing {
             base,
             height,
             width,
-            opts: ResizeOptions::default(),
+            opts: ResizeArgs::default(),
             fill_value: json!(0.0),
         }
     }

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use keras_engine::ops::{self, RnnCell, RnnInputs, RnnOptions};
+use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Map, Value};
 
@@ -430,7 +430,7 @@ impl Recurrent {
                 Error::InvalidArgument(format!("Layer {name}: activation {} is not element-wise", a.name()))
             })
         };
-        let opts = RnnOptions {
+        let opts = RnnArgs {
             cell: self.engine_cell(),
             activation: ua(self.activation)?,
             recurrent_activation: ua(self.recurrent_activation)?,

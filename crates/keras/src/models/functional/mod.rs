@@ -26,8 +26,8 @@ use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer,
-    Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
+    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics,
+    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
@@ -456,13 +456,13 @@ impl Functional {
     }
 
     /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: Into<MetricArg> + Clone>(
+    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
         &mut self,
         optimizer: O,
         loss: L,
-        metrics: &[M],
+        metrics: M,
     ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        let metrics: Vec<MetricArg> = metrics.into_metrics();
         self.compile_with(optimizer, loss, metrics)
     }
 

@@ -31,8 +31,8 @@ pub use augment::{
 pub use image_data_generator::{ImageDataGenerator, PreprocessingFunction, ShiftRange, TransformParams};
 pub use io::{
     array_to_img, img_to_array, load_img, load_img_from_memory, save_img, ColorMode, DynamicImage,
-    LoadImgOptions, PilInterpolation,
+    LoadImgArgs, PilInterpolation,
 };
-pub use iterators::{ClassMode, DirectoryIterator, FlowOptions, NumpyArrayIterator, Subset};
+pub use iterators::{ClassMode, DirectoryIterator, FlowArgs, NumpyArrayIterator, Subset};
 pub use keras_engine::Rng;
-pub use resize::{center_crop, resize, smart_resize, Interpolation, ResizeOptions};
+pub use resize::{center_crop, resize, smart_resize, Interpolation, ResizeArgs};
