@@ -251,7 +251,7 @@ fn user_cell_trains_saves_and_loads() {
     let mut model = build();
     let x = data(&[16, 5, 2], 8);
     let y = data(&[16, 1], 9);
-    model.compile(SGD::new().learning_rate(0.1), "mse", &[] as &[&str]).unwrap();
+    model.compile(SGD::new().learning_rate(0.1), "mse", &[]).unwrap();
     let h = model.fit(&x, &y, FitArgs::default().epochs(5).batch_size(8).shuffle(false).verbose(0)).unwrap();
     let losses = &h.history["loss"];
     assert!(losses[4] < losses[0], "training lowers the loss: {losses:?}");

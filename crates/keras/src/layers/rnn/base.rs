@@ -521,7 +521,7 @@ impl Recurrent {
                 Error::InvalidArgument(format!("Cell {name}: activation {} is not element-wise", a.name()))
             })
         };
-        let opts = RnnOptions {
+        let opts = RnnArgs {
             cell: self.engine_cell(),
             activation: ua(self.activation)?,
             recurrent_activation: ua(self.recurrent_activation)?,
