@@ -75,7 +75,7 @@ use crate::{keras_bail, Error, Result, Tensor};
 ///
 /// let mut rnn = RNN::with_cell(MinimalRNNCell::new(4)).return_sequences(true);
 /// rnn.build(&[None, Some(5), Some(3)]).unwrap();
-/// assert_eq!(rnn.weights()[0].path(), format!("{}/minimal_rnn_cell/kernel", rnn.name()));
+/// assert_eq!(rnn.weights()[0].path(), format!("{}/minimal_rnn_cell/kernel", Layer::name(&rnn)));
 /// let y = rnn.call(&Tensor::ones(vec![2, 5, 3]), &mut CallContext::new(false)).unwrap();
 /// assert_eq!(y.shape(), &[2, 5, 4]);
 /// ```
