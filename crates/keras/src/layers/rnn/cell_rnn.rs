@@ -35,6 +35,9 @@ fn broadcast_shape(batch: usize, rank: usize) -> Vec<usize> {
     s
 }
 
+/// One time step: `(inputs, states) -> (output, new states)`.
+pub(crate) type StepFn<'a> = dyn FnMut(&Tensor, &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> + 'a;
+
 /// Runs `step` over the time axis (axis 1) of `x` from `states`: Keras's backend `rnn`. With
 /// a `(batch, time)` mask (non-zero = valid), a masked step keeps the previous states and
 /// outputs the previous output (or zeros with `zero_output_for_mask`). Returns the output
@@ -44,7 +47,7 @@ pub(crate) fn run_steps(
     mask: Option<&Tensor>,
     mut states: Vec<Tensor>,
     flags: StepFlags,
-    step: &mut dyn FnMut(&Tensor, &[Tensor]) -> Result<(Tensor, Vec<Tensor>)>,
+    step: &mut StepFn<'_>,
 ) -> Result<(Tensor, Vec<Tensor>)> {
     let shape = x.shape().to_vec();
     let (b, t) = (shape[0], shape[1]);

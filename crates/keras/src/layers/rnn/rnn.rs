@@ -262,6 +262,8 @@ fn builtin_cell_config(r: &Recurrent) -> Map<String, Value> {
 /// What [`RNN::new`] takes: a built-in cell (run by the fused op), or any [`RnnCell`] (a
 /// `Box<dyn RnnCell>`, a [`StackedRNNCells`], or a list of cells, stacked as Keras's
 /// `RNN([cell1, cell2])` does).
+// One value per RNN layer, moved once into it: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum RnnCellArg {
     /// One built-in cell.
     Fused(Recurrent),
@@ -350,6 +352,8 @@ impl GRUCell {
 /// ```
 pub struct RNN(Inner);
 
+// The layer's one cell, held inline (see RnnCellArg).
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Fused(Recurrent),
     Cell(CellRnn),
