@@ -432,3 +432,23 @@ impl Layer for Conv2D {
         Value::Object(m)
     }
 }
+
+impl Conv2D {
+    /// The layer's call with `epilogue` (a folded BatchNormalization, an activation) fused
+    /// into the convolution, for inference; `None` where the layer cannot take it (its own
+    /// activation is not linear, or it is grouped). Used by the Functional graph's inference
+    /// fusion (models/functional/inference_fusion.rs).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        if self.groups != 1 || self.activation != Activation::Linear {
+            return None;
+        }
+        let kernel = self.kernel.as_ref()?;
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (self.strides, self.dilation_rate);
+        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, self.same, epilogue).map_err(Error::from))
+    }
+}

@@ -302,3 +302,21 @@ impl Layer for DepthwiseConv2D {
         Value::Object(m)
     }
 }
+
+impl DepthwiseConv2D {
+    /// The layer's call with `epilogue` fused into the convolution, for inference; `None`
+    /// where its own activation is not linear (see [`super::Conv2D`]'s counterpart).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        if self.activation != Activation::Linear {
+            return None;
+        }
+        let kernel = self.kernel.as_ref()?;
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d, p) = (self.args.strides, self.args.dilation_rate, self.args.padding());
+        Some(ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, p, epilogue).map_err(Error::from))
+    }
+}
