@@ -6,8 +6,8 @@
 //! separate, differentiable ops).
 
 use crate::kernels::simd::multiversion;
-use crate::ops::conv::{conv2d, conv2d_geometry, conv2d_values};
-use crate::ops::conv_ext::{depthwise_conv2d, depthwise_geometry, grouped_values, ConvPadding};
+use crate::ops::conv::{conv2d_geometry, conv2d_values};
+use crate::ops::conv_ext::{conv2d_ext, depthwise_conv2d, depthwise_geometry, grouped_values, ConvPadding};
 use crate::ops::elementwise::{unary, Unary};
 use crate::ops::norm::batch_norm_inference;
 use crate::tensor::Tensor;
@@ -103,9 +103,10 @@ impl ChannelNorm {
 multiversion! {
     fn norm_rows(ys: &mut [f32], mean: &[f32], k: &[f32], shift: &[f32]) {
         let c = mean.len();
+        let (k, shift) = (&k[..c], &shift[..c]);
         for row in ys.chunks_exact_mut(c) {
-            for i in 0..c {
-                row[i] = (row[i] - mean[i]) * k[i] + shift[i];
+            for (((y, m), k), b) in row.iter_mut().zip(mean).zip(k).zip(shift) {
+                *y = (*y - m) * k + b;
             }
         }
     }
@@ -114,9 +115,10 @@ multiversion! {
 multiversion! {
     fn norm_rows_into(dst: &mut [f32], src: &[f32], mean: &[f32], k: &[f32], shift: &[f32]) {
         let c = mean.len();
+        let (k, shift) = (&k[..c], &shift[..c]);
         for (d, s) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
-            for i in 0..c {
-                d[i] = (s[i] - mean[i]) * k[i] + shift[i];
+            for ((((y, x), m), k), b) in d.iter_mut().zip(s).zip(mean).zip(k).zip(shift) {
+                *y = (x - m) * k + b;
             }
         }
     }
@@ -172,17 +174,17 @@ impl ConvEpilogue {
     }
 }
 
-/// [`conv2d`] followed by `epilogue` (a folded BatchNormalization and an activation), in
+/// [`crate::ops::conv2d`] (any [`ConvPadding`]) followed by `epilogue` (a folded BatchNormalization and an activation), in
 /// one pass over the output. Inference only: no gradient is recorded.
 ///
 /// ```
-/// use keras_engine::ops::{conv2d_inference, ChannelNorm, ConvEpilogue, Unary};
+/// use keras_engine::ops::{conv2d_inference, ChannelNorm, ConvEpilogue, ConvPadding, Unary};
 /// use keras_engine::Tensor;
 /// let x = Tensor::new(vec![1.0, -2.0, 3.0, -4.0], [1, 2, 2, 1]).unwrap();
 /// let k = Tensor::new(vec![1.0], [1, 1, 1, 1]).unwrap();
 /// let norm = ChannelNorm::new(&[0.0], &[1.0], None, Some(&[1.0]), 0.0).unwrap();
 /// let epi = ConvEpilogue { norm: Some(norm), act: Unary::Relu };
-/// let y = conv2d_inference(&x, &k, None, [1, 1], [1, 1], false, &epi).unwrap();
+/// let y = conv2d_inference(&x, &k, None, [1, 1], [1, 1], ConvPadding::Valid, &epi).unwrap();
 /// assert_eq!(y.to_f32_vec(), vec![2.0, 0.0, 4.0, 0.0]);
 /// ```
 pub fn conv2d_inference(
@@ -191,13 +193,14 @@ pub fn conv2d_inference(
     bias: Option<&Tensor>,
     strides: [usize; 2],
     dilation: [usize; 2],
-    same_padding: bool,
+    padding: ConvPadding,
     epilogue: &ConvEpilogue,
 ) -> Result<Tensor> {
-    let g = conv2d_geometry(x, kernel, bias, strides, dilation, same_padding)?;
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
     epilogue.check(g.c_out, "conv2d_inference")?;
     if !on_host(&[x, kernel]) {
-        return epilogue.compose(conv2d(x, kernel, bias, strides, dilation, same_padding, Unary::Linear)?);
+        let y = conv2d_ext(x, kernel, bias, strides, dilation, padding, 1, Unary::Linear)?;
+        return epilogue.compose(y);
     }
     let out = conv2d_values(&g, x, kernel, bias, &|rows: &mut [f32]| epilogue.run(rows))?;
     Tensor::new(out, [g.n, g.out_h, g.out_w, g.c_out])

@@ -382,16 +382,16 @@ impl Graph {
             if let Some(chain) = plan.as_ref().and_then(|p| p.heads[ni].as_ref()) {
                 let s = self.slot(node.inputs[0]);
                 if let (Some(x), None) = (&values[s], &masks[s]) {
-                    if let Some(y) = run_chain(self, ni, chain, x) {
+                    if let Some(y) = run_chain(self, chain, x) {
                         let y = y?;
-                        for j in std::iter::once(ni).chain(chain.tail()) {
+                        for j in chain.nodes() {
                             fused_away[j] = true;
                             for s in &self.nodes[j].frees {
                                 values[*s] = None;
                                 masks[*s] = None;
                             }
                         }
-                        let out = self.nodes[chain.last(ni)].first_slot;
+                        let out = self.nodes[chain.last()].first_slot;
                         values[out] = Some(y);
                         masks[out] = None;
                         continue;
