@@ -186,6 +186,9 @@ impl ConvLSTMCell {
         } else {
             (self.strides.clone(), self.dilation_rate.clone(), self.same)
         };
+        if same {
+            check_padded(x, w, &strides, &dilation)?;
+        }
         let act = Unary::Linear;
         Ok(match self.rank {
             1 => {
@@ -346,6 +349,32 @@ impl ConvLSTMCell {
         m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
         m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
     }
+}
+
+/// Refuses a `same` convolution whose zero-padded input would not fit in a tensor (a huge
+/// dilation or kernel from a hostile config), before the engine pads it.
+fn check_padded(x: &Tensor, w: &Tensor, strides: &[usize], dilation: &[usize]) -> Result<()> {
+    let shape = x.shape();
+    let rank = shape.len() - 2;
+    let mut padded = vec![shape[0]];
+    for i in 0..rank {
+        let (input, k, s, d) = (shape[i + 1], w.shape()[i], strides[i].max(1), dilation[i]);
+        let eff = k.saturating_sub(1).checked_mul(d).and_then(|e| e.checked_add(1));
+        let out = input.div_ceil(s);
+        let total = eff.and_then(|e| (out.saturating_sub(1)).checked_mul(s)?.checked_add(e));
+        match total {
+            Some(t) => padded.push(t.max(input)),
+            None => padded.push(usize::MAX),
+        }
+    }
+    padded.push(shape[rank + 1]);
+    keras_engine::alloc::checked_numel(&padded, 4).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "ConvLSTM: the `same`-padded input {padded:?} is too large (kernel {:?}, dilation_rate {dilation:?}): {e}",
+            &w.shape()[..rank]
+        ))
+    })?;
+    Ok(())
 }
 
 impl Layer for ConvLSTMCell {
