@@ -13,7 +13,7 @@ use crate::{keras_bail, Result, Tensor};
 config_args! {
     /// Hyper-parameters of [`circle`].
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct CircleParams, family LossArgs {
+    pub struct CircleParams, family LossArgs, impl Default {
         /// Scale of the pair terms (default 80).
         pub gamma: f64 = 80.0,
         /// Relaxation margin (default 0.4).

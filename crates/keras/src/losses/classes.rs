@@ -152,7 +152,7 @@ macro_rules! loss_with_args {
         impl $Name {
             $(#[$new_doc])*
             pub fn new() -> Self {
-                $Name { name: $default.into(), reduction: Reduction::SumOverBatchSize, args: $Args::default() }
+                $Name { name: $default.into(), reduction: Reduction::SumOverBatchSize, args: $Args::defaults() }
             }
             fn config(&self) -> Value {
                 loss_config(&self.name, self.reduction, |m| self.args.write_args(m))

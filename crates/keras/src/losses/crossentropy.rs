@@ -324,7 +324,7 @@ config_args! {
     /// Hyper-parameters of [`binary_focal_crossentropy`] (declared in Keras's `get_config()`
     /// order).
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct FocalParams, family LossArgs {
+    pub struct FocalParams, family LossArgs, impl Default {
         /// `y_pred` holds logits.
         pub from_logits: bool = false,
         /// Label smoothing towards 0.5.
@@ -402,7 +402,7 @@ config_args! {
     /// Hyper-parameters of [`categorical_focal_crossentropy`] (declared in Keras's
     /// `get_config()` order).
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct CategoricalFocalParams, family LossArgs {
+    pub struct CategoricalFocalParams, family LossArgs, impl Default {
         /// `y_pred` holds logits.
         pub from_logits: bool = false,
         /// Label smoothing: `y * (1 - ls) + ls / num_classes`.

@@ -41,11 +41,12 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
 ///
 /// Each argument is `doc-comments name: Type [= default] [; builder method(param: ParamType)
 /// [=> conversion]] [; write false]`:
-/// - the field `name: Type` of the arguments struct, whose `Default` uses `default` (or
+/// - the field `name: Type` of the arguments struct, whose `defaults()` uses `default` (or
 ///   `Type::default()` for a required argument, which the owner's constructor always sets);
-/// - with `builder` (only after `in Owner.field`), the owner's builder `method`, carrying the
-///   doc comments, which sets the field to `param` (or to `conversion`, an expression in
-///   `param`);
+///   `family F, impl Default` also implements `Default` with `defaults()`;
+/// - with `builder` (after `in Owner.field`, or `with builders` for builders on the
+///   arguments struct itself), the builder `method`, carrying the doc comments, which sets the
+///   field to `param` (or to `conversion`, an expression in `param`);
 /// - `write_args` inserts `"name": value` into a config map, in declaration order, unless
 ///   `write false` (an argument Keras's `get_config()` leaves out);
 /// - `read_args` reads every argument, in declaration order, with the family's reader
@@ -54,7 +55,7 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
 macro_rules! config_args {
     (
         $(#[$meta:meta])*
-        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident, family $Family:ty {
+        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident, family $Family:ty $(, impl $Default:ident)? {
             $(
                 $(#[doc = $doc:expr])*
                 $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
@@ -65,21 +66,46 @@ macro_rules! config_args {
     ) => {
         $crate::utils::config_args::config_args! {
             $(#[$meta])*
-            $vis struct $Args, family $Family {
+            $vis struct $Args, family $Family $(, impl $Default)? {
                 $( $(#[doc = $doc])* $fvis $key : $ty $(= $default)? $(; write $write)? ),*
             }
         }
         impl $Owner {
             $(
                 $crate::utils::config_args::config_args! {
-                    @builder $slot [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
+                    @builder [$slot] [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
                 }
             )*
         }
     };
     (
         $(#[$meta:meta])*
-        $vis:vis struct $Args:ident, family $Family:ty {
+        $vis:vis struct $Args:ident with builders, family $Family:ty $(, impl $Default:ident)? {
+            $(
+                $(#[doc = $doc:expr])*
+                $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
+                $(; builder $bname:ident ( $bparam:ident : $bty:ty ) $(=> $conv:expr)?)?
+                $(; write $write:literal)?
+            ),* $(,)?
+        }
+    ) => {
+        $crate::utils::config_args::config_args! {
+            $(#[$meta])*
+            $vis struct $Args, family $Family $(, impl $Default)? {
+                $( $(#[doc = $doc])* $fvis $key : $ty $(= $default)? $(; write $write)? ),*
+            }
+        }
+        impl $Args {
+            $(
+                $crate::utils::config_args::config_args! {
+                    @builder [] [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
+                }
+            )*
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident, family $Family:ty $(, impl $Default:ident)? {
             $(
                 $(#[doc = $doc:expr])*
                 $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
@@ -92,14 +118,22 @@ macro_rules! config_args {
             $( $(#[doc = $doc])* $fvis $key: $ty, )*
         }
 
-        impl Default for $Args {
-            fn default() -> Self {
-                $Args { $( $key: $crate::utils::config_args::config_args!(@default $($default)?), )* }
+        $(
+            impl $Default for $Args {
+                fn default() -> Self {
+                    Self::defaults()
+                }
             }
-        }
+        )?
 
         #[allow(dead_code)]
         impl $Args {
+            /// Every argument at its default (a required argument at its type's default, to be
+            /// set by the constructor).
+            pub(crate) fn defaults() -> Self {
+                $Args { $( $key: $crate::utils::config_args::config_args!(@default $($default)?), )* }
+            }
+
             /// The config keys, in `get_config()` order.
             pub(crate) const CONFIG_KEYS: &'static [&'static str] = &[$(stringify!($key)),*];
 
@@ -131,18 +165,18 @@ macro_rules! config_args {
             }
         }
     };
-    (@builder $slot:ident [$($attr:tt)*] $key:ident) => {};
-    (@builder $slot:ident [$($attr:tt)*] $key:ident, $bname:ident ( $bparam:ident : $bty:ty )) => {
+    (@builder [$($slot:ident)?] [$($attr:tt)*] $key:ident) => {};
+    (@builder [$($slot:ident)?] [$($attr:tt)*] $key:ident, $bname:ident ( $bparam:ident : $bty:ty )) => {
         $($attr)*
         pub fn $bname(mut self, $bparam: $bty) -> Self {
-            self.$slot.$key = $bparam;
+            self$(.$slot)?.$key = $bparam;
             self
         }
     };
-    (@builder $slot:ident [$($attr:tt)*] $key:ident, $bname:ident ( $bparam:ident : $bty:ty ) => $conv:expr) => {
+    (@builder [$($slot:ident)?] [$($attr:tt)*] $key:ident, $bname:ident ( $bparam:ident : $bty:ty ) => $conv:expr) => {
         $($attr)*
         pub fn $bname(mut self, $bparam: $bty) -> Self {
-            self.$slot.$key = $conv;
+            self$(.$slot)?.$key = $conv;
             self
         }
     };
