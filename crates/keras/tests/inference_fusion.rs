@@ -68,6 +68,11 @@ fn conv_batchnorm_activation_chains_predict_the_same_bits_fused() {
     let h = Conv2D::new(8, [3, 3]).padding("same").apply(&x).unwrap();
     let h = BatchNormalization::new().apply(&h).unwrap();
     let h = Activation::new("relu").apply(&h).unwrap();
+    // A residual block: conv + BN on one branch, Add, then ReLU (ResNet's identity block).
+    let r = Conv2D::new(8, [1, 1]).apply(&h).unwrap();
+    let r = BatchNormalization::new().apply(&r).unwrap();
+    let h = Add::new().apply_list(&[&h, &r]).unwrap();
+    let h = Activation::new("relu").apply(&h).unwrap();
     // DepthwiseConv2D + BN + ReLU6 (MobileNet's chain), strided, no bias.
     let h = DepthwiseConv2D::new([3, 3]).strides([2, 2]).use_bias(false).apply(&h).unwrap();
     let h = BatchNormalization::new().apply(&h).unwrap();

@@ -1,9 +1,10 @@
 //! Inference-only fused ops: a convolution whose output rows go through a folded
 //! BatchNormalization and an activation while they are still in cache, instead of three
 //! passes over memory (TensorFlow's remapper fuses Conv2D + FusedBatchNorm + Relu the same
-//! way). The results are bit-identical to the three separate ops. These ops record no
-//! gradient: call them only outside a [`crate::autodiff::GradientTape`] (training uses the
-//! separate, differentiable ops).
+//! way), and a residual sum with the activation after it ([`add_activation`]). The results
+//! are bit-identical to the separate ops. These ops record no gradient: call them only
+//! outside a [`crate::autodiff::GradientTape`] (training uses the separate, differentiable
+//! ops).
 
 use crate::kernels::simd::multiversion;
 use crate::ops::conv::{conv2d_geometry, conv2d_values};
@@ -237,5 +238,51 @@ fn on_host(ts: &[&Tensor]) -> bool {
     {
         let _ = ts;
         true
+    }
+}
+
+/// `act(a + b)` for two tensors of one shape, in one pass (a residual connection and the
+/// activation after it, as in ResNet). Inference only: no gradient is recorded.
+///
+/// ```
+/// use keras_engine::ops::{add_activation, Unary};
+/// use keras_engine::Tensor;
+/// let a = Tensor::new(vec![1.0, -3.0], [2]).unwrap();
+/// let b = Tensor::new(vec![0.5, 1.0], [2]).unwrap();
+/// assert_eq!(add_activation(&a, &b, Unary::Relu).unwrap().to_f32_vec(), vec![1.5, 0.0]);
+/// ```
+pub fn add_activation(a: &Tensor, b: &Tensor, act: Unary) -> Result<Tensor> {
+    if a.shape() != b.shape() {
+        bail!("add_activation needs two tensors of one shape, got {:?} and {:?}", a.shape(), b.shape());
+    }
+    if !on_host(&[a, b]) {
+        return unary(&crate::ops::add(a, b)?, act);
+    }
+    let (xa, xb) = (a.as_f32()?, b.as_f32()?);
+    let mut out = vec![0.0f32; xa.len()];
+    let chunk = |((o, x), y): ((&mut [f32], &[f32]), &[f32])| {
+        add_into(o, x, y);
+        act.apply_slice(o);
+    };
+    if xa.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
+        use rayon::prelude::*;
+        out.par_chunks_mut(ADD_BLOCK)
+            .zip(xa.par_chunks(ADD_BLOCK))
+            .zip(xb.par_chunks(ADD_BLOCK))
+            .for_each(chunk);
+    } else {
+        out.chunks_mut(ADD_BLOCK).zip(xa.chunks(ADD_BLOCK)).zip(xb.chunks(ADD_BLOCK)).for_each(chunk);
+    }
+    Tensor::new(out, a.shape().to_vec())
+}
+
+/// Values per block of [`add_activation`]: the sum is activated while it is in L1.
+const ADD_BLOCK: usize = 4096;
+
+multiversion! {
+    fn add_into(out: &mut [f32], a: &[f32], b: &[f32]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
     }
 }

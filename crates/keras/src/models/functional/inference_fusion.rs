@@ -5,16 +5,18 @@
 //! that feeds only a `valid` convolution becomes the convolution's own padding. The chain's
 //! result is bit-identical to running the layers one by one: it saves up to three passes
 //! over memory and as many allocations per chain (ResNet, MobileNet, EfficientNet and
-//! DenseNet are made of such chains).
+//! DenseNet are made of such chains). An Add of two tensors whose sum feeds only an
+//! element-wise activation (a residual connection) fuses the same way
+//! ([`keras_engine::ops::add_activation`]).
 //!
 //! Only whole chains fuse: every intermediate tensor has exactly one reader and is not a
 //! model output, no node in it has keyword arguments, a mask or an activity regularizer.
 //! Training and calls under a gradient tape never fuse.
 
-use keras_engine::ops::{ConvEpilogue, Unary};
+use keras_engine::ops::{add_activation, ConvEpilogue, Unary};
 
 use super::graph::{Graph, GraphNode};
-use crate::layers::{BatchNormalization, Conv2D, DepthwiseConv2D, Layer, ReLU, ZeroPadding2D};
+use crate::layers::{Add, BatchNormalization, Conv2D, DepthwiseConv2D, Layer, ReLU, ZeroPadding2D};
 use crate::{Result, Tensor};
 
 /// A chain of nodes around a convolution node, run as one op.
@@ -42,10 +44,37 @@ impl Chain {
     }
 }
 
-/// The chains of a graph: `heads[i]` for the first node `i` of each chain.
+/// Nodes run as one op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fused {
+    /// A convolution chain.
+    Conv(Chain),
+    /// An Add of two tensors (node `add`) and the activation after it (node `act`).
+    AddAct { add: usize, act: usize },
+}
+
+impl Fused {
+    /// The node whose output the fused op produces.
+    pub(crate) fn last(&self) -> usize {
+        match self {
+            Fused::Conv(c) => c.last(),
+            Fused::AddAct { act, .. } => *act,
+        }
+    }
+
+    /// Every node, the head first.
+    pub(crate) fn nodes(&self) -> Vec<usize> {
+        match self {
+            Fused::Conv(c) => c.nodes().collect(),
+            Fused::AddAct { add, act } => vec![*add, *act],
+        }
+    }
+}
+
+/// The fused groups of a graph: `heads[i]` for the first node `i` of each.
 #[derive(Debug, Default)]
 pub(crate) struct FusionPlan {
-    pub heads: Vec<Option<Chain>>,
+    pub heads: Vec<Option<Fused>>,
 }
 
 /// Whether a node is a plain one-tensor call (no keyword or extra arguments, no list).
@@ -107,6 +136,18 @@ impl FusionPlan {
         let layer_of = |j: usize| graph.layers[graph.nodes[j].layer].as_ref();
         for i in 0..n {
             let node = &graph.nodes[i];
+            let residual = node.inputs.len() == 2
+                && node.kwargs.is_empty()
+                && node.extra_args.is_empty()
+                && layer_of(i).as_any().is::<Add>();
+            if residual && clean(i) {
+                if let Some(k) = only_reader(i) {
+                    if elementwise(layer_of(k)).is_some() && clean(k) {
+                        plan.heads[i] = Some(Fused::AddAct { add: i, act: k });
+                    }
+                }
+                continue;
+            }
             if !plain(node) || !is_conv(layer_of(i)) || !clean(i) {
                 continue;
             }
@@ -137,18 +178,34 @@ impl FusionPlan {
             }
             if chain.pad.is_some() || chain.norm.is_some() || chain.act.is_some() {
                 let head = chain.pad.unwrap_or(i);
-                plan.heads[head] = Some(chain);
+                plan.heads[head] = Some(Fused::Conv(chain));
             }
         }
         plan
     }
 }
 
-/// Runs `chain` on the input `x` of its head node (no input mask); `None` where a layer
-/// declines at run time (a conv with its own activation or its own padding after a
-/// ZeroPadding2D, a BatchNormalization over another axis): the caller then runs the nodes
-/// one by one.
-pub(crate) fn run_chain(graph: &Graph, chain: &Chain, x: &Tensor) -> Option<Result<Tensor>> {
+/// Runs a fused group on the inputs `xs` of its head node (no input masks); `None` where a
+/// layer declines at run time (a conv with its own activation or its own padding after a
+/// ZeroPadding2D, a BatchNormalization over another axis, an Add that broadcasts): the
+/// caller then runs the nodes one by one.
+pub(crate) fn run_fused(graph: &Graph, fused: &Fused, xs: &[&Tensor]) -> Option<Result<Tensor>> {
+    let layer_of = |j: usize| graph.layers[graph.nodes[j].layer].as_ref();
+    match fused {
+        Fused::Conv(chain) => run_chain(graph, chain, xs.first()?),
+        Fused::AddAct { act, .. } => {
+            let [a, b] = xs else { return None };
+            if a.shape() != b.shape() {
+                return None;
+            }
+            let act = elementwise(layer_of(*act))?;
+            Some(add_activation(a, b, act).map_err(crate::Error::from))
+        }
+    }
+}
+
+/// Runs a convolution chain on the input `x` of its head node.
+fn run_chain(graph: &Graph, chain: &Chain, x: &Tensor) -> Option<Result<Tensor>> {
     let layer_of = |j: usize| graph.layers[graph.nodes[j].layer].as_ref();
     let pad = match chain.pad {
         Some(p) => Some(layer_of(p).as_any().downcast_ref::<ZeroPadding2D>()?.channels_last_padding()?),
@@ -190,9 +247,9 @@ mod tests {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| {
-                let c = c.as_ref()?;
-                assert_eq!(c.nodes().next(), Some(i), "a chain is keyed by its head");
-                Some(c.nodes().map(name).collect())
+                let nodes = c.as_ref()?.nodes();
+                assert_eq!(nodes[0], i, "a group is keyed by its head");
+                Some(nodes.into_iter().map(name).collect())
             })
             .collect()
     }
@@ -212,6 +269,8 @@ mod tests {
         let c3 = Conv2D::new(3, [1, 1]).padding("same").name("c3").apply(&p3).unwrap();
         let b3 = BatchNormalization::new().name("b3").apply(&c3).unwrap();
         let s3 = Add::new().name("s3").apply_list(&[&c3, &b3]).unwrap();
+        // A residual sum and its activation.
+        let s3 = crate::layers::Activation::new("relu").name("r3").apply(&s3).unwrap();
         // b4 is read twice (a model output, and c5): the chain stops at it.
         let c4 = Conv2D::new(3, [1, 1]).name("c4").apply(&s3).unwrap();
         let b4 = BatchNormalization::new().name("b4").apply(&c4).unwrap();
@@ -226,6 +285,7 @@ mod tests {
             vec![
                 names(&["c1", "b1", "a1"]),
                 names(&["p2", "d2", "r2"]),
+                names(&["s3", "r3"]),
                 names(&["c4", "b4"]),
                 names(&["c5", "b5"]),
             ]
