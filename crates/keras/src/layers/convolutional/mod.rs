@@ -1,6 +1,9 @@
 //! Convolution layers: Conv1D, Conv2D (with groups), Conv1DTranspose, Conv2DTranspose,
 //! DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv3D, Conv3DTranspose.
 
+pub(crate) mod args;
+#[cfg(test)]
+mod channels_first_tests;
 pub(crate) mod common;
 pub mod conv1d;
 pub mod conv1d_transpose;
@@ -14,6 +17,8 @@ pub mod separable_conv1d;
 pub mod separable_conv2d;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod weight_args_tests;
 
 pub use conv1d::{Conv1D, Padding1D};
 pub use conv1d_transpose::Conv1DTranspose;
