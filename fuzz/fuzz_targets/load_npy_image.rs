@@ -4,7 +4,7 @@
 //! input, never panic, hang or allocate without bound.
 #![no_main]
 
-use keras::preprocessing::image::{load_img_from_memory, ColorMode, LoadImgOptions, PilInterpolation};
+use keras::preprocessing::image::{load_img_from_memory, ColorMode, LoadImgArgs, PilInterpolation};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         _ => PilInterpolation::Lanczos,
     };
     let size = 1 + (knob as usize % 17);
-    let opts = LoadImgOptions {
+    let opts = LoadImgArgs {
         color_mode,
         target_size: if knob & 0x80 != 0 { Some((size, size + 1)) } else { None },
         interpolation,

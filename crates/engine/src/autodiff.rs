@@ -4,6 +4,10 @@
 //! backward closure. [`GradientTape::gradient`] walks that graph from the target back to the
 //! sources in reverse topological order, accumulating vector-Jacobian products. When no tape
 //! records (inference, `predict`), ops store nothing.
+//!
+//! Tapes nest only in the sense that recording goes on while any tape is alive: every live
+//! tape sees the one recorded graph (no per-tape watch lists, unlike TensorFlow), and
+//! higher-order gradients (differentiating a gradient) are not supported.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -83,7 +87,7 @@ impl Default for GradientTape {
 }
 
 impl GradientTape {
-    /// Starts recording on the current thread (tapes nest).
+    /// Starts recording on the current thread (recording lasts while any tape is alive).
     pub fn new() -> Self {
         RECORDING.with(|r| r.set(r.get() + 1));
         GradientTape { _not_send: std::marker::PhantomData }

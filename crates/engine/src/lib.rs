@@ -14,6 +14,21 @@
 //! let grads = tape.gradient(&loss, &[&w]).unwrap();
 //! assert_eq!(grads[0].as_ref().unwrap().shape(), &[2, 2]);
 //! ```
+//!
+//! Submodules:
+//! - `alloc`: Size checks and fallible allocation for buffers whose size comes from user input
+//! - `autodiff`: Reverse-mode automatic differentiation over coarse ops
+//! - `cuda`: The CUDA backend (cargo feature `cuda`)
+//! - `device`: Devices
+//! - `dtype`: Element types
+//! - `error`: The engine's error type
+//! - `io`: Array file formats
+//! - `kernels`: Raw CPU kernels on slices
+//! - `ops`: Differentiable ops on [`crate::Tensor`]
+//! - `parallel`: The engine's single rayon pool and its size
+//! - `rng`: Seeded random numbers
+//! - `tensor`: The [`Tensor`]
+//! - `testing`: Test helpers: gradient checks against central finite differences
 
 #![warn(missing_docs)]
 

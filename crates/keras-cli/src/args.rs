@@ -1,132 +1,199 @@
-//! Command-line parsing: `keras COMMAND POSITIONAL... [--flag VALUE]...`, no dependency.
+//! The command line, declared with clap's derive API: `--help` for every command, `--version`,
+//! and usage errors with exit status 2 come from these declarations.
 
-use std::collections::HashMap;
+use clap::{Args, Parser, Subcommand};
 
-/// A parsed command line.
-#[derive(Debug)]
-pub struct Args {
-    /// The command (`predict`).
-    pub command: String,
-    /// Positional arguments after the command.
-    pub positional: Vec<String>,
-    /// `--name value` options, each value in command-line order (several only for
-    /// [`REPEATABLE`] options).
-    values: HashMap<String, Vec<String>>,
-    /// `--name` switches.
-    switches: Vec<String>,
+/// What `keras --help` prints after the command list.
+const AFTER_HELP: &str = "\
+Arrays are NumPy .npy files (float32, int32 or int64). A model with several inputs takes
+--input (--x) once per input, in the model's input order; several outputs take --output (--y)
+once per output, in output order (for --y: the outputs that have a loss).
+
+Exit status: 0 on success, 1 when the command fails (a bad file, a failed prediction),
+2 for a bad command line. Errors go to stderr, results to stdout.
+
+Environment:
+  KERAS_DEVICE=cpu|gpu|gpu:N  where models run (default: the first GPU when there is one)";
+
+/// `keras`: inspect, run, train and convert Keras model files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "keras",
+    version,
+    about = "Inspect, run, train and convert Keras model files (.keras or legacy .h5, Sequential or Functional)",
+    after_help = AFTER_HELP,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-/// Options that are switches (take no value).
-const SWITCHES: &[&str] = &["no-shuffle", "help"];
+/// One `keras` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the model's summary table and its compile state
+    Summary {
+        /// Model file (.keras, .h5 or .hdf5)
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
+    /// Run the model on arrays and write its predictions as .npy files
+    Predict(PredictArgs),
+    /// Compute the loss and metrics of a compiled model on arrays
+    Evaluate(EvaluateArgs),
+    /// Train a compiled model on arrays (with the file's compile config) and save it
+    Fit(FitArgs),
+    /// Save a model in another format (.keras <-> .h5)
+    Convert {
+        /// Model file to read (.keras, .h5 or .hdf5)
+        #[arg(value_name = "IN")]
+        input: String,
+        /// Model file to write; its extension picks the format (.keras, .h5 or .hdf5)
+        #[arg(value_name = "OUT")]
+        output: String,
+    },
+}
 
-/// Options that may be given several times: one array per model input or output.
-const REPEATABLE: &[&str] = &["input", "output", "x", "y"];
+/// `keras predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model file (.keras, .h5 or .hdf5)
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Input array (.npy); repeat once per model input, in the model's input order
+    #[arg(long, value_name = "X.npy", required = true)]
+    pub input: Vec<String>,
+    /// Where to write the predictions (.npy); repeat once per model output, in output order
+    #[arg(long, value_name = "Y.npy", required = true)]
+    pub output: Vec<String>,
+    /// Number of samples per batch
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = positive)]
+    pub batch_size: usize,
+}
 
-impl Args {
-    /// Parses `argv` without the program name.
-    pub fn parse(argv: &[String]) -> Result<Args, String> {
-        let mut it = argv.iter();
-        let command = it.next().ok_or("no command given")?.clone();
-        let (mut positional, mut values, mut switches) = (Vec::new(), HashMap::new(), Vec::new());
-        while let Some(a) = it.next() {
-            if let Some(name) = a.strip_prefix("--") {
-                if SWITCHES.contains(&name) {
-                    switches.push(name.to_string());
-                } else {
-                    let v = it.next().ok_or_else(|| format!("option --{name} needs a value"))?;
-                    let list: &mut Vec<String> = values.entry(name.to_string()).or_default();
-                    if !list.is_empty() && !REPEATABLE.contains(&name) {
-                        return Err(format!("option --{name} given twice"));
-                    }
-                    list.push(v.clone());
-                }
-            } else {
-                positional.push(a.clone());
-            }
-        }
-        Ok(Args { command, positional, values, switches })
+/// `keras evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model file (.keras, .h5 or .hdf5), saved after compile()
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Input array (.npy); repeat once per model input, in the model's input order
+    #[arg(long, value_name = "X.npy", required = true)]
+    pub x: Vec<String>,
+    /// Target array (.npy); repeat once per output that has a loss, in output order
+    #[arg(long, value_name = "Y.npy", required = true)]
+    pub y: Vec<String>,
+    /// Number of samples per batch
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = positive)]
+    pub batch_size: usize,
+}
+
+/// `keras fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Model file (.keras, .h5 or .hdf5), saved after compile()
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Input array (.npy); repeat once per model input, in the model's input order
+    #[arg(long, value_name = "X.npy", required = true)]
+    pub x: Vec<String>,
+    /// Target array (.npy); repeat once per output that has a loss, in output order
+    #[arg(long, value_name = "Y.npy", required = true)]
+    pub y: Vec<String>,
+    /// Number of epochs to train
+    #[arg(long, value_name = "N", required = true)]
+    pub epochs: usize,
+    /// Number of samples per gradient update
+    #[arg(long, value_name = "N", required = true, value_parser = positive)]
+    pub batch_size: usize,
+    /// Fraction of the data (the last samples, taken before shuffling) held out for validation, in [0, 1)
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub validation_split: f32,
+    /// Do not shuffle the training data before each epoch
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Where to save the trained model (.keras, .h5 or .hdf5)
+    #[arg(long, value_name = "OUT", value_parser = model_path)]
+    pub output: String,
+}
+
+/// A batch size: a positive integer.
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive integer")),
     }
+}
 
-    /// Checks the positional count and that only `allowed` options were given.
-    pub fn expect(&self, positional: usize, allowed: &[&str]) -> Result<(), String> {
-        if self.positional.len() != positional {
-            return Err(format!(
-                "`keras {}` takes {positional} file argument(s), got {}",
-                self.command,
-                self.positional.len()
-            ));
-        }
-        for k in self.values.keys().chain(self.switches.iter()) {
-            if !allowed.contains(&k.as_str()) {
-                return Err(format!("unknown option --{k} for `keras {}`", self.command));
-            }
-        }
-        Ok(())
-    }
-
-    /// A required `--name value`, given once.
-    pub fn required(&self, name: &str) -> Result<&str, String> {
-        match self.values.get(name).map(Vec::as_slice) {
-            Some([one]) => Ok(one),
-            Some(many) if many.len() > 1 => {
-                Err(format!("`keras {}` takes --{name} once, got it {} times", self.command, many.len()))
-            }
-            _ => Err(format!("`keras {}` needs --{name}", self.command)),
-        }
-    }
-
-    /// Every value of a repeatable `--name value`, in order; at least one is required.
-    pub fn required_all(&self, name: &str) -> Result<&[String], String> {
-        match self.values.get(name) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(format!("`keras {}` needs --{name}", self.command)),
-        }
-    }
-
-    /// An optional `--name value` parsed as `T`.
-    pub fn parsed<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        match self.values.get(name).and_then(|v| v.last()) {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| format!("invalid value for --{name}: '{v}'")),
-        }
-    }
-
-    /// Whether a switch was given.
-    pub fn switch(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
+/// A path a model can be saved to.
+fn model_path(s: &str) -> Result<String, String> {
+    if [".keras", ".h5", ".hdf5"].iter().any(|e| s.ends_with(e)) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("must end in .keras, .h5 or .hdf5, got {s}"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
-    fn parse(s: &str) -> Result<Args, String> {
-        Args::parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    fn parse(s: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("keras").chain(s.split_whitespace()))
+    }
+
+    #[test]
+    fn the_declarations_are_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn flags_values_and_errors() {
-        let a = parse("fit m.keras --x a.npy --epochs 3 --no-shuffle").unwrap();
-        assert_eq!(a.command, "fit");
-        assert_eq!(a.positional, ["m.keras"]);
-        assert_eq!(a.required("x").unwrap(), "a.npy");
-        assert_eq!(a.parsed::<usize>("epochs").unwrap(), Some(3));
-        assert!(a.switch("no-shuffle"));
-        assert!(a.parsed::<usize>("x").is_err());
-        assert!(a.expect(1, &["x", "epochs"]).unwrap_err().contains("--no-shuffle"));
-        assert!(a.expect(2, &["x", "epochs", "no-shuffle"]).is_err());
-        assert!(parse("predict m --input").unwrap_err().contains("needs a value"));
-        assert!(parse("").is_err());
-        assert!(parse("fit m --epochs 1 --epochs 2").unwrap_err().contains("given twice"));
+        let Command::Fit(a) =
+            parse("fit m.keras --x a.npy --y b.npy --epochs 3 --batch-size 8 --no-shuffle --output o.h5")
+                .unwrap()
+                .command
+        else {
+            panic!("not fit")
+        };
+        assert_eq!(
+            (a.file.as_str(), a.x.as_slice(), a.epochs, a.batch_size),
+            ("m.keras", &["a.npy".into()][..], 3, 8)
+        );
+        assert!(a.no_shuffle && a.validation_split == 0.0 && a.output == "o.h5");
+        let kind = |s: &str| parse(s).unwrap_err().kind();
+        use clap::error::ErrorKind::*;
+        assert_eq!(kind("predict m --input"), InvalidValue);
+        assert_eq!(kind("predict m --input a --output b --batch-size 0"), ValueValidation);
+        assert_eq!(kind("fit m --x a --y b --epochs 1 --batch-size 2 --output o.txt"), ValueValidation);
+        assert_eq!(
+            kind("fit m --x a --y b --epochs 1 --epochs 2 --batch-size 2 --output o.h5"),
+            ArgumentConflict
+        );
+        assert_eq!(kind("summary m --colour red"), UnknownArgument);
+        assert_eq!(kind("frobnicate"), InvalidSubcommand);
+        assert_eq!(kind(""), DisplayHelpOnMissingArgumentOrSubcommand);
     }
 
     #[test]
     fn arrays_may_be_given_once_per_input_and_output() {
-        let a = parse("predict m.keras --input a.npy --output p.npy --input b.npy --output q.npy").unwrap();
-        assert_eq!(a.required_all("input").unwrap(), ["a.npy", "b.npy"]);
-        assert_eq!(a.required_all("output").unwrap(), ["p.npy", "q.npy"]);
-        assert!(a.required("input").unwrap_err().contains("once, got it 2 times"));
-        assert!(a.required_all("x").unwrap_err().contains("needs --x"));
+        let Command::Predict(a) =
+            parse("predict m.keras --input a.npy --output p.npy --input b.npy --output q.npy")
+                .unwrap()
+                .command
+        else {
+            panic!("not predict")
+        };
+        assert_eq!(a.input, ["a.npy", "b.npy"]);
+        assert_eq!(a.output, ["p.npy", "q.npy"]);
+        assert_eq!(a.batch_size, 32);
+        assert_eq!(
+            parse("evaluate m --x a").unwrap_err().kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
     }
 }

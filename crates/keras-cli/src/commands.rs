@@ -1,36 +1,40 @@
 //! The commands: each loads the model file, does one thing, and reports on stdout.
 
+use std::io::Write;
 use std::path::Path;
 
 use keras::io::npy;
 use keras::models::{load_model, AnyModel};
 use keras::trainers::Arrays;
-use keras::{EvaluateArgs, FitArgs, Logs, PredictArgs, Tensor};
+use keras::{
+    EvaluateArgs as KerasEvaluateArgs, FitArgs as KerasFitArgs, Logs, PredictArgs as KerasPredictArgs, Tensor,
+};
 
-use crate::args::Args;
+use crate::args::{Command, EvaluateArgs, FitArgs, PredictArgs};
 use crate::Failure;
 
-/// Runs the command named in `args`.
-pub fn run(args: &Args) -> Result<(), Failure> {
+/// Runs `command`, writing its results to `out` (stdout).
+pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
     // KERAS_DEVICE (cpu, gpu, gpu:N) picks where models run; a bad value or a missing GPU is
     // reported before any work.
     keras::backend::device().map_err(|e| Failure::Run(e.to_string()))?;
-    match args.command.as_str() {
-        "summary" => summary(args),
-        "predict" => predict(args),
-        "evaluate" => evaluate(args),
-        "fit" => fit(args),
-        "convert" => convert(args),
-        other => Err(Failure::Usage(format!("unknown command '{other}'"))),
+    match command {
+        Command::Summary { file } => summary(file, out),
+        Command::Predict(a) => predict(a, out),
+        Command::Evaluate(a) => evaluate(a, out),
+        Command::Fit(a) => fit(a, out),
+        Command::Convert { input, output } => convert(input, output, out),
     }
 }
 
-fn usage(r: Result<(), String>) -> Result<(), Failure> {
-    r.map_err(Failure::Usage)
+/// Writes one line of results; a closed or full stdout is a failure, not a panic.
+fn emit(out: &mut dyn Write, line: &str) -> Result<(), Failure> {
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Run(format!("cannot write to stdout: {e}")))
 }
 
-fn model_file(args: &Args) -> Result<AnyModel, Failure> {
-    let path = &args.positional[0];
+fn model_file(path: &str) -> Result<AnyModel, Failure> {
     if path.ends_with(".weights.h5") {
         return Err(Failure::Run(format!(
             "{path} holds weights only (no architecture); give a .keras or .h5 model file"
@@ -38,7 +42,6 @@ fn model_file(args: &Args) -> Result<AnyModel, Failure> {
     }
     Ok(load_model(path)?)
 }
-
 fn read_npy(path: &str) -> Result<Tensor, Failure> {
     npy::read(path).map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))
 }
@@ -76,14 +79,6 @@ fn target_names(m: &AnyModel) -> Vec<String> {
     }
 }
 
-fn batch_size(args: &Args, default: usize) -> Result<usize, Failure> {
-    let n = args.parsed::<usize>("batch-size").map_err(Failure::Usage)?.unwrap_or(default);
-    if n == 0 {
-        return Err(Failure::Usage("--batch-size must be a positive integer".into()));
-    }
-    Ok(n)
-}
-
 fn logs_line(logs: &Logs) -> String {
     // "loss" first, as Keras prints it.
     let mut parts: Vec<String> = logs.get("loss").map(|v| format!("loss: {v}")).into_iter().collect();
@@ -91,54 +86,46 @@ fn logs_line(logs: &Logs) -> String {
     parts.join(" - ")
 }
 
-fn summary(args: &Args) -> Result<(), Failure> {
-    usage(args.expect(1, &[]))?;
-    let m = model_file(args)?;
-    print!("{}", m.summary_string(None, false).map_err(|e| Failure::Run(e.to_string()))?);
-    match m.compile_state() {
-        Some(c) => println!(
+fn summary(path: &str, out: &mut dyn Write) -> Result<(), Failure> {
+    let m = model_file(path)?;
+    let table = m.summary_string(None, false).map_err(|e| Failure::Run(e.to_string()))?;
+    emit(out, table.strip_suffix('\n').unwrap_or(&table))?;
+    let state = match m.compile_state() {
+        Some(c) => format!(
             "Compiled: optimizer {} (iterations {}), loss {}, metrics {}",
             c.optimizer.class_name(),
             c.optimizer.iterations(),
             c.loss_config(),
             serde_json_list(c.metrics_config())
         ),
-        None => println!("Not compiled."),
-    }
-    Ok(())
+        None => "Not compiled.".to_string(),
+    };
+    emit(out, &state)
 }
 
 fn serde_json_list(v: &[serde_json::Value]) -> String {
     serde_json::Value::Array(v.to_vec()).to_string()
 }
 
-fn predict(args: &Args) -> Result<(), Failure> {
-    usage(args.expect(1, &["input", "output", "batch-size"]))?;
-    let inputs = args.required_all("input").map_err(Failure::Usage)?;
-    let outputs = args.required_all("output").map_err(Failure::Usage)?;
-    let bs = batch_size(args, 32)?;
-    let m = model_file(args)?;
+fn predict(a: &PredictArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let m = model_file(&a.file)?;
     let names = m.output_names();
-    if outputs.len() != names.len() {
+    if a.output.len() != names.len() {
         return Err(Failure::Run(format!(
             "model '{}' has {} output(s) ({}): give --output once per output, in that order; got {}",
             m.name(),
             names.len(),
             names.join(", "),
-            outputs.len()
+            a.output.len()
         )));
     }
-    let x = read_arrays(inputs, &m.input_names(), "input", "input", &m)?;
-    let ys = m.predict(x, PredictArgs::default().batch_size(bs).verbose(0))?;
-    for (path, y) in outputs.iter().zip(&ys) {
+    let x = read_arrays(&a.input, &m.input_names(), "input", "input", &m)?;
+    let ys = m.predict(x, KerasPredictArgs::default().batch_size(a.batch_size).verbose(0))?;
+    for (path, y) in a.output.iter().zip(&ys) {
         npy::write(path, y).map_err(|e| Failure::Run(format!("cannot write {path}: {e}")))?;
-        println!("wrote {path}: shape {:?}", y.shape());
+        emit(out, &format!("wrote {path}: shape {:?}", y.shape()))?;
     }
     Ok(())
-}
-
-fn usage_str<'a>(args: &'a Args, name: &str) -> Result<&'a str, Failure> {
-    args.required(name).map_err(Failure::Usage)
 }
 
 fn needs_compile(m: &AnyModel, path: &str) -> Result<(), Failure> {
@@ -150,60 +137,37 @@ fn needs_compile(m: &AnyModel, path: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn evaluate(args: &Args) -> Result<(), Failure> {
-    usage(args.expect(1, &["x", "y", "batch-size"]))?;
-    let (xp, yp) =
-        (args.required_all("x").map_err(Failure::Usage)?, args.required_all("y").map_err(Failure::Usage)?);
-    let bs = batch_size(args, 32)?;
-    let mut m = model_file(args)?;
-    needs_compile(&m, &args.positional[0])?;
-    let x = read_arrays(xp, &m.input_names(), "x", "input", &m)?;
-    let y = read_arrays(yp, &target_names(&m), "y", "output", &m)?;
-    let logs = m.evaluate(x, y, EvaluateArgs::default().batch_size(bs).verbose(0))?;
-    println!("{}", logs_line(&logs));
-    Ok(())
+fn evaluate(a: &EvaluateArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let mut m = model_file(&a.file)?;
+    needs_compile(&m, &a.file)?;
+    let x = read_arrays(&a.x, &m.input_names(), "x", "input", &m)?;
+    let y = read_arrays(&a.y, &target_names(&m), "y", "output", &m)?;
+    let logs = m.evaluate(x, y, KerasEvaluateArgs::default().batch_size(a.batch_size).verbose(0))?;
+    emit(out, &logs_line(&logs))
 }
 
-fn fit(args: &Args) -> Result<(), Failure> {
-    usage(args.expect(1, &["x", "y", "epochs", "batch-size", "validation-split", "no-shuffle", "output"]))?;
-    let (xp, yp) =
-        (args.required_all("x").map_err(Failure::Usage)?, args.required_all("y").map_err(Failure::Usage)?);
-    let out = usage_str(args, "output")?;
-    let epochs: usize = args
-        .parsed("epochs")
-        .map_err(Failure::Usage)?
-        .ok_or_else(|| Failure::Usage("`keras fit` needs --epochs".into()))?;
-    usage_str(args, "batch-size")?;
-    let bs = batch_size(args, 32)?;
-    let split: f32 = args.parsed("validation-split").map_err(Failure::Usage)?.unwrap_or(0.0);
-    if !(out.ends_with(".keras") || out.ends_with(".h5") || out.ends_with(".hdf5")) {
-        return Err(Failure::Usage(format!("--output must end in .keras, .h5 or .hdf5, got {out}")));
-    }
-    let mut m = model_file(args)?;
-    needs_compile(&m, &args.positional[0])?;
-    let x = read_arrays(xp, &m.input_names(), "x", "input", &m)?;
-    let y = read_arrays(yp, &target_names(&m), "y", "output", &m)?;
-    let fit_args = FitArgs::default()
-        .epochs(epochs)
-        .batch_size(bs)
-        .validation_split(split)
-        .shuffle(!args.switch("no-shuffle"))
+fn fit(a: &FitArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let mut m = model_file(&a.file)?;
+    needs_compile(&m, &a.file)?;
+    let x = read_arrays(&a.x, &m.input_names(), "x", "input", &m)?;
+    let y = read_arrays(&a.y, &target_names(&m), "y", "output", &m)?;
+    let fit_args = KerasFitArgs::default()
+        .epochs(a.epochs)
+        .batch_size(a.batch_size)
+        .validation_split(a.validation_split)
+        .shuffle(!a.no_shuffle)
         .verbose(2);
     let history = m.fit(x, y, fit_args)?;
-    m.save(out)?;
+    m.save(&a.output)?;
     let last: Logs = history.history.iter().filter_map(|(k, v)| v.last().map(|x| (k.clone(), *x))).collect();
-    println!("trained {} epoch(s): {}; saved {out}", history.epoch.len(), logs_line(&last));
-    Ok(())
+    emit(out, &format!("trained {} epoch(s): {}; saved {}", history.epoch.len(), logs_line(&last), a.output))
 }
 
-fn convert(args: &Args) -> Result<(), Failure> {
-    usage(args.expect(2, &[]))?;
-    let (src, dst) = (&args.positional[0], &args.positional[1]);
+fn convert(src: &str, dst: &str, out: &mut dyn Write) -> Result<(), Failure> {
     if Path::new(src) == Path::new(dst) {
         return Err(Failure::Usage("convert: input and output are the same file".into()));
     }
-    let m = model_file(args)?;
+    let m = model_file(src)?;
     m.save(dst)?;
-    println!("converted {src} -> {dst}");
-    Ok(())
+    emit(out, &format!("converted {src} -> {dst}"))
 }

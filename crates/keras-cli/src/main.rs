@@ -8,29 +8,30 @@
 //! keras evaluate FILE --x x.npy [--x ...] --y y.npy [--y ...] [--batch-size N]
 //! keras fit FILE --x x.npy [--x ...] --y y.npy [--y ...] --epochs N --batch-size N [--validation-split F] [--no-shuffle] --output OUT
 //! keras convert IN OUT
+//! keras --help | keras COMMAND --help | keras --version
 //! ```
 //!
 //! A model with several inputs takes `--input` (`--x`) once per input, in the model's input
 //! order; several outputs take `--output` (`--y`) once per output, in output order (for `--y`:
 //! the outputs that have a loss).
 //!
-//! Errors are one line on stderr and a non-zero exit status (2 for a bad command line,
-//! 1 for everything else).
+//! The command line is parsed by clap ([`args`]): help and version go to stdout with exit
+//! status 0, a bad command line is reported by clap on stderr with exit status 2. A failed
+//! command is one line on stderr (`keras: error: ...`) with exit status 1.
+//!
+//! Submodules:
+//! - `args`: Command-line parsing (clap declarations)
+//! - `commands`: The commands
 
 mod args;
 mod commands;
 
-use args::Args;
-
-const USAGE: &str =
-    "usage: keras summary FILE | predict FILE --input X.npy... --output Y.npy... [--batch-size N] | \
-evaluate FILE --x X.npy... --y Y.npy... [--batch-size N] | fit FILE --x X.npy... --y Y.npy... --epochs N --batch-size N \
-[--validation-split F] [--no-shuffle] --output OUT | convert IN OUT\n\nRepeat --input/--x once per model input and \
---output/--y once per model output, in the model's order.\n\nKERAS_DEVICE=cpu|gpu|gpu:N picks the device (default: the first GPU when present).";
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
 /// A failure: a bad command line (exit 2) or a failed command (exit 1).
 pub enum Failure {
-    /// The command line is wrong.
+    /// The command line is wrong in a way clap cannot see (convert IN and OUT the same file).
     Usage(String),
     /// The command failed.
     Run(String),
@@ -47,17 +48,14 @@ fn one_line(s: &str) -> String {
 }
 
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.is_empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help" {
-        println!("{USAGE}");
-        return;
-    }
-    let result = Args::parse(&argv).map_err(Failure::Usage).and_then(|a| commands::run(&a));
+    // Help and --version exit 0 (stdout); usage errors exit 2 (stderr).
+    let cli = args::Cli::parse();
+    let result = commands::run(&cli.command, &mut std::io::stdout().lock());
     match result {
         Ok(()) => {}
+        // Reported as clap reports its own usage errors: stderr, exit status 2.
         Err(Failure::Usage(m)) => {
-            eprintln!("keras: error: {} (see `keras --help`)", one_line(&m));
-            std::process::exit(2);
+            args::Cli::command().error(ErrorKind::ArgumentConflict, one_line(&m)).exit()
         }
         Err(Failure::Run(m)) => {
             eprintln!("keras: error: {}", one_line(&m));

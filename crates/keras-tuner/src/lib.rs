@@ -39,6 +39,15 @@
 //! # let _ = best;
 //! # Ok::<(), keras_tuner::Error>(())
 //! ```
+//!
+//! Submodules:
+//! - `engine`: The engine (keras-tuner `engine`)
+//! - `error`: The error type of keras-tuner
+//! - `json`: JSON as Python's `json` module reads and writes it, because keras-tuner's project files (`oracle.json`, `trial.json`) are written by `json.dumps` and must round-trip with it
+//! - `model`: What the tuner needs from a model, and the only place that names concrete keras model types
+//! - `tensorboard`: TensorBoard's HParams plugin data for each trial, as keras-tuner writes it with `hparams_api.KerasCallback`
+//! - `tuners`: The four tuners (keras-tuner `tuners`)
+//! - `utils`: Small pieces keras-tuner takes from Python's standard library, reproduced exactly so our projects and Python's are interchangeable
 
 #![warn(missing_docs)]
 

@@ -25,7 +25,7 @@ fn drive(
     n: usize,
 ) -> Vec<Json> {
     let hp = HyperParameters::from_config(space).unwrap();
-    let options = keras_tuner::engine::oracle::OracleOptions {
+    let options = keras_tuner::engine::oracle::OracleArgs {
         objective: Objective::new("score", Direction::Min),
         max_trials,
         hyperparameters: Some(hp),

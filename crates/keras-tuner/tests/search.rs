@@ -200,7 +200,7 @@ fn failed_builds_are_recorded_until_max_consecutive_failures() {
         model.add(Input::new(&[4]))?;
         model.add(Dense::new(units as usize))?;
         model.add(Dense::new(1))?;
-        model.compile("sgd", "mse", &[] as &[&str])?;
+        model.compile("sgd", "mse", &[])?;
         Ok(model)
     };
     let tuner = GridSearch::new(build)

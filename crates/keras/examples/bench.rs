@@ -75,7 +75,7 @@ fn build(workload: &str) -> keras::Result<Sequential> {
         m.add(Embedding::new(20_000, 128))?;
         m.add(LSTM::new(128))?;
         m.add(Dense::new(1).activation("sigmoid"))?;
-        m.compile(Adam::new(), "binary_crossentropy", &[] as &[&str])?;
+        m.compile(Adam::new(), "binary_crossentropy", &[])?;
         return Ok(m);
     }
     if workload == "mlp" {
@@ -93,7 +93,7 @@ fn build(workload: &str) -> keras::Result<Sequential> {
         m.add(Dropout::new(0.2))?;
         m.add(Dense::new(10).activation("softmax"))?;
     }
-    m.compile(Adam::new(), "categorical_crossentropy", &[] as &[&str])?;
+    m.compile(Adam::new(), "categorical_crossentropy", &[])?;
     Ok(m)
 }
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use keras::applications::imagenet_utils::ClassIndex;
 use keras::applications::{by_name, preprocess_input_for, ApplicationArgs, Weights};
-use keras::preprocessing::image::{img_to_array, load_img, LoadImgOptions};
+use keras::preprocessing::image::{img_to_array, load_img, LoadImgArgs};
 use keras::{PredictArgs, Result, Tensor};
 
 const USAGE: &str = "usage: classify_image --model NAME [--alpha A] [--input-size N] \
@@ -125,7 +125,7 @@ pub fn classify(o: &Options, labels: Option<&ClassIndex>) -> Result<String> {
     let preprocess = preprocess_input_for(app.name)?;
     let mut batch = Vec::with_capacity(o.images.len() * h * w * 3);
     for path in &o.images {
-        let img = load_img(path, LoadImgOptions { target_size: Some((h, w)), ..Default::default() })?;
+        let img = load_img(path, LoadImgArgs { target_size: Some((h, w)), ..Default::default() })?;
         batch.extend(img_to_array(&img)?.to_f32_vec());
     }
     let x = preprocess(&Tensor::new(batch, [o.images.len(), h, w, 3])?, None)?;

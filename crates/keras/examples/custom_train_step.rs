@@ -204,7 +204,7 @@ fn main() -> Result<()> {
     let h = Activation::new("relu").apply(&h)?;
     let logits = Linear::new(10, "logits").apply(&h)?;
     let mut model = Model::named("custom_fit", &[pixels], &[logits])?;
-    model.compile(Adam::new(), "sparse_categorical_crossentropy", &[] as &[&str])?;
+    model.compile(Adam::new(), "sparse_categorical_crossentropy", &[])?;
     model.summary();
 
     let mut custom = CustomFit {

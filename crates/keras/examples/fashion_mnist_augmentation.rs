@@ -14,9 +14,9 @@ use keras::datasets::fashion_mnist;
 use keras::layers::{Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
 use keras::models::Sequential;
 use keras::preprocessing::image::{
-    save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, PilInterpolation, Subset,
+    save_img, ClassMode, ColorMode, FlowArgs, ImageDataGenerator, PilInterpolation, Subset,
 };
-use keras::utils::{image_dataset_from_directory, ImageDatasetOptions, LabelMode, Sequence};
+use keras::utils::{image_dataset_from_directory, ImageDatasetArgs, LabelMode, Sequence};
 use keras::{EvaluateArgs, FitArgs, Tensor};
 
 fn arg(name: &str, default: usize) -> usize {
@@ -67,7 +67,7 @@ fn main() -> keras::Result<()> {
     let flow = |subset| {
         generator.flow_from_directory(
             root.join("train"),
-            FlowOptions::default()
+            FlowArgs::default()
                 .batch_size(32)
                 .seed(1)
                 .subset(subset)
@@ -110,7 +110,7 @@ fn main() -> keras::Result<()> {
     // The test folder through `image_dataset_from_directory` (pixels 0..255, so rescale here).
     let test = image_dataset_from_directory(
         root.join("test"),
-        ImageDatasetOptions {
+        ImageDatasetArgs {
             image_size: (28, 28),
             color_mode: ColorMode::Grayscale,
             label_mode: LabelMode::Categorical,

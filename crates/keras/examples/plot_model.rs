@@ -7,7 +7,7 @@
 
 use keras::layers::{Dense, Dropout, Input};
 use keras::models::Sequential;
-use keras::utils::plot_model::{plot_model, PlotGraph, PlotModelOptions, PlotNode};
+use keras::utils::plot_model::{plot_model, PlotGraph, PlotModelArgs, PlotNode};
 
 /// Adds a layer box to `g` and returns its id.
 fn layer(
@@ -150,9 +150,9 @@ fn main() -> keras::Result<()> {
     mlp.add(Dense::new(64).activation("relu").name("hidden"))?;
     mlp.add(Dropout::new(0.2))?;
     mlp.add(Dense::new(10).activation("softmax").name("probs"))?;
-    let shapes = PlotModelOptions::new().show_shapes(true).show_layer_names(true);
+    let shapes = PlotModelArgs::new().show_shapes(true).show_layer_names(true);
     plot_model(&mlp, out.join("mlp.png"), shapes.clone().show_layer_activations(true).show_trainable(true))?;
-    plot_model(&mlp, out.join("mlp_lr.png"), PlotModelOptions::new().rankdir("LR"))?;
+    plot_model(&mlp, out.join("mlp_lr.png"), PlotModelArgs::new().rankdir("LR"))?;
 
     let residual = residual_cnn();
     plot_model(&residual, out.join("residual.png"), shapes.clone())?;
@@ -168,14 +168,14 @@ fn main() -> keras::Result<()> {
     // The README's figure.
     plot_model(&two, out.join("two_tower.png"), shapes.clone().expand_nested(true).dpi(96))?;
     plot_model(&two, out.join("nested_expanded_lr.png"), shapes.clone().expand_nested(true).rankdir("LR"))?;
-    plot_model(&chain(50), out.join("chain50.png"), PlotModelOptions::new().dpi(72))?;
+    plot_model(&chain(50), out.join("chain50.png"), PlotModelArgs::new().dpi(72))?;
     if std::env::var_os("PLOT_MODEL_ALL").is_some() {
         plot_model(
             &dense_block(4),
             out.join("dense_block.png"),
-            PlotModelOptions::new().show_layer_names(true).dpi(72),
+            PlotModelArgs::new().show_layer_names(true).dpi(72),
         )?;
-        let narrow = PlotModelOptions::new().show_layer_names(true).expand_nested(true).dpi(72);
+        let narrow = PlotModelArgs::new().show_layer_names(true).expand_nested(true).dpi(72);
         plot_model(&two, out.join("two_narrow.png"), narrow.clone())?;
         plot_model(&two, out.join("two_narrow_bt.png"), narrow.rankdir("BT"))?;
         for (dir, splines) in [("BT", "spline"), ("RL", "polyline"), ("TB", "line"), ("LR", "curved")] {

@@ -20,6 +20,27 @@
 //! let history = model.fit(&x, &y, keras::FitArgs::default().epochs(2).verbose(0)).unwrap();
 //! assert_eq!(history.history["loss"].len(), 2);
 //! ```
+//!
+//! Submodules:
+//! - `activations`: Keras activation functions (`keras.activations`), by object or by their Keras string names
+//! - `applications`: `keras.applications`
+//! - `backend`: Session state
+//! - `callbacks`: Callbacks (`keras.callbacks`)
+//! - `config`: Process-wide settings (Keras `keras.config`)
+//! - `constraints`: Weight constraints (`keras.constraints`)
+//! - `datasets`: Small real datasets shipped with keras-rs (`keras.datasets`), read from the IDX and text files in the crate's `data/` folder (or the folder in `KERAS_DATASETS_DIR`)
+//! - `error`: The one error type of keras-rs
+//! - `initializers`: Weight initializers (`keras.initializers`) with Keras's fan rules and distributions
+//! - `layers`: Keras layers, laid out as `keras/src/layers`
+//! - `losses`: Losses (`keras.losses`)
+//! - `metrics`: Metrics (`keras.metrics`)
+//! - `optimizers`: Optimizers (`keras.optimizers`), by object or by the strings `compile` accepts
+//! - `preprocessing`: Data preprocessing before `fit`, laid out as Keras's `keras.preprocessing` (and the legacy `keras._legacy.preprocessing` tools)
+//! - `regularizers`: Weight and activity regularizers (`keras.regularizers`)
+//! - `saving`: Saving and loading models (`keras.saving`), in every format Keras reads and writes
+//! - `utils`: Utilities
+//! - `models`: Models
+//! - `trainers`: The training loop (`keras/src/trainers`)
 
 #![warn(missing_docs)]
 

@@ -357,7 +357,7 @@ fn mobilenet_as_sequential(alpha: f64, size: usize) -> keras::models::Sequential
 
 #[test]
 fn published_format_mobilenet_loads_by_position_and_by_name_and_predicts_as_keras() {
-    use keras::preprocessing::image::{img_to_array, load_img, LoadImgOptions};
+    use keras::preprocessing::image::{img_to_array, load_img, LoadImgArgs};
     let dir = fixtures().join("oracle");
     let expected = json("oracle/expected.json");
     let m = &expected["models"]["mobilenet"];
@@ -366,7 +366,7 @@ fn published_format_mobilenet_loads_by_position_and_by_name_and_predicts_as_kera
     let images = expected["images"].as_array().unwrap();
     let mut batch = Vec::new();
     for img in images {
-        let opts = LoadImgOptions { target_size: Some((size, size)), ..Default::default() };
+        let opts = LoadImgArgs { target_size: Some((size, size)), ..Default::default() };
         let x = img_to_array(&load_img(dir.join(img.as_str().unwrap()), opts).unwrap()).unwrap();
         batch.extend(x.to_f32_vec());
     }
@@ -378,7 +378,7 @@ fn published_format_mobilenet_loads_by_position_and_by_name_and_predicts_as_kera
     let tol = 2.0 * m["tf_keras_vs_keras3_max_abs"].as_f64().unwrap_or(1e-4).max(1e-4) as f32;
     for by_name in [false, true] {
         let mut model = mobilenet_as_sequential(alpha, size);
-        let opts = keras::saving::LoadWeightsOptions::default().by_name(by_name);
+        let opts = keras::saving::LoadWeightsArgs::default().by_name(by_name);
         model.load_weights_with(&weights, opts).unwrap();
         let probs = model.predict(&x, keras::PredictArgs::default().verbose(0)).unwrap();
         let p = probs.to_f32_vec();

@@ -15,7 +15,7 @@ use keras::applications::{
     ApplicationArgs, Pooling, Weights,
 };
 use keras::models::Functional;
-use keras::preprocessing::image::{img_to_array, load_img, LoadImgOptions};
+use keras::preprocessing::image::{img_to_array, load_img, LoadImgArgs};
 use keras::{Input, PredictArgs, Tensor};
 use serde_json::Value;
 
@@ -81,7 +81,7 @@ fn images(dir: &Path, expected: &Value, model: &str, size: usize) -> Tensor {
     let list = expected["images"].as_array().unwrap();
     let mut batch = Vec::new();
     for img in list {
-        let opts = LoadImgOptions { target_size: Some((size, size)), ..Default::default() };
+        let opts = LoadImgArgs { target_size: Some((size, size)), ..Default::default() };
         let img = load_img(dir.join(img.as_str().unwrap()), opts).unwrap();
         batch.extend(img_to_array(&img).unwrap().to_f32_vec());
     }

@@ -136,8 +136,8 @@ fn fit_before_compile_and_unknown_names() {
     m.add(Dense::new(2)).unwrap();
     let e = m.fit(Tensor::zeros([2, 4]), Tensor::zeros([2, 2]), quiet()).unwrap_err();
     assert!(matches!(e, Error::State(_)));
-    assert!(m.compile("adamm", "mse", &[] as &[&str]).is_err());
-    assert!(m.compile("adam", "msee", &[] as &[&str]).is_err());
+    assert!(m.compile("adamm", "mse", &[]).is_err());
+    assert!(m.compile("adam", "msee", &[]).is_err());
     assert!(m.compile("adam", "mse", &["accurracy"]).is_err());
 }
 

@@ -54,8 +54,8 @@ impl Gan {
         let mut generator = sequential(LATENT, 3, "linear");
         let mut discriminator = sequential(1, 3, "sigmoid");
         // Each network gets its own optimizer (the loss given to compile is not used).
-        generator.compile(SGD::new().learning_rate(LR), "mse", &[] as &[&str]).unwrap();
-        discriminator.compile(SGD::new().learning_rate(LR), "binary_crossentropy", &[] as &[&str]).unwrap();
+        generator.compile(SGD::new().learning_rate(LR), "mse", &[]).unwrap();
+        discriminator.compile(SGD::new().learning_rate(LR), "binary_crossentropy", &[]).unwrap();
         Gan { generator, discriminator, d_loss: Mean::new("d_loss"), g_loss: Mean::new("g_loss"), steps: 0 }
     }
 

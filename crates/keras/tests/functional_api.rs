@@ -196,7 +196,7 @@ fn frozen_layers_do_not_train_and_frozen_batch_norm_uses_moving_statistics() {
     let t = model.call(&[xs.clone()], true).unwrap().remove(0);
     let i = model.call(&[xs.clone()], false).unwrap().remove(0);
     assert!(close(&t.to_f32_vec(), &i.to_f32_vec()));
-    model.compile("sgd", "mse", &[] as &[&str]).unwrap();
+    model.compile("sgd", "mse", &[]).unwrap();
     let ys = data(16, 1, 9);
     model.fit(&xs, &ys, FitArgs { epochs: 2, batch_size: 4, verbose: 0, ..Default::default() }).unwrap();
     let after = model.get_weights();

@@ -43,7 +43,7 @@ mod cases {
         m.add(Dense::new(512).activation("relu")).unwrap();
         m.add(Dense::new(512).activation("relu")).unwrap();
         m.add(Dense::new(10).activation("softmax")).unwrap();
-        m.compile(Adam::new(), "categorical_crossentropy", &[] as &[&str]).unwrap();
+        m.compile(Adam::new(), "categorical_crossentropy", &[]).unwrap();
         m
     }
 
@@ -57,7 +57,7 @@ mod cases {
         m.add(Dense::new(128).activation("relu")).unwrap();
         m.add(Dropout::new(0.2)).unwrap();
         m.add(Dense::new(10).activation("softmax")).unwrap();
-        m.compile(Adam::new(), "categorical_crossentropy", &[] as &[&str]).unwrap();
+        m.compile(Adam::new(), "categorical_crossentropy", &[]).unwrap();
         m
     }
 

@@ -4,7 +4,7 @@
 //! up-sampling, crop/pad to aspect ratio) and bicubic `smart_resize`.
 //! Fixtures: tests/fixtures/image/cases.json, made by make_fixtures.py beside it.
 
-use keras::preprocessing::image::{affine_transform, resize, smart_resize, ResizeOptions};
+use keras::preprocessing::image::{affine_transform, resize, smart_resize, ResizeArgs};
 use keras::Tensor;
 use serde_json::Value;
 
@@ -60,7 +60,7 @@ fn resize_variants_match_keras() {
     for call in c["resize"].as_array().unwrap() {
         let size = shape(&call["size"]);
         let flag = |k: &str| call.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let opts = ResizeOptions {
+        let opts = ResizeArgs {
             interpolation: call["interpolation"].as_str().unwrap().parse().unwrap(),
             antialias: flag("antialias"),
             crop_to_aspect_ratio: flag("crop_to_aspect_ratio"),

@@ -11,12 +11,12 @@ use keras::layers::{
 };
 use keras::models::Sequential;
 use keras::preprocessing::image::{
-    load_img, save_img, ClassMode, ColorMode, FlowOptions, ImageDataGenerator, LoadImgOptions,
-    PilInterpolation, Subset,
+    load_img, save_img, ClassMode, ColorMode, FlowArgs, ImageDataGenerator, LoadImgArgs, PilInterpolation,
+    Subset,
 };
 use keras::utils::{
-    image_dataset_from_directory, text_dataset_from_directory, DatasetSubset, ImageDatasetOptions, LabelMode,
-    Sequence, TextDatasetOptions,
+    image_dataset_from_directory, text_dataset_from_directory, DatasetSubset, ImageDatasetArgs, LabelMode,
+    Sequence, TextDatasetArgs,
 };
 use keras::{Error, FitArgs, Tensor};
 
@@ -129,8 +129,8 @@ fn same_seed_gives_the_same_batch() {
     }
     // Generator flows: the same seed gives the same batches, whatever the order they are read in.
     let g = ImageDataGenerator::new().rotation_range(20.0).zoom_range(0.2).horizontal_flip(true);
-    let f1 = g.flow(&x, None, FlowOptions::default().batch_size(2).seed(3)).unwrap();
-    let f2 = g.flow(&x, None, FlowOptions::default().batch_size(2).seed(3)).unwrap();
+    let f1 = g.flow(&x, None, FlowArgs::default().batch_size(2).seed(3)).unwrap();
+    let f2 = g.flow(&x, None, FlowArgs::default().batch_size(2).seed(3)).unwrap();
     let later = f2.get_batch(1).unwrap().x;
     let later = later.as_tensor().unwrap();
     assert_eq!(
@@ -197,7 +197,7 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let train = g
         .flow_from_directory(
             &root,
-            FlowOptions::default()
+            FlowArgs::default()
                 .batch_size(4)
                 .seed(1)
                 .subset(Subset::Training)
@@ -220,7 +220,7 @@ fn flow_from_directory_and_datasets_read_real_files() {
     let gray = ImageDataGenerator::new()
         .flow_from_directory(
             &root,
-            FlowOptions::default()
+            FlowArgs::default()
                 .target_size(5, 6)
                 .color_mode(ColorMode::Grayscale)
                 .classes(&["light"])
@@ -231,7 +231,7 @@ fn flow_from_directory_and_datasets_read_real_files() {
     assert_eq!(gray.samples(), 6);
     assert_eq!(gray.get_batch(0).unwrap().x.as_tensor().unwrap().shape(), &[6, 5, 6, 1]);
 
-    let opts = |subset| ImageDatasetOptions {
+    let opts = |subset| ImageDatasetArgs {
         image_size: (6, 6),
         batch_size: 4,
         seed: Some(9),
@@ -258,7 +258,7 @@ fn flow_from_directory_and_datasets_read_real_files() {
     }
     let ds = text_dataset_from_directory(
         &text_root,
-        TextDatasetOptions {
+        TextDatasetArgs {
             batch_size: 4,
             max_length: Some(4),
             seed: Some(1),
@@ -288,7 +288,7 @@ fn fit_consumes_flow_and_directory_iterators() {
     let mut it = g
         .flow_from_directory(
             &root,
-            FlowOptions::default()
+            FlowArgs::default()
                 .batch_size(4)
                 .seed(2)
                 .target_size(8, 8)
@@ -309,7 +309,7 @@ fn fit_consumes_flow_and_directory_iterators() {
     let x = images(10, 8, 8, 3);
     let y = Tensor::from_i32((0..10).map(|i| i % 2).collect(), [10]).unwrap();
     let y = keras::utils::to_categorical(&y, None).unwrap();
-    let mut flow = g.flow(&x, Some(&y), FlowOptions::default().batch_size(4).seed(1)).unwrap();
+    let mut flow = g.flow(&x, Some(&y), FlowArgs::default().batch_size(4).seed(1)).unwrap();
     let h = model.fit_sequence(&mut flow, FitArgs::default().epochs(1).verbose(0)).unwrap();
     assert!(h.history["loss"][0].is_finite());
     std::fs::remove_dir_all(root).ok();
@@ -329,7 +329,7 @@ fn workers_give_the_same_training_as_the_calling_thread() {
         let it = g
             .flow_from_directory(
                 &root,
-                FlowOptions::default()
+                FlowArgs::default()
                     .batch_size(2)
                     .seed(5)
                     .target_size(8, 8)
@@ -360,20 +360,19 @@ fn workers_give_the_same_training_as_the_calling_thread() {
 fn bad_inputs_are_clear_errors() {
     let g = ImageDataGenerator::new();
     // Mismatched x and y.
-    let e = g.flow(&images(4, 3, 3, 1), Some(&Tensor::zeros([3])), FlowOptions::default()).err().unwrap();
+    let e = g.flow(&images(4, 3, 3, 1), Some(&Tensor::zeros([3])), FlowArgs::default()).err().unwrap();
     assert!(matches!(e, Error::Shape(_)) && e.message().contains("same length"), "{e}");
     // Not a batch of images.
-    assert!(g.flow(&Tensor::zeros([4, 3]), None, FlowOptions::default()).is_err());
+    assert!(g.flow(&Tensor::zeros([4, 3]), None, FlowArgs::default()).is_err());
     let root = tempdir("bad");
     // Empty folder.
     let empty = root.join("empty");
     std::fs::create_dir_all(empty.join("class_a")).unwrap();
-    let e =
-        image_dataset_from_directory(&empty, ImageDatasetOptions { verbose: false, ..Default::default() })
-            .err()
-            .unwrap();
+    let e = image_dataset_from_directory(&empty, ImageDatasetArgs { verbose: false, ..Default::default() })
+        .err()
+        .unwrap();
     assert!(e.message().contains("No images found"), "{e}");
-    assert!(text_dataset_from_directory(&empty, TextDatasetOptions { verbose: false, ..Default::default() })
+    assert!(text_dataset_from_directory(&empty, TextDatasetArgs { verbose: false, ..Default::default() })
         .is_err());
     // A file with an image extension that is not an image: the batch error names it.
     let tree = root.join("tree");
@@ -381,7 +380,7 @@ fn bad_inputs_are_clear_errors() {
     std::fs::write(tree.join("dark").join("broken.png"), b"definitely not a png").unwrap();
     let ds = image_dataset_from_directory(
         &tree,
-        ImageDatasetOptions {
+        ImageDatasetArgs {
             shuffle: false,
             batch_size: 64,
             image_size: (4, 4),
@@ -395,7 +394,7 @@ fn bad_inputs_are_clear_errors() {
     let it = g
         .flow_from_directory(
             &tree,
-            FlowOptions::default()
+            FlowArgs::default()
                 .shuffle(false)
                 .batch_size(64)
                 .target_size(4, 4)
@@ -406,12 +405,12 @@ fn bad_inputs_are_clear_errors() {
         .unwrap();
     assert!(it.get_batch(0).err().unwrap().message().contains("broken.png"));
     // A target size of zero.
-    let zero = ImageDatasetOptions { image_size: (0, 4), verbose: false, ..Default::default() };
+    let zero = ImageDatasetArgs { image_size: (0, 4), verbose: false, ..Default::default() };
     assert!(image_dataset_from_directory(&tree, zero).is_err());
     assert!(g
         .flow_from_directory(
             &tree,
-            FlowOptions::default()
+            FlowArgs::default()
                 .target_size(0, 4)
                 .color_mode(ColorMode::Rgb)
                 .class_mode(ClassMode::Sparse)
@@ -420,10 +419,10 @@ fn bad_inputs_are_clear_errors() {
         .is_err());
     // Missing folder, split without seed, binary with wrong class count, invalid UTF-8 text.
     assert!(matches!(
-        image_dataset_from_directory(root.join("nope"), ImageDatasetOptions::default()).err().unwrap(),
+        image_dataset_from_directory(root.join("nope"), ImageDatasetArgs::default()).err().unwrap(),
         Error::Io(_)
     ));
-    let no_seed = ImageDatasetOptions {
+    let no_seed = ImageDatasetArgs {
         validation_split: Some(0.2),
         subset: Some(DatasetSubset::Training),
         verbose: false,
@@ -435,9 +434,9 @@ fn bad_inputs_are_clear_errors() {
     std::fs::create_dir_all(texts.join("b")).unwrap();
     std::fs::create_dir_all(texts.join("c")).unwrap();
     std::fs::write(texts.join("a").join("bad.txt"), [0xff, 0xfe, 0x41]).unwrap();
-    let binary = TextDatasetOptions { label_mode: LabelMode::Binary, verbose: false, ..Default::default() };
+    let binary = TextDatasetArgs { label_mode: LabelMode::Binary, verbose: false, ..Default::default() };
     assert!(text_dataset_from_directory(&texts, binary).err().unwrap().message().contains("exactly 2"));
-    let ds = text_dataset_from_directory(&texts, TextDatasetOptions { verbose: false, ..Default::default() })
+    let ds = text_dataset_from_directory(&texts, TextDatasetArgs { verbose: false, ..Default::default() })
         .unwrap();
     let e = ds.get_batch(0).err().unwrap();
     assert!(e.message().contains("bad.txt") && e.message().contains("UTF-8"), "{e}");
@@ -462,7 +461,7 @@ fn load_img_from_memory_equals_load_img_on_the_same_file() {
             (ColorMode::Grayscale, Some((20, 24)), PilInterpolation::Bilinear),
             (ColorMode::Rgba, Some((48, 40)), PilInterpolation::Bicubic),
         ] {
-            let opts = || LoadImgOptions {
+            let opts = || LoadImgArgs {
                 color_mode: mode,
                 target_size: size,
                 interpolation,
@@ -476,10 +475,8 @@ fn load_img_from_memory_equals_load_img_on_the_same_file() {
     }
     // Truncated bytes are an error naming the source, not a panic.
     let bytes = std::fs::read(dir.join("cifar_11.png")).unwrap();
-    let e = keras::preprocessing::image::load_img_from_memory(
-        &bytes[..bytes.len() / 2],
-        LoadImgOptions::default(),
-    )
-    .unwrap_err();
+    let e =
+        keras::preprocessing::image::load_img_from_memory(&bytes[..bytes.len() / 2], LoadImgArgs::default())
+            .unwrap_err();
     assert!(e.to_string().contains("'<memory>'"), "{e}");
 }

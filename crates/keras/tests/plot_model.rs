@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use keras::layers::{Dense, Input};
 use keras::models::{AnyModel, Functional, Sequential};
 use keras::utils::plot_model::{
-    model_to_dot, model_to_png, model_to_svg, plot_model, PlotGraph, PlotModelOptions, PlotNode, ToPlotGraph,
+    model_to_dot, model_to_png, model_to_svg, plot_model, PlotGraph, PlotModelArgs, PlotNode, ToPlotGraph,
 };
 use keras::Error;
 use serde_json::Value;
@@ -70,8 +70,8 @@ fn graph_from_json(m: &Value) -> PlotGraph {
 }
 
 /// Keras's keyword arguments as options.
-fn options_from_json(o: &Value) -> PlotModelOptions {
-    let mut opts = PlotModelOptions::new();
+fn options_from_json(o: &Value) -> PlotModelArgs {
+    let mut opts = PlotModelArgs::new();
     for (k, v) in o.as_object().unwrap() {
         opts = match k.as_str() {
             "show_shapes" => opts.show_shapes(v.as_bool().unwrap()),
@@ -234,7 +234,7 @@ fn view_box(svg: &str) -> (f64, f64) {
 fn plot_model_writes_png_svg_and_dot_for_a_sequential_model() {
     let model = mlp();
     let dir = out_dir("files");
-    let opts = PlotModelOptions::new().show_shapes(true);
+    let opts = PlotModelArgs::new().show_shapes(true);
     for file in ["m.png", "m.svg", "m.dot", "m.gv", "m.PNG", "no_extension"] {
         plot_model(&model, dir.join(file), opts.clone()).unwrap();
         assert!(std::fs::metadata(dir.join(file)).unwrap().len() > 0, "{file}");
@@ -290,7 +290,7 @@ fn the_png_draws_what_the_svg_describes() {
     // Same layout in both: every cell's fill shows in the PNG near the cell's corner (away
     // from its centred text), and the middle of every edge path is dark.
     let model = mlp();
-    let opts = PlotModelOptions::new().show_shapes(true).show_trainable(true).dpi(144);
+    let opts = PlotModelArgs::new().show_shapes(true).show_trainable(true).dpi(144);
     let svg = model_to_svg(&model, opts.clone()).unwrap();
     let img = image::load_from_memory(&model_to_png(&model, opts).unwrap()).unwrap().to_rgb8();
     let doc = roxmltree::Document::parse_with_options(
@@ -327,7 +327,7 @@ fn the_png_draws_what_the_svg_describes() {
 #[test]
 fn the_png_shows_the_boxes() {
     // Black table backgrounds and white cells: the picture is not blank.
-    let png = model_to_png(&mlp(), PlotModelOptions::new().dpi(72)).unwrap();
+    let png = model_to_png(&mlp(), PlotModelArgs::new().dpi(72)).unwrap();
     let img = image::load_from_memory(&png).unwrap().to_rgb8();
     let black = img.pixels().filter(|p| p.0 == [0, 0, 0]).count();
     let white = img.pixels().filter(|p| p.0 == [255, 255, 255]).count();
@@ -350,29 +350,28 @@ fn invalid(e: Error) -> String {
 fn errors_are_keras_like_and_never_panics() {
     let model = mlp();
     let dir = out_dir("errors");
-    let m = invalid(plot_model(&model, dir.join("model.pdf"), PlotModelOptions::new()).unwrap_err());
+    let m = invalid(plot_model(&model, dir.join("model.pdf"), PlotModelArgs::new()).unwrap_err());
     assert_eq!(m, "Format: \"pdf\" not recognized. Use one of: dot gv png svg");
     assert!(!dir.join("model.pdf").exists());
-    let m =
-        invalid(plot_model(&model, dir.join("m.png"), PlotModelOptions::new().rankdir("XY")).unwrap_err());
+    let m = invalid(plot_model(&model, dir.join("m.png"), PlotModelArgs::new().rankdir("XY")).unwrap_err());
     assert!(m.contains("rankdir") && m.contains("\"XY\"") && m.contains("\"LR\""), "{m}");
-    let m = invalid(model_to_dot(&model, PlotModelOptions::new().rankdir("lr")).unwrap_err());
+    let m = invalid(model_to_dot(&model, PlotModelArgs::new().rankdir("lr")).unwrap_err());
     assert!(m.contains("rankdir"), "{m}");
-    let m = invalid(model_to_svg(&model, PlotModelOptions::new().splines("wavy")).unwrap_err());
+    let m = invalid(model_to_svg(&model, PlotModelArgs::new().splines("wavy")).unwrap_err());
     assert!(m.contains("splines") && m.contains("ortho"), "{m}");
-    let m = invalid(model_to_png(&model, PlotModelOptions::new().dpi(0)).unwrap_err());
+    let m = invalid(model_to_png(&model, PlotModelArgs::new().dpi(0)).unwrap_err());
     assert!(m.contains("dpi"), "{m}");
 
     // A model that is not built.
     let mut unbuilt = Sequential::new();
     unbuilt.add(Dense::new(3)).unwrap();
-    match plot_model(&unbuilt, dir.join("m.png"), PlotModelOptions::new()).unwrap_err() {
+    match plot_model(&unbuilt, dir.join("m.png"), PlotModelArgs::new()).unwrap_err() {
         Error::State(m) => assert!(m.starts_with("This model has not yet been built."), "{m}"),
         other => panic!("{other:?}"),
     }
 
     // A file that cannot be written.
-    match plot_model(&model, dir.join("missing_dir").join("m.png"), PlotModelOptions::new()).unwrap_err() {
+    match plot_model(&model, dir.join("missing_dir").join("m.png"), PlotModelArgs::new()).unwrap_err() {
         Error::Io(m) => assert!(m.contains("missing_dir"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -380,26 +379,26 @@ fn errors_are_keras_like_and_never_panics() {
     // Graphs that do not hold together.
     let mut g = chain(3);
     g.edges.push((1, 9));
-    assert!(invalid(model_to_dot(&g, PlotModelOptions::new()).unwrap_err()).contains("9"));
+    assert!(invalid(model_to_dot(&g, PlotModelArgs::new()).unwrap_err()).contains("9"));
     let mut g = chain(3);
     g.nodes[2].id = 0;
-    assert!(invalid(model_to_svg(&g, PlotModelOptions::new()).unwrap_err()).contains("id 0"));
+    assert!(invalid(model_to_svg(&g, PlotModelArgs::new()).unwrap_err()).contains("id 0"));
     let mut g = chain(3);
     g.edge_ports = vec![(0, 0)];
-    assert!(invalid(model_to_png(&g, PlotModelOptions::new()).unwrap_err()).contains("edge_ports"));
+    assert!(invalid(model_to_png(&g, PlotModelArgs::new()).unwrap_err()).contains("edge_ports"));
     let mut g = chain(3);
     g.outputs = vec![7];
-    assert!(model_to_dot(&g, PlotModelOptions::new()).is_err());
+    assert!(model_to_dot(&g, PlotModelArgs::new()).is_err());
     // An edge out of a nested model's third output, which it does not have.
     let mut g = nested_two_tower();
     g.edge_ports = vec![(0, 0); g.edges.len()];
     let k = g.edges.iter().position(|&(a, _)| a == 3).unwrap();
     g.edge_ports[k] = (2, 0);
-    let opts = PlotModelOptions::new().expand_nested(true);
+    let opts = PlotModelArgs::new().expand_nested(true);
     assert!(invalid(model_to_dot(&g, opts.clone()).unwrap_err()).contains("output 2"));
     assert!(model_to_png(&g, opts).is_err());
     // Collapsed, the same graph draws.
-    assert!(model_to_png(&g, PlotModelOptions::new()).is_ok());
+    assert!(model_to_png(&g, PlotModelArgs::new()).is_ok());
 
     // An edge into a nested model that has no inputs.
     let mut g = chain(2);
@@ -407,18 +406,18 @@ fn errors_are_keras_like_and_never_panics() {
     hollow.nested = Some(PlotGraph::new("hollow", "Functional"));
     g.nodes.push(hollow.clone());
     g.edges.push((1, 2));
-    let m = invalid(model_to_svg(&g, PlotModelOptions::new().expand_nested(true)).unwrap_err());
+    let m = invalid(model_to_svg(&g, PlotModelArgs::new().expand_nested(true)).unwrap_err());
     assert!(m.contains("hollow") && m.contains("0 inputs"), "{m}");
 
     // Odd but valid input draws: an empty model, an empty nested model, a cycle, a
     // self-loop, odd names.
     let empty = PlotGraph::new("empty", "Functional");
-    let png = model_to_png(&empty, PlotModelOptions::new()).unwrap();
+    let png = model_to_png(&empty, PlotModelArgs::new()).unwrap();
     assert!(image::load_from_memory(&png).is_ok());
     let mut g = chain(2);
     g.nodes.push(hollow);
     for dir in ["TB", "LR"] {
-        let opts = PlotModelOptions::new().expand_nested(true).rankdir(dir);
+        let opts = PlotModelArgs::new().expand_nested(true).rankdir(dir);
         let svg = model_to_svg(&g, opts.clone()).unwrap();
         assert_eq!(drawing(&svg).clusters.len(), 1);
         assert!(model_to_png(&g, opts.clone()).is_ok());
@@ -428,14 +427,14 @@ fn errors_are_keras_like_and_never_panics() {
     g.edges.push((3, 0));
     g.edges.push((2, 2));
     g.nodes[1].name = "a<&>\"'b\u{1}".into();
-    let svg = model_to_svg(&g, PlotModelOptions::new().show_layer_names(true)).unwrap();
+    let svg = model_to_svg(&g, PlotModelArgs::new().show_layer_names(true)).unwrap();
     roxmltree::Document::parse_with_options(
         &svg,
         roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() },
     )
     .unwrap();
-    assert!(model_to_png(&g, PlotModelOptions::new()).is_ok());
-    assert!(model_to_dot(&g, PlotModelOptions::new()).unwrap().contains("a&lt;&amp;&gt;"));
+    assert!(model_to_png(&g, PlotModelArgs::new()).is_ok());
+    assert!(model_to_dot(&g, PlotModelArgs::new()).unwrap().contains("a&lt;&amp;&gt;"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -770,7 +769,7 @@ fn expected_edges(g: &PlotGraph, expand: bool) -> HashSet<(String, String)> {
 /// other unless nested; edge paths stay out of boxes; every drawn path chain goes from a
 /// producer's box to a consumer's box; the drawn connections are exactly the model's; the
 /// consumer is below (TB) or right of (LR) its producer.
-fn check_drawing(g: &PlotGraph, opts: PlotModelOptions) {
+fn check_drawing(g: &PlotGraph, opts: PlotModelArgs) {
     let expand = opts.expand_nested;
     let rankdir = opts.rankdir.clone();
     let ortho = opts.splines == "ortho";
@@ -888,8 +887,8 @@ fn check_drawing(g: &PlotGraph, opts: PlotModelOptions) {
     }
 }
 
-fn all_views() -> Vec<PlotModelOptions> {
-    let base = PlotModelOptions::new().show_layer_names(true).show_shapes(true);
+fn all_views() -> Vec<PlotModelArgs> {
+    let base = PlotModelArgs::new().show_layer_names(true).show_shapes(true);
     vec![
         base.clone(),
         base.clone().rankdir("LR"),
@@ -913,8 +912,8 @@ fn layouts_of_branching_models_are_clean() {
 #[test]
 fn a_fifty_layer_chain_is_one_straight_column() {
     let g = chain(50);
-    check_drawing(&g, PlotModelOptions::new().show_layer_names(true));
-    let d = drawing(&model_to_svg(&g, PlotModelOptions::new().show_layer_names(true)).unwrap());
+    check_drawing(&g, PlotModelArgs::new().show_layer_names(true));
+    let d = drawing(&model_to_svg(&g, PlotModelArgs::new().show_layer_names(true)).unwrap());
     let centers: Vec<f64> = d.boxes.values().map(|b| (b.x0 + b.x1) / 2.0).collect();
     let spread =
         centers.iter().cloned().fold(f64::MIN, f64::max) - centers.iter().cloned().fold(f64::MAX, f64::min);
@@ -925,7 +924,7 @@ fn a_fifty_layer_chain_is_one_straight_column() {
 #[test]
 fn a_residual_main_path_stays_straight() {
     let g = residual(3);
-    let d = drawing(&model_to_svg(&g, PlotModelOptions::new().show_layer_names(true)).unwrap());
+    let d = drawing(&model_to_svg(&g, PlotModelArgs::new().show_layer_names(true)).unwrap());
     let cx = |n: &str| (d.boxes[n].x0 + d.boxes[n].x1) / 2.0;
     for b in 0..3 {
         assert!((cx(&format!("b{b}_conv1")) - cx(&format!("b{b}_conv2"))).abs() < 1.0);
@@ -952,7 +951,7 @@ fn a_graph_of_any_source_can_be_drawn() {
             Ok(chain(2))
         }
     }
-    let dot = model_to_dot(&Tiny, PlotModelOptions::new()).unwrap();
+    let dot = model_to_dot(&Tiny, PlotModelArgs::new()).unwrap();
     assert_eq!(dot.matches(" -> ").count(), 1);
 }
 
@@ -1022,9 +1021,9 @@ fn random_graphs_draw_cleanly() {
             g.nodes[id].nested = Some(inner);
         }
         for opts in [
-            PlotModelOptions::new().show_layer_names(true),
-            PlotModelOptions::new().show_layer_names(true).show_shapes(true).rankdir("LR"),
-            PlotModelOptions::new().show_layer_names(true).splines("spline"),
+            PlotModelArgs::new().show_layer_names(true),
+            PlotModelArgs::new().show_layer_names(true).show_shapes(true).rankdir("LR"),
+            PlotModelArgs::new().show_layer_names(true).splines("spline"),
         ] {
             check_drawing(&g, opts.clone().expand_nested(true));
             check_drawing(&g, opts);

@@ -42,7 +42,7 @@ fn deferred_build_on_first_fit() {
     m.add(Dense::new(3)).unwrap();
     assert!(!m.built());
     assert!(m.predict(Tensor::zeros([1, 4]), PredictArgs::default()).is_err());
-    m.compile("adam", "mse", &[] as &[&str]).unwrap();
+    m.compile("adam", "mse", &[]).unwrap();
     m.fit(Tensor::zeros([4, 5]), Tensor::zeros([4, 3]), FitArgs::default().verbose(0)).unwrap();
     assert!(m.built());
     assert_eq!(m.count_params(), 5 * 3 + 3);

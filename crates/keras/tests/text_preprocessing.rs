@@ -69,7 +69,7 @@ fn timeseries_dataset_trains_an_lstm() {
     model.add(Input::new(&[8, 1])).unwrap();
     model.add(LSTM::new(8)).unwrap();
     model.add(Dense::new(1)).unwrap();
-    model.compile("adam", "mse", &[] as &[&str]).unwrap();
+    model.compile("adam", "mse", &[]).unwrap();
     let h = model.fit_sequence(&mut ds, FitArgs::default().epochs(4).verbose(0)).unwrap();
     let loss = &h.history["loss"];
     assert_eq!(loss.len(), 4);

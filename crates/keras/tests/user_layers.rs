@@ -334,7 +334,7 @@ fn composite_layers_expose_nested_weights_paths_and_trainability() {
     assert!(m.losses().unwrap().is_empty());
 
     // Training moves only trainable weights.
-    m.compile(SGD::new().learning_rate(0.1), "mse", &[] as &[&str]).unwrap();
+    m.compile(SGD::new().learning_rate(0.1), "mse", &[]).unwrap();
     let before = m.get_weights();
     let x = Tensor::new((0..24).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), [8, 3]).unwrap();
     let y = Tensor::new((0..16).map(|i| (i as f32 * 0.11).cos()).collect::<Vec<_>>(), [8, 2]).unwrap();
@@ -447,7 +447,7 @@ fn a_sequential_with_a_registered_user_layer_round_trips() {
     m.add(Dense::new(4).activation("tanh")).unwrap();
     m.add(Scale::new()).unwrap();
     m.add(Dense::new(2)).unwrap();
-    m.compile("adam", "mse", &[] as &[&str]).unwrap();
+    m.compile("adam", "mse", &[]).unwrap();
     let x = keras::io::npy::read(fixture("net_x.npy")).unwrap();
     let y = keras::io::npy::read(fixture("net_y.npy")).unwrap();
     m.fit(&x, &y, FitArgs::default().epochs(2).verbose(0)).unwrap();
@@ -555,7 +555,7 @@ fn a_subclassed_model_trains_like_keras() {
     assert_eq!(paths, want_paths);
     // Keras's weights file of the same model loads: the layout matches.
     model.load_weights(fixture("net_initial.weights.h5")).unwrap();
-    model.compile(SGD::new().learning_rate(0.1), "mse", &[] as &[&str]).unwrap();
+    model.compile(SGD::new().learning_rate(0.1), "mse", &[]).unwrap();
     let eval = |m: &mut SubclassedModel<Net>| {
         m.evaluate(&x, &y, EvaluateArgs::default().batch_size(8).verbose(0)).unwrap()["loss"]
     };

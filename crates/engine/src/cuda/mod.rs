@@ -6,6 +6,13 @@
 //! driver is installed. One stream per GPU carries all work in submission order, which is what
 //! lets the allocator hand a freed block to the next op at once (the stream orders the old
 //! and new users), as PyTorch's caching allocator does for a single stream.
+//!
+//! Submodules:
+//! - `blas`: cuBLAS GEMMs (row-major, as the CPU `kernels::matmul`), TF32 tensor cores by default
+//! - `dnn`: cuDNN convolutions over NHWC tensors (forward, backward data, backward filter)
+//! - `graph`: Whole-step CUDA graphs
+//! - `module`: The engine's own kernels (`kernels.cu`), compiled with NVRTC at first use for the GPU's exact architecture (machine code, no driver JIT), and the launch helper
+//! - `ops`: Device implementations of the engine's ops
 
 pub mod blas;
 pub mod dnn;

@@ -1,5 +1,6 @@
 //! Element-wise ops: activations and other unary maps, and broadcasting binary arithmetic.
 
+use crate::kernels::simd::multiversion;
 use rayon::prelude::*;
 
 use crate::autodiff::record;
@@ -445,7 +446,12 @@ impl Unary {
     pub fn apply_slice(self, xs: &mut [f32]) {
         match self {
             Unary::Linear => {}
-            Unary::Relu => xs.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Unary::Relu => relu_slice(xs),
+            Unary::ReluParams { negative_slope, max_value, threshold }
+                if negative_slope == 0.0 && threshold == 0.0 && max_value == 6.0 =>
+            {
+                relu6_slice(xs)
+            }
             f => xs.iter_mut().for_each(|v| *v = f.apply(*v)),
         }
     }
@@ -481,12 +487,39 @@ pub(crate) fn map_f32(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f3
     }
 }
 
-/// Applies `f` in place.
-pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
-    if x.len() >= ELEMENTWISE_PARALLEL_MIN {
-        x.par_iter_mut().for_each(|v| *v = f(*v));
-    } else {
-        x.iter_mut().for_each(|v| *v = f(*v));
+/// `f` applied to every element: the enum is matched once, so the common activations run
+/// as tight loops the compiler vectorizes (a match per element does not).
+pub(crate) fn map_unary(xs: &[f32], f: Unary) -> Vec<f32> {
+    match f {
+        Unary::Linear => xs.to_vec(),
+        Unary::Relu => map_f32(xs, |v| if v > 0.0 { v } else { 0.0 }),
+        // relu6 (`ReLU(max_value=6)`, MobileNet's activation): `relu_params`' own formula.
+        Unary::ReluParams { negative_slope, max_value, threshold }
+            if negative_slope == 0.0 && threshold == 0.0 && max_value == 6.0 =>
+        {
+            map_f32(xs, |v| v.clamp(0.0, 6.0))
+        }
+        Unary::Sigmoid => map_f32(xs, sigmoid),
+        Unary::Tanh => map_f32(xs, f32::tanh),
+        f => map_f32(xs, |v| f.apply(v)),
+    }
+}
+
+multiversion! {
+    /// `max(x, 0)` in place, with [`Unary::apply`]'s formula (NaN and -0 give 0).
+    fn relu_slice(xs: &mut [f32]) {
+        for v in xs.iter_mut() {
+            *v = if *v > 0.0 { *v } else { 0.0 };
+        }
+    }
+}
+
+multiversion! {
+    /// `clamp(x, 0, 6)` in place (relu6, MobileNet's activation), as [`map_unary`].
+    fn relu6_slice(xs: &mut [f32]) {
+        for v in xs.iter_mut() {
+            *v = v.clamp(0.0, 6.0);
+        }
     }
 }
 
@@ -506,7 +539,7 @@ pub fn unary(x: &Tensor, f: Unary) -> Result<Tensor> {
         return crate::cuda::ops::unary(d, x, f);
     }
     let xs = x.as_f32()?;
-    let out = Tensor::from_f32_unchecked(map_f32(xs, |v| f.apply(v)), x.shape().to_vec());
+    let out = Tensor::from_f32_unchecked(map_unary(xs, f), x.shape().to_vec());
     let out = if f == Unary::Sigmoid { out.with_logits(LogitsKind::Sigmoid, x) } else { out };
     record(
         out,

@@ -2,7 +2,7 @@
 
 use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as gemm, Trans};
-use crate::ops::elementwise::{map_inplace, Unary};
+use crate::ops::elementwise::Unary;
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 
@@ -52,7 +52,8 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
             act.apply_slice(row);
         }
     } else if out.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
-        map_inplace(out, move |v| act.apply(v));
+        use rayon::prelude::*;
+        out.par_chunks_mut(4096).for_each(|chunk| act.apply_slice(chunk));
     } else {
         act.apply_slice(out);
     }

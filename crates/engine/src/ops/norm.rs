@@ -2,10 +2,15 @@
 //! mean/max reductions over several axes (global pooling).
 
 use crate::autodiff::record;
+use crate::ops::inference::ChannelNorm;
 use crate::ops::layout::{offsets, strides_of, transpose};
 use crate::ops::reduce::{normalize_axis, split_axis};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
+
+/// Channels-last rows are normalized in blocks of about this many values (fewer, larger
+/// parallel tasks than one row each).
+const ROW_BLOCK: usize = 4096;
 
 /// Checks an optional per-feature parameter (gamma or beta) of `len` elements.
 fn param<'a>(p: Option<&'a Tensor>, len: usize, what: &str) -> Result<Option<&'a [f32]>> {
@@ -165,18 +170,30 @@ pub fn batch_norm_inference(
     let xs = x.as_f32()?;
     let gs = param(gamma, c, "batch_norm gamma")?;
     let bs = param(beta, c, "batch_norm beta")?;
+    // Per channel: y = (x - mean) * k + shift, the same map the fused inference convolutions
+    // apply (crate::ops::inference), so both give the same bits.
+    let norm = ChannelNorm::new(mean, variance, gs, bs, epsilon)?;
+    // For the backward pass.
     let inv: Vec<f32> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
     let mean = mean.to_vec();
     let at = move |o: usize, ch: usize, i: usize| (o * c + ch) * inner + i;
     let mut out = vec![0.0f32; xs.len()];
-    for o in 0..outer {
-        for ch in 0..c {
-            let k = inv[ch] * gs.map_or(1.0, |g| g[ch]);
-            let shift = bs.map_or(0.0, |b| b[ch]);
-            for i in 0..inner {
-                let j = at(o, ch, i);
-                out[j] = (xs[j] - mean[ch]) * k + shift;
+    if c > 0 && !xs.is_empty() {
+        // Whole rows of `c` channels (channels last) or one channel plane of `inner` values
+        // per chunk: tight loops, chunks in parallel for large tensors.
+        let len = if inner == 1 { c * (ROW_BLOCK / c).max(1) } else { inner };
+        let chunk = |(o, (dst, src)): (usize, (&mut [f32], &[f32]))| {
+            if inner == 1 {
+                norm.map_rows(dst, src);
+            } else {
+                norm.map_plane(o % c, dst, src);
             }
+        };
+        if xs.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
+            use rayon::prelude::*;
+            out.par_chunks_mut(len).zip(xs.par_chunks(len)).enumerate().for_each(chunk);
+        } else {
+            out.chunks_mut(len).zip(xs.chunks(len)).enumerate().for_each(chunk);
         }
     }
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
@@ -193,14 +210,27 @@ pub fn batch_norm_inference(
             let mut dx = vec![0.0f32; xs.len()];
             let mut dgamma = vec![0.0f32; c];
             let mut dbeta = vec![0.0f32; c];
-            for o in 0..outer {
-                for ch in 0..c {
-                    let k = inv[ch] * gvals.map_or(1.0, |g| g[ch]);
-                    for i in 0..inner {
-                        let j = at(o, ch, i);
-                        dx[j] = dy[j] * k;
-                        dgamma[ch] += dy[j] * (xs[j] - mean[ch]) * inv[ch];
-                        dbeta[ch] += dy[j];
+            let k: Vec<f32> = (0..c).map(|ch| inv[ch] * gvals.map_or(1.0, |g| g[ch])).collect();
+            if inner == 1 {
+                // Channels last: whole rows at once, in the same order of accumulation.
+                for o in 0..outer {
+                    let r = o * c..(o + 1) * c;
+                    let (dyr, xr, dxr) = (&dy[r.clone()], &xs[r.clone()], &mut dx[r]);
+                    for ch in 0..c {
+                        dxr[ch] = dyr[ch] * k[ch];
+                        dgamma[ch] += dyr[ch] * (xr[ch] - mean[ch]) * inv[ch];
+                        dbeta[ch] += dyr[ch];
+                    }
+                }
+            } else {
+                for o in 0..outer {
+                    for ch in 0..c {
+                        for i in 0..inner {
+                            let j = at(o, ch, i);
+                            dx[j] = dy[j] * k[ch];
+                            dgamma[ch] += dy[j] * (xs[j] - mean[ch]) * inv[ch];
+                            dbeta[ch] += dy[j];
+                        }
                     }
                 }
             }
@@ -467,6 +497,31 @@ mod tests {
             2e-2,
         );
         assert!(batch_norm_inference(&x, -1, &[0.0], &[1.0], None, None, 1e-3).is_err());
+    }
+
+    #[test]
+    fn batch_norm_inference_matches_the_formula_in_every_layout_and_size() {
+        // Channels last and channels first, small (serial) and large (parallel) tensors.
+        for (shape, axis) in
+            [(vec![2, 3, 5], 1isize), (vec![2, 5, 3], -1), (vec![64, 16, 40], -1), (vec![8, 40, 128], 1)]
+        {
+            let n: usize = shape.iter().product();
+            let c = shape[axis.rem_euclid(3) as usize];
+            let xs: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0).collect();
+            let x = Tensor::new(xs.clone(), shape.clone()).unwrap();
+            let mean: Vec<f32> = (0..c).map(|i| i as f32 * 0.1 - 0.3).collect();
+            let var: Vec<f32> = (0..c).map(|i| 0.5 + i as f32 * 0.05).collect();
+            let g = Tensor::new((0..c).map(|i| 1.0 + i as f32 * 0.01).collect::<Vec<_>>(), [c]).unwrap();
+            let b = Tensor::new((0..c).map(|i| i as f32 * -0.02).collect::<Vec<_>>(), [c]).unwrap();
+            let y = batch_norm_inference(&x, axis, &mean, &var, Some(&g), Some(&b), 1e-3).unwrap();
+            let inner: usize = if axis == 1 { shape[2] } else { 1 };
+            for (i, (&yv, &xv)) in y.as_f32().unwrap().iter().zip(&xs).enumerate() {
+                let ch = (i / inner) % c;
+                let k = 1.0 / (var[ch] + 1e-3).sqrt() * g.as_f32().unwrap()[ch];
+                let want = (xv - mean[ch]) * k + b.as_f32().unwrap()[ch];
+                assert_eq!(yv, want, "{shape:?} axis {axis} element {i}");
+            }
+        }
     }
 
     #[test]

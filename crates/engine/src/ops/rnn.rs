@@ -55,7 +55,7 @@ impl RnnCell {
 
 /// Static options of [`rnn`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RnnOptions {
+pub struct RnnArgs {
     /// The cell.
     pub cell: RnnCell,
     /// Cell activation (`tanh`); needs a derivative computable from its output.
@@ -174,7 +174,7 @@ fn fapply(u: Unary, x: f32) -> f32 {
 
 /// Everything the backward pass needs, kept from the forward pass.
 struct Saved {
-    opts: RnnOptions,
+    opts: RnnArgs,
     b: usize,
     t: usize,
     d: usize,
@@ -209,12 +209,12 @@ struct Saved {
 /// output `(batch, units)`. Gradients flow to `x`, the kernels, the bias and the initial states.
 ///
 /// ```
-/// use keras_engine::ops::{rnn, RnnCell, RnnInputs, RnnOptions, Unary};
+/// use keras_engine::ops::{rnn, RnnCell, RnnInputs, RnnArgs, Unary};
 /// use keras_engine::Tensor;
 /// let x = Tensor::ones([2, 5, 3]);
 /// let k = Tensor::full([3, 8], 0.1);
 /// let r = Tensor::full([2, 8], 0.1);
-/// let opts = RnnOptions {
+/// let opts = RnnArgs {
 ///     cell: RnnCell::Lstm,
 ///     activation: Unary::Tanh,
 ///     recurrent_activation: Unary::Sigmoid,
@@ -228,7 +228,7 @@ struct Saved {
 /// assert_eq!(out[0].shape(), &[2, 2]);
 /// assert_eq!(out.len(), 3);
 /// ```
-pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnOptions) -> Result<Vec<Tensor>> {
+pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnArgs) -> Result<Vec<Tensor>> {
     let opts = *opts;
     let cell = opts.cell;
     let g = cell.gates();
@@ -571,7 +571,7 @@ fn rows(buf: &[f32], s: usize, (b, b0, bc): (usize, usize, usize), w: usize) -> 
 
 /// What every forward chunk shares.
 struct StepParams<'a> {
-    opts: RnnOptions,
+    opts: RnnArgs,
     t: usize,
     b: usize,
     u: usize,
@@ -1103,8 +1103,8 @@ mod tests {
             .unwrap()
     }
 
-    fn opts(cell: RnnCell, go_backwards: bool, return_sequences: bool) -> RnnOptions {
-        RnnOptions {
+    fn opts(cell: RnnCell, go_backwards: bool, return_sequences: bool) -> RnnArgs {
+        RnnArgs {
             cell,
             activation: Unary::Tanh,
             recurrent_activation: Unary::Sigmoid,

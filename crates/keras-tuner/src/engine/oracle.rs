@@ -48,7 +48,7 @@ pub trait Algorithm: Send {
 
 /// The arguments every oracle takes (keras-tuner `Oracle.__init__`).
 #[derive(Clone, Debug)]
-pub struct OracleOptions {
+pub struct OracleArgs {
     /// The objective.
     pub objective: Objective,
     /// Most trials to create (`None`: no limit).
@@ -76,9 +76,9 @@ pub struct OracleCore {
     pub max_trials: Option<usize>,
     /// The search space.
     pub hyperparameters: HyperParameters,
-    /// See [`OracleOptions::allow_new_entries`].
+    /// See [`OracleArgs::allow_new_entries`].
     pub allow_new_entries: bool,
-    /// See [`OracleOptions::tune_new_entries`].
+    /// See [`OracleArgs::tune_new_entries`].
     pub tune_new_entries: bool,
     /// Trials in creation order.
     pub(crate) trials: Vec<Trial>,
@@ -113,7 +113,7 @@ fn set_in<T>(list: &mut Vec<(String, T)>, k: &str, v: T) {
 }
 
 impl OracleCore {
-    fn new(o: OracleOptions) -> Result<OracleCore> {
+    fn new(o: OracleArgs) -> Result<OracleCore> {
         let hyperparameters = match o.hyperparameters {
             Some(h) if !h.space().is_empty() => h,
             _ => {
@@ -336,7 +336,7 @@ impl std::fmt::Debug for Oracle {
 
 impl Oracle {
     /// An oracle for `algo`.
-    pub fn new(options: OracleOptions, algo: Box<dyn Algorithm>) -> Result<Oracle> {
+    pub fn new(options: OracleArgs, algo: Box<dyn Algorithm>) -> Result<Oracle> {
         let mut core = OracleCore::new(options)?;
         core.hash_ignores = algo.hash_ignores();
         Ok(Oracle { core, algo })

@@ -32,7 +32,7 @@ use crate::utils::{self, sha256};
 
 /// Options shared by every tuner (keras-tuner `Tuner` / `BaseTuner` arguments).
 #[derive(Clone, Debug)]
-pub(crate) struct TunerOptions {
+pub(crate) struct TunerArgs {
     pub directory: PathBuf,
     pub project_name: String,
     pub overwrite: bool,
@@ -43,9 +43,9 @@ pub(crate) struct TunerOptions {
     pub hyperband: bool,
 }
 
-impl Default for TunerOptions {
+impl Default for TunerArgs {
     fn default() -> Self {
-        TunerOptions {
+        TunerArgs {
             directory: PathBuf::from("."),
             project_name: "untitled_project".into(),
             overwrite: false,
@@ -63,7 +63,7 @@ impl Default for TunerOptions {
 pub struct Tuner<H: HyperModel> {
     hypermodel: H,
     oracle: Mutex<Oracle>,
-    opts: TunerOptions,
+    opts: TunerArgs,
     project_dir: PathBuf,
 }
 
@@ -82,7 +82,7 @@ fn trial_seed(seed: i64, trial_id: &str, execution: usize) -> u64 {
 const MAX_ACTIVATION_BUILDS: usize = 1000;
 
 impl<H: HyperModel> Tuner<H> {
-    pub(crate) fn create(hypermodel: H, mut oracle: Oracle, opts: TunerOptions) -> Result<Tuner<H>> {
+    pub(crate) fn create(hypermodel: H, mut oracle: Oracle, opts: TunerArgs) -> Result<Tuner<H>> {
         if opts.executions_per_trial == 0 {
             bail!(Value, "`executions_per_trial` must be at least 1.");
         }

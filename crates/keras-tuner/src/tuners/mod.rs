@@ -1,5 +1,11 @@
 //! The four tuners (keras-tuner `tuners`): each is a builder with keras-tuner's arguments
 //! that makes a [`Tuner`](crate::Tuner) with its search algorithm.
+//!
+//! Submodules:
+//! - `bayesian`: Bayesian optimization (keras-tuner `BayesianOptimization`)
+//! - `gridsearch`: Grid search (keras-tuner `GridSearch`)
+//! - `hyperband`: Hyperband (keras-tuner `Hyperband` / `HyperbandOracle`; Li et al., JMLR 2018)
+//! - `randomsearch`: Random search (keras-tuner `RandomSearch`)
 
 pub mod bayesian;
 pub mod gridsearch;
@@ -8,8 +14,8 @@ pub mod randomsearch;
 
 use crate::engine::hyperparameters::HyperParameters;
 use crate::engine::objective::{Objective, ObjectiveArg};
-use crate::engine::oracle::OracleOptions;
-use crate::engine::tuner::TunerOptions;
+use crate::engine::oracle::OracleArgs;
+use crate::engine::tuner::TunerArgs;
 use crate::error::Result;
 
 /// The arguments every tuner takes.
@@ -23,7 +29,7 @@ pub(crate) struct Common {
     pub allow_new_entries: bool,
     pub max_retries_per_trial: usize,
     pub max_consecutive_failed_trials: usize,
-    pub tuner: TunerOptions,
+    pub tuner: TunerArgs,
 }
 
 impl Common {
@@ -37,16 +43,16 @@ impl Common {
             allow_new_entries: true,
             max_retries_per_trial: 0,
             max_consecutive_failed_trials: 3,
-            tuner: TunerOptions::default(),
+            tuner: TunerArgs::default(),
         }
     }
 
-    pub fn oracle_options(&self) -> Result<OracleOptions> {
+    pub fn oracle_options(&self) -> Result<OracleArgs> {
         let objective = match &self.objective {
             None => Objective::default_objective(),
             Some(o) => o.create()?,
         };
-        Ok(OracleOptions {
+        Ok(OracleArgs {
             objective,
             max_trials: self.max_trials,
             hyperparameters: self.hyperparameters.clone(),

@@ -24,6 +24,24 @@
 //! let y = mobilenet_v2::preprocess_input(&x, None).unwrap();
 //! assert_eq!(y.as_f32().unwrap(), &[-1.0, 0.0, 1.0]);
 //! ```
+//!
+//! Submodules:
+//! - `common`: What every application builder shares
+//! - `densenet`: `keras.applications.densenet`
+//! - `efficientnet`: `keras.applications.efficientnet`
+//! - `family`: Which family an application belongs to, for the input preprocessing its weights expect
+//! - `imagenet_utils`: `keras.applications.imagenet_utils`
+//! - `inception_v3`: `keras.applications.inception_v3`
+//! - `mobilenet`: `keras.applications.mobilenet`
+//! - `mobilenet_v2`: `keras.applications.mobilenet_v2`
+//! - `mobilenet_v3`: `keras.applications.mobilenet_v3`
+//! - `nasnet`: `keras.applications.nasnet`
+//! - `resnet`: `keras.applications.resnet` (also `keras.applications.resnet50`)
+//! - `resnet_v2`: `keras.applications.resnet_v2`
+//! - `vgg16`: `keras.applications.vgg16`
+//! - `vgg19`: `keras.applications.vgg19`
+//! - `weights`: The ImageNet weight files Keras publishes for its applications, and how to fetch one
+//! - `xception`: `keras.applications.xception`
 
 mod common;
 pub mod densenet;

@@ -17,7 +17,7 @@
 //! let mut model = Sequential::new();
 //! model.add(Input::new(&[2])).unwrap();
 //! model.add(Dense::new(1)).unwrap();
-//! model.compile("sgd", "mse", &[] as &[&str]).unwrap();
+//! model.compile("sgd", "mse", &[]).unwrap();
 //! let x = Tensor::new(vec![0.5; 16], [8, 2]).unwrap();
 //! let y = Tensor::new(vec![1.0; 8], [8, 1]).unwrap();
 //!
@@ -35,6 +35,23 @@
 //!
 //! `fit` adds a [`History`](crate::History) and a [`ProgbarLogger`] after your callbacks, as
 //! Keras does; hooks run in list order.
+//!
+//! Submodules:
+//! - `backup_and_restore`: `BackupAndRestore` (Keras `keras.callbacks.BackupAndRestore`)
+//! - `callback_list`: `CallbackList`
+//! - `csv_logger`: `CSVLogger` (Keras `keras.callbacks.CSVLogger`)
+//! - `early_stopping`: `EarlyStopping` (Keras `keras.callbacks.EarlyStopping`)
+//! - `history`: `History` as a callback (Keras `keras.callbacks.History`)
+//! - `lambda_callback`: `LambdaCallback` (Keras `keras.callbacks.LambdaCallback`)
+//! - `learning_rate_scheduler`: `LearningRateScheduler` (Keras `keras.callbacks.LearningRateScheduler`)
+//! - `model_checkpoint`: `ModelCheckpoint` (Keras `keras.callbacks.ModelCheckpoint`)
+//! - `monitor`: What the monitoring callbacks share (Keras `MonitorCallback`)
+//! - `progbar_logger`: `ProgbarLogger` (Keras `keras.callbacks.ProgbarLogger`)
+//! - `pyformat`: Python's `str.format` for the file-path templates of `ModelCheckpoint` (`weights.{epoch:02d}-{val_loss:.2f}.keras`)
+//! - `reduce_lr_on_plateau`: `ReduceLROnPlateau` (Keras `keras.callbacks.ReduceLROnPlateau`)
+//! - `remote_monitor`: `RemoteMonitor` (Keras `keras.callbacks.RemoteMonitor`), over a plain HTTP/1.1 POST
+//! - `tensorboard`: `TensorBoard` (Keras `keras.callbacks.TensorBoard`) and the event-file format it writes, without TensorFlow
+//! - `terminate_on_nan`: `TerminateOnNaN` (Keras `keras.callbacks.TerminateOnNaN`)
 
 use std::any::Any;
 use std::cell::RefCell;

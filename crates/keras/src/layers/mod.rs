@@ -77,7 +77,7 @@
 //!
 //! let path = std::env::temp_dir().join(format!("linear_{}.keras", std::process::id()));
 //! model.save(&path).unwrap();
-//! let restored = load_model(&path).unwrap();
+//! let mut restored = load_model(&path).unwrap().into_sequential().unwrap();
 //! let x = Tensor::new(vec![0.5; 6], [2, 3]).unwrap();
 //! let args = || PredictArgs::default().verbose(0);
 //! assert_eq!(model.predict(&x, args()).unwrap().to_f32_vec(), restored.predict(&x, args()).unwrap().to_f32_vec());
@@ -89,6 +89,25 @@
 //! theirs. Its `call` runs them with [`call_sublayer`] so their activity penalties count.
 //! A model written the same way (a struct with a `call`) trains as a
 //! [`crate::models::SubclassedModel`].
+//!
+//! Submodules:
+//! - `activations`: Activation layers
+//! - `add_weight`: `add_weight`
+//! - `application_layers`: Layers that Keras defines inside its application sources rather than in `keras.layers` (`keras/src/applications/convnext.py`, `inception_resnet_v2.py`)
+//! - `attention`: Attention layers (Keras `keras/src/layers/attention`)
+//! - `builders`: Builder methods that many layers share word for word, written once
+//! - `call_kwargs`: Per-call keyword arguments ([`CallKwargs`])
+//! - `convolutional`: Convolution layers
+//! - `core`: Core layers
+//! - `layer`: The [`Layer`] trait, weights as [`Variable`]s, and the state every layer shares
+//! - `merging`: Merging layers (Keras `keras/src/layers/merging`)
+//! - `normalization`: Normalization layers
+//! - `pooling`: Pooling layers
+//! - `preprocessing`: Preprocessing layers that are part of a model
+//! - `regularization`: Regularization layers
+//! - `reshaping`: Reshaping layers
+//! - `rnn`: Recurrent layers
+//! - `sublayers`: Layers made of other layers
 
 pub mod activations;
 mod add_weight;
@@ -98,6 +117,7 @@ mod builders;
 pub mod call_kwargs;
 pub mod convolutional;
 pub mod core;
+pub mod data_format;
 pub mod layer;
 pub mod merging;
 pub mod normalization;
@@ -123,6 +143,7 @@ pub use convolutional::{
     Conv1D, Conv1DTranspose, Conv2DTranspose, Conv3D, Conv3DTranspose, DepthwiseConv1D, DepthwiseConv2D,
     SeparableConv1D, SeparableConv2D,
 };
+pub use data_format::DataFormat;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
@@ -149,7 +170,10 @@ pub use reshaping::{
     Cropping1D, Cropping2D, Cropping3D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
     UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 };
-pub use rnn::{Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed, GRU, LSTM, RNN};
+pub use rnn::{
+    deserialize_cell, Bidirectional, GRUCell, LSTMCell, RnnCell, RnnCellArg, SimpleRNN, SimpleRNNCell,
+    StackedRNNCells, TimeDistributed, GRU, LSTM, RNN,
+};
 pub use sublayers::{
     assign_paths, build_layer, call_sublayer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
 };
@@ -247,6 +271,10 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("LSTM", |c| boxed(LSTM::from_config(c))),
         ("GRU", |c| boxed(GRU::from_config(c))),
         ("RNN", |c| boxed(RNN::from_config(c))),
+        ("StackedRNNCells", |c| boxed(StackedRNNCells::from_config(c))),
+        ("SimpleRNNCell", |c| boxed(SimpleRNNCell::from_config(c))),
+        ("LSTMCell", |c| boxed(LSTMCell::from_config(c))),
+        ("GRUCell", |c| boxed(GRUCell::from_config(c))),
         ("Bidirectional", |c| boxed(Bidirectional::from_config(c))),
         ("TimeDistributed", |c| boxed(TimeDistributed::from_config(c))),
         ("Add", |c| boxed(Add::from_config(c))),

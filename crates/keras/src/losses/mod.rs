@@ -14,6 +14,15 @@
 //! let v = loss.compute(&y_true, &y_pred, None).unwrap();
 //! assert!((v.item().unwrap() - (-(0.5f32.ln()) - 0.9f32.ln()) / 2.0).abs() < 1e-6);
 //! ```
+//!
+//! Submodules:
+//! - `circle`: `Circle` loss (`keras.losses.circle`, Sun et al
+//! - `classes`: The loss classes (`keras.losses.CategoricalCrossentropy`, ...)
+//! - `crossentropy`: Crossentropy losses as fused differentiable ops, computed exactly as Keras 3 on the TensorFlow backend (clipping to `[1e-7, 1 - 1e-7]`, renormalisation, and the logits shortcut for outputs of `softmax`/`sigmoid`
+//! - `ctc`: Connectionist temporal classification
+//! - `kernels`: Building blocks of the loss functions
+//! - `regression`: Regression, hinge and probabilistic losses (every one a fused op with a hand-written gradient w.r.t
+//! - `segmentation`: Image-segmentation losses
 
 mod circle;
 mod classes;

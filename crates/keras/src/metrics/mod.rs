@@ -12,6 +12,18 @@
 //! assert_eq!(acc.name(), "accuracy");
 //! assert_eq!(acc.result(), 0.5);
 //! ```
+//!
+//! Submodules:
+//! - `auc`: `keras.metrics.AUC`
+//! - `confusion`: Threshold metrics over confusion counts
+//! - `confusion_matrix`: The counting every threshold metric shares
+//! - `correlation`: `keras.metrics.pearson_correlation` and `concordance_correlation`
+//! - `f_score`: `FBetaScore` and `F1Score` (keras/src/metrics/f_score_metrics.py)
+//! - `iou`: `IoU`, `BinaryIoU`, `OneHotIoU` and `OneHotMeanIoU` (Keras's `_IoUBase` family)
+//! - `mean`: `Mean` and `MeanMetricWrapper`
+//! - `reduction`: `RootMeanSquaredError` and `Sum`, accumulated as Keras's reduction metrics
+//! - `regression`: `keras.metrics.R2Score`
+//! - `sensitivity`: `SensitivityAtSpecificity`, `SpecificityAtSensitivity`, `PrecisionAtRecall` and `RecallAtPrecision` (Keras's `SensitivitySpecificityBase`)
 
 mod auc;
 mod confusion;

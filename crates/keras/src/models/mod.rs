@@ -2,6 +2,12 @@
 //! with [`Model::new`] from [`Input`] tensors) and [`SubclassedModel`] (a user struct with a
 //! `call`), with compile / fit / evaluate / predict. [`load_model`] returns an [`AnyModel`]:
 //! whichever of Sequential and Functional the file holds.
+//!
+//! Submodules:
+//! - `any_model`: [`AnyModel`]
+//! - `functional`: The Functional API (Keras `keras.Model(inputs, outputs)`, class `Functional`)
+//! - `sequential`: `Sequential`
+//! - `subclassed`: Subclassed models (Keras `class MyModel(keras.Model)` with `__init__` and `call`)
 
 mod any_model;
 pub mod functional;

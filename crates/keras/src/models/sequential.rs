@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::{
     self, trainer, Arrays, CompileArgs, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss,
-    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter, TrainModel,
+    IntoMetrics, IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter,
+    TrainModel,
 };
-use crate::utils::summary::{render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals};
+use crate::utils::summary::{render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -456,14 +457,15 @@ impl Sequential {
     }
 
     /// Configures training (Keras `model.compile`): an optimizer and a loss by name or
-    /// object, and metrics by name (`"accuracy"` resolves from the loss as in Keras).
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: Into<MetricArg> + Clone>(
+    /// object, and metrics ([`IntoMetrics`]) by name (`"accuracy"` resolves from the loss as in
+    /// Keras) or object; `&[]` for none.
+    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
         &mut self,
         optimizer: O,
         loss: L,
-        metrics: &[M],
+        metrics: M,
     ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        let metrics: Vec<MetricArg> = metrics.into_metrics();
         self.compile_with(optimizer, loss, metrics)
     }
 
@@ -740,7 +742,7 @@ impl Sequential {
         };
         let totals =
             SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
-        let opts = SummaryOptions { line_length, show_trainable, functional: false };
+        let opts = SummaryArgs { line_length, show_trainable, functional: false };
         render_summary(&self.stack.base.name, &rows, &totals, &opts)
     }
 
@@ -872,7 +874,7 @@ impl Sequential {
     /// (Keras 3 layout, with the optimizer state when the model is compiled) or a legacy
     /// `.h5` file (by position). The model must be built; nothing is assigned on error.
     pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        crate::saving::load_weights(self, path.as_ref(), crate::saving::LoadWeightsOptions::default())
+        crate::saving::load_weights(self, path.as_ref(), crate::saving::LoadWeightsArgs::default())
     }
 
     /// [`Sequential::load_weights`] with Keras's `by_name` (legacy `.h5` only) and
@@ -880,7 +882,7 @@ impl Sequential {
     pub fn load_weights_with(
         &mut self,
         path: impl AsRef<std::path::Path>,
-        opts: crate::saving::LoadWeightsOptions,
+        opts: crate::saving::LoadWeightsArgs,
     ) -> Result<()> {
         crate::saving::load_weights(self, path.as_ref(), opts)
     }

@@ -19,10 +19,10 @@ use serde_json::Value;
 use crate::layers::{self, CallContext, Layer, Shape, Variable};
 use crate::saving::layout::{subclassed_groups, VarGroup};
 use crate::saving::weights_h5::WeightsTarget;
-use crate::saving::LoadWeightsOptions;
+use crate::saving::LoadWeightsArgs;
 use crate::trainers::{
-    self, trainer, Arrays, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer, Logs,
-    MetricArg, Network, PredictArgs, TrainModel,
+    self, trainer, Arrays, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics, IntoOptimizer,
+    Logs, MetricArg, Network, PredictArgs, TrainModel,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -268,13 +268,13 @@ impl<L: Layer> SubclassedModel<L> {
     }
 
     /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
-    pub fn compile<O: IntoOptimizer, Lo: IntoLoss, M: Into<MetricArg> + Clone>(
+    pub fn compile<O: IntoOptimizer, Lo: IntoLoss, M: IntoMetrics>(
         &mut self,
         optimizer: O,
         loss: Lo,
-        metrics: &[M],
+        metrics: M,
     ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        let metrics: Vec<MetricArg> = metrics.into_metrics();
         let identifier = loss.identifier();
         let mut c = Compiled::new(optimizer.into_optimizer()?, loss.into_loss()?, metrics)?;
         if let Some(name) = identifier {
@@ -358,7 +358,7 @@ impl<L: Layer> SubclassedModel<L> {
             self,
             built,
             path.as_ref(),
-            LoadWeightsOptions::default(),
+            LoadWeightsArgs::default(),
             |m, _, _| {
                 Err(Error::InvalidArgument(format!(
                     "Model {}: loading legacy `.h5` weights into a subclassed model is not supported; use a \

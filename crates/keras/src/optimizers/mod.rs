@@ -12,6 +12,24 @@
 //! ```
 //!
 //! Learning-rate schedules live in [`schedules`].
+//!
+//! Submodules:
+//! - `base`: The state and the `apply` pipeline every Keras optimizer shares ([`BaseOptimizer`]), and the per-optimizer [`UpdateRule`] it drives
+//! - `device`: Optimizer state for variables that live on a GPU
+//! - `schedules`: Learning-rate schedules (`keras.optimizers.schedules`)
+//! - `adadelta`: `keras.optimizers.Adadelta`
+//! - `adafactor`: `keras.optimizers.Adafactor`
+//! - `adagrad`: `keras.optimizers.Adagrad`
+//! - `adam`: `keras.optimizers.Adam` and `keras.optimizers.AdamW`
+//! - `adamax`: `keras.optimizers.Adamax`
+//! - `ftrl`: `keras.optimizers.Ftrl`
+//! - `lamb`: `keras.optimizers.Lamb`
+//! - `lion`: `keras.optimizers.Lion`
+//! - `muon`: `keras.optimizers.Muon`
+//! - `nadam`: `keras.optimizers.Nadam`
+//! - `rmsprop`: `keras.optimizers.RMSprop`
+//! - `schedule_free_adamw`: `keras.optimizers.ScheduleFreeAdamW`
+//! - `sgd`: `keras.optimizers.SGD`
 
 use serde_json::{json, Value};
 

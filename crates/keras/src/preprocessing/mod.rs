@@ -2,6 +2,13 @@
 //! `keras._legacy.preprocessing` tools): [`image`] (files, resizing, augmentation,
 //! `ImageDataGenerator`), [`text`] tokenization, [`sequence`] padding and windowing, [`timeseries`]
 //! datasets.
+//!
+//! Submodules:
+//! - `image`: Images outside the model (`keras.preprocessing.image` / `keras.utils` image helpers)
+//! - `sequence`: Sequence preprocessing
+//! - `skipgrams`: Word2vec-style sampling (tf-keras `keras.preprocessing.sequence`)
+//! - `text`: Text preprocessing
+//! - `timeseries`: `keras.utils.timeseries_dataset_from_array`
 
 pub mod image;
 pub mod sequence;

@@ -53,7 +53,7 @@ fn model(dense: Dense, k: &[f32], b: &[f32]) -> Sequential {
     m.add(dense).unwrap();
     m.set_weights(&[Tensor::new(k.to_vec(), [IN, OUT]).unwrap(), Tensor::new(b.to_vec(), [OUT]).unwrap()])
         .unwrap();
-    m.compile("sgd", "mse", &[] as &[&str]).unwrap();
+    m.compile("sgd", "mse", &[]).unwrap();
     m
 }
 
@@ -144,7 +144,7 @@ fn activity_regularization_layer_adds_its_penalty() {
     let mut m = Sequential::new();
     m.add(Input::new(&[IN])).unwrap();
     m.add(ActivityRegularization::new(0.1, 0.2)).unwrap();
-    m.compile("sgd", "mse", &[] as &[&str]).unwrap();
+    m.compile("sgd", "mse", &[]).unwrap();
     let yt: Vec<f32> = (0..N * IN).map(|i| y[i % y.len()]).collect();
     let logs = m
         .test_on_batch(

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::compile_config::{compile_from_config, parse_json_object, training_config};
 use super::h5::{Attr, Node, Reader};
-use super::{model_from_config_checked, warn, LoadWeightsOptions, KERAS_VERSION};
+use super::{model_from_config_checked, warn, LoadWeightsArgs, KERAS_VERSION};
 use crate::layers::Layer;
 use crate::models::Sequential;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -147,7 +147,7 @@ pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
     if !r.has_group("model_weights")? {
         keras_bail!(Io, "The file has no `model_weights` group");
     }
-    load_weights_from_group(&mut model, r, "model_weights", LoadWeightsOptions::default())?;
+    load_weights_from_group(&mut model, r, "model_weights", LoadWeightsArgs::default())?;
     if !compile {
         return Ok(model);
     }
@@ -211,7 +211,7 @@ fn read_optimizer_weights(model: &Sequential, r: &Reader, names: &[String]) -> R
 
 /// Loads legacy `.h5` weights (Keras `load_weights` on an `.h5` file): from `model_weights`
 /// when the root is a whole model file, else from the root.
-pub(crate) fn load_weights(model: &mut Sequential, r: &Reader, opts: LoadWeightsOptions) -> Result<()> {
+pub(crate) fn load_weights(model: &mut Sequential, r: &Reader, opts: LoadWeightsArgs) -> Result<()> {
     let root_has_names = r.string_list_attr("", "layer_names")?.is_some();
     let group = if !root_has_names && r.has_group("model_weights")? { "model_weights" } else { "" };
     load_weights_from_group(model, r, group, opts)
@@ -254,7 +254,7 @@ fn load_weights_from_group(
     model: &mut Sequential,
     r: &Reader,
     group: &str,
-    opts: LoadWeightsOptions,
+    opts: LoadWeightsArgs,
 ) -> Result<()> {
     let layer_names = r.string_list_attr(group, "layer_names")?.unwrap_or_default();
     // Weight slots of each model layer, legacy order, as global indices into model.weights().

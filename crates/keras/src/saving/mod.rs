@@ -34,6 +34,21 @@
 //! assert!(restored.compile_state().is_some());
 //! # std::fs::remove_file(&path).unwrap();
 //! ```
+//!
+//! Submodules:
+//! - `assets`: Layer assets in a `.keras` archive (Keras `save_assets` / `load_assets`)
+//! - `atomic`: Atomic file writes
+//! - `compile_config`: The compile configuration in both of Keras's forms
+//! - `functional`: Saving and loading Functional models
+//! - `h5`: HDF5 in pure Rust (the `hdf5-pure` crate)
+//! - `keras_zip`: The Keras 3 `.keras` format
+//! - `layout`: Where Keras 3 keeps each variable in `model.weights.h5` (its `H5IOStore` paths)
+//! - `legacy_h5`: The legacy HDF5 format (`model.save("m.h5")`, Keras 2 / tf.keras and Keras 3's `legacy_h5_format`)
+//! - `limits`: Bounds on what a loaded configuration may make us allocate
+//! - `object_registration`: The class registry open to user layers (Keras `keras.saving.register_keras_serializable`)
+//! - `tf_keras_optimizer`: Optimizer state written by tf.keras 2 (`optimizer_weights` in a legacy `.h5` file), mapped onto the Keras 3 optimizer by variable name
+//! - `weights_h5`: The Keras 3 weights file (`model.weights.h5`, also the weights inside a `.keras` zip)
+//! - `zip`: The small part of the ZIP format a `.keras` file uses
 
 mod assets;
 mod atomic;
@@ -109,7 +124,7 @@ pub mod fuzzing {
         if r.has_group("layers")? || r.has_group("vars")? {
             weights_h5::load_tree(&mut m, &r, false)?;
         } else {
-            legacy_h5::load_weights(&mut m, &r, LoadWeightsOptions::default())?;
+            legacy_h5::load_weights(&mut m, &r, LoadWeightsArgs::default())?;
         }
         Ok(m)
     }
@@ -141,7 +156,7 @@ pub const KERAS_VERSION: &str = "3.15.1";
 /// Options of [`Sequential::load_weights_with`] (Keras `load_weights(by_name=...,
 /// skip_mismatch=...)`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoadWeightsOptions {
+pub struct LoadWeightsArgs {
     /// Match layers by name instead of by position (legacy `.h5` files only).
     pub by_name: bool,
     /// Skip weights whose shape (or layers whose weight count) does not match, with a
@@ -149,7 +164,7 @@ pub struct LoadWeightsOptions {
     pub skip_mismatch: bool,
 }
 
-impl LoadWeightsOptions {
+impl LoadWeightsArgs {
     /// Load by layer name.
     pub fn by_name(mut self, yes: bool) -> Self {
         self.by_name = yes;
@@ -348,11 +363,7 @@ pub fn load_model_from_h5_bytes(bytes: &[u8]) -> Result<AnyModel> {
 
 /// Loads weights from the bytes of an HDF5 file into `model`: the Keras 3 layout
 /// (`layers/...`) when the file has it, else the legacy one.
-pub fn load_weights_from_h5_bytes(
-    model: &mut Sequential,
-    bytes: &[u8],
-    opts: LoadWeightsOptions,
-) -> Result<()> {
+pub fn load_weights_from_h5_bytes(model: &mut Sequential, bytes: &[u8], opts: LoadWeightsArgs) -> Result<()> {
     shielded(Path::new("<bytes>"), || {
         let r = h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?;
         if r.has_group("layers")? || r.has_group("vars")? {
@@ -364,7 +375,7 @@ pub fn load_weights_from_h5_bytes(
 }
 
 pub use legacy_h5::{LegacyLayerWeights, LegacyWeights};
-pub use object_registration::{get_registered_name, register_keras_serializable};
+pub use object_registration::{get_registered_name, register_keras_serializable, register_rnn_cell};
 
 /// Reads a legacy `.h5` weights file layer by layer, without a model: the format of Keras's
 /// published ImageNet weights (tf.keras 2 `save_weights`), of Keras 2 weight files, and the
@@ -487,7 +498,7 @@ pub(crate) fn save_weights<M: weights_h5::WeightsTarget + ?Sized>(
 }
 
 /// `model.load_weights`: `.weights.h5` and `.keras` (Keras 3 layout) or legacy `.h5`.
-pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsOptions) -> Result<()> {
+pub(crate) fn load_weights(model: &mut Sequential, path: &Path, opts: LoadWeightsArgs) -> Result<()> {
     let built = model.built();
     load_weights_with_legacy(model, built, path, opts, |model, r, opts| {
         legacy_h5::load_weights(model, r, opts)
@@ -499,8 +510,8 @@ pub(crate) fn load_weights_with_legacy<M: weights_h5::WeightsTarget + ?Sized>(
     model: &mut M,
     built: bool,
     path: &Path,
-    opts: LoadWeightsOptions,
-    legacy: impl FnOnce(&mut M, &h5::Reader, LoadWeightsOptions) -> Result<()>,
+    opts: LoadWeightsArgs,
+    legacy: impl FnOnce(&mut M, &h5::Reader, LoadWeightsArgs) -> Result<()>,
 ) -> Result<()> {
     if !built {
         keras_bail!(

@@ -12,10 +12,11 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use serde_json::Value;
 
-use crate::layers::Layer;
+use crate::layers::{Layer, RnnCell};
 use crate::{keras_bail, Result};
 
 type FromConfig = Arc<dyn Fn(&Value) -> Result<Box<dyn Layer>> + Send + Sync>;
+type CellFromConfig = Arc<dyn Fn(&Value) -> Result<Box<dyn RnnCell>> + Send + Sync>;
 
 #[derive(Clone)]
 struct Entry {
@@ -28,6 +29,8 @@ struct Entry {
 struct Registry {
     by_name: HashMap<String, Entry>,
     by_type: HashMap<TypeId, String>,
+    /// Registered classes that are RNN cells, rebuilt as cells (`RNN(cell=...)`).
+    cells: HashMap<String, CellFromConfig>,
 }
 
 fn registry() -> &'static RwLock<Registry> {
@@ -114,7 +117,40 @@ pub fn register_keras_serializable<L: Layer>(
     }
     r.by_type.retain(|t, n| *n != registered_name || *t == TypeId::of::<L>());
     r.by_name.insert(registered_name.clone(), entry);
+    r.cells.remove(&registered_name);
     registered_name
+}
+
+/// Registers the user RNN cell `C` (a [`RnnCell`]) under `"package>name"`, as
+/// [`register_keras_serializable`] registers a layer (Keras registers a cell class with the same
+/// `@register_keras_serializable`): a model whose `RNN` (or `StackedRNNCells`) holds the cell
+/// then saves it with its registered name and loads it back through `from_config`. Returns the
+/// registered name. See [`RnnCell`] for a whole cell.
+pub fn register_rnn_cell<C: RnnCell>(
+    package: &str,
+    name: Option<&str>,
+    from_config: fn(&Value) -> Result<C>,
+) -> String {
+    let registered_name = register_keras_serializable(package, name, from_config);
+    let mut r = registry().write().unwrap_or_else(|e| e.into_inner());
+    r.cells.insert(
+        registered_name.clone(),
+        Arc::new(move |cfg| Ok(Box::new(from_config(cfg)?) as Box<dyn RnnCell>)),
+    );
+    registered_name
+}
+
+/// Rebuilds a cell registered with [`register_rnn_cell`]; `None` when no cell is registered
+/// under that name.
+pub(crate) fn deserialize_registered_cell(
+    registered_name: &str,
+    config: &Value,
+) -> Option<Result<Box<dyn RnnCell>>> {
+    let f = {
+        let r = registry().read().unwrap_or_else(|e| e.into_inner());
+        r.cells.get(registered_name)?.clone()
+    };
+    Some(f(config))
 }
 
 /// The registered name of a layer's class (`"package>name"`), or `None` when its class was

@@ -100,7 +100,7 @@ fn check_round_trips(m: &Sequential, x: &Tensor, y: &Tensor, tag: &str) {
     for by_name in [false, true] {
         let mut fresh = Sequential::from_config(&m.get_config()).unwrap();
         fresh
-            .load_weights_with(tmp(&format!("{tag}.h5")), LoadWeightsOptions::default().by_name(by_name))
+            .load_weights_with(tmp(&format!("{tag}.h5")), LoadWeightsArgs::default().by_name(by_name))
             .unwrap();
         assert_eq!(pred(&fresh, x), before, "{tag}.h5 weights by_name={by_name}");
     }
@@ -342,7 +342,7 @@ fn tf_keras_2_weight_files_load_by_position_by_name_and_chunked() {
     for file in ["tf2_mlp_weights.h5", "tf2_mlp_weights_chunked.h5", "tf2_mlp.h5"] {
         for by_name in [false, true] {
             let mut m = Sequential::from_config(&full.get_config()).unwrap();
-            m.load_weights_with(tf2(file), LoadWeightsOptions::default().by_name(by_name)).unwrap();
+            m.load_weights_with(tf2(file), LoadWeightsArgs::default().by_name(by_name)).unwrap();
             assert_eq!(pred(&m, &x), want, "{file} by_name={by_name}");
         }
     }
@@ -354,7 +354,7 @@ fn tf_keras_2_weight_files_load_by_position_by_name_and_chunked() {
     let extra_before = m.get_layer("extra").unwrap().get_weights()[0].to_f32_vec();
     let e = m.load_weights(tf2("tf2_mlp_weights.h5")).unwrap_err();
     assert!(e.to_string().contains("Layer count mismatch"), "{e}");
-    m.load_weights_with(tf2("tf2_mlp_weights.h5"), LoadWeightsOptions::default().by_name(true)).unwrap();
+    m.load_weights_with(tf2("tf2_mlp_weights.h5"), LoadWeightsArgs::default().by_name(true)).unwrap();
     assert_eq!(
         m.get_layer("hidden").unwrap().get_weights()[0].to_f32_vec(),
         full.get_layer("hidden").unwrap().get_weights()[0].to_f32_vec()
@@ -366,7 +366,7 @@ fn tf_keras_2_weight_files_load_by_position_by_name_and_chunked() {
     m.add(Dense::new(5).activation("relu").name("hidden")).unwrap();
     m.add(Dense::new(4).name("out")).unwrap();
     let out_before = m.get_layer("out").unwrap().get_weights()[0].to_f32_vec();
-    let by_name = LoadWeightsOptions::default().by_name(true);
+    let by_name = LoadWeightsArgs::default().by_name(true);
     let e = m.load_weights_with(tf2("tf2_mlp_weights.h5"), by_name).unwrap_err();
     assert!(e.to_string().contains("Shape mismatch"), "{e}");
     m.load_weights_with(tf2("tf2_mlp_weights.h5"), by_name.skip_mismatch(true)).unwrap();
@@ -405,8 +405,7 @@ fn file_names_and_states_are_checked_like_keras() {
     assert!(e.to_string().contains("missing.h5"), "{e}");
     let mut m2 = small();
     m.save_weights(tmp("s.weights.h5")).unwrap();
-    let e =
-        m2.load_weights_with(tmp("s.weights.h5"), LoadWeightsOptions::default().by_name(true)).unwrap_err();
+    let e = m2.load_weights_with(tmp("s.weights.h5"), LoadWeightsArgs::default().by_name(true)).unwrap_err();
     assert!(e.to_string().contains("`by_name` only supports"), "{e}");
     let e = m2.load_weights(tmp("s.npz")).unwrap_err();
     assert!(e.to_string().starts_with("File format not supported"), "{e}");
@@ -427,9 +426,7 @@ fn mismatched_weights_fail_without_touching_the_model() {
     );
     assert_eq!(other.get_weights()[0].to_f32_vec(), before);
     // skip_mismatch: a warning, the model keeps its weights.
-    other
-        .load_weights_with(tmp("small.weights.h5"), LoadWeightsOptions::default().skip_mismatch(true))
-        .unwrap();
+    other.load_weights_with(tmp("small.weights.h5"), LoadWeightsArgs::default().skip_mismatch(true)).unwrap();
     assert_eq!(other.get_weights()[0].to_f32_vec(), before);
     // A layer the file does not have: Keras's count message.
     let mut more = small();

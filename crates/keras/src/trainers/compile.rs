@@ -161,6 +161,53 @@ impl From<Box<dyn Metric>> for MetricArg {
     }
 }
 
+/// The metrics `compile` takes (Keras's `metrics=` list): names such as `&["accuracy"]`, a
+/// borrowed slice or `Vec` of names, or a `Vec` of [`MetricArg`]s (metric objects). Without
+/// metrics, pass `&[]`: the element type needs no annotation. An empty list is stored in the compile
+/// config as `[]`, as Keras stores `metrics=[]`.
+///
+/// ```
+/// use keras::layers::{Dense, Input};
+/// use keras::models::Sequential;
+/// use keras::trainers::MetricArg;
+///
+/// let mut m = Sequential::new();
+/// m.add(Input::new(&[3]))?;
+/// m.add(Dense::new(1))?;
+/// m.compile("sgd", "mse", &[])?; // model.compile("sgd", "mse", metrics=[])
+/// m.compile("adam", "mse", &["mae", "mse"])?; // model.compile("adam", "mse", metrics=["mae", "mse"])
+/// m.compile("adam", "mse", vec![MetricArg::from(keras::metrics::get("mae")?)])?; // an object
+/// # Ok::<(), keras::Error>(())
+/// ```
+pub trait IntoMetrics {
+    /// The metrics, in order.
+    fn into_metrics(self) -> Vec<MetricArg>;
+}
+
+impl<const N: usize> IntoMetrics for &[&str; N] {
+    fn into_metrics(self) -> Vec<MetricArg> {
+        self.iter().map(MetricArg::from).collect()
+    }
+}
+
+impl<M: Into<MetricArg> + Clone> IntoMetrics for &[M] {
+    fn into_metrics(self) -> Vec<MetricArg> {
+        self.iter().cloned().map(Into::into).collect()
+    }
+}
+
+impl<M: Into<MetricArg> + Clone> IntoMetrics for &Vec<M> {
+    fn into_metrics(self) -> Vec<MetricArg> {
+        self.as_slice().into_metrics()
+    }
+}
+
+impl IntoMetrics for Vec<MetricArg> {
+    fn into_metrics(self) -> Vec<MetricArg> {
+        self
+    }
+}
+
 /// The loss, weight and metrics of one output.
 struct Output {
     /// The output name (`None` for the only output of a one-output model: no prefix in logs).

@@ -1,5 +1,18 @@
 //! The training loop (`keras/src/trainers`): compile state, `fit` / `evaluate` / `predict`,
 //! the per-batch steps, data checks and batching, and the History they return.
+//!
+//! Submodules:
+//! - `args`: Arguments of `fit`, `evaluate` and `predict`, as builders with Keras's defaults
+//! - `arrays`: `Arrays`
+//! - `compile`: `compile`
+//! - `compile_args`: The arguments of `compile` for models with any number of outputs
+//! - `data`: Checks on user data and batching, with Keras's error messages
+//! - `data_adapter`: What the training loops iterate over
+//! - `history`: `History`
+//! - `network`: What the trainer needs from a model
+//! - `step_graph`: Whole-step CUDA graphs
+//! - `train_model`: What the training loops and callbacks need from a whole model (Keras `Model`)
+//! - `trainer`: The loops behind `fit`, `evaluate`, `predict` and the `*_on_batch` steps, and the standard training and test steps (Keras `Trainer`), for models with any number of inputs and outputs
 
 pub mod args;
 pub mod arrays;
@@ -16,7 +29,7 @@ pub mod trainer;
 
 pub use args::{EvaluateArgs, FitArgs, PredictArgs};
 pub use arrays::Arrays;
-pub use compile::{Compiled, IntoLoss, IntoOptimizer, LossValues, MetricArg};
+pub use compile::{Compiled, IntoLoss, IntoMetrics, IntoOptimizer, LossValues, MetricArg};
 pub use compile_args::{CompileArgs, LossArg, LossWeights, Losses, Metrics};
 pub use data_adapter::{DataAdapter, SequenceAdapter, TensorAdapter};
 pub use history::{History, Logs};

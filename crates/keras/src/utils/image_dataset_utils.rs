@@ -10,9 +10,9 @@ use super::dataset_utils::{
 };
 use super::{Batch, Sequence};
 use crate::preprocessing::image::images::Images;
-use crate::preprocessing::image::io::{img_to_array, load_img, ColorMode, LoadImgOptions};
+use crate::preprocessing::image::io::{img_to_array, load_img, ColorMode, LoadImgArgs};
 use crate::preprocessing::image::iterators::mix;
-use crate::preprocessing::image::resize::{resize_images, smart_resize_images, Interpolation, ResizeOptions};
+use crate::preprocessing::image::resize::{resize_images, smart_resize_images, Interpolation, ResizeArgs};
 use crate::{keras_bail, Result, Tensor};
 
 /// Keras's `ALLOWLIST_FORMATS` (keras-rs decodes PNG and JPEG; a BMP or GIF file found is
@@ -21,7 +21,7 @@ const FORMATS: &[&str] = &["bmp", "gif", "jpeg", "jpg", "png"];
 
 /// Arguments of [`image_dataset_from_directory`] (Keras's names and defaults).
 #[derive(Clone, Debug)]
-pub struct ImageDatasetOptions {
+pub struct ImageDatasetArgs {
     /// Label source (default inferred from sub-folders).
     pub labels: Labels,
     /// Label encoding (default int).
@@ -54,9 +54,9 @@ pub struct ImageDatasetOptions {
     pub verbose: bool,
 }
 
-impl Default for ImageDatasetOptions {
+impl Default for ImageDatasetArgs {
     fn default() -> Self {
-        ImageDatasetOptions {
+        ImageDatasetArgs {
             labels: Labels::Inferred,
             label_mode: LabelMode::Int,
             class_names: None,
@@ -82,7 +82,7 @@ pub struct ImageDataset {
     paths: Vec<PathBuf>,
     labels: Option<Vec<i32>>,
     class_names: Vec<String>,
-    opts: ImageDatasetOptions,
+    opts: ImageDatasetArgs,
     seed: u64,
     epoch: u64,
     order: Vec<usize>,
@@ -91,8 +91,8 @@ pub struct ImageDataset {
 /// Keras `keras.utils.image_dataset_from_directory`.
 ///
 /// ```no_run
-/// use keras::utils::{image_dataset_from_directory, DatasetSubset, ImageDatasetOptions};
-/// let opts = ImageDatasetOptions {
+/// use keras::utils::{image_dataset_from_directory, DatasetSubset, ImageDatasetArgs};
+/// let opts = ImageDatasetArgs {
 ///     image_size: (28, 28), validation_split: Some(0.2), subset: Some(DatasetSubset::Training),
 ///     seed: Some(1), ..Default::default()
 /// };
@@ -102,7 +102,7 @@ pub struct ImageDataset {
 /// ```
 pub fn image_dataset_from_directory(
     directory: impl AsRef<Path>,
-    opts: ImageDatasetOptions,
+    opts: ImageDatasetArgs,
 ) -> Result<ImageDataset> {
     let directory = directory.as_ref();
     if opts.image_size.0 == 0 || opts.image_size.1 == 0 {
@@ -191,13 +191,13 @@ impl ImageDataset {
     }
 
     fn load(&self, path: &Path) -> Result<Vec<f32>> {
-        let img = load_img(path, LoadImgOptions { color_mode: self.opts.color_mode, ..Default::default() })?;
+        let img = load_img(path, LoadImgArgs { color_mode: self.opts.color_mode, ..Default::default() })?;
         let img = Images::from_tensor(&img_to_array(&img)?, &path.display().to_string())?;
         let size = self.opts.image_size;
         let out = if self.opts.crop_to_aspect_ratio {
             smart_resize_images(&img, size, self.opts.interpolation)?
         } else {
-            let o = ResizeOptions {
+            let o = ResizeArgs {
                 interpolation: self.opts.interpolation,
                 pad_to_aspect_ratio: self.opts.pad_to_aspect_ratio,
                 ..Default::default()

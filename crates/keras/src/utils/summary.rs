@@ -38,13 +38,13 @@ pub struct SummaryRow {
     /// weights) => `-` in the "Trainable" column.
     pub trainable: Option<bool>,
     /// Inbound connections, e.g. `["dense[0][0]"]`; joined with `", "`;
-    /// empty => `-`. Only shown when [`SummaryOptions::functional`] is set.
+    /// empty => `-`. Only shown when [`SummaryArgs::functional`] is set.
     pub connected_to: Vec<String>,
 }
 
 /// Options of [`render_summary`], mirroring `model.summary(...)` arguments.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SummaryOptions {
+pub struct SummaryArgs {
     /// Total width of the table. `None` => 88 (sequential-like) or 108
     /// (functional), plus 12 when `show_trainable` (the terminal size is
     /// ignored, as if the terminal were wide enough).
@@ -109,7 +109,7 @@ pub fn render_summary(
     model_name: &str,
     rows: &[SummaryRow],
     totals: &SummaryTotals,
-    opts: &SummaryOptions,
+    opts: &SummaryArgs,
 ) -> Result<String> {
     let (mut default_line_length, mut positions, mut header, mut justify) = if opts.functional {
         (
@@ -499,17 +499,17 @@ mod tests {
     }
 
     fn check_variants(case: &str, name: &str, rows: &[SummaryRow], totals: &SummaryTotals, functional: bool) {
-        let default = SummaryOptions { functional, ..Default::default() };
+        let default = SummaryArgs { functional, ..Default::default() };
         assert_text(
             &render_summary(name, rows, totals, &default).unwrap(),
             &fixture(case, "summary_default.txt"),
         );
-        let ll100 = SummaryOptions { line_length: Some(100), ..default.clone() };
+        let ll100 = SummaryArgs { line_length: Some(100), ..default.clone() };
         assert_text(
             &render_summary(name, rows, totals, &ll100).unwrap(),
             &fixture(case, "summary_line_length_100.txt"),
         );
-        let trainable = SummaryOptions { show_trainable: true, ..default.clone() };
+        let trainable = SummaryArgs { show_trainable: true, ..default.clone() };
         assert_text(
             &render_summary(name, rows, totals, &trainable).unwrap(),
             &fixture(case, "summary_show_trainable.txt"),
@@ -541,7 +541,7 @@ mod tests {
         let totals =
             SummaryTotals { trainable: 1_626_442, non_trainable: 0, optimizer: Some(3_252_886), bytes: None };
         assert_text(
-            &render_summary("sequential", &seed_rows(), &totals, &SummaryOptions::default()).unwrap(),
+            &render_summary("sequential", &seed_rows(), &totals, &SummaryArgs::default()).unwrap(),
             &fixture("seed_example", "summary_after_train_step.txt"),
         );
     }

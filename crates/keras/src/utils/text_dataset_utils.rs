@@ -14,7 +14,7 @@ use crate::{keras_bail, Error, Result, Tensor};
 
 /// Arguments of [`text_dataset_from_directory`] (Keras's names and defaults).
 #[derive(Clone, Debug)]
-pub struct TextDatasetOptions {
+pub struct TextDatasetArgs {
     /// Label source (default inferred from sub-folders).
     pub labels: Labels,
     /// Label encoding (default int).
@@ -39,9 +39,9 @@ pub struct TextDatasetOptions {
     pub verbose: bool,
 }
 
-impl Default for TextDatasetOptions {
+impl Default for TextDatasetArgs {
     fn default() -> Self {
-        TextDatasetOptions {
+        TextDatasetArgs {
             labels: Labels::Inferred,
             label_mode: LabelMode::Int,
             class_names: None,
@@ -71,7 +71,7 @@ pub struct TextDataset {
     paths: Vec<PathBuf>,
     labels: Option<Vec<i32>>,
     class_names: Vec<String>,
-    opts: TextDatasetOptions,
+    opts: TextDatasetArgs,
     seed: u64,
     epoch: u64,
     order: Vec<usize>,
@@ -80,15 +80,15 @@ pub struct TextDataset {
 /// Keras `keras.utils.text_dataset_from_directory`.
 ///
 /// ```no_run
-/// use keras::utils::{text_dataset_from_directory, TextDatasetOptions};
-/// let ds = text_dataset_from_directory("reviews/", TextDatasetOptions { seed: Some(1), ..Default::default() })?;
+/// use keras::utils::{text_dataset_from_directory, TextDatasetArgs};
+/// let ds = text_dataset_from_directory("reviews/", TextDatasetArgs { seed: Some(1), ..Default::default() })?;
 /// let first = ds.get_batch(0)?;
 /// println!("{} texts, classes {:?}", first.texts.len(), ds.class_names());
 /// # Ok::<(), keras::Error>(())
 /// ```
 pub fn text_dataset_from_directory(
     directory: impl AsRef<Path>,
-    opts: TextDatasetOptions,
+    opts: TextDatasetArgs,
 ) -> Result<TextDataset> {
     let directory = directory.as_ref();
     if opts.batch_size == 0 {

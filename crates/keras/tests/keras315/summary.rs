@@ -17,7 +17,7 @@ fn optimizer_iteration_counts_eight_bytes() {
     m.add(Input::new(&[4])).unwrap();
     m.add(Dense::new(5)).unwrap();
     m.add(Dense::new(5)).unwrap();
-    m.compile("adam", "mse", &[] as &[&str]).unwrap();
+    m.compile("adam", "mse", &[]).unwrap();
     let x = Tensor::new(vec![0.1; 8], [2, 4]).unwrap();
     let y = Tensor::new(vec![0.2; 10], [2, 5]).unwrap();
     m.fit(&x, &y, FitArgs::default().epochs(1).verbose(0)).unwrap();

@@ -11,7 +11,7 @@
 //!   themselves are not compared (they depend on TensorFlow's generator).
 
 use keras::layers::{deserialize, CallContext, Layer, Normalization};
-use keras::preprocessing::image::{resize, smart_resize, Interpolation, ResizeOptions};
+use keras::preprocessing::image::{resize, smart_resize, Interpolation, ResizeArgs};
 use keras::Tensor;
 use serde_json::Value;
 
@@ -53,7 +53,7 @@ fn image_resize(case: &Case) -> Check {
             .parse()
             .map_err(|e| format!("{name}: {e}"))?;
         let flag = |k: &str| call.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let opts = ResizeOptions {
+        let opts = ResizeArgs {
             interpolation,
             antialias: flag("antialias"),
             crop_to_aspect_ratio: flag("crop_to_aspect_ratio"),

@@ -456,3 +456,21 @@ fn pooling_strides_of_zero_in_a_config() {
         assert!(deserialize(&v).err().expect("refused").to_string().contains("strides"));
     }
 }
+
+/// The abort the property test found: an IntegerLookup / StringLookup config with a huge
+/// `num_oov_indices` and a vocabulary materialized the expected special tokens (8 TiB) before
+/// comparing them; now the comparison is in place and the layer loads or errors.
+#[test]
+fn lookup_with_a_huge_num_oov_indices_in_a_config() {
+    let huge = 1u64 << 40;
+    for (class, vocab) in [("IntegerLookup", json!([3, 4, 5])), ("StringLookup", json!(["a", "b"]))] {
+        let v = json!({"class_name": class, "config": {"num_oov_indices": huge, "vocabulary": vocab}});
+        if let Ok(layer) = deserialize(&v) {
+            // Whatever loads must answer for its output shape with a value or an error.
+            let _ = layer.compute_output_shape(&[Some(2), Some(1)]);
+        }
+        let v = json!({"class_name": class, "config": {"num_oov_indices": 2, "vocabulary": vocab}});
+        let layer = deserialize(&v).expect("a normal lookup config loads");
+        assert_eq!(layer.class_name(), class);
+    }
+}

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keras::layers::{deserialize, CallContext};
-use keras::preprocessing::image::{center_crop, resize, smart_resize, Interpolation, ResizeOptions};
+use keras::preprocessing::image::{center_crop, resize, smart_resize, Interpolation, ResizeArgs};
 use keras::preprocessing::{pad_sequences, pad_sequences_nd, PadSequencesArgs};
 use keras::utils::{normalize, to_categorical};
 use keras::{DType, Tensor};
@@ -267,7 +267,7 @@ fn preprocessing_functions_give_values_or_errors() {
         let _ = pad_sequences(&seqs, &args.clone().padding("post").truncating("post").dtype(DType::F32));
         let _ = pad_sequences_nd(std::slice::from_ref(&x), &args);
         for interpolation in [Interpolation::Bilinear, Interpolation::Nearest, Interpolation::Area] {
-            let opts = ResizeOptions { interpolation, ..ResizeOptions::default() };
+            let opts = ResizeArgs { interpolation, ..ResizeArgs::default() };
             let _ = resize(&x, size, opts);
             let _ = smart_resize(&x, size, interpolation);
         }

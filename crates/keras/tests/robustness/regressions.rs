@@ -20,7 +20,7 @@ impl Sequence for Scalars {
 fn unbuilt() -> Sequential {
     let mut m = Sequential::new();
     m.add(Dense::new(2)).unwrap();
-    m.compile("sgd", "mse", &[] as &[&str]).unwrap();
+    m.compile("sgd", "mse", &[]).unwrap();
     m
 }
 

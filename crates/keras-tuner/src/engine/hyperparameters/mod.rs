@@ -2,6 +2,10 @@
 //! of one trial. A hypermodel's `build` asks it for values (`hp.int("units", 32, 512)`);
 //! the first time a name is asked for, the hyperparameter joins the space and gets its
 //! default; in a trial it gets the value the oracle chose.
+//!
+//! Submodules:
+//! - `hp_types`: The hyperparameter kinds (keras-tuner `hp_types`) and [`HyperParameter`], the one type that holds any of them in a search space
+//! - `value`: `HpValue`
 
 mod hp_types;
 mod value;

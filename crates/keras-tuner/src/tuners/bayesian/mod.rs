@@ -6,6 +6,10 @@
 //! not all pick the same point. The acquisition is minimised from 50 random starts by a
 //! projected L-BFGS with analytic gradients (keras-tuner: scipy's L-BFGS-B with finite
 //! differences).
+//!
+//! Submodules:
+//! - `gaussian_process`: The Gaussian process keras-tuner's Bayesian optimization fits (scikit-learn's `GaussianProcessRegressor(kernel=Matern(nu=2.5), n_restarts_optimizer=20, normalize_y=True, alpha=alpha)`)
+//! - `optimize`: Box-constrained minimisation with gradients
 
 pub mod gaussian_process;
 pub mod optimize;

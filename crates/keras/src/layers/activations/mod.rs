@@ -1,4 +1,10 @@
 //! Activation layers.
+//!
+//! Submodules:
+//! - `activation`: `Activation`
+//! - `prelu`: `PReLU`
+//! - `relu`: `ReLU`, `LeakyReLU` and `ELU` layers
+//! - `softmax`: `Softmax` as a layer
 
 pub mod activation;
 pub mod prelu;

@@ -2,6 +2,11 @@
 //! (`keras/src/applications/convnext.py`, `inception_resnet_v2.py`). Saved application
 //! models name them with the application module and a `registered_name`, so they serialize
 //! the same way here and the registry loads them by class name.
+//!
+//! Submodules:
+//! - `custom_scale_layer`: `CustomScaleLayer` (InceptionResNetV2)
+//! - `layer_scale`: `LayerScale` (ConvNeXt)
+//! - `stochastic_depth`: `StochasticDepth` (ConvNeXt)
 
 mod custom_scale_layer;
 mod layer_scale;

@@ -3,6 +3,12 @@
 //! per-call keyword arguments ([`CallKwargs`](crate::layers::CallKwargs)):
 //! `return_attention_scores` adds the attention weights as a second output, `use_causal_mask`
 //! hides future positions; MultiHeadAttention also takes `key=` and `attention_mask=`.
+//!
+//! Submodules:
+//! - `additive_attention`: `AdditiveAttention`
+//! - `attention`: `Attention`
+//! - `masking`: The mask and dropout arithmetic the attention layers share
+//! - `multi_head_attention`: `MultiHeadAttention` (Keras `keras/src/layers/attention/multi_head_attention.py`)
 
 mod additive_attention;
 #[allow(clippy::module_inception)]

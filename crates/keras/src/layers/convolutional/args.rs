@@ -18,6 +18,7 @@ use crate::layers::convolutional::common::{
 };
 use crate::layers::convolutional::conv1d::Padding1D;
 use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, LayerBase, Shape, Variable};
 use crate::layers::reshaping::args::int_tuple;
 use crate::regularizers::Regularizer;
@@ -107,7 +108,7 @@ pub(crate) struct ConvArgs {
     pub(crate) strides: Vec<usize>,
     pub(crate) padding: Padding1D,
     pub(crate) output_padding: Option<Vec<usize>>,
-    pub(crate) channels_first: bool,
+    pub(crate) data_format: DataFormat,
     pub(crate) dilation_rate: Vec<usize>,
     pub(crate) groups: usize,
     pub(crate) activation: Activation,
@@ -118,7 +119,8 @@ pub(crate) struct ConvArgs {
 }
 
 impl ConvArgs {
-    /// Keras's defaults: stride 1, `valid`, channels-last, no dilation, one group, linear,
+    /// Keras's defaults: stride 1, `valid`, the global
+    /// [`image_data_format`](crate::config::image_data_format), no dilation, one group, linear,
     /// a bias, Glorot-uniform kernels and zero bias.
     pub(crate) fn new(family: Family, filters: usize, kernel_size: Vec<usize>) -> Self {
         let n = kernel_size.len();
@@ -130,7 +132,7 @@ impl ConvArgs {
             strides: vec![1; n],
             padding: Padding1D::Valid,
             output_padding: None,
-            channels_first: false,
+            data_format: DataFormat::default(),
             dilation_rate: vec![1; n],
             groups: 1,
             activation: Activation::Linear,
@@ -211,14 +213,7 @@ impl ConvArgs {
 
     /// Sets the layout by Keras name (case-insensitive, as `standardize_data_format`).
     pub(crate) fn set_data_format(&mut self, f: &str) -> Result<()> {
-        self.channels_first = match f.to_lowercase().as_str() {
-            "channels_last" => false,
-            "channels_first" => true,
-            _ => keras_bail!(
-                InvalidArgument,
-                "The `data_format` argument must be one of {{\"channels_first\", \"channels_last\"}}. Received: data_format={f}"
-            ),
-        };
+        self.data_format = DataFormat::parse(f)?;
         Ok(())
     }
 
@@ -254,11 +249,7 @@ impl ConvArgs {
             Some(Value::String(p)) => a.set_padding(p, &base.name)?,
             Some(other) => keras_bail!(Config, "{class}: `padding` must be a string, received {other}"),
         }
-        match cfg.get("data_format") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(f)) => a.set_data_format(f)?,
-            Some(other) => keras_bail!(Config, "{class}: `data_format` must be a string, received {other}"),
-        }
+        a.data_format = DataFormat::from_config(cfg)?;
         a.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
         a.use_bias = match cfg.get("use_bias") {
             None | Some(Value::Null) => true,
@@ -293,8 +284,7 @@ impl ConvArgs {
         if f == Family::Transpose {
             m.insert("output_padding".into(), json!(self.output_padding));
         }
-        let format = if self.channels_first { "channels_first" } else { "channels_last" };
-        m.insert("data_format".into(), json!(format));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("dilation_rate".into(), json!(self.dilation_rate));
         if f == Family::Conv {
             m.insert("groups".into(), json!(self.groups));
@@ -323,29 +313,7 @@ impl ConvArgs {
 
     /// The channel axis of an input of `ndim` axes.
     fn channel_axis(&self, ndim: usize) -> usize {
-        if self.channels_first {
-            1
-        } else {
-            ndim - 1
-        }
-    }
-
-    /// The channels-last order of a shape (`channels_first` moves axis 1 to the end).
-    pub(crate) fn to_last<T: Copy>(&self, s: &[T]) -> Vec<T> {
-        let mut v = s.to_vec();
-        if self.channels_first && v.len() > 2 {
-            v[1..].rotate_left(1);
-        }
-        v
-    }
-
-    /// The layer's order of a channels-last shape.
-    pub(crate) fn from_last<T: Copy>(&self, s: &[T]) -> Vec<T> {
-        let mut v = s.to_vec();
-        if self.channels_first && v.len() > 2 {
-            v[1..].rotate_right(1);
-        }
-        v
+        self.data_format.channel_axis(ndim)
     }
 
     /// Keras's input-spec checks; returns the number of input channels.
@@ -374,7 +342,11 @@ impl ConvArgs {
         let ndim = self.rank() + 2;
         let axis = self.channel_axis(ndim);
         if x.rank() != ndim || x.shape()[axis] != channels {
-            let name = if self.channels_first { "1".to_string() } else { "-1".to_string() };
+            let name = if self.data_format == DataFormat::ChannelsFirst {
+                "1".to_string()
+            } else {
+                "-1".to_string()
+            };
             keras_bail!(
                 Shape,
                 "Input 0 of layer \"{layer}\" is incompatible with the layer: expected axis {name} of input shape to have value {channels} (ndim={ndim}), but received input with shape {:?}",
@@ -395,7 +367,7 @@ impl ConvArgs {
                 shape_str(s)
             );
         }
-        let last = self.to_last(s);
+        let last = self.data_format.shape_to_last(s);
         let same = self.padding != Padding1D::Valid;
         let mut out = vec![last[0]];
         for (i, d) in last[1..=self.rank()].iter().enumerate() {
@@ -423,7 +395,7 @@ impl ConvArgs {
         } else {
             self.filters
         }));
-        Ok(self.from_last(&out))
+        Ok(self.data_format.shape_from_last(&out))
     }
 
     /// Creates the kernels and the bias for an input of `cin` channels, with Keras's names,
@@ -471,12 +443,7 @@ impl ConvArgs {
         x: &Tensor,
         f: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<Tensor> {
-        if !self.channels_first {
-            return f(x);
-        }
-        let axes: Vec<usize> = (0..x.rank()).collect();
-        let y = f(&ops::transpose(x, &self.to_last(&axes))?)?;
-        Ok(ops::transpose(&y, &self.from_last(&axes))?)
+        self.data_format.map_call(x, f)
     }
 
     /// The engine padding (`causal`: `dilation * (k - 1)` zeros before the steps of the

@@ -1,32 +1,11 @@
 //! `Conv2D`: 2-D convolution over images (channels-last or channels-first).
 
 use keras_engine::ops::{self, Unary};
-use serde_json::Value;
 
+use crate::activations::Activation;
 use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::data_format::DataFormat;
 use crate::{keras_bail, Error, Result, Tensor};
-
-/// Reads a Keras int-or-pair argument (`3` or `[3, 3]`) from a config.
-pub(crate) fn pair_from(v: Option<&Value>, default: [usize; 2]) -> Result<[usize; 2]> {
-    match v {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => {
-            let k =
-                n.as_u64().ok_or_else(|| Error::Config(format!("expected a positive integer, got {n}")))?
-                    as usize;
-            Ok([k, k])
-        }
-        Some(Value::Array(a)) if a.len() == 2 => {
-            let f = |v: &Value| {
-                v.as_u64()
-                    .map(|x| x as usize)
-                    .ok_or_else(|| Error::Config(format!("expected an integer, got {v}")))
-            };
-            Ok([f(&a[0])?, f(&a[1])?])
-        }
-        Some(other) => keras_bail!(Config, "expected an integer or a pair of integers, got {other}"),
-    }
-}
 
 /// Parses a padding name: `"valid"` or `"same"` (case-insensitive, as Keras).
 pub(crate) fn parse_padding(p: &str, layer: &str) -> Result<bool> {
@@ -90,5 +69,29 @@ impl ConvForward for Conv2D {
             let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
             Ok(ops::conv2d_ext(x, k[0], bias, s, d, a.engine_padding(), a.groups, act)?)
         }
+    }
+}
+
+impl Conv2D {
+    /// The layer's call with `epilogue` (a folded BatchNormalization, an activation) fused
+    /// into the convolution, for inference; `None` where the layer cannot take it (its own
+    /// activation is not linear, it is grouped, or it is channels-first). Used by the
+    /// Functional graph's inference fusion (models/functional/inference_fusion.rs).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        let a = &self.args;
+        if a.groups != 1 || a.activation != Activation::Linear || a.data_format != DataFormat::ChannelsLast {
+            return None;
+        }
+        let kernel = self.kernels.first()?;
+        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
+            return Some(Err(e));
+        }
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
+        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, a.same(), epilogue).map_err(Error::from))
     }
 }

@@ -1,10 +1,12 @@
 //! `DepthwiseConv2D`: one filter bank per input channel, kernel `(kh, kw, in, depth_multiplier)`, output
 //! channel `c * depth_multiplier + m`, channels-last or channels-first.
 
-use keras_engine::ops::Unary;
+use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
-use crate::{Result, Tensor};
+use crate::activations::Activation;
+use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::data_format::DataFormat;
+use crate::{Error, Result, Tensor};
 
 conv_layer!(
     /// Depthwise 2-D convolution layer (Keras `keras.layers.DepthwiseConv2D`).
@@ -30,5 +32,28 @@ impl DepthwiseConv2D {
 impl ConvForward for DepthwiseConv2D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {
         self.args.depthwise(x, k[0], bias, act)
+    }
+}
+
+impl DepthwiseConv2D {
+    /// The layer's call with `epilogue` fused into the convolution, for inference; `None`
+    /// where its own activation is not linear or it is channels-first (see
+    /// [`super::Conv2D`]'s counterpart).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        let a = &self.args;
+        if a.activation != Activation::Linear || a.data_format != DataFormat::ChannelsLast {
+            return None;
+        }
+        let kernel = self.kernels.first()?;
+        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
+            return Some(Err(e));
+        }
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d, p) = (arr(&a.strides), arr(&a.dilation_rate), a.engine_padding());
+        Some(ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, p, epilogue).map_err(Error::from))
     }
 }

@@ -1,5 +1,18 @@
 //! Convolution layers: Conv1D, Conv2D (with groups), Conv1DTranspose, Conv2DTranspose,
 //! DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv3D, Conv3DTranspose.
+//!
+//! Submodules:
+//! - `common`: Helpers shared by the convolution layers
+//! - `conv1d`: `Conv1D`
+//! - `conv1d_transpose`: `Conv1DTranspose`
+//! - `conv2d`: `Conv2D`
+//! - `conv2d_transpose`: `Conv2DTranspose`
+//! - `conv3d`: `Conv3D`
+//! - `conv3d_transpose`: `Conv3DTranspose`
+//! - `depthwise_conv1d`: `DepthwiseConv1D`
+//! - `depthwise_conv2d`: `DepthwiseConv2D`
+//! - `separable_conv1d`: `SeparableConv1D`
+//! - `separable_conv2d`: `SeparableConv2D`
 
 pub(crate) mod args;
 #[cfg(test)]

@@ -251,7 +251,7 @@ fn variants_train_in_a_model() {
     m.add(Conv2D::new(4, [1, 1]).groups(2).activation("relu")).unwrap();
     m.add(layers::Reshape::new(&[64, 4])).unwrap();
     m.add(Conv1D::new(2, 3).padding("causal")).unwrap();
-    m.compile("adam", "mse", &[] as &[&str]).unwrap();
+    m.compile("adam", "mse", &[]).unwrap();
     let x = rand(&[4, 8, 8, 2], 0.0);
     let y = rand(&[4, 64, 2], 5.0);
     let before: Vec<Tensor> = m.layers().iter().flat_map(|l| l.get_weights()).collect();

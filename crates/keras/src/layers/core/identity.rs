@@ -1,4 +1,4 @@
-//! `Identity`: returns its inputs unchanged (a placeholder layer).
+//! `Identity`: returns its inputs unchanged (Keras uses it where a model needs a layer that does nothing).
 
 use serde_json::Value;
 

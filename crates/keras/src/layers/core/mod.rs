@@ -1,4 +1,12 @@
 //! Core layers: Input, Dense, EinsumDense, Embedding, Identity, Masking.
+//!
+//! Submodules:
+//! - `dense`: `Dense`
+//! - `einsum_dense`: `EinsumDense`
+//! - `embedding`: `Embedding`
+//! - `identity`: `Identity`
+//! - `input_layer`: `InputLayer` / `Input`
+//! - `masking`: `Masking`
 
 pub mod dense;
 pub mod einsum_dense;

@@ -1,5 +1,11 @@
 //! Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
 //! UnitNormalization.
+//!
+//! Submodules:
+//! - `batch_normalization`: `BatchNormalization`
+//! - `group_normalization`: `GroupNormalization`
+//! - `layer_normalization`: `LayerNormalization`
+//! - `unit_normalization`: `UnitNormalization`
 
 pub mod batch_normalization;
 pub mod group_normalization;

@@ -2,8 +2,12 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{check_data_format, preprocessing_layer_boilerplate, resized_shape, usize_of};
+use super::image_common::{
+    image_call, image_shape, preprocessing_layer_boilerplate, resized_shape, usize_of,
+};
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::center_crop_images;
 use crate::{Error, Result, Tensor};
@@ -23,6 +27,7 @@ pub struct CenterCrop {
     base: LayerBase,
     height: usize,
     width: usize,
+    data_format: DataFormat,
 }
 
 impl CenterCrop {
@@ -34,16 +39,19 @@ impl CenterCrop {
                 "CenterCrop: `height` and `width` must be positive, got ({height}, {width})"
             )));
         }
-        CenterCrop { base, height, width }
+        CenterCrop { data_format: DataFormat::default(), base, height, width }
     }
 
     crate::layers::builders::base_builders!();
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "CenterCrop")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let mut l =
             CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         match l.base.pending_error.take() {
             Some(e) => Err(e),
@@ -52,18 +60,31 @@ impl CenterCrop {
     }
 }
 
-impl Layer for CenterCrop {
-    preprocessing_layer_boilerplate!("CenterCrop");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl CenterCrop {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         resized_shape(s, self.height, self.width, "CenterCrop")
     }
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         center_crop_images(&img, self.height, self.width)?.into_tensor()
     }
+}
+
+impl Layer for CenterCrop {
+    preprocessing_layer_boilerplate!("CenterCrop");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("height".into(), json!(self.height));
         m.insert("width".into(), json!(self.width));
         Value::Object(m)

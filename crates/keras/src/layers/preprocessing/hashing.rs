@@ -1,11 +1,13 @@
 //! `Hashing`: values to `num_bins` buckets with FarmHash (TensorFlow's
-//! `to_hash_bucket_fast`), as ids or encodings.
+//! `to_hash_bucket_fast`) or, with a `salt`, keyed SipHash (`to_hash_bucket_strong`), as ids
+//! or encodings.
 
 use serde_json::{json, Value};
 
 use crate::layers::layer::{dtype_policy_config, CallContext, Layer, LayerBase, Shape};
 use crate::layers::preprocessing::encoding::{encode, encoded_shape, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
 use crate::layers::reshaping::args::{finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -14,7 +16,9 @@ const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode:
 /// Keras `keras.layers.Hashing`: each value goes to bucket
 /// `fingerprint64(value) % num_bins` (numbers hashed as their decimal text, floats truncated to
 /// integers first, as Keras does on TensorFlow). With `mask_value`, that value maps to 0 and
-/// the others to `1 + bucket` among `num_bins - 1`. `int` output is int64; `one_hot`,
+/// the others to `1 + bucket` among `num_bins - 1`. With a [`salt`](Self::salt) the bucket is
+/// `siphash24(salt, value) % num_bins` instead (TensorFlow's `to_hash_bucket_strong`, a keyed
+/// hash a user cannot predict without the salt). `int` output is int64; `one_hot`,
 /// `multi_hot` and `count` are float32 encodings. Strings are hashed with
 /// [`call_strings`](Self::call_strings).
 ///
@@ -26,12 +30,17 @@ const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode:
 /// assert_eq!(ids.to_i64_vec(), vec![1, 0, 1, 1, 2]); // Keras's documented example
 /// let y = h.call(&Tensor::from_i64(vec![7, 7], [1, 2]).unwrap(), &mut CallContext::new(false)).unwrap();
 /// assert_eq!(y.to_i64_vec()[0], y.to_i64_vec()[1]);
+/// // Salted: other buckets, the same for the same salt.
+/// let salted = Hashing::new(3).salt(133).call_strings(&["A", "B", "C", "D", "E"], &[5, 1]).unwrap();
+/// assert_eq!(salted.to_i64_vec(), Hashing::new(3).salt_pair([133, 133]).call_strings(&["A", "B", "C", "D", "E"], &[5, 1]).unwrap().to_i64_vec());
 /// ```
 pub struct Hashing {
     base: LayerBase,
     num_bins: usize,
     mask_value: Option<Value>,
     output_mode: OutputMode,
+    /// The SipHash key (Keras's `salt`, an int `s` being `[s, s]`); `None`: FarmHash.
+    salt: Option<[i64; 2]>,
 }
 
 impl Hashing {
@@ -44,7 +53,7 @@ impl Hashing {
                     .into(),
             ));
         }
-        Hashing { base, num_bins, mask_value: None, output_mode: OutputMode::Int }
+        Hashing { base, num_bins, mask_value: None, output_mode: OutputMode::Int, salt: None }
     }
 
     /// The string that maps to 0.
@@ -56,6 +65,17 @@ impl Hashing {
     /// The number that maps to 0.
     pub fn mask_number(mut self, mask: i64) -> Self {
         self.mask_value = Some(json!(mask));
+        self
+    }
+
+    /// Keras's `salt=s` (an int): hash with SipHash keyed by `[s, s]`.
+    pub fn salt(self, salt: i64) -> Self {
+        self.salt_pair([salt, salt])
+    }
+
+    /// Keras's `salt=(k0, k1)`: hash with SipHash keyed by the two integers.
+    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+        self.salt = Some(salt);
         self
     }
 
@@ -86,9 +106,10 @@ impl Hashing {
         };
         let mut h = Hashing::new(n);
         h.base.apply_config(cfg);
-        if cfg.get("salt").is_some_and(|s| !s.is_null()) {
-            keras_bail!(Config, "Hashing: `salt` (SipHash buckets) is not supported by keras-rs yet");
-        }
+        h.salt = salt_from_config(
+            cfg.get("salt"),
+            "The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or a single integer.",
+        )?;
         if cfg.get("sparse").and_then(Value::as_bool) == Some(true) {
             keras_bail!(Config, "Hashing: `sparse=True` is not supported by keras-rs");
         }
@@ -113,12 +134,16 @@ impl Hashing {
     fn bins(&self, keys: &[Vec<u8>], masked: &[bool]) -> Vec<i64> {
         let with_mask = self.mask_value.is_some() && self.num_bins > 1;
         let bins = if with_mask { self.num_bins - 1 } else { self.num_bins } as u64;
+        let bucket = |k: &[u8]| match self.salt {
+            Some(key) => hash_bucket_strong(k, bins, key) as i64,
+            None => hash_bucket_fast(k, bins) as i64,
+        };
         keys.iter()
             .zip(masked)
             .map(|(k, &m)| match (with_mask, m) {
                 (true, true) => 0,
-                (true, false) => hash_bucket_fast(k, bins) as i64 + 1,
-                _ => hash_bucket_fast(k, bins) as i64,
+                (true, false) => bucket(k) + 1,
+                _ => bucket(k),
             })
             .collect()
     }
@@ -173,10 +198,40 @@ impl Layer for Hashing {
             m.insert("dtype".into(), policy);
         }
         m.insert("num_bins".into(), json!(self.num_bins));
-        m.insert("salt".into(), Value::Null);
+        m.insert("salt".into(), self.salt.map_or(Value::Null, |s| json!(s)));
         m.insert("mask_value".into(), self.mask_value.clone().unwrap_or(Value::Null));
         m.insert("output_mode".into(), json!(self.output_mode.name()));
         m.insert("sparse".into(), json!(false));
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salt_config_round_trip_and_errors() {
+        let h = Hashing::new(5).salt(-3);
+        assert_eq!(h.get_config()["salt"], json!([-3, -3]));
+        let back = Hashing::from_config(&h.get_config()).unwrap();
+        assert_eq!(back.get_config(), h.get_config());
+        assert_eq!(
+            Hashing::from_config(&json!({"num_bins": 5, "salt": 7})).unwrap().get_config()["salt"],
+            json!([7, 7])
+        );
+        assert_eq!(Hashing::new(5).get_config()["salt"], Value::Null);
+        for bad in [json!([1, 2, 3]), json!("x"), json!(1.5), json!([1, "a"])] {
+            let e = Hashing::from_config(&json!({"num_bins": 5, "salt": bad})).err().unwrap().to_string();
+            assert!(
+                e.contains("The `salt` argument for `Hashing` can only be a tuple of size 2 integers"),
+                "{e}"
+            );
+        }
+        // A salt changes the buckets (FarmHash and SipHash disagree on some of 20 words).
+        let words: Vec<String> = (0..20).map(|i| format!("w{i}")).collect();
+        let plain = Hashing::new(97).call_strings(&words, &[20]).unwrap().to_i64_vec();
+        let salted = Hashing::new(97).salt(1).call_strings(&words, &[20]).unwrap().to_i64_vec();
+        assert_ne!(plain, salted);
     }
 }

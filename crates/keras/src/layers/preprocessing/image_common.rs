@@ -1,5 +1,5 @@
 //! Pieces shared by the image preprocessing layers: Keras's `factor` rules, the
-//! `data_format` check, config numbers that keep their int/float type, and the layer's
+//! channels-first images (`image_call`, `image_shape`), config numbers that keep their int/float type, and the layer's
 //! random stream (its own seeded generator, or the global one).
 
 use std::sync::Mutex;
@@ -7,7 +7,11 @@ use std::sync::Mutex;
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{Number, Value};
 
-use crate::{keras_bail, Error, Result};
+use keras_engine::ops;
+
+use crate::layers::data_format::DataFormat;
+use crate::layers::Shape;
+use crate::{keras_bail, Error, Result, Tensor};
 
 /// A random stream: seeded per layer (`seed` argument) or the thread's global generator.
 pub(crate) struct LayerRng {
@@ -39,15 +43,43 @@ pub(crate) fn uniform(r: &mut Rng, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * r.uniform_f64()
 }
 
-/// Keras's `data_format`: only channels_last is implemented.
-pub(crate) fn check_data_format(cfg: &Value, class: &str) -> Result<()> {
-    match cfg.get("data_format").and_then(Value::as_str) {
-        None | Some("channels_last") => Ok(()),
-        Some(other) => {
-            keras_bail!(
-                Config,
-                "{class}: data_format '{other}' is not supported (keras-rs images are channels_last)"
-            )
+/// The permutations moving the channels of an image batch `(n, c, h, w)` (or an unbatched
+/// image `(c, h, w)`) last, and back.
+fn image_perms(rank: usize) -> Option<(&'static [usize], &'static [usize])> {
+    match rank {
+        3 => Some((&[1, 2, 0], &[2, 0, 1])),
+        4 => Some((&[0, 2, 3, 1], &[0, 3, 1, 2])),
+        _ => None,
+    }
+}
+
+/// An image layer's `call` from its channels-last one: channels-first images (batched or
+/// not) are transposed channels-last and the result back.
+pub(crate) fn image_call(
+    df: DataFormat,
+    x: &Tensor,
+    f: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
+    match image_perms(x.rank()).filter(|_| df == DataFormat::ChannelsFirst) {
+        None => f(x),
+        Some((to, back)) => {
+            let y = f(&ops::transpose(x, to)?)?;
+            Ok(if y.rank() == x.rank() { ops::transpose(&y, back)? } else { y })
+        }
+    }
+}
+
+/// An image layer's `compute_output_shape` from its channels-last one.
+pub(crate) fn image_shape(
+    df: DataFormat,
+    s: &[Option<usize>],
+    f: impl FnOnce(&[Option<usize>]) -> Result<Shape>,
+) -> Result<Shape> {
+    match image_perms(s.len()).filter(|_| df == DataFormat::ChannelsFirst) {
+        None => f(s),
+        Some((to, back)) => {
+            let out = f(&to.iter().map(|&p| s[p]).collect::<Vec<_>>())?;
+            Ok(if out.len() == s.len() { back.iter().map(|&p| out[p]).collect() } else { out })
         }
     }
 }
@@ -198,4 +230,60 @@ pub(crate) fn resized_shape(
         ),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layers::preprocessing::*;
+    use crate::layers::{CallContext, Layer};
+    use crate::Tensor;
+    use keras_engine::ops;
+
+    /// Every image layer with `data_format("channels_first")` (seeded, in training) gives the
+    /// channels-last layer's result on the transposed images, batched or not; its shapes and
+    /// config follow.
+    #[test]
+    fn channels_first_is_the_transposed_channels_last() {
+        type Make = fn(&str) -> Box<dyn Layer>;
+        let layers: Vec<(&str, Make)> = vec![
+            ("Resizing", |f| Box::new(Resizing::new(3, 5).crop_to_aspect_ratio(true).data_format(f))),
+            ("CenterCrop", |f| Box::new(CenterCrop::new(3, 2).data_format(f))),
+            ("RandomCrop", |f| Box::new(RandomCrop::new(3, 2).seed(4).data_format(f))),
+            ("RandomFlip", |f| Box::new(RandomFlip::new("horizontal_and_vertical").seed(4).data_format(f))),
+            ("RandomRotation", |f| Box::new(RandomRotation::new(0.2).seed(4).data_format(f))),
+            ("RandomZoom", |f| Box::new(RandomZoom::new(0.3).seed(4).data_format(f))),
+            ("RandomTranslation", |f| Box::new(RandomTranslation::new(0.2, 0.3).seed(4).data_format(f))),
+            ("RandomContrast", |f| Box::new(RandomContrast::new(0.5).seed(4).data_format(f))),
+            ("RandomBrightness", |f| Box::new(RandomBrightness::new(0.5).seed(4).data_format(f))),
+        ];
+        let x =
+            Tensor::new((0..2 * 3 * 4 * 5).map(|v| ((v * 37) % 101) as f32).collect(), [2, 3, 4, 5]).unwrap();
+        for (class, make) in layers {
+            for (input, to, back) in [
+                (x.clone(), vec![0, 2, 3, 1], vec![0, 3, 1, 2]),
+                (
+                    ops::slice(&x, &[1, 0, 0, 0], &[1, 3, 4, 5]).unwrap().reshape([3, 4, 5]).unwrap(),
+                    vec![1, 2, 0],
+                    vec![2, 0, 1],
+                ),
+            ] {
+                let (first, last) = (make("channels_first"), make("channels_last"));
+                let y = first.call(&input, &mut CallContext::new(true)).unwrap();
+                let want =
+                    last.call(&ops::transpose(&input, &to).unwrap(), &mut CallContext::new(true)).unwrap();
+                let want = ops::transpose(&want, &back).unwrap();
+                assert_eq!(y.shape(), want.shape(), "{class}");
+                assert_eq!(y.to_f32_vec(), want.to_f32_vec(), "{class}");
+                let s: Vec<Option<usize>> = input.shape().iter().map(|&d| Some(d)).collect();
+                let out = first.compute_output_shape(&s).unwrap();
+                assert_eq!(out, y.shape().iter().map(|&d| Some(d)).collect::<Vec<_>>(), "{class}");
+            }
+            let cfg = make("channels_first").get_config();
+            assert_eq!(cfg["data_format"], "channels_first", "{class}");
+            let back =
+                crate::layers::deserialize(&serde_json::json!({"class_name": class, "config": cfg})).unwrap();
+            assert_eq!(back.get_config(), cfg, "{class}");
+            assert!(make("nchw").call(&x, &mut CallContext::new(false)).is_err(), "{class}");
+        }
+    }
 }

@@ -8,6 +8,8 @@ use std::hash::Hash;
 use serde_json::{json, Map, Value};
 
 use crate::layers::preprocessing::encoding::{encode, OutputMode};
+use crate::layers::preprocessing::farmhash::hash_bucket_fast;
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// A vocabulary entry: a string (`StringLookup`) or an integer (`IntegerLookup`).
@@ -67,6 +69,8 @@ pub(crate) struct IndexLookup<K: LookupKey> {
     pub(crate) pad_to_max_tokens: bool,
     /// OOV buckets by FarmHash (`oov_method="farmhash"`; strings always hash).
     pub(crate) farmhash: bool,
+    /// Keras's `salt`: OOV buckets by SipHash keyed with it (an int `s` is `[s, s]`).
+    pub(crate) salt: Option<[i64; 2]>,
     input_vocabulary: Option<Vec<K>>,
     input_idf_weights: Option<Vec<f64>>,
     /// The learned or given tokens, without mask and OOV entries.
@@ -93,6 +97,7 @@ impl<K: LookupKey> IndexLookup<K> {
             invert: false,
             pad_to_max_tokens: false,
             farmhash: false,
+            salt: None,
             input_vocabulary: None,
             input_idf_weights: None,
             tokens: Vec::new(),
@@ -114,6 +119,26 @@ impl<K: LookupKey> IndexLookup<K> {
                 self.class
             ))
         })
+    }
+
+    /// The OOV bucket of `key` among `n`: TensorFlow's `to_hash_bucket_fast` (FarmHash), or
+    /// with a salt `to_hash_bucket_strong` (SipHash keyed by it).
+    pub(crate) fn hash_bucket(&self, key: &[u8], n: usize) -> usize {
+        match self.salt {
+            Some(salt) => hash_bucket_strong(key, n as u64, salt) as usize,
+            None => hash_bucket_fast(key, n as u64) as usize,
+        }
+    }
+
+    /// Keras's check that integer keys are salted only with `oov_method="farmhash"`.
+    pub(crate) fn check_salt(&self, integer_keys: bool) -> Result<()> {
+        if self.salt.is_some() && integer_keys && !self.farmhash {
+            keras_bail!(
+                InvalidArgument,
+                "`salt` can only be used when `oov_method='farmhash'`. Received: oov_method=floormod"
+            );
+        }
+        Ok(())
     }
 
     /// The checks Keras's `__init__` makes, once every argument is set.
@@ -213,11 +238,19 @@ impl<K: LookupKey> IndexLookup<K> {
             keras_bail!(InvalidArgument, "Cannot set an empty vocabulary. Received: vocabulary=[]");
         }
         let (oov_start, token_start) = (self.oov_start(), self.token_start());
-        let mut special: Vec<Option<&K>> = vec![self.mask_token.as_ref(); oov_start];
-        special.extend(std::iter::repeat_n(Some(&self.oov_token), self.num_oov_indices));
-        let found_special =
-            vocabulary.len() >= token_start && special.iter().zip(vocabulary).all(|(s, v)| *s == Some(v));
+        // The special tokens Keras expects in front: `oov_start` mask tokens, then the OOV
+        // token `num_oov_indices` times. Compared in place: a hostile config's huge
+        // `num_oov_indices` must not allocate (the length check comes first).
+        let special = |i: usize| if i < oov_start { self.mask_token.as_ref() } else { Some(&self.oov_token) };
+        let found_special = vocabulary.len() >= token_start
+            && vocabulary[..token_start].iter().enumerate().all(|(i, v)| special(i) == Some(v));
         let tokens = if found_special { &vocabulary[token_start..] } else { vocabulary };
+        // The special tokens for the error messages (at most 32 of them).
+        let special_text = || {
+            let shown: Vec<String> =
+                (0..token_start.min(32)).filter_map(special).map(|k| format!("{k:?}")).collect();
+            format!("[{}{}]", shown.join(", "), if token_start > 32 { ", ..." } else { "" })
+        };
         let mut seen = HashMap::new();
         let mut repeated = Vec::new();
         for t in tokens {
@@ -237,7 +270,8 @@ impl<K: LookupKey> IndexLookup<K> {
             if let Some(i) = vocabulary.iter().rposition(|t| t == m).filter(|_| tokens.contains(m)) {
                 keras_bail!(
                     InvalidArgument,
-                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special:?}. Received: mask_token={m:?} at vocabulary index [{i}]"
+                    "Found reserved mask token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: mask_token={m:?} at vocabulary index [{i}]",
+                    special_text()
                 );
             }
         }
@@ -245,7 +279,8 @@ impl<K: LookupKey> IndexLookup<K> {
             let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
             keras_bail!(
                 InvalidArgument,
-                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {special:?}. Received: oov_token={:?} at vocabulary index [{i}]",
+                "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: oov_token={:?} at vocabulary index [{i}]",
+                special_text(),
                 self.oov_token
             );
         }
@@ -463,7 +498,7 @@ impl<K: LookupKey> IndexLookup<K> {
         );
         m.insert("vocabulary_size".into(), json!(self.frozen_vocab_size));
         m.insert("oov_method".into(), json!(if self.farmhash { "farmhash" } else { "floormod" }));
-        m.insert("salt".into(), Value::Null);
+        m.insert("salt".into(), self.salt.map_or(Value::Null, |s| json!(s)));
     }
 
     /// Reads the shared config keys (the caller parsed the tokens' own keys).
@@ -514,9 +549,10 @@ impl<K: LookupKey> IndexLookup<K> {
                 "Unknown value for `oov_method` argument of {c}. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
             ),
         }
-        if cfg.get("salt").is_some_and(|s| !s.is_null()) {
-            keras_bail!(Config, "{c}: `salt` (SipHash OOV buckets) is not supported by keras-rs yet");
-        }
+        self.salt = salt_from_config(
+            cfg.get("salt"),
+            "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer.",
+        )?;
         if let Some(t) = cfg.get("oov_token").filter(|v| !v.is_null()) {
             self.oov_token =
                 K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid oov_token={t}")))?;

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::preprocessing::encoding::{encoded_shape, ids_of};
-use crate::layers::preprocessing::farmhash::hash_bucket_fast;
 use crate::layers::preprocessing::index_lookup::IndexLookup;
 use crate::layers::reshaping::args::layer_common;
 use crate::{Error, Result, Tensor};
@@ -98,6 +97,18 @@ impl IntegerLookup {
         self
     }
 
+    /// Keras's `salt=s`: FarmHash OOV buckets become SipHash ones keyed by `[s, s]` (only
+    /// with `oov_method("farmhash")`, as Keras requires).
+    pub fn salt(self, salt: i64) -> Self {
+        self.salt_pair([salt, salt])
+    }
+
+    /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
+    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+        self.lookup.salt = Some(salt);
+        self
+    }
+
     /// Map indices back to values.
     pub fn invert(mut self, yes: bool) -> Self {
         self.lookup.invert = yes;
@@ -168,6 +179,7 @@ impl IntegerLookup {
             }
         }
         l.lookup.apply_config(cfg)?;
+        l.lookup.check_salt(true)?;
         Ok(l)
     }
 }
@@ -182,6 +194,7 @@ impl Layer for IntegerLookup {
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
+        self.lookup.check_salt(true)?;
         let keys = ids_of(x);
         if self.lookup.invert {
             return Ok(Tensor::from_i64(self.lookup.invert_lookup(&keys), x.shape().to_vec())?);
@@ -190,7 +203,7 @@ impl Layer for IntegerLookup {
         let ids = self.lookup.lookup(&keys, |k, n| {
             Some(if farmhash {
                 // Keras hashes the decimal text of the value (`tf.strings.as_string`).
-                hash_bucket_fast(k.to_string().as_bytes(), n as u64) as usize
+                self.lookup.hash_bucket(k.to_string().as_bytes(), n)
             } else {
                 k.rem_euclid(n as i64) as usize
             })

@@ -3,6 +3,26 @@
 //! categorical layers (CategoryEncoding, Discretization, Hashing, IntegerLookup, StringLookup;
 //! `encoding` is Keras's shared `encode_categorical_inputs`, `index_lookup` Keras's
 //! `IndexLookup`).
+//!
+//! Submodules:
+//! - `category_encoding`: `CategoryEncoding`
+//! - `center_crop`: `CenterCrop`
+//! - `discretization`: `Discretization`
+//! - `encoding`: Keras's `encode_categorical_inputs` (TensorFlow backend)
+//! - `farmhash`: FarmHash `Fingerprint64` (farmhashna `Hash64`), the hash behind TensorFlow's `tf.strings.to_hash_bucket_fast`, which Keras's `Hashing` and the lookup layers' OOV buckets use
+//! - `hashing`: `Hashing`
+//! - `image_common`: Pieces shared by the image preprocessing layers
+//! - `index_lookup`: Keras's `IndexLookup`, the machinery of `StringLookup` and `IntegerLookup`
+//! - `integer_lookup`: `IntegerLookup`
+//! - `normalization`: `Normalization`
+//! - `random_affine`: The three affine random layers
+//! - `random_contrast`: `RandomContrast` and `RandomBrightness`
+//! - `random_crop`: `RandomCrop`
+//! - `random_flip`: `RandomFlip`
+//! - `rescaling`: `Rescaling`
+//! - `resizing`: `Resizing`
+//! - `string_lookup`: `StringLookup`
+//! - `text_vectorization`: `TextVectorization`
 
 pub mod category_encoding;
 pub mod center_crop;
@@ -20,6 +40,7 @@ pub mod random_crop;
 pub mod random_flip;
 pub mod rescaling;
 pub mod resizing;
+pub(crate) mod siphash;
 pub mod string_lookup;
 pub mod text_vectorization;
 

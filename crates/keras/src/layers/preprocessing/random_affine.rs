@@ -6,10 +6,12 @@ use keras_engine::Rng;
 use serde_json::{json, Value};
 
 use super::image_common::{
-    base_factor, check_data_format, num, pair_factor, preprocessing_layer_boilerplate, seed_of, uniform,
-    LayerRng,
+    base_factor, image_call, image_shape, num, pair_factor, preprocessing_layer_boilerplate, seed_of,
+    uniform, LayerRng,
 };
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::affine::{
     compute_affine_matrix, transform_images, AffineInterpolation, FillMode,
 };
@@ -126,6 +128,7 @@ pub struct RandomRotation {
     upper: f64,
     factor: Value,
     s: Sampling,
+    data_format: DataFormat,
 }
 
 impl RandomRotation {
@@ -145,29 +148,34 @@ impl RandomRotation {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomRotation { base, lower, upper, factor, s: Sampling::new() }
+        RandomRotation { data_format: DataFormat::default(), base, lower, upper, factor, s: Sampling::new() }
     }
 
     sampling_builders!();
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomRotation")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let f =
             cfg.get("factor").ok_or_else(|| Error::Config("RandomRotation config needs `factor`".into()))?;
         let mut l = RandomRotation::with_factor(f);
         l.s.read(cfg, &mut l.base);
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         done(l)
     }
 }
 
-impl Layer for RandomRotation {
-    preprocessing_layer_boilerplate!("RandomRotation");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomRotation {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training {
             return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
         }
@@ -177,9 +185,20 @@ impl Layer for RandomRotation {
             compute_affine_matrix((0.5, 0.5), angle, (0.0, 0.0), 1.0, (0.0, 0.0), h, w)
         })
     }
+}
+
+impl Layer for RandomRotation {
+    preprocessing_layer_boilerplate!("RandomRotation");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("factor".into(), self.factor.clone());
         m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));
         m.insert("fill_value".into(), self.s.fill_value.clone());
@@ -213,6 +232,7 @@ pub struct RandomZoom {
     height_factor: Value,
     width_factor: Value,
     s: Sampling,
+    data_format: DataFormat,
 }
 
 fn zoom_ok(x: f64) -> bool {
@@ -253,6 +273,7 @@ impl RandomZoom {
             }))
         };
         RandomZoom {
+            data_format: DataFormat::default(),
             base,
             height,
             width,
@@ -264,25 +285,30 @@ impl RandomZoom {
 
     sampling_builders!();
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomZoom")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let hf = cfg
             .get("height_factor")
             .ok_or_else(|| Error::Config("RandomZoom config needs `height_factor`".into()))?;
         let mut l = RandomZoom::with_factors(hf, cfg.get("width_factor").unwrap_or(&Value::Null));
         l.s.read(cfg, &mut l.base);
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         done(l)
     }
 }
 
-impl Layer for RandomZoom {
-    preprocessing_layer_boilerplate!("RandomZoom");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomZoom {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training {
             return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
         }
@@ -295,9 +321,20 @@ impl Layer for RandomZoom {
             zoom_matrix(zh, zw, h, w)
         })
     }
+}
+
+impl Layer for RandomZoom {
+    preprocessing_layer_boilerplate!("RandomZoom");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("height_factor".into(), self.height_factor.clone());
         m.insert("width_factor".into(), self.width_factor.clone());
         m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));
@@ -331,6 +368,7 @@ pub struct RandomTranslation {
     height_factor: Value,
     width_factor: Value,
     s: Sampling,
+    data_format: DataFormat,
 }
 
 impl RandomTranslation {
@@ -350,6 +388,7 @@ impl RandomTranslation {
         let height = get(hf, "height_factor");
         let width = get(wf, "width_factor");
         RandomTranslation {
+            data_format: DataFormat::default(),
             base,
             height,
             width,
@@ -361,25 +400,30 @@ impl RandomTranslation {
 
     sampling_builders!();
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomTranslation")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let get = |k: &str| {
             cfg.get(k).ok_or_else(|| Error::Config(format!("RandomTranslation config needs `{k}`")))
         };
         let mut l = RandomTranslation::with_factors(get("height_factor")?, get("width_factor")?);
         l.s.read(cfg, &mut l.base);
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         done(l)
     }
 }
 
-impl Layer for RandomTranslation {
-    preprocessing_layer_boilerplate!("RandomTranslation");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomTranslation {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training {
             return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
         }
@@ -389,9 +433,20 @@ impl Layer for RandomTranslation {
             [1.0, 0.0, -dx, 0.0, 1.0, -dy, 0.0, 0.0]
         })
     }
+}
+
+impl Layer for RandomTranslation {
+    preprocessing_layer_boilerplate!("RandomTranslation");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("height_factor".into(), self.height_factor.clone());
         m.insert("width_factor".into(), self.width_factor.clone());
         m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));

@@ -3,10 +3,12 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    base_factor, check_data_format, num, preprocessing_layer_boilerplate, seed_of, uniform, value_range,
-    LayerRng,
+    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, seed_of, uniform,
+    value_range, LayerRng,
 };
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
 use crate::{Error, Result, Tensor};
 
@@ -37,6 +39,7 @@ pub struct RandomContrast {
     range: (f64, f64),
     range_json: Value,
     rng: LayerRng,
+    data_format: DataFormat,
 }
 
 impl RandomContrast {
@@ -52,6 +55,7 @@ impl RandomContrast {
             (0.0, 0.0, json!([0, 0]))
         });
         RandomContrast {
+            data_format: DataFormat::default(),
             base,
             lower,
             upper,
@@ -81,9 +85,11 @@ impl RandomContrast {
         self
     }
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomContrast")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let f =
             cfg.get("factor").ok_or_else(|| Error::Config("RandomContrast config needs `factor`".into()))?;
         let mut l = RandomContrast::with(f);
@@ -93,17 +99,20 @@ impl RandomContrast {
             l.range_json = j;
         }
         l.rng = LayerRng::new(seed_of(cfg));
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         done(l)
     }
 }
 
-impl Layer for RandomContrast {
-    preprocessing_layer_boilerplate!("RandomContrast");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomContrast {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         if !ctx.training {
             return img.into_tensor();
@@ -128,9 +137,20 @@ impl Layer for RandomContrast {
         }
         img.into_tensor()
     }
+}
+
+impl Layer for RandomContrast {
+    preprocessing_layer_boilerplate!("RandomContrast");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("factor".into(), self.factor.clone());
         m.insert("value_range".into(), self.range_json.clone());
         m.insert("seed".into(), self.rng.seed_json());
@@ -156,6 +176,7 @@ pub struct RandomBrightness {
     range: (f64, f64),
     range_json: Value,
     rng: LayerRng,
+    data_format: DataFormat,
 }
 
 impl RandomBrightness {
@@ -176,6 +197,7 @@ impl RandomBrightness {
             (0.0, 0.0, json!([0, 0]))
         });
         RandomBrightness {
+            data_format: DataFormat::default(),
             base,
             lower,
             upper,
@@ -210,9 +232,11 @@ impl RandomBrightness {
         self
     }
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomBrightness")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let f = cfg
             .get("factor")
             .ok_or_else(|| Error::Config("RandomBrightness config needs `factor`".into()))?;
@@ -223,17 +247,20 @@ impl RandomBrightness {
             l.range_json = j;
         }
         l.rng = LayerRng::new(seed_of(cfg));
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         done(l)
     }
 }
 
-impl Layer for RandomBrightness {
-    preprocessing_layer_boilerplate!("RandomBrightness");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomBrightness {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         if !ctx.training {
             return img.into_tensor();
@@ -248,9 +275,20 @@ impl Layer for RandomBrightness {
         }
         img.into_tensor()
     }
+}
+
+impl Layer for RandomBrightness {
+    preprocessing_layer_boilerplate!("RandomBrightness");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("factor".into(), self.factor.clone());
         m.insert("value_range".into(), self.range_json.clone());
         m.insert("seed".into(), self.rng.seed_json());

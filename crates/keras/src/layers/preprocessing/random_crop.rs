@@ -3,9 +3,11 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    check_data_format, preprocessing_layer_boilerplate, resized_shape, seed_of, usize_of, LayerRng,
+    image_call, image_shape, preprocessing_layer_boilerplate, resized_shape, seed_of, usize_of, LayerRng,
 };
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::{aspect_crop_box, resize_plain, Interpolation};
 use crate::{Error, Result, Tensor};
@@ -26,6 +28,7 @@ pub struct RandomCrop {
     height: usize,
     width: usize,
     rng: LayerRng,
+    data_format: DataFormat,
 }
 
 impl RandomCrop {
@@ -39,7 +42,7 @@ impl RandomCrop {
         }
         // Keras's `make_default_seed()`: the layer always records a seed.
         let seed = keras_engine::with_global_rng(|r| r.below(1 << 30));
-        RandomCrop { base, height, width, rng: LayerRng::new(Some(seed)) }
+        RandomCrop { data_format: DataFormat::default(), base, height, width, rng: LayerRng::new(Some(seed)) }
     }
 
     /// A fixed seed for this layer's draws.
@@ -54,14 +57,17 @@ impl RandomCrop {
         self
     }
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomCrop")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let mut l =
             RandomCrop::new(usize_of(cfg, "height", "RandomCrop")?, usize_of(cfg, "width", "RandomCrop")?);
         if let Some(s) = seed_of(cfg) {
             l = l.seed(s);
         }
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         match l.base.pending_error.take() {
             Some(e) => Err(e),
@@ -70,12 +76,14 @@ impl RandomCrop {
     }
 }
 
-impl Layer for RandomCrop {
-    preprocessing_layer_boilerplate!("RandomCrop");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomCrop {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         resized_shape(s, self.height, self.width, "RandomCrop")
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         if !ctx.training {
             return img.into_tensor();
@@ -98,9 +106,20 @@ impl Layer for RandomCrop {
         }
         resize_plain(&cropped, (self.height, self.width), Interpolation::Bilinear, false)?.into_tensor()
     }
+}
+
+impl Layer for RandomCrop {
+    preprocessing_layer_boilerplate!("RandomCrop");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("height".into(), json!(self.height));
         m.insert("width".into(), json!(self.width));
         m.insert("seed".into(), self.rng.seed_json());

@@ -2,8 +2,10 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{check_data_format, preprocessing_layer_boilerplate, seed_of, LayerRng};
+use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, seed_of, LayerRng};
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -22,6 +24,7 @@ pub struct RandomFlip {
     base: LayerBase,
     mode: String,
     rng: LayerRng,
+    data_format: DataFormat,
 }
 
 impl RandomFlip {
@@ -34,7 +37,12 @@ impl RandomFlip {
                 base.name
             )));
         }
-        RandomFlip { base, mode: mode.to_string(), rng: LayerRng::new(None) }
+        RandomFlip {
+            data_format: DataFormat::default(),
+            base,
+            mode: mode.to_string(),
+            rng: LayerRng::new(None),
+        }
     }
 
     /// A fixed seed for this layer's draws (otherwise the global generator).
@@ -49,12 +57,15 @@ impl RandomFlip {
         self
     }
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "RandomFlip")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let mode = cfg.get("mode").and_then(Value::as_str).unwrap_or("horizontal_and_vertical");
         let mut l = RandomFlip::new(mode);
         l.rng = LayerRng::new(seed_of(cfg));
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         match l.base.pending_error.take() {
             Some(e) => Err(e),
@@ -76,12 +87,14 @@ pub(crate) fn flip_image(img: &mut [f32], h: usize, w: usize, c: usize, horizont
     }
 }
 
-impl Layer for RandomFlip {
-    preprocessing_layer_boilerplate!("RandomFlip");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl RandomFlip {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         if !ctx.training {
             return img.into_tensor();
@@ -101,9 +114,20 @@ impl Layer for RandomFlip {
         }
         img.into_tensor()
     }
+}
+
+impl Layer for RandomFlip {
+    preprocessing_layer_boilerplate!("RandomFlip");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("seed".into(), self.rng.seed_json());
         m.insert("mode".into(), json!(self.mode));
         Value::Object(m)

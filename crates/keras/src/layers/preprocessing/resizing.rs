@@ -2,10 +2,14 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{check_data_format, num, preprocessing_layer_boilerplate, resized_shape, usize_of};
+use super::image_common::{
+    image_call, image_shape, num, preprocessing_layer_boilerplate, resized_shape, usize_of,
+};
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
-use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeOptions};
+use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Resizing`: `keras.ops.image.resize` of every image to
@@ -22,8 +26,9 @@ pub struct Resizing {
     base: LayerBase,
     height: usize,
     width: usize,
-    opts: ResizeOptions,
+    opts: ResizeArgs,
     fill_value: Value,
+    data_format: DataFormat,
 }
 
 impl Resizing {
@@ -35,7 +40,14 @@ impl Resizing {
                 "Resizing: `height` and `width` must be positive, got ({height}, {width})"
             )));
         }
-        Resizing { base, height, width, opts: ResizeOptions::default(), fill_value: json!(0.0) }
+        Resizing {
+            data_format: DataFormat::default(),
+            base,
+            height,
+            width,
+            opts: ResizeArgs::default(),
+            fill_value: json!(0.0),
+        }
     }
 
     /// `"bilinear"`, `"nearest"`, `"bicubic"`, `"area"`, `"lanczos3"` or `"lanczos5"`.
@@ -84,9 +96,11 @@ impl Resizing {
         }
     }
 
+    data_format_builder!();
+
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_data_format(cfg, "Resizing")?;
+        let data_format = DataFormat::from_config(cfg)?;
         let mut l = Resizing::new(usize_of(cfg, "height", "Resizing")?, usize_of(cfg, "width", "Resizing")?);
         if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
             l = l.interpolation(i);
@@ -107,6 +121,7 @@ impl Resizing {
                 "Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: fill_mode={other}"
             ),
         }
+        l.data_format = data_format;
         l.base.apply_config(cfg);
         match l.base.pending_error.take() {
             Some(e) => Err(e),
@@ -115,18 +130,31 @@ impl Resizing {
     }
 }
 
-impl Layer for Resizing {
-    preprocessing_layer_boilerplate!("Resizing");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+impl Resizing {
+    /// The output shape of channels-last images.
+    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
         resized_shape(s, self.height, self.width, "Resizing")
     }
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+
+    /// The layer on channels-last images.
+    fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
         resize_images(&img, (self.height, self.width), self.opts)?.into_tensor()
     }
+}
+
+impl Layer for Resizing {
+    preprocessing_layer_boilerplate!("Resizing");
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        image_shape(self.data_format, s, |s| self.shape_last(s))
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        image_call(self.data_format, x, |x| self.call_last(x, ctx))
+    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("height".into(), json!(self.height));
         m.insert("width".into(), json!(self.width));
         m.insert("interpolation".into(), json!(self.opts.interpolation.name()));

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::preprocessing::encoding::encoded_shape;
-use crate::layers::preprocessing::farmhash::hash_bucket_fast;
 use crate::layers::preprocessing::index_lookup::IndexLookup;
 use crate::layers::reshaping::args::layer_common;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -66,6 +65,17 @@ impl StringLookup {
     pub fn num_oov_indices(mut self, n: usize) -> Self {
         self.lookup.num_oov_indices = n;
         self.recheck()
+    }
+
+    /// Keras's `salt=s`: the OOV buckets by SipHash keyed with `[s, s]` instead of FarmHash.
+    pub fn salt(self, salt: i64) -> Self {
+        self.salt_pair([salt, salt])
+    }
+
+    /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
+    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+        self.lookup.salt = Some(salt);
+        self
     }
 
     /// The string that means padding (index 0 in `int` mode).
@@ -169,9 +179,9 @@ impl StringLookup {
             keras_bail!(Shape, "StringLookup: {} strings do not fill the shape {shape:?}", strings.len());
         }
         let keys: Vec<String> = strings.iter().map(|s| s.as_ref().to_string()).collect();
-        // Several OOV indices: TensorFlow's `to_hash_bucket_fast` (FarmHash) buckets.
-        let ids =
-            self.lookup.lookup(&keys, |k, n| Some(hash_bucket_fast(k.as_bytes(), n as u64) as usize))?;
+        // Several OOV indices: TensorFlow's `to_hash_bucket_fast` (FarmHash) buckets, or
+        // `to_hash_bucket_strong` (SipHash) with a salt.
+        let ids = self.lookup.lookup(&keys, |k, n| Some(self.lookup.hash_bucket(k.as_bytes(), n)))?;
         self.lookup.output(ids, shape, &self.base.name)
     }
 

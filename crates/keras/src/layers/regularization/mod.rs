@@ -1,5 +1,13 @@
 //! Regularization layers: Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
 //! AlphaDropout, ActivityRegularization.
+//!
+//! Submodules:
+//! - `activity_regularization`: `ActivityRegularization`
+//! - `alpha_dropout`: `AlphaDropout`
+//! - `dropout`: `Dropout`
+//! - `gaussian`: `GaussianNoise` (additive) and `GaussianDropout` (multiplicative) noise layers, active only while training
+//! - `noise`: Pieces shared by the random regularization layers
+//! - `spatial_dropout`: `SpatialDropout1D/2D/3D`
 
 pub mod activity_regularization;
 pub mod alpha_dropout;

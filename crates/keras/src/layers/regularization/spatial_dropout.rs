@@ -7,9 +7,10 @@ use keras_engine::{ops, Tensor as ETensor};
 use serde_json::{json, Value};
 
 use super::noise::{check_unit_interval, req_f32, take_pending, LayerRng};
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::regularizers::py_float;
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::{keras_bail, Result, Tensor};
 
 /// Shared implementation of the spatial dropout layers.
 struct SpatialDropout {
@@ -30,12 +31,9 @@ impl SpatialDropout {
     }
 
     fn set_data_format(&mut self, f: &str) {
-        match f {
-            "channels_last" => self.channels_last = Some(true),
-            "channels_first" => self.channels_last = Some(false),
-            _ => self.base.fail(Error::InvalidArgument(format!(
-                "The `data_format` argument must be one of {{\"channels_first\", \"channels_last\"}}. Received: data_format={f}"
-            ))),
+        match DataFormat::parse(f) {
+            Ok(d) => self.channels_last = Some(d == DataFormat::ChannelsLast),
+            Err(e) => self.base.fail(e),
         }
     }
 
@@ -181,17 +179,17 @@ spatial_dropout!(
 spatial_dropout!(
     /// Keras `keras.layers.SpatialDropout2D`: for 4-D inputs, drops whole feature maps (mask
     /// `(batch, 1, 1, channels)` channels-last) while training; the identity at inference.
-    SpatialDropout2D, "SpatialDropout2D", "spatial_dropout2d", 4, Some(true)
+    SpatialDropout2D, "SpatialDropout2D", "spatial_dropout2d", 4, Some(DataFormat::default() == DataFormat::ChannelsLast)
 );
 
 spatial_dropout!(
     /// Keras `keras.layers.SpatialDropout3D`: for 5-D inputs, drops whole feature volumes
     /// (mask `(batch, 1, 1, 1, channels)` channels-last) while training.
-    SpatialDropout3D, "SpatialDropout3D", "spatial_dropout3d", 5, Some(true)
+    SpatialDropout3D, "SpatialDropout3D", "spatial_dropout3d", 5, Some(DataFormat::default() == DataFormat::ChannelsLast)
 );
 
 impl SpatialDropout2D {
-    /// `"channels_last"` (default) or `"channels_first"`.
+    /// `"channels_last"` or `"channels_first"`; default: [`crate::config::image_data_format`].
     pub fn data_format(mut self, f: &str) -> Self {
         self.0.set_data_format(f);
         self
@@ -199,7 +197,7 @@ impl SpatialDropout2D {
 }
 
 impl SpatialDropout3D {
-    /// `"channels_last"` (default) or `"channels_first"`.
+    /// `"channels_last"` or `"channels_first"`; default: [`crate::config::image_data_format`].
     pub fn data_format(mut self, f: &str) -> Self {
         self.0.set_data_format(f);
         self

@@ -14,17 +14,22 @@ pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
     }
 }
 
-/// Refuses `data_format="channels_first"` (keras-rs is channels-last only).
-pub(crate) fn check_channels_last(cfg: &Value, class: &str) -> Result<()> {
-    match cfg.get("data_format") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(f)) if f == "channels_last" => Ok(()),
-        Some(other) => keras_bail!(
-            Config,
-            "{class}: only data_format=\"channels_last\" is supported, received data_format={other}"
-        ),
-    }
+/// The `data_format` builder of a layer with `base: LayerBase` and
+/// `data_format: DataFormat` fields.
+macro_rules! data_format_builder {
+    () => {
+        /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
+        /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
+        pub fn data_format(mut self, f: &str) -> Self {
+            match $crate::layers::DataFormat::parse(f) {
+                Ok(d) => self.data_format = d,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+    };
 }
+pub(crate) use data_format_builder;
 
 /// A float argument of a config (`default` when absent), kept as f64 so it serializes
 /// exactly as Keras wrote it.
@@ -107,6 +112,29 @@ macro_rules! layer_common {
     };
 }
 pub(crate) use layer_common;
+
+/// The channels-last output shape of `Cropping2D`/`Cropping3D`: each spatial axis of `s`
+/// loses `before + after`; an axis not longer than that is Keras's error, which quotes the
+/// shape as the caller gave it (`given`).
+pub(crate) fn cropped_shape(
+    s: &[Option<usize>],
+    cropping: &[[usize; 2]],
+    given: &[Option<usize>],
+) -> Result<Vec<Option<usize>>> {
+    let mut out = s.to_vec();
+    for (i, c) in cropping.iter().enumerate() {
+        out[i + 1] = match s[i + 1] {
+            Some(d) if d <= c[0] + c[1] => keras_bail!(
+                Value,
+                "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
+                shape_str(given),
+                cropping
+            ),
+            d => d.map(|d| d - c[0] - c[1]),
+        };
+    }
+    Ok(out)
+}
 
 /// Reads a 3-D padding/cropping argument (`ZeroPadding3D`, `Cropping3D`): an int, three
 /// ints (symmetric per axis), or three pairs `((before, after), ...)`, with Keras's messages.

@@ -1,15 +1,29 @@
-//! `Flatten`: collapses every axis after the batch into one.
+//! `Flatten`: collapses every axis after the batch into one (channels-first inputs are
+//! made channels-last first, as Keras does, so the order matches a channels-last model).
 
 use std::any::Any;
 
 use serde_json::{json, Value};
 
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::data_format_builder;
 use crate::{Result, Tensor};
 
 /// Flattens the input without touching the batch axis (Keras `keras.layers.Flatten`).
+/// With `data_format("channels_first")` an input of rank 3 or more has its channel axis
+/// moved last before flattening.
+///
+/// ```
+/// use keras::layers::{CallContext, Flatten, Layer};
+/// use keras::Tensor;
+/// let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [1, 2, 2]).unwrap(); // (batch, channels, steps)
+/// let y = Flatten::new().data_format("channels_first").call(&x, &mut CallContext::new(false)).unwrap();
+/// assert_eq!(y.as_f32().unwrap(), &[1.0, 3.0, 2.0, 4.0]);
+/// ```
 pub struct Flatten {
     base: LayerBase,
+    data_format: DataFormat,
 }
 
 impl Default for Flatten {
@@ -21,15 +35,18 @@ impl Default for Flatten {
 impl Flatten {
     /// A Flatten layer.
     pub fn new() -> Self {
-        Flatten { base: LayerBase::new("flatten") }
+        Flatten { base: LayerBase::new("flatten"), data_format: DataFormat::default() }
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let mut f = Flatten::new();
+        f.data_format = DataFormat::from_config(cfg)?;
         f.base.apply_config(cfg);
         Ok(f)
     }
+
+    data_format_builder!();
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
@@ -62,13 +79,15 @@ impl Layer for Flatten {
         Ok(vec![s.first().copied().flatten(), rest])
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        crate::layers::layer::check_pending(self)?;
+        let x = self.data_format.to_last(x)?;
         let n = x.shape().first().copied().unwrap_or(1);
         let rest: usize = x.shape().iter().skip(1).product();
         Ok(x.reshape([n, rest])?)
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
     }
 }

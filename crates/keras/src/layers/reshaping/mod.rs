@@ -1,5 +1,14 @@
 //! Reshaping layers: Flatten, Reshape, Permute, RepeatVector, and the zero-padding, cropping
 //! and up-sampling layers (1-D and 2-D in `padding`, 3-D one file each).
+//!
+//! Submodules:
+//! - `args`: Config and argument helpers shared by the reshaping, pooling, activation and normalization layers
+//! - `cropping3d`: `Cropping3D`
+//! - `flatten`: `Flatten`
+//! - `padding`: `ZeroPadding1D/2D`, `Cropping1D/2D` and `UpSampling1D/2D` (channels-last)
+//! - `reshape`: `Reshape`, `Permute` and `RepeatVector`
+//! - `up_sampling3d`: `UpSampling3D`
+//! - `zero_padding3d`: `ZeroPadding3D`
 
 pub(crate) mod args;
 pub mod cropping3d;

@@ -1,11 +1,13 @@
-//! `ZeroPadding1D/2D`, `Cropping1D/2D` and `UpSampling1D/2D` (channels-last).
+//! `ZeroPadding1D/2D`, `Cropping1D/2D` and `UpSampling1D/2D` (channels-last, and
+//! channels-first where Keras takes `data_format`).
 
 use keras_engine::ops;
 use serde_json::{json, Value};
 
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::{
-    check_channels_last, finish, int_tuple, known, layer_common, ndim_error,
+    cropped_shape, data_format_builder, finish, int_tuple, known, layer_common, ndim_error,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -53,28 +55,30 @@ macro_rules! simple_builders {
 }
 
 /// Keras `keras.layers.ZeroPadding1D`: zeros before and after the steps of `(batch, steps,
-/// channels)`.
+/// channels)` (or `(batch, channels, steps)` with `data_format("channels_first")`).
 pub struct ZeroPadding1D {
     base: LayerBase,
     padding: [usize; 2],
+    data_format: DataFormat,
 }
 
 impl ZeroPadding1D {
     /// `padding = [before, after]` zero steps.
     pub fn new(padding: [usize; 2]) -> Self {
-        ZeroPadding1D { base: LayerBase::new("zero_padding1d"), padding }
+        ZeroPadding1D { base: LayerBase::new("zero_padding1d"), padding, data_format: DataFormat::default() }
     }
 
     simple_builders!();
+    data_format_builder!();
 
     /// Rebuilds from a Keras config (`padding` an int or a pair).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "ZeroPadding1D")?;
         let p = match cfg.get("padding") {
             None => [1, 1],
             Some(v) => pair(v, "padding")?,
         };
         let mut l = ZeroPadding1D::new(p);
+        l.data_format = DataFormat::from_config(cfg)?;
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -84,47 +88,49 @@ impl Layer for ZeroPadding1D {
     layer_common!("ZeroPadding1D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != 3 {
-            return Err(ndim_error(&self.base.name, 3, s));
-        }
-        Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
+        self.data_format.map_shape(&self.base.name, 3, s, |s| {
+            Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
+        })
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?)
+        self.data_format.map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?))
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("padding".into(), json!(self.padding));
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
     }
 }
 
-/// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC images.
+/// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC (or, with
+/// `data_format("channels_first")`, NCHW) images.
 pub struct ZeroPadding2D {
     base: LayerBase,
     padding: [[usize; 2]; 2],
+    data_format: DataFormat,
 }
 
 impl ZeroPadding2D {
     /// `padding = [[top, bottom], [left, right]]`.
     pub fn new(padding: [[usize; 2]; 2]) -> Self {
-        ZeroPadding2D { base: LayerBase::new("zero_padding2d"), padding }
+        ZeroPadding2D { base: LayerBase::new("zero_padding2d"), padding, data_format: DataFormat::default() }
     }
 
     simple_builders!();
+    data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "ZeroPadding2D")?;
         let p = match cfg.get("padding") {
             None => [[1, 1], [1, 1]],
             Some(v) => pairs2d(v, "padding")?,
         };
         let mut l = ZeroPadding2D::new(p);
+        l.data_format = DataFormat::from_config(cfg)?;
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -134,22 +140,22 @@ impl Layer for ZeroPadding2D {
     layer_common!("ZeroPadding2D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != 4 {
-            return Err(ndim_error(&self.base.name, 4, s));
-        }
-        let [h, w] = self.padding;
-        Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
+        self.data_format.map_shape(&self.base.name, 4, s, |s| {
+            let [h, w] = self.padding;
+            Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
+        })
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?)
+        self.data_format
+            .map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?))
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("padding".into(), json!(self.padding));
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
     }
 }
@@ -214,28 +220,31 @@ impl Layer for Cropping1D {
     }
 }
 
-/// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC images.
+/// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC (or, with
+/// `data_format("channels_first")`, NCHW) images.
 pub struct Cropping2D {
     base: LayerBase,
     cropping: [[usize; 2]; 2],
+    data_format: DataFormat,
 }
 
 impl Cropping2D {
     /// `cropping = [[top, bottom], [left, right]]`.
     pub fn new(cropping: [[usize; 2]; 2]) -> Self {
-        Cropping2D { base: LayerBase::new("cropping2d"), cropping }
+        Cropping2D { base: LayerBase::new("cropping2d"), cropping, data_format: DataFormat::default() }
     }
 
     simple_builders!();
+    data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "Cropping2D")?;
         let c = match cfg.get("cropping") {
             None => [[0, 0], [0, 0]],
             Some(v) => pairs2d(v, "cropping")?,
         };
         let mut l = Cropping2D::new(c);
+        l.data_format = DataFormat::from_config(cfg)?;
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -245,36 +254,22 @@ impl Layer for Cropping2D {
     layer_common!("Cropping2D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != 4 {
-            return Err(ndim_error(&self.base.name, 4, s));
-        }
-        let mut out = vec![s[0]];
-        for (d, c) in s[1..3].iter().zip(self.cropping) {
-            out.push(match d {
-                Some(d) if *d > c[0] + c[1] => Some(d - c[0] - c[1]),
-                Some(_) => keras_bail!(
-                    InvalidArgument,
-                    "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input. Received: input_shape={}, cropping={:?}",
-                    shape_str(s),
-                    self.cropping
-                ),
-                None => None,
-            });
-        }
-        out.push(s[3]);
-        Ok(out)
+        self.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.cropping, s))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let out = self.compute_output_shape(&known(x.shape()))?;
-        let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
-        Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
+        self.compute_output_shape(&known(x.shape()))?;
+        self.data_format.map_call(x, |x| {
+            let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
+            let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
+            Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
+        })
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("cropping".into(), json!(self.cropping));
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
     }
 }
@@ -346,6 +341,7 @@ pub struct UpSampling2D {
     base: LayerBase,
     size: [usize; 2],
     bilinear: bool,
+    data_format: DataFormat,
 }
 
 impl UpSampling2D {
@@ -357,7 +353,7 @@ impl UpSampling2D {
                 "The `size` argument must be a tuple of 2 positive integers. Received size={size:?}"
             )));
         }
-        UpSampling2D { base, size, bilinear: false }
+        UpSampling2D { base, size, bilinear: false, data_format: DataFormat::default() }
     }
 
     /// `"nearest"` or `"bilinear"` (case-insensitive).
@@ -374,15 +370,16 @@ impl UpSampling2D {
     }
 
     simple_builders!();
+    data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "UpSampling2D")?;
         let s = match cfg.get("size") {
             None => vec![2, 2],
             Some(v) => int_tuple(v, 2, "size", false)?,
         };
         let mut l = UpSampling2D::new([s[0], s[1]]);
+        l.data_format = DataFormat::from_config(cfg)?;
         l.base.apply_config(cfg);
         if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
             l = l.interpolation(i);
@@ -395,25 +392,26 @@ impl Layer for UpSampling2D {
     layer_common!("UpSampling2D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != 4 {
-            return Err(ndim_error(&self.base.name, 4, s));
-        }
-        Ok(vec![s[0], s[1].map(|d| d * self.size[0]), s[2].map(|d| d * self.size[1]), s[3]])
+        self.data_format.map_shape(&self.base.name, 4, s, |s| {
+            Ok(vec![s[0], s[1].map(|d| d * self.size[0]), s[2].map(|d| d * self.size[1]), s[3]])
+        })
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        if self.bilinear {
-            let (h, w) = (x.shape()[1] * self.size[0], x.shape()[2] * self.size[1]);
-            return Ok(ops::resize_bilinear(x, h, w)?);
-        }
-        Ok(ops::repeat(&ops::repeat(x, self.size[0], 1)?, self.size[1], 2)?)
+        self.data_format.map_call(x, |x| {
+            if self.bilinear {
+                let (h, w) = (x.shape()[1] * self.size[0], x.shape()[2] * self.size[1]);
+                return Ok(ops::resize_bilinear(x, h, w)?);
+            }
+            Ok(ops::repeat(&ops::repeat(x, self.size[0], 1)?, self.size[1], 2)?)
+        })
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("size".into(), json!(self.size));
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         m.insert("interpolation".into(), json!(if self.bilinear { "bilinear" } else { "nearest" }));
         Value::Object(m)
     }
@@ -442,7 +440,8 @@ mod tests {
         assert!(ZeroPadding2D::from_config(&json!({"padding": [1, 2, 3]})).is_err());
         assert!(ZeroPadding2D::from_config(&json!({"padding": -1})).is_err());
         assert!(ZeroPadding2D::from_config(&json!({"padding": "same"})).is_err());
-        assert!(ZeroPadding2D::from_config(&json!({"data_format": "channels_first"})).is_err());
+        assert!(ZeroPadding2D::from_config(&json!({"data_format": "nhwc"})).is_err());
+        assert!(check_pending(&ZeroPadding2D::new([[1, 1], [1, 1]]).data_format("nhwc")).is_err());
         assert!(run(&l, &Tensor::ones([3, 4, 2])).is_err());
         let l1 = ZeroPadding1D::from_config(&json!({"padding": 2})).unwrap();
         assert_eq!(run(&l1, &Tensor::ones([1, 3, 2])).unwrap().shape(), &[1, 7, 2]);
@@ -478,5 +477,30 @@ mod tests {
         assert_eq!(run(&u1, &Tensor::ones([1, 2, 2])).unwrap().shape(), &[1, 6, 2]);
         assert!(check_pending(&UpSampling1D::new(0)).is_err());
         assert!(UpSampling1D::from_config(&json!({"size": 0})).is_err());
+    }
+
+    #[test]
+    fn channels_first_shapes_configs_and_errors() {
+        let z = ZeroPadding2D::new([[1, 0], [2, 1]]).data_format("channels_first");
+        let s = [None, Some(3), Some(4), Some(5)];
+        assert_eq!(z.compute_output_shape(&s).unwrap(), vec![None, Some(3), Some(5), Some(8)]);
+        assert_eq!(run(&z, &Tensor::ones([1, 3, 4, 5])).unwrap().shape(), &[1, 3, 5, 8]);
+        let cfg = z.get_config();
+        assert_eq!(cfg["data_format"], "channels_first");
+        assert_eq!(ZeroPadding2D::from_config(&cfg).unwrap().get_config(), cfg);
+        let c = Cropping2D::new([[2, 2], [0, 0]]).data_format("channels_first");
+        let e = c.compute_output_shape(&[None, Some(3), Some(4), Some(5)]).unwrap_err().to_string();
+        assert!(e.contains("input_shape=(None, 3, 4, 5)"), "{e}");
+        let e = c.compute_output_shape(&[None, Some(3), Some(4)]).unwrap_err().to_string();
+        assert!(e.contains("expected ndim=4, found ndim=3. Full shape received: (None, 3, 4)"), "{e}");
+        let u = UpSampling2D::from_config(&json!({"size": [2, 1], "data_format": "channels_first"})).unwrap();
+        let x = Tensor::new(vec![1.0, 2.0, 3.0, 4.0], [1, 2, 1, 2]).unwrap();
+        assert_eq!(run(&u, &x).unwrap().as_f32().unwrap(), &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0]);
+        let p1 = ZeroPadding1D::new([1, 0]).data_format("channels_first");
+        assert_eq!(
+            run(&p1, &Tensor::ones([1, 2, 3])).unwrap().as_f32().unwrap(),
+            &[0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+        );
+        assert!(UpSampling2D::from_config(&json!({"data_format": 1})).is_err());
     }
 }

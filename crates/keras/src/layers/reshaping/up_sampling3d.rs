@@ -1,17 +1,17 @@
-//! `UpSampling3D`: repeats each depth, row and column of NDHWC volumes.
+//! `UpSampling3D`: repeats each depth, row and column of NDHWC (or NCDHW) volumes.
 
 use keras_engine::ops;
 use serde_json::{json, Value};
 
 use crate::layers::convolutional::common::positive_tuple_error;
+use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::{
-    check_channels_last, finish, int_tuple, known, layer_common, ndim_error,
-};
+use crate::layers::reshaping::args::{data_format_builder, finish, int_tuple, known, layer_common};
 use crate::{Result, Tensor};
 
 /// Keras `keras.layers.UpSampling3D`: each element repeated `size[i]` times along depth,
-/// height and width (nearest neighbour).
+/// height and width (nearest neighbour), channels last or, with
+/// `data_format("channels_first")`, first.
 ///
 /// ```
 /// use keras::layers::{CallContext, Layer, UpSampling3D};
@@ -22,6 +22,7 @@ use crate::{Result, Tensor};
 pub struct UpSampling3D {
     base: LayerBase,
     size: [usize; 3],
+    data_format: DataFormat,
 }
 
 impl UpSampling3D {
@@ -31,19 +32,20 @@ impl UpSampling3D {
         if let Some(e) = positive_tuple_error("size", &size) {
             base.fail(e);
         }
-        UpSampling3D { base, size }
+        UpSampling3D { base, size, data_format: DataFormat::default() }
     }
 
     crate::layers::builders::base_builders!();
+    data_format_builder!();
 
     /// Rebuilds from a Keras config (`size` an int or three ints).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "UpSampling3D")?;
         let s = match cfg.get("size") {
             None => vec![2; 3],
             Some(v) => int_tuple(v, 3, "size", false)?,
         };
         let mut l = UpSampling3D::new([s[0], s[1], s[2]]);
+        l.data_format = DataFormat::from_config(cfg)?;
         l.base.apply_config(cfg);
         finish(&mut l.base, ())?;
         Ok(l)
@@ -54,32 +56,33 @@ impl Layer for UpSampling3D {
     layer_common!("UpSampling3D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != 5 {
-            return Err(ndim_error(&self.base.name, 5, s));
-        }
-        let mut out = s.to_vec();
-        for i in 0..3 {
-            out[i + 1] = s[i + 1].map(|d| d * self.size[i]);
-        }
-        Ok(out)
+        self.data_format.map_shape(&self.base.name, 5, s, |s| {
+            let mut out = s.to_vec();
+            for i in 0..3 {
+                out[i + 1] = s[i + 1].map(|d| d * self.size[i]);
+            }
+            Ok(out)
+        })
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         crate::layers::layer::check_pending(self)?;
-        let mut y = x.clone();
-        for (i, &r) in self.size.iter().enumerate() {
-            if r > 1 {
-                y = ops::repeat(&y, r, i as isize + 1)?;
+        self.data_format.map_call(x, |x| {
+            let mut y = x.clone();
+            for (i, &r) in self.size.iter().enumerate() {
+                if r > 1 {
+                    y = ops::repeat(&y, r, i as isize + 1)?;
+                }
             }
-        }
-        Ok(y)
+            Ok(y)
+        })
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("size".into(), json!(self.size));
-        m.insert("data_format".into(), json!("channels_last"));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
         Value::Object(m)
     }
 }

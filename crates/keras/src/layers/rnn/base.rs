@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use keras_engine::ops::{self, RnnCell, RnnInputs, RnnOptions};
+use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Map, Value};
 
@@ -84,7 +84,13 @@ pub struct Recurrent {
     states: Mutex<Option<Vec<Tensor>>>,
     /// Seeded dropout generator (None: the global one).
     rng: Mutex<Option<Rng>>,
+    /// A cell stepped by the generic RNN: the input and recurrent dropout masks of the current
+    /// sequence (Keras's cached `get_dropout_mask`), cleared before each sequence.
+    step_masks: Mutex<Option<StepMasks>>,
 }
+
+/// The dropout masks a stepped cell keeps for one sequence.
+type StepMasks = (Option<Tensor>, Option<Tensor>);
 
 fn check_rate(base: &mut LayerBase, arg: &str, rate: f64) {
     if !(0.0..=1.0).contains(&rate) {
@@ -129,6 +135,7 @@ impl Recurrent {
             cell: RecurrentCell::new(kind),
             states: Mutex::new(None),
             rng: Mutex::new(None),
+            step_masks: Mutex::new(None),
         }
     }
 
@@ -423,7 +430,7 @@ impl Recurrent {
                 Error::InvalidArgument(format!("Layer {name}: activation {} is not element-wise", a.name()))
             })
         };
-        let opts = RnnOptions {
+        let opts = RnnArgs {
             cell: self.engine_cell(),
             activation: ua(self.activation)?,
             recurrent_activation: ua(self.recurrent_activation)?,
@@ -449,6 +456,97 @@ impl Recurrent {
             outs.truncate(1);
         }
         Ok(outs)
+    }
+
+    /// One time step of the cell (Keras `cell.call(inputs, states)`), for the generic RNN
+    /// loop (stacked and user cells): `x` is `(batch, features)`, `states` `[h]` or `[h, c]`;
+    /// runs the fused op over a one-step sequence, so the numbers are those of the layer.
+    pub(crate) fn step(
+        &self,
+        x: &Tensor,
+        states: &[Tensor],
+        ctx: &CallContext,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let name = &self.cell.base.name;
+        let (Some(kernel), Some(rkernel)) = (&self.cell.kernel, &self.cell.recurrent_kernel) else {
+            keras_bail!(State, "Cell {name} is not built");
+        };
+        if x.rank() != 2 || x.shape()[1] != kernel.shape()[0] {
+            keras_bail!(
+                Shape,
+                "Cell {name} expects step inputs of shape (batch, {}), received {:?}",
+                kernel.shape()[0],
+                x.shape()
+            );
+        }
+        let (b, d, u) = (x.shape()[0], x.shape()[1], self.units);
+        let ns = self.num_states();
+        if states.len() != ns || states.iter().any(|st| st.shape() != [b, u]) {
+            let shapes: Vec<&[usize]> = states.iter().map(|st| st.shape()).collect();
+            keras_bail!(
+                Value,
+                "Cell {name} expects {ns} state tensor(s) of shape ({b}, {u}), received shapes {shapes:?}"
+            );
+        }
+        let x =
+            if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
+        let drop_in = self.dropout > 0.0 && self.dropout < 1.0;
+        let drop_rec = self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0;
+        let (dmask, rmask) = if ctx.training && (drop_in || drop_rec) {
+            let mut guard = self.step_masks.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = match guard.as_ref() {
+                Some((Some(m), _)) => m.shape()[0] != b,
+                Some((None, Some(m))) => m.shape()[0] != b,
+                _ => true,
+            };
+            if fresh {
+                let dm = if drop_in { Some(self.dropout_mask(self.dropout, vec![b, d])?) } else { None };
+                let rm = if drop_rec {
+                    Some(self.dropout_mask(self.recurrent_dropout, vec![b, u])?)
+                } else {
+                    None
+                };
+                *guard = Some((dm, rm));
+            }
+            guard.clone().unwrap_or((None, None))
+        } else {
+            (None, None)
+        };
+        let x = match &dmask {
+            Some(m) => ops::mul(&x, m)?,
+            None => x,
+        };
+        let ua = |a: Activation| {
+            a.unary().ok_or_else(|| {
+                Error::InvalidArgument(format!("Cell {name}: activation {} is not element-wise", a.name()))
+            })
+        };
+        let opts = RnnArgs {
+            cell: self.engine_cell(),
+            activation: ua(self.activation)?,
+            recurrent_activation: ua(self.recurrent_activation)?,
+            go_backwards: false,
+            return_sequences: false,
+            zero_output_for_mask: false,
+        };
+        let x = x.reshape(vec![b, 1, d])?;
+        let inputs = RnnInputs {
+            x: &x,
+            kernel: kernel.value(),
+            recurrent_kernel: rkernel.value(),
+            bias: self.cell.bias.as_ref().map(|v| v.value()),
+            initial_state: states,
+            mask: None,
+            recurrent_dropout: rmask.as_ref(),
+        };
+        let mut outs = ops::rnn(inputs, &opts)?;
+        let new_states = outs.split_off(1);
+        Ok((outs.swap_remove(0), new_states))
+    }
+
+    /// Forgets the dropout masks of the sequence a stepped cell was running.
+    pub(crate) fn clear_step_masks(&self) {
+        *self.step_masks.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Clears the states of a stateful layer (the next batch starts from zeros).

@@ -1,24 +1,40 @@
 //! Recurrent layers: SimpleRNN, LSTM, GRU (each a single fused engine op per sequence), the
-//! generic RNN over the built-in cells (`rnn.rs`), and the Bidirectional and TimeDistributed
+//! generic RNN over any cell (`rnn.rs`; built-in, stacked or user-written cells, the
+//! [`RnnCell`] trait, stepped by `cell_rnn.rs`), and the Bidirectional and TimeDistributed
 //! wrappers.
+//!
+//! Submodules:
+//! - `base`: The machinery shared by `SimpleRNN`, `LSTM` and `GRU`
+//! - `bidirectional`: `Bidirectional`
+//! - `cell`: The cell of a recurrent layer (Keras `SimpleRNNCell` / `LSTMCell` / `GRUCell`)
+//! - `gru`: `GRU`
+//! - `lstm`: `LSTM`
+//! - `rnn`: `RNN`
+//! - `simple_rnn`: `SimpleRNN`
+//! - `time_distributed`: `TimeDistributed`
 
 pub mod base;
 pub mod bidirectional;
 pub mod cell;
+pub(crate) mod cell_rnn;
 pub mod gru;
 pub mod lstm;
 // Keras's own file name (`keras/src/layers/rnn/rnn.py`).
 #[allow(clippy::module_inception)]
 pub mod rnn;
+pub mod rnn_cell;
 pub mod simple_rnn;
+pub mod stacked_rnn_cells;
 pub mod time_distributed;
 
 pub use base::{Recurrent, RecurrentKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use gru::GRU;
 pub use lstm::LSTM;
-pub use rnn::{GRUCell, LSTMCell, SimpleRNNCell, RNN};
+pub use rnn::{GRUCell, LSTMCell, RnnCellArg, SimpleRNNCell, RNN};
+pub use rnn_cell::{deserialize_cell, RnnCell};
 pub use simple_rnn::SimpleRNN;
+pub use stacked_rnn_cells::StackedRNNCells;
 pub use time_distributed::TimeDistributed;
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
-//! `RNN`: Keras's generic recurrent layer over a cell. Over the built-in cells
+//! `RNN`: Keras's generic recurrent layer over a cell. Over one built-in cell
 //! (`SimpleRNNCell`, `LSTMCell`, `GRUCell`) it runs the same fused whole-sequence op as
 //! `SimpleRNN` / `LSTM` / `GRU` (Keras's `RNN(LSTMCell(n))` is numerically `LSTM(n)`), with
-//! the weights in the `cell` sub-layer where Keras saves them.
+//! the weights in the `cell` sub-layer where Keras saves them; over any other [`RnnCell`] (a
+//! [`crate::layers::StackedRNNCells`], a user-written cell) it steps the cell
+//! ([`super::cell_rnn`]). The built-in cells are [`RnnCell`]s too, so they stack.
 
 use serde_json::{json, Map, Value};
 
 use super::base::{Recurrent, RecurrentKind};
+use super::cell_rnn::CellRnn;
+use super::rnn_cell::{deserialize_cell, RnnCell};
+use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -141,12 +146,147 @@ macro_rules! cell_type {
             }
         }
 
+        impl $ty {
+            /// Rebuilds the cell from its Keras config (the `config` of a serialized cell).
+            pub fn from_config(cfg: &Value) -> Result<Self> {
+                let mut r = Recurrent::from_config($kind, cfg)?;
+                r.cell.base = LayerBase::named(cfg.get("name").and_then(Value::as_str).unwrap_or($snake));
+                r.cell.base.trainable = r.base.trainable;
+                Ok($ty(r))
+            }
+        }
+
         impl From<$ty> for Recurrent {
             fn from(c: $ty) -> Self {
                 c.0
             }
         }
+
+        impl From<$ty> for RnnCellArg {
+            fn from(c: $ty) -> Self {
+                RnnCellArg::Fused(c.0)
+            }
+        }
+
+        /// The cell as a layer (Keras's cell object): its weights `kernel`, `recurrent_kernel`,
+        /// `bias`, built for one step's input `(batch, features)`.
+        impl Layer for $ty {
+            fn class_name(&self) -> &'static str {
+                cell_class($kind)
+            }
+            fn base(&self) -> &LayerBase {
+                &self.0.cell.base
+            }
+            fn base_mut(&mut self) -> &mut LayerBase {
+                &mut self.0.cell.base
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+                if let Some(e) = &self.0.base.pending_error {
+                    return Err(e.clone());
+                }
+                if input_shape.len() != 2 {
+                    keras_bail!(
+                        Shape,
+                        "{} '{}' is built for one step's input (batch, features), received input_shape={}",
+                        cell_class($kind),
+                        self.0.cell.base.name,
+                        crate::layers::layer::shape_str(input_shape)
+                    );
+                }
+                self.0.build(&[input_shape[0], None, input_shape[1]])?;
+                self.0.cell.base.build_input_shape = Some(input_shape.to_vec());
+                crate::layers::assign_paths(self, "");
+                Ok(())
+            }
+            fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+                Ok(vec![input_shape.first().copied().flatten(), Some(self.0.units)])
+            }
+            fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+                keras_bail!(
+                    State,
+                    "{} '{}' is a cell: it runs inside an RNN layer (or through RnnCell::step with its states)",
+                    cell_class($kind),
+                    self.0.cell.base.name
+                )
+            }
+            fn own_weights(&self) -> Vec<&Variable> {
+                self.0.cell.own_weights()
+            }
+            fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
+                self.0.cell.own_weights_mut()
+            }
+            fn get_config(&self) -> Value {
+                Value::Object(builtin_cell_config(&self.0))
+            }
+        }
+
+        impl RnnCell for $ty {
+            fn state_size(&self) -> Vec<usize> {
+                vec![self.0.units; self.0.num_states()]
+            }
+            fn output_size(&self) -> usize {
+                self.0.units
+            }
+            fn step(
+                &self,
+                inputs: &Tensor,
+                states: &[Tensor],
+                ctx: &mut CallContext,
+            ) -> Result<(Tensor, Vec<Tensor>)> {
+                self.0.step(inputs, states, ctx)
+            }
+            fn reset_sequence(&self) {
+                self.0.clear_step_masks();
+            }
+        }
     };
+}
+
+/// The config of a built-in cell as Keras writes it (`name`, `trainable`, `dtype`, then the
+/// cell's own keys).
+fn builtin_cell_config(r: &Recurrent) -> Map<String, Value> {
+    let inner = r.get_config();
+    let mut m = Map::new();
+    m.insert("name".into(), json!(r.cell.base.name));
+    m.insert("trainable".into(), json!(r.cell.base.trainable && r.base.trainable));
+    m.insert("dtype".into(), inner["dtype"].clone());
+    for k in cell_keys(r.kind) {
+        m.insert((*k).into(), inner.get(*k).cloned().unwrap_or(Value::Null));
+    }
+    m
+}
+
+/// What [`RNN::new`] takes: a built-in cell (run by the fused op), or any [`RnnCell`] (a
+/// `Box<dyn RnnCell>`, a [`StackedRNNCells`], or a list of cells, stacked as Keras's
+/// `RNN([cell1, cell2])` does).
+// One value per RNN layer, moved once into it: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum RnnCellArg {
+    /// One built-in cell.
+    Fused(Recurrent),
+    /// Any cell, stepped.
+    Cell(Box<dyn RnnCell>),
+}
+
+impl From<Box<dyn RnnCell>> for RnnCellArg {
+    fn from(c: Box<dyn RnnCell>) -> Self {
+        RnnCellArg::Cell(c)
+    }
+}
+
+impl From<StackedRNNCells> for RnnCellArg {
+    fn from(c: StackedRNNCells) -> Self {
+        RnnCellArg::Cell(Box::new(c))
+    }
+}
+
+impl From<Vec<Box<dyn RnnCell>>> for RnnCellArg {
+    fn from(cells: Vec<Box<dyn RnnCell>>) -> Self {
+        RnnCellArg::Cell(Box::new(StackedRNNCells::new(cells)))
+    }
 }
 
 cell_type!(
@@ -194,79 +334,147 @@ impl GRUCell {
     }
 }
 
-/// Keras `keras.layers.RNN`: a recurrent layer over a cell, here one of the built-in cells.
+/// Keras `keras.layers.RNN`: a recurrent layer over a cell. One built-in cell runs as the
+/// fused op of `SimpleRNN` / `LSTM` / `GRU`; any other [`RnnCell`] (a [`StackedRNNCells`],
+/// a list of cells, a user-written cell) is stepped over the time axis.
 ///
 /// ```
-/// use keras::layers::{Layer, LSTMCell, RNN};
+/// use keras::layers::{GRUCell, LSTMCell, Layer, RnnCell, RNN};
 /// let mut rnn = RNN::new(LSTMCell::new(8)).return_sequences(true);
 /// rnn.build(&[None, Some(5), Some(3)]).unwrap();
 /// assert_eq!(rnn.weights()[0].path(), "rnn/lstm_cell/kernel");
+///
+/// // A list of cells is stacked, as Keras's `RNN([LSTMCell(8), GRUCell(4)])`.
+/// let cells: Vec<Box<dyn RnnCell>> = vec![Box::new(LSTMCell::new(8)), Box::new(GRUCell::new(4))];
+/// let mut stacked = RNN::new(cells).name("stack");
+/// stacked.build(&[None, Some(5), Some(3)]).unwrap();
+/// assert_eq!(stacked.weights()[3].path(), "stack/stacked_rnn_cells/gru_cell/kernel");
 /// ```
-pub struct RNN(Recurrent);
+pub struct RNN(Inner);
+
+// The layer's one cell, held inline (see RnnCellArg).
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    Fused(Recurrent),
+    Cell(CellRnn),
+}
+
+/// Sets a flag on whichever kind of RNN this is.
+macro_rules! set_flag {
+    ($self:ident, $field:ident, $v:expr) => {{
+        match &mut $self.0 {
+            Inner::Fused(r) => r.$field = $v,
+            Inner::Cell(c) => c.$field = $v,
+        }
+        $self
+    }};
+}
 
 impl RNN {
-    /// A layer over `cell` (a [`SimpleRNNCell`], [`LSTMCell`] or [`GRUCell`]).
-    pub fn new(cell: impl Into<Recurrent>) -> Self {
-        let mut r = cell.into();
-        r.base.name = crate::backend::unique_name("rnn");
-        RNN(r)
+    /// A layer over `cell`: a [`SimpleRNNCell`], [`LSTMCell`] or [`GRUCell`], a
+    /// [`StackedRNNCells`], a `Vec<Box<dyn RnnCell>>` (stacked) or a `Box<dyn RnnCell>`.
+    pub fn new(cell: impl Into<RnnCellArg>) -> Self {
+        let base = LayerBase::new("rnn");
+        match cell.into() {
+            RnnCellArg::Fused(mut r) => {
+                r.base.name = base.name;
+                RNN(Inner::Fused(r))
+            }
+            RnnCellArg::Cell(c) => RNN(Inner::Cell(CellRnn::new(base, c))),
+        }
+    }
+
+    /// A layer over a cell of your own (any [`RnnCell`]; see there for an example).
+    pub fn with_cell<C: RnnCell>(cell: C) -> Self {
+        RNN::new(Box::new(cell) as Box<dyn RnnCell>)
     }
 
     /// Return the whole output sequence instead of the last output.
     pub fn return_sequences(mut self, yes: bool) -> Self {
-        self.0.return_sequences = yes;
-        self
+        set_flag!(self, return_sequences, yes)
     }
     /// Also return the final states.
     pub fn return_state(mut self, yes: bool) -> Self {
-        self.0.return_state = yes;
-        self
+        set_flag!(self, return_state, yes)
     }
     /// Process the sequence backwards.
     pub fn go_backwards(mut self, yes: bool) -> Self {
-        self.0.go_backwards = yes;
-        self
+        set_flag!(self, go_backwards, yes)
     }
     /// Carry the final states into the next batch.
     pub fn stateful(mut self, yes: bool) -> Self {
-        self.0.stateful = yes;
-        self
+        set_flag!(self, stateful, yes)
     }
     /// Masked steps output zeros instead of the previous output.
     pub fn zero_output_for_mask(mut self, yes: bool) -> Self {
-        self.0.zero_output_for_mask = yes;
-        self
+        set_flag!(self, zero_output_for_mask, yes)
     }
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.0.base.input_shape = Some(shape.to_vec());
+        self.base_mut().input_shape = Some(shape.to_vec());
         self
     }
 
     /// Sets the layer name.
     pub fn name(mut self, name: &str) -> Self {
-        self.0.base.name = name.to_string();
+        self.base_mut().rename(name);
         self
+    }
+
+    /// The cell, when it is not one of the built-in cells run by the fused op.
+    pub fn cell(&self) -> Option<&dyn RnnCell> {
+        match &self.0 {
+            Inner::Fused(_) => None,
+            Inner::Cell(c) => Some(&*c.cell),
+        }
     }
 
     /// Clears the states of a stateful layer.
     pub fn reset_states(&self) {
-        self.0.reset_states();
+        match &self.0 {
+            Inner::Fused(r) => r.reset_states(),
+            Inner::Cell(c) => c.reset_states(),
+        }
     }
 
-    /// Rebuilds from a Keras config (`cell` one of the built-in cells).
+    /// Calls the layer from explicit initial states (one per state of the cell, in order) and
+    /// an optional `(batch, time)` mask; returns every output.
+    pub fn call_with_state(
+        &self,
+        x: &Tensor,
+        initial_state: &[Tensor],
+        mask: Option<&Tensor>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        match &self.0 {
+            Inner::Fused(r) => r.run(x, mask, Some(initial_state), ctx),
+            Inner::Cell(c) => c.run(x, mask, Some(initial_state), ctx),
+        }
+    }
+
+    /// Rebuilds from a Keras config: `cell` one of the built-in cells, a `StackedRNNCells`, or
+    /// a cell registered with [`crate::saving::register_rnn_cell`].
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let cell = cfg.get("cell").ok_or_else(|| Error::Config("RNN config needs `cell`".into()))?;
         let class = cell.get("class_name").and_then(Value::as_str).unwrap_or("");
+        let plain = cell.get("registered_name").is_none_or(Value::is_null)
+            && cell.get("module").and_then(Value::as_str).is_none_or(|m| m.starts_with("keras"));
         let kind = match class {
-            "SimpleRNNCell" => RecurrentKind::SimpleRnn,
-            "LSTMCell" => RecurrentKind::Lstm,
-            "GRUCell" => RecurrentKind::Gru,
-            "StackedRNNCells" => keras_bail!(Config, "RNN: StackedRNNCells (a list of cells) is not supported by keras-rs yet"),
-            other => keras_bail!(
-                Config,
-                "RNN: the cell class '{other}' is not supported by keras-rs (SimpleRNNCell, LSTMCell and GRUCell are)"
-            ),
+            "SimpleRNNCell" if plain => RecurrentKind::SimpleRnn,
+            "LSTMCell" if plain => RecurrentKind::Lstm,
+            "GRUCell" if plain => RecurrentKind::Gru,
+            _ => {
+                let mut c = CellRnn::new(LayerBase::named("rnn"), deserialize_cell(cell)?);
+                c.base.apply_config(cfg);
+                let b = |k: &str| cfg.get(k).and_then(Value::as_bool).unwrap_or(false);
+                c.return_sequences = b("return_sequences");
+                c.return_state = b("return_state");
+                c.go_backwards = b("go_backwards");
+                c.stateful = b("stateful");
+                c.unroll = b("unroll");
+                c.zero_output_for_mask = b("zero_output_for_mask");
+                return Ok(RNN(Inner::Cell(c)));
+            }
         };
         let cell_cfg = cell.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut merged: Map<String, Value> = cell_cfg.clone();
@@ -282,32 +490,24 @@ impl RNN {
         if let Some(n) = cell_cfg.get("name").and_then(Value::as_str) {
             r.cell.base.name = n.to_string();
         }
-        Ok(RNN(r))
+        Ok(RNN(Inner::Fused(r)))
     }
+}
 
-    /// The cell's config as Keras writes it.
-    fn cell_config(&self) -> Value {
-        let inner = self.0.get_config();
-        let mut m = Map::new();
-        m.insert("name".into(), json!(self.0.cell.base.name));
-        m.insert("trainable".into(), inner["trainable"].clone());
-        m.insert("dtype".into(), inner["dtype"].clone());
-        for k in cell_keys(self.0.kind) {
-            m.insert((*k).into(), inner.get(*k).cloned().unwrap_or(Value::Null));
+/// The cell's config of a fused RNN, as Keras writes it.
+fn fused_cell_config(r: &Recurrent) -> Value {
+    let mut v = json!({
+        "module": "keras.layers",
+        "class_name": cell_class(r.kind),
+        "config": Value::Object(builtin_cell_config(r)),
+        "registered_name": null,
+    });
+    if let Some(s) = &r.base.build_input_shape {
+        if s.len() == 3 {
+            v["build_config"] = json!({ "input_shape": [s[0], s[2]] });
         }
-        let mut v = json!({
-            "module": "keras.layers",
-            "class_name": cell_class(self.0.kind),
-            "config": Value::Object(m),
-            "registered_name": null,
-        });
-        if let Some(s) = &self.0.base.build_input_shape {
-            if s.len() == 3 {
-                v["build_config"] = json!({ "input_shape": [s[0], s[2]] });
-            }
-        }
-        v
     }
+    v
 }
 
 impl Layer for RNN {
@@ -315,45 +515,80 @@ impl Layer for RNN {
         "RNN"
     }
     fn base(&self) -> &LayerBase {
-        &self.0.base
+        match &self.0 {
+            Inner::Fused(r) => &r.base,
+            Inner::Cell(c) => &c.base,
+        }
     }
     fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.0.base
+        match &mut self.0 {
+            Inner::Fused(r) => &mut r.base,
+            Inner::Cell(c) => &mut c.base,
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        self.0.build(input_shape)
+        match &mut self.0 {
+            Inner::Fused(r) => r.build(input_shape),
+            Inner::Cell(c) => c.build(input_shape),
+        }
     }
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.0.compute_output_shape(s)
+        match &self.0 {
+            Inner::Fused(r) => r.compute_output_shape(s),
+            Inner::Cell(c) => c.compute_output_shape(s),
+        }
+    }
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        match &self.0 {
+            Inner::Fused(r) => Layer::compute_output_shapes(r, input_shapes),
+            Inner::Cell(c) => c.compute_output_shapes(input_shapes),
+        }
     }
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.0.run(x, None, None, ctx)?.swap_remove(0))
+        Ok(self.call_outputs(x, None, ctx)?.swap_remove(0))
     }
     fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.0.run(x, mask, None, ctx)?.swap_remove(0))
+        Ok(self.call_outputs(x, mask, ctx)?.swap_remove(0))
     }
     fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        self.0.run(x, mask, None, ctx)
+        match &self.0 {
+            Inner::Fused(r) => r.run(x, mask, None, ctx),
+            Inner::Cell(c) => c.run(x, mask, None, ctx),
+        }
     }
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(self.0.compute_mask(mask))
+    fn compute_mask(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        match &self.0 {
+            Inner::Fused(r) => Ok(r.compute_mask(mask)),
+            Inner::Cell(c) => c.compute_mask(x, mask),
+        }
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        Layer::sublayers(&self.0)
+        match &self.0 {
+            Inner::Fused(r) => Layer::sublayers(r),
+            Inner::Cell(c) => c.sublayers(),
+        }
     }
     fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
-        Layer::own_weights_and_sublayers_mut(&mut self.0)
+        match &mut self.0 {
+            Inner::Fused(r) => Layer::own_weights_and_sublayers_mut(r),
+            Inner::Cell(c) => c.own_weights_and_sublayers_mut(),
+        }
     }
     fn get_config(&self) -> Value {
-        let inner = self.0.get_config();
-        let mut m = self.0.base.base_config();
-        for k in RNN_FLAGS {
-            m.insert(k.into(), inner[k].clone());
+        match &self.0 {
+            Inner::Fused(r) => {
+                let inner = r.get_config();
+                let mut m = r.base.base_config();
+                for k in RNN_FLAGS {
+                    m.insert(k.into(), inner[k].clone());
+                }
+                m.insert("cell".into(), fused_cell_config(r));
+                Value::Object(m)
+            }
+            Inner::Cell(c) => c.get_config(),
         }
-        m.insert("cell".into(), self.cell_config());
-        Value::Object(m)
     }
 }

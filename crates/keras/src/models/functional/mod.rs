@@ -2,10 +2,21 @@
 //! tensors from [`Input`], layers called on them record a graph, and a [`Functional`] model
 //! runs that graph. Layers may be shared between nodes, models nest as layers, and a node may
 //! take a list of tensors (merging layers) or return several.
+//!
+//! Submodules:
+//! - `as_layer`: A Functional model used as a layer of another model (Keras
+//! - `config`: Functional configs
+//! - `graph`: The graph runtime
+//! - `inference_fusion`: Conv + BatchNormalization + activation chains fused into one op at inference
+//! - `ops`: Keras operations recorded as graph nodes (`keras.ops.not_equal(x, 0)` or `x + 3.0` on a symbolic tensor becomes a `NotEqual` or `Add` node of module `keras.src.ops.numpy`)
+//! - `replica`: Symbolic copies of a built model's graph, for `model.input()`, `model.outputs()` and `model.get_layer(name)?.output()`
+//! - `summary`: `model.summary()` for Functional models
+//! - `symbolic`: Symbolic tensors (Keras `KerasTensor`) and the nodes that calling a layer on them records
 
 mod as_layer;
 pub(crate) mod config;
 pub(crate) mod graph;
+mod inference_fusion;
 pub(crate) mod ops;
 pub(crate) mod replica;
 mod summary;
@@ -17,8 +28,8 @@ use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
 use crate::trainers::{
-    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoOptimizer,
-    Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
+    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics,
+    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
@@ -447,13 +458,13 @@ impl Functional {
     }
 
     /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: Into<MetricArg> + Clone>(
+    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
         &mut self,
         optimizer: O,
         loss: L,
-        metrics: &[M],
+        metrics: M,
     ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.iter().cloned().map(Into::into).collect();
+        let metrics: Vec<MetricArg> = metrics.into_metrics();
         self.compile_with(optimizer, loss, metrics)
     }
 

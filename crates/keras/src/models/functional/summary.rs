@@ -3,7 +3,7 @@
 
 use super::Functional;
 use crate::utils::summary::{
-    format_shape, render_summary, SummaryBytes, SummaryOptions, SummaryRow, SummaryTotals,
+    format_shape, render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals,
 };
 use crate::{DType, Tensor};
 
@@ -94,6 +94,6 @@ pub(crate) fn render(
         optimizer: opt_vars.as_ref().map_or(0, |v| v.iter().map(|(_, t)| bytes_of(t)).sum()),
     };
     let totals = SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
-    let opts = SummaryOptions { line_length, show_trainable, functional };
+    let opts = SummaryArgs { line_length, show_trainable, functional };
     render_summary(f.name(), &rows, &totals, &opts)
 }

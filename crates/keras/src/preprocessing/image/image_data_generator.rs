@@ -11,7 +11,7 @@ use keras_engine::Rng;
 use super::affine::FillMode;
 use super::augment::{affine_image, brightness_shift, channel_shift, uniform, AffineParams};
 use super::images::Images;
-use super::iterators::{DirectoryIterator, FlowOptions, NumpyArrayIterator};
+use super::iterators::{DirectoryIterator, FlowArgs, NumpyArrayIterator};
 use crate::layers::preprocessing::random_flip::flip_image;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -77,7 +77,7 @@ pub struct TransformParams {
 /// let gen = ImageDataGenerator::new().rotation_range(10.0).horizontal_flip(true).rescale(1.0 / 255.0);
 /// let x = keras::Tensor::new(vec![128.0; 10 * 8 * 8 * 1], [10, 8, 8, 1]).unwrap();
 /// let y = keras::Tensor::from_i32((0..10).map(|i| i % 2).collect(), [10]).unwrap();
-/// let flow = gen.flow(&x, Some(&y), keras::preprocessing::image::FlowOptions::default().batch_size(4).seed(1)).unwrap();
+/// let flow = gen.flow(&x, Some(&y), keras::preprocessing::image::FlowArgs::default().batch_size(4).seed(1)).unwrap();
 /// assert_eq!(flow.len(), 3);
 /// assert_eq!(flow.get_batch(2).unwrap().x.as_tensor().unwrap().shape(), &[2, 8, 8, 1]);
 /// ```
@@ -555,7 +555,7 @@ impl ImageDataGenerator {
 
     /// `flow(x, y, ...)`: batches of augmented, standardized images from arrays. `x` is
     /// `(n, h, w, c)`; `y` (optional) has `n` rows and is passed through.
-    pub fn flow(&self, x: &Tensor, y: Option<&Tensor>, opts: FlowOptions) -> Result<NumpyArrayIterator> {
+    pub fn flow(&self, x: &Tensor, y: Option<&Tensor>, opts: FlowArgs) -> Result<NumpyArrayIterator> {
         self.check()?;
         NumpyArrayIterator::new(x, y, self.clone(), opts)
     }
@@ -566,11 +566,11 @@ impl ImageDataGenerator {
     /// `class_mode="categorical"`, `batch_size=32`, `shuffle=True`, `interpolation="nearest"`).
     ///
     /// ```no_run
-    /// use keras::preprocessing::image::{ClassMode, ColorMode, FlowOptions, ImageDataGenerator, Subset};
+    /// use keras::preprocessing::image::{ClassMode, ColorMode, FlowArgs, ImageDataGenerator, Subset};
     /// let gen = ImageDataGenerator::new().rescale(1.0 / 255.0).validation_split(0.2);
     /// let train = gen.flow_from_directory(
     ///     "data/train",
-    ///     FlowOptions::default()
+    ///     FlowArgs::default()
     ///         .target_size(28, 28)
     ///         .color_mode(ColorMode::Grayscale)
     ///         .class_mode(ClassMode::Sparse)
@@ -581,7 +581,7 @@ impl ImageDataGenerator {
     pub fn flow_from_directory(
         &self,
         directory: impl AsRef<Path>,
-        opts: FlowOptions,
+        opts: FlowArgs,
     ) -> Result<DirectoryIterator> {
         self.check()?;
         DirectoryIterator::new(directory.as_ref(), self.clone(), opts)

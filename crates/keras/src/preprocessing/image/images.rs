@@ -71,6 +71,11 @@ impl Images {
         let (hh, ww) = (h1.saturating_sub(h0), w1.saturating_sub(w0));
         let mut out = Images::zeros(self.n, hh, ww, self.c, self.batched);
         let c = self.c;
+        if hh == 0 || ww == 0 {
+            // An empty window (an empty image, or a start past its edge): nothing to copy, and
+            // the start offsets need not lie inside the image.
+            return out;
+        }
         for b in 0..self.n {
             let src = self.image(b);
             let dst = out.image_mut(b);
@@ -80,5 +85,21 @@ impl Images {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Images;
+
+    /// The panic the robustness property test found: cropping an image of width 0 with a start
+    /// past its edge indexed out of the buffer.
+    #[test]
+    fn empty_windows_crop_to_empty_images() {
+        let img = Images::zeros(1, 2, 0, 1, false);
+        let out = img.crop(0, usize::MAX / 2, 1, 1);
+        assert_eq!((out.h, out.w), (1, 0));
+        let out = Images::zeros(2, 3, 3, 1, true).crop(5, 5, 2, 2);
+        assert_eq!((out.h, out.w), (0, 0));
     }
 }

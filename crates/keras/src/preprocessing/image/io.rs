@@ -90,7 +90,7 @@ impl FromStr for PilInterpolation {
 
 /// Options of [`load_img`]; the defaults are Keras's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoadImgOptions {
+pub struct LoadImgArgs {
     /// Colour mode (default RGB).
     pub color_mode: ColorMode,
     /// `(height, width)` to resize to; `None` keeps the file's size.
@@ -101,9 +101,9 @@ pub struct LoadImgOptions {
     pub keep_aspect_ratio: bool,
 }
 
-impl Default for LoadImgOptions {
+impl Default for LoadImgArgs {
     fn default() -> Self {
-        LoadImgOptions {
+        LoadImgArgs {
             color_mode: ColorMode::Rgb,
             target_size: None,
             interpolation: PilInterpolation::Nearest,
@@ -150,12 +150,12 @@ fn to_mode(img: DynamicImage, mode: ColorMode) -> DynamicImage {
 /// `keep_aspect_ratio`).
 ///
 /// ```no_run
-/// use keras::preprocessing::image::{img_to_array, load_img, LoadImgOptions};
-/// let img = load_img("cat.png", LoadImgOptions { target_size: Some((64, 64)), ..Default::default() })?;
+/// use keras::preprocessing::image::{img_to_array, load_img, LoadImgArgs};
+/// let img = load_img("cat.png", LoadImgArgs { target_size: Some((64, 64)), ..Default::default() })?;
 /// let x = img_to_array(&img)?; // (64, 64, 3) float32
 /// # Ok::<(), keras::Error>(())
 /// ```
-pub fn load_img(path: impl AsRef<Path>, opts: LoadImgOptions) -> Result<DynamicImage> {
+pub fn load_img(path: impl AsRef<Path>, opts: LoadImgArgs) -> Result<DynamicImage> {
     let path = path.as_ref();
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Io(format!("cannot read image file {}: {e}", path.display())))?;
@@ -167,16 +167,16 @@ pub fn load_img(path: impl AsRef<Path>, opts: LoadImgOptions) -> Result<DynamicI
 /// not an image.
 ///
 /// ```
-/// use keras::preprocessing::image::{load_img_from_memory, LoadImgOptions};
-/// let e = load_img_from_memory(b"not an image", LoadImgOptions::default()).unwrap_err();
+/// use keras::preprocessing::image::{load_img_from_memory, LoadImgArgs};
+/// let e = load_img_from_memory(b"not an image", LoadImgArgs::default()).unwrap_err();
 /// assert!(e.to_string().contains("cannot identify image file '<memory>'"));
 /// ```
-pub fn load_img_from_memory(bytes: &[u8], opts: LoadImgOptions) -> Result<DynamicImage> {
+pub fn load_img_from_memory(bytes: &[u8], opts: LoadImgArgs) -> Result<DynamicImage> {
     convert_and_resize(decode(bytes, "<memory>")?, opts, "<memory>")
 }
 
 /// The colour conversion and the resizing of [`load_img`]; `what` names the source in errors.
-fn convert_and_resize(img: DynamicImage, opts: LoadImgOptions, what: &str) -> Result<DynamicImage> {
+fn convert_and_resize(img: DynamicImage, opts: LoadImgArgs, what: &str) -> Result<DynamicImage> {
     let img = to_mode(img, opts.color_mode);
     let Some((th, tw)) = opts.target_size else {
         return Ok(img);
@@ -509,14 +509,14 @@ mod tests {
         let x = Tensor::new((0..2 * 3 * 3).map(|v| (v * 13 % 256) as f32).collect(), [2, 3, 3]).unwrap();
         let p = d.join("a.png");
         save_img(&p, &x, None, false).unwrap();
-        let back = img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap();
+        let back = img_to_array(&load_img(&p, LoadImgArgs::default()).unwrap()).unwrap();
         assert_eq!(back.to_f32_vec(), x.to_f32_vec());
-        let gray = LoadImgOptions { color_mode: ColorMode::Grayscale, ..Default::default() };
+        let gray = LoadImgArgs { color_mode: ColorMode::Grayscale, ..Default::default() };
         let g = img_to_array(&load_img(&p, gray).unwrap()).unwrap();
         assert_eq!(g.shape(), &[2, 3, 1]);
         let v = x.to_f32_vec();
         assert_eq!(g.to_f32_vec()[0], luma(v[0] as u8, v[1] as u8, v[2] as u8) as f32);
-        let rgba = LoadImgOptions { color_mode: ColorMode::Rgba, ..Default::default() };
+        let rgba = LoadImgArgs { color_mode: ColorMode::Rgba, ..Default::default() };
         assert_eq!(img_to_array(&load_img(&p, rgba).unwrap()).unwrap().shape(), &[2, 3, 4]);
         std::fs::remove_dir_all(d).ok();
     }
@@ -528,7 +528,7 @@ mod tests {
         let p = d.join("g.png");
         save_img(&p, &x, None, false).unwrap();
         for interp in ["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"] {
-            let o = LoadImgOptions {
+            let o = LoadImgArgs {
                 color_mode: ColorMode::Grayscale,
                 target_size: Some((4, 3)),
                 interpolation: interp.parse().unwrap(),
@@ -538,20 +538,17 @@ mod tests {
             assert_eq!(y.shape(), &[4, 3, 1]);
         }
         // Nearest: source index floor((i + 0.5) * 2).
-        let o = LoadImgOptions {
-            color_mode: ColorMode::Grayscale,
-            target_size: Some((4, 3)),
-            ..Default::default()
-        };
+        let o =
+            LoadImgArgs { color_mode: ColorMode::Grayscale, target_size: Some((4, 3)), ..Default::default() };
         let y = img_to_array(&load_img(&p, o).unwrap()).unwrap();
         assert_eq!(y.to_f32_vec()[..3], [7.0, 9.0, 11.0]);
         let bad = d.join("not_an_image.png");
         std::fs::write(&bad, b"hello").unwrap();
-        let e = load_img(&bad, LoadImgOptions::default()).unwrap_err();
+        let e = load_img(&bad, LoadImgArgs::default()).unwrap_err();
         assert!(e.message().contains("not_an_image.png"), "{e}");
-        let e = load_img(d.join("missing.png"), LoadImgOptions::default()).unwrap_err();
+        let e = load_img(d.join("missing.png"), LoadImgArgs::default()).unwrap_err();
         assert!(matches!(e, Error::Io(_)) && e.message().contains("missing.png"));
-        let zero = LoadImgOptions { target_size: Some((0, 3)), ..Default::default() };
+        let zero = LoadImgArgs { target_size: Some((0, 3)), ..Default::default() };
         assert!(load_img(&p, zero).is_err());
         assert!(save_img(d.join("x.gif"), &x, None, false).is_err());
         assert!(array_to_img(&Tensor::zeros([2, 2]), true).is_err());
@@ -566,10 +563,7 @@ mod tests {
         let x = Tensor::new(vec![0.5; 4 * 4 * 4], [4, 4, 4]).unwrap();
         let p = d.join("a.jpg");
         save_img(&p, &x, None, false).unwrap();
-        assert_eq!(
-            img_to_array(&load_img(&p, LoadImgOptions::default()).unwrap()).unwrap().shape(),
-            &[4, 4, 3]
-        );
+        assert_eq!(img_to_array(&load_img(&p, LoadImgArgs::default()).unwrap()).unwrap().shape(), &[4, 4, 3]);
         let ramp = Tensor::new(vec![-1.0, 0.0, 1.0, 3.0], [2, 2, 1]).unwrap();
         let img = array_to_img(&ramp, true).unwrap();
         assert_eq!(img_to_array(&img).unwrap().to_f32_vec(), vec![0.0, 63.0, 127.0, 255.0]);

@@ -13,7 +13,7 @@ use keras_engine::Rng;
 
 use super::image_data_generator::ImageDataGenerator;
 use super::images::Images;
-use super::io::{img_to_array, load_img, ColorMode, LoadImgOptions, PilInterpolation};
+use super::io::{img_to_array, load_img, ColorMode, LoadImgArgs, PilInterpolation};
 use crate::utils::dataset_utils::walk_files;
 use crate::utils::{Batch, Sequence};
 use crate::{keras_bail, Error, Result, Tensor};
@@ -29,7 +29,7 @@ pub enum Subset {
 
 /// Options shared by `flow` and `flow_from_directory` (Keras's defaults).
 #[derive(Clone, Debug)]
-pub struct FlowOptions {
+pub struct FlowArgs {
     /// Images per batch (default 32).
     pub batch_size: usize,
     /// Reshuffle the order every epoch (default true).
@@ -59,9 +59,9 @@ pub struct FlowOptions {
     pub interpolation: PilInterpolation,
 }
 
-impl Default for FlowOptions {
+impl Default for FlowArgs {
     fn default() -> Self {
-        FlowOptions {
+        FlowArgs {
             batch_size: 32,
             shuffle: true,
             seed: None,
@@ -79,7 +79,7 @@ impl Default for FlowOptions {
     }
 }
 
-impl FlowOptions {
+impl FlowArgs {
     /// Sets `batch_size`.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;
@@ -241,7 +241,7 @@ impl NumpyArrayIterator {
         x: &Tensor,
         y: Option<&Tensor>,
         gen: ImageDataGenerator,
-        opts: FlowOptions,
+        opts: FlowArgs,
     ) -> Result<Self> {
         let img = Images::from_tensor(x, "ImageDataGenerator.flow")?;
         if !img.batched {
@@ -355,12 +355,12 @@ pub struct DirectoryIterator {
     classes: Vec<usize>,
     class_indices: Vec<String>,
     class_mode: ClassMode,
-    load: LoadImgOptions,
+    load: LoadImgArgs,
     order: Order,
 }
 
 impl DirectoryIterator {
-    pub(crate) fn new(directory: &Path, gen: ImageDataGenerator, opts: FlowOptions) -> Result<Self> {
+    pub(crate) fn new(directory: &Path, gen: ImageDataGenerator, opts: FlowArgs) -> Result<Self> {
         let (target_size, color_mode, class_mode, interpolation) =
             (opts.target_size, opts.color_mode, opts.class_mode, opts.interpolation);
         let classes = opts.classes.clone();
@@ -416,7 +416,7 @@ impl DirectoryIterator {
             );
         }
         let order = Order::new(filepaths.len(), opts.batch_size, opts.shuffle, opts.seed)?;
-        let load = LoadImgOptions {
+        let load = LoadImgArgs {
             color_mode,
             target_size: Some(target_size),
             interpolation,

@@ -4,6 +4,15 @@
 //!
 //! Images are float32 tensors in channels-last layout: `(height, width, channels)` for one
 //! image, `(batch, height, width, channels)` for a batch.
+//!
+//! Submodules:
+//! - `affine`: `keras.ops.image.affine_transform` with TensorFlow's numerics (`ImageProjectiveTransformV3`)
+//! - `augment`: Random augmentations of one image, as the functions of Keras's legacy `keras.preprocessing.image` (`random_rotation`, `random_shift`, `random_shear`, `random_zoom`, `random_channel_shift`, `random_brightness`, `apply_affine_transform`, `flip_axis`) plus `random_crop`, `random_contrast` and `random_flip`
+//! - `image_data_generator`: `ImageDataGenerator` (Keras's legacy `keras.preprocessing.image.ImageDataGenerator`)
+//! - `images`: A checked, flat NHWC float view of a rank-3 `(h, w, c)` or rank-4 `(n, h, w, c)` tensor, the working form of every image function here
+//! - `io`: Image files
+//! - `iterators`: The batch sources of `ImageDataGenerator`
+//! - `resize`: Image resizing with TensorFlow's numerics (`keras.ops.image.resize` on the TensorFlow backend), `smart_resize` and `center_crop`
 
 pub mod affine;
 pub mod augment;
@@ -22,8 +31,8 @@ pub use augment::{
 pub use image_data_generator::{ImageDataGenerator, PreprocessingFunction, ShiftRange, TransformParams};
 pub use io::{
     array_to_img, img_to_array, load_img, load_img_from_memory, save_img, ColorMode, DynamicImage,
-    LoadImgOptions, PilInterpolation,
+    LoadImgArgs, PilInterpolation,
 };
-pub use iterators::{ClassMode, DirectoryIterator, FlowOptions, NumpyArrayIterator, Subset};
+pub use iterators::{ClassMode, DirectoryIterator, FlowArgs, NumpyArrayIterator, Subset};
 pub use keras_engine::Rng;
-pub use resize::{center_crop, resize, smart_resize, Interpolation, ResizeOptions};
+pub use resize::{center_crop, resize, smart_resize, Interpolation, ResizeArgs};

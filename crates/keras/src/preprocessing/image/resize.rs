@@ -64,7 +64,7 @@ impl FromStr for Interpolation {
 
 /// Options of [`resize`] (the keyword arguments of `keras.ops.image.resize`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ResizeOptions {
+pub struct ResizeArgs {
     /// Interpolation method (default bilinear).
     pub interpolation: Interpolation,
     /// Low-pass filter when down-sampling (bilinear, bicubic, lanczos).
@@ -77,9 +77,9 @@ pub struct ResizeOptions {
     pub fill_value: f32,
 }
 
-impl Default for ResizeOptions {
+impl Default for ResizeArgs {
     fn default() -> Self {
-        ResizeOptions {
+        ResizeArgs {
             interpolation: Interpolation::Bilinear,
             antialias: false,
             crop_to_aspect_ratio: false,
@@ -89,10 +89,10 @@ impl Default for ResizeOptions {
     }
 }
 
-impl ResizeOptions {
+impl ResizeArgs {
     /// Options with this interpolation and the other defaults.
     pub fn interpolation(interpolation: Interpolation) -> Self {
-        ResizeOptions { interpolation, ..Default::default() }
+        ResizeArgs { interpolation, ..Default::default() }
     }
 }
 
@@ -100,12 +100,12 @@ impl ResizeOptions {
 /// to `size = (height, width)`. The result is float32 with the input's rank.
 ///
 /// ```
-/// use keras::preprocessing::image::{resize, ResizeOptions};
+/// use keras::preprocessing::image::{resize, ResizeArgs};
 /// let img = keras::Tensor::new((0..48).map(|v| v as f32).collect(), [4, 4, 3]).unwrap();
-/// let small = resize(&img, (2, 2), ResizeOptions::default()).unwrap();
+/// let small = resize(&img, (2, 2), ResizeArgs::default()).unwrap();
 /// assert_eq!(small.shape(), &[2, 2, 3]);
 /// ```
-pub fn resize(images: &Tensor, size: (usize, usize), opts: ResizeOptions) -> Result<Tensor> {
+pub fn resize(images: &Tensor, size: (usize, usize), opts: ResizeArgs) -> Result<Tensor> {
     let img = Images::from_tensor(images, "resize")?;
     resize_images(&img, size, opts)?.into_tensor()
 }
@@ -161,7 +161,7 @@ fn pad_to_aspect(img: &Images, target: (usize, usize), fill: f32) -> Result<Imag
     Ok(out)
 }
 
-pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeOptions) -> Result<Images> {
+pub(crate) fn resize_images(img: &Images, size: (usize, usize), opts: ResizeArgs) -> Result<Images> {
     check_size(size, "resize")?;
     if opts.crop_to_aspect_ratio && opts.pad_to_aspect_ratio {
         keras_bail!(
@@ -579,7 +579,7 @@ mod tests {
     fn same_size_is_identity_for_every_method() {
         let x = ramp(5, 4, 2);
         for m in ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"] {
-            let opts = ResizeOptions::interpolation(m.parse().unwrap());
+            let opts = ResizeArgs::interpolation(m.parse().unwrap());
             let y = resize(&x, (5, 4), opts).unwrap();
             for (a, b) in y.to_f32_vec().iter().zip(x.to_f32_vec()) {
                 assert!((a - b).abs() < 1e-4, "{m}: {a} vs {b}");
@@ -590,19 +590,18 @@ mod tests {
     #[test]
     fn bad_arguments_are_errors() {
         let x = ramp(4, 4, 1);
-        assert!(resize(&x, (0, 3), ResizeOptions::default()).is_err());
-        let both =
-            ResizeOptions { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
+        assert!(resize(&x, (0, 3), ResizeArgs::default()).is_err());
+        let both = ResizeArgs { crop_to_aspect_ratio: true, pad_to_aspect_ratio: true, ..Default::default() };
         assert!(resize(&x, (2, 2), both).is_err());
         assert!("cubic".parse::<Interpolation>().is_err());
-        assert!(resize(&Tensor::zeros([4, 4]), (2, 2), ResizeOptions::default()).is_err());
+        assert!(resize(&Tensor::zeros([4, 4]), (2, 2), ResizeArgs::default()).is_err());
         assert!(smart_resize(&x, (2, 0), Interpolation::Bilinear).is_err());
     }
 
     #[test]
     fn area_down_by_two_is_the_block_mean() {
         let x = Tensor::new(vec![1.0, 3.0, 5.0, 7.0], [2, 2, 1]).unwrap();
-        let y = resize(&x, (1, 1), ResizeOptions::interpolation(Interpolation::Area)).unwrap();
+        let y = resize(&x, (1, 1), ResizeArgs::interpolation(Interpolation::Area)).unwrap();
         assert_eq!(y.to_f32_vec(), vec![4.0]);
     }
 }

@@ -20,7 +20,7 @@
 //! ```
 //! use keras::layers::{Dense, Dropout, Input};
 //! use keras::models::Sequential;
-//! use keras::utils::plot_model::{model_to_dot, plot_model, PlotModelOptions};
+//! use keras::utils::plot_model::{model_to_dot, plot_model, PlotModelArgs};
 //!
 //! let mut model = Sequential::new().with_name("mlp");
 //! model.add(Input::new(&[784])).unwrap();
@@ -30,7 +30,7 @@
 //!
 //! let dir = std::env::temp_dir().join("keras_plot_model_doc");
 //! std::fs::create_dir_all(&dir).unwrap();
-//! let options = PlotModelOptions::new().show_shapes(true).show_layer_activations(true);
+//! let options = PlotModelArgs::new().show_shapes(true).show_layer_activations(true);
 //! plot_model(&model, dir.join("model.png"), options.clone()).unwrap();
 //! plot_model(&model, dir.join("model.svg"), options.clone()).unwrap();
 //!
@@ -38,10 +38,23 @@
 //! assert!(dot.contains("Output shape: <b>(None, 64)</b>"));
 //!
 //! // Errors are values, never panics.
-//! let bad = PlotModelOptions::new().rankdir("XY");
+//! let bad = PlotModelArgs::new().rankdir("XY");
 //! assert!(plot_model(&model, dir.join("model.png"), bad).is_err());
-//! assert!(plot_model(&model, dir.join("model.pdf"), PlotModelOptions::new()).is_err());
+//! assert!(plot_model(&model, dir.join("model.pdf"), PlotModelArgs::new()).is_err());
 //! ```
+//!
+//! Submodules:
+//! - `dot`: DOT text as Keras's `model_to_dot(...).to_string()` gives it (pydot's layout and quoting)
+//! - `font`: The embedded font
+//! - `functional`: [`ToPlotGraph`] for [`Functional`]
+//! - `graph`: The model description that `plot_model` draws ([`PlotGraph`]), and its flattening into the boxes, clusters and box-to-box edges that Keras's `model_to_dot` emits
+//! - `label`: A layer's box
+//! - `layout`: Our layered layout of the boxes, clusters and edges of a model drawing
+//! - `png`: PNG
+//! - `scene`: The drawing as shapes in points, shared by the SVG writer and the PNG rasteriser
+//! - `sequential`: [`ToPlotGraph`] for [`Sequential`]
+//! - `svg`: Plain SVG 1.1, laid out as Graphviz writes it
+//! - `table`: Geometry of a layer's table, sized the way Graphviz sizes HTML-like tables
 
 mod dot;
 mod font;
@@ -129,14 +142,14 @@ impl Splines {
 /// and defaults), with a builder method per field.
 ///
 /// ```
-/// use keras::utils::plot_model::PlotModelOptions;
+/// use keras::utils::plot_model::PlotModelArgs;
 ///
-/// let options = PlotModelOptions::new().show_shapes(true).rankdir("LR").dpi(96);
+/// let options = PlotModelArgs::new().show_shapes(true).rankdir("LR").dpi(96);
 /// assert_eq!(options.rankdir, "LR");
-/// assert_eq!(PlotModelOptions::default().dpi, 200);
+/// assert_eq!(PlotModelArgs::default().dpi, 200);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlotModelOptions {
+pub struct PlotModelArgs {
     /// Shows each layer's input and output shapes (`show_shapes`, default `false`).
     pub show_shapes: bool,
     /// Shows each layer's output dtype (`show_dtype`, default `false`).
@@ -161,9 +174,9 @@ pub struct PlotModelOptions {
     pub splines: String,
 }
 
-impl Default for PlotModelOptions {
+impl Default for PlotModelArgs {
     fn default() -> Self {
-        PlotModelOptions {
+        PlotModelArgs {
             show_shapes: false,
             show_dtype: false,
             show_layer_names: None,
@@ -177,7 +190,7 @@ impl Default for PlotModelOptions {
     }
 }
 
-impl PlotModelOptions {
+impl PlotModelArgs {
     /// Keras's defaults.
     pub fn new() -> Self {
         Self::default()
@@ -271,7 +284,7 @@ pub(crate) struct Resolved {
     pub(crate) expand_nested: bool,
     pub(crate) dpi: u32,
     /// The user's strings, written into the DOT text as given.
-    pub(crate) options: PlotModelOptions,
+    pub(crate) options: PlotModelArgs,
 }
 
 /// The file formats [`plot_model`] writes, chosen by the file extension.
@@ -311,7 +324,7 @@ fn format_of(path: &Path) -> Result<Format> {
 ///
 /// An invalid `rankdir`, `splines` or `dpi`, a model that is not built, or a [`PlotGraph`]
 /// whose edges name unknown nodes.
-pub fn model_to_dot(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Result<String> {
+pub fn model_to_dot(model: &dyn ToPlotGraph, options: PlotModelArgs) -> Result<String> {
     let resolved = options.resolve(true)?;
     let graph = model.to_plot_graph()?;
     graph.validate()?;
@@ -325,7 +338,7 @@ pub fn model_to_dot(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Resul
 /// # Errors
 ///
 /// As [`model_to_dot`].
-pub fn model_to_svg(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Result<String> {
+pub fn model_to_svg(model: &dyn ToPlotGraph, options: PlotModelArgs) -> Result<String> {
     let resolved = options.resolve(false)?;
     let scene = draw(model, &resolved)?;
     Ok(svg::to_svg(&scene, resolved.dpi))
@@ -341,7 +354,7 @@ pub fn model_to_svg(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Resul
 /// # Errors
 ///
 /// As [`model_to_dot`].
-pub fn model_to_png(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Result<Vec<u8>> {
+pub fn model_to_png(model: &dyn ToPlotGraph, options: PlotModelArgs) -> Result<Vec<u8>> {
     let resolved = options.resolve(false)?;
     let scene = draw(model, &resolved)?;
     png::to_png(&scene, resolved.dpi)
@@ -359,11 +372,7 @@ pub fn model_to_png(model: &dyn ToPlotGraph, options: PlotModelOptions) -> Resul
 /// Another extension (`Format: "pdf" not recognized. Use one of: dot gv png svg`), an invalid
 /// `rankdir`, `splines` or `dpi`, a model that is not built, an invalid [`PlotGraph`], or a
 /// file that cannot be written.
-pub fn plot_model(
-    model: &dyn ToPlotGraph,
-    to_file: impl AsRef<Path>,
-    options: PlotModelOptions,
-) -> Result<()> {
+pub fn plot_model(model: &dyn ToPlotGraph, to_file: impl AsRef<Path>, options: PlotModelArgs) -> Result<()> {
     let path = to_file.as_ref();
     let format = format_of(path)?;
     let resolved = options.resolve(false)?;

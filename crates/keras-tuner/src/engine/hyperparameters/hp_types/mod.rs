@@ -1,5 +1,13 @@
 //! The hyperparameter kinds (keras-tuner `hp_types`) and [`HyperParameter`], the one type
 //! that holds any of them in a search space.
+//!
+//! Submodules:
+//! - `boolean_hp`: `Boolean`
+//! - `choice_hp`: `Choice`
+//! - `fixed_hp`: `Fixed`
+//! - `float_hp`: `Float`
+//! - `int_hp`: `Int`
+//! - `numerical`: What `Int` and `Float` share (keras-tuner `Numerical`)
 
 mod boolean_hp;
 mod choice_hp;

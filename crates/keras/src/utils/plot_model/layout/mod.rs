@@ -6,6 +6,14 @@
 //! its bottom for every layer an edge leaves, so clusters never overlap and edges reach the
 //! right layer inside. Levels are laid out innermost first, then placed, and the whole drawing
 //! is turned for `rankdir`: LR swaps the axes, BT and RL mirror them.
+//!
+//! Submodules:
+//! - `level`: The layered layout of one graph level (the whole model, or the inside of a cluster), in the top-to-bottom frame
+//! - `order`: Crossing reduction
+//! - `position`: Coordinate assignment across the ranks, as Graphviz's `dot` does it
+//! - `rank`: Rank assignment
+//! - `simplex`: Network simplex
+//! - `tracks`: Track assignment for the horizontal runs of right-angle edges in the channel between two ranks (the "constrained left-edge" algorithm of channel routing)
 
 mod level;
 mod order;

@@ -1,0 +1,217 @@
+//! The global pooling layers (Keras's `BaseGlobalPooling`): the mean or the maximum over
+//! every spatial axis, with `keepdims` and `data_format`; one implementation, six classes.
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use crate::layers::data_format::DataFormat;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::reshaping::args::{bool_arg, known, layer_common, ndim_error};
+use crate::{Result, Tensor};
+
+/// The arguments of a global pooling layer over `spatial` axes.
+struct GlobalPool {
+    max: bool,
+    spatial: usize,
+    keepdims: bool,
+    data_format: DataFormat,
+}
+
+impl GlobalPool {
+    fn new(max: bool, spatial: usize) -> Self {
+        GlobalPool { max, spatial, keepdims: false, data_format: DataFormat::default() }
+    }
+
+    /// Reads `keepdims`, `data_format` and the base keys of a config into `base`.
+    fn from_config(
+        max: bool,
+        spatial: usize,
+        base: &mut LayerBase,
+        class: &str,
+        cfg: &Value,
+    ) -> Result<Self> {
+        let mut p = GlobalPool::new(max, spatial);
+        p.keepdims = bool_arg(cfg, "keepdims", false, class)?;
+        p.data_format = DataFormat::from_config(cfg)?;
+        base.apply_config(cfg);
+        Ok(p)
+    }
+
+    fn output_shape(&self, base: &LayerBase, s: &[Option<usize>]) -> Result<Shape> {
+        if s.len() != self.spatial + 2 {
+            return Err(ndim_error(&base.name, self.spatial + 2, s));
+        }
+        let last = self.data_format.shape_to_last(s);
+        let mut out = vec![last[0]];
+        if self.keepdims {
+            out.extend(std::iter::repeat_n(Some(1), self.spatial));
+        }
+        out.push(last[self.spatial + 1]);
+        Ok(self.data_format.shape_from_last(&out))
+    }
+
+    fn call(&self, base: &LayerBase, x: &Tensor) -> Result<Tensor> {
+        if let Some(e) = &base.pending_error {
+            return Err(e.clone());
+        }
+        self.output_shape(base, &known(x.shape()))?;
+        let x = self.data_format.to_last(x)?;
+        let axes: Vec<isize> = (1..=self.spatial as isize).collect();
+        let y = if self.max {
+            ops::max_axes(&x, &axes, self.keepdims)?
+        } else {
+            ops::mean_axes(&x, &axes, self.keepdims)?
+        };
+        self.data_format.from_last(&y)
+    }
+
+    fn config(&self, base: &LayerBase) -> Value {
+        let mut m = base.base_config();
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        m.insert("keepdims".into(), json!(self.keepdims));
+        Value::Object(m)
+    }
+}
+
+macro_rules! global_pooling_layer {
+    ($name:ident, $max:expr, $spatial:expr, $snake:literal, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name {
+            base: LayerBase,
+            pool: GlobalPool,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $name {
+            /// A global pooling layer (`keepdims = false`, the global data format).
+            pub fn new() -> Self {
+                $name { base: LayerBase::new($snake), pool: GlobalPool::new($max, $spatial) }
+            }
+            /// Keep the pooled axes with size 1.
+            pub fn keepdims(mut self, yes: bool) -> Self {
+                self.pool.keepdims = yes;
+                self
+            }
+            /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
+            /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
+            pub fn data_format(mut self, f: &str) -> Self {
+                match DataFormat::parse(f) {
+                    Ok(d) => self.pool.data_format = d,
+                    Err(e) => self.base.fail(e),
+                }
+                self
+            }
+            crate::layers::builders::base_builders!();
+            /// Rebuilds from a Keras config.
+            pub fn from_config(cfg: &Value) -> Result<Self> {
+                let mut base = LayerBase::new($snake);
+                let pool = GlobalPool::from_config($max, $spatial, &mut base, stringify!($name), cfg)?;
+                Ok($name { base, pool })
+            }
+        }
+
+        impl Layer for $name {
+            layer_common!(stringify!($name), false);
+
+            fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+                self.pool.output_shape(&self.base, s)
+            }
+            fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+                self.pool.call(&self.base, x)
+            }
+            fn get_config(&self) -> Value {
+                self.pool.config(&self.base)
+            }
+        }
+    };
+}
+
+global_pooling_layer!(
+    GlobalAveragePooling1D,
+    false,
+    1,
+    "global_average_pooling1d",
+    "Mean over the steps of `(batch, steps, channels)` (Keras `keras.layers.GlobalAveragePooling1D`)."
+);
+global_pooling_layer!(
+    GlobalMaxPooling1D,
+    true,
+    1,
+    "global_max_pooling1d",
+    "Maximum over the steps of `(batch, steps, channels)` (Keras `keras.layers.GlobalMaxPooling1D`)."
+);
+global_pooling_layer!(
+    GlobalAveragePooling2D,
+    false,
+    2,
+    "global_average_pooling2d",
+    "Mean over the rows and columns of NHWC images (Keras `keras.layers.GlobalAveragePooling2D`)."
+);
+global_pooling_layer!(
+    GlobalMaxPooling2D,
+    true,
+    2,
+    "global_max_pooling2d",
+    "Maximum over the rows and columns of NHWC images (Keras `keras.layers.GlobalMaxPooling2D`)."
+);
+global_pooling_layer!(
+    GlobalAveragePooling3D,
+    false,
+    3,
+    "global_average_pooling3d",
+    "Mean over the depth, rows and columns of NDHWC volumes (Keras `keras.layers.GlobalAveragePooling3D`)."
+);
+global_pooling_layer!(
+    GlobalMaxPooling3D,
+    true,
+    3,
+    "global_max_pooling3d",
+    "Maximum over the depth, rows and columns of NDHWC volumes (Keras `keras.layers.GlobalMaxPooling3D`)."
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_pooling_values_and_errors() {
+        let x = Tensor::new(vec![1.0, -1.0, 3.0, 2.0], [1, 2, 1, 2]).unwrap();
+        let mut ctx = CallContext::new(false);
+        assert_eq!(GlobalAveragePooling2D::new().call(&x, &mut ctx).unwrap().as_f32().unwrap(), &[2.0, 0.5]);
+        let m = GlobalMaxPooling2D::new().keepdims(true).call(&x, &mut ctx).unwrap();
+        assert_eq!(m.shape(), &[1, 1, 1, 2]);
+        assert_eq!(m.as_f32().unwrap(), &[3.0, 2.0]);
+        assert!(GlobalMaxPooling1D::new().call(&x, &mut ctx).is_err());
+        assert_eq!(
+            GlobalAveragePooling1D::new().compute_output_shape(&[None, Some(4), Some(3)]).unwrap(),
+            vec![None, Some(3)]
+        );
+        assert!(GlobalAveragePooling1D::from_config(&json!({"keepdims": 1})).is_err());
+        assert!(GlobalAveragePooling1D::from_config(&json!({"data_format": "nchw"})).is_err());
+        assert!(GlobalAveragePooling1D::new().data_format("nchw").call(&x, &mut ctx).is_err());
+    }
+
+    #[test]
+    fn global_pooling_channels_first() {
+        // (batch 1, channels 2, 1 x 2): channel 0 is [1, -1], channel 1 is [3, 2]
+        let x = Tensor::new(vec![1.0, -1.0, 3.0, 2.0], [1, 2, 1, 2]).unwrap();
+        let mut ctx = CallContext::new(false);
+        let avg = GlobalAveragePooling2D::new().data_format("channels_first");
+        assert_eq!(avg.call(&x, &mut ctx).unwrap().as_f32().unwrap(), &[0.0, 2.5]);
+        let max = GlobalMaxPooling2D::new().data_format("channels_first").keepdims(true);
+        let y = max.call(&x, &mut ctx).unwrap();
+        assert_eq!((y.shape(), y.as_f32().unwrap()), (&[1, 2, 1, 1][..], &[1.0, 3.0][..]));
+        let s = [None, Some(2), Some(5), Some(7)];
+        assert_eq!(max.compute_output_shape(&s).unwrap(), vec![None, Some(2), Some(1), Some(1)]);
+        assert_eq!(avg.compute_output_shape(&s).unwrap(), vec![None, Some(2)]);
+        let cfg = max.get_config();
+        assert_eq!(cfg["data_format"], "channels_first");
+        let back = GlobalMaxPooling2D::from_config(&cfg).unwrap();
+        assert_eq!(back.get_config(), cfg);
+    }
+}

@@ -1,0 +1,311 @@
+//! The step-by-step recurrent loop (Keras's backend `rnn`): one cell call per time step, built
+//! from the engine's differentiable ops, so gradients flow through any cell. `RNN` runs it
+//! for stacked and user-written cells ([`CellRnn`]), the ConvLSTM layers for their
+//! convolutional cell ([`run_steps`]).
+
+use std::sync::Mutex;
+
+use keras_engine::ops;
+use serde_json::{json, Value};
+
+use super::rnn_cell::RnnCell;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::{keras_bail, Result, Tensor};
+
+/// How [`run_steps`] walks the sequence and what it returns.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StepFlags {
+    /// Walk the time axis backwards (the output sequence stays in walking order, as Keras).
+    pub go_backwards: bool,
+    /// Return every step's output (`(batch, time, ...)`) instead of the last one.
+    pub return_sequences: bool,
+    /// Masked steps output zeros instead of the previous output.
+    pub zero_output_for_mask: bool,
+}
+
+/// `m * a + (1 - m) * b` with `m` a `(batch, 1, ..)` 0/1 tensor: `where(mask, a, b)`.
+fn select(m: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let m = m.reshape(broadcast_shape(m.shape()[0], a.rank()))?;
+    Ok(ops::add(b, &ops::mul(&m, &ops::sub(a, b)?)?)?)
+}
+
+fn broadcast_shape(batch: usize, rank: usize) -> Vec<usize> {
+    let mut s = vec![1; rank.max(1)];
+    s[0] = batch;
+    s
+}
+
+/// One time step: `(inputs, states) -> (output, new states)`.
+pub(crate) type StepFn<'a> = dyn FnMut(&Tensor, &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> + 'a;
+
+/// Runs `step` over the time axis (axis 1) of `x` from `states`: Keras's backend `rnn`. With
+/// a `(batch, time)` mask (non-zero = valid), a masked step keeps the previous states and
+/// outputs the previous output (or zeros with `zero_output_for_mask`). Returns the output
+/// (the last one, or the sequence with `return_sequences`) and the final states.
+pub(crate) fn run_steps(
+    x: &Tensor,
+    mask: Option<&Tensor>,
+    mut states: Vec<Tensor>,
+    flags: StepFlags,
+    step: &mut StepFn<'_>,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    let shape = x.shape().to_vec();
+    let (b, t) = (shape[0], shape[1]);
+    if t == 0 {
+        keras_bail!(
+            Value,
+            "A recurrent layer needs at least one time step, received input of shape {shape:?}"
+        );
+    }
+    let mut step_shape = shape.clone();
+    step_shape.remove(1);
+    let mut size = shape.clone();
+    size[1] = 1;
+    let mask = mask.map(|m| m.cast(keras_engine::DType::F32));
+    let mut outputs: Vec<Tensor> = Vec::with_capacity(if flags.return_sequences { t } else { 1 });
+    let mut last: Option<Tensor> = None;
+    for i in 0..t {
+        let ti = if flags.go_backwards { t - 1 - i } else { i };
+        let mut begin = vec![0; shape.len()];
+        begin[1] = ti;
+        let xt = ops::slice(x, &begin, &size)?.reshape(step_shape.clone())?;
+        let (mut out, mut new_states) = step(&xt, &states)?;
+        if new_states.len() != states.len() {
+            keras_bail!(
+                Value,
+                "The cell returned {} state(s) but has {} (its state_size)",
+                new_states.len(),
+                states.len()
+            );
+        }
+        if let Some(m) = &mask {
+            let mt = ops::slice(m, &[0, ti], &[b, 1])?;
+            let prev = match (&last, flags.zero_output_for_mask) {
+                (Some(p), false) => p.clone(),
+                _ => Tensor::zeros(out.shape().to_vec()),
+            };
+            out = select(&mt, &out, &prev)?;
+            new_states =
+                new_states.iter().zip(&states).map(|(n, o)| select(&mt, n, o)).collect::<Result<Vec<_>>>()?;
+        }
+        states = new_states;
+        if flags.return_sequences {
+            let mut s = out.shape().to_vec();
+            s.insert(1, 1);
+            outputs.push(out.reshape(s)?);
+        }
+        last = Some(out);
+    }
+    let output = if flags.return_sequences {
+        let refs: Vec<&Tensor> = outputs.iter().collect();
+        ops::concat(&refs, 1)?
+    } else {
+        last.unwrap_or_else(|| Tensor::zeros(vec![b]))
+    };
+    Ok((output, states))
+}
+
+/// The generic `RNN` over any [`RnnCell`]: the cell is stepped by [`run_steps`].
+pub(crate) struct CellRnn {
+    pub(crate) base: LayerBase,
+    pub(crate) cell: Box<dyn RnnCell>,
+    pub(crate) return_sequences: bool,
+    pub(crate) return_state: bool,
+    pub(crate) go_backwards: bool,
+    pub(crate) stateful: bool,
+    pub(crate) unroll: bool,
+    pub(crate) zero_output_for_mask: bool,
+    states: Mutex<Option<Vec<Tensor>>>,
+}
+
+impl CellRnn {
+    pub(crate) fn new(base: LayerBase, cell: Box<dyn RnnCell>) -> Self {
+        CellRnn {
+            base,
+            cell,
+            return_sequences: false,
+            return_state: false,
+            go_backwards: false,
+            stateful: false,
+            unroll: false,
+            zero_output_for_mask: false,
+            states: Mutex::new(None),
+        }
+    }
+
+    fn check_rank(&self, input_shape: &[Option<usize>]) -> Result<()> {
+        if input_shape.len() < 3 {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim>=3, found ndim={}. Full shape received: {}",
+                self.base.name,
+                input_shape.len(),
+                shape_str(input_shape)
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reset_states(&self) {
+        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Runs the layer: `[output]`, or `[output, states...]` with `return_state`.
+    pub(crate) fn run(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        initial_state: Option<&[Tensor]>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let name = &self.base.name;
+        if !self.cell.built() {
+            keras_bail!(State, "Layer {name} is not built");
+        }
+        let dims: Shape = x.shape().iter().map(|&d| Some(d)).collect();
+        self.check_rank(&dims)?;
+        let (b, t) = (x.shape()[0], x.shape()[1]);
+        if let Some(m) = mask {
+            if m.shape() != [b, t] {
+                keras_bail!(
+                    Shape,
+                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
+                    m.shape()
+                );
+            }
+        }
+        let sizes = self.cell.state_size();
+        let x =
+            if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
+        let stored = if self.stateful && initial_state.is_none() {
+            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(s) if s.first().is_some_and(|s0| s0.shape()[0] != b) => keras_bail!(
+                    Value,
+                    "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
+                    s[0].shape()[0]
+                ),
+                other => other.cloned(),
+            }
+        } else {
+            None
+        };
+        let init: Vec<Tensor> = match initial_state {
+            Some(s) => {
+                if s.len() != sizes.len() || s.iter().zip(&sizes).any(|(st, &n)| st.shape() != [b, n]) {
+                    let shapes: Vec<&[usize]> = s.iter().map(|st| st.shape()).collect();
+                    keras_bail!(
+                        Value,
+                        "Layer {name} expects {} initial state tensor(s) of sizes {sizes:?} (batch {b}), received shapes {shapes:?}",
+                        sizes.len()
+                    );
+                }
+                s.to_vec()
+            }
+            None => stored.unwrap_or_else(|| sizes.iter().map(|&n| Tensor::zeros(vec![b, n])).collect()),
+        };
+        let flags = StepFlags {
+            go_backwards: self.go_backwards,
+            return_sequences: self.return_sequences,
+            zero_output_for_mask: self.zero_output_for_mask,
+        };
+        self.cell.reset_sequence();
+        let cell = &self.cell;
+        let result = run_steps(&x, mask, init, flags, &mut |xt, st| cell.step(xt, st, ctx));
+        self.cell.reset_sequence();
+        let (output, states) = result?;
+        if self.stateful {
+            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(states.iter().map(|s| s.detach()).collect());
+        }
+        let mut outs = vec![output];
+        if self.return_state {
+            outs.extend(states);
+        }
+        Ok(outs)
+    }
+
+    fn output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
+        self.check_rank(s)?;
+        let o = Some(self.cell.output_size());
+        let first = if self.return_sequences { vec![s[0], s[1], o] } else { vec![s[0], o] };
+        let mut out = vec![first];
+        if self.return_state {
+            out.extend(self.cell.state_size().into_iter().map(|n| vec![s[0], Some(n)]));
+        }
+        Ok(out)
+    }
+}
+
+impl Layer for CellRnn {
+    fn class_name(&self) -> &'static str {
+        "RNN"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if let Some(e) = &self.base.pending_error {
+            return Err(e.clone());
+        }
+        self.check_rank(input_shape)?;
+        if !self.cell.built() {
+            let mut step: Shape = input_shape.to_vec();
+            step.remove(1);
+            self.cell.build(&step)?;
+        }
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        crate::layers::assign_paths(self, "");
+        Ok(())
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(self.output_shapes(s)?.swap_remove(0))
+    }
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        let [s] = input_shapes else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.base.name,
+                input_shapes.len()
+            );
+        };
+        self.output_shapes(s)
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
+    }
+    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
+    }
+    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+        self.run(x, mask, None, ctx)
+    }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(if self.return_sequences { mask.cloned() } else { None })
+    }
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        vec![Sublayer::attr("cell", &*self.cell as &dyn Layer)]
+    }
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (Vec::new(), vec![&mut *self.cell as &mut dyn Layer])
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("return_sequences".into(), json!(self.return_sequences));
+        m.insert("return_state".into(), json!(self.return_state));
+        m.insert("go_backwards".into(), json!(self.go_backwards));
+        m.insert("stateful".into(), json!(self.stateful));
+        m.insert("unroll".into(), json!(self.unroll));
+        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        m.insert("cell".into(), self.cell.serialize());
+        Value::Object(m)
+    }
+}
