@@ -55,7 +55,8 @@ fn channels_first_configs_weights_and_shapes_match_keras() {
         assert_eq!(c["config"]["data_format"], "channels_first", "{name}");
         let json = |v: &Value| serde_json::to_string(v).unwrap();
         assert_eq!(json(&layer.get_config()), json(&c["config"]), "{name}: get_config");
-        layer.build(&dims(&c["input_shape"])).unwrap();
+        // Keras built the layer on the concrete batch of the case (its build_config).
+        layer.build(&dims(&c["serialized"]["build_config"]["input_shape"])).unwrap();
         assert_eq!(json(&layer.serialize()), json(&c["serialized"]), "{name}: serialize");
         let metas = c["weights"].as_array().unwrap();
         let ws = layer.weights();
@@ -73,7 +74,9 @@ fn channels_first_configs_weights_and_shapes_match_keras() {
 }
 
 /// With the same weights, a channels-first layer is the channels-last one between
-/// transposes; a wrong channel axis is an error, not a panic.
+/// transposes; a wrong channel axis is an error, not a panic. (The shapes keep the size
+/// of axis 1 of the channels-last input apart from the channel count, else Keras too would
+/// take that input as channels-first.)
 #[test]
 fn channels_first_is_the_transposed_channels_last_layer() {
     fn pair(first: Box<dyn Layer>, last: Box<dyn Layer>, x_first: &[usize]) {
@@ -108,12 +111,12 @@ fn channels_first_is_the_transposed_channels_last_layer() {
     pair(
         Box::new(Conv3D::new(2, [2, 2, 2]).data_format(cf)),
         Box::new(Conv3D::new(2, [2, 2, 2])),
-        &[1, 3, 3, 4, 3],
+        &[1, 3, 4, 5, 2],
     );
     pair(
         Box::new(Conv2DTranspose::new(2, [3, 3]).strides([2, 2]).data_format("CHANNELS_FIRST")),
         Box::new(Conv2DTranspose::new(2, [3, 3]).strides([2, 2])),
-        &[2, 3, 3, 4],
+        &[2, 3, 4, 5],
     );
     pair(
         Box::new(DepthwiseConv1D::new(3).depth_multiplier(2).data_format(cf)),

@@ -136,7 +136,11 @@ fn invalid_arguments_are_errors() {
     let s = add_err(&[8, 8, 3], Conv2DTranspose::new(2, [3, 3]).strides([2, 2]).output_padding([2, 0]))
         .message()
         .to_string();
-    assert!(s.contains("output padding"), "{s}");
+    // Keras 3.15 BaseConvTranspose.__init__'s message, verbatim.
+    assert_eq!(
+        s,
+        "`output_padding` must be strictly less than `strides` for all dimensions. At dimension 0, `output_padding` is 2 but `strides` is 2. Received: output_padding=(2, 0), strides=(2, 2)"
+    );
     // Kernel larger than the input under `valid` padding.
     let e = add_err(&[2, 3], Conv1D::new(4, 3));
     assert!(matches!(e, Error::Shape(_)) && e.message().contains("negative"), "{e:?}");
