@@ -1,11 +1,11 @@
 //! Helpers shared by the convolution layers: config tuples, fused activations, input checks.
 
 use keras_engine::ops::Unary;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::activations::Activation;
 use crate::initializers::Initializer;
-use crate::layers::layer::{shape_str, Variable};
+use crate::layers::layer::shape_str;
 use crate::layers::reshaping::args::int_tuple;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -56,56 +56,12 @@ pub(crate) fn init_arg(cfg: &Value, key: &str, default: Initializer) -> Result<I
     }
 }
 
-/// Inserts `null` for each key (regularizers and constraints keras-rs does not support).
-pub(crate) fn insert_nulls(m: &mut Map<String, Value>, keys: &[&str]) {
-    for k in keys {
-        m.insert((*k).into(), Value::Null);
-    }
-}
-
 /// Refuses non-null regularizers / constraints in a config (they would be silently lost).
 pub(crate) fn refuse_unsupported(cfg: &Value, keys: &[&str], class: &str) -> Result<()> {
     for k in keys {
         if cfg.get(*k).is_some_and(|v| !v.is_null()) {
             keras_bail!(Config, "{class}: `{k}` is not supported by keras-rs yet (received {})", cfg[*k]);
         }
-    }
-    Ok(())
-}
-
-/// Keras's input-spec error for a wrong rank or an undefined channel axis.
-pub(crate) fn check_input_spec(layer: &str, s: &[Option<usize>], ndim: usize) -> Result<usize> {
-    if s.len() != ndim {
-        keras_bail!(
-            Shape,
-            "Input 0 of layer \"{layer}\" is incompatible with the layer: expected ndim={ndim}, found ndim={}. Full shape received: {}",
-            s.len(),
-            shape_str(s)
-        );
-    }
-    match s[ndim - 1] {
-        Some(c) if c > 0 => Ok(c),
-        _ => keras_bail!(
-            Shape,
-            "Layer {layer}: the channel dimension of the inputs should be defined and positive, received {}",
-            shape_str(s)
-        ),
-    }
-}
-
-/// The built variable, or Keras's "not built" error.
-pub(crate) fn built<'a>(v: &'a Option<Variable>, layer: &str) -> Result<&'a Variable> {
-    v.as_ref().ok_or_else(|| Error::State(format!("Layer {layer} is not built")))
-}
-
-/// Checks a call input against the channels the layer was built for.
-pub(crate) fn check_call_input(layer: &str, x: &Tensor, ndim: usize, channels: usize) -> Result<()> {
-    if x.rank() != ndim || x.shape()[ndim - 1] != channels {
-        keras_bail!(
-            Shape,
-            "Input 0 of layer \"{layer}\" is incompatible with the layer: expected axis -1 of input shape to have value {channels} (ndim={ndim}), but received input with shape {:?}",
-            x.shape()
-        );
     }
     Ok(())
 }

@@ -1,254 +1,38 @@
-//! `Conv3DTranspose`: transposed 3-D convolution over channels-last volumes, kernel
-//! `(kd, kh, kw, filters, in)` (the engine's `conv3d_transpose`).
+//! `Conv3DTranspose`: transposed 3-D convolution (the input-gradient of a convolution),
+//! kernel `(kd, kh, kw, filters, in)`, channels-last or channels-first.
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
 
-use crate::activations::Activation;
-use crate::initializers::Initializer;
-use crate::layers::convolutional::common::{
-    built, check_call_input, check_input_spec, init_arg, insert_nulls, positive_tuple_error,
-    refuse_unsupported, strides_dilation_error, tuple_arg, usize_arg,
-};
-use crate::layers::convolutional::conv2d::parse_padding;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{check_channels_last, finish, int_tuple, layer_common};
-use crate::{Error, Result, Tensor};
+use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::{Result, Tensor};
 
-const UNSUPPORTED: [&str; 5] = [
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-];
-
-/// Transposed 3-D convolution layer (Keras `keras.layers.Conv3DTranspose`). Output size per
-/// axis: `in * stride + max(k - stride, 0)` for `valid`, `in * stride` for `same`, or
-/// `(in - 1) * stride + k - 2 * pad + output_padding` when `output_padding` is set.
-///
-/// ```
-/// use keras::layers::Conv3DTranspose;
-/// let up = Conv3DTranspose::new(8, [3, 3, 3]).strides([2, 2, 2]).padding("same");
-/// ```
-pub struct Conv3DTranspose {
-    base: LayerBase,
-    filters: usize,
-    kernel_size: [usize; 3],
-    strides: [usize; 3],
-    same: bool,
-    output_padding: Option<[usize; 3]>,
-    dilation_rate: [usize; 3],
-    activation: Activation,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel: Option<Variable>,
-    bias: Option<Variable>,
-}
+conv_layer!(
+    /// Transposed 3-D convolution layer (Keras `keras.layers.Conv3DTranspose`). Output size per
+    /// axis: `in * stride + max(k - stride, 0)` for `valid`, `in * stride` for `same`, or
+    /// `(in - 1) * stride + k - 2 * pad + output_padding` when `output_padding` is set.
+    ///
+    /// ```
+    /// use keras::layers::Conv3DTranspose;
+    /// let up = Conv3DTranspose::new(4, [3, 3, 3]).strides([2, 2, 2]).padding("same");
+    /// ```
+    Conv3DTranspose, "Conv3DTranspose", "conv3d_transpose", Family::Transpose, 3
+);
 
 impl Conv3DTranspose {
     /// `filters` output channels, a `kernel_size` window, stride 1, `valid` padding.
     pub fn new(filters: usize, kernel_size: [usize; 3]) -> Self {
-        let mut base = LayerBase::new("conv3d_transpose");
-        if filters == 0 {
-            base.fail(Error::InvalidArgument(
-                "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0.".into(),
-            ));
-        }
-        if let Some(e) = positive_tuple_error("kernel_size", &kernel_size) {
-            base.fail(e);
-        }
-        Conv3DTranspose {
-            base,
-            filters,
-            kernel_size,
-            strides: [1; 3],
-            same: false,
-            output_padding: None,
-            dilation_rate: [1; 3],
-            activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::glorot_uniform(),
-            bias_initializer: Initializer::Zeros,
-            kernel: None,
-            bias: None,
-        }
+        Conv3DTranspose::with_args(ConvArgs::new(Family::Transpose, filters, kernel_size.to_vec())).check()
     }
 
-    fn check(&mut self) {
-        if let Some(e) = positive_tuple_error("strides", &self.strides) {
-            self.base.fail(e);
-        }
-        if let Some(e) = positive_tuple_error("dilation_rate", &self.dilation_rate) {
-            self.base.fail(e);
-        }
-        if let Some(e) = strides_dilation_error(&self.strides, &self.dilation_rate) {
-            self.base.fail(e);
-        }
-        if let Some(op) = self.output_padding {
-            if let Some(i) = (0..3).find(|&i| op[i] >= self.strides[i]) {
-                self.base.fail(Error::InvalidArgument(format!(
-                    "`output_padding` must be strictly less than `strides` for all dimensions. At dimension {i}, `output_padding` is {} but `strides` is {}. Received: output_padding=({}, {}, {}), strides=({}, {}, {})",
-                    op[i], self.strides[i], op[0], op[1], op[2], self.strides[0], self.strides[1], self.strides[2]
-                )));
-            }
-        }
-    }
-
-    /// Strides.
-    pub fn strides(mut self, s: [usize; 3]) -> Self {
-        self.strides = s;
-        self.check();
-        self
-    }
-
-    /// Padding: `"valid"` or `"same"`.
-    pub fn padding(mut self, p: &str) -> Self {
-        match parse_padding(p, &self.base.name) {
-            Ok(same) => self.same = same,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
-
-    /// Extra slices at the end of each output axis (each must be below its stride).
-    pub fn output_padding(mut self, p: [usize; 3]) -> Self {
-        self.output_padding = Some(p);
-        self.check();
-        self
-    }
-
-    /// Dilation rate.
-    pub fn dilation_rate(mut self, d: [usize; 3]) -> Self {
-        self.dilation_rate = d;
-        self.check();
-        self
-    }
-
-    crate::layers::builders::conv_builders!(kernel);
-
-    crate::layers::builders::base_builders!();
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        const C: &str = "Conv3DTranspose";
-        check_channels_last(cfg, C)?;
-        refuse_unsupported(cfg, &UNSUPPORTED, C)?;
-        let filters = usize_arg(cfg, "filters", None, C)?;
-        let k = tuple_arg(cfg, "kernel_size", 3, 0, true)?;
-        let mut c = Conv3DTranspose::new(filters, [k[0], k[1], k[2]]);
-        c.base.apply_config(cfg);
-        let s = tuple_arg(cfg, "strides", 3, 1, true)?;
-        let d = tuple_arg(cfg, "dilation_rate", 3, 1, true)?;
-        c.strides = [s[0], s[1], s[2]];
-        c.dilation_rate = [d[0], d[1], d[2]];
-        c.output_padding = match cfg.get("output_padding") {
-            None | Some(Value::Null) => None,
-            Some(v) => {
-                let p = int_tuple(v, 3, "output_padding", true)?;
-                Some([p[0], p[1], p[2]])
-            }
-        };
-        c.check();
-        if let Some(p) = cfg.get("padding").and_then(Value::as_str) {
-            c = c.padding(p);
-        }
-        c.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        c.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-        c.kernel_initializer = init_arg(cfg, "kernel_initializer", Initializer::glorot_uniform())?;
-        c.bias_initializer = init_arg(cfg, "bias_initializer", Initializer::Zeros)?;
-        finish(&mut c.base, ())?;
-        Ok(c)
-    }
+    conv_arg_builders!([usize; 3]);
+    conv_arg_builders!(@output_padding [usize; 3]);
+    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
 }
 
-impl Layer for Conv3DTranspose {
-    layer_common!("Conv3DTranspose", true);
-
-    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        // A builder error also stops a direct build (not only `Sequential::add`).
-        crate::layers::layer::check_pending(self)?;
-        self.compute_output_shape(input_shape)?;
-        let cin = input_shape[4].unwrap_or(0);
-        let name = self.base.name.clone();
-        let [kd, kh, kw] = self.kernel_size;
-        self.kernel = Some(Variable::new(
-            "kernel",
-            &name,
-            self.kernel_initializer.initialize(&[kd, kh, kw, self.filters, cin])?,
-            true,
-        ));
-        self.bias = if self.use_bias {
-            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.filters])?, true))
-        } else {
-            None
-        };
-        self.base.build_input_shape = Some(input_shape.to_vec());
-        self.base.built = true;
-        Ok(())
-    }
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        check_input_spec(&self.base.name, s, 5)?;
-        let mut out = vec![s[0]];
-        for i in 0..3 {
-            out.push(s[i + 1].map(|d| {
-                ops::conv_transpose_output_len(
-                    d,
-                    self.kernel_size[i],
-                    self.strides[i],
-                    self.dilation_rate[i],
-                    self.same,
-                    self.output_padding.map(|p| p[i]),
-                )
-            }));
-        }
-        out.push(Some(self.filters));
-        Ok(out)
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let kernel = built(&self.kernel, &self.base.name)?;
-        check_call_input(&self.base.name, x, 5, kernel.shape()[4])?;
-        let bias = self.bias.as_ref().map(|b| b.value());
-        // The bias is added before the activation, which the engine applies only when it is
-        // one of its unary ops; any other activation is applied here.
-        let y = ops::conv3d_transpose(
-            x,
-            kernel.value(),
-            bias,
-            self.strides,
-            self.dilation_rate,
-            self.same,
-            self.output_padding,
-            Unary::Linear,
-        )?;
-        self.activation.apply(&y)
-    }
-
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("filters".into(), json!(self.filters));
-        m.insert("kernel_size".into(), json!(self.kernel_size));
-        m.insert("strides".into(), json!(self.strides));
-        m.insert("padding".into(), json!(if self.same { "same" } else { "valid" }));
-        m.insert("output_padding".into(), json!(self.output_padding));
-        m.insert("data_format".into(), json!("channels_last"));
-        m.insert("dilation_rate".into(), json!(self.dilation_rate));
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        insert_nulls(&mut m, &UNSUPPORTED);
-        Value::Object(m)
+impl ConvForward for Conv3DTranspose {
+    fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {
+        let a = &self.args;
+        let op = a.output_padding.as_ref().map(|p| arr(p));
+        Ok(ops::conv3d_transpose(x, k[0], bias, arr(&a.strides), arr(&a.dilation_rate), a.same(), op, act)?)
     }
 }

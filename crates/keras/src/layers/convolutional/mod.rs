@@ -14,6 +14,9 @@
 //! - `separable_conv1d`: `SeparableConv1D`
 //! - `separable_conv2d`: `SeparableConv2D`
 
+pub(crate) mod args;
+#[cfg(test)]
+mod channels_first_tests;
 pub(crate) mod common;
 pub mod conv1d;
 pub mod conv1d_transpose;
@@ -27,6 +30,8 @@ pub mod separable_conv1d;
 pub mod separable_conv2d;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod weight_args_tests;
 
 pub use conv1d::{Conv1D, Padding1D};
 pub use conv1d_transpose::Conv1DTranspose;

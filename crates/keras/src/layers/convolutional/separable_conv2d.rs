@@ -1,233 +1,39 @@
-//! `SeparableConv2D`: a depthwise convolution followed by a 1x1 pointwise convolution.
-//! Weights `depthwise_kernel (kh, kw, in, depth_multiplier)`,
-//! `pointwise_kernel (1, 1, in * depth_multiplier, filters)`, `bias (filters)`.
+//! `SeparableConv2D`: a depthwise 2-D convolution followed by a pointwise (size 1)
+//! convolution, channels-last or channels-first. Weights `depthwise_kernel (kh, kw, in, depth_multiplier)`,
+//! `pointwise_kernel (1, 1, in * depth_multiplier, filters)`,
+//! `bias (filters)`.
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
 
-use crate::activations::Activation;
-use crate::initializers::Initializer;
-use crate::layers::convolutional::common::{
-    built, check_call_input, init_arg, insert_nulls, refuse_unsupported, usize_arg, with_activation,
-};
-use crate::layers::convolutional::conv2d::parse_padding;
-use crate::layers::convolutional::depthwise_conv2d::{depth_multiplier_error, SpatialArgs};
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{check_channels_last, finish, known, layer_common};
-use crate::{Error, Result, Tensor};
+use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::{Result, Tensor};
 
-const UNSUPPORTED: [&str; 7] = [
-    "depthwise_regularizer",
-    "pointwise_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "depthwise_constraint",
-    "pointwise_constraint",
-    "bias_constraint",
-];
-
-/// Depthwise-separable 2-D convolution layer (Keras `keras.layers.SeparableConv2D`).
-///
-/// ```
-/// use keras::layers::SeparableConv2D;
-/// let sep = SeparableConv2D::new(32, [3, 3]).padding("same").activation("relu");
-/// ```
-pub struct SeparableConv2D {
-    base: LayerBase,
-    depth_multiplier: usize,
-    filters: usize,
-    args: SpatialArgs,
-    activation: Activation,
-    use_bias: bool,
-    depthwise_initializer: Initializer,
-    pointwise_initializer: Initializer,
-    bias_initializer: Initializer,
-    depthwise_kernel: Option<Variable>,
-    pointwise_kernel: Option<Variable>,
-    bias: Option<Variable>,
-}
+conv_layer!(
+    /// Depthwise-separable 2-D convolution layer (Keras `keras.layers.SeparableConv2D`).
+    ///
+    /// ```
+    /// use keras::layers::SeparableConv2D;
+    /// let sep = SeparableConv2D::new(32, [3, 3]).padding("same").activation("relu");
+    /// ```
+    SeparableConv2D, "SeparableConv2D", "separable_conv2d", Family::Separable, 2
+);
 
 impl SeparableConv2D {
-    /// `filters` output channels, a `kernel_size` depthwise window, depth multiplier 1,
-    /// stride 1, `valid` padding.
+    /// `filters` output channels, a `kernel_size` depthwise window, depth multiplier 1, stride 1, `valid`
+    /// padding.
     pub fn new(filters: usize, kernel_size: [usize; 2]) -> Self {
-        let mut s = SeparableConv2D {
-            base: LayerBase::new("separable_conv2d"),
-            depth_multiplier: 1,
-            filters,
-            args: SpatialArgs::new(kernel_size),
-            activation: Activation::Linear,
-            use_bias: true,
-            depthwise_initializer: Initializer::glorot_uniform(),
-            pointwise_initializer: Initializer::glorot_uniform(),
-            bias_initializer: Initializer::Zeros,
-            depthwise_kernel: None,
-            pointwise_kernel: None,
-            bias: None,
-        };
-        s.check();
-        s
+        SeparableConv2D::with_args(ConvArgs::new(Family::Separable, filters, kernel_size.to_vec())).check()
     }
 
-    fn check(&mut self) {
-        if self.filters == 0 {
-            self.base.fail(Error::InvalidArgument(
-                "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0.".into(),
-            ));
-        }
-        if let Some(e) = depth_multiplier_error(self.depth_multiplier).or_else(|| self.args.error()) {
-            self.base.fail(e);
-        }
-    }
-
-    /// Depthwise output channels per input channel.
-    pub fn depth_multiplier(mut self, dm: usize) -> Self {
-        self.depth_multiplier = dm;
-        self.check();
-        self
-    }
-
-    /// Strides of the depthwise step.
-    pub fn strides(mut self, s: [usize; 2]) -> Self {
-        self.args.strides = s;
-        self.check();
-        self
-    }
-
-    /// Padding: `"valid"` or `"same"`.
-    pub fn padding(mut self, p: &str) -> Self {
-        match parse_padding(p, &self.base.name) {
-            Ok(same) => self.args.same = same,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
-
-    /// Dilation rate of the depthwise step.
-    pub fn dilation_rate(mut self, d: [usize; 2]) -> Self {
-        self.args.dilation_rate = d;
-        self.check();
-        self
-    }
-
-    crate::layers::builders::conv_builders!();
-
-    /// Depthwise kernel initializer.
-    pub fn depthwise_initializer(mut self, i: Initializer) -> Self {
-        self.depthwise_initializer = i;
-        self
-    }
-
-    /// Pointwise kernel initializer.
-    pub fn pointwise_initializer(mut self, i: Initializer) -> Self {
-        self.pointwise_initializer = i;
-        self
-    }
-
-    crate::layers::builders::base_builders!();
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        check_channels_last(cfg, "SeparableConv2D")?;
-        refuse_unsupported(cfg, &UNSUPPORTED, "SeparableConv2D")?;
-        let filters = usize_arg(cfg, "filters", None, "SeparableConv2D")?;
-        let mut s = SeparableConv2D::new(filters, [1, 1]);
-        s.base.apply_config(cfg);
-        s.args = SpatialArgs::from_config(cfg, &s.base.name)?;
-        s.depth_multiplier = usize_arg(cfg, "depth_multiplier", Some(1), "SeparableConv2D")?;
-        s.check();
-        s.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        s.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-        s.depthwise_initializer = init_arg(cfg, "depthwise_initializer", Initializer::glorot_uniform())?;
-        s.pointwise_initializer = init_arg(cfg, "pointwise_initializer", Initializer::glorot_uniform())?;
-        s.bias_initializer = init_arg(cfg, "bias_initializer", Initializer::Zeros)?;
-        finish(&mut s.base, ())?;
-        Ok(s)
-    }
+    conv_arg_builders!([usize; 2]);
+    conv_arg_builders!(@depth_multiplier);
+    conv_arg_builders!(@weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint);
+    conv_arg_builders!(@weight 1, "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint);
 }
 
-impl Layer for SeparableConv2D {
-    layer_common!("SeparableConv2D", true);
-
-    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        // A builder error (`Conv2D::new(8, [0, 3])`) also stops a direct build.
-
-        crate::layers::layer::check_pending(self)?;
-        self.compute_output_shape(input_shape)?;
-        let cin = input_shape[3].unwrap_or(0);
-        let name = self.base.name.clone();
-        let [kh, kw] = self.args.kernel_size;
-        let dm = self.depth_multiplier;
-        self.depthwise_kernel = Some(Variable::new(
-            "depthwise_kernel",
-            &name,
-            self.depthwise_initializer.initialize(&[kh, kw, cin, dm])?,
-            true,
-        ));
-        self.pointwise_kernel = Some(Variable::new(
-            "pointwise_kernel",
-            &name,
-            self.pointwise_initializer.initialize(&[1, 1, cin * dm, self.filters])?,
-            true,
-        ));
-        self.bias = if self.use_bias {
-            Some(Variable::new("bias", &name, self.bias_initializer.initialize(&[self.filters])?, true))
-        } else {
-            None
-        };
-        self.base.build_input_shape = Some(input_shape.to_vec());
-        self.base.built = true;
-        Ok(())
-    }
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.args.output_shape(&self.base.name, s, self.filters)
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let dk = built(&self.depthwise_kernel, &self.base.name)?;
-        let pk = built(&self.pointwise_kernel, &self.base.name)?;
-        check_call_input(&self.base.name, x, 4, dk.shape()[2])?;
-        self.compute_output_shape(&known(x.shape()))?;
-        let a = &self.args;
-        let mid = ops::depthwise_conv2d(
-            x,
-            dk.value(),
-            None,
-            a.strides,
-            a.dilation_rate,
-            a.padding(),
-            Unary::Linear,
-        )?;
-        let bias = self.bias.as_ref().map(|b| b.value());
-        with_activation(&self.activation, |act| {
-            Ok(ops::conv2d(&mid, pk.value(), bias, [1, 1], [1, 1], false, act)?)
-        })
-    }
-
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.depthwise_kernel.iter().chain(self.pointwise_kernel.iter()).chain(self.bias.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.depthwise_kernel
-            .iter_mut()
-            .chain(self.pointwise_kernel.iter_mut())
-            .chain(self.bias.iter_mut())
-            .collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("depth_multiplier".into(), json!(self.depth_multiplier));
-        m.insert("filters".into(), json!(self.filters));
-        self.args.write_config(&mut m);
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("depthwise_initializer".into(), self.depthwise_initializer.to_config());
-        m.insert("pointwise_initializer".into(), self.pointwise_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        insert_nulls(&mut m, &UNSUPPORTED);
-        Value::Object(m)
+impl ConvForward for SeparableConv2D {
+    fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {
+        let mid = self.args.depthwise(x, k[0], None, Unary::Linear)?;
+        Ok(ops::conv2d(&mid, k[1], bias, [1, 1], [1, 1], false, act)?)
     }
 }

@@ -14,18 +14,6 @@ pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
     }
 }
 
-/// Refuses `data_format="channels_first"` (for the layers that compute channels-last only).
-pub(crate) fn check_channels_last(cfg: &Value, class: &str) -> Result<()> {
-    match cfg.get("data_format") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(f)) if f == "channels_last" => Ok(()),
-        Some(other) => keras_bail!(
-            Config,
-            "{class}: only data_format=\"channels_last\" is supported, received data_format={other}"
-        ),
-    }
-}
-
 /// The `data_format` builder of a layer with `base: LayerBase` and
 /// `data_format: DataFormat` fields.
 macro_rules! data_format_builder {

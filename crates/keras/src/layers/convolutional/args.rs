@@ -1,0 +1,769 @@
+//! `ConvArgs`: the one declaration of the Keras arguments every convolution layer shares
+//! (filters, kernel_size, strides, padding, data_format, dilation_rate, groups,
+//! depth_multiplier, output_padding, activation, use_bias and the initializers,
+//! regularizers and constraints of each weight), with Keras's validation, one config
+//! writer, one config reader, the output-shape rule, the weights and the
+//! `channels_first` layout. The layers keep only their forward step
+//! ([`ConvForward`]); [`conv_arg_builders!`] writes their builder methods and
+//! [`conv_layer!`] their `Layer` implementation.
+
+use keras_engine::ops::{self, ConvPadding, Unary};
+use serde_json::{json, Map, Value};
+
+use crate::activations::Activation;
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::convolutional::common::{
+    init_arg, negative_output_error, positive_tuple_error, strides_dilation_error, tuple_arg, usize_arg,
+};
+use crate::layers::convolutional::conv1d::Padding1D;
+use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
+use crate::layers::data_format::DataFormat;
+use crate::layers::layer::{shape_str, LayerBase, Shape, Variable};
+use crate::layers::reshaping::args::int_tuple;
+use crate::regularizers::Regularizer;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// Which Keras base class a layer follows: it decides the config keys and the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// `BaseConv`: `filters`, `groups`, one `kernel (*k, in / groups, filters)`.
+    Conv,
+    /// `BaseConvTranspose`: `filters`, `output_padding`, one `kernel (*k, filters, in)`.
+    Transpose,
+    /// `BaseDepthwiseConv`: `depth_multiplier`, one `kernel (*k, in, depth_multiplier)`.
+    Depthwise,
+    /// `BaseSeparableConv`: `depth_multiplier`, `filters`, `depthwise_kernel` and
+    /// `pointwise_kernel`.
+    Separable,
+}
+
+impl Family {
+    /// The config prefixes of the weights (`{prefix}_initializer` etc.) and their variable
+    /// names.
+    fn weights(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Family::Conv | Family::Transpose => &[("kernel", "kernel")],
+            Family::Depthwise => &[("depthwise", "kernel")],
+            Family::Separable => &[("depthwise", "depthwise_kernel"), ("pointwise", "pointwise_kernel")],
+        }
+    }
+}
+
+/// A size argument given to a builder: an integer for the 1-D layers, an array for the
+/// others.
+pub(crate) trait SizeArg {
+    /// The sizes, one per spatial axis.
+    fn into_sizes(self) -> Vec<usize>;
+}
+
+impl SizeArg for usize {
+    fn into_sizes(self) -> Vec<usize> {
+        vec![self]
+    }
+}
+
+impl<const N: usize> SizeArg for [usize; N] {
+    fn into_sizes(self) -> Vec<usize> {
+        self.to_vec()
+    }
+}
+
+/// The initializer, regularizer and constraint of one weight.
+#[derive(Clone)]
+pub(crate) struct WeightArgs {
+    pub(crate) initializer: Initializer,
+    pub(crate) regularizer: Option<Regularizer>,
+    pub(crate) constraint: Option<Constraint>,
+}
+
+impl WeightArgs {
+    fn new(initializer: Initializer) -> Self {
+        WeightArgs { initializer, regularizer: None, constraint: None }
+    }
+
+    fn from_config(cfg: &Value, prefix: &str, default: Initializer) -> Result<Self> {
+        let get = |k: &str| cfg.get(format!("{prefix}_{k}")).unwrap_or(&Value::Null);
+        Ok(WeightArgs {
+            initializer: init_arg(cfg, &format!("{prefix}_initializer"), default)?,
+            regularizer: Regularizer::from_config(get("regularizer"))?,
+            constraint: Constraint::from_config(get("constraint"))?,
+        })
+    }
+
+    fn variable(&self, name: &str, layer: &str, shape: &[usize]) -> Result<Variable> {
+        Ok(Variable::new(name, layer, self.initializer.initialize(shape)?, true)
+            .with_regularizer(self.regularizer.clone())
+            .with_constraint(self.constraint.clone()))
+    }
+}
+
+/// The Keras arguments of a convolution layer.
+#[derive(Clone)]
+pub(crate) struct ConvArgs {
+    pub(crate) family: Family,
+    pub(crate) filters: usize,
+    pub(crate) depth_multiplier: usize,
+    pub(crate) kernel_size: Vec<usize>,
+    pub(crate) strides: Vec<usize>,
+    pub(crate) padding: Padding1D,
+    pub(crate) output_padding: Option<Vec<usize>>,
+    pub(crate) data_format: DataFormat,
+    pub(crate) dilation_rate: Vec<usize>,
+    pub(crate) groups: usize,
+    pub(crate) activation: Activation,
+    pub(crate) use_bias: bool,
+    /// One per entry of [`Family::weights`].
+    pub(crate) kernels: Vec<WeightArgs>,
+    pub(crate) bias: WeightArgs,
+}
+
+impl ConvArgs {
+    /// Keras's defaults: stride 1, `valid`, the global
+    /// [`image_data_format`](crate::config::image_data_format), no dilation, one group, linear,
+    /// a bias, Glorot-uniform kernels and zero bias.
+    pub(crate) fn new(family: Family, filters: usize, kernel_size: Vec<usize>) -> Self {
+        let n = kernel_size.len();
+        ConvArgs {
+            family,
+            filters,
+            depth_multiplier: 1,
+            kernel_size,
+            strides: vec![1; n],
+            padding: Padding1D::Valid,
+            output_padding: None,
+            data_format: DataFormat::default(),
+            dilation_rate: vec![1; n],
+            groups: 1,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernels: family
+                .weights()
+                .iter()
+                .map(|_| WeightArgs::new(Initializer::glorot_uniform()))
+                .collect(),
+            bias: WeightArgs::new(Initializer::Zeros),
+        }
+    }
+
+    /// The number of spatial axes.
+    pub(crate) fn rank(&self) -> usize {
+        self.kernel_size.len()
+    }
+
+    /// The first invalid argument, with Keras's message, if any.
+    pub(crate) fn error(&self) -> Option<Error> {
+        let positive = |what: &str, v: usize| {
+            (v == 0).then(|| {
+                Error::InvalidArgument(format!(
+                    "Invalid value for argument `{what}`. Expected a strictly positive value. Received {what}=0."
+                ))
+            })
+        };
+        let f = self.family;
+        let filters = if f == Family::Depthwise { None } else { positive("filters", self.filters) };
+        let dm = if matches!(f, Family::Depthwise | Family::Separable) {
+            positive("depth_multiplier", self.depth_multiplier)
+        } else {
+            None
+        };
+        filters
+            .or(dm)
+            .or_else(|| positive_tuple_error("kernel_size", &self.kernel_size))
+            .or_else(|| positive_tuple_error("strides", &self.strides))
+            .or_else(|| positive_tuple_error("dilation_rate", &self.dilation_rate))
+            .or_else(|| strides_dilation_error(&self.strides, &self.dilation_rate))
+            .or_else(|| if f == Family::Conv { self.groups_error() } else { None })
+            .or_else(|| {
+                let op = self.output_padding.as_ref()?;
+                let i = (0..op.len()).find(|&i| op[i] >= self.strides[i])?;
+                Some(Error::InvalidArgument(format!(
+                    "`output_padding` must be strictly less than `strides` for all dimensions. At dimension {i}, `output_padding` is {} but `strides` is {}. Received: output_padding={}, strides={}",
+                    op[i],
+                    self.strides[i],
+                    py_tuple(op),
+                    py_tuple(&self.strides)
+                )))
+            })
+    }
+
+    fn groups_error(&self) -> Option<Error> {
+        if self.groups == 0 {
+            return positive_groups_error();
+        }
+        (!self.filters.is_multiple_of(self.groups)).then(|| {
+            Error::InvalidArgument(format!(
+                "The number of filters must be evenly divisible by the number of groups. Received: groups={}, filters={}.",
+                self.groups, self.filters
+            ))
+        })
+    }
+
+    /// Sets the padding by Keras name (`causal` only for `Conv1D`, as Keras).
+    pub(crate) fn set_padding(&mut self, p: &str, layer: &str) -> Result<()> {
+        self.padding = if self.family == Family::Conv && self.rank() == 1 {
+            Padding1D::parse(p)?
+        } else if parse_padding(p, layer)? {
+            Padding1D::Same
+        } else {
+            Padding1D::Valid
+        };
+        Ok(())
+    }
+
+    /// Sets the layout by Keras name (case-insensitive, as `standardize_data_format`).
+    pub(crate) fn set_data_format(&mut self, f: &str) -> Result<()> {
+        self.data_format = DataFormat::parse(f)?;
+        Ok(())
+    }
+
+    /// Reads a Keras config of `class` (and its name, trainable flag, input shape and
+    /// activity regularizer into `base`), refusing what Keras refuses.
+    pub(crate) fn from_config(
+        cfg: &Value,
+        family: Family,
+        rank: usize,
+        class: &str,
+        base: &mut LayerBase,
+    ) -> Result<Self> {
+        let filters = if family == Family::Depthwise { 0 } else { usize_arg(cfg, "filters", None, class)? };
+        let mut a = ConvArgs::new(family, filters, tuple_arg(cfg, "kernel_size", rank, 0, true)?);
+        base.apply_config(cfg);
+        base.apply_activity_config(cfg)?;
+        a.strides = tuple_arg(cfg, "strides", rank, 1, true)?;
+        a.dilation_rate = tuple_arg(cfg, "dilation_rate", rank, 1, true)?;
+        if family == Family::Conv {
+            a.groups = usize_arg(cfg, "groups", Some(1), class)?;
+        }
+        if matches!(family, Family::Depthwise | Family::Separable) {
+            a.depth_multiplier = usize_arg(cfg, "depth_multiplier", Some(1), class)?;
+        }
+        if family == Family::Transpose {
+            a.output_padding = match cfg.get("output_padding") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(int_tuple(v, rank, "output_padding", true)?),
+            };
+        }
+        match cfg.get("padding") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(p)) => a.set_padding(p, &base.name)?,
+            Some(other) => keras_bail!(Config, "{class}: `padding` must be a string, received {other}"),
+        }
+        a.data_format = DataFormat::from_config(cfg)?;
+        a.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
+        a.use_bias = match cfg.get("use_bias") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => keras_bail!(Config, "{class}: `use_bias` must be a boolean, received {other}"),
+        };
+        a.kernels = family
+            .weights()
+            .iter()
+            .map(|(prefix, _)| WeightArgs::from_config(cfg, prefix, Initializer::glorot_uniform()))
+            .collect::<Result<_>>()?;
+        a.bias = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
+        match a.error() {
+            Some(e) => Err(e),
+            None => Ok(a),
+        }
+    }
+
+    /// The Keras config, key order included.
+    pub(crate) fn to_config(&self, base: &LayerBase) -> Value {
+        let f = self.family;
+        let mut m: Map<String, Value> = base.base_config();
+        if matches!(f, Family::Depthwise | Family::Separable) {
+            m.insert("depth_multiplier".into(), json!(self.depth_multiplier));
+        }
+        if f != Family::Depthwise {
+            m.insert("filters".into(), json!(self.filters));
+        }
+        m.insert("kernel_size".into(), json!(self.kernel_size));
+        m.insert("strides".into(), json!(self.strides));
+        m.insert("padding".into(), json!(self.padding.as_str()));
+        if f == Family::Transpose {
+            m.insert("output_padding".into(), json!(self.output_padding));
+        }
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        m.insert("dilation_rate".into(), json!(self.dilation_rate));
+        if f == Family::Conv {
+            m.insert("groups".into(), json!(self.groups));
+        }
+        m.insert("activation".into(), self.activation.to_config());
+        m.insert("use_bias".into(), json!(self.use_bias));
+        let names = f.weights();
+        let all = || names.iter().map(|(p, _)| *p).zip(&self.kernels).chain([("bias", &self.bias)]);
+        for (p, w) in all() {
+            m.insert(format!("{p}_initializer"), w.initializer.to_config());
+        }
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        for (p, w) in all() {
+            m.insert(format!("{p}_regularizer"), reg(&w.regularizer));
+        }
+        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
+        m.insert("activity_regularizer".into(), reg(&base.activity_regularizer));
+        for (p, w) in all() {
+            m.insert(
+                format!("{p}_constraint"),
+                w.constraint.as_ref().map_or(Value::Null, Constraint::to_config),
+            );
+        }
+        Value::Object(m)
+    }
+
+    /// The channel axis of an input of `ndim` axes.
+    fn channel_axis(&self, ndim: usize) -> usize {
+        self.data_format.channel_axis(ndim)
+    }
+
+    /// Keras's input-spec checks; returns the number of input channels.
+    pub(crate) fn check_input_spec(&self, layer: &str, s: &[Option<usize>]) -> Result<usize> {
+        let ndim = self.rank() + 2;
+        if s.len() != ndim {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{layer}\" is incompatible with the layer: expected ndim={ndim}, found ndim={}. Full shape received: {}",
+                s.len(),
+                shape_str(s)
+            );
+        }
+        match s[self.channel_axis(ndim)] {
+            Some(c) if c > 0 => Ok(c),
+            _ => keras_bail!(
+                Shape,
+                "Layer {layer}: the channel dimension of the inputs should be defined and positive, received {}",
+                shape_str(s)
+            ),
+        }
+    }
+
+    /// Checks a call input against the channels the layer was built for.
+    pub(crate) fn check_call_input(&self, layer: &str, x: &Tensor, channels: usize) -> Result<()> {
+        let ndim = self.rank() + 2;
+        let axis = self.channel_axis(ndim);
+        if x.rank() != ndim || x.shape()[axis] != channels {
+            let name = if self.data_format == DataFormat::ChannelsFirst {
+                "1".to_string()
+            } else {
+                "-1".to_string()
+            };
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{layer}\" is incompatible with the layer: expected axis {name} of input shape to have value {channels} (ndim={ndim}), but received input with shape {:?}",
+                x.shape()
+            );
+        }
+        Ok(())
+    }
+
+    /// The output shape (Keras `compute_output_shape`), in the layer's layout.
+    pub(crate) fn output_shape(&self, layer: &str, s: &[Option<usize>]) -> Result<Shape> {
+        let cin = self.check_input_spec(layer, s)?;
+        if self.family == Family::Conv && (self.groups == 0 || !cin.is_multiple_of(self.groups)) {
+            keras_bail!(
+                InvalidArgument,
+                "The number of input channels must be evenly divisible by the number of groups. Received groups={}, but the input has {cin} channels (full input shape is {}).",
+                self.groups,
+                shape_str(s)
+            );
+        }
+        let last = self.data_format.shape_to_last(s);
+        let same = self.padding != Padding1D::Valid;
+        let mut out = vec![last[0]];
+        for (i, d) in last[1..=self.rank()].iter().enumerate() {
+            let (k, st, dil) = (self.kernel_size[i], self.strides[i], self.dilation_rate[i]);
+            out.push(match d {
+                None => None,
+                Some(d) if self.family == Family::Transpose => Some(ops::conv_transpose_output_len(
+                    *d,
+                    k,
+                    st,
+                    dil,
+                    same,
+                    self.output_padding.as_ref().map(|p| p[i]),
+                )),
+                Some(d) => match (*d > 0).then(|| conv_output_len(*d, k, st, dil, same)).flatten() {
+                    Some(o) => Some(o),
+                    None => {
+                        return Err(negative_output_error(layer, s, &self.kernel_size, &self.dilation_rate))
+                    }
+                },
+            });
+        }
+        out.push(Some(if self.family == Family::Depthwise {
+            cin * self.depth_multiplier
+        } else {
+            self.filters
+        }));
+        Ok(self.data_format.shape_from_last(&out))
+    }
+
+    /// Creates the kernels and the bias for an input of `cin` channels, with Keras's names,
+    /// shapes (independent of `data_format`), regularizers and constraints.
+    pub(crate) fn weights(&self, layer: &str, cin: usize) -> Result<(Vec<Variable>, Option<Variable>)> {
+        let k = &self.kernel_size;
+        let with = |tail: [usize; 2]| k.iter().copied().chain(tail).collect::<Vec<usize>>();
+        let dm = self.depth_multiplier;
+        let shapes = match self.family {
+            Family::Conv => vec![with([cin / self.groups.max(1), self.filters])],
+            Family::Transpose => vec![with([self.filters, cin])],
+            Family::Depthwise => vec![with([cin, dm])],
+            Family::Separable => {
+                let ones = vec![1; self.rank()];
+                vec![with([cin, dm]), ones.into_iter().chain([cin * dm, self.filters]).collect()]
+            }
+        };
+        let kernels = self
+            .family
+            .weights()
+            .iter()
+            .zip(&self.kernels)
+            .zip(shapes)
+            .map(|(((_, name), w), shape)| w.variable(name, layer, &shape))
+            .collect::<Result<_>>()?;
+        let units = if self.family == Family::Depthwise { cin * dm } else { self.filters };
+        let bias = if self.use_bias { Some(self.bias.variable("bias", layer, &[units])?) } else { None };
+        Ok((kernels, bias))
+    }
+
+    /// The input channels a built first kernel expects.
+    pub(crate) fn built_channels(&self, kernel: &Variable) -> usize {
+        let r = self.rank();
+        match self.family {
+            Family::Conv => kernel.shape()[r] * self.groups,
+            Family::Transpose => kernel.shape()[r + 1],
+            Family::Depthwise | Family::Separable => kernel.shape()[r],
+        }
+    }
+
+    /// Runs `f` on the channels-last view of `x` and returns its result in the layer's
+    /// layout (two differentiable transposes for `channels_first`).
+    pub(crate) fn in_channels_last(
+        &self,
+        x: &Tensor,
+        f: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        self.data_format.map_call(x, f)
+    }
+
+    /// The engine padding (`causal`: `dilation * (k - 1)` zeros before the steps of the
+    /// height-1 image a 1-D layer runs on).
+    pub(crate) fn engine_padding(&self) -> ConvPadding {
+        match self.padding {
+            Padding1D::Valid => ConvPadding::Valid,
+            Padding1D::Same => ConvPadding::Same,
+            Padding1D::Causal => ConvPadding::Explicit([
+                [0, 0],
+                [self.dilation_rate[0] * self.kernel_size[0].saturating_sub(1), 0],
+            ]),
+        }
+    }
+
+    /// Whether the padding is `same`.
+    pub(crate) fn same(&self) -> bool {
+        self.padding == Padding1D::Same
+    }
+
+    /// The strides of a 1-D layer run as a height-1 image.
+    pub(crate) fn strides_2d(&self) -> [usize; 2] {
+        if self.rank() == 1 {
+            [1, self.strides[0]]
+        } else {
+            arr(&self.strides)
+        }
+    }
+
+    /// The dilation of a 1-D layer run as a height-1 image.
+    pub(crate) fn dilation_2d(&self) -> [usize; 2] {
+        if self.rank() == 1 {
+            [1, self.dilation_rate[0]]
+        } else {
+            arr(&self.dilation_rate)
+        }
+    }
+
+    /// The depthwise step on a channels-last input with a `(*k, c, dm)` kernel (a 1-D
+    /// layer runs on a height-1 image).
+    pub(crate) fn depthwise(
+        &self,
+        x: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+        act: Unary,
+    ) -> Result<Tensor> {
+        if self.rank() == 2 {
+            return Ok(ops::depthwise_conv2d(
+                x,
+                kernel,
+                bias,
+                self.strides_2d(),
+                self.dilation_2d(),
+                self.engine_padding(),
+                act,
+            )?);
+        }
+        let [n, steps, c] = [x.shape()[0], x.shape()[1], x.shape()[2]];
+        let dm = kernel.shape()[2];
+        let y = ops::depthwise_conv2d(
+            &x.reshape([n, 1, steps, c])?,
+            &kernel.reshape([1, self.kernel_size[0], c, dm])?,
+            bias,
+            self.strides_2d(),
+            self.dilation_2d(),
+            self.engine_padding(),
+            act,
+        )?;
+        let out = y.shape()[2];
+        Ok(y.reshape([n, out, c * dm])?)
+    }
+}
+
+/// A Python tuple as Keras prints it: `(2,)`, `(1, 2)`.
+fn py_tuple(v: &[usize]) -> String {
+    let items: Vec<String> = v.iter().map(usize::to_string).collect();
+    if items.len() == 1 {
+        format!("({},)", items[0])
+    } else {
+        format!("({})", items.join(", "))
+    }
+}
+
+/// Keras's error for `groups = 0`.
+fn positive_groups_error() -> Option<Error> {
+    Some(Error::InvalidArgument(
+        "Invalid value for argument `groups`. Expected a strictly positive value. Received groups=0.".into(),
+    ))
+}
+
+/// The first `N` entries of a size vector as an array (the rank is fixed by the layer).
+pub(crate) fn arr<const N: usize>(v: &[usize]) -> [usize; N] {
+    std::array::from_fn(|i| v.get(i).copied().unwrap_or(1))
+}
+
+/// The forward step of a convolution layer on a channels-last input, with the activation
+/// the engine fuses (`Unary::Linear` when it cannot).
+pub(crate) trait ConvForward {
+    /// `x` channels-last, `kernels` in [`Family::weights`] order.
+    fn forward(&self, x: &Tensor, kernels: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor>;
+}
+
+/// The builder methods of the arguments every convolution layer shares (the layer has
+/// `base: LayerBase` and `args: ConvArgs`). `$size` is the type of a size argument
+/// (`usize` for the 1-D layers, `[usize; N]` otherwise).
+macro_rules! conv_arg_builders {
+    ($size:ty) => {
+        /// Strides of the window (Keras `strides`; positive, and 1 wherever
+        /// `dilation_rate` is above 1).
+        pub fn strides(mut self, s: $size) -> Self {
+            self.args.strides = $crate::layers::convolutional::args::SizeArg::into_sizes(s);
+            self.check()
+        }
+
+        /// Padding by Keras name: `"valid"` or `"same"` (`Conv1D` also `"causal"`),
+        /// case-insensitive.
+        pub fn padding(mut self, p: &str) -> Self {
+            if let Err(e) = self.args.set_padding(p, &self.base.name) {
+                self.base.fail(e);
+            }
+            self
+        }
+
+        /// Dilation rate of the window (Keras `dilation_rate`; positive).
+        pub fn dilation_rate(mut self, d: $size) -> Self {
+            self.args.dilation_rate = $crate::layers::convolutional::args::SizeArg::into_sizes(d);
+            self.check()
+        }
+
+        /// Layout of the inputs and outputs: `"channels_last"` (the default,
+        /// `(batch, ..., channels)`) or `"channels_first"` (`(batch, channels, ...)`). The
+        /// kernel layout does not depend on it (as Keras).
+        pub fn data_format(mut self, f: &str) -> Self {
+            if let Err(e) = self.args.set_data_format(f) {
+                self.base.fail(e);
+            }
+            self
+        }
+
+        /// Activation by Keras name.
+        pub fn activation(mut self, name: &str) -> Self {
+            match $crate::activations::Activation::from_name(name) {
+                Ok(a) => self.args.activation = a,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+
+        /// Activation by object.
+        pub fn with_activation(mut self, a: $crate::activations::Activation) -> Self {
+            self.args.activation = a;
+            self
+        }
+
+        /// Whether to add a bias.
+        pub fn use_bias(mut self, yes: bool) -> Self {
+            self.args.use_bias = yes;
+            self
+        }
+
+        /// Bias initializer.
+        pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.args.bias.initializer = i;
+            self
+        }
+
+        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+        pub fn bias_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+            self.args.bias.regularizer = Some(r);
+            self
+        }
+
+        /// Constraint applied to the bias after each optimizer update (Keras
+        /// `bias_constraint`).
+        pub fn bias_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+            self.args.bias.constraint = Some(c);
+            self
+        }
+
+        /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
+        pub fn activity_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+            self.base.activity_regularizer = Some(r);
+            self
+        }
+
+        $crate::layers::builders::base_builders!();
+
+        /// Records the first invalid argument (reported by `build` or `Sequential::add`).
+        fn check(mut self) -> Self {
+            if let Some(e) = self.args.error() {
+                self.base.fail(e);
+            }
+            self
+        }
+    };
+    (@weight $i:expr, $what:literal, $init:ident, $reg:ident, $con:ident) => {
+        #[doc = concat!("Initializer of the ", $what, " (Keras `", stringify!($init), "`).")]
+        pub fn $init(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.args.kernels[$i].initializer = i;
+            self
+        }
+
+        #[doc = concat!("Penalty of the ", $what, " added to the training loss (Keras `", stringify!($reg), "`).")]
+        pub fn $reg(mut self, r: $crate::regularizers::Regularizer) -> Self {
+            self.args.kernels[$i].regularizer = Some(r);
+            self
+        }
+
+        #[doc = concat!("Constraint applied to the ", $what, " after each optimizer update (Keras `", stringify!($con), "`).")]
+        pub fn $con(mut self, c: $crate::constraints::Constraint) -> Self {
+            self.args.kernels[$i].constraint = Some(c);
+            self
+        }
+    };
+    (@groups) => {
+        /// Number of channel groups: input channels and filters split into `g` independent
+        /// convolutions (kernel `(*kernel_size, in / g, filters)`); `g` must divide both.
+        pub fn groups(mut self, g: usize) -> Self {
+            self.args.groups = g;
+            self.check()
+        }
+    };
+    (@depth_multiplier) => {
+        /// Depthwise output channels per input channel (Keras `depth_multiplier`).
+        pub fn depth_multiplier(mut self, dm: usize) -> Self {
+            self.args.depth_multiplier = dm;
+            self.check()
+        }
+    };
+    (@output_padding $size:ty) => {
+        /// Extra output steps at the end of each spatial axis (each must be below its
+        /// stride; Keras `output_padding`).
+        pub fn output_padding(mut self, p: $size) -> Self {
+            self.args.output_padding = Some($crate::layers::convolutional::args::SizeArg::into_sizes(p));
+            self.check()
+        }
+    };
+}
+pub(crate) use conv_arg_builders;
+
+/// The struct and `Layer` implementation of a convolution layer: `base`, `args`, the
+/// built `kernels` and `bias`; build, output shape, call (through [`ConvForward`], in
+/// channels-last order), weights and config are the shared ones.
+macro_rules! conv_layer {
+    ($(#[$doc:meta])* $ty:ident, $class:literal, $default_name:literal, $family:expr, $rank:literal) => {
+        $(#[$doc])*
+        pub struct $ty {
+            base: $crate::layers::LayerBase,
+            args: $crate::layers::convolutional::args::ConvArgs,
+            kernels: Vec<$crate::layers::layer::Variable>,
+            bias: Option<$crate::layers::layer::Variable>,
+        }
+
+        impl $ty {
+            fn with_args(args: $crate::layers::convolutional::args::ConvArgs) -> Self {
+                $ty { base: $crate::layers::LayerBase::new($default_name), args, kernels: Vec::new(), bias: None }
+            }
+
+            /// Rebuilds from a Keras config.
+            pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+                let mut base = $crate::layers::LayerBase::new($default_name);
+                let args = $crate::layers::convolutional::args::ConvArgs::from_config(
+                    cfg, $family, $rank, $class, &mut base,
+                )?;
+                Ok($ty { base, args, kernels: Vec::new(), bias: None })
+            }
+        }
+
+        impl $crate::layers::Layer for $ty {
+            $crate::layers::reshaping::args::layer_common!($class, true);
+
+            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
+                // A builder error also stops a direct build (not only `Sequential::add`).
+                $crate::layers::layer::check_pending(self)?;
+                let cin = self.args.check_input_spec(&self.base.name, input_shape)?;
+                self.compute_output_shape(input_shape)?;
+                let (kernels, bias) = self.args.weights(&self.base.name, cin)?;
+                self.kernels = kernels;
+                self.bias = bias;
+                self.base.build_input_shape = Some(input_shape.to_vec());
+                self.base.built = true;
+                Ok(())
+            }
+
+            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+                self.args.output_shape(&self.base.name, s)
+            }
+
+            fn call(
+                &self,
+                x: &$crate::Tensor,
+                _ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<$crate::Tensor> {
+                let Some(first) = self.kernels.first() else {
+                    return Err($crate::Error::State(format!("Layer {} is not built", self.base.name)));
+                };
+                self.args.check_call_input(&self.base.name, x, self.args.built_channels(first))?;
+                self.compute_output_shape(&$crate::layers::reshaping::args::known(x.shape()))?;
+                let kernels: Vec<&$crate::Tensor> = self.kernels.iter().map(|k| k.value()).collect();
+                let bias = self.bias.as_ref().map(|b| b.value());
+                self.args.in_channels_last(x, |xl| {
+                    $crate::layers::convolutional::common::with_activation(&self.args.activation, |act| {
+                        $crate::layers::convolutional::args::ConvForward::forward(self, xl, &kernels, bias, act)
+                    })
+                })
+            }
+
+            fn own_weights(&self) -> Vec<&$crate::layers::layer::Variable> {
+                self.kernels.iter().chain(self.bias.iter()).collect()
+            }
+
+            fn own_weights_mut(&mut self) -> Vec<&mut $crate::layers::layer::Variable> {
+                self.kernels.iter_mut().chain(self.bias.iter_mut()).collect()
+            }
+
+            fn get_config(&self) -> serde_json::Value {
+                self.args.to_config(&self.base)
+            }
+        }
+    };
+}
+pub(crate) use conv_layer;
