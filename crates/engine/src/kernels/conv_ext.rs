@@ -14,6 +14,8 @@
 use crate::kernels::conv::{self, Conv2dGeometry};
 use rayon::prelude::*;
 
+use crate::kernels::simd::multiversion;
+
 /// Minimum multiply-adds before the depthwise kernels spread work over threads.
 const PARALLEL_MIN_MACS: usize = 1 << 18;
 
@@ -114,8 +116,75 @@ pub fn depthwise_forward(
         return;
     }
     let row = |r: usize, orow: &mut [f32]| {
+        depthwise_row(g, dm, x, w, bias, r, orow);
+        epilogue(orow);
+    };
+    if depthwise_parallel(g) {
+        out.par_chunks_mut(row_out).enumerate().for_each(|(r, o)| row(r, o));
+    } else {
+        for (r, o) in out.chunks_mut(row_out).enumerate() {
+            row(r, o);
+        }
+    }
+}
+
+/// Channels per block of the depthwise row kernel: its accumulators stay in registers
+/// (four AVX-512 vectors).
+const DW_BLOCK: usize = 64;
+
+multiversion! {
+    /// One output row `r` (image `r / out_h`, row `r % out_h`) of [`depthwise_forward`]:
+    /// for each output pixel, the bias (or zero) plus each tap's `x * w`, in tap order.
+    fn depthwise_row(
+        g: &Conv2dGeometry,
+        dm: usize,
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        r: usize,
+        orow: &mut [f32],
+    ) {
+        let cout = g.c_out;
         let (b, oh) = (r / g.out_h, r % g.out_h);
         for (ow, acc) in orow.chunks_exact_mut(cout).enumerate() {
+            if dm == 1 {
+                // Blocks of channels accumulated over every tap in registers.
+                let mut c0 = 0;
+                while c0 < cout {
+                    let cb = DW_BLOCK.min(cout - c0);
+                    let mut regs = [0.0f32; DW_BLOCK];
+                    if let Some(bv) = bias {
+                        for (r, b) in regs.iter_mut().zip(&bv[c0..c0 + cb]) {
+                            *r = *b;
+                        }
+                    }
+                    for ki in 0..g.kh {
+                        let Some(ih) = tap(oh, ki, g.stride_h, g.dil_h, g.pad_top, g.h) else { continue };
+                        for kj in 0..g.kw {
+                            let Some(iw) = tap(ow, kj, g.stride_w, g.dil_w, g.pad_left, g.w) else { continue };
+                            let xs = ((b * g.h + ih) * g.w + iw) * g.c_in + c0;
+                            let ws = (ki * g.kw + kj) * cout + c0;
+                            if cb == DW_BLOCK {
+                                let xp: &[f32; DW_BLOCK] = x[xs..xs + DW_BLOCK].try_into().unwrap();
+                                let wp: &[f32; DW_BLOCK] = w[ws..ws + DW_BLOCK].try_into().unwrap();
+                                for i in 0..DW_BLOCK {
+                                    regs[i] += xp[i] * wp[i];
+                                }
+                            } else {
+                                let (xp, wp) = (&x[xs..xs + cb], &w[ws..ws + cb]);
+                                for ((r, xv), wv) in regs.iter_mut().zip(xp).zip(wp) {
+                                    *r += xv * wv;
+                                }
+                            }
+                        }
+                    }
+                    for (a, r) in acc[c0..c0 + cb].iter_mut().zip(&regs) {
+                        *a = *r;
+                    }
+                    c0 += DW_BLOCK;
+                }
+                continue;
+            }
             match bias {
                 Some(bv) => acc.copy_from_slice(bv),
                 None => acc.fill(0.0),
@@ -127,27 +196,13 @@ pub fn depthwise_forward(
                     let xs = ((b * g.h + ih) * g.w + iw) * g.c_in;
                     let xp = &x[xs..xs + g.c_in];
                     let wt = &w[(ki * g.kw + kj) * cout..(ki * g.kw + kj + 1) * cout];
-                    if dm == 1 {
-                        for ((a, xv), wv) in acc.iter_mut().zip(xp).zip(wt) {
+                    for (ac, (xv, wc)) in acc.chunks_exact_mut(dm).zip(xp.iter().zip(wt.chunks_exact(dm))) {
+                        for (a, wv) in ac.iter_mut().zip(wc) {
                             *a += xv * wv;
-                        }
-                    } else {
-                        for ((ac, xv), wc) in acc.chunks_exact_mut(dm).zip(xp).zip(wt.chunks_exact(dm)) {
-                            for (a, wv) in ac.iter_mut().zip(wc) {
-                                *a += xv * wv;
-                            }
                         }
                     }
                 }
             }
-        }
-        epilogue(orow);
-    };
-    if depthwise_parallel(g) {
-        out.par_chunks_mut(row_out).enumerate().for_each(|(r, o)| row(r, o));
-    } else {
-        for (r, o) in out.chunks_mut(row_out).enumerate() {
-            row(r, o);
         }
     }
 }
@@ -467,6 +522,50 @@ mod tests {
             let mut got = vec![f32::NAN; w.len()];
             grouped_backward_kernel(&g, groups, &x, &dy, &mut got);
             assert_close(&got, &want, &format!("backward_kernel case {i}"));
+        }
+    }
+
+    /// The register-blocked depthwise kernel against the plain loop in tap order, bit for
+    /// bit: channel counts below, at and across its block size, strides, dilation, padding.
+    #[test]
+    fn depthwise_blocks_give_the_bits_of_the_plain_loop() {
+        for (i, &(c, strides, dil, same)) in
+            [(5, 1, 1, true), (64, 1, 1, true), (70, 2, 1, true), (128, 1, 2, false), (200, 2, 1, false)]
+                .iter()
+                .enumerate()
+        {
+            let g = Conv2dGeometry::new([2, 7, 6, c], [3, 3], c, [strides; 2], [dil; 2], same).unwrap();
+            let x = rand_vec(g.input_len(), 5 + i as u64);
+            let w = rand_vec(g.kernel_len() / c, 15 + i as u64);
+            let bias = rand_vec(c, 25 + i as u64);
+            let mut want = vec![0.0f32; g.output_len()];
+            for b in 0..g.n {
+                for oh in 0..g.out_h {
+                    for ow in 0..g.out_w {
+                        for ch in 0..c {
+                            let mut acc = bias[ch];
+                            for ki in 0..g.kh {
+                                let Some(ih) = tap(oh, ki, g.stride_h, g.dil_h, g.pad_top, g.h) else {
+                                    continue;
+                                };
+                                for kj in 0..g.kw {
+                                    let Some(iw) = tap(ow, kj, g.stride_w, g.dil_w, g.pad_left, g.w) else {
+                                        continue;
+                                    };
+                                    acc += x[((b * g.h + ih) * g.w + iw) * c + ch]
+                                        * w[(ki * g.kw + kj) * c + ch];
+                                }
+                            }
+                            want[((b * g.out_h + oh) * g.out_w + ow) * c + ch] = acc;
+                        }
+                    }
+                }
+            }
+            let mut got = vec![f32::NAN; g.output_len()];
+            depthwise_forward(&g, 1, &x, &w, Some(&bias), &mut got, &|_| {});
+            for (j, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "case {i} element {j}: {a} vs {b}");
+            }
         }
     }
 

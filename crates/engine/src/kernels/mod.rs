@@ -6,9 +6,11 @@
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
+//! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
 
 pub mod conv;
 pub mod conv_ext;
 pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;
+pub mod simd;

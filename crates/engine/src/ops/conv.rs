@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::autodiff::record;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
+use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
 use crate::ops::linalg::pre_activation_grad;
 use crate::tensor::Tensor;
@@ -17,18 +18,15 @@ fn dims4(x: &Tensor, what: &str) -> Result<[usize; 4]> {
     }
 }
 
-/// 2-D convolution, NHWC input, HWIO kernel `(kh, kw, c_in, c_out)`, with the bias and an
-/// activation fused into the GEMM epilogue. `same_padding` follows TensorFlow (extra
-/// padding at the bottom/right). `act` must be fusable ([`Unary::invertible_derivative`]).
-pub fn conv2d(
+/// Checks the shapes of a [`conv2d`] call and returns its geometry.
+pub(crate) fn conv2d_geometry(
     x: &Tensor,
     kernel: &Tensor,
     bias: Option<&Tensor>,
     strides: [usize; 2],
     dilation: [usize; 2],
-    same_padding: bool,
-    act: Unary,
-) -> Result<Tensor> {
+    padding: ConvPadding,
+) -> Result<Conv2dGeometry> {
     let input = dims4(x, "conv2d")?;
     let [kh, kw, cin, cout] = match kernel.shape() {
         [a, b, c, d] => [*a, *b, *c, *d],
@@ -46,11 +44,44 @@ pub fn conv2d(
             bail!("conv2d bias must have shape [{cout}], got {:?}", b.shape());
         }
     }
+    conv_geometry(input, [kh, kw], cout, strides, dilation, padding)
+}
+
+/// The output values of a convolution on the CPU, `epilogue` run on each block of output
+/// rows while it is in cache.
+pub(crate) fn conv2d_values(
+    g: &Conv2dGeometry,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Result<Vec<f32>> {
+    let mut out = vec![0.0f32; g.output_len()];
+    let bias_vals = match bias {
+        Some(b) => Some(b.as_f32()?),
+        None => None,
+    };
+    conv::conv2d_forward(g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, epilogue);
+    Ok(out)
+}
+
+/// 2-D convolution, NHWC input, HWIO kernel `(kh, kw, c_in, c_out)`, with the bias and an
+/// activation fused into the GEMM epilogue. `same_padding` follows TensorFlow (extra
+/// padding at the bottom/right). `act` must be fusable ([`Unary::invertible_derivative`]).
+pub fn conv2d(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    strides: [usize; 2],
+    dilation: [usize; 2],
+    same_padding: bool,
+    act: Unary,
+) -> Result<Tensor> {
+    let padding = if same_padding { ConvPadding::Same } else { ConvPadding::Valid };
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
     if !act.invertible_derivative() {
         bail!("activation {act:?} cannot be fused into conv2d; apply it separately");
     }
-    let g = Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding)
-        .map_err(EngineError::new)?;
     #[cfg(feature = "cuda")]
     {
         let mut all = vec![x, kernel];
@@ -61,14 +92,9 @@ pub fn conv2d(
             }
         }
     }
-    let mut out = vec![0.0f32; g.output_len()];
-    let bias_vals = match bias {
-        Some(b) => Some(b.as_f32()?),
-        None => None,
-    };
     let epilogue = move |rows: &mut [f32]| act.apply_slice(rows);
-    conv::conv2d_forward(&g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, &epilogue);
-    let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, cout]);
+    let out = conv2d_values(&g, x, kernel, bias, &epilogue)?;
+    let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c_out]);
     let mut inputs = vec![x, kernel];
     if let Some(b) = bias {
         inputs.push(b);

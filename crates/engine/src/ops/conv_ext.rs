@@ -28,7 +28,8 @@ fn dims4(t: &Tensor, what: &str, layout: &str) -> Result<[usize; 4]> {
     }
 }
 
-fn geometry(
+/// The geometry of a convolution with any [`ConvPadding`].
+pub(crate) fn geometry(
     input: [usize; 4],
     kernel_hw: [usize; 2],
     c_out: usize,
@@ -62,6 +63,25 @@ fn check_act(act: Unary, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The output values of a grouped convolution on the CPU, `epilogue` run on each block of
+/// output rows while it is in cache.
+pub(crate) fn grouped_values(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    g: &Conv2dGeometry,
+    groups: usize,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Result<Vec<f32>> {
+    let mut out = vec![0.0f32; g.output_len()];
+    let bias_vals = match bias {
+        Some(b) => Some(b.as_f32()?),
+        None => None,
+    };
+    conv_ext::grouped_forward(g, groups, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, epilogue);
+    Ok(out)
+}
+
 /// Forward + gradient of a grouped convolution with a kernel stored flat as
 /// `(kh, kw, c_in / groups, c_out)` (the depthwise layout `(kh, kw, c_in, dm)` is the same
 /// buffer with `groups = c_in`). The kernel gradient takes the kernel tensor's shape.
@@ -73,13 +93,8 @@ fn grouped(
     groups: usize,
     act: Unary,
 ) -> Result<Tensor> {
-    let mut out = vec![0.0f32; g.output_len()];
-    let bias_vals = match bias {
-        Some(b) => Some(b.as_f32()?),
-        None => None,
-    };
     let epilogue = move |rows: &mut [f32]| act.apply_slice(rows);
-    conv_ext::grouped_forward(&g, groups, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, &epilogue);
+    let out = grouped_values(x, kernel, bias, &g, groups, &epilogue)?;
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c_out]);
     let mut inputs = vec![x, kernel];
     if let Some(b) = bias {
@@ -167,6 +182,20 @@ pub fn depthwise_conv2d(
     padding: ConvPadding,
     act: Unary,
 ) -> Result<Tensor> {
+    check_act(act, "depthwise_conv2d")?;
+    let g = depthwise_geometry(x, kernel, bias, strides, dilation, padding)?;
+    grouped(x, kernel, bias, g, g.c_in, act)
+}
+
+/// Checks the shapes of a [`depthwise_conv2d`] call and returns its geometry.
+pub(crate) fn depthwise_geometry(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    strides: [usize; 2],
+    dilation: [usize; 2],
+    padding: ConvPadding,
+) -> Result<Conv2dGeometry> {
     let input = dims4(x, "depthwise_conv2d", "input (batch, height, width, channels)")?;
     let [kh, kw, c, dm] = dims4(kernel, "depthwise_conv2d", "kernel (kh, kw, in, depth_multiplier)")?;
     if c != input[3] {
@@ -176,9 +205,7 @@ pub fn depthwise_conv2d(
         bail!("depthwise_conv2d: depth_multiplier must be positive, got 0");
     }
     check_bias(bias, c * dm, "depthwise_conv2d")?;
-    check_act(act, "depthwise_conv2d")?;
-    let g = geometry(input, [kh, kw], c * dm, strides, dilation, padding)?;
-    grouped(x, kernel, bias, g, c, act)
+    geometry(input, [kh, kw], c * dm, strides, dilation, padding)
 }
 
 /// Output length of a transposed convolution along one axis (Keras

@@ -1,5 +1,6 @@
 //! Element-wise ops: activations and other unary maps, and broadcasting binary arithmetic.
 
+use crate::kernels::simd::multiversion;
 use rayon::prelude::*;
 
 use crate::autodiff::record;
@@ -445,11 +446,11 @@ impl Unary {
     pub fn apply_slice(self, xs: &mut [f32]) {
         match self {
             Unary::Linear => {}
-            Unary::Relu => xs.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Unary::Relu => relu_slice(xs),
             Unary::ReluParams { negative_slope, max_value, threshold }
                 if negative_slope == 0.0 && threshold == 0.0 && max_value == 6.0 =>
             {
-                xs.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0))
+                relu6_slice(xs)
             }
             f => xs.iter_mut().for_each(|v| *v = f.apply(*v)),
         }
@@ -501,6 +502,24 @@ pub(crate) fn map_unary(xs: &[f32], f: Unary) -> Vec<f32> {
         Unary::Sigmoid => map_f32(xs, sigmoid),
         Unary::Tanh => map_f32(xs, f32::tanh),
         f => map_f32(xs, |v| f.apply(v)),
+    }
+}
+
+multiversion! {
+    /// `max(x, 0)` in place, with [`Unary::apply`]'s formula (NaN and -0 give 0).
+    fn relu_slice(xs: &mut [f32]) {
+        for v in xs.iter_mut() {
+            *v = if *v > 0.0 { *v } else { 0.0 };
+        }
+    }
+}
+
+multiversion! {
+    /// `clamp(x, 0, 6)` in place (relu6, MobileNet's activation), as [`map_unary`].
+    fn relu6_slice(xs: &mut [f32]) {
+        for v in xs.iter_mut() {
+            *v = v.clamp(0.0, 6.0);
+        }
     }
 }
 

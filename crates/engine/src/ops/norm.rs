@@ -2,10 +2,15 @@
 //! mean/max reductions over several axes (global pooling).
 
 use crate::autodiff::record;
+use crate::ops::inference::ChannelNorm;
 use crate::ops::layout::{offsets, strides_of, transpose};
 use crate::ops::reduce::{normalize_axis, split_axis};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
+
+/// Channels-last rows are normalized in blocks of about this many values (fewer, larger
+/// parallel tasks than one row each).
+const ROW_BLOCK: usize = 4096;
 
 /// Checks an optional per-feature parameter (gamma or beta) of `len` elements.
 fn param<'a>(p: Option<&'a Tensor>, len: usize, what: &str) -> Result<Option<&'a [f32]>> {
@@ -165,34 +170,30 @@ pub fn batch_norm_inference(
     let xs = x.as_f32()?;
     let gs = param(gamma, c, "batch_norm gamma")?;
     let bs = param(beta, c, "batch_norm beta")?;
+    // Per channel: y = (x - mean) * k + shift, the same map the fused inference convolutions
+    // apply (crate::ops::inference), so both give the same bits.
+    let norm = ChannelNorm::new(mean, variance, gs, bs, epsilon)?;
+    // For the backward pass.
     let inv: Vec<f32> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
     let mean = mean.to_vec();
     let at = move |o: usize, ch: usize, i: usize| (o * c + ch) * inner + i;
-    // Per channel: y = (x - mean) * k + shift, the same expression in both layouts.
-    let k: Vec<f32> = (0..c).map(|ch| inv[ch] * gs.map_or(1.0, |g| g[ch])).collect();
-    let shift: Vec<f32> = (0..c).map(|ch| bs.map_or(0.0, |b| b[ch])).collect();
     let mut out = vec![0.0f32; xs.len()];
     if c > 0 && !xs.is_empty() {
-        // One row of `c` channels (channels last) or one channel plane of `inner` values per
-        // chunk: tight loops the compiler vectorizes, rows in parallel for large tensors.
-        let row = |(o, (dst, src)): (usize, (&mut [f32], &[f32]))| {
+        // Whole rows of `c` channels (channels last) or one channel plane of `inner` values
+        // per chunk: tight loops, chunks in parallel for large tensors.
+        let len = if inner == 1 { c * (ROW_BLOCK / c).max(1) } else { inner };
+        let chunk = |(o, (dst, src)): (usize, (&mut [f32], &[f32]))| {
             if inner == 1 {
-                for (((y, &x), (&m, &k)), &b) in dst.iter_mut().zip(src).zip(mean.iter().zip(&k)).zip(&shift)
-                {
-                    *y = (x - m) * k + b;
-                }
+                norm.map_rows(dst, src);
             } else {
-                let ch = o % c;
-                let (m, k, b) = (mean[ch], k[ch], shift[ch]);
-                dst.iter_mut().zip(src).for_each(|(y, &x)| *y = (x - m) * k + b);
+                norm.map_plane(o % c, dst, src);
             }
         };
-        let len = if inner == 1 { c } else { inner };
         if xs.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
             use rayon::prelude::*;
-            out.par_chunks_mut(len).zip(xs.par_chunks(len)).enumerate().for_each(row);
+            out.par_chunks_mut(len).zip(xs.par_chunks(len)).enumerate().for_each(chunk);
         } else {
-            out.chunks_mut(len).zip(xs.chunks(len)).enumerate().for_each(row);
+            out.chunks_mut(len).zip(xs.chunks(len)).enumerate().for_each(chunk);
         }
     }
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());

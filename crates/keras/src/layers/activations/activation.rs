@@ -81,3 +81,11 @@ impl Layer for Activation {
         Value::Object(m)
     }
 }
+
+impl Activation {
+    /// The element-wise function this layer applies, if it is one (softmax is not), for
+    /// fusing into a convolution at inference.
+    pub(crate) fn elementwise(&self) -> Option<keras_engine::ops::Unary> {
+        self.activation.unary()
+    }
+}

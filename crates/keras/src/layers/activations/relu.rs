@@ -93,12 +93,7 @@ impl Layer for ReLU {
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        let u = Unary::ReluParams {
-            negative_slope: self.negative_slope as f32,
-            max_value: self.max_value.map_or(f32::INFINITY, |m| m as f32),
-            threshold: self.threshold as f32,
-        };
-        Ok(ops::unary(x, u)?)
+        Ok(ops::unary(x, self.elementwise())?)
     }
 
     fn get_config(&self) -> Value {
@@ -239,6 +234,18 @@ impl Layer for ELU {
         let mut m = self.base.base_config();
         m.insert("alpha".into(), json!(self.alpha));
         Value::Object(m)
+    }
+}
+
+impl ReLU {
+    /// The element-wise function this layer applies (for fusing into a convolution at
+    /// inference).
+    pub(crate) fn elementwise(&self) -> Unary {
+        Unary::ReluParams {
+            negative_slope: self.negative_slope as f32,
+            max_value: self.max_value.map_or(f32::INFINITY, |m| m as f32),
+            threshold: self.threshold as f32,
+        }
     }
 }
 

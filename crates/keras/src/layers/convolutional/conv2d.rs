@@ -432,3 +432,35 @@ impl Layer for Conv2D {
         Value::Object(m)
     }
 }
+
+impl Conv2D {
+    /// Whether the layer pads nothing itself (`padding="valid"`).
+    pub(crate) fn valid_padding(&self) -> bool {
+        !self.same
+    }
+
+    /// The layer's call with `pad` (a ZeroPadding2D before it, when its own padding is
+    /// `valid`) and `epilogue` (a folded BatchNormalization, an activation) fused into the
+    /// convolution, for inference; `None` where the layer cannot take them (its own
+    /// activation is not linear, it is grouped, or it pads itself). Used by the Functional
+    /// graph's inference fusion (models/functional/inference_fusion.rs).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        pad: Option<[[usize; 2]; 2]>,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        if self.groups != 1 || self.activation != Activation::Linear || (pad.is_some() && self.same) {
+            return None;
+        }
+        let padding = match pad {
+            Some(p) => ops::ConvPadding::Explicit(p),
+            None if self.same => ops::ConvPadding::Same,
+            None => ops::ConvPadding::Valid,
+        };
+        let kernel = self.kernel.as_ref()?;
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (self.strides, self.dilation_rate);
+        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue).map_err(Error::from))
+    }
+}

@@ -302,3 +302,32 @@ impl Layer for DepthwiseConv2D {
         Value::Object(m)
     }
 }
+
+impl DepthwiseConv2D {
+    /// Whether the layer pads nothing itself (`padding="valid"`).
+    pub(crate) fn valid_padding(&self) -> bool {
+        self.args.padding() == ConvPadding::Valid
+    }
+
+    /// The layer's call with `pad` and `epilogue` fused into the convolution, for
+    /// inference; `None` where its own activation is not linear or it pads itself after a
+    /// ZeroPadding2D (see [`super::Conv2D`]'s counterpart).
+    pub(crate) fn call_fused_inference(
+        &self,
+        x: &Tensor,
+        pad: Option<[[usize; 2]; 2]>,
+        epilogue: &ops::ConvEpilogue,
+    ) -> Option<Result<Tensor>> {
+        if self.activation != Activation::Linear || (pad.is_some() && !self.valid_padding()) {
+            return None;
+        }
+        let padding = pad.map_or(self.args.padding(), ConvPadding::Explicit);
+        let kernel = self.kernel.as_ref()?;
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (self.args.strides, self.args.dilation_rate);
+        Some(
+            ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue)
+                .map_err(Error::from),
+        )
+    }
+}

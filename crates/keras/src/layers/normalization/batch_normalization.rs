@@ -289,6 +289,26 @@ impl Layer for BatchNormalization {
     }
 }
 
+impl BatchNormalization {
+    /// The layer at inference as a per-channel map over the last axis of a rank-`rank`
+    /// input, for folding into the convolution before it; `None` where the layer
+    /// normalizes another axis or is not built.
+    pub(crate) fn inference_norm(&self, rank: usize) -> Option<Result<ops::ChannelNorm>> {
+        if self.resolved_axis(rank).ok()? + 1 != rank {
+            return None;
+        }
+        let (mm, mv) = (self.moving_mean.as_ref()?, self.moving_variance.as_ref()?);
+        fn vals(v: Option<&Variable>) -> keras_engine::Result<Option<&[f32]>> {
+            v.map(|v| v.value().as_f32()).transpose()
+        }
+        Some((|| {
+            let (gamma, beta) = (vals(self.gamma.as_ref())?, vals(self.beta.as_ref())?);
+            let (mean, var) = (mm.value().as_f32()?, mv.value().as_f32()?);
+            Ok(ops::ChannelNorm::new(mean, var, gamma, beta, self.epsilon as f32)?)
+        })())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::inference_fusion::{run_chain, FusionPlan};
 use super::ops::OpLayer;
 use serde_json::Value;
 
@@ -371,9 +372,31 @@ impl Graph {
             values[s] = Some(v);
             masks[s] = input_masks.get(i).cloned().flatten();
         }
-        for node in &self.nodes {
-            if node.inputs.is_empty() {
+        // Conv + BatchNormalization + activation chains run fused at inference.
+        let plan = (!ctx.training && !keras_engine::autodiff::is_recording()).then(|| FusionPlan::new(self));
+        let mut fused_away = vec![false; self.nodes.len()];
+        for (ni, node) in self.nodes.iter().enumerate() {
+            if node.inputs.is_empty() || fused_away[ni] {
                 continue;
+            }
+            if let Some(chain) = plan.as_ref().and_then(|p| p.heads[ni].as_ref()) {
+                let s = self.slot(node.inputs[0]);
+                if let (Some(x), None) = (&values[s], &masks[s]) {
+                    if let Some(y) = run_chain(self, chain, x) {
+                        let y = y?;
+                        for j in chain.nodes() {
+                            fused_away[j] = true;
+                            for s in &self.nodes[j].frees {
+                                values[*s] = None;
+                                masks[*s] = None;
+                            }
+                        }
+                        let out = self.nodes[chain.last()].first_slot;
+                        values[out] = Some(y);
+                        masks[out] = None;
+                        continue;
+                    }
+                }
             }
             let layer = &self.layers[node.layer];
             let ins: Vec<Tensor> = node

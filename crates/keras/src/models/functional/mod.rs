@@ -7,6 +7,7 @@
 //! - `as_layer`: A Functional model used as a layer of another model (Keras
 //! - `config`: Functional configs
 //! - `graph`: The graph runtime
+//! - `inference_fusion`: Conv + BatchNormalization + activation chains fused into one op at inference
 //! - `ops`: Keras operations recorded as graph nodes (`keras.ops.not_equal(x, 0)` or `x + 3.0` on a symbolic tensor becomes a `NotEqual` or `Add` node of module `keras.src.ops.numpy`)
 //! - `replica`: Symbolic copies of a built model's graph, for `model.input()`, `model.outputs()` and `model.get_layer(name)?.output()`
 //! - `summary`: `model.summary()` for Functional models
@@ -15,6 +16,7 @@
 mod as_layer;
 pub(crate) mod config;
 pub(crate) mod graph;
+mod inference_fusion;
 pub(crate) mod ops;
 pub(crate) mod replica;
 mod summary;
