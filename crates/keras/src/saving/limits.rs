@@ -101,8 +101,7 @@ fn bound(class: &str, cfg: &Value, input: &[Option<usize>]) -> u128 {
         "GRU" => rnn(3, int(cfg, "units"), 2),
         "ConvLSTM1D" | "ConvLSTM2D" | "ConvLSTM3D" => {
             // Kernel (k.., c, 4f), recurrent kernel (k.., f, 4f), bias (4f); the channels are
-            // the last axis or (channels_first) the one after time; an unknown format bounds
-            // both.
+            // the last axis or (channels_first) the one after time; unknown: the larger.
             let filters = int(cfg, "filters");
             let after_time = dims.get(1).copied().unwrap_or(1);
             let channels = match cfg.get("data_format").and_then(Value::as_str) {
