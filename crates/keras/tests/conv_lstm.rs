@@ -276,3 +276,60 @@ fn bad_arguments_and_inputs_give_keras_errors() {
         assert!(e.contains(key), "{cfg}: {e}");
     }
 }
+
+/// With dropout in training each gate convolves its own masked input (a path the Keras cases,
+/// run in inference, do not take): its input gradient matches central differences. A layer
+/// rebuilt with the same seed draws the same masks, so every evaluation sees them.
+#[test]
+fn dropout_path_gradients_match_finite_differences() {
+    let shape = [None, Some(2), Some(4), Some(3), Some(2)];
+    let make = |weights: Option<&[Tensor]>| {
+        let mut l = ConvLSTM2D::new(2, [2, 2]).padding("same").dropout(0.3).recurrent_dropout(0.4).seed(7);
+        l.build(&shape).unwrap();
+        if let Some(w) = weights {
+            l.set_weights(w).unwrap();
+        }
+        l
+    };
+    let first = make(None);
+    let weights: Vec<Tensor> = first.weights().iter().map(|w| w.value().clone()).collect();
+    let x = data(&[2, 2, 4, 3, 2], 13);
+    let cot = data(&[2, 4, 3, 2], 17);
+    let f = |x: &Tensor| -> f64 {
+        let l = make(Some(&weights));
+        let y = l.call(x, &mut CallContext::new(true)).unwrap();
+        y.to_f32_vec().iter().zip(cot.to_f32_vec()).map(|(a, b)| *a as f64 * b as f64).sum()
+    };
+    let l = make(Some(&weights));
+    let tape = GradientTape::new();
+    let xw = tape.watch(&x);
+    let y = l.call(&xw, &mut CallContext::new(true)).unwrap();
+    let g = tape.gradient_with(&y, &cot, &[&xw]).unwrap()[0].clone().unwrap().to_f32_vec();
+    let base = x.to_f32_vec();
+    let eps = 1e-2f32;
+    let mut checked = 0;
+    for i in (0..base.len()).step_by(7) {
+        let mut plus = base.clone();
+        plus[i] += eps;
+        let mut minus = base.clone();
+        minus[i] -= eps;
+        let t = |v: Vec<f32>| Tensor::new(v, x.shape().to_vec()).unwrap();
+        let fd = (f(&t(plus)) - f(&t(minus))) / (2.0 * eps as f64);
+        assert!(
+            (fd - g[i] as f64).abs() < 2e-3 + 1e-2 * fd.abs(),
+            "x[{i}]: autodiff {} vs finite differences {fd}",
+            g[i]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10);
+    // The masks matter: the gradient differs from the one without dropout.
+    let mut plain = ConvLSTM2D::new(2, [2, 2]).padding("same");
+    plain.build(&shape).unwrap();
+    plain.set_weights(&weights).unwrap();
+    let tape = GradientTape::new();
+    let xw = tape.watch(&x);
+    let y = plain.call(&xw, &mut CallContext::new(true)).unwrap();
+    let g0 = tape.gradient_with(&y, &cot, &[&xw]).unwrap()[0].clone().unwrap().to_f32_vec();
+    assert_ne!(g0, g);
+}
