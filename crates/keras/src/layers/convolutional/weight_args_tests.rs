@@ -122,7 +122,7 @@ fn constraints_apply_after_each_update() {
         batch.extend(&input);
         let x = data(&batch, 0.25);
         let pred = m.predict(&x, PredictArgs::default().verbose(0)).unwrap();
-        m.train_on_batch(&x, &data(pred.shape(), 2.0), None).unwrap();
+        m.train_on_batch(&x, data(pred.shape(), 2.0), None).unwrap();
         for w in m.get_weights() {
             assert!(w.to_f32_vec().iter().all(|&v| v >= 0.0), "{class}: {w:?}");
         }
