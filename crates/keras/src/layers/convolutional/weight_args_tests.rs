@@ -212,6 +212,11 @@ fn bad_config_arguments_are_errors() {
             let e = layers::deserialize(&bad).err().unwrap_or_else(|| panic!("{class}: {key} accepted"));
             assert!(e.to_string().contains(want), "{class} {key}: {e}");
         }
+        // Keras 3.15 refuses strides > 1 with dilation > 1 in BaseConv and BaseConvTranspose
+        // only (its depthwise and separable layers decompose that case).
+        if class.starts_with("Depthwise") || class.starts_with("Separable") {
+            continue;
+        }
         let mut bad = good.clone();
         bad["config"]["strides"] = tuple(1, 2);
         bad["config"]["dilation_rate"] = tuple(1, 2);
