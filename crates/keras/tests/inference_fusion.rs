@@ -3,7 +3,7 @@
 //! chains run fused (plain inference) or layer by layer (under a gradient tape, where
 //! nothing fuses), for every shape of chain and for the graphs where a chain must not fuse.
 
-use keras::layers::{Activation, Add, BatchNormalization, Conv2D, DepthwiseConv2D, ReLU};
+use keras::layers::{Activation, Add, BatchNormalization, Conv2D, DepthwiseConv2D, ReLU, ZeroPadding2D};
 use keras::models::{Model, SymbolicCall};
 use keras::{GradientTape, Input, Tensor};
 
@@ -63,10 +63,15 @@ fn assert_same_bits(model: &Model, x: &Tensor) {
 
 #[test]
 fn conv_batchnorm_activation_chains_predict_the_same_bits_fused() {
-    let x = Input::new(&[9, 9, 3]);
+    let x = Input::new(&[17, 17, 3]);
     // Conv2D + BN + ReLU (ResNet's chain), same padding, with a bias.
     let h = Conv2D::new(8, [3, 3]).padding("same").apply(&x).unwrap();
     let h = BatchNormalization::new().apply(&h).unwrap();
+    let h = Activation::new("relu").apply(&h).unwrap();
+    // A residual block: conv + BN on one branch, Add, then ReLU (ResNet's identity block).
+    let r = Conv2D::new(8, [1, 1]).apply(&h).unwrap();
+    let r = BatchNormalization::new().apply(&r).unwrap();
+    let h = Add::new().apply_list(&[&h, &r]).unwrap();
     let h = Activation::new("relu").apply(&h).unwrap();
     // DepthwiseConv2D + BN + ReLU6 (MobileNet's chain), strided, no bias.
     let h = DepthwiseConv2D::new([3, 3]).strides([2, 2]).use_bias(false).apply(&h).unwrap();
@@ -75,12 +80,20 @@ fn conv_batchnorm_activation_chains_predict_the_same_bits_fused() {
     // Conv2D + activation (no BN), 70 filters (not a multiple of a vector).
     let h = Conv2D::new(70, [1, 1]).apply(&h).unwrap();
     let h = Activation::new("swish").apply(&h).unwrap();
+    // ZeroPadding2D + strided depthwise (valid) + BN + ReLU6: MobileNetV2's downsampling.
+    let h = ZeroPadding2D::new([[0, 1], [0, 1]]).apply(&h).unwrap();
+    let h = DepthwiseConv2D::new([3, 3]).strides([2, 2]).apply(&h).unwrap();
+    let h = BatchNormalization::new().apply(&h).unwrap();
+    let h = ReLU::new().max_value(6.0).apply(&h).unwrap();
+    // ZeroPadding2D + Conv2D (valid): ResNet's stem, no BN after it.
+    let h = ZeroPadding2D::new([[2, 1], [1, 2]]).apply(&h).unwrap();
+    let h = Conv2D::new(70, [3, 3]).apply(&h).unwrap();
     // Depthwise with 70 channels (a partial channel block) + BN, no activation.
     let h = DepthwiseConv2D::new([3, 3]).padding("same").apply(&h).unwrap();
     let y = BatchNormalization::new().apply(&h).unwrap();
     let mut model = Model::new(&[x], &[y]).unwrap();
     randomize(&mut model);
-    let xs = Tensor::new(values(2 * 9 * 9 * 3, 99), [2, 9, 9, 3]).unwrap();
+    let xs = Tensor::new(values(2 * 17 * 17 * 3, 99), [2, 17, 17, 3]).unwrap();
     assert_same_bits(&model, &xs);
 }
 

@@ -309,10 +309,11 @@ fn bad_arguments_and_inputs_give_keras_errors() {
     dw.build(&[None, Some(5), Some(2)]).unwrap();
     let e = dw.call(&Tensor::zeros([1, 5, 3]), &mut CallContext::new(false)).unwrap_err().to_string();
     assert!(e.contains("expected axis -1 of input shape to have value 2"), "{e}");
-    // channels_first is supported now; an unknown data_format from a config is Keras's error.
-    assert!(
-        DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "channels_first"})).is_ok()
-    );
+    // channels_first is supported now (it was refused before the conv family took one
+    // ConvArgs); an unknown data_format from a config is Keras's error.
+    let cf =
+        DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "channels_first"})).unwrap();
+    assert_eq!(cf.get_config()["data_format"], "channels_first");
     let e = DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "nwc"}))
         .err()
         .unwrap()

@@ -16,6 +16,12 @@ use rayon::prelude::*;
 /// to stay in L2 between the im2col write and the GEMM read.
 const COL_CHUNK_FLOATS: usize = 1 << 16;
 
+/// Below this many output pixels per chunk, a forward convolution runs as one GEMM.
+const MIN_CHUNK_PIXELS: usize = 64;
+
+/// ... when its whole im2col matrix holds at most this many floats (16 MiB).
+const SINGLE_GEMM_MAX_FLOATS: usize = 1 << 22;
+
 /// Minimum multiply-adds of a whole convolution before chunks are spread over threads.
 const PARALLEL_MIN_MACS: usize = 1 << 20;
 
@@ -297,7 +303,13 @@ pub fn conv2d_forward(
     }
     let k = g.patch_len();
     let row_out = g.out_w * g.c_out;
-    let rows_per = g.rows_per_chunk(total_rows, COL_CHUNK_FLOATS, true);
+    let mut rows_per = g.rows_per_chunk(total_rows, COL_CHUNK_FLOATS, true);
+    if rows_per * g.out_w < MIN_CHUNK_PIXELS && total_rows * g.out_w * k <= SINGLE_GEMM_MAX_FLOATS {
+        // Chunks of a few pixels would starve the GEMM micro-kernel (late layers at batch
+        // 1: 7x7 pixels); one GEMM over every pixel, split across threads by the GEMM itself,
+        // keeps it fed.
+        rows_per = total_rows;
+    }
     let chunk = |ci: usize, oc: &mut [f32], col: &mut Vec<f32>| {
         let r0 = ci * rows_per;
         let rows = oc.len() / row_out;
@@ -317,13 +329,35 @@ pub fn conv2d_forward(
     if g.parallel() && total_rows > rows_per {
         out.par_chunks_mut(rows_per * row_out)
             .enumerate()
-            .for_each_init(Vec::new, |col, (ci, oc)| chunk(ci, oc, col));
+            .for_each(|(ci, oc)| with_col(|col| chunk(ci, oc, col)));
     } else {
-        let mut col = Vec::new();
-        for (ci, oc) in out.chunks_mut(rows_per * row_out).enumerate() {
-            chunk(ci, oc, &mut col);
-        }
+        with_col(|col| {
+            for (ci, oc) in out.chunks_mut(rows_per * row_out).enumerate() {
+                chunk(ci, oc, col);
+            }
+        });
     }
+}
+
+thread_local! {
+    /// Each thread's im2col buffer for forward convolutions, kept between calls so that it
+    /// is zero-filled only when it grows (im2col writes every element it hands out).
+    static COL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's im2col buffer (a fresh one if `f` re-enters).
+fn with_col<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
+    COL.with(|c| match c.try_borrow_mut() {
+        Ok(mut col) => {
+            let r = f(&mut col);
+            // Keep at most one chunk's worth between calls.
+            if col.capacity() > SINGLE_GEMM_MAX_FLOATS {
+                *col = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// Input gradient of [`conv2d_forward`]: `dx = d/dx sum(out * dy)` (bias and epilogue

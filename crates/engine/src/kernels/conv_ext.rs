@@ -147,17 +147,17 @@ multiversion! {
         let cout = g.c_out;
         let (b, oh) = (r / g.out_h, r % g.out_h);
         for (ow, acc) in orow.chunks_exact_mut(cout).enumerate() {
-            match bias {
-                Some(bv) => acc.copy_from_slice(bv),
-                None => acc.fill(0.0),
-            }
             if dm == 1 {
                 // Blocks of channels accumulated over every tap in registers.
                 let mut c0 = 0;
                 while c0 < cout {
                     let cb = DW_BLOCK.min(cout - c0);
                     let mut regs = [0.0f32; DW_BLOCK];
-                    regs[..cb].copy_from_slice(&acc[c0..c0 + cb]);
+                    if let Some(bv) = bias {
+                        for (r, b) in regs.iter_mut().zip(&bv[c0..c0 + cb]) {
+                            *r = *b;
+                        }
+                    }
                     for ki in 0..g.kh {
                         let Some(ih) = tap(oh, ki, g.stride_h, g.dil_h, g.pad_top, g.h) else { continue };
                         for kj in 0..g.kw {
@@ -172,16 +172,22 @@ multiversion! {
                                 }
                             } else {
                                 let (xp, wp) = (&x[xs..xs + cb], &w[ws..ws + cb]);
-                                for i in 0..cb {
-                                    regs[i] += xp[i] * wp[i];
+                                for ((r, xv), wv) in regs.iter_mut().zip(xp).zip(wp) {
+                                    *r += xv * wv;
                                 }
                             }
                         }
                     }
-                    acc[c0..c0 + cb].copy_from_slice(&regs[..cb]);
+                    for (a, r) in acc[c0..c0 + cb].iter_mut().zip(&regs) {
+                        *a = *r;
+                    }
                     c0 += DW_BLOCK;
                 }
                 continue;
+            }
+            match bias {
+                Some(bv) => acc.copy_from_slice(bv),
+                None => acc.fill(0.0),
             }
             for ki in 0..g.kh {
                 let Some(ih) = tap(oh, ki, g.stride_h, g.dil_h, g.pad_top, g.h) else { continue };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::autodiff::record;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
+use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
 use crate::ops::linalg::pre_activation_grad;
 use crate::tensor::Tensor;
@@ -24,7 +25,7 @@ pub(crate) fn conv2d_geometry(
     bias: Option<&Tensor>,
     strides: [usize; 2],
     dilation: [usize; 2],
-    same_padding: bool,
+    padding: ConvPadding,
 ) -> Result<Conv2dGeometry> {
     let input = dims4(x, "conv2d")?;
     let [kh, kw, cin, cout] = match kernel.shape() {
@@ -43,7 +44,7 @@ pub(crate) fn conv2d_geometry(
             bail!("conv2d bias must have shape [{cout}], got {:?}", b.shape());
         }
     }
-    Conv2dGeometry::new(input, [kh, kw], cout, strides, dilation, same_padding).map_err(EngineError::new)
+    conv_geometry(input, [kh, kw], cout, strides, dilation, padding)
 }
 
 /// The output values of a convolution on the CPU, `epilogue` run on each block of output
@@ -76,7 +77,8 @@ pub fn conv2d(
     same_padding: bool,
     act: Unary,
 ) -> Result<Tensor> {
-    let g = conv2d_geometry(x, kernel, bias, strides, dilation, same_padding)?;
+    let padding = if same_padding { ConvPadding::Same } else { ConvPadding::Valid };
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
     if !act.invertible_derivative() {
         bail!("activation {act:?} cannot be fused into conv2d; apply it separately");
     }

@@ -28,7 +28,8 @@ fn dims4(t: &Tensor, what: &str, layout: &str) -> Result<[usize; 4]> {
     }
 }
 
-fn geometry(
+/// The geometry of a convolution with any [`ConvPadding`].
+pub(crate) fn geometry(
     input: [usize; 4],
     kernel_hw: [usize; 2],
     c_out: usize,

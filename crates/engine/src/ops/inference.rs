@@ -1,13 +1,14 @@
 //! Inference-only fused ops: a convolution whose output rows go through a folded
 //! BatchNormalization and an activation while they are still in cache, instead of three
 //! passes over memory (TensorFlow's remapper fuses Conv2D + FusedBatchNorm + Relu the same
-//! way). The results are bit-identical to the three separate ops. These ops record no
-//! gradient: call them only outside a [`crate::autodiff::GradientTape`] (training uses the
-//! separate, differentiable ops).
+//! way), and a residual sum with the activation after it ([`add_activation`]). The results
+//! are bit-identical to the separate ops. These ops record no gradient: call them only
+//! outside a [`crate::autodiff::GradientTape`] (training uses the separate, differentiable
+//! ops).
 
 use crate::kernels::simd::multiversion;
-use crate::ops::conv::{conv2d, conv2d_geometry, conv2d_values};
-use crate::ops::conv_ext::{depthwise_conv2d, depthwise_geometry, grouped_values, ConvPadding};
+use crate::ops::conv::{conv2d_geometry, conv2d_values};
+use crate::ops::conv_ext::{conv2d_ext, depthwise_conv2d, depthwise_geometry, grouped_values, ConvPadding};
 use crate::ops::elementwise::{unary, Unary};
 use crate::ops::norm::batch_norm_inference;
 use crate::tensor::Tensor;
@@ -103,9 +104,10 @@ impl ChannelNorm {
 multiversion! {
     fn norm_rows(ys: &mut [f32], mean: &[f32], k: &[f32], shift: &[f32]) {
         let c = mean.len();
+        let (k, shift) = (&k[..c], &shift[..c]);
         for row in ys.chunks_exact_mut(c) {
-            for i in 0..c {
-                row[i] = (row[i] - mean[i]) * k[i] + shift[i];
+            for (((y, m), k), b) in row.iter_mut().zip(mean).zip(k).zip(shift) {
+                *y = (*y - m) * k + b;
             }
         }
     }
@@ -114,9 +116,10 @@ multiversion! {
 multiversion! {
     fn norm_rows_into(dst: &mut [f32], src: &[f32], mean: &[f32], k: &[f32], shift: &[f32]) {
         let c = mean.len();
+        let (k, shift) = (&k[..c], &shift[..c]);
         for (d, s) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
-            for i in 0..c {
-                d[i] = (s[i] - mean[i]) * k[i] + shift[i];
+            for ((((y, x), m), k), b) in d.iter_mut().zip(s).zip(mean).zip(k).zip(shift) {
+                *y = (x - m) * k + b;
             }
         }
     }
@@ -172,17 +175,17 @@ impl ConvEpilogue {
     }
 }
 
-/// [`conv2d`] followed by `epilogue` (a folded BatchNormalization and an activation), in
+/// [`crate::ops::conv2d`] (any [`ConvPadding`]) followed by `epilogue` (a folded BatchNormalization and an activation), in
 /// one pass over the output. Inference only: no gradient is recorded.
 ///
 /// ```
-/// use keras_engine::ops::{conv2d_inference, ChannelNorm, ConvEpilogue, Unary};
+/// use keras_engine::ops::{conv2d_inference, ChannelNorm, ConvEpilogue, ConvPadding, Unary};
 /// use keras_engine::Tensor;
 /// let x = Tensor::new(vec![1.0, -2.0, 3.0, -4.0], [1, 2, 2, 1]).unwrap();
 /// let k = Tensor::new(vec![1.0], [1, 1, 1, 1]).unwrap();
 /// let norm = ChannelNorm::new(&[0.0], &[1.0], None, Some(&[1.0]), 0.0).unwrap();
 /// let epi = ConvEpilogue { norm: Some(norm), act: Unary::Relu };
-/// let y = conv2d_inference(&x, &k, None, [1, 1], [1, 1], false, &epi).unwrap();
+/// let y = conv2d_inference(&x, &k, None, [1, 1], [1, 1], ConvPadding::Valid, &epi).unwrap();
 /// assert_eq!(y.to_f32_vec(), vec![2.0, 0.0, 4.0, 0.0]);
 /// ```
 pub fn conv2d_inference(
@@ -191,13 +194,14 @@ pub fn conv2d_inference(
     bias: Option<&Tensor>,
     strides: [usize; 2],
     dilation: [usize; 2],
-    same_padding: bool,
+    padding: ConvPadding,
     epilogue: &ConvEpilogue,
 ) -> Result<Tensor> {
-    let g = conv2d_geometry(x, kernel, bias, strides, dilation, same_padding)?;
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
     epilogue.check(g.c_out, "conv2d_inference")?;
     if !on_host(&[x, kernel]) {
-        return epilogue.compose(conv2d(x, kernel, bias, strides, dilation, same_padding, Unary::Linear)?);
+        let y = conv2d_ext(x, kernel, bias, strides, dilation, padding, 1, Unary::Linear)?;
+        return epilogue.compose(y);
     }
     let out = conv2d_values(&g, x, kernel, bias, &|rows: &mut [f32]| epilogue.run(rows))?;
     Tensor::new(out, [g.n, g.out_h, g.out_w, g.c_out])
@@ -234,5 +238,51 @@ fn on_host(ts: &[&Tensor]) -> bool {
     {
         let _ = ts;
         true
+    }
+}
+
+/// `act(a + b)` for two tensors of one shape, in one pass (a residual connection and the
+/// activation after it, as in ResNet). Inference only: no gradient is recorded.
+///
+/// ```
+/// use keras_engine::ops::{add_activation, Unary};
+/// use keras_engine::Tensor;
+/// let a = Tensor::new(vec![1.0, -3.0], [2]).unwrap();
+/// let b = Tensor::new(vec![0.5, 1.0], [2]).unwrap();
+/// assert_eq!(add_activation(&a, &b, Unary::Relu).unwrap().to_f32_vec(), vec![1.5, 0.0]);
+/// ```
+pub fn add_activation(a: &Tensor, b: &Tensor, act: Unary) -> Result<Tensor> {
+    if a.shape() != b.shape() {
+        bail!("add_activation needs two tensors of one shape, got {:?} and {:?}", a.shape(), b.shape());
+    }
+    if !on_host(&[a, b]) {
+        return unary(&crate::ops::add(a, b)?, act);
+    }
+    let (xa, xb) = (a.as_f32()?, b.as_f32()?);
+    let mut out = vec![0.0f32; xa.len()];
+    let chunk = |((o, x), y): ((&mut [f32], &[f32]), &[f32])| {
+        add_into(o, x, y);
+        act.apply_slice(o);
+    };
+    if xa.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
+        use rayon::prelude::*;
+        out.par_chunks_mut(ADD_BLOCK)
+            .zip(xa.par_chunks(ADD_BLOCK))
+            .zip(xb.par_chunks(ADD_BLOCK))
+            .for_each(chunk);
+    } else {
+        out.chunks_mut(ADD_BLOCK).zip(xa.chunks(ADD_BLOCK)).zip(xb.chunks(ADD_BLOCK)).for_each(chunk);
+    }
+    Tensor::new(out, a.shape().to_vec())
+}
+
+/// Values per block of [`add_activation`]: the sum is activated while it is in L1.
+const ADD_BLOCK: usize = 4096;
+
+multiversion! {
+    fn add_into(out: &mut [f32], a: &[f32], b: &[f32]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
     }
 }

@@ -14,7 +14,7 @@
 //! - `elementwise`: Element-wise ops
 //! - `fused`: Device fast paths that the Keras layer, loss and optimizer code calls when its tensors live on a GPU
 //! - `fused_types`: Parameter types of [`crate::ops::fused`], shared by the CUDA backend
-//! - `inference`: Inference-only fused ops: a convolution with a folded BatchNormalization and an activation in one pass
+//! - `inference`: Inference-only fused ops: a convolution with a folded BatchNormalization and an activation, a residual sum and its activation, each in one pass
 //! - `layout`: Differentiable data-movement ops
 //! - `linalg`: Matrix products
 //! - `nn`: Neural-network ops
@@ -49,7 +49,9 @@ pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, dept
 pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};
-pub use inference::{conv2d_inference, depthwise_conv2d_inference, ChannelNorm, ConvEpilogue};
+pub use inference::{
+    add_activation, conv2d_inference, depthwise_conv2d_inference, ChannelNorm, ConvEpilogue,
+};
 pub use layout::{pad, repeat, resize_bilinear, slice, transpose};
 pub use linalg::{dense, matmul};
 pub use nn::{log_softmax, softmax};

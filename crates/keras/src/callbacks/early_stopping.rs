@@ -1,7 +1,7 @@
 //! `EarlyStopping` (Keras `keras.callbacks.EarlyStopping`).
 
-use super::monitor::{available, Monitor};
-use super::{Callback, CallbackModel, Mode};
+use super::monitor::{available, monitor_options, Monitor};
+use super::{Callback, CallbackModel};
 use crate::trainers::Logs;
 use crate::{Error, Result, Tensor};
 
@@ -63,16 +63,6 @@ impl EarlyStopping {
             best_weights: None,
         }
     }
-    /// The logged quantity to watch (`val_loss`, `accuracy`, ...).
-    pub fn monitor(mut self, key: &str) -> Self {
-        self.monitor.monitor = key.to_string();
-        self
-    }
-    /// The smallest change that counts as an improvement (its sign is ignored, as in Keras).
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.monitor.min_delta = d.abs();
-        self
-    }
     /// Epochs without improvement before stopping.
     pub fn patience(mut self, n: usize) -> Self {
         self.patience = n;
@@ -81,14 +71,6 @@ impl EarlyStopping {
     /// Verbosity (0 or 1).
     pub fn verbose(mut self, v: u8) -> Self {
         self.verbose = v;
-        self
-    }
-    /// `"auto"`, `"min"` or `"max"` (anything else fails when training starts).
-    pub fn mode(mut self, mode: &str) -> Self {
-        match Mode::parse(mode, "EarlyStopping") {
-            Ok(m) => self.monitor.mode = m,
-            Err(e) => self.pending = self.pending.take().or(Some(e)),
-        }
         self
     }
     /// A value the monitored quantity must beat.
@@ -106,11 +88,18 @@ impl EarlyStopping {
         self.start_from_epoch = n;
         self
     }
-    /// The best monitored value so far.
-    pub fn best(&self) -> Option<f64> {
-        self.monitor.best
-    }
 }
+
+monitor_options!(EarlyStopping {
+    /// The logged quantity to watch (`val_loss`, `accuracy`, ...).
+    monitor,
+    /// The smallest change that counts as an improvement (its sign is ignored, as in Keras).
+    min_delta,
+    /// `"auto"`, `"min"` or `"max"` (anything else fails when training starts).
+    mode,
+    /// The best monitored value so far.
+    best,
+});
 
 impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _m: &mut CallbackModel, _logs: &mut Logs) -> Result<()> {

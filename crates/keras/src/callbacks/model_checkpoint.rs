@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::monitor::Monitor;
+use super::monitor::{monitor_options, Monitor};
 use super::pyformat::{self, Piece, PyValue};
-use super::{warn, Callback, CallbackModel, CallbackParams, Mode, SaveFreq};
+use super::{warn, Callback, CallbackModel, CallbackParams, SaveFreq};
 use crate::trainers::Logs;
 use crate::{keras_bail, Error, Result};
 
@@ -63,11 +63,6 @@ impl ModelCheckpoint {
             saved: Vec::new(),
         }
     }
-    /// The logged quantity compared by `save_best_only`.
-    pub fn monitor(mut self, key: &str) -> Self {
-        self.monitor.monitor = key.to_string();
-        self
-    }
     /// Verbosity.
     pub fn verbose(mut self, v: u8) -> Self {
         self.verbose = v;
@@ -83,27 +78,10 @@ impl ModelCheckpoint {
         self.save_weights_only = yes;
         self
     }
-    /// `"auto"`, `"min"` or `"max"`.
-    pub fn mode(mut self, mode: &str) -> Self {
-        match Mode::parse(mode, "ModelCheckpoint") {
-            Ok(m) => self.monitor.mode = m,
-            Err(e) => self.pending = self.pending.take().or(Some(e)),
-        }
-        self
-    }
     /// `SaveFreq::Epoch` or `SaveFreq::Batches(n)` (n > 0).
     pub fn save_freq(mut self, f: SaveFreq) -> Self {
         self.save_freq = f;
         self
-    }
-    /// The value the first saved model must beat (Keras `initial_value_threshold`).
-    pub fn initial_value_threshold(mut self, v: f64) -> Self {
-        self.monitor.best = Some(v);
-        self
-    }
-    /// The best monitored value so far.
-    pub fn best(&self) -> Option<f64> {
-        self.monitor.best
     }
 
     fn check(&self, model: &CallbackModel) -> Result<()> {
@@ -282,6 +260,17 @@ pub(crate) fn check_writable_dir(dir: &Path, owner: &str) -> Result<()> {
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
+
+monitor_options!(ModelCheckpoint {
+    /// The logged quantity compared by `save_best_only`.
+    monitor,
+    /// `"auto"`, `"min"` or `"max"`.
+    mode,
+    /// The value the first saved model must beat (Keras `initial_value_threshold`).
+    initial_value_threshold,
+    /// The best monitored value so far.
+    best,
+});
 
 impl Callback for ModelCheckpoint {
     fn set_params(&mut self, params: &CallbackParams) {

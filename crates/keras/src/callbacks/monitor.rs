@@ -119,6 +119,12 @@ impl Monitor {
         }
     }
 
+    /// Sets `mode` from `"auto"`, `"min"` or `"max"` (the error names the owning callback).
+    pub fn set_mode(&mut self, mode: &str) -> Result<()> {
+        self.mode = Mode::parse(mode, self.owner)?;
+        Ok(())
+    }
+
     /// Keras `_set_monitor_op`, run once at the first epoch end.
     pub fn set_monitor_op(&mut self, model: &CallbackModel) -> Result<()> {
         if self.less.is_some() {
@@ -182,3 +188,58 @@ impl Monitor {
 pub(crate) fn available(logs: &crate::Logs) -> String {
     logs.keys().cloned().collect::<Vec<_>>().join(",")
 }
+
+/// The monitor options of a monitoring callback (a struct with fields `monitor: Monitor` and
+/// `pending: Option<Error>`), each written once here: the callback lists the options it has,
+/// each with its own rustdoc.
+///
+/// - `monitor(key)`: the logged quantity;
+/// - `min_delta(d)`: the improvement threshold, sign ignored (as Keras's `abs(min_delta)`);
+/// - `mode(mode)`: `"auto"`, `"min"` or `"max"`; a bad mode is kept as the callback's pending
+///   error (the first one wins), returned when training starts;
+/// - `initial_value_threshold(v)`: the value the first improvement must beat;
+/// - `best()`: the best monitored value so far.
+macro_rules! monitor_options {
+    ($Name:ident { $( $(#[doc = $doc:expr])* $opt:ident ),* $(,)? }) => {
+        impl $Name {
+            $( $crate::callbacks::monitor::monitor_options! { @opt [$(#[doc = $doc])*] $opt } )*
+        }
+    };
+    (@opt [$($attr:tt)*] monitor) => {
+        $($attr)*
+        pub fn monitor(mut self, key: &str) -> Self {
+            self.monitor.monitor = key.to_string();
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] min_delta) => {
+        $($attr)*
+        pub fn min_delta(mut self, d: f64) -> Self {
+            self.monitor.min_delta = d.abs();
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] mode) => {
+        $($attr)*
+        pub fn mode(mut self, mode: &str) -> Self {
+            if let Err(e) = self.monitor.set_mode(mode) {
+                self.pending = self.pending.take().or(Some(e));
+            }
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] initial_value_threshold) => {
+        $($attr)*
+        pub fn initial_value_threshold(mut self, v: f64) -> Self {
+            self.monitor.best = Some(v);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] best) => {
+        $($attr)*
+        pub fn best(&self) -> Option<f64> {
+            self.monitor.best
+        }
+    };
+}
+pub(crate) use monitor_options;

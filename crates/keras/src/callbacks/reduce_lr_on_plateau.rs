@@ -1,7 +1,7 @@
 //! `ReduceLROnPlateau` (Keras `keras.callbacks.ReduceLROnPlateau`).
 
-use super::monitor::{available, Monitor};
-use super::{Callback, CallbackModel, Mode};
+use super::monitor::{available, monitor_options, Monitor};
+use super::{Callback, CallbackModel};
 use crate::trainers::Logs;
 use crate::{Error, Result};
 
@@ -55,11 +55,6 @@ impl ReduceLROnPlateau {
             cooldown_counter: 0,
         }
     }
-    /// The logged quantity to watch.
-    pub fn monitor(mut self, key: &str) -> Self {
-        self.monitor.monitor = key.to_string();
-        self
-    }
     /// The reduction factor; `>= 1` fails when training starts (Keras raises at once).
     pub fn factor(mut self, f: f64) -> Self {
         self.factor = f;
@@ -80,19 +75,6 @@ impl ReduceLROnPlateau {
         self.verbose = v;
         self
     }
-    /// `"auto"`, `"min"` or `"max"`.
-    pub fn mode(mut self, mode: &str) -> Self {
-        match Mode::parse(mode, "ReduceLROnPlateau") {
-            Ok(m) => self.monitor.mode = m,
-            Err(e) => self.pending = self.pending.take().or(Some(e)),
-        }
-        self
-    }
-    /// Threshold for an improvement.
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.monitor.min_delta = d.abs();
-        self
-    }
     /// Epochs of cooldown after a reduction.
     pub fn cooldown(mut self, n: usize) -> Self {
         self.cooldown = n;
@@ -103,15 +85,22 @@ impl ReduceLROnPlateau {
         self.min_lr = lr;
         self
     }
-    /// The best monitored value so far.
-    pub fn best(&self) -> Option<f64> {
-        self.monitor.best
-    }
 
     fn in_cooldown(&self) -> bool {
         self.cooldown_counter > 0
     }
 }
+
+monitor_options!(ReduceLROnPlateau {
+    /// The logged quantity to watch.
+    monitor,
+    /// `"auto"`, `"min"` or `"max"`.
+    mode,
+    /// Threshold for an improvement.
+    min_delta,
+    /// The best monitored value so far.
+    best,
+});
 
 impl Callback for ReduceLROnPlateau {
     fn on_train_begin(&mut self, _m: &mut CallbackModel, _logs: &mut Logs) -> Result<()> {

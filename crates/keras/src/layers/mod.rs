@@ -171,8 +171,8 @@ pub use reshaping::{
     UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
 };
 pub use rnn::{
-    deserialize_cell, Bidirectional, GRUCell, LSTMCell, RnnCell, RnnCellArg, SimpleRNN, SimpleRNNCell,
-    StackedRNNCells, TimeDistributed, GRU, LSTM, RNN,
+    deserialize_cell, Bidirectional, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell, RnnCell,
+    RnnCellArg, SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed, GRU, LSTM, RNN,
 };
 pub use sublayers::{
     assign_paths, build_layer, call_sublayer, weights_with_trainable, weights_with_trainable_mut, Sublayer,
@@ -269,6 +269,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("Masking", |c| boxed(Masking::from_config(c))),
         ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),
         ("LSTM", |c| boxed(LSTM::from_config(c))),
+        ("ConvLSTM1D", |c| boxed(ConvLSTM1D::from_config(c))),
+        ("ConvLSTM2D", |c| boxed(ConvLSTM2D::from_config(c))),
+        ("ConvLSTM3D", |c| boxed(ConvLSTM3D::from_config(c))),
         ("GRU", |c| boxed(GRU::from_config(c))),
         ("RNN", |c| boxed(RNN::from_config(c))),
         ("StackedRNNCells", |c| boxed(StackedRNNCells::from_config(c))),

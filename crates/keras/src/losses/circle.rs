@@ -2,27 +2,24 @@
 //! embeddings of a batch, weighting each positive and negative pair by how far it is from its
 //! optimum.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::classes::{common_builders, wrap_inputs};
+use super::classes::{common_builders, wrap_inputs, LossArgs};
 use super::kernels::{fmt_shape, needs_grad, sigmoid, softplus};
 use super::{Loss, Reduction};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
-/// Hyper-parameters of [`circle`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CircleParams {
-    /// Scale of the pair terms (default 80).
-    pub gamma: f64,
-    /// Relaxation margin (default 0.4).
-    pub margin: f64,
-    /// Leave each sample out of its own positive pairs (default true).
-    pub remove_diagonal: bool,
-}
-
-impl Default for CircleParams {
-    fn default() -> Self {
-        CircleParams { gamma: 80.0, margin: 0.4, remove_diagonal: true }
+config_args! {
+    /// Hyper-parameters of [`circle`].
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct CircleParams, family LossArgs, impl Default {
+        /// Scale of the pair terms (default 80).
+        pub gamma: f64 = 80.0,
+        /// Relaxation margin (default 0.4).
+        pub margin: f64 = 0.4,
+        /// Leave each sample out of its own positive pairs (default true).
+        pub remove_diagonal: bool = true,
     }
 }
 
@@ -213,12 +210,6 @@ impl Loss for Circle {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "gamma": self.params.gamma,
-            "margin": self.params.margin,
-            "remove_diagonal": self.params.remove_diagonal,
-        })
+        super::classes::loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }

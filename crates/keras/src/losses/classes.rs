@@ -1,7 +1,7 @@
 //! The loss classes (`keras.losses.CategoricalCrossentropy`, ...): a name, a reduction and the
 //! function's hyper-parameters, with Keras's exact `get_config()`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::crossentropy::{
     binary_crossentropy_axis, binary_focal_crossentropy, categorical_crossentropy_axis,
@@ -11,6 +11,7 @@ use super::crossentropy::{
 use super::kernels::{as_float, squeeze_or_expand};
 use super::regression;
 use super::{Loss, Reduction};
+use crate::utils::config_args::{config_args, ArgFamily, ConfigArg};
 use crate::{keras_bail, Result, Tensor};
 
 /// `LossFunctionWrapper.call`: float `y_true` (no gradient) and `y_pred`, squeezed or
@@ -50,6 +51,119 @@ macro_rules! common_builders {
     };
 }
 pub(crate) use common_builders;
+
+/// The losses' config readers: a missing or `null` key takes the default.
+pub(crate) struct LossArgs;
+
+impl ArgFamily for LossArgs {
+    type Src = Value;
+}
+
+/// `cfg[key]`, parsed by `parse` (`what` names the expected type in the error), or `default`
+/// when the key is missing or `null`.
+fn loss_arg<T>(
+    cfg: &Value,
+    key: &str,
+    default: Option<T>,
+    what: &str,
+    parse: impl Fn(&Value) -> Option<T>,
+) -> Result<T> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => {
+            default.ok_or_else(|| crate::Error::Config(format!("missing required argument: '{key}'")))
+        }
+        Some(v) => {
+            parse(v).ok_or_else(|| crate::Error::Config(format!("expected {what} for `{key}`, got {v}")))
+        }
+    }
+}
+
+impl ConfigArg<LossArgs> for bool {
+    fn to_config(&self) -> Value {
+        Value::from(*self)
+    }
+    fn from_config(cfg: &mut Value, key: &str, default: Option<Self>) -> Result<Self> {
+        loss_arg(cfg, key, default, "a boolean", Value::as_bool)
+    }
+}
+
+impl ConfigArg<LossArgs> for f64 {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(cfg: &mut Value, key: &str, default: Option<Self>) -> Result<Self> {
+        loss_arg(cfg, key, default, "a number", Value::as_f64)
+    }
+}
+
+impl ConfigArg<LossArgs> for isize {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(cfg: &mut Value, key: &str, default: Option<Self>) -> Result<Self> {
+        loss_arg(cfg, key, default, "an integer", |v| v.as_i64().map(|i| i as isize))
+    }
+}
+
+impl ConfigArg<LossArgs> for Option<i64> {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(cfg: &mut Value, key: &str, default: Option<Self>) -> Result<Self> {
+        loss_arg(cfg, key, default, "an integer", |v| v.as_i64().map(Some))
+    }
+}
+
+/// `{"name", "reduction"}` followed by the loss's arguments.
+pub(crate) fn loss_config(
+    name: &str,
+    reduction: Reduction,
+    write_args: impl FnOnce(&mut Map<String, Value>),
+) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::from(name));
+    m.insert("reduction".into(), reduction.to_config());
+    write_args(&mut m);
+    Value::Object(m)
+}
+
+/// A loss class with its arguments declared once (see [`config_args!`]): the struct (name,
+/// reduction, arguments), `new()` with Keras's defaults, the argument builders,
+/// `common_builders!`, `config()` (the `get_config()` map) and `read_args_from(cfg)`.
+macro_rules! loss_with_args {
+    (
+        $(#[$doc:meta])*
+        $Name:ident, $default:expr, $Args:ident;
+        new: $(#[$new_doc:meta])*;
+        { $($args:tt)* }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $Name {
+            name: String,
+            reduction: Reduction,
+            args: $Args,
+        }
+        config_args! {
+            #[doc = concat!("The arguments of [`", stringify!($Name), "`].")]
+            #[derive(Clone, Debug)]
+            pub(crate) struct $Args in $Name.args, family LossArgs { $($args)* }
+        }
+        impl $Name {
+            $(#[$new_doc])*
+            pub fn new() -> Self {
+                $Name { name: $default.into(), reduction: Reduction::SumOverBatchSize, args: $Args::defaults() }
+            }
+            fn config(&self) -> Value {
+                loss_config(&self.name, self.reduction, |m| self.args.write_args(m))
+            }
+            fn read_args_from(cfg: &mut Value) -> Result<Self> {
+                Ok($Name { args: $Args::read_args(cfg)?, ..Self::new() })
+            }
+        }
+        common_builders!($Name, $default);
+    };
+}
 
 macro_rules! simple_loss {
     ($(#[$doc:meta])* $Name:ident, $default:expr, $func:path) => {
@@ -151,26 +265,16 @@ simple_loss!(
     regression::categorical_hinge
 );
 
-/// `keras.losses.Huber(delta=1.0)`.
-#[derive(Clone, Debug)]
-pub struct Huber {
-    name: String,
-    reduction: Reduction,
-    delta: f64,
-}
-
-impl Huber {
-    /// Keras defaults (`delta=1.0`, name `huber_loss`).
-    pub fn new() -> Self {
-        Huber { name: "huber_loss".into(), reduction: Reduction::SumOverBatchSize, delta: 1.0 }
+loss_with_args!(
+    /// `keras.losses.Huber(delta=1.0)`.
+    Huber, "huber_loss", HuberArgs;
+    new: /// Keras defaults (`delta=1.0`, name `huber_loss`).
+    ;
+    {
+        /// Sets `delta`, where the loss turns from quadratic to linear.
+        delta: f64 = 1.0; builder delta(delta: f64); write false,
     }
-    /// Sets `delta`, where the loss turns from quadratic to linear.
-    pub fn delta(mut self, delta: f64) -> Self {
-        self.delta = delta;
-        self
-    }
-}
-common_builders!(Huber, "huber_loss");
+);
 
 impl Loss for Huber {
     fn name(&self) -> &str {
@@ -181,41 +285,27 @@ impl Loss for Huber {
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
-        regression::huber(&t, &p, self.delta)
+        regression::huber(&t, &p, self.args.delta)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        // Keras 3.15 returns only the base config for Huber.
-        json!({"name": self.name, "reduction": self.reduction.to_config()})
+        // Keras 3.15 returns only the base config for Huber (`delta` is `write false`).
+        self.config()
     }
 }
 
-/// `keras.losses.CosineSimilarity(axis=-1)`: the negative cosine similarity.
-#[derive(Clone, Debug)]
-pub struct CosineSimilarity {
-    name: String,
-    reduction: Reduction,
-    axis: isize,
-}
-
-impl CosineSimilarity {
-    /// Keras defaults (`axis=-1`).
-    pub fn new() -> Self {
-        CosineSimilarity {
-            name: "cosine_similarity".into(),
-            reduction: Reduction::SumOverBatchSize,
-            axis: -1,
-        }
+loss_with_args!(
+    /// `keras.losses.CosineSimilarity(axis=-1)`: the negative cosine similarity.
+    CosineSimilarity, "cosine_similarity", CosineSimilarityArgs;
+    new: /// Keras defaults (`axis=-1`).
+    ;
+    {
+        /// Sets the axis the similarity is computed along.
+        axis: isize = -1; builder axis(axis: isize); write false,
     }
-    /// Sets the axis the similarity is computed along.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-}
-common_builders!(CosineSimilarity, "cosine_similarity");
+);
 
 impl Loss for CosineSimilarity {
     fn name(&self) -> &str {
@@ -226,54 +316,31 @@ impl Loss for CosineSimilarity {
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
-        regression::cosine_similarity(&t, &p, self.axis)
+        regression::cosine_similarity(&t, &p, self.args.axis)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({"name": self.name, "reduction": self.reduction.to_config()})
+        // Keras 3.15 returns only the base config for CosineSimilarity (`axis` is `write false`).
+        self.config()
     }
 }
 
-/// `keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)`.
-#[derive(Clone, Debug)]
-pub struct CategoricalCrossentropy {
-    name: String,
-    reduction: Reduction,
-    from_logits: bool,
-    label_smoothing: f64,
-    axis: isize,
-}
-
-impl CategoricalCrossentropy {
-    /// Keras defaults.
-    pub fn new() -> Self {
-        CategoricalCrossentropy {
-            name: "categorical_crossentropy".into(),
-            reduction: Reduction::SumOverBatchSize,
-            from_logits: false,
-            label_smoothing: 0.0,
-            axis: -1,
-        }
+loss_with_args!(
+    /// `keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)`.
+    CategoricalCrossentropy, "categorical_crossentropy", CategoricalCrossentropyArgs;
+    new: /// Keras defaults.
+    ;
+    {
+        /// `y_pred` holds logits.
+        from_logits: bool = false; builder from_logits(yes: bool),
+        /// Smooths one-hot targets: `y * (1 - ls) + ls / num_classes`.
+        label_smoothing: f64 = 0.0; builder label_smoothing(ls: f64),
+        /// The class axis.
+        axis: isize = -1; builder axis(axis: isize),
     }
-    /// `y_pred` holds logits.
-    pub fn from_logits(mut self, yes: bool) -> Self {
-        self.from_logits = yes;
-        self
-    }
-    /// Smooths one-hot targets: `y * (1 - ls) + ls / num_classes`.
-    pub fn label_smoothing(mut self, ls: f64) -> Self {
-        self.label_smoothing = ls;
-        self
-    }
-    /// The class axis.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-}
-common_builders!(CategoricalCrossentropy, "categorical_crossentropy");
+);
 
 impl Loss for CategoricalCrossentropy {
     fn name(&self) -> &str {
@@ -284,53 +351,29 @@ impl Loss for CategoricalCrossentropy {
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
-        categorical_crossentropy_axis(&t, &p, self.from_logits, self.label_smoothing, self.axis)
+        let a = &self.args;
+        categorical_crossentropy_axis(&t, &p, a.from_logits, a.label_smoothing, a.axis)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        })
+        self.config()
     }
 }
 
-/// `keras.losses.SparseCategoricalCrossentropy(from_logits=False, ignore_class=None)`.
-#[derive(Clone, Debug)]
-pub struct SparseCategoricalCrossentropy {
-    name: String,
-    reduction: Reduction,
-    from_logits: bool,
-    ignore_class: Option<i64>,
-}
-
-impl SparseCategoricalCrossentropy {
-    /// Keras defaults.
-    pub fn new() -> Self {
-        SparseCategoricalCrossentropy {
-            name: "sparse_categorical_crossentropy".into(),
-            reduction: Reduction::SumOverBatchSize,
-            from_logits: false,
-            ignore_class: None,
-        }
+loss_with_args!(
+    /// `keras.losses.SparseCategoricalCrossentropy(from_logits=False, ignore_class=None)`.
+    SparseCategoricalCrossentropy, "sparse_categorical_crossentropy", SparseCategoricalCrossentropyArgs;
+    new: /// Keras defaults.
+    ;
+    {
+        /// `y_pred` holds logits.
+        from_logits: bool = false; builder from_logits(yes: bool),
+        /// A label value whose samples are ignored (loss 0, left out of the mean).
+        ignore_class: Option<i64> = None; builder ignore_class(class: Option<i64>),
     }
-    /// `y_pred` holds logits.
-    pub fn from_logits(mut self, yes: bool) -> Self {
-        self.from_logits = yes;
-        self
-    }
-    /// A label value whose samples are ignored (loss 0, left out of the mean).
-    pub fn ignore_class(mut self, class: Option<i64>) -> Self {
-        self.ignore_class = class;
-        self
-    }
-}
-common_builders!(SparseCategoricalCrossentropy, "sparse_categorical_crossentropy");
+);
 
 impl Loss for SparseCategoricalCrossentropy {
     fn name(&self) -> &str {
@@ -344,59 +387,30 @@ impl Loss for SparseCategoricalCrossentropy {
     }
     fn call_masked(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
         let (t, p) = squeeze_or_expand(&y_true.detach(), &as_float(y_pred))?;
-        sparse_categorical_crossentropy_ignore(&t, &p, self.from_logits, self.ignore_class)
+        sparse_categorical_crossentropy_ignore(&t, &p, self.args.from_logits, self.args.ignore_class)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "from_logits": self.from_logits,
-            "ignore_class": self.ignore_class,
-        })
+        self.config()
     }
 }
 
-/// `keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)`.
-#[derive(Clone, Debug)]
-pub struct BinaryCrossentropy {
-    name: String,
-    reduction: Reduction,
-    from_logits: bool,
-    label_smoothing: f64,
-    axis: isize,
-}
-
-impl BinaryCrossentropy {
-    /// Keras defaults.
-    pub fn new() -> Self {
-        BinaryCrossentropy {
-            name: "binary_crossentropy".into(),
-            reduction: Reduction::SumOverBatchSize,
-            from_logits: false,
-            label_smoothing: 0.0,
-            axis: -1,
-        }
+loss_with_args!(
+    /// `keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)`.
+    BinaryCrossentropy, "binary_crossentropy", BinaryCrossentropyArgs;
+    new: /// Keras defaults.
+    ;
+    {
+        /// `y_pred` holds logits.
+        from_logits: bool = false; builder from_logits(yes: bool),
+        /// Smooths labels towards 0.5: `y * (1 - ls) + 0.5 * ls`.
+        label_smoothing: f64 = 0.0; builder label_smoothing(ls: f64),
+        /// The axis averaged over.
+        axis: isize = -1; builder axis(axis: isize),
     }
-    /// `y_pred` holds logits.
-    pub fn from_logits(mut self, yes: bool) -> Self {
-        self.from_logits = yes;
-        self
-    }
-    /// Smooths labels towards 0.5: `y * (1 - ls) + 0.5 * ls`.
-    pub fn label_smoothing(mut self, ls: f64) -> Self {
-        self.label_smoothing = ls;
-        self
-    }
-    /// The axis averaged over.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-}
-common_builders!(BinaryCrossentropy, "binary_crossentropy");
+);
 
 impl Loss for BinaryCrossentropy {
     fn name(&self) -> &str {
@@ -407,19 +421,14 @@ impl Loss for BinaryCrossentropy {
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
-        binary_crossentropy_axis(&t, &p, self.from_logits, self.label_smoothing, self.axis)
+        let a = &self.args;
+        binary_crossentropy_axis(&t, &p, a.from_logits, a.label_smoothing, a.axis)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "axis": self.axis,
-        })
+        self.config()
     }
 }
 
@@ -464,17 +473,7 @@ impl Loss for BinaryFocalCrossentropy {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        let p = &self.params;
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "from_logits": p.from_logits,
-            "label_smoothing": p.label_smoothing,
-            "axis": p.axis,
-            "apply_class_balancing": p.apply_class_balancing,
-            "alpha": p.alpha,
-            "gamma": p.gamma,
-        })
+        loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }
 
@@ -519,51 +518,42 @@ impl Loss for CategoricalFocalCrossentropy {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        let p = &self.params;
-        json!({
-            "name": self.name,
-            "reduction": self.reduction.to_config(),
-            "from_logits": p.from_logits,
-            "label_smoothing": p.label_smoothing,
-            "axis": p.axis,
-            "alpha": p.alpha,
-            "gamma": p.gamma,
-        })
+        loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }
 
-/// `keras.losses.CategoricalGeneralizedCrossEntropy(q=0.5)` (Zhang & Sabuncu, 2018): a loss
-/// robust to noisy labels between crossentropy (`q -> 0`) and MAE (`q = 1`). `y_true` holds
-/// integer class ids.
-///
-/// As in Keras 3.15, this class is not among the names `keras.losses.get` resolves; it is
-/// built directly or deserialized from its class name.
-#[derive(Clone, Debug)]
-pub struct CategoricalGeneralizedCrossEntropy {
-    name: String,
-    reduction: Reduction,
-    q: f64,
+loss_with_args!(
+    /// `keras.losses.CategoricalGeneralizedCrossEntropy(q=0.5)` (Zhang & Sabuncu, 2018): a loss
+    /// robust to noisy labels between crossentropy (`q -> 0`) and MAE (`q = 1`). `y_true` holds
+    /// integer class ids.
+    ///
+    /// As in Keras 3.15, this class is not among the names `keras.losses.get` resolves; it is
+    /// built directly or deserialized from its class name.
+    CategoricalGeneralizedCrossEntropy, "categorical_generalized_cross_entropy", CategoricalGeneralizedCrossEntropyArgs;
+    new: /// Keras defaults (`q=0.5`).
+    ;
+    {
+        /// The exponent `q`, strictly between 0 and 1 (set with the checked builder `q`).
+        q: f64 = 0.5,
+    }
+);
+
+/// Keras's check of `q` (`CategoricalGeneralizedCrossEntropy.__init__`).
+fn check_q(q: f64) -> Result<()> {
+    if !(q > 0.0 && q < 1.0) {
+        keras_bail!(InvalidArgument, "q must be in the interval (0, 1)");
+    }
+    Ok(())
 }
 
 impl CategoricalGeneralizedCrossEntropy {
-    /// Keras defaults (`q=0.5`).
-    pub fn new() -> Self {
-        CategoricalGeneralizedCrossEntropy {
-            name: "categorical_generalized_cross_entropy".into(),
-            reduction: Reduction::SumOverBatchSize,
-            q: 0.5,
-        }
-    }
     /// Sets `q`, which must lie strictly between 0 and 1.
     pub fn q(mut self, q: f64) -> Result<Self> {
-        if !(q > 0.0 && q < 1.0) {
-            keras_bail!(InvalidArgument, "q must be in the interval (0, 1)");
-        }
-        self.q = q;
+        check_q(q)?;
+        self.args.q = q;
         Ok(self)
     }
 }
-common_builders!(CategoricalGeneralizedCrossEntropy, "categorical_generalized_cross_entropy");
 
 impl Loss for CategoricalGeneralizedCrossEntropy {
     fn name(&self) -> &str {
@@ -574,41 +564,18 @@ impl Loss for CategoricalGeneralizedCrossEntropy {
     }
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
-        categorical_generalized_cross_entropy(&t, &p, self.q)
+        categorical_generalized_cross_entropy(&t, &p, self.args.q)
     }
     fn reduction(&self) -> Reduction {
         self.reduction
     }
     fn get_config(&self) -> Value {
-        json!({"name": self.name, "reduction": self.reduction.to_config(), "q": self.q})
-    }
-}
-
-fn cfg_bool(cfg: &Value, key: &str, default: bool) -> Result<bool> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => keras_bail!(Config, "expected a boolean for `{key}`, got {other}"),
-    }
-}
-
-fn cfg_f64(cfg: &Value, key: &str, default: f64) -> Result<f64> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => {
-            v.as_f64().ok_or_else(|| crate::Error::Config(format!("expected a number for `{key}`, got {v}")))
-        }
+        self.config()
     }
 }
 
 fn cfg_i64(cfg: &Value, key: &str) -> Result<Option<i64>> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| crate::Error::Config(format!("expected an integer for `{key}`, got {v}"))),
-    }
+    <Option<i64> as ConfigArg<LossArgs>>::from_config(&mut cfg.clone(), key, Some(None))
 }
 
 /// `cls.from_config(config)` for a Keras loss class name.
@@ -616,9 +583,11 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
     if !cfg.is_object() && !cfg.is_null() {
         keras_bail!(Config, "expected a config object for loss {class}, got {cfg}");
     }
-    // Dice and Tversky take `None`, an integer or a list (read below).
-    let axis =
-        if matches!(class, "Dice" | "Tversky") { -1 } else { cfg_i64(cfg, "axis")?.unwrap_or(-1) as isize };
+    // Dice and Tversky take `None`, an integer or a list (read below); every other class is
+    // checked for an integer `axis` first, as before the arguments are read.
+    if !matches!(class, "Dice" | "Tversky") {
+        cfg_i64(cfg, "axis")?;
+    }
     let name = cfg.get("name").and_then(Value::as_str).map(str::to_string);
     let reduction = match cfg.get("reduction") {
         Some(r) => Some(Reduction::from_config(r)?),
@@ -639,53 +608,35 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
             Box::new(l) as Box<dyn Loss>
         }};
     }
+    // Each class reads its own arguments (declared once, with `config_args!`).
+    let mut c = cfg.clone();
+    let c = &mut c;
     Ok(match class {
-        "CategoricalCrossentropy" => finish!(CategoricalCrossentropy::new()
-            .from_logits(cfg_bool(cfg, "from_logits", false)?)
-            .label_smoothing(cfg_f64(cfg, "label_smoothing", 0.0)?)
-            .axis(axis)),
-        "SparseCategoricalCrossentropy" => finish!(SparseCategoricalCrossentropy::new()
-            .from_logits(cfg_bool(cfg, "from_logits", false)?)
-            .ignore_class(cfg_i64(cfg, "ignore_class")?)),
-        "BinaryCrossentropy" => finish!(BinaryCrossentropy::new()
-            .from_logits(cfg_bool(cfg, "from_logits", false)?)
-            .label_smoothing(cfg_f64(cfg, "label_smoothing", 0.0)?)
-            .axis(axis)),
-        "BinaryFocalCrossentropy" => finish!(BinaryFocalCrossentropy::new().params(FocalParams {
-            apply_class_balancing: cfg_bool(cfg, "apply_class_balancing", false)?,
-            alpha: cfg_f64(cfg, "alpha", 0.25)?,
-            gamma: cfg_f64(cfg, "gamma", 2.0)?,
-            from_logits: cfg_bool(cfg, "from_logits", false)?,
-            label_smoothing: cfg_f64(cfg, "label_smoothing", 0.0)?,
-            axis,
-        })),
+        "CategoricalCrossentropy" => finish!(CategoricalCrossentropy::read_args_from(c)?),
+        "SparseCategoricalCrossentropy" => finish!(SparseCategoricalCrossentropy::read_args_from(c)?),
+        "BinaryCrossentropy" => finish!(BinaryCrossentropy::read_args_from(c)?),
+        "BinaryFocalCrossentropy" => {
+            finish!(BinaryFocalCrossentropy::new().params(FocalParams::read_args(c)?))
+        }
         "CategoricalFocalCrossentropy" => {
-            finish!(CategoricalFocalCrossentropy::new().params(CategoricalFocalParams {
-                alpha: cfg_f64(cfg, "alpha", 0.25)?,
-                gamma: cfg_f64(cfg, "gamma", 2.0)?,
-                from_logits: cfg_bool(cfg, "from_logits", false)?,
-                label_smoothing: cfg_f64(cfg, "label_smoothing", 0.0)?,
-                axis,
-            }))
+            finish!(CategoricalFocalCrossentropy::new().params(CategoricalFocalParams::read_args(c)?))
         }
-        "CategoricalGeneralizedCrossEntropy" => {
-            finish!(CategoricalGeneralizedCrossEntropy::new().q(cfg_f64(cfg, "q", 0.5)?)?)
-        }
+        "CategoricalGeneralizedCrossEntropy" => finish!({
+            let l = CategoricalGeneralizedCrossEntropy::read_args_from(c)?;
+            check_q(l.args.q)?;
+            l
+        }),
         "Dice" => {
             finish!(super::Dice::new().axis_arg(super::segmentation::AxisArg::from_config(cfg.get("axis"))?))
         }
         "Tversky" => finish!(super::Tversky::new()
-            .alpha(cfg_f64(cfg, "alpha", 0.5)?)
-            .beta(cfg_f64(cfg, "beta", 0.5)?)
+            .alpha(<f64 as ConfigArg<LossArgs>>::from_config(c, "alpha", Some(0.5))?)
+            .beta(<f64 as ConfigArg<LossArgs>>::from_config(c, "beta", Some(0.5))?)
             .axis_arg(super::segmentation::AxisArg::from_config(cfg.get("axis"))?)),
-        "Circle" => finish!(super::Circle::new().params(super::CircleParams {
-            gamma: cfg_f64(cfg, "gamma", 80.0)?,
-            margin: cfg_f64(cfg, "margin", 0.4)?,
-            remove_diagonal: cfg_bool(cfg, "remove_diagonal", true)?,
-        })),
+        "Circle" => finish!(super::Circle::new().params(super::CircleParams::read_args(c)?)),
         "CTC" => finish!(super::CTC::new()),
-        "Huber" => finish!(Huber::new().delta(cfg_f64(cfg, "delta", 1.0)?)),
-        "CosineSimilarity" => finish!(CosineSimilarity::new().axis(axis)),
+        "Huber" => finish!(Huber::read_args_from(c)?),
+        "CosineSimilarity" => finish!(CosineSimilarity::read_args_from(c)?),
         "MeanSquaredError" => finish!(MeanSquaredError::new()),
         "MeanAbsoluteError" => finish!(MeanAbsoluteError::new()),
         "MeanAbsolutePercentageError" => finish!(MeanAbsolutePercentageError::new()),
@@ -705,4 +656,104 @@ pub(crate) fn renamed(loss: Box<dyn Loss>, name: &str) -> Result<Box<dyn Loss>> 
     let mut cfg = loss.get_config();
     cfg["name"] = Value::from(name);
     from_config(loss.class_name(), &cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(class: &str, cfg: Value) -> String {
+        match from_config(class, &cfg) {
+            Ok(_) => panic!("{class} accepted {cfg}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    /// `get_config()` keys come in Keras's order (serde_json preserves insertion order), and
+    /// `from_config(get_config())` gives back the same config.
+    #[test]
+    fn config_keys_in_keras_order_and_round_trip() {
+        let cases: Vec<(Box<dyn Loss>, Vec<&str>)> = vec![
+            (Box::new(Huber::new().delta(2.5)), vec!["name", "reduction"]),
+            (Box::new(CosineSimilarity::new().axis(0)), vec!["name", "reduction"]),
+            (
+                Box::new(CategoricalCrossentropy::new().from_logits(true).label_smoothing(0.1).axis(0)),
+                vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
+            ),
+            (
+                Box::new(SparseCategoricalCrossentropy::new().from_logits(true).ignore_class(Some(3))),
+                vec!["name", "reduction", "from_logits", "ignore_class"],
+            ),
+            (
+                Box::new(BinaryCrossentropy::new().label_smoothing(0.2).axis(1)),
+                vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
+            ),
+            (
+                Box::new(BinaryFocalCrossentropy::new().params(FocalParams {
+                    apply_class_balancing: true,
+                    alpha: 0.5,
+                    ..FocalParams::default()
+                })),
+                vec![
+                    "name",
+                    "reduction",
+                    "from_logits",
+                    "label_smoothing",
+                    "axis",
+                    "apply_class_balancing",
+                    "alpha",
+                    "gamma",
+                ],
+            ),
+            (
+                Box::new(
+                    CategoricalFocalCrossentropy::new()
+                        .params(CategoricalFocalParams { gamma: 3.0, ..CategoricalFocalParams::default() }),
+                ),
+                vec!["name", "reduction", "from_logits", "label_smoothing", "axis", "alpha", "gamma"],
+            ),
+            (
+                Box::new(CategoricalGeneralizedCrossEntropy::new().q(0.25).unwrap()),
+                vec!["name", "reduction", "q"],
+            ),
+            (
+                Box::new(super::super::Circle::new().params(super::super::CircleParams {
+                    margin: 0.3,
+                    ..super::super::CircleParams::default()
+                })),
+                vec!["name", "reduction", "gamma", "margin", "remove_diagonal"],
+            ),
+        ];
+        for (loss, want) in cases {
+            let cfg = loss.get_config();
+            assert_eq!(keys(&cfg), want, "{}", loss.class_name());
+            let back = from_config(loss.class_name(), &cfg).unwrap();
+            assert_eq!(back.get_config().to_string(), cfg.to_string(), "{}", loss.class_name());
+        }
+        let f = BinaryFocalCrossentropy::new().params(FocalParams { alpha: 0.5, ..FocalParams::default() });
+        assert_eq!(f.get_config()["alpha"], json!(0.5));
+        assert_eq!(FocalParams::CONFIG_KEYS.len(), 6);
+    }
+
+    /// The readers keep their null policy and error messages.
+    #[test]
+    fn config_readers_keep_null_policy_and_messages() {
+        let l = from_config("CategoricalCrossentropy", &json!({"from_logits": null, "axis": null})).unwrap();
+        assert_eq!(l.get_config()["from_logits"], json!(false));
+        assert_eq!(l.get_config()["axis"], json!(-1));
+        let e = err("BinaryCrossentropy", json!({"from_logits": 1}));
+        assert!(e.to_string().contains("expected a boolean for `from_logits`, got 1"), "{e}");
+        let e = err("Huber", json!({"delta": "x"}));
+        assert!(e.to_string().contains("expected a number for `delta`, got \"x\""), "{e}");
+        let e = err("Huber", json!({"axis": 0.5}));
+        assert!(e.to_string().contains("expected an integer for `axis`, got 0.5"), "{e}");
+        let e = err("CategoricalGeneralizedCrossEntropy", json!({"q": 1.5}));
+        assert!(e.to_string().contains("q must be in the interval (0, 1)"), "{e}");
+        let h = from_config("Huber", &json!({"delta": 3.0})).unwrap();
+        assert_eq!(keys(&h.get_config()), vec!["name", "reduction"]);
+    }
 }

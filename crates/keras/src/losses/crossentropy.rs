@@ -5,7 +5,9 @@
 use keras_engine::ops;
 use keras_engine::ops::fused::RowLoss;
 
+use super::classes::LossArgs;
 use super::kernels::{as_float, fmt_shape, row_op, sigmoid, EPSILON, ONE_MINUS_EPSILON};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// The tensor the loss should really use: TensorFlow's `_get_logits`. When `y_pred` came
@@ -318,33 +320,23 @@ pub fn binary_crossentropy_axis(
     })
 }
 
-/// Hyper-parameters of [`binary_focal_crossentropy`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FocalParams {
-    /// Weight positives by `alpha` and negatives by `1 - alpha`.
-    pub apply_class_balancing: bool,
-    /// Class-balancing weight (default 0.25).
-    pub alpha: f64,
-    /// Focusing exponent (default 2.0).
-    pub gamma: f64,
-    /// `y_pred` holds logits.
-    pub from_logits: bool,
-    /// Label smoothing towards 0.5.
-    pub label_smoothing: f64,
-    /// Axis averaged over (default -1).
-    pub axis: isize,
-}
-
-impl Default for FocalParams {
-    fn default() -> Self {
-        FocalParams {
-            apply_class_balancing: false,
-            alpha: 0.25,
-            gamma: 2.0,
-            from_logits: false,
-            label_smoothing: 0.0,
-            axis: -1,
-        }
+config_args! {
+    /// Hyper-parameters of [`binary_focal_crossentropy`] (declared in Keras's `get_config()`
+    /// order).
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct FocalParams, family LossArgs, impl Default {
+        /// `y_pred` holds logits.
+        pub from_logits: bool = false,
+        /// Label smoothing towards 0.5.
+        pub label_smoothing: f64 = 0.0,
+        /// Axis averaged over (default -1).
+        pub axis: isize = -1,
+        /// Weight positives by `alpha` and negatives by `1 - alpha`.
+        pub apply_class_balancing: bool = false,
+        /// Class-balancing weight (default 0.25).
+        pub alpha: f64 = 0.25,
+        /// Focusing exponent (default 2.0).
+        pub gamma: f64 = 2.0,
     }
 }
 
@@ -406,24 +398,21 @@ pub fn binary_focal_crossentropy(y_true: &Tensor, y_pred: &Tensor, params: Focal
     })
 }
 
-/// Hyper-parameters of [`categorical_focal_crossentropy`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CategoricalFocalParams {
-    /// Weighting factor (default 0.25).
-    pub alpha: f64,
-    /// Focusing exponent (default 2.0).
-    pub gamma: f64,
-    /// `y_pred` holds logits.
-    pub from_logits: bool,
-    /// Label smoothing: `y * (1 - ls) + ls / num_classes`.
-    pub label_smoothing: f64,
-    /// The class axis (default -1).
-    pub axis: isize,
-}
-
-impl Default for CategoricalFocalParams {
-    fn default() -> Self {
-        CategoricalFocalParams { alpha: 0.25, gamma: 2.0, from_logits: false, label_smoothing: 0.0, axis: -1 }
+config_args! {
+    /// Hyper-parameters of [`categorical_focal_crossentropy`] (declared in Keras's
+    /// `get_config()` order).
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct CategoricalFocalParams, family LossArgs, impl Default {
+        /// `y_pred` holds logits.
+        pub from_logits: bool = false,
+        /// Label smoothing: `y * (1 - ls) + ls / num_classes`.
+        pub label_smoothing: f64 = 0.0,
+        /// The class axis (default -1).
+        pub axis: isize = -1,
+        /// Weighting factor (default 0.25).
+        pub alpha: f64 = 0.25,
+        /// Focusing exponent (default 2.0).
+        pub gamma: f64 = 2.0,
     }
 }
 

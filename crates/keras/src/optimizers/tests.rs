@@ -350,6 +350,63 @@ fn schedules_values_and_configs() {
     assert!(schedules::deserialize(&json!({"class_name": "Nope", "config": {}})).is_err());
 }
 
+/// Every schedule's config, as text: Keras's key order, integers kept as integers, and the
+/// reader's errors (missing argument, wrong type, leftover key).
+#[test]
+fn schedule_configs_keep_keras_key_order_and_errors() {
+    let cases: Vec<(Box<dyn LearningRateSchedule>, &str)> = vec![
+        (
+            Box::new(ExponentialDecay::new(0.1, 2, 0.5).staircase(true)),
+            r#"{"initial_learning_rate":0.1,"decay_steps":2,"decay_rate":0.5,"staircase":true,"name":"ExponentialDecay"}"#,
+        ),
+        (
+            Box::new(PiecewiseConstantDecay::new(&[2, 4], &[1.0, 0.5, 0.1]).unwrap()),
+            r#"{"boundaries":[2,4],"values":[1.0,0.5,0.1],"name":"PiecewiseConstant"}"#,
+        ),
+        (
+            Box::new(PolynomialDecay::new(1.0, 10).end_learning_rate(0.0).power(2.0).cycle(true)),
+            r#"{"initial_learning_rate":1.0,"decay_steps":10,"end_learning_rate":0.0,"power":2.0,"cycle":true,"name":"PolynomialDecay"}"#,
+        ),
+        (
+            Box::new(InverseTimeDecay::new(1.0, 1, 0.5)),
+            r#"{"initial_learning_rate":1.0,"decay_steps":1,"decay_rate":0.5,"staircase":false,"name":"InverseTimeDecay"}"#,
+        ),
+        (
+            Box::new(CosineDecay::new(1.0, 10).alpha(0.1)),
+            r#"{"initial_learning_rate":1.0,"decay_steps":10,"alpha":0.1,"name":"CosineDecay","warmup_target":null,"warmup_steps":0}"#,
+        ),
+        (
+            Box::new(CosineDecay::new(0.0, 10).warmup(1.0, 4)),
+            r#"{"initial_learning_rate":0.0,"decay_steps":10,"alpha":0.0,"name":"CosineDecay","warmup_target":1.0,"warmup_steps":4}"#,
+        ),
+        (
+            Box::new(CosineDecayRestarts::new(1.0, 10).t_mul(1.0).m_mul(0.5).alpha(0.2)),
+            r#"{"initial_learning_rate":1.0,"first_decay_steps":10,"t_mul":1.0,"m_mul":0.5,"alpha":0.2,"name":"SGDRDecay"}"#,
+        ),
+    ];
+    for (s, want) in cases {
+        assert_eq!(s.get_config().to_string(), want, "{}", s.class_name());
+        let back = schedules::deserialize(&schedules::serialize(s.as_ref())).unwrap();
+        assert_eq!(back.get_config().to_string(), want, "{}", s.class_name());
+    }
+    let de = |cfg: Value| {
+        msg(schedules::deserialize(&json!({"class_name": "CosineDecay", "config": cfg})).unwrap_err())
+    };
+    assert_eq!(de(json!({"decay_steps": 10})), "missing required argument: 'initial_learning_rate'");
+    assert_eq!(
+        de(json!({"initial_learning_rate": 1.0, "decay_steps": 10, "alpha": "x"})),
+        "Argument `alpha` must be a number. Received: alpha=\"x\""
+    );
+    assert_eq!(
+        de(json!({"initial_learning_rate": 1.0, "decay_steps": 10, "foo": 1})),
+        "CosineDecay.__init__() got unexpected keyword argument(s) 'foo'"
+    );
+    let ok = schedules::deserialize(&json!({"class_name": "CosineDecay",
+        "config": {"initial_learning_rate": 1.0, "decay_steps": 10, "warmup_target": null, "name": 3}}))
+    .unwrap();
+    assert_eq!(ok.get_config()["name"], json!("CosineDecay"));
+}
+
 #[test]
 fn schedule_is_evaluated_before_the_step() {
     let mut opt = SGD::new().learning_rate_schedule(PiecewiseConstantDecay::new(&[0], &[1.0, 0.5]).unwrap());

@@ -99,6 +99,18 @@ fn bound(class: &str, cfg: &Value, input: &[Option<usize>]) -> u128 {
         "SimpleRNN" => rnn(1, int(cfg, "units"), 1),
         "LSTM" => rnn(4, int(cfg, "units"), 1),
         "GRU" => rnn(3, int(cfg, "units"), 2),
+        "ConvLSTM1D" | "ConvLSTM2D" | "ConvLSTM3D" => {
+            // Kernel (k.., c, 4f), recurrent kernel (k.., f, 4f), bias (4f); the channels are
+            // the last axis or (channels_first) the one after time; unknown: the larger.
+            let filters = int(cfg, "filters");
+            let after_time = dims.get(1).copied().unwrap_or(1);
+            let channels = match cfg.get("data_format").and_then(Value::as_str) {
+                Some("channels_last") => last,
+                Some("channels_first") => after_time,
+                _ => after_time.max(last),
+            };
+            4 * filters * (int(cfg, "kernel_size") * (channels + filters) + 1)
+        }
         "Bidirectional" => {
             let sub = |k: &str| {
                 let s = &cfg[k];
@@ -121,7 +133,7 @@ fn bound(class: &str, cfg: &Value, input: &[Option<usize>]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::{Dense, Embedding, LSTM};
+    use crate::layers::{ConvLSTM2D, Dense, Embedding, LSTM};
 
     #[test]
     fn bounds_cover_the_real_counts() {
@@ -132,6 +144,14 @@ mod tests {
         assert!(param_bound(&l, &[None, Some(4), Some(2)]) >= l.count_params() as u128);
         let e = Embedding::new(1000, 8);
         assert_eq!(param_bound(&e, &[None, Some(3)]), 8000);
+        let shape = [None, Some(3), Some(5), Some(4), Some(2)];
+        let mut c = ConvLSTM2D::new(3, [2, 3]);
+        c.build(&shape).unwrap();
+        assert_eq!(param_bound(&c, &shape), c.count_params() as u128);
+        let mut c = ConvLSTM2D::new(3, [2, 3]).data_format("channels_first");
+        let shape = [None, Some(3), Some(2), Some(5), Some(4)];
+        c.build(&shape).unwrap();
+        assert_eq!(param_bound(&c, &shape), c.count_params() as u128);
     }
 
     #[test]

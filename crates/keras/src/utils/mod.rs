@@ -15,6 +15,7 @@
 //! - `summary`: Text rendering of `model.summary()`, byte for byte as Keras 3 prints it
 //! - `text_dataset_utils`: `keras.utils.text_dataset_from_directory`
 
+pub(crate) mod config_args;
 pub mod dataset_utils;
 pub mod file_utils;
 mod http;

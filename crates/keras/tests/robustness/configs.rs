@@ -131,6 +131,23 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
         ("LSTM", json!({"units": 2, "return_sequences": false, "dropout": 0.1, "seed": 1}), vec![2, 3, 2]),
         ("GRU", json!({"units": 2, "reset_after": true, "return_state": false}), vec![2, 3, 2]),
         (
+            "ConvLSTM1D",
+            json!({"filters": 2, "kernel_size": [2], "strides": [1], "dilation_rate": [1], "padding": "valid", "return_sequences": true, "dropout": 0.1, "recurrent_dropout": 0.1, "seed": 1}),
+            vec![2, 3, 4, 2],
+        ),
+        (
+            "ConvLSTM2D",
+            conv(
+                json!({"filters": 2, "return_state": true, "go_backwards": true, "data_format": "channels_last"}),
+            ),
+            vec![2, 3, 4, 4, 2],
+        ),
+        (
+            "ConvLSTM3D",
+            json!({"filters": 1, "kernel_size": [2, 2, 2], "strides": [1, 1, 1], "dilation_rate": [1, 1, 1], "padding": "same", "data_format": "channels_first"}),
+            vec![1, 2, 2, 3, 3, 3],
+        ),
+        (
             "Bidirectional",
             json!({"layer": {"class_name": "LSTM", "config": {"units": 2, "return_sequences": true}}, "merge_mode": "concat"}),
             vec![2, 3, 2],

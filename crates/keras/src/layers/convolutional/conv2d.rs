@@ -73,25 +73,37 @@ impl ConvForward for Conv2D {
 }
 
 impl Conv2D {
-    /// The layer's call with `epilogue` (a folded BatchNormalization, an activation) fused
-    /// into the convolution, for inference; `None` where the layer cannot take it (its own
-    /// activation is not linear, it is grouped, or it is channels-first). Used by the
-    /// Functional graph's inference fusion (models/functional/inference_fusion.rs).
+    /// Whether the layer pads nothing itself (`padding="valid"`).
+    pub(crate) fn valid_padding(&self) -> bool {
+        self.args.engine_padding() == ops::ConvPadding::Valid
+    }
+
+    /// The layer's call with `pad` (a ZeroPadding2D before it, when its own padding is
+    /// `valid`) and `epilogue` (a folded BatchNormalization, an activation) fused into the
+    /// convolution, for inference; `None` where the layer cannot take them (its own
+    /// activation is not linear, it is grouped or channels-first, or it pads itself). Used
+    /// by the Functional graph's inference fusion (models/functional/inference_fusion.rs).
     pub(crate) fn call_fused_inference(
         &self,
         x: &Tensor,
+        pad: Option<[[usize; 2]; 2]>,
         epilogue: &ops::ConvEpilogue,
     ) -> Option<Result<Tensor>> {
         let a = &self.args;
         if a.groups != 1 || a.activation != Activation::Linear || a.data_format != DataFormat::ChannelsLast {
             return None;
         }
+        let padding = match pad {
+            Some(p) if self.valid_padding() => ops::ConvPadding::Explicit(p),
+            Some(_) => return None,
+            None => a.engine_padding(),
+        };
         let kernel = self.kernels.first()?;
         if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
             return Some(Err(e));
         }
         let bias = self.bias.as_ref().map(|b| b.value());
         let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
-        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, a.same(), epilogue).map_err(Error::from))
+        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue).map_err(Error::from))
     }
 }

@@ -36,24 +36,38 @@ impl ConvForward for DepthwiseConv2D {
 }
 
 impl DepthwiseConv2D {
-    /// The layer's call with `epilogue` fused into the convolution, for inference; `None`
-    /// where its own activation is not linear or it is channels-first (see
-    /// [`super::Conv2D`]'s counterpart).
+    /// Whether the layer pads nothing itself (`padding="valid"`).
+    pub(crate) fn valid_padding(&self) -> bool {
+        self.args.engine_padding() == ops::ConvPadding::Valid
+    }
+
+    /// The layer's call with `pad` and `epilogue` fused into the convolution, for
+    /// inference; `None` where its own activation is not linear, it is channels-first or
+    /// it pads itself after a ZeroPadding2D (see [`super::Conv2D`]'s counterpart).
     pub(crate) fn call_fused_inference(
         &self,
         x: &Tensor,
+        pad: Option<[[usize; 2]; 2]>,
         epilogue: &ops::ConvEpilogue,
     ) -> Option<Result<Tensor>> {
         let a = &self.args;
         if a.activation != Activation::Linear || a.data_format != DataFormat::ChannelsLast {
             return None;
         }
+        let padding = match pad {
+            Some(p) if self.valid_padding() => ops::ConvPadding::Explicit(p),
+            Some(_) => return None,
+            None => a.engine_padding(),
+        };
         let kernel = self.kernels.first()?;
         if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
             return Some(Err(e));
         }
         let bias = self.bias.as_ref().map(|b| b.value());
-        let (s, d, p) = (arr(&a.strides), arr(&a.dilation_rate), a.engine_padding());
-        Some(ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, p, epilogue).map_err(Error::from))
+        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
+        Some(
+            ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue)
+                .map_err(Error::from),
+        )
     }
 }

@@ -87,42 +87,6 @@ impl BatchNormalization {
         self
     }
 
-    /// Added to the variance before the square root (must be > 0).
-    pub fn epsilon(mut self, e: f64) -> Self {
-        if e.is_nan() || e <= 0.0 {
-            self.base.fail(Error::InvalidArgument(format!(
-                "Layer {}: `epsilon` must be positive. Received: epsilon={e}",
-                self.base.name
-            )));
-        }
-        self.epsilon = e;
-        self
-    }
-
-    /// Whether to add the learned offset `beta`.
-    pub fn center(mut self, yes: bool) -> Self {
-        self.center = yes;
-        self
-    }
-
-    /// Whether to multiply by the learned scale `gamma`.
-    pub fn scale(mut self, yes: bool) -> Self {
-        self.scale = yes;
-        self
-    }
-
-    /// `beta`'s initializer (zeros).
-    pub fn beta_initializer(mut self, i: Initializer) -> Self {
-        self.beta_initializer = i;
-        self
-    }
-
-    /// `gamma`'s initializer (ones).
-    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
-        self.gamma_initializer = i;
-        self
-    }
-
     /// `moving_mean`'s initializer (zeros).
     pub fn moving_mean_initializer(mut self, i: Initializer) -> Self {
         self.moving_mean_initializer = i;
@@ -188,6 +152,19 @@ impl BatchNormalization {
         Ok(if self.axis < 0 { (self.axis + r) as usize } else { self.axis as usize })
     }
 }
+
+norm_options!(BatchNormalization {
+    /// Added to the variance before the square root (must be > 0).
+    epsilon,
+    /// Whether to add the learned offset `beta`.
+    center,
+    /// Whether to multiply by the learned scale `gamma`.
+    scale,
+    /// `beta`'s initializer (zeros).
+    beta_initializer,
+    /// `gamma`'s initializer (ones).
+    gamma_initializer,
+});
 
 impl Layer for BatchNormalization {
     layer_common!("BatchNormalization", true);

@@ -72,30 +72,6 @@ impl GroupNormalization {
         self
     }
 
-    /// Whether to add the learned offset `beta`.
-    pub fn center(mut self, yes: bool) -> Self {
-        self.center = yes;
-        self
-    }
-
-    /// Whether to multiply by the learned scale `gamma`.
-    pub fn scale(mut self, yes: bool) -> Self {
-        self.scale = yes;
-        self
-    }
-
-    /// `beta`'s initializer (zeros).
-    pub fn beta_initializer(mut self, i: Initializer) -> Self {
-        self.beta_initializer = i;
-        self
-    }
-
-    /// `gamma`'s initializer (ones).
-    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
-        self.gamma_initializer = i;
-        self
-    }
-
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
@@ -163,6 +139,17 @@ impl GroupNormalization {
         Ok(groups)
     }
 }
+
+norm_options!(GroupNormalization {
+    /// Whether to add the learned offset `beta`.
+    center,
+    /// Whether to multiply by the learned scale `gamma`.
+    scale,
+    /// `beta`'s initializer (zeros).
+    beta_initializer,
+    /// `gamma`'s initializer (ones).
+    gamma_initializer,
+});
 
 impl Layer for GroupNormalization {
     layer_common!("GroupNormalization", true);

@@ -71,46 +71,10 @@ impl LayerNormalization {
         self
     }
 
-    /// Added to the variance before the square root (must be > 0).
-    pub fn epsilon(mut self, e: f64) -> Self {
-        if e.is_nan() || e <= 0.0 {
-            self.base.fail(Error::InvalidArgument(format!(
-                "Layer {}: `epsilon` must be positive. Received: epsilon={e}",
-                self.base.name
-            )));
-        }
-        self.epsilon = e;
-        self
-    }
-
-    /// Whether to add the learned offset `beta`.
-    pub fn center(mut self, yes: bool) -> Self {
-        self.center = yes;
-        self
-    }
-
-    /// Whether to multiply by the learned scale `gamma`.
-    pub fn scale(mut self, yes: bool) -> Self {
-        self.scale = yes;
-        self
-    }
-
     /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
     /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
     pub fn rms_scaling(mut self, yes: bool) -> Self {
         self.rms_scaling = yes;
-        self
-    }
-
-    /// `beta`'s initializer (zeros).
-    pub fn beta_initializer(mut self, i: Initializer) -> Self {
-        self.beta_initializer = i;
-        self
-    }
-
-    /// `gamma`'s initializer (ones).
-    pub fn gamma_initializer(mut self, i: Initializer) -> Self {
-        self.gamma_initializer = i;
         self
     }
 
@@ -186,6 +150,19 @@ impl LayerNormalization {
         Ok(y)
     }
 }
+
+norm_options!(LayerNormalization {
+    /// Added to the variance before the square root (must be > 0).
+    epsilon,
+    /// Whether to add the learned offset `beta`.
+    center,
+    /// Whether to multiply by the learned scale `gamma`.
+    scale,
+    /// `beta`'s initializer (zeros).
+    beta_initializer,
+    /// `gamma`'s initializer (ones).
+    gamma_initializer,
+});
 
 impl Layer for LayerNormalization {
     layer_common!("LayerNormalization", true);

@@ -7,6 +7,63 @@
 //! - `layer_normalization`: `LayerNormalization`
 //! - `unit_normalization`: `UnitNormalization`
 
+/// The options the normalization layers share (a struct with `base: LayerBase` and fields of
+/// the same names), each written once here; a layer lists the ones it has, each with its
+/// rustdoc:
+/// - `epsilon(e)`: must be > 0, else the error is recorded with `base.fail` (raised when the
+///   layer is built or added);
+/// - `center(yes)`, `scale(yes)`: whether `beta` / `gamma` exist;
+/// - `beta_initializer(i)`, `gamma_initializer(i)`.
+macro_rules! norm_options {
+    ($Name:ident { $( $(#[doc = $doc:expr])* $opt:ident ),* $(,)? }) => {
+        impl $Name {
+            $( $crate::layers::normalization::norm_options! { @opt [$(#[doc = $doc])*] $opt } )*
+        }
+    };
+    (@opt [$($attr:tt)*] epsilon) => {
+        $($attr)*
+        pub fn epsilon(mut self, e: f64) -> Self {
+            if e.is_nan() || e <= 0.0 {
+                self.base.fail($crate::Error::InvalidArgument(format!(
+                    "Layer {}: `epsilon` must be positive. Received: epsilon={e}",
+                    self.base.name
+                )));
+            }
+            self.epsilon = e;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] center) => {
+        $($attr)*
+        pub fn center(mut self, yes: bool) -> Self {
+            self.center = yes;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] scale) => {
+        $($attr)*
+        pub fn scale(mut self, yes: bool) -> Self {
+            self.scale = yes;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] beta_initializer) => {
+        $($attr)*
+        pub fn beta_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.beta_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] gamma_initializer) => {
+        $($attr)*
+        pub fn gamma_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.gamma_initializer = i;
+            self
+        }
+    };
+}
+pub(crate) use norm_options;
+
 pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;

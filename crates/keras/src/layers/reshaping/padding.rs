@@ -160,6 +160,14 @@ impl Layer for ZeroPadding2D {
     }
 }
 
+impl ZeroPadding2D {
+    /// `[[top, bottom], [left, right]]` when the layer pads channels-last images (for
+    /// folding into the convolution after it at inference).
+    pub(crate) fn channels_last_padding(&self) -> Option<[[usize; 2]; 2]> {
+        (self.data_format == DataFormat::ChannelsLast).then_some(self.padding)
+    }
+}
+
 /// Keras `keras.layers.Cropping1D`: drops steps at the start and end of `(batch, steps,
 /// channels)`.
 pub struct Cropping1D {

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::inference_fusion::{run_chain, FusionPlan};
+use super::inference_fusion::{run_fused, FusionPlan};
 use super::ops::OpLayer;
 use serde_json::Value;
 
@@ -379,23 +379,23 @@ impl Graph {
             if node.inputs.is_empty() || fused_away[ni] {
                 continue;
             }
-            if let Some(chain) = plan.as_ref().and_then(|p| p.heads[ni].as_ref()) {
-                let s = self.slot(node.inputs[0]);
-                if let (Some(x), None) = (&values[s], &masks[s]) {
-                    if let Some(y) = run_chain(self, ni, chain, x) {
-                        let y = y?;
-                        for j in std::iter::once(ni).chain(chain.tail()) {
-                            fused_away[j] = true;
-                            for s in &self.nodes[j].frees {
-                                values[*s] = None;
-                                masks[*s] = None;
-                            }
+            if let Some(fused) = plan.as_ref().and_then(|p| p.heads[ni].as_ref()) {
+                let slots: Vec<usize> = node.inputs.iter().map(|&r| self.slot(r)).collect();
+                let xs: Option<Vec<&Tensor>> =
+                    slots.iter().map(|&s| values[s].as_ref().filter(|_| masks[s].is_none())).collect();
+                if let Some(y) = xs.and_then(|xs| run_fused(self, fused, &xs)) {
+                    let y = y?;
+                    for j in fused.nodes() {
+                        fused_away[j] = true;
+                        for s in &self.nodes[j].frees {
+                            values[*s] = None;
+                            masks[*s] = None;
                         }
-                        let out = self.nodes[chain.last(ni)].first_slot;
-                        values[out] = Some(y);
-                        masks[out] = None;
-                        continue;
                     }
+                    let out = self.nodes[fused.last()].first_slot;
+                    values[out] = Some(y);
+                    masks[out] = None;
+                    continue;
                 }
             }
             let layer = &self.layers[node.layer];

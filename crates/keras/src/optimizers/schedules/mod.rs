@@ -13,6 +13,7 @@ use std::fmt::Debug;
 use serde_json::{json, Map, Value};
 
 use crate::optimizers::base::take_bool;
+use crate::utils::config_args::{config_args, ArgFamily, ConfigArg};
 use crate::{keras_bail, Error, Result};
 
 /// A Keras `LearningRateSchedule`.
@@ -72,7 +73,7 @@ pub fn deserialize(config: &Value) -> Result<Box<dyn LearningRateSchedule>> {
 }
 
 /// A number kept as given (an integer stays an integer in the config).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Num {
     v: f64,
     int: bool,
@@ -107,13 +108,6 @@ fn take_num(cfg: &mut Map<String, Value>, key: &str, default: Option<Num>) -> Re
     }
 }
 
-fn take_name(cfg: &mut Map<String, Value>, default: &str) -> String {
-    match cfg.remove("name") {
-        Some(Value::String(s)) => s,
-        _ => default.to_string(),
-    }
-}
-
 fn check_steps(key: &str, n: Num) -> Result<()> {
     if n.v.is_nan() || n.v <= 0.0 {
         keras_bail!(
@@ -125,15 +119,96 @@ fn check_steps(key: &str, n: Num) -> Result<()> {
     Ok(())
 }
 
-/// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored exponent with
-/// `staircase`).
-#[derive(Clone, Debug)]
-pub struct ExponentialDecay {
-    initial_learning_rate: Num,
-    decay_steps: Num,
-    decay_rate: Num,
-    staircase: bool,
-    name: String,
+/// The schedules' config readers: each removes its key from the config, so that leftover
+/// keys can be reported as unexpected arguments.
+pub(crate) struct ScheduleArgs;
+
+impl ArgFamily for ScheduleArgs {
+    type Src = Map<String, Value>;
+}
+
+impl ConfigArg<ScheduleArgs> for Num {
+    fn to_config(&self) -> Value {
+        self.json()
+    }
+    fn from_config(cfg: &mut Map<String, Value>, key: &str, default: Option<Self>) -> Result<Self> {
+        take_num(cfg, key, default)
+    }
+}
+
+impl ConfigArg<ScheduleArgs> for Option<Num> {
+    fn to_config(&self) -> Value {
+        self.map_or(Value::Null, |n| n.json())
+    }
+    /// `null` or missing is `None`.
+    fn from_config(cfg: &mut Map<String, Value>, key: &str, _default: Option<Self>) -> Result<Self> {
+        match cfg.get(key) {
+            None | Some(Value::Null) => {
+                cfg.remove(key);
+                Ok(None)
+            }
+            Some(_) => Ok(Some(take_num(cfg, key, None)?)),
+        }
+    }
+}
+
+impl ConfigArg<ScheduleArgs> for Vec<Num> {
+    fn to_config(&self) -> Value {
+        Value::Array(self.iter().map(Num::json).collect())
+    }
+    /// A list of numbers; anything else is a missing argument.
+    fn from_config(cfg: &mut Map<String, Value>, key: &str, default: Option<Self>) -> Result<Self> {
+        match cfg.remove(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| match x {
+                    Value::Number(n) => {
+                        Ok(Num { v: n.as_f64().unwrap_or(0.0), int: n.is_i64() || n.is_u64() })
+                    }
+                    other => Err(Error::InvalidArgument(format!(
+                        "`{key}` must be a list of numbers, received {other}"
+                    ))),
+                })
+                .collect(),
+            _ => default.ok_or_else(|| Error::InvalidArgument(format!("missing required argument: '{key}'"))),
+        }
+    }
+}
+
+impl ConfigArg<ScheduleArgs> for bool {
+    fn to_config(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_config(cfg: &mut Map<String, Value>, key: &str, default: Option<Self>) -> Result<Self> {
+        take_bool(cfg, key, default.unwrap_or(false))
+    }
+}
+
+/// The schedule's `name`: a string, or the default for anything else.
+impl ConfigArg<ScheduleArgs> for String {
+    fn to_config(&self) -> Value {
+        Value::String(self.clone())
+    }
+    fn from_config(cfg: &mut Map<String, Value>, key: &str, default: Option<Self>) -> Result<Self> {
+        match cfg.remove(key) {
+            Some(Value::String(s)) => Ok(s),
+            _ => Ok(default.unwrap_or_default()),
+        }
+    }
+}
+
+config_args! {
+    /// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored exponent with
+    /// `staircase`).
+    #[derive(Clone, Debug)]
+    pub struct ExponentialDecay with builders, family ScheduleArgs {
+        initial_learning_rate: Num,
+        decay_steps: Num,
+        decay_rate: Num,
+        /// `staircase=`: decay at discrete intervals.
+        staircase: bool = false; builder staircase(yes: bool),
+        name: String = "ExponentialDecay".into(),
+    }
 }
 
 impl ExponentialDecay {
@@ -143,15 +218,8 @@ impl ExponentialDecay {
             initial_learning_rate: Num::float(initial_learning_rate),
             decay_steps: Num::int(decay_steps),
             decay_rate: Num::float(decay_rate),
-            staircase: false,
-            name: "ExponentialDecay".into(),
+            ..Self::defaults()
         }
-    }
-
-    /// `staircase=`: decay at discrete intervals.
-    pub fn staircase(mut self, yes: bool) -> Self {
-        self.staircase = yes;
-        self
     }
 
     /// Checks `decay_steps > 0` (the Keras constructor's check).
@@ -160,13 +228,7 @@ impl ExponentialDecay {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = ExponentialDecay {
-            initial_learning_rate: take_num(cfg, "initial_learning_rate", None)?,
-            decay_steps: take_num(cfg, "decay_steps", None)?,
-            decay_rate: take_num(cfg, "decay_rate", None)?,
-            staircase: take_bool(cfg, "staircase", false)?,
-            name: take_name(cfg, "ExponentialDecay"),
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -184,26 +246,24 @@ impl LearningRateSchedule for ExponentialDecay {
         self.initial_learning_rate.f() * self.decay_rate.f().powf(p)
     }
     fn get_config(&self) -> Value {
-        json!({
-            "initial_learning_rate": self.initial_learning_rate.json(),
-            "decay_steps": self.decay_steps.json(),
-            "decay_rate": self.decay_rate.json(),
-            "staircase": self.staircase,
-            "name": self.name,
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())
     }
 }
 
-/// `values[0]` while `step <= boundaries[0]`, `values[i]` while
-/// `boundaries[i-1] < step <= boundaries[i]`, `values[n]` after the last boundary.
-#[derive(Clone, Debug)]
-pub struct PiecewiseConstantDecay {
-    boundaries: Vec<Num>,
-    values: Vec<Num>,
-    name: String,
+config_args! {
+    /// `values[0]` while `step <= boundaries[0]`, `values[i]` while
+    /// `boundaries[i-1] < step <= boundaries[i]`, `values[n]` after the last boundary.
+    #[derive(Clone, Debug)]
+    pub struct PiecewiseConstantDecay, family ScheduleArgs {
+        boundaries: Vec<Num>,
+        values: Vec<Num>,
+        name: String = "PiecewiseConstant".into(),
+    }
 }
 
 impl PiecewiseConstantDecay {
@@ -212,7 +272,7 @@ impl PiecewiseConstantDecay {
         let s = PiecewiseConstantDecay {
             boundaries: boundaries.iter().map(|&b| Num::int(b)).collect(),
             values: values.iter().map(|&v| Num::float(v)).collect(),
-            name: "PiecewiseConstant".into(),
+            ..Self::defaults()
         };
         s.check()?;
         Ok(s)
@@ -236,27 +296,7 @@ impl PiecewiseConstantDecay {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let list = |cfg: &mut Map<String, Value>, key: &str| -> Result<Vec<Num>> {
-            match cfg.remove(key) {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|x| match x {
-                        Value::Number(n) => {
-                            Ok(Num { v: n.as_f64().unwrap_or(0.0), int: n.is_i64() || n.is_u64() })
-                        }
-                        other => Err(Error::InvalidArgument(format!(
-                            "`{key}` must be a list of numbers, received {other}"
-                        ))),
-                    })
-                    .collect(),
-                _ => Err(Error::InvalidArgument(format!("missing required argument: '{key}'"))),
-            }
-        };
-        let s = PiecewiseConstantDecay {
-            boundaries: list(cfg, "boundaries")?,
-            values: list(cfg, "values")?,
-            name: take_name(cfg, "PiecewiseConstant"),
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -276,27 +316,30 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
         self.values.last().map_or(0.0, Num::f)
     }
     fn get_config(&self) -> Value {
-        json!({
-            "boundaries": self.boundaries.iter().map(Num::json).collect::<Vec<_>>(),
-            "values": self.values.iter().map(Num::json).collect::<Vec<_>>(),
-            "name": self.name,
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())
     }
 }
 
-/// `(initial - end) * (1 - min(step, decay_steps)/decay_steps)^power + end`; with `cycle`
-/// the decay period grows to the first multiple of `decay_steps` above the step.
-#[derive(Clone, Debug)]
-pub struct PolynomialDecay {
-    initial_learning_rate: Num,
-    decay_steps: Num,
-    end_learning_rate: Num,
-    power: Num,
-    cycle: bool,
-    name: String,
+config_args! {
+    /// `(initial - end) * (1 - min(step, decay_steps)/decay_steps)^power + end`; with `cycle`
+    /// the decay period grows to the first multiple of `decay_steps` above the step.
+    #[derive(Clone, Debug)]
+    pub struct PolynomialDecay with builders, family ScheduleArgs {
+        initial_learning_rate: Num,
+        decay_steps: Num,
+        /// `end_learning_rate=`.
+        end_learning_rate: Num = Num::float(0.0001); builder end_learning_rate(v: f64) => Num::float(v),
+        /// `power=`.
+        power: Num = Num::float(1.0); builder power(v: f64) => Num::float(v),
+        /// `cycle=`.
+        cycle: bool = false; builder cycle(yes: bool),
+        name: String = "PolynomialDecay".into(),
+    }
 }
 
 impl PolynomialDecay {
@@ -305,26 +348,8 @@ impl PolynomialDecay {
         PolynomialDecay {
             initial_learning_rate: Num::float(initial_learning_rate),
             decay_steps: Num::int(decay_steps),
-            end_learning_rate: Num::float(0.0001),
-            power: Num::float(1.0),
-            cycle: false,
-            name: "PolynomialDecay".into(),
+            ..Self::defaults()
         }
-    }
-    /// `end_learning_rate=`.
-    pub fn end_learning_rate(mut self, v: f64) -> Self {
-        self.end_learning_rate = Num::float(v);
-        self
-    }
-    /// `power=`.
-    pub fn power(mut self, v: f64) -> Self {
-        self.power = Num::float(v);
-        self
-    }
-    /// `cycle=`.
-    pub fn cycle(mut self, yes: bool) -> Self {
-        self.cycle = yes;
-        self
     }
     /// Checks `decay_steps > 0`.
     pub fn check(&self) -> Result<()> {
@@ -332,14 +357,7 @@ impl PolynomialDecay {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = PolynomialDecay {
-            initial_learning_rate: take_num(cfg, "initial_learning_rate", None)?,
-            decay_steps: take_num(cfg, "decay_steps", None)?,
-            end_learning_rate: take_num(cfg, "end_learning_rate", Some(Num::float(0.0001)))?,
-            power: take_num(cfg, "power", Some(Num::float(1.0)))?,
-            cycle: take_bool(cfg, "cycle", false)?,
-            name: take_name(cfg, "PolynomialDecay"),
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -364,29 +382,27 @@ impl LearningRateSchedule for PolynomialDecay {
         (init - end) * (1.0 - p).powf(self.power.f()) + end
     }
     fn get_config(&self) -> Value {
-        json!({
-            "initial_learning_rate": self.initial_learning_rate.json(),
-            "decay_steps": self.decay_steps.json(),
-            "end_learning_rate": self.end_learning_rate.json(),
-            "power": self.power.json(),
-            "cycle": self.cycle,
-            "name": self.name,
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())
     }
 }
 
-/// `initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with
-/// `staircase`).
-#[derive(Clone, Debug)]
-pub struct InverseTimeDecay {
-    initial_learning_rate: Num,
-    decay_steps: Num,
-    decay_rate: Num,
-    staircase: bool,
-    name: String,
+config_args! {
+    /// `initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with
+    /// `staircase`).
+    #[derive(Clone, Debug)]
+    pub struct InverseTimeDecay with builders, family ScheduleArgs {
+        initial_learning_rate: Num,
+        decay_steps: Num,
+        decay_rate: Num,
+        /// `staircase=`.
+        staircase: bool = false; builder staircase(yes: bool),
+        name: String = "InverseTimeDecay".into(),
+    }
 }
 
 impl InverseTimeDecay {
@@ -396,14 +412,8 @@ impl InverseTimeDecay {
             initial_learning_rate: Num::float(initial_learning_rate),
             decay_steps: Num::int(decay_steps),
             decay_rate: Num::float(decay_rate),
-            staircase: false,
-            name: "InverseTimeDecay".into(),
+            ..Self::defaults()
         }
-    }
-    /// `staircase=`.
-    pub fn staircase(mut self, yes: bool) -> Self {
-        self.staircase = yes;
-        self
     }
     /// Checks `decay_steps > 0`.
     pub fn check(&self) -> Result<()> {
@@ -411,13 +421,7 @@ impl InverseTimeDecay {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = InverseTimeDecay {
-            initial_learning_rate: take_num(cfg, "initial_learning_rate", None)?,
-            decay_steps: take_num(cfg, "decay_steps", None)?,
-            decay_rate: take_num(cfg, "decay_rate", None)?,
-            staircase: take_bool(cfg, "staircase", false)?,
-            name: take_name(cfg, "InverseTimeDecay"),
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -435,13 +439,9 @@ impl LearningRateSchedule for InverseTimeDecay {
         self.initial_learning_rate.f() / (1.0 + self.decay_rate.f() * p)
     }
     fn get_config(&self) -> Value {
-        json!({
-            "initial_learning_rate": self.initial_learning_rate.json(),
-            "decay_steps": self.decay_steps.json(),
-            "decay_rate": self.decay_rate.json(),
-            "staircase": self.staircase,
-            "name": self.name,
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())
@@ -455,16 +455,21 @@ fn cosine_decayed(from_lr: f32, step: f32, decay_steps: f32, alpha: f64) -> f32 
     from_lr * decayed
 }
 
-/// Cosine decay from `initial_learning_rate` (or, with a warmup, from `warmup_target` after a
-/// linear warmup of `warmup_steps`) down to `alpha` times that value over `decay_steps`.
-#[derive(Clone, Debug)]
-pub struct CosineDecay {
-    initial_learning_rate: Num,
-    decay_steps: Num,
-    alpha: Num,
-    name: String,
-    warmup_target: Option<Num>,
-    warmup_steps: Num,
+config_args! {
+    /// Cosine decay from `initial_learning_rate` (or, with a warmup, from `warmup_target` after a
+    /// linear warmup of `warmup_steps`) down to `alpha` times that value over `decay_steps`.
+    #[derive(Clone, Debug)]
+    pub struct CosineDecay with builders, family ScheduleArgs {
+        initial_learning_rate: Num,
+        decay_steps: Num,
+        /// `alpha=`: the final fraction of the learning rate.
+        alpha: Num = Num::float(0.0); builder alpha(v: f64) => Num::float(v),
+        name: String = "CosineDecay".into(),
+        /// Set with `warmup`.
+        warmup_target: Option<Num> = None,
+        /// Set with `warmup`.
+        warmup_steps: Num = Num::int(0),
+    }
 }
 
 impl CosineDecay {
@@ -473,16 +478,8 @@ impl CosineDecay {
         CosineDecay {
             initial_learning_rate: Num::float(initial_learning_rate),
             decay_steps: Num::int(decay_steps),
-            alpha: Num::float(0.0),
-            name: "CosineDecay".into(),
-            warmup_target: None,
-            warmup_steps: Num::int(0),
+            ..Self::defaults()
         }
-    }
-    /// `alpha=`: the final fraction of the learning rate.
-    pub fn alpha(mut self, v: f64) -> Self {
-        self.alpha = Num::float(v);
-        self
     }
     /// `warmup_target=` and `warmup_steps=`: a linear warmup to `target` first.
     pub fn warmup(mut self, target: f64, steps: u64) -> Self {
@@ -496,21 +493,7 @@ impl CosineDecay {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let warmup_target = match cfg.get("warmup_target") {
-            None | Some(Value::Null) => {
-                cfg.remove("warmup_target");
-                None
-            }
-            Some(_) => Some(take_num(cfg, "warmup_target", None)?),
-        };
-        let s = CosineDecay {
-            initial_learning_rate: take_num(cfg, "initial_learning_rate", None)?,
-            decay_steps: take_num(cfg, "decay_steps", None)?,
-            alpha: take_num(cfg, "alpha", Some(Num::float(0.0)))?,
-            name: take_name(cfg, "CosineDecay"),
-            warmup_target,
-            warmup_steps: take_num(cfg, "warmup_steps", Some(Num::int(0)))?,
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -539,30 +522,30 @@ impl LearningRateSchedule for CosineDecay {
         }
     }
     fn get_config(&self) -> Value {
-        json!({
-            "initial_learning_rate": self.initial_learning_rate.json(),
-            "decay_steps": self.decay_steps.json(),
-            "alpha": self.alpha.json(),
-            "name": self.name,
-            "warmup_target": self.warmup_target.map_or(Value::Null, |n| n.json()),
-            "warmup_steps": self.warmup_steps.json(),
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())
     }
 }
 
-/// Cosine decay with warm restarts (SGDR): periods grow by `t_mul`, restart peaks shrink by
-/// `m_mul`.
-#[derive(Clone, Debug)]
-pub struct CosineDecayRestarts {
-    initial_learning_rate: Num,
-    first_decay_steps: Num,
-    t_mul: Num,
-    m_mul: Num,
-    alpha: Num,
-    name: String,
+config_args! {
+    /// Cosine decay with warm restarts (SGDR): periods grow by `t_mul`, restart peaks shrink by
+    /// `m_mul`.
+    #[derive(Clone, Debug)]
+    pub struct CosineDecayRestarts with builders, family ScheduleArgs {
+        initial_learning_rate: Num,
+        first_decay_steps: Num,
+        /// `t_mul=`.
+        t_mul: Num = Num::float(2.0); builder t_mul(v: f64) => Num::float(v),
+        /// `m_mul=`.
+        m_mul: Num = Num::float(1.0); builder m_mul(v: f64) => Num::float(v),
+        /// `alpha=`.
+        alpha: Num = Num::float(0.0); builder alpha(v: f64) => Num::float(v),
+        name: String = "SGDRDecay".into(),
+    }
 }
 
 impl CosineDecayRestarts {
@@ -572,26 +555,8 @@ impl CosineDecayRestarts {
         CosineDecayRestarts {
             initial_learning_rate: Num::float(initial_learning_rate),
             first_decay_steps: Num::int(first_decay_steps),
-            t_mul: Num::float(2.0),
-            m_mul: Num::float(1.0),
-            alpha: Num::float(0.0),
-            name: "SGDRDecay".into(),
+            ..Self::defaults()
         }
-    }
-    /// `t_mul=`.
-    pub fn t_mul(mut self, v: f64) -> Self {
-        self.t_mul = Num::float(v);
-        self
-    }
-    /// `m_mul=`.
-    pub fn m_mul(mut self, v: f64) -> Self {
-        self.m_mul = Num::float(v);
-        self
-    }
-    /// `alpha=`.
-    pub fn alpha(mut self, v: f64) -> Self {
-        self.alpha = Num::float(v);
-        self
     }
     /// Checks `first_decay_steps > 0`.
     pub fn check(&self) -> Result<()> {
@@ -599,14 +564,7 @@ impl CosineDecayRestarts {
     }
 
     fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = CosineDecayRestarts {
-            initial_learning_rate: take_num(cfg, "initial_learning_rate", None)?,
-            first_decay_steps: take_num(cfg, "first_decay_steps", None)?,
-            t_mul: take_num(cfg, "t_mul", Some(Num::float(2.0)))?,
-            m_mul: take_num(cfg, "m_mul", Some(Num::float(1.0)))?,
-            alpha: take_num(cfg, "alpha", Some(Num::float(0.0)))?,
-            name: take_name(cfg, "SGDRDecay"),
-        };
+        let s = Self::read_args(cfg)?;
         s.check()?;
         Ok(s)
     }
@@ -638,14 +596,9 @@ impl LearningRateSchedule for CosineDecayRestarts {
         init * decayed
     }
     fn get_config(&self) -> Value {
-        json!({
-            "initial_learning_rate": self.initial_learning_rate.json(),
-            "first_decay_steps": self.first_decay_steps.json(),
-            "t_mul": self.t_mul.json(),
-            "m_mul": self.m_mul.json(),
-            "alpha": self.alpha.json(),
-            "name": self.name,
-        })
+        let mut m = Map::new();
+        self.write_args(&mut m);
+        Value::Object(m)
     }
     fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
         Box::new(self.clone())

@@ -1,0 +1,793 @@
+//! The machinery shared by `ConvLSTM1D`, `ConvLSTM2D` and `ConvLSTM3D` (Keras's `ConvLSTM`
+//! base class): arguments, shapes, configs, and the step-by-step loop of the
+//! [`ConvLSTMCell`] over the time axis (`cell_rnn::run_steps`, masks, `go_backwards`,
+//! `return_sequences`, `return_state`, `stateful`).
+
+use std::sync::Mutex;
+
+use keras_engine::{ops, DType};
+use serde_json::{json, Value};
+
+use super::cell_rnn::{run_steps, StepFlags};
+pub use super::conv_lstm_cell::ConvLSTMCell;
+use crate::activations::Activation;
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::convolutional::common::{init_arg, tuple_arg, usize_arg};
+use crate::layers::convolutional::conv2d::parse_padding;
+use crate::layers::data_format::DataFormat;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::reshaping::args::ndim_error;
+use crate::regularizers::Regularizer;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// A ConvLSTM layer of any rank (Keras's `ConvLSTM` base): what `ConvLSTM1D`, `ConvLSTM2D`
+/// and `ConvLSTM3D` wrap. Inputs `(batch, time, spatial.., channels)` (channels-last) or
+/// `(batch, time, channels, spatial..)` (channels-first).
+pub struct ConvLSTM {
+    pub(crate) base: LayerBase,
+    class: &'static str,
+    /// The cell holding the weights and the convolution arguments (saved under `cell`).
+    pub(crate) cell: ConvLSTMCell,
+    pub(crate) return_sequences: bool,
+    pub(crate) return_state: bool,
+    pub(crate) go_backwards: bool,
+    pub(crate) stateful: bool,
+    pub(crate) unroll: bool,
+    pub(crate) zero_output_for_mask: bool,
+    /// Stateful layers: the last states (channels-last), carried to the next batch.
+    states: Mutex<Option<Vec<Tensor>>>,
+}
+
+fn class_of(rank: usize) -> (&'static str, &'static str) {
+    match rank {
+        1 => ("ConvLSTM1D", "conv_lstm1d"),
+        2 => ("ConvLSTM2D", "conv_lstm2d"),
+        _ => ("ConvLSTM3D", "conv_lstm3d"),
+    }
+}
+
+fn tuple_error(what: &str, v: &[usize]) -> Error {
+    Error::InvalidArgument(format!(
+        "The `{what}` argument must be a tuple of {} integers. Received {what}={v:?}, including values {{0}} that do not satisfy `value > 0`",
+        v.len()
+    ))
+}
+
+fn check_rate(base: &mut LayerBase, arg: &str, rate: f64) {
+    if !(0.0..=1.0).contains(&rate) || rate.is_nan() {
+        base.fail(Error::InvalidArgument(format!(
+            "Layer {}: invalid value for `{arg}`, expected a float in [0, 1]. Received: {arg}={rate}",
+            base.name
+        )));
+    }
+}
+
+impl ConvLSTM {
+    /// A layer of convolution `rank` (1, 2 or 3) with `filters` output channels, a
+    /// `kernel_size` window and Keras's defaults. Invalid arguments are reported by `build`.
+    pub fn new(rank: usize, filters: usize, kernel_size: &[usize]) -> Self {
+        let (class, snake) = class_of(rank);
+        let mut base = LayerBase::new(snake);
+        if !(1..=3).contains(&rank) {
+            base.fail(Error::InvalidArgument(format!(
+                "Rank {rank} convolutions are not currently implemented. Received: rank={rank}"
+            )));
+        }
+        if filters == 0 {
+            base.fail(Error::InvalidArgument(
+                "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."
+                    .into(),
+            ));
+        }
+        let mut ks = kernel_size.to_vec();
+        if ks.len() != rank {
+            base.fail(Error::InvalidArgument(format!(
+                "The `kernel_size` argument must be a tuple of {rank} integers. Received kernel_size={kernel_size:?}"
+            )));
+            ks = vec![1; rank];
+        } else if ks.contains(&0) {
+            base.fail(tuple_error("kernel_size", &ks));
+        }
+        ConvLSTM {
+            base,
+            class,
+            cell: ConvLSTMCell::new(rank, filters, ks),
+            return_sequences: false,
+            return_state: false,
+            go_backwards: false,
+            stateful: false,
+            unroll: false,
+            zero_output_for_mask: false,
+            states: Mutex::new(None),
+        }
+    }
+
+    /// The rank of the convolution.
+    pub fn rank(&self) -> usize {
+        self.cell.rank
+    }
+
+    /// The cell (Keras `layer.cell`).
+    pub fn cell(&self) -> &ConvLSTMCell {
+        &self.cell
+    }
+
+    fn check_tuple(&mut self, what: &str, v: &[usize]) -> bool {
+        if v.len() != self.cell.rank {
+            self.base.fail(Error::InvalidArgument(format!(
+                "The `{what}` argument must be a tuple of {} integers. Received {what}={v:?}",
+                self.cell.rank
+            )));
+            return false;
+        }
+        if v.contains(&0) {
+            self.base.fail(tuple_error(what, v));
+            return false;
+        }
+        true
+    }
+
+    fn check_strides_dilation(&mut self) {
+        let (s, d) = (&self.cell.strides, &self.cell.dilation_rate);
+        if s.iter().any(|&x| x > 1) && d.iter().any(|&x| x > 1) {
+            let e = Error::InvalidArgument(format!(
+                "Specifying `strides > 1` is not compatible with `dilation_rate > 1`. Please provide `strides=1` or `dilation_rate=1`. Received: strides={s:?} and dilation_rate={d:?}"
+            ));
+            self.base.fail(e);
+        }
+    }
+
+    /// Strides of the input convolution (the recurrent one always has stride 1).
+    pub(crate) fn set_strides(&mut self, s: &[usize]) {
+        if self.check_tuple("strides", s) {
+            self.cell.strides = s.to_vec();
+            self.check_strides_dilation();
+        }
+    }
+
+    /// Dilation of the input convolution.
+    pub(crate) fn set_dilation_rate(&mut self, d: &[usize]) {
+        if self.check_tuple("dilation_rate", d) {
+            self.cell.dilation_rate = d.to_vec();
+            self.check_strides_dilation();
+        }
+    }
+
+    /// `"valid"` or `"same"` for the input convolution (the recurrent one is always `same`).
+    pub(crate) fn set_padding(&mut self, p: &str) {
+        match parse_padding(p, &self.base.name) {
+            Ok(same) => self.cell.same = same,
+            Err(_) => self.base.fail(Error::InvalidArgument(format!(
+                "The `padding` argument must be a list/tuple or one of {{'valid', 'same'}}. Received: {p}"
+            ))),
+        }
+    }
+
+    /// `"channels_last"` or `"channels_first"`.
+    pub(crate) fn set_data_format(&mut self, f: &str) {
+        match DataFormat::parse(f) {
+            Ok(d) => self.cell.data_format = d,
+            Err(e) => self.base.fail(e),
+        }
+    }
+
+    /// The output (`recurrent = false`) or gate (`true`) activation by Keras name.
+    pub(crate) fn set_activation(&mut self, recurrent: bool, name: &str) {
+        match Activation::from_name(name) {
+            Ok(a) if recurrent => self.cell.recurrent_activation = a,
+            Ok(a) => self.cell.activation = a,
+            Err(e) => self.base.fail(e),
+        }
+    }
+
+    /// `dropout` (`recurrent = false`) or `recurrent_dropout`, a rate in `[0, 1]`.
+    pub(crate) fn set_dropout(&mut self, recurrent: bool, rate: f64) {
+        let arg = if recurrent { "recurrent_dropout" } else { "dropout" };
+        check_rate(&mut self.base, arg, rate);
+        if recurrent {
+            self.cell.recurrent_dropout = rate;
+        } else {
+            self.cell.dropout = rate;
+        }
+    }
+
+    /// Seed of the dropout masks.
+    pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
+        self.cell.set_seed(seed);
+    }
+
+    /// Rebuilds a layer of `rank` from a Keras config.
+    pub fn from_config(rank: usize, cfg: &Value) -> Result<Self> {
+        let (class, _) = class_of(rank);
+        let filters = usize_arg(cfg, "filters", None, class)?;
+        let kernel_size = match cfg.get("kernel_size") {
+            None | Some(Value::Null) => keras_bail!(Config, "{class} config needs `kernel_size`"),
+            Some(_) => tuple_arg(cfg, "kernel_size", rank, 1, false)?,
+        };
+        let mut l = ConvLSTM::new(rank, filters, &kernel_size);
+        l.base.apply_config(cfg);
+        l.set_strides(&tuple_arg(cfg, "strides", rank, 1, false)?);
+        l.set_dilation_rate(&tuple_arg(cfg, "dilation_rate", rank, 1, false)?);
+        match cfg.get("padding") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(p)) => l.set_padding(p),
+            Some(v) => keras_bail!(Config, "{class}: `padding` must be a string, received {v}"),
+        }
+        l.cell.data_format = DataFormat::from_config(cfg)?;
+        let b = |k: &str, d: bool| -> Result<bool> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(d),
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a boolean, received {v}"))),
+            }
+        };
+        l.return_sequences = b("return_sequences", false)?;
+        l.return_state = b("return_state", false)?;
+        l.go_backwards = b("go_backwards", false)?;
+        l.stateful = b("stateful", false)?;
+        l.unroll = b("unroll", false)?;
+        l.zero_output_for_mask = b("zero_output_for_mask", false)?;
+        l.cell.use_bias = b("use_bias", true)?;
+        l.cell.unit_forget_bias = b("unit_forget_bias", true)?;
+        let act = |k: &str, d: Activation| -> Result<Activation> {
+            match cfg.get(k) {
+                None => Ok(d),
+                Some(v) => Activation::from_config(v),
+            }
+        };
+        l.cell.activation = act("activation", Activation::Tanh)?;
+        l.cell.recurrent_activation = act("recurrent_activation", Activation::Sigmoid)?;
+        l.cell.kernel_initializer = init_arg(cfg, "kernel_initializer", Initializer::glorot_uniform())?;
+        l.cell.recurrent_initializer =
+            init_arg(cfg, "recurrent_initializer", Initializer::Orthogonal { gain: 1.0, seed: None })?;
+        l.cell.bias_initializer = init_arg(cfg, "bias_initializer", Initializer::Zeros)?;
+        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
+        l.cell.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
+        l.cell.recurrent_regularizer = Regularizer::from_config(get("recurrent_regularizer"))?;
+        l.cell.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
+        l.cell.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
+        l.cell.recurrent_constraint = Constraint::from_config(get("recurrent_constraint"))?;
+        l.cell.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        l.base.apply_activity_config(cfg)?;
+        let rate = |k: &str| -> Result<f64> {
+            match cfg.get(k) {
+                None | Some(Value::Null) => Ok(0.0),
+                Some(v) => v
+                    .as_f64()
+                    .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a number, received {v}"))),
+            }
+        };
+        l.set_dropout(false, rate("dropout")?);
+        l.set_dropout(true, rate("recurrent_dropout")?);
+        l.set_seed(cfg.get("seed").and_then(Value::as_u64));
+        if let Some(e) = l.base.pending_error.take() {
+            return Err(e);
+        }
+        Ok(l)
+    }
+
+    /// The input shape of one step, channels-last: `(batch, spatial.., channels)` with the
+    /// time axis removed; checks Keras's rank.
+    fn step_shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
+        let ndim = self.cell.rank + 3;
+        if s.len() != ndim {
+            return Err(ndim_error(&self.base.name, ndim, s));
+        }
+        let mut step: Shape = vec![s[0]];
+        match self.cell.data_format {
+            DataFormat::ChannelsLast => step.extend_from_slice(&s[2..]),
+            DataFormat::ChannelsFirst => {
+                step.extend_from_slice(&s[3..]);
+                step.push(s[2]);
+            }
+        }
+        Ok(step)
+    }
+
+    /// The channels-last output of one step: `(batch, out_spatial.., filters)`.
+    fn step_output_last(&self, s: &[Option<usize>]) -> Result<Shape> {
+        let step = self.step_shape_last(s)?;
+        let mut seq = vec![step[0], None];
+        seq.extend_from_slice(&step[1..]);
+        let mut out = vec![s[0]];
+        out.extend(self.cell.output_spatial(&self.base.name, &seq)?);
+        out.push(Some(self.cell.filters));
+        Ok(out)
+    }
+
+    /// Creates the cell's weights for inputs of `input_shape`.
+    pub fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        if let Some(e) = &self.base.pending_error {
+            return Err(e.clone());
+        }
+        let step = self.step_shape_last(input_shape)?;
+        let spatial = &step[1..step.len() - 1];
+        if spatial.contains(&None) {
+            keras_bail!(
+                Value,
+                "ConvLSTM layers only support static input shapes for the spatial dimension. Received invalid input shape: input_shape={}",
+                shape_str(&step)
+            );
+        }
+        let Some(input_dim) = step[step.len() - 1].filter(|&c| c > 0) else {
+            keras_bail!(
+                Value,
+                "The channel dimension of the inputs (last axis) should be defined. Found None. Full input shape received: input_shape={}",
+                shape_str(&step)
+            );
+        };
+        self.step_output_last(input_shape)?;
+        let name = self.base.name.clone();
+        self.cell.build_weights(&name, input_dim)?;
+        self.base.build_input_shape = Some(input_shape.to_vec());
+        self.base.built = true;
+        Ok(())
+    }
+
+    /// Every output shape: `[output]`, or `[output, h, c]` with `return_state`.
+    pub fn compute_output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
+        let state = self.cell.data_format.shape_from_last(&self.step_output_last(s)?);
+        let first = if self.return_sequences {
+            let mut o = vec![s[0], s[1]];
+            o.extend_from_slice(&state[1..]);
+            o
+        } else {
+            state.clone()
+        };
+        let mut out = vec![first];
+        if self.return_state {
+            out.push(state.clone());
+            out.push(state);
+        }
+        Ok(out)
+    }
+
+    /// The sequence `(batch, time, channels, spatial..)` as `(batch, time, spatial.., channels)`.
+    fn seq_to_last(&self, x: &Tensor) -> Result<Tensor> {
+        if self.cell.data_format == DataFormat::ChannelsLast {
+            return Ok(x.clone());
+        }
+        let r = x.rank();
+        let perm: Vec<usize> = [0, 1].into_iter().chain(3..r).chain([2]).collect();
+        Ok(ops::transpose(x, &perm)?)
+    }
+
+    /// The inverse of [`ConvLSTM::seq_to_last`].
+    fn seq_from_last(&self, y: &Tensor) -> Result<Tensor> {
+        if self.cell.data_format == DataFormat::ChannelsLast {
+            return Ok(y.clone());
+        }
+        let r = y.rank();
+        let perm: Vec<usize> = [0, 1, r - 1].into_iter().chain(2..r - 1).collect();
+        Ok(ops::transpose(y, &perm)?)
+    }
+
+    /// Runs the layer: `[output]`, or `[output, h, c]` with `return_state`. `mask` is
+    /// `(batch, time)` (non-zero = valid); `initial_state` (`[h, c]`, in the layer's data
+    /// format) overrides the zero (or stateful) initial states.
+    pub fn run(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        initial_state: Option<&[Tensor]>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let name = &self.base.name;
+        let Some(kernel) = &self.cell.kernel else {
+            keras_bail!(State, "Layer {name} is not built");
+        };
+        let dims: Shape = x.shape().iter().map(|&d| Some(d)).collect();
+        let ndim = self.cell.rank + 3;
+        if x.rank() != ndim {
+            return Err(ndim_error(name, ndim, &dims));
+        }
+        let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
+        let x = self.seq_to_last(&x)?;
+        let channels = kernel.shape()[self.cell.rank];
+        if x.shape()[ndim - 1] != channels {
+            keras_bail!(
+                Shape,
+                "Input 0 of layer \"{name}\" is incompatible with the layer: expected the channel axis of the input to have value {channels}, but received input with shape {:?}",
+                dims.iter().map(|d| d.unwrap_or(0)).collect::<Vec<_>>()
+            );
+        }
+        let state_shape: Vec<usize> =
+            self.step_output_last(&dims)?.into_iter().map(|d| d.unwrap_or(0)).collect();
+        let (b, t) = (x.shape()[0], x.shape()[1]);
+        if let Some(m) = mask {
+            if m.shape() != [b, t] {
+                keras_bail!(
+                    Shape,
+                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
+                    m.shape()
+                );
+            }
+        }
+        let stored = if self.stateful && initial_state.is_none() {
+            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(s) if s.first().is_some_and(|s0| s0.shape() != state_shape) => keras_bail!(
+                    Value,
+                    "Layer {name} is stateful and holds states of shape {:?}, but the input needs {state_shape:?}; call reset_states() or keep the batch size fixed",
+                    s[0].shape()
+                ),
+                other => other.cloned(),
+            }
+        } else {
+            None
+        };
+        let init: Vec<Tensor> = match initial_state {
+            Some(s) => {
+                let last: Vec<Tensor> =
+                    s.iter().map(|st| self.cell.data_format.to_last(st)).collect::<Result<_>>()?;
+                if last.len() != 2 || last.iter().any(|st| st.shape() != state_shape) {
+                    let shapes: Vec<&[usize]> = s.iter().map(|st| st.shape()).collect();
+                    let expected = self
+                        .cell
+                        .data_format
+                        .shape_from_last(&state_shape.iter().map(|&d| Some(d)).collect::<Vec<_>>());
+                    keras_bail!(
+                        Value,
+                        "Layer {name} expects 2 initial state tensors (h, c) of shape {}, received shapes {shapes:?}",
+                        shape_str(&expected)
+                    );
+                }
+                last
+            }
+            None => stored.unwrap_or_else(|| vec![Tensor::zeros(state_shape.clone()); 2]),
+        };
+        let flags = StepFlags {
+            go_backwards: self.go_backwards,
+            return_sequences: self.return_sequences,
+            zero_output_for_mask: self.zero_output_for_mask,
+        };
+        let training = ctx.training;
+        self.cell.reset_sequence();
+        let cell = &self.cell;
+        let result = run_steps(&x, mask, init, flags, &mut |xt, st| cell.step(xt, st, training));
+        self.cell.reset_sequence();
+        let (output, states) = result?;
+        if self.stateful {
+            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(states.iter().map(|s| s.detach()).collect());
+        }
+        let output = if self.return_sequences {
+            self.seq_from_last(&output)?
+        } else {
+            self.cell.data_format.from_last(&output)?
+        };
+        let mut outs = vec![output];
+        if self.return_state {
+            for s in &states {
+                outs.push(self.cell.data_format.from_last(s)?);
+            }
+        }
+        Ok(outs)
+    }
+
+    /// Forgets the states of a stateful layer.
+    pub fn reset_states(&self) {
+        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The current states of a stateful layer (channels-last; None before the first call or
+    /// after a reset).
+    pub fn states(&self) -> Option<Vec<Tensor>> {
+        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Keras's `get_config()`: the RNN keys, then the ConvLSTM arguments.
+    pub fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        m.insert("return_sequences".into(), json!(self.return_sequences));
+        m.insert("return_state".into(), json!(self.return_state));
+        m.insert("go_backwards".into(), json!(self.go_backwards));
+        m.insert("stateful".into(), json!(self.stateful));
+        m.insert("unroll".into(), json!(self.unroll));
+        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+        self.cell.args_config(&mut m, Some(activity));
+        Value::Object(m)
+    }
+}
+
+impl Layer for ConvLSTM {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        ConvLSTM::build(self, input_shape)
+    }
+    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+        Ok(ConvLSTM::compute_output_shapes(self, s)?.swap_remove(0))
+    }
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        let [s] = input_shapes else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.base.name,
+                input_shapes.len()
+            );
+        };
+        ConvLSTM::compute_output_shapes(self, s)
+    }
+    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
+    }
+    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
+    }
+    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
+        self.run(x, mask, None, ctx)
+    }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(if self.return_sequences { mask.cloned() } else { None })
+    }
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        vec![Sublayer::attr("cell", &self.cell)]
+    }
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (Vec::new(), vec![&mut self.cell])
+    }
+    fn get_config(&self) -> Value {
+        ConvLSTM::get_config(self)
+    }
+}
+
+/// Defines a public ConvLSTM layer of one rank around [`ConvLSTM`]: the builder methods, the
+/// [`crate::layers::Layer`] impl, `from_config`, `reset_states`, initial-state calls.
+macro_rules! conv_lstm_layer {
+    ($(#[$doc:meta])* $ty:ident, $rank:expr) => {
+        $(#[$doc])*
+        pub struct $ty(pub(crate) $crate::layers::rnn::conv_lstm::ConvLSTM);
+
+        impl $ty {
+            /// `filters` output channels and a `kernel_size` window; Keras's defaults for the
+            /// rest (stride 1, `valid` padding, `tanh` / `sigmoid`, unit forget bias).
+            pub fn new(filters: usize, kernel_size: [usize; $rank]) -> Self {
+                $ty($crate::layers::rnn::conv_lstm::ConvLSTM::new($rank, filters, &kernel_size))
+            }
+            /// Rebuilds from a Keras config.
+            pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+                Ok($ty($crate::layers::rnn::conv_lstm::ConvLSTM::from_config($rank, cfg)?))
+            }
+            /// Strides of the input convolution (the recurrent convolution always has stride 1).
+            pub fn strides(mut self, s: [usize; $rank]) -> Self {
+                self.0.set_strides(&s);
+                self
+            }
+            /// Padding of the input convolution: `"valid"` or `"same"` (the recurrent
+            /// convolution always pads `same`).
+            pub fn padding(mut self, p: &str) -> Self {
+                self.0.set_padding(p);
+                self
+            }
+            /// `"channels_last"` (`(batch, time, spatial.., channels)`, Keras's default via
+            /// `keras::config::image_data_format`) or `"channels_first"`.
+            pub fn data_format(mut self, f: &str) -> Self {
+                self.0.set_data_format(f);
+                self
+            }
+            /// Dilation rate of the input convolution.
+            pub fn dilation_rate(mut self, d: [usize; $rank]) -> Self {
+                self.0.set_dilation_rate(&d);
+                self
+            }
+            /// Output activation (default `"tanh"`).
+            pub fn activation(mut self, name: &str) -> Self {
+                self.0.set_activation(false, name);
+                self
+            }
+            /// Gate activation (default `"sigmoid"`).
+            pub fn recurrent_activation(mut self, name: &str) -> Self {
+                self.0.set_activation(true, name);
+                self
+            }
+            /// Whether the gates have a bias (default true).
+            pub fn use_bias(mut self, yes: bool) -> Self {
+                self.0.cell.use_bias = yes;
+                self
+            }
+            /// Initializer of the input kernel (default `glorot_uniform`).
+            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.cell.kernel_initializer = i;
+                self
+            }
+            /// Initializer of the recurrent kernel (default `orthogonal`).
+            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.cell.recurrent_initializer = i;
+                self
+            }
+            /// Initializer of the bias (default `zeros`).
+            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+                self.0.cell.bias_initializer = i;
+                self
+            }
+            /// Initialize the forget-gate bias to ones (default true, as Keras).
+            pub fn unit_forget_bias(mut self, yes: bool) -> Self {
+                self.0.cell.unit_forget_bias = yes;
+                self
+            }
+            /// Penalty of the input kernel added to the training loss.
+            pub fn kernel_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+                self.0.cell.kernel_regularizer = Some(r);
+                self
+            }
+            /// Penalty of the recurrent kernel added to the training loss.
+            pub fn recurrent_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+                self.0.cell.recurrent_regularizer = Some(r);
+                self
+            }
+            /// Penalty of the bias added to the training loss.
+            pub fn bias_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+                self.0.cell.bias_regularizer = Some(r);
+                self
+            }
+            /// Penalty of the layer's output added to the loss.
+            pub fn activity_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+                self.0.base.activity_regularizer = Some(r);
+                self
+            }
+            /// Constraint applied to the input kernel after each optimizer update.
+            pub fn kernel_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+                self.0.cell.kernel_constraint = Some(c);
+                self
+            }
+            /// Constraint applied to the recurrent kernel after each optimizer update.
+            pub fn recurrent_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+                self.0.cell.recurrent_constraint = Some(c);
+                self
+            }
+            /// Constraint applied to the bias after each optimizer update.
+            pub fn bias_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+                self.0.cell.bias_constraint = Some(c);
+                self
+            }
+            /// Fraction of the inputs dropped in training (one mask per gate and sequence).
+            pub fn dropout(mut self, rate: f64) -> Self {
+                self.0.set_dropout(false, rate);
+                self
+            }
+            /// Fraction of the recurrent state dropped in training.
+            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
+                self.0.set_dropout(true, rate);
+                self
+            }
+            /// Seed of the dropout masks.
+            pub fn seed(mut self, seed: u64) -> Self {
+                self.0.set_seed(Some(seed));
+                self
+            }
+            /// Return the whole output sequence instead of the last output.
+            pub fn return_sequences(mut self, yes: bool) -> Self {
+                self.0.return_sequences = yes;
+                self
+            }
+            /// Also return the final states `h` and `c`.
+            pub fn return_state(mut self, yes: bool) -> Self {
+                self.0.return_state = yes;
+                self
+            }
+            /// Walk the sequence backwards.
+            pub fn go_backwards(mut self, yes: bool) -> Self {
+                self.0.go_backwards = yes;
+                self
+            }
+            /// Carry the last states of a batch over to the next one.
+            pub fn stateful(mut self, yes: bool) -> Self {
+                self.0.stateful = yes;
+                self
+            }
+            /// `input_shape` (without batch) for the first layer of a Sequential model.
+            pub fn input_shape(mut self, shape: &[usize]) -> Self {
+                self.0.base.input_shape = Some(shape.to_vec());
+                self
+            }
+            /// Sets the layer name.
+            pub fn name(mut self, name: &str) -> Self {
+                self.0.base.rename(name);
+                self
+            }
+            /// The number of output channels.
+            pub fn filters(&self) -> usize {
+                self.0.cell.filters
+            }
+            /// Forgets the states of a stateful layer.
+            pub fn reset_states(&self) {
+                self.0.reset_states()
+            }
+            /// The current states of a stateful layer (channels-last).
+            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
+                self.0.states()
+            }
+            /// Calls the layer from the initial states `[h, c]` (in the layer's data format)
+            /// with an optional `(batch, time)` mask; returns every output.
+            pub fn call_with_state(
+                &self,
+                x: &$crate::Tensor,
+                initial_state: &[$crate::Tensor],
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                self.0.run(x, mask, Some(initial_state), ctx)
+            }
+        }
+
+        impl $crate::layers::Layer for $ty {
+            fn class_name(&self) -> &'static str {
+                $crate::layers::Layer::class_name(&self.0)
+            }
+            fn base(&self) -> &$crate::layers::LayerBase {
+                &self.0.base
+            }
+            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+                &mut self.0.base
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
+                self.0.build(input_shape)
+            }
+            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+                $crate::layers::Layer::compute_output_shape(&self.0, s)
+            }
+            fn compute_output_shapes(
+                &self,
+                s: &[$crate::layers::Shape],
+            ) -> $crate::Result<Vec<$crate::layers::Shape>> {
+                $crate::layers::Layer::compute_output_shapes(&self.0, s)
+            }
+            fn call(&self, x: &$crate::Tensor, ctx: &mut $crate::layers::CallContext) -> $crate::Result<$crate::Tensor> {
+                Ok(self.0.run(x, None, None, ctx)?.swap_remove(0))
+            }
+            fn call_masked(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<$crate::Tensor> {
+                Ok(self.0.run(x, mask, None, ctx)?.swap_remove(0))
+            }
+            fn call_outputs(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                self.0.run(x, mask, None, ctx)
+            }
+            fn compute_mask(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+            ) -> $crate::Result<Option<$crate::Tensor>> {
+                $crate::layers::Layer::compute_mask(&self.0, x, mask)
+            }
+            fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
+                $crate::layers::Layer::sublayers(&self.0)
+            }
+            fn own_weights_and_sublayers_mut(
+                &mut self,
+            ) -> (Vec<&mut $crate::layers::Variable>, Vec<&mut dyn $crate::layers::Layer>) {
+                $crate::layers::Layer::own_weights_and_sublayers_mut(&mut self.0)
+            }
+            fn get_config(&self) -> serde_json::Value {
+                self.0.get_config()
+            }
+        }
+    };
+}
+pub(crate) use conv_lstm_layer;

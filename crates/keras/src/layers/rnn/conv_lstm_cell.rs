@@ -1,0 +1,428 @@
+//! `ConvLSTMCell`: one time step of the ConvLSTM layers (Keras
+//! `keras.src.layers.rnn.conv_lstm.ConvLSTMCell`). The input and recurrent transformations of
+//! an LSTM are convolutions: `z = conv(x, kernel) + bias + conv_same(h, recurrent_kernel)`,
+//! split into the gates `i, f, c, o`. Built from the engine's differentiable convolution ops,
+//! so gradients come from autodiff. The cell works channels-last; its layer moves the channels
+//! of a `channels_first` sequence before and after.
+
+use std::any::Any;
+use std::sync::Mutex;
+
+use keras_engine::ops::{self, Unary};
+use keras_engine::{with_global_rng, Rng};
+use serde_json::{json, Map, Value};
+
+use crate::activations::Activation;
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::convolutional::conv2d::conv_output_len;
+use crate::layers::data_format::DataFormat;
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::regularizers::Regularizer;
+use crate::{keras_bail, Error, Result, Tensor};
+
+/// The per-gate dropout masks of one sequence: input masks, recurrent masks.
+type GateMasks = (Option<Vec<Tensor>>, Option<Vec<Tensor>>);
+
+/// The weights and arguments of a ConvLSTM layer (Keras `ConvLSTMCell`, named
+/// `conv_lstm_cell` inside its layer: variables `conv_lstm2d/conv_lstm_cell/kernel`,
+/// `.../recurrent_kernel`, `.../bias`). Kernel `kernel_size + (input_dim, 4 * filters)`,
+/// recurrent kernel `kernel_size + (filters, 4 * filters)`, bias `(4 * filters)`, the gate
+/// blocks in Keras's order `i, f, c, o`. It runs inside its ConvLSTM layer, not on its own.
+pub struct ConvLSTMCell {
+    pub(crate) base: LayerBase,
+    pub(crate) rank: usize,
+    pub(crate) filters: usize,
+    pub(crate) kernel_size: Vec<usize>,
+    pub(crate) strides: Vec<usize>,
+    pub(crate) same: bool,
+    pub(crate) data_format: DataFormat,
+    pub(crate) dilation_rate: Vec<usize>,
+    pub(crate) activation: Activation,
+    pub(crate) recurrent_activation: Activation,
+    pub(crate) use_bias: bool,
+    pub(crate) kernel_initializer: Initializer,
+    pub(crate) recurrent_initializer: Initializer,
+    pub(crate) bias_initializer: Initializer,
+    pub(crate) unit_forget_bias: bool,
+    pub(crate) kernel_regularizer: Option<Regularizer>,
+    pub(crate) recurrent_regularizer: Option<Regularizer>,
+    pub(crate) bias_regularizer: Option<Regularizer>,
+    pub(crate) kernel_constraint: Option<Constraint>,
+    pub(crate) recurrent_constraint: Option<Constraint>,
+    pub(crate) bias_constraint: Option<Constraint>,
+    pub(crate) dropout: f64,
+    pub(crate) recurrent_dropout: f64,
+    pub(crate) seed: Option<u64>,
+    rng: Mutex<Option<Rng>>,
+    masks: Mutex<Option<GateMasks>>,
+    pub(crate) kernel: Option<Variable>,
+    pub(crate) recurrent_kernel: Option<Variable>,
+    pub(crate) bias: Option<Variable>,
+}
+
+impl ConvLSTMCell {
+    /// An unbuilt cell of convolution `rank` (1, 2 or 3) with Keras's defaults.
+    pub(crate) fn new(rank: usize, filters: usize, kernel_size: Vec<usize>) -> Self {
+        ConvLSTMCell {
+            base: LayerBase::named("conv_lstm_cell"),
+            rank,
+            filters,
+            kernel_size,
+            strides: vec![1; rank],
+            same: false,
+            data_format: DataFormat::default(),
+            dilation_rate: vec![1; rank],
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            use_bias: true,
+            kernel_initializer: Initializer::glorot_uniform(),
+            recurrent_initializer: Initializer::Orthogonal { gain: 1.0, seed: None },
+            bias_initializer: Initializer::Zeros,
+            unit_forget_bias: true,
+            kernel_regularizer: None,
+            recurrent_regularizer: None,
+            bias_regularizer: None,
+            kernel_constraint: None,
+            recurrent_constraint: None,
+            bias_constraint: None,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            seed: None,
+            rng: Mutex::new(None),
+            masks: Mutex::new(None),
+            kernel: None,
+            recurrent_kernel: None,
+            bias: None,
+        }
+    }
+
+    /// Seeds the dropout masks (None: the global generator).
+    pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
+        self.seed = seed;
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = seed.map(Rng::new);
+    }
+
+    /// The spatial output size of the input convolution (channels-last spatial dims), or
+    /// Keras's "output size would be negative" error.
+    pub(crate) fn output_spatial(&self, layer: &str, input_shape: &[Option<usize>]) -> Result<Shape> {
+        let spatial = &input_shape[2..2 + self.rank];
+        let mut out = Vec::with_capacity(self.rank);
+        for (i, d) in spatial.iter().enumerate() {
+            out.push(match d {
+                None => None,
+                Some(d) => match conv_output_len(
+                    *d,
+                    self.kernel_size[i],
+                    self.strides[i],
+                    self.dilation_rate[i],
+                    self.same,
+                ) {
+                    Some(o) => Some(o),
+                    None => keras_bail!(
+                        Shape,
+                        "Computed output size would be negative in layer {layer}. Received `inputs shape={}`, `kernel_size={:?}`, `dilation_rate={:?}`.",
+                        crate::layers::layer::shape_str(input_shape),
+                        self.kernel_size,
+                        self.dilation_rate
+                    ),
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Creates the kernel, recurrent kernel and bias for `input_dim` input channels, as
+    /// variables of `{layer}/conv_lstm_cell`.
+    pub(crate) fn build_weights(&mut self, layer: &str, input_dim: usize) -> Result<()> {
+        let path = format!("{layer}/{}", self.base.name);
+        let f = self.filters;
+        let mut kshape = self.kernel_size.clone();
+        kshape.extend([input_dim, 4 * f]);
+        let mut rshape = self.kernel_size.clone();
+        rshape.extend([f, 4 * f]);
+        self.kernel = Some(
+            Variable::new("kernel", &path, self.kernel_initializer.initialize(&kshape)?, true)
+                .with_regularizer(self.kernel_regularizer.clone())
+                .with_constraint(self.kernel_constraint.clone()),
+        );
+        self.recurrent_kernel = Some(
+            Variable::new("recurrent_kernel", &path, self.recurrent_initializer.initialize(&rshape)?, true)
+                .with_regularizer(self.recurrent_regularizer.clone())
+                .with_constraint(self.recurrent_constraint.clone()),
+        );
+        self.bias = if self.use_bias {
+            let value = if self.unit_forget_bias {
+                // Keras: bias_initializer for i, ones for f, bias_initializer for c and o.
+                let mut v = self.bias_initializer.initialize(&[f])?.to_f32_vec();
+                v.extend(std::iter::repeat_n(1.0, f));
+                v.extend(self.bias_initializer.initialize(&[2 * f])?.to_f32_vec());
+                Tensor::new(v, vec![4 * f])?
+            } else {
+                self.bias_initializer.initialize(&[4 * f])?
+            };
+            Some(
+                Variable::new("bias", &path, value, true)
+                    .with_regularizer(self.bias_regularizer.clone())
+                    .with_constraint(self.bias_constraint.clone()),
+            )
+        } else {
+            None
+        };
+        self.base.built = true;
+        Ok(())
+    }
+
+    fn var<'a>(&self, v: &'a Option<Variable>) -> Result<&'a Variable> {
+        v.as_ref().ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))
+    }
+
+    /// Channels-last convolution of rank 1, 2 or 3 (Keras `ops.conv`): the input convolution
+    /// with the layer's strides, dilation and padding, or (`recurrent`) the recurrent one with
+    /// stride 1, no dilation and `same` padding.
+    fn conv(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, recurrent: bool) -> Result<Tensor> {
+        let (strides, dilation, same) = if recurrent {
+            (vec![1; self.rank], vec![1; self.rank], true)
+        } else {
+            (self.strides.clone(), self.dilation_rate.clone(), self.same)
+        };
+        if same {
+            check_padded(x, w, &strides, &dilation)?;
+        }
+        let act = Unary::Linear;
+        Ok(match self.rank {
+            1 => {
+                let [b, l, c] = [x.shape()[0], x.shape()[1], x.shape()[2]];
+                let [k, ci, co] = [w.shape()[0], w.shape()[1], w.shape()[2]];
+                let x4 = x.reshape(vec![b, 1, l, c])?;
+                let w4 = w.reshape(vec![1, k, ci, co])?;
+                let y = ops::conv2d(&x4, &w4, bias, [1, strides[0]], [1, dilation[0]], same, act)?;
+                let out = y.shape()[2];
+                y.reshape(vec![b, out, co])?
+            }
+            2 => ops::conv2d(x, w, bias, [strides[0], strides[1]], [dilation[0], dilation[1]], same, act)?,
+            _ => ops::conv3d(
+                x,
+                w,
+                bias,
+                [strides[0], strides[1], strides[2]],
+                [dilation[0], dilation[1], dilation[2]],
+                same,
+                1,
+                act,
+            )?,
+        })
+    }
+
+    /// Gate block `g` (of 4) along the last axis of `t`.
+    fn gate(&self, t: &Tensor, g: usize) -> Result<Tensor> {
+        let f = self.filters;
+        let mut begin = vec![0; t.rank()];
+        let mut size = t.shape().to_vec();
+        begin[t.rank() - 1] = g * f;
+        size[t.rank() - 1] = f;
+        Ok(ops::slice(t, &begin, &size)?)
+    }
+
+    /// The four gate pre-activations of `conv(x, w)`: one convolution of the whole kernel
+    /// split afterwards, or one convolution per gate when dropout gives each gate its own
+    /// input (Keras convolves `inputs * dp_mask[g]` with kernel block `g`).
+    fn gate_convs(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        masks: Option<&Vec<Tensor>>,
+        recurrent: bool,
+    ) -> Result<Vec<Tensor>> {
+        match masks {
+            None => {
+                let z = self.conv(x, w, bias, recurrent)?;
+                (0..4).map(|g| self.gate(&z, g)).collect()
+            }
+            Some(m) => (0..4)
+                .map(|g| {
+                    let bg = bias.map(|b| self.gate(b, g)).transpose()?;
+                    self.conv(&ops::mul(x, &m[g])?, &self.gate(w, g)?, bg.as_ref(), recurrent)
+                })
+                .collect(),
+        }
+    }
+
+    /// Four dropout masks shaped `(1, ..)` like one sample of `like` (Keras indexes the rows
+    /// `dp_mask[0..4]` of a mask drawn for the step input: each gate gets its own mask,
+    /// shared by the samples of the batch).
+    fn dropout_masks(&self, rate: f64, like: &Tensor) -> Result<Vec<Tensor>> {
+        let keep = 1.0 - rate as f32;
+        let scale = 1.0 / keep;
+        let mut shape = like.shape().to_vec();
+        shape[0] = 1;
+        let n: usize = shape.iter().product();
+        let make = |r: &mut Rng| -> Vec<f32> {
+            (0..4 * n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
+        };
+        let data = {
+            let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(r) => make(r),
+                None => with_global_rng(make),
+            }
+        };
+        data.chunks(n.max(1)).take(4).map(|c| Ok(Tensor::new(c.to_vec(), shape.clone())?)).collect()
+    }
+
+    /// One time step (Keras `ConvLSTMCell.call`): `x` is `(batch, spatial.., channels)`,
+    /// `states` `[h, c]`, each `(batch, out_spatial.., filters)`; returns `h` and `[h, c]`.
+    /// In training, dropout masks are drawn at the first step of a sequence and kept for the
+    /// rest of it (until [`ConvLSTMCell::reset_sequence`]).
+    pub(crate) fn step(
+        &self,
+        x: &Tensor,
+        states: &[Tensor],
+        training: bool,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let [h_prev, c_prev] = states else {
+            keras_bail!(Value, "ConvLSTMCell expects 2 states (h, c), received {}", states.len());
+        };
+        let kernel = self.var(&self.kernel)?.value();
+        let rkernel = self.var(&self.recurrent_kernel)?.value();
+        let bias = self.bias.as_ref().map(Variable::value);
+        let drop_in = training && self.dropout > 0.0 && self.dropout < 1.0;
+        let drop_rec = training && self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0;
+        let (dm, rm) = if drop_in || drop_rec {
+            let mut guard = self.masks.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.is_none() {
+                let dm = if drop_in { Some(self.dropout_masks(self.dropout, x)?) } else { None };
+                let rm =
+                    if drop_rec { Some(self.dropout_masks(self.recurrent_dropout, h_prev)?) } else { None };
+                *guard = Some((dm, rm));
+            }
+            guard.clone().unwrap_or((None, None))
+        } else {
+            (None, None)
+        };
+        let xg = self.gate_convs(x, kernel, bias, dm.as_ref(), false)?;
+        let hg = self.gate_convs(h_prev, rkernel, None, rm.as_ref(), true)?;
+        let pre = |g: usize| -> Result<Tensor> { Ok(ops::add(&xg[g], &hg[g])?) };
+        let i = self.recurrent_activation.apply(&pre(0)?)?;
+        let f = self.recurrent_activation.apply(&pre(1)?)?;
+        let cand = self.activation.apply(&pre(2)?)?;
+        let c = ops::add(&ops::mul(&f, c_prev)?, &ops::mul(&i, &cand)?)?;
+        let o = self.recurrent_activation.apply(&pre(3)?)?;
+        let h = ops::mul(&o, &self.activation.apply(&c)?)?;
+        Ok((h.clone(), vec![h, c]))
+    }
+
+    /// Forgets the dropout masks of the sequence that ran (Keras `reset_dropout_mask`).
+    pub(crate) fn reset_sequence(&self) {
+        *self.masks.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Keras's argument keys of a ConvLSTM config, in Keras's order, into `m`; `activity` is
+    /// the layer's `activity_regularizer` entry (the cell has none).
+    pub(crate) fn args_config(&self, m: &mut Map<String, Value>, activity: Option<Value>) {
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
+        m.insert("filters".into(), json!(self.filters));
+        m.insert("kernel_size".into(), json!(self.kernel_size));
+        m.insert("strides".into(), json!(self.strides));
+        m.insert("padding".into(), json!(if self.same { "same" } else { "valid" }));
+        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        m.insert("dilation_rate".into(), json!(self.dilation_rate));
+        m.insert("activation".into(), self.activation.to_config());
+        m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
+        m.insert("use_bias".into(), json!(self.use_bias));
+        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
+        m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
+        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
+        m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
+        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
+        m.insert("recurrent_regularizer".into(), reg(&self.recurrent_regularizer));
+        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
+        if let Some(a) = activity {
+            m.insert("activity_regularizer".into(), a);
+        }
+        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
+        m.insert("recurrent_constraint".into(), con(&self.recurrent_constraint));
+        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        m.insert("dropout".into(), json!(self.dropout));
+        m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
+        m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
+    }
+}
+
+/// Refuses a `same` convolution whose zero-padded input would not fit in a tensor (a huge
+/// dilation or kernel from a hostile config), before the engine pads it.
+fn check_padded(x: &Tensor, w: &Tensor, strides: &[usize], dilation: &[usize]) -> Result<()> {
+    let shape = x.shape();
+    let rank = shape.len() - 2;
+    let mut padded = vec![shape[0]];
+    for i in 0..rank {
+        let (input, k, s, d) = (shape[i + 1], w.shape()[i], strides[i].max(1), dilation[i]);
+        let eff = k.saturating_sub(1).checked_mul(d).and_then(|e| e.checked_add(1));
+        let out = input.div_ceil(s);
+        let total = eff.and_then(|e| (out.saturating_sub(1)).checked_mul(s)?.checked_add(e));
+        match total {
+            Some(t) => padded.push(t.max(input)),
+            None => padded.push(usize::MAX),
+        }
+    }
+    padded.push(shape[rank + 1]);
+    keras_engine::alloc::checked_numel(&padded, 4).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "ConvLSTM: the `same`-padded input {padded:?} is too large (kernel {:?}, dilation_rate {dilation:?}): {e}",
+            &w.shape()[..rank]
+        ))
+    })?;
+    Ok(())
+}
+
+impl Layer for ConvLSTMCell {
+    fn class_name(&self) -> &'static str {
+        "ConvLSTMCell"
+    }
+    fn base(&self) -> &LayerBase {
+        &self.base
+    }
+    fn base_mut(&mut self) -> &mut LayerBase {
+        &mut self.base
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
+        // One step, channels-last: (batch, spatial.., channels) -> (batch, out_spatial.., filters).
+        if input_shape.len() != self.rank + 2 {
+            keras_bail!(
+                Shape,
+                "ConvLSTMCell expects inputs of rank {}, received {}",
+                self.rank + 2,
+                crate::layers::layer::shape_str(input_shape)
+            );
+        }
+        let mut seq = vec![input_shape[0], None];
+        seq.extend_from_slice(&input_shape[1..]);
+        let mut out = vec![input_shape[0]];
+        out.extend(self.output_spatial(&self.base.name, &seq)?);
+        out.push(Some(self.filters));
+        Ok(out)
+    }
+    fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        keras_bail!(
+            State,
+            "ConvLSTMCell '{}' runs inside its ConvLSTM layer; keras-rs does not call it on its own",
+            self.base.name
+        )
+    }
+    fn own_weights(&self) -> Vec<&Variable> {
+        self.kernel.iter().chain(self.recurrent_kernel.iter()).chain(self.bias.iter()).collect()
+    }
+    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
+        self.kernel.iter_mut().chain(self.recurrent_kernel.iter_mut()).chain(self.bias.iter_mut()).collect()
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        self.args_config(&mut m, None);
+        Value::Object(m)
+    }
+}
