@@ -310,15 +310,18 @@ fn bad_arguments_and_inputs_give_keras_errors() {
     let e = dw.call(&Tensor::zeros([1, 5, 3]), &mut CallContext::new(false)).unwrap_err().to_string();
     assert!(e.contains("expected axis -1 of input shape to have value 2"), "{e}");
     // channels_first is supported now (it was refused before the conv family took one
-    // ConvArgs); a bad data_format string is still an error.
+    // ConvArgs); an unknown data_format from a config is Keras's error.
     let cf =
         DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "channels_first"})).unwrap();
     assert_eq!(cf.get_config()["data_format"], "channels_first");
-    let e = DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "channels_middle"}))
+    let e = DepthwiseConv1D::from_config(&json!({"kernel_size": [2], "data_format": "nwc"}))
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("data_format"), "{e}");
+    assert!(
+        e.contains("must be one of {'channels_first', 'channels_last'}. Received: data_format=nwc"),
+        "{e}"
+    );
     // The 3-D layers
     let vol = [None, Some(4), Some(5), Some(3), Some(2)];
     let e = err_of(Conv3D::new(4, [2, 0, 2]), &vol);

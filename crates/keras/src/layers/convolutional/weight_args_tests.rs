@@ -122,7 +122,7 @@ fn constraints_apply_after_each_update() {
         batch.extend(&input);
         let x = data(&batch, 0.25);
         let pred = m.predict(&x, PredictArgs::default().verbose(0)).unwrap();
-        m.train_on_batch(&x, &data(pred.shape(), 2.0), None).unwrap();
+        m.train_on_batch(&x, data(pred.shape(), 2.0), None).unwrap();
         for w in m.get_weights() {
             assert!(w.to_f32_vec().iter().all(|&v| v >= 0.0), "{class}: {w:?}");
         }
@@ -151,5 +151,76 @@ fn regularizer_and_constraint_configs_round_trip() {
         let mut bad = layer.serialize();
         bad["config"][format!("{}_regularizer", prefixes[0])] = Value::String("l7".into());
         assert!(layers::deserialize(&bad).is_err(), "{class}: an unknown regularizer is refused");
+    }
+}
+
+/// Each of the ten layers, channels-first and with its regularizers and constraints, saved
+/// to a `.keras` file loads back with the same config, weights and predictions.
+#[test]
+fn every_layer_saves_and_loads_channels_first() {
+    let dir = std::env::temp_dir().join(format!("keras_rs_convs_all_cf_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (layer, shape)) in layers(true).into_iter().enumerate() {
+        let class = layer.class_name().to_string();
+        let mut s = layer.serialize();
+        s["config"]["data_format"] = Value::String("channels_first".into());
+        let first = layers::deserialize(&s).unwrap();
+        let mut cf_shape = vec![*shape.last().unwrap()];
+        cf_shape.extend_from_slice(&shape[..shape.len() - 1]);
+        let m = model(first, &cf_shape);
+        let path = dir.join(format!("{i}.keras"));
+        m.save(&path).unwrap();
+        let back = crate::models::load_model(&path).unwrap();
+        let x = data(
+            &[std::iter::once(2).chain(cf_shape.iter().copied()).collect::<Vec<_>>(), vec![]].concat(),
+            0.5,
+        );
+        let args = || PredictArgs::default().verbose(0);
+        let y = m.predict(&x, args()).unwrap();
+        let y2 = back.predict(&x, args()).unwrap().remove(0);
+        assert_eq!(y.to_f32_vec(), y2.to_f32_vec(), "{class}");
+        let (a, b) = (m.layers()[0].get_config(), back.layers()[0].get_config());
+        assert_eq!(a, b, "{class}");
+        assert_eq!(a["data_format"], "channels_first", "{class}");
+        assert_eq!(m.get_weights().len(), back.get_weights().len(), "{class}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Arguments Keras refuses give an error, not a panic, also through a config.
+#[test]
+fn bad_config_arguments_are_errors() {
+    for (layer, _) in layers(false) {
+        let class = layer.class_name().to_string();
+        let good = layer.serialize();
+        let n = good["config"]["kernel_size"].as_array().unwrap().len();
+        let tuple = |v: usize, first: usize| {
+            Value::Array((0..n).map(|i| Value::from(if i == 0 { first } else { v })).collect())
+        };
+        let mut cases: Vec<(&str, Value, &str)> = vec![
+            ("kernel_size", tuple(2, 0), "kernel_size"),
+            ("strides", tuple(1, 0), "strides"),
+            ("padding", Value::String("full".into()), "full"),
+            ("data_format", Value::String("nchw".into()), "Received: data_format=nchw"),
+        ];
+        if good["config"].get("filters").is_some() {
+            cases.push(("filters", Value::from(0), "filters=0"));
+        }
+        for (key, v, want) in cases {
+            let mut bad = good.clone();
+            bad["config"][key] = v;
+            let e = layers::deserialize(&bad).err().unwrap_or_else(|| panic!("{class}: {key} accepted"));
+            assert!(e.to_string().contains(want), "{class} {key}: {e}");
+        }
+        // Keras 3.15 refuses strides > 1 with dilation > 1 in BaseConv and BaseConvTranspose
+        // only (its depthwise and separable layers decompose that case).
+        if class.starts_with("Depthwise") || class.starts_with("Separable") {
+            continue;
+        }
+        let mut bad = good.clone();
+        bad["config"]["strides"] = tuple(1, 2);
+        bad["config"]["dilation_rate"] = tuple(1, 2);
+        let e = layers::deserialize(&bad).err().unwrap_or_else(|| panic!("{class}: strides+dilation"));
+        assert!(e.to_string().contains("`strides > 1` not supported in conjunction"), "{class}: {e}");
     }
 }
