@@ -172,7 +172,14 @@ impl ConvArgs {
             .or_else(|| positive_tuple_error("kernel_size", &self.kernel_size))
             .or_else(|| positive_tuple_error("strides", &self.strides))
             .or_else(|| positive_tuple_error("dilation_rate", &self.dilation_rate))
-            .or_else(|| strides_dilation_error(&self.strides, &self.dilation_rate))
+            // Keras 3.15 refuses strides > 1 with dilation > 1 in BaseConv and
+            // BaseConvTranspose only; its depthwise and separable layers compute that case
+            // (checked against Keras: cases depthwise_conv2d_strided_dilated and
+            // separable_conv1d_strided_dilated).
+            .or_else(|| match f {
+                Family::Conv | Family::Transpose => strides_dilation_error(&self.strides, &self.dilation_rate),
+                Family::Depthwise | Family::Separable => None,
+            })
             .or_else(|| if f == Family::Conv { self.groups_error() } else { None })
             .or_else(|| {
                 let op = self.output_padding.as_ref()?;
