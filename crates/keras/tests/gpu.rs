@@ -131,7 +131,8 @@ mod cases {
         m.save(&path).unwrap();
         let got = backend::with_device("cpu", || {
             let loaded = keras::saving::load_model(&path).unwrap();
-            loaded.predict_on_batch(x.to_device(Device::Cpu).unwrap()).unwrap()
+            let quiet = keras::PredictArgs::default().verbose(0);
+            loaded.predict(x.to_device(Device::Cpu).unwrap(), quiet).unwrap().remove(0)
         })
         .unwrap();
         assert_eq!(got.device(), Device::Cpu);

@@ -31,6 +31,9 @@ use crate::{keras_bail, Result, Tensor};
 /// assert_eq!(functional.output_names(), ["dense"]);
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+// One value per loaded model, matched on by users: boxing the larger variant (Sequential's
+// CUDA step state makes it larger with the `cuda` feature) would change the public patterns.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AnyModel {
     /// A `keras.Sequential` model.
