@@ -4,7 +4,7 @@
 use crate::autodiff::record;
 use crate::ops::reduce::{normalize_axis, split_axis};
 use crate::tensor::Tensor;
-use crate::{bail, Result};
+use crate::{bail, EngineError, Result};
 
 /// Row-major strides (in elements) of `shape`.
 pub(crate) fn strides_of(shape: &[usize]) -> Vec<usize> {
@@ -118,9 +118,16 @@ pub fn pad(x: &Tensor, pads: &[[usize; 2]]) -> Result<Tensor> {
         );
     }
     let in_shape = x.shape().to_vec();
-    let out_shape: Vec<usize> = in_shape.iter().zip(pads).map(|(d, p)| d + p[0] + p[1]).collect();
+    // Pads can come from a config (a huge dilation with "same" padding): checked sizes and a
+    // fallible allocation turn them into an error instead of an overflow or an abort.
+    let out_shape: Vec<usize> = in_shape
+        .iter()
+        .zip(pads)
+        .map(|(d, p)| d.checked_add(p[0])?.checked_add(p[1]))
+        .collect::<Option<_>>()
+        .ok_or_else(|| EngineError::new(format!("pad: shape {in_shape:?} padded by {pads:?} overflows")))?;
     let at: Vec<usize> = pads.iter().map(|p| p[0]).collect();
-    let mut data = vec![0.0f32; out_shape.iter().product()];
+    let mut data = crate::alloc::try_filled(crate::alloc::checked_numel(&out_shape, 4)?, 0.0f32)?;
     copy_box(x.as_f32()?, &in_shape, &vec![0; in_shape.len()], &mut data, &out_shape, &at, &in_shape);
     let out = Tensor::from_f32_unchecked(data, out_shape.clone());
     record(
@@ -279,6 +286,16 @@ mod tests {
         check_grad(&[&t(&[2, 3, 4])], |v| transpose(v[0], &[2, 0, 1]), 1e-2);
         assert!(transpose(&x, &[0, 0]).is_err());
         assert!(transpose(&x, &[0]).is_err());
+    }
+
+    #[test]
+    fn pad_sizes_from_a_config_are_errors_not_aborts() {
+        let x = Tensor::zeros([1, 2, 2, 1]);
+        let e = pad(&x, &[[0, 0], [usize::MAX, 1], [0, 0], [0, 0]]).unwrap_err().to_string();
+        assert!(e.contains("overflows"), "{e}");
+        let e = pad(&x, &[[0, 0], [1 << 40, 1 << 40], [1 << 20, 0], [0, 0]]).unwrap_err().to_string();
+        assert!(e.contains("too large to allocate"), "{e}");
+        assert_eq!(pad(&x, &[[0, 0], [1, 0], [0, 2], [0, 0]]).unwrap().shape(), &[1, 3, 4, 1]);
     }
 
     #[test]

@@ -98,3 +98,18 @@ fn builder_errors_stop_a_direct_build() {
     let mut conv = Conv2D::new(2, [3, 3]).dilation_rate([0, 1]);
     assert!(conv.build(&shape).is_err());
 }
+
+/// Found by the layer build/call property (random inputs): RandomContrast in training on
+/// images with no channels split them into chunks of 0 values and panicked.
+#[test]
+fn random_contrast_on_images_without_channels() {
+    let layer = keras::layers::deserialize(&serde_json::json!({
+        "class_name": "RandomContrast", "config": {"factor": 0.5}
+    }))
+    .unwrap();
+    for shape in [[2, 1, 3, 0], [2, 0, 3, 1]] {
+        let x = Tensor::zeros(shape);
+        let y = layer.call(&x, &mut keras::layers::CallContext::new(true)).unwrap();
+        assert_eq!(y.shape(), &shape);
+    }
+}

@@ -114,7 +114,8 @@ impl RandomContrast {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
+        // An image without channels (or pixels) has nothing to adjust.
+        if !ctx.training || img.c == 0 || img.h * img.w == 0 {
             return img.into_tensor();
         }
         let factors: Vec<f32> = self
@@ -262,7 +263,8 @@ impl RandomBrightness {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
+        // An image without channels (or pixels) has nothing to adjust.
+        if !ctx.training || img.c == 0 || img.h * img.w == 0 {
             return img.into_tensor();
         }
         let span = self.range.1 - self.range.0;
