@@ -453,6 +453,28 @@ impl ConvArgs {
         self.data_format.map_call(x, f)
     }
 
+    /// Whether the layer pads nothing itself (`padding="valid"`).
+    pub(crate) fn valid_padding(&self) -> bool {
+        self.engine_padding() == ConvPadding::Valid
+    }
+
+    /// For inference fusion (models/functional/inference_fusion.rs): the padding of the
+    /// fused convolution, with `pad` (a ZeroPadding2D before it) as its own when it pads
+    /// nothing itself; `None` where the layer cannot take an epilogue (its activation is not
+    /// linear, it is grouped or channels-first) or the pad.
+    pub(crate) fn fused_padding(&self, pad: Option<[[usize; 2]; 2]>) -> Option<ConvPadding> {
+        if self.groups > 1
+            || self.activation != Activation::Linear
+            || self.data_format != DataFormat::ChannelsLast
+        {
+            return None;
+        }
+        match pad {
+            Some(p) => self.valid_padding().then_some(ConvPadding::Explicit(p)),
+            None => Some(self.engine_padding()),
+        }
+    }
+
     /// The engine padding (`causal`: `dilation * (k - 1)` zeros before the steps of the
     /// height-1 image a 1-D layer runs on).
     pub(crate) fn engine_padding(&self) -> ConvPadding {

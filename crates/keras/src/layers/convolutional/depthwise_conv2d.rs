@@ -3,9 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::activations::Activation;
 use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
-use crate::layers::data_format::DataFormat;
 use crate::{Error, Result, Tensor};
 
 conv_layer!(
@@ -38,7 +36,7 @@ impl ConvForward for DepthwiseConv2D {
 impl DepthwiseConv2D {
     /// Whether the layer pads nothing itself (`padding="valid"`).
     pub(crate) fn valid_padding(&self) -> bool {
-        self.args.engine_padding() == ops::ConvPadding::Valid
+        self.args.valid_padding()
     }
 
     /// The layer's call with `pad` and `epilogue` fused into the convolution, for
@@ -51,14 +49,7 @@ impl DepthwiseConv2D {
         epilogue: &ops::ConvEpilogue,
     ) -> Option<Result<Tensor>> {
         let a = &self.args;
-        if a.activation != Activation::Linear || a.data_format != DataFormat::ChannelsLast {
-            return None;
-        }
-        let padding = match pad {
-            Some(p) if self.valid_padding() => ops::ConvPadding::Explicit(p),
-            Some(_) => return None,
-            None => a.engine_padding(),
-        };
+        let padding = a.fused_padding(pad)?;
         let kernel = self.kernels.first()?;
         if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
             return Some(Err(e));
