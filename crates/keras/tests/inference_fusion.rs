@@ -73,6 +73,16 @@ fn conv_batchnorm_activation_chains_predict_the_same_bits_fused() {
     let r = BatchNormalization::new().apply(&r).unwrap();
     let h = Add::new().apply_list(&[&h, &r]).unwrap();
     let h = Activation::new("relu").apply(&h).unwrap();
+    // 3x3 stride-1 convolutions wide enough for Winograd (partial tiles, 20 channels), same
+    // padding and ZeroPadding2D + valid.
+    let h = Conv2D::new(16, [1, 1]).apply(&h).unwrap();
+    let h = Conv2D::new(20, [3, 3]).padding("same").apply(&h).unwrap();
+    let h = BatchNormalization::new().apply(&h).unwrap();
+    let h = Activation::new("relu").apply(&h).unwrap();
+    let h = ZeroPadding2D::new([[1, 2], [2, 1]]).apply(&h).unwrap();
+    let h = Conv2D::new(16, [3, 3]).use_bias(false).apply(&h).unwrap();
+    let h = BatchNormalization::new().apply(&h).unwrap();
+    let h = Activation::new("relu").apply(&h).unwrap();
     // DepthwiseConv2D + BN + ReLU6 (MobileNet's chain), strided, no bias.
     let h = DepthwiseConv2D::new([3, 3]).strides([2, 2]).use_bias(false).apply(&h).unwrap();
     let h = BatchNormalization::new().apply(&h).unwrap();

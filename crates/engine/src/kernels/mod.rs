@@ -7,6 +7,7 @@
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
 //! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
+//! - `winograd`: Winograd F(4x4, 3x3) for 3x3, stride-1 convolutions
 
 pub mod conv;
 pub mod conv_ext;
@@ -14,3 +15,4 @@ pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;
 pub mod simd;
+pub mod winograd;

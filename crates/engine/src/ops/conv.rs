@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::autodiff::record;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
+use crate::kernels::winograd;
 use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
 use crate::ops::linalg::pre_activation_grad;
@@ -48,7 +49,8 @@ pub(crate) fn conv2d_geometry(
 }
 
 /// The output values of a convolution on the CPU, `epilogue` run on each block of output
-/// rows while it is in cache.
+/// rows while it is in cache: by Winograd F(4x4, 3x3) where it applies
+/// ([`winograd::eligible`]), else by im2col + GEMM.
 pub(crate) fn conv2d_values(
     g: &Conv2dGeometry,
     x: &Tensor,
@@ -61,8 +63,25 @@ pub(crate) fn conv2d_values(
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    conv::conv2d_forward(g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, epilogue);
+    if winograd::eligible(g) {
+        let u = crate::ops::winograd_kernels::transformed(g, kernel)?;
+        winograd::conv2d_winograd(g, x.as_f32()?, &u, bias_vals, &mut out, epilogue);
+    } else {
+        conv::conv2d_forward(g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, epilogue);
+    }
     Ok(out)
+}
+
+/// The input gradient of a convolution: by Winograd as the convolution of `dy` with the
+/// flipped kernel where that applies ([`winograd::backward_input_geometry`]), else col2im.
+fn conv2d_input_grad(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    match winograd::backward_input_geometry(g).filter(winograd::eligible) {
+        Some(gb) => {
+            let u = winograd::transform_kernel(&gb, &winograd::flipped_kernel(g.c_in, g.c_out, w));
+            winograd::conv2d_winograd(&gb, dy, &u, None, dx, &|_| {});
+        }
+        None => conv::conv2d_backward_input(g, dy, w, dx),
+    }
 }
 
 /// 2-D convolution, NHWC input, HWIO kernel `(kh, kw, c_in, c_out)`, with the bias and an
@@ -108,7 +127,7 @@ pub fn conv2d(
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0f32; g.input_len()];
-                conv::conv2d_backward_input(&g, dpre, w.as_f32()?, &mut dx);
+                conv2d_input_grad(&g, dpre, w.as_f32()?, &mut dx);
                 Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
             } else {
                 None

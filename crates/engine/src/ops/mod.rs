@@ -40,6 +40,7 @@ pub mod norm;
 pub mod reduce;
 pub mod rnn;
 pub mod special;
+mod winograd_kernels;
 
 pub use activation_ops::{glu, sparsemax};
 pub use combine::{concat, maximum, minimum};

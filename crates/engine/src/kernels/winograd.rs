@@ -1,0 +1,535 @@
+//! Winograd F(4x4, 3x3) convolution for 3x3, stride-1, undilated convolutions on
+//! channels-last data (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+//! 2016; oneDNN, NNPACK and cuDNN use the same transform).
+//!
+//! Each 4x4 block of output pixels (a *tile*) is computed from the 6x6 input window under
+//! it: `Y = A^T [(G g G^T) ⊙ (B^T d B)] A`. The element-wise product over the 36 positions is
+//! a sum over input channels, so it becomes 36 GEMMs of `(tiles x c_in) @ (c_in x c_out)`:
+//! 36 multiply-adds per tile, channel pair and position instead of the direct method's
+//! 16 x 9 = 144, a 4x reduction (less the transforms and the partial tiles at the edges).
+//!
+//! The kernel transform `U = G g G^T` is computed once per kernel ([`transform_kernel`];
+//! callers cache it). Tiles are processed in blocks of whole tile rows, so that each block
+//! writes a contiguous run of output rows; blocks run in parallel on rayon and their
+//! GEMMs run single-threaded.
+//!
+//! Rounding differs from the direct method (the transforms scale by up to 10 per axis before
+//! the products are summed and by up to 19 per axis after): for float32 data the largest
+//! difference is about 2e-5 of the largest output (1e-5 typical), as with oneDNN's and
+//! cuDNN's Winograd kernels. The input gradient of such a convolution is one too (the
+//! flipped kernel over `dy`, [`backward_input_geometry`]); the kernel gradient stays im2col. `KERAS_WINOGRAD=0` turns the method off (read once).
+
+use super::conv::Conv2dGeometry;
+use super::matmul::{matmul, Trans};
+use super::simd::multiversion;
+use rayon::prelude::*;
+use std::sync::OnceLock;
+
+/// Output tile side.
+const M: usize = 4;
+/// Input window side, `M + 3 - 1`.
+const ALPHA: usize = 6;
+/// Positions per tile (the number of GEMMs).
+const POS: usize = ALPHA * ALPHA;
+/// Channels transformed together (one AVX-512 register of f32).
+const LANES: usize = 16;
+/// Floats of transformed input and GEMM output one block of tiles may hold (1 MiB), so
+/// that a block's buffers stay in L2 between the transforms and the GEMMs.
+const BLOCK_FLOATS: usize = 1 << 18;
+/// Fewest tiles per block: fewer rows starve the GEMM micro-kernel.
+const MIN_BLOCK_TILES: usize = 32;
+/// Fewest channels in and out for which the transforms pay for themselves.
+const MIN_CHANNELS: usize = 16;
+/// Fewest tiles of a whole convolution (smaller ones run as one im2col GEMM).
+const MIN_TILES: usize = 16;
+
+/// Whether Winograd is enabled (`KERAS_WINOGRAD=0` turns it off).
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("KERAS_WINOGRAD").map_or(true, |v| v != "0"))
+}
+
+/// Whether [`conv2d_winograd`] applies to `g` and is expected to beat im2col + GEMM: a 3x3
+/// kernel, stride 1, no dilation, at least 16 channels in and out, and enough output
+/// tiles to keep the 36 GEMMs fed.
+pub fn eligible(g: &Conv2dGeometry) -> bool {
+    enabled()
+        && g.kh == 3
+        && g.kw == 3
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.dil_h == 1
+        && g.dil_w == 1
+        && g.c_in >= MIN_CHANNELS
+        && g.c_out >= MIN_CHANNELS
+        && tiles(g) >= MIN_TILES
+}
+
+/// Number of output tiles of a convolution.
+fn tiles(g: &Conv2dGeometry) -> usize {
+    g.n * g.out_h.div_ceil(M) * g.out_w.div_ceil(M)
+}
+
+/// Length of the transformed kernel of `g`: 36 matrices of `c_in x c_out`.
+pub fn transformed_kernel_len(g: &Conv2dGeometry) -> usize {
+    POS * g.c_in * g.c_out
+}
+
+/// `U = G g G^T` for every (input, output) channel pair of an HWIO 3x3 kernel `w`, laid
+/// out as 36 row-major `c_in x c_out` matrices (position-major). Computed in f64 and
+/// rounded once; ranges of channel pairs run in parallel.
+///
+/// # Panics
+/// If `w` does not hold `3 * 3 * c_in * c_out` values (an engine bug).
+pub fn transform_kernel(g: &Conv2dGeometry, w: &[f32]) -> Vec<f32> {
+    let pair = g.c_in * g.c_out;
+    assert_eq!(w.len(), 9 * pair, "transform_kernel: kernel length");
+    let mut u = vec![0.0f32; POS * pair];
+    let threads = crate::parallel::num_threads();
+    let parts = if threads > 1 && pair >= 4096 { 4 * threads } else { 1 };
+    let bounds: Vec<usize> = (0..=parts).map(|k| k * pair / parts).collect();
+    // For each range of pairs, its run in each of the 36 position matrices.
+    let mut outs: Vec<Vec<&mut [f32]>> = (0..parts).map(|_| Vec::with_capacity(POS)).collect();
+    for pos in u.chunks_mut(pair) {
+        let mut rest = pos;
+        for (k, out) in outs.iter_mut().enumerate() {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(bounds[k + 1] - bounds[k]);
+            out.push(head);
+            rest = tail;
+        }
+    }
+    let run = |(k, mut out): (usize, Vec<&mut [f32]>)| transform_range(w, pair, bounds[k], &mut out);
+    if parts > 1 {
+        outs.into_par_iter().enumerate().for_each(run);
+    } else {
+        outs.into_iter().enumerate().for_each(run);
+    }
+    u
+}
+
+/// Channel pairs per step of [`transform_range`].
+const RUN: usize = 32;
+
+multiversion! {
+    /// Transforms channel pairs `p0 .. p0 + out[0].len()` into `out[pos]`, one run per
+    /// position.
+    fn transform_range(w: &[f32], pair: usize, p0: usize, out: &mut [&mut [f32]]) {
+        let total = out[0].len();
+        let mut off = 0;
+        while off < total {
+            let len = RUN.min(total - off);
+            let mut taps = [[0.0f64; RUN]; 9];
+            for (tap, t) in taps.iter_mut().enumerate() {
+                let s = tap * pair + p0 + off;
+                for (d, v) in t.iter_mut().zip(&w[s..s + len]) {
+                    *d = *v as f64;
+                }
+            }
+            // G g over the kernel rows (6 x 3), then (G g) G^T over its columns (6 x 6).
+            let mut gg = [[[0.0f64; RUN]; 3]; ALPHA];
+            for j in 0..3 {
+                for l in 0..RUN {
+                    let col = kernel_1d([taps[j][l], taps[3 + j][l], taps[6 + j][l]]);
+                    for i in 0..ALPHA {
+                        gg[i][j][l] = col[i];
+                    }
+                }
+            }
+            for (i, row) in gg.iter().enumerate() {
+                let mut r = [[0.0f32; RUN]; ALPHA];
+                for l in 0..RUN {
+                    let t = kernel_1d([row[0][l], row[1][l], row[2][l]]);
+                    for j in 0..ALPHA {
+                        r[j][l] = t[j] as f32;
+                    }
+                }
+                for (j, rv) in r.iter().enumerate() {
+                    out[i * ALPHA + j][off..off + len].copy_from_slice(&rv[..len]);
+                }
+            }
+            off += len;
+        }
+    }
+}
+
+/// `G g` for one 3-tap column.
+#[inline(always)]
+fn kernel_1d([g0, g1, g2]: [f64; 3]) -> [f64; ALPHA] {
+    // Products with f64 reciprocals: their rounding is far below f32's.
+    const SIXTH: f64 = 1.0 / 6.0;
+    let (a, b) = (g0 * (1.0 / 24.0) + g2 * SIXTH, g1 * (1.0 / 12.0));
+    [g0 * 0.25, -(g0 + g1 + g2) * SIXTH, -(g0 - g1 + g2) * SIXTH, a + b, a - b, g2]
+}
+
+/// Convolution forward by Winograd F(4x4, 3x3): the same contract as
+/// [`super::conv::conv2d_forward`] (NHWC `x`, `out` overwritten, `bias` added, `epilogue`
+/// run on blocks of whole output rows), with the kernel given already transformed by
+/// [`transform_kernel`].
+///
+/// # Panics
+/// If `g` is not [`eligible`]'s shape (3x3, stride 1, no dilation) or a buffer length does
+/// not match it (engine bugs, never user input).
+pub fn conv2d_winograd(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) {
+    assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
+    assert_eq!(x.len(), g.input_len(), "conv2d_winograd: input length");
+    assert_eq!(u.len(), transformed_kernel_len(g), "conv2d_winograd: kernel length");
+    assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), g.c_out, "conv2d_winograd: bias length");
+    }
+    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let tile_rows = g.n * th;
+    if tile_rows == 0 || g.out_w == 0 {
+        return;
+    }
+    // Tile rows per block: buffers within BLOCK_FLOATS, at least MIN_BLOCK_TILES tiles, and
+    // a few blocks per thread when the convolution is large enough.
+    let per_tile = POS * (g.c_in + g.c_out);
+    let mut rows_per = (BLOCK_FLOATS / (per_tile * tw)).max(MIN_BLOCK_TILES.div_ceil(tw)).max(1);
+    let threads = crate::parallel::num_threads();
+    if threads > 1 {
+        rows_per = rows_per.min(tile_rows.div_ceil(2 * threads)).max(1);
+    }
+    // Split `out` into the contiguous output rows of each block of tile rows.
+    let row_len = g.out_w * g.c_out;
+    let out_rows_of = |tr: usize| (M).min(g.out_h - (tr % th) * M);
+    let mut blocks: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
+    let mut rest = out;
+    let mut tr0 = 0;
+    while tr0 < tile_rows {
+        let tr1 = (tr0 + rows_per).min(tile_rows);
+        let len: usize = (tr0..tr1).map(|tr| out_rows_of(tr) * row_len).sum();
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        blocks.push((tr0, tr1 - tr0, head));
+        rest = tail;
+        tr0 = tr1;
+    }
+    let run = |bufs: &mut (Vec<f32>, Vec<f32>), (tr0, rows, ob): (usize, usize, &mut [f32])| {
+        block(g, x, u, bias, tr0, rows, ob, bufs);
+        epilogue(ob);
+    };
+    if threads > 1 && blocks.len() > 1 {
+        blocks.into_par_iter().for_each_init(|| (Vec::new(), Vec::new()), run);
+    } else {
+        let mut bufs = (Vec::new(), Vec::new());
+        for b in blocks {
+            run(&mut bufs, b);
+        }
+    }
+}
+
+/// One block: tile rows `tr0 .. tr0 + rows` (flattened over images), whose output rows are
+/// `ob`. `bufs` holds the transformed input and the GEMM output between calls.
+#[allow(clippy::too_many_arguments)]
+fn block(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    tr0: usize,
+    rows: usize,
+    ob: &mut [f32],
+    bufs: &mut (Vec<f32>, Vec<f32>),
+) {
+    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let nt = rows * tw;
+    let (v, mm) = bufs;
+    if v.len() < POS * nt * g.c_in {
+        v.resize(POS * nt * g.c_in, 0.0);
+    }
+    if mm.len() < POS * nt * g.c_out {
+        mm.resize(POS * nt * g.c_out, 0.0);
+    }
+    let v = &mut v[..POS * nt * g.c_in];
+    let mm = &mut mm[..POS * nt * g.c_out];
+    let img_len = g.h * g.w * g.c_in;
+    for r in 0..rows {
+        let tr = tr0 + r;
+        let (b, ty) = (tr / th, tr % th);
+        let img = &x[b * img_len..(b + 1) * img_len];
+        for tx in 0..tw {
+            let iy0 = (ty * M) as isize - g.pad_top as isize;
+            let ix0 = (tx * M) as isize - g.pad_left as isize;
+            input_tile(g, img, iy0, ix0, v, nt, r * tw + tx);
+        }
+    }
+    let pair = g.c_in * g.c_out;
+    for e in 0..POS {
+        let a = &v[e * nt * g.c_in..(e + 1) * nt * g.c_in];
+        let ue = &u[e * pair..(e + 1) * pair];
+        let c = &mut mm[e * nt * g.c_out..(e + 1) * nt * g.c_out];
+        matmul(nt, g.c_out, g.c_in, a, Trans::No, ue, Trans::No, c, false);
+    }
+    // Output rows of the block start at the first tile row's first output row.
+    let row_len = g.out_w * g.c_out;
+    let mut row_base = 0;
+    for r in 0..rows {
+        let ty = (tr0 + r) % th;
+        let out_rows = M.min(g.out_h - ty * M);
+        let orows = &mut ob[row_base..row_base + out_rows * row_len];
+        for tx in 0..tw {
+            output_tile(g, mm, nt, r * tw + tx, bias, orows, tx * M);
+        }
+        row_base += out_rows * row_len;
+    }
+}
+
+/// The convolution that computes the input gradient of a 3x3, stride-1 convolution `g`:
+/// `dx = conv(dy, w')` with `w'` the kernel turned by 180 degrees and its channel axes
+/// swapped ([`flipped_kernel`]), over `dy` padded by `2 - pad`. `None` when `g` is not
+/// such a convolution.
+pub fn backward_input_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
+    let unit = g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1;
+    if !unit || g.pad_top > 2 || g.pad_left > 2 {
+        return None;
+    }
+    Some(Conv2dGeometry {
+        n: g.n,
+        h: g.out_h,
+        w: g.out_w,
+        c_in: g.c_out,
+        kh: 3,
+        kw: 3,
+        c_out: g.c_in,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 2 - g.pad_top,
+        pad_left: 2 - g.pad_left,
+        out_h: g.h,
+        out_w: g.w,
+    })
+}
+
+/// The kernel of [`backward_input_geometry`]: `w'[ki][kj][co][ci] = w[2-ki][2-kj][ci][co]`
+/// for an HWIO 3x3 kernel `w` of `c_in` inputs and `c_out` outputs.
+pub fn flipped_kernel(c_in: usize, c_out: usize, w: &[f32]) -> Vec<f32> {
+    let pair = c_in * c_out;
+    let mut out = vec![0.0f32; 9 * pair];
+    for tap in 0..9 {
+        let src = &w[(8 - tap) * pair..(9 - tap) * pair];
+        let dst = &mut out[tap * pair..(tap + 1) * pair];
+        for ci in 0..c_in {
+            for co in 0..c_out {
+                dst[co * c_in + ci] = src[ci * c_out + co];
+            }
+        }
+    }
+    out
+}
+
+/// `B^T d` for one column of 6 channel vectors.
+#[inline(always)]
+fn input_1d(d: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; ALPHA] {
+    let mut r = [[0.0f32; LANES]; ALPHA];
+    for l in 0..LANES {
+        let [d0, d1, d2, d3, d4, d5] = [d[0][l], d[1][l], d[2][l], d[3][l], d[4][l], d[5][l]];
+        r[0][l] = 4.0 * d0 - 5.0 * d2 + d4;
+        r[1][l] = -4.0 * (d1 + d2) + (d3 + d4);
+        r[2][l] = 4.0 * (d1 - d2) + (d4 - d3);
+        r[3][l] = 2.0 * (d3 - d1) + (d4 - d2);
+        r[4][l] = 2.0 * (d1 - d3) + (d4 - d2);
+        r[5][l] = 4.0 * d1 - 5.0 * d3 + d5;
+    }
+    r
+}
+
+/// `A^T m` for one column of 6 channel vectors.
+#[inline(always)]
+fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
+    let mut r = [[0.0f32; LANES]; M];
+    for l in 0..LANES {
+        let [m0, m1, m2, m3, m4, m5] = [m[0][l], m[1][l], m[2][l], m[3][l], m[4][l], m[5][l]];
+        let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+        r[0][l] = m0 + s12 + s34;
+        r[1][l] = d12 + 2.0 * d34;
+        r[2][l] = s12 + 4.0 * s34;
+        r[3][l] = d12 + 8.0 * d34 + m5;
+    }
+    r
+}
+
+multiversion! {
+    /// Transforms the 6x6 input window at `(iy0, ix0)` of one image (zero outside it) into
+    /// position `e` of tile `t`: `v[e][t][c]` with `nt` tiles per position.
+    fn input_tile(g: &Conv2dGeometry, img: &[f32], iy0: isize, ix0: isize, v: &mut [f32], nt: usize, t: usize) {
+        let c_in = g.c_in;
+        let inside = iy0 >= 0
+            && ix0 >= 0
+            && iy0 as usize + ALPHA <= g.h
+            && ix0 as usize + ALPHA <= g.w;
+        let mut c0 = 0;
+        while c0 < c_in {
+            let cb = LANES.min(c_in - c0);
+            // d[i][j] = the channel vector at window row i, column j.
+            let mut d = [[[0.0f32; LANES]; ALPHA]; ALPHA];
+            for (i, drow) in d.iter_mut().enumerate() {
+                let iy = iy0 + i as isize;
+                if !inside && (iy < 0 || iy as usize >= g.h) {
+                    continue;
+                }
+                let xrow = &img[iy as usize * g.w * c_in..(iy as usize + 1) * g.w * c_in];
+                for (j, dv) in drow.iter_mut().enumerate() {
+                    let ix = ix0 + j as isize;
+                    if !inside && (ix < 0 || ix as usize >= g.w) {
+                        continue;
+                    }
+                    let s = ix as usize * c_in + c0;
+                    dv[..cb].copy_from_slice(&xrow[s..s + cb]);
+                }
+            }
+            // Columns, then rows: t = B^T d, then (t B) by rows.
+            let mut t_ = [[[0.0f32; LANES]; ALPHA]; ALPHA];
+            for j in 0..ALPHA {
+                let col = input_1d([d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]]);
+                for i in 0..ALPHA {
+                    t_[i][j] = col[i];
+                }
+            }
+            for (i, trow) in t_.iter().enumerate() {
+                let r = input_1d(*trow);
+                for (j, rv) in r.iter().enumerate() {
+                    let o = ((i * ALPHA + j) * nt + t) * c_in + c0;
+                    v[o..o + cb].copy_from_slice(&rv[..cb]);
+                }
+            }
+            c0 += cb;
+        }
+    }
+}
+
+multiversion! {
+    /// Transforms tile `t`'s 36 GEMM outputs back to its 4x4 output pixels (plus `bias`) and
+    /// writes those inside the image into `orows` (the whole output rows of the tile row),
+    /// starting at column `ox0`.
+    fn output_tile(
+        g: &Conv2dGeometry,
+        mm: &[f32],
+        nt: usize,
+        t: usize,
+        bias: Option<&[f32]>,
+        orows: &mut [f32],
+        ox0: usize,
+    ) {
+        let c_out = g.c_out;
+        let cols = M.min(g.out_w - ox0);
+        let row_len = g.out_w * c_out;
+        let out_rows = orows.len() / row_len;
+        let mut c0 = 0;
+        while c0 < c_out {
+            let cb = LANES.min(c_out - c0);
+            let mut m = [[[0.0f32; LANES]; ALPHA]; ALPHA];
+            for (i, mrow) in m.iter_mut().enumerate() {
+                for (j, mv) in mrow.iter_mut().enumerate() {
+                    let o = ((i * ALPHA + j) * nt + t) * c_out + c0;
+                    mv[..cb].copy_from_slice(&mm[o..o + cb]);
+                }
+            }
+            // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
+            let mut s = [[[0.0f32; LANES]; ALPHA]; M];
+            for j in 0..ALPHA {
+                let col = output_1d([m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], m[5][j]]);
+                for i in 0..M {
+                    s[i][j] = col[i];
+                }
+            }
+            let mut b = [0.0f32; LANES];
+            if let Some(bias) = bias {
+                b[..cb].copy_from_slice(&bias[c0..c0 + cb]);
+            }
+            for (i, srow) in s.iter().enumerate().take(out_rows) {
+                let y = output_1d(*srow);
+                for (j, yv) in y.iter().enumerate().take(cols) {
+                    let o = i * row_len + (ox0 + j) * c_out + c0;
+                    for ((dst, v), bv) in orows[o..o + cb].iter_mut().zip(yv).zip(&b) {
+                        *dst = v + bv;
+                    }
+                }
+            }
+            c0 += cb;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::conv::conv2d_forward;
+
+    fn values(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
+    }
+
+    /// Winograd against the direct im2col method, for odd sizes (partial tiles), channel
+    /// counts that are not multiples of 16, both paddings, with bias and an epilogue.
+    #[test]
+    fn matches_direct_convolution() {
+        for &(n, h, w, ci, co, same) in &[
+            (1, 9, 7, 16, 16, true),
+            (2, 13, 11, 20, 33, false),
+            (3, 8, 8, 17, 16, true),
+            (1, 30, 29, 32, 48, true),
+            (1, 3, 3, 16, 16, false),
+        ] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let x = values(g.input_len(), 0.3);
+            let k = values(g.kernel_len(), 1.1);
+            let bias = values(co, 2.0);
+            let epi = |rows: &mut [f32]| rows.iter_mut().for_each(|v| *v = v.max(0.0));
+            let mut want = vec![0.0; g.output_len()];
+            conv2d_forward(&g, &x, &k, Some(&bias), &mut want, &epi);
+            let u = transform_kernel(&g, &k);
+            let mut got = vec![f32::NAN; g.output_len()];
+            conv2d_winograd(&g, &x, &u, Some(&bias), &mut got, &epi);
+            // F(4x4, 3x3) rounding: about 2e-5 of the largest output (see the module docs).
+            let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!((a - b).abs() <= 3e-5 * scale, "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co));
+            }
+        }
+    }
+
+    /// The input gradient through the flipped-kernel convolution against col2im.
+    #[test]
+    fn backward_input_matches_col2im() {
+        use crate::kernels::conv::conv2d_backward_input;
+        for &(n, h, w, ci, co, same) in &[(2, 9, 11, 16, 20, true), (1, 12, 10, 17, 16, false)] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let dy = values(g.output_len(), 0.7);
+            let k = values(g.kernel_len(), 1.9);
+            let mut want = vec![0.0; g.input_len()];
+            conv2d_backward_input(&g, &dy, &k, &mut want);
+            let gb = backward_input_geometry(&g).unwrap();
+            let u = transform_kernel(&gb, &flipped_kernel(ci, co, &k));
+            let mut got = vec![f32::NAN; g.input_len()];
+            conv2d_winograd(&gb, &dy, &u, None, &mut got, &|_| {});
+            let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let err = got.iter().zip(&want).fold(0.0f32, |a, (x, y)| a.max((x - y).abs()));
+            assert!(err <= 3e-5 * scale, "{:?}: error {err} of {scale}", (n, h, w, ci, co, same));
+        }
+        let strided = Conv2dGeometry::new([1, 9, 9, 16], [3, 3], 16, [2, 2], [1, 1], true).unwrap();
+        assert!(backward_input_geometry(&strided).is_none());
+    }
+
+    #[test]
+    fn eligibility_follows_the_shape() {
+        let g = |k: usize, s: usize, c: usize, hw: usize| {
+            Conv2dGeometry::new([1, hw, hw, c], [k, k], c, [s, s], [1, 1], true).unwrap()
+        };
+        if enabled() {
+            assert!(eligible(&g(3, 1, 64, 56)));
+        }
+        assert!(!eligible(&g(3, 2, 64, 56)));
+        assert!(!eligible(&g(1, 1, 64, 56)));
+        assert!(!eligible(&g(3, 1, 8, 56)));
+        assert!(!eligible(&g(3, 1, 64, 8)), "a 2x2 grid of tiles is too few");
+    }
+}
