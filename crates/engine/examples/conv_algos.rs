@@ -1,7 +1,8 @@
 //! Times a 3x3, stride-1 convolution by im2col + GEMM against Winograd F(4x4, 3x3) for the
 //! layer shapes of ResNet50 and the W2 benchmark CNN, and prints one line per shape.
 //!
-//! `cargo run --release -p keras-engine --example conv_algos [-- REPS]`
+//! `cargo run --release -p keras-engine --example conv_algos [-- REPS [FILTER]]` (FILTER: a
+//! substring of the shape names to time only those).
 
 use keras_engine::kernels::conv::{conv2d_forward, Conv2dGeometry};
 use keras_engine::kernels::winograd::{conv2d_winograd, transform_kernel};
@@ -27,6 +28,7 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(7);
+    let filter = std::env::args().nth(2).unwrap_or_default();
     println!("threads {}", keras_engine::parallel::num_threads());
     println!(
         "{:<34} {:>10} {:>10} {:>8} {:>10} {:>9}",
@@ -47,6 +49,9 @@ fn main() {
     ];
     let none = |_: &mut [f32]| {};
     for (n, h, w, ci, co, same, name) in shapes {
+        if !name.contains(filter.as_str()) {
+            continue;
+        }
         let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
         let x = values(g.input_len(), 0.3);
         let k = values(g.kernel_len(), 1.1);

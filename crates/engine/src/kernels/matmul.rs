@@ -94,6 +94,65 @@ pub fn matmul(
     }
 }
 
+/// `c = a @ b` for row-major `a` (`m x k`, rows `a_rs` floats apart), `b` (`k x n`, dense)
+/// and `c` (`m x n`, rows `c_rs` floats apart): GEMMs over interleaved matrices, such as
+/// one position of every Winograd tile, without gathering them first.
+///
+/// # Panics
+/// If a stride is shorter than its row or a buffer shorter than its shape says (an engine
+/// bug, never user input).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    c_rs: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a_rs >= k && c_rs >= n, "matmul_strided: a row stride shorter than its row");
+    assert!(
+        a.len() >= (m - 1) * a_rs + k && b.len() >= k * n && c.len() >= (m - 1) * c_rs + n,
+        "matmul_strided buffer too short"
+    );
+    if k == 0 {
+        for row in c.chunks_mut(c_rs).take(m) {
+            row[..n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the asserts above guarantee every index gemm touches is in bounds: row i of
+    // `a` spans a[i * a_rs .. i * a_rs + k], of `c` c[i * c_rs .. i * c_rs + n].
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            false,
+            a.as_ptr(),
+            1,
+            a_rs as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism_for(m, n, k),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +171,25 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn strided_rows_match_naive() {
+        let (m, n, k, a_rs, c_rs) = (4, 3, 5, 9, 7);
+        let a: Vec<f32> = (0..(m - 1) * a_rs + k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let dense: Vec<f32> = (0..m).flat_map(|i| a[i * a_rs..i * a_rs + k].to_vec()).collect();
+        let want = naive(m, n, k, &dense, Trans::No, &b, Trans::No);
+        let mut c = vec![-1.0; (m - 1) * c_rs + n];
+        matmul_strided(m, n, k, &a, a_rs, &b, &mut c, c_rs);
+        for i in 0..m {
+            for j in 0..n {
+                assert!((c[i * c_rs + j] - want[i * n + j]).abs() < 1e-5);
+            }
+            if i + 1 < m {
+                assert!(c[i * c_rs + n..(i + 1) * c_rs].iter().all(|v| *v == -1.0), "gaps untouched");
+            }
+        }
     }
 
     #[test]

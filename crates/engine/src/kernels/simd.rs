@@ -66,14 +66,17 @@ macro_rules! multiversion {
         $(#[$m])*
         $vis fn $name($($a: $t),*) {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             fn body($($a: $t),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($a: $t),*) {
                     body($($a),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($a: $t),*) {
                     body($($a),*)
                 }

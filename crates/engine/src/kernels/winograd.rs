@@ -17,10 +17,11 @@
 //! the products are summed and by up to 19 per axis after): for float32 data the largest
 //! difference is about 2e-5 of the largest output (1e-5 typical), as with oneDNN's and
 //! cuDNN's Winograd kernels. The input gradient of such a convolution is one too (the
-//! flipped kernel over `dy`, [`backward_input_geometry`]); the kernel gradient stays im2col. `KERAS_WINOGRAD=0` turns the method off (read once).
+//! flipped kernel over `dy`, [`backward_input_geometry`]); the kernel gradient stays
+//! im2col. `KERAS_WINOGRAD=0` turns the method off (read once).
 
 use super::conv::Conv2dGeometry;
-use super::matmul::{matmul, Trans};
+use super::matmul::matmul_strided;
 use super::simd::multiversion;
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -37,7 +38,7 @@ const LANES: usize = 16;
 /// that a block's buffers stay in L2 between the transforms and the GEMMs.
 const BLOCK_FLOATS: usize = 1 << 18;
 /// Fewest tiles per block: fewer rows starve the GEMM micro-kernel.
-const MIN_BLOCK_TILES: usize = 32;
+const MIN_BLOCK_TILES: usize = 64;
 /// Fewest channels in and out for which the transforms pay for themselves.
 const MIN_CHANNELS: usize = 16;
 /// Fewest tiles of a whole convolution (smaller ones run as one im2col GEMM).
@@ -189,13 +190,14 @@ pub fn conv2d_winograd(
     if tile_rows == 0 || g.out_w == 0 {
         return;
     }
-    // Tile rows per block: buffers within BLOCK_FLOATS, at least MIN_BLOCK_TILES tiles, and
-    // a few blocks per thread when the convolution is large enough.
+    // Tile rows per block: buffers within BLOCK_FLOATS but at least MIN_BLOCK_TILES tiles
+    // (each GEMM packs its U[e] again per block; `conv_algos` measured 32..128).
     let per_tile = POS * (g.c_in + g.c_out);
     let mut rows_per = (BLOCK_FLOATS / (per_tile * tw)).max(MIN_BLOCK_TILES.div_ceil(tw)).max(1);
     let threads = crate::parallel::num_threads();
     if threads > 1 {
-        rows_per = rows_per.min(tile_rows.div_ceil(2 * threads)).max(1);
+        // At least one block per thread (more blocks re-read the whole transformed kernel).
+        rows_per = rows_per.min(tile_rows.div_ceil(threads)).max(1);
     }
     // Split `out` into the contiguous output rows of each block of tile rows.
     let row_len = g.out_w * g.c_out;
@@ -250,6 +252,7 @@ fn block(
     let v = &mut v[..POS * nt * g.c_in];
     let mm = &mut mm[..POS * nt * g.c_out];
     let img_len = g.h * g.w * g.c_in;
+    let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
     for r in 0..rows {
         let tr = tr0 + r;
         let (b, ty) = (tr / th, tr % th);
@@ -257,15 +260,23 @@ fn block(
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
-            input_tile(g, img, iy0, ix0, v, nt, r * tw + tx);
+            input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
         }
     }
+    // Position e of every tile: rows of `v` and `mm` POS vectors apart.
     let pair = g.c_in * g.c_out;
     for e in 0..POS {
-        let a = &v[e * nt * g.c_in..(e + 1) * nt * g.c_in];
         let ue = &u[e * pair..(e + 1) * pair];
-        let c = &mut mm[e * nt * g.c_out..(e + 1) * nt * g.c_out];
-        matmul(nt, g.c_out, g.c_in, a, Trans::No, ue, Trans::No, c, false);
+        matmul_strided(
+            nt,
+            g.c_out,
+            g.c_in,
+            &v[e * g.c_in..],
+            POS * g.c_in,
+            ue,
+            &mut mm[e * g.c_out..],
+            POS * g.c_out,
+        );
     }
     // Output rows of the block start at the first tile row's first output row.
     let row_len = g.out_w * g.c_out;
@@ -275,7 +286,7 @@ fn block(
         let out_rows = M.min(g.out_h - ty * M);
         let orows = &mut ob[row_base..row_base + out_rows * row_len];
         for tx in 0..tw {
-            output_tile(g, mm, nt, r * tw + tx, bias, orows, tx * M);
+            output_tile(g, mm, r * tw + tx, bias, orows, tx * M, &mut scratch);
         }
         row_base += out_rows * row_len;
     }
@@ -357,10 +368,43 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
     r
 }
 
+/// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
+type Window = [[[f32; LANES]; ALPHA]; ALPHA];
+
+/// Copies `cb` channels of `src` into `dst` (a fixed-size copy for a full vector, not a
+/// call to `memcpy`).
+#[inline(always)]
+fn load(dst: &mut [f32; LANES], src: &[f32], cb: usize) {
+    if cb == LANES {
+        dst.copy_from_slice(&src[..LANES]);
+    } else {
+        dst[..cb].copy_from_slice(&src[..cb]);
+    }
+}
+
+/// Copies the first `cb` channels of `src` into `dst`.
+#[inline(always)]
+fn store(dst: &mut [f32], src: &[f32; LANES], cb: usize) {
+    if cb == LANES {
+        dst[..LANES].copy_from_slice(src);
+    } else {
+        dst[..cb].copy_from_slice(&src[..cb]);
+    }
+}
+
 multiversion! {
     /// Transforms the 6x6 input window at `(iy0, ix0)` of one image (zero outside it) into
-    /// position `e` of tile `t`: `v[e][t][c]` with `nt` tiles per position.
-    fn input_tile(g: &Conv2dGeometry, img: &[f32], iy0: isize, ix0: isize, v: &mut [f32], nt: usize, t: usize) {
+    /// tile `t`: `v[t][e][c]` for its 36 positions `e`. `d` is scratch.
+    #[allow(clippy::too_many_arguments)]
+    fn input_tile(
+        g: &Conv2dGeometry,
+        img: &[f32],
+        iy0: isize,
+        ix0: isize,
+        v: &mut [f32],
+        t: usize,
+        d: &mut Window,
+    ) {
         let c_in = g.c_in;
         let inside = iy0 >= 0
             && ix0 >= 0
@@ -369,21 +413,22 @@ multiversion! {
         let mut c0 = 0;
         while c0 < c_in {
             let cb = LANES.min(c_in - c0);
-            // d[i][j] = the channel vector at window row i, column j.
-            let mut d = [[[0.0f32; LANES]; ALPHA]; ALPHA];
+            // d[i][j] = the channel vector at window row i, column j (lanes past `cb` are
+            // stale and never stored).
             for (i, drow) in d.iter_mut().enumerate() {
                 let iy = iy0 + i as isize;
                 if !inside && (iy < 0 || iy as usize >= g.h) {
+                    *drow = [[0.0; LANES]; ALPHA];
                     continue;
                 }
                 let xrow = &img[iy as usize * g.w * c_in..(iy as usize + 1) * g.w * c_in];
                 for (j, dv) in drow.iter_mut().enumerate() {
                     let ix = ix0 + j as isize;
                     if !inside && (ix < 0 || ix as usize >= g.w) {
+                        *dv = [0.0; LANES];
                         continue;
                     }
-                    let s = ix as usize * c_in + c0;
-                    dv[..cb].copy_from_slice(&xrow[s..s + cb]);
+                    load(dv, &xrow[ix as usize * c_in + c0..], cb);
                 }
             }
             // Columns, then rows: t = B^T d, then (t B) by rows.
@@ -397,8 +442,7 @@ multiversion! {
             for (i, trow) in t_.iter().enumerate() {
                 let r = input_1d(*trow);
                 for (j, rv) in r.iter().enumerate() {
-                    let o = ((i * ALPHA + j) * nt + t) * c_in + c0;
-                    v[o..o + cb].copy_from_slice(&rv[..cb]);
+                    store(&mut v[(t * POS + i * ALPHA + j) * c_in + c0..], rv, cb);
                 }
             }
             c0 += cb;
@@ -409,15 +453,16 @@ multiversion! {
 multiversion! {
     /// Transforms tile `t`'s 36 GEMM outputs back to its 4x4 output pixels (plus `bias`) and
     /// writes those inside the image into `orows` (the whole output rows of the tile row),
-    /// starting at column `ox0`.
+    /// starting at column `ox0`. `m` is scratch.
+    #[allow(clippy::too_many_arguments)]
     fn output_tile(
         g: &Conv2dGeometry,
         mm: &[f32],
-        nt: usize,
         t: usize,
         bias: Option<&[f32]>,
         orows: &mut [f32],
         ox0: usize,
+        m: &mut Window,
     ) {
         let c_out = g.c_out;
         let cols = M.min(g.out_w - ox0);
@@ -426,11 +471,9 @@ multiversion! {
         let mut c0 = 0;
         while c0 < c_out {
             let cb = LANES.min(c_out - c0);
-            let mut m = [[[0.0f32; LANES]; ALPHA]; ALPHA];
             for (i, mrow) in m.iter_mut().enumerate() {
                 for (j, mv) in mrow.iter_mut().enumerate() {
-                    let o = ((i * ALPHA + j) * nt + t) * c_out + c0;
-                    mv[..cb].copy_from_slice(&mm[o..o + cb]);
+                    load(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
                 }
             }
             // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
