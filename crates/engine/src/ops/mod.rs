@@ -22,6 +22,7 @@
 //! - `reduce`: Reductions over axes
 //! - `rnn`: Fused recurrent ops
 //! - `special`: Special functions evaluated in f64
+//! - `winograd_kernels` (private): the cache of Winograd-transformed convolution kernels
 
 pub mod activation_ops;
 pub mod combine;
