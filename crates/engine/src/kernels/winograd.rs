@@ -213,18 +213,39 @@ pub fn conv2d_winograd(
         rest = tail;
         tr0 = tr1;
     }
-    let run = |bufs: &mut (Vec<f32>, Vec<f32>), (tr0, rows, ob): (usize, usize, &mut [f32])| {
-        block(g, x, u, bias, tr0, rows, ob, bufs);
+    let run = |(tr0, rows, ob): (usize, usize, &mut [f32])| {
+        with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs));
         epilogue(ob);
     };
     if threads > 1 && blocks.len() > 1 {
-        blocks.into_par_iter().for_each_init(|| (Vec::new(), Vec::new()), run);
+        blocks.into_par_iter().for_each(run);
     } else {
-        let mut bufs = (Vec::new(), Vec::new());
-        for b in blocks {
-            run(&mut bufs, b);
-        }
+        blocks.into_iter().for_each(run);
     }
+}
+
+/// A block's transformed input and GEMM output.
+type Buffers = (Vec<f32>, Vec<f32>);
+
+thread_local! {
+    /// Each thread's block buffers, kept between calls so that they are allocated and
+    /// zero-filled only when they grow (every element handed out is written first).
+    static BUFFERS: std::cell::RefCell<Buffers> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's block buffers (fresh ones if `f` re-enters).
+fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+    BUFFERS.with(|b| match b.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let r = f(&mut bufs);
+            // Keep at most 16 MiB between calls.
+            if bufs.0.capacity() + bufs.1.capacity() > 1 << 22 {
+                *bufs = (Vec::new(), Vec::new());
+            }
+            r
+        }
+        Err(_) => f(&mut (Vec::new(), Vec::new())),
+    })
 }
 
 /// One block: tile rows `tr0 .. tr0 + rows` (flattened over images), whose output rows are
@@ -238,7 +259,7 @@ fn block(
     tr0: usize,
     rows: usize,
     ob: &mut [f32],
-    bufs: &mut (Vec<f32>, Vec<f32>),
+    bufs: &mut Buffers,
 ) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let nt = rows * tw;
@@ -489,12 +510,12 @@ multiversion! {
                 b[..cb].copy_from_slice(&bias[c0..c0 + cb]);
             }
             for (i, srow) in s.iter().enumerate().take(out_rows) {
-                let y = output_1d(*srow);
-                for (j, yv) in y.iter().enumerate().take(cols) {
-                    let o = i * row_len + (ox0 + j) * c_out + c0;
-                    for ((dst, v), bv) in orows[o..o + cb].iter_mut().zip(yv).zip(&b) {
-                        *dst = v + bv;
+                let mut y = output_1d(*srow);
+                for (j, yv) in y.iter_mut().enumerate().take(cols) {
+                    for (v, bv) in yv.iter_mut().zip(&b) {
+                        *v += bv;
                     }
+                    store(&mut orows[i * row_len + (ox0 + j) * c_out + c0..], yv, cb);
                 }
             }
             c0 += cb;
