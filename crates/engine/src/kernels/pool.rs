@@ -7,6 +7,7 @@
 //! by an average (Keras/TensorFlow "same" behaviour). Images run in parallel on rayon when
 //! the input is large, sequentially otherwise.
 
+use super::simd::multiversion;
 use crate::parallel::{num_threads, ELEMENTWISE_PARALLEL_MIN};
 use rayon::prelude::*;
 
@@ -156,15 +157,7 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax
                         if off == first {
                             continue;
                         }
-                        let idx = (base + off) as u32;
-                        for (ch, ((ov, av), &xv)) in
-                            o.iter_mut().zip(a.iter_mut()).zip(&xi[off..off + c]).enumerate()
-                        {
-                            if xv > *ov {
-                                *ov = xv;
-                                *av = idx + ch as u32;
-                            }
-                        }
+                        max_with_index(o, a, &xi[off..off + c], (base + off) as u32);
                     }
                 }
             }
@@ -178,6 +171,71 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax
     } else {
         for (b, bufs) in out.chunks_mut(img_out).zip(argmax.chunks_mut(img_out)).enumerate() {
             image(b, bufs);
+        }
+    }
+}
+
+multiversion! {
+    /// `o = max(o, xs)` per channel, `a` taking `idx + channel` where `xs` wins (strictly
+    /// greater, so the first maximum is kept); branch-free, so it vectorizes.
+    fn max_with_index(o: &mut [f32], a: &mut [u32], xs: &[f32], idx: u32) {
+        for (ch, ((ov, av), &xv)) in o.iter_mut().zip(a.iter_mut()).zip(xs).enumerate() {
+            let win = xv > *ov;
+            *ov = if win { xv } else { *ov };
+            *av = if win { idx + ch as u32 } else { *av };
+        }
+    }
+}
+
+multiversion! {
+    /// `o = max(o, xs)` per channel with [`max_with_index`]'s comparison.
+    fn max_into(o: &mut [f32], xs: &[f32]) {
+        for (ov, &xv) in o.iter_mut().zip(xs) {
+            *ov = if xv > *ov { xv } else { *ov };
+        }
+    }
+}
+
+/// Max pooling forward without the winners' positions, for inference: the same values as
+/// [`max_pool2d_forward`].
+///
+/// # Panics
+/// If a buffer length does not match the geometry (an engine bug, never user input).
+pub fn max_pool2d_values(g: &Pool2dGeometry, x: &[f32], out: &mut [f32]) {
+    assert_eq!(x.len(), g.input_len(), "max_pool2d_values: input length");
+    assert_eq!(out.len(), g.output_len(), "max_pool2d_values: output length");
+    if g.n == 0 {
+        return;
+    }
+    let c = g.c;
+    let img_in = g.h * g.w * c;
+    let img_out = g.out_h * g.out_w * c;
+    let image = |b: usize, oi: &mut [f32]| {
+        let xi = &x[b * img_in..(b + 1) * img_in];
+        let mut pixels = oi.chunks_exact_mut(c);
+        for oh in 0..g.out_h {
+            let (h0, h1) = g.rows_of(oh);
+            for ow in 0..g.out_w {
+                let (w0, w1) = g.cols_of(ow);
+                let Some(o) = pixels.next() else { return };
+                let first = (h0 * g.w + w0) * c;
+                o.copy_from_slice(&xi[first..first + c]);
+                for ih in h0..h1 {
+                    for iw in w0..w1 {
+                        let off = (ih * g.w + iw) * c;
+                        if off != first {
+                            max_into(o, &xi[off..off + c]);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if g.parallel() {
+        out.par_chunks_mut(img_out).enumerate().for_each(|(b, oi)| image(b, oi));
+    } else {
+        for (b, oi) in out.chunks_mut(img_out).enumerate() {
+            image(b, oi);
         }
     }
 }
@@ -324,6 +382,37 @@ mod tests {
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
             })
             .collect()
+    }
+
+    /// The inference path gives the training path's values bit for bit: ties, NaNs, -inf
+    /// and both paddings, on channel counts around a vector width.
+    #[test]
+    fn values_only_match_the_argmax_pass() {
+        for &(c, same, pool, stride) in
+            &[(1, false, 2, 2), (17, true, 3, 2), (64, false, 2, 2), (33, true, 2, 1)]
+        {
+            let g = Pool2dGeometry::new([2, 7, 6, c], [pool, pool], [stride, stride], same).unwrap();
+            let mut x = rand_vec(g.input_len(), c as u64);
+            for (i, v) in x.iter_mut().enumerate() {
+                match i % 11 {
+                    0 => *v = f32::NAN,
+                    3 => *v = f32::NEG_INFINITY,
+                    5 => *v = 0.5, // ties
+                    _ => {}
+                }
+            }
+            let mut want = vec![0.0; g.output_len()];
+            let mut argmax = vec![0; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut want, &mut argmax);
+            let mut got = vec![1.0; g.output_len()];
+            max_pool2d_values(&g, &x, &mut got);
+            for (a, b) in got.iter().zip(&want) {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+            for (i, &a) in argmax.iter().enumerate() {
+                assert_eq!(x[a as usize].to_bits(), want[i].to_bits(), "argmax points at the value");
+            }
+        }
     }
 
     /// Calls `f(out_index, in_index)` for every valid element of every window, in row-major

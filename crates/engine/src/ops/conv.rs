@@ -168,6 +168,11 @@ pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
         return crate::cuda::ops::max_pool2d(d, x, g);
     }
     let mut out = vec![0.0f32; g.output_len()];
+    if !crate::autodiff::is_recording() || !x.tracks_grad() {
+        // Nothing will differentiate this: skip the winners' positions.
+        pool::max_pool2d_values(&g, x.as_f32()?, &mut out);
+        return Ok(Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]));
+    }
     let mut argmax = vec![0u32; g.output_len()];
     pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
