@@ -620,103 +620,50 @@ macro_rules! recurrent_layer {
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
             }
-            /// Sets the activation by Keras name (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Whether to add biases (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.use_bias = yes;
-                self
-            }
-            /// Kernel initializer (default glorot_uniform).
-            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.kernel_initializer = i;
-                self
-            }
-            /// Recurrent kernel initializer (default orthogonal).
-            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.recurrent_initializer = i;
-                self
-            }
-            /// Bias initializer (default zeros).
-            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.bias_initializer = i;
-                self
-            }
-            /// Fraction of the input units dropped in training (one mask per sequence).
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent units dropped in training (one mask per sequence).
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
-            }
-            /// Return the whole output sequence instead of the last output.
-            pub fn return_sequences(mut self, yes: bool) -> Self {
-                self.0.return_sequences = yes;
-                self
-            }
-            /// Also return the final states (`call_outputs` gives `[output, states...]`).
-            pub fn return_state(mut self, yes: bool) -> Self {
-                self.0.return_state = yes;
-                self
-            }
-            /// Process the sequence backwards (the output sequence stays reversed).
-            pub fn go_backwards(mut self, yes: bool) -> Self {
-                self.0.go_backwards = yes;
-                self
-            }
-            /// Carry the final states of each batch into the next one (see `reset_states`).
-            pub fn stateful(mut self, yes: bool) -> Self {
-                self.0.stateful = yes;
-                self
-            }
-            /// Masked steps output zeros instead of the previous output.
-            pub fn zero_output_for_mask(mut self, yes: bool) -> Self {
-                self.0.zero_output_for_mask = yes;
-                self
-            }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Sets the activation by Keras name (default `"tanh"`).
+                activation,
+                /// Whether to add biases (default true).
+                use_bias,
+                /// Kernel initializer (default glorot_uniform).
+                kernel_initializer,
+                /// Recurrent kernel initializer (default orthogonal).
+                recurrent_initializer,
+                /// Bias initializer (default zeros).
+                bias_initializer,
+                /// Fraction of the input units dropped in training (one mask per sequence).
+                dropout,
+                /// Fraction of the recurrent units dropped in training (one mask per sequence).
+                recurrent_dropout,
+                /// Seed of the dropout masks.
+                seed,
+                /// Return the whole output sequence instead of the last output.
+                return_sequences,
+                /// Also return the final states (`call_outputs` gives `[output, states...]`).
+                return_state,
+                /// Process the sequence backwards (the output sequence stays reversed).
+                go_backwards,
+                /// Carry the final states of each batch into the next one (see `reset_states`).
+                stateful,
+                /// Masked steps output zeros instead of the previous output.
+                zero_output_for_mask,
+                /// `input_shape` (without batch) for the first layer of a Sequential model.
+                input_shape,
+                /// Sets the layer name.
+                name,
             }
             /// Number of units.
             pub fn units(&self) -> usize {
                 self.0.units
             }
-            /// Clears the states of a stateful layer.
-            pub fn reset_states(&self) {
-                self.0.reset_states();
-            }
-            /// The carried states of a stateful layer.
-            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
-                self.0.states()
-            }
-            /// Calls the layer from explicit initial states (`[h]`, or `[h, c]` for LSTM) and
-            /// an optional `(batch, time)` mask; returns every output.
-            pub fn call_with_state(
-                &self,
-                x: &$crate::Tensor,
-                initial_state: &[$crate::Tensor],
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, Some(initial_state), ctx)
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Clears the states of a stateful layer.
+                reset_states,
+                /// The carried states of a stateful layer.
+                states,
+                /// Calls the layer from explicit initial states (`[h]`, or `[h, c]` for LSTM) and
+                /// an optional `(batch, time)` mask; returns every output.
+                call_with_state,
             }
         }
 

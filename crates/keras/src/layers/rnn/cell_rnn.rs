@@ -2,6 +2,11 @@
 //! from the engine's differentiable ops, so gradients flow through any cell. `RNN` runs it
 //! for stacked and user-written cells ([`CellRnn`]), the ConvLSTM layers for their
 //! convolutional cell ([`run_steps`]).
+//!
+//! It also holds what every recurrent layer shares, written once: the carried states of a
+//! stateful layer ([`CarriedStates`]), the `RNN` config keys (`write_sequence_flags!`), the
+//! run-based `Layer` methods (`stepped_layer_common!`), and the public wrapper types' `Layer`
+//! impl and builders (`wrapped_layer_impl!`, `recurrent_options!`).
 
 use std::sync::Mutex;
 
@@ -193,6 +198,119 @@ macro_rules! wrapped_layer_impl {
     };
 }
 pub(crate) use wrapped_layer_impl;
+
+/// The builder and state methods the public recurrent layer types (`LSTM(Recurrent)`,
+/// `ConvLSTM2D(ConvLSTM)`, ...) share, each written once here; a type lists the ones it has
+/// inside its `impl`, each with its rustdoc. `name in cell` sets the field on the wrapped
+/// layer's `cell` instead of on the wrapped layer itself.
+macro_rules! recurrent_options {
+    ($( $(#[doc = $doc:expr])* $opt:ident $(in $f:ident)? ),* $(,)?) => {
+        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($f)?] } )*
+    };
+    (@opt [$($attr:tt)*] activation []) => {
+        $($attr)*
+        pub fn activation(mut self, name: &str) -> Self {
+            self.0.set_activation(false, name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_activation []) => {
+        $($attr)*
+        pub fn recurrent_activation(mut self, name: &str) -> Self {
+            self.0.set_activation(true, name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] dropout []) => {
+        $($attr)*
+        pub fn dropout(mut self, rate: f64) -> Self {
+            self.0.set_dropout(false, rate);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_dropout []) => {
+        $($attr)*
+        pub fn recurrent_dropout(mut self, rate: f64) -> Self {
+            self.0.set_dropout(true, rate);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] seed []) => {
+        $($attr)*
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.0.set_seed(Some(seed));
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] kernel_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.kernel_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.recurrent_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] bias_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.bias_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] input_shape []) => {
+        $($attr)*
+        pub fn input_shape(mut self, shape: &[usize]) -> Self {
+            self.0.base.input_shape = Some(shape.to_vec());
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] name []) => {
+        $($attr)*
+        pub fn name(mut self, name: &str) -> Self {
+            self.0.base.rename(name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] reset_states []) => {
+        $($attr)*
+        pub fn reset_states(&self) {
+            self.0.reset_states()
+        }
+    };
+    (@opt [$($attr:tt)*] states []) => {
+        $($attr)*
+        pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
+            self.0.states()
+        }
+    };
+    (@opt [$($attr:tt)*] call_with_state []) => {
+        $($attr)*
+        pub fn call_with_state(
+            &self,
+            x: &$crate::Tensor,
+            initial_state: &[$crate::Tensor],
+            mask: Option<&$crate::Tensor>,
+            ctx: &mut $crate::layers::CallContext,
+        ) -> $crate::Result<Vec<$crate::Tensor>> {
+            self.0.run(x, mask, Some(initial_state), ctx)
+        }
+    };
+    // A flag: `self.0[.f].name = yes`.
+    (@opt [$($attr:tt)*] $flag:ident [$($f:ident)?]) => {
+        $($attr)*
+        pub fn $flag(mut self, yes: bool) -> Self {
+            self.0$(.$f)?.$flag = yes;
+            self
+        }
+    };
+}
+pub(crate) use recurrent_options;
 
 /// `m * a + (1 - m) * b` with `m` a `(batch, 1, ..)` 0/1 tensor: `where(mask, a, b)`.
 fn select(m: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {

@@ -551,40 +551,21 @@ macro_rules! conv_lstm_layer {
                 self.0.set_dilation_rate(&d);
                 self
             }
-            /// Output activation (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Gate activation (default `"sigmoid"`).
-            pub fn recurrent_activation(mut self, name: &str) -> Self {
-                self.0.set_activation(true, name);
-                self
-            }
-            /// Whether the gates have a bias (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.cell.use_bias = yes;
-                self
-            }
-            /// Initializer of the input kernel (default `glorot_uniform`).
-            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.kernel_initializer = i;
-                self
-            }
-            /// Initializer of the recurrent kernel (default `orthogonal`).
-            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.recurrent_initializer = i;
-                self
-            }
-            /// Initializer of the bias (default `zeros`).
-            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.bias_initializer = i;
-                self
-            }
-            /// Initialize the forget-gate bias to ones (default true, as Keras).
-            pub fn unit_forget_bias(mut self, yes: bool) -> Self {
-                self.0.cell.unit_forget_bias = yes;
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Output activation (default `"tanh"`).
+                activation,
+                /// Gate activation (default `"sigmoid"`).
+                recurrent_activation,
+                /// Whether the gates have a bias (default true).
+                use_bias in cell,
+                /// Initializer of the input kernel (default `glorot_uniform`).
+                kernel_initializer in cell,
+                /// Initializer of the recurrent kernel (default `orthogonal`).
+                recurrent_initializer in cell,
+                /// Initializer of the bias (default `zeros`).
+                bias_initializer in cell,
+                /// Initialize the forget-gate bias to ones (default true, as Keras).
+                unit_forget_bias in cell,
             }
             /// Penalty of the input kernel added to the training loss.
             pub fn kernel_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
@@ -621,73 +602,38 @@ macro_rules! conv_lstm_layer {
                 self.0.cell.bias_constraint = Some(c);
                 self
             }
-            /// Fraction of the inputs dropped in training (one mask per gate and sequence).
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent state dropped in training.
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
-            }
-            /// Return the whole output sequence instead of the last output.
-            pub fn return_sequences(mut self, yes: bool) -> Self {
-                self.0.return_sequences = yes;
-                self
-            }
-            /// Also return the final states `h` and `c`.
-            pub fn return_state(mut self, yes: bool) -> Self {
-                self.0.return_state = yes;
-                self
-            }
-            /// Walk the sequence backwards.
-            pub fn go_backwards(mut self, yes: bool) -> Self {
-                self.0.go_backwards = yes;
-                self
-            }
-            /// Carry the last states of a batch over to the next one.
-            pub fn stateful(mut self, yes: bool) -> Self {
-                self.0.stateful = yes;
-                self
-            }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Fraction of the inputs dropped in training (one mask per gate and sequence).
+                dropout,
+                /// Fraction of the recurrent state dropped in training.
+                recurrent_dropout,
+                /// Seed of the dropout masks.
+                seed,
+                /// Return the whole output sequence instead of the last output.
+                return_sequences,
+                /// Also return the final states `h` and `c`.
+                return_state,
+                /// Walk the sequence backwards.
+                go_backwards,
+                /// Carry the last states of a batch over to the next one.
+                stateful,
+                /// `input_shape` (without batch) for the first layer of a Sequential model.
+                input_shape,
+                /// Sets the layer name.
+                name,
             }
             /// The number of output channels.
             pub fn filters(&self) -> usize {
                 self.0.cell.filters
             }
-            /// Forgets the states of a stateful layer.
-            pub fn reset_states(&self) {
-                self.0.reset_states()
-            }
-            /// The current states of a stateful layer (channels-last).
-            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
-                self.0.states()
-            }
-            /// Calls the layer from the initial states `[h, c]` (in the layer's data format)
-            /// with an optional `(batch, time)` mask; returns every output.
-            pub fn call_with_state(
-                &self,
-                x: &$crate::Tensor,
-                initial_state: &[$crate::Tensor],
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, Some(initial_state), ctx)
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Forgets the states of a stateful layer.
+                reset_states,
+                /// The current states of a stateful layer (channels-last).
+                states,
+                /// Calls the layer from the initial states `[h, c]` (in the layer's data format)
+                /// with an optional `(batch, time)` mask; returns every output.
+                call_with_state,
             }
         }
 
