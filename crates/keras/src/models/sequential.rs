@@ -3,10 +3,10 @@
 use serde_json::{json, Value};
 
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
+use crate::trainers::train_model::{not_compiled, train_model_impl};
 use crate::trainers::{
     self, trainer, Arrays, CompileArgs, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss,
     IntoMetrics, IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter,
-    TrainModel,
 };
 use crate::utils::summary::{render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
@@ -496,11 +496,7 @@ impl Sequential {
     }
 
     fn compiled(&mut self) -> Result<&mut Compiled> {
-        self.compiled.as_mut().ok_or_else(|| {
-            Error::State(
-                "You must call `compile()` before using the model for training or evaluation.".into(),
-            )
-        })
+        self.compiled.as_mut().ok_or_else(not_compiled)
     }
 
     /// The compile state (optimizer, loss, metrics), once compiled.
@@ -888,63 +884,10 @@ impl Sequential {
     }
 }
 
-impl TrainModel for Sequential {
-    fn name(&self) -> &str {
-        &self.stack.base.name
-    }
-
-    fn built(&self) -> bool {
-        self.stack.built
-    }
-
-    fn network(&self) -> &dyn Network {
-        &self.stack
-    }
-
-    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)> {
-        self.compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        Ok((&mut self.stack, c))
-    }
-
-    fn compiled(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-
-    fn compiled_mut(&mut self) -> Option<&mut Compiled> {
-        self.compiled.as_mut()
-    }
-
-    fn named_weights(&self) -> Vec<(String, Tensor)> {
-        self.weights().iter().map(|w| (w.path().to_string(), w.value().detach())).collect()
-    }
-
-    fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
-        Sequential::set_weights(self, values)
-    }
-
-    fn get_config(&self) -> Value {
-        Sequential::get_config(self)
-    }
-
-    fn save(&self, path: &std::path::Path) -> Result<()> {
-        Sequential::save(self, path)
-    }
-
-    fn save_weights(&self, path: &std::path::Path) -> Result<()> {
-        Sequential::save_weights(self, path)
-    }
-
-    fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        Sequential::load_weights(self, path)
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
+train_model_impl! {
+    impl Sequential {
+        net: stack,
+        forward: [built, get_config, save],
     }
 }
 

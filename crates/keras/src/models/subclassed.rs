@@ -20,9 +20,10 @@ use crate::layers::{self, CallContext, Layer, Shape, Variable};
 use crate::saving::layout::{subclassed_groups, VarGroup};
 use crate::saving::weights_h5::WeightsTarget;
 use crate::saving::LoadWeightsArgs;
+use crate::trainers::train_model::{not_compiled, train_model_impl};
 use crate::trainers::{
     self, trainer, Arrays, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics, IntoOptimizer,
-    Logs, MetricArg, Network, PredictArgs, TrainModel,
+    Logs, MetricArg, Network, PredictArgs,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -285,13 +286,7 @@ impl<L: Layer> SubclassedModel<L> {
     }
 
     fn require_compiled(&self) -> Result<()> {
-        if self.compiled.is_none() {
-            keras_bail!(
-                State,
-                "You must call `compile()` before using the model for training or evaluation."
-            );
-        }
-        Ok(())
+        self.compiled.as_ref().map(|_| ()).ok_or_else(not_compiled)
     }
 
     /// The compile state, once compiled.
@@ -395,58 +390,12 @@ impl<L: Layer> WeightsTarget for SubclassedModel<L> {
     }
 }
 
-impl<L: Layer> TrainModel for SubclassedModel<L> {
-    fn name(&self) -> &str {
-        self.net.layer.name()
-    }
-
-    fn built(&self) -> bool {
-        SubclassedModel::built(self)
-    }
-
-    fn network(&self) -> &dyn Network {
-        &self.net
-    }
-
-    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)> {
-        self.require_compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        Ok((&mut self.net, c))
-    }
-
-    fn compiled(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-
-    fn compiled_mut(&mut self) -> Option<&mut Compiled> {
-        self.compiled.as_mut()
-    }
-
-    fn named_weights(&self) -> Vec<(String, Tensor)> {
-        self.weights().iter().map(|w| (w.path().to_string(), w.value().detach())).collect()
-    }
-
-    fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
-        SubclassedModel::set_weights(self, values)
-    }
-
-    fn get_config(&self) -> Value {
-        self.net.layer.get_config()
-    }
-
-    fn save_weights(&self, path: &Path) -> Result<()> {
-        SubclassedModel::save_weights(self, path)
-    }
-
-    fn load_weights(&mut self, path: &Path) -> Result<()> {
-        SubclassedModel::load_weights(self, path)
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
+train_model_impl! {
+    impl<L: Layer> SubclassedModel<L> {
+        net: net,
+        forward: [built],
+        fn get_config(&self) -> Value {
+            self.net.layer.get_config()
+        }
     }
 }

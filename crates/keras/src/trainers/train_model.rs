@@ -116,3 +116,97 @@ pub trait TrainModel: Any {
     /// `self` as mutable `Any`.
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
+
+/// The error of a training call on a model that was not compiled.
+pub(crate) fn not_compiled() -> Error {
+    Error::State("You must call `compile()` before using the model for training or evaluation.".into())
+}
+
+/// Implements [`TrainModel`] for a built-in model (Sequential, Functional, subclassed) from
+/// one declaration: the model holds its network in field `net` and its compile state in a
+/// field `compiled: Option<Compiled>`, and has inherent `name`, `weights`, `set_weights`,
+/// `save_weights` and `load_weights` methods, to which the trait forwards. `forward` names
+/// the other inherent methods the trait forwards to (`built`, `get_config`, `save`); any
+/// further trait methods follow, written out.
+///
+/// ```ignore
+/// train_model_impl! {
+///     impl<L: Layer> SubclassedModel<L> {
+///         net: net,
+///         forward: [built],
+///         fn get_config(&self) -> Value { self.net.layer.get_config() }
+///     }
+/// }
+/// ```
+macro_rules! train_model_impl {
+    (impl<$g:ident: $b:path> $ty:ty { $($body:tt)* }) => {
+        $crate::trainers::train_model::train_model_impl!(@impl [$g: $b] $ty { $($body)* });
+    };
+    (impl $ty:ty { $($body:tt)* }) => {
+        $crate::trainers::train_model::train_model_impl!(@impl [] $ty { $($body)* });
+    };
+    (
+        @impl [$($gen:tt)*] $ty:ty {
+            net: $net:ident,
+            forward: [$($fwd:ident),* $(,)?]
+            $(, $($own:tt)*)?
+        }
+    ) => {
+        impl<$($gen)*> $crate::trainers::TrainModel for $ty {
+            fn name(&self) -> &str {
+                <$ty>::name(self)
+            }
+            fn network(&self) -> &dyn $crate::trainers::Network {
+                &self.$net
+            }
+            fn parts_mut(
+                &mut self,
+            ) -> $crate::Result<(&mut dyn $crate::trainers::Network, &mut $crate::trainers::Compiled)> {
+                let c = self.compiled.as_mut().ok_or_else($crate::trainers::train_model::not_compiled)?;
+                Ok((&mut self.$net, c))
+            }
+            fn compiled(&self) -> Option<&$crate::trainers::Compiled> {
+                self.compiled.as_ref()
+            }
+            fn compiled_mut(&mut self) -> Option<&mut $crate::trainers::Compiled> {
+                self.compiled.as_mut()
+            }
+            fn named_weights(&self) -> Vec<(String, $crate::Tensor)> {
+                self.weights().iter().map(|w| (w.path().to_string(), w.value().detach())).collect()
+            }
+            fn set_weights(&mut self, values: &[$crate::Tensor]) -> $crate::Result<()> {
+                <$ty>::set_weights(self, values)
+            }
+            fn save_weights(&self, path: &std::path::Path) -> $crate::Result<()> {
+                <$ty>::save_weights(self, path)
+            }
+            fn load_weights(&mut self, path: &std::path::Path) -> $crate::Result<()> {
+                <$ty>::load_weights(self, path)
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+                self
+            }
+            $($crate::trainers::train_model::train_model_impl!(@forward $ty, $fwd);)*
+            $($($own)*)?
+        }
+    };
+    (@forward $ty:ty, built) => {
+        fn built(&self) -> bool {
+            <$ty>::built(self)
+        }
+    };
+    (@forward $ty:ty, get_config) => {
+        fn get_config(&self) -> serde_json::Value {
+            <$ty>::get_config(self)
+        }
+    };
+    (@forward $ty:ty, save) => {
+        fn save(&self, path: &std::path::Path) -> $crate::Result<()> {
+            <$ty>::save(self, path)
+        }
+    };
+}
+pub(crate) use train_model_impl;

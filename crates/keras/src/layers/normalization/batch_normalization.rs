@@ -9,6 +9,11 @@ use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Vari
 use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
 
+use super::shared_config::{
+    read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
+    write_weight_extras,
+};
+
 /// Keras `keras.layers.BatchNormalization` over the feature axis `axis` (default -1).
 ///
 /// In training (and while trainable) it normalizes with the batch mean and biased variance
@@ -115,18 +120,19 @@ impl BatchNormalization {
         if bool_arg(cfg, "renorm", false, C)? {
             keras_bail!(Config, "{C}: batch renormalization (renorm=True) is not supported by keras-rs");
         }
+        let momentum = f64_arg(cfg, "momentum", 0.99, C)?;
+        let (epsilon, center, scale) = read_epsilon_center_scale(cfg, C)?;
         let mut l = BatchNormalization::new()
             .axis(axis)
-            .momentum(f64_arg(cfg, "momentum", 0.99, C)?)
-            .epsilon(f64_arg(cfg, "epsilon", 1e-3, C)?)
-            .center(bool_arg(cfg, "center", true, C)?)
-            .scale(bool_arg(cfg, "scale", true, C)?);
+            .momentum(momentum)
+            .epsilon(epsilon)
+            .center(center)
+            .scale(scale);
         l.synchronized = bool_arg(cfg, "synchronized", false, C)?;
         l.renorm_momentum = f64_arg(cfg, "renorm_momentum", 0.99, C)?;
         l.base.apply_config(cfg);
+        read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
         for (key, slot) in [
-            ("beta_initializer", &mut l.beta_initializer),
-            ("gamma_initializer", &mut l.gamma_initializer),
             ("moving_mean_initializer", &mut l.moving_mean_initializer),
             ("moving_variance_initializer", &mut l.moving_variance_initializer),
         ] {
@@ -248,16 +254,11 @@ impl Layer for BatchNormalization {
         let mut m = self.base.base_config();
         m.insert("axis".into(), json!(self.axis));
         m.insert("momentum".into(), json!(self.momentum));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("center".into(), json!(self.center));
-        m.insert("scale".into(), json!(self.scale));
-        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
-        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
+        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
+        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
         m.insert("moving_mean_initializer".into(), self.moving_mean_initializer.to_config());
         m.insert("moving_variance_initializer".into(), self.moving_variance_initializer.to_config());
-        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
-            m.insert(k.into(), Value::Null);
-        }
+        write_weight_extras(&mut m);
         m.insert("synchronized".into(), json!(self.synchronized));
         m.insert("renorm".into(), json!(false));
         m.insert("renorm_clipping".into(), Value::Null);

@@ -7,8 +7,13 @@ use serde_json::{json, Value};
 use crate::initializers::Initializer;
 use crate::layers::convolutional::common::init_arg;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::layers::reshaping::args::{finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
+
+use super::shared_config::{
+    read_epsilon_center_scale, write_epsilon_center_scale, write_initializers, write_weight_extras,
+    WEIGHT_EXTRAS,
+};
 
 /// Keras `keras.layers.GroupNormalization`: the channels of `axis` (default the last) are
 /// split into `groups` groups; each group of each sample is normalized with its own mean and
@@ -93,16 +98,10 @@ impl GroupNormalization {
                 .ok_or_else(|| Error::Config(format!("{C}: `axis` must be an integer, received axis={a}")))?
                 as isize;
         }
-        l.epsilon = f64_arg(cfg, "epsilon", 1e-3, C)?;
-        l.center = bool_arg(cfg, "center", true, C)?;
-        l.scale = bool_arg(cfg, "scale", true, C)?;
+        (l.epsilon, l.center, l.scale) = read_epsilon_center_scale(cfg, C)?;
         l.beta_initializer = init_arg(cfg, "beta_initializer", Initializer::Zeros)?;
         l.gamma_initializer = init_arg(cfg, "gamma_initializer", Initializer::Ones)?;
-        crate::layers::convolutional::common::refuse_unsupported(
-            cfg,
-            &["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
-            C,
-        )?;
+        crate::layers::convolutional::common::refuse_unsupported(cfg, &WEIGHT_EXTRAS, C)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -250,14 +249,9 @@ impl Layer for GroupNormalization {
         let mut m = self.base.base_config();
         m.insert("groups".into(), json!(self.groups));
         m.insert("axis".into(), json!(self.axis));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("center".into(), json!(self.center));
-        m.insert("scale".into(), json!(self.scale));
-        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
-        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
-        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
-            m.insert(k.into(), Value::Null);
-        }
+        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
+        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
+        write_weight_extras(&mut m);
         Value::Object(m)
     }
 }

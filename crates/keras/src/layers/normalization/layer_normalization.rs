@@ -5,8 +5,13 @@ use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::layers::reshaping::args::{bool_arg, finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
+
+use super::shared_config::{
+    read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
+    write_weight_extras,
+};
 
 /// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
 /// along those axes is normalized with its own mean and variance, then scaled by `gamma`
@@ -102,18 +107,11 @@ impl LayerNormalization {
                 "Expected an int or a list/tuple of ints for the argument 'axis', but received: {other}"
             ),
         }
-        l = l
-            .rms_scaling(bool_arg(cfg, "rms_scaling", false, C)?)
-            .epsilon(f64_arg(cfg, "epsilon", 1e-3, C)?)
-            .center(bool_arg(cfg, "center", true, C)?)
-            .scale(bool_arg(cfg, "scale", true, C)?);
+        l = l.rms_scaling(bool_arg(cfg, "rms_scaling", false, C)?);
+        let (epsilon, center, scale) = read_epsilon_center_scale(cfg, C)?;
+        l = l.epsilon(epsilon).center(center).scale(scale);
         l.base.apply_config(cfg);
-        if let Some(v) = cfg.get("beta_initializer") {
-            l.beta_initializer = Initializer::from_config(v)?;
-        }
-        if let Some(v) = cfg.get("gamma_initializer") {
-            l.gamma_initializer = Initializer::from_config(v)?;
-        }
+        read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -240,15 +238,10 @@ impl Layer for LayerNormalization {
         // Keras turns an int axis into a list when the layer is built.
         let axis = if self.axis_is_int && !self.base.built { json!(self.axis[0]) } else { json!(self.axis) };
         m.insert("axis".into(), axis);
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("center".into(), json!(self.center));
-        m.insert("scale".into(), json!(self.scale));
+        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
         m.insert("rms_scaling".into(), json!(self.rms_scaling));
-        m.insert("beta_initializer".into(), self.beta_initializer.to_config());
-        m.insert("gamma_initializer".into(), self.gamma_initializer.to_config());
-        for k in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
-            m.insert(k.into(), Value::Null);
-        }
+        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
+        write_weight_extras(&mut m);
         Value::Object(m)
     }
 }

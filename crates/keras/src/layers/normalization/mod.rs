@@ -5,6 +5,7 @@
 //! - `batch_normalization`: `BatchNormalization`
 //! - `group_normalization`: `GroupNormalization`
 //! - `layer_normalization`: `LayerNormalization`
+//! - `shared_config`: the config keys the three share, read and written once
 //! - `unit_normalization`: `UnitNormalization`
 
 /// The options the normalization layers share (a struct with `base: LayerBase` and fields of
@@ -67,6 +68,7 @@ pub(crate) use norm_options;
 pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;
+pub(crate) mod shared_config;
 pub mod unit_normalization;
 
 pub use batch_normalization::BatchNormalization;

@@ -4,6 +4,8 @@
 
 use std::sync::Mutex;
 
+use super::cell_rnn::{stepped_layer_common, write_sequence_flags, CarriedStates};
+
 use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Map, Value};
@@ -81,7 +83,7 @@ pub struct Recurrent {
     /// The cell holding the weights (Keras `layer.cell`, saved under `cell`).
     pub(crate) cell: RecurrentCell,
     /// Stateful layers: the last states, carried to the next batch.
-    states: Mutex<Option<Vec<Tensor>>>,
+    states: CarriedStates,
     /// Seeded dropout generator (None: the global one).
     rng: Mutex<Option<Rng>>,
     /// A cell stepped by the generic RNN: the input and recurrent dropout masks of the current
@@ -133,7 +135,7 @@ impl Recurrent {
             zero_output_for_mask: false,
             reset_after: true,
             cell: RecurrentCell::new(kind),
-            states: Mutex::new(None),
+            states: CarriedStates::default(),
             rng: Mutex::new(None),
             step_masks: Mutex::new(None),
         }
@@ -387,19 +389,14 @@ impl Recurrent {
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
         let u = self.units;
         let ns = self.num_states();
-        let stored: Option<Vec<Tensor>> = if self.stateful && initial_state.is_none() {
-            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.as_ref() {
-                Some(s) if s[0].shape()[0] != b => keras_bail!(
-                    Value,
+        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+            (s[0].shape()[0] != b).then(|| {
+                Error::Value(format!(
                     "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
                     s[0].shape()[0]
-                ),
-                other => other.cloned(),
-            }
-        } else {
-            None
-        };
+                ))
+            })
+        })?;
         let init: Vec<Tensor> = match initial_state {
             Some(s) => {
                 if s.len() != ns || s.iter().any(|st| st.shape() != [b, u]) {
@@ -449,8 +446,7 @@ impl Recurrent {
         };
         let mut outs = ops::rnn(inputs, &opts)?;
         if self.stateful {
-            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(outs[1..].iter().map(|s| s.detach()).collect());
+            self.states.keep(&outs[1..]);
         }
         if !self.return_state {
             outs.truncate(1);
@@ -551,12 +547,12 @@ impl Recurrent {
 
     /// Clears the states of a stateful layer (the next batch starts from zeros).
     pub fn reset_states(&self) {
-        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.states.reset();
     }
 
     /// The current states of a stateful layer (None before the first call or after a reset).
     pub fn states(&self) -> Option<Vec<Tensor>> {
-        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.states.get()
     }
 
     /// The output mask: the input mask when the whole sequence is returned.
@@ -571,12 +567,7 @@ impl Recurrent {
     /// Keras's `get_config()`, keys in Keras's order for each class.
     pub fn get_config(&self) -> Value {
         let mut m: Map<String, Value> = self.base.base_config();
-        m.insert("return_sequences".into(), json!(self.return_sequences));
-        m.insert("return_state".into(), json!(self.return_state));
-        m.insert("go_backwards".into(), json!(self.go_backwards));
-        m.insert("stateful".into(), json!(self.stateful));
-        m.insert("unroll".into(), json!(self.unroll));
-        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        write_sequence_flags!(m, self);
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
         if self.kind != RecurrentKind::SimpleRnn {
@@ -629,103 +620,50 @@ macro_rules! recurrent_layer {
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
             }
-            /// Sets the activation by Keras name (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Whether to add biases (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.use_bias = yes;
-                self
-            }
-            /// Kernel initializer (default glorot_uniform).
-            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.kernel_initializer = i;
-                self
-            }
-            /// Recurrent kernel initializer (default orthogonal).
-            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.recurrent_initializer = i;
-                self
-            }
-            /// Bias initializer (default zeros).
-            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.bias_initializer = i;
-                self
-            }
-            /// Fraction of the input units dropped in training (one mask per sequence).
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent units dropped in training (one mask per sequence).
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
-            }
-            /// Return the whole output sequence instead of the last output.
-            pub fn return_sequences(mut self, yes: bool) -> Self {
-                self.0.return_sequences = yes;
-                self
-            }
-            /// Also return the final states (`call_outputs` gives `[output, states...]`).
-            pub fn return_state(mut self, yes: bool) -> Self {
-                self.0.return_state = yes;
-                self
-            }
-            /// Process the sequence backwards (the output sequence stays reversed).
-            pub fn go_backwards(mut self, yes: bool) -> Self {
-                self.0.go_backwards = yes;
-                self
-            }
-            /// Carry the final states of each batch into the next one (see `reset_states`).
-            pub fn stateful(mut self, yes: bool) -> Self {
-                self.0.stateful = yes;
-                self
-            }
-            /// Masked steps output zeros instead of the previous output.
-            pub fn zero_output_for_mask(mut self, yes: bool) -> Self {
-                self.0.zero_output_for_mask = yes;
-                self
-            }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Sets the activation by Keras name (default `"tanh"`).
+                activation,
+                /// Whether to add biases (default true).
+                use_bias,
+                /// Kernel initializer (default glorot_uniform).
+                kernel_initializer,
+                /// Recurrent kernel initializer (default orthogonal).
+                recurrent_initializer,
+                /// Bias initializer (default zeros).
+                bias_initializer,
+                /// Fraction of the input units dropped in training (one mask per sequence).
+                dropout,
+                /// Fraction of the recurrent units dropped in training (one mask per sequence).
+                recurrent_dropout,
+                /// Seed of the dropout masks.
+                seed,
+                /// Return the whole output sequence instead of the last output.
+                return_sequences,
+                /// Also return the final states (`call_outputs` gives `[output, states...]`).
+                return_state,
+                /// Process the sequence backwards (the output sequence stays reversed).
+                go_backwards,
+                /// Carry the final states of each batch into the next one (see `reset_states`).
+                stateful,
+                /// Masked steps output zeros instead of the previous output.
+                zero_output_for_mask,
+                /// `input_shape` (without batch) for the first layer of a Sequential model.
+                input_shape,
+                /// Sets the layer name.
+                name,
             }
             /// Number of units.
             pub fn units(&self) -> usize {
                 self.0.units
             }
-            /// Clears the states of a stateful layer.
-            pub fn reset_states(&self) {
-                self.0.reset_states();
-            }
-            /// The carried states of a stateful layer.
-            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
-                self.0.states()
-            }
-            /// Calls the layer from explicit initial states (`[h]`, or `[h, c]` for LSTM) and
-            /// an optional `(batch, time)` mask; returns every output.
-            pub fn call_with_state(
-                &self,
-                x: &$crate::Tensor,
-                initial_state: &[$crate::Tensor],
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, Some(initial_state), ctx)
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Clears the states of a stateful layer.
+                reset_states,
+                /// The carried states of a stateful layer.
+                states,
+                /// Calls the layer from explicit initial states (`[h]`, or `[h, c]` for LSTM) and
+                /// an optional `(batch, time)` mask; returns every output.
+                call_with_state,
             }
         }
 
@@ -735,63 +673,7 @@ macro_rules! recurrent_layer {
             }
         }
 
-        impl $crate::layers::Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                $kind.class_name()
-            }
-            fn base(&self) -> &$crate::layers::LayerBase {
-                &self.0.base
-            }
-            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-                &mut self.0.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
-            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
-                self.0.build(input_shape)
-            }
-            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
-                self.0.compute_output_shape(s)
-            }
-            fn call(&self, x: &$crate::Tensor, ctx: &mut $crate::layers::CallContext) -> $crate::Result<$crate::Tensor> {
-                Ok(self.0.run(x, None, None, ctx)?.swap_remove(0))
-            }
-            fn call_masked(
-                &self,
-                x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<$crate::Tensor> {
-                Ok(self.0.run(x, mask, None, ctx)?.swap_remove(0))
-            }
-            fn call_outputs(
-                &self,
-                x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, None, ctx)
-            }
-            fn compute_mask(
-                &self,
-                _x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-            ) -> $crate::Result<Option<$crate::Tensor>> {
-                Ok(self.0.compute_mask(mask))
-            }
-            fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
-                $crate::layers::Layer::sublayers(&self.0)
-            }
-            fn own_weights_and_sublayers_mut(
-                &mut self,
-            ) -> (Vec<&mut $crate::layers::Variable>, Vec<&mut dyn $crate::layers::Layer>) {
-                $crate::layers::Layer::own_weights_and_sublayers_mut(&mut self.0)
-            }
-            fn get_config(&self) -> serde_json::Value {
-                self.0.get_config()
-            }
-        }
+        $crate::layers::rnn::cell_rnn::wrapped_layer_impl!($ty);
     };
 }
 pub(crate) use recurrent_layer;
@@ -802,29 +684,12 @@ impl Layer for Recurrent {
     fn class_name(&self) -> &'static str {
         self.kind.class_name()
     }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    stepped_layer_common!();
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         Recurrent::build(self, input_shape)
     }
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         Recurrent::compute_output_shape(self, input_shape)
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
-    }
-    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
-    }
-    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        self.run(x, mask, None, ctx)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(Recurrent::compute_mask(self, mask))

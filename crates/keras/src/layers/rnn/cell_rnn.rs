@@ -2,11 +2,16 @@
 //! from the engine's differentiable ops, so gradients flow through any cell. `RNN` runs it
 //! for stacked and user-written cells ([`CellRnn`]), the ConvLSTM layers for their
 //! convolutional cell ([`run_steps`]).
+//!
+//! It also holds what every recurrent layer shares, written once: the carried states of a
+//! stateful layer ([`CarriedStates`]), the `RNN` config keys (`write_sequence_flags!`), the
+//! run-based `Layer` methods (`stepped_layer_common!`), and the public wrapper types' `Layer`
+//! impl and builders (`wrapped_layer_impl!`, `recurrent_options!`).
 
 use std::sync::Mutex;
 
 use keras_engine::ops;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::rnn_cell::RnnCell;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
@@ -22,6 +27,290 @@ pub(crate) struct StepFlags {
     /// Masked steps output zeros instead of the previous output.
     pub zero_output_for_mask: bool,
 }
+
+impl StepFlags {
+    /// The flags of a recurrent layer (any struct with the three fields of the same names).
+    pub(crate) fn of(go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool) -> Self {
+        StepFlags { go_backwards, return_sequences, zero_output_for_mask }
+    }
+}
+
+/// The states a stateful recurrent layer (`LSTM`, `RNN`, `ConvLSTM2D`, ...) carries from one
+/// batch to the next (Keras's `layer.states`).
+#[derive(Default)]
+pub(crate) struct CarriedStates(Mutex<Option<Vec<Tensor>>>);
+
+impl CarriedStates {
+    /// The carried states (None before the first call or after a reset).
+    pub(crate) fn get(&self) -> Option<Vec<Tensor>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forgets the carried states (the next batch starts from zeros).
+    pub(crate) fn reset(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Keeps the final states of a batch (detached) for the next one.
+    pub(crate) fn keep(&self, states: &[Tensor]) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(states.iter().map(|s| s.detach()).collect());
+    }
+
+    /// The states a call starts from when it is given none: the carried ones of a stateful
+    /// layer, or the error `mismatch` gives when they do not fit the batch.
+    pub(crate) fn for_call(
+        &self,
+        stateful: bool,
+        initial_state_given: bool,
+        mismatch: impl Fn(&[Tensor]) -> Option<crate::Error>,
+    ) -> Result<Option<Vec<Tensor>>> {
+        if !stateful || initial_state_given {
+            return Ok(None);
+        }
+        let carried = self.get();
+        if let Some(e) = carried.as_deref().and_then(mismatch) {
+            return Err(e);
+        }
+        Ok(carried)
+    }
+}
+
+/// Writes the `RNN` keys every recurrent layer's `get_config()` starts with, in Keras's
+/// order, from a layer with fields of the same names.
+macro_rules! write_sequence_flags {
+    ($m:expr, $layer:expr) => {
+        for (key, value) in [
+            ("return_sequences", $layer.return_sequences),
+            ("return_state", $layer.return_state),
+            ("go_backwards", $layer.go_backwards),
+            ("stateful", $layer.stateful),
+            ("unroll", $layer.unroll),
+            ("zero_output_for_mask", $layer.zero_output_for_mask),
+        ] {
+            $m.insert(key.into(), serde_json::Value::Bool(value));
+        }
+    };
+}
+pub(crate) use write_sequence_flags;
+
+/// The [`Layer`] methods a recurrent layer (a struct with `base` and a
+/// `run(x, mask, initial_state, ctx)` giving `[output, states...]`) writes the same way.
+macro_rules! stepped_layer_common {
+    () => {
+        fn base(&self) -> &$crate::layers::LayerBase {
+            &self.base
+        }
+        fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+            &mut self.base
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+            Ok(self.run(x, None, None, ctx)?.swap_remove(0))
+        }
+        fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
+            Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
+        }
+        fn call_outputs(
+            &self,
+            x: &Tensor,
+            mask: Option<&Tensor>,
+            ctx: &mut CallContext,
+        ) -> Result<Vec<Tensor>> {
+            self.run(x, mask, None, ctx)
+        }
+    };
+}
+pub(crate) use stepped_layer_common;
+
+/// The [`Layer`] impl of a public recurrent layer type that wraps its layer in field `0`
+/// (`LSTM(Recurrent)`, `ConvLSTM2D(ConvLSTM)`, ...): every method forwards to it.
+macro_rules! wrapped_layer_impl {
+    ($ty:ident) => {
+        impl $crate::layers::Layer for $ty {
+            fn class_name(&self) -> &'static str {
+                $crate::layers::Layer::class_name(&self.0)
+            }
+            fn base(&self) -> &$crate::layers::LayerBase {
+                &self.0.base
+            }
+            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+                &mut self.0.base
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
+                $crate::layers::Layer::build(&mut self.0, input_shape)
+            }
+            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+                $crate::layers::Layer::compute_output_shape(&self.0, s)
+            }
+            fn compute_output_shapes(
+                &self,
+                s: &[$crate::layers::Shape],
+            ) -> $crate::Result<Vec<$crate::layers::Shape>> {
+                $crate::layers::Layer::compute_output_shapes(&self.0, s)
+            }
+            fn call(
+                &self,
+                x: &$crate::Tensor,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<$crate::Tensor> {
+                $crate::layers::Layer::call(&self.0, x, ctx)
+            }
+            fn call_masked(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<$crate::Tensor> {
+                $crate::layers::Layer::call_masked(&self.0, x, mask, ctx)
+            }
+            fn call_outputs(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                $crate::layers::Layer::call_outputs(&self.0, x, mask, ctx)
+            }
+            fn compute_mask(
+                &self,
+                x: &$crate::Tensor,
+                mask: Option<&$crate::Tensor>,
+            ) -> $crate::Result<Option<$crate::Tensor>> {
+                $crate::layers::Layer::compute_mask(&self.0, x, mask)
+            }
+            fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
+                $crate::layers::Layer::sublayers(&self.0)
+            }
+            fn own_weights_and_sublayers_mut(
+                &mut self,
+            ) -> (Vec<&mut $crate::layers::Variable>, Vec<&mut dyn $crate::layers::Layer>) {
+                $crate::layers::Layer::own_weights_and_sublayers_mut(&mut self.0)
+            }
+            fn get_config(&self) -> serde_json::Value {
+                $crate::layers::Layer::get_config(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use wrapped_layer_impl;
+
+/// The builder and state methods the public recurrent layer types (`LSTM(Recurrent)`,
+/// `ConvLSTM2D(ConvLSTM)`, ...) share, each written once here; a type lists the ones it has
+/// inside its `impl`, each with its rustdoc. `name in cell` sets the field on the wrapped
+/// layer's `cell` instead of on the wrapped layer itself.
+macro_rules! recurrent_options {
+    ($( $(#[doc = $doc:expr])* $opt:ident $(in $f:ident)? ),* $(,)?) => {
+        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($f)?] } )*
+    };
+    (@opt [$($attr:tt)*] activation []) => {
+        $($attr)*
+        pub fn activation(mut self, name: &str) -> Self {
+            self.0.set_activation(false, name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_activation []) => {
+        $($attr)*
+        pub fn recurrent_activation(mut self, name: &str) -> Self {
+            self.0.set_activation(true, name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] dropout []) => {
+        $($attr)*
+        pub fn dropout(mut self, rate: f64) -> Self {
+            self.0.set_dropout(false, rate);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_dropout []) => {
+        $($attr)*
+        pub fn recurrent_dropout(mut self, rate: f64) -> Self {
+            self.0.set_dropout(true, rate);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] seed []) => {
+        $($attr)*
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.0.set_seed(Some(seed));
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] kernel_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.kernel_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] recurrent_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.recurrent_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] bias_initializer [$($f:ident)?]) => {
+        $($attr)*
+        pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)?.bias_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] input_shape []) => {
+        $($attr)*
+        pub fn input_shape(mut self, shape: &[usize]) -> Self {
+            self.0.base.input_shape = Some(shape.to_vec());
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] name []) => {
+        $($attr)*
+        pub fn name(mut self, name: &str) -> Self {
+            self.0.base.rename(name);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] reset_states []) => {
+        $($attr)*
+        pub fn reset_states(&self) {
+            self.0.reset_states()
+        }
+    };
+    (@opt [$($attr:tt)*] states []) => {
+        $($attr)*
+        pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
+            self.0.states()
+        }
+    };
+    (@opt [$($attr:tt)*] call_with_state []) => {
+        $($attr)*
+        pub fn call_with_state(
+            &self,
+            x: &$crate::Tensor,
+            initial_state: &[$crate::Tensor],
+            mask: Option<&$crate::Tensor>,
+            ctx: &mut $crate::layers::CallContext,
+        ) -> $crate::Result<Vec<$crate::Tensor>> {
+            self.0.run(x, mask, Some(initial_state), ctx)
+        }
+    };
+    // A flag: `self.0[.f].name = yes`.
+    (@opt [$($attr:tt)*] $flag:ident [$($f:ident)?]) => {
+        $($attr)*
+        pub fn $flag(mut self, yes: bool) -> Self {
+            self.0$(.$f)?.$flag = yes;
+            self
+        }
+    };
+}
+pub(crate) use recurrent_options;
 
 /// `m * a + (1 - m) * b` with `m` a `(batch, 1, ..)` 0/1 tensor: `where(mask, a, b)`.
 fn select(m: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -115,7 +404,7 @@ pub(crate) struct CellRnn {
     pub(crate) stateful: bool,
     pub(crate) unroll: bool,
     pub(crate) zero_output_for_mask: bool,
-    states: Mutex<Option<Vec<Tensor>>>,
+    states: CarriedStates,
 }
 
 impl CellRnn {
@@ -129,7 +418,7 @@ impl CellRnn {
             stateful: false,
             unroll: false,
             zero_output_for_mask: false,
-            states: Mutex::new(None),
+            states: CarriedStates::default(),
         }
     }
 
@@ -147,7 +436,7 @@ impl CellRnn {
     }
 
     pub(crate) fn reset_states(&self) {
-        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.states.reset();
     }
 
     /// Runs the layer: `[output]`, or `[output, states...]` with `return_state`.
@@ -177,19 +466,14 @@ impl CellRnn {
         let sizes = self.cell.state_size();
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
-        let stored = if self.stateful && initial_state.is_none() {
-            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.as_ref() {
-                Some(s) if s.first().is_some_and(|s0| s0.shape()[0] != b) => keras_bail!(
-                    Value,
+        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+            s.first().filter(|s0| s0.shape()[0] != b).map(|s0| {
+                crate::Error::Value(format!(
                     "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
-                    s[0].shape()[0]
-                ),
-                other => other.cloned(),
-            }
-        } else {
-            None
-        };
+                    s0.shape()[0]
+                ))
+            })
+        })?;
         let init: Vec<Tensor> = match initial_state {
             Some(s) => {
                 if s.len() != sizes.len() || s.iter().zip(&sizes).any(|(st, &n)| st.shape() != [b, n]) {
@@ -204,19 +488,14 @@ impl CellRnn {
             }
             None => stored.unwrap_or_else(|| sizes.iter().map(|&n| Tensor::zeros(vec![b, n])).collect()),
         };
-        let flags = StepFlags {
-            go_backwards: self.go_backwards,
-            return_sequences: self.return_sequences,
-            zero_output_for_mask: self.zero_output_for_mask,
-        };
+        let flags = StepFlags::of(self.go_backwards, self.return_sequences, self.zero_output_for_mask);
         self.cell.reset_sequence();
         let cell = &self.cell;
         let result = run_steps(&x, mask, init, flags, &mut |xt, st| cell.step(xt, st, ctx));
         self.cell.reset_sequence();
         let (output, states) = result?;
         if self.stateful {
-            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(states.iter().map(|s| s.detach()).collect());
+            self.states.keep(&states);
         }
         let mut outs = vec![output];
         if self.return_state {
@@ -241,15 +520,7 @@ impl Layer for CellRnn {
     fn class_name(&self) -> &'static str {
         "RNN"
     }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    stepped_layer_common!();
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         if let Some(e) = &self.base.pending_error {
             return Err(e.clone());
@@ -279,15 +550,6 @@ impl Layer for CellRnn {
         };
         self.output_shapes(s)
     }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
-    }
-    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
-    }
-    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        self.run(x, mask, None, ctx)
-    }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(if self.return_sequences { mask.cloned() } else { None })
     }
@@ -299,12 +561,7 @@ impl Layer for CellRnn {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("return_sequences".into(), json!(self.return_sequences));
-        m.insert("return_state".into(), json!(self.return_state));
-        m.insert("go_backwards".into(), json!(self.go_backwards));
-        m.insert("stateful".into(), json!(self.stateful));
-        m.insert("unroll".into(), json!(self.unroll));
-        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        write_sequence_flags!(m, self);
         m.insert("cell".into(), self.cell.serialize());
         Value::Object(m)
     }

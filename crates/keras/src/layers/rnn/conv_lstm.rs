@@ -3,12 +3,10 @@
 //! [`ConvLSTMCell`] over the time axis (`cell_rnn::run_steps`, masks, `go_backwards`,
 //! `return_sequences`, `return_state`, `stateful`).
 
-use std::sync::Mutex;
-
 use keras_engine::{ops, DType};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::cell_rnn::{run_steps, StepFlags};
+use super::cell_rnn::{run_steps, stepped_layer_common, write_sequence_flags, CarriedStates, StepFlags};
 pub use super::conv_lstm_cell::ConvLSTMCell;
 use crate::activations::Activation;
 use crate::constraints::Constraint;
@@ -36,7 +34,7 @@ pub struct ConvLSTM {
     pub(crate) unroll: bool,
     pub(crate) zero_output_for_mask: bool,
     /// Stateful layers: the last states (channels-last), carried to the next batch.
-    states: Mutex<Option<Vec<Tensor>>>,
+    states: CarriedStates,
 }
 
 fn class_of(rank: usize) -> (&'static str, &'static str) {
@@ -99,7 +97,7 @@ impl ConvLSTM {
             stateful: false,
             unroll: false,
             zero_output_for_mask: false,
-            states: Mutex::new(None),
+            states: CarriedStates::default(),
         }
     }
 
@@ -405,19 +403,14 @@ impl ConvLSTM {
                 );
             }
         }
-        let stored = if self.stateful && initial_state.is_none() {
-            let guard = self.states.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.as_ref() {
-                Some(s) if s.first().is_some_and(|s0| s0.shape() != state_shape) => keras_bail!(
-                    Value,
+        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+            s.first().filter(|s0| s0.shape() != state_shape).map(|s0| {
+                Error::Value(format!(
                     "Layer {name} is stateful and holds states of shape {:?}, but the input needs {state_shape:?}; call reset_states() or keep the batch size fixed",
-                    s[0].shape()
-                ),
-                other => other.cloned(),
-            }
-        } else {
-            None
-        };
+                    s0.shape()
+                ))
+            })
+        })?;
         let init: Vec<Tensor> = match initial_state {
             Some(s) => {
                 let last: Vec<Tensor> =
@@ -438,11 +431,7 @@ impl ConvLSTM {
             }
             None => stored.unwrap_or_else(|| vec![Tensor::zeros(state_shape.clone()); 2]),
         };
-        let flags = StepFlags {
-            go_backwards: self.go_backwards,
-            return_sequences: self.return_sequences,
-            zero_output_for_mask: self.zero_output_for_mask,
-        };
+        let flags = StepFlags::of(self.go_backwards, self.return_sequences, self.zero_output_for_mask);
         let training = ctx.training;
         self.cell.reset_sequence();
         let cell = &self.cell;
@@ -450,8 +439,7 @@ impl ConvLSTM {
         self.cell.reset_sequence();
         let (output, states) = result?;
         if self.stateful {
-            *self.states.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(states.iter().map(|s| s.detach()).collect());
+            self.states.keep(&states);
         }
         let output = if self.return_sequences {
             self.seq_from_last(&output)?
@@ -469,24 +457,19 @@ impl ConvLSTM {
 
     /// Forgets the states of a stateful layer.
     pub fn reset_states(&self) {
-        *self.states.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.states.reset();
     }
 
     /// The current states of a stateful layer (channels-last; None before the first call or
     /// after a reset).
     pub fn states(&self) -> Option<Vec<Tensor>> {
-        self.states.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.states.get()
     }
 
     /// Keras's `get_config()`: the RNN keys, then the ConvLSTM arguments.
     pub fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("return_sequences".into(), json!(self.return_sequences));
-        m.insert("return_state".into(), json!(self.return_state));
-        m.insert("go_backwards".into(), json!(self.go_backwards));
-        m.insert("stateful".into(), json!(self.stateful));
-        m.insert("unroll".into(), json!(self.unroll));
-        m.insert("zero_output_for_mask".into(), json!(self.zero_output_for_mask));
+        write_sequence_flags!(m, self);
         let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
         self.cell.args_config(&mut m, Some(activity));
         Value::Object(m)
@@ -497,15 +480,7 @@ impl Layer for ConvLSTM {
     fn class_name(&self) -> &'static str {
         self.class
     }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    stepped_layer_common!();
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         ConvLSTM::build(self, input_shape)
     }
@@ -522,15 +497,6 @@ impl Layer for ConvLSTM {
             );
         };
         ConvLSTM::compute_output_shapes(self, s)
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, None, None, ctx)?.swap_remove(0))
-    }
-    fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(self.run(x, mask, None, ctx)?.swap_remove(0))
-    }
-    fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        self.run(x, mask, None, ctx)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(if self.return_sequences { mask.cloned() } else { None })
@@ -585,40 +551,21 @@ macro_rules! conv_lstm_layer {
                 self.0.set_dilation_rate(&d);
                 self
             }
-            /// Output activation (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Gate activation (default `"sigmoid"`).
-            pub fn recurrent_activation(mut self, name: &str) -> Self {
-                self.0.set_activation(true, name);
-                self
-            }
-            /// Whether the gates have a bias (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.cell.use_bias = yes;
-                self
-            }
-            /// Initializer of the input kernel (default `glorot_uniform`).
-            pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.kernel_initializer = i;
-                self
-            }
-            /// Initializer of the recurrent kernel (default `orthogonal`).
-            pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.recurrent_initializer = i;
-                self
-            }
-            /// Initializer of the bias (default `zeros`).
-            pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-                self.0.cell.bias_initializer = i;
-                self
-            }
-            /// Initialize the forget-gate bias to ones (default true, as Keras).
-            pub fn unit_forget_bias(mut self, yes: bool) -> Self {
-                self.0.cell.unit_forget_bias = yes;
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Output activation (default `"tanh"`).
+                activation,
+                /// Gate activation (default `"sigmoid"`).
+                recurrent_activation,
+                /// Whether the gates have a bias (default true).
+                use_bias in cell,
+                /// Initializer of the input kernel (default `glorot_uniform`).
+                kernel_initializer in cell,
+                /// Initializer of the recurrent kernel (default `orthogonal`).
+                recurrent_initializer in cell,
+                /// Initializer of the bias (default `zeros`).
+                bias_initializer in cell,
+                /// Initialize the forget-gate bias to ones (default true, as Keras).
+                unit_forget_bias in cell,
             }
             /// Penalty of the input kernel added to the training loss.
             pub fn kernel_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
@@ -655,139 +602,42 @@ macro_rules! conv_lstm_layer {
                 self.0.cell.bias_constraint = Some(c);
                 self
             }
-            /// Fraction of the inputs dropped in training (one mask per gate and sequence).
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent state dropped in training.
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
-            }
-            /// Return the whole output sequence instead of the last output.
-            pub fn return_sequences(mut self, yes: bool) -> Self {
-                self.0.return_sequences = yes;
-                self
-            }
-            /// Also return the final states `h` and `c`.
-            pub fn return_state(mut self, yes: bool) -> Self {
-                self.0.return_state = yes;
-                self
-            }
-            /// Walk the sequence backwards.
-            pub fn go_backwards(mut self, yes: bool) -> Self {
-                self.0.go_backwards = yes;
-                self
-            }
-            /// Carry the last states of a batch over to the next one.
-            pub fn stateful(mut self, yes: bool) -> Self {
-                self.0.stateful = yes;
-                self
-            }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Fraction of the inputs dropped in training (one mask per gate and sequence).
+                dropout,
+                /// Fraction of the recurrent state dropped in training.
+                recurrent_dropout,
+                /// Seed of the dropout masks.
+                seed,
+                /// Return the whole output sequence instead of the last output.
+                return_sequences,
+                /// Also return the final states `h` and `c`.
+                return_state,
+                /// Walk the sequence backwards.
+                go_backwards,
+                /// Carry the last states of a batch over to the next one.
+                stateful,
+                /// `input_shape` (without batch) for the first layer of a Sequential model.
+                input_shape,
+                /// Sets the layer name.
+                name,
             }
             /// The number of output channels.
             pub fn filters(&self) -> usize {
                 self.0.cell.filters
             }
-            /// Forgets the states of a stateful layer.
-            pub fn reset_states(&self) {
-                self.0.reset_states()
-            }
-            /// The current states of a stateful layer (channels-last).
-            pub fn states(&self) -> Option<Vec<$crate::Tensor>> {
-                self.0.states()
-            }
-            /// Calls the layer from the initial states `[h, c]` (in the layer's data format)
-            /// with an optional `(batch, time)` mask; returns every output.
-            pub fn call_with_state(
-                &self,
-                x: &$crate::Tensor,
-                initial_state: &[$crate::Tensor],
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, Some(initial_state), ctx)
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Forgets the states of a stateful layer.
+                reset_states,
+                /// The current states of a stateful layer (channels-last).
+                states,
+                /// Calls the layer from the initial states `[h, c]` (in the layer's data format)
+                /// with an optional `(batch, time)` mask; returns every output.
+                call_with_state,
             }
         }
 
-        impl $crate::layers::Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                $crate::layers::Layer::class_name(&self.0)
-            }
-            fn base(&self) -> &$crate::layers::LayerBase {
-                &self.0.base
-            }
-            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-                &mut self.0.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
-            fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
-                self.0.build(input_shape)
-            }
-            fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
-                $crate::layers::Layer::compute_output_shape(&self.0, s)
-            }
-            fn compute_output_shapes(
-                &self,
-                s: &[$crate::layers::Shape],
-            ) -> $crate::Result<Vec<$crate::layers::Shape>> {
-                $crate::layers::Layer::compute_output_shapes(&self.0, s)
-            }
-            fn call(&self, x: &$crate::Tensor, ctx: &mut $crate::layers::CallContext) -> $crate::Result<$crate::Tensor> {
-                Ok(self.0.run(x, None, None, ctx)?.swap_remove(0))
-            }
-            fn call_masked(
-                &self,
-                x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<$crate::Tensor> {
-                Ok(self.0.run(x, mask, None, ctx)?.swap_remove(0))
-            }
-            fn call_outputs(
-                &self,
-                x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-                ctx: &mut $crate::layers::CallContext,
-            ) -> $crate::Result<Vec<$crate::Tensor>> {
-                self.0.run(x, mask, None, ctx)
-            }
-            fn compute_mask(
-                &self,
-                x: &$crate::Tensor,
-                mask: Option<&$crate::Tensor>,
-            ) -> $crate::Result<Option<$crate::Tensor>> {
-                $crate::layers::Layer::compute_mask(&self.0, x, mask)
-            }
-            fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
-                $crate::layers::Layer::sublayers(&self.0)
-            }
-            fn own_weights_and_sublayers_mut(
-                &mut self,
-            ) -> (Vec<&mut $crate::layers::Variable>, Vec<&mut dyn $crate::layers::Layer>) {
-                $crate::layers::Layer::own_weights_and_sublayers_mut(&mut self.0)
-            }
-            fn get_config(&self) -> serde_json::Value {
-                self.0.get_config()
-            }
-        }
+        $crate::layers::rnn::cell_rnn::wrapped_layer_impl!($ty);
     };
 }
 pub(crate) use conv_lstm_layer;

@@ -18,15 +18,11 @@ recurrent_layer!(
 );
 
 impl GRU {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// GRU convention: reset gate after (true, default, cuDNN-compatible) or before the
-    /// recurrent matmul (bias `(3u,)`).
-    pub fn reset_after(mut self, yes: bool) -> Self {
-        self.0.reset_after = yes;
-        self
+    crate::layers::rnn::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// GRU convention: reset gate after (true, default, cuDNN-compatible) or before the
+        /// recurrent matmul (bias `(3u,)`).
+        reset_after,
     }
 }

@@ -21,14 +21,10 @@ recurrent_layer!(
 );
 
 impl LSTM {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// Initialize the forget-gate bias to ones (default true, as Keras).
-    pub fn unit_forget_bias(mut self, yes: bool) -> Self {
-        self.0.unit_forget_bias = yes;
-        self
+    crate::layers::rnn::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// Initialize the forget-gate bias to ones (default true, as Keras).
+        unit_forget_bias,
     }
 }

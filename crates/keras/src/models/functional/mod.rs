@@ -22,14 +22,13 @@ pub(crate) mod replica;
 mod summary;
 pub mod symbolic;
 
-use std::any::Any;
-
 use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
+use crate::trainers::train_model::{not_compiled, train_model_impl};
 use crate::trainers::{
     self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics,
-    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, TrainModel,
+    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
@@ -510,13 +509,7 @@ impl Functional {
     }
 
     fn require_compiled(&self) -> Result<()> {
-        if self.compiled.is_none() {
-            keras_bail!(
-                State,
-                "You must call `compile()` before using the model for training or evaluation."
-            );
-        }
-        Ok(())
+        self.compiled.as_ref().map(|_| ()).ok_or_else(not_compiled)
     }
 
     /// Trains the model (Keras `model.fit`): `x` and `y` are one array, a list in input
@@ -672,50 +665,10 @@ impl Network for Graph {
     }
 }
 
-impl TrainModel for Functional {
-    fn name(&self) -> &str {
-        &self.graph.base.name
-    }
-    fn built(&self) -> bool {
-        true
-    }
-    fn network(&self) -> &dyn Network {
-        &self.graph
-    }
-    fn parts_mut(&mut self) -> Result<(&mut dyn Network, &mut Compiled)> {
-        self.require_compiled()?;
-        let c = self.compiled.as_mut().expect("checked");
-        Ok((&mut self.graph, c))
-    }
-    fn compiled(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-    fn compiled_mut(&mut self) -> Option<&mut Compiled> {
-        self.compiled.as_mut()
-    }
-    fn named_weights(&self) -> Vec<(String, Tensor)> {
-        self.weights().iter().map(|w| (w.path().to_string(), w.value().detach())).collect()
-    }
-    fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
-        Functional::set_weights(self, values)
-    }
-    fn get_config(&self) -> Value {
-        Functional::get_config(self)
-    }
-    fn save(&self, path: &std::path::Path) -> Result<()> {
-        Functional::save(self, path)
-    }
-    fn save_weights(&self, path: &std::path::Path) -> Result<()> {
-        Functional::save_weights(self, path)
-    }
-    fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        Functional::load_weights(self, path)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
+train_model_impl! {
+    impl Functional {
+        net: graph,
+        forward: [get_config, save],
     }
 }
 
