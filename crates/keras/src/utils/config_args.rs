@@ -53,9 +53,28 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
 ///   (a missing required argument is the family's error);
 /// - `CONFIG_KEYS` lists the names in declaration order.
 macro_rules! config_args {
+    // `in Owner.slot`: the builders are methods of `Owner`, setting `self.slot.name`.
     (
         $(#[$meta:meta])*
-        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident, family $Family:ty $(, impl $Default:ident)? {
+        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident, $($rest:tt)*
+    ) => {
+        $crate::utils::config_args::config_args! {
+            @builders [$Owner] [$slot] $(#[$meta])* $vis struct $Args, $($rest)*
+        }
+    };
+    // `with builders`: the builders are methods of the arguments struct itself.
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident with builders, $($rest:tt)*
+    ) => {
+        $crate::utils::config_args::config_args! {
+            @builders [$Args] [] $(#[$meta])* $vis struct $Args, $($rest)*
+        }
+    };
+    (
+        @builders [$Owner:ident] $slot:tt
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident, family $Family:ty $(, impl $Default:ident)? {
             $(
                 $(#[doc = $doc:expr])*
                 $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
@@ -73,32 +92,7 @@ macro_rules! config_args {
         impl $Owner {
             $(
                 $crate::utils::config_args::config_args! {
-                    @builder [$slot] [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
-                }
-            )*
-        }
-    };
-    (
-        $(#[$meta:meta])*
-        $vis:vis struct $Args:ident with builders, family $Family:ty $(, impl $Default:ident)? {
-            $(
-                $(#[doc = $doc:expr])*
-                $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
-                $(; builder $bname:ident ( $bparam:ident : $bty:ty ) $(=> $conv:expr)?)?
-                $(; write $write:literal)?
-            ),* $(,)?
-        }
-    ) => {
-        $crate::utils::config_args::config_args! {
-            $(#[$meta])*
-            $vis struct $Args, family $Family $(, impl $Default)? {
-                $( $(#[doc = $doc])* $fvis $key : $ty $(= $default)? $(; write $write)? ),*
-            }
-        }
-        impl $Args {
-            $(
-                $crate::utils::config_args::config_args! {
-                    @builder [] [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
+                    @builder $slot [$(#[doc = $doc])*] $key $(, $bname ( $bparam : $bty ) $(=> $conv)?)?
                 }
             )*
         }

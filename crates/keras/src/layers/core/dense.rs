@@ -12,6 +12,28 @@ use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
+/// Reads the kernel and bias arguments Dense and EinsumDense share
+/// (`kernel_initializer`, `bias_initializer`, where given, then the regularizers and
+/// constraints, `null` for none) into a layer with fields of the same names.
+macro_rules! read_kernel_bias_args {
+    ($layer:ident, $cfg:expr) => {
+        let cfg: &serde_json::Value = $cfg;
+        if let Some(v) = cfg.get("kernel_initializer") {
+            $layer.kernel_initializer = $crate::initializers::Initializer::from_config(v)?;
+        }
+        if let Some(v) = cfg.get("bias_initializer") {
+            $layer.bias_initializer = $crate::initializers::Initializer::from_config(v)?;
+        }
+        let get = |k: &str| cfg.get(k).unwrap_or(&serde_json::Value::Null);
+        $layer.kernel_regularizer =
+            $crate::regularizers::Regularizer::from_config(get("kernel_regularizer"))?;
+        $layer.bias_regularizer = $crate::regularizers::Regularizer::from_config(get("bias_regularizer"))?;
+        $layer.kernel_constraint = $crate::constraints::Constraint::from_config(get("kernel_constraint"))?;
+        $layer.bias_constraint = $crate::constraints::Constraint::from_config(get("bias_constraint"))?;
+    };
+}
+pub(crate) use read_kernel_bias_args;
+
 /// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
 ///
 /// ```
@@ -144,17 +166,7 @@ impl Dense {
         d.base.apply_config(cfg);
         d.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
         d.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-        if let Some(v) = cfg.get("kernel_initializer") {
-            d.kernel_initializer = Initializer::from_config(v)?;
-        }
-        if let Some(v) = cfg.get("bias_initializer") {
-            d.bias_initializer = Initializer::from_config(v)?;
-        }
-        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
-        d.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
-        d.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
-        d.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
-        d.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        read_kernel_bias_args!(d, cfg);
         d.base.apply_activity_config(cfg)?;
         // The builder's errors (`units` of 0) are the config's errors too.
         if let Some(e) = d.base.pending_error.take() {

@@ -11,6 +11,8 @@ use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::regularizers::Regularizer;
+
+use super::dense::read_kernel_bias_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.EinsumDense`: `activation(einsum(equation, inputs, kernel) + bias)`.
@@ -394,17 +396,7 @@ impl EinsumDense {
             Some(v) => keras_bail!(Config, "EinsumDense config: `bias_axes` should be a string, got {v}"),
         };
         l.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        if let Some(v) = cfg.get("kernel_initializer") {
-            l.kernel_initializer = Initializer::from_config(v)?;
-        }
-        if let Some(v) = cfg.get("bias_initializer") {
-            l.bias_initializer = Initializer::from_config(v)?;
-        }
-        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
-        l.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
-        l.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
-        l.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
-        l.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        read_kernel_bias_args!(l, cfg);
         if let Some(q) = cfg.get("quantization_config").filter(|v| !v.is_null()) {
             keras_bail!(Config, "EinsumDense: quantized layers are not supported (quantization_config={q})");
         }
