@@ -2,6 +2,7 @@
 
 use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as gemm, Trans};
+use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
 use crate::tensor::Tensor;
 use crate::{bail, Result};
@@ -72,7 +73,18 @@ pub(crate) fn pre_activation_grad<'a>(
     }
     let ys = y.as_f32()?;
     let out: Vec<f32> = match act {
-        Unary::Relu => g.iter().zip(ys).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect(),
+        Unary::Relu => {
+            let mut v = g.to_vec();
+            if v.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
+                use rayon::prelude::*;
+                v.par_chunks_mut(RELU_GRAD_BLOCK)
+                    .zip(ys.par_chunks(RELU_GRAD_BLOCK))
+                    .for_each(|(v, y)| relu_grad_in_place(v, y));
+            } else {
+                relu_grad_in_place(&mut v, ys);
+            }
+            v
+        }
         _ => {
             let mut v = g.to_vec();
             act_backward_from_output(&mut v, ys, act)?;
@@ -80,6 +92,18 @@ pub(crate) fn pre_activation_grad<'a>(
         }
     };
     Ok(std::borrow::Cow::Owned(out))
+}
+
+/// Values per parallel block of the relu gradient.
+const RELU_GRAD_BLOCK: usize = 1 << 14;
+
+multiversion! {
+    /// `dy = y > 0 ? dy : 0`, in place.
+    fn relu_grad_in_place(dy: &mut [f32], y: &[f32]) {
+        for (d, &y) in dy.iter_mut().zip(y) {
+            *d = if y > 0.0 { *d } else { 0.0 };
+        }
+    }
 }
 
 /// Multiplies `dy` in place by `act'` recovered from the output `y`.
