@@ -557,7 +557,7 @@ fn loss_scale_optimizer_config_errors() {
     assert!(LossScaleOptimizer::try_new("nope").is_err());
     // Mismatched gradients are an error, not a panic.
     let mut opt = LossScaleOptimizer::new(SGD::new());
-    let mut vars = vec![var("k", vec![1.0], &[1])];
+    let mut vars = [var("k", vec![1.0], &[1])];
     let mut refs: Vec<&mut Variable> = vars.iter_mut().collect();
     assert!(opt.apply_gradients(&[], &mut refs).is_err());
 }
