@@ -3,7 +3,8 @@
 //! Every optimizer is a [`BaseOptimizer`] driving one [`UpdateRule`]: [`SGD`], [`Adam`],
 //! [`AdamW`], [`RMSprop`], [`Adagrad`], [`Adadelta`], [`Adamax`], [`Nadam`], [`Ftrl`],
 //! [`Lion`], [`Adafactor`], [`Lamb`], [`Muon`] and [`ScheduleFreeAdamW`], with Keras's
-//! defaults and builder methods named like the Keras arguments:
+//! defaults and builder methods named like the Keras arguments. [`LossScaleOptimizer`] wraps
+//! any of them with dynamic loss scaling:
 //!
 //! ```
 //! use keras::optimizers::{Adam, Optimizer};
@@ -25,6 +26,7 @@
 //! - `ftrl`: `keras.optimizers.Ftrl`
 //! - `lamb`: `keras.optimizers.Lamb`
 //! - `lion`: `keras.optimizers.Lion`
+//! - `loss_scale_optimizer`: `keras.optimizers.LossScaleOptimizer`
 //! - `muon`: `keras.optimizers.Muon`
 //! - `nadam`: `keras.optimizers.Nadam`
 //! - `rmsprop`: `keras.optimizers.RMSprop`
@@ -48,6 +50,7 @@ mod adamax;
 mod ftrl;
 mod lamb;
 mod lion;
+mod loss_scale_optimizer;
 mod muon;
 mod nadam;
 mod rmsprop;
@@ -65,6 +68,7 @@ pub use base::{
 pub use ftrl::{Ftrl, FtrlRule};
 pub use lamb::{Lamb, LambRule};
 pub use lion::{Lion, LionRule};
+pub use loss_scale_optimizer::LossScaleOptimizer;
 pub use muon::{Muon, MuonRule};
 pub use nadam::{Nadam, NadamRule};
 pub use rmsprop::{RMSprop, RMSpropRule};
@@ -95,6 +99,11 @@ pub trait Optimizer: Send {
     /// [`build`]: Optimizer::build
     fn variables(&self) -> Vec<(String, Tensor)>;
 
+    /// The factor the training step multiplies the loss by before differentiating (Keras
+    /// `scale_loss`): the dynamic scale of a [`LossScaleOptimizer`], `None` for the others.
+    fn loss_scale(&self) -> Option<f32> {
+        None
+    }
     /// The Keras class name (`Adam`).
     fn class_name(&self) -> &str {
         "Optimizer"
@@ -162,6 +171,7 @@ fn from_class_name(class_name: &str, config: &Value) -> Result<Box<dyn Optimizer
         "lamb" => Box::new(Lamb::from_config(config)?),
         "muon" => Box::new(Muon::from_config(config)?),
         "schedulefreeadamw" => Box::new(ScheduleFreeAdamW::from_config(config)?),
+        "lossscaleoptimizer" => Box::new(LossScaleOptimizer::from_config(config)?),
         _ => keras_bail!(
             InvalidArgument,
             "Could not locate class '{class_name}'. Make sure custom classes are decorated \

@@ -426,3 +426,171 @@ fn lion_sign_of_zero_is_zero() {
     step(&mut opt, &mut vars, &[vec![0.0, 2.0]]).unwrap();
     assert_eq!(vars[0].value().to_f32_vec(), vec![1.0, 0.0]);
 }
+
+/// Keras 3.15: `LossScaleOptimizer(SGD(0.1), initial_scale=4.0, dynamic_growth_steps=2)` on
+/// `w=[1, 2]` with the (scaled) gradients `[1,1], [1,1], [inf,1], [1,1]`.
+#[test]
+fn loss_scale_optimizer_matches_keras() {
+    let mut opt = LossScaleOptimizer::new(SGD::new().learning_rate(0.1))
+        .initial_scale(4.0)
+        .dynamic_growth_steps(2)
+        .name("loss_scale_optimizer");
+    let mut vars = vec![var("w", vec![1.0, 2.0], &[2])];
+    let names: Vec<String> = opt.variables().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names[..2], ["loss_scale_optimizer/iteration", "loss_scale_optimizer/learning_rate"]);
+    // (w, iterations, step_counter, dynamic_scale) after each step, from Keras.
+    let expected: [([f32; 2], u64, i64, f32); 4] = [
+        ([0.975, 1.975], 1, 1, 4.0),
+        ([0.95000005, 1.95], 2, 0, 8.0),
+        ([0.95000005, 1.95], 2, 0, 4.0),
+        ([0.9250001, 1.9250001], 3, 1, 4.0),
+    ];
+    let grads = [[1.0, 1.0], [1.0, 1.0], [f32::INFINITY, 1.0], [1.0, 1.0]];
+    for (g, (w, it, counter, scale)) in grads.iter().zip(expected) {
+        step(&mut opt, &mut vars, &[g.to_vec()]).unwrap();
+        assert_eq!(vars[0].value().to_f32_vec(), w);
+        assert_eq!(opt.iterations(), it);
+        assert_eq!(opt.step_counter(), counter);
+        assert_eq!(opt.dynamic_scale(), scale);
+    }
+    let v = opt.variables();
+    let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "loss_scale_optimizer/iteration",
+            "loss_scale_optimizer/learning_rate",
+            "loss_scale_optimizer/step_counter",
+            "loss_scale_optimizer/dynamic_scale",
+            &format!("{}/iteration", opt.inner_optimizer().name()),
+            &format!("{}/learning_rate", opt.inner_optimizer().name()),
+        ]
+    );
+    assert_eq!(v[0].1.to_i64_vec(), vec![0]);
+    assert_eq!(v[2].1.to_i64_vec(), vec![1]);
+    assert_eq!(v[3].1.to_f32_vec(), vec![4.0]);
+    assert_eq!(v[4].1.to_i64_vec(), vec![3]);
+    // A NaN gradient skips the step too.
+    step(&mut opt, &mut vars, &[vec![f32::NAN, 0.0]]).unwrap();
+    assert_eq!(vars[0].value().to_f32_vec(), [0.9250001, 1.9250001]);
+    assert_eq!((opt.iterations(), opt.step_counter(), opt.dynamic_scale()), (3, 0, 2.0));
+}
+
+#[test]
+fn loss_scale_optimizer_config_round_trip_and_state() {
+    let opt =
+        LossScaleOptimizer::new(Adam::new().learning_rate(0.5)).initial_scale(8.0).dynamic_growth_steps(3);
+    let cfg = opt.get_config();
+    let keys: Vec<&str> = cfg.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["name", "inner_optimizer", "initial_scale", "dynamic_growth_steps"]);
+    assert_eq!(cfg["initial_scale"], 8.0);
+    assert_eq!(cfg["dynamic_growth_steps"], 3);
+    assert_eq!(cfg["inner_optimizer"]["class_name"], "Adam");
+    assert!(cfg.get("learning_rate").is_none());
+    let back = deserialize(&opt.serialize()).unwrap();
+    assert_eq!(back.class_name(), "LossScaleOptimizer");
+    assert_eq!(back.get_config(), cfg);
+    assert_eq!(back.learning_rate(), 0.5);
+    assert_eq!(back.loss_scale(), Some(8.0));
+    // Learning rate delegates to the inner optimizer.
+    let mut opt = opt;
+    opt.set_learning_rate(0.25);
+    assert_eq!(opt.inner_optimizer().learning_rate(), 0.25);
+    // The state round-trips through set_variables.
+    let mut a = LossScaleOptimizer::new(Adam::new()).initial_scale(8.0).dynamic_growth_steps(1);
+    let mut vars = vec![var("k", vec![1.0, 2.0], &[2])];
+    step(&mut a, &mut vars, &[vec![0.5, -0.5]]).unwrap();
+    let saved: Vec<Tensor> = a.variables().into_iter().map(|(_, t)| t).collect();
+    let mut b = LossScaleOptimizer::from_config(&a.get_config()).unwrap();
+    assert!(b.set_variables(&saved).is_err()); // not built yet
+    b.build(&[&vars[0]]).unwrap();
+    b.set_variables(&saved).unwrap();
+    assert_eq!(b.dynamic_scale(), 16.0);
+    let mut vars_b = vars.clone();
+    step(&mut a, &mut vars, &[vec![0.1, 0.2]]).unwrap();
+    step(&mut b, &mut vars_b, &[vec![0.1, 0.2]]).unwrap();
+    assert_eq!(vars[0].value().to_f32_vec(), vars_b[0].value().to_f32_vec());
+    assert_eq!((b.iterations(), b.dynamic_scale()), (2, 32.0));
+    // The inner optimizer's own loss scaling is turned off, as Keras does.
+    let w = LossScaleOptimizer::new(SGD::new().loss_scale_factor(4.0));
+    assert_eq!(w.inner_optimizer().get_config()["loss_scale_factor"], serde_json::Value::Null);
+}
+
+#[test]
+fn loss_scale_optimizer_config_errors() {
+    let inner = SGD::new().serialize();
+    let bad = |extra: serde_json::Value| {
+        let mut cfg = json!({"name": "lso", "inner_optimizer": inner.clone()});
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        msg(LossScaleOptimizer::from_config(&cfg).unwrap_err())
+    };
+    assert_eq!(
+        bad(json!({"dynamic": false})),
+        "LossScaleOptimizer no longer supports `dynamic=False`. Instead, simply set `loss_scale_factor` \
+         directly on the `inner_optimizer`."
+    );
+    assert_eq!(
+        bad(json!({"clipnorm": 1.0})),
+        "LossScaleOptimizer does not support `clipnorm`. Instead, set `clipnorm` on the `inner_optimizer`."
+    );
+    assert_eq!(
+        bad(json!({"learning_rate": 0.1})),
+        "LossScaleOptimizer does not support arguments: `learning_rate`."
+    );
+    assert!(bad(json!({"initial_scale": "big"})).contains("initial_scale"));
+    assert!(bad(json!({"dynamic_growth_steps": 1.5})).contains("dynamic_growth_steps"));
+    assert!(bad(json!({"dynamic_growth_steps": null})).contains("dynamic_growth_steps"));
+    // Old files list the base arguments at their defaults: accepted.
+    assert!(LossScaleOptimizer::from_config(&json!({
+        "name": "lso", "inner_optimizer": inner, "initial_scale": 2.0, "dynamic_growth_steps": 5,
+        "dynamic": true, "use_ema": false, "ema_momentum": 0.99, "clipnorm": null
+    }))
+    .is_ok());
+    assert!(msg(LossScaleOptimizer::from_config(&json!({"name": "lso"})).unwrap_err())
+        .contains("inner_optimizer"));
+    assert!(LossScaleOptimizer::from_config(
+        &json!({"inner_optimizer": {"class_name": "Nope", "config": {}}})
+    )
+    .is_err());
+    assert!(LossScaleOptimizer::try_new("nope").is_err());
+    // Mismatched gradients are an error, not a panic.
+    let mut opt = LossScaleOptimizer::new(SGD::new());
+    let mut vars = [var("k", vec![1.0], &[1])];
+    let mut refs: Vec<&mut Variable> = vars.iter_mut().collect();
+    assert!(opt.apply_gradients(&[], &mut refs).is_err());
+}
+
+/// The train step scales the loss and the optimizer unscales the gradients: with a power of
+/// two scale, one step is exactly the inner optimizer's step.
+#[test]
+fn loss_scale_optimizer_train_step_scales_the_loss() {
+    use crate::layers::{Dense, Input};
+    use crate::models::Sequential;
+    let make = || {
+        let mut m = Sequential::new();
+        m.add(Input::new(&[3])).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        m
+    };
+    let (mut a, mut b) = (make(), make());
+    b.set_weights(&a.get_weights()).unwrap();
+    a.compile(SGD::new().learning_rate(0.1), "mse", &[] as &[&str]).unwrap();
+    b.compile(
+        LossScaleOptimizer::new(SGD::new().learning_rate(0.1)).initial_scale(1024.0),
+        "mse",
+        &[] as &[&str],
+    )
+    .unwrap();
+    let x = Tensor::new((0..12).map(|i| i as f32 * 0.1).collect(), vec![4, 3]).unwrap();
+    let y = Tensor::new((0..8).map(|i| 1.0 - i as f32 * 0.2).collect(), vec![4, 2]).unwrap();
+    for _ in 0..3 {
+        let la = a.train_on_batch(x.clone(), y.clone(), None).unwrap();
+        let lb = b.train_on_batch(x.clone(), y.clone(), None).unwrap();
+        assert_eq!(la.get("loss"), lb.get("loss")); // the logged loss is unscaled
+    }
+    for (wa, wb) in a.get_weights().iter().zip(b.get_weights()) {
+        assert_eq!(wa.to_f32_vec(), wb.to_f32_vec());
+    }
+}

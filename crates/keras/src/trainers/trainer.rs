@@ -82,6 +82,7 @@ type Gradients<R> = (Tensor, R, Vec<Option<Tensor>>, Vec<(String, Tensor)>);
 /// state updates (moving statistics) the call produced.
 fn gradients<N: Network + ?Sized, R>(
     net: &mut N,
+    loss_scale: Option<f32>,
     f: impl FnOnce(&N, &mut CallContext) -> Result<(Tensor, R)>,
 ) -> Result<Gradients<R>> {
     let tape = GradientTape::new();
@@ -90,7 +91,12 @@ fn gradients<N: Network + ?Sized, R>(
     let loss = add_extra_losses(&*net, loss, &ctx.losses)?;
     let vars = net.variables_mut();
     let sources: Vec<&Tensor> = vars.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
-    let grads = tape.gradient(&loss, &sources)?;
+    // Keras `train_step`: `loss = optimizer.scale_loss(loss)` before differentiating (the
+    // optimizer unscales the gradients).
+    let grads = match loss_scale {
+        Some(s) => tape.gradient(&keras_engine::ops::mul(&loss, &Tensor::scalar(s))?, &sources)?,
+        None => tape.gradient(&loss, &sources)?,
+    };
     Ok((loss.detach(), extra, grads, ctx.updates))
 }
 
@@ -150,7 +156,7 @@ pub fn minimize<N: Network + ?Sized, R>(
     optimizer: &mut dyn Optimizer,
     f: impl FnOnce(&N, &mut CallContext) -> Result<(Tensor, R)>,
 ) -> Result<(Tensor, R)> {
-    let (loss, extra, grads, updates) = gradients(net, f)?;
+    let (loss, extra, grads, updates) = gradients(net, optimizer.loss_scale(), f)?;
     apply(net, optimizer, grads, updates)?;
     Ok((loss, extra))
 }
@@ -254,13 +260,14 @@ fn step_core<N: Network + ?Sized>(
     sample_weight: &[Option<Tensor>],
 ) -> Result<(LossValues, Vec<Tensor>)> {
     let compiled: &Compiled = c;
-    let (total, (per_output, y_pred), grads, updates) = gradients(net, |net, ctx| {
-        let y_pred = net.forward(x, ctx)?;
-        let loss = compiled.compute_loss(y, &y_pred, sample_weight)?;
-        let per_output: Vec<(usize, Tensor)> =
-            loss.per_output.into_iter().map(|(i, v)| (i, v.detach())).collect();
-        Ok((loss.total, (per_output, y_pred.iter().map(Tensor::detach).collect::<Vec<_>>())))
-    })?;
+    let (total, (per_output, y_pred), grads, updates) =
+        gradients(net, compiled.optimizer.loss_scale(), |net, ctx| {
+            let y_pred = net.forward(x, ctx)?;
+            let loss = compiled.compute_loss(y, &y_pred, sample_weight)?;
+            let per_output: Vec<(usize, Tensor)> =
+                loss.per_output.into_iter().map(|(i, v)| (i, v.detach())).collect();
+            Ok((loss.total, (per_output, y_pred.iter().map(Tensor::detach).collect::<Vec<_>>())))
+        })?;
     apply(net, c.optimizer.as_mut(), grads, updates)?;
     Ok((LossValues { total, per_output }, y_pred))
 }
