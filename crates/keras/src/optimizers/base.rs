@@ -1156,6 +1156,12 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
         &self.base.name
     }
 
+    /// Keras `BaseOptimizer.scale_loss`: the loss is multiplied by `loss_scale_factor`
+    /// before differentiating, and the gradients are divided by it again.
+    fn loss_scale(&self) -> Option<f32> {
+        self.base.loss_scale_factor.map(|f| f as f32)
+    }
+
     fn class_name(&self) -> &str {
         R::CLASS_NAME
     }

@@ -100,7 +100,8 @@ pub trait Optimizer: Send {
     fn variables(&self) -> Vec<(String, Tensor)>;
 
     /// The factor the training step multiplies the loss by before differentiating (Keras
-    /// `scale_loss`): the dynamic scale of a [`LossScaleOptimizer`], `None` for the others.
+    /// `scale_loss`): the dynamic scale of a [`LossScaleOptimizer`], an optimizer's
+    /// `loss_scale_factor`, else `None`.
     fn loss_scale(&self) -> Option<f32> {
         None
     }
