@@ -113,6 +113,18 @@ impl Pool2dGeometry {
     fn cols_of(&self, ow: usize) -> (usize, usize) {
         window(ow, self.stride_w, self.pad_left, self.pw, self.w)
     }
+
+    /// For every output pixel of one image in row-major order, the valid input rows and
+    /// columns of its window, `(h0, h1, w0, w1)` (half-open).
+    fn pixel_windows(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+        (0..self.out_h).flat_map(move |oh| {
+            let (h0, h1) = self.rows_of(oh);
+            (0..self.out_w).map(move |ow| {
+                let (w0, w1) = self.cols_of(ow);
+                (h0, h1, w0, w1)
+            })
+        })
+    }
 }
 
 /// `[start, end)` of window `o` clipped to `0..input`. Never empty for a valid geometry.
@@ -140,23 +152,18 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax
     let image = |b: usize, (oi, ai): (&mut [f32], &mut [u32])| {
         let xi = &x[b * img_in..(b + 1) * img_in];
         let base = b * img_in;
-        let mut pixels = oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c));
-        for oh in 0..g.out_h {
-            let (h0, h1) = g.rows_of(oh);
-            for ow in 0..g.out_w {
-                let (w0, w1) = g.cols_of(ow);
-                let Some((o, a)) = pixels.next() else { return };
-                let first = (h0 * g.w + w0) * c;
-                o.copy_from_slice(&xi[first..first + c]);
-                for (ch, ai) in a.iter_mut().enumerate() {
-                    *ai = (base + first + ch) as u32;
-                }
-                for ih in h0..h1 {
-                    for iw in w0..w1 {
-                        let off = (ih * g.w + iw) * c;
-                        if off == first {
-                            continue;
-                        }
+        for ((o, a), (h0, h1, w0, w1)) in
+            oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c)).zip(g.pixel_windows())
+        {
+            let first = (h0 * g.w + w0) * c;
+            o.copy_from_slice(&xi[first..first + c]);
+            for (ch, ai) in a.iter_mut().enumerate() {
+                *ai = (base + first + ch) as u32;
+            }
+            for ih in h0..h1 {
+                for iw in w0..w1 {
+                    let off = (ih * g.w + iw) * c;
+                    if off != first {
                         max_with_index(o, a, &xi[off..off + c], (base + off) as u32);
                     }
                 }
@@ -212,20 +219,14 @@ pub fn max_pool2d_values(g: &Pool2dGeometry, x: &[f32], out: &mut [f32]) {
     let img_out = g.out_h * g.out_w * c;
     let image = |b: usize, oi: &mut [f32]| {
         let xi = &x[b * img_in..(b + 1) * img_in];
-        let mut pixels = oi.chunks_exact_mut(c);
-        for oh in 0..g.out_h {
-            let (h0, h1) = g.rows_of(oh);
-            for ow in 0..g.out_w {
-                let (w0, w1) = g.cols_of(ow);
-                let Some(o) = pixels.next() else { return };
-                let first = (h0 * g.w + w0) * c;
-                o.copy_from_slice(&xi[first..first + c]);
-                for ih in h0..h1 {
-                    for iw in w0..w1 {
-                        let off = (ih * g.w + iw) * c;
-                        if off != first {
-                            max_into(o, &xi[off..off + c]);
-                        }
+        for (o, (h0, h1, w0, w1)) in oi.chunks_exact_mut(c).zip(g.pixel_windows()) {
+            let first = (h0 * g.w + w0) * c;
+            o.copy_from_slice(&xi[first..first + c]);
+            for ih in h0..h1 {
+                for iw in w0..w1 {
+                    let off = (ih * g.w + iw) * c;
+                    if off != first {
+                        max_into(o, &xi[off..off + c]);
                     }
                 }
             }
