@@ -18,6 +18,9 @@
 //!
 //! `--device` (or `KERAS_DEVICE`) picks where the model runs; GPUs need a build with
 //! `--features cuda`. Predict timings include reading the outputs back to the host.
+//!
+//! The glibc allocator tuning (`keras::config::enable_malloc_tuning`) is on, as for every
+//! figure in BENCHMARKS.md; `BENCH_MALLOC_TUNING=0` leaves the allocator as it is.
 
 use std::time::Instant;
 
@@ -110,7 +113,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> keras::Result<()> {
     let t0 = Instant::now();
     // The numbers in BENCHMARKS.md were measured with the allocator tuning on.
-    keras::config::enable_malloc_tuning();
+    if std::env::var("BENCH_MALLOC_TUNING").map_or(true, |v| v != "0") {
+        keras::config::enable_malloc_tuning();
+    }
     let workload = arg("--workload").unwrap_or_else(|| "mlp".into());
     let default_batch = match workload.as_str() {
         "mlp" => 128,

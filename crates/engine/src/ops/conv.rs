@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::autodiff::record;
+use crate::autodiff::record_owned;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
 use crate::kernels::winograd;
@@ -118,12 +118,12 @@ pub fn conv2d(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    record(
+    record_owned(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
             let dpre = pre_activation_grad(gy, y, act)?;
-            let dpre: &[f32] = &dpre;
+            let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0f32; g.input_len()];
@@ -177,10 +177,12 @@ pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
     pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
     let argmax = Arc::new(argmax);
-    record(
+    record_owned(
         out,
         &[x],
-        Box::new(move |gy, _y, inputs| {
+        Box::new(move |gy, y, inputs| {
+            // The pooled values are not needed: let them go before allocating `dx`.
+            drop(y);
             let mut dx = vec![0.0f32; g.input_len()];
             pool::max_pool2d_backward(&g, gy.as_f32()?, &argmax, &mut dx);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
@@ -199,10 +201,12 @@ pub fn avg_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
     let mut out = vec![0.0f32; g.output_len()];
     pool::avg_pool2d_forward(&g, x.as_f32()?, &mut out);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
-    record(
+    record_owned(
         out,
         &[x],
-        Box::new(move |gy, _y, inputs| {
+        Box::new(move |gy, y, inputs| {
+            // The pooled values are not needed: let them go before allocating `dx`.
+            drop(y);
             let mut dx = vec![0.0f32; g.input_len()];
             pool::avg_pool2d_backward(&g, gy.as_f32()?, &mut dx);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])

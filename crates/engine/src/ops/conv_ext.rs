@@ -2,7 +2,7 @@
 //! ([`conv2d_ext`]), depthwise convolution ([`depthwise_conv2d`]) and transposed
 //! convolution ([`conv2d_transpose`]), all NHWC with bias and a fusable activation.
 
-use crate::autodiff::record;
+use crate::autodiff::record_owned;
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::conv_ext;
 use crate::ops::elementwise::Unary;
@@ -100,12 +100,12 @@ fn grouped(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    record(
+    record_owned(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
             let dpre = pre_activation_grad(gy, y, act)?;
-            let dpre: &[f32] = &dpre;
+            let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0f32; g.input_len()];
@@ -296,12 +296,12 @@ pub fn conv2d_transpose(
     if let Some(b) = bias {
         inputs.push(b);
     }
-    record(
+    record_owned(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
             let dpre = pre_activation_grad(gy, y, act)?;
-            let dpre: &[f32] = &dpre;
+            let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0f32; g.output_len()];

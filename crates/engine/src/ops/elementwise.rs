@@ -783,9 +783,10 @@ pub(crate) fn add_same_shape_consuming(mut prev: Tensor, g: &Tensor) -> Result<T
     if let Some(d) = crate::tensor::cuda_of("add", &[&prev, g])? {
         return crate::cuda::ops::add_consuming(d, prev, g);
     }
-    let gs = g.as_f32()?.to_vec();
+    let gs = g.as_f32()?;
+    // `f32_mut` copies `prev` first if it shares its buffer (with `g` too), so `gs` stays valid.
     let p = prev.f32_mut()?;
-    p.iter_mut().zip(&gs).for_each(|(a, b)| *a += b);
+    p.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
     Ok(prev)
 }
 

@@ -1,6 +1,6 @@
 //! Matrix products: plain `matmul` and the fused Dense op.
 
-use crate::autodiff::record;
+use crate::autodiff::{record, record_owned};
 use crate::kernels::matmul::{matmul as gemm, Trans};
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
@@ -60,38 +60,35 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
     }
 }
 
-/// The gradient before a fused activation, `dy * act'(y)`: borrowed as is for linear,
-/// otherwise computed in one pass into a fresh buffer.
-pub(crate) fn pre_activation_grad<'a>(
-    dy: &'a Tensor,
-    y: &Tensor,
-    act: Unary,
-) -> Result<std::borrow::Cow<'a, [f32]>> {
-    let g = dy.as_f32()?;
+/// The gradient before a fused activation, `dy * act'(y)`: `dy` itself for linear, otherwise
+/// computed in one pass over `dy`'s buffer. Takes the output `y` so that it is freed here,
+/// once read, when the tape handed over the last reference.
+pub(crate) fn pre_activation_grad(dy: Tensor, y: Tensor, act: Unary) -> Result<Tensor> {
     if act == Unary::Linear {
-        return Ok(std::borrow::Cow::Borrowed(g));
+        return Ok(dy);
     }
     let ys = y.as_f32()?;
-    let out: Vec<f32> = match act {
+    let mut dy = dy;
+    // In place when the tape handed over the only reference (the usual case); a copy
+    // otherwise (copy-on-write).
+    let v = dy.f32_mut()?;
+    if v.len() != ys.len() {
+        crate::bail!("internal error: gradient of {} values for an output of {}", v.len(), ys.len());
+    }
+    match act {
         Unary::Relu => {
-            let mut v = g.to_vec();
             if v.len() >= crate::parallel::ELEMENTWISE_PARALLEL_MIN {
                 use rayon::prelude::*;
                 v.par_chunks_mut(RELU_GRAD_BLOCK)
                     .zip(ys.par_chunks(RELU_GRAD_BLOCK))
                     .for_each(|(v, y)| relu_grad_in_place(v, y));
             } else {
-                relu_grad_in_place(&mut v, ys);
+                relu_grad_in_place(v, ys);
             }
-            v
         }
-        _ => {
-            let mut v = g.to_vec();
-            act_backward_from_output(&mut v, ys, act)?;
-            v
-        }
-    };
-    Ok(std::borrow::Cow::Owned(out))
+        _ => act_backward_from_output(v, ys, act)?,
+    }
+    Ok(dy)
 }
 
 /// Values per parallel block of the relu gradient.
@@ -166,12 +163,12 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     if let Some(b) = bias {
         inputs.push(b);
     }
-    record(
+    record_owned(
         out,
         &inputs,
         Box::new(move |g, y, inputs| {
             let dpre = pre_activation_grad(g, y, act)?;
-            let dpre: &[f32] = &dpre;
+            let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
                 let mut dx = vec![0.0; m * k];

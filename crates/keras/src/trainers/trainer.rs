@@ -88,16 +88,21 @@ fn gradients<N: Network + ?Sized, R>(
     let tape = GradientTape::new();
     let mut ctx = CallContext::new(true);
     let (loss, extra) = f(&*net, &mut ctx)?;
-    let loss = add_extra_losses(&*net, loss, &ctx.losses)?;
+    let loss = add_extra_losses(&*net, loss, &std::mem::take(&mut ctx.losses))?;
+    // Only values leave the step: nothing but the loss may hold the graph, so the backward
+    // pass can free each layer's activations as it passes them (`into_gradient`).
+    let updates: Vec<(String, Tensor)> = ctx.updates.into_iter().map(|(p, v)| (p, v.detach())).collect();
+    let loss_value = loss.detach();
     let vars = net.variables_mut();
     let sources: Vec<&Tensor> = vars.iter().filter(|(_, t)| *t).map(|(v, _)| v.value()).collect();
     // Keras `train_step`: `loss = optimizer.scale_loss(loss)` before differentiating (the
     // optimizer unscales the gradients).
-    let grads = match loss_scale {
-        Some(s) => tape.gradient(&keras_engine::ops::mul(&loss, &Tensor::scalar(s))?, &sources)?,
-        None => tape.gradient(&loss, &sources)?,
+    let target = match loss_scale {
+        Some(s) => keras_engine::ops::mul(&loss, &Tensor::scalar(s))?,
+        None => loss,
     };
-    Ok((loss.detach(), extra, grads, ctx.updates))
+    let grads = tape.into_gradient(target, &sources)?;
+    Ok((loss_value, extra, grads, updates))
 }
 
 /// Applies gradients to the trainable variables of `net` with `optimizer`, then the
