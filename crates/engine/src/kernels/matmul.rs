@@ -153,6 +153,60 @@ pub fn matmul_strided(
     }
 }
 
+/// `c += a^T @ b` for `a` (`k x m`, rows `a_rs` floats apart), `b` (`k x n`, rows `b_rs`
+/// floats apart) and dense row-major `c` (`m x n`), single-threaded: the per-position
+/// products of a Winograd kernel gradient, summed over the tiles of one block.
+///
+/// # Panics
+/// If a stride is shorter than its row or a buffer shorter than its shape says (an engine
+/// bug, never user input).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_tn_strided_acc(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    b: &[f32],
+    b_rs: usize,
+    c: &mut [f32],
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(a_rs >= m && b_rs >= n, "matmul_tn_strided_acc: a row stride shorter than its row");
+    assert!(
+        a.len() >= (k - 1) * a_rs + m && b.len() >= (k - 1) * b_rs + n && c.len() >= m * n,
+        "matmul_tn_strided_acc buffer too short"
+    );
+    // SAFETY: the asserts above guarantee every index gemm touches is in bounds: element
+    // (i, p) of `a^T` is a[p * a_rs + i], (p, j) of `b` is b[p * b_rs + j], (i, j) of `c` is
+    // c[i * n + j].
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            a_rs as isize,
+            1,
+            b.as_ptr(),
+            1,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

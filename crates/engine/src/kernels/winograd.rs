@@ -17,11 +17,13 @@
 //! the products are summed and by up to 19 per axis after): for float32 data the largest
 //! difference is about 2e-5 of the largest output (1e-5 typical), as with oneDNN's and
 //! cuDNN's Winograd kernels. The input gradient of such a convolution is one too (the
-//! flipped kernel over `dy`, [`backward_input_geometry`]); the kernel gradient stays
-//! im2col. `KERAS_WINOGRAD=0` turns the method off (read once).
+//! flipped kernel over `dy`, [`backward_input_geometry`]), and the kernel gradient is the
+//! forward formula's adjoint ([`conv2d_winograd_backward_kernel`]: `dg = G^T [Σ_tiles
+//! (B^T d B) ⊙ (A dY A^T)] G`, 36 GEMMs over the tiles). `KERAS_WINOGRAD=0` turns the method
+//! off (read once).
 
 use super::conv::Conv2dGeometry;
-use super::matmul::matmul_strided;
+use super::matmul::{matmul_strided, matmul_tn_strided_acc};
 use super::simd::multiversion;
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -313,6 +315,146 @@ fn block(
     }
 }
 
+/// The kernel gradient of a convolution [`eligible`] for Winograd, by the adjoint of the
+/// forward formula: `Y_t = A^T [U ⊙ V_t] A` with `U = G g G^T`, so `dL/dU = Σ_t V_t ⊙ (A dY_t
+/// A^T)` (36 GEMMs `c_in x tiles @ tiles x c_out`, one per position) and `dL/dg = G^T (dL/dU)
+/// G`. `dy`'s pixels past the output's edge count as zero, as the forward pass drops them.
+/// Overwrites the HWIO `dw`. Blocks of tile rows are shared out among the threads, each
+/// summing into its own accumulator; the sums are added in thread order (deterministic for
+/// a given thread count, as im2col's kernel gradient is).
+///
+/// # Panics
+/// If `g` is not [`eligible`]'s shape or a buffer length does not match it (engine bugs).
+pub fn conv2d_winograd_backward_kernel(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
+    assert_eq!(x.len(), g.input_len(), "conv2d_winograd_backward_kernel: input length");
+    assert_eq!(dy.len(), g.output_len(), "conv2d_winograd_backward_kernel: dy length");
+    assert_eq!(dw.len(), g.kernel_len(), "conv2d_winograd_backward_kernel: dw length");
+    dw.fill(0.0);
+    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let tile_rows = g.n * th;
+    if tile_rows == 0 || g.out_w == 0 {
+        return;
+    }
+    let per_tile = POS * (g.c_in + g.c_out);
+    let rows_per = (BLOCK_FLOATS / (per_tile * tw)).max(MIN_BLOCK_TILES.div_ceil(tw)).max(1);
+    let n_blocks = tile_rows.div_ceil(rows_per);
+    let du_len = transformed_kernel_len(g);
+    // dL/dU summed over blocks lo..hi, in order.
+    let run = |lo: usize, hi: usize| -> Vec<f32> {
+        let mut du = vec![0.0f32; du_len];
+        with_buffers(|bufs| {
+            for bi in lo..hi {
+                let tr0 = bi * rows_per;
+                gradient_block(g, x, dy, tr0, rows_per.min(tile_rows - tr0), &mut du, bufs);
+            }
+        });
+        du
+    };
+    let threads = crate::parallel::num_threads();
+    let groups = threads.min(n_blocks).max(1);
+    let du = if groups > 1 {
+        let parts: Vec<Vec<f32>> = (0..groups)
+            .into_par_iter()
+            .map(|gi| run(gi * n_blocks / groups, (gi + 1) * n_blocks / groups))
+            .collect();
+        let mut it = parts.into_iter();
+        let mut du = it.next().expect("at least one group");
+        for part in it {
+            du.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+        }
+        du
+    } else {
+        run(0, n_blocks)
+    };
+    untransform_kernel_grad(g, &du, dw);
+}
+
+/// One block of [`conv2d_winograd_backward_kernel`]: tile rows `tr0 .. tr0 + rows`; adds
+/// their `Σ_t V_t[e]^T W_t[e]` to `du`.
+fn gradient_block(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    dy: &[f32],
+    tr0: usize,
+    rows: usize,
+    du: &mut [f32],
+    bufs: &mut Buffers,
+) {
+    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let nt = rows * tw;
+    let (v, w) = bufs;
+    if v.len() < POS * nt * g.c_in {
+        v.resize(POS * nt * g.c_in, 0.0);
+    }
+    if w.len() < POS * nt * g.c_out {
+        w.resize(POS * nt * g.c_out, 0.0);
+    }
+    let v = &mut v[..POS * nt * g.c_in];
+    let w = &mut w[..POS * nt * g.c_out];
+    let img_len = g.h * g.w * g.c_in;
+    let out_img_len = g.out_h * g.out_w * g.c_out;
+    let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
+    for r in 0..rows {
+        let tr = tr0 + r;
+        let (b, ty) = (tr / th, tr % th);
+        let img = &x[b * img_len..(b + 1) * img_len];
+        let dimg = &dy[b * out_img_len..(b + 1) * out_img_len];
+        for tx in 0..tw {
+            let iy0 = (ty * M) as isize - g.pad_top as isize;
+            let ix0 = (tx * M) as isize - g.pad_left as isize;
+            input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
+            gradient_tile(g, dimg, ty * M, tx * M, w, r * tw + tx, &mut scratch);
+        }
+    }
+    let pair = g.c_in * g.c_out;
+    for e in 0..POS {
+        matmul_tn_strided_acc(
+            g.c_in,
+            g.c_out,
+            nt,
+            &v[e * g.c_in..],
+            POS * g.c_in,
+            &w[e * g.c_out..],
+            POS * g.c_out,
+            &mut du[e * pair..(e + 1) * pair],
+        );
+    }
+}
+
+/// `dL/dg = G^T (dL/dU) G` for every channel pair, into the HWIO kernel gradient `dw`
+/// (computed in f64, rounded once).
+fn untransform_kernel_grad(g: &Conv2dGeometry, du: &[f32], dw: &mut [f32]) {
+    let pair = g.c_in * g.c_out;
+    for p in 0..pair {
+        let mut t = [[0.0f64; ALPHA]; 3];
+        for j in 0..ALPHA {
+            let col: [f64; ALPHA] = std::array::from_fn(|i| du[(i * ALPHA + j) * pair + p] as f64);
+            let r = kernel_1d_adjoint(col);
+            for a in 0..3 {
+                t[a][j] = r[a];
+            }
+        }
+        for (a, row) in t.iter().enumerate() {
+            let r = kernel_1d_adjoint(*row);
+            for (b, v) in r.iter().enumerate() {
+                dw[(a * 3 + b) * pair + p] = *v as f32;
+            }
+        }
+    }
+}
+
+/// `G^T u` for one column of 6 (the adjoint of [`kernel_1d`]).
+#[inline(always)]
+fn kernel_1d_adjoint([u0, u1, u2, u3, u4, u5]: [f64; ALPHA]) -> [f64; 3] {
+    const SIXTH: f64 = 1.0 / 6.0;
+    [
+        u0 * 0.25 - (u1 + u2) * SIXTH + (u3 + u4) * (1.0 / 24.0),
+        (u2 - u1) * SIXTH + (u3 - u4) * (1.0 / 12.0),
+        (u3 + u4 - u1 - u2) * SIXTH + u5,
+    ]
+}
+
 /// The convolution that computes the input gradient of a 3x3, stride-1 convolution `g`:
 /// `dx = conv(dy, w')` with `w'` the kernel turned by 180 degrees and its channel axes
 /// swapped ([`flipped_kernel`]), over `dy` padded by `2 - pad`. `None` when `g` is not
@@ -471,6 +613,71 @@ multiversion! {
     }
 }
 
+/// `A r` for one column of 4 channel vectors (the adjoint of [`output_1d`]).
+#[inline(always)]
+fn gradient_1d(r: [[f32; LANES]; M]) -> [[f32; LANES]; ALPHA] {
+    let mut m = [[0.0f32; LANES]; ALPHA];
+    for l in 0..LANES {
+        let [r0, r1, r2, r3] = [r[0][l], r[1][l], r[2][l], r[3][l]];
+        let (e02, o13) = (r0 + r2, r1 + r3);
+        let (e4, o8) = (r0 + 4.0 * r2, 2.0 * r1 + 8.0 * r3);
+        m[0][l] = r0;
+        m[1][l] = e02 + o13;
+        m[2][l] = e02 - o13;
+        m[3][l] = e4 + o8;
+        m[4][l] = e4 - o8;
+        m[5][l] = r3;
+    }
+    m
+}
+
+multiversion! {
+    /// Transforms the 4x4 output-gradient window at `(oy0, ox0)` of one image's `dy` (zero
+    /// past the output's edge) into tile `t`: `w[t][e][c] = (A dY A^T)[e]`. `d` is scratch.
+    #[allow(clippy::too_many_arguments)]
+    fn gradient_tile(
+        g: &Conv2dGeometry,
+        dimg: &[f32],
+        oy0: usize,
+        ox0: usize,
+        w: &mut [f32],
+        t: usize,
+        d: &mut Window,
+    ) {
+        let c_out = g.c_out;
+        let (rows, cols) = (M.min(g.out_h - oy0), M.min(g.out_w - ox0));
+        let mut c0 = 0;
+        while c0 < c_out {
+            let cb = LANES.min(c_out - c0);
+            // d[i][j], i, j < 4: the gradient vector at tile row i, column j.
+            for (i, drow) in d.iter_mut().enumerate().take(M) {
+                for (j, dv) in drow.iter_mut().enumerate().take(M) {
+                    if i < rows && j < cols {
+                        load(dv, &dimg[((oy0 + i) * g.out_w + ox0 + j) * c_out + c0..], cb);
+                    } else {
+                        *dv = [0.0; LANES];
+                    }
+                }
+            }
+            // Columns: s = A d (6 x 4), then rows: (s A^T) (6 x 6).
+            let mut s = [[[0.0f32; LANES]; M]; ALPHA];
+            for j in 0..M {
+                let col = gradient_1d([d[0][j], d[1][j], d[2][j], d[3][j]]);
+                for i in 0..ALPHA {
+                    s[i][j] = col[i];
+                }
+            }
+            for (i, srow) in s.iter().enumerate() {
+                let r = gradient_1d(*srow);
+                for (j, rv) in r.iter().enumerate() {
+                    store(&mut w[(t * POS + i * ALPHA + j) * c_out + c0..], rv, cb);
+                }
+            }
+            c0 += cb;
+        }
+    }
+}
+
 multiversion! {
     /// Transforms tile `t`'s 36 GEMM outputs back to its 4x4 output pixels (plus `bias`) and
     /// writes those inside the image into `orows` (the whole output rows of the tile row),
@@ -530,6 +737,32 @@ mod tests {
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
         (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
+    }
+
+    /// The kernel gradient against im2col's, for odd sizes (partial tiles at the right and
+    /// bottom edges, whose `dy` beyond the output must count as zero), channel counts that
+    /// are not multiples of 16, both paddings, one and several blocks.
+    #[test]
+    fn kernel_gradient_matches_im2col() {
+        for &(n, h, w, ci, co, same) in &[
+            (1, 9, 7, 16, 16, true),
+            (2, 13, 11, 20, 33, false),
+            (3, 8, 8, 17, 16, true),
+            (4, 30, 29, 32, 48, true),
+            (1, 3, 3, 16, 16, false),
+        ] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let x = values(g.input_len(), 0.3);
+            let dy = values(g.output_len(), 1.7);
+            let mut want = vec![0.0; g.kernel_len()];
+            crate::kernels::conv::conv2d_backward_kernel(&g, &x, &dy, &mut want);
+            let mut got = vec![f32::NAN; g.kernel_len()];
+            conv2d_winograd_backward_kernel(&g, &x, &dy, &mut got);
+            let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!((a - b).abs() <= 3e-5 * scale, "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co));
+            }
+        }
     }
 
     /// Winograd against the direct im2col method, for odd sizes (partial tiles), channel

@@ -84,6 +84,16 @@ fn conv2d_input_grad(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) 
     }
 }
 
+/// The kernel gradient of a convolution: by Winograd where the forward pass may use it
+/// ([`winograd::eligible`]), else im2col.
+fn conv2d_kernel_grad(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    if winograd::eligible(g) {
+        winograd::conv2d_winograd_backward_kernel(g, x, dy, dw);
+    } else {
+        conv::conv2d_backward_kernel(g, x, dy, dw);
+    }
+}
+
 /// 2-D convolution, NHWC input, HWIO kernel `(kh, kw, c_in, c_out)`, with the bias and an
 /// activation fused into the GEMM epilogue. `same_padding` follows TensorFlow (extra
 /// padding at the bottom/right). `act` must be fusable ([`Unary::invertible_derivative`]).
@@ -134,7 +144,7 @@ pub fn conv2d(
             };
             let dw = if w.tracks_grad() {
                 let mut dw = vec![0.0f32; g.kernel_len()];
-                conv::conv2d_backward_kernel(&g, x.as_f32()?, dpre, &mut dw);
+                conv2d_kernel_grad(&g, x.as_f32()?, dpre, &mut dw);
                 Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))
             } else {
                 None
