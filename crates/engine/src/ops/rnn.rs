@@ -759,6 +759,10 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
 /// Batch rows `b0..b0 + bc` of the backward pass: per-step gradient slices, and the
 /// gradients on the initial states once the loop is done.
 struct BwdChunk<'a> {
+    /// The recurrent kernel transposed, `(G * U, U)` row-major, shared by all chunks: the
+    /// per-step `dz @ U^T` then reads it contiguously (a strided `U^T` made the GEMM re-pack
+    /// the whole kernel every step, 40% of W3 training).
+    rkt: &'a [f32],
     b0: usize,
     bc: usize,
     dz: Vec<&'a mut [f32]>,
@@ -840,7 +844,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
                     direct[k] = 0.0;
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Lstm => {
                 let cprev = rows(&sv.cs, s, sel, u);
@@ -881,7 +885,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         dcr[j] = dct * f;
                     }
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: true } => {
                 let rh = rows(&sv.aux, s, sel, u);
@@ -909,7 +913,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         drs[o + 2 * u + j] = dah * r;
                     }
                 }
-                sgemm((bc, u, gu), drs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), drs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: false } => {
                 for bi in 0..bc {
@@ -928,8 +932,8 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     (bc, u, u),
                     &dzs[2 * u..],
                     (gu, 1),
-                    &sv.rkernel[2 * u..],
-                    (1, gu),
+                    &c.rkt[2 * u * u..],
+                    (u, 1),
                     &mut scratch,
                     u,
                     false,
@@ -944,7 +948,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         scratch[k] = drhd * r;
                     }
                 }
-                sgemm((bc, u, 2 * u), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, 2 * u), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
                 dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
         }
@@ -975,6 +979,12 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let ns = cell.num_states();
     let mut dz = vec![0.0f32; t * b * gu];
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
+    let mut rkt = vec![0.0f32; gu * u];
+    for (i, row) in sv.rkernel.chunks_exact(gu).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            rkt[j * u + i] = v;
+        }
+    }
     let (dh, dc) = {
         let sizes = chunk_sizes(b, t * b * gu * u);
         let mut zp = pieces(&mut dz, t, gu, &sizes).into_iter();
@@ -983,6 +993,7 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
         let mut b0 = 0;
         for &bc in &sizes {
             chunks.push(BwdChunk {
+                rkt: &rkt,
                 b0,
                 bc,
                 dz: zp.next().unwrap_or_default(),
