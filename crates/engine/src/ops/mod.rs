@@ -20,6 +20,7 @@
 //! - `nn`: Neural-network ops
 //! - `norm`: Normalization ops with fused forward/backward passes (batch and layer normalization), and mean/max reductions over several axes (global pooling)
 //! - `reduce`: Reductions over axes
+//! - `lstm`: the LSTM gate passes of `rnn`, compiled per instruction set
 //! - `rnn`: Fused recurrent ops
 //! - `special`: Special functions evaluated in f64
 //! - `winograd_kernels` (private): the cache of Winograd-transformed convolution kernels
@@ -36,6 +37,7 @@ pub(crate) mod fused_types;
 pub mod inference;
 pub mod layout;
 pub mod linalg;
+pub(crate) mod lstm;
 pub mod nn;
 pub mod norm;
 pub mod reduce;

@@ -16,6 +16,7 @@ use gemm::gemm;
 use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans};
 use crate::ops::elementwise::Unary;
+use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 
@@ -146,22 +147,6 @@ fn sgemm(
     }
 }
 
-/// `exp(x)` as one branch-free polynomial (Cephes `expf`, about 1 ulp on the clamped range):
-/// several times cheaper than the libm call, which dominates the gate pass otherwise.
-#[inline(always)]
-fn fast_exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick.
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
 /// Activation values in the recurrent op: sigmoid and tanh through [`fast_exp`].
 #[inline(always)]
 fn fapply(u: Unary, x: f32) -> f32 {
@@ -202,6 +187,8 @@ struct Saved {
     rkernel: Vec<f32>,
     has_bias: bool,
     n_init: usize,
+    /// The LSTM gate passes run [`lstm_forward_gates`] / [`lstm_backward_gates`].
+    fast_lstm: bool,
 }
 
 /// Runs a recurrent layer over a whole sequence. Returns `[output, h]` or `[output, h, c]`
@@ -229,6 +216,12 @@ struct Saved {
 /// assert_eq!(out.len(), 3);
 /// ```
 pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnArgs) -> Result<Vec<Tensor>> {
+    rnn_with(inputs, opts, true)
+}
+
+/// [`rnn`], with the per-ISA LSTM gate passes of `ops::lstm` allowed or not (tests compare
+/// both paths).
+fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<Vec<Tensor>> {
     let opts = *opts;
     let cell = opts.cell;
     let g = cell.gates();
@@ -257,6 +250,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnArgs) -> Result<Vec<Tensor>> {
     // can; gelu, silu, relu6... cannot) need the pre-activation gate values kept.
     let keep_pre =
         !(opts.activation.invertible_derivative() && opts.recurrent_activation.invertible_derivative());
+    let fast_lstm = allow_fast && !keep_pre && fast_lstm_pair(&opts);
     let ns = cell.num_states();
     if !inputs.initial_state.is_empty() {
         if inputs.initial_state.len() != ns {
@@ -349,6 +343,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnArgs) -> Result<Vec<Tensor>> {
             rbias,
             valid: valid.as_deref(),
             rdrop: rdrop.as_deref(),
+            fast_lstm,
         };
         let mut gp = pieces(&mut gates, t, gu, &sizes).into_iter();
         let mut hp = pieces(&mut hs, t + 1, u, &sizes).into_iter();
@@ -415,6 +410,7 @@ pub fn rnn(inputs: RnnInputs<'_>, opts: &RnnArgs) -> Result<Vec<Tensor>> {
         rkernel,
         has_bias: inputs.bias.is_some(),
         n_init: inputs.initial_state.len(),
+        fast_lstm,
     };
     let mut op_inputs: Vec<&Tensor> = vec![x, inputs.kernel, rk];
     if let Some(bt) = inputs.bias {
@@ -580,6 +576,16 @@ struct StepParams<'a> {
     rbias: Option<&'a [f32]>,
     valid: Option<&'a [bool]>,
     rdrop: Option<&'a [f32]>,
+    /// LSTM with tanh / sigmoid: the gate pass runs [`lstm_forward_gates`].
+    fast_lstm: bool,
+}
+
+/// Whether the cell is an LSTM with the default `tanh` / `sigmoid` pair (the gate passes of
+/// `ops::lstm`, compiled per instruction set).
+fn fast_lstm_pair(opts: &RnnArgs) -> bool {
+    opts.cell == RnnCell::Lstm
+        && opts.activation == Unary::Tanh
+        && opts.recurrent_activation == Unary::Sigmoid
 }
 
 /// Batch rows `b0..b0 + bc` of the forward buffers, one slice per step.
@@ -649,22 +655,26 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 let (c_done, c_rest) = c.cs.split_at_mut(s + 1);
                 let cprev: &[f32] = c_done[s];
                 let cnew: &mut [f32] = c_rest[0];
-                for bi in 0..bc {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    let (zi, rest) = zr.split_at_mut(u);
-                    let (zf, rest) = rest.split_at_mut(u);
-                    let (zg, zo) = rest.split_at_mut(u);
-                    map_act(ract, zi);
-                    map_act(ract, zf);
-                    map_act(act, zg);
-                    map_act(ract, zo);
-                    let r = bi * u..(bi + 1) * u;
-                    let (cp, cn, hn) = (&cprev[r.clone()], &mut cnew[r.clone()], &mut hnew[r]);
-                    let (zi, zf, zg, zo) = (&zi[..u], &zf[..u], &zg[..u], &zo[..u]);
-                    for j in 0..u {
-                        let cv = zf[j] * cp[j] + zi[j] * zg[j];
-                        cn[j] = cv;
-                        hn[j] = zo[j] * act.f(cv);
+                if p.fast_lstm {
+                    lstm_forward_gates(z, cprev, cnew, hnew, u);
+                } else {
+                    for bi in 0..bc {
+                        let zr = &mut z[bi * gu..(bi + 1) * gu];
+                        let (zi, rest) = zr.split_at_mut(u);
+                        let (zf, rest) = rest.split_at_mut(u);
+                        let (zg, zo) = rest.split_at_mut(u);
+                        map_act(ract, zi);
+                        map_act(ract, zf);
+                        map_act(act, zg);
+                        map_act(ract, zo);
+                        let r = bi * u..(bi + 1) * u;
+                        let (cp, cn, hn) = (&cprev[r.clone()], &mut cnew[r.clone()], &mut hnew[r]);
+                        let (zi, zf, zg, zo) = (&zi[..u], &zf[..u], &zg[..u], &zo[..u]);
+                        for j in 0..u {
+                            let cv = zf[j] * cp[j] + zi[j] * zg[j];
+                            cn[j] = cv;
+                            hn[j] = zo[j] * act.f(cv);
+                        }
                     }
                 }
             }
@@ -759,6 +769,10 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
 /// Batch rows `b0..b0 + bc` of the backward pass: per-step gradient slices, and the
 /// gradients on the initial states once the loop is done.
 struct BwdChunk<'a> {
+    /// The recurrent kernel transposed, `(G * U, U)` row-major, shared by all chunks: the
+    /// per-step `dz @ U^T` then reads it contiguously (a strided `U^T` made the GEMM re-pack
+    /// the whole kernel every step, 40% of W3 training).
+    rkt: &'a [f32],
     b0: usize,
     bc: usize,
     dz: Vec<&'a mut [f32]>,
@@ -801,6 +815,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
     let mut direct = vec![0.0f32; lu];
     let mut scratch = vec![0.0f32; if cell == (RnnCell::Gru { reset_after: false }) { lu } else { 0 }];
     let mut tc = vec![0.0f32; u];
+    let fast_lstm = sv.fast_lstm;
     let valid_at = |s: usize, bi: usize| sv.valid.as_ref().is_none_or(|v| v[s * b + b0 + bi]);
     let rd = sv.rdrop.as_ref().map(|r| &r[b0 * u..(b0 + bc) * u]);
     for s in (0..t).rev() {
@@ -840,7 +855,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
                     direct[k] = 0.0;
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Lstm => {
                 let cprev = rows(&sv.cs, s, sel, u);
@@ -854,8 +869,21 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         direct[r].fill(0.0);
                         continue;
                     }
-                    tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
                     let gr = &gt[bi * gu..(bi + 1) * gu];
+                    if fast_lstm {
+                        lstm_backward_gates(
+                            gr,
+                            &cprev[r.clone()],
+                            &cnew[r.clone()],
+                            &dtot[r.clone()],
+                            &mut dc[r.clone()],
+                            dr,
+                            u,
+                        );
+                        direct[r].fill(0.0);
+                        continue;
+                    }
+                    tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
                     let pr = &pv[bi * gu..(bi + 1) * gu];
                     let (gi, rest) = gr.split_at(u);
                     let (gf, rest) = rest.split_at(u);
@@ -881,7 +909,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         dcr[j] = dct * f;
                     }
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: true } => {
                 let rh = rows(&sv.aux, s, sel, u);
@@ -909,7 +937,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         drs[o + 2 * u + j] = dah * r;
                     }
                 }
-                sgemm((bc, u, gu), drs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), drs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: false } => {
                 for bi in 0..bc {
@@ -928,8 +956,8 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     (bc, u, u),
                     &dzs[2 * u..],
                     (gu, 1),
-                    &sv.rkernel[2 * u..],
-                    (1, gu),
+                    &c.rkt[2 * u * u..],
+                    (u, 1),
                     &mut scratch,
                     u,
                     false,
@@ -944,7 +972,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         scratch[k] = drhd * r;
                     }
                 }
-                sgemm((bc, u, 2 * u), dzs, (gu, 1), &sv.rkernel, (1, gu), &mut dh_next, u, false, false);
+                sgemm((bc, u, 2 * u), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
                 dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
         }
@@ -975,6 +1003,12 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let ns = cell.num_states();
     let mut dz = vec![0.0f32; t * b * gu];
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
+    let mut rkt = vec![0.0f32; gu * u];
+    for (i, row) in sv.rkernel.chunks_exact(gu).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            rkt[j * u + i] = v;
+        }
+    }
     let (dh, dc) = {
         let sizes = chunk_sizes(b, t * b * gu * u);
         let mut zp = pieces(&mut dz, t, gu, &sizes).into_iter();
@@ -983,6 +1017,7 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
         let mut b0 = 0;
         for &bc in &sizes {
             chunks.push(BwdChunk {
+                rkt: &rkt,
                 b0,
                 bc,
                 dz: zp.next().unwrap_or_default(),
@@ -1244,6 +1279,55 @@ mod tests {
                 let (ys, gs) = (&yb[bi * tt * u..(bi + 1) * tt * u], &gb[bi * tt * d..(bi + 1) * tt * d]);
                 assert!(yi.iter().zip(ys).all(|(a, c)| (a - c).abs() < 1e-5), "{cell:?} row {bi} outputs");
                 assert!(gi.iter().zip(gs).all(|(a, c)| (a - c).abs() < 1e-4), "{cell:?} row {bi} grads");
+            }
+        }
+    }
+
+    #[test]
+    fn lstm_gate_passes_match_the_generic_path() {
+        // Odd sizes, masked steps, initial states, both directions: the per-ISA gate passes
+        // give the same outputs and gradients as the generic (monomorphized) passes.
+        let (b, tt, d, u) = (5, 4, 3, 7);
+        let x = t(b * tt * d, &[b, tt, d], 0.0, 1.5);
+        let k = t(d * 4 * u, &[d, 4 * u], 1.0, 0.7);
+        let r = t(u * 4 * u, &[u, 4 * u], 2.0, 0.7);
+        let bias = t(4 * u, &[4 * u], 3.0, 0.4);
+        let h0 = t(b * u, &[b, u], 4.0, 0.5);
+        let c0 = t(b * u, &[b, u], 5.0, 0.5);
+        let mv: Vec<f32> = (0..b * tt).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+        let mask = Tensor::new(mv, [b, tt]).unwrap();
+        for go_backwards in [false, true] {
+            for return_sequences in [false, true] {
+                let o = opts(RnnCell::Lstm, go_backwards, return_sequences);
+                let run = |fast: bool| -> Vec<Vec<f32>> {
+                    let ws: Vec<Tensor> =
+                        [&x, &k, &r, &bias, &h0, &c0].iter().map(|v| v.requiring_grad()).collect();
+                    let tape = crate::autodiff::GradientTape::new();
+                    let inputs = RnnInputs {
+                        x: &ws[0],
+                        kernel: &ws[1],
+                        recurrent_kernel: &ws[2],
+                        bias: Some(&ws[3]),
+                        initial_state: &ws[4..],
+                        mask: Some(&mask),
+                        recurrent_dropout: None,
+                    };
+                    let y = combined(rnn_with(inputs, &o, fast).unwrap()).unwrap();
+                    let cot: Vec<f32> = (0..y.numel()).map(|i| ((i * 31 % 11) as f32 - 5.0) / 5.0).collect();
+                    let cot = Tensor::new(cot, y.shape().to_vec()).unwrap();
+                    let refs: Vec<&Tensor> = ws.iter().collect();
+                    let grads = tape.gradient_with(&y, &cot, &refs).unwrap();
+                    let mut all = vec![y.to_f32_vec()];
+                    all.extend(grads.into_iter().map(|g| g.unwrap().to_f32_vec()));
+                    all
+                };
+                let (fast, generic) = (run(true), run(false));
+                for (a, g) in fast.iter().zip(&generic) {
+                    assert_eq!(a.len(), g.len());
+                    for (p, q) in a.iter().zip(g) {
+                        assert!((p - q).abs() <= 1e-6 * q.abs().max(1.0), "{p} vs {q}");
+                    }
+                }
             }
         }
     }
