@@ -61,10 +61,12 @@ pub fn matmul(
         }
         return;
     }
-    if tb == Trans::Yes && k * n >= TRANSPOSE_B_MIN {
-        // `gemm` would gather this operand with a stride on the calling thread before its
-        // parallel part; a blocked transpose is several times faster and gives the same
-        // products (same values, same summation order).
+    if tb == Trans::Yes && k * n >= TRANSPOSE_B_MIN && !matches!(parallelism_for(m, n, k), Parallelism::None)
+    {
+        // A parallel `gemm` would gather this operand with a stride on the calling thread
+        // while the pool waits; a blocked transpose is several times faster and gives the
+        // same products (same values, same summation order). Single-threaded GEMMs (inside
+        // a parallel loop over images) keep gemm's own packing.
         let mut bt = vec![0.0f32; k * n];
         super::transpose::transpose(&b[..k * n], n, k, &mut bt);
         return gemm_any(m, n, k, a, ta, &bt, Trans::No, c, accumulate);
@@ -223,9 +225,10 @@ mod tests {
 
     #[test]
     fn a_transposed_right_operand_gives_the_bits_of_the_strided_path() {
-        // Large enough for the explicit transpose; compares with gemm reading the strided
+        // Large enough for a parallel GEMM and the explicit transpose; compares with gemm
+        // reading the strided
         // operand directly.
-        for (m, n, k) in [(128, 96, 64), (33, 70, 65), (5, 512, 9)] {
+        for (m, n, k) in [(128, 96, 64), (67, 70, 65), (9, 512, 65)] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut fast = vec![0.0; m * n];
