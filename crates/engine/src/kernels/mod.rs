@@ -1,18 +1,22 @@
 //! Raw CPU kernels on slices. Ops in [`crate::ops`] wrap them with shapes and gradients.
 //!
 //! Submodules:
+//! - `adam`: The Adam update of one variable, in place, in one multiversioned pass
 //! - `conv`: 2D convolution on channels-last data
 //! - `conv_ext`: Convolution variants over the NHWC kernels of [`crate::kernels::conv`]
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
 //! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
+//! - `transpose`: Cache-blocked transpose of a row-major f32 matrix
 //! - `winograd`: Winograd F(4x4, 3x3) for 3x3, stride-1 convolutions
 
+pub mod adam;
 pub mod conv;
 pub mod conv_ext;
 pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;
 pub mod simd;
+pub mod transpose;
 pub mod winograd;

@@ -111,13 +111,53 @@ pub(crate) fn act_backward_from_output(dy: &mut [f32], y: &[f32], act: Unary) ->
     Ok(())
 }
 
-/// Sums `(rows, n)` over rows into `n` values.
+/// Sums `(rows, n)` over rows into `n` values (row by row, in order).
 pub(crate) fn column_sums(x: &[f32], n: usize) -> Vec<f32> {
     let mut s = vec![0.0f32; n];
-    for row in x.chunks(n) {
-        s.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+    if n > 0 {
+        add_rows(x, n, &mut s);
     }
     s
+}
+
+multiversion! {
+    /// `s += row` for every row of `x (rows, n)`, in row order.
+    fn add_rows(x: &[f32], n: usize, s: &mut [f32]) {
+        for row in x.chunks_exact(n) {
+            for (a, b) in s.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+    }
+}
+
+/// The relu pre-activation gradient and the bias gradient of a Dense layer in one pass over
+/// `dy` (overwritten with `dpre`) and `y` (`(rows, n)`): `dpre = y > 0 ? dy : 0`, and the
+/// returned `db` = column sums of `dpre` (summed row by row, in order, as [`column_sums`]
+/// does).
+pub(crate) fn relu_grad_and_column_sums(dy: &mut [f32], y: &[f32], n: usize) -> Result<Vec<f32>> {
+    let mut db = vec![0.0f32; n];
+    if n == 0 {
+        return Ok(db);
+    }
+    if dy.len() != y.len() || dy.len() % n != 0 {
+        bail!("internal error: gradient of {} values for an output of {} in rows of {n}", dy.len(), y.len());
+    }
+    for (dr, yr) in dy.chunks_exact_mut(n).zip(y.chunks_exact(n)) {
+        relu_mask_and_add(dr, yr, &mut db);
+    }
+    Ok(db)
+}
+
+multiversion! {
+    /// `d = y > 0 ? d : 0` for one row, then `s += d`.
+    fn relu_mask_and_add(d: &mut [f32], y: &[f32], s: &mut [f32]) {
+        for ((d, &y), s) in d.iter_mut().zip(y).zip(s.iter_mut()) {
+            let v = if y > 0.0 { *d } else { 0.0 };
+            *d = v;
+            *s += v;
+        }
+    }
 }
 
 /// The fused Dense op: `act(x @ kernel + bias)` over the last axis of `x` (any rank >= 1).
@@ -167,7 +207,19 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
         out,
         &inputs,
         Box::new(move |g, y, inputs| {
-            let dpre = pre_activation_grad(g, y, act)?;
+            let has_bias = inputs.len() == 3;
+            // Relu with a bias: the mask (in place on the handed-over gradient) and the bias
+            // gradient in one pass.
+            let (dpre, db) = if act == Unary::Relu && has_bias {
+                let mut d = g;
+                let db = relu_grad_and_column_sums(d.f32_mut()?, y.as_f32()?, n)?;
+                drop(y);
+                (d, Some(db))
+            } else {
+                let d = pre_activation_grad(g, y, act)?;
+                let db = has_bias.then(|| d.as_f32().map(|v| column_sums(v, n))).transpose()?;
+                (d, db)
+            };
             let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
             let dx = if x.tracks_grad() {
@@ -185,8 +237,8 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
                 None
             };
             let mut grads = vec![dx, dw];
-            if inputs.len() == 3 {
-                grads.push(Some(Tensor::from_f32_unchecked(column_sums(dpre, n), vec![n])));
+            if let Some(db) = db {
+                grads.push(Some(Tensor::from_f32_unchecked(db, vec![n])));
             }
             Ok(grads)
         }),
@@ -208,6 +260,26 @@ mod tests {
         let b = t(12, &[3, 4], 1.0);
         check_grad(&[&a, &b], |x| matmul(x[0], x[1]), 1e-2);
         assert!(matmul(&b, &a).is_err());
+    }
+
+    #[test]
+    fn the_fused_relu_and_bias_gradient_gives_the_bits_of_the_two_passes() {
+        for (rows, n) in [(1, 1), (3, 7), (128, 33), (5, 512)] {
+            let dy = t(rows * n, &[rows, n], 0.25);
+            let y = t(rows * n, &[rows, n], 1.5);
+            let mut dpre = dy.to_f32_vec();
+            let db = relu_grad_and_column_sums(&mut dpre, y.as_f32().unwrap(), n).unwrap();
+            let two_pass = pre_activation_grad(dy.clone(), y.clone(), Unary::Relu).unwrap();
+            let two_pass = two_pass.as_f32().unwrap();
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dpre), bits(two_pass));
+            assert_eq!(bits(&db), bits(&column_sums(two_pass, n)));
+            let mut scalar = vec![0.0f32; n];
+            for row in two_pass.chunks(n) {
+                scalar.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+            }
+            assert_eq!(bits(&db), bits(&scalar));
+        }
     }
 
     #[test]

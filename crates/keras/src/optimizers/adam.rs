@@ -1,5 +1,6 @@
 //! `keras.optimizers.Adam` and `keras.optimizers.AdamW`.
 
+use keras_engine::kernels::adam::{adam_update, AdamStep};
 use serde_json::{json, Map, Value};
 
 use super::base::{take_bool, take_f64, BaseOptimizer, BaseState, SlotSpec, StepInfo, UpdateRule};
@@ -35,36 +36,20 @@ impl AdamRule {
         g
     }
 
+    /// One update in the engine's multiversioned kernel (same float32 operations, in the
+    /// same order, as the scalar formula on the struct).
     fn step(&self, info: &StepInfo, var: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
-        let t = (info.iterations + 1) as f32;
-        let b1 = self.beta_1 as f32;
-        let b2 = self.beta_2 as f32;
-        let b1p = b1.powf(t);
-        let b2p = b2.powf(t);
-        let alpha = info.lr * (1.0 - b2p).sqrt() / (1.0 - b1p);
-        let one_m_b1 = (1.0 - self.beta_1) as f32;
-        let one_m_b2 = (1.0 - self.beta_2) as f32;
-        let eps = self.epsilon as f32;
+        let h = AdamStep::new(
+            info.lr,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            info.iterations,
+            info.weight_decay,
+        );
         match slots {
-            [m, v] => {
-                for (((w, &g), m), v) in var.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                    let x = info.decay(*w);
-                    *m += (g - *m) * one_m_b1;
-                    *v += (g * g - *v) * one_m_b2;
-                    *w = x - (*m * alpha) / (v.sqrt() + eps);
-                }
-            }
-            [m, v, vh] => {
-                for ((((w, &g), m), v), vh) in
-                    var.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut())
-                {
-                    let x = info.decay(*w);
-                    *m += (g - *m) * one_m_b1;
-                    *v += (g * g - *v) * one_m_b2;
-                    *vh = vh.max(*v);
-                    *w = x - (*m * alpha) / (vh.sqrt() + eps);
-                }
-            }
+            [m, v] => adam_update(var, grad, m, v, None, &h),
+            [m, v, vh] => adam_update(var, grad, m, v, Some(vh), &h),
             _ => {}
         }
     }

@@ -881,28 +881,37 @@ impl<R: UpdateRule> BaseOptimizer<R> {
                 }
             }
         }
-        for (i, var) in vars.iter_mut().enumerate() {
-            let excluded = !self.uses_weight_decay(var);
-            let info = StepInfo {
+        let lr_is_schedule = matches!(self.base.learning_rate, LearningRate::Schedule(_));
+        let infos: Vec<StepInfo> = vars
+            .iter()
+            .enumerate()
+            .map(|(i, var)| StepInfo {
                 lr,
                 iterations,
                 weight_decay: match self.var_infos.get(i) {
-                    _ if excluded => None,
+                    _ if !self.uses_weight_decay(var) => None,
                     Some(v) => self.rule.weight_decay_for(v, wd),
                     None => wd,
                 },
-                lr_is_schedule: matches!(self.base.learning_rate, LearningRate::Schedule(_)),
-            };
+                lr_is_schedule,
+            })
+            .collect();
+        // Whole-variable rules update here; element-wise ones are gathered into one parallel
+        // pass over every variable (one hand-off to the pool per step, not one per variable).
+        let mut elementwise = Vec::with_capacity(vars.len());
+        for (i, (var, slots)) in vars.iter_mut().zip(self.slots.iter_mut()).enumerate() {
+            let info = &infos[i];
             let data = var.data_mut()?;
             let g: &[f32] = if use_scratch { &self.scratch[i] } else { grads[i].as_f32()? };
             let whole = match self.var_infos.get(i) {
-                Some(v) => self.rule.update_var(&info, v, data, g, &mut self.slots[i]),
+                Some(v) => self.rule.update_var(info, v, data, g, slots),
                 None => false,
             };
             if !whole {
-                update_chunked(&self.rule, &info, data, g, &mut self.slots[i]);
+                elementwise.push((info, data, g, slots));
             }
         }
+        update_elementwise(&self.rule, elementwise);
         Ok(())
     }
 
@@ -1270,30 +1279,34 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
     }
 }
 
-/// Elements per parallel piece of one variable's update.
+/// Elements per parallel piece of the element-wise update.
 const UPDATE_CHUNK: usize = 1 << 15;
 
-/// Runs `rule.update` over one variable, split into pieces updated in parallel when the
-/// variable is large (every rule is element-wise, so pieces are independent).
-fn update_chunked<R: UpdateRule>(
-    rule: &R,
-    info: &StepInfo,
-    data: &mut [f32],
-    g: &[f32],
-    slots: &mut [Vec<f32>],
-) {
+/// One variable of the element-wise update: its step, values, gradient and slots.
+type ElementwiseJob<'a> = (&'a StepInfo, &'a mut [f32], &'a [f32], &'a mut Vec<Vec<f32>>);
+
+/// Runs `rule.update` over every variable of `jobs`. When there is enough work, the variables
+/// are cut into pieces of [`UPDATE_CHUNK`] elements and all pieces of all variables are
+/// updated in one parallel pass (every rule is element-wise, so pieces are independent and
+/// the result does not depend on the split).
+fn update_elementwise<R: UpdateRule>(rule: &R, jobs: Vec<ElementwiseJob<'_>>) {
     use rayon::prelude::*;
-    if data.len() < 2 * UPDATE_CHUNK || keras_engine::parallel::num_threads() < 2 {
-        let mut refs: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
-        rule.update(info, data, g, &mut refs);
+    let total: usize = jobs.iter().map(|j| j.1.len()).sum();
+    if total < 2 * UPDATE_CHUNK || keras_engine::parallel::num_threads() < 2 {
+        for (info, data, g, slots) in jobs {
+            let mut refs: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
+            rule.update(info, data, g, &mut refs);
+        }
         return;
     }
-    let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> =
-        slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
-    let mut jobs = Vec::with_capacity(data.len().div_ceil(UPDATE_CHUNK));
-    for (dc, gc) in data.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
-        let sc: Vec<&mut [f32]> = slot_chunks.iter_mut().filter_map(|it| it.next()).collect();
-        jobs.push((dc, gc, sc));
+    let mut pieces = Vec::with_capacity(total.div_ceil(UPDATE_CHUNK) + jobs.len());
+    for (info, data, g, slots) in jobs {
+        let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> =
+            slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
+        for (dc, gc) in data.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
+            let sc: Vec<&mut [f32]> = slot_chunks.iter_mut().filter_map(|it| it.next()).collect();
+            pieces.push((info, dc, gc, sc));
+        }
     }
-    jobs.into_par_iter().for_each(|(dc, gc, mut sc)| rule.update(info, dc, gc, &mut sc));
+    pieces.into_par_iter().for_each(|(info, dc, gc, mut sc)| rule.update(info, dc, gc, &mut sc));
 }
