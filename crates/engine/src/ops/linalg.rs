@@ -140,7 +140,7 @@ pub(crate) fn relu_grad_and_column_sums(dy: &mut [f32], y: &[f32], n: usize) -> 
     if n == 0 {
         return Ok(db);
     }
-    if dy.len() != y.len() || dy.len() % n != 0 {
+    if dy.len() != y.len() || !dy.len().is_multiple_of(n) {
         bail!("internal error: gradient of {} values for an output of {} in rows of {n}", dy.len(), y.len());
     }
     for (dr, yr) in dy.chunks_exact_mut(n).zip(y.chunks_exact(n)) {
