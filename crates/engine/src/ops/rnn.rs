@@ -855,7 +855,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
                     direct[k] = 0.0;
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Lstm => {
                 let cprev = rows(&sv.cs, s, sel, u);
@@ -909,7 +909,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         dcr[j] = dct * f;
                     }
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: true } => {
                 let rh = rows(&sv.aux, s, sel, u);
@@ -937,7 +937,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         drs[o + 2 * u + j] = dah * r;
                     }
                 }
-                sgemm((bc, u, gu), drs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
+                sgemm((bc, u, gu), drs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
             }
             RnnCell::Gru { reset_after: false } => {
                 for bi in 0..bc {
@@ -972,7 +972,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         scratch[k] = drhd * r;
                     }
                 }
-                sgemm((bc, u, 2 * u), dzs, (gu, 1), &c.rkt, (u, 1), &mut dh_next, u, false, false);
+                sgemm((bc, u, 2 * u), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
                 dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
         }
