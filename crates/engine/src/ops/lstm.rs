@@ -9,15 +9,20 @@ use crate::kernels::simd::multiversion;
 #[inline(always)]
 pub(crate) fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick.
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick: `k`'s low mantissa
+    // bits then hold that integer (`k` lies in [2^23, 2^24), where the ulp is 1).
+    let k = x * std::f32::consts::LOG2_E + 12_582_912.0;
+    let n = k - 12_582_912.0;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
         + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from the bits of `k` (integer arithmetic only: an `n as i32` conversion saturates
+    // and checks for NaN, which does not vectorize).
+    let bits = k.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
+    e * f32::from_bits(bits)
 }
 
 /// `sigmoid(x)` through [`fast_exp`].
@@ -93,6 +98,28 @@ multiversion! {
             dg[j] = dct * i * (1.0 - g * g);
             dout[j] = dht * tcj * (o * (1.0 - o));
             dc[j] = dct * f;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_scale_bits_match_an_integer_conversion() {
+        // The bit trick for 2^n equals the plain conversion over the whole clamped range.
+        let mut x = -90.0f32;
+        while x < 90.0 {
+            let c = x.clamp(-87.0, 88.0);
+            let k = c * std::f32::consts::LOG2_E + 12_582_912.0;
+            let n = k - 12_582_912.0;
+            let want = ((n as i32 + 127) as u32) << 23;
+            assert_eq!(k.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23, want, "x = {x}");
+            let e = fast_exp(x);
+            let r = (x as f64).clamp(-87.0, 88.0).exp();
+            assert!(((e as f64) - r).abs() <= 2e-7 * r, "exp({x}) = {e}, want {r}");
+            x += 0.013;
         }
     }
 }
