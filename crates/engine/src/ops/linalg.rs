@@ -209,6 +209,39 @@ fn dense_input_and_kernel_grads(
     (want_dx.then(input_grad), want_dw.then(kernel_grad))
 }
 
+/// `out = act(x @ W + bias)` for `x (m, k)`, `W (k, n)`, `out (m, n)`.
+///
+/// On a two-thread pool a large product is cut into two halves of rows, one per worker, each
+/// with its own bias and activation epilogue: one hand-off to the pool instead of a GEMM split
+/// over both workers in several parallel regions and a serial epilogue after it. Rows are
+/// independent and every row's sums run in the same order either way, so the bits do not
+/// change.
+fn dense_forward(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Unary,
+    (m, k, n): (usize, usize, usize),
+    out: &mut [f32],
+) {
+    let halves = crate::parallel::num_threads() == 2
+        && rayon::current_thread_index().is_none()
+        && m >= 2
+        && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
+    let rows = |x: &[f32], out: &mut [f32], r: usize| {
+        gemm(r, n, k, x, Trans::No, w, Trans::No, out, false);
+        bias_act_epilogue(out, n, bias, act);
+    };
+    if halves {
+        let top = m.div_ceil(2);
+        let (x1, x2) = x.split_at(top * k);
+        let (o1, o2) = out.split_at_mut(top * n);
+        rayon::join(|| rows(x1, o1, top), || rows(x2, o2, m - top));
+    } else {
+        rows(x, out, m);
+    }
+}
+
 /// Multiply-adds of each backward GEMM of a Dense layer from which the two run side by side.
 const SIDE_BY_SIDE_MIN_FLOPS: usize = 1 << 18;
 
@@ -242,12 +275,11 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     }
     let m = x.numel() / k.max(1);
     let mut out = vec![0.0; m * n];
-    gemm(m, n, k, x.as_f32()?, Trans::No, kernel.as_f32()?, Trans::No, &mut out, false);
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    bias_act_epilogue(&mut out, n, bias_vals, act);
+    dense_forward(x.as_f32()?, kernel.as_f32()?, bias_vals, act, (m, k, n), &mut out);
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("rank >= 1") = n;
     let out = Tensor::from_f32_unchecked(out, out_shape);
@@ -339,6 +371,22 @@ mod tests {
         assert_eq!(bits(&dw.unwrap()), bits(&dw1.unwrap()));
         let (none_x, none_w) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, false);
         assert!(none_x.is_none() && none_w.is_none());
+    }
+
+    #[test]
+    fn the_forward_in_two_halves_gives_the_bits_of_one_gemm() {
+        for (m, k, n) in [(128, 784, 512), (128, 512, 10), (37, 300, 70)] {
+            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos() * 0.1).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
+            let mut halves = vec![0.0; m * n];
+            dense_forward(&x, &w, Some(&b), Unary::Relu, (m, k, n), &mut halves);
+            let mut one = vec![0.0; m * n];
+            gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            bias_act_epilogue(&mut one, n, Some(&b), Unary::Relu);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");
+        }
     }
 
     #[test]
