@@ -116,6 +116,7 @@ multiversion! {
 
 multiversion! {
     /// AMSGrad, with or without weight decay.
+    #[allow(clippy::too_many_arguments)]
     fn amsgrad(
         w: &mut [f32],
         g: &[f32],
