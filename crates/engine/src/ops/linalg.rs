@@ -160,6 +160,89 @@ multiversion! {
     }
 }
 
+/// `dx = dpre @ W^T` and `dW = x^T @ dpre` of a Dense layer (`x (m, k)`, `W (k, n)`, `dpre
+/// (m, n)`), each only when wanted.
+///
+/// On a two-thread pool, when both are wanted and of similar size, the two GEMMs run side by
+/// side, one per worker, in one hand-off to the pool, instead of one after the other, each
+/// split over both workers in several parallel regions (every region wakes the pool and waits
+/// for it). Each GEMM's own arithmetic, and so every bit of the result, is the same either way:
+/// threads split a GEMM's output tiles, never its sums.
+fn dense_input_and_kernel_grads(
+    dpre: &[f32],
+    x: &[f32],
+    w: &[f32],
+    (m, k, n): (usize, usize, usize),
+    want_dx: bool,
+    want_dw: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let input_grad = || {
+        let mut dx = vec![0.0; m * k];
+        gemm(m, k, n, dpre, Trans::No, w, Trans::Yes, &mut dx, false);
+        dx
+    };
+    let kernel_grad = || {
+        let mut dw = vec![0.0; k * n];
+        gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, &mut dw, false);
+        dw
+    };
+    let side_by_side = want_dx
+        && want_dw
+        && crate::parallel::num_threads() == 2
+        && rayon::current_thread_index().is_none()
+        && m * k * n >= SIDE_BY_SIDE_MIN_FLOPS;
+    if side_by_side {
+        // Inside the pool each GEMM runs on one worker; the transposed kernel of dx is
+        // transposed explicitly there (gemm would gather it with a stride).
+        let input_grad_one_thread = || {
+            let mut wt = vec![0.0; k * n];
+            crate::kernels::transpose::transpose(w, k, n, &mut wt);
+            let mut dx = vec![0.0; m * k];
+            gemm(m, k, n, dpre, Trans::No, &wt, Trans::No, &mut dx, false);
+            dx
+        };
+        let (dx, dw) = rayon::join(input_grad_one_thread, kernel_grad);
+        return (Some(dx), Some(dw));
+    }
+    (want_dx.then(input_grad), want_dw.then(kernel_grad))
+}
+
+/// `out = act(x @ W + bias)` for `x (m, k)`, `W (k, n)`, `out (m, n)`.
+///
+/// On a two-thread pool a large product is cut into two halves of rows, one per worker, each
+/// with its own bias and activation epilogue: one hand-off to the pool instead of a GEMM split
+/// over both workers in several parallel regions and a serial epilogue after it. Rows are
+/// independent and every row's sums run in the same order either way, so the bits do not
+/// change.
+fn dense_forward(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Unary,
+    (m, k, n): (usize, usize, usize),
+    out: &mut [f32],
+) {
+    let halves = crate::parallel::num_threads() == 2
+        && rayon::current_thread_index().is_none()
+        && m >= 2
+        && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
+    let rows = |x: &[f32], out: &mut [f32], r: usize| {
+        gemm(r, n, k, x, Trans::No, w, Trans::No, out, false);
+        bias_act_epilogue(out, n, bias, act);
+    };
+    if halves {
+        let top = m.div_ceil(2);
+        let (x1, x2) = x.split_at(top * k);
+        let (o1, o2) = out.split_at_mut(top * n);
+        rayon::join(|| rows(x1, o1, top), || rows(x2, o2, m - top));
+    } else {
+        rows(x, out, m);
+    }
+}
+
+/// Multiply-adds of each backward GEMM of a Dense layer from which the two run side by side.
+const SIDE_BY_SIDE_MIN_FLOPS: usize = 1 << 18;
+
 /// The fused Dense op: `act(x @ kernel + bias)` over the last axis of `x` (any rank >= 1).
 ///
 /// `act` must have a derivative computable from the output ([`Unary::invertible_derivative`]:
@@ -190,12 +273,11 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     }
     let m = x.numel() / k.max(1);
     let mut out = vec![0.0; m * n];
-    gemm(m, n, k, x.as_f32()?, Trans::No, kernel.as_f32()?, Trans::No, &mut out, false);
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    bias_act_epilogue(&mut out, n, bias_vals, act);
+    dense_forward(x.as_f32()?, kernel.as_f32()?, bias_vals, act, (m, k, n), &mut out);
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("rank >= 1") = n;
     let out = Tensor::from_f32_unchecked(out, out_shape);
@@ -222,20 +304,16 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
             };
             let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
-            let dx = if x.tracks_grad() {
-                let mut dx = vec![0.0; m * k];
-                gemm(m, k, n, dpre, Trans::No, w.as_f32()?, Trans::Yes, &mut dx, false);
-                Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
-            } else {
-                None
-            };
-            let dw = if w.tracks_grad() {
-                let mut dw = vec![0.0; k * n];
-                gemm(k, n, m, x.as_f32()?, Trans::Yes, dpre, Trans::No, &mut dw, false);
-                Some(Tensor::from_f32_unchecked(dw, vec![k, n]))
-            } else {
-                None
-            };
+            let (dx, dw) = dense_input_and_kernel_grads(
+                dpre,
+                x.as_f32()?,
+                w.as_f32()?,
+                (m, k, n),
+                x.tracks_grad(),
+                w.tracks_grad(),
+            );
+            let dx = dx.map(|dx| Tensor::from_f32_unchecked(dx, x.shape().to_vec()));
+            let dw = dw.map(|dw| Tensor::from_f32_unchecked(dw, vec![k, n]));
             let mut grads = vec![dx, dw];
             if let Some(db) = db {
                 grads.push(Some(Tensor::from_f32_unchecked(db, vec![n])));
@@ -279,6 +357,38 @@ mod tests {
                 scalar.iter_mut().zip(row).for_each(|(a, b)| *a += b);
             }
             assert_eq!(bits(&db), bits(&scalar));
+        }
+    }
+
+    #[test]
+    fn side_by_side_backward_gemms_give_the_bits_of_the_sequential_ones() {
+        let (m, k, n) = (128, 96, 80);
+        let dpre: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).sin()).collect();
+        let (dx, dw) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), true, true);
+        let (dx1, _) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), true, false);
+        let (_, dw1) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, true);
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&dx.unwrap()), bits(&dx1.unwrap()));
+        assert_eq!(bits(&dw.unwrap()), bits(&dw1.unwrap()));
+        let (none_x, none_w) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, false);
+        assert!(none_x.is_none() && none_w.is_none());
+    }
+
+    #[test]
+    fn the_forward_in_two_halves_gives_the_bits_of_one_gemm() {
+        for (m, k, n) in [(128, 784, 512), (128, 512, 10), (37, 300, 70)] {
+            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos() * 0.1).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
+            let mut halves = vec![0.0; m * n];
+            dense_forward(&x, &w, Some(&b), Unary::Relu, (m, k, n), &mut halves);
+            let mut one = vec![0.0; m * n];
+            gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            bias_act_epilogue(&mut one, n, Some(&b), Unary::Relu);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");
         }
     }
 
