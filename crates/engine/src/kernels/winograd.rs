@@ -534,21 +534,21 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
 /// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
 type Window = [[[f32; LANES]; ALPHA]; ALPHA];
 
-/// Copies `cb` channels of `src` into `dst` (a fixed-size copy for a full vector, not a
-/// call to `memcpy`).
+/// Copies `cb` channels of `src` into `dst`: a fixed-size copy when `FULL` (`cb == LANES`,
+/// known at compile time, so it stays a vector move and never becomes a `memcpy` call).
 #[inline(always)]
-fn load(dst: &mut [f32; LANES], src: &[f32], cb: usize) {
-    if cb == LANES {
+fn load<const FULL: bool>(dst: &mut [f32; LANES], src: &[f32], cb: usize) {
+    if FULL {
         dst.copy_from_slice(&src[..LANES]);
     } else {
         dst[..cb].copy_from_slice(&src[..cb]);
     }
 }
 
-/// Copies the first `cb` channels of `src` into `dst`.
+/// Copies the first `cb` channels of `src` into `dst` (fixed-size when `FULL`).
 #[inline(always)]
-fn store(dst: &mut [f32], src: &[f32; LANES], cb: usize) {
-    if cb == LANES {
+fn store<const FULL: bool>(dst: &mut [f32], src: &[f32; LANES], cb: usize) {
+    if FULL {
         dst[..LANES].copy_from_slice(src);
     } else {
         dst[..cb].copy_from_slice(&src[..cb]);
@@ -568,47 +568,66 @@ multiversion! {
         t: usize,
         d: &mut Window,
     ) {
-        let c_in = g.c_in;
-        let inside = iy0 >= 0
-            && ix0 >= 0
-            && iy0 as usize + ALPHA <= g.h
-            && ix0 as usize + ALPHA <= g.w;
         let mut c0 = 0;
-        while c0 < c_in {
-            let cb = LANES.min(c_in - c0);
-            // d[i][j] = the channel vector at window row i, column j (lanes past `cb` are
-            // stale and never stored).
-            for (i, drow) in d.iter_mut().enumerate() {
-                let iy = iy0 + i as isize;
-                if !inside && (iy < 0 || iy as usize >= g.h) {
-                    *drow = [[0.0; LANES]; ALPHA];
-                    continue;
-                }
-                let xrow = &img[iy as usize * g.w * c_in..(iy as usize + 1) * g.w * c_in];
-                for (j, dv) in drow.iter_mut().enumerate() {
-                    let ix = ix0 + j as isize;
-                    if !inside && (ix < 0 || ix as usize >= g.w) {
-                        *dv = [0.0; LANES];
-                        continue;
-                    }
-                    load(dv, &xrow[ix as usize * c_in + c0..], cb);
-                }
+        while c0 + LANES <= g.c_in {
+            input_channels::<true>(g, img, iy0, ix0, v, t, d, c0, LANES);
+            c0 += LANES;
+        }
+        if c0 < g.c_in {
+            input_channels::<false>(g, img, iy0, ix0, v, t, d, c0, g.c_in - c0);
+        }
+    }
+}
+
+/// Channels `c0 .. c0 + cb` of [`input_tile`]. `FULL` (`cb == LANES`) is a separate
+/// instance so that its copies are fixed-size vector moves: with a run-time `cb`, LLVM merges
+/// the two branches of [`load`] and [`store`] into one `memcpy` call per vector.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn input_channels<const FULL: bool>(
+    g: &Conv2dGeometry,
+    img: &[f32],
+    iy0: isize,
+    ix0: isize,
+    v: &mut [f32],
+    t: usize,
+    d: &mut Window,
+    c0: usize,
+    cb: usize,
+) {
+    let cb = if FULL { LANES } else { cb };
+    let c_in = g.c_in;
+    let inside = iy0 >= 0 && ix0 >= 0 && iy0 as usize + ALPHA <= g.h && ix0 as usize + ALPHA <= g.w;
+    // d[i][j] = the channel vector at window row i, column j (lanes past `cb` are stale and
+    // never stored).
+    for (i, drow) in d.iter_mut().enumerate() {
+        let iy = iy0 + i as isize;
+        if !inside && (iy < 0 || iy as usize >= g.h) {
+            *drow = [[0.0; LANES]; ALPHA];
+            continue;
+        }
+        let xrow = &img[iy as usize * g.w * c_in..(iy as usize + 1) * g.w * c_in];
+        for (j, dv) in drow.iter_mut().enumerate() {
+            let ix = ix0 + j as isize;
+            if !inside && (ix < 0 || ix as usize >= g.w) {
+                *dv = [0.0; LANES];
+                continue;
             }
-            // Columns, then rows: t = B^T d, then (t B) by rows.
-            let mut t_ = [[[0.0f32; LANES]; ALPHA]; ALPHA];
-            for j in 0..ALPHA {
-                let col = input_1d([d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]]);
-                for i in 0..ALPHA {
-                    t_[i][j] = col[i];
-                }
-            }
-            for (i, trow) in t_.iter().enumerate() {
-                let r = input_1d(*trow);
-                for (j, rv) in r.iter().enumerate() {
-                    store(&mut v[(t * POS + i * ALPHA + j) * c_in + c0..], rv, cb);
-                }
-            }
-            c0 += cb;
+            load::<FULL>(dv, &xrow[ix as usize * c_in + c0..], cb);
+        }
+    }
+    // Columns, then rows: t = B^T d, then (t B) by rows.
+    let mut t_ = [[[0.0f32; LANES]; ALPHA]; ALPHA];
+    for j in 0..ALPHA {
+        let col = input_1d([d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]]);
+        for i in 0..ALPHA {
+            t_[i][j] = col[i];
+        }
+    }
+    for (i, trow) in t_.iter().enumerate() {
+        let r = input_1d(*trow);
+        for (j, rv) in r.iter().enumerate() {
+            store::<FULL>(&mut v[(t * POS + i * ALPHA + j) * c_in + c0..], rv, cb);
         }
     }
 }
@@ -644,36 +663,56 @@ multiversion! {
         t: usize,
         d: &mut Window,
     ) {
-        let c_out = g.c_out;
-        let (rows, cols) = (M.min(g.out_h - oy0), M.min(g.out_w - ox0));
         let mut c0 = 0;
-        while c0 < c_out {
-            let cb = LANES.min(c_out - c0);
-            // d[i][j], i, j < 4: the gradient vector at tile row i, column j.
-            for (i, drow) in d.iter_mut().enumerate().take(M) {
-                for (j, dv) in drow.iter_mut().enumerate().take(M) {
-                    if i < rows && j < cols {
-                        load(dv, &dimg[((oy0 + i) * g.out_w + ox0 + j) * c_out + c0..], cb);
-                    } else {
-                        *dv = [0.0; LANES];
-                    }
-                }
+        while c0 + LANES <= g.c_out {
+            gradient_channels::<true>(g, dimg, oy0, ox0, w, t, d, c0, LANES);
+            c0 += LANES;
+        }
+        if c0 < g.c_out {
+            gradient_channels::<false>(g, dimg, oy0, ox0, w, t, d, c0, g.c_out - c0);
+        }
+    }
+}
+
+/// Channels `c0 .. c0 + cb` of [`gradient_tile`] (`FULL`: see [`input_channels`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gradient_channels<const FULL: bool>(
+    g: &Conv2dGeometry,
+    dimg: &[f32],
+    oy0: usize,
+    ox0: usize,
+    w: &mut [f32],
+    t: usize,
+    d: &mut Window,
+    c0: usize,
+    cb: usize,
+) {
+    let cb = if FULL { LANES } else { cb };
+    let c_out = g.c_out;
+    let (rows, cols) = (M.min(g.out_h - oy0), M.min(g.out_w - ox0));
+    // d[i][j], i, j < 4: the gradient vector at tile row i, column j.
+    for (i, drow) in d.iter_mut().enumerate().take(M) {
+        for (j, dv) in drow.iter_mut().enumerate().take(M) {
+            if i < rows && j < cols {
+                load::<FULL>(dv, &dimg[((oy0 + i) * g.out_w + ox0 + j) * c_out + c0..], cb);
+            } else {
+                *dv = [0.0; LANES];
             }
-            // Columns: s = A d (6 x 4), then rows: (s A^T) (6 x 6).
-            let mut s = [[[0.0f32; LANES]; M]; ALPHA];
-            for j in 0..M {
-                let col = gradient_1d([d[0][j], d[1][j], d[2][j], d[3][j]]);
-                for i in 0..ALPHA {
-                    s[i][j] = col[i];
-                }
-            }
-            for (i, srow) in s.iter().enumerate() {
-                let r = gradient_1d(*srow);
-                for (j, rv) in r.iter().enumerate() {
-                    store(&mut w[(t * POS + i * ALPHA + j) * c_out + c0..], rv, cb);
-                }
-            }
-            c0 += cb;
+        }
+    }
+    // Columns: s = A d (6 x 4), then rows: (s A^T) (6 x 6).
+    let mut s = [[[0.0f32; LANES]; M]; ALPHA];
+    for j in 0..M {
+        let col = gradient_1d([d[0][j], d[1][j], d[2][j], d[3][j]]);
+        for i in 0..ALPHA {
+            s[i][j] = col[i];
+        }
+    }
+    for (i, srow) in s.iter().enumerate() {
+        let r = gradient_1d(*srow);
+        for (j, rv) in r.iter().enumerate() {
+            store::<FULL>(&mut w[(t * POS + i * ALPHA + j) * c_out + c0..], rv, cb);
         }
     }
 }
@@ -692,40 +731,60 @@ multiversion! {
         ox0: usize,
         m: &mut Window,
     ) {
-        let c_out = g.c_out;
-        let cols = M.min(g.out_w - ox0);
-        let row_len = g.out_w * c_out;
-        let out_rows = orows.len() / row_len;
         let mut c0 = 0;
-        while c0 < c_out {
-            let cb = LANES.min(c_out - c0);
-            for (i, mrow) in m.iter_mut().enumerate() {
-                for (j, mv) in mrow.iter_mut().enumerate() {
-                    load(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
-                }
+        while c0 + LANES <= g.c_out {
+            output_channels::<true>(g, mm, t, bias, orows, ox0, m, c0, LANES);
+            c0 += LANES;
+        }
+        if c0 < g.c_out {
+            output_channels::<false>(g, mm, t, bias, orows, ox0, m, c0, g.c_out - c0);
+        }
+    }
+}
+
+/// Channels `c0 .. c0 + cb` of [`output_tile`] (`FULL`: see [`input_channels`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn output_channels<const FULL: bool>(
+    g: &Conv2dGeometry,
+    mm: &[f32],
+    t: usize,
+    bias: Option<&[f32]>,
+    orows: &mut [f32],
+    ox0: usize,
+    m: &mut Window,
+    c0: usize,
+    cb: usize,
+) {
+    let cb = if FULL { LANES } else { cb };
+    let c_out = g.c_out;
+    let cols = M.min(g.out_w - ox0);
+    let row_len = g.out_w * c_out;
+    let out_rows = orows.len() / row_len;
+    for (i, mrow) in m.iter_mut().enumerate() {
+        for (j, mv) in mrow.iter_mut().enumerate() {
+            load::<FULL>(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
+        }
+    }
+    // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
+    let mut s = [[[0.0f32; LANES]; ALPHA]; M];
+    for j in 0..ALPHA {
+        let col = output_1d([m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], m[5][j]]);
+        for i in 0..M {
+            s[i][j] = col[i];
+        }
+    }
+    let mut b = [0.0f32; LANES];
+    if let Some(bias) = bias {
+        load::<FULL>(&mut b, &bias[c0..], cb);
+    }
+    for (i, srow) in s.iter().enumerate().take(out_rows) {
+        let mut y = output_1d(*srow);
+        for (j, yv) in y.iter_mut().enumerate().take(cols) {
+            for (v, bv) in yv.iter_mut().zip(&b) {
+                *v += bv;
             }
-            // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
-            let mut s = [[[0.0f32; LANES]; ALPHA]; M];
-            for j in 0..ALPHA {
-                let col = output_1d([m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], m[5][j]]);
-                for i in 0..M {
-                    s[i][j] = col[i];
-                }
-            }
-            let mut b = [0.0f32; LANES];
-            if let Some(bias) = bias {
-                b[..cb].copy_from_slice(&bias[c0..c0 + cb]);
-            }
-            for (i, srow) in s.iter().enumerate().take(out_rows) {
-                let mut y = output_1d(*srow);
-                for (j, yv) in y.iter_mut().enumerate().take(cols) {
-                    for (v, bv) in yv.iter_mut().zip(&b) {
-                        *v += bv;
-                    }
-                    store(&mut orows[i * row_len + (ox0 + j) * c_out + c0..], yv, cb);
-                }
-            }
-            c0 += cb;
+            store::<FULL>(&mut orows[i * row_len + (ox0 + j) * c_out + c0..], yv, cb);
         }
     }
 }
