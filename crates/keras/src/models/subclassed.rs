@@ -242,20 +242,7 @@ impl<L: Layer> SubclassedModel<L> {
     /// Sets every weight in order (Keras `set_weights`), checking count and shapes.
     pub fn set_weights(&mut self, values: &[Tensor]) -> Result<()> {
         let name = self.name().to_string();
-        let mut vars = self.net.variables_mut();
-        if vars.len() != values.len() {
-            keras_bail!(
-                Value,
-                "You called `set_weights(weights)` on model {} with a weight list of length {}, but the model was expecting {} weights.",
-                name,
-                values.len(),
-                vars.len()
-            );
-        }
-        for ((v, _), t) in vars.iter_mut().zip(values) {
-            v.assign(t)?;
-        }
-        Ok(())
+        super::assign_weights_in_order(&name, self.net.variables_mut(), values)
     }
 
     /// The weight-regularization penalties (Keras `model.losses` outside a call).
