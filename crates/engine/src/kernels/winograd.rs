@@ -534,6 +534,22 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
 /// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
 type Window = [[[f32; LANES]; ALPHA]; ALPHA];
 
+/// Calls `f::<FULL>(args.., c0, cb)` for each block of `LANES` channels of `c` (`FULL`), then
+/// for the partial block left (`!FULL`), so that full blocks compile with fixed-size copies.
+macro_rules! channel_blocks {
+    ($c:expr, $f:ident($($a:expr),*)) => {{
+        let c = $c;
+        let mut c0 = 0;
+        while c0 + LANES <= c {
+            $f::<true>($($a,)* c0, LANES);
+            c0 += LANES;
+        }
+        if c0 < c {
+            $f::<false>($($a,)* c0, c - c0);
+        }
+    }};
+}
+
 /// Copies `cb` channels of `src` into `dst`: a fixed-size copy when `FULL` (`cb == LANES`,
 /// known at compile time, so it stays a vector move and never becomes a `memcpy` call).
 #[inline(always)]
@@ -568,14 +584,7 @@ multiversion! {
         t: usize,
         d: &mut Window,
     ) {
-        let mut c0 = 0;
-        while c0 + LANES <= g.c_in {
-            input_channels::<true>(g, img, iy0, ix0, v, t, d, c0, LANES);
-            c0 += LANES;
-        }
-        if c0 < g.c_in {
-            input_channels::<false>(g, img, iy0, ix0, v, t, d, c0, g.c_in - c0);
-        }
+        channel_blocks!(g.c_in, input_channels(g, img, iy0, ix0, v, t, d));
     }
 }
 
@@ -663,14 +672,7 @@ multiversion! {
         t: usize,
         d: &mut Window,
     ) {
-        let mut c0 = 0;
-        while c0 + LANES <= g.c_out {
-            gradient_channels::<true>(g, dimg, oy0, ox0, w, t, d, c0, LANES);
-            c0 += LANES;
-        }
-        if c0 < g.c_out {
-            gradient_channels::<false>(g, dimg, oy0, ox0, w, t, d, c0, g.c_out - c0);
-        }
+        channel_blocks!(g.c_out, gradient_channels(g, dimg, oy0, ox0, w, t, d));
     }
 }
 
@@ -731,14 +733,7 @@ multiversion! {
         ox0: usize,
         m: &mut Window,
     ) {
-        let mut c0 = 0;
-        while c0 + LANES <= g.c_out {
-            output_channels::<true>(g, mm, t, bias, orows, ox0, m, c0, LANES);
-            c0 += LANES;
-        }
-        if c0 < g.c_out {
-            output_channels::<false>(g, mm, t, bias, orows, ox0, m, c0, g.c_out - c0);
-        }
+        channel_blocks!(g.c_out, output_channels(g, mm, t, bias, orows, ox0, m));
     }
 }
 
