@@ -194,18 +194,40 @@ fn dense_input_and_kernel_grads(
     if side_by_side {
         // Inside the pool each GEMM runs on one worker; the transposed kernel of dx is
         // transposed explicitly there (gemm would gather it with a stride).
-        let input_grad_one_thread = || {
-            let mut wt = vec![0.0; k * n];
-            crate::kernels::transpose::transpose(w, k, n, &mut wt);
-            let mut dx = vec![0.0; m * k];
-            gemm(m, k, n, dpre, Trans::No, &wt, Trans::No, &mut dx, false);
-            dx
-        };
-        let (dx, dw) = rayon::join(input_grad_one_thread, kernel_grad);
+        // The buffers are allocated here, on the calling thread: a buffer a worker allocates
+        // comes from that worker's malloc arena and goes back to it, where the caller's later
+        // allocations of the same size cannot reuse it (measured: ~30 MB of idle worker
+        // arenas at W2 b128's peak).
+        let mut dx = vec![0.0; m * k];
+        let mut dw = vec![0.0; k * n];
+        rayon::join(
+            || input_grad_by_column_blocks(dpre, w, (m, k, n), &mut dx),
+            || gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, &mut dw, false),
+        );
         return (Some(dx), Some(dw));
     }
     (want_dx.then(input_grad), want_dw.then(kernel_grad))
 }
+
+/// `dx = dpre @ W^T` on one thread, `DX_COLUMN_BLOCK` columns of `dx` at a time: each block
+/// of `W`'s rows is transposed into a small buffer and multiplied into its columns of `dx`.
+/// A whole transposed kernel would be one more kernel-sized buffer live at the backward
+/// pass's peak (6 MiB for W2's 12544x128 Dense); the blocks give the same products, each
+/// `dx` element summed over `n` in the same order.
+fn input_grad_by_column_blocks(dpre: &[f32], w: &[f32], (m, k, n): (usize, usize, usize), dx: &mut [f32]) {
+    let mut wt = vec![0.0; DX_COLUMN_BLOCK.min(k) * n];
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = DX_COLUMN_BLOCK.min(k - k0);
+        crate::kernels::transpose::transpose(&w[k0 * n..(k0 + kc) * n], kc, n, &mut wt[..kc * n]);
+        crate::kernels::matmul::matmul_strided(m, kc, n, dpre, n, &wt[..kc * n], &mut dx[k0..], k);
+        k0 += kc;
+    }
+}
+
+/// Columns of `dx` per block in [`input_grad_by_column_blocks`] (a 512 x 128 block of the
+/// transposed kernel is 256 KiB).
+const DX_COLUMN_BLOCK: usize = 512;
 
 /// `out = act(x @ W + bias)` for `x (m, k)`, `W (k, n)`, `out (m, n)`.
 ///
@@ -374,6 +396,21 @@ mod tests {
         assert_eq!(bits(&dw.unwrap()), bits(&dw1.unwrap()));
         let (none_x, none_w) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, false);
         assert!(none_x.is_none() && none_w.is_none());
+    }
+
+    #[test]
+    fn blocked_input_gradient_gives_the_bits_of_one_gemm() {
+        // Several blocks and a partial last one; and a kernel narrower than one block.
+        for (m, k, n) in [(128, 2 * DX_COLUMN_BLOCK + 77, 128), (33, 100, 10)] {
+            let dpre: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).sin()).collect();
+            let mut blocked = vec![f32::NAN; m * k];
+            input_grad_by_column_blocks(&dpre, &w, (m, k, n), &mut blocked);
+            let mut one = vec![0.0; m * k];
+            gemm(m, k, n, &dpre, Trans::No, &w, Trans::Yes, &mut one, false);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&blocked), bits(&one), "{m}x{k}x{n}");
+        }
     }
 
     #[test]

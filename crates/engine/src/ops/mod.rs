@@ -10,6 +10,7 @@
 //! - `conv`: Channels-last convolution and pooling ops (differentiable), over the NHWC kernels
 //! - `conv3d`: 3-D convolution, transposed convolution and pooling over NDHWC volumes, composed from the 2-D kernels
 //! - `conv_ext`: Convolution variants (differentiable)
+//! - `dropout`: Inverted dropout with a one-byte keep mask and an in-place backward (the host path of `Dropout`)
 //! - `einsum`: Batched matrix products and two-operand `einsum`, the contractions behind Keras's `Dot`, attention layers and `EinsumDense`
 //! - `elementwise`: Element-wise ops
 //! - `fused`: Device fast paths that the Keras layer, loss and optimizer code calls when its tensors live on a GPU
@@ -30,6 +31,7 @@ pub mod combine;
 pub mod conv;
 pub mod conv3d;
 pub mod conv_ext;
+pub mod dropout;
 pub mod einsum;
 pub mod elementwise;
 pub mod fused;
@@ -50,6 +52,7 @@ pub use combine::{concat, maximum, minimum};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub use conv3d::{conv3d, conv3d_transpose, pool3d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
+pub use dropout::dropout_with_mask;
 pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};

@@ -155,17 +155,20 @@ impl Layer for Dropout {
             let stream = with_global_rng(|r| r.next_u64());
             return Ok(ops::fused::dropout(x, self.rate, stream)?);
         }
-        let make = |r: &mut Rng| -> Vec<f32> {
-            (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
-        };
-        let mask = {
+        let make = |r: &mut Rng| -> Vec<bool> { (0..n).map(|_| r.uniform_f32() < keep).collect() };
+        let flags = {
             let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
             match guard.as_mut() {
                 Some(r) => make(r),
                 None => with_global_rng(make),
             }
         };
+        if n == x.numel() {
+            // A mask of the input's size: one byte a flag, and an in-place backward pass.
+            return Ok(ops::dropout_with_mask(x, flags, scale)?);
+        }
         // The mask has the noise shape and broadcasts over the input.
+        let mask: Vec<f32> = flags.iter().map(|&k| if k { scale } else { 0.0 }).collect();
         let mask = ETensor::new(mask, noise_shape)?;
         Ok(ops::mul(x, &mask)?)
     }
