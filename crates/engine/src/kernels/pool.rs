@@ -133,39 +133,87 @@ fn window(o: usize, stride: usize, pad: usize, k: usize, input: usize) -> (usize
     ((start.max(pad) - pad), start.saturating_add(k).saturating_sub(pad).min(input))
 }
 
+/// How [`max_pool2d_forward`] records each winner for the backward pass: its position inside
+/// its window (clipped to the input), row-major. `u8` serves windows of up to 256 elements
+/// (every usual pooling) in a quarter of the memory of `u32`, which serves any window.
+pub trait WindowOffset: Copy + Default + Send + Sync + 'static {
+    /// Whether every position of a `window`-element window fits this type.
+    fn fits(window: usize) -> bool;
+    /// `v` as this type (`v` fits, see [`WindowOffset::fits`]).
+    fn from_usize(v: usize) -> Self;
+    /// The offset as an index.
+    fn to_usize(self) -> usize;
+    /// `o = max(o, xs)` per channel, `a` taking `off` where `xs` wins (strictly greater, so
+    /// the first maximum is kept).
+    fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self);
+}
+
+impl WindowOffset for u8 {
+    fn fits(window: usize) -> bool {
+        window <= 256
+    }
+    fn from_usize(v: usize) -> Self {
+        v as u8
+    }
+    fn to_usize(self) -> usize {
+        self as usize
+    }
+    fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
+        max_with_offset_u8(o, a, xs, off)
+    }
+}
+
+impl WindowOffset for u32 {
+    fn fits(_window: usize) -> bool {
+        // A window never exceeds its image, which [`Pool2dGeometry::new`] keeps within 2^32
+        // elements.
+        true
+    }
+    fn from_usize(v: usize) -> Self {
+        v as u32
+    }
+    fn to_usize(self) -> usize {
+        self as usize
+    }
+    fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
+        max_with_offset_u32(o, a, xs, off)
+    }
+}
+
 /// Max pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Padded
-/// positions never win. For every output element, `argmax` receives the flat index into
-/// `x` of the winning element (the first maximum in row-major window order).
+/// positions never win. For every output element, `argmax` receives the winner's position
+/// inside its window ([`WindowOffset`]; the first maximum in row-major window order).
 ///
 /// # Panics
-/// If a buffer length does not match the geometry (an engine bug, never user input).
-pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+/// If a buffer length does not match the geometry, or `T` cannot index this geometry's
+/// windows (engine bugs, never user input).
+pub fn max_pool2d_forward<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax: &mut [T]) {
     assert_eq!(x.len(), g.input_len(), "max_pool2d_forward: input length");
     assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: output length");
     assert_eq!(argmax.len(), g.output_len(), "max_pool2d_forward: argmax length");
+    assert!(T::fits(g.ph * g.pw), "max_pool2d_forward: window too large for the offset type");
     if g.n == 0 {
         return;
     }
     let c = g.c;
     let img_in = g.h * g.w * c;
     let img_out = g.out_h * g.out_w * c;
-    let image = |b: usize, (oi, ai): (&mut [f32], &mut [u32])| {
+    let image = |b: usize, (oi, ai): (&mut [f32], &mut [T])| {
         let xi = &x[b * img_in..(b + 1) * img_in];
-        let base = b * img_in;
         for ((o, a), (h0, h1, w0, w1)) in
             oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c)).zip(g.pixel_windows())
         {
             let first = (h0 * g.w + w0) * c;
             o.copy_from_slice(&xi[first..first + c]);
-            for (ch, ai) in a.iter_mut().enumerate() {
-                *ai = (base + first + ch) as u32;
-            }
+            a.fill(T::default());
+            let mut pos = 0;
             for ih in h0..h1 {
                 for iw in w0..w1 {
-                    let off = (ih * g.w + iw) * c;
-                    if off != first {
-                        max_with_index(o, a, &xi[off..off + c], (base + off) as u32);
+                    if pos != 0 {
+                        let off = (ih * g.w + iw) * c;
+                        T::max_with(o, a, &xi[off..off + c], T::from_usize(pos));
                     }
+                    pos += 1;
                 }
             }
         }
@@ -183,19 +231,29 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax
 }
 
 multiversion! {
-    /// `o = max(o, xs)` per channel, `a` taking `idx + channel` where `xs` wins (strictly
-    /// greater, so the first maximum is kept); branch-free, so it vectorizes.
-    fn max_with_index(o: &mut [f32], a: &mut [u32], xs: &[f32], idx: u32) {
-        for (ch, ((ov, av), &xv)) in o.iter_mut().zip(a.iter_mut()).zip(xs).enumerate() {
+    /// [`WindowOffset::max_with`] for `u8` offsets; branch-free, so it vectorizes.
+    fn max_with_offset_u8(o: &mut [f32], a: &mut [u8], xs: &[f32], off: u8) {
+        for ((ov, av), &xv) in o.iter_mut().zip(a.iter_mut()).zip(xs) {
             let win = xv > *ov;
             *ov = if win { xv } else { *ov };
-            *av = if win { idx + ch as u32 } else { *av };
+            *av = if win { off } else { *av };
         }
     }
 }
 
 multiversion! {
-    /// `o = max(o, xs)` per channel with [`max_with_index`]'s comparison.
+    /// [`WindowOffset::max_with`] for `u32` offsets; branch-free, so it vectorizes.
+    fn max_with_offset_u32(o: &mut [f32], a: &mut [u32], xs: &[f32], off: u32) {
+        for ((ov, av), &xv) in o.iter_mut().zip(a.iter_mut()).zip(xs) {
+            let win = xv > *ov;
+            *ov = if win { xv } else { *ov };
+            *av = if win { off } else { *av };
+        }
+    }
+}
+
+multiversion! {
+    /// `o = max(o, xs)` per channel with [`WindowOffset::max_with`]'s comparison.
     fn max_into(o: &mut [f32], xs: &[f32]) {
         for (ov, &xv) in o.iter_mut().zip(xs) {
             *ov = if xv > *ov { xv } else { *ov };
@@ -242,27 +300,34 @@ pub fn max_pool2d_values(g: &Pool2dGeometry, x: &[f32], out: &mut [f32]) {
 }
 
 /// Max pooling backward: `dx` (`[n, h, w, c]`, overwritten) is zero except that each
-/// `dy[i]` is added at `argmax[i]` as written by [`max_pool2d_forward`].
+/// `dy[i]` is added at the winner `argmax[i]` recorded by [`max_pool2d_forward`].
 ///
 /// # Panics
-/// If a buffer length does not match the geometry, or an `argmax` entry does not point into
-/// its own image (engine bugs, never user input).
-pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+/// If a buffer length does not match the geometry, or an `argmax` entry lies outside its
+/// window (engine bugs, never user input).
+pub fn max_pool2d_backward<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
     assert_eq!(dy.len(), g.output_len(), "max_pool2d_backward: dy length");
     assert_eq!(argmax.len(), g.output_len(), "max_pool2d_backward: argmax length");
     assert_eq!(dx.len(), g.input_len(), "max_pool2d_backward: dx length");
     if g.n == 0 {
         return;
     }
-    let img_in = g.h * g.w * g.c;
-    let img_out = g.out_h * g.out_w * g.c;
+    let c = g.c;
+    let img_in = g.h * g.w * c;
+    let img_out = g.out_h * g.out_w * c;
     let image = |b: usize, dxi: &mut [f32]| {
         dxi.fill(0.0);
-        let base = b * img_in;
         let dyi = &dy[b * img_out..(b + 1) * img_out];
         let ai = &argmax[b * img_out..(b + 1) * img_out];
-        for (&d, &a) in dyi.iter().zip(ai) {
-            dxi[a as usize - base] += d;
+        for ((d, a), (h0, h1, w0, w1)) in dyi.chunks_exact(c).zip(ai.chunks_exact(c)).zip(g.pixel_windows()) {
+            let ww = w1 - w0;
+            assert!(ww > 0 && h1 > h0, "max_pool2d_backward: empty window");
+            for (ch, (&d, &a)) in d.iter().zip(a).enumerate() {
+                let pos = a.to_usize();
+                let (ih, iw) = (h0 + pos / ww, w0 + pos % ww);
+                assert!(ih < h1, "max_pool2d_backward: winner outside its window");
+                dxi[(ih * g.w + iw) * c + ch] += d;
+            }
         }
     };
     if g.parallel() {
@@ -272,6 +337,19 @@ pub fn max_pool2d_backward(g: &Pool2dGeometry, dy: &[f32], argmax: &[u32], dx: &
             image(b, bi);
         }
     }
+}
+
+/// The flat input index (into `x` of [`max_pool2d_forward`]) of the winner of output
+/// element `out_index`, from its recorded window offset.
+pub fn winner_input_index<T: WindowOffset>(g: &Pool2dGeometry, out_index: usize, offset: T) -> usize {
+    let c = g.c;
+    let pixel = out_index / c;
+    let (b, rest) = (pixel / (g.out_h * g.out_w), pixel % (g.out_h * g.out_w));
+    let (h0, _) = g.rows_of(rest / g.out_w);
+    let (w0, w1) = g.cols_of(rest % g.out_w);
+    let pos = offset.to_usize();
+    let (ih, iw) = (h0 + pos / (w1 - w0), w0 + pos % (w1 - w0));
+    ((b * g.h + ih) * g.w + iw) * c + out_index % c
 }
 
 /// Average pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Each
@@ -403,7 +481,7 @@ mod tests {
                 }
             }
             let mut want = vec![0.0; g.output_len()];
-            let mut argmax = vec![0; g.output_len()];
+            let mut argmax = vec![0u8; g.output_len()];
             max_pool2d_forward(&g, &x, &mut want, &mut argmax);
             let mut got = vec![1.0; g.output_len()];
             max_pool2d_values(&g, &x, &mut got);
@@ -411,7 +489,8 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits());
             }
             for (i, &a) in argmax.iter().enumerate() {
-                assert_eq!(x[a as usize].to_bits(), want[i].to_bits(), "argmax points at the value");
+                let at = winner_input_index(&g, i, a);
+                assert_eq!(x[at].to_bits(), want[i].to_bits(), "argmax points at the value");
             }
         }
     }
@@ -534,11 +613,20 @@ mod tests {
             // Shift negative so that a padded zero would win if padding were counted.
             let x: Vec<f32> = rand_vec(g.input_len(), k as u64).iter().map(|v| v - 2.0).collect();
             let (want, want_arg) = naive_max(&g, &x);
+            // Both offset types, which must name the same winners.
             let mut out = vec![f32::NAN; g.output_len()];
             let mut arg = vec![0u32; g.output_len()];
             max_pool2d_forward(&g, &x, &mut out, &mut arg);
             assert_eq!(out, want, "case {k}");
-            assert_eq!(arg, want_arg, "case {k}");
+            let flat: Vec<u32> =
+                arg.iter().enumerate().map(|(i, &a)| winner_input_index(&g, i, a) as u32).collect();
+            assert_eq!(flat, want_arg, "case {k}");
+            let mut out8 = vec![f32::NAN; g.output_len()];
+            let mut arg8 = vec![0u8; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out8, &mut arg8);
+            assert_eq!(out8, want, "case {k}");
+            let wide: Vec<u32> = arg8.iter().map(|&a| a as u32).collect();
+            assert_eq!(wide, arg, "case {k}");
         }
     }
 
@@ -547,9 +635,11 @@ mod tests {
         let g = Pool2dGeometry::new([1, 4, 4, 2], [2, 2], [2, 2], false).unwrap();
         let x = vec![1.0; g.input_len()];
         let mut out = vec![0.0; g.output_len()];
-        let mut arg = vec![0u32; g.output_len()];
+        let mut arg = vec![0u8; g.output_len()];
         max_pool2d_forward(&g, &x, &mut out, &mut arg);
-        assert_eq!(arg, vec![0, 1, 4, 5, 16, 17, 20, 21]);
+        assert_eq!(arg, vec![0; 8]);
+        let flat: Vec<usize> = arg.iter().enumerate().map(|(i, &a)| winner_input_index(&g, i, a)).collect();
+        assert_eq!(flat, vec![0, 1, 4, 5, 16, 17, 20, 21]);
     }
 
     #[test]
@@ -558,11 +648,14 @@ mod tests {
             let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
             let x = rand_vec(g.input_len(), 50 + k as u64);
             let dy = rand_vec(g.output_len(), 60 + k as u64);
-            let (_, arg) = naive_max(&g, &x);
+            let (_, flat) = naive_max(&g, &x);
             let mut want = vec![0.0f32; g.input_len()];
-            for (o, &i) in arg.iter().enumerate() {
+            for (o, &i) in flat.iter().enumerate() {
                 want[i as usize] += dy[o];
             }
+            let mut out = vec![0.0; g.output_len()];
+            let mut arg = vec![0u8; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut arg);
             let mut dx = vec![f32::NAN; g.input_len()];
             max_pool2d_backward(&g, &dy, &arg, &mut dx);
             assert_close(&dx, &want, 1e-6, &format!("max backward case {k}"));
@@ -647,8 +740,8 @@ mod tests {
     #[test]
     fn empty_batch_is_a_no_op() {
         let g = Pool2dGeometry::new([0, 4, 4, 2], [2, 2], [2, 2], false).unwrap();
-        max_pool2d_forward(&g, &[], &mut [], &mut []);
-        max_pool2d_backward(&g, &[], &[], &mut []);
+        max_pool2d_forward::<u8>(&g, &[], &mut [], &mut []);
+        max_pool2d_backward::<u8>(&g, &[], &[], &mut []);
         avg_pool2d_forward(&g, &[], &mut []);
         avg_pool2d_backward(&g, &[], &mut []);
     }

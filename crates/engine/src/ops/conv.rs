@@ -1,6 +1,5 @@
 //! Channels-last convolution and pooling ops (differentiable), over the NHWC kernels.
 
-use std::sync::Arc;
 
 use crate::autodiff::record_owned;
 use crate::kernels::conv::{self, Conv2dGeometry};
@@ -183,10 +182,23 @@ pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
         pool::max_pool2d_values(&g, x.as_f32()?, &mut out);
         return Ok(Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]));
     }
-    let mut argmax = vec![0u32; g.output_len()];
+    if <u8 as pool::WindowOffset>::fits(g.ph * g.pw) {
+        max_pool2d_recorded::<u8>(x, g, out)
+    } else {
+        max_pool2d_recorded::<u32>(x, g, out)
+    }
+}
+
+/// The training path of [`max_pool2d`]: the winners are kept as window offsets of type `T`
+/// (one byte each for windows of up to 256 elements) for the backward pass.
+fn max_pool2d_recorded<T: pool::WindowOffset>(
+    x: &Tensor,
+    g: Pool2dGeometry,
+    mut out: Vec<f32>,
+) -> Result<Tensor> {
+    let mut argmax = vec![T::default(); g.output_len()];
     pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
-    let argmax = Arc::new(argmax);
     record_owned(
         out,
         &[x],
