@@ -119,6 +119,36 @@ fn check_steps(key: &str, n: Num) -> Result<()> {
     Ok(())
 }
 
+/// The parts every schedule shares: `from_map` (its `config_args!` reader, then the
+/// constructor's `check`) and the [`LearningRateSchedule`] impl around its `call` (the
+/// class name, `get_config` from its `config_args!` writer, `clone_box`).
+macro_rules! schedule_impl {
+    ($ty:ident, $class:literal, $($call:tt)*) => {
+        impl $ty {
+            fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
+                let s = Self::read_args(cfg)?;
+                s.check()?;
+                Ok(s)
+            }
+        }
+
+        impl LearningRateSchedule for $ty {
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+            $($call)*
+            fn get_config(&self) -> Value {
+                let mut m = Map::new();
+                self.write_args(&mut m);
+                Value::Object(m)
+            }
+            fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
+                Box::new(self.clone())
+            }
+        }
+    };
+}
+
 /// The schedules' config readers: each removes its key from the config, so that leftover
 /// keys can be reported as unexpected arguments.
 pub(crate) struct ScheduleArgs;
@@ -226,32 +256,16 @@ impl ExponentialDecay {
     pub fn check(&self) -> Result<()> {
         check_steps("decay_steps", self.decay_steps)
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for ExponentialDecay {
-    fn class_name(&self) -> &'static str {
-        "ExponentialDecay"
-    }
+schedule_impl! {
+    ExponentialDecay, "ExponentialDecay",
     fn call(&self, step: u64) -> f32 {
         let mut p = step as f32 / self.decay_steps.f();
         if self.staircase {
             p = p.floor();
         }
         self.initial_learning_rate.f() * self.decay_rate.f().powf(p)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
 
@@ -294,18 +308,10 @@ impl PiecewiseConstantDecay {
         }
         Ok(())
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for PiecewiseConstantDecay {
-    fn class_name(&self) -> &'static str {
-        "PiecewiseConstantDecay"
-    }
+schedule_impl! {
+    PiecewiseConstantDecay, "PiecewiseConstantDecay",
     fn call(&self, step: u64) -> f32 {
         let s = step as f64;
         for (b, v) in self.boundaries.iter().zip(&self.values) {
@@ -314,14 +320,6 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
             }
         }
         self.values.last().map_or(0.0, Num::f)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
 
@@ -355,18 +353,10 @@ impl PolynomialDecay {
     pub fn check(&self) -> Result<()> {
         check_steps("decay_steps", self.decay_steps)
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for PolynomialDecay {
-    fn class_name(&self) -> &'static str {
-        "PolynomialDecay"
-    }
+schedule_impl! {
+    PolynomialDecay, "PolynomialDecay",
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let end = self.end_learning_rate.f();
@@ -380,14 +370,6 @@ impl LearningRateSchedule for PolynomialDecay {
         }
         let p = s / ds;
         (init - end) * (1.0 - p).powf(self.power.f()) + end
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
 
@@ -419,32 +401,16 @@ impl InverseTimeDecay {
     pub fn check(&self) -> Result<()> {
         check_steps("decay_steps", self.decay_steps)
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for InverseTimeDecay {
-    fn class_name(&self) -> &'static str {
-        "InverseTimeDecay"
-    }
+schedule_impl! {
+    InverseTimeDecay, "InverseTimeDecay",
     fn call(&self, step: u64) -> f32 {
         let mut p = step as f32 / self.decay_steps.f();
         if self.staircase {
             p = p.floor();
         }
         self.initial_learning_rate.f() / (1.0 + self.decay_rate.f() * p)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
 
@@ -491,18 +457,10 @@ impl CosineDecay {
     pub fn check(&self) -> Result<()> {
         check_steps("decay_steps", self.decay_steps)
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for CosineDecay {
-    fn class_name(&self) -> &'static str {
-        "CosineDecay"
-    }
+schedule_impl! {
+    CosineDecay, "CosineDecay",
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let ds = self.decay_steps.f();
@@ -520,14 +478,6 @@ impl LearningRateSchedule for CosineDecay {
                 }
             }
         }
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
 
@@ -562,18 +512,10 @@ impl CosineDecayRestarts {
     pub fn check(&self) -> Result<()> {
         check_steps("first_decay_steps", self.first_decay_steps)
     }
-
-    fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
-        let s = Self::read_args(cfg)?;
-        s.check()?;
-        Ok(s)
-    }
 }
 
-impl LearningRateSchedule for CosineDecayRestarts {
-    fn class_name(&self) -> &'static str {
-        "CosineDecayRestarts"
-    }
+schedule_impl! {
+    CosineDecayRestarts, "CosineDecayRestarts",
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let alpha = self.alpha.f();
@@ -594,13 +536,5 @@ impl LearningRateSchedule for CosineDecayRestarts {
         let c = 0.5 * m_fac * (1.0 + (PI * frac).cos());
         let decayed = (1.0 - alpha) * c + alpha;
         init * decayed
-    }
-    fn get_config(&self) -> Value {
-        let mut m = Map::new();
-        self.write_args(&mut m);
-        Value::Object(m)
-    }
-    fn clone_box(&self) -> Box<dyn LearningRateSchedule> {
-        Box::new(self.clone())
     }
 }
