@@ -36,7 +36,25 @@ pub(crate) enum Backward {
 pub(crate) struct Node {
     pub(crate) inputs: Vec<Tensor>,
     pub(crate) backward: Backward,
+    /// Whether the backward function reads its output's values. When it does not (it saved
+    /// what it needs, such as a relu's sign mask), consumers that read only their inputs'
+    /// shapes keep a [`Tensor::graph_alias`] of the output instead of the output itself, so
+    /// its buffer is freed as soon as the forward pass is done with it.
+    pub(crate) reads_output: bool,
 }
+
+/// What an op's backward function reads besides its output's gradient.
+#[derive(Clone, Copy)]
+pub(crate) struct Reads {
+    /// The output's values (false: it is handed a tensor of the right shape whose values
+    /// may be gone, having saved what it needs itself, such as a relu's sign mask).
+    pub(crate) output: bool,
+    /// The inputs' values (false: only their shapes and identities; inputs made by an op
+    /// that does not read its output are then kept as graph aliases without their values).
+    pub(crate) input_values: bool,
+}
+
+const READS_ALL: Reads = Reads { output: true, input_values: true };
 
 thread_local! {
     static RECORDING: Cell<usize> = const { Cell::new(0) };
@@ -52,41 +70,55 @@ pub fn is_recording() -> bool {
 /// it, so results of host code on device tensors stay on that device.
 #[inline]
 pub(crate) fn record(out: Tensor, inputs: &[&Tensor], backward: BackwardFn) -> Result<Tensor> {
-    record_node(out, inputs, Backward::Shared(backward))
+    record_node(out, inputs, Backward::Shared(backward), READS_ALL)
 }
 
 /// [`record`] for a backward function that takes its output's gradient by value.
 #[inline]
 pub(crate) fn record_owned(out: Tensor, inputs: &[&Tensor], backward: OwnedBackwardFn) -> Result<Tensor> {
-    record_node(out, inputs, Backward::Owned(backward))
+    record_node(out, inputs, Backward::Owned(backward), READS_ALL)
+}
+
+/// [`record_owned`] for a backward function that reads less than everything: see [`Reads`].
+#[inline]
+pub(crate) fn record_owned_reading(
+    out: Tensor,
+    inputs: &[&Tensor],
+    reads: Reads,
+    backward: OwnedBackwardFn,
+) -> Result<Tensor> {
+    record_node(out, inputs, Backward::Owned(backward), reads)
 }
 
 #[inline]
-fn record_node(out: Tensor, inputs: &[&Tensor], backward: Backward) -> Result<Tensor> {
+fn record_node(out: Tensor, inputs: &[&Tensor], backward: Backward, reads: Reads) -> Result<Tensor> {
     #[cfg(feature = "cuda")]
     let out = {
         let d = crate::tensor::op_device("op", inputs)?;
         out.relabel(d)
     };
-    attach(out, inputs, backward)
+    attach(out, inputs, backward, reads)
 }
 
 /// [`record`] without the device rule (for ops that place their result themselves).
 pub(crate) fn record_unchecked(out: Tensor, inputs: &[&Tensor], backward: BackwardFn) -> Result<Tensor> {
-    attach(out, inputs, Backward::Shared(backward))
+    attach(out, inputs, Backward::Shared(backward), READS_ALL)
 }
 
-fn attach(mut out: Tensor, inputs: &[&Tensor], backward: Backward) -> Result<Tensor> {
+fn attach(mut out: Tensor, inputs: &[&Tensor], backward: Backward, reads: Reads) -> Result<Tensor> {
     if !is_recording() || !inputs.iter().any(|t| t.tracks_grad()) {
         return Ok(out);
     }
-    let node = Node { inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward };
+    let keep =
+        |t: &Tensor| if reads.input_values { None } else { t.graph_alias() }.unwrap_or_else(|| t.clone());
+    let node =
+        Node { inputs: inputs.iter().map(|t| keep(t)).collect(), backward, reads_output: reads.output };
     match std::sync::Arc::get_mut(&mut out.0) {
-        Some(inner) => inner.node = Some(node),
+        Some(inner) => inner.node = Some(std::sync::Arc::new(node)),
         None => {
             // Freshly built outputs are unique; a shared one cannot happen, but stay safe.
             let t = out.detach();
-            return attach(t, inputs, node.backward);
+            return attach(t, inputs, node.backward, reads);
         }
     }
     Ok(out)
@@ -351,6 +383,61 @@ mod tests {
         }
         assert!(alive_kept, "a borrowed target keeps the graph until the pass ends");
         assert!(!alive_freed, "the consumed graph frees the second dense's output once passed");
+    }
+
+    /// conv2d+relu -> max pool -> dropout -> sum: the relu keeps its sign mask and the two
+    /// ops after it keep only shapes, so the conv's and the pool's outputs are freed as soon
+    /// as the caller drops them, before any backward pass.
+    #[test]
+    fn outputs_no_backward_reads_are_freed_after_the_forward_pass() {
+        let x = Tensor::new(values(2 * 6 * 6 * 3, 4), [2, 6, 6, 3]).unwrap();
+        let w = Tensor::new(values(3 * 3 * 3 * 4, 5), [3, 3, 3, 4]).unwrap().requiring_grad();
+        let forward = |keep: bool| {
+            let tape = GradientTape::new();
+            let y = ops::conv2d(&x, &w, None, [1, 1], [1, 1], false, Unary::Relu).unwrap();
+            let p = ops::max_pool2d(&y, [2, 2], [2, 2], false).unwrap();
+            let d = ops::dropout_with_mask(&p, (0..p.numel()).map(|i| i % 3 != 0).collect(), 1.5).unwrap();
+            let loss = ops::sum_all(&d).unwrap();
+            let (wy, wp) = (Arc::downgrade(&y.0.data), Arc::downgrade(&p.0.data));
+            let held = keep.then(|| (y.clone(), p.clone()));
+            drop((y, p, d));
+            let freed = (wy.upgrade().is_none(), wp.upgrade().is_none());
+            let g = tape.into_gradient(loss, &[&w]).unwrap().remove(0).unwrap().to_f32_vec();
+            drop(held);
+            (freed, g)
+        };
+        let (freed, g) = forward(false);
+        assert_eq!(freed, (true, true), "conv and pool outputs freed after the forward pass");
+        let (kept, g_kept) = forward(true);
+        assert_eq!(kept, (false, false));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&g), bits(&g_kept), "same gradient whether or not the outputs live on");
+        check_grad(
+            &[&w],
+            |v| {
+                let y = ops::conv2d(&x, v[0], None, [1, 1], [1, 1], false, Unary::Relu)?;
+                let p = ops::max_pool2d(&y, [2, 2], [2, 2], false)?;
+                ops::sum_all(&ops::dropout_with_mask(&p, (0..p.numel()).map(|i| i % 3 != 0).collect(), 1.5)?)
+            },
+            2e-2,
+        );
+    }
+
+    /// A value-less graph alias and the tensor itself both reach the producing op: the
+    /// gradients of both uses add up, and the op runs its backward once.
+    #[test]
+    fn an_output_used_through_an_alias_and_directly_gets_both_gradients() {
+        let x = Tensor::new(values(4 * 4 * 2, 6), [1, 4, 4, 2]).unwrap();
+        let w = Tensor::new(values(3 * 3 * 2 * 3, 8), [3, 3, 2, 3]).unwrap();
+        check_grad(
+            &[&x, &w],
+            |v| {
+                let y = ops::conv2d(v[0], v[1], None, [1, 1], [1, 1], true, Unary::Relu)?;
+                let p = ops::max_pool2d(&y, [2, 2], [2, 2], false)?;
+                ops::add(&ops::sum_all(&p)?, &ops::sum_all(&ops::mul(&y, &y)?)?)
+            },
+            2e-2,
+        );
     }
 
     #[test]

@@ -121,8 +121,9 @@ pub(crate) struct Inner {
     pub(crate) data: Arc<Data>,
     /// A leaf the tape must compute a gradient for (a variable or a watched input).
     pub(crate) requires_grad: bool,
-    /// The op that made this tensor, while a tape records.
-    pub(crate) node: Option<Node>,
+    /// The op that made this tensor, while a tape records (shared with the tensor's graph
+    /// aliases, [`Tensor::graph_alias`]).
+    pub(crate) node: Option<Arc<Node>>,
     /// Logits this tensor was computed from by softmax/sigmoid (the TensorFlow backend's
     /// `_keras_logits`, which crossentropy losses use instead of the clipped probabilities).
     pub(crate) logits: Option<(LogitsKind, Tensor)>,
@@ -600,6 +601,33 @@ impl Tensor {
             let t = if yes { self.requiring_grad() } else { self.detach() };
             *self = t;
         }
+    }
+
+    /// A handle on this tensor's place in the recorded graph without its values: the same
+    /// identity, shape and producing op, and no buffer (reading its values is an error). Only
+    /// for a host tensor whose op does not read its output in the backward pass
+    /// ([`Node::reads_output`]); `None` otherwise.
+    pub(crate) fn graph_alias(&self) -> Option<Tensor> {
+        let node = self.0.node.as_ref()?;
+        if node.reads_output || !self.device().is_cpu() {
+            return None;
+        }
+        let data = Data {
+            device: self.device(),
+            dtype: self.dtype(),
+            len: self.numel(),
+            host: OnceLock::new(),
+            #[cfg(feature = "cuda")]
+            dev: OnceLock::new(),
+        };
+        Some(Tensor(Arc::new(Inner {
+            id: self.0.id,
+            shape: self.0.shape.clone(),
+            data: Arc::new(data),
+            requires_grad: self.0.requires_grad,
+            node: Some(node.clone()),
+            logits: None,
+        })))
     }
 
     /// True for leaves that require gradients.

@@ -1,13 +1,12 @@
 //! Channels-last convolution and pooling ops (differentiable), over the NHWC kernels.
 
-
-use crate::autodiff::record_owned;
+use crate::autodiff::{record_owned, record_owned_reading, Reads};
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
 use crate::kernels::winograd;
 use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
-use crate::ops::linalg::pre_activation_grad;
+use crate::ops::linalg::{pre_activation_grad, relu_grad_from_mask, relu_sign_mask};
 use crate::tensor::Tensor;
 use crate::{bail, EngineError, Result};
 
@@ -127,36 +126,57 @@ pub fn conv2d(
     if let Some(b) = bias {
         inputs.push(b);
     }
+    if act == Unary::Relu && crate::autodiff::is_recording() && !out.device().is_cuda() {
+        // The backward needs only the output's signs: keep those, so that the output's
+        // buffer goes as soon as the next layer is done with it (a following pooling or
+        // dropout keeps only its shape).
+        let mask = relu_sign_mask(out.as_f32()?);
+        return record_owned_reading(
+            out,
+            &inputs,
+            Reads { output: false, input_values: true },
+            Box::new(move |gy, y, inputs| {
+                drop(y);
+                let dpre = relu_grad_from_mask(gy, &mask)?;
+                conv2d_grads(&g, dpre.as_f32()?, inputs)
+            }),
+        );
+    }
     record_owned(
         out,
         &inputs,
         Box::new(move |gy, y, inputs| {
             let dpre = pre_activation_grad(gy, y, act)?;
-            let dpre: &[f32] = dpre.as_f32()?;
-            let (x, w) = (&inputs[0], &inputs[1]);
-            let dx = if x.tracks_grad() {
-                let mut dx = vec![0.0f32; g.input_len()];
-                conv2d_input_grad(&g, dpre, w.as_f32()?, &mut dx);
-                Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
-            } else {
-                None
-            };
-            let dw = if w.tracks_grad() {
-                let mut dw = vec![0.0f32; g.kernel_len()];
-                conv2d_kernel_grad(&g, x.as_f32()?, dpre, &mut dw);
-                Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))
-            } else {
-                None
-            };
-            let mut grads = vec![dx, dw];
-            if inputs.len() == 3 {
-                let mut db = vec![0.0f32; g.c_out];
-                conv::bias_grad(dpre, g.c_out, &mut db);
-                grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
-            }
-            Ok(grads)
+            conv2d_grads(&g, dpre.as_f32()?, inputs)
         }),
     )
+}
+
+/// The gradients of a convolution's input, kernel and bias (each when wanted) from the
+/// gradient `dpre` of its output before the activation.
+fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    let (x, w) = (&inputs[0], &inputs[1]);
+    let dx = if x.tracks_grad() {
+        let mut dx = vec![0.0f32; g.input_len()];
+        conv2d_input_grad(g, dpre, w.as_f32()?, &mut dx);
+        Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
+    } else {
+        None
+    };
+    let dw = if w.tracks_grad() {
+        let mut dw = vec![0.0f32; g.kernel_len()];
+        conv2d_kernel_grad(g, x.as_f32()?, dpre, &mut dw);
+        Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))
+    } else {
+        None
+    };
+    let mut grads = vec![dx, dw];
+    if inputs.len() == 3 {
+        let mut db = vec![0.0f32; g.c_out];
+        conv::bias_grad(dpre, g.c_out, &mut db);
+        grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
+    }
+    Ok(grads)
 }
 
 /// The output geometry of a pooling op, or an error for invalid arguments.
@@ -199,9 +219,12 @@ fn max_pool2d_recorded<T: pool::WindowOffset>(
     let mut argmax = vec![T::default(); g.output_len()];
     pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
-    record_owned(
+    // Neither the pooled values nor the input's are read: a relu output before this op,
+    // and this op's output after the next one that reads only shapes, can go early.
+    record_owned_reading(
         out,
         &[x],
+        Reads { output: false, input_values: false },
         Box::new(move |gy, y, inputs| {
             // The pooled values are not needed: let them go before allocating `dx`.
             drop(y);
@@ -223,9 +246,12 @@ pub fn avg_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
     let mut out = vec![0.0f32; g.output_len()];
     pool::avg_pool2d_forward(&g, x.as_f32()?, &mut out);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
-    record_owned(
+    // Neither the pooled values nor the input's are read: a relu output before this op,
+    // and this op's output after the next one that reads only shapes, can go early.
+    record_owned_reading(
         out,
         &[x],
+        Reads { output: false, input_values: false },
         Box::new(move |gy, y, inputs| {
             // The pooled values are not needed: let them go before allocating `dx`.
             drop(y);

@@ -6,7 +6,7 @@
 //! step's memory peak; here the mask is one byte an element and the gradient is scaled in
 //! place. The values are the same bits as `x * mask`.
 
-use crate::autodiff::record_owned;
+use crate::autodiff::{record_owned_reading, Reads};
 use crate::parallel::ELEMENTWISE_PARALLEL_MIN;
 use crate::tensor::Tensor;
 use crate::{bail, Result};
@@ -42,9 +42,11 @@ pub fn dropout_with_mask(x: &Tensor, keep: Vec<bool>, scale: f32) -> Result<Tens
         }
     });
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
-    record_owned(
+    // The backward reads neither the input's values nor the output's.
+    record_owned_reading(
         out,
         &[x],
+        Reads { output: false, input_values: false },
         Box::new(move |gy, y, _inputs| {
             drop(y);
             let mut g = gy;
