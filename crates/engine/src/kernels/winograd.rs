@@ -180,16 +180,55 @@ pub fn conv2d_winograd(
     out: &mut [f32],
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
+    assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
+    run(g, x, u, bias, out, epilogue, false);
+}
+
+/// [`conv2d_winograd`] with `epilogue`, then 2x2 max pooling with stride 2 and `valid`
+/// padding (Keras `MaxPooling2D()`), for inference: each 4x4 output tile holds exactly
+/// four 2x2 windows, so the tile is pooled while it is in registers and cache and only the
+/// pooled output (`[n, out_h / 2, out_w / 2, c_out]`) is written. The values are
+/// bit-identical to [`conv2d_winograd`] followed by
+/// [`super::pool::max_pool2d_values`]: the same per-pixel arithmetic, the epilogue on whole
+/// pixels, and the pool's comparisons in its window order.
+///
+/// # Panics
+/// As [`conv2d_winograd`] (`out`'s length is the pooled output's).
+pub fn conv2d_winograd_maxpool2(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) {
+    assert_eq!(
+        out.len(),
+        g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out,
+        "conv2d_winograd_maxpool2: output length"
+    );
+    run(g, x, u, bias, out, epilogue, true);
+}
+
+/// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
+fn run(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+    pooled: bool,
+) {
     assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
     assert_eq!(x.len(), g.input_len(), "conv2d_winograd: input length");
     assert_eq!(u.len(), transformed_kernel_len(g), "conv2d_winograd: kernel length");
-    assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
     if let Some(b) = bias {
         assert_eq!(b.len(), g.c_out, "conv2d_winograd: bias length");
     }
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let tile_rows = g.n * th;
-    if tile_rows == 0 || g.out_w == 0 {
+    if tile_rows == 0 || g.out_w == 0 || out.is_empty() {
         return;
     }
     // Tile rows per block: buffers within BLOCK_FLOATS but at least MIN_BLOCK_TILES tiles
@@ -201,9 +240,13 @@ pub fn conv2d_winograd(
         // At least one block per thread (more blocks re-read the whole transformed kernel).
         rows_per = rows_per.min(tile_rows.div_ceil(threads)).max(1);
     }
-    // Split `out` into the contiguous output rows of each block of tile rows.
-    let row_len = g.out_w * g.c_out;
-    let out_rows_of = |tr: usize| (M).min(g.out_h - (tr % th) * M);
+    // Split `out` into the contiguous output rows of each block of tile rows (pooled: two
+    // pooled rows per tile row, fewer at the bottom edge).
+    let (row_len, out_rows_of): (usize, &dyn Fn(usize) -> usize) = if pooled {
+        (g.out_w / 2 * g.c_out, &|tr: usize| 2usize.min((g.out_h / 2).saturating_sub((tr % th) * 2)))
+    } else {
+        (g.out_w * g.c_out, &|tr: usize| M.min(g.out_h - (tr % th) * M))
+    };
     let mut blocks: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
     let mut rest = out;
     let mut tr0 = 0;
@@ -216,8 +259,12 @@ pub fn conv2d_winograd(
         tr0 = tr1;
     }
     let run = |(tr0, rows, ob): (usize, usize, &mut [f32])| {
-        with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs));
-        epilogue(ob);
+        if pooled {
+            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, Some(epilogue)));
+        } else {
+            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, None));
+            epilogue(ob);
+        }
     };
     if threads > 1 && blocks.len() > 1 {
         blocks.into_par_iter().for_each(run);
@@ -262,6 +309,7 @@ fn block(
     rows: usize,
     ob: &mut [f32],
     bufs: &mut Buffers,
+    pool: Option<&(dyn Fn(&mut [f32]) + Sync)>,
 ) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let nt = rows * tw;
@@ -301,6 +349,10 @@ fn block(
             POS * g.c_out,
         );
     }
+    if let Some(epilogue) = pool {
+        pooled_rows(g, mm, bias, tr0, rows, ob, epilogue, &mut scratch);
+        return;
+    }
     // Output rows of the block start at the first tile row's first output row.
     let row_len = g.out_w * g.c_out;
     let mut row_base = 0;
@@ -309,9 +361,87 @@ fn block(
         let out_rows = M.min(g.out_h - ty * M);
         let orows = &mut ob[row_base..row_base + out_rows * row_len];
         for tx in 0..tw {
-            output_tile(g, mm, r * tw + tx, bias, orows, tx * M, &mut scratch);
+            let cols = M.min(g.out_w - tx * M);
+            output_tile(g.c_out, mm, r * tw + tx, bias, orows, row_len, tx * M, cols, &mut scratch);
         }
         row_base += out_rows * row_len;
+    }
+}
+
+/// The pooled output of a block's tiles ([`conv2d_winograd_maxpool2`]): each tile's 4x4
+/// pixels go to a small buffer, through `epilogue`, and its (up to) four 2x2 windows inside
+/// the pooled output are reduced into `ob`, the block's pooled rows.
+#[allow(clippy::too_many_arguments)]
+fn pooled_rows(
+    g: &Conv2dGeometry,
+    mm: &[f32],
+    bias: Option<&[f32]>,
+    tr0: usize,
+    rows: usize,
+    ob: &mut [f32],
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+    scratch: &mut Window,
+) {
+    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let (ph, pw, c) = (g.out_h / 2, g.out_w / 2, g.c_out);
+    let prow_len = pw * c;
+    // One tile's pixels, row-major (4 rows of 4 pixels of `c` channels).
+    let tile_row = M * c;
+    let mut tile = vec![0.0f32; M * tile_row];
+    let mut row_base = 0;
+    for r in 0..rows {
+        let ty = (tr0 + r) % th;
+        let prows = 2usize.min(ph.saturating_sub(ty * 2));
+        let orows = &mut ob[row_base..row_base + prows * prow_len];
+        row_base += prows * prow_len;
+        if prows == 0 {
+            continue;
+        }
+        for tx in 0..tw {
+            let pcols = 2usize.min(pw.saturating_sub(tx * 2));
+            if pcols == 0 {
+                continue;
+            }
+            // Only the pixels the windows read: 2 * prows rows and 2 * pcols columns.
+            output_tile(
+                c,
+                mm,
+                r * tw + tx,
+                bias,
+                &mut tile[..2 * prows * tile_row],
+                tile_row,
+                0,
+                2 * pcols,
+                scratch,
+            );
+            for row in tile.chunks_exact_mut(tile_row).take(2 * prows) {
+                epilogue(&mut row[..2 * pcols * c]);
+            }
+            pool_tile(&tile, c, prows, pcols, orows, prow_len, tx * 2);
+        }
+    }
+}
+
+multiversion! {
+    /// Max-pools the `prows x pcols` 2x2 windows of one tile's pixels `tile` (rows of
+    /// [`M`] pixels of `c` channels) into pooled `orows` (rows of `prow_len`) from pooled
+    /// column `px0`, comparing as [`super::pool::max_pool2d_values`] does, in its order.
+    fn pool_tile(tile: &[f32], c: usize, prows: usize, pcols: usize, orows: &mut [f32], prow_len: usize, px0: usize) {
+        let tile_row = M * c;
+        for pi in 0..prows {
+            let (r0, r1) = (&tile[2 * pi * tile_row..][..tile_row], &tile[(2 * pi + 1) * tile_row..][..tile_row]);
+            for pj in 0..pcols {
+                let o = &mut orows[pi * prow_len + (px0 + pj) * c..][..c];
+                let (a, b) = (&r0[2 * pj * c..][..c], &r0[(2 * pj + 1) * c..][..c]);
+                let (d, e) = (&r1[2 * pj * c..][..c], &r1[(2 * pj + 1) * c..][..c]);
+                for ((((ov, &av), &bv), &dv), &ev) in o.iter_mut().zip(a).zip(b).zip(d).zip(e) {
+                    let mut m = av;
+                    m = if bv > m { bv } else { m };
+                    m = if dv > m { dv } else { m };
+                    *ov = if ev > m { ev } else { m };
+                }
+            }
+        }
     }
 }
 
@@ -721,19 +851,22 @@ fn gradient_channels<const FULL: bool>(
 
 multiversion! {
     /// Transforms tile `t`'s 36 GEMM outputs back to its 4x4 output pixels (plus `bias`) and
-    /// writes those inside the image into `orows` (the whole output rows of the tile row),
-    /// starting at column `ox0`. `m` is scratch.
+    /// writes the first `cols` columns of its first `orows.len() / row_len` rows into `orows`
+    /// (rows of `row_len` values: the output rows of the tile row), from column `ox0`. `m`
+    /// is scratch.
     #[allow(clippy::too_many_arguments)]
     fn output_tile(
-        g: &Conv2dGeometry,
+        c_out: usize,
         mm: &[f32],
         t: usize,
         bias: Option<&[f32]>,
         orows: &mut [f32],
+        row_len: usize,
         ox0: usize,
+        cols: usize,
         m: &mut Window,
     ) {
-        channel_blocks!(g.c_out, output_channels(g, mm, t, bias, orows, ox0, m));
+        channel_blocks!(c_out, output_channels(c_out, mm, t, bias, orows, row_len, ox0, cols, m));
     }
 }
 
@@ -741,20 +874,19 @@ multiversion! {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn output_channels<const FULL: bool>(
-    g: &Conv2dGeometry,
+    c_out: usize,
     mm: &[f32],
     t: usize,
     bias: Option<&[f32]>,
     orows: &mut [f32],
+    row_len: usize,
     ox0: usize,
+    cols: usize,
     m: &mut Window,
     c0: usize,
     cb: usize,
 ) {
     let cb = if FULL { LANES } else { cb };
-    let c_out = g.c_out;
-    let cols = M.min(g.out_w - ox0);
-    let row_len = g.out_w * c_out;
     let out_rows = orows.len() / row_len;
     for (i, mrow) in m.iter_mut().enumerate() {
         for (j, mv) in mrow.iter_mut().enumerate() {
@@ -844,6 +976,49 @@ mod tests {
             let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 assert!((a - b).abs() <= 3e-5 * scale, "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co));
+            }
+        }
+    }
+
+    /// The fused 2x2 max pooling against [`conv2d_winograd`] then
+    /// [`crate::kernels::pool::max_pool2d_values`], bit for bit: odd and even output sizes
+    /// (a tile row or column with one pooled window, or none), channel counts that are not
+    /// multiples of 16, both paddings, one and several blocks, with bias and an epilogue, and
+    /// NaNs (the pool's comparison order decides which value survives). Run under
+    /// `KERAS_ISA=baseline` and `KERAS_ISA=avx2` too for the other instruction sets.
+    #[test]
+    fn fused_max_pool_matches_the_two_passes() {
+        use crate::kernels::pool::{max_pool2d_values, Pool2dGeometry};
+        for &(n, h, w, ci, co, same) in &[
+            (1, 9, 7, 16, 16, true),
+            (2, 13, 11, 20, 33, false),
+            (3, 8, 8, 17, 16, true),
+            (2, 30, 29, 32, 64, false),
+            (1, 11, 12, 16, 16, false),
+            (1, 4, 5, 16, 16, false),
+            (5, 32, 32, 16, 24, false),
+        ] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let x = values(g.input_len(), 0.3);
+            let k = values(g.kernel_len(), 1.1);
+            let bias = values(co, 2.0);
+            // Leaky, and NaN for about one value in ten (wherever it falls in a window).
+            let epi = |rows: &mut [f32]| {
+                for v in rows.iter_mut() {
+                    *v = if (*v * 100.0).fract().abs() < 0.1 { f32::NAN } else { v.max(0.1 * *v) };
+                }
+            };
+            let u = transform_kernel(&g, &k);
+            let mut full = vec![f32::NAN; g.output_len()];
+            conv2d_winograd(&g, &x, &u, Some(&bias), &mut full, &epi);
+            let pg = Pool2dGeometry::new([n, g.out_h, g.out_w, co], [2, 2], [2, 2], false).unwrap();
+            let mut want = vec![0.0; pg.output_len()];
+            max_pool2d_values(&pg, &full, &mut want);
+            let mut got = vec![f32::NAN; pg.output_len()];
+            conv2d_winograd_maxpool2(&g, &x, &u, Some(&bias), &mut got, &epi);
+            assert!(want.iter().any(|v| v.is_nan()) && want.iter().any(|v| !v.is_nan()));
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co, same));
             }
         }
     }

@@ -7,7 +7,8 @@
 //! ops).
 
 use crate::kernels::simd::multiversion;
-use crate::ops::conv::{conv2d_geometry, conv2d_values};
+use crate::kernels::winograd;
+use crate::ops::conv::{conv2d_geometry, conv2d_values, max_pool2d};
 use crate::ops::conv_ext::{conv2d_ext, depthwise_conv2d, depthwise_geometry, grouped_values, ConvPadding};
 use crate::ops::elementwise::{unary, Unary};
 use crate::ops::norm::batch_norm_inference;
@@ -205,6 +206,48 @@ pub fn conv2d_inference(
     }
     let out = conv2d_values(&g, x, kernel, bias, &|rows: &mut [f32]| epilogue.run(rows))?;
     Tensor::new(out, [g.n, g.out_h, g.out_w, g.c_out])
+}
+
+/// [`conv2d_inference`] followed by 2x2 max pooling with stride 2 and `valid` padding
+/// (Keras `Conv2D(..., activation=...)` then `MaxPooling2D()`), for inference. Where the
+/// convolution runs by Winograd ([`winograd::eligible`]) the pooling is fused into its
+/// output transform and only the pooled output is written; elsewhere (and on a device) the
+/// two ops run one after the other. Either way the values are bit-identical to the two
+/// ops. No gradient is recorded.
+///
+/// ```
+/// use keras_engine::ops::{conv2d_maxpool2_inference, ConvEpilogue, ConvPadding, Unary};
+/// use keras_engine::Tensor;
+/// let x = Tensor::new((0..16).map(|v| v as f32 - 8.0).collect::<Vec<_>>(), [1, 4, 4, 1]).unwrap();
+/// let k = Tensor::new(vec![1.0], [1, 1, 1, 1]).unwrap();
+/// let epi = ConvEpilogue { norm: None, act: Unary::Relu };
+/// let y = conv2d_maxpool2_inference(&x, &k, None, [1, 1], [1, 1], ConvPadding::Valid, &epi).unwrap();
+/// assert_eq!(y.shape(), &[1, 2, 2, 1]);
+/// assert_eq!(y.to_f32_vec(), vec![0.0, 0.0, 5.0, 7.0]);
+/// ```
+pub fn conv2d_maxpool2_inference(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    strides: [usize; 2],
+    dilation: [usize; 2],
+    padding: ConvPadding,
+    epilogue: &ConvEpilogue,
+) -> Result<Tensor> {
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
+    epilogue.check(g.c_out, "conv2d_maxpool2_inference")?;
+    if !on_host(&[x, kernel]) || !winograd::eligible(&g) || g.out_h < 2 || g.out_w < 2 {
+        let y = conv2d_inference(x, kernel, bias, strides, dilation, padding, epilogue)?;
+        return max_pool2d(&y, [2, 2], [2, 2], false);
+    }
+    let u = crate::ops::winograd_kernels::transformed(&g, kernel)?;
+    let bias = bias.map(Tensor::as_f32).transpose()?;
+    let (ph, pw) = (g.out_h / 2, g.out_w / 2);
+    let mut out = vec![0.0f32; g.n * ph * pw * g.c_out];
+    winograd::conv2d_winograd_maxpool2(&g, x.as_f32()?, &u, bias, &mut out, &|rows: &mut [f32]| {
+        epilogue.run(rows)
+    });
+    Tensor::new(out, [g.n, ph, pw, g.c_out])
 }
 
 /// [`depthwise_conv2d`] followed by `epilogue`, in one pass over the output. Inference only:

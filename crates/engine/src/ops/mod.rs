@@ -57,7 +57,8 @@ pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};
 pub use inference::{
-    add_activation, conv2d_inference, depthwise_conv2d_inference, ChannelNorm, ConvEpilogue,
+    add_activation, conv2d_inference, conv2d_maxpool2_inference, depthwise_conv2d_inference, ChannelNorm,
+    ConvEpilogue,
 };
 pub use layout::{pad, repeat, resize_bilinear, slice, transpose};
 pub use linalg::{dense, matmul};

@@ -120,7 +120,18 @@ impl Stack {
         }
         // The Keras mask (Embedding(mask_zero=True), Masking) flows to the next layer.
         let mut mask: Option<Tensor> = None;
-        for layer in &self.layers {
+        let mut skip = false;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            if mask.is_none() && !ctx.training {
+                if let Some(y) = conv_maxpool_inference(layer.as_ref(), self.layers.get(i + 1), &h) {
+                    h = y?;
+                    skip = true;
+                    continue;
+                }
+            }
             let next_mask = layer.compute_mask(&h, mask.as_ref())?;
             h = match mask.as_ref() {
                 None => layer.call(&h, ctx)?,
@@ -131,6 +142,30 @@ impl Stack {
         }
         Ok(h)
     }
+}
+
+/// At inference, a Conv2D (its activation included) and the 2x2, stride-2 MaxPooling2D
+/// right after it in one fused op that writes only the pooled output
+/// ([`keras_engine::ops::conv2d_maxpool2_inference`], bit-identical to the two calls);
+/// `None` where the pair does not qualify (no such pair, an activity regularizer, an input
+/// or output shape either layer refuses: those run unfused and report their own errors).
+fn conv_maxpool_inference(
+    layer: &dyn Layer,
+    next: Option<&Box<dyn Layer>>,
+    x: &Tensor,
+) -> Option<Result<Tensor>> {
+    let conv = layer.as_any().downcast_ref::<layers::Conv2D>()?;
+    let pool = next?.as_ref();
+    if !pool.as_any().downcast_ref::<layers::MaxPooling2D>()?.halves_channels_last()
+        || layer.base().activity_regularizer.is_some()
+        || pool.base().activity_regularizer.is_some()
+    {
+        return None;
+    }
+    let known: Vec<Option<usize>> = x.shape().iter().map(|&d| Some(d)).collect();
+    let conv_shape = layer.compute_output_shape(&known).ok()?;
+    pool.compute_output_shape(&conv_shape).ok()?;
+    conv.call_maxpool2_inference(x)
 }
 
 /// The one input of a Sequential model, or Keras's error for any other number of arrays.

@@ -458,6 +458,11 @@ impl ConvArgs {
         self.engine_padding() == ConvPadding::Valid
     }
 
+    /// Whether the layer's data format is channels last.
+    pub(crate) fn channels_last(&self) -> bool {
+        self.data_format == DataFormat::ChannelsLast
+    }
+
     /// For inference fusion (models/functional/inference_fusion.rs): the padding of the
     /// fused convolution, with `pad` (a ZeroPadding2D before it) as its own when it pads
     /// nothing itself; `None` where the layer cannot take an epilogue (its activation is not

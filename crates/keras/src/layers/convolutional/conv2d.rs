@@ -97,4 +97,26 @@ impl Conv2D {
         let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
         Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue).map_err(Error::from))
     }
+
+    /// The layer's call (its own activation included) followed by 2x2 max pooling with
+    /// stride 2 and `valid` padding, fused for inference
+    /// ([`ops::conv2d_maxpool2_inference`]); `None` where the layer cannot run it (grouped,
+    /// channels-first, an activation that is not element-wise fusable, a pending error).
+    /// The caller checks that the pooling applies to this layer's output shape.
+    pub(crate) fn call_maxpool2_inference(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        let a = &self.args;
+        if a.groups > 1 || !a.channels_last() || self.base.pending_error.is_some() {
+            return None;
+        }
+        let act = a.activation.fusable()?;
+        let kernel = self.kernels.first()?;
+        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
+            return Some(Err(e));
+        }
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
+        let epilogue = ops::ConvEpilogue { norm: None, act };
+        let y = ops::conv2d_maxpool2_inference(x, kernel.value(), bias, s, d, a.engine_padding(), &epilogue);
+        Some(y.map_err(Error::from))
+    }
 }

@@ -32,6 +32,18 @@ impl<const N: usize> Pooling<N> {
         Pooling { base, max, pool_size, strides: pool_size, same: false, data_format: DataFormat::default() }
     }
 
+    /// Whether this is 2-D max pooling of 2x2 windows with stride 2, `valid` padding and
+    /// channels last, with no pending error.
+    pub(crate) fn halves_channels_last(&self) -> bool {
+        self.max
+            && N == 2
+            && self.pool_size.iter().all(|&p| p == 2)
+            && self.strides.iter().all(|&s| s == 2)
+            && !self.same
+            && self.data_format == DataFormat::ChannelsLast
+            && self.base.pending_error.is_none()
+    }
+
     /// Sets the strides, refusing zeros (the builder and the config path share this check).
     pub(crate) fn set_strides(&mut self, s: [usize; N]) {
         if let Some(e) = positive_tuple_error("strides", &s) {

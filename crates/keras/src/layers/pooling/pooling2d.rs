@@ -21,6 +21,15 @@ pooling_layer!(
     "let pool = AveragePooling2D::new([2, 2]).padding(\"same\").data_format(\"channels_first\");\nlet y = pool.call(&Tensor::ones([1, 3, 5, 5]), &mut CallContext::new(false)).unwrap();\nassert_eq!(y.shape(), &[1, 3, 3, 3]);"
 );
 
+impl MaxPooling2D {
+    /// Whether the layer is 2x2 max pooling with stride 2, `valid` padding and channels last,
+    /// the pooling that Sequential's inference fuses into a Winograd convolution before it
+    /// (`keras_engine::ops::conv2d_maxpool2_inference`).
+    pub(crate) fn halves_channels_last(&self) -> bool {
+        self.0.halves_channels_last()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
