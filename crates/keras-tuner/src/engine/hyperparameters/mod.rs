@@ -524,6 +524,19 @@ mod tests {
     }
 
     #[test]
+    fn a_value_of_another_type_is_a_type_error() {
+        let mut hp = HyperParameters::new();
+        hp.choice("x", ["a", "b"]).value().unwrap();
+        let msg = |e: Error| match e {
+            Error::Type(m) => m,
+            other => panic!("not a TypeError: {other:?}"),
+        };
+        assert!(msg(hp.int("x", 1, 3).value().unwrap_err()).ends_with("not an int"));
+        assert!(msg(hp.float("x", 0.0, 1.0).value().unwrap_err()).ends_with("not a float"));
+        assert!(msg(hp.boolean("x").value().unwrap_err()).ends_with("not a bool"));
+    }
+
+    #[test]
     fn inactive_values_are_hidden() {
         let mut hp = HyperParameters::new();
         hp.choice("model", ["mlp", "cnn"]).value().unwrap();
