@@ -164,30 +164,12 @@ impl HyperParameters {
 
     /// An integer hyperparameter in `[min_value, max_value]` (both included).
     pub fn int(&mut self, name: &str, min_value: i64, max_value: i64) -> IntBuilder<'_> {
-        IntBuilder {
-            hp: self,
-            name: name.to_string(),
-            min_value,
-            max_value,
-            step: None,
-            sampling: Ok(Sampling::Linear),
-            default: None,
-            parent: None,
-        }
+        IntBuilder::start(self, name, min_value, max_value)
     }
 
     /// A float hyperparameter in `[min_value, max_value]`.
     pub fn float(&mut self, name: &str, min_value: f64, max_value: f64) -> FloatBuilder<'_> {
-        FloatBuilder {
-            hp: self,
-            name: name.to_string(),
-            min_value,
-            max_value,
-            step: None,
-            sampling: Ok(Sampling::Linear),
-            default: None,
-            parent: None,
-        }
+        FloatBuilder::start(self, name, min_value, max_value)
     }
 
     /// One of `values` (all of one type: the Rust type makes that so; use
@@ -347,133 +329,118 @@ fn inactive(name: &str) -> Error {
     ))
 }
 
-/// Options of [`HyperParameters::int`]; finish with `value()` or `value_opt()`.
-pub struct IntBuilder<'a> {
-    hp: &'a mut HyperParameters,
-    name: String,
-    min_value: i64,
-    max_value: i64,
-    step: Option<i64>,
-    sampling: Result<Sampling>,
-    default: Option<i64>,
-    parent: Option<(String, Vec<HpValue>)>,
-}
-
-impl IntBuilder<'_> {
-    /// Distance (linear sampling) or ratio (log sampling) between values.
-    pub fn step(mut self, step: i64) -> Self {
-        self.step = Some(step);
-        self
-    }
-    /// `"linear"` (default), `"log"` or `"reverse_log"`.
-    pub fn sampling(mut self, sampling: &str) -> Self {
-        self.sampling = Sampling::parse(sampling, "Int", &self.name);
-        self
-    }
-    /// The default (otherwise `min_value`).
-    pub fn default(mut self, v: i64) -> Self {
-        self.default = Some(v);
-        self
-    }
-    /// Active only when `parent_name` has one of `parent_values`.
-    pub fn parent<T: Into<HpValue>>(
-        mut self,
-        parent_name: &str,
-        parent_values: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.parent = parent_of(parent_name, parent_values);
-        self
-    }
-    /// Registers the hyperparameter; its value, or `None` when inactive.
-    pub fn value_opt(self) -> Result<Option<i64>> {
-        let IntBuilder { hp, name, min_value, max_value, step, sampling, default, parent } = self;
-        let sampling = sampling?;
-        hp.with_parent(parent, |hp| {
-            let name = hp.qualified(&name);
-            let def =
-                Int::new(name.clone(), min_value, max_value, step, sampling, default, hp.conditions.clone())?;
-            match hp.retrieve(HyperParameter::Int(def))? {
-                None => Ok(None),
-                Some(v) => v
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| Error::Type(format!("{name} has value {v}, not an int"))),
+/// The methods every builder shares: `parent`, and `value` from the builder's `value_opt`.
+macro_rules! builder_common {
+    ($Builder:ident, $T:ty) => {
+        impl $Builder<'_> {
+            /// Active only when `parent_name` has one of `parent_values`.
+            pub fn parent<T: Into<HpValue>>(
+                mut self,
+                parent_name: &str,
+                parent_values: impl IntoIterator<Item = T>,
+            ) -> Self {
+                self.parent = parent_of(parent_name, parent_values);
+                self
             }
-        })
-    }
-    /// Registers the hyperparameter and returns its value (an error when inactive).
-    pub fn value(self) -> Result<i64> {
-        let name = self.name.clone();
-        self.value_opt()?.ok_or_else(|| inactive(&name))
-    }
-}
-
-/// Options of [`HyperParameters::float`]; finish with `value()` or `value_opt()`.
-pub struct FloatBuilder<'a> {
-    hp: &'a mut HyperParameters,
-    name: String,
-    min_value: f64,
-    max_value: f64,
-    step: Option<f64>,
-    sampling: Result<Sampling>,
-    default: Option<f64>,
-    parent: Option<(String, Vec<HpValue>)>,
-}
-
-impl FloatBuilder<'_> {
-    /// Distance (linear sampling) or ratio (log sampling) between values.
-    pub fn step(mut self, step: f64) -> Self {
-        self.step = Some(step);
-        self
-    }
-    /// `"linear"` (default), `"log"` or `"reverse_log"`.
-    pub fn sampling(mut self, sampling: &str) -> Self {
-        self.sampling = Sampling::parse(sampling, "Float", &self.name);
-        self
-    }
-    /// The default (otherwise `min_value`).
-    pub fn default(mut self, v: f64) -> Self {
-        self.default = Some(v);
-        self
-    }
-    /// Active only when `parent_name` has one of `parent_values`.
-    pub fn parent<T: Into<HpValue>>(
-        mut self,
-        parent_name: &str,
-        parent_values: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.parent = parent_of(parent_name, parent_values);
-        self
-    }
-    /// Registers the hyperparameter; its value, or `None` when inactive.
-    pub fn value_opt(self) -> Result<Option<f64>> {
-        let FloatBuilder { hp, name, min_value, max_value, step, sampling, default, parent } = self;
-        let sampling = sampling?;
-        hp.with_parent(parent, |hp| {
-            let name = hp.qualified(&name);
-            let def = Float::new(
-                name.clone(),
-                min_value,
-                max_value,
-                step,
-                sampling,
-                default,
-                hp.conditions.clone(),
-            )?;
-            match hp.retrieve(HyperParameter::Float(def))? {
-                None => Ok(None),
-                Some(v) => v
-                    .as_f64()
-                    .map(Some)
-                    .ok_or_else(|| Error::Type(format!("{name} has value {v}, not a float"))),
+            /// Registers the hyperparameter and returns its value (an error when inactive).
+            pub fn value(self) -> Result<$T> {
+                let name = self.name.clone();
+                self.value_opt()?.ok_or_else(|| inactive(&name))
             }
-        })
+        }
+    };
+}
+
+/// The registered value as a `T` (`get`), `None` when inactive; a value of another type is a
+/// `TypeError` naming `what` the value should be.
+fn typed<T>(
+    value: Option<HpValue>,
+    name: &str,
+    get: impl Fn(&HpValue) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>> {
+    match value {
+        None => Ok(None),
+        Some(v) => get(&v).map(Some).ok_or_else(|| Error::Type(format!("{name} has value {v}, not {what}"))),
     }
-    /// Registers the hyperparameter and returns its value (an error when inactive).
-    pub fn value(self) -> Result<f64> {
-        let name = self.name.clone();
-        self.value_opt()?.ok_or_else(|| inactive(&name))
-    }
+}
+
+/// The builder of a numeric range hyperparameter (`Int`, `Float`): its options (`step`,
+/// `sampling`, `default`), then `value_opt` building the `$Def` and reading back a `$T`.
+macro_rules! range_builder {
+    ($(#[$doc:meta])* $Builder:ident, $T:ty, $Def:ident, $class:literal, $get:ident, $what:literal) => {
+        $(#[$doc])*
+        pub struct $Builder<'a> {
+            hp: &'a mut HyperParameters,
+            name: String,
+            min_value: $T,
+            max_value: $T,
+            step: Option<$T>,
+            sampling: Result<Sampling>,
+            default: Option<$T>,
+            parent: Option<(String, Vec<HpValue>)>,
+        }
+
+        impl<'a> $Builder<'a> {
+            fn start(hp: &'a mut HyperParameters, name: &str, min_value: $T, max_value: $T) -> Self {
+                $Builder {
+                    hp,
+                    name: name.to_string(),
+                    min_value,
+                    max_value,
+                    step: None,
+                    sampling: Ok(Sampling::Linear),
+                    default: None,
+                    parent: None,
+                }
+            }
+            /// Distance (linear sampling) or ratio (log sampling) between values.
+            pub fn step(mut self, step: $T) -> Self {
+                self.step = Some(step);
+                self
+            }
+            /// `"linear"` (default), `"log"` or `"reverse_log"`.
+            pub fn sampling(mut self, sampling: &str) -> Self {
+                self.sampling = Sampling::parse(sampling, $class, &self.name);
+                self
+            }
+            /// The default (otherwise `min_value`).
+            pub fn default(mut self, v: $T) -> Self {
+                self.default = Some(v);
+                self
+            }
+            /// Registers the hyperparameter; its value, or `None` when inactive.
+            pub fn value_opt(self) -> Result<Option<$T>> {
+                let $Builder { hp, name, min_value, max_value, step, sampling, default, parent } = self;
+                let sampling = sampling?;
+                hp.with_parent(parent, |hp| {
+                    let name = hp.qualified(&name);
+                    let def = $Def::new(
+                        name.clone(),
+                        min_value,
+                        max_value,
+                        step,
+                        sampling,
+                        default,
+                        hp.conditions.clone(),
+                    )?;
+                    typed(hp.retrieve(HyperParameter::$Def(def))?, &name, HpValue::$get, $what)
+                })
+            }
+        }
+
+        builder_common!($Builder, $T);
+    };
+}
+
+range_builder! {
+    /// Options of [`HyperParameters::int`]; finish with `value()` or `value_opt()`.
+    IntBuilder, i64, Int, "Int", as_i64, "an int"
+}
+
+range_builder! {
+    /// Options of [`HyperParameters::float`]; finish with `value()` or `value_opt()`.
+    FloatBuilder, f64, Float, "Float", as_f64, "a float"
 }
 
 /// Options of [`HyperParameters::choice`]; finish with `value()` or `value_opt()`.
@@ -497,15 +464,6 @@ impl ChoiceBuilder<'_> {
         self.default = Some(v.into());
         self
     }
-    /// Active only when `parent_name` has one of `parent_values`.
-    pub fn parent<T: Into<HpValue>>(
-        mut self,
-        parent_name: &str,
-        parent_values: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.parent = parent_of(parent_name, parent_values);
-        self
-    }
     /// Registers the hyperparameter; its value, or `None` when inactive.
     pub fn value_opt(self) -> Result<Option<HpValue>> {
         let ChoiceBuilder { hp, name, values, ordered, default, parent } = self;
@@ -514,12 +472,9 @@ impl ChoiceBuilder<'_> {
             hp.retrieve(HyperParameter::Choice(def))
         })
     }
-    /// Registers the hyperparameter and returns its value (an error when inactive).
-    pub fn value(self) -> Result<HpValue> {
-        let name = self.name.clone();
-        self.value_opt()?.ok_or_else(|| inactive(&name))
-    }
 }
+
+builder_common!(ChoiceBuilder, HpValue);
 
 /// Options of [`HyperParameters::boolean`]; finish with `value()` or `value_opt()`.
 pub struct BooleanBuilder<'a> {
@@ -535,36 +490,18 @@ impl BooleanBuilder<'_> {
         self.default = v;
         self
     }
-    /// Active only when `parent_name` has one of `parent_values`.
-    pub fn parent<T: Into<HpValue>>(
-        mut self,
-        parent_name: &str,
-        parent_values: impl IntoIterator<Item = T>,
-    ) -> Self {
-        self.parent = parent_of(parent_name, parent_values);
-        self
-    }
     /// Registers the hyperparameter; its value, or `None` when inactive.
     pub fn value_opt(self) -> Result<Option<bool>> {
         let BooleanBuilder { hp, name, default, parent } = self;
         hp.with_parent(parent, |hp| {
             let name = hp.qualified(&name);
             let def = Boolean { name: name.clone(), default, conditions: hp.conditions.clone() };
-            match hp.retrieve(HyperParameter::Boolean(def))? {
-                None => Ok(None),
-                Some(v) => v
-                    .as_bool()
-                    .map(Some)
-                    .ok_or_else(|| Error::Type(format!("{name} has value {v}, not a bool"))),
-            }
+            typed(hp.retrieve(HyperParameter::Boolean(def))?, &name, HpValue::as_bool, "a bool")
         })
     }
-    /// Registers the hyperparameter and returns its value (an error when inactive).
-    pub fn value(self) -> Result<bool> {
-        let name = self.name.clone();
-        self.value_opt()?.ok_or_else(|| inactive(&name))
-    }
 }
+
+builder_common!(BooleanBuilder, bool);
 
 #[cfg(test)]
 mod tests {
@@ -584,6 +521,19 @@ mod tests {
         assert_eq!(hp.get_config().dumps(), want);
         let back = HyperParameters::from_config(&Json::parse(want).unwrap()).unwrap();
         assert_eq!(back.get_config().dumps(), want);
+    }
+
+    #[test]
+    fn a_value_of_another_type_is_a_type_error() {
+        let mut hp = HyperParameters::new();
+        hp.choice("x", ["a", "b"]).value().unwrap();
+        let msg = |e: Error| match e {
+            Error::Type(m) => m,
+            other => panic!("not a TypeError: {other:?}"),
+        };
+        assert!(msg(hp.int("x", 1, 3).value().unwrap_err()).ends_with("not an int"));
+        assert!(msg(hp.float("x", 0.0, 1.0).value().unwrap_err()).ends_with("not a float"));
+        assert!(msg(hp.boolean("x").value().unwrap_err()).ends_with("not a bool"));
     }
 
     #[test]
