@@ -2,7 +2,7 @@
 //! op (`keras_engine::ops::conv2d_maxpool2_inference`): its outputs must be bit-identical to
 //! the layers called one by one, and pairs that do not qualify must run unfused.
 
-use keras::layers::{CallContext, Conv2D, Dense, Flatten, Layer, MaxPooling2D};
+use keras::layers::{CallContext, Conv2D, Dense, Flatten, MaxPooling2D};
 use keras::models::Sequential;
 use keras::Tensor;
 

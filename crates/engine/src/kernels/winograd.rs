@@ -273,6 +273,9 @@ fn run(
     }
 }
 
+/// What runs on output pixels (whole pixels of `c_out` channels) before they are stored.
+type Epilogue<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
+
 /// A block's transformed input and GEMM output.
 type Buffers = (Vec<f32>, Vec<f32>);
 
@@ -309,7 +312,7 @@ fn block(
     rows: usize,
     ob: &mut [f32],
     bufs: &mut Buffers,
-    pool: Option<&(dyn Fn(&mut [f32]) + Sync)>,
+    pool: Option<Epilogue<'_>>,
 ) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let nt = rows * tw;

@@ -126,7 +126,9 @@ impl Stack {
                 continue;
             }
             if mask.is_none() && !ctx.training {
-                if let Some(y) = conv_maxpool_inference(layer.as_ref(), self.layers.get(i + 1), &h) {
+                if let Some(y) =
+                    conv_maxpool_inference(layer.as_ref(), self.layers.get(i + 1).map(|l| l.as_ref()), &h)
+                {
                     h = y?;
                     skip = true;
                     continue;
@@ -149,13 +151,9 @@ impl Stack {
 /// ([`keras_engine::ops::conv2d_maxpool2_inference`], bit-identical to the two calls);
 /// `None` where the pair does not qualify (no such pair, an activity regularizer, an input
 /// or output shape either layer refuses: those run unfused and report their own errors).
-fn conv_maxpool_inference(
-    layer: &dyn Layer,
-    next: Option<&Box<dyn Layer>>,
-    x: &Tensor,
-) -> Option<Result<Tensor>> {
+fn conv_maxpool_inference(layer: &dyn Layer, next: Option<&dyn Layer>, x: &Tensor) -> Option<Result<Tensor>> {
     let conv = layer.as_any().downcast_ref::<layers::Conv2D>()?;
-    let pool = next?.as_ref();
+    let pool = next?;
     if !pool.as_any().downcast_ref::<layers::MaxPooling2D>()?.halves_channels_last()
         || layer.base().activity_regularizer.is_some()
         || pool.base().activity_regularizer.is_some()
