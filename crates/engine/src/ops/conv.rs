@@ -170,13 +170,23 @@ fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<V
     } else {
         None
     };
-    let mut grads = vec![dx, dw];
-    if inputs.len() == 3 {
-        let mut db = vec![0.0f32; g.c_out];
-        conv::bias_grad(dpre, g.c_out, &mut db);
-        grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
+    Ok(with_bias_grad(vec![dx, dw], inputs.len() == 3, dpre, g.c_out))
+}
+
+/// `grads` followed, when the op has a bias, by the bias gradient: `dpre`'s sums over its
+/// `channels` (the last axis).
+pub(crate) fn with_bias_grad(
+    mut grads: Vec<Option<Tensor>>,
+    has_bias: bool,
+    dpre: &[f32],
+    channels: usize,
+) -> Vec<Option<Tensor>> {
+    if has_bias {
+        let mut db = vec![0.0f32; channels];
+        conv::bias_grad(dpre, channels, &mut db);
+        grads.push(Some(Tensor::from_f32_unchecked(db, vec![channels])));
     }
-    Ok(grads)
+    grads
 }
 
 /// The output geometry of a pooling op, or an error for invalid arguments.

@@ -121,13 +121,7 @@ fn grouped(
             } else {
                 None
             };
-            let mut grads = vec![dx, dw];
-            if inputs.len() == 3 {
-                let mut db = vec![0.0f32; g.c_out];
-                conv::bias_grad(dpre, g.c_out, &mut db);
-                grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_out])));
-            }
-            Ok(grads)
+            Ok(super::conv::with_bias_grad(vec![dx, dw], inputs.len() == 3, dpre, g.c_out))
         }),
     )
 }
@@ -317,13 +311,7 @@ pub fn conv2d_transpose(
             } else {
                 None
             };
-            let mut grads = vec![dx, dw];
-            if inputs.len() == 3 {
-                let mut db = vec![0.0f32; g.c_in];
-                conv::bias_grad(dpre, g.c_in, &mut db);
-                grads.push(Some(Tensor::from_f32_unchecked(db, vec![g.c_in])));
-            }
-            Ok(grads)
+            Ok(super::conv::with_bias_grad(vec![dx, dw], inputs.len() == 3, dpre, g.c_in))
         }),
     )
 }
