@@ -3,7 +3,7 @@
 //! for evenly spaced thresholds (`_update_confusion_matrix_variables_optimized`), `top_k`,
 //! `class_id`, `multi_label` and `label_weights`.
 
-use super::mean::{broadcast_to, fmt_shape};
+use super::mean::{broadcast_to, fmt_shape, incompatible_shapes};
 use crate::{keras_bail, Result, Tensor};
 
 /// Keras `metrics_utils.NEG_INF`: what `top_k` filtering puts in place of the other scores.
@@ -117,12 +117,7 @@ impl Counts {
         let mut p = y_pred.to_f32_vec();
         let mut t = y_true.to_f32_vec();
         if p.len() != t.len() {
-            keras_bail!(
-                Shape,
-                "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-                fmt_shape(y_true.shape()),
-                fmt_shape(y_pred.shape())
-            );
+            return Err(incompatible_shapes(y_true, y_pred));
         }
         let mut ps = ps0.clone();
         // Sample weights: expand_dims(-1), then squeezed or expanded against y_true.

@@ -1,7 +1,7 @@
 //! `keras.metrics.pearson_correlation` and `concordance_correlation`: the per-sample values
 //! `PearsonCorrelation` and `ConcordanceCorrelation` average.
 
-use super::mean::{fmt_shape, squeeze_or_expand_shapes};
+use super::mean::{incompatible_shapes, squeeze_or_expand_shapes};
 use crate::losses::kernels_pub::{group_by_axes, reduction_axes};
 use crate::{keras_bail, Result, Tensor};
 
@@ -9,12 +9,7 @@ use crate::{keras_bail, Result, Tensor};
 fn prepare(y_true: &Tensor, y_pred: &Tensor) -> Result<(Vec<f32>, Vec<f32>, Vec<usize>)> {
     let (ts, ps) = squeeze_or_expand_shapes(y_true.shape(), y_pred.shape());
     if ts != ps {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     Ok((y_true.to_f32_vec(), y_pred.to_f32_vec(), ps))
 }

@@ -48,8 +48,15 @@ enum Kind {
 pub struct IoU {
     name: String,
     kind: Kind,
-    num_classes: usize,
     target_class_ids: Vec<usize>,
+    base: IoUBase,
+}
+
+/// The arguments and state every IoU metric shares (Keras's `_IoUBase`): a confusion matrix of
+/// class ids accumulated over batches.
+#[derive(Clone, Debug)]
+struct IoUBase {
+    num_classes: usize,
     ignore_class: Option<i64>,
     sparse_y_true: bool,
     sparse_y_pred: bool,
@@ -58,11 +65,101 @@ pub struct IoU {
     cm: Vec<f64>,
 }
 
-impl IoU {
-    fn build(kind: Kind, name: &str, num_classes: usize, target_class_ids: Vec<usize>) -> Result<IoU> {
+impl IoUBase {
+    /// An empty matrix for `num_classes` classes (which must be > 0), with Keras's defaults
+    /// (`axis=-1`, `dtype="int"`).
+    fn new(num_classes: usize, ignore_class: Option<i64>, sparse: bool) -> Result<IoUBase> {
         if num_classes == 0 {
             keras_bail!(InvalidArgument, "`num_classes` must be > 0. Received: 0");
         }
+        Ok(IoUBase {
+            num_classes,
+            ignore_class,
+            sparse_y_true: sparse,
+            sparse_y_pred: sparse,
+            axis: -1,
+            dtype: "int64",
+            cm: vec![0.0; num_classes * num_classes],
+        })
+    }
+
+    /// `_IoUBase.update_state`: the class ids of a batch (weights broadcast to them) counted
+    /// into the matrix.
+    fn update(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<()> {
+        let t = cast_to(self.dtype, ids(y_true, self.sparse_y_true, self.axis)?);
+        let p = cast_to(self.dtype, ids(y_pred, self.sparse_y_pred, self.axis)?);
+        if t.len() != p.len() {
+            keras_bail!(
+                Shape,
+                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
+                y_true.shape(),
+                y_pred.shape()
+            );
+        }
+        let w = match sample_weight {
+            Some(w) if w.numel() == t.len() => Some(w.to_f32_vec()),
+            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), &[t.len()])?),
+            None => None,
+        };
+        let w = w.map(|w| cast_to(self.dtype, w));
+        accumulate_confusion(&mut self.cm, self.num_classes, &t, &p, w.as_deref(), self.ignore_class);
+        Ok(())
+    }
+
+    /// `_IoUBase.result`: the IoU averaged over `classes`; classes with an empty denominator
+    /// do not count, and both divisions add `epsilon()`.
+    fn mean_iou(&self, classes: impl IntoIterator<Item = usize>) -> f32 {
+        let n = self.num_classes;
+        let mut sum = 0.0f32;
+        let mut valid = 0.0f32;
+        for c in classes {
+            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
+            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
+            let tp = self.cm[c * n + c];
+            let den = (row + col - tp) as f32;
+            if den > 1e-9 {
+                valid += 1.0;
+            }
+            sum += tp as f32 / (den + EPSILON);
+        }
+        sum / (valid + EPSILON)
+    }
+
+    fn reset(&mut self) {
+        self.cm.iter_mut().for_each(|v| *v = 0.0);
+    }
+}
+
+/// The builders both IoU metric types share, setting their [`IoUBase`] (`base`).
+macro_rules! iou_common_builders {
+    () => {
+        /// Renames the metric.
+        pub fn with_name(mut self, name: &str) -> Self {
+            self.name = name.to_string();
+            self
+        }
+        /// The axis holding class scores for dense inputs (default `-1`).
+        pub fn with_axis(mut self, axis: isize) -> Self {
+            self.base.axis = axis;
+            self
+        }
+        /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
+        pub fn total_cm(&self) -> &[f64] {
+            &self.base.cm
+        }
+        /// Keras's `dtype`: `"int64"` (Keras's default `"int"`) or `"int32"`, which truncate ids
+        /// and weights to integers before counting, or `"float32"`.
+        pub fn with_dtype(mut self, dtype: &str) -> Result<Self> {
+            self.base.dtype = iou_dtype(dtype)?;
+            Ok(self)
+        }
+    };
+}
+
+impl IoU {
+    fn build(kind: Kind, name: &str, num_classes: usize, target_class_ids: Vec<usize>) -> Result<IoU> {
+        let dense = matches!(kind, Kind::OneHot | Kind::OneHotMean);
+        let base = IoUBase::new(num_classes, None, !dense)?;
         if let Some(&m) = target_class_ids.iter().max() {
             if m >= num_classes {
                 keras_bail!(
@@ -71,19 +168,7 @@ impl IoU {
                 );
             }
         }
-        let dense = matches!(kind, Kind::OneHot | Kind::OneHotMean);
-        Ok(IoU {
-            name: name.into(),
-            kind,
-            num_classes,
-            target_class_ids,
-            ignore_class: None,
-            sparse_y_true: !dense,
-            sparse_y_pred: !dense,
-            axis: -1,
-            dtype: "int64",
-            cm: vec![0.0; num_classes * num_classes],
-        })
+        Ok(IoU { name: name.into(), kind, target_class_ids, base })
     }
 
     /// `keras.metrics.IoU(num_classes, target_class_ids)` (name `io_u`).
@@ -104,42 +189,23 @@ impl IoU {
     pub fn one_hot_mean(num_classes: usize) -> Result<IoU> {
         IoU::build(Kind::OneHotMean, "one_hot_mean_io_u", num_classes, (0..num_classes).collect())
     }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    iou_common_builders!();
     /// Skips samples whose true class is `ignore_class` (not for `BinaryIoU`).
     pub fn with_ignore_class(mut self, ignore_class: Option<i64>) -> Self {
-        self.ignore_class = ignore_class;
+        self.base.ignore_class = ignore_class;
         self
     }
     /// Whether `y_pred` holds class ids (`true`) or scores to argmax along `axis`.
     pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
-        self.sparse_y_pred = sparse;
+        self.base.sparse_y_pred = sparse;
         self
     }
     /// Whether `y_true` holds class ids (only `IoU` lets this be set, as Keras).
     pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
         if self.kind == Kind::IoU {
-            self.sparse_y_true = sparse;
+            self.base.sparse_y_true = sparse;
         }
         self
-    }
-    /// The axis holding class scores for dense inputs (default `-1`).
-    pub fn with_axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-    /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
-    pub fn total_cm(&self) -> &[f64] {
-        &self.cm
-    }
-    /// Keras's `dtype`: `"int64"` (Keras's default `"int"`) or `"int32"`, which truncate ids
-    /// and weights to integers before counting, or `"float32"`.
-    pub fn with_dtype(mut self, dtype: &str) -> Result<Self> {
-        self.dtype = iou_dtype(dtype)?;
-        Ok(self)
     }
 }
 
@@ -198,69 +264,34 @@ impl Metric for IoU {
             }
             _ => y_pred,
         };
-        let t = cast_to(self.dtype, ids(y_true, self.sparse_y_true, self.axis)?);
-        let p = cast_to(self.dtype, ids(y_pred, self.sparse_y_pred, self.axis)?);
-        if t.len() != p.len() {
-            keras_bail!(
-                Shape,
-                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
-                y_true.shape(),
-                y_pred.shape()
-            );
-        }
-        let w = match sample_weight {
-            Some(w) => {
-                let wv = w.to_f32_vec();
-                if wv.len() == t.len() {
-                    Some(wv)
-                } else {
-                    Some(broadcast_to(&wv, w.shape(), &[t.len()])?)
-                }
-            }
-            None => None,
-        };
-        let w = w.map(|w| cast_to(self.dtype, w));
-        accumulate_confusion(&mut self.cm, self.num_classes, &t, &p, w.as_deref(), self.ignore_class);
-        Ok(())
+        self.base.update(y_true, y_pred, sample_weight)
     }
     fn result(&self) -> f32 {
-        let n = self.num_classes;
-        let mut sum = 0.0f32;
-        let mut valid = 0.0f32;
-        for &c in &self.target_class_ids {
-            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
-            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
-            let tp = self.cm[c * n + c];
-            let den = (row + col - tp) as f32;
-            if den > 1e-9 {
-                valid += 1.0;
-            }
-            sum += tp as f32 / (den + EPSILON);
-        }
-        sum / (valid + EPSILON)
+        self.base.mean_iou(self.target_class_ids.iter().copied())
     }
     fn reset_state(&mut self) {
-        self.cm.iter_mut().for_each(|v| *v = 0.0);
+        self.base.reset();
     }
     fn get_config(&self) -> Value {
+        let b = &self.base;
         let (name, nc, ids, ic, axis) =
-            (&self.name, self.num_classes, &self.target_class_ids, self.ignore_class, self.axis);
+            (&self.name, b.num_classes, &self.target_class_ids, b.ignore_class, b.axis);
         match self.kind {
             Kind::IoU => json!({
-                "name": name, "dtype": self.dtype, "num_classes": nc, "target_class_ids": ids,
-                "ignore_class": ic, "sparse_y_true": self.sparse_y_true,
-                "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+                "name": name, "dtype": b.dtype, "num_classes": nc, "target_class_ids": ids,
+                "ignore_class": ic, "sparse_y_true": b.sparse_y_true,
+                "sparse_y_pred": b.sparse_y_pred, "axis": axis,
             }),
             Kind::Binary(th) => json!({
-                "target_class_ids": ids, "threshold": th, "name": name, "dtype": self.dtype,
+                "target_class_ids": ids, "threshold": th, "name": name, "dtype": b.dtype,
             }),
             Kind::OneHot => json!({
-                "num_classes": nc, "target_class_ids": ids, "name": name, "dtype": self.dtype,
-                "ignore_class": ic, "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+                "num_classes": nc, "target_class_ids": ids, "name": name, "dtype": b.dtype,
+                "ignore_class": ic, "sparse_y_pred": b.sparse_y_pred, "axis": axis,
             }),
             Kind::OneHotMean => json!({
-                "num_classes": nc, "name": name, "dtype": self.dtype, "ignore_class": ic,
-                "sparse_y_pred": self.sparse_y_pred, "axis": axis,
+                "num_classes": nc, "name": name, "dtype": b.dtype, "ignore_class": ic,
+                "sparse_y_pred": b.sparse_y_pred, "axis": axis,
             }),
         }
     }
@@ -284,60 +315,23 @@ impl Metric for IoU {
 #[derive(Clone, Debug)]
 pub struct MeanIoU {
     name: String,
-    num_classes: usize,
-    ignore_class: Option<i64>,
-    sparse_y_true: bool,
-    sparse_y_pred: bool,
-    axis: isize,
-    dtype: &'static str,
-    cm: Vec<f64>,
+    base: IoUBase,
 }
 
 impl MeanIoU {
     /// A mean IoU over `num_classes` classes, optionally ignoring one label value.
     pub fn new(num_classes: usize, ignore_class: Option<i64>) -> Result<MeanIoU> {
-        if num_classes == 0 {
-            keras_bail!(InvalidArgument, "`num_classes` must be > 0. Received: 0");
-        }
-        Ok(MeanIoU {
-            name: "mean_io_u".into(),
-            num_classes,
-            ignore_class,
-            sparse_y_true: true,
-            sparse_y_pred: true,
-            axis: -1,
-            dtype: "int64",
-            cm: vec![0.0; num_classes * num_classes],
-        })
+        Ok(MeanIoU { name: "mean_io_u".into(), base: IoUBase::new(num_classes, ignore_class, true)? })
     }
-    /// Keras's `dtype`: `"int64"` (Keras's default `"int"`) or `"int32"`, which truncate ids
-    /// and weights to integers before counting, or `"float32"`.
-    pub fn with_dtype(mut self, dtype: &str) -> Result<Self> {
-        self.dtype = iou_dtype(dtype)?;
-        Ok(self)
-    }
+    iou_common_builders!();
     /// Whether `y_true` holds class ids (`true`, the default) or scores to argmax.
     pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
-        self.sparse_y_true = sparse;
+        self.base.sparse_y_true = sparse;
         self
     }
     /// Whether `y_pred` holds class ids (`true`, the default) or scores to argmax.
     pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
-        self.sparse_y_pred = sparse;
-        self
-    }
-    /// The axis holding class scores for dense inputs (default `-1`).
-    pub fn with_axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-    /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
-    pub fn total_cm(&self) -> &[f64] {
-        &self.cm
-    }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.base.sparse_y_pred = sparse;
         self
     }
 }
@@ -352,61 +346,23 @@ impl Metric for MeanIoU {
         y_pred: &Tensor,
         sample_weight: Option<&Tensor>,
     ) -> Result<()> {
-        let t = cast_to(self.dtype, ids(y_true, self.sparse_y_true, self.axis)?);
-        let p = cast_to(self.dtype, ids(y_pred, self.sparse_y_pred, self.axis)?);
-        if t.len() != p.len() {
-            keras_bail!(
-                Shape,
-                "Incompatible shapes: y_true.shape={:?} and y_pred.shape={:?}",
-                y_true.shape(),
-                y_pred.shape()
-            );
-        }
-        let w = match sample_weight {
-            Some(w) if w.numel() == t.len() => Some(w.to_f32_vec()),
-            Some(w) => Some(broadcast_to(&w.to_f32_vec(), w.shape(), &[t.len()])?),
-            None => None,
-        };
-        super::iou::accumulate_confusion(
-            &mut self.cm,
-            self.num_classes,
-            &t,
-            &p,
-            w.map(|w| cast_to(self.dtype, w)).as_deref(),
-            self.ignore_class,
-        );
-        Ok(())
+        self.base.update(y_true, y_pred, sample_weight)
     }
     fn result(&self) -> f32 {
-        let n = self.num_classes;
-        let mut sum = 0.0f32;
-        let mut valid = 0.0f32;
-        for c in 0..n {
-            let row: f64 = (0..n).map(|j| self.cm[c * n + j]).sum();
-            let col: f64 = (0..n).map(|i| self.cm[i * n + c]).sum();
-            let tp = self.cm[c * n + c];
-            let den = (row + col - tp) as f32;
-            // Keras 3 (`_IoUBase.result`): classes with an empty denominator do not count,
-            // and both divisions add `epsilon()`.
-            if den > 1e-9 {
-                valid += 1.0;
-            }
-            sum += tp as f32 / (den + 1e-7);
-        }
-        sum / (valid + 1e-7)
+        self.base.mean_iou(0..self.base.num_classes)
     }
     fn reset_state(&mut self) {
-        self.cm.iter_mut().for_each(|v| *v = 0.0);
+        self.base.reset();
     }
     fn get_config(&self) -> Value {
         json!({
-            "num_classes": self.num_classes,
+            "num_classes": self.base.num_classes,
             "name": self.name,
-            "dtype": self.dtype,
-            "ignore_class": self.ignore_class,
-            "sparse_y_true": self.sparse_y_true,
-            "sparse_y_pred": self.sparse_y_pred,
-            "axis": self.axis,
+            "dtype": self.base.dtype,
+            "ignore_class": self.base.ignore_class,
+            "sparse_y_true": self.base.sparse_y_true,
+            "sparse_y_pred": self.base.sparse_y_pred,
+            "axis": self.base.axis,
         })
     }
     fn class_name(&self) -> &str {

@@ -33,6 +33,15 @@ pub(crate) fn fmt_shape(shape: &[usize]) -> String {
     format!("{shape:?}").replace('[', "(").replace(']', if shape.len() == 1 { ",)" } else { ")" })
 }
 
+/// Keras's error for a `y_true` and a `y_pred` whose shapes do not match.
+pub(crate) fn incompatible_shapes(y_true: &Tensor, y_pred: &Tensor) -> crate::Error {
+    crate::Error::Shape(format!(
+        "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
+        fmt_shape(y_true.shape()),
+        fmt_shape(y_pred.shape())
+    ))
+}
+
 /// Broadcasts `values` of shape `from` to `to` (numpy rules; `to` must be the result).
 pub(crate) fn broadcast_to(values: &[f32], from: &[usize], to: &[usize]) -> Result<Vec<f32>> {
     if from == to {
@@ -454,13 +463,7 @@ impl Metric for MeanMetricWrapper {
 /// `(a, b)` values broadcast to their common shape, after `squeeze_or_expand`.
 pub(crate) fn broadcast_pair(a: &Tensor, b: &Tensor) -> Result<(Vec<f32>, Vec<f32>, Vec<usize>)> {
     let (sa, sb) = squeeze_or_expand_shapes(a.shape(), b.shape());
-    let out = ops::broadcast_shapes(&sa, &sb).map_err(|_| {
-        crate::Error::Shape(format!(
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(a.shape()),
-            fmt_shape(b.shape())
-        ))
-    })?;
+    let out = ops::broadcast_shapes(&sa, &sb).map_err(|_| incompatible_shapes(a, b))?;
     let av = broadcast_to(&a.to_f32_vec(), &sa, &out)?;
     let bv = broadcast_to(&b.to_f32_vec(), &sb, &out)?;
     Ok((av, bv, out))
@@ -502,12 +505,7 @@ pub fn categorical_accuracy(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> 
     }
     let (p, pshape) = argmax_last(y_pred)?;
     if t.len() != p.len() {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     let _ = pshape;
     matches(t.iter().zip(&p).map(|(a, b)| a == b), tshape)
@@ -523,12 +521,7 @@ pub fn sparse_categorical_accuracy(y_true: &Tensor, y_pred: &Tensor) -> Result<T
     }
     let (p, _) = argmax_last(y_pred)?;
     if t.len() != p.len() {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     if tshape.len() > 1 && tshape.last() == Some(&1) {
         tshape.pop();
@@ -557,12 +550,7 @@ pub fn top_k_categorical_accuracy(y_true: &Tensor, y_pred: &Tensor, k: usize) ->
     let (t, tshape) = argmax_last(y_true)?;
     let classes = y_pred.shape().last().copied().unwrap_or(0);
     if y_pred.numel() != t.len() * classes {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     let m = in_top_k(&t, &y_pred.to_f32_vec(), classes, k);
     matches(m.into_iter(), tshape)
@@ -605,12 +593,7 @@ pub fn sparse_top_k_categorical_accuracy_ext(
     let t = y_true.to_f32_vec();
     let m = y_pred.shape().last().copied().unwrap_or(0);
     if y_pred.rank() == 0 || y_pred.numel() != t.len() * m {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     let p = y_pred.to_f32_vec();
     let hits = t.iter().enumerate().map(|(i, &l)| p[i * m..i * m + k.min(m)].contains(&l));
@@ -622,12 +605,7 @@ pub fn sparse_top_k_categorical_accuracy(y_true: &Tensor, y_pred: &Tensor, k: us
     let t = y_true.to_i64_vec();
     let classes = y_pred.shape().last().copied().unwrap_or(0);
     if y_pred.numel() != t.len() * classes {
-        keras_bail!(
-            Shape,
-            "Incompatible shapes: y_true.shape={} and y_pred.shape={}",
-            fmt_shape(y_true.shape()),
-            fmt_shape(y_pred.shape())
-        );
+        return Err(incompatible_shapes(y_true, y_pred));
     }
     let m = in_top_k(&t, &y_pred.to_f32_vec(), classes, k);
     matches(m.into_iter(), y_true.shape().to_vec())

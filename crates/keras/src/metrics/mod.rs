@@ -155,13 +155,25 @@ pub fn get(name: &str) -> Result<Box<dyn Metric>> {
     Ok(Box::new(MeanMetricWrapper::new(func)))
 }
 
-fn cfg_f64(cfg: &Value, key: &str, default: f64) -> Result<f64> {
+/// `key` of `cfg` read with `get`: missing or `null` is `default`; a value `get` refuses is an
+/// error saying that `what` was expected.
+fn cfg_read<T>(
+    cfg: &Value,
+    key: &str,
+    default: T,
+    what: &str,
+    get: impl Fn(&Value) -> Option<T>,
+) -> Result<T> {
     match cfg.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => {
-            v.as_f64().ok_or_else(|| crate::Error::Config(format!("expected a number for `{key}`, got {v}")))
+            get(v).ok_or_else(|| crate::Error::Config(format!("expected {what} for `{key}`, got {v}")))
         }
     }
+}
+
+fn cfg_f64(cfg: &Value, key: &str, default: f64) -> Result<f64> {
+    cfg_read(cfg, key, default, "a number", Value::as_f64)
 }
 
 fn cfg_req_f64(cfg: &Value, key: &str, class: &str) -> Result<f64> {
@@ -173,31 +185,15 @@ fn cfg_req_f64(cfg: &Value, key: &str, class: &str) -> Result<f64> {
 }
 
 fn cfg_bool(cfg: &Value, key: &str, default: bool) -> Result<bool> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => keras_bail!(Config, "expected a boolean for `{key}`, got {v}"),
-    }
+    cfg_read(cfg, key, default, "a boolean", Value::as_bool)
 }
 
 fn cfg_opt_usize(cfg: &Value, key: &str) -> Result<Option<usize>> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64() {
-            Some(n) => Ok(Some(n as usize)),
-            None => keras_bail!(Config, "expected a non-negative integer for `{key}`, got {v}"),
-        },
-    }
+    cfg_read(cfg, key, None, "a non-negative integer", |v| v.as_u64().map(|n| Some(n as usize)))
 }
 
 fn cfg_opt_i64(cfg: &Value, key: &str) -> Result<Option<i64>> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_i64() {
-            Some(n) => Ok(Some(n)),
-            None => keras_bail!(Config, "expected an integer for `{key}`, got {v}"),
-        },
-    }
+    cfg_read(cfg, key, None, "an integer", |v| v.as_i64().map(Some))
 }
 
 fn cfg_axis(cfg: &Value) -> Result<isize> {
