@@ -61,6 +61,64 @@ impl Rng {
         }
     }
 
+    /// Fills `out` with standard normal draws (Marsaglia and Tsang's ziggurat, 128 layers).
+    ///
+    /// About ten times faster than [`normal_f64`](Rng::normal_f64) per value: most draws cost
+    /// one 64-bit word, a table lookup and a multiply, where Box-Muller needs a logarithm, a
+    /// square root and a cosine. The stream differs from `normal_f64`'s; both are exact
+    /// standard normals up to float32 rounding. Used for large synthetic inputs, as numpy's
+    /// `standard_normal` (also a ziggurat) makes them.
+    ///
+    /// ```
+    /// let mut rng = keras_engine::Rng::new(0);
+    /// let mut x = vec![0.0f32; 4];
+    /// rng.fill_standard_normal_f32(&mut x);
+    /// assert!(x.iter().all(|v| v.is_finite()));
+    /// ```
+    pub fn fill_standard_normal_f32(&mut self, out: &mut [f32]) {
+        let t = ziggurat_tables();
+        for v in out {
+            *v = self.ziggurat_normal(t) as f32;
+        }
+    }
+
+    fn ziggurat_normal(&mut self, t: &ZigguratTables) -> f64 {
+        // Layer index from the low 7 bits, the signed magnitude from the high 32 bits (one
+        // 64-bit word gives both without the correlation of the original 32-bit SHR3 form).
+        let u = self.next_u64();
+        let (mut iz, mut hz) = ((u & 127) as usize, (u >> 32) as u32 as i32);
+        if hz.unsigned_abs() < t.k[iz] {
+            return hz as f64 * t.w[iz];
+        }
+        loop {
+            let x = hz as f64 * t.w[iz];
+            if iz == 0 {
+                // The tail beyond R, by Marsaglia's exponential rejection.
+                loop {
+                    let x = -self.open_uniform().ln() / ZIGGURAT_R;
+                    let y = -self.open_uniform().ln();
+                    if y + y >= x * x {
+                        return if hz > 0 { ZIGGURAT_R + x } else { -ZIGGURAT_R - x };
+                    }
+                }
+            }
+            if t.f[iz] + self.open_uniform() * (t.f[iz - 1] - t.f[iz]) < (-0.5 * x * x).exp() {
+                return x;
+            }
+            let u = self.next_u64();
+            iz = (u & 127) as usize;
+            hz = (u >> 32) as u32 as i32;
+            if hz.unsigned_abs() < t.k[iz] {
+                return hz as f64 * t.w[iz];
+            }
+        }
+    }
+
+    /// Uniform in `(0, 1)`: never 0, so its logarithm is finite.
+    fn open_uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    }
+
     /// Uniform integer in `[0, n)`; `n` must be > 0.
     pub fn below(&mut self, n: u64) -> u64 {
         // Lemire's multiply-shift; the tiny bias is irrelevant for shuffling datasets.
@@ -93,6 +151,42 @@ impl Rng {
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
     }
+}
+
+/// Where the ziggurat's base layer meets the tail (Marsaglia and Tsang 2000, 128 layers).
+const ZIGGURAT_R: f64 = 3.442619855899;
+
+/// The ziggurat's layer tables: `k[i]` the fast-path bound on `|hz|`, `w[i]` the scale from
+/// `hz` to `x`, `f[i]` the density at the layer's edge.
+struct ZigguratTables {
+    k: [u32; 128],
+    w: [f64; 128],
+    f: [f64; 128],
+}
+
+fn ziggurat_tables() -> &'static ZigguratTables {
+    static TABLES: std::sync::OnceLock<ZigguratTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        // Marsaglia and Tsang's `zigset` for the normal density exp(-x^2/2).
+        const M1: f64 = 2147483648.0;
+        const V: f64 = 9.91256303526217e-3;
+        let (mut dn, mut tn) = (ZIGGURAT_R, ZIGGURAT_R);
+        let q = V / (-0.5 * dn * dn).exp();
+        let mut t = ZigguratTables { k: [0; 128], w: [0.0; 128], f: [0.0; 128] };
+        t.k[0] = ((dn / q) * M1) as u32;
+        t.w[0] = q / M1;
+        t.w[127] = dn / M1;
+        t.f[0] = 1.0;
+        t.f[127] = (-0.5 * dn * dn).exp();
+        for i in (1..=126).rev() {
+            dn = (-2.0 * (V / dn + (-0.5 * dn * dn).exp()).ln()).sqrt();
+            t.k[i + 1] = ((dn / tn) * M1) as u32;
+            tn = dn;
+            t.f[i] = (-0.5 * dn * dn).exp();
+            t.w[i] = dn / M1;
+        }
+        t
+    })
 }
 
 /// The seed given to [`set_random_seed`], for threads that start drawing after it.
@@ -179,6 +273,66 @@ mod tests {
         assert!((su / n - 0.5).abs() < 0.01);
         assert!((sn / n).abs() < 0.01);
         assert!((sn2 / n - 1.0).abs() < 0.02);
+    }
+
+    /// The standard normal CDF (Abramowitz and Stegun 7.1.26 for erf, |error| < 1.5e-7).
+    fn phi(x: f64) -> f64 {
+        let z = x.abs() / std::f64::consts::SQRT_2;
+        let t = 1.0 / (1.0 + 0.3275911 * z);
+        let poly =
+            t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+        let erf = 1.0 - poly * (-z * z).exp();
+        if x >= 0.0 {
+            0.5 * (1.0 + erf)
+        } else {
+            0.5 * (1.0 - erf)
+        }
+    }
+
+    #[test]
+    fn ziggurat_draws_follow_the_standard_normal() {
+        let n = 2_000_000;
+        let mut x = vec![0.0f32; n];
+        Rng::new(11).fill_standard_normal_f32(&mut x);
+        let nf = n as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / nf;
+        let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / nf;
+        let kurt = x.iter().map(|&v| (v as f64 - mean).powi(4)).sum::<f64>() / nf / (var * var);
+        // Standard errors: mean 7e-4, variance 1e-3, kurtosis 3.5e-3; bounds at ~5 of them.
+        assert!(mean.abs() < 0.0035, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.005, "variance {var}");
+        assert!((kurt - 3.0).abs() < 0.02, "kurtosis {kurt}");
+        // Chi-square over 40 equiprobable-ish bins from -4 to 4 plus both tails, so the
+        // layers, their edges and the tail beyond R all have the right mass.
+        let edges: Vec<f64> = (0..=40).map(|i| -4.0 + 0.2 * i as f64).collect();
+        let mut counts = vec![0usize; edges.len() + 1];
+        for &v in &x {
+            counts[edges.partition_point(|&e| e <= v as f64)] += 1;
+        }
+        let mut chi2 = 0.0;
+        for (b, &c) in counts.iter().enumerate() {
+            let lo = if b == 0 { 0.0 } else { phi(edges[b - 1]) };
+            let hi = if b == edges.len() { 1.0 } else { phi(edges[b]) };
+            let expected = (hi - lo) * nf;
+            chi2 += (c as f64 - expected).powi(2) / expected;
+        }
+        // 41 degrees of freedom: the 0.9999 quantile is about 84.
+        assert!(chi2 < 84.0, "chi-square {chi2} over {} bins", counts.len());
+        // The tail beyond R is drawn by its own rejection loop: its mass is 2(1 - Phi(R)).
+        let tail = x.iter().filter(|v| v.abs() as f64 > ZIGGURAT_R).count() as f64 / nf;
+        let want = 2.0 * (1.0 - phi(ZIGGURAT_R));
+        assert!((tail - want).abs() < 5.0 * (want / nf).sqrt(), "tail {tail}, want {want}");
+        assert!(x.iter().any(|v| v.abs() > 4.5), "no draw far in the tail");
+    }
+
+    #[test]
+    fn ziggurat_is_reproducible_and_differs_between_seeds() {
+        let (mut a, mut b, mut c) = (vec![0.0f32; 1000], vec![0.0f32; 1000], vec![0.0f32; 1000]);
+        Rng::new(5).fill_standard_normal_f32(&mut a);
+        Rng::new(5).fill_standard_normal_f32(&mut b);
+        Rng::new(6).fill_standard_normal_f32(&mut c);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
     }
 
     #[test]
