@@ -16,6 +16,7 @@
 //!
 //! Submodules:
 //! - `base`: The state and the `apply` pipeline every Keras optimizer shares ([`BaseOptimizer`]), and the per-optimizer [`UpdateRule`] it drives
+//! - `rule_args`: One declaration for an optimizer's own Keras arguments: fields, defaults, builders and config keys (`optimizer_rule!`)
 //! - `device`: Optimizer state for variables that live on a GPU
 //! - `schedules`: Learning-rate schedules (`keras.optimizers.schedules`)
 //! - `adadelta`: `keras.optimizers.Adadelta`
@@ -54,6 +55,7 @@ mod loss_scale_optimizer;
 mod muon;
 mod nadam;
 mod rmsprop;
+mod rule_args;
 mod schedule_free_adamw;
 mod sgd;
 

@@ -1,55 +1,23 @@
 //! `keras.optimizers.Nadam`.
 
-use serde_json::{json, Map, Value};
+use super::base::{SlotSpec, StepInfo, UpdateRule};
+use super::rule_args::{optimizer_rule, rule_args_config};
 
-use super::base::{take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
-use crate::Result;
-
-/// The Nadam algorithm with Keras's momentum-cache schedule `u_t = beta_1*(1-0.5*0.96^t)`
-/// and the running product `u_product` (a Keras optimizer variable named `variable`).
-#[derive(Clone, Debug)]
-pub struct NadamRule {
-    /// `beta_1` (default 0.9).
-    pub beta_1: f64,
-    /// `beta_2` (default 0.999).
-    pub beta_2: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-    /// The product of the momentum-cache values `u_1 * ... * u_t` (starts at 1).
-    pub u_product: f32,
-}
-
-impl Default for NadamRule {
-    fn default() -> Self {
-        NadamRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, u_product: 1.0 }
+optimizer_rule! {
+    /// The Nadam algorithm with Keras's momentum-cache schedule `u_t = beta_1*(1-0.5*0.96^t)`
+    /// and the running product `u_product` (a Keras optimizer variable named `variable`).
+    pub struct NadamRule;
+    /// `keras.optimizers.Nadam` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+    pub type Nadam;
+    new = "Nadam with Keras's defaults.";
+    args {
+        beta_1: f64 = 0.9,
+        beta_2: f64 = 0.999,
+        epsilon: f64 = 1e-7,
     }
-}
-
-/// `keras.optimizers.Nadam` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
-pub type Nadam = BaseOptimizer<NadamRule>;
-
-impl Nadam {
-    /// Nadam with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `beta_1=`.
-    pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_1 = v.into();
-        self
-    }
-
-    /// `beta_2=`.
-    pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_2 = v.into();
-        self
-    }
-
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
+    state {
+        /// The product of the momentum-cache values `u_1 * ... * u_t` (starts at 1).
+        u_product: f32 = 1.0,
     }
 }
 
@@ -102,16 +70,5 @@ impl UpdateRule for NadamRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_1".into(), json!(self.beta_1));
-        m.insert("beta_2".into(), json!(self.beta_2));
-        m.insert("epsilon".into(), json!(self.epsilon));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
-        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        Ok(())
-    }
+    rule_args_config!();
 }
