@@ -46,6 +46,18 @@ impl RecurrentKind {
         }
     }
 
+    /// Whether the layer and cell of this kind take the argument `key`: `recurrent_activation`
+    /// all but `SimpleRNN`, `unit_forget_bias` only `LSTM`, `reset_after` only `GRU`, the
+    /// rest every kind.
+    pub(crate) fn has_arg(self, key: &str) -> bool {
+        match key {
+            "recurrent_activation" => self != RecurrentKind::SimpleRnn,
+            "unit_forget_bias" => self == RecurrentKind::Lstm,
+            "reset_after" => self == RecurrentKind::Gru,
+            _ => true,
+        }
+    }
+
     /// The kind for a Keras class name.
     pub fn from_class_name(name: &str) -> Option<Self> {
         match name {
@@ -188,7 +200,7 @@ impl Recurrent {
             let a = Activation::from_config(v)?;
             r.set_activation_obj(false, a);
         }
-        if kind != RecurrentKind::SimpleRnn {
+        if kind.has_arg("recurrent_activation") {
             if let Some(v) = cfg.get("recurrent_activation") {
                 let a = Activation::from_config(v)?;
                 r.set_activation_obj(true, a);
@@ -555,14 +567,14 @@ impl Recurrent {
         self.flags.write(&mut m);
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
-        if self.kind != RecurrentKind::SimpleRnn {
+        if self.kind.has_arg("recurrent_activation") {
             m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
         }
         m.insert("use_bias".into(), json!(self.use_bias));
         m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        if self.kind == RecurrentKind::Lstm {
+        if self.kind.has_arg("unit_forget_bias") {
             m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
         }
         for k in [
@@ -578,7 +590,7 @@ impl Recurrent {
         }
         m.insert("dropout".into(), json!(self.dropout));
         m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
-        if self.kind == RecurrentKind::Gru {
+        if self.kind.has_arg("reset_after") {
             m.insert("reset_after".into(), json!(self.reset_after));
         }
         if self.kind != RecurrentKind::SimpleRnn {

@@ -14,65 +14,32 @@ use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
-/// The config keys of each built-in cell, in Keras's order.
-fn cell_keys(kind: RecurrentKind) -> &'static [&'static str] {
-    match kind {
-        RecurrentKind::SimpleRnn => &[
-            "units",
-            "activation",
-            "use_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "seed",
-        ],
-        RecurrentKind::Gru => &[
-            "units",
-            "activation",
-            "recurrent_activation",
-            "use_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "reset_after",
-            "seed",
-        ],
-        RecurrentKind::Lstm => &[
-            "units",
-            "activation",
-            "recurrent_activation",
-            "use_bias",
-            "unit_forget_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "seed",
-        ],
-    }
+/// The config keys of the built-in cells, in Keras's order: each cell writes the ones its kind
+/// has (see [`RecurrentKind::has_arg`]).
+const CELL_KEYS: [&str; 18] = [
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "unit_forget_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "reset_after",
+    "seed",
+];
+
+/// The config keys of a built-in cell of `kind`, in Keras's order.
+fn cell_keys(kind: RecurrentKind) -> impl Iterator<Item = &'static str> {
+    CELL_KEYS.into_iter().filter(move |k| kind.has_arg(k))
 }
 
 fn cell_class(kind: RecurrentKind) -> &'static str {
@@ -250,7 +217,7 @@ fn builtin_cell_config(r: &Recurrent) -> Map<String, Value> {
     m.insert("trainable".into(), json!(r.cell.base.trainable && r.base.trainable));
     m.insert("dtype".into(), inner["dtype"].clone());
     for k in cell_keys(r.kind) {
-        m.insert((*k).into(), inner.get(*k).cloned().unwrap_or(Value::Null));
+        m.insert(k.into(), inner.get(k).cloned().unwrap_or(Value::Null));
     }
     m
 }
