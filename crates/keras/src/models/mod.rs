@@ -23,6 +23,119 @@ pub use subclassed::SubclassedModel;
 use crate::layers::Variable;
 use crate::{keras_bail, Result, Tensor};
 
+/// The training entry points the built-in models (Sequential, Functional, subclassed) share,
+/// each written once here: a model lists, inside its inherent `impl`, the ones it has, each
+/// with its rustdoc. The model implements [`crate::trainers::TrainModel`] (whose network gives
+/// the output names) and holds its compile state in `compiled: Option<Compiled>`; each
+/// training call checks that the model was compiled, then runs the trainer.
+/// `train_on_batch(Arrays)` / `test_on_batch(Arrays)` take the sample weights as arrays (one
+/// per output); without `(Arrays)` they take one tensor.
+macro_rules! training_methods {
+    ($( $(#[doc = $doc:expr])* $method:ident $(($arrays:ident))? ),* $(,)?) => {
+        $( $crate::models::training_methods! { @m [$(#[doc = $doc])*] $method $($arrays)? } )*
+    };
+    (@m [$($attr:tt)*] compile) => {
+        $($attr)*
+        pub fn compile<
+            O: $crate::trainers::IntoOptimizer,
+            L: $crate::trainers::IntoLoss,
+            M: $crate::trainers::IntoMetrics,
+        >(
+            &mut self,
+            optimizer: O,
+            loss: L,
+            metrics: M,
+        ) -> $crate::Result<()> {
+            let metrics: Vec<$crate::trainers::MetricArg> = metrics.into_metrics();
+            self.compile_with(optimizer, loss, metrics)
+        }
+    };
+    (@m [$($attr:tt)*] compile_with) => {
+        $($attr)*
+        pub fn compile_with<O: $crate::trainers::IntoOptimizer, L: $crate::trainers::IntoLoss>(
+            &mut self,
+            optimizer: O,
+            loss: L,
+            metrics: Vec<$crate::trainers::MetricArg>,
+        ) -> $crate::Result<()> {
+            let identifier = loss.identifier();
+            let args = $crate::trainers::CompileArgs::new(optimizer.into_optimizer()?)
+                .loss($crate::trainers::LossArg::Object(loss.into_loss()?))
+                .metrics($crate::trainers::Metrics::Flat(metrics));
+            let outputs = $crate::trainers::TrainModel::network(self).output_names();
+            let mut c = $crate::trainers::Compiled::from_args(args, &outputs)?;
+            if let Some(name) = identifier {
+                c.set_loss_identifier(name);
+            }
+            self.compiled = Some(c);
+            Ok(())
+        }
+    };
+    (@m [$($attr:tt)*] compile_args) => {
+        $($attr)*
+        pub fn compile_args(&mut self, args: $crate::trainers::CompileArgs) -> $crate::Result<()> {
+            let outputs = $crate::trainers::TrainModel::network(self).output_names();
+            self.compiled = Some($crate::trainers::Compiled::from_args(args, &outputs)?);
+            Ok(())
+        }
+    };
+    (@m [$($attr:tt)*] compile_state) => {
+        $($attr)*
+        pub fn compile_state(&self) -> Option<&$crate::trainers::Compiled> {
+            self.compiled.as_ref()
+        }
+    };
+    (@m [$($attr:tt)*] compile_state_mut) => {
+        $($attr)*
+        pub fn compile_state_mut(&mut self) -> Option<&mut $crate::trainers::Compiled> {
+            self.compiled.as_mut()
+        }
+    };
+    (@m [$($attr:tt)*] fit) => {
+        $($attr)*
+        pub fn fit(
+            &mut self,
+            x: impl Into<$crate::trainers::Arrays>,
+            y: impl Into<$crate::trainers::Arrays>,
+            args: $crate::trainers::FitArgs,
+        ) -> $crate::Result<$crate::trainers::History> {
+            self.compiled.as_ref().ok_or_else($crate::trainers::train_model::not_compiled)?;
+            $crate::trainers::trainer::fit(self, x.into(), Some(y.into()), args)
+        }
+    };
+    (@m [$($attr:tt)*] evaluate) => {
+        $($attr)*
+        pub fn evaluate(
+            &mut self,
+            x: impl Into<$crate::trainers::Arrays>,
+            y: impl Into<$crate::trainers::Arrays>,
+            args: $crate::trainers::EvaluateArgs,
+        ) -> $crate::Result<$crate::trainers::Logs> {
+            self.compiled.as_ref().ok_or_else($crate::trainers::train_model::not_compiled)?;
+            $crate::trainers::trainer::evaluate(self, x.into(), Some(y.into()), args)
+        }
+    };
+    // `train_on_batch` / `test_on_batch`.
+    (@m [$($attr:tt)*] $step:ident $($arrays:ident)?) => {
+        $($attr)*
+        pub fn $step(
+            &mut self,
+            x: impl Into<$crate::trainers::Arrays>,
+            y: impl Into<$crate::trainers::Arrays>,
+            sample_weight: $crate::models::training_methods!(@sample_weight $($arrays)?),
+        ) -> $crate::Result<$crate::trainers::Logs> {
+            self.compiled.as_ref().ok_or_else($crate::trainers::train_model::not_compiled)?;
+            let sample_weight = $crate::models::training_methods!(@sample_weight sample_weight $($arrays)?);
+            $crate::trainers::trainer::$step(self, x.into(), Some(y.into()), sample_weight)
+        }
+    };
+    (@sample_weight) => { Option<&$crate::Tensor> };
+    (@sample_weight Arrays) => { Option<$crate::trainers::Arrays> };
+    (@sample_weight $w:ident) => { $w.map($crate::trainers::Arrays::from) };
+    (@sample_weight $w:ident Arrays) => { $w };
+}
+pub(crate) use training_methods;
+
 /// Keras `Model.set_weights` for Sequential and subclassed models: checks the count (Keras's
 /// message), then assigns `values` to the model's variables in order; a wrong shape fails in
 /// `Variable::assign`. (Functional checks every shape before it assigns any, so it keeps its own.)

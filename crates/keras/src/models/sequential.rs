@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
 use crate::trainers::train_model::{not_compiled, train_model_impl};
 use crate::trainers::{
-    self, trainer, Arrays, CompileArgs, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, IntoLoss,
-    IntoMetrics, IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs, SequenceAdapter,
+    self, trainer, Arrays, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, Logs, Network, PredictArgs,
+    SequenceAdapter,
 };
 use crate::utils::summary::{render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals};
 use crate::utils::Sequence;
@@ -476,75 +476,29 @@ impl Sequential {
         self.weights().iter().map(|w| w.value().numel()).sum()
     }
 
-    /// Configures training (Keras `model.compile`): an optimizer and a loss by name or
-    /// object, and metrics ([`IntoMetrics`]) by name (`"accuracy"` resolves from the loss as in
-    /// Keras) or object; `&[]` for none.
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
-        &mut self,
-        optimizer: O,
-        loss: L,
-        metrics: M,
-    ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.into_metrics();
-        self.compile_with(optimizer, loss, metrics)
-    }
-
-    /// [`Sequential::compile`] with metric objects.
-    pub fn compile_with<O: IntoOptimizer, L: IntoLoss>(
-        &mut self,
-        optimizer: O,
-        loss: L,
-        metrics: Vec<MetricArg>,
-    ) -> Result<()> {
-        let identifier = loss.identifier();
-        let args = CompileArgs::new(optimizer.into_optimizer()?)
-            .loss(LossArg::Object(loss.into_loss()?))
-            .metrics(Metrics::Flat(metrics));
-        let mut c = Compiled::from_args(args, &self.stack.output_names())?;
-        if let Some(name) = identifier {
-            c.set_loss_identifier(name);
-        }
-        self.compiled = Some(c);
-        Ok(())
-    }
-
-    /// Keras `compile` with every argument (`loss`, `loss_weights`, `metrics`,
-    /// `weighted_metrics`), each given once, as a list or by output name.
-    pub fn compile_args(&mut self, args: CompileArgs) -> Result<()> {
-        self.compiled = Some(Compiled::from_args(args, &self.stack.output_names())?);
-        Ok(())
+    crate::models::training_methods! {
+        /// Configures training (Keras `model.compile`): an optimizer and a loss by name or
+        /// object, and metrics ([`IntoMetrics`](crate::trainers::IntoMetrics)) by name
+        /// (`"accuracy"` resolves from the loss as in Keras) or object; `&[]` for none.
+        compile,
+        /// [`Sequential::compile`] with metric objects.
+        compile_with,
+        /// Keras `compile` with every argument (`loss`, `loss_weights`, `metrics`,
+        /// `weighted_metrics`), each given once, as a list or by output name.
+        compile_args,
+        /// The compile state (optimizer, loss, metrics), once compiled.
+        compile_state,
+        /// The compile state, mutable (to change the learning rate between fits).
+        compile_state_mut,
+        /// Trains the model (Keras `model.fit`) and returns its History. Callbacks given in
+        /// `args` run at each step (see [`crate::callbacks`]).
+        fit,
+        /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
+        evaluate,
     }
 
     fn compiled(&mut self) -> Result<&mut Compiled> {
         self.compiled.as_mut().ok_or_else(not_compiled)
-    }
-
-    /// The compile state (optimizer, loss, metrics), once compiled.
-    pub fn compile_state(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-
-    /// The compile state, mutable (to change the learning rate between fits).
-    pub fn compile_state_mut(&mut self) -> Option<&mut Compiled> {
-        self.compiled.as_mut()
-    }
-
-    /// Trains the model (Keras `model.fit`) and returns its History. Callbacks given in
-    /// `args` run at each step (see [`crate::callbacks`]).
-    pub fn fit(&mut self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: FitArgs) -> Result<History> {
-        self.compiled()?;
-        trainer::fit(self, x.into(), Some(y.into()), args)
-    }
-
-    /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
-    pub fn evaluate(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        args: EvaluateArgs,
-    ) -> Result<Logs> {
-        self.compiled()?;
-        trainer::evaluate(self, x.into(), Some(y.into()), args)
     }
 
     /// Outputs for `x`, in batches (Keras `model.predict`).
@@ -693,27 +647,12 @@ impl Sequential {
         Ok(())
     }
 
-    /// One gradient step on one batch; returns the batch's loss and metrics (Keras
-    /// `train_on_batch(..., return_dict=True)`).
-    pub fn train_on_batch(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<Logs> {
-        self.compiled()?;
-        trainer::train_on_batch(self, x.into(), Some(y.into()), sample_weight.map(Arrays::from))
-    }
-
-    /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
-    pub fn test_on_batch(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<Logs> {
-        self.compiled()?;
-        trainer::test_on_batch(self, x.into(), Some(y.into()), sample_weight.map(Arrays::from))
+    crate::models::training_methods! {
+        /// One gradient step on one batch; returns the batch's loss and metrics (Keras
+        /// `train_on_batch(..., return_dict=True)`).
+        train_on_batch,
+        /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
+        test_on_batch,
     }
 
     /// The summary table Keras prints (`model.summary()`), as a string.

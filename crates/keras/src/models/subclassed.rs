@@ -20,10 +20,9 @@ use crate::layers::{self, CallContext, Layer, Shape, Variable};
 use crate::saving::layout::{subclassed_groups, VarGroup};
 use crate::saving::weights_h5::WeightsTarget;
 use crate::saving::LoadWeightsArgs;
-use crate::trainers::train_model::{not_compiled, train_model_impl};
+use crate::trainers::train_model::train_model_impl;
 use crate::trainers::{
-    self, trainer, Arrays, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics, IntoOptimizer,
-    Logs, MetricArg, Network, PredictArgs,
+    self, trainer, Arrays, Compiled, IntoLoss, IntoMetrics, IntoOptimizer, MetricArg, Network, PredictArgs,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -272,30 +271,13 @@ impl<L: Layer> SubclassedModel<L> {
         Ok(())
     }
 
-    fn require_compiled(&self) -> Result<()> {
-        self.compiled.as_ref().map(|_| ()).ok_or_else(not_compiled)
-    }
-
-    /// The compile state, once compiled.
-    pub fn compile_state(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-
-    /// Trains the model (Keras `model.fit`).
-    pub fn fit(&mut self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: FitArgs) -> Result<History> {
-        self.require_compiled()?;
-        trainer::fit(self, x.into(), Some(y.into()), args)
-    }
-
-    /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
-    pub fn evaluate(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        args: EvaluateArgs,
-    ) -> Result<Logs> {
-        self.require_compiled()?;
-        trainer::evaluate(self, x.into(), Some(y.into()), args)
+    crate::models::training_methods! {
+        /// The compile state, once compiled.
+        compile_state,
+        /// Trains the model (Keras `model.fit`).
+        fit,
+        /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
+        evaluate,
     }
 
     /// Outputs for `x`, in batches (Keras `model.predict`); the model must be built.
@@ -314,15 +296,9 @@ impl<L: Layer> SubclassedModel<L> {
         Ok(self.net.forward(xs, &mut ctx)?.swap_remove(0))
     }
 
-    /// One gradient step on one batch (Keras `train_on_batch(..., return_dict=True)`).
-    pub fn train_on_batch(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<Logs> {
-        self.require_compiled()?;
-        trainer::train_on_batch(self, x.into(), Some(y.into()), sample_weight.map(Arrays::from))
+    crate::models::training_methods! {
+        /// One gradient step on one batch (Keras `train_on_batch(..., return_dict=True)`).
+        train_on_batch,
     }
 
     /// Saves the weights (and the optimizer state, when compiled) in Keras 3's

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use super::cell_rnn::{stepped_layer_common, write_sequence_flags, CarriedStates};
+use super::cell_rnn::{stepped_layer_common, CarriedStates, SequenceFlags};
 
 use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
@@ -46,6 +46,18 @@ impl RecurrentKind {
         }
     }
 
+    /// Whether the layer and cell of this kind take the argument `key`: `recurrent_activation`
+    /// all but `SimpleRNN`, `unit_forget_bias` only `LSTM`, `reset_after` only `GRU`, the
+    /// rest every kind.
+    pub(crate) fn has_arg(self, key: &str) -> bool {
+        match key {
+            "recurrent_activation" => self != RecurrentKind::SimpleRnn,
+            "unit_forget_bias" => self == RecurrentKind::Lstm,
+            "reset_after" => self == RecurrentKind::Gru,
+            _ => true,
+        }
+    }
+
     /// The kind for a Keras class name.
     pub fn from_class_name(name: &str) -> Option<Self> {
         match name {
@@ -73,12 +85,7 @@ pub struct Recurrent {
     pub(crate) dropout: f64,
     pub(crate) recurrent_dropout: f64,
     pub(crate) seed: Option<u64>,
-    pub(crate) return_sequences: bool,
-    pub(crate) return_state: bool,
-    pub(crate) go_backwards: bool,
-    pub(crate) stateful: bool,
-    pub(crate) unroll: bool,
-    pub(crate) zero_output_for_mask: bool,
+    pub(crate) flags: SequenceFlags,
     pub(crate) reset_after: bool,
     /// The cell holding the weights (Keras `layer.cell`, saved under `cell`).
     pub(crate) cell: RecurrentCell,
@@ -127,12 +134,7 @@ impl Recurrent {
             dropout: 0.0,
             recurrent_dropout: 0.0,
             seed: None,
-            return_sequences: false,
-            return_state: false,
-            go_backwards: false,
-            stateful: false,
-            unroll: false,
-            zero_output_for_mask: false,
+            flags: SequenceFlags::default(),
             reset_after: true,
             cell: RecurrentCell::new(kind),
             states: CarriedStates::default(),
@@ -190,12 +192,7 @@ impl Recurrent {
         let mut r = Recurrent::new(kind, units as usize);
         r.base.apply_config(cfg);
         let b = |k: &str, d: bool| cfg.get(k).and_then(Value::as_bool).unwrap_or(d);
-        r.return_sequences = b("return_sequences", false);
-        r.return_state = b("return_state", false);
-        r.go_backwards = b("go_backwards", false);
-        r.stateful = b("stateful", false);
-        r.unroll = b("unroll", false);
-        r.zero_output_for_mask = b("zero_output_for_mask", false);
+        r.flags = SequenceFlags::read(|k| Ok(b(k, false)))?;
         r.use_bias = b("use_bias", true);
         r.unit_forget_bias = b("unit_forget_bias", true);
         r.reset_after = b("reset_after", true);
@@ -203,7 +200,7 @@ impl Recurrent {
             let a = Activation::from_config(v)?;
             r.set_activation_obj(false, a);
         }
-        if kind != RecurrentKind::SimpleRnn {
+        if kind.has_arg("recurrent_activation") {
             if let Some(v) = cfg.get("recurrent_activation") {
                 let a = Activation::from_config(v)?;
                 r.set_activation_obj(true, a);
@@ -321,7 +318,7 @@ impl Recurrent {
                 shape_str(input_shape)
             );
         }
-        Ok(if self.return_sequences {
+        Ok(if self.flags.return_sequences {
             vec![input_shape[0], input_shape[1], Some(self.units)]
         } else {
             vec![input_shape[0], Some(self.units)]
@@ -389,7 +386,7 @@ impl Recurrent {
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
         let u = self.units;
         let ns = self.num_states();
-        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+        let stored = self.states.for_call(self.flags.stateful, initial_state.is_some(), |s| {
             (s[0].shape()[0] != b).then(|| {
                 Error::Value(format!(
                     "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
@@ -431,9 +428,9 @@ impl Recurrent {
             cell: self.engine_cell(),
             activation: ua(self.activation)?,
             recurrent_activation: ua(self.recurrent_activation)?,
-            go_backwards: self.go_backwards,
-            return_sequences: self.return_sequences,
-            zero_output_for_mask: self.zero_output_for_mask,
+            go_backwards: self.flags.go_backwards,
+            return_sequences: self.flags.return_sequences,
+            zero_output_for_mask: self.flags.zero_output_for_mask,
         };
         let inputs = RnnInputs {
             x: &x,
@@ -445,10 +442,10 @@ impl Recurrent {
             recurrent_dropout: rdrop.as_ref(),
         };
         let mut outs = ops::rnn(inputs, &opts)?;
-        if self.stateful {
+        if self.flags.stateful {
             self.states.keep(&outs[1..]);
         }
-        if !self.return_state {
+        if !self.flags.return_state {
             outs.truncate(1);
         }
         Ok(outs)
@@ -557,7 +554,7 @@ impl Recurrent {
 
     /// The output mask: the input mask when the whole sequence is returned.
     pub fn compute_mask(&self, mask: Option<&Tensor>) -> Option<Tensor> {
-        if self.return_sequences {
+        if self.flags.return_sequences {
             mask.cloned()
         } else {
             None
@@ -567,17 +564,17 @@ impl Recurrent {
     /// Keras's `get_config()`, keys in Keras's order for each class.
     pub fn get_config(&self) -> Value {
         let mut m: Map<String, Value> = self.base.base_config();
-        write_sequence_flags!(m, self);
+        self.flags.write(&mut m);
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
-        if self.kind != RecurrentKind::SimpleRnn {
+        if self.kind.has_arg("recurrent_activation") {
             m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
         }
         m.insert("use_bias".into(), json!(self.use_bias));
         m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
         m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
         m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        if self.kind == RecurrentKind::Lstm {
+        if self.kind.has_arg("unit_forget_bias") {
             m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
         }
         for k in [
@@ -593,7 +590,7 @@ impl Recurrent {
         }
         m.insert("dropout".into(), json!(self.dropout));
         m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
-        if self.kind == RecurrentKind::Gru {
+        if self.kind.has_arg("reset_after") {
             m.insert("reset_after".into(), json!(self.reset_after));
         }
         if self.kind != RecurrentKind::SimpleRnn {
@@ -638,15 +635,15 @@ macro_rules! recurrent_layer {
                 /// Seed of the dropout masks.
                 seed,
                 /// Return the whole output sequence instead of the last output.
-                return_sequences,
+                return_sequences in flags,
                 /// Also return the final states (`call_outputs` gives `[output, states...]`).
-                return_state,
+                return_state in flags,
                 /// Process the sequence backwards (the output sequence stays reversed).
-                go_backwards,
+                go_backwards in flags,
                 /// Carry the final states of each batch into the next one (see `reset_states`).
-                stateful,
+                stateful in flags,
                 /// Masked steps output zeros instead of the previous output.
-                zero_output_for_mask,
+                zero_output_for_mask in flags,
                 /// `input_shape` (without batch) for the first layer of a Sequential model.
                 input_shape,
                 /// Sets the layer name.

@@ -84,7 +84,7 @@ impl Bidirectional {
             (Ok(mut f), Ok(mut b)) => {
                 f.base.name = format!("forward_{}", strip(&layer.base.name, "forward_"));
                 b.base.name = format!("backward_{}", strip(&layer.base.name, "backward_"));
-                b.go_backwards = !layer.go_backwards;
+                b.flags.go_backwards = !layer.flags.go_backwards;
                 (f, b)
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -98,9 +98,9 @@ impl Bidirectional {
     }
 
     fn sync_flags(&mut self) {
-        let rs = self.forward.return_sequences;
-        self.forward.zero_output_for_mask = rs;
-        self.backward.zero_output_for_mask = self.backward.return_sequences;
+        let rs = self.forward.flags.return_sequences;
+        self.forward.flags.zero_output_for_mask = rs;
+        self.backward.flags.zero_output_for_mask = self.backward.flags.return_sequences;
     }
 
     /// Uses `layer` (e.g. an LSTM with `go_backwards(true)`) as the backward layer. Its
@@ -116,17 +116,17 @@ impl Bidirectional {
 
     fn verify(&self) -> Result<()> {
         let (f, b) = (&self.forward, &self.backward);
-        if f.go_backwards == b.go_backwards {
+        if f.flags.go_backwards == b.flags.go_backwards {
             keras_bail!(
                 InvalidArgument,
                 "Forward layer and backward layer should have different `go_backwards` value. Received: forward go_backwards={}, backward go_backwards={}",
-                f.go_backwards,
-                b.go_backwards
+                f.flags.go_backwards,
+                b.flags.go_backwards
             );
         }
         for (arg, x, y) in [
-            ("return_sequences", f.return_sequences, b.return_sequences),
-            ("return_state", f.return_state, b.return_state),
+            ("return_sequences", f.flags.return_sequences, b.flags.return_sequences),
+            ("return_state", f.flags.return_state, b.flags.return_state),
         ] {
             if x != y {
                 keras_bail!(
@@ -314,7 +314,7 @@ impl Layer for Bidirectional {
     fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
         let fw = self.forward.run(x, mask, None, ctx)?;
         let mut bw = self.backward.run(x, mask, None, ctx)?;
-        if self.backward.return_sequences {
+        if self.backward.flags.return_sequences {
             bw[0] = reverse_time(&bw[0])?;
         }
         let mut outs = match self.merge_mode {

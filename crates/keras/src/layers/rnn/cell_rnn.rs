@@ -4,7 +4,7 @@
 //! convolutional cell ([`run_steps`]).
 //!
 //! It also holds what every recurrent layer shares, written once: the carried states of a
-//! stateful layer ([`CarriedStates`]), the `RNN` config keys (`write_sequence_flags!`), the
+//! stateful layer ([`CarriedStates`]), the `RNN` flags and their config keys ([`SequenceFlags`]), the
 //! run-based `Layer` methods (`stepped_layer_common!`), and the public wrapper types' `Layer`
 //! impl and builders (`wrapped_layer_impl!`, `recurrent_options!`).
 
@@ -28,10 +28,70 @@ pub(crate) struct StepFlags {
     pub zero_output_for_mask: bool,
 }
 
-impl StepFlags {
-    /// The flags of a recurrent layer (any struct with the three fields of the same names).
-    pub(crate) fn of(go_backwards: bool, return_sequences: bool, zero_output_for_mask: bool) -> Self {
-        StepFlags { go_backwards, return_sequences, zero_output_for_mask }
+/// The `RNN` flags every recurrent layer (`LSTM`, `RNN`, `ConvLSTM2D`, ...) has, declared once:
+/// the fields, their defaults (all false), the config keys in Keras's order, the
+/// `get_config()` writer and the `from_config()` reader.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SequenceFlags {
+    /// `return_sequences=`: return every step's output instead of the last one.
+    pub(crate) return_sequences: bool,
+    /// `return_state=`: also return the final states.
+    pub(crate) return_state: bool,
+    /// `go_backwards=`: walk the time axis backwards.
+    pub(crate) go_backwards: bool,
+    /// `stateful=`: carry the final states of a batch into the next one.
+    pub(crate) stateful: bool,
+    /// `unroll=`: kept for the config (the loop is the same either way).
+    pub(crate) unroll: bool,
+    /// `zero_output_for_mask=`: masked steps output zeros instead of the previous output.
+    pub(crate) zero_output_for_mask: bool,
+}
+
+impl SequenceFlags {
+    /// The config keys, in Keras's order (the first keys of every recurrent layer's config).
+    pub(crate) const KEYS: [&'static str; 6] =
+        ["return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask"];
+
+    fn values(&self) -> [bool; 6] {
+        [
+            self.return_sequences,
+            self.return_state,
+            self.go_backwards,
+            self.stateful,
+            self.unroll,
+            self.zero_output_for_mask,
+        ]
+    }
+
+    /// How [`run_steps`] walks the sequence with these flags.
+    pub(crate) fn step(&self) -> StepFlags {
+        StepFlags {
+            go_backwards: self.go_backwards,
+            return_sequences: self.return_sequences,
+            zero_output_for_mask: self.zero_output_for_mask,
+        }
+    }
+
+    /// Inserts the flags into a `get_config()` map, in Keras's order.
+    pub(crate) fn write(&self, m: &mut serde_json::Map<String, Value>) {
+        for (key, value) in Self::KEYS.into_iter().zip(self.values()) {
+            m.insert(key.into(), Value::Bool(value));
+        }
+    }
+
+    /// Reads the flags from a config, each with `read(key)` (whose default is false), in
+    /// Keras's order (so the first bad key is the one reported).
+    pub(crate) fn read(mut read: impl FnMut(&str) -> Result<bool>) -> Result<Self> {
+        let [return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask] =
+            Self::KEYS;
+        Ok(SequenceFlags {
+            return_sequences: read(return_sequences)?,
+            return_state: read(return_state)?,
+            go_backwards: read(go_backwards)?,
+            stateful: read(stateful)?,
+            unroll: read(unroll)?,
+            zero_output_for_mask: read(zero_output_for_mask)?,
+        })
     }
 }
 
@@ -74,24 +134,6 @@ impl CarriedStates {
         Ok(carried)
     }
 }
-
-/// Writes the `RNN` keys every recurrent layer's `get_config()` starts with, in Keras's
-/// order, from a layer with fields of the same names.
-macro_rules! write_sequence_flags {
-    ($m:expr, $layer:expr) => {
-        for (key, value) in [
-            ("return_sequences", $layer.return_sequences),
-            ("return_state", $layer.return_state),
-            ("go_backwards", $layer.go_backwards),
-            ("stateful", $layer.stateful),
-            ("unroll", $layer.unroll),
-            ("zero_output_for_mask", $layer.zero_output_for_mask),
-        ] {
-            $m.insert(key.into(), serde_json::Value::Bool(value));
-        }
-    };
-}
-pub(crate) use write_sequence_flags;
 
 /// The [`Layer`] methods a recurrent layer (a struct with `base` and a
 /// `run(x, mask, initial_state, ctx)` giving `[output, states...]`) writes the same way.
@@ -398,28 +440,13 @@ pub(crate) fn run_steps(
 pub(crate) struct CellRnn {
     pub(crate) base: LayerBase,
     pub(crate) cell: Box<dyn RnnCell>,
-    pub(crate) return_sequences: bool,
-    pub(crate) return_state: bool,
-    pub(crate) go_backwards: bool,
-    pub(crate) stateful: bool,
-    pub(crate) unroll: bool,
-    pub(crate) zero_output_for_mask: bool,
+    pub(crate) flags: SequenceFlags,
     states: CarriedStates,
 }
 
 impl CellRnn {
     pub(crate) fn new(base: LayerBase, cell: Box<dyn RnnCell>) -> Self {
-        CellRnn {
-            base,
-            cell,
-            return_sequences: false,
-            return_state: false,
-            go_backwards: false,
-            stateful: false,
-            unroll: false,
-            zero_output_for_mask: false,
-            states: CarriedStates::default(),
-        }
+        CellRnn { base, cell, flags: SequenceFlags::default(), states: CarriedStates::default() }
     }
 
     fn check_rank(&self, input_shape: &[Option<usize>]) -> Result<()> {
@@ -466,7 +493,7 @@ impl CellRnn {
         let sizes = self.cell.state_size();
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
-        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+        let stored = self.states.for_call(self.flags.stateful, initial_state.is_some(), |s| {
             s.first().filter(|s0| s0.shape()[0] != b).map(|s0| {
                 crate::Error::Value(format!(
                     "Layer {name} is stateful and holds states for batch size {}, but received a batch of {b}; call reset_states() or keep the batch size fixed",
@@ -488,17 +515,17 @@ impl CellRnn {
             }
             None => stored.unwrap_or_else(|| sizes.iter().map(|&n| Tensor::zeros(vec![b, n])).collect()),
         };
-        let flags = StepFlags::of(self.go_backwards, self.return_sequences, self.zero_output_for_mask);
+        let flags = self.flags.step();
         self.cell.reset_sequence();
         let cell = &self.cell;
         let result = run_steps(&x, mask, init, flags, &mut |xt, st| cell.step(xt, st, ctx));
         self.cell.reset_sequence();
         let (output, states) = result?;
-        if self.stateful {
+        if self.flags.stateful {
             self.states.keep(&states);
         }
         let mut outs = vec![output];
-        if self.return_state {
+        if self.flags.return_state {
             outs.extend(states);
         }
         Ok(outs)
@@ -507,9 +534,9 @@ impl CellRnn {
     fn output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
         self.check_rank(s)?;
         let o = Some(self.cell.output_size());
-        let first = if self.return_sequences { vec![s[0], s[1], o] } else { vec![s[0], o] };
+        let first = if self.flags.return_sequences { vec![s[0], s[1], o] } else { vec![s[0], o] };
         let mut out = vec![first];
-        if self.return_state {
+        if self.flags.return_state {
             out.extend(self.cell.state_size().into_iter().map(|n| vec![s[0], Some(n)]));
         }
         Ok(out)
@@ -551,7 +578,7 @@ impl Layer for CellRnn {
         self.output_shapes(s)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(if self.return_sequences { mask.cloned() } else { None })
+        Ok(if self.flags.return_sequences { mask.cloned() } else { None })
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
         vec![Sublayer::attr("cell", &*self.cell as &dyn Layer)]
@@ -561,7 +588,7 @@ impl Layer for CellRnn {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        write_sequence_flags!(m, self);
+        self.flags.write(&mut m);
         m.insert("cell".into(), self.cell.serialize());
         Value::Object(m)
     }

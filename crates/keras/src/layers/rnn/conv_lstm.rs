@@ -6,7 +6,7 @@
 use keras_engine::{ops, DType};
 use serde_json::Value;
 
-use super::cell_rnn::{run_steps, stepped_layer_common, write_sequence_flags, CarriedStates, StepFlags};
+use super::cell_rnn::{run_steps, stepped_layer_common, CarriedStates, SequenceFlags};
 pub use super::conv_lstm_cell::ConvLSTMCell;
 use crate::activations::Activation;
 use crate::constraints::Constraint;
@@ -27,12 +27,7 @@ pub struct ConvLSTM {
     class: &'static str,
     /// The cell holding the weights and the convolution arguments (saved under `cell`).
     pub(crate) cell: ConvLSTMCell,
-    pub(crate) return_sequences: bool,
-    pub(crate) return_state: bool,
-    pub(crate) go_backwards: bool,
-    pub(crate) stateful: bool,
-    pub(crate) unroll: bool,
-    pub(crate) zero_output_for_mask: bool,
+    pub(crate) flags: SequenceFlags,
     /// Stateful layers: the last states (channels-last), carried to the next batch.
     states: CarriedStates,
 }
@@ -91,12 +86,7 @@ impl ConvLSTM {
             base,
             class,
             cell: ConvLSTMCell::new(rank, filters, ks),
-            return_sequences: false,
-            return_state: false,
-            go_backwards: false,
-            stateful: false,
-            unroll: false,
-            zero_output_for_mask: false,
+            flags: SequenceFlags::default(),
             states: CarriedStates::default(),
         }
     }
@@ -221,12 +211,7 @@ impl ConvLSTM {
                     .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a boolean, received {v}"))),
             }
         };
-        l.return_sequences = b("return_sequences", false)?;
-        l.return_state = b("return_state", false)?;
-        l.go_backwards = b("go_backwards", false)?;
-        l.stateful = b("stateful", false)?;
-        l.unroll = b("unroll", false)?;
-        l.zero_output_for_mask = b("zero_output_for_mask", false)?;
+        l.flags = SequenceFlags::read(|k| b(k, false))?;
         l.cell.use_bias = b("use_bias", true)?;
         l.cell.unit_forget_bias = b("unit_forget_bias", true)?;
         let act = |k: &str, d: Activation| -> Result<Activation> {
@@ -327,7 +312,7 @@ impl ConvLSTM {
     /// Every output shape: `[output]`, or `[output, h, c]` with `return_state`.
     pub fn compute_output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
         let state = self.cell.data_format.shape_from_last(&self.step_output_last(s)?);
-        let first = if self.return_sequences {
+        let first = if self.flags.return_sequences {
             let mut o = vec![s[0], s[1]];
             o.extend_from_slice(&state[1..]);
             o
@@ -335,7 +320,7 @@ impl ConvLSTM {
             state.clone()
         };
         let mut out = vec![first];
-        if self.return_state {
+        if self.flags.return_state {
             out.push(state.clone());
             out.push(state);
         }
@@ -403,7 +388,7 @@ impl ConvLSTM {
                 );
             }
         }
-        let stored = self.states.for_call(self.stateful, initial_state.is_some(), |s| {
+        let stored = self.states.for_call(self.flags.stateful, initial_state.is_some(), |s| {
             s.first().filter(|s0| s0.shape() != state_shape).map(|s0| {
                 Error::Value(format!(
                     "Layer {name} is stateful and holds states of shape {:?}, but the input needs {state_shape:?}; call reset_states() or keep the batch size fixed",
@@ -431,23 +416,23 @@ impl ConvLSTM {
             }
             None => stored.unwrap_or_else(|| vec![Tensor::zeros(state_shape.clone()); 2]),
         };
-        let flags = StepFlags::of(self.go_backwards, self.return_sequences, self.zero_output_for_mask);
+        let flags = self.flags.step();
         let training = ctx.training;
         self.cell.reset_sequence();
         let cell = &self.cell;
         let result = run_steps(&x, mask, init, flags, &mut |xt, st| cell.step(xt, st, training));
         self.cell.reset_sequence();
         let (output, states) = result?;
-        if self.stateful {
+        if self.flags.stateful {
             self.states.keep(&states);
         }
-        let output = if self.return_sequences {
+        let output = if self.flags.return_sequences {
             self.seq_from_last(&output)?
         } else {
             self.cell.data_format.from_last(&output)?
         };
         let mut outs = vec![output];
-        if self.return_state {
+        if self.flags.return_state {
             for s in &states {
                 outs.push(self.cell.data_format.from_last(s)?);
             }
@@ -469,7 +454,7 @@ impl ConvLSTM {
     /// Keras's `get_config()`: the RNN keys, then the ConvLSTM arguments.
     pub fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        write_sequence_flags!(m, self);
+        self.flags.write(&mut m);
         let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
         self.cell.args_config(&mut m, Some(activity));
         Value::Object(m)
@@ -499,7 +484,7 @@ impl Layer for ConvLSTM {
         ConvLSTM::compute_output_shapes(self, s)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(if self.return_sequences { mask.cloned() } else { None })
+        Ok(if self.flags.return_sequences { mask.cloned() } else { None })
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
         vec![Sublayer::attr("cell", &self.cell)]
@@ -610,13 +595,13 @@ macro_rules! conv_lstm_layer {
                 /// Seed of the dropout masks.
                 seed,
                 /// Return the whole output sequence instead of the last output.
-                return_sequences,
+                return_sequences in flags,
                 /// Also return the final states `h` and `c`.
-                return_state,
+                return_state in flags,
                 /// Walk the sequence backwards.
-                go_backwards,
+                go_backwards in flags,
                 /// Carry the last states of a batch over to the next one.
-                stateful,
+                stateful in flags,
                 /// `input_shape` (without batch) for the first layer of a Sequential model.
                 input_shape,
                 /// Sets the layer name.

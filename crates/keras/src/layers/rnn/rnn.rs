@@ -8,75 +8,38 @@
 use serde_json::{json, Map, Value};
 
 use super::base::{Recurrent, RecurrentKind};
-use super::cell_rnn::CellRnn;
+use super::cell_rnn::{CellRnn, SequenceFlags};
 use super::rnn_cell::{deserialize_cell, RnnCell};
 use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
-/// The flags of an `RNN` config (the rest of a built-in layer's config belongs to its cell).
-const RNN_FLAGS: [&str; 6] =
-    ["return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask"];
+/// The config keys of the built-in cells, in Keras's order: each cell writes the ones its kind
+/// has (see [`RecurrentKind::has_arg`]).
+const CELL_KEYS: [&str; 18] = [
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "unit_forget_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "reset_after",
+    "seed",
+];
 
-/// The config keys of each built-in cell, in Keras's order.
-fn cell_keys(kind: RecurrentKind) -> &'static [&'static str] {
-    match kind {
-        RecurrentKind::SimpleRnn => &[
-            "units",
-            "activation",
-            "use_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "seed",
-        ],
-        RecurrentKind::Gru => &[
-            "units",
-            "activation",
-            "recurrent_activation",
-            "use_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "reset_after",
-            "seed",
-        ],
-        RecurrentKind::Lstm => &[
-            "units",
-            "activation",
-            "recurrent_activation",
-            "use_bias",
-            "unit_forget_bias",
-            "kernel_initializer",
-            "recurrent_initializer",
-            "bias_initializer",
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-            "dropout",
-            "recurrent_dropout",
-            "seed",
-        ],
-    }
+/// The config keys of a built-in cell of `kind`, in Keras's order.
+fn cell_keys(kind: RecurrentKind) -> impl Iterator<Item = &'static str> {
+    CELL_KEYS.into_iter().filter(move |k| kind.has_arg(k))
 }
 
 fn cell_class(kind: RecurrentKind) -> &'static str {
@@ -254,7 +217,7 @@ fn builtin_cell_config(r: &Recurrent) -> Map<String, Value> {
     m.insert("trainable".into(), json!(r.cell.base.trainable && r.base.trainable));
     m.insert("dtype".into(), inner["dtype"].clone());
     for k in cell_keys(r.kind) {
-        m.insert((*k).into(), inner.get(*k).cloned().unwrap_or(Value::Null));
+        m.insert(k.into(), inner.get(k).cloned().unwrap_or(Value::Null));
     }
     m
 }
@@ -363,8 +326,8 @@ enum Inner {
 macro_rules! set_flag {
     ($self:ident, $field:ident, $v:expr) => {{
         match &mut $self.0 {
-            Inner::Fused(r) => r.$field = $v,
-            Inner::Cell(c) => c.$field = $v,
+            Inner::Fused(r) => r.flags.$field = $v,
+            Inner::Cell(c) => c.flags.$field = $v,
         }
         $self
     }};
@@ -466,19 +429,13 @@ impl RNN {
             _ => {
                 let mut c = CellRnn::new(LayerBase::named("rnn"), deserialize_cell(cell)?);
                 c.base.apply_config(cfg);
-                let b = |k: &str| cfg.get(k).and_then(Value::as_bool).unwrap_or(false);
-                c.return_sequences = b("return_sequences");
-                c.return_state = b("return_state");
-                c.go_backwards = b("go_backwards");
-                c.stateful = b("stateful");
-                c.unroll = b("unroll");
-                c.zero_output_for_mask = b("zero_output_for_mask");
+                c.flags = SequenceFlags::read(|k| Ok(cfg.get(k).and_then(Value::as_bool).unwrap_or(false)))?;
                 return Ok(RNN(Inner::Cell(c)));
             }
         };
         let cell_cfg = cell.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut merged: Map<String, Value> = cell_cfg.clone();
-        for k in RNN_FLAGS {
+        for k in SequenceFlags::KEYS {
             if let Some(v) = cfg.get(k) {
                 merged.insert(k.into(), v.clone());
             }
@@ -582,7 +539,7 @@ impl Layer for RNN {
             Inner::Fused(r) => {
                 let inner = r.get_config();
                 let mut m = r.base.base_config();
-                for k in RNN_FLAGS {
+                for k in SequenceFlags::KEYS {
                     m.insert(k.into(), inner[k].clone());
                 }
                 m.insert("cell".into(), fused_cell_config(r));

@@ -25,11 +25,8 @@ pub mod symbolic;
 use serde_json::Value;
 
 use crate::layers::{CallContext, Layer, Shape, Variable};
-use crate::trainers::train_model::{not_compiled, train_model_impl};
-use crate::trainers::{
-    self, trainer, Arrays, CompileArgs, Compiled, EvaluateArgs, FitArgs, History, IntoLoss, IntoMetrics,
-    IntoOptimizer, Logs, LossArg, MetricArg, Metrics, Network, PredictArgs,
-};
+use crate::trainers::train_model::train_model_impl;
+use crate::trainers::{self, trainer, Arrays, Compiled, Network, PredictArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 use graph::Graph;
 pub use symbolic::{Input, KerasTensor, SharedLayer, SymbolicCall};
@@ -456,100 +453,32 @@ impl Functional {
         trainers::arrays::inputs_in_order(x, &names, self.name())
     }
 
-    /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
-    pub fn compile<O: IntoOptimizer, L: IntoLoss, M: IntoMetrics>(
-        &mut self,
-        optimizer: O,
-        loss: L,
-        metrics: M,
-    ) -> Result<()> {
-        let metrics: Vec<MetricArg> = metrics.into_metrics();
-        self.compile_with(optimizer, loss, metrics)
-    }
-
-    /// [`Functional::compile`] with metric objects.
-    pub fn compile_with<O: IntoOptimizer, L: IntoLoss>(
-        &mut self,
-        optimizer: O,
-        loss: L,
-        metrics: Vec<MetricArg>,
-    ) -> Result<()> {
-        let identifier = loss.identifier();
-        let args = CompileArgs::new(optimizer.into_optimizer()?)
-            .loss(LossArg::Object(loss.into_loss()?))
-            .metrics(Metrics::Flat(metrics));
-        let mut c = Compiled::from_args(args, &Network::output_names(&self.graph))?;
-        if let Some(name) = identifier {
-            c.set_loss_identifier(name);
-        }
-        self.compiled = Some(c);
-        Ok(())
-    }
-
-    /// Configures training with everything Keras's `compile` takes: a loss, loss weight and
-    /// metrics per output, as lists or maps by output name ([`CompileArgs`]).
-    pub fn compile_args(&mut self, args: CompileArgs) -> Result<()> {
-        self.compiled = Some(Compiled::from_args(args, &Network::output_names(&self.graph))?);
-        Ok(())
-    }
-
-    /// The compile state, once compiled.
-    pub fn compile_state(&self) -> Option<&Compiled> {
-        self.compiled.as_ref()
-    }
-
-    /// The compile state, mutable.
-    pub fn compile_state_mut(&mut self) -> Option<&mut Compiled> {
-        self.compiled.as_mut()
+    crate::models::training_methods! {
+        /// Configures training (Keras `model.compile`), as [`crate::models::Sequential::compile`].
+        compile,
+        /// [`Functional::compile`] with metric objects.
+        compile_with,
+        /// Configures training with everything Keras's `compile` takes: a loss, loss weight and
+        /// metrics per output, as lists or maps by output name ([`CompileArgs`]).
+        compile_args,
+        /// The compile state, once compiled.
+        compile_state,
+        /// The compile state, mutable.
+        compile_state_mut,
+        /// Trains the model (Keras `model.fit`): `x` and `y` are one array, a list in input
+        /// (output) order, or a map keyed by input (output) name.
+        fit,
+        /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
+        evaluate,
+        /// One gradient step on one batch (Keras `train_on_batch(..., return_dict=True)`).
+        train_on_batch(Arrays),
+        /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
+        test_on_batch(Arrays),
     }
 
     /// Forgets the compile state (a loader whose compile config failed half-way).
     pub(crate) fn clear_compile_state(&mut self) {
         self.compiled = None;
-    }
-
-    fn require_compiled(&self) -> Result<()> {
-        self.compiled.as_ref().map(|_| ()).ok_or_else(not_compiled)
-    }
-
-    /// Trains the model (Keras `model.fit`): `x` and `y` are one array, a list in input
-    /// (output) order, or a map keyed by input (output) name.
-    pub fn fit(&mut self, x: impl Into<Arrays>, y: impl Into<Arrays>, args: FitArgs) -> Result<History> {
-        self.require_compiled()?;
-        trainer::fit(self, x.into(), Some(y.into()), args)
-    }
-
-    /// Loss and metrics on the data (Keras `model.evaluate(..., return_dict=True)`).
-    pub fn evaluate(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        args: EvaluateArgs,
-    ) -> Result<Logs> {
-        self.require_compiled()?;
-        trainer::evaluate(self, x.into(), Some(y.into()), args)
-    }
-
-    /// One gradient step on one batch (Keras `train_on_batch(..., return_dict=True)`).
-    pub fn train_on_batch(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        sample_weight: Option<Arrays>,
-    ) -> Result<Logs> {
-        self.require_compiled()?;
-        trainer::train_on_batch(self, x.into(), Some(y.into()), sample_weight)
-    }
-
-    /// Loss and metrics of one batch (Keras `test_on_batch(..., return_dict=True)`).
-    pub fn test_on_batch(
-        &mut self,
-        x: impl Into<Arrays>,
-        y: impl Into<Arrays>,
-        sample_weight: Option<Arrays>,
-    ) -> Result<Logs> {
-        self.require_compiled()?;
-        trainer::test_on_batch(self, x.into(), Some(y.into()), sample_weight)
     }
 
     /// The Keras config (`model.get_config()`).

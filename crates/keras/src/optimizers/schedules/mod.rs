@@ -122,7 +122,18 @@ fn check_steps(key: &str, n: Num) -> Result<()> {
 /// The parts every schedule shares: `from_map` (its `config_args!` reader, then the
 /// constructor's `check`) and the [`LearningRateSchedule`] impl around its `call` (the
 /// class name, `get_config` from its `config_args!` writer, `clone_box`).
+///
+/// `check field` also writes the public `check()`: `field > 0`, the Keras constructor's check.
 macro_rules! schedule_impl {
+    ($ty:ident, $class:literal, check $steps:ident, $($call:tt)*) => {
+        impl $ty {
+            #[doc = concat!("Checks `", stringify!($steps), " > 0` (the Keras constructor's check).")]
+            pub fn check(&self) -> Result<()> {
+                check_steps(stringify!($steps), self.$steps)
+            }
+        }
+        schedule_impl! { $ty, $class, $($call)* }
+    };
     ($ty:ident, $class:literal, $($call:tt)*) => {
         impl $ty {
             fn from_map(cfg: &mut Map<String, Value>) -> Result<Self> {
@@ -227,46 +238,60 @@ impl ConfigArg<ScheduleArgs> for String {
     }
 }
 
-config_args! {
+/// A schedule of `initial_learning_rate`, `decay_rate` and `p = step / decay_steps` (`p`
+/// floored with `staircase`): the struct, its arguments, `new` and the
+/// [`LearningRateSchedule`] impl of `ExponentialDecay` and `InverseTimeDecay`, which differ
+/// only in the formula `|initial_learning_rate, decay_rate, p| ...` (float32).
+macro_rules! rate_decay_schedule {
+    (
+        $(#[$doc:meta])*
+        $ty:ident, $class:literal, staircase $staircase_doc:literal,
+        |$init:ident, $rate:ident, $p:ident| $formula:expr
+    ) => {
+        config_args! {
+            $(#[$doc])*
+            #[derive(Clone, Debug)]
+            pub struct $ty with builders, family ScheduleArgs {
+                initial_learning_rate: Num,
+                decay_steps: Num,
+                decay_rate: Num,
+                #[doc = $staircase_doc]
+                staircase: bool = false; builder staircase(yes: bool),
+                name: String = $class.into(),
+            }
+        }
+
+        impl $ty {
+            #[doc = concat!("`", $class, "(initial_learning_rate, decay_steps, decay_rate)`.")]
+            pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
+                $ty {
+                    initial_learning_rate: Num::float(initial_learning_rate),
+                    decay_steps: Num::int(decay_steps),
+                    decay_rate: Num::float(decay_rate),
+                    ..Self::defaults()
+                }
+            }
+        }
+
+        schedule_impl! {
+            $ty, $class, check decay_steps,
+            fn call(&self, step: u64) -> f32 {
+                let mut $p = step as f32 / self.decay_steps.f();
+                if self.staircase {
+                    $p = $p.floor();
+                }
+                let ($init, $rate) = (self.initial_learning_rate.f(), self.decay_rate.f());
+                $formula
+            }
+        }
+    };
+}
+
+rate_decay_schedule! {
     /// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored exponent with
     /// `staircase`).
-    #[derive(Clone, Debug)]
-    pub struct ExponentialDecay with builders, family ScheduleArgs {
-        initial_learning_rate: Num,
-        decay_steps: Num,
-        decay_rate: Num,
-        /// `staircase=`: decay at discrete intervals.
-        staircase: bool = false; builder staircase(yes: bool),
-        name: String = "ExponentialDecay".into(),
-    }
-}
-
-impl ExponentialDecay {
-    /// `ExponentialDecay(initial_learning_rate, decay_steps, decay_rate)`.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        ExponentialDecay {
-            initial_learning_rate: Num::float(initial_learning_rate),
-            decay_steps: Num::int(decay_steps),
-            decay_rate: Num::float(decay_rate),
-            ..Self::defaults()
-        }
-    }
-
-    /// Checks `decay_steps > 0` (the Keras constructor's check).
-    pub fn check(&self) -> Result<()> {
-        check_steps("decay_steps", self.decay_steps)
-    }
-}
-
-schedule_impl! {
-    ExponentialDecay, "ExponentialDecay",
-    fn call(&self, step: u64) -> f32 {
-        let mut p = step as f32 / self.decay_steps.f();
-        if self.staircase {
-            p = p.floor();
-        }
-        self.initial_learning_rate.f() * self.decay_rate.f().powf(p)
-    }
+    ExponentialDecay, "ExponentialDecay", staircase "`staircase=`: decay at discrete intervals.",
+    |init, rate, p| init * rate.powf(p)
 }
 
 config_args! {
@@ -349,14 +374,10 @@ impl PolynomialDecay {
             ..Self::defaults()
         }
     }
-    /// Checks `decay_steps > 0`.
-    pub fn check(&self) -> Result<()> {
-        check_steps("decay_steps", self.decay_steps)
-    }
 }
 
 schedule_impl! {
-    PolynomialDecay, "PolynomialDecay",
+    PolynomialDecay, "PolynomialDecay", check decay_steps,
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let end = self.end_learning_rate.f();
@@ -373,45 +394,11 @@ schedule_impl! {
     }
 }
 
-config_args! {
+rate_decay_schedule! {
     /// `initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with
     /// `staircase`).
-    #[derive(Clone, Debug)]
-    pub struct InverseTimeDecay with builders, family ScheduleArgs {
-        initial_learning_rate: Num,
-        decay_steps: Num,
-        decay_rate: Num,
-        /// `staircase=`.
-        staircase: bool = false; builder staircase(yes: bool),
-        name: String = "InverseTimeDecay".into(),
-    }
-}
-
-impl InverseTimeDecay {
-    /// `InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate)`.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        InverseTimeDecay {
-            initial_learning_rate: Num::float(initial_learning_rate),
-            decay_steps: Num::int(decay_steps),
-            decay_rate: Num::float(decay_rate),
-            ..Self::defaults()
-        }
-    }
-    /// Checks `decay_steps > 0`.
-    pub fn check(&self) -> Result<()> {
-        check_steps("decay_steps", self.decay_steps)
-    }
-}
-
-schedule_impl! {
-    InverseTimeDecay, "InverseTimeDecay",
-    fn call(&self, step: u64) -> f32 {
-        let mut p = step as f32 / self.decay_steps.f();
-        if self.staircase {
-            p = p.floor();
-        }
-        self.initial_learning_rate.f() / (1.0 + self.decay_rate.f() * p)
-    }
+    InverseTimeDecay, "InverseTimeDecay", staircase "`staircase=`.",
+    |init, rate, p| init / (1.0 + rate * p)
 }
 
 fn cosine_decayed(from_lr: f32, step: f32, decay_steps: f32, alpha: f64) -> f32 {
@@ -453,14 +440,10 @@ impl CosineDecay {
         self.warmup_steps = Num::int(steps);
         self
     }
-    /// Checks `decay_steps > 0`.
-    pub fn check(&self) -> Result<()> {
-        check_steps("decay_steps", self.decay_steps)
-    }
 }
 
 schedule_impl! {
-    CosineDecay, "CosineDecay",
+    CosineDecay, "CosineDecay", check decay_steps,
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let ds = self.decay_steps.f();
@@ -508,14 +491,10 @@ impl CosineDecayRestarts {
             ..Self::defaults()
         }
     }
-    /// Checks `first_decay_steps > 0`.
-    pub fn check(&self) -> Result<()> {
-        check_steps("first_decay_steps", self.first_decay_steps)
-    }
 }
 
 schedule_impl! {
-    CosineDecayRestarts, "CosineDecayRestarts",
+    CosineDecayRestarts, "CosineDecayRestarts", check first_decay_steps,
     fn call(&self, step: u64) -> f32 {
         let init = self.initial_learning_rate.f();
         let alpha = self.alpha.f();
