@@ -7,7 +7,6 @@
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
-//! - `small_gemm`: A register-tiled GEMM for the small per-step products of the recurrent ops
 //! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
 //! - `transpose`: Cache-blocked transpose of a row-major f32 matrix
 //! - `winograd`: Winograd F(4x4, 3x3) for 3x3, stride-1 convolutions
@@ -19,6 +18,5 @@ pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;
 pub mod simd;
-pub(crate) mod small_gemm;
 pub mod transpose;
 pub mod winograd;

@@ -15,7 +15,6 @@ use gemm::gemm;
 
 use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans};
-use crate::kernels::small_gemm::small_gemm;
 use crate::ops::elementwise::Unary;
 use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates};
 use crate::tensor::Tensor;
@@ -122,11 +121,6 @@ fn sgemm(
             && (m - 1) * c_rs + n - 1 < c.len(),
         "rnn gemm buffer too short"
     );
-    // The per-step recurrent products (a chunk of batch rows, single-threaded): the
-    // register-tiled kernel, bit-identical to gemm on them, without gemm's edge handling.
-    if !parallel && a_cs == 1 && b_cs == 1 && small_gemm((m, n, k), a, a_rs, b, b_rs, c, c_rs, accumulate) {
-        return;
-    }
     // SAFETY: the assert above bounds every index gemm reads or writes with these strides.
     unsafe {
         gemm(
