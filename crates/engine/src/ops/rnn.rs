@@ -1026,7 +1026,7 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let gu = cell.gates() * u;
     let bu = b * u;
     let ns = cell.num_states();
-    let mut dz = vec![0.0f32; t * b * gu];
+    let mut dz = crate::parallel::zeros(t * b * gu);
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
     let mut rkt = vec![0.0f32; gu * u];
     for (i, row) in sv.rkernel.chunks_exact(gu).enumerate() {
