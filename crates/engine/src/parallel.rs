@@ -26,6 +26,34 @@ pub fn num_threads() -> usize {
 /// Minimum number of elements before an element-wise loop is split over threads.
 pub const ELEMENTWISE_PARALLEL_MIN: usize = 1 << 15;
 
+/// Length from which [`zeros`] splits the zero fill over the engine threads.
+const PARALLEL_ZEROS_MIN: usize = 1 << 19;
+
+/// A vector of `n` zeros. Large ones (2 MiB and up) are filled by every engine thread, each
+/// writing its own slice, instead of by one `calloc` memset on the calling thread while the
+/// others wait (the dense 20000x128 embedding gradient and the recurrent op's gate gradients
+/// of a W3 training step: 6.7% of its samples, all on the main thread).
+///
+/// ```
+/// let z = keras_engine::parallel::zeros(1 << 20);
+/// assert_eq!(z.len(), 1 << 20);
+/// assert!(z.iter().all(|&v| v == 0.0));
+/// ```
+pub fn zeros(n: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let threads = num_threads();
+    if n < PARALLEL_ZEROS_MIN || threads < 2 {
+        return vec![0.0; n];
+    }
+    let mut v: Vec<f32> = Vec::with_capacity(n);
+    v.spare_capacity_mut()[..n]
+        .par_chunks_mut(n.div_ceil(threads))
+        .for_each(|c| c.fill(std::mem::MaybeUninit::new(0.0)));
+    // SAFETY: the loop above wrote every one of the first `n` elements.
+    unsafe { v.set_len(n) };
+    v
+}
+
 /// Whether [`enable_malloc_tuning`] was called (the environment variable is read separately).
 static MALLOC_TUNING: AtomicBool = AtomicBool::new(false);
 

@@ -147,6 +147,38 @@ fn sgemm(
     }
 }
 
+/// Depth up to which `gemm` sums every product in one accumulator, then adds it to the
+/// destination (`gemm_common::cache::kernel_params` never splits `k <= 512`).
+const GEMM_ONE_DEPTH_BLOCK: usize = 512;
+
+/// The input projection `x @ kernel + bias` (`(rows, n)` from `(rows, k)` and `(k, n)`). With
+/// a bias and `k <= 512`, the output starts as the bias rows and the GEMM adds its products
+/// to them: `gemm` computes `bias + sum` once per element, the same float32 addition as the
+/// sum followed by `+ bias`, so the result is bit-identical to zero-fill, GEMM, add, with one
+/// pass over the buffer instead of three.
+fn project(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, (rows, n, k): (usize, usize, usize)) -> Vec<f32> {
+    match bias {
+        Some(ib) if k <= GEMM_ONE_DEPTH_BLOCK => {
+            let mut out = Vec::with_capacity(rows * n);
+            for _ in 0..rows {
+                out.extend_from_slice(&ib[..n]);
+            }
+            mm(rows, n, k, x, Trans::No, kernel, Trans::No, &mut out, true);
+            out
+        }
+        _ => {
+            let mut out = vec![0.0f32; rows * n];
+            mm(rows, n, k, x, Trans::No, kernel, Trans::No, &mut out, false);
+            if let Some(ib) = bias {
+                for row in out.chunks_mut(n) {
+                    row.iter_mut().zip(ib).for_each(|(v, &bb)| *v += bb);
+                }
+            }
+            out
+        }
+    }
+}
+
 /// Activation values in the recurrent op: sigmoid and tanh through [`fast_exp`].
 #[inline(always)]
 fn fapply(u: Unary, x: f32) -> f32 {
@@ -296,24 +328,17 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         Some(bt) => Some(bt.as_f32()?.to_vec()),
         None => None,
     };
-    // Time-major inputs in processing order.
-    let mut xs = vec![0.0f32; t * b * d];
+    // Time-major inputs in processing order (every element written once, no zero fill).
+    let mut xs = Vec::with_capacity(t * b * d);
     for s in 0..t {
         let tm = if opts.go_backwards { t - 1 - s } else { s };
         for bi in 0..b {
             let src = (bi * t + tm) * d;
-            xs[(s * b + bi) * d..(s * b + bi + 1) * d].copy_from_slice(&xv[src..src + d]);
+            xs.extend_from_slice(&xv[src..src + d]);
         }
     }
     // One GEMM for the input projection of every step (+ input bias).
-    let mut gates = vec![0.0f32; t * b * gu];
-    mm(t * b, gu, d, &xs, Trans::No, &kernel, Trans::No, &mut gates, false);
-    if let Some(bv) = &bias {
-        let ib = &bv[..gu];
-        for row in gates.chunks_mut(gu) {
-            row.iter_mut().zip(ib).for_each(|(v, &bb)| *v += bb);
-        }
-    }
+    let mut gates = project(&xs, &kernel, bias.as_deref().map(|bv| &bv[..gu]), (t * b, gu, d));
     let rbias: Option<&[f32]> = if reset_after { bias.as_ref().map(|bv| &bv[gu..]) } else { None };
 
     let bu = b * u;
@@ -1001,7 +1026,7 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let gu = cell.gates() * u;
     let bu = b * u;
     let ns = cell.num_states();
-    let mut dz = vec![0.0f32; t * b * gu];
+    let mut dz = crate::parallel::zeros(t * b * gu);
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
     let mut rkt = vec![0.0f32; gu * u];
     for (i, row) in sv.rkernel.chunks_exact(gu).enumerate() {
@@ -1373,6 +1398,28 @@ mod tests {
             }
         }
         assert_eq!(out[2].shape(), &[b, u]);
+    }
+
+    #[test]
+    fn projection_with_the_bias_in_place_is_bit_identical_to_add_after() {
+        // k = 600 takes the old path (gemm splits the depth there); the others start from
+        // the bias rows.
+        for &(rows, n, k) in &[(2560, 512, 128), (7, 12, 5), (64, 48, 512), (9, 16, 600)] {
+            let x: Vec<f32> = (0..rows * k).map(|i| ((i as f32) * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| ((i as f32) * 0.11 + 1.0).cos() * 0.2).collect();
+            let bias: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin() * 3.0).collect();
+            let got = project(&x, &w, Some(&bias), (rows, n, k));
+            let mut want = vec![0.0f32; rows * n];
+            mm(rows, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);
+            for row in want.chunks_mut(n) {
+                row.iter_mut().zip(&bias).for_each(|(v, &bb)| *v += bb);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "({rows}, {n}, {k})");
+            let mut plain = vec![0.0f32; rows * n];
+            mm(rows, n, k, &x, Trans::No, &w, Trans::No, &mut plain, false);
+            assert_eq!(bits(&project(&x, &w, None, (rows, n, k))), bits(&plain));
+        }
     }
 
     #[test]

@@ -168,12 +168,28 @@ impl Layer for Embedding {
             &[table.value()],
             Box::new(move |g, _o, _inputs| {
                 let gv = g.as_f32()?;
-                let mut dt = vec![0.0f32; vocab * d];
-                for (row, &i) in ids.iter().enumerate() {
-                    dt[i * d..(i + 1) * d]
-                        .iter_mut()
-                        .zip(&gv[row * d..(row + 1) * d])
-                        .for_each(|(a, &b)| *a += b);
+                // Zero-filled by every engine thread; then each thread adds the rows of its
+                // own range of table rows, in id order (the same additions in the same order
+                // as one serial scatter).
+                let mut dt = keras_engine::parallel::zeros(vocab * d);
+                let threads = keras_engine::parallel::num_threads();
+                let per = if dt.len() >= 1 << 19 && threads > 1 { vocab.div_ceil(threads) } else { vocab };
+                let scatter = |(k, part): (usize, &mut [f32])| {
+                    let lo = k * per;
+                    for (row, &i) in ids.iter().enumerate() {
+                        if (lo..lo + per).contains(&i) {
+                            part[(i - lo) * d..(i - lo + 1) * d]
+                                .iter_mut()
+                                .zip(&gv[row * d..(row + 1) * d])
+                                .for_each(|(a, &b)| *a += b);
+                        }
+                    }
+                };
+                if per < vocab && d > 0 {
+                    use rayon::prelude::*;
+                    dt.par_chunks_mut(per * d).enumerate().for_each(scatter);
+                } else if d > 0 {
+                    scatter((0, &mut dt[..]));
                 }
                 Ok(vec![Some(Tensor::new(dt, vec![vocab, d])?)])
             }),
@@ -248,5 +264,38 @@ mod tests {
         let w = emb.weights()[0].value().clone();
         let g = tape.gradient(&y, &[&w]).unwrap()[0].clone().unwrap();
         assert_eq!(g.to_f32_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn parallel_scatter_matches_a_serial_scatter_bit_for_bit() {
+        // 5000 x 128 takes the parallel path; ids repeat (in both halves of the table) and
+        // the output gradient rows have uneven magnitudes, so the order of additions shows.
+        let (vocab, d, n) = (5000usize, 128usize, 640usize);
+        let mut emb = Embedding::new(vocab, d);
+        emb.build(&[None, Some(n)]).unwrap();
+        let ids: Vec<i64> =
+            (0..n as i64).map(|k| (k * 7919 + (k % 3) * 4999) % 13 * 383 % vocab as i64).collect();
+        let x = Tensor::from_i64(ids.clone(), [1, n]).unwrap();
+        let tape = GradientTape::new();
+        let y = emb.call(&x, &mut CallContext::new(true)).unwrap();
+        let up: Vec<f32> =
+            (0..n * d).map(|k| ((k as f32) * 0.731).sin() * 10f32.powi((k % 7) as i32 - 3)).collect();
+        let up = Tensor::new(up.clone(), [1, n, d]).unwrap();
+        let loss = keras_engine::ops::sum_all(&keras_engine::ops::mul(&y, &up).unwrap()).unwrap();
+        let w = emb.weights()[0].value().clone();
+        let g = tape.gradient(&loss, &[&w]).unwrap()[0].clone().unwrap().to_f32_vec();
+        let upv = up.to_f32_vec();
+        let mut want = vec![0.0f32; vocab * d];
+        for (row, &i) in ids.iter().enumerate() {
+            let i = i as usize;
+            for j in 0..d {
+                want[i * d + j] += upv[row * d + j];
+            }
+        }
+        let repeated = ids.iter().filter(|&&i| ids.iter().filter(|&&k| k == i).count() > 1).count();
+        assert!(repeated > n / 2, "the ids repeat");
+        assert!(ids.iter().any(|&i| i < 2500) && ids.iter().any(|&i| i >= 2500));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&g), bits(&want));
     }
 }
