@@ -23,6 +23,7 @@
 //! off (read once).
 
 use super::conv::Conv2dGeometry;
+use super::fresh::{fresh_vec, Out};
 use super::matmul::{matmul_strided, matmul_tn_strided_acc};
 use super::simd::multiversion;
 use rayon::prelude::*;
@@ -181,7 +182,23 @@ pub fn conv2d_winograd(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
     assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
-    run(g, x, u, bias, out, epilogue, false);
+    run(g, x, u, bias, out.into(), epilogue, false);
+}
+
+/// [`conv2d_winograd`] into a new vector: each block of output rows is zero-filled by the
+/// thread that computes it, while in cache, instead of all at once beforehand
+/// ([`super::fresh`]).
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub fn conv2d_winograd_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    fresh_vec(g.output_len(), |out| run(g, x, u, bias, out, epilogue, false))
 }
 
 /// [`conv2d_winograd`] with `epilogue`, then 2x2 max pooling with stride 2 and `valid`
@@ -207,7 +224,7 @@ pub fn conv2d_winograd_maxpool2(
         g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out,
         "conv2d_winograd_maxpool2: output length"
     );
-    run(g, x, u, bias, out, epilogue, true);
+    run(g, x, u, bias, out.into(), epilogue, true);
 }
 
 /// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
@@ -216,7 +233,7 @@ fn run(
     x: &[f32],
     u: &[f32],
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    out: Out<'_>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
     pooled: bool,
 ) {
@@ -229,6 +246,8 @@ fn run(
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let tile_rows = g.n * th;
     if tile_rows == 0 || g.out_w == 0 || out.is_empty() {
+        // Nothing to compute (a fresh output must still be accounted for).
+        out.writable();
         return;
     }
     // Tile rows per block: buffers within BLOCK_FLOATS but at least MIN_BLOCK_TILES tiles
@@ -247,18 +266,24 @@ fn run(
     } else {
         (g.out_w * g.c_out, &|tr: usize| M.min(g.out_h - (tr % th) * M))
     };
-    let mut blocks: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
+    let mut blocks: Vec<(usize, usize, Out<'_>)> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
     let mut rest = out;
     let mut tr0 = 0;
     while tr0 < tile_rows {
         let tr1 = (tr0 + rows_per).min(tile_rows);
         let len: usize = (tr0..tr1).map(|tr| out_rows_of(tr) * row_len).sum();
-        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        let (head, tail) = rest.split_at(len);
         blocks.push((tr0, tr1 - tr0, head));
         rest = tail;
         tr0 = tr1;
     }
-    let run = |(tr0, rows, ob): (usize, usize, &mut [f32])| {
+    // The blocks cover the whole output (`rest` is empty).
+    rest.writable();
+    let run = |(tr0, rows, ob): (usize, usize, Out<'_>)| {
+        // `block` writes every element of its output rows: each tile row's output rows,
+        // every column through its tiles' `cols` (pooled: every pooled row and column
+        // through `pool_tile`), so a fresh block is zero-filled only here, in cache.
+        let ob = ob.writable();
         if pooled {
             with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, Some(epilogue)));
         } else {
@@ -975,6 +1000,8 @@ mod tests {
             let u = transform_kernel(&g, &k);
             let mut got = vec![f32::NAN; g.output_len()];
             conv2d_winograd(&g, &x, &u, Some(&bias), &mut got, &epi);
+            let fresh = conv2d_winograd_vec(&g, &x, &u, Some(&bias), &epi);
+            assert!(fresh.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "fresh {:?}", (n, h, w));
             // F(4x4, 3x3) rounding: about 2e-5 of the largest output (see the module docs).
             let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
