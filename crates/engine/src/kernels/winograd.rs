@@ -360,6 +360,7 @@ fn block(
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
             input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
+            prefetch_next_window(g, x, tr, tx);
         }
     }
     // Position e of every tile: rows of `v` and `mm` POS vectors apart.
@@ -563,6 +564,8 @@ fn gradient_block(
             let ix0 = (tx * M) as isize - g.pad_left as isize;
             input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
             gradient_tile(g, dimg, ty * M, tx * M, w, r * tw + tx, &mut scratch);
+            prefetch_next_window(g, x, tr, tx);
+            prefetch_next_gradient(g, dy, tr, tx);
         }
     }
     let pair = g.c_in * g.c_out;
@@ -656,6 +659,75 @@ pub fn flipped_kernel(c_in: usize, c_out: usize, w: &[f32]) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Asks the CPU to bring into L1 the input pixels that tile `(tr + 1, tx)` (the tile below
+/// `(tr, tx)`, flattened over images) will read and tile `(tr, tx)` did not: its window rows
+/// below the current window (all six in the next image), columns `tx * M .. tx * M + M` of
+/// the window. The transforms stall on these loads otherwise (the input of a large
+/// convolution comes from memory; the rows of the next tile row start streams the hardware
+/// prefetcher has not yet seen). A hint only: values are unchanged.
+#[inline(always)]
+fn prefetch_next_window(g: &Conv2dGeometry, x: &[f32], tr: usize, tx: usize) {
+    let th = g.out_h.div_ceil(M);
+    let next = tr + 1;
+    if next >= g.n * th {
+        return;
+    }
+    let (b, ty) = (next / th, next % th);
+    let iy0 = (ty * M) as isize - g.pad_top as isize;
+    // Rows of the current window are cached already (same image: its last two rows).
+    let first = if ty == 0 { iy0 } else { iy0 + (ALPHA - M) as isize };
+    let ix0 = ((tx * M) as isize - g.pad_left as isize).max(0) as usize;
+    let ix1 = (tx * M + M).saturating_sub(g.pad_left).min(g.w);
+    let rows = first.max(0) as usize..((iy0 + ALPHA as isize).max(0) as usize).min(g.h);
+    let img = b * g.h * g.w * g.c_in;
+    for iy in rows {
+        let row = img + iy * g.w * g.c_in;
+        prefetch_range(x, row + ix0 * g.c_in, row + ix1.max(ix0) * g.c_in);
+    }
+}
+
+/// [`prefetch_next_window`] for the output gradient read by [`gradient_tile`]: the 4x4
+/// window of tile `(tr + 1, tx)`.
+#[inline(always)]
+fn prefetch_next_gradient(g: &Conv2dGeometry, dy: &[f32], tr: usize, tx: usize) {
+    let th = g.out_h.div_ceil(M);
+    let next = tr + 1;
+    if next >= g.n * th {
+        return;
+    }
+    let (b, ty) = (next / th, next % th);
+    let (ox0, ox1) = (tx * M, (tx * M + M).min(g.out_w));
+    let img = b * g.out_h * g.out_w * g.c_out;
+    for oy in ty * M..(ty * M + M).min(g.out_h) {
+        let row = img + oy * g.out_w * g.c_out;
+        prefetch_range(dy, row + ox0 * g.c_out, row + ox1 * g.c_out);
+    }
+}
+
+/// Prefetches the cache lines of `v[lo..hi]` (a hint; nothing past `v`'s end is touched).
+#[inline(always)]
+fn prefetch_range(v: &[f32], lo: usize, hi: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let hi = hi.min(v.len());
+        let mut i = lo;
+        while i < hi {
+            // SAFETY: `i < v.len()`, so the address lies inside `v`; a prefetch never faults
+            // and changes no values (SSE is part of every x86-64 CPU).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(i) as *const i8) };
+            i += 16;
+        }
+        if lo < hi {
+            // The last line, if the range does not start on a line boundary.
+            // SAFETY: as above (`hi - 1 < v.len()`).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(hi - 1) as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, lo, hi);
 }
 
 /// `B^T d` for one column of 6 channel vectors.
