@@ -761,6 +761,20 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
     r
 }
 
+/// `[a[0][j], a[1][j], ..]`: column `j` of the first 6 (or `n`) rows of `a`, as an array
+/// literal (no closure: a closure would not inherit the multiversioned target features).
+macro_rules! column {
+    ($a:expr, $j:expr) => {
+        column!($a, $j, 6)
+    };
+    ($a:expr, $j:expr, 4) => {
+        [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j]]
+    };
+    ($a:expr, $j:expr, 6) => {
+        [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j], $a[4][$j], $a[5][$j]]
+    };
+}
+
 /// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
 type Window = [[[f32; LANES]; ALPHA]; ALPHA];
 
@@ -855,16 +869,19 @@ fn input_channels<const FULL: bool>(
             load::<FULL>(dv, &xrow[ix as usize * c_in + c0..], cb);
         }
     }
-    // Columns, then rows: t = B^T d, then (t B) by rows.
-    let mut t_ = [[[0.0f32; LANES]; ALPHA]; ALPHA];
-    for j in 0..ALPHA {
-        let col = input_1d([d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]]);
-        for i in 0..ALPHA {
-            t_[i][j] = col[i];
-        }
-    }
-    for (i, trow) in t_.iter().enumerate() {
-        let r = input_1d(*trow);
+    // Columns, then rows: t = B^T d (`cols[j][i]` = t[i][j]), then (t B) by rows. Built as
+    // array literals: a zero-initialised array filled in a loop cost a 2 KiB `memset` call
+    // per tile and channel block.
+    let cols = [
+        input_1d(column!(d, 0)),
+        input_1d(column!(d, 1)),
+        input_1d(column!(d, 2)),
+        input_1d(column!(d, 3)),
+        input_1d(column!(d, 4)),
+        input_1d(column!(d, 5)),
+    ];
+    for i in 0..ALPHA {
+        let r = input_1d(column!(cols, i, 6));
         for (j, rv) in r.iter().enumerate() {
             store::<FULL>(&mut v[(t * POS + i * ALPHA + j) * c_in + c0..], rv, cb);
         }
@@ -933,16 +950,16 @@ fn gradient_channels<const FULL: bool>(
             }
         }
     }
-    // Columns: s = A d (6 x 4), then rows: (s A^T) (6 x 6).
-    let mut s = [[[0.0f32; LANES]; M]; ALPHA];
-    for j in 0..M {
-        let col = gradient_1d([d[0][j], d[1][j], d[2][j], d[3][j]]);
-        for i in 0..ALPHA {
-            s[i][j] = col[i];
-        }
-    }
-    for (i, srow) in s.iter().enumerate() {
-        let r = gradient_1d(*srow);
+    // Columns: s = A d (6 x 4, `cols[j][i]` = s[i][j]), then rows: (s A^T) (6 x 6); array
+    // literals, as in [`input_channels`].
+    let cols = [
+        gradient_1d(column!(d, 0, 4)),
+        gradient_1d(column!(d, 1, 4)),
+        gradient_1d(column!(d, 2, 4)),
+        gradient_1d(column!(d, 3, 4)),
+    ];
+    for i in 0..ALPHA {
+        let r = gradient_1d(column!(cols, i, 4));
         for (j, rv) in r.iter().enumerate() {
             store::<FULL>(&mut w[(t * POS + i * ALPHA + j) * c_out + c0..], rv, cb);
         }
@@ -993,20 +1010,22 @@ fn output_channels<const FULL: bool>(
             load::<FULL>(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
         }
     }
-    // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
-    let mut s = [[[0.0f32; LANES]; ALPHA]; M];
-    for j in 0..ALPHA {
-        let col = output_1d([m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], m[5][j]]);
-        for i in 0..M {
-            s[i][j] = col[i];
-        }
-    }
+    // Columns: s = A^T m (4 x 6, `tc[j][i]` = s[i][j]), then rows: y = s A (4 x 4); array
+    // literals, as in [`input_channels`].
+    let tc = [
+        output_1d(column!(m, 0)),
+        output_1d(column!(m, 1)),
+        output_1d(column!(m, 2)),
+        output_1d(column!(m, 3)),
+        output_1d(column!(m, 4)),
+        output_1d(column!(m, 5)),
+    ];
     let mut b = [0.0f32; LANES];
     if let Some(bias) = bias {
         load::<FULL>(&mut b, &bias[c0..], cb);
     }
-    for (i, srow) in s.iter().enumerate().take(out_rows) {
-        let mut y = output_1d(*srow);
+    for i in 0..M.min(out_rows) {
+        let mut y = output_1d(column!(tc, i, 6));
         for (j, yv) in y.iter_mut().enumerate().take(cols) {
             for (v, bv) in yv.iter_mut().zip(&b) {
                 *v += bv;
@@ -1047,6 +1066,109 @@ mod tests {
             let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 assert!((a - b).abs() <= 3e-5 * scale, "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co));
+            }
+        }
+    }
+
+    /// The tile transforms against a plain reference in the order the kernel documents
+    /// (columns first, then rows, same operations), bit for bit: inside and edge tiles,
+    /// channel counts with and without a partial block of 16.
+    #[test]
+    fn tile_transforms_give_the_reference_bits() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        // The reference: `f` over the columns of the `rows x cols` window `d` (one channel
+        // at a time), then over the rows of the result.
+        fn two_pass(d: &[Vec<f32>], f: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<Vec<f32>> {
+            let cols = d[0].len();
+            let by_col: Vec<Vec<f32>> =
+                (0..cols).map(|j| f(&d.iter().map(|r| r[j]).collect::<Vec<_>>())).collect();
+            let rows = by_col[0].len();
+            (0..rows).map(|i| f(&by_col.iter().map(|c| c[i]).collect::<Vec<_>>())).collect()
+        }
+        let in_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; ALPHA] = std::array::from_fn(|i| [x[i]; LANES]);
+            input_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        let out_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; ALPHA] = std::array::from_fn(|i| [x[i]; LANES]);
+            output_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        let grad_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; M] = std::array::from_fn(|i| [x[i]; LANES]);
+            gradient_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        for &(h, w, c) in &[(9, 7, 16), (10, 11, 20), (6, 6, 33)] {
+            let g = Conv2dGeometry::new([1, h, w, c], [3, 3], c, [1, 1], [1, 1], true).unwrap();
+            let img = values(g.input_len(), 0.9);
+            let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
+            for (ty, tx) in [(0, 0), (1, 1), (g.out_h.div_ceil(M) - 1, g.out_w.div_ceil(M) - 1)] {
+                let (iy0, ix0) =
+                    ((ty * M) as isize - g.pad_top as isize, (tx * M) as isize - g.pad_left as isize);
+                let mut v = vec![f32::NAN; POS * c];
+                input_tile(&g, &img, iy0, ix0, &mut v, 0, &mut scratch);
+                let mut want = vec![0.0; POS * c];
+                for ch in 0..c {
+                    let px = |i: usize, j: usize| {
+                        let (y, x) = (iy0 + i as isize, ix0 + j as isize);
+                        let inside = y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w;
+                        if inside {
+                            img[(y as usize * w + x as usize) * c + ch]
+                        } else {
+                            0.0
+                        }
+                    };
+                    let d: Vec<Vec<f32>> =
+                        (0..ALPHA).map(|i| (0..ALPHA).map(|j| px(i, j)).collect()).collect();
+                    for (i, row) in two_pass(&d, &in_1d).iter().enumerate() {
+                        for (j, x) in row.iter().enumerate() {
+                            want[(i * ALPHA + j) * c + ch] = *x;
+                        }
+                    }
+                }
+                assert_eq!(bits(&v), bits(&want), "input tile {:?}", (h, w, c, ty, tx));
+                // The gradient transform of the same tile position, from a 4x4 window.
+                let dimg = values(g.output_len(), 2.3);
+                let mut gw = vec![f32::NAN; POS * c];
+                gradient_tile(&g, &dimg, ty * M, tx * M, &mut gw, 0, &mut scratch);
+                for ch in 0..c {
+                    let px = |i: usize, j: usize| {
+                        let (y, x) = (ty * M + i, tx * M + j);
+                        if y < g.out_h && x < g.out_w {
+                            dimg[(y * g.out_w + x) * c + ch]
+                        } else {
+                            0.0
+                        }
+                    };
+                    let d: Vec<Vec<f32>> = (0..M).map(|i| (0..M).map(|j| px(i, j)).collect()).collect();
+                    for (i, row) in two_pass(&d, &grad_1d).iter().enumerate() {
+                        for (j, x) in row.iter().enumerate() {
+                            want[(i * ALPHA + j) * c + ch] = *x;
+                        }
+                    }
+                }
+                assert_eq!(bits(&gw), bits(&want), "gradient tile {:?}", (h, w, c, ty, tx));
+            }
+            // The output transform of one tile's 36 products, with a bias, into a 3-row,
+            // 3-column corner of a wider output.
+            let mm = values(POS * c, 1.3);
+            let bias = values(c, 0.4);
+            let (rows, cols, row_len, ox0) = (3, 3, 9 * c, 5);
+            let mut orows = vec![f32::NAN; rows * row_len];
+            output_tile(c, &mm, 0, Some(&bias), &mut orows, row_len, ox0, cols, &mut scratch);
+            for ch in 0..c {
+                let d: Vec<Vec<f32>> =
+                    (0..ALPHA).map(|i| (0..ALPHA).map(|j| mm[(i * ALPHA + j) * c + ch]).collect()).collect();
+                for (i, row) in two_pass(&d, &out_1d).iter().enumerate().take(rows) {
+                    for (j, x) in row.iter().enumerate().take(cols) {
+                        let got = orows[i * row_len + (ox0 + j) * c + ch];
+                        assert_eq!(
+                            got.to_bits(),
+                            (x + bias[ch]).to_bits(),
+                            "output tile {:?}",
+                            (c, i, j, ch)
+                        );
+                    }
+                }
             }
         }
     }
