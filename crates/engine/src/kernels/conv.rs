@@ -9,6 +9,7 @@
 //! The im2col patch of one output pixel is laid out `(ki, kj, ci)`, which is exactly the
 //! row order of the HWIO kernel seen as a `(kh * kw * c_in) x c_out` matrix.
 
+use super::fresh::{fresh_vec, Out};
 use crate::kernels::matmul::{matmul, Trans};
 use rayon::prelude::*;
 
@@ -291,6 +292,34 @@ pub fn conv2d_forward(
     out: &mut [f32],
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
+    conv2d_forward_into(g, x, w, bias, out.into(), epilogue);
+}
+
+/// [`conv2d_forward`] into a new vector: each chunk of output rows is zero-filled by the
+/// thread that computes it, while in cache, instead of all at once beforehand
+/// ([`super::fresh`]).
+///
+/// # Panics
+/// As [`conv2d_forward`].
+pub fn conv2d_forward_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    fresh_vec(g.output_len(), |out| conv2d_forward_into(g, x, w, bias, out, epilogue))
+}
+
+/// [`conv2d_forward`] on an [`Out`].
+fn conv2d_forward_into(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    out: Out<'_>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) {
     assert_eq!(x.len(), g.input_len(), "conv2d_forward: input length");
     assert_eq!(w.len(), g.kernel_len(), "conv2d_forward: kernel length");
     assert_eq!(out.len(), g.output_len(), "conv2d_forward: output length");
@@ -298,11 +327,13 @@ pub fn conv2d_forward(
         assert_eq!(b.len(), g.c_out, "conv2d_forward: bias length");
     }
     let total_rows = g.n * g.out_h;
-    if total_rows == 0 {
-        return;
-    }
     let k = g.patch_len();
     let row_out = g.out_w * g.c_out;
+    if total_rows == 0 || row_out == 0 {
+        // Nothing to compute (a fresh output must still be accounted for).
+        out.writable();
+        return;
+    }
     let mut rows_per = g.rows_per_chunk(total_rows, COL_CHUNK_FLOATS, true);
     if rows_per * g.out_w < MIN_CHUNK_PIXELS && total_rows * g.out_w * k <= SINGLE_GEMM_MAX_FLOATS {
         // Chunks of a few pixels would starve the GEMM micro-kernel (late layers at batch
@@ -310,7 +341,10 @@ pub fn conv2d_forward(
         // keeps it fed.
         rows_per = total_rows;
     }
-    let chunk = |ci: usize, oc: &mut [f32], col: &mut Vec<f32>| {
+    let chunk = |ci: usize, oc: Out<'_>, col: &mut Vec<f32>| {
+        // The GEMM writes every element (a fresh chunk is zero-filled here, in cache: the
+        // `gemm` crate may read its destination's edge tiles).
+        let oc = oc.writable();
         let r0 = ci * rows_per;
         let rows = oc.len() / row_out;
         let a = patches(g, x, r0, rows, col);
@@ -326,13 +360,12 @@ pub fn conv2d_forward(
         matmul(rows * g.out_w, g.c_out, k, a, Trans::No, w, Trans::No, oc, accumulate);
         epilogue(oc);
     };
+    let chunks = out.chunks(rows_per * row_out);
     if g.parallel() && total_rows > rows_per {
-        out.par_chunks_mut(rows_per * row_out)
-            .enumerate()
-            .for_each(|(ci, oc)| with_col(|col| chunk(ci, oc, col)));
+        chunks.into_par_iter().enumerate().for_each(|(ci, oc)| with_col(|col| chunk(ci, oc, col)));
     } else {
         with_col(|col| {
-            for (ci, oc) in out.chunks_mut(rows_per * row_out).enumerate() {
+            for (ci, oc) in chunks.into_iter().enumerate() {
                 chunk(ci, oc, col);
             }
         });
@@ -369,27 +402,43 @@ fn with_col<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
 /// # Panics
 /// If a buffer length does not match the geometry (an engine bug, never user input).
 pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    conv2d_backward_input_into(g, dy, w, dx.into());
+}
+
+/// [`conv2d_backward_input`] into a new vector: each image's gradient is zero-filled once,
+/// by the thread that scatters into it ([`super::fresh`]).
+///
+/// # Panics
+/// As [`conv2d_backward_input`].
+pub fn conv2d_backward_input_vec(g: &Conv2dGeometry, dy: &[f32], w: &[f32]) -> Vec<f32> {
+    fresh_vec(g.input_len(), |dx| conv2d_backward_input_into(g, dy, w, dx))
+}
+
+/// [`conv2d_backward_input`] on an [`Out`].
+fn conv2d_backward_input_into(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: Out<'_>) {
     assert_eq!(dy.len(), g.output_len(), "conv2d_backward_input: dy length");
     assert_eq!(w.len(), g.kernel_len(), "conv2d_backward_input: kernel length");
     assert_eq!(dx.len(), g.input_len(), "conv2d_backward_input: dx length");
-    if g.n == 0 {
+    let img_in = g.h * g.w * g.c_in;
+    if g.n == 0 || img_in == 0 {
+        dx.zeroed();
         return;
     }
     let k = g.patch_len();
     if g.is_pointwise() {
-        // dx[P, c_in] = dy[P, c_out] @ W^T, W stored as [c_in, c_out].
+        // dx[P, c_in] = dy[P, c_out] @ W^T, W stored as [c_in, c_out] (the GEMM writes
+        // every element).
         let p = g.n * g.h * g.w;
-        matmul(p, g.c_in, g.c_out, dy, Trans::No, w, Trans::Yes, dx, false);
+        matmul(p, g.c_in, g.c_out, dy, Trans::No, w, Trans::Yes, dx.writable(), false);
         return;
     }
-    let img_in = g.h * g.w * g.c_in;
     let row_out = g.out_w * g.c_out;
     let img_out = g.out_h * row_out;
     let rows_per = g.rows_per_chunk(g.out_h, COL_CHUNK_FLOATS, false);
     // Images have disjoint dx, so they run in parallel; within one image the output-row
     // chunks scatter into overlapping dx rows and run in order.
-    let image = |b: usize, dxi: &mut [f32], dcol: &mut Vec<f32>| {
-        dxi.fill(0.0);
+    let image = |b: usize, dxi: Out<'_>, dcol: &mut Vec<f32>| {
+        let dxi = dxi.zeroed();
         let dyi = &dy[b * img_out..(b + 1) * img_out];
         let mut oh0 = 0;
         while oh0 < g.out_h {
@@ -404,11 +453,12 @@ pub fn conv2d_backward_input(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut
             oh0 += rows;
         }
     };
+    let dxs = dx.chunks(img_in);
     if g.parallel() && g.n > 1 {
-        dx.par_chunks_mut(img_in).enumerate().for_each_init(Vec::new, |dcol, (b, dxi)| image(b, dxi, dcol));
+        dxs.into_par_iter().enumerate().for_each_init(Vec::new, |dcol, (b, dxi)| image(b, dxi, dcol));
     } else {
         let mut dcol = Vec::new();
-        for (b, dxi) in dx.chunks_mut(img_in).enumerate() {
+        for (b, dxi) in dxs.into_iter().enumerate() {
             image(b, dxi, &mut dcol);
         }
     }
@@ -646,6 +696,10 @@ mod tests {
         assert!(e.contains("larger than the input height"), "{e}");
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
     #[test]
     fn forward_matches_naive() {
         for (i, &(input, kernel, c_out, strides, dil, same)) in cases().iter().enumerate() {
@@ -659,6 +713,8 @@ mod tests {
                 let mut out = vec![f32::NAN; g.output_len()];
                 conv2d_forward(&g, &x, &w, b, &mut out, &|_| {});
                 assert_close(&out, &want, 1e-4, &format!("forward case {i} bias {with_bias}"));
+                let fresh = conv2d_forward_vec(&g, &x, &w, b, &|_| {});
+                assert_eq!(bits(&fresh), bits(&out), "fresh forward case {i} bias {with_bias}");
             }
         }
     }
@@ -695,6 +751,8 @@ mod tests {
             let mut dx = vec![f32::NAN; g.input_len()];
             conv2d_backward_input(&g, &dy, &w, &mut dx);
             assert_close(&dx, &want, 1e-4, &format!("backward_input case {i}"));
+            let fresh = conv2d_backward_input_vec(&g, &dy, &w);
+            assert_eq!(bits(&fresh), bits(&dx), "fresh backward_input case {i}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! - `adam`: The Adam update of one variable, in place, in one multiversioned pass
 //! - `conv`: 2D convolution on channels-last data
 //! - `conv_ext`: Convolution variants over the NHWC kernels of [`crate::kernels::conv`]
+//! - `fresh`: Output buffers zero-filled piece by piece by the threads that then write them
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
@@ -14,6 +15,7 @@
 pub mod adam;
 pub mod conv;
 pub mod conv_ext;
+pub mod fresh;
 pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;

@@ -7,6 +7,7 @@
 //! by an average (Keras/TensorFlow "same" behaviour). Images run in parallel on rayon when
 //! the input is large, sequentially otherwise.
 
+use super::fresh::{fresh_vec, Out};
 use super::simd::multiversion;
 use crate::parallel::{num_threads, ELEMENTWISE_PARALLEL_MIN};
 use rayon::prelude::*;
@@ -188,17 +189,36 @@ impl WindowOffset for u32 {
 /// If a buffer length does not match the geometry, or `T` cannot index this geometry's
 /// windows (engine bugs, never user input).
 pub fn max_pool2d_forward<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: &mut [f32], argmax: &mut [T]) {
+    max_pool2d_forward_into(g, x, out.into(), argmax);
+}
+
+/// [`max_pool2d_forward`] into a new vector (each image's output zero-filled by the thread
+/// that pools it, not all at once beforehand: [`super::fresh`]).
+///
+/// # Panics
+/// As [`max_pool2d_forward`].
+pub fn max_pool2d_forward_vec<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], argmax: &mut [T]) -> Vec<f32> {
+    fresh_vec(g.output_len(), |out| max_pool2d_forward_into(g, x, out, argmax))
+}
+
+/// [`max_pool2d_forward`] on an [`Out`].
+fn max_pool2d_forward_into<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: Out<'_>, argmax: &mut [T]) {
     assert_eq!(x.len(), g.input_len(), "max_pool2d_forward: input length");
     assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: output length");
     assert_eq!(argmax.len(), g.output_len(), "max_pool2d_forward: argmax length");
     assert!(T::fits(g.ph * g.pw), "max_pool2d_forward: window too large for the offset type");
-    if g.n == 0 {
-        return;
-    }
     let c = g.c;
     let img_in = g.h * g.w * c;
     let img_out = g.out_h * g.out_w * c;
-    let image = |b: usize, (oi, ai): (&mut [f32], &mut [T])| {
+    if g.n == 0 || img_out == 0 {
+        // Nothing to pool (a fresh output must still be accounted for).
+        out.writable();
+        return;
+    }
+    let image = |b: usize, (oi, ai): (Out<'_>, &mut [T])| {
+        // Every element is written below: each pixel's `c` values are copied from its
+        // window's first element before any is compared.
+        let oi = oi.writable();
         let xi = &x[b * img_in..(b + 1) * img_in];
         for ((o, a), (h0, h1, w0, w1)) in
             oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c)).zip(g.pixel_windows())
@@ -218,13 +238,14 @@ pub fn max_pool2d_forward<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: &
             }
         }
     };
+    let outs = out.chunks(img_out);
     if g.parallel() {
-        out.par_chunks_mut(img_out)
+        outs.into_par_iter()
             .zip(argmax.par_chunks_mut(img_out))
             .enumerate()
             .for_each(|(b, bufs)| image(b, bufs));
     } else {
-        for (b, bufs) in out.chunks_mut(img_out).zip(argmax.chunks_mut(img_out)).enumerate() {
+        for (b, bufs) in outs.into_iter().zip(argmax.chunks_mut(img_out)).enumerate() {
             image(b, bufs);
         }
     }
@@ -306,17 +327,33 @@ pub fn max_pool2d_values(g: &Pool2dGeometry, x: &[f32], out: &mut [f32]) {
 /// If a buffer length does not match the geometry, or an `argmax` entry lies outside its
 /// window (engine bugs, never user input).
 pub fn max_pool2d_backward<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argmax: &[T], dx: &mut [f32]) {
+    max_pool2d_backward_into(g, dy, argmax, dx.into());
+}
+
+/// [`max_pool2d_backward`] into a new vector: each image's gradient is zero-filled once, by
+/// the thread that scatters into it while it is in cache ([`super::fresh`]), instead of
+/// `vec![0.0; n]` on the calling thread and then again per image.
+///
+/// # Panics
+/// As [`max_pool2d_backward`].
+pub fn max_pool2d_backward_vec<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argmax: &[T]) -> Vec<f32> {
+    fresh_vec(g.input_len(), |dx| max_pool2d_backward_into(g, dy, argmax, dx))
+}
+
+/// [`max_pool2d_backward`] on an [`Out`].
+fn max_pool2d_backward_into<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argmax: &[T], dx: Out<'_>) {
     assert_eq!(dy.len(), g.output_len(), "max_pool2d_backward: dy length");
     assert_eq!(argmax.len(), g.output_len(), "max_pool2d_backward: argmax length");
     assert_eq!(dx.len(), g.input_len(), "max_pool2d_backward: dx length");
-    if g.n == 0 {
-        return;
-    }
     let c = g.c;
     let img_in = g.h * g.w * c;
     let img_out = g.out_h * g.out_w * c;
-    let image = |b: usize, dxi: &mut [f32]| {
-        dxi.fill(0.0);
+    if g.n == 0 || img_in == 0 {
+        dx.zeroed();
+        return;
+    }
+    let image = |b: usize, dxi: Out<'_>| {
+        let dxi = dxi.zeroed();
         let dyi = &dy[b * img_out..(b + 1) * img_out];
         let ai = &argmax[b * img_out..(b + 1) * img_out];
         for ((d, a), (h0, h1, w0, w1)) in dyi.chunks_exact(c).zip(ai.chunks_exact(c)).zip(g.pixel_windows()) {
@@ -330,10 +367,11 @@ pub fn max_pool2d_backward<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argm
             }
         }
     };
+    let dxs = dx.chunks(img_in);
     if g.parallel() {
-        dx.par_chunks_mut(img_in).enumerate().for_each(|(b, bi)| image(b, bi));
+        dxs.into_par_iter().enumerate().for_each(|(b, bi)| image(b, bi));
     } else {
-        for (b, bi) in dx.chunks_mut(img_in).enumerate() {
+        for (b, bi) in dxs.into_iter().enumerate() {
             image(b, bi);
         }
     }
@@ -642,6 +680,10 @@ mod tests {
         assert_eq!(flat, vec![0, 1, 4, 5, 16, 17, 20, 21]);
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
     #[test]
     fn max_pool_backward_scatters_to_argmax() {
         for (k, &(input, pool, strides, same)) in cases().iter().enumerate() {
@@ -659,6 +701,12 @@ mod tests {
             let mut dx = vec![f32::NAN; g.input_len()];
             max_pool2d_backward(&g, &dy, &arg, &mut dx);
             assert_close(&dx, &want, 1e-6, &format!("max backward case {k}"));
+            // The fresh-vector entry points give the same bits.
+            let fresh = max_pool2d_backward_vec(&g, &dy, &arg);
+            assert_eq!(bits(&fresh), bits(&dx), "fresh max backward case {k}");
+            let mut arg2 = vec![0u8; g.output_len()];
+            assert_eq!(bits(&max_pool2d_forward_vec(&g, &x, &mut arg2)), bits(&out), "fresh forward {k}");
+            assert_eq!(arg2, arg, "fresh forward winners {k}");
         }
     }
 

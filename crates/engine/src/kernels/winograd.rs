@@ -23,6 +23,7 @@
 //! off (read once).
 
 use super::conv::Conv2dGeometry;
+use super::fresh::{fresh_vec, Out};
 use super::matmul::{matmul_strided, matmul_tn_strided_acc};
 use super::simd::multiversion;
 use rayon::prelude::*;
@@ -181,7 +182,23 @@ pub fn conv2d_winograd(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
     assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
-    run(g, x, u, bias, out, epilogue, false);
+    run(g, x, u, bias, out.into(), epilogue, false);
+}
+
+/// [`conv2d_winograd`] into a new vector: each block of output rows is zero-filled by the
+/// thread that computes it, while in cache, instead of all at once beforehand
+/// ([`super::fresh`]).
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub fn conv2d_winograd_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    fresh_vec(g.output_len(), |out| run(g, x, u, bias, out, epilogue, false))
 }
 
 /// [`conv2d_winograd`] with `epilogue`, then 2x2 max pooling with stride 2 and `valid`
@@ -207,7 +224,7 @@ pub fn conv2d_winograd_maxpool2(
         g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out,
         "conv2d_winograd_maxpool2: output length"
     );
-    run(g, x, u, bias, out, epilogue, true);
+    run(g, x, u, bias, out.into(), epilogue, true);
 }
 
 /// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
@@ -216,7 +233,7 @@ fn run(
     x: &[f32],
     u: &[f32],
     bias: Option<&[f32]>,
-    out: &mut [f32],
+    out: Out<'_>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
     pooled: bool,
 ) {
@@ -229,6 +246,8 @@ fn run(
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let tile_rows = g.n * th;
     if tile_rows == 0 || g.out_w == 0 || out.is_empty() {
+        // Nothing to compute (a fresh output must still be accounted for).
+        out.writable();
         return;
     }
     // Tile rows per block: buffers within BLOCK_FLOATS but at least MIN_BLOCK_TILES tiles
@@ -247,18 +266,24 @@ fn run(
     } else {
         (g.out_w * g.c_out, &|tr: usize| M.min(g.out_h - (tr % th) * M))
     };
-    let mut blocks: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
+    let mut blocks: Vec<(usize, usize, Out<'_>)> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
     let mut rest = out;
     let mut tr0 = 0;
     while tr0 < tile_rows {
         let tr1 = (tr0 + rows_per).min(tile_rows);
         let len: usize = (tr0..tr1).map(|tr| out_rows_of(tr) * row_len).sum();
-        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        let (head, tail) = rest.split_at(len);
         blocks.push((tr0, tr1 - tr0, head));
         rest = tail;
         tr0 = tr1;
     }
-    let run = |(tr0, rows, ob): (usize, usize, &mut [f32])| {
+    // The blocks cover the whole output (`rest` is empty).
+    rest.writable();
+    let run = |(tr0, rows, ob): (usize, usize, Out<'_>)| {
+        // `block` writes every element of its output rows: each tile row's output rows,
+        // every column through its tiles' `cols` (pooled: every pooled row and column
+        // through `pool_tile`), so a fresh block is zero-filled only here, in cache.
+        let ob = ob.writable();
         if pooled {
             with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, Some(epilogue)));
         } else {
@@ -335,6 +360,7 @@ fn block(
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
             input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
+            prefetch_next_window(g, x, tr, tx);
         }
     }
     // Position e of every tile: rows of `v` and `mm` POS vectors apart.
@@ -538,6 +564,8 @@ fn gradient_block(
             let ix0 = (tx * M) as isize - g.pad_left as isize;
             input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
             gradient_tile(g, dimg, ty * M, tx * M, w, r * tw + tx, &mut scratch);
+            prefetch_next_window(g, x, tr, tx);
+            prefetch_next_gradient(g, dy, tr, tx);
         }
     }
     let pair = g.c_in * g.c_out;
@@ -633,6 +661,75 @@ pub fn flipped_kernel(c_in: usize, c_out: usize, w: &[f32]) -> Vec<f32> {
     out
 }
 
+/// Asks the CPU to bring into L1 the input pixels that tile `(tr + 1, tx)` (the tile below
+/// `(tr, tx)`, flattened over images) will read and tile `(tr, tx)` did not: its window rows
+/// below the current window (all six in the next image), columns `tx * M .. tx * M + M` of
+/// the window. The transforms stall on these loads otherwise (the input of a large
+/// convolution comes from memory; the rows of the next tile row start streams the hardware
+/// prefetcher has not yet seen). A hint only: values are unchanged.
+#[inline(always)]
+fn prefetch_next_window(g: &Conv2dGeometry, x: &[f32], tr: usize, tx: usize) {
+    let th = g.out_h.div_ceil(M);
+    let next = tr + 1;
+    if next >= g.n * th {
+        return;
+    }
+    let (b, ty) = (next / th, next % th);
+    let iy0 = (ty * M) as isize - g.pad_top as isize;
+    // Rows of the current window are cached already (same image: its last two rows).
+    let first = if ty == 0 { iy0 } else { iy0 + (ALPHA - M) as isize };
+    let ix0 = ((tx * M) as isize - g.pad_left as isize).max(0) as usize;
+    let ix1 = (tx * M + M).saturating_sub(g.pad_left).min(g.w);
+    let rows = first.max(0) as usize..((iy0 + ALPHA as isize).max(0) as usize).min(g.h);
+    let img = b * g.h * g.w * g.c_in;
+    for iy in rows {
+        let row = img + iy * g.w * g.c_in;
+        prefetch_range(x, row + ix0 * g.c_in, row + ix1.max(ix0) * g.c_in);
+    }
+}
+
+/// [`prefetch_next_window`] for the output gradient read by [`gradient_tile`]: the 4x4
+/// window of tile `(tr + 1, tx)`.
+#[inline(always)]
+fn prefetch_next_gradient(g: &Conv2dGeometry, dy: &[f32], tr: usize, tx: usize) {
+    let th = g.out_h.div_ceil(M);
+    let next = tr + 1;
+    if next >= g.n * th {
+        return;
+    }
+    let (b, ty) = (next / th, next % th);
+    let (ox0, ox1) = (tx * M, (tx * M + M).min(g.out_w));
+    let img = b * g.out_h * g.out_w * g.c_out;
+    for oy in ty * M..(ty * M + M).min(g.out_h) {
+        let row = img + oy * g.out_w * g.c_out;
+        prefetch_range(dy, row + ox0 * g.c_out, row + ox1 * g.c_out);
+    }
+}
+
+/// Prefetches the cache lines of `v[lo..hi]` (a hint; nothing past `v`'s end is touched).
+#[inline(always)]
+fn prefetch_range(v: &[f32], lo: usize, hi: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let hi = hi.min(v.len());
+        let mut i = lo;
+        while i < hi {
+            // SAFETY: `i < v.len()`, so the address lies inside `v`; a prefetch never faults
+            // and changes no values (SSE is part of every x86-64 CPU).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(i) as *const i8) };
+            i += 16;
+        }
+        if lo < hi {
+            // The last line, if the range does not start on a line boundary.
+            // SAFETY: as above (`hi - 1 < v.len()`).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(hi - 1) as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, lo, hi);
+}
+
 /// `B^T d` for one column of 6 channel vectors.
 #[inline(always)]
 fn input_1d(d: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; ALPHA] {
@@ -662,6 +759,20 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
         r[3][l] = d12 + 8.0 * d34 + m5;
     }
     r
+}
+
+/// `[a[0][j], a[1][j], ..]`: column `j` of the first 6 (or `n`) rows of `a`, as an array
+/// literal (no closure: a closure would not inherit the multiversioned target features).
+macro_rules! column {
+    ($a:expr, $j:expr) => {
+        column!($a, $j, 6)
+    };
+    ($a:expr, $j:expr, 4) => {
+        [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j]]
+    };
+    ($a:expr, $j:expr, 6) => {
+        [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j], $a[4][$j], $a[5][$j]]
+    };
 }
 
 /// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
@@ -758,16 +869,19 @@ fn input_channels<const FULL: bool>(
             load::<FULL>(dv, &xrow[ix as usize * c_in + c0..], cb);
         }
     }
-    // Columns, then rows: t = B^T d, then (t B) by rows.
-    let mut t_ = [[[0.0f32; LANES]; ALPHA]; ALPHA];
-    for j in 0..ALPHA {
-        let col = input_1d([d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]]);
-        for i in 0..ALPHA {
-            t_[i][j] = col[i];
-        }
-    }
-    for (i, trow) in t_.iter().enumerate() {
-        let r = input_1d(*trow);
+    // Columns, then rows: t = B^T d (`cols[j][i]` = t[i][j]), then (t B) by rows. Built as
+    // array literals: a zero-initialised array filled in a loop cost a 2 KiB `memset` call
+    // per tile and channel block.
+    let cols = [
+        input_1d(column!(d, 0)),
+        input_1d(column!(d, 1)),
+        input_1d(column!(d, 2)),
+        input_1d(column!(d, 3)),
+        input_1d(column!(d, 4)),
+        input_1d(column!(d, 5)),
+    ];
+    for i in 0..ALPHA {
+        let r = input_1d(column!(cols, i, 6));
         for (j, rv) in r.iter().enumerate() {
             store::<FULL>(&mut v[(t * POS + i * ALPHA + j) * c_in + c0..], rv, cb);
         }
@@ -836,16 +950,16 @@ fn gradient_channels<const FULL: bool>(
             }
         }
     }
-    // Columns: s = A d (6 x 4), then rows: (s A^T) (6 x 6).
-    let mut s = [[[0.0f32; LANES]; M]; ALPHA];
-    for j in 0..M {
-        let col = gradient_1d([d[0][j], d[1][j], d[2][j], d[3][j]]);
-        for i in 0..ALPHA {
-            s[i][j] = col[i];
-        }
-    }
-    for (i, srow) in s.iter().enumerate() {
-        let r = gradient_1d(*srow);
+    // Columns: s = A d (6 x 4, `cols[j][i]` = s[i][j]), then rows: (s A^T) (6 x 6); array
+    // literals, as in [`input_channels`].
+    let cols = [
+        gradient_1d(column!(d, 0, 4)),
+        gradient_1d(column!(d, 1, 4)),
+        gradient_1d(column!(d, 2, 4)),
+        gradient_1d(column!(d, 3, 4)),
+    ];
+    for i in 0..ALPHA {
+        let r = gradient_1d(column!(cols, i, 4));
         for (j, rv) in r.iter().enumerate() {
             store::<FULL>(&mut w[(t * POS + i * ALPHA + j) * c_out + c0..], rv, cb);
         }
@@ -896,20 +1010,22 @@ fn output_channels<const FULL: bool>(
             load::<FULL>(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
         }
     }
-    // Columns: s = A^T m (4 x 6), then rows: y = s A (4 x 4).
-    let mut s = [[[0.0f32; LANES]; ALPHA]; M];
-    for j in 0..ALPHA {
-        let col = output_1d([m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], m[5][j]]);
-        for i in 0..M {
-            s[i][j] = col[i];
-        }
-    }
+    // Columns: s = A^T m (4 x 6, `tc[j][i]` = s[i][j]), then rows: y = s A (4 x 4); array
+    // literals, as in [`input_channels`].
+    let tc = [
+        output_1d(column!(m, 0)),
+        output_1d(column!(m, 1)),
+        output_1d(column!(m, 2)),
+        output_1d(column!(m, 3)),
+        output_1d(column!(m, 4)),
+        output_1d(column!(m, 5)),
+    ];
     let mut b = [0.0f32; LANES];
     if let Some(bias) = bias {
         load::<FULL>(&mut b, &bias[c0..], cb);
     }
-    for (i, srow) in s.iter().enumerate().take(out_rows) {
-        let mut y = output_1d(*srow);
+    for i in 0..M.min(out_rows) {
+        let mut y = output_1d(column!(tc, i, 6));
         for (j, yv) in y.iter_mut().enumerate().take(cols) {
             for (v, bv) in yv.iter_mut().zip(&b) {
                 *v += bv;
@@ -954,6 +1070,109 @@ mod tests {
         }
     }
 
+    /// The tile transforms against a plain reference in the order the kernel documents
+    /// (columns first, then rows, same operations), bit for bit: inside and edge tiles,
+    /// channel counts with and without a partial block of 16.
+    #[test]
+    fn tile_transforms_give_the_reference_bits() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        // The reference: `f` over the columns of the `rows x cols` window `d` (one channel
+        // at a time), then over the rows of the result.
+        fn two_pass(d: &[Vec<f32>], f: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<Vec<f32>> {
+            let cols = d[0].len();
+            let by_col: Vec<Vec<f32>> =
+                (0..cols).map(|j| f(&d.iter().map(|r| r[j]).collect::<Vec<_>>())).collect();
+            let rows = by_col[0].len();
+            (0..rows).map(|i| f(&by_col.iter().map(|c| c[i]).collect::<Vec<_>>())).collect()
+        }
+        let in_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; ALPHA] = std::array::from_fn(|i| [x[i]; LANES]);
+            input_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        let out_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; ALPHA] = std::array::from_fn(|i| [x[i]; LANES]);
+            output_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        let grad_1d = |x: &[f32]| {
+            let d: [[f32; LANES]; M] = std::array::from_fn(|i| [x[i]; LANES]);
+            gradient_1d(d).iter().map(|r| r[0]).collect::<Vec<_>>()
+        };
+        for &(h, w, c) in &[(9, 7, 16), (10, 11, 20), (6, 6, 33)] {
+            let g = Conv2dGeometry::new([1, h, w, c], [3, 3], c, [1, 1], [1, 1], true).unwrap();
+            let img = values(g.input_len(), 0.9);
+            let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
+            for (ty, tx) in [(0, 0), (1, 1), (g.out_h.div_ceil(M) - 1, g.out_w.div_ceil(M) - 1)] {
+                let (iy0, ix0) =
+                    ((ty * M) as isize - g.pad_top as isize, (tx * M) as isize - g.pad_left as isize);
+                let mut v = vec![f32::NAN; POS * c];
+                input_tile(&g, &img, iy0, ix0, &mut v, 0, &mut scratch);
+                let mut want = vec![0.0; POS * c];
+                for ch in 0..c {
+                    let px = |i: usize, j: usize| {
+                        let (y, x) = (iy0 + i as isize, ix0 + j as isize);
+                        let inside = y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w;
+                        if inside {
+                            img[(y as usize * w + x as usize) * c + ch]
+                        } else {
+                            0.0
+                        }
+                    };
+                    let d: Vec<Vec<f32>> =
+                        (0..ALPHA).map(|i| (0..ALPHA).map(|j| px(i, j)).collect()).collect();
+                    for (i, row) in two_pass(&d, &in_1d).iter().enumerate() {
+                        for (j, x) in row.iter().enumerate() {
+                            want[(i * ALPHA + j) * c + ch] = *x;
+                        }
+                    }
+                }
+                assert_eq!(bits(&v), bits(&want), "input tile {:?}", (h, w, c, ty, tx));
+                // The gradient transform of the same tile position, from a 4x4 window.
+                let dimg = values(g.output_len(), 2.3);
+                let mut gw = vec![f32::NAN; POS * c];
+                gradient_tile(&g, &dimg, ty * M, tx * M, &mut gw, 0, &mut scratch);
+                for ch in 0..c {
+                    let px = |i: usize, j: usize| {
+                        let (y, x) = (ty * M + i, tx * M + j);
+                        if y < g.out_h && x < g.out_w {
+                            dimg[(y * g.out_w + x) * c + ch]
+                        } else {
+                            0.0
+                        }
+                    };
+                    let d: Vec<Vec<f32>> = (0..M).map(|i| (0..M).map(|j| px(i, j)).collect()).collect();
+                    for (i, row) in two_pass(&d, &grad_1d).iter().enumerate() {
+                        for (j, x) in row.iter().enumerate() {
+                            want[(i * ALPHA + j) * c + ch] = *x;
+                        }
+                    }
+                }
+                assert_eq!(bits(&gw), bits(&want), "gradient tile {:?}", (h, w, c, ty, tx));
+            }
+            // The output transform of one tile's 36 products, with a bias, into a 3-row,
+            // 3-column corner of a wider output.
+            let mm = values(POS * c, 1.3);
+            let bias = values(c, 0.4);
+            let (rows, cols, row_len, ox0) = (3, 3, 9 * c, 5);
+            let mut orows = vec![f32::NAN; rows * row_len];
+            output_tile(c, &mm, 0, Some(&bias), &mut orows, row_len, ox0, cols, &mut scratch);
+            for ch in 0..c {
+                let d: Vec<Vec<f32>> =
+                    (0..ALPHA).map(|i| (0..ALPHA).map(|j| mm[(i * ALPHA + j) * c + ch]).collect()).collect();
+                for (i, row) in two_pass(&d, &out_1d).iter().enumerate().take(rows) {
+                    for (j, x) in row.iter().enumerate().take(cols) {
+                        let got = orows[i * row_len + (ox0 + j) * c + ch];
+                        assert_eq!(
+                            got.to_bits(),
+                            (x + bias[ch]).to_bits(),
+                            "output tile {:?}",
+                            (c, i, j, ch)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Winograd against the direct im2col method, for odd sizes (partial tiles), channel
     /// counts that are not multiples of 16, both paddings, with bias and an epilogue.
     #[test]
@@ -975,6 +1194,8 @@ mod tests {
             let u = transform_kernel(&g, &k);
             let mut got = vec![f32::NAN; g.output_len()];
             conv2d_winograd(&g, &x, &u, Some(&bias), &mut got, &epi);
+            let fresh = conv2d_winograd_vec(&g, &x, &u, Some(&bias), &epi);
+            assert!(fresh.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "fresh {:?}", (n, h, w));
             // F(4x4, 3x3) rounding: about 2e-5 of the largest output (see the module docs).
             let scale = want.iter().fold(0.0f32, |a, v| a.max(v.abs()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {

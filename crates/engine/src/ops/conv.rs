@@ -56,29 +56,27 @@ pub(crate) fn conv2d_values(
     bias: Option<&Tensor>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Result<Vec<f32>> {
-    let mut out = vec![0.0f32; g.output_len()];
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    if winograd::eligible(g) {
+    Ok(if winograd::eligible(g) {
         let u = crate::ops::winograd_kernels::transformed(g, kernel)?;
-        winograd::conv2d_winograd(g, x.as_f32()?, &u, bias_vals, &mut out, epilogue);
+        winograd::conv2d_winograd_vec(g, x.as_f32()?, &u, bias_vals, epilogue)
     } else {
-        conv::conv2d_forward(g, x.as_f32()?, kernel.as_f32()?, bias_vals, &mut out, epilogue);
-    }
-    Ok(out)
+        conv::conv2d_forward_vec(g, x.as_f32()?, kernel.as_f32()?, bias_vals, epilogue)
+    })
 }
 
 /// The input gradient of a convolution: by Winograd as the convolution of `dy` with the
 /// flipped kernel where that applies ([`winograd::backward_input_geometry`]), else col2im.
-fn conv2d_input_grad(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+fn conv2d_input_grad(g: &Conv2dGeometry, dy: &[f32], w: &[f32]) -> Vec<f32> {
     match winograd::backward_input_geometry(g).filter(winograd::eligible) {
         Some(gb) => {
             let u = winograd::transform_kernel(&gb, &winograd::flipped_kernel(g.c_in, g.c_out, w));
-            winograd::conv2d_winograd(&gb, dy, &u, None, dx, &|_| {});
+            winograd::conv2d_winograd_vec(&gb, dy, &u, None, &|_| {})
         }
-        None => conv::conv2d_backward_input(g, dy, w, dx),
+        None => conv::conv2d_backward_input_vec(g, dy, w),
     }
 }
 
@@ -157,8 +155,7 @@ pub fn conv2d(
 fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
     let (x, w) = (&inputs[0], &inputs[1]);
     let dx = if x.tracks_grad() {
-        let mut dx = vec![0.0f32; g.input_len()];
-        conv2d_input_grad(g, dpre, w.as_f32()?, &mut dx);
+        let dx = conv2d_input_grad(g, dpre, w.as_f32()?);
         Some(Tensor::from_f32_unchecked(dx, x.shape().to_vec()))
     } else {
         None
@@ -206,28 +203,24 @@ pub fn max_pool2d(x: &Tensor, pool: [usize; 2], strides: [usize; 2], same_paddin
     if let Some(d) = crate::tensor::cuda_of("max_pool2d", &[x])? {
         return crate::cuda::ops::max_pool2d(d, x, g);
     }
-    let mut out = vec![0.0f32; g.output_len()];
     if !crate::autodiff::is_recording() || !x.tracks_grad() {
         // Nothing will differentiate this: skip the winners' positions.
+        let mut out = vec![0.0f32; g.output_len()];
         pool::max_pool2d_values(&g, x.as_f32()?, &mut out);
         return Ok(Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]));
     }
     if <u8 as pool::WindowOffset>::fits(g.ph * g.pw) {
-        max_pool2d_recorded::<u8>(x, g, out)
+        max_pool2d_recorded::<u8>(x, g)
     } else {
-        max_pool2d_recorded::<u32>(x, g, out)
+        max_pool2d_recorded::<u32>(x, g)
     }
 }
 
 /// The training path of [`max_pool2d`]: the winners are kept as window offsets of type `T`
 /// (one byte each for windows of up to 256 elements) for the backward pass.
-fn max_pool2d_recorded<T: pool::WindowOffset>(
-    x: &Tensor,
-    g: Pool2dGeometry,
-    mut out: Vec<f32>,
-) -> Result<Tensor> {
+fn max_pool2d_recorded<T: pool::WindowOffset>(x: &Tensor, g: Pool2dGeometry) -> Result<Tensor> {
     let mut argmax = vec![T::default(); g.output_len()];
-    pool::max_pool2d_forward(&g, x.as_f32()?, &mut out, &mut argmax);
+    let out = pool::max_pool2d_forward_vec(&g, x.as_f32()?, &mut argmax);
     let out = Tensor::from_f32_unchecked(out, vec![g.n, g.out_h, g.out_w, g.c]);
     // Neither the pooled values nor the input's are read: a relu output before this op,
     // and this op's output after the next one that reads only shapes, can go early.
@@ -238,8 +231,7 @@ fn max_pool2d_recorded<T: pool::WindowOffset>(
         Box::new(move |gy, y, inputs| {
             // The pooled values are not needed: let them go before allocating `dx`.
             drop(y);
-            let mut dx = vec![0.0f32; g.input_len()];
-            pool::max_pool2d_backward(&g, gy.as_f32()?, &argmax, &mut dx);
+            let dx = pool::max_pool2d_backward_vec(&g, gy.as_f32()?, &argmax);
             Ok(vec![Some(Tensor::from_f32_unchecked(dx, inputs[0].shape().to_vec()))])
         }),
     )
