@@ -60,6 +60,7 @@ pub mod optimizers;
 pub mod preprocessing;
 pub mod regularizers;
 pub mod saving;
+mod setters;
 pub mod utils;
 
 pub use error::{Error, Result};

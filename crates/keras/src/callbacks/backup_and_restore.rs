@@ -1,5 +1,6 @@
 //! `BackupAndRestore` (Keras `keras.callbacks.BackupAndRestore`).
 
+use crate::setters::setters;
 use std::path::{Path, PathBuf};
 
 use keras_engine::with_global_rng;
@@ -61,20 +62,13 @@ impl BackupAndRestore {
             resumed_from_epoch: None,
         }
     }
-    /// How often to back up.
-    pub fn save_freq(mut self, f: SaveFreq) -> Self {
-        self.save_freq = f;
-        self
-    }
-    /// Keep the previous backup too.
-    pub fn double_checkpoint(mut self, yes: bool) -> Self {
-        self.double_checkpoint = yes;
-        self
-    }
-    /// Delete the backup at the end of training (default true).
-    pub fn delete_checkpoint(mut self, yes: bool) -> Self {
-        self.delete_checkpoint = yes;
-        self
+    setters! {
+        /// How often to back up.
+        save_freq: SaveFreq,
+        /// Keep the previous backup too.
+        double_checkpoint: bool,
+        /// Delete the backup at the end of training (default true).
+        delete_checkpoint: bool,
     }
 
     fn weights_path(&self) -> PathBuf {

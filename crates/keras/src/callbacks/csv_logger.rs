@@ -1,5 +1,6 @@
 //! `CSVLogger` (Keras `keras.callbacks.CSVLogger`).
 
+use crate::setters::setters;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -45,15 +46,11 @@ impl CSVLogger {
             header_written: false,
         }
     }
-    /// Field separator (Keras `separator`).
-    pub fn separator(mut self, sep: char) -> Self {
-        self.separator = sep;
-        self
-    }
-    /// Append to an existing file.
-    pub fn append(mut self, yes: bool) -> Self {
-        self.append = yes;
-        self
+    setters! {
+        /// Field separator (Keras `separator`).
+        separator: char,
+        /// Append to an existing file.
+        append: bool,
     }
 
     fn field(&self, s: &str) -> String {

@@ -2,6 +2,7 @@
 
 use super::monitor::{available, monitor_options, Monitor};
 use super::{Callback, CallbackModel};
+use crate::setters::setters;
 use crate::trainers::Logs;
 use crate::{Error, Result, Tensor};
 
@@ -63,30 +64,17 @@ impl EarlyStopping {
             best_weights: None,
         }
     }
-    /// Epochs without improvement before stopping.
-    pub fn patience(mut self, n: usize) -> Self {
-        self.patience = n;
-        self
-    }
-    /// Verbosity (0 or 1).
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-    /// A value the monitored quantity must beat.
-    pub fn baseline(mut self, b: f64) -> Self {
-        self.baseline = Some(b);
-        self
-    }
-    /// Restore the best epoch's weights at the end.
-    pub fn restore_best_weights(mut self, yes: bool) -> Self {
-        self.restore_best_weights = yes;
-        self
-    }
-    /// Epochs to wait before monitoring.
-    pub fn start_from_epoch(mut self, n: usize) -> Self {
-        self.start_from_epoch = n;
-        self
+    setters! {
+        /// Epochs without improvement before stopping.
+        patience: usize,
+        /// Verbosity (0 or 1).
+        verbose: u8,
+        /// A value the monitored quantity must beat.
+        baseline: f64 => Some,
+        /// Restore the best epoch's weights at the end.
+        restore_best_weights: bool,
+        /// Epochs to wait before monitoring.
+        start_from_epoch: usize,
     }
 }
 

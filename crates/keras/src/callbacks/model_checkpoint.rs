@@ -1,5 +1,6 @@
 //! `ModelCheckpoint` (Keras `keras.callbacks.ModelCheckpoint`).
 
+use crate::setters::setters;
 use std::path::{Path, PathBuf};
 
 use super::monitor::{monitor_options, Monitor};
@@ -63,25 +64,15 @@ impl ModelCheckpoint {
             saved: Vec::new(),
         }
     }
-    /// Verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-    /// Only keep the best model.
-    pub fn save_best_only(mut self, yes: bool) -> Self {
-        self.save_best_only = yes;
-        self
-    }
-    /// Save weights only (the path must end in `.weights.h5`).
-    pub fn save_weights_only(mut self, yes: bool) -> Self {
-        self.save_weights_only = yes;
-        self
-    }
-    /// `SaveFreq::Epoch` or `SaveFreq::Batches(n)` (n > 0).
-    pub fn save_freq(mut self, f: SaveFreq) -> Self {
-        self.save_freq = f;
-        self
+    setters! {
+        /// Verbosity.
+        verbose: u8,
+        /// Only keep the best model.
+        save_best_only: bool,
+        /// Save weights only (the path must end in `.weights.h5`).
+        save_weights_only: bool,
+        /// `SaveFreq::Epoch` or `SaveFreq::Batches(n)` (n > 0).
+        save_freq: SaveFreq,
     }
 
     fn check(&self, model: &CallbackModel) -> Result<()> {

@@ -2,6 +2,7 @@
 
 use super::monitor::{available, monitor_options, Monitor};
 use super::{Callback, CallbackModel};
+use crate::setters::setters;
 use crate::trainers::Logs;
 use crate::{Error, Result};
 
@@ -65,25 +66,15 @@ impl ReduceLROnPlateau {
         }
         self
     }
-    /// Epochs without improvement before reducing.
-    pub fn patience(mut self, n: usize) -> Self {
-        self.patience = n;
-        self
-    }
-    /// Verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-    /// Epochs of cooldown after a reduction.
-    pub fn cooldown(mut self, n: usize) -> Self {
-        self.cooldown = n;
-        self
-    }
-    /// Lower bound on the learning rate.
-    pub fn min_lr(mut self, lr: f64) -> Self {
-        self.min_lr = lr;
-        self
+    setters! {
+        /// Epochs without improvement before reducing.
+        patience: usize,
+        /// Verbosity.
+        verbose: u8,
+        /// Epochs of cooldown after a reduction.
+        cooldown: usize,
+        /// Lower bound on the learning rate.
+        min_lr: f64,
     }
 
     fn in_cooldown(&self) -> bool {

@@ -1,5 +1,6 @@
 //! `RemoteMonitor` (Keras `keras.callbacks.RemoteMonitor`), over a plain HTTP/1.1 POST.
 
+use crate::setters::setters;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -98,15 +99,11 @@ impl RemoteMonitor {
         self.headers.push((name.into(), value.into()));
         self
     }
-    /// Send JSON instead of a form.
-    pub fn send_as_json(mut self, yes: bool) -> Self {
-        self.send_as_json = yes;
-        self
-    }
-    /// Per-request timeout.
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.timeout = t;
-        self
+    setters! {
+        /// Send JSON instead of a form.
+        send_as_json: bool,
+        /// Per-request timeout.
+        timeout: Duration,
     }
 
     /// The JSON Keras sends for an epoch.

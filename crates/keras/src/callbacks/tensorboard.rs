@@ -4,6 +4,7 @@
 //! TF 2 does (`tf.summary.scalar`: a float32 tensor summary of plugin `scalars`) and weight
 //! histograms as `tf.summary.histogram` (a `[30, 3]` float64 tensor of plugin `histograms`).
 
+use crate::setters::setters;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -382,25 +383,15 @@ impl TensorBoard {
             batch_start: None,
         }
     }
-    /// Epochs between weight histograms.
-    pub fn histogram_freq(mut self, n: usize) -> Self {
-        self.histogram_freq = n;
-        self
-    }
-    /// Write the model config.
-    pub fn write_graph(mut self, yes: bool) -> Self {
-        self.write_graph = yes;
-        self
-    }
-    /// Log training speed.
-    pub fn write_steps_per_second(mut self, yes: bool) -> Self {
-        self.write_steps_per_second = yes;
-        self
-    }
-    /// Epoch or every-N-batches logging.
-    pub fn update_freq(mut self, f: UpdateFreq) -> Self {
-        self.update_freq = f;
-        self
+    setters! {
+        /// Epochs between weight histograms.
+        histogram_freq: usize,
+        /// Write the model config.
+        write_graph: bool,
+        /// Log training speed.
+        write_steps_per_second: bool,
+        /// Epoch or every-N-batches logging.
+        update_freq: UpdateFreq,
     }
 
     fn train_writer(&mut self) -> Result<&mut EventFileWriter> {

@@ -1,6 +1,7 @@
 //! Sequence preprocessing: `pad_sequences` (Keras `keras.utils.pad_sequences`) and the legacy
 //! `TimeseriesGenerator` (`keras.preprocessing.sequence.TimeseriesGenerator`).
 
+use crate::setters::setters;
 use keras_engine::{with_global_rng, DType, Rng};
 
 use crate::utils::{Batch, Sequence};
@@ -57,15 +58,11 @@ impl Default for PadSequencesArgs {
 }
 
 impl PadSequencesArgs {
-    /// Length of every output row.
-    pub fn maxlen(mut self, n: usize) -> Self {
-        self.maxlen = Some(n);
-        self
-    }
-    /// Output dtype.
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
+    setters! {
+        /// Length of every output row.
+        maxlen: usize => Some,
+        /// Output dtype.
+        dtype: DType,
     }
     /// `"pre"` or `"post"`.
     pub fn padding(mut self, p: &str) -> Self {
@@ -298,40 +295,21 @@ impl TimeseriesGenerator {
             epoch: 0,
         }
     }
-    /// Period between successive rows inside a window.
-    pub fn sampling_rate(mut self, r: usize) -> Self {
-        self.sampling_rate = r;
-        self
-    }
-    /// Period between successive windows.
-    pub fn stride(mut self, s: usize) -> Self {
-        self.stride = s;
-        self
-    }
-    /// First row usable as the start of a window.
-    pub fn start_index(mut self, i: usize) -> Self {
-        self.start_index = i;
-        self
-    }
-    /// Last row usable as a target (inclusive).
-    pub fn end_index(mut self, i: usize) -> Self {
-        self.end_index = Some(i);
-        self
-    }
-    /// Draw random rows for each batch instead of walking in order.
-    pub fn shuffle(mut self, s: bool) -> Self {
-        self.shuffle = s;
-        self
-    }
-    /// Windows in reverse chronological order.
-    pub fn reverse(mut self, r: bool) -> Self {
-        self.reverse = r;
-        self
-    }
-    /// Windows per batch.
-    pub fn batch_size(mut self, b: usize) -> Self {
-        self.batch_size = b;
-        self
+    setters! {
+        /// Period between successive rows inside a window.
+        sampling_rate: usize,
+        /// Period between successive windows.
+        stride: usize,
+        /// First row usable as the start of a window.
+        start_index: usize,
+        /// Last row usable as a target (inclusive).
+        end_index: usize => Some,
+        /// Draw random rows for each batch instead of walking in order.
+        shuffle: bool,
+        /// Windows in reverse chronological order.
+        reverse: bool,
+        /// Windows per batch.
+        batch_size: usize,
     }
 
     /// Checks the arguments (Keras's errors) and returns the ready generator.

@@ -1,6 +1,7 @@
 //! `keras.utils.timeseries_dataset_from_array`: sliding windows over an array, batched, as a
 //! [`Sequence`] that `fit_sequence` / `evaluate_sequence` / `predict_sequence` consume.
 
+use crate::setters::setters;
 use keras_engine::{with_global_rng, Rng};
 
 use super::sequence::gather_first_axis;
@@ -42,40 +43,21 @@ impl Default for TimeseriesDatasetArgs {
 }
 
 impl TimeseriesDatasetArgs {
-    /// Period between window starts.
-    pub fn sequence_stride(mut self, s: usize) -> Self {
-        self.sequence_stride = s;
-        self
-    }
-    /// Period between rows inside a window.
-    pub fn sampling_rate(mut self, r: usize) -> Self {
-        self.sampling_rate = r;
-        self
-    }
-    /// Windows per batch (`None`: unbatched).
-    pub fn batch_size(mut self, b: Option<usize>) -> Self {
-        self.batch_size = b;
-        self
-    }
-    /// Shuffle the windows.
-    pub fn shuffle(mut self, s: bool) -> Self {
-        self.shuffle = s;
-        self
-    }
-    /// Shuffle seed.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = Some(s);
-        self
-    }
-    /// First row used.
-    pub fn start_index(mut self, i: usize) -> Self {
-        self.start_index = Some(i);
-        self
-    }
-    /// Row after the last one used.
-    pub fn end_index(mut self, i: usize) -> Self {
-        self.end_index = Some(i);
-        self
+    setters! {
+        /// Period between window starts.
+        sequence_stride: usize,
+        /// Period between rows inside a window.
+        sampling_rate: usize,
+        /// Windows per batch (`None`: unbatched).
+        batch_size: Option<usize>,
+        /// Shuffle the windows.
+        shuffle: bool,
+        /// Shuffle seed.
+        seed: u64 => Some,
+        /// First row used.
+        start_index: usize => Some,
+        /// Row after the last one used.
+        end_index: usize => Some,
     }
 }
 

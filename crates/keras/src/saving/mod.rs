@@ -141,6 +141,7 @@ pub mod fuzzing {
     }
 }
 
+use crate::setters::setters;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -165,15 +166,11 @@ pub struct LoadWeightsArgs {
 }
 
 impl LoadWeightsArgs {
-    /// Load by layer name.
-    pub fn by_name(mut self, yes: bool) -> Self {
-        self.by_name = yes;
-        self
-    }
-    /// Skip mismatching weights.
-    pub fn skip_mismatch(mut self, yes: bool) -> Self {
-        self.skip_mismatch = yes;
-        self
+    setters! {
+        /// Load by layer name.
+        by_name: bool,
+        /// Skip mismatching weights.
+        skip_mismatch: bool,
     }
 }
 

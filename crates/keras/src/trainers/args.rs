@@ -2,6 +2,7 @@
 
 use super::arrays::Arrays;
 use crate::callbacks::{Callback, CallbackRef};
+use crate::setters::setters;
 
 macro_rules! callback_builders {
     () => {
@@ -80,20 +81,13 @@ impl Default for FitArgs<'_> {
 impl<'a> FitArgs<'a> {
     callback_builders!();
 
-    /// Samples per update.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Number of epochs.
-    pub fn epochs(mut self, n: usize) -> Self {
-        self.epochs = n;
-        self
-    }
-    /// Verbosity (0, 1 or 2).
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
+    setters! {
+        /// Samples per update.
+        batch_size: usize,
+        /// Number of epochs.
+        epochs: usize,
+        /// Verbosity (0, 1 or 2).
+        verbose: u8,
     }
     /// Validation data `(x_val, y_val)` (each one array, a list or a map).
     pub fn validation_data(mut self, x: impl Into<Arrays>, y: impl Into<Arrays>) -> Self {
@@ -110,35 +104,24 @@ impl<'a> FitArgs<'a> {
         self.validation_data = Some((x.into(), y.into(), Some(sample_weight.into())));
         self
     }
-    /// Fraction held out for validation.
-    pub fn validation_split(mut self, f: f32) -> Self {
-        self.validation_split = f;
-        self
-    }
-    /// Shuffle before each epoch.
-    pub fn shuffle(mut self, yes: bool) -> Self {
-        self.shuffle = yes;
-        self
-    }
-    /// Starting epoch.
-    pub fn initial_epoch(mut self, e: usize) -> Self {
-        self.initial_epoch = e;
-        self
+    setters! {
+        /// Fraction held out for validation.
+        validation_split: f32,
+        /// Shuffle before each epoch.
+        shuffle: bool,
+        /// Starting epoch.
+        initial_epoch: usize,
     }
     /// Per-sample weights (one array for every output, or one per output).
     pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
         self.sample_weight = Some(w.into());
         self
     }
-    /// Validation batch size.
-    pub fn validation_batch_size(mut self, n: usize) -> Self {
-        self.validation_batch_size = Some(n);
-        self
-    }
-    /// Validate every `n` epochs.
-    pub fn validation_freq(mut self, n: usize) -> Self {
-        self.validation_freq = n;
-        self
+    setters! {
+        /// Validation batch size.
+        validation_batch_size: usize => Some,
+        /// Validate every `n` epochs.
+        validation_freq: usize,
     }
 }
 
@@ -164,15 +147,11 @@ impl Default for EvaluateArgs<'_> {
 impl<'a> EvaluateArgs<'a> {
     callback_builders!();
 
-    /// Samples per batch.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
+    setters! {
+        /// Samples per batch.
+        batch_size: usize,
+        /// Verbosity.
+        verbose: u8,
     }
     /// Per-sample weights (one array for every output, or one per output).
     pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
@@ -201,14 +180,10 @@ impl Default for PredictArgs<'_> {
 impl<'a> PredictArgs<'a> {
     callback_builders!();
 
-    /// Samples per batch.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
+    setters! {
+        /// Samples per batch.
+        batch_size: usize,
+        /// Verbosity.
+        verbose: u8,
     }
 }

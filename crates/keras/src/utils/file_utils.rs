@@ -11,6 +11,7 @@
 //!   cannot write to it, which it also does for a folder that is missing);
 //! * an unknown `hash_algorithm` is an error (Keras silently uses md5).
 
+use crate::setters::setters;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
@@ -106,15 +107,11 @@ impl GetFileArgs {
         self.archive_format = format.map(Into::into);
         self
     }
-    /// Download even when cached.
-    pub fn force_download(mut self, yes: bool) -> Self {
-        self.force_download = yes;
-        self
-    }
-    /// 0 for silence.
-    pub fn verbose(mut self, verbose: u8) -> Self {
-        self.verbose = verbose;
-        self
+    setters! {
+        /// Download even when cached.
+        force_download: bool,
+        /// 0 for silence.
+        verbose: u8,
     }
 }
 

@@ -3,6 +3,7 @@
 //! featurewise statistics and ZCA whitening, and `flow` / `flow_from_directory` producing
 //! [`Sequence`](crate::utils::Sequence)s that `fit_sequence` consumes.
 
+use crate::setters::setters;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -212,16 +213,11 @@ impl ImageDataGenerator {
         vertical_flip
     );
 
-    /// Epsilon of ZCA whitening (default 1e-6).
-    pub fn zca_epsilon(mut self, eps: f64) -> Self {
-        self.zca_epsilon = eps;
-        self
-    }
-
-    /// Random rotations in `[-degrees, degrees]`.
-    pub fn rotation_range(mut self, degrees: f64) -> Self {
-        self.rotation_range = degrees;
-        self
+    setters! {
+        /// Epsilon of ZCA whitening (default 1e-6).
+        zca_epsilon: f64,
+        /// Random rotations in `[-degrees, degrees]`.
+        rotation_range: f64,
     }
 
     /// Width shift: fraction of the width if `< 1`, else pixels.

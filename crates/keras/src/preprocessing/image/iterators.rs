@@ -7,6 +7,7 @@
 //! are reproducible whatever the thread timing. Without a seed, one is drawn from the global
 //! generator when the iterator is made (so `set_random_seed` makes runs repeatable).
 
+use crate::setters::setters;
 use std::path::{Path, PathBuf};
 
 use keras_engine::Rng;
@@ -80,40 +81,21 @@ impl Default for FlowArgs {
 }
 
 impl FlowArgs {
-    /// Sets `batch_size`.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Sets `shuffle`.
-    pub fn shuffle(mut self, yes: bool) -> Self {
-        self.shuffle = yes;
-        self
-    }
-    /// Sets `seed`.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-    /// Sets `subset`.
-    pub fn subset(mut self, subset: Subset) -> Self {
-        self.subset = Some(subset);
-        self
-    }
-    /// Sets `sample_weight`.
-    pub fn sample_weight(mut self, w: Tensor) -> Self {
-        self.sample_weight = Some(w);
-        self
-    }
-    /// Sets `keep_aspect_ratio`.
-    pub fn keep_aspect_ratio(mut self, yes: bool) -> Self {
-        self.keep_aspect_ratio = yes;
-        self
-    }
-    /// Sets `follow_links`.
-    pub fn follow_links(mut self, yes: bool) -> Self {
-        self.follow_links = yes;
-        self
+    setters! {
+        /// Sets `batch_size`.
+        batch_size: usize,
+        /// Sets `shuffle`.
+        shuffle: bool,
+        /// Sets `seed`.
+        seed: u64 => Some,
+        /// Sets `subset`.
+        subset: Subset => Some,
+        /// Sets `sample_weight`.
+        sample_weight: Tensor => Some,
+        /// Sets `keep_aspect_ratio`.
+        keep_aspect_ratio: bool,
+        /// Sets `follow_links`.
+        follow_links: bool,
     }
     /// Sets `target_size` as `(height, width)`.
     pub fn target_size(mut self, height: usize, width: usize) -> Self {
@@ -130,15 +112,11 @@ impl FlowArgs {
         self.classes = Some(classes.iter().map(|s| s.to_string()).collect());
         self
     }
-    /// Sets `class_mode`.
-    pub fn class_mode(mut self, mode: ClassMode) -> Self {
-        self.class_mode = mode;
-        self
-    }
-    /// Sets `interpolation`.
-    pub fn interpolation(mut self, interpolation: PilInterpolation) -> Self {
-        self.interpolation = interpolation;
-        self
+    setters! {
+        /// Sets `class_mode`.
+        class_mode: ClassMode,
+        /// Sets `interpolation`.
+        interpolation: PilInterpolation,
     }
 }
 
