@@ -2,7 +2,9 @@
 //! types. A hypermodel's `build` returns any [`TunableModel`]: `keras::models::Sequential`
 //! and `keras::models::Functional` (multi-input and multi-output included: the search's `x`
 //! and `y` are [`Arrays`], as `fit` takes them) are implemented here. Implement the trait for
-//! your own type to tune anything that trains (the tests tune a synthetic objective this way).
+//! your own type to tune anything that trains. A hypermodel whose `fit` computes the score
+//! itself ([`FitResult::Value`](crate::FitResult::Value), a synthetic objective) builds `()`,
+//! the model with no weights.
 
 use std::path::Path;
 
@@ -75,5 +77,53 @@ impl TunableModel for Functional {
     /// is built by its graph, so keras-tuner's `build_from_config` has nothing to do).
     fn build_config(&self) -> Option<Json> {
         Some(Json::obj([("input_shape", Json::Null)]))
+    }
+}
+
+/// No model: for hypermodels whose `fit` computes the score itself and returns
+/// [`FitResult::Value`](crate::FitResult::Value) (a synthetic objective, an external program).
+/// Training does nothing, there are no weights to save or restore, and it counts 0 parameters.
+///
+/// ```
+/// use keras::trainers::Arrays;
+/// use keras::FitArgs;
+/// use keras_tuner::{FitResult, HyperModel, HyperParameters};
+///
+/// /// The score is `(x - 3)^2`, minimised at 3.
+/// struct Parabola;
+/// impl HyperModel for Parabola {
+///     type Model = ();
+///     fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
+///         hp.float("x", 0.0, 5.0).value()?;
+///         Ok(())
+///     }
+///     fn fit(
+///         &self,
+///         hp: &mut HyperParameters,
+///         _: &mut (),
+///         _: &Arrays,
+///         _: &Arrays,
+///         _: FitArgs<'_>,
+///     ) -> keras_tuner::Result<FitResult> {
+///         let x = hp.get("x")?.as_f64().unwrap_or(0.0);
+///         Ok(FitResult::Value((x - 3.0).powi(2)))
+///     }
+/// }
+/// ```
+impl TunableModel for () {
+    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
+        Ok(History::default())
+    }
+
+    fn save_weights(&self, _: &Path) -> keras::Result<()> {
+        Ok(())
+    }
+
+    fn load_weights(&mut self, _: &Path) -> keras::Result<()> {
+        Ok(())
+    }
+
+    fn count_params(&self) -> usize {
+        0
     }
 }

@@ -1,43 +1,25 @@
 //! Bad input gets a clear error, never a panic: an empty search space, min greater than max,
 //! an unknown objective, a Choice of mixed types, bad sampling arguments, broken project files.
 
-use std::path::Path;
-
 use keras::trainers::Arrays;
-use keras::{FitArgs, History, Tensor};
+use keras::{FitArgs, Tensor};
 use keras_tuner::{
     BayesianOptimization, Error, FitResult, HpValue, HyperModel, HyperParameters, Hyperband, RandomSearch,
-    SearchArgs, TunableModel,
+    SearchArgs,
 };
-
-struct Nothing;
-impl TunableModel for Nothing {
-    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
-        Ok(History::default())
-    }
-    fn save_weights(&self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn load_weights(&mut self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn count_params(&self) -> usize {
-        0
-    }
-}
 
 /// A hypermodel that runs `space` in build and reports `x` as the score.
 struct Space<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync>(F);
 impl<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync> HyperModel for Space<F> {
-    type Model = Nothing;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Nothing> {
+    type Model = ();
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
         (self.0)(hp)?;
-        Ok(Nothing)
+        Ok(())
     }
     fn fit(
         &self,
         _: &mut HyperParameters,
-        _: &mut Nothing,
+        _: &mut (),
         _: &Arrays,
         _: &Arrays,
         _: FitArgs<'_>,
@@ -49,15 +31,15 @@ impl<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync> HyperModel f
 /// Reports `loss` only.
 struct ReportsLoss;
 impl HyperModel for ReportsLoss {
-    type Model = Nothing;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Nothing> {
+    type Model = ();
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
         hp.int("u", 0, 100).value()?;
-        Ok(Nothing)
+        Ok(())
     }
     fn fit(
         &self,
         _: &mut HyperParameters,
-        _: &mut Nothing,
+        _: &mut (),
         _: &Arrays,
         _: &Arrays,
         _: FitArgs<'_>,

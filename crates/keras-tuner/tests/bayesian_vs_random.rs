@@ -3,30 +3,11 @@
 //! seeds, 25 trials each (6 random initial points, as keras-tuner's default for 2
 //! hyperparameters). The test prints both averages.
 
-use std::path::Path;
-
 use keras::trainers::Arrays;
-use keras::{FitArgs, History, Tensor};
+use keras::{FitArgs, Tensor};
 use keras_tuner::{
-    BayesianOptimization, FitResult, HyperModel, HyperParameters, RandomSearch, SearchArgs, TunableModel,
-    Tuner,
+    BayesianOptimization, FitResult, HyperModel, HyperParameters, RandomSearch, SearchArgs, Tuner,
 };
-
-struct Point;
-impl TunableModel for Point {
-    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
-        Ok(History::default())
-    }
-    fn save_weights(&self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn load_weights(&mut self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn count_params(&self) -> usize {
-        0
-    }
-}
 
 fn branin(x1: f64, x2: f64) -> f64 {
     use std::f64::consts::PI;
@@ -36,16 +17,16 @@ fn branin(x1: f64, x2: f64) -> f64 {
 
 struct Branin;
 impl HyperModel for Branin {
-    type Model = Point;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Point> {
+    type Model = ();
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
         hp.float("x1", -5.0, 10.0).value()?;
         hp.float("x2", 0.0, 15.0).value()?;
-        Ok(Point)
+        Ok(())
     }
     fn fit(
         &self,
         hp: &mut HyperParameters,
-        _: &mut Point,
+        _: &mut (),
         _: &Arrays,
         _: &Arrays,
         _: FitArgs<'_>,

@@ -5,6 +5,9 @@
 //! uninterrupted run's: the same trials with the same values and the same scores, bit for
 //! bit (each trial's training is seeded from the tuner seed and the trial id).
 
+mod common;
+
+use common::data;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +19,7 @@ use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
 use keras::trainers::Arrays;
-use keras::{FitArgs, Logs, Tensor};
+use keras::{FitArgs, Logs};
 use keras_tuner::{FitResult, HyperModel, HyperParameters, Hyperband, RandomSearch, SearchArgs, Tuner};
 
 const CHILD_DIR: &str = "KERAS_TUNER_CRASH_CHILD_DIR";
@@ -30,18 +33,6 @@ fn kill_self() -> ! {
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
-}
-
-fn data(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((s >> 40) as f32) / (1u64 << 24) as f32
-    };
-    let x: Vec<f32> = (0..n * 4).map(|_| next() * 2.0 - 1.0).collect();
-    let y: Vec<i32> =
-        (0..n).map(|i| ((x[i * 4] + x[i * 4 + 1] > 0.0) as i32) + (x[i * 4 + 2] > 0.3) as i32).collect();
-    (Tensor::new(x, [n, 4]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
 }
 
 /// The MLP; logs each fit it starts to `fits.log` in the project directory.

@@ -1,23 +1,14 @@
 //! Tuning a Functional hypermodel: `build` returns a `keras::models::Functional` (a graph with
 //! a tuned skip connection), and the search trains, checkpoints and restores it.
 
+mod common;
+
+use common::data;
 use keras::layers::{Add, Dense};
 use keras::models::{Functional, Model, SymbolicCall};
 use keras::optimizers::Adam;
-use keras::{EvaluateArgs, Input, Tensor};
+use keras::{EvaluateArgs, Input};
 use keras_tuner::{HpValue, HyperParameters, RandomSearch, SearchArgs, TrialStatus};
-
-fn data(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((s >> 40) as f32) / (1u64 << 24) as f32
-    };
-    let x: Vec<f32> = (0..n * 4).map(|_| next() * 2.0 - 1.0).collect();
-    let y: Vec<i32> =
-        (0..n).map(|i| ((x[i * 4] + x[i * 4 + 1] > 0.0) as i32) + (x[i * 4 + 2] > 0.3) as i32).collect();
-    (Tensor::new(x, [n, 4]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
-}
 
 /// `x -> Dense(units) -> [+ Dense(units)(h) when `residual`] -> Dense(3, softmax)`.
 fn build(hp: &mut HyperParameters) -> keras_tuner::Result<Functional> {

@@ -3,6 +3,8 @@
 //! Keras's log name, and the best model comes back from its checkpoint with the score the
 //! search recorded.
 
+mod common;
+
 use std::path::PathBuf;
 
 use keras::layers::{Concatenate, Dense};

@@ -10,27 +10,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use keras::trainers::Arrays;
-use keras::{FitArgs, History, Tensor};
+use keras::{FitArgs, Tensor};
 use keras_tuner::json::Json;
-use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, SearchArgs, TunableModel};
-
-/// A model that trains nothing: the trial's "training" evaluates the schedule's objective.
-struct Synthetic;
-
-impl TunableModel for Synthetic {
-    fn fit(&mut self, _x: &Arrays, _y: &Arrays, _args: FitArgs) -> keras::Result<History> {
-        Ok(History::default())
-    }
-    fn save_weights(&self, _path: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn load_weights(&mut self, _path: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn count_params(&self) -> usize {
-        0
-    }
-}
+use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, SearchArgs};
 
 /// Records the `(initial_epoch, epochs)` each trial's fit receives.
 struct Objective {
@@ -38,15 +20,15 @@ struct Objective {
 }
 
 impl HyperModel for Objective {
-    type Model = Synthetic;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Synthetic> {
+    type Model = ();
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
         hp.int("u", 0, 10000).value()?;
-        Ok(Synthetic)
+        Ok(())
     }
     fn fit(
         &self,
         hp: &mut HyperParameters,
-        _model: &mut Synthetic,
+        _model: &mut (),
         _x: &Arrays,
         _y: &Arrays,
         args: FitArgs<'_>,

@@ -2,30 +2,11 @@
 //! continues the grid (keras-tuner keeps the grid's position in memory only, so a reloaded
 //! Python grid search stops), a random search draws the values it would have drawn.
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use keras::trainers::Arrays;
-use keras::{FitArgs, History, Tensor};
-use keras_tuner::{
-    FitResult, GridSearch, HyperModel, HyperParameters, RandomSearch, SearchArgs, TunableModel,
-};
-
-struct Nothing;
-impl TunableModel for Nothing {
-    fn fit(&mut self, _: &Arrays, _: &Arrays, _: FitArgs) -> keras::Result<History> {
-        Ok(History::default())
-    }
-    fn save_weights(&self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn load_weights(&mut self, _: &Path) -> keras::Result<()> {
-        Ok(())
-    }
-    fn count_params(&self) -> usize {
-        0
-    }
-}
+use keras::{FitArgs, Tensor};
+use keras_tuner::{FitResult, GridSearch, HyperModel, HyperParameters, RandomSearch, SearchArgs};
 
 /// Scores `(u - 3)^2`; records the `u` of every trial it runs.
 struct Quadratic {
@@ -33,16 +14,16 @@ struct Quadratic {
 }
 
 impl HyperModel for Quadratic {
-    type Model = Nothing;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Nothing> {
+    type Model = ();
+    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
         hp.int("u", 0, 5).value()?;
         hp.boolean("b").value()?;
-        Ok(Nothing)
+        Ok(())
     }
     fn fit(
         &self,
         hp: &mut HyperParameters,
-        _: &mut Nothing,
+        _: &mut (),
         _: &Arrays,
         _: &Arrays,
         _: FitArgs<'_>,

@@ -5,6 +5,9 @@
 //! layout, failed builds are recorded and the search stops after
 //! `max_consecutive_failed_trials`, and parallel trials give the sequential results.
 
+mod common;
+
+use common::data;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -19,18 +22,6 @@ use keras_tuner::{
     Error, FitResult, GridSearch, HyperModel, HyperParameters, Hyperband, RandomSearch, SearchArgs,
     TrialStatus,
 };
-
-fn data(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((s >> 40) as f32) / (1u64 << 24) as f32
-    };
-    let x: Vec<f32> = (0..n * 4).map(|_| next() * 2.0 - 1.0).collect();
-    let y: Vec<i32> =
-        (0..n).map(|i| ((x[i * 4] + x[i * 4 + 1] > 0.0) as i32) + (x[i * 4 + 2] > 0.3) as i32).collect();
-    (Tensor::new(x, [n, 4]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
-}
 
 fn build_mlp(hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
     let units = hp.int("units", 8, 32).step(8).value()?;
