@@ -1,6 +1,7 @@
 //! Matrix products: plain `matmul` and the fused Dense op.
 
 use crate::autodiff::{record, record_owned};
+use crate::kernels::fresh::fresh_vec;
 use crate::kernels::matmul::{matmul as gemm, Trans};
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
@@ -256,12 +257,18 @@ fn dense_input_and_kernel_grads(
         // comes from that worker's malloc arena and goes back to it, where the caller's later
         // allocations of the same size cannot reuse it (measured: ~30 MB of idle worker
         // arenas at W2 b128's peak).
-        let mut dx = vec![0.0; m * k];
-        let mut dw = vec![0.0; k * n];
-        rayon::join(
-            || input_grad_by_column_blocks(dpre, w, (m, k, n), &mut dx),
-            || gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, &mut dw, false),
-        );
+        // Each worker zero-fills its own output ([`crate::kernels::fresh`]): the two fills
+        // run side by side instead of one after the other on the calling thread (8 MB per
+        // step at W2 b32, 5% of the step). Same zeros, same products.
+        let mut dw = Vec::new();
+        let dx = fresh_vec(m * k, |dx| {
+            dw = fresh_vec(k * n, |dw| {
+                rayon::join(
+                    || input_grad_by_column_blocks(dpre, w, (m, k, n), dx.zeroed()),
+                    || gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, dw.zeroed(), false),
+                );
+            });
+        });
         return (Some(dx), Some(dw));
     }
     (want_dx.then(input_grad), want_dw.then(kernel_grad))
