@@ -38,14 +38,11 @@ pub const CLASS_NAMES: [&str; 10] = [
 /// ```
 pub fn load_data() -> Result<(Split, Split)> {
     let dir = data_dir().join("fashion_mnist");
-    let x = idx::read(&dir.join("fashion10k-images-idx3-ubyte.gz"), false)?;
-    let y = idx::read(&dir.join("fashion10k-labels-idx1-ubyte.gz"), true)?;
-    let n = x.shape()[0].min(y.shape()[0]);
-    let split = TRAIN_SIZE.min(n);
-    Ok((
-        (x.slice_rows(0, split)?, y.slice_rows(0, split)?),
-        (x.slice_rows(split, n)?, y.slice_rows(split, n)?),
-    ))
+    idx::load_split(
+        &dir.join("fashion10k-images-idx3-ubyte.gz"),
+        &dir.join("fashion10k-labels-idx1-ubyte.gz"),
+        TRAIN_SIZE,
+    )
 }
 
 #[cfg(test)]

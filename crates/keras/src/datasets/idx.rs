@@ -62,6 +62,24 @@ pub fn read(path: &Path, as_labels: bool) -> Result<Tensor> {
     parse(&bytes, as_labels).map_err(|e| Error::Value(format!("{}: {e}", path.display())))
 }
 
+/// Reads a pair of gzipped IDX files (images, labels) and splits them as the bundled Keras
+/// datasets do: the first `train_size` samples (or all, if fewer) for training, the rest for
+/// testing. Both parts are `((x_train, y_train), (x_test, y_test))`.
+pub fn load_split(
+    images: &Path,
+    labels: &Path,
+    train_size: usize,
+) -> Result<((Tensor, Tensor), (Tensor, Tensor))> {
+    let x = read(images, false)?;
+    let y = read(labels, true)?;
+    let n = x.shape()[0].min(y.shape()[0]);
+    let split = train_size.min(n);
+    Ok((
+        (x.slice_rows(0, split)?, y.slice_rows(0, split)?),
+        (x.slice_rows(split, n)?, y.slice_rows(split, n)?),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,14 +20,11 @@ pub const TRAIN_SIZE: usize = 8000;
 /// ```
 pub fn load_data() -> Result<(Split, Split)> {
     let dir = data_dir().join("mnist");
-    let x = idx::read(&dir.join("mnist10k-images-idx3-ubyte.gz"), false)?;
-    let y = idx::read(&dir.join("mnist10k-labels-idx1-ubyte.gz"), true)?;
-    let n = x.shape()[0].min(y.shape()[0]);
-    let split = TRAIN_SIZE.min(n);
-    Ok((
-        (x.slice_rows(0, split)?, y.slice_rows(0, split)?),
-        (x.slice_rows(split, n)?, y.slice_rows(split, n)?),
-    ))
+    idx::load_split(
+        &dir.join("mnist10k-images-idx3-ubyte.gz"),
+        &dir.join("mnist10k-labels-idx1-ubyte.gz"),
+        TRAIN_SIZE,
+    )
 }
 
 #[cfg(test)]
