@@ -54,66 +54,6 @@ pub fn zeros(n: usize) -> Vec<f32> {
     v
 }
 
-/// Length from which [`repeat_row`] and [`gather_rows`] split their copy over the threads.
-const PARALLEL_ROWS_MIN: usize = 1 << 18;
-
-/// `rows` copies of `row`, one after another. Large results (1 MiB and up) are written by
-/// every engine thread, each its own range of rows (the recurrent op's input projection
-/// starts from its bias rows: 1.3% of a W3 training step as one serial copy).
-///
-/// ```
-/// let v = keras_engine::parallel::repeat_row(&[1.0, 2.0], 3);
-/// assert_eq!(v, [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
-/// ```
-pub fn repeat_row(row: &[f32], rows: usize) -> Vec<f32> {
-    rows_from(rows, row.len(), |_| row)
-}
-
-/// The rows `ids` of the row-major `table` (rows of `width` values), one after another: an
-/// embedding lookup. Large results (1 MiB and up) are written by every engine thread.
-///
-/// # Panics
-/// If an id is past the end of `table` (a caller bug: ids are checked first).
-///
-/// ```
-/// let table = [0.0, 1.0, 10.0, 11.0, 20.0, 21.0];
-/// assert_eq!(keras_engine::parallel::gather_rows(&table, 2, &[2, 0, 2]), [20.0, 21.0, 0.0, 1.0, 20.0, 21.0]);
-/// ```
-pub fn gather_rows(table: &[f32], width: usize, ids: &[usize]) -> Vec<f32> {
-    rows_from(ids.len(), width, |r| &table[ids[r] * width..(ids[r] + 1) * width])
-}
-
-/// `rows` rows of `w` values, row `r` copied from `src(r)` (exactly `w` long).
-fn rows_from<'a>(rows: usize, w: usize, src: impl Fn(usize) -> &'a [f32] + Sync) -> Vec<f32> {
-    use rayon::prelude::*;
-    use std::mem::MaybeUninit;
-    let n = rows * w;
-    let mut v: Vec<f32> = Vec::with_capacity(n);
-    if n == 0 {
-        return v;
-    }
-    let fill = |(k, part): (usize, &mut [MaybeUninit<f32>]), per: usize| {
-        for (j, r) in part.chunks_exact_mut(w).enumerate() {
-            let s = src(k * per + j);
-            assert_eq!(s.len(), w, "rows_from: a source row of the wrong width");
-            for (o, &x) in r.iter_mut().zip(s) {
-                *o = MaybeUninit::new(x);
-            }
-        }
-    };
-    let threads = num_threads();
-    if n < PARALLEL_ROWS_MIN || threads < 2 {
-        fill((0, &mut v.spare_capacity_mut()[..n]), rows);
-    } else {
-        let per = rows.div_ceil(threads);
-        v.spare_capacity_mut()[..n].par_chunks_mut(per * w).enumerate().for_each(|kp| fill(kp, per));
-    }
-    // SAFETY: `fill` wrote every one of the first `n` elements: the chunks are whole rows
-    // and every row is written in full (its source has exactly `w` values, asserted).
-    unsafe { v.set_len(n) };
-    v
-}
-
 /// Whether [`enable_malloc_tuning`] was called (the environment variable is read separately).
 static MALLOC_TUNING: AtomicBool = AtomicBool::new(false);
 

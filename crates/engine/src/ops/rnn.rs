@@ -159,7 +159,10 @@ const GEMM_ONE_DEPTH_BLOCK: usize = 512;
 fn project(x: &[f32], kernel: &[f32], bias: Option<&[f32]>, (rows, n, k): (usize, usize, usize)) -> Vec<f32> {
     match bias {
         Some(ib) if k <= GEMM_ONE_DEPTH_BLOCK => {
-            let mut out = crate::parallel::repeat_row(&ib[..n], rows);
+            let mut out = Vec::with_capacity(rows * n);
+            for _ in 0..rows {
+                out.extend_from_slice(&ib[..n]);
+            }
             mm(rows, n, k, x, Trans::No, kernel, Trans::No, &mut out, true);
             out
         }

@@ -155,8 +155,10 @@ impl Layer for Embedding {
         let ids = self.ids(x)?;
         let d = self.output_dim;
         let tv = table.value().as_f32()?;
-        // The table rows of the ids (gathered by every engine thread when large).
-        let out = keras_engine::parallel::gather_rows(tv, d, &ids);
+        let mut out = Vec::with_capacity(ids.len() * d);
+        for &i in &ids {
+            out.extend_from_slice(&tv[i * d..(i + 1) * d]);
+        }
         let mut shape = x.shape().to_vec();
         shape.push(d);
         let vocab = self.input_dim;
