@@ -1,46 +1,22 @@
 //! `keras.optimizers.Adadelta`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule};
 
-use super::base::{take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
-use crate::Result;
-
-/// The Adadelta algorithm, scaled by the learning rate as Keras does (default 0.001):
-/// `Eg = rho*Eg + (1-rho)*g^2; d = -sqrt(Ed + eps)*g/sqrt(Eg + eps);
-/// Ed = rho*Ed + (1-rho)*d^2; var += lr*d`.
-#[derive(Clone, Debug)]
-pub struct AdadeltaRule {
-    /// `rho` (default 0.95).
-    pub rho: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-}
-
-impl Default for AdadeltaRule {
-    fn default() -> Self {
-        AdadeltaRule { rho: 0.95, epsilon: 1e-7 }
-    }
-}
-
-/// `keras.optimizers.Adadelta` (learning rate 0.001, rho 0.95, epsilon 1e-7).
-pub type Adadelta = BaseOptimizer<AdadeltaRule>;
-
-impl Adadelta {
-    /// Adadelta with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `rho=`.
-    pub fn rho(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().rho = v.into();
-        self
-    }
-
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
+rule_args! {
+    /// The Adadelta algorithm, scaled by the learning rate as Keras does (default 0.001):
+    /// `Eg = rho*Eg + (1-rho)*g^2; d = -sqrt(Ed + eps)*g/sqrt(Eg + eps);
+    /// Ed = rho*Ed + (1-rho)*d^2; var += lr*d`.
+    pub struct AdadeltaRule;
+    /// `keras.optimizers.Adadelta` (learning rate 0.001, rho 0.95, epsilon 1e-7).
+    pub type Adadelta {
+        /// `rho` (default 0.95).
+        rho: f64 = 0.95;
+        /// `rho=`.
+        builder,
+        /// `epsilon` (default 1e-7).
+        epsilon: f64 = 1e-7;
+        /// `epsilon=`.
+        builder,
     }
 }
 
@@ -68,14 +44,5 @@ impl UpdateRule for AdadeltaRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("rho".into(), json!(self.rho));
-        m.insert("epsilon".into(), json!(self.epsilon));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.rho = take_f64(cfg, "rho", self.rho)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

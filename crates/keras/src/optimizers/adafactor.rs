@@ -1,74 +1,35 @@
 //! `keras.optimizers.Adafactor`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotDef, SlotInit, SlotName, SlotSpec, StepInfo, UpdateRule, VarInfo};
 
-use super::base::{
-    take_bool, take_f64, BaseOptimizer, SlotDef, SlotInit, SlotName, SlotSpec, StepInfo, UpdateRule, VarInfo,
-};
-use crate::Result;
-
-/// The Adafactor algorithm (Shazeer & Stern, 2018): second moments factored into row and
-/// column statistics over the last two axes, a relative step size and update clipping.
-#[derive(Clone, Debug)]
-pub struct AdafactorRule {
-    /// `beta_2_decay` (default -0.8).
-    pub beta_2_decay: f64,
-    /// `epsilon_1` (default 1e-30).
-    pub epsilon_1: f64,
-    /// `epsilon_2` (default 1e-3).
-    pub epsilon_2: f64,
-    /// `clip_threshold` (default 1.0).
-    pub clip_threshold: f64,
-    /// `relative_step` (default true).
-    pub relative_step: bool,
-}
-
-impl Default for AdafactorRule {
-    fn default() -> Self {
-        AdafactorRule {
-            beta_2_decay: -0.8,
-            epsilon_1: 1e-30,
-            epsilon_2: 1e-3,
-            clip_threshold: 1.0,
-            relative_step: true,
-        }
-    }
-}
-
-/// `keras.optimizers.Adafactor` (learning rate 0.001). For variables of rank >= 2 it keeps
-/// the row (`r`) and column (`c`) statistics of the last two axes plus `velocity`; for others,
-/// `velocity` and two int32 placeholders, exactly the variables Keras saves.
-pub type Adafactor = BaseOptimizer<AdafactorRule>;
-
-impl Adafactor {
-    /// Adafactor with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-    /// `beta_2_decay=`.
-    pub fn beta_2_decay(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_2_decay = v.into();
-        self
-    }
-    /// `epsilon_1=`.
-    pub fn epsilon_1(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon_1 = v.into();
-        self
-    }
-    /// `epsilon_2=`.
-    pub fn epsilon_2(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon_2 = v.into();
-        self
-    }
-    /// `clip_threshold=`.
-    pub fn clip_threshold(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().clip_threshold = v.into();
-        self
-    }
-    /// `relative_step=`.
-    pub fn relative_step(mut self, yes: bool) -> Self {
-        self.rule_mut().relative_step = yes;
-        self
+rule_args! {
+    /// The Adafactor algorithm (Shazeer & Stern, 2018): second moments factored into row and
+    /// column statistics over the last two axes, a relative step size and update clipping.
+    pub struct AdafactorRule;
+    /// `keras.optimizers.Adafactor` (learning rate 0.001). For variables of rank >= 2 it keeps
+    /// the row (`r`) and column (`c`) statistics of the last two axes plus `velocity`; for others,
+    /// `velocity` and two int32 placeholders, exactly the variables Keras saves.
+    pub type Adafactor {
+        /// `beta_2_decay` (default -0.8).
+        beta_2_decay: f64 = -0.8;
+        /// `beta_2_decay=`.
+        builder,
+        /// `epsilon_1` (default 1e-30).
+        epsilon_1: f64 = 1e-30;
+        /// `epsilon_1=`.
+        builder,
+        /// `epsilon_2` (default 1e-3).
+        epsilon_2: f64 = 1e-3;
+        /// `epsilon_2=`.
+        builder,
+        /// `clip_threshold` (default 1.0).
+        clip_threshold: f64 = 1.0;
+        /// `clip_threshold=`.
+        builder,
+        /// `relative_step` (default true).
+        relative_step: bool = true;
+        /// `relative_step=`.
+        builder,
     }
 }
 
@@ -174,20 +135,5 @@ impl UpdateRule for AdafactorRule {
         true
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_2_decay".into(), json!(self.beta_2_decay));
-        m.insert("epsilon_1".into(), json!(self.epsilon_1));
-        m.insert("epsilon_2".into(), json!(self.epsilon_2));
-        m.insert("clip_threshold".into(), json!(self.clip_threshold));
-        m.insert("relative_step".into(), json!(self.relative_step));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_2_decay = take_f64(cfg, "beta_2_decay", self.beta_2_decay)?;
-        self.epsilon_1 = take_f64(cfg, "epsilon_1", self.epsilon_1)?;
-        self.epsilon_2 = take_f64(cfg, "epsilon_2", self.epsilon_2)?;
-        self.clip_threshold = take_f64(cfg, "clip_threshold", self.clip_threshold)?;
-        self.relative_step = take_bool(cfg, "relative_step", self.relative_step)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

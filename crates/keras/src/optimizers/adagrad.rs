@@ -1,45 +1,21 @@
 //! `keras.optimizers.Adagrad`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule};
 
-use super::base::{take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
-use crate::Result;
-
-/// The Adagrad algorithm: `acc += g^2; var -= lr*g/sqrt(acc + epsilon)`, the accumulator
-/// starting at `initial_accumulator_value`.
-#[derive(Clone, Debug)]
-pub struct AdagradRule {
-    /// `initial_accumulator_value` (default 0.1).
-    pub initial_accumulator_value: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-}
-
-impl Default for AdagradRule {
-    fn default() -> Self {
-        AdagradRule { initial_accumulator_value: 0.1, epsilon: 1e-7 }
-    }
-}
-
-/// `keras.optimizers.Adagrad` (learning rate 0.001, initial accumulator 0.1, epsilon 1e-7).
-pub type Adagrad = BaseOptimizer<AdagradRule>;
-
-impl Adagrad {
-    /// Adagrad with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `initial_accumulator_value=`.
-    pub fn initial_accumulator_value(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().initial_accumulator_value = v.into();
-        self
-    }
-
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
+rule_args! {
+    /// The Adagrad algorithm: `acc += g^2; var -= lr*g/sqrt(acc + epsilon)`, the accumulator
+    /// starting at `initial_accumulator_value`.
+    pub struct AdagradRule;
+    /// `keras.optimizers.Adagrad` (learning rate 0.001, initial accumulator 0.1, epsilon 1e-7).
+    pub type Adagrad {
+        /// `initial_accumulator_value` (default 0.1).
+        initial_accumulator_value: f64 = 0.1;
+        /// `initial_accumulator_value=`.
+        builder,
+        /// `epsilon` (default 1e-7).
+        epsilon: f64 = 1e-7;
+        /// `epsilon=`.
+        builder,
     }
 }
 
@@ -63,15 +39,5 @@ impl UpdateRule for AdagradRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("initial_accumulator_value".into(), json!(self.initial_accumulator_value));
-        m.insert("epsilon".into(), json!(self.epsilon));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.initial_accumulator_value =
-            take_f64(cfg, "initial_accumulator_value", self.initial_accumulator_value)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

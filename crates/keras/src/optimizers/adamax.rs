@@ -1,53 +1,25 @@
 //! `keras.optimizers.Adamax`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule};
 
-use super::base::{take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
-use crate::Result;
-
-/// The Adamax algorithm: `m += (g-m)*(1-beta_1); u = max(beta_2*u, |g|);
-/// var -= lr*m/((1-beta_1^t)*(u+epsilon))`.
-#[derive(Clone, Debug)]
-pub struct AdamaxRule {
-    /// `beta_1` (default 0.9).
-    pub beta_1: f64,
-    /// `beta_2` (default 0.999).
-    pub beta_2: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-}
-
-impl Default for AdamaxRule {
-    fn default() -> Self {
-        AdamaxRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
-    }
-}
-
-/// `keras.optimizers.Adamax` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
-pub type Adamax = BaseOptimizer<AdamaxRule>;
-
-impl Adamax {
-    /// Adamax with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `beta_1=`.
-    pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_1 = v.into();
-        self
-    }
-
-    /// `beta_2=`.
-    pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_2 = v.into();
-        self
-    }
-
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
+rule_args! {
+    /// The Adamax algorithm: `m += (g-m)*(1-beta_1); u = max(beta_2*u, |g|);
+    /// var -= lr*m/((1-beta_1^t)*(u+epsilon))`.
+    pub struct AdamaxRule;
+    /// `keras.optimizers.Adamax` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+    pub type Adamax {
+        /// `beta_1` (default 0.9).
+        beta_1: f64 = 0.9;
+        /// `beta_1=`.
+        builder,
+        /// `beta_2` (default 0.999).
+        beta_2: f64 = 0.999;
+        /// `beta_2=`.
+        builder,
+        /// `epsilon` (default 1e-7).
+        epsilon: f64 = 1e-7;
+        /// `epsilon=`.
+        builder,
     }
 }
 
@@ -76,16 +48,5 @@ impl UpdateRule for AdamaxRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_1".into(), json!(self.beta_1));
-        m.insert("beta_2".into(), json!(self.beta_2));
-        m.insert("epsilon".into(), json!(self.epsilon));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
-        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

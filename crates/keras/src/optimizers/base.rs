@@ -451,6 +451,169 @@ pub(crate) fn take_bool(cfg: &mut Map<String, Value>, key: &str, default: bool) 
     }
 }
 
+/// Keras's checks before an optimizer's `set_weights(values)`: the optimizer `name` is built,
+/// and `given` values come for its `expected` variables.
+pub(crate) fn check_set_variables(name: &str, built: bool, expected: usize, given: usize) -> Result<()> {
+    if !built {
+        keras_bail!(
+            State,
+            "You are calling `set_weights()` on an optimizer that has not yet been built. \
+             Please call `optimizer.build(trainable_variables)` to create the optimizer \
+             weights before calling `set_weights()`."
+        );
+    }
+    if expected != given {
+        keras_bail!(Value, "Optimizer '{name}' has {expected} variables whereas {given} values were given");
+    }
+    Ok(())
+}
+
+/// A value type of an optimizer's own argument ([`rule_args!`]): how the config writes it and
+/// how a config reader takes it (removing the key; a missing key keeps `current`).
+pub(crate) trait RuleArg: Sized {
+    /// The value in `get_config()`.
+    fn to_config(&self) -> Value;
+    /// The value of `key` in `cfg` (removed), `current` when absent.
+    fn take(cfg: &mut Map<String, Value>, key: &str, current: Self) -> Result<Self>;
+}
+
+impl RuleArg for f64 {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn take(cfg: &mut Map<String, Value>, key: &str, current: Self) -> Result<Self> {
+        take_f64(cfg, key, current)
+    }
+}
+
+impl RuleArg for bool {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn take(cfg: &mut Map<String, Value>, key: &str, current: Self) -> Result<Self> {
+        take_bool(cfg, key, current)
+    }
+}
+
+/// An integer argument; `null` reads as 0.
+impl RuleArg for i64 {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn take(cfg: &mut Map<String, Value>, key: &str, current: Self) -> Result<Self> {
+        Ok(take_opt_i64(cfg, key, Some(current))?.unwrap_or_default())
+    }
+}
+
+/// Declares an optimizer's own arguments once, in Keras's config order: the rule struct with
+/// each argument's documented public field and its default (`Default`), the optimizer type
+/// (`BaseOptimizer<Rule>`) with `new()` and the documented builder of each argument (`f64`
+/// arguments take `impl Into<f64>`), and the rule's config writer and reader, which
+/// `rule_args!(config)` makes the `config` and `read_config` of its [`UpdateRule`] impl.
+///
+/// ```ignore
+/// rule_args! {
+///     /// The Lion algorithm.
+///     pub struct LionRule;
+///     /// `keras.optimizers.Lion`.
+///     pub type Lion {
+///         /// `beta_1` (default 0.9).
+///         beta_1: f64 = 0.9;
+///         /// `beta_1=`.
+///         builder,
+///     }
+/// }
+/// ```
+macro_rules! rule_args {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $Rule:ident;
+        $(#[$opt_meta:meta])*
+        pub type $Opt:ident {
+            $(
+                $(#[doc = $field_doc:literal])*
+                $key:ident: $ty:ident = $default:expr;
+                $(#[doc = $builder_doc:literal])*
+                builder
+            ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Debug)]
+        pub struct $Rule {
+            $( $(#[doc = $field_doc])* pub $key: $ty, )*
+        }
+
+        impl Default for $Rule {
+            fn default() -> Self {
+                $Rule { $( $key: $default, )* }
+            }
+        }
+
+        $(#[$opt_meta])*
+        pub type $Opt = $crate::optimizers::base::BaseOptimizer<$Rule>;
+
+        impl $Opt {
+            #[doc = concat!(stringify!($Opt), " with Keras's defaults.")]
+            pub fn new() -> Self {
+                Self::new_default()
+            }
+
+            $( $crate::optimizers::base::rule_args! { @builder [$(#[doc = $builder_doc])*] $key $ty } )*
+        }
+
+        impl $Rule {
+            /// Appends the arguments to a config, in Keras's order.
+            fn write_args(&self, m: &mut serde_json::Map<String, serde_json::Value>) {
+                $(
+                    m.insert(
+                        stringify!($key).into(),
+                        $crate::optimizers::base::RuleArg::to_config(&self.$key),
+                    );
+                )*
+            }
+
+            /// Reads the arguments from a config, removing their keys.
+            fn read_args(&mut self, cfg: &mut serde_json::Map<String, serde_json::Value>) -> $crate::Result<()> {
+                $( self.$key = $crate::optimizers::base::RuleArg::take(cfg, stringify!($key), self.$key)?; )*
+                Ok(())
+            }
+        }
+    };
+    (@builder [$($attr:tt)*] $key:ident f64) => {
+        $($attr)*
+        pub fn $key(mut self, v: impl Into<f64>) -> Self {
+            self.rule_mut().$key = v.into();
+            self
+        }
+    };
+    (@builder [$($attr:tt)*] $key:ident bool) => {
+        $($attr)*
+        pub fn $key(mut self, yes: bool) -> Self {
+            self.rule_mut().$key = yes;
+            self
+        }
+    };
+    (@builder [$($attr:tt)*] $key:ident i64) => {
+        $($attr)*
+        pub fn $key(mut self, n: i64) -> Self {
+            self.rule_mut().$key = n;
+            self
+        }
+    };
+    // Inside the rule's `impl UpdateRule`: `config` and `read_config` from its declaration.
+    (config) => {
+        fn config(&self, m: &mut serde_json::Map<String, serde_json::Value>) {
+            self.write_args(m);
+        }
+
+        fn read_config(&mut self, cfg: &mut serde_json::Map<String, serde_json::Value>) -> $crate::Result<()> {
+            self.read_args(cfg)
+        }
+    };
+}
+pub(crate) use rule_args;
+
 /// A Keras optimizer: the shared [`BaseState`] and pipeline, with the algorithm `R`.
 ///
 /// The public optimizer types are aliases of it ([`Adam`](super::Adam) =
@@ -1079,24 +1242,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
     }
 
     fn set_variables_impl(&mut self, values: &[Tensor]) -> Result<()> {
-        if !self.built {
-            keras_bail!(
-                State,
-                "You are calling `set_weights()` on an optimizer that has not yet been built. \
-                 Please call `optimizer.build(trainable_variables)` to create the optimizer \
-                 weights before calling `set_weights()`."
-            );
-        }
         let current = self.variables_impl();
-        if current.len() != values.len() {
-            keras_bail!(
-                Value,
-                "Optimizer '{}' has {} variables whereas {} values were given",
-                self.base.name,
-                current.len(),
-                values.len()
-            );
-        }
+        check_set_variables(&self.base.name, self.built, current.len(), values.len())?;
         for ((name, cur), v) in current.iter().zip(values) {
             if cur.shape() != v.shape() {
                 keras_bail!(

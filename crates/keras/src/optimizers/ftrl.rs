@@ -1,84 +1,38 @@
 //! `keras.optimizers.Ftrl`.
 
-use serde_json::{json, Map, Value};
-
-use super::base::{py_float, take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
+use super::base::{py_float, rule_args, SlotSpec, StepInfo, UpdateRule};
 use crate::{keras_bail, Result};
 
-/// The FTRL-proximal algorithm as Keras implements it (accumulator and linear slots).
-#[derive(Clone, Debug)]
-pub struct FtrlRule {
-    /// `learning_rate_power` (default -0.5, must be <= 0).
-    pub learning_rate_power: f64,
-    /// `initial_accumulator_value` (default 0.1, must be >= 0).
-    pub initial_accumulator_value: f64,
-    /// `l1_regularization_strength` (default 0.0).
-    pub l1_regularization_strength: f64,
-    /// `l2_regularization_strength` (default 0.0).
-    pub l2_regularization_strength: f64,
-    /// `l2_shrinkage_regularization_strength` (default 0.0).
-    pub l2_shrinkage_regularization_strength: f64,
-    /// `beta` (default 0.0).
-    pub beta: f64,
-}
-
-impl Default for FtrlRule {
-    fn default() -> Self {
-        FtrlRule {
-            learning_rate_power: -0.5,
-            initial_accumulator_value: 0.1,
-            l1_regularization_strength: 0.0,
-            l2_regularization_strength: 0.0,
-            l2_shrinkage_regularization_strength: 0.0,
-            beta: 0.0,
-        }
-    }
-}
-
-/// `keras.optimizers.Ftrl` (learning rate 0.001, learning_rate_power -0.5, initial
-/// accumulator 0.1, no regularization).
-pub type Ftrl = BaseOptimizer<FtrlRule>;
-
-impl Ftrl {
-    /// Ftrl with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `learning_rate_power=` (<= 0).
-    pub fn learning_rate_power(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().learning_rate_power = v.into();
-        self
-    }
-
-    /// `initial_accumulator_value=` (>= 0).
-    pub fn initial_accumulator_value(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().initial_accumulator_value = v.into();
-        self
-    }
-
-    /// `l1_regularization_strength=` (>= 0).
-    pub fn l1_regularization_strength(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().l1_regularization_strength = v.into();
-        self
-    }
-
-    /// `l2_regularization_strength=` (>= 0).
-    pub fn l2_regularization_strength(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().l2_regularization_strength = v.into();
-        self
-    }
-
-    /// `l2_shrinkage_regularization_strength=` (>= 0).
-    pub fn l2_shrinkage_regularization_strength(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().l2_shrinkage_regularization_strength = v.into();
-        self
-    }
-
-    /// `beta=`.
-    pub fn beta(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta = v.into();
-        self
+rule_args! {
+    /// The FTRL-proximal algorithm as Keras implements it (accumulator and linear slots).
+    pub struct FtrlRule;
+    /// `keras.optimizers.Ftrl` (learning rate 0.001, learning_rate_power -0.5, initial
+    /// accumulator 0.1, no regularization).
+    pub type Ftrl {
+        /// `learning_rate_power` (default -0.5, must be <= 0).
+        learning_rate_power: f64 = -0.5;
+        /// `learning_rate_power=` (<= 0).
+        builder,
+        /// `initial_accumulator_value` (default 0.1, must be >= 0).
+        initial_accumulator_value: f64 = 0.1;
+        /// `initial_accumulator_value=` (>= 0).
+        builder,
+        /// `l1_regularization_strength` (default 0.0).
+        l1_regularization_strength: f64 = 0.0;
+        /// `l1_regularization_strength=` (>= 0).
+        builder,
+        /// `l2_regularization_strength` (default 0.0).
+        l2_regularization_strength: f64 = 0.0;
+        /// `l2_regularization_strength=` (>= 0).
+        builder,
+        /// `l2_shrinkage_regularization_strength` (default 0.0).
+        l2_shrinkage_regularization_strength: f64 = 0.0;
+        /// `l2_shrinkage_regularization_strength=` (>= 0).
+        builder,
+        /// `beta` (default 0.0).
+        beta: f64 = 0.0;
+        /// `beta=`.
+        builder,
     }
 }
 
@@ -111,32 +65,7 @@ impl UpdateRule for FtrlRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("learning_rate_power".into(), json!(self.learning_rate_power));
-        m.insert("initial_accumulator_value".into(), json!(self.initial_accumulator_value));
-        m.insert("l1_regularization_strength".into(), json!(self.l1_regularization_strength));
-        m.insert("l2_regularization_strength".into(), json!(self.l2_regularization_strength));
-        m.insert(
-            "l2_shrinkage_regularization_strength".into(),
-            json!(self.l2_shrinkage_regularization_strength),
-        );
-        m.insert("beta".into(), json!(self.beta));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        let r = self;
-        r.learning_rate_power = take_f64(cfg, "learning_rate_power", r.learning_rate_power)?;
-        r.initial_accumulator_value =
-            take_f64(cfg, "initial_accumulator_value", r.initial_accumulator_value)?;
-        r.l1_regularization_strength =
-            take_f64(cfg, "l1_regularization_strength", r.l1_regularization_strength)?;
-        r.l2_regularization_strength =
-            take_f64(cfg, "l2_regularization_strength", r.l2_regularization_strength)?;
-        r.l2_shrinkage_regularization_strength =
-            take_f64(cfg, "l2_shrinkage_regularization_strength", r.l2_shrinkage_regularization_strength)?;
-        r.beta = take_f64(cfg, "beta", r.beta)?;
-        Ok(())
-    }
+    rule_args!(config);
 
     fn validate(&self) -> Result<()> {
         if self.initial_accumulator_value < 0.0 {

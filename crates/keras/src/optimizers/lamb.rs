@@ -1,56 +1,31 @@
 //! `keras.optimizers.Lamb`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule, VarInfo};
 
-use super::base::{take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule, VarInfo};
-use crate::Result;
-
-/// The LAMB algorithm (You et al., 2019): Adam's update scaled per variable by the trust
-/// ratio `||var|| / ||update||`.
-#[derive(Clone, Debug)]
-pub struct LambRule {
-    /// `beta_1` (default 0.9).
-    pub beta_1: f64,
-    /// `beta_2` (default 0.999).
-    pub beta_2: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-}
-
-impl Default for LambRule {
-    fn default() -> Self {
-        LambRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
-    }
-}
-
-/// `keras.optimizers.Lamb` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
-///
-/// ```
-/// use keras::optimizers::{Lamb, Optimizer};
-/// let opt = Lamb::new().beta_1(0.8);
-/// assert_eq!(opt.get_config()["beta_1"], 0.8);
-/// ```
-pub type Lamb = BaseOptimizer<LambRule>;
-
-impl Lamb {
-    /// Lamb with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-    /// `beta_1=`.
-    pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_1 = v.into();
-        self
-    }
-    /// `beta_2=`.
-    pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_2 = v.into();
-        self
-    }
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
+rule_args! {
+    /// The LAMB algorithm (You et al., 2019): Adam's update scaled per variable by the trust
+    /// ratio `||var|| / ||update||`.
+    pub struct LambRule;
+    /// `keras.optimizers.Lamb` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+    ///
+    /// ```
+    /// use keras::optimizers::{Lamb, Optimizer};
+    /// let opt = Lamb::new().beta_1(0.8);
+    /// assert_eq!(opt.get_config()["beta_1"], 0.8);
+    /// ```
+    pub type Lamb {
+        /// `beta_1` (default 0.9).
+        beta_1: f64 = 0.9;
+        /// `beta_1=`.
+        builder,
+        /// `beta_2` (default 0.999).
+        beta_2: f64 = 0.999;
+        /// `beta_2=`.
+        builder,
+        /// `epsilon` (default 1e-7).
+        epsilon: f64 = 1e-7;
+        /// `epsilon=`.
+        builder,
     }
 }
 
@@ -102,16 +77,5 @@ impl UpdateRule for LambRule {
         true
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_1".into(), json!(self.beta_1));
-        m.insert("beta_2".into(), json!(self.beta_2));
-        m.insert("epsilon".into(), json!(self.epsilon));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
-        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

@@ -1,62 +1,30 @@
 //! `keras.optimizers.RMSprop`.
 
-use serde_json::{json, Map, Value};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule};
 
-use super::base::{take_bool, take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
-use crate::Result;
-
-/// The RMSprop algorithm: `v = rho*v + (1-rho)*g^2`, `var -= lr*g/sqrt(v + epsilon)`
-/// (epsilon inside the root); `centered` subtracts the squared mean gradient, `momentum > 0`
-/// routes the increment through a momentum buffer.
-#[derive(Clone, Debug)]
-pub struct RMSpropRule {
-    /// `rho` (default 0.9).
-    pub rho: f64,
-    /// `momentum` (default 0.0).
-    pub momentum: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-    /// `centered` (default false).
-    pub centered: bool,
-}
-
-impl Default for RMSpropRule {
-    fn default() -> Self {
-        RMSpropRule { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }
-    }
-}
-
-/// `keras.optimizers.RMSprop` (learning rate 0.001, rho 0.9, momentum 0.0, epsilon 1e-7).
-pub type RMSprop = BaseOptimizer<RMSpropRule>;
-
-impl RMSprop {
-    /// RMSprop with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `rho=` (decay of the squared-gradient average).
-    pub fn rho(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().rho = v.into();
-        self
-    }
-
-    /// `momentum=`.
-    pub fn momentum(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().momentum = v.into();
-        self
-    }
-
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
-    }
-
-    /// `centered=`.
-    pub fn centered(mut self, yes: bool) -> Self {
-        self.rule_mut().centered = yes;
-        self
+rule_args! {
+    /// The RMSprop algorithm: `v = rho*v + (1-rho)*g^2`, `var -= lr*g/sqrt(v + epsilon)`
+    /// (epsilon inside the root); `centered` subtracts the squared mean gradient, `momentum > 0`
+    /// routes the increment through a momentum buffer.
+    pub struct RMSpropRule;
+    /// `keras.optimizers.RMSprop` (learning rate 0.001, rho 0.9, momentum 0.0, epsilon 1e-7).
+    pub type RMSprop {
+        /// `rho` (default 0.9).
+        rho: f64 = 0.9;
+        /// `rho=` (decay of the squared-gradient average).
+        builder,
+        /// `momentum` (default 0.0).
+        momentum: f64 = 0.0;
+        /// `momentum=`.
+        builder,
+        /// `epsilon` (default 1e-7).
+        epsilon: f64 = 1e-7;
+        /// `epsilon=`.
+        builder,
+        /// `centered` (default false).
+        centered: bool = false;
+        /// `centered=`.
+        builder,
     }
 }
 
@@ -122,18 +90,5 @@ impl UpdateRule for RMSpropRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("rho".into(), json!(self.rho));
-        m.insert("momentum".into(), json!(self.momentum));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("centered".into(), json!(self.centered));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.rho = take_f64(cfg, "rho", self.rho)?;
-        self.momentum = take_f64(cfg, "momentum", self.momentum)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        self.centered = take_bool(cfg, "centered", self.centered)?;
-        Ok(())
-    }
+    rule_args!(config);
 }

@@ -1,61 +1,31 @@
 //! `keras.optimizers.ScheduleFreeAdamW`.
 
-use serde_json::{json, Map, Value};
-
-use super::base::{
-    take_f64, take_opt_i64, BaseOptimizer, SlotDef, SlotInit, SlotName, SlotSpec, StepInfo, UpdateRule,
-    VarInfo,
-};
+use super::base::{rule_args, SlotDef, SlotInit, SlotName, SlotSpec, StepInfo, UpdateRule, VarInfo};
 use crate::{keras_bail, Result};
 
-/// Schedule-Free AdamW (Defazio et al., 2024): the weights are an interpolation between the
-/// sequence gradient steps are taken on (`momentum`, starting at the weights) and its running
-/// average, so no learning-rate schedule is needed.
-#[derive(Clone, Debug)]
-pub struct ScheduleFreeAdamWRule {
-    /// `beta_1` (default 0.9).
-    pub beta_1: f64,
-    /// `beta_2` (default 0.999).
-    pub beta_2: f64,
-    /// `epsilon` (default 1e-8).
-    pub epsilon: f64,
-    /// `warmup_steps` (default 0): the learning rate grows linearly over these steps.
-    pub warmup_steps: i64,
-}
-
-impl Default for ScheduleFreeAdamWRule {
-    fn default() -> Self {
-        ScheduleFreeAdamWRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-8, warmup_steps: 0 }
-    }
-}
-
-/// `keras.optimizers.ScheduleFreeAdamW` (learning rate 0.0025).
-pub type ScheduleFreeAdamW = BaseOptimizer<ScheduleFreeAdamWRule>;
-
-impl ScheduleFreeAdamW {
-    /// ScheduleFreeAdamW with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-    /// `beta_1=`.
-    pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_1 = v.into();
-        self
-    }
-    /// `beta_2=`.
-    pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().beta_2 = v.into();
-        self
-    }
-    /// `epsilon=`.
-    pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().epsilon = v.into();
-        self
-    }
-    /// `warmup_steps=` (>= 0).
-    pub fn warmup_steps(mut self, n: i64) -> Self {
-        self.rule_mut().warmup_steps = n;
-        self
+rule_args! {
+    /// Schedule-Free AdamW (Defazio et al., 2024): the weights are an interpolation between the
+    /// sequence gradient steps are taken on (`momentum`, starting at the weights) and its running
+    /// average, so no learning-rate schedule is needed.
+    pub struct ScheduleFreeAdamWRule;
+    /// `keras.optimizers.ScheduleFreeAdamW` (learning rate 0.0025).
+    pub type ScheduleFreeAdamW {
+        /// `beta_1` (default 0.9).
+        beta_1: f64 = 0.9;
+        /// `beta_1=`.
+        builder,
+        /// `beta_2` (default 0.999).
+        beta_2: f64 = 0.999;
+        /// `beta_2=`.
+        builder,
+        /// `epsilon` (default 1e-8).
+        epsilon: f64 = 1e-8;
+        /// `epsilon=`.
+        builder,
+        /// `warmup_steps` (default 0): the learning rate grows linearly over these steps.
+        warmup_steps: i64 = 0;
+        /// `warmup_steps=` (>= 0).
+        builder,
     }
 }
 
@@ -102,20 +72,7 @@ impl UpdateRule for ScheduleFreeAdamWRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_1".into(), json!(self.beta_1));
-        m.insert("beta_2".into(), json!(self.beta_2));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("warmup_steps".into(), json!(self.warmup_steps));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
-        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        self.warmup_steps = take_opt_i64(cfg, "warmup_steps", Some(self.warmup_steps))?.unwrap_or(0);
-        Ok(())
-    }
+    rule_args!(config);
 
     fn validate(&self) -> Result<()> {
         if self.warmup_steps < 0 {

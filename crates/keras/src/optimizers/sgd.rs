@@ -1,46 +1,23 @@
 //! `keras.optimizers.SGD`: gradient descent with optional (Nesterov) momentum.
 
-use serde_json::{json, Map, Value};
-
-use super::base::{take_bool, take_f64, BaseOptimizer, SlotSpec, StepInfo, UpdateRule};
+use super::base::{rule_args, SlotSpec, StepInfo, UpdateRule};
 use crate::{keras_bail, Result};
 
-/// The SGD algorithm: `m = momentum*m - lr*g; var += m` (Nesterov: `var += momentum*m - lr*g`),
-/// plain `var -= lr*g` without momentum.
-#[derive(Clone, Debug)]
-pub struct SGDRule {
-    /// `momentum` (default 0.0, in [0, 1]).
-    pub momentum: f64,
-    /// `nesterov` (default false).
-    pub nesterov: bool,
-}
-
-impl Default for SGDRule {
-    fn default() -> Self {
-        SGDRule { momentum: 0.0, nesterov: false }
-    }
-}
-
-/// `keras.optimizers.SGD` (learning rate 0.01, momentum 0.0, nesterov false).
-#[allow(clippy::upper_case_acronyms)]
-pub type SGD = BaseOptimizer<SGDRule>;
-
-impl SGD {
-    /// SGD with Keras's defaults.
-    pub fn new() -> Self {
-        Self::new_default()
-    }
-
-    /// `momentum=` (a float in [0, 1]).
-    pub fn momentum(mut self, v: impl Into<f64>) -> Self {
-        self.rule_mut().momentum = v.into();
-        self
-    }
-
-    /// `nesterov=`.
-    pub fn nesterov(mut self, yes: bool) -> Self {
-        self.rule_mut().nesterov = yes;
-        self
+rule_args! {
+    /// The SGD algorithm: `m = momentum*m - lr*g; var += m` (Nesterov: `var += momentum*m - lr*g`),
+    /// plain `var -= lr*g` without momentum.
+    pub struct SGDRule;
+    /// `keras.optimizers.SGD` (learning rate 0.01, momentum 0.0, nesterov false).
+    #[allow(clippy::upper_case_acronyms)]
+    pub type SGD {
+        /// `momentum` (default 0.0, in [0, 1]).
+        momentum: f64 = 0.0;
+        /// `momentum=` (a float in [0, 1]).
+        builder,
+        /// `nesterov` (default false).
+        nesterov: bool = false;
+        /// `nesterov=`.
+        builder,
     }
 }
 
@@ -92,16 +69,7 @@ impl UpdateRule for SGDRule {
         }
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        m.insert("momentum".into(), json!(self.momentum));
-        m.insert("nesterov".into(), json!(self.nesterov));
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.momentum = take_f64(cfg, "momentum", self.momentum)?;
-        self.nesterov = take_bool(cfg, "nesterov", self.nesterov)?;
-        Ok(())
-    }
+    rule_args!(config);
 
     fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.momentum) {
