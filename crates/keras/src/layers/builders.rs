@@ -11,6 +11,15 @@ macro_rules! base_builders {
             self
         }
 
+        crate::layers::builders::name_builder!();
+    };
+}
+
+pub(crate) use base_builders;
+
+/// `name`, for layers that keep their common state in `self.base`.
+macro_rules! name_builder {
+    () => {
         /// Sets the layer name.
         pub fn name(mut self, name: &str) -> Self {
             self.base.rename(name);
@@ -19,4 +28,4 @@ macro_rules! base_builders {
     };
 }
 
-pub(crate) use base_builders;
+pub(crate) use name_builder;

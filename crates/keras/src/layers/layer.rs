@@ -217,6 +217,15 @@ impl LayerBase {
         }
     }
 
+    /// The first invalid argument a builder recorded (taken, so it is reported once): what a
+    /// constructor from a config returns instead of the layer.
+    pub(crate) fn take_pending(&mut self) -> Result<()> {
+        match self.pending_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// The keys every Keras layer config starts with: name, trainable, dtype.
     pub fn base_config(&self) -> Map<String, Value> {
         let mut m = Map::new();
@@ -596,6 +605,26 @@ pub trait Layer: Send + Sync + Any {
         Value::Object(m)
     }
 }
+
+/// The [`Layer`] methods every layer with a `base: LayerBase` field writes the same way:
+/// `class_name` (the Keras class, `$class`), `base`, `base_mut` and `as_any`.
+macro_rules! layer_base_methods {
+    ($class:literal) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        fn base(&self) -> &$crate::layers::LayerBase {
+            &self.base
+        }
+        fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
+            &mut self.base
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    };
+}
+pub(crate) use layer_base_methods;
 
 /// Checks that a builder produced a valid layer.
 pub fn check_pending(layer: &dyn Layer) -> Result<()> {

@@ -187,11 +187,7 @@ impl AUC {
         Ok(AUC { name: "auc".into(), args, thresholds, evenly, cm })
     }
 
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::metrics::metric_name!(builder);
 
     /// The thresholds, end points included (Keras `auc.thresholds`).
     pub fn thresholds(&self) -> &[f64] {
@@ -245,9 +241,7 @@ impl AUC {
 }
 
 impl Metric for AUC {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -354,9 +348,6 @@ impl Metric for AUC {
     }
     fn class_name(&self) -> &str {
         "AUC"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
     fn variables(&self) -> Vec<(String, Tensor)> {
         let Some(cm) = &self.cm else { return Vec::new() };

@@ -82,11 +82,7 @@ macro_rules! precision_recall {
                     cm: Counts::new(&th, evenly, 1),
                 })
             }
-            /// Renames the metric.
-            pub fn with_name(mut self, name: &str) -> Self {
-                self.name = name.to_string();
-                self
-            }
+            crate::metrics::metric_name!(builder);
             /// The thresholds the predictions are compared with (`y_pred > threshold`).
             pub fn thresholds(&self) -> &[f32] {
                 &self.cm.thresholds
@@ -102,9 +98,7 @@ macro_rules! precision_recall {
         }
 
         impl Metric for $Name {
-            fn name(&self) -> &str {
-                &self.name
-            }
+            crate::metrics::metric_name!();
             fn update_state(
                 &mut self,
                 y_true: &Tensor,
@@ -137,9 +131,6 @@ macro_rules! precision_recall {
             }
             fn class_name(&self) -> &str {
                 stringify!($Name)
-            }
-            fn set_name(&mut self, name: &str) {
-                self.name = name.to_string();
             }
             fn variables(&self) -> Vec<(String, Tensor)> {
                 let n = self.cm.thresholds.len();
@@ -262,11 +253,7 @@ impl ConfusionCount {
     pub fn false_negatives(thresholds: Option<Vec<f64>>) -> Result<Self> {
         Self::new(ConfusionKind::FalseNegatives, thresholds)
     }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::metrics::metric_name!(builder);
     /// Which count this is.
     pub fn kind(&self) -> ConfusionKind {
         self.kind
@@ -282,9 +269,7 @@ impl ConfusionCount {
 }
 
 impl Metric for ConfusionCount {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -311,9 +296,6 @@ impl Metric for ConfusionCount {
     }
     fn class_name(&self) -> &str {
         self.kind.names().0
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
     fn variables(&self) -> Vec<(String, Tensor)> {
         let c = self.counts().to_vec();

@@ -133,9 +133,7 @@ impl F1Score {
 }
 
 impl Metric for FBetaScore {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
 
     fn update_state(
         &mut self,
@@ -237,10 +235,6 @@ impl Metric for FBetaScore {
 
     fn class_name(&self) -> &str {
         self.class
-    }
-
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
 }
 

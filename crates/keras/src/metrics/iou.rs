@@ -133,11 +133,7 @@ impl IoUBase {
 /// The builders both IoU metric types share, setting their [`IoUBase`] (`base`).
 macro_rules! iou_common_builders {
     () => {
-        /// Renames the metric.
-        pub fn with_name(mut self, name: &str) -> Self {
-            self.name = name.to_string();
-            self
-        }
+        crate::metrics::metric_name!(builder);
         /// The axis holding class scores for dense inputs (default `-1`).
         pub fn with_axis(mut self, axis: isize) -> Self {
             self.base.axis = axis;
@@ -245,9 +241,7 @@ pub(crate) fn accumulate_confusion(
 }
 
 impl Metric for IoU {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -303,9 +297,6 @@ impl Metric for IoU {
             Kind::OneHotMean => "OneHotMeanIoU",
         }
     }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
-    }
 }
 
 /// `keras.metrics.MeanIoU(num_classes)`: a confusion matrix of class ids (or of the argmax of
@@ -337,9 +328,7 @@ impl MeanIoU {
 }
 
 impl Metric for MeanIoU {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -367,9 +356,6 @@ impl Metric for MeanIoU {
     }
     fn class_name(&self) -> &str {
         "MeanIoU"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
 }
 

@@ -133,9 +133,7 @@ impl Mean {
 }
 
 impl Metric for Mean {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     /// For `Mean`, `y_true` holds the values (Keras's `update_state(values, sample_weight)`);
     /// `y_pred` is ignored.
     fn update_state(
@@ -162,9 +160,6 @@ impl Metric for Mean {
     }
     fn class_name(&self) -> &str {
         "Mean"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
 }
 

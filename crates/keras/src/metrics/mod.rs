@@ -89,6 +89,28 @@ pub trait Metric: Send {
     }
 }
 
+/// The name of a metric kept in its field `name: String`, written once:
+/// `metric_name!(builder)` in the metric's inherent `impl` gives the builder `with_name`,
+/// `metric_name!()` in its `impl Metric` gives [`Metric::name`] and [`Metric::set_name`].
+macro_rules! metric_name {
+    (builder) => {
+        /// Renames the metric.
+        pub fn with_name(mut self, name: &str) -> Self {
+            self.name = name.to_string();
+            self
+        }
+    };
+    () => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn set_name(&mut self, name: &str) {
+            self.name = name.to_string();
+        }
+    };
+}
+pub(crate) use metric_name;
+
 /// `keras.metrics.get(name)`: a metric for a Keras string name (function names such as
 /// `"categorical_accuracy"`, `"mse"`, and class names such as `"CategoricalAccuracy"`).
 /// `"accuracy"` here is `keras.metrics.Accuracy` (exact equality); `compile` resolves it

@@ -85,11 +85,7 @@ impl Sum {
     pub fn new() -> Sum {
         Sum { name: "sum".into(), total: 0.0 }
     }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::metrics::metric_name!(builder);
     /// Keras `Sum.update_state(values, sample_weight)`: values are summed down to the
     /// weights' rank, multiplied by the (broadcast) weights and added to the total.
     pub fn update_state_values(&mut self, values: &Tensor, sample_weight: Option<&Tensor>) -> Result<()> {
@@ -116,9 +112,7 @@ impl Sum {
 }
 
 impl Metric for Sum {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -138,9 +132,6 @@ impl Metric for Sum {
     }
     fn class_name(&self) -> &str {
         "Sum"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
 }
 

@@ -95,11 +95,7 @@ impl R2Score {
         self.num_regressors = n;
         self
     }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::metrics::metric_name!(builder);
 
     fn raw_scores(&self) -> Vec<f32> {
         (0..self.sum.len())
@@ -128,9 +124,7 @@ impl R2Score {
 }
 
 impl Metric for R2Score {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -241,9 +235,6 @@ impl Metric for R2Score {
     }
     fn class_name(&self) -> &str {
         "R2Score"
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
     fn variables(&self) -> Vec<(String, Tensor)> {
         let d = self.sum.len();

@@ -100,11 +100,7 @@ impl RateAtRate {
             cm: Counts::new(&thresholds, evenly, 1),
         })
     }
-    /// Renames the metric.
-    pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    crate::metrics::metric_name!(builder);
     /// Which metric this is.
     pub fn kind(&self) -> RateAtRateKind {
         self.kind
@@ -112,9 +108,7 @@ impl RateAtRate {
 }
 
 impl Metric for RateAtRate {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    crate::metrics::metric_name!();
     fn update_state(
         &mut self,
         y_true: &Tensor,
@@ -160,9 +154,6 @@ impl Metric for RateAtRate {
     }
     fn class_name(&self) -> &str {
         self.kind.names().0
-    }
-    fn set_name(&mut self, name: &str) {
-        self.name = name.to_string();
     }
     fn variables(&self) -> Vec<(String, Tensor)> {
         let n = self.cm.thresholds.len();

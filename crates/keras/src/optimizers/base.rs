@@ -451,6 +451,23 @@ pub(crate) fn take_bool(cfg: &mut Map<String, Value>, key: &str, default: bool) 
     }
 }
 
+/// Keras's checks before an optimizer's `set_weights(values)`: the optimizer `name` is built,
+/// and `given` values come for its `expected` variables.
+pub(crate) fn check_set_variables(name: &str, built: bool, expected: usize, given: usize) -> Result<()> {
+    if !built {
+        keras_bail!(
+            State,
+            "You are calling `set_weights()` on an optimizer that has not yet been built. \
+             Please call `optimizer.build(trainable_variables)` to create the optimizer \
+             weights before calling `set_weights()`."
+        );
+    }
+    if expected != given {
+        keras_bail!(Value, "Optimizer '{name}' has {expected} variables whereas {given} values were given");
+    }
+    Ok(())
+}
+
 /// A Keras optimizer: the shared [`BaseState`] and pipeline, with the algorithm `R`.
 ///
 /// The public optimizer types are aliases of it ([`Adam`](super::Adam) =
@@ -1079,24 +1096,8 @@ impl<R: UpdateRule> BaseOptimizer<R> {
     }
 
     fn set_variables_impl(&mut self, values: &[Tensor]) -> Result<()> {
-        if !self.built {
-            keras_bail!(
-                State,
-                "You are calling `set_weights()` on an optimizer that has not yet been built. \
-                 Please call `optimizer.build(trainable_variables)` to create the optimizer \
-                 weights before calling `set_weights()`."
-            );
-        }
         let current = self.variables_impl();
-        if current.len() != values.len() {
-            keras_bail!(
-                Value,
-                "Optimizer '{}' has {} variables whereas {} values were given",
-                self.base.name,
-                current.len(),
-                values.len()
-            );
-        }
+        check_set_variables(&self.base.name, self.built, current.len(), values.len())?;
         for ((name, cur), v) in current.iter().zip(values) {
             if cur.shape() != v.shape() {
                 keras_bail!(

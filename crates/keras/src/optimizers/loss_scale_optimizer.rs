@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::base::{take_f64, take_opt_i64};
+use super::base::{check_set_variables, take_f64, take_opt_i64};
 use super::Optimizer;
 use crate::layers::Variable;
 use crate::{keras_bail, Result, Tensor};
@@ -368,23 +368,7 @@ impl Optimizer for LossScaleOptimizer {
     }
 
     fn set_variables(&mut self, values: &[Tensor]) -> Result<()> {
-        if !self.built {
-            keras_bail!(
-                State,
-                "You are calling `set_weights()` on an optimizer that has not yet been built. \
-                 Please call `optimizer.build(trainable_variables)` to create the optimizer \
-                 weights before calling `set_weights()`."
-            );
-        }
-        let expected = self.variables().len();
-        if values.len() != expected {
-            keras_bail!(
-                Value,
-                "Optimizer '{}' has {expected} variables whereas {} values were given",
-                self.name,
-                values.len()
-            );
-        }
+        check_set_variables(&self.name, self.built, self.variables().len(), values.len())?;
         // values[0..2] are the wrapper's own iteration and learning rate, unused by Keras.
         let scale = values[3].to_f32_vec();
         let Some(&scale) = scale.first() else {

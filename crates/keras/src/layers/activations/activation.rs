@@ -1,7 +1,5 @@
 //! `Activation`: applies an activation function as a layer.
 
-use std::any::Any;
-
 use serde_json::Value;
 
 use crate::activations::Activation as ActivationFn;
@@ -33,11 +31,7 @@ impl Activation {
         Activation { base: LayerBase::new("activation"), activation }
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let a = cfg
@@ -50,18 +44,7 @@ impl Activation {
 }
 
 impl Layer for Activation {
-    fn class_name(&self) -> &'static str {
-        "Activation"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Activation");
     fn records_build_config(&self) -> bool {
         false
     }

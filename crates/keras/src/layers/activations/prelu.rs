@@ -58,11 +58,7 @@ impl PReLU {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

@@ -66,11 +66,7 @@ impl ReLU {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -135,11 +131,7 @@ impl LeakyReLU {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config (the deprecated `alpha` key is accepted too).
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -205,11 +197,7 @@ impl ELU {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

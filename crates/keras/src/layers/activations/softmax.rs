@@ -65,11 +65,7 @@ impl Softmax {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config (`axis` an integer or a list of integers).
     pub fn from_config(cfg: &Value) -> Result<Self> {

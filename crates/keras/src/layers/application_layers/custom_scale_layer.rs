@@ -1,7 +1,5 @@
 //! `CustomScaleLayer` (InceptionResNetV2): `inputs[0] + inputs[1] * scale`.
 
-use std::any::Any;
-
 use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
@@ -23,11 +21,7 @@ impl CustomScaleLayer {
         CustomScaleLayer { base: LayerBase::new("custom_scale_layer"), scale, build_shapes: None }
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -54,18 +48,7 @@ impl CustomScaleLayer {
 }
 
 impl Layer for CustomScaleLayer {
-    fn class_name(&self) -> &'static str {
-        "CustomScaleLayer"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("CustomScaleLayer");
     fn takes_list(&self) -> bool {
         true
     }

@@ -1,7 +1,5 @@
 //! `LayerScale` (ConvNeXt): a learned per-channel scale.
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
@@ -24,11 +22,7 @@ impl LayerScale {
         LayerScale { base: LayerBase::new("layer_scale"), init_values, projection_dim, gamma: None }
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -47,18 +41,7 @@ impl LayerScale {
 }
 
 impl Layer for LayerScale {
-    fn class_name(&self) -> &'static str {
-        "LayerScale"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("LayerScale");
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         let gamma = Tensor::full(vec![self.projection_dim], self.init_values);
         self.gamma = Some(Variable::new("variable", &self.base.name, gamma, true));

@@ -1,7 +1,5 @@
 //! `StochasticDepth` (ConvNeXt): drops a whole residual branch per sample in training.
 
-use std::any::Any;
-
 use keras_engine::{with_global_rng, Rng};
 use serde_json::Value;
 
@@ -35,11 +33,7 @@ impl StochasticDepth {
         StochasticDepth { seeded: std::sync::Mutex::new(Some(Rng::new(seed))), ..self }
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -49,26 +43,13 @@ impl StochasticDepth {
             .ok_or_else(|| Error::Config("StochasticDepth config needs a numeric `drop_path_rate`".into()))?;
         let mut l = StochasticDepth::new(r as f32);
         l.base.apply_config(cfg);
-        if let Some(e) = l.base.pending_error.take() {
-            return Err(e);
-        }
+        l.base.take_pending()?;
         Ok(l)
     }
 }
 
 impl Layer for StochasticDepth {
-    fn class_name(&self) -> &'static str {
-        "StochasticDepth"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("StochasticDepth");
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         Ok(s.to_vec())
     }

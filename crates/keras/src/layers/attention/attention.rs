@@ -135,11 +135,7 @@ impl Attention {
         self.seeded = Mutex::new(Some(Rng::new(seed)));
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -171,9 +167,7 @@ impl Attention {
         }
         self.base.apply_config(cfg);
         self.base.apply_activity_config(cfg)?;
-        if let Some(e) = self.base.pending_error.take() {
-            return Err(e);
-        }
+        self.base.take_pending()?;
         Ok(())
     }
 

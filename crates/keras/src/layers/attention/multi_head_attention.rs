@@ -3,7 +3,6 @@
 //! `value` (and `gate`), scaled dot-product attention over `attention_axes`, and the
 //! `attention_output` projection back to the query's last dimension.
 
-use std::any::Any;
 use std::sync::Mutex;
 
 use keras_engine::Rng;
@@ -297,11 +296,7 @@ impl MultiHeadAttention {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Number of heads.
     pub fn num_heads(&self) -> usize {
@@ -396,9 +391,7 @@ impl MultiHeadAttention {
         }
         l.base.apply_config(cfg);
         l.base.apply_activity_config(cfg)?;
-        if let Some(e) = l.base.pending_error.take() {
-            return Err(e);
-        }
+        l.base.take_pending()?;
         Ok(l)
     }
 
@@ -801,18 +794,7 @@ fn expand_for_scores(mask: &Tensor, b: &Built) -> Result<Tensor> {
 }
 
 impl Layer for MultiHeadAttention {
-    fn class_name(&self) -> &'static str {
-        "MultiHeadAttention"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("MultiHeadAttention");
     fn compute_output_shape(&self, _s: &[Option<usize>]) -> Result<Shape> {
         keras_bail!(
             InvalidArgument,

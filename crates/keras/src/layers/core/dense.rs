@@ -1,7 +1,5 @@
 //! `Dense`: `activation(inputs @ kernel + bias)` over the last axis.
 
-use std::any::Any;
-
 use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
@@ -169,26 +167,13 @@ impl Dense {
         read_kernel_bias_args!(d, cfg);
         d.base.apply_activity_config(cfg)?;
         // The builder's errors (`units` of 0) are the config's errors too.
-        if let Some(e) = d.base.pending_error.take() {
-            return Err(e);
-        }
+        d.base.take_pending()?;
         Ok(d)
     }
 }
 
 impl Layer for Dense {
-    fn class_name(&self) -> &'static str {
-        "Dense"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Dense");
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).

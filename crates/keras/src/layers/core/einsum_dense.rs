@@ -1,8 +1,6 @@
 //! `EinsumDense`: a dense layer whose contraction is an einsum equation with a kernel of any
 //! rank (Keras `keras.layers.EinsumDense`; the projections of MultiHeadAttention).
 
-use std::any::Any;
-
 use keras_engine::ops;
 use serde_json::{json, Value};
 
@@ -352,11 +350,7 @@ impl EinsumDense {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Weight paths under `prefix` instead of the layer name (a sub-layer's weights are
     /// `multi_head_attention/query/kernel` in Keras).
@@ -402,26 +396,13 @@ impl EinsumDense {
         }
         l.base.apply_config(cfg);
         l.base.apply_activity_config(cfg)?;
-        if let Some(e) = l.base.pending_error.take() {
-            return Err(e);
-        }
+        l.base.take_pending()?;
         Ok(l)
     }
 }
 
 impl Layer for EinsumDense {
-    fn class_name(&self) -> &'static str {
-        "EinsumDense"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("EinsumDense");
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         crate::layers::layer::check_pending(self)?;

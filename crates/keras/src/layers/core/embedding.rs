@@ -1,7 +1,5 @@
 //! `Embedding`: integer ids -> rows of a `(input_dim, output_dim)` table.
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
@@ -92,9 +90,7 @@ impl Embedding {
         if let Some(v) = cfg.get("embeddings_initializer") {
             e.embeddings_initializer = Initializer::from_config(v)?;
         }
-        if let Some(err) = e.base.pending_error.take() {
-            return Err(err);
-        }
+        e.base.take_pending()?;
         Ok(e)
     }
 
@@ -118,18 +114,7 @@ impl Embedding {
 }
 
 impl Layer for Embedding {
-    fn class_name(&self) -> &'static str {
-        "Embedding"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Embedding");
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).

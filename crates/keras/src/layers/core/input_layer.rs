@@ -1,7 +1,5 @@
 //! `InputLayer` / `Input`: declares the input shape of a model.
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
@@ -47,11 +45,7 @@ impl InputLayer {
         &self.batch_shape
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds an InputLayer from its Keras config (`batch_shape` or legacy `batch_input_shape`).
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -117,18 +111,7 @@ pub fn input(shape: &[usize]) -> InputLayer {
 }
 
 impl Layer for InputLayer {
-    fn class_name(&self) -> &'static str {
-        "InputLayer"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("InputLayer");
     fn records_build_config(&self) -> bool {
         false
     }

@@ -1,7 +1,5 @@
 //! `Masking`: marks timesteps whose features all equal `mask_value` as padding.
 
-use std::any::Any;
-
 use keras_engine::ops;
 use serde_json::{json, Value};
 
@@ -57,18 +55,7 @@ impl Masking {
 }
 
 impl Layer for Masking {
-    fn class_name(&self) -> &'static str {
-        "Masking"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Masking");
     fn records_build_config(&self) -> bool {
         false
     }

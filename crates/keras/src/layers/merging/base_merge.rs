@@ -285,11 +285,7 @@ macro_rules! plain_merge_layer {
                 $ty { base: $crate::layers::layer::LayerBase::new($snake), build_shapes: None }
             }
 
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.base.rename(name);
-                self
-            }
+            crate::layers::builders::name_builder!();
 
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {

@@ -45,11 +45,7 @@ impl Concatenate {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// The concatenation axis as given.
     pub fn get_axis(&self) -> i64 {

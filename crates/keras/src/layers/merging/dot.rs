@@ -56,11 +56,7 @@ impl Dot {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// The axes as given.
     pub fn axes(&self) -> Axes {

@@ -53,10 +53,8 @@ impl CenterCrop {
             CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        match l.base.pending_error.take() {
-            Some(e) => Err(e),
-            None => Ok(l),
-        }
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -75,13 +73,6 @@ impl CenterCrop {
 
 impl Layer for CenterCrop {
     preprocessing_layer_boilerplate!("CenterCrop");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

@@ -185,23 +185,21 @@ pub(crate) fn seed_of(cfg: &Value) -> Option<u64> {
     cfg.get("seed").and_then(Value::as_u64)
 }
 
-/// Implements the boilerplate `Layer` methods of a preprocessing layer.
+/// Implements the boilerplate `Layer` methods of an image preprocessing layer (fields `base`
+/// and `data_format`), with `compute_output_shape` and `call` running its `shape_last` and
+/// `call_last` on channels-last images.
 macro_rules! preprocessing_layer_boilerplate {
     ($class:literal) => {
-        fn class_name(&self) -> &'static str {
-            $class
-        }
-        fn base(&self) -> &LayerBase {
-            &self.base
-        }
-        fn base_mut(&mut self) -> &mut LayerBase {
-            &mut self.base
-        }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
+        crate::layers::layer::layer_base_methods!($class);
         fn records_build_config(&self) -> bool {
             false
+        }
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            image_shape(self.data_format, s, |s| self.shape_last(s))
+        }
+        fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+            crate::layers::layer::check_pending(self)?;
+            image_call(self.data_format, x, |x| self.call_last(x, ctx))
         }
     };
 }

@@ -1,8 +1,6 @@
 //! `Normalization`: `(x - mean) / sqrt(variance)` per feature, with statistics given or
 //! learned by `adapt`.
 
-use std::any::Any;
-
 use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
@@ -307,18 +305,7 @@ fn stat_index(shape: &[usize], keep: &[usize]) -> impl Fn(usize) -> usize {
 }
 
 impl Layer for Normalization {
-    fn class_name(&self) -> &'static str {
-        "Normalization"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Normalization");
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
         crate::layers::layer::check_pending(self)?;

@@ -55,13 +55,19 @@ impl Sampling {
         self.rng = LayerRng::new(seed_of(cfg));
     }
 
+    /// The images `x` transformed by one `draw(rng, height, width)` each in training; the
+    /// images unchanged otherwise.
     fn apply(
         &self,
         x: &Tensor,
         name: &str,
+        training: bool,
         draw: impl Fn(&mut Rng, usize, usize) -> [f32; 8],
     ) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {name}"))?;
+        if !training {
+            return img.into_tensor();
+        }
         let transforms: Vec<[f32; 8]> =
             self.rng.with(|r| (0..img.n).map(|_| draw(r, img.h, img.w)).collect());
         let fill = self.fill_value.as_f64().unwrap_or(0.0) as f32;
@@ -98,19 +104,8 @@ macro_rules! sampling_builders {
             self.s.rng = LayerRng::new(Some(seed));
             self
         }
-        /// Sets the layer name.
-        pub fn name(mut self, name: &str) -> Self {
-            self.base.rename(name);
-            self
-        }
+        crate::layers::builders::name_builder!();
     };
-}
-
-fn done<L: Layer>(mut l: L) -> Result<L> {
-    match l.base_mut().pending_error.take() {
-        Some(e) => Err(e),
-        None => Ok(l),
-    }
 }
 
 /// Keras `keras.layers.RandomRotation`: in training, rotates each image by a random angle of
@@ -164,7 +159,8 @@ impl RandomRotation {
         l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        done(l)
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -176,11 +172,8 @@ impl RandomRotation {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        if !ctx.training {
-            return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
-        }
         let (lo, hi) = (self.lower * 360.0, self.upper * 360.0);
-        self.s.apply(x, &self.base.name, |r, h, w| {
+        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
             let angle = uniform(r, lo, hi) as f32;
             compute_affine_matrix((0.5, 0.5), angle, (0.0, 0.0), 1.0, (0.0, 0.0), h, w)
         })
@@ -189,13 +182,6 @@ impl RandomRotation {
 
 impl Layer for RandomRotation {
     preprocessing_layer_boilerplate!("RandomRotation");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));
@@ -297,7 +283,8 @@ impl RandomZoom {
         l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        done(l)
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -309,10 +296,7 @@ impl RandomZoom {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        if !ctx.training {
-            return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
-        }
-        self.s.apply(x, &self.base.name, |r, h, w| {
+        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
             let zh = uniform(r, 1.0 + self.height.0, 1.0 + self.height.1) as f32;
             let zw = match self.width {
                 Some((lo, hi)) => uniform(r, 1.0 + lo, 1.0 + hi) as f32,
@@ -325,13 +309,6 @@ impl RandomZoom {
 
 impl Layer for RandomZoom {
     preprocessing_layer_boilerplate!("RandomZoom");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));
@@ -412,7 +389,8 @@ impl RandomTranslation {
         l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        done(l)
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -424,10 +402,7 @@ impl RandomTranslation {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        if !ctx.training {
-            return Images::from_tensor(x, &format!("Layer {}", self.base.name))?.into_tensor();
-        }
-        self.s.apply(x, &self.base.name, |r, h, w| {
+        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
             let dy = (uniform(r, self.height.0, self.height.1) * h as f64) as f32;
             let dx = (uniform(r, self.width.0, self.width.1) * w as f64) as f32;
             [1.0, 0.0, -dx, 0.0, 1.0, -dy, 0.0, 0.0]
@@ -437,13 +412,6 @@ impl RandomTranslation {
 
 impl Layer for RandomTranslation {
     preprocessing_layer_boilerplate!("RandomTranslation");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

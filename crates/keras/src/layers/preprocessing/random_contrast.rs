@@ -12,13 +12,6 @@ use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
 use crate::{Error, Result, Tensor};
 
-fn done<L: Layer>(mut l: L) -> Result<L> {
-    match l.base_mut().pending_error.take() {
-        Some(e) => Err(e),
-        None => Ok(l),
-    }
-}
-
 /// Keras `keras.layers.RandomContrast`: in training, each image becomes
 /// `(x - mean) * f + mean` (mean over height and width, per channel) with `f` drawn from
 /// `[1 - lower, 1 + upper]`, clipped to `value_range`. `factor` is in `[0, 1]`.
@@ -79,11 +72,7 @@ impl RandomContrast {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     data_format_builder!();
 
@@ -101,7 +90,8 @@ impl RandomContrast {
         l.rng = LayerRng::new(seed_of(cfg));
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        done(l)
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -142,13 +132,6 @@ impl RandomContrast {
 
 impl Layer for RandomContrast {
     preprocessing_layer_boilerplate!("RandomContrast");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));
@@ -227,11 +210,7 @@ impl RandomBrightness {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     data_format_builder!();
 
@@ -250,7 +229,8 @@ impl RandomBrightness {
         l.rng = LayerRng::new(seed_of(cfg));
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        done(l)
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -281,13 +261,6 @@ impl RandomBrightness {
 
 impl Layer for RandomBrightness {
     preprocessing_layer_boilerplate!("RandomBrightness");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

@@ -51,11 +51,7 @@ impl RandomFlip {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     data_format_builder!();
 
@@ -67,10 +63,8 @@ impl RandomFlip {
         l.rng = LayerRng::new(seed_of(cfg));
         l.data_format = data_format;
         l.base.apply_config(cfg);
-        match l.base.pending_error.take() {
-            Some(e) => Err(e),
-            None => Ok(l),
-        }
+        l.base.take_pending()?;
+        Ok(l)
     }
 }
 
@@ -118,13 +112,6 @@ impl RandomFlip {
 
 impl Layer for RandomFlip {
     preprocessing_layer_boilerplate!("RandomFlip");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.data_format, s, |s| self.shape_last(s))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        image_call(self.data_format, x, |x| self.call_last(x, ctx))
-    }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

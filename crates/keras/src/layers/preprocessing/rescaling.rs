@@ -1,7 +1,5 @@
 //! `Rescaling`: `inputs * scale + offset` (for example pixels 0..255 to [0, 1] or [-1, 1]).
 
-use std::any::Any;
-
 use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
@@ -109,18 +107,7 @@ impl Rescaling {
 }
 
 impl Layer for Rescaling {
-    fn class_name(&self) -> &'static str {
-        "Rescaling"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Rescaling");
     fn records_build_config(&self) -> bool {
         false
     }

@@ -1,7 +1,6 @@
 //! `TextVectorization`: strings to token ids or bag-of-words vectors, with a vocabulary learned
 //! by `adapt` (Keras `keras.layers.TextVectorization`, backed by its `StringLookup`).
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -269,11 +268,7 @@ impl TextVectorization {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// A fixed vocabulary (the layer can then not be adapted). It may start with the special
     /// tokens (`""`, `"[UNK]"` in int mode; `"[UNK]"` otherwise), or omit them.
@@ -794,18 +789,7 @@ impl TextVectorization {
 }
 
 impl Layer for TextVectorization {
-    fn class_name(&self) -> &'static str {
-        "TextVectorization"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("TextVectorization");
     fn records_build_config(&self) -> bool {
         false
     }

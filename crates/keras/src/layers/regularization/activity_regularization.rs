@@ -1,10 +1,7 @@
 //! `ActivityRegularization`: the identity, adding an L1/L2 penalty of its input to the loss.
 
-use std::any::Any;
-
 use serde_json::Value;
 
-use super::noise::take_pending;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::regularizers::{py_float, Regularizer};
 use crate::{Error, Result, Tensor};
@@ -34,11 +31,7 @@ impl ActivityRegularization {
         ActivityRegularization { base, l1, l2 }
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -52,24 +45,13 @@ impl ActivityRegularization {
         };
         let mut l = ActivityRegularization::new(num("l1")?, num("l2")?);
         l.base.apply_config(cfg);
-        take_pending(&mut l.base)?;
+        l.base.take_pending()?;
         Ok(l)
     }
 }
 
 impl Layer for ActivityRegularization {
-    fn class_name(&self) -> &'static str {
-        "ActivityRegularization"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("ActivityRegularization");
     fn records_build_config(&self) -> bool {
         false
     }

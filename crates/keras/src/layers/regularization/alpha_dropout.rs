@@ -1,11 +1,9 @@
 //! `AlphaDropout`: dropout that keeps the self-normalising statistics of SELU activations.
 
-use std::any::Any;
-
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::{json, Value};
 
-use super::noise::{check_unit_interval, req_f32, take_pending, LayerRng};
+use super::noise::{check_unit_interval, req_f32, LayerRng};
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::regularizers::py_float;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -41,11 +39,7 @@ impl AlphaDropout {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// The drop rate.
     pub fn rate(&self) -> f32 {
@@ -73,7 +67,7 @@ impl AlphaDropout {
             Some(other) => keras_bail!(Config, "noise_shape must be a list, got {other}"),
         }
         l.base.apply_config(cfg);
-        take_pending(&mut l.base)?;
+        l.base.take_pending()?;
         Ok(l)
     }
 
@@ -98,18 +92,7 @@ impl AlphaDropout {
 }
 
 impl Layer for AlphaDropout {
-    fn class_name(&self) -> &'static str {
-        "AlphaDropout"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("AlphaDropout");
     fn records_build_config(&self) -> bool {
         false
     }

@@ -1,7 +1,5 @@
 //! `Dropout`: zeroes a fraction of inputs during training and rescales the rest.
 
-use std::any::Any;
-
 use keras_engine::{ops, with_global_rng, Rng, Tensor as ETensor};
 use serde_json::{json, Value};
 
@@ -38,11 +36,7 @@ impl Dropout {
         self
     }
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
@@ -110,26 +104,13 @@ impl Dropout {
             }
         }
         d.base.apply_config(cfg);
-        if let Some(e) = d.base.pending_error.take() {
-            return Err(e);
-        }
+        d.base.take_pending()?;
         Ok(d)
     }
 }
 
 impl Layer for Dropout {
-    fn class_name(&self) -> &'static str {
-        "Dropout"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Dropout");
     fn records_build_config(&self) -> bool {
         false
     }

@@ -56,11 +56,3 @@ pub(crate) fn req_f32(cfg: &Value, key: &str, class: &str) -> Result<f32> {
         .map(|v| v as f32)
         .ok_or_else(|| Error::Config(format!("{class} config needs a number `{key}`")))
 }
-
-/// Returns the pending builder error of a layer rebuilt from a config.
-pub(crate) fn take_pending(base: &mut LayerBase) -> Result<()> {
-    match base.pending_error.take() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}

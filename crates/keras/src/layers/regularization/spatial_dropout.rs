@@ -6,7 +6,7 @@ use std::any::Any;
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::{json, Value};
 
-use super::noise::{check_unit_interval, req_f32, take_pending, LayerRng};
+use super::noise::{check_unit_interval, req_f32, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::regularizers::py_float;
@@ -45,7 +45,7 @@ impl SpatialDropout {
                 self.set_data_format(f);
             }
         }
-        take_pending(&mut self.base)?;
+        self.base.take_pending()?;
         Ok(self)
     }
 

@@ -8,10 +8,7 @@ use crate::{keras_bail, Error, Result};
 
 /// Returns `value`, or the first invalid argument a builder recorded on `base`.
 pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
-    match base.pending_error.take() {
-        Some(e) => Err(e),
-        None => Ok(value),
-    }
+    base.take_pending().map(|()| value)
 }
 
 /// The `data_format` builder of a layer with `base: LayerBase` and

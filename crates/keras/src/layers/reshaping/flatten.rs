@@ -1,8 +1,6 @@
 //! `Flatten`: collapses every axis after the batch into one (channels-first inputs are
 //! made channels-last first, as Keras does, so the order matches a channels-last model).
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use crate::layers::data_format::DataFormat;
@@ -48,11 +46,7 @@ impl Flatten {
 
     data_format_builder!();
 
-    /// Sets the layer name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.base.rename(name);
-        self
-    }
+    crate::layers::builders::name_builder!();
 
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
@@ -62,18 +56,7 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
-    fn class_name(&self) -> &'static str {
-        "Flatten"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Flatten");
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         let rest: Option<usize> = s.iter().skip(1).try_fold(1usize, |a, d| d.map(|d| a * d));
         Ok(vec![s.first().copied().flatten(), rest])

@@ -46,11 +46,7 @@ macro_rules! simple_builders {
             self
         }
 
-        /// Sets the layer name.
-        pub fn name(mut self, name: &str) -> Self {
-            self.base.rename(name);
-            self
-        }
+        crate::layers::builders::name_builder!();
     };
 }
 

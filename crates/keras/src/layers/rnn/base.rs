@@ -219,9 +219,7 @@ impl Recurrent {
         r.set_dropout(false, f("dropout"));
         r.set_dropout(true, f("recurrent_dropout"));
         r.set_seed(cfg.get("seed").and_then(Value::as_u64));
-        if let Some(e) = r.base.pending_error.take() {
-            return Err(e);
-        }
+        r.base.take_pending()?;
         Ok(r)
     }
 

@@ -1,7 +1,5 @@
 //! `Bidirectional`: runs a recurrent layer forwards and a copy backwards, then merges.
 
-use std::any::Any;
-
 use keras_engine::ops;
 use serde_json::{json, Value};
 
@@ -170,9 +168,7 @@ impl Bidirectional {
         }
         bi.base.apply_config(cfg);
         bi.merge_mode = parse_merge_mode(cfg.get("merge_mode").and_then(Value::as_str))?;
-        if let Some(e) = bi.base.pending_error.take() {
-            return Err(e);
-        }
+        bi.base.take_pending()?;
         Ok(bi)
     }
 
@@ -258,18 +254,7 @@ fn concat_last(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 impl Layer for Bidirectional {
-    fn class_name(&self) -> &'static str {
-        "Bidirectional"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("Bidirectional");
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).

@@ -245,9 +245,7 @@ impl ConvLSTM {
         l.set_dropout(false, rate("dropout")?);
         l.set_dropout(true, rate("recurrent_dropout")?);
         l.set_seed(cfg.get("seed").and_then(Value::as_u64));
-        if let Some(e) = l.base.pending_error.take() {
-            return Err(e);
-        }
+        l.base.take_pending()?;
         Ok(l)
     }
 

@@ -5,7 +5,6 @@
 //! so gradients come from autodiff. The cell works channels-last; its layer moves the channels
 //! of a `channels_first` sequence before and after.
 
-use std::any::Any;
 use std::sync::Mutex;
 
 use keras_engine::ops::{self, Unary};
@@ -378,18 +377,7 @@ fn check_padded(x: &Tensor, w: &Tensor, strides: &[usize], dilation: &[usize]) -
 }
 
 impl Layer for ConvLSTMCell {
-    fn class_name(&self) -> &'static str {
-        "ConvLSTMCell"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("ConvLSTMCell");
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         // One step, channels-last: (batch, spatial.., channels) -> (batch, out_spatial.., filters).
         if input_shape.len() != self.rank + 2 {

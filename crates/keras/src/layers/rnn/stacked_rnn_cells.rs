@@ -57,26 +57,13 @@ impl StackedRNNCells {
         let cells = list.iter().map(deserialize_cell).collect::<Result<Vec<_>>>()?;
         let mut s = StackedRNNCells::new(cells);
         s.base.apply_config(cfg);
-        if let Some(e) = s.base.pending_error.take() {
-            return Err(e);
-        }
+        s.base.take_pending()?;
         Ok(s)
     }
 }
 
 impl Layer for StackedRNNCells {
-    fn class_name(&self) -> &'static str {
-        "StackedRNNCells"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("StackedRNNCells");
     /// Builds each cell on the previous one's output: `(batch, features)`, then
     /// `(batch, output_size)` of each cell in turn.
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {

@@ -1,7 +1,5 @@
 //! `TimeDistributed`: applies a layer to every timestep.
 
-use std::any::Any;
-
 use serde_json::Value;
 
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
@@ -65,18 +63,7 @@ impl TimeDistributed {
 }
 
 impl Layer for TimeDistributed {
-    fn class_name(&self) -> &'static str {
-        "TimeDistributed"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("TimeDistributed");
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
