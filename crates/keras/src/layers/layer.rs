@@ -609,7 +609,7 @@ pub trait Layer: Send + Sync + Any {
 /// The [`Layer`] methods every layer with a `base: LayerBase` field writes the same way:
 /// `class_name` (the Keras class, `$class`), `base`, `base_mut` and `as_any`.
 macro_rules! layer_base_methods {
-    ($class:literal) => {
+    ($class:expr) => {
         fn class_name(&self) -> &'static str {
             $class
         }

@@ -91,18 +91,7 @@ pub(crate) fn known(shape: &[usize]) -> Vec<Option<usize>> {
 /// in Keras do not).
 macro_rules! layer_common {
     ($class:expr, $build_config:expr) => {
-        fn class_name(&self) -> &'static str {
-            $class
-        }
-        fn base(&self) -> &$crate::layers::LayerBase {
-            &self.base
-        }
-        fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-            &mut self.base
-        }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
+        $crate::layers::layer::layer_base_methods!($class);
         fn records_build_config(&self) -> bool {
             $build_config
         }
