@@ -60,3 +60,31 @@ fn dense_and_activation_pass_the_mask_through() {
     let y0 = m.call(&x0, true).unwrap().to_f32_vec();
     assert!(y0.iter().all(|v| *v == 0.0), "{y0:?}");
 }
+
+/// `Embedding(mask_zero=True) -> GlobalAveragePooling1D -> Dense`, the classic text
+/// classifier: padding ids add nothing, wherever they stand (Keras averages only the
+/// unmasked steps), so a padded row predicts what its unpadded tokens predict.
+#[test]
+fn average_pooling_ignores_padding() {
+    use keras::layers::GlobalAveragePooling1D;
+    let build = |len: usize| {
+        keras::backend::clear_session();
+        keras::utils::set_random_seed(3);
+        let mut m = Sequential::new();
+        m.add(Input::new(&[len])).unwrap();
+        m.add(Embedding::new(12, 4).mask_zero(true)).unwrap();
+        m.add(GlobalAveragePooling1D::new()).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        m
+    };
+    let padded = build(5);
+    let mut short = build(2);
+    short.set_weights(&padded.get_weights()).unwrap();
+    let x = ids(&[[3, 7, 0, 0, 0], [0, 3, 0, 7, 0], [3, 7, 5, 0, 0]]);
+    let y = padded.predict_on_batch(&x).unwrap().to_f32_vec();
+    let x2 = Tensor::from_i32(vec![3, 7], [1, 2]).unwrap();
+    let y2 = short.predict_on_batch(&x2).unwrap().to_f32_vec();
+    assert!(close(&y[..2], &y2), "{y:?} vs {y2:?}");
+    assert!(close(&y[2..4], &y2), "padding in the middle: {y:?} vs {y2:?}");
+    assert!(!close(&y[4..6], &y2), "a third token must change the mean: {y:?}");
+}

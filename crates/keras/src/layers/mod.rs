@@ -119,6 +119,7 @@ pub mod convolutional;
 pub mod core;
 pub mod data_format;
 pub mod layer;
+mod masked_values;
 pub mod merging;
 pub mod normalization;
 pub mod pooling;

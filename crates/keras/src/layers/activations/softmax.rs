@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use crate::activations;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::masked_values::keep_or;
 use crate::layers::reshaping::args::layer_common;
 use crate::{keras_bail, Result, Tensor};
 
@@ -125,22 +126,6 @@ impl Softmax {
         let m = keras_engine::ops::add(&Tensor::zeros(is.to_vec()), &mask.cast(keras_engine::DType::F32))?;
         Ok(m.to_f32_vec().iter().map(|&v| v > 0.5).collect())
     }
-}
-
-/// `where(keep, x, value)`, differentiable w.r.t. `x` (zero gradient where replaced).
-fn keep_or(x: &Tensor, keep: &[bool], value: f32) -> Result<Tensor> {
-    let data: Vec<f32> = x.to_f32_vec().iter().zip(keep).map(|(&v, &k)| if k { v } else { value }).collect();
-    let flags = keep.to_vec();
-    Ok(Tensor::from_op(
-        data,
-        x.shape().to_vec(),
-        &[x],
-        Box::new(move |g, _out, inputs| {
-            let d: Vec<f32> =
-                g.to_f32_vec().iter().zip(&flags).map(|(&v, &k)| if k { v } else { 0.0 }).collect();
-            Ok(vec![Some(Tensor::new(d, inputs[0].shape().to_vec())?)])
-        }),
-    )?)
 }
 
 impl Layer for Softmax {

@@ -1,13 +1,15 @@
 //! The global pooling layers (Keras's `BaseGlobalPooling`): the mean or the maximum over
 //! every spatial axis, with `keepdims` and `data_format`; one implementation, six classes.
+//! GlobalAveragePooling1D also takes a mask, as in Keras: the mean of the unmasked steps.
 
 use keras_engine::ops;
 use serde_json::{json, Value};
 
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::masked_values::keep_or;
 use crate::layers::reshaping::args::{bool_arg, known, layer_common, ndim_error};
-use crate::{Result, Tensor};
+use crate::{keras_bail, Result, Tensor};
 
 /// The arguments of a global pooling layer over `spatial` axes.
 struct GlobalPool {
@@ -63,6 +65,38 @@ impl GlobalPool {
             ops::mean_axes(&x, &axes, self.keepdims)?
         };
         self.data_format.from_last(&y)
+    }
+
+    /// The call with the mask of the previous layer (`(batch, steps)`, non-zero = a valid
+    /// step). Keras's GlobalAveragePooling1D averages the unmasked steps only: masked steps
+    /// are replaced by 0 in the sum (`ops.where`) and left out of the count, so a row with
+    /// every step masked gives 0 / 0 = NaN, as in Keras. The other global poolings take no
+    /// mask (Keras drops it), and neither passes one on.
+    fn call_masked(&self, base: &LayerBase, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let Some(mask) = mask.filter(|_| !self.max && self.spatial == 1) else {
+            return self.call(base, x);
+        };
+        if let Some(e) = &base.pending_error {
+            return Err(e.clone());
+        }
+        self.output_shape(base, &known(x.shape()))?;
+        let x = self.data_format.to_last(x)?;
+        let (b, steps, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+        if mask.shape() != [b, steps] {
+            keras_bail!(
+                InvalidArgument,
+                "{}: the mask must have shape (batch, steps) = ({b}, {steps}); received mask.shape={:?}",
+                base.name,
+                mask.shape()
+            );
+        }
+        let valid: Vec<bool> = mask.to_f32_vec().iter().map(|&m| m != 0.0).collect();
+        let keep: Vec<bool> = valid.iter().flat_map(|&v| std::iter::repeat_n(v, c)).collect();
+        let summed = ops::sum_axis(&keep_or(&x, &keep, 0.0)?, 1, self.keepdims)?;
+        let counts: Vec<f32> =
+            valid.chunks(steps.max(1)).map(|r| r.iter().filter(|&&v| v).count() as f32).collect();
+        let counts = Tensor::new(counts, if self.keepdims { vec![b, 1, 1] } else { vec![b, 1] })?;
+        self.data_format.from_last(&ops::div(&summed, &counts)?)
     }
 
     fn config(&self, base: &LayerBase) -> Value {
@@ -124,6 +158,14 @@ macro_rules! global_pooling_layer {
             fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
                 self.pool.call(&self.base, x)
             }
+            fn call_masked(
+                &self,
+                x: &Tensor,
+                mask: Option<&Tensor>,
+                _ctx: &mut CallContext,
+            ) -> Result<Tensor> {
+                self.pool.call_masked(&self.base, x, mask)
+            }
             fn get_config(&self) -> Value {
                 self.pool.config(&self.base)
             }
@@ -136,7 +178,9 @@ global_pooling_layer!(
     false,
     1,
     "global_average_pooling1d",
-    "Mean over the steps of `(batch, steps, channels)` (Keras `keras.layers.GlobalAveragePooling1D`)."
+    "Mean over the steps of `(batch, steps, channels)` (Keras `keras.layers.GlobalAveragePooling1D`). \
+     With a mask from the layer before (`Embedding(mask_zero=True)`, `Masking`), the mean of the \
+     unmasked steps only, as in Keras; a row with every step masked gives NaN."
 );
 global_pooling_layer!(
     GlobalMaxPooling1D,
@@ -194,6 +238,50 @@ mod tests {
         assert!(GlobalAveragePooling1D::from_config(&json!({"keepdims": 1})).is_err());
         assert!(GlobalAveragePooling1D::from_config(&json!({"data_format": "nchw"})).is_err());
         assert!(GlobalAveragePooling1D::new().data_format("nchw").call(&x, &mut ctx).is_err());
+    }
+
+    #[test]
+    fn average_pooling_1d_mask() {
+        // (batch 2, steps 3, channels 2); row 0 keeps steps 0 and 2, row 1 keeps none.
+        let x =
+            Tensor::new(vec![1.0, 2.0, f32::NAN, 100.0, 3.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [2, 3, 2])
+                .unwrap();
+        let mask = Tensor::new(vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0], [2, 3]).unwrap();
+        let mut ctx = CallContext::new(false);
+        let y = GlobalAveragePooling1D::new().call_masked(&x, Some(&mask), &mut ctx).unwrap();
+        assert_eq!(y.shape(), &[2, 2]);
+        let y = y.to_f32_vec();
+        // The NaN at a masked step does not leak (Keras uses `where`, not a product).
+        assert_eq!(&y[..2], &[2.0, 3.0]);
+        assert!(y[2].is_nan() && y[3].is_nan(), "a fully masked row is 0 / 0 in Keras: {y:?}");
+        let k = GlobalAveragePooling1D::new().keepdims(true).call_masked(&x, Some(&mask), &mut ctx).unwrap();
+        assert_eq!(k.shape(), &[2, 1, 2]);
+        // channels_first: (batch, channels, steps), the same numbers.
+        let xc = Tensor::new(vec![1.0, f32::NAN, 3.0, 2.0, 100.0, 4.0], [1, 2, 3]).unwrap();
+        let yc = GlobalAveragePooling1D::new()
+            .data_format("channels_first")
+            .call_masked(&xc, Some(&mask.slice_rows(0, 1).unwrap()), &mut ctx)
+            .unwrap();
+        assert_eq!(yc.to_f32_vec(), vec![2.0, 3.0]);
+        // The max pooling takes no mask (Keras drops it).
+        let m = GlobalMaxPooling1D::new().call_masked(&x, Some(&mask), &mut ctx).unwrap();
+        assert!(m.to_f32_vec()[0].is_nan());
+        // A mask of the wrong shape is an error, not a panic.
+        let bad = Tensor::new(vec![1.0; 4], [2, 2]).unwrap();
+        let e = GlobalAveragePooling1D::new().call_masked(&x, Some(&bad), &mut ctx).unwrap_err();
+        assert!(e.to_string().contains("the mask must have shape (batch, steps) = (2, 3)"), "{e}");
+    }
+
+    #[test]
+    fn average_pooling_1d_mask_gradient() {
+        let x = Tensor::new((0..24).map(|v| (v as f32 * 0.37).sin()).collect::<Vec<_>>(), [2, 4, 3]).unwrap();
+        let mask = Tensor::new(vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0], [2, 4]).unwrap();
+        let layer = GlobalAveragePooling1D::new();
+        keras_engine::testing::check_grad(
+            &[&x],
+            |xs| Ok(layer.call_masked(xs[0], Some(&mask), &mut CallContext::new(false)).unwrap()),
+            1e-3,
+        );
     }
 
     #[test]
