@@ -47,6 +47,9 @@ if [[ "${1:-}" == "remote" ]]; then
     chmod +x cuda_ops gpu oracle bench 2>/dev/null
     step cuda_ops 90 ./cuda_ops
     step keras_gpu 120 ./gpu
+    # The same tests with every training step and predict_on_batch call graph-captured, the
+    # evidence needed before KERAS_CUDA_GRAPHS defaults to on.
+    step keras_gpu_graphs 120 env KERAS_CUDA_GRAPHS=1 ./gpu
     oracle_dir="${KERAS_ORACLE_DIR:-$here/../crates/keras/tests/fixtures/oracle}"
     step oracle_gpu_f32 100 env KERAS_DEVICE=gpu KERAS_TF32=0 KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4
     step oracle_gpu_tf32 80 env KERAS_DEVICE=gpu KERAS_ORACLE_DIR="$oracle_dir" ./oracle --test-threads=4

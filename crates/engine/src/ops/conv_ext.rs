@@ -161,6 +161,18 @@ pub fn conv2d_ext(
     check_bias(bias, cout, "conv2d")?;
     check_act(act, "conv2d")?;
     let g = geometry(input, [kh, kw], cout, strides, dilation, padding)?;
+    // On a GPU, an ungrouped convolution whose padding cuDNN can express runs there (the
+    // host kernels below would read the tensors back and compute on the CPU).
+    #[cfg(feature = "cuda")]
+    if groups == 1 {
+        let mut all = vec![x, kernel];
+        all.extend(bias);
+        if let Some(d) = crate::tensor::cuda_of("conv2d", &all)? {
+            if crate::cuda::ops::conv2d_supported(&g) {
+                return crate::cuda::ops::conv2d(d, x, kernel, bias, g, act);
+            }
+        }
+    }
     grouped(x, kernel, bias, g, groups, act)
 }
 
