@@ -91,6 +91,27 @@ mod cases {
         resident_step("cnn", cnn(), &[32, 32, 3]);
     }
 
+    /// Inference stays on the GPU: `predict_on_batch` of the CNN (its Conv2D + MaxPooling2D
+    /// pair runs as one fused inference op) copies at most its output back. Until
+    /// 2026-12-05 the fused op ran its convolution on the host, copying each way per layer.
+    fn cnn_predict_is_resident() {
+        let (x, _) = data(64, &[32, 32, 3], 10, 5);
+        let m = cnn();
+        for _ in 0..2 {
+            m.predict_on_batch(&x).unwrap();
+        }
+        let before = device::transfer_stats();
+        let y = m.predict_on_batch(&x).unwrap();
+        let d = device::transfer_stats().since(&before);
+        assert!(d.h2d == 0 && d.d2h <= 1, "predict_on_batch should stay on the GPU, got {d:?}");
+        assert_eq!(y.shape(), &[64, 10]);
+        let rows = y.to_f32_vec();
+        assert!(
+            rows.chunks(10).all(|r| (r.iter().sum::<f32>() - 1.0).abs() < 1e-4),
+            "softmax rows: {rows:?}"
+        );
+    }
+
     /// The same training on the CPU and on the GPU (full float32 GEMMs) gives the same losses.
     fn gpu_training_matches_cpu() {
         backend::enable_tensor_float_32_execution(false);
@@ -218,6 +239,7 @@ mod cases {
         let cases: Vec<(&str, fn())> = vec![
             ("mlp_step_is_resident", mlp_step_is_resident),
             ("cnn_step_is_resident", cnn_step_is_resident),
+            ("cnn_predict_is_resident", cnn_predict_is_resident),
             ("gpu_training_matches_cpu", gpu_training_matches_cpu),
             ("saved_on_gpu_loads_on_cpu", saved_on_gpu_loads_on_cpu),
             ("fit_runs_on_gpu", fit_runs_on_gpu),
