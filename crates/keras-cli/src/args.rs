@@ -104,10 +104,10 @@ pub struct FitArgs {
     #[arg(long, value_name = "Y.npy", required = true)]
     pub y: Vec<String>,
     /// Number of epochs to train
-    #[arg(long, value_name = "N", required = true)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub epochs: usize,
     /// Number of samples per gradient update
-    #[arg(long, value_name = "N", required = true, value_parser = positive)]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = positive)]
     pub batch_size: usize,
     /// Fraction of the data (the last samples, taken before shuffling) held out for validation, in [0, 1)
     #[arg(long, value_name = "F", default_value_t = 0.0)]
@@ -165,6 +165,11 @@ mod tests {
             ("m.keras", &["a.npy".into()][..], 3, 8)
         );
         assert!(a.no_shuffle && a.validation_split == 0.0 && a.output == "o.h5");
+        // Keras's fit defaults: epochs=1, batch_size=32.
+        let Command::Fit(d) = parse("fit m.keras --x a.npy --y b.npy --output o.h5").unwrap().command else {
+            panic!("not fit")
+        };
+        assert_eq!((d.epochs, d.batch_size), (1, 32));
         let kind = |s: &str| parse(s).unwrap_err().kind();
         use clap::error::ErrorKind::*;
         assert_eq!(kind("predict m --input"), InvalidValue);

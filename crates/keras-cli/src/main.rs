@@ -6,7 +6,7 @@
 //! keras summary FILE
 //! keras predict FILE --input x.npy [--input x2.npy ...] --output y.npy [--output y2.npy ...] [--batch-size N]
 //! keras evaluate FILE --x x.npy [--x ...] --y y.npy [--y ...] [--batch-size N]
-//! keras fit FILE --x x.npy [--x ...] --y y.npy [--y ...] --epochs N --batch-size N [--validation-split F] [--no-shuffle] --output OUT
+//! keras fit FILE --x x.npy [--x ...] --y y.npy [--y ...] [--epochs N] [--batch-size N] [--validation-split F] [--no-shuffle] --output OUT
 //! keras convert IN OUT
 //! keras --help | keras COMMAND --help | keras --version
 //! ```
