@@ -7,7 +7,7 @@ use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::layers::layer::shape_str;
 use crate::layers::reshaping::args::int_tuple;
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::{Error, Result, Tensor};
 
 /// Runs `conv` with the activation fused when the engine can, else applies it afterwards.
 pub(crate) fn with_activation(
@@ -54,16 +54,6 @@ pub(crate) fn init_arg(cfg: &Value, key: &str, default: Initializer) -> Result<I
         None | Some(Value::Null) => Ok(default),
         Some(v) => Initializer::from_config(v),
     }
-}
-
-/// Refuses non-null regularizers / constraints in a config (they would be silently lost).
-pub(crate) fn refuse_unsupported(cfg: &Value, keys: &[&str], class: &str) -> Result<()> {
-    for k in keys {
-        if cfg.get(*k).is_some_and(|v| !v.is_null()) {
-            keras_bail!(Config, "{class}: `{k}` is not supported by keras-rs yet (received {})", cfg[*k]);
-        }
-    }
-    Ok(())
 }
 
 /// Keras's error when strides and dilation are both above 1.

@@ -11,7 +11,7 @@ use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
     read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
-    write_weight_extras,
+    WeightExtras,
 };
 
 /// Keras `keras.layers.BatchNormalization` over the feature axis `axis` (default -1).
@@ -37,6 +37,7 @@ pub struct BatchNormalization {
     renorm_momentum: f64,
     beta_initializer: Initializer,
     gamma_initializer: Initializer,
+    extras: WeightExtras,
     moving_mean_initializer: Initializer,
     moving_variance_initializer: Initializer,
     gamma: Option<Variable>,
@@ -65,6 +66,7 @@ impl BatchNormalization {
             renorm_momentum: 0.99,
             beta_initializer: Initializer::Zeros,
             gamma_initializer: Initializer::Ones,
+            extras: WeightExtras::default(),
             moving_mean_initializer: Initializer::Zeros,
             moving_variance_initializer: Initializer::Ones,
             gamma: None,
@@ -132,6 +134,7 @@ impl BatchNormalization {
         l.renorm_momentum = f64_arg(cfg, "renorm_momentum", 0.99, C)?;
         l.base.apply_config(cfg);
         read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
+        l.extras = WeightExtras::read(cfg)?;
         for (key, slot) in [
             ("moving_mean_initializer", &mut l.moving_mean_initializer),
             ("moving_variance_initializer", &mut l.moving_variance_initializer),
@@ -170,6 +173,14 @@ norm_options!(BatchNormalization {
     beta_initializer,
     /// `gamma`'s initializer (ones).
     gamma_initializer,
+    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
+    beta_regularizer,
+    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
+    gamma_regularizer,
+    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
+    beta_constraint,
+    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
+    gamma_constraint,
 });
 
 impl Layer for BatchNormalization {
@@ -192,8 +203,16 @@ impl Layer for BatchNormalization {
         let var = |n: &str, init: &Initializer, trainable: bool| -> Result<Variable> {
             Ok(Variable::new(n, &name, init.initialize(&[c])?, trainable))
         };
-        self.gamma = if self.scale { Some(var("gamma", &self.gamma_initializer, true)?) } else { None };
-        self.beta = if self.center { Some(var("beta", &self.beta_initializer, true)?) } else { None };
+        self.gamma = if self.scale {
+            Some(self.extras.gamma(var("gamma", &self.gamma_initializer, true)?))
+        } else {
+            None
+        };
+        self.beta = if self.center {
+            Some(self.extras.beta(var("beta", &self.beta_initializer, true)?))
+        } else {
+            None
+        };
         self.moving_mean = Some(var("moving_mean", &self.moving_mean_initializer, false)?);
         self.moving_variance = Some(var("moving_variance", &self.moving_variance_initializer, false)?);
         self.base.build_input_shape = Some(input_shape.to_vec());
@@ -258,7 +277,7 @@ impl Layer for BatchNormalization {
         write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
         m.insert("moving_mean_initializer".into(), self.moving_mean_initializer.to_config());
         m.insert("moving_variance_initializer".into(), self.moving_variance_initializer.to_config());
-        write_weight_extras(&mut m);
+        self.extras.write(&mut m);
         m.insert("synchronized".into(), json!(self.synchronized));
         m.insert("renorm".into(), json!(false));
         m.insert("renorm_clipping".into(), Value::Null);

@@ -11,8 +11,7 @@ use crate::layers::reshaping::args::{finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
-    read_epsilon_center_scale, write_epsilon_center_scale, write_initializers, write_weight_extras,
-    WEIGHT_EXTRAS,
+    read_epsilon_center_scale, write_epsilon_center_scale, write_initializers, WeightExtras,
 };
 
 /// Keras `keras.layers.GroupNormalization`: the channels of `axis` (default the last) are
@@ -37,6 +36,7 @@ pub struct GroupNormalization {
     scale: bool,
     beta_initializer: Initializer,
     gamma_initializer: Initializer,
+    extras: WeightExtras,
     gamma: Option<Variable>,
     beta: Option<Variable>,
 }
@@ -60,6 +60,7 @@ impl GroupNormalization {
             scale: true,
             beta_initializer: Initializer::Zeros,
             gamma_initializer: Initializer::Ones,
+            extras: WeightExtras::default(),
             gamma: None,
             beta: None,
         }
@@ -101,7 +102,7 @@ impl GroupNormalization {
         (l.epsilon, l.center, l.scale) = read_epsilon_center_scale(cfg, C)?;
         l.beta_initializer = init_arg(cfg, "beta_initializer", Initializer::Zeros)?;
         l.gamma_initializer = init_arg(cfg, "gamma_initializer", Initializer::Ones)?;
-        crate::layers::convolutional::common::refuse_unsupported(cfg, &WEIGHT_EXTRAS, C)?;
+        l.extras = WeightExtras::read(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -148,6 +149,14 @@ norm_options!(GroupNormalization {
     beta_initializer,
     /// `gamma`'s initializer (ones).
     gamma_initializer,
+    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
+    beta_regularizer,
+    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
+    gamma_regularizer,
+    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
+    beta_constraint,
+    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
+    gamma_constraint,
 });
 
 impl Layer for GroupNormalization {
@@ -168,12 +177,22 @@ impl Layer for GroupNormalization {
         self.groups = self.group_count(dim)? as i64;
         let name = self.base.name.clone();
         self.gamma = if self.scale {
-            Some(Variable::new("gamma", &name, self.gamma_initializer.initialize(&[dim])?, true))
+            Some(self.extras.gamma(Variable::new(
+                "gamma",
+                &name,
+                self.gamma_initializer.initialize(&[dim])?,
+                true,
+            )))
         } else {
             None
         };
         self.beta = if self.center {
-            Some(Variable::new("beta", &name, self.beta_initializer.initialize(&[dim])?, true))
+            Some(self.extras.beta(Variable::new(
+                "beta",
+                &name,
+                self.beta_initializer.initialize(&[dim])?,
+                true,
+            )))
         } else {
             None
         };
@@ -251,7 +270,7 @@ impl Layer for GroupNormalization {
         m.insert("axis".into(), json!(self.axis));
         write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
         write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
-        write_weight_extras(&mut m);
+        self.extras.write(&mut m);
         Value::Object(m)
     }
 }

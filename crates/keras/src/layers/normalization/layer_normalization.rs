@@ -10,7 +10,7 @@ use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
     read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
-    write_weight_extras,
+    WeightExtras,
 };
 
 /// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
@@ -28,6 +28,7 @@ pub struct LayerNormalization {
     rms_scaling: bool,
     beta_initializer: Initializer,
     gamma_initializer: Initializer,
+    extras: WeightExtras,
     gamma: Option<Variable>,
     beta: Option<Variable>,
 }
@@ -51,6 +52,7 @@ impl LayerNormalization {
             rms_scaling: false,
             beta_initializer: Initializer::Zeros,
             gamma_initializer: Initializer::Ones,
+            extras: WeightExtras::default(),
             gamma: None,
             beta: None,
         }
@@ -112,6 +114,7 @@ impl LayerNormalization {
         l = l.epsilon(epsilon).center(center).scale(scale);
         l.base.apply_config(cfg);
         read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
+        l.extras = WeightExtras::read(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -160,6 +163,14 @@ norm_options!(LayerNormalization {
     beta_initializer,
     /// `gamma`'s initializer (ones).
     gamma_initializer,
+    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
+    beta_regularizer,
+    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
+    gamma_regularizer,
+    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
+    beta_constraint,
+    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
+    gamma_constraint,
 });
 
 impl Layer for LayerNormalization {
@@ -180,12 +191,22 @@ impl Layer for LayerNormalization {
             })?;
         let name = self.base.name.clone();
         self.gamma = if self.scale || self.rms_scaling {
-            Some(Variable::new("gamma", &name, self.gamma_initializer.initialize(&shape)?, true))
+            Some(self.extras.gamma(Variable::new(
+                "gamma",
+                &name,
+                self.gamma_initializer.initialize(&shape)?,
+                true,
+            )))
         } else {
             None
         };
         self.beta = if self.center && !self.rms_scaling {
-            Some(Variable::new("beta", &name, self.beta_initializer.initialize(&shape)?, true))
+            Some(self.extras.beta(Variable::new(
+                "beta",
+                &name,
+                self.beta_initializer.initialize(&shape)?,
+                true,
+            )))
         } else {
             None
         };
@@ -241,7 +262,7 @@ impl Layer for LayerNormalization {
         write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
         m.insert("rms_scaling".into(), json!(self.rms_scaling));
         write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
-        write_weight_extras(&mut m);
+        self.extras.write(&mut m);
         Value::Object(m)
     }
 }

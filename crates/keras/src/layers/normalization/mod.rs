@@ -14,7 +14,9 @@
 /// - `epsilon(e)`: must be > 0, else the error is recorded with `base.fail` (raised when the
 ///   layer is built or added);
 /// - `center(yes)`, `scale(yes)`: whether `beta` / `gamma` exist;
-/// - `beta_initializer(i)`, `gamma_initializer(i)`.
+/// - `beta_initializer(i)`, `gamma_initializer(i)`;
+/// - `beta_regularizer(r)`, `gamma_regularizer(r)`, `beta_constraint(c)`,
+///   `gamma_constraint(c)`: stored in the layer's `extras` (a `WeightExtras`).
 macro_rules! norm_options {
     ($Name:ident { $( $(#[doc = $doc:expr])* $opt:ident ),* $(,)? }) => {
         impl $Name {
@@ -59,6 +61,34 @@ macro_rules! norm_options {
         $($attr)*
         pub fn gamma_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
             self.gamma_initializer = i;
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] beta_regularizer) => {
+        $($attr)*
+        pub fn beta_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+            self.extras.beta_regularizer = Some(r);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] gamma_regularizer) => {
+        $($attr)*
+        pub fn gamma_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
+            self.extras.gamma_regularizer = Some(r);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] beta_constraint) => {
+        $($attr)*
+        pub fn beta_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+            self.extras.beta_constraint = Some(c);
+            self
+        }
+    };
+    (@opt [$($attr:tt)*] gamma_constraint) => {
+        $($attr)*
+        pub fn gamma_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
+            self.extras.gamma_constraint = Some(c);
             self
         }
     };

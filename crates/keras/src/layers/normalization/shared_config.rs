@@ -5,14 +5,56 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
+use crate::layers::layer::Variable;
 use crate::layers::reshaping::args::{bool_arg, f64_arg};
+use crate::regularizers::Regularizer;
 use crate::Result;
 
-/// The regularizer and constraint keys of `beta` and `gamma`, in Keras's order. keras-rs
-/// has none of them, so `get_config()` writes each as `null`.
-pub(crate) const WEIGHT_EXTRAS: [&str; 4] =
-    ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"];
+/// The regularizers and constraints of `beta` and `gamma` (Keras's `beta_regularizer`,
+/// `gamma_regularizer`, `beta_constraint`, `gamma_constraint`; `None` for Keras's `None`),
+/// read, written and attached to the weights once for the three layers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WeightExtras {
+    pub(crate) beta_regularizer: Option<Regularizer>,
+    pub(crate) gamma_regularizer: Option<Regularizer>,
+    pub(crate) beta_constraint: Option<Constraint>,
+    pub(crate) gamma_constraint: Option<Constraint>,
+}
+
+impl WeightExtras {
+    /// Reads the four keys of a config (absent or `null`: none).
+    pub(crate) fn read(cfg: &Value) -> Result<Self> {
+        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
+        Ok(WeightExtras {
+            beta_regularizer: Regularizer::from_config(get("beta_regularizer"))?,
+            gamma_regularizer: Regularizer::from_config(get("gamma_regularizer"))?,
+            beta_constraint: Constraint::from_config(get("beta_constraint"))?,
+            gamma_constraint: Constraint::from_config(get("gamma_constraint"))?,
+        })
+    }
+
+    /// Writes the four keys in Keras's order, `null` for none.
+    pub(crate) fn write(&self, m: &mut Map<String, Value>) {
+        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
+        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
+        m.insert("beta_regularizer".into(), reg(&self.beta_regularizer));
+        m.insert("gamma_regularizer".into(), reg(&self.gamma_regularizer));
+        m.insert("beta_constraint".into(), con(&self.beta_constraint));
+        m.insert("gamma_constraint".into(), con(&self.gamma_constraint));
+    }
+
+    /// `beta` with its regularizer and constraint.
+    pub(crate) fn beta(&self, v: Variable) -> Variable {
+        v.with_regularizer(self.beta_regularizer.clone()).with_constraint(self.beta_constraint.clone())
+    }
+
+    /// `gamma` with its regularizer and constraint.
+    pub(crate) fn gamma(&self, v: Variable) -> Variable {
+        v.with_regularizer(self.gamma_regularizer.clone()).with_constraint(self.gamma_constraint.clone())
+    }
+}
 
 /// Writes `epsilon`, `center` and `scale`, in this order (the same in all three layers).
 pub(crate) fn write_epsilon_center_scale(
@@ -30,13 +72,6 @@ pub(crate) fn write_epsilon_center_scale(
 pub(crate) fn write_initializers(m: &mut Map<String, Value>, beta: &Initializer, gamma: &Initializer) {
     m.insert("beta_initializer".into(), beta.to_config());
     m.insert("gamma_initializer".into(), gamma.to_config());
-}
-
-/// Writes [`WEIGHT_EXTRAS`], each `null`.
-pub(crate) fn write_weight_extras(m: &mut Map<String, Value>) {
-    for k in WEIGHT_EXTRAS {
-        m.insert(k.into(), Value::Null);
-    }
 }
 
 /// Reads `epsilon`, `center` and `scale` (Keras's defaults 1e-3, true, true), in this order.
