@@ -11,10 +11,12 @@
 //! mirrors it: one GEMM per step for the recurrent gradient (same chunks), and three GEMMs
 //! after the loop (input, kernel, recurrent kernel).
 
+use std::mem::MaybeUninit;
+
 use gemm::gemm;
 
 use crate::autodiff::record;
-use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans};
+use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans, TRANSPOSE_B_MIN};
 use crate::ops::elementwise::Unary;
 use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates};
 use crate::tensor::Tensor;
@@ -150,6 +152,21 @@ fn sgemm(
 /// Depth up to which `gemm` sums every product in one accumulator, then adds it to the
 /// destination (`gemm_common::cache::kernel_params` never splits `k <= 512`).
 const GEMM_ONE_DEPTH_BLOCK: usize = 512;
+
+/// Whether the backward pass computes the input gradient step by step inside its chunks of
+/// batch rows (straight into the batch-major layout) instead of one GEMM over all steps and a
+/// reorder on the calling thread. Only where that one GEMM (`matmul` with the transposed
+/// kernel) ran gemm's general blocked path on a pre-transposed kernel with the whole depth
+/// `G * U <= 512` in one block, and the per-step GEMMs (at least 2 rows, `D >= 2`) take that
+/// path too: there both sum every element's products in the same order (bit-identical,
+/// tested), while gemm's small-matrix kernels (horizontal dot products, gemv) would not.
+fn per_step_dx(t: usize, b: usize, d: usize, gu: usize) -> bool {
+    (3..=GEMM_ONE_DEPTH_BLOCK).contains(&gu)
+        && d >= 2
+        && b >= 2
+        && gu * d >= TRANSPOSE_B_MIN
+        && !matches!(parallelism_for(t * b, d, gu), gemm::Parallelism::None)
+}
 
 /// The input projection `x @ kernel + bias` (`(rows, n)` from `(rows, k)` and `(k, n)`). With
 /// a bias and `k <= 512`, the output starts as the bias rows and the GEMM adds its products
@@ -558,8 +575,8 @@ fn chunk_sizes(b: usize, work: usize) -> Vec<usize> {
 
 /// Splits a `(steps, batch, row)` buffer into, per chunk of batch rows (`sizes`), one mutable
 /// `(rows, row)` slice per step. An unused (too short) buffer gives empty lists.
-fn pieces<'a>(buf: &'a mut [f32], steps: usize, row: usize, sizes: &[usize]) -> Vec<Vec<&'a mut [f32]>> {
-    let mut out: Vec<Vec<&'a mut [f32]>> = sizes.iter().map(|_| Vec::with_capacity(steps)).collect();
+fn pieces<'a, T>(buf: &'a mut [T], steps: usize, row: usize, sizes: &[usize]) -> Vec<Vec<&'a mut [T]>> {
+    let mut out: Vec<Vec<&'a mut [T]>> = sizes.iter().map(|_| Vec::with_capacity(steps)).collect();
     if buf.len() < steps * row * sizes.iter().sum::<usize>() {
         return out;
     }
@@ -572,6 +589,39 @@ fn pieces<'a>(buf: &'a mut [f32], steps: usize, row: usize, sizes: &[usize]) -> 
         }
     }
     out
+}
+
+/// Writes zeros over `buf` and returns it as initialized floats (buffers allocated without a
+/// zero fill on the calling thread are initialized this way by the thread that writes them).
+fn zero_init(buf: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    buf.fill(MaybeUninit::new(0.0));
+    // SAFETY: every element was just written, and `MaybeUninit<f32>` has the layout of `f32`.
+    unsafe { &mut *(buf as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// Adds the column sums of the row-major `(rows, w)` buffer `m` to `out` (`w` long): every
+/// column is summed row by row in order from its `out` value, as a serial loop over the rows
+/// would, so the result is bit-identical to it. Large buffers split their columns over the
+/// engine threads (the LSTM bias gradient of a W3 step: a 2560 x 512 sum that ran on the
+/// calling thread while the pool waited).
+fn add_column_sums(m: &[f32], w: usize, out: &mut [f32]) {
+    use rayon::prelude::*;
+    let threads = crate::parallel::num_threads();
+    if w == 0 {
+        return;
+    }
+    let add_rows = |c0: usize, oc: &mut [f32]| {
+        for row in m.chunks_exact(w) {
+            let n = oc.len();
+            oc.iter_mut().zip(&row[c0..c0 + n]).for_each(|(a, &v)| *a += v);
+        }
+    };
+    if threads < 2 || m.len() < crate::parallel::ELEMENTWISE_PARALLEL_MIN || w < 32 {
+        add_rows(0, &mut out[..w]);
+        return;
+    }
+    let cw = w.div_ceil(threads).next_multiple_of(16);
+    out[..w].par_chunks_mut(cw).enumerate().for_each(|(k, oc)| add_rows(k * cw, oc));
 }
 
 /// Runs `f` on every chunk, in parallel when there are several.
@@ -798,9 +848,17 @@ struct BwdChunk<'a> {
     /// per-step `dz @ U^T` then reads it contiguously (a strided `U^T` made the GEMM re-pack
     /// the whole kernel every step, 40% of W3 training).
     rkt: &'a [f32],
+    /// The input kernel transposed, `(G * U, D)` row-major, when the input gradient is
+    /// computed step by step inside the chunk (empty otherwise).
+    kt: &'a [f32],
+    /// Rows `b0..b0 + bc` of the batch-major input gradient `(B, T, D)`, not yet initialized
+    /// (empty when [`BwdChunk::kt`] is).
+    dx: &'a mut [MaybeUninit<f32>],
     b0: usize,
     bc: usize,
-    dz: Vec<&'a mut [f32]>,
+    /// The gate gradients per step, not yet initialized: each is zeroed, then written, by
+    /// the chunk's step.
+    dz: Vec<&'a mut [MaybeUninit<f32>]>,
     drec: Vec<&'a mut [f32]>,
     dh: Vec<f32>,
     dc: Vec<f32>,
@@ -843,6 +901,9 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
     let fast_lstm = sv.fast_lstm;
     let valid_at = |s: usize, bi: usize| sv.valid.as_ref().is_none_or(|v| v[s * b + b0 + bi]);
     let rd = sv.rdrop.as_ref().map(|r| &r[b0 * u..(b0 + bc) * u]);
+    let d = sv.d;
+    let mut dxc: Option<&mut [f32]> =
+        if c.kt.is_empty() { None } else { Some(zero_init(std::mem::take(&mut c.dx))) };
     for s in (0..t).rev() {
         // Gradient reaching this step's output.
         for bi in 0..bc {
@@ -872,7 +933,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
         let gt = rows(&sv.gates, s, sel, gu);
         // Pre-activations, or the gates again when not kept (the derivatives then ignore it).
         let pv = if sv.pre.is_empty() { gt } else { rows(&sv.pre, s, sel, gu) };
-        let dzs: &mut [f32] = c.dz[s];
+        let dzs: &mut [f32] = zero_init(std::mem::take(&mut c.dz[s]));
         let hmat: &[f32] = if sv.rdrop.is_some() { rows(&sv.hin, s, sel, u) } else { hprev };
         match cell {
             RnnCell::Simple => {
@@ -1001,6 +1062,13 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                 dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
         }
+        if let Some(dxc) = dxc.as_deref_mut() {
+            // This step's input gradient `dz @ W^T`, written straight into the batch-major
+            // rows (row stride `T * D`); the same sums as one GEMM over all steps
+            // ([`per_step_dx`]).
+            let tm = if opts.go_backwards { t - 1 - s } else { s };
+            sgemm((bc, d, gu), dzs, (gu, 1), c.kt, (d, 1), &mut dxc[tm * d..], t * d, false, false);
+        }
         if let Some(rd) = rd {
             dh_next.iter_mut().zip(rd).for_each(|(a, &m)| *a *= m);
         }
@@ -1026,23 +1094,39 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let gu = cell.gates() * u;
     let bu = b * u;
     let ns = cell.num_states();
-    let mut dz = crate::parallel::zeros(t * b * gu);
+    // The gate gradients: no zero fill here, each chunk zeroes its rows of a step (in
+    // cache) right before writing them.
+    let n_dz = t * b * gu;
+    let mut dz: Vec<f32> = Vec::with_capacity(n_dz);
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
     let mut rkt = vec![0.0f32; gu * u];
-    for (i, row) in sv.rkernel.chunks_exact(gu).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            rkt[j * u + i] = v;
-        }
+    crate::kernels::transpose::transpose(&sv.rkernel, u, gu, &mut rkt);
+    // The input gradient computed per step inside the chunks where that gives the same
+    // sums ([`per_step_dx`]), straight into the batch-major layout.
+    let x = &ins[0];
+    let step_dx = x.tracks_grad() && per_step_dx(t, b, d, gu);
+    let mut kt = Vec::new();
+    let mut dxv: Vec<f32> = Vec::new();
+    if step_dx {
+        kt = vec![0.0f32; gu * d];
+        crate::kernels::transpose::transpose(&sv.kernel, d, gu, &mut kt);
+        dxv.reserve_exact(b * t * d);
     }
     let (dh, dc) = {
         let sizes = chunk_sizes(b, t * b * gu * u);
-        let mut zp = pieces(&mut dz, t, gu, &sizes).into_iter();
+        let mut zp = pieces(&mut dz.spare_capacity_mut()[..n_dz], t, gu, &sizes).into_iter();
         let mut rp = pieces(&mut drec, t, gu, &sizes).into_iter();
+        let mut dx_rest: &mut [MaybeUninit<f32>] =
+            if step_dx { &mut dxv.spare_capacity_mut()[..b * t * d] } else { &mut [] };
         let mut chunks = Vec::with_capacity(sizes.len());
         let mut b0 = 0;
         for &bc in &sizes {
+            let (dx, rest) = std::mem::take(&mut dx_rest).split_at_mut(if step_dx { bc * t * d } else { 0 });
+            dx_rest = rest;
             chunks.push(BwdChunk {
                 rkt: &rkt,
+                kt: &kt,
+                dx,
                 b0,
                 bc,
                 dz: zp.next().unwrap_or_default(),
@@ -1057,9 +1141,19 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
         let dc: Vec<f32> = chunks.iter().flat_map(|c| c.dc.iter().copied()).collect();
         (dh, dc)
     };
+    // SAFETY: the chunks cover all `b` rows, and each zeroed then wrote its rows of every one
+    // of the `t` steps of `dz` (`zero_init` at the top of each step) and, when `step_dx`,
+    // zeroed its whole row range of `dxv` before its loop.
+    unsafe {
+        dz.set_len(n_dz);
+        if step_dx {
+            dxv.set_len(b * t * d);
+        }
+    }
 
-    let x = &ins[0];
-    let dx = if x.tracks_grad() {
+    let dx = if step_dx {
+        Some(Tensor::from_f32_unchecked(dxv, vec![b, t, d]))
+    } else if x.tracks_grad() {
         let mut dxs = vec![0.0f32; t * b * d];
         mm(t * b, d, gu, &dz, Trans::No, &sv.kernel, Trans::Yes, &mut dxs, false);
         let mut dxv = vec![0.0f32; b * t * d];
@@ -1113,13 +1207,9 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let mut grads = vec![dx, dk, drk];
     if sv.has_bias {
         let mut db = vec![0.0f32; if reset_after { 2 * gu } else { gu }];
-        for row in dz.chunks(gu) {
-            db[..gu].iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-        }
+        add_column_sums(&dz, gu, &mut db[..gu]);
         if reset_after {
-            for row in drec.chunks(gu) {
-                db[gu..].iter_mut().zip(row).for_each(|(a, &v)| *a += v);
-            }
+            add_column_sums(&drec, gu, &mut db[gu..]);
         }
         let shape = if reset_after { vec![2, gu] } else { vec![gu] };
         grads.push(Some(Tensor::from_f32_unchecked(db, shape)));
@@ -1419,6 +1509,126 @@ mod tests {
             let mut plain = vec![0.0f32; rows * n];
             mm(rows, n, k, &x, Trans::No, &w, Trans::No, &mut plain, false);
             assert_eq!(bits(&project(&x, &w, None, (rows, n, k))), bits(&plain));
+        }
+    }
+
+    #[test]
+    fn column_sums_over_threads_are_bit_identical_to_a_row_loop() {
+        for &(rows, w) in &[(2560, 512), (300, 200), (7, 12), (1000, 33)] {
+            let m: Vec<f32> = (0..rows * w).map(|i| ((i as f32) * 0.37).sin() * 10.0).collect();
+            let start: Vec<f32> = (0..w).map(|i| i as f32 * 0.01).collect();
+            let mut want = start.clone();
+            for row in m.chunks(w) {
+                want.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+            let mut got = start.clone();
+            add_column_sums(&m, w, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "({rows}, {w})");
+        }
+    }
+
+    /// The input gradient computed per step and chunk of rows, straight into the batch-major
+    /// layout (as `backward_chunk_with` does), has the bits of the one GEMM over all steps
+    /// followed by the time-major to batch-major reorder.
+    #[test]
+    fn per_step_input_gradient_is_bit_identical_to_one_gemm() {
+        if crate::parallel::num_threads() < 2 {
+            return; // one thread: the per-step path is never taken
+        }
+        for &(t, b, d, gu, bc) in &[(80, 32, 128, 512, 16), (9, 8, 64, 100, 4), (7, 6, 33, 300, 3)] {
+            assert!(per_step_dx(t, b, d, gu), "({t}, {b}, {d}, {gu})");
+            for go_backwards in [false, true] {
+                let dz: Vec<f32> = (0..t * b * gu).map(|i| ((i as f32) * 0.37).sin()).collect();
+                let w: Vec<f32> = (0..d * gu).map(|i| ((i as f32) * 0.11 + 1.0).cos() * 0.2).collect();
+                let mut dxs = vec![0.0f32; t * b * d];
+                mm(t * b, d, gu, &dz, Trans::No, &w, Trans::Yes, &mut dxs, false);
+                let mut want = vec![0.0f32; b * t * d];
+                for s in 0..t {
+                    let tm = if go_backwards { t - 1 - s } else { s };
+                    for bi in 0..b {
+                        let dst = (bi * t + tm) * d;
+                        want[dst..dst + d].copy_from_slice(&dxs[(s * b + bi) * d..(s * b + bi + 1) * d]);
+                    }
+                }
+                let mut kt = vec![0.0f32; gu * d];
+                crate::kernels::transpose::transpose(&w, d, gu, &mut kt);
+                let mut got = vec![f32::NAN; b * t * d];
+                let mut b0 = 0;
+                while b0 < b {
+                    let n = bc.min(b - b0);
+                    let region = &mut got[b0 * t * d..(b0 + n) * t * d];
+                    for s in 0..t {
+                        let tm = if go_backwards { t - 1 - s } else { s };
+                        let dzs = &dz[(s * b + b0) * gu..(s * b + b0 + n) * gu];
+                        sgemm(
+                            (n, d, gu),
+                            dzs,
+                            (gu, 1),
+                            &kt,
+                            (d, 1),
+                            &mut region[tm * d..],
+                            t * d,
+                            false,
+                            false,
+                        );
+                    }
+                    b0 += n;
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "({t}, {b}, {d}, {gu}) backwards {go_backwards}");
+            }
+        }
+    }
+
+    /// End to end: with shapes where the backward pass computes the input gradient per step
+    /// (run from the calling thread), the outputs and every gradient have the bits of the one
+    /// GEMM over all steps (the same op run from inside a pool thread, where `per_step_dx` is
+    /// off), for both directions, with a bias, initial states and both output kinds.
+    #[test]
+    fn lstm_per_step_input_gradient_matches_the_one_gemm_path_bit_for_bit() {
+        if crate::parallel::num_threads() < 2 {
+            return; // one thread: the per-step path is never taken
+        }
+        let (b, tt, d, u) = (8, 6, 64, 32);
+        assert!(per_step_dx(tt, b, d, 4 * u));
+        let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
+        let k = t(d * 4 * u, &[d, 4 * u], 1.0, 0.3);
+        let r = t(u * 4 * u, &[u, 4 * u], 2.0, 0.3);
+        let bias = t(4 * u, &[4 * u], 3.0, 0.4);
+        let h0 = t(b * u, &[b, u], 4.0, 0.5);
+        let c0 = t(b * u, &[b, u], 5.0, 0.5);
+        for go_backwards in [false, true] {
+            for return_sequences in [false, true] {
+                let o = opts(RnnCell::Lstm, go_backwards, return_sequences);
+                let run = || -> Vec<Vec<u32>> {
+                    let ws: Vec<Tensor> =
+                        [&x, &k, &r, &bias, &h0, &c0].iter().map(|v| v.requiring_grad()).collect();
+                    let tape = crate::autodiff::GradientTape::new();
+                    let inputs = RnnInputs {
+                        x: &ws[0],
+                        kernel: &ws[1],
+                        recurrent_kernel: &ws[2],
+                        bias: Some(&ws[3]),
+                        initial_state: &ws[4..],
+                        mask: None,
+                        recurrent_dropout: None,
+                    };
+                    let y = combined(rnn(inputs, &o).unwrap()).unwrap();
+                    let refs: Vec<&Tensor> = ws.iter().collect();
+                    let grads = tape.gradient(&y, &refs).unwrap();
+                    let mut all = vec![y.to_f32_vec()];
+                    all.extend(grads.into_iter().map(|g| g.unwrap().to_f32_vec()));
+                    all.iter().map(|v| v.iter().map(|f| f.to_bits()).collect()).collect()
+                };
+                let per_step = run();
+                let one_gemm = rayon::scope(|_| run());
+                assert!(rayon::scope(|_| rayon::current_thread_index().is_some()));
+                assert_eq!(
+                    per_step, one_gemm,
+                    "go_backwards {go_backwards}, return_sequences {return_sequences}"
+                );
+            }
         }
     }
 
