@@ -153,6 +153,30 @@ fn sgemm(
 /// destination (`gemm_common::cache::kernel_params` never splits `k <= 512`).
 const GEMM_ONE_DEPTH_BLOCK: usize = 512;
 
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to run the one-GEMM projection and input gradient (the reference for
+    /// the per-step ones) on the calling thread.
+    static FORCE_ONE_GEMM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a test asked for the one-GEMM paths ([`per_step_projection`], [`per_step_dx`]).
+fn one_gemm_forced() -> bool {
+    #[cfg(test)]
+    {
+        FORCE_ONE_GEMM.get()
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
+// TEMPORARY A/B switches (removed before the final commit).
+fn ab_off(name: &str) -> bool {
+    std::env::var(name).is_ok()
+}
+
 /// Whether the backward pass computes the input gradient step by step inside its chunks of
 /// batch rows (straight into the batch-major layout) instead of one GEMM over all steps and a
 /// reorder on the calling thread. Only where that one GEMM (`matmul` with the transposed
@@ -161,6 +185,9 @@ const GEMM_ONE_DEPTH_BLOCK: usize = 512;
 /// path too: there both sum every element's products in the same order (bit-identical,
 /// tested), while gemm's small-matrix kernels (horizontal dot products, gemv) would not.
 fn per_step_dx(t: usize, b: usize, d: usize, gu: usize) -> bool {
+    if ab_off("W3_NO_STEP_DX") || one_gemm_forced() {
+        return false;
+    }
     (3..=GEMM_ONE_DEPTH_BLOCK).contains(&gu)
         && d >= 2
         && b >= 2
@@ -345,31 +372,42 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         Some(bt) => Some(bt.as_f32()?.to_vec()),
         None => None,
     };
-    // Time-major inputs in processing order (every element written once, no zero fill).
-    let mut xs = Vec::with_capacity(t * b * d);
-    for s in 0..t {
-        let tm = if opts.go_backwards { t - 1 - s } else { s };
-        for bi in 0..b {
-            let src = (bi * t + tm) * d;
-            xs.extend_from_slice(&xv[src..src + d]);
-        }
-    }
-    // One GEMM for the input projection of every step (+ input bias).
-    let mut gates = project(&xs, &kernel, bias.as_deref().map(|bv| &bv[..gu]), (t * b, gu, d));
-    let rbias: Option<&[f32]> = if reset_after { bias.as_ref().map(|bv| &bv[gu..]) } else { None };
-
     let bu = b * u;
-    let mut hs = vec![0.0f32; (t + 1) * bu];
-    let mut cs = if cell == RnnCell::Lstm { vec![0.0f32; (t + 1) * bu] } else { Vec::new() };
-    if let Some(h0) = inputs.initial_state.first() {
-        hs[..bu].copy_from_slice(h0.as_f32()?);
+    let lstm = cell == RnnCell::Lstm;
+    // Where the input projection runs step by step inside the chunks ([`per_step_projection`])
+    // the time-major inputs `xs` are gathered there too; otherwise both happen here first.
+    let step_proj = per_step_projection(b, d, gu);
+    let mut xs: Vec<f32> = Vec::with_capacity(t * b * d);
+    let mut projected = Vec::new();
+    let rbias: Option<&[f32]> = if reset_after { bias.as_ref().map(|bv| &bv[gu..]) } else { None };
+    if !step_proj {
+        for s in 0..t {
+            let tm = if opts.go_backwards { t - 1 - s } else { s };
+            for bi in 0..b {
+                let src = (bi * t + tm) * d;
+                xs.extend_from_slice(&xv[src..src + d]);
+            }
+        }
+        // One GEMM for the input projection of every step (+ input bias).
+        projected = project(&xs, &kernel, bias.as_deref().map(|bv| &bv[..gu]), (t * b, gu, d));
     }
-    if let Some(c0) = inputs.initial_state.get(1) {
-        cs[..bu].copy_from_slice(c0.as_f32()?);
-    }
+    // The buffers the chunks fill are allocated without a zero fill here: each chunk
+    // initializes its rows of a step (in cache) right before writing them.
+    let mut gates: Vec<f32> = Vec::with_capacity(t * b * gu);
+    let mut hs: Vec<f32> = Vec::with_capacity((t + 1) * bu);
+    let mut cs: Vec<f32> = Vec::with_capacity(if lstm { (t + 1) * bu } else { 0 });
+    // The output sequence differs from the states only for masked steps.
+    let mut outseq: Vec<f32> = Vec::with_capacity(if valid.is_some() { t * bu } else { 0 });
+    let h0 = match inputs.initial_state.first() {
+        Some(h) => Some(h.as_f32()?),
+        None => None,
+    };
+    let c0 = match inputs.initial_state.get(1) {
+        Some(c) => Some(c.as_f32()?),
+        None => None,
+    };
     let mut aux = if matches!(cell, RnnCell::Gru { .. }) { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut hin = if rdrop.is_some() { vec![0.0f32; t * bu] } else { Vec::new() };
-    let mut outseq = vec![0.0f32; t * bu];
     let mut pre = if keep_pre { vec![0.0f32; t * b * gu] } else { Vec::new() };
     {
         // Batch rows are independent through time: each chunk of rows runs the whole time loop
@@ -386,13 +424,25 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
             valid: valid.as_deref(),
             rdrop: rdrop.as_deref(),
             fast_lstm,
+            proj: if step_proj {
+                Proj::PerStep { x: xv, kernel: &kernel, bias: bias.as_deref().map(|bv| &bv[..gu]), d }
+            } else {
+                Proj::Done(&projected)
+            },
+            h0,
+            c0,
         };
-        let mut gp = pieces(&mut gates, t, gu, &sizes).into_iter();
-        let mut hp = pieces(&mut hs, t + 1, u, &sizes).into_iter();
-        let mut cp = pieces(&mut cs, t + 1, u, &sizes).into_iter();
+        let mut xp =
+            pieces(&mut xs.spare_capacity_mut()[..if step_proj { t * b * d } else { 0 }], t, d, &sizes)
+                .into_iter();
+        let mut gp = pieces(&mut gates.spare_capacity_mut()[..t * b * gu], t, gu, &sizes).into_iter();
+        let mut hp = pieces(&mut hs.spare_capacity_mut()[..(t + 1) * bu], t + 1, u, &sizes).into_iter();
+        let n_cs = if lstm { (t + 1) * bu } else { 0 };
+        let mut cp = pieces(&mut cs.spare_capacity_mut()[..n_cs], t + 1, u, &sizes).into_iter();
+        let n_out = if valid.is_some() { t * bu } else { 0 };
+        let mut op = pieces(&mut outseq.spare_capacity_mut()[..n_out], t, u, &sizes).into_iter();
         let mut ap = pieces(&mut aux, t, u, &sizes).into_iter();
         let mut ip = pieces(&mut hin, t, u, &sizes).into_iter();
-        let mut op = pieces(&mut outseq, t, u, &sizes).into_iter();
         let mut pp = pieces(&mut pre, t, gu, &sizes).into_iter();
         let mut chunks = Vec::with_capacity(sizes.len());
         let mut b0 = 0;
@@ -400,6 +450,7 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
             chunks.push(FwdChunk {
                 b0,
                 bc,
+                xs: xp.next().unwrap_or_default(),
                 gates: gp.next().unwrap_or_default(),
                 hs: hp.next().unwrap_or_default(),
                 cs: cp.next().unwrap_or_default(),
@@ -413,6 +464,25 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         }
         run_chunks(&mut chunks, |c| forward_chunk(&params, c));
     }
+    // SAFETY: the chunks cover all `b` rows; each initialized its rows of the initial states
+    // (`hs` / `cs` step 0) and, at every one of the `t` steps, its rows of that step's gates,
+    // states, output (with a mask) and inputs (with the per-step projection) before writing
+    // them (`forward_chunk_with`).
+    unsafe {
+        gates.set_len(t * b * gu);
+        hs.set_len((t + 1) * bu);
+        if lstm {
+            cs.set_len((t + 1) * bu);
+        }
+        if valid.is_some() {
+            outseq.set_len(t * bu);
+        }
+        if step_proj {
+            xs.set_len(t * b * d);
+        }
+    }
+    drop(projected);
+    let outs: &[f32] = if valid.is_some() { &outseq } else { &hs[bu..] };
 
     // Packed result per batch row: [output (T*U or U)] [h] [c].
     let tout = if opts.return_sequences { t } else { 1 };
@@ -422,10 +492,10 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         let row = &mut packed[bi * p..(bi + 1) * p];
         if opts.return_sequences {
             for s in 0..t {
-                row[s * u..(s + 1) * u].copy_from_slice(&outseq[s * bu + bi * u..s * bu + (bi + 1) * u]);
+                row[s * u..(s + 1) * u].copy_from_slice(&outs[s * bu + bi * u..s * bu + (bi + 1) * u]);
             }
         } else if t > 0 {
-            row[..u].copy_from_slice(&outseq[(t - 1) * bu + bi * u..(t - 1) * bu + (bi + 1) * u]);
+            row[..u].copy_from_slice(&outs[(t - 1) * bu + bi * u..(t - 1) * bu + (bi + 1) * u]);
         }
         let hbase = t * bu + bi * u;
         row[tout * u..tout * u + u].copy_from_slice(&hs[hbase..hbase + u]);
@@ -616,7 +686,8 @@ fn add_column_sums(m: &[f32], w: usize, out: &mut [f32]) {
             oc.iter_mut().zip(&row[c0..c0 + n]).for_each(|(a, &v)| *a += v);
         }
     };
-    if threads < 2 || m.len() < crate::parallel::ELEMENTWISE_PARALLEL_MIN || w < 32 {
+    if threads < 2 || m.len() < crate::parallel::ELEMENTWISE_PARALLEL_MIN || w < 32 || ab_off("W3_NO_COLSUM")
+    {
         add_rows(0, &mut out[..w]);
         return;
     }
@@ -653,6 +724,55 @@ struct StepParams<'a> {
     rdrop: Option<&'a [f32]>,
     /// LSTM with tanh / sigmoid: the gate pass runs [`lstm_forward_gates`].
     fast_lstm: bool,
+    /// Where each step's input projection comes from.
+    proj: Proj<'a>,
+    /// Initial states `(B, U)` (zeros when absent).
+    h0: Option<&'a [f32]>,
+    c0: Option<&'a [f32]>,
+}
+
+/// The input projection `x W + b` of a step, as the forward chunks get it.
+enum Proj<'a> {
+    /// Computed by the chunk for its rows of each step: gathered time-major into its rows of
+    /// `xs`, then `bias + xs_s @ kernel` (see [`per_step_projection`]).
+    PerStep {
+        /// The batch-major input `(B, T, D)`.
+        x: &'a [f32],
+        /// `(D, G * U)`.
+        kernel: &'a [f32],
+        /// The input bias `(G * U)`.
+        bias: Option<&'a [f32]>,
+        d: usize,
+    },
+    /// Computed for all steps before the loop, `(T, B, G * U)`: the chunk copies its rows.
+    Done(&'a [f32]),
+}
+
+/// Whether the forward chunks compute the input projection step by step (one
+/// `(rows, G * U, D)` GEMM per step and chunk, started from the bias rows) instead of one GEMM
+/// over all steps on the calling thread before the loop: where both take gemm's general
+/// blocked path with the whole depth `D <= 512` in one block (at least 2 rows and 3 columns
+/// of depth, so neither gemm's gemv nor its `k <= 2` kernels run), they sum every element's
+/// products in the same order, starting from the same bias, so the gates are bit-identical
+/// (tested).
+fn per_step_projection(b: usize, d: usize, gu: usize) -> bool {
+    if ab_off("W3_NO_STEP_PROJ") || one_gemm_forced() {
+        return false;
+    }
+    b >= 2 && (3..=GEMM_ONE_DEPTH_BLOCK).contains(&d) && gu >= 2
+}
+
+/// Copies `src` into `buf` and returns it as initialized floats.
+///
+/// # Panics
+/// If the lengths differ.
+fn init_from<'a>(buf: &'a mut [MaybeUninit<f32>], src: &[f32]) -> &'a mut [f32] {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and viewing initialized floats as
+    // possibly uninitialized ones (read only) is sound.
+    let src = unsafe { &*(src as *const [f32] as *const [MaybeUninit<f32>]) };
+    buf.copy_from_slice(src);
+    // SAFETY: every element was just written.
+    unsafe { &mut *(buf as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// Whether the cell is an LSTM with the default `tanh` / `sigmoid` pair (the gate passes of
@@ -663,43 +783,90 @@ fn fast_lstm_pair(opts: &RnnArgs) -> bool {
         && opts.recurrent_activation == Unary::Sigmoid
 }
 
-/// Batch rows `b0..b0 + bc` of the forward buffers, one slice per step.
+/// Batch rows `b0..b0 + bc` of the forward buffers, one slice per step. The not yet
+/// initialized ones are initialized by the chunk's step before it writes them.
 struct FwdChunk<'a> {
     b0: usize,
     bc: usize,
-    gates: Vec<&'a mut [f32]>,
-    hs: Vec<&'a mut [f32]>,
-    cs: Vec<&'a mut [f32]>,
+    /// Time-major inputs (only with [`Proj::PerStep`]).
+    xs: Vec<&'a mut [MaybeUninit<f32>]>,
+    gates: Vec<&'a mut [MaybeUninit<f32>]>,
+    /// States `h`, steps `0..=T`.
+    hs: Vec<&'a mut [MaybeUninit<f32>]>,
+    /// LSTM cell states, steps `0..=T`.
+    cs: Vec<&'a mut [MaybeUninit<f32>]>,
     aux: Vec<&'a mut [f32]>,
     hin: Vec<&'a mut [f32]>,
-    out: Vec<&'a mut [f32]>,
+    /// Outputs, only with a mask (without one they are the states).
+    out: Vec<&'a mut [MaybeUninit<f32>]>,
     /// Gate pre-activations per step (no slices when not kept).
     pre: Vec<&'a mut [f32]>,
     /// Reset-after GRU: the recurrent matmul of one step `(bc, 3u)`.
     rec: Vec<f32>,
 }
 
-fn forward_chunk(p: &StepParams<'_>, c: &mut FwdChunk<'_>) {
+fn forward_chunk<'a>(p: &StepParams<'_>, c: &mut FwdChunk<'a>) {
     match (p.opts.activation, p.opts.recurrent_activation) {
         (Unary::Tanh, Unary::Sigmoid) => forward_chunk_with(TanhAct, SigmoidAct, p, c),
         (a, r) => forward_chunk_with(a, r, p, c),
     }
 }
 
-fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &mut FwdChunk<'_>) {
+fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &mut FwdChunk<'a>) {
+    use std::mem::take;
     let (t, b, u, gu) = (p.t, p.b, p.u, p.gu);
     let (b0, bc) = (c.b0, c.bc);
     let cell = p.opts.cell;
+    let lstm = cell == RnnCell::Lstm;
     let rd = p.rdrop.map(|r| &r[b0 * u..(b0 + bc) * u]);
+    let lu = bc * u;
+    let init_state = |buf: &'a mut [MaybeUninit<f32>], s0: Option<&[f32]>| -> &'a [f32] {
+        match s0 {
+            Some(v) => init_from(buf, &v[b0 * u..b0 * u + lu]),
+            None => zero_init(buf),
+        }
+    };
+    let mut hprev: &'a [f32] = init_state(take(&mut c.hs[0]), p.h0);
+    let mut cprev: &'a [f32] = if lstm { init_state(take(&mut c.cs[0]), p.c0) } else { &[] };
+    let mut oprev: &'a [f32] = &[];
     for s in 0..t {
-        let (h_done, h_rest) = c.hs.split_at_mut(s + 1);
-        let hprev: &[f32] = h_done[s];
-        let hnew: &mut [f32] = h_rest[0];
+        let hnew: &'a mut [f32] = zero_init(take(&mut c.hs[s + 1]));
+        let cnew: &'a mut [f32] = if lstm { zero_init(take(&mut c.cs[s + 1])) } else { &mut [] };
         if let Some(rd) = rd {
             c.hin[s].iter_mut().zip(hprev.iter().zip(rd)).for_each(|(o, (&h, &m))| *o = h * m);
         }
         let hmat: &[f32] = if rd.is_some() { c.hin[s] } else { hprev };
-        let z: &mut [f32] = c.gates[s];
+        // This step's input projection.
+        let z: &mut [f32] = match p.proj {
+            Proj::PerStep { x, kernel, bias, d } => {
+                let tm = if p.opts.go_backwards { t - 1 - s } else { s };
+                let xr = take(&mut c.xs[s]);
+                for (bi, row) in xr.chunks_exact_mut(d).enumerate() {
+                    let src = ((b0 + bi) * t + tm) * d;
+                    init_from(row, &x[src..src + d]);
+                }
+                // SAFETY: every row was just written.
+                let xr: &[f32] = unsafe { &*(xr as *mut [MaybeUninit<f32>] as *const [f32]) };
+                let zr = take(&mut c.gates[s]);
+                match bias {
+                    Some(bv) => {
+                        for row in zr.chunks_exact_mut(gu) {
+                            init_from(row, bv);
+                        }
+                        // SAFETY: every row was just written.
+                        let z = unsafe { &mut *(zr as *mut [MaybeUninit<f32>] as *mut [f32]) };
+                        sgemm((bc, gu, d), xr, (d, 1), kernel, (gu, 1), z, gu, true, false);
+                        z
+                    }
+                    None => {
+                        let z = zero_init(zr);
+                        sgemm((bc, gu, d), xr, (d, 1), kernel, (gu, 1), z, gu, false, false);
+                        z
+                    }
+                }
+            }
+            Proj::Done(all) => init_from(take(&mut c.gates[s]), rows(all, s, (b, b0, bc), gu)),
+        };
         match cell {
             RnnCell::Simple | RnnCell::Lstm => {
                 sgemm((bc, gu, u), hmat, (u, 1), p.rkernel, (gu, 1), z, gu, true, false);
@@ -727,9 +894,6 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 hnew.copy_from_slice(z);
             }
             RnnCell::Lstm => {
-                let (c_done, c_rest) = c.cs.split_at_mut(s + 1);
-                let cprev: &[f32] = c_done[s];
-                let cnew: &mut [f32] = c_rest[0];
                 if p.fast_lstm {
                     lstm_forward_gates(z, cprev, cnew, hnew, u);
                 } else {
@@ -816,28 +980,29 @@ fn forward_chunk_with<A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c: &m
                 }
             }
         }
-        // Outputs, and masked steps carrying the previous state / output.
-        let (o_done, o_rest) = c.out.split_at_mut(s);
-        let out: &mut [f32] = o_rest[0];
-        out.copy_from_slice(hnew);
+        // Outputs (kept apart from the states only with a mask), and masked steps carrying
+        // the previous state / output.
         if let Some(v) = p.valid {
+            let out: &'a mut [f32] = init_from(take(&mut c.out[s]), hnew);
             for bi in 0..bc {
                 if v[s * b + b0 + bi] {
                     continue;
                 }
                 let r = bi * u..(bi + 1) * u;
                 hnew[r.clone()].copy_from_slice(&hprev[r.clone()]);
-                if cell == RnnCell::Lstm {
-                    let (c_done, c_rest) = c.cs.split_at_mut(s + 1);
-                    c_rest[0][r.clone()].copy_from_slice(&c_done[s][r.clone()]);
+                if lstm {
+                    cnew[r.clone()].copy_from_slice(&cprev[r.clone()]);
                 }
                 if p.opts.zero_output_for_mask || s == 0 {
                     out[r].fill(0.0);
                 } else {
-                    out[r.clone()].copy_from_slice(&o_done[s - 1][r]);
+                    out[r.clone()].copy_from_slice(&oprev[r]);
                 }
             }
+            oprev = out;
         }
+        hprev = hnew;
+        cprev = cnew;
     }
 }
 
@@ -1581,53 +1746,67 @@ mod tests {
         }
     }
 
-    /// End to end: with shapes where the backward pass computes the input gradient per step
-    /// (run from the calling thread), the outputs and every gradient have the bits of the one
-    /// GEMM over all steps (the same op run from inside a pool thread, where `per_step_dx` is
-    /// off), for both directions, with a bias, initial states and both output kinds.
+    /// End to end: the per-step input projection (forward) and input gradient (backward)
+    /// give outputs and gradients with the bits of the one-GEMM paths, for every cell, both
+    /// directions, both output kinds, with and without a mask, with a bias and initial states.
     #[test]
-    fn lstm_per_step_input_gradient_matches_the_one_gemm_path_bit_for_bit() {
-        if crate::parallel::num_threads() < 2 {
-            return; // one thread: the per-step path is never taken
-        }
-        let (b, tt, d, u) = (8, 6, 64, 32);
-        assert!(per_step_dx(tt, b, d, 4 * u));
-        let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
-        let k = t(d * 4 * u, &[d, 4 * u], 1.0, 0.3);
-        let r = t(u * 4 * u, &[u, 4 * u], 2.0, 0.3);
-        let bias = t(4 * u, &[4 * u], 3.0, 0.4);
-        let h0 = t(b * u, &[b, u], 4.0, 0.5);
-        let c0 = t(b * u, &[b, u], 5.0, 0.5);
-        for go_backwards in [false, true] {
-            for return_sequences in [false, true] {
-                let o = opts(RnnCell::Lstm, go_backwards, return_sequences);
-                let run = || -> Vec<Vec<u32>> {
-                    let ws: Vec<Tensor> =
-                        [&x, &k, &r, &bias, &h0, &c0].iter().map(|v| v.requiring_grad()).collect();
-                    let tape = crate::autodiff::GradientTape::new();
-                    let inputs = RnnInputs {
-                        x: &ws[0],
-                        kernel: &ws[1],
-                        recurrent_kernel: &ws[2],
-                        bias: Some(&ws[3]),
-                        initial_state: &ws[4..],
-                        mask: None,
-                        recurrent_dropout: None,
-                    };
-                    let y = combined(rnn(inputs, &o).unwrap()).unwrap();
-                    let refs: Vec<&Tensor> = ws.iter().collect();
-                    let grads = tape.gradient(&y, &refs).unwrap();
-                    let mut all = vec![y.to_f32_vec()];
-                    all.extend(grads.into_iter().map(|g| g.unwrap().to_f32_vec()));
-                    all.iter().map(|v| v.iter().map(|f| f.to_bits()).collect()).collect()
-                };
-                let per_step = run();
-                let one_gemm = rayon::scope(|_| run());
-                assert!(rayon::scope(|_| rayon::current_thread_index().is_some()));
-                assert_eq!(
-                    per_step, one_gemm,
-                    "go_backwards {go_backwards}, return_sequences {return_sequences}"
-                );
+    fn per_step_projection_and_input_gradient_match_the_one_gemm_paths_bit_for_bit() {
+        let (b, tt, d, u) = (8, 8, 64, 64);
+        let mv: Vec<f32> = (0..b * tt).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+        let mask = Tensor::new(mv, [b, tt]).unwrap();
+        for cell in [
+            RnnCell::Simple,
+            RnnCell::Lstm,
+            RnnCell::Gru { reset_after: true },
+            RnnCell::Gru { reset_after: false },
+        ] {
+            let (g, ns) = (cell.gates(), cell.num_states());
+            assert!(per_step_projection(b, d, g * u));
+            if crate::parallel::num_threads() >= 2 {
+                assert!(per_step_dx(tt, b, d, g * u));
+            }
+            let x = t(b * tt * d, &[b, tt, d], 0.0, 1.0);
+            let k = t(d * g * u, &[d, g * u], 1.0, 0.3);
+            let r = t(u * g * u, &[u, g * u], 2.0, 0.3);
+            let reset_after = cell == RnnCell::Gru { reset_after: true };
+            let bias =
+                if reset_after { t(2 * g * u, &[2, g * u], 3.0, 0.4) } else { t(g * u, &[g * u], 3.0, 0.4) };
+            let h0 = t(b * u, &[b, u], 4.0, 0.5);
+            let c0 = t(b * u, &[b, u], 5.0, 0.5);
+            for with_mask in [false, true] {
+                for go_backwards in [false, true] {
+                    for return_sequences in [false, true] {
+                        let o = opts(cell, go_backwards, return_sequences);
+                        let run = |one_gemm: bool| -> Vec<Vec<u32>> {
+                            FORCE_ONE_GEMM.set(one_gemm);
+                            let init: &[&Tensor] = if ns == 2 { &[&h0, &c0] } else { &[&h0] };
+                            let ws: Vec<Tensor> =
+                                [&x, &k, &r, &bias].iter().chain(init).map(|v| v.requiring_grad()).collect();
+                            let tape = crate::autodiff::GradientTape::new();
+                            let inputs = RnnInputs {
+                                x: &ws[0],
+                                kernel: &ws[1],
+                                recurrent_kernel: &ws[2],
+                                bias: Some(&ws[3]),
+                                initial_state: &ws[4..],
+                                mask: if with_mask { Some(&mask) } else { None },
+                                recurrent_dropout: None,
+                            };
+                            let y = combined(rnn(inputs, &o).unwrap()).unwrap();
+                            let refs: Vec<&Tensor> = ws.iter().collect();
+                            let grads = tape.gradient(&y, &refs).unwrap();
+                            FORCE_ONE_GEMM.set(false);
+                            let mut all = vec![y.to_f32_vec()];
+                            all.extend(grads.into_iter().map(|g| g.unwrap().to_f32_vec()));
+                            all.iter().map(|v| v.iter().map(|f| f.to_bits()).collect()).collect()
+                        };
+                        assert_eq!(
+                            run(false),
+                            run(true),
+                            "{cell:?} mask {with_mask} go_backwards {go_backwards} return_sequences {return_sequences}"
+                        );
+                    }
+                }
             }
         }
     }
