@@ -172,11 +172,6 @@ fn one_gemm_forced() -> bool {
     }
 }
 
-// TEMPORARY A/B switches (removed before the final commit).
-fn ab_off(name: &str) -> bool {
-    std::env::var(name).is_ok()
-}
-
 /// Whether the backward pass computes the input gradient step by step inside its chunks of
 /// batch rows (straight into the batch-major layout) instead of one GEMM over all steps and a
 /// reorder on the calling thread. Only where that one GEMM (`matmul` with the transposed
@@ -185,7 +180,7 @@ fn ab_off(name: &str) -> bool {
 /// path too: there both sum every element's products in the same order (bit-identical,
 /// tested), while gemm's small-matrix kernels (horizontal dot products, gemv) would not.
 fn per_step_dx(t: usize, b: usize, d: usize, gu: usize) -> bool {
-    if ab_off("W3_NO_STEP_DX") || one_gemm_forced() {
+    if one_gemm_forced() {
         return false;
     }
     (3..=GEMM_ONE_DEPTH_BLOCK).contains(&gu)
@@ -686,8 +681,7 @@ fn add_column_sums(m: &[f32], w: usize, out: &mut [f32]) {
             oc.iter_mut().zip(&row[c0..c0 + n]).for_each(|(a, &v)| *a += v);
         }
     };
-    if threads < 2 || m.len() < crate::parallel::ELEMENTWISE_PARALLEL_MIN || w < 32 || ab_off("W3_NO_COLSUM")
-    {
+    if threads < 2 || m.len() < crate::parallel::ELEMENTWISE_PARALLEL_MIN || w < 32 {
         add_rows(0, &mut out[..w]);
         return;
     }
@@ -756,7 +750,7 @@ enum Proj<'a> {
 /// products in the same order, starting from the same bias, so the gates are bit-identical
 /// (tested).
 fn per_step_projection(b: usize, d: usize, gu: usize) -> bool {
-    if ab_off("W3_NO_STEP_PROJ") || one_gemm_forced() {
+    if one_gemm_forced() {
         return false;
     }
     b >= 2 && (3..=GEMM_ONE_DEPTH_BLOCK).contains(&d) && gu >= 2
