@@ -2,14 +2,17 @@
 //! a hand-written backward through time (no per-step tape).
 //!
 //! Layout: the input `(batch, time, features)` is gathered time-major in processing order
-//! (reversed for `go_backwards`), projected for every step with one GEMM, then each step runs
-//! one fused-gate GEMM for the recurrent part and one pass over the gates. All buffers are
-//! allocated before the loop. Batch rows never interact through time, so large batches are
-//! split into one chunk of rows per thread, each running the whole time loop with
-//! single-threaded GEMMs (one fork/join per sequence instead of one per step); the gate passes
-//! are monomorphized for the usual tanh / sigmoid pair so they vectorize. The backward pass
-//! mirrors it: one GEMM per step for the recurrent gradient (same chunks), and three GEMMs
-//! after the loop (input, kernel, recurrent kernel).
+//! (reversed for `go_backwards`) and projected (`x W + b`), then each step runs one fused-gate
+//! GEMM for the recurrent part and one pass over the gates. All buffers are allocated before
+//! the loop. Batch rows never interact through time, so large batches are split into one chunk
+//! of rows per thread, each running the whole time loop with single-threaded GEMMs (one
+//! fork/join per sequence instead of one per step); the gate passes are monomorphized for the
+//! usual tanh / sigmoid pair so they vectorize. Where it gives the same sums, the gather and
+//! the projection run per step inside the chunks too, and the chunks initialize the buffers
+//! they write, so the calling thread does no serial pass while the pool waits. The backward
+//! pass mirrors it: one GEMM per step for the recurrent gradient (same chunks), the input
+//! gradient per step in the chunks as well (else one GEMM after the loop), then the kernel and
+//! recurrent-kernel GEMMs over all steps and the bias gradient split by columns.
 
 use std::mem::MaybeUninit;
 
