@@ -20,7 +20,7 @@ pub enum Trans {
 const PARALLEL_MIN_FLOPS: usize = 1 << 18;
 
 /// Size (`k * n`) from which a transposed right operand is transposed explicitly first.
-const TRANSPOSE_B_MIN: usize = 1 << 12;
+pub(crate) const TRANSPOSE_B_MIN: usize = 1 << 12;
 
 /// Parallelism for a GEMM of `m x k x n` multiply-adds.
 pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
