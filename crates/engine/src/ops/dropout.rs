@@ -8,11 +8,63 @@
 
 use crate::autodiff::{record_owned_reading, Reads};
 use crate::parallel::ELEMENTWISE_PARALLEL_MIN;
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 
 /// Elements a parallel task scales at a time.
 const BLOCK: usize = 1 << 14;
+
+/// Flags drawn from one stream of [`keep_flags`]: a fixed size, so that the mask depends
+/// only on the generator and `n`, never on the number of threads.
+pub const KEEP_FLAGS_BLOCK: usize = 1 << 14;
+
+/// A dropout keep mask of `n` flags, each `true` with probability `keep_prob` (a uniform
+/// float32 draw with 24 bits below `keep_prob`, one draw per flag), advancing `rng` by one
+/// draw.
+///
+/// The flags are drawn in blocks of [`KEEP_FLAGS_BLOCK`], in parallel: the draw taken from
+/// `rng` seeds a xoshiro256++ stream (through SplitMix64, as [`Rng::new`]), block 0 uses
+/// that stream and block `j` the stream after `j` [`Rng::jump`]s, i.e. non-overlapping
+/// subsequences of 2^128 draws. The mask is therefore reproducible for a seeded `rng`
+/// whatever the number of threads. (One serial stream over all flags was 5% of a W2 CNN
+/// training step on the calling thread while the pool waited; BENCHMARKS.md "W2 first
+/// epoch (seventh session)". Keras's own masks come from its backend's generator, which no
+/// host implementation reproduces, so no Keras numerics change.)
+///
+/// ```
+/// use keras_engine::{ops, Rng};
+/// let a = ops::keep_flags(&mut Rng::new(1), 100_000, 0.8);
+/// let b = ops::keep_flags(&mut Rng::new(1), 100_000, 0.8);
+/// assert_eq!(a, b);
+/// let kept = a.iter().filter(|&&k| k).count() as f64 / a.len() as f64;
+/// assert!((kept - 0.8).abs() < 0.01);
+/// ```
+pub fn keep_flags(rng: &mut Rng, n: usize, keep_prob: f32) -> Vec<bool> {
+    let mut stream = rng.fork();
+    if n <= KEEP_FLAGS_BLOCK {
+        return (0..n).map(|_| stream.uniform_f32() < keep_prob).collect();
+    }
+    let mut streams = Vec::with_capacity(n.div_ceil(KEEP_FLAGS_BLOCK));
+    for _ in 0..n.div_ceil(KEEP_FLAGS_BLOCK) {
+        streams.push(stream.clone());
+        stream.jump();
+    }
+    // Written once by the drawing threads (no zero fill of the whole mask first).
+    let mut flags: Vec<bool> = Vec::with_capacity(n);
+    use rayon::prelude::*;
+    flags.spare_capacity_mut()[..n].par_chunks_mut(KEEP_FLAGS_BLOCK).zip(streams.par_iter_mut()).for_each(
+        |(part, r)| {
+            for f in part.iter_mut() {
+                f.write(r.uniform_f32() < keep_prob);
+            }
+        },
+    );
+    // SAFETY: the chunks cover the first `n` elements and each was written just above (a
+    // panic in a task would have unwound past this point).
+    unsafe { flags.set_len(n) };
+    flags
+}
 
 /// `x[i] * (keep[i] ? scale : 0)`, differentiable with respect to `x` (the gradient is the
 /// incoming one times the same factors). `keep` has one flag per element of `x`, in
@@ -35,12 +87,17 @@ pub fn dropout_with_mask(x: &Tensor, keep: Vec<bool>, scale: f32) -> Result<Tens
         return crate::ops::mul(x, &Tensor::new(mask, x.shape().to_vec())?);
     }
     let xs = x.as_f32()?;
-    let mut out = vec![0.0f32; xs.len()];
-    for_blocks(&mut out, &keep, |o, k, at| {
-        for ((o, &k), &x) in o.iter_mut().zip(k).zip(&xs[at..]) {
-            *o = x * factor(k, scale);
-        }
-    });
+    // Written once, in parallel for large inputs, straight into the new vector's storage
+    // (no zero fill on the calling thread first).
+    let product = |(&x, &k): (&f32, &bool)| x * factor(k, scale);
+    let out: Vec<f32> = if xs.len() >= ELEMENTWISE_PARALLEL_MIN {
+        use rayon::prelude::*;
+        let mut out = Vec::new();
+        xs.par_iter().zip(keep.par_iter()).with_min_len(BLOCK).map(product).collect_into_vec(&mut out);
+        out
+    } else {
+        xs.iter().zip(&keep).map(product).collect()
+    };
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
     // The backward reads neither the input's values nor the output's.
     record_owned_reading(
@@ -94,7 +151,7 @@ mod tests {
     use crate::testing::check_grad;
     use crate::GradientTape;
 
-    fn keep_flags(n: usize) -> Vec<bool> {
+    fn fixed_flags(n: usize) -> Vec<bool> {
         (0..n).map(|i| (i * 7 + 3) % 5 != 0).collect()
     }
 
@@ -103,7 +160,7 @@ mod tests {
         // Large enough for the parallel blocks, with a partial last block.
         let n = ELEMENTWISE_PARALLEL_MIN + BLOCK / 2 + 3;
         let xs: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        let keep = keep_flags(n);
+        let keep = fixed_flags(n);
         let scale = 1.0 / 0.8f32;
         let mask: Vec<f32> = keep.iter().map(|&k| if k { scale } else { 0.0 }).collect();
         let mask = Tensor::new(mask, [n]).unwrap();
@@ -121,9 +178,45 @@ mod tests {
     }
 
     #[test]
+    fn keep_flags_are_block_streams_of_the_forked_generator() {
+        let n = 2 * KEEP_FLAGS_BLOCK + 1000;
+        let keep = 0.8f32;
+        let mut rng = Rng::new(5);
+        let flags = keep_flags(&mut rng, n, keep);
+        // The generator advanced by exactly one draw.
+        let mut reference = Rng::new(5);
+        let mut stream = reference.fork();
+        assert_eq!(rng.state(), reference.state());
+        // Block j is the stream after j jumps, one uniform draw per flag.
+        let mut want = Vec::with_capacity(n);
+        for j in 0..3 {
+            let mut r = stream.clone();
+            let len = KEEP_FLAGS_BLOCK.min(n - j * KEEP_FLAGS_BLOCK);
+            want.extend((0..len).map(|_| r.uniform_f32() < keep));
+            stream.jump();
+        }
+        assert_eq!(flags, want);
+        // The same flags on one thread, and a small mask is the forked stream itself.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(pool.install(|| keep_flags(&mut Rng::new(5), n, keep)), flags);
+        let mut r = Rng::new(5).fork();
+        let small: Vec<bool> = (0..100).map(|_| r.uniform_f32() < keep).collect();
+        assert_eq!(keep_flags(&mut Rng::new(5), 100, keep), small);
+        // The next call draws a different mask; the kept fraction is keep_prob in every block.
+        assert_ne!(keep_flags(&mut rng, n, keep), flags);
+        for part in flags.chunks(KEEP_FLAGS_BLOCK) {
+            let kept = part.iter().filter(|&&k| k).count() as f64 / part.len() as f64;
+            assert!((kept - 0.8).abs() < 0.03, "{kept}");
+        }
+        assert!(keep_flags(&mut rng, 0, keep).is_empty());
+        assert!(keep_flags(&mut rng, 1000, 0.0).iter().all(|&k| !k));
+        assert!(keep_flags(&mut rng, 1000, 1.0).iter().all(|&k| k));
+    }
+
+    #[test]
     fn gradient_matches_finite_differences() {
         let x = Tensor::new((0..12).map(|i| i as f32 * 0.3 - 1.7).collect(), [3, 4]).unwrap();
-        check_grad(&[&x], |t| dropout_with_mask(t[0], keep_flags(12), 1.25), 1e-2);
+        check_grad(&[&x], |t| dropout_with_mask(t[0], fixed_flags(12), 1.25), 1e-2);
     }
 
     #[test]
