@@ -151,34 +151,6 @@ impl Rng {
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
     }
-
-    /// Advances the generator as 2^128 calls of [`next_u64`](Rng::next_u64) would (the
-    /// reference `jump` of xoshiro256++): the states reached by repeated jumps start
-    /// non-overlapping subsequences of 2^128 draws each, one per parallel task.
-    ///
-    /// ```
-    /// use keras_engine::Rng;
-    /// let mut a = Rng::new(7);
-    /// let mut b = a.clone();
-    /// b.jump();
-    /// assert_ne!(a.next_u64(), b.next_u64());
-    /// ```
-    pub fn jump(&mut self) {
-        const JUMP: [u64; 4] =
-            [0x180e_c6d3_3cfd_0aba, 0xd5a6_1266_f0c9_392c, 0xa958_2618_e03f_c9aa, 0x39ab_dc45_29b1_661c];
-        let mut s = [0u64; 4];
-        for word in JUMP {
-            for bit in 0..64 {
-                if word & (1u64 << bit) != 0 {
-                    for (acc, v) in s.iter_mut().zip(self.s) {
-                        *acc ^= v;
-                    }
-                }
-                self.next_u64();
-            }
-        }
-        self.s = s;
-    }
 }
 
 /// Where the ziggurat's base layer meets the tail (Marsaglia and Tsang 2000, 128 layers).
@@ -282,28 +254,6 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(a.next_u64(), b.next_u64());
         }
-    }
-
-    #[test]
-    fn jump_matches_the_reference_implementation() {
-        // The reference C code of xoshiro256++ (Blackman and Vigna), compiled with gcc, from
-        // the state [1, 2, 3, 4]: the state after one jump, then the first two draws after a
-        // second jump.
-        let mut r = Rng::from_state([1, 2, 3, 4]);
-        r.jump();
-        assert_eq!(
-            r.state(),
-            [0x8c7a_1539_56b5_f3d1, 0x701f_1a71_3401_d85e, 0x6527_f66a_6546_9085, 0x8386_b786_c440_8050]
-        );
-        r.jump();
-        assert_eq!([r.next_u64(), r.next_u64()], [0x8860_7a9d_0acd_ca94, 0x8d81_bb64_c29c_fef2]);
-        // A jump is a power of the generator's linear step, so it commutes with a draw.
-        let (mut a, mut b) = (Rng::new(3), Rng::new(3));
-        a.next_u64();
-        a.jump();
-        b.jump();
-        b.next_u64();
-        assert_eq!(a.state(), b.state());
     }
 
     #[test]
