@@ -519,8 +519,20 @@ pub fn conv2d_backward_kernel(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
     }
 }
 
+/// Channels of one column block of [`bias_grad`] (one AVX-512 vector, a cache line).
+const BIAS_GRAD_CHANNELS: usize = 16;
+
+/// Elements of `dy` from which [`bias_grad`] spreads its column blocks over the threads.
+const BIAS_GRAD_PARALLEL_MIN: usize = 1 << 16;
+
 /// Bias gradient: `db[co] = sum of dy[.., co]` over all leading positions (`dy` is any
 /// channels-last buffer whose last axis has `c_out` elements). `db` is overwritten.
+///
+/// Each sum runs over the positions in order from 0.0. Large gradients (a W2 CNN's conv
+/// layers: 3.7 and 6.4 MB at batch 32) are summed in parallel, one contiguous range of
+/// 16-channel blocks per thread, each channel over all positions in the same order, so the
+/// bits are those of the serial sum (which was 2.6% of a W2 b32 step on the calling thread
+/// while the pool waited).
 ///
 /// # Panics
 /// If `db.len() != c_out` or `dy.len()` is not a multiple of `c_out` (an engine bug).
@@ -531,11 +543,51 @@ pub fn bias_grad(dy: &[f32], c_out: usize, db: &mut [f32]) {
         return;
     }
     assert_eq!(dy.len() % c_out, 0, "bias_grad: dy length not a multiple of c_out");
-    for px in dy.chunks_exact(c_out) {
-        for (d, v) in db.iter_mut().zip(px) {
-            *d += *v;
+    let blocks = c_out.div_ceil(BIAS_GRAD_CHANNELS);
+    let threads = crate::parallel::num_threads().min(blocks);
+    if dy.len() < BIAS_GRAD_PARALLEL_MIN || threads < 2 {
+        bias_grad_columns(dy, c_out, 0, db);
+        return;
+    }
+    let per_task = blocks.div_ceil(threads) * BIAS_GRAD_CHANNELS;
+    db.par_chunks_mut(per_task)
+        .enumerate()
+        .for_each(|(i, part)| bias_grad_columns(dy, c_out, i * per_task, part));
+}
+
+/// `db[k] += sum of dy[.., c0 + k]` over the positions in order, for the channels
+/// `c0..c0 + db.len()`: 32 and 16 channels at a time with the sums in registers.
+fn bias_grad_columns(dy: &[f32], c_out: usize, c0: usize, db: &mut [f32]) {
+    let mut at = 0;
+    while db.len() - at >= 32 {
+        bias_grad_fixed::<32>(dy, c_out, c0 + at, (&mut db[at..at + 32]).try_into().unwrap());
+        at += 32;
+    }
+    if db.len() - at >= 16 {
+        bias_grad_fixed::<16>(dy, c_out, c0 + at, (&mut db[at..at + 16]).try_into().unwrap());
+        at += 16;
+    }
+    if at < db.len() {
+        let rest = &mut db[at..];
+        for px in dy.chunks_exact(c_out) {
+            for (d, v) in rest.iter_mut().zip(&px[c0 + at..]) {
+                *d += *v;
+            }
         }
     }
+}
+
+/// [`bias_grad_columns`] for `W` channels starting at `c0`.
+#[inline(always)]
+fn bias_grad_fixed<const W: usize>(dy: &[f32], c_out: usize, c0: usize, db: &mut [f32; W]) {
+    let mut acc = *db;
+    for px in dy.chunks_exact(c_out) {
+        let v: &[f32; W] = px[c0..c0 + W].try_into().unwrap();
+        for k in 0..W {
+            acc[k] += v[k];
+        }
+    }
+    *db = acc;
 }
 
 #[cfg(test)]
@@ -781,6 +833,24 @@ mod tests {
         for (co, d) in db.iter().enumerate() {
             let want: f32 = dy.iter().skip(co).step_by(5).sum();
             assert!((d - want).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn parallel_bias_grad_gives_the_bits_of_the_serial_sum() {
+        // W2's conv shapes and a channel count with a partial last block.
+        for c_out in [32, 64, 37, 10, 130] {
+            let dy = rand_vec((BIAS_GRAD_PARALLEL_MIN / c_out + 100) * c_out, c_out as u64);
+            let mut db = vec![f32::NAN; c_out];
+            bias_grad(&dy, c_out, &mut db);
+            let mut want = vec![0.0f32; c_out];
+            for px in dy.chunks_exact(c_out) {
+                for (w, v) in want.iter_mut().zip(px) {
+                    *w += *v;
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&db), bits(&want), "c_out {c_out}");
         }
     }
 

@@ -76,6 +76,22 @@ impl<'a> Fresh<'a> {
     }
 }
 
+impl<'a> Fresh<'a> {
+    /// Initialises the piece with `init` and returns it as initialised floats, without a
+    /// zero fill first.
+    ///
+    /// # Safety
+    /// `init` must write every element of the slice it is given (through
+    /// [`MaybeUninit::write`]) and must not panic before it has.
+    pub unsafe fn init_with(self, init: impl FnOnce(&mut [MaybeUninit<f32>])) -> &'a mut [f32] {
+        init(&mut *self.buf);
+        self.done.fetch_add(self.buf.len(), Ordering::Relaxed);
+        // SAFETY: the caller guarantees that `init` wrote every element; `MaybeUninit<f32>`
+        // has the layout of `f32`.
+        unsafe { &mut *(self.buf as *mut [MaybeUninit<f32>] as *mut [f32]) }
+    }
+}
+
 /// A kernel's output: an initialised slice (the classic `&mut [f32]` interface) or a
 /// [`Fresh`] piece of a [`fresh_vec`], so that one kernel body serves both.
 pub enum Out<'a> {
@@ -144,6 +160,25 @@ impl<'a> Out<'a> {
         }
     }
 
+    /// The elements after `init` wrote every one of them: an initialised slice is handed to
+    /// `init` as it is (stale values), a fresh piece without a zero fill first.
+    ///
+    /// # Safety
+    /// As [`Fresh::init_with`]: `init` must write every element, only through
+    /// [`MaybeUninit::write`], and must not panic before it has.
+    pub unsafe fn init_with(self, init: impl FnOnce(&mut [MaybeUninit<f32>])) -> &'a mut [f32] {
+        match self {
+            Out::Init(s) => {
+                // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `init` only stores
+                // initialised floats, so `s` stays initialised.
+                init(unsafe { &mut *(s as *mut [f32] as *mut [MaybeUninit<f32>]) });
+                s
+            }
+            // SAFETY: the caller's guarantee.
+            Out::Fresh(f) => unsafe { f.init_with(init) },
+        }
+    }
+
     /// The elements, for a kernel that writes every one of them before reading any: an
     /// initialised slice as it is (stale values), a fresh piece zero-filled.
     pub fn writable(self) -> &'a mut [f32] {
@@ -187,6 +222,23 @@ mod tests {
             });
         });
         assert_eq!(v, (0..1000).map(|i| i as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pieces_initialised_by_their_writer_need_no_zero_fill() {
+        let v = fresh_vec(6, |out| {
+            let (a, b) = out.split_at(4);
+            // SAFETY: each closure writes every element it is given.
+            let a =
+                unsafe { a.init_with(|s| s.iter_mut().enumerate().for_each(|(i, x)| _ = x.write(i as f32))) };
+            a[0] = 9.0;
+            unsafe { b.init_with(|s| s.iter_mut().for_each(|x| _ = x.write(5.0))) };
+        });
+        assert_eq!(v, [9.0, 1.0, 2.0, 3.0, 5.0, 5.0]);
+        let mut init = vec![1.0f32; 3];
+        // SAFETY: as above.
+        unsafe { Out::Init(&mut init).init_with(|s| _ = s[1].write(7.0)) };
+        assert_eq!(init, [1.0, 7.0, 1.0]);
     }
 
     #[test]

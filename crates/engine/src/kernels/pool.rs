@@ -11,6 +11,7 @@ use super::fresh::{fresh_vec, Out};
 use super::simd::multiversion;
 use crate::parallel::{num_threads, ELEMENTWISE_PARALLEL_MIN};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Shape and padding of a 2D pooling (NHWC input and output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +106,18 @@ impl Pool2dGeometry {
         self.n > 1 && self.input_len() >= ELEMENTWISE_PARALLEL_MIN && num_threads() > 1
     }
 
+    /// Whether every input element lies in at most one window and every window is whole
+    /// (no padding, strides equal to the window, windows inside the input): the usual
+    /// `MaxPooling2D(2)`.
+    fn disjoint_full_windows(&self) -> bool {
+        self.pad_top == 0
+            && self.pad_left == 0
+            && self.stride_h == self.ph
+            && self.stride_w == self.pw
+            && self.out_h * self.ph <= self.h
+            && self.out_w * self.pw <= self.w
+    }
+
     /// Valid (unpadded) input rows of output row `oh`, as a half-open range.
     fn rows_of(&self, oh: usize) -> (usize, usize) {
         window(oh, self.stride_h, self.pad_top, self.ph, self.h)
@@ -147,6 +160,9 @@ pub trait WindowOffset: Copy + Default + Send + Sync + 'static {
     /// `o = max(o, xs)` per channel, `a` taking `off` where `xs` wins (strictly greater, so
     /// the first maximum is kept).
     fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self);
+    /// Writes `0.0 + d` where `a == pos` and `0.0` elsewhere, per channel (the bits the
+    /// scatter `o = 0.0; o += d` gives, `-0.0` included).
+    fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self);
 }
 
 impl WindowOffset for u8 {
@@ -161,6 +177,9 @@ impl WindowOffset for u8 {
     }
     fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
         max_with_offset_u8(o, a, xs, off)
+    }
+    fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self) {
+        select_winner_u8(o, d, a, pos)
     }
 }
 
@@ -178,6 +197,9 @@ impl WindowOffset for u32 {
     }
     fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
         max_with_offset_u32(o, a, xs, off)
+    }
+    fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self) {
+        select_winner_u32(o, d, a, pos)
     }
 }
 
@@ -274,6 +296,24 @@ multiversion! {
 }
 
 multiversion! {
+    /// [`WindowOffset::select_winner`] for `u8` offsets; branch-free, so it vectorizes.
+    fn select_winner_u8(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[u8], pos: u8) {
+        for ((o, &d), &a) in o.iter_mut().zip(d).zip(a) {
+            o.write(if a == pos { 0.0 + d } else { 0.0 });
+        }
+    }
+}
+
+multiversion! {
+    /// [`WindowOffset::select_winner`] for `u32` offsets; branch-free, so it vectorizes.
+    fn select_winner_u32(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[u32], pos: u32) {
+        for ((o, &d), &a) in o.iter_mut().zip(d).zip(a) {
+            o.write(if a == pos { 0.0 + d } else { 0.0 });
+        }
+    }
+}
+
+multiversion! {
     /// `o = max(o, xs)` per channel with [`WindowOffset::max_with`]'s comparison.
     fn max_into(o: &mut [f32], xs: &[f32]) {
         for (ov, &xv) in o.iter_mut().zip(xs) {
@@ -352,6 +392,26 @@ fn max_pool2d_backward_into<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], arg
         dx.zeroed();
         return;
     }
+    if g.disjoint_full_windows() {
+        let image = |b: usize, dxi: Out<'_>| {
+            let dyi = &dy[b * img_out..(b + 1) * img_out];
+            let ai = &argmax[b * img_out..(b + 1) * img_out];
+            for (ih, row) in dxi.chunks(g.w * c).into_iter().enumerate() {
+                // SAFETY: `gather_row` writes every element of the row (checked by the
+                // `debug_assert` there), and its only panics are length asserts before writing.
+                unsafe { row.init_with(|row| gather_row(g, ih, row, dyi, ai)) };
+            }
+        };
+        let dxs = dx.chunks(img_in);
+        if g.parallel() {
+            dxs.into_par_iter().enumerate().for_each(|(b, bi)| image(b, bi));
+        } else {
+            for (b, bi) in dxs.into_iter().enumerate() {
+                image(b, bi);
+            }
+        }
+        return;
+    }
     let image = |b: usize, dxi: Out<'_>| {
         let dxi = dxi.zeroed();
         let dyi = &dy[b * img_out..(b + 1) * img_out];
@@ -375,6 +435,36 @@ fn max_pool2d_backward_into<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], arg
             image(b, bi);
         }
     }
+}
+
+/// Input row `ih` of one image's max-pool gradient when the windows are disjoint and
+/// unclipped ([`Pool2dGeometry::disjoint_full_windows`]): each element is the gradient of the
+/// one window holding it if it won there, else zero, written once (what the scatter onto
+/// zeros gives, without the zero fill and the second pass).
+fn gather_row<T: WindowOffset>(
+    g: &Pool2dGeometry,
+    ih: usize,
+    row: &mut [MaybeUninit<f32>],
+    dyi: &[f32],
+    ai: &[T],
+) {
+    let c = g.c;
+    assert_eq!(row.len(), g.w * c, "max_pool2d_backward: row length");
+    let covered = if ih < g.out_h * g.ph { g.out_w * g.pw * c } else { 0 };
+    let (inside, outside) = row.split_at_mut(covered);
+    for o in outside {
+        o.write(0.0);
+    }
+    if covered == 0 {
+        return;
+    }
+    let (oh, r) = (ih / g.ph, ih % g.ph);
+    for (iw, o) in inside.chunks_exact_mut(c).enumerate() {
+        let (ow, j) = (iw / g.pw, iw % g.pw);
+        let at = (oh * g.out_w + ow) * c;
+        T::select_winner(o, &dyi[at..at + c], &ai[at..at + c], T::from_usize(r * g.pw + j));
+    }
+    debug_assert_eq!(inside.len(), g.out_w * g.pw * c);
 }
 
 /// The flat input index (into `x` of [`max_pool2d_forward`]) of the winner of output
@@ -707,6 +797,51 @@ mod tests {
             let mut arg2 = vec![0u8; g.output_len()];
             assert_eq!(bits(&max_pool2d_forward_vec(&g, &x, &mut arg2)), bits(&out), "fresh forward {k}");
             assert_eq!(arg2, arg, "fresh forward winners {k}");
+        }
+    }
+
+    /// Disjoint whole windows take the gather path: the bits of the scatter onto zeros
+    /// (`-0.0` gradients included), uncovered rows and columns zero, both offset types.
+    #[test]
+    fn max_pool_backward_gather_gives_the_bits_of_the_scatter() {
+        let geometries = [
+            ([2, 6, 6, 3], [2, 2], [2, 2]),
+            ([2, 7, 5, 3], [2, 2], [2, 2]),
+            ([3, 1, 9, 4], [1, 2], [1, 2]),
+            ([2, 9, 8, 5], [3, 2], [3, 2]),
+            ([4, 28, 28, 64], [2, 2], [2, 2]),
+        ];
+        for (k, &(input, pool, strides)) in geometries.iter().enumerate() {
+            let g = Pool2dGeometry::new(input, pool, strides, false).unwrap();
+            assert!(g.disjoint_full_windows());
+            let x = rand_vec(g.input_len(), 70 + k as u64);
+            let mut dy = rand_vec(g.output_len(), 80 + k as u64);
+            for v in dy.iter_mut().step_by(7) {
+                *v = -0.0;
+            }
+            let (_, flat) = naive_max(&g, &x);
+            let mut want = vec![0.0f32; g.input_len()];
+            for (o, &i) in flat.iter().enumerate() {
+                want[i as usize] += dy[o];
+            }
+            let mut out = vec![0.0; g.output_len()];
+            let mut arg8 = vec![0u8; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut arg8);
+            let mut arg32 = vec![0u32; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut arg32);
+            assert_eq!(bits(&max_pool2d_backward_vec(&g, &dy, &arg8)), bits(&want), "u8 case {k}");
+            assert_eq!(bits(&max_pool2d_backward_vec(&g, &dy, &arg32)), bits(&want), "u32 case {k}");
+            let mut dx = vec![f32::NAN; g.input_len()];
+            max_pool2d_backward(&g, &dy, &arg8, &mut dx);
+            assert_eq!(bits(&dx), bits(&want), "slice case {k}");
+        }
+        // Overlapping, padded or clipped windows keep the scatter.
+        for (input, pool, strides, same) in [
+            ([2, 7, 5, 3], [2, 2], [2, 2], true),
+            ([1, 7, 8, 2], [3, 2], [2, 3], false),
+            ([1, 6, 6, 1], [2, 2], [1, 1], false),
+        ] {
+            assert!(!Pool2dGeometry::new(input, pool, strides, same).unwrap().disjoint_full_windows());
         }
     }
 

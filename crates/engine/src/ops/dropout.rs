@@ -6,13 +6,113 @@
 //! step's memory peak; here the mask is one byte an element and the gradient is scaled in
 //! place. The values are the same bits as `x * mask`.
 
+use std::mem::MaybeUninit;
+
 use crate::autodiff::{record_owned_reading, Reads};
+use crate::kernels::simd::multiversion;
 use crate::parallel::ELEMENTWISE_PARALLEL_MIN;
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 
 /// Elements a parallel task scales at a time.
 const BLOCK: usize = 1 << 14;
+
+/// Flags of one parallel block of [`keep_flags`]: a fixed size, so that the mask depends
+/// only on the generator and `n`, never on the number of threads.
+pub const KEEP_FLAGS_BLOCK: usize = 1 << 14;
+
+/// Streams of one block of [`keep_flags`], drawn side by side (one 512-bit vector of
+/// 64-bit states).
+pub const KEEP_FLAGS_LANES: usize = 8;
+
+/// A dropout keep mask of `n` flags, each `true` with probability `keep_prob` (one uniform
+/// float32 draw with 24 bits per flag, `true` below `keep_prob`, as
+/// [`Rng::uniform_f32`]` < keep_prob`), advancing `rng` by one draw.
+///
+/// The flags are drawn by independent xoshiro256++ streams, side by side and in parallel:
+/// the draw `key` taken from `rng` seeds, through SplitMix64 as [`Rng::new`] does (the
+/// seeding xoshiro's authors recommend), stream `s = j * KEEP_FLAGS_LANES + l` with
+/// `key + s`; flag `i` of block `j` (blocks of [`KEEP_FLAGS_BLOCK`] flags) is draw
+/// `i / KEEP_FLAGS_LANES` of the block's lane `i % KEEP_FLAGS_LANES`. Consecutive seeds give
+/// distinct SplitMix64 outputs for every state word, and streams of period 2^256 - 1 from
+/// such states overlap with negligible probability. The mask is reproducible for a seeded
+/// `rng` whatever the number of threads. (One serial stream over all flags took 5% of a W2
+/// CNN training step on the calling thread while the pool waited; BENCHMARKS.md "W2 first
+/// epoch (seventh session)". Keras's own masks come from its backend's generator, which no
+/// host implementation reproduces, so no Keras numerics change.)
+///
+/// ```
+/// use keras_engine::{ops, Rng};
+/// let a = ops::keep_flags(&mut Rng::new(1), 100_000, 0.8);
+/// let b = ops::keep_flags(&mut Rng::new(1), 100_000, 0.8);
+/// assert_eq!(a, b);
+/// let kept = a.iter().filter(|&&k| k).count() as f64 / a.len() as f64;
+/// assert!((kept - 0.8).abs() < 0.01);
+/// ```
+pub fn keep_flags(rng: &mut Rng, n: usize, keep_prob: f32) -> Vec<bool> {
+    let key = rng.next_u64();
+    let block = |j: usize, part: &mut [MaybeUninit<bool>]| {
+        let mut lanes = [[0u64; KEEP_FLAGS_LANES]; 4];
+        for l in 0..KEEP_FLAGS_LANES {
+            let st = Rng::new(key.wrapping_add((j * KEEP_FLAGS_LANES + l) as u64)).state();
+            for (w, v) in lanes.iter_mut().zip(st) {
+                w[l] = v;
+            }
+        }
+        draw_lanes(&mut lanes, part, keep_prob);
+    };
+    // Written once by the drawing threads (no zero fill of the whole mask first).
+    let mut flags: Vec<bool> = Vec::with_capacity(n);
+    let spare = &mut flags.spare_capacity_mut()[..n];
+    if n < 2 * KEEP_FLAGS_BLOCK {
+        spare.chunks_mut(KEEP_FLAGS_BLOCK).enumerate().for_each(|(j, part)| block(j, part));
+    } else {
+        use rayon::prelude::*;
+        spare.par_chunks_mut(KEEP_FLAGS_BLOCK).enumerate().for_each(|(j, part)| block(j, part));
+    }
+    // SAFETY: the chunks cover the first `n` elements and `draw_lanes` wrote each of them (a
+    // panic in a task would have unwound past this point).
+    unsafe { flags.set_len(n) };
+    flags
+}
+
+multiversion! {
+    /// Fills `out` with keep flags from the xoshiro256++ states `s` (`s[w][l]`: word `w` of
+    /// lane `l`), flag `i` from lane `i % 8`: eight `next_u64` steps per vector step.
+    fn draw_lanes(s: &mut [[u64; KEEP_FLAGS_LANES]; 4], out: &mut [MaybeUninit<bool>], keep_prob: f32) {
+        // Whole-lane-array steps on `s` in place, which the compiler turns into vector ops.
+        for chunk in out.chunks_mut(KEEP_FLAGS_LANES) {
+            let mut r = [0u64; KEEP_FLAGS_LANES];
+            let mut t = [0u64; KEEP_FLAGS_LANES];
+            for l in 0..KEEP_FLAGS_LANES {
+                // `Rng::next_u64`, lane by lane.
+                r[l] = s[0][l].wrapping_add(s[3][l]).rotate_left(23).wrapping_add(s[0][l]);
+                t[l] = s[1][l] << 17;
+            }
+            for l in 0..KEEP_FLAGS_LANES {
+                s[2][l] ^= s[0][l];
+            }
+            for l in 0..KEEP_FLAGS_LANES {
+                s[3][l] ^= s[1][l];
+            }
+            for l in 0..KEEP_FLAGS_LANES {
+                s[1][l] ^= s[2][l];
+            }
+            for l in 0..KEEP_FLAGS_LANES {
+                s[0][l] ^= s[3][l];
+            }
+            for l in 0..KEEP_FLAGS_LANES {
+                s[2][l] ^= t[l];
+                s[3][l] = s[3][l].rotate_left(45);
+            }
+            for (f, &r) in chunk.iter_mut().zip(&r) {
+                // `Rng::uniform_f32() < keep_prob`.
+                f.write(((r >> 40) as f32 * (1.0 / (1u64 << 24) as f32)) < keep_prob);
+            }
+        }
+    }
+}
 
 /// `x[i] * (keep[i] ? scale : 0)`, differentiable with respect to `x` (the gradient is the
 /// incoming one times the same factors). `keep` has one flag per element of `x`, in
@@ -35,12 +135,17 @@ pub fn dropout_with_mask(x: &Tensor, keep: Vec<bool>, scale: f32) -> Result<Tens
         return crate::ops::mul(x, &Tensor::new(mask, x.shape().to_vec())?);
     }
     let xs = x.as_f32()?;
-    let mut out = vec![0.0f32; xs.len()];
-    for_blocks(&mut out, &keep, |o, k, at| {
-        for ((o, &k), &x) in o.iter_mut().zip(k).zip(&xs[at..]) {
-            *o = x * factor(k, scale);
-        }
-    });
+    // Written once, in parallel for large inputs, straight into the new vector's storage
+    // (no zero fill on the calling thread first).
+    let product = |(&x, &k): (&f32, &bool)| x * factor(k, scale);
+    let out: Vec<f32> = if xs.len() >= ELEMENTWISE_PARALLEL_MIN {
+        use rayon::prelude::*;
+        let mut out = Vec::new();
+        xs.par_iter().zip(keep.par_iter()).with_min_len(BLOCK).map(product).collect_into_vec(&mut out);
+        out
+    } else {
+        xs.iter().zip(&keep).map(product).collect()
+    };
     let out = Tensor::from_f32_unchecked(out, x.shape().to_vec());
     // The backward reads neither the input's values nor the output's.
     record_owned_reading(
@@ -94,7 +199,7 @@ mod tests {
     use crate::testing::check_grad;
     use crate::GradientTape;
 
-    fn keep_flags(n: usize) -> Vec<bool> {
+    fn fixed_flags(n: usize) -> Vec<bool> {
         (0..n).map(|i| (i * 7 + 3) % 5 != 0).collect()
     }
 
@@ -103,7 +208,7 @@ mod tests {
         // Large enough for the parallel blocks, with a partial last block.
         let n = ELEMENTWISE_PARALLEL_MIN + BLOCK / 2 + 3;
         let xs: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        let keep = keep_flags(n);
+        let keep = fixed_flags(n);
         let scale = 1.0 / 0.8f32;
         let mask: Vec<f32> = keep.iter().map(|&k| if k { scale } else { 0.0 }).collect();
         let mask = Tensor::new(mask, [n]).unwrap();
@@ -121,9 +226,42 @@ mod tests {
     }
 
     #[test]
+    fn keep_flags_are_lanes_of_streams_seeded_from_one_draw() {
+        let n = 2 * KEEP_FLAGS_BLOCK + 1003;
+        let keep = 0.8f32;
+        let mut rng = Rng::new(5);
+        let flags = keep_flags(&mut rng, n, keep);
+        // The generator advanced by exactly one draw, the key.
+        let mut reference = Rng::new(5);
+        let key = reference.next_u64();
+        assert_eq!(rng.state(), reference.state());
+        // Flag i of block j: draw i / 8 of the stream seeded with key + 8 j + i % 8.
+        let mut want = Vec::with_capacity(n);
+        for (j, len) in [KEEP_FLAGS_BLOCK, KEEP_FLAGS_BLOCK, 1003].into_iter().enumerate() {
+            let mut lanes: Vec<Rng> =
+                (0..KEEP_FLAGS_LANES).map(|l| Rng::new(key + (j * KEEP_FLAGS_LANES + l) as u64)).collect();
+            want.extend((0..len).map(|i| lanes[i % KEEP_FLAGS_LANES].uniform_f32() < keep));
+        }
+        assert_eq!(flags, want);
+        // The same flags on one thread, and a small mask (one block, drawn serially).
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(pool.install(|| keep_flags(&mut Rng::new(5), n, keep)), flags);
+        assert_eq!(keep_flags(&mut Rng::new(5), 1003, keep), want[..1003]);
+        // The next call draws a different mask; the kept fraction is keep_prob in every block.
+        assert_ne!(keep_flags(&mut rng, n, keep), flags);
+        for part in flags.chunks(KEEP_FLAGS_BLOCK) {
+            let kept = part.iter().filter(|&&k| k).count() as f64 / part.len() as f64;
+            assert!((kept - 0.8).abs() < 0.03, "{kept}");
+        }
+        assert!(keep_flags(&mut rng, 0, keep).is_empty());
+        assert!(keep_flags(&mut rng, 1000, 0.0).iter().all(|&k| !k));
+        assert!(keep_flags(&mut rng, 1000, 1.0).iter().all(|&k| k));
+    }
+
+    #[test]
     fn gradient_matches_finite_differences() {
         let x = Tensor::new((0..12).map(|i| i as f32 * 0.3 - 1.7).collect(), [3, 4]).unwrap();
-        check_grad(&[&x], |t| dropout_with_mask(t[0], keep_flags(12), 1.25), 1e-2);
+        check_grad(&[&x], |t| dropout_with_mask(t[0], fixed_flags(12), 1.25), 1e-2);
     }
 
     #[test]

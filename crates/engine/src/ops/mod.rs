@@ -52,7 +52,7 @@ pub use combine::{concat, maximum, minimum};
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub use conv3d::{conv3d, conv3d_transpose, pool3d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
-pub use dropout::dropout_with_mask;
+pub use dropout::{dropout_with_mask, keep_flags};
 pub use einsum::{batch_matmul, einsum};
 pub(crate) use elementwise::add_same_shape_consuming;
 pub use elementwise::{add, broadcast_shapes, div, mul, scale, sub, sum_to_shape, unary, Unary};

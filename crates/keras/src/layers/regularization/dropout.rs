@@ -136,7 +136,8 @@ impl Layer for Dropout {
             let stream = with_global_rng(|r| r.next_u64());
             return Ok(ops::fused::dropout(x, self.rate, stream)?);
         }
-        let make = |r: &mut Rng| -> Vec<bool> { (0..n).map(|_| r.uniform_f32() < keep).collect() };
+        // Drawn in parallel blocks of jumped xoshiro256++ streams (`ops::keep_flags`).
+        let make = |r: &mut Rng| -> Vec<bool> { ops::keep_flags(r, n, keep) };
         let flags = {
             let mut guard = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
             match guard.as_mut() {
