@@ -147,7 +147,7 @@ impl Json {
                     out.push_str(&python_float_repr(*f))
                 }
             }
-            Json::Str(s) => write_string(s, out),
+            Json::Str(s) => keras::callbacks::write_python_json_str(s, out),
             Json::Array(v) => {
                 out.push('[');
                 for (i, e) in v.iter().enumerate() {
@@ -164,7 +164,7 @@ impl Json {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    write_string(k, out);
+                    keras::callbacks::write_python_json_str(k, out);
                     out.push_str(": ");
                     e.write(out);
                 }
@@ -245,29 +245,6 @@ impl<T: Into<Json>> From<Vec<T>> for Json {
     fn from(v: Vec<T>) -> Self {
         Json::Array(v.into_iter().map(Into::into).collect())
     }
-}
-
-fn write_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`.

@@ -9,90 +9,11 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::json::Json;
 
-/// Python's `random.Random`: MT19937 seeded by `init_by_array` on the 32-bit words of the
-/// seed, `random()` from two draws (53 bits), as CPython's `_randommodule.c`.
-pub struct PyRandom {
-    mt: [u32; 624],
-    index: usize,
-}
-
-impl PyRandom {
-    /// `random.Random(seed)` for an integer seed (Python uses `abs(seed)`).
-    pub fn new(seed: i64) -> Self {
-        let mut n = seed.unsigned_abs();
-        let mut key = Vec::new();
-        while n > 0 {
-            key.push(n as u32);
-            n >>= 32;
-        }
-        if key.is_empty() {
-            key.push(0);
-        }
-        let mut r = PyRandom { mt: [0; 624], index: 624 };
-        r.init_genrand(19_650_218);
-        let (mut i, mut j) = (1usize, 0usize);
-        for _ in 0..624.max(key.len()) {
-            let prev = r.mt[i - 1] ^ (r.mt[i - 1] >> 30);
-            r.mt[i] = (r.mt[i] ^ prev.wrapping_mul(1_664_525)).wrapping_add(key[j]).wrapping_add(j as u32);
-            i += 1;
-            j += 1;
-            if i >= 624 {
-                r.mt[0] = r.mt[623];
-                i = 1;
-            }
-            if j >= key.len() {
-                j = 0;
-            }
-        }
-        for _ in 0..623 {
-            let prev = r.mt[i - 1] ^ (r.mt[i - 1] >> 30);
-            r.mt[i] = (r.mt[i] ^ prev.wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
-            i += 1;
-            if i >= 624 {
-                r.mt[0] = r.mt[623];
-                i = 1;
-            }
-        }
-        r.mt[0] = 0x8000_0000;
-        r
-    }
-
-    fn init_genrand(&mut self, s: u32) {
-        self.mt[0] = s;
-        for i in 1..624 {
-            self.mt[i] =
-                1_812_433_253u32.wrapping_mul(self.mt[i - 1] ^ (self.mt[i - 1] >> 30)).wrapping_add(i as u32);
-        }
-        self.index = 624;
-    }
-
-    fn next_u32(&mut self) -> u32 {
-        if self.index >= 624 {
-            for k in 0..624 {
-                let y = (self.mt[k] & 0x8000_0000) | (self.mt[(k + 1) % 624] & 0x7fff_ffff);
-                let mut v = self.mt[(k + 397) % 624] ^ (y >> 1);
-                if y & 1 != 0 {
-                    v ^= 0x9908_b0df;
-                }
-                self.mt[k] = v;
-            }
-            self.index = 0;
-        }
-        let mut y = self.mt[self.index];
-        self.index += 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^ (y >> 18)
-    }
-
-    /// `random()`: a float in `[0, 1)` with 53 random bits.
-    pub fn random(&mut self) -> f64 {
-        let a = (self.next_u32() >> 5) as f64;
-        let b = (self.next_u32() >> 6) as f64;
-        (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
-    }
-}
+/// Python's `random.Random` (keras's [`keras::utils::python_random::PyRandom`]): MT19937
+/// seeded by `init_by_array` on the 32-bit words of the seed, `random()` from two draws
+/// (53 bits), as CPython's `_randommodule.c`. An integer seed `s` is `PyRandom::new(s.unsigned_abs())`
+/// (Python uses `abs(seed)`).
+pub use keras::utils::python_random::PyRandom;
 
 /// SHA-256 of `data` (FIPS 180-4), for keras-tuner's value hashes.
 pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -5,7 +5,8 @@
 //! type's `impl` block. Methods that check or convert their argument stay hand-written.
 
 /// Writes `pub fn name(mut self, value: Type) -> Self { self.name = value; self }` for each
-/// `/// doc` + `name: Type` line; `name: Type => Some` stores `Some(value)` in an `Option`.
+/// `/// doc` + `name: Type` line; `name: Type => Some` stores `Some(value)` in an `Option`;
+/// `name(path.to.field): Type` stores into `self.path.to.field` instead of `self.name`.
 ///
 /// ```text
 /// impl EarlyStopping {
@@ -14,18 +15,30 @@
 ///         patience: usize,
 ///         /// A value the monitored quantity must beat.
 ///         baseline: f64 => Some,
+///         /// Kernel initializer.
+///         kernel_initializer(kernel_args.initializer): Initializer,
 ///     }
 /// }
 /// ```
 macro_rules! setters {
-    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty $(=> $wrap:ident)? ),* $(,)?) => {
+    ($( $(#[doc = $doc:literal])* $name:ident $(($($path:ident).+))?: $ty:ty $(=> $wrap:ident)? ),* $(,)?) => {
         $(
             $(#[doc = $doc])*
             pub fn $name(mut self, value: $ty) -> Self {
-                self.$name = $crate::setters::stored!($($wrap)? value);
+                *$crate::setters::target!(self, $name $(, $($path).+)?) = $crate::setters::stored!($($wrap)? value);
                 self
             }
         )*
+    };
+}
+
+/// The field a setter stores into: `self.name`, or `self.path` when given.
+macro_rules! target {
+    ($s:ident, $name:ident) => {
+        &mut $s.$name
+    };
+    ($s:ident, $name:ident, $($path:ident).+) => {
+        &mut $s.$($path).+
     };
 }
 
@@ -39,4 +52,4 @@ macro_rules! stored {
     };
 }
 
-pub(crate) use {setters, stored};
+pub(crate) use {setters, stored, target};

@@ -389,6 +389,31 @@ pub fn take_warnings() -> Vec<String> {
     WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
 
+/// Appends `s` as Python's `json.dumps` writes a string (default `ensure_ascii`): double
+/// quotes, the short escapes, and `\uXXXX` (UTF-16 units) for everything outside `' '..='~'`.
+pub fn write_python_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// Python's `repr(float)`: the shortest digits that round-trip, positional for exponents in
 /// `[-4, 16)`, otherwise scientific (`1e-05`, `1.5e+16`); `nan`, `inf`.
 pub fn python_float_repr(v: f64) -> String {

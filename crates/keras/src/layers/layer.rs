@@ -608,20 +608,37 @@ pub trait Layer: Send + Sync + Any {
 
 /// The [`Layer`] methods every layer with a `base: LayerBase` field writes the same way:
 /// `class_name` (the Keras class, `$class`), `base`, `base_mut` and `as_any`.
+///
+/// `layer_base_methods!("Dense")`; `layer_base_methods!(|l| l.kind.class_name())` for a
+/// class name read from the layer; a trailing `, 0.base` (any field path) for a layer whose
+/// `LayerBase` is not its own `base` field.
 macro_rules! layer_base_methods {
-    ($class:expr) => {
-        fn class_name(&self) -> &'static str {
-            $class
-        }
+    (@base []) => {
+        $crate::layers::layer::layer_base_methods!(@base [base]);
+    };
+    (@base [$($base:tt)+]) => {
         fn base(&self) -> &$crate::layers::LayerBase {
-            &self.base
+            &self.$($base)+
         }
         fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-            &mut self.base
+            &mut self.$($base)+
         }
         fn as_any(&self) -> &dyn std::any::Any {
             self
         }
+    };
+    (|$l:ident| $class:expr $(, $($base:tt)+)?) => {
+        fn class_name(&self) -> &'static str {
+            let $l = self;
+            $class
+        }
+        $crate::layers::layer::layer_base_methods!(@base [$($($base)+)?]);
+    };
+    ($class:expr $(, $($base:tt)+)?) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        $crate::layers::layer::layer_base_methods!(@base [$($($base)+)?]);
     };
 }
 pub(crate) use layer_base_methods;

@@ -128,6 +128,7 @@ pub mod regularization;
 pub mod reshaping;
 pub mod rnn;
 pub mod sublayers;
+mod weight_args;
 
 pub use self::activations::Activation;
 pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use keras_engine::Rng;
 
-use crate::{keras_bail, Error, Result};
+use crate::preprocessing::image::iterators::mix;
+use crate::{keras_bail, Error, Result, Tensor};
 
 /// Where labels come from (Keras's `labels` argument).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +224,158 @@ pub(crate) fn split<T: Clone>(
                 println!("Using {num_val} files for validation.");
             }
             items[cut..].to_vec()
+        }
+    }
+}
+
+/// The arguments that `image_dataset_from_directory` and `text_dataset_from_directory` share,
+/// borrowed from either's argument struct by [`directory_args!`].
+pub(crate) struct DirectoryArgs<'a> {
+    pub labels: &'a Labels,
+    pub label_mode: LabelMode,
+    pub class_names: Option<&'a [String]>,
+    pub batch_size: usize,
+    pub shuffle: bool,
+    pub seed: Option<u64>,
+    pub validation_split: Option<f64>,
+    pub subset: Option<DatasetSubset>,
+    pub follow_links: bool,
+    pub verbose: bool,
+}
+
+/// The [`DirectoryArgs`] of an `ImageDatasetArgs` or `TextDatasetArgs` (their shared fields
+/// have the same names).
+macro_rules! directory_args {
+    ($o:expr) => {
+        $crate::utils::dataset_utils::DirectoryArgs {
+            labels: &$o.labels,
+            label_mode: $o.label_mode,
+            class_names: $o.class_names.as_deref(),
+            batch_size: $o.batch_size,
+            shuffle: $o.shuffle,
+            seed: $o.seed,
+            validation_split: $o.validation_split,
+            subset: $o.subset,
+            follow_links: $o.follow_links,
+            verbose: $o.verbose,
+        }
+    };
+}
+pub(crate) use directory_args;
+
+/// The files of a directory dataset (after the split), their labels, and the batch order of
+/// the current epoch: what the image and text datasets share.
+pub(crate) struct DirectoryFiles {
+    /// The files, in dataset order (after the indexing shuffle).
+    pub paths: Vec<PathBuf>,
+    /// The label of each file, when there are labels.
+    pub labels: Option<Vec<i32>>,
+    /// Class names (sub-folder names) in label order.
+    pub class_names: Vec<String>,
+    /// The label encoding (`None` when `labels` is `Labels::None`).
+    pub label_mode: LabelMode,
+    batch_size: usize,
+    shuffle: bool,
+    seed: u64,
+    epoch: u64,
+    order: Vec<usize>,
+}
+
+impl DirectoryFiles {
+    /// Checks the shared arguments, indexes `directory` for files ending in one of `exts` and
+    /// keeps the requested part of the validation split (possibly no file: the caller names
+    /// what it looked for).
+    pub fn open(directory: &Path, exts: &[&str], a: DirectoryArgs<'_>) -> Result<Self> {
+        if a.batch_size == 0 {
+            keras_bail!(InvalidArgument, "`batch_size` must be positive, received: 0");
+        }
+        check_validation_split(a.validation_split, a.subset, a.shuffle, a.seed)?;
+        let label_mode = if *a.labels == Labels::None { LabelMode::None } else { a.label_mode };
+        let seed = a.seed.unwrap_or_else(|| keras_engine::with_global_rng(|r| r.below(1_000_000)));
+        let names: Option<Vec<&str>> = a.class_names.map(|v| v.iter().map(String::as_str).collect());
+        let index = index_directory(
+            directory,
+            a.labels,
+            exts,
+            names.as_deref(),
+            a.shuffle,
+            seed,
+            a.follow_links,
+            a.verbose,
+        )?;
+        if label_mode == LabelMode::Binary && index.class_names.len() != 2 {
+            keras_bail!(
+                Value,
+                "When passing `label_mode=\"binary\"`, there must be exactly 2 class_names. Received: class_names={:?}",
+                index.class_names
+            );
+        }
+        let paths = split(&index.paths, a.validation_split, a.subset, a.verbose);
+        let labels = index.labels.map(|l| split(&l, a.validation_split, a.subset, false));
+        let order = (0..paths.len()).collect();
+        let (batch_size, shuffle) = (a.batch_size, a.shuffle);
+        let class_names = index.class_names;
+        Ok(DirectoryFiles {
+            paths,
+            labels,
+            class_names,
+            label_mode,
+            batch_size,
+            shuffle,
+            seed,
+            epoch: 0,
+            order,
+        })
+    }
+
+    /// Number of batches per epoch.
+    pub fn num_batches(&self) -> usize {
+        self.paths.len().div_ceil(self.batch_size)
+    }
+
+    /// The file indices of batch `index` of this epoch.
+    pub fn batch(&self, index: usize) -> Result<&[usize]> {
+        if index >= self.num_batches() {
+            keras_bail!(
+                Value,
+                "Asked to retrieve batch {index}, but the dataset has {} batches",
+                self.num_batches()
+            );
+        }
+        let bs = self.batch_size;
+        Ok(&self.order[index * bs..((index + 1) * bs).min(self.paths.len())])
+    }
+
+    /// Labels of the files at `idx` encoded per `label_mode`.
+    pub fn labels_of(&self, idx: &[usize]) -> Result<Option<Tensor>> {
+        let Some(labels) = self.labels.as_deref() else { return Ok(None) };
+        let b = idx.len();
+        Ok(match self.label_mode {
+            LabelMode::None => None,
+            LabelMode::Int => Some(Tensor::from_i32(idx.iter().map(|&j| labels[j]).collect(), [b])?),
+            LabelMode::Binary => Some(Tensor::new(idx.iter().map(|&j| labels[j] as f32).collect(), [b, 1])?),
+            LabelMode::Categorical => {
+                let k = self
+                    .class_names
+                    .len()
+                    .max(idx.iter().map(|&j| labels[j] as usize + 1).max().unwrap_or(0));
+                let mut y = vec![0.0f32; b * k];
+                for (i, &j) in idx.iter().enumerate() {
+                    y[i * k + labels[j] as usize] = 1.0;
+                }
+                Some(Tensor::new(y, [b, k])?)
+            }
+        })
+    }
+
+    /// Advances to the next epoch: the files were shuffled once when indexed; later epochs
+    /// reshuffle the batch order when `shuffle` (Keras's `dataset.shuffle` reshuffles each
+    /// iteration).
+    pub fn next_epoch(&mut self) {
+        self.epoch += 1;
+        self.order = (0..self.paths.len()).collect();
+        if self.shuffle {
+            Rng::new(mix(self.seed, self.epoch, u64::MAX)).shuffle(&mut self.order);
         }
     }
 }

@@ -3,15 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use keras_engine::Rng;
-
-use super::dataset_utils::{
-    check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels,
-};
+use super::dataset_utils::{directory_args, DatasetSubset, DirectoryFiles, LabelMode, Labels};
 use super::{Batch, Sequence};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::io::{img_to_array, load_img, ColorMode, LoadImgArgs};
-use crate::preprocessing::image::iterators::mix;
 use crate::preprocessing::image::resize::{resize_images, smart_resize_images, Interpolation, ResizeArgs};
 use crate::{keras_bail, Result, Tensor};
 
@@ -79,13 +74,8 @@ impl Default for ImageDatasetArgs {
 /// The dataset: batches of `(batch, height, width, channels)` float32 images (0..255) and
 /// labels, read from disk when a batch is asked for.
 pub struct ImageDataset {
-    paths: Vec<PathBuf>,
-    labels: Option<Vec<i32>>,
-    class_names: Vec<String>,
+    files: DirectoryFiles,
     opts: ImageDatasetArgs,
-    seed: u64,
-    epoch: u64,
-    order: Vec<usize>,
 }
 
 /// Keras `keras.utils.image_dataset_from_directory`.
@@ -108,42 +98,14 @@ pub fn image_dataset_from_directory(
     if opts.image_size.0 == 0 || opts.image_size.1 == 0 {
         keras_bail!(InvalidArgument, "`image_size` must be positive, received: {:?}", opts.image_size);
     }
-    if opts.batch_size == 0 {
-        keras_bail!(InvalidArgument, "`batch_size` must be positive, received: 0");
-    }
     if opts.crop_to_aspect_ratio && opts.pad_to_aspect_ratio {
         keras_bail!(
             InvalidArgument,
             "Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can be set to `True`."
         );
     }
-    check_validation_split(opts.validation_split, opts.subset, opts.shuffle, opts.seed)?;
-    let mut opts = opts;
-    if opts.labels == Labels::None {
-        opts.label_mode = LabelMode::None;
-    }
-    let seed = opts.seed.unwrap_or_else(|| keras_engine::with_global_rng(|r| r.below(1_000_000)));
-    let names: Option<Vec<&str>> = opts.class_names.as_ref().map(|v| v.iter().map(String::as_str).collect());
-    let index = index_directory(
-        directory,
-        &opts.labels,
-        FORMATS,
-        names.as_deref(),
-        opts.shuffle,
-        seed,
-        opts.follow_links,
-        opts.verbose,
-    )?;
-    if opts.label_mode == LabelMode::Binary && index.class_names.len() != 2 {
-        keras_bail!(
-            Value,
-            "When passing `label_mode=\"binary\"`, there must be exactly 2 class_names. Received: class_names={:?}",
-            index.class_names
-        );
-    }
-    let paths = split(&index.paths, opts.validation_split, opts.subset, opts.verbose);
-    let labels = index.labels.map(|l| split(&l, opts.validation_split, opts.subset, false));
-    if paths.is_empty() {
+    let files = DirectoryFiles::open(directory, FORMATS, directory_args!(opts))?;
+    if files.paths.is_empty() {
         keras_bail!(
             Value,
             "No images found in directory {}. Allowed formats: {:?}",
@@ -151,43 +113,23 @@ pub fn image_dataset_from_directory(
             FORMATS.iter().map(|f| format!(".{f}")).collect::<Vec<_>>()
         );
     }
-    let n = paths.len();
-    let mut ds = ImageDataset {
-        paths,
-        labels,
-        class_names: index.class_names,
-        opts,
-        seed,
-        epoch: 0,
-        order: (0..n).collect(),
-    };
-    ds.reorder();
-    Ok(ds)
+    Ok(ImageDataset { files, opts })
 }
 
 impl ImageDataset {
-    fn reorder(&mut self) {
-        self.order = (0..self.paths.len()).collect();
-        // The files were shuffled once when indexed; later epochs reshuffle (Keras's
-        // `dataset.shuffle` reshuffles each iteration).
-        if self.opts.shuffle && self.epoch > 0 {
-            Rng::new(mix(self.seed, self.epoch, u64::MAX)).shuffle(&mut self.order);
-        }
-    }
-
     /// Class names (sub-folder names) in label order.
     pub fn class_names(&self) -> &[String] {
-        &self.class_names
+        &self.files.class_names
     }
 
     /// The image files, in dataset order (after the indexing shuffle).
     pub fn file_paths(&self) -> &[PathBuf] {
-        &self.paths
+        &self.files.paths
     }
 
     /// The label of each file, in dataset order.
     pub fn labels(&self) -> Option<&[i32]> {
-        self.labels.as_deref()
+        self.files.labels.as_deref()
     }
 
     fn load(&self, path: &Path) -> Result<Vec<f32>> {
@@ -210,53 +152,23 @@ impl ImageDataset {
 
 impl Sequence for ImageDataset {
     fn len(&self) -> usize {
-        self.paths.len().div_ceil(self.opts.batch_size)
+        self.files.num_batches()
     }
 
     fn get_batch(&self, index: usize) -> Result<Batch> {
-        if index >= self.len() {
-            keras_bail!(Value, "Asked to retrieve batch {index}, but the dataset has {} batches", self.len());
-        }
-        let bs = self.opts.batch_size;
-        let idx = &self.order[index * bs..((index + 1) * bs).min(self.paths.len())];
+        let idx = self.files.batch(index)?;
         let (h, w) = self.opts.image_size;
         let c = self.opts.color_mode.channels();
         let mut data = Vec::with_capacity(idx.len() * h * w * c);
         for &j in idx {
-            data.extend(self.load(&self.paths[j])?);
+            data.extend(self.load(&self.files.paths[j])?);
         }
-        let b = idx.len();
-        let x = Tensor::new(data, [b, h, w, c])?;
-        let y = label_batch(self.labels.as_deref(), idx, self.opts.label_mode, self.class_names.len())?;
+        let x = Tensor::new(data, [idx.len(), h, w, c])?;
+        let y = self.files.labels_of(idx)?;
         Ok(Batch { x: x.into(), y: y.map(Into::into), sample_weight: None })
     }
 
     fn on_epoch_end(&mut self) {
-        self.epoch += 1;
-        self.reorder();
+        self.files.next_epoch();
     }
-}
-
-/// Labels of the files at `idx` encoded per `mode`.
-pub(crate) fn label_batch(
-    labels: Option<&[i32]>,
-    idx: &[usize],
-    mode: LabelMode,
-    classes: usize,
-) -> Result<Option<Tensor>> {
-    let Some(labels) = labels else { return Ok(None) };
-    let b = idx.len();
-    Ok(match mode {
-        LabelMode::None => None,
-        LabelMode::Int => Some(Tensor::from_i32(idx.iter().map(|&j| labels[j]).collect(), [b])?),
-        LabelMode::Binary => Some(Tensor::new(idx.iter().map(|&j| labels[j] as f32).collect(), [b, 1])?),
-        LabelMode::Categorical => {
-            let k = classes.max(idx.iter().map(|&j| labels[j] as usize + 1).max().unwrap_or(0));
-            let mut y = vec![0.0f32; b * k];
-            for (i, &j) in idx.iter().enumerate() {
-                y[i * k + labels[j] as usize] = 1.0;
-            }
-            Some(Tensor::new(y, [b, k])?)
-        }
-    })
 }

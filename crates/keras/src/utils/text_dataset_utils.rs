@@ -3,13 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keras_engine::Rng;
-
-use super::dataset_utils::{
-    check_validation_split, index_directory, split, DatasetSubset, LabelMode, Labels,
-};
-use super::image_dataset_utils::label_batch;
-use crate::preprocessing::image::iterators::mix;
+use super::dataset_utils::{directory_args, DatasetSubset, DirectoryFiles, LabelMode, Labels};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Arguments of [`text_dataset_from_directory`] (Keras's names and defaults).
@@ -68,13 +62,8 @@ pub struct TextBatch {
 
 /// Batches of texts read from disk when asked for.
 pub struct TextDataset {
-    paths: Vec<PathBuf>,
-    labels: Option<Vec<i32>>,
-    class_names: Vec<String>,
+    files: DirectoryFiles,
     opts: TextDatasetArgs,
-    seed: u64,
-    epoch: u64,
-    order: Vec<usize>,
 }
 
 /// Keras `keras.utils.text_dataset_from_directory`.
@@ -91,78 +80,32 @@ pub fn text_dataset_from_directory(
     opts: TextDatasetArgs,
 ) -> Result<TextDataset> {
     let directory = directory.as_ref();
-    if opts.batch_size == 0 {
-        keras_bail!(InvalidArgument, "`batch_size` must be positive, received: 0");
-    }
-    check_validation_split(opts.validation_split, opts.subset, opts.shuffle, opts.seed)?;
-    let mut opts = opts;
-    if opts.labels == Labels::None {
-        opts.label_mode = LabelMode::None;
-    }
-    let seed = opts.seed.unwrap_or_else(|| keras_engine::with_global_rng(|r| r.below(1_000_000)));
-    let names: Option<Vec<&str>> = opts.class_names.as_ref().map(|v| v.iter().map(String::as_str).collect());
-    let index = index_directory(
-        directory,
-        &opts.labels,
-        &["txt"],
-        names.as_deref(),
-        opts.shuffle,
-        seed,
-        opts.follow_links,
-        opts.verbose,
-    )?;
-    if opts.label_mode == LabelMode::Binary && index.class_names.len() != 2 {
-        keras_bail!(
-            Value,
-            "When passing `label_mode=\"binary\"`, there must be exactly 2 class_names. Received: class_names={:?}",
-            index.class_names
-        );
-    }
-    let paths = split(&index.paths, opts.validation_split, opts.subset, opts.verbose);
-    let labels = index.labels.map(|l| split(&l, opts.validation_split, opts.subset, false));
-    if paths.is_empty() {
+    let files = DirectoryFiles::open(directory, &["txt"], directory_args!(opts))?;
+    if files.paths.is_empty() {
         keras_bail!(Value, "No text files found in directory {}. Allowed format: .txt", directory.display());
     }
-    let n = paths.len();
-    let mut ds = TextDataset {
-        paths,
-        labels,
-        class_names: index.class_names,
-        opts,
-        seed,
-        epoch: 0,
-        order: (0..n).collect(),
-    };
-    ds.reorder();
-    Ok(ds)
+    Ok(TextDataset { files, opts })
 }
 
 impl TextDataset {
-    fn reorder(&mut self) {
-        self.order = (0..self.paths.len()).collect();
-        if self.opts.shuffle && self.epoch > 0 {
-            Rng::new(mix(self.seed, self.epoch, u64::MAX)).shuffle(&mut self.order);
-        }
-    }
-
     /// Number of batches per epoch.
     pub fn len(&self) -> usize {
-        self.paths.len().div_ceil(self.opts.batch_size)
+        self.files.num_batches()
     }
 
     /// Whether there are no batches.
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
+        self.files.paths.is_empty()
     }
 
     /// Class names (sub-folder names) in label order.
     pub fn class_names(&self) -> &[String] {
-        &self.class_names
+        &self.files.class_names
     }
 
     /// The text files, in dataset order.
     pub fn file_paths(&self) -> &[PathBuf] {
-        &self.paths
+        &self.files.paths
     }
 
     /// Reads one text; invalid UTF-8 is an error naming the file.
@@ -183,29 +126,24 @@ impl TextDataset {
         Ok(text)
     }
 
+    /// The texts and labels of the files at `idx`.
+    fn read_batch(&self, idx: &[usize]) -> Result<TextBatch> {
+        let texts = idx.iter().map(|&j| self.read(&self.files.paths[j])).collect::<Result<Vec<_>>>()?;
+        Ok(TextBatch { texts, labels: self.files.labels_of(idx)? })
+    }
+
     /// The batch at `index`: texts and labels.
     pub fn get_batch(&self, index: usize) -> Result<TextBatch> {
-        if index >= self.len() {
-            keras_bail!(Value, "Asked to retrieve batch {index}, but the dataset has {} batches", self.len());
-        }
-        let bs = self.opts.batch_size;
-        let idx = &self.order[index * bs..((index + 1) * bs).min(self.paths.len())];
-        let texts = idx.iter().map(|&j| self.read(&self.paths[j])).collect::<Result<Vec<_>>>()?;
-        let labels = label_batch(self.labels.as_deref(), idx, self.opts.label_mode, self.class_names.len())?;
-        Ok(TextBatch { texts, labels })
+        self.read_batch(self.files.batch(index)?)
     }
 
     /// Every text and label, in dataset order (for `adapt`-style uses).
     pub fn all(&self) -> Result<TextBatch> {
-        let idx: Vec<usize> = (0..self.paths.len()).collect();
-        let texts = idx.iter().map(|&j| self.read(&self.paths[j])).collect::<Result<Vec<_>>>()?;
-        let labels = label_batch(self.labels.as_deref(), &idx, self.opts.label_mode, self.class_names.len())?;
-        Ok(TextBatch { texts, labels })
+        self.read_batch(&(0..self.files.paths.len()).collect::<Vec<_>>())
     }
 
     /// Advances to the next epoch (reshuffles when `shuffle`).
     pub fn on_epoch_end(&mut self) {
-        self.epoch += 1;
-        self.reorder();
+        self.files.next_epoch();
     }
 }

@@ -135,7 +135,7 @@ impl GaussianProcess {
             y_std = 1.0;
         }
         let yn: Vec<f64> = y.iter().map(|v| (v - y_mean) / y_std).collect();
-        let mut rng = PyRandom::new(seed);
+        let mut rng = PyRandom::new(seed.unsigned_abs());
         let mut starts = vec![0.0];
         starts.extend((0..20).map(|_| LOG_BOUNDS.0 + rng.random() * (LOG_BOUNDS.1 - LOG_BOUNDS.0)));
         let mut best: Option<(f64, f64)> = None;

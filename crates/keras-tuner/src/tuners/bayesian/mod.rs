@@ -141,8 +141,9 @@ impl Algorithm for BayesianOptimizationOracle {
         let (x, y) = self.vectorize(core);
         let gp = GaussianProcess::fit(&x, &y, self.alpha, core.seed);
         // The starting points: fresh for every trial, the same after a resume.
-        let mut rng =
-            PyRandom::new(core.seed.wrapping_mul(1_000_003).wrapping_add(core.trials().len() as i64));
+        let mut rng = PyRandom::new(
+            core.seed.wrapping_mul(1_000_003).wrapping_add(core.trials().len() as i64).unsigned_abs(),
+        );
         let (lo, hi) = (vec![0.0; d], vec![1.0; d]);
         let beta = self.beta;
         let mut best: Option<(Vec<f64>, f64)> = None;

@@ -2,13 +2,11 @@
 //! `keras/src/layers/attention/additive_attention.py`), the [`Attention`] machinery with
 //! additive scores.
 
-use std::any::Any;
-
 use serde_json::Value;
 
 use crate::layers::attention::attention::{Attention, ScoreMode};
 use crate::layers::call_kwargs::{CallKwargs, ShapeKwargs};
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{CallContext, Layer, Shape, Variable};
 use crate::{Result, Tensor};
 
 /// Keras `keras.layers.AdditiveAttention`: scores are `sum(scale * tanh(query + key), -1)`
@@ -75,18 +73,7 @@ impl AdditiveAttention {
 }
 
 impl Layer for AdditiveAttention {
-    fn class_name(&self) -> &'static str {
-        "AdditiveAttention"
-    }
-    fn base(&self) -> &LayerBase {
-        self.0.base()
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        self.0.base_mut()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!("AdditiveAttention", 0.base);
     fn takes_list(&self) -> bool {
         true
     }

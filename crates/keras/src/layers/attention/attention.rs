@@ -1,7 +1,6 @@
 //! `Attention`: dot-product (Luong-style) attention, and the machinery `AdditiveAttention`
 //! reuses (Keras `keras/src/layers/attention/attention.py`).
 
-use std::any::Any;
 use std::sync::Mutex;
 
 use keras_engine::Rng;
@@ -370,18 +369,7 @@ impl Attention {
 }
 
 impl Layer for Attention {
-    fn class_name(&self) -> &'static str {
-        self.class()
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!(|l| l.class());
     fn takes_list(&self) -> bool {
         true
     }

@@ -15,8 +15,10 @@ use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::layers::core::einsum_dense::EinsumDense;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
+use crate::setters::setters;
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// The keyword arguments of `MultiHeadAttention.call` (besides `training`).
@@ -70,12 +72,8 @@ pub struct MultiHeadAttention {
     attention_axes: Option<Vec<i64>>,
     sliding_window: Option<usize>,
     use_gate: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    kernel_constraint: Option<Constraint>,
-    bias_constraint: Option<Constraint>,
+    kernel_args: WeightArgs,
+    bias_args: WeightArgs,
     seed: Option<u64>,
     seeded: Mutex<Option<Rng>>,
     built: Option<Built>,
@@ -180,12 +178,8 @@ impl MultiHeadAttention {
             attention_axes: None,
             sliding_window: None,
             use_gate: false,
-            kernel_initializer: Initializer::glorot_uniform(),
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            bias_constraint: None,
+            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
+            bias_args: WeightArgs::new(Initializer::Zeros),
             seed: None,
             seeded: Mutex::new(None),
             built: None,
@@ -253,40 +247,19 @@ impl MultiHeadAttention {
         self
     }
 
-    /// Kernel initializer of every projection.
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
-    }
-
-    /// Bias initializer of every projection.
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
-
-    /// Kernel regularizer of every projection.
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
-        self
-    }
-
-    /// Bias regularizer of every projection.
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.bias_regularizer = Some(r);
-        self
-    }
-
-    /// Kernel constraint of every projection.
-    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
-        self.kernel_constraint = Some(c);
-        self
-    }
-
-    /// Bias constraint of every projection.
-    pub fn bias_constraint(mut self, c: Constraint) -> Self {
-        self.bias_constraint = Some(c);
-        self
+    setters! {
+        /// Kernel initializer of every projection.
+        kernel_initializer(kernel_args.initializer): Initializer,
+        /// Bias initializer of every projection.
+        bias_initializer(bias_args.initializer): Initializer,
+        /// Kernel regularizer of every projection.
+        kernel_regularizer(kernel_args.regularizer): Regularizer => Some,
+        /// Bias regularizer of every projection.
+        bias_regularizer(bias_args.regularizer): Regularizer => Some,
+        /// Kernel constraint of every projection.
+        kernel_constraint(kernel_args.constraint): Constraint => Some,
+        /// Bias constraint of every projection.
+        bias_constraint(bias_args.constraint): Constraint => Some,
     }
 
     /// A fixed seed for the dropout masks.
@@ -375,17 +348,8 @@ impl MultiHeadAttention {
         if let Some(w) = uint("sliding_window")? {
             l = l.sliding_window(w);
         }
-        if let Some(v) = cfg.get("kernel_initializer") {
-            l.kernel_initializer = Initializer::from_config(v)?;
-        }
-        if let Some(v) = cfg.get("bias_initializer") {
-            l.bias_initializer = Initializer::from_config(v)?;
-        }
-        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
-        l.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
-        l.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
-        l.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
-        l.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
+        l.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
+        l.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
         if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
             l = l.seed(s);
         }
@@ -399,12 +363,7 @@ impl MultiHeadAttention {
         let mut d = EinsumDense::new(equation, &output_shape)
             .name(name)
             .path_prefix(&format!("{}/{name}", self.base.name))
-            .kernel_initializer(self.kernel_initializer.clone())
-            .bias_initializer(self.bias_initializer.clone())
-            .kernel_regularizer(self.kernel_regularizer.clone())
-            .bias_regularizer(self.bias_regularizer.clone())
-            .kernel_constraint(self.kernel_constraint.clone())
-            .bias_constraint(self.bias_constraint.clone())
+            .weight_args(self.kernel_args.clone(), self.bias_args.clone())
             .activity_regularizer(self.base.activity_regularizer.clone());
         if self.use_bias {
             d = d.bias_axes(bias_axes);
@@ -919,8 +878,6 @@ impl Layer for MultiHeadAttention {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
-        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
         m.insert("num_heads".into(), json!(self.num_heads));
         m.insert("key_dim".into(), json!(self.key_dim));
         m.insert("value_dim".into(), json!(self.value_dim));
@@ -935,13 +892,8 @@ impl Layer for MultiHeadAttention {
         };
         m.insert("attention_axes".into(), axes);
         m.insert("sliding_window".into(), json!(self.sliding_window));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
-        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
-        m.insert("activity_regularizer".into(), reg(&self.base.activity_regularizer));
-        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
-        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        let weights = [("kernel", &self.kernel_args), ("bias", &self.bias_args)];
+        write_weight_args(&mut m, weights.into_iter(), Some(&self.base.activity_regularizer));
         m.insert("seed".into(), self.seed.map_or(Value::Null, Value::from));
         Value::Object(m)
     }

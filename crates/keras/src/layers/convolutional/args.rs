@@ -11,17 +11,16 @@ use keras_engine::ops::{self, ConvPadding, Unary};
 use serde_json::{json, Map, Value};
 
 use crate::activations::Activation;
-use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::convolutional::common::{
-    init_arg, negative_output_error, positive_tuple_error, strides_dilation_error, tuple_arg, usize_arg,
+    negative_output_error, positive_tuple_error, strides_dilation_error, tuple_arg, usize_arg,
 };
 use crate::layers::convolutional::conv1d::Padding1D;
 use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, LayerBase, Shape, Variable};
 use crate::layers::reshaping::args::int_tuple;
-use crate::regularizers::Regularizer;
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Which Keras base class a layer follows: it decides the config keys and the weights.
@@ -66,35 +65,6 @@ impl SizeArg for usize {
 impl<const N: usize> SizeArg for [usize; N] {
     fn into_sizes(self) -> Vec<usize> {
         self.to_vec()
-    }
-}
-
-/// The initializer, regularizer and constraint of one weight.
-#[derive(Clone)]
-pub(crate) struct WeightArgs {
-    pub(crate) initializer: Initializer,
-    pub(crate) regularizer: Option<Regularizer>,
-    pub(crate) constraint: Option<Constraint>,
-}
-
-impl WeightArgs {
-    fn new(initializer: Initializer) -> Self {
-        WeightArgs { initializer, regularizer: None, constraint: None }
-    }
-
-    fn from_config(cfg: &Value, prefix: &str, default: Initializer) -> Result<Self> {
-        let get = |k: &str| cfg.get(format!("{prefix}_{k}")).unwrap_or(&Value::Null);
-        Ok(WeightArgs {
-            initializer: init_arg(cfg, &format!("{prefix}_initializer"), default)?,
-            regularizer: Regularizer::from_config(get("regularizer"))?,
-            constraint: Constraint::from_config(get("constraint"))?,
-        })
-    }
-
-    fn variable(&self, name: &str, layer: &str, shape: &[usize]) -> Result<Variable> {
-        Ok(Variable::new(name, layer, self.initializer.initialize(shape)?, true)
-            .with_regularizer(self.regularizer.clone())
-            .with_constraint(self.constraint.clone()))
     }
 }
 
@@ -298,23 +268,8 @@ impl ConvArgs {
         }
         m.insert("activation".into(), self.activation.to_config());
         m.insert("use_bias".into(), json!(self.use_bias));
-        let names = f.weights();
-        let all = || names.iter().map(|(p, _)| *p).zip(&self.kernels).chain([("bias", &self.bias)]);
-        for (p, w) in all() {
-            m.insert(format!("{p}_initializer"), w.initializer.to_config());
-        }
-        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
-        for (p, w) in all() {
-            m.insert(format!("{p}_regularizer"), reg(&w.regularizer));
-        }
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        m.insert("activity_regularizer".into(), reg(&base.activity_regularizer));
-        for (p, w) in all() {
-            m.insert(
-                format!("{p}_constraint"),
-                w.constraint.as_ref().map_or(Value::Null, Constraint::to_config),
-            );
-        }
+        let kernels = f.weights().iter().map(|(p, _)| *p).zip(&self.kernels);
+        write_weight_args(&mut m, kernels.chain([("bias", &self.bias)]), Some(&base.activity_regularizer));
         Value::Object(m)
     }
 

@@ -7,30 +7,10 @@ use crate::activations::Activation;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::regularizers::Regularizer;
+use crate::setters::setters;
 use crate::{keras_bail, Error, Result, Tensor};
-
-/// Reads the kernel and bias arguments Dense and EinsumDense share
-/// (`kernel_initializer`, `bias_initializer`, where given, then the regularizers and
-/// constraints, `null` for none) into a layer with fields of the same names.
-macro_rules! read_kernel_bias_args {
-    ($layer:ident, $cfg:expr) => {
-        let cfg: &serde_json::Value = $cfg;
-        if let Some(v) = cfg.get("kernel_initializer") {
-            $layer.kernel_initializer = $crate::initializers::Initializer::from_config(v)?;
-        }
-        if let Some(v) = cfg.get("bias_initializer") {
-            $layer.bias_initializer = $crate::initializers::Initializer::from_config(v)?;
-        }
-        let get = |k: &str| cfg.get(k).unwrap_or(&serde_json::Value::Null);
-        $layer.kernel_regularizer =
-            $crate::regularizers::Regularizer::from_config(get("kernel_regularizer"))?;
-        $layer.bias_regularizer = $crate::regularizers::Regularizer::from_config(get("bias_regularizer"))?;
-        $layer.kernel_constraint = $crate::constraints::Constraint::from_config(get("kernel_constraint"))?;
-        $layer.bias_constraint = $crate::constraints::Constraint::from_config(get("bias_constraint"))?;
-    };
-}
-pub(crate) use read_kernel_bias_args;
 
 /// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
 ///
@@ -43,12 +23,8 @@ pub struct Dense {
     units: usize,
     activation: Activation,
     use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    kernel_constraint: Option<Constraint>,
-    bias_constraint: Option<Constraint>,
+    kernel_args: WeightArgs,
+    bias_args: WeightArgs,
     kernel: Option<Variable>,
     bias: Option<Variable>,
 }
@@ -68,12 +44,8 @@ impl Dense {
             units,
             activation: Activation::Linear,
             use_bias: true,
-            kernel_initializer: Initializer::glorot_uniform(),
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            bias_constraint: None,
+            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
+            bias_args: WeightArgs::new(Initializer::Zeros),
             kernel: None,
             bias: None,
         }
@@ -94,52 +66,23 @@ impl Dense {
         self
     }
 
-    /// Whether to add a bias (default true).
-    pub fn use_bias(mut self, yes: bool) -> Self {
-        self.use_bias = yes;
-        self
-    }
-
-    /// Kernel initializer.
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
-    }
-
-    /// Bias initializer.
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
-
-    /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
-        self
-    }
-
-    /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.bias_regularizer = Some(r);
-        self
-    }
-
-    /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
-    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
-        self.base.activity_regularizer = Some(r);
-        self
-    }
-
-    /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
-    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
-        self.kernel_constraint = Some(c);
-        self
-    }
-
-    /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
-    pub fn bias_constraint(mut self, c: Constraint) -> Self {
-        self.bias_constraint = Some(c);
-        self
+    setters! {
+        /// Whether to add a bias (default true).
+        use_bias: bool,
+        /// Kernel initializer.
+        kernel_initializer(kernel_args.initializer): Initializer,
+        /// Bias initializer.
+        bias_initializer(bias_args.initializer): Initializer,
+        /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
+        kernel_regularizer(kernel_args.regularizer): Regularizer => Some,
+        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+        bias_regularizer(bias_args.regularizer): Regularizer => Some,
+        /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
+        activity_regularizer(base.activity_regularizer): Regularizer => Some,
+        /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
+        kernel_constraint(kernel_args.constraint): Constraint => Some,
+        /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
+        bias_constraint(bias_args.constraint): Constraint => Some,
     }
 
     crate::layers::builders::base_builders!();
@@ -164,7 +107,8 @@ impl Dense {
         d.base.apply_config(cfg);
         d.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
         d.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-        read_kernel_bias_args!(d, cfg);
+        d.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
+        d.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
         d.base.apply_activity_config(cfg)?;
         // The builder's errors (`units` of 0) are the config's errors too.
         d.base.take_pending()?;
@@ -187,25 +131,9 @@ impl Layer for Dense {
             );
         };
         let name = self.base.name.clone();
-        self.kernel = Some(
-            Variable::new(
-                "kernel",
-                &name,
-                self.kernel_initializer.initialize(&[*input_dim, self.units])?,
-                true,
-            )
-            .with_regularizer(self.kernel_regularizer.clone())
-            .with_constraint(self.kernel_constraint.clone()),
-        );
-        self.bias = if self.use_bias {
-            Some(
-                Variable::new("bias", &name, self.bias_initializer.initialize(&[self.units])?, true)
-                    .with_regularizer(self.bias_regularizer.clone())
-                    .with_constraint(self.bias_constraint.clone()),
-            )
-        } else {
-            None
-        };
+        self.kernel = Some(self.kernel_args.variable("kernel", &name, &[*input_dim, self.units])?);
+        self.bias =
+            if self.use_bias { Some(self.bias_args.variable("bias", &name, &[self.units])?) } else { None };
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -262,14 +190,11 @@ impl Layer for Dense {
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
         m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
-        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
-        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
-        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
-        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
-        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        write_weight_args(
+            &mut m,
+            [("kernel", &self.kernel_args), ("bias", &self.bias_args)].into_iter(),
+            None,
+        );
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }

@@ -10,7 +10,8 @@ use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::regularizers::Regularizer;
 
-use super::dense::read_kernel_bias_args;
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::setters::setters;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.EinsumDense`: `activation(einsum(equation, inputs, kernel) + bias)`.
@@ -39,12 +40,8 @@ pub struct EinsumDense {
     partial_output_shape: Shape,
     bias_axes: Option<String>,
     activation: Activation,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    kernel_constraint: Option<Constraint>,
-    bias_constraint: Option<Constraint>,
+    kernel_args: WeightArgs,
+    bias_args: WeightArgs,
     kernel: Option<Variable>,
     bias: Option<Variable>,
     /// Prefix of the weight paths (`multi_head_attention/query` inside MultiHeadAttention).
@@ -280,12 +277,8 @@ impl EinsumDense {
             partial_output_shape: output_shape.to_vec(),
             bias_axes: None,
             activation: Activation::Linear,
-            kernel_initializer: Initializer::glorot_uniform(),
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            bias_constraint: None,
+            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
+            bias_args: WeightArgs::new(Initializer::Zeros),
             kernel: None,
             bias: None,
             path_prefix: None,
@@ -307,46 +300,28 @@ impl EinsumDense {
         self
     }
 
-    /// Kernel initializer (variance-scaling ones use the equation's input and output axes
-    /// for their fans, as Keras does).
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
+    setters! {
+        /// Kernel initializer (variance-scaling ones use the equation's input and output axes
+        /// for their fans, as Keras does).
+        kernel_initializer(kernel_args.initializer): Initializer,
+        /// Bias initializer.
+        bias_initializer(bias_args.initializer): Initializer,
+        /// Kernel regularizer.
+        kernel_regularizer(kernel_args.regularizer): Option<Regularizer>,
+        /// Bias regularizer.
+        bias_regularizer(bias_args.regularizer): Option<Regularizer>,
+        /// Kernel constraint.
+        kernel_constraint(kernel_args.constraint): Option<Constraint>,
+        /// Bias constraint.
+        bias_constraint(bias_args.constraint): Option<Constraint>,
+        /// Activity regularizer.
+        activity_regularizer(base.activity_regularizer): Option<Regularizer>,
     }
 
-    /// Bias initializer.
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
-
-    /// Kernel regularizer.
-    pub fn kernel_regularizer(mut self, r: Option<Regularizer>) -> Self {
-        self.kernel_regularizer = r;
-        self
-    }
-
-    /// Bias regularizer.
-    pub fn bias_regularizer(mut self, r: Option<Regularizer>) -> Self {
-        self.bias_regularizer = r;
-        self
-    }
-
-    /// Kernel constraint.
-    pub fn kernel_constraint(mut self, c: Option<Constraint>) -> Self {
-        self.kernel_constraint = c;
-        self
-    }
-
-    /// Bias constraint.
-    pub fn bias_constraint(mut self, c: Option<Constraint>) -> Self {
-        self.bias_constraint = c;
-        self
-    }
-
-    /// Activity regularizer.
-    pub fn activity_regularizer(mut self, r: Option<Regularizer>) -> Self {
-        self.base.activity_regularizer = r;
+    /// The kernel and bias arguments at once (MultiHeadAttention gives its projections its own).
+    pub(crate) fn weight_args(mut self, kernel: WeightArgs, bias: WeightArgs) -> Self {
+        self.kernel_args = kernel;
+        self.bias_args = bias;
         self
     }
 
@@ -390,7 +365,8 @@ impl EinsumDense {
             Some(v) => keras_bail!(Config, "EinsumDense config: `bias_axes` should be a string, got {v}"),
         };
         l.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        read_kernel_bias_args!(l, cfg);
+        l.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
+        l.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
         if let Some(q) = cfg.get("quantization_config").filter(|v| !v.is_null()) {
             keras_bail!(Config, "EinsumDense: quantized layers are not supported (quantization_config={q})");
         }
@@ -409,31 +385,20 @@ impl Layer for EinsumDense {
         let a = analyze(&self.equation, self.bias_axes.as_deref(), input_shape, &self.partial_output_shape)?;
         let name = self.base.name.clone();
         let kernel_shape = known_dims(&a.kernel_shape, "kernel", &name)?;
-        let kernel = match &self.kernel_initializer {
+        let kernel = match &self.kernel_args.initializer {
             // Keras passes the equation's axes to variance scaling: fan_in is the product of
             // the input axes, fan_out of the output axes (they cover every kernel axis).
             Initializer::VarianceScaling { .. } => {
                 let fan_in: usize = a.input_axes.iter().map(|&i| kernel_shape[i]).product();
                 let fan_out: usize = a.output_axes.iter().map(|&i| kernel_shape[i]).product();
-                self.kernel_initializer.initialize(&[fan_in, fan_out])?.reshape(kernel_shape.clone())?
+                self.kernel_args.initializer.initialize(&[fan_in, fan_out])?.reshape(kernel_shape.clone())?
             }
             init => init.initialize(&kernel_shape)?,
         };
         let owner = self.path_prefix.clone().unwrap_or(name.clone());
-        self.kernel = Some(
-            Variable::new("kernel", &owner, kernel, true)
-                .with_regularizer(self.kernel_regularizer.clone())
-                .with_constraint(self.kernel_constraint.clone()),
-        );
+        self.kernel = Some(self.kernel_args.variable_of("kernel", &owner, kernel));
         self.bias = match &a.bias_shape {
-            Some(s) => {
-                let s = known_dims(s, "bias", &name)?;
-                Some(
-                    Variable::new("bias", &owner, self.bias_initializer.initialize(&s)?, true)
-                        .with_regularizer(self.bias_regularizer.clone())
-                        .with_constraint(self.bias_constraint.clone()),
-                )
-            }
+            Some(s) => Some(self.bias_args.variable("bias", &owner, &known_dims(s, "bias", &name)?)?),
             None => None,
         };
         self.base.build_input_shape = Some(input_shape.to_vec());
@@ -487,15 +452,8 @@ impl Layer for EinsumDense {
         m.insert("equation".into(), json!(self.equation));
         m.insert("activation".into(), self.activation.to_config());
         m.insert("bias_axes".into(), json!(self.bias_axes));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
-        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
-        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
-        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
-        m.insert("activity_regularizer".into(), reg(&self.base.activity_regularizer));
-        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
-        m.insert("bias_constraint".into(), con(&self.bias_constraint));
+        let weights = [("kernel", &self.kernel_args), ("bias", &self.bias_args)];
+        write_weight_args(&mut m, weights.into_iter(), Some(&self.base.activity_regularizer));
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }

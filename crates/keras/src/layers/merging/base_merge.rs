@@ -189,18 +189,7 @@ pub(crate) fn not_a_list<T>(class_name: &str) -> Result<T> {
 macro_rules! merge_layer_impl {
     ($ty:ident, $class:literal) => {
         impl $crate::layers::layer::Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                $class
-            }
-            fn base(&self) -> &$crate::layers::layer::LayerBase {
-                &self.base
-            }
-            fn base_mut(&mut self) -> &mut $crate::layers::layer::LayerBase {
-                &mut self.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
+            $crate::layers::layer::layer_base_methods!($class);
             fn takes_list(&self) -> bool {
                 true
             }
@@ -302,7 +291,44 @@ macro_rules! plain_merge_layer {
     };
 }
 
-pub(crate) use {merge_layer_impl, plain_merge_layer};
+/// A whole [`plain_merge_layer!`] whose merge folds `$op` (`ops::maximum`, `ops::minimum`)
+/// over the inputs with [`apply_op_and_or_mask`]; the output shape is the broadcast shape and
+/// the output mask the OR of the input masks.
+macro_rules! masked_fold_merge_layer {
+    ($ty:ident, $snake:literal, $class:literal, $op:path, $doc:literal) => {
+        $crate::layers::merging::base_merge::plain_merge_layer!($ty, $snake, $doc);
+
+        impl $ty {
+            fn output_shape(
+                &self,
+                shapes: &[$crate::layers::layer::Shape],
+            ) -> $crate::Result<$crate::layers::layer::Shape> {
+                $crate::layers::merging::base_merge::elementwise_output_shape(shapes)
+            }
+
+            fn merge(
+                &self,
+                inputs: &[$crate::Tensor],
+                masks: &[Option<$crate::Tensor>],
+            ) -> $crate::Result<$crate::Tensor> {
+                use $crate::layers::merging::base_merge::{align_ranks, apply_op_and_or_mask};
+                apply_op_and_or_mask(&align_ranks(inputs)?, masks, |a, b| Ok($op(a, b)?))
+            }
+
+            fn output_mask(
+                &self,
+                inputs: &[$crate::Tensor],
+                masks: &[Option<$crate::Tensor>],
+            ) -> $crate::Result<Option<$crate::Tensor>> {
+                $crate::layers::merging::base_merge::or_masks(inputs, masks)
+            }
+        }
+
+        $crate::layers::merging::base_merge::merge_layer_impl!($ty, $class);
+    };
+}
+
+pub(crate) use {masked_fold_merge_layer, merge_layer_impl, plain_merge_layer};
 
 /// Keras `Merge._apply_merge_op_and_or_mask` (Maximum, Minimum): folds `op` over the inputs;
 /// where an input is masked out it takes the running result's value and vice versa, so masked

@@ -240,18 +240,7 @@ macro_rules! pooling_layer {
         }
 
         impl $crate::layers::Layer for $name {
-            fn class_name(&self) -> &'static str {
-                stringify!($name)
-            }
-            fn base(&self) -> &$crate::layers::LayerBase {
-                &self.0.base
-            }
-            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-                &mut self.0.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
+            $crate::layers::layer::layer_base_methods!(stringify!($name), 0.base);
             fn records_build_config(&self) -> bool {
                 false
             }

@@ -1,8 +1,6 @@
 //! `SpatialDropout1D/2D/3D`: dropout of whole feature maps (one mask value per sample and
 //! channel, broadcast over the spatial axes).
 
-use std::any::Any;
-
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::{json, Value};
 
@@ -140,18 +138,7 @@ macro_rules! spatial_dropout {
         }
 
         impl Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                $class
-            }
-            fn base(&self) -> &LayerBase {
-                &self.0.base
-            }
-            fn base_mut(&mut self) -> &mut LayerBase {
-                &mut self.0.base
-            }
-            fn as_any(&self) -> &dyn Any {
-                self
-            }
+            crate::layers::layer::layer_base_methods!($class, 0.base);
             fn records_build_config(&self) -> bool {
                 false
             }

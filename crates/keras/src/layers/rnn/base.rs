@@ -676,10 +676,7 @@ pub(crate) use recurrent_layer;
 /// The layer view of a recurrent layer, so wrappers (`Bidirectional`) hold it as a layer:
 /// no weights of its own, its cell as the sub-layer `cell` (where Keras keeps the weights).
 impl Layer for Recurrent {
-    fn class_name(&self) -> &'static str {
-        self.kind.class_name()
-    }
-    stepped_layer_common!();
+    stepped_layer_common!(|l| l.kind.class_name());
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         Recurrent::build(self, input_shape)
     }

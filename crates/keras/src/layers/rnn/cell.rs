@@ -3,8 +3,6 @@
 //! a holder of `kernel`, `recurrent_kernel` and `bias` seen as a sub-layer (saved under
 //! `cell`, variables `lstm/lstm_cell/kernel`), not called on its own.
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use super::base::RecurrentKind;
@@ -34,22 +32,11 @@ impl RecurrentCell {
 }
 
 impl Layer for RecurrentCell {
-    fn class_name(&self) -> &'static str {
-        match self.kind {
-            RecurrentKind::SimpleRnn => "SimpleRNNCell",
-            RecurrentKind::Lstm => "LSTMCell",
-            RecurrentKind::Gru => "GRUCell",
-        }
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!(|l| match l.kind {
+        RecurrentKind::SimpleRnn => "SimpleRNNCell",
+        RecurrentKind::Lstm => "LSTMCell",
+        RecurrentKind::Gru => "GRUCell",
+    });
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         let units = self.recurrent_kernel.as_ref().map(|k| k.shape()[0]);
         Ok(vec![input_shape.first().copied().flatten(), units])

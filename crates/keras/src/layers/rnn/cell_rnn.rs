@@ -138,16 +138,8 @@ impl CarriedStates {
 /// The [`Layer`] methods a recurrent layer (a struct with `base` and a
 /// `run(x, mask, initial_state, ctx)` giving `[output, states...]`) writes the same way.
 macro_rules! stepped_layer_common {
-    () => {
-        fn base(&self) -> &$crate::layers::LayerBase {
-            &self.base
-        }
-        fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-            &mut self.base
-        }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
+    ($($class:tt)+) => {
+        $crate::layers::layer::layer_base_methods!($($class)+);
         fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
             Ok(self.run(x, None, None, ctx)?.swap_remove(0))
         }
@@ -171,18 +163,7 @@ pub(crate) use stepped_layer_common;
 macro_rules! wrapped_layer_impl {
     ($ty:ident) => {
         impl $crate::layers::Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                $crate::layers::Layer::class_name(&self.0)
-            }
-            fn base(&self) -> &$crate::layers::LayerBase {
-                &self.0.base
-            }
-            fn base_mut(&mut self) -> &mut $crate::layers::LayerBase {
-                &mut self.0.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
+            $crate::layers::layer::layer_base_methods!(|l| $crate::layers::Layer::class_name(&l.0), 0.base);
             fn build(&mut self, input_shape: &[Option<usize>]) -> $crate::Result<()> {
                 $crate::layers::Layer::build(&mut self.0, input_shape)
             }
@@ -544,10 +525,7 @@ impl CellRnn {
 }
 
 impl Layer for CellRnn {
-    fn class_name(&self) -> &'static str {
-        "RNN"
-    }
-    stepped_layer_common!();
+    stepped_layer_common!("RNN");
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         if let Some(e) = &self.base.pending_error {
             return Err(e.clone());

@@ -460,10 +460,7 @@ impl ConvLSTM {
 }
 
 impl Layer for ConvLSTM {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    stepped_layer_common!();
+    stepped_layer_common!(|l| l.class);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         ConvLSTM::build(self, input_shape)
     }

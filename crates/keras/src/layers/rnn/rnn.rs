@@ -134,18 +134,7 @@ macro_rules! cell_type {
         /// The cell as a layer (Keras's cell object): its weights `kernel`, `recurrent_kernel`,
         /// `bias`, built for one step's input `(batch, features)`.
         impl Layer for $ty {
-            fn class_name(&self) -> &'static str {
-                cell_class($kind)
-            }
-            fn base(&self) -> &LayerBase {
-                &self.0.cell.base
-            }
-            fn base_mut(&mut self) -> &mut LayerBase {
-                &mut self.0.cell.base
-            }
-            fn as_any(&self) -> &dyn std::any::Any {
-                self
-            }
+            crate::layers::layer::layer_base_methods!(cell_class($kind), 0.cell.base);
             fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
                 if let Some(e) = &self.0.base.pending_error {
                     return Err(e.clone());

@@ -3,8 +3,6 @@
 //! have no weights and are not layers of the model (`model.layers` skips them, as Keras's
 //! does), but `summary()` lists them, as Keras's does.
 
-use std::any::Any;
-
 use serde_json::{json, Value};
 
 use super::symbolic::{call_symbolic, KerasTensor, LayerSlot};
@@ -93,18 +91,7 @@ impl OpLayer {
 }
 
 impl Layer for OpLayer {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    crate::layers::layer::layer_base_methods!(|l| l.class);
     fn records_build_config(&self) -> bool {
         false
     }

@@ -119,7 +119,7 @@ impl HyperParameter {
     /// `random_sample(seed)`: `prob_to_value(random.Random(seed).random())`, the draw
     /// keras-tuner makes for each active hyperparameter of a random trial.
     pub fn random_sample(&self, seed: i64) -> HpValue {
-        self.prob_to_value(PyRandom::new(seed).random())
+        self.prob_to_value(PyRandom::new(seed.unsigned_abs()).random())
     }
 
     /// Every value a grid search visits, in order.
