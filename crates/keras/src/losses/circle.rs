@@ -2,8 +2,6 @@
 //! embeddings of a batch, weighting each positive and negative pair by how far it is from its
 //! optimum.
 
-use serde_json::Value;
-
 use super::classes::{common_builders, wrap_inputs, LossArgs};
 use super::kernels::{fmt_shape, needs_grad, sigmoid, softplus};
 use super::{Loss, Reduction};
@@ -192,12 +190,7 @@ impl Circle {
 common_builders!(Circle, "circle");
 
 impl Loss for Circle {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "Circle"
-    }
+    crate::losses::classes::loss_base_methods!("Circle", params);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         Ok(self.call_masked(y_true, y_pred)?.0)
     }
@@ -205,11 +198,5 @@ impl Loss for Circle {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         let (v, m) = circle(&t, &p, None, self.params)?;
         Ok((v, Some(m)))
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        super::classes::loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }

@@ -127,6 +127,37 @@ pub(crate) fn loss_config(
     Value::Object(m)
 }
 
+/// The [`Loss`] methods every loss class with `name` and `reduction` fields writes the
+/// same way: `name`, `class_name` (`$class`) and `reduction`; with `config`, `get_config`
+/// is `self.config()` (the `loss_with_args!` writer); with `params`, the base config and
+/// `self.params`' arguments.
+macro_rules! loss_base_methods {
+    ($class:literal) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn class_name(&self) -> &str {
+            $class
+        }
+        fn reduction(&self) -> $crate::losses::Reduction {
+            self.reduction
+        }
+    };
+    ($class:literal, config) => {
+        $crate::losses::classes::loss_base_methods!($class);
+        fn get_config(&self) -> serde_json::Value {
+            self.config()
+        }
+    };
+    ($class:literal, params) => {
+        $crate::losses::classes::loss_base_methods!($class);
+        fn get_config(&self) -> serde_json::Value {
+            $crate::losses::classes::loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
+        }
+    };
+}
+pub(crate) use loss_base_methods;
+
 /// A loss class with its arguments declared once (see [`config_args!`]): the struct (name,
 /// reduction, arguments), `new()` with Keras's defaults, the argument builders,
 /// `common_builders!`, `config()` (the `get_config()` map) and `read_args_from(cfg)`.
@@ -277,18 +308,10 @@ loss_with_args!(
 );
 
 impl Loss for Huber {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "Huber"
-    }
+    crate::losses::classes::loss_base_methods!("Huber");
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         regression::huber(&t, &p, self.args.delta)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
     fn get_config(&self) -> Value {
         // Keras 3.15 returns only the base config for Huber (`delta` is `write false`).
@@ -308,22 +331,11 @@ loss_with_args!(
 );
 
 impl Loss for CosineSimilarity {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "CosineSimilarity"
-    }
+    // Keras 3.15 returns only the base config for CosineSimilarity (`axis` is `write false`).
+    crate::losses::classes::loss_base_methods!("CosineSimilarity", config);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         regression::cosine_similarity(&t, &p, self.args.axis)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        // Keras 3.15 returns only the base config for CosineSimilarity (`axis` is `write false`).
-        self.config()
     }
 }
 
@@ -343,22 +355,11 @@ loss_with_args!(
 );
 
 impl Loss for CategoricalCrossentropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "CategoricalCrossentropy"
-    }
+    crate::losses::classes::loss_base_methods!("CategoricalCrossentropy", config);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         let a = &self.args;
         categorical_crossentropy_axis(&t, &p, a.from_logits, a.label_smoothing, a.axis)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        self.config()
     }
 }
 
@@ -376,24 +377,13 @@ loss_with_args!(
 );
 
 impl Loss for SparseCategoricalCrossentropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "SparseCategoricalCrossentropy"
-    }
+    crate::losses::classes::loss_base_methods!("SparseCategoricalCrossentropy", config);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         Ok(self.call_masked(y_true, y_pred)?.0)
     }
     fn call_masked(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
         let (t, p) = squeeze_or_expand(&y_true.detach(), &as_float(y_pred))?;
         sparse_categorical_crossentropy_ignore(&t, &p, self.args.from_logits, self.args.ignore_class)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        self.config()
     }
 }
 
@@ -413,22 +403,11 @@ loss_with_args!(
 );
 
 impl Loss for BinaryCrossentropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "BinaryCrossentropy"
-    }
+    crate::losses::classes::loss_base_methods!("BinaryCrossentropy", config);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         let a = &self.args;
         binary_crossentropy_axis(&t, &p, a.from_logits, a.label_smoothing, a.axis)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        self.config()
     }
 }
 
@@ -459,21 +438,10 @@ impl BinaryFocalCrossentropy {
 common_builders!(BinaryFocalCrossentropy, "binary_focal_crossentropy");
 
 impl Loss for BinaryFocalCrossentropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "BinaryFocalCrossentropy"
-    }
+    crate::losses::classes::loss_base_methods!("BinaryFocalCrossentropy", params);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         binary_focal_crossentropy(&t, &p, self.params)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }
 
@@ -504,21 +472,10 @@ impl CategoricalFocalCrossentropy {
 common_builders!(CategoricalFocalCrossentropy, "categorical_focal_crossentropy");
 
 impl Loss for CategoricalFocalCrossentropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "CategoricalFocalCrossentropy"
-    }
+    crate::losses::classes::loss_base_methods!("CategoricalFocalCrossentropy", params);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         categorical_focal_crossentropy(&t, &p, self.params)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
     }
 }
 
@@ -556,21 +513,10 @@ impl CategoricalGeneralizedCrossEntropy {
 }
 
 impl Loss for CategoricalGeneralizedCrossEntropy {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "CategoricalGeneralizedCrossEntropy"
-    }
+    crate::losses::classes::loss_base_methods!("CategoricalGeneralizedCrossEntropy", config);
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (t, p) = wrap_inputs(y_true, y_pred)?;
         categorical_generalized_cross_entropy(&t, &p, self.args.q)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-    fn get_config(&self) -> Value {
-        self.config()
     }
 }
 

@@ -246,18 +246,10 @@ impl CTC {
 common_builders!(CTC, "ctc");
 
 impl Loss for CTC {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "CTC"
-    }
+    crate::losses::classes::loss_base_methods!("CTC");
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         // LossFunctionWrapper's squeeze_or_expand never applies: ranks 2 and 3 with classes > 1.
         ctc(y_true, y_pred)
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
     fn get_config(&self) -> Value {
         serde_json::json!({"name": self.name, "reduction": self.reduction.to_config()})

@@ -92,9 +92,10 @@ pub(crate) fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) 
     (outer, shape[axis], inner)
 }
 
-/// Reorders `(outer, len, inner)` data to `(outer, inner, len)` rows.
+/// Reorders `(outer, len, inner)` data to `(outer, inner, len)` rows (a copy when either
+/// `len` or `inner` is 1).
 pub(crate) fn to_rows(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
-    if inner == 1 {
+    if inner == 1 || len == 1 {
         return x.to_vec();
     }
     let mut out = vec![0.0; x.len()];
@@ -108,20 +109,10 @@ pub(crate) fn to_rows(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<
     out
 }
 
-/// Inverse of [`to_rows`].
+/// Inverse of [`to_rows`]: `(outer, inner, len)` rows back to `(outer, len, inner)`, the
+/// same transposition with the two sizes swapped.
 pub(crate) fn from_rows(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
-    if inner == 1 {
-        return x.to_vec();
-    }
-    let mut out = vec![0.0; x.len()];
-    for o in 0..outer {
-        for l in 0..len {
-            for i in 0..inner {
-                out[(o * len + l) * inner + i] = x[(o * inner + i) * len + l];
-            }
-        }
-    }
-    out
+    to_rows(x, outer, inner, len)
 }
 
 /// A fused loss over rows: `x` (the differentiable input, float32) is reduced along `axis`;

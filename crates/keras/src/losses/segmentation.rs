@@ -136,17 +136,9 @@ impl Dice {
 common_builders!(Dice, "dice");
 
 impl Loss for Dice {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "Dice"
-    }
+    crate::losses::classes::loss_base_methods!("Dice");
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         dice(y_true, y_pred, self.axis.axes().as_deref())
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
     fn get_config(&self) -> Value {
         json!({"name": self.name, "reduction": self.reduction.to_config(), "axis": self.axis.to_config()})
@@ -203,17 +195,9 @@ impl Tversky {
 common_builders!(Tversky, "tversky");
 
 impl Loss for Tversky {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &str {
-        "Tversky"
-    }
+    crate::losses::classes::loss_base_methods!("Tversky");
     fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         tversky(y_true, y_pred, self.alpha, self.beta, self.axis.axes().as_deref())
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
     fn get_config(&self) -> Value {
         json!({

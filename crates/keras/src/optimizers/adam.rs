@@ -1,29 +1,30 @@
 //! `keras.optimizers.Adam` and `keras.optimizers.AdamW`.
 
 use keras_engine::kernels::adam::{adam_update, AdamStep};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::base::{take_bool, take_f64, BaseOptimizer, BaseState, SlotSpec, StepInfo, UpdateRule};
+use super::base::{BaseState, SlotSpec, StepInfo, UpdateRule};
+use super::rule_args::{optimizer_rule, rule_args_config};
 use crate::{keras_bail, Result};
 
-/// The Adam algorithm (Keras's "epsilon hat" form):
-/// `alpha = lr*sqrt(1-beta_2^t)/(1-beta_1^t)`, `var -= alpha*m/(sqrt(v)+epsilon)`; AMSGrad
-/// uses the running maximum of the uncorrected `v`.
-#[derive(Clone, Debug)]
-pub struct AdamRule {
-    /// `beta_1` (default 0.9).
-    pub beta_1: f64,
-    /// `beta_2` (default 0.999).
-    pub beta_2: f64,
-    /// `epsilon` (default 1e-7).
-    pub epsilon: f64,
-    /// `amsgrad` (default false).
-    pub amsgrad: bool,
-}
-
-impl Default for AdamRule {
-    fn default() -> Self {
-        AdamRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }
+optimizer_rule! {
+    /// The Adam algorithm (Keras's "epsilon hat" form):
+    /// `alpha = lr*sqrt(1-beta_2^t)/(1-beta_1^t)`, `var -= alpha*m/(sqrt(v)+epsilon)`; AMSGrad
+    /// uses the running maximum of the uncorrected `v`.
+    pub struct AdamRule;
+    /// `keras.optimizers.Adam` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+    pub type Adam;
+    new = "Adam with Keras's defaults.";
+    args {
+        beta_1: f64 = 0.9 => "`beta_1=` (decay of the first moment).",
+        beta_2: f64 = 0.999 => "`beta_2=` (decay of the second moment).",
+        epsilon: f64 = 1e-7 => "`epsilon=` (added to `sqrt(v)`).",
+        amsgrad: bool = false,
+    }
+    variant {
+        /// `keras.optimizers.AdamW` (Adam with `weight_decay=0.004`).
+        pub type AdamW = AdamWRule;
+        new = "AdamW with Keras's defaults.";
     }
 }
 
@@ -61,21 +62,6 @@ impl AdamRule {
             epsilon: self.epsilon as f32,
         }
     }
-
-    fn write_adam_config(&self, m: &mut Map<String, Value>) {
-        m.insert("beta_1".into(), json!(self.beta_1));
-        m.insert("beta_2".into(), json!(self.beta_2));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("amsgrad".into(), json!(self.amsgrad));
-    }
-
-    fn read_adam_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.beta_1 = take_f64(cfg, "beta_1", self.beta_1)?;
-        self.beta_2 = take_f64(cfg, "beta_2", self.beta_2)?;
-        self.epsilon = take_f64(cfg, "epsilon", self.epsilon)?;
-        self.amsgrad = take_bool(cfg, "amsgrad", self.amsgrad)?;
-        Ok(())
-    }
 }
 
 impl UpdateRule for AdamRule {
@@ -95,13 +81,7 @@ impl UpdateRule for AdamRule {
         Some(self.fused_rule())
     }
 
-    fn config(&self, m: &mut Map<String, Value>) {
-        self.write_adam_config(m)
-    }
-
-    fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.read_adam_config(cfg)
-    }
+    rule_args_config!();
 }
 
 /// AdamW: Adam with a default decoupled `weight_decay` of 0.004 (which must be set).
@@ -126,11 +106,11 @@ impl UpdateRule for AdamWRule {
     }
 
     fn config(&self, m: &mut Map<String, Value>) {
-        self.0.write_adam_config(m)
+        self.0.write_args(m)
     }
 
     fn read_config(&mut self, cfg: &mut Map<String, Value>) -> Result<()> {
-        self.0.read_adam_config(cfg)
+        self.0.read_args(cfg)
     }
 
     fn init_base(base: &mut BaseState) {
@@ -148,62 +128,15 @@ impl UpdateRule for AdamWRule {
     }
 }
 
-/// `keras.optimizers.Adam` (learning rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
-pub type Adam = BaseOptimizer<AdamRule>;
-
-/// `keras.optimizers.AdamW` (Adam with `weight_decay=0.004`).
-pub type AdamW = BaseOptimizer<AdamWRule>;
-
-macro_rules! adam_builders {
-    ($ty:ty, $doc:literal) => {
-        impl $ty {
-            #[doc = $doc]
-            pub fn new() -> Self {
-                Self::new_default()
-            }
-
-            /// `beta_1=` (decay of the first moment).
-            pub fn beta_1(mut self, v: impl Into<f64>) -> Self {
-                self.rule_mut().adam().beta_1 = v.into();
-                self
-            }
-
-            /// `beta_2=` (decay of the second moment).
-            pub fn beta_2(mut self, v: impl Into<f64>) -> Self {
-                self.rule_mut().adam().beta_2 = v.into();
-                self
-            }
-
-            /// `epsilon=` (added to `sqrt(v)`).
-            pub fn epsilon(mut self, v: impl Into<f64>) -> Self {
-                self.rule_mut().adam().epsilon = v.into();
-                self
-            }
-
-            /// `amsgrad=`.
-            pub fn amsgrad(mut self, yes: bool) -> Self {
-                self.rule_mut().adam().amsgrad = yes;
-                self
-            }
-        }
-    };
-}
-
-trait AsAdam {
-    fn adam(&mut self) -> &mut AdamRule;
-}
-
-impl AsAdam for AdamRule {
-    fn adam(&mut self) -> &mut AdamRule {
-        self
+impl std::ops::Deref for AdamWRule {
+    type Target = AdamRule;
+    fn deref(&self) -> &AdamRule {
+        &self.0
     }
 }
 
-impl AsAdam for AdamWRule {
-    fn adam(&mut self) -> &mut AdamRule {
+impl std::ops::DerefMut for AdamWRule {
+    fn deref_mut(&mut self) -> &mut AdamRule {
         &mut self.0
     }
 }
-
-adam_builders!(Adam, "Adam with Keras's defaults.");
-adam_builders!(AdamW, "AdamW with Keras's defaults.");

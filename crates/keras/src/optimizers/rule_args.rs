@@ -67,6 +67,13 @@ impl RuleArg for i64 {
 ///         /// Doc.
 ///         u_product: f32 = 1.0,
 ///     }
+///     // Optional: a second public type whose rule wraps this one (it derefs to it), with
+///     // the same builders (AdamW over Adam's rule).
+///     variant {
+///         /// Its doc.
+///         pub type AdamaxW = AdamaxWRule;
+///         new = "AdamaxW with Keras's defaults.";
+///     }
 /// }
 /// ```
 /// Each argument gets a field documented "`name` (default value).", its default, a builder
@@ -78,13 +85,37 @@ macro_rules! optimizer_rule {
         $(#[$opt_meta:meta])*
         pub type $opt:ident;
         new = $new_doc:literal;
-        args {
+        args $args:tt
+        $(state $state:tt)?
+        $(
+            variant {
+                $(#[$vopt_meta:meta])*
+                pub type $vopt:ident = $vrule:ident;
+                new = $vnew_doc:literal;
+            }
+        )?
+    ) => {
+        $crate::optimizers::rule_args::optimizer_rule!(@rule [$(#[$rule_meta])*] $rule $args $($state)?);
+
+        $(#[$opt_meta])*
+        pub type $opt = super::base::BaseOptimizer<$rule>;
+        $crate::optimizers::rule_args::optimizer_rule!(@builders $opt, $new_doc, $args);
+
+        $(
+            $(#[$vopt_meta])*
+            pub type $vopt = super::base::BaseOptimizer<$vrule>;
+            $crate::optimizers::rule_args::optimizer_rule!(@builders $vopt, $vnew_doc, $args);
+        )?
+    };
+    (
+        @rule [$(#[$rule_meta:meta])*] $rule:ident
+        {
             $(
                 $(#[doc = $fdoc:literal])*
                 $field:ident: $ty:ty = $default:expr $(=> $bdoc:literal)?,
             )*
         }
-        $(state {
+        $({
             $(
                 $(#[doc = $sdoc:literal])*
                 $sfield:ident: $sty:ty = $sdefault:expr,
@@ -108,9 +139,28 @@ macro_rules! optimizer_rule {
             }
         }
 
-        $(#[$opt_meta])*
-        pub type $opt = super::base::BaseOptimizer<$rule>;
+        impl $rule {
+            /// Writes the arguments into a `get_config` map, in declaration order.
+            fn write_args(&self, m: &mut serde_json::Map<String, serde_json::Value>) {
+                $( m.insert(stringify!($field).into(), $crate::optimizers::rule_args::RuleArg::to_config(&self.$field)); )*
+            }
 
+            /// Reads (and removes) the arguments from a config.
+            fn read_args(&mut self, cfg: &mut serde_json::Map<String, serde_json::Value>) -> $crate::Result<()> {
+                $( self.$field = $crate::optimizers::rule_args::RuleArg::take(cfg, stringify!($field), self.$field)?; )*
+                Ok(())
+            }
+        }
+    };
+    (
+        @builders $opt:ident, $new_doc:literal,
+        {
+            $(
+                $(#[doc = $fdoc:literal])*
+                $field:ident: $ty:ty = $default:expr $(=> $bdoc:literal)?,
+            )*
+        }
+    ) => {
         impl $opt {
             #[doc = $new_doc]
             pub fn new() -> Self {
@@ -124,19 +174,6 @@ macro_rules! optimizer_rule {
                     self
                 }
             )*
-        }
-
-        impl $rule {
-            /// Writes the arguments into a `get_config` map, in declaration order.
-            fn write_args(&self, m: &mut serde_json::Map<String, serde_json::Value>) {
-                $( m.insert(stringify!($field).into(), $crate::optimizers::rule_args::RuleArg::to_config(&self.$field)); )*
-            }
-
-            /// Reads (and removes) the arguments from a config.
-            fn read_args(&mut self, cfg: &mut serde_json::Map<String, serde_json::Value>) -> $crate::Result<()> {
-                $( self.$field = $crate::optimizers::rule_args::RuleArg::take(cfg, stringify!($field), self.$field)?; )*
-                Ok(())
-            }
         }
     };
 }

@@ -12,13 +12,15 @@ use super::compile_config::{
 use super::h5::{self, Attr, Node, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
 use super::legacy_h5::{join, set_list_attr};
-use super::weights_h5::{count_vars, read_group};
+use super::weights_h5::{self, to_tree, WeightsTarget};
 use super::zip::{write_stored, Archive};
 use super::{atomic, ends_with, limits, path_str, shielded, warn, with_file, KERAS_VERSION};
 use crate::backend::to_snake_case;
 use crate::layers::Layer;
+use crate::layers::Variable;
 use crate::models::functional::graph::trainable_flags;
 use crate::models::Functional;
+use crate::trainers::Compiled;
 use crate::{keras_bail, Error, Result, Tensor};
 
 const MAX_JSON_BYTES: usize = 64 << 20;
@@ -59,83 +61,29 @@ pub(crate) fn model_groups(model: &Functional) -> Vec<VarGroup> {
     out
 }
 
-/// The Keras 3 weights tree of a model (and its optimizer when compiled).
-pub(crate) fn to_tree(model: &Functional) -> Node {
-    let mut root = Node::default();
-    let weights = model.weights();
-    for g in model_groups(model) {
-        let node = root.group(&g.path);
-        node.set_attr("name", Attr::Str(g.name.clone()));
-        for (i, &w) in g.weights.iter().enumerate() {
-            node.dataset(&i.to_string(), weights[w].value());
-        }
+impl WeightsTarget for Functional {
+    fn var_groups(&self) -> Vec<VarGroup> {
+        model_groups(self)
     }
-    if let Some(c) = model.compile_state() {
-        let node = root.group("optimizer/vars");
-        node.set_attr("name", Attr::Str(c.optimizer.name().to_string()));
-        for (i, (_, value)) in c.optimizer.variables().iter().enumerate() {
-            node.dataset(&i.to_string(), value);
-        }
+    fn all_weights(&self) -> Vec<&Variable> {
+        self.weights()
     }
-    root
+    fn compile_state(&self) -> Option<&Compiled> {
+        Functional::compile_state(self)
+    }
+    fn compile_state_mut(&mut self) -> Option<&mut Compiled> {
+        Functional::compile_state_mut(self)
+    }
+    fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
+        Functional::assign_weights(self, values)
+    }
 }
 
-/// Reads the Keras 3 weights tree into `model`: everything is read and checked, then
-/// assigned (the optimizer state too, when compiled and of the same size).
-pub(crate) fn load_tree(model: &mut Functional, r: &Reader) -> Result<()> {
-    let (shapes, names): (Vec<Vec<usize>>, Vec<String>) =
-        model.weights().iter().map(|w| (w.shape().to_vec(), w.name().to_string())).unzip();
-    let mut values: Vec<(usize, Tensor)> = Vec::new();
-    let mut failures: Vec<(String, Error)> = Vec::new();
-    for g in model_groups(model) {
-        if g.weights.is_empty() && !r.has_group(&g.path)? {
-            continue;
-        }
-        match read_group(r, &g, &shapes, &names) {
-            Ok(vs) => values.extend(g.weights.iter().copied().zip(vs)),
-            Err(e) => failures.push((g.name.clone(), e)),
-        }
-    }
-    if let Some((first, e)) = failures.first() {
-        let msg = format!(
-            "A total of {} objects could not be loaded. Example error message for object {first}: {e} \
-             List of objects that could not be loaded: {:?}",
-            failures.len(),
-            failures.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
-        );
-        return Err(match e {
-            Error::Io(_) => Error::Io(msg),
-            _ => Error::Value(msg),
-        });
-    }
-    let mut optimizer_values = None;
-    if let Some(c) = model.compile_state() {
-        if r.has_group("optimizer/vars")? {
-            let current = c.optimizer.variables();
-            let found = count_vars(r, "optimizer/vars")?;
-            if found == current.len() {
-                optimizer_values = Some(
-                    current
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (_, t))| r.read(&format!("optimizer/vars/{i}"), Some(t.shape())))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            } else {
-                warn(&format!(
-                    "Skipping variable loading for optimizer '{}', because it has {} variables whereas the saved \
-                     optimizer has {found} variables.",
-                    c.optimizer.name(),
-                    current.len()
-                ));
-            }
-        }
-    }
-    model.assign_weights(values)?;
-    if let (Some(vals), Some(c)) = (optimizer_values, model.compile_state_mut()) {
-        c.optimizer.set_variables(&vals)?;
-    }
-    Ok(())
+/// Reads the Keras 3 weights tree into `model` ([`weights_h5::load_tree`] without
+/// `skip_mismatch`): everything is read and checked, then assigned (the optimizer state too,
+/// when compiled and of the same size).
+fn load_tree(model: &mut Functional, r: &Reader) -> Result<()> {
+    weights_h5::load_tree(model, r, false)
 }
 
 /// `serialize_keras_object(model)` with its compile config.

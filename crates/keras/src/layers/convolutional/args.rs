@@ -23,6 +23,18 @@ use crate::layers::reshaping::args::int_tuple;
 use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
+/// An engine convolution with a fused inference epilogue (`ops::conv2d_inference`,
+/// `ops::depthwise_conv2d_inference`).
+pub(crate) type InferenceConv = fn(
+    &Tensor,
+    &Tensor,
+    Option<&Tensor>,
+    [usize; 2],
+    [usize; 2],
+    ConvPadding,
+    &ops::ConvEpilogue,
+) -> keras_engine::Result<Tensor>;
+
 /// Which Keras base class a layer follows: it decides the config keys and the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {
@@ -433,6 +445,30 @@ impl ConvArgs {
             Some(p) => self.valid_padding().then_some(ConvPadding::Explicit(p)),
             None => Some(self.engine_padding()),
         }
+    }
+
+    /// A 2-D layer's call with `pad` and `epilogue` fused into `conv` (the engine's
+    /// `conv2d_inference` or `depthwise_conv2d_inference`), for inference; `None` where the
+    /// layer cannot take them (see [`Self::fused_padding`]) or is not built.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn call_fused_inference(
+        &self,
+        layer: &str,
+        x: &Tensor,
+        kernel: Option<&Variable>,
+        bias: Option<&Variable>,
+        pad: Option<[[usize; 2]; 2]>,
+        epilogue: &ops::ConvEpilogue,
+        conv: InferenceConv,
+    ) -> Option<Result<Tensor>> {
+        let padding = self.fused_padding(pad)?;
+        let kernel = kernel?;
+        if let Err(e) = self.check_call_input(layer, x, self.built_channels(kernel)) {
+            return Some(Err(e));
+        }
+        let bias = bias.map(|b| b.value());
+        let (s, d) = (arr(&self.strides), arr(&self.dilation_rate));
+        Some(conv(x, kernel.value(), bias, s, d, padding, epilogue).map_err(Error::from))
     }
 
     /// The engine padding (`causal`: `dilation * (k - 1)` zeros before the steps of the

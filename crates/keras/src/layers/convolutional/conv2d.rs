@@ -87,15 +87,8 @@ impl Conv2D {
         pad: Option<[[usize; 2]; 2]>,
         epilogue: &ops::ConvEpilogue,
     ) -> Option<Result<Tensor>> {
-        let a = &self.args;
-        let padding = a.fused_padding(pad)?;
-        let kernel = self.kernels.first()?;
-        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
-            return Some(Err(e));
-        }
-        let bias = self.bias.as_ref().map(|b| b.value());
-        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
-        Some(ops::conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue).map_err(Error::from))
+        let (kernel, bias) = (self.kernels.first(), self.bias.as_ref());
+        self.args.call_fused_inference(&self.base.name, x, kernel, bias, pad, epilogue, ops::conv2d_inference)
     }
 
     /// The layer's call (its own activation included) followed by 2x2 max pooling with

@@ -3,8 +3,8 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
-use crate::{Error, Result, Tensor};
+use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::{Result, Tensor};
 
 conv_layer!(
     /// Depthwise 2-D convolution layer (Keras `keras.layers.DepthwiseConv2D`).
@@ -48,17 +48,15 @@ impl DepthwiseConv2D {
         pad: Option<[[usize; 2]; 2]>,
         epilogue: &ops::ConvEpilogue,
     ) -> Option<Result<Tensor>> {
-        let a = &self.args;
-        let padding = a.fused_padding(pad)?;
-        let kernel = self.kernels.first()?;
-        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
-            return Some(Err(e));
-        }
-        let bias = self.bias.as_ref().map(|b| b.value());
-        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
-        Some(
-            ops::depthwise_conv2d_inference(x, kernel.value(), bias, s, d, padding, epilogue)
-                .map_err(Error::from),
+        let (kernel, bias) = (self.kernels.first(), self.bias.as_ref());
+        self.args.call_fused_inference(
+            &self.base.name,
+            x,
+            kernel,
+            bias,
+            pad,
+            epilogue,
+            ops::depthwise_conv2d_inference,
         )
     }
 }

@@ -36,6 +36,14 @@ impl Sampling {
         }
     }
 
+    /// Reads `fill_mode`, `interpolation`, `fill_value` and `seed`, then the base arguments
+    /// (name, trainable, ...); a bad mode or interpolation is the config's error.
+    fn read_config(&mut self, cfg: &Value, base: &mut LayerBase) -> Result<()> {
+        self.read(cfg, base);
+        base.apply_config(cfg);
+        base.take_pending()
+    }
+
     fn read(&mut self, cfg: &Value, base: &mut LayerBase) {
         if let Some(m) = cfg.get("fill_mode").and_then(Value::as_str) {
             match m.parse() {
@@ -156,10 +164,8 @@ impl RandomRotation {
         let f =
             cfg.get("factor").ok_or_else(|| Error::Config("RandomRotation config needs `factor`".into()))?;
         let mut l = RandomRotation::with_factor(f);
-        l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
+        l.s.read_config(cfg, &mut l.base)?;
         Ok(l)
     }
 }
@@ -280,10 +286,8 @@ impl RandomZoom {
             .get("height_factor")
             .ok_or_else(|| Error::Config("RandomZoom config needs `height_factor`".into()))?;
         let mut l = RandomZoom::with_factors(hf, cfg.get("width_factor").unwrap_or(&Value::Null));
-        l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
+        l.s.read_config(cfg, &mut l.base)?;
         Ok(l)
     }
 }
@@ -310,16 +314,27 @@ impl RandomZoom {
 impl Layer for RandomZoom {
     preprocessing_layer_boilerplate!("RandomZoom");
     fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("height_factor".into(), self.height_factor.clone());
-        m.insert("width_factor".into(), self.width_factor.clone());
-        m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));
-        m.insert("interpolation".into(), json!(self.s.interpolation.name()));
-        m.insert("seed".into(), self.s.rng.seed_json());
-        m.insert("fill_value".into(), self.s.fill_value.clone());
-        Value::Object(m)
+        height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
     }
+}
+
+/// The config of RandomZoom and RandomTranslation (the same keys, in the same order).
+fn height_width_config(
+    base: &LayerBase,
+    data_format: DataFormat,
+    height_factor: &Value,
+    width_factor: &Value,
+    s: &Sampling,
+) -> Value {
+    let mut m = base.base_config();
+    m.insert("data_format".into(), json!(data_format.as_str()));
+    m.insert("height_factor".into(), height_factor.clone());
+    m.insert("width_factor".into(), width_factor.clone());
+    m.insert("fill_mode".into(), json!(s.fill_mode.name()));
+    m.insert("interpolation".into(), json!(s.interpolation.name()));
+    m.insert("seed".into(), s.rng.seed_json());
+    m.insert("fill_value".into(), s.fill_value.clone());
+    Value::Object(m)
 }
 
 /// Keras's `_get_zoom_matrix` (zoom about the image centre).
@@ -386,10 +401,8 @@ impl RandomTranslation {
             cfg.get(k).ok_or_else(|| Error::Config(format!("RandomTranslation config needs `{k}`")))
         };
         let mut l = RandomTranslation::with_factors(get("height_factor")?, get("width_factor")?);
-        l.s.read(cfg, &mut l.base);
         l.data_format = data_format;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
+        l.s.read_config(cfg, &mut l.base)?;
         Ok(l)
     }
 }
@@ -413,14 +426,6 @@ impl RandomTranslation {
 impl Layer for RandomTranslation {
     preprocessing_layer_boilerplate!("RandomTranslation");
     fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("height_factor".into(), self.height_factor.clone());
-        m.insert("width_factor".into(), self.width_factor.clone());
-        m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));
-        m.insert("interpolation".into(), json!(self.s.interpolation.name()));
-        m.insert("seed".into(), self.s.rng.seed_json());
-        m.insert("fill_value".into(), self.s.fill_value.clone());
-        Value::Object(m)
+        height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
     }
 }
