@@ -59,9 +59,28 @@ pub(crate) fn write_weight_args<'a>(
     weights: impl Iterator<Item = (&'a str, &'a WeightArgs)> + Clone,
     activity_regularizer: Option<&Option<Regularizer>>,
 ) {
-    for (p, w) in weights.clone() {
+    write_initializer_args(m, weights.clone());
+    write_penalty_args(m, weights, activity_regularizer);
+}
+
+/// The first half of [`write_weight_args`]: every `{prefix}_initializer` (BatchNormalization
+/// writes its moving-statistics initializers between the two halves).
+pub(crate) fn write_initializer_args<'a>(
+    m: &mut Map<String, Value>,
+    weights: impl Iterator<Item = (&'a str, &'a WeightArgs)>,
+) {
+    for (p, w) in weights {
         m.insert(format!("{p}_initializer"), w.initializer.to_config());
     }
+}
+
+/// The second half of [`write_weight_args`]: every regularizer, `activity_regularizer` when
+/// given, then every constraint.
+pub(crate) fn write_penalty_args<'a>(
+    m: &mut Map<String, Value>,
+    weights: impl Iterator<Item = (&'a str, &'a WeightArgs)> + Clone,
+    activity_regularizer: Option<&Option<Regularizer>>,
+) {
     let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
     for (p, w) in weights.clone() {
         m.insert(format!("{p}_regularizer"), reg(&w.regularizer));

@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
+use crate::layers::weight_args::{write_initializer_args, write_penalty_args, WeightArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
-    read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
-    WeightExtras,
+    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
 };
 
 /// Keras `keras.layers.BatchNormalization` over the feature axis `axis` (default -1).
@@ -35,9 +35,8 @@ pub struct BatchNormalization {
     scale: bool,
     synchronized: bool,
     renorm_momentum: f64,
-    beta_initializer: Initializer,
-    gamma_initializer: Initializer,
-    extras: WeightExtras,
+    beta_args: WeightArgs,
+    gamma_args: WeightArgs,
     moving_mean_initializer: Initializer,
     moving_variance_initializer: Initializer,
     gamma: Option<Variable>,
@@ -64,9 +63,8 @@ impl BatchNormalization {
             scale: true,
             synchronized: false,
             renorm_momentum: 0.99,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            extras: WeightExtras::default(),
+            beta_args: WeightArgs::new(Initializer::Zeros),
+            gamma_args: WeightArgs::new(Initializer::Ones),
             moving_mean_initializer: Initializer::Zeros,
             moving_variance_initializer: Initializer::Ones,
             gamma: None,
@@ -133,8 +131,7 @@ impl BatchNormalization {
         l.synchronized = bool_arg(cfg, "synchronized", false, C)?;
         l.renorm_momentum = f64_arg(cfg, "renorm_momentum", 0.99, C)?;
         l.base.apply_config(cfg);
-        read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
-        l.extras = WeightExtras::read(cfg)?;
+        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
         for (key, slot) in [
             ("moving_mean_initializer", &mut l.moving_mean_initializer),
             ("moving_variance_initializer", &mut l.moving_variance_initializer),
@@ -203,16 +200,8 @@ impl Layer for BatchNormalization {
         let var = |n: &str, init: &Initializer, trainable: bool| -> Result<Variable> {
             Ok(Variable::new(n, &name, init.initialize(&[c])?, trainable))
         };
-        self.gamma = if self.scale {
-            Some(self.extras.gamma(var("gamma", &self.gamma_initializer, true)?))
-        } else {
-            None
-        };
-        self.beta = if self.center {
-            Some(self.extras.beta(var("beta", &self.beta_initializer, true)?))
-        } else {
-            None
-        };
+        self.gamma = if self.scale { Some(self.gamma_args.variable("gamma", &name, &[c])?) } else { None };
+        self.beta = if self.center { Some(self.beta_args.variable("beta", &name, &[c])?) } else { None };
         self.moving_mean = Some(var("moving_mean", &self.moving_mean_initializer, false)?);
         self.moving_variance = Some(var("moving_variance", &self.moving_variance_initializer, false)?);
         self.base.build_input_shape = Some(input_shape.to_vec());
@@ -274,10 +263,11 @@ impl Layer for BatchNormalization {
         m.insert("axis".into(), json!(self.axis));
         m.insert("momentum".into(), json!(self.momentum));
         write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
-        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
+        let weights = beta_gamma(&self.beta_args, &self.gamma_args);
+        write_initializer_args(&mut m, weights.into_iter());
         m.insert("moving_mean_initializer".into(), self.moving_mean_initializer.to_config());
         m.insert("moving_variance_initializer".into(), self.moving_variance_initializer.to_config());
-        self.extras.write(&mut m);
+        write_penalty_args(&mut m, weights.into_iter(), None);
         m.insert("synchronized".into(), json!(self.synchronized));
         m.insert("renorm".into(), json!(false));
         m.insert("renorm_clipping".into(), Value::Null);

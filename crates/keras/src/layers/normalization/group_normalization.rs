@@ -5,13 +5,13 @@ use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
-use crate::layers::convolutional::common::init_arg;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
-    read_epsilon_center_scale, write_epsilon_center_scale, write_initializers, WeightExtras,
+    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
 };
 
 /// Keras `keras.layers.GroupNormalization`: the channels of `axis` (default the last) are
@@ -34,9 +34,8 @@ pub struct GroupNormalization {
     epsilon: f64,
     center: bool,
     scale: bool,
-    beta_initializer: Initializer,
-    gamma_initializer: Initializer,
-    extras: WeightExtras,
+    beta_args: WeightArgs,
+    gamma_args: WeightArgs,
     gamma: Option<Variable>,
     beta: Option<Variable>,
 }
@@ -58,9 +57,8 @@ impl GroupNormalization {
             epsilon: 1e-3,
             center: true,
             scale: true,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            extras: WeightExtras::default(),
+            beta_args: WeightArgs::new(Initializer::Zeros),
+            gamma_args: WeightArgs::new(Initializer::Ones),
             gamma: None,
             beta: None,
         }
@@ -100,9 +98,7 @@ impl GroupNormalization {
                 as isize;
         }
         (l.epsilon, l.center, l.scale) = read_epsilon_center_scale(cfg, C)?;
-        l.beta_initializer = init_arg(cfg, "beta_initializer", Initializer::Zeros)?;
-        l.gamma_initializer = init_arg(cfg, "gamma_initializer", Initializer::Ones)?;
-        l.extras = WeightExtras::read(cfg)?;
+        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -176,26 +172,8 @@ impl Layer for GroupNormalization {
         // Keras resolves `groups=-1` to the channel count when it builds.
         self.groups = self.group_count(dim)? as i64;
         let name = self.base.name.clone();
-        self.gamma = if self.scale {
-            Some(self.extras.gamma(Variable::new(
-                "gamma",
-                &name,
-                self.gamma_initializer.initialize(&[dim])?,
-                true,
-            )))
-        } else {
-            None
-        };
-        self.beta = if self.center {
-            Some(self.extras.beta(Variable::new(
-                "beta",
-                &name,
-                self.beta_initializer.initialize(&[dim])?,
-                true,
-            )))
-        } else {
-            None
-        };
+        self.gamma = if self.scale { Some(self.gamma_args.variable("gamma", &name, &[dim])?) } else { None };
+        self.beta = if self.center { Some(self.beta_args.variable("beta", &name, &[dim])?) } else { None };
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -269,8 +247,7 @@ impl Layer for GroupNormalization {
         m.insert("groups".into(), json!(self.groups));
         m.insert("axis".into(), json!(self.axis));
         write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
-        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
-        self.extras.write(&mut m);
+        write_weight_args(&mut m, beta_gamma(&self.beta_args, &self.gamma_args).into_iter(), None);
         Value::Object(m)
     }
 }

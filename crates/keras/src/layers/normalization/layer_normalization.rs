@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::reshaping::args::{bool_arg, finish, layer_common};
+use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
 use super::shared_config::{
-    read_epsilon_center_scale, read_initializers, write_epsilon_center_scale, write_initializers,
-    WeightExtras,
+    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
 };
 
 /// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
@@ -26,9 +26,8 @@ pub struct LayerNormalization {
     center: bool,
     scale: bool,
     rms_scaling: bool,
-    beta_initializer: Initializer,
-    gamma_initializer: Initializer,
-    extras: WeightExtras,
+    beta_args: WeightArgs,
+    gamma_args: WeightArgs,
     gamma: Option<Variable>,
     beta: Option<Variable>,
 }
@@ -50,9 +49,8 @@ impl LayerNormalization {
             center: true,
             scale: true,
             rms_scaling: false,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            extras: WeightExtras::default(),
+            beta_args: WeightArgs::new(Initializer::Zeros),
+            gamma_args: WeightArgs::new(Initializer::Ones),
             gamma: None,
             beta: None,
         }
@@ -113,8 +111,7 @@ impl LayerNormalization {
         let (epsilon, center, scale) = read_epsilon_center_scale(cfg, C)?;
         l = l.epsilon(epsilon).center(center).scale(scale);
         l.base.apply_config(cfg);
-        read_initializers(cfg, &mut l.beta_initializer, &mut l.gamma_initializer)?;
-        l.extras = WeightExtras::read(cfg)?;
+        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -191,22 +188,12 @@ impl Layer for LayerNormalization {
             })?;
         let name = self.base.name.clone();
         self.gamma = if self.scale || self.rms_scaling {
-            Some(self.extras.gamma(Variable::new(
-                "gamma",
-                &name,
-                self.gamma_initializer.initialize(&shape)?,
-                true,
-            )))
+            Some(self.gamma_args.variable("gamma", &name, &shape)?)
         } else {
             None
         };
         self.beta = if self.center && !self.rms_scaling {
-            Some(self.extras.beta(Variable::new(
-                "beta",
-                &name,
-                self.beta_initializer.initialize(&shape)?,
-                true,
-            )))
+            Some(self.beta_args.variable("beta", &name, &shape)?)
         } else {
             None
         };
@@ -261,8 +248,7 @@ impl Layer for LayerNormalization {
         m.insert("axis".into(), axis);
         write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
         m.insert("rms_scaling".into(), json!(self.rms_scaling));
-        write_initializers(&mut m, &self.beta_initializer, &self.gamma_initializer);
-        self.extras.write(&mut m);
+        write_weight_args(&mut m, beta_gamma(&self.beta_args, &self.gamma_args).into_iter(), None);
         Value::Object(m)
     }
 }

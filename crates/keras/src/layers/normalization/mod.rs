@@ -16,7 +16,8 @@
 /// - `center(yes)`, `scale(yes)`: whether `beta` / `gamma` exist;
 /// - `beta_initializer(i)`, `gamma_initializer(i)`;
 /// - `beta_regularizer(r)`, `gamma_regularizer(r)`, `beta_constraint(c)`,
-///   `gamma_constraint(c)`: stored in the layer's `extras` (a `WeightExtras`).
+///   `gamma_constraint(c)`: these six are stored in the layer's `beta_args` / `gamma_args`
+///   (a [`crate::layers::weight_args::WeightArgs`] each).
 macro_rules! norm_options {
     ($Name:ident { $( $(#[doc = $doc:expr])* $opt:ident ),* $(,)? }) => {
         impl $Name {
@@ -53,42 +54,42 @@ macro_rules! norm_options {
     (@opt [$($attr:tt)*] beta_initializer) => {
         $($attr)*
         pub fn beta_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.beta_initializer = i;
+            self.beta_args.initializer = i;
             self
         }
     };
     (@opt [$($attr:tt)*] gamma_initializer) => {
         $($attr)*
         pub fn gamma_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.gamma_initializer = i;
+            self.gamma_args.initializer = i;
             self
         }
     };
     (@opt [$($attr:tt)*] beta_regularizer) => {
         $($attr)*
         pub fn beta_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.extras.beta_regularizer = Some(r);
+            self.beta_args.regularizer = Some(r);
             self
         }
     };
     (@opt [$($attr:tt)*] gamma_regularizer) => {
         $($attr)*
         pub fn gamma_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.extras.gamma_regularizer = Some(r);
+            self.gamma_args.regularizer = Some(r);
             self
         }
     };
     (@opt [$($attr:tt)*] beta_constraint) => {
         $($attr)*
         pub fn beta_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.extras.beta_constraint = Some(c);
+            self.beta_args.constraint = Some(c);
             self
         }
     };
     (@opt [$($attr:tt)*] gamma_constraint) => {
         $($attr)*
         pub fn gamma_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.extras.gamma_constraint = Some(c);
+            self.gamma_args.constraint = Some(c);
             self
         }
     };
