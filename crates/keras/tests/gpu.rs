@@ -167,6 +167,9 @@ mod cases {
     /// With `KERAS_CUDA_GRAPHS=1`, steps replayed from a captured CUDA graph give the losses of eager steps (including a
     /// learning rate changed between steps), and do replay.
     fn graph_steps_match_eager() {
+        // Restored at the end, so that a run under `KERAS_CUDA_GRAPHS=1` (gpu-check's
+        // graphs step) keeps graphs on for the cases after this one.
+        let outer = std::env::var("KERAS_CUDA_GRAPHS").ok();
         let (x, y) = data(256, &[784], 10, 5);
         let batches: Vec<(Tensor, Tensor)> = (0..8)
             .map(|i| {
@@ -218,7 +221,10 @@ mod cases {
         let again = c.predict_on_batch(cx.slice_rows(0, 1).unwrap()).unwrap();
         assert_eq!(p1.to_f32_vec(), want, "a later replay overwrote an earlier result");
         close_all(&again.to_f32_vec(), &want);
-        std::env::remove_var("KERAS_CUDA_GRAPHS");
+        match outer {
+            Some(v) => std::env::set_var("KERAS_CUDA_GRAPHS", v),
+            None => std::env::remove_var("KERAS_CUDA_GRAPHS"),
+        }
     }
 
     fn close_all(a: &[f32], b: &[f32]) {
