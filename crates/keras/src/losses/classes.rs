@@ -132,7 +132,7 @@ pub(crate) fn loss_config(
 /// is `self.config()` (the `loss_with_args!` writer); with `params`, the base config and
 /// `self.params`' arguments.
 macro_rules! loss_base_methods {
-    ($class:literal) => {
+    ($class:expr) => {
         fn name(&self) -> &str {
             &self.name
         }
@@ -143,13 +143,13 @@ macro_rules! loss_base_methods {
             self.reduction
         }
     };
-    ($class:literal, config) => {
+    ($class:expr, config) => {
         $crate::losses::classes::loss_base_methods!($class);
         fn get_config(&self) -> serde_json::Value {
             self.config()
         }
     };
-    ($class:literal, params) => {
+    ($class:expr, params) => {
         $crate::losses::classes::loss_base_methods!($class);
         fn get_config(&self) -> serde_json::Value {
             $crate::losses::classes::loss_config(&self.name, self.reduction, |m| self.params.write_args(m))
@@ -215,18 +215,10 @@ macro_rules! simple_loss {
         }
         common_builders!($Name, $default);
         impl Loss for $Name {
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn class_name(&self) -> &str {
-                stringify!($Name)
-            }
+            loss_base_methods!(stringify!($Name));
             fn call(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
                 let (t, p) = wrap_inputs(y_true, y_pred)?;
                 $func(&t, &p)
-            }
-            fn reduction(&self) -> Reduction {
-                self.reduction
             }
             fn get_config(&self) -> Value {
                 json!({"name": self.name, "reduction": self.reduction.to_config()})
