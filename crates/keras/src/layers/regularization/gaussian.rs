@@ -9,6 +9,17 @@ use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::regularizers::py_float;
 use crate::{keras_bail, Result, Tensor};
 
+/// `n` standard normal draws from the layer's generator, each mapped by `f`. The draws come
+/// from the engine's ziggurat (a table lookup and a multiply for most draws, where Box-Muller
+/// pays a logarithm, a square root and a cosine each), so the noise costs little next to the
+/// layer it follows.
+fn standard_normal(rng: &LayerRng, n: usize, f: impl Fn(f32) -> f32) -> Result<Vec<f32>> {
+    let mut z = keras_engine::alloc::try_filled(n, 0.0f32)?;
+    rng.with(|r| r.fill_standard_normal_f32(&mut z));
+    z.iter_mut().for_each(|v| *v = f(*v));
+    Ok(z)
+}
+
 /// A noise layer active only while training, declared once for `GaussianNoise` and
 /// `GaussianDropout`: one `f32` argument in `[0, 1]` (`$arg`) and a seed; the struct, its
 /// constructor, builders, getter, `from_config` and `Layer` impl around its training `call`.
@@ -89,9 +100,8 @@ gaussian_layer! {
     new: "Additive noise of standard deviation `stddev`.",
     getter: "The noise standard deviation.",
     fn call(&self, x: &Tensor) -> Result<Tensor> {
-        let std = self.stddev as f64;
-        let n = x.numel();
-        let noise: Vec<f32> = self.rng.with(|r| (0..n).map(|_| (std * r.normal_f64()) as f32).collect());
+        let std = self.stddev;
+        let noise = standard_normal(&self.rng, x.numel(), |z| std * z)?;
         Ok(ops::add(x, &ETensor::new(noise, x.shape().to_vec())?)?)
     }
 }
@@ -111,10 +121,8 @@ gaussian_layer! {
                 self.rate
             );
         }
-        let std = (self.rate as f64 / (1.0 - self.rate as f64)).sqrt();
-        let n = x.numel();
-        let noise: Vec<f32> =
-            self.rng.with(|r| (0..n).map(|_| (1.0 + std * r.normal_f64()) as f32).collect());
+        let std = (self.rate as f64 / (1.0 - self.rate as f64)).sqrt() as f32;
+        let noise = standard_normal(&self.rng, x.numel(), |z| 1.0 + std * z)?;
         Ok(ops::mul(x, &ETensor::new(noise, x.shape().to_vec())?)?)
     }
 }

@@ -115,6 +115,8 @@ fn gaussian_noise_adds_noise_only_in_training() {
     // Seeded layers repeat their stream from a fresh layer.
     let again = GaussianNoise::new(0.3).seed(5).call(&x, &mut CallContext::new(true)).unwrap();
     assert_eq!(again.to_f32_vec(), y);
+    // The layer's stream moves on: its next call draws new noise.
+    assert_ne!(l.call(&x, &mut CallContext::new(true)).unwrap().to_f32_vec(), y);
     // The gradient passes through unchanged.
     let xi = ramp(&[3, 4]).requiring_grad();
     let tape = GradientTape::new();
