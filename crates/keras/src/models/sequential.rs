@@ -947,13 +947,7 @@ pub(crate) fn stack_parts(layer: &dyn Layer) -> Option<(&str, Option<Shape>, Vec
 /// Calling a Sequential model on symbolic tensors nests it as a layer of a Functional
 /// graph (its compile state is dropped, as Keras ignores a nested model's).
 impl crate::models::SymbolicCall for Sequential {
-    fn apply(self, x: &crate::models::KerasTensor) -> Result<crate::models::KerasTensor> {
-        crate::models::SharedLayer::from_boxed(self.into_layer()).apply(x)
-    }
-    fn apply_list(self, xs: &[&crate::models::KerasTensor]) -> Result<crate::models::KerasTensor> {
-        crate::models::SharedLayer::from_boxed(self.into_layer()).apply_list(xs)
-    }
-    fn apply_outputs(self, xs: &[crate::models::KerasTensor]) -> Result<Vec<crate::models::KerasTensor>> {
-        crate::models::SharedLayer::from_boxed(self.into_layer()).apply_outputs(xs, false)
+    fn into_shared(self) -> crate::models::SharedLayer {
+        crate::models::SharedLayer::from_boxed(self.into_layer())
     }
 }

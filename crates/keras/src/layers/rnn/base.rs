@@ -323,6 +323,16 @@ impl Recurrent {
         })
     }
 
+    /// Every output shape: the output of [`Recurrent::compute_output_shape`], then with
+    /// `return_state` one `(batch, units)` shape per state (`h`, or `h, c` for LSTM).
+    pub fn output_shapes(&self, input_shape: &[Option<usize>]) -> Result<Vec<Shape>> {
+        let mut out = vec![self.compute_output_shape(input_shape)?];
+        if self.flags.return_state {
+            out.extend((0..self.num_states()).map(|_| vec![input_shape[0], Some(self.units)]));
+        }
+        Ok(out)
+    }
+
     fn dropout_mask(&self, rate: f64, shape: Vec<usize>) -> Result<Tensor> {
         let keep = 1.0 - rate as f32;
         let scale = 1.0 / keep;
@@ -679,12 +689,6 @@ impl Layer for Recurrent {
     stepped_layer_common!(|l| l.kind.class_name());
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         Recurrent::build(self, input_shape)
-    }
-    fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
-        Recurrent::compute_output_shape(self, input_shape)
-    }
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(Recurrent::compute_mask(self, mask))
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
         vec![Sublayer::attr("cell", &self.cell)]

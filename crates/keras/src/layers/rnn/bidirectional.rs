@@ -4,7 +4,10 @@ use keras_engine::ops;
 use serde_json::{json, Value};
 
 use super::base::{Recurrent, RecurrentKind};
+use super::cell_rnn::RecurrentCall;
+use crate::layers::call_kwargs::with_training;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::CallKwargs;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// How the forward and backward outputs are combined.
@@ -185,6 +188,89 @@ impl Bidirectional {
         v
     }
 
+    /// Calls both directions from explicit initial states, Keras's
+    /// `bidirectional(x, initial_state=states)`: the first half of `initial_state` starts the
+    /// forward layer, the second half the backward layer (`[h_fwd, h_bwd]` for GRUs,
+    /// `[h_fwd, c_fwd, h_bwd, c_bwd]` for LSTMs: the states a `return_state` Bidirectional
+    /// returns after its output). Returns every output: the merged output (or both with
+    /// `merge_mode(None)`), then the forward and backward final states with `return_state`.
+    ///
+    /// ```
+    /// use keras::layers::{Bidirectional, CallContext, Layer, GRU};
+    /// use keras::Tensor;
+    /// let mut bi = Bidirectional::new(GRU::new(4));
+    /// bi.build(&[None, Some(3), Some(2)])?;
+    /// let x = Tensor::ones([1, 3, 2]);
+    /// let (h_fwd, h_bwd) = (Tensor::zeros(vec![1, 4]), Tensor::ones([1, 4]));
+    /// let out = bi.call_with_state(&x, &[h_fwd, h_bwd], None, &mut CallContext::new(false))?;
+    /// assert_eq!(out[0].shape(), &[1, 8]);
+    /// # Ok::<(), keras::Error>(())
+    /// ```
+    pub fn call_with_state(
+        &self,
+        x: &Tensor,
+        initial_state: &[Tensor],
+        mask: Option<&Tensor>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        self.run(x, mask, Some(initial_state), ctx)
+    }
+
+    fn run(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        initial_state: Option<&[Tensor]>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        // Keras splits the list in halves (`half = len(initial_state) // 2`) and lets each
+        // layer check its own count and shapes.
+        let (fs, bs) = match initial_state {
+            Some(s) => {
+                let (f, b) = s.split_at(s.len() / 2);
+                (Some(f), Some(b))
+            }
+            None => (None, None),
+        };
+        let fw = self.forward.run(x, mask, fs, ctx)?;
+        let mut bw = self.backward.run(x, mask, bs, ctx)?;
+        if self.backward.flags.return_sequences {
+            bw[0] = reverse_time(&bw[0])?;
+        }
+        let mut outs = match self.merge_mode {
+            None => vec![fw[0].clone(), bw[0].clone()],
+            Some(_) => vec![self.merge(&fw[0], &bw[0])?],
+        };
+        outs.extend(fw.into_iter().skip(1));
+        outs.extend(bw.into_iter().skip(1));
+        Ok(outs)
+    }
+
+    /// Every output shape, as Keras orders them: the merged output (both outputs with
+    /// `merge_mode(None)`), then with `return_state` the forward layer's states and the
+    /// backward layer's.
+    fn output_shapes(&self, input_shape: &[Option<usize>]) -> Result<Vec<Shape>> {
+        let mut f = self.forward.output_shapes(input_shape)?;
+        let mut b = self.backward.output_shapes(input_shape)?;
+        let (f_states, b_states) = (f.split_off(1), b.split_off(1));
+        let (mut f, b) = (f.swap_remove(0), b.swap_remove(0));
+        let mut out = match self.merge_mode {
+            None => vec![f, b],
+            Some(MergeMode::Concat) => {
+                let last = f.len() - 1;
+                f[last] = match (f[last], b[last]) {
+                    (Some(x), Some(y)) => Some(x + y),
+                    _ => None,
+                };
+                vec![f]
+            }
+            Some(_) => vec![f],
+        };
+        out.extend(f_states);
+        out.extend(b_states);
+        Ok(out)
+    }
+
     fn merge(&self, f: &Tensor, b: &Tensor) -> Result<Tensor> {
         Ok(match self.merge_mode {
             Some(MergeMode::Concat) => concat_last(f, b)?,
@@ -269,16 +355,19 @@ impl Layer for Bidirectional {
     }
 
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
-        let mut f = self.forward.compute_output_shape(input_shape)?;
-        let b = self.backward.compute_output_shape(input_shape)?;
-        if self.merge_mode == Some(MergeMode::Concat) {
-            let last = f.len() - 1;
-            f[last] = match (f[last], b[last]) {
-                (Some(x), Some(y)) => Some(x + y),
-                _ => None,
-            };
-        }
-        Ok(f)
+        Ok(self.output_shapes(input_shape)?.swap_remove(0))
+    }
+
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        let [s] = input_shapes else {
+            keras_bail!(
+                InvalidArgument,
+                "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                self.base.name,
+                input_shapes.len()
+            );
+        };
+        self.output_shapes(s)
     }
 
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
@@ -297,18 +386,24 @@ impl Layer for Bidirectional {
     }
 
     fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        let fw = self.forward.run(x, mask, None, ctx)?;
-        let mut bw = self.backward.run(x, mask, None, ctx)?;
-        if self.backward.flags.return_sequences {
-            bw[0] = reverse_time(&bw[0])?;
-        }
-        let mut outs = match self.merge_mode {
-            None => vec![fw[0].clone(), bw[0].clone()],
-            Some(_) => vec![self.merge(&fw[0], &bw[0])?],
-        };
-        outs.extend(fw.into_iter().skip(1));
-        outs.extend(bw.into_iter().skip(1));
-        Ok(outs)
+        self.run(x, mask, None, ctx)
+    }
+
+    fn call_kwarg_names(&self) -> &'static [&'static str] {
+        &["initial_state"]
+    }
+
+    fn call_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let call = RecurrentCall::new(inputs, masks, kwargs, "Bidirectional")?;
+        with_training(ctx, call.training, |ctx| {
+            self.run(call.x, call.mask.as_ref(), call.initial_state.as_deref(), ctx)
+        })
     }
 
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {

@@ -140,6 +140,39 @@ impl CarriedStates {
 macro_rules! stepped_layer_common {
     ($($class:tt)+) => {
         $crate::layers::layer::layer_base_methods!($($class)+);
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            Ok(self.output_shapes(s)?.swap_remove(0))
+        }
+        fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+            let [s] = input_shapes else {
+                keras_bail!(
+                    InvalidArgument,
+                    "Layer \"{}\" expects 1 input, but it received {} input tensors",
+                    self.base.name,
+                    input_shapes.len()
+                );
+            };
+            self.output_shapes(s)
+        }
+        fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+            Ok(if self.flags.return_sequences { mask.cloned() } else { None })
+        }
+        fn call_kwarg_names(&self) -> &'static [&'static str] {
+            &["initial_state"]
+        }
+        fn call_with_kwargs(
+            &self,
+            inputs: &[Tensor],
+            masks: &[Option<Tensor>],
+            kwargs: &$crate::layers::CallKwargs,
+            ctx: &mut CallContext,
+        ) -> Result<Vec<Tensor>> {
+            let class = self.class_name();
+            let call = $crate::layers::rnn::cell_rnn::RecurrentCall::new(inputs, masks, kwargs, class)?;
+            $crate::layers::call_kwargs::with_training(ctx, call.training, |ctx| {
+                self.run(call.x, call.mask.as_ref(), call.initial_state.as_deref(), ctx)
+            })
+        }
         fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
             Ok(self.run(x, None, None, ctx)?.swap_remove(0))
         }
@@ -157,6 +190,70 @@ macro_rules! stepped_layer_common {
     };
 }
 pub(crate) use stepped_layer_common;
+
+/// One Functional-graph call of a recurrent layer, Keras's `RNN.call(sequences,
+/// initial_state=None, mask=None, training=None)`: the sequence, its effective mask, the
+/// explicit training mode and the initial states (`initial_state=` as one tensor or a list,
+/// the form a decoder started from an encoder's states records in a saved model).
+pub(crate) struct RecurrentCall<'a> {
+    /// The input sequence.
+    pub(crate) x: &'a Tensor,
+    /// Its mask: the input's own, or an explicit `mask=`.
+    pub(crate) mask: Option<Tensor>,
+    /// An explicit `training=`.
+    pub(crate) training: Option<bool>,
+    /// `initial_state=`, one tensor per state.
+    pub(crate) initial_state: Option<Vec<Tensor>>,
+}
+
+impl<'a> RecurrentCall<'a> {
+    /// Reads a node's inputs and keyword arguments; `class` names the layer in errors.
+    pub(crate) fn new(
+        inputs: &'a [Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &crate::layers::CallKwargs,
+        class: &str,
+    ) -> Result<Self> {
+        kwargs.check_known(class, &["initial_state"])?;
+        let [x] = inputs else {
+            keras_bail!(
+                InvalidArgument,
+                "{class}.call() takes one input sequence (give the states as `initial_state=`), received {} input tensors",
+                inputs.len()
+            );
+        };
+        let mask = kwargs.effective_masks(masks, class)?.into_iter().next().flatten();
+        let training = kwargs.training(class)?;
+        let initial_state = initial_state_arg(kwargs, class)?;
+        Ok(RecurrentCall { x, mask, training, initial_state })
+    }
+}
+
+/// `initial_state=` of a recurrent call: one tensor, or a list with no `None` in it; `None`
+/// when absent or `null`.
+pub(crate) fn initial_state_arg(
+    kwargs: &crate::layers::CallKwargs,
+    class: &str,
+) -> Result<Option<Vec<Tensor>>> {
+    use crate::layers::TensorArg;
+    match kwargs.tensor_arg("initial_state") {
+        Some(TensorArg::One(t)) => Ok(Some(vec![t.clone()])),
+        Some(TensorArg::List(list)) => match list.iter().cloned().collect::<Option<Vec<Tensor>>>() {
+            Some(states) => Ok(Some(states)),
+            None => keras_bail!(
+                InvalidArgument,
+                "{class}.call(): every entry of `initial_state` must be a tensor, received a list with None in it"
+            ),
+        },
+        None => match kwargs.value("initial_state") {
+            None => Ok(None),
+            Some(v) => keras_bail!(
+                InvalidArgument,
+                "{class}.call(): argument `initial_state` should be a tensor or a list of tensors. Received: initial_state={v}"
+            ),
+        },
+    }
+}
 
 /// The [`Layer`] impl of a public recurrent layer type that wraps its layer in field `0`
 /// (`LSTM(Recurrent)`, `ConvLSTM2D(ConvLSTM)`, ...): every method forwards to it.
@@ -205,6 +302,18 @@ macro_rules! wrapped_layer_impl {
                 mask: Option<&$crate::Tensor>,
             ) -> $crate::Result<Option<$crate::Tensor>> {
                 $crate::layers::Layer::compute_mask(&self.0, x, mask)
+            }
+            fn call_kwarg_names(&self) -> &'static [&'static str] {
+                $crate::layers::Layer::call_kwarg_names(&self.0)
+            }
+            fn call_with_kwargs(
+                &self,
+                inputs: &[$crate::Tensor],
+                masks: &[Option<$crate::Tensor>],
+                kwargs: &$crate::layers::CallKwargs,
+                ctx: &mut $crate::layers::CallContext,
+            ) -> $crate::Result<Vec<$crate::Tensor>> {
+                $crate::layers::Layer::call_with_kwargs(&self.0, inputs, masks, kwargs, ctx)
             }
             fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
                 $crate::layers::Layer::sublayers(&self.0)
@@ -540,23 +649,6 @@ impl Layer for CellRnn {
         self.base.built = true;
         crate::layers::assign_paths(self, "");
         Ok(())
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(self.output_shapes(s)?.swap_remove(0))
-    }
-    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
-        let [s] = input_shapes else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.base.name,
-                input_shapes.len()
-            );
-        };
-        self.output_shapes(s)
-    }
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(if self.flags.return_sequences { mask.cloned() } else { None })
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
         vec![Sublayer::attr("cell", &*self.cell as &dyn Layer)]

@@ -308,7 +308,7 @@ impl ConvLSTM {
     }
 
     /// Every output shape: `[output]`, or `[output, h, c]` with `return_state`.
-    pub fn compute_output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
+    pub fn output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
         let state = self.cell.data_format.shape_from_last(&self.step_output_last(s)?);
         let first = if self.flags.return_sequences {
             let mut o = vec![s[0], s[1]];
@@ -463,23 +463,6 @@ impl Layer for ConvLSTM {
     stepped_layer_common!(|l| l.class);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         ConvLSTM::build(self, input_shape)
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(ConvLSTM::compute_output_shapes(self, s)?.swap_remove(0))
-    }
-    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
-        let [s] = input_shapes else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.base.name,
-                input_shapes.len()
-            );
-        };
-        ConvLSTM::compute_output_shapes(self, s)
-    }
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(if self.flags.return_sequences { mask.cloned() } else { None })
     }
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
         vec![Sublayer::attr("cell", &self.cell)]

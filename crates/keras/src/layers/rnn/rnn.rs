@@ -505,6 +505,23 @@ impl Layer for RNN {
             Inner::Cell(c) => c.run(x, mask, None, ctx),
         }
     }
+    fn call_kwarg_names(&self) -> &'static [&'static str] {
+        &["initial_state"]
+    }
+    fn call_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &crate::layers::CallKwargs,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let call = super::cell_rnn::RecurrentCall::new(inputs, masks, kwargs, "RNN")?;
+        let (x, mask, state) = (call.x, call.mask.as_ref(), call.initial_state.as_deref());
+        crate::layers::call_kwargs::with_training(ctx, call.training, |ctx| match &self.0 {
+            Inner::Fused(r) => r.run(x, mask, state, ctx),
+            Inner::Cell(c) => c.run(x, mask, state, ctx),
+        })
+    }
     fn compute_mask(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         match &self.0 {
             Inner::Fused(r) => Ok(r.compute_mask(mask)),

@@ -34,15 +34,8 @@ pub use symbolic::{Input, KerasTensor, SharedLayer, SymbolicCall};
 /// Calling a model on symbolic tensors nests it as a layer (Keras `model(x)`); its compile
 /// state is dropped, as Keras ignores a nested model's.
 impl SymbolicCall for Functional {
-    fn apply(self, x: &KerasTensor) -> Result<KerasTensor> {
-        SharedLayer::from_boxed(Box::new(self.graph)).apply(x)
-    }
-    fn apply_list(self, xs: &[&KerasTensor]) -> Result<KerasTensor> {
-        SharedLayer::from_boxed(Box::new(self.graph)).apply_list(xs)
-    }
-    fn apply_outputs(self, xs: &[KerasTensor]) -> Result<Vec<KerasTensor>> {
-        let as_list = xs.len() > 1;
-        SharedLayer::from_boxed(Box::new(self.graph)).apply_outputs(xs, as_list)
+    fn into_shared(self) -> SharedLayer {
+        SharedLayer::from_boxed(Box::new(self.graph))
     }
 }
 

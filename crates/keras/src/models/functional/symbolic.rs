@@ -410,28 +410,67 @@ impl SharedLayer {
         let kwargs = CallKwargs::new().with_value("training", Value::Bool(training));
         Ok(self.apply_with_kwargs(std::slice::from_ref(x), false, kwargs)?.swap_remove(0))
     }
+
+    /// Calls a recurrent layer (`LSTM`, `GRU`, `SimpleRNN`, `RNN`, the `ConvLSTM` layers,
+    /// `Bidirectional`) from explicit initial states, Keras's `layer(x,
+    /// initial_state=states)`: a decoder started from an encoder's final states. Returns every
+    /// output (`[sequence_or_last, states...]` with `return_state`). Other layers refuse the
+    /// argument as Python does (`Dense.call() got an unexpected keyword argument
+    /// 'initial_state'`).
+    pub fn apply_with_state(
+        &self,
+        x: &KerasTensor,
+        initial_state: &[KerasTensor],
+    ) -> Result<Vec<KerasTensor>> {
+        let states = initial_state.iter().cloned().map(Some).collect();
+        let kwargs = CallKwargs::new().with_tensor_list("initial_state", states);
+        self.apply_with_kwargs(std::slice::from_ref(x), false, kwargs)
+    }
 }
 
 /// Calling a layer on symbolic tensors (Keras `layer(x)`), for any layer value. The layer
 /// moves into the graph; to call one layer at several places use [`SharedLayer`].
 pub trait SymbolicCall: Sized {
+    /// The value as a [`SharedLayer`], which every call below goes through.
+    fn into_shared(self) -> SharedLayer;
     /// Calls the layer on one tensor; returns its (first) output.
-    fn apply(self, x: &KerasTensor) -> Result<KerasTensor>;
+    fn apply(self, x: &KerasTensor) -> Result<KerasTensor> {
+        self.into_shared().apply(x)
+    }
     /// Calls the layer on a list of tensors (`Concatenate()([a, b])`).
-    fn apply_list(self, xs: &[&KerasTensor]) -> Result<KerasTensor>;
+    fn apply_list(self, xs: &[&KerasTensor]) -> Result<KerasTensor> {
+        self.into_shared().apply_list(xs)
+    }
     /// Calls the layer on tensors and returns every output.
-    fn apply_outputs(self, xs: &[KerasTensor]) -> Result<Vec<KerasTensor>>;
+    fn apply_outputs(self, xs: &[KerasTensor]) -> Result<Vec<KerasTensor>> {
+        let as_list = xs.len() > 1;
+        self.into_shared().apply_outputs(xs, as_list)
+    }
+    /// Calls a recurrent layer from explicit initial states (Keras `layer(x,
+    /// initial_state=states)`, see [`SharedLayer::apply_with_state`]); returns every output.
+    ///
+    /// The Keras sequence-to-sequence model, whose decoder starts from the encoder's states:
+    ///
+    /// ```
+    /// use keras::layers::{Dense, LSTM};
+    /// use keras::models::{Model, SymbolicCall};
+    /// use keras::Input;
+    ///
+    /// let (enc_in, dec_in) = (Input::new(&[6, 5]), Input::new(&[4, 3]));
+    /// let enc = LSTM::new(8).return_state(true).apply_outputs(&[enc_in.clone()])?; // [out, h, c]
+    /// let seq = LSTM::new(8).return_sequences(true).apply_with_state(&dec_in, &enc[1..])?;
+    /// let out = Dense::new(3).activation("softmax").apply(&seq[0])?;
+    /// let model = Model::new(&[enc_in, dec_in], &[out])?;
+    /// assert_eq!(model.output_shapes(), vec![vec![None, Some(4), Some(3)]]);
+    /// # Ok::<(), keras::Error>(())
+    /// ```
+    fn apply_with_state(self, x: &KerasTensor, initial_state: &[KerasTensor]) -> Result<Vec<KerasTensor>> {
+        self.into_shared().apply_with_state(x, initial_state)
+    }
 }
 
 impl<L: Layer> SymbolicCall for L {
-    fn apply(self, x: &KerasTensor) -> Result<KerasTensor> {
-        SharedLayer::new(self).apply(x)
-    }
-    fn apply_list(self, xs: &[&KerasTensor]) -> Result<KerasTensor> {
-        SharedLayer::new(self).apply_list(xs)
-    }
-    fn apply_outputs(self, xs: &[KerasTensor]) -> Result<Vec<KerasTensor>> {
-        let as_list = xs.len() > 1;
-        SharedLayer::new(self).apply_outputs(xs, as_list)
+    fn into_shared(self) -> SharedLayer {
+        SharedLayer::new(self)
     }
 }
