@@ -111,6 +111,32 @@ fn simple_rnn_and_cell_rnn_take_a_state_computed_from_side_features_as_in_keras(
     check_case("conditioned_rnns");
 }
 
+#[test]
+fn states_given_by_position_start_the_decoder_as_in_keras() {
+    check_case("positional_states");
+}
+
+/// A tf.keras 2 `.h5` file records `decoder(x, initial_state=[h, c])` as the inbound tensors
+/// `[x, h, c]` (a Bidirectional's too, with `initial_state: None` beside them): loaded, the
+/// model predicts as tf.keras did, and saved again it writes Keras 3's `initial_state=`.
+#[test]
+fn tf_keras_seq2seq_h5_files_load_and_predict_as_tf_keras() {
+    let dir = case_dir("tf_keras_seq2seq");
+    let case = case_json(&dir);
+    let model: Functional = load_model(dir.join("model.h5")).unwrap().into_functional().unwrap();
+    let x = inputs(&dir, &case);
+    let pred = model.predict(x.clone(), PredictArgs { verbose: 0, ..Default::default() }).unwrap();
+    assert_close("tf.keras pred", &pred[0], &read(&dir, "pred_before.npy"), &case["tolerance"]);
+    let cfg = model.get_config();
+    let decoder = cfg["layers"].as_array().unwrap().iter().find(|l| l["name"] == "decoder").unwrap();
+    let node = &decoder["inbound_nodes"][0];
+    assert_eq!(node["args"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        node["kwargs"]["initial_state"][1]["config"]["keras_history"],
+        serde_json::json!(["encoder", 0, 2])
+    );
+}
+
 /// The encoder-decoder of `lstm_encoder_decoder` built from Rust: the same config (so the same
 /// graph as Keras's), and the loaded weights give the same predictions.
 #[test]

@@ -390,7 +390,7 @@ impl Layer for Bidirectional {
     }
 
     fn call_kwarg_names(&self) -> &'static [&'static str] {
-        &["initial_state"]
+        super::cell_rnn::RECURRENT_KWARGS
     }
 
     fn call_with_kwargs(

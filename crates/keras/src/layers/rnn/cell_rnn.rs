@@ -158,7 +158,7 @@ macro_rules! stepped_layer_common {
             Ok(if self.flags.return_sequences { mask.cloned() } else { None })
         }
         fn call_kwarg_names(&self) -> &'static [&'static str] {
-            &["initial_state"]
+            $crate::layers::rnn::cell_rnn::RECURRENT_KWARGS
         }
         fn call_with_kwargs(
             &self,
@@ -191,6 +191,10 @@ macro_rules! stepped_layer_common {
 }
 pub(crate) use stepped_layer_common;
 
+/// The keyword arguments of a recurrent layer's call besides `mask` and `training`:
+/// `initial_state`, and `constants`, which tf.keras 2 files write as `None`.
+pub(crate) const RECURRENT_KWARGS: &[&str] = &["initial_state", "constants"];
+
 /// One Functional-graph call of a recurrent layer, Keras's `RNN.call(sequences,
 /// initial_state=None, mask=None, training=None)`: the sequence, its effective mask, the
 /// explicit training mode and the initial states (`initial_state=` as one tensor or a list,
@@ -214,7 +218,15 @@ impl<'a> RecurrentCall<'a> {
         kwargs: &crate::layers::CallKwargs,
         class: &str,
     ) -> Result<Self> {
-        kwargs.check_known(class, &["initial_state"])?;
+        // tf.keras 2 files write `constants: None` beside the states; Keras 3's RNNs take no
+        // constants, so only the null is accepted.
+        if kwargs.tensor_arg("constants").is_some() || kwargs.value("constants").is_some() {
+            keras_bail!(
+                InvalidArgument,
+                "{class}.call(): `constants` (a tf.keras 2 RNN argument) is not supported: Keras 3 RNNs take no constants"
+            );
+        }
+        kwargs.check_known(class, RECURRENT_KWARGS)?;
         let [x] = inputs else {
             keras_bail!(
                 InvalidArgument,

@@ -506,7 +506,7 @@ impl Layer for RNN {
         }
     }
     fn call_kwarg_names(&self) -> &'static [&'static str] {
-        &["initial_state"]
+        super::cell_rnn::RECURRENT_KWARGS
     }
     fn call_with_kwargs(
         &self,

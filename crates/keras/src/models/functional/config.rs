@@ -180,8 +180,28 @@ fn tf2_hist(v: &Value) -> Option<Hist> {
     hist_from(v)
 }
 
+/// Keras classes whose `call(sequences, initial_state=None, ...)` takes the initial states as
+/// its second positional argument (Keras 3) or, in tf.keras 2 files, as further inbound
+/// tensors after the sequence (tf.keras 2's `RNN.__call__([x, *states])`).
+const RECURRENT_CLASSES: [&str; 8] =
+    ["RNN", "SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Bidirectional"];
+
+/// Moves initial states given by position into `initial_state=`, the one form the recurrent
+/// layers read; both given is Python's "multiple values" error.
+fn states_as_kwarg(layer_name: &str, kwargs: &mut CallKwargs<Hist>, states: TensorArg<Hist>) -> Result<()> {
+    if kwargs.tensor_arg("initial_state").is_some() {
+        keras_bail!(
+            Config,
+            "Layer '{layer_name}' is given its initial states both by position and as `initial_state`"
+        );
+    }
+    kwargs.set_tensor("initial_state", states, None);
+    Ok(())
+}
+
 /// Parses the inbound nodes of one layer config (Keras 3 or tf.keras 2 form).
-fn parse_nodes(layer_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
+fn parse_nodes(layer_name: &str, class_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
+    let recurrent = RECURRENT_CLASSES.contains(&class_name);
     let Some(list) = v.as_array() else {
         if v.is_null() {
             return Ok(Vec::new());
@@ -200,14 +220,21 @@ fn parse_nodes(layer_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
             } else {
                 (vec![keras_tensor_hist(first).ok_or_else(bad)?], false)
             };
-            let extra_args = args[1..].to_vec();
+            let mut kwargs = parse_kwargs(obj.get("kwargs").and_then(Value::as_object), keras_tensor_hist);
+            let mut extra_args = args[1..].to_vec();
+            // `lstm(x, [h, c])`: the second positional argument is `initial_state`.
+            if recurrent && !as_list {
+                if let Some(states) = extra_args.first().and_then(|a| kwarg_from(a, keras_tensor_hist).ok()) {
+                    states_as_kwarg(layer_name, &mut kwargs, states)?;
+                    extra_args.remove(0);
+                }
+            }
             if extra_args.iter().any(|a| kwarg_from(a, keras_tensor_hist).is_ok()) {
                 keras_bail!(
                     Config,
                     "Layer '{layer_name}' takes several positional tensor arguments, which keras-rs does not support"
                 );
             }
-            let kwargs = parse_kwargs(obj.get("kwargs").and_then(Value::as_object), keras_tensor_hist);
             out.push(NodeSpec { inputs, as_list, kwargs, extra_args });
         } else if let Some(entries) = node.as_array() {
             // tf.keras 2: [[name, node_index, tensor_index, kwargs], ...].
@@ -221,6 +248,12 @@ fn parse_nodes(layer_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
             }
             if inputs.is_empty() {
                 return Err(bad());
+            }
+            // tf.keras 2 records `decoder(x, initial_state=[h, c])` as the inbound tensors
+            // `[x, h, c]`.
+            if recurrent && inputs.len() > 1 {
+                let states = inputs.split_off(1).into_iter().map(Some).collect();
+                states_as_kwarg(layer_name, &mut kwargs, TensorArg::List(states))?;
             }
             let as_list = inputs.len() > 1;
             out.push(NodeSpec { inputs, as_list, kwargs, extra_args: Vec::new() });
@@ -279,7 +312,8 @@ pub(crate) fn from_config_with(cfg: &Value, check: &mut NodeCheck<'_>) -> Result
             .and_then(Value::as_str)
             .ok_or_else(|| Error::Config(format!("layer without a name in the Functional config: {entry}")))?
             .to_string();
-        let nodes = parse_nodes(&lname, entry.get("inbound_nodes").unwrap_or(&Value::Null))?;
+        let class_name = entry.get("class_name").and_then(Value::as_str).unwrap_or("");
+        let nodes = parse_nodes(&lname, class_name, entry.get("inbound_nodes").unwrap_or(&Value::Null))?;
         let extra = nodes.first().map(|n| n.extra_args.clone()).unwrap_or_default();
         let mut layer = layer_from(entry, &extra)?;
         layer.base_mut().name = lname.clone();
