@@ -27,7 +27,6 @@ use super::fresh::{fresh_vec, Out};
 use super::matmul::{matmul_strided, matmul_tn_strided_acc};
 use super::simd::multiversion;
 use rayon::prelude::*;
-use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 /// Output tile side.
@@ -281,23 +280,16 @@ fn run(
     // The blocks cover the whole output (`rest` is empty).
     rest.writable();
     let run = |(tr0, rows, ob): (usize, usize, Out<'_>)| {
-        let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
-        with_buffers(|bufs| {
-            let mm = block(g, x, u, tr0, rows, bufs, &mut scratch);
-            if pooled {
-                // `pooled_rows` writes every pooled row and column through `pool_tile`; a
-                // fresh block is zero-filled here, in cache (inference only).
-                pooled_rows(g, mm, bias, tr0, rows, ob.writable(), epilogue, &mut scratch);
-            } else {
-                // SAFETY: `output_rows` writes every element of the block's output rows
-                // (each tile row's output rows, every column through its tiles' `cols`,
-                // every channel through `channel_blocks!`), only through `MaybeUninit::write`,
-                // and its slicing cannot fail for a block made above. So a fresh block is
-                // never zero-filled.
-                let ob = unsafe { ob.init_with(|ob| output_rows(g, mm, bias, tr0, rows, ob, &mut scratch)) };
-                epilogue(ob);
-            }
-        });
+        // `block` writes every element of its output rows: each tile row's output rows,
+        // every column through its tiles' `cols` (pooled: every pooled row and column
+        // through `pool_tile`), so a fresh block is zero-filled only here, in cache.
+        let ob = ob.writable();
+        if pooled {
+            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, Some(epilogue)));
+        } else {
+            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, None));
+            epilogue(ob);
+        }
     };
     if threads > 1 && blocks.len() > 1 {
         blocks.into_par_iter().for_each(run);
@@ -305,6 +297,9 @@ fn run(
         blocks.into_iter().for_each(run);
     }
 }
+
+/// What runs on output pixels (whole pixels of `c_out` channels) before they are stored.
+type Epilogue<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
 
 /// A block's transformed input and GEMM output.
 type Buffers = (Vec<f32>, Vec<f32>);
@@ -330,18 +325,20 @@ fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
     })
 }
 
-/// One block's GEMM products: tile rows `tr0 .. tr0 + rows` (flattened over images) are
-/// transformed into `bufs.0` and multiplied by `u` into `bufs.1`, which is returned (tile
-/// `t`'s 36 positions of `c_out` channels). `scratch` holds one window.
-fn block<'b>(
+/// One block: tile rows `tr0 .. tr0 + rows` (flattened over images), whose output rows are
+/// `ob`. `bufs` holds the transformed input and the GEMM output between calls.
+#[allow(clippy::too_many_arguments)]
+fn block(
     g: &Conv2dGeometry,
     x: &[f32],
     u: &[f32],
+    bias: Option<&[f32]>,
     tr0: usize,
     rows: usize,
-    bufs: &'b mut Buffers,
-    scratch: &mut Window,
-) -> &'b [f32] {
+    ob: &mut [f32],
+    bufs: &mut Buffers,
+    pool: Option<Epilogue<'_>>,
+) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let nt = rows * tw;
     let (v, mm) = bufs;
@@ -354,6 +351,7 @@ fn block<'b>(
     let v = &mut v[..POS * nt * g.c_in];
     let mm = &mut mm[..POS * nt * g.c_out];
     let img_len = g.h * g.w * g.c_in;
+    let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
     for r in 0..rows {
         let tr = tr0 + r;
         let (b, ty) = (tr / th, tr % th);
@@ -361,7 +359,7 @@ fn block<'b>(
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
-            input_tile(g, img, iy0, ix0, v, r * tw + tx, scratch);
+            input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
             prefetch_next_window(g, x, tr, tx);
         }
     }
@@ -380,21 +378,10 @@ fn block<'b>(
             POS * g.c_out,
         );
     }
-    mm
-}
-
-/// The output rows `ob` of a block's tiles (tile rows `tr0 .. tr0 + rows`, products `mm`
-/// from [`block`]): every element of `ob` is written, through [`MaybeUninit::write`].
-fn output_rows(
-    g: &Conv2dGeometry,
-    mm: &[f32],
-    bias: Option<&[f32]>,
-    tr0: usize,
-    rows: usize,
-    ob: &mut [MaybeUninit<f32>],
-    scratch: &mut Window,
-) {
-    let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    if let Some(epilogue) = pool {
+        pooled_rows(g, mm, bias, tr0, rows, ob, epilogue, &mut scratch);
+        return;
+    }
     // Output rows of the block start at the first tile row's first output row.
     let row_len = g.out_w * g.c_out;
     let mut row_base = 0;
@@ -404,7 +391,7 @@ fn output_rows(
         let orows = &mut ob[row_base..row_base + out_rows * row_len];
         for tx in 0..tw {
             let cols = M.min(g.out_w - tx * M);
-            output_tile(g.c_out, mm, r * tw + tx, bias, orows, row_len, tx * M, cols, scratch);
+            output_tile(g.c_out, mm, r * tw + tx, bias, orows, row_len, tx * M, cols, &mut scratch);
         }
         row_base += out_rows * row_len;
     }
@@ -450,7 +437,7 @@ fn pooled_rows(
                 mm,
                 r * tw + tx,
                 bias,
-                as_uninit(&mut tile[..2 * prows * tile_row]),
+                &mut tile[..2 * prows * tile_row],
                 tile_row,
                 0,
                 2 * pcols,
@@ -828,24 +815,6 @@ fn store<const FULL: bool>(dst: &mut [f32], src: &[f32; LANES], cb: usize) {
     }
 }
 
-/// [`store`] into memory that may be uninitialised (an output row of
-/// [`conv2d_winograd_vec`]): the same values, written through [`MaybeUninit::write`].
-#[inline(always)]
-fn store_uninit<const FULL: bool>(dst: &mut [MaybeUninit<f32>], src: &[f32; LANES], cb: usize) {
-    let n = if FULL { LANES } else { cb };
-    for (d, &v) in dst[..n].iter_mut().zip(&src[..n]) {
-        d.write(v);
-    }
-}
-
-/// An initialised slice as one that [`output_tile`] may write (it stores only initialised
-/// floats, so the slice stays initialised).
-fn as_uninit(s: &mut [f32]) -> &mut [MaybeUninit<f32>] {
-    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`; callers write only initialised
-    // floats through the result.
-    unsafe { &mut *(s as *mut [f32] as *mut [MaybeUninit<f32>]) }
-}
-
 multiversion! {
     /// Transforms the 6x6 input window at `(iy0, ix0)` of one image (zero outside it) into
     /// tile `t`: `v[t][e][c]` for its 36 positions `e`. `d` is scratch.
@@ -1008,7 +977,7 @@ multiversion! {
         mm: &[f32],
         t: usize,
         bias: Option<&[f32]>,
-        orows: &mut [MaybeUninit<f32>],
+        orows: &mut [f32],
         row_len: usize,
         ox0: usize,
         cols: usize,
@@ -1026,7 +995,7 @@ fn output_channels<const FULL: bool>(
     mm: &[f32],
     t: usize,
     bias: Option<&[f32]>,
-    orows: &mut [MaybeUninit<f32>],
+    orows: &mut [f32],
     row_len: usize,
     ox0: usize,
     cols: usize,
@@ -1061,7 +1030,7 @@ fn output_channels<const FULL: bool>(
             for (v, bv) in yv.iter_mut().zip(&b) {
                 *v += bv;
             }
-            store_uninit::<FULL>(&mut orows[i * row_len + (ox0 + j) * c_out + c0..], yv, cb);
+            store::<FULL>(&mut orows[i * row_len + (ox0 + j) * c_out + c0..], yv, cb);
         }
     }
 }
@@ -1185,7 +1154,7 @@ mod tests {
             let bias = values(c, 0.4);
             let (rows, cols, row_len, ox0) = (3, 3, 9 * c, 5);
             let mut orows = vec![f32::NAN; rows * row_len];
-            output_tile(c, &mm, 0, Some(&bias), as_uninit(&mut orows), row_len, ox0, cols, &mut scratch);
+            output_tile(c, &mm, 0, Some(&bias), &mut orows, row_len, ox0, cols, &mut scratch);
             for ch in 0..c {
                 let d: Vec<Vec<f32>> =
                     (0..ALPHA).map(|i| (0..ALPHA).map(|j| mm[(i * ALPHA + j) * c + ch]).collect()).collect();
