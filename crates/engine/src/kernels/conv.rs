@@ -342,21 +342,30 @@ fn conv2d_forward_into(
         rows_per = total_rows;
     }
     let chunk = |ci: usize, oc: Out<'_>, col: &mut Vec<f32>| {
-        // The GEMM writes every element (a fresh chunk is zero-filled here, in cache: the
-        // `gemm` crate may read its destination's edge tiles).
-        let oc = oc.writable();
         let r0 = ci * rows_per;
         let rows = oc.len() / row_out;
-        let a = patches(g, x, r0, rows, col);
-        let accumulate = match bias {
+        let (oc, accumulate) = match bias {
+            // Every pixel starts as the bias (a fresh chunk is never zero-filled) and the
+            // GEMM accumulates onto it.
             Some(b) => {
-                for px in oc.chunks_exact_mut(g.c_out) {
-                    px.copy_from_slice(b);
-                }
-                true
+                // SAFETY: the chunk is whole pixels (`rows * out_w * c_out` elements), each
+                // written below through `MaybeUninit::write`, and `b` has `c_out` elements.
+                let oc = unsafe {
+                    oc.init_with(|oc| {
+                        for px in oc.chunks_exact_mut(g.c_out) {
+                            for (o, &v) in px.iter_mut().zip(b) {
+                                o.write(v);
+                            }
+                        }
+                    })
+                };
+                (oc, true)
             }
-            None => false,
+            // The GEMM writes every element (a fresh chunk is zero-filled here, in cache: a
+            // `&mut [f32]` is never made over uninitialised memory).
+            None => (oc.writable(), false),
         };
+        let a = patches(g, x, r0, rows, col);
         matmul(rows * g.out_w, g.c_out, k, a, Trans::No, w, Trans::No, oc, accumulate);
         epilogue(oc);
     };

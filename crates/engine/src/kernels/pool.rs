@@ -238,27 +238,11 @@ fn max_pool2d_forward_into<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: 
         return;
     }
     let image = |b: usize, (oi, ai): (Out<'_>, &mut [T])| {
-        // Every element is written below: each pixel's `c` values are copied from its
-        // window's first element before any is compared.
-        let oi = oi.writable();
         let xi = &x[b * img_in..(b + 1) * img_in];
-        for ((o, a), (h0, h1, w0, w1)) in
-            oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c)).zip(g.pixel_windows())
-        {
-            let first = (h0 * g.w + w0) * c;
-            o.copy_from_slice(&xi[first..first + c]);
-            a.fill(T::default());
-            let mut pos = 0;
-            for ih in h0..h1 {
-                for iw in w0..w1 {
-                    if pos != 0 {
-                        let off = (ih * g.w + iw) * c;
-                        T::max_with(o, a, &xi[off..off + c], T::from_usize(pos));
-                    }
-                    pos += 1;
-                }
-            }
-        }
+        // SAFETY: every element is written below, through `MaybeUninit::write`: each
+        // pixel's `c` values are copied from its window's first element (windows are never
+        // empty) before any is compared, and `pixel_windows` yields one window per pixel.
+        unsafe { oi.init_with(|oi| pool_image(g, xi, oi, ai)) };
     };
     let outs = out.chunks(img_out);
     if g.parallel() {
@@ -269,6 +253,34 @@ fn max_pool2d_forward_into<T: WindowOffset>(g: &Pool2dGeometry, x: &[f32], out: 
     } else {
         for (b, bufs) in outs.into_iter().zip(argmax.chunks_mut(img_out)).enumerate() {
             image(b, bufs);
+        }
+    }
+}
+
+/// One image of [`max_pool2d_forward_into`]: the pooled pixels `oi` (every element written
+/// through [`MaybeUninit::write`]) and their window offsets `ai`.
+fn pool_image<T: WindowOffset>(g: &Pool2dGeometry, xi: &[f32], oi: &mut [MaybeUninit<f32>], ai: &mut [T]) {
+    let c = g.c;
+    for ((o, a), (h0, h1, w0, w1)) in
+        oi.chunks_exact_mut(c).zip(ai.chunks_exact_mut(c)).zip(g.pixel_windows())
+    {
+        let first = (h0 * g.w + w0) * c;
+        for (ov, &xv) in o.iter_mut().zip(&xi[first..first + c]) {
+            ov.write(xv);
+        }
+        // SAFETY: all `c` elements of the pixel were written just above; `MaybeUninit<f32>`
+        // has the layout of `f32`.
+        let o = unsafe { &mut *(o as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        a.fill(T::default());
+        let mut pos = 0;
+        for ih in h0..h1 {
+            for iw in w0..w1 {
+                if pos != 0 {
+                    let off = (ih * g.w + iw) * c;
+                    T::max_with(o, a, &xi[off..off + c], T::from_usize(pos));
+                }
+                pos += 1;
+            }
         }
     }
 }
