@@ -1,14 +1,36 @@
 //! The engine's single rayon pool and its size.
 //!
-//! Size comes from `KERAS_NUM_THREADS` when set, else from the cores rayon sees. Also the
-//! opt-in allocator tuning for training loops ([`enable_malloc_tuning`]).
+//! Size comes from `KERAS_NUM_THREADS` when set, else from the cores rayon sees. On the
+//! program's main thread the caller becomes the pool's thread 0 (see [`num_threads`]). Also
+//! the opt-in allocator tuning for training loops ([`enable_malloc_tuning`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 static THREADS: OnceLock<usize> = OnceLock::new();
 
-/// Number of worker threads the engine uses for parallel kernels.
+/// Number of worker threads the engine uses for parallel kernels; the first call makes the
+/// global rayon pool of that size (when nothing made it before).
+///
+/// When the first call comes from the program's main thread (the thread named `main`) and
+/// the pool has two threads or more, the main thread becomes the pool's thread 0 (rayon's
+/// `use_current_thread`) and one thread fewer is started. A parallel kernel called from it
+/// then runs its first half itself and hands the rest to the other threads through its own
+/// work queue, instead of injecting the whole job from outside the pool and blocking on a
+/// futex until a worker finishes it (measured: a W1 training step made ~40 futex calls, one
+/// block and one wake per parallel region; BENCHMARKS.md "Training-step overheads (eighth
+/// session)"). Kernels split their work by sizes, never by which thread runs a piece, so the
+/// results are the same bits either way. `KERAS_POOL_MAIN_THREAD=0` keeps the main thread
+/// outside the pool.
+///
+/// ```
+/// let n = keras_engine::parallel::num_threads();
+/// assert!(n >= 1);
+/// // Doc tests run on their program's main thread: with two threads or more it joined.
+/// if n >= 2 && std::env::var("KERAS_POOL_MAIN_THREAD").map_or(true, |v| v != "0") {
+///     assert_eq!(rayon::current_thread_index(), Some(0));
+/// }
+/// ```
 pub fn num_threads() -> usize {
     *THREADS.get_or_init(|| {
         tune_allocator();
@@ -16,11 +38,95 @@ pub fn num_threads() -> usize {
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|&n| n > 0)
-            .unwrap_or_else(rayon::current_num_threads);
+            .unwrap_or_else(default_threads);
+        let join = n >= 2 && caller_joins_pool();
         // Best effort: the global pool may already exist (then it keeps its size).
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        match pool_builder(n, join).build_global() {
+            Ok(()) if join => POOL_CALLER.set(true),
+            Ok(()) => {}
+            Err(_) if join => {
+                let _ = pool_builder(n, false).build_global();
+            }
+            Err(_) => {}
+        }
         n
     })
+}
+
+thread_local! {
+    /// Whether this thread is a caller that joined its pool as thread 0 ([`num_threads`],
+    /// [`join_pool_as_caller`]): such a thread starts parallel regions, as one outside the
+    /// pool does.
+    static POOL_CALLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread runs inside a piece of a parallel region, where a kernel runs
+/// serially instead of splitting its work again: a pool worker, or a caller that joined the
+/// pool as its thread 0 ([`num_threads`]) while pieces of its region wait in its own queue.
+/// Such a caller outside any region has an empty queue (every region it started has ended),
+/// so its kernels split as those of a caller outside the pool do; inside a region with its
+/// queue empty (the other threads took the rest), a nested kernel splits too and runs whole
+/// on it unless an idle thread takes a part. Either way the results are the same bits:
+/// kernels split their work by sizes, and gemm's sums do not depend on the split.
+///
+/// ```
+/// assert!(!std::thread::spawn(keras_engine::parallel::in_worker).join().unwrap());
+/// ```
+pub fn in_worker() -> bool {
+    rayon::current_thread_index().is_some()
+        && (!POOL_CALLER.get() || rayon_core::current_thread_has_pending_tasks() == Some(true))
+}
+
+/// Makes the calling thread thread 0 of a new pool of `n` threads (two or more), the way
+/// [`num_threads`] treats the program's main thread, for a thread other than the main one
+/// that runs training steps; parallel iterators called on it then run in the returned pool.
+/// rayon keeps the thread's pool state for the thread's life (the pool is leaked with it).
+///
+/// # Errors
+/// When the thread already belongs to a pool, or the pool cannot be made.
+///
+/// ```
+/// std::thread::spawn(|| {
+///     let _pool = keras_engine::parallel::join_pool_as_caller(2).unwrap();
+///     assert_eq!(rayon::current_thread_index(), Some(0));
+///     assert!(!keras_engine::parallel::in_worker());
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub fn join_pool_as_caller(n: usize) -> crate::Result<rayon::ThreadPool> {
+    let pool = pool_builder(n.max(2), true)
+        .build()
+        .map_err(|e| crate::EngineError::new(format!("cannot make the thread pool: {e}")))?;
+    POOL_CALLER.set(true);
+    Ok(pool)
+}
+
+/// Rayon's default size, read without making rayon's global pool (`RAYON_NUM_THREADS`, its
+/// older name `RAYON_RS_NUM_CPUS`, else the cores the process may use).
+fn default_threads() -> usize {
+    ["RAYON_NUM_THREADS", "RAYON_RS_NUM_CPUS"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Whether the calling thread becomes the pool's thread 0: the program's main thread, unless
+/// `KERAS_POOL_MAIN_THREAD=0`. Other threads (a test harness's, a server's) may end while
+/// the pool lives on, so they stay outside it.
+fn caller_joins_pool() -> bool {
+    std::thread::current().name() == Some("main")
+        && std::env::var("KERAS_POOL_MAIN_THREAD").map_or(true, |v| v != "0")
+}
+
+/// The pool of `n` threads; with `join`, the calling thread is its thread 0.
+fn pool_builder(n: usize, join: bool) -> rayon::ThreadPoolBuilder {
+    let b = rayon::ThreadPoolBuilder::new().num_threads(n);
+    if join {
+        b.use_current_thread()
+    } else {
+        b
+    }
 }
 
 /// Minimum number of elements before an element-wise loop is split over threads.
@@ -113,5 +219,60 @@ fn apply_malloc_tuning() -> bool {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    fn data(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 + seed) * 0.731).sin()).collect()
+    }
+
+    /// Parallel kernels called from a thread that is the pool's thread 0 (the main thread's
+    /// case) and from a thread outside the pool give the same bits.
+    fn kernels() -> Vec<Vec<u32>> {
+        let a = Tensor::new(data(384 * 320, 1.0), [384, 320]).unwrap();
+        let b = Tensor::new(data(320 * 288, 2.0), [320, 288]).unwrap();
+        let x = Tensor::new(data(8 * 18 * 18 * 16, 3.0), [8, 18, 18, 16]).unwrap();
+        let w = Tensor::new(data(3 * 3 * 16 * 32, 4.0), [3, 3, 16, 32]).unwrap();
+        let mm = crate::ops::matmul(&a, &b).unwrap();
+        let conv = crate::ops::conv2d(&x, &w, None, [1, 1], [1, 1], false, crate::ops::Unary::Relu).unwrap();
+        let z = zeros(1 << 20);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        vec![bits(&mm.to_f32_vec()), bits(&conv.to_f32_vec()), bits(&z)]
+    }
+
+    #[test]
+    fn a_caller_that_is_the_pools_thread_0_gets_the_same_bits() {
+        let outside = std::thread::spawn(kernels).join().unwrap();
+        let inside = std::thread::spawn(|| {
+            // This thread joins a local pool of 2 as its thread 0 (leaked with the thread's
+            // state, as rayon documents); parallel iterators called here run in it.
+            let _pool = join_pool_as_caller(2).unwrap();
+            assert_eq!(rayon::current_thread_index(), Some(0));
+            assert_eq!(rayon::current_num_threads(), 2);
+            assert!(!in_worker());
+            kernels()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(outside.len(), inside.len());
+        for (o, i) in outside.iter().zip(&inside) {
+            assert_eq!(o, i);
+        }
+    }
+
+    #[test]
+    fn only_the_main_thread_joins_the_pool() {
+        let joins = std::thread::Builder::new().name("worker".into()).spawn(caller_joins_pool).unwrap();
+        assert!(!joins.join().unwrap());
+    }
+
+    #[test]
+    fn the_default_size_follows_rayons_rule() {
+        assert!(default_threads() >= 1);
     }
 }

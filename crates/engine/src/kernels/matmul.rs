@@ -25,7 +25,7 @@ pub(crate) const TRANSPOSE_B_MIN: usize = 1 << 12;
 /// Parallelism for a GEMM of `m x k x n` multiply-adds.
 pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
     let threads = crate::parallel::num_threads();
-    if threads <= 1 || m * n * k < PARALLEL_MIN_FLOPS || rayon::current_thread_index().is_some() {
+    if threads <= 1 || m * n * k < PARALLEL_MIN_FLOPS || crate::parallel::in_worker() {
         Parallelism::None
     } else {
         Parallelism::Rayon(threads)

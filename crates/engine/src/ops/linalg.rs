@@ -248,7 +248,7 @@ fn dense_input_and_kernel_grads(
     let side_by_side = want_dx
         && want_dw
         && crate::parallel::num_threads() == 2
-        && rayon::current_thread_index().is_none()
+        && !crate::parallel::in_worker()
         && m * k * n >= SIDE_BY_SIDE_MIN_FLOPS;
     if side_by_side {
         // Inside the pool each GEMM runs on one worker; the transposed kernel of dx is
@@ -310,7 +310,7 @@ fn dense_forward(
     out: &mut [f32],
 ) {
     let halves = crate::parallel::num_threads() == 2
-        && rayon::current_thread_index().is_none()
+        && !crate::parallel::in_worker()
         && m >= 2
         && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
     let rows = |x: &[f32], out: &mut [f32], r: usize| {
