@@ -5,6 +5,7 @@
 //! one stops the search, any other error makes the trial `INVALID` (retried up to
 //! `max_retries_per_trial` times, then `FAILED`).
 
+use crate::from_impls::from_impls;
 use std::fmt;
 
 /// Every fallible keras-tuner call returns this; the message is keras-tuner's where it has one.
@@ -68,23 +69,11 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<keras::Error> for Error {
-    fn from(e: keras::Error) -> Self {
-        Error::Keras(e)
-    }
-}
-
-impl From<keras_engine::EngineError> for Error {
-    fn from(e: keras_engine::EngineError) -> Self {
-        Error::Keras(e.into())
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Io(e.to_string())
-    }
-}
+from_impls!(Error {
+    keras::Error => |e| Error::Keras(e),
+    keras_engine::EngineError => |e| Error::Keras(e.into()),
+    std::io::Error => |e| Error::Io(e.to_string()),
+});
 
 /// keras-tuner result.
 pub type Result<T> = std::result::Result<T, Error>;

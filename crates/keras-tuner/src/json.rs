@@ -8,6 +8,7 @@
 //! The parser bounds nesting depth and never panics on bad input.
 
 use crate::error::{bail, Error, Result};
+use crate::from_impls::from_impls;
 
 /// A JSON value with Python's distinctions (int vs float, ordered objects).
 #[derive(Clone, Debug, PartialEq)]
@@ -206,36 +207,14 @@ impl Json {
     }
 }
 
-impl From<bool> for Json {
-    fn from(b: bool) -> Self {
-        Json::Bool(b)
-    }
-}
-impl From<i64> for Json {
-    fn from(i: i64) -> Self {
-        Json::Int(i)
-    }
-}
-impl From<usize> for Json {
-    fn from(i: usize) -> Self {
-        Json::Int(i as i64)
-    }
-}
-impl From<f64> for Json {
-    fn from(f: f64) -> Self {
-        Json::Float(f)
-    }
-}
-impl From<&str> for Json {
-    fn from(s: &str) -> Self {
-        Json::Str(s.into())
-    }
-}
-impl From<String> for Json {
-    fn from(s: String) -> Self {
-        Json::Str(s)
-    }
-}
+from_impls!(Json {
+    bool => |b| Json::Bool(b),
+    i64 => |i| Json::Int(i),
+    usize => |i| Json::Int(i as i64),
+    f64 => |f| Json::Float(f),
+    &str => |s| Json::Str(s.into()),
+    String => |s| Json::Str(s),
+});
 impl<T: Into<Json>> From<Option<T>> for Json {
     fn from(o: Option<T>) -> Self {
         o.map_or(Json::Null, Into::into)

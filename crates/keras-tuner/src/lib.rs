@@ -43,6 +43,7 @@
 //! Submodules:
 //! - `engine`: The engine (keras-tuner `engine`)
 //! - `error`: The error type of keras-tuner
+//! - `from_impls`: `From` conversions into the crate's enums, one line each
 //! - `json`: JSON as Python's `json` module reads and writes it, because keras-tuner's project files (`oracle.json`, `trial.json`) are written by `json.dumps` and must round-trip with it
 //! - `model`: What the tuner needs from a model, and the only place that names concrete keras model types
 //! - `tensorboard`: TensorBoard's HParams plugin data for each trial, as keras-tuner writes it with `hparams_api.KerasCallback`
@@ -53,6 +54,7 @@
 
 pub mod engine;
 pub mod error;
+mod from_impls;
 pub mod json;
 pub mod model;
 pub mod tensorboard;

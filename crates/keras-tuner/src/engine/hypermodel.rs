@@ -2,6 +2,7 @@
 //! and optionally trains it its own way. A closure `|hp: &mut HyperParameters| ...` that
 //! returns a model is a hypermodel.
 
+use crate::from_impls::from_impls;
 use keras::trainers::Arrays;
 use keras::{FitArgs, History};
 
@@ -21,16 +22,10 @@ pub enum FitResult {
     Metrics(Vec<(String, f64)>),
 }
 
-impl From<History> for FitResult {
-    fn from(h: History) -> Self {
-        FitResult::History(h)
-    }
-}
-impl From<f64> for FitResult {
-    fn from(v: f64) -> Self {
-        FitResult::Value(v)
-    }
-}
+from_impls!(FitResult {
+    History => |h| FitResult::History(h),
+    f64 => |v| FitResult::Value(v),
+});
 
 /// A search space of models.
 ///

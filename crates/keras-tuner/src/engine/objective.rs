@@ -3,6 +3,7 @@
 //! `multi_objective` that is minimised: the sum of the metrics to minimise minus the sum
 //! of the metrics to maximise.
 
+use crate::from_impls::from_impls;
 use std::fmt;
 
 use super::metrics_tracking::infer_metric_direction;
@@ -199,21 +200,11 @@ impl ObjectiveArg {
     }
 }
 
-impl From<&str> for ObjectiveArg {
-    fn from(s: &str) -> Self {
-        ObjectiveArg::Name(s.to_string())
-    }
-}
-impl From<String> for ObjectiveArg {
-    fn from(s: String) -> Self {
-        ObjectiveArg::Name(s)
-    }
-}
-impl From<Objective> for ObjectiveArg {
-    fn from(o: Objective) -> Self {
-        ObjectiveArg::Objective(o)
-    }
-}
+from_impls!(ObjectiveArg {
+    &str => |s| ObjectiveArg::Name(s.to_string()),
+    String => |s| ObjectiveArg::Name(s),
+    Objective => |o| ObjectiveArg::Objective(o),
+});
 impl<T: Into<ObjectiveArg>> From<Vec<T>> for ObjectiveArg {
     fn from(v: Vec<T>) -> Self {
         ObjectiveArg::List(v.into_iter().map(Into::into).collect())

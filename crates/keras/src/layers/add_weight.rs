@@ -138,10 +138,9 @@ impl WeightSpec {
         self
     }
 
-    /// Whether the optimizer updates the weight (default true).
-    pub fn trainable(mut self, yes: bool) -> Self {
-        self.trainable = yes;
-        self
+    crate::setters::setters! {
+        /// Whether the optimizer updates the weight (default true).
+        trainable: bool,
     }
 
     /// The dtype by Keras name: `"float32"` (default), `"int32"` or `"int64"`.

@@ -39,16 +39,11 @@ impl Variable {
         }
     }
 
-    /// Attaches a regularizer whose penalty joins the training loss (Keras `add_weight(regularizer=...)`).
-    pub fn with_regularizer(mut self, regularizer: Option<Regularizer>) -> Self {
-        self.regularizer = regularizer;
-        self
-    }
-
-    /// Attaches a constraint applied after each optimizer update (Keras `add_weight(constraint=...)`).
-    pub fn with_constraint(mut self, constraint: Option<Constraint>) -> Self {
-        self.constraint = constraint;
-        self
+    crate::setters::setters! {
+        /// Attaches a regularizer whose penalty joins the training loss (Keras `add_weight(regularizer=...)`).
+        with_regularizer(regularizer): Option<Regularizer>,
+        /// Attaches a constraint applied after each optimizer update (Keras `add_weight(constraint=...)`).
+        with_constraint(constraint): Option<Constraint>,
     }
 
     /// The regularizer, if any.

@@ -2,6 +2,7 @@
 //! `Values`, the ordered name -> value map a `HyperParameters` holds (a Python dict: its
 //! insertion order is what summaries print and project files store).
 
+use crate::from_impls::from_impls;
 use std::fmt;
 
 use crate::json::{python_float_repr, Json};
@@ -130,51 +131,17 @@ impl fmt::Display for HpValue {
     }
 }
 
-impl From<bool> for HpValue {
-    fn from(v: bool) -> Self {
-        HpValue::Bool(v)
-    }
-}
-impl From<i64> for HpValue {
-    fn from(v: i64) -> Self {
-        HpValue::Int(v)
-    }
-}
-impl From<i32> for HpValue {
-    fn from(v: i32) -> Self {
-        HpValue::Int(v as i64)
-    }
-}
-impl From<usize> for HpValue {
-    fn from(v: usize) -> Self {
-        HpValue::Int(v as i64)
-    }
-}
-impl From<f64> for HpValue {
-    fn from(v: f64) -> Self {
-        HpValue::Float(v)
-    }
-}
-impl From<f32> for HpValue {
-    fn from(v: f32) -> Self {
-        HpValue::Float(v as f64)
-    }
-}
-impl From<&str> for HpValue {
-    fn from(v: &str) -> Self {
-        HpValue::Str(v.to_string())
-    }
-}
-impl From<String> for HpValue {
-    fn from(v: String) -> Self {
-        HpValue::Str(v)
-    }
-}
-impl From<&String> for HpValue {
-    fn from(v: &String) -> Self {
-        HpValue::Str(v.clone())
-    }
-}
+from_impls!(HpValue {
+    bool => |v| HpValue::Bool(v),
+    i64 => |v| HpValue::Int(v),
+    i32 => |v| HpValue::Int(v as i64),
+    usize => |v| HpValue::Int(v as i64),
+    f64 => |v| HpValue::Float(v),
+    f32 => |v| HpValue::Float(v as f64),
+    &str => |v| HpValue::Str(v.to_string()),
+    String => |v| HpValue::Str(v),
+    &String => |v| HpValue::Str(v.clone()),
+});
 
 /// Hyperparameter values by name, in insertion order (Python's `hp.values` dict).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::activations::Activation as ActivationFn;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::{Error, Result, Tensor};
 
 /// Keras `keras.layers.Activation`.
@@ -44,19 +44,9 @@ impl Activation {
 }
 
 impl Layer for Activation {
-    crate::layers::layer::layer_base_methods!("Activation");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    crate::layers::reshaping::args::layer_common!("Activation", false, same_shape, passes_mask);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.activation.apply(x)
-    }
-    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

@@ -4,7 +4,7 @@ use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Variable};
 use crate::layers::reshaping::args::{finish, layer_common};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -46,10 +46,9 @@ impl PReLU {
         self
     }
 
-    /// The slopes' initializer (default zeros).
-    pub fn alpha_initializer(mut self, i: Initializer) -> Self {
-        self.alpha_initializer = i;
-        self
+    crate::setters::setters! {
+        /// The slopes' initializer (default zeros).
+        alpha_initializer: Initializer,
     }
 
     /// `input_shape` (without batch) for the first layer of a Sequential model.
@@ -119,7 +118,7 @@ impl PReLU {
 }
 
 impl Layer for PReLU {
-    layer_common!("PReLU", true);
+    layer_common!("PReLU", true, same_shape);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
@@ -130,10 +129,6 @@ impl Layer for PReLU {
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
-    }
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {

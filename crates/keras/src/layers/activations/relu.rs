@@ -3,7 +3,7 @@
 use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::layers::reshaping::args::{f64_arg, finish, layer_common};
 use crate::{Error, Result, Tensor};
 
@@ -82,11 +82,7 @@ impl ReLU {
 }
 
 impl Layer for ReLU {
-    layer_common!("ReLU", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    layer_common!("ReLU", false, same_shape);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(ops::unary(x, self.elementwise())?)
@@ -146,11 +142,7 @@ impl LeakyReLU {
 }
 
 impl Layer for LeakyReLU {
-    layer_common!("LeakyReLU", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    layer_common!("LeakyReLU", false, same_shape);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let u = Unary::ReluParams {
@@ -208,11 +200,7 @@ impl ELU {
 }
 
 impl Layer for ELU {
-    layer_common!("ELU", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    layer_common!("ELU", false, same_shape);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(ops::unary(x, Unary::Elu(self.alpha as f32))?)

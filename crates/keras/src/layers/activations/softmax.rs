@@ -129,7 +129,7 @@ impl Softmax {
 }
 
 impl Layer for Softmax {
-    layer_common!("Softmax", false);
+    layer_common!("Softmax", false, passes_mask);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.check_axes(s.len(), &shape_str(s))?;
@@ -149,10 +149,6 @@ impl Layer for Softmax {
         let keep = self.keep_flags(mask, x.shape())?;
         let y = activations::softmax(&keep_or(x, &keep, LARGE_NEGATIVE)?, &self.axis)?;
         keep_or(&y, &keep, 0.0)
-    }
-
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
 
     fn get_config(&self) -> Value {

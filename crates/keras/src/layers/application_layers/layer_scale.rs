@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Variable};
 use crate::regularizers::py_float;
 use crate::{ops, Error, Result, Tensor};
 
@@ -41,16 +41,13 @@ impl LayerScale {
 }
 
 impl Layer for LayerScale {
-    crate::layers::layer::layer_base_methods!("LayerScale");
+    crate::layers::reshaping::args::layer_common!("LayerScale", true, same_shape);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         let gamma = Tensor::full(vec![self.projection_dim], self.init_values);
         self.gamma = Some(Variable::new("variable", &self.base.name, gamma, true));
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let g = self

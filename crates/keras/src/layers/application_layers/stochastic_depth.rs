@@ -3,7 +3,7 @@
 use keras_engine::{with_global_rng, Rng};
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::regularizers::py_float;
 use crate::{ops, Error, Result, Tensor};
 
@@ -49,10 +49,7 @@ impl StochasticDepth {
 }
 
 impl Layer for StochasticDepth {
-    crate::layers::layer::layer_base_methods!("StochasticDepth");
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    crate::layers::reshaping::args::layer_common!("StochasticDepth", true, same_shape);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training || x.rank() == 0 {
             return Ok(x.clone());

@@ -90,10 +90,9 @@ impl Attention {
         }
     }
 
-    /// Learns a scalar that multiplies the scores (`use_scale`).
-    pub fn use_scale(mut self, yes: bool) -> Self {
-        self.use_scale = yes;
-        self
+    crate::setters::setters! {
+        /// Learns a scalar that multiplies the scores (`use_scale`).
+        use_scale: bool,
     }
 
     /// `"dot"` (default) or `"concat"`.

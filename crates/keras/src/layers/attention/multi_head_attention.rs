@@ -209,10 +209,9 @@ impl MultiHeadAttention {
         self
     }
 
-    /// Whether the projections have biases (default true).
-    pub fn use_bias(mut self, yes: bool) -> Self {
-        self.use_bias = yes;
-        self
+    crate::setters::setters! {
+        /// Whether the projections have biases (default true).
+        use_bias: bool,
     }
 
     /// The output's trailing shape (default: the query's last dimension).
@@ -240,11 +239,10 @@ impl MultiHeadAttention {
         self
     }
 
-    /// A sigmoid gate projected from the query multiplies the attention output per head
-    /// (Keras 3.15 `use_gate`).
-    pub fn use_gate(mut self, yes: bool) -> Self {
-        self.use_gate = yes;
-        self
+    crate::setters::setters! {
+        /// A sigmoid gate projected from the query multiplies the attention output per head
+        /// (Keras 3.15 `use_gate`).
+        use_gate: bool,
     }
 
     setters! {

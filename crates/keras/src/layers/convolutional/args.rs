@@ -618,41 +618,20 @@ macro_rules! conv_arg_builders {
             self
         }
 
-        /// Activation by object.
-        pub fn with_activation(mut self, a: $crate::activations::Activation) -> Self {
-            self.args.activation = a;
-            self
-        }
-
-        /// Whether to add a bias.
-        pub fn use_bias(mut self, yes: bool) -> Self {
-            self.args.use_bias = yes;
-            self
-        }
-
-        /// Bias initializer.
-        pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.args.bias.initializer = i;
-            self
-        }
-
-        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
-        pub fn bias_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.args.bias.regularizer = Some(r);
-            self
-        }
-
-        /// Constraint applied to the bias after each optimizer update (Keras
-        /// `bias_constraint`).
-        pub fn bias_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.args.bias.constraint = Some(c);
-            self
-        }
-
-        /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
-        pub fn activity_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.base.activity_regularizer = Some(r);
-            self
+        crate::setters::setters! {
+            /// Activation by object.
+            with_activation(args.activation): $crate::activations::Activation,
+            /// Whether to add a bias.
+            use_bias(args.use_bias): bool,
+            /// Bias initializer.
+            bias_initializer(args.bias.initializer): $crate::initializers::Initializer,
+            /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+            bias_regularizer(args.bias.regularizer): $crate::regularizers::Regularizer => Some,
+            /// Constraint applied to the bias after each optimizer update (Keras
+            /// `bias_constraint`).
+            bias_constraint(args.bias.constraint): $crate::constraints::Constraint => Some,
+            /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
+            activity_regularizer(base.activity_regularizer): $crate::regularizers::Regularizer => Some,
         }
 
         $crate::layers::builders::base_builders!();
@@ -713,8 +692,59 @@ pub(crate) use conv_arg_builders;
 /// The struct and `Layer` implementation of a convolution layer: `base`, `args`, the
 /// built `kernels` and `bias`; build, output shape, call (through [`ConvForward`], in
 /// channels-last order), weights and config are the shared ones.
+///
+/// `conv_layer!(/// doc\n Conv2D, "Conv2D", "conv2d", Conv, [usize; 2], 2; /// new's doc\n new)`:
+/// the [`Family`] variant picks `new`'s arguments (no `filters` for `Depthwise`) and the
+/// family's builders beside the shared [`conv_arg_builders!`]; `[usize; 2]` is the type of
+/// a size argument and `2` the rank.
 macro_rules! conv_layer {
-    ($(#[$doc:meta])* $ty:ident, $class:literal, $default_name:literal, $family:expr, $rank:literal) => {
+    (@new Depthwise $size:ty, $(#[$new_doc:meta])*) => {
+        $(#[$new_doc])*
+        pub fn new(kernel_size: $size) -> Self {
+            use $crate::layers::convolutional::args::{ConvArgs, Family, SizeArg};
+            Self::with_args(ConvArgs::new(Family::Depthwise, 0, SizeArg::into_sizes(kernel_size))).check()
+        }
+    };
+    (@new $family:ident $size:ty, $(#[$new_doc:meta])*) => {
+        $(#[$new_doc])*
+        pub fn new(filters: usize, kernel_size: $size) -> Self {
+            use $crate::layers::convolutional::args::{ConvArgs, Family, SizeArg};
+            Self::with_args(ConvArgs::new(Family::$family, filters, SizeArg::into_sizes(kernel_size))).check()
+        }
+    };
+    (@builders Conv $size:ty) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(@groups);
+        $crate::layers::convolutional::args::conv_layer!(@builders kernel);
+    };
+    (@builders Transpose $size:ty) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(@output_padding $size);
+        $crate::layers::convolutional::args::conv_layer!(@builders kernel);
+    };
+    (@builders Depthwise $size:ty) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(@depth_multiplier);
+        $crate::layers::convolutional::args::conv_layer!(@builders depthwise);
+    };
+    (@builders Separable $size:ty) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(@depth_multiplier);
+        $crate::layers::convolutional::args::conv_layer!(@builders depthwise);
+        $crate::layers::convolutional::args::conv_arg_builders!(
+            @weight 1, "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint
+        );
+    };
+    (@builders kernel) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(
+            @weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint
+        );
+    };
+    (@builders depthwise) => {
+        $crate::layers::convolutional::args::conv_arg_builders!(
+            @weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint
+        );
+    };
+    (
+        $(#[$doc:meta])* $ty:ident, $class:literal, $default_name:literal, $family:ident, $size:ty, $rank:literal;
+        $(#[$new_doc:meta])* new
+    ) => {
         $(#[$doc])*
         pub struct $ty {
             base: $crate::layers::LayerBase,
@@ -724,6 +754,11 @@ macro_rules! conv_layer {
         }
 
         impl $ty {
+            $crate::layers::convolutional::args::conv_layer!(@new $family $size, $(#[$new_doc])*);
+
+            $crate::layers::convolutional::args::conv_arg_builders!($size);
+            $crate::layers::convolutional::args::conv_layer!(@builders $family $size);
+
             fn with_args(args: $crate::layers::convolutional::args::ConvArgs) -> Self {
                 $ty { base: $crate::layers::LayerBase::new($default_name), args, kernels: Vec::new(), bias: None }
             }
@@ -732,7 +767,11 @@ macro_rules! conv_layer {
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 let mut base = $crate::layers::LayerBase::new($default_name);
                 let args = $crate::layers::convolutional::args::ConvArgs::from_config(
-                    cfg, $family, $rank, $class, &mut base,
+                    cfg,
+                    $crate::layers::convolutional::args::Family::$family,
+                    $rank,
+                    $class,
+                    &mut base,
                 )?;
                 Ok($ty { base, args, kernels: Vec::new(), bias: None })
             }

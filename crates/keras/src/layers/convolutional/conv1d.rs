@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{keras_bail, Result, Tensor};
 
 /// Padding of a 1-D convolution.
@@ -49,19 +49,10 @@ conv_layer!(
     /// use keras::layers::Conv1D;
     /// let conv = Conv1D::new(16, 3).padding("causal").dilation_rate(2).activation("relu");
     /// ```
-    Conv1D, "Conv1D", "conv1d", Family::Conv, 1
-);
-
-impl Conv1D {
+    Conv1D, "Conv1D", "conv1d", Conv, usize, 1;
     /// `filters` output channels, a window of `kernel_size` steps, stride 1, `valid` padding.
-    pub fn new(filters: usize, kernel_size: usize) -> Self {
-        Conv1D::with_args(ConvArgs::new(Family::Conv, filters, vec![kernel_size])).check()
-    }
-
-    conv_arg_builders!(usize);
-    conv_arg_builders!(@groups);
-    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
-}
+    new
+);
 
 impl ConvForward for Conv1D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -15,19 +15,10 @@ conv_layer!(
     /// use keras::layers::Conv1DTranspose;
     /// let up = Conv1DTranspose::new(8, 3).strides(2).padding("same");
     /// ```
-    Conv1DTranspose, "Conv1DTranspose", "conv1d_transpose", Family::Transpose, 1
-);
-
-impl Conv1DTranspose {
+    Conv1DTranspose, "Conv1DTranspose", "conv1d_transpose", Transpose, usize, 1;
     /// `filters` output channels, a window of `kernel_size` steps, stride 1, `valid` padding.
-    pub fn new(filters: usize, kernel_size: usize) -> Self {
-        Conv1DTranspose::with_args(ConvArgs::new(Family::Transpose, filters, vec![kernel_size])).check()
-    }
-
-    conv_arg_builders!(usize);
-    conv_arg_builders!(@output_padding usize);
-    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
-}
+    new
+);
 
 impl ConvForward for Conv1DTranspose {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

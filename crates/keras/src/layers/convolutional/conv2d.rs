@@ -2,7 +2,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{arr, conv_layer, ConvForward};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Parses a padding name: `"valid"` or `"same"` (case-insensitive, as Keras).
@@ -44,19 +44,10 @@ conv_layer!(
     /// use keras::layers::Conv2D;
     /// let conv = Conv2D::new(32, [3, 3]).activation("relu").input_shape(&[32, 32, 3]);
     /// ```
-    Conv2D, "Conv2D", "conv2d", Family::Conv, 2
-);
-
-impl Conv2D {
+    Conv2D, "Conv2D", "conv2d", Conv, [usize; 2], 2;
     /// `filters` output channels, a `kernel_size` window, stride 1, `valid` padding.
-    pub fn new(filters: usize, kernel_size: [usize; 2]) -> Self {
-        Conv2D::with_args(ConvArgs::new(Family::Conv, filters, kernel_size.to_vec())).check()
-    }
-
-    conv_arg_builders!([usize; 2]);
-    conv_arg_builders!(@groups);
-    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
-}
+    new
+);
 
 impl ConvForward for Conv2D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

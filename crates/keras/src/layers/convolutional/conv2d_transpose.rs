@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{arr, conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -15,19 +15,10 @@ conv_layer!(
     /// use keras::layers::Conv2DTranspose;
     /// let up = Conv2DTranspose::new(8, [3, 3]).strides([2, 2]).padding("same");
     /// ```
-    Conv2DTranspose, "Conv2DTranspose", "conv2d_transpose", Family::Transpose, 2
-);
-
-impl Conv2DTranspose {
+    Conv2DTranspose, "Conv2DTranspose", "conv2d_transpose", Transpose, [usize; 2], 2;
     /// `filters` output channels, a `kernel_size` window, stride 1, `valid` padding.
-    pub fn new(filters: usize, kernel_size: [usize; 2]) -> Self {
-        Conv2DTranspose::with_args(ConvArgs::new(Family::Transpose, filters, kernel_size.to_vec())).check()
-    }
-
-    conv_arg_builders!([usize; 2]);
-    conv_arg_builders!(@output_padding [usize; 2]);
-    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
-}
+    new
+);
 
 impl ConvForward for Conv2DTranspose {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{arr, conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{arr, conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -14,19 +14,10 @@ conv_layer!(
     /// use keras::layers::Conv3D;
     /// let conv = Conv3D::new(8, [3, 3, 3]).padding("same").activation("relu");
     /// ```
-    Conv3D, "Conv3D", "conv3d", Family::Conv, 3
-);
-
-impl Conv3D {
+    Conv3D, "Conv3D", "conv3d", Conv, [usize; 3], 3;
     /// `filters` output channels, a `kernel_size` window, stride 1, `valid` padding.
-    pub fn new(filters: usize, kernel_size: [usize; 3]) -> Self {
-        Conv3D::with_args(ConvArgs::new(Family::Conv, filters, kernel_size.to_vec())).check()
-    }
-
-    conv_arg_builders!([usize; 3]);
-    conv_arg_builders!(@groups);
-    conv_arg_builders!(@weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint);
-}
+    new
+);
 
 impl ConvForward for Conv3D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -3,7 +3,7 @@
 
 use keras_engine::ops::Unary;
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -13,19 +13,10 @@ conv_layer!(
     /// use keras::layers::DepthwiseConv1D;
     /// let dw = DepthwiseConv1D::new(3).depth_multiplier(2).padding("same");
     /// ```
-    DepthwiseConv1D, "DepthwiseConv1D", "depthwise_conv1d", Family::Depthwise, 1
-);
-
-impl DepthwiseConv1D {
+    DepthwiseConv1D, "DepthwiseConv1D", "depthwise_conv1d", Depthwise, usize, 1;
     /// A window of `kernel_size` steps, depth multiplier 1, stride 1, `valid` padding.
-    pub fn new(kernel_size: usize) -> Self {
-        DepthwiseConv1D::with_args(ConvArgs::new(Family::Depthwise, 0, vec![kernel_size])).check()
-    }
-
-    conv_arg_builders!(usize);
-    conv_arg_builders!(@depth_multiplier);
-    conv_arg_builders!(@weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint);
-}
+    new
+);
 
 impl ConvForward for DepthwiseConv1D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -13,19 +13,10 @@ conv_layer!(
     /// use keras::layers::DepthwiseConv2D;
     /// let dw = DepthwiseConv2D::new([3, 3]).depth_multiplier(2).padding("same");
     /// ```
-    DepthwiseConv2D, "DepthwiseConv2D", "depthwise_conv2d", Family::Depthwise, 2
-);
-
-impl DepthwiseConv2D {
+    DepthwiseConv2D, "DepthwiseConv2D", "depthwise_conv2d", Depthwise, [usize; 2], 2;
     /// A `kernel_size` window, depth multiplier 1, stride 1, `valid` padding.
-    pub fn new(kernel_size: [usize; 2]) -> Self {
-        DepthwiseConv2D::with_args(ConvArgs::new(Family::Depthwise, 0, kernel_size.to_vec())).check()
-    }
-
-    conv_arg_builders!([usize; 2]);
-    conv_arg_builders!(@depth_multiplier);
-    conv_arg_builders!(@weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint);
-}
+    new
+);
 
 impl ConvForward for DepthwiseConv2D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -5,7 +5,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -15,21 +15,11 @@ conv_layer!(
     /// use keras::layers::SeparableConv1D;
     /// let sep = SeparableConv1D::new(32, 3).padding("same").activation("relu");
     /// ```
-    SeparableConv1D, "SeparableConv1D", "separable_conv1d", Family::Separable, 1
-);
-
-impl SeparableConv1D {
+    SeparableConv1D, "SeparableConv1D", "separable_conv1d", Separable, usize, 1;
     /// `filters` output channels, a depthwise window of `kernel_size` steps, depth multiplier 1, stride 1, `valid`
     /// padding.
-    pub fn new(filters: usize, kernel_size: usize) -> Self {
-        SeparableConv1D::with_args(ConvArgs::new(Family::Separable, filters, vec![kernel_size])).check()
-    }
-
-    conv_arg_builders!(usize);
-    conv_arg_builders!(@depth_multiplier);
-    conv_arg_builders!(@weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint);
-    conv_arg_builders!(@weight 1, "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint);
-}
+    new
+);
 
 impl ConvForward for SeparableConv1D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -5,7 +5,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_arg_builders, conv_layer, ConvArgs, ConvForward, Family};
+use crate::layers::convolutional::args::{conv_layer, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -15,21 +15,11 @@ conv_layer!(
     /// use keras::layers::SeparableConv2D;
     /// let sep = SeparableConv2D::new(32, [3, 3]).padding("same").activation("relu");
     /// ```
-    SeparableConv2D, "SeparableConv2D", "separable_conv2d", Family::Separable, 2
-);
-
-impl SeparableConv2D {
+    SeparableConv2D, "SeparableConv2D", "separable_conv2d", Separable, [usize; 2], 2;
     /// `filters` output channels, a `kernel_size` depthwise window, depth multiplier 1, stride 1, `valid`
     /// padding.
-    pub fn new(filters: usize, kernel_size: [usize; 2]) -> Self {
-        SeparableConv2D::with_args(ConvArgs::new(Family::Separable, filters, kernel_size.to_vec())).check()
-    }
-
-    conv_arg_builders!([usize; 2]);
-    conv_arg_builders!(@depth_multiplier);
-    conv_arg_builders!(@weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint);
-    conv_arg_builders!(@weight 1, "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint);
-}
+    new
+);
 
 impl ConvForward for SeparableConv2D {
     fn forward(&self, x: &Tensor, k: &[&Tensor], bias: Option<&Tensor>, act: Unary) -> Result<Tensor> {

@@ -60,10 +60,9 @@ impl Dense {
         self
     }
 
-    /// Sets the activation by object.
-    pub fn with_activation(mut self, a: Activation) -> Self {
-        self.activation = a;
-        self
+    crate::setters::setters! {
+        /// Sets the activation by object.
+        with_activation(activation): Activation,
     }
 
     setters! {
@@ -117,7 +116,7 @@ impl Dense {
 }
 
 impl Layer for Dense {
-    crate::layers::layer::layer_base_methods!("Dense");
+    crate::layers::reshaping::args::layer_common!("Dense", true, passes_mask);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
@@ -146,11 +145,6 @@ impl Layer for Dense {
         let mut s = input_shape.to_vec();
         *s.last_mut().expect("non-empty") = Some(self.units);
         Ok(s)
-    }
-
-    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {

@@ -53,16 +53,11 @@ impl Embedding {
         }
     }
 
-    /// Treat id 0 as padding: the layer emits a mask for the following layers.
-    pub fn mask_zero(mut self, yes: bool) -> Self {
-        self.mask_zero = yes;
-        self
-    }
-
-    /// Initializer of the table.
-    pub fn embeddings_initializer(mut self, i: Initializer) -> Self {
-        self.embeddings_initializer = i;
-        self
+    crate::setters::setters! {
+        /// Treat id 0 as padding: the layer emits a mask for the following layers.
+        mask_zero: bool,
+        /// Initializer of the table.
+        embeddings_initializer: Initializer,
     }
 
     crate::layers::builders::base_builders!();

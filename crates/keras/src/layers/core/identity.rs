@@ -44,19 +44,10 @@ impl Identity {
 
 impl Layer for Identity {
     // Keras builds it at `__init__`, so a saved model records no build_config.
-    layer_common!("Identity", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    layer_common!("Identity", false, same_shape, passes_mask);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(x.clone())
-    }
-
-    /// Keras `supports_masking = True`: the mask passes through.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
 
     fn call_multi(

@@ -29,10 +29,9 @@ impl InputLayer {
         InputLayer { base, batch_shape, dtype: DType::F32 }
     }
 
-    /// Sets the dtype (Keras `keras.Input(dtype=...)`).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
-        self
+    crate::setters::setters! {
+        /// Sets the dtype (Keras `keras.Input(dtype=...)`).
+        dtype: DType,
     }
 
     /// The input dtype.

@@ -3,7 +3,7 @@
 use keras_engine::ops;
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::{keras_bail, Result, Tensor};
 
 /// Masks timesteps where every feature equals `mask_value` (Keras `keras.layers.Masking`):
@@ -55,13 +55,7 @@ impl Masking {
 }
 
 impl Layer for Masking {
-    crate::layers::layer::layer_base_methods!("Masking");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    crate::layers::reshaping::args::layer_common!("Masking", false, same_shape);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let keep = self.keep(x)?;
         let mut shape = x.shape().to_vec();

@@ -38,11 +38,10 @@ impl Concatenate {
         Concatenate { base: LayerBase::new("concatenate"), build_shapes: None, axis: -1 }
     }
 
-    /// The concatenation axis (negative counts from the end; `0`, the batch axis, is allowed as
-    /// in Keras).
-    pub fn axis(mut self, axis: i64) -> Self {
-        self.axis = axis;
-        self
+    crate::setters::setters! {
+        /// The concatenation axis (negative counts from the end; `0`, the batch axis, is allowed as
+        /// in Keras).
+        axis: i64,
     }
 
     crate::layers::builders::name_builder!();

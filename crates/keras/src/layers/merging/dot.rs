@@ -50,10 +50,9 @@ impl Dot {
         Dot { axes: Axes::Pair(axes.0, axes.1), ..Dot::new(-1) }
     }
 
-    /// L2-normalizes both inputs along the dot axes first (the output is the cosine similarity).
-    pub fn normalize(mut self, yes: bool) -> Self {
-        self.normalize = yes;
-        self
+    crate::setters::setters! {
+        /// L2-normalizes both inputs along the dot axes first (the output is the cosine similarity).
+        normalize: bool,
     }
 
     crate::layers::builders::name_builder!();

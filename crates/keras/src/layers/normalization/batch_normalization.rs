@@ -74,10 +74,9 @@ impl BatchNormalization {
         }
     }
 
-    /// The feature axis (negative counts from the end).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
+    crate::setters::setters! {
+        /// The feature axis (negative counts from the end).
+        axis: isize,
     }
 
     /// Weight of the old moving statistics in each update (in `[0, 1]`).
@@ -92,16 +91,11 @@ impl BatchNormalization {
         self
     }
 
-    /// `moving_mean`'s initializer (zeros).
-    pub fn moving_mean_initializer(mut self, i: Initializer) -> Self {
-        self.moving_mean_initializer = i;
-        self
-    }
-
-    /// `moving_variance`'s initializer (ones).
-    pub fn moving_variance_initializer(mut self, i: Initializer) -> Self {
-        self.moving_variance_initializer = i;
-        self
+    crate::setters::setters! {
+        /// `moving_mean`'s initializer (zeros).
+        moving_mean_initializer: Initializer,
+        /// `moving_variance`'s initializer (ones).
+        moving_variance_initializer: Initializer,
     }
 
     crate::layers::builders::base_builders!();
@@ -159,26 +153,7 @@ impl BatchNormalization {
     }
 }
 
-norm_options!(BatchNormalization {
-    /// Added to the variance before the square root (must be > 0).
-    epsilon,
-    /// Whether to add the learned offset `beta`.
-    center,
-    /// Whether to multiply by the learned scale `gamma`.
-    scale,
-    /// `beta`'s initializer (zeros).
-    beta_initializer,
-    /// `gamma`'s initializer (ones).
-    gamma_initializer,
-    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
-    beta_regularizer,
-    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
-    gamma_regularizer,
-    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
-    beta_constraint,
-    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
-    gamma_constraint,
-});
+norm_options!(BatchNormalization { epsilon, beta_gamma });
 
 impl Layer for BatchNormalization {
     layer_common!("BatchNormalization", true);

@@ -64,16 +64,11 @@ impl GroupNormalization {
         }
     }
 
-    /// The channel axis (default -1).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-
-    /// Added to the variance before the square root.
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
+    crate::setters::setters! {
+        /// The channel axis (default -1).
+        axis: isize,
+        /// Added to the variance before the square root.
+        epsilon: f64,
     }
 
     crate::layers::builders::base_builders!();
@@ -136,27 +131,10 @@ impl GroupNormalization {
     }
 }
 
-norm_options!(GroupNormalization {
-    /// Whether to add the learned offset `beta`.
-    center,
-    /// Whether to multiply by the learned scale `gamma`.
-    scale,
-    /// `beta`'s initializer (zeros).
-    beta_initializer,
-    /// `gamma`'s initializer (ones).
-    gamma_initializer,
-    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
-    beta_regularizer,
-    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
-    gamma_regularizer,
-    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
-    beta_constraint,
-    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
-    gamma_constraint,
-});
+norm_options!(GroupNormalization { beta_gamma });
 
 impl Layer for GroupNormalization {
-    layer_common!("GroupNormalization", true);
+    layer_common!("GroupNormalization", true, passes_mask);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         crate::layers::layer::check_pending(self)?;
@@ -227,11 +205,6 @@ impl Layer for GroupNormalization {
         }
         let y = ops::add(&ops::mul(&xg, &inv)?, &res)?;
         Ok(y.reshape(shape)?)
-    }
-
-    /// Keras `supports_masking = True`: the mask passes through.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
 
     fn own_weights(&self) -> Vec<&Variable> {

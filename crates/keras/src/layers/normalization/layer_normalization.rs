@@ -76,11 +76,10 @@ impl LayerNormalization {
         self
     }
 
-    /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
-    /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
-    pub fn rms_scaling(mut self, yes: bool) -> Self {
-        self.rms_scaling = yes;
-        self
+    crate::setters::setters! {
+        /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
+        /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
+        rms_scaling: bool,
     }
 
     crate::layers::builders::base_builders!();
@@ -149,26 +148,7 @@ impl LayerNormalization {
     }
 }
 
-norm_options!(LayerNormalization {
-    /// Added to the variance before the square root (must be > 0).
-    epsilon,
-    /// Whether to add the learned offset `beta`.
-    center,
-    /// Whether to multiply by the learned scale `gamma`.
-    scale,
-    /// `beta`'s initializer (zeros).
-    beta_initializer,
-    /// `gamma`'s initializer (ones).
-    gamma_initializer,
-    /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
-    beta_regularizer,
-    /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
-    gamma_regularizer,
-    /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
-    beta_constraint,
-    /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
-    gamma_constraint,
-});
+norm_options!(LayerNormalization { epsilon, beta_gamma });
 
 impl Layer for LayerNormalization {
     layer_common!("LayerNormalization", true);

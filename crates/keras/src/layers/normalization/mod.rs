@@ -9,8 +9,8 @@
 //! - `unit_normalization`: `UnitNormalization`
 
 /// The options the normalization layers share (a struct with `base: LayerBase` and fields of
-/// the same names), each written once here; a layer lists the ones it has, each with its
-/// rustdoc:
+/// the same names), each written once here with its rustdoc; a layer lists the ones it has
+/// (`beta_gamma` stands for the eight `center` to `gamma_constraint`):
 /// - `epsilon(e)`: must be > 0, else the error is recorded with `base.fail` (raised when the
 ///   layer is built or added);
 /// - `center(yes)`, `scale(yes)`: whether `beta` / `gamma` exist;
@@ -19,13 +19,23 @@
 ///   `gamma_constraint(c)`: these six are stored in the layer's `beta_args` / `gamma_args`
 ///   (a [`crate::layers::weight_args::WeightArgs`] each).
 macro_rules! norm_options {
-    ($Name:ident { $( $(#[doc = $doc:expr])* $opt:ident ),* $(,)? }) => {
+    ($Name:ident { $($opt:ident),* $(,)? }) => {
         impl $Name {
-            $( $crate::layers::normalization::norm_options! { @opt [$(#[doc = $doc])*] $opt } )*
+            $( $crate::layers::normalization::norm_options! { @opt $opt } )*
         }
     };
-    (@opt [$($attr:tt)*] epsilon) => {
-        $($attr)*
+    (@opt beta_gamma) => {
+        $crate::layers::normalization::norm_options! { @opt center }
+        $crate::layers::normalization::norm_options! { @opt scale }
+        $crate::layers::normalization::norm_options! { @opt beta_initializer }
+        $crate::layers::normalization::norm_options! { @opt gamma_initializer }
+        $crate::layers::normalization::norm_options! { @opt beta_regularizer }
+        $crate::layers::normalization::norm_options! { @opt gamma_regularizer }
+        $crate::layers::normalization::norm_options! { @opt beta_constraint }
+        $crate::layers::normalization::norm_options! { @opt gamma_constraint }
+    };
+    (@opt epsilon) => {
+        /// Added to the variance before the square root (must be > 0).
         pub fn epsilon(mut self, e: f64) -> Self {
             if e.is_nan() || e <= 0.0 {
                 self.base.fail($crate::Error::InvalidArgument(format!(
@@ -37,57 +47,57 @@ macro_rules! norm_options {
             self
         }
     };
-    (@opt [$($attr:tt)*] center) => {
-        $($attr)*
+    (@opt center) => {
+        /// Whether to add the learned offset `beta`.
         pub fn center(mut self, yes: bool) -> Self {
             self.center = yes;
             self
         }
     };
-    (@opt [$($attr:tt)*] scale) => {
-        $($attr)*
+    (@opt scale) => {
+        /// Whether to multiply by the learned scale `gamma`.
         pub fn scale(mut self, yes: bool) -> Self {
             self.scale = yes;
             self
         }
     };
-    (@opt [$($attr:tt)*] beta_initializer) => {
-        $($attr)*
+    (@opt beta_initializer) => {
+        /// `beta`'s initializer (zeros).
         pub fn beta_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
             self.beta_args.initializer = i;
             self
         }
     };
-    (@opt [$($attr:tt)*] gamma_initializer) => {
-        $($attr)*
+    (@opt gamma_initializer) => {
+        /// `gamma`'s initializer (ones).
         pub fn gamma_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
             self.gamma_args.initializer = i;
             self
         }
     };
-    (@opt [$($attr:tt)*] beta_regularizer) => {
-        $($attr)*
+    (@opt beta_regularizer) => {
+        /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
         pub fn beta_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
             self.beta_args.regularizer = Some(r);
             self
         }
     };
-    (@opt [$($attr:tt)*] gamma_regularizer) => {
-        $($attr)*
+    (@opt gamma_regularizer) => {
+        /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
         pub fn gamma_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
             self.gamma_args.regularizer = Some(r);
             self
         }
     };
-    (@opt [$($attr:tt)*] beta_constraint) => {
-        $($attr)*
+    (@opt beta_constraint) => {
+        /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
         pub fn beta_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
             self.beta_args.constraint = Some(c);
             self
         }
     };
-    (@opt [$($attr:tt)*] gamma_constraint) => {
-        $($attr)*
+    (@opt gamma_constraint) => {
+        /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
         pub fn gamma_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
             self.gamma_args.constraint = Some(c);
             self

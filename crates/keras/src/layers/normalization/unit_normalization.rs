@@ -113,7 +113,7 @@ impl UnitNormalization {
 
 impl Layer for UnitNormalization {
     // Keras builds it at `__init__`: no build_config in a saved model.
-    layer_common!("UnitNormalization", false);
+    layer_common!("UnitNormalization", false, passes_mask);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.resolved_axes(s)?;
@@ -131,11 +131,6 @@ impl Layer for UnitNormalization {
         let floor = Tensor::scalar(EPSILON * EPSILON);
         let inv = ops::div(&Tensor::scalar(1.0), &ops::unary(&ops::maximum(&s, &floor)?, Unary::Sqrt)?)?;
         Ok(ops::mul(x, &inv)?)
-    }
-
-    /// Keras `supports_masking = True`: the mask passes through.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
     }
 
     fn get_config(&self) -> Value {

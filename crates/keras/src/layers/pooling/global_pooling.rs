@@ -126,10 +126,9 @@ macro_rules! global_pooling_layer {
             pub fn new() -> Self {
                 $name { base: LayerBase::new($snake), pool: GlobalPool::new($max, $spatial) }
             }
-            /// Keep the pooled axes with size 1.
-            pub fn keepdims(mut self, yes: bool) -> Self {
-                self.pool.keepdims = yes;
-                self
+            crate::setters::setters! {
+                /// Keep the pooled axes with size 1.
+                keepdims(pool.keepdims): bool,
             }
             /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
             /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].

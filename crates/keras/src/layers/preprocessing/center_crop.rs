@@ -2,9 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{
-    image_call, image_shape, preprocessing_layer_boilerplate, resized_shape, usize_of,
-};
+use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, usize_of};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::data_format_builder;
@@ -59,11 +57,6 @@ impl CenterCrop {
 }
 
 impl CenterCrop {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        resized_shape(s, self.height, self.width, "CenterCrop")
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -72,7 +65,7 @@ impl CenterCrop {
 }
 
 impl Layer for CenterCrop {
-    preprocessing_layer_boilerplate!("CenterCrop");
+    preprocessing_layer_boilerplate!("CenterCrop", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

@@ -62,10 +62,9 @@ impl Discretization {
         d
     }
 
-    /// The error of the approximate quantiles (default 0.01).
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
+    crate::setters::setters! {
+        /// The error of the approximate quantiles (default 0.01).
+        epsilon: f64,
     }
 
     /// `"int"` (default), `"one_hot"`, `"multi_hot"` or `"count"`.

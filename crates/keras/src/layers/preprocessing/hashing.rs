@@ -73,10 +73,9 @@ impl Hashing {
         self.salt_pair([salt, salt])
     }
 
-    /// Keras's `salt=(k0, k1)`: hash with SipHash keyed by the two integers.
-    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
-        self.salt = Some(salt);
-        self
+    crate::setters::setters! {
+        /// Keras's `salt=(k0, k1)`: hash with SipHash keyed by the two integers.
+        salt_pair(salt): [i64; 2] => Some,
     }
 
     /// `"int"`, `"one_hot"`, `"multi_hot"` or `"count"`.

@@ -186,17 +186,28 @@ pub(crate) fn seed_of(cfg: &Value) -> Option<u64> {
 }
 
 /// Implements the boilerplate `Layer` methods of an image preprocessing layer (fields `base`
-/// and `data_format`), with `compute_output_shape` and `call` running its `shape_last` and
-/// `call_last` on channels-last images.
+/// and `data_format`), with `compute_output_shape` and `call` running on channels-last
+/// images: `call` runs the layer's `call_last`; `compute_output_shape` keeps the shape
+/// (`same_shape`) or gives the layer's `(height, width)` (`resized`, [`resized_shape`]).
 macro_rules! preprocessing_layer_boilerplate {
-    ($class:literal) => {
+    (@shape $class:literal, same_shape) => {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            image_shape(self.data_format, s, |s| Ok(s.to_vec()))
+        }
+    };
+    (@shape $class:literal, resized) => {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            image_shape(self.data_format, s, |s| {
+                $crate::layers::preprocessing::image_common::resized_shape(s, self.height, self.width, $class)
+            })
+        }
+    };
+    ($class:literal, $shape:ident) => {
         crate::layers::layer::layer_base_methods!($class);
         fn records_build_config(&self) -> bool {
             false
         }
-        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            image_shape(self.data_format, s, |s| self.shape_last(s))
-        }
+        $crate::layers::preprocessing::image_common::preprocessing_layer_boilerplate!(@shape $class, $shape);
         fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
             crate::layers::layer::check_pending(self)?;
             image_call(self.data_format, x, |x| self.call_last(x, ctx))

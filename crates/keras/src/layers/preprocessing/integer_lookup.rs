@@ -103,10 +103,9 @@ impl IntegerLookup {
         self.salt_pair([salt, salt])
     }
 
-    /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
-    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
-        self.lookup.salt = Some(salt);
-        self
+    crate::setters::setters! {
+        /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
+        salt_pair(lookup.salt): [i64; 2] => Some,
     }
 
     /// Map indices back to values.

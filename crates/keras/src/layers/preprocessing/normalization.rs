@@ -4,7 +4,7 @@
 use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Variable};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras's `backend.epsilon()`, the floor of the standard deviation.
@@ -87,10 +87,9 @@ impl Normalization {
         self
     }
 
-    /// Maps normalized values back to the original distribution.
-    pub fn invert(mut self, yes: bool) -> Self {
-        self.invert = yes;
-        self
+    crate::setters::setters! {
+        /// Maps normalized values back to the original distribution.
+        invert: bool,
     }
 
     crate::layers::builders::base_builders!();
@@ -305,7 +304,7 @@ fn stat_index(shape: &[usize], keep: &[usize]) -> impl Fn(usize) -> usize {
 }
 
 impl Layer for Normalization {
-    crate::layers::layer::layer_base_methods!("Normalization");
+    crate::layers::reshaping::args::layer_common!("Normalization", true, same_shape);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
         crate::layers::layer::check_pending(self)?;
@@ -332,9 +331,6 @@ impl Layer for Normalization {
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };

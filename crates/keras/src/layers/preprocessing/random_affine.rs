@@ -171,11 +171,6 @@ impl RandomRotation {
 }
 
 impl RandomRotation {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let (lo, hi) = (self.lower * 360.0, self.upper * 360.0);
@@ -187,7 +182,7 @@ impl RandomRotation {
 }
 
 impl Layer for RandomRotation {
-    preprocessing_layer_boilerplate!("RandomRotation");
+    preprocessing_layer_boilerplate!("RandomRotation", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));
@@ -293,11 +288,6 @@ impl RandomZoom {
 }
 
 impl RandomZoom {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
@@ -312,7 +302,7 @@ impl RandomZoom {
 }
 
 impl Layer for RandomZoom {
-    preprocessing_layer_boilerplate!("RandomZoom");
+    preprocessing_layer_boilerplate!("RandomZoom", same_shape);
     fn get_config(&self) -> Value {
         height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
     }
@@ -408,11 +398,6 @@ impl RandomTranslation {
 }
 
 impl RandomTranslation {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
@@ -424,7 +409,7 @@ impl RandomTranslation {
 }
 
 impl Layer for RandomTranslation {
-    preprocessing_layer_boilerplate!("RandomTranslation");
+    preprocessing_layer_boilerplate!("RandomTranslation", same_shape);
     fn get_config(&self) -> Value {
         height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
     }

@@ -96,11 +96,6 @@ impl RandomContrast {
 }
 
 impl RandomContrast {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -131,7 +126,7 @@ impl RandomContrast {
 }
 
 impl Layer for RandomContrast {
-    preprocessing_layer_boilerplate!("RandomContrast");
+    preprocessing_layer_boilerplate!("RandomContrast", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));
@@ -235,11 +230,6 @@ impl RandomBrightness {
 }
 
 impl RandomBrightness {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -260,7 +250,7 @@ impl RandomBrightness {
 }
 
 impl Layer for RandomBrightness {
-    preprocessing_layer_boilerplate!("RandomBrightness");
+    preprocessing_layer_boilerplate!("RandomBrightness", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

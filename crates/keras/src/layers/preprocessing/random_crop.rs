@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    image_call, image_shape, preprocessing_layer_boilerplate, resized_shape, seed_of, usize_of, LayerRng,
+    image_call, image_shape, preprocessing_layer_boilerplate, seed_of, usize_of, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
@@ -71,11 +71,6 @@ impl RandomCrop {
 }
 
 impl RandomCrop {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        resized_shape(s, self.height, self.width, "RandomCrop")
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -103,7 +98,7 @@ impl RandomCrop {
 }
 
 impl Layer for RandomCrop {
-    preprocessing_layer_boilerplate!("RandomCrop");
+    preprocessing_layer_boilerplate!("RandomCrop", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

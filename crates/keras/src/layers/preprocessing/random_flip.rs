@@ -82,11 +82,6 @@ pub(crate) fn flip_image(img: &mut [f32], h: usize, w: usize, c: usize, horizont
 }
 
 impl RandomFlip {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -111,7 +106,7 @@ impl RandomFlip {
 }
 
 impl Layer for RandomFlip {
-    preprocessing_layer_boilerplate!("RandomFlip");
+    preprocessing_layer_boilerplate!("RandomFlip", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

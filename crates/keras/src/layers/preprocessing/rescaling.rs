@@ -3,7 +3,7 @@
 use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Rescaling`: multiplies inputs by `scale` and adds `offset`. Both are
@@ -107,13 +107,7 @@ impl Rescaling {
 }
 
 impl Layer for Rescaling {
-    crate::layers::layer::layer_base_methods!("Rescaling");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    crate::layers::reshaping::args::layer_common!("Rescaling", false, same_shape);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
         let channels = x.shape().last().copied().unwrap_or(1);

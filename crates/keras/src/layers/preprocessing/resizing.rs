@@ -2,9 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{
-    image_call, image_shape, num, preprocessing_layer_boilerplate, resized_shape, usize_of,
-};
+use super::image_common::{image_call, image_shape, num, preprocessing_layer_boilerplate, usize_of};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::data_format_builder;
@@ -80,10 +78,9 @@ impl Resizing {
         self
     }
 
-    /// Low-pass filter when down-sampling.
-    pub fn antialias(mut self, yes: bool) -> Self {
-        self.opts.antialias = yes;
-        self
+    crate::setters::setters! {
+        /// Low-pass filter when down-sampling.
+        antialias(opts.antialias): bool,
     }
 
     crate::layers::builders::base_builders!();
@@ -129,11 +126,6 @@ impl Resizing {
 }
 
 impl Resizing {
-    /// The output shape of channels-last images.
-    fn shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        resized_shape(s, self.height, self.width, "Resizing")
-    }
-
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
@@ -142,7 +134,7 @@ impl Resizing {
 }
 
 impl Layer for Resizing {
-    preprocessing_layer_boilerplate!("Resizing");
+    preprocessing_layer_boilerplate!("Resizing", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("data_format".into(), json!(self.data_format.as_str()));

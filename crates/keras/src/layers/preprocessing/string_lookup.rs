@@ -72,10 +72,9 @@ impl StringLookup {
         self.salt_pair([salt, salt])
     }
 
-    /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
-    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
-        self.lookup.salt = Some(salt);
-        self
+    crate::setters::setters! {
+        /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
+        salt_pair(lookup.salt): [i64; 2] => Some,
     }
 
     /// The string that means padding (index 0 in `int` mode).

@@ -256,16 +256,11 @@ impl TextVectorization {
         self
     }
 
-    /// Pad or cut `int` output to this many ids per text.
-    pub fn output_sequence_length(mut self, n: usize) -> Self {
-        self.output_sequence_length = Some(n);
-        self
-    }
-
-    /// Make non-int outputs `max_tokens` wide whatever the vocabulary size.
-    pub fn pad_to_max_tokens(mut self, p: bool) -> Self {
-        self.pad_to_max_tokens = p;
-        self
+    crate::setters::setters! {
+        /// Pad or cut `int` output to this many ids per text.
+        output_sequence_length: usize => Some,
+        /// Make non-int outputs `max_tokens` wide whatever the vocabulary size.
+        pad_to_max_tokens: bool,
     }
 
     crate::layers::builders::name_builder!();

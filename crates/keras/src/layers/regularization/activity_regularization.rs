@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::regularizers::{py_float, Regularizer};
 use crate::{Error, Result, Tensor};
 
@@ -51,13 +51,7 @@ impl ActivityRegularization {
 }
 
 impl Layer for ActivityRegularization {
-    crate::layers::layer::layer_base_methods!("ActivityRegularization");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
+    crate::layers::reshaping::args::layer_common!("ActivityRegularization", false, same_shape);
     /// The identity; the model records the penalty through the layer's activity regularizer.
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(x.clone())

@@ -3,7 +3,7 @@
 use keras_engine::{ops, with_global_rng, Rng, Tensor as ETensor};
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::{Error, Result, Tensor};
 
 /// Keras `keras.layers.Dropout`: in training, each element is kept with probability
@@ -110,17 +110,7 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    crate::layers::layer::layer_base_methods!("Dropout");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(s.to_vec())
-    }
-    /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
-    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        Ok(mask.cloned())
-    }
+    crate::layers::reshaping::args::layer_common!("Dropout", false, same_shape, passes_mask);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training || self.rate == 0.0 {
             return Ok(x.clone());

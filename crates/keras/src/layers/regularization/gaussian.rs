@@ -5,7 +5,7 @@ use keras_engine::{ops, Tensor as ETensor};
 use serde_json::Value;
 
 use super::noise::{check_unit_interval, req_f32, LayerRng};
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::regularizers::py_float;
 use crate::{keras_bail, Result, Tensor};
 
@@ -70,13 +70,7 @@ macro_rules! gaussian_layer {
         }
 
         impl Layer for $ty {
-            crate::layers::layer::layer_base_methods!($class);
-            fn records_build_config(&self) -> bool {
-                false
-            }
-            fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-                Ok(s.to_vec())
-            }
+            $crate::layers::reshaping::args::layer_common!($class, false, same_shape);
             fn call(&$self, $x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
                 if !ctx.training || $self.$arg <= 0.0 {
                     return Ok($x.clone());

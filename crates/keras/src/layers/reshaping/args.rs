@@ -89,15 +89,115 @@ pub(crate) fn known(shape: &[usize]) -> Vec<Option<usize>> {
 /// The `Layer` methods every layer here writes the same way: class name, base access,
 /// downcasting, and whether Keras records a `build_config` (layers built at `__init__`
 /// in Keras do not).
+///
+/// Trailing words add more methods written the same way everywhere:
+/// - `same_shape`: `compute_output_shape` returns the input shape;
+/// - `passes_mask`: `compute_mask` passes the incoming mask on unchanged (Keras
+///   `supports_masking = True`).
+///
+/// `layer_common!("Dropout", false, same_shape, passes_mask)`.
 macro_rules! layer_common {
-    ($class:expr, $build_config:expr) => {
+    (@same_shape) => {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+            Ok(s.to_vec())
+        }
+    };
+    (@passes_mask) => {
+        /// Keras `supports_masking = True`: the incoming mask passes through unchanged.
+        fn compute_mask(
+            &self,
+            _x: &$crate::Tensor,
+            mask: Option<&$crate::Tensor>,
+        ) -> $crate::Result<Option<$crate::Tensor>> {
+            Ok(mask.cloned())
+        }
+    };
+    ($class:expr, $build_config:expr $(, $extra:ident)*) => {
         $crate::layers::layer::layer_base_methods!($class);
         fn records_build_config(&self) -> bool {
             $build_config
         }
+        $($crate::layers::reshaping::args::layer_common!(@$extra);)*
     };
 }
 pub(crate) use layer_common;
+
+/// A layer with one spatial argument and a `data_format` (the padding and cropping layers),
+/// its argument declared once: the struct, `new`, `input_shape`/`name`/`data_format`,
+/// `from_config` (the argument read by `$parse`, `$default` when absent) and the `Layer`
+/// impl's `get_config`; `$($body)*` holds the layer's own `Layer` methods.
+///
+/// ```text
+/// spatial_arg_layer! {
+///     /// Keras `keras.layers.ZeroPadding2D`: ...
+///     pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") {
+///         /// `padding = [[top, bottom], [left, right]]`.
+///         padding: [[usize; 2]; 2] = [[1, 1], [1, 1]], |v| pairs2d(v, "padding"),
+///     }
+///     /// Rebuilds from a Keras config.
+///     from_config;
+///     impl Layer { fn compute_output_shape(..) .. fn call(..) .. }
+/// }
+/// ```
+macro_rules! spatial_arg_layer {
+    (
+        $(#[$doc:meta])*
+        pub struct $ty:ident($class:literal, $snake:literal) {
+            $(#[$new_doc:meta])*
+            $arg:ident: $aty:ty = $default:expr, $parse:expr $(,)?
+        }
+        $(#[$cfg_doc:meta])*
+        from_config;
+        impl Layer { $($body:tt)* }
+    ) => {
+        $(#[$doc])*
+        pub struct $ty {
+            base: $crate::layers::LayerBase,
+            $arg: $aty,
+            data_format: $crate::layers::DataFormat,
+        }
+
+        impl $ty {
+            $(#[$new_doc])*
+            pub fn new($arg: $aty) -> Self {
+                $ty {
+                    base: $crate::layers::LayerBase::new($snake),
+                    $arg,
+                    data_format: $crate::layers::DataFormat::default(),
+                }
+            }
+
+            $crate::layers::builders::base_builders!();
+            $crate::layers::reshaping::args::data_format_builder!();
+
+            $(#[$cfg_doc])*
+            pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+                let $arg = match cfg.get(stringify!($arg)) {
+                    None => $default,
+                    Some(v) => ($parse)(v)?,
+                };
+                let mut l = $ty::new($arg);
+                l.data_format = $crate::layers::DataFormat::from_config(cfg)?;
+                l.base.apply_config(cfg);
+                Ok(l)
+            }
+        }
+
+        impl $crate::layers::Layer for $ty {
+            $crate::layers::reshaping::args::layer_common!($class, true);
+
+            $($body)*
+
+            fn get_config(&self) -> serde_json::Value {
+                let mut m = self.base.base_config();
+                m.insert(stringify!($arg).into(), serde_json::json!(self.$arg));
+                m.insert("data_format".into(), serde_json::json!(self.data_format.as_str()));
+                serde_json::Value::Object(m)
+            }
+        }
+    };
+}
+pub(crate) use spatial_arg_layer;
 
 /// The channels-last output shape of `Cropping2D`/`Cropping3D`: each spatial axis of `s`
 /// loses `before + after`; an axis not longer than that is Keras's error, which quotes the

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::{
-    cropped_shape, data_format_builder, finish, int_tuple, known, layer_common, ndim_error,
+    cropped_shape, data_format_builder, finish, int_tuple, known, layer_common, ndim_error, spatial_arg_layer,
 };
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -38,121 +38,51 @@ fn pair(v: &Value, what: &str) -> Result<[usize; 2]> {
     Ok([p[0], p[1]])
 }
 
-macro_rules! simple_builders {
-    () => {
-        /// `input_shape` (without batch) for the first layer of a Sequential model.
-        pub fn input_shape(mut self, shape: &[usize]) -> Self {
-            self.base.input_shape = Some(shape.to_vec());
-            self
+spatial_arg_layer! {
+    /// Keras `keras.layers.ZeroPadding1D`: zeros before and after the steps of `(batch, steps,
+    /// channels)` (or `(batch, channels, steps)` with `data_format("channels_first")`).
+    pub struct ZeroPadding1D("ZeroPadding1D", "zero_padding1d") {
+        /// `padding = [before, after]` zero steps.
+        padding: [usize; 2] = [1, 1], |v| pair(v, "padding"),
+    }
+    /// Rebuilds from a Keras config (`padding` an int or a pair).
+    from_config;
+    impl Layer {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            self.data_format.map_shape(&self.base.name, 3, s, |s| {
+                Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
+            })
         }
 
-        crate::layers::builders::name_builder!();
-    };
-}
-
-/// Keras `keras.layers.ZeroPadding1D`: zeros before and after the steps of `(batch, steps,
-/// channels)` (or `(batch, channels, steps)` with `data_format("channels_first")`).
-pub struct ZeroPadding1D {
-    base: LayerBase,
-    padding: [usize; 2],
-    data_format: DataFormat,
-}
-
-impl ZeroPadding1D {
-    /// `padding = [before, after]` zero steps.
-    pub fn new(padding: [usize; 2]) -> Self {
-        ZeroPadding1D { base: LayerBase::new("zero_padding1d"), padding, data_format: DataFormat::default() }
-    }
-
-    simple_builders!();
-    data_format_builder!();
-
-    /// Rebuilds from a Keras config (`padding` an int or a pair).
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let p = match cfg.get("padding") {
-            None => [1, 1],
-            Some(v) => pair(v, "padding")?,
-        };
-        let mut l = ZeroPadding1D::new(p);
-        l.data_format = DataFormat::from_config(cfg)?;
-        l.base.apply_config(cfg);
-        Ok(l)
+        fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+            self.compute_output_shape(&known(x.shape()))?;
+            self.data_format.map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?))
+        }
     }
 }
 
-impl Layer for ZeroPadding1D {
-    layer_common!("ZeroPadding1D", true);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 3, s, |s| {
-            Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
-        })
+spatial_arg_layer! {
+    /// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC (or, with
+    /// `data_format("channels_first")`, NCHW) images.
+    pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") {
+        /// `padding = [[top, bottom], [left, right]]`.
+        padding: [[usize; 2]; 2] = [[1, 1], [1, 1]], |v| pairs2d(v, "padding"),
     }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        self.compute_output_shape(&known(x.shape()))?;
-        self.data_format.map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?))
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("padding".into(), json!(self.padding));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        Value::Object(m)
-    }
-}
-
-/// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC (or, with
-/// `data_format("channels_first")`, NCHW) images.
-pub struct ZeroPadding2D {
-    base: LayerBase,
-    padding: [[usize; 2]; 2],
-    data_format: DataFormat,
-}
-
-impl ZeroPadding2D {
-    /// `padding = [[top, bottom], [left, right]]`.
-    pub fn new(padding: [[usize; 2]; 2]) -> Self {
-        ZeroPadding2D { base: LayerBase::new("zero_padding2d"), padding, data_format: DataFormat::default() }
-    }
-
-    simple_builders!();
-    data_format_builder!();
-
     /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let p = match cfg.get("padding") {
-            None => [[1, 1], [1, 1]],
-            Some(v) => pairs2d(v, "padding")?,
-        };
-        let mut l = ZeroPadding2D::new(p);
-        l.data_format = DataFormat::from_config(cfg)?;
-        l.base.apply_config(cfg);
-        Ok(l)
-    }
-}
+    from_config;
+    impl Layer {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            self.data_format.map_shape(&self.base.name, 4, s, |s| {
+                let [h, w] = self.padding;
+                Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
+            })
+        }
 
-impl Layer for ZeroPadding2D {
-    layer_common!("ZeroPadding2D", true);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 4, s, |s| {
-            let [h, w] = self.padding;
-            Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
-        })
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        self.compute_output_shape(&known(x.shape()))?;
-        self.data_format
-            .map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?))
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("padding".into(), json!(self.padding));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        Value::Object(m)
+        fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+            self.compute_output_shape(&known(x.shape()))?;
+            self.data_format
+                .map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?))
+        }
     }
 }
 
@@ -177,7 +107,7 @@ impl Cropping1D {
         Cropping1D { base: LayerBase::new("cropping1d"), cropping }
     }
 
-    simple_builders!();
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -224,57 +154,28 @@ impl Layer for Cropping1D {
     }
 }
 
-/// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC (or, with
-/// `data_format("channels_first")`, NCHW) images.
-pub struct Cropping2D {
-    base: LayerBase,
-    cropping: [[usize; 2]; 2],
-    data_format: DataFormat,
-}
-
-impl Cropping2D {
-    /// `cropping = [[top, bottom], [left, right]]`.
-    pub fn new(cropping: [[usize; 2]; 2]) -> Self {
-        Cropping2D { base: LayerBase::new("cropping2d"), cropping, data_format: DataFormat::default() }
+spatial_arg_layer! {
+    /// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC (or, with
+    /// `data_format("channels_first")`, NCHW) images.
+    pub struct Cropping2D("Cropping2D", "cropping2d") {
+        /// `cropping = [[top, bottom], [left, right]]`.
+        cropping: [[usize; 2]; 2] = [[0, 0], [0, 0]], |v| pairs2d(v, "cropping"),
     }
-
-    simple_builders!();
-    data_format_builder!();
-
     /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let c = match cfg.get("cropping") {
-            None => [[0, 0], [0, 0]],
-            Some(v) => pairs2d(v, "cropping")?,
-        };
-        let mut l = Cropping2D::new(c);
-        l.data_format = DataFormat::from_config(cfg)?;
-        l.base.apply_config(cfg);
-        Ok(l)
-    }
-}
+    from_config;
+    impl Layer {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            self.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.cropping, s))
+        }
 
-impl Layer for Cropping2D {
-    layer_common!("Cropping2D", true);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.cropping, s))
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        self.compute_output_shape(&known(x.shape()))?;
-        self.data_format.map_call(x, |x| {
-            let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
-            let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
-            Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
-        })
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("cropping".into(), json!(self.cropping));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        Value::Object(m)
+        fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+            self.compute_output_shape(&known(x.shape()))?;
+            self.data_format.map_call(x, |x| {
+                let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
+                let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
+                Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
+            })
+        }
     }
 }
 
@@ -296,7 +197,7 @@ impl UpSampling1D {
         UpSampling1D { base, size }
     }
 
-    simple_builders!();
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -373,7 +274,7 @@ impl UpSampling2D {
         self
     }
 
-    simple_builders!();
+    crate::layers::builders::base_builders!();
     data_format_builder!();
 
     /// Rebuilds from a Keras config.
