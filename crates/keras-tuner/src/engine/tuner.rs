@@ -196,20 +196,22 @@ impl<H: HyperModel> Tuner<H> {
             return self.worker(&self.opts.tuner_id, x, y, &args, &stop);
         }
         let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..self.opts.n_parallel)
+            let handles: Vec<_> = (1..self.opts.n_parallel)
                 .map(|i| {
-                    let id = if i == 0 {
-                        self.opts.tuner_id.clone()
-                    } else {
-                        format!("{}-{i}", self.opts.tuner_id)
-                    };
+                    let id = format!("{}-{i}", self.opts.tuner_id);
                     let (args, stop) = (&args, &stop);
                     s.spawn(move || self.worker(&id, x, y, args, stop))
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Error::Runtime("a search worker panicked".into()))))
+            // The first worker runs on the calling thread. On the program's main thread that
+            // thread is also the engine pool's thread 0 (`keras_engine::parallel`), which
+            // takes part in parallel kernels only while it runs some itself: left waiting
+            // for the workers, it would leave them one pool thread fewer.
+            let first = self.worker(&self.opts.tuner_id, x, y, &args, &stop);
+            std::iter::once(first)
+                .chain(handles.into_iter().map(|h| {
+                    h.join().unwrap_or_else(|_| Err(Error::Runtime("a search worker panicked".into())))
+                }))
                 .collect()
         });
         results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
