@@ -21,7 +21,10 @@ static THREADS: OnceLock<usize> = OnceLock::new();
 /// block and one wake per parallel region; BENCHMARKS.md "Training-step overheads (eighth
 /// session)"). Kernels split their work by sizes, never by which thread runs a piece, so the
 /// results are the same bits either way. `KERAS_POOL_MAIN_THREAD=0` keeps the main thread
-/// outside the pool.
+/// outside the pool: do so for a program that makes its first tensor on the main thread but
+/// runs its parallel work on other threads (several trials at once, a server's request
+/// threads), since jobs from those are served only by the pool threads other than the main
+/// one.
 ///
 /// ```
 /// let n = keras_engine::parallel::num_threads();

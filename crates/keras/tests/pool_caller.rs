@@ -2,8 +2,7 @@
 //! or is the pool's thread 0 (what `keras_engine::parallel::num_threads` makes of a
 //! program's main thread).
 
-use keras::layers::Embedding;
-use keras::layers::{Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D, LSTM};
+use keras::layers::{Conv2D, Dense, Dropout, Embedding, Flatten, Input, MaxPooling2D, LSTM};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
 use keras::Tensor;
@@ -41,7 +40,7 @@ fn train() -> Vec<Vec<u32>> {
     rnn.add(LSTM::new(32)).unwrap();
     rnn.add(Dense::new(1).activation("sigmoid")).unwrap();
     rnn.compile(Adam::new(), "binary_crossentropy", &[]).unwrap();
-    let ids: Vec<i32> = (0..16 * 12).map(|i| (i * 37 % 2000) as i32).collect();
+    let ids: Vec<i32> = (0..16 * 12).map(|i| i * 37 % 2000).collect();
     let ids = Tensor::from_i32(ids, [16, 12]).unwrap();
     let labels = Tensor::new((0..16).map(|i| (i % 2) as f32).collect(), [16, 1]).unwrap();
     for _ in 0..3 {
