@@ -380,6 +380,25 @@ pub(crate) fn maybe_named<L: Layer>(name: Option<&str>, make: impl FnOnce() -> L
     }
 }
 
+/// Public model constructors that each call one family builder with fixed arguments: every
+/// `/// doc` + `Name => builder(a, b, ...);` entry becomes
+/// `pub fn Name(args: &ApplicationArgs) -> Result<Functional> { builder(args, a, b, ...) }`
+/// with its rustdoc.
+macro_rules! application_fns {
+    ($( $(#[$m:meta])* $name:ident => $builder:ident($($arg:expr),* $(,)?); )*) => {
+        $(
+            $(#[$m])*
+            #[allow(non_snake_case)]
+            pub fn $name(
+                args: &$crate::applications::ApplicationArgs,
+            ) -> $crate::Result<$crate::models::Functional> {
+                $builder(args, $($arg),*)
+            }
+        )*
+    };
+}
+pub(crate) use application_fns;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,22 +439,3 @@ mod tests {
         assert_eq!(own.shape(), &[None, None, None, Some(3)]);
     }
 }
-
-/// Public model constructors that each call one family builder with fixed arguments: every
-/// `/// doc` + `Name => builder(a, b, ...);` entry becomes
-/// `pub fn Name(args: &ApplicationArgs) -> Result<Functional> { builder(args, a, b, ...) }`
-/// with its rustdoc.
-macro_rules! application_fns {
-    ($( $(#[$m:meta])* $name:ident => $builder:ident($($arg:expr),* $(,)?); )*) => {
-        $(
-            $(#[$m])*
-            #[allow(non_snake_case)]
-            pub fn $name(
-                args: &$crate::applications::ApplicationArgs,
-            ) -> $crate::Result<$crate::models::Functional> {
-                $builder(args, $($arg),*)
-            }
-        )*
-    };
-}
-pub(crate) use application_fns;
