@@ -20,19 +20,12 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `InceptionV3(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("9a0d58056eeedaa3f26cb7ebd46da564"),
-        )
-    } else {
-        WeightsFile::new(
-            "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("bcbd6486424b2319ff4ef7d526e38f63"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "inception_v3_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"],
+    )
 }
 
 imagenet_utils::model_io_fns!("inception_v3", "tf", "scaled to `[-1, 1]`");

@@ -18,19 +18,12 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `VGG16(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("64373286793e3c8b2b4e3219cbf3544b"),
-        )
-    } else {
-        WeightsFile::new(
-            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("6d6bbae143d832006294945121d1f1fc"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "vgg16_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"],
+    )
 }
 
 imagenet_utils::model_io_fns!("vgg16", "caffe", "RGB to BGR, minus ImageNet's channel means");

@@ -16,19 +16,12 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `VGG19(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("cbe5617147190e668d6c5d5026f83318"),
-        )
-    } else {
-        WeightsFile::new(
-            "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("253f8cb515780f3b799900260a226db6"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "vgg19_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"],
+    )
 }
 
 imagenet_utils::model_io_fns!("vgg19", "caffe", "RGB to BGR, minus ImageNet's channel means");

@@ -19,19 +19,12 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `Xception(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "xception_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("0a58e3b7378bc2990ea3b43d5981f1f6"),
-        )
-    } else {
-        WeightsFile::new(
-            "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("b0042744bf5b25fce3cb969f33bebb97"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "xception_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97"],
+    )
 }
 
 imagenet_utils::model_io_fns!("xception", "tf", "scaled to `[-1, 1]`");
