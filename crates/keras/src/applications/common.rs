@@ -132,22 +132,13 @@ impl ApplicationArgs {
         Self::default()
     }
 
-    /// `include_top`.
-    pub fn include_top(mut self, yes: bool) -> Self {
-        self.include_top = yes;
-        self
-    }
-
-    /// `weights`.
-    pub fn weights(mut self, weights: Weights) -> Self {
-        self.weights = weights;
-        self
-    }
-
-    /// `input_tensor`.
-    pub fn input_tensor(mut self, tensor: KerasTensor) -> Self {
-        self.input_tensor = Some(tensor);
-        self
+    crate::setters::setters! {
+        /// `include_top`.
+        include_top: bool,
+        /// `weights`.
+        weights: Weights,
+        /// `input_tensor`.
+        input_tensor: KerasTensor => Some,
     }
 
     /// `input_shape` with every size known (`(224, 224, 3)`).
@@ -162,16 +153,11 @@ impl ApplicationArgs {
         self
     }
 
-    /// `pooling`.
-    pub fn pooling(mut self, pooling: Pooling) -> Self {
-        self.pooling = Some(pooling);
-        self
-    }
-
-    /// `classes`.
-    pub fn classes(mut self, classes: usize) -> Self {
-        self.classes = classes;
-        self
+    crate::setters::setters! {
+        /// `pooling`.
+        pooling: Pooling => Some,
+        /// `classes`.
+        classes: usize,
     }
 
     /// `classifier_activation` (`None` for logits).
@@ -186,34 +172,17 @@ impl ApplicationArgs {
         self
     }
 
-    /// `alpha` (MobileNet families).
-    pub fn alpha(mut self, alpha: f32) -> Self {
-        self.alpha = Some(alpha);
-        self
-    }
-
-    /// `depth_multiplier` (MobileNet).
-    pub fn depth_multiplier(mut self, depth_multiplier: usize) -> Self {
-        self.depth_multiplier = Some(depth_multiplier);
-        self
-    }
-
-    /// `dropout` (MobileNet) or `dropout_rate` (MobileNetV3).
-    pub fn dropout(mut self, rate: f32) -> Self {
-        self.dropout = Some(rate);
-        self
-    }
-
-    /// `minimalistic` (MobileNetV3).
-    pub fn minimalistic(mut self, yes: bool) -> Self {
-        self.minimalistic = Some(yes);
-        self
-    }
-
-    /// `include_preprocessing` (MobileNetV3).
-    pub fn include_preprocessing(mut self, yes: bool) -> Self {
-        self.include_preprocessing = Some(yes);
-        self
+    crate::setters::setters! {
+        /// `alpha` (MobileNet families).
+        alpha: f32 => Some,
+        /// `depth_multiplier` (MobileNet).
+        depth_multiplier: usize => Some,
+        /// `dropout` (MobileNet) or `dropout_rate` (MobileNetV3).
+        dropout: f32 => Some,
+        /// `minimalistic` (MobileNetV3).
+        minimalistic: bool => Some,
+        /// `include_preprocessing` (MobileNetV3).
+        include_preprocessing: bool => Some,
     }
 
     /// Refuses the family options that `function` does not take, with Python's `TypeError`
@@ -410,6 +379,25 @@ pub(crate) fn maybe_named<L: Layer>(name: Option<&str>, make: impl FnOnce() -> L
         None => make(),
     }
 }
+
+/// Public model constructors that each call one family builder with fixed arguments: every
+/// `/// doc` + `Name => builder(a, b, ...);` entry becomes
+/// `pub fn Name(args: &ApplicationArgs) -> Result<Functional> { builder(args, a, b, ...) }`
+/// with its rustdoc.
+macro_rules! application_fns {
+    ($( $(#[$m:meta])* $name:ident => $builder:ident($($arg:expr),* $(,)?); )*) => {
+        $(
+            $(#[$m])*
+            #[allow(non_snake_case)]
+            pub fn $name(
+                args: &$crate::applications::ApplicationArgs,
+            ) -> $crate::Result<$crate::models::Functional> {
+                $builder(args, $($arg),*)
+            }
+        )*
+    };
+}
+pub(crate) use application_fns;
 
 #[cfg(test)]
 mod tests {

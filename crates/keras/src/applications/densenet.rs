@@ -5,14 +5,14 @@
 //! `decode_predictions`.
 
 use super::common::{named, ApplicationArgs};
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
     Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, GlobalAveragePooling2D,
     MaxPooling2D, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/";
@@ -55,16 +55,11 @@ pub fn depth_for_blocks(blocks: &[usize]) -> Option<usize> {
     WEIGHTS.iter().find(|w| w.1 == blocks).map(|w| w.0)
 }
 
-/// `keras.applications.densenet.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"torch"` mode (scaled to `[0, 1]`, normalized with ImageNet's channel means and deviations).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "torch")
-}
-
-/// `keras.applications.densenet.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!(
+    "densenet",
+    "torch",
+    "scaled to `[0, 1]`, normalized with ImageNet's channel means and deviations"
+);
 
 /// DenseNet's `BatchNormalization(axis=3, epsilon=1.001e-5, name=name)`.
 fn bn(name: &str) -> BatchNormalization {
@@ -158,47 +153,40 @@ fn densenet(
     })
 }
 
-/// `keras.applications.DenseNet121`: dense blocks of 6, 12, 24 and 16 conv blocks. Input
-/// 224x224x3 with the top, at least 32x32 without.
-///
-/// ```
-/// use keras::applications::{densenet, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = densenet::DenseNet121(&args).unwrap();
-/// assert_eq!(model.name(), "densenet121");
-/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1024)]);
-/// assert_eq!(model.count_params(), 7_037_504);
-/// ```
-#[allow(non_snake_case)]
-pub fn DenseNet121(args: &ApplicationArgs) -> Result<Functional> {
-    densenet(args, "DenseNet121", [6, 12, 24, 16], "densenet121")
-}
+super::common::application_fns! {
+    /// `keras.applications.DenseNet121`: dense blocks of 6, 12, 24 and 16 conv blocks. Input
+    /// 224x224x3 with the top, at least 32x32 without.
+    ///
+    /// ```
+    /// use keras::applications::{densenet, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = densenet::DenseNet121(&args).unwrap();
+    /// assert_eq!(model.name(), "densenet121");
+    /// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1024)]);
+    /// assert_eq!(model.count_params(), 7_037_504);
+    /// ```
+    DenseNet121 => densenet("DenseNet121", [6, 12, 24, 16], "densenet121");
 
-/// `keras.applications.DenseNet169`: dense blocks of 6, 12, 32 and 32 conv blocks.
-///
-/// ```
-/// use keras::applications::{densenet, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = densenet::DenseNet169(&args).unwrap();
-/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1664)]);
-/// ```
-#[allow(non_snake_case)]
-pub fn DenseNet169(args: &ApplicationArgs) -> Result<Functional> {
-    densenet(args, "DenseNet169", [6, 12, 32, 32], "densenet169")
-}
+    /// `keras.applications.DenseNet169`: dense blocks of 6, 12, 32 and 32 conv blocks.
+    ///
+    /// ```
+    /// use keras::applications::{densenet, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = densenet::DenseNet169(&args).unwrap();
+    /// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1664)]);
+    /// ```
+    DenseNet169 => densenet("DenseNet169", [6, 12, 32, 32], "densenet169");
 
-/// `keras.applications.DenseNet201`: dense blocks of 6, 12, 48 and 32 conv blocks.
-///
-/// ```
-/// use keras::applications::{densenet, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = densenet::DenseNet201(&args).unwrap();
-/// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1920)]);
-/// ```
-#[allow(non_snake_case)]
-pub fn DenseNet201(args: &ApplicationArgs) -> Result<Functional> {
-    densenet(args, "DenseNet201", [6, 12, 48, 32], "densenet201")
+    /// `keras.applications.DenseNet201`: dense blocks of 6, 12, 48 and 32 conv blocks.
+    ///
+    /// ```
+    /// use keras::applications::{densenet, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = densenet::DenseNet201(&args).unwrap();
+    /// assert_eq!(model.output_shapes()[0], vec![None, Some(1), Some(1), Some(1920)]);
+    /// ```
+    DenseNet201 => densenet("DenseNet201", [6, 12, 48, 32], "densenet201");
 }

@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use super::common::{named, ApplicationArgs, Weights};
-use super::imagenet_utils::{self, correct_pad, DecodedPrediction};
+use super::imagenet_utils::{self, correct_pad};
 use super::weights::WeightsFile;
 use crate::initializers::Initializer;
 use crate::layers::{
@@ -56,10 +56,7 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor>
     Ok(x.clone())
 }
 
-/// `keras.applications.efficientnet.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!(@decode "efficientnet");
 
 /// One stage of EfficientNet's baseline network (Keras's `DEFAULT_BLOCKS_ARGS`).
 #[derive(Clone, Copy, Debug)]

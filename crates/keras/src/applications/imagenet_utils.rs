@@ -313,6 +313,35 @@ pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedP
     ClassIndex::imagenet()?.decode(preds, top)
 }
 
+/// A model module's `preprocess_input` (this module's in `$mode` mode, `$what` saying what
+/// it does) and `decode_predictions`, with their rustdoc; `(@decode $module)` writes only
+/// `decode_predictions`.
+macro_rules! model_io_fns {
+    ($module:literal, $mode:literal, $what:literal) => {
+        #[doc = concat!(
+            "`keras.applications.", $module, ".preprocess_input`: [`imagenet_utils::preprocess_input`] in\n`\"",
+            $mode, "\"` mode (", $what, ")."
+        )]
+        pub fn preprocess_input(x: &$crate::Tensor, data_format: Option<&str>) -> $crate::Result<$crate::Tensor> {
+            $crate::applications::imagenet_utils::preprocess_input(x, data_format, $mode)
+        }
+
+        $crate::applications::imagenet_utils::model_io_fns!(@decode $module);
+    };
+    (@decode $module:literal) => {
+        #[doc = concat!(
+            "`keras.applications.", $module, ".decode_predictions`: [`imagenet_utils::decode_predictions`]."
+        )]
+        pub fn decode_predictions(
+            preds: &$crate::Tensor,
+            top: usize,
+        ) -> $crate::Result<Vec<Vec<$crate::applications::imagenet_utils::DecodedPrediction>>> {
+            $crate::applications::imagenet_utils::decode_predictions(preds, top)
+        }
+    };
+}
+pub(crate) use model_io_fns;
+
 /// [`decode_predictions`] with a class index at hand (no download).
 pub fn decode_predictions_with(
     preds: &Tensor,

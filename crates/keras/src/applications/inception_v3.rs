@@ -4,14 +4,14 @@
 //! `decode_predictions`.
 
 use super::common::{maybe_named, named, ApplicationArgs};
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
     Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, GlobalAveragePooling2D,
     MaxPooling2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// Keras's `WEIGHTS_PATH` (with the classifier).
 pub const WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5";
@@ -20,31 +20,15 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `InceptionV3(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("9a0d58056eeedaa3f26cb7ebd46da564"),
-        )
-    } else {
-        WeightsFile::new(
-            "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("bcbd6486424b2319ff4ef7d526e38f63"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "inception_v3_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"],
+    )
 }
 
-/// `keras.applications.inception_v3.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"tf"` mode (scaled to `[-1, 1]`).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "tf")
-}
-
-/// `keras.applications.inception_v3.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("inception_v3", "tf", "scaled to `[-1, 1]`");
 
 /// Keras's `conv2d_bn`: a bias-free `Conv2D(filters, (rows, cols))`, a `BatchNormalization`
 /// without scale and a ReLU; named `{name}_conv`, `{name}_bn` and `name`, or automatically

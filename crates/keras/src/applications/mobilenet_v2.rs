@@ -5,13 +5,13 @@
 //! Keras publishes), `preprocess_input` and `decode_predictions`.
 
 use super::common::{named, py_float, py_float_str, warn, ApplicationArgs, Weights};
-use super::imagenet_utils::{self, correct_pad, DecodedPrediction};
+use super::imagenet_utils::{self, correct_pad};
 use super::weights::WeightsFile;
 use crate::layers::{
     Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, GlobalAveragePooling2D, ReLU, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHT_PATH`.
 pub const BASE_WEIGHT_PATH: &str =
@@ -55,16 +55,7 @@ pub fn weights_file(include_top: bool, alpha: f32, rows: usize) -> Result<Weight
     Ok(WeightsFile::under(BASE_WEIGHT_PATH, fname, None))
 }
 
-/// `keras.applications.mobilenet_v2.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"tf"` mode (scaled to `[-1, 1]`).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "tf")
-}
-
-/// `keras.applications.mobilenet_v2.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("mobilenet_v2", "tf", "scaled to `[-1, 1]`");
 
 /// The warning Keras gives when ImageNet weights are asked for an input size without published
 /// weights (the 224x224 weights are loaded instead).

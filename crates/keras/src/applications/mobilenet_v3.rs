@@ -7,7 +7,7 @@
 //! pass-through: the models rescale their input themselves) and `decode_predictions`.
 
 use super::common::{named, py_float, warn, ApplicationArgs, Weights};
-use super::imagenet_utils::{self, correct_pad, DecodedPrediction};
+use super::imagenet_utils::{self, correct_pad};
 use super::mobilenet_v2::make_divisible;
 use super::weights::WeightsFile;
 use crate::layers::{
@@ -88,10 +88,7 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor>
     Ok(x.clone())
 }
 
-/// `keras.applications.mobilenet_v3.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!(@decode "mobilenet_v3");
 
 /// The warning Keras gives when ImageNet weights are loaded for an input that is not 224x224
 /// (the 224x224 weights are loaded anyway).

@@ -5,7 +5,7 @@
 //! `preprocess_input` and `decode_predictions`.
 
 use super::common::{named, ApplicationArgs, Weights};
-use super::imagenet_utils::{self, correct_pad, DecodedPrediction};
+use super::imagenet_utils::{self, correct_pad};
 use super::weights::WeightsFile;
 use crate::initializers::Initializer;
 use crate::layers::{
@@ -13,7 +13,7 @@ use crate::layers::{
     GlobalAveragePooling2D, MaxPooling2D, SeparableConv2D, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet/";
@@ -62,16 +62,7 @@ pub fn weights_file(default_size: usize, include_top: bool) -> Result<WeightsFil
     })
 }
 
-/// `keras.applications.nasnet.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"tf"` mode (scaled to `[-1, 1]`).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "tf")
-}
-
-/// `keras.applications.nasnet.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("nasnet", "tf", "scaled to `[-1, 1]`");
 
 /// The architecture options of Keras's `NASNet` (the two published models set them).
 struct NasNetConfig {

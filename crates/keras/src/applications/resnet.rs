@@ -7,13 +7,13 @@
 //! ImageNet weight files, `preprocess_input` and `decode_predictions`.
 
 use super::common::{named, ApplicationArgs};
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
     Activation, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/";
@@ -57,16 +57,7 @@ pub fn weights_file(weights_name: &str, include_top: bool) -> Result<WeightsFile
     })
 }
 
-/// `keras.applications.resnet.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"caffe"` mode (RGB to BGR, minus ImageNet's channel means).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "caffe")
-}
-
-/// `keras.applications.resnet.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("resnet", "caffe", "RGB to BGR, minus ImageNet's channel means");
 
 /// Keras's `ResNet`: the stem (`conv1_*`, `pool1_*`), `stack_fn`'s residual stacks, for the
 /// pre-activation V2 models (`preact`) the final `post_bn`/`post_relu`, then the classifier or
@@ -229,52 +220,45 @@ fn resnet_v1(args: &ApplicationArgs, function: &str, blocks: [usize; 4], name: &
     resnet(args, function, stack_fn, false, true, name, name)
 }
 
-/// `keras.applications.ResNet50`: ResNet V1 with 3, 4, 6 and 3 bottleneck blocks. Input
-/// 224x224x3 with the top, at least 32x32 without.
-///
-/// ```
-/// use keras::applications::{resnet, ApplicationArgs, Pooling, Weights};
-///
-/// let args = ApplicationArgs::new()
-///     .weights(Weights::None)
-///     .include_top(false)
-///     .input_shape(&[32, 32, 3])
-///     .pooling(Pooling::Avg);
-/// let model = resnet::ResNet50(&args).unwrap();
-/// assert_eq!(model.layers().len(), 176);
-/// assert_eq!(model.output_shapes()[0], vec![None, Some(2048)]);
-/// assert_eq!(model.count_params(), 23_587_712);
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet50(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v1(args, "ResNet50", [3, 4, 6, 3], "resnet50")
-}
+super::common::application_fns! {
+    /// `keras.applications.ResNet50`: ResNet V1 with 3, 4, 6 and 3 bottleneck blocks. Input
+    /// 224x224x3 with the top, at least 32x32 without.
+    ///
+    /// ```
+    /// use keras::applications::{resnet, ApplicationArgs, Pooling, Weights};
+    ///
+    /// let args = ApplicationArgs::new()
+    ///     .weights(Weights::None)
+    ///     .include_top(false)
+    ///     .input_shape(&[32, 32, 3])
+    ///     .pooling(Pooling::Avg);
+    /// let model = resnet::ResNet50(&args).unwrap();
+    /// assert_eq!(model.layers().len(), 176);
+    /// assert_eq!(model.output_shapes()[0], vec![None, Some(2048)]);
+    /// assert_eq!(model.count_params(), 23_587_712);
+    /// ```
+    ResNet50 => resnet_v1("ResNet50", [3, 4, 6, 3], "resnet50");
 
-/// `keras.applications.ResNet101`: ResNet V1 with 3, 4, 23 and 3 bottleneck blocks.
-///
-/// ```
-/// use keras::applications::{resnet, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = resnet::ResNet101(&args).unwrap();
-/// assert_eq!(model.get_layer("conv4_block23_out").unwrap().output_shapes()[0], vec![None, Some(2), Some(2), Some(1024)]);
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet101(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v1(args, "ResNet101", [3, 4, 23, 3], "resnet101")
-}
+    /// `keras.applications.ResNet101`: ResNet V1 with 3, 4, 23 and 3 bottleneck blocks.
+    ///
+    /// ```
+    /// use keras::applications::{resnet, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = resnet::ResNet101(&args).unwrap();
+    /// assert_eq!(model.get_layer("conv4_block23_out").unwrap().output_shapes()[0], vec![None, Some(2), Some(2), Some(1024)]);
+    /// ```
+    ResNet101 => resnet_v1("ResNet101", [3, 4, 23, 3], "resnet101");
 
-/// `keras.applications.ResNet152`: ResNet V1 with 3, 8, 36 and 3 bottleneck blocks.
-///
-/// ```
-/// use keras::applications::{resnet, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = resnet::ResNet152(&args).unwrap();
-/// assert_eq!(model.name(), "resnet152");
-/// assert!(model.get_layer("conv4_block36_out").is_ok());
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet152(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v1(args, "ResNet152", [3, 8, 36, 3], "resnet152")
+    /// `keras.applications.ResNet152`: ResNet V1 with 3, 8, 36 and 3 bottleneck blocks.
+    ///
+    /// ```
+    /// use keras::applications::{resnet, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = resnet::ResNet152(&args).unwrap();
+    /// assert_eq!(model.name(), "resnet152");
+    /// assert!(model.get_layer("conv4_block36_out").is_ok());
+    /// ```
+    ResNet152 => resnet_v1("ResNet152", [3, 8, 36, 3], "resnet152");
 }

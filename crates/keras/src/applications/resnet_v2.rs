@@ -5,11 +5,11 @@
 //! `preprocess_input` and `decode_predictions`.
 
 use super::common::ApplicationArgs;
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::resnet::{resnet, stack_residual_blocks_v2};
 use super::weights::WeightsFile;
 use crate::models::{Functional, KerasTensor};
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// The ImageNet weights of `ResNet{depth}V2` (`depth` 50, 101 or 152), from Keras's ResNet
 /// table (`weights_name="resnet{depth}v2"`).
@@ -17,16 +17,7 @@ pub fn weights_file(depth: usize, include_top: bool) -> Result<WeightsFile> {
     super::resnet::weights_file(&format!("resnet{depth}v2"), include_top)
 }
 
-/// `keras.applications.resnet_v2.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"tf"` mode (scaled to `[-1, 1]`).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "tf")
-}
-
-/// `keras.applications.resnet_v2.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("resnet_v2", "tf", "scaled to `[-1, 1]`");
 
 /// A V2 ResNet whose four stacks have `blocks` blocks (64, 128, 256 and 512 filters; the last
 /// stack is not strided).
@@ -40,48 +31,41 @@ fn resnet_v2(args: &ApplicationArgs, function: &str, blocks: [usize; 4], name: &
     resnet(args, function, stack_fn, true, true, name, name)
 }
 
-/// `keras.applications.ResNet50V2`: pre-activation ResNet with 3, 4, 6 and 3 bottleneck
-/// blocks. Input 224x224x3 with the top, at least 32x32 without.
-///
-/// ```
-/// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[64, 64, 3]);
-/// let model = resnet_v2::ResNet50V2(&args).unwrap();
-/// assert_eq!(model.name(), "resnet50v2");
-/// assert_eq!(model.output_shapes()[0], vec![None, Some(2), Some(2), Some(2048)]);
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet50V2(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v2(args, "ResNet50V2", [3, 4, 6, 3], "resnet50v2")
-}
+super::common::application_fns! {
+    /// `keras.applications.ResNet50V2`: pre-activation ResNet with 3, 4, 6 and 3 bottleneck
+    /// blocks. Input 224x224x3 with the top, at least 32x32 without.
+    ///
+    /// ```
+    /// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[64, 64, 3]);
+    /// let model = resnet_v2::ResNet50V2(&args).unwrap();
+    /// assert_eq!(model.name(), "resnet50v2");
+    /// assert_eq!(model.output_shapes()[0], vec![None, Some(2), Some(2), Some(2048)]);
+    /// ```
+    ResNet50V2 => resnet_v2("ResNet50V2", [3, 4, 6, 3], "resnet50v2");
 
-/// `keras.applications.ResNet101V2`: pre-activation ResNet with 3, 4, 23 and 3 bottleneck
-/// blocks.
-///
-/// ```
-/// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = resnet_v2::ResNet101V2(&args).unwrap();
-/// assert!(model.get_layer("conv4_block23_out").is_ok());
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet101V2(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v2(args, "ResNet101V2", [3, 4, 23, 3], "resnet101v2")
-}
+    /// `keras.applications.ResNet101V2`: pre-activation ResNet with 3, 4, 23 and 3 bottleneck
+    /// blocks.
+    ///
+    /// ```
+    /// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = resnet_v2::ResNet101V2(&args).unwrap();
+    /// assert!(model.get_layer("conv4_block23_out").is_ok());
+    /// ```
+    ResNet101V2 => resnet_v2("ResNet101V2", [3, 4, 23, 3], "resnet101v2");
 
-/// `keras.applications.ResNet152V2`: pre-activation ResNet with 3, 8, 36 and 3 bottleneck
-/// blocks.
-///
-/// ```
-/// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
-///
-/// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
-/// let model = resnet_v2::ResNet152V2(&args).unwrap();
-/// assert!(model.get_layer("conv4_block36_out").is_ok());
-/// ```
-#[allow(non_snake_case)]
-pub fn ResNet152V2(args: &ApplicationArgs) -> Result<Functional> {
-    resnet_v2(args, "ResNet152V2", [3, 8, 36, 3], "resnet152v2")
+    /// `keras.applications.ResNet152V2`: pre-activation ResNet with 3, 8, 36 and 3 bottleneck
+    /// blocks.
+    ///
+    /// ```
+    /// use keras::applications::{resnet_v2, ApplicationArgs, Weights};
+    ///
+    /// let args = ApplicationArgs::new().weights(Weights::None).include_top(false).input_shape(&[32, 32, 3]);
+    /// let model = resnet_v2::ResNet152V2(&args).unwrap();
+    /// assert!(model.get_layer("conv4_block36_out").is_ok());
+    /// ```
+    ResNet152V2 => resnet_v2("ResNet152V2", [3, 8, 36, 3], "resnet152v2");
 }

@@ -5,11 +5,11 @@
 //! in the last three blocks; both are built by [`vgg`].
 
 use super::common::{named, ApplicationArgs};
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{Conv2D, Dense, Flatten, MaxPooling2D};
 use crate::models::{Functional, SymbolicCall};
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// Keras's `WEIGHTS_PATH` (with the classifier).
 pub const WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5";
@@ -18,31 +18,15 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `VGG16(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("64373286793e3c8b2b4e3219cbf3544b"),
-        )
-    } else {
-        WeightsFile::new(
-            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("6d6bbae143d832006294945121d1f1fc"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "vgg16_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"],
+    )
 }
 
-/// `keras.applications.vgg16.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"caffe"` mode (RGB to BGR, minus ImageNet's channel means).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "caffe")
-}
-
-/// `keras.applications.vgg16.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("vgg16", "caffe", "RGB to BGR, minus ImageNet's channel means");
 
 /// `keras.applications.VGG16`: five blocks of 3x3 convolutions (2, 2, 3, 3, 3 of them) with
 /// max pooling, then (with `include_top`) two 4096-unit dense layers and the classifier.

@@ -4,10 +4,10 @@
 //! `decode_predictions`.
 
 use super::common::ApplicationArgs;
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::models::Functional;
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// Keras's `WEIGHTS_PATH` (with the classifier).
 pub const WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5";
@@ -16,31 +16,15 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `VGG19(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "vgg19_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("cbe5617147190e668d6c5d5026f83318"),
-        )
-    } else {
-        WeightsFile::new(
-            "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("253f8cb515780f3b799900260a226db6"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "vgg19_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"],
+    )
 }
 
-/// `keras.applications.vgg19.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"caffe"` mode (RGB to BGR, minus ImageNet's channel means).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "caffe")
-}
-
-/// `keras.applications.vgg19.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("vgg19", "caffe", "RGB to BGR, minus ImageNet's channel means");
 
 /// `keras.applications.VGG19`: VGG16 ([`super::vgg16::VGG16`]) with four convolutions in
 /// each of the last three blocks. Input 224x224x3 with the top, at least 32x32 without.

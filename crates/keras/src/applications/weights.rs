@@ -26,6 +26,15 @@ impl WeightsFile {
         WeightsFile { fname: fname.into(), origin: origin.into(), file_hash: file_hash.map(Into::into) }
     }
 
+    /// The file of a model with one top and one no-top file at fixed URLs (Keras's
+    /// `WEIGHTS_PATH` and `WEIGHTS_PATH_NO_TOP`): `{stem}.h5` or `{stem}_notop.h5`, with
+    /// its hash.
+    pub(crate) fn top_or_notop(include_top: bool, stem: &str, urls: [&str; 2], hashes: [&str; 2]) -> Self {
+        let i = usize::from(!include_top);
+        let suffix = if include_top { "" } else { "_notop" };
+        Self::new(format!("{stem}{suffix}.h5"), urls[i], Some(hashes[i]))
+    }
+
     /// A file under `base` (Keras's `BASE_WEIGHTS_PATH + fname`).
     pub(crate) fn under(base: &str, fname: impl Into<String>, file_hash: Option<&str>) -> Self {
         let fname = fname.into();
@@ -51,5 +60,29 @@ impl WeightsFile {
     /// Where the file is (or would be) cached, without downloading it.
     pub fn cached_path(&self) -> Result<PathBuf> {
         Ok(crate::utils::get_file_paths(&self.origin, &self.get_file_args())?.download_target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WeightsFile;
+
+    /// `top_or_notop` gives the files Keras names for VGG16 (top and no-top).
+    #[test]
+    fn top_or_notop_names_keras_files() {
+        let (top, notop) =
+            (crate::applications::vgg16::weights_file(true), crate::applications::vgg16::weights_file(false));
+        let want_top = WeightsFile::new(
+            "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+            crate::applications::vgg16::WEIGHTS_PATH,
+            Some("64373286793e3c8b2b4e3219cbf3544b"),
+        );
+        let want_notop = WeightsFile::new(
+            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            crate::applications::vgg16::WEIGHTS_PATH_NO_TOP,
+            Some("6d6bbae143d832006294945121d1f1fc"),
+        );
+        assert_eq!(top, want_top);
+        assert_eq!(notop, want_notop);
     }
 }

@@ -4,13 +4,13 @@
 //! `decode_predictions`.
 
 use super::common::{named, ApplicationArgs};
-use super::imagenet_utils::{self, DecodedPrediction};
+use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
     Activation, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D, SeparableConv2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// Keras's `WEIGHTS_PATH` (with the classifier).
 pub const WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/xception/xception_weights_tf_dim_ordering_tf_kernels.h5";
@@ -19,31 +19,15 @@ pub const WEIGHTS_PATH_NO_TOP: &str = "https://storage.googleapis.com/tensorflow
 
 /// The ImageNet weights `Xception(weights="imagenet", include_top=...)` loads.
 pub fn weights_file(include_top: bool) -> WeightsFile {
-    if include_top {
-        WeightsFile::new(
-            "xception_weights_tf_dim_ordering_tf_kernels.h5",
-            WEIGHTS_PATH,
-            Some("0a58e3b7378bc2990ea3b43d5981f1f6"),
-        )
-    } else {
-        WeightsFile::new(
-            "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            WEIGHTS_PATH_NO_TOP,
-            Some("b0042744bf5b25fce3cb969f33bebb97"),
-        )
-    }
+    WeightsFile::top_or_notop(
+        include_top,
+        "xception_weights_tf_dim_ordering_tf_kernels",
+        [WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP],
+        ["0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97"],
+    )
 }
 
-/// `keras.applications.xception.preprocess_input`: [`imagenet_utils::preprocess_input`] in
-/// `"tf"` mode (scaled to `[-1, 1]`).
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    imagenet_utils::preprocess_input(x, data_format, "tf")
-}
-
-/// `keras.applications.xception.decode_predictions`: [`imagenet_utils::decode_predictions`].
-pub fn decode_predictions(preds: &Tensor, top: usize) -> Result<Vec<Vec<DecodedPrediction>>> {
-    imagenet_utils::decode_predictions(preds, top)
-}
+imagenet_utils::model_io_fns!("xception", "tf", "scaled to `[-1, 1]`");
 
 /// Xception's `BatchNormalization(axis=-1)`, named or automatic.
 fn bn(name: Option<&str>) -> BatchNormalization {

@@ -7,6 +7,20 @@ use crate::Result;
 type IndexFn = Box<dyn FnMut(usize, &Logs) -> Result<()>>;
 type LogsFn = Box<dyn FnMut(&Logs) -> Result<()>>;
 
+/// Each `/// doc` + `name(field): (Args)` entry writes the builder `name(f)`, which keeps the
+/// closure `f: FnMut(Args) -> Result<()>` as the hook `field`.
+macro_rules! hook_setters {
+    ($( $(#[doc = $doc:literal])* $name:ident($field:ident): ($($arg:ty),*) ),* $(,)?) => {
+        $(
+            $(#[doc = $doc])*
+            pub fn $name(mut self, f: impl FnMut($($arg),*) -> Result<()> + 'static) -> Self {
+                self.$field = Some(Box::new(f));
+                self
+            }
+        )*
+    };
+}
+
 /// A callback made of closures, one per hook you need (Keras `LambdaCallback`):
 /// `on_epoch_begin(epoch, logs)`, `on_epoch_end(epoch, logs)`, `on_train_begin(logs)`,
 /// `on_train_end(logs)`, `on_train_batch_begin(batch, logs)`, `on_train_batch_end(batch, logs)`.
@@ -34,35 +48,19 @@ impl LambdaCallback {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Called at the start of every epoch.
-    pub fn on_epoch_begin(mut self, f: impl FnMut(usize, &Logs) -> Result<()> + 'static) -> Self {
-        self.epoch_begin = Some(Box::new(f));
-        self
-    }
-    /// Called at the end of every epoch.
-    pub fn on_epoch_end(mut self, f: impl FnMut(usize, &Logs) -> Result<()> + 'static) -> Self {
-        self.epoch_end = Some(Box::new(f));
-        self
-    }
-    /// Called when training starts.
-    pub fn on_train_begin(mut self, f: impl FnMut(&Logs) -> Result<()> + 'static) -> Self {
-        self.train_begin = Some(Box::new(f));
-        self
-    }
-    /// Called when training ends.
-    pub fn on_train_end(mut self, f: impl FnMut(&Logs) -> Result<()> + 'static) -> Self {
-        self.train_end = Some(Box::new(f));
-        self
-    }
-    /// Called before every training batch.
-    pub fn on_train_batch_begin(mut self, f: impl FnMut(usize, &Logs) -> Result<()> + 'static) -> Self {
-        self.batch_begin = Some(Box::new(f));
-        self
-    }
-    /// Called after every training batch.
-    pub fn on_train_batch_end(mut self, f: impl FnMut(usize, &Logs) -> Result<()> + 'static) -> Self {
-        self.batch_end = Some(Box::new(f));
-        self
+    hook_setters! {
+        /// Called at the start of every epoch.
+        on_epoch_begin(epoch_begin): (usize, &Logs),
+        /// Called at the end of every epoch.
+        on_epoch_end(epoch_end): (usize, &Logs),
+        /// Called when training starts.
+        on_train_begin(train_begin): (&Logs),
+        /// Called when training ends.
+        on_train_end(train_end): (&Logs),
+        /// Called before every training batch.
+        on_train_batch_begin(batch_begin): (usize, &Logs),
+        /// Called after every training batch.
+        on_train_batch_end(batch_end): (usize, &Logs),
     }
 }
 

@@ -27,10 +27,9 @@ impl LearningRateScheduler {
     pub fn new(schedule: impl FnMut(usize, f64) -> f64 + 'static) -> Self {
         LearningRateScheduler { schedule: Box::new(schedule), verbose: 0 }
     }
-    /// Verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
+    crate::setters::setters! {
+        /// Verbosity.
+        verbose: u8,
     }
 }
 

@@ -17,10 +17,9 @@ impl TerminateOnNaN {
     pub fn new() -> Self {
         TerminateOnNaN { raise_error: false }
     }
-    /// Make `fit` return an error instead.
-    pub fn raise_error(mut self, yes: bool) -> Self {
-        self.raise_error = yes;
-        self
+    crate::setters::setters! {
+        /// Make `fit` return an error instead.
+        raise_error: bool,
     }
 }
 

@@ -5,7 +5,7 @@
 //! Classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt,
 //! 7 Sneaker, 8 Bag, 9 Ankle boot.
 
-use super::{data_dir, idx};
+use super::idx;
 use crate::{Result, Tensor};
 
 /// Images and labels: `x` is float32 `(n, 28, 28)` with raw pixel values 0..255 (Keras gives
@@ -37,12 +37,7 @@ pub const CLASS_NAMES: [&str; 10] = [
 /// assert_eq!(x_train.shape(), &[8000, 28, 28]);
 /// ```
 pub fn load_data() -> Result<(Split, Split)> {
-    let dir = data_dir().join("fashion_mnist");
-    idx::load_split(
-        &dir.join("fashion10k-images-idx3-ubyte.gz"),
-        &dir.join("fashion10k-labels-idx1-ubyte.gz"),
-        TRAIN_SIZE,
-    )
+    idx::load_bundled("fashion_mnist", "fashion10k", TRAIN_SIZE)
 }
 
 #[cfg(test)]

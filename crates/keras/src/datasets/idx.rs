@@ -80,6 +80,21 @@ pub fn load_split(
     ))
 }
 
+/// A bundled IDX dataset: `data_dir()/{folder}/{prefix}-images-idx3-ubyte.gz` and
+/// `...-labels-idx1-ubyte.gz`, split by [`load_split`].
+pub(crate) fn load_bundled(
+    folder: &str,
+    prefix: &str,
+    train_size: usize,
+) -> Result<((Tensor, Tensor), (Tensor, Tensor))> {
+    let dir = super::data_dir().join(folder);
+    load_split(
+        &dir.join(format!("{prefix}-images-idx3-ubyte.gz")),
+        &dir.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+        train_size,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! MNIST digits (`keras.datasets.mnist`): the 10,000 real MNIST images shipped with keras-rs
 //! (see `data/SOURCES.md`), split 8,000 / 2,000 into train / test.
 
-use super::{data_dir, idx};
+use super::idx;
 use crate::{Result, Tensor};
 
 /// Images and labels: `x` is float32 `(n, 28, 28)` with raw pixel values 0..255 (Keras gives
@@ -19,12 +19,7 @@ pub const TRAIN_SIZE: usize = 8000;
 /// assert_eq!(x_train.shape(), &[8000, 28, 28]);
 /// ```
 pub fn load_data() -> Result<(Split, Split)> {
-    let dir = data_dir().join("mnist");
-    idx::load_split(
-        &dir.join("mnist10k-images-idx3-ubyte.gz"),
-        &dir.join("mnist10k-labels-idx1-ubyte.gz"),
-        TRAIN_SIZE,
-    )
+    idx::load_bundled("mnist", "mnist10k", TRAIN_SIZE)
 }
 
 #[cfg(test)]

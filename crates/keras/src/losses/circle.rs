@@ -181,10 +181,9 @@ impl Circle {
             params: CircleParams::default(),
         }
     }
-    /// Sets every hyper-parameter.
-    pub fn params(mut self, params: CircleParams) -> Self {
-        self.params = params;
-        self
+    crate::setters::setters! {
+        /// Sets every hyper-parameter.
+        params: CircleParams,
     }
 }
 common_builders!(Circle, "circle");

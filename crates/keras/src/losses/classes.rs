@@ -35,10 +35,9 @@ macro_rules! common_builders {
                 self.name = name.to_string();
                 self
             }
-            /// Sets the reduction.
-            pub fn with_reduction(mut self, reduction: Reduction) -> Self {
-                self.reduction = reduction;
-                self
+            crate::setters::setters! {
+                /// Sets the reduction.
+                with_reduction(reduction): Reduction,
             }
             /// Keras's `dtype` argument: the dtype of the loss's computations. keras-rs
             /// computes losses in float32, Keras's default (`keras.config.floatx()`), so
@@ -421,10 +420,9 @@ impl BinaryFocalCrossentropy {
             params: FocalParams::default(),
         }
     }
-    /// Sets every hyper-parameter.
-    pub fn params(mut self, params: FocalParams) -> Self {
-        self.params = params;
-        self
+    crate::setters::setters! {
+        /// Sets every hyper-parameter.
+        params: FocalParams,
     }
 }
 common_builders!(BinaryFocalCrossentropy, "binary_focal_crossentropy");
@@ -455,10 +453,9 @@ impl CategoricalFocalCrossentropy {
             params: CategoricalFocalParams::default(),
         }
     }
-    /// Sets every hyper-parameter.
-    pub fn params(mut self, params: CategoricalFocalParams) -> Self {
-        self.params = params;
-        self
+    crate::setters::setters! {
+        /// Sets every hyper-parameter.
+        params: CategoricalFocalParams,
     }
 }
 common_builders!(CategoricalFocalCrossentropy, "categorical_focal_crossentropy");

@@ -306,25 +306,15 @@ impl CtcDecodeArgs {
         };
         Ok(self)
     }
-    /// `beam_width=`.
-    pub fn beam_width(mut self, n: usize) -> Self {
-        self.beam_width = n;
-        self
-    }
-    /// `top_paths=`.
-    pub fn top_paths(mut self, n: usize) -> Self {
-        self.top_paths = n;
-        self
-    }
-    /// `merge_repeated=`.
-    pub fn merge_repeated(mut self, yes: bool) -> Self {
-        self.merge_repeated = yes;
-        self
-    }
-    /// `mask_index=` (`None`: the last class).
-    pub fn mask_index(mut self, index: Option<i64>) -> Self {
-        self.mask_index = index;
-        self
+    crate::setters::setters! {
+        /// `beam_width=`.
+        beam_width: usize,
+        /// `top_paths=`.
+        top_paths: usize,
+        /// `merge_repeated=`.
+        merge_repeated: bool,
+        /// `mask_index=` (`None`: the last class).
+        mask_index: Option<i64>,
     }
 }
 

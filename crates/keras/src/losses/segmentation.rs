@@ -167,15 +167,11 @@ impl Tversky {
             axis: AxisArg::All,
         }
     }
-    /// Weight of Keras's false-positive term.
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-    /// Weight of Keras's false-negative term.
-    pub fn beta(mut self, beta: f64) -> Self {
-        self.beta = beta;
-        self
+    crate::setters::setters! {
+        /// Weight of Keras's false-positive term.
+        alpha: f64,
+        /// Weight of Keras's false-negative term.
+        beta: f64,
     }
     /// Reduces over one axis.
     pub fn axis(mut self, axis: isize) -> Self {

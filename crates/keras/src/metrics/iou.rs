@@ -134,10 +134,9 @@ impl IoUBase {
 macro_rules! iou_common_builders {
     () => {
         crate::metrics::metric_name!(builder);
-        /// The axis holding class scores for dense inputs (default `-1`).
-        pub fn with_axis(mut self, axis: isize) -> Self {
-            self.base.axis = axis;
-            self
+        crate::setters::setters! {
+            /// The axis holding class scores for dense inputs (default `-1`).
+            with_axis(base.axis): isize,
         }
         /// The accumulated `num_classes x num_classes` confusion matrix (rows: true class).
         pub fn total_cm(&self) -> &[f64] {
@@ -186,15 +185,11 @@ impl IoU {
         IoU::build(Kind::OneHotMean, "one_hot_mean_io_u", num_classes, (0..num_classes).collect())
     }
     iou_common_builders!();
-    /// Skips samples whose true class is `ignore_class` (not for `BinaryIoU`).
-    pub fn with_ignore_class(mut self, ignore_class: Option<i64>) -> Self {
-        self.base.ignore_class = ignore_class;
-        self
-    }
-    /// Whether `y_pred` holds class ids (`true`) or scores to argmax along `axis`.
-    pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
-        self.base.sparse_y_pred = sparse;
-        self
+    crate::setters::setters! {
+        /// Skips samples whose true class is `ignore_class` (not for `BinaryIoU`).
+        with_ignore_class(base.ignore_class): Option<i64>,
+        /// Whether `y_pred` holds class ids (`true`) or scores to argmax along `axis`.
+        with_sparse_y_pred(base.sparse_y_pred): bool,
     }
     /// Whether `y_true` holds class ids (only `IoU` lets this be set, as Keras).
     pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
@@ -315,15 +310,11 @@ impl MeanIoU {
         Ok(MeanIoU { name: "mean_io_u".into(), base: IoUBase::new(num_classes, ignore_class, true)? })
     }
     iou_common_builders!();
-    /// Whether `y_true` holds class ids (`true`, the default) or scores to argmax.
-    pub fn with_sparse_y_true(mut self, sparse: bool) -> Self {
-        self.base.sparse_y_true = sparse;
-        self
-    }
-    /// Whether `y_pred` holds class ids (`true`, the default) or scores to argmax.
-    pub fn with_sparse_y_pred(mut self, sparse: bool) -> Self {
-        self.base.sparse_y_pred = sparse;
-        self
+    crate::setters::setters! {
+        /// Whether `y_true` holds class ids (`true`, the default) or scores to argmax.
+        with_sparse_y_true(base.sparse_y_true): bool,
+        /// Whether `y_pred` holds class ids (`true`, the default) or scores to argmax.
+        with_sparse_y_pred(base.sparse_y_pred): bool,
     }
 }
 

@@ -85,15 +85,11 @@ impl R2Score {
             count: Vec::new(),
         }
     }
-    /// Sets `class_aggregation`.
-    pub fn class_aggregation(mut self, a: R2Aggregation) -> Self {
-        self.class_aggregation = a;
-        self
-    }
-    /// Sets `num_regressors` (independent variables, for the adjusted score).
-    pub fn num_regressors(mut self, n: usize) -> Self {
-        self.num_regressors = n;
-        self
+    crate::setters::setters! {
+        /// Sets `class_aggregation`.
+        class_aggregation: R2Aggregation,
+        /// Sets `num_regressors` (independent variables, for the adjusted score).
+        num_regressors: usize,
     }
     crate::metrics::metric_name!(builder);
 

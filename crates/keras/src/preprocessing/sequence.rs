@@ -74,10 +74,9 @@ impl PadSequencesArgs {
         self.truncating = t.to_string();
         self
     }
-    /// The padding value.
-    pub fn value(mut self, v: f64) -> Self {
-        self.value = v;
-        self
+    crate::setters::setters! {
+        /// The padding value.
+        value: f64,
     }
 }
 

@@ -97,10 +97,9 @@ impl GetFileArgs {
         self.cache_dir = Some(dir.into());
         self
     }
-    /// Extract the archive.
-    pub fn extract(mut self, yes: bool) -> Self {
-        self.extract = yes;
-        self
+    crate::setters::setters! {
+        /// Extract the archive.
+        extract: bool,
     }
     /// `"auto"`, `"tar"` or `"zip"`, or `None` for no extraction.
     pub fn archive_format(mut self, format: Option<&str>) -> Self {

@@ -116,10 +116,9 @@ pub struct WithWorkers<S> {
 }
 
 impl<S: Sequence> WithWorkers<S> {
-    /// Most batches made ahead of the one being consumed (default 10; 0 = no limit).
-    pub fn queue_size(mut self, n: usize) -> Self {
-        self.max_queue_size = n;
-        self
+    crate::setters::setters! {
+        /// Most batches made ahead of the one being consumed (default 10; 0 = no limit).
+        queue_size(max_queue_size): usize,
     }
 
     /// The wrapped sequence.

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::activations::Activation as ActivationFn;
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.Activation`.
 pub struct Activation {
@@ -34,9 +34,7 @@ impl Activation {
     crate::layers::builders::name_builder!();
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let a = cfg
-            .get("activation")
-            .ok_or_else(|| Error::Config("Activation config needs `activation`".into()))?;
+        let a = crate::layers::reshaping::args::required(cfg, "activation", "Activation")?;
         let mut l = Activation::from_fn(ActivationFn::from_config(a)?);
         l.base.apply_config(cfg);
         Ok(l)

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::merging::base_merge::{elementwise_output_shape, not_a_list};
 use crate::regularizers::py_float;
-use crate::{keras_bail, ops, Error, Result, Tensor};
+use crate::{keras_bail, ops, Result, Tensor};
 
 /// Keras's InceptionResNetV2 `CustomScaleLayer(scale)`: called on `[shortcut, residual]`,
 /// returns `shortcut + residual * scale`.
@@ -25,10 +25,7 @@ impl CustomScaleLayer {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let s = cfg
-            .get("scale")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| Error::Config("CustomScaleLayer config needs a numeric `scale`".into()))?;
+        let s = crate::layers::reshaping::args::required_f64(cfg, "scale", "CustomScaleLayer")?;
         let mut l = CustomScaleLayer::new(s as f32);
         l.base.apply_config(cfg);
         Ok(l)

@@ -26,10 +26,7 @@ impl LayerScale {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let init = cfg
-            .get("init_values")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| Error::Config("LayerScale config needs a numeric `init_values`".into()))?;
+        let init = crate::layers::reshaping::args::required_f64(cfg, "init_values", "LayerScale")?;
         let dim = cfg
             .get("projection_dim")
             .and_then(Value::as_u64)

@@ -37,10 +37,7 @@ impl StochasticDepth {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let r = cfg
-            .get("drop_path_rate")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| Error::Config("StochasticDepth config needs a numeric `drop_path_rate`".into()))?;
+        let r = crate::layers::reshaping::args::required_f64(cfg, "drop_path_rate", "StochasticDepth")?;
         let mut l = StochasticDepth::new(r as f32);
         l.base.apply_config(cfg);
         l.base.take_pending()?;

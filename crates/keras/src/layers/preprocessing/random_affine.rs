@@ -161,8 +161,7 @@ impl RandomRotation {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let data_format = DataFormat::from_config(cfg)?;
-        let f =
-            cfg.get("factor").ok_or_else(|| Error::Config("RandomRotation config needs `factor`".into()))?;
+        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomRotation")?;
         let mut l = RandomRotation::with_factor(f);
         l.data_format = data_format;
         l.s.read_config(cfg, &mut l.base)?;
@@ -277,9 +276,7 @@ impl RandomZoom {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let data_format = DataFormat::from_config(cfg)?;
-        let hf = cfg
-            .get("height_factor")
-            .ok_or_else(|| Error::Config("RandomZoom config needs `height_factor`".into()))?;
+        let hf = crate::layers::reshaping::args::required(cfg, "height_factor", "RandomZoom")?;
         let mut l = RandomZoom::with_factors(hf, cfg.get("width_factor").unwrap_or(&Value::Null));
         l.data_format = data_format;
         l.s.read_config(cfg, &mut l.base)?;

@@ -10,7 +10,7 @@ use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::reshaping::args::data_format_builder;
 use crate::preprocessing::image::images::Images;
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.RandomContrast`: in training, each image becomes
 /// `(x - mean) * f + mean` (mean over height and width, per channel) with `f` drawn from
@@ -79,8 +79,7 @@ impl RandomContrast {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let data_format = DataFormat::from_config(cfg)?;
-        let f =
-            cfg.get("factor").ok_or_else(|| Error::Config("RandomContrast config needs `factor`".into()))?;
+        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomContrast")?;
         let mut l = RandomContrast::with(f);
         if let Some(v) = cfg.get("value_range") {
             let (a, b, j) = value_range(v, false)?;
@@ -212,9 +211,7 @@ impl RandomBrightness {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let data_format = DataFormat::from_config(cfg)?;
-        let f = cfg
-            .get("factor")
-            .ok_or_else(|| Error::Config("RandomBrightness config needs `factor`".into()))?;
+        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomBrightness")?;
         let mut l = RandomBrightness::with(f);
         if let Some(v) = cfg.get("value_range") {
             let (a, b, j) = value_range(v, true)?;

@@ -38,6 +38,20 @@ pub(crate) fn f64_arg(cfg: &Value, key: &str, default: f64, class: &str) -> Resu
     }
 }
 
+/// A config entry that must be present: `cfg[key]`, or the error
+/// "`{class}` config needs `{key}`".
+pub(crate) fn required<'a>(cfg: &'a Value, key: &str, class: &str) -> Result<&'a Value> {
+    cfg.get(key).ok_or_else(|| Error::Config(format!("{class} config needs `{key}`")))
+}
+
+/// A number a config must hold: `cfg[key]` as f64, or the error
+/// "`{class}` config needs a numeric `{key}`".
+pub(crate) fn required_f64(cfg: &Value, key: &str, class: &str) -> Result<f64> {
+    cfg.get(key)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error::Config(format!("{class} config needs a numeric `{key}`")))
+}
+
 /// A boolean argument of a config (`default` when absent).
 pub(crate) fn bool_arg(cfg: &Value, key: &str, default: bool, class: &str) -> Result<bool> {
     match cfg.get(key) {

@@ -162,9 +162,7 @@ impl Bidirectional {
             })?;
             Recurrent::from_config(kind, v.get("config").unwrap_or(&Value::Null))
         };
-        let layer = sub(cfg
-            .get("layer")
-            .ok_or_else(|| Error::Config("Bidirectional config needs `layer`".into()))?)?;
+        let layer = sub(crate::layers::reshaping::args::required(cfg, "layer", "Bidirectional")?)?;
         let mut bi = Bidirectional::new(layer);
         if let Some(b) = cfg.get("backward_layer").filter(|v| !v.is_null()) {
             bi = bi.backward_layer(sub(b)?);

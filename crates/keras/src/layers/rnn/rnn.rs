@@ -12,7 +12,7 @@ use super::cell_rnn::{CellRnn, SequenceFlags};
 use super::rnn_cell::{deserialize_cell, RnnCell};
 use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::{keras_bail, Result, Tensor};
 
 /// The config keys of the built-in cells, in Keras's order: each cell writes the ones its kind
 /// has (see [`RecurrentKind::has_arg`]).
@@ -407,7 +407,7 @@ impl RNN {
     /// Rebuilds from a Keras config: `cell` one of the built-in cells, a `StackedRNNCells`, or
     /// a cell registered with [`crate::saving::register_rnn_cell`].
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let cell = cfg.get("cell").ok_or_else(|| Error::Config("RNN config needs `cell`".into()))?;
+        let cell = crate::layers::reshaping::args::required(cfg, "cell", "RNN")?;
         let class = cell.get("class_name").and_then(Value::as_str).unwrap_or("");
         let plain = cell.get("registered_name").is_none_or(Value::is_null)
             && cell.get("module").and_then(Value::as_str).is_none_or(|m| m.starts_with("keras"));

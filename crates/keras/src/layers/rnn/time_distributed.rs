@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::{keras_bail, Result, Tensor};
 
 /// Applies the wrapped layer to every temporal slice of a `(batch, time, ...)` input (Keras
 /// `keras.layers.TimeDistributed`), sharing its weights over time.
@@ -43,8 +43,7 @@ impl TimeDistributed {
 
     /// Rebuilds the wrapper from its Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let inner =
-            cfg.get("layer").ok_or_else(|| Error::Config("TimeDistributed config needs `layer`".into()))?;
+        let inner = crate::layers::reshaping::args::required(cfg, "layer", "TimeDistributed")?;
         let mut td = TimeDistributed::from_boxed(crate::layers::deserialize(inner)?);
         td.base.apply_config(cfg);
         Ok(td)

@@ -250,10 +250,9 @@ impl ImageDataGenerator {
         self
     }
 
-    /// Shear angle in `[-degrees, degrees]` (counter-clockwise).
-    pub fn shear_range(mut self, degrees: f64) -> Self {
-        self.shear_range = degrees;
-        self
+    crate::setters::setters! {
+        /// Shear angle in `[-degrees, degrees]` (counter-clockwise).
+        shear_range: f64,
     }
 
     /// Zoom in `[1 - z, 1 + z]`.
@@ -268,10 +267,9 @@ impl ImageDataGenerator {
         self
     }
 
-    /// Random channel shifts in `[-r, r]`.
-    pub fn channel_shift_range(mut self, r: f64) -> Self {
-        self.channel_shift_range = r;
-        self
+    crate::setters::setters! {
+        /// Random channel shifts in `[-r, r]`.
+        channel_shift_range: f64,
     }
 
     /// `"nearest"` (default), `"constant"`, `"reflect"` or `"wrap"`.
@@ -283,10 +281,9 @@ impl ImageDataGenerator {
         self
     }
 
-    /// Value of `fill_mode="constant"`.
-    pub fn cval(mut self, v: f32) -> Self {
-        self.cval = v;
-        self
+    crate::setters::setters! {
+        /// Value of `fill_mode="constant"`.
+        cval: f32,
     }
 
     /// Multiplies every image by this factor (before the other normalizations).

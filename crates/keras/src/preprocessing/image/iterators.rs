@@ -102,10 +102,9 @@ impl FlowArgs {
         self.target_size = (height, width);
         self
     }
-    /// Sets `color_mode`.
-    pub fn color_mode(mut self, mode: ColorMode) -> Self {
-        self.color_mode = mode;
-        self
+    crate::setters::setters! {
+        /// Sets `color_mode`.
+        color_mode: ColorMode,
     }
     /// Sets `classes`: the class sub-folders, in label order.
     pub fn classes(mut self, classes: &[&str]) -> Self {

@@ -216,10 +216,9 @@ impl Tokenizer {
         self.filters = f.to_string();
         self
     }
-    /// Lowercase texts first.
-    pub fn lower(mut self, l: bool) -> Self {
-        self.lower = l;
-        self
+    crate::setters::setters! {
+        /// Lowercase texts first.
+        lower: bool,
     }
     /// The word separator (not empty).
     pub fn split(mut self, s: &str) -> Self {
@@ -229,10 +228,9 @@ impl Tokenizer {
         self.split = s.to_string();
         self
     }
-    /// Treat every character (filters not applied) as a token.
-    pub fn char_level(mut self, c: bool) -> Self {
-        self.char_level = c;
-        self
+    crate::setters::setters! {
+        /// Treat every character (filters not applied) as a token.
+        char_level: bool,
     }
     /// Token that replaces out-of-vocabulary words (takes index 1).
     pub fn oov_token(mut self, t: &str) -> Self {

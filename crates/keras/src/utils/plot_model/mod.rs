@@ -196,22 +196,13 @@ impl PlotModelArgs {
         Self::default()
     }
 
-    /// Sets [`show_shapes`](Self::show_shapes).
-    pub fn show_shapes(mut self, value: bool) -> Self {
-        self.show_shapes = value;
-        self
-    }
-
-    /// Sets [`show_dtype`](Self::show_dtype).
-    pub fn show_dtype(mut self, value: bool) -> Self {
-        self.show_dtype = value;
-        self
-    }
-
-    /// Sets [`show_layer_names`](Self::show_layer_names).
-    pub fn show_layer_names(mut self, value: bool) -> Self {
-        self.show_layer_names = Some(value);
-        self
+    crate::setters::setters! {
+        /// Sets [`show_shapes`](Self::show_shapes).
+        show_shapes: bool,
+        /// Sets [`show_dtype`](Self::show_dtype).
+        show_dtype: bool,
+        /// Sets [`show_layer_names`](Self::show_layer_names).
+        show_layer_names: bool => Some,
     }
 
     /// Sets [`rankdir`](Self::rankdir) (checked when the model is drawn).
@@ -220,28 +211,15 @@ impl PlotModelArgs {
         self
     }
 
-    /// Sets [`expand_nested`](Self::expand_nested).
-    pub fn expand_nested(mut self, value: bool) -> Self {
-        self.expand_nested = value;
-        self
-    }
-
-    /// Sets [`dpi`](Self::dpi).
-    pub fn dpi(mut self, value: u32) -> Self {
-        self.dpi = value;
-        self
-    }
-
-    /// Sets [`show_layer_activations`](Self::show_layer_activations).
-    pub fn show_layer_activations(mut self, value: bool) -> Self {
-        self.show_layer_activations = value;
-        self
-    }
-
-    /// Sets [`show_trainable`](Self::show_trainable).
-    pub fn show_trainable(mut self, value: bool) -> Self {
-        self.show_trainable = value;
-        self
+    crate::setters::setters! {
+        /// Sets [`expand_nested`](Self::expand_nested).
+        expand_nested: bool,
+        /// Sets [`dpi`](Self::dpi).
+        dpi: u32,
+        /// Sets [`show_layer_activations`](Self::show_layer_activations).
+        show_layer_activations: bool,
+        /// Sets [`show_trainable`](Self::show_trainable).
+        show_trainable: bool,
     }
 
     /// Sets [`splines`](Self::splines) (checked when the model is drawn).
