@@ -277,6 +277,19 @@ pub fn dtype_policy_config() -> Value {
     })
 }
 
+/// The one input of a single-input layer (a tensor, a shape, a mask), or Keras's error naming
+/// the layer when a call or a build gets another number of them.
+pub(crate) fn single_input<'a, T>(layer_name: &str, inputs: &'a [T]) -> Result<&'a T> {
+    match inputs {
+        [x] => Ok(x),
+        _ => keras_bail!(
+            InvalidArgument,
+            "Layer \"{layer_name}\" expects 1 input, but it received {} input tensors",
+            inputs.len()
+        ),
+    }
+}
+
 /// A Keras layer: builds its weights from the input shape, maps inputs to outputs, and
 /// serializes itself to Keras's JSON.
 pub trait Layer: Send + Sync + Any {
@@ -331,54 +344,26 @@ pub trait Layer: Send + Sync + Any {
         masks: &[Option<Tensor>],
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        let [x] = inputs else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.name(),
-                inputs.len()
-            );
-        };
+        let x = single_input(self.name(), inputs)?;
         self.call_outputs(x, masks.first().and_then(Option::as_ref), ctx)
     }
     /// Creates the weights for several inputs (Keras `build(input_shape)` with a list of
     /// shapes). The default requires exactly one input and calls [`Layer::build`].
     fn build_multi(&mut self, input_shapes: &[Shape]) -> Result<()> {
-        let [shape] = input_shapes else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.name(),
-                input_shapes.len()
-            );
-        };
+        let shape = single_input(self.name(), input_shapes)?;
         self.build(shape)
     }
     /// The shape of every output for the shapes of every input. The default requires exactly
     /// one input and returns `[compute_output_shape(..)]`; layers with several outputs (an RNN
     /// with `return_state`) or several inputs override it.
     fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
-        let [shape] = input_shapes else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.name(),
-                input_shapes.len()
-            );
-        };
+        let shape = single_input(self.name(), input_shapes)?;
         Ok(vec![self.compute_output_shape(shape)?])
     }
     /// The mask of every output (Keras `compute_mask` with lists). The default requires one
     /// input and returns `[compute_mask(..)]`; a graph runtime gives any further output no mask.
     fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
-        let [x] = inputs else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.name(),
-                inputs.len()
-            );
-        };
+        let x = single_input(self.name(), inputs)?;
         Ok(vec![self.compute_mask(x, masks.first().and_then(Option::as_ref))?])
     }
     /// True for layers whose `call` takes a list of tensors even when given one (merging

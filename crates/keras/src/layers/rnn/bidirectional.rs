@@ -357,14 +357,7 @@ impl Layer for Bidirectional {
     }
 
     fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
-        let [s] = input_shapes else {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                self.base.name,
-                input_shapes.len()
-            );
-        };
+        let s = crate::layers::layer::single_input(&self.base.name, input_shapes)?;
         self.output_shapes(s)
     }
 

@@ -144,14 +144,7 @@ macro_rules! stepped_layer_common {
             Ok(self.output_shapes(s)?.swap_remove(0))
         }
         fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
-            let [s] = input_shapes else {
-                keras_bail!(
-                    InvalidArgument,
-                    "Layer \"{}\" expects 1 input, but it received {} input tensors",
-                    self.base.name,
-                    input_shapes.len()
-                );
-            };
+            let s = crate::layers::layer::single_input(&self.base.name, input_shapes)?;
             self.output_shapes(s)
         }
         fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
