@@ -782,6 +782,16 @@ mod tests {
         assert_eq!(flat, vec![0, 1, 4, 5, 16, 17, 20, 21]);
     }
 
+    /// The reference max-pool gradient: `dy` scattered onto zeros at the naive argmax.
+    fn naive_max_backward(g: &Pool2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        let (_, flat) = naive_max(g, x);
+        let mut want = vec![0.0f32; g.input_len()];
+        for (o, &i) in flat.iter().enumerate() {
+            want[i as usize] += dy[o];
+        }
+        want
+    }
+
     fn bits(v: &[f32]) -> Vec<u32> {
         v.iter().map(|x| x.to_bits()).collect()
     }
@@ -792,11 +802,7 @@ mod tests {
             let g = Pool2dGeometry::new(input, pool, strides, same).unwrap();
             let x = rand_vec(g.input_len(), 50 + k as u64);
             let dy = rand_vec(g.output_len(), 60 + k as u64);
-            let (_, flat) = naive_max(&g, &x);
-            let mut want = vec![0.0f32; g.input_len()];
-            for (o, &i) in flat.iter().enumerate() {
-                want[i as usize] += dy[o];
-            }
+            let want = naive_max_backward(&g, &x, &dy);
             let mut out = vec![0.0; g.output_len()];
             let mut arg = vec![0u8; g.output_len()];
             max_pool2d_forward(&g, &x, &mut out, &mut arg);
@@ -831,11 +837,7 @@ mod tests {
             for v in dy.iter_mut().step_by(7) {
                 *v = -0.0;
             }
-            let (_, flat) = naive_max(&g, &x);
-            let mut want = vec![0.0f32; g.input_len()];
-            for (o, &i) in flat.iter().enumerate() {
-                want[i as usize] += dy[o];
-            }
+            let want = naive_max_backward(&g, &x, &dy);
             let mut out = vec![0.0; g.output_len()];
             let mut arg8 = vec![0u8; g.output_len()];
             max_pool2d_forward(&g, &x, &mut out, &mut arg8);
