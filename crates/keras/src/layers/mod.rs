@@ -119,6 +119,7 @@ pub mod convolutional;
 pub mod core;
 pub mod data_format;
 pub mod layer;
+pub(crate) mod layer_args;
 mod masked_values;
 pub mod merging;
 pub mod normalization;

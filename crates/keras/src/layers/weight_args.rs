@@ -26,6 +26,20 @@ impl WeightArgs {
         WeightArgs { initializer, regularizer: None, constraint: None }
     }
 
+    /// The arguments of one weight from a layer's declared `{prefix}_initializer`,
+    /// `{prefix}_regularizer` and `{prefix}_constraint` (see [`crate::layers::layer_args`]).
+    pub(crate) fn of(
+        initializer: &Initializer,
+        regularizer: &Option<Regularizer>,
+        constraint: &Option<Constraint>,
+    ) -> Self {
+        WeightArgs {
+            initializer: initializer.clone(),
+            regularizer: regularizer.clone(),
+            constraint: constraint.clone(),
+        }
+    }
+
     /// Reads `{prefix}_initializer` (`default` when absent or `null`, as Keras's
     /// `add_weight` does), `{prefix}_regularizer` and `{prefix}_constraint` (`null` for none).
     pub(crate) fn from_config(cfg: &Value, prefix: &str, default: Initializer) -> Result<Self> {

@@ -55,7 +55,7 @@ pub(crate) use common_builders;
 pub(crate) struct LossArgs;
 
 impl ArgFamily for LossArgs {
-    type Src = Value;
+    type Src<'a> = Value;
 }
 
 /// `cfg[key]`, parsed by `parse` (`what` names the expected type in the error), or `default`

@@ -14,8 +14,9 @@ use crate::Result;
 
 /// A family of config readers (losses, schedules, ...): what a reader reads from.
 pub(crate) trait ArgFamily {
-    /// The config being read (`Value` for a config object, a `Map` a reader removes from).
-    type Src: ?Sized;
+    /// The config being read (`Value` for a config object, a `Map` a reader removes from, a
+    /// layer's config with its class name for the messages).
+    type Src<'a>: ?Sized;
 }
 
 /// A value type of one argument, as family `F` writes and reads it.
@@ -23,7 +24,7 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
     /// The value written by `get_config()`.
     fn to_config(&self) -> Value;
     /// The value of `key` in `src`; `default` is `None` for a required argument.
-    fn from_config(src: &mut F::Src, key: &str, default: Option<Self>) -> Result<Self>;
+    fn from_config(src: &mut F::Src<'_>, key: &str, default: Option<Self>) -> Result<Self>;
 }
 
 /// Declares a set of Keras arguments once.
@@ -145,7 +146,7 @@ macro_rules! config_args {
 
             /// Reads every argument from a config, in declaration order.
             pub(crate) fn read_args(
-                src: &mut <$Family as $crate::utils::config_args::ArgFamily>::Src,
+                src: &mut <$Family as $crate::utils::config_args::ArgFamily>::Src<'_>,
             ) -> $crate::Result<Self> {
                 Ok($Args {
                     $(

@@ -1,15 +1,17 @@
 //! `Dense`: `activation(inputs @ kernel + bias)` over the last axis.
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::activations::Activation;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::weight_args::WeightArgs;
 use crate::regularizers::Regularizer;
 use crate::setters::setters;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
@@ -20,13 +22,37 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct Dense {
     base: LayerBase,
-    units: usize,
-    activation: Activation,
-    use_bias: bool,
-    kernel_args: WeightArgs,
-    bias_args: WeightArgs,
+    args: DenseArgs,
     kernel: Option<Variable>,
     bias: Option<Variable>,
+}
+
+config_args! {
+    /// Dense's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct DenseArgs in Dense.args, family LayerArgs {
+        units: usize,
+        /// Sets the activation by object.
+        activation: Activation = Activation::Linear; builder with_activation(activation: Activation),
+        /// Whether to add a bias (default true).
+        use_bias: bool = true; builder use_bias(use_bias: bool),
+        /// Kernel initializer.
+        kernel_initializer: Initializer = Initializer::glorot_uniform();
+            builder kernel_initializer(initializer: Initializer),
+        /// Bias initializer.
+        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
+        /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
+        kernel_regularizer: Option<Regularizer> = None;
+            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
+        bias_regularizer: Option<Regularizer> = None;
+            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
+        kernel_constraint: Option<Constraint> = None;
+            builder kernel_constraint(constraint: Constraint) => Some(constraint),
+        /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
+        bias_constraint: Option<Constraint> = None;
+            builder bias_constraint(constraint: Constraint) => Some(constraint),
+    }
 }
 
 impl Dense {
@@ -39,75 +65,41 @@ impl Dense {
                     .into(),
             ));
         }
-        Dense {
-            base,
-            units,
-            activation: Activation::Linear,
-            use_bias: true,
-            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
-            bias_args: WeightArgs::new(Initializer::Zeros),
-            kernel: None,
-            bias: None,
-        }
+        Dense { base, args: DenseArgs { units, ..DenseArgs::defaults() }, kernel: None, bias: None }
     }
 
     /// Sets the activation by Keras name (`"relu"`, `"softmax"`, ...).
     pub fn activation(mut self, name: &str) -> Self {
         match Activation::from_name(name) {
-            Ok(a) => self.activation = a,
+            Ok(a) => self.args.activation = a,
             Err(e) => self.base.fail(e),
         }
         self
     }
 
-    crate::setters::setters! {
-        /// Sets the activation by object.
-        with_activation(activation): Activation,
-    }
-
     setters! {
-        /// Whether to add a bias (default true).
-        use_bias: bool,
-        /// Kernel initializer.
-        kernel_initializer(kernel_args.initializer): Initializer,
-        /// Bias initializer.
-        bias_initializer(bias_args.initializer): Initializer,
-        /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
-        kernel_regularizer(kernel_args.regularizer): Regularizer => Some,
-        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
-        bias_regularizer(bias_args.regularizer): Regularizer => Some,
         /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
         activity_regularizer(base.activity_regularizer): Regularizer => Some,
-        /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
-        kernel_constraint(kernel_args.constraint): Constraint => Some,
-        /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
-        bias_constraint(bias_args.constraint): Constraint => Some,
     }
 
     crate::layers::builders::base_builders!();
 
     /// Number of output units.
     pub fn units(&self) -> usize {
-        self.units
+        self.args.units
     }
 
     /// The activation.
     pub fn get_activation(&self) -> Activation {
-        self.activation
+        self.args.activation
     }
 
     /// Rebuilds a Dense layer from its Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let units = cfg
-            .get("units")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Config("Dense config needs `units`".into()))?;
-        let mut d = Dense::new(units as usize);
+        let args = DenseArgs::read_args(&mut LayerCfg::new(cfg, "Dense"))?;
+        let mut d = Dense::new(args.units);
+        d.args = args;
         d.base.apply_config(cfg);
-        d.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        d.use_bias = cfg.get("use_bias").and_then(Value::as_bool).unwrap_or(true);
-        d.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
-        d.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
         d.base.apply_activity_config(cfg)?;
         // The builder's errors (`units` of 0) are the config's errors too.
         d.base.take_pending()?;
@@ -129,10 +121,15 @@ impl Layer for Dense {
                 crate::layers::layer::shape_str(input_shape)
             );
         };
-        let name = self.base.name.clone();
-        self.kernel = Some(self.kernel_args.variable("kernel", &name, &[*input_dim, self.units])?);
-        self.bias =
-            if self.use_bias { Some(self.bias_args.variable("bias", &name, &[self.units])?) } else { None };
+        let (name, a) = (self.base.name.clone(), &self.args);
+        let kernel = WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint);
+        self.kernel = Some(kernel.variable("kernel", &name, &[*input_dim, a.units])?);
+        self.bias = if a.use_bias {
+            let bias = WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint);
+            Some(bias.variable("bias", &name, &[a.units])?)
+        } else {
+            None
+        };
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -143,7 +140,7 @@ impl Layer for Dense {
             keras_bail!(Shape, "Layer {} expects inputs of rank >= 1, received a scalar", self.base.name);
         }
         let mut s = input_shape.to_vec();
-        *s.last_mut().expect("non-empty") = Some(self.units);
+        *s.last_mut().expect("non-empty") = Some(self.args.units);
         Ok(s)
     }
 
@@ -162,11 +159,11 @@ impl Layer for Dense {
             );
         }
         let bias = self.bias.as_ref().map(|b| b.value());
-        match self.activation.fusable() {
+        match self.args.activation.fusable() {
             Some(u) => Ok(ops::dense(x, kernel.value(), bias, u)?),
             None => {
                 let pre = ops::dense(x, kernel.value(), bias, Unary::Linear)?;
-                self.activation.apply(&pre)
+                self.args.activation.apply(&pre)
             }
         }
     }
@@ -181,14 +178,7 @@ impl Layer for Dense {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("units".into(), json!(self.units));
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("use_bias".into(), json!(self.use_bias));
-        write_weight_args(
-            &mut m,
-            [("kernel", &self.kernel_args), ("bias", &self.bias_args)].into_iter(),
-            None,
-        );
+        self.args.write_args(&mut m);
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }

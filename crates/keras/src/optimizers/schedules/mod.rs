@@ -165,7 +165,7 @@ macro_rules! schedule_impl {
 pub(crate) struct ScheduleArgs;
 
 impl ArgFamily for ScheduleArgs {
-    type Src = Map<String, Value>;
+    type Src<'a> = Map<String, Value>;
 }
 
 impl ConfigArg<ScheduleArgs> for Num {

@@ -1,0 +1,283 @@
+//! The layers' family of config readers for [`config_args!`](crate::utils::config_args!):
+//! a layer declares each Keras argument once (field, default, documented builder, config key)
+//! and gets its `get_config()` writer and `from_config()` reader from that declaration.
+//!
+//! Reading rules, as Keras's constructors see a config:
+//! - a missing key takes the declared default; a missing required argument is the error
+//!   "`{class}` config needs `{key}`";
+//! - `null` is `None` for an `Option` argument, the default otherwise (Keras passes `None` and
+//!   the constructor falls back to its default), and linear for an activation;
+//! - a value of the wrong type is an error naming the class, the key and the value.
+//!
+//! ```ignore
+//! config_args! {
+//!     /// Dense's Keras arguments.
+//!     pub(crate) struct DenseArgs in Dense.args, family LayerArgs {
+//!         units: usize,
+//!         /// Whether to add a bias (default true).
+//!         use_bias: bool = true; builder use_bias(value: bool),
+//!     }
+//! }
+//! // from_config: DenseArgs::read_args(&mut LayerCfg::new(cfg, "Dense"))?
+//! // get_config:  self.args.write_args(&mut map)
+//! ```
+
+use serde_json::{json, Value};
+
+use crate::activations::Activation;
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::DataFormat;
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::{ArgFamily, ConfigArg};
+use crate::{Error, Result};
+
+/// The layers' config readers (see the module docs).
+pub(crate) struct LayerArgs;
+
+/// A layer config being read, with the layer's class name for the error messages.
+pub(crate) struct LayerCfg<'a> {
+    /// The config object (`layer.get_config()`).
+    pub(crate) cfg: &'a Value,
+    /// The Keras class name (`"Dense"`).
+    pub(crate) class: &'a str,
+}
+
+impl<'a> LayerCfg<'a> {
+    /// The config `cfg` of a layer of class `class`.
+    pub(crate) fn new(cfg: &'a Value, class: &'a str) -> Self {
+        LayerCfg { cfg, class }
+    }
+
+    /// The value of `key`, or `default` when the key is missing (or `null`, unless
+    /// `null_is_value`); `parse` reads a present value (`None`: the wrong type, `what` names
+    /// the expected one in the error).
+    fn read<T>(
+        &self,
+        key: &str,
+        default: Option<T>,
+        null_is_value: bool,
+        what: &str,
+        parse: impl FnOnce(&Value) -> Option<T>,
+    ) -> Result<T> {
+        match self.cfg.get(key) {
+            Some(Value::Null) if null_is_value => parse(&Value::Null).ok_or_else(|| self.wrong(key, what)),
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", self.class)))
+            }
+            Some(v) => parse(v).ok_or_else(|| self.wrong(key, what)),
+        }
+    }
+
+    /// The wrong-type error for `key`.
+    fn wrong(&self, key: &str, what: &str) -> Error {
+        let v = self.cfg.get(key).unwrap_or(&Value::Null);
+        Error::Config(format!("{}: `{key}` must be {what}, received {key}={v}", self.class))
+    }
+
+    /// The value of `key`, or `default` when missing; a present value (`null` included) is
+    /// read by `parse`, whose errors pass through.
+    fn read_with<T>(
+        &self,
+        key: &str,
+        default: Option<T>,
+        parse: impl FnOnce(&Value) -> Result<T>,
+    ) -> Result<T> {
+        match self.cfg.get(key) {
+            None => default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", self.class))),
+            Some(v) => parse(v),
+        }
+    }
+}
+
+impl ArgFamily for LayerArgs {
+    type Src<'a> = LayerCfg<'a>;
+}
+
+/// `ConfigArg<LayerArgs>` for a plain value type: `null` means the default.
+macro_rules! plain_arg {
+    ($($ty:ty, $what:literal, |$v:ident| $parse:expr;)*) => {$(
+        impl ConfigArg<LayerArgs> for $ty {
+            fn to_config(&self) -> Value {
+                json!(self)
+            }
+            fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+                src.read(key, default, false, $what, |$v| $parse)
+            }
+        }
+    )*};
+}
+
+/// `ConfigArg<LayerArgs>` for an `Option` of a plain value type: `null` means `None`.
+macro_rules! optional_arg {
+    ($($ty:ty, $what:literal, |$v:ident| $parse:expr;)*) => {$(
+        impl ConfigArg<LayerArgs> for Option<$ty> {
+            fn to_config(&self) -> Value {
+                json!(self)
+            }
+            fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+                src.read(key, default, true, concat!($what, " or null"), |$v| match $v {
+                    Value::Null => Some(None),
+                    $v => $parse.map(Some),
+                })
+            }
+        }
+    )*};
+}
+
+plain_arg! {
+    bool, "a boolean", |v| v.as_bool();
+    usize, "a non-negative integer", |v| v.as_u64().and_then(|k| usize::try_from(k).ok());
+    i64, "an integer", |v| v.as_i64();
+    f64, "a number", |v| v.as_f64();
+    String, "a string", |v| v.as_str().map(str::to_string);
+    Vec<usize>, "a list of non-negative integers", |v| v
+        .as_array()?
+        .iter()
+        .map(|x| x.as_u64().and_then(|k| usize::try_from(k).ok()))
+        .collect::<Option<Vec<_>>>();
+    Vec<f64>, "a list of numbers", |v| v.as_array()?.iter().map(Value::as_f64).collect::<Option<Vec<_>>>();
+}
+
+optional_arg! {
+    usize, "a non-negative integer", |v| v.as_u64().and_then(|k| usize::try_from(k).ok());
+    i64, "an integer", |v| v.as_i64();
+    u64, "a non-negative integer", |v| v.as_u64();
+    f64, "a number", |v| v.as_f64();
+    String, "a string", |v| v.as_str().map(str::to_string);
+}
+
+/// Any JSON value, kept as written (arguments whose reading is the layer's own business).
+impl ConfigArg<LayerArgs> for Value {
+    fn to_config(&self) -> Value {
+        self.clone()
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read_with(key, default, |v| Ok(v.clone()))
+    }
+}
+
+/// An activation by name or serialized object; `null` is linear, as Keras's
+/// `activations.get(None)`.
+impl ConfigArg<LayerArgs> for Activation {
+    fn to_config(&self) -> Value {
+        Activation::to_config(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read_with(key, default, Activation::from_config)
+    }
+}
+
+/// An initializer; `null` is the default, as Keras's `add_weight` treats it.
+impl ConfigArg<LayerArgs> for Initializer {
+    fn to_config(&self) -> Value {
+        Initializer::to_config(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", src.class)))
+            }
+            Some(v) => Initializer::from_config(v),
+        }
+    }
+}
+
+/// A regularizer, `null` for none.
+impl ConfigArg<LayerArgs> for Option<Regularizer> {
+    fn to_config(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Regularizer::to_config)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read_with(key, default, Regularizer::from_config)
+    }
+}
+
+/// A constraint, `null` for none.
+impl ConfigArg<LayerArgs> for Option<Constraint> {
+    fn to_config(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Constraint::to_config)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read_with(key, default, Constraint::from_config)
+    }
+}
+
+/// `"channels_last"` / `"channels_first"`; missing or `null` is the global default
+/// (`keras.config.image_data_format()`), whatever the declared default.
+impl ConfigArg<LayerArgs> for DataFormat {
+    fn to_config(&self) -> Value {
+        Value::from(self.as_str())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(DataFormat::default()),
+            Some(Value::String(s)) => DataFormat::parse(s),
+            Some(other) => {
+                Err(Error::Value(format!("The `{key}` argument must be a string. Received: {key}={other}")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::utils::config_args::config_args;
+
+    /// A made-up owner of declared arguments, to test the family's readers and writer.
+    struct Probe {
+        args: ProbeArgs,
+    }
+
+    config_args! {
+        /// The arguments of `Probe`.
+        pub(crate) struct ProbeArgs in Probe.args, family LayerArgs {
+            units: usize,
+            /// Sets `use_bias`.
+            use_bias: bool = true; builder use_bias(value: bool),
+            rate: f64 = 0.5,
+            seed: Option<u64> = None; builder seed(value: u64) => Some(value),
+            activation: Activation = Activation::Linear,
+            kernel_initializer: Initializer = Initializer::Zeros,
+            kernel_regularizer: Option<Regularizer> = None,
+            data_format: DataFormat = DataFormat::ChannelsLast,
+            hidden: bool = false; write false,
+        }
+    }
+
+    fn read(cfg: Value) -> Result<ProbeArgs> {
+        ProbeArgs::read_args(&mut LayerCfg::new(&cfg, "Probe"))
+    }
+
+    #[test]
+    fn defaults_nulls_and_round_trip() {
+        let a = read(json!({"units": 3, "rate": null, "seed": null, "activation": null})).unwrap();
+        assert_eq!((a.units, a.use_bias, a.rate, a.seed), (3, true, 0.5, None));
+        assert_eq!(a.activation, Activation::Linear);
+        let p = Probe { args: a }.use_bias(false).seed(7);
+        let mut m = serde_json::Map::new();
+        p.args.write_args(&mut m);
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, ProbeArgs::CONFIG_KEYS[..8].to_vec(), "declaration order, `hidden` unwritten");
+        assert_eq!(m["use_bias"], json!(false));
+        assert_eq!(m["seed"], json!(7));
+        assert_eq!(m["data_format"], json!("channels_last"));
+        let back = read(Value::Object(m)).unwrap();
+        assert_eq!((back.units, back.use_bias, back.seed), (3, false, Some(7)));
+    }
+
+    #[test]
+    fn errors_name_class_and_key() {
+        let e = read(json!({})).err().unwrap().to_string();
+        assert!(e.contains("Probe config needs `units`"), "{e}");
+        let e = read(json!({"units": -1})).err().unwrap().to_string();
+        assert!(e.contains("Probe: `units` must be a non-negative integer, received units=-1"), "{e}");
+        let e = read(json!({"units": 1, "use_bias": "yes"})).err().unwrap().to_string();
+        assert!(e.contains("`use_bias` must be a boolean"), "{e}");
+        let e = read(json!({"units": 1, "seed": "x"})).err().unwrap().to_string();
+        assert!(e.contains("`seed` must be a non-negative integer or null"), "{e}");
+        assert!(read(json!({"units": 1, "activation": "nope"})).is_err());
+        assert!(read(json!({"units": 1, "data_format": "channels_middle"})).is_err());
+    }
+}
