@@ -220,6 +220,63 @@ impl ConfigArg<LayerArgs> for DataFormat {
     }
 }
 
+// lead: shared argument types.
+
+/// An `axis` argument that Keras takes as one int or a list of ints, written back in the form
+/// it was given (Keras's `get_config()` keeps the int or the list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// One axis (`axis=-1`); negative counts from the end.
+    One(isize),
+    /// Several axes (`axis=[1, 2]`).
+    Many(Vec<isize>),
+}
+
+impl Axes {
+    /// The axes as a list.
+    pub fn to_vec(&self) -> Vec<isize> {
+        match self {
+            Axes::One(a) => vec![*a],
+            Axes::Many(v) => v.clone(),
+        }
+    }
+
+    /// The JSON form Keras writes: the int or the list.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Axes::One(a) => json!(a),
+            Axes::Many(v) => json!(v),
+        }
+    }
+}
+
+impl From<isize> for Axes {
+    fn from(a: isize) -> Self {
+        Axes::One(a)
+    }
+}
+
+impl From<Vec<isize>> for Axes {
+    fn from(v: Vec<isize>) -> Self {
+        Axes::Many(v)
+    }
+}
+
+impl ConfigArg<LayerArgs> for Axes {
+    fn to_config(&self) -> Value {
+        self.to_json()
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "an integer or a list of integers", |v| match v {
+            Value::Number(n) => n.as_i64().map(|a| Axes::One(a as isize)),
+            Value::Array(a) => {
+                a.iter().map(|x| x.as_i64().map(|k| k as isize)).collect::<Option<Vec<_>>>().map(Axes::Many)
+            }
+            _ => None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

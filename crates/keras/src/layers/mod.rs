@@ -148,8 +148,15 @@ pub use convolutional::{
 };
 pub use data_format::DataFormat;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
+pub use layer_args::Axes;
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
-pub use normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
+};
+pub use pooling::{
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D, AdaptiveMaxPooling3D,
+};
 pub use pooling::{
     AveragePooling1D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
@@ -227,6 +234,13 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("MaxPooling3D", |c| boxed(MaxPooling3D::from_config(c))),
         ("AveragePooling3D", |c| boxed(AveragePooling3D::from_config(c))),
         ("GlobalMaxPooling3D", |c| boxed(GlobalMaxPooling3D::from_config(c))),
+        ("AdaptiveAveragePooling1D", |c| boxed(AdaptiveAveragePooling1D::from_config(c))),
+        ("AdaptiveAveragePooling2D", |c| boxed(AdaptiveAveragePooling2D::from_config(c))),
+        ("AdaptiveAveragePooling3D", |c| boxed(AdaptiveAveragePooling3D::from_config(c))),
+        ("AdaptiveMaxPooling1D", |c| boxed(AdaptiveMaxPooling1D::from_config(c))),
+        ("AdaptiveMaxPooling2D", |c| boxed(AdaptiveMaxPooling2D::from_config(c))),
+        ("AdaptiveMaxPooling3D", |c| boxed(AdaptiveMaxPooling3D::from_config(c))),
+        ("RMSNormalization", |c| boxed(RMSNormalization::from_config(c))),
         ("GlobalAveragePooling3D", |c| boxed(GlobalAveragePooling3D::from_config(c))),
         ("UpSampling3D", |c| boxed(UpSampling3D::from_config(c))),
         ("ZeroPadding3D", |c| boxed(ZeroPadding3D::from_config(c))),

@@ -1,10 +1,11 @@
 //! Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-//! UnitNormalization.
+//! RMSNormalization, UnitNormalization.
 //!
 //! Submodules:
 //! - `batch_normalization`: `BatchNormalization`
 //! - `group_normalization`: `GroupNormalization`
 //! - `layer_normalization`: `LayerNormalization`
+//! - `rms_normalization`: `RMSNormalization`
 //! - `shared_config`: the config keys the three share, read and written once
 //! - `unit_normalization`: `UnitNormalization`
 
@@ -109,12 +110,14 @@ pub(crate) use norm_options;
 pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;
+pub mod rms_normalization;
 pub(crate) mod shared_config;
 pub mod unit_normalization;
 
 pub use batch_normalization::BatchNormalization;
 pub use group_normalization::GroupNormalization;
 pub use layer_normalization::LayerNormalization;
+pub use rms_normalization::RMSNormalization;
 pub use unit_normalization::UnitNormalization;
 
 #[cfg(test)]
