@@ -43,7 +43,6 @@ pub mod io;
 pub mod kernels;
 pub mod ops;
 pub mod parallel;
-pub mod recycle;
 pub mod rng;
 pub mod tensor;
 pub mod testing;

@@ -148,15 +148,8 @@ const PARALLEL_ZEROS_MIN: usize = 1 << 19;
 /// assert_eq!(z.len(), 1 << 20);
 /// assert!(z.iter().all(|&v| v == 0.0));
 /// ```
-///
-/// While buffer recycling is on ([`crate::recycle`]), a pooled buffer of the right size is
-/// zero-filled instead of a fresh one.
 pub fn zeros(n: usize) -> Vec<f32> {
     use rayon::prelude::*;
-    if let Some(mut v) = crate::recycle::take(n) {
-        fill_zero(&mut v);
-        return v;
-    }
     let threads = num_threads();
     if n < PARALLEL_ZEROS_MIN || threads < 2 {
         return vec![0.0; n];
@@ -168,18 +161,6 @@ pub fn zeros(n: usize) -> Vec<f32> {
     // SAFETY: the loop above wrote every one of the first `n` elements.
     unsafe { v.set_len(n) };
     v
-}
-
-/// Sets every element of `v` to zero, large slices on every engine thread (as [`zeros`]).
-pub fn fill_zero(v: &mut [f32]) {
-    use rayon::prelude::*;
-    let threads = num_threads();
-    if v.len() < PARALLEL_ZEROS_MIN || threads < 2 {
-        v.fill(0.0);
-    } else {
-        let n = v.len();
-        v.par_chunks_mut(n.div_ceil(threads)).for_each(|c| c.fill(0.0));
-    }
 }
 
 /// Whether [`enable_malloc_tuning`] was called (the environment variable is read separately).
@@ -194,10 +175,8 @@ static MALLOC_TUNING: AtomicBool = AtomicBool::new(false);
 /// This raises glibc's `M_MMAP_THRESHOLD` to 256 MiB and `M_TRIM_THRESHOLD` to 512 MiB with
 /// `mallopt`. Those settings are process-wide: they change how every allocation of the
 /// program is served and let the heap keep up to 512 MiB of freed memory, which is why a
-/// library does not do it unasked. It also turns on the engine's own recycling of large
-/// buffers across steps ([`crate::recycle`], at most 64 MiB held; `KERAS_RECYCLE=0` keeps it
-/// off). Setting the environment variable `KERAS_TUNE_MALLOC=1` has the same effect (applied
-/// when the first tensor is made).
+/// library does not do it unasked. Setting the environment variable `KERAS_TUNE_MALLOC=1`
+/// has the same effect (applied when the first tensor is made).
 ///
 /// Returns whether the tuning is applied: `false` where the allocator is not glibc's.
 ///
@@ -207,7 +186,6 @@ static MALLOC_TUNING: AtomicBool = AtomicBool::new(false);
 /// ```
 pub fn enable_malloc_tuning() -> bool {
     MALLOC_TUNING.store(true, Ordering::Relaxed);
-    crate::recycle::set_enabled(true);
     apply_malloc_tuning()
 }
 
@@ -215,13 +193,7 @@ pub fn enable_malloc_tuning() -> bool {
 /// `KERAS_TUNE_MALLOC=1` (called when tensors are made; cheap after the first call).
 pub(crate) fn tune_allocator() {
     static FROM_ENV: OnceLock<bool> = OnceLock::new();
-    let env = *FROM_ENV.get_or_init(|| {
-        let on = std::env::var("KERAS_TUNE_MALLOC").is_ok_and(|v| v == "1");
-        if on {
-            crate::recycle::set_enabled(true);
-        }
-        on
-    });
+    let env = *FROM_ENV.get_or_init(|| std::env::var("KERAS_TUNE_MALLOC").is_ok_and(|v| v == "1"));
     if env || MALLOC_TUNING.load(Ordering::Relaxed) {
         apply_malloc_tuning();
     }

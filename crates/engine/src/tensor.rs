@@ -79,15 +79,6 @@ pub(crate) struct Data {
     pub(crate) dev: OnceLock<crate::cuda::DevBuf>,
 }
 
-impl Drop for Data {
-    /// A large float32 buffer goes to the recycling pool ([`crate::recycle`]) while it is on.
-    fn drop(&mut self) {
-        if let Some(Storage::F32(v)) = self.host.take() {
-            crate::recycle::give(v);
-        }
-    }
-}
-
 impl Data {
     fn host_only(storage: Storage, device: Device) -> Data {
         let (dtype, len) = (storage.dtype(), storage.len());

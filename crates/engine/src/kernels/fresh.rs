@@ -195,15 +195,7 @@ impl<'a> Out<'a> {
 ///
 /// # Panics
 /// If `fill` leaves part of the vector uninitialised (an engine bug).
-///
-/// While buffer recycling is on ([`crate::recycle`]), a pooled buffer of `len` elements is
-/// handed to `fill` instead, as [`Out::Init`] (stale values: `zeroed` fills it, `writable`
-/// hands it over as it is to kernels that overwrite every element).
 pub fn fresh_vec(len: usize, fill: impl FnOnce(Out<'_>)) -> Vec<f32> {
-    if let Some(mut v) = crate::recycle::take(len) {
-        fill(Out::Init(&mut v));
-        return v;
-    }
     let mut v: Vec<f32> = Vec::with_capacity(len);
     let done = AtomicUsize::new(0);
     fill(Out::Fresh(Fresh { buf: &mut v.spare_capacity_mut()[..len], done: &done }));
