@@ -65,6 +65,11 @@ TABLE_CASES = [
     ("inception_v3_top_classes10_logits", "InceptionV3",
      dict(include_top=True, input_shape=[150, 150, 3], classes=10, classifier_activation=None)),
     ("inception_v3_pooling_max", "InceptionV3", dict(include_top=False, pooling="max")),
+    ("inception_resnet_v2_notop", "InceptionResNetV2", dict(include_top=False)),
+    ("inception_resnet_v2_top_classes7_logits", "InceptionResNetV2",
+     dict(include_top=True, input_shape=[139, 139, 3], classes=7, classifier_activation=None)),
+    ("inception_resnet_v2_pooling_avg_96", "InceptionResNetV2",
+     dict(include_top=False, input_shape=[96, 96, 3], pooling="avg")),
     ("xception_named_pooling_avg", "Xception",
      dict(include_top=False, input_shape=[96, 96, 3], pooling="avg", name="my_xception")),
 ]
@@ -242,5 +247,23 @@ def main():
             print(k, v["type"], v["message"][:100])
 
 
+def only_tables(names):
+    """Writes just the named table cases (`gen_cases_classic.py <case> ...`), leaving every
+    other fixture as it is."""
+    for name, function, kwargs in TABLE_CASES:
+        if name in names:
+            d = os.path.join(CASES, name)
+            os.makedirs(d, exist_ok=True)
+            case = table_case(name, function, kwargs)
+            with open(os.path.join(d, "case.json"), "w") as f:
+                f.write(dump_case(case))
+            print(name, case["num_layers"], case["total_params"])
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:]:
+        only_tables(sys.argv[1:])
+    else:
+        main()

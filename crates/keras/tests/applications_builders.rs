@@ -192,6 +192,7 @@ fn registry_finds_every_classic_builder_by_both_names() {
         ("ResNet101V2", "resnet101_v2"),
         ("ResNet152V2", "resnet152_v2"),
         ("InceptionV3", "inception_v3"),
+        ("InceptionResNetV2", "inception_resnet_v2"),
         ("Xception", "xception"),
         ("DenseNet121", "densenet121"),
         ("DenseNet169", "densenet169"),

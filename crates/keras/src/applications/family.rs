@@ -1,8 +1,8 @@
 //! Which family an application belongs to, for the input preprocessing its weights expect.
 
 use super::{
-    densenet, efficientnet, inception_v3, mobilenet, mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet_v2,
-    vgg16, vgg19, xception,
+    densenet, efficientnet, inception_resnet_v2, inception_v3, mobilenet, mobilenet_v2, mobilenet_v3, nasnet,
+    resnet, resnet_v2, vgg16, vgg19, xception,
 };
 use crate::{keras_bail, Result, Tensor};
 
@@ -12,7 +12,7 @@ pub type PreprocessFn = fn(&Tensor, Option<&str>) -> Result<Tensor>;
 /// The `preprocess_input` of the family of the application called `name` (its Keras name,
 /// `"MobileNetV2"`, or snake_case name, `"mobilenet_v2"`): what `keras.applications.<family>`
 /// applies to pixels in `[0, 255]` before the model (caffe mode for VGG and ResNet, tf mode
-/// for MobileNet, MobileNetV2, NASNet, InceptionV3, Xception and the ResNetV2s, torch mode for
+/// for MobileNet, MobileNetV2, NASNet, InceptionV3, InceptionResNetV2, Xception and the ResNetV2s, torch mode for
 /// DenseNet, nothing for EfficientNet and MobileNetV3, which rescale inside the model).
 ///
 /// ```
@@ -40,6 +40,8 @@ pub fn preprocess_input_for(name: &str) -> Result<PreprocessFn> {
         nasnet::preprocess_input
     } else if n.starts_with("DenseNet") {
         densenet::preprocess_input
+    } else if n == "InceptionResNetV2" {
+        inception_resnet_v2::preprocess_input
     } else if n == "InceptionV3" {
         inception_v3::preprocess_input
     } else if n == "Xception" {

@@ -31,6 +31,7 @@
 //! - `efficientnet`: `keras.applications.efficientnet`
 //! - `family`: Which family an application belongs to, for the input preprocessing its weights expect
 //! - `imagenet_utils`: `keras.applications.imagenet_utils`
+//! - `inception_resnet_v2`: `keras.applications.inception_resnet_v2`
 //! - `inception_v3`: `keras.applications.inception_v3`
 //! - `mobilenet`: `keras.applications.mobilenet`
 //! - `mobilenet_v2`: `keras.applications.mobilenet_v2`
@@ -48,6 +49,7 @@ pub mod densenet;
 pub mod efficientnet;
 mod family;
 pub mod imagenet_utils;
+pub mod inception_resnet_v2;
 pub mod inception_v3;
 pub mod mobilenet;
 pub mod mobilenet_v2;
@@ -73,6 +75,7 @@ pub use efficientnet::{
 };
 pub use family::{preprocess_input_for, PreprocessFn};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
+pub use inception_resnet_v2::InceptionResNetV2;
 pub use inception_v3::InceptionV3;
 pub use mobilenet::MobileNet;
 pub use mobilenet_v2::MobileNetV2;
@@ -118,6 +121,7 @@ pub const APPLICATIONS: &[Application] = &[
     Application { name: "EfficientNetB5", snake_name: "efficientnet_b5", build: EfficientNetB5 },
     Application { name: "EfficientNetB6", snake_name: "efficientnet_b6", build: EfficientNetB6 },
     Application { name: "EfficientNetB7", snake_name: "efficientnet_b7", build: EfficientNetB7 },
+    Application { name: "InceptionResNetV2", snake_name: "inception_resnet_v2", build: InceptionResNetV2 },
     Application { name: "InceptionV3", snake_name: "inception_v3", build: InceptionV3 },
     Application { name: "MobileNet", snake_name: "mobilenet", build: MobileNet },
     Application { name: "MobileNetV2", snake_name: "mobilenet_v2", build: MobileNetV2 },
