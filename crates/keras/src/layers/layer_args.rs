@@ -220,6 +220,54 @@ impl ConfigArg<LayerArgs> for DataFormat {
     }
 }
 
+// args1: value types of the layers in args1's folders.
+
+/// An `f32` argument, written as Python writes the float Keras keeps (`0.1`, not
+/// `0.10000000149011612`); `null` means the default.
+impl ConfigArg<LayerArgs> for f32 {
+    fn to_config(&self) -> Value {
+        crate::regularizers::py_float(*self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "a number", |v| v.as_f64().map(|x| x as f32))
+    }
+}
+
+/// An optional `f32` argument (`null` is `None`), written as Python writes the float.
+impl ConfigArg<LayerArgs> for Option<f32> {
+    fn to_config(&self) -> Value {
+        self.map_or(Value::Null, crate::regularizers::py_float)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, true, "a number or null", |v| match v {
+            Value::Null => Some(None),
+            v => v.as_f64().map(|x| Some(x as f32)),
+        })
+    }
+}
+
+/// An optional shape whose entries may be `None` (a dropout `noise_shape`: `None` entries take
+/// the input's size); `null` is `None`.
+impl ConfigArg<LayerArgs> for Option<Vec<Option<usize>>> {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, true, "a list of non-negative integers or nulls, or null", |v| match v {
+            Value::Null => Some(None),
+            v => v
+                .as_array()?
+                .iter()
+                .map(|d| match d {
+                    Value::Null => Some(None),
+                    d => d.as_u64().and_then(|k| usize::try_from(k).ok()).map(Some),
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Some),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
