@@ -105,6 +105,13 @@ pub enum Activation {
     LogSoftmaxAxes(Axes),
 }
 
+/// Linear, as Keras's `activations.get(None)`.
+impl Default for Activation {
+    fn default() -> Self {
+        Activation::Linear
+    }
+}
+
 /// A Keras `axis` argument that may be a tuple: up to eight axes, kept inline so that
 /// [`Activation`] stays `Copy`. Negative axes count from the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -220,61 +220,183 @@ impl ConfigArg<LayerArgs> for DataFormat {
     }
 }
 
-// lead: shared argument types.
+// args1: value types of the layers in args1's folders.
 
-/// An `axis` argument that Keras takes as one int or a list of ints, written back in the form
-/// it was given (Keras's `get_config()` keeps the int or the list).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Axes {
-    /// One axis (`axis=-1`); negative counts from the end.
-    One(isize),
-    /// Several axes (`axis=[1, 2]`).
-    Many(Vec<isize>),
-}
-
-impl Axes {
-    /// The axes as a list.
-    pub fn to_vec(&self) -> Vec<isize> {
-        match self {
-            Axes::One(a) => vec![*a],
-            Axes::Many(v) => v.clone(),
-        }
-    }
-
-    /// The JSON form Keras writes: the int or the list.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Axes::One(a) => json!(a),
-            Axes::Many(v) => json!(v),
-        }
-    }
-}
-
-impl From<isize> for Axes {
-    fn from(a: isize) -> Self {
-        Axes::One(a)
-    }
-}
-
-impl From<Vec<isize>> for Axes {
-    fn from(v: Vec<isize>) -> Self {
-        Axes::Many(v)
-    }
-}
-
-impl ConfigArg<LayerArgs> for Axes {
+/// An `f32` argument, written as Python writes the float Keras keeps (`0.1`, not
+/// `0.10000000149011612`); `null` means the default.
+impl ConfigArg<LayerArgs> for f32 {
     fn to_config(&self) -> Value {
-        self.to_json()
+        crate::regularizers::py_float(*self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "a number", |v| v.as_f64().map(|x| x as f32))
+    }
+}
+
+/// An `isize` argument (an axis); `null` means the default.
+impl ConfigArg<LayerArgs> for isize {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "an integer", |v| v.as_i64().and_then(|k| isize::try_from(k).ok()))
+    }
+}
+
+/// A list of integers (a `target_shape` with `-1`); `null` means the default.
+impl ConfigArg<LayerArgs> for Vec<i64> {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "a list of integers", |v| {
+            v.as_array()?.iter().map(Value::as_i64).collect::<Option<Vec<_>>>()
+        })
+    }
+}
+
+/// A size per spatial axis (`pool_size`, `strides`): an int for every axis or `N` ints, as
+/// Keras's `standardize_tuple` reads it (zeros are the layer's builders' error); written as a
+/// list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SizeTuple<const N: usize>(pub(crate) [usize; N]);
+
+impl<const N: usize> SizeTuple<N> {
+    fn parse(v: &Value, key: &str) -> Result<Self> {
+        let t = crate::layers::reshaping::args::int_tuple(v, N, key, true)?;
+        Ok(SizeTuple(std::array::from_fn(|i| t[i])))
+    }
+}
+
+/// `null` means the default.
+impl<const N: usize> ConfigArg<LayerArgs> for SizeTuple<N> {
+    fn to_config(&self) -> Value {
+        json!(self.0.as_slice())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", src.class)))
+            }
+            Some(v) => SizeTuple::parse(v, key),
+        }
+    }
+}
+
+/// `null` is `None` (e.g. pooling strides that default to the pool size).
+impl<const N: usize> ConfigArg<LayerArgs> for Option<SizeTuple<N>> {
+    fn to_config(&self) -> Value {
+        self.as_ref().map_or(Value::Null, |t| json!(t.0.as_slice()))
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.flatten()),
+            Some(Value::Null) => Ok(None),
+            Some(v) => SizeTuple::parse(v, key).map(Some),
+        }
+    }
+}
+
+/// An optional `f32` argument (`null` is `None`), written as Python writes the float.
+impl ConfigArg<LayerArgs> for Option<f32> {
+    fn to_config(&self) -> Value {
+        self.map_or(Value::Null, crate::regularizers::py_float)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, true, "a number or null", |v| match v {
+            Value::Null => Some(None),
+            v => v.as_f64().map(|x| Some(x as f32)),
+        })
+    }
+}
+
+/// An optional shape whose entries may be `None` (a dropout `noise_shape`: `None` entries take
+/// the input's size); `null` is `None`.
+impl ConfigArg<LayerArgs> for Option<Vec<Option<usize>>> {
+    fn to_config(&self) -> Value {
+        json!(self)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, true, "a list of non-negative integers or nulls, or null", |v| match v {
+            Value::Null => Some(None),
+            v => v
+                .as_array()?
+                .iter()
+                .map(|d| match d {
+                    Value::Null => Some(None),
+                    d => d.as_u64().and_then(|k| usize::try_from(k).ok()).map(Some),
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Some),
+        })
+    }
+}
+
+/// An `axis` argument Keras takes as an int or a list of ints, written back in the form it
+/// was given (Softmax, LayerNormalization, UnitNormalization).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Axis {
+    /// The axes (one for an int).
+    pub(crate) axes: Vec<isize>,
+    /// Whether Keras holds a list (else an int).
+    pub(crate) is_list: bool,
+}
+
+impl Axis {
+    /// One axis, written as an int.
+    pub(crate) fn one(axis: isize) -> Self {
+        Axis { axes: vec![axis], is_list: false }
+    }
+
+    /// Axes written as a list.
+    pub(crate) fn list(axes: &[isize]) -> Self {
+        Axis { axes: axes.to_vec(), is_list: true }
+    }
+}
+
+/// An int or a list of ints; `null` is the default.
+impl ConfigArg<LayerArgs> for Axis {
+    fn to_config(&self) -> Value {
+        match (self.is_list, self.axes.as_slice()) {
+            (false, [a]) => json!(a),
+            _ => json!(self.axes),
+        }
     }
     fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
         src.read(key, default, false, "an integer or a list of integers", |v| match v {
-            Value::Number(n) => n.as_i64().map(|a| Axes::One(a as isize)),
             Value::Array(a) => {
-                a.iter().map(|x| x.as_i64().map(|k| k as isize)).collect::<Option<Vec<_>>>().map(Axes::Many)
+                let axes = a.iter().map(|x| x.as_i64().map(|k| k as isize)).collect::<Option<Vec<_>>>()?;
+                Some(Axis { axes, is_list: true })
             }
-            _ => None,
+            v => v.as_i64().map(|k| Axis::one(k as isize)),
+        })
+        .map_err(|e| {
+            // Keras's own words where its class has them.
+            let v = src.cfg.get(key).unwrap_or(&Value::Null);
+            match src.class {
+                "UnitNormalization" => Error::Config(format!(
+                    "Invalid value for `{key}` argument: expected an int or a list/tuple of ints. Received: {key}={v}"
+                )),
+                "LayerNormalization" => Error::Config(format!(
+                    "Expected an int or a list/tuple of ints for the argument '{key}', but received: {v}"
+                )),
+                _ => e,
+            }
         })
     }
+}
+
+/// Inserts `key: value` into a `get_config()` map just before `before` (at the end when
+/// `before` is missing; in place when `key` is already there): for a key Keras writes among
+/// the declared arguments that is not one of them (`activity_regularizer`, which lives in the
+/// layer's base).
+pub(crate) fn insert_before(m: &mut serde_json::Map<String, Value>, before: &str, key: &str, value: Value) {
+    if let Some(v) = m.get_mut(key) {
+        *v = value;
+        return;
+    }
+    let at = m.keys().position(|k| k == before).unwrap_or(m.len());
+    m.shift_insert(at, key.to_string(), value);
 }
 
 #[cfg(test)]
@@ -336,5 +458,84 @@ mod tests {
         assert!(e.contains("`seed` must be a non-negative integer or null"), "{e}");
         assert!(read(json!({"units": 1, "activation": "nope"})).is_err());
         assert!(read(json!({"units": 1, "data_format": "channels_middle"})).is_err());
+    }
+
+    /// The value types added for the layers in args1's folders, read and written back.
+    #[test]
+    fn args1_value_types_round_trip_and_refuse_bad_values() {
+        config_args! {
+            /// Made-up arguments of every args1 value type.
+            pub(crate) struct Args1Probe, family LayerArgs {
+                rate: f32 = 0.5,
+                max: Option<f32> = None,
+                noise_shape: Option<Vec<Option<usize>>> = None,
+                axis: Axis = Axis::one(-1),
+                offset: isize = -1,
+                target_shape: Vec<i64> = vec![-1],
+                size: SizeTuple<2> = SizeTuple([2, 2]),
+                strides: Option<SizeTuple<2>> = None,
+            }
+        }
+        let read = |cfg: Value| Args1Probe::read_args(&mut LayerCfg::new(&cfg, "Probe"));
+        let d = read(json!({"rate": null, "axis": null})).unwrap();
+        assert_eq!((d.rate, d.max, d.offset, d.strides), (0.5, None, -1, None));
+        assert_eq!((d.axis.clone(), d.size), (Axis::one(-1), SizeTuple([2, 2])));
+        let cfg = json!({
+            "rate": 0.1, "max": 6, "noise_shape": [null, 1, 4], "axis": [1, 2], "offset": 3,
+            "target_shape": [2, -1], "size": 3, "strides": [1, 2],
+        });
+        let a = read(cfg).unwrap();
+        let mut m = serde_json::Map::new();
+        a.write_args(&mut m);
+        // f32 written as Python writes the float (0.1, not 0.10000000149011612); an int size
+        // becomes one per axis; the list form of `axis` is kept.
+        assert_eq!(
+            Value::Object(m),
+            json!({
+                "rate": 0.1, "max": 6.0, "noise_shape": [null, 1, 4], "axis": [1, 2], "offset": 3,
+                "target_shape": [2, -1], "size": [3, 3], "strides": [1, 2],
+            })
+        );
+        let mut one = serde_json::Map::new();
+        Args1Probe { axis: Axis::one(2), ..Args1Probe::defaults() }.write_args(&mut one);
+        assert_eq!(one["axis"], json!(2));
+        for bad in [
+            json!({"rate": "x"}),
+            json!({"max": "x"}),
+            json!({"noise_shape": [null, "a"]}),
+            json!({"noise_shape": 3}),
+            json!({"axis": "last"}),
+            json!({"axis": [1, 1.5]}),
+            json!({"offset": 1.5}),
+            json!({"target_shape": [2, "a"]}),
+            json!({"size": [1, 2, 3]}),
+            json!({"size": -1}),
+            json!({"strides": "x"}),
+        ] {
+            let e = read(bad.clone()).err().unwrap_or_else(|| panic!("{bad} was accepted")).to_string();
+            let key = bad.as_object().unwrap().keys().next().unwrap().clone();
+            assert!(e.contains(&key), "{bad}: {e}");
+        }
+        let e = read(json!({"axis": "x"})).err().unwrap().to_string();
+        assert!(
+            e.contains("Probe: `axis` must be an integer or a list of integers, received axis=\"x\""),
+            "{e}"
+        );
+    }
+
+    /// `insert_before` places a key before another, at the end when that one is missing,
+    /// and in place when the key is already there.
+    #[test]
+    fn insert_before_keeps_keras_order() {
+        let mut m = serde_json::Map::new();
+        for k in ["a", "c"] {
+            m.insert(k.into(), json!(0));
+        }
+        insert_before(&mut m, "c", "b", json!(1));
+        insert_before(&mut m, "zz", "d", json!(2));
+        insert_before(&mut m, "d", "a", json!(3));
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+        assert_eq!(m["a"], json!(3));
     }
 }

@@ -148,7 +148,6 @@ pub use convolutional::{
 };
 pub use data_format::DataFormat;
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
-pub use layer_args::Axes;
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,

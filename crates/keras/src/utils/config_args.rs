@@ -44,7 +44,9 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
 /// [=> conversion]] [; write false]`:
 /// - the field `name: Type` of the arguments struct, whose `defaults()` uses `default` (or
 ///   `Type::default()` for a required argument, which the owner's constructor always sets);
-///   `family F, impl Default` also implements `Default` with `defaults()`;
+///   `family F, impl Default` also implements `Default` with `defaults()`; a struct
+///   without builders may take one const parameter (`struct PoolingArgs<const N: usize>,
+///   family F`) for argument types sized by it (not with `impl Default`);
 /// - with `builder` (after `in Owner.field`, or `with builders` for builders on the
 ///   arguments struct itself), the builder `method`, carrying the doc comments, which sets the
 ///   field to `param` (or to `conversion`, an expression in `param`);
@@ -100,7 +102,7 @@ macro_rules! config_args {
     };
     (
         $(#[$meta:meta])*
-        $vis:vis struct $Args:ident, family $Family:ty $(, impl $Default:ident)? {
+        $vis:vis struct $Args:ident $(<const $N:ident : usize>)?, family $Family:ty $(, impl $Default:ident)? {
             $(
                 $(#[doc = $doc:expr])*
                 $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
@@ -109,7 +111,7 @@ macro_rules! config_args {
         }
     ) => {
         $(#[$meta])*
-        $vis struct $Args {
+        $vis struct $Args $(<const $N: usize>)? {
             $( $(#[doc = $doc])* $fvis $key: $ty, )*
         }
 
@@ -122,7 +124,7 @@ macro_rules! config_args {
         )?
 
         #[allow(dead_code)]
-        impl $Args {
+        impl $(<const $N: usize>)? $Args $(<$N>)? {
             /// Every argument at its default (a required argument at its type's default, to be
             /// set by the constructor).
             pub(crate) fn defaults() -> Self {

@@ -4,12 +4,21 @@ use serde_json::Value;
 
 use crate::activations::Activation as ActivationFn;
 use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{Result, Tensor};
 
 /// Keras `keras.layers.Activation`.
 pub struct Activation {
     base: LayerBase,
-    activation: ActivationFn,
+    args: ActivationArgs,
+}
+
+config_args! {
+    /// Activation's Keras arguments.
+    pub(crate) struct ActivationArgs, family LayerArgs {
+        activation: ActivationFn,
+    }
 }
 
 impl Activation {
@@ -23,19 +32,19 @@ impl Activation {
                 ActivationFn::Linear
             }
         };
-        Activation { base, activation }
+        Activation { base, args: ActivationArgs { activation } }
     }
 
     /// An activation layer from an activation object.
     pub fn from_fn(activation: ActivationFn) -> Self {
-        Activation { base: LayerBase::new("activation"), activation }
+        Activation { base: LayerBase::new("activation"), args: ActivationArgs { activation } }
     }
 
     crate::layers::builders::name_builder!();
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let a = crate::layers::reshaping::args::required(cfg, "activation", "Activation")?;
-        let mut l = Activation::from_fn(ActivationFn::from_config(a)?);
+        let args = ActivationArgs::read_args(&mut LayerCfg::new(cfg, "Activation"))?;
+        let mut l = Activation::from_fn(args.activation);
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -44,11 +53,11 @@ impl Activation {
 impl Layer for Activation {
     crate::layers::reshaping::args::layer_common!("Activation", false, same_shape, passes_mask);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        self.activation.apply(x)
+        self.args.activation.apply(x)
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("activation".into(), self.activation.to_config());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -57,6 +66,6 @@ impl Activation {
     /// The element-wise function this layer applies, if it is one (softmax is not), for
     /// fusing into a convolution at inference.
     pub(crate) fn elementwise(&self) -> Option<keras_engine::ops::Unary> {
-        self.activation.unary()
+        self.args.activation.unary()
     }
 }

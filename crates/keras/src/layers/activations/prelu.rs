@@ -3,18 +3,63 @@
 use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Variable};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::weight_args::WeightArgs;
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.PReLU`: `relu(x) - alpha * relu(-x)` with a trainable `alpha` of the
 /// input shape without batch, size 1 along `shared_axes` (1-based, as Keras).
 pub struct PReLU {
     base: LayerBase,
-    alpha_initializer: Initializer,
-    shared_axes: Option<Vec<usize>>,
+    args: PReLUArgs,
     alpha: Option<Variable>,
+}
+
+config_args! {
+    /// PReLU's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct PReLUArgs in PReLU.args, family LayerArgs {
+        /// The slopes' initializer (default zeros).
+        alpha_initializer: Initializer = Initializer::Zeros;
+            builder alpha_initializer(alpha_initializer: Initializer),
+        /// Penalty on the slopes added to the training loss (Keras `alpha_regularizer`).
+        alpha_regularizer: Option<Regularizer> = None;
+            builder alpha_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Constraint applied to the slopes after each optimizer update (Keras
+        /// `alpha_constraint`).
+        alpha_constraint: Option<Constraint> = None;
+            builder alpha_constraint(constraint: Constraint) => Some(constraint),
+        shared_axes: SharedAxes = SharedAxes(None),
+    }
+}
+
+/// PReLU's `shared_axes`: `None`, or the axes (Keras turns an int into a one-axis list).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SharedAxes(Option<Vec<usize>>);
+
+/// `null`, an int or a list of ints.
+impl ConfigArg<LayerArgs> for SharedAxes {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let axes = match src.cfg.get(key) {
+            None | Some(Value::Null) => return Ok(default.unwrap_or_default()),
+            Some(Value::Array(a)) => {
+                a.iter().map(|v| v.as_u64().map(|x| x as usize)).collect::<Option<Vec<_>>>()
+            }
+            Some(n) => n.as_u64().map(|a| vec![a as usize]),
+        };
+        match axes {
+            Some(axes) => Ok(SharedAxes(Some(axes))),
+            None => keras_bail!(Config, "{}: invalid {key}={}", src.class, src.cfg[key]),
+        }
+    }
 }
 
 impl Default for PReLU {
@@ -26,12 +71,7 @@ impl Default for PReLU {
 impl PReLU {
     /// A PReLU with zero-initialized slopes, none shared.
     pub fn new() -> Self {
-        PReLU {
-            base: LayerBase::new("p_re_lu"),
-            alpha_initializer: Initializer::Zeros,
-            shared_axes: None,
-            alpha: None,
-        }
+        PReLU { base: LayerBase::new("p_re_lu"), args: PReLUArgs::defaults(), alpha: None }
     }
 
     /// Axes (1-based, batch excluded) along which one slope is shared (e.g. `[1, 2]` for
@@ -42,13 +82,8 @@ impl PReLU {
                 "PReLU: `shared_axes` count from 1 (the batch axis cannot be shared). Received: shared_axes={axes:?}"
             )));
         }
-        self.shared_axes = Some(axes.to_vec());
+        self.args.shared_axes = SharedAxes(Some(axes.to_vec()));
         self
-    }
-
-    crate::setters::setters! {
-        /// The slopes' initializer (default zeros).
-        alpha_initializer: Initializer,
     }
 
     /// `input_shape` (without batch) for the first layer of a Sequential model.
@@ -61,27 +96,14 @@ impl PReLU {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
+        let args = PReLUArgs::read_args(&mut LayerCfg::new(cfg, "PReLU"))?;
         let mut l = PReLU::new();
         l.base.apply_config(cfg);
-        if let Some(v) = cfg.get("alpha_initializer") {
-            l.alpha_initializer = Initializer::from_config(v)?;
+        // The builder's check of the axes is the config's check too.
+        if let Some(axes) = args.shared_axes.0.clone() {
+            l = l.shared_axes(&axes);
         }
-        match cfg.get("shared_axes") {
-            None | Some(Value::Null) => {}
-            Some(Value::Number(n)) => {
-                let a = n.as_u64().ok_or_else(|| Error::Config(format!("PReLU: invalid shared_axes={n}")))?;
-                l = l.shared_axes(&[a as usize]);
-            }
-            Some(Value::Array(a)) => {
-                let axes = a
-                    .iter()
-                    .map(|v| v.as_u64().map(|x| x as usize))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| Error::Config(format!("PReLU: invalid shared_axes={}", json!(a))))?;
-                l = l.shared_axes(&axes);
-            }
-            Some(other) => keras_bail!(Config, "PReLU: invalid shared_axes={other}"),
-        }
+        l.args = args;
         finish(&mut l.base, ()).map(|_| l)
     }
 
@@ -95,13 +117,13 @@ impl PReLU {
             );
         }
         let mut shape: Vec<Option<usize>> = s[1..].to_vec();
-        for &a in self.shared_axes.iter().flatten() {
+        for &a in self.args.shared_axes.0.iter().flatten() {
             if a == 0 || a > shape.len() {
                 keras_bail!(
                     InvalidArgument,
                     "Layer {}: shared_axes={:?} is out of range for inputs of shape {}",
                     self.base.name,
-                    self.shared_axes,
+                    self.args.shared_axes.0,
                     shape_str(s)
                 );
             }
@@ -125,7 +147,9 @@ impl Layer for PReLU {
         crate::layers::layer::check_pending(self)?;
         let shape = self.alpha_shape(input_shape)?;
         let name = self.base.name.clone();
-        self.alpha = Some(Variable::new("alpha", &name, self.alpha_initializer.initialize(&shape)?, true));
+        let a = &self.args;
+        let alpha = WeightArgs::of(&a.alpha_initializer, &a.alpha_regularizer, &a.alpha_constraint);
+        self.alpha = Some(alpha.variable("alpha", &name, &shape)?);
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -162,10 +186,7 @@ impl Layer for PReLU {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("alpha_initializer".into(), self.alpha_initializer.to_config());
-        m.insert("alpha_regularizer".into(), Value::Null);
-        m.insert("alpha_constraint".into(), Value::Null);
-        m.insert("shared_axes".into(), self.shared_axes.as_ref().map_or(Value::Null, |a| json!(a)));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -204,5 +225,20 @@ mod tests {
         assert!(PReLU::new().shared_axes(&[3]).build(&[None, Some(3), Some(2)]).is_err());
         assert!(PReLU::new().build(&[None]).is_err());
         assert!(l.call(&Tensor::zeros([2, 3, 5]), &mut CallContext::new(false)).is_err());
+    }
+
+    #[test]
+    fn slope_regularizer_and_constraint_round_trip() {
+        let l = PReLU::new()
+            .alpha_regularizer(Regularizer::l2(0.01).unwrap())
+            .alpha_constraint(Constraint::NonNeg);
+        let cfg = l.get_config();
+        assert!(cfg["alpha_regularizer"].is_object() && cfg["alpha_constraint"].is_object(), "{cfg}");
+        assert_eq!(PReLU::from_config(&cfg).unwrap().get_config(), cfg);
+        assert!(
+            PReLU::from_config(&json!({"shared_axes": 2})).unwrap().get_config()["shared_axes"] == json!([2])
+        );
+        assert!(PReLU::from_config(&json!({"shared_axes": "x"})).is_err());
+        assert!(PReLU::from_config(&json!({"shared_axes": [0]})).is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! `ReLU`, `LeakyReLU` and `ELU` layers: the parameterized rectifiers as layers.
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::layers::reshaping::args::{f64_arg, finish, layer_common};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::reshaping::args::{finish, layer_common};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{Error, Result, Tensor};
 
 /// Keras `keras.layers.ReLU`: `relu(x, negative_slope, max_value, threshold)`; every
@@ -16,9 +18,16 @@ use crate::{Error, Result, Tensor};
 /// ```
 pub struct ReLU {
     base: LayerBase,
-    max_value: Option<f64>,
-    negative_slope: f64,
-    threshold: f64,
+    args: ReLUArgs,
+}
+
+config_args! {
+    /// ReLU's Keras arguments, in Keras's `get_config()` order (the builders validate).
+    pub(crate) struct ReLUArgs, family LayerArgs {
+        max_value: Option<f64> = None,
+        negative_slope: f64 = 0.0,
+        threshold: f64 = 0.0,
+    }
 }
 
 impl Default for ReLU {
@@ -30,7 +39,7 @@ impl Default for ReLU {
 impl ReLU {
     /// A plain rectifier (no maximum, slope 0, threshold 0).
     pub fn new() -> Self {
-        ReLU { base: LayerBase::new("re_lu"), max_value: None, negative_slope: 0.0, threshold: 0.0 }
+        ReLU { base: LayerBase::new("re_lu"), args: ReLUArgs::defaults() }
     }
 
     /// Saturation value (must be >= 0).
@@ -40,7 +49,7 @@ impl ReLU {
                 "max_value of a ReLU layer cannot be a negative value. Received: max_value={v}"
             )));
         }
-        self.max_value = Some(v);
+        self.args.max_value = Some(v);
         self
     }
 
@@ -51,7 +60,7 @@ impl ReLU {
                 "negative_slope of a ReLU layer cannot be a negative value. Received: negative_slope={v}"
             )));
         }
-        self.negative_slope = v;
+        self.args.negative_slope = v;
         self
     }
 
@@ -62,7 +71,7 @@ impl ReLU {
                 "threshold of a ReLU layer cannot be a negative value. Received: threshold={v}"
             )));
         }
-        self.threshold = v;
+        self.args.threshold = v;
         self
     }
 
@@ -70,11 +79,11 @@ impl ReLU {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = ReLU::new()
-            .negative_slope(f64_arg(cfg, "negative_slope", 0.0, "ReLU")?)
-            .threshold(f64_arg(cfg, "threshold", 0.0, "ReLU")?);
-        if cfg.get("max_value").is_some_and(|v| !v.is_null()) {
-            l = l.max_value(f64_arg(cfg, "max_value", 0.0, "ReLU")?);
+        let a = ReLUArgs::read_args(&mut LayerCfg::new(cfg, "ReLU"))?;
+        // The builders' checks are the config's checks too.
+        let mut l = ReLU::new().negative_slope(a.negative_slope).threshold(a.threshold);
+        if let Some(v) = a.max_value {
+            l = l.max_value(v);
         }
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
@@ -90,9 +99,7 @@ impl Layer for ReLU {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("max_value".into(), self.max_value.map_or(Value::Null, |v| json!(v)));
-        m.insert("negative_slope".into(), json!(self.negative_slope));
-        m.insert("threshold".into(), json!(self.threshold));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -101,7 +108,14 @@ impl Layer for ReLU {
 /// unlike the `leaky_relu` function's 0.2).
 pub struct LeakyReLU {
     base: LayerBase,
-    negative_slope: f64,
+    args: LeakyReLUArgs,
+}
+
+config_args! {
+    /// LeakyReLU's Keras arguments (the builder validates).
+    pub(crate) struct LeakyReLUArgs, family LayerArgs {
+        negative_slope: f64 = 0.3,
+    }
 }
 
 impl Default for LeakyReLU {
@@ -113,7 +127,7 @@ impl Default for LeakyReLU {
 impl LeakyReLU {
     /// A leaky rectifier with slope 0.3.
     pub fn new() -> Self {
-        LeakyReLU { base: LayerBase::new("leaky_re_lu"), negative_slope: 0.3 }
+        LeakyReLU { base: LayerBase::new("leaky_re_lu"), args: LeakyReLUArgs::defaults() }
     }
 
     /// The slope for negative inputs (must be >= 0).
@@ -123,7 +137,7 @@ impl LeakyReLU {
                 "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. Expected a float. Received: negative_slope={v}"
             )));
         }
-        self.negative_slope = v;
+        self.args.negative_slope = v;
         self
     }
 
@@ -131,11 +145,13 @@ impl LeakyReLU {
 
     /// Rebuilds from a Keras config (the deprecated `alpha` key is accepted too).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let slope = match cfg.get("negative_slope") {
-            Some(_) => f64_arg(cfg, "negative_slope", 0.3, "LeakyReLU")?,
-            None => f64_arg(cfg, "alpha", 0.3, "LeakyReLU")?,
-        };
-        let mut l = LeakyReLU::new().negative_slope(slope);
+        let mut src = LayerCfg::new(cfg, "LeakyReLU");
+        let mut a = LeakyReLUArgs::read_args(&mut src)?;
+        if cfg.get("negative_slope").is_none() {
+            a.negative_slope =
+                <f64 as ConfigArg<LayerArgs>>::from_config(&mut src, "alpha", Some(a.negative_slope))?;
+        }
+        let mut l = LeakyReLU::new().negative_slope(a.negative_slope);
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
     }
@@ -146,7 +162,7 @@ impl Layer for LeakyReLU {
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let u = Unary::ReluParams {
-            negative_slope: self.negative_slope as f32,
+            negative_slope: self.args.negative_slope as f32,
             max_value: f32::INFINITY,
             threshold: 0.0,
         };
@@ -155,7 +171,7 @@ impl Layer for LeakyReLU {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("negative_slope".into(), json!(self.negative_slope));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -163,7 +179,14 @@ impl Layer for LeakyReLU {
 /// Keras `keras.layers.ELU`: `x > 0 ? x : alpha * (exp(x) - 1)`.
 pub struct ELU {
     base: LayerBase,
-    alpha: f64,
+    args: ELUArgs,
+}
+
+config_args! {
+    /// ELU's Keras arguments (the builder validates).
+    pub(crate) struct ELUArgs, family LayerArgs {
+        alpha: f64 = 1.0,
+    }
 }
 
 impl Default for ELU {
@@ -175,7 +198,7 @@ impl Default for ELU {
 impl ELU {
     /// An ELU with `alpha = 1`.
     pub fn new() -> Self {
-        ELU { base: LayerBase::new("elu"), alpha: 1.0 }
+        ELU { base: LayerBase::new("elu"), args: ELUArgs::defaults() }
     }
 
     /// The scale of the negative part.
@@ -185,7 +208,7 @@ impl ELU {
                 "The `alpha` argument of an ELU layer must be a finite number. Received: alpha={a}"
             )));
         }
-        self.alpha = a;
+        self.args.alpha = a;
         self
     }
 
@@ -193,7 +216,8 @@ impl ELU {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = ELU::new().alpha(f64_arg(cfg, "alpha", 1.0, "ELU")?);
+        let a = ELUArgs::read_args(&mut LayerCfg::new(cfg, "ELU"))?;
+        let mut l = ELU::new().alpha(a.alpha);
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
     }
@@ -203,12 +227,12 @@ impl Layer for ELU {
     layer_common!("ELU", false, same_shape);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        Ok(ops::unary(x, Unary::Elu(self.alpha as f32))?)
+        Ok(ops::unary(x, Unary::Elu(self.args.alpha as f32))?)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("alpha".into(), json!(self.alpha));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -218,9 +242,9 @@ impl ReLU {
     /// inference).
     pub(crate) fn elementwise(&self) -> Unary {
         Unary::ReluParams {
-            negative_slope: self.negative_slope as f32,
-            max_value: self.max_value.map_or(f32::INFINITY, |m| m as f32),
-            threshold: self.threshold as f32,
+            negative_slope: self.args.negative_slope as f32,
+            max_value: self.args.max_value.map_or(f32::INFINITY, |m| m as f32),
+            threshold: self.args.threshold as f32,
         }
     }
 }
@@ -229,6 +253,7 @@ impl ReLU {
 mod tests {
     use super::*;
     use crate::layers::layer::check_pending;
+    use serde_json::json;
 
     #[test]
     fn negative_arguments_are_rejected() {
@@ -261,7 +286,7 @@ mod tests {
         let back = ReLU::from_config(&cfg).unwrap();
         assert_eq!(back.get_config(), cfg);
         assert_eq!(LeakyReLU::new().get_config()["negative_slope"], json!(0.3));
-        assert_eq!(LeakyReLU::from_config(&json!({"alpha": 0.1})).unwrap().negative_slope, 0.1);
+        assert_eq!(LeakyReLU::from_config(&json!({"alpha": 0.1})).unwrap().args.negative_slope, 0.1);
         let e = ELU::from_config(&json!({"alpha": 0.5})).unwrap();
         assert!((e.call(&x, &mut ctx).unwrap().as_f32().unwrap()[0] - 0.5 * (-2.0f32).exp_m1()).abs() < 1e-6);
     }

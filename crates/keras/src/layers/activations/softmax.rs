@@ -1,11 +1,13 @@
 //! `Softmax` as a layer: over one axis or a tuple of axes, honouring a mask.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::activations;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{Axis, LayerArgs, LayerCfg};
 use crate::layers::masked_values::keep_or;
 use crate::layers::reshaping::args::layer_common;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// What Keras's `Softmax` puts in masked positions before normalizing (`-1e9` for float32).
@@ -32,9 +34,15 @@ const LARGE_NEGATIVE: f32 = -1e9;
 /// ```
 pub struct Softmax {
     base: LayerBase,
-    axis: Vec<isize>,
-    /// Keras keeps the form it was given: an integer, or a list.
-    axis_is_list: bool,
+    args: SoftmaxArgs,
+}
+
+config_args! {
+    /// Softmax's Keras arguments.
+    pub(crate) struct SoftmaxArgs, family LayerArgs {
+        /// Keras keeps the form it was given: an integer, or a list.
+        axis: Axis = Axis::one(-1),
+    }
 }
 
 impl Default for Softmax {
@@ -46,13 +54,12 @@ impl Default for Softmax {
 impl Softmax {
     /// Softmax over the last axis.
     pub fn new() -> Self {
-        Softmax { base: LayerBase::new("softmax"), axis: vec![-1], axis_is_list: false }
+        Softmax { base: LayerBase::new("softmax"), args: SoftmaxArgs::defaults() }
     }
 
     /// The axis to normalize over.
     pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = vec![axis];
-        self.axis_is_list = false;
+        self.args.axis = Axis::one(axis);
         self
     }
 
@@ -61,8 +68,7 @@ impl Softmax {
         if let Err(e) = activations::Axes::new(axes) {
             self.base.fail(e);
         }
-        self.axis = axes.to_vec();
-        self.axis_is_list = true;
+        self.args.axis = Axis::list(axes);
         self
     }
 
@@ -70,28 +76,18 @@ impl Softmax {
 
     /// Rebuilds from a Keras config (`axis` an integer or a list of integers).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = match cfg.get("axis") {
-            None | Some(Value::Null) => Softmax::new(),
-            Some(Value::Number(n)) if n.as_i64().is_some() => {
-                Softmax::new().axis(n.as_i64().unwrap_or(-1) as isize)
-            }
-            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(|v| v.as_i64().is_some()) => {
-                let axes: Vec<isize> = a.iter().filter_map(Value::as_i64).map(|v| v as isize).collect();
-                activations::Axes::new(&axes)?;
-                Softmax::new().axes(&axes)
-            }
-            Some(other) => keras_bail!(
-                Config,
-                "Softmax: `axis` must be an integer or a list of integers, received axis={other}"
-            ),
-        };
+        let args = SoftmaxArgs::read_args(&mut LayerCfg::new(cfg, "Softmax"))?;
+        if args.axis.is_list {
+            activations::Axes::new(&args.axis.axes)?;
+        }
+        let mut l = Softmax { base: LayerBase::new("softmax"), args };
         l.base.apply_config(cfg);
         Ok(l)
     }
 
     fn check_axes(&self, rank: usize, shape: &str) -> Result<()> {
         let r = rank as isize;
-        if let Some(a) = self.axis.iter().find(|&&a| a >= r || a < -r) {
+        if let Some(a) = self.args.axis.axes.iter().find(|&&a| a >= r || a < -r) {
             keras_bail!(
                 InvalidArgument,
                 "Layer {}: axis={a} is out of range for inputs of shape {shape}",
@@ -144,17 +140,16 @@ impl Layer for Softmax {
         crate::layers::layer::check_pending(self)?;
         self.check_axes(x.rank(), &format!("{:?}", x.shape()))?;
         let Some(mask) = mask else {
-            return activations::softmax(x, &self.axis);
+            return activations::softmax(x, &self.args.axis.axes);
         };
         let keep = self.keep_flags(mask, x.shape())?;
-        let y = activations::softmax(&keep_or(x, &keep, LARGE_NEGATIVE)?, &self.axis)?;
+        let y = activations::softmax(&keep_or(x, &keep, LARGE_NEGATIVE)?, &self.args.axis.axes)?;
         keep_or(&y, &keep, 0.0)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        let axis = if self.axis_is_list { json!(self.axis) } else { json!(self.axis[0]) };
-        m.insert("axis".into(), axis);
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -163,6 +158,7 @@ impl Layer for Softmax {
 mod tests {
     use super::*;
     use keras_engine::testing::check_grad;
+    use serde_json::json;
 
     fn ctx() -> CallContext {
         CallContext::new(false)

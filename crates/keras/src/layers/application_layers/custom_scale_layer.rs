@@ -3,30 +3,42 @@
 use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{elementwise_output_shape, not_a_list};
-use crate::regularizers::py_float;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, ops, Result, Tensor};
 
 /// Keras's InceptionResNetV2 `CustomScaleLayer(scale)`: called on `[shortcut, residual]`,
 /// returns `shortcut + residual * scale`.
 pub struct CustomScaleLayer {
     base: LayerBase,
-    scale: f32,
+    args: CustomScaleLayerArgs,
     build_shapes: Option<Vec<Shape>>,
+}
+
+config_args! {
+    /// CustomScaleLayer's Keras arguments.
+    pub(crate) struct CustomScaleLayerArgs, family LayerArgs {
+        scale: f32,
+    }
 }
 
 impl CustomScaleLayer {
     /// The residual scale.
     pub fn new(scale: f32) -> Self {
-        CustomScaleLayer { base: LayerBase::new("custom_scale_layer"), scale, build_shapes: None }
+        CustomScaleLayer {
+            base: LayerBase::new("custom_scale_layer"),
+            args: CustomScaleLayerArgs { scale },
+            build_shapes: None,
+        }
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let s = crate::layers::reshaping::args::required_f64(cfg, "scale", "CustomScaleLayer")?;
-        let mut l = CustomScaleLayer::new(s as f32);
+        let args = CustomScaleLayerArgs::read_args(&mut LayerCfg::new(cfg, "CustomScaleLayer"))?;
+        let mut l = CustomScaleLayer::new(args.scale);
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -72,7 +84,7 @@ impl Layer for CustomScaleLayer {
     ) -> Result<Vec<Tensor>> {
         let shapes: Vec<Shape> = inputs.iter().map(crate::layers::merging::base_merge::known).collect();
         self.output_shape(&shapes)?;
-        Ok(vec![ops::add(&inputs[0], &ops::mul(&inputs[1], &Tensor::scalar(self.scale))?)?])
+        Ok(vec![ops::add(&inputs[0], &ops::mul(&inputs[1], &Tensor::scalar(self.args.scale))?)?])
     }
     fn compute_masks(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
         let _ = inputs;
@@ -80,7 +92,7 @@ impl Layer for CustomScaleLayer {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("scale".into(), py_float(self.scale));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

@@ -1,9 +1,10 @@
 //! `LayerScale` (ConvNeXt): a learned per-channel scale.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Variable};
-use crate::regularizers::py_float;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{ops, Error, Result, Tensor};
 
 /// Keras's ConvNeXt `LayerScale(init_values, projection_dim)`: `x * gamma` with a trainable
@@ -11,27 +12,31 @@ use crate::{ops, Error, Result, Tensor};
 /// `variable`, as it is made by an unnamed `add_weight`).
 pub struct LayerScale {
     base: LayerBase,
-    init_values: f32,
-    projection_dim: usize,
+    args: LayerScaleArgs,
     gamma: Option<Variable>,
+}
+
+config_args! {
+    /// LayerScale's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct LayerScaleArgs, family LayerArgs {
+        init_values: f32,
+        projection_dim: usize,
+    }
 }
 
 impl LayerScale {
     /// A scale of `projection_dim` channels starting at `init_values`.
     pub fn new(init_values: f32, projection_dim: usize) -> Self {
-        LayerScale { base: LayerBase::new("layer_scale"), init_values, projection_dim, gamma: None }
+        let args = LayerScaleArgs { init_values, projection_dim };
+        LayerScale { base: LayerBase::new("layer_scale"), args, gamma: None }
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let init = crate::layers::reshaping::args::required_f64(cfg, "init_values", "LayerScale")?;
-        let dim = cfg
-            .get("projection_dim")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Config("LayerScale config needs an integer `projection_dim`".into()))?;
-        let mut l = LayerScale::new(init as f32, dim as usize);
+        let args = LayerScaleArgs::read_args(&mut LayerCfg::new(cfg, "LayerScale"))?;
+        let mut l = LayerScale { base: LayerBase::new("layer_scale"), args, gamma: None };
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -40,7 +45,7 @@ impl LayerScale {
 impl Layer for LayerScale {
     crate::layers::reshaping::args::layer_common!("LayerScale", true, same_shape);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        let gamma = Tensor::full(vec![self.projection_dim], self.init_values);
+        let gamma = Tensor::full(vec![self.args.projection_dim], self.args.init_values);
         self.gamma = Some(Variable::new("variable", &self.base.name, gamma, true));
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
@@ -61,8 +66,7 @@ impl Layer for LayerScale {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("init_values".into(), py_float(self.init_values));
-        m.insert("projection_dim".into(), json!(self.projection_dim));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

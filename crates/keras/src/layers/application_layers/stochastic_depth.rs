@@ -4,7 +4,8 @@ use keras_engine::{with_global_rng, Rng};
 use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::regularizers::py_float;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{ops, Error, Result, Tensor};
 
 /// Keras's ConvNeXt `StochasticDepth(drop_path_rate)`: in training each sample's input is
@@ -12,8 +13,15 @@ use crate::{ops, Error, Result, Tensor};
 /// (`floor(keep_prob + uniform)` per sample); the identity at inference.
 pub struct StochasticDepth {
     base: LayerBase,
-    drop_path_rate: f32,
+    args: StochasticDepthArgs,
     seeded: std::sync::Mutex<Option<Rng>>,
+}
+
+config_args! {
+    /// StochasticDepth's Keras arguments.
+    pub(crate) struct StochasticDepthArgs, family LayerArgs {
+        drop_path_rate: f32,
+    }
 }
 
 impl StochasticDepth {
@@ -25,7 +33,11 @@ impl StochasticDepth {
                 "StochasticDepth: `drop_path_rate` should be within [0, 1]. Received: drop_path_rate={drop_path_rate}"
             )));
         }
-        StochasticDepth { base, drop_path_rate, seeded: std::sync::Mutex::new(None) }
+        StochasticDepth {
+            base,
+            args: StochasticDepthArgs { drop_path_rate },
+            seeded: std::sync::Mutex::new(None),
+        }
     }
 
     /// A fixed seed for the per-sample draws (otherwise the global generator).
@@ -37,8 +49,9 @@ impl StochasticDepth {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let r = crate::layers::reshaping::args::required_f64(cfg, "drop_path_rate", "StochasticDepth")?;
-        let mut l = StochasticDepth::new(r as f32);
+        let args = StochasticDepthArgs::read_args(&mut LayerCfg::new(cfg, "StochasticDepth"))?;
+        // The constructor's check is the config's check too.
+        let mut l = StochasticDepth::new(args.drop_path_rate);
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -51,7 +64,7 @@ impl Layer for StochasticDepth {
         if !ctx.training || x.rank() == 0 {
             return Ok(x.clone());
         }
-        let keep = 1.0 - self.drop_path_rate;
+        let keep = 1.0 - self.args.drop_path_rate;
         let n = x.shape()[0];
         let draw = |r: &mut Rng| -> Vec<f32> { (0..n).map(|_| (keep + r.uniform_f32()).floor()).collect() };
         let kept = {
@@ -68,7 +81,7 @@ impl Layer for StochasticDepth {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("drop_path_rate".into(), py_float(self.drop_path_rate));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
-use crate::layers::attention::attention::{Attention, ScoreMode};
+use crate::layers::attention::attention::{AdditiveAttentionArgs, Attention, AttentionArgs, ScoreMode};
 use crate::layers::call_kwargs::{CallKwargs, ShapeKwargs};
 use crate::layers::layer::{CallContext, Layer, Shape, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::{Result, Tensor};
 
 /// Keras `keras.layers.AdditiveAttention`: scores are `sum(scale * tanh(query + key), -1)`
@@ -42,7 +43,7 @@ impl AdditiveAttention {
 
     /// Whether to learn the `scale` vector (default true).
     pub fn use_scale(mut self, yes: bool) -> Self {
-        self.0.use_scale = yes;
+        self.0.args.use_scale = yes;
         self
     }
 
@@ -66,8 +67,15 @@ impl AdditiveAttention {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
+        let a = AdditiveAttentionArgs::read_args(&mut LayerCfg::new(cfg, "AdditiveAttention"))?;
+        let args = AttentionArgs {
+            use_scale: a.use_scale,
+            score_mode: ScoreMode::Additive,
+            dropout: a.dropout,
+            seed: a.seed,
+        };
         let mut l = AdditiveAttention::new();
-        l.0.read_common_config(cfg)?;
+        l.0.configure(args, cfg)?;
         Ok(l)
     }
 }

@@ -10,7 +10,9 @@ use crate::initializers::Initializer;
 use crate::layers::attention::masking::{self, LARGE};
 use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{bool_mask, known, py_shapes, serialize_with_build_shapes};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// How query and key are scored.
@@ -54,14 +56,56 @@ pub(crate) const ATTENTION_KWARGS: &[&str] = &["return_attention_scores", "use_c
 /// ```
 pub struct Attention {
     pub(crate) base: LayerBase,
-    pub(crate) mode: ScoreMode,
-    pub(crate) use_scale: bool,
-    pub(crate) dropout: f32,
-    pub(crate) seed: Option<u64>,
+    pub(crate) args: AttentionArgs,
     seeded: Mutex<Option<Rng>>,
     scale: Option<Variable>,
     concat_score_weight: Option<Variable>,
     build_shapes: Option<Vec<Shape>>,
+}
+
+config_args! {
+    /// Attention's Keras arguments, in Keras's `get_config()` order (AdditiveAttention's
+    /// are [`AdditiveAttentionArgs`], read into these with `score_mode` additive).
+    pub(crate) struct AttentionArgs in Attention.args, family LayerArgs {
+        /// Learns a scalar that multiplies the scores (`use_scale`).
+        pub(crate) use_scale: bool = false; builder use_scale(use_scale: bool),
+        pub(crate) score_mode: ScoreMode = ScoreMode::Dot,
+        pub(crate) dropout: f32 = 0.0,
+        pub(crate) seed: Option<u64> = None,
+    }
+}
+
+config_args! {
+    /// AdditiveAttention's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct AdditiveAttentionArgs, family LayerArgs {
+        pub(crate) use_scale: bool = true,
+        pub(crate) dropout: f32 = 0.0,
+        pub(crate) seed: Option<u64> = None,
+    }
+}
+
+/// `"dot"` or `"concat"` (the additive mode is AdditiveAttention's, which has no
+/// `score_mode`).
+impl ConfigArg<LayerArgs> for ScoreMode {
+    fn to_config(&self) -> Value {
+        match self {
+            ScoreMode::Dot => json!("dot"),
+            ScoreMode::Concat => json!("concat"),
+            ScoreMode::Additive => Value::Null,
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(default.unwrap_or(ScoreMode::Dot)),
+            Some(Value::String(m)) if m == "dot" => Ok(ScoreMode::Dot),
+            Some(Value::String(m)) if m == "concat" => Ok(ScoreMode::Concat),
+            Some(m) => keras_bail!(
+                InvalidArgument,
+                "Invalid value for argument {key}. Expected one of {{'dot', 'concat'}}. Received: {key}={}",
+                m.as_str().map_or(m.to_string(), str::to_string)
+            ),
+        }
+    }
 }
 
 impl Default for Attention {
@@ -79,10 +123,7 @@ impl Attention {
     pub(crate) fn with_mode(mode: ScoreMode, snake: &str, use_scale: bool) -> Self {
         Attention {
             base: LayerBase::new(snake),
-            mode,
-            use_scale,
-            dropout: 0.0,
-            seed: None,
+            args: AttentionArgs { use_scale, score_mode: mode, ..AttentionArgs::defaults() },
             seeded: Mutex::new(None),
             scale: None,
             concat_score_weight: None,
@@ -90,16 +131,11 @@ impl Attention {
         }
     }
 
-    crate::setters::setters! {
-        /// Learns a scalar that multiplies the scores (`use_scale`).
-        use_scale: bool,
-    }
-
     /// `"dot"` (default) or `"concat"`.
     pub fn score_mode(mut self, mode: &str) -> Self {
         match mode {
-            "dot" => self.mode = ScoreMode::Dot,
-            "concat" => self.mode = ScoreMode::Concat,
+            "dot" => self.args.score_mode = ScoreMode::Dot,
+            "concat" => self.args.score_mode = ScoreMode::Concat,
             m => self.base.fail(Error::InvalidArgument(format!(
                 "Invalid value for argument score_mode. Expected one of {{'dot', 'concat'}}. Received: score_mode={m}"
             ))),
@@ -125,11 +161,11 @@ impl Attention {
                 "Invalid value received for argument `dropout`. Expected a float value between 0 and 1. Received: dropout={rate}"
             )));
         }
-        self.dropout = rate;
+        self.args.dropout = rate;
     }
 
     pub(crate) fn set_seed(&mut self, seed: u64) {
-        self.seed = Some(seed);
+        self.args.seed = Some(seed);
         self.seeded = Mutex::new(Some(Rng::new(seed)));
     }
 
@@ -137,32 +173,20 @@ impl Attention {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
+        let args = AttentionArgs::read_args(&mut LayerCfg::new(cfg, "Attention"))?;
         let mut l = Attention::new();
-        if let Some(m) = cfg.get("score_mode").filter(|v| !v.is_null()) {
-            let m =
-                m.as_str().ok_or_else(|| Error::Config(format!("Attention config: bad `score_mode` {m}")))?;
-            l = l.score_mode(m);
-        }
-        l.read_common_config(cfg)?;
+        l.configure(args, cfg)?;
         Ok(l)
     }
 
-    /// `use_scale`, `dropout`, `seed` and the base keys of a config.
-    pub(crate) fn read_common_config(&mut self, cfg: &Value) -> Result<()> {
-        if let Some(v) = cfg.get("use_scale").filter(|v| !v.is_null()) {
-            self.use_scale = v.as_bool().ok_or_else(|| {
-                Error::Config(format!("{}: `use_scale` should be a boolean, got {v}", self.class()))
-            })?;
-        }
-        if let Some(v) = cfg.get("dropout").filter(|v| !v.is_null()) {
-            let r = v.as_f64().ok_or_else(|| {
-                Error::Config(format!("{}: `dropout` should be a number, got {v}", self.class()))
-            })?;
-            self.set_dropout(r as f32);
-        }
-        if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
+    /// Sets the arguments read from `cfg` (the builders' checks are the config's checks too)
+    /// and the base keys of `cfg`.
+    pub(crate) fn configure(&mut self, args: AttentionArgs, cfg: &Value) -> Result<()> {
+        self.set_dropout(args.dropout);
+        if let Some(s) = args.seed {
             self.set_seed(s);
         }
+        self.args = args;
         self.base.apply_config(cfg);
         self.base.apply_activity_config(cfg)?;
         self.base.take_pending()?;
@@ -170,7 +194,7 @@ impl Attention {
     }
 
     fn class(&self) -> &'static str {
-        if self.mode == ScoreMode::Additive {
+        if self.args.score_mode == ScoreMode::Additive {
             "AdditiveAttention"
         } else {
             "Attention"
@@ -179,12 +203,13 @@ impl Attention {
 
     pub(crate) fn config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("use_scale".into(), json!(self.use_scale));
-        if self.mode != ScoreMode::Additive {
-            m.insert("score_mode".into(), json!(if self.mode == ScoreMode::Dot { "dot" } else { "concat" }));
+        let a = &self.args;
+        if a.score_mode == ScoreMode::Additive {
+            let additive = AdditiveAttentionArgs { use_scale: a.use_scale, dropout: a.dropout, seed: a.seed };
+            additive.write_args(&mut m);
+        } else {
+            a.write_args(&mut m);
         }
-        m.insert("dropout".into(), crate::regularizers::py_float(self.dropout));
-        m.insert("seed".into(), self.seed.map_or(Value::Null, Value::from));
         Value::Object(m)
     }
 
@@ -239,8 +264,8 @@ impl Attention {
         let name = self.base.name.clone();
         self.scale = None;
         self.concat_score_weight = None;
-        if self.use_scale {
-            let value = if self.mode == ScoreMode::Additive {
+        if self.args.use_scale {
+            let value = if self.args.score_mode == ScoreMode::Additive {
                 let Some(Some(dim)) = shapes[0].last() else {
                     keras_bail!(
                         Shape,
@@ -254,7 +279,7 @@ impl Attention {
             };
             self.scale = Some(Variable::new("scale", &name, value, true));
         }
-        if self.mode == ScoreMode::Concat {
+        if self.args.score_mode == ScoreMode::Concat {
             self.concat_score_weight =
                 Some(Variable::new("concat_score_weight", &name, Tensor::ones(Vec::<usize>::new()), true));
         }
@@ -266,7 +291,7 @@ impl Attention {
     /// Raw scores `(batch, Tq, Tv)` of `query` against `key`.
     fn scores(&self, q: &Tensor, k: &Tensor) -> Result<Tensor> {
         let scale = self.scale.as_ref().map(Variable::value);
-        match self.mode {
+        match self.args.score_mode {
             ScoreMode::Dot => {
                 let r = k.rank();
                 let mut perm: Vec<usize> = (0..r).collect();
@@ -285,7 +310,7 @@ impl Attention {
                 ks.insert(ks.len() - 2, 1);
                 let sum = ops::add(&q.reshape(qs)?, &k.reshape(ks)?)?;
                 let last = sum.rank() as isize - 1;
-                if self.mode == ScoreMode::Additive {
+                if self.args.score_mode == ScoreMode::Additive {
                     let t = ops::unary(&sum, ops::Unary::Tanh)?;
                     let t = match scale {
                         Some(sc) => ops::mul(sc, &t)?,
@@ -353,8 +378,8 @@ impl Attention {
             None => scores,
         };
         let weights = ops::softmax(&scores, -1)?;
-        let dropped = if training && self.dropout > 0.0 {
-            masking::dropout(&weights, self.dropout, &self.seeded)?
+        let dropped = if training && self.args.dropout > 0.0 {
+            masking::dropout(&weights, self.args.dropout, &self.seeded)?
         } else {
             weights
         };

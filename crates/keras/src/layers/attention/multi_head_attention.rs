@@ -14,11 +14,12 @@ use crate::layers::attention::masking::{self, LARGE};
 use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::layers::core::einsum_dense::EinsumDense;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::layers::weight_args::WeightArgs;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
-use crate::setters::setters;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// The keyword arguments of `MultiHeadAttention.call` (besides `training`).
@@ -63,20 +64,74 @@ const MHA_KWARGS: &[&str] = &[
 /// ```
 pub struct MultiHeadAttention {
     base: LayerBase,
-    num_heads: usize,
-    key_dim: usize,
-    value_dim: usize,
-    dropout: f32,
-    use_bias: bool,
-    output_shape: Option<Vec<usize>>,
-    attention_axes: Option<Vec<i64>>,
-    sliding_window: Option<usize>,
-    use_gate: bool,
-    kernel_args: WeightArgs,
-    bias_args: WeightArgs,
-    seed: Option<u64>,
+    args: MultiHeadAttentionArgs,
     seeded: Mutex<Option<Rng>>,
     built: Option<Built>,
+}
+
+config_args! {
+    /// MultiHeadAttention's Keras arguments, in Keras's `get_config()` order
+    /// (`activity_regularizer`, kept in the layer's base, is written between the regularizers
+    /// and the constraints).
+    pub(crate) struct MultiHeadAttentionArgs in MultiHeadAttention.args, family LayerArgs {
+        num_heads: usize,
+        key_dim: usize,
+        /// `None` until set: `key_dim`.
+        value_dim: Option<usize> = None,
+        dropout: f32 = 0.0,
+        /// Whether the projections have biases (default true).
+        use_bias: bool = true; builder use_bias(use_bias: bool),
+        /// A sigmoid gate projected from the query multiplies the attention output per head
+        /// (Keras 3.15 `use_gate`).
+        use_gate: bool = false; builder use_gate(use_gate: bool),
+        output_shape: IntList<usize> = IntList(None),
+        attention_axes: IntList<i64> = IntList(None),
+        sliding_window: Option<usize> = None,
+        /// Kernel initializer of every projection.
+        kernel_initializer: Initializer = Initializer::glorot_uniform();
+            builder kernel_initializer(initializer: Initializer),
+        /// Bias initializer of every projection.
+        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
+        /// Kernel regularizer of every projection.
+        kernel_regularizer: Option<Regularizer> = None;
+            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Bias regularizer of every projection.
+        bias_regularizer: Option<Regularizer> = None;
+            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Kernel constraint of every projection.
+        kernel_constraint: Option<Constraint> = None;
+            builder kernel_constraint(constraint: Constraint) => Some(constraint),
+        /// Bias constraint of every projection.
+        bias_constraint: Option<Constraint> = None;
+            builder bias_constraint(constraint: Constraint) => Some(constraint),
+        seed: Option<u64> = None,
+    }
+}
+
+/// MultiHeadAttention's `output_shape` and `attention_axes`: `None`, or integers (Keras
+/// turns an int into a one-element tuple).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct IntList<T>(Option<Vec<T>>);
+
+impl<T: serde::Serialize + TryFrom<i64>> ConfigArg<LayerArgs> for IntList<T> {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let int = |d: &Value| d.as_i64().and_then(|v| T::try_from(v).ok());
+        let bad = |d: &Value| Error::Config(format!("{}: bad `{key}` entry {d}", src.class));
+        Ok(IntList(match src.cfg.get(key) {
+            None | Some(Value::Null) => return Ok(default.unwrap_or(IntList(None))),
+            Some(n @ Value::Number(_)) => Some(vec![int(n).ok_or_else(|| bad(n))?]),
+            Some(Value::Array(a)) => {
+                Some(a.iter().map(|d| int(d).ok_or_else(|| bad(d))).collect::<Result<_>>()?)
+            }
+            Some(v) => keras_bail!(
+                Config,
+                "Invalid `{key}`: {v}. When specified, the `{key}` should be of type tuple, list, or int."
+            ),
+        }))
+    }
 }
 
 /// What `build` makes: the projections and the attention equations.
@@ -167,23 +222,13 @@ impl MultiHeadAttention {
                 "Received an invalid value for argument `key_dim`, expected a positive integer. Received: key_dim=0".into(),
             ));
         }
-        MultiHeadAttention {
-            base,
+        let args = MultiHeadAttentionArgs {
             num_heads,
             key_dim,
-            value_dim: key_dim,
-            dropout: 0.0,
-            use_bias: true,
-            output_shape: None,
-            attention_axes: None,
-            sliding_window: None,
-            use_gate: false,
-            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
-            bias_args: WeightArgs::new(Initializer::Zeros),
-            seed: None,
-            seeded: Mutex::new(None),
-            built: None,
-        }
+            value_dim: Some(key_dim),
+            ..MultiHeadAttentionArgs::defaults()
+        };
+        MultiHeadAttention { base, args, seeded: Mutex::new(None), built: None }
     }
 
     /// Size of each value head (default `key_dim`).
@@ -194,7 +239,7 @@ impl MultiHeadAttention {
                     .into(),
             ));
         }
-        self.value_dim = dim;
+        self.args.value_dim = Some(dim);
         self
     }
 
@@ -205,18 +250,13 @@ impl MultiHeadAttention {
                 "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
             )));
         }
-        self.dropout = rate;
+        self.args.dropout = rate;
         self
-    }
-
-    crate::setters::setters! {
-        /// Whether the projections have biases (default true).
-        use_bias: bool,
     }
 
     /// The output's trailing shape (default: the query's last dimension).
     pub fn output_shape(mut self, shape: &[usize]) -> Self {
-        self.output_shape = if shape.is_empty() { None } else { Some(shape.to_vec()) };
+        self.args.output_shape = IntList(if shape.is_empty() { None } else { Some(shape.to_vec()) });
         self
     }
 
@@ -224,7 +264,7 @@ impl MultiHeadAttention {
     /// features); negative values count from the end of the projected rank minus one, as in
     /// Keras.
     pub fn attention_axes(mut self, axes: &[i64]) -> Self {
-        self.attention_axes = Some(axes.to_vec());
+        self.args.attention_axes = IntList(Some(axes.to_vec()));
         self
     }
 
@@ -235,34 +275,13 @@ impl MultiHeadAttention {
                 "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
             ));
         }
-        self.sliding_window = Some(window);
+        self.args.sliding_window = Some(window);
         self
-    }
-
-    crate::setters::setters! {
-        /// A sigmoid gate projected from the query multiplies the attention output per head
-        /// (Keras 3.15 `use_gate`).
-        use_gate: bool,
-    }
-
-    setters! {
-        /// Kernel initializer of every projection.
-        kernel_initializer(kernel_args.initializer): Initializer,
-        /// Bias initializer of every projection.
-        bias_initializer(bias_args.initializer): Initializer,
-        /// Kernel regularizer of every projection.
-        kernel_regularizer(kernel_args.regularizer): Regularizer => Some,
-        /// Bias regularizer of every projection.
-        bias_regularizer(bias_args.regularizer): Regularizer => Some,
-        /// Kernel constraint of every projection.
-        kernel_constraint(kernel_args.constraint): Constraint => Some,
-        /// Bias constraint of every projection.
-        bias_constraint(bias_args.constraint): Constraint => Some,
     }
 
     /// A fixed seed for the dropout masks.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.args.seed = Some(seed);
         self.seeded = Mutex::new(Some(Rng::new(seed)));
         self
     }
@@ -271,86 +290,35 @@ impl MultiHeadAttention {
 
     /// Number of heads.
     pub fn num_heads(&self) -> usize {
-        self.num_heads
+        self.args.num_heads
     }
 
     /// Size of each query/key head.
     pub fn key_dim(&self) -> usize {
-        self.key_dim
+        self.args.key_dim
+    }
+
+    /// Size of each value head (`value_dim`, default `key_dim`).
+    fn value_dim_or_key(&self) -> usize {
+        self.args.value_dim.unwrap_or(self.args.key_dim)
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let uint = |k: &str| -> Result<Option<usize>> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_u64().map(|x| Some(x as usize)).ok_or_else(|| {
-                    Error::Config(format!(
-                        "MultiHeadAttention config: `{k}` should be a positive integer, got {v}"
-                    ))
-                }),
-            }
-        };
-        let num_heads = uint("num_heads")?
-            .ok_or_else(|| Error::Config("MultiHeadAttention config needs `num_heads`".into()))?;
-        let key_dim = uint("key_dim")?
-            .ok_or_else(|| Error::Config("MultiHeadAttention config needs `key_dim`".into()))?;
-        let mut l = MultiHeadAttention::new(num_heads, key_dim);
-        if let Some(v) = uint("value_dim")? {
+        let mut args = MultiHeadAttentionArgs::read_args(&mut LayerCfg::new(cfg, "MultiHeadAttention"))?;
+        // The constructor's and builders' checks are the config's checks too.
+        let mut l = MultiHeadAttention::new(args.num_heads, args.key_dim).dropout(args.dropout);
+        if let Some(v) = args.value_dim {
             l = l.value_dim(v);
         }
-        if let Some(d) = cfg.get("dropout").filter(|v| !v.is_null()) {
-            let d = d
-                .as_f64()
-                .ok_or_else(|| Error::Config(format!("MultiHeadAttention config: bad `dropout` {d}")))?;
-            l = l.dropout(d as f32);
-        }
-        let flag = |k: &str, d: bool| -> Result<bool> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(d),
-                Some(v) => v.as_bool().ok_or_else(|| {
-                    Error::Config(format!("MultiHeadAttention config: `{k}` should be a boolean, got {v}"))
-                }),
-            }
-        };
-        l.use_bias = flag("use_bias", true)?;
-        l.use_gate = flag("use_gate", false)?;
-        l.output_shape = match cfg.get("output_shape") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(vec![n.as_u64().ok_or_else(|| Error::Config(format!("bad `output_shape` {n}")))? as usize]),
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(|d| d.as_u64().map(|v| v as usize).ok_or_else(|| Error::Config(format!("bad `output_shape` entry {d}"))))
-                    .collect::<Result<_>>()?,
-            ),
-            Some(v) => keras_bail!(
-                Config,
-                "Invalid `output_shape`: {v}. When specified, the `output_shape` should be of type tuple, list, or int."
-            ),
-        };
-        l.attention_axes = match cfg.get("attention_axes") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(vec![n.as_i64().unwrap_or(0)]),
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(|d| {
-                        d.as_i64().ok_or_else(|| Error::Config(format!("bad `attention_axes` entry {d}")))
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Some(v) => keras_bail!(
-                Config,
-                "`attention_axes` must be an int, list, or tuple.Received: attention_axes={v}"
-            ),
-        };
-        if let Some(w) = uint("sliding_window")? {
+        if let Some(w) = args.sliding_window {
             l = l.sliding_window(w);
         }
-        l.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
-        l.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
-        if let Some(s) = cfg.get("seed").and_then(Value::as_u64) {
+        if let Some(s) = args.seed {
             l = l.seed(s);
         }
+        args.value_dim = Some(args.value_dim.unwrap_or(args.key_dim));
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.apply_activity_config(cfg)?;
         l.base.take_pending()?;
@@ -361,9 +329,20 @@ impl MultiHeadAttention {
         let mut d = EinsumDense::new(equation, &output_shape)
             .name(name)
             .path_prefix(&format!("{}/{name}", self.base.name))
-            .weight_args(self.kernel_args.clone(), self.bias_args.clone())
+            .weight_args(
+                WeightArgs::of(
+                    &self.args.kernel_initializer,
+                    &self.args.kernel_regularizer,
+                    &self.args.kernel_constraint,
+                ),
+                WeightArgs::of(
+                    &self.args.bias_initializer,
+                    &self.args.bias_regularizer,
+                    &self.args.bias_constraint,
+                ),
+            )
             .activity_regularizer(self.base.activity_regularizer.clone());
-        if self.use_bias {
+        if self.args.use_bias {
             d = d.bias_axes(bias_axes);
         }
         d
@@ -389,18 +368,26 @@ impl MultiHeadAttention {
         }
         let (qr, vr, kr) = (query_shape.len(), value_shape.len(), key.len());
         let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
-        let mut query =
-            self.sublayer(&eq, output_shape_of(rank - 1, &[self.num_heads, self.key_dim]), &bias, "query");
+        let mut query = self.sublayer(
+            &eq,
+            output_shape_of(rank - 1, &[self.args.num_heads, self.args.key_dim]),
+            &bias,
+            "query",
+        );
         query.build(query_shape)?;
         let (eq, bias, rank) = proj_equation(kr - 1, 1, 2);
-        let mut key_dense =
-            self.sublayer(&eq, output_shape_of(rank - 1, &[self.num_heads, self.key_dim]), &bias, "key");
+        let mut key_dense = self.sublayer(
+            &eq,
+            output_shape_of(rank - 1, &[self.args.num_heads, self.args.key_dim]),
+            &bias,
+            "key",
+        );
         key_dense.build(key)?;
-        let gate = if self.use_gate {
+        let gate = if self.args.use_gate {
             let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
             let mut g = self.sublayer(
                 &eq,
-                output_shape_of(rank - 1, &[self.num_heads, self.value_dim]),
+                output_shape_of(rank - 1, &[self.args.num_heads, self.value_dim_or_key()]),
                 &bias,
                 "gate",
             );
@@ -413,14 +400,14 @@ impl MultiHeadAttention {
         let (eq, bias, value_rank) = proj_equation(vr - 1, 1, 2);
         let mut value = self.sublayer(
             &eq,
-            output_shape_of(value_rank - 1, &[self.num_heads, self.value_dim]),
+            output_shape_of(value_rank - 1, &[self.args.num_heads, self.value_dim_or_key()]),
             &bias,
             "value",
         );
         value.build(value_shape)?;
         // `_build_attention(rank)` on the projected rank.
         let rank = value_rank;
-        let attention_axes: Vec<usize> = match &self.attention_axes {
+        let attention_axes: Vec<usize> = match &self.args.attention_axes.0 {
             None => (1..rank.saturating_sub(2)).collect(),
             Some(axes) => axes
                 .iter()
@@ -438,7 +425,7 @@ impl MultiHeadAttention {
                 .collect::<Result<_>>()?,
         };
         let (dot, combine, scores_rank) = attention_equation(rank, &attention_axes);
-        let out_shape: Vec<usize> = match &self.output_shape {
+        let out_shape: Vec<usize> = match &self.args.output_shape.0 {
             Some(s) => s.clone(),
             None => match query_shape.last() {
                 Some(Some(d)) => vec![*d],
@@ -455,7 +442,7 @@ impl MultiHeadAttention {
             self.sublayer(&eq, output_shape_of(orank - 1, &out_shape), &bias, "attention_output");
         let mut out_in = query.compute_output_shape(query_shape)?;
         if let Some(last) = out_in.last_mut() {
-            *last = Some(self.value_dim);
+            *last = Some(self.value_dim_or_key());
         }
         output.build(&out_in)?;
         self.built = Some(Built {
@@ -480,7 +467,7 @@ impl MultiHeadAttention {
     fn shapes(&self, query: &Shape, value: &Shape, key: Option<&Shape>, scores: bool) -> Result<Vec<Shape>> {
         check_value_key(value, key.unwrap_or(value))?;
         let mut out = query.clone();
-        if let Some(s) = &self.output_shape {
+        if let Some(s) = &self.args.output_shape.0 {
             out.pop();
             out.extend(s.iter().map(|&d| Some(d)));
         }
@@ -490,7 +477,7 @@ impl MultiHeadAttention {
             let rank = value.len() + 1;
             let axes: Vec<usize> = match &self.built {
                 Some(b) => b.attention_axes.clone(),
-                None => match &self.attention_axes {
+                None => match &self.args.attention_axes.0 {
                     None => (1..rank.saturating_sub(2)).collect(),
                     Some(a) => a
                         .iter()
@@ -502,7 +489,7 @@ impl MultiHeadAttention {
             let kd = |i: usize| key.unwrap_or(value).get(i).copied().flatten();
             // Input axes other than the features and the attention axes are batch-like.
             let mut s: Shape = (0..rank - 2).filter(|i| !axes.contains(i)).map(qd).collect();
-            s.push(Some(self.num_heads));
+            s.push(Some(self.args.num_heads));
             s.extend(axes.iter().map(|&i| qd(i)));
             s.extend(axes.iter().map(|&i| kd(i)));
             res.push(s);
@@ -544,7 +531,7 @@ impl MultiHeadAttention {
         if causal {
             and(masking::causal(t, s)?)?;
         }
-        if let Some(w) = self.sliding_window {
+        if let Some(w) = self.args.sliding_window {
             and(masking::sliding_window(t, s, w)?)?;
         }
         Ok(match (attention_mask, auto) {
@@ -588,11 +575,11 @@ impl MultiHeadAttention {
         let q = project(&b.query, query, ctx)?;
         let k = project(&b.key, key_t, ctx)?;
         let v = project(&b.value, value, ctx)?;
-        let scale = 1.0 / (self.key_dim as f32).sqrt();
+        let scale = 1.0 / (self.args.key_dim as f32).sqrt();
         // Keras routes plain 4-D cases through `ops.dot_product_attention` (scale after the
         // product, masked logits replaced, no zeroing of fully masked rows); otherwise the
         // query is scaled first and the masked Softmax layer zeroes masked weights.
-        let fused = !(self.dropout > 0.0 || return_scores || q.rank() != 4);
+        let fused = !(self.args.dropout > 0.0 || return_scores || q.rank() != 4);
         let n_axes = b.attention_axes.len();
         let scores = if fused {
             let s = ops::einsum(&b.dot_product_equation, &k, &q)?;
@@ -612,8 +599,8 @@ impl MultiHeadAttention {
                 weights = masking::keep_or(&weights, m, 0.0)?;
             }
         }
-        let applied = if ctx.training && self.dropout > 0.0 {
-            masking::dropout(&weights, self.dropout, &self.seeded)?
+        let applied = if ctx.training && self.args.dropout > 0.0 {
+            masking::dropout(&weights, self.args.dropout, &self.seeded)?
         } else {
             weights.clone()
         };
@@ -876,23 +863,14 @@ impl Layer for MultiHeadAttention {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("num_heads".into(), json!(self.num_heads));
-        m.insert("key_dim".into(), json!(self.key_dim));
-        m.insert("value_dim".into(), json!(self.value_dim));
-        m.insert("dropout".into(), crate::regularizers::py_float(self.dropout));
-        m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("use_gate".into(), json!(self.use_gate));
-        m.insert("output_shape".into(), json!(self.output_shape));
+        self.args.write_args(&mut m);
         // After build Keras stores the resolved axes (`_build_attention`).
-        let axes = match &self.built {
-            Some(b) => json!(b.attention_axes),
-            None => json!(self.attention_axes),
-        };
-        m.insert("attention_axes".into(), axes);
-        m.insert("sliding_window".into(), json!(self.sliding_window));
-        let weights = [("kernel", &self.kernel_args), ("bias", &self.bias_args)];
-        write_weight_args(&mut m, weights.into_iter(), Some(&self.base.activity_regularizer));
-        m.insert("seed".into(), self.seed.map_or(Value::Null, Value::from));
+        if let Some(b) = &self.built {
+            m.insert("attention_axes".into(), json!(b.attention_axes));
+        }
+        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
+        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

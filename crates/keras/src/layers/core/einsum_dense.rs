@@ -8,10 +8,11 @@ use crate::activations::Activation;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::weight_args::WeightArgs;
 use crate::regularizers::Regularizer;
-
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
 use crate::setters::setters;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.EinsumDense`: `activation(einsum(equation, inputs, kernel) + bias)`.
@@ -36,16 +37,67 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct EinsumDense {
     base: LayerBase,
-    equation: String,
-    partial_output_shape: Shape,
-    bias_axes: Option<String>,
-    activation: Activation,
-    kernel_args: WeightArgs,
-    bias_args: WeightArgs,
+    args: EinsumDenseArgs,
     kernel: Option<Variable>,
     bias: Option<Variable>,
     /// Prefix of the weight paths (`multi_head_attention/query` inside MultiHeadAttention).
     path_prefix: Option<String>,
+}
+
+config_args! {
+    /// EinsumDense's Keras arguments, in Keras's `get_config()` order (`activity_regularizer`,
+    /// kept in the layer's base, is written between the regularizers and the constraints).
+    pub(crate) struct EinsumDenseArgs in EinsumDense.args, family LayerArgs {
+        /// The output without the batch axis (`None` where the size comes from the input).
+        output_shape: PartialShape,
+        equation: String,
+        activation: Activation = Activation::Linear,
+        /// The output letters that get a bias (`"d"`); none by default.
+        bias_axes: Option<String> = None; builder bias_axes(axes: &str) => Some(axes.to_string()),
+        /// Kernel initializer (variance-scaling ones use the equation's input and output axes
+        /// for their fans, as Keras does).
+        kernel_initializer: Initializer = Initializer::glorot_uniform();
+            builder kernel_initializer(initializer: Initializer),
+        /// Bias initializer.
+        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
+        /// Kernel regularizer.
+        kernel_regularizer: Option<Regularizer> = None;
+            builder kernel_regularizer(regularizer: Option<Regularizer>),
+        /// Bias regularizer.
+        bias_regularizer: Option<Regularizer> = None; builder bias_regularizer(regularizer: Option<Regularizer>),
+        /// Kernel constraint.
+        kernel_constraint: Option<Constraint> = None; builder kernel_constraint(constraint: Option<Constraint>),
+        /// Bias constraint.
+        bias_constraint: Option<Constraint> = None; builder bias_constraint(constraint: Option<Constraint>),
+    }
+}
+
+/// EinsumDense's `output_shape`: a list whose `null` entries come from the input (an int is
+/// a one-axis shape).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct PartialShape(Shape);
+
+impl ConfigArg<LayerArgs> for PartialShape {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        let shape = match src.cfg.get(key) {
+            Some(Value::Number(n)) => vec![n.as_u64().map(|v| v as usize)],
+            Some(Value::Array(a)) => {
+                a.iter()
+                    .map(|d| match d {
+                        Value::Null => Ok(None),
+                        d => d.as_u64().map(|v| Some(v as usize)).ok_or_else(|| {
+                            Error::Config(format!("{} config: bad `{key}` entry {d}", src.class))
+                        }),
+                    })
+                    .collect::<Result<_>>()?
+            }
+            other => keras_bail!(Config, "{} config needs `{key}`, got {other:?}", src.class),
+        };
+        Ok(PartialShape(shape))
+    }
 }
 
 /// What Keras's `_analyze_einsum_string` derives from the equation and shapes.
@@ -271,57 +323,35 @@ impl EinsumDense {
         if let Err(e) = split(equation) {
             base.fail(e);
         }
-        EinsumDense {
-            base,
+        let args = EinsumDenseArgs {
+            output_shape: PartialShape(output_shape.to_vec()),
             equation: equation.to_string(),
-            partial_output_shape: output_shape.to_vec(),
-            bias_axes: None,
-            activation: Activation::Linear,
-            kernel_args: WeightArgs::new(Initializer::glorot_uniform()),
-            bias_args: WeightArgs::new(Initializer::Zeros),
-            kernel: None,
-            bias: None,
-            path_prefix: None,
-        }
-    }
-
-    /// The output letters that get a bias (`"d"`); none by default.
-    pub fn bias_axes(mut self, axes: &str) -> Self {
-        self.bias_axes = Some(axes.to_string());
-        self
+            ..EinsumDenseArgs::defaults()
+        };
+        EinsumDense { base, args, kernel: None, bias: None, path_prefix: None }
     }
 
     /// Activation by Keras name.
     pub fn activation(mut self, name: &str) -> Self {
         match Activation::from_name(name) {
-            Ok(a) => self.activation = a,
+            Ok(a) => self.args.activation = a,
             Err(e) => self.base.fail(e),
         }
         self
     }
 
     setters! {
-        /// Kernel initializer (variance-scaling ones use the equation's input and output axes
-        /// for their fans, as Keras does).
-        kernel_initializer(kernel_args.initializer): Initializer,
-        /// Bias initializer.
-        bias_initializer(bias_args.initializer): Initializer,
-        /// Kernel regularizer.
-        kernel_regularizer(kernel_args.regularizer): Option<Regularizer>,
-        /// Bias regularizer.
-        bias_regularizer(bias_args.regularizer): Option<Regularizer>,
-        /// Kernel constraint.
-        kernel_constraint(kernel_args.constraint): Option<Constraint>,
-        /// Bias constraint.
-        bias_constraint(bias_args.constraint): Option<Constraint>,
         /// Activity regularizer.
         activity_regularizer(base.activity_regularizer): Option<Regularizer>,
     }
 
     /// The kernel and bias arguments at once (MultiHeadAttention gives its projections its own).
     pub(crate) fn weight_args(mut self, kernel: WeightArgs, bias: WeightArgs) -> Self {
-        self.kernel_args = kernel;
-        self.bias_args = bias;
+        let a = &mut self.args;
+        (a.kernel_initializer, a.kernel_regularizer, a.kernel_constraint) =
+            (kernel.initializer, kernel.regularizer, kernel.constraint);
+        (a.bias_initializer, a.bias_regularizer, a.bias_constraint) =
+            (bias.initializer, bias.regularizer, bias.constraint);
         self
     }
 
@@ -336,37 +366,15 @@ impl EinsumDense {
 
     /// The equation.
     pub fn equation(&self) -> &str {
-        &self.equation
+        &self.args.equation
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let equation = cfg
-            .get("equation")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::Config("EinsumDense config needs `equation`".into()))?;
-        let output_shape: Shape = match cfg.get("output_shape") {
-            Some(Value::Number(n)) => vec![n.as_u64().map(|v| v as usize)],
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|d| match d {
-                    Value::Null => Ok(None),
-                    d => d.as_u64().map(|v| Some(v as usize)).ok_or_else(|| {
-                        Error::Config(format!("EinsumDense config: bad `output_shape` entry {d}"))
-                    }),
-                })
-                .collect::<Result<_>>()?,
-            other => keras_bail!(Config, "EinsumDense config needs `output_shape`, got {other:?}"),
-        };
-        let mut l = EinsumDense::new(equation, &output_shape);
-        l.bias_axes = match cfg.get("bias_axes") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => keras_bail!(Config, "EinsumDense config: `bias_axes` should be a string, got {v}"),
-        };
-        l.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        l.kernel_args = WeightArgs::from_config(cfg, "kernel", Initializer::glorot_uniform())?;
-        l.bias_args = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
+        let args = EinsumDenseArgs::read_args(&mut LayerCfg::new(cfg, "EinsumDense"))?;
+        // The constructor's check of the equation is the config's check too.
+        let mut l = EinsumDense::new(&args.equation, &args.output_shape.0);
+        l.args = args;
         if let Some(q) = cfg.get("quantization_config").filter(|v| !v.is_null()) {
             keras_bail!(Config, "EinsumDense: quantized layers are not supported (quantization_config={q})");
         }
@@ -382,23 +390,31 @@ impl Layer for EinsumDense {
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         crate::layers::layer::check_pending(self)?;
-        let a = analyze(&self.equation, self.bias_axes.as_deref(), input_shape, &self.partial_output_shape)?;
+        let a = analyze(
+            &self.args.equation,
+            self.args.bias_axes.as_deref(),
+            input_shape,
+            &self.args.output_shape.0,
+        )?;
         let name = self.base.name.clone();
         let kernel_shape = known_dims(&a.kernel_shape, "kernel", &name)?;
-        let kernel = match &self.kernel_args.initializer {
+        let w = &self.args;
+        let kernel_args = WeightArgs::of(&w.kernel_initializer, &w.kernel_regularizer, &w.kernel_constraint);
+        let bias_args = WeightArgs::of(&w.bias_initializer, &w.bias_regularizer, &w.bias_constraint);
+        let kernel = match &kernel_args.initializer {
             // Keras passes the equation's axes to variance scaling: fan_in is the product of
             // the input axes, fan_out of the output axes (they cover every kernel axis).
             Initializer::VarianceScaling { .. } => {
                 let fan_in: usize = a.input_axes.iter().map(|&i| kernel_shape[i]).product();
                 let fan_out: usize = a.output_axes.iter().map(|&i| kernel_shape[i]).product();
-                self.kernel_args.initializer.initialize(&[fan_in, fan_out])?.reshape(kernel_shape.clone())?
+                kernel_args.initializer.initialize(&[fan_in, fan_out])?.reshape(kernel_shape.clone())?
             }
             init => init.initialize(&kernel_shape)?,
         };
         let owner = self.path_prefix.clone().unwrap_or(name.clone());
-        self.kernel = Some(self.kernel_args.variable_of("kernel", &owner, kernel));
+        self.kernel = Some(kernel_args.variable_of("kernel", &owner, kernel));
         self.bias = match &a.bias_shape {
-            Some(s) => Some(self.bias_args.variable("bias", &owner, &known_dims(s, "bias", &name)?)?),
+            Some(s) => Some(bias_args.variable("bias", &owner, &known_dims(s, "bias", &name)?)?),
             None => None,
         };
         self.base.build_input_shape = Some(input_shape.to_vec());
@@ -407,8 +423,13 @@ impl Layer for EinsumDense {
     }
 
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
-        Ok(analyze(&self.equation, self.bias_axes.as_deref(), input_shape, &self.partial_output_shape)?
-            .output_shape)
+        Ok(analyze(
+            &self.args.equation,
+            self.args.bias_axes.as_deref(),
+            input_shape,
+            &self.args.output_shape.0,
+        )?
+        .output_shape)
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
@@ -417,7 +438,8 @@ impl Layer for EinsumDense {
             .as_ref()
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         let shape: Shape = x.shape().iter().map(|&d| Some(d)).collect();
-        let a = analyze(&self.equation, self.bias_axes.as_deref(), &shape, &self.partial_output_shape)?;
+        let a =
+            analyze(&self.args.equation, self.args.bias_axes.as_deref(), &shape, &self.args.output_shape.0)?;
         if a.kernel_shape.iter().zip(kernel.shape()).any(|(k, &w)| *k != Some(w))
             || a.kernel_shape.len() != kernel.shape().len()
         {
@@ -430,12 +452,12 @@ impl Layer for EinsumDense {
                 a.kernel_shape
             );
         }
-        let eq = concrete_equation(&self.equation, x.rank())?;
+        let eq = concrete_equation(&self.args.equation, x.rank())?;
         let mut y = ops::einsum(&eq, x, kernel.value())?;
         if let Some(b) = &self.bias {
             y = ops::add(&y, b.value())?;
         }
-        self.activation.apply(&y)
+        self.args.activation.apply(&y)
     }
 
     fn own_weights(&self) -> Vec<&Variable> {
@@ -448,12 +470,10 @@ impl Layer for EinsumDense {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("output_shape".into(), json!(self.partial_output_shape));
-        m.insert("equation".into(), json!(self.equation));
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("bias_axes".into(), json!(self.bias_axes));
-        let weights = [("kernel", &self.kernel_args), ("bias", &self.bias_args)];
-        write_weight_args(&mut m, weights.into_iter(), Some(&self.base.activity_regularizer));
+        self.args.write_args(&mut m);
+        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
+        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }

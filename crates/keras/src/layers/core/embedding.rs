@@ -1,9 +1,14 @@
 //! `Embedding`: integer ids -> rows of a `(input_dim, output_dim)` table.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::weight_args::WeightArgs;
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Turns non-negative integer ids into dense vectors (Keras `keras.layers.Embedding`).
@@ -25,11 +30,30 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct Embedding {
     base: LayerBase,
-    input_dim: usize,
-    output_dim: usize,
-    embeddings_initializer: Initializer,
-    mask_zero: bool,
+    args: EmbeddingArgs,
     embeddings: Option<Variable>,
+}
+
+config_args! {
+    /// Embedding's Keras arguments, in Keras's `get_config()` order (`activity_regularizer`,
+    /// which Keras writes between the regularizer and the constraint, is not supported and
+    /// written as `null` there).
+    pub(crate) struct EmbeddingArgs in Embedding.args, family LayerArgs {
+        input_dim: usize,
+        output_dim: usize,
+        /// Initializer of the table.
+        embeddings_initializer: Initializer = Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None };
+            builder embeddings_initializer(initializer: Initializer),
+        /// Penalty of the table added to the training loss (Keras `embeddings_regularizer`).
+        embeddings_regularizer: Option<Regularizer> = None;
+            builder embeddings_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Constraint applied to the table after each optimizer update (Keras
+        /// `embeddings_constraint`).
+        embeddings_constraint: Option<Constraint> = None;
+            builder embeddings_constraint(constraint: Constraint) => Some(constraint),
+        /// Treat id 0 as padding: the layer emits a mask for the following layers.
+        mask_zero: bool = false; builder mask_zero(mask_zero: bool),
+    }
 }
 
 impl Embedding {
@@ -45,46 +69,30 @@ impl Embedding {
         }
         Embedding {
             base,
-            input_dim,
-            output_dim,
-            embeddings_initializer: Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None },
-            mask_zero: false,
+            args: EmbeddingArgs { input_dim, output_dim, ..EmbeddingArgs::defaults() },
             embeddings: None,
         }
-    }
-
-    crate::setters::setters! {
-        /// Treat id 0 as padding: the layer emits a mask for the following layers.
-        mask_zero: bool,
-        /// Initializer of the table.
-        embeddings_initializer: Initializer,
     }
 
     crate::layers::builders::base_builders!();
 
     /// Vocabulary size.
     pub fn input_dim(&self) -> usize {
-        self.input_dim
+        self.args.input_dim
     }
 
     /// Vector size.
     pub fn output_dim(&self) -> usize {
-        self.output_dim
+        self.args.output_dim
     }
 
     /// Rebuilds the layer from its Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let get = |k: &str| {
-            cfg.get(k)
-                .and_then(Value::as_u64)
-                .ok_or_else(|| Error::Config(format!("Embedding config needs `{k}`")))
-        };
-        let mut e = Embedding::new(get("input_dim")? as usize, get("output_dim")? as usize);
+        let args = EmbeddingArgs::read_args(&mut LayerCfg::new(cfg, "Embedding"))?;
+        // The constructor's checks are the config's checks too.
+        let mut e = Embedding::new(args.input_dim, args.output_dim);
+        e.args = args;
         e.base.apply_config(cfg);
-        e.mask_zero = cfg.get("mask_zero").and_then(Value::as_bool).unwrap_or(false);
-        if let Some(v) = cfg.get("embeddings_initializer") {
-            e.embeddings_initializer = Initializer::from_config(v)?;
-        }
         e.base.take_pending()?;
         Ok(e)
     }
@@ -94,12 +102,12 @@ impl Embedding {
         let raw = x.to_i64_vec();
         let mut out = Vec::with_capacity(raw.len());
         for (pos, &id) in raw.iter().enumerate() {
-            if id < 0 || id as u64 >= self.input_dim as u64 {
+            if id < 0 || id as u64 >= self.args.input_dim as u64 {
                 keras_bail!(
                     Value,
                     "Layer {}: input id {id} (flat position {pos}) is outside [0, input_dim={})",
                     self.base.name,
-                    self.input_dim
+                    self.args.input_dim
                 );
             }
             out.push(id as usize);
@@ -114,8 +122,11 @@ impl Layer for Embedding {
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
         crate::layers::layer::check_pending(self)?;
-        let table = self.embeddings_initializer.initialize(&[self.input_dim, self.output_dim])?;
-        self.embeddings = Some(Variable::new("embeddings", &self.base.name, table, true));
+        let a = &self.args;
+        let table =
+            WeightArgs::of(&a.embeddings_initializer, &a.embeddings_regularizer, &a.embeddings_constraint);
+        self.embeddings =
+            Some(table.variable("embeddings", &self.base.name, &[a.input_dim, a.output_dim])?);
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -123,7 +134,7 @@ impl Layer for Embedding {
 
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         let mut s = input_shape.to_vec();
-        s.push(Some(self.output_dim));
+        s.push(Some(self.args.output_dim));
         Ok(s)
     }
 
@@ -133,7 +144,7 @@ impl Layer for Embedding {
             .as_ref()
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         let ids = self.ids(x)?;
-        let d = self.output_dim;
+        let d = self.args.output_dim;
         let tv = table.value().as_f32()?;
         let mut out = Vec::with_capacity(ids.len() * d);
         for &i in &ids {
@@ -141,7 +152,7 @@ impl Layer for Embedding {
         }
         let mut shape = x.shape().to_vec();
         shape.push(d);
-        let vocab = self.input_dim;
+        let vocab = self.args.input_dim;
         Ok(Tensor::from_op(
             out,
             shape,
@@ -177,7 +188,7 @@ impl Layer for Embedding {
     }
 
     fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-        if !self.mask_zero {
+        if !self.args.mask_zero {
             return Ok(None);
         }
         let m: Vec<f32> = x.to_i64_vec().iter().map(|&v| if v != 0 { 1.0 } else { 0.0 }).collect();
@@ -194,13 +205,8 @@ impl Layer for Embedding {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("input_dim".into(), json!(self.input_dim));
-        m.insert("output_dim".into(), json!(self.output_dim));
-        m.insert("embeddings_initializer".into(), self.embeddings_initializer.to_config());
-        m.insert("embeddings_regularizer".into(), Value::Null);
-        m.insert("activity_regularizer".into(), Value::Null);
-        m.insert("embeddings_constraint".into(), Value::Null);
-        m.insert("mask_zero".into(), json!(self.mask_zero));
+        self.args.write_args(&mut m);
+        insert_before(&mut m, "embeddings_constraint", "activity_regularizer", Value::Null);
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }
@@ -277,5 +283,27 @@ mod tests {
         assert!(ids.iter().any(|&i| i < 2500) && ids.iter().any(|&i| i >= 2500));
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&g), bits(&want));
+    }
+
+    #[test]
+    fn config_keys_in_keras_order_with_the_table_penalty() {
+        let e = Embedding::new(5, 2).embeddings_regularizer(Regularizer::l1(0.1).unwrap()).mask_zero(true);
+        let cfg = e.get_config();
+        let keys: Vec<&str> = cfg.as_object().unwrap().keys().map(String::as_str).collect();
+        let want = [
+            "input_dim",
+            "output_dim",
+            "embeddings_initializer",
+            "embeddings_regularizer",
+            "activity_regularizer",
+            "embeddings_constraint",
+            "mask_zero",
+            "quantization_config",
+        ];
+        assert_eq!(keys[keys.len() - want.len()..], want);
+        assert!(cfg["embeddings_regularizer"].is_object(), "{cfg}");
+        assert_eq!(Embedding::from_config(&cfg).unwrap().get_config(), cfg);
+        assert!(Embedding::from_config(&serde_json::json!({"input_dim": 0, "output_dim": 2})).is_err());
+        assert!(Embedding::from_config(&serde_json::json!({"output_dim": 2})).is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! `Masking`: marks timesteps whose features all equal `mask_value` as padding.
 
 use keras_engine::ops;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// Masks timesteps where every feature equals `mask_value` (Keras `keras.layers.Masking`):
@@ -19,20 +21,28 @@ use crate::{keras_bail, Result, Tensor};
 /// ```
 pub struct Masking {
     base: LayerBase,
-    mask_value: f64,
+    args: MaskingArgs,
+}
+
+config_args! {
+    /// Masking's Keras arguments.
+    pub(crate) struct MaskingArgs, family LayerArgs {
+        mask_value: f64 = 0.0,
+    }
 }
 
 impl Masking {
     /// A masking layer for `mask_value` (Keras default 0.0).
     pub fn new(mask_value: f64) -> Self {
-        Masking { base: LayerBase::new("masking"), mask_value }
+        Masking { base: LayerBase::new("masking"), args: MaskingArgs { mask_value } }
     }
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds the layer from its Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut m = Masking::new(cfg.get("mask_value").and_then(Value::as_f64).unwrap_or(0.0));
+        let args = MaskingArgs::read_args(&mut LayerCfg::new(cfg, "Masking"))?;
+        let mut m = Masking { base: LayerBase::new("masking"), args };
         m.base.apply_config(cfg);
         Ok(m)
     }
@@ -49,7 +59,7 @@ impl Masking {
         }
         let f = x.shape()[x.rank() - 1];
         let v = x.to_f32_vec();
-        let mv = self.mask_value as f32;
+        let mv = self.args.mask_value as f32;
         Ok(v.chunks(f.max(1)).map(|row| if row.iter().any(|&e| e != mv) { 1.0 } else { 0.0 }).collect())
     }
 }
@@ -70,7 +80,7 @@ impl Layer for Masking {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("mask_value".into(), json!(self.mask_value));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -78,6 +88,7 @@ impl Layer for Masking {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn masks_steps_equal_to_mask_value() {

@@ -1,9 +1,11 @@
 //! `Concatenate`: joins a list of inputs along one axis.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{bool_mask, expand_mask_to, merge_layer_impl, py_shapes};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// Keras `keras.layers.Concatenate`: concatenates a list of tensors along `axis` (default
@@ -23,7 +25,16 @@ use crate::{keras_bail, ops, Error, Result, Tensor};
 pub struct Concatenate {
     base: LayerBase,
     build_shapes: Option<Vec<Shape>>,
-    axis: i64,
+    args: ConcatenateArgs,
+}
+
+config_args! {
+    /// Concatenate's Keras arguments.
+    pub(crate) struct ConcatenateArgs in Concatenate.args, family LayerArgs {
+        /// The concatenation axis (negative counts from the end; `0`, the batch axis, is allowed as
+        /// in Keras).
+        axis: i64 = -1; builder axis(axis: i64),
+    }
 }
 
 impl Default for Concatenate {
@@ -35,33 +46,24 @@ impl Default for Concatenate {
 impl Concatenate {
     /// Concatenation along the last axis.
     pub fn new() -> Self {
-        Concatenate { base: LayerBase::new("concatenate"), build_shapes: None, axis: -1 }
-    }
-
-    crate::setters::setters! {
-        /// The concatenation axis (negative counts from the end; `0`, the batch axis, is allowed as
-        /// in Keras).
-        axis: i64,
+        Concatenate {
+            base: LayerBase::new("concatenate"),
+            build_shapes: None,
+            args: ConcatenateArgs::defaults(),
+        }
     }
 
     crate::layers::builders::name_builder!();
 
     /// The concatenation axis as given.
     pub fn get_axis(&self) -> i64 {
-        self.axis
+        self.args.axis
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = Concatenate::new();
-        match cfg.get("axis") {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                l.axis = v.as_i64().ok_or_else(|| {
-                    Error::Config(format!("Concatenate config: `axis` should be an integer, got {v}"))
-                })?
-            }
-        }
+        let args = ConcatenateArgs::read_args(&mut LayerCfg::new(cfg, "Concatenate"))?;
+        let mut l = Concatenate { args, ..Concatenate::new() };
         l.base.apply_config(cfg);
         l.base.apply_activity_config(cfg)?;
         Ok(l)
@@ -69,22 +71,22 @@ impl Concatenate {
 
     fn config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("axis".into(), json!(self.axis));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 
     /// The axis resolved for a rank (Python's `axis % rank`).
     fn resolve(&self, rank: usize, shapes: &[Shape]) -> Result<usize> {
         let r = rank as i64;
-        if rank == 0 || self.axis >= r || self.axis < -r {
+        if rank == 0 || self.args.axis >= r || self.args.axis < -r {
             keras_bail!(
                 InvalidArgument,
                 "A `Concatenate` layer requires inputs with matching shapes except for the concatenation axis. Received: input_shape={} (axis {} is out of range)",
                 py_shapes(shapes),
-                self.axis
+                self.args.axis
             );
         }
-        Ok(self.axis.rem_euclid(r) as usize)
+        Ok(self.args.axis.rem_euclid(r) as usize)
     }
 
     /// Keras `Concatenate.build` validation and `compute_output_shape`.
@@ -124,7 +126,7 @@ impl Concatenate {
     }
 
     fn merge(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Tensor> {
-        let ax = self.axis;
+        let ax = self.args.axis;
         let parts: Vec<&Tensor> = inputs.iter().collect();
         Ok(ops::concat(&parts, ax as isize)?)
     }
@@ -152,7 +154,7 @@ impl Concatenate {
             });
         }
         let parts: Vec<&Tensor> = full.iter().collect();
-        let cat = ops::concat(&parts, self.axis as isize)?;
+        let cat = ops::concat(&parts, self.args.axis as isize)?;
         Ok(Some(ops::max_axes(&cat, &[-1], false)?))
     }
 }

@@ -3,8 +3,10 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{merge_layer_impl, py_shape, py_shapes};
-use crate::{keras_bail, ops, Error, Result, Tensor};
+use crate::utils::config_args::{config_args, ConfigArg};
+use crate::{keras_bail, ops, Result, Tensor};
 
 /// Keras `keras.layers.Dot`: for `x (batch, ...)` and `y (batch, ...)`, sums `x * y` over
 /// `axes[0]` of `x` and `axes[1]` of `y` (Keras `batch_dot`). The output shape is `x`'s shape
@@ -26,8 +28,60 @@ use crate::{keras_bail, ops, Error, Result, Tensor};
 pub struct Dot {
     base: LayerBase,
     build_shapes: Option<Vec<Shape>>,
-    axes: Axes,
-    normalize: bool,
+    args: DotArgs,
+}
+
+config_args! {
+    /// Dot's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct DotArgs in Dot.args, family LayerArgs {
+        axes: Axes,
+        /// L2-normalizes both inputs along the dot axes first (the output is the cosine similarity).
+        normalize: bool = false; builder normalize(normalize: bool),
+    }
+}
+
+impl Default for Axes {
+    /// The last axis of both inputs.
+    fn default() -> Self {
+        Axes::Both(-1)
+    }
+}
+
+/// An int, or a list of two ints.
+impl ConfigArg<LayerArgs> for Axes {
+    fn to_config(&self) -> Value {
+        match *self {
+            Axes::Both(a) => json!(a),
+            Axes::Pair(a, b) => json!([a, b]),
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        Ok(match src.cfg.get(key) {
+            Some(Value::Number(n)) if n.is_i64() => Axes::Both(n.as_i64().unwrap_or(-1)),
+            Some(Value::Array(a)) => {
+                if a.len() != 2 {
+                    keras_bail!(
+                        Config,
+                        "Invalid format for argument `{key}`: it should contain two elements. Received: {key}={}",
+                        Value::Array(a.clone())
+                    );
+                }
+                match (a[0].as_i64(), a[1].as_i64()) {
+                    (Some(x), Some(y)) => Axes::Pair(x, y),
+                    _ => keras_bail!(
+                        Config,
+                        "Invalid format for argument `{key}`: list elements should be integers. Received: {key}={}",
+                        Value::Array(a.clone())
+                    ),
+                }
+            }
+            Some(v) => keras_bail!(
+                Config,
+                "Invalid type for argument `{key}`: it should be a list or an int. Received: {key}={v}"
+            ),
+            None => keras_bail!(Config, "{} config needs `{key}`", src.class),
+        })
+    }
 }
 
 /// `axes` as Keras takes it: one integer for both inputs, or one per input.
@@ -42,60 +96,32 @@ pub enum Axes {
 impl Dot {
     /// A dot product over `axis` of both inputs.
     pub fn new(axis: i64) -> Self {
-        Dot { base: LayerBase::new("dot"), build_shapes: None, axes: Axes::Both(axis), normalize: false }
+        Dot {
+            base: LayerBase::new("dot"),
+            build_shapes: None,
+            args: DotArgs { axes: Axes::Both(axis), normalize: false },
+        }
     }
 
     /// A dot product over `axes.0` of the first input and `axes.1` of the second.
     pub fn with_axes(axes: (i64, i64)) -> Self {
-        Dot { axes: Axes::Pair(axes.0, axes.1), ..Dot::new(-1) }
-    }
-
-    crate::setters::setters! {
-        /// L2-normalizes both inputs along the dot axes first (the output is the cosine similarity).
-        normalize: bool,
+        let mut d = Dot::new(-1);
+        d.args.axes = Axes::Pair(axes.0, axes.1);
+        d
     }
 
     crate::layers::builders::name_builder!();
 
     /// The axes as given.
     pub fn axes(&self) -> Axes {
-        self.axes
+        self.args.axes
     }
 
     /// Rebuilds from a Keras config (`axes` an integer or a pair).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let axes = match cfg.get("axes") {
-            Some(Value::Number(n)) if n.is_i64() => Axes::Both(n.as_i64().unwrap_or(-1)),
-            Some(Value::Array(a)) => {
-                if a.len() != 2 {
-                    keras_bail!(
-                        Config,
-                        "Invalid format for argument `axes`: it should contain two elements. Received: axes={}",
-                        Value::Array(a.clone())
-                    );
-                }
-                match (a[0].as_i64(), a[1].as_i64()) {
-                    (Some(x), Some(y)) => Axes::Pair(x, y),
-                    _ => keras_bail!(
-                        Config,
-                        "Invalid format for argument `axes`: list elements should be integers. Received: axes={}",
-                        Value::Array(a.clone())
-                    ),
-                }
-            }
-            Some(v) => keras_bail!(
-                Config,
-                "Invalid type for argument `axes`: it should be a list or an int. Received: axes={v}"
-            ),
-            None => keras_bail!(Config, "Dot config needs `axes`"),
-        };
-        let normalize = match cfg.get("normalize") {
-            None | Some(Value::Null) => false,
-            Some(v) => v.as_bool().ok_or_else(|| {
-                Error::Config(format!("Dot config: `normalize` should be a boolean, got {v}"))
-            })?,
-        };
-        let mut l = Dot { axes, normalize, ..Dot::new(-1) };
+        let args = DotArgs::read_args(&mut LayerCfg::new(cfg, "Dot"))?;
+        let mut l = Dot::new(-1);
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.apply_activity_config(cfg)?;
         Ok(l)
@@ -103,14 +129,7 @@ impl Dot {
 
     fn config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert(
-            "axes".into(),
-            match self.axes {
-                Axes::Both(a) => json!(a),
-                Axes::Pair(a, b) => json!([a, b]),
-            },
-        );
-        m.insert("normalize".into(), json!(self.normalize));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 
@@ -127,7 +146,7 @@ impl Dot {
             }
             Ok(a.rem_euclid(r) as usize)
         };
-        match self.axes {
+        match self.args.axes {
             Axes::Both(a) => Ok((fix(a, r1)?, fix(a, r2)?)),
             Axes::Pair(a, b) => Ok((fix(a, r1)?, fix(b, r2)?)),
         }
@@ -190,7 +209,7 @@ impl Dot {
         let (x, y) = (&inputs[0], &inputs[1]);
         let shapes: Vec<Shape> = inputs.iter().map(crate::layers::merging::base_merge::known).collect();
         let (a0, a1) = self.resolve(x.rank(), y.rank(), &shapes)?;
-        let (x, y) = if self.normalize {
+        let (x, y) = if self.args.normalize {
             (l2_normalize(x, a0)?, l2_normalize(y, a1)?)
         } else {
             (x.clone(), y.clone())

@@ -6,13 +6,11 @@ use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{bool_arg, f64_arg, finish, layer_common};
-use crate::layers::weight_args::{write_initializer_args, write_penalty_args, WeightArgs};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::weight_args::WeightArgs;
+use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result, Tensor};
-
-use super::shared_config::{
-    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
-};
 
 /// Keras `keras.layers.BatchNormalization` over the feature axis `axis` (default -1).
 ///
@@ -28,21 +26,61 @@ use super::shared_config::{
 /// ```
 pub struct BatchNormalization {
     base: LayerBase,
-    axis: isize,
-    momentum: f64,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    synchronized: bool,
-    renorm_momentum: f64,
-    beta_args: WeightArgs,
-    gamma_args: WeightArgs,
-    moving_mean_initializer: Initializer,
-    moving_variance_initializer: Initializer,
+    args: BatchNormalizationArgs,
     gamma: Option<Variable>,
     beta: Option<Variable>,
     moving_mean: Option<Variable>,
     moving_variance: Option<Variable>,
+}
+
+norm_args! {
+    /// BatchNormalization's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct BatchNormalizationArgs in BatchNormalization.args {
+        /// The feature axis (negative counts from the end).
+        axis: FeatureAxis = FeatureAxis(-1); builder axis(axis: isize) => FeatureAxis(axis),
+        momentum: f64 = 0.99,
+        @epsilon_center_scale,
+        @beta_gamma_initializers,
+        /// `moving_mean`'s initializer (zeros).
+        moving_mean_initializer: Initializer = Initializer::Zeros;
+            builder moving_mean_initializer(initializer: Initializer),
+        /// `moving_variance`'s initializer (ones).
+        moving_variance_initializer: Initializer = Initializer::Ones;
+            builder moving_variance_initializer(initializer: Initializer),
+        @beta_gamma_penalties,
+        synchronized: bool = false,
+        /// Batch renormalization, refused when true.
+        renorm: bool = false,
+        renorm_clipping: Value = Value::Null,
+        renorm_momentum: f64 = 0.99,
+    }
+}
+
+/// BatchNormalization's `axis`: an int (a one-element list, as older configs write it, is
+/// read too).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FeatureAxis(isize);
+
+impl ConfigArg<LayerArgs> for FeatureAxis {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let axis = match src.cfg.get(key) {
+            None => return Ok(default.unwrap_or_default()),
+            Some(Value::Array(a)) if a.len() == 1 => a[0].as_i64(),
+            Some(v) => v.as_i64(),
+        };
+        match axis {
+            Some(a) => Ok(FeatureAxis(a as isize)),
+            None => keras_bail!(
+                Config,
+                "{}: `{key}` must be an integer, received {key}={}",
+                src.class,
+                src.cfg[key]
+            ),
+        }
+    }
 }
 
 impl Default for BatchNormalization {
@@ -56,27 +94,12 @@ impl BatchNormalization {
     pub fn new() -> Self {
         BatchNormalization {
             base: LayerBase::new("batch_normalization"),
-            axis: -1,
-            momentum: 0.99,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            synchronized: false,
-            renorm_momentum: 0.99,
-            beta_args: WeightArgs::new(Initializer::Zeros),
-            gamma_args: WeightArgs::new(Initializer::Ones),
-            moving_mean_initializer: Initializer::Zeros,
-            moving_variance_initializer: Initializer::Ones,
+            args: BatchNormalizationArgs::defaults(),
             gamma: None,
             beta: None,
             moving_mean: None,
             moving_variance: None,
         }
-    }
-
-    crate::setters::setters! {
-        /// The feature axis (negative counts from the end).
-        axis: isize,
     }
 
     /// Weight of the old moving statistics in each update (in `[0, 1]`).
@@ -87,73 +110,41 @@ impl BatchNormalization {
                 self.base.name
             )));
         }
-        self.momentum = m;
+        self.args.momentum = m;
         self
     }
 
-    crate::setters::setters! {
-        /// `moving_mean`'s initializer (zeros).
-        moving_mean_initializer: Initializer,
-        /// `moving_variance`'s initializer (ones).
-        moving_variance_initializer: Initializer,
-    }
+    epsilon_builder!();
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config. Batch renormalization (`renorm: true`) is refused.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         const C: &str = "BatchNormalization";
-        let axis = match cfg.get("axis") {
-            None => -1,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or(-1) as isize,
-            Some(Value::Array(a)) if a.len() == 1 && a[0].as_i64().is_some() => {
-                a[0].as_i64().unwrap_or(-1) as isize
-            }
-            Some(other) => keras_bail!(Config, "{C}: `axis` must be an integer, received axis={other}"),
-        };
-        if bool_arg(cfg, "renorm", false, C)? {
+        let args = BatchNormalizationArgs::read_args(&mut LayerCfg::new(cfg, C))?;
+        if args.renorm {
             keras_bail!(Config, "{C}: batch renormalization (renorm=True) is not supported by keras-rs");
         }
-        let momentum = f64_arg(cfg, "momentum", 0.99, C)?;
-        let (epsilon, center, scale) = read_epsilon_center_scale(cfg, C)?;
-        let mut l = BatchNormalization::new()
-            .axis(axis)
-            .momentum(momentum)
-            .epsilon(epsilon)
-            .center(center)
-            .scale(scale);
-        l.synchronized = bool_arg(cfg, "synchronized", false, C)?;
-        l.renorm_momentum = f64_arg(cfg, "renorm_momentum", 0.99, C)?;
+        // The builders' checks are the config's checks too.
+        let mut l = BatchNormalization::new().momentum(args.momentum).epsilon(args.epsilon);
+        l.args = args;
         l.base.apply_config(cfg);
-        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
-        for (key, slot) in [
-            ("moving_mean_initializer", &mut l.moving_mean_initializer),
-            ("moving_variance_initializer", &mut l.moving_variance_initializer),
-        ] {
-            if let Some(v) = cfg.get(key) {
-                *slot = Initializer::from_config(v)?;
-            }
-        }
         finish(&mut l.base, ()).map(|_| l)
     }
 
     /// The feature axis resolved against `rank`.
     fn resolved_axis(&self, rank: usize) -> Result<usize> {
-        let r = rank as isize;
-        if self.axis >= r || self.axis < -r {
+        let (r, axis) = (rank as isize, self.args.axis.0);
+        if axis >= r || axis < -r {
             keras_bail!(
                 InvalidArgument,
-                "Layer {}: axis {} is out of bounds for inputs of rank {rank}. Received: axis={}",
-                self.base.name,
-                self.axis,
-                self.axis
+                "Layer {}: axis {axis} is out of bounds for inputs of rank {rank}. Received: axis={axis}",
+                self.base.name
             );
         }
-        Ok(if self.axis < 0 { (self.axis + r) as usize } else { self.axis as usize })
+        Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
     }
 }
-
-norm_options!(BatchNormalization { epsilon, beta_gamma });
 
 impl Layer for BatchNormalization {
     layer_common!("BatchNormalization", true);
@@ -167,7 +158,7 @@ impl Layer for BatchNormalization {
                 Shape,
                 "Layer {}: the feature axis {} of the inputs must be defined, received {}",
                 self.base.name,
-                self.axis,
+                self.args.axis.0,
                 shape_str(input_shape)
             );
         };
@@ -175,10 +166,13 @@ impl Layer for BatchNormalization {
         let var = |n: &str, init: &Initializer, trainable: bool| -> Result<Variable> {
             Ok(Variable::new(n, &name, init.initialize(&[c])?, trainable))
         };
-        self.gamma = if self.scale { Some(self.gamma_args.variable("gamma", &name, &[c])?) } else { None };
-        self.beta = if self.center { Some(self.beta_args.variable("beta", &name, &[c])?) } else { None };
-        self.moving_mean = Some(var("moving_mean", &self.moving_mean_initializer, false)?);
-        self.moving_variance = Some(var("moving_variance", &self.moving_variance_initializer, false)?);
+        let a = &self.args;
+        let gamma = WeightArgs::of(&a.gamma_initializer, &a.gamma_regularizer, &a.gamma_constraint);
+        let beta = WeightArgs::of(&a.beta_initializer, &a.beta_regularizer, &a.beta_constraint);
+        self.gamma = if a.scale { Some(gamma.variable("gamma", &name, &[c])?) } else { None };
+        self.beta = if a.center { Some(beta.variable("beta", &name, &[c])?) } else { None };
+        self.moving_mean = Some(var("moving_mean", &a.moving_mean_initializer, false)?);
+        self.moving_variance = Some(var("moving_variance", &a.moving_variance_initializer, false)?);
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -200,16 +194,16 @@ impl Layer for BatchNormalization {
                 Shape,
                 "Input 0 of layer \"{}\" is incompatible with the layer: expected axis {} of input shape to have value {c}, but received input with shape {:?}",
                 self.base.name,
-                self.axis,
+                self.args.axis.0,
                 x.shape()
             );
         }
         let gamma = self.gamma.as_ref().map(Variable::value);
         let beta = self.beta.as_ref().map(Variable::value);
-        let eps = self.epsilon as f32;
+        let eps = self.args.epsilon as f32;
         if ctx.training && self.trainable() {
             let (y, mean, var) = ops::batch_norm_train(x, ax as isize, gamma, beta, eps)?;
-            let (keep, take) = (self.momentum as f32, (1.0 - self.momentum) as f32);
+            let (keep, take) = (self.args.momentum as f32, (1.0 - self.args.momentum) as f32);
             for (v, batch) in [(mm, &mean), (mv, &var)] {
                 let old = v.value().as_f32()?;
                 let new: Vec<f32> = old.iter().zip(batch.iter()).map(|(o, b)| o * keep + b * take).collect();
@@ -235,18 +229,7 @@ impl Layer for BatchNormalization {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("axis".into(), json!(self.axis));
-        m.insert("momentum".into(), json!(self.momentum));
-        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
-        let weights = beta_gamma(&self.beta_args, &self.gamma_args);
-        write_initializer_args(&mut m, weights.into_iter());
-        m.insert("moving_mean_initializer".into(), self.moving_mean_initializer.to_config());
-        m.insert("moving_variance_initializer".into(), self.moving_variance_initializer.to_config());
-        write_penalty_args(&mut m, weights.into_iter(), None);
-        m.insert("synchronized".into(), json!(self.synchronized));
-        m.insert("renorm".into(), json!(false));
-        m.insert("renorm_clipping".into(), Value::Null);
-        m.insert("renorm_momentum".into(), json!(self.renorm_momentum));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -266,7 +249,7 @@ impl BatchNormalization {
         Some((|| {
             let (gamma, beta) = (vals(self.gamma.as_ref())?, vals(self.beta.as_ref())?);
             let (mean, var) = (mm.value().as_f32()?, mv.value().as_f32()?);
-            Ok(ops::ChannelNorm::new(mean, var, gamma, beta, self.epsilon as f32)?)
+            Ok(ops::ChannelNorm::new(mean, var, gamma, beta, self.args.epsilon as f32)?)
         })())
     }
 }

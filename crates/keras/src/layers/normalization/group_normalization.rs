@@ -2,17 +2,13 @@
 //! is instance normalization, a single group is close to layer normalization).
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::layers::reshaping::args::{finish, layer_common};
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::layers::weight_args::WeightArgs;
 use crate::{keras_bail, Error, Result, Tensor};
-
-use super::shared_config::{
-    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
-};
 
 /// Keras `keras.layers.GroupNormalization`: the channels of `axis` (default the last) are
 /// split into `groups` groups; each group of each sample is normalized with its own mean and
@@ -29,15 +25,21 @@ use super::shared_config::{
 /// ```
 pub struct GroupNormalization {
     base: LayerBase,
-    groups: i64,
-    axis: isize,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    beta_args: WeightArgs,
-    gamma_args: WeightArgs,
+    args: GroupNormalizationArgs,
     gamma: Option<Variable>,
     beta: Option<Variable>,
+}
+
+norm_args! {
+    /// GroupNormalization's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct GroupNormalizationArgs in GroupNormalization.args {
+        groups: i64 = 32,
+        /// The channel axis (default -1).
+        axis: isize = -1; builder axis(axis: isize),
+        @epsilon_center_scale,
+        @beta_gamma_initializers,
+        @beta_gamma_penalties,
+    }
 }
 
 impl GroupNormalization {
@@ -52,69 +54,48 @@ impl GroupNormalization {
         }
         GroupNormalization {
             base,
-            groups,
-            axis: -1,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            beta_args: WeightArgs::new(Initializer::Zeros),
-            gamma_args: WeightArgs::new(Initializer::Ones),
+            args: GroupNormalizationArgs { groups, ..GroupNormalizationArgs::defaults() },
             gamma: None,
             beta: None,
         }
     }
 
-    crate::setters::setters! {
-        /// The channel axis (default -1).
-        axis: isize,
-        /// Added to the variance before the square root.
-        epsilon: f64,
+    /// Added to the variance before the square root.
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.args.epsilon = epsilon;
+        self
     }
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        const C: &str = "GroupNormalization";
-        let groups = match cfg.get("groups") {
-            None => 32,
-            Some(v) => v.as_i64().ok_or_else(|| {
-                Error::Config(format!(
-                    "Received an invalid value for argument `groups`, expected a positive integer (or `-1` for instance normalization). Received: groups={v}"
-                ))
-            })?,
-        };
-        let mut l = GroupNormalization::new(groups);
+        let args = GroupNormalizationArgs::read_args(&mut LayerCfg::new(cfg, "GroupNormalization"))?;
+        // The constructor's check of `groups` is the config's check too.
+        let mut l = GroupNormalization::new(args.groups);
+        l.args = args;
         l.base.apply_config(cfg);
-        if let Some(a) = cfg.get("axis") {
-            l.axis = a
-                .as_i64()
-                .ok_or_else(|| Error::Config(format!("{C}: `axis` must be an integer, received axis={a}")))?
-                as isize;
-        }
-        (l.epsilon, l.center, l.scale) = read_epsilon_center_scale(cfg, C)?;
-        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
     /// The channel axis as a position, or Keras's out-of-bounds error.
     fn channel_axis(&self, s: &[Option<usize>]) -> Result<usize> {
         let r = s.len() as isize;
-        if self.axis >= r || self.axis < -r || r < 2 {
+        if self.args.axis >= r || self.args.axis < -r || r < 2 {
             keras_bail!(
                 Value,
                 "Axis {} is out of bounds for input shape {}. Received: axis={}",
-                self.axis,
+                self.args.axis,
                 shape_str(s),
-                self.axis
+                self.args.axis
             );
         }
-        Ok(if self.axis < 0 { (self.axis + r) as usize } else { self.axis as usize })
+        Ok(if self.args.axis < 0 { (self.args.axis + r) as usize } else { self.args.axis as usize })
     }
 
     /// The number of groups for `dim` channels (`-1`: one per channel) after Keras's checks.
     fn group_count(&self, dim: usize) -> Result<usize> {
-        let groups = if self.groups == -1 { dim } else { self.groups.max(1) as usize };
+        let groups = if self.args.groups == -1 { dim } else { self.args.groups.max(1) as usize };
         if dim < groups {
             keras_bail!(
                 Value,
@@ -131,8 +112,6 @@ impl GroupNormalization {
     }
 }
 
-norm_options!(GroupNormalization { beta_gamma });
-
 impl Layer for GroupNormalization {
     layer_common!("GroupNormalization", true, passes_mask);
 
@@ -143,15 +122,18 @@ impl Layer for GroupNormalization {
             keras_bail!(
                 Value,
                 "Axis {} of input tensor should have a defined dimension but the layer received an input with shape {}.",
-                self.axis,
+                self.args.axis,
                 shape_str(input_shape)
             );
         };
         // Keras resolves `groups=-1` to the channel count when it builds.
-        self.groups = self.group_count(dim)? as i64;
+        self.args.groups = self.group_count(dim)? as i64;
         let name = self.base.name.clone();
-        self.gamma = if self.scale { Some(self.gamma_args.variable("gamma", &name, &[dim])?) } else { None };
-        self.beta = if self.center { Some(self.beta_args.variable("beta", &name, &[dim])?) } else { None };
+        let a = &self.args;
+        let gamma = WeightArgs::of(&a.gamma_initializer, &a.gamma_regularizer, &a.gamma_constraint);
+        let beta = WeightArgs::of(&a.beta_initializer, &a.beta_regularizer, &a.beta_constraint);
+        self.gamma = if a.scale { Some(gamma.variable("gamma", &name, &[dim])?) } else { None };
+        self.beta = if a.center { Some(beta.variable("beta", &name, &[dim])?) } else { None };
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())
@@ -174,7 +156,7 @@ impl Layer for GroupNormalization {
                 Shape,
                 "Input 0 of layer \"{}\" is incompatible with the layer: expected axis {} of input shape to have value {}, but received input with shape {:?}",
                 self.base.name,
-                self.axis,
+                self.args.axis,
                 want.unwrap_or(0),
                 shape
             );
@@ -194,7 +176,7 @@ impl Layer for GroupNormalization {
         let mut bshape = vec![1; grouped.len()];
         bshape[a] = g;
         bshape[a + 1] = dim / g;
-        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.epsilon as f32))?, Unary::Sqrt)?;
+        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.args.epsilon as f32))?, Unary::Sqrt)?;
         let mut inv = ops::div(&Tensor::scalar(1.0), &std)?;
         if let Some(gamma) = &self.gamma {
             inv = ops::mul(&inv, &gamma.value().reshape(bshape.clone())?)?;
@@ -217,10 +199,7 @@ impl Layer for GroupNormalization {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("groups".into(), json!(self.groups));
-        m.insert("axis".into(), json!(self.axis));
-        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
-        write_weight_args(&mut m, beta_gamma(&self.beta_args, &self.gamma_args).into_iter(), None);
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -3,15 +3,11 @@
 use keras_engine::ops;
 use serde_json::{json, Value};
 
-use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::{bool_arg, finish, layer_common};
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::layers::layer_args::{Axis, LayerCfg};
+use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::weight_args::WeightArgs;
 use crate::{keras_bail, Error, Result, Tensor};
-
-use super::shared_config::{
-    beta_gamma, read_beta_gamma, read_epsilon_center_scale, write_epsilon_center_scale,
-};
 
 /// Keras `keras.layers.LayerNormalization` over `axis` (default the last one): each slice
 /// along those axes is normalized with its own mean and variance, then scaled by `gamma`
@@ -20,16 +16,23 @@ use super::shared_config::{
 /// and scaled by `gamma`, without centering and without `beta`, exactly as Keras computes it.
 pub struct LayerNormalization {
     base: LayerBase,
-    axis: Vec<isize>,
-    axis_is_int: bool,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    rms_scaling: bool,
-    beta_args: WeightArgs,
-    gamma_args: WeightArgs,
+    args: LayerNormalizationArgs,
     gamma: Option<Variable>,
     beta: Option<Variable>,
+}
+
+norm_args! {
+    /// LayerNormalization's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct LayerNormalizationArgs in LayerNormalization.args {
+        /// An int or a list (Keras writes a list once the layer is built).
+        axis: Axis = Axis::one(-1),
+        @epsilon_center_scale,
+        /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
+        /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
+        rms_scaling: bool = false; builder rms_scaling(rms_scaling: bool),
+        @beta_gamma_initializers,
+        @beta_gamma_penalties,
+    }
 }
 
 impl Default for LayerNormalization {
@@ -43,14 +46,7 @@ impl LayerNormalization {
     pub fn new() -> Self {
         LayerNormalization {
             base: LayerBase::new("layer_normalization"),
-            axis: vec![-1],
-            axis_is_int: true,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            rms_scaling: false,
-            beta_args: WeightArgs::new(Initializer::Zeros),
-            gamma_args: WeightArgs::new(Initializer::Ones),
+            args: LayerNormalizationArgs::defaults(),
             gamma: None,
             beta: None,
         }
@@ -58,8 +54,7 @@ impl LayerNormalization {
 
     /// Normalize over one axis.
     pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = vec![axis];
-        self.axis_is_int = true;
+        self.args.axis = Axis::one(axis);
         self
     }
 
@@ -71,56 +66,34 @@ impl LayerNormalization {
                 self.base.name
             )));
         }
-        self.axis = axes.to_vec();
-        self.axis_is_int = false;
+        self.args.axis = Axis::list(axes);
         self
     }
 
-    crate::setters::setters! {
-        /// Keras's deprecated `rms_scaling`: scale by `rsqrt(variance + epsilon)` and `gamma`
-        /// only (no mean subtraction, no `beta`; `gamma` exists even with `scale=False`).
-        rms_scaling: bool,
-    }
+    epsilon_builder!();
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        const C: &str = "LayerNormalization";
-        let mut l = LayerNormalization::new();
-        match cfg.get("axis") {
-            None => {}
-            Some(Value::Number(n)) if n.as_i64().is_some() => l = l.axis(n.as_i64().unwrap_or(-1) as isize),
-            Some(Value::Array(a)) => {
-                let axes = a
-                    .iter()
-                    .map(|v| v.as_i64().map(|x| x as isize))
-                    .collect::<Option<Vec<isize>>>()
-                    .ok_or_else(|| {
-                    Error::Config(format!("{C}: `axis` must hold integers, received axis={}", json!(a)))
-                })?;
-                l = l.axes(&axes);
-            }
-            Some(other) => keras_bail!(
-                Config,
-                "Expected an int or a list/tuple of ints for the argument 'axis', but received: {other}"
-            ),
+        let args = LayerNormalizationArgs::read_args(&mut LayerCfg::new(cfg, "LayerNormalization"))?;
+        // The builders' checks are the config's checks too.
+        let mut l = LayerNormalization::new().epsilon(args.epsilon);
+        if args.axis.is_list {
+            l = l.axes(&args.axis.axes);
         }
-        l = l.rms_scaling(bool_arg(cfg, "rms_scaling", false, C)?);
-        let (epsilon, center, scale) = read_epsilon_center_scale(cfg, C)?;
-        l = l.epsilon(epsilon).center(center).scale(scale);
+        l.args = args;
         l.base.apply_config(cfg);
-        (l.beta_args, l.gamma_args) = read_beta_gamma(cfg)?;
         finish(&mut l.base, ()).map(|_| l)
     }
 
     /// The normalized axes, resolved and sorted, or an error naming the layer.
     fn resolved_axes(&self, s: &[Option<usize>]) -> Result<Vec<usize>> {
-        ops::normalize_axes(&self.axis, s.len()).map_err(|e| {
+        ops::normalize_axes(&self.args.axis.axes, s.len()).map_err(|e| {
             Error::InvalidArgument(format!(
                 "Layer {}: invalid axis={:?} for inputs of shape {}: {e}",
                 self.base.name,
-                self.axis,
+                self.args.axis.axes,
                 shape_str(s)
             ))
         })
@@ -135,7 +108,7 @@ impl LayerNormalization {
         // tf.nn.moments: the variance around a constant (stop_gradient) mean.
         let diff = ops::sub(x, &mean.detach())?;
         let var = ops::mean_axes(&ops::unary(&diff, ops::Unary::Square)?, &axes, true)?;
-        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.epsilon as f32))?, ops::Unary::Sqrt)?;
+        let std = ops::unary(&ops::add(&var, &Tensor::scalar(self.args.epsilon as f32))?, ops::Unary::Sqrt)?;
         let mut y = ops::mul(x, &ops::div(&Tensor::scalar(1.0), &std)?)?;
         if let Some(gamma) = &self.gamma {
             let mut bshape = vec![1; x.rank()];
@@ -147,8 +120,6 @@ impl LayerNormalization {
         Ok(y)
     }
 }
-
-norm_options!(LayerNormalization { epsilon, beta_gamma });
 
 impl Layer for LayerNormalization {
     layer_common!("LayerNormalization", true);
@@ -162,18 +133,21 @@ impl Layer for LayerNormalization {
                 Error::Shape(format!(
                     "Layer {}: the normalized axes {:?} must be defined, received {}",
                     self.base.name,
-                    self.axis,
+                    self.args.axis.axes,
                     shape_str(input_shape)
                 ))
             })?;
         let name = self.base.name.clone();
-        self.gamma = if self.scale || self.rms_scaling {
-            Some(self.gamma_args.variable("gamma", &name, &shape)?)
+        let a = &self.args;
+        self.gamma = if a.scale || a.rms_scaling {
+            let gamma = WeightArgs::of(&a.gamma_initializer, &a.gamma_regularizer, &a.gamma_constraint);
+            Some(gamma.variable("gamma", &name, &shape)?)
         } else {
             None
         };
-        self.beta = if self.center && !self.rms_scaling {
-            Some(self.beta_args.variable("beta", &name, &shape)?)
+        self.beta = if a.center && !a.rms_scaling {
+            let beta = WeightArgs::of(&a.beta_initializer, &a.beta_regularizer, &a.beta_constraint);
+            Some(beta.variable("beta", &name, &shape)?)
         } else {
             None
         };
@@ -205,12 +179,12 @@ impl Layer for LayerNormalization {
                 );
             }
         }
-        if self.rms_scaling {
+        if self.args.rms_scaling {
             return self.rms_scaled(x, &axes);
         }
         let gamma = self.gamma.as_ref().map(Variable::value);
         let beta = self.beta.as_ref().map(Variable::value);
-        Ok(ops::layer_norm(x, &self.axis, gamma, beta, self.epsilon as f32)?)
+        Ok(ops::layer_norm(x, &self.args.axis.axes, gamma, beta, self.args.epsilon as f32)?)
     }
 
     fn own_weights(&self) -> Vec<&Variable> {
@@ -223,12 +197,11 @@ impl Layer for LayerNormalization {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
+        self.args.write_args(&mut m);
         // Keras turns an int axis into a list when the layer is built.
-        let axis = if self.axis_is_int && !self.base.built { json!(self.axis[0]) } else { json!(self.axis) };
-        m.insert("axis".into(), axis);
-        write_epsilon_center_scale(&mut m, self.epsilon, self.center, self.scale);
-        m.insert("rms_scaling".into(), json!(self.rms_scaling));
-        write_weight_args(&mut m, beta_gamma(&self.beta_args, &self.gamma_args).into_iter(), None);
+        if self.base.built {
+            m.insert("axis".into(), json!(self.args.axis.axes));
+        }
         Value::Object(m)
     }
 }
@@ -262,6 +235,6 @@ mod tests {
         assert_eq!(rms.get_config()["rms_scaling"], json!(true));
         assert!(LayerNormalization::from_config(&json!({"axis": "last"})).is_err());
         let cfg = ln.get_config();
-        assert_eq!(LayerNormalization::from_config(&cfg).unwrap().axis, vec![-1]);
+        assert_eq!(LayerNormalization::from_config(&cfg).unwrap().args.axis.axes, vec![-1]);
     }
 }

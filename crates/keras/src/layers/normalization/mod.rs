@@ -6,36 +6,91 @@
 //! - `group_normalization`: `GroupNormalization`
 //! - `layer_normalization`: `LayerNormalization`
 //! - `rms_normalization`: `RMSNormalization`
-//! - `shared_config`: the config keys the three share, read and written once
 //! - `unit_normalization`: `UnitNormalization`
 
-/// The options the normalization layers share (a struct with `base: LayerBase` and fields of
-/// the same names), each written once here with its rustdoc; a layer lists the ones it has
-/// (`beta_gamma` stands for the eight `center` to `gamma_constraint`):
-/// - `epsilon(e)`: must be > 0, else the error is recorded with `base.fail` (raised when the
-///   layer is built or added);
-/// - `center(yes)`, `scale(yes)`: whether `beta` / `gamma` exist;
-/// - `beta_initializer(i)`, `gamma_initializer(i)`;
-/// - `beta_regularizer(r)`, `gamma_regularizer(r)`, `beta_constraint(c)`,
-///   `gamma_constraint(c)`: these six are stored in the layer's `beta_args` / `gamma_args`
-///   (a [`crate::layers::weight_args::WeightArgs`] each).
-macro_rules! norm_options {
-    ($Name:ident { $($opt:ident),* $(,)? }) => {
-        impl $Name {
-            $( $crate::layers::normalization::norm_options! { @opt $opt } )*
+/// Declares a normalization layer's Keras arguments with
+/// [`config_args!`](crate::utils::config_args!) (family `LayerArgs`, builders on the layer),
+/// in the layer's Keras order, where three markers stand for the arguments the layers share,
+/// each declared once here with its rustdoc:
+/// - `@epsilon_center_scale`: `epsilon` (1e-3; its builder, which validates in
+///   BatchNormalization and LayerNormalization, is the layer's own), `center` and `scale`
+///   (true: whether `beta` / `gamma` exist);
+/// - `@beta_gamma_initializers`: `beta_initializer` (zeros), `gamma_initializer` (ones);
+/// - `@beta_gamma_penalties`: `beta_regularizer`, `gamma_regularizer`, `beta_constraint`,
+///   `gamma_constraint` (none).
+///
+/// Every other entry is a `config_args!` entry, ending with a comma.
+macro_rules! norm_args {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident { $($body:tt)* }
+    ) => {
+        $crate::layers::normalization::norm_args! {
+            @munch [
+                $(#[$meta])*
+                $vis struct $Args in $Owner.$slot, family $crate::layers::layer_args::LayerArgs
+            ] [] $($body)*
         }
     };
-    (@opt beta_gamma) => {
-        $crate::layers::normalization::norm_options! { @opt center }
-        $crate::layers::normalization::norm_options! { @opt scale }
-        $crate::layers::normalization::norm_options! { @opt beta_initializer }
-        $crate::layers::normalization::norm_options! { @opt gamma_initializer }
-        $crate::layers::normalization::norm_options! { @opt beta_regularizer }
-        $crate::layers::normalization::norm_options! { @opt gamma_regularizer }
-        $crate::layers::normalization::norm_options! { @opt beta_constraint }
-        $crate::layers::normalization::norm_options! { @opt gamma_constraint }
+    (@munch [$($head:tt)*] [$($done:tt)*]) => {
+        $crate::utils::config_args::config_args! { $($head)* { $($done)* } }
     };
-    (@opt epsilon) => {
+    (@munch $head:tt [$($done:tt)*] @epsilon_center_scale, $($rest:tt)*) => {
+        $crate::layers::normalization::norm_args! { @munch $head [$($done)*
+            /// Added to the variance before the square root.
+            epsilon: f64 = 1e-3,
+            /// Whether to add the learned offset `beta`.
+            center: bool = true; builder center(yes: bool),
+            /// Whether to multiply by the learned scale `gamma`.
+            scale: bool = true; builder scale(yes: bool),
+        ] $($rest)* }
+    };
+    (@munch $head:tt [$($done:tt)*] @beta_gamma_initializers, $($rest:tt)*) => {
+        $crate::layers::normalization::norm_args! { @munch $head [$($done)*
+            /// `beta`'s initializer (zeros).
+            beta_initializer: $crate::initializers::Initializer = $crate::initializers::Initializer::Zeros;
+                builder beta_initializer(i: $crate::initializers::Initializer),
+            /// `gamma`'s initializer (ones).
+            gamma_initializer: $crate::initializers::Initializer = $crate::initializers::Initializer::Ones;
+                builder gamma_initializer(i: $crate::initializers::Initializer),
+        ] $($rest)* }
+    };
+    (@munch $head:tt [$($done:tt)*] @beta_gamma_penalties, $($rest:tt)*) => {
+        $crate::layers::normalization::norm_args! { @munch $head [$($done)*
+            /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
+            beta_regularizer: Option<$crate::regularizers::Regularizer> = None;
+                builder beta_regularizer(r: $crate::regularizers::Regularizer) => Some(r),
+            /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
+            gamma_regularizer: Option<$crate::regularizers::Regularizer> = None;
+                builder gamma_regularizer(r: $crate::regularizers::Regularizer) => Some(r),
+            /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
+            beta_constraint: Option<$crate::constraints::Constraint> = None;
+                builder beta_constraint(c: $crate::constraints::Constraint) => Some(c),
+            /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
+            gamma_constraint: Option<$crate::constraints::Constraint> = None;
+                builder gamma_constraint(c: $crate::constraints::Constraint) => Some(c),
+        ] $($rest)* }
+    };
+    (
+        @munch $head:tt [$($done:tt)*]
+        $(#[doc = $doc:expr])*
+        $key:ident : $ty:ty $(= $default:expr)?
+        $(; builder $bname:ident ( $bparam:ident : $bty:ty ) $(=> $conv:expr)?)?,
+        $($rest:tt)*
+    ) => {
+        $crate::layers::normalization::norm_args! { @munch $head [$($done)*
+            $(#[doc = $doc])*
+            $key : $ty $(= $default)? $(; builder $bname ( $bparam : $bty ) $(=> $conv)?)?,
+        ] $($rest)* }
+    };
+}
+pub(crate) use norm_args;
+
+/// The `epsilon` builder of BatchNormalization and LayerNormalization (a layer with
+/// `base: LayerBase` and `args.epsilon`): `epsilon` must be > 0, else the error is recorded
+/// with `base.fail` (raised when the layer is built or added).
+macro_rules! epsilon_builder {
+    () => {
         /// Added to the variance before the square root (must be > 0).
         pub fn epsilon(mut self, e: f64) -> Self {
             if e.is_nan() || e <= 0.0 {
@@ -44,74 +99,16 @@ macro_rules! norm_options {
                     self.base.name
                 )));
             }
-            self.epsilon = e;
-            self
-        }
-    };
-    (@opt center) => {
-        /// Whether to add the learned offset `beta`.
-        pub fn center(mut self, yes: bool) -> Self {
-            self.center = yes;
-            self
-        }
-    };
-    (@opt scale) => {
-        /// Whether to multiply by the learned scale `gamma`.
-        pub fn scale(mut self, yes: bool) -> Self {
-            self.scale = yes;
-            self
-        }
-    };
-    (@opt beta_initializer) => {
-        /// `beta`'s initializer (zeros).
-        pub fn beta_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.beta_args.initializer = i;
-            self
-        }
-    };
-    (@opt gamma_initializer) => {
-        /// `gamma`'s initializer (ones).
-        pub fn gamma_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.gamma_args.initializer = i;
-            self
-        }
-    };
-    (@opt beta_regularizer) => {
-        /// Penalty on `beta` added to the training loss (Keras `beta_regularizer`).
-        pub fn beta_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.beta_args.regularizer = Some(r);
-            self
-        }
-    };
-    (@opt gamma_regularizer) => {
-        /// Penalty on `gamma` added to the training loss (Keras `gamma_regularizer`).
-        pub fn gamma_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.gamma_args.regularizer = Some(r);
-            self
-        }
-    };
-    (@opt beta_constraint) => {
-        /// Constraint applied to `beta` after each optimizer update (Keras `beta_constraint`).
-        pub fn beta_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.beta_args.constraint = Some(c);
-            self
-        }
-    };
-    (@opt gamma_constraint) => {
-        /// Constraint applied to `gamma` after each optimizer update (Keras `gamma_constraint`).
-        pub fn gamma_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.gamma_args.constraint = Some(c);
+            self.args.epsilon = e;
             self
         }
     };
 }
-pub(crate) use norm_options;
 
 pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;
 pub mod rms_normalization;
-pub(crate) mod shared_config;
 pub mod unit_normalization;
 
 pub use batch_normalization::BatchNormalization;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::layer_args::{Axes, LayerArgs, LayerCfg};
+use crate::layers::layer_args::{Axis, LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::layer_common;
 use crate::layers::weight_args::WeightArgs;
 use crate::utils::config_args::config_args;
@@ -40,8 +40,7 @@ pub struct RMSNormalization {
 config_args! {
     /// RMSNormalization's Keras arguments.
     pub(crate) struct RMSNormalizationArgs in RMSNormalization.args, family LayerArgs {
-        /// The axis (`Axes::One`) or axes (`Axes::Many`) to normalize over (default -1).
-        axis: Axes = Axes::One(-1); builder with_axes(axes: Axes),
+        axis: Axis = Axis::one(-1),
         /// Added to the mean square before the square root (default 1e-6).
         epsilon: f64 = 1e-6; builder epsilon(epsilon: f64),
     }
@@ -63,9 +62,16 @@ impl RMSNormalization {
         }
     }
 
-    /// Normalizes over one axis (negative counts from the end).
-    pub fn axis(self, axis: isize) -> Self {
-        self.with_axes(Axes::One(axis))
+    /// Normalizes over one axis (negative counts from the end; default -1).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.args.axis = Axis::one(axis);
+        self
+    }
+
+    /// Normalizes over several axes (Keras's `axis=[1, 2]`).
+    pub fn axes(mut self, axes: &[isize]) -> Self {
+        self.args.axis = Axis::list(axes);
+        self
     }
 
     crate::layers::builders::base_builders!();
@@ -81,7 +87,7 @@ impl RMSNormalization {
     /// The normalized axes of an input of `s`'s rank, in Keras's order (the list sorted as
     /// given, negative axes counted from the end), or Keras's out-of-bounds error.
     fn axes_for(&self, s: &[Option<usize>]) -> Result<Vec<usize>> {
-        let mut given = self.args.axis.to_vec();
+        let mut given = self.args.axis.axes.clone();
         given.sort_unstable();
         let rank = s.len() as isize;
         given
@@ -92,7 +98,7 @@ impl RMSNormalization {
                         Value,
                         "Axis {a} is out of bounds for input shape {}. Received: axis={}",
                         shape_str(s),
-                        self.args.axis.to_json()
+                        crate::utils::config_args::ConfigArg::<LayerArgs>::to_config(&self.args.axis)
                     );
                 }
                 Ok(if a < 0 { (a + rank) as usize } else { a as usize })
@@ -117,9 +123,9 @@ impl Layer for RMSNormalization {
         let name = self.base.name.clone();
         self.scale = Some(WeightArgs::new(Initializer::Ones).variable("scale", &name, &shape)?);
         // Keras keeps the axis as a sorted list once built, and writes it so.
-        let mut sorted = self.args.axis.to_vec();
+        let mut sorted = self.args.axis.axes.clone();
         sorted.sort_unstable();
-        self.args.axis = Axes::Many(sorted);
+        self.args.axis = Axis::list(&sorted);
         self.base.build_input_shape = Some(input_shape.to_vec());
         self.base.built = true;
         Ok(())

@@ -1,30 +1,16 @@
 //! `UnitNormalization`: scales each sample to an L2 norm of 1 over the given axes.
 
 use keras_engine::ops::{self, Unary};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{Axis, LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{known, layer_common};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras's `epsilon` of `ops.normalize` in this layer: norms below it are clipped.
 const EPSILON: f32 = 1e-12;
-
-/// Reads Keras's `axis` argument: an int (kept as an int in the config) or a list of ints.
-pub(crate) fn axis_arg(cfg: &Value, default: isize, what: &str) -> Result<(Vec<isize>, bool)> {
-    match cfg.get("axis") {
-        None => Ok((vec![default], true)),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok((vec![n.as_i64().unwrap_or(-1) as isize], true)),
-        Some(Value::Array(a)) => {
-            let axes = a.iter().map(|v| v.as_i64().map(|x| x as isize)).collect::<Option<Vec<isize>>>();
-            match axes {
-                Some(axes) => Ok((axes, false)),
-                None => Err(Error::Config(format!("{what}. Received: axis={}", json!(a)))),
-            }
-        }
-        Some(other) => Err(Error::Config(format!("{what}. Received: axis={other}"))),
-    }
-}
 
 /// Keras `keras.layers.UnitNormalization`: `x / max(||x||_2, 1e-12)` over `axis` (default the
 /// last one), computed as Keras does (`x * min(rsqrt(sum(x^2)), 1e12)`).
@@ -38,8 +24,14 @@ pub(crate) fn axis_arg(cfg: &Value, default: isize, what: &str) -> Result<(Vec<i
 /// ```
 pub struct UnitNormalization {
     base: LayerBase,
-    axis: Vec<isize>,
-    axis_is_int: bool,
+    args: UnitNormalizationArgs,
+}
+
+config_args! {
+    /// UnitNormalization's Keras arguments.
+    pub(crate) struct UnitNormalizationArgs, family LayerArgs {
+        axis: Axis = Axis::one(-1),
+    }
 }
 
 impl Default for UnitNormalization {
@@ -51,20 +43,21 @@ impl Default for UnitNormalization {
 impl UnitNormalization {
     /// Normalizes over the last axis.
     pub fn new() -> Self {
-        UnitNormalization { base: LayerBase::new("unit_normalization"), axis: vec![-1], axis_is_int: true }
+        UnitNormalization {
+            base: LayerBase::new("unit_normalization"),
+            args: UnitNormalizationArgs::defaults(),
+        }
     }
 
     /// Normalize over one axis.
     pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = vec![axis];
-        self.axis_is_int = true;
+        self.args.axis = Axis::one(axis);
         self
     }
 
     /// Normalize over several axes together.
     pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.axis = axes.to_vec();
-        self.axis_is_int = false;
+        self.args.axis = Axis::list(axes);
         self
     }
 
@@ -72,17 +65,14 @@ impl UnitNormalization {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let (axis, is_int) =
-            axis_arg(cfg, -1, "Invalid value for `axis` argument: expected an int or a list/tuple of ints")?;
-        let mut l = UnitNormalization::new();
-        l.axis = axis;
-        l.axis_is_int = is_int;
+        let args = UnitNormalizationArgs::read_args(&mut LayerCfg::new(cfg, "UnitNormalization"))?;
+        let mut l = UnitNormalization { base: LayerBase::new("unit_normalization"), args };
         l.base.apply_config(cfg);
         Ok(l)
     }
 
     fn resolved_axes(&self, s: &[Option<usize>]) -> Result<Vec<usize>> {
-        for &a in &self.axis {
+        for &a in &self.args.axis.axes {
             let r = s.len() as isize;
             if a >= r || a < -r {
                 keras_bail!(
@@ -93,7 +83,7 @@ impl UnitNormalization {
                 );
             }
         }
-        ops::normalize_axes(&self.axis, s.len()).map_err(|e| {
+        ops::normalize_axes(&self.args.axis.axes, s.len()).map_err(|e| {
             Error::InvalidArgument(format!(
                 "Layer {}: invalid axis={}: {e}",
                 self.base.name,
@@ -103,11 +93,7 @@ impl UnitNormalization {
     }
 
     fn axis_json(&self) -> Value {
-        if self.axis_is_int {
-            json!(self.axis[0])
-        } else {
-            json!(self.axis)
-        }
+        self.args.axis.to_config()
     }
 }
 
@@ -135,7 +121,7 @@ impl Layer for UnitNormalization {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("axis".into(), self.axis_json());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -5,21 +5,48 @@
 use keras_engine::ops;
 use serde_json::{json, Value};
 
-use crate::layers::convolutional::common::{positive_tuple_error, tuple_arg};
+use crate::layers::convolutional::common::positive_tuple_error;
 use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg, SizeTuple};
 use crate::layers::reshaping::args::{finish, known, ndim_error};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Result, Tensor};
 
 /// The state of an `N`-D pooling layer.
 pub(crate) struct Pooling<const N: usize> {
     pub(crate) base: LayerBase,
     max: bool,
-    pool_size: [usize; N],
-    strides: [usize; N],
-    same: bool,
-    data_format: DataFormat,
+    args: PoolingArgs<N>,
+}
+
+config_args! {
+    /// The pooling layers' Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct PoolingArgs<const N: usize>, family LayerArgs {
+        pool_size: SizeTuple<N> = SizeTuple([2; N]),
+        padding: Same = Same(false),
+        /// `None` (from a config's `null`) until resolved to the pool size.
+        strides: Option<SizeTuple<N>> = None,
+        data_format: DataFormat = DataFormat::default(),
+    }
+}
+
+/// A pooling `padding`: `"same"` (true) or `"valid"` (any case; written lowercase).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Same(bool);
+
+impl ConfigArg<LayerArgs> for Same {
+    fn to_config(&self) -> Value {
+        json!(if self.0 { "same" } else { "valid" })
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.unwrap_or_default()),
+            Some(Value::String(p)) => parse_padding(p, src.class).map(Same),
+            Some(pad) => keras_bail!(Config, "{}: `{key}` must be a string, received {key}={pad}", src.class),
+        }
+    }
 }
 
 impl<const N: usize> Pooling<N> {
@@ -29,7 +56,12 @@ impl<const N: usize> Pooling<N> {
         if let Some(e) = positive_tuple_error("pool_size", &pool_size) {
             base.fail(e);
         }
-        Pooling { base, max, pool_size, strides: pool_size, same: false, data_format: DataFormat::default() }
+        let args = PoolingArgs {
+            pool_size: SizeTuple(pool_size),
+            strides: Some(SizeTuple(pool_size)),
+            ..PoolingArgs::defaults()
+        };
+        Pooling { base, max, args }
     }
 
     /// Whether this is 2-D max pooling of 2x2 windows with stride 2, `valid` padding and
@@ -37,10 +69,10 @@ impl<const N: usize> Pooling<N> {
     pub(crate) fn halves_channels_last(&self) -> bool {
         self.max
             && N == 2
-            && self.pool_size.iter().all(|&p| p == 2)
-            && self.strides.iter().all(|&s| s == 2)
-            && !self.same
-            && self.data_format == DataFormat::ChannelsLast
+            && self.args.pool_size.0.iter().all(|&p| p == 2)
+            && self.strides().iter().all(|&s| s == 2)
+            && !self.args.padding.0
+            && self.args.data_format == DataFormat::ChannelsLast
             && self.base.pending_error.is_none()
     }
 
@@ -49,13 +81,18 @@ impl<const N: usize> Pooling<N> {
         if let Some(e) = positive_tuple_error("strides", &s) {
             self.base.fail(e);
         }
-        self.strides = s;
+        self.args.strides = Some(SizeTuple(s));
+    }
+
+    /// The strides (the pool size unless set).
+    fn strides(&self) -> [usize; N] {
+        self.args.strides.unwrap_or(self.args.pool_size).0
     }
 
     /// Sets the padding (`"valid"` or `"same"`, any case).
     pub(crate) fn set_padding(&mut self, p: &str) {
         match parse_padding(p, &self.base.name) {
-            Ok(same) => self.same = same,
+            Ok(same) => self.args.padding = Same(same),
             Err(e) => self.base.fail(e),
         }
     }
@@ -63,31 +100,20 @@ impl<const N: usize> Pooling<N> {
     /// Sets the data format (`"channels_last"` or `"channels_first"`).
     pub(crate) fn set_data_format(&mut self, f: &str) {
         match DataFormat::parse(f) {
-            Ok(d) => self.data_format = d,
+            Ok(d) => self.args.data_format = d,
             Err(e) => self.base.fail(e),
         }
     }
 
-    /// Reads a Keras config: `pool_size`, `strides` (null: the pool size), `padding`,
-    /// `data_format` and the base keys.
-    pub(crate) fn from_config(max: bool, snake: &str, cfg: &Value) -> Result<Self> {
-        let to_array = |v: Vec<usize>| -> [usize; N] { std::array::from_fn(|i| v[i]) };
-        let pool = to_array(tuple_arg(cfg, "pool_size", N, 2, true)?);
-        let mut p = Pooling::new(max, snake, pool);
+    /// Reads a Keras config of class `class`: `pool_size`, `padding`, `strides` (null: the
+    /// pool size), `data_format` and the base keys.
+    pub(crate) fn from_config(max: bool, class: &str, snake: &str, cfg: &Value) -> Result<Self> {
+        let args = PoolingArgs::<N>::read_args(&mut LayerCfg::new(cfg, class))?;
+        // The constructor's and builder's checks are the config's checks too.
+        let mut p = Pooling::new(max, snake, args.pool_size.0);
+        p.set_strides(args.strides.unwrap_or(args.pool_size).0);
+        (p.args.padding, p.args.data_format) = (args.padding, args.data_format);
         p.base.apply_config(cfg);
-        p.set_strides(match cfg.get("strides") {
-            None | Some(Value::Null) => pool,
-            Some(_) => to_array(tuple_arg(cfg, "strides", N, 1, true)?),
-        });
-        if let Some(pad) = cfg.get("padding") {
-            match pad.as_str() {
-                Some(s) => p.set_padding(s),
-                None => {
-                    keras_bail!(Config, "{}: `padding` must be a string, received padding={pad}", p.base.name)
-                }
-            }
-        }
-        p.data_format = DataFormat::from_config(cfg)?;
         finish(&mut p.base, ())?;
         Ok(p)
     }
@@ -97,25 +123,26 @@ impl<const N: usize> Pooling<N> {
         if s.len() != N + 2 {
             return Err(ndim_error(&self.base.name, N + 2, s));
         }
-        let last = self.data_format.shape_to_last(s);
+        let strides = self.strides();
+        let last = self.args.data_format.shape_to_last(s);
         let mut out = vec![last[0]];
         for i in 0..N {
             out.push(match last[i + 1] {
                 None => None,
-                Some(d) => match conv_output_len(d, self.pool_size[i], self.strides[i], 1, self.same) {
+                Some(d) => match conv_output_len(d, self.args.pool_size.0[i], strides[i], 1, self.args.padding.0) {
                     Some(o) if d > 0 => Some(o),
                     _ => keras_bail!(
                         Shape,
                         "Computed output size would be negative in layer {}. Received: `inputs.shape={}` and `pool_size={:?}`.",
                         self.base.name,
                         shape_str(s),
-                        self.pool_size
+                        self.args.pool_size.0
                     ),
                 },
             });
         }
         out.push(last[N + 1]);
-        Ok(self.data_format.shape_from_last(&out))
+        Ok(self.args.data_format.shape_from_last(&out))
     }
 
     /// The pooled input (channels moved last and back for channels-first layers).
@@ -124,45 +151,43 @@ impl<const N: usize> Pooling<N> {
             return Err(e.clone());
         }
         self.output_shape(&known(x.shape()))?;
-        let x = self.data_format.to_last(x)?;
+        let x = self.args.data_format.to_last(x)?;
+        let strides = self.strides();
         let y = match N {
             1 => {
                 let [n, steps, c] = [x.shape()[0], x.shape()[1], x.shape()[2]];
                 let x4 = x.reshape([n, 1, steps, c])?;
-                let (pool, strides) = ([1, self.pool_size[0]], [1, self.strides[0]]);
+                let (pool, strides) = ([1, self.args.pool_size.0[0]], [1, strides[0]]);
                 let y = if self.max {
-                    ops::max_pool2d(&x4, pool, strides, self.same)?
+                    ops::max_pool2d(&x4, pool, strides, self.args.padding.0)?
                 } else {
-                    ops::avg_pool2d(&x4, pool, strides, self.same)?
+                    ops::avg_pool2d(&x4, pool, strides, self.args.padding.0)?
                 };
                 let out = y.shape()[2];
                 y.reshape([n, out, c])?
             }
             2 => {
                 let (pool, strides) =
-                    ([self.pool_size[0], self.pool_size[1]], [self.strides[0], self.strides[1]]);
+                    ([self.args.pool_size.0[0], self.args.pool_size.0[1]], [strides[0], strides[1]]);
                 if self.max {
-                    ops::max_pool2d(&x, pool, strides, self.same)?
+                    ops::max_pool2d(&x, pool, strides, self.args.padding.0)?
                 } else {
-                    ops::avg_pool2d(&x, pool, strides, self.same)?
+                    ops::avg_pool2d(&x, pool, strides, self.args.padding.0)?
                 }
             }
             _ => {
-                let pool = [self.pool_size[0], self.pool_size[1], self.pool_size[2]];
-                let strides = [self.strides[0], self.strides[1], self.strides[2]];
-                ops::pool3d(&x, pool, strides, self.same, self.max)?
+                let pool = [self.args.pool_size.0[0], self.args.pool_size.0[1], self.args.pool_size.0[2]];
+                let strides = [strides[0], strides[1], strides[2]];
+                ops::pool3d(&x, pool, strides, self.args.padding.0, self.max)?
             }
         };
-        self.data_format.from_last(&y)
+        self.args.data_format.from_last(&y)
     }
 
     /// Keras's `get_config`: the base keys, `pool_size`, `padding`, `strides`, `data_format`.
     pub(crate) fn config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("pool_size".into(), json!(self.pool_size.as_slice()));
-        m.insert("padding".into(), json!(if self.same { "same" } else { "valid" }));
-        m.insert("strides".into(), json!(self.strides.as_slice()));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -235,7 +260,12 @@ macro_rules! pooling_layer {
             }
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
-                Ok($name($crate::layers::pooling::base_pooling::Pooling::from_config($max, $snake, cfg)?))
+                Ok($name($crate::layers::pooling::base_pooling::Pooling::from_config(
+                    $max,
+                    stringify!($name),
+                    $snake,
+                    cfg,
+                )?))
             }
         }
 

@@ -3,25 +3,34 @@
 //! GlobalAveragePooling1D also takes a mask, as in Keras: the mean of the unmasked steps.
 
 use keras_engine::ops;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::masked_values::keep_or;
-use crate::layers::reshaping::args::{bool_arg, known, layer_common, ndim_error};
+use crate::layers::reshaping::args::{known, layer_common, ndim_error};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
-/// The arguments of a global pooling layer over `spatial` axes.
+/// A global pooling layer over `spatial` axes.
 struct GlobalPool {
     max: bool,
     spatial: usize,
-    keepdims: bool,
-    data_format: DataFormat,
+    args: GlobalPoolingArgs,
+}
+
+config_args! {
+    /// The global pooling layers' Keras arguments, in Keras's `get_config()` order.
+    struct GlobalPoolingArgs, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        keepdims: bool = false,
+    }
 }
 
 impl GlobalPool {
     fn new(max: bool, spatial: usize) -> Self {
-        GlobalPool { max, spatial, keepdims: false, data_format: DataFormat::default() }
+        GlobalPool { max, spatial, args: GlobalPoolingArgs::defaults() }
     }
 
     /// Reads `keepdims`, `data_format` and the base keys of a config into `base`.
@@ -32,9 +41,8 @@ impl GlobalPool {
         class: &str,
         cfg: &Value,
     ) -> Result<Self> {
-        let mut p = GlobalPool::new(max, spatial);
-        p.keepdims = bool_arg(cfg, "keepdims", false, class)?;
-        p.data_format = DataFormat::from_config(cfg)?;
+        let args = GlobalPoolingArgs::read_args(&mut LayerCfg::new(cfg, class))?;
+        let p = GlobalPool { max, spatial, args };
         base.apply_config(cfg);
         Ok(p)
     }
@@ -43,13 +51,13 @@ impl GlobalPool {
         if s.len() != self.spatial + 2 {
             return Err(ndim_error(&base.name, self.spatial + 2, s));
         }
-        let last = self.data_format.shape_to_last(s);
+        let last = self.args.data_format.shape_to_last(s);
         let mut out = vec![last[0]];
-        if self.keepdims {
+        if self.args.keepdims {
             out.extend(std::iter::repeat_n(Some(1), self.spatial));
         }
         out.push(last[self.spatial + 1]);
-        Ok(self.data_format.shape_from_last(&out))
+        Ok(self.args.data_format.shape_from_last(&out))
     }
 
     fn call(&self, base: &LayerBase, x: &Tensor) -> Result<Tensor> {
@@ -57,14 +65,14 @@ impl GlobalPool {
             return Err(e.clone());
         }
         self.output_shape(base, &known(x.shape()))?;
-        let x = self.data_format.to_last(x)?;
+        let x = self.args.data_format.to_last(x)?;
         let axes: Vec<isize> = (1..=self.spatial as isize).collect();
         let y = if self.max {
-            ops::max_axes(&x, &axes, self.keepdims)?
+            ops::max_axes(&x, &axes, self.args.keepdims)?
         } else {
-            ops::mean_axes(&x, &axes, self.keepdims)?
+            ops::mean_axes(&x, &axes, self.args.keepdims)?
         };
-        self.data_format.from_last(&y)
+        self.args.data_format.from_last(&y)
     }
 
     /// The call with the mask of the previous layer (`(batch, steps)`, non-zero = a valid
@@ -80,7 +88,7 @@ impl GlobalPool {
             return Err(e.clone());
         }
         self.output_shape(base, &known(x.shape()))?;
-        let x = self.data_format.to_last(x)?;
+        let x = self.args.data_format.to_last(x)?;
         let (b, steps, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
         if mask.shape() != [b, steps] {
             keras_bail!(
@@ -92,17 +100,16 @@ impl GlobalPool {
         }
         let valid: Vec<bool> = mask.to_f32_vec().iter().map(|&m| m != 0.0).collect();
         let keep: Vec<bool> = valid.iter().flat_map(|&v| std::iter::repeat_n(v, c)).collect();
-        let summed = ops::sum_axis(&keep_or(&x, &keep, 0.0)?, 1, self.keepdims)?;
+        let summed = ops::sum_axis(&keep_or(&x, &keep, 0.0)?, 1, self.args.keepdims)?;
         let counts: Vec<f32> =
             valid.chunks(steps.max(1)).map(|r| r.iter().filter(|&&v| v).count() as f32).collect();
-        let counts = Tensor::new(counts, if self.keepdims { vec![b, 1, 1] } else { vec![b, 1] })?;
-        self.data_format.from_last(&ops::div(&summed, &counts)?)
+        let counts = Tensor::new(counts, if self.args.keepdims { vec![b, 1, 1] } else { vec![b, 1] })?;
+        self.args.data_format.from_last(&ops::div(&summed, &counts)?)
     }
 
     fn config(&self, base: &LayerBase) -> Value {
         let mut m = base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("keepdims".into(), json!(self.keepdims));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -128,13 +135,13 @@ macro_rules! global_pooling_layer {
             }
             crate::setters::setters! {
                 /// Keep the pooled axes with size 1.
-                keepdims(pool.keepdims): bool,
+                keepdims(pool.args.keepdims): bool,
             }
             /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
             /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
             pub fn data_format(mut self, f: &str) -> Self {
                 match DataFormat::parse(f) {
-                    Ok(d) => self.pool.data_format = d,
+                    Ok(d) => self.pool.args.data_format = d,
                     Err(e) => self.base.fail(e),
                 }
                 self
@@ -220,6 +227,7 @@ global_pooling_layer!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn global_pooling_values_and_errors() {

@@ -3,8 +3,10 @@
 use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::regularizers::{py_float, Regularizer};
-use crate::{Error, Result, Tensor};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::config_args;
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.ActivityRegularization`: returns its input unchanged and adds
 /// `l1 * sum(|x|) + l2 * sum(x^2)` to the model's loss on every call.
@@ -16,8 +18,17 @@ use crate::{Error, Result, Tensor};
 /// ```
 pub struct ActivityRegularization {
     base: LayerBase,
-    l1: f32,
-    l2: f32,
+    args: ActivityRegularizationArgs,
+}
+
+config_args! {
+    /// ActivityRegularization's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct ActivityRegularizationArgs, family LayerArgs {
+        /// The L1 factor.
+        l1: f32 = 0.0,
+        /// The L2 factor.
+        l2: f32 = 0.0,
+    }
 }
 
 impl ActivityRegularization {
@@ -28,22 +39,15 @@ impl ActivityRegularization {
             Ok(r) => base.activity_regularizer = Some(r),
             Err(e) => base.fail(e),
         }
-        ActivityRegularization { base, l1, l2 }
+        ActivityRegularization { base, args: ActivityRegularizationArgs { l1, l2 } }
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let num = |k: &str| -> Result<f32> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(0.0),
-                Some(v) => v.as_f64().map(|x| x as f32).ok_or_else(|| {
-                    Error::Config(format!("ActivityRegularization `{k}` must be a number, got {v}"))
-                }),
-            }
-        };
-        let mut l = ActivityRegularization::new(num("l1")?, num("l2")?);
+        let a = ActivityRegularizationArgs::read_args(&mut LayerCfg::new(cfg, "ActivityRegularization"))?;
+        let mut l = ActivityRegularization::new(a.l1, a.l2);
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -59,8 +63,7 @@ impl Layer for ActivityRegularization {
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.shift_remove("activity_regularizer");
-        m.insert("l1".into(), py_float(self.l1));
-        m.insert("l2".into(), py_float(self.l2));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

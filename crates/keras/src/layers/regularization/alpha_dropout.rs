@@ -1,12 +1,13 @@
 //! `AlphaDropout`: dropout that keeps the self-normalising statistics of SELU activations.
 
 use keras_engine::{ops, Tensor as ETensor};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::noise::{check_unit_interval, req_f32, LayerRng};
+use super::noise::{check_unit_interval, LayerRng};
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::regularizers::py_float;
-use crate::{keras_bail, Error, Result, Tensor};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
+use crate::{keras_bail, Result, Tensor};
 
 /// Keras `keras.layers.AlphaDropout`: while training, dropped inputs are set to
 /// `-alpha * scale` (SELU's negative saturation) and the result is mapped by `a * x + b` so
@@ -14,9 +15,19 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// "same as the input") lets the mask broadcast.
 pub struct AlphaDropout {
     base: LayerBase,
-    rate: f32,
-    noise_shape: Option<Vec<Option<usize>>>,
+    args: AlphaDropoutArgs,
     rng: LayerRng,
+}
+
+config_args! {
+    /// AlphaDropout's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct AlphaDropoutArgs in AlphaDropout.args, family LayerArgs {
+        rate: f32,
+        seed: Option<u64> = None,
+        /// The mask shape (`None` entries take the input's size), e.g. `[None, Some(1), None]`.
+        noise_shape: Option<Vec<Option<usize>>> = None;
+            builder noise_shape(shape: &[Option<usize>]) => Some(shape.to_vec()),
+    }
 }
 
 impl AlphaDropout {
@@ -24,17 +35,16 @@ impl AlphaDropout {
     pub fn new(rate: f32) -> Self {
         let mut base = LayerBase::new("alpha_dropout");
         check_unit_interval(&mut base, rate, "rate");
-        AlphaDropout { base, rate, noise_shape: None, rng: LayerRng::new(None) }
-    }
-
-    /// The mask shape (`None` entries take the input's size), e.g. `[None, Some(1), None]`.
-    pub fn noise_shape(mut self, shape: &[Option<usize>]) -> Self {
-        self.noise_shape = Some(shape.to_vec());
-        self
+        AlphaDropout {
+            base,
+            args: AlphaDropoutArgs { rate, ..AlphaDropoutArgs::defaults() },
+            rng: LayerRng::new(None),
+        }
     }
 
     /// A fixed seed for this layer's masks (otherwise the global generator).
     pub fn seed(mut self, seed: u64) -> Self {
+        self.args.seed = Some(seed);
         self.rng = LayerRng::new(Some(seed));
         self
     }
@@ -43,29 +53,15 @@ impl AlphaDropout {
 
     /// The drop rate.
     pub fn rate(&self) -> f32 {
-        self.rate
+        self.args.rate
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = AlphaDropout::new(req_f32(cfg, "rate", "AlphaDropout")?);
-        l.rng = LayerRng::new(cfg.get("seed").and_then(Value::as_u64));
-        match cfg.get("noise_shape") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(a)) => {
-                let dims: Result<Vec<Option<usize>>> = a
-                    .iter()
-                    .map(|d| match d {
-                        Value::Null => Ok(None),
-                        d => d.as_u64().map(|v| Some(v as usize)).ok_or_else(|| {
-                            Error::Config(format!("noise_shape entries must be integers or null, got {d}"))
-                        }),
-                    })
-                    .collect();
-                l.noise_shape = Some(dims?);
-            }
-            Some(other) => keras_bail!(Config, "noise_shape must be a list, got {other}"),
-        }
+        let args = AlphaDropoutArgs::read_args(&mut LayerCfg::new(cfg, "AlphaDropout"))?;
+        let mut l = AlphaDropout::new(args.rate);
+        l.rng = LayerRng::new(args.seed);
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -73,7 +69,7 @@ impl AlphaDropout {
 
     /// Keras `_get_concrete_noise_shape`, checked against the input shape.
     fn concrete_noise_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
-        let Some(ns) = &self.noise_shape else {
+        let Some(ns) = &self.args.noise_shape else {
             return Ok(shape.to_vec());
         };
         let ok =
@@ -94,22 +90,23 @@ impl AlphaDropout {
 impl Layer for AlphaDropout {
     crate::layers::reshaping::args::layer_common!("AlphaDropout", false, same_shape);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        if !ctx.training || self.rate <= 0.0 {
+        let rate = self.args.rate;
+        if !ctx.training || rate <= 0.0 {
             return Ok(x.clone());
         }
-        if self.rate >= 1.0 {
+        if rate >= 1.0 {
             keras_bail!(
                 InvalidArgument,
                 "Layer {}: AlphaDropout with rate={} keeps nothing (0.0 cannot be raised to a negative power)",
                 self.base.name,
-                self.rate
+                rate
             );
         }
         let noise_shape = self.concrete_noise_shape(x.shape())?;
         const ALPHA: f64 = 1.673_263_242_354_377_3;
         const SCALE: f64 = 1.050_700_987_355_480_5;
         let alpha_p = -ALPHA * SCALE;
-        let rate = self.rate as f64;
+        let rate = rate as f64;
         let a = ((1.0 - rate) * (1.0 + rate * alpha_p * alpha_p)).powf(-0.5);
         let b = -a * alpha_p * rate;
         let n: usize = noise_shape.iter().product();
@@ -123,9 +120,7 @@ impl Layer for AlphaDropout {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("rate".into(), py_float(self.rate));
-        m.insert("seed".into(), self.rng.seed_json());
-        m.insert("noise_shape".into(), self.noise_shape.as_ref().map_or(Value::Null, |s| json!(s)));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -4,9 +4,10 @@
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::Value;
 
-use super::noise::{check_unit_interval, req_f32, LayerRng};
+use super::noise::{check_unit_interval, LayerRng};
 use crate::layers::layer::{CallContext, Layer, LayerBase};
-use crate::regularizers::py_float;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// `n` standard normal draws from the layer's generator, each mapped by `f`. The draws come
@@ -21,12 +22,13 @@ fn standard_normal(rng: &LayerRng, n: usize, f: impl Fn(f32) -> f32) -> Result<V
 }
 
 /// A noise layer active only while training, declared once for `GaussianNoise` and
-/// `GaussianDropout`: one `f32` argument in `[0, 1]` (`$arg`) and a seed; the struct, its
-/// constructor, builders, getter, `from_config` and `Layer` impl around its training `call`.
+/// `GaussianDropout`: one `f32` argument in `[0, 1]` (`$arg`) and a seed, declared in `$Args`;
+/// the struct, its constructor, builders, getter, `from_config` and `Layer` impl around its
+/// training `call`.
 macro_rules! gaussian_layer {
     (
         $(#[$doc:meta])*
-        $ty:ident, $class:literal, $snake:literal, $arg:ident,
+        $ty:ident($Args:ident), $class:literal, $snake:literal, $arg:ident,
         new: $new_doc:literal,
         getter: $get_doc:literal,
         fn call(&$self:ident, $x:ident: &Tensor) -> Result<Tensor> $call:block
@@ -34,8 +36,16 @@ macro_rules! gaussian_layer {
         $(#[$doc])*
         pub struct $ty {
             base: LayerBase,
-            $arg: f32,
+            args: $Args,
             rng: LayerRng,
+        }
+
+        config_args! {
+            #[doc = concat!($class, "'s Keras arguments, in Keras's `get_config()` order.")]
+            pub(crate) struct $Args, family LayerArgs {
+                $arg: f32,
+                seed: Option<u64> = None,
+            }
         }
 
         impl $ty {
@@ -43,11 +53,12 @@ macro_rules! gaussian_layer {
             pub fn new($arg: f32) -> Self {
                 let mut base = LayerBase::new($snake);
                 check_unit_interval(&mut base, $arg, stringify!($arg));
-                $ty { base, $arg, rng: LayerRng::new(None) }
+                $ty { base, args: $Args { $arg, seed: None }, rng: LayerRng::new(None) }
             }
 
             /// A fixed seed for this layer's noise (otherwise the global generator).
             pub fn seed(mut self, seed: u64) -> Self {
+                self.args.seed = Some(seed);
                 self.rng = LayerRng::new(Some(seed));
                 self
             }
@@ -56,13 +67,15 @@ macro_rules! gaussian_layer {
 
             #[doc = $get_doc]
             pub fn $arg(&self) -> f32 {
-                self.$arg
+                self.args.$arg
             }
 
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &Value) -> Result<Self> {
-                let mut l = $ty::new(req_f32(cfg, stringify!($arg), $class)?);
-                l.rng = LayerRng::new(cfg.get("seed").and_then(Value::as_u64));
+                let args = $Args::read_args(&mut LayerCfg::new(cfg, $class))?;
+                let mut l = $ty::new(args.$arg);
+                l.rng = LayerRng::new(args.seed);
+                l.args = args;
                 l.base.apply_config(cfg);
                 l.base.take_pending()?;
                 Ok(l)
@@ -72,15 +85,14 @@ macro_rules! gaussian_layer {
         impl Layer for $ty {
             $crate::layers::reshaping::args::layer_common!($class, false, same_shape);
             fn call(&$self, $x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-                if !ctx.training || $self.$arg <= 0.0 {
+                if !ctx.training || $self.args.$arg <= 0.0 {
                     return Ok($x.clone());
                 }
                 $call
             }
             fn get_config(&self) -> Value {
                 let mut m = self.base.base_config();
-                m.insert(stringify!($arg).into(), py_float(self.$arg));
-                m.insert("seed".into(), self.rng.seed_json());
+                self.args.write_args(&mut m);
                 Value::Object(m)
             }
         }
@@ -90,11 +102,11 @@ macro_rules! gaussian_layer {
 gaussian_layer! {
     /// Keras `keras.layers.GaussianNoise`: adds `N(0, stddev^2)` noise while training; the
     /// identity at inference. `stddev` must be in `[0, 1]`.
-    GaussianNoise, "GaussianNoise", "gaussian_noise", stddev,
+    GaussianNoise(GaussianNoiseArgs), "GaussianNoise", "gaussian_noise", stddev,
     new: "Additive noise of standard deviation `stddev`.",
     getter: "The noise standard deviation.",
     fn call(&self, x: &Tensor) -> Result<Tensor> {
-        let std = self.stddev;
+        let std = self.args.stddev;
         let noise = standard_normal(&self.rng, x.numel(), |z| std * z)?;
         Ok(ops::add(x, &ETensor::new(noise, x.shape().to_vec())?)?)
     }
@@ -103,19 +115,20 @@ gaussian_layer! {
 gaussian_layer! {
     /// Keras `keras.layers.GaussianDropout`: multiplies by `N(1, rate / (1 - rate))` noise while
     /// training; the identity at inference. `rate` must be in `[0, 1]` (1 fails when training).
-    GaussianDropout, "GaussianDropout", "gaussian_dropout", rate,
+    GaussianDropout(GaussianDropoutArgs), "GaussianDropout", "gaussian_dropout", rate,
     new: "Multiplicative noise for drop probability `rate`.",
     getter: "The drop rate.",
     fn call(&self, x: &Tensor) -> Result<Tensor> {
-        if self.rate >= 1.0 {
+        let rate = self.args.rate;
+        if rate >= 1.0 {
             keras_bail!(
                 InvalidArgument,
                 "Layer {}: GaussianDropout with rate={} divides by zero (stddev = sqrt(rate / (1 - rate)))",
                 self.base.name,
-                self.rate
+                rate
             );
         }
-        let std = (self.rate as f64 / (1.0 - self.rate as f64)).sqrt() as f32;
+        let std = (rate as f64 / (1.0 - rate as f64)).sqrt() as f32;
         let noise = standard_normal(&self.rng, x.numel(), |z| 1.0 + std * z)?;
         Ok(ops::mul(x, &ETensor::new(noise, x.shape().to_vec())?)?)
     }

@@ -1,33 +1,23 @@
-//! Pieces shared by the random regularization layers: a per-layer seeded generator, rate
-//! checks, and config helpers.
+//! Pieces shared by the random regularization layers: a per-layer seeded generator and
+//! rate checks.
 
 use std::sync::Mutex;
 
 use keras_engine::{with_global_rng, Rng};
-use serde_json::Value;
 
 use crate::layers::layer::LayerBase;
-use crate::{Error, Result};
+use crate::Error;
 
 /// The random stream of a layer: its own generator when a seed was given (Keras
 /// `SeedGenerator(seed)`), otherwise the thread's global generator.
 #[derive(Debug)]
 pub(crate) struct LayerRng {
-    seed: Option<u64>,
     rng: Mutex<Option<Rng>>,
 }
 
 impl LayerRng {
     pub(crate) fn new(seed: Option<u64>) -> Self {
-        LayerRng { seed, rng: Mutex::new(seed.map(Rng::new)) }
-    }
-
-    pub(crate) fn seed(&self) -> Option<u64> {
-        self.seed
-    }
-
-    pub(crate) fn seed_json(&self) -> Value {
-        self.seed.map(Value::from).unwrap_or(Value::Null)
+        LayerRng { rng: Mutex::new(seed.map(Rng::new)) }
     }
 
     /// Runs `f` on this layer's generator.
@@ -47,12 +37,4 @@ pub(crate) fn check_unit_interval(base: &mut LayerBase, value: f32, name: &str) 
             "Invalid value received for argument `{name}`. Expected a float value between 0 and 1. Received: {name}={value}"
         )));
     }
-}
-
-/// A required float from a layer config.
-pub(crate) fn req_f32(cfg: &Value, key: &str, class: &str) -> Result<f32> {
-    cfg.get(key)
-        .and_then(Value::as_f64)
-        .map(|v| v as f32)
-        .ok_or_else(|| Error::Config(format!("{class} config needs a number `{key}`")))
 }

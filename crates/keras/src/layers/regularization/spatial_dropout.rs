@@ -4,47 +4,71 @@
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::{json, Value};
 
-use super::noise::{check_unit_interval, req_f32, LayerRng};
+use super::noise::{check_unit_interval, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::regularizers::py_float;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// Shared implementation of the spatial dropout layers.
 struct SpatialDropout {
     base: LayerBase,
-    rate: f32,
+    args: SpatialDropoutArgs,
+    /// The `data_format` argument; `None` for SpatialDropout1D, which has none.
+    format: Option<SpatialFormatArgs>,
     rng: LayerRng,
     /// Input rank (3, 4 or 5).
     ndim: usize,
-    /// `None` for SpatialDropout1D (no data_format argument); else channels-last?
-    channels_last: Option<bool>,
+}
+
+config_args! {
+    /// The spatial dropout layers' Keras arguments, in Keras's `get_config()` order (which
+    /// writes them before `name` and `dtype`).
+    struct SpatialDropoutArgs, family LayerArgs {
+        rate: f32,
+        seed: Option<u64> = None,
+    }
+}
+
+config_args! {
+    /// SpatialDropout2D/3D's `data_format` argument (written after `name` and `dtype`).
+    struct SpatialFormatArgs, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+    }
 }
 
 impl SpatialDropout {
-    fn new(snake: &str, rate: f32, ndim: usize, channels_last: Option<bool>) -> Self {
+    fn new(snake: &str, rate: f32, ndim: usize, has_format: bool) -> Self {
         let mut base = LayerBase::new(snake);
         check_unit_interval(&mut base, rate, "rate");
-        SpatialDropout { base, rate, rng: LayerRng::new(None), ndim, channels_last }
+        let args = SpatialDropoutArgs { rate, seed: None };
+        let format = has_format.then(SpatialFormatArgs::defaults);
+        SpatialDropout { base, args, format, rng: LayerRng::new(None), ndim }
     }
 
     fn set_data_format(&mut self, f: &str) {
         match DataFormat::parse(f) {
-            Ok(d) => self.channels_last = Some(d == DataFormat::ChannelsLast),
+            Ok(d) => self.format = Some(SpatialFormatArgs { data_format: d }),
             Err(e) => self.base.fail(e),
         }
     }
 
-    fn configured(mut self, cfg: &Value) -> Result<Self> {
-        self.rng = LayerRng::new(cfg.get("seed").and_then(Value::as_u64));
-        self.base.apply_config(cfg);
-        if self.channels_last.is_some() {
-            if let Some(f) = cfg.get("data_format").and_then(Value::as_str) {
-                self.set_data_format(f);
-            }
-        }
-        self.base.take_pending()?;
-        Ok(self)
+    fn set_seed(&mut self, seed: u64) {
+        self.args.seed = Some(seed);
+        self.rng = LayerRng::new(Some(seed));
+    }
+
+    fn from_config(cfg: &Value, class: &str, snake: &str, ndim: usize, has_format: bool) -> Result<Self> {
+        let mut src = LayerCfg::new(cfg, class);
+        let args = SpatialDropoutArgs::read_args(&mut src)?;
+        let format = if has_format { Some(SpatialFormatArgs::read_args(&mut src)?) } else { None };
+        let mut l = SpatialDropout::new(snake, args.rate, ndim, has_format);
+        l.rng = LayerRng::new(args.seed);
+        (l.args, l.format) = (args, format);
+        l.base.apply_config(cfg);
+        l.base.take_pending()?;
+        Ok(l)
     }
 
     fn check_rank(&self, rank: usize, shape: String) -> Result<()> {
@@ -61,24 +85,26 @@ impl SpatialDropout {
 
     fn call(&self, x: &Tensor, ctx: &CallContext) -> Result<Tensor> {
         self.check_rank(x.rank(), format!("{:?}", x.shape()))?;
-        if !ctx.training || self.rate == 0.0 {
+        let rate = self.args.rate;
+        if !ctx.training || rate == 0.0 {
             return Ok(x.clone());
         }
-        if self.rate >= 1.0 {
+        if rate >= 1.0 {
             keras_bail!(
                 InvalidArgument,
                 "Layer {}: dropout `rate` must be in the range [0, 1) when training, got {}",
                 self.base.name,
-                self.rate
+                rate
             );
         }
         let s = x.shape();
         let mut noise = vec![1usize; s.len()];
         noise[0] = s[0];
-        let ch = if self.channels_last == Some(false) { 1 } else { s.len() - 1 };
+        let first = self.format.as_ref().is_some_and(|f| f.data_format == DataFormat::ChannelsFirst);
+        let ch = if first { 1 } else { s.len() - 1 };
         noise[ch] = s[ch];
         let n: usize = noise.iter().product();
-        let (rate, scale) = (self.rate, 1.0 / (1.0 - self.rate));
+        let scale = 1.0 / (1.0 - rate);
         let mask: Vec<f32> =
             self.rng.with(|r| (0..n).map(|_| if r.uniform_f32() >= rate { scale } else { 0.0 }).collect());
         Ok(ops::mul(x, &ETensor::new(mask, noise)?)?)
@@ -86,12 +112,11 @@ impl SpatialDropout {
 
     fn config(&self) -> Value {
         let mut m = serde_json::Map::new();
-        m.insert("rate".into(), py_float(self.rate));
-        m.insert("seed".into(), self.rng.seed_json());
+        self.args.write_args(&mut m);
         m.insert("name".into(), json!(self.base.name));
         m.insert("dtype".into(), json!("float32"));
-        if let Some(last) = self.channels_last {
-            m.insert("data_format".into(), json!(if last { "channels_last" } else { "channels_first" }));
+        if let Some(f) = &self.format {
+            f.write_args(&mut m);
         }
         Value::Object(m)
     }
@@ -110,7 +135,7 @@ macro_rules! spatial_dropout {
 
             /// A fixed seed for this layer's masks (otherwise the global generator).
             pub fn seed(mut self, seed: u64) -> Self {
-                self.0.rng = LayerRng::new(Some(seed));
+                self.0.set_seed(seed);
                 self
             }
 
@@ -122,18 +147,17 @@ macro_rules! spatial_dropout {
 
             /// The drop rate.
             pub fn rate(&self) -> f32 {
-                self.0.rate
+                self.0.args.rate
             }
 
             /// The seed, if any.
             pub fn get_seed(&self) -> Option<u64> {
-                self.0.rng.seed()
+                self.0.args.seed
             }
 
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &Value) -> Result<Self> {
-                let rate = req_f32(cfg, "rate", $class)?;
-                Ok($ty(Self::new(rate).0.configured(cfg)?))
+                Ok($ty(SpatialDropout::from_config(cfg, $class, $snake, $ndim, $fmt)?))
             }
         }
 
@@ -160,19 +184,19 @@ spatial_dropout!(
     /// Keras `keras.layers.SpatialDropout1D`: for `(batch, steps, channels)` inputs, drops
     /// whole channels (mask shape `(batch, 1, channels)`) and scales the rest by
     /// `1 / (1 - rate)` while training; the identity at inference.
-    SpatialDropout1D, "SpatialDropout1D", "spatial_dropout1d", 3, None
+    SpatialDropout1D, "SpatialDropout1D", "spatial_dropout1d", 3, false
 );
 
 spatial_dropout!(
     /// Keras `keras.layers.SpatialDropout2D`: for 4-D inputs, drops whole feature maps (mask
     /// `(batch, 1, 1, channels)` channels-last) while training; the identity at inference.
-    SpatialDropout2D, "SpatialDropout2D", "spatial_dropout2d", 4, Some(DataFormat::default() == DataFormat::ChannelsLast)
+    SpatialDropout2D, "SpatialDropout2D", "spatial_dropout2d", 4, true
 );
 
 spatial_dropout!(
     /// Keras `keras.layers.SpatialDropout3D`: for 5-D inputs, drops whole feature volumes
     /// (mask `(batch, 1, 1, 1, channels)` channels-last) while training.
-    SpatialDropout3D, "SpatialDropout3D", "spatial_dropout3d", 5, Some(DataFormat::default() == DataFormat::ChannelsLast)
+    SpatialDropout3D, "SpatialDropout3D", "spatial_dropout3d", 5, true
 );
 
 impl SpatialDropout2D {

@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use crate::layers::layer::{shape_str, LayerBase};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result};
 
 /// Returns `value`, or the first invalid argument a builder recorded on `base`.
@@ -11,15 +13,22 @@ pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
     base.take_pending().map(|()| value)
 }
 
-/// The `data_format` builder of a layer with `base: LayerBase` and
-/// `data_format: DataFormat` fields.
+/// The `data_format` builder of a layer with `base: LayerBase` and a
+/// `data_format: DataFormat` field (`data_format_builder!()`), or one declared in its
+/// arguments `args` (`data_format_builder!(args)`).
 macro_rules! data_format_builder {
     () => {
+        $crate::layers::reshaping::args::data_format_builder!(@at data_format);
+    };
+    (args) => {
+        $crate::layers::reshaping::args::data_format_builder!(@at args.data_format);
+    };
+    (@at $($field:ident).+) => {
         /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
         /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
         pub fn data_format(mut self, f: &str) -> Self {
             match $crate::layers::DataFormat::parse(f) {
-                Ok(d) => self.data_format = d,
+                Ok(d) => self.$($field).+ = d,
                 Err(e) => self.base.fail(e),
             }
             self
@@ -42,23 +51,6 @@ pub(crate) fn f64_arg(cfg: &Value, key: &str, default: f64, class: &str) -> Resu
 /// "`{class}` config needs `{key}`".
 pub(crate) fn required<'a>(cfg: &'a Value, key: &str, class: &str) -> Result<&'a Value> {
     cfg.get(key).ok_or_else(|| Error::Config(format!("{class} config needs `{key}`")))
-}
-
-/// A number a config must hold: `cfg[key]` as f64, or the error
-/// "`{class}` config needs a numeric `{key}`".
-pub(crate) fn required_f64(cfg: &Value, key: &str, class: &str) -> Result<f64> {
-    cfg.get(key)
-        .and_then(Value::as_f64)
-        .ok_or_else(|| Error::Config(format!("{class} config needs a numeric `{key}`")))
-}
-
-/// A boolean argument of a config (`default` when absent).
-pub(crate) fn bool_arg(cfg: &Value, key: &str, default: bool, class: &str) -> Result<bool> {
-    match cfg.get(key) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => keras_bail!(Config, "{class}: `{key}` must be a boolean, received {key}={other}"),
-    }
 }
 
 /// Keras `standardize_tuple`: an int becomes `n` copies, a list must hold `n` non-negative
@@ -137,16 +129,17 @@ macro_rules! layer_common {
 pub(crate) use layer_common;
 
 /// A layer with one spatial argument and a `data_format` (the padding and cropping layers),
-/// its argument declared once: the struct, `new`, `input_shape`/`name`/`data_format`,
-/// `from_config` (the argument read by `$parse`, `$default` when absent) and the `Layer`
-/// impl's `get_config`; `$($body)*` holds the layer's own `Layer` methods.
+/// its arguments declared once with [`config_args!`](crate::utils::config_args!) in
+/// `$Args` (the spatial argument as a [`Spatial`], then `data_format`): the struct, `new`,
+/// `input_shape`/`name`/`data_format`, `from_config` and the `Layer` impl's `get_config`;
+/// `$($body)*` holds the layer's own `Layer` methods (reading `self.args`).
 ///
 /// ```text
 /// spatial_arg_layer! {
 ///     /// Keras `keras.layers.ZeroPadding2D`: ...
-///     pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") {
+///     pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") in ZeroPadding2DArgs {
 ///         /// `padding = [[top, bottom], [left, right]]`.
-///         padding: [[usize; 2]; 2] = [[1, 1], [1, 1]], |v| pairs2d(v, "padding"),
+///         padding: [[usize; 2]; 2] = [[1, 1], [1, 1]],
 ///     }
 ///     /// Rebuilds from a Keras config.
 ///     from_config;
@@ -156,9 +149,9 @@ pub(crate) use layer_common;
 macro_rules! spatial_arg_layer {
     (
         $(#[$doc:meta])*
-        pub struct $ty:ident($class:literal, $snake:literal) {
+        pub struct $ty:ident($class:literal, $snake:literal) in $Args:ident {
             $(#[$new_doc:meta])*
-            $arg:ident: $aty:ty = $default:expr, $parse:expr $(,)?
+            $arg:ident: $aty:ty = $default:expr $(,)?
         }
         $(#[$cfg_doc:meta])*
         from_config;
@@ -167,31 +160,32 @@ macro_rules! spatial_arg_layer {
         $(#[$doc])*
         pub struct $ty {
             base: $crate::layers::LayerBase,
-            $arg: $aty,
-            data_format: $crate::layers::DataFormat,
+            args: $Args,
+        }
+
+        $crate::utils::config_args::config_args! {
+            #[doc = concat!($class, "'s Keras arguments, in Keras's `get_config()` order.")]
+            pub(crate) struct $Args, family $crate::layers::layer_args::LayerArgs {
+                $arg: $crate::layers::reshaping::args::Spatial<$aty> = $crate::layers::reshaping::args::Spatial($default),
+                data_format: $crate::layers::DataFormat = $crate::layers::DataFormat::default(),
+            }
         }
 
         impl $ty {
             $(#[$new_doc])*
             pub fn new($arg: $aty) -> Self {
-                $ty {
-                    base: $crate::layers::LayerBase::new($snake),
-                    $arg,
-                    data_format: $crate::layers::DataFormat::default(),
-                }
+                let args = $Args { $arg: $crate::layers::reshaping::args::Spatial($arg), ..$Args::defaults() };
+                $ty { base: $crate::layers::LayerBase::new($snake), args }
             }
 
             $crate::layers::builders::base_builders!();
-            $crate::layers::reshaping::args::data_format_builder!();
+
+            $crate::layers::reshaping::args::data_format_builder!(args);
 
             $(#[$cfg_doc])*
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
-                let $arg = match cfg.get(stringify!($arg)) {
-                    None => $default,
-                    Some(v) => ($parse)(v)?,
-                };
-                let mut l = $ty::new($arg);
-                l.data_format = $crate::layers::DataFormat::from_config(cfg)?;
+                let args = $Args::read_args(&mut $crate::layers::layer_args::LayerCfg::new(cfg, $class))?;
+                let mut l = $ty { base: $crate::layers::LayerBase::new($snake), args };
                 l.base.apply_config(cfg);
                 Ok(l)
             }
@@ -204,8 +198,7 @@ macro_rules! spatial_arg_layer {
 
             fn get_config(&self) -> serde_json::Value {
                 let mut m = self.base.base_config();
-                m.insert(stringify!($arg).into(), serde_json::json!(self.$arg));
-                m.insert("data_format".into(), serde_json::json!(self.data_format.as_str()));
+                self.args.write_args(&mut m);
                 serde_json::Value::Object(m)
             }
         }
@@ -238,7 +231,7 @@ pub(crate) fn cropped_shape(
 
 /// Reads a 3-D padding/cropping argument (`ZeroPadding3D`, `Cropping3D`): an int, three
 /// ints (symmetric per axis), or three pairs `((before, after), ...)`, with Keras's messages.
-pub(crate) fn pairs3d(v: &Value, what: &str, short: &str) -> Result<[[usize; 2]; 3]> {
+fn pairs3d(v: &Value, what: &str, short: &str) -> Result<[[usize; 2]; 3]> {
     match v {
         Value::Number(_) => {
             let k = int_tuple(v, 1, what, true)?[0];
@@ -256,6 +249,81 @@ pub(crate) fn pairs3d(v: &Value, what: &str, short: &str) -> Result<[[usize; 2];
         _ => keras_bail!(
             InvalidArgument,
             "`{what}` should be either an int, a tuple of 3 ints (symmetric_dim1_{short}, symmetric_dim2_{short}, symmetric_dim3_{short}), or a tuple of 3 tuples of 2 ints ((left_dim1_{short}, right_dim1_{short}), (left_dim2_{short}, right_dim2_{short}), (left_dim3_{short}, right_dim2_{short})). Received: {v}."
+        ),
+    }
+}
+
+/// A spatial argument: a padding or cropping (`[before, after]`, or one such pair per
+/// spatial axis) or an up-sampling `size` (`[rows, cols]`), read from the forms Keras
+/// accepts, with its messages (which name the config key).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Spatial<T>(pub(crate) T);
+
+/// `Spatial` as the layers' config readers see it: missing is the default, any present value
+/// (`null` included) goes through `parse`.
+fn read_pads<T: serde::Serialize>(
+    src: &mut LayerCfg<'_>,
+    key: &str,
+    default: Option<Spatial<T>>,
+    parse: impl FnOnce(&Value, &str) -> Result<T>,
+) -> Result<Spatial<T>> {
+    match src.cfg.get(key) {
+        None => default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", src.class))),
+        Some(v) => parse(v, key).map(Spatial),
+    }
+}
+
+/// One axis (or a 2-D size): an int (both entries) or a pair.
+impl ConfigArg<LayerArgs> for Spatial<[usize; 2]> {
+    fn to_config(&self) -> Value {
+        serde_json::json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        read_pads(src, key, default, |v, key| {
+            let p = int_tuple(v, 2, key, true)?;
+            Ok([p[0], p[1]])
+        })
+    }
+}
+
+/// Two axes: an int, two ints (symmetric per axis), or two pairs.
+impl ConfigArg<LayerArgs> for Spatial<[[usize; 2]; 2]> {
+    fn to_config(&self) -> Value {
+        serde_json::json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        read_pads(src, key, default, pairs2d)
+    }
+}
+
+/// Three axes: an int, three ints (symmetric per axis), or three pairs.
+impl ConfigArg<LayerArgs> for Spatial<[[usize; 2]; 3]> {
+    fn to_config(&self) -> Value {
+        serde_json::json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let short = if key == "cropping" { "crop" } else { "pad" };
+        read_pads(src, key, default, |v, key| pairs3d(v, key, short))
+    }
+}
+
+/// Reads a 2-D padding/cropping argument: an int, two ints (symmetric per axis), or two
+/// pairs `((top, bottom), (left, right))`.
+fn pairs2d(v: &Value, what: &str) -> Result<[[usize; 2]; 2]> {
+    match v {
+        Value::Number(_) => {
+            let k = int_tuple(v, 1, what, true)?[0];
+            Ok([[k, k], [k, k]])
+        }
+        Value::Array(a) if a.len() == 2 => {
+            let h = int_tuple(&a[0], 2, &format!("1st entry of {what}"), true)?;
+            let w = int_tuple(&a[1], 2, &format!("2nd entry of {what}"), true)?;
+            Ok([[h[0], h[1]], [w[0], w[1]]])
+        }
+        Value::Array(_) => keras_bail!(InvalidArgument, "`{what}` should have two elements. Received: {what}={v}."),
+        _ => keras_bail!(
+            InvalidArgument,
+            "`{what}` should be either an int, a tuple of 2 ints (symmetric_height_{what}, symmetric_width_{what}), or a tuple of 2 tuples of 2 ints ((top_{what}, bottom_{what}), (left_{what}, right_{what})). Received: {what}={v}."
         ),
     }
 }

@@ -1,11 +1,13 @@
 //! `Flatten`: collapses every axis after the batch into one (channels-first inputs are
 //! made channels-last first, as Keras does, so the order matches a channels-last model).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::data_format_builder;
+use crate::utils::config_args::config_args;
 use crate::{Result, Tensor};
 
 /// Flattens the input without touching the batch axis (Keras `keras.layers.Flatten`).
@@ -21,7 +23,14 @@ use crate::{Result, Tensor};
 /// ```
 pub struct Flatten {
     base: LayerBase,
-    data_format: DataFormat,
+    args: FlattenArgs,
+}
+
+config_args! {
+    /// Flatten's Keras arguments.
+    pub(crate) struct FlattenArgs, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+    }
 }
 
 impl Default for Flatten {
@@ -33,18 +42,18 @@ impl Default for Flatten {
 impl Flatten {
     /// A Flatten layer.
     pub fn new() -> Self {
-        Flatten { base: LayerBase::new("flatten"), data_format: DataFormat::default() }
+        Flatten { base: LayerBase::new("flatten"), args: FlattenArgs::defaults() }
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut f = Flatten::new();
-        f.data_format = DataFormat::from_config(cfg)?;
+        let args = FlattenArgs::read_args(&mut LayerCfg::new(cfg, "Flatten"))?;
+        let mut f = Flatten { base: LayerBase::new("flatten"), args };
         f.base.apply_config(cfg);
         Ok(f)
     }
 
-    data_format_builder!();
+    data_format_builder!(args);
 
     crate::layers::builders::name_builder!();
 
@@ -63,14 +72,14 @@ impl Layer for Flatten {
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
-        let x = self.data_format.to_last(x)?;
+        let x = self.args.data_format.to_last(x)?;
         let n = x.shape().first().copied().unwrap_or(1);
         let rest: usize = x.shape().iter().skip(1).product();
         Ok(x.reshape([n, rest])?)
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -2,61 +2,36 @@
 //! channels-first where Keras takes `data_format`).
 
 use keras_engine::ops;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{
-    cropped_shape, data_format_builder, finish, int_tuple, known, layer_common, ndim_error, spatial_arg_layer,
+    cropped_shape, data_format_builder, finish, known, layer_common, ndim_error, spatial_arg_layer, Spatial,
 };
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
-
-/// Reads a 2-D padding/cropping argument: an int, two ints (symmetric per axis), or two
-/// pairs `((top, bottom), (left, right))`.
-fn pairs2d(v: &Value, what: &str) -> Result<[[usize; 2]; 2]> {
-    match v {
-        Value::Number(_) => {
-            let k = int_tuple(v, 1, what, true)?[0];
-            Ok([[k, k], [k, k]])
-        }
-        Value::Array(a) if a.len() == 2 => {
-            let h = int_tuple(&a[0], 2, &format!("1st entry of {what}"), true)?;
-            let w = int_tuple(&a[1], 2, &format!("2nd entry of {what}"), true)?;
-            Ok([[h[0], h[1]], [w[0], w[1]]])
-        }
-        Value::Array(_) => keras_bail!(InvalidArgument, "`{what}` should have two elements. Received: {what}={v}."),
-        _ => keras_bail!(
-            InvalidArgument,
-            "`{what}` should be either an int, a tuple of 2 ints (symmetric_height_{what}, symmetric_width_{what}), or a tuple of 2 tuples of 2 ints ((top_{what}, bottom_{what}), (left_{what}, right_{what})). Received: {what}={v}."
-        ),
-    }
-}
-
-/// A pair of one axis, from a config value.
-fn pair(v: &Value, what: &str) -> Result<[usize; 2]> {
-    let p = int_tuple(v, 2, what, true)?;
-    Ok([p[0], p[1]])
-}
 
 spatial_arg_layer! {
     /// Keras `keras.layers.ZeroPadding1D`: zeros before and after the steps of `(batch, steps,
     /// channels)` (or `(batch, channels, steps)` with `data_format("channels_first")`).
-    pub struct ZeroPadding1D("ZeroPadding1D", "zero_padding1d") {
+    pub struct ZeroPadding1D("ZeroPadding1D", "zero_padding1d") in ZeroPadding1DArgs {
         /// `padding = [before, after]` zero steps.
-        padding: [usize; 2] = [1, 1], |v| pair(v, "padding"),
+        padding: [usize; 2] = [1, 1],
     }
     /// Rebuilds from a Keras config (`padding` an int or a pair).
     from_config;
     impl Layer {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            self.data_format.map_shape(&self.base.name, 3, s, |s| {
-                Ok(vec![s[0], s[1].map(|d| d + self.padding[0] + self.padding[1]), s[2]])
+            self.args.data_format.map_shape(&self.base.name, 3, s, |s| {
+                Ok(vec![s[0], s[1].map(|d| d + self.args.padding.0[0] + self.args.padding.0[1]), s[2]])
             })
         }
 
         fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
             self.compute_output_shape(&known(x.shape()))?;
-            self.data_format.map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding, [0, 0]])?))
+            self.args.data_format.map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.args.padding.0, [0, 0]])?))
         }
     }
 }
@@ -64,24 +39,24 @@ spatial_arg_layer! {
 spatial_arg_layer! {
     /// Keras `keras.layers.ZeroPadding2D`: zero rows and columns around NHWC (or, with
     /// `data_format("channels_first")`, NCHW) images.
-    pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") {
+    pub struct ZeroPadding2D("ZeroPadding2D", "zero_padding2d") in ZeroPadding2DArgs {
         /// `padding = [[top, bottom], [left, right]]`.
-        padding: [[usize; 2]; 2] = [[1, 1], [1, 1]], |v| pairs2d(v, "padding"),
+        padding: [[usize; 2]; 2] = [[1, 1], [1, 1]],
     }
     /// Rebuilds from a Keras config.
     from_config;
     impl Layer {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            self.data_format.map_shape(&self.base.name, 4, s, |s| {
-                let [h, w] = self.padding;
+            self.args.data_format.map_shape(&self.base.name, 4, s, |s| {
+                let [h, w] = self.args.padding.0;
                 Ok(vec![s[0], s[1].map(|d| d + h[0] + h[1]), s[2].map(|d| d + w[0] + w[1]), s[3]])
             })
         }
 
         fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
             self.compute_output_shape(&known(x.shape()))?;
-            self.data_format
-                .map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.padding[0], self.padding[1], [0, 0]])?))
+            self.args.data_format
+                .map_call(x, |x| Ok(ops::pad(x, &[[0, 0], self.args.padding.0[0], self.args.padding.0[1], [0, 0]])?))
         }
     }
 }
@@ -90,7 +65,7 @@ impl ZeroPadding2D {
     /// `[[top, bottom], [left, right]]` when the layer pads channels-last images (for
     /// folding into the convolution after it at inference).
     pub(crate) fn channels_last_padding(&self) -> Option<[[usize; 2]; 2]> {
-        (self.data_format == DataFormat::ChannelsLast).then_some(self.padding)
+        (self.args.data_format == DataFormat::ChannelsLast).then_some(self.args.padding.0)
     }
 }
 
@@ -98,24 +73,32 @@ impl ZeroPadding2D {
 /// channels)`.
 pub struct Cropping1D {
     base: LayerBase,
-    cropping: [usize; 2],
+    args: Cropping1DArgs,
+}
+
+config_args! {
+    /// Cropping1D's Keras arguments.
+    pub(crate) struct Cropping1DArgs, family LayerArgs {
+        /// `[start, end]` steps removed (an int crops both ends).
+        cropping: Spatial<[usize; 2]> = Spatial([1, 1]),
+    }
 }
 
 impl Cropping1D {
     /// `cropping = [start, end]` steps removed.
     pub fn new(cropping: [usize; 2]) -> Self {
-        Cropping1D { base: LayerBase::new("cropping1d"), cropping }
+        Cropping1D {
+            base: LayerBase::new("cropping1d"),
+            args: Cropping1DArgs { cropping: Spatial(cropping) },
+        }
     }
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let c = match cfg.get("cropping") {
-            None => [1, 1],
-            Some(v) => pair(v, "cropping")?,
-        };
-        let mut l = Cropping1D::new(c);
+        let args = Cropping1DArgs::read_args(&mut LayerCfg::new(cfg, "Cropping1D"))?;
+        let mut l = Cropping1D { base: LayerBase::new("cropping1d"), args };
         l.base.apply_config(cfg);
         Ok(l)
     }
@@ -129,12 +112,12 @@ impl Layer for Cropping1D {
             return Err(ndim_error(&self.base.name, 3, s));
         }
         let steps = match s[1] {
-            Some(d) if d > self.cropping[0] + self.cropping[1] => Some(d - self.cropping[0] - self.cropping[1]),
+            Some(d) if d > self.args.cropping.0[0] + self.args.cropping.0[1] => Some(d - self.args.cropping.0[0] - self.args.cropping.0[1]),
             Some(_) => keras_bail!(
                 InvalidArgument,
                 "`cropping` parameter of `Cropping1D` layer must be smaller than the input length. Received: input_shape={}, cropping={:?}",
                 shape_str(s),
-                self.cropping
+                self.args.cropping.0
             ),
             None => None,
         };
@@ -144,12 +127,12 @@ impl Layer for Cropping1D {
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let out = self.compute_output_shape(&known(x.shape()))?;
         let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
-        Ok(ops::slice(x, &[0, self.cropping[0], 0], &size)?)
+        Ok(ops::slice(x, &[0, self.args.cropping.0[0], 0], &size)?)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("cropping".into(), json!(self.cropping));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -157,23 +140,23 @@ impl Layer for Cropping1D {
 spatial_arg_layer! {
     /// Keras `keras.layers.Cropping2D`: drops rows and columns at the borders of NHWC (or, with
     /// `data_format("channels_first")`, NCHW) images.
-    pub struct Cropping2D("Cropping2D", "cropping2d") {
+    pub struct Cropping2D("Cropping2D", "cropping2d") in Cropping2DArgs {
         /// `cropping = [[top, bottom], [left, right]]`.
-        cropping: [[usize; 2]; 2] = [[0, 0], [0, 0]], |v| pairs2d(v, "cropping"),
+        cropping: [[usize; 2]; 2] = [[0, 0], [0, 0]],
     }
     /// Rebuilds from a Keras config.
     from_config;
     impl Layer {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            self.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.cropping, s))
+            self.args.data_format.map_shape(&self.base.name, 4, s, |last| cropped_shape(last, &self.args.cropping.0, s))
         }
 
         fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
             self.compute_output_shape(&known(x.shape()))?;
-            self.data_format.map_call(x, |x| {
-                let out = cropped_shape(&known(x.shape()), &self.cropping, &known(x.shape()))?;
+            self.args.data_format.map_call(x, |x| {
+                let out = cropped_shape(&known(x.shape()), &self.args.cropping.0, &known(x.shape()))?;
                 let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
-                Ok(ops::slice(x, &[0, self.cropping[0][0], self.cropping[1][0], 0], &size)?)
+                Ok(ops::slice(x, &[0, self.args.cropping.0[0][0], self.args.cropping.0[1][0], 0], &size)?)
             })
         }
     }
@@ -182,7 +165,14 @@ spatial_arg_layer! {
 /// Keras `keras.layers.UpSampling1D`: repeats every step `size` times.
 pub struct UpSampling1D {
     base: LayerBase,
-    size: usize,
+    args: UpSampling1DArgs,
+}
+
+config_args! {
+    /// UpSampling1D's Keras arguments.
+    pub(crate) struct UpSampling1DArgs, family LayerArgs {
+        size: usize = 2,
+    }
 }
 
 impl UpSampling1D {
@@ -194,27 +184,18 @@ impl UpSampling1D {
                 "Argument `size` should be a positive integer. Received: size=0".into(),
             ));
         }
-        UpSampling1D { base, size }
+        UpSampling1D { base, args: UpSampling1DArgs { size } }
     }
 
     crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let size = match cfg.get("size") {
-            None => 2,
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(k) if k > 0 => k as usize,
-                _ => keras_bail!(
-                    InvalidArgument,
-                    "Argument `size` should be a positive integer. Received: size={n}"
-                ),
-            },
-            Some(other) => keras_bail!(Config, "Expected an integer value for `size`, got {other}."),
-        };
-        let mut l = UpSampling1D::new(size);
+        let args = UpSampling1DArgs::read_args(&mut LayerCfg::new(cfg, "UpSampling1D"))?;
+        // The constructor's check is the config's check too.
+        let mut l = UpSampling1D::new(args.size);
         l.base.apply_config(cfg);
-        Ok(l)
+        finish(&mut l.base, ()).map(|_| l)
     }
 }
 
@@ -225,17 +206,17 @@ impl Layer for UpSampling1D {
         if s.len() != 3 {
             return Err(ndim_error(&self.base.name, 3, s));
         }
-        Ok(vec![s[0], s[1].map(|d| d * self.size), s[2]])
+        Ok(vec![s[0], s[1].map(|d| d * self.args.size), s[2]])
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        Ok(ops::repeat(x, self.size, 1)?)
+        Ok(ops::repeat(x, self.args.size, 1)?)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("size".into(), json!(self.size));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -244,9 +225,18 @@ impl Layer for UpSampling1D {
 /// (repeat) or `"bilinear"` interpolation.
 pub struct UpSampling2D {
     base: LayerBase,
-    size: [usize; 2],
-    bilinear: bool,
-    data_format: DataFormat,
+    args: UpSampling2DArgs,
+}
+
+config_args! {
+    /// UpSampling2D's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct UpSampling2DArgs, family LayerArgs {
+        /// `[rows, cols]` (an int scales both).
+        size: Spatial<[usize; 2]> = Spatial([2, 2]),
+        data_format: DataFormat = DataFormat::default(),
+        /// `"nearest"` or `"bilinear"` (the builder checks and lowercases it).
+        interpolation: String = "nearest".to_string(),
+    }
 }
 
 impl UpSampling2D {
@@ -258,14 +248,13 @@ impl UpSampling2D {
                 "The `size` argument must be a tuple of 2 positive integers. Received size={size:?}"
             )));
         }
-        UpSampling2D { base, size, bilinear: false, data_format: DataFormat::default() }
+        UpSampling2D { base, args: UpSampling2DArgs { size: Spatial(size), ..UpSampling2DArgs::defaults() } }
     }
 
     /// `"nearest"` or `"bilinear"` (case-insensitive).
     pub fn interpolation(mut self, how: &str) -> Self {
         match how.to_lowercase().as_str() {
-            "nearest" => self.bilinear = false,
-            "bilinear" => self.bilinear = true,
+            how @ ("nearest" | "bilinear") => self.args.interpolation = how.to_string(),
             _ => self.base.fail(Error::InvalidArgument(format!(
                 "Layer {}: `interpolation` must be \"nearest\" or \"bilinear\" (the interpolations keras-rs supports). Received: interpolation={how}",
                 self.base.name
@@ -275,20 +264,15 @@ impl UpSampling2D {
     }
 
     crate::layers::builders::base_builders!();
-    data_format_builder!();
+    data_format_builder!(args);
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let s = match cfg.get("size") {
-            None => vec![2, 2],
-            Some(v) => int_tuple(v, 2, "size", false)?,
-        };
-        let mut l = UpSampling2D::new([s[0], s[1]]);
-        l.data_format = DataFormat::from_config(cfg)?;
+        let args = UpSampling2DArgs::read_args(&mut LayerCfg::new(cfg, "UpSampling2D"))?;
+        // The constructor's and builder's checks are the config's checks too.
+        let mut l = UpSampling2D::new(args.size.0).interpolation(&args.interpolation);
+        l.args.data_format = args.data_format;
         l.base.apply_config(cfg);
-        if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
-            l = l.interpolation(i);
-        }
         finish(&mut l.base, ()).map(|_| l)
     }
 }
@@ -297,27 +281,25 @@ impl Layer for UpSampling2D {
     layer_common!("UpSampling2D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 4, s, |s| {
-            Ok(vec![s[0], s[1].map(|d| d * self.size[0]), s[2].map(|d| d * self.size[1]), s[3]])
+        self.args.data_format.map_shape(&self.base.name, 4, s, |s| {
+            Ok(vec![s[0], s[1].map(|d| d * self.args.size.0[0]), s[2].map(|d| d * self.args.size.0[1]), s[3]])
         })
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        self.data_format.map_call(x, |x| {
-            if self.bilinear {
-                let (h, w) = (x.shape()[1] * self.size[0], x.shape()[2] * self.size[1]);
+        self.args.data_format.map_call(x, |x| {
+            if self.args.interpolation == "bilinear" {
+                let (h, w) = (x.shape()[1] * self.args.size.0[0], x.shape()[2] * self.args.size.0[1]);
                 return Ok(ops::resize_bilinear(x, h, w)?);
             }
-            Ok(ops::repeat(&ops::repeat(x, self.size[0], 1)?, self.size[1], 2)?)
+            Ok(ops::repeat(&ops::repeat(x, self.args.size.0[0], 1)?, self.args.size.0[1], 2)?)
         })
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("size".into(), json!(self.size));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("interpolation".into(), json!(if self.bilinear { "bilinear" } else { "nearest" }));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -326,6 +308,7 @@ impl Layer for UpSampling2D {
 mod tests {
     use super::*;
     use crate::layers::layer::check_pending;
+    use serde_json::json;
 
     fn run(l: &dyn Layer, x: &Tensor) -> Result<Tensor> {
         l.call(x, &mut CallContext::new(false))
@@ -337,9 +320,12 @@ mod tests {
         let y = run(&l, &Tensor::ones([1, 3, 4, 2])).unwrap();
         assert_eq!(y.shape(), &[1, 4, 7, 2]);
         assert_eq!(l.get_config()["padding"], json!([[1, 0], [2, 1]]));
-        assert_eq!(ZeroPadding2D::from_config(&json!({"padding": 2})).unwrap().padding, [[2, 2], [2, 2]]);
         assert_eq!(
-            ZeroPadding2D::from_config(&json!({"padding": [1, 3]})).unwrap().padding,
+            ZeroPadding2D::from_config(&json!({"padding": 2})).unwrap().args.padding.0,
+            [[2, 2], [2, 2]]
+        );
+        assert_eq!(
+            ZeroPadding2D::from_config(&json!({"padding": [1, 3]})).unwrap().args.padding.0,
             [[1, 1], [3, 3]]
         );
         assert!(ZeroPadding2D::from_config(&json!({"padding": [1, 2, 3]})).is_err());

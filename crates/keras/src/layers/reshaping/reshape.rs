@@ -1,10 +1,12 @@
 //! `Reshape`, `Permute` and `RepeatVector`.
 
 use keras_engine::ops;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{finish, known, layer_common, ndim_error};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Reshape`: reshapes every sample to `target_shape` (batch excluded);
@@ -16,7 +18,14 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct Reshape {
     base: LayerBase,
-    target_shape: Vec<i64>,
+    args: ReshapeArgs,
+}
+
+config_args! {
+    /// Reshape's Keras arguments.
+    pub(crate) struct ReshapeArgs, family LayerArgs {
+        target_shape: Vec<i64>,
+    }
 }
 
 impl Reshape {
@@ -29,7 +38,7 @@ impl Reshape {
                 "Layer reshape: `target_shape` must hold positive integers and at most one -1. Received: target_shape={target_shape:?}"
             )));
         }
-        Reshape { base, target_shape: target_shape.to_vec() }
+        Reshape { base, args: ReshapeArgs { target_shape: target_shape.to_vec() } }
     }
 
     /// `input_shape` (without batch) for the first layer of a Sequential model.
@@ -42,22 +51,17 @@ impl Reshape {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let t = cfg
-            .get("target_shape")
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>())
-            .ok_or_else(|| {
-                Error::Config(format!("Reshape config needs an integer list `target_shape`: {cfg}"))
-            })?;
-        let mut l = Reshape::new(&t);
+        let args = ReshapeArgs::read_args(&mut LayerCfg::new(cfg, "Reshape"))?;
+        // The constructor's check is the config's check too.
+        let mut l = Reshape::new(&args.target_shape);
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
     }
 
     /// The per-sample output shape for `count` input elements per sample (`None` unknown).
     fn resolve(&self, count: Option<usize>, input: &str) -> Result<Vec<Option<usize>>> {
-        let fixed: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
-        let has_unknown = self.target_shape.contains(&-1);
+        let fixed: usize = self.args.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+        let has_unknown = self.args.target_shape.contains(&-1);
         let inferred = match count {
             None => None,
             Some(c) if has_unknown && fixed > 0 && c % fixed == 0 => Some(c / fixed),
@@ -66,10 +70,15 @@ impl Reshape {
                 Shape,
                 "Layer {}: the total size of the input ({input}) cannot be reshaped to target_shape={:?}",
                 self.base.name,
-                self.target_shape
+                self.args.target_shape
             ),
         };
-        Ok(self.target_shape.iter().map(|&d| if d == -1 { inferred } else { Some(d as usize) }).collect())
+        Ok(self
+            .args
+            .target_shape
+            .iter()
+            .map(|&d| if d == -1 { inferred } else { Some(d as usize) })
+            .collect())
     }
 }
 
@@ -98,7 +107,7 @@ impl Layer for Reshape {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("target_shape".into(), json!(self.target_shape));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -107,7 +116,14 @@ impl Layer for Reshape {
 /// (`Permute::new(&[2, 1])` swaps the two axes of a sequence).
 pub struct Permute {
     base: LayerBase,
-    dims: Vec<usize>,
+    args: PermuteArgs,
+}
+
+config_args! {
+    /// Permute's Keras arguments.
+    pub(crate) struct PermuteArgs, family LayerArgs {
+        dims: Vec<usize>,
+    }
 }
 
 impl Permute {
@@ -121,19 +137,16 @@ impl Permute {
                 "Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` must be consecutive and start from 1. Received dims={dims:?}"
             )));
         }
-        Permute { base, dims: dims.to_vec() }
+        Permute { base, args: PermuteArgs { dims: dims.to_vec() } }
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let d = cfg
-            .get("dims")
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|v| v.as_u64().map(|x| x as usize)).collect::<Option<Vec<usize>>>())
-            .ok_or_else(|| Error::Config(format!("Permute config needs an integer list `dims`: {cfg}")))?;
-        let mut l = Permute::new(&d);
+        let args = PermuteArgs::read_args(&mut LayerCfg::new(cfg, "Permute"))?;
+        // The constructor's check is the config's check too.
+        let mut l = Permute::new(&args.dims);
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
     }
@@ -143,21 +156,21 @@ impl Layer for Permute {
     layer_common!("Permute", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        if s.len() != self.dims.len() + 1 {
-            return Err(ndim_error(&self.base.name, self.dims.len() + 1, s));
+        if s.len() != self.args.dims.len() + 1 {
+            return Err(ndim_error(&self.base.name, self.args.dims.len() + 1, s));
         }
-        Ok(std::iter::once(s[0]).chain(self.dims.iter().map(|&d| s[d])).collect())
+        Ok(std::iter::once(s[0]).chain(self.args.dims.iter().map(|&d| s[d])).collect())
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
-        let perm: Vec<usize> = std::iter::once(0).chain(self.dims.iter().copied()).collect();
+        let perm: Vec<usize> = std::iter::once(0).chain(self.args.dims.iter().copied()).collect();
         Ok(ops::transpose(x, &perm)?)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("dims".into(), json!(self.dims));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -165,7 +178,14 @@ impl Layer for Permute {
 /// Keras `keras.layers.RepeatVector`: `(batch, features)` to `(batch, n, features)`.
 pub struct RepeatVector {
     base: LayerBase,
-    n: usize,
+    args: RepeatVectorArgs,
+}
+
+config_args! {
+    /// RepeatVector's Keras arguments.
+    pub(crate) struct RepeatVectorArgs, family LayerArgs {
+        n: usize,
+    }
 }
 
 impl RepeatVector {
@@ -177,25 +197,18 @@ impl RepeatVector {
                 "Argument `n` should be a positive integer. Received: n=0".into(),
             ));
         }
-        RepeatVector { base, n }
+        RepeatVector { base, args: RepeatVectorArgs { n } }
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let n = match cfg.get("n") {
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(k) if k > 0 => k as usize,
-                _ => {
-                    keras_bail!(InvalidArgument, "Argument `n` should be a positive integer. Received: n={n}")
-                }
-            },
-            other => keras_bail!(Config, "RepeatVector config needs an integer `n`, received {other:?}"),
-        };
-        let mut l = RepeatVector::new(n);
+        let args = RepeatVectorArgs::read_args(&mut LayerCfg::new(cfg, "RepeatVector"))?;
+        // The constructor's check is the config's check too.
+        let mut l = RepeatVector::new(args.n);
         l.base.apply_config(cfg);
-        Ok(l)
+        finish(&mut l.base, ()).map(|_| l)
     }
 }
 
@@ -206,18 +219,18 @@ impl Layer for RepeatVector {
         if s.len() != 2 {
             return Err(ndim_error(&self.base.name, 2, s));
         }
-        Ok(vec![s[0], Some(self.n), s[1]])
+        Ok(vec![s[0], Some(self.args.n), s[1]])
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         let (b, f) = (x.shape()[0], x.shape()[1]);
-        Ok(ops::repeat(&x.reshape([b, 1, f])?, self.n, 1)?)
+        Ok(ops::repeat(&x.reshape([b, 1, f])?, self.args.n, 1)?)
     }
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("n".into(), json!(self.n));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -226,6 +239,7 @@ impl Layer for RepeatVector {
 mod tests {
     use super::*;
     use crate::layers::layer::check_pending;
+    use serde_json::json;
 
     #[test]
     fn reshape_infers_minus_one_and_checks_sizes() {

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use crate::layers::convolutional::common::positive_tuple_error;
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{data_format_builder, finish, int_tuple, known, layer_common};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{Result, Tensor};
 
 /// Keras `keras.layers.UpSampling3D`: each element repeated `size[i]` times along depth,
@@ -21,8 +23,34 @@ use crate::{Result, Tensor};
 /// ```
 pub struct UpSampling3D {
     base: LayerBase,
-    size: [usize; 3],
-    data_format: DataFormat,
+    args: UpSampling3DArgs,
+}
+
+config_args! {
+    /// UpSampling3D's Keras arguments, in Keras's `get_config()` order.
+    pub(crate) struct UpSampling3DArgs, family LayerArgs {
+        size: Size3 = Size3([2; 3]),
+        data_format: DataFormat = DataFormat::default(),
+    }
+}
+
+/// UpSampling3D's `size`: an int (every axis) or three ints.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Size3([usize; 3]);
+
+impl ConfigArg<LayerArgs> for Size3 {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.unwrap_or_default()),
+            Some(v) => {
+                let s = int_tuple(v, 3, key, false)?;
+                Ok(Size3([s[0], s[1], s[2]]))
+            }
+        }
+    }
 }
 
 impl UpSampling3D {
@@ -32,20 +60,18 @@ impl UpSampling3D {
         if let Some(e) = positive_tuple_error("size", &size) {
             base.fail(e);
         }
-        UpSampling3D { base, size, data_format: DataFormat::default() }
+        UpSampling3D { base, args: UpSampling3DArgs { size: Size3(size), ..UpSampling3DArgs::defaults() } }
     }
 
     crate::layers::builders::base_builders!();
-    data_format_builder!();
+    data_format_builder!(args);
 
     /// Rebuilds from a Keras config (`size` an int or three ints).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let s = match cfg.get("size") {
-            None => vec![2; 3],
-            Some(v) => int_tuple(v, 3, "size", false)?,
-        };
-        let mut l = UpSampling3D::new([s[0], s[1], s[2]]);
-        l.data_format = DataFormat::from_config(cfg)?;
+        let args = UpSampling3DArgs::read_args(&mut LayerCfg::new(cfg, "UpSampling3D"))?;
+        // The constructor's check is the config's check too.
+        let mut l = UpSampling3D::new(args.size.0);
+        l.args = args;
         l.base.apply_config(cfg);
         finish(&mut l.base, ())?;
         Ok(l)
@@ -56,10 +82,10 @@ impl Layer for UpSampling3D {
     layer_common!("UpSampling3D", true);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.data_format.map_shape(&self.base.name, 5, s, |s| {
+        self.args.data_format.map_shape(&self.base.name, 5, s, |s| {
             let mut out = s.to_vec();
             for i in 0..3 {
-                out[i + 1] = s[i + 1].map(|d| d * self.size[i]);
+                out[i + 1] = s[i + 1].map(|d| d * self.args.size.0[i]);
             }
             Ok(out)
         })
@@ -68,9 +94,9 @@ impl Layer for UpSampling3D {
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         crate::layers::layer::check_pending(self)?;
-        self.data_format.map_call(x, |x| {
+        self.args.data_format.map_call(x, |x| {
             let mut y = x.clone();
-            for (i, &r) in self.size.iter().enumerate() {
+            for (i, &r) in self.args.size.0.iter().enumerate() {
                 if r > 1 {
                     y = ops::repeat(&y, r, i as isize + 1)?;
                 }
@@ -81,8 +107,7 @@ impl Layer for UpSampling3D {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("size".into(), json!(self.size));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
