@@ -281,3 +281,54 @@ mod tests {
         assert!(read(json!({"units": 1, "data_format": "channels_middle"})).is_err());
     }
 }
+
+// args2: a number kept as the config wrote it, and the enums written by their Keras name.
+
+/// A number kept as written (an integer stays an integer in the config); `null` is the
+/// default.
+impl ConfigArg<LayerArgs> for serde_json::Number {
+    fn to_config(&self) -> Value {
+        Value::Number(self.clone())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read(key, default, false, "a number", |v| v.as_number().cloned())
+    }
+}
+
+impl LayerCfg<'_> {
+    /// An enum written by its Keras name: missing or `null` is `default`, a string is read by
+    /// `FromStr` (whose error is the config's error), anything else is the wrong-type error.
+    pub(crate) fn named<T: std::str::FromStr<Err = Error>>(
+        &self,
+        key: &str,
+        default: Option<T>,
+    ) -> Result<T> {
+        match self.cfg.get(key) {
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::Config(format!("{} config needs `{key}`", self.class)))
+            }
+            Some(Value::String(s)) => s.parse(),
+            Some(_) => Err(self.wrong(key, "a string")),
+        }
+    }
+}
+
+/// `ConfigArg<LayerArgs>` for enums with a `name()` (their Keras name) and a `FromStr`, read
+/// with [`LayerCfg::named`].
+macro_rules! named_arg {
+    ($($ty:ty),* $(,)?) => {$(
+        impl $crate::utils::config_args::ConfigArg<$crate::layers::layer_args::LayerArgs> for $ty {
+            fn to_config(&self) -> serde_json::Value {
+                serde_json::Value::from(self.name())
+            }
+            fn from_config(
+                src: &mut $crate::layers::layer_args::LayerCfg<'_>,
+                key: &str,
+                default: Option<Self>,
+            ) -> $crate::Result<Self> {
+                src.named(key, default)
+            }
+        }
+    )*};
+}
+pub(crate) use named_arg;

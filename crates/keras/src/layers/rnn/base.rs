@@ -14,6 +14,7 @@ pub use super::cell::RecurrentCell;
 use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Which recurrent layer a [`Recurrent`] is.
@@ -192,7 +193,7 @@ impl Recurrent {
         let mut r = Recurrent::new(kind, units as usize);
         r.base.apply_config(cfg);
         let b = |k: &str, d: bool| cfg.get(k).and_then(Value::as_bool).unwrap_or(d);
-        r.flags = SequenceFlags::read(|k| Ok(b(k, false)))?;
+        r.flags = SequenceFlags::read_args(&mut LayerCfg::new(cfg, kind.class_name()))?;
         r.use_bias = b("use_bias", true);
         r.unit_forget_bias = b("unit_forget_bias", true);
         r.reset_after = b("reset_after", true);
@@ -572,7 +573,7 @@ impl Recurrent {
     /// Keras's `get_config()`, keys in Keras's order for each class.
     pub fn get_config(&self) -> Value {
         let mut m: Map<String, Value> = self.base.base_config();
-        self.flags.write(&mut m);
+        self.flags.write_args(&mut m);
         m.insert("units".into(), json!(self.units));
         m.insert("activation".into(), self.activation.to_config());
         if self.kind.has_arg("recurrent_activation") {

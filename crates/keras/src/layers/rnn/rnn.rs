@@ -12,6 +12,7 @@ use super::cell_rnn::{CellRnn, SequenceFlags};
 use super::rnn_cell::{deserialize_cell, RnnCell};
 use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::{keras_bail, Result, Tensor};
 
 /// The config keys of the built-in cells, in Keras's order: each cell writes the ones its kind
@@ -418,15 +419,15 @@ impl RNN {
             _ => {
                 let mut c = CellRnn::new(LayerBase::named("rnn"), deserialize_cell(cell)?);
                 c.base.apply_config(cfg);
-                c.flags = SequenceFlags::read(|k| Ok(cfg.get(k).and_then(Value::as_bool).unwrap_or(false)))?;
+                c.flags = SequenceFlags::read_args(&mut LayerCfg::new(cfg, "RNN"))?;
                 return Ok(RNN(Inner::Cell(c)));
             }
         };
         let cell_cfg = cell.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut merged: Map<String, Value> = cell_cfg.clone();
-        for k in SequenceFlags::KEYS {
+        for k in SequenceFlags::CONFIG_KEYS {
             if let Some(v) = cfg.get(k) {
-                merged.insert(k.into(), v.clone());
+                merged.insert(k.to_string(), v.clone());
             }
         }
         merged.remove("name");
@@ -545,8 +546,8 @@ impl Layer for RNN {
             Inner::Fused(r) => {
                 let inner = r.get_config();
                 let mut m = r.base.base_config();
-                for k in SequenceFlags::KEYS {
-                    m.insert(k.into(), inner[k].clone());
+                for k in SequenceFlags::CONFIG_KEYS {
+                    m.insert(k.to_string(), inner[k].clone());
                 }
                 m.insert("cell".into(), fused_cell_config(r));
                 Value::Object(m)
