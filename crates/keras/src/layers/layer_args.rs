@@ -332,3 +332,66 @@ macro_rules! named_arg {
     )*};
 }
 pub(crate) use named_arg;
+
+/// Any JSON value kept as written, `null` for none.
+impl ConfigArg<LayerArgs> for Option<Value> {
+    fn to_config(&self) -> Value {
+        self.clone().unwrap_or(Value::Null)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        src.read_with(key, default, |v| Ok(Some(v.clone()).filter(|v| !v.is_null())))
+    }
+}
+
+#[cfg(test)]
+mod args2_tests {
+    use super::*;
+    use crate::preprocessing::image::affine::FillMode;
+    use crate::utils::config_args::config_args;
+
+    /// A made-up owner of a kept number and a named enum.
+    struct Probe2 {
+        args: Probe2Args,
+    }
+
+    config_args! {
+        /// The arguments of `Probe2`.
+        pub(crate) struct Probe2Args in Probe2.args, family LayerArgs {
+            fill_value: serde_json::Number = serde_json::Number::from(0),
+            fill_mode: FillMode = FillMode::Reflect,
+        }
+    }
+
+    fn read(cfg: Value) -> Result<Probe2Args> {
+        Probe2Args::read_args(&mut LayerCfg::new(&cfg, "Probe2"))
+    }
+
+    fn written(a: Probe2Args) -> Value {
+        let mut m = serde_json::Map::new();
+        Probe2 { args: a }.args.write_args(&mut m);
+        Value::Object(m)
+    }
+
+    #[test]
+    fn numbers_keep_their_type_and_names_round_trip() {
+        let a = read(json!({"fill_value": 3, "fill_mode": "wrap"})).unwrap();
+        assert_eq!(a.fill_mode, FillMode::Wrap);
+        assert_eq!(written(a).to_string(), r#"{"fill_value":3,"fill_mode":"wrap"}"#);
+        let a = read(json!({"fill_value": 0.5, "fill_mode": null})).unwrap();
+        assert_eq!(written(a).to_string(), r#"{"fill_value":0.5,"fill_mode":"reflect"}"#);
+        assert_eq!(
+            written(read(json!({})).unwrap()).to_string(),
+            r#"{"fill_value":0,"fill_mode":"reflect"}"#
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_names_are_errors() {
+        let e = read(json!({"fill_value": "1"})).err().unwrap().to_string();
+        assert!(e.contains("Probe2: `fill_value` must be a number, received fill_value=\"1\""), "{e}");
+        let e = read(json!({"fill_mode": 1})).err().unwrap().to_string();
+        assert!(e.contains("Probe2: `fill_mode` must be a string, received fill_mode=1"), "{e}");
+        let e = read(json!({"fill_mode": "mirror"})).err().unwrap().to_string();
+        assert!(e.contains("Unknown `fill_mode` mirror"), "{e}");
+    }
+}

@@ -30,8 +30,8 @@ struct Sampling {
 }
 
 impl Sampling {
-    /// The sampling arguments of declared arguments `a` (with `fill_mode`, `interpolation`,
-    /// `fill_value` and `seed`).
+    /// The sampling arguments from a layer's declared `fill_mode`, `interpolation`,
+    /// `fill_value` and `seed`.
     fn of(
         fill_mode: FillMode,
         interpolation: AffineInterpolation,

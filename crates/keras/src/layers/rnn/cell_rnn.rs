@@ -14,9 +14,9 @@ use keras_engine::ops;
 use serde_json::Value;
 
 use super::rnn_cell::RnnCell;
+use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::layers::layer_args::LayerArgs;
 use crate::utils::config_args::config_args;
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::{keras_bail, Result, Tensor};
 
 /// How [`run_steps`] walks the sequence and what it returns.

@@ -63,45 +63,23 @@ macro_rules! cell_type {
                 r.cell.base = LayerBase::new($snake);
                 $ty(r)
             }
-            /// Activation by Keras name (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Whether to add biases (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.use_bias = yes;
-                self
-            }
-            /// Kernel initializer (default glorot_uniform).
-            pub fn kernel_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.kernel_initializer = i;
-                self
-            }
-            /// Recurrent kernel initializer (default orthogonal).
-            pub fn recurrent_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.recurrent_initializer = i;
-                self
-            }
-            /// Bias initializer (default zeros).
-            pub fn bias_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.bias_initializer = i;
-                self
-            }
-            /// Fraction of the input units dropped in training.
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent units dropped in training.
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Activation by Keras name (default `"tanh"`).
+                activation,
+                /// Whether to add biases (default true).
+                use_bias in args,
+                /// Kernel initializer (default glorot_uniform).
+                kernel_initializer in args,
+                /// Recurrent kernel initializer (default orthogonal).
+                recurrent_initializer in args,
+                /// Bias initializer (default zeros).
+                bias_initializer in args,
+                /// Fraction of the input units dropped in training.
+                dropout,
+                /// Fraction of the recurrent units dropped in training.
+                recurrent_dropout,
+                /// Seed of the dropout masks.
+                seed,
             }
             /// Sets the cell name.
             pub fn name(mut self, name: &str) -> Self {
@@ -155,7 +133,7 @@ macro_rules! cell_type {
                 Ok(())
             }
             fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
-                Ok(vec![input_shape.first().copied().flatten(), Some(self.0.units)])
+                Ok(vec![input_shape.first().copied().flatten(), Some(self.0.args.units)])
             }
             fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
                 keras_bail!(
@@ -178,10 +156,10 @@ macro_rules! cell_type {
 
         impl RnnCell for $ty {
             fn state_size(&self) -> Vec<usize> {
-                vec![self.0.units; self.0.num_states()]
+                vec![self.0.args.units; self.0.num_states()]
             }
             fn output_size(&self) -> usize {
-                self.0.units
+                self.0.args.units
             }
             fn step(
                 &self,
@@ -262,28 +240,20 @@ cell_type!(
 );
 
 impl LSTMCell {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// Initialize the forget-gate bias to ones (default true).
-    pub fn unit_forget_bias(mut self, yes: bool) -> Self {
-        self.0.unit_forget_bias = yes;
-        self
+    super::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// Initialize the forget-gate bias to ones (default true).
+        unit_forget_bias in args,
     }
 }
 
 impl GRUCell {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// Apply the reset gate after the recurrent matmul (default true, cuDNN-compatible).
-    pub fn reset_after(mut self, yes: bool) -> Self {
-        self.0.reset_after = yes;
-        self
+    super::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// Apply the reset gate after the recurrent matmul (default true, cuDNN-compatible).
+        reset_after in args,
     }
 }
 
