@@ -595,6 +595,32 @@ impl Recurrent {
     }
 }
 
+/// The builders of the arguments a fused recurrent layer (`LSTM(Recurrent)`) and its built-in
+/// cell (`LSTMCell(Recurrent)`) share, written once for both.
+macro_rules! recurrent_arg_builders {
+    () => {
+        $crate::layers::rnn::cell_rnn::recurrent_options! {
+            /// Sets the activation by Keras name (default `"tanh"`).
+            activation,
+            /// Whether to add biases (default true).
+            use_bias in args,
+            /// Kernel initializer (default glorot_uniform).
+            kernel_initializer in args,
+            /// Recurrent kernel initializer (default orthogonal).
+            recurrent_initializer in args,
+            /// Bias initializer (default zeros).
+            bias_initializer in args,
+            /// Fraction of the input units dropped in training (one mask per sequence).
+            dropout,
+            /// Fraction of the recurrent units dropped in training (one mask per sequence).
+            recurrent_dropout,
+            /// Seed of the dropout masks.
+            seed,
+        }
+    };
+}
+pub(crate) use recurrent_arg_builders;
+
 /// Defines a public recurrent layer type around [`Recurrent`]: shared builder methods, the
 /// [`crate::layers::Layer`] impl, `from_config`, `reset_states`, initial-state calls.
 macro_rules! recurrent_layer {
@@ -612,23 +638,8 @@ macro_rules! recurrent_layer {
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
             }
+            $crate::layers::rnn::base::recurrent_arg_builders!();
             $crate::layers::rnn::cell_rnn::recurrent_options! {
-                /// Sets the activation by Keras name (default `"tanh"`).
-                activation,
-                /// Whether to add biases (default true).
-                use_bias in args,
-                /// Kernel initializer (default glorot_uniform).
-                kernel_initializer in args,
-                /// Recurrent kernel initializer (default orthogonal).
-                recurrent_initializer in args,
-                /// Bias initializer (default zeros).
-                bias_initializer in args,
-                /// Fraction of the input units dropped in training (one mask per sequence).
-                dropout,
-                /// Fraction of the recurrent units dropped in training (one mask per sequence).
-                recurrent_dropout,
-                /// Seed of the dropout masks.
-                seed,
                 /// Return the whole output sequence instead of the last output.
                 return_sequences in flags,
                 /// Also return the final states (`call_outputs` gives `[output, states...]`).

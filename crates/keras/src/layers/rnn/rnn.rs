@@ -63,24 +63,7 @@ macro_rules! cell_type {
                 r.cell.base = LayerBase::new($snake);
                 $ty(r)
             }
-            $crate::layers::rnn::cell_rnn::recurrent_options! {
-                /// Activation by Keras name (default `"tanh"`).
-                activation,
-                /// Whether to add biases (default true).
-                use_bias in args,
-                /// Kernel initializer (default glorot_uniform).
-                kernel_initializer in args,
-                /// Recurrent kernel initializer (default orthogonal).
-                recurrent_initializer in args,
-                /// Bias initializer (default zeros).
-                bias_initializer in args,
-                /// Fraction of the input units dropped in training.
-                dropout,
-                /// Fraction of the recurrent units dropped in training.
-                recurrent_dropout,
-                /// Seed of the dropout masks.
-                seed,
-            }
+            $crate::layers::rnn::base::recurrent_arg_builders!();
             /// Sets the cell name.
             pub fn name(mut self, name: &str) -> Self {
                 self.0.cell.base.name = name.to_string();
