@@ -1,13 +1,16 @@
 //! `CenterCrop`: the centred `(height, width)` window of each image.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, usize_of};
+use super::image_common::{
+    args_data_format_builder, image_call, image_shape, preprocessing_layer_boilerplate,
+};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::center_crop_images;
+use crate::utils::config_args::config_args;
 use crate::{Error, Result, Tensor};
 
 /// Keras `keras.layers.CenterCrop`: crops the centre of `(h, w, c)` / `(n, h, w, c)` images to
@@ -23,9 +26,16 @@ use crate::{Error, Result, Tensor};
 /// ```
 pub struct CenterCrop {
     base: LayerBase,
-    height: usize,
-    width: usize,
-    data_format: DataFormat,
+    args: CenterCropArgs,
+}
+
+config_args! {
+    /// CenterCrop's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct CenterCropArgs in CenterCrop.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        height: usize,
+        width: usize,
+    }
 }
 
 impl CenterCrop {
@@ -37,19 +47,18 @@ impl CenterCrop {
                 "CenterCrop: `height` and `width` must be positive, got ({height}, {width})"
             )));
         }
-        CenterCrop { data_format: DataFormat::default(), base, height, width }
+        CenterCrop { base, args: CenterCropArgs { height, width, ..CenterCropArgs::defaults() } }
     }
 
     crate::layers::builders::base_builders!();
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let mut l =
-            CenterCrop::new(usize_of(cfg, "height", "CenterCrop")?, usize_of(cfg, "width", "CenterCrop")?);
-        l.data_format = data_format;
+        let args = CenterCropArgs::read_args(&mut LayerCfg::new(cfg, "CenterCrop"))?;
+        let mut l = CenterCrop::new(args.height, args.width);
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -60,7 +69,7 @@ impl CenterCrop {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        center_crop_images(&img, self.height, self.width)?.into_tensor()
+        center_crop_images(&img, self.args.height, self.args.width)?.into_tensor()
     }
 }
 
@@ -68,9 +77,7 @@ impl Layer for CenterCrop {
     preprocessing_layer_boilerplate!("CenterCrop", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("height".into(), json!(self.height));
-        m.insert("width".into(), json!(self.width));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -13,28 +13,19 @@ use crate::layers::data_format::DataFormat;
 use crate::layers::Shape;
 use crate::{keras_bail, Error, Result, Tensor};
 
-/// A random stream: seeded per layer (`seed` argument) or the thread's global generator.
-pub(crate) struct LayerRng {
-    pub seed: Option<u64>,
-    rng: Mutex<Option<Rng>>,
-}
+/// A layer's random stream: a generator seeded with the layer's `seed` argument (made at the
+/// first draw), or the thread's global generator for a layer without a seed.
+#[derive(Default)]
+pub(crate) struct LayerRng(Mutex<Option<Rng>>);
 
 impl LayerRng {
-    pub fn new(seed: Option<u64>) -> Self {
-        LayerRng { seed, rng: Mutex::new(seed.map(Rng::new)) }
-    }
-
-    /// Runs `f` on this layer's generator.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Rng) -> R) -> R {
-        let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.as_mut() {
-            Some(r) => f(r),
-            None => with_global_rng(f),
-        }
-    }
-
-    pub fn seed_json(&self) -> Value {
-        self.seed.map(Value::from).unwrap_or(Value::Null)
+    /// Runs `f` on the generator of `seed` (the layer's `seed` argument).
+    pub fn with<R>(&self, seed: Option<u64>, f: impl FnOnce(&mut Rng) -> R) -> R {
+        let Some(seed) = seed else {
+            return with_global_rng(f);
+        };
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(guard.get_or_insert_with(|| Rng::new(seed)))
     }
 }
 
@@ -173,32 +164,42 @@ pub(crate) fn value_range(v: &Value, sort: bool) -> Result<(f64, f64, Value)> {
     Ok((x, y, v.clone()))
 }
 
-/// An unsigned integer config entry.
-pub(crate) fn usize_of(cfg: &Value, key: &str, class: &str) -> Result<usize> {
-    cfg.get(key).and_then(Value::as_u64).map(|v| v as usize).ok_or_else(|| {
-        Error::Config(format!("{class} config needs a non-negative integer `{key}`, got {:?}", cfg.get(key)))
-    })
+/// `v` as a config number (`0` for a value JSON cannot hold: NaN, infinities).
+pub(crate) fn number(v: f64) -> Number {
+    Number::from_f64(v).unwrap_or_else(|| Number::from(0))
 }
 
-/// The `seed` config entry (null or an integer).
-pub(crate) fn seed_of(cfg: &Value) -> Option<u64> {
-    cfg.get("seed").and_then(Value::as_u64)
+/// The `data_format` builder of an image layer that declares `data_format` in its arguments
+/// (field `args`).
+macro_rules! args_data_format_builder {
+    () => {
+        /// `"channels_last"` (`(batch, height, width, channels)`) or `"channels_first"`
+        /// (`(batch, channels, height, width)`); default: [`crate::config::image_data_format`].
+        pub fn data_format(mut self, f: &str) -> Self {
+            match $crate::layers::DataFormat::parse(f) {
+                Ok(d) => self.args.data_format = d,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+    };
 }
+pub(crate) use args_data_format_builder;
 
 /// Implements the boilerplate `Layer` methods of an image preprocessing layer (fields `base`
-/// and `data_format`), with `compute_output_shape` and `call` running on channels-last
+/// and `args`, which declares `data_format`), with `compute_output_shape` and `call` running on channels-last
 /// images: `call` runs the layer's `call_last`; `compute_output_shape` keeps the shape
 /// (`same_shape`) or gives the layer's `(height, width)` (`resized`, [`resized_shape`]).
 macro_rules! preprocessing_layer_boilerplate {
     (@shape $class:literal, same_shape) => {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            image_shape(self.data_format, s, |s| Ok(s.to_vec()))
+            image_shape(self.args.data_format, s, |s| Ok(s.to_vec()))
         }
     };
     (@shape $class:literal, resized) => {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-            image_shape(self.data_format, s, |s| {
-                $crate::layers::preprocessing::image_common::resized_shape(s, self.height, self.width, $class)
+            image_shape(self.args.data_format, s, |s| {
+                $crate::layers::preprocessing::image_common::resized_shape(s, self.args.height, self.args.width, $class)
             })
         }
     };
@@ -210,7 +211,7 @@ macro_rules! preprocessing_layer_boilerplate {
         $crate::layers::preprocessing::image_common::preprocessing_layer_boilerplate!(@shape $class, $shape);
         fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
             crate::layers::layer::check_pending(self)?;
-            image_call(self.data_format, x, |x| self.call_last(x, ctx))
+            image_call(self.args.data_format, x, |x| self.call_last(x, ctx))
         }
     };
 }

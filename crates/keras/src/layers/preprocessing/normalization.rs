@@ -5,6 +5,8 @@ use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Variable};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras's `backend.epsilon()`, the floor of the standard deviation.
@@ -25,12 +27,45 @@ const EPSILON: f32 = 1e-7;
 /// ```
 pub struct Normalization {
     base: LayerBase,
-    axis: Vec<i64>,
-    invert: bool,
-    input_mean: Option<Value>,
-    input_variance: Option<Value>,
+    args: NormalizationArgs,
     /// `mean`, `variance`, `count` when the statistics are adapted.
     weights: Vec<Variable>,
+}
+
+config_args! {
+    /// Normalization's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct NormalizationArgs in Normalization.args, family LayerArgs {
+        axis: Axes = Axes(vec![-1]),
+        /// Maps normalized values back to the original distribution.
+        invert: bool = false; builder invert(invert: bool),
+        /// Given statistics (a number or nested lists), `null` when adapted.
+        mean: Option<Value> = None,
+        /// Given statistics (a number or nested lists), `null` when adapted.
+        variance: Option<Value> = None,
+    }
+}
+
+/// `axis`: the kept axes, an integer or a list of integers (`null`: none, one scalar
+/// statistic); written as a list.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Axes(pub(crate) Vec<i64>);
+
+impl ConfigArg<LayerArgs> for Axes {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let bad = |v: &Value| Error::Config(format!("{} {key} must be integers, got {v}", src.class));
+        match src.cfg.get(key) {
+            None => Ok(default.unwrap_or(Axes(Vec::new()))),
+            Some(Value::Null) => Ok(Axes(Vec::new())),
+            Some(Value::Number(n)) => Ok(Axes(vec![n.as_i64().unwrap_or(-1)])),
+            Some(Value::Array(a)) => {
+                a.iter().map(|v| v.as_i64().ok_or_else(|| bad(v))).collect::<Result<_>>().map(Axes)
+            }
+            Some(other) => Err(bad(other)),
+        }
+    }
 }
 
 fn flat_numbers(v: &Value, out: &mut Vec<f32>) -> Result<()> {
@@ -57,17 +92,14 @@ impl Normalization {
     pub fn new() -> Self {
         Normalization {
             base: LayerBase::new("normalization"),
-            axis: vec![-1],
-            invert: false,
-            input_mean: None,
-            input_variance: None,
+            args: NormalizationArgs::defaults(),
             weights: Vec::new(),
         }
     }
 
     /// The kept axes (one statistic per index of these axes); empty = one scalar statistic.
     pub fn axis(mut self, axis: &[i64]) -> Self {
-        self.axis = axis.to_vec();
+        self.args.axis = Axes(axis.to_vec());
         self
     }
 
@@ -82,14 +114,9 @@ impl Normalization {
             )));
         }
         let to = |v: &[f32]| if v.len() == 1 { json!(v[0]) } else { json!(v) };
-        self.input_mean = Some(to(mean));
-        self.input_variance = Some(to(variance));
+        self.args.mean = Some(to(mean));
+        self.args.variance = Some(to(variance));
         self
-    }
-
-    crate::setters::setters! {
-        /// Maps normalized values back to the original distribution.
-        invert: bool,
     }
 
     crate::layers::builders::base_builders!();
@@ -97,28 +124,13 @@ impl Normalization {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let mut l = Normalization::new();
-        l.axis = match cfg.get("axis") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Number(n)) => vec![n.as_i64().unwrap_or(-1)],
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    v.as_i64()
-                        .ok_or_else(|| Error::Config(format!("Normalization axis must be integers, got {v}")))
-                })
-                .collect::<Result<_>>()?,
-            Some(other) => keras_bail!(Config, "Normalization axis must be integers, got {other}"),
-        };
-        l.invert = cfg.get("invert").and_then(Value::as_bool).unwrap_or(false);
-        let get = |k: &str| cfg.get(k).filter(|v| !v.is_null()).cloned();
-        l.input_mean = get("mean");
-        l.input_variance = get("variance");
-        if l.input_mean.is_some() != l.input_variance.is_some() {
+        l.args = NormalizationArgs::read_args(&mut LayerCfg::new(cfg, "Normalization"))?;
+        if l.args.mean.is_some() != l.args.variance.is_some() {
             keras_bail!(
                 InvalidArgument,
                 "When setting values directly, both `mean` and `variance` must be set. Received: mean={:?} and variance={:?}",
-                l.input_mean,
-                l.input_variance
+                l.args.mean,
+                l.args.variance
             );
         }
         l.base.apply_config(cfg);
@@ -128,12 +140,12 @@ impl Normalization {
     /// The kept axes as sorted non-negative indices for inputs of rank `ndim`.
     fn keep_axes(&self, ndim: usize) -> Result<Vec<usize>> {
         let mut keep = Vec::new();
-        for &a in &self.axis {
+        for &a in &self.args.axis.0 {
             if a < -(ndim as i64) || a >= ndim as i64 {
                 keras_bail!(
                     InvalidArgument,
                     "All `axis` values must be in the range [-ndim, ndim). Received inputs with ndim={ndim}, while axis={:?}",
-                    self.axis
+                    self.args.axis.0
                 );
             }
             keep.push(if a < 0 { (a + ndim as i64) as usize } else { a as usize });
@@ -165,7 +177,7 @@ impl Normalization {
                 "adapt() received an empty iterable (no batches). Expected at least one batch."
             );
         };
-        if self.input_mean.is_some() {
+        if self.args.mean.is_some() {
             keras_bail!(
                 State,
                 "Normalization {}: cannot adapt a layer whose mean and variance were given",
@@ -248,7 +260,7 @@ impl Normalization {
     fn broadcast_stats(&self, shape: &[usize]) -> Result<(Tensor, Tensor)> {
         let (stat, bshape) = self.stat_shapes(shape)?;
         let k: usize = stat.iter().product();
-        let (mean, var) = match (&self.input_mean, &self.input_variance) {
+        let (mean, var) = match (&self.args.mean, &self.args.variance) {
             (Some(m), Some(v)) => {
                 let (mut mv, mut vv) = (Vec::new(), Vec::new());
                 flat_numbers(m, &mut mv)?;
@@ -316,11 +328,11 @@ impl Layer for Normalization {
                 None => keras_bail!(
                     Shape,
                     "All `axis` values to be kept must have a known shape. Received axis={:?}, inputs.shape={input_shape:?}",
-                    self.axis
+                    self.args.axis.0
                 ),
             }
         }
-        if self.input_mean.is_none() && self.weights.is_empty() {
+        if self.args.mean.is_none() && self.weights.is_empty() {
             let name = self.base.name.clone();
             self.weights = vec![
                 Variable::new("mean", &name, Tensor::zeros(stat.clone()), false),
@@ -337,7 +349,7 @@ impl Layer for Normalization {
         let (mean, var) = self.broadcast_stats(x.shape())?;
         let std: Vec<f32> = var.to_f32_vec().iter().map(|v| v.sqrt().max(EPSILON)).collect();
         let std = Tensor::new(std, var.shape().to_vec())?;
-        if self.invert {
+        if self.args.invert {
             Ok(ops::add(&mean, &ops::mul(&x, &std)?)?)
         } else {
             Ok(ops::div(&ops::sub(&x, &mean)?, &std)?)
@@ -351,10 +363,7 @@ impl Layer for Normalization {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("axis".into(), json!(self.axis));
-        m.insert("invert".into(), json!(self.invert));
-        m.insert("mean".into(), self.input_mean.clone().unwrap_or(Value::Null));
-        m.insert("variance".into(), self.input_variance.clone().unwrap_or(Value::Null));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -394,5 +403,20 @@ mod tests {
             assert!((a - b).abs() < 1e-5);
         }
         assert_eq!(whole.get_weights().len(), 3);
+    }
+
+    /// `axis` as Keras reads it: missing is the default `-1`, `null` no kept axis, an integer
+    /// one axis; the config writes a list.
+    #[test]
+    fn axis_config_forms() {
+        let axis = |cfg: Value| Normalization::from_config(&cfg).map(|l| l.get_config()["axis"].clone());
+        assert_eq!(axis(json!({})).unwrap(), json!([-1]));
+        assert_eq!(axis(json!({"axis": null})).unwrap(), json!([]));
+        assert_eq!(axis(json!({"axis": 1})).unwrap(), json!([1]));
+        assert_eq!(axis(json!({"axis": [1, 2]})).unwrap(), json!([1, 2]));
+        let e = axis(json!({"axis": [1, "a"]})).unwrap_err().to_string();
+        assert!(e.contains("Normalization axis must be integers, got \"a\""), "{e}");
+        let e = Normalization::from_config(&json!({"mean": 1.0})).err().unwrap().to_string();
+        assert!(e.contains("both `mean` and `variance` must be set"), "{e}");
     }
 }

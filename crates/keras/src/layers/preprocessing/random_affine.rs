@@ -3,70 +3,49 @@
 //! `keras.ops.image.affine_transform` (fill_mode, fill_value, nearest/bilinear).
 
 use keras_engine::Rng;
-use serde_json::{json, Value};
+use serde_json::{json, Number, Value};
 
 use super::image_common::{
-    base_factor, image_call, image_shape, num, pair_factor, preprocessing_layer_boilerplate, seed_of,
-    uniform, LayerRng,
+    args_data_format_builder, base_factor, image_call, image_shape, num, number, pair_factor,
+    preprocessing_layer_boilerplate, uniform, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
 use crate::preprocessing::image::affine::{
     compute_affine_matrix, transform_images, AffineInterpolation, FillMode,
 };
 use crate::preprocessing::image::images::Images;
-use crate::{Error, Result, Tensor};
+use crate::utils::config_args::config_args;
+use crate::{Result, Tensor};
 
-/// Sampling options shared by the affine layers.
+named_arg!(FillMode, AffineInterpolation);
+
+/// The sampling arguments of an affine layer's `call`.
 struct Sampling {
     fill_mode: FillMode,
     interpolation: AffineInterpolation,
-    fill_value: Value,
-    rng: LayerRng,
+    fill_value: f32,
+    seed: Option<u64>,
 }
 
 impl Sampling {
-    fn new() -> Self {
-        Sampling {
-            fill_mode: FillMode::Reflect,
-            interpolation: AffineInterpolation::Bilinear,
-            fill_value: json!(0.0),
-            rng: LayerRng::new(None),
-        }
-    }
-
-    /// Reads `fill_mode`, `interpolation`, `fill_value` and `seed`, then the base arguments
-    /// (name, trainable, ...); a bad mode or interpolation is the config's error.
-    fn read_config(&mut self, cfg: &Value, base: &mut LayerBase) -> Result<()> {
-        self.read(cfg, base);
-        base.apply_config(cfg);
-        base.take_pending()
-    }
-
-    fn read(&mut self, cfg: &Value, base: &mut LayerBase) {
-        if let Some(m) = cfg.get("fill_mode").and_then(Value::as_str) {
-            match m.parse() {
-                Ok(m) => self.fill_mode = m,
-                Err(e) => base.fail(e),
-            }
-        }
-        if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
-            match i.parse() {
-                Ok(i) => self.interpolation = i,
-                Err(e) => base.fail(e),
-            }
-        }
-        if let Some(v) = cfg.get("fill_value").filter(|v| v.is_number()) {
-            self.fill_value = v.clone();
-        }
-        self.rng = LayerRng::new(seed_of(cfg));
+    /// The sampling arguments from a layer's declared `fill_mode`, `interpolation`,
+    /// `fill_value` and `seed`.
+    fn of(
+        fill_mode: FillMode,
+        interpolation: AffineInterpolation,
+        fill_value: &Number,
+        seed: Option<u64>,
+    ) -> Self {
+        Sampling { fill_mode, interpolation, fill_value: fill_value.as_f64().unwrap_or(0.0) as f32, seed }
     }
 
     /// The images `x` transformed by one `draw(rng, height, width)` each in training; the
     /// images unchanged otherwise.
     fn apply(
         &self,
+        rng: &LayerRng,
         x: &Tensor,
         name: &str,
         training: bool,
@@ -77,19 +56,28 @@ impl Sampling {
             return img.into_tensor();
         }
         let transforms: Vec<[f32; 8]> =
-            self.rng.with(|r| (0..img.n).map(|_| draw(r, img.h, img.w)).collect());
-        let fill = self.fill_value.as_f64().unwrap_or(0.0) as f32;
-        transform_images(&img, &transforms, self.interpolation, self.fill_mode, fill)?.into_tensor()
+            rng.with(self.seed, |r| (0..img.n).map(|_| draw(r, img.h, img.w)).collect());
+        transform_images(&img, &transforms, self.interpolation, self.fill_mode, self.fill_value)?
+            .into_tensor()
     }
 }
 
+/// The sampling arguments of `$layer`'s declared arguments.
+macro_rules! sampling {
+    ($layer:expr) => {{
+        let a = &$layer.args;
+        Sampling::of(a.fill_mode, a.interpolation, &a.fill_value, a.seed)
+    }};
+}
+
+/// The builders of the affine layers' sampling arguments that parse a name.
 macro_rules! sampling_builders {
     () => {
         /// How points outside the image are filled: `"reflect"` (default), `"wrap"`,
         /// `"constant"` or `"nearest"`.
         pub fn fill_mode(mut self, mode: &str) -> Self {
             match mode.parse() {
-                Ok(m) => self.s.fill_mode = m,
+                Ok(m) => self.args.fill_mode = m,
                 Err(e) => self.base.fail(e),
             }
             self
@@ -97,22 +85,13 @@ macro_rules! sampling_builders {
         /// `"bilinear"` (default) or `"nearest"`.
         pub fn interpolation(mut self, name: &str) -> Self {
             match name.parse() {
-                Ok(i) => self.s.interpolation = i,
+                Ok(i) => self.args.interpolation = i,
                 Err(e) => self.base.fail(e),
             }
             self
         }
-        /// The value of `fill_mode="constant"`.
-        pub fn fill_value(mut self, v: f64) -> Self {
-            self.s.fill_value = num(v);
-            self
-        }
-        /// A fixed seed for this layer's draws (otherwise the global generator).
-        pub fn seed(mut self, seed: u64) -> Self {
-            self.s.rng = LayerRng::new(Some(seed));
-            self
-        }
         crate::layers::builders::name_builder!();
+        args_data_format_builder!();
     };
 }
 
@@ -127,11 +106,25 @@ macro_rules! sampling_builders {
 /// ```
 pub struct RandomRotation {
     base: LayerBase,
+    args: RandomRotationArgs,
     lower: f64,
     upper: f64,
-    factor: Value,
-    s: Sampling,
-    data_format: DataFormat,
+    rng: LayerRng,
+}
+
+config_args! {
+    /// RandomRotation's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RandomRotationArgs in RandomRotation.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        /// The factor as Keras keeps it: `[lower, upper]` (checked by the constructor).
+        factor: Value,
+        fill_mode: FillMode = FillMode::Reflect,
+        /// The value of `fill_mode="constant"`.
+        fill_value: Number = number(0.0); builder fill_value(v: f64) => number(v),
+        interpolation: AffineInterpolation = AffineInterpolation::Bilinear,
+        /// A fixed seed for this layer's draws (otherwise the global generator).
+        seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+    }
 }
 
 impl RandomRotation {
@@ -151,20 +144,19 @@ impl RandomRotation {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomRotation { data_format: DataFormat::default(), base, lower, upper, factor, s: Sampling::new() }
+        let args = RandomRotationArgs { factor, ..RandomRotationArgs::defaults() };
+        RandomRotation { base, args, lower, upper, rng: LayerRng::default() }
     }
 
     sampling_builders!();
 
-    data_format_builder!();
-
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomRotation")?;
-        let mut l = RandomRotation::with_factor(f);
-        l.data_format = data_format;
-        l.s.read_config(cfg, &mut l.base)?;
+        let args = RandomRotationArgs::read_args(&mut LayerCfg::new(cfg, "RandomRotation"))?;
+        let mut l = RandomRotation::with_factor(&args.factor);
+        l.args = RandomRotationArgs { factor: l.args.factor, ..args };
+        l.base.apply_config(cfg);
+        l.base.take_pending()?;
         Ok(l)
     }
 }
@@ -173,7 +165,7 @@ impl RandomRotation {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let (lo, hi) = (self.lower * 360.0, self.upper * 360.0);
-        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
+        sampling!(self).apply(&self.rng, x, &self.base.name, ctx.training, |r, h, w| {
             let angle = uniform(r, lo, hi) as f32;
             compute_affine_matrix((0.5, 0.5), angle, (0.0, 0.0), 1.0, (0.0, 0.0), h, w)
         })
@@ -184,12 +176,7 @@ impl Layer for RandomRotation {
     preprocessing_layer_boilerplate!("RandomRotation", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("factor".into(), self.factor.clone());
-        m.insert("fill_mode".into(), json!(self.s.fill_mode.name()));
-        m.insert("fill_value".into(), self.s.fill_value.clone());
-        m.insert("interpolation".into(), json!(self.s.interpolation.name()));
-        m.insert("seed".into(), self.s.rng.seed_json());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -213,12 +200,27 @@ const SHIFT_MSG: &str =
 /// ```
 pub struct RandomZoom {
     base: LayerBase,
+    args: RandomZoomArgs,
     height: (f64, f64),
     width: Option<(f64, f64)>,
-    height_factor: Value,
-    width_factor: Value,
-    s: Sampling,
-    data_format: DataFormat,
+    rng: LayerRng,
+}
+
+config_args! {
+    /// RandomZoom's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RandomZoomArgs in RandomZoom.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        /// A number `f` for `[-f, f]` or a pair (checked by the constructor).
+        height_factor: Value,
+        /// `null` (the height's draw) or as `height_factor` (checked by the constructor).
+        width_factor: Value = Value::Null,
+        fill_mode: FillMode = FillMode::Reflect,
+        interpolation: AffineInterpolation = AffineInterpolation::Bilinear,
+        /// A fixed seed for this layer's draws (otherwise the global generator).
+        seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+        /// The value of `fill_mode="constant"`.
+        fill_value: Number = number(0.0); builder fill_value(v: f64) => number(v),
+    }
 }
 
 fn zoom_ok(x: f64) -> bool {
@@ -229,6 +231,14 @@ fn shift_ok(x: f64) -> bool {
     (-1.0..=1.0).contains(&x)
 }
 
+/// A zoom or shift range from its factor (`(0, 0)` after a failure recorded in `base`).
+fn factor_range(base: &mut LayerBase, v: &Value, name: &str, ok: fn(f64) -> bool, msg: &str) -> (f64, f64) {
+    pair_factor(v, name, ok, msg).unwrap_or_else(|e| {
+        base.fail(e);
+        (0.0, 0.0)
+    })
+}
+
 impl RandomZoom {
     /// Zoom by `height_factor` (a number `f` for `[-f, f]`).
     pub fn new(height_factor: f64) -> Self {
@@ -236,50 +246,34 @@ impl RandomZoom {
     }
 
     /// A separate zoom range for the width (a number `f` for `[-f, f]`).
-    pub fn width_factor(self, f: f64) -> Self {
-        let hf = self.height_factor.clone();
-        let mut l = Self::with_factors(&hf, &num(f));
-        l.base.name = self.base.name;
-        l.s = self.s;
-        l
+    pub fn width_factor(mut self, f: f64) -> Self {
+        self.args.width_factor = num(f);
+        self.width =
+            Some(factor_range(&mut self.base, &self.args.width_factor, "width_factor", zoom_ok, ZOOM_MSG));
+        self
     }
 
     fn with_factors(hf: &Value, wf: &Value) -> Self {
         let mut base = LayerBase::new("random_zoom");
-        let height = pair_factor(hf, "height_factor", zoom_ok, ZOOM_MSG).unwrap_or_else(|e| {
-            base.fail(e);
-            (0.0, 0.0)
-        });
-        let width = if wf.is_null() {
-            None
-        } else {
-            Some(pair_factor(wf, "width_factor", zoom_ok, ZOOM_MSG).unwrap_or_else(|e| {
-                base.fail(e);
-                (0.0, 0.0)
-            }))
-        };
-        RandomZoom {
-            data_format: DataFormat::default(),
-            base,
-            height,
-            width,
+        let height = factor_range(&mut base, hf, "height_factor", zoom_ok, ZOOM_MSG);
+        let width = (!wf.is_null()).then(|| factor_range(&mut base, wf, "width_factor", zoom_ok, ZOOM_MSG));
+        let args = RandomZoomArgs {
             height_factor: hf.clone(),
             width_factor: wf.clone(),
-            s: Sampling::new(),
-        }
+            ..RandomZoomArgs::defaults()
+        };
+        RandomZoom { base, args, height, width, rng: LayerRng::default() }
     }
 
     sampling_builders!();
 
-    data_format_builder!();
-
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let hf = crate::layers::reshaping::args::required(cfg, "height_factor", "RandomZoom")?;
-        let mut l = RandomZoom::with_factors(hf, cfg.get("width_factor").unwrap_or(&Value::Null));
-        l.data_format = data_format;
-        l.s.read_config(cfg, &mut l.base)?;
+        let args = RandomZoomArgs::read_args(&mut LayerCfg::new(cfg, "RandomZoom"))?;
+        let mut l = RandomZoom::with_factors(&args.height_factor, &args.width_factor);
+        l.args = args;
+        l.base.apply_config(cfg);
+        l.base.take_pending()?;
         Ok(l)
     }
 }
@@ -287,7 +281,7 @@ impl RandomZoom {
 impl RandomZoom {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
+        sampling!(self).apply(&self.rng, x, &self.base.name, ctx.training, |r, h, w| {
             let zh = uniform(r, 1.0 + self.height.0, 1.0 + self.height.1) as f32;
             let zw = match self.width {
                 Some((lo, hi)) => uniform(r, 1.0 + lo, 1.0 + hi) as f32,
@@ -301,27 +295,10 @@ impl RandomZoom {
 impl Layer for RandomZoom {
     preprocessing_layer_boilerplate!("RandomZoom", same_shape);
     fn get_config(&self) -> Value {
-        height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
+        let mut m = self.base.base_config();
+        self.args.write_args(&mut m);
+        Value::Object(m)
     }
-}
-
-/// The config of RandomZoom and RandomTranslation (the same keys, in the same order).
-fn height_width_config(
-    base: &LayerBase,
-    data_format: DataFormat,
-    height_factor: &Value,
-    width_factor: &Value,
-    s: &Sampling,
-) -> Value {
-    let mut m = base.base_config();
-    m.insert("data_format".into(), json!(data_format.as_str()));
-    m.insert("height_factor".into(), height_factor.clone());
-    m.insert("width_factor".into(), width_factor.clone());
-    m.insert("fill_mode".into(), json!(s.fill_mode.name()));
-    m.insert("interpolation".into(), json!(s.interpolation.name()));
-    m.insert("seed".into(), s.rng.seed_json());
-    m.insert("fill_value".into(), s.fill_value.clone());
-    Value::Object(m)
 }
 
 /// Keras's `_get_zoom_matrix` (zoom about the image centre).
@@ -342,12 +319,27 @@ pub(crate) fn zoom_matrix(zh: f32, zw: f32, h: usize, w: usize) -> [f32; 8] {
 /// ```
 pub struct RandomTranslation {
     base: LayerBase,
+    args: RandomTranslationArgs,
     height: (f64, f64),
     width: (f64, f64),
-    height_factor: Value,
-    width_factor: Value,
-    s: Sampling,
-    data_format: DataFormat,
+    rng: LayerRng,
+}
+
+config_args! {
+    /// RandomTranslation's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RandomTranslationArgs in RandomTranslation.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        /// A number `f` for `[-f, f]` or a pair (checked by the constructor).
+        height_factor: Value,
+        /// A number `f` for `[-f, f]` or a pair (checked by the constructor).
+        width_factor: Value,
+        fill_mode: FillMode = FillMode::Reflect,
+        interpolation: AffineInterpolation = AffineInterpolation::Bilinear,
+        /// A fixed seed for this layer's draws (otherwise the global generator).
+        seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+        /// The value of `fill_mode="constant"`.
+        fill_value: Number = number(0.0); builder fill_value(v: f64) => number(v),
+    }
 }
 
 impl RandomTranslation {
@@ -358,38 +350,25 @@ impl RandomTranslation {
 
     fn with_factors(hf: &Value, wf: &Value) -> Self {
         let mut base = LayerBase::new("random_translation");
-        let mut get = |v: &Value, name: &str| {
-            pair_factor(v, name, shift_ok, SHIFT_MSG).unwrap_or_else(|e| {
-                base.fail(e);
-                (0.0, 0.0)
-            })
-        };
-        let height = get(hf, "height_factor");
-        let width = get(wf, "width_factor");
-        RandomTranslation {
-            data_format: DataFormat::default(),
-            base,
-            height,
-            width,
+        let height = factor_range(&mut base, hf, "height_factor", shift_ok, SHIFT_MSG);
+        let width = factor_range(&mut base, wf, "width_factor", shift_ok, SHIFT_MSG);
+        let args = RandomTranslationArgs {
             height_factor: hf.clone(),
             width_factor: wf.clone(),
-            s: Sampling::new(),
-        }
+            ..RandomTranslationArgs::defaults()
+        };
+        RandomTranslation { base, args, height, width, rng: LayerRng::default() }
     }
 
     sampling_builders!();
 
-    data_format_builder!();
-
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let get = |k: &str| {
-            cfg.get(k).ok_or_else(|| Error::Config(format!("RandomTranslation config needs `{k}`")))
-        };
-        let mut l = RandomTranslation::with_factors(get("height_factor")?, get("width_factor")?);
-        l.data_format = data_format;
-        l.s.read_config(cfg, &mut l.base)?;
+        let args = RandomTranslationArgs::read_args(&mut LayerCfg::new(cfg, "RandomTranslation"))?;
+        let mut l = RandomTranslation::with_factors(&args.height_factor, &args.width_factor);
+        l.args = args;
+        l.base.apply_config(cfg);
+        l.base.take_pending()?;
         Ok(l)
     }
 }
@@ -397,7 +376,7 @@ impl RandomTranslation {
 impl RandomTranslation {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        self.s.apply(x, &self.base.name, ctx.training, |r, h, w| {
+        sampling!(self).apply(&self.rng, x, &self.base.name, ctx.training, |r, h, w| {
             let dy = (uniform(r, self.height.0, self.height.1) * h as f64) as f32;
             let dx = (uniform(r, self.width.0, self.width.1) * w as f64) as f32;
             [1.0, 0.0, -dx, 0.0, 1.0, -dy, 0.0, 0.0]
@@ -408,6 +387,8 @@ impl RandomTranslation {
 impl Layer for RandomTranslation {
     preprocessing_layer_boilerplate!("RandomTranslation", same_shape);
     fn get_config(&self) -> Value {
-        height_width_config(&self.base, self.data_format, &self.height_factor, &self.width_factor, &self.s)
+        let mut m = self.base.base_config();
+        self.args.write_args(&mut m);
+        Value::Object(m)
     }
 }

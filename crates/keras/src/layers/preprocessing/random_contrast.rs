@@ -3,14 +3,33 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, seed_of, uniform,
-    value_range, LayerRng,
+    args_data_format_builder, base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate,
+    uniform, value_range, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
+use crate::utils::config_args::config_args;
 use crate::{Result, Tensor};
+
+/// The arguments RandomContrast and RandomBrightness declare, the same in the same order.
+macro_rules! intensity_args {
+    ($Args:ident, $Owner:ident, $doc:literal) => {
+        config_args! {
+            #[doc = $doc]
+            pub(crate) struct $Args in $Owner.args, family LayerArgs {
+                data_format: DataFormat = DataFormat::default(),
+                /// The factor as Keras keeps it: `[lower, upper]` (checked by the constructor).
+                factor: Value,
+                /// `[min, max]` of the pixel values (checked by the constructor).
+                value_range: Value = json!([0, 255]),
+                /// A fixed seed for this layer's draws (otherwise the global generator).
+                seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+            }
+        }
+    };
+}
 
 /// Keras `keras.layers.RandomContrast`: in training, each image becomes
 /// `(x - mean) * f + mean` (mean over height and width, per channel) with `f` drawn from
@@ -26,14 +45,18 @@ use crate::{Result, Tensor};
 /// ```
 pub struct RandomContrast {
     base: LayerBase,
+    args: RandomContrastArgs,
     lower: f64,
     upper: f64,
-    factor: Value,
     range: (f64, f64),
-    range_json: Value,
     rng: LayerRng,
-    data_format: DataFormat,
 }
+
+intensity_args!(
+    RandomContrastArgs,
+    RandomContrast,
+    "RandomContrast's Keras arguments, in the order of its `get_config()`."
+);
 
 impl RandomContrast {
     /// Contrast factor in `[1 - factor, 1 + factor]`, values in `[0, 255]`.
@@ -47,47 +70,28 @@ impl RandomContrast {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomContrast {
-            data_format: DataFormat::default(),
-            base,
-            lower,
-            upper,
-            factor,
-            range: (0.0, 255.0),
-            range_json: json!([0, 255]),
-            rng: LayerRng::new(None),
-        }
+        let args = RandomContrastArgs { factor, ..RandomContrastArgs::defaults() };
+        RandomContrast { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
     }
 
     /// The `(min, max)` the output is clipped to.
     pub fn value_range(mut self, min: f64, max: f64) -> Self {
         self.range = (min, max);
-        self.range_json = json!([num(min), num(max)]);
-        self
-    }
-
-    /// A fixed seed for this layer's draws (otherwise the global generator).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = LayerRng::new(Some(seed));
+        self.args.value_range = json!([num(min), num(max)]);
         self
     }
 
     crate::layers::builders::name_builder!();
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomContrast")?;
-        let mut l = RandomContrast::with(f);
-        if let Some(v) = cfg.get("value_range") {
-            let (a, b, j) = value_range(v, false)?;
-            l.range = (a, b);
-            l.range_json = j;
-        }
-        l.rng = LayerRng::new(seed_of(cfg));
-        l.data_format = data_format;
+        let args = RandomContrastArgs::read_args(&mut LayerCfg::new(cfg, "RandomContrast"))?;
+        let mut l = RandomContrast::with(&args.factor);
+        let (a, b, value_range) = value_range(&args.value_range, false)?;
+        l.range = (a, b);
+        l.args = RandomContrastArgs { factor: l.args.factor, value_range, ..args };
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -102,9 +106,9 @@ impl RandomContrast {
         if !ctx.training || img.c == 0 || img.h * img.w == 0 {
             return img.into_tensor();
         }
-        let factors: Vec<f32> = self
-            .rng
-            .with(|r| (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect());
+        let factors: Vec<f32> = self.rng.with(self.args.seed, |r| {
+            (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect()
+        });
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
         let (hw, c) = (img.h * img.w, img.c);
         for (b, f) in factors.into_iter().enumerate() {
@@ -128,10 +132,7 @@ impl Layer for RandomContrast {
     preprocessing_layer_boilerplate!("RandomContrast", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("factor".into(), self.factor.clone());
-        m.insert("value_range".into(), self.range_json.clone());
-        m.insert("seed".into(), self.rng.seed_json());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }
@@ -148,14 +149,18 @@ impl Layer for RandomContrast {
 /// ```
 pub struct RandomBrightness {
     base: LayerBase,
+    args: RandomBrightnessArgs,
     lower: f64,
     upper: f64,
-    factor: Value,
     range: (f64, f64),
-    range_json: Value,
     rng: LayerRng,
-    data_format: DataFormat,
 }
+
+intensity_args!(
+    RandomBrightnessArgs,
+    RandomBrightness,
+    "RandomBrightness's Keras arguments, in the order of its `get_config()`."
+);
 
 impl RandomBrightness {
     /// Brightness delta in `[-factor, factor]` of the value range `[0, 255]`.
@@ -174,16 +179,8 @@ impl RandomBrightness {
             base.fail(e);
             (0.0, 0.0, json!([0, 0]))
         });
-        RandomBrightness {
-            data_format: DataFormat::default(),
-            base,
-            lower,
-            upper,
-            factor,
-            range: (0.0, 255.0),
-            range_json: json!([0, 255]),
-            rng: LayerRng::new(None),
-        }
+        let args = RandomBrightnessArgs { factor, ..RandomBrightnessArgs::defaults() };
+        RandomBrightness { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
     }
 
     /// The `(min, max)` of pixel values (sorted, as Keras does).
@@ -191,35 +188,24 @@ impl RandomBrightness {
         match value_range(&json!([num(min), num(max)]), true) {
             Ok((a, b, j)) => {
                 self.range = (a, b);
-                self.range_json = j;
+                self.args.value_range = j;
             }
             Err(e) => self.base.fail(e),
         }
         self
     }
 
-    /// A fixed seed for this layer's draws (otherwise the global generator).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = LayerRng::new(Some(seed));
-        self
-    }
-
     crate::layers::builders::name_builder!();
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let f = crate::layers::reshaping::args::required(cfg, "factor", "RandomBrightness")?;
-        let mut l = RandomBrightness::with(f);
-        if let Some(v) = cfg.get("value_range") {
-            let (a, b, j) = value_range(v, true)?;
-            l.range = (a, b);
-            l.range_json = j;
-        }
-        l.rng = LayerRng::new(seed_of(cfg));
-        l.data_format = data_format;
+        let args = RandomBrightnessArgs::read_args(&mut LayerCfg::new(cfg, "RandomBrightness"))?;
+        let mut l = RandomBrightness::with(&args.factor);
+        let (a, b, value_range) = value_range(&args.value_range, true)?;
+        l.range = (a, b);
+        l.args = RandomBrightnessArgs { factor: l.args.factor, value_range, ..args };
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -235,9 +221,9 @@ impl RandomBrightness {
             return img.into_tensor();
         }
         let span = self.range.1 - self.range.0;
-        let deltas: Vec<f32> = self
-            .rng
-            .with(|r| (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect());
+        let deltas: Vec<f32> = self.rng.with(self.args.seed, |r| {
+            (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect()
+        });
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
         for (b, d) in deltas.into_iter().enumerate() {
             img.image_mut(b).iter_mut().for_each(|v| *v = (*v + d).clamp(lo, hi));
@@ -250,10 +236,7 @@ impl Layer for RandomBrightness {
     preprocessing_layer_boilerplate!("RandomBrightness", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("factor".into(), self.factor.clone());
-        m.insert("value_range".into(), self.range_json.clone());
-        m.insert("seed".into(), self.rng.seed_json());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

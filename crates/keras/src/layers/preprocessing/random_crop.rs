@@ -1,15 +1,16 @@
 //! `RandomCrop`: a random `(height, width)` window of each batch in training.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::image_common::{
-    image_call, image_shape, preprocessing_layer_boilerplate, seed_of, usize_of, LayerRng,
+    args_data_format_builder, image_call, image_shape, preprocessing_layer_boilerplate, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::{aspect_crop_box, resize_plain, Interpolation};
+use crate::utils::config_args::config_args;
 use crate::{Error, Result, Tensor};
 
 /// Keras `keras.layers.RandomCrop`: in training, crops the batch at one random offset to
@@ -25,10 +26,19 @@ use crate::{Error, Result, Tensor};
 /// ```
 pub struct RandomCrop {
     base: LayerBase,
-    height: usize,
-    width: usize,
+    args: RandomCropArgs,
     rng: LayerRng,
-    data_format: DataFormat,
+}
+
+config_args! {
+    /// RandomCrop's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RandomCropArgs in RandomCrop.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        height: usize,
+        width: usize,
+        /// A fixed seed for this layer's draws.
+        seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+    }
 }
 
 impl RandomCrop {
@@ -41,29 +51,25 @@ impl RandomCrop {
             )));
         }
         // Keras's `make_default_seed()`: the layer always records a seed.
-        let seed = keras_engine::with_global_rng(|r| r.below(1 << 30));
-        RandomCrop { data_format: DataFormat::default(), base, height, width, rng: LayerRng::new(Some(seed)) }
-    }
-
-    /// A fixed seed for this layer's draws.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = LayerRng::new(Some(seed));
-        self
+        let seed = Some(keras_engine::with_global_rng(|r| r.below(1 << 30)));
+        RandomCrop {
+            base,
+            args: RandomCropArgs { height, width, seed, ..RandomCropArgs::defaults() },
+            rng: LayerRng::default(),
+        }
     }
 
     crate::layers::builders::name_builder!();
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let mut l =
-            RandomCrop::new(usize_of(cfg, "height", "RandomCrop")?, usize_of(cfg, "width", "RandomCrop")?);
-        if let Some(s) = seed_of(cfg) {
-            l = l.seed(s);
-        }
-        l.data_format = data_format;
+        let mut args = RandomCropArgs::read_args(&mut LayerCfg::new(cfg, "RandomCrop"))?;
+        let mut l = RandomCrop::new(args.height, args.width);
+        // `seed: null` draws one, as the constructor does.
+        args.seed = args.seed.or(l.args.seed);
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -78,22 +84,23 @@ impl RandomCrop {
             return img.into_tensor();
         }
         let (h, w) = (img.h, img.w);
-        let (h0, w0) = if h > self.height && w > self.width {
-            self.rng.with(|r| {
-                let a = (r.uniform_f64() * (h - self.height + 1) as f64) as usize;
-                let b = (r.uniform_f64() * (w - self.width + 1) as f64) as usize;
-                (a.min(h - self.height), b.min(w - self.width))
+        let (height, width) = (self.args.height, self.args.width);
+        let (h0, w0) = if h > height && w > width {
+            self.rng.with(self.args.seed, |r| {
+                let a = (r.uniform_f64() * (h - height + 1) as f64) as usize;
+                let b = (r.uniform_f64() * (w - width + 1) as f64) as usize;
+                (a.min(h - height), b.min(w - width))
             })
         } else {
-            let (a, b, _, _) = aspect_crop_box(h, w, (self.height, self.width));
+            let (a, b, _, _) = aspect_crop_box(h, w, (height, width));
             (a, b)
         };
         // Keras slices `height x width` from the start (clipped), then resizes if short.
-        let cropped = img.crop(h0, w0, self.height, self.width);
-        if cropped.h == self.height && cropped.w == self.width {
+        let cropped = img.crop(h0, w0, height, width);
+        if cropped.h == height && cropped.w == width {
             return cropped.into_tensor();
         }
-        resize_plain(&cropped, (self.height, self.width), Interpolation::Bilinear, false)?.into_tensor()
+        resize_plain(&cropped, (height, width), Interpolation::Bilinear, false)?.into_tensor()
     }
 }
 
@@ -101,10 +108,7 @@ impl Layer for RandomCrop {
     preprocessing_layer_boilerplate!("RandomCrop", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("height".into(), json!(self.height));
-        m.insert("width".into(), json!(self.width));
-        m.insert("seed".into(), self.rng.seed_json());
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

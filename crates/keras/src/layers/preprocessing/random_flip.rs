@@ -1,12 +1,15 @@
 //! `RandomFlip`: flips images horizontally and/or vertically at random during training.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, seed_of, LayerRng};
+use super::image_common::{
+    args_data_format_builder, image_call, image_shape, preprocessing_layer_boilerplate, LayerRng,
+};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.RandomFlip`: in training, each image is flipped with probability 1/2
@@ -22,9 +25,18 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct RandomFlip {
     base: LayerBase,
-    mode: String,
+    args: RandomFlipArgs,
     rng: LayerRng,
-    data_format: DataFormat,
+}
+
+config_args! {
+    /// RandomFlip's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RandomFlipArgs in RandomFlip.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        /// A fixed seed for this layer's draws (otherwise the global generator).
+        seed: Option<u64> = None; builder seed(seed: u64) => Some(seed),
+        mode: String = "horizontal_and_vertical".into(),
+    }
 }
 
 impl RandomFlip {
@@ -38,30 +50,21 @@ impl RandomFlip {
             )));
         }
         RandomFlip {
-            data_format: DataFormat::default(),
             base,
-            mode: mode.to_string(),
-            rng: LayerRng::new(None),
+            args: RandomFlipArgs { mode: mode.to_string(), ..RandomFlipArgs::defaults() },
+            rng: LayerRng::default(),
         }
-    }
-
-    /// A fixed seed for this layer's draws (otherwise the global generator).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.rng = LayerRng::new(Some(seed));
-        self
     }
 
     crate::layers::builders::name_builder!();
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let mode = cfg.get("mode").and_then(Value::as_str).unwrap_or("horizontal_and_vertical");
-        let mut l = RandomFlip::new(mode);
-        l.rng = LayerRng::new(seed_of(cfg));
-        l.data_format = data_format;
+        let args = RandomFlipArgs::read_args(&mut LayerCfg::new(cfg, "RandomFlip"))?;
+        let mut l = RandomFlip::new(&args.mode);
+        l.args = args;
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
@@ -88,13 +91,14 @@ impl RandomFlip {
         if !ctx.training {
             return img.into_tensor();
         }
-        let (h_axis, v_axis) = match self.mode.as_str() {
+        let (h_axis, v_axis) = match self.args.mode.as_str() {
             "horizontal" => (true, false),
             "vertical" => (false, true),
             "horizontal_and_vertical" => (true, true),
             other => keras_bail!(InvalidArgument, "RandomFlip: unknown mode {other}"),
         };
-        let flips: Vec<bool> = self.rng.with(|r| (0..img.n).map(|_| r.uniform_f64() <= 0.5).collect());
+        let flips: Vec<bool> =
+            self.rng.with(self.args.seed, |r| (0..img.n).map(|_| r.uniform_f64() <= 0.5).collect());
         let (h, w, c) = (img.h, img.w, img.c);
         for (b, flip) in flips.into_iter().enumerate() {
             if flip {
@@ -109,9 +113,7 @@ impl Layer for RandomFlip {
     preprocessing_layer_boilerplate!("RandomFlip", same_shape);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("seed".into(), self.rng.seed_json());
-        m.insert("mode".into(), json!(self.mode));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

@@ -4,6 +4,8 @@ use keras_engine::{ops, DType};
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Rescaling`: multiplies inputs by `scale` and adds `offset`. Both are
@@ -16,39 +18,56 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct Rescaling {
     base: LayerBase,
-    scale: Vec<f64>,
-    offset: Vec<f64>,
+    args: RescalingArgs,
 }
 
-fn values_from(v: Option<&Value>, what: &str, default: f64) -> Result<Vec<f64>> {
-    match v {
-        None | Some(Value::Null) => Ok(vec![default]),
-        Some(Value::Number(n)) => Ok(vec![n.as_f64().unwrap_or(default)]),
-        Some(Value::Array(a)) if !a.is_empty() => a
-            .iter()
-            .map(|x| {
-                x.as_f64()
-                    .ok_or_else(|| Error::Config(format!("Rescaling `{what}` must be numbers, got {x}")))
-            })
-            .collect(),
-        Some(other) => {
-            keras_bail!(Config, "Rescaling `{what}` must be a number or a list of numbers, got {other}")
-        }
+config_args! {
+    /// Rescaling's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct RescalingArgs in Rescaling.args, family LayerArgs {
+        scale: PerChannel = PerChannel(vec![1.0]),
+        /// Adds `offset` after scaling.
+        offset: PerChannel = PerChannel(vec![0.0]); builder offset(offset: f64) => PerChannel(vec![offset]),
     }
 }
 
-fn to_json(v: &[f64]) -> Value {
-    if v.len() == 1 {
-        json!(v[0])
-    } else {
-        json!(v)
+/// A number, or one number per channel (a list); a config writes one value as a number.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PerChannel(pub(crate) Vec<f64>);
+
+impl ConfigArg<LayerArgs> for PerChannel {
+    fn to_config(&self) -> Value {
+        match self.0.as_slice() {
+            [v] => json!(v),
+            v => json!(v),
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        let class = src.class;
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => {
+                default.ok_or_else(|| Error::Config(format!("{class} config needs `{key}`")))
+            }
+            Some(Value::Number(n)) => Ok(PerChannel(vec![n.as_f64().unwrap_or(0.0)])),
+            Some(Value::Array(a)) if !a.is_empty() => a
+                .iter()
+                .map(|x| {
+                    x.as_f64()
+                        .ok_or_else(|| Error::Config(format!("{class} `{key}` must be numbers, got {x}")))
+                })
+                .collect::<Result<Vec<f64>>>()
+                .map(PerChannel),
+            Some(other) => {
+                keras_bail!(Config, "{class} `{key}` must be a number or a list of numbers, got {other}")
+            }
+        }
     }
 }
 
 impl Rescaling {
     /// `inputs * scale` (offset 0).
     pub fn new(scale: f64) -> Self {
-        Rescaling { base: LayerBase::new("rescaling"), scale: vec![scale], offset: vec![0.0] }
+        let args = RescalingArgs { scale: PerChannel(vec![scale]), ..RescalingArgs::defaults() };
+        Rescaling { base: LayerBase::new("rescaling"), args }
     }
 
     /// One scale per channel (last axis).
@@ -57,15 +76,9 @@ impl Rescaling {
         if scale.is_empty() {
             r.base.fail(Error::InvalidArgument("Rescaling: `scale` must not be an empty list".into()));
         } else {
-            r.scale = scale.to_vec();
+            r.args.scale = PerChannel(scale.to_vec());
         }
         r
-    }
-
-    /// Adds `offset` after scaling.
-    pub fn offset(mut self, offset: f64) -> Self {
-        self.offset = vec![offset];
-        self
     }
 
     /// One offset per channel (last axis).
@@ -73,7 +86,7 @@ impl Rescaling {
         if offset.is_empty() {
             self.base.fail(Error::InvalidArgument("Rescaling: `offset` must not be an empty list".into()));
         } else {
-            self.offset = offset.to_vec();
+            self.args.offset = PerChannel(offset.to_vec());
         }
         self
     }
@@ -83,9 +96,8 @@ impl Rescaling {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let mut r = Rescaling::new(1.0);
+        r.args = RescalingArgs::read_args(&mut LayerCfg::new(cfg, "Rescaling"))?;
         r.base.apply_config(cfg);
-        r.scale = values_from(cfg.get("scale"), "scale", 1.0)?;
-        r.offset = values_from(cfg.get("offset"), "offset", 0.0)?;
         Ok(r)
     }
 
@@ -111,16 +123,15 @@ impl Layer for Rescaling {
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
         let channels = x.shape().last().copied().unwrap_or(1);
-        let scaled = ops::mul(&x, &self.param(&self.scale, channels)?)?;
-        if self.offset.iter().all(|&o| o == 0.0) {
+        let scaled = ops::mul(&x, &self.param(&self.args.scale.0, channels)?)?;
+        if self.args.offset.0.iter().all(|&o| o == 0.0) {
             return Ok(scaled);
         }
-        Ok(ops::add(&scaled, &self.param(&self.offset, channels)?)?)
+        Ok(ops::add(&scaled, &self.param(&self.args.offset.0, channels)?)?)
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("scale".into(), to_json(&self.scale));
-        m.insert("offset".into(), to_json(&self.offset));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

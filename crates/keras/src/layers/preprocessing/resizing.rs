@@ -1,13 +1,16 @@
 //! `Resizing`: resizes images to a fixed `(height, width)`.
 
-use serde_json::{json, Value};
+use serde_json::{Number, Value};
 
-use super::image_common::{image_call, image_shape, num, preprocessing_layer_boilerplate, usize_of};
+use super::image_common::{
+    args_data_format_builder, image_call, image_shape, number, preprocessing_layer_boilerplate,
+};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::reshaping::args::data_format_builder;
+use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeArgs};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `keras.layers.Resizing`: `keras.ops.image.resize` of every image to
@@ -22,11 +25,28 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// ```
 pub struct Resizing {
     base: LayerBase,
-    height: usize,
-    width: usize,
-    opts: ResizeArgs,
-    fill_value: Value,
-    data_format: DataFormat,
+    args: ResizingArgs,
+}
+
+named_arg!(Interpolation);
+
+config_args! {
+    /// Resizing's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct ResizingArgs in Resizing.args, family LayerArgs {
+        data_format: DataFormat = DataFormat::default(),
+        height: usize,
+        width: usize,
+        interpolation: Interpolation = Interpolation::Bilinear,
+        crop_to_aspect_ratio: bool = false,
+        pad_to_aspect_ratio: bool = false,
+        /// Only `"constant"` (checked by `from_config`).
+        fill_mode: String = "constant".into(),
+        /// Padding value of `pad_to_aspect_ratio`.
+        fill_value: Number = Number::from_f64(0.0).expect("finite");
+            builder fill_value(v: f64) => number(v),
+        /// Low-pass filter when down-sampling.
+        antialias: bool = false; builder antialias(antialias: bool),
+    }
 }
 
 impl Resizing {
@@ -38,20 +58,13 @@ impl Resizing {
                 "Resizing: `height` and `width` must be positive, got ({height}, {width})"
             )));
         }
-        Resizing {
-            data_format: DataFormat::default(),
-            base,
-            height,
-            width,
-            opts: ResizeArgs::default(),
-            fill_value: json!(0.0),
-        }
+        Resizing { base, args: ResizingArgs { height, width, ..ResizingArgs::defaults() } }
     }
 
     /// `"bilinear"`, `"nearest"`, `"bicubic"`, `"area"`, `"lanczos3"` or `"lanczos5"`.
     pub fn interpolation(mut self, name: &str) -> Self {
         match name.parse::<Interpolation>() {
-            Ok(i) => self.opts.interpolation = i,
+            Ok(i) => self.args.interpolation = i,
             Err(e) => self.base.fail(e),
         }
         self
@@ -59,69 +72,58 @@ impl Resizing {
 
     /// Centre-crop to the target aspect ratio before resizing.
     pub fn crop_to_aspect_ratio(mut self, yes: bool) -> Self {
-        self.opts.crop_to_aspect_ratio = yes;
+        self.args.crop_to_aspect_ratio = yes;
         self.check_aspect();
         self
     }
 
     /// Pad to the target aspect ratio (with `fill_value`) before resizing.
     pub fn pad_to_aspect_ratio(mut self, yes: bool) -> Self {
-        self.opts.pad_to_aspect_ratio = yes;
+        self.args.pad_to_aspect_ratio = yes;
         self.check_aspect();
         self
-    }
-
-    /// Padding value of `pad_to_aspect_ratio`.
-    pub fn fill_value(mut self, v: f64) -> Self {
-        self.opts.fill_value = v as f32;
-        self.fill_value = num(v);
-        self
-    }
-
-    crate::setters::setters! {
-        /// Low-pass filter when down-sampling.
-        antialias(opts.antialias): bool,
     }
 
     crate::layers::builders::base_builders!();
 
     fn check_aspect(&mut self) {
-        if self.opts.crop_to_aspect_ratio && self.opts.pad_to_aspect_ratio {
+        if self.args.crop_to_aspect_ratio && self.args.pad_to_aspect_ratio {
             self.base.fail(Error::InvalidArgument(
                 "Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.".into(),
             ));
         }
     }
 
-    data_format_builder!();
+    args_data_format_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let data_format = DataFormat::from_config(cfg)?;
-        let mut l = Resizing::new(usize_of(cfg, "height", "Resizing")?, usize_of(cfg, "width", "Resizing")?);
-        if let Some(i) = cfg.get("interpolation").and_then(Value::as_str) {
-            l = l.interpolation(i);
-        }
-        let flag = |k: &str| cfg.get(k).and_then(Value::as_bool).unwrap_or(false);
-        l = l
-            .crop_to_aspect_ratio(flag("crop_to_aspect_ratio"))
-            .pad_to_aspect_ratio(flag("pad_to_aspect_ratio"));
-        l = l.antialias(flag("antialias"));
-        if let Some(v) = cfg.get("fill_value").filter(|v| v.is_number()) {
-            l.opts.fill_value = v.as_f64().unwrap_or(0.0) as f32;
-            l.fill_value = v.clone();
-        }
-        match cfg.get("fill_mode").and_then(Value::as_str) {
-            None | Some("constant") => {}
-            Some(other) => keras_bail!(
+        let args = ResizingArgs::read_args(&mut LayerCfg::new(cfg, "Resizing"))?;
+        if args.fill_mode != "constant" {
+            keras_bail!(
                 Config,
-                "Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: fill_mode={other}"
-            ),
+                "Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: fill_mode={}",
+                args.fill_mode
+            );
         }
-        l.data_format = data_format;
+        let mut l = Resizing::new(args.height, args.width);
+        l.args = args;
+        l.check_aspect();
         l.base.apply_config(cfg);
         l.base.take_pending()?;
         Ok(l)
+    }
+
+    /// The options of `keras.ops.image.resize` these arguments give.
+    fn resize_args(&self) -> ResizeArgs {
+        let a = &self.args;
+        ResizeArgs {
+            interpolation: a.interpolation,
+            antialias: a.antialias,
+            crop_to_aspect_ratio: a.crop_to_aspect_ratio,
+            pad_to_aspect_ratio: a.pad_to_aspect_ratio,
+            fill_value: a.fill_value.as_f64().unwrap_or(0.0) as f32,
+        }
     }
 }
 
@@ -129,7 +131,7 @@ impl Resizing {
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        resize_images(&img, (self.height, self.width), self.opts)?.into_tensor()
+        resize_images(&img, (self.args.height, self.args.width), self.resize_args())?.into_tensor()
     }
 }
 
@@ -137,15 +139,7 @@ impl Layer for Resizing {
     preprocessing_layer_boilerplate!("Resizing", resized);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("height".into(), json!(self.height));
-        m.insert("width".into(), json!(self.width));
-        m.insert("interpolation".into(), json!(self.opts.interpolation.name()));
-        m.insert("crop_to_aspect_ratio".into(), json!(self.opts.crop_to_aspect_ratio));
-        m.insert("pad_to_aspect_ratio".into(), json!(self.opts.pad_to_aspect_ratio));
-        m.insert("fill_mode".into(), json!("constant"));
-        m.insert("fill_value".into(), self.fill_value.clone());
-        m.insert("antialias".into(), json!(self.opts.antialias));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

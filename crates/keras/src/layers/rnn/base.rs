@@ -8,12 +8,14 @@ use super::cell_rnn::{stepped_layer_common, CarriedStates, SequenceFlags};
 
 use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub use super::cell::RecurrentCell;
 use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Which recurrent layer a [`Recurrent`] is.
@@ -58,6 +60,12 @@ impl RecurrentKind {
         }
     }
 
+    /// Whether the layer of this kind writes the argument `key` in its config: those it
+    /// takes ([`Self::has_arg`]), `seed` all but `SimpleRNN`.
+    pub(crate) fn writes(self, key: &str) -> bool {
+        self.has_arg(key) && (key != "seed" || self != RecurrentKind::SimpleRnn)
+    }
+
     /// The kind for a Keras class name.
     pub fn from_class_name(name: &str) -> Option<Self> {
         match name {
@@ -74,28 +82,61 @@ impl RecurrentKind {
 pub struct Recurrent {
     pub(crate) base: LayerBase,
     pub(crate) kind: RecurrentKind,
-    pub(crate) units: usize,
-    pub(crate) activation: Activation,
-    pub(crate) recurrent_activation: Activation,
-    pub(crate) use_bias: bool,
-    pub(crate) kernel_initializer: Initializer,
-    pub(crate) recurrent_initializer: Initializer,
-    pub(crate) bias_initializer: Initializer,
-    pub(crate) unit_forget_bias: bool,
-    pub(crate) dropout: f64,
-    pub(crate) recurrent_dropout: f64,
-    pub(crate) seed: Option<u64>,
+    /// The Keras arguments (those of the RNN flags aside).
+    pub(crate) args: RecurrentArgs,
     pub(crate) flags: SequenceFlags,
-    pub(crate) reset_after: bool,
     /// The cell holding the weights (Keras `layer.cell`, saved under `cell`).
     pub(crate) cell: RecurrentCell,
     /// Stateful layers: the last states, carried to the next batch.
     states: CarriedStates,
-    /// Seeded dropout generator (None: the global one).
+    /// The dropout generator of `args.seed` (made at the first draw; without a seed, the
+    /// global one).
     rng: Mutex<Option<Rng>>,
     /// A cell stepped by the generic RNN: the input and recurrent dropout masks of the current
     /// sequence (Keras's cached `get_dropout_mask`), cleared before each sequence.
     step_masks: Mutex<Option<StepMasks>>,
+}
+
+config_args! {
+    /// The Keras arguments of `SimpleRNN`, `LSTM` and `GRU` (and of their cells), in Keras's
+    /// `get_config()` order after the [`SequenceFlags`]; a layer writes those of its kind
+    /// ([`RecurrentKind::writes`]).
+    pub(crate) struct RecurrentArgs, family LayerArgs {
+        pub(crate) units: usize,
+        pub(crate) activation: Activation = Activation::Tanh,
+        pub(crate) recurrent_activation: Activation = Activation::Sigmoid,
+        pub(crate) use_bias: bool = true,
+        pub(crate) kernel_initializer: Initializer = Initializer::glorot_uniform(),
+        pub(crate) recurrent_initializer: Initializer = Initializer::Orthogonal { gain: 1.0, seed: None },
+        pub(crate) bias_initializer: Initializer = Initializer::Zeros,
+        pub(crate) unit_forget_bias: bool = true,
+        pub(crate) kernel_regularizer: NotTaken = NotTaken,
+        pub(crate) recurrent_regularizer: NotTaken = NotTaken,
+        pub(crate) bias_regularizer: NotTaken = NotTaken,
+        pub(crate) activity_regularizer: NotTaken = NotTaken,
+        pub(crate) kernel_constraint: NotTaken = NotTaken,
+        pub(crate) recurrent_constraint: NotTaken = NotTaken,
+        pub(crate) bias_constraint: NotTaken = NotTaken,
+        pub(crate) dropout: f64 = 0.0,
+        pub(crate) recurrent_dropout: f64 = 0.0,
+        pub(crate) reset_after: bool = true,
+        pub(crate) seed: Option<u64> = None,
+    }
+}
+
+/// An argument Keras writes that the fused recurrent layers do not take (the regularizers and
+/// constraints of their weights, the activity regularizer): written `null`; a config's value
+/// is not read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NotTaken;
+
+impl ConfigArg<LayerArgs> for NotTaken {
+    fn to_config(&self) -> Value {
+        Value::Null
+    }
+    fn from_config(_src: &mut LayerCfg<'_>, _key: &str, _default: Option<Self>) -> Result<Self> {
+        Ok(NotTaken)
+    }
 }
 
 /// The dropout masks a stepped cell keeps for one sequence.
@@ -123,19 +164,8 @@ impl Recurrent {
         Recurrent {
             base,
             kind,
-            units,
-            activation: Activation::Tanh,
-            recurrent_activation: Activation::Sigmoid,
-            use_bias: true,
-            kernel_initializer: Initializer::glorot_uniform(),
-            recurrent_initializer: Initializer::Orthogonal { gain: 1.0, seed: None },
-            bias_initializer: Initializer::Zeros,
-            unit_forget_bias: true,
-            dropout: 0.0,
-            recurrent_dropout: 0.0,
-            seed: None,
+            args: RecurrentArgs { units, ..RecurrentArgs::defaults() },
             flags: SequenceFlags::default(),
-            reset_after: true,
             cell: RecurrentCell::new(kind),
             states: CarriedStates::default(),
             rng: Mutex::new(None),
@@ -162,9 +192,9 @@ impl Recurrent {
             )));
         }
         if recurrent {
-            self.recurrent_activation = a;
+            self.args.recurrent_activation = a;
         } else {
-            self.activation = a;
+            self.args.activation = a;
         }
     }
 
@@ -172,53 +202,31 @@ impl Recurrent {
         let arg = if recurrent { "recurrent_dropout" } else { "dropout" };
         check_rate(&mut self.base, arg, rate);
         if recurrent {
-            self.recurrent_dropout = rate;
+            self.args.recurrent_dropout = rate;
         } else {
-            self.dropout = rate;
+            self.args.dropout = rate;
         }
     }
 
     pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
-        self.seed = seed;
-        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = seed.map(Rng::new);
+        self.args.seed = seed;
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Rebuilds a layer of `kind` from its Keras config.
     pub fn from_config(kind: RecurrentKind, cfg: &Value) -> Result<Self> {
-        let units = cfg
-            .get("units")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Config(format!("{} config needs `units`", kind.class_name())))?;
-        let mut r = Recurrent::new(kind, units as usize);
+        let src = &mut LayerCfg::new(cfg, kind.class_name());
+        let flags = SequenceFlags::read_args(src)?;
+        let args = RecurrentArgs::read_args(src)?;
+        let mut r = Recurrent::new(kind, args.units);
         r.base.apply_config(cfg);
-        let b = |k: &str, d: bool| cfg.get(k).and_then(Value::as_bool).unwrap_or(d);
-        r.flags = SequenceFlags::read(|k| Ok(b(k, false)))?;
-        r.use_bias = b("use_bias", true);
-        r.unit_forget_bias = b("unit_forget_bias", true);
-        r.reset_after = b("reset_after", true);
-        if let Some(v) = cfg.get("activation") {
-            let a = Activation::from_config(v)?;
-            r.set_activation_obj(false, a);
-        }
-        if kind.has_arg("recurrent_activation") {
-            if let Some(v) = cfg.get("recurrent_activation") {
-                let a = Activation::from_config(v)?;
-                r.set_activation_obj(true, a);
-            }
-        }
-        for (key, slot) in [
-            ("kernel_initializer", &mut r.kernel_initializer),
-            ("recurrent_initializer", &mut r.recurrent_initializer),
-            ("bias_initializer", &mut r.bias_initializer),
-        ] {
-            if let Some(v) = cfg.get(key) {
-                *slot = Initializer::from_config(v)?;
-            }
-        }
-        let f = |k: &str| cfg.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        r.set_dropout(false, f("dropout"));
-        r.set_dropout(true, f("recurrent_dropout"));
-        r.set_seed(cfg.get("seed").and_then(Value::as_u64));
+        r.flags = flags;
+        // The builders' checks (element-wise activations, rates in [0, 1]) are the config's.
+        r.set_activation_obj(false, args.activation);
+        r.set_activation_obj(true, args.recurrent_activation);
+        r.set_dropout(false, args.dropout);
+        r.set_dropout(true, args.recurrent_dropout);
+        r.args = args;
         r.base.take_pending()?;
         Ok(r)
     }
@@ -235,7 +243,7 @@ impl Recurrent {
         match self.kind {
             RecurrentKind::SimpleRnn => RnnCell::Simple,
             RecurrentKind::Lstm => RnnCell::Lstm,
-            RecurrentKind::Gru => RnnCell::Gru { reset_after: self.reset_after },
+            RecurrentKind::Gru => RnnCell::Gru { reset_after: self.args.reset_after },
         }
     }
 
@@ -270,30 +278,36 @@ impl Recurrent {
                 shape_str(input_shape)
             );
         };
-        let gu = self.gates() * self.units;
+        let gu = self.gates() * self.args.units;
         let cell = format!("{}/{}", self.base.name, self.cell.base.name);
-        self.cell.kernel =
-            Some(Variable::new("kernel", &cell, self.kernel_initializer.initialize(&[features, gu])?, true));
+        self.cell.kernel = Some(Variable::new(
+            "kernel",
+            &cell,
+            self.args.kernel_initializer.initialize(&[features, gu])?,
+            true,
+        ));
         self.cell.recurrent_kernel = Some(Variable::new(
             "recurrent_kernel",
             &cell,
-            self.recurrent_initializer.initialize(&[self.units, gu])?,
+            self.args.recurrent_initializer.initialize(&[self.args.units, gu])?,
             true,
         ));
-        self.cell.bias = if self.use_bias {
+        self.cell.bias = if self.args.use_bias {
             let value = match self.kind {
-                RecurrentKind::Lstm if self.unit_forget_bias => {
+                RecurrentKind::Lstm if self.args.unit_forget_bias => {
                     // Keras: bias_initializer for i, ones for f, bias_initializer for c, o.
-                    let u = self.units;
-                    let i = self.bias_initializer.initialize(&[u])?.to_f32_vec();
-                    let co = self.bias_initializer.initialize(&[2 * u])?.to_f32_vec();
+                    let u = self.args.units;
+                    let i = self.args.bias_initializer.initialize(&[u])?.to_f32_vec();
+                    let co = self.args.bias_initializer.initialize(&[2 * u])?.to_f32_vec();
                     let mut v = i;
                     v.extend(std::iter::repeat_n(1.0, u));
                     v.extend(co);
                     Tensor::new(v, vec![4 * u])?
                 }
-                RecurrentKind::Gru if self.reset_after => self.bias_initializer.initialize(&[2, gu])?,
-                _ => self.bias_initializer.initialize(&[gu])?,
+                RecurrentKind::Gru if self.args.reset_after => {
+                    self.args.bias_initializer.initialize(&[2, gu])?
+                }
+                _ => self.args.bias_initializer.initialize(&[gu])?,
             };
             Some(Variable::new("bias", &cell, value, true))
         } else {
@@ -317,9 +331,9 @@ impl Recurrent {
             );
         }
         Ok(if self.flags.return_sequences {
-            vec![input_shape[0], input_shape[1], Some(self.units)]
+            vec![input_shape[0], input_shape[1], Some(self.args.units)]
         } else {
-            vec![input_shape[0], Some(self.units)]
+            vec![input_shape[0], Some(self.args.units)]
         })
     }
 
@@ -328,7 +342,7 @@ impl Recurrent {
     pub fn output_shapes(&self, input_shape: &[Option<usize>]) -> Result<Vec<Shape>> {
         let mut out = vec![self.compute_output_shape(input_shape)?];
         if self.flags.return_state {
-            out.extend((0..self.num_states()).map(|_| vec![input_shape[0], Some(self.units)]));
+            out.extend((0..self.num_states()).map(|_| vec![input_shape[0], Some(self.args.units)]));
         }
         Ok(out)
     }
@@ -341,9 +355,11 @@ impl Recurrent {
             (0..n).map(|_| if r.uniform_f32() < keep { scale } else { 0.0 }).collect()
         };
         let data = {
-            let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            match guard.as_mut() {
-                Some(r) => make(r),
+            match self.args.seed {
+                Some(seed) => {
+                    let mut guard = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+                    make(guard.get_or_insert_with(|| Rng::new(seed)))
+                }
                 None => with_global_rng(make),
             }
         };
@@ -392,7 +408,7 @@ impl Recurrent {
         }
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
-        let u = self.units;
+        let u = self.args.units;
         let ns = self.num_states();
         let stored = self.states.for_call(self.flags.stateful, initial_state.is_some(), |s| {
             (s[0].shape()[0] != b).then(|| {
@@ -416,14 +432,15 @@ impl Recurrent {
             None => stored.unwrap_or_default(),
         };
         let training = ctx.training;
-        let x = if training && self.dropout > 0.0 && self.dropout < 1.0 {
-            let m = self.dropout_mask(self.dropout, vec![b, 1, d])?;
+        let (dropout, recurrent_dropout) = (self.args.dropout, self.args.recurrent_dropout);
+        let x = if training && dropout > 0.0 && dropout < 1.0 {
+            let m = self.dropout_mask(dropout, vec![b, 1, d])?;
             ops::mul(&x, &m)?
         } else {
             x
         };
-        let rdrop = if training && self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0 {
-            Some(self.dropout_mask(self.recurrent_dropout, vec![b, u])?)
+        let rdrop = if training && recurrent_dropout > 0.0 && recurrent_dropout < 1.0 {
+            Some(self.dropout_mask(recurrent_dropout, vec![b, u])?)
         } else {
             None
         };
@@ -434,8 +451,8 @@ impl Recurrent {
         };
         let opts = RnnArgs {
             cell: self.engine_cell(),
-            activation: ua(self.activation)?,
-            recurrent_activation: ua(self.recurrent_activation)?,
+            activation: ua(self.args.activation)?,
+            recurrent_activation: ua(self.args.recurrent_activation)?,
             go_backwards: self.flags.go_backwards,
             return_sequences: self.flags.return_sequences,
             zero_output_for_mask: self.flags.zero_output_for_mask,
@@ -480,7 +497,7 @@ impl Recurrent {
                 x.shape()
             );
         }
-        let (b, d, u) = (x.shape()[0], x.shape()[1], self.units);
+        let (b, d, u) = (x.shape()[0], x.shape()[1], self.args.units);
         let ns = self.num_states();
         if states.len() != ns || states.iter().any(|st| st.shape() != [b, u]) {
             let shapes: Vec<&[usize]> = states.iter().map(|st| st.shape()).collect();
@@ -491,8 +508,9 @@ impl Recurrent {
         }
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
-        let drop_in = self.dropout > 0.0 && self.dropout < 1.0;
-        let drop_rec = self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0;
+        let (dropout, recurrent_dropout) = (self.args.dropout, self.args.recurrent_dropout);
+        let drop_in = dropout > 0.0 && dropout < 1.0;
+        let drop_rec = recurrent_dropout > 0.0 && recurrent_dropout < 1.0;
         let (dmask, rmask) = if ctx.training && (drop_in || drop_rec) {
             let mut guard = self.step_masks.lock().unwrap_or_else(|e| e.into_inner());
             let fresh = match guard.as_ref() {
@@ -501,12 +519,9 @@ impl Recurrent {
                 _ => true,
             };
             if fresh {
-                let dm = if drop_in { Some(self.dropout_mask(self.dropout, vec![b, d])?) } else { None };
-                let rm = if drop_rec {
-                    Some(self.dropout_mask(self.recurrent_dropout, vec![b, u])?)
-                } else {
-                    None
-                };
+                let dm = if drop_in { Some(self.dropout_mask(dropout, vec![b, d])?) } else { None };
+                let rm =
+                    if drop_rec { Some(self.dropout_mask(recurrent_dropout, vec![b, u])?) } else { None };
                 *guard = Some((dm, rm));
             }
             guard.clone().unwrap_or((None, None))
@@ -524,8 +539,8 @@ impl Recurrent {
         };
         let opts = RnnArgs {
             cell: self.engine_cell(),
-            activation: ua(self.activation)?,
-            recurrent_activation: ua(self.recurrent_activation)?,
+            activation: ua(self.args.activation)?,
+            recurrent_activation: ua(self.args.recurrent_activation)?,
             go_backwards: false,
             return_sequences: false,
             zero_output_for_mask: false,
@@ -572,41 +587,39 @@ impl Recurrent {
     /// Keras's `get_config()`, keys in Keras's order for each class.
     pub fn get_config(&self) -> Value {
         let mut m: Map<String, Value> = self.base.base_config();
-        self.flags.write(&mut m);
-        m.insert("units".into(), json!(self.units));
-        m.insert("activation".into(), self.activation.to_config());
-        if self.kind.has_arg("recurrent_activation") {
-            m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
-        }
-        m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        if self.kind.has_arg("unit_forget_bias") {
-            m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
-        }
-        for k in [
-            "kernel_regularizer",
-            "recurrent_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "recurrent_constraint",
-            "bias_constraint",
-        ] {
-            m.insert(k.into(), Value::Null);
-        }
-        m.insert("dropout".into(), json!(self.dropout));
-        m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
-        if self.kind.has_arg("reset_after") {
-            m.insert("reset_after".into(), json!(self.reset_after));
-        }
-        if self.kind != RecurrentKind::SimpleRnn {
-            m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
-        }
+        self.flags.write_args(&mut m);
+        let mut args = Map::new();
+        self.args.write_args(&mut args);
+        m.extend(args.into_iter().filter(|(k, _)| self.kind.writes(k)));
         Value::Object(m)
     }
 }
+
+/// The builders of the arguments a fused recurrent layer (`LSTM(Recurrent)`) and its built-in
+/// cell (`LSTMCell(Recurrent)`) share, written once for both.
+macro_rules! recurrent_arg_builders {
+    () => {
+        $crate::layers::rnn::cell_rnn::recurrent_options! {
+            /// Sets the activation by Keras name (default `"tanh"`).
+            activation,
+            /// Whether to add biases (default true).
+            use_bias in args,
+            /// Kernel initializer (default glorot_uniform).
+            kernel_initializer in args,
+            /// Recurrent kernel initializer (default orthogonal).
+            recurrent_initializer in args,
+            /// Bias initializer (default zeros).
+            bias_initializer in args,
+            /// Fraction of the input units dropped in training (one mask per sequence).
+            dropout,
+            /// Fraction of the recurrent units dropped in training (one mask per sequence).
+            recurrent_dropout,
+            /// Seed of the dropout masks.
+            seed,
+        }
+    };
+}
+pub(crate) use recurrent_arg_builders;
 
 /// Defines a public recurrent layer type around [`Recurrent`]: shared builder methods, the
 /// [`crate::layers::Layer`] impl, `from_config`, `reset_states`, initial-state calls.
@@ -625,23 +638,8 @@ macro_rules! recurrent_layer {
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
             }
+            $crate::layers::rnn::base::recurrent_arg_builders!();
             $crate::layers::rnn::cell_rnn::recurrent_options! {
-                /// Sets the activation by Keras name (default `"tanh"`).
-                activation,
-                /// Whether to add biases (default true).
-                use_bias,
-                /// Kernel initializer (default glorot_uniform).
-                kernel_initializer,
-                /// Recurrent kernel initializer (default orthogonal).
-                recurrent_initializer,
-                /// Bias initializer (default zeros).
-                bias_initializer,
-                /// Fraction of the input units dropped in training (one mask per sequence).
-                dropout,
-                /// Fraction of the recurrent units dropped in training (one mask per sequence).
-                recurrent_dropout,
-                /// Seed of the dropout masks.
-                seed,
                 /// Return the whole output sequence instead of the last output.
                 return_sequences in flags,
                 /// Also return the final states (`call_outputs` gives `[output, states...]`).
@@ -659,7 +657,7 @@ macro_rules! recurrent_layer {
             }
             /// Number of units.
             pub fn units(&self) -> usize {
-                self.0.units
+                self.0.args.units
             }
             $crate::layers::rnn::cell_rnn::recurrent_options! {
                 /// Clears the states of a stateful layer.

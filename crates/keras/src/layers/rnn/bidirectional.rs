@@ -7,7 +7,9 @@ use super::base::{Recurrent, RecurrentKind};
 use super::cell_rnn::RecurrentCall;
 use crate::layers::call_kwargs::with_training;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::CallKwargs;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// How the forward and backward outputs are combined.
@@ -48,6 +50,30 @@ fn parse_merge_mode(v: Option<&str>) -> Result<Option<MergeMode>> {
     })
 }
 
+/// `merge_mode`: a mode's name, `null` for none (two outputs).
+impl ConfigArg<LayerArgs> for Option<MergeMode> {
+    fn to_config(&self) -> Value {
+        self.map_or(Value::Null, |m| Value::from(m.name()))
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.flatten()),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => parse_merge_mode(Some(s)),
+            Some(other) => {
+                keras_bail!(Config, "{}: `{key}` must be a string or null, received {key}={other}", src.class)
+            }
+        }
+    }
+}
+
+config_args! {
+    /// Bidirectional's Keras arguments besides its layers, in the order of its `get_config()`.
+    pub(crate) struct BidirectionalArgs in Bidirectional.args, family LayerArgs {
+        merge_mode: Option<MergeMode> = Some(MergeMode::Concat),
+    }
+}
+
 /// Bidirectional wrapper for RNNs (Keras `keras.layers.Bidirectional`). The backward copy
 /// processes the sequence reversed; with `return_sequences` its output is re-reversed to
 /// align with the input steps before merging. Weights: the forward layer's, then the
@@ -62,7 +88,7 @@ fn parse_merge_mode(v: Option<&str>) -> Result<Option<MergeMode>> {
 /// ```
 pub struct Bidirectional {
     base: LayerBase,
-    merge_mode: Option<MergeMode>,
+    args: BidirectionalArgs,
     forward: Recurrent,
     backward: Recurrent,
 }
@@ -90,10 +116,10 @@ impl Bidirectional {
             }
             (Err(e), _) | (_, Err(e)) => {
                 base.fail(e);
-                (Recurrent::new(layer.kind, layer.units), Recurrent::new(layer.kind, layer.units))
+                (Recurrent::new(layer.kind, layer.args.units), Recurrent::new(layer.kind, layer.args.units))
             }
         };
-        let mut bi = Bidirectional { base, merge_mode: Some(MergeMode::Concat), forward, backward };
+        let mut bi = Bidirectional { base, args: BidirectionalArgs::defaults(), forward, backward };
         bi.sync_flags();
         bi
     }
@@ -143,7 +169,7 @@ impl Bidirectional {
     /// Anything else is an error when the layer is added to a model.
     pub fn merge_mode(mut self, mode: Option<&str>) -> Self {
         match parse_merge_mode(mode) {
-            Ok(m) => self.merge_mode = m,
+            Ok(m) => self.args.merge_mode = m,
             Err(e) => self.base.fail(e),
         }
         self
@@ -168,7 +194,7 @@ impl Bidirectional {
             bi = bi.backward_layer(sub(b)?);
         }
         bi.base.apply_config(cfg);
-        bi.merge_mode = parse_merge_mode(cfg.get("merge_mode").and_then(Value::as_str))?;
+        bi.args = BidirectionalArgs::read_args(&mut LayerCfg::new(cfg, "Bidirectional"))?;
         bi.base.take_pending()?;
         Ok(bi)
     }
@@ -235,7 +261,7 @@ impl Bidirectional {
         if self.backward.flags.return_sequences {
             bw[0] = reverse_time(&bw[0])?;
         }
-        let mut outs = match self.merge_mode {
+        let mut outs = match self.args.merge_mode {
             None => vec![fw[0].clone(), bw[0].clone()],
             Some(_) => vec![self.merge(&fw[0], &bw[0])?],
         };
@@ -252,7 +278,7 @@ impl Bidirectional {
         let mut b = self.backward.output_shapes(input_shape)?;
         let (f_states, b_states) = (f.split_off(1), b.split_off(1));
         let (mut f, b) = (f.swap_remove(0), b.swap_remove(0));
-        let mut out = match self.merge_mode {
+        let mut out = match self.args.merge_mode {
             None => vec![f, b],
             Some(MergeMode::Concat) => {
                 let last = f.len() - 1;
@@ -270,7 +296,7 @@ impl Bidirectional {
     }
 
     fn merge(&self, f: &Tensor, b: &Tensor) -> Result<Tensor> {
-        Ok(match self.merge_mode {
+        Ok(match self.args.merge_mode {
             Some(MergeMode::Concat) => concat_last(f, b)?,
             Some(MergeMode::Sum) => ops::add(f, b)?,
             Some(MergeMode::Mul) => ops::mul(f, b)?,
@@ -366,7 +392,7 @@ impl Layer for Bidirectional {
     }
 
     fn call_masked(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Tensor> {
-        if self.merge_mode.is_none() {
+        if self.args.merge_mode.is_none() {
             keras_bail!(
                 Value,
                 "Layer {} has merge_mode=None and returns two outputs: use call_outputs",
@@ -411,7 +437,7 @@ impl Layer for Bidirectional {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        m.insert("merge_mode".into(), self.merge_mode.map(|x| json!(x.name())).unwrap_or(Value::Null));
+        self.args.write_args(&mut m);
         m.insert("layer".into(), Self::sub_serialized(&self.forward));
         m.insert("backward_layer".into(), Self::sub_serialized(&self.backward));
         Value::Object(m)

@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use super::rnn_cell::RnnCell;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::LayerArgs;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
 /// How [`run_steps`] walks the sequence and what it returns.
@@ -28,41 +30,29 @@ pub(crate) struct StepFlags {
     pub zero_output_for_mask: bool,
 }
 
-/// The `RNN` flags every recurrent layer (`LSTM`, `RNN`, `ConvLSTM2D`, ...) has, declared once:
-/// the fields, their defaults (all false), the config keys in Keras's order, the
-/// `get_config()` writer and the `from_config()` reader.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SequenceFlags {
-    /// `return_sequences=`: return every step's output instead of the last one.
-    pub(crate) return_sequences: bool,
-    /// `return_state=`: also return the final states.
-    pub(crate) return_state: bool,
-    /// `go_backwards=`: walk the time axis backwards.
-    pub(crate) go_backwards: bool,
-    /// `stateful=`: carry the final states of a batch into the next one.
-    pub(crate) stateful: bool,
-    /// `unroll=`: kept for the config (the loop is the same either way).
-    pub(crate) unroll: bool,
-    /// `zero_output_for_mask=`: masked steps output zeros instead of the previous output.
-    pub(crate) zero_output_for_mask: bool,
+config_args! {
+    /// The `RNN` flags every recurrent layer (`LSTM`, `RNN`, `ConvLSTM2D`, ...) has, declared
+    /// once: the fields, their defaults (all false), the config keys in Keras's order (the
+    /// first keys of every recurrent layer's config), the `get_config()` writer and the
+    /// `from_config()` reader.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub(crate) struct SequenceFlags, family LayerArgs {
+        /// `return_sequences=`: return every step's output instead of the last one.
+        pub(crate) return_sequences: bool = false,
+        /// `return_state=`: also return the final states.
+        pub(crate) return_state: bool = false,
+        /// `go_backwards=`: walk the time axis backwards.
+        pub(crate) go_backwards: bool = false,
+        /// `stateful=`: carry the final states of a batch into the next one.
+        pub(crate) stateful: bool = false,
+        /// `unroll=`: kept for the config (the loop is the same either way).
+        pub(crate) unroll: bool = false,
+        /// `zero_output_for_mask=`: masked steps output zeros instead of the previous output.
+        pub(crate) zero_output_for_mask: bool = false,
+    }
 }
 
 impl SequenceFlags {
-    /// The config keys, in Keras's order (the first keys of every recurrent layer's config).
-    pub(crate) const KEYS: [&'static str; 6] =
-        ["return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask"];
-
-    fn values(&self) -> [bool; 6] {
-        [
-            self.return_sequences,
-            self.return_state,
-            self.go_backwards,
-            self.stateful,
-            self.unroll,
-            self.zero_output_for_mask,
-        ]
-    }
-
     /// How [`run_steps`] walks the sequence with these flags.
     pub(crate) fn step(&self) -> StepFlags {
         StepFlags {
@@ -70,28 +60,6 @@ impl SequenceFlags {
             return_sequences: self.return_sequences,
             zero_output_for_mask: self.zero_output_for_mask,
         }
-    }
-
-    /// Inserts the flags into a `get_config()` map, in Keras's order.
-    pub(crate) fn write(&self, m: &mut serde_json::Map<String, Value>) {
-        for (key, value) in Self::KEYS.into_iter().zip(self.values()) {
-            m.insert(key.into(), Value::Bool(value));
-        }
-    }
-
-    /// Reads the flags from a config, each with `read(key)` (whose default is false), in
-    /// Keras's order (so the first bad key is the one reported).
-    pub(crate) fn read(mut read: impl FnMut(&str) -> Result<bool>) -> Result<Self> {
-        let [return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask] =
-            Self::KEYS;
-        Ok(SequenceFlags {
-            return_sequences: read(return_sequences)?,
-            return_state: read(return_state)?,
-            go_backwards: read(go_backwards)?,
-            stateful: read(stateful)?,
-            unroll: read(unroll)?,
-            zero_output_for_mask: read(zero_output_for_mask)?,
-        })
     }
 }
 
@@ -663,7 +631,7 @@ impl Layer for CellRnn {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        self.flags.write(&mut m);
+        self.flags.write_args(&mut m);
         m.insert("cell".into(), self.cell.serialize());
         Value::Object(m)
     }

@@ -15,6 +15,7 @@ use crate::layers::convolutional::common::{init_arg, tuple_arg, usize_arg};
 use crate::layers::convolutional::conv2d::parse_padding;
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::layers::reshaping::args::ndim_error;
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -211,7 +212,7 @@ impl ConvLSTM {
                     .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a boolean, received {v}"))),
             }
         };
-        l.flags = SequenceFlags::read(|k| b(k, false))?;
+        l.flags = SequenceFlags::read_args(&mut LayerCfg::new(cfg, class))?;
         l.cell.use_bias = b("use_bias", true)?;
         l.cell.unit_forget_bias = b("unit_forget_bias", true)?;
         let act = |k: &str, d: Activation| -> Result<Activation> {
@@ -452,7 +453,7 @@ impl ConvLSTM {
     /// Keras's `get_config()`: the RNN keys, then the ConvLSTM arguments.
     pub fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        self.flags.write(&mut m);
+        self.flags.write_args(&mut m);
         let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
         self.cell.args_config(&mut m, Some(activity));
         Value::Object(m)

@@ -23,6 +23,6 @@ impl GRU {
         recurrent_activation,
         /// GRU convention: reset gate after (true, default, cuDNN-compatible) or before the
         /// recurrent matmul (bias `(3u,)`).
-        reset_after,
+        reset_after in args,
     }
 }

@@ -25,6 +25,6 @@ impl LSTM {
         /// Gate activation (default `"sigmoid"`).
         recurrent_activation,
         /// Initialize the forget-gate bias to ones (default true, as Keras).
-        unit_forget_bias,
+        unit_forget_bias in args,
     }
 }

@@ -12,6 +12,7 @@ use super::cell_rnn::{CellRnn, SequenceFlags};
 use super::rnn_cell::{deserialize_cell, RnnCell};
 use super::stacked_rnn_cells::StackedRNNCells;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
+use crate::layers::layer_args::LayerCfg;
 use crate::{keras_bail, Result, Tensor};
 
 /// The config keys of the built-in cells, in Keras's order: each cell writes the ones its kind
@@ -62,46 +63,7 @@ macro_rules! cell_type {
                 r.cell.base = LayerBase::new($snake);
                 $ty(r)
             }
-            /// Activation by Keras name (default `"tanh"`).
-            pub fn activation(mut self, name: &str) -> Self {
-                self.0.set_activation(false, name);
-                self
-            }
-            /// Whether to add biases (default true).
-            pub fn use_bias(mut self, yes: bool) -> Self {
-                self.0.use_bias = yes;
-                self
-            }
-            /// Kernel initializer (default glorot_uniform).
-            pub fn kernel_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.kernel_initializer = i;
-                self
-            }
-            /// Recurrent kernel initializer (default orthogonal).
-            pub fn recurrent_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.recurrent_initializer = i;
-                self
-            }
-            /// Bias initializer (default zeros).
-            pub fn bias_initializer(mut self, i: crate::initializers::Initializer) -> Self {
-                self.0.bias_initializer = i;
-                self
-            }
-            /// Fraction of the input units dropped in training.
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(false, rate);
-                self
-            }
-            /// Fraction of the recurrent units dropped in training.
-            pub fn recurrent_dropout(mut self, rate: f64) -> Self {
-                self.0.set_dropout(true, rate);
-                self
-            }
-            /// Seed of the dropout masks.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.set_seed(Some(seed));
-                self
-            }
+            $crate::layers::rnn::base::recurrent_arg_builders!();
             /// Sets the cell name.
             pub fn name(mut self, name: &str) -> Self {
                 self.0.cell.base.name = name.to_string();
@@ -154,7 +116,7 @@ macro_rules! cell_type {
                 Ok(())
             }
             fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
-                Ok(vec![input_shape.first().copied().flatten(), Some(self.0.units)])
+                Ok(vec![input_shape.first().copied().flatten(), Some(self.0.args.units)])
             }
             fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
                 keras_bail!(
@@ -177,10 +139,10 @@ macro_rules! cell_type {
 
         impl RnnCell for $ty {
             fn state_size(&self) -> Vec<usize> {
-                vec![self.0.units; self.0.num_states()]
+                vec![self.0.args.units; self.0.num_states()]
             }
             fn output_size(&self) -> usize {
-                self.0.units
+                self.0.args.units
             }
             fn step(
                 &self,
@@ -261,28 +223,20 @@ cell_type!(
 );
 
 impl LSTMCell {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// Initialize the forget-gate bias to ones (default true).
-    pub fn unit_forget_bias(mut self, yes: bool) -> Self {
-        self.0.unit_forget_bias = yes;
-        self
+    super::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// Initialize the forget-gate bias to ones (default true).
+        unit_forget_bias in args,
     }
 }
 
 impl GRUCell {
-    /// Gate activation (default `"sigmoid"`).
-    pub fn recurrent_activation(mut self, name: &str) -> Self {
-        self.0.set_activation(true, name);
-        self
-    }
-    /// Apply the reset gate after the recurrent matmul (default true, cuDNN-compatible).
-    pub fn reset_after(mut self, yes: bool) -> Self {
-        self.0.reset_after = yes;
-        self
+    super::cell_rnn::recurrent_options! {
+        /// Gate activation (default `"sigmoid"`).
+        recurrent_activation,
+        /// Apply the reset gate after the recurrent matmul (default true, cuDNN-compatible).
+        reset_after in args,
     }
 }
 
@@ -418,15 +372,15 @@ impl RNN {
             _ => {
                 let mut c = CellRnn::new(LayerBase::named("rnn"), deserialize_cell(cell)?);
                 c.base.apply_config(cfg);
-                c.flags = SequenceFlags::read(|k| Ok(cfg.get(k).and_then(Value::as_bool).unwrap_or(false)))?;
+                c.flags = SequenceFlags::read_args(&mut LayerCfg::new(cfg, "RNN"))?;
                 return Ok(RNN(Inner::Cell(c)));
             }
         };
         let cell_cfg = cell.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut merged: Map<String, Value> = cell_cfg.clone();
-        for k in SequenceFlags::KEYS {
+        for k in SequenceFlags::CONFIG_KEYS {
             if let Some(v) = cfg.get(k) {
-                merged.insert(k.into(), v.clone());
+                merged.insert(k.to_string(), v.clone());
             }
         }
         merged.remove("name");
@@ -545,8 +499,8 @@ impl Layer for RNN {
             Inner::Fused(r) => {
                 let inner = r.get_config();
                 let mut m = r.base.base_config();
-                for k in SequenceFlags::KEYS {
-                    m.insert(k.into(), inner[k].clone());
+                for k in SequenceFlags::CONFIG_KEYS {
+                    m.insert(k.to_string(), inner[k].clone());
                 }
                 m.insert("cell".into(), fused_cell_config(r));
                 Value::Object(m)

@@ -207,6 +207,20 @@ fn bidirectional_merge_modes_and_time_distributed() {
     let bi = Bidirectional::new(LSTM::new(2)).merge_mode(Some("sum"));
     let again = layers::deserialize(&bi.serialize()).unwrap();
     assert_eq!(again.get_config()["merge_mode"], "sum");
+    // `merge_mode` missing is Keras's default "concat", null none, another type an error.
+    let mut cfg = bi.get_config();
+    let with = |cfg: &serde_json::Value| {
+        Bidirectional::from_config(cfg).map(|b| b.get_config()["merge_mode"].clone())
+    };
+    cfg.as_object_mut().unwrap().remove("merge_mode");
+    assert_eq!(with(&cfg).unwrap(), "concat");
+    cfg["merge_mode"] = serde_json::Value::Null;
+    assert!(with(&cfg).unwrap().is_null());
+    cfg["merge_mode"] = serde_json::json!(3);
+    let e = with(&cfg).unwrap_err().to_string();
+    assert!(e.contains("Bidirectional: `merge_mode` must be a string or null, received merge_mode=3"), "{e}");
+    cfg["merge_mode"] = serde_json::json!("max");
+    assert!(with(&cfg).unwrap_err().to_string().contains("Invalid merge mode. Received: merge_mode=max"));
 
     let mut td = TimeDistributed::new(Dense::new(4));
     td.build(&[None, Some(3), Some(2)]).unwrap();
