@@ -72,6 +72,18 @@ TABLE_CASES = [
      dict(include_top=False, input_shape=[96, 96, 3], pooling="avg")),
     ("xception_named_pooling_avg", "Xception",
      dict(include_top=False, input_shape=[96, 96, 3], pooling="avg", name="my_xception")),
+    ("convnext_tiny_notop", "ConvNeXtTiny", dict(include_top=False)),
+    ("convnext_tiny_top", "ConvNeXtTiny", dict(include_top=True)),
+    ("convnext_small_top_classes5_logits", "ConvNeXtSmall",
+     dict(include_top=True, input_shape=[64, 64, 3], classes=5, classifier_activation=None)),
+    ("convnext_base_pooling_avg_64_no_preprocessing", "ConvNeXtBase",
+     dict(include_top=False, input_shape=[64, 64, 3], pooling="avg", include_preprocessing=False)),
+    ("convnext_large_pooling_max_64", "ConvNeXtLarge",
+     dict(include_top=False, input_shape=[64, 64, 3], pooling="max")),
+    ("convnext_xlarge_notop_64_named", "ConvNeXtXLarge",
+     dict(include_top=False, input_shape=[64, 64, 3], name="my_convnext_xlarge")),
+    ("convnext_tiny_one_channel_32", "ConvNeXtTiny",
+     dict(include_top=False, input_shape=[32, 32, 1])),
 ]
 
 # Headless models whose summary() text keras-rs must reproduce.

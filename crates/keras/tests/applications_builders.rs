@@ -197,6 +197,11 @@ fn registry_finds_every_classic_builder_by_both_names() {
         ("DenseNet121", "densenet121"),
         ("DenseNet169", "densenet169"),
         ("DenseNet201", "densenet201"),
+        ("ConvNeXtTiny", "convnext_tiny"),
+        ("ConvNeXtSmall", "convnext_small"),
+        ("ConvNeXtBase", "convnext_base"),
+        ("ConvNeXtLarge", "convnext_large"),
+        ("ConvNeXtXLarge", "convnext_xlarge"),
     ] {
         assert_eq!(by_name(keras_name).unwrap().snake_name, snake);
         assert_eq!(by_name(snake).unwrap().name, keras_name);

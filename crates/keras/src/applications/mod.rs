@@ -27,6 +27,7 @@
 //!
 //! Submodules:
 //! - `common`: What every application builder shares
+//! - `convnext`: `keras.applications.convnext`
 //! - `densenet`: `keras.applications.densenet`
 //! - `efficientnet`: `keras.applications.efficientnet`
 //! - `family`: Which family an application belongs to, for the input preprocessing its weights expect
@@ -45,6 +46,7 @@
 //! - `xception`: `keras.applications.xception`
 
 mod common;
+pub mod convnext;
 pub mod densenet;
 pub mod efficientnet;
 mod family;
@@ -68,6 +70,7 @@ pub mod resnet50 {
 }
 
 pub use common::{ApplicationArgs, Pooling, Weights};
+pub use convnext::{ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny, ConvNeXtXLarge};
 pub use densenet::{DenseNet121, DenseNet169, DenseNet201};
 pub use efficientnet::{
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4, EfficientNetB5,
@@ -110,6 +113,11 @@ impl std::fmt::Debug for Application {
 
 /// Every application builder, in Keras's order of `keras.applications`.
 pub const APPLICATIONS: &[Application] = &[
+    Application { name: "ConvNeXtBase", snake_name: "convnext_base", build: ConvNeXtBase },
+    Application { name: "ConvNeXtLarge", snake_name: "convnext_large", build: ConvNeXtLarge },
+    Application { name: "ConvNeXtSmall", snake_name: "convnext_small", build: ConvNeXtSmall },
+    Application { name: "ConvNeXtTiny", snake_name: "convnext_tiny", build: ConvNeXtTiny },
+    Application { name: "ConvNeXtXLarge", snake_name: "convnext_xlarge", build: ConvNeXtXLarge },
     Application { name: "DenseNet121", snake_name: "densenet121", build: DenseNet121 },
     Application { name: "DenseNet169", snake_name: "densenet169", build: DenseNet169 },
     Application { name: "DenseNet201", snake_name: "densenet201", build: DenseNet201 },

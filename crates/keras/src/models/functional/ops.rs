@@ -12,11 +12,13 @@ use crate::{keras_bail, ops, DType, Result, Tensor};
 /// An element-wise operation of a tensor with a scalar: a comparison (`NotEqual`, `Equal`,
 /// `Greater`, `GreaterEqual`, `Less`, `LessEqual`; the result is 1 where true, 0 elsewhere
 /// (Keras's booleans), as int32), or arithmetic (`Add`, `Subtract`, `Multiply`, `TrueDivide`;
-/// differentiable, float32).
+/// differentiable, float32). An arithmetic operation may also combine two tensors (`x + y`
+/// on two symbolic tensors, as ConvNeXt's residual `inputs + x`): then it has no scalar.
 pub(crate) struct OpLayer {
     base: LayerBase,
     class: &'static str,
-    scalar: f64,
+    /// The scalar operand; `None` for an operation of two tensors.
+    scalar: Option<f64>,
 }
 
 const CLASSES: [(&str, &str); 10] = [
@@ -47,11 +49,13 @@ impl OpLayer {
             keras_bail!(Config, "Unknown operation class '{class}'");
         };
         let scalar = match extra_args {
-            [v] => v.as_f64().ok_or_else(|| {
+            [v] => Some(v.as_f64().ok_or_else(|| {
                 crate::Error::Config(format!(
                     "Operation {class} needs a number as its second argument, got {v}"
                 ))
-            })?,
+            })?),
+            // Two tensors (`x + y`): the node's arguments are both tensors.
+            [] if ARITHMETIC.contains(&class) => None,
             _ => keras_bail!(
                 Config,
                 "Operation {class} takes a tensor and a scalar, got {} extra arguments",
@@ -67,7 +71,7 @@ impl OpLayer {
     }
 
     /// A new operation node's layer, with Keras's automatic name (`add`, `add_1`, ...).
-    fn new(class: &'static str, scalar: f64) -> OpLayer {
+    fn new(class: &'static str, scalar: Option<f64>) -> OpLayer {
         let snake = CLASSES.iter().find(|(c, _)| *c == class).map_or("operation", |(_, s)| s);
         let mut base = LayerBase::new(snake);
         base.built = true;
@@ -99,8 +103,11 @@ impl Layer for OpLayer {
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        let Some(scalar) = self.scalar else {
+            keras_bail!(InvalidArgument, "Operation {} takes two tensors, got one", self.base.name);
+        };
         // Python's float becomes the tensor's float32, as Keras's `x + 3.0` computes.
-        let s = self.scalar as f32;
+        let s = scalar as f32;
         if self.is_arithmetic() {
             let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
             let s = Tensor::scalar(s);
@@ -122,6 +129,50 @@ impl Layer for OpLayer {
         let vals: Vec<i32> = x.to_f32_vec().into_iter().map(|a| i32::from(f(a, s))).collect();
         Ok(Tensor::from_i32(vals, x.shape().to_vec())?)
     }
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        match (self.scalar, inputs) {
+            (None, [a, b]) => {
+                let a = if a.dtype() == DType::F32 { a.clone() } else { a.cast(DType::F32) };
+                let b = if b.dtype() == DType::F32 { b.clone() } else { b.cast(DType::F32) };
+                Ok(vec![match self.class {
+                    "Add" => ops::add(&a, &b)?,
+                    "Subtract" => ops::sub(&a, &b)?,
+                    "Multiply" => ops::mul(&a, &b)?,
+                    _ => ops::div(&a, &b)?,
+                }])
+            }
+            (None, _) => keras_bail!(
+                InvalidArgument,
+                "Operation {} takes two tensors, got {}",
+                self.base.name,
+                inputs.len()
+            ),
+            (Some(_), [x]) => Ok(vec![self.call_masked(x, masks.first().and_then(Option::as_ref), ctx)?]),
+            (Some(_), _) => keras_bail!(
+                InvalidArgument,
+                "Operation {} takes one tensor, got {}",
+                self.base.name,
+                inputs.len()
+            ),
+        }
+    }
+    fn build_multi(&mut self, input_shapes: &[Shape]) -> Result<()> {
+        self.compute_output_shapes(input_shapes).map(|_| ())
+    }
+    fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
+        match (self.scalar, input_shapes) {
+            (None, [a, b]) => Ok(vec![broadcast_shapes(&self.base.name, a, b)?]),
+            (Some(_), [x]) => Ok(vec![x.clone()]),
+            _ => {
+                keras_bail!(InvalidArgument, "Operation {} got {} inputs", self.base.name, input_shapes.len())
+            }
+        }
+    }
     fn get_config(&self) -> Value {
         json!({ "name": self.base.name })
     }
@@ -135,6 +186,22 @@ impl Layer for OpLayer {
     }
 }
 
+/// NumPy broadcasting of two symbolic shapes (an unknown size meets anything).
+fn broadcast_shapes(name: &str, a: &[Option<usize>], b: &[Option<usize>]) -> Result<Shape> {
+    let n = a.len().max(b.len());
+    let at = |s: &[Option<usize>], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { Some(1) };
+    (0..n)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (Some(1), d) | (d, Some(1)) => Ok(d),
+            (Some(x), Some(y)) if x != y => {
+                keras_bail!(InvalidArgument, "Operation {name}: cannot broadcast shapes {a:?} and {b:?}")
+            }
+            (Some(x), _) | (_, Some(x)) => Ok(Some(x)),
+            (None, None) => Ok(None),
+        })
+        .collect()
+}
+
 /// Whether a layer is an operation node (left out of `model.layers`).
 pub(crate) fn is_op_layer(layer: &dyn Layer) -> bool {
     layer.as_any().is::<OpLayer>()
@@ -142,13 +209,42 @@ pub(crate) fn is_op_layer(layer: &dyn Layer) -> bool {
 
 /// Records `class(x, scalar)` as an operation node (Keras's arithmetic on a `KerasTensor`).
 fn scalar_op(x: &KerasTensor, class: &'static str, scalar: f64) -> Result<KerasTensor> {
-    let slot = LayerSlot::new(Box::new(OpLayer::new(class, scalar)));
+    let slot = LayerSlot::new(Box::new(OpLayer::new(class, Some(scalar))));
     let mut outs =
         call_symbolic(&slot, std::slice::from_ref(x), false, CallKwargs::new(), vec![json!(scalar)])?;
     Ok(outs.swap_remove(0))
 }
 
+/// Records `class(x, y)` of two tensors as an operation node (Keras's `x + y` on symbolic
+/// tensors).
+fn tensor_op(x: &KerasTensor, y: &KerasTensor, class: &'static str) -> Result<KerasTensor> {
+    let slot = LayerSlot::new(Box::new(OpLayer::new(class, None)));
+    let mut outs = call_symbolic(&slot, &[x.clone(), y.clone()], false, CallKwargs::new(), Vec::new())?;
+    Ok(outs.swap_remove(0))
+}
+
 impl KerasTensor {
+    /// `x + y` on two symbolic tensors (NumPy broadcasting): Keras records an `Add` operation
+    /// node (named `add`, `add_1`, ..., the names the `Add` layer also counts with), which
+    /// `model.layers` leaves out. ConvNeXt's residual connections are such nodes.
+    ///
+    /// ```
+    /// use keras::layers::Rescaling;
+    /// use keras::models::{Model, SymbolicCall};
+    /// use keras::{Input, PredictArgs, Tensor};
+    ///
+    /// let x = Input::new(&[2]);
+    /// let y = x.add(&Rescaling::new(2.0).apply(&x)?)?;
+    /// let model = Model::new(&[x], &[y])?;
+    /// assert_eq!(model.layers().len(), 2); // the input and the Rescaling
+    /// let out = model.predict(&Tensor::new(vec![1.0, -2.0], [1, 2])?, PredictArgs::default().verbose(0))?;
+    /// assert_eq!(out[0].to_f32_vec(), vec![3.0, -6.0]);
+    /// # Ok::<(), keras::Error>(())
+    /// ```
+    pub fn add(&self, other: &KerasTensor) -> Result<KerasTensor> {
+        tensor_op(self, other, "Add")
+    }
+
     /// `x + c` on a symbolic tensor: Keras records an `Add` operation node (named `add`,
     /// `add_1`, ...), which `model.layers` leaves out and `summary()` shows. It saves and loads
     /// with Keras's config.
