@@ -51,14 +51,9 @@ impl Activation {
 }
 
 impl Layer for Activation {
-    crate::layers::reshaping::args::layer_common!("Activation", false, same_shape, passes_mask);
+    crate::layers::reshaping::args::layer_common!("Activation", false, same_shape, passes_mask, args_config);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.args.activation.apply(x)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -140,7 +140,7 @@ impl PReLU {
 }
 
 impl Layer for PReLU {
-    layer_common!("PReLU", true, same_shape);
+    layer_common!("PReLU", true, same_shape, args_config);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
@@ -182,12 +182,6 @@ impl Layer for PReLU {
 
     fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.alpha.iter_mut().collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -91,16 +91,10 @@ impl ReLU {
 }
 
 impl Layer for ReLU {
-    layer_common!("ReLU", false, same_shape);
+    layer_common!("ReLU", false, same_shape, args_config);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(ops::unary(x, self.elementwise())?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -158,7 +152,7 @@ impl LeakyReLU {
 }
 
 impl Layer for LeakyReLU {
-    layer_common!("LeakyReLU", false, same_shape);
+    layer_common!("LeakyReLU", false, same_shape, args_config);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let u = Unary::ReluParams {
@@ -167,12 +161,6 @@ impl Layer for LeakyReLU {
             threshold: 0.0,
         };
         Ok(ops::unary(x, u)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -224,16 +212,10 @@ impl ELU {
 }
 
 impl Layer for ELU {
-    layer_common!("ELU", false, same_shape);
+    layer_common!("ELU", false, same_shape, args_config);
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(ops::unary(x, Unary::Elu(self.args.alpha as f32))?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -125,7 +125,7 @@ impl Softmax {
 }
 
 impl Layer for Softmax {
-    layer_common!("Softmax", false, passes_mask);
+    layer_common!("Softmax", false, passes_mask, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.check_axes(s.len(), &shape_str(s))?;
@@ -145,12 +145,6 @@ impl Layer for Softmax {
         let keep = self.keep_flags(mask, x.shape())?;
         let y = activations::softmax(&keep_or(x, &keep, LARGE_NEGATIVE)?, &self.args.axis.axes)?;
         keep_or(&y, &keep, 0.0)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -43,7 +43,7 @@ impl LayerScale {
 }
 
 impl Layer for LayerScale {
-    crate::layers::reshaping::args::layer_common!("LayerScale", true, same_shape);
+    crate::layers::reshaping::args::layer_common!("LayerScale", true, same_shape, args_config);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         let gamma = Tensor::full(vec![self.args.projection_dim], self.args.init_values);
         self.gamma = Some(Variable::new("variable", &self.base.name, gamma, true));
@@ -63,11 +63,6 @@ impl Layer for LayerScale {
     }
     fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.gamma.iter_mut().collect()
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
     fn serialize(&self) -> Value {
         super::serialize_app_layer(self, "keras.src.applications.convnext")

@@ -59,7 +59,7 @@ impl StochasticDepth {
 }
 
 impl Layer for StochasticDepth {
-    crate::layers::reshaping::args::layer_common!("StochasticDepth", true, same_shape);
+    crate::layers::reshaping::args::layer_common!("StochasticDepth", true, same_shape, args_config);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         if !ctx.training || x.rank() == 0 {
             return Ok(x.clone());
@@ -78,11 +78,6 @@ impl Layer for StochasticDepth {
         shape[0] = n;
         let mask = Tensor::new(kept, shape)?;
         Ok(ops::mul(&ops::div(x, &Tensor::scalar(keep))?, &mask)?)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
     fn serialize(&self) -> Value {
         super::serialize_app_layer(self, "keras.src.applications.convnext")

@@ -65,7 +65,7 @@ impl Masking {
 }
 
 impl Layer for Masking {
-    crate::layers::reshaping::args::layer_common!("Masking", false, same_shape);
+    crate::layers::reshaping::args::layer_common!("Masking", false, same_shape, args_config);
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         let keep = self.keep(x)?;
         let mut shape = x.shape().to_vec();
@@ -77,11 +77,6 @@ impl Layer for Masking {
     fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         let keep = self.keep(x)?;
         Ok(Some(Tensor::new(keep, x.shape()[..x.rank() - 1].to_vec())?))
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -147,7 +147,7 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
-    layer_common!("BatchNormalization", true);
+    layer_common!("BatchNormalization", true, args_config);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         // A builder error also stops a direct build (not only `Sequential::add`).
@@ -225,12 +225,6 @@ impl Layer for BatchNormalization {
             .into_iter()
             .flatten()
             .collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -113,7 +113,7 @@ impl GroupNormalization {
 }
 
 impl Layer for GroupNormalization {
-    layer_common!("GroupNormalization", true, passes_mask);
+    layer_common!("GroupNormalization", true, passes_mask, args_config);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         crate::layers::layer::check_pending(self)?;
@@ -195,11 +195,5 @@ impl Layer for GroupNormalization {
 
     fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
         self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }

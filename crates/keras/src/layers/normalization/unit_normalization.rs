@@ -99,7 +99,7 @@ impl UnitNormalization {
 
 impl Layer for UnitNormalization {
     // Keras builds it at `__init__`: no build_config in a saved model.
-    layer_common!("UnitNormalization", false, passes_mask);
+    layer_common!("UnitNormalization", false, passes_mask, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.resolved_axes(s)?;
@@ -117,11 +117,5 @@ impl Layer for UnitNormalization {
         let floor = Tensor::scalar(EPSILON * EPSILON);
         let inv = ops::div(&Tensor::scalar(1.0), &ops::unary(&ops::maximum(&s, &floor)?, Unary::Sqrt)?)?;
         Ok(ops::mul(x, &inv)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }

@@ -88,7 +88,7 @@ impl AlphaDropout {
 }
 
 impl Layer for AlphaDropout {
-    crate::layers::reshaping::args::layer_common!("AlphaDropout", false, same_shape);
+    crate::layers::reshaping::args::layer_common!("AlphaDropout", false, same_shape, args_config);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let rate = self.args.rate;
         if !ctx.training || rate <= 0.0 {
@@ -117,10 +117,5 @@ impl Layer for AlphaDropout {
         let add: Vec<f32> = kept.iter().map(|&k| (a * alpha_p * (1.0 - k as f64) + b) as f32).collect();
         let y = ops::mul(x, &ETensor::new(mul, noise_shape.clone())?)?;
         Ok(ops::add(&y, &ETensor::new(add, noise_shape)?)?)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }

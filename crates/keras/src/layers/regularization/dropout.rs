@@ -92,7 +92,7 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    crate::layers::reshaping::args::layer_common!("Dropout", false, same_shape, passes_mask);
+    crate::layers::reshaping::args::layer_common!("Dropout", false, same_shape, passes_mask, args_config);
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let rate = self.args.rate;
         if !ctx.training || rate == 0.0 {
@@ -120,10 +120,5 @@ impl Layer for Dropout {
         let mask: Vec<f32> = flags.iter().map(|&k| if k { scale } else { 0.0 }).collect();
         let mask = ETensor::new(mask, noise_shape)?;
         Ok(ops::mul(x, &mask)?)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }

@@ -100,12 +100,22 @@ pub(crate) fn known(shape: &[usize]) -> Vec<Option<usize>> {
 /// - `same_shape`: `compute_output_shape` returns the input shape;
 /// - `passes_mask`: `compute_mask` passes the incoming mask on unchanged (Keras
 ///   `supports_masking = True`).
+/// - `args_config`: `get_config` is the base config followed by the layer's declared
+///   arguments (`self.args.write_args`).
 ///
 /// `layer_common!("Dropout", false, same_shape, passes_mask)`.
 macro_rules! layer_common {
     (@same_shape) => {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
             Ok(s.to_vec())
+        }
+    };
+    (@args_config) => {
+        /// The base config, then the declared Keras arguments in Keras's order.
+        fn get_config(&self) -> serde_json::Value {
+            let mut m = self.base.base_config();
+            self.args.write_args(&mut m);
+            serde_json::Value::Object(m)
         }
     };
     (@passes_mask) => {
@@ -192,15 +202,9 @@ macro_rules! spatial_arg_layer {
         }
 
         impl $crate::layers::Layer for $ty {
-            $crate::layers::reshaping::args::layer_common!($class, true);
+            $crate::layers::reshaping::args::layer_common!($class, true, args_config);
 
             $($body)*
-
-            fn get_config(&self) -> serde_json::Value {
-                let mut m = self.base.base_config();
-                self.args.write_args(&mut m);
-                serde_json::Value::Object(m)
-            }
         }
     };
 }

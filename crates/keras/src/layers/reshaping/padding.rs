@@ -105,7 +105,7 @@ impl Cropping1D {
 }
 
 impl Layer for Cropping1D {
-    layer_common!("Cropping1D", true);
+    layer_common!("Cropping1D", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         if s.len() != 3 {
@@ -128,12 +128,6 @@ impl Layer for Cropping1D {
         let out = self.compute_output_shape(&known(x.shape()))?;
         let size: Vec<usize> = out.iter().map(|d| d.unwrap_or(0)).collect();
         Ok(ops::slice(x, &[0, self.args.cropping.0[0], 0], &size)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -200,7 +194,7 @@ impl UpSampling1D {
 }
 
 impl Layer for UpSampling1D {
-    layer_common!("UpSampling1D", true);
+    layer_common!("UpSampling1D", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         if s.len() != 3 {
@@ -212,12 +206,6 @@ impl Layer for UpSampling1D {
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.compute_output_shape(&known(x.shape()))?;
         Ok(ops::repeat(x, self.args.size, 1)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -278,7 +266,7 @@ impl UpSampling2D {
 }
 
 impl Layer for UpSampling2D {
-    layer_common!("UpSampling2D", true);
+    layer_common!("UpSampling2D", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.args.data_format.map_shape(&self.base.name, 4, s, |s| {
@@ -295,12 +283,6 @@ impl Layer for UpSampling2D {
             }
             Ok(ops::repeat(&ops::repeat(x, self.args.size.0[0], 1)?, self.args.size.0[1], 2)?)
         })
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

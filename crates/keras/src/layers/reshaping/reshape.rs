@@ -83,7 +83,7 @@ impl Reshape {
 }
 
 impl Layer for Reshape {
-    layer_common!("Reshape", false);
+    layer_common!("Reshape", false, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         if s.is_empty() {
@@ -103,12 +103,6 @@ impl Layer for Reshape {
         let shape = self.compute_output_shape(&known(x.shape()))?;
         let dims: Vec<usize> = shape.iter().map(|d| d.unwrap_or(0)).collect();
         Ok(x.reshape(dims)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -153,7 +147,7 @@ impl Permute {
 }
 
 impl Layer for Permute {
-    layer_common!("Permute", true);
+    layer_common!("Permute", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         if s.len() != self.args.dims.len() + 1 {
@@ -166,12 +160,6 @@ impl Layer for Permute {
         self.compute_output_shape(&known(x.shape()))?;
         let perm: Vec<usize> = std::iter::once(0).chain(self.args.dims.iter().copied()).collect();
         Ok(ops::transpose(x, &perm)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 
@@ -213,7 +201,7 @@ impl RepeatVector {
 }
 
 impl Layer for RepeatVector {
-    layer_common!("RepeatVector", true);
+    layer_common!("RepeatVector", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         if s.len() != 2 {
@@ -226,12 +214,6 @@ impl Layer for RepeatVector {
         self.compute_output_shape(&known(x.shape()))?;
         let (b, f) = (x.shape()[0], x.shape()[1]);
         Ok(ops::repeat(&x.reshape([b, 1, f])?, self.args.n, 1)?)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
 

@@ -79,7 +79,7 @@ impl UpSampling3D {
 }
 
 impl Layer for UpSampling3D {
-    layer_common!("UpSampling3D", true);
+    layer_common!("UpSampling3D", true, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         self.args.data_format.map_shape(&self.base.name, 5, s, |s| {
@@ -103,11 +103,5 @@ impl Layer for UpSampling3D {
             }
             Ok(y)
         })
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 }
