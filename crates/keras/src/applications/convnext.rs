@@ -393,6 +393,21 @@ mod tests {
         let inner = crate::models::Model::new(&model.inputs().unwrap(), &[gap]).unwrap();
         let feats = inner.predict_on_batch(std::slice::from_ref(&x)).unwrap();
         assert_close("head_gap", &feats[0], &tensor(&case["head_gap"]));
+
+        // The config (nested Sequentials, the residual `Add` nodes of two tensors, written as
+        // Keras writes them: two positional tensor arguments) rebuilds the same model.
+        let config = model.get_config();
+        let adds: Vec<&serde_json::Value> =
+            config["layers"].as_array().unwrap().iter().filter(|l| l["class_name"] == "Add").collect();
+        assert_eq!(adds.len(), 5, "one Add node per block");
+        let args = adds[0]["inbound_nodes"][0]["args"].as_array().unwrap();
+        assert_eq!(args.len(), 2);
+        assert_eq!(args[0]["config"]["keras_history"][0], "convnext_stem");
+        assert_eq!(args[1]["config"]["keras_history"][0], "convnext_stage_0_block_0_identity");
+        let mut again = Functional::from_config(&config).unwrap();
+        again.set_weights(&weights).unwrap();
+        let y2 = again.predict_on_batch(std::slice::from_ref(&x)).unwrap();
+        assert_eq!(y2[0].to_f32_vec(), y[0].to_f32_vec());
     }
 
     #[test]
