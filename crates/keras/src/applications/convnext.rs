@@ -340,6 +340,76 @@ mod tests {
         assert_eq!(linspace(0.0, 0.5, 1), vec![0.0]);
     }
 
+    /// `{"shape": [...], "values": [...]}` of the fixture as a tensor.
+    fn tensor(v: &serde_json::Value) -> Tensor {
+        let shape: Vec<usize> =
+            v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let values: Vec<f32> =
+            v["values"].as_array().unwrap().iter().map(|f| f.as_f64().unwrap() as f32).collect();
+        Tensor::new(values, shape).unwrap()
+    }
+
+    fn assert_close(what: &str, got: &Tensor, want: &Tensor) {
+        assert_eq!(got.shape(), want.shape(), "{what} shape");
+        let worst = got
+            .to_f32_vec()
+            .iter()
+            .zip(want.to_f32_vec())
+            .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{what}: worst relative error {worst}");
+    }
+
+    /// Keras's own `ConvNeXt(depths=[1, 1, 2, 1], projection_dims=[8, 8, 16, 16])` with random
+    /// weights (tools/applications/gen_numerics_convnext.py) predicts as this builder does with
+    /// the same weights: the in-model normalization, the grouped 7x7 convolutions, the layer
+    /// norms, the GELU MLPs on 4-D tensors, the layer scales, the residual `Add` nodes, the
+    /// nested Sequential stem and downsampling blocks, and the head.
+    #[test]
+    fn a_small_convnext_predicts_as_keras() {
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/applications/convnext_small_config.json");
+        let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let small = Config { depths: [1, 1, 2, 1], projection_dims: [8, 8, 16, 16] };
+        let args = ApplicationArgs::new()
+            .weights(Weights::None)
+            .input_shape(&[32, 32, 3])
+            .classes(5)
+            .name("convnext");
+        let mut model = convnext(&args, "ConvNeXt", small, "convnext", 0.0, Some(1e-6)).unwrap();
+        let names: Vec<String> = model.layers().iter().map(|l| l.name().to_string()).collect();
+        let want_names: Vec<String> =
+            case["layer_names"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
+        assert_eq!(names, want_names);
+        let weights: Vec<Tensor> = case["weights"].as_array().unwrap().iter().map(tensor).collect();
+        let ours: Vec<Vec<usize>> = model.get_weights().iter().map(|w| w.shape().to_vec()).collect();
+        let theirs: Vec<Vec<usize>> = weights.iter().map(|w| w.shape().to_vec()).collect();
+        assert_eq!(ours, theirs, "weight shapes in model.weights order");
+        model.set_weights(&weights).unwrap();
+        let x = tensor(&case["x"]);
+        let y = model.predict_on_batch(std::slice::from_ref(&x)).unwrap();
+        assert_close("predictions", &y[0], &tensor(&case["y"]));
+        let gap = model.get_layer("convnext_head_gap").unwrap().output().unwrap();
+        let inner = crate::models::Model::new(&model.inputs().unwrap(), &[gap]).unwrap();
+        let feats = inner.predict_on_batch(std::slice::from_ref(&x)).unwrap();
+        assert_close("head_gap", &feats[0], &tensor(&case["head_gap"]));
+
+        // The config (nested Sequentials, the residual `Add` nodes of two tensors, written as
+        // Keras writes them: two positional tensor arguments) rebuilds the same model.
+        let config = model.get_config();
+        let adds: Vec<&serde_json::Value> =
+            config["layers"].as_array().unwrap().iter().filter(|l| l["class_name"] == "Add").collect();
+        assert_eq!(adds.len(), 5, "one Add node per block");
+        let args = adds[0]["inbound_nodes"][0]["args"].as_array().unwrap();
+        assert_eq!(args.len(), 2);
+        assert_eq!(args[0]["config"]["keras_history"][0], "convnext_stem");
+        assert_eq!(args[1]["config"]["keras_history"][0], "convnext_stage_0_block_0_identity");
+        let mut again = Functional::from_config(&config).unwrap();
+        again.set_weights(&weights).unwrap();
+        let y2 = again.predict_on_batch(std::slice::from_ref(&x)).unwrap();
+        assert_eq!(y2[0].to_f32_vec(), y[0].to_f32_vec());
+    }
+
     #[test]
     fn stochastic_depth_replaces_the_identity_when_a_rate_is_set() {
         let tiny = Config { depths: [1, 1, 2, 1], projection_dims: [8, 8, 8, 8] };

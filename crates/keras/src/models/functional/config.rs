@@ -82,7 +82,8 @@ pub(crate) fn get_config(g: &Graph) -> Value {
         for node in g.nodes.iter().filter(|n| n.layer == li && !n.inputs.is_empty()) {
             let tensors: Vec<Value> = node.inputs.iter().map(|&r| tensor_json(g, r)).collect();
             let mut args = Vec::new();
-            if node.as_list || tensors.len() > 1 {
+            // An operation of two tensors (`x + y`) takes them as two positional arguments.
+            if node.as_list || (tensors.len() > 1 && !super::ops::is_op_layer(layer.as_ref())) {
                 args.push(Value::Array(tensors));
             } else {
                 args.extend(tensors);
@@ -199,6 +200,9 @@ fn states_as_kwarg(layer_name: &str, kwargs: &mut CallKwargs<Hist>, states: Tens
     Ok(())
 }
 
+/// The operation classes that may combine two tensors (`keras.src.ops.numpy`'s `Add`, ...).
+const BINARY_OP_CLASSES: [&str; 4] = ["Add", "Subtract", "Multiply", "TrueDivide"];
+
 /// Parses the inbound nodes of one layer config (Keras 3 or tf.keras 2 form).
 fn parse_nodes(layer_name: &str, class_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
     let recurrent = RECURRENT_CLASSES.contains(&class_name);
@@ -222,6 +226,14 @@ fn parse_nodes(layer_name: &str, class_name: &str, v: &Value) -> Result<Vec<Node
             };
             let mut kwargs = parse_kwargs(obj.get("kwargs").and_then(Value::as_object), keras_tensor_hist);
             let mut extra_args = args[1..].to_vec();
+            let mut inputs = inputs;
+            // `x + y` of two tensors: an arithmetic operation node with a second tensor argument.
+            if !as_list && BINARY_OP_CLASSES.contains(&class_name) && extra_args.len() == 1 {
+                if let Some(h) = keras_tensor_hist(&extra_args[0]) {
+                    inputs.push(h);
+                    extra_args.clear();
+                }
+            }
             // `lstm(x, [h, c])`: the second positional argument is `initial_state`.
             if recurrent && !as_list {
                 if let Some(states) = extra_args.first().and_then(|a| kwarg_from(a, keras_tensor_hist).ok()) {
