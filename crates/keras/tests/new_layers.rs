@@ -1,6 +1,6 @@
 //! The layers added for issue 16 (Identity, UnitNormalization, GroupNormalization,
 //! LayerNormalization's `rms_scaling`, Conv1DTranspose, SeparableConv1D, DepthwiseConv1D, ...)
-//! as a user meets them: configs equal to Keras's (the cases of
+//! and later (RMSNormalization, the adaptive poolings) as a user meets them: configs equal to Keras's (the cases of
 //! `tests/fixtures/keras315/layer`, key order included), a `.keras` round trip of a small
 //! Sequential and Functional model per layer with equal predictions, and the errors Keras
 //! gives for bad arguments and inputs. Forward values and gradients against Keras are checked
@@ -9,18 +9,19 @@
 use std::path::PathBuf;
 
 use keras::layers::{
-    self, AveragePooling3D, CallContext, CategoryEncoding, Conv1DTranspose, Conv3D, Conv3DTranspose,
-    Cropping3D, Dense, DepthwiseConv1D, Discretization, Flatten, GRUCell, GlobalAveragePooling3D,
-    GlobalMaxPooling3D, GroupNormalization, Hashing, Identity, Input, IntegerLookup, LSTMCell, Layer,
-    LayerNormalization, MaxPooling3D, SeparableConv1D, SimpleRNNCell, StringLookup, UnitNormalization,
-    UpSampling3D, ZeroPadding3D, RNN,
+    self, AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling3D, CallContext, CategoryEncoding,
+    Conv1DTranspose, Conv3D, Conv3DTranspose, Cropping3D, Dense, DepthwiseConv1D, Discretization, Flatten,
+    GRUCell, GlobalAveragePooling3D, GlobalMaxPooling3D, GroupNormalization, Hashing, Identity, Input,
+    IntegerLookup, LSTMCell, Layer, LayerNormalization, MaxPooling3D, RMSNormalization, SeparableConv1D,
+    SimpleRNNCell, StringLookup, UnitNormalization, UpSampling3D, ZeroPadding3D, RNN,
 };
 use keras::models::{load_model, Functional, Model, Sequential, SymbolicCall};
 use keras::{PredictArgs, Tensor};
 use serde_json::{json, Value};
 
 /// The classes this file covers.
-const NEW: [&str; 22] = [
+const NEW: [&str; 29] = [
     "Identity",
     "UnitNormalization",
     "GroupNormalization",
@@ -43,6 +44,13 @@ const NEW: [&str; 22] = [
     "StringLookup",
     "Hashing",
     "RNN",
+    "RMSNormalization",
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
 ];
 
 fn cases() -> Vec<Value> {
@@ -508,4 +516,60 @@ fn lookup_layers_give_keras_errors() {
         .salt(3)
         .call(&Tensor::from_i64(vec![1], [1]).unwrap(), &mut CallContext::new(false));
     assert!(e.is_err());
+}
+
+#[test]
+fn rms_normalization_and_adaptive_poolings_save_and_load() {
+    sequential_round_trip("rms", &[3, 4], RMSNormalization::new().epsilon(1e-3));
+    sequential_round_trip("rms_axes", &[3, 4], RMSNormalization::new().axes(&[1, 2]));
+    sequential_round_trip("aap1", &[7, 3], AdaptiveAveragePooling1D::new(3));
+    sequential_round_trip("amp1", &[3, 7], AdaptiveMaxPooling1D::new(4).data_format("channels_first"));
+    sequential_round_trip("aap2", &[9, 5, 2], AdaptiveAveragePooling2D::new([4, 3]));
+    sequential_round_trip("amp2", &[9, 5, 2], AdaptiveMaxPooling2D::new(2));
+    sequential_round_trip("aap3", &[5, 4, 3, 2], AdaptiveAveragePooling3D::new([2, 2, 3]));
+    sequential_round_trip("amp3", &[2, 5, 4, 3], AdaptiveMaxPooling3D::new(2).data_format("channels_first"));
+}
+
+/// The reason for adaptive pooling: one network for images of any size. Conv2D ->
+/// AdaptiveAveragePooling2D(2) -> Flatten -> Dense takes 9x7 and 16x12 images alike.
+#[test]
+fn adaptive_pooling_takes_images_of_any_size() {
+    let x = keras::Input::batch_shape(&[None, None, None, Some(3)], keras::DType::F32, None);
+    let h = keras::layers::Conv2D::new(4, [3, 3]).activation("relu").apply(&x).unwrap();
+    let h = AdaptiveAveragePooling2D::new(2).apply(&h).unwrap();
+    let h = Flatten::new().apply(&h).unwrap();
+    let y = Dense::new(5).apply(&h).unwrap();
+    let model = Model::new(&[x], &[y]).unwrap();
+    for (h, w) in [(9, 7), (16, 12)] {
+        let out = model.predict(data(&[2, h, w, 3], 5), args()).unwrap();
+        assert_eq!(out[0].shape(), &[2, 5], "{h}x{w}");
+    }
+}
+
+#[test]
+fn rms_normalization_and_adaptive_poolings_give_errors_not_panics() {
+    let mut ctx = CallContext::new(false);
+    // RMSNormalization: an axis out of range is Keras's ValueError.
+    let e = RMSNormalization::new().axis(3).compute_output_shape(&[None, Some(4)]).unwrap_err().to_string();
+    assert!(e.contains("Axis 3 is out of bounds for input shape (None, 4)"), "{e}");
+    assert!(err_of(RMSNormalization::new().axis(-3), &[None, Some(4)]).contains("out of bounds"));
+    assert!(err_of(RMSNormalization::new().axes(&[]), &[None, Some(4)]).contains("at least one axis"));
+    assert!(err_of(RMSNormalization::new(), &[None, None]).contains("must be defined"));
+    // A scale that does not broadcast (Keras's own limitation for non-trailing axes).
+    let mut l = RMSNormalization::new().axis(1);
+    l.build(&[None, Some(4), Some(6)]).unwrap();
+    let e = l.call(&Tensor::ones([2, 4, 6]), &mut ctx).unwrap_err().to_string();
+    assert!(e.contains("does not broadcast"), "{e}");
+    assert!(RMSNormalization::new().call(&Tensor::ones([2, 4]), &mut ctx).is_err(), "unbuilt");
+    assert!(RMSNormalization::from_config(&json!({"axis": "last"})).is_err());
+    assert!(RMSNormalization::from_config(&json!({"epsilon": [1]})).is_err());
+    // Adaptive pooling: rank, zero sizes, bad configs.
+    let e =
+        AdaptiveMaxPooling3D::new(2).compute_output_shape(&[None, Some(4), Some(4), Some(1)]).unwrap_err();
+    assert!(e.to_string().contains("expected ndim=5"), "{e}");
+    let e = AdaptiveAveragePooling1D::new(0).call(&Tensor::ones([1, 4, 1]), &mut ctx).unwrap_err();
+    assert!(e.to_string().contains("positive"), "{e}");
+    assert!(AdaptiveAveragePooling2D::from_config(&json!({"output_size": [2, -1]})).is_err());
+    assert!(AdaptiveAveragePooling2D::from_config(&json!({"output_size": [2, 2], "data_format": "nchw"}))
+        .is_err());
 }

@@ -316,6 +316,23 @@ impl ApplicationArgs {
         }
     }
 
+    /// The ending most Keras applications share: with the top, a `GlobalAveragePooling2D`
+    /// named `avg_pool` and the classifier; without it, the `pooling` ([`Self::pool`] with
+    /// `avg_name` / `max_name`).
+    pub fn avg_pool_top_or_pool(
+        &self,
+        x: &KerasTensor,
+        avg_name: Option<&str>,
+        max_name: Option<&str>,
+    ) -> Result<KerasTensor> {
+        if self.include_top {
+            let x = named("avg_pool", GlobalAveragePooling2D::new).apply(x)?;
+            self.classifier(&x)
+        } else {
+            self.pool(x, avg_name, max_name)
+        }
+    }
+
     /// Makes the model from `img_input` to `output`, named `args.name` or `default_name`, and
     /// loads the weights: the published file for [`Weights::ImageNet`] (from `imagenet_file`,
     /// called only then), the given file for [`Weights::File`].

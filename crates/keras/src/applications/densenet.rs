@@ -8,8 +8,7 @@ use super::common::{named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
-    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, GlobalAveragePooling2D,
-    MaxPooling2D, ZeroPadding2D,
+    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, MaxPooling2D, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::{keras_bail, Result};
@@ -141,12 +140,7 @@ fn densenet(
     x = bn("bn").apply(&x)?;
     x = relu("relu").apply(&x)?;
 
-    if args.include_top {
-        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
-        x = args.classifier(&x)?;
-    } else {
-        x = args.pool(&x, Some("avg_pool"), Some("max_pool"))?;
-    }
+    x = args.avg_pool_top_or_pool(&x, Some("avg_pool"), Some("max_pool"))?;
     args.finish(&img_input, &x, default_name, || match depth_for_blocks(&blocks) {
         Some(depth) => weights_file(depth, args.include_top),
         None => keras_bail!(InvalidArgument, "weights_path undefined"),

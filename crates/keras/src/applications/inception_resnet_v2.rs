@@ -7,8 +7,7 @@ use super::common::{maybe_named, named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
-    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, CustomScaleLayer,
-    GlobalAveragePooling2D, MaxPooling2D,
+    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, CustomScaleLayer, MaxPooling2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::Result;
@@ -221,11 +220,6 @@ pub fn InceptionResNetV2(args: &ApplicationArgs) -> Result<Functional> {
     // Final convolution block: 8 x 8 x 1536.
     x = conv2d_bn(&x, 1536, [1, 1], 1, "same", Some("relu"), false, Some("conv_7b"))?;
 
-    if args.include_top {
-        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
-        x = args.classifier(&x)?;
-    } else {
-        x = args.pool(&x, None, None)?;
-    }
+    x = args.avg_pool_top_or_pool(&x, None, None)?;
     args.finish(&img_input, &x, "inception_resnet_v2", || Ok(weights_file(args.include_top)))
 }

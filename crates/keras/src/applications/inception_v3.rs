@@ -3,13 +3,10 @@
 //! The builder [`InceptionV3`], its ImageNet weight files, `preprocess_input` and
 //! `decode_predictions`.
 
-use super::common::{maybe_named, named, ApplicationArgs};
+use super::common::{maybe_named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
-use crate::layers::{
-    Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, GlobalAveragePooling2D,
-    MaxPooling2D,
-};
+use crate::layers::{Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, MaxPooling2D};
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::Result;
 
@@ -172,11 +169,6 @@ pub fn InceptionV3(args: &ApplicationArgs) -> Result<Functional> {
         x = concat(&[&branch1x1, &branch3x3, &branch3x3dbl, &pool], Some(&format!("mixed{}", 9 + i)))?;
     }
 
-    if args.include_top {
-        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
-        x = args.classifier(&x)?;
-    } else {
-        x = args.pool(&x, None, None)?;
-    }
+    x = args.avg_pool_top_or_pool(&x, None, None)?;
     args.finish(&img_input, &x, "inception_v3", || Ok(weights_file(args.include_top)))
 }

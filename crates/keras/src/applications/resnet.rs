@@ -9,9 +9,7 @@
 use super::common::{named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
-use crate::layers::{
-    Activation, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D, ZeroPadding2D,
-};
+use crate::layers::{Activation, Add, BatchNormalization, Conv2D, MaxPooling2D, ZeroPadding2D};
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::{keras_bail, Result};
 
@@ -89,12 +87,7 @@ pub(super) fn resnet(
         x = batch_norm("post_bn").apply(&x)?;
         x = relu("post_relu").apply(&x)?;
     }
-    if args.include_top {
-        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
-        x = args.classifier(&x)?;
-    } else {
-        x = args.pool(&x, Some("avg_pool"), Some("max_pool"))?;
-    }
+    x = args.avg_pool_top_or_pool(&x, Some("avg_pool"), Some("max_pool"))?;
     args.finish(&img_input, &x, default_name, || weights_file(weights_name, args.include_top))
 }
 

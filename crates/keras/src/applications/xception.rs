@@ -6,9 +6,7 @@
 use super::common::{named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
-use crate::layers::{
-    Activation, Add, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D, SeparableConv2D,
-};
+use crate::layers::{Activation, Add, BatchNormalization, Conv2D, MaxPooling2D, SeparableConv2D};
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::Result;
 
@@ -141,11 +139,6 @@ pub fn Xception(args: &ApplicationArgs) -> Result<Functional> {
     x = bn(Some("block14_sepconv2_bn")).apply(&x)?;
     x = relu("block14_sepconv2_act").apply(&x)?;
 
-    if args.include_top {
-        x = named("avg_pool", GlobalAveragePooling2D::new).apply(&x)?;
-        x = args.classifier(&x)?;
-    } else {
-        x = args.pool(&x, None, None)?;
-    }
+    x = args.avg_pool_top_or_pool(&x, None, None)?;
     args.finish(&img_input, &x, "xception", || Ok(weights_file(args.include_top)))
 }

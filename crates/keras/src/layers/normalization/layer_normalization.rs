@@ -52,23 +52,7 @@ impl LayerNormalization {
         }
     }
 
-    /// Normalize over one axis.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.args.axis = Axis::one(axis);
-        self
-    }
-
-    /// Normalize over several axes.
-    pub fn axes(mut self, axes: &[isize]) -> Self {
-        if axes.is_empty() {
-            self.base.fail(Error::InvalidArgument(format!(
-                "Layer {}: `axis` must name at least one axis. Received: axis=[]",
-                self.base.name
-            )));
-        }
-        self.args.axis = Axis::list(axes);
-        self
-    }
+    axis_builders!();
 
     epsilon_builder!();
 

@@ -105,6 +105,31 @@ macro_rules! epsilon_builder {
     };
 }
 
+/// The `axis` / `axes` builders of LayerNormalization, RMSNormalization and
+/// UnitNormalization (a layer with `base: LayerBase` and `args.axis: Axis`): one axis, written
+/// as an int, or several, written as a list; an empty list is recorded with `base.fail`.
+macro_rules! axis_builders {
+    () => {
+        /// Normalizes over one axis (negative counts from the end; default -1).
+        pub fn axis(mut self, axis: isize) -> Self {
+            self.args.axis = $crate::layers::layer_args::Axis::one(axis);
+            self
+        }
+
+        /// Normalizes over several axes together (Keras's `axis=[1, 2]`).
+        pub fn axes(mut self, axes: &[isize]) -> Self {
+            if axes.is_empty() {
+                self.base.fail($crate::Error::InvalidArgument(format!(
+                    "Layer {}: `axis` must name at least one axis. Received: axis=[]",
+                    self.base.name
+                )));
+            }
+            self.args.axis = $crate::layers::layer_args::Axis::list(axes);
+            self
+        }
+    };
+}
+
 pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;

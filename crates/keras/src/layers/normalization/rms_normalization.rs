@@ -62,17 +62,7 @@ impl RMSNormalization {
         }
     }
 
-    /// Normalizes over one axis (negative counts from the end; default -1).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.args.axis = Axis::one(axis);
-        self
-    }
-
-    /// Normalizes over several axes (Keras's `axis=[1, 2]`).
-    pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.args.axis = Axis::list(axes);
-        self
-    }
+    axis_builders!();
 
     crate::layers::builders::base_builders!();
 
@@ -111,6 +101,8 @@ impl Layer for RMSNormalization {
     layer_common!("RMSNormalization", true);
 
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+        // A builder error also stops a direct build (not only `Sequential::add`).
+        crate::layers::layer::check_pending(self)?;
         let axes = self.axes_for(input_shape)?;
         let shape =
             axes.iter().map(|&a| input_shape[a]).collect::<Option<Vec<usize>>>().ok_or_else(|| {

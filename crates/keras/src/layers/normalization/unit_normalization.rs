@@ -49,17 +49,7 @@ impl UnitNormalization {
         }
     }
 
-    /// Normalize over one axis.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.args.axis = Axis::one(axis);
-        self
-    }
-
-    /// Normalize over several axes together.
-    pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.args.axis = Axis::list(axes);
-        self
-    }
+    axis_builders!();
 
     crate::layers::builders::base_builders!();
 

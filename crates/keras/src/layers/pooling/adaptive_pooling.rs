@@ -205,17 +205,7 @@ macro_rules! adaptive_pooling_layer {
                 self
             }
 
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
-            }
+            $crate::layers::builders::base_builders!(0.base);
 
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &Value) -> Result<Self> {

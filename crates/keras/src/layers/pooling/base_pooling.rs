@@ -248,16 +248,7 @@ macro_rules! pooling_layer {
                 self.0.set_data_format(f);
                 self
             }
-            /// `input_shape` (without batch) for the first layer of a Sequential model.
-            pub fn input_shape(mut self, shape: &[usize]) -> Self {
-                self.0.base.input_shape = Some(shape.to_vec());
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(mut self, name: &str) -> Self {
-                self.0.base.rename(name);
-                self
-            }
+            $crate::layers::builders::base_builders!(0.base);
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 Ok($name($crate::layers::pooling::base_pooling::Pooling::from_config(
