@@ -2,9 +2,7 @@
 
 use serde_json::Value;
 
-use super::image_common::{
-    args_data_format_builder, image_call, image_shape, preprocessing_layer_boilerplate,
-};
+use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -52,7 +50,7 @@ impl CenterCrop {
 
     crate::layers::builders::base_builders!();
 
-    args_data_format_builder!();
+    crate::layers::reshaping::args::data_format_builder!(args);
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

@@ -169,23 +169,6 @@ pub(crate) fn number(v: f64) -> Number {
     Number::from_f64(v).unwrap_or_else(|| Number::from(0))
 }
 
-/// The `data_format` builder of an image layer that declares `data_format` in its arguments
-/// (field `args`).
-macro_rules! args_data_format_builder {
-    () => {
-        /// `"channels_last"` (`(batch, height, width, channels)`) or `"channels_first"`
-        /// (`(batch, channels, height, width)`); default: [`crate::config::image_data_format`].
-        pub fn data_format(mut self, f: &str) -> Self {
-            match $crate::layers::DataFormat::parse(f) {
-                Ok(d) => self.args.data_format = d,
-                Err(e) => self.base.fail(e),
-            }
-            self
-        }
-    };
-}
-pub(crate) use args_data_format_builder;
-
 /// Implements the boilerplate `Layer` methods of an image preprocessing layer (fields `base`
 /// and `args`, which declares `data_format`), with `compute_output_shape` and `call` running on channels-last
 /// images: `call` runs the layer's `call_last`; `compute_output_shape` keeps the shape

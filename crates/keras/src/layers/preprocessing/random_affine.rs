@@ -6,8 +6,8 @@ use keras_engine::Rng;
 use serde_json::{json, Number, Value};
 
 use super::image_common::{
-    args_data_format_builder, base_factor, image_call, image_shape, num, number, pair_factor,
-    preprocessing_layer_boilerplate, uniform, LayerRng,
+    base_factor, image_call, image_shape, num, number, pair_factor, preprocessing_layer_boilerplate, uniform,
+    LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
@@ -91,7 +91,7 @@ macro_rules! sampling_builders {
             self
         }
         crate::layers::builders::name_builder!();
-        args_data_format_builder!();
+        crate::layers::reshaping::args::data_format_builder!(args);
     };
 }
 

@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use super::image_common::{
-    args_data_format_builder, base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate,
-    uniform, value_range, LayerRng,
+    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
+    LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
@@ -83,7 +83,7 @@ impl RandomContrast {
 
     crate::layers::builders::name_builder!();
 
-    args_data_format_builder!();
+    crate::layers::reshaping::args::data_format_builder!(args);
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
@@ -197,7 +197,7 @@ impl RandomBrightness {
 
     crate::layers::builders::name_builder!();
 
-    args_data_format_builder!();
+    crate::layers::reshaping::args::data_format_builder!(args);
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

@@ -2,9 +2,7 @@
 
 use serde_json::{Number, Value};
 
-use super::image_common::{
-    args_data_format_builder, image_call, image_shape, number, preprocessing_layer_boilerplate,
-};
+use super::image_common::{image_call, image_shape, number, preprocessing_layer_boilerplate};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
@@ -94,7 +92,7 @@ impl Resizing {
         }
     }
 
-    args_data_format_builder!();
+    crate::layers::reshaping::args::data_format_builder!(args);
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
