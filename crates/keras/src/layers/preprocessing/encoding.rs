@@ -2,7 +2,13 @@
 //! multi-hot or count vectors, shared by CategoryEncoding, Discretization and the lookup
 //! layers.
 
-use crate::{keras_bail, Result, Tensor};
+use std::marker::PhantomData;
+
+use serde_json::Value;
+
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::ConfigArg;
+use crate::{keras_bail, Error, Result, Tensor};
 
 /// How ids are encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,5 +158,65 @@ pub(crate) fn ids_of(x: &Tensor) -> Vec<i64> {
     match x.dtype() {
         keras_engine::DType::F32 => x.to_f32_vec().into_iter().map(|v| v as i64).collect(),
         _ => x.to_i64_vec(),
+    }
+}
+
+/// The `output_mode`s a layer accepts, and its (Keras's) messages for any other value.
+pub(crate) trait ModeSet {
+    /// The accepted modes.
+    const ALLOWED: &'static [OutputMode];
+    /// Whether `"binary"` is read as `"multi_hot"` (Keras's older name).
+    const BINARY_ALIAS: bool = true;
+    /// The message for a mode name that is not accepted.
+    fn unknown(class: &str, mode: &str) -> String;
+    /// The message for an `output_mode` that is not a string.
+    fn not_a_string(class: &str, v: &Value) -> String {
+        format!("{class}: `output_mode` must be a string, received {v}")
+    }
+}
+
+/// An `output_mode` among those of the layer `S` accepts ([`ModeSet`]), written by its Keras
+/// name; a config's unknown name or non-string value is the layer's own error.
+pub(crate) struct Mode<S>(OutputMode, PhantomData<S>);
+
+impl<S> Clone for Mode<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Mode<S> {}
+
+impl<S: ModeSet> Mode<S> {
+    /// `mode` (one of `S::ALLOWED`).
+    pub(crate) const fn new(mode: OutputMode) -> Self {
+        Mode(mode, PhantomData)
+    }
+
+    /// The mode.
+    pub(crate) fn get(self) -> OutputMode {
+        self.0
+    }
+
+    /// The mode named `name` (the layer `class`'s error if `S` does not accept it).
+    pub(crate) fn parse(class: &str, name: &str) -> Result<Self> {
+        OutputMode::parse(name, S::ALLOWED)
+            .filter(|_| S::BINARY_ALIAS || name != "binary")
+            .map(Self::new)
+            .ok_or_else(|| Error::InvalidArgument(S::unknown(class, name)))
+    }
+}
+
+impl<S: ModeSet> ConfigArg<LayerArgs> for Mode<S> {
+    fn to_config(&self) -> Value {
+        Value::from(self.0.name())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match (src.cfg.get(key), default) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(Error::Config(format!("{} config needs `{key}`", src.class))),
+            (Some(Value::String(s)), _) => Self::parse(src.class, s),
+            (Some(v), _) => Err(Error::Config(S::not_a_string(src.class, v))),
+        }
     }
 }
