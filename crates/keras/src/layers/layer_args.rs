@@ -653,3 +653,10 @@ mod args2_tests {
         assert!(e.contains("Unknown `fill_mode` mirror"), "{e}");
     }
 }
+
+// args3: value types of the preprocessing layers (Discretization, the lookups,
+// TextVectorization).
+
+optional_arg! {
+    Vec<f64>, "a list of numbers", |v| v.as_array()?.iter().map(Value::as_f64).collect::<Option<Vec<_>>>();
+}
