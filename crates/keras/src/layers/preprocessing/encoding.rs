@@ -167,6 +167,10 @@ pub(crate) trait ModeSet {
     const ALLOWED: &'static [OutputMode];
     /// Whether `"binary"` is read as `"multi_hot"` (Keras's older name).
     const BINARY_ALIAS: bool = true;
+    /// The accepted name `name` stands for (an alias such as `"tf-idf"`), or `name`.
+    fn canonical(name: &str) -> &str {
+        name
+    }
     /// The message for a mode name that is not accepted.
     fn unknown(class: &str, mode: &str) -> String;
     /// The message for an `output_mode` that is not a string.
@@ -200,6 +204,7 @@ impl<S: ModeSet> Mode<S> {
 
     /// The mode named `name` (the layer `class`'s error if `S` does not accept it).
     pub(crate) fn parse(class: &str, name: &str) -> Result<Self> {
+        let name = S::canonical(name);
         OutputMode::parse(name, S::ALLOWED)
             .filter(|_| S::BINARY_ALIAS || name != "binary")
             .map(Self::new)
@@ -218,5 +223,44 @@ impl<S: ModeSet> ConfigArg<LayerArgs> for Mode<S> {
             (Some(Value::String(s)), _) => Self::parse(src.class, s),
             (Some(v), _) => Err(Error::Config(S::not_a_string(src.class, v))),
         }
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+    use crate::layers::preprocessing::index_lookup::LookupModes;
+    use crate::layers::{CategoryEncoding, Hashing};
+    use serde_json::json;
+
+    fn read<S: ModeSet>(cfg: Value, class: &str) -> Result<Mode<S>> {
+        let default = Some(Mode::new(OutputMode::Int));
+        <Mode<S> as ConfigArg<LayerArgs>>::from_config(
+            &mut LayerCfg::new(&cfg, class),
+            "output_mode",
+            default,
+        )
+    }
+
+    /// Each layer's accepted names and aliases, its own messages for the others, and the
+    /// Keras name written back.
+    #[test]
+    fn modes_are_read_with_each_layers_rules_and_messages() {
+        let m = read::<LookupModes>(json!({"output_mode": "tf-idf"}), "StringLookup").unwrap();
+        assert_eq!((m.get(), m.to_config()), (OutputMode::TfIdf, json!("tf_idf")));
+        let m = read::<LookupModes>(json!({"output_mode": "binary"}), "StringLookup").unwrap();
+        assert_eq!(m.get(), OutputMode::MultiHot);
+        assert_eq!(read::<LookupModes>(json!({}), "StringLookup").unwrap().get(), OutputMode::Int);
+        let e =
+            read::<LookupModes>(json!({"output_mode": "bag"}), "IntegerLookup").err().unwrap().to_string();
+        assert!(e.contains("Unknown value for `output_mode` argument of IntegerLookup"), "{e}");
+        let e = read::<LookupModes>(json!({"output_mode": 3}), "StringLookup").err().unwrap().to_string();
+        assert_eq!(e, "StringLookup: `output_mode` must be a string, received 3");
+        let e = read::<Hashing>(json!({"output_mode": "binary"}), "Hashing").err().unwrap().to_string();
+        assert!(e.starts_with("Invalid value for argument `output_mode`."), "{e}");
+        let e = read::<CategoryEncoding>(json!({"output_mode": "int"}), "CategoryEncoding").err().unwrap();
+        assert_eq!(e.to_string(), "Unknown arg for output_mode: int");
+        let e = read::<CategoryEncoding>(json!({"output_mode": null}), "CategoryEncoding").err().unwrap();
+        assert_eq!(e.to_string(), "Unknown arg for output_mode: null");
     }
 }
