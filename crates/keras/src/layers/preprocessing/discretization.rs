@@ -100,7 +100,7 @@ impl Discretization {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         // Keras's message for a negative `num_bins`.
-        if let Some(v) = cfg.get("num_bins").filter(|v| !v.is_null() && !v.as_i64().is_some_and(|n| n >= 0)) {
+        if let Some(v) = cfg.get("num_bins").filter(|v| !v.is_null() && v.as_i64().is_none_or(|n| n < 0)) {
             keras_bail!(Config, "`num_bins` must be greater than or equal to 0. Received: `num_bins={v}`");
         }
         let args = DiscretizationArgs::read_args(&mut LayerCfg::new(cfg, "Discretization"))?;

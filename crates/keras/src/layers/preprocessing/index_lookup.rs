@@ -567,7 +567,7 @@ impl<K: LookupKey> IndexLookup<K> {
     pub(crate) fn apply_config(&mut self, cfg: &Value) -> Result<()> {
         let c = self.class;
         // Keras's message for a negative `num_oov_indices`.
-        if let Some(n) = cfg.get("num_oov_indices").filter(|n| !n.as_i64().is_some_and(|n| n >= 0)) {
+        if let Some(n) = cfg.get("num_oov_indices").filter(|n| n.as_i64().is_none_or(|n| n < 0)) {
             keras_bail!(
                 Config,
                 "`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices={n}"
