@@ -230,7 +230,7 @@ impl<S: ModeSet> ConfigArg<LayerArgs> for Mode<S> {
 mod mode_tests {
     use super::*;
     use crate::layers::preprocessing::index_lookup::LookupModes;
-    use crate::layers::{CategoryEncoding, Hashing};
+    use crate::layers::{CategoryEncoding, Discretization, Hashing, IntegerLookup, StringLookup};
     use serde_json::json;
 
     fn read<S: ModeSet>(cfg: Value, class: &str) -> Result<Mode<S>> {
@@ -262,5 +262,35 @@ mod mode_tests {
         assert_eq!(e.to_string(), "Unknown arg for output_mode: int");
         let e = read::<CategoryEncoding>(json!({"output_mode": null}), "CategoryEncoding").err().unwrap();
         assert_eq!(e.to_string(), "Unknown arg for output_mode: null");
+    }
+
+    /// The messages the layers' `from_config` keeps around `read_args` (Keras's own where
+    /// Keras has one).
+    #[test]
+    fn configs_keep_their_messages() {
+        let err = |r: Result<()>| r.err().unwrap().to_string();
+        let ce = |c: Value| err(CategoryEncoding::from_config(&c).map(drop));
+        assert!(ce(json!({"num_tokens": -2})).contains("`num_tokens` must be >= 1. Received: num_tokens=-2."));
+        assert!(ce(json!({"num_tokens": "3"})).contains("`num_tokens` must be an integer."));
+        let h = |c: Value| err(Hashing::from_config(&c).map(drop));
+        assert!(h(json!({"num_bins": 3, "sparse": true})).contains("`sparse=True` is not supported"));
+        assert!(h(json!({"num_bins": 3, "mask_value": 1.5}))
+            .contains("`mask_value` must be a string or an integer"));
+        assert!(h(json!({"num_bins": 3, "salt": "x"})).contains("The `salt` argument for `Hashing`"));
+        let d = |c: Value| err(Discretization::from_config(&c).map(drop));
+        assert!(d(json!({"num_bins": 2, "sparse": true})).contains("`sparse=True` is not supported"));
+        let il = |c: Value| err(IntegerLookup::from_config(&c).map(drop));
+        assert!(il(json!({"num_oov_indices": -1}))
+            .contains("`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices=-1"));
+        assert!(il(json!({"oov_method": "md5"})).contains(
+            "Unknown value for `oov_method` argument of IntegerLookup. Allowed values are: ('floormod', 'farmhash')"
+        ));
+        let sl = |c: Value| err(StringLookup::from_config(&c).map(drop));
+        assert!(sl(json!({"sparse": true})).contains("StringLookup: `sparse=True` is not supported"));
+        assert!(
+            sl(json!({"vocabulary": "/etc/passwd"})).contains("Requested the loading of a vocabulary file")
+        );
+        assert!(sl(json!({"output_mode": "bag"}))
+            .contains("Unknown value for `output_mode` argument of StringLookup"));
     }
 }
