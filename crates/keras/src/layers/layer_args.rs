@@ -653,3 +653,23 @@ mod args2_tests {
         assert!(e.contains("Unknown `fill_mode` mirror"), "{e}");
     }
 }
+
+// args3: value types of the preprocessing layers (Discretization, the lookups,
+// TextVectorization).
+
+optional_arg! {
+    Vec<f64>, "a list of numbers", |v| v.as_array()?.iter().map(Value::as_f64).collect::<Option<Vec<_>>>();
+}
+
+optional_arg! {
+    Vec<String>, "a list of strings", |v| v
+        .as_array()?
+        .iter()
+        .map(|s| s.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>();
+    Vec<f32>, "a list of numbers", |v| v
+        .as_array()?
+        .iter()
+        .map(|x| x.as_f64().map(|x| x as f32))
+        .collect::<Option<Vec<_>>>();
+}

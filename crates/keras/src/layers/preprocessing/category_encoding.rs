@@ -1,13 +1,13 @@
 //! `CategoryEncoding`: integer ids to one-hot, multi-hot or count vectors.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::preprocessing::encoding::{encode, encoded_shape, ids_of, OutputMode};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::preprocessing::encoding::{encode, encoded_shape, ids_of, Mode, ModeSet, OutputMode};
 use crate::layers::reshaping::args::{finish, layer_common};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
-
-const MODES: [OutputMode; 3] = [OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
 
 /// Keras `keras.layers.CategoryEncoding`: ids in `[0, num_tokens)` to vectors of
 /// `num_tokens`. `multi_hot` (default) and `count` encode the last axis of each sample into one
@@ -23,8 +23,25 @@ const MODES: [OutputMode; 3] = [OutputMode::OneHot, OutputMode::MultiHot, Output
 /// ```
 pub struct CategoryEncoding {
     base: LayerBase,
-    num_tokens: usize,
-    output_mode: OutputMode,
+    args: CategoryEncodingArgs,
+}
+
+impl ModeSet for CategoryEncoding {
+    const ALLOWED: &'static [OutputMode] = &[OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
+    fn unknown(_class: &str, mode: &str) -> String {
+        format!("Unknown arg for output_mode: {mode}")
+    }
+    fn not_a_string(class: &str, v: &Value) -> String {
+        Self::unknown(class, &v.to_string())
+    }
+}
+
+config_args! {
+    /// CategoryEncoding's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct CategoryEncodingArgs in CategoryEncoding.args, family LayerArgs {
+        num_tokens: usize,
+        output_mode: Mode<CategoryEncoding> = Mode::new(OutputMode::MultiHot),
+    }
 }
 
 impl CategoryEncoding {
@@ -36,14 +53,17 @@ impl CategoryEncoding {
                 "`num_tokens` must be >= 1. Received: num_tokens={num_tokens}."
             )));
         }
-        CategoryEncoding { base, num_tokens, output_mode: OutputMode::MultiHot }
+        CategoryEncoding {
+            base,
+            args: CategoryEncodingArgs { num_tokens, ..CategoryEncodingArgs::defaults() },
+        }
     }
 
     /// `"one_hot"`, `"multi_hot"` (alias `"binary"`) or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match OutputMode::parse(mode, &MODES) {
-            Some(m) => self.output_mode = m,
-            None => self.base.fail(Error::InvalidArgument(format!("Unknown arg for output_mode: {mode}"))),
+        match Mode::parse("CategoryEncoding", mode) {
+            Ok(m) => self.args.output_mode = m,
+            Err(e) => self.base.fail(e),
         }
         self
     }
@@ -52,21 +72,21 @@ impl CategoryEncoding {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let n = match cfg.get("num_tokens") {
+        // Keras's own messages for a missing, non-integer or non-positive `num_tokens`.
+        match cfg.get("num_tokens") {
             None | Some(Value::Null) => keras_bail!(
                 Config,
                 "num_tokens must be set to use this layer. If the number of tokens is not known beforehand, use the IntegerLookup layer instead."
             ),
-            Some(v) => v.as_i64().ok_or_else(|| Error::Config(format!("`num_tokens` must be an integer. Received: num_tokens={v}")))?,
-        };
-        let mut l = CategoryEncoding::new(n.max(0) as usize);
-        if n < 1 {
-            keras_bail!(Config, "`num_tokens` must be >= 1. Received: num_tokens={n}.");
+            Some(v) => match v.as_i64() {
+                None => keras_bail!(Config, "`num_tokens` must be an integer. Received: num_tokens={v}"),
+                Some(n) if n < 1 => keras_bail!(Config, "`num_tokens` must be >= 1. Received: num_tokens={n}."),
+                Some(_) => {}
+            },
         }
-        if let Some(m) = cfg.get("output_mode") {
-            let m = m.as_str().ok_or_else(|| Error::Config(format!("Unknown arg for output_mode: {m}")))?;
-            l = l.output_mode(m);
-        }
+        let args = CategoryEncodingArgs::read_args(&mut LayerCfg::new(cfg, "CategoryEncoding"))?;
+        let mut l = CategoryEncoding::new(args.num_tokens);
+        l.args = args;
         l.base.apply_config(cfg);
         finish(&mut l.base, ()).map(|_| l)
     }
@@ -76,7 +96,7 @@ impl CategoryEncoding {
         crate::layers::layer::check_pending(self)?;
         let weights = match count_weights {
             None => None,
-            Some(w) if self.output_mode != OutputMode::Count => keras_bail!(
+            Some(w) if self.args.output_mode.get() != OutputMode::Count => keras_bail!(
                 Value,
                 "`count_weights` is not used when `output_mode` is not `'count'`. Received `count_weights={:?}`.",
                 w.shape()
@@ -93,8 +113,8 @@ impl CategoryEncoding {
         encode(
             &ids_of(x),
             &shape,
-            self.output_mode,
-            self.num_tokens,
+            self.args.output_mode.get(),
+            self.args.num_tokens,
             weights.as_deref(),
             None,
             &self.base.name,
@@ -104,20 +124,15 @@ impl CategoryEncoding {
 
 impl Layer for CategoryEncoding {
     // Keras builds it at `__init__`: no build_config in a saved model.
-    layer_common!("CategoryEncoding", false);
+    layer_common!("CategoryEncoding", false, args_config);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(encoded_shape(s, self.output_mode, Some(self.num_tokens), Some(1), |d| d == Some(1)))
+        Ok(encoded_shape(s, self.args.output_mode.get(), Some(self.args.num_tokens), Some(1), |d| {
+            d == Some(1)
+        }))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.call_with_count_weights(x, None)
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        m.insert("num_tokens".into(), json!(self.num_tokens));
-        m.insert("output_mode".into(), json!(self.output_mode.name()));
-        Value::Object(m)
     }
 }

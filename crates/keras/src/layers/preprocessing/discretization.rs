@@ -4,11 +4,11 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::preprocessing::encoding::{encode, encoded_shape, OutputMode};
-use crate::layers::reshaping::args::{f64_arg, finish, layer_common};
-use crate::{keras_bail, Error, Result, Tensor};
-
-const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::preprocessing::encoding::{encode, encoded_shape, Mode, ModeSet, OutputMode};
+use crate::layers::reshaping::args::{finish, layer_common};
+use crate::utils::config_args::config_args;
+use crate::{keras_bail, Result, Tensor};
 
 /// Keras `keras.layers.Discretization`: each value becomes the index of its bucket
 /// (`i` where `boundaries[i - 1] <= x < boundaries[i]`), as int32 ids or encoded
@@ -28,22 +28,41 @@ const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode:
 /// ```
 pub struct Discretization {
     base: LayerBase,
-    bin_boundaries: Option<Vec<f64>>,
-    num_bins: Option<usize>,
-    epsilon: f64,
-    output_mode: OutputMode,
+    args: DiscretizationArgs,
     /// The quantile summary `[values, weights]` (adapt state).
     summary: [Vec<f32>; 2],
+}
+
+impl ModeSet for Discretization {
+    const ALLOWED: &'static [OutputMode] =
+        &[OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
+    fn unknown(_class: &str, mode: &str) -> String {
+        format!(
+            "Unknown value for `output_mode` argument of Discretization. Allowed values are: ('int', 'one_hot', 'multi_hot', 'count'). Received: output_mode={mode}"
+        )
+    }
+}
+
+config_args! {
+    /// Discretization's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct DiscretizationArgs in Discretization.args, family LayerArgs {
+        /// The bucket boundaries: given, or learned by `adapt` (an adapted layer's config
+        /// holds them beside `num_bins`).
+        bin_boundaries: Option<Vec<f64>> = None,
+        num_bins: Option<usize> = None,
+        /// The error of the approximate quantiles (default 0.01).
+        epsilon: f64 = 0.01; builder epsilon(value: f64),
+        output_mode: Mode<Discretization> = Mode::new(OutputMode::Int),
+        /// Always false (keras-rs has no sparse tensors; checked by `from_config`).
+        sparse: bool = false,
+    }
 }
 
 impl Discretization {
     fn empty() -> Self {
         Discretization {
             base: LayerBase::new("discretization"),
-            bin_boundaries: None,
-            num_bins: None,
-            epsilon: 0.01,
-            output_mode: OutputMode::Int,
+            args: DiscretizationArgs::defaults(),
             summary: [Vec::new(), Vec::new()],
         }
     }
@@ -51,29 +70,22 @@ impl Discretization {
     /// Buckets split at `bin_boundaries` (sorted).
     pub fn with_boundaries(bin_boundaries: &[f64]) -> Self {
         let mut d = Self::empty();
-        d.bin_boundaries = Some(bin_boundaries.to_vec());
+        d.args.bin_boundaries = Some(bin_boundaries.to_vec());
         d
     }
 
     /// `num_bins` buckets whose boundaries [`adapt`](Self::adapt) learns.
     pub fn with_num_bins(num_bins: usize) -> Self {
         let mut d = Self::empty();
-        d.num_bins = Some(num_bins);
+        d.args.num_bins = Some(num_bins);
         d
-    }
-
-    crate::setters::setters! {
-        /// The error of the approximate quantiles (default 0.01).
-        epsilon: f64,
     }
 
     /// `"int"` (default), `"one_hot"`, `"multi_hot"` or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match OutputMode::parse(mode, &MODES) {
-            Some(m) => self.output_mode = m,
-            None => self.base.fail(Error::InvalidArgument(format!(
-                "Unknown value for `output_mode` argument of Discretization. Allowed values are: ('int', 'one_hot', 'multi_hot', 'count'). Received: output_mode={mode}"
-            ))),
+        match Mode::parse("Discretization", mode) {
+            Ok(m) => self.args.output_mode = m,
+            Err(e) => self.base.fail(e),
         }
         self
     }
@@ -82,62 +94,40 @@ impl Discretization {
 
     /// The bucket boundaries (None before `adapt` when built with `num_bins`).
     pub fn bin_boundaries(&self) -> Option<&[f64]> {
-        self.bin_boundaries.as_deref()
+        self.args.bin_boundaries.as_deref()
     }
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        const C: &str = "Discretization";
-        let mut d = Self::empty();
-        d.base.apply_config(cfg);
-        d.bin_boundaries = match cfg.get("bin_boundaries") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => {
-                Some(a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>().ok_or_else(|| {
-                    Error::Config(format!("{C}: `bin_boundaries` must hold numbers, received {}", json!(a)))
-                })?)
-            }
-            Some(v) => keras_bail!(Config, "{C}: `bin_boundaries` must be a list of numbers, received {v}"),
-        };
-        let given_boundaries = d.bin_boundaries.is_some();
-        d.num_bins = match cfg.get("num_bins") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_i64() {
-                Some(n) if n >= 0 => Some(n as usize),
-                _ => keras_bail!(
-                    Config,
-                    "`num_bins` must be greater than or equal to 0. Received: `num_bins={v}`"
-                ),
-            },
-        };
-        if d.num_bins.is_none() && !given_boundaries {
+        // Keras's message for a negative `num_bins`.
+        if let Some(v) = cfg.get("num_bins").filter(|v| !v.is_null() && v.as_i64().is_none_or(|n| n < 0)) {
+            keras_bail!(Config, "`num_bins` must be greater than or equal to 0. Received: `num_bins={v}`");
+        }
+        let args = DiscretizationArgs::read_args(&mut LayerCfg::new(cfg, "Discretization"))?;
+        // An adapted layer's config holds both (Keras's from_config accepts that).
+        if args.num_bins.is_none() && args.bin_boundaries.is_none() {
             keras_bail!(Config, "You need to set either `num_bins` or `bin_boundaries`.");
         }
-        // An adapted layer's config holds both (Keras's from_config accepts that).
-        d.epsilon = f64_arg(cfg, "epsilon", 0.01, C)?;
-        if let Some(m) = cfg.get("output_mode") {
-            let m = m
-                .as_str()
-                .ok_or_else(|| Error::Config(format!("{C}: `output_mode` must be a string, received {m}")))?;
-            d = d.output_mode(m);
+        if args.sparse {
+            keras_bail!(Config, "Discretization: `sparse=True` is not supported by keras-rs");
         }
-        if cfg.get("sparse").and_then(Value::as_bool) == Some(true) {
-            keras_bail!(Config, "{C}: `sparse=True` is not supported by keras-rs");
-        }
+        let mut d = Self::empty();
+        d.args = args;
+        d.base.apply_config(cfg);
         finish(&mut d.base, ()).map(|_| d)
     }
 
     fn check_args(&self) -> Result<()> {
         crate::layers::layer::check_pending(self)?;
-        if self.num_bins.is_none() && self.bin_boundaries.is_none() {
+        if self.args.num_bins.is_none() && self.args.bin_boundaries.is_none() {
             keras_bail!(InvalidArgument, "You need to set either `num_bins` or `bin_boundaries`.");
         }
         // 1 / epsilon quantiles are computed: refuse sizes no summary needs.
-        if !(self.epsilon >= 1e-7 && self.epsilon.is_finite()) {
+        if !(self.args.epsilon >= 1e-7 && self.args.epsilon.is_finite()) {
             keras_bail!(
                 InvalidArgument,
                 "`epsilon` must be a number in [1e-7, inf). Received: epsilon={}",
-                self.epsilon
+                self.args.epsilon
             );
         }
         Ok(())
@@ -146,7 +136,7 @@ impl Discretization {
     /// Learns `num_bins` bucket boundaries from `data` (Keras `adapt` on one batch).
     pub fn adapt(&mut self, data: &[f32]) -> Result<()> {
         self.check_args()?;
-        if self.num_bins.is_none() {
+        if self.args.num_bins.is_none() {
             keras_bail!(
                 InvalidArgument,
                 "Cannot adapt a Discretization layer that has been initialized with `bin_boundaries`, use `num_bins` instead."
@@ -159,7 +149,7 @@ impl Discretization {
 
     /// Clears the summary (Keras `reset_state`).
     pub fn reset_state(&mut self) {
-        if self.num_bins.is_some() {
+        if self.args.num_bins.is_some() {
             self.summary = [Vec::new(), Vec::new()];
         }
     }
@@ -170,7 +160,7 @@ impl Discretization {
         if data.iter().any(|v| v.is_nan()) {
             keras_bail!(InvalidArgument, "Discretization.adapt: the data contains NaN");
         }
-        let batch = summarize(data, self.epsilon);
+        let batch = summarize(data, self.args.epsilon);
         let mut merged = [batch[0].clone(), batch[1].clone()];
         merged[0].extend_from_slice(&self.summary[0]);
         merged[1].extend_from_slice(&self.summary[1]);
@@ -178,13 +168,13 @@ impl Discretization {
         order.sort_by(|&a, &b| merged[0][a].total_cmp(&merged[0][b]));
         let sorted =
             [order.iter().map(|&i| merged[0][i]).collect(), order.iter().map(|&i| merged[1][i]).collect()];
-        self.summary = compress_summary(sorted, self.epsilon);
+        self.summary = compress_summary(sorted, self.args.epsilon);
         Ok(())
     }
 
     /// Sets the boundaries from the summary (Keras `finalize_state`).
     pub fn finalize_state(&mut self) -> Result<()> {
-        let Some(n) = self.num_bins else { return Ok(()) };
+        let Some(n) = self.args.num_bins else { return Ok(()) };
         if n == 0 {
             keras_bail!(
                 InvalidArgument,
@@ -193,12 +183,12 @@ impl Discretization {
         }
         let s = compress_summary(self.summary.clone(), 1.0 / n as f64);
         let keep = s[0].len().saturating_sub(1);
-        self.bin_boundaries = Some(s[0][..keep].iter().map(|&v| v as f64).collect());
+        self.args.bin_boundaries = Some(s[0][..keep].iter().map(|&v| v as f64).collect());
         Ok(())
     }
 
     fn depth(&self) -> usize {
-        self.bin_boundaries.as_ref().map_or(self.num_bins.unwrap_or(0), |b| b.len() + 1)
+        self.args.bin_boundaries.as_ref().map_or(self.args.num_bins.unwrap_or(0), |b| b.len() + 1)
     }
 }
 
@@ -260,12 +250,12 @@ impl Layer for Discretization {
     layer_common!("Discretization", false);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(encoded_shape(s, self.output_mode, Some(self.depth()), Some(1), |d| d == Some(1)))
+        Ok(encoded_shape(s, self.args.output_mode.get(), Some(self.depth()), Some(1), |d| d == Some(1)))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         self.check_args()?;
-        let Some(bounds) = &self.bin_boundaries else {
+        let Some(bounds) = &self.args.bin_boundaries else {
             keras_bail!(
                 Value,
                 "You need to either pass the `bin_boundaries` argument at construction time or call `adapt(dataset)` before you can start using the `Discretization` layer."
@@ -278,27 +268,17 @@ impl Layer for Discretization {
             .iter()
             .map(|&v| b32.partition_point(|&b| b <= v) as i64)
             .collect();
-        if self.output_mode == OutputMode::Int {
+        if self.args.output_mode.get() == OutputMode::Int {
             return Ok(Tensor::from_i32(ids.iter().map(|&i| i as i32).collect(), x.shape().to_vec())?);
         }
         let shape = if x.rank() == 0 { vec![1] } else { x.shape().to_vec() };
-        encode(&ids, &shape, self.output_mode, bounds.len() + 1, None, None, &self.base.name)
+        encode(&ids, &shape, self.args.output_mode.get(), bounds.len() + 1, None, None, &self.base.name)
     }
 
     fn get_config(&self) -> Value {
         // Keras's own get_config: no `trainable`, the dtype as a name.
         let mut m = serde_json::Map::new();
-        m.insert(
-            "bin_boundaries".into(),
-            match &self.bin_boundaries {
-                Some(b) => json!(b),
-                None => Value::Null,
-            },
-        );
-        m.insert("num_bins".into(), json!(self.num_bins));
-        m.insert("epsilon".into(), json!(self.epsilon));
-        m.insert("output_mode".into(), json!(self.output_mode.name()));
-        m.insert("sparse".into(), json!(false));
+        self.args.write_args(&mut m);
         m.insert("name".into(), json!(self.base.name));
         m.insert("dtype".into(), json!("float32"));
         Value::Object(m)

@@ -5,13 +5,13 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{dtype_policy_config, CallContext, Layer, LayerBase, Shape};
-use crate::layers::preprocessing::encoding::{encode, encoded_shape, OutputMode};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::preprocessing::encoding::{encode, encoded_shape, Mode, ModeSet, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
-use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, HashSalt};
 use crate::layers::reshaping::args::{finish, layer_common};
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
-
-const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
 
 /// Keras `keras.layers.Hashing`: each value goes to bucket
 /// `fingerprint64(value) % num_bins` (numbers hashed as their decimal text, floats truncated to
@@ -36,11 +36,32 @@ const MODES: [OutputMode; 4] = [OutputMode::Int, OutputMode::OneHot, OutputMode:
 /// ```
 pub struct Hashing {
     base: LayerBase,
-    num_bins: usize,
-    mask_value: Option<Value>,
-    output_mode: OutputMode,
-    /// The SipHash key (Keras's `salt`, an int `s` being `[s, s]`); `None`: FarmHash.
-    salt: Option<[i64; 2]>,
+    args: HashingArgs,
+}
+
+impl ModeSet for Hashing {
+    const ALLOWED: &'static [OutputMode] =
+        &[OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count];
+    const BINARY_ALIAS: bool = false;
+    fn unknown(_class: &str, mode: &str) -> String {
+        format!(
+            "Invalid value for argument `output_mode`. Expected one of ('int', 'one_hot', 'multi_hot', 'count'). Received: output_mode={mode}"
+        )
+    }
+}
+
+config_args! {
+    /// Hashing's Keras arguments, in the order of its `get_config()`.
+    pub(crate) struct HashingArgs in Hashing.args, family LayerArgs {
+        num_bins: usize,
+        /// Keras's `salt=(k0, k1)`: hash with SipHash keyed by the two integers.
+        salt: Option<HashSalt> = None; builder salt_pair(salt: [i64; 2]) => Some(HashSalt(salt)),
+        /// The value that maps to 0 (a string or an integer).
+        mask_value: Option<Value> = None,
+        output_mode: Mode<Hashing> = Mode::new(OutputMode::Int),
+        /// Always false (keras-rs has no sparse tensors; checked by `from_config`).
+        sparse: bool = false,
+    }
 }
 
 impl Hashing {
@@ -53,18 +74,18 @@ impl Hashing {
                     .into(),
             ));
         }
-        Hashing { base, num_bins, mask_value: None, output_mode: OutputMode::Int, salt: None }
+        Hashing { base, args: HashingArgs { num_bins, ..HashingArgs::defaults() } }
     }
 
     /// The string that maps to 0.
     pub fn mask_string(mut self, mask: &str) -> Self {
-        self.mask_value = Some(json!(mask));
+        self.args.mask_value = Some(json!(mask));
         self
     }
 
     /// The number that maps to 0.
     pub fn mask_number(mut self, mask: i64) -> Self {
-        self.mask_value = Some(json!(mask));
+        self.args.mask_value = Some(json!(mask));
         self
     }
 
@@ -73,18 +94,11 @@ impl Hashing {
         self.salt_pair([salt, salt])
     }
 
-    crate::setters::setters! {
-        /// Keras's `salt=(k0, k1)`: hash with SipHash keyed by the two integers.
-        salt_pair(salt): [i64; 2] => Some,
-    }
-
     /// `"int"`, `"one_hot"`, `"multi_hot"` or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match OutputMode::parse(mode, &MODES).filter(|_| mode != "binary") {
-            Some(m) => self.output_mode = m,
-            None => self.base.fail(Error::InvalidArgument(format!(
-                "Invalid value for argument `output_mode`. Expected one of ('int', 'one_hot', 'multi_hot', 'count'). Received: output_mode={mode}"
-            ))),
+        match Mode::parse("Hashing", mode) {
+            Ok(m) => self.args.output_mode = m,
+            Err(e) => self.base.fail(e),
         }
         self
     }
@@ -93,6 +107,7 @@ impl Hashing {
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
+        // Keras's message for a missing or non-positive `num_bins`.
         let n = match cfg.get("num_bins") {
             Some(v) => match v.as_i64() {
                 Some(n) if n > 0 => n as usize,
@@ -103,38 +118,29 @@ impl Hashing {
             },
             None => keras_bail!(Config, "The `num_bins` for `Hashing` cannot be `None` or non-positive values. Received: num_bins=None."),
         };
-        let mut h = Hashing::new(n);
-        h.base.apply_config(cfg);
-        h.salt = salt_from_config(
-            cfg.get("salt"),
-            "The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or a single integer.",
-        )?;
-        if cfg.get("sparse").and_then(Value::as_bool) == Some(true) {
+        let args = HashingArgs::read_args(&mut LayerCfg::new(cfg, "Hashing"))?;
+        if args.sparse {
             keras_bail!(Config, "Hashing: `sparse=True` is not supported by keras-rs");
         }
-        h.mask_value = match cfg.get("mask_value") {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::String(_)) => Some(v.clone()),
-            Some(v) if v.as_i64().is_some() => Some(v.clone()),
+        match &args.mask_value {
+            None | Some(Value::String(_)) => {}
+            Some(v) if v.as_i64().is_some() => {}
             Some(v) => {
                 keras_bail!(Config, "Hashing: `mask_value` must be a string or an integer, received {v}")
             }
-        };
-        if let Some(m) = cfg.get("output_mode") {
-            let m = m.as_str().ok_or_else(|| {
-                Error::Config(format!("Hashing: `output_mode` must be a string, received {m}"))
-            })?;
-            h = h.output_mode(m);
         }
+        let mut h = Hashing::new(n);
+        h.args = args;
+        h.base.apply_config(cfg);
         finish(&mut h.base, ()).map(|_| h)
     }
 
     /// Buckets of the keys (their bytes), the mask first.
     fn bins(&self, keys: &[Vec<u8>], masked: &[bool]) -> Vec<i64> {
-        let with_mask = self.mask_value.is_some() && self.num_bins > 1;
-        let bins = if with_mask { self.num_bins - 1 } else { self.num_bins } as u64;
-        let bucket = |k: &[u8]| match self.salt {
-            Some(key) => hash_bucket_strong(k, bins, key) as i64,
+        let with_mask = self.args.mask_value.is_some() && self.args.num_bins > 1;
+        let bins = if with_mask { self.args.num_bins - 1 } else { self.args.num_bins } as u64;
+        let bucket = |k: &[u8]| match self.args.salt {
+            Some(HashSalt(key)) => hash_bucket_strong(k, bins, key) as i64,
             None => hash_bucket_fast(k, bins) as i64,
         };
         keys.iter()
@@ -148,9 +154,12 @@ impl Hashing {
     }
 
     fn output(&self, ids: Vec<i64>, shape: &[usize]) -> Result<Tensor> {
-        let shape =
-            if shape.is_empty() && self.output_mode != OutputMode::Int { vec![1] } else { shape.to_vec() };
-        encode(&ids, &shape, self.output_mode, self.num_bins, None, None, &self.base.name)
+        let shape = if shape.is_empty() && self.args.output_mode.get() != OutputMode::Int {
+            vec![1]
+        } else {
+            shape.to_vec()
+        };
+        encode(&ids, &shape, self.args.output_mode.get(), self.args.num_bins, None, None, &self.base.name)
     }
 
     /// The layer on strings laid out as `shape` (row-major).
@@ -159,7 +168,7 @@ impl Hashing {
         if shape.iter().product::<usize>() != strings.len() {
             keras_bail!(Shape, "Hashing: {} strings do not fill the shape {shape:?}", strings.len());
         }
-        let mask = self.mask_value.as_ref().and_then(Value::as_str);
+        let mask = self.args.mask_value.as_ref().and_then(Value::as_str);
         let masked: Vec<bool> = strings.iter().map(|s| Some(s.as_ref()) == mask).collect();
         let keys: Vec<Vec<u8>> = strings.iter().map(|s| s.as_ref().as_bytes().to_vec()).collect();
         self.output(self.bins(&keys, &masked), shape)
@@ -171,12 +180,12 @@ impl Layer for Hashing {
     layer_common!("Hashing", false);
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        Ok(encoded_shape(s, self.output_mode, Some(self.num_bins), Some(1), |d| d == Some(1)))
+        Ok(encoded_shape(s, self.args.output_mode.get(), Some(self.args.num_bins), Some(1), |d| d == Some(1)))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
-        let mask = self.mask_value.as_ref().and_then(Value::as_f64);
+        let mask = self.args.mask_value.as_ref().and_then(Value::as_f64);
         // Floats are compared with the mask as they are, then truncated and hashed as text.
         let (masked, keys): (Vec<bool>, Vec<Vec<u8>>) = match x.dtype() {
             keras_engine::DType::F32 => x
@@ -191,16 +200,13 @@ impl Layer for Hashing {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        if self.output_mode == OutputMode::Int {
+        // Keras's int output is int64: its config names that dtype policy.
+        if self.args.output_mode.get() == OutputMode::Int {
             let mut policy = dtype_policy_config();
             policy["config"]["name"] = json!("int64");
             m.insert("dtype".into(), policy);
         }
-        m.insert("num_bins".into(), json!(self.num_bins));
-        m.insert("salt".into(), self.salt.map_or(Value::Null, |s| json!(s)));
-        m.insert("mask_value".into(), self.mask_value.clone().unwrap_or(Value::Null));
-        m.insert("output_mode".into(), json!(self.output_mode.name()));
-        m.insert("sparse".into(), json!(false));
+        self.args.write_args(&mut m);
         Value::Object(m)
     }
 }

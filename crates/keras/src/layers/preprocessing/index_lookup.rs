@@ -7,9 +7,11 @@ use std::hash::Hash;
 
 use serde_json::{json, Map, Value};
 
-use crate::layers::preprocessing::encoding::{encode, OutputMode};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::preprocessing::encoding::{encode, Mode, ModeSet, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
-use crate::layers::preprocessing::siphash::{hash_bucket_strong, salt_from_config};
+use crate::layers::preprocessing::siphash::{hash_bucket_strong, HashSalt};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// A vocabulary entry: a string (`StringLookup`) or an integer (`IntegerLookup`).
@@ -54,25 +56,99 @@ impl LookupKey for i64 {
     }
 }
 
-const MODES: [OutputMode; 5] =
-    [OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count, OutputMode::TfIdf];
+/// The `output_mode`s of the lookup layers (Keras `IndexLookup`'s).
+pub(crate) struct LookupModes;
+
+impl ModeSet for LookupModes {
+    const ALLOWED: &'static [OutputMode] =
+        &[OutputMode::Int, OutputMode::OneHot, OutputMode::MultiHot, OutputMode::Count, OutputMode::TfIdf];
+    fn canonical(name: &str) -> &str {
+        if name == "tf-idf" {
+            "tf_idf"
+        } else {
+            name
+        }
+    }
+    fn unknown(class: &str, mode: &str) -> String {
+        format!(
+            "Unknown value for `output_mode` argument of {class}. Allowed values are: ('int', 'one_hot', 'multi_hot', 'count', 'tf_idf'). Received: output_mode={mode}"
+        )
+    }
+}
+
+/// How an unknown integer picks one of several OOV indices (Keras's `oov_method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OovMethod {
+    /// The value modulo `num_oov_indices`.
+    Floormod,
+    /// FarmHash of the value's decimal text (strings always hash).
+    Farmhash,
+}
+
+impl OovMethod {
+    /// The method named `name` (Keras's message naming the layer `class` otherwise).
+    pub(crate) fn parse(class: &str, name: &str) -> Result<Self> {
+        match name {
+            "floormod" => Ok(OovMethod::Floormod),
+            "farmhash" => Ok(OovMethod::Farmhash),
+            other => Err(Error::InvalidArgument(format!(
+                "Unknown value for `oov_method` argument of {class}. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
+            ))),
+        }
+    }
+}
+
+impl ConfigArg<LayerArgs> for OovMethod {
+    fn to_config(&self) -> Value {
+        json!(match self {
+            OovMethod::Floormod => "floormod",
+            OovMethod::Farmhash => "farmhash",
+        })
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            Some(Value::String(s)) => {
+                Self::parse(src.class, s).map_err(|e| Error::Config(e.message().into()))
+            }
+            _ => Ok(default.unwrap_or(OovMethod::Floormod)),
+        }
+    }
+}
+
+config_args! {
+    /// The Keras arguments the lookup layers share whose type does not depend on the key
+    /// type, in the order of Keras's `get_config()` (the layers add `oov_token`,
+    /// `mask_token`, `vocabulary_dtype` and `vocabulary`, typed by the key, in their places).
+    pub(crate) struct IndexLookupArgs, family LayerArgs {
+        /// Map indices back to keys.
+        pub(crate) invert: bool = false,
+        /// The largest vocabulary (mask and OOV slots included).
+        pub(crate) max_tokens: Option<usize> = None,
+        /// How many OOV indices (0 makes unknown keys an error).
+        pub(crate) num_oov_indices: usize = 1,
+        pub(crate) output_mode: Mode<LookupModes> = Mode::new(OutputMode::Int),
+        /// Always false (keras-rs has no sparse tensors; checked by `from_config`).
+        pub(crate) sparse: bool = false,
+        /// Encodings as wide as `max_tokens`.
+        pub(crate) pad_to_max_tokens: bool = false,
+        /// The inverse document frequencies given with `vocabulary` (`tf_idf`).
+        pub(crate) idf_weights: Option<Vec<f64>> = None,
+        /// The vocabulary size Keras froze (adapt state, written by `get_config()`).
+        pub(crate) vocabulary_size: Option<usize> = None,
+        pub(crate) oov_method: OovMethod = OovMethod::Floormod,
+        /// Keras's `salt`: OOV buckets by SipHash keyed with it (an int `s` is `[s, s]`).
+        pub(crate) salt: Option<HashSalt> = None,
+    }
+}
 
 /// The state of a lookup layer (Keras `IndexLookup`).
 pub(crate) struct IndexLookup<K: LookupKey> {
     class: &'static str,
-    pub(crate) max_tokens: Option<usize>,
-    pub(crate) num_oov_indices: usize,
+    /// The arguments whose type does not depend on `K`.
+    pub(crate) args: IndexLookupArgs,
     pub(crate) mask_token: Option<K>,
     pub(crate) oov_token: K,
-    pub(crate) output_mode: OutputMode,
-    pub(crate) invert: bool,
-    pub(crate) pad_to_max_tokens: bool,
-    /// OOV buckets by FarmHash (`oov_method="farmhash"`; strings always hash).
-    pub(crate) farmhash: bool,
-    /// Keras's `salt`: OOV buckets by SipHash keyed with it (an int `s` is `[s, s]`).
-    pub(crate) salt: Option<[i64; 2]>,
     input_vocabulary: Option<Vec<K>>,
-    input_idf_weights: Option<Vec<f64>>,
     /// The learned or given tokens, without mask and OOV entries.
     tokens: Vec<K>,
     table: HashMap<K, usize>,
@@ -81,7 +157,6 @@ pub(crate) struct IndexLookup<K: LookupKey> {
     counts: HashMap<K, i64>,
     document_counts: HashMap<K, i64>,
     num_documents: i64,
-    frozen_vocab_size: Option<usize>,
 }
 
 impl<K: LookupKey> IndexLookup<K> {
@@ -89,50 +164,46 @@ impl<K: LookupKey> IndexLookup<K> {
     pub(crate) fn new(class: &'static str, oov_token: K) -> Self {
         IndexLookup {
             class,
-            max_tokens: None,
-            num_oov_indices: 1,
+            args: IndexLookupArgs::defaults(),
             mask_token: None,
             oov_token,
-            output_mode: OutputMode::Int,
-            invert: false,
-            pad_to_max_tokens: false,
-            farmhash: false,
-            salt: None,
             input_vocabulary: None,
-            input_idf_weights: None,
             tokens: Vec::new(),
             table: HashMap::new(),
             idf: None,
             counts: HashMap::new(),
             document_counts: HashMap::new(),
             num_documents: 0,
-            frozen_vocab_size: None,
         }
     }
 
     /// Parses `output_mode` (`binary` = `multi_hot`, `tf-idf` = `tf_idf`).
-    pub(crate) fn parse_mode(&self, mode: &str) -> Result<OutputMode> {
-        let mode = if mode == "tf-idf" { "tf_idf" } else { mode };
-        OutputMode::parse(mode, &MODES).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "Unknown value for `output_mode` argument of {}. Allowed values are: ('int', 'one_hot', 'multi_hot', 'count', 'tf_idf'). Received: output_mode={mode}",
-                self.class
-            ))
-        })
+    pub(crate) fn parse_mode(&self, mode: &str) -> Result<Mode<LookupModes>> {
+        Mode::parse(self.class, mode)
+    }
+
+    /// The `output_mode`.
+    pub(crate) fn output_mode(&self) -> OutputMode {
+        self.args.output_mode.get()
+    }
+
+    /// Whether several OOV indices are chosen by FarmHash (`oov_method="farmhash"`).
+    pub(crate) fn farmhash(&self) -> bool {
+        self.args.oov_method == OovMethod::Farmhash
     }
 
     /// The OOV bucket of `key` among `n`: TensorFlow's `to_hash_bucket_fast` (FarmHash), or
     /// with a salt `to_hash_bucket_strong` (SipHash keyed by it).
     pub(crate) fn hash_bucket(&self, key: &[u8], n: usize) -> usize {
-        match self.salt {
-            Some(salt) => hash_bucket_strong(key, n as u64, salt) as usize,
+        match self.args.salt {
+            Some(HashSalt(salt)) => hash_bucket_strong(key, n as u64, salt) as usize,
             None => hash_bucket_fast(key, n as u64) as usize,
         }
     }
 
     /// Keras's check that integer keys are salted only with `oov_method="farmhash"`.
     pub(crate) fn check_salt(&self, integer_keys: bool) -> Result<()> {
-        if self.salt.is_some() && integer_keys && !self.farmhash {
+        if self.args.salt.is_some() && integer_keys && !self.farmhash() {
             keras_bail!(
                 InvalidArgument,
                 "`salt` can only be used when `oov_method='farmhash'`. Received: oov_method=floormod"
@@ -143,7 +214,7 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// The checks Keras's `__init__` makes, once every argument is set.
     pub(crate) fn check(&self) -> Result<()> {
-        if let Some(m) = self.max_tokens {
+        if let Some(m) = self.args.max_tokens {
             if m <= 1 {
                 keras_bail!(
                     InvalidArgument,
@@ -151,30 +222,30 @@ impl<K: LookupKey> IndexLookup<K> {
                 );
             }
         }
-        if self.pad_to_max_tokens && self.max_tokens.is_none() {
+        if self.args.pad_to_max_tokens && self.args.max_tokens.is_none() {
             keras_bail!(
                 InvalidArgument,
                 "If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None"
             );
         }
-        if self.invert && self.output_mode != OutputMode::Int {
+        if self.args.invert && self.output_mode() != OutputMode::Int {
             keras_bail!(
                 InvalidArgument,
                 "`output_mode` must be `'int'` when `invert` is true. Received: output_mode={}",
-                self.output_mode.name()
+                self.output_mode().name()
             );
         }
-        if self.input_idf_weights.is_some() && self.output_mode != OutputMode::TfIdf {
+        if self.args.idf_weights.is_some() && self.output_mode() != OutputMode::TfIdf {
             keras_bail!(
                 InvalidArgument,
                 "`idf_weights` should only be set if `output_mode` is `'tf_idf'`. Received: idf_weights={:?} and output_mode={}",
-                self.input_idf_weights,
-                self.output_mode.name()
+                self.args.idf_weights,
+                self.output_mode().name()
             );
         }
-        if self.output_mode == OutputMode::TfIdf
+        if self.output_mode() == OutputMode::TfIdf
             && self.input_vocabulary.is_some()
-            && self.input_idf_weights.is_none()
+            && self.args.idf_weights.is_none()
         {
             keras_bail!(
                 InvalidArgument,
@@ -186,12 +257,12 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// Index of the first OOV slot (after the mask in `int` mode).
     fn oov_start(&self) -> usize {
-        usize::from(self.mask_token.is_some() && self.output_mode == OutputMode::Int)
+        usize::from(self.mask_token.is_some() && self.output_mode() == OutputMode::Int)
     }
 
     /// Index of the first learned token.
     fn token_start(&self) -> usize {
-        self.oov_start() + self.num_oov_indices
+        self.oov_start() + self.args.num_oov_indices
     }
 
     /// Mask slots, OOV slots and tokens.
@@ -202,9 +273,9 @@ impl<K: LookupKey> IndexLookup<K> {
     /// The width of the encodings: `max_tokens` when padded, else the vocabulary size Keras
     /// froze (from the config, before a saved vocabulary is read back).
     pub(crate) fn output_depth(&self) -> usize {
-        match (self.pad_to_max_tokens, self.max_tokens) {
+        match (self.args.pad_to_max_tokens, self.args.max_tokens) {
             (true, Some(m)) => m,
-            _ => self.frozen_vocab_size.unwrap_or_else(|| self.vocabulary_size()),
+            _ => self.args.vocabulary_size.unwrap_or_else(|| self.vocabulary_size()),
         }
     }
 
@@ -224,14 +295,14 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// Keras `set_vocabulary` (the special tokens may lead the list, in Keras's order).
     pub(crate) fn set_vocabulary(&mut self, vocabulary: &[K], idf_weights: Option<&[f64]>) -> Result<()> {
-        if self.output_mode == OutputMode::TfIdf && idf_weights.is_none() {
+        if self.output_mode() == OutputMode::TfIdf && idf_weights.is_none() {
             keras_bail!(InvalidArgument, "`idf_weights` must be set if output_mode is 'tf_idf'.");
         }
-        if self.output_mode != OutputMode::TfIdf && idf_weights.is_some() {
+        if self.output_mode() != OutputMode::TfIdf && idf_weights.is_some() {
             keras_bail!(
                 InvalidArgument,
                 "`idf_weights` should only be set if output_mode is `'tf_idf'`. Received: output_mode={} and idf_weights={idf_weights:?}",
-                self.output_mode.name()
+                self.output_mode().name()
             );
         }
         if vocabulary.is_empty() {
@@ -275,7 +346,7 @@ impl<K: LookupKey> IndexLookup<K> {
                 );
             }
         }
-        if self.invert && tokens.contains(&self.oov_token) {
+        if self.args.invert && tokens.contains(&self.oov_token) {
             let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
             keras_bail!(
                 InvalidArgument,
@@ -285,7 +356,7 @@ impl<K: LookupKey> IndexLookup<K> {
             );
         }
         let size = token_start + tokens.len();
-        if let Some(m) = self.max_tokens.filter(|&m| size > m) {
+        if let Some(m) = self.args.max_tokens.filter(|&m| size > m) {
             keras_bail!(
                 InvalidArgument,
                 "Attempted to set a vocabulary larger than the maximum vocab size. Received vocabulary size is {size}; `max_tokens` is {m}."
@@ -302,7 +373,7 @@ impl<K: LookupKey> IndexLookup<K> {
             }
             let (front, front_value) =
                 if found_special { (0, 0.0) } else { (token_start, w.iter().sum::<f64>() / w.len() as f64) };
-            let back = match (self.pad_to_max_tokens, self.max_tokens) {
+            let back = match (self.args.pad_to_max_tokens, self.args.max_tokens) {
                 (true, Some(m)) => m.saturating_sub(front + w.len()),
                 _ => 0,
             };
@@ -318,7 +389,7 @@ impl<K: LookupKey> IndexLookup<K> {
     fn set_tokens(&mut self, tokens: Vec<K>) {
         self.table = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i + self.token_start())).collect();
         self.tokens = tokens;
-        self.frozen_vocab_size = Some(self.vocabulary_size());
+        self.args.vocabulary_size = Some(self.vocabulary_size());
     }
 
     /// The vocabulary given at construction (`vocabulary=` / `idf_weights=`).
@@ -328,7 +399,7 @@ impl<K: LookupKey> IndexLookup<K> {
         idf_weights: Option<Vec<f64>>,
     ) -> Result<()> {
         self.input_vocabulary = Some(vocabulary.clone());
-        self.input_idf_weights = idf_weights.clone();
+        self.args.idf_weights = idf_weights.clone();
         self.check()?;
         self.set_vocabulary(&vocabulary, idf_weights.as_deref())
     }
@@ -349,7 +420,7 @@ impl<K: LookupKey> IndexLookup<K> {
             for t in row {
                 *self.counts.entry(t.clone()).or_insert(0) += 1;
             }
-            if self.output_mode == OutputMode::TfIdf {
+            if self.output_mode() == OutputMode::TfIdf {
                 let mut unique: Vec<&K> = row.iter().collect();
                 unique.sort();
                 unique.dedup();
@@ -360,7 +431,7 @@ impl<K: LookupKey> IndexLookup<K> {
             self.num_documents += 1;
         }
         if self.counts.is_empty() {
-            self.frozen_vocab_size = Some(self.vocabulary_size());
+            self.args.vocabulary_size = Some(self.vocabulary_size());
             return Ok(());
         }
         if let Some(m) = &self.mask_token {
@@ -370,11 +441,11 @@ impl<K: LookupKey> IndexLookup<K> {
         // np.lexsort((tokens, counts))[::-1]: by count, then token, both descending.
         let mut ranked: Vec<(i64, K)> = self.counts.drain().map(|(k, c)| (c, k)).collect();
         ranked.sort_by(|a, b| b.cmp(a));
-        if let Some(m) = self.max_tokens {
+        if let Some(m) = self.args.max_tokens {
             ranked.truncate(m.saturating_sub(self.token_start()));
         }
         let tokens: Vec<K> = ranked.into_iter().map(|(_, k)| k).collect();
-        if self.output_mode == OutputMode::TfIdf {
+        if self.output_mode() == OutputMode::TfIdf {
             let n = self.num_documents as f64;
             let w: Vec<f32> = tokens
                 .iter()
@@ -383,7 +454,7 @@ impl<K: LookupKey> IndexLookup<K> {
             let mean = if w.is_empty() { 0.0 } else { w.iter().sum::<f32>() / w.len() as f32 };
             let mut full = vec![mean; self.token_start()];
             full.extend(w);
-            if let (true, Some(m)) = (self.pad_to_max_tokens, self.max_tokens) {
+            if let (true, Some(m)) = (self.args.pad_to_max_tokens, self.args.max_tokens) {
                 full.resize(m.max(full.len()), 0.0);
             }
             self.idf = Some(full);
@@ -404,12 +475,12 @@ impl<K: LookupKey> IndexLookup<K> {
         let mut missing = Vec::new();
         for k in keys {
             if self.mask_token.as_ref() == Some(k) {
-                out.push(if self.output_mode == OutputMode::Int { 0 } else { i64::MAX });
+                out.push(if self.output_mode() == OutputMode::Int { 0 } else { i64::MAX });
                 continue;
             }
             match self.table.get(k) {
                 Some(&i) => out.push(i as i64),
-                None => match self.num_oov_indices {
+                None => match self.args.num_oov_indices {
                     0 => {
                         missing.push(k.clone());
                         out.push(-1);
@@ -451,108 +522,64 @@ impl<K: LookupKey> IndexLookup<K> {
     /// The output of a call for looked-up indices of `shape`: int64 ids, int64 encodings,
     /// or float32 tf-idf.
     pub(crate) fn output(&self, ids: Vec<i64>, shape: &[usize], layer: &str) -> Result<Tensor> {
-        if self.output_mode == OutputMode::Int {
+        if self.output_mode() == OutputMode::Int {
             return Ok(Tensor::from_i64(ids, shape.to_vec())?);
         }
-        let depth = match (self.pad_to_max_tokens, self.max_tokens, self.frozen_vocab_size) {
+        let depth = match (self.args.pad_to_max_tokens, self.args.max_tokens, self.args.vocabulary_size) {
             (true, Some(m), _) => m,
             (_, _, Some(v)) => v,
             _ => keras_bail!(
                 State,
                 "When using `output_mode={}` and `pad_to_max_tokens=False`, you must set the layer's vocabulary before calling it. Either pass a `vocabulary` argument to the layer, or call `adapt` with some sample data.",
-                self.output_mode.name()
+                self.output_mode().name()
             ),
         };
         let shape = if shape.is_empty() { vec![1] } else { shape.to_vec() };
-        if self.output_mode == OutputMode::TfIdf {
+        if self.output_mode() == OutputMode::TfIdf {
             let idf = self.idf.as_deref().ok_or_else(|| {
                 Error::State("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.".into())
             })?;
             return encode(&ids, &shape, OutputMode::TfIdf, depth, None, Some(idf), layer);
         }
-        let y = encode(&ids, &shape, self.output_mode, depth, None, None, layer)?;
+        let y = encode(&ids, &shape, self.output_mode(), depth, None, None, layer)?;
         Ok(y.cast(keras_engine::DType::I64))
     }
 
-    /// The keys of Keras's config after `pad_to_max_tokens` (`vocabulary_dtype` is the
-    /// caller's).
-    pub(crate) fn write_config_head(&self, m: &mut Map<String, Value>) {
-        m.insert("invert".into(), json!(self.invert));
-        m.insert("max_tokens".into(), json!(self.max_tokens));
-        m.insert("num_oov_indices".into(), json!(self.num_oov_indices));
-        m.insert("oov_token".into(), self.oov_token.to_json());
-        m.insert("mask_token".into(), self.mask_token.as_ref().map_or(Value::Null, K::to_json));
-        m.insert("output_mode".into(), json!(self.output_mode.name()));
-        m.insert("sparse".into(), json!(false));
-        m.insert("pad_to_max_tokens".into(), json!(self.pad_to_max_tokens));
-    }
-
-    /// `idf_weights`, `vocabulary`, `vocabulary_size`, `oov_method`, `salt`.
-    pub(crate) fn write_config_tail(&self, m: &mut Map<String, Value>) {
-        m.insert("idf_weights".into(), json!(self.input_idf_weights));
-        m.insert(
-            "vocabulary".into(),
-            self.input_vocabulary
-                .as_ref()
-                .map_or(Value::Null, |v| Value::Array(v.iter().map(K::to_json).collect())),
+    /// The shared keys of Keras's config, in its order (`vocabulary_dtype` is the caller's,
+    /// before `idf_weights`).
+    pub(crate) fn write_config(&self, m: &mut Map<String, Value>) {
+        self.args.write_args(m);
+        insert_before(m, "output_mode", "oov_token", self.oov_token.to_json());
+        insert_before(
+            m,
+            "output_mode",
+            "mask_token",
+            self.mask_token.as_ref().map_or(Value::Null, K::to_json),
         );
-        m.insert("vocabulary_size".into(), json!(self.frozen_vocab_size));
-        m.insert("oov_method".into(), json!(if self.farmhash { "farmhash" } else { "floormod" }));
-        m.insert("salt".into(), self.salt.map_or(Value::Null, |s| json!(s)));
+        let vocabulary = self
+            .input_vocabulary
+            .as_ref()
+            .map_or(Value::Null, |v| Value::Array(v.iter().map(K::to_json).collect()));
+        insert_before(m, "vocabulary_size", "vocabulary", vocabulary);
     }
 
     /// Reads the shared config keys (the caller parsed the tokens' own keys).
     pub(crate) fn apply_config(&mut self, cfg: &Value) -> Result<()> {
         let c = self.class;
-        let opt_usize = |k: &str| -> Result<Option<usize>> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
-                    Error::Config(format!("{c}: `{k}` must be a non-negative integer, received {k}={v}"))
-                }),
-            }
-        };
-        self.max_tokens = opt_usize("max_tokens")?;
-        if let Some(n) = cfg.get("num_oov_indices") {
-            self.num_oov_indices = match n.as_i64() {
-                Some(n) if n >= 0 => n as usize,
-                _ => keras_bail!(
-                    Config,
-                    "`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices={n}"
-                ),
-            };
+        // Keras's message for a negative `num_oov_indices`.
+        if let Some(n) = cfg.get("num_oov_indices").filter(|n| n.as_i64().is_none_or(|n| n < 0)) {
+            keras_bail!(
+                Config,
+                "`num_oov_indices` must be greater than or equal to 0. Received: num_oov_indices={n}"
+            );
         }
-        let flag = |k: &str| -> Result<bool> {
-            match cfg.get(k) {
-                None => Ok(false),
-                Some(v) => v
-                    .as_bool()
-                    .ok_or_else(|| Error::Config(format!("{c}: `{k}` must be a boolean, received {v}"))),
-            }
-        };
-        self.invert = flag("invert")?;
-        self.pad_to_max_tokens = flag("pad_to_max_tokens")?;
-        if flag("sparse")? {
+        let mut args = IndexLookupArgs::read_args(&mut LayerCfg::new(cfg, c))?;
+        if args.sparse {
             keras_bail!(Config, "{c}: `sparse=True` is not supported by keras-rs");
         }
-        if let Some(m) = cfg.get("output_mode") {
-            let m = m
-                .as_str()
-                .ok_or_else(|| Error::Config(format!("{c}: `output_mode` must be a string, received {m}")))?;
-            self.output_mode = self.parse_mode(m)?;
-        }
-        match cfg.get("oov_method").and_then(Value::as_str) {
-            None | Some("floormod") => {}
-            Some("farmhash") => self.farmhash = true,
-            Some(other) => keras_bail!(
-                Config,
-                "Unknown value for `oov_method` argument of {c}. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
-            ),
-        }
-        self.salt = salt_from_config(
-            cfg.get("salt"),
-            "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer.",
-        )?;
+        // Set by `vocabulary` when there is one.
+        let (idf, vocabulary_size) = (args.idf_weights.take(), args.vocabulary_size.take());
+        self.args = args;
         if let Some(t) = cfg.get("oov_token").filter(|v| !v.is_null()) {
             self.oov_token =
                 K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid oov_token={t}")))?;
@@ -562,16 +589,6 @@ impl<K: LookupKey> IndexLookup<K> {
             Some(t) => {
                 Some(K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid mask_token={t}")))?)
             }
-        };
-        let idf = match cfg.get("idf_weights") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(Value::as_f64)
-                    .collect::<Option<Vec<f64>>>()
-                    .ok_or_else(|| Error::Config(format!("{c}: `idf_weights` must hold numbers")))?,
-            ),
-            Some(v) => keras_bail!(Config, "{c}: `idf_weights` must be a list, received {v}"),
         };
         let vocabulary = match cfg.get("vocabulary") {
             None | Some(Value::Null) => None,
@@ -587,12 +604,12 @@ impl<K: LookupKey> IndexLookup<K> {
         match vocabulary {
             Some(v) => self.set_input_vocabulary(v, idf)?,
             None => {
-                self.input_idf_weights = idf;
+                self.args.idf_weights = idf;
                 self.check()?;
             }
         }
-        if self.frozen_vocab_size.is_none() {
-            self.frozen_vocab_size = opt_usize("vocabulary_size")?;
+        if self.args.vocabulary_size.is_none() {
+            self.args.vocabulary_size = vocabulary_size;
         }
         Ok(())
     }

@@ -4,8 +4,10 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::insert_before;
 use crate::layers::preprocessing::encoding::{encoded_shape, ids_of};
-use crate::layers::preprocessing::index_lookup::IndexLookup;
+use crate::layers::preprocessing::index_lookup::{IndexLookup, OovMethod};
+use crate::layers::preprocessing::siphash::HashSalt;
 use crate::layers::reshaping::args::layer_common;
 use crate::{Error, Result, Tensor};
 
@@ -53,13 +55,13 @@ impl IntegerLookup {
 
     /// The largest vocabulary (mask and OOV slots included).
     pub fn max_tokens(mut self, n: usize) -> Self {
-        self.lookup.max_tokens = Some(n);
+        self.lookup.args.max_tokens = Some(n);
         self.recheck()
     }
 
     /// How many OOV indices (default 1; 0 makes unknown values an error).
     pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.lookup.num_oov_indices = n;
+        self.lookup.args.num_oov_indices = n;
         self.recheck()
     }
 
@@ -78,7 +80,7 @@ impl IntegerLookup {
     /// `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
         match self.lookup.parse_mode(mode) {
-            Ok(m) => self.lookup.output_mode = m,
+            Ok(m) => self.lookup.args.output_mode = m,
             Err(e) => self.base.fail(e),
         }
         self.recheck()
@@ -87,12 +89,9 @@ impl IntegerLookup {
     /// How several OOV indices are chosen: `"floormod"` (value mod `num_oov_indices`, the
     /// default) or `"farmhash"` (FarmHash of the value's decimal text).
     pub fn oov_method(mut self, method: &str) -> Self {
-        match method {
-            "floormod" => self.lookup.farmhash = false,
-            "farmhash" => self.lookup.farmhash = true,
-            other => self.base.fail(Error::InvalidArgument(format!(
-                "Unknown value for `oov_method` argument of IntegerLookup. Allowed values are: ('floormod', 'farmhash'). Received: oov_method={other}"
-            ))),
+        match OovMethod::parse("IntegerLookup", method) {
+            Ok(m) => self.lookup.args.oov_method = m,
+            Err(e) => self.base.fail(e),
         }
         self
     }
@@ -103,20 +102,21 @@ impl IntegerLookup {
         self.salt_pair([salt, salt])
     }
 
-    crate::setters::setters! {
-        /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
-        salt_pair(lookup.salt): [i64; 2] => Some,
+    /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
+    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+        self.lookup.args.salt = Some(HashSalt(salt));
+        self
     }
 
     /// Map indices back to values.
     pub fn invert(mut self, yes: bool) -> Self {
-        self.lookup.invert = yes;
+        self.lookup.args.invert = yes;
         self.recheck()
     }
 
     /// Encodings as wide as `max_tokens`.
     pub fn pad_to_max_tokens(mut self, yes: bool) -> Self {
-        self.lookup.pad_to_max_tokens = yes;
+        self.lookup.args.pad_to_max_tokens = yes;
         self.recheck()
     }
 
@@ -188,17 +188,17 @@ impl Layer for IntegerLookup {
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         let depth = Some(self.lookup.output_depth());
-        Ok(encoded_shape(s, self.lookup.output_mode, depth, Some(1), |d| d == Some(1)))
+        Ok(encoded_shape(s, self.lookup.output_mode(), depth, Some(1), |d| d == Some(1)))
     }
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
         self.lookup.check_salt(true)?;
         let keys = ids_of(x);
-        if self.lookup.invert {
+        if self.lookup.args.invert {
             return Ok(Tensor::from_i64(self.lookup.invert_lookup(&keys), x.shape().to_vec())?);
         }
-        let farmhash = self.lookup.farmhash;
+        let farmhash = self.lookup.farmhash();
         let ids = self.lookup.lookup(&keys, |k, n| {
             Some(if farmhash {
                 // Keras hashes the decimal text of the value (`tf.strings.as_string`).
@@ -212,9 +212,8 @@ impl Layer for IntegerLookup {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        self.lookup.write_config_head(&mut m);
-        m.insert("vocabulary_dtype".into(), json!("int64"));
-        self.lookup.write_config_tail(&mut m);
+        self.lookup.write_config(&mut m);
+        insert_before(&mut m, "idf_weights", "vocabulary_dtype", json!("int64"));
         Value::Object(m)
     }
 

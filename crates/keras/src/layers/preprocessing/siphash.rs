@@ -1,6 +1,9 @@
 //! SipHash-2-4 keyed with 128 bits, as TensorFlow's `to_hash_bucket_strong` computes it
 //! (highwayhash's `SipHash(key, bytes)`): the hash of the salted `Hashing` layer.
 
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::ConfigArg;
+
 /// One SipRound over the state.
 fn sip_round(v: &mut [u64; 4]) {
     v[0] = v[0].wrapping_add(v[1]);
@@ -56,10 +59,7 @@ pub(crate) fn hash_bucket_strong(s: &[u8], num_buckets: u64, key: [i64; 2]) -> u
 
 /// Keras's `salt` argument from a config: null, an int `s` (the key `[s, s]`) or two ints;
 /// anything else is refused with `message` followed by the value, as Keras words it.
-pub(crate) fn salt_from_config(
-    v: Option<&serde_json::Value>,
-    message: &str,
-) -> crate::Result<Option<[i64; 2]>> {
+fn salt_from_config(v: Option<&serde_json::Value>, message: &str) -> crate::Result<Option<[i64; 2]>> {
     use serde_json::Value;
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -68,6 +68,25 @@ pub(crate) fn salt_from_config(
         }
         Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64().map(|k| [k, k])),
         Some(other) => Err(crate::Error::Value(format!("{message} Received: salt={other}."))),
+    }
+}
+
+/// The SipHash key of Hashing and the lookup layers (Keras's `salt`, an int `s` being
+/// `[s, s]`), read with Keras's message of the layer (`Hashing`'s, or `IndexLookup`'s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HashSalt(pub(crate) [i64; 2]);
+
+impl ConfigArg<LayerArgs> for Option<HashSalt> {
+    fn to_config(&self) -> serde_json::Value {
+        self.map_or(serde_json::Value::Null, |s| serde_json::json!(s.0))
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> crate::Result<Self> {
+        let message = if src.class == "Hashing" {
+            "The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or a single integer."
+        } else {
+            "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, or a single integer."
+        };
+        Ok(salt_from_config(src.cfg.get(key), message)?.map(HashSalt))
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::preprocessing::encoding::encoded_shape;
 use crate::layers::preprocessing::index_lookup::IndexLookup;
+use crate::layers::preprocessing::siphash::HashSalt;
 use crate::layers::reshaping::args::layer_common;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -56,14 +57,14 @@ impl StringLookup {
 
     /// The largest vocabulary (mask and OOV slots included).
     pub fn max_tokens(mut self, n: usize) -> Self {
-        self.lookup.max_tokens = Some(n);
+        self.lookup.args.max_tokens = Some(n);
         self.recheck()
     }
 
     /// How many OOV indices (0 makes unknown strings an error; 1, the default; more hash
     /// unknown strings into buckets with FarmHash, as Keras).
     pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.lookup.num_oov_indices = n;
+        self.lookup.args.num_oov_indices = n;
         self.recheck()
     }
 
@@ -72,9 +73,10 @@ impl StringLookup {
         self.salt_pair([salt, salt])
     }
 
-    crate::setters::setters! {
-        /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
-        salt_pair(lookup.salt): [i64; 2] => Some,
+    /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
+    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+        self.lookup.args.salt = Some(HashSalt(salt));
+        self
     }
 
     /// The string that means padding (index 0 in `int` mode).
@@ -92,7 +94,7 @@ impl StringLookup {
     /// `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
         match self.lookup.parse_mode(mode) {
-            Ok(m) => self.lookup.output_mode = m,
+            Ok(m) => self.lookup.args.output_mode = m,
             Err(e) => self.base.fail(e),
         }
         self.recheck()
@@ -100,13 +102,13 @@ impl StringLookup {
 
     /// Map indices back to strings ([`invert_ids`](Self::invert_ids)).
     pub fn invert(mut self, yes: bool) -> Self {
-        self.lookup.invert = yes;
+        self.lookup.args.invert = yes;
         self.recheck()
     }
 
     /// Encodings as wide as `max_tokens`.
     pub fn pad_to_max_tokens(mut self, yes: bool) -> Self {
-        self.lookup.pad_to_max_tokens = yes;
+        self.lookup.args.pad_to_max_tokens = yes;
         self.recheck()
     }
 
@@ -168,7 +170,7 @@ impl StringLookup {
     /// or the encodings.
     pub fn call_strings<S: AsRef<str>>(&self, strings: &[S], shape: &[usize]) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
-        if self.lookup.invert {
+        if self.lookup.args.invert {
             keras_bail!(
                 InvalidArgument,
                 "StringLookup with invert=True maps indices to strings: use invert_ids"
@@ -187,7 +189,7 @@ impl StringLookup {
     /// `invert=True`: the string of each index (unknown indices give the OOV token).
     pub fn invert_ids(&self, ids: &Tensor) -> Result<Vec<String>> {
         crate::layers::layer::check_pending(self)?;
-        if !self.lookup.invert {
+        if !self.lookup.args.invert {
             keras_bail!(InvalidArgument, "StringLookup.invert_ids needs invert=True");
         }
         Ok(self.lookup.invert_lookup(&crate::layers::preprocessing::encoding::ids_of(ids)))
@@ -216,7 +218,7 @@ impl Layer for StringLookup {
 
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         let depth = Some(self.lookup.output_depth());
-        Ok(encoded_shape(s, self.lookup.output_mode, depth, Some(1), |d| d == Some(1)))
+        Ok(encoded_shape(s, self.lookup.output_mode(), depth, Some(1), |d| d == Some(1)))
     }
 
     fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
@@ -229,8 +231,7 @@ impl Layer for StringLookup {
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        self.lookup.write_config_head(&mut m);
-        self.lookup.write_config_tail(&mut m);
+        self.lookup.write_config(&mut m);
         m.insert("encoding".into(), json!("utf-8"));
         Value::Object(m)
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::text::decode_utf8;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// The OOV token of Keras's `StringLookup`.
@@ -73,6 +75,157 @@ impl Mode {
     }
 }
 
+impl Standardize {
+    fn parse(s: &str) -> Result<Standardize> {
+        Ok(match s {
+            "lower_and_strip_punctuation" => Standardize::LowerAndStripPunctuation,
+            "lower" => Standardize::Lower,
+            "strip_punctuation" => Standardize::StripPunctuation,
+            "none" | "None" => Standardize::None,
+            other => keras_bail!(
+                InvalidArgument,
+                "TextVectorization: `standardize` must be one of 'lower_and_strip_punctuation', \
+                 'lower', 'strip_punctuation' or none. Received: standardize={other}"
+            ),
+        })
+    }
+}
+
+/// `null` is none, a name is read by `parse`; a custom function is written `"custom"` and
+/// cannot be read back.
+impl ConfigArg<LayerArgs> for Standardize {
+    fn to_config(&self) -> Value {
+        match self {
+            Standardize::None => Value::Null,
+            Standardize::Lower => json!("lower"),
+            Standardize::StripPunctuation => json!("strip_punctuation"),
+            Standardize::LowerAndStripPunctuation => json!("lower_and_strip_punctuation"),
+            Standardize::Custom(_) => json!("custom"),
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.unwrap_or(Standardize::None)),
+            Some(Value::Null) => Ok(Standardize::None),
+            Some(Value::String(s)) => Standardize::parse(s).map_err(|e| Error::Config(e.message().into())),
+            Some(other) => keras_bail!(
+                Config,
+                "TextVectorization: a custom `standardize` function cannot be loaded (got {other})"
+            ),
+        }
+    }
+}
+
+impl Split {
+    fn parse(s: &str) -> Result<Split> {
+        Ok(match s {
+            "whitespace" => Split::Whitespace,
+            "character" => Split::Character,
+            "none" | "None" => Split::None,
+            other => keras_bail!(
+                InvalidArgument,
+                "TextVectorization: `split` must be one of 'whitespace', 'character' or none. \
+                 Received: split={other}"
+            ),
+        })
+    }
+}
+
+/// As [`Standardize`]'s.
+impl ConfigArg<LayerArgs> for Split {
+    fn to_config(&self) -> Value {
+        match self {
+            Split::None => Value::Null,
+            Split::Whitespace => json!("whitespace"),
+            Split::Character => json!("character"),
+            Split::Custom(_) => json!("custom"),
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None => Ok(default.unwrap_or(Split::None)),
+            Some(Value::Null) => Ok(Split::None),
+            Some(Value::String(s)) => Split::parse(s).map_err(|e| Error::Config(e.message().into())),
+            Some(other) => {
+                keras_bail!(
+                    Config,
+                    "TextVectorization: a custom `split` function cannot be loaded (got {other})"
+                )
+            }
+        }
+    }
+}
+
+/// Written by its Keras name; a config's value that is not a string is the default.
+impl ConfigArg<LayerArgs> for Mode {
+    fn to_config(&self) -> Value {
+        json!(self.name())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key).and_then(Value::as_str) {
+            Some(m) => Mode::parse(m).map_err(|e| Error::Config(e.message().into())),
+            None => Ok(default.unwrap_or(Mode::Int)),
+        }
+    }
+}
+
+/// An integer (`1..=n`) or a list of sizes; `null` is none.
+impl ConfigArg<LayerArgs> for Option<Ngrams> {
+    fn to_config(&self) -> Value {
+        match self {
+            None => Value::Null,
+            Some(Ngrams::UpTo(n)) => json!(n),
+            Some(Ngrams::Sizes(v)) => json!(v),
+        }
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        Ok(match src.cfg.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(Ngrams::UpTo(n.as_u64().unwrap_or(0) as usize)),
+            Some(Value::Array(a)) => {
+                let sizes: Option<Vec<usize>> = a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect();
+                match sizes {
+                    Some(s) => Some(Ngrams::Sizes(s)),
+                    None => keras_bail!(Config, "TextVectorization `ngrams` must be integers, got {a:?}"),
+                }
+            }
+            Some(other) => keras_bail!(
+                Config,
+                "`ngrams` must be None, an integer, or a tuple of integers. Received: ngrams={other}"
+            ),
+        })
+    }
+}
+
+config_args! {
+    /// TextVectorization's Keras arguments, in the order of its `get_config()` (then the
+    /// vocabulary size).
+    #[derive(Clone)]
+    pub(crate) struct TextVectorizationArgs in TextVectorization.args, family LayerArgs {
+        max_tokens: Option<usize> = None,
+        standardize: Standardize = Standardize::LowerAndStripPunctuation,
+        split: Split = Split::Whitespace,
+        /// N-gram sizes, kept as a bound, not a list (`ngrams` from a config may be huge).
+        ngrams: Option<Ngrams> = None,
+        output_mode: Mode = Mode::Int,
+        /// Pad or cut `int` output to this many ids per text.
+        output_sequence_length: Option<usize> = None;
+            builder output_sequence_length(value: usize) => Some(value),
+        /// Make non-int outputs `max_tokens` wide whatever the vocabulary size.
+        pad_to_max_tokens: bool = false; builder pad_to_max_tokens(value: bool),
+        /// Always false (checked by `from_config`).
+        sparse: bool = false,
+        /// Always false (checked by `from_config`).
+        ragged: bool = false,
+        /// The vocabulary given (`vocabulary=` or `set_vocabulary`).
+        vocabulary: Option<Vec<String>> = None,
+        /// Its idf weights (tf_idf).
+        idf_weights: Option<Vec<f32>> = None,
+        /// Only utf-8 (checked by `from_config`).
+        encoding: String = "utf-8".into(),
+    }
+}
+
 /// N-gram sizes: `1..=n` (Keras's integer form) or a list (the tuple form).
 #[derive(Clone, Debug)]
 enum Ngrams {
@@ -109,18 +262,7 @@ enum Ngrams {
 #[derive(Clone)]
 pub struct TextVectorization {
     base: LayerBase,
-    max_tokens: Option<usize>,
-    standardize: Standardize,
-    split: Split,
-    /// `ngrams` as given (an int or a list), for the config.
-    ngrams_arg: Value,
-    ngrams: Option<Ngrams>,
-    mode: Mode,
-    output_sequence_length: Option<usize>,
-    pad_to_max_tokens: bool,
-    encoding: String,
-    input_vocabulary: Option<Vec<String>>,
-    input_idf_weights: Option<Vec<f32>>,
+    args: TextVectorizationArgs,
     /// Learned or given tokens, without the special ones.
     tokens: Vec<String>,
     index: HashMap<String, usize>,
@@ -150,17 +292,7 @@ impl TextVectorization {
     pub fn new() -> Self {
         TextVectorization {
             base: LayerBase::new("text_vectorization"),
-            max_tokens: None,
-            standardize: Standardize::LowerAndStripPunctuation,
-            split: Split::Whitespace,
-            ngrams_arg: Value::Null,
-            ngrams: None,
-            mode: Mode::Int,
-            output_sequence_length: None,
-            pad_to_max_tokens: false,
-            encoding: "utf-8".into(),
-            input_vocabulary: None,
-            input_idf_weights: None,
+            args: TextVectorizationArgs::defaults(),
             tokens: Vec::new(),
             index: HashMap::new(),
             idf: None,
@@ -173,94 +305,81 @@ impl TextVectorization {
 
     /// Largest vocabulary, special tokens included (must be > 1).
     pub fn max_tokens(mut self, n: usize) -> Self {
-        if n <= 1 {
+        self.args.max_tokens = Some(n);
+        self.check_max_tokens();
+        self
+    }
+
+    fn check_max_tokens(&mut self) {
+        if let Some(n) = self.args.max_tokens.filter(|&n| n <= 1) {
             self.base.fail(Error::InvalidArgument(format!(
                 "If set, `max_tokens` must be greater than 1. Received: max_tokens={n}"
             )));
         }
-        self.max_tokens = Some(n);
-        self
     }
 
     /// `"lower_and_strip_punctuation"` (default), `"lower"`, `"strip_punctuation"` or `"none"`.
     pub fn standardize(mut self, s: &str) -> Self {
-        self.standardize = match s {
-            "lower_and_strip_punctuation" => Standardize::LowerAndStripPunctuation,
-            "lower" => Standardize::Lower,
-            "strip_punctuation" => Standardize::StripPunctuation,
-            "none" | "None" => Standardize::None,
-            other => {
-                self.base.fail(Error::InvalidArgument(format!(
-                    "TextVectorization: `standardize` must be one of 'lower_and_strip_punctuation', \
-                     'lower', 'strip_punctuation' or none. Received: standardize={other}"
-                )));
-                Standardize::None
+        match Standardize::parse(s) {
+            Ok(v) => self.args.standardize = v,
+            Err(e) => {
+                self.base.fail(e);
+                self.args.standardize = Standardize::None;
             }
-        };
+        }
         self
     }
 
     /// A custom standardization (not serializable: `get_config` writes `"custom"`).
     pub fn standardize_with(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
-        self.standardize = Standardize::Custom(Arc::new(f));
+        self.args.standardize = Standardize::Custom(Arc::new(f));
         self
     }
 
     /// `"whitespace"` (default), `"character"` or `"none"` (each string is one token).
     pub fn split(mut self, s: &str) -> Self {
-        self.split = match s {
-            "whitespace" => Split::Whitespace,
-            "character" => Split::Character,
-            "none" | "None" => Split::None,
-            other => {
-                self.base.fail(Error::InvalidArgument(format!(
-                    "TextVectorization: `split` must be one of 'whitespace', 'character' or none. \
-                     Received: split={other}"
-                )));
-                Split::None
+        match Split::parse(s) {
+            Ok(v) => self.args.split = v,
+            Err(e) => {
+                self.base.fail(e);
+                self.args.split = Split::None;
             }
-        };
+        }
         self
     }
 
     /// A custom splitter (not serializable: `get_config` writes `"custom"`).
     pub fn split_with(mut self, f: impl Fn(&str) -> Vec<String> + Send + Sync + 'static) -> Self {
-        self.split = Split::Custom(Arc::new(f));
+        self.args.split = Split::Custom(Arc::new(f));
         self
     }
 
     /// N-grams of sizes 1..=n.
     pub fn ngrams(mut self, n: usize) -> Self {
-        self.ngrams_arg = json!(n);
-        // Kept as a bound, not a list: `ngrams` from a config may be huge.
-        self.ngrams = Some(Ngrams::UpTo(n));
+        self.args.ngrams = Some(Ngrams::UpTo(n));
         self
     }
 
     /// N-grams of exactly these sizes (Keras's tuple form).
     pub fn ngram_sizes(mut self, sizes: &[usize]) -> Self {
-        if sizes.contains(&0) {
-            self.base.fail(Error::InvalidArgument("TextVectorization: n-gram sizes must be >= 1".into()));
-        }
-        self.ngrams_arg = json!(sizes);
-        self.ngrams = Some(Ngrams::Sizes(sizes.to_vec()));
+        self.args.ngrams = Some(Ngrams::Sizes(sizes.to_vec()));
+        self.check_ngram_sizes();
         self
     }
 
     /// `"int"` (default), `"multi_hot"`, `"count"`, `"tf_idf"` or `"one_hot"`.
     pub fn output_mode(mut self, m: &str) -> Self {
         match Mode::parse(m) {
-            Ok(mode) => self.mode = mode,
+            Ok(mode) => self.args.output_mode = mode,
             Err(e) => self.base.fail(e),
         }
         self
     }
 
-    crate::setters::setters! {
-        /// Pad or cut `int` output to this many ids per text.
-        output_sequence_length: usize => Some,
-        /// Make non-int outputs `max_tokens` wide whatever the vocabulary size.
-        pad_to_max_tokens: bool,
+    fn check_ngram_sizes(&mut self) {
+        if matches!(&self.args.ngrams, Some(Ngrams::Sizes(s)) if s.contains(&0)) {
+            self.base.fail(Error::InvalidArgument("TextVectorization: n-gram sizes must be >= 1".into()));
+        }
     }
 
     crate::layers::builders::name_builder!();
@@ -269,7 +388,7 @@ impl TextVectorization {
     /// tokens (`""`, `"[UNK]"` in int mode; `"[UNK]"` otherwise), or omit them.
     pub fn vocabulary(mut self, vocab: &[&str]) -> Self {
         let v: Vec<String> = vocab.iter().map(|s| s.to_string()).collect();
-        self.input_vocabulary = Some(v.clone());
+        self.args.vocabulary = Some(v.clone());
         self.has_input_vocabulary = true;
         if let Err(e) = self.set_vocab_checked(v, None) {
             self.base.fail(e);
@@ -280,8 +399,8 @@ impl TextVectorization {
     /// A fixed vocabulary with its idf weights (tf_idf mode).
     pub fn vocabulary_with_idf(mut self, vocab: &[&str], idf_weights: &[f32]) -> Self {
         let v: Vec<String> = vocab.iter().map(|s| s.to_string()).collect();
-        self.input_vocabulary = Some(v.clone());
-        self.input_idf_weights = Some(idf_weights.to_vec());
+        self.args.vocabulary = Some(v.clone());
+        self.args.idf_weights = Some(idf_weights.to_vec());
         self.has_input_vocabulary = true;
         if let Err(e) = self.set_vocab_checked(v, Some(idf_weights.to_vec())) {
             self.base.fail(e);
@@ -293,22 +412,23 @@ impl TextVectorization {
         if let Some(e) = &self.base.pending_error {
             return Err(e.clone());
         }
-        if self.mode != Mode::Int && self.output_sequence_length.is_some() {
+        if self.args.output_mode != Mode::Int && self.args.output_sequence_length.is_some() {
             keras_bail!(
                 InvalidArgument,
                 "`output_sequence_length` must not be set if `output_mode` is not 'int'. Received \
                  output_sequence_length={:?}.",
-                self.output_sequence_length.unwrap_or(0)
+                self.args.output_sequence_length.unwrap_or(0)
             );
         }
-        if self.pad_to_max_tokens && self.mode != Mode::Int && self.max_tokens.is_none() {
+        if self.args.pad_to_max_tokens && self.args.output_mode != Mode::Int && self.args.max_tokens.is_none()
+        {
             keras_bail!(InvalidArgument, "TextVectorization: `pad_to_max_tokens=True` needs `max_tokens`");
         }
         Ok(())
     }
 
     fn token_start(&self) -> usize {
-        if self.mode == Mode::Int {
+        if self.args.output_mode == Mode::Int {
             2
         } else {
             1
@@ -316,7 +436,7 @@ impl TextVectorization {
     }
 
     fn standardized(&self, s: &str) -> String {
-        match &self.standardize {
+        match &self.args.standardize {
             Standardize::None => s.to_string(),
             // tf.strings.lower without an encoding lowercases ASCII only.
             Standardize::Lower => s.to_ascii_lowercase(),
@@ -329,7 +449,7 @@ impl TextVectorization {
     /// The tokens of one text after standardize, split and n-grams (what the lookup sees).
     pub fn preprocess(&self, text: &str) -> Vec<String> {
         let s = self.standardized(text);
-        let toks: Vec<String> = match &self.split {
+        let toks: Vec<String> = match &self.args.split {
             Split::None => vec![s],
             // tf.strings.split: ASCII whitespace only, runs count as one separator.
             Split::Whitespace => s
@@ -340,7 +460,7 @@ impl TextVectorization {
             Split::Character => s.chars().map(String::from).collect(),
             Split::Custom(f) => f(&s),
         };
-        match &self.ngrams {
+        match &self.args.ngrams {
             None => toks,
             Some(ngrams) => {
                 let sizes: Vec<usize> = match ngrams {
@@ -398,7 +518,7 @@ impl TextVectorization {
         if self.has_input_vocabulary || self.token_counts.is_empty() {
             if !self.has_input_vocabulary {
                 self.set_tokens(Vec::new());
-                if self.mode == Mode::TfIdf {
+                if self.args.output_mode == Mode::TfIdf {
                     self.idf = Some(vec![0.0; self.depth()]);
                 }
             }
@@ -409,14 +529,14 @@ impl TextVectorization {
             .filter(|(k, _)| k != MASK_TOKEN && k != OOV_TOKEN)
             .collect();
         counts.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| b.0.as_bytes().cmp(a.0.as_bytes())));
-        if let Some(m) = self.max_tokens {
+        if let Some(m) = self.args.max_tokens {
             counts.truncate(m.saturating_sub(self.token_start()));
         }
         let docs = self.num_documents as f64;
         let weights: Vec<f32> =
             counts.iter().map(|(_, (_, d))| (1.0 + docs / (1.0 + *d as f64)).ln() as f32).collect();
         self.set_tokens(counts.into_iter().map(|(t, _)| t).collect());
-        if self.mode == Mode::TfIdf {
+        if self.args.output_mode == Mode::TfIdf {
             let mean =
                 if weights.is_empty() { 0.0 } else { weights.iter().sum::<f32>() / weights.len() as f32 };
             let mut idf = vec![mean; self.token_start()];
@@ -449,21 +569,21 @@ impl TextVectorization {
     }
 
     fn set_vocab_checked(&mut self, vocab: Vec<String>, idf_weights: Option<Vec<f32>>) -> Result<()> {
-        if self.mode == Mode::TfIdf && idf_weights.is_none() {
+        if self.args.output_mode == Mode::TfIdf && idf_weights.is_none() {
             keras_bail!(InvalidArgument, "`idf_weights` must be set if output_mode is 'tf_idf'.");
         }
-        if self.mode != Mode::TfIdf && idf_weights.is_some() {
+        if self.args.output_mode != Mode::TfIdf && idf_weights.is_some() {
             keras_bail!(
                 InvalidArgument,
                 "`idf_weights` should only be set if output_mode is `'tf_idf'`. Received: output_mode={}",
-                self.mode.name()
+                self.args.output_mode.name()
             );
         }
         if vocab.is_empty() {
             keras_bail!(InvalidArgument, "Cannot set an empty vocabulary.");
         }
         let specials: Vec<&str> =
-            if self.mode == Mode::Int { vec![MASK_TOKEN, OOV_TOKEN] } else { vec![OOV_TOKEN] };
+            if self.args.output_mode == Mode::Int { vec![MASK_TOKEN, OOV_TOKEN] } else { vec![OOV_TOKEN] };
         let found = vocab.len() >= specials.len() && vocab.iter().zip(&specials).all(|(a, b)| a == b);
         let tokens: Vec<String> = if found { vocab[specials.len()..].to_vec() } else { vocab.clone() };
         let mut seen = std::collections::HashSet::new();
@@ -484,7 +604,7 @@ impl TextVectorization {
             );
         }
         let size = specials.len() + tokens.len();
-        if let Some(m) = self.max_tokens {
+        if let Some(m) = self.args.max_tokens {
             if size > m {
                 keras_bail!(
                     InvalidArgument,
@@ -525,8 +645,8 @@ impl TextVectorization {
         self.check()?;
         let v: Vec<String> = vocab.iter().map(|s| s.to_string()).collect();
         self.set_vocab_checked(v.clone(), idf_weights.map(<[f32]>::to_vec))?;
-        self.input_vocabulary = Some(v);
-        self.input_idf_weights = idf_weights.map(<[f32]>::to_vec);
+        self.args.vocabulary = Some(v);
+        self.args.idf_weights = idf_weights.map(<[f32]>::to_vec);
         self.has_input_vocabulary = true;
         Ok(())
     }
@@ -535,7 +655,7 @@ impl TextVectorization {
     pub fn get_vocabulary(&self, include_special_tokens: bool) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
         if include_special_tokens {
-            if self.mode == Mode::Int {
+            if self.args.output_mode == Mode::Int {
                 v.push(MASK_TOKEN.into());
             }
             v.push(OOV_TOKEN.into());
@@ -575,7 +695,7 @@ impl TextVectorization {
         while lines.last().is_some_and(|l| l.is_empty()) {
             lines.pop();
         }
-        let idf = if self.mode == Mode::TfIdf {
+        let idf = if self.args.output_mode == Mode::TfIdf {
             match &self.idf {
                 Some(w) if w.len() >= lines.len() => Some(w[..lines.len()].to_vec()),
                 _ => keras_bail!(
@@ -591,14 +711,14 @@ impl TextVectorization {
     }
 
     fn depth(&self) -> usize {
-        match (self.pad_to_max_tokens, self.max_tokens) {
+        match (self.args.pad_to_max_tokens, self.args.max_tokens) {
             (true, Some(m)) => m,
             _ => self.vocabulary_size(),
         }
     }
 
     fn lookup(&self, tok: &str) -> usize {
-        if self.mode == Mode::Int && tok == MASK_TOKEN {
+        if self.args.output_mode == Mode::Int && tok == MASK_TOKEN {
             return 0;
         }
         self.index.get(tok).copied().unwrap_or(self.token_start() - 1)
@@ -608,13 +728,13 @@ impl TextVectorization {
     /// `[texts, depth]` float32 otherwise.
     pub fn call_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Tensor> {
         self.check()?;
-        if !(self.has_vocabulary || self.mode == Mode::Int || self.pad_to_max_tokens) {
+        if !(self.has_vocabulary || self.args.output_mode == Mode::Int || self.args.pad_to_max_tokens) {
             keras_bail!(
                 State,
                 "When using `output_mode={}` and `pad_to_max_tokens=False`, you must set the layer's \
                  vocabulary before calling it. Either pass a `vocabulary` argument to the layer, or call \
                  `adapt` with some sample data.",
-                self.mode.name()
+                self.args.output_mode.name()
             );
         }
         let ids: Vec<Vec<usize>> = texts
@@ -622,9 +742,11 @@ impl TextVectorization {
             .map(|t| self.preprocess(t.as_ref()).iter().map(|w| self.lookup(w)).collect())
             .collect();
         let n = texts.len();
-        if self.mode == Mode::Int {
-            let len =
-                self.output_sequence_length.unwrap_or_else(|| ids.iter().map(Vec::len).max().unwrap_or(0));
+        if self.args.output_mode == Mode::Int {
+            let len = self
+                .args
+                .output_sequence_length
+                .unwrap_or_else(|| ids.iter().map(Vec::len).max().unwrap_or(0));
             let mut out = vec![0i64; n * len];
             for (r, row) in ids.iter().enumerate() {
                 for (k, &id) in row.iter().take(len).enumerate() {
@@ -633,7 +755,7 @@ impl TextVectorization {
             }
             return Ok(Tensor::from_i64(out, [n, len])?);
         }
-        if self.mode == Mode::OneHot && !matches!(self.split, Split::None) {
+        if self.args.output_mode == Mode::OneHot && !matches!(self.args.split, Split::None) {
             keras_bail!(
                 InvalidArgument,
                 "TextVectorization: output_mode 'one_hot' is supported only with split none (one token per \
@@ -648,13 +770,13 @@ impl TextVectorization {
                     continue;
                 }
                 let cell = &mut out[r * depth + id];
-                match self.mode {
+                match self.args.output_mode {
                     Mode::MultiHot | Mode::OneHot => *cell = 1.0,
                     _ => *cell += 1.0,
                 }
             }
         }
-        if self.mode == Mode::TfIdf {
+        if self.args.output_mode == Mode::TfIdf {
             let idf = self.idf.as_ref().ok_or_else(|| {
                 Error::State("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.".into())
             })?;
@@ -675,106 +797,27 @@ impl TextVectorization {
 
     /// Rebuilds from a Keras config (callable standardize/split cannot be restored).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = TextVectorization::new();
-        l.base.apply_config(cfg);
-        let opt_usize = |k: &str| -> Result<Option<usize>> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
-                    Error::Config(format!("TextVectorization `{k}` must be an integer, got {v}"))
-                }),
-            }
-        };
-        if let Some(m) = opt_usize("max_tokens")? {
-            l = l.max_tokens(m);
-        }
-        match cfg.get("standardize") {
-            None => {}
-            Some(Value::Null) => l = l.standardize("none"),
-            Some(Value::String(s)) => l = l.standardize(s),
-            Some(other) => keras_bail!(
-                Config,
-                "TextVectorization: a custom `standardize` function cannot be loaded (got {other})"
-            ),
-        }
-        match cfg.get("split") {
-            None => {}
-            Some(Value::Null) => l = l.split("none"),
-            Some(Value::String(s)) => l = l.split(s),
-            Some(other) => {
-                keras_bail!(
-                    Config,
-                    "TextVectorization: a custom `split` function cannot be loaded (got {other})"
-                )
-            }
-        }
-        match cfg.get("ngrams") {
-            None | Some(Value::Null) => {}
-            Some(Value::Number(n)) => l = l.ngrams(n.as_u64().unwrap_or(0) as usize),
-            Some(Value::Array(a)) => {
-                let sizes: Option<Vec<usize>> = a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect();
-                match sizes {
-                    Some(s) => l = l.ngram_sizes(&s),
-                    None => keras_bail!(Config, "TextVectorization `ngrams` must be integers, got {a:?}"),
-                }
-            }
-            Some(other) => keras_bail!(
-                Config,
-                "`ngrams` must be None, an integer, or a tuple of integers. Received: ngrams={other}"
-            ),
-        }
-        if let Some(m) = cfg.get("output_mode").and_then(Value::as_str) {
-            l = l.output_mode(m);
-        }
-        if let Some(n) = opt_usize("output_sequence_length")? {
-            l = l.output_sequence_length(n);
-        }
-        if let Some(p) = cfg.get("pad_to_max_tokens").and_then(Value::as_bool) {
-            l = l.pad_to_max_tokens(p);
-        }
-        for k in ["sparse", "ragged"] {
-            if cfg.get(k).and_then(Value::as_bool) == Some(true) {
+        let mut args = TextVectorizationArgs::read_args(&mut LayerCfg::new(cfg, "TextVectorization"))?;
+        for (k, set) in [("sparse", args.sparse), ("ragged", args.ragged)] {
+            if set {
                 keras_bail!(Config, "TextVectorization: `{k}=True` outputs are not supported by keras-rs");
             }
         }
-        if let Some(e) = cfg.get("encoding").and_then(Value::as_str) {
-            if !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8") {
-                keras_bail!(Config, "TextVectorization: only the utf-8 encoding is supported, got '{e}'");
-            }
-            l.encoding = e.to_string();
+        let e = &args.encoding;
+        if !e.eq_ignore_ascii_case("utf-8") && !e.eq_ignore_ascii_case("utf8") {
+            keras_bail!(Config, "TextVectorization: only the utf-8 encoding is supported, got '{e}'");
         }
-        let strings = |k: &str| -> Result<Option<Vec<String>>> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(String::from)
-                            .ok_or_else(|| Error::Config(format!("TextVectorization `{k}` must be strings")))
-                    })
-                    .collect::<Result<Vec<_>>>()
-                    .map(Some),
-                Some(v) => keras_bail!(Config, "TextVectorization `{k}` must be a list (vocabulary files are not read from configs), got {v}"),
-            }
-        };
-        let idf = match cfg.get("idf_weights") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(|v| {
-                        v.as_f64()
-                            .map(|x| x as f32)
-                            .ok_or_else(|| Error::Config("`idf_weights` must be numbers".into()))
-                    })
-                    .collect::<Result<Vec<f32>>>()?,
-            ),
-            Some(v) => keras_bail!(Config, "TextVectorization `idf_weights` must be a list, got {v}"),
-        };
+        // Set by `set_vocabulary` below.
+        let (vocabulary, idf) = (args.vocabulary.take(), args.idf_weights.take());
+        let mut l = TextVectorization::new();
+        l.base.apply_config(cfg);
+        l.args = args;
+        l.check_max_tokens();
+        l.check_ngram_sizes();
         if let Some(e) = l.base.pending_error.take() {
             return Err(Error::Config(e.message().to_string()));
         }
-        if let Some(v) = strings("vocabulary")? {
+        if let Some(v) = vocabulary {
             let refs: Vec<&str> = v.iter().map(String::as_str).collect();
             l.set_vocabulary(&refs, idf.as_deref()).map_err(|e| Error::Config(e.message().to_string()))?;
         }
@@ -790,8 +833,8 @@ impl Layer for TextVectorization {
     }
     fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
         let batch = s.first().copied().flatten();
-        Ok(match self.mode {
-            Mode::Int => vec![batch, self.output_sequence_length],
+        Ok(match self.args.output_mode {
+            Mode::Int => vec![batch, self.args.output_sequence_length],
             _ => vec![batch, Some(self.depth())],
         })
     }
@@ -805,42 +848,7 @@ impl Layer for TextVectorization {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        let custom = json!("custom");
-        m.insert("max_tokens".into(), json!(self.max_tokens));
-        m.insert(
-            "standardize".into(),
-            match &self.standardize {
-                Standardize::None => Value::Null,
-                Standardize::Lower => json!("lower"),
-                Standardize::StripPunctuation => json!("strip_punctuation"),
-                Standardize::LowerAndStripPunctuation => json!("lower_and_strip_punctuation"),
-                Standardize::Custom(_) => custom.clone(),
-            },
-        );
-        m.insert(
-            "split".into(),
-            match &self.split {
-                Split::None => Value::Null,
-                Split::Whitespace => json!("whitespace"),
-                Split::Character => json!("character"),
-                Split::Custom(_) => custom,
-            },
-        );
-        m.insert("ngrams".into(), self.ngrams_arg.clone());
-        m.insert("output_mode".into(), json!(self.mode.name()));
-        m.insert("output_sequence_length".into(), json!(self.output_sequence_length));
-        m.insert("pad_to_max_tokens".into(), json!(self.pad_to_max_tokens));
-        m.insert("sparse".into(), json!(false));
-        m.insert("ragged".into(), json!(false));
-        m.insert("vocabulary".into(), json!(self.input_vocabulary));
-        m.insert(
-            "idf_weights".into(),
-            match &self.input_idf_weights {
-                Some(w) => Value::Array(w.iter().map(|&x| json!(x as f64)).collect()),
-                None => Value::Null,
-            },
-        );
-        m.insert("encoding".into(), json!(self.encoding));
+        self.args.write_args(&mut m);
         m.insert("vocabulary_size".into(), json!(self.vocabulary_size()));
         Value::Object(m)
     }

@@ -37,16 +37,6 @@ macro_rules! data_format_builder {
 }
 pub(crate) use data_format_builder;
 
-/// A float argument of a config (`default` when absent), kept as f64 so it serializes
-/// exactly as Keras wrote it.
-pub(crate) fn f64_arg(cfg: &Value, key: &str, default: f64, class: &str) -> Result<f64> {
-    match cfg.get(key) {
-        None => Ok(default),
-        Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(default)),
-        Some(other) => keras_bail!(Config, "{class}: `{key}` must be a number, received {key}={other}"),
-    }
-}
-
 /// A config entry that must be present: `cfg[key]`, or the error
 /// "`{class}` config needs `{key}`".
 pub(crate) fn required<'a>(cfg: &'a Value, key: &str, class: &str) -> Result<&'a Value> {
