@@ -9,7 +9,7 @@
 //!   the constructor falls back to its default), and linear for an activation;
 //! - a value of the wrong type is an error naming the class, the key and the value.
 //!
-//! ```ignore
+//! ```text
 //! config_args! {
 //!     /// Dense's Keras arguments.
 //!     pub(crate) struct DenseArgs in Dense.args, family LayerArgs {
