@@ -573,3 +573,25 @@ fn rms_normalization_and_adaptive_poolings_give_errors_not_panics() {
     assert!(AdaptiveAveragePooling2D::from_config(&json!({"output_size": [2, 2], "data_format": "nchw"}))
         .is_err());
 }
+
+/// Keras's other class names (`MaxPool2D`, `Convolution2D`, ...): the Rust type aliases build
+/// the same layers, and a config that names an alias loads the layer Keras makes from it.
+#[test]
+fn keras_class_aliases_build_and_load_the_same_layers() {
+    let pool: layers::MaxPool2D = layers::MaxPool2D::new([2, 2]);
+    assert_eq!(pool.class_name(), "MaxPooling2D");
+    assert_eq!(layers::GlobalAvgPool1D::new().class_name(), "GlobalAveragePooling1D");
+    assert_eq!(layers::Convolution2D::new(3, [3, 3]).class_name(), "Conv2D");
+    for (alias, class) in layers::CLASS_ALIASES {
+        assert!(layers::registered_class_names().contains(&class), "{alias} -> {class}");
+    }
+    let cfg = json!({"module": "keras.layers", "class_name": "AvgPool2D",
+                     "config": {"name": "p", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}});
+    let layer = layers::deserialize(&cfg).unwrap();
+    assert_eq!(layer.class_name(), "AveragePooling2D");
+    assert_eq!(layer.name(), "p");
+    let cfg = json!({"class_name": "Convolution1D", "config": {"filters": 2, "kernel_size": [3]}});
+    assert_eq!(layers::deserialize(&cfg).unwrap().class_name(), "Conv1D");
+    let e = layers::deserialize(&json!({"class_name": "MaxPool9D", "config": {}})).err().unwrap().to_string();
+    assert!(e.contains("Unknown layer class 'MaxPool9D'"), "{e}");
+}

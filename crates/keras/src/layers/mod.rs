@@ -147,6 +147,75 @@ pub use convolutional::{
     SeparableConv1D, SeparableConv2D,
 };
 pub use data_format::DataFormat;
+
+// Keras's other names of the same classes (`keras.layers.MaxPool2D is
+// keras.layers.MaxPooling2D`).
+
+/// Keras's `Convolution1D`: [`Conv1D`].
+pub type Convolution1D = Conv1D;
+/// Keras's `Convolution2D`: [`Conv2D`].
+pub type Convolution2D = Conv2D;
+/// Keras's `Convolution3D`: [`Conv3D`].
+pub type Convolution3D = Conv3D;
+/// Keras's `Convolution1DTranspose`: [`Conv1DTranspose`].
+pub type Convolution1DTranspose = Conv1DTranspose;
+/// Keras's `Convolution2DTranspose`: [`Conv2DTranspose`].
+pub type Convolution2DTranspose = Conv2DTranspose;
+/// Keras's `Convolution3DTranspose`: [`Conv3DTranspose`].
+pub type Convolution3DTranspose = Conv3DTranspose;
+/// Keras's `SeparableConvolution1D`: [`SeparableConv1D`].
+pub type SeparableConvolution1D = SeparableConv1D;
+/// Keras's `SeparableConvolution2D`: [`SeparableConv2D`].
+pub type SeparableConvolution2D = SeparableConv2D;
+/// Keras's `AvgPool1D`: [`AveragePooling1D`].
+pub type AvgPool1D = AveragePooling1D;
+/// Keras's `AvgPool2D`: [`AveragePooling2D`].
+pub type AvgPool2D = AveragePooling2D;
+/// Keras's `AvgPool3D`: [`AveragePooling3D`].
+pub type AvgPool3D = AveragePooling3D;
+/// Keras's `MaxPool1D`: [`MaxPooling1D`].
+pub type MaxPool1D = MaxPooling1D;
+/// Keras's `MaxPool2D`: [`MaxPooling2D`].
+pub type MaxPool2D = MaxPooling2D;
+/// Keras's `MaxPool3D`: [`MaxPooling3D`].
+pub type MaxPool3D = MaxPooling3D;
+/// Keras's `GlobalAvgPool1D`: [`GlobalAveragePooling1D`].
+pub type GlobalAvgPool1D = GlobalAveragePooling1D;
+/// Keras's `GlobalAvgPool2D`: [`GlobalAveragePooling2D`].
+pub type GlobalAvgPool2D = GlobalAveragePooling2D;
+/// Keras's `GlobalAvgPool3D`: [`GlobalAveragePooling3D`].
+pub type GlobalAvgPool3D = GlobalAveragePooling3D;
+/// Keras's `GlobalMaxPool1D`: [`GlobalMaxPooling1D`].
+pub type GlobalMaxPool1D = GlobalMaxPooling1D;
+/// Keras's `GlobalMaxPool2D`: [`GlobalMaxPooling2D`].
+pub type GlobalMaxPool2D = GlobalMaxPooling2D;
+/// Keras's `GlobalMaxPool3D`: [`GlobalMaxPooling3D`].
+pub type GlobalMaxPool3D = GlobalMaxPooling3D;
+
+/// The class names Keras also accepts for its layers (the aliases above), with the class
+/// each one names: a config that says `"MaxPool2D"` loads a `MaxPooling2D`, as in Keras.
+pub const CLASS_ALIASES: [(&str, &str); 20] = [
+    ("Convolution1D", "Conv1D"),
+    ("Convolution2D", "Conv2D"),
+    ("Convolution3D", "Conv3D"),
+    ("Convolution1DTranspose", "Conv1DTranspose"),
+    ("Convolution2DTranspose", "Conv2DTranspose"),
+    ("Convolution3DTranspose", "Conv3DTranspose"),
+    ("SeparableConvolution1D", "SeparableConv1D"),
+    ("SeparableConvolution2D", "SeparableConv2D"),
+    ("AvgPool1D", "AveragePooling1D"),
+    ("AvgPool2D", "AveragePooling2D"),
+    ("AvgPool3D", "AveragePooling3D"),
+    ("MaxPool1D", "MaxPooling1D"),
+    ("MaxPool2D", "MaxPooling2D"),
+    ("MaxPool3D", "MaxPooling3D"),
+    ("GlobalAvgPool1D", "GlobalAveragePooling1D"),
+    ("GlobalAvgPool2D", "GlobalAveragePooling2D"),
+    ("GlobalAvgPool3D", "GlobalAveragePooling3D"),
+    ("GlobalMaxPool1D", "GlobalMaxPooling1D"),
+    ("GlobalMaxPool2D", "GlobalMaxPooling2D"),
+    ("GlobalMaxPool3D", "GlobalMaxPooling3D"),
+];
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{
@@ -347,6 +416,7 @@ pub fn deserialize(v: &Value) -> Result<Box<dyn Layer>> {
     let legacy = v.get("module").is_none();
     let module = v.get("module").and_then(Value::as_str);
     let builtin = legacy || module.is_some_and(|m| m == "keras" || m.starts_with("keras."));
+    let class = CLASS_ALIASES.iter().find(|(alias, _)| *alias == class).map_or(class, |(_, name)| *name);
     match registry().iter().find(|(n, _)| *n == class) {
         Some((_, f)) if builtin => f(&cfg),
         _ if !builtin => object_registration::could_not_locate(class, v),
