@@ -90,21 +90,14 @@ fn nasnet(
     cfg: &NasNetConfig,
     input_shape: Option<Vec<Option<usize>>>,
 ) -> Result<Functional> {
-    if let Weights::File(p) = &args.weights {
-        if !p.exists() {
-            keras_bail!(
-                InvalidArgument,
-                "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
-                 on ImageNet), or the path to the weights file to be loaded."
-            );
-        }
-    }
-    if args.weights == Weights::ImageNet && args.include_top && args.classes != 1000 {
-        keras_bail!(
-            InvalidArgument,
-            "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000"
-        );
-    }
+    args.check_weights_worded(
+        |_| {
+            "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
+             on ImageNet), or the path to the weights file to be loaded."
+                .to_string()
+        },
+        |_| "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string(),
+    )?;
     if let Some(s) = &input_shape {
         if s.contains(&None) && args.weights == Weights::ImageNet {
             keras_bail!(
