@@ -205,13 +205,15 @@ fn configs_round_trip_through_the_registry() {
         let c = load(&name);
         let again = deserialize(&c.layer.serialize()).unwrap();
         assert_eq!(again.get_config(), c.layer.get_config(), "{name}");
-        assert_eq!(again.class_name(), c.json["layer"]["class_name"].as_str().unwrap());
+        assert_eq!(again.serialize()["class_name"], c.json["layer"]["class_name"], "{name}");
     }
 }
 
 #[test]
 fn keras_error_messages() {
-    use keras::layers::{Add, Attention, Concatenate, Dense, Dot, MultiHeadAttention, Subtract};
+    use keras::layers::{
+        Add, Attention, Concatenate, Dense, Dot, GroupQueryAttention, MultiHeadAttention, Subtract,
+    };
     let text = std::fs::read_to_string(dir().join("errors.json")).unwrap();
     let want: Value = serde_json::from_str(&text).unwrap();
     let msg = |k: &str| want[k].as_str().unwrap().to_string();
@@ -252,6 +254,31 @@ fn keras_error_messages() {
         ])
         .unwrap_err();
     assert_eq!(e.message(), msg("mha_value_key"));
+    assert_eq!(GroupQueryAttention::new(2, 3, 2).err().unwrap().message(), msg("gqa_divisible"));
+    let mut gqa = GroupQueryAttention::new(2, 4, 2).unwrap().sliding_window(0);
+    let e = gqa.build_multi(&[s(&[None, Some(4), Some(5)]), s(&[None, Some(6), Some(5)])]).unwrap_err();
+    assert_eq!(e.message(), msg("gqa_window"));
+    let e = GroupQueryAttention::new(2, 4, 2)
+        .unwrap()
+        .compute_output_shapes(&[s(&[None, Some(4), Some(5)]), s(&[None, Some(6), Some(3)])])
+        .unwrap_err();
+    assert_eq!(e.message(), msg("gqa_output_shape"));
+    // keras-rs's own checks: sizes of zero, inputs other than (batch, seq, features); a config
+    // is checked as the constructor checks.
+    for (h, q, kv) in [(0, 2, 2), (2, 0, 2), (2, 2, 0)] {
+        assert!(GroupQueryAttention::new(h, q, kv).is_err());
+    }
+    let e = GroupQueryAttention::new(2, 4, 2)
+        .unwrap()
+        .build_multi(&[s(&[None, Some(4)]), s(&[None, Some(4)])])
+        .unwrap_err();
+    assert!(e.message().contains("rank 3"), "{e}");
+    let cfg = serde_json::json!({"module": "keras.layers", "class_name": "GroupQueryAttention",
+        "config": {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 1}});
+    assert_eq!(deserialize(&cfg).unwrap().get_config()["num_key_value_heads"], 1);
+    let bad = serde_json::json!({"module": "keras.layers", "class_name": "GroupQueryAttention",
+        "config": {"head_dim": 2, "num_query_heads": 3, "num_key_value_heads": 2}});
+    assert_eq!(deserialize(&bad).err().unwrap().message(), msg("gqa_divisible"));
     let mut d = Dense::new(2);
     d.build(&[None, Some(3)]).unwrap();
     let kw: CallKwargs = CallKwargs::new().with_value("foo", serde_json::json!(1));
@@ -261,21 +288,18 @@ fn keras_error_messages() {
 }
 
 /// d(sum(out * w))/d(param) by central differences against the tape, for every weight and
-/// the query of a masked, causal MultiHeadAttention with a gate.
-#[test]
-fn multi_head_attention_gradients_match_finite_differences() {
-    use keras::layers::MultiHeadAttention;
-    keras::utils::set_random_seed(7);
-    let mut mha = MultiHeadAttention::new(2, 3).value_dim(2).use_gate(true);
+/// the query of a masked, causal attention `layer` (query `(2, 3, 5)`, value `(2, 4, 5)`)
+/// with `n_weights` trainable weights; returns how many entries were checked.
+fn attention_gradients_match_finite_differences(layer: &mut dyn Layer, n_weights: usize) -> usize {
     let (b, t, s, d) = (2, 3, 4, 5);
-    mha.build_multi(&[vec![None, Some(t), Some(d)], vec![None, Some(s), Some(d)]]).unwrap();
+    layer.build_multi(&[vec![None, Some(t), Some(d)], vec![None, Some(s), Some(d)]]).unwrap();
     let gen = |n: usize, k: f32| -> Vec<f32> { (0..n).map(|i| ((i as f32 + k) * 0.731).sin()).collect() };
     let q = Tensor::new(gen(b * t * d, 0.3), [b, t, d]).unwrap();
     let v = Tensor::new(gen(b * s * d, 1.7), [b, s, d]).unwrap();
     let vmask = Tensor::new(vec![1., 1., 0., 1., 1., 0., 1., 1.], [b, s]).unwrap();
     let cot = Tensor::new(gen(b * t * d, 5.1), [b, t, d]).unwrap();
     let kw: CallKwargs = CallKwargs::new().with_value("use_causal_mask", serde_json::json!(true));
-    let run = |m: &MultiHeadAttention, q: &Tensor| -> Tensor {
+    let run = |m: &dyn Layer, q: &Tensor| -> Tensor {
         let out = m
             .call_with_kwargs(
                 &[q.clone(), v.clone()],
@@ -288,11 +312,11 @@ fn multi_head_attention_gradients_match_finite_differences() {
     };
     let tape = GradientTape::new();
     let qw = tape.watch(&q);
-    let loss = run(&mha, &qw);
-    let weights: Vec<Tensor> = mha.get_weights();
+    let loss = run(layer, &qw);
+    let weights: Vec<Tensor> = layer.get_weights();
     let mut sources: Vec<&Tensor> = vec![&qw];
-    let tw = mha.trainable_weights();
-    assert_eq!(tw.len(), 10, "query, key, gate, value, output: kernel and bias each");
+    let tw = layer.trainable_weights();
+    assert_eq!(tw.len(), n_weights);
     sources.extend(tw.iter().map(|w| w.value()));
     let grads = tape.gradient(&loss, &sources).unwrap();
     drop(tape);
@@ -305,8 +329,8 @@ fn multi_head_attention_gradients_match_finite_differences() {
         p[i] += eps;
         let mut m = base.clone();
         m[i] -= eps;
-        let fd = (run(&mha, &Tensor::new(p, q.shape().to_vec()).unwrap()).item().unwrap()
-            - run(&mha, &Tensor::new(m, q.shape().to_vec()).unwrap()).item().unwrap())
+        let fd = (run(layer, &Tensor::new(p, q.shape().to_vec()).unwrap()).item().unwrap()
+            - run(layer, &Tensor::new(m, q.shape().to_vec()).unwrap()).item().unwrap())
             / (2.0 * eps);
         let g = grads[0].as_ref().unwrap().to_f32_vec()[i];
         assert!((fd - g).abs() < 2e-2 * (1.0 + g.abs()), "query[{i}]: fd {fd} vs tape {g}");
@@ -321,8 +345,8 @@ fn multi_head_attention_gradients_match_finite_differences() {
                 let mut vv = vals.clone();
                 vv[i] += delta;
                 all[wi] = Tensor::new(vv, w0.shape().to_vec()).unwrap();
-                mha.set_weights(&all).unwrap();
-                run(&mha, &q).item().unwrap()
+                layer.set_weights(&all).unwrap();
+                run(layer, &q).item().unwrap()
             };
             let fd = (set(eps) - set(-eps)) / (2.0 * eps);
             let g = grads[1 + wi].as_ref().map_or(0.0, |g| g.to_f32_vec()[i]);
@@ -330,8 +354,26 @@ fn multi_head_attention_gradients_match_finite_differences() {
             checked += 1;
         }
     }
-    mha.set_weights(&weights).unwrap();
-    assert!(checked > 40);
+    layer.set_weights(&weights).unwrap();
+    checked
+}
+
+#[test]
+fn multi_head_attention_gradients_match_finite_differences() {
+    use keras::layers::MultiHeadAttention;
+    keras::utils::set_random_seed(7);
+    let mut mha = MultiHeadAttention::new(2, 3).value_dim(2).use_gate(true);
+    // query, key, gate, value, output: kernel and bias each.
+    assert!(attention_gradients_match_finite_differences(&mut mha, 10) > 40);
+}
+
+#[test]
+fn grouped_query_attention_gradients_match_finite_differences() {
+    use keras::layers::GroupQueryAttention;
+    keras::utils::set_random_seed(7);
+    // Four query heads on two key/value heads: the repeat's gradient sums over each group.
+    let mut gqa = GroupQueryAttention::new(2, 4, 2).unwrap().use_gate(true).sliding_window(2);
+    assert!(attention_gradients_match_finite_differences(&mut gqa, 10) > 40);
 }
 
 #[test]

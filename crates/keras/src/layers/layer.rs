@@ -371,6 +371,13 @@ pub trait Layer: Send + Sync + Any {
     fn takes_list(&self) -> bool {
         false
     }
+    /// Whether the layer's `call` takes several tensors as separate positional arguments
+    /// (Keras `MultiHeadAttention()(query, value)`) rather than one list
+    /// (`Concatenate()([a, b])`). A Functional model records and writes such a call's tensors
+    /// as positional arguments, as Keras does.
+    fn takes_positional_tensors(&self) -> bool {
+        false
+    }
     /// The keyword arguments this layer's `call` takes besides `training` and `mask` (which
     /// every layer accepts), as Keras's call signature names them: `["key", "attention_mask",
     /// "return_attention_scores", "use_causal_mask", ...]` for MultiHeadAttention. The

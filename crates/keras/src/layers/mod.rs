@@ -139,7 +139,9 @@ pub type Input = InputLayer;
 pub use self::core::{EinsumDense, Embedding, Identity, Masking};
 pub use add_weight::{IntoConstraint, IntoInitializer, IntoRegularizer, WeightSpec};
 pub use application_layers::{CustomScaleLayer, LayerScale, StochasticDepth};
-pub use attention::{AdditiveAttention, Attention, MultiHeadAttention};
+pub use attention::{
+    AdditiveAttention, Attention, GroupQueryAttention, GroupedQueryAttention, MultiHeadAttention,
+};
 pub use call_kwargs::{CallKwargs, ShapeKwargs, TensorArg};
 pub use convolutional::Conv2D;
 pub use convolutional::{
@@ -377,6 +379,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("Attention", |c| boxed(Attention::from_config(c))),
         ("AdditiveAttention", |c| boxed(AdditiveAttention::from_config(c))),
         ("MultiHeadAttention", |c| boxed(MultiHeadAttention::from_config(c))),
+        ("GroupQueryAttention", |c| boxed(GroupedQueryAttention::from_config(c))),
         ("StochasticDepth", |c| boxed(StochasticDepth::from_config(c))),
         ("LayerScale", |c| boxed(LayerScale::from_config(c))),
         ("CustomScaleLayer", |c| boxed(CustomScaleLayer::from_config(c))),

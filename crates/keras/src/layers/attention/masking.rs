@@ -41,6 +41,47 @@ pub(crate) fn sliding_window(t: usize, s: usize, window: usize) -> Result<Tensor
     Ok(Tensor::new(data, vec![1, t, s])?)
 }
 
+/// The attention mask `(B, T, S)` of MultiHeadAttention and GroupedQueryAttention (Keras
+/// `_compute_attention_mask`): the query mask `(B, T, 1)`, the value and key masks
+/// `(B, 1, S)`, the causal and sliding-window masks `(1, T, S)` and an explicit
+/// `attention_mask`, combined with AND; `None` when there is none.
+pub(crate) fn combined(
+    query: &Tensor,
+    value: &Tensor,
+    masks: [Option<&Tensor>; 3],
+    attention_mask: Option<&Tensor>,
+    causal_mask: bool,
+    window: Option<usize>,
+) -> Result<Option<Tensor>> {
+    let [query_mask, value_mask, key_mask] = masks;
+    let mut auto: Option<Tensor> = None;
+    let mut push = |m: Tensor| -> Result<()> {
+        auto = Some(match auto.take() {
+            None => m,
+            Some(a) => and(&a, &m)?,
+        });
+        Ok(())
+    };
+    if let Some(m) = query_mask {
+        push(expand_dims(m, -1)?)?;
+    }
+    for m in [value_mask, key_mask].into_iter().flatten() {
+        push(expand_dims(m, -2)?)?;
+    }
+    let (t, s) = (query.shape().get(1).copied().unwrap_or(1), value.shape().get(1).copied().unwrap_or(1));
+    if causal_mask {
+        push(causal(t, s)?)?;
+    }
+    if let Some(w) = window {
+        push(sliding_window(t, s, w)?)?;
+    }
+    Ok(match (attention_mask, auto) {
+        (None, auto) => auto,
+        (Some(a), None) => Some(bool_mask(a)?),
+        (Some(a), Some(m)) => Some(and(a, &m)?),
+    })
+}
+
 /// `where(keep, x, fill)` for a 0/1 mask broadcast to `x`.
 pub(crate) fn keep_or(x: &Tensor, keep: &Tensor, fill: f32) -> Result<Tensor> {
     let zeros = Tensor::zeros(x.shape().to_vec());

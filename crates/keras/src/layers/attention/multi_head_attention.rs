@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
-use crate::layers::attention::masking::{self, LARGE};
+use crate::layers::attention::masking;
+use crate::layers::attention::projections::{ProjectionMaker, Projections};
+use crate::layers::attention::scaled_dot_product::{attend, expand_for_scores, ScoreSpec};
 use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
-use crate::layers::core::einsum_dense::EinsumDense;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
@@ -22,8 +23,12 @@ use crate::regularizers::Regularizer;
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
-/// The keyword arguments of `MultiHeadAttention.call` (besides `training`).
-const MHA_KWARGS: &[&str] = &[
+/// The class name in messages and configs.
+const CLASS: &str = "MultiHeadAttention";
+
+/// The keyword arguments of `MultiHeadAttention.call` and `GroupedQueryAttention.call`
+/// (besides `training`).
+pub(super) const MHA_KWARGS: &[&str] = &[
     "query",
     "value",
     "key",
@@ -136,11 +141,7 @@ impl<T: serde::Serialize + TryFrom<i64>> ConfigArg<LayerArgs> for IntList<T> {
 
 /// What `build` makes: the projections and the attention equations.
 struct Built {
-    query: EinsumDense,
-    key: EinsumDense,
-    gate: Option<EinsumDense>,
-    value: EinsumDense,
-    output: EinsumDense,
+    proj: Projections,
     /// Attention axes of the projected tensors (non-negative).
     attention_axes: Vec<usize>,
     dot_product_equation: String,
@@ -325,27 +326,14 @@ impl MultiHeadAttention {
         Ok(l)
     }
 
-    fn sublayer(&self, equation: &str, output_shape: Shape, bias_axes: &str, name: &str) -> EinsumDense {
-        let mut d = EinsumDense::new(equation, &output_shape)
-            .name(name)
-            .path_prefix(&format!("{}/{name}", self.base.name))
-            .weight_args(
-                WeightArgs::of(
-                    &self.args.kernel_initializer,
-                    &self.args.kernel_regularizer,
-                    &self.args.kernel_constraint,
-                ),
-                WeightArgs::of(
-                    &self.args.bias_initializer,
-                    &self.args.bias_regularizer,
-                    &self.args.bias_constraint,
-                ),
-            )
-            .activity_regularizer(self.base.activity_regularizer.clone());
-        if self.args.use_bias {
-            d = d.bias_axes(bias_axes);
+    fn maker(&self) -> ProjectionMaker<'_> {
+        let a = &self.args;
+        ProjectionMaker {
+            layer: &self.base,
+            kernel: WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
+            bias: WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
+            use_bias: a.use_bias,
         }
-        d
     }
 
     /// Keras `build(query_shape, value_shape, key_shape)`.
@@ -368,7 +356,7 @@ impl MultiHeadAttention {
         }
         let (qr, vr, kr) = (query_shape.len(), value_shape.len(), key.len());
         let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
-        let mut query = self.sublayer(
+        let mut query = self.maker().make(
             &eq,
             output_shape_of(rank - 1, &[self.args.num_heads, self.args.key_dim]),
             &bias,
@@ -376,7 +364,7 @@ impl MultiHeadAttention {
         );
         query.build(query_shape)?;
         let (eq, bias, rank) = proj_equation(kr - 1, 1, 2);
-        let mut key_dense = self.sublayer(
+        let mut key_dense = self.maker().make(
             &eq,
             output_shape_of(rank - 1, &[self.args.num_heads, self.args.key_dim]),
             &bias,
@@ -385,7 +373,7 @@ impl MultiHeadAttention {
         key_dense.build(key)?;
         let gate = if self.args.use_gate {
             let (eq, bias, rank) = proj_equation(qr - 1, 1, 2);
-            let mut g = self.sublayer(
+            let mut g = self.maker().make(
                 &eq,
                 output_shape_of(rank - 1, &[self.args.num_heads, self.value_dim_or_key()]),
                 &bias,
@@ -398,7 +386,7 @@ impl MultiHeadAttention {
             None
         };
         let (eq, bias, value_rank) = proj_equation(vr - 1, 1, 2);
-        let mut value = self.sublayer(
+        let mut value = self.maker().make(
             &eq,
             output_shape_of(value_rank - 1, &[self.args.num_heads, self.value_dim_or_key()]),
             &bias,
@@ -439,18 +427,14 @@ impl MultiHeadAttention {
         };
         let (eq, bias, orank) = proj_equation(qr - 1, 2, out_shape.len());
         let mut output =
-            self.sublayer(&eq, output_shape_of(orank - 1, &out_shape), &bias, "attention_output");
+            self.maker().make(&eq, output_shape_of(orank - 1, &out_shape), &bias, "attention_output");
         let mut out_in = query.compute_output_shape(query_shape)?;
         if let Some(last) = out_in.last_mut() {
             *last = Some(self.value_dim_or_key());
         }
         output.build(&out_in)?;
         self.built = Some(Built {
-            query,
-            key: key_dense,
-            gate,
-            value,
-            output,
+            proj: Projections { query, key: key_dense, gate, value, output },
             attention_axes,
             dot_product_equation: dot,
             combine_equation: combine,
@@ -497,50 +481,6 @@ impl MultiHeadAttention {
         Ok(res)
     }
 
-    /// The attention mask `(B, T, S)` from the Keras masks, the causal and sliding-window
-    /// masks and an explicit `attention_mask` (Keras `_compute_attention_mask`).
-    #[allow(clippy::too_many_arguments)]
-    fn attention_mask(
-        &self,
-        query: &Tensor,
-        value: &Tensor,
-        query_mask: Option<&Tensor>,
-        value_mask: Option<&Tensor>,
-        key_mask: Option<&Tensor>,
-        attention_mask: Option<&Tensor>,
-        causal: bool,
-    ) -> Result<Option<Tensor>> {
-        let mut auto: Option<Tensor> = None;
-        let mut and = |m: Tensor| -> Result<()> {
-            auto = Some(match auto.take() {
-                None => m,
-                Some(a) => masking::and(&a, &m)?,
-            });
-            Ok(())
-        };
-        if let Some(m) = query_mask {
-            and(masking::expand_dims(m, -1)?)?;
-        }
-        if let Some(m) = value_mask {
-            and(masking::expand_dims(m, -2)?)?;
-        }
-        if let Some(m) = key_mask {
-            and(masking::expand_dims(m, -2)?)?;
-        }
-        let (t, s) = (query.shape().get(1).copied().unwrap_or(1), value.shape().get(1).copied().unwrap_or(1));
-        if causal {
-            and(masking::causal(t, s)?)?;
-        }
-        if let Some(w) = self.args.sliding_window {
-            and(masking::sliding_window(t, s, w)?)?;
-        }
-        Ok(match (attention_mask, auto) {
-            (None, auto) => auto,
-            (Some(a), None) => Some(bool_mask(a)?),
-            (Some(a), Some(m)) => Some(masking::and(a, &m)?),
-        })
-    }
-
     /// Keras `call`: `[output]` or `[output, scores]`.
     #[allow(clippy::too_many_arguments)]
     fn run(
@@ -561,73 +501,67 @@ impl MultiHeadAttention {
         let key_t = key.unwrap_or(value);
         check_value_key(&known(value), &known(key_t))?;
         let [query_mask, value_mask, key_mask] = masks;
-        let mask =
-            self.attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask, causal)?;
-        let project = |d: &EinsumDense, x: &Tensor, ctx: &mut CallContext| -> Result<Tensor> {
-            let y = d.call(x, ctx)?;
-            d.base().record_activity(&y, ctx)?;
-            Ok(y)
-        };
-        let gate = match &b.gate {
+        let mask = masking::combined(
+            query,
+            value,
+            [query_mask, value_mask, key_mask],
+            attention_mask,
+            causal,
+            self.args.sliding_window,
+        )?;
+        let project = Projections::project;
+        let p = &b.proj;
+        let gate = match &p.gate {
             Some(g) => Some(project(g, query, ctx)?),
             None => None,
         };
-        let q = project(&b.query, query, ctx)?;
-        let k = project(&b.key, key_t, ctx)?;
-        let v = project(&b.value, value, ctx)?;
-        let scale = 1.0 / (self.args.key_dim as f32).sqrt();
-        // Keras routes plain 4-D cases through `ops.dot_product_attention` (scale after the
-        // product, masked logits replaced, no zeroing of fully masked rows); otherwise the
-        // query is scaled first and the masked Softmax layer zeroes masked weights.
-        let fused = !(self.args.dropout > 0.0 || return_scores || q.rank() != 4);
-        let n_axes = b.attention_axes.len();
-        let scores = if fused {
-            let s = ops::einsum(&b.dot_product_equation, &k, &q)?;
-            ops::mul(&s, &Tensor::scalar(scale))?
-        } else {
-            let qs = ops::mul(&q, &Tensor::scalar(scale))?;
-            ops::einsum(&b.dot_product_equation, &k, &qs)?
+        let q = project(&p.query, query, ctx)?;
+        let k = project(&p.key, key_t, ctx)?;
+        let v = project(&p.value, value, ctx)?;
+        let spec = ScoreSpec {
+            dot_product_equation: &b.dot_product_equation,
+            combine_equation: &b.combine_equation,
+            attention_axes: b.attention_axes.len(),
+            scores_rank: b.scores_rank,
+            scale: 1.0 / (self.args.key_dim as f32).sqrt(),
+            dropout: self.args.dropout,
         };
-        let full_mask = mask.as_ref().map(|m| expand_for_scores(m, b)).transpose()?;
-        let masked = match &full_mask {
-            Some(m) => masking::keep_or(&scores, m, -LARGE)?,
-            None => scores,
-        };
-        let mut weights = softmax_trailing(&masked, n_axes)?;
-        if !fused {
-            if let Some(m) = &full_mask {
-                weights = masking::keep_or(&weights, m, 0.0)?;
-            }
-        }
-        let applied = if ctx.training && self.args.dropout > 0.0 {
-            masking::dropout(&weights, self.args.dropout, &self.seeded)?
-        } else {
-            weights.clone()
-        };
-        let mut out = ops::einsum(&b.combine_equation, &applied, &v)?;
+        let (mut out, weights) =
+            attend(&q, &k, &v, mask.as_ref(), &spec, &self.seeded, ctx.training, return_scores)?;
         if let Some(g) = gate {
             out = ops::mul(&out, &g)?;
         }
-        let out = project(&b.output, &out, ctx)?;
+        let out = project(&p.output, &out, ctx)?;
         Ok(if return_scores { vec![out, weights] } else { vec![out] })
     }
 }
 
-/// `softmax` over the last `n` axes (Keras's Softmax layer with a tuple axis).
-fn softmax_trailing(x: &Tensor, n: usize) -> Result<Tensor> {
-    if n <= 1 {
-        return Ok(ops::softmax(x, -1)?);
+/// A Keras layer record of an attention layer: after `build` Keras records the shapes of the
+/// call arguments `build` names (`key_shape` only when a key was passed).
+pub(super) fn serialize_with_shapes(
+    class: &str,
+    config: Value,
+    shapes: Option<(&Shape, &Shape, Option<&Shape>)>,
+) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("module".into(), json!("keras.layers"));
+    m.insert("class_name".into(), json!(class));
+    m.insert("config".into(), config);
+    m.insert("registered_name".into(), Value::Null);
+    if let Some((query, value, key)) = shapes {
+        let mut d = serde_json::Map::new();
+        d.insert("query_shape".into(), json!(query));
+        d.insert("value_shape".into(), json!(value));
+        if let Some(k) = key {
+            d.insert("key_shape".into(), json!(k));
+        }
+        m.insert("build_config".into(), json!({ "shapes_dict": d }));
     }
-    let shape = x.shape().to_vec();
-    let split = shape.len() - n;
-    let lead: Vec<usize> = shape[..split].to_vec();
-    let mut flat = lead.clone();
-    flat.push(shape[split..].iter().product());
-    Ok(ops::softmax(&x.reshape(flat)?, -1)?.reshape(shape)?)
+    Value::Object(m)
 }
 
 /// Keras: value and key must agree on every axis but the last.
-fn check_value_key(value: &Shape, key: &Shape) -> Result<()> {
+pub(super) fn check_value_key(value: &Shape, key: &Shape) -> Result<()> {
     if value.len() < 2 || key.len() != value.len() || value[1..value.len() - 1] != key[1..key.len() - 1] {
         keras_bail!(
             InvalidArgument,
@@ -639,16 +573,19 @@ fn check_value_key(value: &Shape, key: &Shape) -> Result<()> {
     Ok(())
 }
 
-/// The `(query, value, key)` of a call: positional or keyword.
-fn qvk<'a, T>(inputs: &'a [T], kwargs: &'a CallKwargs<T>) -> Result<(&'a T, &'a T, Option<&'a T>)> {
-    let c = "MultiHeadAttention";
+/// The `(query, value, key)` of a call of layer class `c`: positional or keyword.
+pub(super) fn qvk<'a, T>(
+    inputs: &'a [T],
+    kwargs: &'a CallKwargs<T>,
+    c: &str,
+) -> Result<(&'a T, &'a T, Option<&'a T>)> {
     let query = kwargs.positional_or(inputs, 0, "query", c)?;
     let value = kwargs.positional_or(inputs, 1, "value", c)?;
     let key = kwargs.positional_or(inputs, 2, "key", c)?;
     if inputs.len() > 3 {
         keras_bail!(
             InvalidArgument,
-            "MultiHeadAttention.call() takes from 3 to 4 positional arguments but {} were given",
+            "{c}.call() takes from 3 to 4 positional arguments but {} were given",
             inputs.len() + 1
         );
     }
@@ -656,46 +593,47 @@ fn qvk<'a, T>(inputs: &'a [T], kwargs: &'a CallKwargs<T>) -> Result<(&'a T, &'a 
         (Some(q), Some(v)) => Ok((q, v, key)),
         (None, _) => keras_bail!(
             InvalidArgument,
-            "MultiHeadAttention.call() missing 2 required positional arguments: 'query' and 'value'"
+            "{c}.call() missing 2 required positional arguments: 'query' and 'value'"
         ),
-        (_, None) => keras_bail!(
-            InvalidArgument,
-            "MultiHeadAttention.call() missing 1 required positional argument: 'value'"
-        ),
+        (_, None) => {
+            keras_bail!(InvalidArgument, "{c}.call() missing 1 required positional argument: 'value'")
+        }
     }
 }
 
-/// Refuses `mask=` (MultiHeadAttention.call has no `mask` parameter; a `null` is ignored).
-fn check_kwargs<T>(kwargs: &CallKwargs<T>) -> Result<()> {
-    kwargs.check_known("MultiHeadAttention", MHA_KWARGS)?;
+/// Refuses unknown keywords and `mask=` (the `call` of MultiHeadAttention and
+/// GroupedQueryAttention has no `mask` parameter; a `null` is ignored).
+pub(super) fn check_kwargs<T>(kwargs: &CallKwargs<T>, c: &str) -> Result<()> {
+    kwargs.check_known(c, MHA_KWARGS)?;
     if kwargs.contains("mask") {
-        keras_bail!(InvalidArgument, "MultiHeadAttention.call() got an unexpected keyword argument 'mask'");
+        keras_bail!(InvalidArgument, "{c}.call() got an unexpected keyword argument 'mask'");
     }
     Ok(())
 }
 
 /// The arguments of one call, positional or keyword, with each tensor's Keras mask.
-struct CallArgs<'a> {
-    query: &'a Tensor,
-    value: &'a Tensor,
-    key: Option<&'a Tensor>,
+pub(super) struct CallArgs<'a> {
+    pub(super) query: &'a Tensor,
+    pub(super) value: &'a Tensor,
+    pub(super) key: Option<&'a Tensor>,
     /// Query, value and key masks (an explicit `value_mask=` / `key_mask=` wins).
-    masks: [Option<&'a Tensor>; 3],
-    attention_mask: Option<&'a Tensor>,
-    scores: bool,
-    causal: bool,
-    training: Option<bool>,
+    pub(super) masks: [Option<&'a Tensor>; 3],
+    pub(super) attention_mask: Option<&'a Tensor>,
+    pub(super) scores: bool,
+    pub(super) causal: bool,
+    pub(super) training: Option<bool>,
 }
 
-/// Binds a call as Python binds `call(query, value, key=None, ..., use_causal_mask=False)`.
-fn resolve<'a>(
+/// Binds a call of layer class `c` as Python binds `call(query, value, key=None, ...,
+/// use_causal_mask=False)`.
+pub(super) fn resolve<'a>(
     inputs: &'a [Tensor],
     masks: &'a [Option<Tensor>],
     kwargs: &'a CallKwargs,
+    c: &str,
 ) -> Result<CallArgs<'a>> {
-    check_kwargs(kwargs)?;
-    let c = "MultiHeadAttention";
-    let (query, value, key) = qvk(inputs, kwargs)?;
+    check_kwargs(kwargs, c)?;
+    let (query, value, key) = qvk(inputs, kwargs, c)?;
     // Positional tensors' masks come in `masks`; keyword tensors carry theirs.
     let carried = |i: usize, name: &str| -> Option<&'a Tensor> {
         if i < inputs.len() {
@@ -724,17 +662,6 @@ fn resolve<'a>(
         causal: kwargs.bool_or("use_causal_mask", c, false)?,
         training: kwargs.training(c)?,
     })
-}
-
-/// A `(B, T, S)` attention mask with axes inserted before the query attention axes until it
-/// has the scores' rank (Keras `_masked_softmax`).
-fn expand_for_scores(mask: &Tensor, b: &Built) -> Result<Tensor> {
-    let n_axes = b.attention_axes.len() as isize;
-    let mut m = mask.clone();
-    while m.rank() < b.scores_rank {
-        m = masking::expand_dims(&m, -n_axes * 2 - 1)?;
-    }
-    Ok(m)
 }
 
 impl Layer for MultiHeadAttention {
@@ -777,9 +704,12 @@ impl Layer for MultiHeadAttention {
     fn call_kwarg_names(&self) -> &'static [&'static str] {
         MHA_KWARGS
     }
+    fn takes_positional_tensors(&self) -> bool {
+        true
+    }
     fn build_with_kwargs(&mut self, shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
-        check_kwargs(kwargs)?;
-        let (q, v, k) = qvk(shapes, kwargs)?;
+        check_kwargs(kwargs, CLASS)?;
+        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
         let (q, v, k) = (q.clone(), v.clone(), k.cloned());
         self.build_shapes(&q, &v, k.as_ref())
     }
@@ -788,10 +718,10 @@ impl Layer for MultiHeadAttention {
         shapes: &[Shape],
         kwargs: &ShapeKwargs,
     ) -> Result<Vec<Shape>> {
-        check_kwargs(kwargs)?;
-        let (q, v, k) = qvk(shapes, kwargs)?;
-        kwargs.bool_or("use_causal_mask", "MultiHeadAttention", false)?;
-        self.shapes(q, v, k, kwargs.bool_or("return_attention_scores", "MultiHeadAttention", false)?)
+        check_kwargs(kwargs, CLASS)?;
+        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
+        kwargs.bool_or("use_causal_mask", CLASS, false)?;
+        self.shapes(q, v, k, kwargs.bool_or("return_attention_scores", CLASS, false)?)
     }
     fn call_with_kwargs(
         &self,
@@ -800,7 +730,7 @@ impl Layer for MultiHeadAttention {
         kwargs: &CallKwargs,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        let a = resolve(inputs, masks, kwargs)?;
+        let a = resolve(inputs, masks, kwargs, CLASS)?;
         with_training(ctx, a.training, |ctx| {
             self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
         })
@@ -811,7 +741,7 @@ impl Layer for MultiHeadAttention {
         masks: &[Option<Tensor>],
         kwargs: &CallKwargs,
     ) -> Result<Vec<Option<Tensor>>> {
-        let a = resolve(inputs, masks, kwargs)?;
+        let a = resolve(inputs, masks, kwargs, CLASS)?;
         // The output carries the query's mask.
         let mut out = vec![a.masks[0].map(bool_mask).transpose()?];
         if a.scores {
@@ -822,8 +752,15 @@ impl Layer for MultiHeadAttention {
                 .as_ref()
                 .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
             let [qm, vm, km] = a.masks;
-            let m = self.attention_mask(a.query, a.value, qm, vm, km, a.attention_mask, a.causal)?;
-            out.push(m.map(|m| expand_for_scores(&m, b)).transpose()?);
+            let m = masking::combined(
+                a.query,
+                a.value,
+                [qm, vm, km],
+                a.attention_mask,
+                a.causal,
+                self.args.sliding_window,
+            )?;
+            out.push(m.map(|m| expand_for_scores(&m, b.attention_axes.len(), b.scores_rank)).transpose()?);
         }
         Ok(out)
     }
@@ -831,33 +768,18 @@ impl Layer for MultiHeadAttention {
     /// `model.weights.h5` (`query_dense`, `key_dense`, `_gate_dense`, `value_dense`,
     /// `output_dense`); none before `build`.
     fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        let Some(b) = &self.built else { return Vec::new() };
-        let mut v = vec![Sublayer::attr("query_dense", &b.query), Sublayer::attr("key_dense", &b.key)];
-        if let Some(g) = &b.gate {
-            v.push(Sublayer::attr("_gate_dense", g));
-        }
-        v.push(Sublayer::attr("value_dense", &b.value));
-        v.push(Sublayer::attr("output_dense", &b.output));
-        v
+        self.built.as_ref().map_or_else(Vec::new, |b| {
+            b.proj.sublayers(["query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"])
+        })
     }
     fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
-        let Some(b) = &mut self.built else { return (Vec::new(), Vec::new()) };
-        let mut v: Vec<&mut dyn Layer> = vec![&mut b.query, &mut b.key];
-        if let Some(g) = &mut b.gate {
-            v.push(g);
-        }
-        v.push(&mut b.value);
-        v.push(&mut b.output);
-        (Vec::new(), v)
+        (Vec::new(), self.built.as_mut().map_or_else(Vec::new, |b| b.proj.layers_mut()))
     }
     fn set_trainable(&mut self, trainable: bool) {
         self.base.trainable = trainable;
         if let Some(b) = &mut self.built {
-            for l in [&mut b.query, &mut b.key, &mut b.value, &mut b.output] {
+            for l in b.proj.layers_mut() {
                 l.set_trainable(trainable);
-            }
-            if let Some(g) = &mut b.gate {
-                g.set_trainable(trainable);
             }
         }
     }
@@ -874,23 +796,8 @@ impl Layer for MultiHeadAttention {
         Value::Object(m)
     }
     fn serialize(&self) -> Value {
-        let mut m = serde_json::Map::new();
-        m.insert("module".into(), json!("keras.layers"));
-        m.insert("class_name".into(), json!("MultiHeadAttention"));
-        m.insert("config".into(), self.get_config());
-        m.insert("registered_name".into(), Value::Null);
-        if let Some(b) = &self.built {
-            // Keras records the shapes of the call arguments `build` names (`key_shape` only
-            // when a key was passed).
-            let mut shapes = serde_json::Map::new();
-            shapes.insert("query_shape".into(), json!(b.query_shape));
-            shapes.insert("value_shape".into(), json!(b.value_shape));
-            if let Some(k) = &b.key_shape {
-                shapes.insert("key_shape".into(), json!(k));
-            }
-            m.insert("build_config".into(), json!({ "shapes_dict": shapes }));
-        }
-        Value::Object(m)
+        let shapes = self.built.as_ref().map(|b| (&b.query_shape, &b.value_shape, b.key_shape.as_ref()));
+        serialize_with_shapes(CLASS, self.get_config(), shapes)
     }
 }
 

@@ -82,8 +82,9 @@ pub(crate) fn get_config(g: &Graph) -> Value {
         for node in g.nodes.iter().filter(|n| n.layer == li && !n.inputs.is_empty()) {
             let tensors: Vec<Value> = node.inputs.iter().map(|&r| tensor_json(g, r)).collect();
             let mut args = Vec::new();
-            // An operation of two tensors (`x + y`) takes them as two positional arguments.
-            if node.as_list || (tensors.len() > 1 && !super::ops::is_op_layer(layer.as_ref())) {
+            // A list argument (`Concatenate()([a, b])`) or several positional ones (`x + y`,
+            // `mha(query, value)`).
+            if node.as_list {
                 args.push(Value::Array(tensors));
             } else {
                 args.extend(tensors);
@@ -200,9 +201,6 @@ fn states_as_kwarg(layer_name: &str, kwargs: &mut CallKwargs<Hist>, states: Tens
     Ok(())
 }
 
-/// The operation classes that may combine two tensors (`keras.src.ops.numpy`'s `Add`, ...).
-const BINARY_OP_CLASSES: [&str; 4] = ["Add", "Subtract", "Multiply", "TrueDivide"];
-
 /// Parses the inbound nodes of one layer config (Keras 3 or tf.keras 2 form).
 fn parse_nodes(layer_name: &str, class_name: &str, v: &Value) -> Result<Vec<NodeSpec>> {
     let recurrent = RECURRENT_CLASSES.contains(&class_name);
@@ -227,19 +225,18 @@ fn parse_nodes(layer_name: &str, class_name: &str, v: &Value) -> Result<Vec<Node
             let mut kwargs = parse_kwargs(obj.get("kwargs").and_then(Value::as_object), keras_tensor_hist);
             let mut extra_args = args[1..].to_vec();
             let mut inputs = inputs;
-            // `x + y` of two tensors: an arithmetic operation node with a second tensor argument.
-            if !as_list && BINARY_OP_CLASSES.contains(&class_name) && extra_args.len() == 1 {
-                if let Some(h) = keras_tensor_hist(&extra_args[0]) {
-                    inputs.push(h);
-                    extra_args.clear();
-                }
-            }
             // `lstm(x, [h, c])`: the second positional argument is `initial_state`.
             if recurrent && !as_list {
                 if let Some(states) = extra_args.first().and_then(|a| kwarg_from(a, keras_tensor_hist).ok()) {
                     states_as_kwarg(layer_name, &mut kwargs, states)?;
                     extra_args.remove(0);
                 }
+            }
+            // Further positional tensors (`x + y`, `mha(query, value, key)`) are inputs too: the
+            // layer takes them in order, as it takes its inputs.
+            if !as_list {
+                let n = extra_args.iter().take_while(|a| keras_tensor_hist(a).is_some()).count();
+                inputs.extend(extra_args.drain(..n).filter_map(|a| keras_tensor_hist(&a)));
             }
             if extra_args.iter().any(|a| kwarg_from(a, keras_tensor_hist).is_ok()) {
                 keras_bail!(

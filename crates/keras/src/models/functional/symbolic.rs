@@ -301,6 +301,8 @@ pub(crate) fn call_symbolic(
     if inputs.is_empty() {
         keras_bail!(InvalidArgument, "Layer \"{}\" was called without any input tensor", slot.name);
     }
+    // `mha(query, value)`: tensors a layer takes by position are never recorded as a list.
+    let as_list = as_list && !slot.with(|layer| Ok(layer.takes_positional_tensors()))?;
     let shapes: Vec<Shape> = inputs.iter().map(|t| t.shape().to_vec()).collect();
     let kw_shapes: ShapeKwargs = kwargs.map_tensors(|t| t.shape().to_vec());
     let outputs = slot.with(|layer| {

@@ -1,0 +1,493 @@
+//! `GroupedQueryAttention` (Keras `keras/src/layers/attention/grouped_query_attention.py`,
+//! exported as `keras.layers.GroupQueryAttention`): `num_query_heads` query heads share
+//! `num_key_value_heads` key and value heads (Ainslie et al., 2023). One key/value head is
+//! multi-query attention; as many as query heads is multi-head attention.
+
+use std::sync::Mutex;
+
+use keras_engine::Rng;
+use serde_json::Value;
+
+use crate::constraints::Constraint;
+use crate::initializers::Initializer;
+use crate::layers::attention::masking;
+use crate::layers::attention::multi_head_attention::{
+    check_kwargs, check_value_key, qvk, resolve, serialize_with_shapes, MHA_KWARGS,
+};
+use crate::layers::attention::projections::{ProjectionMaker, Projections};
+use crate::layers::attention::scaled_dot_product::{attend, expand_for_scores, ScoreSpec};
+use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
+use crate::layers::weight_args::WeightArgs;
+use crate::layers::Sublayer;
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::config_args;
+use crate::{keras_bail, ops, Error, Result, Tensor};
+
+/// Python's class name: in messages, `class_name()`, summaries and the `model.weights.h5`
+/// group names (`grouped_query_attention`).
+const CLASS: &str = "GroupedQueryAttention";
+/// The class name Keras writes in configs (its export name).
+const CONFIG_CLASS: &str = "GroupQueryAttention";
+
+/// `key, query -> scores (B, heads, T, S)`: Keras's `bquh,bkuh->buqk` with the operands in
+/// the order [`attend`] passes them.
+const DOT_PRODUCT: &str = "bkuh,bquh->buqk";
+/// `weights, value -> output (B, T, heads, head_dim)`.
+const COMBINE: &str = "buqk,bkuh->bquh";
+
+/// Keras `keras.layers.GroupQueryAttention` (class `GroupedQueryAttention`; configs name it
+/// `GroupQueryAttention`, as Keras writes them).
+///
+/// Inputs are `(batch, seq, features)`. Query, key and value are projected by `EinsumDense`
+/// sub-layers named `query` (`num_query_heads` heads of `head_dim`), `key` and `value`
+/// (`num_key_value_heads` heads each); every key/value head serves
+/// `num_query_heads / num_key_value_heads` query heads; the `attention_output` projection
+/// maps back to the query's feature size. Called as Keras calls it: positional
+/// `[query, value]` or `[query, value, key]`, or with keyword arguments ([`CallKwargs`]):
+/// `key`, `attention_mask` (`(B, T, S)`, non-zero = attend), `return_attention_scores` (a
+/// second output `(B, num_query_heads, T, S)`), `use_causal_mask`. The Keras masks of the
+/// inputs are combined into the attention mask as Keras does; the output carries the query's
+/// mask.
+///
+/// Weights, in Keras's order: `query/kernel`, `query/bias`, `key/kernel`, `key/bias`,
+/// (`gate/...` with `use_gate`), `value/kernel`, `value/bias`, `attention_output/kernel`,
+/// `attention_output/bias`.
+///
+/// ```
+/// use keras::layers::{CallContext, CallKwargs, GroupQueryAttention, Layer};
+/// use keras::Tensor;
+/// use serde_json::json;
+///
+/// // 4 query heads share 2 key/value heads of size 8.
+/// let mut gqa = GroupQueryAttention::new(8, 4, 2).unwrap();
+/// gqa.build_multi(&[vec![None, Some(5), Some(16)], vec![None, Some(7), Some(16)]]).unwrap();
+/// let kw = CallKwargs::new().with_value("return_attention_scores", json!(true));
+/// let (q, v) = (Tensor::ones([2, 5, 16]), Tensor::ones([2, 7, 16]));
+/// let out = gqa.call_with_kwargs(&[q, v], &[None, None], &kw, &mut CallContext::new(false)).unwrap();
+/// assert_eq!(out[0].shape(), &[2, 5, 16]);
+/// assert_eq!(out[1].shape(), &[2, 4, 5, 7]);
+/// assert_eq!(gqa.weights()[2].shape(), &[16, 2, 8]); // key/kernel: 2 key/value heads
+/// ```
+pub struct GroupedQueryAttention {
+    base: LayerBase,
+    args: GroupedQueryAttentionArgs,
+    seeded: Mutex<Option<Rng>>,
+    built: Option<Built>,
+}
+
+/// Keras's public name for [`GroupedQueryAttention`] (`keras.layers.GroupQueryAttention`).
+pub type GroupQueryAttention = GroupedQueryAttention;
+
+config_args! {
+    /// GroupedQueryAttention's Keras arguments, in Keras's `get_config()` order
+    /// (`activity_regularizer`, kept in the layer's base, is written between the regularizers
+    /// and the constraints).
+    pub(crate) struct GroupedQueryAttentionArgs in GroupedQueryAttention.args, family LayerArgs {
+        head_dim: usize,
+        num_query_heads: usize,
+        num_key_value_heads: usize,
+        /// Whether the projections have biases (default true).
+        use_bias: bool = true; builder use_bias(use_bias: bool),
+        /// A sigmoid gate projected from the query multiplies the attention output per head
+        /// (Keras 3.15 `use_gate`).
+        use_gate: bool = false; builder use_gate(use_gate: bool),
+        sliding_window: Option<usize> = None,
+        dropout: f32 = 0.0,
+        /// Kernel initializer of every projection.
+        kernel_initializer: Initializer = Initializer::glorot_uniform();
+            builder kernel_initializer(initializer: Initializer),
+        /// Bias initializer of every projection.
+        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
+        /// Kernel regularizer of every projection.
+        kernel_regularizer: Option<Regularizer> = None;
+            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Bias regularizer of every projection.
+        bias_regularizer: Option<Regularizer> = None;
+            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
+        /// Kernel constraint of every projection.
+        kernel_constraint: Option<Constraint> = None;
+            builder kernel_constraint(constraint: Constraint) => Some(constraint),
+        /// Bias constraint of every projection.
+        bias_constraint: Option<Constraint> = None;
+            builder bias_constraint(constraint: Constraint) => Some(constraint),
+        seed: Option<u64> = None,
+    }
+}
+
+/// What `build` makes.
+struct Built {
+    proj: Projections,
+    query_shape: Shape,
+    value_shape: Shape,
+    key_shape: Option<Shape>,
+}
+
+impl GroupedQueryAttention {
+    /// `num_query_heads` query heads of size `head_dim` sharing `num_key_value_heads` key and
+    /// value heads.
+    ///
+    /// # Errors
+    /// A size of zero, or `num_query_heads` not divisible by `num_key_value_heads` (Keras:
+    /// "`num_query_heads` must be divisible by `num_key_value_heads`.").
+    pub fn new(head_dim: usize, num_query_heads: usize, num_key_value_heads: usize) -> Result<Self> {
+        for (name, v) in [
+            ("head_dim", head_dim),
+            ("num_query_heads", num_query_heads),
+            ("num_key_value_heads", num_key_value_heads),
+        ] {
+            if v == 0 {
+                keras_bail!(
+                    InvalidArgument,
+                    "Received an invalid value for argument `{name}`, expected a positive integer. Received: {name}=0"
+                );
+            }
+        }
+        if num_query_heads % num_key_value_heads != 0 {
+            keras_bail!(InvalidArgument, "`num_query_heads` must be divisible by `num_key_value_heads`.");
+        }
+        let args = GroupedQueryAttentionArgs {
+            head_dim,
+            num_query_heads,
+            num_key_value_heads,
+            ..GroupedQueryAttentionArgs::defaults()
+        };
+        Ok(GroupedQueryAttention {
+            base: LayerBase::new("grouped_query_attention"),
+            args,
+            seeded: Mutex::new(None),
+            built: None,
+        })
+    }
+
+    /// Dropout rate on the attention weights in training.
+    pub fn dropout(mut self, rate: f32) -> Self {
+        if !(0.0..1.0).contains(&rate) {
+            self.base.fail(Error::InvalidArgument(format!(
+                "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
+            )));
+        }
+        self.args.dropout = rate;
+        self
+    }
+
+    /// Restricts attention to `|i - j| < window` (Keras 3.15 `sliding_window`; with
+    /// `use_causal_mask` the causal sliding window of Mistral and Llama 3).
+    pub fn sliding_window(mut self, window: usize) -> Self {
+        if window == 0 {
+            self.base.fail(Error::InvalidArgument(
+                "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
+            ));
+        }
+        self.args.sliding_window = Some(window);
+        self
+    }
+
+    /// A fixed seed for the dropout masks.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.args.seed = Some(seed);
+        self.seeded = Mutex::new(Some(Rng::new(seed)));
+        self
+    }
+
+    crate::layers::builders::name_builder!();
+
+    /// Size of each head.
+    pub fn head_dim(&self) -> usize {
+        self.args.head_dim
+    }
+
+    /// Number of query heads.
+    pub fn num_query_heads(&self) -> usize {
+        self.args.num_query_heads
+    }
+
+    /// Number of key and value heads.
+    pub fn num_key_value_heads(&self) -> usize {
+        self.args.num_key_value_heads
+    }
+
+    /// Rebuilds from a Keras config.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let args = GroupedQueryAttentionArgs::read_args(&mut LayerCfg::new(cfg, CONFIG_CLASS))?;
+        // The constructor's and builders' checks are the config's checks too.
+        let mut l =
+            GroupedQueryAttention::new(args.head_dim, args.num_query_heads, args.num_key_value_heads)?
+                .dropout(args.dropout);
+        if let Some(w) = args.sliding_window {
+            l = l.sliding_window(w);
+        }
+        if let Some(s) = args.seed {
+            l = l.seed(s);
+        }
+        l.args = args;
+        l.base.apply_config(cfg);
+        l.base.apply_activity_config(cfg)?;
+        l.base.take_pending()?;
+        Ok(l)
+    }
+
+    fn maker(&self) -> ProjectionMaker<'_> {
+        let a = &self.args;
+        ProjectionMaker {
+            layer: &self.base,
+            kernel: WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
+            bias: WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
+            use_bias: a.use_bias,
+        }
+    }
+
+    /// Keras `build(query_shape, value_shape, key_shape)`.
+    fn build_shapes(
+        &mut self,
+        query_shape: &Shape,
+        value_shape: &Shape,
+        key_shape: Option<&Shape>,
+    ) -> Result<()> {
+        crate::layers::layer::check_pending(self)?;
+        let key = key_shape.unwrap_or(value_shape);
+        if query_shape.len() != 3 || value_shape.len() != 3 || key.len() != 3 {
+            keras_bail!(
+                InvalidArgument,
+                "GroupedQueryAttention expects query, value and key of rank 3 (batch, seq, features). Received: query_shape={}, value_shape={} and key_shape={}",
+                py_shape(query_shape),
+                py_shape(value_shape),
+                py_shape(key)
+            );
+        }
+        check_value_key(value_shape, key)?;
+        let Some(Some(feature_dim)) = query_shape.last().copied() else {
+            keras_bail!(
+                Shape,
+                "Layer {} needs a known last query dimension, received query_shape={}",
+                self.base.name,
+                py_shape(query_shape)
+            )
+        };
+        let (hd, nq, nkv) = (self.args.head_dim, self.args.num_query_heads, self.args.num_key_value_heads);
+        let heads = |n: usize| vec![None, Some(n), Some(hd)];
+        let mut query = self.maker().make("bqm,muh->bquh", heads(nq), "uh", "query");
+        query.build(query_shape)?;
+        let mut key_dense = self.maker().make("bkm,mvh->bkvh", heads(nkv), "vh", "key");
+        key_dense.build(key)?;
+        let gate = if self.args.use_gate {
+            let mut g = self.maker().make("bqm,muh->bquh", heads(nq), "uh", "gate").activation("sigmoid");
+            g.build(query_shape)?;
+            Some(g)
+        } else {
+            None
+        };
+        let mut value = self.maker().make("bkm,mvh->bkvh", heads(nkv), "vh", "value");
+        value.build(value_shape)?;
+        let mut output =
+            self.maker().make("bquh,uhm->bqm", vec![None, Some(feature_dim)], "m", "attention_output");
+        output.build(&[None, None, Some(nq), Some(hd)])?;
+        self.built = Some(Built {
+            proj: Projections { query, key: key_dense, gate, value, output },
+            query_shape: query_shape.clone(),
+            value_shape: value_shape.clone(),
+            key_shape: key_shape.cloned(),
+        });
+        self.base.built = true;
+        Ok(())
+    }
+
+    /// Keras `compute_output_shape` (plus the scores' shape when asked).
+    fn shapes(&self, query: &Shape, value: &Shape, key: Option<&Shape>, scores: bool) -> Result<Vec<Shape>> {
+        let key = key.unwrap_or(value);
+        if query.last() != value.last() {
+            keras_bail!(
+                InvalidArgument,
+                "The last dimension of `query_shape` and `value_shape` must be equal, but are {}, {}. Received: query_shape={}, value_shape={}",
+                query.last().copied().flatten().map_or("None".into(), |d| d.to_string()),
+                value.last().copied().flatten().map_or("None".into(), |d| d.to_string()),
+                py_shape(query),
+                py_shape(value)
+            );
+        }
+        check_value_key(value, key)?;
+        let mut res = vec![query.clone()];
+        if scores {
+            let dim = |s: &Shape, i: usize| s.get(i).copied().flatten();
+            res.push(vec![dim(query, 0), Some(self.args.num_query_heads), dim(query, 1), dim(key, 1)]);
+        }
+        Ok(res)
+    }
+
+    /// Keras `call`: `[output]` or `[output, scores]`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        query: &Tensor,
+        value: &Tensor,
+        key: Option<&Tensor>,
+        masks: [Option<&Tensor>; 3],
+        attention_mask: Option<&Tensor>,
+        return_scores: bool,
+        causal: bool,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let b = self
+            .built
+            .as_ref()
+            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let key_t = key.unwrap_or(value);
+        check_value_key(&known(value), &known(key_t))?;
+        let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
+        let project = Projections::project;
+        let p = &b.proj;
+        let gate = match &p.gate {
+            Some(g) => Some(project(g, query, ctx)?),
+            None => None,
+        };
+        let q = project(&p.query, query, ctx)?;
+        // Each key/value head serves `num_repeats` consecutive query heads (numpy `repeat`).
+        let repeats = self.args.num_query_heads / self.args.num_key_value_heads;
+        let k = ops::repeat(&project(&p.key, key_t, ctx)?, repeats, 2)?;
+        let v = ops::repeat(&project(&p.value, value, ctx)?, repeats, 2)?;
+        let spec = ScoreSpec {
+            dot_product_equation: DOT_PRODUCT,
+            combine_equation: COMBINE,
+            attention_axes: 1,
+            scores_rank: 4,
+            scale: 1.0 / (self.args.head_dim as f32).sqrt(),
+            dropout: self.args.dropout,
+        };
+        let (mut out, weights) =
+            attend(&q, &k, &v, mask.as_ref(), &spec, &self.seeded, ctx.training, return_scores)?;
+        if let Some(g) = gate {
+            out = ops::mul(&out, &g)?;
+        }
+        let out = project(&p.output, &out, ctx)?;
+        Ok(if return_scores { vec![out, weights] } else { vec![out] })
+    }
+}
+
+impl Layer for GroupedQueryAttention {
+    crate::layers::layer::layer_base_methods!("GroupedQueryAttention");
+    fn compute_output_shape(&self, _s: &[Option<usize>]) -> Result<Shape> {
+        keras_bail!(
+            InvalidArgument,
+            "GroupedQueryAttention.call() missing 1 required positional argument: 'value'"
+        )
+    }
+    fn build(&mut self, _s: &[Option<usize>]) -> Result<()> {
+        keras_bail!(
+            InvalidArgument,
+            "GroupedQueryAttention.build() missing 1 required positional argument: 'value_shape'"
+        )
+    }
+    fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
+        keras_bail!(
+            InvalidArgument,
+            "GroupedQueryAttention.call() missing 1 required positional argument: 'value'"
+        )
+    }
+    fn build_multi(&mut self, shapes: &[Shape]) -> Result<()> {
+        self.build_with_kwargs(shapes, &ShapeKwargs::new())
+    }
+    fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
+        self.compute_output_shapes_with_kwargs(shapes, &ShapeKwargs::new())
+    }
+    fn call_multi(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        self.call_with_kwargs(inputs, masks, &CallKwargs::new(), ctx)
+    }
+    fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+        self.compute_masks_with_kwargs(inputs, masks, &CallKwargs::new())
+    }
+    fn call_kwarg_names(&self) -> &'static [&'static str] {
+        MHA_KWARGS
+    }
+    fn takes_positional_tensors(&self) -> bool {
+        true
+    }
+    fn build_with_kwargs(&mut self, shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
+        check_kwargs(kwargs, CLASS)?;
+        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
+        let (q, v, k) = (q.clone(), v.clone(), k.cloned());
+        self.build_shapes(&q, &v, k.as_ref())
+    }
+    fn compute_output_shapes_with_kwargs(
+        &self,
+        shapes: &[Shape],
+        kwargs: &ShapeKwargs,
+    ) -> Result<Vec<Shape>> {
+        check_kwargs(kwargs, CLASS)?;
+        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
+        kwargs.bool_or("use_causal_mask", CLASS, false)?;
+        self.shapes(q, v, k, kwargs.bool_or("return_attention_scores", CLASS, false)?)
+    }
+    fn call_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
+        let a = resolve(inputs, masks, kwargs, CLASS)?;
+        with_training(ctx, a.training, |ctx| {
+            self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
+        })
+    }
+    fn compute_masks_with_kwargs(
+        &self,
+        inputs: &[Tensor],
+        masks: &[Option<Tensor>],
+        kwargs: &CallKwargs,
+    ) -> Result<Vec<Option<Tensor>>> {
+        let a = resolve(inputs, masks, kwargs, CLASS)?;
+        // The output carries the query's mask.
+        let mut out = vec![a.masks[0].map(bool_mask).transpose()?];
+        if a.scores {
+            // The scores come out of Keras's masked Softmax layer, which passes its mask on.
+            let m = masking::combined(
+                a.query,
+                a.value,
+                a.masks,
+                a.attention_mask,
+                a.causal,
+                self.args.sliding_window,
+            )?;
+            out.push(m.map(|m| expand_for_scores(&m, 1, 4)).transpose()?);
+        }
+        Ok(out)
+    }
+    /// The projection sub-layers under the attribute names Keras 3 saves them with in
+    /// `model.weights.h5` (`_query_dense`, `_key_dense`, `_gate_dense`, `_value_dense`,
+    /// `_output_dense`); none before `build`.
+    fn sublayers(&self) -> Vec<Sublayer<'_>> {
+        self.built.as_ref().map_or_else(Vec::new, |b| {
+            b.proj.sublayers(["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"])
+        })
+    }
+    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+        (Vec::new(), self.built.as_mut().map_or_else(Vec::new, |b| b.proj.layers_mut()))
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.base.trainable = trainable;
+        if let Some(b) = &mut self.built {
+            for l in b.proj.layers_mut() {
+                l.set_trainable(trainable);
+            }
+        }
+    }
+    fn get_config(&self) -> Value {
+        let mut m = self.base.base_config();
+        self.args.write_args(&mut m);
+        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
+        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        Value::Object(m)
+    }
+    fn serialize(&self) -> Value {
+        let shapes = self.built.as_ref().map(|b| (&b.query_shape, &b.value_shape, b.key_shape.as_ref()));
+        serialize_with_shapes(CONFIG_CLASS, self.get_config(), shapes)
+    }
+}
