@@ -2,9 +2,10 @@
 //! benchmark workloads and prints GFLOP/s per shape (median of REPS runs after a warm-up).
 //!
 //! `cargo run --release -p keras-engine --example gemm_shapes [-- REPS [FILTER]]`; the thread
-//! count comes from `KERAS_NUM_THREADS` (default: every core).
+//! count comes from `KERAS_NUM_THREADS` (default: every core). The last columns time the
+//! `gemm`-crate path ([`matmul_gemm_crate`]) on the same shape, for comparison.
 
-use keras_engine::kernels::matmul::{matmul, Trans};
+use keras_engine::kernels::matmul::{matmul, matmul_gemm_crate, Trans};
 use std::time::Instant;
 
 fn values(n: usize, seed: f32) -> Vec<f32> {
@@ -51,7 +52,14 @@ fn main() {
         let b = values(k * n, 0.7);
         let mut c = vec![0.0f32; m * n];
         let s = time(reps, || matmul(m, n, k, &a, ta, &b, tb, &mut c, false));
-        let gflops = 2.0 * (m * n * k) as f64 / s / 1e9;
-        println!("{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {gflops:7.1} GFLOP/s", s * 1e6);
+        let s_old = time(reps, || matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut c, false));
+        let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
+        println!(
+            "{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {:7.1} GFLOP/s   gemm crate {:8.1} us  {:7.1} GFLOP/s",
+            s * 1e6,
+            gf(s),
+            s_old * 1e6,
+            gf(s_old)
+        );
     }
 }
