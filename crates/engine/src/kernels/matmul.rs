@@ -1,8 +1,10 @@
-//! Row-major f32 matrix multiplication on the `gemm` crate.
+//! Row-major f32 matrix multiplication on the `gemm` crate and the engine's own GEMM.
 //!
-//! Every GEMM in the engine goes through [`matmul`], so the choice of threading lives in one
-//! place. Transposes are free: `gemm` takes arbitrary strides, so `A^T` is just `A` read with
-//! swapped strides and no copy is ever made.
+//! Every GEMM in the engine goes through [`matmul`], so the choice of kernel and threading
+//! lives in one place. On CPUs with AVX-512F, products with a transposed right operand run on
+//! the engine's own GEMM (`kernels::sgemm`, which transposes while packing); everything else
+//! runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
+//! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate.
 
 use gemm::{gemm, Parallelism};
 
@@ -54,8 +56,8 @@ thread_local! {
     static FORCE_SGEMM: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
 }
 
-/// Whether [`matmul`] runs the engine's own GEMM ([`super::sgemm`]) for this shape.
-fn use_sgemm(m: usize, n: usize, k: usize) -> bool {
+/// Whether [`matmul`] runs the engine's own GEMM ([`super::sgemm`]) for this layout.
+fn use_sgemm(tb: Trans) -> bool {
     if !super::sgemm::enabled() {
         return false;
     }
@@ -63,9 +65,14 @@ fn use_sgemm(m: usize, n: usize, k: usize) -> bool {
     if let Some(force) = FORCE_SGEMM.get() {
         return force;
     }
-    // Not yet on by default: the shape rule comes with the measurements.
-    let _ = (m, n, k);
-    false
+    // Only a transposed right operand (`dY @ W^T` of every dense layer's input gradient, the
+    // recurrent input gradients): the own GEMM transposes it while packing, where the `gemm`
+    // crate reads it with a stride or after an explicit transpose. Measured on an Intel Xeon
+    // (Emerald Rapids, 2 cores; gemm_shapes, runs of both paths interleaved, GFLOP/s own vs
+    // crate, 2 threads / 1 thread): 128x512x512 179/121, 121/93; 32x128x512 164/64, 121/51;
+    // 32x12544x128 109/45, 89/70. On the other layouts the two are within noise of each
+    // other or the crate is faster (up to 20% at 25088x64x288), so they keep the crate.
+    tb == Trans::Yes
 }
 
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
@@ -97,7 +104,7 @@ pub fn matmul(
         }
         return;
     }
-    if use_sgemm(m, n, k) {
+    if use_sgemm(tb) {
         // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
         // use_sgemm checked the CPU.
         unsafe {
@@ -370,7 +377,7 @@ mod tests {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut fast = vec![0.0; m * n];
-            matmul(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut fast, false);
+            matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut fast, false);
             let mut strided = vec![0.0; m * n];
             gemm_any(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut strided, false);
             let want = naive(m, n, k, &a, Trans::No, &b, Trans::Yes);

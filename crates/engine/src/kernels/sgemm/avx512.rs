@@ -9,53 +9,22 @@ pub(crate) const MR: usize = 12;
 /// Columns of a tile: two zmm vectors.
 pub(crate) const NR: usize = 32;
 
-/// `c[i][j] (+)= sum_p a[p * MR + i] * b[p * NR + j]` for `i < M`, `j < nr`.
+/// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
 ///
-/// `a` is a packed micro-panel (`kc` steps of [`MR`] values, only the first `M` used), `b` a
-/// packed micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`.
-/// With `load_c` the tile's old values are added first (the sum of each element runs over
-/// `p` in order, then is added to the old value); otherwise `c` is only written.
-///
-/// # Safety
-/// The CPU has AVX-512F; `a` holds `kc * MR` floats, `b` `kc * NR`; rows `0..M` of `c` hold
-/// `nr <= NR` writable floats each.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::needless_range_loop)]
-pub(crate) unsafe fn tile<const M: usize>(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    nr: usize,
-    load_c: bool,
-) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; M];
-    let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
-        let b0 = _mm512_loadu_ps(b);
-        let b1 = _mm512_loadu_ps(b.add(16));
-        for i in 0..M {
-            let av = _mm512_set1_ps(*a.add(i));
-            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-        }
-        a = a.add(MR);
-        b = b.add(NR);
-    }
-    store(acc, c, ldc, nr, load_c);
-}
-
-/// [`tile`] reading `a` in place from a row-major `op(a)`: row `i`, step `p` at
-/// `a[i * lda + p]` (no packing of `a`).
+/// With `DIRECT`, `a` is read in place from a row-major `op(a)`: `op_a(i, p) = a[i * lda + p]`
+/// (no packing). Otherwise `a` is a packed micro-panel, `op_a(i, p) = a[p * MR + i]` (`kc`
+/// steps of [`MR`] values, only the first `M` used; `lda` unused). `b` is a packed
+/// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
+/// `load_c` the tile's old values are added last (the sum of each element runs over `p` in
+/// order, then is added to the old value); otherwise `c` is only written.
 ///
 /// # Safety
-/// As [`tile`], with rows `0..M` of `a` holding `kc` floats each, `lda` apart.
+/// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
+/// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-pub(crate) unsafe fn tile_direct<const M: usize>(
+pub(crate) unsafe fn tile<const M: usize, const DIRECT: bool>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -71,21 +40,13 @@ pub(crate) unsafe fn tile_direct<const M: usize>(
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for i in 0..M {
-            let av = _mm512_set1_ps(*a.add(i * lda + p));
+            let x = if DIRECT { a.add(i * lda + p) } else { a.add(p * MR + i) };
+            let av = _mm512_set1_ps(*x);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
         }
         b = b.add(NR);
     }
-    store(acc, c, ldc, nr, load_c);
-}
-
-/// Writes (or adds, with `load_c`) the accumulators to rows `0..M`, columns `0..nr` of `c`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-#[allow(clippy::needless_range_loop)]
-unsafe fn store<const M: usize>(acc: [[__m512; 2]; M], c: *mut f32, ldc: usize, nr: usize, load_c: bool) {
     let m0: __mmask16 = if nr >= 16 { 0xffff } else { (1u32 << nr) as u16 - 1 };
     let m1: __mmask16 = if nr >= 32 {
         0xffff

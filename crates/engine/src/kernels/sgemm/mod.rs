@@ -19,7 +19,7 @@ mod avx512;
 mod pack;
 
 #[cfg(target_arch = "x86_64")]
-use avx512::{tile, tile_direct};
+use avx512::tile;
 use avx512::{MR, NR};
 pub(crate) use pack::View;
 use rayon::prelude::*;
@@ -28,6 +28,11 @@ use std::sync::OnceLock;
 
 /// Most `k` steps per packed block: a `b` micro-panel of `256 * 32` floats is 32 KiB, in L1.
 const KC_MAX: usize = 256;
+/// Most `k` steps per block when `op(a)` is read in place: then the `a` rows of a tile
+/// (`12 * 512` floats, 24 KiB) are what stays in L1.
+const KC_MAX_DIRECT: usize = 512;
+/// Most floats of `op(b)` packed at once (1 MiB, within the 2 MiB L2 of the CPUs measured).
+const NC_FLOATS: usize = 1 << 18;
 /// Most rows of `op(a)` packed at once (`192 * 256` floats: 192 KiB, in L2).
 const MC_MAX: usize = 16 * MR;
 
@@ -130,12 +135,21 @@ unsafe fn block(
         }
         return;
     }
-    let bpanels = nc.div_ceil(NR);
-    let kcb = k.div_ceil(k.div_ceil(KC_MAX));
-    let mcb = MC_MAX.min(mrows.div_ceil(MR) * MR);
     // A row-major `op(a)` is read in place: packing it would cost about as much per element
     // as the microkernel spends on it when each thread has few columns.
     let direct = a.cs == 1;
+    let kc_max = if direct { KC_MAX_DIRECT } else { KC_MAX };
+    let kcb = k.div_ceil(k.div_ceil(kc_max));
+    // Column chunks whose packed `op(b)` block stays in L2 while the row panels run over it.
+    let ncb = (NC_FLOATS / kcb / NR * NR).max(NR);
+    if nc > ncb {
+        for cj in (j0..j1).step_by(ncb) {
+            block(i0, i1, cj, (cj + ncb).min(j1), k, a, b, c, ldc, accumulate);
+        }
+        return;
+    }
+    let bpanels = nc.div_ceil(NR);
+    let mcb = MC_MAX.min(mrows.div_ceil(MR) * MR);
     let b_len = bpanels * kcb * NR;
     let need = b_len + mcb * kcb + 16;
     BUF.with(|buf| {
@@ -158,16 +172,25 @@ unsafe fn block(
                 if !direct {
                     pack::pack_a(a, r, mc, p0, kc, ap);
                 }
-                for q in 0..bpanels {
-                    let nr = NR.min(nc - q * NR);
-                    let bq = bp.add(q * kc * NR);
-                    for (t, ri) in (0..mc).step_by(MR).enumerate() {
+                if direct {
+                    // Row panels outer: the `a` rows of a tile stay in L1 across the column
+                    // panels, which stream from L2.
+                    for ri in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ri);
-                        let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
-                        if direct {
-                            let at = a.ptr.add((r + ri) * a.rs + p0);
-                            run_tile(rows, kc, at, Some(a.rs), bq, ct, ldc, nr, load_c);
-                        } else {
+                        let at = a.ptr.add((r + ri) * a.rs + p0);
+                        for q in 0..bpanels {
+                            let nr = NR.min(nc - q * NR);
+                            let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
+                            run_tile(rows, kc, at, Some(a.rs), bp.add(q * kc * NR), ct, ldc, nr, load_c);
+                        }
+                    }
+                } else {
+                    for q in 0..bpanels {
+                        let nr = NR.min(nc - q * NR);
+                        let bq = bp.add(q * kc * NR);
+                        for (t, ri) in (0..mc).step_by(MR).enumerate() {
+                            let rows = MR.min(mc - ri);
+                            let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
                             run_tile(rows, kc, ap.add(t * kc * MR), None, bq, ct, ldc, nr, load_c);
                         }
                     }
@@ -183,7 +206,7 @@ unsafe fn block(
 /// `None`, else on `a` read in place with rows `lda` apart.
 ///
 /// # Safety
-/// As [`avx512::tile`] / [`avx512::tile_direct`].
+/// As [`avx512::tile`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn run_tile(
@@ -202,8 +225,8 @@ unsafe fn run_tile(
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, lda) {
-                    $(($r, None) => tile::<$r>(kc, a, b, c, ldc, nr, load_c),
-                      ($r, Some(lda)) => tile_direct::<$r>(kc, a, lda, b, c, ldc, nr, load_c),)*
+                    $(($r, None) => tile::<$r, false>(kc, a, 0, b, c, ldc, nr, load_c),
+                      ($r, Some(lda)) => tile::<$r, true>(kc, a, lda, b, c, ldc, nr, load_c),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };
