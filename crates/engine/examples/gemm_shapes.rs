@@ -3,7 +3,9 @@
 //!
 //! `cargo run --release -p keras-engine --example gemm_shapes [-- REPS [FILTER]]`; the thread
 //! count comes from `KERAS_NUM_THREADS` (default: every core). The last columns time the
-//! `gemm`-crate path ([`matmul_gemm_crate`]) on the same shape, for comparison.
+//! `gemm`-crate path ([`matmul_gemm_crate`]) on the same shape, for comparison; with
+//! `KERAS_SGEMM=all` the first columns time the engine's own GEMM on every layout (by default
+//! it runs only the products with a transposed right operand and no more rows than columns).
 
 use keras_engine::kernels::matmul::{matmul, matmul_gemm_crate, Trans};
 use std::time::Instant;
@@ -42,6 +44,7 @@ fn main() {
         ("W3 lstm step (h U)", 32, 512, 128, Trans::No, Trans::No),
         ("W3 lstm step input grad (dZ U^T)", 32, 128, 512, Trans::No, Trans::Yes),
         ("W3 lstm inputs (x W)", 2560, 512, 128, Trans::No, Trans::No),
+        ("W3 lstm input grad (dZ W^T)", 2560, 128, 512, Trans::No, Trans::Yes),
         ("W2 dense forward", 32, 128, 12544, Trans::No, Trans::No),
         ("W2 dense input grad (dY W^T)", 32, 12544, 128, Trans::No, Trans::Yes),
         ("W2 dense kernel grad", 12544, 128, 32, Trans::Yes, Trans::No),

@@ -1,10 +1,11 @@
 //! Row-major f32 matrix multiplication on the `gemm` crate and the engine's own GEMM.
 //!
 //! Every GEMM in the engine goes through [`matmul`], so the choice of kernel and threading
-//! lives in one place. On CPUs with AVX-512F, products with a transposed right operand run on
-//! the engine's own GEMM (`kernels::sgemm`, which transposes while packing); everything else
+//! lives in one place. On CPUs with AVX-512F, products with a transposed right operand (and
+//! no more rows than columns) run on the engine's own GEMM (`kernels::sgemm`, which transposes while packing); everything else
 //! runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
-//! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate.
+//! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate, `KERAS_SGEMM=all`
+//! runs every product on the own GEMM (to measure it against the crate).
 
 use gemm::{gemm, Parallelism};
 
@@ -56,23 +57,30 @@ thread_local! {
     static FORCE_SGEMM: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
 }
 
-/// Whether [`matmul`] runs the engine's own GEMM ([`super::sgemm`]) for this layout.
-fn use_sgemm(tb: Trans) -> bool {
-    if !super::sgemm::enabled() {
+/// Whether [`matmul`] runs the engine's own GEMM ([`super::sgemm`]) for this shape.
+fn use_sgemm(m: usize, n: usize, tb: Trans) -> bool {
+    use super::sgemm::{mode, Mode};
+    if mode() == Mode::Off {
         return false;
     }
     #[cfg(test)]
     if let Some(force) = FORCE_SGEMM.get() {
         return force;
     }
-    // Only a transposed right operand (`dY @ W^T` of every dense layer's input gradient, the
-    // recurrent input gradients): the own GEMM transposes it while packing, where the `gemm`
-    // crate reads it with a stride or after an explicit transpose. Measured on an Intel Xeon
-    // (Emerald Rapids, 2 cores; gemm_shapes, runs of both paths interleaved, GFLOP/s own vs
-    // crate, 2 threads / 1 thread): 128x512x512 179/121, 121/93; 32x128x512 164/64, 121/51;
-    // 32x12544x128 109/45, 89/70. On the other layouts the two are within noise of each
-    // other or the crate is faster (up to 20% at 25088x64x288), so they keep the crate.
-    tb == Trans::Yes
+    if mode() == Mode::All {
+        return true;
+    }
+    // Only a transposed right operand (`dY @ W^T`, the input gradient of a dense layer or a
+    // recurrent layer's inputs) with no more rows than columns: the own GEMM transposes `B^T`
+    // while packing, where the `gemm` crate reads it with a stride or after a transpose copy.
+    // Measured on an Intel Xeon (Emerald Rapids, 2 cores, loaded machine; gemm_shapes with
+    // KERAS_SGEMM=all, both paths interleaved), microseconds own / crate at 2 threads and 1:
+    // 128x512x512 464/769, 987/1246; 32x128x512 31/74, 59/126; 32x12544x128 970/2281,
+    // 1997/2265; but 2560x128x512 2036/1911, 4129/3808 (more rows than columns: each thread
+    // reads its own rows of `A` in place, where the crate packs them). On the other layouts
+    // the two are within noise or the crate is faster (up to 18% at 25088x64x288), so they
+    // keep the crate. BENCHMARKS.md "Own AVX-512 GEMM (tenth session)".
+    tb == Trans::Yes && m <= n
 }
 
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
@@ -104,7 +112,7 @@ pub fn matmul(
         }
         return;
     }
-    if use_sgemm(tb) {
+    if use_sgemm(m, n, tb) {
         // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
         // use_sgemm checked the CPU.
         unsafe {

@@ -13,7 +13,8 @@
 //! order, whatever the thread split: the result does not depend on the thread count.
 //!
 //! Used by [`crate::kernels::matmul`] on CPUs with AVX-512F for the shapes where it beats the
-//! `gemm` crate (see there); `KERAS_SGEMM=0` turns it off (read once).
+//! `gemm` crate (see there); `KERAS_SGEMM=0` turns it off, `KERAS_SGEMM=all` uses it for
+//! every layout (to measure; read once).
 
 mod avx512;
 mod pack;
@@ -36,13 +37,37 @@ const NC_FLOATS: usize = 1 << 18;
 /// Most rows of `op(a)` packed at once (`192 * 256` floats: 192 KiB, in L2).
 const MC_MAX: usize = 16 * MR;
 
-/// Whether this CPU runs the microkernel (AVX-512F) and `KERAS_SGEMM` is not `0`.
-pub(crate) fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        super::simd::isa() == super::simd::Isa::Avx512
-            && std::env::var("KERAS_SGEMM").map_or(true, |v| v != "0")
+/// Where [`crate::kernels::matmul::matmul`] uses the own GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Never: no AVX-512F, or `KERAS_SGEMM=0`.
+    Off,
+    /// For a transposed right operand with no more rows than columns, where it wins (the
+    /// default).
+    TransposedB,
+    /// For every layout (`KERAS_SGEMM=all`): to measure the others against the `gemm` crate.
+    All,
+}
+
+/// The [`Mode`]: off without AVX-512F, else from `KERAS_SGEMM` (`0`, `all`; read once).
+pub(crate) fn mode() -> Mode {
+    static MODE: OnceLock<Mode> = OnceLock::new();
+    *MODE.get_or_init(|| {
+        if super::simd::isa() != super::simd::Isa::Avx512 {
+            return Mode::Off;
+        }
+        match std::env::var("KERAS_SGEMM").ok().as_deref() {
+            Some("0") => Mode::Off,
+            Some("all") => Mode::All,
+            _ => Mode::TransposedB,
+        }
     })
+}
+
+/// Whether this CPU runs the microkernel (AVX-512F) and `KERAS_SGEMM` is not `0`.
+#[cfg(test)]
+pub(crate) fn enabled() -> bool {
+    mode() != Mode::Off
 }
 
 thread_local! {
