@@ -1,8 +1,11 @@
-//! Row-major f32 matrix multiplication on the `gemm` crate.
+//! Row-major f32 matrix multiplication on the `gemm` crate and the engine's own GEMM.
 //!
-//! Every GEMM in the engine goes through [`matmul`], so the choice of threading lives in one
-//! place. Transposes are free: `gemm` takes arbitrary strides, so `A^T` is just `A` read with
-//! swapped strides and no copy is ever made.
+//! Every GEMM in the engine goes through [`matmul`], so the choice of kernel and threading
+//! lives in one place. On CPUs with AVX-512F, products with a transposed right operand (and
+//! no more rows than columns) run on the engine's own GEMM (`kernels::sgemm`, which transposes while packing); everything else
+//! runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
+//! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate, `KERAS_SGEMM=all`
+//! runs every product on the own GEMM (to measure it against the crate).
 
 use gemm::{gemm, Parallelism};
 
@@ -32,6 +35,54 @@ pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
     }
 }
 
+/// Threads for the own GEMM: those of [`parallelism_for`].
+fn threads_for(m: usize, n: usize, k: usize) -> usize {
+    match parallelism_for(m, n, k) {
+        Parallelism::Rayon(t) => t,
+        _ => 1,
+    }
+}
+
+/// The strided view of a row-major `rows x cols` operand used as stored or transposed.
+fn view(x: &[f32], t: Trans, rows: usize, cols: usize) -> super::sgemm::View {
+    match t {
+        Trans::No => super::sgemm::View { ptr: x.as_ptr(), rs: cols, cs: 1 },
+        Trans::Yes => super::sgemm::View { ptr: x.as_ptr(), rs: 1, cs: rows },
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only override of [`use_sgemm`]'s choice on this thread (`None`: the rule).
+    static FORCE_SGEMM: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether [`matmul`] runs the engine's own GEMM ([`super::sgemm`]) for this shape.
+fn use_sgemm(m: usize, n: usize, tb: Trans) -> bool {
+    use super::sgemm::{mode, Mode};
+    if mode() == Mode::Off {
+        return false;
+    }
+    #[cfg(test)]
+    if let Some(force) = FORCE_SGEMM.get() {
+        return force;
+    }
+    if mode() == Mode::All {
+        return true;
+    }
+    // Only a transposed right operand (`dY @ W^T`, the input gradient of a dense layer or a
+    // recurrent layer's inputs) with no more rows than columns: the own GEMM transposes `B^T`
+    // while packing, where the `gemm` crate reads it with a stride or after a transpose copy.
+    // Measured on an Intel Xeon (Emerald Rapids, 2 cores, loaded machine; gemm_shapes with
+    // KERAS_SGEMM=all, both paths interleaved), microseconds own / crate at 2 threads and 1:
+    // 128x512x512 464/769, 987/1246; 32x128x512 31/74, 59/126; 32x12544x128 970/2281,
+    // 1997/2265; but 2560x128x512 2036/1911, 4129/3808 (more rows than columns: each thread
+    // reads its own rows of `A` in place, where the crate packs them). On the other layouts
+    // the two are within noise or the crate is faster (up to 18% at 25088x64x288), so they
+    // keep the crate. BENCHMARKS.md "Own AVX-512 GEMM (tenth session)".
+    tb == Trans::Yes && m <= n
+}
+
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
 /// `op(a)` is `m x k`, `op(b)` is `k x n`, `c` is `m x n`. When `ta == Trans::Yes` the buffer
@@ -41,6 +92,54 @@ pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
 /// If a buffer is shorter than its shape says (an engine bug, never user input).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: Trans,
+    b: &[f32],
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    if use_sgemm(m, n, tb) {
+        // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
+        // use_sgemm checked the CPU.
+        unsafe {
+            super::sgemm::sgemm(
+                m,
+                n,
+                k,
+                view(a, ta, m, k),
+                view(b, tb, k, n),
+                c.as_mut_ptr(),
+                n,
+                accumulate,
+                threads_for(m, n, k),
+            )
+        };
+        return;
+    }
+    matmul_gemm_crate(m, n, k, a, ta, b, tb, c, accumulate)
+}
+
+/// The `gemm`-crate path of [`matmul`] (with its explicit transpose of a large transposed
+/// `b`), whatever the CPU: for comparisons with the engine's own GEMM (`gemm_shapes`).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says (an engine bug, never user input).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_gemm_crate(
     m: usize,
     n: usize,
     k: usize,
@@ -286,13 +385,52 @@ mod tests {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut fast = vec![0.0; m * n];
-            matmul(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut fast, false);
+            matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut fast, false);
             let mut strided = vec![0.0; m * n];
             gemm_any(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut strided, false);
             let want = naive(m, n, k, &a, Trans::No, &b, Trans::Yes);
             for ((x, y), w) in fast.iter().zip(&strided).zip(&want) {
                 assert!((x - w).abs() < 1e-4);
                 assert_eq!(x.to_bits(), y.to_bits(), "{m}x{n}x{k}");
+            }
+        }
+    }
+
+    /// Runs `f` with [`use_sgemm`] forced to `on` on this thread.
+    fn forced<R>(on: bool, f: impl FnOnce() -> R) -> R {
+        FORCE_SGEMM.set(Some(on));
+        let r = f();
+        FORCE_SGEMM.set(None);
+        r
+    }
+
+    #[test]
+    fn the_own_gemm_and_the_gemm_crate_agree_through_matmul() {
+        if !crate::kernels::sgemm::enabled() {
+            eprintln!(
+                "SKIP the_own_gemm_and_the_gemm_crate_agree_through_matmul: no AVX-512F (or KERAS_SGEMM=0)"
+            );
+            return;
+        }
+        // Shapes of every split: columns (n >= m), rows, serial, ragged edges.
+        for (m, n, k) in [(128, 512, 784), (300, 40, 70), (7, 9, 5), (67, 70, 65), (1, 33, 300)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            for ta in [Trans::No, Trans::Yes] {
+                for tb in [Trans::No, Trans::Yes] {
+                    let want = naive(m, n, k, &a, ta, &b, tb);
+                    for acc in [false, true] {
+                        let mut own = vec![0.5; m * n];
+                        forced(true, || matmul(m, n, k, &a, ta, &b, tb, &mut own, acc));
+                        let mut crate_ = vec![0.5; m * n];
+                        forced(false, || matmul(m, n, k, &a, ta, &b, tb, &mut crate_, acc));
+                        let tol = 2e-6 * k as f32;
+                        for ((x, y), w) in own.iter().zip(&crate_).zip(&want) {
+                            let w = w + if acc { 0.5 } else { 0.0 };
+                            assert!((x - w).abs() <= tol && (y - w).abs() <= tol, "{m}x{n}x{k}: {x} {y} {w}");
+                        }
+                    }
+                }
             }
         }
     }

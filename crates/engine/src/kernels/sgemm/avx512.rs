@@ -1,0 +1,68 @@
+//! The AVX-512 microkernel: an `M x 32` tile of `c` (M up to [`MR`]) from one packed `A`
+//! micro-panel and one packed `B` micro-panel, kept in 2·M zmm accumulators.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Rows of a full tile (24 accumulators, two `B` vectors and the broadcast: 27 of the 32 zmm).
+pub(crate) const MR: usize = 12;
+/// Columns of a tile: two zmm vectors.
+pub(crate) const NR: usize = 32;
+
+/// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
+///
+/// With `DIRECT`, `a` is read in place from a row-major `op(a)`: `op_a(i, p) = a[i * lda + p]`
+/// (no packing). Otherwise `a` is a packed micro-panel, `op_a(i, p) = a[p * MR + i]` (`kc`
+/// steps of [`MR`] values, only the first `M` used; `lda` unused). `b` is a packed
+/// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
+/// `load_c` the tile's old values are added last (the sum of each element runs over `p` in
+/// order, then is added to the old value); otherwise `c` is only written.
+///
+/// # Safety
+/// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
+/// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+pub(crate) unsafe fn tile<const M: usize, const DIRECT: bool>(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nr: usize,
+    load_c: bool,
+) {
+    let mut acc = [[_mm512_setzero_ps(); 2]; M];
+    let mut b = b;
+    for p in 0..kc {
+        let b0 = _mm512_loadu_ps(b);
+        let b1 = _mm512_loadu_ps(b.add(16));
+        for i in 0..M {
+            let x = if DIRECT { a.add(i * lda + p) } else { a.add(p * MR + i) };
+            let av = _mm512_set1_ps(*x);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+        }
+        b = b.add(NR);
+    }
+    let m0: __mmask16 = if nr >= 16 { 0xffff } else { (1u32 << nr) as u16 - 1 };
+    let m1: __mmask16 = if nr >= 32 {
+        0xffff
+    } else if nr > 16 {
+        (1u32 << (nr - 16)) as u16 - 1
+    } else {
+        0
+    };
+    for i in 0..M {
+        let row = c.add(i * ldc);
+        let (mut x0, mut x1) = (acc[i][0], acc[i][1]);
+        if load_c {
+            x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), x0);
+            x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row.add(16)), x1);
+        }
+        _mm512_mask_storeu_ps(row, m0, x0);
+        _mm512_mask_storeu_ps(row.add(16), m1, x1);
+    }
+}

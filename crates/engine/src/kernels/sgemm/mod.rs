@@ -1,0 +1,266 @@
+//! The engine's own f32 GEMM: a BLIS-style driver around an AVX-512 `12 x 32` microkernel.
+//!
+//! `c (+)= op(a) @ op(b)` for strided operands ([`View`]). The `k` range is cut into blocks
+//! of at most [`KC_MAX`] steps; per block, each thread packs its own columns of `op(b)` once
+//! into `kc x 32` micro-panels (a transposed `b` is transposed by the packing itself), then
+//! packs `op(a)` by row blocks of at most [`MC_MAX`] rows into `kc x 12` micro-panels and
+//! runs the microkernel over every (column panel, row panel) pair: the `b` micro-panel
+//! (`kc * 32` floats, 32 KiB) stays in L1 while the `a` panels stream from L2. Edges are
+//! zero-padded in the panels; the microkernel stores with masks (columns) and has a version
+//! per row count (rows), so no element is computed twice.
+//!
+//! Every element's sum runs over `p` in order within a `k` block and the blocks are added in
+//! order, whatever the thread split: the result does not depend on the thread count.
+//!
+//! Used by [`crate::kernels::matmul`] on CPUs with AVX-512F for the shapes where it beats the
+//! `gemm` crate (see there); `KERAS_SGEMM=0` turns it off, `KERAS_SGEMM=all` uses it for
+//! every layout (to measure; read once).
+
+mod avx512;
+mod pack;
+
+#[cfg(target_arch = "x86_64")]
+use avx512::tile;
+use avx512::{MR, NR};
+pub(crate) use pack::View;
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+/// Most `k` steps per packed block: a `b` micro-panel of `256 * 32` floats is 32 KiB, in L1.
+const KC_MAX: usize = 256;
+/// Most `k` steps per block when `op(a)` is read in place: then the `a` rows of a tile
+/// (`12 * 512` floats, 24 KiB) are what stays in L1.
+const KC_MAX_DIRECT: usize = 512;
+/// Most floats of `op(b)` packed at once (1 MiB, within the 2 MiB L2 of the CPUs measured).
+const NC_FLOATS: usize = 1 << 18;
+/// Most rows of `op(a)` packed at once (`192 * 256` floats: 192 KiB, in L2).
+const MC_MAX: usize = 16 * MR;
+
+/// Where [`crate::kernels::matmul::matmul`] uses the own GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Never: no AVX-512F, or `KERAS_SGEMM=0`.
+    Off,
+    /// For a transposed right operand with no more rows than columns, where it wins (the
+    /// default).
+    TransposedB,
+    /// For every layout (`KERAS_SGEMM=all`): to measure the others against the `gemm` crate.
+    All,
+}
+
+/// The [`Mode`]: off without AVX-512F, else from `KERAS_SGEMM` (`0`, `all`; read once).
+pub(crate) fn mode() -> Mode {
+    static MODE: OnceLock<Mode> = OnceLock::new();
+    *MODE.get_or_init(|| {
+        if super::simd::isa() != super::simd::Isa::Avx512 {
+            return Mode::Off;
+        }
+        match std::env::var("KERAS_SGEMM").ok().as_deref() {
+            Some("0") => Mode::Off,
+            Some("all") => Mode::All,
+            _ => Mode::TransposedB,
+        }
+    })
+}
+
+/// Whether this CPU runs the microkernel (AVX-512F) and `KERAS_SGEMM` is not `0`.
+#[cfg(test)]
+pub(crate) fn enabled() -> bool {
+    mode() != Mode::Off
+}
+
+thread_local! {
+    /// Each thread's packing buffer, kept between calls (no page faults per GEMM).
+    static BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The output matrix shared by the threads, each writing its own disjoint block.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: threads write disjoint (row range x column range) blocks of `c`.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// `c = op(a) @ op(b)` (or `c += ...` with `accumulate`) for `op(a)` `m x k` and `op(b)`
+/// `k x n`; row `i` of `c` starts at `c + i * ldc`. Split over `threads` threads of the
+/// engine's pool (1: on the calling thread).
+///
+/// # Safety
+/// [`enabled`] is true; `a` and `b` describe readable matrices of those shapes; `c` holds
+/// `m` rows of `n` writable floats, `ldc` apart, not overlapping `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let out = Out(c);
+    let panels = n.div_ceil(NR);
+    let row_panels = m.div_ceil(MR);
+    // Split the larger dimension, so that the operand every thread packs (or reads) whole
+    // is the smaller one: columns when `n >= m` (each thread packs only its own panels of
+    // `op(b)`), rows otherwise (each thread reads only its own rows of `op(a)`).
+    let by_cols = panels >= threads && (n >= m || row_panels < threads);
+    if threads <= 1 || (!by_cols && row_panels < 2) {
+        block(0, m, 0, n, k, a, b, out, ldc, accumulate);
+    } else if by_cols {
+        (0..threads).into_par_iter().for_each(|t| {
+            let (q0, q1) = (t * panels / threads, (t + 1) * panels / threads);
+            let (j0, j1) = (q0 * NR, (q1 * NR).min(n));
+            // SAFETY: column ranges of different `t` are disjoint.
+            unsafe { block(0, m, j0, j1, k, a, b, out, ldc, accumulate) };
+        });
+    } else {
+        let parts = threads.min(row_panels);
+        (0..parts).into_par_iter().for_each(|t| {
+            let (r0, r1) = (t * row_panels / parts, (t + 1) * row_panels / parts);
+            let (i0, i1) = (r0 * MR, (r1 * MR).min(m));
+            // SAFETY: row ranges of different `t` are disjoint.
+            unsafe { block(i0, i1, 0, n, k, a, b, out, ldc, accumulate) };
+        });
+    }
+}
+
+/// Rows `i0..i1`, columns `j0..j1` of `c`, on the calling thread.
+///
+/// # Safety
+/// As [`sgemm`], for the block.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    i0: usize,
+    i1: usize,
+    j0: usize,
+    j1: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: Out,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let (mrows, nc) = (i1 - i0, j1 - j0);
+    if mrows == 0 || nc == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in i0..i1 {
+                std::slice::from_raw_parts_mut(c.0.add(i * ldc + j0), nc).fill(0.0);
+            }
+        }
+        return;
+    }
+    // A row-major `op(a)` is read in place: packing it would cost about as much per element
+    // as the microkernel spends on it when each thread has few columns.
+    let direct = a.cs == 1;
+    let kc_max = if direct { KC_MAX_DIRECT } else { KC_MAX };
+    let kcb = k.div_ceil(k.div_ceil(kc_max));
+    // Column chunks whose packed `op(b)` block stays in L2 while the row panels run over it.
+    let ncb = (NC_FLOATS / kcb / NR * NR).max(NR);
+    if nc > ncb {
+        for cj in (j0..j1).step_by(ncb) {
+            block(i0, i1, cj, (cj + ncb).min(j1), k, a, b, c, ldc, accumulate);
+        }
+        return;
+    }
+    let bpanels = nc.div_ceil(NR);
+    let mcb = MC_MAX.min(mrows.div_ceil(MR) * MR);
+    let b_len = bpanels * kcb * NR;
+    let need = b_len + mcb * kcb + 16;
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < need {
+            buf.resize(need, 0.0);
+        }
+        // 64-byte aligned start: full-line loads in the microkernel.
+        let off = buf.as_ptr().align_offset(64).min(16);
+        let bp = buf.as_mut_ptr().add(off);
+        let ap = bp.add(b_len);
+        let mut p0 = 0;
+        while p0 < k {
+            let kc = kcb.min(k - p0);
+            pack::pack_b(b, p0, kc, j0, nc, bp);
+            let load_c = accumulate || p0 > 0;
+            let mut r = i0;
+            while r < i1 {
+                let mc = mcb.min(i1 - r);
+                if !direct {
+                    pack::pack_a(a, r, mc, p0, kc, ap);
+                }
+                if direct {
+                    // Row panels outer: the `a` rows of a tile stay in L1 across the column
+                    // panels, which stream from L2.
+                    for ri in (0..mc).step_by(MR) {
+                        let rows = MR.min(mc - ri);
+                        let at = a.ptr.add((r + ri) * a.rs + p0);
+                        for q in 0..bpanels {
+                            let nr = NR.min(nc - q * NR);
+                            let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
+                            run_tile(rows, kc, at, Some(a.rs), bp.add(q * kc * NR), ct, ldc, nr, load_c);
+                        }
+                    }
+                } else {
+                    for q in 0..bpanels {
+                        let nr = NR.min(nc - q * NR);
+                        let bq = bp.add(q * kc * NR);
+                        for (t, ri) in (0..mc).step_by(MR).enumerate() {
+                            let rows = MR.min(mc - ri);
+                            let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
+                            run_tile(rows, kc, ap.add(t * kc * MR), None, bq, ct, ldc, nr, load_c);
+                        }
+                    }
+                }
+                r += mc;
+            }
+            p0 += kc;
+        }
+    });
+}
+
+/// The microkernel for `rows` (1 to [`MR`]) rows: on a packed `a` panel when `lda` is
+/// `None`, else on `a` read in place with rows `lda` apart.
+///
+/// # Safety
+/// As [`avx512::tile`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn run_tile(
+    rows: usize,
+    kc: usize,
+    a: *const f32,
+    lda: Option<usize>,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nr: usize,
+    load_c: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! by_rows {
+            ($($r:literal)*) => {
+                match (rows, lda) {
+                    $(($r, None) => tile::<$r, false>(kc, a, 0, b, c, ldc, nr, load_c),
+                      ($r, Some(lda)) => tile::<$r, true>(kc, a, lda, b, c, ldc, nr, load_c),)*
+                    _ => unreachable!("a tile has 1 to MR rows"),
+                }
+            };
+        }
+        by_rows!(1 2 3 4 5 6 7 8 9 10 11 12)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! The own GEMM against a naive f64 reference, on every operand layout and ragged shapes.
+
+use super::*;
+
+/// Deterministic values in (-1, 1).
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// `op(a) @ op(b)` in f64, `ta`/`tb`: the buffer holds the transpose.
+fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0f64;
+            for p in 0..k {
+                let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                s += av as f64 * bv as f64;
+            }
+            c[i * n + j] = s;
+        }
+    }
+    c
+}
+
+/// Runs the own GEMM on row-major buffers (`ldc` >= n, the gap columns must stay untouched).
+#[allow(clippy::too_many_arguments)]
+fn run(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    ldc: usize,
+    acc: bool,
+    threads: usize,
+) {
+    let av = if ta { View { ptr: a.as_ptr(), rs: 1, cs: m } } else { View { ptr: a.as_ptr(), rs: k, cs: 1 } };
+    let bv = if tb { View { ptr: b.as_ptr(), rs: 1, cs: k } } else { View { ptr: b.as_ptr(), rs: n, cs: 1 } };
+    assert!(c.len() >= m.saturating_sub(1) * ldc + n);
+    // SAFETY: the views describe the buffers' layouts; enabled() is checked by the callers.
+    unsafe { sgemm(m, n, k, av, bv, c.as_mut_ptr(), ldc, acc, threads) };
+}
+
+/// Checks every (ta, tb, accumulate) on one shape, with 1 and 2 threads.
+fn check(m: usize, n: usize, k: usize) {
+    let a = values(m * k, (m * 31 + k) as u32);
+    let b = values(k * n, (n * 17 + k) as u32);
+    let ldc = n + 3;
+    let init = values(m * ldc, 7);
+    // Sums of k products of values below 1: a rounding error of about k * 2^-24 each.
+    let tol = 1e-6 * (k as f64 + 8.0);
+    for ta in [false, true] {
+        for tb in [false, true] {
+            let want = naive(m, n, k, &a, ta, &b, tb);
+            for acc in [false, true] {
+                for threads in [1, 2] {
+                    let mut c = init.clone();
+                    run(m, n, k, &a, ta, &b, tb, &mut c, ldc, acc, threads);
+                    for i in 0..m {
+                        for j in 0..ldc {
+                            let got = c[i * ldc + j];
+                            if j >= n {
+                                assert_eq!(got, init[i * ldc + j], "gap column written");
+                                continue;
+                            }
+                            let w = want[i * n + j] + if acc { init[i * ldc + j] as f64 } else { 0.0 };
+                            assert!(
+                                (got as f64 - w).abs() <= tol,
+                                "{m}x{n}x{k} ta={ta} tb={tb} acc={acc} threads={threads} at ({i},{j}): {got} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether this CPU can run the kernel; says SKIP when not (the test then checks nothing).
+fn can_run(test: &str) -> bool {
+    if enabled() {
+        return true;
+    }
+    eprintln!("SKIP {test}: no AVX-512F on this CPU (or KERAS_SGEMM=0), the own GEMM is not used");
+    false
+}
+
+#[test]
+fn ragged_shapes_match_naive() {
+    if !can_run("ragged_shapes_match_naive") {
+        return;
+    }
+    let sizes = [1, 2, 3, 5, 11, 12, 13, 16, 17, 24, 31, 32, 33, 47, 64, 70];
+    for (x, &m) in sizes.iter().enumerate() {
+        for (y, &n) in sizes.iter().enumerate() {
+            // Every (m, n) pair with a k that cycles through the sizes.
+            let k = sizes[(x * 7 + y * 3) % sizes.len()];
+            check(m, n, k);
+        }
+    }
+}
+
+#[test]
+fn k_blocks_and_row_blocks_match_naive() {
+    if !can_run("k_blocks_and_row_blocks_match_naive") {
+        return;
+    }
+    // k over KC_MAX (several k blocks), m over MC_MAX (several row blocks), n over 2 panels.
+    for (m, n, k) in [(200, 70, 300), (13, 33, 513), (250, 17, 257), (3, 100, 1000)] {
+        check(m, n, k);
+    }
+}
+
+#[test]
+fn workload_shapes_match_naive() {
+    if !can_run("workload_shapes_match_naive") {
+        return;
+    }
+    for (m, n, k) in [(128, 512, 784), (32, 512, 128), (32, 128, 1254), (78, 512, 128)] {
+        check(m, n, k);
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    if !can_run("results_do_not_depend_on_the_thread_count") {
+        return;
+    }
+    for (m, n, k) in [(100, 300, 600), (300, 40, 70)] {
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let mut c1 = vec![0.0; m * n];
+        let mut c3 = vec![0.0; m * n];
+        run(m, n, k, &a, false, &b, false, &mut c1, n, false, 1);
+        run(m, n, k, &a, false, &b, false, &mut c3, n, false, 3);
+        assert!(c1.iter().zip(&c3).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+}
+
+#[test]
+fn k_zero_writes_zeros_or_keeps_c() {
+    if !can_run("k_zero_writes_zeros_or_keeps_c") {
+        return;
+    }
+    let mut c = vec![5.0; 6];
+    run(2, 3, 0, &[], false, &[], false, &mut c, 3, true, 1);
+    assert_eq!(c, vec![5.0; 6]);
+    run(2, 3, 0, &[], false, &[], false, &mut c, 3, false, 1);
+    assert_eq!(c, vec![0.0; 6]);
+}
