@@ -673,3 +673,19 @@ optional_arg! {
         .map(|x| x.as_f64().map(|x| x as f32))
         .collect::<Option<Vec<_>>>();
 }
+
+// convargs: a size tuple read as the slice of its sizes, and zeros for a required one.
+
+impl<const N: usize> std::ops::Deref for SizeTuple<N> {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+/// Zeros: the placeholder of a required size (the config reader refuses a missing one).
+impl<const N: usize> Default for SizeTuple<N> {
+    fn default() -> Self {
+        SizeTuple([0; N])
+    }
+}

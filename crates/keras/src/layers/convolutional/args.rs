@@ -1,26 +1,31 @@
 //! `ConvArgs`: the one declaration of the Keras arguments every convolution layer shares
 //! (filters, kernel_size, strides, padding, data_format, dilation_rate, groups,
 //! depth_multiplier, output_padding, activation, use_bias and the initializers,
-//! regularizers and constraints of each weight), with Keras's validation, one config
-//! writer, one config reader, the output-shape rule, the weights and the
-//! `channels_first` layout. The layers keep only their forward step
-//! ([`ConvForward`]); [`conv_arg_builders!`] writes their builder methods and
-//! [`conv_layer!`] their `Layer` implementation.
+//! regularizers and constraints of each weight), from which [`config_args!`] writes the
+//! config writer and reader; [`Convolution`] adds the layer's [`Family`], Keras's
+//! validation, the output-shape rule, the weights and the `channels_first` layout. The
+//! layers keep only their forward step ([`ConvForward`]); [`conv_arg_builders!`] writes
+//! their builder methods and [`conv_layer!`] their `Layer` implementation.
+
+use std::ops::{Deref, DerefMut};
 
 use keras_engine::ops::{self, ConvPadding, Unary};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::activations::Activation;
+use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::convolutional::common::{
-    negative_output_error, positive_tuple_error, strides_dilation_error, tuple_arg, usize_arg,
+    negative_output_error, positive_tuple_error, strides_dilation_error,
 };
 use crate::layers::convolutional::conv1d::Padding1D;
-use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
+use crate::layers::convolutional::conv2d::conv_output_len;
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, LayerBase, Shape, Variable};
-use crate::layers::reshaping::args::int_tuple;
-use crate::layers::weight_args::{write_weight_args, WeightArgs};
+use crate::layers::layer_args::{LayerArgs, LayerCfg, SizeTuple};
+use crate::layers::weight_args::WeightArgs;
+use crate::regularizers::Regularizer;
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// An engine convolution with a fused inference epilogue (`ops::conv2d_inference`,
@@ -59,78 +64,152 @@ impl Family {
             Family::Separable => &[("depthwise", "depthwise_kernel"), ("pointwise", "pointwise_kernel")],
         }
     }
+
+    /// Whether the layers of this family take the Keras argument `key` (a [`ConvArgs`]
+    /// field): their configs write and read only those.
+    pub(crate) fn takes(self, key: &str) -> bool {
+        let weight = ["_initializer", "_regularizer", "_constraint"].iter().find_map(|s| key.strip_suffix(s));
+        match (key, weight) {
+            ("depth_multiplier", _) => matches!(self, Family::Depthwise | Family::Separable),
+            ("filters", _) => self != Family::Depthwise,
+            ("output_padding", _) => self == Family::Transpose,
+            ("groups", _) => self == Family::Conv,
+            (_, Some(prefix @ ("kernel" | "depthwise" | "pointwise"))) => {
+                self.weights().iter().any(|(p, _)| *p == prefix)
+            }
+            _ => true,
+        }
+    }
+
+    /// `cfg` without the keys of the other families (ignored, as before their declaration).
+    fn own_config(self, cfg: &Value) -> Value {
+        match cfg {
+            Value::Object(m) => Value::Object(
+                m.iter().filter(|(k, _)| self.takes(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            other => other.clone(),
+        }
+    }
 }
 
 /// A size argument given to a builder: an integer for the 1-D layers, an array for the
 /// others.
-pub(crate) trait SizeArg {
+pub(crate) trait SizeArg<const N: usize> {
     /// The sizes, one per spatial axis.
-    fn into_sizes(self) -> Vec<usize>;
+    fn into_tuple(self) -> SizeTuple<N>;
 }
 
-impl SizeArg for usize {
-    fn into_sizes(self) -> Vec<usize> {
-        vec![self]
+impl SizeArg<1> for usize {
+    fn into_tuple(self) -> SizeTuple<1> {
+        SizeTuple([self])
     }
 }
 
-impl<const N: usize> SizeArg for [usize; N] {
-    fn into_sizes(self) -> Vec<usize> {
-        self.to_vec()
+impl<const N: usize> SizeArg<N> for [usize; N] {
+    fn into_tuple(self) -> SizeTuple<N> {
+        SizeTuple(self)
     }
 }
 
-/// The Keras arguments of a convolution layer.
+config_args! {
+    /// Every Keras argument of the `N`-D convolution layers, in Keras's `get_config()` order:
+    /// each family's keys come in this order, and a layer writes and reads those its family
+    /// takes ([`Family::takes`]).
+    #[derive(Clone)]
+    pub(crate) struct ConvArgs<const N: usize>, family LayerArgs {
+        pub(crate) depth_multiplier: usize = 1,
+        /// 0 in the depthwise family, which has none (required in the others).
+        pub(crate) filters: usize = 0,
+        pub(crate) kernel_size: SizeTuple<N>,
+        pub(crate) strides: SizeTuple<N> = SizeTuple([1; N]),
+        /// `causal` only for `Conv1D`, as Keras.
+        pub(crate) padding: Padding1D = Padding1D::Valid,
+        pub(crate) output_padding: Option<SizeTuple<N>> = None,
+        pub(crate) data_format: DataFormat = DataFormat::default(),
+        pub(crate) dilation_rate: SizeTuple<N> = SizeTuple([1; N]),
+        pub(crate) groups: usize = 1,
+        pub(crate) activation: Activation = Activation::Linear,
+        pub(crate) use_bias: bool = true,
+        pub(crate) kernel_initializer: Initializer = Initializer::glorot_uniform(),
+        pub(crate) depthwise_initializer: Initializer = Initializer::glorot_uniform(),
+        pub(crate) pointwise_initializer: Initializer = Initializer::glorot_uniform(),
+        pub(crate) bias_initializer: Initializer = Initializer::Zeros,
+        pub(crate) kernel_regularizer: Option<Regularizer> = None,
+        pub(crate) depthwise_regularizer: Option<Regularizer> = None,
+        pub(crate) pointwise_regularizer: Option<Regularizer> = None,
+        pub(crate) bias_regularizer: Option<Regularizer> = None,
+        pub(crate) activity_regularizer: InBase = InBase,
+        pub(crate) kernel_constraint: Option<Constraint> = None,
+        pub(crate) depthwise_constraint: Option<Constraint> = None,
+        pub(crate) pointwise_constraint: Option<Constraint> = None,
+        pub(crate) bias_constraint: Option<Constraint> = None,
+    }
+}
+
+/// An argument the layer's [`LayerBase`] holds (`activity_regularizer`): declared for its
+/// place in the config, written `null` (the layer writes the value over it, keeping the
+/// place) and read by the base (`apply_activity_config`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct InBase;
+
+impl ConfigArg<LayerArgs> for InBase {
+    fn to_config(&self) -> Value {
+        Value::Null
+    }
+    fn from_config(_src: &mut LayerCfg<'_>, _key: &str, _default: Option<Self>) -> Result<Self> {
+        Ok(InBase)
+    }
+}
+
+/// `"valid"`, `"same"` or (`Conv1D` only) `"causal"`, any case; written lowercase.
+impl ConfigArg<LayerArgs> for Padding1D {
+    fn to_config(&self) -> Value {
+        Value::from(self.as_str())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(default.unwrap_or(Padding1D::Valid)),
+            Some(Value::String(p)) => {
+                let layer = src.cfg.get("name").and_then(Value::as_str).unwrap_or(src.class);
+                Padding1D::parse_for(p, src.class == "Conv1D", layer)
+            }
+            Some(other) => keras_bail!(Config, "{}: `{key}` must be a string, received {other}", src.class),
+        }
+    }
+}
+
+/// A convolution layer's [`Family`] and Keras arguments (reached through `Deref`), with
+/// what the family decides: validation, config keys, output shape, weights.
 #[derive(Clone)]
-pub(crate) struct ConvArgs {
+pub(crate) struct Convolution<const N: usize> {
     pub(crate) family: Family,
-    pub(crate) filters: usize,
-    pub(crate) depth_multiplier: usize,
-    pub(crate) kernel_size: Vec<usize>,
-    pub(crate) strides: Vec<usize>,
-    pub(crate) padding: Padding1D,
-    pub(crate) output_padding: Option<Vec<usize>>,
-    pub(crate) data_format: DataFormat,
-    pub(crate) dilation_rate: Vec<usize>,
-    pub(crate) groups: usize,
-    pub(crate) activation: Activation,
-    pub(crate) use_bias: bool,
-    /// One per entry of [`Family::weights`].
-    pub(crate) kernels: Vec<WeightArgs>,
-    pub(crate) bias: WeightArgs,
+    pub(crate) args: ConvArgs<N>,
 }
 
-impl ConvArgs {
+impl<const N: usize> Deref for Convolution<N> {
+    type Target = ConvArgs<N>;
+    fn deref(&self) -> &ConvArgs<N> {
+        &self.args
+    }
+}
+
+impl<const N: usize> DerefMut for Convolution<N> {
+    fn deref_mut(&mut self) -> &mut ConvArgs<N> {
+        &mut self.args
+    }
+}
+
+impl<const N: usize> Convolution<N> {
     /// Keras's defaults: stride 1, `valid`, the global
     /// [`image_data_format`](crate::config::image_data_format), no dilation, one group, linear,
     /// a bias, Glorot-uniform kernels and zero bias.
-    pub(crate) fn new(family: Family, filters: usize, kernel_size: Vec<usize>) -> Self {
-        let n = kernel_size.len();
-        ConvArgs {
-            family,
-            filters,
-            depth_multiplier: 1,
-            kernel_size,
-            strides: vec![1; n],
-            padding: Padding1D::Valid,
-            output_padding: None,
-            data_format: DataFormat::default(),
-            dilation_rate: vec![1; n],
-            groups: 1,
-            activation: Activation::Linear,
-            use_bias: true,
-            kernels: family
-                .weights()
-                .iter()
-                .map(|_| WeightArgs::new(Initializer::glorot_uniform()))
-                .collect(),
-            bias: WeightArgs::new(Initializer::Zeros),
-        }
+    pub(crate) fn new(family: Family, filters: usize, kernel_size: SizeTuple<N>) -> Self {
+        Convolution { family, args: ConvArgs { filters, kernel_size, ..ConvArgs::defaults() } }
     }
 
     /// The number of spatial axes.
     pub(crate) fn rank(&self) -> usize {
-        self.kernel_size.len()
+        N
     }
 
     /// The first invalid argument, with Keras's message, if any.
@@ -165,7 +244,7 @@ impl ConvArgs {
             .or_else(|| if f == Family::Conv { self.groups_error() } else { None })
             .or_else(|| {
                 let op = self.output_padding.as_ref()?;
-                let i = (0..op.len()).find(|&i| op[i] >= self.strides[i])?;
+                let i = (0..N).find(|&i| op[i] >= self.strides[i])?;
                 Some(Error::InvalidArgument(format!(
                     "`output_padding` must be strictly less than `strides` for all dimensions. At dimension {i}, `output_padding` is {} but `strides` is {}. Received: output_padding={}, strides={}",
                     op[i],
@@ -190,98 +269,46 @@ impl ConvArgs {
 
     /// Sets the padding by Keras name (`causal` only for `Conv1D`, as Keras).
     pub(crate) fn set_padding(&mut self, p: &str, layer: &str) -> Result<()> {
-        self.padding = if self.family == Family::Conv && self.rank() == 1 {
-            Padding1D::parse(p)?
-        } else if parse_padding(p, layer)? {
-            Padding1D::Same
-        } else {
-            Padding1D::Valid
-        };
+        self.args.padding = Padding1D::parse_for(p, self.family == Family::Conv && N == 1, layer)?;
         Ok(())
     }
 
     /// Sets the layout by Keras name (case-insensitive, as `standardize_data_format`).
     pub(crate) fn set_data_format(&mut self, f: &str) -> Result<()> {
-        self.data_format = DataFormat::parse(f)?;
+        self.args.data_format = DataFormat::parse(f)?;
         Ok(())
     }
 
     /// Reads a Keras config of `class` (and its name, trainable flag, input shape and
-    /// activity regularizer into `base`), refusing what Keras refuses.
+    /// activity regularizer into `base`), refusing what Keras refuses (the builders' checks).
     pub(crate) fn from_config(
         cfg: &Value,
         family: Family,
-        rank: usize,
         class: &str,
         base: &mut LayerBase,
     ) -> Result<Self> {
-        let filters = if family == Family::Depthwise { 0 } else { usize_arg(cfg, "filters", None, class)? };
-        let mut a = ConvArgs::new(family, filters, tuple_arg(cfg, "kernel_size", rank, 0, true)?);
+        let args = ConvArgs::read_args(&mut LayerCfg::new(&family.own_config(cfg), class))?;
+        if family.takes("filters") && cfg.get("filters").is_none_or(Value::is_null) {
+            keras_bail!(Config, "{class} config needs `filters`");
+        }
         base.apply_config(cfg);
         base.apply_activity_config(cfg)?;
-        a.strides = tuple_arg(cfg, "strides", rank, 1, true)?;
-        a.dilation_rate = tuple_arg(cfg, "dilation_rate", rank, 1, true)?;
-        if family == Family::Conv {
-            a.groups = usize_arg(cfg, "groups", Some(1), class)?;
-        }
-        if matches!(family, Family::Depthwise | Family::Separable) {
-            a.depth_multiplier = usize_arg(cfg, "depth_multiplier", Some(1), class)?;
-        }
-        if family == Family::Transpose {
-            a.output_padding = match cfg.get("output_padding") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(int_tuple(v, rank, "output_padding", true)?),
-            };
-        }
-        match cfg.get("padding") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(p)) => a.set_padding(p, &base.name)?,
-            Some(other) => keras_bail!(Config, "{class}: `padding` must be a string, received {other}"),
-        }
-        a.data_format = DataFormat::from_config(cfg)?;
-        a.activation = Activation::from_config(cfg.get("activation").unwrap_or(&Value::Null))?;
-        a.use_bias = match cfg.get("use_bias") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => keras_bail!(Config, "{class}: `use_bias` must be a boolean, received {other}"),
-        };
-        a.kernels = family
-            .weights()
-            .iter()
-            .map(|(prefix, _)| WeightArgs::from_config(cfg, prefix, Initializer::glorot_uniform()))
-            .collect::<Result<_>>()?;
-        a.bias = WeightArgs::from_config(cfg, "bias", Initializer::Zeros)?;
-        match a.error() {
+        let conv = Convolution { family, args };
+        match conv.error() {
             Some(e) => Err(e),
-            None => Ok(a),
+            None => Ok(conv),
         }
     }
 
     /// The Keras config, key order included.
     pub(crate) fn to_config(&self, base: &LayerBase) -> Value {
-        let f = self.family;
         let mut m: Map<String, Value> = base.base_config();
-        if matches!(f, Family::Depthwise | Family::Separable) {
-            m.insert("depth_multiplier".into(), json!(self.depth_multiplier));
-        }
-        if f != Family::Depthwise {
-            m.insert("filters".into(), json!(self.filters));
-        }
-        m.insert("kernel_size".into(), json!(self.kernel_size));
-        m.insert("strides".into(), json!(self.strides));
-        m.insert("padding".into(), json!(self.padding.as_str()));
-        if f == Family::Transpose {
-            m.insert("output_padding".into(), json!(self.output_padding));
-        }
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("dilation_rate".into(), json!(self.dilation_rate));
-        if f == Family::Conv {
-            m.insert("groups".into(), json!(self.groups));
-        }
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("use_bias".into(), json!(self.use_bias));
-        let kernels = f.weights().iter().map(|(p, _)| *p).zip(&self.kernels);
-        write_weight_args(&mut m, kernels.chain([("bias", &self.bias)]), Some(&base.activity_regularizer));
+        let mut args = Map::new();
+        self.args.write_args(&mut args);
+        m.extend(args.into_iter().filter(|(k, _)| self.family.takes(k)));
+        // In place: after `dtype` when the base config wrote it (Keras merges the dicts).
+        let activity = base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+        m.insert("activity_regularizer".into(), activity);
         Value::Object(m)
     }
 
@@ -391,13 +418,32 @@ impl ConvArgs {
             .family
             .weights()
             .iter()
-            .zip(&self.kernels)
             .zip(shapes)
-            .map(|(((_, name), w), shape)| w.variable(name, layer, &shape))
+            .map(|((prefix, name), shape)| self.weight_args(prefix).variable(name, layer, &shape))
             .collect::<Result<_>>()?;
         let units = if self.family == Family::Depthwise { cin * dm } else { self.filters };
-        let bias = if self.use_bias { Some(self.bias.variable("bias", layer, &[units])?) } else { None };
+        let bias = if self.use_bias {
+            Some(self.weight_args("bias").variable("bias", layer, &[units])?)
+        } else {
+            None
+        };
         Ok((kernels, bias))
+    }
+
+    /// The initializer, regularizer and constraint of the weight whose config prefix is
+    /// `prefix` (`kernel`, `depthwise`, `pointwise` or `bias`).
+    fn weight_args(&self, prefix: &str) -> WeightArgs {
+        let a = &self.args;
+        match prefix {
+            "kernel" => WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
+            "depthwise" => {
+                WeightArgs::of(&a.depthwise_initializer, &a.depthwise_regularizer, &a.depthwise_constraint)
+            }
+            "pointwise" => {
+                WeightArgs::of(&a.pointwise_initializer, &a.pointwise_regularizer, &a.pointwise_constraint)
+            }
+            _ => WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
+        }
     }
 
     /// The input channels a built first kernel expects.
@@ -573,14 +619,14 @@ pub(crate) trait ConvForward {
 }
 
 /// The builder methods of the arguments every convolution layer shares (the layer has
-/// `base: LayerBase` and `args: ConvArgs`). `$size` is the type of a size argument
+/// `base: LayerBase` and `args: Convolution<N>`). `$size` is the type of a size argument
 /// (`usize` for the 1-D layers, `[usize; N]` otherwise).
 macro_rules! conv_arg_builders {
     ($size:ty) => {
         /// Strides of the window (Keras `strides`; positive, and 1 wherever
         /// `dilation_rate` is above 1).
         pub fn strides(mut self, s: $size) -> Self {
-            self.args.strides = $crate::layers::convolutional::args::SizeArg::into_sizes(s);
+            self.args.strides = $crate::layers::convolutional::args::SizeArg::into_tuple(s);
             self.check()
         }
 
@@ -595,7 +641,7 @@ macro_rules! conv_arg_builders {
 
         /// Dilation rate of the window (Keras `dilation_rate`; positive).
         pub fn dilation_rate(mut self, d: $size) -> Self {
-            self.args.dilation_rate = $crate::layers::convolutional::args::SizeArg::into_sizes(d);
+            self.args.dilation_rate = $crate::layers::convolutional::args::SizeArg::into_tuple(d);
             self.check()
         }
 
@@ -624,12 +670,12 @@ macro_rules! conv_arg_builders {
             /// Whether to add a bias.
             use_bias(args.use_bias): bool,
             /// Bias initializer.
-            bias_initializer(args.bias.initializer): $crate::initializers::Initializer,
+            bias_initializer(args.bias_initializer): $crate::initializers::Initializer,
             /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
-            bias_regularizer(args.bias.regularizer): $crate::regularizers::Regularizer => Some,
+            bias_regularizer(args.bias_regularizer): $crate::regularizers::Regularizer => Some,
             /// Constraint applied to the bias after each optimizer update (Keras
             /// `bias_constraint`).
-            bias_constraint(args.bias.constraint): $crate::constraints::Constraint => Some,
+            bias_constraint(args.bias_constraint): $crate::constraints::Constraint => Some,
             /// Penalty of the layer's output added to the loss (Keras `activity_regularizer`).
             activity_regularizer(base.activity_regularizer): $crate::regularizers::Regularizer => Some,
         }
@@ -644,22 +690,22 @@ macro_rules! conv_arg_builders {
             self
         }
     };
-    (@weight $i:expr, $what:literal, $init:ident, $reg:ident, $con:ident) => {
+    (@weight $what:literal, $init:ident, $reg:ident, $con:ident) => {
         #[doc = concat!("Initializer of the ", $what, " (Keras `", stringify!($init), "`).")]
         pub fn $init(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.args.kernels[$i].initializer = i;
+            self.args.$init = i;
             self
         }
 
         #[doc = concat!("Penalty of the ", $what, " added to the training loss (Keras `", stringify!($reg), "`).")]
         pub fn $reg(mut self, r: $crate::regularizers::Regularizer) -> Self {
-            self.args.kernels[$i].regularizer = Some(r);
+            self.args.$reg = Some(r);
             self
         }
 
         #[doc = concat!("Constraint applied to the ", $what, " after each optimizer update (Keras `", stringify!($con), "`).")]
         pub fn $con(mut self, c: $crate::constraints::Constraint) -> Self {
-            self.args.kernels[$i].constraint = Some(c);
+            self.args.$con = Some(c);
             self
         }
     };
@@ -682,7 +728,7 @@ macro_rules! conv_arg_builders {
         /// Extra output steps at the end of each spatial axis (each must be below its
         /// stride; Keras `output_padding`).
         pub fn output_padding(mut self, p: $size) -> Self {
-            self.args.output_padding = Some($crate::layers::convolutional::args::SizeArg::into_sizes(p));
+            self.args.output_padding = Some($crate::layers::convolutional::args::SizeArg::into_tuple(p));
             self.check()
         }
     };
@@ -701,15 +747,15 @@ macro_rules! conv_layer {
     (@new Depthwise $size:ty, $(#[$new_doc:meta])*) => {
         $(#[$new_doc])*
         pub fn new(kernel_size: $size) -> Self {
-            use $crate::layers::convolutional::args::{ConvArgs, Family, SizeArg};
-            Self::with_args(ConvArgs::new(Family::Depthwise, 0, SizeArg::into_sizes(kernel_size))).check()
+            use $crate::layers::convolutional::args::{Convolution, Family, SizeArg};
+            Self::with_args(Convolution::new(Family::Depthwise, 0, SizeArg::into_tuple(kernel_size))).check()
         }
     };
     (@new $family:ident $size:ty, $(#[$new_doc:meta])*) => {
         $(#[$new_doc])*
         pub fn new(filters: usize, kernel_size: $size) -> Self {
-            use $crate::layers::convolutional::args::{ConvArgs, Family, SizeArg};
-            Self::with_args(ConvArgs::new(Family::$family, filters, SizeArg::into_sizes(kernel_size))).check()
+            use $crate::layers::convolutional::args::{Convolution, Family, SizeArg};
+            Self::with_args(Convolution::new(Family::$family, filters, SizeArg::into_tuple(kernel_size))).check()
         }
     };
     (@builders Conv $size:ty) => {
@@ -728,17 +774,17 @@ macro_rules! conv_layer {
         $crate::layers::convolutional::args::conv_arg_builders!(@depth_multiplier);
         $crate::layers::convolutional::args::conv_layer!(@builders depthwise);
         $crate::layers::convolutional::args::conv_arg_builders!(
-            @weight 1, "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint
+            @weight "pointwise kernel", pointwise_initializer, pointwise_regularizer, pointwise_constraint
         );
     };
     (@builders kernel) => {
         $crate::layers::convolutional::args::conv_arg_builders!(
-            @weight 0, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint
+            @weight "kernel", kernel_initializer, kernel_regularizer, kernel_constraint
         );
     };
     (@builders depthwise) => {
         $crate::layers::convolutional::args::conv_arg_builders!(
-            @weight 0, "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint
+            @weight "depthwise kernel", depthwise_initializer, depthwise_regularizer, depthwise_constraint
         );
     };
     (
@@ -748,7 +794,7 @@ macro_rules! conv_layer {
         $(#[$doc])*
         pub struct $ty {
             base: $crate::layers::LayerBase,
-            args: $crate::layers::convolutional::args::ConvArgs,
+            args: $crate::layers::convolutional::args::Convolution<$rank>,
             kernels: Vec<$crate::layers::layer::Variable>,
             bias: Option<$crate::layers::layer::Variable>,
         }
@@ -759,17 +805,16 @@ macro_rules! conv_layer {
             $crate::layers::convolutional::args::conv_arg_builders!($size);
             $crate::layers::convolutional::args::conv_layer!(@builders $family $size);
 
-            fn with_args(args: $crate::layers::convolutional::args::ConvArgs) -> Self {
+            fn with_args(args: $crate::layers::convolutional::args::Convolution<$rank>) -> Self {
                 $ty { base: $crate::layers::LayerBase::new($default_name), args, kernels: Vec::new(), bias: None }
             }
 
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 let mut base = $crate::layers::LayerBase::new($default_name);
-                let args = $crate::layers::convolutional::args::ConvArgs::from_config(
+                let args = $crate::layers::convolutional::args::Convolution::<$rank>::from_config(
                     cfg,
                     $crate::layers::convolutional::args::Family::$family,
-                    $rank,
                     $class,
                     &mut base,
                 )?;

@@ -4,6 +4,7 @@
 use keras_engine::ops::{self, Unary};
 
 use crate::layers::convolutional::args::{conv_layer, ConvForward};
+use crate::layers::convolutional::conv2d::parse_padding;
 use crate::{keras_bail, Result, Tensor};
 
 /// Padding of a 1-D convolution.
@@ -28,6 +29,18 @@ impl Padding1D {
                 InvalidArgument,
                 "The `padding` argument must be a list/tuple or one of {{\"valid\", \"same\", \"causal\"}}. Received: {p}"
             ),
+        }
+    }
+
+    /// Parses a padding name for a layer named `layer`: `"causal"` only where `causal` (the
+    /// `Conv1D` layers, as Keras), else `"valid"` or `"same"` with [`parse_padding`]'s error.
+    pub(crate) fn parse_for(p: &str, causal: bool, layer: &str) -> Result<Self> {
+        if causal {
+            Padding1D::parse(p)
+        } else if parse_padding(p, layer)? {
+            Ok(Padding1D::Same)
+        } else {
+            Ok(Padding1D::Valid)
         }
     }
 

@@ -108,6 +108,60 @@ fn builder_configs_match_keras_defaults() {
     assert_eq!(Conv2DTranspose::from_config(&t.get_config()).unwrap().get_config(), t.get_config());
 }
 
+/// The config reader of the one declaration: required keys, the keys of another family
+/// (not read, not written), `causal` only for `Conv1D`, the value types.
+#[test]
+fn config_reader_follows_each_family() {
+    let conv = Conv2D::new(4, [3, 3]).get_config();
+    let depthwise = DepthwiseConv2D::new([3, 3]).get_config();
+    let without = |cfg: &Value, key: &str| {
+        let mut c = cfg.clone();
+        c.as_object_mut().unwrap().remove(key);
+        c
+    };
+    let with = |cfg: &Value, key: &str, v: Value| {
+        let mut c = cfg.clone();
+        c[key] = v;
+        c
+    };
+    let e = Conv2D::from_config(&without(&conv, "filters")).err().unwrap().to_string();
+    assert!(e.contains("Conv2D config needs `filters`"), "{e}");
+    let e = Conv2D::from_config(&with(&conv, "filters", Value::Null)).err().unwrap().to_string();
+    assert!(e.contains("Conv2D config needs `filters`"), "{e}");
+    let e = SeparableConv2D::from_config(&without(&SeparableConv2D::new(2, [3, 3]).get_config(), "filters"));
+    assert!(e.err().unwrap().to_string().contains("SeparableConv2D config needs `filters`"));
+    let e = DepthwiseConv2D::from_config(&without(&depthwise, "kernel_size")).err().unwrap().to_string();
+    assert!(e.contains("DepthwiseConv2D config needs `kernel_size`"), "{e}");
+    // Another family's keys are ignored: not read (a bad value passes), not written.
+    let d = DepthwiseConv2D::from_config(&with(&depthwise, "groups", Value::from("x"))).unwrap();
+    assert_eq!(d.get_config(), depthwise);
+    let d = DepthwiseConv2D::from_config(&with(&depthwise, "filters", Value::from(7))).unwrap();
+    assert!(d.get_config().get("filters").is_none());
+    let c = Conv2D::from_config(&with(&conv, "depth_multiplier", Value::from(0))).unwrap();
+    assert_eq!(c.get_config(), conv);
+    // `causal` only for Conv1D; names in any case, written lowercase.
+    let e = Conv2D::from_config(&with(&conv, "padding", Value::from("causal"))).err().unwrap().to_string();
+    assert!(e.contains("padding") && e.contains("causal"), "{e}");
+    let c1 = Conv1D::new(2, 3).get_config();
+    let c = Conv1D::from_config(&with(&c1, "padding", Value::from("CAUSAL"))).unwrap();
+    assert_eq!(c.get_config()["padding"], "causal");
+    let e = Conv2D::from_config(&with(&conv, "padding", Value::from(1))).err().unwrap().to_string();
+    assert!(e.contains("Conv2D: `padding` must be a string"), "{e}");
+    let e = Conv2D::from_config(&with(&conv, "use_bias", Value::from("no"))).err().unwrap().to_string();
+    assert!(e.contains("`use_bias` must be a boolean"), "{e}");
+    let e = Conv2D::from_config(&with(&conv, "groups", Value::from(-1))).err().unwrap().to_string();
+    assert!(e.contains("`groups` must be a non-negative integer"), "{e}");
+    let e = Conv2D::from_config(&with(&conv, "dilation_rate", serde_json::json!([1, 0]))).err().unwrap();
+    assert!(e.to_string().contains("dilation_rate"), "{e}");
+    // An int size is one per axis; `null` is the default.
+    let c = Conv2D::from_config(&with(&with(&conv, "strides", Value::from(2)), "dilation_rate", Value::Null));
+    let c = c.unwrap().get_config();
+    assert_eq!(
+        (c["strides"].clone(), c["dilation_rate"].clone()),
+        (serde_json::json!([2, 2]), serde_json::json!([1, 1]))
+    );
+}
+
 fn add_err<L: Layer>(input: &[usize], layer: L) -> Error {
     let mut m = Sequential::new();
     m.add(Input::new(input)).unwrap();
