@@ -74,9 +74,9 @@ pub struct PredictArgs {
     pub batch_size: usize,
 }
 
-/// `keras evaluate`.
+/// The compiled model and the labelled data that `keras evaluate` and `keras fit` read.
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
+pub struct DataArgs {
     /// Model file (.keras, .h5 or .hdf5), saved after compile()
     #[arg(value_name = "FILE")]
     pub file: String,
@@ -86,6 +86,14 @@ pub struct EvaluateArgs {
     /// Target array (.npy); repeat once per output that has a loss, in output order
     #[arg(long, value_name = "Y.npy", required = true)]
     pub y: Vec<String>,
+}
+
+/// `keras evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    // The model file and its --x / --y arrays.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Number of samples per batch
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = positive)]
     pub batch_size: usize,
@@ -94,15 +102,9 @@ pub struct EvaluateArgs {
 /// `keras fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Model file (.keras, .h5 or .hdf5), saved after compile()
-    #[arg(value_name = "FILE")]
-    pub file: String,
-    /// Input array (.npy); repeat once per model input, in the model's input order
-    #[arg(long, value_name = "X.npy", required = true)]
-    pub x: Vec<String>,
-    /// Target array (.npy); repeat once per output that has a loss, in output order
-    #[arg(long, value_name = "Y.npy", required = true)]
-    pub y: Vec<String>,
+    // The model file and its --x / --y arrays.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Number of epochs to train
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub epochs: usize,
@@ -161,7 +163,7 @@ mod tests {
             panic!("not fit")
         };
         assert_eq!(
-            (a.file.as_str(), a.x.as_slice(), a.epochs, a.batch_size),
+            (a.data.file.as_str(), a.data.x.as_slice(), a.epochs, a.batch_size),
             ("m.keras", &["a.npy".into()][..], 3, 8)
         );
         assert!(a.no_shuffle && a.validation_split == 0.0 && a.output == "o.h5");

@@ -10,7 +10,7 @@ use keras::{
     EvaluateArgs as KerasEvaluateArgs, FitArgs as KerasFitArgs, Logs, PredictArgs as KerasPredictArgs, Tensor,
 };
 
-use crate::args::{Command, EvaluateArgs, FitArgs, PredictArgs};
+use crate::args::{Command, DataArgs, EvaluateArgs, FitArgs, PredictArgs};
 use crate::Failure;
 
 /// Runs `command`, writing its results to `out` (stdout).
@@ -128,29 +128,29 @@ fn predict(a: &PredictArgs, out: &mut dyn Write) -> Result<(), Failure> {
     Ok(())
 }
 
-fn needs_compile(m: &AnyModel, path: &str) -> Result<(), Failure> {
+/// The compiled model of `--file` and its `--x` / `--y` arrays, for evaluate and fit; a
+/// model saved without compile() is refused.
+fn compiled_model_and_data(d: &DataArgs) -> Result<(AnyModel, Arrays, Arrays), Failure> {
+    let m = model_file(&d.file)?;
     if m.compile_state().is_none() {
         return Err(Failure::Run(format!(
-            "{path} has no training configuration (it was saved without compile()), so it cannot be evaluated or trained"
+            "{} has no training configuration (it was saved without compile()), so it cannot be evaluated or trained",
+            d.file
         )));
     }
-    Ok(())
+    let x = read_arrays(&d.x, &m.input_names(), "x", "input", &m)?;
+    let y = read_arrays(&d.y, &target_names(&m), "y", "output", &m)?;
+    Ok((m, x, y))
 }
 
 fn evaluate(a: &EvaluateArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut m = model_file(&a.file)?;
-    needs_compile(&m, &a.file)?;
-    let x = read_arrays(&a.x, &m.input_names(), "x", "input", &m)?;
-    let y = read_arrays(&a.y, &target_names(&m), "y", "output", &m)?;
+    let (mut m, x, y) = compiled_model_and_data(&a.data)?;
     let logs = m.evaluate(x, y, KerasEvaluateArgs::default().batch_size(a.batch_size).verbose(0))?;
     emit(out, &logs_line(&logs))
 }
 
 fn fit(a: &FitArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut m = model_file(&a.file)?;
-    needs_compile(&m, &a.file)?;
-    let x = read_arrays(&a.x, &m.input_names(), "x", "input", &m)?;
-    let y = read_arrays(&a.y, &target_names(&m), "y", "output", &m)?;
+    let (mut m, x, y) = compiled_model_and_data(&a.data)?;
     let fit_args = KerasFitArgs::default()
         .epochs(a.epochs)
         .batch_size(a.batch_size)

@@ -117,37 +117,13 @@ fn usage_errors_exit_2_on_stderr() {
         "unexpected argument '-1' found",
     );
     usage_error(
-        &[
-            "fit",
-            "a.keras",
-            "--x",
-            "x",
-            "--y",
-            "y",
-            "--epochs",
-            "one",
-            "--batch-size",
-            "2",
-            "--output",
-            "o.keras",
-        ],
+        &"fit a.keras --x x --y y --epochs one --batch-size 2 --output o.keras"
+            .split(' ')
+            .collect::<Vec<_>>(),
         "invalid value 'one' for '--epochs <N>'",
     );
     usage_error(
-        &[
-            "fit",
-            "a.keras",
-            "--x",
-            "x",
-            "--y",
-            "y",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "2",
-            "--output",
-            "o.txt",
-        ],
+        &"fit a.keras --x x --y y --epochs 1 --batch-size 2 --output o.txt".split(' ').collect::<Vec<_>>(),
         "must end in .keras, .h5 or .hdf5",
     );
     usage_error(&["convert", "a.keras"], "<OUT>");

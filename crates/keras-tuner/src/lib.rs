@@ -57,6 +57,7 @@ pub mod error;
 mod from_impls;
 pub mod json;
 pub mod model;
+mod setters;
 pub mod tensorboard;
 pub mod tuners;
 pub mod utils;

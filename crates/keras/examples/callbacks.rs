@@ -9,17 +9,15 @@
 //!
 //! Writes `DIR/best_model.keras`, `DIR/training.csv` and `DIR/logs/{train,validation}`.
 
+mod common;
+
+use common::{arg, arg_str};
 use std::path::PathBuf;
 
 use keras::callbacks::{CSVLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TensorBoard};
 use keras::layers::{Dense, Dropout, Input};
 use keras::models::Sequential;
 use keras::{EvaluateArgs, FitArgs, Tensor};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
-}
 
 /// Flattens 28x28 digits to 784 features in [0, 1].
 fn flat(x: &Tensor) -> keras::Result<Tensor> {
@@ -29,8 +27,8 @@ fn flat(x: &Tensor) -> keras::Result<Tensor> {
 }
 
 fn main() -> keras::Result<()> {
-    let out = PathBuf::from(arg("--out").unwrap_or_else(|| "callbacks_out".into()));
-    let epochs: usize = arg("--epochs").and_then(|v| v.parse().ok()).unwrap_or(20);
+    let out = PathBuf::from(arg_str("--out").unwrap_or_else(|| "callbacks_out".into()));
+    let epochs: usize = arg("--epochs", 20);
     std::fs::create_dir_all(&out)?;
     keras::utils::set_random_seed(42);
 

@@ -13,6 +13,9 @@
 //! cargo run --release -p keras --example custom_train_step [-- --epochs N --batch-size N]
 //! ```
 
+mod common;
+
+use common::arg;
 use std::any::Any;
 
 use keras::layers::{Activation, CallContext, Flatten, Layer, LayerBase, Shape, Variable, WeightSpec};
@@ -24,15 +27,6 @@ use keras::trainers::{minimize, trainer, Arrays, Network, TrainModel};
 use keras::utils::Batch;
 use keras::{EvaluateArgs, FitArgs, Input, Logs, Result, Tensor};
 use serde_json::{json, Value};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A dense layer written by a user: `x @ w + b`, weights made by `add_weight`.
 struct Linear {

@@ -8,6 +8,9 @@
 //! cargo run --release -p keras --example fashion_mnist_augmentation [-- --per-class N --epochs N]
 //! ```
 
+mod common;
+
+use common::arg;
 use std::path::Path;
 
 use keras::datasets::fashion_mnist;
@@ -18,15 +21,6 @@ use keras::preprocessing::image::{
 };
 use keras::utils::{image_dataset_from_directory, ImageDatasetArgs, LabelMode, Sequence};
 use keras::{EvaluateArgs, FitArgs, Tensor};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Writes up to `per_class` images of each class as `dir/<class name>/<i>.png`.
 fn write_split(dir: &Path, x: &Tensor, y: &Tensor, per_class: usize) -> keras::Result<usize> {

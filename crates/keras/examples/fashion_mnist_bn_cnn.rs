@@ -10,27 +10,13 @@
 //! cargo run --release -p keras --example fashion_mnist_bn_cnn [-- --epochs N --batch-size N]
 //! ```
 
-use keras::datasets::fashion_mnist;
+mod common;
+
+use common::{arg, fashion_mnist_nhwc, fit_and_report};
 use keras::layers::{Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
-use keras::{EvaluateArgs, FitArgs, Tensor};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `(n, 28, 28)` pixels 0..255 -> `(n, 28, 28, 1)` in [0, 1].
-fn to_nhwc(x: &Tensor) -> keras::Result<Tensor> {
-    let n = x.shape()[0];
-    let v: Vec<f32> = x.as_f32()?.iter().map(|p| p / 255.0).collect();
-    Ok(Tensor::new(v, [n, 28, 28, 1])?)
-}
+use keras::FitArgs;
 
 /// BatchNormalization's moving-average momentum. Keras's default 0.99 averages over ~100
 /// steps, about one epoch here, so after a short run the moving statistics still lag the
@@ -50,13 +36,7 @@ fn main() -> keras::Result<()> {
     let batch_size = arg("--batch-size", 64);
     keras::utils::set_random_seed(42);
 
-    let ((x_train, y_train), (x_test, y_test)) = fashion_mnist::load_data()?;
-    let (x_train, x_test) = (to_nhwc(&x_train)?, to_nhwc(&x_test)?);
-    println!(
-        "Fashion-MNIST (shipped): {} train, {} test images of 28x28x1, 10 classes",
-        x_train.shape()[0],
-        x_test.shape()[0]
-    );
+    let ((x_train, y_train), (x_test, y_test)) = fashion_mnist_nhwc()?;
 
     let mut model = Sequential::new();
     model.add(Input::new(&[28, 28, 1]))?;
@@ -73,18 +53,6 @@ fn main() -> keras::Result<()> {
     model.compile(Adam::new(), "sparse_categorical_crossentropy", &["accuracy"])?;
     model.summary();
 
-    let start = std::time::Instant::now();
-    let history = model.fit(
-        &x_train,
-        &y_train,
-        FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size),
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    println!("\nHistory:\n{history}");
-    let logs = model.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
-    println!(
-        "Test accuracy: {:.4} (loss {:.4}) after {epochs} epochs, training took {secs:.1} s",
-        logs["accuracy"], logs["loss"]
-    );
-    Ok(())
+    let args = FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size);
+    fit_and_report(&mut model, (&x_train, &y_train), (&x_test, &y_test), args)
 }

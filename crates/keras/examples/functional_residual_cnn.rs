@@ -10,29 +10,15 @@
 //! cargo run --release -p keras --example functional_residual_cnn [-- --epochs N --batch-size N]
 //! ```
 
-use keras::datasets::fashion_mnist;
+mod common;
+
+use common::{arg, fashion_mnist_nhwc, fit_and_report};
 use keras::layers::{
     Activation, Add, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D, MaxPooling2D,
 };
 use keras::models::{Model, SymbolicCall};
 use keras::optimizers::Adam;
-use keras::{EvaluateArgs, FitArgs, Input, KerasTensor, Result, Tensor};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `(n, 28, 28)` pixels 0..255 -> `(n, 28, 28, 1)` in [0, 1].
-fn to_nhwc(x: &Tensor) -> Result<Tensor> {
-    let n = x.shape()[0];
-    let v: Vec<f32> = x.as_f32()?.iter().map(|p| p / 255.0).collect();
-    Ok(Tensor::new(v, [n, 28, 28, 1])?)
-}
+use keras::{FitArgs, Input, KerasTensor, Result};
 
 /// `Conv2D(filters, k, same, no bias, strides) -> BatchNormalization`.
 fn conv_bn(x: &KerasTensor, filters: usize, k: usize, strides: usize) -> Result<KerasTensor> {
@@ -62,13 +48,7 @@ fn main() -> Result<()> {
     let batch_size = arg("--batch-size", 64);
     keras::utils::set_random_seed(42);
 
-    let ((x_train, y_train), (x_test, y_test)) = fashion_mnist::load_data()?;
-    let (x_train, x_test) = (to_nhwc(&x_train)?, to_nhwc(&x_test)?);
-    println!(
-        "Fashion-MNIST (shipped): {} train, {} test images of 28x28x1",
-        x_train.shape()[0],
-        x_test.shape()[0]
-    );
+    let ((x_train, y_train), (x_test, y_test)) = fashion_mnist_nhwc()?;
 
     let image = Input::named(&[28, 28, 1], "image");
     let h = conv_bn(&image, 16, 3, 1)?;
@@ -82,18 +62,6 @@ fn main() -> Result<()> {
     model.compile(Adam::new().learning_rate(3e-3), "sparse_categorical_crossentropy", &["accuracy"])?;
     model.summary();
 
-    let start = std::time::Instant::now();
-    let history = model.fit(
-        &x_train,
-        &y_train,
-        FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size),
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    println!("\nHistory:\n{history}");
-    let logs = model.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
-    println!(
-        "Test accuracy: {:.4} (loss {:.4}) after {epochs} epochs, training took {secs:.1} s",
-        logs["accuracy"], logs["loss"]
-    );
-    Ok(())
+    let args = FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size);
+    fit_and_report(&mut model, (&x_train, &y_train), (&x_test, &y_test), args)
 }

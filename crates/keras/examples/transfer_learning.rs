@@ -25,6 +25,9 @@
 //!     [-- --pretrain-epochs N --epochs N --finetune-epochs N --labels-per-class N --out DIR]
 //! ```
 
+mod common;
+
+use common::arg;
 use keras::applications::{ApplicationArgs, MobileNet, Pooling, Weights};
 use keras::datasets::fashion_mnist;
 use keras::layers::{Dense, Layer};
@@ -32,15 +35,6 @@ use keras::models::{Functional, Model, SymbolicCall};
 use keras::optimizers::Adam;
 use keras::saving::load_model;
 use keras::{EvaluateArgs, FitArgs, Result, Tensor};
-
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The images of `classes` (at most `per_class` of each, in dataset order), zero-padded from
 /// 28x28 to 32x32 (MobileNet's smallest input) and scaled to [-1, 1] as MobileNet's

@@ -7,34 +7,17 @@
 // `&[x.clone()]` reads as "the list of inputs" in these tests.
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{fixtures, max_diff_all, numbered};
+use std::path::PathBuf;
 
 use keras::models::Functional;
 use keras::Tensor;
 
-fn numbered(dir: &Path, prefix: &str) -> Vec<Tensor> {
-    let mut out = Vec::new();
-    while let Ok(t) = keras::io::npy::read(dir.join(format!("{prefix}{}.npy", out.len()))) {
-        out.push(t);
-    }
-    out
-}
-
-fn max_diff(a: &[Tensor], b: &[Tensor]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let mut worst = 0.0f32;
-    for (x, y) in a.iter().zip(b) {
-        assert_eq!(x.shape(), y.shape());
-        for (p, q) in x.to_f32_vec().iter().zip(y.to_f32_vec()) {
-            worst = worst.max((p - q).abs());
-        }
-    }
-    worst
-}
-
 /// `(name, model file, inputs, Keras's outputs)` of every case.
 fn cases() -> Vec<(String, PathBuf, Vec<Tensor>, Vec<Tensor>)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = fixtures();
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> =
         std::fs::read_dir(root.join("oracle/functional")).unwrap().flatten().map(|e| e.path()).collect();
@@ -68,7 +51,7 @@ fn resaved_models_reload_with_the_same_predictions() {
             Err(e) => panic!("{name}: {e}"),
         };
         let want = model.predict_on_batch(&xs).unwrap();
-        let d0 = max_diff(&want, &ys);
+        let d0 = max_diff_all(&want, &ys);
         assert!(d0 <= 1e-4, "{name}: keras-rs vs Keras {d0}");
         let dir = export.as_ref().map(|e| e.join(&name)).unwrap_or_else(|| tmp.join(&name));
         std::fs::create_dir_all(&dir).unwrap();
@@ -77,12 +60,12 @@ fn resaved_models_reload_with_the_same_predictions() {
         model.save_weights(dir.join("model.weights.h5")).unwrap();
         for f in ["model.keras", "model.h5"] {
             let back = Functional::load(dir.join(f)).unwrap();
-            let d = max_diff(&back.predict_on_batch(&xs).unwrap(), &want);
+            let d = max_diff_all(&back.predict_on_batch(&xs).unwrap(), &want);
             assert!(d == 0.0, "{name}/{f}: reloaded predictions differ by {d}");
         }
         let mut fresh = Functional::from_config(&model.get_config()).unwrap();
         fresh.load_weights(dir.join("model.weights.h5")).unwrap();
-        assert_eq!(max_diff(&fresh.predict_on_batch(&xs).unwrap(), &want), 0.0, "{name}/weights");
+        assert_eq!(max_diff_all(&fresh.predict_on_batch(&xs).unwrap(), &want), 0.0, "{name}/weights");
         if export.is_some() {
             for (i, x) in xs.iter().enumerate() {
                 keras::io::npy::write(dir.join(format!("x{i}.npy")), x).unwrap();

@@ -2,53 +2,16 @@
 //! `load_model` returns a `Sequential` or a `Functional` instance by the saved `class_name`),
 //! from `.keras`, legacy `.h5` and their bytes, compiled as saved.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{fixtures, max_diff_all, numbered, TempDir};
+use std::path::PathBuf;
 
 use keras::layers::Dense;
 use keras::models::{load_model, AnyModel, Functional, Model, Sequential, SymbolicCall};
 use keras::saving::{load_model_from_h5_bytes, load_model_from_keras_bytes, load_model_with};
 use keras::trainers::{CompileArgs, Losses, Metrics};
 use keras::{EvaluateArgs, Input, PredictArgs, Tensor};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// A fresh directory per test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("keras_rs_load_model_{}_{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn numbered(dir: &Path, prefix: &str) -> Vec<Tensor> {
-    (0..).map_while(|i| keras::io::npy::read(dir.join(format!("{prefix}{i}.npy"))).ok()).collect()
-}
-
-fn max_diff(a: &[Tensor], b: &[Tensor]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let mut worst = 0.0f32;
-    for (x, y) in a.iter().zip(b) {
-        assert_eq!(x.shape(), y.shape());
-        for (p, q) in x.to_f32_vec().iter().zip(y.to_f32_vec()) {
-            worst = worst.max((p - q).abs());
-        }
-    }
-    worst
-}
 
 fn quiet() -> PredictArgs<'static> {
     PredictArgs::default().verbose(0)
@@ -79,7 +42,7 @@ fn keras_functional_files_load_as_functional_models_that_predict_like_keras() {
                 // Keras compiled these with one mse per output: the compile config loads.
                 assert!(m.compile_state().is_some(), "{}: not compiled", path.display());
                 let got = m.predict(xs.clone(), quiet()).unwrap();
-                let d = max_diff(&got, &ys);
+                let d = max_diff_all(&got, &ys);
                 assert!(d <= 1e-4, "{}: max abs diff {d}", path.display());
                 worst = worst.max(d);
                 n += 1;

@@ -5,6 +5,9 @@
 //! stacked cases against Keras's numbers are `tests/fixtures/keras315/layer/rnn_stacked_*`
 //! (run by `tests/oracle.rs`; configs by `tests/new_layers.rs`).
 
+mod common;
+
+use common::TempDir;
 use keras::layers::{
     CallContext, Dense, GRUCell, Input, LSTMCell, Layer, LayerBase, RnnCell, Shape, SimpleRNNCell,
     StackedRNNCells, Variable, WeightSpec, RNN,
@@ -106,8 +109,18 @@ fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     }
 }
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("keras_rs_rnn_cells_{}_{name}.keras", std::process::id()))
+/// Saves `model` as `<name>.keras`, loads it back and checks that both predict the same on
+/// `x`; returns the loaded model.
+fn reload_predicts_the_same(model: &Sequential, x: &Tensor, name: &str) -> Sequential {
+    let dir = TempDir::new(name);
+    let path = dir.join(&format!("{name}.keras"));
+    model.save(&path).unwrap();
+    let restored = load_model(&path).unwrap().into_sequential().unwrap();
+    assert_eq!(
+        model.predict(x, PredictArgs::default().verbose(0)).unwrap().to_f32_vec(),
+        restored.predict(x, PredictArgs::default().verbose(0)).unwrap().to_f32_vec()
+    );
+    restored
 }
 
 #[test]
@@ -171,15 +184,7 @@ fn stacked_cells_save_and_load_with_keras_layout() {
     assert_eq!(cfg["cell"]["config"]["cells"][1]["config"]["unit_forget_bias"], false);
     assert_eq!(cfg["cell"]["config"]["cells"][1]["build_config"]["input_shape"], json!([null, 3]));
     let x = data(&[2, 4, 3], 3);
-    let path = tmp("stacked");
-    model.save(&path).unwrap();
-    let restored = load_model(&path).unwrap().into_sequential().unwrap();
-    std::fs::remove_file(&path).ok();
-    let args = PredictArgs::default().verbose(0);
-    assert_eq!(
-        model.predict(&x, PredictArgs::default().verbose(0)).unwrap().to_f32_vec(),
-        restored.predict(&x, args).unwrap().to_f32_vec()
-    );
+    reload_predicts_the_same(&model, &x, "stacked");
 }
 
 #[test]
@@ -258,15 +263,7 @@ fn user_cell_trains_saves_and_loads() {
     let cfg = model.layers()[0].serialize();
     assert_eq!(cfg["config"]["cell"]["registered_name"], "keras_rs_tests>MinimalRNNCell");
     assert_eq!(cfg["config"]["cell"]["class_name"], "MinimalRNNCell");
-    let path = tmp("user_cell");
-    model.save(&path).unwrap();
-    let restored = load_model(&path).unwrap().into_sequential().unwrap();
-    std::fs::remove_file(&path).ok();
-    let args = PredictArgs::default().verbose(0);
-    assert_eq!(
-        model.predict(&x, PredictArgs::default().verbose(0)).unwrap().to_f32_vec(),
-        restored.predict(&x, args).unwrap().to_f32_vec()
-    );
+    let restored = reload_predicts_the_same(&model, &x, "user_cell");
     assert_eq!(restored.layers()[0].weights()[0].path(), model.layers()[0].weights()[0].path());
 
     // A user cell inside a stack with a built-in one.
@@ -274,15 +271,7 @@ fn user_cell_trains_saves_and_loads() {
     let mut m = Sequential::new();
     m.add(Input::new(&[5, 2])).unwrap();
     m.add(RNN::new(StackedRNNCells::new(cells)).return_sequences(true)).unwrap();
-    let path = tmp("user_stack");
-    m.save(&path).unwrap();
-    let back = load_model(&path).unwrap().into_sequential().unwrap();
-    std::fs::remove_file(&path).ok();
-    let args = PredictArgs::default().verbose(0);
-    assert_eq!(
-        m.predict(&x, PredictArgs::default().verbose(0)).unwrap().to_f32_vec(),
-        back.predict(&x, args).unwrap().to_f32_vec()
-    );
+    reload_predicts_the_same(&m, &x, "user_stack");
 }
 
 #[test]

@@ -6,16 +6,14 @@
 // `&[x.clone()]` reads as "the list of inputs" in these tests.
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
+mod common;
+
+use common::max_diff;
 use keras::models::Functional;
 use keras::PredictArgs;
 
 fn dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tf_keras_functional")
-}
-
-fn max_diff(a: &keras::Tensor, b: &keras::Tensor) -> f32 {
-    assert_eq!(a.shape(), b.shape());
-    a.to_f32_vec().iter().zip(b.to_f32_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! model trained and compared with the same model in Keras (fixtures made by
 //! `tests/fixtures/user_layers/make_fixtures.py`).
 
+mod common;
+
+use common::{max_diff, TempDir};
 use std::path::PathBuf;
 
 use keras::layers::{
@@ -17,31 +20,6 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/user_layers").join(name)
-}
-
-/// A fresh directory per test, removed when dropped (tests run in parallel).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("keras_rs_user_layers_{}_{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.shape(), b.shape());
-    a.to_f32_vec().iter().zip(b.to_f32_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// `x * scale + offset` over the last axis: a trainable scale (ones, L2 0.01) and a

@@ -80,54 +80,32 @@ impl std::fmt::Debug for SearchArgs {
 }
 
 impl SearchArgs {
-    /// Samples per update.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Epochs per trial.
-    pub fn epochs(mut self, n: usize) -> Self {
-        self.epochs = n;
-        self
-    }
-    /// Verbosity (0, 1 or 2).
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
+    crate::setters::setters! {
+        /// Samples per update.
+        batch_size: usize,
+        /// Epochs per trial.
+        epochs: usize,
+        /// Verbosity (0, 1 or 2).
+        verbose: u8,
+        /// Fraction held out for validation.
+        validation_split: f32,
+        /// Shuffle before each epoch.
+        shuffle: bool,
+        /// Starting epoch.
+        initial_epoch: usize,
+        /// Validation batch size.
+        validation_batch_size: usize => Some,
+        /// Validate every this many epochs.
+        validation_freq: usize,
     }
     /// Validation data `(x_val, y_val)`: arrays, lists or maps, as `fit` takes them.
     pub fn validation_data(mut self, x: impl Into<Arrays>, y: impl Into<Arrays>) -> Self {
         self.validation_data = Some((x.into(), y.into()));
         self
     }
-    /// Fraction held out for validation.
-    pub fn validation_split(mut self, f: f32) -> Self {
-        self.validation_split = f;
-        self
-    }
-    /// Shuffle before each epoch.
-    pub fn shuffle(mut self, yes: bool) -> Self {
-        self.shuffle = yes;
-        self
-    }
-    /// Starting epoch.
-    pub fn initial_epoch(mut self, e: usize) -> Self {
-        self.initial_epoch = e;
-        self
-    }
     /// Per-sample weights.
     pub fn sample_weight(mut self, w: impl Into<Arrays>) -> Self {
         self.sample_weight = Some(w.into());
-        self
-    }
-    /// Validation batch size.
-    pub fn validation_batch_size(mut self, n: usize) -> Self {
-        self.validation_batch_size = Some(n);
-        self
-    }
-    /// Validate every `n` epochs.
-    pub fn validation_freq(mut self, n: usize) -> Self {
-        self.validation_freq = n;
         self
     }
     /// A callback for every execution, made fresh each time by `make` (an `EarlyStopping`,

@@ -163,12 +163,10 @@ impl<H: HyperModel> GridSearch<H> {
         GridSearch { hypermodel, common: Common::new(None) }
     }
 
-    /// Most trials to run (default: the whole grid).
-    pub fn max_trials(mut self, n: usize) -> Self {
-        self.common.max_trials = Some(n);
-        self
+    crate::setters::setters! {
+        /// Most trials to run (default: the whole grid).
+        max_trials(common.max_trials): usize => Some,
     }
-
     common_methods!();
 
     /// Checks the arguments, creates or reloads the project, and populates the search space.

@@ -308,24 +308,14 @@ impl<H: HyperModel> Hyperband<H> {
         Hyperband { hypermodel, common, max_epochs: 100, factor: 3, hyperband_iterations: Some(1) }
     }
 
-    /// Most epochs one model trains (default 100).
-    pub fn max_epochs(mut self, n: i64) -> Self {
-        self.max_epochs = n;
-        self
+    crate::setters::setters! {
+        /// Most epochs one model trains (default 100).
+        max_epochs: i64,
+        /// The reduction factor of models and epochs between rounds (default 3).
+        factor: i64,
+        /// Full Hyperband iterations (default 1; 0: no limit).
+        hyperband_iterations: i64 => Some,
     }
-
-    /// The reduction factor of models and epochs between rounds (default 3).
-    pub fn factor(mut self, n: i64) -> Self {
-        self.factor = n;
-        self
-    }
-
-    /// Full Hyperband iterations (default 1; 0: no limit).
-    pub fn hyperband_iterations(mut self, n: i64) -> Self {
-        self.hyperband_iterations = Some(n);
-        self
-    }
-
     common_methods!();
 
     /// Checks the arguments, creates or reloads the project, and populates the search space.

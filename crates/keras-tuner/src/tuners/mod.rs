@@ -76,46 +76,28 @@ macro_rules! common_methods {
             self.common.objective = Some(objective.into());
             self
         }
-        /// The random seed (keras-tuner draws one when unset or 0).
-        pub fn seed(mut self, seed: i64) -> Self {
-            self.common.seed = Some(seed);
-            self
-        }
-        /// A search space to start from: overrides or pre-registers hyperparameters.
-        pub fn hyperparameters(mut self, hp: crate::HyperParameters) -> Self {
-            self.common.hyperparameters = Some(hp);
-            self
-        }
-        /// Whether hyperparameters the hypermodel asks for that are not in `hyperparameters`
-        /// are tuned (default true); if not, their defaults are used.
-        pub fn tune_new_entries(mut self, yes: bool) -> Self {
-            self.common.tune_new_entries = yes;
-            self
-        }
-        /// Whether the hypermodel may ask for hyperparameters not in `hyperparameters`.
-        pub fn allow_new_entries(mut self, yes: bool) -> Self {
-            self.common.allow_new_entries = yes;
-            self
-        }
-        /// Retries of a crashed trial (default 0).
-        pub fn max_retries_per_trial(mut self, n: usize) -> Self {
-            self.common.max_retries_per_trial = n;
-            self
-        }
-        /// Consecutive failed trials that stop the search (default 3).
-        pub fn max_consecutive_failed_trials(mut self, n: usize) -> Self {
-            self.common.max_consecutive_failed_trials = n;
-            self
-        }
-        /// Trainings per trial from fresh initialisations; the metrics are averaged.
-        pub fn executions_per_trial(mut self, n: usize) -> Self {
-            self.common.tuner.executions_per_trial = n;
-            self
-        }
-        /// Models with more trainable parameters fail their trial.
-        pub fn max_model_size(mut self, n: usize) -> Self {
-            self.common.tuner.max_model_size = Some(n);
-            self
+        crate::setters::setters! {
+            /// The random seed (keras-tuner draws one when unset or 0).
+            seed(common.seed): i64 => Some,
+            /// A search space to start from: overrides or pre-registers hyperparameters.
+            hyperparameters(common.hyperparameters): crate::HyperParameters => Some,
+            /// Whether hyperparameters the hypermodel asks for that are not in `hyperparameters`
+            /// are tuned (default true); if not, their defaults are used.
+            tune_new_entries(common.tune_new_entries): bool,
+            /// Whether the hypermodel may ask for hyperparameters not in `hyperparameters`.
+            allow_new_entries(common.allow_new_entries): bool,
+            /// Retries of a crashed trial (default 0).
+            max_retries_per_trial(common.max_retries_per_trial): usize,
+            /// Consecutive failed trials that stop the search (default 3).
+            max_consecutive_failed_trials(common.max_consecutive_failed_trials): usize,
+            /// Trainings per trial from fresh initialisations; the metrics are averaged.
+            executions_per_trial(common.tuner.executions_per_trial): usize,
+            /// Models with more trainable parameters fail their trial.
+            max_model_size(common.tuner.max_model_size): usize => Some,
+            /// Start afresh (true) or resume the project found there (false, the default).
+            overwrite(common.tuner.overwrite): bool,
+            /// Trials run at once, each on its own thread (default 1).
+            n_parallel(common.tuner.n_parallel): usize,
         }
         /// The working directory (default `.`).
         pub fn directory(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -127,19 +109,9 @@ macro_rules! common_methods {
             self.common.tuner.project_name = name.to_string();
             self
         }
-        /// Start afresh (true) or resume the project found there (false, the default).
-        pub fn overwrite(mut self, yes: bool) -> Self {
-            self.common.tuner.overwrite = yes;
-            self
-        }
         /// The tuner id, which names its `<tuner_id>.json` file (default `tuner0`).
         pub fn tuner_id(mut self, id: &str) -> Self {
             self.common.tuner.tuner_id = id.to_string();
-            self
-        }
-        /// Trials run at once, each on its own thread (default 1).
-        pub fn n_parallel(mut self, n: usize) -> Self {
-            self.common.tuner.n_parallel = n;
             self
         }
     };

@@ -56,12 +56,10 @@ impl<H: HyperModel> RandomSearch<H> {
         RandomSearch { hypermodel, common: Common::new(Some(10)) }
     }
 
-    /// Most trials to run (default 10).
-    pub fn max_trials(mut self, n: usize) -> Self {
-        self.common.max_trials = Some(n);
-        self
+    crate::setters::setters! {
+        /// Most trials to run (default 10).
+        max_trials(common.max_trials): usize => Some,
     }
-
     common_methods!();
 
     /// Checks the arguments, creates or reloads the project, and populates the search space.

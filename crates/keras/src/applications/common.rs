@@ -416,6 +416,27 @@ macro_rules! application_fns {
 }
 pub(crate) use application_fns;
 
+/// Keras's bad-`weights` error of DenseNet, NASNet, ConvNeXt and InceptionResNetV2 (for
+/// [`ApplicationArgs::check_weights_worded`]): `imagenet` in backticks, the path not repeated.
+pub(crate) fn weights_error_backticked(_path: &str) -> String {
+    "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training on \
+     ImageNet), or the path to the weights file to be loaded."
+        .to_string()
+}
+
+/// Keras's bad-`classes` error of ConvNeXt, InceptionV3 and InceptionResNetV2.
+pub(crate) fn classes_error_received(classes: usize) -> String {
+    format!(
+        "If using `weights=\"imagenet\"` with `include_top=True`, `classes` should be 1000. Received \
+         classes={classes}"
+    )
+}
+
+/// Keras's bad-`classes` error of DenseNet and NASNet (the number not repeated).
+pub(crate) fn classes_error_as_true(_classes: usize) -> String {
+    "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

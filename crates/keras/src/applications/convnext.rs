@@ -9,7 +9,7 @@
 //! [`preprocess_input`] is a pass-through. The module also holds the ImageNet weight files
 //! (sha256-checked, named after the model) and `decode_predictions`.
 
-use super::common::{named, ApplicationArgs};
+use super::common::{classes_error_received, named, weights_error_backticked, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
@@ -190,19 +190,7 @@ fn convnext(
     layer_scale_init_value: Option<f32>,
 ) -> Result<Functional> {
     args.check_options(function, &["include_preprocessing"])?;
-    args.check_weights_worded(
-        |_| {
-            "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
-             on ImageNet), or the path to the weights file to be loaded."
-                .to_string()
-        },
-        |classes| {
-            format!(
-                "If using `weights=\"imagenet\"` with `include_top=True`, `classes` should be 1000. Received \
-                 classes={classes}"
-            )
-        },
-    )?;
+    args.check_weights_worded(weights_error_backticked, classes_error_received)?;
     let input_shape = args.obtain_input_shape(DEFAULT_SIZE, 32, args.include_top)?;
     let img_input = args.image_input(&input_shape);
     let name = args.name.clone().unwrap_or_else(|| weights_name.to_string());

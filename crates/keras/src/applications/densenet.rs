@@ -4,7 +4,7 @@
 //! their block counts), the ImageNet weight files, `preprocess_input` and
 //! `decode_predictions`.
 
-use super::common::{named, ApplicationArgs};
+use super::common::{classes_error_as_true, named, weights_error_backticked, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
@@ -114,14 +114,7 @@ fn densenet(
     default_name: &str,
 ) -> Result<Functional> {
     args.check_options(function, &[])?;
-    args.check_weights_worded(
-        |_| {
-            "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
-             on ImageNet), or the path to the weights file to be loaded."
-                .to_string()
-        },
-        |_| "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string(),
-    )?;
+    args.check_weights_worded(weights_error_backticked, classes_error_as_true)?;
     let shape = args.obtain_input_shape(224, 32, args.include_top)?;
     let img_input = args.image_input(&shape);
 

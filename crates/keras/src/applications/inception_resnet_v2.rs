@@ -3,7 +3,7 @@
 //! The builder [`InceptionResNetV2`], its ImageNet weight files, `preprocess_input` and
 //! `decode_predictions`.
 
-use super::common::{maybe_named, named, ApplicationArgs};
+use super::common::{classes_error_received, maybe_named, named, weights_error_backticked, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
@@ -155,19 +155,7 @@ pub fn inception_resnet_block(
 #[allow(non_snake_case)]
 pub fn InceptionResNetV2(args: &ApplicationArgs) -> Result<Functional> {
     args.check_options("InceptionResNetV2", &[])?;
-    args.check_weights_worded(
-        |_| {
-            "The `weights` argument should be either `None` (random initialization), `imagenet` \
-             (pre-training on ImageNet), or the path to the weights file to be loaded."
-                .to_string()
-        },
-        |classes| {
-            format!(
-                "If using `weights=\"imagenet\"` with `include_top=True`, `classes` should be 1000. Received \
-                 classes={classes}"
-            )
-        },
-    )?;
+    args.check_weights_worded(weights_error_backticked, classes_error_received)?;
     let shape = args.obtain_input_shape(299, 75, args.include_top)?;
     let img_input = args.image_input(&shape);
 

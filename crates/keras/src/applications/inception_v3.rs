@@ -3,7 +3,7 @@
 //! The builder [`InceptionV3`], its ImageNet weight files, `preprocess_input` and
 //! `decode_predictions`.
 
-use super::common::{maybe_named, ApplicationArgs};
+use super::common::{classes_error_received, maybe_named, ApplicationArgs};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{Activation, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, MaxPooling2D};
@@ -90,12 +90,7 @@ pub fn InceptionV3(args: &ApplicationArgs) -> Result<Functional> {
                  weights={weights}"
             )
         },
-        |classes| {
-            format!(
-                "If using `weights=\"imagenet\"` with `include_top=True`, `classes` should be 1000. Received \
-                 classes={classes}"
-            )
-        },
+        classes_error_received,
     )?;
     let shape = args.obtain_input_shape(299, 75, args.include_top)?;
     let img_input = args.image_input(&shape);

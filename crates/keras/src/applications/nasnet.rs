@@ -4,7 +4,7 @@
 //! same names, shapes and parameters); the module also holds the ImageNet weight files,
 //! `preprocess_input` and `decode_predictions`.
 
-use super::common::{named, ApplicationArgs, Weights};
+use super::common::{classes_error_as_true, named, weights_error_backticked, ApplicationArgs, Weights};
 use super::imagenet_utils::{self, correct_pad};
 use super::weights::WeightsFile;
 use crate::initializers::Initializer;
@@ -90,14 +90,7 @@ fn nasnet(
     cfg: &NasNetConfig,
     input_shape: Option<Vec<Option<usize>>>,
 ) -> Result<Functional> {
-    args.check_weights_worded(
-        |_| {
-            "The `weights` argument should be either `None` (random initialization), `imagenet` (pre-training \
-             on ImageNet), or the path to the weights file to be loaded."
-                .to_string()
-        },
-        |_| "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string(),
-    )?;
+    args.check_weights_worded(weights_error_backticked, classes_error_as_true)?;
     if let Some(s) = &input_shape {
         if s.contains(&None) && args.weights == Weights::ImageNet {
             keras_bail!(

@@ -62,6 +62,17 @@ macro_rules! each {
     }};
 }
 
+/// `pub fn <hook>(&mut self, <args>, m, logs)` for each hook listed: runs the hook of every
+/// callback in order (`each!`), stopping at the first error.
+macro_rules! hooks {
+    ($($hook:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[doc = concat!("Runs `", stringify!($hook), "` on every callback, in order.")]
+        pub fn $hook(&mut self, $($arg: $ty,)* m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
+            each!(self, cb => cb.$hook($($arg,)* m, logs))
+        }
+    )*};
+}
+
 impl<'a> CallbackList<'a> {
     /// The user's callbacks, then a `History` (if `add_history` and none was given) and a
     /// `ProgbarLogger` (if `add_progbar` and none was given); `params` go to every callback.
@@ -102,81 +113,20 @@ impl<'a> CallbackList<'a> {
             .unwrap_or_default()
     }
 
-    /// Runs `on_train_begin` on every callback.
-    pub fn on_train_begin(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_train_begin(m, logs))
-    }
-    /// Runs `on_train_end`.
-    pub fn on_train_end(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_train_end(m, logs))
-    }
-    /// Runs `on_epoch_begin`.
-    pub fn on_epoch_begin(&mut self, epoch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_epoch_begin(epoch, m, logs))
-    }
-    /// Runs `on_epoch_end`.
-    pub fn on_epoch_end(&mut self, epoch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_epoch_end(epoch, m, logs))
-    }
-    /// Runs `on_train_batch_begin`.
-    pub fn on_train_batch_begin(
-        &mut self,
-        batch: usize,
-        m: &mut CallbackModel,
-        logs: &mut Logs,
-    ) -> Result<()> {
-        each!(self, cb => cb.on_train_batch_begin(batch, m, logs))
-    }
-    /// Runs `on_train_batch_end`.
-    pub fn on_train_batch_end(&mut self, batch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_train_batch_end(batch, m, logs))
-    }
-    /// Runs `on_test_begin`.
-    pub fn on_test_begin(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_test_begin(m, logs))
-    }
-    /// Runs `on_test_end`.
-    pub fn on_test_end(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_test_end(m, logs))
-    }
-    /// Runs `on_test_batch_begin`.
-    pub fn on_test_batch_begin(
-        &mut self,
-        batch: usize,
-        m: &mut CallbackModel,
-        logs: &mut Logs,
-    ) -> Result<()> {
-        each!(self, cb => cb.on_test_batch_begin(batch, m, logs))
-    }
-    /// Runs `on_test_batch_end`.
-    pub fn on_test_batch_end(&mut self, batch: usize, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_test_batch_end(batch, m, logs))
-    }
-    /// Runs `on_predict_begin`.
-    pub fn on_predict_begin(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_predict_begin(m, logs))
-    }
-    /// Runs `on_predict_end`.
-    pub fn on_predict_end(&mut self, m: &mut CallbackModel, logs: &mut Logs) -> Result<()> {
-        each!(self, cb => cb.on_predict_end(m, logs))
-    }
-    /// Runs `on_predict_batch_begin`.
-    pub fn on_predict_batch_begin(
-        &mut self,
-        batch: usize,
-        m: &mut CallbackModel,
-        logs: &mut Logs,
-    ) -> Result<()> {
-        each!(self, cb => cb.on_predict_batch_begin(batch, m, logs))
-    }
-    /// Runs `on_predict_batch_end`.
-    pub fn on_predict_batch_end(
-        &mut self,
-        batch: usize,
-        outputs: &Tensor,
-        m: &mut CallbackModel,
-        logs: &mut Logs,
-    ) -> Result<()> {
-        each!(self, cb => cb.on_predict_batch_end(batch, outputs, m, logs))
+    hooks! {
+        on_train_begin();
+        on_train_end();
+        on_epoch_begin(epoch: usize);
+        on_epoch_end(epoch: usize);
+        on_train_batch_begin(batch: usize);
+        on_train_batch_end(batch: usize);
+        on_test_begin();
+        on_test_end();
+        on_test_batch_begin(batch: usize);
+        on_test_batch_end(batch: usize);
+        on_predict_begin();
+        on_predict_end();
+        on_predict_batch_begin(batch: usize);
+        on_predict_batch_end(batch: usize, outputs: &Tensor);
     }
 }

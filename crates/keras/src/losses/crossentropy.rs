@@ -42,7 +42,9 @@ fn check_same_shape(y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
     Ok(())
 }
 
-fn check_label_smoothing(label_smoothing: f64) -> Result<()> {
+/// The checks every crossentropy makes first, in Keras's order: `label_smoothing` in
+/// [0, 1], then `y_pred` (as a float tensor, which it returns) the shape of `y_true`.
+fn checked_pred(y_true: &Tensor, y_pred: &Tensor, label_smoothing: f64) -> Result<Tensor> {
     if !(0.0..=1.0).contains(&label_smoothing) {
         keras_bail!(
             InvalidArgument,
@@ -50,7 +52,9 @@ fn check_label_smoothing(label_smoothing: f64) -> Result<()> {
              label_smoothing={label_smoothing}"
         );
     }
-    Ok(())
+    let y_pred = as_float(y_pred);
+    check_same_shape(y_true, &y_pred)?;
+    Ok(y_pred)
 }
 
 /// `-sum(t * log_softmax(x))` with TensorFlow's gradient `softmax(x) - t`.
@@ -163,9 +167,7 @@ pub fn categorical_crossentropy_axis(
     label_smoothing: f64,
     axis: isize,
 ) -> Result<Tensor> {
-    check_label_smoothing(label_smoothing)?;
-    let y_pred = as_float(y_pred);
-    check_same_shape(y_true, &y_pred)?;
+    let y_pred = checked_pred(y_true, y_pred, label_smoothing)?;
     let ax = ops::normalize_axis(axis, y_pred.rank())?;
     if y_pred.device().is_cuda() && label_smoothing == 0.0 && ax + 1 == y_pred.rank() {
         let (x, logits) = resolve_logits(&y_pred, from_logits);
@@ -280,9 +282,7 @@ pub fn binary_crossentropy_axis(
     label_smoothing: f64,
     axis: isize,
 ) -> Result<Tensor> {
-    check_label_smoothing(label_smoothing)?;
-    let y_pred = as_float(y_pred);
-    check_same_shape(y_true, &y_pred)?;
+    let y_pred = checked_pred(y_true, y_pred, label_smoothing)?;
     if y_pred.device().is_cuda()
         && label_smoothing == 0.0
         && y_pred.rank() > 0
@@ -345,9 +345,7 @@ config_args! {
 /// When `y_pred` came out of a sigmoid the crossentropy term uses its logits, as TensorFlow
 /// does (the focal factor is computed from the same probabilities).
 pub fn binary_focal_crossentropy(y_true: &Tensor, y_pred: &Tensor, params: FocalParams) -> Result<Tensor> {
-    check_label_smoothing(params.label_smoothing)?;
-    let y_pred = as_float(y_pred);
-    check_same_shape(y_true, &y_pred)?;
+    let y_pred = checked_pred(y_true, y_pred, params.label_smoothing)?;
     let mut t = y_true.to_f32_vec();
     if params.label_smoothing != 0.0 {
         let keep = (1.0 - params.label_smoothing) as f32;
@@ -425,9 +423,7 @@ pub fn categorical_focal_crossentropy(
     y_pred: &Tensor,
     params: CategoricalFocalParams,
 ) -> Result<Tensor> {
-    check_label_smoothing(params.label_smoothing)?;
-    let y_pred = as_float(y_pred);
-    check_same_shape(y_true, &y_pred)?;
+    let y_pred = checked_pred(y_true, y_pred, params.label_smoothing)?;
     ops::normalize_axis(params.axis, y_pred.rank())?;
     let mut t = y_true.to_f32_vec();
     if params.label_smoothing != 0.0 {

@@ -97,6 +97,27 @@ impl AxisArg {
     }
 }
 
+/// The `axis` builders of Dice and Tversky (an `axis: AxisArg` field; Keras's default
+/// `axis=None` reduces over every axis but the batch).
+macro_rules! axis_builders {
+    () => {
+        /// Reduces over one axis (Keras `axis=1`), one value per remaining position.
+        pub fn axis(mut self, axis: isize) -> Self {
+            self.axis = AxisArg::One(axis);
+            self
+        }
+        /// Reduces over several axes (Keras `axis=(1, 2)`).
+        pub fn axes(mut self, axes: &[isize]) -> Self {
+            self.axis = AxisArg::Many(axes.to_vec());
+            self
+        }
+        pub(crate) fn axis_arg(mut self, axis: AxisArg) -> Self {
+            self.axis = axis;
+            self
+        }
+    };
+}
+
 /// `keras.losses.Dice(reduction="sum_over_batch_size", name="dice", axis=None)`.
 ///
 /// ```
@@ -118,20 +139,7 @@ impl Dice {
     pub fn new() -> Self {
         Dice { name: "dice".into(), reduction: Reduction::SumOverBatchSize, axis: AxisArg::All }
     }
-    /// Reduces over one axis (Keras `axis=1`), one value per remaining position.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = AxisArg::One(axis);
-        self
-    }
-    /// Reduces over several axes (Keras `axis=(1, 2)`).
-    pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.axis = AxisArg::Many(axes.to_vec());
-        self
-    }
-    pub(crate) fn axis_arg(mut self, axis: AxisArg) -> Self {
-        self.axis = axis;
-        self
-    }
+    axis_builders!();
 }
 common_builders!(Dice, "dice");
 
@@ -173,20 +181,7 @@ impl Tversky {
         /// Weight of Keras's false-negative term.
         beta: f64,
     }
-    /// Reduces over one axis.
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = AxisArg::One(axis);
-        self
-    }
-    /// Reduces over several axes.
-    pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.axis = AxisArg::Many(axes.to_vec());
-        self
-    }
-    pub(crate) fn axis_arg(mut self, axis: AxisArg) -> Self {
-        self.axis = axis;
-        self
-    }
+    axis_builders!();
 }
 common_builders!(Tversky, "tversky");
 

@@ -158,3 +158,36 @@ fn assign_weights_in_order(
     }
     Ok(())
 }
+
+/// Keras's input check of a model: the array `x` given as input `i` of model `name` has the
+/// rank of `expected` and its known sizes past the batch axis.
+pub(crate) fn check_input_shape(name: &str, i: usize, x: &Tensor, expected: &[Option<usize>]) -> Result<()> {
+    let ok = x.rank() == expected.len()
+        && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
+    if !ok {
+        let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
+        keras_bail!(
+            Shape,
+            "Input {i} of layer \"{name}\" is incompatible with the layer: expected shape={}, found shape=({})",
+            crate::layers::layer::shape_str(expected),
+            found.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Assigns `(index into the model's weights, value)` pairs to `vars` (the model's variables
+/// in `model.weights` order), as the loaders do once every value is read and checked; an
+/// index past the end is an error.
+pub(crate) fn assign_weights_by_index(
+    mut vars: Vec<(&mut Variable, bool)>,
+    values: Vec<(usize, Tensor)>,
+) -> Result<()> {
+    for (i, t) in values {
+        match vars.get_mut(i) {
+            Some((v, _)) => v.assign(&t)?,
+            None => keras_bail!(Value, "weight index {i} out of range"),
+        }
+    }
+    Ok(())
+}

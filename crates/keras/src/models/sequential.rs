@@ -207,18 +207,7 @@ impl Network for Stack {
             self.built = false;
         }
         let expected = self.input_shape().expect("input set above");
-        let ok = x.rank() == expected.len()
-            && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
-        if !ok {
-            let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
-            keras_bail!(
-                Shape,
-                "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                self.base.name,
-                layers::layer::shape_str(&expected),
-                found.join(", ")
-            );
-        }
+        crate::models::check_input_shape(&self.base.name, 0, x, &expected)?;
         if !self.built {
             self.build_from(expected)?;
         }
@@ -632,18 +621,7 @@ impl Sequential {
         }
         trainers::data::check_xy(x, None, None)?;
         let expected = self.stack.input_shape().expect("built models have inputs");
-        let ok = x.rank() == expected.len()
-            && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
-        if !ok {
-            let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
-            keras_bail!(
-                Shape,
-                "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                self.stack.base.name,
-                layers::layer::shape_str(&expected),
-                found.join(", ")
-            );
-        }
+        crate::models::check_input_shape(&self.stack.base.name, 0, x, &expected)?;
         Ok(())
     }
 
@@ -785,14 +763,7 @@ impl Sequential {
     /// Assigns `(index into weights(), value)` pairs (the loaders read everything first, then
     /// assign, so a failed load leaves the model unchanged).
     pub(crate) fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
-        let mut vars = self.stack.variables_mut();
-        for (i, t) in values {
-            match vars.get_mut(i) {
-                Some((v, _)) => v.assign(&t)?,
-                None => keras_bail!(Value, "weight index {i} out of range"),
-            }
-        }
-        Ok(())
+        crate::models::assign_weights_by_index(self.stack.variables_mut(), values)
     }
 
     /// Creates the optimizer's slots for the trainable weights (Keras

@@ -41,18 +41,7 @@ impl<L: Layer> Net<L> {
                 self.layer.name()
             );
         };
-        let ok = x.rank() == expected.len()
-            && expected.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
-        if !ok {
-            let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
-            keras_bail!(
-                Shape,
-                "Input 0 of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                self.layer.name(),
-                layers::layer::shape_str(expected),
-                found.join(", ")
-            );
-        }
+        crate::models::check_input_shape(self.layer.name(), 0, x, expected)?;
         Ok(())
     }
 
@@ -342,14 +331,7 @@ impl<L: Layer> WeightsTarget for SubclassedModel<L> {
         self.compiled.as_mut()
     }
     fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
-        let mut vars = self.net.variables_mut();
-        for (i, t) in values {
-            match vars.get_mut(i) {
-                Some((v, _)) => v.assign(&t)?,
-                None => keras_bail!(Value, "weight index {i} out of range"),
-            }
-        }
-        Ok(())
+        crate::models::assign_weights_by_index(self.net.variables_mut(), values)
     }
 }
 

@@ -507,6 +507,11 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let mut base = BaseState::new(R::AUTO_NAME);
         base.learning_rate = LearningRate::Constant(R::DEFAULT_LR);
         R::init_base(&mut base);
+        Self::unbuilt(base, rule).auto_named()
+    }
+
+    /// An optimizer of `base` and `rule` with no variables built yet.
+    fn unbuilt(base: BaseState, rule: R) -> Self {
         BaseOptimizer {
             base,
             rule,
@@ -522,7 +527,6 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             device: Default::default(),
             pending_error: None,
         }
-        .auto_named()
     }
 
     fn auto_named(mut self) -> Self {
@@ -551,21 +555,7 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         if !named {
             base.name = crate::backend::unique_name(R::AUTO_NAME);
         }
-        let opt = BaseOptimizer {
-            base,
-            rule,
-            iterations: 0,
-            built: false,
-            built_vars: Vec::new(),
-            var_infos: Vec::new(),
-            slot_defs: None,
-            slots: Vec::new(),
-            averages: Vec::new(),
-            accumulators: Vec::new(),
-            scratch: Vec::new(),
-            device: Default::default(),
-            pending_error: None,
-        };
+        let opt = Self::unbuilt(base, rule);
         opt.check()?;
         Ok(opt)
     }

@@ -55,14 +55,7 @@ impl UpdateRule for FtrlRule {
     rule_args_config!();
 
     fn validate(&self) -> Result<()> {
-        if self.initial_accumulator_value < 0.0 {
-            keras_bail!(
-                InvalidArgument,
-                "`initial_accumulator_value` needs to be positive or zero. Received: \
-                 initial_accumulator_value={}.",
-                py_float(self.initial_accumulator_value)
-            );
-        }
+        non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
         if self.learning_rate_power > 0.0 {
             keras_bail!(
                 InvalidArgument,
@@ -71,30 +64,20 @@ impl UpdateRule for FtrlRule {
                 py_float(self.learning_rate_power)
             );
         }
-        if self.l1_regularization_strength < 0.0 {
-            keras_bail!(
-                InvalidArgument,
-                "`l1_regularization_strength` needs to be positive or zero. Received: \
-                 l1_regularization_strength={}.",
-                py_float(self.l1_regularization_strength)
-            );
-        }
-        if self.l2_regularization_strength < 0.0 {
-            keras_bail!(
-                InvalidArgument,
-                "`l2_regularization_strength` needs to be positive or zero. Received: \
-                 l2_regularization_strength={}.",
-                py_float(self.l2_regularization_strength)
-            );
-        }
-        if self.l2_shrinkage_regularization_strength < 0.0 {
-            keras_bail!(
-                InvalidArgument,
-                "`l2_shrinkage_regularization_strength` needs to be positive or zero. \
-                 Received: l2_shrinkage_regularization_strength={}.",
-                py_float(self.l2_shrinkage_regularization_strength)
-            );
-        }
-        Ok(())
+        non_negative("l1_regularization_strength", self.l1_regularization_strength)?;
+        non_negative("l2_regularization_strength", self.l2_regularization_strength)?;
+        non_negative("l2_shrinkage_regularization_strength", self.l2_shrinkage_regularization_strength)
     }
+}
+
+/// Keras's check of an argument that must be >= 0 (its message).
+fn non_negative(name: &str, value: f64) -> Result<()> {
+    if value < 0.0 {
+        keras_bail!(
+            InvalidArgument,
+            "`{name}` needs to be positive or zero. Received: {name}={}.",
+            py_float(value)
+        );
+    }
+    Ok(())
 }

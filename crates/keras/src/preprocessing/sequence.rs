@@ -58,6 +58,17 @@ impl Default for PadSequencesArgs {
 }
 
 impl PadSequencesArgs {
+    /// `(padding == "post", truncating == "post")`, with Keras's error for any value but
+    /// `"pre"` or `"post"`.
+    fn post_flags(&self) -> Result<(bool, bool)> {
+        let post = |value: &str, what: &str| match value {
+            "pre" => Ok(false),
+            "post" => Ok(true),
+            other => Err(crate::Error::InvalidArgument(format!("{what} type \"{other}\" not understood"))),
+        };
+        Ok((post(&self.padding, "Padding")?, post(&self.truncating, "Truncating")?))
+    }
+
     setters! {
         /// Length of every output row.
         maxlen: usize => Some,
@@ -99,16 +110,7 @@ where
 {
     // Keras checks these lazily (only when a non-empty sequence needs them); checking up front
     // reports a typo even for inputs that happen not to need it.
-    let pad_post = match args.padding.as_str() {
-        "pre" => false,
-        "post" => true,
-        other => keras_bail!(InvalidArgument, "Padding type \"{other}\" not understood"),
-    };
-    let trunc_post = match args.truncating.as_str() {
-        "pre" => false,
-        "post" => true,
-        other => keras_bail!(InvalidArgument, "Truncating type \"{other}\" not understood"),
-    };
+    let (pad_post, trunc_post) = args.post_flags()?;
     let maxlen = match args.maxlen {
         Some(m) => m,
         None => match sequences.iter().map(|s| s.as_ref().len()).max() {
@@ -160,16 +162,7 @@ where
 /// assert_eq!(x.to_f32_vec(), vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0]);
 /// ```
 pub fn pad_sequences_nd(sequences: &[Tensor], args: &PadSequencesArgs) -> Result<Tensor> {
-    let pad_post = match args.padding.as_str() {
-        "pre" => false,
-        "post" => true,
-        other => keras_bail!(InvalidArgument, "Padding type \"{other}\" not understood"),
-    };
-    let trunc_post = match args.truncating.as_str() {
-        "pre" => false,
-        "post" => true,
-        other => keras_bail!(InvalidArgument, "Truncating type \"{other}\" not understood"),
-    };
+    let (pad_post, trunc_post) = args.post_flags()?;
     if let Some(s) = sequences.iter().find(|s| s.rank() == 0) {
         keras_bail!(
             InvalidArgument,

@@ -288,33 +288,14 @@ mod tests {
     #[test]
     fn shuffle_is_a_seeded_permutation() {
         let a = TimeseriesDatasetArgs::default().shuffle(true).seed(7).batch_size(Some(100));
-        let ds = timeseries_dataset_from_array(&arange(30), None, 4, a.clone()).unwrap();
-        let again = timeseries_dataset_from_array(&arange(30), None, 4, a).unwrap();
-        let firsts: Vec<f32> = ds
-            .get_batch(0)
-            .unwrap()
-            .x
-            .as_tensor()
-            .unwrap()
-            .as_f32()
-            .unwrap()
-            .chunks(4)
-            .map(|w| w[0])
-            .collect();
-        assert_eq!(
-            firsts,
-            again
-                .get_batch(0)
-                .unwrap()
-                .x
-                .as_tensor()
-                .unwrap()
-                .as_f32()
-                .unwrap()
-                .chunks(4)
-                .map(|w| w[0])
-                .collect::<Vec<_>>()
-        );
+        // The first value of each window of the first batch.
+        let firsts = |a: TimeseriesDatasetArgs| -> Vec<f32> {
+            let ds = timeseries_dataset_from_array(&arange(30), None, 4, a).unwrap();
+            let x = ds.get_batch(0).unwrap().x;
+            x.as_tensor().unwrap().as_f32().unwrap().chunks(4).map(|w| w[0]).collect()
+        };
+        let (firsts, again) = (firsts(a.clone()), firsts(a));
+        assert_eq!(firsts, again);
         let mut sorted = firsts.clone();
         sorted.sort_by(f32::total_cmp);
         assert_eq!(sorted, (0..27).map(|v| v as f32).collect::<Vec<_>>());

@@ -13,17 +13,17 @@ use super::h5::{self, Attr, Node, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
 use super::legacy_h5::{join, set_list_attr};
 use super::weights_h5::{self, to_tree, WeightsTarget};
-use super::zip::{write_stored, Archive};
-use super::{atomic, ends_with, limits, path_str, shielded, warn, with_file, KERAS_VERSION};
+use super::zip::Archive;
+use super::{
+    atomic, ends_with, limits, load_by_extension, path_str, shielded, warn, with_file, KERAS_VERSION,
+};
 use crate::backend::to_snake_case;
 use crate::layers::Layer;
 use crate::layers::Variable;
 use crate::models::functional::graph::trainable_flags;
 use crate::models::Functional;
 use crate::trainers::Compiled;
-use crate::{keras_bail, Error, Result, Tensor};
-
-const MAX_JSON_BYTES: usize = 64 << 20;
+use crate::{keras_bail, Result, Tensor};
 
 /// The layers Keras's saving walks for a model: a Functional model's `layers` (input
 /// layers included, operations left out), a Sequential model's (no input layer).
@@ -138,18 +138,8 @@ pub(crate) fn model_from_config_checked(cfg: &Value, weights_bytes: usize) -> Re
 }
 
 fn keras_to_bytes(model: &Functional) -> Result<Vec<u8>> {
-    let metadata =
-        json!({ "keras_version": KERAS_VERSION, "date_saved": super::keras_zip::date_saved() }).to_string();
-    let config = model_json(model).to_string();
     let weights = to_tree(model).to_bytes()?;
-    let assets = super::assets::entries(&model.layers());
-    let mut entries: Vec<(&str, &[u8])> = vec![
-        ("metadata.json", metadata.as_bytes()),
-        ("config.json", config.as_bytes()),
-        ("model.weights.h5", &weights),
-    ];
-    entries.extend(assets.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-    write_stored(&entries)
+    super::keras_zip::archive_bytes(&model_json(model), &weights, &model.layers())
 }
 
 /// Compiles a loaded model from its saved compile config (losses, loss weights and metrics
@@ -168,12 +158,7 @@ fn compile_loaded(model: &mut Functional, cc: &Value) -> Result<()> {
 
 pub(crate) fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional> {
     let zip = Archive::new(bytes)?;
-    if !zip.contains("config.json") {
-        keras_bail!(Io, "There is no item named 'config.json' in the archive: this is not a .keras file");
-    }
-    let text = String::from_utf8(zip.read("config.json", MAX_JSON_BYTES)?)
-        .map_err(|_| Error::Config("config.json is not valid UTF-8".into()))?;
-    let cfg = Value::Object(parse_json_object(&text, "config.json")?);
+    let cfg = Value::Object(super::keras_zip::read_config(&zip)?);
     if !zip.contains("model.weights.h5") {
         keras_bail!(Io, "Expected a model.weights.h5 file in the archive.");
     }
@@ -374,26 +359,7 @@ pub(crate) fn save_model(model: &Functional, path: &Path) -> Result<()> {
 
 /// Loads a Functional (or Sequential, as a graph) model from `.keras` or legacy `.h5`.
 pub(crate) fn load_model(path: &Path, compile: bool) -> Result<Functional> {
-    if ends_with(path, &[".keras"]) {
-        if !path.is_file() {
-            keras_bail!(
-                Io,
-                "File not found: filepath={}. Please ensure the file is an accessible `.keras` zip file.",
-                path_str(path)
-            );
-        }
-        let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
-        return shielded(path, || keras_from_bytes(&bytes, compile)).map_err(|e| with_file(e, path));
-    }
-    if ends_with(path, &[".h5", ".hdf5"]) {
-        return shielded(path, || h5_load(&Reader::open(path)?, compile)).map_err(|e| with_file(e, path));
-    }
-    keras_bail!(
-        InvalidArgument,
-        "File format not supported: filepath={}. Keras 3 only supports V3 `.keras` files, legacy H5 format files \
-         (`.h5` extension).",
-        path_str(path)
-    )
+    load_by_extension(path, |bytes| keras_from_bytes(bytes, compile), |reader| h5_load(reader, compile))
 }
 
 /// Loads a Functional model from the bytes of a `.keras` file.

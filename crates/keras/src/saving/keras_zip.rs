@@ -1,12 +1,13 @@
 //! The Keras 3 `.keras` format: a zip with `metadata.json`, `config.json` (the serialized
 //! model with its `compile_config`) and `model.weights.h5`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::compile_config::{compile_config, compile_from_config, parse_json_object};
 use super::h5::Reader;
 use super::zip::{write_stored, Archive};
 use super::{model_from_config_checked, weights_h5, KERAS_VERSION};
+use crate::layers::Layer;
 use crate::models::Sequential;
 use crate::{keras_bail, Result};
 
@@ -34,15 +35,21 @@ pub(crate) fn model_json(model: &Sequential) -> Value {
 
 /// The bytes of a `.keras` file for `model`.
 pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
-    let metadata = json!({ "keras_version": KERAS_VERSION, "date_saved": date_saved() }).to_string();
-    let config = model_json(model).to_string();
     let weights = weights_h5::to_tree(model).to_bytes()?;
-    let layers: Vec<&dyn crate::layers::Layer> = model.layers().iter().map(|l| l.as_ref()).collect();
-    let assets = super::assets::entries(&layers);
+    let layers: Vec<&dyn Layer> = model.layers().iter().map(|l| l.as_ref()).collect();
+    archive_bytes(&model_json(model), &weights, &layers)
+}
+
+/// The bytes of a `.keras` zip: `metadata.json` (this Keras version, the date), `config.json`
+/// (`config`), `model.weights.h5` (`weights`) and the assets of `layers`.
+pub(crate) fn archive_bytes(config: &Value, weights: &[u8], layers: &[&dyn Layer]) -> Result<Vec<u8>> {
+    let metadata = json!({ "keras_version": KERAS_VERSION, "date_saved": date_saved() }).to_string();
+    let config = config.to_string();
+    let assets = super::assets::entries(layers);
     let mut entries: Vec<(&str, &[u8])> = vec![
         ("metadata.json", metadata.as_bytes()),
         ("config.json", config.as_bytes()),
-        ("model.weights.h5", &weights),
+        ("model.weights.h5", weights),
     ];
     entries.extend(assets.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     write_stored(&entries)
@@ -68,26 +75,25 @@ pub(crate) fn date_saved() -> String {
 
 /// The `class_name` in a `.keras` file's `config.json` (`""` when absent).
 pub(crate) fn saved_class(bytes: &[u8]) -> Result<String> {
-    let zip = Archive::new(bytes)?;
+    let cfg = read_config(&Archive::new(bytes)?)?;
+    Ok(cfg.get("class_name").and_then(Value::as_str).unwrap_or("").to_string())
+}
+
+/// The parsed `config.json` of a `.keras` archive (an error when it is missing, too large,
+/// not UTF-8 or not a JSON object).
+pub(crate) fn read_config(zip: &Archive) -> Result<Map<String, Value>> {
     if !zip.contains("config.json") {
         keras_bail!(Io, "There is no item named 'config.json' in the archive: this is not a .keras file");
     }
     let text = String::from_utf8(zip.read("config.json", MAX_JSON_BYTES)?)
         .map_err(|_| crate::Error::Config("config.json is not valid UTF-8".into()))?;
-    let cfg = parse_json_object(&text, "config.json")?;
-    Ok(cfg.get("class_name").and_then(Value::as_str).unwrap_or("").to_string())
+    parse_json_object(&text, "config.json")
 }
 
 /// Loads a model from the bytes of a `.keras` file (Keras `saving_lib.load_model`).
 pub(crate) fn from_bytes(bytes: &[u8], compile: bool) -> Result<Sequential> {
     let zip = Archive::new(bytes)?;
-    if !zip.contains("config.json") {
-        keras_bail!(Io, "There is no item named 'config.json' in the archive: this is not a .keras file");
-    }
-    let config = zip.read("config.json", MAX_JSON_BYTES)?;
-    let text = String::from_utf8(config)
-        .map_err(|_| crate::Error::Config("config.json is not valid UTF-8".into()))?;
-    let cfg = Value::Object(parse_json_object(&text, "config.json")?);
+    let cfg = Value::Object(read_config(&zip)?);
     if !zip.contains("model.weights.h5") {
         if zip.contains("model.weights.npz") {
             keras_bail!(Io, "Weights stored as model.weights.npz are not supported (only .h5)");

@@ -295,7 +295,22 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<AnyModel> {
 
 /// [`load_model`] with `compile = false`: architecture and weights only.
 pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<AnyModel> {
-    let path = path.as_ref();
+    load_by_extension(
+        path.as_ref(),
+        |bytes| keras_any_from_bytes(bytes, compile),
+        |reader| h5_any_load(reader, compile),
+    )
+}
+
+/// Keras `load_model`'s dispatch on the file name: a `.keras` zip (read whole, within the
+/// size limit) goes to `from_keras`, a legacy `.h5` / `.hdf5` file to `from_h5`, any other
+/// name is refused with Keras's message. Errors name the file; a panic in a loader becomes
+/// an error ([`shielded`]).
+fn load_by_extension<T>(
+    path: &Path,
+    from_keras: impl FnOnce(&[u8]) -> Result<T>,
+    from_h5: impl FnOnce(&h5::Reader) -> Result<T>,
+) -> Result<T> {
     if ends_with(path, &[".keras"]) {
         if !path.is_file() {
             keras_bail!(
@@ -305,11 +320,10 @@ pub fn load_model_with(path: impl AsRef<Path>, compile: bool) -> Result<AnyModel
             );
         }
         let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
-        return shielded(path, || keras_any_from_bytes(&bytes, compile)).map_err(|e| with_file(e, path));
+        return shielded(path, || from_keras(&bytes)).map_err(|e| with_file(e, path));
     }
     if ends_with(path, &[".h5", ".hdf5"]) {
-        return shielded(path, || h5_any_load(&h5::Reader::open(path)?, compile))
-            .map_err(|e| with_file(e, path));
+        return shielded(path, || from_h5(&h5::Reader::open(path)?)).map_err(|e| with_file(e, path));
     }
     keras_bail!(
         InvalidArgument,

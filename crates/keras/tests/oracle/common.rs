@@ -104,6 +104,11 @@ pub fn compare_scalar(what: &str, got: f32, want: f32, rtol: f32, atol: f32) -> 
     compare_values(what, &[got], &[want], rtol, atol)
 }
 
+/// The metric names of a case's `compile` object (`{"metrics": ["accuracy", ...]}`).
+pub fn compile_metrics(compile: &Value) -> Vec<String> {
+    compile["metrics"].as_array().into_iter().flatten().filter_map(|m| m.as_str().map(String::from)).collect()
+}
+
 /// `get_config()` equality as Keras's float32 values allow: numbers are equal when they are
 /// the same float32 (`0.029999999329447743` and `0.029999999329447746` are), integers exactly,
 /// everything else structurally. Nothing looser.

@@ -3,7 +3,7 @@
 use keras::models::{Functional, Sequential};
 use keras::Tensor;
 
-use crate::common::{Case, Check, Outcome};
+use crate::common::{compile_metrics, Case, Check, Outcome};
 
 pub fn run(case: &Case) -> Outcome {
     if case.json["model_class"].as_str() == Some("Functional") {
@@ -29,26 +29,8 @@ fn run_functional(case: &Case) -> Outcome {
         Err(e) => return Outcome::Fail(format!("from_config: {e}")),
     };
     let check = || -> Check {
-        let count = case.json["count_params"].as_u64().unwrap_or(0) as usize;
-        if model.count_params() != count {
-            return Err(format!("count_params {} vs Keras {count}", model.count_params()));
-        }
-        let files = &case.json["summary_files"];
-        let kwargs = &case.json["summary_kwargs"];
-        let mut any = false;
-        for variant in ["default", "line_length_100", "show_trainable"] {
-            let Some(file) = files[variant].as_str() else { continue };
-            let kw = &kwargs[variant];
-            let line_length = kw["line_length"].as_u64().map(|v| v as usize);
-            let show_trainable = kw["show_trainable"].as_bool().unwrap_or(false);
-            expect_text(
-                case,
-                file,
-                &model.summary_string(line_length, show_trainable).map_err(|e| e.to_string())?,
-            )?;
-            any = true;
-        }
-        if files["after_train_step"].is_string() {
+        let any = check_summaries(case, model.count_params(), |l, t| model.summary_string(l, t))?;
+        if case.json["summary_files"]["after_train_step"].is_string() {
             return Err("after_train_step is not checked for Functional models".into());
         }
         if !any {
@@ -70,32 +52,37 @@ fn expect_text(case: &Case, file: &str, got: &str) -> Check {
     Ok(())
 }
 
-fn check(case: &Case, model: &mut Sequential) -> Check {
+/// The parameter count and every stored variant of the summary table (`default`,
+/// `line_length_100`, `show_trainable`) against Keras's, `summary(line_length,
+/// show_trainable)` printing the table; true when some variant was stored.
+fn check_summaries(
+    case: &Case,
+    count_params: usize,
+    summary: impl Fn(Option<usize>, bool) -> keras::Result<String>,
+) -> Result<bool, String> {
     let count = case.json["count_params"].as_u64().unwrap_or(0) as usize;
-    if model.count_params() != count {
-        return Err(format!("count_params {} vs Keras {count}", model.count_params()));
+    if count_params != count {
+        return Err(format!("count_params {count_params} vs Keras {count}"));
     }
     let files = &case.json["summary_files"];
     let kwargs = &case.json["summary_kwargs"];
+    let mut any = false;
     for variant in ["default", "line_length_100", "show_trainable"] {
         let Some(file) = files[variant].as_str() else { continue };
         let kw = &kwargs[variant];
         let line_length = kw["line_length"].as_u64().map(|v| v as usize);
         let show_trainable = kw["show_trainable"].as_bool().unwrap_or(false);
-        expect_text(
-            case,
-            file,
-            &model.summary_string(line_length, show_trainable).map_err(|e| e.to_string())?,
-        )?;
+        expect_text(case, file, &summary(line_length, show_trainable).map_err(|e| e.to_string())?)?;
+        any = true;
     }
-    if let Some(file) = files["after_train_step"].as_str() {
+    Ok(any)
+}
+
+fn check(case: &Case, model: &mut Sequential) -> Check {
+    check_summaries(case, model.count_params(), |l, t| model.summary_string(l, t))?;
+    if let Some(file) = case.json["summary_files"]["after_train_step"].as_str() {
         let compile = &case.json["compile"];
-        let metrics: Vec<String> = compile["metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str().map(String::from))
-            .collect();
+        let metrics = compile_metrics(compile);
         let metric_refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
         model
             .compile(

@@ -4,7 +4,7 @@
 use keras::models::Sequential;
 use keras::{optimizers, EvaluateArgs, FitArgs, PredictArgs, Tensor};
 
-use crate::common::{compare, compare_scalar, Case, Check, Outcome};
+use crate::common::{compare, compare_scalar, compile_metrics, Case, Check, Outcome};
 
 pub fn run(case: &Case) -> Outcome {
     let mut model = match Sequential::from_config(&case.json["model_config"]) {
@@ -30,12 +30,7 @@ fn check(case: &Case, model: &mut Sequential, optimizer: Box<dyn optimizers::Opt
         .collect::<Result<_, _>>()?;
     model.set_weights(&initial).map_err(|e| format!("set_weights: {e}"))?;
     let compile = &case.json["compile"];
-    let metrics: Vec<String> = compile["metrics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.as_str().map(String::from))
-        .collect();
+    let metrics = compile_metrics(compile);
     let metric_refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
     model
         .compile(optimizer, compile["loss"].as_str().ok_or("loss is not a string")?, &metric_refs)

@@ -211,30 +211,16 @@ impl<H: HyperModel> BayesianOptimization<H> {
         }
     }
 
-    /// Most trials to run (default 10).
-    pub fn max_trials(mut self, n: usize) -> Self {
-        self.common.max_trials = Some(n);
-        self
+    crate::setters::setters! {
+        /// Most trials to run (default 10).
+        max_trials(common.max_trials): usize => Some,
+        /// Random trials before the Gaussian process is used (default: 3 per hyperparameter).
+        num_initial_points: usize => Some,
+        /// Noise added to the kernel's diagonal (default 1e-4).
+        alpha: f64,
+        /// Exploration weight of the confidence bound (default 2.6).
+        beta: f64,
     }
-
-    /// Random trials before the Gaussian process is used (default: 3 per hyperparameter).
-    pub fn num_initial_points(mut self, n: usize) -> Self {
-        self.num_initial_points = Some(n);
-        self
-    }
-
-    /// Noise added to the kernel's diagonal (default 1e-4).
-    pub fn alpha(mut self, a: f64) -> Self {
-        self.alpha = a;
-        self
-    }
-
-    /// Exploration weight of the confidence bound (default 2.6).
-    pub fn beta(mut self, b: f64) -> Self {
-        self.beta = b;
-        self
-    }
-
     common_methods!();
 
     /// Checks the arguments, creates or reloads the project, and populates the search space.

@@ -649,3 +649,82 @@ impl<K: LookupKey> IndexLookup<K> {
         self.set_vocabulary(&values, idf.as_deref())
     }
 }
+
+/// The builders and accessors that `IntegerLookup` and `StringLookup` share (a `base:
+/// LayerBase` and a `lookup: IndexLookup<_>` field), written once with their rustdoc; each
+/// builder re-checks the arguments as Keras's constructor does.
+macro_rules! lookup_builders {
+    () => {
+        fn recheck(mut self) -> Self {
+            if let Err(e) = self.lookup.check() {
+                self.base.fail(e);
+            }
+            self
+        }
+
+        /// The largest vocabulary (mask and OOV slots included).
+        pub fn max_tokens(mut self, n: usize) -> Self {
+            self.lookup.args.max_tokens = Some(n);
+            self.recheck()
+        }
+
+        /// `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
+        pub fn output_mode(mut self, mode: &str) -> Self {
+            match self.lookup.parse_mode(mode) {
+                Ok(m) => self.lookup.args.output_mode = m,
+                Err(e) => self.base.fail(e),
+            }
+            self.recheck()
+        }
+
+        /// Encodings as wide as `max_tokens`.
+        pub fn pad_to_max_tokens(mut self, yes: bool) -> Self {
+            self.lookup.args.pad_to_max_tokens = yes;
+            self.recheck()
+        }
+
+        /// Keras's `salt=s`: the OOV buckets by SipHash keyed with `[s, s]` instead of
+        /// FarmHash (IntegerLookup: only with `oov_method("farmhash")`, as Keras requires).
+        pub fn salt(self, salt: i64) -> Self {
+            self.salt_pair([salt, salt])
+        }
+
+        /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
+        pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
+            self.lookup.args.salt = Some($crate::layers::preprocessing::siphash::HashSalt(salt));
+            self
+        }
+
+        /// Mask, OOV and learned entries.
+        pub fn vocabulary_size(&self) -> usize {
+            self.lookup.vocabulary_size()
+        }
+    };
+}
+pub(crate) use lookup_builders;
+
+/// The [`Layer`](crate::layers::Layer) methods that `IntegerLookup` and `StringLookup`
+/// share: the output shape of their encoding, and the vocabulary saved as an asset.
+macro_rules! lookup_layer_methods {
+    () => {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            let depth = Some(self.lookup.output_depth());
+            Ok($crate::layers::preprocessing::encoding::encoded_shape(
+                s,
+                self.lookup.output_mode(),
+                depth,
+                Some(1),
+                |d| d == Some(1),
+            ))
+        }
+
+        fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
+            self.lookup.save_assets()
+        }
+
+        fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
+            self.lookup.load_assets(file)
+        }
+    };
+}
+pub(crate) use lookup_layer_methods;

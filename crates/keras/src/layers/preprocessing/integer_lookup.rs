@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::insert_before;
-use crate::layers::preprocessing::encoding::{encoded_shape, ids_of};
-use crate::layers::preprocessing::index_lookup::{IndexLookup, OovMethod};
-use crate::layers::preprocessing::siphash::HashSalt;
+use crate::layers::preprocessing::encoding::ids_of;
+use crate::layers::preprocessing::index_lookup::{
+    lookup_builders, lookup_layer_methods, IndexLookup, OovMethod,
+};
 use crate::layers::reshaping::args::layer_common;
 use crate::{Error, Result, Tensor};
 
@@ -46,19 +47,6 @@ impl IntegerLookup {
         }
     }
 
-    fn recheck(mut self) -> Self {
-        if let Err(e) = self.lookup.check() {
-            self.base.fail(e);
-        }
-        self
-    }
-
-    /// The largest vocabulary (mask and OOV slots included).
-    pub fn max_tokens(mut self, n: usize) -> Self {
-        self.lookup.args.max_tokens = Some(n);
-        self.recheck()
-    }
-
     /// How many OOV indices (default 1; 0 makes unknown values an error).
     pub fn num_oov_indices(mut self, n: usize) -> Self {
         self.lookup.args.num_oov_indices = n;
@@ -77,15 +65,6 @@ impl IntegerLookup {
         self.recheck()
     }
 
-    /// `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
-    pub fn output_mode(mut self, mode: &str) -> Self {
-        match self.lookup.parse_mode(mode) {
-            Ok(m) => self.lookup.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
-        self.recheck()
-    }
-
     /// How several OOV indices are chosen: `"floormod"` (value mod `num_oov_indices`, the
     /// default) or `"farmhash"` (FarmHash of the value's decimal text).
     pub fn oov_method(mut self, method: &str) -> Self {
@@ -96,27 +75,9 @@ impl IntegerLookup {
         self
     }
 
-    /// Keras's `salt=s`: FarmHash OOV buckets become SipHash ones keyed by `[s, s]` (only
-    /// with `oov_method("farmhash")`, as Keras requires).
-    pub fn salt(self, salt: i64) -> Self {
-        self.salt_pair([salt, salt])
-    }
-
-    /// Keras's `salt=(k0, k1)`: SipHash OOV buckets keyed by the two integers.
-    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
-        self.lookup.args.salt = Some(HashSalt(salt));
-        self
-    }
-
     /// Map indices back to values.
     pub fn invert(mut self, yes: bool) -> Self {
         self.lookup.args.invert = yes;
-        self.recheck()
-    }
-
-    /// Encodings as wide as `max_tokens`.
-    pub fn pad_to_max_tokens(mut self, yes: bool) -> Self {
-        self.lookup.args.pad_to_max_tokens = yes;
         self.recheck()
     }
 
@@ -137,6 +98,7 @@ impl IntegerLookup {
     }
 
     crate::layers::builders::base_builders!();
+    lookup_builders!();
 
     /// Learns the vocabulary from `data`: a 1-D tensor is one value per document, a 2-D one a
     /// document per row (Keras `adapt`).
@@ -161,11 +123,6 @@ impl IntegerLookup {
         self.lookup.get_vocabulary(include_special_tokens)
     }
 
-    /// Mask, OOV and learned entries.
-    pub fn vocabulary_size(&self) -> usize {
-        self.lookup.vocabulary_size()
-    }
-
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let mut l = IntegerLookup::new();
@@ -185,11 +142,7 @@ impl IntegerLookup {
 
 impl Layer for IntegerLookup {
     layer_common!("IntegerLookup", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        let depth = Some(self.lookup.output_depth());
-        Ok(encoded_shape(s, self.lookup.output_mode(), depth, Some(1), |d| d == Some(1)))
-    }
+    lookup_layer_methods!();
 
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
@@ -215,13 +168,5 @@ impl Layer for IntegerLookup {
         self.lookup.write_config(&mut m);
         insert_before(&mut m, "idf_weights", "vocabulary_dtype", json!("int64"));
         Value::Object(m)
-    }
-
-    fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
-        self.lookup.save_assets()
-    }
-
-    fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
-        self.lookup.load_assets(file)
     }
 }

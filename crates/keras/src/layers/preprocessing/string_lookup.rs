@@ -4,9 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::preprocessing::encoding::encoded_shape;
-use crate::layers::preprocessing::index_lookup::IndexLookup;
-use crate::layers::preprocessing::siphash::HashSalt;
+use crate::layers::preprocessing::index_lookup::{lookup_builders, lookup_layer_methods, IndexLookup};
 use crate::layers::reshaping::args::layer_common;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -48,35 +46,11 @@ impl StringLookup {
         }
     }
 
-    fn recheck(mut self) -> Self {
-        if let Err(e) = self.lookup.check() {
-            self.base.fail(e);
-        }
-        self
-    }
-
-    /// The largest vocabulary (mask and OOV slots included).
-    pub fn max_tokens(mut self, n: usize) -> Self {
-        self.lookup.args.max_tokens = Some(n);
-        self.recheck()
-    }
-
     /// How many OOV indices (0 makes unknown strings an error; 1, the default; more hash
     /// unknown strings into buckets with FarmHash, as Keras).
     pub fn num_oov_indices(mut self, n: usize) -> Self {
         self.lookup.args.num_oov_indices = n;
         self.recheck()
-    }
-
-    /// Keras's `salt=s`: the OOV buckets by SipHash keyed with `[s, s]` instead of FarmHash.
-    pub fn salt(self, salt: i64) -> Self {
-        self.salt_pair([salt, salt])
-    }
-
-    /// Keras's `salt=(k0, k1)`: the OOV buckets by SipHash keyed with the two integers.
-    pub fn salt_pair(mut self, salt: [i64; 2]) -> Self {
-        self.lookup.args.salt = Some(HashSalt(salt));
-        self
     }
 
     /// The string that means padding (index 0 in `int` mode).
@@ -91,24 +65,9 @@ impl StringLookup {
         self.recheck()
     }
 
-    /// `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
-    pub fn output_mode(mut self, mode: &str) -> Self {
-        match self.lookup.parse_mode(mode) {
-            Ok(m) => self.lookup.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
-        self.recheck()
-    }
-
     /// Map indices back to strings ([`invert_ids`](Self::invert_ids)).
     pub fn invert(mut self, yes: bool) -> Self {
         self.lookup.args.invert = yes;
-        self.recheck()
-    }
-
-    /// Encodings as wide as `max_tokens`.
-    pub fn pad_to_max_tokens(mut self, yes: bool) -> Self {
-        self.lookup.args.pad_to_max_tokens = yes;
         self.recheck()
     }
 
@@ -131,6 +90,7 @@ impl StringLookup {
     }
 
     crate::layers::builders::base_builders!();
+    lookup_builders!();
 
     /// Learns the vocabulary, one string per document (Keras `adapt` on a 1-D array).
     pub fn adapt<S: AsRef<str>>(&mut self, data: &[S]) -> Result<()> {
@@ -159,11 +119,6 @@ impl StringLookup {
     /// The vocabulary, with or without the mask and OOV entries.
     pub fn get_vocabulary(&self, include_special_tokens: bool) -> Vec<String> {
         self.lookup.get_vocabulary(include_special_tokens)
-    }
-
-    /// Mask, OOV and learned entries.
-    pub fn vocabulary_size(&self) -> usize {
-        self.lookup.vocabulary_size()
     }
 
     /// The layer on strings laid out as `shape` (row-major): int64 indices of the same shape,
@@ -215,11 +170,7 @@ impl StringLookup {
 
 impl Layer for StringLookup {
     layer_common!("StringLookup", false);
-
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        let depth = Some(self.lookup.output_depth());
-        Ok(encoded_shape(s, self.lookup.output_mode(), depth, Some(1), |d| d == Some(1)))
-    }
+    lookup_layer_methods!();
 
     fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         keras_bail!(
@@ -234,13 +185,5 @@ impl Layer for StringLookup {
         self.lookup.write_config(&mut m);
         m.insert("encoding".into(), json!("utf-8"));
         Value::Object(m)
-    }
-
-    fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
-        self.lookup.save_assets()
-    }
-
-    fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
-        self.lookup.load_assets(file)
     }
 }

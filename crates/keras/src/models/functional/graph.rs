@@ -9,7 +9,6 @@ use super::ops::OpLayer;
 use serde_json::Value;
 
 use super::symbolic::{arg_tensors, KerasTensor, SymNode};
-use crate::layers::layer::shape_str;
 use crate::layers::{CallContext, CallKwargs, InputLayer, Layer, LayerBase, Shape, TensorArg, Variable};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
@@ -329,18 +328,7 @@ impl Graph {
             );
         }
         for (i, (x, shape)) in xs.iter().zip(self.input_shapes()).enumerate() {
-            let ok = x.rank() == shape.len()
-                && shape.iter().zip(x.shape()).skip(1).all(|(e, &g)| e.is_none_or(|e| e == g));
-            if !ok {
-                let found: Vec<String> = x.shape().iter().map(|d| d.to_string()).collect();
-                keras_bail!(
-                    Shape,
-                    "Input {i} of layer \"{}\" is incompatible with the layer: expected shape={}, found shape=({})",
-                    self.base.name,
-                    shape_str(&shape),
-                    found.join(", ")
-                );
-            }
+            crate::models::check_input_shape(&self.base.name, i, x, &shape)?;
         }
         Ok(())
     }

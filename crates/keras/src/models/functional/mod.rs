@@ -497,14 +497,7 @@ impl Functional {
 
     /// Assigns `(index into weights(), value)` pairs (loaders check everything first).
     pub(crate) fn assign_weights(&mut self, values: Vec<(usize, Tensor)>) -> Result<()> {
-        let mut vars = self.graph.variables_mut();
-        for (i, t) in values {
-            match vars.get_mut(i) {
-                Some((v, _)) => v.assign(&t)?,
-                None => keras_bail!(Value, "weight index {i} out of range"),
-            }
-        }
-        Ok(())
+        crate::models::assign_weights_by_index(self.graph.variables_mut(), values)
     }
 
     /// The summary table Keras prints (`model.summary()`), as a string; an error when

@@ -1,0 +1,60 @@
+//! Helpers the integration tests share: fixture paths, a self-removing temporary directory,
+//! numbered `.npy` files and the largest difference between tensors. Each test file takes
+//! them with `mod common;` (cargo builds no test of this folder on its own).
+
+// Each test file uses only some of these.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use keras::Tensor;
+
+/// `crates/keras/tests/fixtures`.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A fresh directory per test, removed when dropped (tests run in parallel, so the name
+/// holds the test binary, the process id and the test's own name).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `<temp>/keras_rs_<test binary>_<pid>_<test>`.
+    pub fn new(test: &str) -> TempDir {
+        let name = format!("keras_rs_{}_{}_{test}", env!("CARGO_CRATE_NAME"), std::process::id());
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    /// The path of `name` inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `<prefix>0.npy`, `<prefix>1.npy`, ... in `dir`, up to the first that is missing.
+pub fn numbered(dir: &Path, prefix: &str) -> Vec<Tensor> {
+    (0..).map_while(|i| keras::io::npy::read(dir.join(format!("{prefix}{i}.npy"))).ok()).collect()
+}
+
+/// The largest `|a - b|` over two tensors of the same shape.
+pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.to_f32_vec().iter().zip(b.to_f32_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// The largest `|a - b|` over two lists of tensors, pairwise (same count, same shapes).
+pub fn max_diff_all(a: &[Tensor], b: &[Tensor]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| max_diff(x, y)).fold(0.0, f32::max)
+}
