@@ -145,7 +145,7 @@ impl GroupedQueryAttention {
                 );
             }
         }
-        if num_query_heads % num_key_value_heads != 0 {
+        if !num_query_heads.is_multiple_of(num_key_value_heads) {
             keras_bail!(InvalidArgument, "`num_query_heads` must be divisible by `num_key_value_heads`.");
         }
         let args = GroupedQueryAttentionArgs {
