@@ -19,7 +19,7 @@ use crate::layers::convolutional::common::{
     negative_output_error, positive_tuple_error, strides_dilation_error,
 };
 use crate::layers::convolutional::conv1d::Padding1D;
-use crate::layers::convolutional::conv2d::conv_output_len;
+use crate::layers::convolutional::conv2d::{conv_output_len, parse_padding};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg, SizeTuple};
@@ -161,7 +161,8 @@ impl ConfigArg<LayerArgs> for InBase {
     }
 }
 
-/// `"valid"`, `"same"` or (`Conv1D` only) `"causal"`, any case; written lowercase.
+/// `"valid"`, `"same"` or (`Conv1D` only, and the ConvLSTM layers never) `"causal"`, any
+/// case; written lowercase.
 impl ConfigArg<LayerArgs> for Padding1D {
     fn to_config(&self) -> Value {
         Value::from(self.as_str())
@@ -169,12 +170,26 @@ impl ConfigArg<LayerArgs> for Padding1D {
     fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
         match src.cfg.get(key) {
             None | Some(Value::Null) => Ok(default.unwrap_or(Padding1D::Valid)),
+            // The ConvLSTM layers: Keras's `standardize_padding` words, as their builder.
+            Some(Value::String(p)) if src.class.starts_with("ConvLSTM") => Padding1D::parse_for(p, false),
             Some(Value::String(p)) => {
                 let layer = src.cfg.get("name").and_then(Value::as_str).unwrap_or(src.class);
-                Padding1D::parse_for(p, src.class == "Conv1D", layer)
+                conv_padding(p, src.class == "Conv1D", layer)
             }
             Some(other) => keras_bail!(Config, "{}: `{key}` must be a string, received {other}", src.class),
         }
+    }
+}
+
+/// A convolution padding of layer `layer`: `causal` only where `causal` (`Conv1D`), else
+/// `valid` or `same` with [`parse_padding`]'s message naming the layer.
+fn conv_padding(p: &str, causal: bool, layer: &str) -> Result<Padding1D> {
+    if causal {
+        Padding1D::parse(p)
+    } else if parse_padding(p, layer)? {
+        Ok(Padding1D::Same)
+    } else {
+        Ok(Padding1D::Valid)
     }
 }
 
@@ -269,7 +284,7 @@ impl<const N: usize> Convolution<N> {
 
     /// Sets the padding by Keras name (`causal` only for `Conv1D`, as Keras).
     pub(crate) fn set_padding(&mut self, p: &str, layer: &str) -> Result<()> {
-        self.args.padding = Padding1D::parse_for(p, self.family == Family::Conv && N == 1, layer)?;
+        self.args.padding = conv_padding(p, self.family == Family::Conv && N == 1, layer)?;
         Ok(())
     }
 

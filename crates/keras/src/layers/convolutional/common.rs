@@ -1,12 +1,9 @@
-//! Helpers shared by the convolution layers: config tuples, fused activations, input checks.
+//! Helpers shared by the convolution layers: fused activations, argument and input checks.
 
 use keras_engine::ops::Unary;
-use serde_json::Value;
 
 use crate::activations::Activation;
-use crate::initializers::Initializer;
 use crate::layers::layer::shape_str;
-use crate::layers::reshaping::args::int_tuple;
 use crate::{Error, Result, Tensor};
 
 /// Runs `conv` with the activation fused when the engine can, else applies it afterwards.
@@ -19,40 +16,6 @@ pub(crate) fn with_activation(
     match fused {
         Some(_) => Ok(y),
         None => activation.apply(&y),
-    }
-}
-
-/// An `n`-tuple argument of a config (`default` when absent or null).
-pub(crate) fn tuple_arg(
-    cfg: &Value,
-    key: &str,
-    n: usize,
-    default: usize,
-    allow_zero: bool,
-) -> Result<Vec<usize>> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(vec![default; n]),
-        Some(v) => int_tuple(v, n, key, allow_zero),
-    }
-}
-
-/// A positive integer argument of a config.
-pub(crate) fn usize_arg(cfg: &Value, key: &str, default: Option<usize>, class: &str) -> Result<usize> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => {
-            default.ok_or_else(|| Error::Config(format!("{class} config needs `{key}`")))
-        }
-        Some(v) => v.as_u64().map(|k| k as usize).ok_or_else(|| {
-            Error::Config(format!("{class}: `{key}` must be a non-negative integer, received {v}"))
-        }),
-    }
-}
-
-/// An optional initializer argument of a config.
-pub(crate) fn init_arg(cfg: &Value, key: &str, default: Initializer) -> Result<Initializer> {
-    match cfg.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => Initializer::from_config(v),
     }
 }
 

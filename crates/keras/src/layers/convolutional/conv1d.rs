@@ -4,7 +4,6 @@
 use keras_engine::ops::{self, Unary};
 
 use crate::layers::convolutional::args::{conv_layer, ConvForward};
-use crate::layers::convolutional::conv2d::parse_padding;
 use crate::{keras_bail, Result, Tensor};
 
 /// Padding of a 1-D convolution.
@@ -32,15 +31,15 @@ impl Padding1D {
         }
     }
 
-    /// Parses a padding name for a layer named `layer`: `"causal"` only where `causal` (the
-    /// `Conv1D` layers, as Keras), else `"valid"` or `"same"` with [`parse_padding`]'s error.
-    pub(crate) fn parse_for(p: &str, causal: bool, layer: &str) -> Result<Self> {
-        if causal {
-            Padding1D::parse(p)
-        } else if parse_padding(p, layer)? {
-            Ok(Padding1D::Same)
-        } else {
-            Ok(Padding1D::Valid)
+    /// Parses a padding name: `"causal"` only where `causal`, else `"valid"` or `"same"`
+    /// with Keras's `standardize_padding` error (the ConvLSTM layers).
+    pub(crate) fn parse_for(p: &str, causal: bool) -> Result<Self> {
+        match Padding1D::parse(p) {
+            Ok(Padding1D::Causal) | Err(_) if !causal => keras_bail!(
+                InvalidArgument,
+                "The `padding` argument must be a list/tuple or one of {{'valid', 'same'}}. Received: {p}"
+            ),
+            parsed => parsed,
         }
     }
 

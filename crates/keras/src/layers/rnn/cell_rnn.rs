@@ -306,11 +306,11 @@ pub(crate) use wrapped_layer_impl;
 
 /// The builder and state methods the public recurrent layer types (`LSTM(Recurrent)`,
 /// `ConvLSTM2D(ConvLSTM)`, ...) share, each written once here; a type lists the ones it has
-/// inside its `impl`, each with its rustdoc. `name in cell` sets the field on the wrapped
-/// layer's `cell` instead of on the wrapped layer itself.
+/// inside its `impl`, each with its rustdoc. `name in cell.args` sets the field at that path
+/// of the wrapped layer instead of on the wrapped layer itself.
 macro_rules! recurrent_options {
-    ($( $(#[doc = $doc:expr])* $opt:ident $(in $f:ident)? ),* $(,)?) => {
-        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($f)?] } )*
+    ($( $(#[doc = $doc:expr])* $opt:ident $(in $($f:ident).+)? ),* $(,)?) => {
+        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($($f).+)?] } )*
     };
     (@opt [$($attr:tt)*] activation []) => {
         $($attr)*
@@ -347,24 +347,24 @@ macro_rules! recurrent_options {
             self
         }
     };
-    (@opt [$($attr:tt)*] kernel_initializer [$($f:ident)?]) => {
+    (@opt [$($attr:tt)*] kernel_initializer [$($f:ident).*]) => {
         $($attr)*
         pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)?.kernel_initializer = i;
+            self.0$(.$f)*.kernel_initializer = i;
             self
         }
     };
-    (@opt [$($attr:tt)*] recurrent_initializer [$($f:ident)?]) => {
+    (@opt [$($attr:tt)*] recurrent_initializer [$($f:ident).*]) => {
         $($attr)*
         pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)?.recurrent_initializer = i;
+            self.0$(.$f)*.recurrent_initializer = i;
             self
         }
     };
-    (@opt [$($attr:tt)*] bias_initializer [$($f:ident)?]) => {
+    (@opt [$($attr:tt)*] bias_initializer [$($f:ident).*]) => {
         $($attr)*
         pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)?.bias_initializer = i;
+            self.0$(.$f)*.bias_initializer = i;
             self
         }
     };
@@ -406,11 +406,11 @@ macro_rules! recurrent_options {
             self.0.run(x, mask, Some(initial_state), ctx)
         }
     };
-    // A flag: `self.0[.f].name = yes`.
-    (@opt [$($attr:tt)*] $flag:ident [$($f:ident)?]) => {
+    // A flag: `self.0[.path].name = yes`.
+    (@opt [$($attr:tt)*] $flag:ident [$($f:ident).*]) => {
         $($attr)*
         pub fn $flag(mut self, yes: bool) -> Self {
-            self.0$(.$f)?.$flag = yes;
+            self.0$(.$f)*.$flag = yes;
             self
         }
     };

@@ -8,26 +8,24 @@ use serde_json::Value;
 
 use super::cell_rnn::{run_steps, stepped_layer_common, CarriedStates, SequenceFlags};
 pub use super::conv_lstm_cell::ConvLSTMCell;
+use super::conv_lstm_cell::ConvLstmArgs;
 use crate::activations::Activation;
-use crate::constraints::Constraint;
-use crate::initializers::Initializer;
-use crate::layers::convolutional::common::{init_arg, tuple_arg, usize_arg};
-use crate::layers::convolutional::conv2d::parse_padding;
+use crate::layers::convolutional::conv1d::Padding1D;
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
-use crate::layers::layer_args::LayerCfg;
+use crate::layers::layer_args::{LayerCfg, SizeTuple};
 use crate::layers::reshaping::args::ndim_error;
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result, Tensor};
 
-/// A ConvLSTM layer of any rank (Keras's `ConvLSTM` base): what `ConvLSTM1D`, `ConvLSTM2D`
-/// and `ConvLSTM3D` wrap. Inputs `(batch, time, spatial.., channels)` (channels-last) or
-/// `(batch, time, channels, spatial..)` (channels-first).
-pub struct ConvLSTM {
+/// A ConvLSTM layer of rank `N` (1, 2 or 3; Keras's `ConvLSTM` base): what `ConvLSTM1D`,
+/// `ConvLSTM2D` and `ConvLSTM3D` wrap. Inputs `(batch, time, spatial.., channels)`
+/// (channels-last) or `(batch, time, channels, spatial..)` (channels-first).
+pub struct ConvLSTM<const N: usize> {
     pub(crate) base: LayerBase,
     class: &'static str,
     /// The cell holding the weights and the convolution arguments (saved under `cell`).
-    pub(crate) cell: ConvLSTMCell,
+    pub(crate) cell: ConvLSTMCell<N>,
     pub(crate) flags: SequenceFlags,
     /// Stateful layers: the last states (channels-last), carried to the next batch.
     states: CarriedStates,
@@ -41,122 +39,52 @@ fn class_of(rank: usize) -> (&'static str, &'static str) {
     }
 }
 
-fn tuple_error(what: &str, v: &[usize]) -> Error {
-    Error::InvalidArgument(format!(
-        "The `{what}` argument must be a tuple of {} integers. Received {what}={v:?}, including values {{0}} that do not satisfy `value > 0`",
-        v.len()
-    ))
-}
-
-fn check_rate(base: &mut LayerBase, arg: &str, rate: f64) {
-    if !(0.0..=1.0).contains(&rate) || rate.is_nan() {
-        base.fail(Error::InvalidArgument(format!(
-            "Layer {}: invalid value for `{arg}`, expected a float in [0, 1]. Received: {arg}={rate}",
-            base.name
-        )));
-    }
-}
-
-impl ConvLSTM {
-    /// A layer of convolution `rank` (1, 2 or 3) with `filters` output channels, a
-    /// `kernel_size` window and Keras's defaults. Invalid arguments are reported by `build`.
-    pub fn new(rank: usize, filters: usize, kernel_size: &[usize]) -> Self {
-        let (class, snake) = class_of(rank);
+impl<const N: usize> ConvLSTM<N> {
+    /// A layer with `filters` output channels, a `kernel_size` window and Keras's defaults.
+    /// Invalid arguments are reported by `build`.
+    pub fn new(filters: usize, kernel_size: [usize; N]) -> Self {
+        let (class, snake) = class_of(N);
         let mut base = LayerBase::new(snake);
-        if !(1..=3).contains(&rank) {
+        if !(1..=3).contains(&N) {
             base.fail(Error::InvalidArgument(format!(
-                "Rank {rank} convolutions are not currently implemented. Received: rank={rank}"
+                "Rank {N} convolutions are not currently implemented. Received: rank={N}"
             )));
         }
-        if filters == 0 {
-            base.fail(Error::InvalidArgument(
-                "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."
-                    .into(),
-            ));
-        }
-        let mut ks = kernel_size.to_vec();
-        if ks.len() != rank {
-            base.fail(Error::InvalidArgument(format!(
-                "The `kernel_size` argument must be a tuple of {rank} integers. Received kernel_size={kernel_size:?}"
-            )));
-            ks = vec![1; rank];
-        } else if ks.contains(&0) {
-            base.fail(tuple_error("kernel_size", &ks));
-        }
-        ConvLSTM {
-            base,
-            class,
-            cell: ConvLSTMCell::new(rank, filters, ks),
-            flags: SequenceFlags::default(),
-            states: CarriedStates::default(),
-        }
+        let cell = ConvLSTMCell::new(filters, SizeTuple(kernel_size));
+        let states = CarriedStates::default();
+        ConvLSTM { base, class, cell, flags: SequenceFlags::default(), states }.check()
     }
 
     /// The rank of the convolution.
     pub fn rank(&self) -> usize {
-        self.cell.rank
+        N
     }
 
     /// The cell (Keras `layer.cell`).
-    pub fn cell(&self) -> &ConvLSTMCell {
+    pub fn cell(&self) -> &ConvLSTMCell<N> {
         &self.cell
     }
 
-    fn check_tuple(&mut self, what: &str, v: &[usize]) -> bool {
-        if v.len() != self.cell.rank {
-            self.base.fail(Error::InvalidArgument(format!(
-                "The `{what}` argument must be a tuple of {} integers. Received {what}={v:?}",
-                self.cell.rank
-            )));
-            return false;
-        }
-        if v.contains(&0) {
-            self.base.fail(tuple_error(what, v));
-            return false;
-        }
-        true
-    }
-
-    fn check_strides_dilation(&mut self) {
-        let (s, d) = (&self.cell.strides, &self.cell.dilation_rate);
-        if s.iter().any(|&x| x > 1) && d.iter().any(|&x| x > 1) {
-            let e = Error::InvalidArgument(format!(
-                "Specifying `strides > 1` is not compatible with `dilation_rate > 1`. Please provide `strides=1` or `dilation_rate=1`. Received: strides={s:?} and dilation_rate={d:?}"
-            ));
+    /// Records the first invalid argument (reported by `build` or `Sequential::add`).
+    pub(crate) fn check(mut self) -> Self {
+        if let Some(e) = self.cell.args.error(&self.base.name) {
             self.base.fail(e);
         }
-    }
-
-    /// Strides of the input convolution (the recurrent one always has stride 1).
-    pub(crate) fn set_strides(&mut self, s: &[usize]) {
-        if self.check_tuple("strides", s) {
-            self.cell.strides = s.to_vec();
-            self.check_strides_dilation();
-        }
-    }
-
-    /// Dilation of the input convolution.
-    pub(crate) fn set_dilation_rate(&mut self, d: &[usize]) {
-        if self.check_tuple("dilation_rate", d) {
-            self.cell.dilation_rate = d.to_vec();
-            self.check_strides_dilation();
-        }
+        self
     }
 
     /// `"valid"` or `"same"` for the input convolution (the recurrent one is always `same`).
     pub(crate) fn set_padding(&mut self, p: &str) {
-        match parse_padding(p, &self.base.name) {
-            Ok(same) => self.cell.same = same,
-            Err(_) => self.base.fail(Error::InvalidArgument(format!(
-                "The `padding` argument must be a list/tuple or one of {{'valid', 'same'}}. Received: {p}"
-            ))),
+        match Padding1D::parse_for(p, false) {
+            Ok(p) => self.cell.args.padding = p,
+            Err(e) => self.base.fail(e),
         }
     }
 
     /// `"channels_last"` or `"channels_first"`.
     pub(crate) fn set_data_format(&mut self, f: &str) {
         match DataFormat::parse(f) {
-            Ok(d) => self.cell.data_format = d,
+            Ok(d) => self.cell.args.data_format = d,
             Err(e) => self.base.fail(e),
         }
     }
@@ -164,20 +92,21 @@ impl ConvLSTM {
     /// The output (`recurrent = false`) or gate (`true`) activation by Keras name.
     pub(crate) fn set_activation(&mut self, recurrent: bool, name: &str) {
         match Activation::from_name(name) {
-            Ok(a) if recurrent => self.cell.recurrent_activation = a,
-            Ok(a) => self.cell.activation = a,
+            Ok(a) if recurrent => self.cell.args.recurrent_activation = a,
+            Ok(a) => self.cell.args.activation = a,
             Err(e) => self.base.fail(e),
         }
     }
 
     /// `dropout` (`recurrent = false`) or `recurrent_dropout`, a rate in `[0, 1]`.
     pub(crate) fn set_dropout(&mut self, recurrent: bool, rate: f64) {
-        let arg = if recurrent { "recurrent_dropout" } else { "dropout" };
-        check_rate(&mut self.base, arg, rate);
         if recurrent {
-            self.cell.recurrent_dropout = rate;
+            self.cell.args.recurrent_dropout = rate;
         } else {
-            self.cell.dropout = rate;
+            self.cell.args.dropout = rate;
+        }
+        if let Some(e) = self.cell.args.error(&self.base.name) {
+            self.base.fail(e);
         }
     }
 
@@ -186,66 +115,20 @@ impl ConvLSTM {
         self.cell.set_seed(seed);
     }
 
-    /// Rebuilds a layer of `rank` from a Keras config.
-    pub fn from_config(rank: usize, cfg: &Value) -> Result<Self> {
-        let (class, _) = class_of(rank);
-        let filters = usize_arg(cfg, "filters", None, class)?;
-        let kernel_size = match cfg.get("kernel_size") {
-            None | Some(Value::Null) => keras_bail!(Config, "{class} config needs `kernel_size`"),
-            Some(_) => tuple_arg(cfg, "kernel_size", rank, 1, false)?,
-        };
-        let mut l = ConvLSTM::new(rank, filters, &kernel_size);
+    /// Rebuilds a layer from a Keras config, refusing what the builders refuse.
+    pub fn from_config(cfg: &Value) -> Result<Self> {
+        let (class, _) = class_of(N);
+        let src = &mut LayerCfg::new(cfg, class);
+        let flags = SequenceFlags::read_args(src)?;
+        let args = ConvLstmArgs::<N>::read_args(src)?;
+        let mut l = ConvLSTM::new(args.filters, args.kernel_size.0);
         l.base.apply_config(cfg);
-        l.set_strides(&tuple_arg(cfg, "strides", rank, 1, false)?);
-        l.set_dilation_rate(&tuple_arg(cfg, "dilation_rate", rank, 1, false)?);
-        match cfg.get("padding") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(p)) => l.set_padding(p),
-            Some(v) => keras_bail!(Config, "{class}: `padding` must be a string, received {v}"),
-        }
-        l.cell.data_format = DataFormat::from_config(cfg)?;
-        let b = |k: &str, d: bool| -> Result<bool> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(d),
-                Some(v) => v
-                    .as_bool()
-                    .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a boolean, received {v}"))),
-            }
-        };
-        l.flags = SequenceFlags::read_args(&mut LayerCfg::new(cfg, class))?;
-        l.cell.use_bias = b("use_bias", true)?;
-        l.cell.unit_forget_bias = b("unit_forget_bias", true)?;
-        let act = |k: &str, d: Activation| -> Result<Activation> {
-            match cfg.get(k) {
-                None => Ok(d),
-                Some(v) => Activation::from_config(v),
-            }
-        };
-        l.cell.activation = act("activation", Activation::Tanh)?;
-        l.cell.recurrent_activation = act("recurrent_activation", Activation::Sigmoid)?;
-        l.cell.kernel_initializer = init_arg(cfg, "kernel_initializer", Initializer::glorot_uniform())?;
-        l.cell.recurrent_initializer =
-            init_arg(cfg, "recurrent_initializer", Initializer::Orthogonal { gain: 1.0, seed: None })?;
-        l.cell.bias_initializer = init_arg(cfg, "bias_initializer", Initializer::Zeros)?;
-        let get = |k: &str| cfg.get(k).unwrap_or(&Value::Null);
-        l.cell.kernel_regularizer = Regularizer::from_config(get("kernel_regularizer"))?;
-        l.cell.recurrent_regularizer = Regularizer::from_config(get("recurrent_regularizer"))?;
-        l.cell.bias_regularizer = Regularizer::from_config(get("bias_regularizer"))?;
-        l.cell.kernel_constraint = Constraint::from_config(get("kernel_constraint"))?;
-        l.cell.recurrent_constraint = Constraint::from_config(get("recurrent_constraint"))?;
-        l.cell.bias_constraint = Constraint::from_config(get("bias_constraint"))?;
         l.base.apply_activity_config(cfg)?;
-        let rate = |k: &str| -> Result<f64> {
-            match cfg.get(k) {
-                None | Some(Value::Null) => Ok(0.0),
-                Some(v) => v
-                    .as_f64()
-                    .ok_or_else(|| Error::Config(format!("{class}: `{k}` must be a number, received {v}"))),
-            }
-        };
-        l.set_dropout(false, rate("dropout")?);
-        l.set_dropout(true, rate("recurrent_dropout")?);
-        l.set_seed(cfg.get("seed").and_then(Value::as_u64));
+        l.flags = flags;
+        let seed = args.seed;
+        l.cell.args = args;
+        l.set_seed(seed);
+        let mut l = l.check();
         l.base.take_pending()?;
         Ok(l)
     }
@@ -253,12 +136,12 @@ impl ConvLSTM {
     /// The input shape of one step, channels-last: `(batch, spatial.., channels)` with the
     /// time axis removed; checks Keras's rank.
     fn step_shape_last(&self, s: &[Option<usize>]) -> Result<Shape> {
-        let ndim = self.cell.rank + 3;
+        let ndim = N + 3;
         if s.len() != ndim {
             return Err(ndim_error(&self.base.name, ndim, s));
         }
         let mut step: Shape = vec![s[0]];
-        match self.cell.data_format {
+        match self.cell.args.data_format {
             DataFormat::ChannelsLast => step.extend_from_slice(&s[2..]),
             DataFormat::ChannelsFirst => {
                 step.extend_from_slice(&s[3..]);
@@ -275,7 +158,7 @@ impl ConvLSTM {
         seq.extend_from_slice(&step[1..]);
         let mut out = vec![s[0]];
         out.extend(self.cell.output_spatial(&self.base.name, &seq)?);
-        out.push(Some(self.cell.filters));
+        out.push(Some(self.cell.args.filters));
         Ok(out)
     }
 
@@ -310,7 +193,7 @@ impl ConvLSTM {
 
     /// Every output shape: `[output]`, or `[output, h, c]` with `return_state`.
     pub fn output_shapes(&self, s: &[Option<usize>]) -> Result<Vec<Shape>> {
-        let state = self.cell.data_format.shape_from_last(&self.step_output_last(s)?);
+        let state = self.cell.args.data_format.shape_from_last(&self.step_output_last(s)?);
         let first = if self.flags.return_sequences {
             let mut o = vec![s[0], s[1]];
             o.extend_from_slice(&state[1..]);
@@ -328,7 +211,7 @@ impl ConvLSTM {
 
     /// The sequence `(batch, time, channels, spatial..)` as `(batch, time, spatial.., channels)`.
     fn seq_to_last(&self, x: &Tensor) -> Result<Tensor> {
-        if self.cell.data_format == DataFormat::ChannelsLast {
+        if self.cell.args.data_format == DataFormat::ChannelsLast {
             return Ok(x.clone());
         }
         let r = x.rank();
@@ -338,7 +221,7 @@ impl ConvLSTM {
 
     /// The inverse of [`ConvLSTM::seq_to_last`].
     fn seq_from_last(&self, y: &Tensor) -> Result<Tensor> {
-        if self.cell.data_format == DataFormat::ChannelsLast {
+        if self.cell.args.data_format == DataFormat::ChannelsLast {
             return Ok(y.clone());
         }
         let r = y.rank();
@@ -361,13 +244,13 @@ impl ConvLSTM {
             keras_bail!(State, "Layer {name} is not built");
         };
         let dims: Shape = x.shape().iter().map(|&d| Some(d)).collect();
-        let ndim = self.cell.rank + 3;
+        let ndim = N + 3;
         if x.rank() != ndim {
             return Err(ndim_error(name, ndim, &dims));
         }
         let x = if x.dtype() == DType::F32 { x.clone() } else { x.cast(DType::F32) };
         let x = self.seq_to_last(&x)?;
-        let channels = kernel.shape()[self.cell.rank];
+        let channels = kernel.shape()[N];
         if x.shape()[ndim - 1] != channels {
             keras_bail!(
                 Shape,
@@ -398,11 +281,12 @@ impl ConvLSTM {
         let init: Vec<Tensor> = match initial_state {
             Some(s) => {
                 let last: Vec<Tensor> =
-                    s.iter().map(|st| self.cell.data_format.to_last(st)).collect::<Result<_>>()?;
+                    s.iter().map(|st| self.cell.args.data_format.to_last(st)).collect::<Result<_>>()?;
                 if last.len() != 2 || last.iter().any(|st| st.shape() != state_shape) {
                     let shapes: Vec<&[usize]> = s.iter().map(|st| st.shape()).collect();
                     let expected = self
                         .cell
+                        .args
                         .data_format
                         .shape_from_last(&state_shape.iter().map(|&d| Some(d)).collect::<Vec<_>>());
                     keras_bail!(
@@ -428,12 +312,12 @@ impl ConvLSTM {
         let output = if self.flags.return_sequences {
             self.seq_from_last(&output)?
         } else {
-            self.cell.data_format.from_last(&output)?
+            self.cell.args.data_format.from_last(&output)?
         };
         let mut outs = vec![output];
         if self.flags.return_state {
             for s in &states {
-                outs.push(self.cell.data_format.from_last(s)?);
+                outs.push(self.cell.args.data_format.from_last(s)?);
             }
         }
         Ok(outs)
@@ -454,13 +338,15 @@ impl ConvLSTM {
     pub fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.flags.write_args(&mut m);
+        self.cell.args.write_args(&mut m);
+        // In place: after `dtype` when the base config wrote it (Keras merges the dicts).
         let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        self.cell.args_config(&mut m, Some(activity));
+        m.insert("activity_regularizer".into(), activity);
         Value::Object(m)
     }
 }
 
-impl Layer for ConvLSTM {
+impl<const N: usize> Layer for ConvLSTM<N> {
     stepped_layer_common!(|l| l.class);
     fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
         ConvLSTM::build(self, input_shape)
@@ -481,21 +367,22 @@ impl Layer for ConvLSTM {
 macro_rules! conv_lstm_layer {
     ($(#[$doc:meta])* $ty:ident, $rank:expr) => {
         $(#[$doc])*
-        pub struct $ty(pub(crate) $crate::layers::rnn::conv_lstm::ConvLSTM);
+        pub struct $ty(pub(crate) $crate::layers::rnn::conv_lstm::ConvLSTM<$rank>);
 
         impl $ty {
             /// `filters` output channels and a `kernel_size` window; Keras's defaults for the
             /// rest (stride 1, `valid` padding, `tanh` / `sigmoid`, unit forget bias).
             pub fn new(filters: usize, kernel_size: [usize; $rank]) -> Self {
-                $ty($crate::layers::rnn::conv_lstm::ConvLSTM::new($rank, filters, &kernel_size))
+                $ty($crate::layers::rnn::conv_lstm::ConvLSTM::new(filters, kernel_size))
             }
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
-                Ok($ty($crate::layers::rnn::conv_lstm::ConvLSTM::from_config($rank, cfg)?))
+                Ok($ty($crate::layers::rnn::conv_lstm::ConvLSTM::from_config(cfg)?))
             }
             /// Strides of the input convolution (the recurrent convolution always has stride 1).
             pub fn strides(mut self, s: [usize; $rank]) -> Self {
-                self.0.set_strides(&s);
+                self.0.cell.args.strides = $crate::layers::layer_args::SizeTuple(s);
+                self.0 = self.0.check();
                 self
             }
             /// Padding of the input convolution: `"valid"` or `"same"` (the recurrent
@@ -512,7 +399,8 @@ macro_rules! conv_lstm_layer {
             }
             /// Dilation rate of the input convolution.
             pub fn dilation_rate(mut self, d: [usize; $rank]) -> Self {
-                self.0.set_dilation_rate(&d);
+                self.0.cell.args.dilation_rate = $crate::layers::layer_args::SizeTuple(d);
+                self.0 = self.0.check();
                 self
             }
             $crate::layers::rnn::cell_rnn::recurrent_options! {
@@ -521,29 +409,29 @@ macro_rules! conv_lstm_layer {
                 /// Gate activation (default `"sigmoid"`).
                 recurrent_activation,
                 /// Whether the gates have a bias (default true).
-                use_bias in cell,
+                use_bias in cell.args,
                 /// Initializer of the input kernel (default `glorot_uniform`).
-                kernel_initializer in cell,
+                kernel_initializer in cell.args,
                 /// Initializer of the recurrent kernel (default `orthogonal`).
-                recurrent_initializer in cell,
+                recurrent_initializer in cell.args,
                 /// Initializer of the bias (default `zeros`).
-                bias_initializer in cell,
+                bias_initializer in cell.args,
                 /// Initialize the forget-gate bias to ones (default true, as Keras).
-                unit_forget_bias in cell,
+                unit_forget_bias in cell.args,
             }
             /// Penalty of the input kernel added to the training loss.
             pub fn kernel_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.kernel_regularizer = Some(r);
+                self.0.cell.args.kernel_regularizer = Some(r);
                 self
             }
             /// Penalty of the recurrent kernel added to the training loss.
             pub fn recurrent_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.recurrent_regularizer = Some(r);
+                self.0.cell.args.recurrent_regularizer = Some(r);
                 self
             }
             /// Penalty of the bias added to the training loss.
             pub fn bias_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.bias_regularizer = Some(r);
+                self.0.cell.args.bias_regularizer = Some(r);
                 self
             }
             /// Penalty of the layer's output added to the loss.
@@ -553,17 +441,17 @@ macro_rules! conv_lstm_layer {
             }
             /// Constraint applied to the input kernel after each optimizer update.
             pub fn kernel_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.kernel_constraint = Some(c);
+                self.0.cell.args.kernel_constraint = Some(c);
                 self
             }
             /// Constraint applied to the recurrent kernel after each optimizer update.
             pub fn recurrent_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.recurrent_constraint = Some(c);
+                self.0.cell.args.recurrent_constraint = Some(c);
                 self
             }
             /// Constraint applied to the bias after each optimizer update.
             pub fn bias_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.bias_constraint = Some(c);
+                self.0.cell.args.bias_constraint = Some(c);
                 self
             }
             $crate::layers::rnn::cell_rnn::recurrent_options! {
@@ -588,7 +476,7 @@ macro_rules! conv_lstm_layer {
             }
             /// The number of output channels.
             pub fn filters(&self) -> usize {
-                self.0.cell.filters
+                self.0.cell.args.filters
             }
             $crate::layers::rnn::cell_rnn::recurrent_options! {
                 /// Forgets the states of a stateful layer.

@@ -9,50 +9,33 @@ use std::sync::Mutex;
 
 use keras_engine::ops::{self, Unary};
 use keras_engine::{with_global_rng, Rng};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::activations::Activation;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
+use crate::layers::convolutional::args::InBase;
+use crate::layers::convolutional::conv1d::Padding1D;
 use crate::layers::convolutional::conv2d::conv_output_len;
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer_args::{LayerArgs, SizeTuple};
 use crate::regularizers::Regularizer;
+use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// The per-gate dropout masks of one sequence: input masks, recurrent masks.
 type GateMasks = (Option<Vec<Tensor>>, Option<Vec<Tensor>>);
 
-/// The weights and arguments of a ConvLSTM layer (Keras `ConvLSTMCell`, named
+/// The weights and arguments of a ConvLSTM layer of rank `N` (Keras `ConvLSTMCell`, named
 /// `conv_lstm_cell` inside its layer: variables `conv_lstm2d/conv_lstm_cell/kernel`,
 /// `.../recurrent_kernel`, `.../bias`). Kernel `kernel_size + (input_dim, 4 * filters)`,
 /// recurrent kernel `kernel_size + (filters, 4 * filters)`, bias `(4 * filters)`, the gate
 /// blocks in Keras's order `i, f, c, o`. It runs inside its ConvLSTM layer, not on its own.
-pub struct ConvLSTMCell {
+pub struct ConvLSTMCell<const N: usize> {
     pub(crate) base: LayerBase,
-    pub(crate) rank: usize,
-    pub(crate) filters: usize,
-    pub(crate) kernel_size: Vec<usize>,
-    pub(crate) strides: Vec<usize>,
-    pub(crate) same: bool,
-    pub(crate) data_format: DataFormat,
-    pub(crate) dilation_rate: Vec<usize>,
-    pub(crate) activation: Activation,
-    pub(crate) recurrent_activation: Activation,
-    pub(crate) use_bias: bool,
-    pub(crate) kernel_initializer: Initializer,
-    pub(crate) recurrent_initializer: Initializer,
-    pub(crate) bias_initializer: Initializer,
-    pub(crate) unit_forget_bias: bool,
-    pub(crate) kernel_regularizer: Option<Regularizer>,
-    pub(crate) recurrent_regularizer: Option<Regularizer>,
-    pub(crate) bias_regularizer: Option<Regularizer>,
-    pub(crate) kernel_constraint: Option<Constraint>,
-    pub(crate) recurrent_constraint: Option<Constraint>,
-    pub(crate) bias_constraint: Option<Constraint>,
-    pub(crate) dropout: f64,
-    pub(crate) recurrent_dropout: f64,
-    pub(crate) seed: Option<u64>,
+    /// The Keras arguments (the layer's and the cell's).
+    pub(crate) args: ConvLstmArgs<N>,
     rng: Mutex<Option<Rng>>,
     masks: Mutex<Option<GateMasks>>,
     pub(crate) kernel: Option<Variable>,
@@ -60,34 +43,85 @@ pub struct ConvLSTMCell {
     pub(crate) bias: Option<Variable>,
 }
 
-impl ConvLSTMCell {
-    /// An unbuilt cell of convolution `rank` (1, 2 or 3) with Keras's defaults.
-    pub(crate) fn new(rank: usize, filters: usize, kernel_size: Vec<usize>) -> Self {
+config_args! {
+    /// The Keras arguments of the ConvLSTM layers and their cell, in Keras's `get_config()`
+    /// order (the layer's after its RNN flags).
+    #[derive(Clone)]
+    pub(crate) struct ConvLstmArgs<const N: usize>, family LayerArgs {
+        pub(crate) filters: usize,
+        pub(crate) kernel_size: SizeTuple<N>,
+        pub(crate) strides: SizeTuple<N> = SizeTuple([1; N]),
+        /// `valid` or `same` for the input convolution (the recurrent one pads `same`).
+        pub(crate) padding: Padding1D = Padding1D::Valid,
+        pub(crate) data_format: DataFormat = DataFormat::default(),
+        pub(crate) dilation_rate: SizeTuple<N> = SizeTuple([1; N]),
+        pub(crate) activation: Activation = Activation::Tanh,
+        pub(crate) recurrent_activation: Activation = Activation::Sigmoid,
+        pub(crate) use_bias: bool = true,
+        pub(crate) kernel_initializer: Initializer = Initializer::glorot_uniform(),
+        pub(crate) recurrent_initializer: Initializer = Initializer::Orthogonal { gain: 1.0, seed: None },
+        pub(crate) bias_initializer: Initializer = Initializer::Zeros,
+        pub(crate) unit_forget_bias: bool = true,
+        pub(crate) kernel_regularizer: Option<Regularizer> = None,
+        pub(crate) recurrent_regularizer: Option<Regularizer> = None,
+        pub(crate) bias_regularizer: Option<Regularizer> = None,
+        /// The layer's (the cell writes none).
+        pub(crate) activity_regularizer: InBase = InBase,
+        pub(crate) kernel_constraint: Option<Constraint> = None,
+        pub(crate) recurrent_constraint: Option<Constraint> = None,
+        pub(crate) bias_constraint: Option<Constraint> = None,
+        pub(crate) dropout: f64 = 0.0,
+        pub(crate) recurrent_dropout: f64 = 0.0,
+        pub(crate) seed: Option<u64> = None,
+    }
+}
+
+impl<const N: usize> ConvLstmArgs<N> {
+    /// The first invalid argument of layer `layer`, with Keras's message, if any.
+    pub(crate) fn error(&self, layer: &str) -> Option<Error> {
+        let tuple_error = |what: &str, v: &[usize]| {
+            v.contains(&0).then(|| {
+                Error::InvalidArgument(format!(
+                    "The `{what}` argument must be a tuple of {N} integers. Received {what}={v:?}, including values {{0}} that do not satisfy `value > 0`"
+                ))
+            })
+        };
+        let rate = |arg: &str, rate: f64| {
+            (!(0.0..=1.0).contains(&rate)).then(|| {
+                Error::InvalidArgument(format!(
+                    "Layer {layer}: invalid value for `{arg}`, expected a float in [0, 1]. Received: {arg}={rate}"
+                ))
+            })
+        };
+        let (s, d) = (&*self.strides, &*self.dilation_rate);
+        (self.filters == 0)
+            .then(|| {
+                Error::InvalidArgument(
+                    "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."
+                        .into(),
+                )
+            })
+            .or_else(|| tuple_error("kernel_size", &self.kernel_size))
+            .or_else(|| tuple_error("strides", s))
+            .or_else(|| tuple_error("dilation_rate", d))
+            .or_else(|| {
+                (s.iter().any(|&x| x > 1) && d.iter().any(|&x| x > 1)).then(|| {
+                    Error::InvalidArgument(format!(
+                        "Specifying `strides > 1` is not compatible with `dilation_rate > 1`. Please provide `strides=1` or `dilation_rate=1`. Received: strides={s:?} and dilation_rate={d:?}"
+                    ))
+                })
+            })
+            .or_else(|| rate("dropout", self.dropout))
+            .or_else(|| rate("recurrent_dropout", self.recurrent_dropout))
+    }
+}
+
+impl<const N: usize> ConvLSTMCell<N> {
+    /// An unbuilt cell with Keras's defaults.
+    pub(crate) fn new(filters: usize, kernel_size: SizeTuple<N>) -> Self {
         ConvLSTMCell {
             base: LayerBase::named("conv_lstm_cell"),
-            rank,
-            filters,
-            kernel_size,
-            strides: vec![1; rank],
-            same: false,
-            data_format: DataFormat::default(),
-            dilation_rate: vec![1; rank],
-            activation: Activation::Tanh,
-            recurrent_activation: Activation::Sigmoid,
-            use_bias: true,
-            kernel_initializer: Initializer::glorot_uniform(),
-            recurrent_initializer: Initializer::Orthogonal { gain: 1.0, seed: None },
-            bias_initializer: Initializer::Zeros,
-            unit_forget_bias: true,
-            kernel_regularizer: None,
-            recurrent_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            recurrent_constraint: None,
-            bias_constraint: None,
-            dropout: 0.0,
-            recurrent_dropout: 0.0,
-            seed: None,
+            args: ConvLstmArgs { filters, kernel_size, ..ConvLstmArgs::defaults() },
             rng: Mutex::new(None),
             masks: Mutex::new(None),
             kernel: None,
@@ -98,32 +132,33 @@ impl ConvLSTMCell {
 
     /// Seeds the dropout masks (None: the global generator).
     pub(crate) fn set_seed(&mut self, seed: Option<u64>) {
-        self.seed = seed;
+        self.args.seed = seed;
         *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = seed.map(Rng::new);
     }
 
     /// The spatial output size of the input convolution (channels-last spatial dims), or
     /// Keras's "output size would be negative" error.
     pub(crate) fn output_spatial(&self, layer: &str, input_shape: &[Option<usize>]) -> Result<Shape> {
-        let spatial = &input_shape[2..2 + self.rank];
-        let mut out = Vec::with_capacity(self.rank);
+        let a = &self.args;
+        let spatial = &input_shape[2..2 + N];
+        let mut out = Vec::with_capacity(N);
         for (i, d) in spatial.iter().enumerate() {
             out.push(match d {
                 None => None,
                 Some(d) => match conv_output_len(
                     *d,
-                    self.kernel_size[i],
-                    self.strides[i],
-                    self.dilation_rate[i],
-                    self.same,
+                    a.kernel_size[i],
+                    a.strides[i],
+                    a.dilation_rate[i],
+                    a.padding == Padding1D::Same,
                 ) {
                     Some(o) => Some(o),
                     None => keras_bail!(
                         Shape,
                         "Computed output size would be negative in layer {layer}. Received `inputs shape={}`, `kernel_size={:?}`, `dilation_rate={:?}`.",
                         crate::layers::layer::shape_str(input_shape),
-                        self.kernel_size,
-                        self.dilation_rate
+                        &*a.kernel_size,
+                        &*a.dilation_rate
                     ),
                 },
             });
@@ -135,35 +170,36 @@ impl ConvLSTMCell {
     /// variables of `{layer}/conv_lstm_cell`.
     pub(crate) fn build_weights(&mut self, layer: &str, input_dim: usize) -> Result<()> {
         let path = format!("{layer}/{}", self.base.name);
-        let f = self.filters;
-        let mut kshape = self.kernel_size.clone();
+        let a = &self.args;
+        let f = a.filters;
+        let mut kshape = a.kernel_size.to_vec();
         kshape.extend([input_dim, 4 * f]);
-        let mut rshape = self.kernel_size.clone();
+        let mut rshape = a.kernel_size.to_vec();
         rshape.extend([f, 4 * f]);
         self.kernel = Some(
-            Variable::new("kernel", &path, self.kernel_initializer.initialize(&kshape)?, true)
-                .with_regularizer(self.kernel_regularizer.clone())
-                .with_constraint(self.kernel_constraint.clone()),
+            Variable::new("kernel", &path, a.kernel_initializer.initialize(&kshape)?, true)
+                .with_regularizer(a.kernel_regularizer.clone())
+                .with_constraint(a.kernel_constraint.clone()),
         );
         self.recurrent_kernel = Some(
-            Variable::new("recurrent_kernel", &path, self.recurrent_initializer.initialize(&rshape)?, true)
-                .with_regularizer(self.recurrent_regularizer.clone())
-                .with_constraint(self.recurrent_constraint.clone()),
+            Variable::new("recurrent_kernel", &path, a.recurrent_initializer.initialize(&rshape)?, true)
+                .with_regularizer(a.recurrent_regularizer.clone())
+                .with_constraint(a.recurrent_constraint.clone()),
         );
-        self.bias = if self.use_bias {
-            let value = if self.unit_forget_bias {
+        self.bias = if a.use_bias {
+            let value = if a.unit_forget_bias {
                 // Keras: bias_initializer for i, ones for f, bias_initializer for c and o.
-                let mut v = self.bias_initializer.initialize(&[f])?.to_f32_vec();
+                let mut v = a.bias_initializer.initialize(&[f])?.to_f32_vec();
                 v.extend(std::iter::repeat_n(1.0, f));
-                v.extend(self.bias_initializer.initialize(&[2 * f])?.to_f32_vec());
+                v.extend(a.bias_initializer.initialize(&[2 * f])?.to_f32_vec());
                 Tensor::new(v, vec![4 * f])?
             } else {
-                self.bias_initializer.initialize(&[4 * f])?
+                a.bias_initializer.initialize(&[4 * f])?
             };
             Some(
                 Variable::new("bias", &path, value, true)
-                    .with_regularizer(self.bias_regularizer.clone())
-                    .with_constraint(self.bias_constraint.clone()),
+                    .with_regularizer(a.bias_regularizer.clone())
+                    .with_constraint(a.bias_constraint.clone()),
             )
         } else {
             None
@@ -181,15 +217,16 @@ impl ConvLSTMCell {
     /// stride 1, no dilation and `same` padding.
     fn conv(&self, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, recurrent: bool) -> Result<Tensor> {
         let (strides, dilation, same) = if recurrent {
-            (vec![1; self.rank], vec![1; self.rank], true)
+            (vec![1; N], vec![1; N], true)
         } else {
-            (self.strides.clone(), self.dilation_rate.clone(), self.same)
+            let a = &self.args;
+            (a.strides.to_vec(), a.dilation_rate.to_vec(), a.padding == Padding1D::Same)
         };
         if same {
             check_padded(x, w, &strides, &dilation)?;
         }
         let act = Unary::Linear;
-        Ok(match self.rank {
+        Ok(match N {
             1 => {
                 let [b, l, c] = [x.shape()[0], x.shape()[1], x.shape()[2]];
                 let [k, ci, co] = [w.shape()[0], w.shape()[1], w.shape()[2]];
@@ -215,7 +252,7 @@ impl ConvLSTMCell {
 
     /// Gate block `g` (of 4) along the last axis of `t`.
     fn gate(&self, t: &Tensor, g: usize) -> Result<Tensor> {
-        let f = self.filters;
+        let f = self.args.filters;
         let mut begin = vec![0; t.rank()];
         let mut size = t.shape().to_vec();
         begin[t.rank() - 1] = g * f;
@@ -286,14 +323,17 @@ impl ConvLSTMCell {
         let kernel = self.var(&self.kernel)?.value();
         let rkernel = self.var(&self.recurrent_kernel)?.value();
         let bias = self.bias.as_ref().map(Variable::value);
-        let drop_in = training && self.dropout > 0.0 && self.dropout < 1.0;
-        let drop_rec = training && self.recurrent_dropout > 0.0 && self.recurrent_dropout < 1.0;
+        let drop_in = training && self.args.dropout > 0.0 && self.args.dropout < 1.0;
+        let drop_rec = training && self.args.recurrent_dropout > 0.0 && self.args.recurrent_dropout < 1.0;
         let (dm, rm) = if drop_in || drop_rec {
             let mut guard = self.masks.lock().unwrap_or_else(|e| e.into_inner());
             if guard.is_none() {
-                let dm = if drop_in { Some(self.dropout_masks(self.dropout, x)?) } else { None };
-                let rm =
-                    if drop_rec { Some(self.dropout_masks(self.recurrent_dropout, h_prev)?) } else { None };
+                let dm = if drop_in { Some(self.dropout_masks(self.args.dropout, x)?) } else { None };
+                let rm = if drop_rec {
+                    Some(self.dropout_masks(self.args.recurrent_dropout, h_prev)?)
+                } else {
+                    None
+                };
                 *guard = Some((dm, rm));
             }
             guard.clone().unwrap_or((None, None))
@@ -303,50 +343,18 @@ impl ConvLSTMCell {
         let xg = self.gate_convs(x, kernel, bias, dm.as_ref(), false)?;
         let hg = self.gate_convs(h_prev, rkernel, None, rm.as_ref(), true)?;
         let pre = |g: usize| -> Result<Tensor> { Ok(ops::add(&xg[g], &hg[g])?) };
-        let i = self.recurrent_activation.apply(&pre(0)?)?;
-        let f = self.recurrent_activation.apply(&pre(1)?)?;
-        let cand = self.activation.apply(&pre(2)?)?;
+        let i = self.args.recurrent_activation.apply(&pre(0)?)?;
+        let f = self.args.recurrent_activation.apply(&pre(1)?)?;
+        let cand = self.args.activation.apply(&pre(2)?)?;
         let c = ops::add(&ops::mul(&f, c_prev)?, &ops::mul(&i, &cand)?)?;
-        let o = self.recurrent_activation.apply(&pre(3)?)?;
-        let h = ops::mul(&o, &self.activation.apply(&c)?)?;
+        let o = self.args.recurrent_activation.apply(&pre(3)?)?;
+        let h = ops::mul(&o, &self.args.activation.apply(&c)?)?;
         Ok((h.clone(), vec![h, c]))
     }
 
     /// Forgets the dropout masks of the sequence that ran (Keras `reset_dropout_mask`).
     pub(crate) fn reset_sequence(&self) {
         *self.masks.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// Keras's argument keys of a ConvLSTM config, in Keras's order, into `m`; `activity` is
-    /// the layer's `activity_regularizer` entry (the cell has none).
-    pub(crate) fn args_config(&self, m: &mut Map<String, Value>, activity: Option<Value>) {
-        let reg = |r: &Option<Regularizer>| r.as_ref().map_or(Value::Null, Regularizer::to_config);
-        let con = |c: &Option<Constraint>| c.as_ref().map_or(Value::Null, Constraint::to_config);
-        m.insert("filters".into(), json!(self.filters));
-        m.insert("kernel_size".into(), json!(self.kernel_size));
-        m.insert("strides".into(), json!(self.strides));
-        m.insert("padding".into(), json!(if self.same { "same" } else { "valid" }));
-        m.insert("data_format".into(), json!(self.data_format.as_str()));
-        m.insert("dilation_rate".into(), json!(self.dilation_rate));
-        m.insert("activation".into(), self.activation.to_config());
-        m.insert("recurrent_activation".into(), self.recurrent_activation.to_config());
-        m.insert("use_bias".into(), json!(self.use_bias));
-        m.insert("kernel_initializer".into(), self.kernel_initializer.to_config());
-        m.insert("recurrent_initializer".into(), self.recurrent_initializer.to_config());
-        m.insert("bias_initializer".into(), self.bias_initializer.to_config());
-        m.insert("unit_forget_bias".into(), json!(self.unit_forget_bias));
-        m.insert("kernel_regularizer".into(), reg(&self.kernel_regularizer));
-        m.insert("recurrent_regularizer".into(), reg(&self.recurrent_regularizer));
-        m.insert("bias_regularizer".into(), reg(&self.bias_regularizer));
-        if let Some(a) = activity {
-            m.insert("activity_regularizer".into(), a);
-        }
-        m.insert("kernel_constraint".into(), con(&self.kernel_constraint));
-        m.insert("recurrent_constraint".into(), con(&self.recurrent_constraint));
-        m.insert("bias_constraint".into(), con(&self.bias_constraint));
-        m.insert("dropout".into(), json!(self.dropout));
-        m.insert("recurrent_dropout".into(), json!(self.recurrent_dropout));
-        m.insert("seed".into(), self.seed.map(Value::from).unwrap_or(Value::Null));
     }
 }
 
@@ -376,15 +384,15 @@ fn check_padded(x: &Tensor, w: &Tensor, strides: &[usize], dilation: &[usize]) -
     Ok(())
 }
 
-impl Layer for ConvLSTMCell {
+impl<const N: usize> Layer for ConvLSTMCell<N> {
     crate::layers::layer::layer_base_methods!("ConvLSTMCell");
     fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         // One step, channels-last: (batch, spatial.., channels) -> (batch, out_spatial.., filters).
-        if input_shape.len() != self.rank + 2 {
+        if input_shape.len() != N + 2 {
             keras_bail!(
                 Shape,
                 "ConvLSTMCell expects inputs of rank {}, received {}",
-                self.rank + 2,
+                N + 2,
                 crate::layers::layer::shape_str(input_shape)
             );
         }
@@ -392,7 +400,7 @@ impl Layer for ConvLSTMCell {
         seq.extend_from_slice(&input_shape[1..]);
         let mut out = vec![input_shape[0]];
         out.extend(self.output_spatial(&self.base.name, &seq)?);
-        out.push(Some(self.filters));
+        out.push(Some(self.args.filters));
         Ok(out)
     }
     fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
@@ -410,7 +418,8 @@ impl Layer for ConvLSTMCell {
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
-        self.args_config(&mut m, None);
+        self.args.write_args(&mut m);
+        m.shift_remove("activity_regularizer");
         Value::Object(m)
     }
 }
