@@ -60,14 +60,7 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>, mode: &str) -> Re
             "Expected mode to be one of `caffe`, `tf` or `torch`. Received: mode={mode}"
         );
     }
-    let channels_first = match data_format {
-        None | Some("channels_last") => false,
-        Some("channels_first") => true,
-        Some(other) => keras_bail!(
-            InvalidArgument,
-            "Expected data_format to be one of `channels_first` or `channels_last`. Received: data_format={other}"
-        ),
-    };
+    let channels_first = is_channels_first(data_format)?;
     let shape = x.shape().to_vec();
     let mut data = x.to_f32_vec();
     if mode == "tf" {
@@ -382,14 +375,7 @@ pub fn obtain_input_shape(
     require_flatten: bool,
     weights: Option<&str>,
 ) -> Result<Vec<Option<usize>>> {
-    let channels_first = match data_format {
-        None | Some("channels_last") => false,
-        Some("channels_first") => true,
-        Some(other) => keras_bail!(
-            InvalidArgument,
-            "Expected data_format to be one of `channels_first` or `channels_last`. Received: data_format={other}"
-        ),
-    };
+    let channels_first = is_channels_first(data_format)?;
     let imagenet = weights == Some("imagenet");
     let d = Some(default_size);
     // Python truthiness: an empty tuple counts as "not given".
@@ -487,6 +473,19 @@ pub fn validate_activation(classifier_activation: Option<&str>, weights: Option<
             InvalidArgument,
             "Only `None` and `softmax` activations are allowed for the `classifier_activation` argument when using \
              pretrained weights, with `include_top=True`; Received: classifier_activation={other}"
+        ),
+    }
+}
+
+/// `data_format` as Keras's imagenet_utils reads it: `None` or `"channels_last"` (false),
+/// `"channels_first"` (true), anything else an error with Keras's message.
+fn is_channels_first(data_format: Option<&str>) -> Result<bool> {
+    match data_format {
+        None | Some("channels_last") => Ok(false),
+        Some("channels_first") => Ok(true),
+        Some(other) => keras_bail!(
+            InvalidArgument,
+            "Expected data_format to be one of `channels_first` or `channels_last`. Received: data_format={other}"
         ),
     }
 }

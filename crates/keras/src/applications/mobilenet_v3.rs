@@ -54,14 +54,7 @@ pub fn weights_file(
     if model_type != "small" && model_type != "large" {
         keras_bail!(InvalidArgument, "model_type must be \"small\" or \"large\". Received: {model_type}");
     }
-    let published = if minimalistic { alpha == 1.0 } else { alpha == 0.75 || alpha == 1.0 };
-    if !published {
-        keras_bail!(
-            InvalidArgument,
-            "If imagenet weights are being loaded, alpha can be one of `0.75`, `1.0` for non minimalistic or \
-             `1.0` for minimalistic only."
-        );
-    }
+    check_published_alpha(alpha, minimalistic)?;
     // Python's str(alpha).
     let alpha_text = if alpha == 0.75 { "0.75" } else { "1.0" };
     let model_name =
@@ -311,14 +304,7 @@ fn mobilenet_v3(
         }
     }
     if args.weights == Weights::ImageNet {
-        let published = if minimalistic { alpha == 1.0 } else { alpha == 0.75 || alpha == 1.0 };
-        if !published {
-            keras_bail!(
-                InvalidArgument,
-                "If imagenet weights are being loaded, alpha can be one of `0.75`, `1.0` for non minimalistic or \
-                 `1.0` for minimalistic only."
-            );
-        }
+        check_published_alpha(alpha, minimalistic)?;
         if let Some(w) = imagenet_warning(rows, cols) {
             warn(w);
         }
@@ -420,4 +406,18 @@ pub fn MobileNetV3Small(args: &ApplicationArgs) -> Result<Functional> {
 #[allow(non_snake_case)]
 pub fn MobileNetV3Large(args: &ApplicationArgs) -> Result<Functional> {
     mobilenet_v3(args, "large", "MobileNetV3Large", &LARGE, 1280)
+}
+
+/// Keras's check that ImageNet weights exist for `alpha`: 0.75 or 1.0, only 1.0 when
+/// `minimalistic`.
+fn check_published_alpha(alpha: f32, minimalistic: bool) -> Result<()> {
+    let published = if minimalistic { alpha == 1.0 } else { alpha == 0.75 || alpha == 1.0 };
+    if !published {
+        keras_bail!(
+            InvalidArgument,
+            "If imagenet weights are being loaded, alpha can be one of `0.75`, `1.0` for non minimalistic or \
+             `1.0` for minimalistic only."
+        );
+    }
+    Ok(())
 }

@@ -274,45 +274,35 @@ pub(crate) trait Compilable {
     fn build_optimizer(&mut self) -> Result<()>;
 }
 
-impl Compilable for Sequential {
-    fn compile_parts(
-        &mut self,
-        optimizer: Box<dyn crate::optimizers::Optimizer>,
-        loss: Box<dyn crate::losses::Loss>,
-        metrics: Vec<crate::trainers::MetricArg>,
-    ) -> Result<()> {
-        self.compile_with(optimizer, loss, metrics)
-    }
-    fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled> {
-        Sequential::compile_state_mut(self)
-    }
-    fn is_built(&self) -> bool {
-        self.built()
-    }
-    fn build_optimizer(&mut self) -> Result<()> {
-        Sequential::build_optimizer(self)
-    }
+/// `Compilable` for a model type by its own methods; `|m| built` says whether it is built.
+macro_rules! compilable {
+    ($model:ty, |$m:ident| $built:expr) => {
+        impl Compilable for $model {
+            fn compile_parts(
+                &mut self,
+                optimizer: Box<dyn crate::optimizers::Optimizer>,
+                loss: Box<dyn crate::losses::Loss>,
+                metrics: Vec<crate::trainers::MetricArg>,
+            ) -> Result<()> {
+                self.compile_with(optimizer, loss, metrics)
+            }
+            fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled> {
+                <$model>::compile_state_mut(self)
+            }
+            fn is_built(&self) -> bool {
+                let $m = self;
+                $built
+            }
+            fn build_optimizer(&mut self) -> Result<()> {
+                <$model>::build_optimizer(self)
+            }
+        }
+    };
 }
 
-impl Compilable for crate::models::Functional {
-    fn compile_parts(
-        &mut self,
-        optimizer: Box<dyn crate::optimizers::Optimizer>,
-        loss: Box<dyn crate::losses::Loss>,
-        metrics: Vec<crate::trainers::MetricArg>,
-    ) -> Result<()> {
-        self.compile_with(optimizer, loss, metrics)
-    }
-    fn compile_state_mut(&mut self) -> Option<&mut crate::trainers::Compiled> {
-        crate::models::Functional::compile_state_mut(self)
-    }
-    fn is_built(&self) -> bool {
-        true
-    }
-    fn build_optimizer(&mut self) -> Result<()> {
-        crate::models::Functional::build_optimizer(self)
-    }
-}
+compilable!(Sequential, |m| m.built());
+// A Functional model is built by its graph.
+compilable!(crate::models::Functional, |_m| true);
 
 /// Reads a JSON object that must be one (`what` names it in errors).
 pub(crate) fn parse_json_object(text: &str, what: &str) -> Result<Map<String, Value>> {

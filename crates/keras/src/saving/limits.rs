@@ -130,6 +130,50 @@ fn bound(class: &str, cfg: &Value, input: &[Option<usize>]) -> u128 {
     }
 }
 
+/// The inner `config` of a serialized model, with its layer count (at most [`MAX_LAYERS`])
+/// and its integers ([`check_config_ints`]) checked.
+pub(crate) fn checked_model_config(cfg: &Value) -> Result<&Value> {
+    let inner = cfg.get("config").unwrap_or(&Value::Null);
+    let n = inner.get("layers").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
+    if n > MAX_LAYERS {
+        keras_bail!(Config, "The model has {n} layers (at most {MAX_LAYERS} are loaded)");
+    }
+    check_config_ints(inner, 0)?;
+    Ok(inner)
+}
+
+/// The parameters the layers of a loaded model may create: what a weights file of
+/// `weights_bytes` can hold. Each float32 weight takes 4 bytes of the (uncompressed) file;
+/// the bound allows for rounding and a small header.
+pub(crate) struct ParamBudget {
+    weights_bytes: usize,
+    budget: u128,
+    used: u128,
+}
+
+impl ParamBudget {
+    /// The budget of a weights file of `weights_bytes`.
+    pub(crate) fn new(weights_bytes: usize) -> Self {
+        ParamBudget { weights_bytes, budget: (weights_bytes as u128) / 4 * 2 + 4096, used: 0 }
+    }
+
+    /// Counts the parameters `layer` would create for `input` ([`param_bound`]): an error,
+    /// before the layer is built, once the model's total passes the budget.
+    pub(crate) fn take(&mut self, layer: &dyn Layer, input: &[Option<usize>]) -> Result<()> {
+        self.used += param_bound(layer, input);
+        if self.used > self.budget {
+            keras_bail!(
+                Value,
+                "The weights file is too small for the architecture: layer '{}' would bring the model to more \
+                 parameters than the {}-byte weights file can hold",
+                layer.name(),
+                self.weights_bytes
+            );
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

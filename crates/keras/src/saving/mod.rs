@@ -209,28 +209,11 @@ pub(crate) fn model_from_config_checked(cfg: &Value, weights_bytes: usize) -> Re
             if class.is_empty() { "unknown" } else { class }
         );
     }
-    let inner = cfg.get("config").unwrap_or(&Value::Null);
-    let n = inner.get("layers").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
-    if n > limits::MAX_LAYERS {
-        keras_bail!(Config, "The model has {n} layers (at most {} are loaded)", limits::MAX_LAYERS);
-    }
-    limits::check_config_ints(inner, 0)?;
-    // Each float32 weight takes 4 bytes of the (uncompressed) weights file; allow for
-    // rounding in the bound and a small header.
-    let budget = (weights_bytes as u128) / 4 * 2 + 4096;
-    let mut used: u128 = 0;
+    let inner = limits::checked_model_config(cfg)?;
+    let mut budget = limits::ParamBudget::new(weights_bytes);
     Sequential::from_config_with(inner, &mut |layer, input| {
         limits::check_shape(input)?;
-        used += limits::param_bound(layer, input);
-        if used > budget {
-            keras_bail!(
-                Value,
-                "The weights file is too small for the architecture: layer '{}' would bring the model to \
-                 more parameters than the {weights_bytes}-byte weights file can hold",
-                layer.name()
-            );
-        }
-        Ok(())
+        budget.take(layer, input)
     })
 }
 

@@ -2,9 +2,9 @@
 
 use crate::layers::layer::Shape;
 use crate::layers::merging::base_merge::{
-    align_ranks, elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer,
+    elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer, sum_aligned,
 };
-use crate::{ops, Result, Tensor};
+use crate::{Result, Tensor};
 
 plain_merge_layer!(
     Add,
@@ -19,12 +19,7 @@ impl Add {
     }
 
     fn merge(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Tensor> {
-        let xs = align_ranks(inputs)?;
-        let mut out = xs[0].clone();
-        for x in &xs[1..] {
-            out = ops::add(&out, x)?;
-        }
-        Ok(out)
+        sum_aligned(inputs)
     }
 
     fn output_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {

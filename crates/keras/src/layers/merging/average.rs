@@ -2,7 +2,7 @@
 
 use crate::layers::layer::Shape;
 use crate::layers::merging::base_merge::{
-    align_ranks, elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer,
+    elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer, sum_aligned,
 };
 use crate::{ops, Result, Tensor};
 
@@ -19,13 +19,9 @@ impl Average {
     }
 
     fn merge(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Tensor> {
-        let xs = align_ranks(inputs)?;
-        let mut out = xs[0].clone();
-        for x in &xs[1..] {
-            out = ops::add(&out, x)?;
-        }
+        let out = sum_aligned(inputs)?;
         // Keras divides (`output / len(inputs)`), which rounds differently from a product.
-        Ok(ops::div(&out, &Tensor::scalar(xs.len() as f32))?)
+        Ok(ops::div(&out, &Tensor::scalar(inputs.len() as f32))?)
     }
 
     fn output_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {

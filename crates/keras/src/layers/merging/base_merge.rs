@@ -99,11 +99,11 @@ pub(crate) fn align_ranks(inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         .collect()
 }
 
-/// Keras `Merge.compute_mask`: the logical OR of the input masks when every input has one,
-/// otherwise no mask.
-pub(crate) fn or_masks(inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+/// Whether a merge has masks to combine (false when no input has one), after Keras's check
+/// that there is one mask per input.
+pub(crate) fn any_mask(inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<bool> {
     if masks.iter().all(Option::is_none) {
-        return Ok(None);
+        return Ok(false);
     }
     if masks.len() != inputs.len() {
         keras_bail!(
@@ -112,6 +112,26 @@ pub(crate) fn or_masks(inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Op
             inputs.len(),
             masks.len()
         );
+    }
+    Ok(true)
+}
+
+/// The element-wise sum of the inputs, their ranks aligned first (Add, and Average before
+/// it divides).
+pub(crate) fn sum_aligned(inputs: &[Tensor]) -> Result<Tensor> {
+    let xs = align_ranks(inputs)?;
+    let mut out = xs[0].clone();
+    for x in &xs[1..] {
+        out = ops::add(&out, x)?;
+    }
+    Ok(out)
+}
+
+/// Keras `Merge.compute_mask`: the logical OR of the input masks when every input has one,
+/// otherwise no mask.
+pub(crate) fn or_masks(inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+    if !any_mask(inputs, masks)? {
+        return Ok(None);
     }
     let mut out: Option<Tensor> = None;
     for m in masks {

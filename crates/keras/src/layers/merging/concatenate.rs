@@ -134,16 +134,8 @@ impl Concatenate {
     /// Keras `Concatenate.compute_mask`: masks broadcast to their inputs' shapes (all ones for
     /// an unmasked input), concatenated along the axis, then `any` over the last axis.
     fn output_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
-        if masks.iter().all(Option::is_none) {
+        if !crate::layers::merging::base_merge::any_mask(inputs, masks)? {
             return Ok(None);
-        }
-        if masks.len() != inputs.len() {
-            keras_bail!(
-                InvalidArgument,
-                "The lists `inputs` and `mask` should have the same length. Received: inputs of length {}, and mask of length {}",
-                inputs.len(),
-                masks.len()
-            );
         }
         let mut full = Vec::with_capacity(inputs.len());
         for (x, m) in inputs.iter().zip(masks) {

@@ -32,15 +32,7 @@ impl Layer for Graph {
     }
     fn compute_output_shapes(&self, input_shapes: &[Shape]) -> Result<Vec<Shape>> {
         let expected = self.input_shapes();
-        if input_shapes.len() != expected.len() {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects {} input(s), but it received {} input tensors.",
-                self.name(),
-                expected.len(),
-                input_shapes.len()
-            );
-        }
+        self.check_input_count(input_shapes.len())?;
         for (i, (got, want)) in input_shapes.iter().zip(&expected).enumerate() {
             let ok = got.len() == want.len()
                 && got.iter().zip(want).skip(1).all(|(g, w)| w.is_none() || g.is_none() || g == w);

@@ -316,17 +316,22 @@ impl Graph {
         self.outputs.iter().map(|&(p, i)| self.nodes[p].outputs[i].0.clone()).collect()
     }
 
-    /// Checks the arrays given to the model against its inputs (count, rank, known sizes).
-    pub(crate) fn check_inputs(&self, xs: &[Tensor]) -> Result<()> {
-        if xs.len() != self.inputs.len() {
+    /// Keras's error when a model gets `n` input tensors for another number of inputs.
+    pub(crate) fn check_input_count(&self, n: usize) -> Result<()> {
+        if n != self.inputs.len() {
             keras_bail!(
                 InvalidArgument,
-                "Layer \"{}\" expects {} input(s), but it received {} input tensors.",
+                "Layer \"{}\" expects {} input(s), but it received {n} input tensors.",
                 self.base.name,
-                self.inputs.len(),
-                xs.len()
+                self.inputs.len()
             );
         }
+        Ok(())
+    }
+
+    /// Checks the arrays given to the model against its inputs (count, rank, known sizes).
+    pub(crate) fn check_inputs(&self, xs: &[Tensor]) -> Result<()> {
+        self.check_input_count(xs.len())?;
         for (i, (x, shape)) in xs.iter().zip(self.input_shapes()).enumerate() {
             crate::models::check_input_shape(&self.base.name, i, x, &shape)?;
         }
@@ -341,15 +346,7 @@ impl Graph {
         input_masks: &[Option<Tensor>],
         ctx: &mut CallContext,
     ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>)> {
-        if xs.len() != self.inputs.len() {
-            keras_bail!(
-                InvalidArgument,
-                "Layer \"{}\" expects {} input(s), but it received {} input tensors.",
-                self.base.name,
-                self.inputs.len(),
-                xs.len()
-            );
-        }
+        self.check_input_count(xs.len())?;
         let mut values: Vec<Option<Tensor>> = vec![None; self.n_slots];
         let mut masks: Vec<Option<Tensor>> = vec![None; self.n_slots];
         for (i, x) in xs.iter().enumerate() {
