@@ -148,7 +148,7 @@ pub(crate) fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional
     if !zip.contains("model.weights.h5") {
         keras_bail!(Io, "Expected a model.weights.h5 file in the archive.");
     }
-    let weights = zip.read("model.weights.h5", h5::MAX_FILE_BYTES as usize)?;
+    let weights = zip.read("model.weights.h5", h5::usize_limit(h5::MAX_FILE_BYTES))?;
     let reader = Reader::from_bytes(weights, "model.weights.h5")?;
     let mut model = model_from_config_checked(&cfg, reader.len())?;
     if compile {
@@ -376,7 +376,7 @@ pub(crate) fn load_weights(model: &mut Functional, path: &Path) -> Result<()> {
         if ends_with(path, &[".keras"]) {
             let bytes = h5::read_file_bounded(path, h5::MAX_FILE_BYTES)?;
             let zip = Archive::new(&bytes)?;
-            let weights = zip.read("model.weights.h5", h5::MAX_FILE_BYTES as usize)?;
+            let weights = zip.read("model.weights.h5", h5::usize_limit(h5::MAX_FILE_BYTES))?;
             return load_tree(model, &Reader::from_bytes(weights, "model.weights.h5")?);
         }
         if ends_with(path, &[".weights.h5"]) {
