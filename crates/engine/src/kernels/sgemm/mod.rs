@@ -259,7 +259,10 @@ unsafe fn run_tile(
         by_rows!(1 2 3 4 5 6 7 8 9 10 11 12)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
+    {
+        let _ = (rows, kc, a, lda, b, c, ldc, nr, load_c);
+        unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
+    }
 }
 
 #[cfg(test)]
