@@ -26,10 +26,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err("write", e))?;
-        f.write_all(bytes).map_err(|e| io_err("write", e))?;
-        f.sync_all().map_err(|e| io_err("write", e))?;
-        drop(f);
+        {
+            // Closed before the rename (Windows refuses to rename an open file).
+            let mut f = fs::File::create(&tmp).map_err(|e| io_err("write", e))?;
+            f.write_all(bytes).map_err(|e| io_err("write", e))?;
+            f.sync_all().map_err(|e| io_err("write", e))?;
+        }
         fs::rename(&tmp, path).map_err(|e| io_err("write", e))?;
         // Make the rename itself durable (best effort: not every platform syncs directories).
         if let Ok(d) = fs::File::open(&dir) {

@@ -183,7 +183,7 @@ pub(crate) fn write_stored(entries: &[(&str, &[u8])]) -> Result<Vec<u8>> {
     let dos_time: u16 = 0;
     let dos_date: u16 = 1 << 5 | 1; // 1980-01-01
     for (name, data) in entries {
-        if data.len() >= 0xffff_ffff || out.len() >= 0xffff_ffff {
+        if data.len() as u64 >= 0xffff_ffff || out.len() as u64 >= 0xffff_ffff {
             keras_bail!(Io, "The model is too large for a zip archive without ZIP64 (4 GiB)");
         }
         let mut crc = Crc::new();

@@ -392,10 +392,12 @@ fn download_to(origin: &str, target: &Path, args: &GetFileArgs) -> Result<()> {
         if let Err(e) = fetched {
             keras_bail!(Io, "{}", fetch_failure(origin, &e, target, args));
         }
-        let file =
-            sink.into_inner().map_err(|e| Error::Io(format!("Cannot write {}: {e}", tmp.display())))?;
-        file.sync_all().map_err(|e| Error::Io(format!("Cannot write {}: {e}", tmp.display())))?;
-        drop(file);
+        {
+            // Closed before the hash check and the rename.
+            let file =
+                sink.into_inner().map_err(|e| Error::Io(format!("Cannot write {}: {e}", tmp.display())))?;
+            file.sync_all().map_err(|e| Error::Io(format!("Cannot write {}: {e}", tmp.display())))?;
+        }
         if let Some(h) = &args.file_hash {
             if !validate_file(&tmp, h, &args.hash_algorithm)? {
                 keras_bail!(
