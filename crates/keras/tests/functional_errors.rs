@@ -123,3 +123,21 @@ fn a_failed_load_weights_changes_nothing() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Keras's Embedding has no input spec: one shared table embeds sequences of different lengths
+/// (and ranks), where a kernel layer refuses a new last axis (above).
+#[test]
+fn a_shared_embedding_takes_sequences_of_different_lengths() {
+    use keras::layers::{Concatenate, Embedding, GlobalAveragePooling1D};
+    let shared = SharedLayer::new(Embedding::new(10, 3));
+    let (q, a) = (Input::new(&[5]), Input::new(&[7]));
+    let pooled: Vec<_> = [&q, &a]
+        .into_iter()
+        .map(|x| GlobalAveragePooling1D::new().apply(&shared.apply(x).unwrap()).unwrap())
+        .collect();
+    let out = Concatenate::new().apply_list(&pooled.iter().collect::<Vec<_>>()).unwrap();
+    let m = Model::new(&[q, a], &[out]).unwrap();
+    let ids = |n: usize| Tensor::from_i32((0..2 * n as i32).map(|v| v % 10).collect(), [2, n]).unwrap();
+    let y = m.predict_on_batch(&[ids(5), ids(7)]).unwrap();
+    assert_eq!(y[0].shape(), &[2, 6]);
+}

@@ -65,7 +65,7 @@ fn check_case(name: &str) {
         "config": {"learning_rate": opt["learning_rate"]},
     }))
     .unwrap();
-    model.compile(optimizer, case["compile"]["loss"].as_str().unwrap(), &[] as &[&str]).unwrap();
+    model.compile(optimizer, case["compile"]["loss"].as_str().unwrap(), &[]).unwrap();
     let epochs = case["fit"]["epochs"].as_u64().unwrap() as usize;
     let hist = model
         .fit(x.clone(), y, FitArgs { batch_size, epochs, shuffle: false, verbose: 0, ..Default::default() })

@@ -378,6 +378,13 @@ pub trait Layer: Send + Sync + Any {
     fn takes_positional_tensors(&self) -> bool {
         false
     }
+    /// Whether a later call of the built layer must match the rank and last axis it was built
+    /// for (how keras-rs stands in for Keras's `InputSpec` in Functional graphs). False for
+    /// layers Keras gives no input spec whose inputs vary: `Embedding` takes ids of any rank
+    /// and length, so one table serves sequences of different lengths.
+    fn checks_built_input_shape(&self) -> bool {
+        true
+    }
     /// The keyword arguments this layer's `call` takes besides `training` and `mask` (which
     /// every layer accepts), as Keras's call signature names them: `["key", "attention_mask",
     /// "return_attention_scores", "use_causal_mask", ...]` for MultiHeadAttention. The

@@ -136,7 +136,7 @@ pub use self::activations::{LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::core::{input, Dense, InputLayer};
 /// `keras.Input`: an [`InputLayer`] declaring the input shape (without batch).
 pub type Input = InputLayer;
-pub use self::core::{EinsumDense, Embedding, Identity, Masking};
+pub use self::core::{EinsumDense, Embedding, Identity, Masking, ReversibleEmbedding};
 pub use add_weight::{IntoConstraint, IntoInitializer, IntoRegularizer, WeightSpec};
 pub use application_layers::{CustomScaleLayer, LayerScale, StochasticDepth};
 pub use attention::{
@@ -353,6 +353,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("UnitNormalization", |c| boxed(UnitNormalization::from_config(c))),
         ("Identity", |c| boxed(Identity::from_config(c))),
         ("Embedding", |c| boxed(Embedding::from_config(c))),
+        ("ReversibleEmbedding", |c| boxed(ReversibleEmbedding::from_config(c))),
         ("Masking", |c| boxed(Masking::from_config(c))),
         ("SimpleRNN", |c| boxed(SimpleRNN::from_config(c))),
         ("LSTM", |c| boxed(LSTM::from_config(c))),

@@ -578,8 +578,8 @@ fn assert_trains_like(
     };
     let (mut a, mut b) = (make(), make());
     b.set_weights(&a.get_weights()).unwrap();
-    a.compile(plain, "mse", &[] as &[&str]).unwrap();
-    b.compile(scaled, "mse", &[] as &[&str]).unwrap();
+    a.compile(plain, "mse", &[]).unwrap();
+    b.compile(scaled, "mse", &[]).unwrap();
     let x = Tensor::new((0..12).map(|i| i as f32 * 0.1).collect(), vec![4, 3]).unwrap();
     let y = Tensor::new((0..8).map(|i| 1.0 - i as f32 * 0.2).collect(), vec![4, 2]).unwrap();
     for _ in 0..3 {

@@ -595,12 +595,8 @@ fn loss_scale_optimizer_state_round_trips_in_keras_files() {
     let mut a = Sequential::new();
     a.add(Input::new(&[3])).unwrap();
     a.add(Dense::new(2)).unwrap();
-    a.compile(
-        LossScaleOptimizer::new(Adam::new()).initial_scale(8.0).dynamic_growth_steps(2),
-        "mse",
-        &[] as &[&str],
-    )
-    .unwrap();
+    a.compile(LossScaleOptimizer::new(Adam::new()).initial_scale(8.0).dynamic_growth_steps(2), "mse", &[])
+        .unwrap();
     let x = ramp(&[4, 3], 1.0);
     let y = ramp(&[4, 2], 1.0);
     for _ in 0..3 {

@@ -122,6 +122,11 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
         ),
         ("LayerNormalization", json!({"axis": [-1], "epsilon": 0.001}), vec![2, 3, 2]),
         ("Embedding", json!({"input_dim": 5, "output_dim": 2, "mask_zero": false}), vec![2, 3]),
+        (
+            "ReversibleEmbedding",
+            json!({"input_dim": 5, "output_dim": 2, "tie_weights": false, "logit_soft_cap": 2.0}),
+            vec![2, 3],
+        ),
         ("Masking", json!({"mask_value": 0.0}), vec![2, 3, 2]),
         (
             "SimpleRNN",

@@ -65,7 +65,7 @@ fn model(layer: Box<dyn Layer>, input: &[usize]) -> Sequential {
     let mut m = Sequential::new();
     m.add(Input::new(input)).unwrap();
     m.add_boxed(layer).unwrap();
-    m.compile("sgd", "mse", &[] as &[&str]).unwrap();
+    m.compile("sgd", "mse", &[]).unwrap();
     m
 }
 

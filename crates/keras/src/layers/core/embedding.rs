@@ -29,8 +29,8 @@ use crate::{keras_bail, Error, Result, Tensor};
 /// assert!(emb.call(&Tensor::from_i32(vec![10], [1, 1]).unwrap(), &mut CallContext::new(false)).is_err());
 /// ```
 pub struct Embedding {
-    base: LayerBase,
-    args: EmbeddingArgs,
+    pub(crate) base: LayerBase,
+    pub(crate) args: EmbeddingArgs,
     embeddings: Option<Variable>,
 }
 
@@ -39,10 +39,10 @@ config_args! {
     /// which Keras writes between the regularizer and the constraint, is not supported and
     /// written as `null` there).
     pub(crate) struct EmbeddingArgs in Embedding.args, family LayerArgs {
-        input_dim: usize,
-        output_dim: usize,
+        pub(crate) input_dim: usize,
+        pub(crate) output_dim: usize,
         /// Initializer of the table.
-        embeddings_initializer: Initializer = Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None };
+        pub(crate) embeddings_initializer: Initializer = Initializer::RandomUniform { minval: -0.05, maxval: 0.05, seed: None };
             builder embeddings_initializer(initializer: Initializer),
         /// Penalty of the table added to the training loss (Keras `embeddings_regularizer`).
         embeddings_regularizer: Option<Regularizer> = None;
@@ -197,6 +197,12 @@ impl Layer for Embedding {
 
     fn own_weights(&self) -> Vec<&Variable> {
         self.embeddings.iter().collect()
+    }
+
+    fn checks_built_input_shape(&self) -> bool {
+        // Keras's Embedding has no input spec: ids of any rank and length (and, here, hidden
+        // states for the reverse projection).
+        false
     }
 
     fn own_weights_mut(&mut self) -> Vec<&mut Variable> {

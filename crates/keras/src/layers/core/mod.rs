@@ -1,4 +1,4 @@
-//! Core layers: Input, Dense, EinsumDense, Embedding, Identity, Masking.
+//! Core layers: Input, Dense, EinsumDense, Embedding, ReversibleEmbedding, Identity, Masking.
 //!
 //! Submodules:
 //! - `dense`: `Dense`
@@ -7,6 +7,7 @@
 //! - `identity`: `Identity`
 //! - `input_layer`: `InputLayer` / `Input`
 //! - `masking`: `Masking`
+//! - `reversible_embedding`: `ReversibleEmbedding`
 
 pub mod dense;
 pub mod einsum_dense;
@@ -14,6 +15,7 @@ pub mod embedding;
 pub mod identity;
 pub mod input_layer;
 pub mod masking;
+pub mod reversible_embedding;
 
 pub use dense::Dense;
 pub use einsum_dense::EinsumDense;
@@ -21,3 +23,4 @@ pub use embedding::Embedding;
 pub use identity::Identity;
 pub use input_layer::{input, InputLayer};
 pub use masking::Masking;
+pub use reversible_embedding::ReversibleEmbedding;

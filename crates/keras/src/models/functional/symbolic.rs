@@ -253,7 +253,7 @@ pub(crate) fn input_node(slot: Arc<LayerSlot>, id: Option<u64>) -> KerasTensor {
 /// rank and same last axis (the features a kernel was made for), as Keras's `InputSpec`.
 fn check_built_shape(layer: &dyn Layer, i: usize, shape: &[Option<usize>]) -> Result<()> {
     let Some(built) = &layer.base().build_input_shape else { return Ok(()) };
-    if layer.weights().is_empty() || built.is_empty() {
+    if layer.weights().is_empty() || built.is_empty() || !layer.checks_built_input_shape() {
         return Ok(());
     }
     let last_ok = match (built.last().copied().flatten(), shape.last().copied().flatten()) {
