@@ -46,7 +46,8 @@ pub(crate) trait ConfigArg<F: ArgFamily>: Sized {
 ///   `Type::default()` for a required argument, which the owner's constructor always sets);
 ///   `family F, impl Default` also implements `Default` with `defaults()`; a struct
 ///   without builders may take one const parameter (`struct PoolingArgs<const N: usize>,
-///   family F`) for argument types sized by it (not with `impl Default`);
+///   family F`) for argument types sized by it, or one type parameter with one bound
+///   (`struct IndexLookupArgs<K: LookupKey>, family F`) for argument types of that type;
 /// - with `builder` (after `in Owner.field`, or `with builders` for builders on the
 ///   arguments struct itself), the builder `method`, carrying the doc comments, which sets the
 ///   field to `param` (or to `conversion`, an expression in `param`);
@@ -100,9 +101,35 @@ macro_rules! config_args {
             )*
         }
     };
+    // The generic parameter, if any, as `[declaration] [use]`.
     (
         $(#[$meta:meta])*
-        $vis:vis struct $Args:ident $(<const $N:ident : usize>)?, family $Family:ty $(, impl $Default:ident)? {
+        $vis:vis struct $Args:ident <const $N:ident : usize>, $($rest:tt)*
+    ) => {
+        $crate::utils::config_args::config_args! {
+            @def [const $N: usize] [$N] $(#[$meta])* $vis struct $Args, $($rest)*
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident <$T:ident : $Bound:path>, $($rest:tt)*
+    ) => {
+        $crate::utils::config_args::config_args! {
+            @def [$T: $Bound] [$T] $(#[$meta])* $vis struct $Args, $($rest)*
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident, $($rest:tt)*
+    ) => {
+        $crate::utils::config_args::config_args! {
+            @def [] [] $(#[$meta])* $vis struct $Args, $($rest)*
+        }
+    };
+    (
+        @def [$($gdecl:tt)*] [$($guse:tt)*]
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident, family $Family:ty $(, impl $Default:ident)? {
             $(
                 $(#[doc = $doc:expr])*
                 $fvis:vis $key:ident : $ty:ty $(= $default:expr)?
@@ -111,20 +138,14 @@ macro_rules! config_args {
         }
     ) => {
         $(#[$meta])*
-        $vis struct $Args $(<const $N: usize>)? {
+        $vis struct $Args<$($gdecl)*> {
             $( $(#[doc = $doc])* $fvis $key: $ty, )*
         }
 
-        $(
-            impl $Default for $Args {
-                fn default() -> Self {
-                    Self::defaults()
-                }
-            }
-        )?
+        $crate::utils::config_args::config_args!(@impl_default [$($gdecl)*] [$($guse)*] $Args $($Default)?);
 
         #[allow(dead_code)]
-        impl $(<const $N: usize>)? $Args $(<$N>)? {
+        impl<$($gdecl)*> $Args<$($guse)*> {
             /// Every argument at its default (a required argument at its type's default, to be
             /// set by the constructor).
             pub(crate) fn defaults() -> Self {
@@ -159,6 +180,14 @@ macro_rules! config_args {
                         )?,
                     )*
                 })
+            }
+        }
+    };
+    (@impl_default [$($gdecl:tt)*] [$($guse:tt)*] $Args:ident) => {};
+    (@impl_default [$($gdecl:tt)*] [$($guse:tt)*] $Args:ident $Default:ident) => {
+        impl<$($gdecl)*> $Default for $Args<$($guse)*> {
+            fn default() -> Self {
+                Self::defaults()
             }
         }
     };

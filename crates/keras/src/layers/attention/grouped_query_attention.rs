@@ -8,18 +8,16 @@ use std::sync::Mutex;
 use keras_engine::Rng;
 use serde_json::Value;
 
+use super::call_methods::attention_call_methods;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::attention::masking;
-use crate::layers::attention::multi_head_attention::{
-    check_kwargs, check_value_key, qvk, resolve, serialize_with_shapes, MHA_KWARGS,
-};
+use crate::layers::attention::multi_head_attention::{check_value_key, serialize_with_shapes, CallArgs};
 use crate::layers::attention::projections::{ProjectionMaker, Projections};
 use crate::layers::attention::scaled_dot_product::{attend, expand_for_scores, ScoreSpec};
-use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{bool_mask, known, py_shape};
+use crate::layers::merging::base_merge::{known, py_shape};
 use crate::layers::weight_args::WeightArgs;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
@@ -46,7 +44,7 @@ const COMBINE: &str = "buqk,bkuh->bquh";
 /// (`num_key_value_heads` heads each); every key/value head serves
 /// `num_query_heads / num_key_value_heads` query heads; the `attention_output` projection
 /// maps back to the query's feature size. Called as Keras calls it: positional
-/// `[query, value]` or `[query, value, key]`, or with keyword arguments ([`CallKwargs`]):
+/// `[query, value]` or `[query, value, key]`, or with keyword arguments ([`CallKwargs`](crate::layers::CallKwargs)):
 /// `key`, `attention_mask` (`(B, T, S)`, non-zero = attend), `return_attention_scores` (a
 /// second output `(B, num_query_heads, T, S)`), `use_causal_mask`. The Keras masks of the
 /// inputs are combined into the attention mask as Keras does; the output carries the query's
@@ -365,100 +363,24 @@ impl GroupedQueryAttention {
     }
 }
 
+impl GroupedQueryAttention {
+    /// The mask of the scores output: the attention mask expanded to the scores' rank.
+    fn scores_mask(&self, a: &CallArgs<'_>) -> Result<Option<Tensor>> {
+        let m = masking::combined(
+            a.query,
+            a.value,
+            a.masks,
+            a.attention_mask,
+            a.causal,
+            self.args.sliding_window,
+        )?;
+        m.map(|m| expand_for_scores(&m, 1, 4)).transpose()
+    }
+}
+
 impl Layer for GroupedQueryAttention {
     crate::layers::layer::layer_base_methods!("GroupedQueryAttention");
-    fn compute_output_shape(&self, _s: &[Option<usize>]) -> Result<Shape> {
-        keras_bail!(
-            InvalidArgument,
-            "GroupedQueryAttention.call() missing 1 required positional argument: 'value'"
-        )
-    }
-    fn build(&mut self, _s: &[Option<usize>]) -> Result<()> {
-        keras_bail!(
-            InvalidArgument,
-            "GroupedQueryAttention.build() missing 1 required positional argument: 'value_shape'"
-        )
-    }
-    fn call(&self, _x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
-        keras_bail!(
-            InvalidArgument,
-            "GroupedQueryAttention.call() missing 1 required positional argument: 'value'"
-        )
-    }
-    fn build_multi(&mut self, shapes: &[Shape]) -> Result<()> {
-        self.build_with_kwargs(shapes, &ShapeKwargs::new())
-    }
-    fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
-        self.compute_output_shapes_with_kwargs(shapes, &ShapeKwargs::new())
-    }
-    fn call_multi(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        self.call_with_kwargs(inputs, masks, &CallKwargs::new(), ctx)
-    }
-    fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
-        self.compute_masks_with_kwargs(inputs, masks, &CallKwargs::new())
-    }
-    fn call_kwarg_names(&self) -> &'static [&'static str] {
-        MHA_KWARGS
-    }
-    fn takes_positional_tensors(&self) -> bool {
-        true
-    }
-    fn build_with_kwargs(&mut self, shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
-        check_kwargs(kwargs, CLASS)?;
-        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
-        let (q, v, k) = (q.clone(), v.clone(), k.cloned());
-        self.build_shapes(&q, &v, k.as_ref())
-    }
-    fn compute_output_shapes_with_kwargs(
-        &self,
-        shapes: &[Shape],
-        kwargs: &ShapeKwargs,
-    ) -> Result<Vec<Shape>> {
-        check_kwargs(kwargs, CLASS)?;
-        let (q, v, k) = qvk(shapes, kwargs, CLASS)?;
-        kwargs.bool_or("use_causal_mask", CLASS, false)?;
-        self.shapes(q, v, k, kwargs.bool_or("return_attention_scores", CLASS, false)?)
-    }
-    fn call_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &CallKwargs,
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        let a = resolve(inputs, masks, kwargs, CLASS)?;
-        with_training(ctx, a.training, |ctx| {
-            self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
-        })
-    }
-    fn compute_masks_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &CallKwargs,
-    ) -> Result<Vec<Option<Tensor>>> {
-        let a = resolve(inputs, masks, kwargs, CLASS)?;
-        // The output carries the query's mask.
-        let mut out = vec![a.masks[0].map(bool_mask).transpose()?];
-        if a.scores {
-            // The scores come out of Keras's masked Softmax layer, which passes its mask on.
-            let m = masking::combined(
-                a.query,
-                a.value,
-                a.masks,
-                a.attention_mask,
-                a.causal,
-                self.args.sliding_window,
-            )?;
-            out.push(m.map(|m| expand_for_scores(&m, 1, 4)).transpose()?);
-        }
-        Ok(out)
-    }
+    attention_call_methods!(CLASS);
     /// The projection sub-layers under the attribute names Keras 3 saves them with in
     /// `model.weights.h5` (`_query_dense`, `_key_dense`, `_gate_dense`, `_value_dense`,
     /// `_output_dense`); none before `build`.
@@ -466,17 +388,6 @@ impl Layer for GroupedQueryAttention {
         self.built.as_ref().map_or_else(Vec::new, |b| {
             b.proj.sublayers(["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"])
         })
-    }
-    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
-        (Vec::new(), self.built.as_mut().map_or_else(Vec::new, |b| b.proj.layers_mut()))
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.base.trainable = trainable;
-        if let Some(b) = &mut self.built {
-            for l in b.proj.layers_mut() {
-                l.set_trainable(trainable);
-            }
-        }
     }
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

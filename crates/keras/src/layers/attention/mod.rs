@@ -7,6 +7,8 @@
 //! Submodules:
 //! - `additive_attention`: `AdditiveAttention`
 //! - `attention`: `Attention`
+//! - `call_methods`: the `Layer` call, build and mask methods MultiHeadAttention and
+//!   GroupedQueryAttention share
 //! - `grouped_query_attention`: `GroupedQueryAttention` (Keras's `GroupQueryAttention`)
 //! - `masking`: The mask and dropout arithmetic the attention layers share
 //! - `multi_head_attention`: `MultiHeadAttention` (Keras `keras/src/layers/attention/multi_head_attention.py`)
@@ -16,6 +18,7 @@
 mod additive_attention;
 #[allow(clippy::module_inception)]
 mod attention;
+mod call_methods;
 mod grouped_query_attention;
 mod masking;
 mod multi_head_attention;

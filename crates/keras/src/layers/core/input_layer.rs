@@ -3,14 +3,74 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
 /// The entry point of a model (Keras `keras.layers.InputLayer`, made by `keras.Input`).
 pub struct InputLayer {
     base: LayerBase,
-    batch_shape: Shape,
-    /// The dtype of the input (`float32`, or `int32` for token ids).
-    dtype: DType,
+    args: InputLayerArgs,
+}
+
+config_args! {
+    /// InputLayer's Keras arguments read from and written to its config (`sparse`, `ragged`
+    /// and `optional` are always false here: keras-rs has no sparse, ragged or optional
+    /// inputs).
+    #[derive(Clone, Debug)]
+    pub(crate) struct InputLayerArgs in InputLayer.args, family LayerArgs {
+        /// The shape including the batch dimension.
+        batch_shape: BatchShape,
+        /// Sets the dtype (Keras `keras.Input(dtype=...)`).
+        dtype: DType = DType::F32; builder dtype(dtype: DType),
+    }
+}
+
+/// A batch shape (`None` for an unknown dimension), read from `batch_shape` or Keras 2's
+/// `batch_input_shape`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BatchShape(Shape);
+
+impl ConfigArg<LayerArgs> for BatchShape {
+    fn to_config(&self) -> Value {
+        json!(self.0)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        let dims = src
+            .cfg
+            .get(key)
+            .or_else(|| src.cfg.get("batch_input_shape"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Config(format!("{} config needs `{key}`", src.class)))?;
+        let mut batch_shape = Vec::new();
+        for d in dims {
+            batch_shape.push(match d {
+                Value::Null => None,
+                v => {
+                    Some(v.as_u64().ok_or_else(|| {
+                        Error::Config(format!("bad dimension {v} in InputLayer batch_shape"))
+                    })? as usize)
+                }
+            });
+        }
+        if batch_shape.is_empty() {
+            keras_bail!(Config, "InputLayer batch_shape must have a batch dimension");
+        }
+        Ok(BatchShape(batch_shape))
+    }
+}
+
+/// A dtype, written by its Keras name; missing or `null` is the default (float32).
+impl ConfigArg<LayerArgs> for DType {
+    fn to_config(&self) -> Value {
+        Value::from(dtype_name(*self))
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(default.unwrap_or(DType::F32)),
+            Some(v) => dtype_from_config(v),
+        }
+    }
 }
 
 impl InputLayer {
@@ -26,56 +86,30 @@ impl InputLayer {
     pub fn with_batch_shape(batch_shape: Shape) -> Self {
         let mut base = LayerBase::new("input_layer");
         base.built = true;
-        InputLayer { base, batch_shape, dtype: DType::F32 }
-    }
-
-    crate::setters::setters! {
-        /// Sets the dtype (Keras `keras.Input(dtype=...)`).
-        dtype: DType,
+        let args = InputLayerArgs { batch_shape: BatchShape(batch_shape), ..InputLayerArgs::defaults() };
+        InputLayer { base, args }
     }
 
     /// The input dtype.
     pub fn input_dtype(&self) -> DType {
-        self.dtype
+        self.args.dtype
     }
 
     /// The shape including the batch dimension (`[None, 28, 28, 1]`).
     pub fn batch_shape(&self) -> &[Option<usize>] {
-        &self.batch_shape
+        &self.args.batch_shape.0
     }
 
     crate::layers::builders::name_builder!();
 
     /// Rebuilds an InputLayer from its Keras config (`batch_shape` or legacy `batch_input_shape`).
     pub fn from_config(cfg: &Value) -> Result<Self> {
-        let dims = cfg
-            .get("batch_shape")
-            .or_else(|| cfg.get("batch_input_shape"))
-            .and_then(Value::as_array)
-            .ok_or_else(|| Error::Config("InputLayer config needs `batch_shape`".into()))?;
-        let mut batch_shape = Vec::new();
-        for d in dims {
-            batch_shape.push(match d {
-                Value::Null => None,
-                v => {
-                    Some(v.as_u64().ok_or_else(|| {
-                        Error::Config(format!("bad dimension {v} in InputLayer batch_shape"))
-                    })? as usize)
-                }
-            });
-        }
-        if batch_shape.is_empty() {
-            keras_bail!(Config, "InputLayer batch_shape must have a batch dimension");
-        }
-        let dtype = match cfg.get("dtype") {
-            None | Some(Value::Null) => DType::F32,
-            Some(v) => dtype_from_config(v)?,
-        };
+        let args = InputLayerArgs::read_args(&mut LayerCfg::new(cfg, "InputLayer"))?;
         let mut base = LayerBase::new("input_layer");
         base.apply_config(cfg);
         base.input_shape = None;
         base.built = true;
-        Ok(InputLayer { base, batch_shape, dtype })
+        Ok(InputLayer { base, args })
     }
 }
 
@@ -115,19 +149,18 @@ impl Layer for InputLayer {
         false
     }
     fn compute_output_shape(&self, _input_shape: &[Option<usize>]) -> Result<Shape> {
-        Ok(self.batch_shape.clone())
+        Ok(self.args.batch_shape.0.clone())
     }
     fn call(&self, x: &Tensor, _ctx: &mut CallContext) -> Result<Tensor> {
         Ok(x.clone())
     }
     fn get_config(&self) -> Value {
-        json!({
-            "batch_shape": self.batch_shape,
-            "dtype": dtype_name(self.dtype),
-            "sparse": false,
-            "ragged": false,
-            "name": self.base.name,
-            "optional": false,
-        })
+        let mut m = serde_json::Map::new();
+        self.args.write_args(&mut m);
+        m.insert("sparse".into(), json!(false));
+        m.insert("ragged".into(), json!(false));
+        m.insert("name".into(), json!(self.base.name));
+        m.insert("optional".into(), json!(false));
+        Value::Object(m)
     }
 }

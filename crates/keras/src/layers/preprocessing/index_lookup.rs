@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use serde_json::{json, Map, Value};
 
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::preprocessing::encoding::{encode, Mode, ModeSet, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
 use crate::layers::preprocessing::siphash::{hash_bucket_strong, HashSalt};
@@ -24,6 +24,8 @@ pub(crate) trait LookupKey: Clone + Eq + Hash + Ord + std::fmt::Debug + Send + S
     fn to_line(&self) -> String;
     /// Reads a line of `vocabulary.txt`.
     fn from_line(s: &str) -> Option<Self>;
+    /// Keras's default `oov_token` for this key type.
+    fn default_oov() -> Self;
 }
 
 impl LookupKey for String {
@@ -39,6 +41,9 @@ impl LookupKey for String {
     fn from_line(s: &str) -> Option<Self> {
         Some(s.to_string())
     }
+    fn default_oov() -> Self {
+        "[UNK]".into()
+    }
 }
 
 impl LookupKey for i64 {
@@ -53,6 +58,9 @@ impl LookupKey for i64 {
     }
     fn from_line(s: &str) -> Option<Self> {
         s.trim().parse().ok()
+    }
+    fn default_oov() -> Self {
+        -1
     }
 }
 
@@ -115,17 +123,86 @@ impl ConfigArg<LayerArgs> for OovMethod {
     }
 }
 
+/// A token of the layer's key type (`oov_token`, `mask_token`) in a config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Token<K>(pub(crate) K);
+
+impl<K: LookupKey> Token<K> {
+    /// The present, non-null value `t` of `key`.
+    fn parse(src: &LayerCfg<'_>, key: &str, t: &Value) -> Result<Self> {
+        K::from_json(t).map(Token).ok_or_else(|| Error::Config(format!("{}: invalid {key}={t}", src.class)))
+    }
+}
+
+/// `null` is the default (`oov_token`).
+impl<K: LookupKey> ConfigArg<LayerArgs> for Token<K> {
+    fn to_config(&self) -> Value {
+        self.0.to_json()
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(default.unwrap_or_else(|| Token(K::default_oov()))),
+            Some(t) => Token::parse(src, key, t),
+        }
+    }
+}
+
+/// `null` is `None` (`mask_token`).
+impl<K: LookupKey> ConfigArg<LayerArgs> for Option<Token<K>> {
+    fn to_config(&self) -> Value {
+        self.as_ref().map_or(Value::Null, |t| t.0.to_json())
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(t) => Token::parse(src, key, t).map(Some),
+        }
+    }
+}
+
+/// The vocabulary given at construction (`vocabulary=`), kept in the config.
+#[derive(Clone, Debug)]
+pub(crate) struct Vocabulary<K>(pub(crate) Vec<K>);
+
+/// A list of keys, `null` for none; a file path is refused, as Keras refuses one outside the
+/// model archive.
+impl<K: LookupKey> ConfigArg<LayerArgs> for Option<Vocabulary<K>> {
+    fn to_config(&self) -> Value {
+        self.as_ref().map_or(Value::Null, |v| Value::Array(v.0.iter().map(K::to_json).collect()))
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        let c = src.class;
+        match src.cfg.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(K::from_json)
+                .collect::<Option<Vec<K>>>()
+                .map(|v| Some(Vocabulary(v)))
+                .ok_or_else(|| Error::Config(format!("{c}: invalid `vocabulary` entries"))),
+            Some(Value::String(path)) => keras_bail!(
+                Config,
+                "Requested the loading of a vocabulary file outside of the model archive. This carries a potential risk of loading arbitrary and sensitive files and thus it is disallowed. Vocabulary file: '{path}'"
+            ),
+            Some(v) => keras_bail!(Config, "{c}: `vocabulary` must be a list, received {v}"),
+        }
+    }
+}
+
 config_args! {
-    /// The Keras arguments the lookup layers share whose type does not depend on the key
-    /// type, in the order of Keras's `get_config()` (the layers add `oov_token`,
-    /// `mask_token`, `vocabulary_dtype` and `vocabulary`, typed by the key, in their places).
-    pub(crate) struct IndexLookupArgs, family LayerArgs {
+    /// The Keras arguments of the lookup layers, keys `K`, in the order of Keras's
+    /// `get_config()` (the layers add `vocabulary_dtype` or `encoding` in their places).
+    pub(crate) struct IndexLookupArgs<K: LookupKey>, family LayerArgs {
         /// Map indices back to keys.
         pub(crate) invert: bool = false,
         /// The largest vocabulary (mask and OOV slots included).
         pub(crate) max_tokens: Option<usize> = None,
         /// How many OOV indices (0 makes unknown keys an error).
         pub(crate) num_oov_indices: usize = 1,
+        /// What `invert` gives for unknown indices (`"[UNK]"`, or -1 for integers).
+        pub(crate) oov_token: Token<K> = Token(K::default_oov()),
+        /// The key that means padding (index 0 in `int` mode).
+        pub(crate) mask_token: Option<Token<K>> = None,
         pub(crate) output_mode: Mode<LookupModes> = Mode::new(OutputMode::Int),
         /// Always false (keras-rs has no sparse tensors; checked by `from_config`).
         pub(crate) sparse: bool = false,
@@ -133,6 +210,8 @@ config_args! {
         pub(crate) pad_to_max_tokens: bool = false,
         /// The inverse document frequencies given with `vocabulary` (`tf_idf`).
         pub(crate) idf_weights: Option<Vec<f64>> = None,
+        /// The vocabulary given at construction (none when adapted).
+        pub(crate) vocabulary: Option<Vocabulary<K>> = None,
         /// The vocabulary size Keras froze (adapt state, written by `get_config()`).
         pub(crate) vocabulary_size: Option<usize> = None,
         pub(crate) oov_method: OovMethod = OovMethod::Floormod,
@@ -144,11 +223,8 @@ config_args! {
 /// The state of a lookup layer (Keras `IndexLookup`).
 pub(crate) struct IndexLookup<K: LookupKey> {
     class: &'static str,
-    /// The arguments whose type does not depend on `K`.
-    pub(crate) args: IndexLookupArgs,
-    pub(crate) mask_token: Option<K>,
-    pub(crate) oov_token: K,
-    input_vocabulary: Option<Vec<K>>,
+    /// The Keras arguments.
+    pub(crate) args: IndexLookupArgs<K>,
     /// The learned or given tokens, without mask and OOV entries.
     tokens: Vec<K>,
     table: HashMap<K, usize>,
@@ -161,13 +237,10 @@ pub(crate) struct IndexLookup<K: LookupKey> {
 
 impl<K: LookupKey> IndexLookup<K> {
     /// Keras's argument checks; `class` names the layer in messages.
-    pub(crate) fn new(class: &'static str, oov_token: K) -> Self {
+    pub(crate) fn new(class: &'static str) -> Self {
         IndexLookup {
             class,
             args: IndexLookupArgs::defaults(),
-            mask_token: None,
-            oov_token,
-            input_vocabulary: None,
             tokens: Vec::new(),
             table: HashMap::new(),
             idf: None,
@@ -175,6 +248,16 @@ impl<K: LookupKey> IndexLookup<K> {
             document_counts: HashMap::new(),
             num_documents: 0,
         }
+    }
+
+    /// The mask token, if any.
+    fn mask(&self) -> Option<&K> {
+        self.args.mask_token.as_ref().map(|t| &t.0)
+    }
+
+    /// The OOV token.
+    fn oov(&self) -> &K {
+        &self.args.oov_token.0
     }
 
     /// Parses `output_mode` (`binary` = `multi_hot`, `tf-idf` = `tf_idf`).
@@ -244,7 +327,7 @@ impl<K: LookupKey> IndexLookup<K> {
             );
         }
         if self.output_mode() == OutputMode::TfIdf
-            && self.input_vocabulary.is_some()
+            && self.args.vocabulary.is_some()
             && self.args.idf_weights.is_none()
         {
             keras_bail!(
@@ -257,7 +340,7 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// Index of the first OOV slot (after the mask in `int` mode).
     fn oov_start(&self) -> usize {
-        usize::from(self.mask_token.is_some() && self.output_mode() == OutputMode::Int)
+        usize::from(self.args.mask_token.is_some() && self.output_mode() == OutputMode::Int)
     }
 
     /// Index of the first learned token.
@@ -281,8 +364,8 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// Keras `get_vocabulary`.
     pub(crate) fn get_vocabulary(&self, include_special_tokens: bool) -> Vec<K> {
-        let mut v = vec![self.oov_token.clone(); self.token_start()];
-        if let (Some(m), 1) = (&self.mask_token, self.oov_start()) {
+        let mut v = vec![self.oov().clone(); self.token_start()];
+        if let (Some(m), 1) = (self.mask(), self.oov_start()) {
             v[0] = m.clone();
         }
         v.extend(self.tokens.iter().cloned());
@@ -312,7 +395,7 @@ impl<K: LookupKey> IndexLookup<K> {
         // The special tokens Keras expects in front: `oov_start` mask tokens, then the OOV
         // token `num_oov_indices` times. Compared in place: a hostile config's huge
         // `num_oov_indices` must not allocate (the length check comes first).
-        let special = |i: usize| if i < oov_start { self.mask_token.as_ref() } else { Some(&self.oov_token) };
+        let special = |i: usize| if i < oov_start { self.mask() } else { Some(self.oov()) };
         let found_special = vocabulary.len() >= token_start
             && vocabulary[..token_start].iter().enumerate().all(|(i, v)| special(i) == Some(v));
         let tokens = if found_special { &vocabulary[token_start..] } else { vocabulary };
@@ -337,7 +420,7 @@ impl<K: LookupKey> IndexLookup<K> {
                 "The passed vocabulary has at least one repeated term. Please uniquify your dataset. The repeated terms are: {repeated:?}"
             );
         }
-        if let Some(m) = &self.mask_token {
+        if let Some(m) = self.mask() {
             if let Some(i) = vocabulary.iter().rposition(|t| t == m).filter(|_| tokens.contains(m)) {
                 keras_bail!(
                     InvalidArgument,
@@ -346,13 +429,13 @@ impl<K: LookupKey> IndexLookup<K> {
                 );
             }
         }
-        if self.args.invert && tokens.contains(&self.oov_token) {
-            let i = vocabulary.iter().rposition(|t| *t == self.oov_token).unwrap_or(0);
+        if self.args.invert && tokens.contains(self.oov()) {
+            let i = vocabulary.iter().rposition(|t| t == self.oov()).unwrap_or(0);
             keras_bail!(
                 InvalidArgument,
                 "Found reserved OOV token at unexpected location in `vocabulary`. Note that passed `vocabulary` does not need to include the OOV and mask tokens. Either remove all mask and OOV tokens, or include them only at the start of the vocabulary in precisely this order: {}. Received: oov_token={:?} at vocabulary index [{i}]",
                 special_text(),
-                self.oov_token
+                self.oov()
             );
         }
         let size = token_start + tokens.len();
@@ -398,7 +481,7 @@ impl<K: LookupKey> IndexLookup<K> {
         vocabulary: Vec<K>,
         idf_weights: Option<Vec<f64>>,
     ) -> Result<()> {
-        self.input_vocabulary = Some(vocabulary.clone());
+        self.args.vocabulary = Some(Vocabulary(vocabulary.clone()));
         self.args.idf_weights = idf_weights.clone();
         self.check()?;
         self.set_vocabulary(&vocabulary, idf_weights.as_deref())
@@ -407,7 +490,7 @@ impl<K: LookupKey> IndexLookup<K> {
     /// Keras `adapt` on one batch of rows.
     pub(crate) fn adapt(&mut self, rows: &[Vec<K>]) -> Result<()> {
         self.check()?;
-        if self.input_vocabulary.is_some() {
+        if self.args.vocabulary.is_some() {
             keras_bail!(
                 InvalidArgument,
                 "Cannot adapt layer after setting a static vocabulary via `vocabulary` argument or `set_vocabulary()` method."
@@ -434,10 +517,10 @@ impl<K: LookupKey> IndexLookup<K> {
             self.args.vocabulary_size = Some(self.vocabulary_size());
             return Ok(());
         }
-        if let Some(m) = &self.mask_token {
+        if let Some(Token(m)) = &self.args.mask_token {
             self.counts.remove(m);
         }
-        self.counts.remove(&self.oov_token);
+        self.counts.remove(&self.args.oov_token.0);
         // np.lexsort((tokens, counts))[::-1]: by count, then token, both descending.
         let mut ranked: Vec<(i64, K)> = self.counts.drain().map(|(k, c)| (c, k)).collect();
         ranked.sort_by(|a, b| b.cmp(a));
@@ -474,7 +557,7 @@ impl<K: LookupKey> IndexLookup<K> {
         let mut out = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
         for k in keys {
-            if self.mask_token.as_ref() == Some(k) {
+            if self.mask() == Some(k) {
                 out.push(if self.output_mode() == OutputMode::Int { 0 } else { i64::MAX });
                 continue;
             }
@@ -506,14 +589,14 @@ impl<K: LookupKey> IndexLookup<K> {
     pub(crate) fn invert_lookup(&self, ids: &[i64]) -> Vec<K> {
         ids.iter()
             .map(|&i| {
-                if i == 0 && self.mask_token.is_some() {
-                    return self.mask_token.clone().unwrap_or_else(|| self.oov_token.clone());
+                if let (0, Some(m)) = (i, self.mask()) {
+                    return m.clone();
                 }
                 let t = i - self.token_start() as i64;
                 if t >= 0 && (t as usize) < self.tokens.len() {
                     self.tokens[t as usize].clone()
                 } else {
-                    self.oov_token.clone()
+                    self.oov().clone()
                 }
             })
             .collect()
@@ -549,21 +632,9 @@ impl<K: LookupKey> IndexLookup<K> {
     /// before `idf_weights`).
     pub(crate) fn write_config(&self, m: &mut Map<String, Value>) {
         self.args.write_args(m);
-        insert_before(m, "output_mode", "oov_token", self.oov_token.to_json());
-        insert_before(
-            m,
-            "output_mode",
-            "mask_token",
-            self.mask_token.as_ref().map_or(Value::Null, K::to_json),
-        );
-        let vocabulary = self
-            .input_vocabulary
-            .as_ref()
-            .map_or(Value::Null, |v| Value::Array(v.iter().map(K::to_json).collect()));
-        insert_before(m, "vocabulary_size", "vocabulary", vocabulary);
     }
 
-    /// Reads the shared config keys (the caller parsed the tokens' own keys).
+    /// Reads the Keras arguments from a config (the caller checks its own keys).
     pub(crate) fn apply_config(&mut self, cfg: &Value) -> Result<()> {
         let c = self.class;
         // Keras's message for a negative `num_oov_indices`.
@@ -579,30 +650,10 @@ impl<K: LookupKey> IndexLookup<K> {
         }
         // Set by `vocabulary` when there is one.
         let (idf, vocabulary_size) = (args.idf_weights.take(), args.vocabulary_size.take());
+        let vocabulary = args.vocabulary.take();
         self.args = args;
-        if let Some(t) = cfg.get("oov_token").filter(|v| !v.is_null()) {
-            self.oov_token =
-                K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid oov_token={t}")))?;
-        }
-        self.mask_token = match cfg.get("mask_token") {
-            None | Some(Value::Null) => None,
-            Some(t) => {
-                Some(K::from_json(t).ok_or_else(|| Error::Config(format!("{c}: invalid mask_token={t}")))?)
-            }
-        };
-        let vocabulary = match cfg.get("vocabulary") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => Some(
-                a.iter().map(K::from_json).collect::<Option<Vec<K>>>().ok_or_else(|| Error::Config(format!("{c}: invalid `vocabulary` entries")))?,
-            ),
-            Some(Value::String(path)) => keras_bail!(
-                Config,
-                "Requested the loading of a vocabulary file outside of the model archive. This carries a potential risk of loading arbitrary and sensitive files and thus it is disallowed. Vocabulary file: '{path}'"
-            ),
-            Some(v) => keras_bail!(Config, "{c}: `vocabulary` must be a list, received {v}"),
-        };
         match vocabulary {
-            Some(v) => self.set_input_vocabulary(v, idf)?,
+            Some(Vocabulary(v)) => self.set_input_vocabulary(v, idf)?,
             None => {
                 self.args.idf_weights = idf;
                 self.check()?;
@@ -617,7 +668,7 @@ impl<K: LookupKey> IndexLookup<K> {
     /// `vocabulary.txt` as Keras's `save_assets` writes it (none when the vocabulary is in the
     /// config).
     pub(crate) fn save_assets(&self) -> Vec<(String, Vec<u8>)> {
-        if self.input_vocabulary.is_some() {
+        if self.args.vocabulary.is_some() {
             return Vec::new();
         }
         let lines: Vec<String> = self.get_vocabulary(true).iter().map(K::to_line).collect();
@@ -626,7 +677,7 @@ impl<K: LookupKey> IndexLookup<K> {
 
     /// Reads `vocabulary.txt` back (Keras `load_assets`).
     pub(crate) fn load_assets(&mut self, file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<()> {
-        if self.input_vocabulary.is_some() {
+        if self.args.vocabulary.is_some() {
             return Ok(());
         }
         let Some(bytes) = file("vocabulary.txt") else { return Ok(()) };

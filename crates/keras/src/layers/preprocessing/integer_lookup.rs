@@ -7,7 +7,7 @@ use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::insert_before;
 use crate::layers::preprocessing::encoding::ids_of;
 use crate::layers::preprocessing::index_lookup::{
-    lookup_builders, lookup_layer_methods, IndexLookup, OovMethod,
+    lookup_builders, lookup_layer_methods, IndexLookup, OovMethod, Token,
 };
 use crate::layers::reshaping::args::layer_common;
 use crate::{Error, Result, Tensor};
@@ -41,10 +41,7 @@ impl Default for IntegerLookup {
 impl IntegerLookup {
     /// Keras's defaults: one OOV index (token -1), no mask, `int` output.
     pub fn new() -> Self {
-        IntegerLookup {
-            base: LayerBase::new("integer_lookup"),
-            lookup: IndexLookup::new("IntegerLookup", -1),
-        }
+        IntegerLookup { base: LayerBase::new("integer_lookup"), lookup: IndexLookup::new("IntegerLookup") }
     }
 
     /// How many OOV indices (default 1; 0 makes unknown values an error).
@@ -55,13 +52,13 @@ impl IntegerLookup {
 
     /// The value that means padding (index 0 in `int` mode).
     pub fn mask_token(mut self, t: i64) -> Self {
-        self.lookup.mask_token = Some(t);
+        self.lookup.args.mask_token = Some(Token(t));
         self.recheck()
     }
 
     /// The value `invert` returns for unknown indices (default -1).
     pub fn oov_token(mut self, t: i64) -> Self {
-        self.lookup.oov_token = t;
+        self.lookup.args.oov_token = Token(t);
         self.recheck()
     }
 

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::preprocessing::index_lookup::{lookup_builders, lookup_layer_methods, IndexLookup};
+use crate::layers::preprocessing::index_lookup::{lookup_builders, lookup_layer_methods, IndexLookup, Token};
 use crate::layers::reshaping::args::layer_common;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -40,10 +40,7 @@ impl Default for StringLookup {
 impl StringLookup {
     /// Keras's defaults: one OOV index (`"[UNK]"`), no mask, `int` output.
     pub fn new() -> Self {
-        StringLookup {
-            base: LayerBase::new("string_lookup"),
-            lookup: IndexLookup::new("StringLookup", "[UNK]".into()),
-        }
+        StringLookup { base: LayerBase::new("string_lookup"), lookup: IndexLookup::new("StringLookup") }
     }
 
     /// How many OOV indices (0 makes unknown strings an error; 1, the default; more hash
@@ -55,13 +52,13 @@ impl StringLookup {
 
     /// The string that means padding (index 0 in `int` mode).
     pub fn mask_token(mut self, t: &str) -> Self {
-        self.lookup.mask_token = Some(t.to_string());
+        self.lookup.args.mask_token = Some(Token(t.to_string()));
         self.recheck()
     }
 
     /// The OOV token (default `"[UNK]"`).
     pub fn oov_token(mut self, t: &str) -> Self {
-        self.lookup.oov_token = t.to_string();
+        self.lookup.args.oov_token = Token(t.to_string());
         self.recheck()
     }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use super::cell_rnn::{stepped_layer_common, CarriedStates, SequenceFlags};
+use super::cell_rnn::{cell_layer_methods, stepped_layer_common, CarriedStates, SequenceFlags};
 
 use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
@@ -639,17 +639,8 @@ macro_rules! recurrent_layer {
                 Ok($ty($crate::layers::rnn::base::Recurrent::from_config($kind, cfg)?))
             }
             $crate::layers::rnn::base::recurrent_arg_builders!();
+            $crate::layers::rnn::cell_rnn::sequence_flag_builders!(|s| s.0.flags, zero_output_for_mask);
             $crate::layers::rnn::cell_rnn::recurrent_options! {
-                /// Return the whole output sequence instead of the last output.
-                return_sequences in flags,
-                /// Also return the final states (`call_outputs` gives `[output, states...]`).
-                return_state in flags,
-                /// Process the sequence backwards (the output sequence stays reversed).
-                go_backwards in flags,
-                /// Carry the final states of each batch into the next one (see `reset_states`).
-                stateful in flags,
-                /// Masked steps output zeros instead of the previous output.
-                zero_output_for_mask in flags,
                 /// `input_shape` (without batch) for the first layer of a Sequential model.
                 input_shape,
                 /// Sets the layer name.
@@ -685,16 +676,5 @@ pub(crate) use recurrent_layer;
 /// no weights of its own, its cell as the sub-layer `cell` (where Keras keeps the weights).
 impl Layer for Recurrent {
     stepped_layer_common!(|l| l.kind.class_name());
-    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        Recurrent::build(self, input_shape)
-    }
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        vec![Sublayer::attr("cell", &self.cell)]
-    }
-    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
-        (Vec::new(), vec![&mut self.cell])
-    }
-    fn get_config(&self) -> Value {
-        Recurrent::get_config(self)
-    }
+    cell_layer_methods!(Recurrent);
 }

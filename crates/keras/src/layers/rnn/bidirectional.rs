@@ -4,11 +4,8 @@ use keras_engine::ops;
 use serde_json::{json, Value};
 
 use super::base::{Recurrent, RecurrentKind};
-use super::cell_rnn::RecurrentCall;
-use crate::layers::call_kwargs::with_training;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::CallKwargs;
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -406,22 +403,7 @@ impl Layer for Bidirectional {
         self.run(x, mask, None, ctx)
     }
 
-    fn call_kwarg_names(&self) -> &'static [&'static str] {
-        super::cell_rnn::RECURRENT_KWARGS
-    }
-
-    fn call_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &CallKwargs,
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        let call = RecurrentCall::new(inputs, masks, kwargs, "Bidirectional")?;
-        with_training(ctx, call.training, |ctx| {
-            self.run(call.x, call.mask.as_ref(), call.initial_state.as_deref(), ctx)
-        })
-    }
+    super::cell_rnn::recurrent_call_methods!();
 
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(self.forward.compute_mask(mask))

@@ -118,22 +118,7 @@ macro_rules! stepped_layer_common {
         fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
             Ok(if self.flags.return_sequences { mask.cloned() } else { None })
         }
-        fn call_kwarg_names(&self) -> &'static [&'static str] {
-            $crate::layers::rnn::cell_rnn::RECURRENT_KWARGS
-        }
-        fn call_with_kwargs(
-            &self,
-            inputs: &[Tensor],
-            masks: &[Option<Tensor>],
-            kwargs: &$crate::layers::CallKwargs,
-            ctx: &mut CallContext,
-        ) -> Result<Vec<Tensor>> {
-            let class = self.class_name();
-            let call = $crate::layers::rnn::cell_rnn::RecurrentCall::new(inputs, masks, kwargs, class)?;
-            $crate::layers::call_kwargs::with_training(ctx, call.training, |ctx| {
-                self.run(call.x, call.mask.as_ref(), call.initial_state.as_deref(), ctx)
-            })
-        }
+        $crate::layers::rnn::cell_rnn::recurrent_call_methods!();
         fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
             Ok(self.run(x, None, None, ctx)?.swap_remove(0))
         }
@@ -151,6 +136,31 @@ macro_rules! stepped_layer_common {
     };
 }
 pub(crate) use stepped_layer_common;
+
+/// The Functional call of a recurrent layer with Keras's keywords (`initial_state`, `mask`,
+/// `training`), for any layer with `run(x, mask, initial_state, ctx)` giving `[output,
+/// states...]` (`RNN` and `Bidirectional` included).
+macro_rules! recurrent_call_methods {
+    () => {
+        fn call_kwarg_names(&self) -> &'static [&'static str] {
+            $crate::layers::rnn::cell_rnn::RECURRENT_KWARGS
+        }
+        fn call_with_kwargs(
+            &self,
+            inputs: &[$crate::Tensor],
+            masks: &[Option<$crate::Tensor>],
+            kwargs: &$crate::layers::CallKwargs,
+            ctx: &mut $crate::layers::CallContext,
+        ) -> $crate::Result<Vec<$crate::Tensor>> {
+            let class = self.class_name();
+            let call = $crate::layers::rnn::cell_rnn::RecurrentCall::new(inputs, masks, kwargs, class)?;
+            $crate::layers::call_kwargs::with_training(ctx, call.training, |ctx| {
+                self.run(call.x, call.mask.as_ref(), call.initial_state.as_deref(), ctx)
+            })
+        }
+    };
+}
+pub(crate) use recurrent_call_methods;
 
 /// The keyword arguments of a recurrent layer's call besides `mask` and `training`:
 /// `initial_state`, and `constants`, which tf.keras 2 files write as `None`.
@@ -227,6 +237,26 @@ pub(crate) fn initial_state_arg(
         },
     }
 }
+
+/// The [`Layer`] methods of a recurrent layer `$ty` whose weights are in its `cell` field
+/// (Keras's `layer.cell`, saved under `cell`): `build` and `get_config` are `$ty`'s own.
+macro_rules! cell_layer_methods {
+    ($ty:ident) => {
+        fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
+            $ty::build(self, input_shape)
+        }
+        fn sublayers(&self) -> Vec<Sublayer<'_>> {
+            vec![Sublayer::attr("cell", &self.cell)]
+        }
+        fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
+            (Vec::new(), vec![&mut self.cell])
+        }
+        fn get_config(&self) -> Value {
+            $ty::get_config(self)
+        }
+    };
+}
+pub(crate) use cell_layer_methods;
 
 /// The [`Layer`] impl of a public recurrent layer type that wraps its layer in field `0`
 /// (`LSTM(Recurrent)`, `ConvLSTM2D(ConvLSTM)`, ...): every method forwards to it.
@@ -307,10 +337,20 @@ pub(crate) use wrapped_layer_impl;
 /// The builder and state methods the public recurrent layer types (`LSTM(Recurrent)`,
 /// `ConvLSTM2D(ConvLSTM)`, ...) share, each written once here; a type lists the ones it has
 /// inside its `impl`, each with its rustdoc. `name in cell.args` sets the field at that path
-/// of the wrapped layer instead of on the wrapped layer itself.
+/// of the wrapped layer instead of on the wrapped layer itself; `name in cell.args =>
+/// Some(Type)` sets an optional argument there.
 macro_rules! recurrent_options {
-    ($( $(#[doc = $doc:expr])* $opt:ident $(in $($f:ident).+)? ),* $(,)?) => {
-        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($($f).+)?] } )*
+    ($( $(#[doc = $doc:expr])* $opt:ident $(in $($f:ident).+)? $(=> Some($ty:ty))? ),* $(,)?) => {
+        $( $crate::layers::rnn::cell_rnn::recurrent_options! { @opt [$(#[doc = $doc])*] $opt [$($($f).+)?] $(Some $ty)? } )*
+    };
+    // An optional argument: `name in path => Some(Type)` stores `Some(value)` at
+    // `self.0.path.name`.
+    (@opt [$($attr:tt)*] $opt:ident [$($f:ident).*] Some $ty:ty) => {
+        $($attr)*
+        pub fn $opt(mut self, value: $ty) -> Self {
+            self.0$(.$f)*.$opt = Some(value);
+            self
+        }
     };
     (@opt [$($attr:tt)*] activation []) => {
         $($attr)*
@@ -416,6 +456,44 @@ macro_rules! recurrent_options {
     };
 }
 pub(crate) use recurrent_options;
+
+/// The builders of the [`SequenceFlags`] (Keras's `RNN` arguments), each with its rustdoc,
+/// written once for every recurrent layer type: `|s| s.0.flags` says where the flags of `s`
+/// (the builder's `&mut self`) are; a trailing `, zero_output_for_mask` adds that builder too
+/// (the ConvLSTM layers do not take it).
+macro_rules! sequence_flag_builders {
+    (|$s:ident| $flags:expr $(, $extra:ident)?) => {
+        $crate::layers::rnn::cell_rnn::sequence_flag_builders! {
+            @set |$s| $flags,
+            /// Return the whole output sequence instead of the last output.
+            return_sequences,
+            /// Also return the final states (`call_outputs` gives `[output, states...]`).
+            return_state,
+            /// Process the sequence backwards (the output sequence stays reversed).
+            go_backwards,
+            /// Carry the final states of each batch into the next one (see `reset_states`).
+            stateful,
+        }
+        $(
+            $crate::layers::rnn::cell_rnn::sequence_flag_builders! {
+                @set |$s| $flags,
+                /// Masked steps output zeros instead of the previous output.
+                $extra,
+            }
+        )?
+    };
+    (@set |$s:ident| $flags:expr, $( $(#[doc = $doc:expr])* $flag:ident, )*) => {
+        $(
+            $(#[doc = $doc])*
+            pub fn $flag(mut self, yes: bool) -> Self {
+                let $s = &mut self;
+                $flags.$flag = yes;
+                self
+            }
+        )*
+    };
+}
+pub(crate) use sequence_flag_builders;
 
 /// `m * a + (1 - m) * b` with `m` a `(batch, 1, ..)` 0/1 tensor: `where(mask, a, b)`.
 fn select(m: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {

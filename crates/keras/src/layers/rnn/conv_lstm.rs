@@ -6,7 +6,7 @@
 use keras_engine::{ops, DType};
 use serde_json::Value;
 
-use super::cell_rnn::{run_steps, stepped_layer_common, CarriedStates, SequenceFlags};
+use super::cell_rnn::{cell_layer_methods, run_steps, stepped_layer_common, CarriedStates, SequenceFlags};
 pub use super::conv_lstm_cell::ConvLSTMCell;
 use super::conv_lstm_cell::ConvLstmArgs;
 use crate::activations::Activation;
@@ -348,18 +348,7 @@ impl<const N: usize> ConvLSTM<N> {
 
 impl<const N: usize> Layer for ConvLSTM<N> {
     stepped_layer_common!(|l| l.class);
-    fn build(&mut self, input_shape: &[Option<usize>]) -> Result<()> {
-        ConvLSTM::build(self, input_shape)
-    }
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        vec![Sublayer::attr("cell", &self.cell)]
-    }
-    fn own_weights_and_sublayers_mut(&mut self) -> (Vec<&mut Variable>, Vec<&mut dyn Layer>) {
-        (Vec::new(), vec![&mut self.cell])
-    }
-    fn get_config(&self) -> Value {
-        ConvLSTM::get_config(self)
-    }
+    cell_layer_methods!(ConvLSTM);
 }
 
 /// Defines a public ConvLSTM layer of one rank around [`ConvLSTM`]: the builder methods, the
@@ -419,40 +408,21 @@ macro_rules! conv_lstm_layer {
                 /// Initialize the forget-gate bias to ones (default true, as Keras).
                 unit_forget_bias in cell.args,
             }
-            /// Penalty of the input kernel added to the training loss.
-            pub fn kernel_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.args.kernel_regularizer = Some(r);
-                self
-            }
-            /// Penalty of the recurrent kernel added to the training loss.
-            pub fn recurrent_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.args.recurrent_regularizer = Some(r);
-                self
-            }
-            /// Penalty of the bias added to the training loss.
-            pub fn bias_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.cell.args.bias_regularizer = Some(r);
-                self
-            }
-            /// Penalty of the layer's output added to the loss.
-            pub fn activity_regularizer(mut self, r: $crate::regularizers::Regularizer) -> Self {
-                self.0.base.activity_regularizer = Some(r);
-                self
-            }
-            /// Constraint applied to the input kernel after each optimizer update.
-            pub fn kernel_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.args.kernel_constraint = Some(c);
-                self
-            }
-            /// Constraint applied to the recurrent kernel after each optimizer update.
-            pub fn recurrent_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.args.recurrent_constraint = Some(c);
-                self
-            }
-            /// Constraint applied to the bias after each optimizer update.
-            pub fn bias_constraint(mut self, c: $crate::constraints::Constraint) -> Self {
-                self.0.cell.args.bias_constraint = Some(c);
-                self
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
+                /// Penalty of the input kernel added to the training loss.
+                kernel_regularizer in cell.args => Some($crate::regularizers::Regularizer),
+                /// Penalty of the recurrent kernel added to the training loss.
+                recurrent_regularizer in cell.args => Some($crate::regularizers::Regularizer),
+                /// Penalty of the bias added to the training loss.
+                bias_regularizer in cell.args => Some($crate::regularizers::Regularizer),
+                /// Penalty of the layer's output added to the loss.
+                activity_regularizer in base => Some($crate::regularizers::Regularizer),
+                /// Constraint applied to the input kernel after each optimizer update.
+                kernel_constraint in cell.args => Some($crate::constraints::Constraint),
+                /// Constraint applied to the recurrent kernel after each optimizer update.
+                recurrent_constraint in cell.args => Some($crate::constraints::Constraint),
+                /// Constraint applied to the bias after each optimizer update.
+                bias_constraint in cell.args => Some($crate::constraints::Constraint),
             }
             $crate::layers::rnn::cell_rnn::recurrent_options! {
                 /// Fraction of the inputs dropped in training (one mask per gate and sequence).
@@ -461,14 +431,9 @@ macro_rules! conv_lstm_layer {
                 recurrent_dropout,
                 /// Seed of the dropout masks.
                 seed,
-                /// Return the whole output sequence instead of the last output.
-                return_sequences in flags,
-                /// Also return the final states `h` and `c`.
-                return_state in flags,
-                /// Walk the sequence backwards.
-                go_backwards in flags,
-                /// Carry the last states of a batch over to the next one.
-                stateful in flags,
+            }
+            $crate::layers::rnn::cell_rnn::sequence_flag_builders!(|s| s.0.flags);
+            $crate::layers::rnn::cell_rnn::recurrent_options! {
                 /// `input_shape` (without batch) for the first layer of a Sequential model.
                 input_shape,
                 /// Sets the layer name.

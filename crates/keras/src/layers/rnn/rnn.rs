@@ -265,17 +265,6 @@ enum Inner {
     Cell(CellRnn),
 }
 
-/// Sets a flag on whichever kind of RNN this is.
-macro_rules! set_flag {
-    ($self:ident, $field:ident, $v:expr) => {{
-        match &mut $self.0 {
-            Inner::Fused(r) => r.flags.$field = $v,
-            Inner::Cell(c) => c.flags.$field = $v,
-        }
-        $self
-    }};
-}
-
 impl RNN {
     /// A layer over `cell`: a [`SimpleRNNCell`], [`LSTMCell`] or [`GRUCell`], a
     /// [`StackedRNNCells`], a `Vec<Box<dyn RnnCell>>` (stacked) or a `Box<dyn RnnCell>`.
@@ -290,31 +279,20 @@ impl RNN {
         }
     }
 
+    /// The RNN flags of whichever kind of RNN this is.
+    fn flags_mut(&mut self) -> &mut SequenceFlags {
+        match &mut self.0 {
+            Inner::Fused(r) => &mut r.flags,
+            Inner::Cell(c) => &mut c.flags,
+        }
+    }
+
     /// A layer over a cell of your own (any [`RnnCell`]; see there for an example).
     pub fn with_cell<C: RnnCell>(cell: C) -> Self {
         RNN::new(Box::new(cell) as Box<dyn RnnCell>)
     }
 
-    /// Return the whole output sequence instead of the last output.
-    pub fn return_sequences(mut self, yes: bool) -> Self {
-        set_flag!(self, return_sequences, yes)
-    }
-    /// Also return the final states.
-    pub fn return_state(mut self, yes: bool) -> Self {
-        set_flag!(self, return_state, yes)
-    }
-    /// Process the sequence backwards.
-    pub fn go_backwards(mut self, yes: bool) -> Self {
-        set_flag!(self, go_backwards, yes)
-    }
-    /// Carry the final states into the next batch.
-    pub fn stateful(mut self, yes: bool) -> Self {
-        set_flag!(self, stateful, yes)
-    }
-    /// Masked steps output zeros instead of the previous output.
-    pub fn zero_output_for_mask(mut self, yes: bool) -> Self {
-        set_flag!(self, zero_output_for_mask, yes)
-    }
+    super::cell_rnn::sequence_flag_builders!(|s| s.flags_mut(), zero_output_for_mask);
     /// `input_shape` (without batch) for the first layer of a Sequential model.
     pub fn input_shape(mut self, shape: &[usize]) -> Self {
         self.base_mut().input_shape = Some(shape.to_vec());
@@ -352,9 +330,20 @@ impl RNN {
         mask: Option<&Tensor>,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
+        self.run(x, mask, Some(initial_state), ctx)
+    }
+
+    /// Runs whichever kind of RNN this is: `[output, states...]`.
+    fn run(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        initial_state: Option<&[Tensor]>,
+        ctx: &mut CallContext,
+    ) -> Result<Vec<Tensor>> {
         match &self.0 {
-            Inner::Fused(r) => r.run(x, mask, Some(initial_state), ctx),
-            Inner::Cell(c) => c.run(x, mask, Some(initial_state), ctx),
+            Inner::Fused(r) => r.run(x, mask, initial_state, ctx),
+            Inner::Cell(c) => c.run(x, mask, initial_state, ctx),
         }
     }
 
@@ -454,28 +443,9 @@ impl Layer for RNN {
         Ok(self.call_outputs(x, mask, ctx)?.swap_remove(0))
     }
     fn call_outputs(&self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut CallContext) -> Result<Vec<Tensor>> {
-        match &self.0 {
-            Inner::Fused(r) => r.run(x, mask, None, ctx),
-            Inner::Cell(c) => c.run(x, mask, None, ctx),
-        }
+        self.run(x, mask, None, ctx)
     }
-    fn call_kwarg_names(&self) -> &'static [&'static str] {
-        super::cell_rnn::RECURRENT_KWARGS
-    }
-    fn call_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &crate::layers::CallKwargs,
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        let call = super::cell_rnn::RecurrentCall::new(inputs, masks, kwargs, "RNN")?;
-        let (x, mask, state) = (call.x, call.mask.as_ref(), call.initial_state.as_deref());
-        crate::layers::call_kwargs::with_training(ctx, call.training, |ctx| match &self.0 {
-            Inner::Fused(r) => r.run(x, mask, state, ctx),
-            Inner::Cell(c) => c.run(x, mask, state, ctx),
-        })
-    }
+    super::cell_rnn::recurrent_call_methods!();
     fn compute_mask(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         match &self.0 {
             Inner::Fused(r) => Ok(r.compute_mask(mask)),
