@@ -61,6 +61,8 @@ fn main() {
         (32, 14, 14, 256, 256, true, "resnet50 stage4 b32"),
         (32, 7, 7, 512, 512, true, "resnet50 stage5 b32"),
         (32, 30, 30, 32, 64, false, "w2 conv2 b32"),
+        // W2 conv2's input gradient as the forward Winograd pass it runs: dy padded by 2.
+        (32, 32, 32, 64, 32, false, "w2 conv2 input grad b32"),
         (128, 30, 30, 32, 64, false, "w2 conv2 b128"),
         (256, 30, 30, 32, 64, false, "w2/w4 conv2 b256"),
     ];

@@ -6,8 +6,14 @@
 //! `gemm`-crate path ([`matmul_gemm_crate`]) on the same shape, for comparison; with
 //! `KERAS_SGEMM=all` the first columns time the engine's own GEMM on every layout (by default
 //! it runs only the products with a transposed right operand and no more rows than columns).
+//! The `wino` lines time one block of a Winograd convolution's 36 single-threaded GEMMs
+//! (rows 36 positions apart; `matmul_strided` and `matmul_tn_strided_acc`, on the own GEMM
+//! wherever it is enabled) against the crate.
 
-use keras_engine::kernels::matmul::{matmul, matmul_gemm_crate, Trans};
+use keras_engine::kernels::matmul::{
+    matmul, matmul_gemm_crate, matmul_strided, matmul_strided_gemm_crate, matmul_tn_strided_acc,
+    matmul_tn_strided_acc_gemm_crate, Trans,
+};
 use std::time::Instant;
 
 fn values(n: usize, seed: f32) -> Vec<f32> {
@@ -67,6 +73,88 @@ fn main() {
         let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
         println!(
             "{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {:7.1} GFLOP/s   gemm crate {:8.1} us  {:7.1} GFLOP/s",
+            s * 1e6,
+            gf(s),
+            s_old * 1e6,
+            gf(s_old)
+        );
+    }
+    // One Winograd block's 36 GEMMs: (name, tiles, c_in, c_out, kernel gradient).
+    let blocks = [
+        ("wino W2 conv2 forward block", 70, 32, 64, false),
+        ("wino W2 conv2 input grad block", 72, 64, 32, false),
+        ("wino W2 conv2 kernel grad block", 70, 32, 64, true),
+        ("wino resnet50 stage3 b32 block", 56, 128, 128, false),
+        ("wino resnet50 stage3 b32 kernel grad block", 56, 128, 128, true),
+        ("wino resnet50 stage2 b32 input grad block", 56, 64, 64, false),
+    ];
+    const POS: usize = 36;
+    for (name, nt, ci, co, kgrad) in blocks {
+        if !name.contains(filter.as_str()) {
+            continue;
+        }
+        let v = values(POS * nt * ci, 0.1);
+        let u = values(POS * ci * co, 0.7);
+        let mut mm = values(POS * nt * co, 0.3);
+        let mut mm2 = mm.clone();
+        let mut du = vec![0.0f32; POS * ci * co];
+        let mut du2 = du.clone();
+        let (s, s_old) = if kgrad {
+            let (pair, w) = (ci * co, &mm);
+            time_pair(
+                reps,
+                || {
+                    for e in 0..POS {
+                        let c = &mut du[e * pair..(e + 1) * pair];
+                        matmul_tn_strided_acc(ci, co, nt, &v[e * ci..], POS * ci, &w[e * co..], POS * co, c);
+                    }
+                },
+                || {
+                    for e in 0..POS {
+                        let c = &mut du2[e * pair..(e + 1) * pair];
+                        matmul_tn_strided_acc_gemm_crate(
+                            ci,
+                            co,
+                            nt,
+                            &v[e * ci..],
+                            POS * ci,
+                            &w[e * co..],
+                            POS * co,
+                            c,
+                        );
+                    }
+                },
+            )
+        } else {
+            let pair = ci * co;
+            time_pair(
+                reps,
+                || {
+                    for e in 0..POS {
+                        let ue = &u[e * pair..(e + 1) * pair];
+                        matmul_strided(nt, co, ci, &v[e * ci..], POS * ci, ue, &mut mm[e * co..], POS * co);
+                    }
+                },
+                || {
+                    for e in 0..POS {
+                        let ue = &u[e * pair..(e + 1) * pair];
+                        matmul_strided_gemm_crate(
+                            nt,
+                            co,
+                            ci,
+                            &v[e * ci..],
+                            POS * ci,
+                            ue,
+                            &mut mm2[e * co..],
+                            POS * co,
+                        );
+                    }
+                },
+            )
+        };
+        let gf = |s: f64| 2.0 * (POS * nt * ci * co) as f64 / s / 1e9;
+        println!(
+            "{name:34} {POS} x {nt:3} x {co:4} x {ci:4}  {:8.1} us  {:7.1} GFLOP/s   gemm crate {:8.1} us  {:7.1} GFLOP/s",
             s * 1e6,
             gf(s),
             s_old * 1e6,

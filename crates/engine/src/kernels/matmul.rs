@@ -2,8 +2,9 @@
 //!
 //! Every GEMM in the engine goes through [`matmul`], so the choice of kernel and threading
 //! lives in one place. On CPUs with AVX-512F, products with a transposed right operand (and
-//! no more rows than columns) run on the engine's own GEMM (`kernels::sgemm`, which transposes while packing); everything else
-//! runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
+//! no more rows than columns) run on the engine's own GEMM (`kernels::sgemm`, which transposes while packing), as do the Winograd
+//! kernel gradient's products and the Winograd products with at most 32 columns
+//! ([`matmul_strided`], [`matmul_tn_strided_acc`]); everything else runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
 //! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate, `KERAS_SGEMM=all`
 //! runs every product on the own GEMM (to measure it against the crate).
 
@@ -82,6 +83,37 @@ fn use_sgemm(m: usize, n: usize, tb: Trans) -> bool {
     // keep the crate. BENCHMARKS.md "Own AVX-512 GEMM (tenth session)".
     tb == Trans::Yes && m <= n
 }
+
+/// Whether a Winograd GEMM ([`matmul_strided`] with `n` columns, or the kernel gradient's
+/// [`matmul_tn_strided_acc`] when `n` is `None`) runs on the engine's own GEMM (where it is
+/// enabled: AVX-512F, `KERAS_SGEMM` not `0`). These are small single-threaded products, 36
+/// per block of tiles. Measured on an Intel Xeon (Emerald Rapids; `gemm_shapes 301 wino`,
+/// one thread, both paths interleaved, microseconds per block own / crate): the kernel
+/// gradient 155-170 / 163-180 (W2 conv2, 70 tiles, 32 x 64) and 916 / 979 (ResNet50 stage
+/// 3, 128 x 128); `matmul_strided` with 32 columns 128-132 / 155-169 (W2 conv2's input
+/// gradient: the crate's 64-row micro-tile runs half empty), but with 64 and 128 columns
+/// the crate is 3-10% faster (W2 conv2 forward 135-160 / 132-153), so those keep the crate.
+/// Both kernels sum each element over `k` in
+/// order from zero and then add the old value, so for `k` within one packed block (256
+/// steps packed, 512 read in place; every Winograd GEMM of W2 and ResNet50) the results
+/// are the crate's bits (tested below); past that (a kernel gradient's block of more than
+/// 256 tiles, only for images over 1,000 pixels wide) the own GEMM adds the partial sums
+/// of its `k` blocks, within rounding of the crate's. BENCHMARKS.md "Intel Xeon against Zen 4 (eleventh
+/// session)".
+fn use_sgemm_strided(n: Option<usize>) -> bool {
+    use super::sgemm::{mode, Mode};
+    if mode() == Mode::Off {
+        return false;
+    }
+    #[cfg(test)]
+    if let Some(force) = FORCE_SGEMM.get() {
+        return force;
+    }
+    mode() == Mode::All || n.is_none_or(|n| n <= STRIDED_SGEMM_MAX_N)
+}
+
+/// Most columns of a [`matmul_strided`] product on the own GEMM (one 32-column panel).
+const STRIDED_SGEMM_MAX_N: usize = 32;
 
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
@@ -256,6 +288,48 @@ pub fn matmul_strided(
         }
         return;
     }
+    if use_sgemm_strided(Some(n)) {
+        let av = super::sgemm::View { ptr: a.as_ptr(), rs: a_rs, cs: 1 };
+        let bv = super::sgemm::View { ptr: b.as_ptr(), rs: n, cs: 1 };
+        // SAFETY: the asserts above guarantee both operands and `c` hold their shapes with
+        // these strides; use_sgemm_strided checked the CPU.
+        unsafe { super::sgemm::sgemm(m, n, k, av, bv, c.as_mut_ptr(), c_rs, false, threads_for(m, n, k)) };
+        return;
+    }
+    matmul_strided_gemm_crate(m, n, k, a, a_rs, b, c, c_rs)
+}
+
+/// The `gemm`-crate path of [`matmul_strided`], whatever the CPU: for comparisons with the
+/// engine's own GEMM (`gemm_shapes`).
+///
+/// # Panics
+/// As [`matmul_strided`].
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided_gemm_crate(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    c_rs: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a_rs >= k && c_rs >= n, "matmul_strided: a row stride shorter than its row");
+    assert!(
+        a.len() >= (m - 1) * a_rs + k && b.len() >= k * n && c.len() >= (m - 1) * c_rs + n,
+        "matmul_strided buffer too short"
+    );
+    if k == 0 {
+        for row in c.chunks_mut(c_rs).take(m) {
+            row[..n].fill(0.0);
+        }
+        return;
+    }
     // SAFETY: the asserts above guarantee every index gemm touches is in bounds: row i of
     // `a` spans a[i * a_rs .. i * a_rs + k], of `c` c[i * c_rs .. i * c_rs + n].
     unsafe {
@@ -292,6 +366,42 @@ pub fn matmul_strided(
 /// bug, never user input).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_tn_strided_acc(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    b: &[f32],
+    b_rs: usize,
+    c: &mut [f32],
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(a_rs >= m && b_rs >= n, "matmul_tn_strided_acc: a row stride shorter than its row");
+    assert!(
+        a.len() >= (k - 1) * a_rs + m && b.len() >= (k - 1) * b_rs + n && c.len() >= m * n,
+        "matmul_tn_strided_acc buffer too short"
+    );
+    if use_sgemm_strided(None) {
+        let av = super::sgemm::View { ptr: a.as_ptr(), rs: 1, cs: a_rs };
+        let bv = super::sgemm::View { ptr: b.as_ptr(), rs: b_rs, cs: 1 };
+        // SAFETY: the asserts above guarantee both operands and `c` hold their shapes with
+        // these strides; use_sgemm_strided checked the CPU.
+        unsafe { super::sgemm::sgemm(m, n, k, av, bv, c.as_mut_ptr(), n, true, 1) };
+        return;
+    }
+    matmul_tn_strided_acc_gemm_crate(m, n, k, a, a_rs, b, b_rs, c)
+}
+
+/// The `gemm`-crate path of [`matmul_tn_strided_acc`], whatever the CPU: for comparisons
+/// with the engine's own GEMM (`gemm_shapes`).
+///
+/// # Panics
+/// As [`matmul_tn_strided_acc`].
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_tn_strided_acc_gemm_crate(
     m: usize,
     n: usize,
     k: usize,
@@ -430,6 +540,43 @@ mod tests {
                             assert!((x - w).abs() <= tol && (y - w).abs() <= tol, "{m}x{n}x{k}: {x} {y} {w}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_winograd_gemms_give_the_crates_bits_on_the_own_gemm() {
+        if !crate::kernels::sgemm::enabled() {
+            eprintln!("SKIP the_winograd_gemms_give_the_crates_bits_on_the_own_gemm: no AVX-512F (or KERAS_SGEMM=0)");
+            return;
+        }
+        // W2's conv2 forward and input gradient blocks (70 and 72 tiles), ResNet50-like
+        // channel counts, ragged edges; rows 36 positions apart as in a Winograd block.
+        for (m, n, k) in [(70, 64, 32), (72, 32, 64), (56, 128, 128), (13, 17, 19), (1, 33, 300)] {
+            let (a_rs, c_rs) = (36 * k, 36 * n);
+            let a: Vec<f32> = (0..(m - 1) * a_rs + k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let mut own = vec![-1.0; (m - 1) * c_rs + n];
+            forced(true, || matmul_strided(m, n, k, &a, a_rs, &b, &mut own, c_rs));
+            let mut crate_ = own.clone();
+            forced(false, || matmul_strided(m, n, k, &a, a_rs, &b, &mut crate_, c_rs));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&own), bits(&crate_), "strided {m}x{n}x{k}");
+            // The kernel gradient: c += a^T b with `k` tiles, a (k x m) and b (k x n) strided.
+            let (a_rs, b_rs) = (36 * m, 36 * n);
+            let a: Vec<f32> = (0..(k - 1) * a_rs + m).map(|i| (i as f32 * 0.29).sin()).collect();
+            let b: Vec<f32> = (0..(k - 1) * b_rs + n).map(|i| (i as f32 * 0.13).cos()).collect();
+            let mut own: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.7).sin()).collect();
+            let mut crate_ = own.clone();
+            forced(true, || matmul_tn_strided_acc(m, n, k, &a, a_rs, &b, b_rs, &mut own));
+            forced(false, || matmul_tn_strided_acc(m, n, k, &a, a_rs, &b, b_rs, &mut crate_));
+            if k <= 256 {
+                assert_eq!(bits(&own), bits(&crate_), "tn_acc {m}x{n}x{k}");
+            } else {
+                // More steps than one packed block: the own GEMM adds two partial sums.
+                for (x, y) in own.iter().zip(&crate_) {
+                    assert!((x - y).abs() <= 1e-5 * k as f32, "tn_acc {m}x{n}x{k}: {x} {y}");
                 }
             }
         }
