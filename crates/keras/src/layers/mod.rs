@@ -240,6 +240,11 @@ pub use preprocessing::{
     RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing,
     StringLookup,
 };
+// layers: the color augmentation layers.
+pub use preprocessing::{
+    AutoContrast, Equalization, RandomColorDegeneration, RandomGrayscale, RandomHue, RandomInvert,
+    RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
+};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -284,6 +289,16 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandomTranslation", |c| boxed(RandomTranslation::from_config(c))),
         ("RandomContrast", |c| boxed(RandomContrast::from_config(c))),
         ("RandomBrightness", |c| boxed(RandomBrightness::from_config(c))),
+        ("AutoContrast", |c| boxed(AutoContrast::from_config(c))),
+        ("Solarization", |c| boxed(Solarization::from_config(c))),
+        ("RandomInvert", |c| boxed(RandomInvert::from_config(c))),
+        ("RandomGrayscale", |c| boxed(RandomGrayscale::from_config(c))),
+        ("RandomPosterization", |c| boxed(RandomPosterization::from_config(c))),
+        ("RandomColorDegeneration", |c| boxed(RandomColorDegeneration::from_config(c))),
+        ("RandomSaturation", |c| boxed(RandomSaturation::from_config(c))),
+        ("RandomHue", |c| boxed(RandomHue::from_config(c))),
+        ("RandomSharpness", |c| boxed(RandomSharpness::from_config(c))),
+        ("Equalization", |c| boxed(Equalization::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

@@ -60,6 +60,36 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
         ),
         ("RandomContrast", json!({"factor": 0.2, "seed": 1, "value_range": [0, 255]}), vec![2, 4, 4, 3]),
         ("RandomBrightness", json!({"factor": 0.2, "value_range": [0, 255], "seed": 1}), vec![2, 4, 4, 3]),
+        ("AutoContrast", json!({"value_range": [0, 255]}), vec![2, 4, 4, 3]),
+        (
+            "Solarization",
+            json!({"value_range": [0, 255], "addition_factor": [0, 0.2], "threshold_factor": [0.1, 0.5], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        ("RandomInvert", json!({"factor": [0, 0.5], "value_range": [0, 255], "seed": 1}), vec![2, 4, 4, 3]),
+        ("RandomGrayscale", json!({"factor": 0.5}), vec![2, 4, 4, 3]),
+        (
+            "RandomPosterization",
+            json!({"factor": [1, 6], "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandomColorDegeneration",
+            json!({"factor": [-0.5, 0.5], "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandomSaturation",
+            json!({"factor": [-0.5, 0.5], "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        ("RandomHue", json!({"factor": [0, 0.5], "value_range": [0, 255], "seed": 1}), vec![2, 4, 4, 3]),
+        (
+            "RandomSharpness",
+            json!({"factor": [0, 0.5], "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        ("Equalization", json!({"bins": 256, "value_range": [0, 255]}), vec![2, 4, 4, 3]),
         (
             "TextVectorization",
             json!({"max_tokens": 10, "output_mode": "int", "output_sequence_length": 4, "ngrams": null, "split": "whitespace"}),

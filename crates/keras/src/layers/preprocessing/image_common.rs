@@ -172,7 +172,8 @@ pub(crate) fn number(v: f64) -> Number {
 /// Implements the boilerplate `Layer` methods of an image preprocessing layer (fields `base`
 /// and `args`, which declares `data_format`), with `compute_output_shape` and `call` running on channels-last
 /// images: `call` runs the layer's `call_last`; `compute_output_shape` keeps the shape
-/// (`same_shape`) or gives the layer's `(height, width)` (`resized`, [`resized_shape`]).
+/// (`same_shape`; `rgb_shape` also requires 3 channels, [`rgb_shape`]) or gives the layer's
+/// `(height, width)` (`resized`, [`resized_shape`]).
 macro_rules! preprocessing_layer_boilerplate {
     (@shape $class:literal, same_shape) => {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
@@ -183,6 +184,13 @@ macro_rules! preprocessing_layer_boilerplate {
         fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
             image_shape(self.args.data_format, s, |s| {
                 $crate::layers::preprocessing::image_common::resized_shape(s, self.args.height, self.args.width, $class)
+            })
+        }
+    };
+    (@shape $class:literal, rgb_shape) => {
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
+            image_shape(self.args.data_format, s, |s| {
+                $crate::layers::preprocessing::image_common::rgb_shape(s)
             })
         }
     };
@@ -199,6 +207,22 @@ macro_rules! preprocessing_layer_boilerplate {
     };
 }
 pub(crate) use preprocessing_layer_boilerplate;
+
+/// The output shape (the input's) of a layer that needs RGB images: Keras's
+/// `RandomColorDegeneration.compute_output_shape` checks (`s` channels-last).
+pub(crate) fn rgb_shape(s: &[Option<usize>]) -> Result<crate::layers::Shape> {
+    if s.len() != 3 && s.len() != 4 {
+        keras_bail!(
+            Shape,
+            "Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). \
+             Received: input_shape={s:?}"
+        );
+    }
+    if let Some(c) = s[s.len() - 1].filter(|&c| c != 3) {
+        keras_bail!(Shape, "Input images must have 3 channels, but received images with {c} channels.");
+    }
+    Ok(s.to_vec())
+}
 
 /// The output shape of a layer that maps images to `(height, width)`.
 pub(crate) fn resized_shape(
@@ -248,6 +272,19 @@ mod tests {
             ("RandomTranslation", |f| Box::new(RandomTranslation::new(0.2, 0.3).seed(4).data_format(f))),
             ("RandomContrast", |f| Box::new(RandomContrast::new(0.5).seed(4).data_format(f))),
             ("RandomBrightness", |f| Box::new(RandomBrightness::new(0.5).seed(4).data_format(f))),
+            // layers: the color layers (AutoContrast is left out: Keras stretches its
+            // channels-first images over channels and rows, see its docs and fixtures).
+            ("Solarization", |f| Box::new(Solarization::new().addition_factor(0.3).seed(4).data_format(f))),
+            ("RandomInvert", |f| Box::new(RandomInvert::new(0.8).seed(4).data_format(f))),
+            ("RandomGrayscale", |f| Box::new(RandomGrayscale::new(0.5).seed(4).data_format(f))),
+            ("RandomPosterization", |f| Box::new(RandomPosterization::new(6.0).seed(4).data_format(f))),
+            ("RandomColorDegeneration", |f| {
+                Box::new(RandomColorDegeneration::new(0.7).seed(4).data_format(f))
+            }),
+            ("RandomSaturation", |f| Box::new(RandomSaturation::new(0.7).seed(4).data_format(f))),
+            ("RandomHue", |f| Box::new(RandomHue::new(0.7).seed(4).data_format(f))),
+            ("RandomSharpness", |f| Box::new(RandomSharpness::new(0.7).seed(4).data_format(f))),
+            ("Equalization", |f| Box::new(Equalization::new().bins(32).data_format(f))),
         ];
         let x =
             Tensor::new((0..2 * 3 * 4 * 5).map(|v| ((v * 37) % 101) as f32).collect(), [2, 3, 4, 5]).unwrap();

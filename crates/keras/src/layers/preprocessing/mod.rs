@@ -5,9 +5,12 @@
 //! `IndexLookup`).
 //!
 //! Submodules:
+//! - `auto_contrast`: `AutoContrast`
 //! - `category_encoding`: `CategoryEncoding`
 //! - `center_crop`: `CenterCrop`
+//! - `color`: Pieces shared by the color augmentation layers (value ranges, RGB/HSV/grey, `factor_layer!`)
 //! - `discretization`: `Discretization`
+//! - `equalization`: `Equalization`
 //! - `encoding`: Keras's `encode_categorical_inputs` (TensorFlow backend)
 //! - `farmhash`: FarmHash `Fingerprint64` (farmhashna `Hash64`), the hash behind TensorFlow's `tf.strings.to_hash_bucket_fast`, which Keras's `Hashing` and the lookup layers' OOV buckets use
 //! - `hashing`: `Hashing`
@@ -16,18 +19,29 @@
 //! - `integer_lookup`: `IntegerLookup`
 //! - `normalization`: `Normalization`
 //! - `random_affine`: The three affine random layers
+//! - `random_color_degeneration`: `RandomColorDegeneration`
 //! - `random_contrast`: `RandomContrast` and `RandomBrightness`
 //! - `random_crop`: `RandomCrop`
 //! - `random_flip`: `RandomFlip`
+//! - `random_grayscale`: `RandomGrayscale`
+//! - `random_hue`: `RandomHue`
+//! - `random_invert`: `RandomInvert`
+//! - `random_posterization`: `RandomPosterization`
+//! - `random_saturation`: `RandomSaturation`
+//! - `random_sharpness`: `RandomSharpness`
 //! - `rescaling`: `Rescaling`
+//! - `solarization`: `Solarization`
 //! - `resizing`: `Resizing`
 //! - `string_lookup`: `StringLookup`
 //! - `text_vectorization`: `TextVectorization`
 
+pub mod auto_contrast;
 pub mod category_encoding;
 pub mod center_crop;
+pub(crate) mod color;
 pub mod discretization;
 pub mod encoding;
+pub mod equalization;
 pub(crate) mod farmhash;
 pub mod hashing;
 pub(crate) mod image_common;
@@ -35,27 +49,45 @@ pub(crate) mod index_lookup;
 pub mod integer_lookup;
 pub mod normalization;
 pub mod random_affine;
+pub mod random_color_degeneration;
 pub mod random_contrast;
 pub mod random_crop;
 pub mod random_flip;
+pub mod random_grayscale;
+pub mod random_hue;
+pub mod random_invert;
+pub mod random_posterization;
+pub mod random_saturation;
+pub mod random_sharpness;
 pub mod rescaling;
 pub mod resizing;
 pub(crate) mod siphash;
+pub mod solarization;
 pub mod string_lookup;
 pub mod text_vectorization;
 
+pub use auto_contrast::AutoContrast;
 pub use category_encoding::CategoryEncoding;
 pub use center_crop::CenterCrop;
 pub use discretization::Discretization;
 pub use encoding::OutputMode;
+pub use equalization::Equalization;
 pub use hashing::Hashing;
 pub use integer_lookup::IntegerLookup;
 pub use normalization::Normalization;
 pub use random_affine::{RandomRotation, RandomTranslation, RandomZoom};
+pub use random_color_degeneration::RandomColorDegeneration;
 pub use random_contrast::{RandomBrightness, RandomContrast};
 pub use random_crop::RandomCrop;
 pub use random_flip::RandomFlip;
+pub use random_grayscale::RandomGrayscale;
+pub use random_hue::RandomHue;
+pub use random_invert::RandomInvert;
+pub use random_posterization::RandomPosterization;
+pub use random_saturation::RandomSaturation;
+pub use random_sharpness::RandomSharpness;
 pub use rescaling::Rescaling;
 pub use resizing::Resizing;
+pub use solarization::Solarization;
 pub use string_lookup::StringLookup;
 pub use text_vectorization::TextVectorization;
