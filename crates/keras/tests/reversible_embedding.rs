@@ -33,6 +33,22 @@ fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f32) {
     }
 }
 
+/// Each weight's gradient against Keras's; Keras's `None` (a weight the call does not use)
+/// must be no gradient or zeros here.
+fn assert_grads(name: &str, grads: &[Option<Tensor>], want: &Value) {
+    for (k, (g, want)) in grads.iter().zip(want.as_array().unwrap()).enumerate() {
+        match (g, want.is_null()) {
+            (Some(g), false) => {
+                assert_close(&format!("{name} grad {k}"), &g.to_f32_vec(), &floats(want), 1e-5)
+            }
+            (g, true) => {
+                assert!(g.as_ref().is_none_or(|g| g.to_f32_vec().iter().all(|&v| v == 0.0)), "{name} {k}")
+            }
+            (None, false) => panic!("{name}: no gradient for weight {k}"),
+        }
+    }
+}
+
 /// The layer of a case, from Keras's config, with Keras's weights.
 fn layer(case: &Value) -> ReversibleEmbedding {
     let mut l = ReversibleEmbedding::from_config(&case["config"]).unwrap();
@@ -75,16 +91,8 @@ fn forward_matches_keras_with_mask_and_gradients() {
         let loss = keras::ops::sum_all(&keras::ops::mul(&y, &r).unwrap()).unwrap();
         let vars: Vec<Tensor> = l.trainable_weights().iter().map(|v| v.value().clone()).collect();
         let grads = tape.gradient(&loss, &vars.iter().collect::<Vec<_>>()).unwrap();
-        for (k, (g, want)) in grads.iter().zip(case["forward_grads"].as_array().unwrap()).enumerate() {
-            match (g, want.is_null()) {
-                (Some(g), false) => {
-                    assert_close(&format!("{name} grad {k}"), &g.to_f32_vec(), &floats(want), 1e-5)
-                }
-                // Keras has no gradient for the untied reverse table in a forward call.
-                (g, true) => assert!(g.as_ref().is_none_or(|g| g.to_f32_vec().iter().all(|&v| v == 0.0))),
-                (None, false) => panic!("{name}: no gradient for weight {k}"),
-            }
-        }
+        // Keras has no gradient for the untied reverse table in a forward call.
+        assert_grads(&format!("{name} forward"), &grads, &case["forward_grads"]);
     }
 }
 
@@ -111,16 +119,8 @@ fn reverse_matches_keras_with_gradients() {
             &floats(&case["reverse_grad_hidden"]),
             1e-5,
         );
-        for (k, (g, want)) in grads[1..].iter().zip(case["reverse_grads"].as_array().unwrap()).enumerate() {
-            match (g, want.is_null()) {
-                (Some(g), false) => {
-                    assert_close(&format!("{name} reverse grad {k}"), &g.to_f32_vec(), &floats(want), 1e-5)
-                }
-                // Untied: the forward table gets no gradient from a reverse call.
-                (g, true) => assert!(g.as_ref().is_none_or(|g| g.to_f32_vec().iter().all(|&v| v == 0.0))),
-                (None, false) => panic!("{name}: no reverse gradient for weight {k}"),
-            }
-        }
+        // Untied: the forward table gets no gradient from a reverse call.
+        assert_grads(&format!("{name} reverse"), &grads[1..], &case["reverse_grads"]);
     }
 }
 
