@@ -32,22 +32,30 @@ pub trait TunableModel: 'static {
     }
 }
 
+/// The [`TunableModel`] methods of a keras model type `$ty` (`Sequential`, `Functional`):
+/// its own `fit`, `save_weights` and `load_weights`, and its trainable weights' sizes.
+macro_rules! keras_model_methods {
+    ($ty:ident) => {
+        fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History> {
+            $ty::fit(self, x, y, args)
+        }
+
+        fn save_weights(&self, path: &Path) -> keras::Result<()> {
+            $ty::save_weights(self, path)
+        }
+
+        fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
+            $ty::load_weights(self, path)
+        }
+
+        fn count_params(&self) -> usize {
+            self.trainable_weights().iter().map(|w| w.value().numel()).sum()
+        }
+    };
+}
+
 impl TunableModel for Sequential {
-    fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History> {
-        Sequential::fit(self, x, y, args)
-    }
-
-    fn save_weights(&self, path: &Path) -> keras::Result<()> {
-        Sequential::save_weights(self, path)
-    }
-
-    fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
-        Sequential::load_weights(self, path)
-    }
-
-    fn count_params(&self) -> usize {
-        self.trainable_weights().iter().map(|w| w.value().numel()).sum()
-    }
+    keras_model_methods!(Sequential);
 
     fn build_config(&self) -> Option<Json> {
         let shape = self.input_shape()?;
@@ -57,21 +65,7 @@ impl TunableModel for Sequential {
 }
 
 impl TunableModel for Functional {
-    fn fit(&mut self, x: &Arrays, y: &Arrays, args: FitArgs) -> keras::Result<History> {
-        Functional::fit(self, x, y, args)
-    }
-
-    fn save_weights(&self, path: &Path) -> keras::Result<()> {
-        Functional::save_weights(self, path)
-    }
-
-    fn load_weights(&mut self, path: &Path) -> keras::Result<()> {
-        Functional::load_weights(self, path)
-    }
-
-    fn count_params(&self) -> usize {
-        self.trainable_weights().iter().map(|w| w.value().numel()).sum()
-    }
+    keras_model_methods!(Functional);
 
     /// Keras's `Functional.get_build_config()`: `{"input_shape": null}` (a Functional model
     /// is built by its graph, so keras-tuner's `build_from_config` has nothing to do).

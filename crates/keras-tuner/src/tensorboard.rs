@@ -11,35 +11,13 @@
 
 use std::path::PathBuf;
 
+use keras::callbacks::tensorboard::protobuf::{bytes_field, double_field, key, varint};
 use keras::callbacks::tensorboard::{EventFileWriter, SummaryTensor, SummaryValue};
 use keras::callbacks::{Callback, CallbackModel};
 use keras::Logs;
 
 use crate::engine::hyperparameters::{HpValue, HyperParameters};
 use crate::utils::now_secs;
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn key(out: &mut Vec<u8>, field: u32, wire: u8) {
-    varint(out, ((field as u64) << 3) | wire as u64);
-}
-
-fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
-    key(out, field, 2);
-    varint(out, data.len() as u64);
-    out.extend_from_slice(data);
-}
-
-fn double_field(out: &mut Vec<u8>, field: u32, v: f64) {
-    key(out, field, 1);
-    out.extend_from_slice(&v.to_le_bytes());
-}
 
 /// `google.protobuf.Value` for one hyperparameter value.
 fn value_pb(v: &HpValue) -> Vec<u8> {

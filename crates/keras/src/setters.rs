@@ -8,6 +8,8 @@
 /// `/// doc` + `name: Type` line; `name: Type => Some` stores `Some(value)` in an `Option`;
 /// `name(path.to.field): Type` stores into `self.path.to.field` instead of `self.name`.
 ///
+/// Exported (hidden) so that `keras-tuner` writes its builders with the same macro.
+///
 /// ```text
 /// impl EarlyStopping {
 ///     setters! {
@@ -20,36 +22,32 @@
 ///     }
 /// }
 /// ```
+#[doc(hidden)]
+#[macro_export]
 macro_rules! setters {
     ($( $(#[doc = $doc:literal])* $name:ident $(($($path:ident).+))?: $ty:ty $(=> $wrap:ident)? ),* $(,)?) => {
         $(
             $(#[doc = $doc])*
             pub fn $name(mut self, value: $ty) -> Self {
-                *$crate::setters::target!(self, $name $(, $($path).+)?) = $crate::setters::stored!($($wrap)? value);
+                *$crate::setters!(@target self, $name $(, $($path).+)?) = $crate::setters!(@stored $($wrap)? value);
                 self
             }
         )*
     };
-}
-
-/// The field a setter stores into: `self.name`, or `self.path` when given.
-macro_rules! target {
-    ($s:ident, $name:ident) => {
+    // The field a setter stores into: `self.name`, or `self.path` when given.
+    (@target $s:ident, $name:ident) => {
         &mut $s.$name
     };
-    ($s:ident, $name:ident, $($path:ident).+) => {
+    (@target $s:ident, $name:ident, $($path:ident).+) => {
         &mut $s.$($path).+
     };
-}
-
-/// The stored form of a setter's value: as given, or wrapped (`Some`).
-macro_rules! stored {
-    ($v:ident) => {
+    // The stored form of a setter's value: as given, or wrapped (`Some`).
+    (@stored $v:ident) => {
         $v
     };
-    ($wrap:ident $v:ident) => {
+    (@stored $wrap:ident $v:ident) => {
         $wrap($v)
     };
 }
 
-pub(crate) use {setters, stored, target};
+pub(crate) use crate::setters;

@@ -58,23 +58,39 @@ pub fn tfrecord(data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+/// The protocol-buffer wire format, written by hand: enough for TensorBoard's `Event`,
+/// `Summary` and plugin messages (also used by `keras-tuner`'s hyperparameter plugin data).
+pub mod protobuf {
+    /// Appends `v` as a base-128 varint.
+    pub fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
     }
-    out.push(v as u8);
+
+    /// Appends the key of field number `field` with wire type `wire` (0 varint, 1 64-bit,
+    /// 2 length-delimited).
+    pub fn key(out: &mut Vec<u8>, field: u32, wire: u8) {
+        varint(out, ((field as u64) << 3) | wire as u64);
+    }
+
+    /// Appends a length-delimited field (bytes, a string or an embedded message).
+    pub fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
+        key(out, field, 2);
+        varint(out, data.len() as u64);
+        out.extend_from_slice(data);
+    }
+
+    /// Appends a `double` field.
+    pub fn double_field(out: &mut Vec<u8>, field: u32, v: f64) {
+        key(out, field, 1);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
 }
 
-fn key(out: &mut Vec<u8>, field: u32, wire: u8) {
-    varint(out, ((field as u64) << 3) | wire as u64);
-}
-
-fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
-    key(out, field, 2);
-    varint(out, data.len() as u64);
-    out.extend_from_slice(data);
-}
+use protobuf::{bytes_field, double_field, key, varint};
 
 /// A summary tensor: a float32 scalar, a float64 matrix, or a string scalar.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,8 +208,7 @@ pub fn encode_event(
     values: &[SummaryValue],
 ) -> Vec<u8> {
     let mut out = Vec::new();
-    key(&mut out, 1, 1);
-    out.extend_from_slice(&wall_time.to_le_bytes());
+    double_field(&mut out, 1, wall_time);
     if step != 0 {
         key(&mut out, 2, 0);
         varint(&mut out, step as u64);
