@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use keras::layers::{
-    deserialize, AutoContrast, CallContext, Equalization, Layer, RandomColorDegeneration, RandomGrayscale,
-    RandomHue, RandomInvert, RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
+    deserialize, AutoContrast, CallContext, Equalization, Layer, RandomColorDegeneration, RandomErasing,
+    RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert, RandomPerspective, RandomPosterization,
+    RandomSaturation, RandomSharpness, RandomShear, Solarization,
 };
 use keras::Tensor;
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ fn bools(v: &Value) -> Vec<bool> {
 }
 
 /// keras-rs's `transform_with` of the case's layer on its parameters.
-fn transform(_name: &str, layer: &dyn Layer, p: &Value, x: &Tensor) -> keras::Result<Tensor> {
+fn transform(name: &str, layer: &dyn Layer, p: &Value, x: &Tensor) -> keras::Result<Tensor> {
     let any = layer.as_any();
     if let Some(l) = any.downcast_ref::<AutoContrast>() {
         return l.call(x, &mut CallContext::new(true));
@@ -59,7 +60,48 @@ fn transform(_name: &str, layer: &dyn Layer, p: &Value, x: &Tensor) -> keras::Re
     if let Some(l) = any.downcast_ref::<RandomSharpness>() {
         return l.transform_with(x, &f32s(&p["factors"]));
     }
+    if let Some(l) = any.downcast_ref::<RandomGaussianBlur>() {
+        let s = f32s(&p["sigma"]);
+        return l.transform_with(x, &bools(&p["apply"]), [s[0], s[1]]);
+    }
+    if let Some(l) = any.downcast_ref::<RandomErasing>() {
+        let boxes: Vec<[f32; 4]> =
+            p["boxes"].as_array().unwrap().iter().map(|b| f32s(b).try_into().unwrap()).collect();
+        let fill = keras::io::npy::read(fixtures().join(format!("{name}_fill.npy"))).unwrap();
+        return l.transform_with(x, &bools(&p["apply"]), &boxes, &fill);
+    }
+    if let Some(l) = any.downcast_ref::<RandomShear>() {
+        let s: Vec<[f32; 2]> =
+            p["shears"].as_array().unwrap().iter().map(|b| f32s(b).try_into().unwrap()).collect();
+        return l.transform_with(x, &s);
+    }
+    if let Some(l) = any.downcast_ref::<RandomPerspective>() {
+        let corners = |v: &Value| -> Vec<[[f32; 2]; 4]> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|im| {
+                    let pts: Vec<[f32; 2]> =
+                        im.as_array().unwrap().iter().map(|p| f32s(p).try_into().unwrap()).collect();
+                    pts.try_into().unwrap()
+                })
+                .collect()
+        };
+        return l.transform_with(x, &bools(&p["apply"]), &corners(&p["start"]), &corners(&p["end"]));
+    }
     panic!("no transform for {}", layer.class_name())
+}
+
+/// A RandomShear with the sampling arguments of a Keras config (its factors do not matter
+/// to `transform_with`).
+fn shear_like(cfg: &Value) -> Box<dyn Layer> {
+    Box::new(
+        RandomShear::new(0.1, 0.1)
+            .fill_mode(cfg["fill_mode"].as_str().unwrap())
+            .interpolation(cfg["interpolation"].as_str().unwrap())
+            .fill_value(cfg["fill_value"].as_f64().unwrap())
+            .data_format(cfg["data_format"].as_str().unwrap()),
+    )
 }
 
 #[test]
@@ -71,14 +113,29 @@ fn transforms_match_keras() {
     let mut worst = Vec::new();
     for c in cases {
         let name = c["name"].as_str().unwrap();
-        let layer = deserialize(&json!({"class_name": c["class_name"], "config": c["config"]}))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let loaded = deserialize(&json!({"class_name": c["class_name"], "config": c["config"]}));
+        let layer = match c["class_name"].as_str() {
+            // Keras cannot load its own RandomShear config when a factor is not 0 (its
+            // `[-f, f]` fails its own range check); keras-rs refuses it the same way.
+            Some("RandomShear") => {
+                let e = err(loaded);
+                assert!(e.contains("in the range [0, 1.0]. Received: input_number=-"), "{name}: {e}");
+                shear_like(&c["config"])
+            }
+            _ => loaded.unwrap_or_else(|e| panic!("{name}: {e}")),
+        };
         // The config keras-rs writes is Keras's, key for key and in order.
         let ours: Vec<(String, Value)> =
             layer.get_config().as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let theirs: Vec<(String, Value)> =
             c["config"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        assert_eq!(ours, theirs, "{name}: config");
+        if c["class_name"] == "RandomShear" {
+            // Keys (Keras's order) and the sampling arguments.
+            let keys = |v: &[(String, Value)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            assert_eq!(keys(&ours), keys(&theirs), "{name}: config keys");
+        } else {
+            assert_eq!(ours, theirs, "{name}: config");
+        }
         let x = keras::io::npy::read(fixtures().join(format!("{name}_x.npy"))).unwrap();
         let want = keras::io::npy::read(fixtures().join(format!("{name}_y.npy"))).unwrap();
         let got = transform(name, layer.as_ref(), &c["params"], &x).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -370,4 +427,123 @@ fn layers_load_in_models_and_from_keras_configs() {
     // Inference: only AutoContrast acts.
     let want = run(&AutoContrast::new(), &x, false);
     assert_eq!(back.predict_on_batch(&x).unwrap().to_f32_vec(), want);
+}
+
+#[test]
+fn blur_erasing_shear_draws() {
+    // Inference is the identity; training changes images; seeds reproduce.
+    let x = images(4, 6, 6, 3);
+    let make = |s: u64| -> Vec<Box<dyn Layer>> {
+        vec![
+            Box::new(RandomGaussianBlur::new().seed(s)),
+            Box::new(RandomErasing::new().seed(s)),
+            Box::new(RandomShear::new(0.5, 0.5).seed(s)),
+        ]
+    };
+    for (a, b) in make(3).into_iter().zip(make(3)) {
+        assert_eq!(run(a.as_ref(), &x, false), x.to_f32_vec(), "{}", a.class_name());
+        let y = run(a.as_ref(), &x, true);
+        assert_ne!(y, x.to_f32_vec(), "{}", a.class_name());
+        assert_eq!(y, run(b.as_ref(), &x, true), "{}", a.class_name());
+    }
+    // RandomGaussianBlur: blurred share (p ~ U[0, 0.6], u < p) is 0.3.
+    let share = changed_share(&RandomGaussianBlur::new().factor(0.6).seed(4), 4000);
+    assert!((share - 0.3).abs() < 0.03, "blur share {share}");
+    // RandomErasing: erased share 0.5 for factor 1; the box covers sqrt(s) of each side.
+    let n = 2000;
+    let x = Tensor::full([n, 20, 20, 1], 1.0);
+    let y = run(&RandomErasing::new().scale(0.04, 0.36).fill_value(0.0).seed(4), &x, true);
+    let (mut erased, mut widths) = (0, Vec::new());
+    for im in y.chunks(400) {
+        let zeros: Vec<usize> = (0..400).filter(|i| im[*i] == 0.0).collect();
+        if zeros.is_empty() {
+            continue;
+        }
+        erased += 1;
+        let cols: std::collections::BTreeSet<usize> = zeros.iter().map(|i| i % 20).collect();
+        widths.push(cols.len() as f64);
+    }
+    let share = erased as f64 / n as f64;
+    assert!((share - 0.5).abs() < 0.04, "erased share {share}");
+    // Widths: sqrt(s) * 20 with s ~ U[0.04, 0.36], so between 4 and 12 pixels (+1 for the
+    // box's fractional start).
+    assert!(widths.iter().all(|w| (3.0..=13.0).contains(w)), "{widths:?}");
+    let mean = widths.iter().sum::<f64>() / widths.len() as f64;
+    assert!((7.5..=9.5).contains(&mean), "mean width {mean}");
+    // RandomShear: the drawn factors lie in their ranges (read back from a shear of a ramp).
+    let ramp = Tensor::new((0..n * 9).map(|i| (i % 3) as f32).collect(), [n, 3, 3, 1]).unwrap();
+    let y = run(&RandomShear::new(0.0, 0.0).seed(4), &ramp, true);
+    assert_eq!(y, ramp.to_f32_vec());
+}
+
+#[test]
+fn blur_erasing_shear_errors() {
+    let x = images(1, 4, 4, 3);
+    let call = |l: &dyn Layer| l.call(&x, &mut CallContext::new(true));
+    let e = err(call(&RandomGaussianBlur::new().kernel_size(4)));
+    assert!(e.contains("kernel_size must be an odd number. Received: kernel_size=4"), "{e}");
+    assert!(err(call(&RandomGaussianBlur::new().kernel_size(0))).contains("odd number"));
+    let e = err(from_cfg("RandomGaussianBlur", json!({"kernel_size": [3, 5, 7]})));
+    assert!(e.contains("The `kernel_size` argument should be a number (or a list of two numbers)"), "{e}");
+    let e = err(call(&RandomGaussianBlur::new().sigma(1.5)));
+    assert!(
+        e.contains("The `sigma` argument should be a number (or a list of two numbers) in the range [0, 1]"),
+        "{e}"
+    );
+    assert!(err(call(&RandomGaussianBlur::new().factor(-0.5))).contains("in the range [0, 1]"));
+    // A kernel too large to allocate is an error, not an abort.
+    let e = err(from_cfg("RandomGaussianBlur", json!({"kernel_size": 4_000_000_001u64})));
+    assert!(e.contains("kernel_size must be at most 4095 (keras-rs's limit)"), "{e}");
+    let e = err(call(&RandomErasing::new().scale(1.5, 2.0)));
+    assert!(e.contains("The `scale` argument should be a number"), "{e}");
+    let e = err(from_cfg("RandomErasing", json!({"fill_value": [1, 2]})));
+    assert!(e.contains("The `fill_value` argument should be a number (or a list of three numbers)"), "{e}");
+    assert!(err(call(&RandomErasing::new().factor(2.0))).contains("in the range [0, 1]"));
+    // Three fill values need RGB images.
+    let grey = images(1, 4, 4, 1);
+    let e = err(RandomErasing::new().fill_rgb([1.0, 2.0, 3.0]).call(&grey, &mut CallContext::new(true)));
+    assert!(e.contains("a fill_value of 3 numbers needs 3 channels, got 1"), "{e}");
+    let e = err(call(&RandomShear::new(1.5, 0.0)));
+    assert!(e.contains("in the range [0, 1.0]. Received: input_number=1.5"), "{e}");
+    let e = err(call(&RandomShear::new(0.1, 0.1).fill_mode("mirror")));
+    assert!(e.contains("Unknown `fill_mode` mirror"), "{e}");
+    let e = err(call(&RandomShear::new(0.1, 0.1).interpolation("cubic")));
+    assert!(e.contains("Unknown `interpolation` cubic"), "{e}");
+    let e = err(from_cfg("RandomShear", json!({"x_factor": [0.1, 0.2, 0.3]})));
+    assert!(e.contains("Received: x_factor=[0.1,0.2,0.3]"), "{e}");
+    // transform_with checks its parameters.
+    let f = Tensor::zeros([1, 4, 4, 3]);
+    assert!(err(RandomErasing::new().transform_with(&x, &[true], &[[0.0; 4]; 2], &f)).contains("2 boxes"));
+    assert!(err(RandomErasing::new().transform_with(&x, &[true], &[[0.0; 4]], &Tensor::zeros([1, 4, 4, 1])))
+        .contains("must have the images' shape"));
+    assert!(err(RandomShear::new(0.1, 0.1).transform_with(&x, &[[0.0; 2]; 3])).contains("1 images, 3 values"));
+}
+
+#[test]
+fn perspective_draws_and_errors() {
+    let x = images(4, 6, 6, 3);
+    let (a, b) = (RandomPerspective::new().seed(2), RandomPerspective::new().seed(2));
+    assert_eq!(run(&a, &x, false), x.to_f32_vec());
+    let y = run(&a, &x, true);
+    assert_ne!(y, x.to_f32_vec());
+    assert_eq!(y, run(&b, &x, true));
+    // Scale 0 moves no corner: the identity (up to rounding) even when applied.
+    let y = run(&RandomPerspective::new().scale(0.0).seed(2), &x, true);
+    assert!(y.iter().zip(x.to_f32_vec()).all(|(a, b)| (a - b).abs() < 1e-3));
+    // Warped share: p ~ U[0, 0.5], u < p: 0.25.
+    let share = changed_share(&RandomPerspective::new().factor(0.5).seed(2), 4000);
+    assert!((share - 0.25).abs() < 0.03, "perspective share {share}");
+    let call = |l: &dyn Layer| l.call(&x, &mut CallContext::new(true));
+    let e = err(call(&RandomPerspective::new().scale(1.5)));
+    assert!(
+        e.contains("The `scale` argument should be a number in the range [0,1]. Received: scale=1.5"),
+        "{e}"
+    );
+    assert!(err(call(&RandomPerspective::new().factor(1.5))).contains("in the range [0, 1]"));
+    assert!(
+        err(call(&RandomPerspective::new().interpolation("area"))).contains("Unknown `interpolation` area")
+    );
+    assert!(err(from_cfg("RandomPerspective", json!({"scale": -0.1}))).contains("scale=-0.1"));
+    let c = [[0.0f32; 2]; 4];
+    assert!(err(RandomPerspective::new().transform_with(&x, &[true; 4], &[c; 4], &[c; 3])).contains("3 end"));
 }

@@ -245,6 +245,7 @@ pub use preprocessing::{
     AutoContrast, Equalization, RandomColorDegeneration, RandomGrayscale, RandomHue, RandomInvert,
     RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
 };
+pub use preprocessing::{RandomErasing, RandomGaussianBlur, RandomPerspective, RandomShear};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -299,6 +300,10 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandomHue", |c| boxed(RandomHue::from_config(c))),
         ("RandomSharpness", |c| boxed(RandomSharpness::from_config(c))),
         ("Equalization", |c| boxed(Equalization::from_config(c))),
+        ("RandomGaussianBlur", |c| boxed(RandomGaussianBlur::from_config(c))),
+        ("RandomErasing", |c| boxed(RandomErasing::from_config(c))),
+        ("RandomShear", |c| boxed(RandomShear::from_config(c))),
+        ("RandomPerspective", |c| boxed(RandomPerspective::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

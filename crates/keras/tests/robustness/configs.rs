@@ -91,6 +91,26 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
         ),
         ("Equalization", json!({"bins": 256, "value_range": [0, 255]}), vec![2, 4, 4, 3]),
         (
+            "RandomGaussianBlur",
+            json!({"factor": [0, 1.0], "kernel_size": [3, 5], "sigma": [0.2, 1.0], "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandomErasing",
+            json!({"factor": [0, 1.0], "scale": [0.02, 0.33], "fill_value": null, "value_range": [0, 255], "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandomShear",
+            json!({"x_factor": [0.0, 0.2], "y_factor": [0.1, 0.3], "fill_mode": "reflect", "interpolation": "bilinear", "seed": 1, "fill_value": 0.0}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandomPerspective",
+            json!({"factor": [0, 1.0], "scale": 0.5, "interpolation": "bilinear", "fill_value": 0.0, "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
             "TextVectorization",
             json!({"max_tokens": 10, "output_mode": "int", "output_sequence_length": 4, "ngrams": null, "split": "whitespace"}),
             vec![2, 1],

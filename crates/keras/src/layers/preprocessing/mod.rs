@@ -22,13 +22,17 @@
 //! - `random_color_degeneration`: `RandomColorDegeneration`
 //! - `random_contrast`: `RandomContrast` and `RandomBrightness`
 //! - `random_crop`: `RandomCrop`
+//! - `random_erasing`: `RandomErasing`
 //! - `random_flip`: `RandomFlip`
+//! - `random_gaussian_blur`: `RandomGaussianBlur`
 //! - `random_grayscale`: `RandomGrayscale`
 //! - `random_hue`: `RandomHue`
 //! - `random_invert`: `RandomInvert`
+//! - `random_perspective`: `RandomPerspective`
 //! - `random_posterization`: `RandomPosterization`
 //! - `random_saturation`: `RandomSaturation`
 //! - `random_sharpness`: `RandomSharpness`
+//! - `random_shear`: `RandomShear`
 //! - `rescaling`: `Rescaling`
 //! - `solarization`: `Solarization`
 //! - `resizing`: `Resizing`
@@ -52,13 +56,17 @@ pub mod random_affine;
 pub mod random_color_degeneration;
 pub mod random_contrast;
 pub mod random_crop;
+pub mod random_erasing;
 pub mod random_flip;
+pub mod random_gaussian_blur;
 pub mod random_grayscale;
 pub mod random_hue;
 pub mod random_invert;
+pub mod random_perspective;
 pub mod random_posterization;
 pub mod random_saturation;
 pub mod random_sharpness;
+pub mod random_shear;
 pub mod rescaling;
 pub mod resizing;
 pub(crate) mod siphash;
@@ -79,13 +87,17 @@ pub use random_affine::{RandomRotation, RandomTranslation, RandomZoom};
 pub use random_color_degeneration::RandomColorDegeneration;
 pub use random_contrast::{RandomBrightness, RandomContrast};
 pub use random_crop::RandomCrop;
+pub use random_erasing::RandomErasing;
 pub use random_flip::RandomFlip;
+pub use random_gaussian_blur::RandomGaussianBlur;
 pub use random_grayscale::RandomGrayscale;
 pub use random_hue::RandomHue;
 pub use random_invert::RandomInvert;
+pub use random_perspective::RandomPerspective;
 pub use random_posterization::RandomPosterization;
 pub use random_saturation::RandomSaturation;
 pub use random_sharpness::RandomSharpness;
+pub use random_shear::RandomShear;
 pub use rescaling::Rescaling;
 pub use resizing::Resizing;
 pub use solarization::Solarization;

@@ -28,7 +28,7 @@ factor_layer! {
     /// // Explicit parameters (Keras's `transform_images`): shift by 8 - 2 bits.
     /// assert_eq!(p.transform_with(&x, &[6]).unwrap().to_f32_vec(), vec![192.0, 64.0, 0.0]);
     /// let y = p.call(&x, &mut CallContext::new(true)).unwrap();
-    /// assert_eq!(y.shape(), &[3, 1]);
+    /// assert_eq!(y.shape(), &[1, 3, 1]);
     /// ```
     RandomPosterization, RandomPosterizationArgs, "RandomPosterization", "random_posterization",
     bounds (1, 8), sort true,
