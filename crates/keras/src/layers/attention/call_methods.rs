@@ -1,14 +1,16 @@
-//! The [`Layer`](crate::layers::Layer) methods MultiHeadAttention and GroupedQueryAttention
-//! share: both are called as `call(query, value, key=None, ...)` with the same keywords, refuse
-//! the one-tensor entry points with Python's missing-argument errors, and delegate the
-//! many-tensor ones to their keyword forms.
+//! What MultiHeadAttention and GroupedQueryAttention share, written once: the builders of
+//! their common arguments with Keras's checks (`attention_arg_builders!`), and the
+//! [`Layer`](crate::layers::Layer) methods (`attention_call_methods!`): both are called as
+//! `call(query, value, key=None, ...)` with the same keywords, refuse the one-tensor entry
+//! points with Python's missing-argument errors, and delegate the many-tensor ones to their
+//! keyword forms.
 
 /// Writes, inside `impl Layer for $ty`, the call, build, shape and mask methods of an
 /// attention layer with `call(query, value, key=None, ...)`.
 ///
 /// The layer type provides `build_shapes(&q, &v, k)`, `shapes(q, v, k, scores)`,
-/// `run(query, value, key, masks, attention_mask, scores, causal, ctx)` and
-/// `scores_mask(&CallArgs)` (the mask its scores output carries); `$class` is the Python class
+/// `run(query, value, key, masks, attention_mask, scores, causal, ctx)`, `args.sliding_window`
+/// and `scores_dims()` (the attention axes and the rank of its scores); `$class` is the Python class
 /// name its errors use. It also writes `own_weights_and_sublayers_mut` and `set_trainable`
 /// over the projections in `self.built`.
 macro_rules! attention_call_methods {
@@ -112,8 +114,20 @@ macro_rules! attention_call_methods {
             // The output carries the query's mask.
             let mut out = vec![a.masks[0].map($crate::layers::merging::base_merge::bool_mask).transpose()?];
             if a.scores {
-                // The scores come out of Keras's masked Softmax layer, which passes its mask on.
-                out.push(self.scores_mask(&a)?);
+                // The scores come out of Keras's masked Softmax layer, which passes its mask on:
+                // the attention mask expanded to the scores' rank.
+                let (axes, rank) = self.scores_dims()?;
+                let m = $crate::layers::attention::masking::combined(
+                    a.query,
+                    a.value,
+                    a.masks,
+                    a.attention_mask,
+                    a.causal,
+                    self.args.sliding_window,
+                )?;
+                let expand =
+                    |m| $crate::layers::attention::scaled_dot_product::expand_for_scores(&m, axes, rank);
+                out.push(m.map(expand).transpose()?);
             }
             Ok(out)
         }
@@ -133,3 +147,73 @@ macro_rules! attention_call_methods {
     };
 }
 pub(super) use attention_call_methods;
+
+/// Writes, inside the `impl` of an attention layer with `base`, `args: $Args` and `seeded`
+/// fields, the builders of the arguments MultiHeadAttention and GroupedQueryAttention share
+/// (`dropout`, `sliding_window`, `seed`, `name`, each with Keras's check), the projections'
+/// weight arguments (`maker`), and `finish_config`, the end of `from_config` that runs the
+/// same builders on the config's values.
+macro_rules! attention_arg_builders {
+    ($Args:ident) => {
+        /// Dropout rate on the attention scores in training.
+        pub fn dropout(mut self, rate: f32) -> Self {
+            if !(0.0..1.0).contains(&rate) {
+                self.base.fail($crate::Error::InvalidArgument(format!(
+                    "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
+                )));
+            }
+            self.args.dropout = rate;
+            self
+        }
+
+        /// Restricts attention to `|i - j| < window` (Keras 3.15 `sliding_window`; with
+        /// `use_causal_mask` the causal sliding window of Mistral and Llama 3).
+        pub fn sliding_window(mut self, window: usize) -> Self {
+            if window == 0 {
+                self.base.fail($crate::Error::InvalidArgument(
+                    "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
+                ));
+            }
+            self.args.sliding_window = Some(window);
+            self
+        }
+
+        /// A fixed seed for the dropout masks.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.args.seed = Some(seed);
+            self.seeded = std::sync::Mutex::new(Some(keras_engine::Rng::new(seed)));
+            self
+        }
+
+        $crate::layers::builders::name_builder!();
+
+        /// The end of `from_config`: the remaining builders' checks on the config's values,
+        /// then the arguments as read and the base config.
+        fn finish_config(mut self, args: $Args, cfg: &serde_json::Value) -> $crate::Result<Self> {
+            if let Some(w) = args.sliding_window {
+                self = self.sliding_window(w);
+            }
+            if let Some(s) = args.seed {
+                self = self.seed(s);
+            }
+            self.args = args;
+            self.base.apply_config(cfg);
+            self.base.apply_activity_config(cfg)?;
+            self.base.take_pending()?;
+            Ok(self)
+        }
+
+        /// The weight arguments of the projections.
+        fn maker(&self) -> $crate::layers::attention::projections::ProjectionMaker<'_> {
+            use $crate::layers::weight_args::WeightArgs;
+            let a = &self.args;
+            $crate::layers::attention::projections::ProjectionMaker {
+                layer: &self.base,
+                kernel: WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
+                bias: WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
+                use_bias: a.use_bias,
+            }
+        }
+    };
+}
+pub(super) use attention_arg_builders;

@@ -8,17 +8,16 @@ use std::sync::Mutex;
 use keras_engine::Rng;
 use serde_json::Value;
 
-use super::call_methods::attention_call_methods;
+use super::call_methods::{attention_arg_builders, attention_call_methods};
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::attention::masking;
-use crate::layers::attention::multi_head_attention::{check_value_key, serialize_with_shapes, CallArgs};
-use crate::layers::attention::projections::{ProjectionMaker, Projections};
-use crate::layers::attention::scaled_dot_product::{attend, expand_for_scores, ScoreSpec};
+use crate::layers::attention::multi_head_attention::{check_value_key, serialize_with_shapes};
+use crate::layers::attention::projections::Projections;
+use crate::layers::attention::scaled_dot_product::{attend, ScoreSpec};
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{known, py_shape};
-use crate::layers::weight_args::WeightArgs;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::config_args;
@@ -160,37 +159,7 @@ impl GroupedQueryAttention {
         })
     }
 
-    /// Dropout rate on the attention weights in training.
-    pub fn dropout(mut self, rate: f32) -> Self {
-        if !(0.0..1.0).contains(&rate) {
-            self.base.fail(Error::InvalidArgument(format!(
-                "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
-            )));
-        }
-        self.args.dropout = rate;
-        self
-    }
-
-    /// Restricts attention to `|i - j| < window` (Keras 3.15 `sliding_window`; with
-    /// `use_causal_mask` the causal sliding window of Mistral and Llama 3).
-    pub fn sliding_window(mut self, window: usize) -> Self {
-        if window == 0 {
-            self.base.fail(Error::InvalidArgument(
-                "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
-            ));
-        }
-        self.args.sliding_window = Some(window);
-        self
-    }
-
-    /// A fixed seed for the dropout masks.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.args.seed = Some(seed);
-        self.seeded = Mutex::new(Some(Rng::new(seed)));
-        self
-    }
-
-    crate::layers::builders::name_builder!();
+    attention_arg_builders!(GroupedQueryAttentionArgs);
 
     /// Size of each head.
     pub fn head_dim(&self) -> usize {
@@ -211,30 +180,9 @@ impl GroupedQueryAttention {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = GroupedQueryAttentionArgs::read_args(&mut LayerCfg::new(cfg, CONFIG_CLASS))?;
         // The constructor's and builders' checks are the config's checks too.
-        let mut l =
-            GroupedQueryAttention::new(args.head_dim, args.num_query_heads, args.num_key_value_heads)?
-                .dropout(args.dropout);
-        if let Some(w) = args.sliding_window {
-            l = l.sliding_window(w);
-        }
-        if let Some(s) = args.seed {
-            l = l.seed(s);
-        }
-        l.args = args;
-        l.base.apply_config(cfg);
-        l.base.apply_activity_config(cfg)?;
-        l.base.take_pending()?;
-        Ok(l)
-    }
-
-    fn maker(&self) -> ProjectionMaker<'_> {
-        let a = &self.args;
-        ProjectionMaker {
-            layer: &self.base,
-            kernel: WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
-            bias: WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
-            use_bias: a.use_bias,
-        }
+        let l = GroupedQueryAttention::new(args.head_dim, args.num_query_heads, args.num_key_value_heads)?
+            .dropout(args.dropout);
+        l.finish_config(args, cfg)
     }
 
     /// Keras `build(query_shape, value_shape, key_shape)`.
@@ -364,17 +312,9 @@ impl GroupedQueryAttention {
 }
 
 impl GroupedQueryAttention {
-    /// The mask of the scores output: the attention mask expanded to the scores' rank.
-    fn scores_mask(&self, a: &CallArgs<'_>) -> Result<Option<Tensor>> {
-        let m = masking::combined(
-            a.query,
-            a.value,
-            a.masks,
-            a.attention_mask,
-            a.causal,
-            self.args.sliding_window,
-        )?;
-        m.map(|m| expand_for_scores(&m, 1, 4)).transpose()
+    /// The number of attention axes and the rank of the scores: `(B, heads, T, S)`.
+    fn scores_dims(&self) -> Result<(usize, usize)> {
+        Ok((1, 4))
     }
 }
 

@@ -8,17 +8,16 @@ use std::sync::Mutex;
 use keras_engine::Rng;
 use serde_json::{json, Value};
 
-use super::call_methods::attention_call_methods;
+use super::call_methods::{attention_arg_builders, attention_call_methods};
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::attention::masking;
-use crate::layers::attention::projections::{ProjectionMaker, Projections};
-use crate::layers::attention::scaled_dot_product::{attend, expand_for_scores, ScoreSpec};
+use crate::layers::attention::projections::Projections;
+use crate::layers::attention::scaled_dot_product::{attend, ScoreSpec};
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{known, py_shape};
-use crate::layers::weight_args::WeightArgs;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::{config_args, ConfigArg};
@@ -245,17 +244,6 @@ impl MultiHeadAttention {
         self
     }
 
-    /// Dropout rate on the attention scores in training.
-    pub fn dropout(mut self, rate: f32) -> Self {
-        if !(0.0..1.0).contains(&rate) {
-            self.base.fail(Error::InvalidArgument(format!(
-                "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate={rate}"
-            )));
-        }
-        self.args.dropout = rate;
-        self
-    }
-
     /// The output's trailing shape (default: the query's last dimension).
     pub fn output_shape(mut self, shape: &[usize]) -> Self {
         self.args.output_shape = IntList(if shape.is_empty() { None } else { Some(shape.to_vec()) });
@@ -270,25 +258,7 @@ impl MultiHeadAttention {
         self
     }
 
-    /// Restricts attention to `|i - j| < window` (Keras 3.15 `sliding_window`).
-    pub fn sliding_window(mut self, window: usize) -> Self {
-        if window == 0 {
-            self.base.fail(Error::InvalidArgument(
-                "`sliding_window` must be `None` or a positive integer. Received: sliding_window=0".into(),
-            ));
-        }
-        self.args.sliding_window = Some(window);
-        self
-    }
-
-    /// A fixed seed for the dropout masks.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.args.seed = Some(seed);
-        self.seeded = Mutex::new(Some(Rng::new(seed)));
-        self
-    }
-
-    crate::layers::builders::name_builder!();
+    attention_arg_builders!(MultiHeadAttentionArgs);
 
     /// Number of heads.
     pub fn num_heads(&self) -> usize {
@@ -313,28 +283,8 @@ impl MultiHeadAttention {
         if let Some(v) = args.value_dim {
             l = l.value_dim(v);
         }
-        if let Some(w) = args.sliding_window {
-            l = l.sliding_window(w);
-        }
-        if let Some(s) = args.seed {
-            l = l.seed(s);
-        }
         args.value_dim = Some(args.value_dim.unwrap_or(args.key_dim));
-        l.args = args;
-        l.base.apply_config(cfg);
-        l.base.apply_activity_config(cfg)?;
-        l.base.take_pending()?;
-        Ok(l)
-    }
-
-    fn maker(&self) -> ProjectionMaker<'_> {
-        let a = &self.args;
-        ProjectionMaker {
-            layer: &self.base,
-            kernel: WeightArgs::of(&a.kernel_initializer, &a.kernel_regularizer, &a.kernel_constraint),
-            bias: WeightArgs::of(&a.bias_initializer, &a.bias_regularizer, &a.bias_constraint),
-            use_bias: a.use_bias,
-        }
+        l.finish_config(args, cfg)
     }
 
     /// Keras `build(query_shape, value_shape, key_shape)`.
@@ -666,21 +616,13 @@ pub(super) fn resolve<'a>(
 }
 
 impl MultiHeadAttention {
-    /// The mask of the scores output: the attention mask expanded to the scores' rank.
-    fn scores_mask(&self, a: &CallArgs<'_>) -> Result<Option<Tensor>> {
+    /// The number of attention axes and the rank of the scores (once built).
+    fn scores_dims(&self) -> Result<(usize, usize)> {
         let b = self
             .built
             .as_ref()
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
-        let m = masking::combined(
-            a.query,
-            a.value,
-            a.masks,
-            a.attention_mask,
-            a.causal,
-            self.args.sliding_window,
-        )?;
-        m.map(|m| expand_for_scores(&m, b.attention_axes.len(), b.scores_rank)).transpose()
+        Ok((b.attention_axes.len(), b.scores_rank))
     }
 }
 
