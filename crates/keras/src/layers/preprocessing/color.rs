@@ -165,16 +165,10 @@ macro_rules! factor_layer {
                 $Name { base, args, factor: (lower, upper), vrange: (0.0, 255.0), rng: LayerRng::default() }
             }
 
-            /// The range of the pixel values (default `[0, 255]`).
-            pub fn value_range(mut self, min: f64, max: f64) -> Self {
-                match value_range(&json!([num(min), num(max)]), $sort) {
-                    Ok((a, b, j)) => {
-                        self.vrange = (a as f32, b as f32);
-                        self.args.value_range = j;
-                    }
-                    Err(e) => self.base.fail(e),
-                }
-                self
+            crate::layers::preprocessing::image_common::value_range_builder! {
+                /// The range of the pixel values (default `[0, 255]`).
+                sort: $sort,
+                |l, a, b| l.vrange = (a as f32, b as f32)
             }
 
             crate::layers::builders::name_builder!();

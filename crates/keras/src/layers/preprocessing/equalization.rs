@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{image_call, image_shape, num, preprocessing_layer_boilerplate, value_range};
+use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, value_range};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -67,16 +67,10 @@ impl Equalization {
         self
     }
 
-    /// The range of the pixel values (sorted, as Keras does).
-    pub fn value_range(mut self, min: f64, max: f64) -> Self {
-        match value_range(&json!([num(min), num(max)]), true) {
-            Ok((a, b, j)) => {
-                self.vrange = (a, b);
-                self.args.value_range = j;
-            }
-            Err(e) => self.base.fail(e),
-        }
-        self
+    crate::layers::preprocessing::image_common::value_range_builder! {
+        /// The range of the pixel values (sorted, as Keras does).
+        sort: true,
+        |l, a, b| l.vrange = (a, b)
     }
 
     crate::layers::builders::name_builder!();

@@ -164,6 +164,29 @@ pub(crate) fn value_range(v: &Value, sort: bool) -> Result<(f64, f64, Value)> {
     Ok((x, y, v.clone()))
 }
 
+/// The `value_range(min, max)` builder of an image layer: checked as Keras checks the
+/// `value_range` argument (sorted or not), written to `self.args.value_range`, and handed to
+/// `|layer, min, max| ...` to keep in the layer's own form; a bad range is the layer's pending
+/// error.
+macro_rules! value_range_builder {
+    ($(#[$doc:meta])* sort: $sort:expr, |$l:ident, $a:ident, $b:ident| $set:expr) => {
+        $(#[$doc])*
+        pub fn value_range(mut self, min: f64, max: f64) -> Self {
+            use $crate::layers::preprocessing::image_common::{num, value_range};
+            match value_range(&serde_json::json!([num(min), num(max)]), $sort) {
+                Ok(($a, $b, j)) => {
+                    let $l = &mut self;
+                    $set;
+                    $l.args.value_range = j;
+                }
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+    };
+}
+pub(crate) use value_range_builder;
+
 /// `v` as a config number (`0` for a value JSON cannot hold: NaN, infinities).
 pub(crate) fn number(v: f64) -> Number {
     Number::from_f64(v).unwrap_or_else(|| Number::from(0))

@@ -183,16 +183,10 @@ impl RandomBrightness {
         RandomBrightness { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
     }
 
-    /// The `(min, max)` of pixel values (sorted, as Keras does).
-    pub fn value_range(mut self, min: f64, max: f64) -> Self {
-        match value_range(&json!([num(min), num(max)]), true) {
-            Ok((a, b, j)) => {
-                self.range = (a, b);
-                self.args.value_range = j;
-            }
-            Err(e) => self.base.fail(e),
-        }
-        self
+    crate::layers::preprocessing::image_common::value_range_builder! {
+        /// The `(min, max)` of pixel values (sorted, as Keras does).
+        sort: true,
+        |l, a, b| l.range = (a, b)
     }
 
     crate::layers::builders::name_builder!();

@@ -126,16 +126,10 @@ impl Solarization {
         self
     }
 
-    /// The range of the pixel values (sorted, as Keras does).
-    pub fn value_range(mut self, min: f64, max: f64) -> Self {
-        match value_range(&json!([num(min), num(max)]), true) {
-            Ok((a, b, j)) => {
-                self.vrange = (a as f32, b as f32);
-                self.args.value_range = j;
-            }
-            Err(e) => self.base.fail(e),
-        }
-        self
+    crate::layers::preprocessing::image_common::value_range_builder! {
+        /// The range of the pixel values (sorted, as Keras does).
+        sort: true,
+        |l, a, b| l.vrange = (a as f32, b as f32)
     }
 
     crate::layers::builders::name_builder!();
