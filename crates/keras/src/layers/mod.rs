@@ -236,9 +236,9 @@ pub use pooling::{AveragePooling2D, MaxPooling2D};
 pub use preprocessing::Rescaling;
 pub use preprocessing::TextVectorization;
 pub use preprocessing::{
-    CategoryEncoding, CenterCrop, Discretization, Hashing, IntegerLookup, Normalization, RandomBrightness,
-    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing,
-    StringLookup,
+    CategoryEncoding, CenterCrop, CrossColumn, Discretization, HashedCrossing, Hashing, IntegerLookup,
+    Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
+    RandomTranslation, RandomZoom, Resizing, StringLookup,
 };
 // layers: the color augmentation layers.
 pub use preprocessing::{
@@ -310,6 +310,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("IntegerLookup", |c| boxed(IntegerLookup::from_config(c))),
         ("StringLookup", |c| boxed(StringLookup::from_config(c))),
         ("Hashing", |c| boxed(Hashing::from_config(c))),
+        ("HashedCrossing", |c| boxed(HashedCrossing::from_config(c))),
         ("Dense", |c| boxed(Dense::from_config(c))),
         ("Conv2D", |c| boxed(Conv2D::from_config(c))),
         ("Conv1D", |c| boxed(Conv1D::from_config(c))),

@@ -274,6 +274,7 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             vec![2, 4],
         ),
         ("Hashing", json!({"num_bins": 4, "mask_value": 0, "output_mode": "count"}), vec![2, 4]),
+        ("HashedCrossing", json!({"num_bins": 4, "output_mode": "one_hot", "sparse": false}), vec![2, 1]),
         (
             "RNN",
             json!({"return_sequences": true, "go_backwards": true, "cell": {"class_name": "LSTMCell", "config": {"units": 2, "dropout": 0.1, "seed": 3}}}),

@@ -13,6 +13,7 @@
 //! - `equalization`: `Equalization`
 //! - `encoding`: Keras's `encode_categorical_inputs` (TensorFlow backend)
 //! - `farmhash`: FarmHash `Fingerprint64` (farmhashna `Hash64`), the hash behind TensorFlow's `tf.strings.to_hash_bucket_fast`, which Keras's `Hashing` and the lookup layers' OOV buckets use
+//! - `hashed_crossing`: `HashedCrossing` (feature crosses with TensorFlow's `cross_hashed`)
 //! - `hashing`: `Hashing`
 //! - `image_common`: Pieces shared by the image preprocessing layers
 //! - `index_lookup`: Keras's `IndexLookup`, the machinery of `StringLookup` and `IntegerLookup`
@@ -47,6 +48,7 @@ pub mod discretization;
 pub mod encoding;
 pub mod equalization;
 pub(crate) mod farmhash;
+pub mod hashed_crossing;
 pub mod hashing;
 pub(crate) mod image_common;
 pub(crate) mod index_lookup;
@@ -80,6 +82,7 @@ pub use center_crop::CenterCrop;
 pub use discretization::Discretization;
 pub use encoding::OutputMode;
 pub use equalization::Equalization;
+pub use hashed_crossing::{CrossColumn, HashedCrossing};
 pub use hashing::Hashing;
 pub use integer_lookup::IntegerLookup;
 pub use normalization::Normalization;
