@@ -468,6 +468,17 @@ pub trait Layer: Send + Sync + Any {
     fn sublayers_mut(&mut self) -> Vec<&mut dyn Layer> {
         self.own_weights_and_sublayers_mut().1
     }
+    /// Runs before every training step's forward pass (`fit`, `train_on_batch`,
+    /// [`minimize`](crate::trainers::minimize)), with the layer mutable. Keras layers
+    /// that assign their own variables when called with `training=True` do it here, since a
+    /// keras-rs call takes `&self`: SpectralNormalization divides its wrapped kernel by its
+    /// spectral norm. The default runs it on every sub-layer.
+    fn before_training_step(&mut self) -> Result<()> {
+        for l in self.sublayers_mut() {
+            l.before_training_step()?;
+        }
+        Ok(())
+    }
     /// Every weight in Keras's `layer.weights` order: the layer's own trainable variables,
     /// then its own non-trainable ones (each in creation order), then each sub-layer's
     /// weights in tracking order.
