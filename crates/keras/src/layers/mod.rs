@@ -221,7 +221,8 @@ pub const CLASS_ALIASES: [(&str, &str); 20] = [
 pub use layer::{CallContext, Layer, LayerBase, Shape, Variable};
 pub use merging::{Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{
-    BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization,
+    BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, SpectralNormalization,
+    UnitNormalization,
 };
 pub use pooling::{
     AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
@@ -332,6 +333,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("AdaptiveMaxPooling2D", |c| boxed(AdaptiveMaxPooling2D::from_config(c))),
         ("AdaptiveMaxPooling3D", |c| boxed(AdaptiveMaxPooling3D::from_config(c))),
         ("RMSNormalization", |c| boxed(RMSNormalization::from_config(c))),
+        ("SpectralNormalization", |c| boxed(SpectralNormalization::from_config(c))),
         ("GlobalAveragePooling3D", |c| boxed(GlobalAveragePooling3D::from_config(c))),
         ("UpSampling3D", |c| boxed(UpSampling3D::from_config(c))),
         ("ZeroPadding3D", |c| boxed(ZeroPadding3D::from_config(c))),

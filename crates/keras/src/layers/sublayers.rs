@@ -234,9 +234,23 @@ pub(crate) fn keras_own_order<V: std::ops::Deref<Target = Variable>>(own: Vec<V>
 /// Every weight of `layer` in [`Layer::weights`] order, with whether the optimizer trains it:
 /// the variable is trainable and so are its layer and every layer above it.
 pub fn weights_with_trainable<L: Layer + ?Sized>(layer: &L) -> Vec<(&Variable, bool)> {
-    let mut out = Vec::new();
-    collect(layer.trainable(), layer.own_weights(), layer.sublayers(), &mut out);
-    out
+    let mut flags = Vec::new();
+    collect(layer.trainable(), layer.own_weights(), layer.sublayers(), &mut flags);
+    let weights = layer.weights();
+    if weights.len() == flags.len() && weights.iter().zip(&flags).all(|(w, (f, _))| std::ptr::eq(*w, *f)) {
+        return flags;
+    }
+    // A layer that orders its weights itself, or tracks a sub-layer's variable as its own too
+    // (SpectralNormalization's kernel): each weight's flag found by identity.
+    let by_identity: std::collections::HashMap<*const Variable, bool> =
+        flags.iter().map(|&(v, t)| (v as *const Variable, t)).collect();
+    weights
+        .into_iter()
+        .map(|w| {
+            let t = by_identity.get(&(w as *const Variable)).copied();
+            (w, t.unwrap_or(layer.trainable() && w.trainable()))
+        })
+        .collect()
 }
 
 fn collect<'a>(
@@ -254,25 +268,11 @@ fn collect<'a>(
     }
 }
 
-/// [`weights_with_trainable`], mutable (what the trainer and the loaders assign through).
+/// [`weights_with_trainable`], mutable (what the trainer and the loaders assign through), in
+/// the same [`Layer::weights`] order.
 pub fn weights_with_trainable_mut<L: Layer + ?Sized>(layer: &mut L) -> Vec<(&mut Variable, bool)> {
-    let mut out = Vec::new();
-    let t = layer.trainable();
-    collect_mut(t, layer.own_weights_and_sublayers_mut(), &mut out);
-    out
-}
-
-type PartsMut<'a> = (Vec<&'a mut Variable>, Vec<&'a mut dyn Layer>);
-
-fn collect_mut<'a>(trainable: bool, (own, subs): PartsMut<'a>, out: &mut Vec<(&'a mut Variable, bool)>) {
-    for v in keras_own_order(own) {
-        let t = trainable && v.trainable();
-        out.push((v, t));
-    }
-    for s in subs {
-        let t = trainable && s.trainable();
-        collect_mut(t, s.own_weights_and_sublayers_mut(), out);
-    }
+    let flags: Vec<bool> = weights_with_trainable(&*layer).into_iter().map(|(_, t)| t).collect();
+    layer.weights_mut().into_iter().zip(flags).collect()
 }
 
 /// Gives every variable of `layer` and of its sub-layers the path Keras's name scopes give

@@ -183,6 +183,10 @@ impl Network for Stack {
         &self.base.name
     }
 
+    fn before_training_step(&mut self) -> Result<()> {
+        self.layers.iter_mut().try_for_each(|l| l.before_training_step())
+    }
+
     fn input_names(&self) -> Vec<String> {
         vec![self.input.as_ref().map_or("input_layer", |i| Layer::name(i)).to_string()]
     }
@@ -856,6 +860,9 @@ impl Layer for Stack {
     }
     fn weights_mut(&mut self) -> Vec<&mut Variable> {
         self.layers.iter_mut().flat_map(|l| l.weights_mut()).collect()
+    }
+    fn before_training_step(&mut self) -> Result<()> {
+        self.layers.iter_mut().try_for_each(|l| l.before_training_step())
     }
     fn trainable_weights(&self) -> Vec<&Variable> {
         let mut flags = Vec::new();

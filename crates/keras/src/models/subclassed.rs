@@ -86,6 +86,10 @@ impl<L: Layer> Network for Net<L> {
         self.layer.name()
     }
 
+    fn before_training_step(&mut self) -> Result<()> {
+        self.layer.before_training_step()
+    }
+
     fn input_names(&self) -> Vec<String> {
         vec!["input_layer".to_string()]
     }

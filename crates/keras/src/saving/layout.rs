@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use crate::backend::to_snake_case;
-use crate::layers::Layer;
+use crate::layers::sublayers::keras_own_order;
+use crate::layers::{Layer, Variable};
 use crate::models::Sequential;
 
 /// One `.../vars` group of the file.
@@ -55,16 +56,25 @@ pub(crate) fn model_groups(model: &Sequential) -> Vec<VarGroup> {
 /// A layer's own `vars` group, then each sub-layer's groups under its attribute (Keras
 /// `_save_state` over `_walk_saveable`): `cell` of an RNN, `forward_layer` /
 /// `backward_layer` of Bidirectional, `layer` of TimeDistributed, the attributes of a user
-/// layer; items of a list attribute under `<attr>/<snake_case(class)>[_n]`. Each sub-layer's
-/// weights follow the layer's own in `weights()`, in tracking order.
+/// layer; items of a list attribute under `<attr>/<snake_case(class)>[_n]`. The model index of
+/// each of the layer's weights starts at `offset`, in [`Layer::weights`] order.
 pub(crate) fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: &mut Vec<VarGroup>) {
-    let own = layer.own_weights().len();
+    let n = layer.weights().len();
+    layer_groups_at(layer, prefix, &(offset..offset + n).collect::<Vec<_>>(), out);
+}
+
+/// [`layer_groups`] with the model index of each of the layer's weights given (`indices[i]`
+/// for `layer.weights()[i]`). Each group's entries are found by identity, so a variable a
+/// layer also tracks as its own (SpectralNormalization's `kernel`, which is its wrapped
+/// layer's) is saved in both groups, as Keras saves it.
+fn layer_groups_at(layer: &dyn Layer, prefix: &str, indices: &[usize], out: &mut Vec<VarGroup>) {
+    let all = layer.weights();
+    let index_of = |v: &Variable| all.iter().position(|w| std::ptr::eq(*w, v)).map(|i| indices[i]);
     out.push(VarGroup {
         path: format!("{prefix}/vars"),
         name: layer.name().to_string(),
-        weights: (offset..offset + own).collect(),
+        weights: keras_own_order(layer.own_weights()).into_iter().filter_map(index_of).collect(),
     });
-    let mut at = offset + own;
     let mut used_in_list: HashMap<String, HashMap<String, usize>> = HashMap::new();
     for sub in layer.sublayers() {
         let path = if sub.in_list {
@@ -74,8 +84,8 @@ pub(crate) fn layer_groups(layer: &dyn Layer, prefix: &str, offset: usize, out: 
         } else {
             format!("{prefix}/{}", sub.attr)
         };
-        layer_groups(sub.layer, &path, at, out);
-        at += sub.layer.weights().len();
+        let sub_indices: Vec<usize> = sub.layer.weights().into_iter().filter_map(index_of).collect();
+        layer_groups_at(sub.layer, &path, &sub_indices, out);
     }
 }
 

@@ -26,6 +26,12 @@ pub trait Network {
     /// Every variable in `model.weights` order, with whether the optimizer trains it
     /// (a variable is trained when it is trainable and its layer is).
     fn variables_mut(&mut self) -> Vec<(&mut Variable, bool)>;
+    /// Runs [`Layer::before_training_step`](crate::layers::Layer::before_training_step) on
+    /// every layer, before a training step's forward pass. Keras-rs's models do; the default
+    /// does nothing, so a hand-written network holding such layers forwards it itself.
+    fn before_training_step(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Sum of the layers' extra losses (regularizers), added to the training loss.
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         Ok(None)

@@ -85,6 +85,8 @@ fn gradients<N: Network + ?Sized, R>(
     loss_scale: Option<f32>,
     f: impl FnOnce(&N, &mut CallContext) -> Result<(Tensor, R)>,
 ) -> Result<Gradients<R>> {
+    // Keras layers that assign their variables in a training call do it before the forward.
+    net.before_training_step()?;
     let tape = GradientTape::new();
     let mut ctx = CallContext::new(true);
     let (loss, extra) = f(&*net, &mut ctx)?;

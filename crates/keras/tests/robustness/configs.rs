@@ -274,6 +274,11 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             vec![2, 4],
         ),
         ("Hashing", json!({"num_bins": 4, "mask_value": 0, "output_mode": "count"}), vec![2, 4]),
+        (
+            "SpectralNormalization",
+            json!({"layer": {"class_name": "Dense", "config": {"units": 2}}, "power_iterations": 2}),
+            vec![2, 4],
+        ),
         ("HashedCrossing", json!({"num_bins": 4, "output_mode": "one_hot", "sparse": false}), vec![2, 1]),
         (
             "RNN",

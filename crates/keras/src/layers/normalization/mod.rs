@@ -1,11 +1,12 @@
 //! Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-//! RMSNormalization, UnitNormalization.
+//! RMSNormalization, UnitNormalization, and the SpectralNormalization wrapper.
 //!
 //! Submodules:
 //! - `batch_normalization`: `BatchNormalization`
 //! - `group_normalization`: `GroupNormalization`
 //! - `layer_normalization`: `LayerNormalization`
 //! - `rms_normalization`: `RMSNormalization`
+//! - `spectral_normalization`: `SpectralNormalization` (a wrapper normalizing a layer's kernel)
 //! - `unit_normalization`: `UnitNormalization`
 
 /// Declares a normalization layer's Keras arguments with
@@ -134,12 +135,14 @@ pub mod batch_normalization;
 pub mod group_normalization;
 pub mod layer_normalization;
 pub mod rms_normalization;
+pub mod spectral_normalization;
 pub mod unit_normalization;
 
 pub use batch_normalization::BatchNormalization;
 pub use group_normalization::GroupNormalization;
 pub use layer_normalization::LayerNormalization;
 pub use rms_normalization::RMSNormalization;
+pub use spectral_normalization::SpectralNormalization;
 pub use unit_normalization::UnitNormalization;
 
 #[cfg(test)]

@@ -90,6 +90,9 @@ impl Layer for Graph {
     fn weights_mut(&mut self) -> Vec<&mut Variable> {
         self.layers.iter_mut().flat_map(|l| l.weights_mut()).collect()
     }
+    fn before_training_step(&mut self) -> Result<()> {
+        self.layers.iter_mut().try_for_each(|l| l.before_training_step())
+    }
     fn trainable_weights(&self) -> Vec<&Variable> {
         let mut flags = Vec::new();
         for l in &self.layers {

@@ -543,6 +543,10 @@ impl Network for Graph {
         &self.base.name
     }
 
+    fn before_training_step(&mut self) -> Result<()> {
+        self.layers.iter_mut().try_for_each(|l| l.before_training_step())
+    }
+
     fn input_names(&self) -> Vec<String> {
         (0..self.inputs.len()).map(|i| self.input_layer(i).name().to_string()).collect()
     }
