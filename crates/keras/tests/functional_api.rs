@@ -5,7 +5,7 @@
 // `&[x.clone()]` reads as "the list of inputs" in these tests.
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
-use std::any::Any;
+mod common;
 
 use keras::layers::{
     BatchNormalization, CallContext, Dense, Embedding, Layer, LayerBase, Shape, Variable, LSTM,
@@ -26,15 +26,7 @@ impl Sum {
 }
 
 impl Layer for Sum {
-    fn class_name(&self) -> &'static str {
-        "Sum"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
+    common::layer_basics!("Sum");
     fn build_multi(&mut self, _shapes: &[Shape]) -> keras::Result<()> {
         self.base.built = true;
         Ok(())
@@ -68,9 +60,6 @@ impl Layer for Sum {
     }
     fn get_config(&self) -> Value {
         json!({ "name": self.base.name })
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -5,6 +5,8 @@
 //! (`tests/fixtures/multiio`, made by its `make_fixtures.py` from the same model in Keras 3.15),
 //! and every error promised for bad data has a test.
 
+mod common;
+
 use std::any::Any;
 use std::path::PathBuf;
 
@@ -344,15 +346,7 @@ struct Sum {
 }
 
 impl Layer for Sum {
-    fn class_name(&self) -> &'static str {
-        "Add"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
+    common::layer_basics!("Add");
     fn build_multi(&mut self, _: &[Shape]) -> Result<()> {
         self.base.built = true;
         Ok(())
@@ -374,9 +368,6 @@ impl Layer for Sum {
     }
     fn get_config(&self) -> Value {
         serde_json::json!({ "name": self.base.name })
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -45,18 +45,7 @@ impl MinimalRNNCell {
 
 impl Layer for MinimalRNNCell {
     keras::sublayers!(; kernel, recurrent_kernel);
-    fn class_name(&self) -> &'static str {
-        "MinimalRNNCell"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    common::layer_basics!("MinimalRNNCell");
     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
         let features = shape[1].expect("known features");
         self.kernel = Some(self.base.add_weight(WeightSpec::new("kernel", &[features, self.units]))?);

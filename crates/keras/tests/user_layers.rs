@@ -45,18 +45,7 @@ impl Scale {
 impl Layer for Scale {
     keras::sublayers!(; scale, offset);
 
-    fn class_name(&self) -> &'static str {
-        "Scale"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    common::layer_basics!("Scale");
     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
         let d = shape.last().copied().flatten().unwrap_or(1);
         let l2 = Regularizer::l2(0.01)?;
@@ -113,18 +102,7 @@ fn add_weight_makes_trainable_and_frozen_weights_with_penalties() {
     assert!(free.constraint().is_some());
     struct Two(LayerBase, Variable, Variable);
     impl Layer for Two {
-        fn class_name(&self) -> &'static str {
-            "Two"
-        }
-        fn base(&self) -> &LayerBase {
-            &self.0
-        }
-        fn base_mut(&mut self) -> &mut LayerBase {
-            &mut self.0
-        }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
+        common::layer_basics!("Two", 0);
         fn own_weights(&self) -> Vec<&Variable> {
             vec![&self.1, &self.2]
         }
@@ -171,18 +149,7 @@ struct Inner {
 impl Layer for Inner {
     keras::sublayers!(dense, scale);
 
-    fn class_name(&self) -> &'static str {
-        "Inner"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    common::layer_basics!("Inner");
     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
         self.dense.build(shape)?;
         self.scale.build(&self.dense.compute_output_shape(shape)?)?;
@@ -229,18 +196,7 @@ impl Block {
 impl Layer for Block {
     keras::sublayers!(first, inner, [heads]; gain);
 
-    fn class_name(&self) -> &'static str {
-        "Block"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    common::layer_basics!("Block");
     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
         self.first.build(shape)?;
         let s = self.first.compute_output_shape(shape)?;
@@ -481,18 +437,7 @@ impl Net {
 impl Layer for Net {
     keras::sublayers!(hidden, scale, out);
 
-    fn class_name(&self) -> &'static str {
-        "Net"
-    }
-    fn base(&self) -> &LayerBase {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut LayerBase {
-        &mut self.base
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
+    common::layer_basics!("Net");
     fn build(&mut self, shape: &[Option<usize>]) -> Result<()> {
         self.hidden.build(shape)?;
         let s = self.hidden.compute_output_shape(shape)?;

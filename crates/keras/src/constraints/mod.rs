@@ -14,7 +14,7 @@
 
 use serde_json::{json, Value};
 
-use crate::regularizers::py_float;
+use crate::regularizers::{py_float, Identifier};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `backend.epsilon()`, added to norms before dividing.
@@ -196,14 +196,10 @@ impl Constraint {
 
     /// Reads a constraint from a string name or its serialized form; `null` gives `None`.
     pub fn from_config(v: &Value) -> Result<Option<Self>> {
-        let (class, cfg) = match v {
-            Value::Null => return Ok(None),
-            Value::String(s) => return Self::from_name(s).map(Some),
-            Value::Object(o) => (
-                o.get("class_name").and_then(Value::as_str).unwrap_or(""),
-                o.get("config").cloned().unwrap_or(json!({})),
-            ),
-            _ => keras_bail!(Config, "Could not interpret constraint identifier: {v}"),
+        let (class, cfg) = match Identifier::read(v, "constraint")? {
+            Identifier::Null => return Ok(None),
+            Identifier::Name(s) => return Self::from_name(s).map(Some),
+            Identifier::Object(class, cfg) => (class, cfg),
         };
         let c = match Self::from_name(class)? {
             Constraint::MaxNorm { max_value, axis } => Constraint::MaxNorm {

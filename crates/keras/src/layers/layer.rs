@@ -648,6 +648,14 @@ macro_rules! layer_base_methods {
 }
 pub(crate) use layer_base_methods;
 
+/// The end of a layer's `from_config`: the config's `name`, `trainable` and input shape
+/// applied, then the first invalid argument a builder recorded, returned instead of the layer.
+pub(crate) fn configured<L: Layer>(mut l: L, cfg: &Value) -> Result<L> {
+    l.base_mut().apply_config(cfg);
+    l.base_mut().take_pending()?;
+    Ok(l)
+}
+
 /// Checks that a builder produced a valid layer.
 pub fn check_pending(layer: &dyn Layer) -> Result<()> {
     match &layer.base().pending_error {

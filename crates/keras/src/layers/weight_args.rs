@@ -50,3 +50,44 @@ impl WeightArgs {
             .with_constraint(self.constraint.clone())
     }
 }
+
+/// A [`config_args!`](crate::utils::config_args!) declaration of a layer with a kernel and a
+/// bias: the arguments in the first braces, then `kernel_initializer`, `bias_initializer`,
+/// `kernel_regularizer`, `bias_regularizer`, `kernel_constraint` and `bias_constraint` (with
+/// their builders, Keras's order and defaults: glorot-uniform kernel, zero bias, no penalty, no
+/// constraint), then the arguments in the `then` braces. `of` ends each weight's name in the
+/// docs (`" of every projection"`).
+macro_rules! kernel_bias_args {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $Args:ident in $Owner:ident . $slot:ident, family $F:ty, of $of:literal
+        { $($before:tt)* } then { $($after:tt)* }
+    ) => {
+        $crate::utils::config_args::config_args! {
+            $(#[$meta])*
+            $vis struct $Args in $Owner.$slot, family $F {
+                $($before)*
+                #[doc = concat!("Kernel initializer", $of, ".")]
+                kernel_initializer: Initializer = Initializer::glorot_uniform();
+                    builder kernel_initializer(initializer: Initializer),
+                #[doc = concat!("Bias initializer", $of, ".")]
+                bias_initializer: Initializer = Initializer::Zeros;
+                    builder bias_initializer(initializer: Initializer),
+                #[doc = concat!("Penalty of the kernel", $of, " added to the training loss (Keras `kernel_regularizer`).")]
+                kernel_regularizer: Option<Regularizer> = None;
+                    builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
+                #[doc = concat!("Penalty of the bias", $of, " added to the training loss (Keras `bias_regularizer`).")]
+                bias_regularizer: Option<Regularizer> = None;
+                    builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
+                #[doc = concat!("Constraint applied to the kernel", $of, " after each optimizer update (Keras `kernel_constraint`).")]
+                kernel_constraint: Option<Constraint> = None;
+                    builder kernel_constraint(constraint: Constraint) => Some(constraint),
+                #[doc = concat!("Constraint applied to the bias", $of, " after each optimizer update (Keras `bias_constraint`).")]
+                bias_constraint: Option<Constraint> = None;
+                    builder bias_constraint(constraint: Constraint) => Some(constraint),
+                $($after)*
+            }
+        }
+    };
+}
+pub(crate) use kernel_bias_args;

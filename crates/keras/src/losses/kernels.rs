@@ -132,19 +132,36 @@ where
     let ax = ops::normalize_axis(axis, x.rank())?;
     let (outer, len, inner) = split_axis(x.shape(), ax);
     let xs = x.as_f32()?;
-    let tr = to_rows(t, outer, len, inner);
-    let xr = to_rows(xs, outer, len, inner);
-    let rows = outer * inner;
+    let (tr, xr) = (to_rows(t, outer, len, inner), to_rows(xs, outer, len, inner));
+    let mut out_shape = x.shape().to_vec();
+    out_shape.remove(ax);
+    rows_loss(&tr, &xr, x, len, out_shape, f, move |dx| from_rows(&dx, outer, len, inner))
+}
+
+/// The loss `f` of each `len`-long row of `tr` / `xr` (the targets and inputs regrouped in
+/// rows), shaped `out_shape`; its gradient scales each row's `d value / d x_row` by the
+/// incoming gradient and hands them, row after row, to `back` for `x`'s layout.
+fn rows_loss<F>(
+    tr: &[f32],
+    xr: &[f32],
+    x: &Tensor,
+    len: usize,
+    out_shape: Vec<usize>,
+    f: F,
+    back: impl Fn(Vec<f32>) -> Vec<f32> + Send + Sync + 'static,
+) -> Result<Tensor>
+where
+    F: Fn(&[f32], &[f32], Option<&mut [f32]>) -> f32,
+{
+    let rows = out_shape.iter().product::<usize>();
     let want_grad = needs_grad(x);
     let mut values = vec![0.0f32; rows];
-    let mut grads = if want_grad { vec![0.0f32; xs.len()] } else { Vec::new() };
+    let mut grads = if want_grad { vec![0.0f32; xr.len()] } else { Vec::new() };
     for (r, value) in values.iter_mut().enumerate() {
         let span = r * len..(r + 1) * len;
         let g = if want_grad { Some(&mut grads[span.clone()]) } else { None };
         *value = f(&tr[span.clone()], &xr[span], g);
     }
-    let mut out_shape = x.shape().to_vec();
-    out_shape.remove(ax);
     if !want_grad {
         return Ok(Tensor::new(values, out_shape)?);
     }
@@ -159,8 +176,7 @@ where
             for (r, &gr) in gs.iter().enumerate() {
                 dx[r * len..(r + 1) * len].iter_mut().for_each(|v| *v *= gr);
             }
-            let dx = from_rows(&dx, outer, len, inner);
-            Ok(vec![Some(Tensor::new(dx, in_shape.clone())?)])
+            Ok(vec![Some(Tensor::new(back(dx), in_shape.clone())?)])
         }),
     )?)
 }
@@ -237,34 +253,13 @@ where
     let xs = x.as_f32()?;
     let tr: Vec<f32> = order.iter().map(|&i| t[i]).collect();
     let xr: Vec<f32> = order.iter().map(|&i| xs[i]).collect();
-    let rows = out_shape.iter().product::<usize>();
-    let want_grad = needs_grad(x);
-    let mut values = vec![0.0f32; rows];
-    let mut grads = if want_grad { vec![0.0f32; xs.len()] } else { Vec::new() };
-    for (r, value) in values.iter_mut().enumerate() {
-        let span = r * len..(r + 1) * len;
-        let g = if want_grad { Some(&mut grads[span.clone()]) } else { None };
-        *value = f(&tr[span.clone()], &xr[span], g);
-    }
-    if !want_grad {
-        return Ok(Tensor::new(values, out_shape)?);
-    }
-    let in_shape = x.shape().to_vec();
-    Ok(Tensor::from_op(
-        values,
-        out_shape,
-        &[x],
-        Box::new(move |g, _out, _inputs| {
-            let gs = g.as_f32()?;
-            let mut dx = vec![0.0f32; grads.len()];
-            for (r, &gr) in gs.iter().enumerate() {
-                for k in r * len..(r + 1) * len {
-                    dx[order[k]] = grads[k] * gr;
-                }
-            }
-            Ok(vec![Some(Tensor::new(dx, in_shape.clone())?)])
-        }),
-    )?)
+    rows_loss(&tr, &xr, x, len, out_shape, f, move |rows| {
+        let mut dx = vec![0.0f32; rows.len()];
+        for (k, v) in rows.into_iter().enumerate() {
+            dx[order[k]] = v;
+        }
+        dx
+    })
 }
 
 /// An element-wise loss averaged (or summed) over the last axis: `f(t, p) -> (value,

@@ -130,14 +130,10 @@ impl Regularizer {
     /// Reads a regularizer from a string name or its serialized form
     /// (`{"class_name": "L2", "config": {"l2": 0.01}}`). `null` gives `None`.
     pub fn from_config(v: &Value) -> Result<Option<Self>> {
-        let (class, cfg) = match v {
-            Value::Null => return Ok(None),
-            Value::String(s) => return Self::from_name(s).map(Some),
-            Value::Object(o) => (
-                o.get("class_name").and_then(Value::as_str).unwrap_or(""),
-                o.get("config").cloned().unwrap_or(json!({})),
-            ),
-            _ => keras_bail!(Config, "Could not interpret regularizer identifier: {v}"),
+        let (class, cfg) = match Identifier::read(v, "regularizer")? {
+            Identifier::Null => return Ok(None),
+            Identifier::Name(s) => return Self::from_name(s).map(Some),
+            Identifier::Object(class, cfg) => (class, cfg),
         };
         let num = |k: &str, d: f32| -> Result<f32> {
             match cfg.get(k) {
@@ -252,6 +248,32 @@ fn orthogonal_penalty(x: &Tensor, factor: f32, mode: OrthogonalMode) -> Result<T
     let num_pairs = size as f32 * (size as f32 - 1.0) / 2.0;
     let total = ops::sum_all(&ops::unary(&off, Unary::Abs)?)?;
     Ok(ops::scale(&total, factor * 0.5 / num_pairs)?)
+}
+
+/// What Keras's `get` (of a regularizer or a constraint) reads: `null`, a name, or a
+/// serialized object's class name and config.
+pub(crate) enum Identifier<'a> {
+    /// `null`: none.
+    Null,
+    /// A string name.
+    Name(&'a str),
+    /// `{"class_name": ..., "config": ...}` (a missing config is `{}`).
+    Object(&'a str, Value),
+}
+
+impl<'a> Identifier<'a> {
+    /// Reads `v`; any other JSON value is "Could not interpret {what} identifier: {v}".
+    pub(crate) fn read(v: &'a Value, what: &str) -> Result<Self> {
+        Ok(match v {
+            Value::Null => Identifier::Null,
+            Value::String(s) => Identifier::Name(s),
+            Value::Object(o) => Identifier::Object(
+                o.get("class_name").and_then(Value::as_str).unwrap_or(""),
+                o.get("config").cloned().unwrap_or(json!({})),
+            ),
+            _ => keras_bail!(Config, "Could not interpret {what} identifier: {v}"),
+        })
+    }
 }
 
 #[cfg(test)]

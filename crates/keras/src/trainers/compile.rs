@@ -30,17 +30,24 @@ impl IntoOptimizer for String {
     }
 }
 
-impl IntoOptimizer for Box<dyn Optimizer> {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        Ok(self)
-    }
+/// `impl $Into for Box<dyn $Obj>` (kept as it is) and for every `T: $Obj` (boxed).
+macro_rules! into_boxed {
+    ($Into:ident, $method:ident, $Obj:ident) => {
+        impl $Into for Box<dyn $Obj> {
+            fn $method(self) -> Result<Box<dyn $Obj>> {
+                Ok(self)
+            }
+        }
+
+        impl<T: $Obj + 'static> $Into for T {
+            fn $method(self) -> Result<Box<dyn $Obj>> {
+                Ok(Box::new(self))
+            }
+        }
+    };
 }
 
-impl<T: Optimizer + 'static> IntoOptimizer for T {
-    fn into_optimizer(self) -> Result<Box<dyn Optimizer>> {
-        Ok(Box::new(self))
-    }
-}
+into_boxed!(IntoOptimizer, into_optimizer, Optimizer);
 
 /// Anything `compile` accepts as a loss: a Keras name or an object.
 pub trait IntoLoss {
@@ -71,17 +78,7 @@ impl IntoLoss for String {
     }
 }
 
-impl IntoLoss for Box<dyn Loss> {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        Ok(self)
-    }
-}
-
-impl<T: Loss + 'static> IntoLoss for T {
-    fn into_loss(self) -> Result<Box<dyn Loss>> {
-        Ok(Box::new(self))
-    }
-}
+into_boxed!(IntoLoss, into_loss, Loss);
 
 /// A metric given to `compile`: a Keras name (`"accuracy"`, resolved from the loss and the
 /// data on the first batch, as Keras does) or an object.

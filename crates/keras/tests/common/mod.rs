@@ -58,3 +58,27 @@ pub fn max_diff_all(a: &[Tensor], b: &[Tensor]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| max_diff(x, y)).fold(0.0, f32::max)
 }
+
+/// The `Layer` methods a user layer writes the same way: `class_name` (`$class`), `base`,
+/// `base_mut` and `as_any`, its `LayerBase` in field `base` (or the field named after the
+/// class: `layer_basics!("Two", 0)`).
+macro_rules! layer_basics {
+    ($class:literal) => {
+        $crate::common::layer_basics!($class, base);
+    };
+    ($class:literal, $base:tt) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        fn base(&self) -> &keras::layers::LayerBase {
+            &self.$base
+        }
+        fn base_mut(&mut self) -> &mut keras::layers::LayerBase {
+            &mut self.$base
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    };
+}
+pub(crate) use layer_basics;

@@ -14,13 +14,13 @@ use crate::initializers::Initializer;
 use crate::layers::attention::masking;
 use crate::layers::attention::multi_head_attention::{check_value_key, serialize_with_shapes};
 use crate::layers::attention::projections::Projections;
-use crate::layers::attention::scaled_dot_product::{attend, ScoreSpec};
+use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{known, py_shape};
+use crate::layers::weight_args::kernel_bias_args;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
-use crate::utils::config_args::config_args;
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// Python's class name: in messages, `class_name()`, summaries and the `model.weights.h5`
@@ -30,7 +30,7 @@ const CLASS: &str = "GroupedQueryAttention";
 const CONFIG_CLASS: &str = "GroupQueryAttention";
 
 /// `key, query -> scores (B, heads, T, S)`: Keras's `bquh,bkuh->buqk` with the operands in
-/// the order [`attend`] passes them.
+/// the order [`attend`](crate::layers::attention::scaled_dot_product::attend) passes them.
 const DOT_PRODUCT: &str = "bkuh,bquh->buqk";
 /// `weights, value -> output (B, T, heads, head_dim)`.
 const COMBINE: &str = "buqk,bkuh->bquh";
@@ -78,11 +78,12 @@ pub struct GroupedQueryAttention {
 /// Keras's public name for [`GroupedQueryAttention`] (`keras.layers.GroupQueryAttention`).
 pub type GroupQueryAttention = GroupedQueryAttention;
 
-config_args! {
+kernel_bias_args! {
     /// GroupedQueryAttention's Keras arguments, in Keras's `get_config()` order
     /// (`activity_regularizer`, kept in the layer's base, is written between the regularizers
     /// and the constraints).
-    pub(crate) struct GroupedQueryAttentionArgs in GroupedQueryAttention.args, family LayerArgs {
+    pub(crate) struct GroupedQueryAttentionArgs in GroupedQueryAttention.args, family LayerArgs, of " of every projection"
+    {
         head_dim: usize,
         num_query_heads: usize,
         num_key_value_heads: usize,
@@ -93,23 +94,7 @@ config_args! {
         use_gate: bool = false; builder use_gate(use_gate: bool),
         sliding_window: Option<usize> = None,
         dropout: f32 = 0.0,
-        /// Kernel initializer of every projection.
-        kernel_initializer: Initializer = Initializer::glorot_uniform();
-            builder kernel_initializer(initializer: Initializer),
-        /// Bias initializer of every projection.
-        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
-        /// Kernel regularizer of every projection.
-        kernel_regularizer: Option<Regularizer> = None;
-            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Bias regularizer of every projection.
-        bias_regularizer: Option<Regularizer> = None;
-            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Kernel constraint of every projection.
-        kernel_constraint: Option<Constraint> = None;
-            builder kernel_constraint(constraint: Constraint) => Some(constraint),
-        /// Bias constraint of every projection.
-        bias_constraint: Option<Constraint> = None;
-            builder bias_constraint(constraint: Constraint) => Some(constraint),
+    } then {
         seed: Option<u64> = None,
     }
 }
@@ -282,17 +267,6 @@ impl GroupedQueryAttention {
         let key_t = key.unwrap_or(value);
         check_value_key(&known(value), &known(key_t))?;
         let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
-        let project = Projections::project;
-        let p = &b.proj;
-        let gate = match &p.gate {
-            Some(g) => Some(project(g, query, ctx)?),
-            None => None,
-        };
-        let q = project(&p.query, query, ctx)?;
-        // Each key/value head serves `num_repeats` consecutive query heads (numpy `repeat`).
-        let repeats = self.args.num_query_heads / self.args.num_key_value_heads;
-        let k = ops::repeat(&project(&p.key, key_t, ctx)?, repeats, 2)?;
-        let v = ops::repeat(&project(&p.value, value, ctx)?, repeats, 2)?;
         let spec = ScoreSpec {
             dot_product_equation: DOT_PRODUCT,
             combine_equation: COMBINE,
@@ -301,13 +275,10 @@ impl GroupedQueryAttention {
             scale: 1.0 / (self.args.head_dim as f32).sqrt(),
             dropout: self.args.dropout,
         };
-        let (mut out, weights) =
-            attend(&q, &k, &v, mask.as_ref(), &spec, &self.seeded, ctx.training, return_scores)?;
-        if let Some(g) = gate {
-            out = ops::mul(&out, &g)?;
-        }
-        let out = project(&p.output, &out, ctx)?;
-        Ok(if return_scores { vec![out, weights] } else { vec![out] })
+        // Each key/value head serves `num_repeats` consecutive query heads (numpy `repeat`).
+        let repeats = self.args.num_query_heads / self.args.num_key_value_heads;
+        let heads = |t: Tensor| Ok(ops::repeat(&t, repeats, 2)?);
+        b.proj.attend([query, key_t, value], mask.as_ref(), &spec, &self.seeded, return_scores, ctx, heads)
     }
 }
 

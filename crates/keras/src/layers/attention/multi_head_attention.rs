@@ -13,15 +13,16 @@ use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::attention::masking;
 use crate::layers::attention::projections::Projections;
-use crate::layers::attention::scaled_dot_product::{attend, ScoreSpec};
+use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{known, py_shape};
+use crate::layers::weight_args::kernel_bias_args;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
-use crate::utils::config_args::{config_args, ConfigArg};
-use crate::{keras_bail, ops, Error, Result, Tensor};
+use crate::utils::config_args::ConfigArg;
+use crate::{keras_bail, Error, Result, Tensor};
 
 /// The class name in messages and configs.
 const CLASS: &str = "MultiHeadAttention";
@@ -74,11 +75,12 @@ pub struct MultiHeadAttention {
     built: Option<Built>,
 }
 
-config_args! {
+kernel_bias_args! {
     /// MultiHeadAttention's Keras arguments, in Keras's `get_config()` order
     /// (`activity_regularizer`, kept in the layer's base, is written between the regularizers
     /// and the constraints).
-    pub(crate) struct MultiHeadAttentionArgs in MultiHeadAttention.args, family LayerArgs {
+    pub(crate) struct MultiHeadAttentionArgs in MultiHeadAttention.args, family LayerArgs, of " of every projection"
+    {
         num_heads: usize,
         key_dim: usize,
         /// `None` until set: `key_dim`.
@@ -92,23 +94,7 @@ config_args! {
         output_shape: IntList<usize> = IntList(None),
         attention_axes: IntList<i64> = IntList(None),
         sliding_window: Option<usize> = None,
-        /// Kernel initializer of every projection.
-        kernel_initializer: Initializer = Initializer::glorot_uniform();
-            builder kernel_initializer(initializer: Initializer),
-        /// Bias initializer of every projection.
-        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
-        /// Kernel regularizer of every projection.
-        kernel_regularizer: Option<Regularizer> = None;
-            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Bias regularizer of every projection.
-        bias_regularizer: Option<Regularizer> = None;
-            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Kernel constraint of every projection.
-        kernel_constraint: Option<Constraint> = None;
-            builder kernel_constraint(constraint: Constraint) => Some(constraint),
-        /// Bias constraint of every projection.
-        bias_constraint: Option<Constraint> = None;
-            builder bias_constraint(constraint: Constraint) => Some(constraint),
+    } then {
         seed: Option<u64> = None,
     }
 }
@@ -451,24 +437,7 @@ impl MultiHeadAttention {
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         let key_t = key.unwrap_or(value);
         check_value_key(&known(value), &known(key_t))?;
-        let [query_mask, value_mask, key_mask] = masks;
-        let mask = masking::combined(
-            query,
-            value,
-            [query_mask, value_mask, key_mask],
-            attention_mask,
-            causal,
-            self.args.sliding_window,
-        )?;
-        let project = Projections::project;
-        let p = &b.proj;
-        let gate = match &p.gate {
-            Some(g) => Some(project(g, query, ctx)?),
-            None => None,
-        };
-        let q = project(&p.query, query, ctx)?;
-        let k = project(&p.key, key_t, ctx)?;
-        let v = project(&p.value, value, ctx)?;
+        let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
         let spec = ScoreSpec {
             dot_product_equation: &b.dot_product_equation,
             combine_equation: &b.combine_equation,
@@ -477,13 +446,7 @@ impl MultiHeadAttention {
             scale: 1.0 / (self.args.key_dim as f32).sqrt(),
             dropout: self.args.dropout,
         };
-        let (mut out, weights) =
-            attend(&q, &k, &v, mask.as_ref(), &spec, &self.seeded, ctx.training, return_scores)?;
-        if let Some(g) = gate {
-            out = ops::mul(&out, &g)?;
-        }
-        let out = project(&p.output, &out, ctx)?;
-        Ok(if return_scores { vec![out, weights] } else { vec![out] })
+        b.proj.attend([query, key_t, value], mask.as_ref(), &spec, &self.seeded, return_scores, ctx, Ok)
     }
 }
 

@@ -2,11 +2,16 @@
 //! `key`, an optional sigmoid `gate`, `value` and `attention_output`, made with the layer's
 //! shared weight arguments and run with its activity regularizer.
 
+use std::sync::Mutex;
+
+use keras_engine::Rng;
+
+use crate::layers::attention::scaled_dot_product::{attend, ScoreSpec};
 use crate::layers::core::einsum_dense::EinsumDense;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::weight_args::WeightArgs;
 use crate::layers::Sublayer;
-use crate::{Result, Tensor};
+use crate::{ops, Result, Tensor};
 
 /// Makes the projection sub-layers of one attention layer.
 pub(crate) struct ProjectionMaker<'a> {
@@ -51,6 +56,37 @@ impl Projections {
         let y = d.call(x, ctx)?;
         d.base().record_activity(&y, ctx)?;
         Ok(y)
+    }
+
+    /// Keras's `call` between the projections: the gate (if any), the query, key and value
+    /// projected (`heads` maps the projected key and value: GroupedQueryAttention repeats
+    /// their heads), [`attend`]ed with `spec`, gated and projected to the output; `[output]`
+    /// or `[output, scores]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attend(
+        &self,
+        [query, key, value]: [&Tensor; 3],
+        mask: Option<&Tensor>,
+        spec: &ScoreSpec<'_>,
+        seeded: &Mutex<Option<Rng>>,
+        return_scores: bool,
+        ctx: &mut CallContext,
+        heads: impl Fn(Tensor) -> Result<Tensor>,
+    ) -> Result<Vec<Tensor>> {
+        let project = Projections::project;
+        let gate = match &self.gate {
+            Some(g) => Some(project(g, query, ctx)?),
+            None => None,
+        };
+        let q = project(&self.query, query, ctx)?;
+        let k = heads(project(&self.key, key, ctx)?)?;
+        let v = heads(project(&self.value, value, ctx)?)?;
+        let (mut out, weights) = attend(&q, &k, &v, mask, spec, seeded, ctx.training, return_scores)?;
+        if let Some(g) = gate {
+            out = ops::mul(&out, &g)?;
+        }
+        let out = project(&self.output, &out, ctx)?;
+        Ok(if return_scores { vec![out, weights] } else { vec![out] })
     }
 
     /// The sub-layers under the attribute names Keras saves them with (query, key, gate,

@@ -8,10 +8,9 @@ use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::weight_args::WeightArgs;
+use crate::layers::weight_args::{kernel_bias_args, WeightArgs};
 use crate::regularizers::Regularizer;
 use crate::setters::setters;
-use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Densely-connected layer (Keras `keras.layers.Dense`). Kernel shape `(input_dim, units)`.
@@ -27,31 +26,16 @@ pub struct Dense {
     bias: Option<Variable>,
 }
 
-config_args! {
+kernel_bias_args! {
     /// Dense's Keras arguments, in Keras's `get_config()` order.
-    pub(crate) struct DenseArgs in Dense.args, family LayerArgs {
+    pub(crate) struct DenseArgs in Dense.args, family LayerArgs, of ""
+    {
         units: usize,
         /// Sets the activation by object.
         activation: Activation = Activation::Linear; builder with_activation(activation: Activation),
         /// Whether to add a bias (default true).
         use_bias: bool = true; builder use_bias(use_bias: bool),
-        /// Kernel initializer.
-        kernel_initializer: Initializer = Initializer::glorot_uniform();
-            builder kernel_initializer(initializer: Initializer),
-        /// Bias initializer.
-        bias_initializer: Initializer = Initializer::Zeros; builder bias_initializer(initializer: Initializer),
-        /// Penalty of the kernel added to the training loss (Keras `kernel_regularizer`).
-        kernel_regularizer: Option<Regularizer> = None;
-            builder kernel_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Penalty of the bias added to the training loss (Keras `bias_regularizer`).
-        bias_regularizer: Option<Regularizer> = None;
-            builder bias_regularizer(regularizer: Regularizer) => Some(regularizer),
-        /// Constraint applied to the kernel after each optimizer update (Keras `kernel_constraint`).
-        kernel_constraint: Option<Constraint> = None;
-            builder kernel_constraint(constraint: Constraint) => Some(constraint),
-        /// Constraint applied to the bias after each optimizer update (Keras `bias_constraint`).
-        bias_constraint: Option<Constraint> = None;
-            builder bias_constraint(constraint: Constraint) => Some(constraint),
+    } then {
     }
 }
 

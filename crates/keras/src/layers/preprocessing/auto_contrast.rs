@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::color::map_range;
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, value_range};
+use super::image_common::{image_call, image_layer_impl, image_shape};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -71,12 +71,9 @@ impl AutoContrast {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = AutoContrastArgs::read_args(&mut LayerCfg::new(cfg, "AutoContrast"))?;
         let mut l = AutoContrast::new();
-        let (a, b, value_range) = value_range(&args.value_range, true)?;
-        l.vrange = (a as f32, b as f32);
-        l.args = AutoContrastArgs { value_range, ..args };
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        l.set_value_range(&args.value_range)?;
+        l.args = AutoContrastArgs { value_range: l.args.value_range, ..args };
+        configured(l, cfg)
     }
 
     /// The layer on channels-last images (Keras's `transform_images`, the same with
@@ -116,11 +113,4 @@ impl AutoContrast {
     }
 }
 
-impl Layer for AutoContrast {
-    preprocessing_layer_boilerplate!("AutoContrast", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(AutoContrast, "AutoContrast", same_shape);

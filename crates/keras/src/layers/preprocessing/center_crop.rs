@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate};
+use super::image_common::{image_call, image_layer_impl, image_shape};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -71,11 +71,4 @@ impl CenterCrop {
     }
 }
 
-impl Layer for CenterCrop {
-    preprocessing_layer_boilerplate!("CenterCrop", resized);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(CenterCrop, "CenterCrop", resized);

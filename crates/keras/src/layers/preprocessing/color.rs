@@ -109,6 +109,23 @@ pub(crate) fn transform_last<P>(
     })
 }
 
+/// A color layer's `call` on channels-last images: in training, the per-image parameters
+/// `draw(n)` (for `n` images) handed to `apply`; in inference the images pass unchanged.
+pub(crate) fn train_call<P>(
+    x: &crate::Tensor,
+    layer: &str,
+    training: bool,
+    draw: impl FnOnce(usize) -> Vec<P>,
+    apply: impl FnOnce(&mut Images, &[P]) -> Result<()>,
+) -> Result<crate::Tensor> {
+    let mut img = Images::from_tensor(x, &format!("Layer {layer}"))?;
+    if training {
+        let params = draw(img.n);
+        apply(&mut img, &params)?;
+    }
+    img.into_tensor()
+}
+
 /// Declares a color layer whose Keras arguments are `data_format`, `factor` (read by the base
 /// layer's `_set_factor` with `bounds`), `value_range` (sorted when `sort`) and `seed`, in this
 /// `get_config()` order: the struct (fields `base`, `args`, `factor`, `vrange`, `rng`), its
@@ -179,12 +196,10 @@ macro_rules! factor_layer {
             pub fn from_config(cfg: &Value) -> Result<Self> {
                 let args = $Args::read_args(&mut LayerCfg::new(cfg, $class))?;
                 let mut l = $Name::with_factor(&args.factor);
-                let (a, b, value_range) = value_range(&args.value_range, $sort)?;
-                l.vrange = (a as f32, b as f32);
-                l.args = $Args { factor: l.args.factor, value_range, ..args };
-                l.base.apply_config(cfg);
-                l.base.take_pending()?;
-                Ok(l)
+                l.set_value_range(&args.value_range)?;
+                let a = l.args;
+                l.args = $Args { factor: a.factor, value_range: a.value_range, ..args };
+                $crate::layers::layer::configured(l, cfg)
             }
 
             /// One draw of `f` per image (`n` images) from the layer's random stream.

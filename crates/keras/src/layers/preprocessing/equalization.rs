@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, value_range};
+use super::image_common::{image_call, image_layer_impl, image_shape};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -81,12 +81,9 @@ impl Equalization {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = EqualizationArgs::read_args(&mut LayerCfg::new(cfg, "Equalization"))?;
         let mut l = Equalization::new().bins(args.bins);
-        let (a, b, value_range) = value_range(&args.value_range, true)?;
-        l.vrange = (a, b);
-        l.args = EqualizationArgs { value_range, ..args };
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        l.set_value_range(&args.value_range)?;
+        l.args = EqualizationArgs { value_range: l.args.value_range, ..args };
+        configured(l, cfg)
     }
 
     /// Keras's `transform_images` (in training): `images` (in the layer's data format)
@@ -160,11 +157,4 @@ impl Equalization {
     }
 }
 
-impl Layer for Equalization {
-    preprocessing_layer_boilerplate!("Equalization", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(Equalization, "Equalization", same_shape);

@@ -168,24 +168,84 @@ pub(crate) fn value_range(v: &Value, sort: bool) -> Result<(f64, f64, Value)> {
 /// `value_range` argument (sorted or not), written to `self.args.value_range`, and handed to
 /// `|layer, min, max| ...` to keep in the layer's own form; a bad range is the layer's pending
 /// error.
+///
+/// It also writes `set_value_range(&mut self, v: &Value) -> Result<()>`, the same check on a
+/// config value, for the layer's `from_config` (where a bad range is an error at once).
 macro_rules! value_range_builder {
     ($(#[$doc:meta])* sort: $sort:expr, |$l:ident, $a:ident, $b:ident| $set:expr) => {
         $(#[$doc])*
         pub fn value_range(mut self, min: f64, max: f64) -> Self {
-            use $crate::layers::preprocessing::image_common::{num, value_range};
-            match value_range(&serde_json::json!([num(min), num(max)]), $sort) {
-                Ok(($a, $b, j)) => {
-                    let $l = &mut self;
-                    $set;
-                    $l.args.value_range = j;
-                }
-                Err(e) => self.base.fail(e),
+            use $crate::layers::preprocessing::image_common::num;
+            if let Err(e) = self.set_value_range(&serde_json::json!([num(min), num(max)])) {
+                self.base.fail(e);
             }
             self
+        }
+
+        /// Checks and keeps a `value_range` config value (the builder's check).
+        fn set_value_range(&mut self, v: &serde_json::Value) -> $crate::Result<()> {
+            let ($a, $b, j) = $crate::layers::preprocessing::image_common::value_range(v, $sort)?;
+            let $l = &mut *self;
+            $set;
+            $l.args.value_range = j;
+            Ok(())
         }
     };
 }
 pub(crate) use value_range_builder;
+
+/// The `factor(f)` builder of a layer applied to a random share of the images (the
+/// probability range `[0, f]`, Keras's base `_set_factor` within `[0, 1]`), kept in
+/// `self.factor` and `self.args.factor`; also `set_factor(&mut self, v: &Value)`, the same
+/// check on a config value (a pending error either way).
+macro_rules! probability_factor_builder {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        pub fn factor(mut self, f: f64) -> Self {
+            self.set_factor(&$crate::layers::preprocessing::image_common::num(f));
+            self
+        }
+
+        fn set_factor(&mut self, v: &serde_json::Value) {
+            use $crate::layers::preprocessing::image_common::{base_factor, keep_range};
+            keep_range(&mut self.base, base_factor(v, (0, 1)), &mut self.factor, &mut self.args.factor);
+        }
+    };
+}
+pub(crate) use probability_factor_builder;
+
+/// The `from_config` of an image layer whose checked arguments each have a setter
+/// (`set_factor(factor)`: `self.set_factor(&args.factor)`, a bad value the pending error) and
+/// whose `value_range` is checked last: the layer rebuilt from `Self::new()` with the
+/// setters, the `keep` arguments copied, the base config applied, and the first error
+/// returned instead of the layer.
+macro_rules! checked_from_config {
+    ($Args:ident, $class:literal, [$($set:ident($key:ident)),*], keep [$($k:ident),*]) => {
+        /// Rebuilds from a Keras config (with the builders' checks).
+        pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+            let args = $Args::read_args(&mut $crate::layers::layer_args::LayerCfg::new(cfg, $class))?;
+            let mut l = Self::new();
+            $(l.$set(&args.$key);)*
+            if let Err(e) = l.set_value_range(&args.value_range) {
+                l.base.fail(e);
+            }
+            l.args = $Args { $($k: args.$k,)* ..l.args };
+            $crate::layers::layer::configured(l, cfg)
+        }
+    };
+}
+pub(crate) use checked_from_config;
+
+/// Keras's `_set_factor_by_name`: the base factor rules in `[0, 1]` for the argument `name`,
+/// with its own message.
+pub(crate) fn named_factor(v: &Value, name: &str) -> Result<(f64, f64, Value)> {
+    base_factor(v, (0, 1)).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "The `{name}` argument should be a number (or a list of two numbers) in the range [0, 1]. \
+             Received: factor={v}"
+        ))
+    })
+}
 
 /// `v` as a config number (`0` for a value JSON cannot hold: NaN, infinities).
 pub(crate) fn number(v: f64) -> Number {
@@ -230,6 +290,91 @@ macro_rules! preprocessing_layer_boilerplate {
     };
 }
 pub(crate) use preprocessing_layer_boilerplate;
+
+/// `impl Layer for $Name`: [`preprocessing_layer_boilerplate!`] and the `get_config()` of a
+/// layer whose Keras arguments are all declared in its `args` (after the base layer's keys).
+macro_rules! image_layer_impl {
+    ($Name:ident, $class:literal, $shape:ident) => {
+        impl Layer for $Name {
+            $crate::layers::preprocessing::image_common::preprocessing_layer_boilerplate!($class, $shape);
+            fn get_config(&self) -> serde_json::Value {
+                let mut m = self.base.base_config();
+                self.args.write_args(&mut m);
+                serde_json::Value::Object(m)
+            }
+        }
+    };
+}
+pub(crate) use image_layer_impl;
+
+/// The `fill_mode` builder of an affine layer (`self.args.fill_mode`).
+macro_rules! fill_mode_builder {
+    () => {
+        /// How points outside the image are filled: `"reflect"` (default), `"wrap"`,
+        /// `"constant"` or `"nearest"`.
+        pub fn fill_mode(mut self, mode: &str) -> Self {
+            match mode.parse() {
+                Ok(m) => self.args.fill_mode = m,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+    };
+}
+pub(crate) use fill_mode_builder;
+
+/// The `interpolation` builder of an affine layer (`self.args.interpolation`), with the
+/// `name` and `data_format` builders every image layer has.
+macro_rules! interpolation_builder {
+    () => {
+        /// `"bilinear"` (default) or `"nearest"`.
+        pub fn interpolation(mut self, name: &str) -> Self {
+            match name.parse() {
+                Ok(i) => self.args.interpolation = i,
+                Err(e) => self.base.fail(e),
+            }
+            self
+        }
+        crate::layers::builders::name_builder!();
+        crate::layers::reshaping::args::data_format_builder!(args);
+    };
+}
+pub(crate) use interpolation_builder;
+
+/// A checked `(lower, upper, config value)` argument kept by a builder: the range in `range`
+/// and the config value in `cfg`; an error becomes the layer's pending error (on `base`).
+pub(crate) fn keep_range<T: RangeBound>(
+    base: &mut crate::layers::LayerBase,
+    checked: Result<(f64, f64, Value)>,
+    range: &mut (T, T),
+    cfg: &mut Value,
+) {
+    match checked {
+        Ok((a, b, j)) => {
+            *range = (T::of(a), T::of(b));
+            *cfg = j;
+        }
+        Err(e) => base.fail(e),
+    }
+}
+
+/// The float type a layer keeps a checked range in (`f64` as read, `f32` for pixel values).
+pub(crate) trait RangeBound {
+    /// `v` in this type (`as` cast).
+    fn of(v: f64) -> Self;
+}
+
+impl RangeBound for f64 {
+    fn of(v: f64) -> Self {
+        v
+    }
+}
+
+impl RangeBound for f32 {
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+}
 
 /// The output shape (the input's) of a layer that needs RGB images: Keras's
 /// `RandomColorDegeneration.compute_output_shape` checks (`s` channels-last).

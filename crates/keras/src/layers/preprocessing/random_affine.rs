@@ -6,11 +6,11 @@ use keras_engine::Rng;
 use serde_json::{json, Number, Value};
 
 use super::image_common::{
-    base_factor, image_call, image_shape, num, number, pair_factor, preprocessing_layer_boilerplate, uniform,
-    LayerRng,
+    base_factor, fill_mode_builder, image_call, image_layer_impl, image_shape, interpolation_builder, num,
+    number, pair_factor, uniform, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
 use crate::preprocessing::image::affine::{
     compute_affine_matrix, transform_images, AffineInterpolation, FillMode,
@@ -73,25 +73,8 @@ macro_rules! sampling {
 /// The builders of the affine layers' sampling arguments that parse a name.
 macro_rules! sampling_builders {
     () => {
-        /// How points outside the image are filled: `"reflect"` (default), `"wrap"`,
-        /// `"constant"` or `"nearest"`.
-        pub fn fill_mode(mut self, mode: &str) -> Self {
-            match mode.parse() {
-                Ok(m) => self.args.fill_mode = m,
-                Err(e) => self.base.fail(e),
-            }
-            self
-        }
-        /// `"bilinear"` (default) or `"nearest"`.
-        pub fn interpolation(mut self, name: &str) -> Self {
-            match name.parse() {
-                Ok(i) => self.args.interpolation = i,
-                Err(e) => self.base.fail(e),
-            }
-            self
-        }
-        crate::layers::builders::name_builder!();
-        crate::layers::reshaping::args::data_format_builder!(args);
+        fill_mode_builder!();
+        interpolation_builder!();
     };
 }
 
@@ -155,9 +138,7 @@ impl RandomRotation {
         let args = RandomRotationArgs::read_args(&mut LayerCfg::new(cfg, "RandomRotation"))?;
         let mut l = RandomRotation::with_factor(&args.factor);
         l.args = RandomRotationArgs { factor: l.args.factor, ..args };
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 
@@ -172,14 +153,7 @@ impl RandomRotation {
     }
 }
 
-impl Layer for RandomRotation {
-    preprocessing_layer_boilerplate!("RandomRotation", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomRotation, "RandomRotation", same_shape);
 
 const ZOOM_MSG: &str =
     "The `height_factor` and `width_factor` arguments should be a number (or a list of two \
@@ -272,9 +246,7 @@ impl RandomZoom {
         let args = RandomZoomArgs::read_args(&mut LayerCfg::new(cfg, "RandomZoom"))?;
         let mut l = RandomZoom::with_factors(&args.height_factor, &args.width_factor);
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 
@@ -292,14 +264,7 @@ impl RandomZoom {
     }
 }
 
-impl Layer for RandomZoom {
-    preprocessing_layer_boilerplate!("RandomZoom", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomZoom, "RandomZoom", same_shape);
 
 /// Keras's `_get_zoom_matrix` (zoom about the image centre).
 pub(crate) fn zoom_matrix(zh: f32, zw: f32, h: usize, w: usize) -> [f32; 8] {
@@ -367,9 +332,7 @@ impl RandomTranslation {
         let args = RandomTranslationArgs::read_args(&mut LayerCfg::new(cfg, "RandomTranslation"))?;
         let mut l = RandomTranslation::with_factors(&args.height_factor, &args.width_factor);
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 
@@ -384,11 +347,4 @@ impl RandomTranslation {
     }
 }
 
-impl Layer for RandomTranslation {
-    preprocessing_layer_boilerplate!("RandomTranslation", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomTranslation, "RandomTranslation", same_shape);

@@ -3,11 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::color::{check_gray_input, factor_layer, gray, transform_last};
-use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
-};
+use super::color::{check_gray_input, factor_layer, gray, train_call, transform_last};
+use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -64,22 +61,10 @@ impl RandomColorDegeneration {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         let (lo, hi) = self.factor;
-        let factors = self.draws(img.n, |r| uniform(r, lo, hi) as f32);
-        self.apply(&mut img, &factors)?;
-        img.into_tensor()
+        let draw = |n| self.draws(n, |r| uniform(r, lo, hi) as f32);
+        train_call(x, &self.base.name, ctx.training, draw, |img, f| self.apply(img, f))
     }
 }
 
-impl Layer for RandomColorDegeneration {
-    preprocessing_layer_boilerplate!("RandomColorDegeneration", rgb_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomColorDegeneration, "RandomColorDegeneration", rgb_shape);

@@ -2,12 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
-};
+use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -74,11 +71,10 @@ impl RandomContrast {
         RandomContrast { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
     }
 
-    /// The `(min, max)` the output is clipped to.
-    pub fn value_range(mut self, min: f64, max: f64) -> Self {
-        self.range = (min, max);
-        self.args.value_range = json!([num(min), num(max)]);
-        self
+    crate::layers::preprocessing::image_common::value_range_builder! {
+        /// The `(min, max)` the output is clipped to.
+        sort: false,
+        |l, a, b| l.range = (a, b)
     }
 
     crate::layers::builders::name_builder!();
@@ -89,12 +85,10 @@ impl RandomContrast {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RandomContrastArgs::read_args(&mut LayerCfg::new(cfg, "RandomContrast"))?;
         let mut l = RandomContrast::with(&args.factor);
-        let (a, b, value_range) = value_range(&args.value_range, false)?;
-        l.range = (a, b);
-        l.args = RandomContrastArgs { factor: l.args.factor, value_range, ..args };
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        l.set_value_range(&args.value_range)?;
+        let a = l.args;
+        l.args = RandomContrastArgs { factor: a.factor, value_range: a.value_range, ..args };
+        configured(l, cfg)
     }
 }
 
@@ -128,14 +122,7 @@ impl RandomContrast {
     }
 }
 
-impl Layer for RandomContrast {
-    preprocessing_layer_boilerplate!("RandomContrast", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomContrast, "RandomContrast", same_shape);
 
 /// Keras `keras.layers.RandomBrightness`: in training, adds `d * (max - min)` to each image
 /// with `d` drawn from the `factor` range (within `[-1, 1]`), clipped to `value_range`.
@@ -197,12 +184,10 @@ impl RandomBrightness {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RandomBrightnessArgs::read_args(&mut LayerCfg::new(cfg, "RandomBrightness"))?;
         let mut l = RandomBrightness::with(&args.factor);
-        let (a, b, value_range) = value_range(&args.value_range, true)?;
-        l.range = (a, b);
-        l.args = RandomBrightnessArgs { factor: l.args.factor, value_range, ..args };
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        l.set_value_range(&args.value_range)?;
+        let a = l.args;
+        l.args = RandomBrightnessArgs { factor: a.factor, value_range: a.value_range, ..args };
+        configured(l, cfg)
     }
 }
 
@@ -226,11 +211,4 @@ impl RandomBrightness {
     }
 }
 
-impl Layer for RandomBrightness {
-    preprocessing_layer_boilerplate!("RandomBrightness", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomBrightness, "RandomBrightness", same_shape);

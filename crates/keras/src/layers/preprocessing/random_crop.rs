@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::image_common::{image_call, image_shape, preprocessing_layer_boilerplate, LayerRng};
+use super::image_common::{image_call, image_layer_impl, image_shape, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -102,11 +102,4 @@ impl RandomCrop {
     }
 }
 
-impl Layer for RandomCrop {
-    preprocessing_layer_boilerplate!("RandomCrop", resized);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomCrop, "RandomCrop", resized);

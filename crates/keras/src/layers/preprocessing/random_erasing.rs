@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 
 use super::color::transform_last;
 use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
+    checked_from_config, image_call, image_layer_impl, image_shape, keep_range, named_factor, num,
+    probability_factor_builder, uniform, value_range_builder, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::layer_args::LayerArgs;
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -87,14 +87,6 @@ impl Default for RandomErasing {
     }
 }
 
-/// The arguments `set` checks.
-enum Arg {
-    Factor,
-    Scale,
-    Fill,
-    Range,
-}
-
 impl RandomErasing {
     /// Keras's defaults: `factor=1.0`, `scale=(0.02, 0.33)`, noise fill, values in `[0, 255]`.
     pub fn new() -> Self {
@@ -109,81 +101,53 @@ impl RandomErasing {
         }
     }
 
-    /// The erasing probability range: `[0, f]` (within `[0, 1]`).
-    pub fn factor(self, f: f64) -> Self {
-        self.set(Arg::Factor, &num(f))
+    probability_factor_builder! {
+        /// The erasing probability range: `[0, f]` (within `[0, 1]`).
     }
 
     /// The range `[lower, upper]` of the box's area shares (within `[0, 1]`).
-    pub fn scale(self, lower: f64, upper: f64) -> Self {
-        self.set(Arg::Scale, &json!([num(lower), num(upper)]))
+    pub fn scale(mut self, lower: f64, upper: f64) -> Self {
+        self.set_scale(&json!([num(lower), num(upper)]));
+        self
+    }
+
+    fn set_scale(&mut self, v: &Value) {
+        keep_range(&mut self.base, named_factor(v, "scale"), &mut self.scale, &mut self.args.scale);
     }
 
     /// Fills boxes with `v` (instead of noise).
-    pub fn fill_value(self, v: f64) -> Self {
-        self.set(Arg::Fill, &num(v))
+    pub fn fill_value(mut self, v: f64) -> Self {
+        self.set_fill(&num(v));
+        self
     }
 
     /// Fills boxes with one value per channel (RGB images).
-    pub fn fill_rgb(self, v: [f64; 3]) -> Self {
-        self.set(Arg::Fill, &json!([num(v[0]), num(v[1]), num(v[2])]))
+    pub fn fill_rgb(mut self, v: [f64; 3]) -> Self {
+        self.set_fill(&json!([num(v[0]), num(v[1]), num(v[2])]));
+        self
     }
 
-    /// The range of the pixel values (kept as given, as Keras does).
-    pub fn value_range(self, min: f64, max: f64) -> Self {
-        self.set(Arg::Range, &json!([num(min), num(max)]))
-    }
-
-    fn set(mut self, arg: Arg, v: &Value) -> Self {
-        let r = match arg {
-            Arg::Factor => base_factor(v, (0, 1)).map(|(a, b, j)| {
-                self.factor = (a, b);
-                self.args.factor = j;
-            }),
-            Arg::Scale => base_factor(v, (0, 1))
-                .map_err(|_| {
-                    Error::InvalidArgument(format!(
-                        "The `scale` argument should be a number (or a list of two numbers) in the range \
-                         [0, 1]. Received: factor={v}"
-                    ))
-                })
-                .map(|(a, b, j)| {
-                    self.scale = (a, b);
-                    self.args.scale = j;
-                }),
-            Arg::Fill => fill_value(v).map(|f| {
+    fn set_fill(&mut self, v: &Value) {
+        match fill_value(v) {
+            Ok(f) => {
                 self.fill = f;
                 self.args.fill_value = v.clone();
-            }),
-            Arg::Range => value_range(v, false).map(|(a, b, j)| {
-                self.vrange = (a as f32, b as f32);
-                self.args.value_range = j;
-            }),
-        };
-        if let Err(e) = r {
-            self.base.fail(e);
+            }
+            Err(e) => self.base.fail(e),
         }
-        self
+    }
+
+    value_range_builder! {
+        /// The range of the pixel values (kept as given, as Keras does).
+        sort: false,
+        |l, a, b| l.vrange = (a as f32, b as f32)
     }
 
     crate::layers::builders::name_builder!();
 
     crate::layers::reshaping::args::data_format_builder!(args);
 
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = RandomErasingArgs::read_args(&mut LayerCfg::new(cfg, "RandomErasing"))?;
-        let mut l = RandomErasing::new()
-            .set(Arg::Factor, &args.factor)
-            .set(Arg::Scale, &args.scale)
-            .set(Arg::Fill, &args.fill_value)
-            .set(Arg::Range, &args.value_range);
-        l.base.take_pending()?;
-        l.args.data_format = args.data_format;
-        l.args.seed = args.seed;
-        l.base.apply_config(cfg);
-        Ok(l)
-    }
+    checked_from_config!(RandomErasingArgs, "RandomErasing", [set_factor(factor), set_scale(scale), set_fill(fill_value)], keep [data_format, seed]);
 
     /// Keras's `transform_images` with explicit parameters: in image `i` (of `images`, in the
     /// layer's data format) where `apply[i]`, the pixels with `x0 <= col < x1` and
@@ -283,11 +247,4 @@ fn erase(img: &mut Images, params: &[(bool, [f32; 4])], fill: &[f32]) {
     }
 }
 
-impl Layer for RandomErasing {
-    preprocessing_layer_boilerplate!("RandomErasing", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomErasing, "RandomErasing", same_shape);

@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 
 use super::color::transform_last;
 use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
+    checked_from_config, image_call, image_layer_impl, image_shape, keep_range, named_factor, num,
+    probability_factor_builder, uniform, value_range_builder, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::layer_args::LayerArgs;
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
 use crate::{Error, Result, Tensor};
@@ -93,17 +93,6 @@ fn kernel_size(v: &Value) -> Result<(usize, usize, Value)> {
     }
 }
 
-/// Keras's `_set_factor_by_name` for `sigma`: the base factor rules in `[0, 1]`, with its
-/// own message.
-fn sigma_range(v: &Value) -> Result<(f64, f64, Value)> {
-    base_factor(v, (0, 1)).map_err(|_| {
-        Error::InvalidArgument(format!(
-            "The `sigma` argument should be a number (or a list of two numbers) in the range [0, 1]. \
-             Received: factor={v}"
-        ))
-    })
-}
-
 impl Default for RandomGaussianBlur {
     fn default() -> Self {
         Self::new()
@@ -124,69 +113,47 @@ impl RandomGaussianBlur {
         }
     }
 
-    /// The blur probability range: `[0, f]` (within `[0, 1]`).
-    pub fn factor(self, f: f64) -> Self {
-        self.set(Arg::Factor, &num(f))
+    probability_factor_builder! {
+        /// The blur probability range: `[0, f]` (within `[0, 1]`).
     }
 
     /// An odd kernel size (both axes).
-    pub fn kernel_size(self, k: usize) -> Self {
-        self.set(Arg::Kernel, &json!(k))
+    pub fn kernel_size(mut self, k: usize) -> Self {
+        self.set_kernel(&json!(k));
+        self
+    }
+
+    fn set_kernel(&mut self, v: &Value) {
+        match kernel_size(v) {
+            Ok((a, b, j)) => {
+                self.kernel = (a, b);
+                self.args.kernel_size = j;
+            }
+            Err(e) => self.base.fail(e),
+        }
     }
 
     /// The standard deviation range: `[0, s]` (within `[0, 1]`).
-    pub fn sigma(self, s: f64) -> Self {
-        self.set(Arg::Sigma, &num(s))
-    }
-
-    /// The range of the pixel values (kept as given, as Keras does).
-    pub fn value_range(self, min: f64, max: f64) -> Self {
-        self.set(Arg::Range, &json!([num(min), num(max)]))
-    }
-
-    fn set(mut self, arg: Arg, v: &Value) -> Self {
-        let r = match arg {
-            Arg::Factor => base_factor(v, (0, 1)).map(|(a, b, j)| {
-                self.factor = (a, b);
-                self.args.factor = j;
-            }),
-            Arg::Kernel => kernel_size(v).map(|(a, b, j)| {
-                self.kernel = (a, b);
-                self.args.kernel_size = j;
-            }),
-            Arg::Sigma => sigma_range(v).map(|(a, b, j)| {
-                self.sigma = (a, b);
-                self.args.sigma = j;
-            }),
-            Arg::Range => value_range(v, false).map(|(a, b, j)| {
-                self.vrange = (a as f32, b as f32);
-                self.args.value_range = j;
-            }),
-        };
-        if let Err(e) = r {
-            self.base.fail(e);
-        }
+    pub fn sigma(mut self, s: f64) -> Self {
+        self.set_sigma(&num(s));
         self
+    }
+
+    fn set_sigma(&mut self, v: &Value) {
+        keep_range(&mut self.base, named_factor(v, "sigma"), &mut self.sigma, &mut self.args.sigma);
+    }
+
+    value_range_builder! {
+        /// The range of the pixel values (kept as given, as Keras does).
+        sort: false,
+        |l, a, b| l.vrange = (a as f32, b as f32)
     }
 
     crate::layers::builders::name_builder!();
 
     crate::layers::reshaping::args::data_format_builder!(args);
 
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = RandomGaussianBlurArgs::read_args(&mut LayerCfg::new(cfg, "RandomGaussianBlur"))?;
-        let mut l = RandomGaussianBlur::new()
-            .set(Arg::Factor, &args.factor)
-            .set(Arg::Kernel, &args.kernel_size)
-            .set(Arg::Sigma, &args.sigma)
-            .set(Arg::Range, &args.value_range);
-        l.base.take_pending()?;
-        l.args.data_format = args.data_format;
-        l.args.seed = args.seed;
-        l.base.apply_config(cfg);
-        Ok(l)
-    }
+    checked_from_config!(RandomGaussianBlurArgs, "RandomGaussianBlur", [set_factor(factor), set_kernel(kernel_size), set_sigma(sigma)], keep [data_format, seed]);
 
     /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the
     /// layer's data format) is blurred where `apply[i]`, with the standard deviations
@@ -232,14 +199,6 @@ impl RandomGaussianBlur {
         self.apply(&mut img, &apply, sigma)?;
         img.into_tensor()
     }
-}
-
-/// The arguments `set` checks.
-enum Arg {
-    Factor,
-    Kernel,
-    Sigma,
-    Range,
 }
 
 /// Keras's (TensorFlow backend) `gaussian_blur` kernel: 1-D Gaussians of `size.0` points with
@@ -292,11 +251,4 @@ fn depthwise_same(img: &Images, b: usize, kernel: &[f32], kh: usize, kw: usize) 
     out
 }
 
-impl Layer for RandomGaussianBlur {
-    preprocessing_layer_boilerplate!("RandomGaussianBlur", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomGaussianBlur, "RandomGaussianBlur", same_shape);

@@ -2,10 +2,8 @@
 
 use serde_json::{Number, Value};
 
-use super::color::{check_gray_input, gray, transform_last};
-use super::image_common::{
-    image_call, image_shape, number, preprocessing_layer_boilerplate, uniform, LayerRng,
-};
+use super::color::{check_gray_input, gray, train_call, transform_last};
+use super::image_common::{image_call, image_layer_impl, image_shape, number, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -88,15 +86,9 @@ impl RandomGrayscale {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         let p = self.args.factor.as_f64().unwrap_or(0.0);
-        let apply: Vec<bool> =
-            self.rng.with(self.args.seed, |r| (0..img.n).map(|_| uniform(r, 0.0, 1.0) < p).collect());
-        apply_gray(&mut img, &apply)?;
-        img.into_tensor()
+        let draw = |n| self.rng.with(self.args.seed, |r| (0..n).map(|_| uniform(r, 0.0, 1.0) < p).collect());
+        train_call(x, &self.base.name, ctx.training, draw, apply_gray)
     }
 }
 
@@ -115,11 +107,4 @@ fn apply_gray(img: &mut Images, apply: &[bool]) -> Result<()> {
     Ok(())
 }
 
-impl Layer for RandomGrayscale {
-    preprocessing_layer_boilerplate!("RandomGrayscale", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomGrayscale, "RandomGrayscale", same_shape);

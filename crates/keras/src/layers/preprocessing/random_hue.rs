@@ -2,11 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::color::{check_rgb, factor_layer, hsv_to_rgb, map_range, rgb_to_hsv, transform_last};
-use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
-};
+use super::color::{check_rgb, factor_layer, hsv_to_rgb, map_range, rgb_to_hsv, train_call, transform_last};
+use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -66,25 +63,15 @@ impl RandomHue {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         let (lo, hi) = self.factor;
-        let shifts = self.draws(img.n, |r| {
-            let sign = if r.uniform_f64() > 0.5 { -1.0 } else { 1.0 };
-            (sign * uniform(r, lo, hi) * 0.5) as f32
-        });
-        self.apply(&mut img, &shifts)?;
-        img.into_tensor()
+        let draw = |n| {
+            self.draws(n, |r| {
+                let sign = if r.uniform_f64() > 0.5 { -1.0 } else { 1.0 };
+                (sign * uniform(r, lo, hi) * 0.5) as f32
+            })
+        };
+        train_call(x, &self.base.name, ctx.training, draw, |img, s| self.apply(img, s))
     }
 }
 
-impl Layer for RandomHue {
-    preprocessing_layer_boilerplate!("RandomHue", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomHue, "RandomHue", same_shape);

@@ -2,11 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::color::{factor_layer, transform_last};
-use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range,
-    LayerRng,
-};
+use super::color::{factor_layer, train_call, transform_last};
+use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -53,25 +50,18 @@ impl RandomInvert {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         let (lo, hi) = self.factor;
-        let apply = self.draws(img.n, |r| {
-            let p = uniform(r, lo, hi);
-            uniform(r, 0.0, 1.0) < p
-        });
-        self.apply(&mut img, &apply);
-        img.into_tensor()
+        let draw = |n| {
+            self.draws(n, |r| {
+                let p = uniform(r, lo, hi);
+                uniform(r, 0.0, 1.0) < p
+            })
+        };
+        train_call(x, &self.base.name, ctx.training, draw, |img, a| {
+            self.apply(img, a);
+            Ok(())
+        })
     }
 }
 
-impl Layer for RandomInvert {
-    preprocessing_layer_boilerplate!("RandomInvert", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomInvert, "RandomInvert", same_shape);

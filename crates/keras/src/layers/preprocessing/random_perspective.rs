@@ -5,10 +5,11 @@ use serde_json::{json, Number, Value};
 
 use super::color::transform_last;
 use super::image_common::{
-    base_factor, image_call, image_shape, num, number, preprocessing_layer_boilerplate, uniform, LayerRng,
+    image_call, image_layer_impl, image_shape, interpolation_builder, number, probability_factor_builder,
+    uniform, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::affine::{transform_images, AffineInterpolation, FillMode};
 use crate::preprocessing::image::images::Images;
@@ -77,20 +78,8 @@ impl RandomPerspective {
         }
     }
 
-    /// The warp probability range: `[0, f]` (within `[0, 1]`).
-    pub fn factor(self, f: f64) -> Self {
-        self.set_factor(&num(f))
-    }
-
-    fn set_factor(mut self, v: &Value) -> Self {
-        match base_factor(v, (0, 1)) {
-            Ok((a, b, j)) => {
-                self.factor = (a, b);
-                self.args.factor = j;
-            }
-            Err(e) => self.base.fail(e),
-        }
-        self
+    probability_factor_builder! {
+        /// The warp probability range: `[0, f]` (within `[0, 1]`).
     }
 
     /// The corner displacement range `[-s / 2, s / 2]` (times the corner's coordinates).
@@ -111,28 +100,16 @@ impl RandomPerspective {
         }
     }
 
-    /// `"bilinear"` (default) or `"nearest"`.
-    pub fn interpolation(mut self, name: &str) -> Self {
-        match name.parse() {
-            Ok(i) => self.args.interpolation = i,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
-
-    crate::layers::builders::name_builder!();
-
-    crate::layers::reshaping::args::data_format_builder!(args);
+    interpolation_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RandomPerspectiveArgs::read_args(&mut LayerCfg::new(cfg, "RandomPerspective"))?;
-        let mut l = RandomPerspective::new().set_factor(&args.factor);
+        let mut l = RandomPerspective::new();
+        l.set_factor(&args.factor);
         l.args = RandomPerspectiveArgs { factor: l.args.factor, ..args };
         l.check_scale();
-        l.base.take_pending()?;
-        l.base.apply_config(cfg);
-        Ok(l)
+        configured(l, cfg)
     }
 
     /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the
@@ -238,11 +215,4 @@ fn homography(start: &Corners, end: &Corners) -> [f32; 8] {
     t
 }
 
-impl Layer for RandomPerspective {
-    preprocessing_layer_boilerplate!("RandomPerspective", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomPerspective, "RandomPerspective", same_shape);

@@ -3,10 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::color::{factor_layer, map_range, transform_last};
-use super::image_common::{
-    base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, value_range, LayerRng,
-};
+use super::color::{factor_layer, map_range, train_call, transform_last};
+use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -60,26 +58,19 @@ impl RandomPosterization {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         // In f64 and saturating: the bounds may be any numbers a config holds.
         let (lo, hi) = (self.factor.0.trunc(), self.factor.1.trunc());
-        let shifts = self.draws(img.n, |r| {
-            let bits = if lo != hi { lo + (r.uniform_f64() * (hi - lo)).floor() } else { lo };
-            8i64.saturating_sub(bits as i64).clamp(0, 7) as u8
-        });
-        self.apply(&mut img, &shifts);
-        img.into_tensor()
+        let draw = |n| {
+            self.draws(n, |r| {
+                let bits = if lo != hi { lo + (r.uniform_f64() * (hi - lo)).floor() } else { lo };
+                8i64.saturating_sub(bits as i64).clamp(0, 7) as u8
+            })
+        };
+        train_call(x, &self.base.name, ctx.training, draw, |img, s| {
+            self.apply(img, s);
+            Ok(())
+        })
     }
 }
 
-impl Layer for RandomPosterization {
-    preprocessing_layer_boilerplate!("RandomPosterization", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomPosterization, "RandomPosterization", same_shape);

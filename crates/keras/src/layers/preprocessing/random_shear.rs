@@ -4,10 +4,11 @@ use serde_json::{json, Number, Value};
 
 use super::color::transform_last;
 use super::image_common::{
-    image_call, image_shape, num, number, preprocessing_layer_boilerplate, uniform, LayerRng,
+    fill_mode_builder, image_call, image_layer_impl, image_shape, interpolation_builder, num, number,
+    uniform, LayerRng,
 };
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::affine::{transform_images, AffineInterpolation, FillMode};
 use crate::preprocessing::image::images::Images;
@@ -119,37 +120,16 @@ impl RandomShear {
         self
     }
 
-    /// How points outside the image are filled: `"reflect"` (default), `"wrap"`,
-    /// `"constant"` or `"nearest"`.
-    pub fn fill_mode(mut self, mode: &str) -> Self {
-        match mode.parse() {
-            Ok(m) => self.args.fill_mode = m,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
+    fill_mode_builder!();
 
-    /// `"bilinear"` (default) or `"nearest"`.
-    pub fn interpolation(mut self, name: &str) -> Self {
-        match name.parse() {
-            Ok(i) => self.args.interpolation = i,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
-
-    crate::layers::builders::name_builder!();
-
-    crate::layers::reshaping::args::data_format_builder!(args);
+    interpolation_builder!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RandomShearArgs::read_args(&mut LayerCfg::new(cfg, "RandomShear"))?;
         let mut l = RandomShear::new(0.0, 0.0).set(&args.x_factor, true).set(&args.y_factor, false);
-        l.base.take_pending()?;
         l.args = RandomShearArgs { x_factor: l.args.x_factor, y_factor: l.args.y_factor, ..args };
-        l.base.apply_config(cfg);
-        Ok(l)
+        configured(l, cfg)
     }
 
     /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the
@@ -193,11 +173,4 @@ impl RandomShear {
     }
 }
 
-impl Layer for RandomShear {
-    preprocessing_layer_boilerplate!("RandomShear", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(RandomShear, "RandomShear", same_shape);

@@ -2,7 +2,7 @@
 
 use serde_json::{Number, Value};
 
-use super::image_common::{image_call, image_shape, number, preprocessing_layer_boilerplate};
+use super::image_common::{image_call, image_layer_impl, image_shape, number};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
@@ -133,11 +133,4 @@ impl Resizing {
     }
 }
 
-impl Layer for Resizing {
-    preprocessing_layer_boilerplate!("Resizing", resized);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(Resizing, "Resizing", resized);

@@ -3,12 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::color::{map_range, transform_last};
-use super::image_common::{
-    image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, value_range, LayerRng,
-};
+use super::color::{map_range, train_call, transform_last};
+use super::image_common::{image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -142,17 +140,18 @@ impl Solarization {
         let mut l = Solarization::new()
             .set_factor(&args.addition_factor, true)
             .set_factor(&args.threshold_factor, false);
-        l.base.take_pending()?;
-        let (a, b, value_range) = value_range(&args.value_range, true)?;
-        l.vrange = (a as f32, b as f32);
+        // After the factors' errors, as Keras checks them first.
+        if let Err(e) = l.set_value_range(&args.value_range) {
+            l.base.fail(e);
+        }
+        let a = l.args;
         l.args = SolarizationArgs {
-            value_range,
-            addition_factor: l.args.addition_factor,
-            threshold_factor: l.args.threshold_factor,
+            value_range: a.value_range,
+            addition_factor: a.addition_factor,
+            threshold_factor: a.threshold_factor,
             ..args
         };
-        l.base.apply_config(cfg);
-        Ok(l)
+        configured(l, cfg)
     }
 
     /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the
@@ -188,26 +187,19 @@ impl Solarization {
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        let mut img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        if !ctx.training {
-            return img.into_tensor();
-        }
         let (a, t) = (self.addition, self.threshold);
-        let params: Vec<(f32, f32)> = self.rng.with(self.args.seed, |r| {
-            (0..img.n)
-                .map(|_| (uniform(r, a.0, a.1 * 255.0) as f32, uniform(r, t.0, t.1 * 255.0) as f32))
-                .collect()
-        });
-        self.apply(&mut img, &params);
-        img.into_tensor()
+        let draw = |n| {
+            self.rng.with(self.args.seed, |r| {
+                (0..n)
+                    .map(|_| (uniform(r, a.0, a.1 * 255.0) as f32, uniform(r, t.0, t.1 * 255.0) as f32))
+                    .collect()
+            })
+        };
+        train_call(x, &self.base.name, ctx.training, draw, |img, p| {
+            self.apply(img, p);
+            Ok(())
+        })
     }
 }
 
-impl Layer for Solarization {
-    preprocessing_layer_boilerplate!("Solarization", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
+image_layer_impl!(Solarization, "Solarization", same_shape);

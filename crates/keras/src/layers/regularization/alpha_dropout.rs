@@ -3,7 +3,7 @@
 use keras_engine::{ops, Tensor as ETensor};
 use serde_json::Value;
 
-use super::noise::{check_unit_interval, LayerRng};
+use super::noise::{check_unit_interval, concrete_noise_shape, dropout_methods, LayerRng};
 use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
@@ -42,49 +42,9 @@ impl AlphaDropout {
         }
     }
 
-    /// A fixed seed for this layer's masks (otherwise the global generator).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.args.seed = Some(seed);
-        self.rng = LayerRng::new(Some(seed));
-        self
-    }
-
     crate::layers::builders::name_builder!();
 
-    /// The drop rate.
-    pub fn rate(&self) -> f32 {
-        self.args.rate
-    }
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = AlphaDropoutArgs::read_args(&mut LayerCfg::new(cfg, "AlphaDropout"))?;
-        let mut l = AlphaDropout::new(args.rate);
-        l.rng = LayerRng::new(args.seed);
-        l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
-    }
-
-    /// Keras `_get_concrete_noise_shape`, checked against the input shape.
-    fn concrete_noise_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
-        let Some(ns) = &self.args.noise_shape else {
-            return Ok(shape.to_vec());
-        };
-        let ok =
-            ns.len() == shape.len() && ns.iter().zip(shape).all(|(n, &s)| n.is_none_or(|n| n == 1 || n == s));
-        if !ok {
-            keras_bail!(
-                Shape,
-                "Layer {}: noise_shape {:?} cannot be broadcast to the input shape {:?}",
-                self.base.name,
-                ns,
-                shape
-            );
-        }
-        Ok(ns.iter().zip(shape).map(|(n, &s)| n.unwrap_or(s)).collect())
-    }
+    dropout_methods!("AlphaDropout", AlphaDropoutArgs);
 }
 
 impl Layer for AlphaDropout {
@@ -102,7 +62,7 @@ impl Layer for AlphaDropout {
                 rate
             );
         }
-        let noise_shape = self.concrete_noise_shape(x.shape())?;
+        let noise_shape = concrete_noise_shape(&self.base.name, &self.args.noise_shape, x.shape())?;
         const ALPHA: f64 = 1.673_263_242_354_377_3;
         const SCALE: f64 = 1.050_700_987_355_480_5;
         let alpha_p = -ALPHA * SCALE;

@@ -3,7 +3,7 @@
 use keras_engine::{ops, with_global_rng, Rng, Tensor as ETensor};
 use serde_json::Value;
 
-use super::noise::LayerRng;
+use super::noise::{concrete_noise_shape, dropout_methods, LayerRng};
 use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
@@ -50,45 +50,7 @@ impl Dropout {
         self
     }
 
-    /// Keras `_get_concrete_noise_shape`: `None` entries take the input's size; every other
-    /// entry must be 1 or the input's size.
-    fn concrete_noise_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
-        let Some(ns) = &self.args.noise_shape else {
-            return Ok(shape.to_vec());
-        };
-        let ok =
-            ns.len() == shape.len() && ns.iter().zip(shape).all(|(n, &s)| n.is_none_or(|n| n == 1 || n == s));
-        if !ok {
-            return Err(Error::Shape(format!(
-                "Layer {}: noise_shape {:?} cannot be broadcast to the input shape {:?}",
-                self.base.name, ns, shape
-            )));
-        }
-        Ok(ns.iter().zip(shape).map(|(n, &s)| n.unwrap_or(s)).collect())
-    }
-
-    /// A fixed seed for this layer's masks (otherwise the global generator).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.args.seed = Some(seed);
-        self.rng = LayerRng::new(Some(seed));
-        self
-    }
-
-    /// The drop rate.
-    pub fn rate(&self) -> f32 {
-        self.args.rate
-    }
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = DropoutArgs::read_args(&mut LayerCfg::new(cfg, "Dropout"))?;
-        let mut d = Dropout::new(args.rate);
-        d.rng = LayerRng::new(args.seed);
-        d.args = args;
-        d.base.apply_config(cfg);
-        d.base.take_pending()?;
-        Ok(d)
-    }
+    dropout_methods!("Dropout", DropoutArgs);
 }
 
 impl Layer for Dropout {
@@ -100,7 +62,7 @@ impl Layer for Dropout {
         }
         let keep = 1.0 - rate;
         let scale = 1.0 / keep;
-        let noise_shape = self.concrete_noise_shape(x.shape())?;
+        let noise_shape = concrete_noise_shape(&self.base.name, &self.args.noise_shape, x.shape())?;
         let n: usize = noise_shape.iter().product();
         if x.device().is_cuda() && self.args.seed.is_none() && self.args.noise_shape.is_none() {
             // The device generator (its counter advances on the GPU, so a captured training

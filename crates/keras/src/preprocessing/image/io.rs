@@ -408,31 +408,8 @@ fn pil_resize_u8(
         pil_coeffs(w, bx.0, bx.2, tw, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
     let ys: Vec<(usize, Vec<i64>)> =
         pil_coeffs(h, bx.1, bx.3, th, f).into_iter().map(|(m, k)| (m, fixed(&k))).collect();
-    // Horizontal pass over every source row, then vertical.
-    let mut mid = vec![0u8; h * tw * c];
-    for y in 0..h {
-        for (ox, (xmin, k)) in xs.iter().enumerate() {
-            for ch in 0..c {
-                let s: i64 =
-                    k.iter().enumerate().map(|(j, &kk)| src[(y * w + xmin + j) * c + ch] as i64 * kk).sum();
-                mid[(y * tw + ox) * c + ch] = round(s);
-            }
-        }
-    }
-    let mut out = vec![0u8; th * tw * c];
-    for (oy, (ymin, k)) in ys.iter().enumerate() {
-        for ox in 0..tw {
-            for ch in 0..c {
-                let s: i64 = k
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] as i64 * kk)
-                    .sum();
-                out[(oy * tw + ox) * c + ch] = round(s);
-            }
-        }
-    }
-    out
+    let tap = |v: u8, k: i64| v as i64 * k;
+    separable(src, (w, h, c), (tw, th), (&xs, &ys), (tap, round), (tap, round))
 }
 
 fn pil_resize_u16(
@@ -449,22 +426,45 @@ fn pil_resize_u16(
     }
     let xs = pil_coeffs(w, bx.0, bx.2, tw, f);
     let ys = pil_coeffs(h, bx.1, bx.3, th, f);
-    let mut mid = vec![0f64; h * tw * c];
+    // The intermediate rows stay in f64, unrounded.
+    let row = (|v: u16, k: f64| v as f64 * k, |s: f64| s);
+    let col = (|v: f64, k: f64| v * k, |s: f64| s.round().clamp(0.0, 65535.0) as u16);
+    separable(src, (w, h, c), (tw, th), (&xs, &ys), row, col)
+}
+
+/// PIL's two resampling passes: horizontal over every source row (`(xmin, weights)` per
+/// output column in `xs`), then vertical (`ys` per output row). Each pass sums
+/// `tap(value, weight)` in order and stores `store(sum)`: the `row` pair for the first pass,
+/// the `col` pair for the second.
+#[allow(clippy::type_complexity)]
+fn separable<S: Copy, M: Copy + Default, O: Copy + Default, K: Copy, A: std::iter::Sum>(
+    src: &[S],
+    (w, h, c): (usize, usize, usize),
+    (tw, th): (usize, usize),
+    (xs, ys): (&[(usize, Vec<K>)], &[(usize, Vec<K>)]),
+    row: (impl Fn(S, K) -> A, impl Fn(A) -> M),
+    col: (impl Fn(M, K) -> A, impl Fn(A) -> O),
+) -> Vec<O> {
+    let mut mid = vec![M::default(); h * tw * c];
     for y in 0..h {
         for (ox, (xmin, k)) in xs.iter().enumerate() {
             for ch in 0..c {
-                mid[(y * tw + ox) * c + ch] =
-                    k.iter().enumerate().map(|(j, &kk)| src[(y * w + xmin + j) * c + ch] as f64 * kk).sum();
+                let s: A =
+                    k.iter().enumerate().map(|(j, &kk)| (row.0)(src[(y * w + xmin + j) * c + ch], kk)).sum();
+                mid[(y * tw + ox) * c + ch] = (row.1)(s);
             }
         }
     }
-    let mut out = vec![0u16; th * tw * c];
+    let mut out = vec![O::default(); th * tw * c];
     for (oy, (ymin, k)) in ys.iter().enumerate() {
         for ox in 0..tw {
             for ch in 0..c {
-                let s: f64 =
-                    k.iter().enumerate().map(|(j, &kk)| mid[((ymin + j) * tw + ox) * c + ch] * kk).sum();
-                out[(oy * tw + ox) * c + ch] = s.round().clamp(0.0, 65535.0) as u16;
+                let s: A = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &kk)| (col.0)(mid[((ymin + j) * tw + ox) * c + ch], kk))
+                    .sum();
+                out[(oy * tw + ox) * c + ch] = (col.1)(s);
             }
         }
     }
