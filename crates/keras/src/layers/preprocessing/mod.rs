@@ -38,6 +38,10 @@
 //! - `resizing`: `Resizing`
 //! - `string_lookup`: `StringLookup`
 //! - `text_vectorization`: `TextVectorization`
+//! - `mixing`: Pieces shared by the layers that mix images (Beta draws, `LabelMix`)
+//! - `mix_up`: `MixUp`
+//! - `cut_mix`: `CutMix`
+//! - `random_color_jitter`: `RandomColorJitter`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -103,3 +107,13 @@ pub use resizing::Resizing;
 pub use solarization::Solarization;
 pub use string_lookup::StringLookup;
 pub use text_vectorization::TextVectorization;
+
+// augment: the mixing and composite augmentation layers.
+pub mod cut_mix;
+pub mod mix_up;
+pub mod mixing;
+pub mod random_color_jitter;
+pub use cut_mix::{CutMix, CutMixTransformation};
+pub use mix_up::MixUp;
+pub use mixing::LabelMix;
+pub use random_color_jitter::{ColorJitterParams, RandomColorJitter};
