@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use keras::layers::{
-    deserialize, CallContext, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, Layer, MixUp,
-    RandomColorJitter,
+    deserialize, AugMix, AugmentOp, CallContext, ColorJitterParams, CutMix, CutMixTransformation, LabelMix,
+    Layer, MixUp, Pipeline, RandAugment, RandomColorJitter,
 };
 use keras::Tensor;
 use serde_json::{json, Value};
@@ -75,6 +75,11 @@ fn transforms_match_keras() {
             seen += 1;
             continue;
         }
+        if let Some(y) = composite(layer.as_ref(), p, &x) {
+            assert_close(&y, &npy(name, "y"), rtol, atol, name);
+            seen += 1;
+            continue;
+        }
         let labels = npy(name, "labels");
         let perm = usizes(&p["permutation"]);
         let (y, ly) = if let Some(l) = layer.as_any().downcast_ref::<MixUp>() {
@@ -99,7 +104,51 @@ fn transforms_match_keras() {
         assert_close(&ly, &npy(name, "labels_y"), rtol, atol, &format!("{name} labels"));
         seen += 1;
     }
-    assert_eq!(seen, 10);
+    assert_eq!(seen, 17);
+}
+
+/// One operation of a RandAugment / AugMix case: `{"layer": Keras's attribute, "params"}`.
+fn op_of(v: &Value) -> AugmentOp {
+    let p = &v["params"];
+    match v["layer"].as_str().unwrap() {
+        "random_shear" => {
+            AugmentOp::Shear(p.as_array().unwrap().iter().map(|b| f32s(b).try_into().unwrap()).collect())
+        }
+        "random_brightness" => AugmentOp::Brightness(f32s(p)),
+        "random_color_degeneration" => AugmentOp::ColorDegeneration(f32s(p)),
+        "random_contrast" => AugmentOp::Contrast(f32s(p)),
+        "random_sharpness" => AugmentOp::Sharpness(f32s(p)),
+        "random_posterization" => AugmentOp::Posterization(usizes(p).iter().map(|&v| v as u8).collect()),
+        "solarization" => {
+            AugmentOp::Solarization { additions: f32s(&p["additions"]), thresholds: f32s(&p["thresholds"]) }
+        }
+        "auto_contrast" => AugmentOp::AutoContrast,
+        "equalization" => AugmentOp::Equalization,
+        other => panic!("no operation {other}"),
+    }
+}
+
+/// keras-rs's deterministic form of a RandAugment, AugMix or Pipeline case.
+fn composite(layer: &dyn Layer, p: &Value, x: &Tensor) -> Option<Tensor> {
+    let any = layer.as_any();
+    if let Some(l) = any.downcast_ref::<RandAugment>() {
+        let ops: Vec<AugmentOp> = p["ops"].as_array().unwrap().iter().map(op_of).collect();
+        return Some(l.transform_with(x, &ops).unwrap());
+    }
+    if let Some(l) = any.downcast_ref::<AugMix>() {
+        let chains: Vec<Vec<AugmentOp>> = p["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_array().unwrap().iter().map(op_of).collect())
+            .collect();
+        let w = p["weight_sample"].as_f64().unwrap() as f32;
+        return Some(l.transform_with(x, &chains, &f32s(&p["chain_weights"]), w).unwrap());
+    }
+    if let Some(l) = any.downcast_ref::<Pipeline>() {
+        return Some(l.call(x, &mut CallContext::new(false)).unwrap());
+    }
+    None
 }
 
 fn images(n: usize, h: usize, w: usize, c: usize) -> Tensor {
@@ -394,4 +443,140 @@ fn color_jitter_errors() {
     assert_eq!(back.get_config(), l.get_config());
     assert_eq!(l.get_config()["contrast_factor"], json!(0.25));
     assert_eq!(l.get_config()["brightness_factor"], Value::Null);
+}
+
+/// RandAugment draws `num_ops` operations per batch (the same for every image), from
+/// streams a seed reproduces; inference and `num_ops = 0` change nothing.
+#[test]
+fn rand_augment_draws() {
+    let x = images(4, 6, 6, 3);
+    let run = |l: &RandAugment, training| l.call(&x, &mut CallContext::new(training)).unwrap().to_f32_vec();
+    let first = run(&RandAugment::new().seed(5), true);
+    assert_eq!(first, run(&RandAugment::new().seed(5), true));
+    assert_ne!(first, x.to_f32_vec());
+    assert_eq!(run(&RandAugment::new().seed(5), false), x.to_f32_vec());
+    assert_eq!(run(&RandAugment::new().num_ops(0).seed(5), true), x.to_f32_vec());
+    // The stream moves on, and different seeds differ (over a few calls).
+    let l = RandAugment::new().seed(5);
+    let calls: Vec<Vec<f32>> = (0..4).map(|_| run(&l, true)).collect();
+    assert!(calls.windows(2).any(|w| w[0] != w[1]));
+    // With one operation drawn from eleven, equal images in the batch stay equal when the
+    // operation is a per-batch one (AutoContrast, Equalization) and a constant image keeps
+    // its shape everywhere; every call keeps the shape and the value range.
+    let l = RandAugment::new().num_ops(3).factor(0.9).seed(8);
+    for _ in 0..30 {
+        let y = run(&l, true);
+        assert_eq!(y.len(), x.numel());
+        assert!(y.iter().all(|v| (0.0..=255.0).contains(v)), "{y:?}");
+    }
+    // Channels-first: the sub-layers get the data format.
+    let cf = keras::ops::transpose(&x, &[0, 3, 1, 2]).unwrap();
+    let y = RandAugment::new()
+        .num_ops(4)
+        .data_format("channels_first")
+        .seed(2)
+        .call(&cf, &mut CallContext::new(true));
+    assert_eq!(y.unwrap().shape(), cf.shape());
+}
+
+/// AugMix: the output is a convex blend of the image and its augmented copies (so within
+/// the value range); seeds reproduce; inference is the identity; with weight 1 on the image
+/// nothing changes.
+#[test]
+fn aug_mix_draws() {
+    let x = images(3, 5, 5, 3);
+    let run = |l: &AugMix, training| l.call(&x, &mut CallContext::new(training)).unwrap().to_f32_vec();
+    let first = run(&AugMix::new().seed(3), true);
+    assert_eq!(first, run(&AugMix::new().seed(3), true));
+    assert_ne!(first, x.to_f32_vec());
+    assert!(first.iter().all(|v| (0.0..=255.0).contains(v)));
+    assert_eq!(run(&AugMix::new().seed(3), false), x.to_f32_vec());
+    // No chains: w * x + (1 - w) * 0, the image darkened by a Beta(1, 1) weight per batch.
+    let y = run(&AugMix::new().num_chains(0).seed(4), true);
+    let ratios: Vec<f32> =
+        y.iter().zip(x.to_f32_vec()).filter(|(_, b)| *b > 10.0).map(|(a, b)| a / b).collect();
+    assert!(ratios.iter().all(|r| (r - ratios[0]).abs() < 1e-4 && (0.0..=1.0).contains(r)));
+    // Empty chains copy the image: the blend is the image.
+    let y = run(&AugMix::new().chain_depth(0).seed(4), true);
+    for (a, b) in y.iter().zip(x.to_f32_vec()) {
+        assert!((a - b).abs() < 1e-3);
+    }
+    let chains = vec![vec![AugmentOp::Equalization]];
+    let y = AugMix::new().transform_with(&x, &chains, &[1.0], 1.0).unwrap();
+    assert_eq!(y.to_f32_vec(), x.to_f32_vec());
+}
+
+#[test]
+fn composite_errors() {
+    let x = images(2, 4, 4, 3);
+    let train = || CallContext::new(true);
+    let range = "The `factor` argument should be a number (or a list of two numbers) in the range [0, 1]. Received: factor=";
+    assert!(err(RandAugment::new().factor(1.5).call(&x, &mut train())).contains(range));
+    assert!(err(AugMix::new().factor(-2.0).call(&x, &mut train())).contains(range));
+    for class in ["RandAugment", "AugMix"] {
+        let e = err(deserialize(&json!({"class_name": class, "config": {"factor": [0.1, 0.2, 0.3]}})));
+        assert!(e.contains(range), "{e}");
+        let e = err(deserialize(&json!({"class_name": class, "config": {"interpolation": "cubic"}})));
+        assert!(e.contains("cubic"), "{e}");
+        let e = err(deserialize(&json!({"class_name": class, "config": {"value_range": [0]}})));
+        assert!(e.contains("value_range"), "{e}");
+    }
+    let e = err(deserialize(&json!({"class_name": "RandAugment", "config": {"num_ops": -1}})));
+    assert!(e.contains("num_ops"), "{e}");
+    let e = err(RandAugment::new().num_ops(5000).call(&x, &mut train()));
+    assert!(e.contains("`num_ops` must be at most 1024"), "{e}");
+    let e = err(AugMix::new().num_chains(100).chain_depth(100).call(&x, &mut train()));
+    assert!(e.contains("`num_chains * chain_depth` must be at most 1024"), "{e}");
+    for a in [0.0, -1.0] {
+        let e = err(AugMix::new().alpha(a).call(&x, &mut train()));
+        assert!(e.contains("AugMix needs a positive, finite `alpha`"), "{e}");
+    }
+    let e = err(RandAugment::new().call(&Tensor::zeros([2, 3]), &mut train()));
+    assert!(e.contains("Expected image tensor to have rank 3"), "{e}");
+    let e = err(AugMix::new().transform_with(&x, &[vec![]], &[0.5, 0.5], 0.5));
+    assert!(e.contains("1 chains, 2 weights"), "{e}");
+    let e = err(RandAugment::new().transform_with(&x, &[AugmentOp::Contrast(vec![1.0])]));
+    assert!(e.contains("one value per image"), "{e}");
+    // Config round trips keep Keras's keys and values.
+    for l in [
+        Box::new(RandAugment::new().num_ops(3).factor(0.7).value_range(0.0, 1.0).seed(4)) as Box<dyn Layer>,
+        Box::new(AugMix::new().num_chains(2).alpha(0.5).all_ops(false).interpolation("nearest")),
+    ] {
+        let back = deserialize(&json!({"class_name": l.class_name(), "config": l.get_config()})).unwrap();
+        assert_eq!(back.get_config(), l.get_config());
+    }
+}
+
+/// Pipeline: its layers in order with the call's `training`, their weights built and saved
+/// under `layers/`, its config Keras's, its errors Keras's.
+#[test]
+fn pipeline_layers() {
+    use keras::layers::{Dense, RandomFlip, Rescaling};
+    let x = images(2, 3, 3, 1);
+    let p =
+        Pipeline::new(vec![Box::new(RandomFlip::new("horizontal").seed(1)), Box::new(Rescaling::new(2.0))]);
+    let y = p.call(&x, &mut CallContext::new(false)).unwrap().to_f32_vec();
+    assert_eq!(y, x.to_f32_vec().iter().map(|v| v * 2.0).collect::<Vec<_>>());
+    // Training reaches the flip: some call of a few changes the order.
+    let flipped = (0..8).any(|_| p.call(&x, &mut CallContext::new(true)).unwrap().to_f32_vec() != y);
+    assert!(flipped);
+    let mut dense = Pipeline::new(vec![Box::new(Dense::new(3)), Box::new(Dense::new(2))]).name("prep");
+    keras::layers::build_layer(&mut dense, &[None, Some(4)]).unwrap();
+    assert_eq!(dense.weights().len(), 4);
+    assert_eq!(dense.compute_output_shape(&[None, Some(4)]).unwrap(), vec![None, Some(2)]);
+    let y = dense.call(&Tensor::zeros([5, 4]), &mut CallContext::new(false)).unwrap();
+    assert_eq!(y.shape(), &[5, 2]);
+    let cfg = dense.get_config();
+    assert_eq!(cfg.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["layers", "name"]);
+    let back = deserialize(&json!({"class_name": "Pipeline", "config": cfg})).unwrap();
+    assert_eq!(back.name(), "prep");
+    assert_eq!(back.get_config()["layers"][1]["class_name"], "Dense");
+    for bad in [json!({}), json!({"layers": null}), json!({"layers": 3})] {
+        let e = err(deserialize(&json!({"class_name": "Pipeline", "config": bad})));
+        assert!(e.contains("`Pipeline` config must contain a `layers` key"), "{e}");
+    }
+    let e = err(deserialize(
+        &json!({"class_name": "Pipeline", "config": {"layers": [{"class_name": "Nope", "config": {}}]}}),
+    ));
+    assert!(e.contains("Nope"), "{e}");
 }

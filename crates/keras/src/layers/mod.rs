@@ -248,7 +248,8 @@ pub use preprocessing::{
 pub use preprocessing::{RandomErasing, RandomGaussianBlur, RandomPerspective, RandomShear};
 // augment: the mixing and composite augmentation layers.
 pub use preprocessing::{
-    ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, RandomColorJitter,
+    AugMix, AugmentOp, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, Pipeline,
+    RandAugment, RandomColorJitter,
 };
 pub use regularization::Dropout;
 pub use regularization::{
@@ -312,6 +313,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("MixUp", |c| boxed(MixUp::from_config(c))),
         ("CutMix", |c| boxed(CutMix::from_config(c))),
         ("RandomColorJitter", |c| boxed(RandomColorJitter::from_config(c))),
+        ("RandAugment", |c| boxed(RandAugment::from_config(c))),
+        ("AugMix", |c| boxed(AugMix::from_config(c))),
+        ("Pipeline", |c| boxed(Pipeline::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

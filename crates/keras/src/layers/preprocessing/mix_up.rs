@@ -3,13 +3,13 @@
 use serde_json::{Number, Value};
 
 use super::image_common::{image_call, image_shape, number, preprocessing_layer_boilerplate, LayerRng};
-use super::mixing::{beta_draw, call_with_labels, permutation, LabelMix};
+use super::mixing::{beta_draw, call_with_labels, draw_alpha, permutation, LabelMix};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
-use crate::{keras_bail, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.MixUp`: in training, image `i` becomes `w_i * x_i + (1 - w_i) * x_p(i)`
 /// with `p` a random permutation of the batch and `w_i` drawn from Beta(`alpha`, `alpha`)
@@ -75,13 +75,7 @@ impl MixUp {
     /// Keras's `get_random_transformation` for a batch of `n` images: a permutation of the
     /// batch and `n` weights from Beta(`alpha`, `alpha`).
     pub fn get_random_transformation(&self, n: usize) -> Result<LabelMix> {
-        let alpha = self.args.alpha.as_f64().unwrap_or(f64::NAN);
-        if !(alpha > 0.0 && alpha.is_finite()) {
-            keras_bail!(
-                InvalidArgument,
-                "MixUp needs a positive, finite `alpha` to draw. Received: alpha={alpha}"
-            );
-        }
+        let alpha = draw_alpha(&self.args.alpha, "MixUp")?;
         Ok(self.rng.with(self.args.seed, |r| {
             let permutation = permutation(r, n);
             let mix_weight = (0..n).map(|_| beta_draw(r, alpha, alpha) as f32).collect();

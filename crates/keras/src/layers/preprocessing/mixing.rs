@@ -46,6 +46,29 @@ pub(crate) fn beta_draw(r: &mut Rng, a: f64, b: f64) -> f64 {
     1.0 / (1.0 + d.exp())
 }
 
+/// The Beta/Dirichlet `alpha` of MixUp and AugMix, checked when the layer draws: positive
+/// and finite (Keras takes any value and draws NaN weights).
+pub(crate) fn draw_alpha(alpha: &serde_json::Number, class: &str) -> Result<f64> {
+    let a = alpha.as_f64().unwrap_or(f64::NAN);
+    if !(a > 0.0 && a.is_finite()) {
+        keras_bail!(
+            InvalidArgument,
+            "{class} needs a positive, finite `alpha` to draw. Received: alpha={alpha}"
+        );
+    }
+    Ok(a)
+}
+
+/// A Dirichlet(`alpha`, ..., `alpha`) draw of `k` weights (normalized Gamma draws, as
+/// Keras's AugMix), from the Gammas' logarithms.
+pub(crate) fn dirichlet_draw(r: &mut Rng, alpha: f64, k: usize) -> Vec<f64> {
+    let logs: Vec<f64> = (0..k).map(|_| log_gamma_draw(r, alpha)).collect();
+    let top = logs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = logs.iter().map(|l| (l - top).exp()).collect();
+    let sum: f64 = w.iter().sum();
+    w.iter().map(|v| v / sum).collect()
+}
+
 /// A uniform random permutation of `0..n` (Keras's `random.shuffle(arange(n))`).
 pub(crate) fn permutation(r: &mut Rng, n: usize) -> Vec<usize> {
     let mut p: Vec<usize> = (0..n).collect();

@@ -238,14 +238,7 @@ impl Layer for RandomColorJitter {
     }
     fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
-        if !matches!(x.rank(), 3 | 4) {
-            keras_bail!(
-                Shape,
-                "Expected image tensor to have rank 3 (single image) or 4 (batch of images). Received: \
-                 data.shape={:?}",
-                x.shape()
-            );
-        }
+        check_image_rank(x)?;
         if !ctx.training {
             return Ok(x.clone());
         }
@@ -260,4 +253,17 @@ impl Layer for RandomColorJitter {
         self.args.write_args(&mut m);
         Value::Object(m)
     }
+}
+
+/// Keras's `_is_batched` check of a composite layer's input: one image or a batch.
+pub(crate) fn check_image_rank(x: &Tensor) -> Result<()> {
+    if !matches!(x.rank(), 3 | 4) {
+        keras_bail!(
+            Shape,
+            "Expected image tensor to have rank 3 (single image) or 4 (batch of images). Received: \
+             data.shape={:?}",
+            x.shape()
+        );
+    }
+    Ok(())
 }
