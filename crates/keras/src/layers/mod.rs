@@ -247,6 +247,11 @@ pub use preprocessing::{
     RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
 };
 pub use preprocessing::{RandomErasing, RandomGaussianBlur, RandomPerspective, RandomShear};
+// augment: the mixing and composite augmentation layers.
+pub use preprocessing::{
+    AugMix, AugmentOp, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, Pipeline,
+    RandAugment, RandomColorJitter,
+};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -305,6 +310,13 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandomErasing", |c| boxed(RandomErasing::from_config(c))),
         ("RandomShear", |c| boxed(RandomShear::from_config(c))),
         ("RandomPerspective", |c| boxed(RandomPerspective::from_config(c))),
+        // augment: the mixing and composite augmentation layers.
+        ("MixUp", |c| boxed(MixUp::from_config(c))),
+        ("CutMix", |c| boxed(CutMix::from_config(c))),
+        ("RandomColorJitter", |c| boxed(RandomColorJitter::from_config(c))),
+        ("RandAugment", |c| boxed(RandAugment::from_config(c))),
+        ("AugMix", |c| boxed(AugMix::from_config(c))),
+        ("Pipeline", |c| boxed(Pipeline::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

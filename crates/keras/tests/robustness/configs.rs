@@ -110,6 +110,29 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             json!({"factor": [0, 1.0], "scale": 0.5, "interpolation": "bilinear", "fill_value": 0.0, "seed": 1}),
             vec![2, 4, 4, 3],
         ),
+        // augment: the mixing and composite layers.
+        ("MixUp", json!({"alpha": 0.2, "seed": 1}), vec![2, 4, 4, 3]),
+        ("CutMix", json!({"factor": [0, 1.0], "seed": 1}), vec![2, 4, 4, 3]),
+        (
+            "RandomColorJitter",
+            json!({"value_range": [0, 255], "brightness_factor": 0.2, "contrast_factor": [0.1, 0.3], "saturation_factor": 0.5, "hue_factor": 0.2, "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "RandAugment",
+            json!({"value_range": [0, 255], "num_ops": 2, "factor": [0, 0.5], "interpolation": "bilinear", "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "AugMix",
+            json!({"value_range": [0, 255], "num_chains": 2, "chain_depth": 2, "factor": [0, 0.3], "alpha": 1.0, "all_ops": true, "interpolation": "bilinear", "seed": 1}),
+            vec![2, 4, 4, 3],
+        ),
+        (
+            "Pipeline",
+            json!({"layers": [{"module": "keras.layers", "class_name": "Rescaling", "config": {"scale": 0.5, "offset": 0.0}, "registered_name": null}], "name": "pipeline"}),
+            vec![2, 4, 4, 3],
+        ),
         (
             "TextVectorization",
             json!({"max_tokens": 10, "output_mode": "int", "output_sequence_length": 4, "ngrams": null, "split": "whitespace"}),

@@ -460,6 +460,9 @@ mod tests {
             // RandomShear is left out: as in Keras, its configs with a factor do not load; its
             // channels-first is checked against Keras's in tests/image_augmentation.rs.
             ("RandomPerspective", |f| Box::new(RandomPerspective::new().seed(4).data_format(f))),
+            // augment: the mixing and composite layers.
+            ("MixUp", |f| Box::new(MixUp::new().seed(4).data_format(f))),
+            ("CutMix", |f| Box::new(CutMix::new().seed(4).data_format(f))),
         ];
         let x =
             Tensor::new((0..2 * 3 * 4 * 5).map(|v| ((v * 37) % 101) as f32).collect(), [2, 3, 4, 5]).unwrap();

@@ -39,6 +39,14 @@
 //! - `resizing`: `Resizing`
 //! - `string_lookup`: `StringLookup`
 //! - `text_vectorization`: `TextVectorization`
+//! - `mixing`: Pieces shared by the layers that mix images (Beta draws, `LabelMix`)
+//! - `mix_up`: `MixUp`
+//! - `cut_mix`: `CutMix`
+//! - `random_color_jitter`: `RandomColorJitter`
+//! - `augment_ops`: The operations RandAugment and AugMix draw from (`AugmentOp`)
+//! - `rand_augment`: `RandAugment`
+//! - `aug_mix`: `AugMix`
+//! - `pipeline`: `Pipeline`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -106,3 +114,21 @@ pub use resizing::Resizing;
 pub use solarization::Solarization;
 pub use string_lookup::StringLookup;
 pub use text_vectorization::TextVectorization;
+
+// augment: the mixing and composite augmentation layers.
+pub mod aug_mix;
+pub mod augment_ops;
+pub mod cut_mix;
+pub mod mix_up;
+pub mod mixing;
+pub mod pipeline;
+pub mod rand_augment;
+pub mod random_color_jitter;
+pub use aug_mix::AugMix;
+pub use augment_ops::AugmentOp;
+pub use cut_mix::{CutMix, CutMixTransformation};
+pub use mix_up::MixUp;
+pub use mixing::LabelMix;
+pub use pipeline::Pipeline;
+pub use rand_augment::RandAugment;
+pub use random_color_jitter::{ColorJitterParams, RandomColorJitter};

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::color::transform_last;
 use super::image_common::{base_factor, image_call, image_layer_impl, image_shape, num, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
@@ -103,9 +104,27 @@ impl RandomContrast {
         let factors: Vec<f32> = self.rng.with(self.args.seed, |r| {
             (0..img.n).map(|_| uniform(r, 1.0 - self.lower, 1.0 + self.upper) as f32).collect()
         });
+        self.apply(&mut img, &factors);
+        img.into_tensor()
+    }
+
+    /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the
+    /// layer's data format) becomes `(x - mean) * factors[i] + mean`, clipped to `value_range`.
+    pub fn transform_with(&self, images: &Tensor, factors: &[f32]) -> Result<Tensor> {
+        transform_last(self.args.data_format, images, factors, "RandomContrast", |img, f| {
+            self.apply(img, f);
+            Ok(())
+        })
+    }
+
+    fn apply(&self, img: &mut Images, factors: &[f32]) {
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
         let (hw, c) = (img.h * img.w, img.c);
-        for (b, f) in factors.into_iter().enumerate() {
+        // An image without channels (or pixels) has nothing to adjust.
+        if c == 0 || hw == 0 {
+            return;
+        }
+        for (b, &f) in factors.iter().enumerate() {
             let im = img.image_mut(b);
             let mut mean = vec![0.0f32; c];
             for p in im.chunks(c) {
@@ -118,7 +137,6 @@ impl RandomContrast {
                 }
             }
         }
-        img.into_tensor()
     }
 }
 
@@ -203,11 +221,25 @@ impl RandomBrightness {
         let deltas: Vec<f32> = self.rng.with(self.args.seed, |r| {
             (0..img.n).map(|_| (uniform(r, self.lower, self.upper) * span) as f32).collect()
         });
+        self.apply(&mut img, &deltas);
+        img.into_tensor()
+    }
+
+    /// Keras's `transform_images` with explicit parameters: `deltas[i]` (Keras's `rgb_delta`,
+    /// already times the value range's width) is added to image `i` (of `images`, in the
+    /// layer's data format), clipped to `value_range`.
+    pub fn transform_with(&self, images: &Tensor, deltas: &[f32]) -> Result<Tensor> {
+        transform_last(self.args.data_format, images, deltas, "RandomBrightness", |img, d| {
+            self.apply(img, d);
+            Ok(())
+        })
+    }
+
+    fn apply(&self, img: &mut Images, deltas: &[f32]) {
         let (lo, hi) = (self.range.0 as f32, self.range.1 as f32);
-        for (b, d) in deltas.into_iter().enumerate() {
+        for (b, &d) in deltas.iter().enumerate() {
             img.image_mut(b).iter_mut().for_each(|v| *v = (*v + d).clamp(lo, hi));
         }
-        img.into_tensor()
     }
 }
 
