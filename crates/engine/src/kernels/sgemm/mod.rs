@@ -18,11 +18,13 @@
 
 mod avx512;
 mod pack;
+mod packed;
 
 #[cfg(target_arch = "x86_64")]
 use avx512::tile;
 use avx512::{MR, NR};
 pub(crate) use pack::View;
+pub(crate) use packed::PackedB;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::OnceLock;
