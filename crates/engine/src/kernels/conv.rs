@@ -532,7 +532,7 @@ pub fn conv2d_backward_kernel(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mu
 const BIAS_GRAD_CHANNELS: usize = 16;
 
 /// Elements of `dy` from which [`bias_grad`] spreads its column blocks over the threads.
-const BIAS_GRAD_PARALLEL_MIN: usize = 1 << 16;
+pub(crate) const BIAS_GRAD_PARALLEL_MIN: usize = 1 << 16;
 
 /// Bias gradient: `db[co] = sum of dy[.., co]` over all leading positions (`dy` is any
 /// channels-last buffer whose last axis has `c_out` elements). `db` is overwritten.

@@ -552,8 +552,17 @@ mod tests {
             return;
         }
         // W2's conv2 forward and input gradient blocks (70 and 72 tiles), ResNet50-like
-        // channel counts, ragged edges; rows 36 positions apart as in a Winograd block.
-        for (m, n, k) in [(70, 64, 32), (72, 32, 64), (56, 128, 128), (13, 17, 19), (1, 33, 300)] {
+        // channel counts, ragged edges; rows 36 positions apart as in a Winograd block; W2's
+        // conv2 kernel gradient (32 x 64, 70 tiles).
+        for (m, n, k) in [
+            (70, 64, 32),
+            (72, 32, 64),
+            (56, 128, 128),
+            (13, 17, 19),
+            (1, 33, 300),
+            (32, 64, 70),
+            (40, 32, 50),
+        ] {
             let (a_rs, c_rs) = (36 * k, 36 * n);
             let a: Vec<f32> = (0..(m - 1) * a_rs + k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();

@@ -3,6 +3,7 @@
 use crate::autodiff::{record_owned, record_owned_reading, Reads};
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
+use crate::kernels::relu_bias_grad::relu_masked_bias_grad;
 use crate::kernels::winograd;
 use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
@@ -135,8 +136,15 @@ pub fn conv2d(
             Reads { output: false, input_values: true },
             Box::new(move |gy, y, inputs| {
                 drop(y);
-                let dpre = relu_grad_from_mask(gy, &mask)?;
-                conv2d_grads(&g, dpre.as_f32()?, inputs)
+                let (dpre, db) = relu_grad_and_bias_grad(gy, &mask, inputs.len() == 3, g.c_out)?;
+                let mut grads = conv2d_grads(&g, dpre.as_f32()?, &inputs[..2])?;
+                if inputs.len() == 3 {
+                    grads.push(Some(match db {
+                        Some(db) => Tensor::from_f32_unchecked(db, vec![g.c_out]),
+                        None => bias_grad_tensor(dpre.as_f32()?, g.c_out),
+                    }));
+                }
+                Ok(grads)
             }),
         );
     }
@@ -179,11 +187,38 @@ pub(crate) fn with_bias_grad(
     channels: usize,
 ) -> Vec<Option<Tensor>> {
     if has_bias {
-        let mut db = vec![0.0f32; channels];
-        conv::bias_grad(dpre, channels, &mut db);
-        grads.push(Some(Tensor::from_f32_unchecked(db, vec![channels])));
+        grads.push(Some(bias_grad_tensor(dpre, channels)));
     }
     grads
+}
+
+/// The bias gradient: `dpre`'s sums over its `channels` (the last axis).
+fn bias_grad_tensor(dpre: &[f32], channels: usize) -> Tensor {
+    let mut db = vec![0.0f32; channels];
+    conv::bias_grad(dpre, channels, &mut db);
+    Tensor::from_f32_unchecked(db, vec![channels])
+}
+
+/// A fused ReLU's gradient from its sign mask ([`relu_grad_from_mask`]) and, `with_bias`,
+/// the bias gradient over the last axis of `channels`, in one pass over `gy` where
+/// [`relu_masked_bias_grad`] applies (`None` for the bias then means: not computed).
+fn relu_grad_and_bias_grad(
+    gy: Tensor,
+    mask: &[u64],
+    with_bias: bool,
+    channels: usize,
+) -> Result<(Tensor, Option<Vec<f32>>)> {
+    let mut gy = gy;
+    if with_bias {
+        let v = gy.f32_mut()?;
+        if v.len().div_ceil(64) == mask.len() {
+            let mut db = vec![0.0f32; channels];
+            if relu_masked_bias_grad(v, mask, channels, &mut db) {
+                return Ok((gy, Some(db)));
+            }
+        }
+    }
+    Ok((relu_grad_from_mask(gy, mask)?, None))
 }
 
 /// The output geometry of a pooling op, or an error for invalid arguments.

@@ -20,6 +20,7 @@ use gemm::gemm;
 
 use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans, TRANSPOSE_B_MIN};
+use crate::kernels::sgemm::PackedB;
 use crate::ops::elementwise::Unary;
 use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates};
 use crate::tensor::Tensor;
@@ -152,6 +153,26 @@ fn sgemm(
     }
 }
 
+/// A per-step product `c (+)= a @ b` (row-major, `a` rows `a_rs` apart, `b` rows `n` apart)
+/// on `b` packed once per sequence where [`PackedB`] runs, else through [`sgemm`] on the
+/// crate: the same sums in the same order either way (`PackedB`'s tests).
+#[allow(clippy::too_many_arguments)]
+fn step_gemm(
+    packed: Option<&PackedB>,
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    a_rs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+) {
+    match packed {
+        Some(pb) => pb.gemm(m, a, a_rs, c, c_rs, accumulate),
+        None => sgemm((m, n, k), a, (a_rs, 1), b, (n, 1), c, c_rs, accumulate, false),
+    }
+}
+
 /// Depth up to which `gemm` sums every product in one accumulator, then adds it to the
 /// destination (`gemm_common::cache::kernel_params` never splits `k <= 512`).
 const GEMM_ONE_DEPTH_BLOCK: usize = 512;
@@ -159,8 +180,18 @@ const GEMM_ONE_DEPTH_BLOCK: usize = 512;
 #[cfg(test)]
 thread_local! {
     /// Tests set this to run the one-GEMM projection and input gradient (the reference for
-    /// the per-step ones) on the calling thread.
+    /// the per-step ones) on the calling thread, and every per-step product on the crate
+    /// (the reference for [`PackedB`]).
     static FORCE_ONE_GEMM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The row-major `k x n` right operand of per-step products packed once ([`PackedB`]), or
+/// `None` for the crate (no AVX-512F, or a test's one-GEMM reference run).
+fn pack_once(b: &[f32], k: usize, n: usize) -> Option<PackedB> {
+    if one_gemm_forced() {
+        return None;
+    }
+    PackedB::new(b, n, k, n)
 }
 
 /// Whether a test asked for the one-GEMM paths ([`per_step_projection`], [`per_step_dx`]).
@@ -427,6 +458,14 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
             } else {
                 Proj::Done(&projected)
             },
+            // Packed once here instead of by every step's GEMM (GRU reset-before multiplies
+            // column blocks of the kernel separately and keeps the crate).
+            rpacked: if cell == (RnnCell::Gru { reset_after: false }) {
+                None
+            } else {
+                pack_once(&rkernel, u, gu)
+            },
+            kpacked: if step_proj { pack_once(&kernel, d, gu) } else { None },
             h0,
             c0,
         };
@@ -723,6 +762,10 @@ struct StepParams<'a> {
     fast_lstm: bool,
     /// Where each step's input projection comes from.
     proj: Proj<'a>,
+    /// The recurrent kernel packed once for the per-step products (`None`: the crate).
+    rpacked: Option<PackedB>,
+    /// The input kernel packed likewise, with [`Proj::PerStep`].
+    kpacked: Option<PackedB>,
     /// Initial states `(B, U)` (zeros when absent).
     h0: Option<&'a [f32]>,
     c0: Option<&'a [f32]>,
@@ -852,12 +895,12 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
                         }
                         // SAFETY: every row was just written.
                         let z = unsafe { &mut *(zr as *mut [MaybeUninit<f32>] as *mut [f32]) };
-                        sgemm((bc, gu, d), xr, (d, 1), kernel, (gu, 1), z, gu, true, false);
+                        step_gemm(p.kpacked.as_ref(), (bc, gu, d), xr, d, kernel, z, gu, true);
                         z
                     }
                     None => {
                         let z = zero_init(zr);
-                        sgemm((bc, gu, d), xr, (d, 1), kernel, (gu, 1), z, gu, false, false);
+                        step_gemm(p.kpacked.as_ref(), (bc, gu, d), xr, d, kernel, z, gu, false);
                         z
                     }
                 }
@@ -866,10 +909,10 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
         };
         match cell {
             RnnCell::Simple | RnnCell::Lstm => {
-                sgemm((bc, gu, u), hmat, (u, 1), p.rkernel, (gu, 1), z, gu, true, false);
+                step_gemm(p.rpacked.as_ref(), (bc, gu, u), hmat, u, p.rkernel, z, gu, true);
             }
             RnnCell::Gru { reset_after: true } => {
-                sgemm((bc, gu, u), hmat, (u, 1), p.rkernel, (gu, 1), &mut c.rec, gu, false, false);
+                step_gemm(p.rpacked.as_ref(), (bc, gu, u), hmat, u, p.rkernel, &mut c.rec, gu, false);
                 if let Some(rb) = p.rbias {
                     for row in c.rec.chunks_mut(gu) {
                         row.iter_mut().zip(rb).for_each(|(v, &bb)| *v += bb);
@@ -1013,6 +1056,10 @@ struct BwdChunk<'a> {
     /// The input kernel transposed, `(G * U, D)` row-major, when the input gradient is
     /// computed step by step inside the chunk (empty otherwise).
     kt: &'a [f32],
+    /// [`BwdChunk::rkt`] and [`BwdChunk::kt`] packed once for the per-step products (`None`:
+    /// the crate).
+    rkt_packed: Option<&'a PackedB>,
+    kt_packed: Option<&'a PackedB>,
     /// Rows `b0..b0 + bc` of the batch-major input gradient `(B, T, D)`, not yet initialized
     /// (empty when [`BwdChunk::kt`] is).
     dx: &'a mut [MaybeUninit<f32>],
@@ -1103,7 +1150,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                     dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
                     direct[k] = 0.0;
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
+                step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
             }
             RnnCell::Lstm => {
                 let cprev = rows(&sv.cs, s, sel, u);
@@ -1157,7 +1204,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         dcr[j] = dct * f;
                     }
                 }
-                sgemm((bc, u, gu), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
+                step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
             }
             RnnCell::Gru { reset_after: true } => {
                 let rh = rows(&sv.aux, s, sel, u);
@@ -1185,7 +1232,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
                         drs[o + 2 * u + j] = dah * r;
                     }
                 }
-                sgemm((bc, u, gu), drs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
+                step_gemm(c.rkt_packed, (bc, u, gu), drs, gu, c.rkt, &mut dh_next, u, false);
             }
             RnnCell::Gru { reset_after: false } => {
                 for bi in 0..bc {
@@ -1229,7 +1276,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
             // rows (row stride `T * D`); the same sums as one GEMM over all steps
             // ([`per_step_dx`]).
             let tm = if opts.go_backwards { t - 1 - s } else { s };
-            sgemm((bc, d, gu), dzs, (gu, 1), c.kt, (d, 1), &mut dxc[tm * d..], t * d, false, false);
+            step_gemm(c.kt_packed, (bc, d, gu), dzs, gu, c.kt, &mut dxc[tm * d..], t * d, false);
         }
         if let Some(rd) = rd {
             dh_next.iter_mut().zip(rd).for_each(|(a, &m)| *a *= m);
@@ -1274,6 +1321,10 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
         crate::kernels::transpose::transpose(&sv.kernel, d, gu, &mut kt);
         dxv.reserve_exact(b * t * d);
     }
+    // GRU reset-before multiplies column blocks of `rkt` separately and keeps the crate.
+    let rkt_packed =
+        if cell != (RnnCell::Gru { reset_after: false }) { pack_once(&rkt, gu, u) } else { None };
+    let kt_packed = if step_dx { pack_once(&kt, gu, d) } else { None };
     let (dh, dc) = {
         let sizes = chunk_sizes(b, t * b * gu * u);
         let mut zp = pieces(&mut dz.spare_capacity_mut()[..n_dz], t, gu, &sizes).into_iter();
@@ -1288,6 +1339,8 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
             chunks.push(BwdChunk {
                 rkt: &rkt,
                 kt: &kt,
+                rkt_packed: rkt_packed.as_ref(),
+                kt_packed: kt_packed.as_ref(),
                 dx,
                 b0,
                 bc,

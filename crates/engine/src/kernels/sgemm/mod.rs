@@ -18,11 +18,13 @@
 
 mod avx512;
 mod pack;
+mod packed;
 
 #[cfg(target_arch = "x86_64")]
 use avx512::tile;
 use avx512::{MR, NR};
 pub(crate) use pack::View;
+pub(crate) use packed::PackedB;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -175,7 +177,11 @@ unsafe fn block(
     }
     let bpanels = nc.div_ceil(NR);
     let mcb = MC_MAX.min(mrows.div_ceil(MR) * MR);
-    let b_len = bpanels * kcb * NR;
+    // A row-major `op(b)` of 32 columns in one `k` block already has the packed layout (the
+    // Winograd input gradient's products with 32 channels): read in place, not copied.
+    // Reading wider ones in place (row stride > 32) measured no faster than packing them.
+    let b_in_place = b.cs == 1 && b.rs == NR && nc == NR && k <= KC_MAX;
+    let b_len = if b_in_place { 0 } else { bpanels * kcb * NR };
     let need = b_len + mcb * kcb + 16;
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
@@ -189,7 +195,17 @@ unsafe fn block(
         let mut p0 = 0;
         while p0 < k {
             let kc = kcb.min(k - p0);
-            pack::pack_b(b, p0, kc, j0, nc, bp);
+            // Panel `q` of this `k` block.
+            let panel = |q: usize| {
+                if b_in_place {
+                    b.ptr.add(p0 * NR)
+                } else {
+                    bp.add(q * kc * NR) as *const f32
+                }
+            };
+            if !b_in_place {
+                pack::pack_b(b, p0, kc, j0, nc, bp);
+            }
             let load_c = accumulate || p0 > 0;
             let mut r = i0;
             while r < i1 {
@@ -206,13 +222,13 @@ unsafe fn block(
                         for q in 0..bpanels {
                             let nr = NR.min(nc - q * NR);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
-                            run_tile(rows, kc, at, Some(a.rs), bp.add(q * kc * NR), ct, ldc, nr, load_c);
+                            run_tile(rows, kc, at, Some(a.rs), panel(q), ct, ldc, nr, load_c);
                         }
                     }
                 } else {
                     for q in 0..bpanels {
                         let nr = NR.min(nc - q * NR);
-                        let bq = bp.add(q * kc * NR);
+                        let bq = panel(q);
                         for (t, ri) in (0..mc).step_by(MR).enumerate() {
                             let rows = MR.min(mc - ri);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
