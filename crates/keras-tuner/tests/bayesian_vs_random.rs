@@ -5,11 +5,8 @@
 
 mod common;
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
-use keras_tuner::{
-    BayesianOptimization, FitResult, HyperModel, HyperParameters, RandomSearch, SearchArgs, Tuner,
-};
+use keras::Tensor;
+use keras_tuner::{BayesianOptimization, FitResult, RandomSearch, SearchArgs, Tuner};
 
 fn branin(x1: f64, x2: f64) -> f64 {
     use std::f64::consts::PI;

@@ -11,10 +11,9 @@ mod common;
 use std::path::Path;
 use std::sync::Mutex;
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
+use keras::Tensor;
 use keras_tuner::json::Json;
-use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, SearchArgs};
+use keras_tuner::{FitResult, HpValue, Hyperband, SearchArgs};
 
 /// Records the `(initial_epoch, epochs)` each trial's fit receives.
 struct Objective {

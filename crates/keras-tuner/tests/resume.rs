@@ -6,9 +6,8 @@ mod common;
 
 use std::sync::Mutex;
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
-use keras_tuner::{FitResult, GridSearch, HyperModel, HyperParameters, RandomSearch, SearchArgs};
+use keras::Tensor;
+use keras_tuner::{FitResult, GridSearch, RandomSearch, SearchArgs};
 
 /// Scores `(u - 3)^2`; records the `u` of every trial it runs.
 struct Quadratic {

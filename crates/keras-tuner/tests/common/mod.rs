@@ -34,6 +34,7 @@ pub fn fresh_dir(prefix: &str, name: &str) -> PathBuf {
 /// `impl HyperModel for $T` for a hypermodel without a model (`Model = ()`): `build` runs
 /// the block after `build` (declaring the search space on `hp`), `fit` returns the block after
 /// `fit` (a `FitResult` scored from `hp` and the fit arguments `args`).
+#[allow(unused_macros)]
 macro_rules! objective {
     ($T:ty, |$s:ident, $hp:ident, $args:ident| build $build:block fit $fit:block) => {
         impl keras_tuner::HyperModel for $T {
@@ -42,6 +43,8 @@ macro_rules! objective {
                 $build
                 Ok(())
             }
+            // Not every score reads the hyperparameters.
+            #[allow(unused_variables)]
             fn fit(
                 &$s,
                 $hp: &mut keras_tuner::HyperParameters,
@@ -55,4 +58,5 @@ macro_rules! objective {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use objective;
