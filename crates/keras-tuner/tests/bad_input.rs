@@ -1,6 +1,8 @@
 //! Bad input gets a clear error, never a panic: an empty search space, min greater than max,
 //! an unknown objective, a Choice of mixed types, bad sampling arguments, broken project files.
 
+mod common;
+
 use keras::trainers::Arrays;
 use keras::{FitArgs, Tensor};
 use keras_tuner::{
@@ -30,23 +32,11 @@ impl<F: Fn(&mut HyperParameters) -> keras_tuner::Result<()> + Sync> HyperModel f
 
 /// Reports `loss` only.
 struct ReportsLoss;
-impl HyperModel for ReportsLoss {
-    type Model = ();
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
-        hp.int("u", 0, 100).value()?;
-        Ok(())
-    }
-    fn fit(
-        &self,
-        _: &mut HyperParameters,
-        _: &mut (),
-        _: &Arrays,
-        _: &Arrays,
-        _: FitArgs<'_>,
-    ) -> keras_tuner::Result<FitResult> {
-        Ok(FitResult::Metrics(vec![("loss".into(), 1.0)]))
-    }
-}
+common::objective!(ReportsLoss, |self, hp, _args| build {
+    hp.int("u", 0, 100).value()?;
+} fit {
+    Ok(FitResult::Metrics(vec![("loss".into(), 1.0)]))
+});
 
 fn dir(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("kt_bad_{}_{name}", std::process::id()))

@@ -3,11 +3,10 @@
 //! seeds, 25 trials each (6 random initial points, as keras-tuner's default for 2
 //! hyperparameters). The test prints both averages.
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
-use keras_tuner::{
-    BayesianOptimization, FitResult, HyperModel, HyperParameters, RandomSearch, SearchArgs, Tuner,
-};
+mod common;
+
+use keras::Tensor;
+use keras_tuner::{BayesianOptimization, FitResult, RandomSearch, SearchArgs, Tuner};
 
 fn branin(x1: f64, x2: f64) -> f64 {
     use std::f64::consts::PI;
@@ -16,26 +15,14 @@ fn branin(x1: f64, x2: f64) -> f64 {
 }
 
 struct Branin;
-impl HyperModel for Branin {
-    type Model = ();
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
-        hp.float("x1", -5.0, 10.0).value()?;
-        hp.float("x2", 0.0, 15.0).value()?;
-        Ok(())
-    }
-    fn fit(
-        &self,
-        hp: &mut HyperParameters,
-        _: &mut (),
-        _: &Arrays,
-        _: &Arrays,
-        _: FitArgs<'_>,
-    ) -> keras_tuner::Result<FitResult> {
-        let x1 = hp.get("x1")?.as_f64().unwrap();
-        let x2 = hp.get("x2")?.as_f64().unwrap();
-        Ok(FitResult::Value(branin(x1, x2)))
-    }
-}
+common::objective!(Branin, |self, hp, _args| build {
+    hp.float("x1", -5.0, 10.0).value()?;
+    hp.float("x2", 0.0, 15.0).value()?;
+} fit {
+    let x1 = hp.get("x1")?.as_f64().unwrap();
+    let x2 = hp.get("x2")?.as_f64().unwrap();
+    Ok(FitResult::Value(branin(x1, x2)))
+});
 
 const TRIALS: usize = 25;
 

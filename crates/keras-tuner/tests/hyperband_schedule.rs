@@ -6,38 +6,27 @@
 //! checked against the schedule too. Prints `PASS <max_epochs>_<factor>` or
 //! `FAIL <max_epochs>_<factor>: <why>` per schedule.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Mutex;
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
+use keras::Tensor;
 use keras_tuner::json::Json;
-use keras_tuner::{FitResult, HpValue, HyperModel, HyperParameters, Hyperband, SearchArgs};
+use keras_tuner::{FitResult, HpValue, Hyperband, SearchArgs};
 
 /// Records the `(initial_epoch, epochs)` each trial's fit receives.
 struct Objective {
     fits: Mutex<Vec<(usize, usize)>>,
 }
 
-impl HyperModel for Objective {
-    type Model = ();
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
-        hp.int("u", 0, 10000).value()?;
-        Ok(())
-    }
-    fn fit(
-        &self,
-        hp: &mut HyperParameters,
-        _model: &mut (),
-        _x: &Arrays,
-        _y: &Arrays,
-        args: FitArgs<'_>,
-    ) -> keras_tuner::Result<FitResult> {
-        self.fits.lock().unwrap().push((args.initial_epoch, args.epochs));
-        let u = hp.get("u")?.as_i64().unwrap();
-        Ok(FitResult::Metrics(vec![("val_loss".into(), ((u * 7919) % 1000) as f64 / 1000.0)]))
-    }
-}
+common::objective!(Objective, |self, hp, args| build {
+    hp.int("u", 0, 10000).value()?;
+} fit {
+    self.fits.lock().unwrap().push((args.initial_epoch, args.epochs));
+    let u = hp.get("u")?.as_i64().unwrap();
+    Ok(FitResult::Metrics(vec![("val_loss".into(), ((u * 7919) % 1000) as f64 / 1000.0)]))
+});
 
 fn check(key: &str, want: &[Json], dir: &Path) -> Result<(), String> {
     let (max_epochs, factor) = key.split_once('_').ok_or("bad key")?;

@@ -2,37 +2,26 @@
 //! continues the grid (keras-tuner keeps the grid's position in memory only, so a reloaded
 //! Python grid search stops), a random search draws the values it would have drawn.
 
+mod common;
+
 use std::sync::Mutex;
 
-use keras::trainers::Arrays;
-use keras::{FitArgs, Tensor};
-use keras_tuner::{FitResult, GridSearch, HyperModel, HyperParameters, RandomSearch, SearchArgs};
+use keras::Tensor;
+use keras_tuner::{FitResult, GridSearch, RandomSearch, SearchArgs};
 
 /// Scores `(u - 3)^2`; records the `u` of every trial it runs.
 struct Quadratic {
     ran: Mutex<Vec<i64>>,
 }
 
-impl HyperModel for Quadratic {
-    type Model = ();
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<()> {
-        hp.int("u", 0, 5).value()?;
-        hp.boolean("b").value()?;
-        Ok(())
-    }
-    fn fit(
-        &self,
-        hp: &mut HyperParameters,
-        _: &mut (),
-        _: &Arrays,
-        _: &Arrays,
-        _: FitArgs<'_>,
-    ) -> keras_tuner::Result<FitResult> {
-        let u = hp.get("u")?.as_i64().unwrap();
-        self.ran.lock().unwrap().push(u);
-        Ok(FitResult::Value(((u - 3) * (u - 3)) as f64))
-    }
-}
+common::objective!(Quadratic, |self, hp, _args| build {
+    hp.int("u", 0, 5).value()?;
+    hp.boolean("b").value()?;
+} fit {
+    let u = hp.get("u")?.as_i64().unwrap();
+    self.ran.lock().unwrap().push(u);
+    Ok(FitResult::Value(((u - 3) * (u - 3)) as f64))
+});
 
 fn x() -> Tensor {
     Tensor::new(vec![0.0], [1, 1]).unwrap()

@@ -274,18 +274,7 @@ pub fn matmul_strided(
     c: &mut [f32],
     c_rs: usize,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(a_rs >= k && c_rs >= n, "matmul_strided: a row stride shorter than its row");
-    assert!(
-        a.len() >= (m - 1) * a_rs + k && b.len() >= k * n && c.len() >= (m - 1) * c_rs + n,
-        "matmul_strided buffer too short"
-    );
-    if k == 0 {
-        for row in c.chunks_mut(c_rs).take(m) {
-            row[..n].fill(0.0);
-        }
+    if strided_done((m, n, k), (a.len(), a_rs), b.len(), c, c_rs) {
         return;
     }
     if use_sgemm_strided(Some(n)) {
@@ -297,6 +286,37 @@ pub fn matmul_strided(
         return;
     }
     matmul_strided_gemm_crate(m, n, k, a, a_rs, b, c, c_rs)
+}
+
+/// The checks and the trivial cases of a [`matmul_strided`] product (`a` of `a_len` floats,
+/// `b` of `b_len`): `true` when nothing is left to compute (an empty `c`, or `k == 0`, which
+/// zeroes `c`).
+///
+/// # Panics
+/// As [`matmul_strided`].
+#[inline(always)]
+fn strided_done(
+    (m, n, k): (usize, usize, usize),
+    (a_len, a_rs): (usize, usize),
+    b_len: usize,
+    c: &mut [f32],
+    c_rs: usize,
+) -> bool {
+    if m == 0 || n == 0 {
+        return true;
+    }
+    assert!(a_rs >= k && c_rs >= n, "matmul_strided: a row stride shorter than its row");
+    assert!(
+        a_len >= (m - 1) * a_rs + k && b_len >= k * n && c.len() >= (m - 1) * c_rs + n,
+        "matmul_strided buffer too short"
+    );
+    if k == 0 {
+        for row in c.chunks_mut(c_rs).take(m) {
+            row[..n].fill(0.0);
+        }
+        return true;
+    }
+    false
 }
 
 /// The `gemm`-crate path of [`matmul_strided`], whatever the CPU: for comparisons with the
@@ -316,18 +336,7 @@ pub fn matmul_strided_gemm_crate(
     c: &mut [f32],
     c_rs: usize,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(a_rs >= k && c_rs >= n, "matmul_strided: a row stride shorter than its row");
-    assert!(
-        a.len() >= (m - 1) * a_rs + k && b.len() >= k * n && c.len() >= (m - 1) * c_rs + n,
-        "matmul_strided buffer too short"
-    );
-    if k == 0 {
-        for row in c.chunks_mut(c_rs).take(m) {
-            row[..n].fill(0.0);
-        }
+    if strided_done((m, n, k), (a.len(), a_rs), b.len(), c, c_rs) {
         return;
     }
     // SAFETY: the asserts above guarantee every index gemm touches is in bounds: row i of

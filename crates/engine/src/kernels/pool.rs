@@ -165,43 +165,33 @@ pub trait WindowOffset: Copy + Default + Send + Sync + 'static {
     fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self);
 }
 
-impl WindowOffset for u8 {
-    fn fits(window: usize) -> bool {
-        window <= 256
-    }
-    fn from_usize(v: usize) -> Self {
-        v as u8
-    }
-    fn to_usize(self) -> usize {
-        self as usize
-    }
-    fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
-        max_with_offset_u8(o, a, xs, off)
-    }
-    fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self) {
-        select_winner_u8(o, d, a, pos)
-    }
+/// `impl WindowOffset for $t`: windows up to `$fits` positions (`|window| bool`), the offsets
+/// cast with `as`, and the type's own `max_with` / `select_winner` kernels.
+macro_rules! window_offset {
+    ($t:ty, |$w:ident| $fits:expr, $max_with:ident, $select_winner:ident) => {
+        impl WindowOffset for $t {
+            fn fits($w: usize) -> bool {
+                $fits
+            }
+            fn from_usize(v: usize) -> Self {
+                v as $t
+            }
+            fn to_usize(self) -> usize {
+                self as usize
+            }
+            fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
+                $max_with(o, a, xs, off)
+            }
+            fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self) {
+                $select_winner(o, d, a, pos)
+            }
+        }
+    };
 }
 
-impl WindowOffset for u32 {
-    fn fits(_window: usize) -> bool {
-        // A window never exceeds its image, which [`Pool2dGeometry::new`] keeps within 2^32
-        // elements.
-        true
-    }
-    fn from_usize(v: usize) -> Self {
-        v as u32
-    }
-    fn to_usize(self) -> usize {
-        self as usize
-    }
-    fn max_with(o: &mut [f32], a: &mut [Self], xs: &[f32], off: Self) {
-        max_with_offset_u32(o, a, xs, off)
-    }
-    fn select_winner(o: &mut [MaybeUninit<f32>], d: &[f32], a: &[Self], pos: Self) {
-        select_winner_u32(o, d, a, pos)
-    }
-}
+window_offset!(u8, |window| window <= 256, max_with_offset_u8, select_winner_u8);
+// A window never exceeds its image, which [`Pool2dGeometry::new`] keeps within 2^32 elements.
+window_offset!(u32, |_window| true, max_with_offset_u32, select_winner_u32);
 
 /// Max pooling forward. `x` is `[n, h, w, c]`, `out` is `[n, out_h, out_w, c]`. Padded
 /// positions never win. For every output element, `argmax` receives the winner's position

@@ -21,6 +21,20 @@ fn param<'a>(p: Option<&'a Tensor>, len: usize, what: &str) -> Result<Option<&'a
     }
 }
 
+/// The incoming gradient, the input and gamma's values (if any) of a normalization's backward.
+type GradInputs<'a> = (&'a [f32], &'a [f32], Option<&'a [f32]>);
+
+/// What a normalization's backward reads: the incoming gradient, the input and gamma's
+/// values when the op had a gamma (at input `gi`, see [`op_inputs`]).
+fn grad_inputs<'a>(g: &'a Tensor, inputs: &'a [Tensor], gi: Option<usize>) -> Result<GradInputs<'a>> {
+    let (dy, xs) = (g.as_f32()?, inputs[0].as_f32()?);
+    let gvals = match gi {
+        Some(k) => Some(inputs[k].as_f32()?),
+        None => None,
+    };
+    Ok((dy, xs, gvals))
+}
+
 /// Collects `x` and the present parameters as op inputs; returns them with the position
 /// of gamma and beta among them.
 fn op_inputs<'a>(
@@ -101,11 +115,7 @@ pub fn batch_norm_train(
         out,
         &inputs,
         Box::new(move |g, _out, inputs| {
-            let (dy, xs) = (g.as_f32()?, inputs[0].as_f32()?);
-            let gvals = match gi {
-                Some(k) => Some(inputs[k].as_f32()?),
-                None => None,
-            };
+            let (dy, xs, gvals) = grad_inputs(g, inputs, gi)?;
             let mut dgamma = vec![0.0f32; c];
             let mut dbeta = vec![0.0f32; c];
             let mut dx = vec![0.0f32; xs.len()];
@@ -202,11 +212,7 @@ pub fn batch_norm_inference(
         out,
         &inputs,
         Box::new(move |g, _out, inputs| {
-            let (dy, xs) = (g.as_f32()?, inputs[0].as_f32()?);
-            let gvals = match gi {
-                Some(k) => Some(inputs[k].as_f32()?),
-                None => None,
-            };
+            let (dy, xs, gvals) = grad_inputs(g, inputs, gi)?;
             let mut dx = vec![0.0f32; xs.len()];
             let mut dgamma = vec![0.0f32; c];
             let mut dbeta = vec![0.0f32; c];
@@ -292,11 +298,7 @@ fn layer_norm_last(
         out,
         &inputs,
         Box::new(move |g, _out, inputs| {
-            let (dy, xs) = (g.as_f32()?, inputs[0].as_f32()?);
-            let gvals = match gi {
-                Some(i) => Some(inputs[i].as_f32()?),
-                None => None,
-            };
+            let (dy, xs, gvals) = grad_inputs(g, inputs, gi)?;
             let mut dx = vec![0.0f32; xs.len()];
             let mut dgamma = vec![0.0f32; k];
             let mut dbeta = vec![0.0f32; k];

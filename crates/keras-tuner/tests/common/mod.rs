@@ -30,3 +30,33 @@ pub fn fresh_dir(prefix: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+/// `impl HyperModel for $T` for a hypermodel without a model (`Model = ()`): `build` runs
+/// the block after `build` (declaring the search space on `hp`), `fit` returns the block after
+/// `fit` (a `FitResult` scored from `hp` and the fit arguments `args`).
+#[allow(unused_macros)]
+macro_rules! objective {
+    ($T:ty, |$s:ident, $hp:ident, $args:ident| build $build:block fit $fit:block) => {
+        impl keras_tuner::HyperModel for $T {
+            type Model = ();
+            fn build(&$s, $hp: &mut keras_tuner::HyperParameters) -> keras_tuner::Result<()> {
+                $build
+                Ok(())
+            }
+            // Not every score reads the hyperparameters.
+            #[allow(unused_variables)]
+            fn fit(
+                &$s,
+                $hp: &mut keras_tuner::HyperParameters,
+                _: &mut (),
+                _: &keras::trainers::Arrays,
+                _: &keras::trainers::Arrays,
+                $args: keras::FitArgs<'_>,
+            ) -> keras_tuner::Result<keras_tuner::FitResult> {
+                $fit
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use objective;

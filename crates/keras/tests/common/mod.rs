@@ -62,6 +62,7 @@ pub fn max_diff_all(a: &[Tensor], b: &[Tensor]) -> f32 {
 /// The `Layer` methods a user layer writes the same way: `class_name` (`$class`), `base`,
 /// `base_mut` and `as_any`, its `LayerBase` in field `base` (or the field named after the
 /// class: `layer_basics!("Two", 0)`).
+#[allow(unused_macros)]
 macro_rules! layer_basics {
     ($class:literal) => {
         $crate::common::layer_basics!($class, base);
@@ -81,4 +82,5 @@ macro_rules! layer_basics {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use layer_basics;

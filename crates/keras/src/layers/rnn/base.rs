@@ -444,19 +444,11 @@ impl Recurrent {
         } else {
             None
         };
-        let ua = |a: Activation| {
-            a.unary().ok_or_else(|| {
-                Error::InvalidArgument(format!("Layer {name}: activation {} is not element-wise", a.name()))
-            })
-        };
-        let opts = RnnArgs {
-            cell: self.engine_cell(),
-            activation: ua(self.args.activation)?,
-            recurrent_activation: ua(self.args.recurrent_activation)?,
-            go_backwards: self.flags.go_backwards,
-            return_sequences: self.flags.return_sequences,
-            zero_output_for_mask: self.flags.zero_output_for_mask,
-        };
+        let f = &self.flags;
+        let opts = self.rnn_args(
+            &format!("Layer {name}"),
+            [f.go_backwards, f.return_sequences, f.zero_output_for_mask],
+        )?;
         let inputs = RnnInputs {
             x: &x,
             kernel: kernel.value(),
@@ -474,6 +466,29 @@ impl Recurrent {
             outs.truncate(1);
         }
         Ok(outs)
+    }
+
+    /// The engine's arguments of the recurrence: the cell, its activations (one that is not
+    /// element-wise is an error naming `who`, "Layer lstm"), and `[go_backwards,
+    /// return_sequences, zero_output_for_mask]`.
+    fn rnn_args(
+        &self,
+        who: &str,
+        [go_backwards, return_sequences, zero_output_for_mask]: [bool; 3],
+    ) -> Result<RnnArgs> {
+        let unary = |a: Activation| {
+            a.unary().ok_or_else(|| {
+                Error::InvalidArgument(format!("{who}: activation {} is not element-wise", a.name()))
+            })
+        };
+        Ok(RnnArgs {
+            cell: self.engine_cell(),
+            activation: unary(self.args.activation)?,
+            recurrent_activation: unary(self.args.recurrent_activation)?,
+            go_backwards,
+            return_sequences,
+            zero_output_for_mask,
+        })
     }
 
     /// One time step of the cell (Keras `cell.call(inputs, states)`), for the generic RNN
@@ -532,19 +547,7 @@ impl Recurrent {
             Some(m) => ops::mul(&x, m)?,
             None => x,
         };
-        let ua = |a: Activation| {
-            a.unary().ok_or_else(|| {
-                Error::InvalidArgument(format!("Cell {name}: activation {} is not element-wise", a.name()))
-            })
-        };
-        let opts = RnnArgs {
-            cell: self.engine_cell(),
-            activation: ua(self.args.activation)?,
-            recurrent_activation: ua(self.args.recurrent_activation)?,
-            go_backwards: false,
-            return_sequences: false,
-            zero_output_for_mask: false,
-        };
+        let opts = self.rnn_args(&format!("Cell {name}"), [false; 3])?;
         let x = x.reshape(vec![b, 1, d])?;
         let inputs = RnnInputs {
             x: &x,
