@@ -3,12 +3,11 @@
 
 use serde_json::{json, Number, Value};
 
-use super::augment_ops::{AugmentOp, AugmentOps, AUG_MIX_ORDER};
-use super::image_common::{base_factor, image_shape, num, number, value_range, LayerRng};
+use super::augment_ops::{check_op_count, AugmentOp, AugmentOps, AUG_MIX_ORDER};
+use super::image_common::{num, number, value_range, LayerRng};
 use super::mixing::{beta_draw, dirichlet_draw, draw_alpha};
-use super::rand_augment::MAX_OPS;
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
@@ -123,33 +122,19 @@ impl AugMix {
 
     fn build_ops(&mut self) -> Result<()> {
         let a = &self.args;
-        if a.num_chains.saturating_mul(a.chain_depth) > MAX_OPS {
-            keras_bail!(
-                InvalidArgument,
-                "`num_chains * chain_depth` must be at most {MAX_OPS} (keras-rs's limit). Received: \
-                 num_chains={}, chain_depth={}",
-                a.num_chains,
-                a.chain_depth
-            );
-        }
-        let (lo, hi, factor) = base_factor(&a.factor, (0, 1))?;
+        let received = format!("num_chains={}, chain_depth={}", a.num_chains, a.chain_depth);
+        check_op_count(a.num_chains.saturating_mul(a.chain_depth), "`num_chains * chain_depth`", &received)?;
         let (v0, v1, _) = value_range(&a.value_range, false)?;
-        self.ops = Some(AugmentOps::new((lo, hi), &a.value_range, &a.interpolation, a.seed, a.data_format)?);
-        self.range = (v0 as f32, v1 as f32);
-        self.args.factor = factor;
+        let (ops, factor) =
+            AugmentOps::from_args(&a.factor, &a.value_range, &a.interpolation, a.seed, a.data_format)?;
+        (self.ops, self.args.factor, self.range) = (Some(ops), factor, (v0 as f32, v1 as f32));
         Ok(())
     }
 
     /// Rebuilds from a Keras config (with the constructor's and the sub-layers' checks).
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = AugMixArgs::read_args(&mut LayerCfg::new(cfg, "AugMix"))?;
-        let mut l = AugMix {
-            base: LayerBase::new("aug_mix"),
-            args,
-            range: (0.0, 255.0),
-            ops: None,
-            rng: LayerRng::default(),
-        };
+        let mut l = AugMix { args, ..AugMix::new() };
         l.build_ops()?;
         l.base.apply_config(cfg);
         Ok(l)
@@ -203,20 +188,10 @@ impl AugMix {
     }
 }
 
-impl Layer for AugMix {
-    crate::layers::layer::layer_base_methods!("AugMix");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.args.data_format, s, |s| Ok(s.to_vec()))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+impl AugMix {
+    /// The layer in training: chains and weights drawn for the batch, mixed.
+    fn call_training(&self, x: &Tensor) -> Result<Tensor> {
         let ops = self.checked_ops()?;
-        super::random_color_jitter::check_image_rank(x)?;
-        if !ctx.training {
-            return Ok(x.clone());
-        }
         let alpha = draw_alpha(&self.args.alpha, "AugMix")?;
         let choices = if self.args.all_ops { AUG_MIX_ORDER.len() } else { 7 };
         let (weights, w, chains) = self.rng.with(self.args.seed, |r| {
@@ -238,9 +213,8 @@ impl Layer for AugMix {
             chains[k].iter().try_fold(x.clone(), |y, &i| ops.call(AUG_MIX_ORDER[i], &y))
         })
     }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+}
+
+impl Layer for AugMix {
+    super::augment_ops::composite_layer_methods!("AugMix");
 }

@@ -1,6 +1,7 @@
 //! The augmentation operations RandAugment and AugMix draw from: the eleven sub-layers Keras
 //! makes from their `factor`, `value_range`, `interpolation`, `seed` and `data_format`, and
-//! [`AugmentOp`], one operation with explicit parameters (the layers' `transform_with`).
+//! [`AugmentOp`], one operation with explicit parameters (the layers' `transform_with`); and
+//! the `Layer` methods of the composite layers (RandomColorJitter, RandAugment, AugMix).
 
 use serde_json::{json, Value};
 
@@ -10,7 +11,35 @@ use super::{
 };
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer};
-use crate::{Result, Tensor};
+use crate::{keras_bail, Result, Tensor};
+
+/// The most operations keras-rs chains in one call (Keras has no limit).
+pub(crate) const MAX_OPS: usize = 1024;
+
+/// keras-rs's limit on the operations of one call: `count` (described by `received`) must
+/// be at most [`MAX_OPS`].
+pub(crate) fn check_op_count(count: usize, what: &str, received: &str) -> Result<()> {
+    if count > MAX_OPS {
+        keras_bail!(
+            InvalidArgument,
+            "{what} must be at most {MAX_OPS} (keras-rs's limit). Received: {received}"
+        );
+    }
+    Ok(())
+}
+
+/// Keras's `_is_batched` check of a composite layer's input: one image or a batch.
+pub(crate) fn check_image_rank(x: &Tensor) -> Result<()> {
+    if !matches!(x.rank(), 3 | 4) {
+        keras_bail!(
+            Shape,
+            "Expected image tensor to have rank 3 (single image) or 4 (batch of images). Received: \
+             data.shape={:?}",
+            x.shape()
+        );
+    }
+    Ok(())
+}
 
 /// One augmentation operation with explicit parameters (one value per image), as RandAugment
 /// and AugMix apply it: the sub-layer's `transform_with` (Keras's `transform_images` with
@@ -107,6 +136,19 @@ pub(crate) struct AugmentOps {
 }
 
 impl AugmentOps {
+    /// The sub-layers for a layer's `factor` argument (read as the base layer's, within
+    /// `[0, 1]`), with the factor as the config keeps it.
+    pub fn from_args(
+        factor: &Value,
+        value_range: &Value,
+        interpolation: &str,
+        seed: Option<u64>,
+        df: DataFormat,
+    ) -> Result<(Self, Value)> {
+        let (lo, hi, factor) = super::image_common::base_factor(factor, (0, 1))?;
+        Ok((AugmentOps::new((lo, hi), value_range, interpolation, seed, df)?, factor))
+    }
+
     /// The sub-layers for `factor` (`[lower, upper]`), `value_range`, `interpolation`,
     /// `seed` and `data_format`.
     pub fn new(
@@ -248,3 +290,38 @@ macro_rules! ops_layer_builders {
     };
 }
 pub(crate) use ops_layer_builders;
+
+/// The `Layer` methods of a composite image layer (fields `base`, `args` with
+/// `data_format`): the input's shape, Keras's rank check, the identity in inference, the
+/// layer's `call_training(&self, x)` in training, and the config of its arguments.
+macro_rules! composite_layer_methods {
+    ($class:literal) => {
+        $crate::layers::layer::layer_base_methods!($class);
+        fn records_build_config(&self) -> bool {
+            false
+        }
+        fn compute_output_shape(&self, s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
+            $crate::layers::preprocessing::image_common::image_shape(self.args.data_format, s, |s| {
+                Ok(s.to_vec())
+            })
+        }
+        fn call(
+            &self,
+            x: &$crate::Tensor,
+            ctx: &mut $crate::layers::CallContext,
+        ) -> $crate::Result<$crate::Tensor> {
+            $crate::layers::layer::check_pending(self)?;
+            $crate::layers::preprocessing::augment_ops::check_image_rank(x)?;
+            if !ctx.training {
+                return Ok(x.clone());
+            }
+            self.call_training(x)
+        }
+        fn get_config(&self) -> serde_json::Value {
+            let mut m = self.base.base_config();
+            self.args.write_args(&mut m);
+            serde_json::Value::Object(m)
+        }
+    };
+}
+pub(crate) use composite_layer_methods;

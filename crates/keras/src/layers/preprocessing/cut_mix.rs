@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::image_common::{
     base_factor, image_call, image_shape, num, preprocessing_layer_boilerplate, uniform, LayerRng,
 };
-use super::mixing::{beta_draw, call_with_labels, permutation, LabelMix, MixesLabels};
+use super::mixing::{beta_draw, permutation, LabelMix, MixesLabels};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -172,36 +172,17 @@ impl CutMix {
         })
     }
 
-    /// Keras's call on `{"images": images, "labels": labels}`: the mixed images and labels
-    /// (`(batch, classes)`); an unbatched image with its `(classes,)` label, and inference,
-    /// come back unchanged.
-    pub fn call_with_labels(
-        &self,
-        images: &Tensor,
-        labels: &Tensor,
-        ctx: &mut CallContext,
-    ) -> Result<(Tensor, Tensor)> {
-        crate::layers::layer::check_pending(self)?;
-        call_with_labels(
-            self.args.data_format,
-            images,
-            labels,
-            ctx.training,
-            "CutMix",
-            |img| Ok(self.draw(img)),
-            apply,
-        )
-    }
+    super::mixing::call_with_labels_method!("CutMix", "An unbatched image and its label are left unchanged.");
 
     /// The draw for a channels-last batch (`None` for one unbatched image, as Keras).
-    fn draw(&self, img: &Images) -> Option<CutMixTransformation> {
-        img.batched.then(|| self.get_random_transformation(img.n, img.h, img.w))
+    fn draw(&self, img: &Images) -> Result<Option<CutMixTransformation>> {
+        Ok(img.batched.then(|| self.get_random_transformation(img.n, img.h, img.w)))
     }
 
     /// The layer on channels-last images.
     fn call_last(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
         let img = Images::from_tensor(x, &format!("Layer {}", self.base.name))?;
-        match self.draw(&img).filter(|_| ctx.training) {
+        match self.draw(&img)?.filter(|_| ctx.training) {
             Some(t) => apply(img, &t)?.into_tensor(),
             None => img.into_tensor(),
         }

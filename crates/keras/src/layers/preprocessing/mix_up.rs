@@ -3,7 +3,7 @@
 use serde_json::{Number, Value};
 
 use super::image_common::{image_call, image_shape, number, preprocessing_layer_boilerplate, LayerRng};
-use super::mixing::{beta_draw, call_with_labels, draw_alpha, permutation, LabelMix};
+use super::mixing::{beta_draw, draw_alpha, permutation, LabelMix};
 use crate::layers::data_format::DataFormat;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
@@ -92,25 +92,11 @@ impl MixUp {
         })
     }
 
-    /// Keras's call on `{"images": images, "labels": labels}`: the mixed images and labels
-    /// (`(batch, classes)`, or `(classes,)` for an unbatched image), both unchanged in
-    /// inference.
-    pub fn call_with_labels(
-        &self,
-        images: &Tensor,
-        labels: &Tensor,
-        ctx: &mut CallContext,
-    ) -> Result<(Tensor, Tensor)> {
-        crate::layers::layer::check_pending(self)?;
-        call_with_labels(
-            self.args.data_format,
-            images,
-            labels,
-            ctx.training,
-            "MixUp",
-            |img| self.get_random_transformation(img.n).map(Some),
-            apply,
-        )
+    super::mixing::call_with_labels_method!("MixUp", "An unbatched image is mixed with itself.");
+
+    /// The draw for channels-last images (a batch of one for an unbatched image).
+    fn draw(&self, img: &Images) -> Result<Option<LabelMix>> {
+        self.get_random_transformation(img.n).map(Some)
     }
 
     /// The layer on channels-last images.
@@ -119,8 +105,10 @@ impl MixUp {
         if !ctx.training {
             return img.into_tensor();
         }
-        let t = self.get_random_transformation(img.n)?;
-        apply(img, &t)?.into_tensor()
+        match self.draw(&img)? {
+            Some(t) => apply(img, &t)?.into_tensor(),
+            None => img.into_tensor(),
+        }
     }
 }
 

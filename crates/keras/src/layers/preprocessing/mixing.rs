@@ -150,6 +150,36 @@ impl MixesLabels for LabelMix {
     }
 }
 
+/// A mixing layer's public `call_with_labels` (Keras's call on `{"images", "labels"}`), over
+/// its `draw(&self, &Images) -> Result<Option<T>>` and the module's `apply(Images, &T)`.
+macro_rules! call_with_labels_method {
+    ($class:literal, $doc:literal) => {
+        /// Keras's call on `{"images": images, "labels": labels}`: the mixed images and labels
+        /// (`(batch, classes)`, or `(classes,)` for an unbatched image), both unchanged in
+        /// inference.
+        #[doc = $doc]
+        pub fn call_with_labels(
+            &self,
+            images: &Tensor,
+            labels: &Tensor,
+            ctx: &mut CallContext,
+        ) -> Result<(Tensor, Tensor)> {
+            crate::layers::layer::check_pending(self)?;
+            let draw = |img: &Images| self.draw(img);
+            super::mixing::call_with_labels(
+                self.args.data_format,
+                images,
+                labels,
+                ctx.training,
+                $class,
+                draw,
+                apply,
+            )
+        }
+    };
+}
+pub(crate) use call_with_labels_method;
+
 /// The images-and-labels call of a mixing layer (Keras's call on `{"images", "labels"}`):
 /// in training, `draw` makes the transformation for the channels-last images (`None`: no
 /// mixing), `images_with` applies it to the images and its label blend to the labels; an unbatched image

@@ -3,16 +3,13 @@
 
 use serde_json::{json, Value};
 
-use super::augment_ops::{AugmentOp, AugmentOps, RAND_AUGMENT_ORDER};
-use super::image_common::{base_factor, image_shape, num, LayerRng};
+use super::augment_ops::{check_op_count, AugmentOp, AugmentOps, RAND_AUGMENT_ORDER};
+use super::image_common::{num, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
-use crate::{keras_bail, Result, Tensor};
-
-/// The most operations keras-rs chains in one call (Keras has no limit).
-pub(crate) const MAX_OPS: usize = 1024;
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.RandAugment`: in training, `num_ops` operations (default 2) are drawn
 /// uniformly, with repetition, once per batch from RandomShear, RandomTranslation,
@@ -41,7 +38,6 @@ pub(crate) const MAX_OPS: usize = 1024;
 pub struct RandAugment {
     base: LayerBase,
     args: RandAugmentArgs,
-    factor: (f64, f64),
     ops: Option<AugmentOps>,
     rng: LayerRng,
 }
@@ -75,7 +71,6 @@ impl RandAugment {
         RandAugment {
             base: LayerBase::new("rand_augment"),
             args: RandAugmentArgs::defaults(),
-            factor: (0.0, 0.5),
             ops: None,
             rng: LayerRng::default(),
         }
@@ -98,30 +93,17 @@ impl RandAugment {
 
     fn build_ops(&mut self) -> Result<()> {
         let a = &self.args;
-        if a.num_ops > MAX_OPS {
-            keras_bail!(
-                InvalidArgument,
-                "`num_ops` must be at most {MAX_OPS} (keras-rs's limit). Received: num_ops={}",
-                a.num_ops
-            );
-        }
-        let (lo, hi, factor) = base_factor(&a.factor, (0, 1))?;
-        self.ops = Some(AugmentOps::new((lo, hi), &a.value_range, &a.interpolation, a.seed, a.data_format)?);
-        self.factor = (lo, hi);
-        self.args.factor = factor;
+        check_op_count(a.num_ops, "`num_ops`", &format!("num_ops={}", a.num_ops))?;
+        let (ops, factor) =
+            AugmentOps::from_args(&a.factor, &a.value_range, &a.interpolation, a.seed, a.data_format)?;
+        (self.ops, self.args.factor) = (Some(ops), factor);
         Ok(())
     }
 
     /// Rebuilds from a Keras config (with the constructor's and the sub-layers' checks).
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RandAugmentArgs::read_args(&mut LayerCfg::new(cfg, "RandAugment"))?;
-        let mut l = RandAugment {
-            base: LayerBase::new("rand_augment"),
-            args,
-            factor: (0.0, 0.5),
-            ops: None,
-            rng: LayerRng::default(),
-        };
+        let mut l = RandAugment { args, ..RandAugment::new() };
         l.build_ops()?;
         l.base.apply_config(cfg);
         Ok(l)
@@ -139,32 +121,17 @@ impl RandAugment {
     }
 }
 
-impl Layer for RandAugment {
-    crate::layers::layer::layer_base_methods!("RandAugment");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.args.data_format, s, |s| Ok(s.to_vec()))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
+impl RandAugment {
+    /// The layer in training: `num_ops` operations drawn for the batch, in turn.
+    fn call_training(&self, x: &Tensor) -> Result<Tensor> {
         let ops = self.checked_ops()?;
-        super::random_color_jitter::check_image_rank(x)?;
-        if !ctx.training {
-            return Ok(x.clone());
-        }
         let picks: Vec<usize> = self.rng.with(self.args.seed, |r| {
             (0..self.args.num_ops).map(|_| r.below(RAND_AUGMENT_ORDER.len() as u64) as usize).collect()
         });
-        let mut y = x.clone();
-        for i in picks {
-            y = ops.call(RAND_AUGMENT_ORDER[i], &y)?;
-        }
-        Ok(y)
+        picks.iter().try_fold(x.clone(), |y, &i| ops.call(RAND_AUGMENT_ORDER[i], &y))
     }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+}
+
+impl Layer for RandAugment {
+    super::augment_ops::composite_layer_methods!("RandAugment");
 }

@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::image_common::{image_shape, num};
+use super::image_common::num;
 use super::{RandomBrightness, RandomContrast, RandomHue, RandomSaturation};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
@@ -75,6 +75,17 @@ config_args! {
     }
 }
 
+/// The builders of the four factors: each sets its argument and remakes the parts.
+macro_rules! factor_builders {
+    ($($(#[$doc:meta])* $name:ident,)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, f: f64) -> Self {
+            self.args.$name = num(f);
+            self.rebuilt()
+        }
+    )*};
+}
+
 impl Default for RandomColorJitter {
     fn default() -> Self {
         Self::new()
@@ -94,28 +105,15 @@ impl RandomColorJitter {
         }
     }
 
-    /// RandomBrightness with `factor` (a delta in `[-f, f]` of the value range).
-    pub fn brightness_factor(mut self, f: f64) -> Self {
-        self.args.brightness_factor = num(f);
-        self.rebuilt()
-    }
-
-    /// RandomContrast with `factor` (a contrast factor in `[1 - f, 1 + f]`).
-    pub fn contrast_factor(mut self, f: f64) -> Self {
-        self.args.contrast_factor = num(f);
-        self.rebuilt()
-    }
-
-    /// RandomSaturation with `factor` (`[-f, f]`, 0.5 is the identity).
-    pub fn saturation_factor(mut self, f: f64) -> Self {
-        self.args.saturation_factor = num(f);
-        self.rebuilt()
-    }
-
-    /// RandomHue with `factor` (`[-f, f]`, within `[-1, 1]`).
-    pub fn hue_factor(mut self, f: f64) -> Self {
-        self.args.hue_factor = num(f);
-        self.rebuilt()
+    factor_builders! {
+        /// RandomBrightness with `factor` (a delta in `[-f, f]` of the value range).
+        brightness_factor,
+        /// RandomContrast with `factor` (a contrast factor in `[1 - f, 1 + f]`).
+        contrast_factor,
+        /// RandomSaturation with `factor` (`[-f, f]`, 0.5 is the identity).
+        saturation_factor,
+        /// RandomHue with `factor` (`[0, f]`, within `[0, 1]`).
+        hue_factor,
     }
 
     /// The range of the pixel values (default `[0, 255]`).
@@ -209,6 +207,11 @@ impl RandomColorJitter {
         Ok(x)
     }
 
+    /// The layer in training: each part with its own draw.
+    fn call_training(&self, x: &Tensor) -> Result<Tensor> {
+        self.parts().into_iter().try_fold(x.clone(), |y, l| l.call(&y, &mut CallContext::new(true)))
+    }
+
     /// The present parts, in Keras's order.
     fn parts(&self) -> Vec<&dyn Layer> {
         let mut v: Vec<&dyn Layer> = Vec::new();
@@ -229,41 +232,5 @@ impl RandomColorJitter {
 }
 
 impl Layer for RandomColorJitter {
-    crate::layers::layer::layer_base_methods!("RandomColorJitter");
-    fn records_build_config(&self) -> bool {
-        false
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        image_shape(self.args.data_format, s, |s| Ok(s.to_vec()))
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        crate::layers::layer::check_pending(self)?;
-        check_image_rank(x)?;
-        if !ctx.training {
-            return Ok(x.clone());
-        }
-        let mut y = x.clone();
-        for l in self.parts() {
-            y = l.call(&y, ctx)?;
-        }
-        Ok(y)
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
-}
-
-/// Keras's `_is_batched` check of a composite layer's input: one image or a batch.
-pub(crate) fn check_image_rank(x: &Tensor) -> Result<()> {
-    if !matches!(x.rank(), 3 | 4) {
-        keras_bail!(
-            Shape,
-            "Expected image tensor to have rank 3 (single image) or 4 (batch of images). Received: \
-             data.shape={:?}",
-            x.shape()
-        );
-    }
-    Ok(())
+    super::augment_ops::composite_layer_methods!("RandomColorJitter");
 }
