@@ -90,48 +90,10 @@ impl PackedB {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::matmul::{matmul_gemm_crate, Trans};
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
         (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
-    }
-
-    /// The `gemm` crate on the same row-major operands, as the RNN op calls it.
-    #[allow(clippy::too_many_arguments)]
-    fn crate_gemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        lda: usize,
-        b: &[f32],
-        c: &mut [f32],
-        ldc: usize,
-        acc: bool,
-    ) {
-        // SAFETY: the shapes are those of the buffers below.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                1,
-                ldc as isize,
-                acc,
-                a.as_ptr(),
-                1,
-                lda as isize,
-                b.as_ptr(),
-                1,
-                n as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            )
-        }
     }
 
     #[test]
@@ -142,14 +104,13 @@ mod tests {
         for (m, n, k) in [(16, 512, 128), (16, 128, 512), (1, 1, 1), (5, 33, 7), (13, 70, 300), (25, 64, 512)]
         {
             for acc in [false, true] {
-                let lda = k + 3;
-                let a = values(m * lda, 0.3);
+                let a = values(m * k, 0.3);
                 let b = values(k * n, 0.9);
-                let c0 = values(m * (n + 2), 0.5);
+                let c0 = values(m * n, 0.5);
                 let (mut c1, mut c2) = (c0.clone(), c0.clone());
                 let pb = PackedB::new(&b, n, k, n).unwrap();
-                pb.gemm(m, &a, lda, &mut c1, n + 2, acc);
-                crate_gemm(m, n, k, &a, lda, &b, &mut c2, n + 2, acc);
+                pb.gemm(m, &a, k, &mut c1, n, acc);
+                matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::No, &mut c2, acc);
                 let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&c1), bits(&c2), "m={m} n={n} k={k} acc={acc}");
             }
