@@ -167,13 +167,7 @@ impl HashedCrossing {
     /// `[batch, 1]`, as for [`Layer::call_multi`].
     pub fn cross(&self, columns: &[CrossColumn<'_>], shape: &[usize]) -> Result<Tensor> {
         crate::layers::layer::check_pending(self)?;
-        if columns.len() < 2 {
-            keras_bail!(
-                InvalidArgument,
-                "`HashedCrossing` should be called on at least two inputs. Received: {} input(s)",
-                columns.len()
-            );
-        }
+        check_at_least_two(columns.len())?;
         check_shape(&shape.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
         let n: usize = shape.iter().product();
         if let Some(c) = columns.iter().find(|c| c.len() != n) {
@@ -185,6 +179,17 @@ impl HashedCrossing {
         }
         self.output(self.buckets(columns), shape)
     }
+}
+
+/// Keras's check that a cross has at least two inputs.
+fn check_at_least_two(inputs: usize) -> Result<()> {
+    if inputs < 2 {
+        keras_bail!(
+            InvalidArgument,
+            "`HashedCrossing` should be called on at least two inputs. Received: {inputs} input(s)"
+        );
+    }
+    Ok(())
 }
 
 /// Keras's check that a crossed input is a scalar or a batch of scalars (an unknown last axis
@@ -230,13 +235,7 @@ impl Layer for HashedCrossing {
     /// shape with a last axis of `num_bins` (replacing a last axis of 1).
     fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
         crate::layers::layer::check_pending(self)?;
-        if shapes.len() < 2 {
-            keras_bail!(
-                InvalidArgument,
-                "`HashedCrossing` should be called on at least two inputs. Received: {} input(s)",
-                shapes.len()
-            );
-        }
+        check_at_least_two(shapes.len())?;
         let first = &shapes[0];
         check_shape(first)?;
         if shapes[1..].iter().any(|s| s.len() != first.len() || s.last() != first.last()) {
@@ -261,13 +260,7 @@ impl Layer for HashedCrossing {
         _ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
         crate::layers::layer::check_pending(self)?;
-        if inputs.len() < 2 {
-            keras_bail!(
-                InvalidArgument,
-                "`HashedCrossing` should be called on at least two inputs. Received: {} input(s)",
-                inputs.len()
-            );
-        }
+        check_at_least_two(inputs.len())?;
         let shape = inputs[0].shape();
         check_shape(&known(&inputs[0]))?;
         if let Some(other) = inputs[1..].iter().find(|x| x.shape() != shape) {
