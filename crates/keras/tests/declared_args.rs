@@ -28,6 +28,12 @@ fn input_layer_config_keys_defaults_and_errors() {
     assert_eq!(keys(&cfg), ["batch_shape", "dtype", "sparse", "ragged", "name", "optional"]);
     assert_eq!(cfg["batch_shape"], json!([null, 3]));
     assert_eq!(cfg["dtype"], json!("int32"));
+    for key in ["sparse", "ragged", "optional"] {
+        assert_eq!(cfg[key], json!(false), "{key}");
+    }
+    // Explicit `false` (as Keras writes) and `null` load.
+    let explicit = json!({"batch_shape": [null, 3], "sparse": false, "ragged": null, "optional": false});
+    assert_eq!(InputLayer::from_config(&explicit).unwrap().batch_shape(), &[None, Some(3)]);
     let back = InputLayer::from_config(&cfg).unwrap();
     assert_eq!(back.batch_shape(), &[None, Some(3)]);
     assert_eq!(back.input_dtype(), DType::I32);
@@ -50,6 +56,11 @@ fn input_layer_config_keys_defaults_and_errors() {
         (json!({"batch_shape": [null, "a"]}), "bad dimension \"a\" in InputLayer batch_shape"),
         (json!({"batch_shape": [null], "dtype": 5}), "bad dtype 5 in InputLayer config"),
         (json!({"batch_shape": [null], "dtype": "complex64"}), "Unsupported input dtype 'complex64'"),
+        // Kinds of input keras-rs does not have are refused, not silently made dense.
+        (json!({"batch_shape": [null], "sparse": true}), "InputLayer `sparse=True` is not supported"),
+        (json!({"batch_shape": [null], "ragged": true}), "InputLayer `ragged=True` is not supported"),
+        (json!({"batch_shape": [null], "optional": true}), "InputLayer `optional=True` is not supported"),
+        (json!({"batch_shape": [null], "sparse": 1}), "InputLayer `sparse` must be a boolean, got 1"),
     ];
     for (cfg, want) in cases {
         let e = err(InputLayer::from_config(&cfg));

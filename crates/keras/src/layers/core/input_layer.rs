@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
@@ -14,15 +14,40 @@ pub struct InputLayer {
 }
 
 config_args! {
-    /// InputLayer's Keras arguments read from and written to its config (`sparse`, `ragged`
-    /// and `optional` are always false here: keras-rs has no sparse, ragged or optional
-    /// inputs).
+    /// InputLayer's Keras arguments read from and written to its config.
     #[derive(Clone, Debug)]
     pub(crate) struct InputLayerArgs in InputLayer.args, family LayerArgs {
         /// The shape including the batch dimension.
         batch_shape: BatchShape,
         /// Sets the dtype (Keras `keras.Input(dtype=...)`).
         dtype: DType = DType::F32; builder dtype(dtype: DType),
+        /// Keras's sparse inputs (`tf.SparseTensor`); keras-rs tensors are dense.
+        sparse: Unsupported = Unsupported,
+        /// Keras's ragged inputs (`tf.RaggedTensor`); keras-rs tensors are rectangular.
+        ragged: Unsupported = Unsupported,
+        /// Keras's optional inputs (that may be `None`); keras-rs feeds every input.
+        optional: Unsupported = Unsupported,
+    }
+}
+
+/// A boolean InputLayer argument for a kind of input keras-rs does not have: written as
+/// `false`; a config that sets it to `true` is refused with a clear error instead of loading a
+/// model that would then behave differently from Keras's.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Unsupported;
+
+impl ConfigArg<LayerArgs> for Unsupported {
+    fn to_config(&self) -> Value {
+        Value::Bool(false)
+    }
+    fn from_config(src: &mut LayerCfg<'_>, key: &str, _default: Option<Self>) -> Result<Self> {
+        match src.cfg.get(key) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(Unsupported),
+            Some(Value::Bool(true)) => {
+                keras_bail!(Config, "InputLayer `{key}=True` is not supported: keras-rs has no {key} inputs")
+            }
+            Some(v) => keras_bail!(Config, "InputLayer `{key}` must be a boolean, got {v}"),
+        }
     }
 }
 
@@ -115,11 +140,7 @@ impl InputLayer {
 
 /// The Keras name of a dtype (`float32`, `int32`, `int64`).
 pub(crate) fn dtype_name(d: DType) -> &'static str {
-    match d {
-        DType::F32 => "float32",
-        DType::I32 => "int32",
-        DType::I64 => "int64",
-    }
+    d.name()
 }
 
 /// A dtype from a config: a name (`"int32"`) or a DTypePolicy object. Integer and boolean
@@ -157,10 +178,8 @@ impl Layer for InputLayer {
     fn get_config(&self) -> Value {
         let mut m = serde_json::Map::new();
         self.args.write_args(&mut m);
-        m.insert("sparse".into(), json!(false));
-        m.insert("ragged".into(), json!(false));
-        m.insert("name".into(), json!(self.base.name));
-        m.insert("optional".into(), json!(false));
+        // Keras writes the name between `ragged` and `optional`.
+        insert_before(&mut m, "optional", "name", json!(self.base.name));
         Value::Object(m)
     }
 }
