@@ -4,10 +4,11 @@ Run from the repository root with the project's reference venv (keras 3.15.1, Te
 
     KERAS_BACKEND=tensorflow /path/to/venv/bin/python tools/applications/gen_cases_mobile.py
 
-(`ONLY=errors`, `ONLY=layers` or `ONLY=summary` regenerates one part.)
+(`ONLY=errors`, `ONLY=layers` or `ONLY=summary` regenerates one part; `MATCH=efficientnet_v2`
+regenerates only the layer and summary cases whose name contains it.)
 
 Writes, for variants the shared oracle has no case for (MobileNetV3Small/Large with and without
-`minimalistic`, NASNetLarge, EfficientNetB1..B7, alpha / depth_multiplier / pooling variants of
+`minimalistic`, NASNetLarge, EfficientNetB1..B7, EfficientNetV2B0..B3/S/M/L, alpha / depth_multiplier / pooling variants of
 MobileNet and MobileNetV2, classifier options):
 
   crates/keras/tests/fixtures/keras315/application/<case>/case.json
@@ -74,6 +75,19 @@ LAYER_CASES = [
     (f"efficientnet_b{i}_notop", f"EfficientNetB{i}", dict(include_top=False)) for i in range(1, 8)
 ] + [
     ("efficientnet_b3_top", "EfficientNetB3", dict()),
+] + [
+    ("efficientnet_v2_b0_top", "EfficientNetV2B0", dict()),
+    ("efficientnet_v2_b1_notop", "EfficientNetV2B1", dict(include_top=False)),
+    ("efficientnet_v2_b2_avg_96", "EfficientNetV2B2", dict(include_top=False, pooling="avg", input_shape=(96, 96, 3))),
+    ("efficientnet_v2_b3_logits", "EfficientNetV2B3", dict(classes=10, classifier_activation=None)),
+    ("efficientnet_v2_s_notop", "EfficientNetV2S", dict(include_top=False)),
+    ("efficientnet_v2_m_max_64", "EfficientNetV2M", dict(include_top=False, pooling="max", input_shape=(64, 64, 3))),
+    ("efficientnet_v2_l_notop", "EfficientNetV2L", dict(include_top=False)),
+    ("efficientnet_v2_b0_nopre", "EfficientNetV2B0", dict(include_preprocessing=False, include_top=False)),
+    ("efficientnet_v2_b0_one_channel", "EfficientNetV2B0", dict(include_top=False, input_shape=(64, 64, 1))),
+    # The name picks the blocks and the preprocessing: S's coefficients with B0's blocks.
+    ("efficientnet_v2_s_named_b0", "EfficientNetV2S",
+     dict(include_top=False, input_shape=(64, 64, 3), name="efficientnetv2-b0")),
 ]
 
 # (file name, function, kwargs): summaries keras-rs must print identically.
@@ -83,6 +97,8 @@ SUMMARY_CASES = [
     ("mobilenet_v3_small_minimalistic_notop", "MobileNetV3Small",
      dict(include_top=False, minimalistic=True, input_shape=(64, 64, 3))),
     ("mobilenet_v3_small_notop", "MobileNetV3Small", dict(include_top=False, input_shape=(64, 64, 3))),
+    ("efficientnet_v2_b0_notop_64", "EfficientNetV2B0", dict(include_top=False, input_shape=(64, 64, 3))),
+    ("efficientnet_v2_s_top", "EfficientNetV2S", dict(classes=7)),
 ]
 
 
@@ -123,6 +139,12 @@ ERROR_CASES = [
     ("NASNetMobile", dict(alpha=0.5)),
     ("EfficientNetB0", dict(alpha=0.5)),
     ("MobileNetV2", dict(depth_multiplier=2)),
+    ("EfficientNetV2B0", dict(classes=10)),
+    ("EfficientNetV2S", dict(weights=NO_FILE)),
+    ("EfficientNetV2B3", dict(weights=None, include_top=False, input_shape=(16, 16, 3))),
+    ("EfficientNetV2B1", dict(input_shape=(224, 224, 3))),
+    ("EfficientNetV2M", dict(alpha=0.5)),
+    ("EfficientNetV2L", dict(classifier_activation="relu")),
 ]
 
 # `weights="imagenet"` calls: the warnings and the file Keras asks for.
@@ -141,6 +163,10 @@ IMAGENET_CASES = [
     ("EfficientNetB7", dict()),
     ("NASNetMobile", dict()),
     ("NASNetLarge", dict(include_top=False)),
+    ("EfficientNetV2B0", dict()),
+    ("EfficientNetV2B3", dict(include_top=False)),
+    ("EfficientNetV2S", dict(include_top=False)),
+    ("EfficientNetV2L", dict()),
 ]
 
 
@@ -292,15 +318,20 @@ def imagenet_cases():
 
 def main():
     only = os.environ.get("ONLY")  # "errors", "summary" or "layers": regenerate one part
+    match = os.environ.get("MATCH", "")  # only the layer / summary cases whose name contains it
     if only in (None, "errors"):
         write_errors()
     if only in (None, "layers"):
         for name, function, kwargs in LAYER_CASES:
-            layer_case(name, function, kwargs)
+            if match in name:
+                layer_case(name, function, kwargs)
     if only in (None, "summary"):
         index = {}
         for name, function, kwargs in SUMMARY_CASES:
-            summary_case(name, function, kwargs, index)
+            if match in name:
+                summary_case(name, function, kwargs, index)
+            else:  # keep the stored case in the index
+                index[name] = dict(function=function, kwargs=dict(weights=None, **jsonable(kwargs)))
         with open(os.path.join(SUMMARY, "summary.json"), "w") as f:
             json.dump(dict(keras_version=keras.__version__, cases=index), f, indent=1)
             f.write("\n")

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use keras::applications::imagenet_utils::ClassIndex;
 use keras::applications::{
-    by_name, efficientnet, mobilenet, mobilenet_v2, mobilenet_v3, nasnet, preprocess_input_for,
-    ApplicationArgs, Pooling, Weights,
+    by_name, efficientnet, efficientnet_v2, mobilenet, mobilenet_v2, mobilenet_v3, nasnet,
+    preprocess_input_for, ApplicationArgs, Pooling, Weights,
 };
 use keras::models::Functional;
 use keras::preprocessing::image::{img_to_array, load_img, LoadImgArgs};
@@ -330,6 +330,10 @@ fn imagenet_calls_ask_for_kerass_files_with_kerass_warnings() {
                     mobilenet_v3::imagenet_warning(rows, cols),
                 )
             }
+            f if f.starts_with("EfficientNetV2") => {
+                let model_name = format!("efficientnetv2-{}", f["EfficientNetV2".len()..].to_lowercase());
+                (efficientnet_v2::weights_file(&model_name, include_top).unwrap(), None)
+            }
             f if f.starts_with("EfficientNetB") => {
                 let variant: usize = f["EfficientNetB".len()..].parse().unwrap();
                 (efficientnet::weights_file(variant, include_top).unwrap(), None)
@@ -383,6 +387,11 @@ fn the_registry_has_every_mobile_builder_under_both_names() {
         ("NASNetLarge", "nasnet_large"),
         ("EfficientNetB0", "efficientnet_b0"),
         ("EfficientNetB7", "efficientnet_b7"),
+        ("EfficientNetV2B0", "efficientnet_v2_b0"),
+        ("EfficientNetV2B3", "efficientnet_v2_b3"),
+        ("EfficientNetV2S", "efficientnet_v2_s"),
+        ("EfficientNetV2M", "efficientnet_v2_m"),
+        ("EfficientNetV2L", "efficientnet_v2_l"),
     ] {
         assert_eq!(by_name(keras_name).unwrap().snake_name, snake);
         assert_eq!(by_name(snake).unwrap().name, keras_name);

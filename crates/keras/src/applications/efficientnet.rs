@@ -97,8 +97,8 @@ const VARIANTS: [(f64, f64, usize, f64); 8] = [
     (2.0, 3.1, 600, 0.5),
 ];
 
-/// Keras's `CONV_KERNEL_INITIALIZER`.
-fn conv_kernel_initializer() -> Initializer {
+/// Keras's `CONV_KERNEL_INITIALIZER` (EfficientNet and EfficientNetV2).
+pub(crate) fn conv_kernel_initializer() -> Initializer {
     Initializer::from_config(&json!({
         "class_name": "VarianceScaling",
         "config": {"scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"}
@@ -106,8 +106,8 @@ fn conv_kernel_initializer() -> Initializer {
     .unwrap_or_else(|_| Initializer::he_normal())
 }
 
-/// Keras's `DENSE_KERNEL_INITIALIZER`.
-fn dense_kernel_initializer() -> Initializer {
+/// Keras's `DENSE_KERNEL_INITIALIZER` (EfficientNet and EfficientNetV2).
+pub(crate) fn dense_kernel_initializer() -> Initializer {
     Initializer::from_config(&json!({
         "class_name": "VarianceScaling",
         "config": {"scale": 1.0 / 3.0, "mode": "fan_out", "distribution": "uniform"}

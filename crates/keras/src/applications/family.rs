@@ -1,8 +1,8 @@
 //! Which family an application belongs to, for the input preprocessing its weights expect.
 
 use super::{
-    convnext, densenet, efficientnet, inception_resnet_v2, inception_v3, mobilenet, mobilenet_v2,
-    mobilenet_v3, nasnet, resnet, resnet_v2, vgg16, vgg19, xception,
+    convnext, densenet, efficientnet, efficientnet_v2, inception_resnet_v2, inception_v3, mobilenet,
+    mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet_v2, vgg16, vgg19, xception,
 };
 use crate::{keras_bail, Result, Tensor};
 
@@ -13,7 +13,7 @@ pub type PreprocessFn = fn(&Tensor, Option<&str>) -> Result<Tensor>;
 /// `"MobileNetV2"`, or snake_case name, `"mobilenet_v2"`): what `keras.applications.<family>`
 /// applies to pixels in `[0, 255]` before the model (caffe mode for VGG and ResNet, tf mode
 /// for MobileNet, MobileNetV2, NASNet, InceptionV3, InceptionResNetV2, Xception and the ResNetV2s, torch mode for
-/// DenseNet, nothing for ConvNeXt, EfficientNet and MobileNetV3, which rescale or normalize inside
+/// DenseNet, nothing for ConvNeXt, EfficientNet, EfficientNetV2 and MobileNetV3, which rescale or normalize inside
 /// the model).
 ///
 /// ```
@@ -31,6 +31,8 @@ pub fn preprocess_input_for(name: &str) -> Result<PreprocessFn> {
     let n = app.name;
     Ok(if n.starts_with("ConvNeXt") {
         convnext::preprocess_input
+    } else if n.starts_with("EfficientNetV2") {
+        efficientnet_v2::preprocess_input
     } else if n.starts_with("EfficientNet") {
         efficientnet::preprocess_input
     } else if n.starts_with("MobileNetV3") {

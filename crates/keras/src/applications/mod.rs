@@ -49,6 +49,7 @@ mod common;
 pub mod convnext;
 pub mod densenet;
 pub mod efficientnet;
+pub mod efficientnet_v2;
 mod family;
 pub mod imagenet_utils;
 pub mod inception_resnet_v2;
@@ -75,6 +76,10 @@ pub use densenet::{DenseNet121, DenseNet169, DenseNet201};
 pub use efficientnet::{
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4, EfficientNetB5,
     EfficientNetB6, EfficientNetB7,
+};
+pub use efficientnet_v2::{
+    EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2, EfficientNetV2B3, EfficientNetV2L, EfficientNetV2M,
+    EfficientNetV2S,
 };
 pub use family::{preprocess_input_for, PreprocessFn};
 pub use imagenet_utils::{ClassIndex, DecodedPrediction};
@@ -129,6 +134,13 @@ pub const APPLICATIONS: &[Application] = &[
     Application { name: "EfficientNetB5", snake_name: "efficientnet_b5", build: EfficientNetB5 },
     Application { name: "EfficientNetB6", snake_name: "efficientnet_b6", build: EfficientNetB6 },
     Application { name: "EfficientNetB7", snake_name: "efficientnet_b7", build: EfficientNetB7 },
+    Application { name: "EfficientNetV2B0", snake_name: "efficientnet_v2_b0", build: EfficientNetV2B0 },
+    Application { name: "EfficientNetV2B1", snake_name: "efficientnet_v2_b1", build: EfficientNetV2B1 },
+    Application { name: "EfficientNetV2B2", snake_name: "efficientnet_v2_b2", build: EfficientNetV2B2 },
+    Application { name: "EfficientNetV2B3", snake_name: "efficientnet_v2_b3", build: EfficientNetV2B3 },
+    Application { name: "EfficientNetV2S", snake_name: "efficientnet_v2_s", build: EfficientNetV2S },
+    Application { name: "EfficientNetV2M", snake_name: "efficientnet_v2_m", build: EfficientNetV2M },
+    Application { name: "EfficientNetV2L", snake_name: "efficientnet_v2_l", build: EfficientNetV2L },
     Application { name: "InceptionResNetV2", snake_name: "inception_resnet_v2", build: InceptionResNetV2 },
     Application { name: "InceptionV3", snake_name: "inception_v3", build: InceptionV3 },
     Application { name: "MobileNet", snake_name: "mobilenet", build: MobileNet },
