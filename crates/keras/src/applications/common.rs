@@ -437,6 +437,33 @@ pub(crate) fn classes_error_as_true(_classes: usize) -> String {
     "If using `weights` as `\"imagenet\"` with `include_top` as true, `classes` should be 1000".to_string()
 }
 
+/// Helpers of the tests that compare a small configuration of a family with Keras's numbers.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use crate::Tensor;
+
+    /// `{"shape": [...], "values": [...]}` of a fixture as a tensor.
+    pub(crate) fn tensor(v: &serde_json::Value) -> Tensor {
+        let shape: Vec<usize> =
+            v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let values: Vec<f32> =
+            v["values"].as_array().unwrap().iter().map(|f| f.as_f64().unwrap() as f32).collect();
+        Tensor::new(values, shape).unwrap()
+    }
+
+    /// Every element within 1e-4, relative to `max(|want|, 1)`.
+    pub(crate) fn assert_close(what: &str, got: &Tensor, want: &Tensor) {
+        assert_eq!(got.shape(), want.shape(), "{what} shape");
+        let worst = got
+            .to_f32_vec()
+            .iter()
+            .zip(want.to_f32_vec())
+            .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{what}: worst relative error {worst}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use crate::layers::{
     StochasticDepth,
 };
 use crate::models::{Functional, KerasTensor, Sequential, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/";
@@ -103,22 +103,10 @@ pub fn weights_file(weights_name: &str, name: &str, include_top: bool) -> Result
              weights, model name must contain the weights variant (e.g., \"convnext_{variant}\")."
         );
     }
-    Ok(if include_top {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}.h5"), Some(top))
-    } else {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}_notop.h5"), Some(notop))
-    })
+    Ok(WeightsFile::named_under(BASE_WEIGHTS_PATH, name, include_top, [top, notop]))
 }
 
-/// `keras.applications.convnext.preprocess_input`: returns the input unchanged. The model
-/// itself normalizes (Keras keeps this function for backward compatibility only); feed it
-/// values in `[0, 255]`. `data_format` is accepted and ignored, as in Keras.
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    let _ = data_format;
-    Ok(x.clone())
-}
-
-imagenet_utils::model_io_fns!(@decode "convnext");
+imagenet_utils::model_io_fns!(@passthrough "convnext", "normalizes");
 
 /// `LayerNormalization(epsilon=1e-6)`, ConvNeXt's normalization everywhere.
 fn layer_norm() -> LayerNormalization {
@@ -316,33 +304,15 @@ super::common::application_fns! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applications::common::fixture::{assert_close, tensor};
     use crate::applications::Weights;
+    use crate::Tensor;
 
     #[test]
     fn linspace_is_numpys() {
         assert_eq!(linspace(0.0, 0.0, 3), vec![0.0, 0.0, 0.0]);
         assert_eq!(linspace(0.0, 1.0, 5), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(linspace(0.0, 0.5, 1), vec![0.0]);
-    }
-
-    /// `{"shape": [...], "values": [...]}` of the fixture as a tensor.
-    fn tensor(v: &serde_json::Value) -> Tensor {
-        let shape: Vec<usize> =
-            v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let values: Vec<f32> =
-            v["values"].as_array().unwrap().iter().map(|f| f.as_f64().unwrap() as f32).collect();
-        Tensor::new(values, shape).unwrap()
-    }
-
-    fn assert_close(what: &str, got: &Tensor, want: &Tensor) {
-        assert_eq!(got.shape(), want.shape(), "{what} shape");
-        let worst = got
-            .to_f32_vec()
-            .iter()
-            .zip(want.to_f32_vec())
-            .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{what}: worst relative error {worst}");
     }
 
     /// Keras's own `ConvNeXt(depths=[1, 1, 2, 1], projection_dims=[8, 8, 16, 16])` with random

@@ -16,7 +16,7 @@ use crate::layers::{
     Multiply, Normalization, Rescaling, Reshape, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str = "https://storage.googleapis.com/keras-applications/";
@@ -41,22 +41,10 @@ pub fn weights_file(variant: usize, include_top: bool) -> Result<WeightsFile> {
         keras_bail!(InvalidArgument, "EfficientNet variants are B0 to B7. Received: B{variant}");
     };
     let name = format!("efficientnetb{variant}");
-    Ok(if include_top {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}.h5"), Some(top))
-    } else {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}_notop.h5"), Some(notop))
-    })
+    Ok(WeightsFile::named_under(BASE_WEIGHTS_PATH, &name, include_top, [top, notop]))
 }
 
-/// `keras.applications.efficientnet.preprocess_input`: returns the input unchanged. The model
-/// itself rescales and normalizes (Keras keeps this function for backward compatibility only);
-/// feed it values in `[0, 255]`. `data_format` is accepted and ignored, as in Keras.
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    let _ = data_format;
-    Ok(x.clone())
-}
-
-imagenet_utils::model_io_fns!(@decode "efficientnet");
+imagenet_utils::model_io_fns!(@passthrough "efficientnet", "rescales and normalizes");
 
 /// One stage of EfficientNet's baseline network (Keras's `DEFAULT_BLOCKS_ARGS`).
 #[derive(Clone, Copy, Debug)]
@@ -220,11 +208,7 @@ fn efficientnet(args: &ApplicationArgs, variant: usize, function: &str) -> Resul
     args.finish(&img_input, &x, &default_name, || {
         // Keras names the file after the model (`name + ".h5"`), with the variant's hash.
         let (_, top, notop) = WEIGHTS_HASHES[variant];
-        Ok(if args.include_top {
-            WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}.h5"), Some(top))
-        } else {
-            WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}_notop.h5"), Some(notop))
-        })
+        Ok(WeightsFile::named_under(BASE_WEIGHTS_PATH, &name, args.include_top, [top, notop]))
     })
 }
 

@@ -17,7 +17,7 @@ use crate::layers::{
     Multiply, Normalization, Rescaling, Reshape,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
 pub const BASE_WEIGHTS_PATH: &str =
@@ -59,22 +59,10 @@ pub fn weights_file(model_name: &str, include_top: bool) -> Result<WeightsFile> 
 fn variant_weights_file(variant: &Variant, name: &str, include_top: bool) -> WeightsFile {
     let (_, top, notop) =
         WEIGHTS_HASHES.iter().find(|h| h.0 == variant.weights_name).copied().unwrap_or(("", "", ""));
-    if include_top {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}.h5"), Some(top))
-    } else {
-        WeightsFile::under(BASE_WEIGHTS_PATH, format!("{name}_notop.h5"), Some(notop))
-    }
+    WeightsFile::named_under(BASE_WEIGHTS_PATH, name, include_top, [top, notop])
 }
 
-/// `keras.applications.efficientnet_v2.preprocess_input`: returns the input unchanged. The model
-/// itself rescales (and, for the B variants, normalizes) its input; feed it values in
-/// `[0, 255]`. `data_format` is accepted and ignored, as in Keras.
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    let _ = data_format;
-    Ok(x.clone())
-}
-
-imagenet_utils::model_io_fns!(@decode "efficientnet_v2");
+imagenet_utils::model_io_fns!(@passthrough "efficientnet_v2", "rescales (and, for the B variants, normalizes)");
 
 /// One stage of Keras's `DEFAULT_BLOCKS_ARGS`.
 #[derive(Clone, Copy, Debug)]
@@ -90,67 +78,58 @@ pub(crate) struct BlockArgs {
     fused: bool,
 }
 
-/// A stage (Keras's dict, in the order `kernel_size, num_repeat, input_filters,
-/// output_filters, expand_ratio, se_ratio, strides, conv_type`).
-const fn stage(
-    k: usize,
-    repeat: usize,
-    fin: usize,
-    fout: usize,
-    expand: usize,
-    se: f64,
-    s: usize,
-    t: u8,
-) -> BlockArgs {
+/// A stage from Keras's dict, in the order `(kernel_size, num_repeat, input_filters,
+/// output_filters, expand_ratio, se_ratio, strides, conv_type)`.
+const fn stage(a: (usize, usize, usize, usize, usize, f64, usize, u8)) -> BlockArgs {
     BlockArgs {
-        kernel_size: k,
-        num_repeat: repeat,
-        input_filters: fin,
-        output_filters: fout,
-        expand_ratio: expand,
-        se_ratio: se,
-        strides: s,
-        fused: t == 1,
+        kernel_size: a.0,
+        num_repeat: a.1,
+        input_filters: a.2,
+        output_filters: a.3,
+        expand_ratio: a.4,
+        se_ratio: a.5,
+        strides: a.6,
+        fused: a.7 == 1,
     }
 }
 
 /// The stages of B0 to B3 (the B variants scale them by their coefficients).
 const B_BLOCKS: [BlockArgs; 6] = [
-    stage(3, 1, 32, 16, 1, 0.0, 1, 1),
-    stage(3, 2, 16, 32, 4, 0.0, 2, 1),
-    stage(3, 2, 32, 48, 4, 0.0, 2, 1),
-    stage(3, 3, 48, 96, 4, 0.25, 2, 0),
-    stage(3, 5, 96, 112, 6, 0.25, 1, 0),
-    stage(3, 8, 112, 192, 6, 0.25, 2, 0),
+    stage((3, 1, 32, 16, 1, 0.0, 1, 1)),
+    stage((3, 2, 16, 32, 4, 0.0, 2, 1)),
+    stage((3, 2, 32, 48, 4, 0.0, 2, 1)),
+    stage((3, 3, 48, 96, 4, 0.25, 2, 0)),
+    stage((3, 5, 96, 112, 6, 0.25, 1, 0)),
+    stage((3, 8, 112, 192, 6, 0.25, 2, 0)),
 ];
 
 const S_BLOCKS: [BlockArgs; 6] = [
-    stage(3, 2, 24, 24, 1, 0.0, 1, 1),
-    stage(3, 4, 24, 48, 4, 0.0, 2, 1),
-    stage(3, 4, 48, 64, 4, 0.0, 2, 1),
-    stage(3, 6, 64, 128, 4, 0.25, 2, 0),
-    stage(3, 9, 128, 160, 6, 0.25, 1, 0),
-    stage(3, 15, 160, 256, 6, 0.25, 2, 0),
+    stage((3, 2, 24, 24, 1, 0.0, 1, 1)),
+    stage((3, 4, 24, 48, 4, 0.0, 2, 1)),
+    stage((3, 4, 48, 64, 4, 0.0, 2, 1)),
+    stage((3, 6, 64, 128, 4, 0.25, 2, 0)),
+    stage((3, 9, 128, 160, 6, 0.25, 1, 0)),
+    stage((3, 15, 160, 256, 6, 0.25, 2, 0)),
 ];
 
 const M_BLOCKS: [BlockArgs; 7] = [
-    stage(3, 3, 24, 24, 1, 0.0, 1, 1),
-    stage(3, 5, 24, 48, 4, 0.0, 2, 1),
-    stage(3, 5, 48, 80, 4, 0.0, 2, 1),
-    stage(3, 7, 80, 160, 4, 0.25, 2, 0),
-    stage(3, 14, 160, 176, 6, 0.25, 1, 0),
-    stage(3, 18, 176, 304, 6, 0.25, 2, 0),
-    stage(3, 5, 304, 512, 6, 0.25, 1, 0),
+    stage((3, 3, 24, 24, 1, 0.0, 1, 1)),
+    stage((3, 5, 24, 48, 4, 0.0, 2, 1)),
+    stage((3, 5, 48, 80, 4, 0.0, 2, 1)),
+    stage((3, 7, 80, 160, 4, 0.25, 2, 0)),
+    stage((3, 14, 160, 176, 6, 0.25, 1, 0)),
+    stage((3, 18, 176, 304, 6, 0.25, 2, 0)),
+    stage((3, 5, 304, 512, 6, 0.25, 1, 0)),
 ];
 
 const L_BLOCKS: [BlockArgs; 7] = [
-    stage(3, 4, 32, 32, 1, 0.0, 1, 1),
-    stage(3, 7, 32, 64, 4, 0.0, 2, 1),
-    stage(3, 7, 64, 96, 4, 0.0, 2, 1),
-    stage(3, 10, 96, 192, 4, 0.25, 2, 0),
-    stage(3, 19, 192, 224, 6, 0.25, 1, 0),
-    stage(3, 25, 224, 384, 6, 0.25, 2, 0),
-    stage(3, 7, 384, 640, 6, 0.25, 1, 0),
+    stage((3, 4, 32, 32, 1, 0.0, 1, 1)),
+    stage((3, 7, 32, 64, 4, 0.0, 2, 1)),
+    stage((3, 7, 64, 96, 4, 0.0, 2, 1)),
+    stage((3, 10, 96, 192, 4, 0.25, 2, 0)),
+    stage((3, 19, 192, 224, 6, 0.25, 1, 0)),
+    stage((3, 25, 224, 384, 6, 0.25, 2, 0)),
+    stage((3, 7, 384, 640, 6, 0.25, 1, 0)),
 ];
 
 /// What a variant function passes to Keras's `EfficientNetV2(...)`.
@@ -482,7 +461,9 @@ super::common::application_fns! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applications::common::fixture::{assert_close, tensor};
     use crate::applications::Weights;
+    use crate::Tensor;
     use serde_json::Value;
 
     #[test]
@@ -495,26 +476,6 @@ mod tests {
         assert_eq!(round_filters(4, 1.0), 8);
         assert_eq!(round_repeats(3, 1.4), 5);
         assert_eq!(round_repeats(8, 1.1), 9);
-    }
-
-    /// `{"shape": [...], "values": [...]}` of the fixture as a tensor.
-    fn tensor(v: &Value) -> Tensor {
-        let shape: Vec<usize> =
-            v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let values: Vec<f32> =
-            v["values"].as_array().unwrap().iter().map(|f| f.as_f64().unwrap() as f32).collect();
-        Tensor::new(values, shape).unwrap()
-    }
-
-    fn assert_close(what: &str, got: &Tensor, want: &Tensor) {
-        assert_eq!(got.shape(), want.shape(), "{what} shape");
-        let worst = got
-            .to_f32_vec()
-            .iter()
-            .zip(want.to_f32_vec())
-            .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{what}: worst relative error {worst}");
     }
 
     /// The fixture's `blocks_args` as stages.

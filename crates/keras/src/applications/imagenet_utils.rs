@@ -321,6 +321,20 @@ macro_rules! model_io_fns {
 
         $crate::applications::imagenet_utils::model_io_fns!(@decode $module);
     };
+    // The families whose models preprocess their input themselves.
+    (@passthrough $module:literal, $what:literal) => {
+        #[doc = concat!(
+            "`keras.applications.", $module, ".preprocess_input`: returns the input unchanged. The model itself ",
+            $what, " (Keras keeps this function for backward compatibility only); feed it values in `[0, 255]`. ",
+            "`data_format` is accepted and ignored, as in Keras."
+        )]
+        pub fn preprocess_input(x: &$crate::Tensor, data_format: Option<&str>) -> $crate::Result<$crate::Tensor> {
+            let _ = data_format;
+            Ok(x.clone())
+        }
+
+        $crate::applications::imagenet_utils::model_io_fns!(@decode $module);
+    };
     (@decode $module:literal) => {
         #[doc = concat!(
             "`keras.applications.", $module, ".decode_predictions`: [`imagenet_utils::decode_predictions`]."

@@ -15,7 +15,7 @@ use crate::layers::{
     Multiply, ReLU, Rescaling, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
-use crate::{keras_bail, Result, Tensor};
+use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHT_PATH`.
 pub const BASE_WEIGHT_PATH: &str =
@@ -73,15 +73,7 @@ pub fn weights_file(
     })
 }
 
-/// `keras.applications.mobilenet_v3.preprocess_input`: returns the input unchanged. The model
-/// itself rescales and normalizes (Keras keeps this function for backward compatibility only);
-/// feed it values in `[0, 255]`. `data_format` is accepted and ignored, as in Keras.
-pub fn preprocess_input(x: &Tensor, data_format: Option<&str>) -> Result<Tensor> {
-    let _ = data_format;
-    Ok(x.clone())
-}
-
-imagenet_utils::model_io_fns!(@decode "mobilenet_v3");
+imagenet_utils::model_io_fns!(@passthrough "mobilenet_v3", "rescales and normalizes");
 
 /// The warning Keras gives when ImageNet weights are loaded for an input that is not 224x224
 /// (the 224x224 weights are loaded anyway).

@@ -42,6 +42,16 @@ impl WeightsFile {
         Self::new(fname, origin, file_hash)
     }
 
+    /// The file of a model named `name` under `base` (Keras's `BASE_WEIGHTS_PATH + name +
+    /// file_suffix`): `{name}.h5` with the top's hash, or `{name}_notop.h5` with the other.
+    pub(crate) fn named_under(base: &str, name: &str, include_top: bool, hashes: [&str; 2]) -> Self {
+        if include_top {
+            Self::under(base, format!("{name}.h5"), Some(hashes[0]))
+        } else {
+            Self::under(base, format!("{name}_notop.h5"), Some(hashes[1]))
+        }
+    }
+
     /// The arguments of Keras's `get_file` call for this file.
     pub fn get_file_args(&self) -> GetFileArgs {
         let args = GetFileArgs::default().fname(&self.fname).cache_subdir(CACHE_SUBDIR);
