@@ -212,6 +212,15 @@ impl LayerBase {
         }
     }
 
+    /// Stores a builder argument that parsed into `slot`, or records its error as [`Self::fail`]
+    /// does (builders return `Self`, so a bad value is reported when the layer is added or built).
+    pub(crate) fn accept<T>(&mut self, slot: &mut T, parsed: Result<T>) {
+        match parsed {
+            Ok(v) => *slot = v,
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// The first invalid argument a builder recorded (taken, so it is reported once): what a
     /// constructor from a config returns instead of the layer.
     pub(crate) fn take_pending(&mut self) -> Result<()> {

@@ -672,10 +672,7 @@ macro_rules! conv_arg_builders {
 
         /// Activation by Keras name.
         pub fn activation(mut self, name: &str) -> Self {
-            match $crate::activations::Activation::from_name(name) {
-                Ok(a) => self.args.activation = a,
-                Err(e) => self.base.fail(e),
-            }
+            self.base.accept(&mut self.args.activation, $crate::activations::Activation::from_name(name));
             self
         }
 

@@ -54,10 +54,7 @@ impl Dense {
 
     /// Sets the activation by Keras name (`"relu"`, `"softmax"`, ...).
     pub fn activation(mut self, name: &str) -> Self {
-        match Activation::from_name(name) {
-            Ok(a) => self.args.activation = a,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.activation, Activation::from_name(name));
         self
     }
 

@@ -99,10 +99,7 @@ impl<const N: usize> Pooling<N> {
 
     /// Sets the data format (`"channels_last"` or `"channels_first"`).
     pub(crate) fn set_data_format(&mut self, f: &str) {
-        match DataFormat::parse(f) {
-            Ok(d) => self.args.data_format = d,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.data_format, DataFormat::parse(f));
     }
 
     /// Reads a Keras config of class `class`: `pool_size`, `padding`, `strides` (null: the

@@ -140,10 +140,7 @@ macro_rules! global_pooling_layer {
             /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
             /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
             pub fn data_format(mut self, f: &str) -> Self {
-                match DataFormat::parse(f) {
-                    Ok(d) => self.pool.args.data_format = d,
-                    Err(e) => self.base.fail(e),
-                }
+                self.base.accept(&mut self.pool.args.data_format, DataFormat::parse(f));
                 self
             }
             crate::layers::builders::base_builders!();

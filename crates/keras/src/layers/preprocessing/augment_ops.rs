@@ -258,10 +258,7 @@ macro_rules! ops_layer_builders {
 
         /// `"channels_last"` or `"channels_first"` (default: the image data format).
         pub fn data_format(mut self, f: &str) -> Self {
-            match $crate::layers::DataFormat::parse(f) {
-                Ok(d) => self.args.data_format = d,
-                Err(e) => self.base.fail(e),
-            }
+            self.base.accept(&mut self.args.data_format, $crate::layers::DataFormat::parse(f));
             self.rebuilt()
         }
 

@@ -61,10 +61,7 @@ impl CategoryEncoding {
 
     /// `"one_hot"`, `"multi_hot"` (alias `"binary"`) or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match Mode::parse("CategoryEncoding", mode) {
-            Ok(m) => self.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.output_mode, Mode::parse("CategoryEncoding", mode));
         self
     }
 

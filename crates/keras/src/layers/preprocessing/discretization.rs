@@ -83,10 +83,7 @@ impl Discretization {
 
     /// `"int"` (default), `"one_hot"`, `"multi_hot"` or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match Mode::parse("Discretization", mode) {
-            Ok(m) => self.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.output_mode, Mode::parse("Discretization", mode));
         self
     }
 

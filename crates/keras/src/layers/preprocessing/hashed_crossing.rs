@@ -117,10 +117,7 @@ impl HashedCrossing {
 
     /// `"int"` (the default) or `"one_hot"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match Mode::parse("HashedCrossing", mode) {
-            Ok(m) => self.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.output_mode, Mode::parse("HashedCrossing", mode));
         self
     }
 

@@ -96,10 +96,7 @@ impl Hashing {
 
     /// `"int"`, `"one_hot"`, `"multi_hot"` or `"count"`.
     pub fn output_mode(mut self, mode: &str) -> Self {
-        match Mode::parse("Hashing", mode) {
-            Ok(m) => self.args.output_mode = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.output_mode, Mode::parse("Hashing", mode));
         self
     }
 

@@ -65,10 +65,7 @@ impl IntegerLookup {
     /// How several OOV indices are chosen: `"floormod"` (value mod `num_oov_indices`, the
     /// default) or `"farmhash"` (FarmHash of the value's decimal text).
     pub fn oov_method(mut self, method: &str) -> Self {
-        match OovMethod::parse("IntegerLookup", method) {
-            Ok(m) => self.lookup.args.oov_method = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.lookup.args.oov_method, OovMethod::parse("IntegerLookup", method));
         self
     }
 

@@ -61,10 +61,7 @@ impl Resizing {
 
     /// `"bilinear"`, `"nearest"`, `"bicubic"`, `"area"`, `"lanczos3"` or `"lanczos5"`.
     pub fn interpolation(mut self, name: &str) -> Self {
-        match name.parse::<Interpolation>() {
-            Ok(i) => self.args.interpolation = i,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.interpolation, name.parse::<Interpolation>());
         self
     }
 

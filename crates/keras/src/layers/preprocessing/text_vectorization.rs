@@ -369,10 +369,7 @@ impl TextVectorization {
 
     /// `"int"` (default), `"multi_hot"`, `"count"`, `"tf_idf"` or `"one_hot"`.
     pub fn output_mode(mut self, m: &str) -> Self {
-        match Mode::parse(m) {
-            Ok(mode) => self.args.output_mode = mode,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.output_mode, Mode::parse(m));
         self
     }
 

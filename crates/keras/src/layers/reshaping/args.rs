@@ -27,10 +27,7 @@ macro_rules! data_format_builder {
         /// `"channels_last"` (`(batch, spatial..., channels)`) or `"channels_first"`
         /// (`(batch, channels, spatial...)`); default: [`crate::config::image_data_format`].
         pub fn data_format(mut self, f: &str) -> Self {
-            match $crate::layers::DataFormat::parse(f) {
-                Ok(d) => self.$($field).+ = d,
-                Err(e) => self.base.fail(e),
-            }
+            self.base.accept(&mut self.$($field).+, $crate::layers::DataFormat::parse(f));
             self
         }
     };

@@ -165,10 +165,7 @@ impl Bidirectional {
     /// `"concat"` (default), `"sum"`, `"mul"`, `"ave"`, or `None` (both outputs as a list).
     /// Anything else is an error when the layer is added to a model.
     pub fn merge_mode(mut self, mode: Option<&str>) -> Self {
-        match parse_merge_mode(mode) {
-            Ok(m) => self.args.merge_mode = m,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.args.merge_mode, parse_merge_mode(mode));
         self
     }
 

@@ -75,18 +75,12 @@ impl<const N: usize> ConvLSTM<N> {
 
     /// `"valid"` or `"same"` for the input convolution (the recurrent one is always `same`).
     pub(crate) fn set_padding(&mut self, p: &str) {
-        match Padding1D::parse_for(p, false) {
-            Ok(p) => self.cell.args.padding = p,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.cell.args.padding, Padding1D::parse_for(p, false));
     }
 
     /// `"channels_last"` or `"channels_first"`.
     pub(crate) fn set_data_format(&mut self, f: &str) {
-        match DataFormat::parse(f) {
-            Ok(d) => self.cell.args.data_format = d,
-            Err(e) => self.base.fail(e),
-        }
+        self.base.accept(&mut self.cell.args.data_format, DataFormat::parse(f));
     }
 
     /// The output (`recurrent = false`) or gate (`true`) activation by Keras name.
