@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+mod common;
+use common::{err, from_cfg};
+
 use keras::layers::{
     deserialize, CallContext, ContrastLimitedAdaptiveHistogramEqualization, Layer, MaxNumBoundingBoxes,
     RandomElasticTransform,
@@ -54,15 +57,17 @@ fn close(c: &Value, got: &Tensor, want: &Tensor) -> f32 {
     worst
 }
 
-fn err(r: keras::Result<impl Sized>) -> String {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.to_string(),
+/// Each of the `count` image cases of `class`: keras-rs's `output(case, layer)` against
+/// Keras's `y` (the largest differences printed).
+fn compare_images(class: &str, count: usize, output: impl Fn(&Value, &dyn Layer) -> Tensor) {
+    let cases = cases(class);
+    assert_eq!(cases.len(), count);
+    let mut worst = Vec::new();
+    for (c, layer) in &cases {
+        let got = output(c, layer.as_ref());
+        worst.push((c["name"].as_str().unwrap().to_string(), close(c, &got, &read(c, "y"))));
     }
-}
-
-fn from_cfg(class: &str, cfg: Value) -> keras::Result<Box<dyn Layer>> {
-    deserialize(&json!({"class_name": class, "config": cfg}))
+    eprintln!("largest differences: {worst:?}");
 }
 
 fn images(n: usize, h: usize, w: usize, c: usize) -> Tensor {
@@ -83,19 +88,14 @@ fn changed_share(l: &dyn Layer, n: usize, side: usize) -> f64 {
 
 #[test]
 fn elastic_transform_matches_keras() {
-    let cases = cases("RandomElasticTransform");
-    assert_eq!(cases.len(), 26);
-    let mut worst = Vec::new();
-    for (c, layer) in &cases {
+    compare_images("RandomElasticTransform", 26, |c, layer| {
         let l = layer.as_any().downcast_ref::<RandomElasticTransform>().unwrap();
         let apply: Vec<bool> =
             c["params"]["apply"].as_array().unwrap().iter().map(|v| v.as_bool().unwrap()).collect();
         let factor = c["params"]["distortion_factor"].as_f64().unwrap() as f32;
         let noise = read(c, "noise");
-        let got = l.transform_with(&read(c, "x"), &apply, factor, &noise, &noise).unwrap();
-        worst.push((c["name"].as_str().unwrap().to_string(), close(c, &got, &read(c, "y"))));
-    }
-    eprintln!("largest differences: {worst:?}");
+        l.transform_with(&read(c, "x"), &apply, factor, &noise, &noise).unwrap()
+    });
 }
 
 #[test]
@@ -192,17 +192,13 @@ type Clahe = ContrastLimitedAdaptiveHistogramEqualization;
 
 #[test]
 fn clahe_matches_keras() {
-    let cases = cases("ContrastLimitedAdaptiveHistogramEqualization");
-    assert_eq!(cases.len(), 14);
-    let mut worst = Vec::new();
-    for (c, layer) in &cases {
+    compare_images("ContrastLimitedAdaptiveHistogramEqualization", 14, |c, layer| {
         // Keras applies it in inference too.
         let x = read(c, "x");
         let got = layer.call(&x, &mut CallContext::new(false)).unwrap();
-        worst.push((c["name"].as_str().unwrap().to_string(), close(c, &got, &read(c, "y"))));
-        assert_eq!(got.to_f32_vec(), run(layer.as_ref(), &x, true));
-    }
-    eprintln!("largest differences: {worst:?}");
+        assert_eq!(got.to_f32_vec(), run(layer, &x, true));
+        got
+    });
 }
 
 #[test]

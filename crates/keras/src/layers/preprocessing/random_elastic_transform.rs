@@ -5,8 +5,8 @@ use serde_json::{json, Number, Value};
 
 use super::color::transform_last;
 use super::image_common::{
-    checked_from_config, image_call, image_layer_impl, image_shape, keep_range, named_factor, num, number,
-    probability_factor_builder, uniform, value_range_builder, LayerRng,
+    checked_from_config, image_call, image_layer_impl, image_shape, interpolation_builder, keep_range,
+    named_factor, num, number, probability_factor_builder, uniform, value_range_builder, LayerRng,
 };
 use super::random_gaussian_blur::{depthwise_same, gaussian_kernel, MAX_KERNEL};
 use crate::layers::data_format::DataFormat;
@@ -116,14 +116,7 @@ impl RandomElasticTransform {
         keep_range(&mut self.base, named_factor(v, "scale"), &mut self.scale, &mut self.args.scale);
     }
 
-    /// `"bilinear"` (default) or `"nearest"`.
-    pub fn interpolation(mut self, name: &str) -> Self {
-        match name.parse() {
-            Ok(i) => self.args.interpolation = i,
-            Err(e) => self.base.fail(e),
-        }
-        self
-    }
+    interpolation_builder!();
 
     /// How points outside the image are filled: `"reflect"` (default), `"constant"`,
     /// `"nearest"`, `"wrap"` or `"mirror"` (refused when the layer runs, as by TensorFlow).
@@ -147,10 +140,6 @@ impl RandomElasticTransform {
         sort: false,
         |l, a, b| l.vrange = (a as f32, b as f32)
     }
-
-    crate::layers::builders::name_builder!();
-
-    crate::layers::reshaping::args::data_format_builder!(args);
 
     checked_from_config!(
         RandomElasticTransformArgs,
