@@ -304,3 +304,20 @@ fn max_num_bounding_boxes_api_and_errors() {
     let keys: Vec<&str> = cfg.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(keys, ["name", "trainable", "dtype", "data_format", "bounding_box_format", "max_number"]);
 }
+
+#[test]
+fn layers_load_in_models_from_their_configs() {
+    use keras::models::Sequential;
+    let mut m = Sequential::new();
+    m.add(keras::layers::Input::new(&[20, 20, 3])).unwrap();
+    m.add(RandomElasticTransform::new().scale(0.5).seed(1)).unwrap();
+    m.add(Clahe::new().tile_grid_size(4, 4)).unwrap();
+    m.add(MaxNumBoundingBoxes::new(5)).unwrap();
+    let cfg = m.get_config();
+    let back = Sequential::from_config(&cfg).unwrap();
+    assert_eq!(back.get_config(), cfg);
+    // Inference: only CLAHE acts.
+    let x = images(2, 20, 20, 3);
+    let want = run(&Clahe::new().tile_grid_size(4, 4), &x, false);
+    assert_eq!(back.predict_on_batch(&x).unwrap().to_f32_vec(), want);
+}

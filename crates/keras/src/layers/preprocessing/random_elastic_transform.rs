@@ -216,11 +216,16 @@ impl RandomElasticTransform {
             batched: true,
             data: f.iter().map(|v| v * sigma).collect(),
         };
-        let (nx, ny) = (scaled(dx), scaled(dy));
+        // The layer's own call passes one field for both (Keras's draw): blurred once.
+        let same = std::ptr::eq(dx, dy);
+        let (nx, ny) = (scaled(dx), if same { None } else { Some(scaled(dy)) });
         let fill = self.args.fill_value.as_f64().unwrap_or(0.0) as f32;
         for (b, _) in apply.iter().enumerate().filter(|(_, a)| **a) {
             let fx = depthwise_same(&nx, b, &kernel, kh, kw);
-            let fy = depthwise_same(&ny, b, &kernel, kh, kw);
+            let fy = match &ny {
+                Some(ny) => depthwise_same(ny, b, &kernel, kh, kw),
+                None => fx.clone(),
+            };
             let coords: Vec<(f32, f32)> = (0..h * w)
                 .map(|p| ((p / w) as f32 + alpha * fy[p], (p % w) as f32 + alpha * fx[p]))
                 .collect();
