@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+mod common;
+use common::{err, from_cfg};
+
 use keras::layers::{
     deserialize, AutoContrast, CallContext, Equalization, Layer, RandomColorDegeneration, RandomErasing,
     RandomGaussianBlur, RandomGrayscale, RandomHue, RandomInvert, RandomPerspective, RandomPosterization,
@@ -310,17 +313,6 @@ fn unbatched_images_and_channels_first() {
         assert_eq!(single.shape(), &[4, 5, 3], "{}", l1.class_name());
         assert_eq!(single.to_f32_vec(), batched, "{}", l1.class_name());
     }
-}
-
-fn err(r: keras::Result<impl Sized>) -> String {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.to_string(),
-    }
-}
-
-fn from_cfg(class: &str, cfg: Value) -> keras::Result<Box<dyn Layer>> {
-    deserialize(&json!({"class_name": class, "config": cfg}))
 }
 
 #[test]

@@ -247,6 +247,10 @@ pub use preprocessing::{
     RandomPosterization, RandomSaturation, RandomSharpness, Solarization,
 };
 pub use preprocessing::{RandomErasing, RandomGaussianBlur, RandomPerspective, RandomShear};
+// imgmore: the last Keras image layers.
+pub use preprocessing::{
+    ContrastLimitedAdaptiveHistogramEqualization, MaxNumBoundingBoxes, RandomElasticTransform,
+};
 // augment: the mixing and composite augmentation layers.
 pub use preprocessing::{
     AugMix, AugmentOp, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, Pipeline,
@@ -317,6 +321,12 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandAugment", |c| boxed(RandAugment::from_config(c))),
         ("AugMix", |c| boxed(AugMix::from_config(c))),
         ("Pipeline", |c| boxed(Pipeline::from_config(c))),
+        // imgmore: the last Keras image layers.
+        ("RandomElasticTransform", |c| boxed(RandomElasticTransform::from_config(c))),
+        ("ContrastLimitedAdaptiveHistogramEqualization", |c| {
+            boxed(ContrastLimitedAdaptiveHistogramEqualization::from_config(c))
+        }),
+        ("MaxNumBoundingBoxes", |c| boxed(MaxNumBoundingBoxes::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

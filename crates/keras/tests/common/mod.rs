@@ -1,5 +1,6 @@
 //! Helpers the integration tests share: fixture paths, a self-removing temporary directory,
-//! numbered `.npy` files and the largest difference between tensors. Each test file takes
+//! numbered `.npy` files, the largest difference between tensors, expected errors and layers
+//! from Keras configs. Each test file takes
 //! them with `mod common;` (cargo builds no test of this folder on its own).
 
 // Each test file uses only some of these.
@@ -57,6 +58,19 @@ pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
 pub fn max_diff_all(a: &[Tensor], b: &[Tensor]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| max_diff(x, y)).fold(0.0, f32::max)
+}
+
+/// The message of an expected error (panics on `Ok`).
+pub fn err(r: keras::Result<impl Sized>) -> String {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The layer of a Keras `{"class_name": class, "config": cfg}`.
+pub fn from_cfg(class: &str, cfg: serde_json::Value) -> keras::Result<Box<dyn keras::layers::Layer>> {
+    keras::layers::deserialize(&serde_json::json!({"class_name": class, "config": cfg}))
 }
 
 /// The `Layer` methods a user layer writes the same way: `class_name` (`$class`), `base`,

@@ -110,6 +110,18 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             json!({"factor": [0, 1.0], "scale": 0.5, "interpolation": "bilinear", "fill_value": 0.0, "seed": 1}),
             vec![2, 4, 4, 3],
         ),
+        // imgmore: the last Keras image layers.
+        (
+            "RandomElasticTransform",
+            json!({"factor": [0, 1.0], "scale": [0.5, 1.0], "interpolation": "bilinear", "fill_mode": "reflect", "fill_value": 0.0, "value_range": [0, 255], "seed": 1}),
+            vec![2, 24, 24, 3],
+        ),
+        (
+            "ContrastLimitedAdaptiveHistogramEqualization",
+            json!({"value_range": [0, 255], "clip_limit": 4.0, "tile_grid_size": [2, 2]}),
+            vec![2, 4, 4, 3],
+        ),
+        ("MaxNumBoundingBoxes", json!({"max_number": 3}), vec![2, 4, 4, 3]),
         // augment: the mixing and composite layers.
         ("MixUp", json!({"alpha": 0.2, "seed": 1}), vec![2, 4, 4, 3]),
         ("CutMix", json!({"factor": [0, 1.0], "seed": 1}), vec![2, 4, 4, 3]),

@@ -463,6 +463,14 @@ mod tests {
             // augment: the mixing and composite layers.
             ("MixUp", |f| Box::new(MixUp::new().seed(4).data_format(f))),
             ("CutMix", |f| Box::new(CutMix::new().seed(4).data_format(f))),
+            // imgmore: the last Keras image layers.
+            ("RandomElasticTransform", |f| Box::new(RandomElasticTransform::new().seed(4).data_format(f))),
+            ("ContrastLimitedAdaptiveHistogramEqualization", |f| {
+                Box::new(
+                    ContrastLimitedAdaptiveHistogramEqualization::new().tile_grid_size(2, 3).data_format(f),
+                )
+            }),
+            ("MaxNumBoundingBoxes", |f| Box::new(MaxNumBoundingBoxes::new(2).data_format(f))),
         ];
         let x =
             Tensor::new((0..2 * 3 * 4 * 5).map(|v| ((v * 37) % 101) as f32).collect(), [2, 3, 4, 5]).unwrap();

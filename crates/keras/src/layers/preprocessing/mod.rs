@@ -47,6 +47,9 @@
 //! - `rand_augment`: `RandAugment`
 //! - `aug_mix`: `AugMix`
 //! - `pipeline`: `Pipeline`
+//! - `random_elastic_transform`: `RandomElasticTransform`
+//! - `clahe`: `ContrastLimitedAdaptiveHistogramEqualization`
+//! - `max_num_bounding_boxes`: `MaxNumBoundingBoxes`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -132,3 +135,11 @@ pub use mixing::LabelMix;
 pub use pipeline::Pipeline;
 pub use rand_augment::RandAugment;
 pub use random_color_jitter::{ColorJitterParams, RandomColorJitter};
+
+// imgmore: the last Keras image layers.
+pub mod random_elastic_transform;
+pub use random_elastic_transform::RandomElasticTransform;
+pub mod clahe;
+pub use clahe::ContrastLimitedAdaptiveHistogramEqualization;
+pub mod max_num_bounding_boxes;
+pub use max_num_bounding_boxes::MaxNumBoundingBoxes;

@@ -62,7 +62,7 @@ config_args! {
 }
 
 /// The largest kernel side keras-rs accepts (Keras has no limit).
-const MAX_KERNEL: usize = 4095;
+pub(crate) const MAX_KERNEL: usize = 4095;
 
 /// Keras's `_set_kernel_size`: a number `k` gives `(k, k)`, a pair is kept; odd sizes (up to
 /// [`MAX_KERNEL`]).
@@ -204,7 +204,7 @@ impl RandomGaussianBlur {
 /// Keras's (TensorFlow backend) `gaussian_blur` kernel: 1-D Gaussians of `size.0` points with
 /// `sigma[0]` (x) and `size.1` with `sigma[1]` (y), their outer product `y x` laid out as a
 /// `(size.0, size.1)` kernel (Keras's reshape; the same as the transpose for square kernels).
-fn gaussian_kernel(size: (usize, usize), sigma: [f32; 2]) -> Result<(usize, usize, Vec<f32>)> {
+pub(crate) fn gaussian_kernel(size: (usize, usize), sigma: [f32; 2]) -> Result<(usize, usize, Vec<f32>)> {
     let one_d = |n: usize, s: f32| -> Result<Vec<f32>> {
         let mut k = keras_engine::alloc::try_filled(keras_engine::alloc::checked_numel(&[n], 4)?, 0.0f32)?;
         let mid = (n as f32 - 1.0) / 2.0;
@@ -227,7 +227,7 @@ fn gaussian_kernel(size: (usize, usize), sigma: [f32; 2]) -> Result<(usize, usiz
 
 /// The depthwise `"SAME"` (zero-padded) convolution of image `b` with the `(kh, kw)` kernel,
 /// the same on every channel; taps outside the image are skipped.
-fn depthwise_same(img: &Images, b: usize, kernel: &[f32], kh: usize, kw: usize) -> Vec<f32> {
+pub(crate) fn depthwise_same(img: &Images, b: usize, kernel: &[f32], kh: usize, kw: usize) -> Vec<f32> {
     let (h, w, c) = (img.h, img.w, img.c);
     let (pt, pl) = ((kh - 1) / 2, (kw - 1) / 2);
     let src = img.image(b);
