@@ -8,6 +8,15 @@
 //! compiles runs these float32 operations in this order, so the result is bit-identical to a
 //! scalar loop on any CPU.
 //!
+//! Subnormal momenta: a weight whose gradient stays zero (a dead ReLU unit) sees its `m` decay
+//! by `beta_1` each step into the subnormal range, where it stops at a few units of the
+//! smallest subnormal (`m * (1 - beta_1)` rounds to zero). Intel cores run every vector
+//! multiply or divide that meets a subnormal through a microcode assist (~100+ cycles), so
+//! after a few hundred steps such momenta made W2's Adam pass 5-15x slower on an Intel Xeon
+//! (BENCHMARKS.md, "Intel Xeon, thirteenth session"). Those "stuck" lanes are computed here
+//! with `m` replaced by a zero of its sign, which gives the same bits without touching a
+//! subnormal (see [`stuck_limit`]).
+//!
 //! ```
 //! use keras_engine::kernels::adam::{adam_update, AdamStep};
 //! let h = AdamStep::new(0.001, 0.9, 0.999, 1e-7, 0, None);
@@ -69,47 +78,88 @@ pub fn adam_update(
         grad.len() >= n && m.len() >= n && v.len() >= n,
         "adam_update: a slice shorter than the variable"
     );
+    let t = stuck_limit(h);
     match (v_hat, h.decay) {
-        (None, None) => plain(var, &grad[..n], &mut m[..n], &mut v[..n], h),
-        (None, Some((wd, lr))) => decayed(var, &grad[..n], &mut m[..n], &mut v[..n], wd, lr, h),
+        (None, None) => plain(var, &grad[..n], &mut m[..n], &mut v[..n], t, h),
+        (None, Some((wd, lr))) => decayed(var, &grad[..n], &mut m[..n], &mut v[..n], wd, lr, t, h),
         (Some(vh), decay) => {
             assert!(vh.len() >= n, "adam_update: a slice shorter than the variable");
             let (wd, lr, on) = match decay {
                 Some((wd, lr)) => (wd, lr, true),
                 None => (0.0, 0.0, false),
             };
-            amsgrad(var, &grad[..n], &mut m[..n], &mut v[..n], &mut vh[..n], on, wd, lr, h)
+            amsgrad(var, &grad[..n], &mut m[..n], &mut v[..n], &mut vh[..n], on, wd, lr, t, h)
         }
     }
 }
 
+/// The largest `|m|`, in units of the smallest subnormal (`2^-149`), for which a zero
+/// gradient leaves `m` unchanged and makes the step's numerator `m * alpha` a zero: then
+/// `e = (g - m) * (1 - beta_1)` rounds to a zero, `m + e == m`, and `m * alpha` rounds to
+/// the zero of sign `sign(m) ^ sign(alpha)`, which is what the same operations give with `m`
+/// replaced by the zero of its sign. Both products are exact in `f64` (24-bit factors,
+/// `k < 2^23`), and a product of exactly one half rounds to the even zero. 0 turns the
+/// shortcut off (a NaN or infinite constant).
+fn stuck_limit(h: &AdamStep) -> u32 {
+    const MAX: u32 = (1 << 23) - 1;
+    let limit = |c: f32| -> u32 {
+        let c = f64::from(c.abs());
+        if c == 0.0 {
+            return MAX;
+        }
+        if !c.is_finite() {
+            return 0;
+        }
+        let mut k = (0.5 / c).floor().min(f64::from(MAX));
+        while k > 0.0 && k * c > 0.5 {
+            k -= 1.0;
+        }
+        k as u32
+    };
+    limit(h.one_minus_beta_1).min(limit(h.alpha))
+}
+
+/// `m` for the arithmetic (a zero of its sign where the lane is stuck, see [`stuck_limit`])
+/// and whether the lane is stuck: the gradient is a zero and `1 <= |m| <= t` subnormal units.
+#[inline(always)]
+fn unstick(g: f32, m: f32, t: u32) -> (f32, bool) {
+    let mag = m.to_bits() & 0x7fff_ffff;
+    let stuck = (g.to_bits() & 0x7fff_ffff == 0) & (mag.wrapping_sub(1) < t);
+    (if stuck { f32::from_bits(m.to_bits() & 0x8000_0000) } else { m }, stuck)
+}
+
 multiversion! {
-    /// Adam without weight decay.
-    fn plain(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &AdamStep) {
+    /// Adam without weight decay (`t`: [`stuck_limit`]).
+    fn plain(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], t: u32, h: &AdamStep) {
         let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
         for i in 0..w.len() {
             let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
+            let (m0, stuck) = unstick(gi, m[i], t);
+            let mi = m0 + (gi - m0) * b1;
             let vi = v[i] + (gi * gi - v[i]) * b2;
-            m[i] = mi;
+            let num = if stuck { m0 } else { mi } * alpha;
+            m[i] = if stuck { m[i] } else { mi };
             v[i] = vi;
-            w[i] -= (mi * alpha) / (vi.sqrt() + eps);
+            w[i] -= num / (vi.sqrt() + eps);
         }
     }
 }
 
 multiversion! {
     /// Adam with decoupled weight decay (AdamW).
-    fn decayed(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], wd: f32, lr: f32, h: &AdamStep) {
+    #[allow(clippy::too_many_arguments)]
+    fn decayed(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], wd: f32, lr: f32, t: u32, h: &AdamStep) {
         let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
         for i in 0..w.len() {
             let x = w[i] - w[i] * wd * lr;
             let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
+            let (m0, stuck) = unstick(gi, m[i], t);
+            let mi = m0 + (gi - m0) * b1;
             let vi = v[i] + (gi * gi - v[i]) * b2;
-            m[i] = mi;
+            let num = if stuck { m0 } else { mi } * alpha;
+            m[i] = if stuck { m[i] } else { mi };
             v[i] = vi;
-            w[i] = x - (mi * alpha) / (vi.sqrt() + eps);
+            w[i] = x - num / (vi.sqrt() + eps);
         }
     }
 }
@@ -126,19 +176,22 @@ multiversion! {
         decay: bool,
         wd: f32,
         lr: f32,
+        t: u32,
         h: &AdamStep,
     ) {
         let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
         for i in 0..w.len() {
             let x = if decay { w[i] - w[i] * wd * lr } else { w[i] };
             let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
+            let (m0, stuck) = unstick(gi, m[i], t);
+            let mi = m0 + (gi - m0) * b1;
             let vi = v[i] + (gi * gi - v[i]) * b2;
             let vhi = vh[i].max(vi);
-            m[i] = mi;
+            let num = if stuck { m0 } else { mi } * alpha;
+            m[i] = if stuck { m[i] } else { mi };
             v[i] = vi;
             vh[i] = vhi;
-            w[i] = x - (mi * alpha) / (vhi.sqrt() + eps);
+            w[i] = x - num / (vhi.sqrt() + eps);
         }
     }
 }
@@ -199,6 +252,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Dead units: zero gradients (of both signs) beside subnormal momenta of a few units of
+    /// `2^-149` (stuck, see `stuck_limit`) and larger (still decaying), and normal lanes.
+    #[test]
+    fn subnormal_momenta_give_the_scalar_formulas_bits() {
+        let n = 389;
+        let g: Vec<f32> = (0..n)
+            .map(|i| match i % 5 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::from_bits(3),
+                _ => ((i as f32) * 0.37).sin() * 1e-3,
+            })
+            .collect();
+        let m0: Vec<f32> = (0..n)
+            .map(|i| {
+                let sign = ((i as u32 / 3) & 1) << 31;
+                match i % 7 {
+                    6 => ((i as f32) * 0.11).cos() * 1e-4,
+                    5 => f32::from_bits(sign | (1000 + i as u32 * 977)),
+                    4 => f32::from_bits(sign),
+                    k => f32::from_bits(sign | (1 + (i as u32 / 7) % 9 + k as u32)),
+                }
+            })
+            .collect();
+        // (beta_1, lr): Keras's default; a 1 - beta_1 of exactly 1/8 (ties); a large and a
+        // negative rate; a rate that makes no lane stuck; a NaN rate.
+        for (beta_1, lr) in
+            [(0.9, 0.001), (0.875, 0.125), (0.5, 0.3), (0.9, -0.01), (0.9, 2.0), (0.9, f32::NAN)]
+        {
+            for (ams, decay) in [(false, None), (false, Some(0.004)), (true, None)] {
+                let h = AdamStep::new(lr, beta_1, 0.999, 1e-7, 40, decay);
+                let (mut w1, mut m1, mut v1, mut vh1) =
+                    (data(n, 2.0), m0.clone(), data(n, 4.0), data(n, 5.0));
+                // Zero weights of both signs in stuck lanes of both signs (the update's sign).
+                for (i, z) in [(35, 0.0), (36, -0.0), (70, -0.0), (21, -0.0), (105, 0.0)] {
+                    w1[i] = z;
+                }
+                v1.iter_mut().chain(vh1.iter_mut()).for_each(|x| *x = x.abs());
+                let (mut w2, mut m2, mut v2, mut vh2) = (w1.clone(), m1.clone(), v1.clone(), vh1.clone());
+                for _ in 0..3 {
+                    reference(&mut w1, &g, &mut m1, &mut v1, ams.then_some(&mut vh1[..]), &h);
+                    adam_update(&mut w2, &g, &mut m2, &mut v2, ams.then_some(&mut vh2[..]), &h);
+                }
+                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let case = format!("beta_1={beta_1} lr={lr} ams={ams} decay={decay:?}");
+                assert_eq!(bits(&w1), bits(&w2), "var {case}");
+                assert_eq!(bits(&m1), bits(&m2), "m {case}");
+                assert_eq!(bits(&v1), bits(&v2), "v {case}");
+                assert_eq!(bits(&vh1), bits(&vh2), "v_hat {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_stuck_limit_is_the_last_momentum_that_rounds_away() {
+        // 1 - beta_1 = 0.1 (as float32, a little above): 4 units give 0.4, 5 give 0.5000001.
+        assert_eq!(stuck_limit(&AdamStep::new(0.001, 0.9, 0.999, 1e-7, 100, None)), 4);
+        // Exactly 1/8: 4 units give a tie, which rounds to the even zero.
+        assert_eq!(stuck_limit(&AdamStep::new(1e-4, 0.875, 0.999, 1e-7, 100, None)), 4);
+        // alpha bounds it: lr 0.2 at a late step gives alpha ~0.2, so 2 units (0.4).
+        assert_eq!(stuck_limit(&AdamStep::new(0.2, 0.9, 0.999, 1e-7, 100_000, None)), 2);
+        assert_eq!(stuck_limit(&AdamStep::new(f32::NAN, 0.9, 0.999, 1e-7, 1, None)), 0);
+        assert_eq!(stuck_limit(&AdamStep::new(f32::INFINITY, 0.9, 0.999, 1e-7, 1, None)), 0);
     }
 
     #[test]
