@@ -240,6 +240,13 @@ fn main() -> keras::Result<()> {
         if let Some(c) = model.compile_state() {
             for (name, t) in c.optimizer.variables() {
                 let Ok(v) = t.as_f32() else { continue };
+                // BENCH_SUBNORMALS=DIR (a directory) also writes each slot's floats there
+                // (little-endian), for `adam_pass`'s ADAM_STATE.
+                let dir = std::path::PathBuf::from(std::env::var("BENCH_SUBNORMALS").unwrap_or_default());
+                if dir.is_dir() {
+                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    std::fs::write(dir.join(format!("{}.f32", name.replace('/', "_"))), bytes)?;
+                }
                 let sub = v.iter().filter(|x| x.is_subnormal()).count();
                 let zero = v.iter().filter(|x| **x == 0.0).count();
                 let mut hist = [0usize; 24];

@@ -15,7 +15,7 @@
 //! after a few hundred steps such momenta made W2's Adam pass 5-15x slower on an Intel Xeon
 //! (BENCHMARKS.md, "Intel Xeon, thirteenth session"). Those "stuck" lanes are computed here
 //! with `m` replaced by a zero of its sign, and those still decaying are emulated in integer
-//! units of `2^-149`: the same bits without a subnormal operand (see [`lane`]).
+//! units of `2^-149`: the same bits without a subnormal operand (see [`block_lane`]).
 //!
 //! ```
 //! use keras_engine::kernels::adam::{adam_update, AdamStep};
@@ -123,7 +123,7 @@ fn stuck_limit(h: &AdamStep) -> u32 {
 /// `2^23`: added to a non-negative float below `2^23`, it rounds the float to an integer
 /// (ties to even), the rounding of a subnormal result in units of `2^-149`.
 const TWO23: f32 = 8_388_608.0;
-/// Elements scanned together for decaying subnormal momenta (see [`lane`]).
+/// Elements scanned together for decaying subnormal momenta (see [`block_lane`]).
 const BLOCK: usize = 64;
 
 /// The loop's constants.
@@ -135,7 +135,7 @@ struct Consts {
     /// [`stuck_limit`].
     t: u32,
     /// Whether decaying subnormal momenta may be emulated: `0 <= 1 - beta_1 <= 1` and
-    /// `0 <= alpha <= 1` keep every product of [`lane`] below `2^23` units and every sign known.
+    /// `0 <= alpha <= 1` keep every product of [`block_lane`] below `2^23` units and every sign known.
     emulate: bool,
 }
 
@@ -170,9 +170,10 @@ fn formula<const AMS: bool>(x: f32, g: f32, m: f32, v: f32, vh: f32, c: &Consts)
     [x - (mi * c.alpha) / (vhi.sqrt() + c.eps), mi, vi, vhi]
 }
 
-/// One element with a dead momentum ([`dead`]): `m0` is the zero of `m`'s sign, `m` its
-/// bits. Returns the new weight, `m`, `v`, `v_hat`, and whether the lane must run
-/// [`formula`] instead. It never feeds a subnormal to the float unit:
+/// One element of a block with a dead momentum: `m0` is `m`, or the zero of `m`'s sign
+/// where the lane is dead ([`dead`]), and `m` its bits. Returns the new weight, `m`, `v`,
+/// `v_hat`, and whether the lane must run [`formula`] instead. A lane that is not dead runs
+/// the formula's operations; a dead one never feeds a subnormal to the float unit:
 /// - stuck (`|m| <= t` units, [`stuck_limit`]): the formula's operations on `m0`, `m` kept.
 /// - decaying (`t < |m|`, with [`Consts::emulate`], a weight of at least `2^-100` and a
 ///   denominator in `[2^-60, 2^60]`): in units of `2^-149` `m` is the integer `k`, so
@@ -184,11 +185,12 @@ fn formula<const AMS: bool>(x: f32, g: f32, m: f32, v: f32, vh: f32, c: &Consts)
 ///   the weight is unchanged.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn dead_lane<const AMS: bool>(
+fn block_lane<const AMS: bool>(
     x: f32,
     g: f32,
     m0: f32,
     m: u32,
+    is_dead: bool,
     v: f32,
     vh: f32,
     c: &Consts,
@@ -196,34 +198,38 @@ fn dead_lane<const AMS: bool>(
     let vi = v + (g * g - v) * c.b2;
     let vhi = if AMS { vh.max(vi) } else { vi };
     let den = vhi.sqrt() + c.eps;
-    // The step's numerator is the zero `m * alpha` rounds to (stuck), or any zero (decaying:
-    // `x` is not one).
-    let w0 = x - (m0 * c.alpha) / den;
+    let mi = m0 + (g - m0) * c.b1;
+    // A dead lane's numerator: the zero `m * alpha` rounds to (stuck), or any zero
+    // (decaying: `x` is not one).
+    let w0 = x - (if is_dead { m0 } else { mi } * c.alpha) / den;
     let (bits, sign) = (m & 0x7fff_ffff, m & 0x8000_0000);
-    let stuck = bits <= c.t;
+    let stuck = is_dead & (bits <= c.t);
     let ok = c.emulate & (x.abs() >= 2f32.powi(-100)) & (den >= 2f32.powi(-60)) & (den <= 2f32.powi(60));
-    let k = if stuck | !ok { 0.0 } else { bits as i32 as f32 };
+    let decaying = is_dead & !stuck & ok;
+    let k = if decaying { bits as i32 as f32 } else { 0.0 };
     let mu = k - (k.mul_add(c.b1, TWO23) - TWO23);
     let n = mu.mul_add(c.alpha, TWO23) - TWO23;
-    let qf = n / if stuck | !ok { 1.0 } else { den };
-    let big = !stuck & (qf >= TWO23);
+    let qf = n / if decaying { den } else { 1.0 };
+    let big = decaying & (qf >= TWO23);
     let q = f32::from_bits(sign | if big { qf } else { TWO23 }.to_bits()) * 2f32.powi(-75) * 2f32.powi(-74);
     // `mu` is an integer below 2^23: its bits are those of `2^23 + mu` less those of `2^23`.
     let units = (mu + TWO23).to_bits() - TWO23.to_bits();
-    let mo = if stuck {
-        m
+    let mo = if !is_dead {
+        mi
+    } else if stuck {
+        f32::from_bits(m)
     } else if units == 0 {
-        0
+        0.0
     } else {
-        sign | units
+        f32::from_bits(sign | units)
     };
-    ([if big { x - q } else { w0 }, f32::from_bits(mo), vi, vhi], !stuck & !ok)
+    ([if big { x - q } else { w0 }, mo, vi, vhi], is_dead & !stuck & !ok)
 }
 
 /// The loop of every variant: `x` is the weight after weight decay (`DECAY`), `vh` is read
-/// and written only with `AMS`. A block with a dead momentum ([`dead`]) runs [`dead_lane`]
-/// on those lanes, with `m` replaced by a zero of its sign in a buffer the optimizer cannot
-/// see through (else it may compute the discarded results from the subnormal after all).
+/// and written only with `AMS`. A block with a dead momentum ([`dead`]) runs [`block_lane`],
+/// with a dead lane's `m` replaced by a zero of its sign in a buffer the compiler cannot see
+/// through (else it may compute the discarded results from the subnormal after all).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn sweep<const DECAY: bool, const AMS: bool>(
@@ -265,11 +271,9 @@ fn sweep<const DECAY: bool, const AMS: bool>(
             let mut redo = [false; BLOCK];
             for i in 0..w.len() {
                 let (x, h) = (decay(w[i]), if AMS { vh[i] } else { 0.0 });
-                let normal = formula::<AMS>(x, g[i], m0[i], v[i], h, c);
-                let (special, bad) = dead_lane::<AMS>(x, g[i], m0[i], m[i].to_bits(), v[i], h, c);
-                let is_dead = dead(g[i], m[i]);
-                let r = if is_dead { special } else { normal };
-                redo[i] = is_dead & bad;
+                let (r, bad) =
+                    block_lane::<AMS>(x, g[i], m0[i], m[i].to_bits(), dead(g[i], m[i]), v[i], h, c);
+                redo[i] = bad;
                 // A lane to redo keeps its inputs.
                 if !redo[i] {
                     (w[i], m[i], v[i]) = (r[0], r[1], r[2]);
