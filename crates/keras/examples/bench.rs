@@ -234,6 +234,32 @@ fn main() -> keras::Result<()> {
         wins.push((k * batch) as f64 / t.elapsed().as_secs_f64());
     }
     let copies = keras_engine::device::transfer_stats().since(&copies_before);
+    if std::env::var("BENCH_SUBNORMALS").is_ok() {
+        // Subnormal values in the optimizer's slots and the weights: on Intel cores every
+        // vector operation that meets one takes a microcode assist.
+        if let Some(c) = model.compile_state() {
+            for (name, t) in c.optimizer.variables() {
+                let Ok(v) = t.as_f32() else { continue };
+                // BENCH_SUBNORMALS=DIR (a directory) also writes each slot's floats there
+                // (little-endian), for `adam_pass`'s ADAM_STATE.
+                let dir = std::path::PathBuf::from(std::env::var("BENCH_SUBNORMALS").unwrap_or_default());
+                if dir.is_dir() {
+                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    std::fs::write(dir.join(format!("{}.f32", name.replace('/', "_"))), bytes)?;
+                }
+                let sub = v.iter().filter(|x| x.is_subnormal()).count();
+                let zero = v.iter().filter(|x| **x == 0.0).count();
+                let mut hist = [0usize; 24];
+                v.iter()
+                    .filter(|x| x.is_subnormal())
+                    .for_each(|x| hist[(x.to_bits() & 0x7fff_ffff).ilog2() as usize] += 1);
+                eprintln!(
+                    "{name}: {} elements, {sub} subnormal (by log2 of the units: {hist:?}), {zero} zero",
+                    v.len()
+                );
+            }
+        }
+    }
     let steps = (k * windows).max(1) as f64;
     let kept = if wins.len() > 2 { wins[1..].to_vec() } else { wins.clone() };
     let steady = median(kept);

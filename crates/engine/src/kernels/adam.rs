@@ -8,6 +8,15 @@
 //! compiles runs these float32 operations in this order, so the result is bit-identical to a
 //! scalar loop on any CPU.
 //!
+//! Subnormal momenta: a weight whose gradient stays zero (a dead ReLU unit) sees its `m` decay
+//! by `beta_1` each step into the subnormal range, where it stops at a few units of the
+//! smallest subnormal (`m * (1 - beta_1)` rounds to zero). Intel cores run every vector
+//! multiply or divide that meets a subnormal through a microcode assist (~100+ cycles), so
+//! after a few hundred steps such momenta made W2's Adam pass 5-15x slower on an Intel Xeon
+//! (BENCHMARKS.md, "Intel Xeon, thirteenth session"). Those "stuck" lanes are computed here
+//! with `m` replaced by a zero of its sign, and those still decaying are emulated in integer
+//! units of `2^-149`: the same bits without a subnormal operand (see [`block_lane`]).
+//!
 //! ```
 //! use keras_engine::kernels::adam::{adam_update, AdamStep};
 //! let h = AdamStep::new(0.001, 0.9, 0.999, 1e-7, 0, None);
@@ -69,77 +78,259 @@ pub fn adam_update(
         grad.len() >= n && m.len() >= n && v.len() >= n,
         "adam_update: a slice shorter than the variable"
     );
+    let c = Consts::new(h);
     match (v_hat, h.decay) {
-        (None, None) => plain(var, &grad[..n], &mut m[..n], &mut v[..n], h),
-        (None, Some((wd, lr))) => decayed(var, &grad[..n], &mut m[..n], &mut v[..n], wd, lr, h),
+        (None, None) => plain(var, &grad[..n], &mut m[..n], &mut v[..n], &c),
+        (None, Some((wd, lr))) => decayed(var, &grad[..n], &mut m[..n], &mut v[..n], wd, lr, &c),
         (Some(vh), decay) => {
             assert!(vh.len() >= n, "adam_update: a slice shorter than the variable");
-            let (wd, lr, on) = match decay {
-                Some((wd, lr)) => (wd, lr, true),
-                None => (0.0, 0.0, false),
-            };
-            amsgrad(var, &grad[..n], &mut m[..n], &mut v[..n], &mut vh[..n], on, wd, lr, h)
+            match decay {
+                Some((wd, lr)) => {
+                    amsgrad_decayed(var, &grad[..n], &mut m[..n], &mut v[..n], &mut vh[..n], wd, lr, &c)
+                }
+                None => amsgrad(var, &grad[..n], &mut m[..n], &mut v[..n], &mut vh[..n], &c),
+            }
         }
+    }
+}
+
+/// The largest `|m|`, in units of the smallest subnormal (`2^-149`), for which a zero
+/// gradient leaves `m` unchanged and makes the step's numerator `m * alpha` a zero: then
+/// `e = (g - m) * (1 - beta_1)` rounds to a zero, `m + e == m`, and `m * alpha` rounds to
+/// the zero of sign `sign(m) ^ sign(alpha)`, which is what the same operations give with `m`
+/// replaced by the zero of its sign. Both products are exact in `f64` (24-bit factors,
+/// `k < 2^23`), and a product of exactly one half rounds to the even zero. 0 turns the
+/// shortcut off (a NaN or infinite constant).
+fn stuck_limit(h: &AdamStep) -> u32 {
+    const MAX: u32 = (1 << 23) - 1;
+    let limit = |c: f32| -> u32 {
+        let c = f64::from(c.abs());
+        if c == 0.0 {
+            return MAX;
+        }
+        if !c.is_finite() {
+            return 0;
+        }
+        let mut k = (0.5 / c).floor().min(f64::from(MAX));
+        while k > 0.0 && k * c > 0.5 {
+            k -= 1.0;
+        }
+        k as u32
+    };
+    limit(h.one_minus_beta_1).min(limit(h.alpha))
+}
+
+/// `2^23`: added to a non-negative float below `2^23`, it rounds the float to an integer
+/// (ties to even), the rounding of a subnormal result in units of `2^-149`.
+const TWO23: f32 = 8_388_608.0;
+/// Elements scanned together for decaying subnormal momenta (see [`block_lane`]).
+const BLOCK: usize = 64;
+
+/// The loop's constants.
+struct Consts {
+    b1: f32,
+    b2: f32,
+    alpha: f32,
+    eps: f32,
+    /// [`stuck_limit`].
+    t: u32,
+    /// Whether decaying subnormal momenta may be emulated: `0 <= 1 - beta_1 <= 1` and
+    /// `0 <= alpha <= 1` keep every product of [`block_lane`] below `2^23` units and every sign known.
+    emulate: bool,
+}
+
+impl Consts {
+    fn new(h: &AdamStep) -> Self {
+        let unit = |x: f32| (0.0..=1.0).contains(&x);
+        Consts {
+            b1: h.one_minus_beta_1,
+            b2: h.one_minus_beta_2,
+            alpha: h.alpha,
+            eps: h.epsilon,
+            t: stuck_limit(h),
+            emulate: unit(h.one_minus_beta_1) && unit(h.alpha),
+        }
+    }
+}
+
+/// Whether `m` is a nonzero subnormal with a zero gradient beside it (a dead unit's momentum).
+#[inline(always)]
+fn dead(g: f32, m: f32) -> bool {
+    let bits = m.to_bits() & 0x7fff_ffff;
+    (g.to_bits() & 0x7fff_ffff == 0) & (bits.wrapping_sub(1) < 0x7f_ffff)
+}
+
+/// Keras's formula for one element, as written (the weight `x` after weight decay, `v_hat`
+/// read only with `AMS`): the new weight, `m`, `v` and `v_hat`.
+#[inline(always)]
+fn formula<const AMS: bool>(x: f32, g: f32, m: f32, v: f32, vh: f32, c: &Consts) -> [f32; 4] {
+    let mi = m + (g - m) * c.b1;
+    let vi = v + (g * g - v) * c.b2;
+    let vhi = if AMS { vh.max(vi) } else { vi };
+    [x - (mi * c.alpha) / (vhi.sqrt() + c.eps), mi, vi, vhi]
+}
+
+/// One element of a block with a dead momentum: `m0` is `m`, or the zero of `m`'s sign
+/// where the lane is dead ([`dead`]), and `m` its bits. Returns the new weight, `m`, `v`,
+/// `v_hat`, and whether the lane must run [`formula`] instead. A lane that is not dead runs
+/// the formula's operations; a dead one never feeds a subnormal to the float unit:
+/// - stuck (`|m| <= t` units, [`stuck_limit`]): the formula's operations on `m0`, `m` kept.
+/// - decaying (`t < |m|`, with [`Consts::emulate`], a weight of at least `2^-100` and a
+///   denominator in `[2^-60, 2^60]`): in units of `2^-149` `m` is the integer `k`, so
+///   `e = round(k * b1)` and `n = round((k - e) * alpha)` are single fused multiply-adds
+///   onto `2^23` (exact products rounded once, as the subnormal results are), `m` becomes
+///   `k - e` units of its sign, and the step is `n / den` units: when that rounds to at
+///   least `2^23` the step is the float times `2^-149` (a normal number, the same rounding);
+///   below, `|step| <= 2^-126` is less than half an ulp of a weight of at least `2^-100`, so
+///   the weight is unchanged.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block_lane<const AMS: bool>(
+    x: f32,
+    g: f32,
+    m0: f32,
+    m: u32,
+    is_dead: bool,
+    v: f32,
+    vh: f32,
+    c: &Consts,
+) -> ([f32; 4], bool) {
+    let vi = v + (g * g - v) * c.b2;
+    let vhi = if AMS { vh.max(vi) } else { vi };
+    let den = vhi.sqrt() + c.eps;
+    let mi = m0 + (g - m0) * c.b1;
+    // A dead lane's numerator: the zero `m * alpha` rounds to (stuck), or any zero
+    // (decaying: `x` is not one).
+    let w0 = x - (if is_dead { m0 } else { mi } * c.alpha) / den;
+    let (bits, sign) = (m & 0x7fff_ffff, m & 0x8000_0000);
+    let stuck = is_dead & (bits <= c.t);
+    let ok = c.emulate & (x.abs() >= 2f32.powi(-100)) & (den >= 2f32.powi(-60)) & (den <= 2f32.powi(60));
+    let decaying = is_dead & !stuck & ok;
+    let k = if decaying { bits as i32 as f32 } else { 0.0 };
+    let mu = k - (k.mul_add(c.b1, TWO23) - TWO23);
+    let n = mu.mul_add(c.alpha, TWO23) - TWO23;
+    let qf = n / if decaying { den } else { 1.0 };
+    let big = decaying & (qf >= TWO23);
+    let q = f32::from_bits(sign | if big { qf } else { TWO23 }.to_bits()) * 2f32.powi(-75) * 2f32.powi(-74);
+    // `mu` is an integer below 2^23: its bits are those of `2^23 + mu` less those of `2^23`.
+    let units = (mu + TWO23).to_bits() - TWO23.to_bits();
+    let mo = if !is_dead {
+        mi
+    } else if stuck {
+        f32::from_bits(m)
+    } else if units == 0 {
+        0.0
+    } else {
+        f32::from_bits(sign | units)
+    };
+    ([if big { x - q } else { w0 }, mo, vi, vhi], is_dead & !stuck & !ok)
+}
+
+/// The loop of every variant: `x` is the weight after weight decay (`DECAY`), `vh` is read
+/// and written only with `AMS`. A block with a dead momentum ([`dead`]) runs [`block_lane`],
+/// with a dead lane's `m` replaced by a zero of its sign in a buffer the compiler cannot see
+/// through (else it may compute the discarded results from the subnormal after all).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sweep<const DECAY: bool, const AMS: bool>(
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vh: &mut [f32],
+    wd: f32,
+    lr: f32,
+    c: &Consts,
+) {
+    let n = w.len();
+    let mut s = 0;
+    while s < n {
+        let e = (s + BLOCK).min(n);
+        let (w, g, m, v) = (&mut w[s..e], &g[s..e], &mut m[s..e], &mut v[s..e]);
+        let vh = if AMS { &mut vh[s..e] } else { &mut vh[..0] };
+        let decay = |w: f32| if DECAY { w - w * wd * lr } else { w };
+        let mut any = false;
+        for i in 0..w.len() {
+            any |= dead(g[i], m[i]);
+        }
+        if !any {
+            for i in 0..w.len() {
+                let [wi, mi, vi, vhi] =
+                    formula::<AMS>(decay(w[i]), g[i], m[i], v[i], if AMS { vh[i] } else { 0.0 }, c);
+                (w[i], m[i], v[i]) = (wi, mi, vi);
+                if AMS {
+                    vh[i] = vhi;
+                }
+            }
+        } else {
+            let mut m0 = [0.0f32; BLOCK];
+            for i in 0..w.len() {
+                m0[i] = if dead(g[i], m[i]) { f32::from_bits(m[i].to_bits() & 0x8000_0000) } else { m[i] };
+            }
+            let m0 = std::hint::black_box(&m0);
+            let mut redo = [false; BLOCK];
+            for i in 0..w.len() {
+                let (x, h) = (decay(w[i]), if AMS { vh[i] } else { 0.0 });
+                let (r, bad) =
+                    block_lane::<AMS>(x, g[i], m0[i], m[i].to_bits(), dead(g[i], m[i]), v[i], h, c);
+                redo[i] = bad;
+                // A lane to redo keeps its inputs.
+                if !redo[i] {
+                    (w[i], m[i], v[i]) = (r[0], r[1], r[2]);
+                    if AMS {
+                        vh[i] = r[3];
+                    }
+                }
+            }
+            for i in 0..w.len() {
+                if redo[i] {
+                    let r = formula::<AMS>(decay(w[i]), g[i], m[i], v[i], if AMS { vh[i] } else { 0.0 }, c);
+                    (w[i], m[i], v[i]) = (r[0], r[1], r[2]);
+                    if AMS {
+                        vh[i] = r[3];
+                    }
+                }
+            }
+        }
+        s = e;
     }
 }
 
 multiversion! {
     /// Adam without weight decay.
-    fn plain(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &AdamStep) {
-        let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
-        for i in 0..w.len() {
-            let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
-            let vi = v[i] + (gi * gi - v[i]) * b2;
-            m[i] = mi;
-            v[i] = vi;
-            w[i] -= (mi * alpha) / (vi.sqrt() + eps);
-        }
+    fn plain(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: &Consts) {
+        sweep::<false, false>(w, g, m, v, &mut [], 0.0, 0.0, c)
     }
 }
 
 multiversion! {
     /// Adam with decoupled weight decay (AdamW).
-    fn decayed(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], wd: f32, lr: f32, h: &AdamStep) {
-        let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
-        for i in 0..w.len() {
-            let x = w[i] - w[i] * wd * lr;
-            let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
-            let vi = v[i] + (gi * gi - v[i]) * b2;
-            m[i] = mi;
-            v[i] = vi;
-            w[i] = x - (mi * alpha) / (vi.sqrt() + eps);
-        }
+    fn decayed(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], wd: f32, lr: f32, c: &Consts) {
+        sweep::<true, false>(w, g, m, v, &mut [], wd, lr, c)
     }
 }
 
 multiversion! {
-    /// AMSGrad, with or without weight decay.
+    /// AMSGrad without weight decay.
+    fn amsgrad(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vh: &mut [f32], c: &Consts) {
+        sweep::<false, true>(w, g, m, v, vh, 0.0, 0.0, c)
+    }
+}
+
+multiversion! {
+    /// AMSGrad with decoupled weight decay.
     #[allow(clippy::too_many_arguments)]
-    fn amsgrad(
+    fn amsgrad_decayed(
         w: &mut [f32],
         g: &[f32],
         m: &mut [f32],
         v: &mut [f32],
         vh: &mut [f32],
-        decay: bool,
         wd: f32,
         lr: f32,
-        h: &AdamStep,
+        c: &Consts,
     ) {
-        let (b1, b2, alpha, eps) = (h.one_minus_beta_1, h.one_minus_beta_2, h.alpha, h.epsilon);
-        for i in 0..w.len() {
-            let x = if decay { w[i] - w[i] * wd * lr } else { w[i] };
-            let gi = g[i];
-            let mi = m[i] + (gi - m[i]) * b1;
-            let vi = v[i] + (gi * gi - v[i]) * b2;
-            let vhi = vh[i].max(vi);
-            m[i] = mi;
-            v[i] = vi;
-            vh[i] = vhi;
-            w[i] = x - (mi * alpha) / (vhi.sqrt() + eps);
-        }
+        sweep::<true, true>(w, g, m, v, vh, wd, lr, c)
     }
 }
 
@@ -199,6 +390,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Dead units: zero gradients (of both signs) beside subnormal momenta of a few units of
+    /// `2^-149` (stuck, see `stuck_limit`) and larger (still decaying), and normal lanes.
+    #[test]
+    fn subnormal_momenta_give_the_scalar_formulas_bits() {
+        let n = 389;
+        let g: Vec<f32> = (0..n)
+            .map(|i| match i % 5 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::from_bits(3),
+                _ => ((i as f32) * 0.37).sin() * 1e-3,
+            })
+            .collect();
+        let m0: Vec<f32> = (0..n)
+            .map(|i| {
+                let sign = ((i as u32 / 3) & 1) << 31;
+                match i % 7 {
+                    6 => ((i as f32) * 0.11).cos() * 1e-4,
+                    5 => f32::from_bits(sign | (1000 + i as u32 * 977)),
+                    4 => f32::from_bits(sign),
+                    k => f32::from_bits(sign | (1 + (i as u32 / 7) % 9 + k as u32)),
+                }
+            })
+            .collect();
+        // (beta_1, lr): Keras's default; a 1 - beta_1 of exactly 1/8 (ties); a large and a
+        // negative rate; a rate that makes no lane stuck; a NaN rate.
+        for (beta_1, lr) in
+            [(0.9, 0.001), (0.875, 0.125), (0.5, 0.3), (0.9, -0.01), (0.9, 2.0), (0.9, f32::NAN)]
+        {
+            for (ams, decay) in [(false, None), (false, Some(0.004)), (true, None)] {
+                let h = AdamStep::new(lr, beta_1, 0.999, 1e-7, 40, decay);
+                let (mut w1, mut m1, mut v1, mut vh1) =
+                    (data(n, 2.0), m0.clone(), data(n, 4.0), data(n, 5.0));
+                // Zero weights of both signs in stuck lanes of both signs (the update's sign).
+                for (i, z) in [(35, 0.0), (36, -0.0), (70, -0.0), (21, -0.0), (105, 0.0)] {
+                    w1[i] = z;
+                }
+                v1.iter_mut().chain(vh1.iter_mut()).for_each(|x| *x = x.abs());
+                // Steps of a normal size from decaying momenta (tiny `v`), and weights about
+                // the emulation's bound of 2^-100 (7.9e-31).
+                for i in (0..n).step_by(11) {
+                    (v1[i], vh1[i]) = (0.0, 1e-30);
+                }
+                // (110 and 341: decaying momenta, v == 0, so the step moves these weights.)
+                for (i, x) in [
+                    (0, 1e-31),
+                    (1, -1e-29),
+                    (15, 5e-31),
+                    (16, -1e-36),
+                    (10, 2e-30),
+                    (110, 1e-30),
+                    (341, -3e-30),
+                ] {
+                    w1[i] = x;
+                }
+                let (mut w2, mut m2, mut v2, mut vh2) = (w1.clone(), m1.clone(), v1.clone(), vh1.clone());
+                for _ in 0..3 {
+                    reference(&mut w1, &g, &mut m1, &mut v1, ams.then_some(&mut vh1[..]), &h);
+                    adam_update(&mut w2, &g, &mut m2, &mut v2, ams.then_some(&mut vh2[..]), &h);
+                }
+                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let case = format!("beta_1={beta_1} lr={lr} ams={ams} decay={decay:?}");
+                assert_eq!(bits(&w1), bits(&w2), "var {case}");
+                assert_eq!(bits(&m1), bits(&m2), "m {case}");
+                assert_eq!(bits(&v1), bits(&v2), "v {case}");
+                assert_eq!(bits(&vh1), bits(&vh2), "v_hat {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_stuck_limit_is_the_last_momentum_that_rounds_away() {
+        // 1 - beta_1 = 0.1 (as float32, a little above): 4 units give 0.4, 5 give 0.5000001.
+        assert_eq!(stuck_limit(&AdamStep::new(0.001, 0.9, 0.999, 1e-7, 100, None)), 4);
+        // Exactly 1/8: 4 units give a tie, which rounds to the even zero.
+        assert_eq!(stuck_limit(&AdamStep::new(1e-4, 0.875, 0.999, 1e-7, 100, None)), 4);
+        // alpha bounds it: lr 0.2 at a late step gives alpha ~0.2, so 2 units (0.4).
+        assert_eq!(stuck_limit(&AdamStep::new(0.2, 0.9, 0.999, 1e-7, 100_000, None)), 2);
+        assert_eq!(stuck_limit(&AdamStep::new(f32::NAN, 0.9, 0.999, 1e-7, 1, None)), 0);
+        assert_eq!(stuck_limit(&AdamStep::new(f32::INFINITY, 0.9, 0.999, 1e-7, 1, None)), 0);
     }
 
     #[test]
