@@ -255,23 +255,7 @@ fn block(
     x = named(&format!("{name}activation"), || Activation::new(activation)).apply(&x)?;
     // Squeeze and excitation.
     let filters_se = 1usize.max((a.filters_in as f64 * SE_RATIO) as usize);
-    let mut se = named(&format!("{name}se_squeeze"), GlobalAveragePooling2D::new).apply(&x)?;
-    se = named(&format!("{name}se_reshape"), || Reshape::new(&[1, 1, filters as i64])).apply(&se)?;
-    se = named(&format!("{name}se_reduce"), || {
-        Conv2D::new(filters_se, [1, 1])
-            .padding("same")
-            .activation(activation)
-            .kernel_initializer(conv_kernel_initializer())
-    })
-    .apply(&se)?;
-    se = named(&format!("{name}se_expand"), || {
-        Conv2D::new(filters, [1, 1])
-            .padding("same")
-            .activation("sigmoid")
-            .kernel_initializer(conv_kernel_initializer())
-    })
-    .apply(&se)?;
-    x = named(&format!("{name}se_excite"), Multiply::new).apply_list(&[&x, &se])?;
+    x = squeeze_excite(&x, filters, filters_se, activation, name)?;
     x = named(&format!("{name}project_conv"), || {
         Conv2D::new(a.filters_out, [1, 1])
             .padding("same")
@@ -290,6 +274,34 @@ fn block(
         x = named(&format!("{name}add"), Add::new).apply_list(&[&x, inputs])?;
     }
     Ok(x)
+}
+
+/// The squeeze-and-excitation of EfficientNet's and EfficientNetV2's blocks (`{name}se_squeeze`
+/// to `{name}se_excite`): `x` scaled per channel by a two-layer bottleneck of its channel means.
+pub(crate) fn squeeze_excite(
+    x: &KerasTensor,
+    filters: usize,
+    filters_se: usize,
+    activation: &str,
+    name: &str,
+) -> Result<KerasTensor> {
+    let mut se = named(&format!("{name}se_squeeze"), GlobalAveragePooling2D::new).apply(x)?;
+    se = named(&format!("{name}se_reshape"), || Reshape::new(&[1, 1, filters as i64])).apply(&se)?;
+    se = named(&format!("{name}se_reduce"), || {
+        Conv2D::new(filters_se, [1, 1])
+            .padding("same")
+            .activation(activation)
+            .kernel_initializer(conv_kernel_initializer())
+    })
+    .apply(&se)?;
+    se = named(&format!("{name}se_expand"), || {
+        Conv2D::new(filters, [1, 1])
+            .padding("same")
+            .activation("sigmoid")
+            .kernel_initializer(conv_kernel_initializer())
+    })
+    .apply(&se)?;
+    named(&format!("{name}se_excite"), Multiply::new).apply_list(&[x, &se])
 }
 
 macro_rules! efficientnet_variant {

@@ -8,13 +8,13 @@
 //! as in Keras. The module also holds the ImageNet weight files and `decode_predictions`.
 
 use super::common::{named, ApplicationArgs};
-use super::efficientnet::{conv_kernel_initializer, dense_kernel_initializer};
+use super::efficientnet::{conv_kernel_initializer, dense_kernel_initializer, squeeze_excite};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::initializers::Initializer;
 use crate::layers::{
     Activation, Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout, GlobalAveragePooling2D,
-    Multiply, Normalization, Rescaling, Reshape,
+    Normalization, Rescaling,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
 use crate::{keras_bail, Result};
@@ -371,23 +371,7 @@ fn mb_conv_block(
     }
     if 0.0 < a.se_ratio && a.se_ratio <= 1.0 {
         let filters_se = 1usize.max((a.input_filters as f64 * a.se_ratio) as usize);
-        let mut se = named(&format!("{name}se_squeeze"), GlobalAveragePooling2D::new).apply(&x)?;
-        se = named(&format!("{name}se_reshape"), || Reshape::new(&[1, 1, filters as i64])).apply(&se)?;
-        se = named(&format!("{name}se_reduce"), || {
-            Conv2D::new(filters_se, [1, 1])
-                .padding("same")
-                .activation(ACTIVATION)
-                .kernel_initializer(conv_kernel_initializer())
-        })
-        .apply(&se)?;
-        se = named(&format!("{name}se_expand"), || {
-            Conv2D::new(filters, [1, 1])
-                .padding("same")
-                .activation("sigmoid")
-                .kernel_initializer(conv_kernel_initializer())
-        })
-        .apply(&se)?;
-        x = named(&format!("{name}se_excite"), Multiply::new).apply_list(&[&x, &se])?;
+        x = squeeze_excite(&x, filters, filters_se, ACTIVATION, name)?;
     }
     // A Fused-MBConv block without expansion does its one convolution here.
     let (kernel, strides) = if a.fused && a.expand_ratio == 1 { (k, a.strides) } else { (1, 1) };
