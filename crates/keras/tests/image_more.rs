@@ -182,6 +182,22 @@ fn elastic_transform_errors() {
     );
     let e = err(l.transform_with(&x, &[true, true], 1.0, &f, &Tensor::zeros([20, 20])));
     assert!(e.contains("`dy` must have the shape"), "{e}");
+    // Fields far beyond the image (infinite, NaN) give values, never a panic.
+    let wild = Tensor::new(
+        (0..800).map(|i| [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e30, -1e30][i % 5]).collect(),
+        [2, 20, 20],
+    )
+    .unwrap();
+    for mode in ["reflect", "constant", "nearest", "wrap"] {
+        for interp in ["bilinear", "nearest"] {
+            let l = RandomElasticTransform::new().fill_mode(mode).interpolation(interp);
+            for (dx, dy) in
+                [(&wild, &f), (&Tensor::full([2, 20, 20], 1e30), &Tensor::full([2, 20, 20], -1e30))]
+            {
+                assert_eq!(l.transform_with(&x, &[true, true], 2.0, dx, dy).unwrap().shape(), x.shape());
+            }
+        }
+    }
     let e = err(l.transform_with(&x, &[true, true], 1e9, &f, &f));
     assert!(e.contains("keras-rs's limit"), "{e}");
     let e = err(l.call(&images(1, 1, 1, 1).reshape([1, 1]).unwrap(), &mut CallContext::new(true)));

@@ -297,6 +297,8 @@ fn map_coordinates(
     };
     // `(index, weight)` of the taps along one axis.
     let taps = |v: f32| -> [(i64, f32); 2] {
+        // Far-off (or infinite) points stay far off, within i64 arithmetic; NaN reads index 0.
+        let v = v.clamp(-1e15, 1e15);
         match interp {
             AffineInterpolation::Nearest => [(v.round_ties_even() as i64, 1.0), (0, 0.0)],
             AffineInterpolation::Bilinear => {
