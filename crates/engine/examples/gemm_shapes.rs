@@ -51,6 +51,7 @@ fn main() {
         ("W3 lstm step input grad (dZ U^T)", 32, 128, 512, Trans::No, Trans::Yes),
         ("W3 lstm inputs (x W)", 2560, 512, 128, Trans::No, Trans::No),
         ("W3 lstm input grad (dZ W^T)", 2560, 128, 512, Trans::No, Trans::Yes),
+        ("W3 lstm kernel grads (X^T dZ, H^T dZ)", 128, 512, 2560, Trans::Yes, Trans::No),
         ("W2 dense forward", 32, 128, 12544, Trans::No, Trans::No),
         ("W2 dense input grad (dY W^T)", 32, 12544, 128, Trans::No, Trans::Yes),
         ("W2 dense kernel grad", 12544, 128, 32, Trans::Yes, Trans::No),
