@@ -252,6 +252,8 @@ pub use preprocessing::{
     AugMix, AugmentOp, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, Pipeline,
     RandAugment, RandomColorJitter,
 };
+// signal: the audio layers.
+pub use preprocessing::STFTSpectrogram;
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -317,6 +319,8 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("RandAugment", |c| boxed(RandAugment::from_config(c))),
         ("AugMix", |c| boxed(AugMix::from_config(c))),
         ("Pipeline", |c| boxed(Pipeline::from_config(c))),
+        // signal: the audio layers.
+        ("STFTSpectrogram", |c| boxed(STFTSpectrogram::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

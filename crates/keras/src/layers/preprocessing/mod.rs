@@ -47,6 +47,8 @@
 //! - `rand_augment`: `RandAugment`
 //! - `aug_mix`: `AugMix`
 //! - `pipeline`: `Pipeline`
+//! - `signal`: Window functions, STFT kernels, FFT, `stft`, the mel filter bank (the audio layers' maths)
+//! - `stft_spectrogram`: `STFTSpectrogram`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -132,3 +134,8 @@ pub use mixing::LabelMix;
 pub use pipeline::Pipeline;
 pub use rand_augment::RandAugment;
 pub use random_color_jitter::{ColorJitterParams, RandomColorJitter};
+
+// signal: the audio layers and their signal maths.
+pub mod signal;
+pub mod stft_spectrogram;
+pub use stft_spectrogram::STFTSpectrogram;
