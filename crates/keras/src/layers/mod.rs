@@ -253,7 +253,7 @@ pub use preprocessing::{
     RandAugment, RandomColorJitter,
 };
 // signal: the audio layers.
-pub use preprocessing::STFTSpectrogram;
+pub use preprocessing::{MelSpectrogram, STFTSpectrogram};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -321,6 +321,7 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
         ("Pipeline", |c| boxed(Pipeline::from_config(c))),
         // signal: the audio layers.
         ("STFTSpectrogram", |c| boxed(STFTSpectrogram::from_config(c))),
+        ("MelSpectrogram", |c| boxed(MelSpectrogram::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

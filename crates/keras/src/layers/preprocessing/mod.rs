@@ -49,6 +49,7 @@
 //! - `pipeline`: `Pipeline`
 //! - `signal`: Window functions, STFT kernels, FFT, `stft`, the mel filter bank (the audio layers' maths)
 //! - `stft_spectrogram`: `STFTSpectrogram`
+//! - `mel_spectrogram`: `MelSpectrogram`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -136,6 +137,8 @@ pub use rand_augment::RandAugment;
 pub use random_color_jitter::{ColorJitterParams, RandomColorJitter};
 
 // signal: the audio layers and their signal maths.
+pub mod mel_spectrogram;
 pub mod signal;
 pub mod stft_spectrogram;
+pub use mel_spectrogram::MelSpectrogram;
 pub use stft_spectrogram::STFTSpectrogram;

@@ -629,7 +629,6 @@ pub fn stft(
 /// float32 as Keras computes it): a `(num_spectrogram_bins, num_mel_bins)` matrix, row-major,
 /// of triangles with peak 1 that are linear in `mel(f) = 1127 ln(1 + f / 700)`, spread over
 /// `[lower_edge_hertz, upper_edge_hertz]`; the DC bin gets no weight.
-#[allow(dead_code)] // MelSpectrogram's, next.
 pub(crate) fn linear_to_mel_weight_matrix(
     num_mel_bins: usize,
     num_spectrogram_bins: usize,
