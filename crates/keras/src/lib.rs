@@ -67,8 +67,9 @@ pub use error::{Error, Result};
 pub use keras_engine::{io, DType, GradientTape, Tensor};
 
 /// Tensor operations (`keras.ops`): the engine's differentiable ops, plus the sequence ops
-/// that live with the Keras API (`ctc_loss`, `ctc_decode`).
+/// that live with the Keras API (`ctc_loss`, `ctc_decode`, `stft`, `rfft`).
 pub mod ops {
+    pub use crate::layers::preprocessing::signal::{rfft, stft};
     pub use crate::losses::{ctc_decode, ctc_loss, CtcDecodeArgs, CtcStrategy};
     pub use keras_engine::ops::*;
 }

@@ -128,7 +128,7 @@ pub enum Initializer {
     Stft {
         /// `"real"` or `"imag"`.
         side: String,
-        /// `"hann"`, `"hamming"`, or `None` for no window.
+        /// A scipy window name (`"hann"`, `"hamming"`, `"blackman"`, ...), or `None` for no window.
         window: Option<String>,
         /// `"density"`, `"spectrum"`, or `None` for no scaling.
         scaling: Option<String>,
@@ -143,9 +143,8 @@ fn check_stft(side: &str, window: Option<&str>, scaling: Option<&str>) -> Result
         keras_bail!(InvalidArgument, "side should be 'real' or 'imag', not {side}");
     }
     if let Some(w) = window {
-        if w != "hann" && w != "hamming" {
-            keras_bail!(InvalidArgument, "Unknown window type.");
-        }
+        // scipy's `get_window(window, 1)`, which Keras calls to reject unknown names.
+        crate::layers::preprocessing::signal::get_window(w, 1, true)?;
     }
     if let Some(sc) = scaling {
         if sc != "density" && sc != "spectrum" {
@@ -156,16 +155,6 @@ fn check_stft(side: &str, window: Option<&str>, scaling: Option<&str>) -> Result
         }
     }
     Ok(())
-}
-
-/// scipy's `get_window(name, n, fftbins=periodic)` for `hann` / `hamming`.
-fn stft_window(name: &str, n: usize, periodic: bool) -> Vec<f64> {
-    let a0 = if name == "hamming" { 0.54 } else { 0.5 };
-    if n == 1 {
-        return vec![1.0];
-    }
-    let denom = if periodic { n } else { n - 1 } as f64;
-    (0..n).map(|i| a0 - (1.0 - a0) * (2.0 * std::f64::consts::PI * i as f64 / denom).cos()).collect()
 }
 
 /// Keras `compute_fans`: `(fan_in, fan_out)` for a weight shape.
@@ -449,33 +438,18 @@ impl Initializer {
                         "STFT expects a kernel shape (frame_length, input_channels, fft_bins). Received: shape={shape:?}"
                     );
                 };
-                let (win, scale) = match window {
+                let win = match window {
                     Some(w) => {
-                        let win = stft_window(w, frame_length, *periodic);
-                        let scale = match scaling.as_deref() {
-                            Some("density") => win.iter().map(|x| x * x).sum::<f64>().sqrt(),
-                            Some("spectrum") => win.iter().map(|x| x.abs()).sum::<f64>(),
-                            _ => 1.0,
-                        };
-                        (Some(win), scale)
+                        Some(crate::layers::preprocessing::signal::get_window(w, frame_length, *periodic)?)
                     }
-                    None => (None, 1.0),
+                    None => None,
                 };
-                let full = ((fft_bins as f64) - 1.0) * 2.0;
-                let mut v = Vec::with_capacity(n);
-                for t in 0..frame_length {
-                    for _ in 0..channels {
-                        for f in 0..fft_bins {
-                            let arg = -2.0 * t as f64 * (f as f64 / full) * std::f64::consts::PI;
-                            let mut k = if side == "real" { arg.cos() } else { arg.sin() };
-                            if let Some(w) = &win {
-                                k = k * w[t] / scale;
-                            }
-                            v.push(k as f32);
-                        }
-                    }
-                }
-                v
+                crate::layers::preprocessing::signal::stft_kernel(
+                    side == "imag",
+                    win.as_deref(),
+                    scaling.as_deref(),
+                    [frame_length, channels, fft_bins],
+                )?
             }
             Initializer::Orthogonal { gain, seed } => {
                 if shape.len() < 2 {
@@ -687,7 +661,7 @@ mod tests {
         let e = Initializer::stft("both", None, None, false).unwrap_err().to_string();
         assert!(e.contains("side should be 'real' or 'imag', not both"), "{e}");
         let e = Initializer::stft("real", Some("boxcarr"), None, false).unwrap_err().to_string();
-        assert!(e.contains("Unknown window type."), "{e}");
+        assert!(e.contains("Invalid window name 'boxcarr' in parameter window='boxcarr'!"), "{e}");
         let e = Initializer::stft("real", None, Some("l2"), false).unwrap_err().to_string();
         assert!(e.contains("Received scaling=l2"), "{e}");
         let bad = json!({"class_name": "STFT", "config": {"side": "real", "scaling": "bad"}});

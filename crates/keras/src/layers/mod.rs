@@ -256,6 +256,8 @@ pub use preprocessing::{
     AugMix, AugmentOp, ColorJitterParams, CutMix, CutMixTransformation, LabelMix, MixUp, Pipeline,
     RandAugment, RandomColorJitter,
 };
+// signal: the audio layers.
+pub use preprocessing::{MelSpectrogram, STFTSpectrogram};
 pub use regularization::Dropout;
 pub use regularization::{
     ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
@@ -327,6 +329,9 @@ fn registry() -> &'static [(&'static str, FromConfig)] {
             boxed(ContrastLimitedAdaptiveHistogramEqualization::from_config(c))
         }),
         ("MaxNumBoundingBoxes", |c| boxed(MaxNumBoundingBoxes::from_config(c))),
+        // signal: the audio layers.
+        ("STFTSpectrogram", |c| boxed(STFTSpectrogram::from_config(c))),
+        ("MelSpectrogram", |c| boxed(MelSpectrogram::from_config(c))),
         ("TextVectorization", |c| boxed(TextVectorization::from_config(c))),
         ("CategoryEncoding", |c| boxed(CategoryEncoding::from_config(c))),
         ("Discretization", |c| boxed(Discretization::from_config(c))),

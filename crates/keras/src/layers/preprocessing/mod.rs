@@ -50,6 +50,9 @@
 //! - `random_elastic_transform`: `RandomElasticTransform`
 //! - `clahe`: `ContrastLimitedAdaptiveHistogramEqualization`
 //! - `max_num_bounding_boxes`: `MaxNumBoundingBoxes`
+//! - `signal`: Window functions, STFT kernels, FFT, `stft`, the mel filter bank (the audio layers' maths)
+//! - `stft_spectrogram`: `STFTSpectrogram`
+//! - `mel_spectrogram`: `MelSpectrogram`
 
 pub mod auto_contrast;
 pub mod category_encoding;
@@ -143,3 +146,9 @@ pub mod clahe;
 pub use clahe::ContrastLimitedAdaptiveHistogramEqualization;
 pub mod max_num_bounding_boxes;
 pub use max_num_bounding_boxes::MaxNumBoundingBoxes;
+// signal: the audio layers and their signal maths.
+pub mod mel_spectrogram;
+pub mod signal;
+pub mod stft_spectrogram;
+pub use mel_spectrogram::MelSpectrogram;
+pub use stft_spectrogram::STFTSpectrogram;
