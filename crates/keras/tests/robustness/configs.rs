@@ -122,6 +122,17 @@ pub(crate) fn base_cases() -> Vec<(&'static str, Value, Vec<usize>)> {
             vec![2, 4, 4, 3],
         ),
         ("MaxNumBoundingBoxes", json!({"max_number": 3}), vec![2, 4, 4, 3]),
+        // signal: the audio layers.
+        (
+            "STFTSpectrogram",
+            json!({"mode": "log", "frame_length": 16, "frame_step": 4, "fft_length": 32, "window": "hann", "periodic": false, "scaling": "density", "padding": "same", "expand_dims": false, "data_format": "channels_last"}),
+            vec![2, 64, 1],
+        ),
+        (
+            "MelSpectrogram",
+            json!({"fft_length": 64, "sequence_stride": 16, "sequence_length": 32, "window": "hann", "sampling_rate": 8000, "num_mel_bins": 8, "min_freq": 20.0, "max_freq": 4000.0, "power_to_db": true, "top_db": 80.0, "mag_exp": 2.0, "min_power": 1e-10, "ref_power": 1.0}),
+            vec![2, 128],
+        ),
         // augment: the mixing and composite layers.
         ("MixUp", json!({"alpha": 0.2, "seed": 1}), vec![2, 4, 4, 3]),
         ("CutMix", json!({"factor": [0, 1.0], "seed": 1}), vec![2, 4, 4, 3]),

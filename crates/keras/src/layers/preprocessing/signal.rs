@@ -489,6 +489,8 @@ pub fn rfft(x: &Tensor, fft_length: Option<usize>) -> Result<(Tensor, Tensor)> {
     if n == 0 {
         keras_bail!(InvalidArgument, "`fft_length` must be a positive integer. Received: fft_length={n}");
     }
+    // The FFT's tables and frame hold `n` values each (see `stft`).
+    checked_numel(&[n, 4], 8)?;
     let bins = n / 2 + 1;
     let rows: usize = lead.iter().product();
     let out_len = checked_numel(&[rows, bins], 4)?;
@@ -559,6 +561,9 @@ pub fn stft(
             "`sequence_length` and `sequence_stride` must be positive integers. Received: sequence_length={sequence_length}, sequence_stride={sequence_stride}"
         );
     }
+    // The window (f64), the frame and the FFT's tables hold `fft_length` values each: a huge
+    // length is refused under the tensor size limit instead of aborting on allocation.
+    checked_numel(&[fft_length, 4], 8)?;
     let win = match window {
         None => None,
         Some(Window::Named(name)) => match name.as_str() {
