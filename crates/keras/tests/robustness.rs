@@ -12,3 +12,5 @@ mod configs;
 mod properties;
 #[path = "robustness/regressions.rs"]
 mod regressions;
+#[path = "robustness/unknown_keys.rs"]
+mod unknown_keys;

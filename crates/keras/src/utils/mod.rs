@@ -11,6 +11,7 @@
 //! - `plot_model`: `keras.utils.plot_model` and `keras.utils.model_to_dot`
 //! - `progbar`: Keras 3 `Progbar` (`keras/src/utils/progbar.py`), as driven by `ProgbarLogger` during `fit` / `evaluate` / `predict`
 //! - `python_random`: CPython's `random` module generator (MT19937 with Python's seeding, `random()`, `getrandbits`, `randint`, `shuffle`), so tf-keras helpers that draw from it (`skipgrams`) give the same results as in Python for the same seed
+//! - `python_repr`: Python's `repr` of config values, as Keras's error messages show them
 //! - `sequence`: `keras.utils.Sequence` / `PyDataset`
 //! - `summary`: Text rendering of `model.summary()`, byte for byte as Keras 3 prints it
 //! - `text_dataset_utils`: `keras.utils.text_dataset_from_directory`
@@ -24,6 +25,7 @@ pub mod numerical;
 pub mod plot_model;
 pub mod progbar;
 pub mod python_random;
+pub(crate) mod python_repr;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;
