@@ -27,6 +27,7 @@ pub mod python_random;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;
+pub(crate) mod warnings;
 
 pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
 pub use file_utils::{
