@@ -9,9 +9,9 @@
 /// attention layer with `call(query, value, key=None, ...)`.
 ///
 /// The layer type provides `build_shapes(&q, &v, k)`, `shapes(q, v, k, scores)`,
-/// `run(query, value, key, masks, attention_mask, scores, causal, ctx)`, `args.sliding_window`
-/// and `scores_dims()` (the attention axes and the rank of its scores); `$class` is the Python class
-/// name its errors use. It also writes `own_weights_and_sublayers_mut` and `set_trainable`
+/// `attend(built, [query, key, value], mask, scores, ctx)` (its scores and heads on the
+/// combined mask), `args.sliding_window` and `scores_dims()` (the attention axes and the rank
+/// of its scores); `$class` is the Python class name its errors use. It also writes `own_weights_and_sublayers_mut` and `set_trainable`
 /// over the projections in `self.built`.
 macro_rules! attention_call_methods {
     ($class:expr) => {
@@ -99,9 +99,22 @@ macro_rules! attention_call_methods {
             kwargs: &$crate::layers::CallKwargs,
             ctx: &mut $crate::layers::CallContext,
         ) -> $crate::Result<Vec<$crate::Tensor>> {
-            let a = $crate::layers::attention::multi_head_attention::resolve(inputs, masks, kwargs, $class)?;
+            use $crate::layers::attention::multi_head_attention::{check_value_key, resolve};
+            use $crate::layers::merging::base_merge::known;
+            let a = resolve(inputs, masks, kwargs, $class)?;
             $crate::layers::call_kwargs::with_training(ctx, a.training, |ctx| {
-                self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
+                let b = self.built_ref()?;
+                let key = a.key.unwrap_or(a.value);
+                check_value_key(&known(a.value), &known(key))?;
+                let mask = $crate::layers::attention::masking::combined(
+                    a.query,
+                    a.value,
+                    a.masks,
+                    a.attention_mask,
+                    a.causal,
+                    self.args.sliding_window,
+                )?;
+                self.attend(b, [a.query, key, a.value], mask.as_ref(), a.scores, ctx)
             })
         }
         fn compute_masks_with_kwargs(
@@ -201,6 +214,13 @@ macro_rules! attention_arg_builders {
             self.base.apply_activity_config(cfg)?;
             self.base.take_pending()?;
             Ok(self)
+        }
+
+        /// What `build` made, or the not-built error of a call before it.
+        fn built_ref(&self) -> $crate::Result<&Built> {
+            self.built
+                .as_ref()
+                .ok_or_else(|| $crate::Error::State(format!("Layer {} is not built", self.base.name)))
         }
 
         /// The weight arguments of the projections.

@@ -11,13 +11,12 @@ use serde_json::{json, Value};
 use super::call_methods::{attention_arg_builders, attention_call_methods};
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
-use crate::layers::attention::masking;
 use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{known, py_shape};
+use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
 use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
@@ -418,26 +417,15 @@ impl MultiHeadAttention {
         Ok(res)
     }
 
-    /// Keras `call`: `[output]` or `[output, scores]`.
-    #[allow(clippy::too_many_arguments)]
-    fn run(
+    /// Keras `call` after the masks are combined: `[output]` or `[output, scores]`.
+    fn attend(
         &self,
-        query: &Tensor,
-        value: &Tensor,
-        key: Option<&Tensor>,
-        masks: [Option<&Tensor>; 3],
-        attention_mask: Option<&Tensor>,
+        b: &Built,
+        qkv: [&Tensor; 3],
+        mask: Option<&Tensor>,
         return_scores: bool,
-        causal: bool,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        let b = self
-            .built
-            .as_ref()
-            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
-        let key_t = key.unwrap_or(value);
-        check_value_key(&known(value), &known(key_t))?;
-        let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
         let spec = ScoreSpec {
             dot_product_equation: &b.dot_product_equation,
             combine_equation: &b.combine_equation,
@@ -446,7 +434,7 @@ impl MultiHeadAttention {
             scale: 1.0 / (self.args.key_dim as f32).sqrt(),
             dropout: self.args.dropout,
         };
-        b.proj.attend([query, key_t, value], mask.as_ref(), &spec, &self.seeded, return_scores, ctx, Ok)
+        b.proj.attend(qkv, mask, &spec, &self.seeded, return_scores, ctx, Ok)
     }
 }
 
@@ -581,10 +569,7 @@ pub(super) fn resolve<'a>(
 impl MultiHeadAttention {
     /// The number of attention axes and the rank of the scores (once built).
     fn scores_dims(&self) -> Result<(usize, usize)> {
-        let b = self
-            .built
-            .as_ref()
-            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let b = self.built_ref()?;
         Ok((b.attention_axes.len(), b.scores_rank))
     }
 }
