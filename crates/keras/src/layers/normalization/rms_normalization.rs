@@ -152,13 +152,7 @@ impl Layer for RMSNormalization {
         })
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.scale.iter().collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.scale.iter_mut().collect()
-    }
+    crate::sublayers!(; scale);
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
