@@ -11,10 +11,17 @@
 /// The layer type provides `build_shapes(&q, &v, k)`, `shapes(q, v, k, scores)`,
 /// `attend(built, [query, key, value], mask, scores, ctx)` (its scores and heads on the
 /// combined mask), `args.sliding_window` and `scores_dims()` (the attention axes and the rank
-/// of its scores); `$class` is the Python class name its errors use. It also writes `own_weights_and_sublayers_mut` and `set_trainable`
-/// over the projections in `self.built`.
+/// of its scores); `$class` is the Python class name its errors use. It also writes `sublayers`
+/// (`$attrs`: the attribute names of the projections), `own_weights_and_sublayers_mut` and
+/// `set_trainable` over the projections in `self.built`.
 macro_rules! attention_call_methods {
-    ($class:expr) => {
+    ($class:expr, sublayers $attrs:expr) => {
+        /// The projection sub-layers under the attribute names Keras 3 saves them with in
+        /// `model.weights.h5` (query, key, gate, value, output, in that order); none before
+        /// `build`.
+        fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
+            self.built.as_ref().map_or_else(Vec::new, |b| b.proj.sublayers($attrs))
+        }
         fn compute_output_shape(&self, _s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
             $crate::keras_bail!(
                 InvalidArgument,
@@ -106,14 +113,7 @@ macro_rules! attention_call_methods {
                 let b = self.built_ref()?;
                 let key = a.key.unwrap_or(a.value);
                 check_value_key(&known(a.value), &known(key))?;
-                let mask = $crate::layers::attention::masking::combined(
-                    a.query,
-                    a.value,
-                    a.masks,
-                    a.attention_mask,
-                    a.causal,
-                    self.args.sliding_window,
-                )?;
+                let mask = a.combined_mask(self.args.sliding_window)?;
                 self.attend(b, [a.query, key, a.value], mask.as_ref(), a.scores, ctx)
             })
         }
@@ -130,14 +130,7 @@ macro_rules! attention_call_methods {
                 // The scores come out of Keras's masked Softmax layer, which passes its mask on:
                 // the attention mask expanded to the scores' rank.
                 let (axes, rank) = self.scores_dims()?;
-                let m = $crate::layers::attention::masking::combined(
-                    a.query,
-                    a.value,
-                    a.masks,
-                    a.attention_mask,
-                    a.causal,
-                    self.args.sliding_window,
-                )?;
+                let m = a.combined_mask(self.args.sliding_window)?;
                 let expand =
                     |m| $crate::layers::attention::scaled_dot_product::expand_for_scores(&m, axes, rank);
                 out.push(m.map(expand).transpose()?);

@@ -15,10 +15,9 @@ use crate::layers::attention::multi_head_attention::{check_value_key, serialize_
 use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
-use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, ops, Result, Tensor};
 
@@ -279,21 +278,11 @@ impl GroupedQueryAttention {
 
 impl Layer for GroupedQueryAttention {
     crate::layers::layer::layer_base_methods!("GroupedQueryAttention");
-    attention_call_methods!(CLASS);
-    /// The projection sub-layers under the attribute names Keras 3 saves them with in
-    /// `model.weights.h5` (`_query_dense`, `_key_dense`, `_gate_dense`, `_value_dense`,
-    /// `_output_dense`); none before `build`.
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        self.built.as_ref().map_or_else(Vec::new, |b| {
-            b.proj.sublayers(["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"])
-        })
-    }
+    attention_call_methods!(CLASS, sublayers ["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"]);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        insert_activity_regularizer(&mut m, &self.base);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

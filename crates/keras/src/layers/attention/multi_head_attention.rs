@@ -15,10 +15,9 @@ use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
-use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -526,6 +525,22 @@ pub(super) struct CallArgs<'a> {
     pub(super) training: Option<bool>,
 }
 
+impl CallArgs<'_> {
+    /// The call's masks (query, value and key masks, `attention_mask`, the causal mask)
+    /// combined into the one attention mask Keras applies (`_compute_attention_mask`), with a
+    /// sliding window when the layer has one.
+    pub(super) fn combined_mask(&self, sliding_window: Option<usize>) -> Result<Option<Tensor>> {
+        super::masking::combined(
+            self.query,
+            self.value,
+            self.masks,
+            self.attention_mask,
+            self.causal,
+            sliding_window,
+        )
+    }
+}
+
 /// Binds a call of layer class `c` as Python binds `call(query, value, key=None, ...,
 /// use_causal_mask=False)`.
 pub(super) fn resolve<'a>(
@@ -576,15 +591,7 @@ impl MultiHeadAttention {
 
 impl Layer for MultiHeadAttention {
     crate::layers::layer::layer_base_methods!("MultiHeadAttention");
-    attention_call_methods!(CLASS);
-    /// The projection sub-layers with the attribute names Keras 3 saves them under in
-    /// `model.weights.h5` (`query_dense`, `key_dense`, `_gate_dense`, `value_dense`,
-    /// `output_dense`); none before `build`.
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        self.built.as_ref().map_or_else(Vec::new, |b| {
-            b.proj.sublayers(["query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"])
-        })
-    }
+    attention_call_methods!(CLASS, sublayers ["query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"]);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);
@@ -592,9 +599,7 @@ impl Layer for MultiHeadAttention {
         if let Some(b) = &self.built {
             m.insert("attention_axes".into(), json!(b.attention_axes));
         }
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        insert_activity_regularizer(&mut m, &self.base);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {
