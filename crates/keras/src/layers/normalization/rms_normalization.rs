@@ -154,9 +154,5 @@ impl Layer for RMSNormalization {
 
     crate::sublayers!(; scale);
 
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }

@@ -356,11 +356,7 @@ impl Layer for Normalization {
         }
     }
     crate::sublayers!(; weights);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }
 
 #[cfg(test)]
