@@ -16,7 +16,7 @@ use keras::layers::{Dense, Input};
 use keras::models::Sequential;
 use keras::optimizers::Adam;
 use keras::trainers::Arrays;
-use keras::{EvaluateArgs, FitArgs, Tensor};
+use keras::{EvaluateArgs, FitArgs, History, Tensor};
 use keras_tuner::json::Json;
 use keras_tuner::{
     Error, FitResult, GridSearch, HyperModel, HyperParameters, Hyperband, RandomSearch, SearchArgs,
@@ -34,12 +34,29 @@ fn build_mlp(hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
     Ok(model)
 }
 
-/// The MLP, recording how many epochs each fit ran.
-struct Mlp {
-    epochs_run: Mutex<Vec<usize>>,
+/// The MLP, recording one value of each fit's History (`record`).
+struct Mlp<T> {
+    seen: Mutex<Vec<T>>,
+    record: fn(&History) -> T,
 }
 
-impl HyperModel for Mlp {
+impl<T> Mlp<T> {
+    fn new(record: fn(&History) -> T) -> Self {
+        Mlp { seen: Mutex::new(Vec::new()), record }
+    }
+}
+
+/// How many epochs a fit ran.
+fn epochs_run(h: &History) -> usize {
+    h.epoch.len()
+}
+
+/// A fit's best `val_loss`.
+fn best_val_loss(h: &History) -> f64 {
+    h.history["val_loss"].iter().map(|v| *v as f64).fold(f64::INFINITY, f64::min)
+}
+
+impl<T: Send> HyperModel for Mlp<T> {
     type Model = Sequential;
     fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
         build_mlp(hp)
@@ -53,7 +70,7 @@ impl HyperModel for Mlp {
         args: FitArgs<'_>,
     ) -> keras_tuner::Result<FitResult> {
         let h = model.fit(x, y, args)?;
-        self.epochs_run.lock().unwrap().push(h.epoch.len());
+        self.seen.lock().unwrap().push((self.record)(&h));
         Ok(FitResult::History(h))
     }
 }
@@ -85,7 +102,7 @@ fn random_search_end_to_end() {
     let (x, y) = data(96, 1);
     let (xv, yv) = data(48, 2);
     let tb_dir = dir.join("tb");
-    let tuner = RandomSearch::new(Mlp { epochs_run: Mutex::new(Vec::new()) })
+    let tuner = RandomSearch::new(Mlp::new(epochs_run))
         .objective("val_accuracy")
         .max_trials(3)
         .seed(3)
@@ -109,7 +126,7 @@ fn random_search_end_to_end() {
     tuner.search(&x, &y, args).unwrap();
 
     // EarlyStopping ran inside every trial.
-    assert_eq!(*tuner.hypermodel().epochs_run.lock().unwrap(), vec![2, 2, 2]);
+    assert_eq!(*tuner.hypermodel().seen.lock().unwrap(), vec![2, 2, 2]);
     let trials = tuner.trials();
     assert_eq!(trials.len(), 3);
     let project = dir.join("mlp");
@@ -161,7 +178,7 @@ fn random_search_end_to_end() {
     assert_eq!(summary.matches("Score: ").count(), 2);
 
     // Running the same program again resumes: nothing left to do, nothing rerun.
-    let again = RandomSearch::new(Mlp { epochs_run: Mutex::new(Vec::new()) })
+    let again = RandomSearch::new(Mlp::new(epochs_run))
         .objective("val_accuracy")
         .max_trials(3)
         .seed(3)
@@ -170,7 +187,7 @@ fn random_search_end_to_end() {
         .build()
         .unwrap();
     again.search(&x, &y, SearchArgs::default().epochs(2).verbose(0).validation_data(&xv, &yv)).unwrap();
-    assert!(again.hypermodel().epochs_run.lock().unwrap().is_empty());
+    assert!(again.hypermodel().seen.lock().unwrap().is_empty());
     assert_eq!(again.trials().len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -291,31 +308,6 @@ fn hyperband_continues_trials_from_their_checkpoints() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Records each fit's best `val_loss`.
-struct Recorder {
-    bests: Mutex<Vec<f64>>,
-}
-
-impl HyperModel for Recorder {
-    type Model = Sequential;
-    fn build(&self, hp: &mut HyperParameters) -> keras_tuner::Result<Sequential> {
-        build_mlp(hp)
-    }
-    fn fit(
-        &self,
-        _hp: &mut HyperParameters,
-        model: &mut Sequential,
-        x: &Arrays,
-        y: &Arrays,
-        args: FitArgs<'_>,
-    ) -> keras_tuner::Result<FitResult> {
-        let h = model.fit(x, y, args)?;
-        let best = h.history["val_loss"].iter().map(|v| *v as f64).fold(f64::INFINITY, f64::min);
-        self.bests.lock().unwrap().push(best);
-        Ok(FitResult::History(h))
-    }
-}
-
 /// `executions_per_trial` trains each trial from two initialisations (different ones) and
 /// reports the mean of their best epochs.
 #[test]
@@ -323,7 +315,7 @@ fn executions_are_averaged() {
     let dir = tmp("executions");
     let (x, y) = data(48, 9);
     let (xv, yv) = data(24, 10);
-    let tuner = RandomSearch::new(Recorder { bests: Mutex::new(Vec::new()) })
+    let tuner = RandomSearch::new(Mlp::new(best_val_loss))
         .objective("val_loss")
         .max_trials(2)
         .executions_per_trial(2)
@@ -333,7 +325,7 @@ fn executions_are_averaged() {
         .build()
         .unwrap();
     tuner.search(&x, &y, SearchArgs::default().epochs(3).verbose(0).validation_data(&xv, &yv)).unwrap();
-    let bests = tuner.hypermodel().bests.lock().unwrap().clone();
+    let bests = tuner.hypermodel().seen.lock().unwrap().clone();
     assert_eq!(bests.len(), 4);
     for (k, t) in tuner.trials().iter().enumerate() {
         assert_ne!(bests[2 * k], bests[2 * k + 1], "the executions start from different initialisations");

@@ -4,6 +4,8 @@
 //! trained one step; the errors; finite-difference gradients through the kernels and the
 //! input), `MelSpectrogram`, and `keras.ops.stft` / `keras.ops.rfft`.
 
+mod common;
+
 use std::path::PathBuf;
 
 use keras::layers::preprocessing::signal::{get_window, Window};
@@ -361,12 +363,7 @@ fn keras_made_model_predicts_saves_and_trains_like_keras() {
     // Saved again and reloaded: the same predictions.
     let path = std::env::temp_dir().join(format!("keras_rs_stft_{}.keras", std::process::id()));
     m.save(&path).unwrap();
-    let again = load_model(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    assert_eq!(
-        again.predict(&x, PredictArgs::default().verbose(0)).unwrap()[0].to_f32_vec(),
-        got.to_f32_vec()
-    );
+    assert_eq!(common::reload_predict(&path, &x), got.to_f32_vec());
 
     // One SGD step trains the kernels as Keras does.
     let y = Tensor::new(floats(&step["y"]), [x.shape()[0], 1]).unwrap();

@@ -4,6 +4,8 @@
 //! before the forward pass, the gradient step on the normalized kernel); a Keras-made `.keras`
 //! file loaded, predicted and saved again in Keras's layout; and the errors.
 
+mod common;
+
 use std::path::PathBuf;
 
 use keras::layers::{CallContext, Dense, Layer, SpectralNormalization, LSTM};
@@ -126,12 +128,7 @@ fn keras_made_model_predicts_trains_and_saves_in_keras_layout() {
     if let Ok(out) = std::env::var("KERAS_RS_EXPORT_DIR") {
         std::fs::copy(&path, PathBuf::from(out).join("sn_model_rs.keras")).unwrap();
     }
-    let again = load_model(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    assert_eq!(
-        again.predict(&x, PredictArgs::default().verbose(0)).unwrap()[0].to_f32_vec(),
-        got.to_f32_vec()
-    );
+    assert_eq!(common::reload_predict(&path, &x), got.to_f32_vec());
 
     // One SGD step: Keras normalizes, runs the forward pass, and updates the normalized kernel.
     let y = Tensor::new(floats(&step["y"]), [x.shape()[0], 1]).unwrap();

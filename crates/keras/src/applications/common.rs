@@ -374,10 +374,7 @@ pub(crate) fn py_float_str(v: f32) -> String {
     }
 }
 
-/// Prints a warning as Python's `warnings.warn` shows Keras's (`UserWarning: ...`).
-pub(crate) fn warn(message: &str) {
-    eprintln!("UserWarning: {message}");
-}
+pub(crate) use crate::utils::warnings::warn;
 
 /// A layer made by `make` and called `name`, without using up an automatic name: Keras
 /// numbers only unnamed layers (after `Conv2D(..., name="block1_conv1")` the next unnamed

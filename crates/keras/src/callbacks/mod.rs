@@ -54,7 +54,6 @@
 //! - `terminate_on_nan`: `TerminateOnNaN` (Keras `keras.callbacks.TerminateOnNaN`)
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::path::Path;
 
 use serde_json::Value;
@@ -367,27 +366,8 @@ impl<'a> CallbackModel<'a> {
     }
 }
 
-thread_local! {
-    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Prints a Keras-style warning to stderr and records it for [`take_warnings`].
-pub(crate) fn warn(message: String) {
-    eprintln!("UserWarning: {message}");
-    WARNINGS.with(|w| {
-        let mut w = w.borrow_mut();
-        if w.len() >= 1000 {
-            w.remove(0);
-        }
-        w.push(message);
-    });
-}
-
-/// The warnings callbacks emitted on this thread since the last call (they are also printed
-/// to stderr, as Python's `warnings.warn` does). Lets a program or a test check them.
-pub fn take_warnings() -> Vec<String> {
-    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
-}
+pub use crate::utils::warnings::take_warnings;
+pub(crate) use crate::utils::warnings::warn;
 
 /// Appends `s` as Python's `json.dumps` writes a string (default `ensure_ascii`): double
 /// quotes, the short escapes, and `\uXXXX` (UTF-16 units) for everything outside `' '..='~'`.

@@ -8,59 +8,42 @@ use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::{keras_bail, Error, Result};
 
-/// An initializer given by object or by Keras name (`"zeros"`, `"glorot_uniform"`).
-pub trait IntoInitializer {
-    /// Resolves the initializer.
-    fn into_initializer(self) -> Result<Initializer>;
+/// Writes a public trait `$Trait` with one method `$method` that resolves a `$T` given as the
+/// object itself or by its Keras name (`$T::from_name`), and its two impls.
+macro_rules! by_object_or_name {
+    ($(#[$doc:meta])* $Trait:ident, $method:ident, $T:ty, $method_doc:literal) => {
+        $(#[$doc])*
+        pub trait $Trait {
+            #[doc = $method_doc]
+            fn $method(self) -> Result<$T>;
+        }
+
+        impl $Trait for $T {
+            fn $method(self) -> Result<$T> {
+                Ok(self)
+            }
+        }
+
+        impl $Trait for &str {
+            fn $method(self) -> Result<$T> {
+                <$T>::from_name(self)
+            }
+        }
+    };
 }
 
-impl IntoInitializer for Initializer {
-    fn into_initializer(self) -> Result<Initializer> {
-        Ok(self)
-    }
-}
-
-impl IntoInitializer for &str {
-    fn into_initializer(self) -> Result<Initializer> {
-        Initializer::from_name(self)
-    }
-}
-
-/// A regularizer given by object or by Keras name (`"l2"`).
-pub trait IntoRegularizer {
-    /// Resolves the regularizer.
-    fn into_regularizer(self) -> Result<Regularizer>;
-}
-
-impl IntoRegularizer for Regularizer {
-    fn into_regularizer(self) -> Result<Regularizer> {
-        Ok(self)
-    }
-}
-
-impl IntoRegularizer for &str {
-    fn into_regularizer(self) -> Result<Regularizer> {
-        Regularizer::from_name(self)
-    }
-}
-
-/// A constraint given by object or by Keras name (`"non_neg"`).
-pub trait IntoConstraint {
-    /// Resolves the constraint.
-    fn into_constraint(self) -> Result<Constraint>;
-}
-
-impl IntoConstraint for Constraint {
-    fn into_constraint(self) -> Result<Constraint> {
-        Ok(self)
-    }
-}
-
-impl IntoConstraint for &str {
-    fn into_constraint(self) -> Result<Constraint> {
-        Constraint::from_name(self)
-    }
-}
+by_object_or_name!(
+    /// An initializer given by object or by Keras name (`"zeros"`, `"glorot_uniform"`).
+    IntoInitializer, into_initializer, Initializer, "Resolves the initializer."
+);
+by_object_or_name!(
+    /// A regularizer given by object or by Keras name (`"l2"`).
+    IntoRegularizer, into_regularizer, Regularizer, "Resolves the regularizer."
+);
+by_object_or_name!(
+    /// A constraint given by object or by Keras name (`"non_neg"`).
+    IntoConstraint, into_constraint, Constraint, "Resolves the constraint."
+);
 
 /// The arguments of [`LayerBase::add_weight`] (Keras `add_weight(shape, initializer, dtype,
 /// trainable, regularizer, constraint, name)`), with Keras's defaults: trainable, float32,

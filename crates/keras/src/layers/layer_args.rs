@@ -399,6 +399,17 @@ pub(crate) fn insert_before(m: &mut serde_json::Map<String, Value>, before: &str
     m.shift_insert(at, key.to_string(), value);
 }
 
+/// Writes the base's `activity_regularizer` (or `null`) into a `get_config()` map just before
+/// `kernel_constraint`, where Keras's layers with kernel arguments have it (when set, the
+/// base config already placed it after `dtype`: Keras merges the dicts, so it stays there).
+pub(crate) fn insert_activity_regularizer(
+    m: &mut serde_json::Map<String, Value>,
+    base: &crate::layers::LayerBase,
+) {
+    let activity = base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
+    insert_before(m, "kernel_constraint", "activity_regularizer", activity);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,12 +3,13 @@
 use serde_json::{json, Value};
 
 use crate::layers::{self, CallContext, InputLayer, Layer, Shape, Variable};
+use crate::models::functional::summary::{layer_row, model_totals};
 use crate::trainers::train_model::{not_compiled, train_model_impl};
 use crate::trainers::{
     self, trainer, Arrays, Compiled, DataAdapter, EvaluateArgs, FitArgs, History, Logs, Network, PredictArgs,
     SequenceAdapter,
 };
-use crate::utils::summary::{render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals};
+use crate::utils::summary::{format_shape, render_summary, SummaryArgs, SummaryRow};
 use crate::utils::Sequence;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -647,38 +648,12 @@ impl Sequential {
             .layers
             .iter()
             .enumerate()
-            .map(|(i, l)| SummaryRow {
-                name: l.name().to_string(),
-                class_name: l.class_name().to_string(),
-                output_shape: self
-                    .stack
-                    .output_shapes
-                    .get(i)
-                    .map(|s| crate::utils::summary::format_shape(s))
-                    .unwrap_or_else(|| "?".into()),
-                params: l.count_params(),
-                trainable: if l.weights().is_empty() { None } else { Some(l.trainable()) },
-                connected_to: Vec::new(),
+            .map(|(i, l)| {
+                let shape = self.stack.output_shapes.get(i).map(|s| format_shape(s));
+                layer_row(l.as_ref(), shape.unwrap_or_else(|| "?".into()), Vec::new())
             })
             .collect();
-        let trainable: usize = self.trainable_weights().iter().map(|w| w.value().numel()).sum();
-        let total = self.count_params();
-        // Keras `weight_memory_size`: each variable's size from its dtype.
-        let bytes_of = |t: &Tensor| t.numel() * if t.dtype() == keras_engine::DType::I64 { 8 } else { 4 };
-        let all_bytes: usize = self.weights().iter().map(|w| bytes_of(w.value())).sum();
-        let trainable_bytes: usize = self.trainable_weights().iter().map(|w| bytes_of(w.value())).sum();
-        let opt_vars = self.compiled.as_ref().and_then(|c| {
-            let vars = c.optimizer.variables();
-            (c.optimizer.iterations() > 0 || vars.len() > 2).then_some(vars)
-        });
-        let optimizer = opt_vars.as_ref().map(|v| v.iter().map(|(_, t)| t.numel()).sum());
-        let bytes = SummaryBytes {
-            trainable: trainable_bytes,
-            non_trainable: all_bytes - trainable_bytes,
-            optimizer: opt_vars.as_ref().map_or(0, |v| v.iter().map(|(_, t)| bytes_of(t)).sum()),
-        };
-        let totals =
-            SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
+        let totals = model_totals(&self.weights(), &self.trainable_weights(), self.compiled.as_ref());
         let opts = SummaryArgs { line_length, show_trainable, functional: false };
         render_summary(&self.stack.base.name, &rows, &totals, &opts)
     }

@@ -150,7 +150,7 @@ pub(crate) fn compile_from_config<M: Compilable>(model: &mut M, cfg: &Value) -> 
     };
     for k in ["loss_weights", "weighted_metrics"] {
         if m.get(k).is_some_and(|v| !v.is_null()) {
-            warn(&format!("`{k}` in the saved compile config is not supported by keras-rs and is ignored."));
+            warn(format!("`{k}` in the saved compile config is not supported by keras-rs and is ignored."));
         }
     }
     model.compile_parts(optimizer, loss, metrics)?;

@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::compile_config::{
     compile_config, compile_functional_from_config, parse_json_object, training_config,
 };
 use super::h5::{self, Attr, Node, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
-use super::legacy_h5::{join, set_list_attr};
+use super::legacy_h5::{join, legacy_model_json, set_list_attr, trainable_first};
 use super::weights_h5::{self, to_tree, WeightsTarget};
 use super::zip::Archive;
 use super::{
@@ -134,7 +134,7 @@ fn keras_to_bytes(model: &Functional) -> Result<Vec<u8>> {
 fn compile_loaded(model: &mut Functional, cc: &Value) -> Result<()> {
     if let Err(e) = compile_functional_from_config(model, cc) {
         model.clear_compile_state();
-        warn(&format!(
+        warn(format!(
             "The saved compile config could not be applied ({e}); the model is loaded uncompiled. Compile it \
              manually to train it."
         ));
@@ -170,24 +170,12 @@ pub(crate) fn keras_from_bytes(bytes: &[u8], compile: bool) -> Result<Functional
 fn legacy_order(layer: &dyn Layer) -> Vec<usize> {
     let mut flags = Vec::new();
     trainable_flags(layer, true, &mut flags);
-    let mut order: Vec<usize> = (0..flags.len()).filter(|&i| flags[i]).collect();
-    order.extend((0..flags.len()).filter(|&i| !flags[i]));
-    order
+    trainable_first(&flags)
 }
 
 /// The legacy `model_config`: layers without `module` / `registered_name` / `build_config`.
 fn legacy_model_config(model: &Functional) -> Value {
-    let mut cfg = model.get_config();
-    if let Some(layers) = cfg.get_mut("layers").and_then(Value::as_array_mut) {
-        for l in layers.iter_mut() {
-            if let Some(o) = l.as_object_mut() {
-                o.remove("module");
-                o.remove("registered_name");
-                o.remove("build_config");
-            }
-        }
-    }
-    json!({ "class_name": "Functional", "config": cfg })
+    legacy_model_json("Functional", model.get_config(), false)
 }
 
 /// The name a weight gets in a legacy file: its path, under the nested model's name for a

@@ -48,21 +48,33 @@ pub(crate) fn set_list_attr(node: &mut Node, name: &str, data: &[String]) -> Res
 /// Keras `_legacy_weights`: trainable weights first, then the others, as indices into
 /// `layer.weights()`.
 fn legacy_order(layer: &dyn Layer) -> Vec<usize> {
-    let ws = crate::layers::weights_with_trainable(layer);
-    let mut order: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].1).collect();
-    order.extend((0..ws.len()).filter(|&i| !ws[i].1));
+    let flags: Vec<bool> = crate::layers::weights_with_trainable(layer).iter().map(|w| w.1).collect();
+    trainable_first(&flags)
+}
+
+/// The indices of `trainable` (one flag per weight), the trainable ones first, each group in
+/// order: Keras's `_legacy_weights` order.
+pub(super) fn trainable_first(trainable: &[bool]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..trainable.len()).filter(|&i| trainable[i]).collect();
+    order.extend((0..trainable.len()).filter(|&i| !trainable[i]));
     order
 }
 
 /// The legacy layer list of a model config: `{"class_name", "config"}` only.
 fn legacy_model_config(model: &Sequential) -> Value {
-    let mut cfg = model.get_config();
+    legacy_model_json("Sequential", model.get_config(), true)
+}
+
+/// A legacy `model_config`: the model's config `cfg` under `class_name`, its layers without
+/// `module`, `registered_name` and `build_config`. With `registered_as_class`, a registered
+/// class (`package>Name`) is named by its registered name, as Keras's legacy serializer
+/// writes a Sequential's layers.
+pub(super) fn legacy_model_json(class_name: &str, mut cfg: Value, registered_as_class: bool) -> Value {
     if let Some(layers) = cfg.get_mut("layers").and_then(Value::as_array_mut) {
         for l in layers.iter_mut() {
             if let Some(o) = l.as_object_mut() {
-                // Keras's legacy serializer names a registered class by its registered name.
                 if let Some(Value::String(r)) = o.get("registered_name").cloned() {
-                    if r.contains('>') {
+                    if registered_as_class && r.contains('>') {
                         o.insert("class_name".into(), Value::String(r));
                     }
                 }
@@ -72,7 +84,7 @@ fn legacy_model_config(model: &Sequential) -> Value {
             }
         }
     }
-    json!({ "class_name": "Sequential", "config": cfg })
+    json!({ "class_name": class_name, "config": cfg })
 }
 
 /// The bytes of a legacy `.h5` model file (Keras `save_model_to_hdf5`, optimizer included).
@@ -281,7 +293,7 @@ fn load_weights_from_group(
                 idx.len()
             );
             if opts.by_name && opts.skip_mismatch {
-                warn(&format!("Skipping loading of weights for layer #{k} (named {name}) due to mismatch in number of weights. Layer expects {} weight(s). Received {count} saved weight(s)", idx.len()));
+                warn(format!("Skipping loading of weights for layer #{k} (named {name}) due to mismatch in number of weights. Layer expects {} weight(s). Received {count} saved weight(s)", idx.len()));
                 return Ok(());
             }
             keras_bail!(Value, "{msg}");
@@ -296,7 +308,7 @@ fn load_weights_from_group(
                     paths[idx[i]], shapes[i]
                 );
                 if opts.skip_mismatch {
-                    warn(&format!("Skipping loading weights for {msg}"));
+                    warn(format!("Skipping loading weights for {msg}"));
                     continue;
                 }
                 keras_bail!(Shape, "Shape mismatch in {msg}");

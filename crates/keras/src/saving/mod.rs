@@ -174,10 +174,7 @@ impl LoadWeightsArgs {
     }
 }
 
-/// Prints a warning the way Python's `warnings.warn` shows Keras's (`UserWarning: ...`).
-pub(crate) fn warn(msg: &str) {
-    eprintln!("UserWarning: {msg}");
-}
+pub(crate) use crate::utils::warnings::warn;
 
 fn path_str(p: &Path) -> String {
     p.display().to_string()

@@ -608,18 +608,7 @@ impl LogNamer {
     }
 
     fn metric(&mut self, output: Option<&str>, name: &str) -> String {
-        let name = Self::prefixed(output, name);
-        match self.seen.get_mut(&name) {
-            None => {
-                self.seen.insert(name.clone(), 1);
-                name
-            }
-            Some(count) => {
-                let out = format!("{name}_{count}");
-                *count += 1;
-                out
-            }
-        }
+        self.numbered(Self::prefixed(output, name))
     }
 
     fn weighted(&mut self, output: Option<&str>, name: &str) -> String {
@@ -628,7 +617,12 @@ impl LogNamer {
             self.seen.insert(plain.clone(), 1);
             return plain;
         }
-        let name = Self::prefixed(output, &format!("weighted_{name}"));
+        self.numbered(Self::prefixed(output, &format!("weighted_{name}")))
+    }
+
+    /// `name` the first time it is seen, then `name_1`, `name_2`, ... (Keras's unique
+    /// metric names).
+    fn numbered(&mut self, name: String) -> String {
         match self.seen.get_mut(&name) {
             None => {
                 self.seen.insert(name.clone(), 1);

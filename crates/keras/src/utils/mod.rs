@@ -29,6 +29,7 @@ pub(crate) mod python_repr;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;
+pub(crate) mod warnings;
 
 pub use dataset_utils::{DatasetSubset, LabelMode, Labels};
 pub use file_utils::{

@@ -98,3 +98,10 @@ macro_rules! layer_basics {
 }
 #[allow(unused_imports)]
 pub(crate) use layer_basics;
+
+/// The first output of the model saved at `path`, loaded again (the file is removed), on `x`.
+pub fn reload_predict(path: &Path, x: &Tensor) -> Vec<f32> {
+    let again = keras::saving::load_model(path).unwrap();
+    let _ = std::fs::remove_file(path);
+    again.predict(x, keras::PredictArgs::default().verbose(0)).unwrap()[0].to_f32_vec()
+}

@@ -176,13 +176,7 @@ impl Layer for PReLU {
         Ok(ops::sub(&pos, &ops::mul(alpha.value(), &neg)?)?)
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.alpha.iter().collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.alpha.iter_mut().collect()
-    }
+    crate::sublayers!(; alpha);
 }
 
 #[cfg(test)]

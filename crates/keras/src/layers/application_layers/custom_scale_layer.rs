@@ -90,11 +90,7 @@ impl Layer for CustomScaleLayer {
         let _ = inputs;
         Ok(vec![None])
     }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
     fn serialize(&self) -> Value {
         let mut v = super::serialize_app_layer(self, "keras.src.applications.inception_resnet_v2");
         if let (Some(shapes), Value::Object(m)) = (&self.build_shapes, &mut v) {

@@ -58,12 +58,7 @@ impl Layer for LayerScale {
             .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
         Ok(ops::mul(x, g.value())?)
     }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.gamma.iter().collect()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.gamma.iter_mut().collect()
-    }
+    crate::sublayers!(; gamma);
     fn serialize(&self) -> Value {
         super::serialize_app_layer(self, "keras.src.applications.convnext")
     }

@@ -466,12 +466,7 @@ impl Layer for Attention {
         }
         Ok(out)
     }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.scale.iter().chain(self.concat_score_weight.iter()).collect()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.scale.iter_mut().chain(self.concat_score_weight.iter_mut()).collect()
-    }
+    crate::sublayers!(; scale, concat_score_weight);
     fn get_config(&self) -> Value {
         self.config()
     }

@@ -9,12 +9,19 @@
 /// attention layer with `call(query, value, key=None, ...)`.
 ///
 /// The layer type provides `build_shapes(&q, &v, k)`, `shapes(q, v, k, scores)`,
-/// `run(query, value, key, masks, attention_mask, scores, causal, ctx)`, `args.sliding_window`
-/// and `scores_dims()` (the attention axes and the rank of its scores); `$class` is the Python class
-/// name its errors use. It also writes `own_weights_and_sublayers_mut` and `set_trainable`
-/// over the projections in `self.built`.
+/// `attend(built, [query, key, value], mask, scores, ctx)` (its scores and heads on the
+/// combined mask), `args.sliding_window` and `scores_dims()` (the attention axes and the rank
+/// of its scores); `$class` is the Python class name its errors use. It also writes `sublayers`
+/// (`$attrs`: the attribute names of the projections), `own_weights_and_sublayers_mut` and
+/// `set_trainable` over the projections in `self.built`.
 macro_rules! attention_call_methods {
-    ($class:expr) => {
+    ($class:expr, sublayers $attrs:expr) => {
+        /// The projection sub-layers under the attribute names Keras 3 saves them with in
+        /// `model.weights.h5` (query, key, gate, value, output, in that order); none before
+        /// `build`.
+        fn sublayers(&self) -> Vec<$crate::layers::Sublayer<'_>> {
+            self.built.as_ref().map_or_else(Vec::new, |b| b.proj.sublayers($attrs))
+        }
         fn compute_output_shape(&self, _s: &[Option<usize>]) -> $crate::Result<$crate::layers::Shape> {
             $crate::keras_bail!(
                 InvalidArgument,
@@ -99,9 +106,15 @@ macro_rules! attention_call_methods {
             kwargs: &$crate::layers::CallKwargs,
             ctx: &mut $crate::layers::CallContext,
         ) -> $crate::Result<Vec<$crate::Tensor>> {
-            let a = $crate::layers::attention::multi_head_attention::resolve(inputs, masks, kwargs, $class)?;
+            use $crate::layers::attention::multi_head_attention::{check_value_key, resolve};
+            use $crate::layers::merging::base_merge::known;
+            let a = resolve(inputs, masks, kwargs, $class)?;
             $crate::layers::call_kwargs::with_training(ctx, a.training, |ctx| {
-                self.run(a.query, a.value, a.key, a.masks, a.attention_mask, a.scores, a.causal, ctx)
+                let b = self.built_ref()?;
+                let key = a.key.unwrap_or(a.value);
+                check_value_key(&known(a.value), &known(key))?;
+                let mask = a.combined_mask(self.args.sliding_window)?;
+                self.attend(b, [a.query, key, a.value], mask.as_ref(), a.scores, ctx)
             })
         }
         fn compute_masks_with_kwargs(
@@ -117,14 +130,7 @@ macro_rules! attention_call_methods {
                 // The scores come out of Keras's masked Softmax layer, which passes its mask on:
                 // the attention mask expanded to the scores' rank.
                 let (axes, rank) = self.scores_dims()?;
-                let m = $crate::layers::attention::masking::combined(
-                    a.query,
-                    a.value,
-                    a.masks,
-                    a.attention_mask,
-                    a.causal,
-                    self.args.sliding_window,
-                )?;
+                let m = a.combined_mask(self.args.sliding_window)?;
                 let expand =
                     |m| $crate::layers::attention::scaled_dot_product::expand_for_scores(&m, axes, rank);
                 out.push(m.map(expand).transpose()?);
@@ -201,6 +207,13 @@ macro_rules! attention_arg_builders {
             self.base.apply_activity_config(cfg)?;
             self.base.take_pending()?;
             Ok(self)
+        }
+
+        /// What `build` made, or the not-built error of a call before it.
+        fn built_ref(&self) -> $crate::Result<&Built> {
+            self.built
+                .as_ref()
+                .ok_or_else(|| $crate::Error::State(format!("Layer {} is not built", self.base.name)))
         }
 
         /// The weight arguments of the projections.

@@ -11,17 +11,15 @@ use serde_json::Value;
 use super::call_methods::{attention_arg_builders, attention_call_methods};
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
-use crate::layers::attention::masking;
 use crate::layers::attention::multi_head_attention::{check_value_key, serialize_with_shapes};
 use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{known, py_shape};
+use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
+use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
-use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
-use crate::{keras_bail, ops, Error, Result, Tensor};
+use crate::{keras_bail, ops, Result, Tensor};
 
 /// Python's class name: in messages, `class_name()`, summaries and the `model.weights.h5`
 /// group names (`grouped_query_attention`).
@@ -247,26 +245,15 @@ impl GroupedQueryAttention {
         Ok(res)
     }
 
-    /// Keras `call`: `[output]` or `[output, scores]`.
-    #[allow(clippy::too_many_arguments)]
-    fn run(
+    /// Keras `call` after the masks are combined: `[output]` or `[output, scores]`.
+    fn attend(
         &self,
-        query: &Tensor,
-        value: &Tensor,
-        key: Option<&Tensor>,
-        masks: [Option<&Tensor>; 3],
-        attention_mask: Option<&Tensor>,
+        b: &Built,
+        qkv: [&Tensor; 3],
+        mask: Option<&Tensor>,
         return_scores: bool,
-        causal: bool,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        let b = self
-            .built
-            .as_ref()
-            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
-        let key_t = key.unwrap_or(value);
-        check_value_key(&known(value), &known(key_t))?;
-        let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
         let spec = ScoreSpec {
             dot_product_equation: DOT_PRODUCT,
             combine_equation: COMBINE,
@@ -278,7 +265,7 @@ impl GroupedQueryAttention {
         // Each key/value head serves `num_repeats` consecutive query heads (numpy `repeat`).
         let repeats = self.args.num_query_heads / self.args.num_key_value_heads;
         let heads = |t: Tensor| Ok(ops::repeat(&t, repeats, 2)?);
-        b.proj.attend([query, key_t, value], mask.as_ref(), &spec, &self.seeded, return_scores, ctx, heads)
+        b.proj.attend(qkv, mask, &spec, &self.seeded, return_scores, ctx, heads)
     }
 }
 
@@ -291,21 +278,11 @@ impl GroupedQueryAttention {
 
 impl Layer for GroupedQueryAttention {
     crate::layers::layer::layer_base_methods!("GroupedQueryAttention");
-    attention_call_methods!(CLASS);
-    /// The projection sub-layers under the attribute names Keras 3 saves them with in
-    /// `model.weights.h5` (`_query_dense`, `_key_dense`, `_gate_dense`, `_value_dense`,
-    /// `_output_dense`); none before `build`.
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        self.built.as_ref().map_or_else(Vec::new, |b| {
-            b.proj.sublayers(["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"])
-        })
-    }
+    attention_call_methods!(CLASS, sublayers ["_query_dense", "_key_dense", "_gate_dense", "_value_dense", "_output_dense"]);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        insert_activity_regularizer(&mut m, &self.base);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

@@ -11,15 +11,13 @@ use serde_json::{json, Value};
 use super::call_methods::{attention_arg_builders, attention_call_methods};
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
-use crate::layers::attention::masking;
 use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{known, py_shape};
+use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
+use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
-use crate::layers::Sublayer;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -418,26 +416,15 @@ impl MultiHeadAttention {
         Ok(res)
     }
 
-    /// Keras `call`: `[output]` or `[output, scores]`.
-    #[allow(clippy::too_many_arguments)]
-    fn run(
+    /// Keras `call` after the masks are combined: `[output]` or `[output, scores]`.
+    fn attend(
         &self,
-        query: &Tensor,
-        value: &Tensor,
-        key: Option<&Tensor>,
-        masks: [Option<&Tensor>; 3],
-        attention_mask: Option<&Tensor>,
+        b: &Built,
+        qkv: [&Tensor; 3],
+        mask: Option<&Tensor>,
         return_scores: bool,
-        causal: bool,
         ctx: &mut CallContext,
     ) -> Result<Vec<Tensor>> {
-        let b = self
-            .built
-            .as_ref()
-            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
-        let key_t = key.unwrap_or(value);
-        check_value_key(&known(value), &known(key_t))?;
-        let mask = masking::combined(query, value, masks, attention_mask, causal, self.args.sliding_window)?;
         let spec = ScoreSpec {
             dot_product_equation: &b.dot_product_equation,
             combine_equation: &b.combine_equation,
@@ -446,7 +433,7 @@ impl MultiHeadAttention {
             scale: 1.0 / (self.args.key_dim as f32).sqrt(),
             dropout: self.args.dropout,
         };
-        b.proj.attend([query, key_t, value], mask.as_ref(), &spec, &self.seeded, return_scores, ctx, Ok)
+        b.proj.attend(qkv, mask, &spec, &self.seeded, return_scores, ctx, Ok)
     }
 }
 
@@ -538,6 +525,22 @@ pub(super) struct CallArgs<'a> {
     pub(super) training: Option<bool>,
 }
 
+impl CallArgs<'_> {
+    /// The call's masks (query, value and key masks, `attention_mask`, the causal mask)
+    /// combined into the one attention mask Keras applies (`_compute_attention_mask`), with a
+    /// sliding window when the layer has one.
+    pub(super) fn combined_mask(&self, sliding_window: Option<usize>) -> Result<Option<Tensor>> {
+        super::masking::combined(
+            self.query,
+            self.value,
+            self.masks,
+            self.attention_mask,
+            self.causal,
+            sliding_window,
+        )
+    }
+}
+
 /// Binds a call of layer class `c` as Python binds `call(query, value, key=None, ...,
 /// use_causal_mask=False)`.
 pub(super) fn resolve<'a>(
@@ -581,25 +584,14 @@ pub(super) fn resolve<'a>(
 impl MultiHeadAttention {
     /// The number of attention axes and the rank of the scores (once built).
     fn scores_dims(&self) -> Result<(usize, usize)> {
-        let b = self
-            .built
-            .as_ref()
-            .ok_or_else(|| Error::State(format!("Layer {} is not built", self.base.name)))?;
+        let b = self.built_ref()?;
         Ok((b.attention_axes.len(), b.scores_rank))
     }
 }
 
 impl Layer for MultiHeadAttention {
     crate::layers::layer::layer_base_methods!("MultiHeadAttention");
-    attention_call_methods!(CLASS);
-    /// The projection sub-layers with the attribute names Keras 3 saves them under in
-    /// `model.weights.h5` (`query_dense`, `key_dense`, `_gate_dense`, `value_dense`,
-    /// `output_dense`); none before `build`.
-    fn sublayers(&self) -> Vec<Sublayer<'_>> {
-        self.built.as_ref().map_or_else(Vec::new, |b| {
-            b.proj.sublayers(["query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"])
-        })
-    }
+    attention_call_methods!(CLASS, sublayers ["query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense"]);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);
@@ -607,9 +599,7 @@ impl Layer for MultiHeadAttention {
         if let Some(b) = &self.built {
             m.insert("attention_axes".into(), json!(b.attention_axes));
         }
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        insert_activity_regularizer(&mut m, &self.base);
         Value::Object(m)
     }
     fn serialize(&self) -> Value {

@@ -873,13 +873,7 @@ macro_rules! conv_layer {
                 })
             }
 
-            fn own_weights(&self) -> Vec<&$crate::layers::layer::Variable> {
-                self.kernels.iter().chain(self.bias.iter()).collect()
-            }
-
-            fn own_weights_mut(&mut self) -> Vec<&mut $crate::layers::layer::Variable> {
-                self.kernels.iter_mut().chain(self.bias.iter_mut()).collect()
-            }
+            $crate::sublayers!(; kernels, bias);
 
             fn get_config(&self) -> serde_json::Value {
                 self.args.to_config(&self.base)
@@ -888,3 +882,31 @@ macro_rules! conv_layer {
     };
 }
 pub(crate) use conv_layer;
+
+/// Writes, inside the `impl` of a 2-D convolution made by [`conv_layer!`], the methods the
+/// Functional graph's inference fusion (models/functional/inference_fusion.rs) calls:
+/// `valid_padding` and `call_fused_inference` with `$op`, the engine's fused inference
+/// convolution of that layer.
+macro_rules! fused_inference_methods {
+    ($op:path) => {
+        /// Whether the layer pads nothing itself (`padding="valid"`).
+        pub(crate) fn valid_padding(&self) -> bool {
+            self.args.valid_padding()
+        }
+
+        /// The layer's call with `pad` (a ZeroPadding2D before it, when its own padding is
+        /// `valid`) and `epilogue` (a folded BatchNormalization, an activation) fused into
+        /// the convolution, for inference; `None` where the layer cannot take them (its own
+        /// activation is not linear, it is grouped or channels-first, or it pads itself).
+        pub(crate) fn call_fused_inference(
+            &self,
+            x: &$crate::Tensor,
+            pad: Option<[[usize; 2]; 2]>,
+            epilogue: &keras_engine::ops::ConvEpilogue,
+        ) -> Option<$crate::Result<$crate::Tensor>> {
+            let (kernel, bias) = (self.kernels.first(), self.bias.as_ref());
+            self.args.call_fused_inference(&self.base.name, x, kernel, bias, pad, epilogue, $op)
+        }
+    };
+}
+pub(crate) use fused_inference_methods;

@@ -2,7 +2,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{arr, conv_layer, ConvForward};
+use crate::layers::convolutional::args::{arr, conv_layer, fused_inference_methods, ConvForward};
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Parses a padding name: `"valid"` or `"same"` (case-insensitive, as Keras).
@@ -62,25 +62,7 @@ impl ConvForward for Conv2D {
 }
 
 impl Conv2D {
-    /// Whether the layer pads nothing itself (`padding="valid"`).
-    pub(crate) fn valid_padding(&self) -> bool {
-        self.args.valid_padding()
-    }
-
-    /// The layer's call with `pad` (a ZeroPadding2D before it, when its own padding is
-    /// `valid`) and `epilogue` (a folded BatchNormalization, an activation) fused into the
-    /// convolution, for inference; `None` where the layer cannot take them (its own
-    /// activation is not linear, it is grouped or channels-first, or it pads itself). Used
-    /// by the Functional graph's inference fusion (models/functional/inference_fusion.rs).
-    pub(crate) fn call_fused_inference(
-        &self,
-        x: &Tensor,
-        pad: Option<[[usize; 2]; 2]>,
-        epilogue: &ops::ConvEpilogue,
-    ) -> Option<Result<Tensor>> {
-        let (kernel, bias) = (self.kernels.first(), self.bias.as_ref());
-        self.args.call_fused_inference(&self.base.name, x, kernel, bias, pad, epilogue, ops::conv2d_inference)
-    }
+    fused_inference_methods!(ops::conv2d_inference);
 
     /// The layer's call (its own activation included) followed by 2x2 max pooling with
     /// stride 2 and `valid` padding, fused for inference

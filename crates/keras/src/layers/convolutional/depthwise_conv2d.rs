@@ -3,7 +3,7 @@
 
 use keras_engine::ops::{self, Unary};
 
-use crate::layers::convolutional::args::{conv_layer, ConvForward};
+use crate::layers::convolutional::args::{conv_layer, fused_inference_methods, ConvForward};
 use crate::{Result, Tensor};
 
 conv_layer!(
@@ -25,29 +25,5 @@ impl ConvForward for DepthwiseConv2D {
 }
 
 impl DepthwiseConv2D {
-    /// Whether the layer pads nothing itself (`padding="valid"`).
-    pub(crate) fn valid_padding(&self) -> bool {
-        self.args.valid_padding()
-    }
-
-    /// The layer's call with `pad` and `epilogue` fused into the convolution, for
-    /// inference; `None` where its own activation is not linear, it is channels-first or
-    /// it pads itself after a ZeroPadding2D (see [`super::Conv2D`]'s counterpart).
-    pub(crate) fn call_fused_inference(
-        &self,
-        x: &Tensor,
-        pad: Option<[[usize; 2]; 2]>,
-        epilogue: &ops::ConvEpilogue,
-    ) -> Option<Result<Tensor>> {
-        let (kernel, bias) = (self.kernels.first(), self.bias.as_ref());
-        self.args.call_fused_inference(
-            &self.base.name,
-            x,
-            kernel,
-            bias,
-            pad,
-            epilogue,
-            ops::depthwise_conv2d_inference,
-        )
-    }
+    fused_inference_methods!(ops::depthwise_conv2d_inference);
 }

@@ -149,13 +149,7 @@ impl Layer for Dense {
         }
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
-    }
+    crate::sublayers!(; kernel, bias);
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

@@ -8,7 +8,7 @@ use crate::activations::Activation;
 use crate::constraints::Constraint;
 use crate::initializers::Initializer;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::layer_args::{insert_before, LayerArgs, LayerCfg};
+use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
 use crate::layers::weight_args::WeightArgs;
 use crate::regularizers::Regularizer;
 use crate::setters::setters;
@@ -457,20 +457,12 @@ impl Layer for EinsumDense {
         self.args.activation.apply(&y)
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
-    }
+    crate::sublayers!(; kernel, bias);
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);
-        // When set, the base config already placed it after `dtype` (Keras merges the dicts).
-        let activity = self.base.activity_regularizer.as_ref().map_or(Value::Null, Regularizer::to_config);
-        insert_before(&mut m, "kernel_constraint", "activity_regularizer", activity);
+        insert_activity_regularizer(&mut m, &self.base);
         m.insert("quantization_config".into(), Value::Null);
         Value::Object(m)
     }

@@ -195,18 +195,12 @@ impl Layer for Embedding {
         Ok(Some(Tensor::new(m, x.shape().to_vec())?))
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.embeddings.iter().collect()
-    }
+    crate::sublayers!(; embeddings);
 
     fn checks_built_input_shape(&self) -> bool {
         // Keras's Embedding has no input spec: ids of any rank and length (and, here, hidden
         // states for the reverse projection).
         false
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.embeddings.iter_mut().collect()
     }
 
     fn get_config(&self) -> Value {

@@ -216,16 +216,7 @@ impl Layer for BatchNormalization {
         }
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        [&self.gamma, &self.beta, &self.moving_mean, &self.moving_variance].into_iter().flatten().collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        [&mut self.gamma, &mut self.beta, &mut self.moving_mean, &mut self.moving_variance]
-            .into_iter()
-            .flatten()
-            .collect()
-    }
+    crate::sublayers!(; gamma, beta, moving_mean, moving_variance);
 }
 
 impl BatchNormalization {

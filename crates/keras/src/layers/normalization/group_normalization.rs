@@ -189,11 +189,5 @@ impl Layer for GroupNormalization {
         Ok(y.reshape(shape)?)
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.gamma.iter().chain(self.beta.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
-    }
+    crate::sublayers!(; gamma, beta);
 }

@@ -171,13 +171,7 @@ impl Layer for LayerNormalization {
         Ok(ops::layer_norm(x, &self.args.axis.axes, gamma, beta, self.args.epsilon as f32)?)
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.gamma.iter().chain(self.beta.iter()).collect()
-    }
-
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
-    }
+    crate::sublayers!(; gamma, beta);
 
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();

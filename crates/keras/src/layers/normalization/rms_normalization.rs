@@ -152,17 +152,7 @@ impl Layer for RMSNormalization {
         })
     }
 
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.scale.iter().collect()
-    }
+    crate::sublayers!(; scale);
 
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.scale.iter_mut().collect()
-    }
-
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }

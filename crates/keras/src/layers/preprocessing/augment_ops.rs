@@ -314,11 +314,7 @@ macro_rules! composite_layer_methods {
             }
             self.call_training(x)
         }
-        fn get_config(&self) -> serde_json::Value {
-            let mut m = self.base.base_config();
-            self.args.write_args(&mut m);
-            serde_json::Value::Object(m)
-        }
+        $crate::layers::reshaping::args::layer_common!(@args_config);
     };
 }
 pub(crate) use composite_layer_methods;

@@ -216,9 +216,5 @@ fn apply(img: Images, t: &CutMixTransformation) -> Result<Images> {
 
 impl Layer for CutMix {
     preprocessing_layer_boilerplate!("CutMix", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }

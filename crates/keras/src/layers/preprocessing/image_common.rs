@@ -297,11 +297,7 @@ macro_rules! image_layer_impl {
     ($Name:ident, $class:literal, $shape:ident) => {
         impl Layer for $Name {
             $crate::layers::preprocessing::image_common::preprocessing_layer_boilerplate!($class, $shape);
-            fn get_config(&self) -> serde_json::Value {
-                let mut m = self.base.base_config();
-                self.args.write_args(&mut m);
-                serde_json::Value::Object(m)
-            }
+            $crate::layers::reshaping::args::layer_common!(@args_config);
         }
     };
 }

@@ -5,7 +5,8 @@ use keras_engine::DType;
 use serde_json::{json, Value};
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::layer_args::LayerArgs;
+use crate::layers::preprocessing::audio_common::{checked_from_config, window_builders};
 use crate::layers::preprocessing::signal::{self, Window};
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
@@ -80,26 +81,9 @@ impl MelSpectrogram {
 
     crate::layers::builders::base_builders!();
 
-    /// Explicit window values (`sequence_length` of them).
-    pub fn window_values(mut self, values: &[f64]) -> Self {
-        self.args.window = Value::from(values.to_vec());
-        self
-    }
+    window_builders!();
 
-    /// No window.
-    pub fn no_window(mut self) -> Self {
-        self.args.window = Value::Null;
-        self
-    }
-
-    /// Rebuilds from a Keras config, with the constructor's check.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = MelSpectrogram::new();
-        l.args = MelSpectrogramArgs::read_args(&mut LayerCfg::new(cfg, "MelSpectrogram"))?;
-        l.base.apply_config(cfg);
-        l.check()?;
-        Ok(l)
-    }
+    checked_from_config!(MelSpectrogramArgs, "MelSpectrogram");
 
     /// The window's length.
     fn resolved_sequence_length(&self) -> usize {

@@ -127,9 +127,5 @@ fn apply(img: Images, t: &LabelMix) -> Result<Images> {
 
 impl Layer for MixUp {
     preprocessing_layer_boilerplate!("MixUp", same_shape);
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }

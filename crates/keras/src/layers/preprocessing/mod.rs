@@ -50,6 +50,7 @@
 //! - `random_elastic_transform`: `RandomElasticTransform`
 //! - `clahe`: `ContrastLimitedAdaptiveHistogramEqualization`
 //! - `max_num_bounding_boxes`: `MaxNumBoundingBoxes`
+//! - `audio_common`: the audio layers' shared `window` builders and `from_config`
 //! - `signal`: Window functions, STFT kernels, FFT, `stft`, the mel filter bank (the audio layers' maths)
 //! - `stft_spectrogram`: `STFTSpectrogram`
 //! - `mel_spectrogram`: `MelSpectrogram`
@@ -147,6 +148,7 @@ pub use clahe::ContrastLimitedAdaptiveHistogramEqualization;
 pub mod max_num_bounding_boxes;
 pub use max_num_bounding_boxes::MaxNumBoundingBoxes;
 // signal: the audio layers and their signal maths.
+mod audio_common;
 pub mod mel_spectrogram;
 pub mod signal;
 pub mod stft_spectrogram;

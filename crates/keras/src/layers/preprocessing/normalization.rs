@@ -355,17 +355,8 @@ impl Layer for Normalization {
             Ok(ops::div(&ops::sub(&x, &mean)?, &std)?)
         }
     }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.weights.iter().collect()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.weights.iter_mut().collect()
-    }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::sublayers!(; weights);
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }
 
 #[cfg(test)]

@@ -29,6 +29,33 @@ macro_rules! intensity_args {
     };
 }
 
+/// Writes, inside the `impl` of an intensity layer, `with(factor)` (the factor checked within
+/// `$bounds` as Keras's `_set_factor` does; a bad one is the layer's pending error) and
+/// `from_config` (the constructor's and builders' checks on the config's values).
+macro_rules! intensity_constructors {
+    ($Ty:ident, $Args:ident, $snake:literal, $class:literal, $bounds:expr) => {
+        fn with(f: &Value) -> Self {
+            let mut base = LayerBase::new($snake);
+            let (lower, upper, factor) = base_factor(f, $bounds).unwrap_or_else(|e| {
+                base.fail(e);
+                (0.0, 0.0, json!([0, 0]))
+            });
+            let args = $Args { factor, ..$Args::defaults() };
+            $Ty { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
+        }
+
+        /// Rebuilds from a Keras config.
+        pub fn from_config(cfg: &Value) -> Result<Self> {
+            let args = $Args::read_args(&mut LayerCfg::new(cfg, $class))?;
+            let mut l = $Ty::with(&args.factor);
+            l.set_value_range(&args.value_range)?;
+            let a = l.args;
+            l.args = $Args { factor: a.factor, value_range: a.value_range, ..args };
+            configured(l, cfg)
+        }
+    };
+}
+
 /// Keras `keras.layers.RandomContrast`: in training, each image becomes
 /// `(x - mean) * f + mean` (mean over height and width, per channel) with `f` drawn from
 /// `[1 - lower, 1 + upper]`, clipped to `value_range`. `factor` is in `[0, 1]`.
@@ -62,15 +89,7 @@ impl RandomContrast {
         Self::with(&num(factor))
     }
 
-    fn with(f: &Value) -> Self {
-        let mut base = LayerBase::new("random_contrast");
-        let (lower, upper, factor) = base_factor(f, (0, 1)).unwrap_or_else(|e| {
-            base.fail(e);
-            (0.0, 0.0, json!([0, 0]))
-        });
-        let args = RandomContrastArgs { factor, ..RandomContrastArgs::defaults() };
-        RandomContrast { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
-    }
+    intensity_constructors!(RandomContrast, RandomContrastArgs, "random_contrast", "RandomContrast", (0, 1));
 
     crate::layers::preprocessing::image_common::value_range_builder! {
         /// The `(min, max)` the output is clipped to.
@@ -81,16 +100,6 @@ impl RandomContrast {
     crate::layers::builders::name_builder!();
 
     crate::layers::reshaping::args::data_format_builder!(args);
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = RandomContrastArgs::read_args(&mut LayerCfg::new(cfg, "RandomContrast"))?;
-        let mut l = RandomContrast::with(&args.factor);
-        l.set_value_range(&args.value_range)?;
-        let a = l.args;
-        l.args = RandomContrastArgs { factor: a.factor, value_range: a.value_range, ..args };
-        configured(l, cfg)
-    }
 }
 
 impl RandomContrast {
@@ -178,15 +187,13 @@ impl RandomBrightness {
         Self::with(&json!([num(lower), num(upper)]))
     }
 
-    fn with(f: &Value) -> Self {
-        let mut base = LayerBase::new("random_brightness");
-        let (lower, upper, factor) = base_factor(f, (-1, 1)).unwrap_or_else(|e| {
-            base.fail(e);
-            (0.0, 0.0, json!([0, 0]))
-        });
-        let args = RandomBrightnessArgs { factor, ..RandomBrightnessArgs::defaults() };
-        RandomBrightness { base, args, lower, upper, range: (0.0, 255.0), rng: LayerRng::default() }
-    }
+    intensity_constructors!(
+        RandomBrightness,
+        RandomBrightnessArgs,
+        "random_brightness",
+        "RandomBrightness",
+        (-1, 1)
+    );
 
     crate::layers::preprocessing::image_common::value_range_builder! {
         /// The `(min, max)` of pixel values (sorted, as Keras does).
@@ -197,16 +204,6 @@ impl RandomBrightness {
     crate::layers::builders::name_builder!();
 
     crate::layers::reshaping::args::data_format_builder!(args);
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = RandomBrightnessArgs::read_args(&mut LayerCfg::new(cfg, "RandomBrightness"))?;
-        let mut l = RandomBrightness::with(&args.factor);
-        l.set_value_range(&args.value_range)?;
-        let a = l.args;
-        l.args = RandomBrightnessArgs { factor: a.factor, value_range: a.value_range, ..args };
-        configured(l, cfg)
-    }
 }
 
 impl RandomBrightness {

@@ -129,11 +129,7 @@ impl Layer for Rescaling {
         }
         Ok(ops::add(&scaled, &self.param(&self.args.offset.0, channels)?)?)
     }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }
 
 #[cfg(test)]

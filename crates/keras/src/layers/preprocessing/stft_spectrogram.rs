@@ -6,7 +6,8 @@ use keras_engine::DType;
 use serde_json::Value;
 
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::layer_args::LayerArgs;
+use crate::layers::preprocessing::audio_common::{checked_from_config, window_builders};
 use crate::layers::preprocessing::signal::{self, Window};
 use crate::layers::reshaping::args::ndim_error;
 use crate::layers::DataFormat;
@@ -99,17 +100,7 @@ impl STFTSpectrogram {
 
     crate::layers::builders::base_builders!();
 
-    /// Explicit window values, one per sample of the frame.
-    pub fn window_values(mut self, values: &[f64]) -> Self {
-        self.args.window = Value::from(values.to_vec());
-        self
-    }
-
-    /// No window (a rectangular frame, no scaling).
-    pub fn no_window(mut self) -> Self {
-        self.args.window = Value::Null;
-        self
-    }
+    window_builders!();
 
     /// Whether the kernels are trainable (Keras's `trainable` argument, default true).
     pub fn trainable(mut self, trainable: bool) -> Self {
@@ -117,14 +108,7 @@ impl STFTSpectrogram {
         self
     }
 
-    /// Rebuilds from a Keras config, with the constructor's checks.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let mut l = STFTSpectrogram::new();
-        l.args = STFTSpectrogramArgs::read_args(&mut LayerCfg::new(cfg, "STFTSpectrogram"))?;
-        l.base.apply_config(cfg);
-        l.check()?;
-        Ok(l)
-    }
+    checked_from_config!(STFTSpectrogramArgs, "STFTSpectrogram");
 
     /// The hop between frames.
     fn step(&self) -> usize {

@@ -90,11 +90,7 @@ macro_rules! gaussian_layer {
                 }
                 $call
             }
-            fn get_config(&self) -> Value {
-                let mut m = self.base.base_config();
-                self.args.write_args(&mut m);
-                Value::Object(m)
-            }
+            $crate::layers::reshaping::args::layer_common!(@args_config);
         }
     };
 }

@@ -77,9 +77,5 @@ impl Layer for Flatten {
         let rest: usize = x.shape().iter().skip(1).product();
         Ok(x.reshape([n, rest])?)
     }
-    fn get_config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
-    }
+    crate::layers::reshaping::args::layer_common!(@args_config);
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Mutex;
 
-use super::cell_rnn::{cell_layer_methods, stepped_layer_common, CarriedStates, SequenceFlags};
+use super::cell_rnn::{
+    cell_layer_methods, check_time_mask, stepped_layer_common, CarriedStates, SequenceFlags,
+};
 
 use keras_engine::ops::{self, RnnArgs, RnnCell, RnnInputs};
 use keras_engine::{with_global_rng, Rng};
@@ -15,6 +17,7 @@ use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Sublayer, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
+use crate::layers::reshaping::args::ndim_error;
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -262,13 +265,7 @@ impl Recurrent {
             return Err(e.clone());
         }
         if input_shape.len() != 3 {
-            keras_bail!(
-                Shape,
-                "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim=3, found ndim={}. Full shape received: {}",
-                self.base.name,
-                input_shape.len(),
-                shape_str(input_shape)
-            );
+            return Err(ndim_error(&self.base.name, 3, input_shape));
         }
         let Some(features) = input_shape[2] else {
             keras_bail!(
@@ -322,13 +319,7 @@ impl Recurrent {
     /// `(batch, units)`, or `(batch, time, units)` with `return_sequences` (first output only).
     pub fn compute_output_shape(&self, input_shape: &[Option<usize>]) -> Result<Shape> {
         if input_shape.len() != 3 {
-            keras_bail!(
-                Shape,
-                "Input 0 of layer \"{}\" is incompatible with the layer: expected ndim=3, found ndim={}. Full shape received: {}",
-                self.base.name,
-                input_shape.len(),
-                shape_str(input_shape)
-            );
+            return Err(ndim_error(&self.base.name, 3, input_shape));
         }
         Ok(if self.flags.return_sequences {
             vec![input_shape[0], input_shape[1], Some(self.args.units)]
@@ -397,15 +388,7 @@ impl Recurrent {
                 x.shape()
             );
         }
-        if let Some(m) = mask {
-            if m.shape() != [b, t] {
-                keras_bail!(
-                    Shape,
-                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
-                    m.shape()
-                );
-            }
-        }
+        check_time_mask(name, mask, (b, t))?;
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };
         let u = self.args.units;

@@ -49,12 +49,7 @@ impl Layer for RecurrentCell {
             self.base.name
         )
     }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.recurrent_kernel.iter()).chain(self.bias.iter()).collect()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.recurrent_kernel.iter_mut()).chain(self.bias.iter_mut()).collect()
-    }
+    crate::sublayers!(; kernel, recurrent_kernel, bias);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         m.insert("units".into(), json!(self.recurrent_kernel.as_ref().map(|k| k.shape()[0])));

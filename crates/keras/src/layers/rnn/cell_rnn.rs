@@ -387,24 +387,20 @@ macro_rules! recurrent_options {
             self
         }
     };
-    (@opt [$($attr:tt)*] kernel_initializer [$($f:ident).*]) => {
-        $($attr)*
-        pub fn kernel_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)*.kernel_initializer = i;
-            self
-        }
+    // An initializer: `self.0[.path].name = initializer`.
+    (@opt [$($attr:tt)*] kernel_initializer $f:tt) => {
+        $crate::layers::rnn::cell_rnn::recurrent_options! { @init [$($attr)*] kernel_initializer $f }
     };
-    (@opt [$($attr:tt)*] recurrent_initializer [$($f:ident).*]) => {
-        $($attr)*
-        pub fn recurrent_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)*.recurrent_initializer = i;
-            self
-        }
+    (@opt [$($attr:tt)*] recurrent_initializer $f:tt) => {
+        $crate::layers::rnn::cell_rnn::recurrent_options! { @init [$($attr)*] recurrent_initializer $f }
     };
-    (@opt [$($attr:tt)*] bias_initializer [$($f:ident).*]) => {
+    (@opt [$($attr:tt)*] bias_initializer $f:tt) => {
+        $crate::layers::rnn::cell_rnn::recurrent_options! { @init [$($attr)*] bias_initializer $f }
+    };
+    (@init [$($attr:tt)*] $opt:ident [$($f:ident).*]) => {
         $($attr)*
-        pub fn bias_initializer(mut self, i: $crate::initializers::Initializer) -> Self {
-            self.0$(.$f)*.bias_initializer = i;
+        pub fn $opt(mut self, i: $crate::initializers::Initializer) -> Self {
+            self.0$(.$f)*.$opt = i;
             self
         }
     };
@@ -509,6 +505,20 @@ fn broadcast_shape(batch: usize, rank: usize) -> Vec<usize> {
 
 /// One time step: `(inputs, states) -> (output, new states)`.
 pub(crate) type StepFn<'a> = dyn FnMut(&Tensor, &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> + 'a;
+
+/// Refuses a recurrent layer's mask that is not `(batch, timesteps)` = `(b, t)` of its input.
+pub(crate) fn check_time_mask(name: &str, mask: Option<&Tensor>, (b, t): (usize, usize)) -> Result<()> {
+    if let Some(m) = mask {
+        if m.shape() != [b, t] {
+            keras_bail!(
+                Shape,
+                "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
+                m.shape()
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Runs `step` over the time axis (axis 1) of `x` from `states`: Keras's backend `rnn`. With
 /// a `(batch, time)` mask (non-zero = valid), a masked step keeps the previous states and
@@ -622,15 +632,7 @@ impl CellRnn {
         let dims: Shape = x.shape().iter().map(|&d| Some(d)).collect();
         self.check_rank(&dims)?;
         let (b, t) = (x.shape()[0], x.shape()[1]);
-        if let Some(m) = mask {
-            if m.shape() != [b, t] {
-                keras_bail!(
-                    Shape,
-                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
-                    m.shape()
-                );
-            }
-        }
+        check_time_mask(name, mask, (b, t))?;
         let sizes = self.cell.state_size();
         let x =
             if x.dtype() == keras_engine::DType::F32 { x.clone() } else { x.cast(keras_engine::DType::F32) };

@@ -6,7 +6,9 @@
 use keras_engine::{ops, DType};
 use serde_json::Value;
 
-use super::cell_rnn::{cell_layer_methods, run_steps, stepped_layer_common, CarriedStates, SequenceFlags};
+use super::cell_rnn::{
+    cell_layer_methods, check_time_mask, run_steps, stepped_layer_common, CarriedStates, SequenceFlags,
+};
 pub use super::conv_lstm_cell::ConvLSTMCell;
 use super::conv_lstm_cell::ConvLstmArgs;
 use crate::activations::Activation;
@@ -255,15 +257,7 @@ impl<const N: usize> ConvLSTM<N> {
         let state_shape: Vec<usize> =
             self.step_output_last(&dims)?.into_iter().map(|d| d.unwrap_or(0)).collect();
         let (b, t) = (x.shape()[0], x.shape()[1]);
-        if let Some(m) = mask {
-            if m.shape() != [b, t] {
-                keras_bail!(
-                    Shape,
-                    "Layer {name}: the mask must have shape (batch, timesteps) = ({b}, {t}), received {:?}",
-                    m.shape()
-                );
-            }
-        }
+        check_time_mask(name, mask, (b, t))?;
         let stored = self.states.for_call(self.flags.stateful, initial_state.is_some(), |s| {
             s.first().filter(|s0| s0.shape() != state_shape).map(|s0| {
                 Error::Value(format!(

@@ -410,12 +410,7 @@ impl<const N: usize> Layer for ConvLSTMCell<N> {
             self.base.name
         )
     }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.recurrent_kernel.iter()).chain(self.bias.iter()).collect()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.recurrent_kernel.iter_mut()).chain(self.bias.iter_mut()).collect()
-    }
+    crate::sublayers!(; kernel, recurrent_kernel, bias);
     fn get_config(&self) -> Value {
         let mut m = self.base.base_config();
         self.args.write_args(&mut m);

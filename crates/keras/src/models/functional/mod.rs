@@ -19,7 +19,7 @@ pub(crate) mod graph;
 mod inference_fusion;
 pub(crate) mod ops;
 pub(crate) mod replica;
-mod summary;
+pub(crate) mod summary;
 pub mod symbolic;
 
 use serde_json::Value;

@@ -2,6 +2,8 @@
 //! "Connected to" column unless the graph is a plain chain, and the parameter totals.
 
 use super::Functional;
+use crate::layers::{Layer, Variable};
+use crate::trainers::Compiled;
 use crate::utils::summary::{
     format_shape, render_summary, SummaryArgs, SummaryBytes, SummaryRow, SummaryTotals,
 };
@@ -52,8 +54,48 @@ fn connections(f: &Functional, layer: usize) -> Vec<String> {
     out
 }
 
+/// Keras `weight_memory_size` of one variable: its size from its dtype (an int64 `count`
+/// takes 8 bytes).
 fn bytes_of(t: &Tensor) -> usize {
     t.numel() * if t.dtype() == DType::I64 { 8 } else { 4 }
+}
+
+/// A layer's summary row: its name, class, `output_shape` (formatted), parameters,
+/// trainable flag (none for a layer without weights) and the calls it reads.
+pub(crate) fn layer_row(l: &dyn Layer, output_shape: String, connected_to: Vec<String>) -> SummaryRow {
+    SummaryRow {
+        name: l.name().to_string(),
+        class_name: l.class_name().to_string(),
+        output_shape,
+        params: l.count_params(),
+        trainable: if l.weights().is_empty() { None } else { Some(l.trainable()) },
+        connected_to,
+    }
+}
+
+/// A model's summary totals from its `weights` and `trainable_weights`: the parameter counts
+/// and bytes, and the optimizer's variables once it has any of its own (Keras counts them
+/// after the first step or once it holds more than its iteration counter and learning rate).
+pub(crate) fn model_totals(
+    weights: &[&Variable],
+    trainable_weights: &[&Variable],
+    compiled: Option<&Compiled>,
+) -> SummaryTotals {
+    let total: usize = weights.iter().map(|w| w.value().numel()).sum();
+    let trainable: usize = trainable_weights.iter().map(|w| w.value().numel()).sum();
+    let all_bytes: usize = weights.iter().map(|w| bytes_of(w.value())).sum();
+    let trainable_bytes: usize = trainable_weights.iter().map(|w| bytes_of(w.value())).sum();
+    let opt_vars = compiled.and_then(|c| {
+        let vars = c.optimizer.variables();
+        (c.optimizer.iterations() > 0 || vars.len() > 2).then_some(vars)
+    });
+    let optimizer = opt_vars.as_ref().map(|v| v.iter().map(|(_, t)| t.numel()).sum());
+    let bytes = SummaryBytes {
+        trainable: trainable_bytes,
+        non_trainable: all_bytes - trainable_bytes,
+        optimizer: opt_vars.as_ref().map_or(0, |v| v.iter().map(|(_, t)| bytes_of(t)).sum()),
+    };
+    SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) }
 }
 
 /// The summary text.
@@ -68,32 +110,12 @@ pub(crate) fn render(
         .layers
         .iter()
         .enumerate()
-        .map(|(i, l)| SummaryRow {
-            name: l.name().to_string(),
-            class_name: l.class_name().to_string(),
-            output_shape: layer_shape(f, i),
-            params: l.count_params(),
-            trainable: if l.weights().is_empty() { None } else { Some(l.trainable()) },
-            connected_to: if functional { connections(f, i) } else { Vec::new() },
+        .map(|(i, l)| {
+            let connected_to = if functional { connections(f, i) } else { Vec::new() };
+            layer_row(l.as_ref(), layer_shape(f, i), connected_to)
         })
         .collect();
-    let weights = f.weights();
-    let trainable_weights = f.trainable_weights();
-    let total: usize = weights.iter().map(|w| w.value().numel()).sum();
-    let trainable: usize = trainable_weights.iter().map(|w| w.value().numel()).sum();
-    let all_bytes: usize = weights.iter().map(|w| bytes_of(w.value())).sum();
-    let trainable_bytes: usize = trainable_weights.iter().map(|w| bytes_of(w.value())).sum();
-    let opt_vars = f.compile_state().and_then(|c| {
-        let vars = c.optimizer.variables();
-        (c.optimizer.iterations() > 0 || vars.len() > 2).then_some(vars)
-    });
-    let optimizer = opt_vars.as_ref().map(|v| v.iter().map(|(_, t)| t.numel()).sum());
-    let bytes = SummaryBytes {
-        trainable: trainable_bytes,
-        non_trainable: all_bytes - trainable_bytes,
-        optimizer: opt_vars.as_ref().map_or(0, |v| v.iter().map(|(_, t)| bytes_of(t)).sum()),
-    };
-    let totals = SummaryTotals { trainable, non_trainable: total - trainable, optimizer, bytes: Some(bytes) };
+    let totals = model_totals(&f.weights(), &f.trainable_weights(), f.compile_state());
     let opts = SummaryArgs { line_length, show_trainable, functional };
     render_summary(f.name(), &rows, &totals, &opts)
 }

@@ -212,30 +212,26 @@ impl Label {
 /// HTML-escapes text inside a label (Keras interpolates names as is; escaping keeps the DOT
 /// valid for names with `<` or `&`, and changes nothing for other names).
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_markup(s, false)
 }
 
 /// Shared by the SVG writer: XML-escapes text and attribute values.
 pub(crate) fn xml_escape(s: &str) -> String {
+    escape_markup(s, true)
+}
+
+/// `&`, `<` and `>` escaped; with `xml`, also quotes and apostrophes, and the control
+/// characters XML 1.0 cannot carry (even escaped) replaced.
+fn escape_markup(s: &str, xml: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry other control characters, even escaped.
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('\u{FFFD}'),
+            '"' if xml => out.push_str("&quot;"),
+            '\'' if xml => out.push_str("&apos;"),
+            c if xml && (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
     }
