@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::schedules::{self, LearningRateSchedule};
 use super::Optimizer;
 use crate::layers::Variable;
+use crate::utils::python_repr::{python_repr, python_str_repr};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
 /// What an [`UpdateRule`] needs to know about the current step.
@@ -549,7 +550,11 @@ impl<R: UpdateRule> BaseOptimizer<R> {
         let mut rule = R::default();
         rule.read_config(&mut cfg)?;
         if !cfg.is_empty() {
-            let keys: Vec<String> = cfg.iter().map(|(k, v)| format!("'{k}': {v}")).collect();
+            // In the config's order (the readers' removals reorder `cfg`), as Python prints it.
+            let original = config.as_object().into_iter().flatten();
+            let left = original.filter(|(k, _)| cfg.contains_key(*k));
+            let keys: Vec<String> =
+                left.map(|(k, v)| format!("{}: {}", python_str_repr(k), python_repr(v))).collect();
             keras_bail!(InvalidArgument, "Argument(s) not recognized: {{{}}}", keys.join(", "));
         }
         if !named {

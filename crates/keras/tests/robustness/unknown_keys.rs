@@ -1,11 +1,13 @@
-//! Keras 3 rebuilds a layer with `cls(**config)`: a config key that the constructor does not
-//! take is refused ("Unrecognized keyword arguments passed to Dense: {...}"), and so it is
-//! here, with Keras's text. Every layer's own config must pass that check (each key it writes
-//! is one Keras's constructor takes), and legacy configs keep loading with keys Keras 3 dropped.
+//! Keras 3 rebuilds a layer or an optimizer with `cls(**config)`: a config key that the
+//! constructor does not take is refused ("Unrecognized keyword arguments passed to Dense:
+//! {...}", "Argument(s) not recognized: {...}"), and so it is here, with Keras's text. Every
+//! layer's and optimizer's own config must pass that check (each key it writes is one Keras's
+//! constructor takes), and legacy configs keep loading with keys Keras 3 dropped.
 
 use std::collections::BTreeSet;
 
 use keras::layers::{deserialize, registered_class_names};
+use keras::optimizers;
 use serde_json::{json, Value};
 
 use crate::configs::base_cases;
@@ -13,6 +15,11 @@ use crate::configs::base_cases;
 /// A Keras 3 layer config, as `.keras` files and `model.to_json()` write it.
 fn keras3(class: &str, cfg: &Value) -> Value {
     json!({"module": "keras.layers", "class_name": class, "config": cfg, "registered_name": null})
+}
+
+/// A Keras 3 optimizer config, as a `.keras` file's `compile_config` writes it.
+fn keras3_optimizer(class: &str, cfg: &Value) -> Value {
+    json!({"module": "keras.optimizers", "class_name": class, "config": cfg, "registered_name": null})
 }
 
 fn with_key(cfg: &Value, key: &str, value: Value) -> Value {
@@ -33,7 +40,11 @@ fn unknown_keys_give_keras_error_texts() {
         for (k, v) in case["extra"].as_object().unwrap() {
             cfg = with_key(&cfg, k, v.clone());
         }
-        let err = deserialize(&keras3(class, &cfg)).err().unwrap_or_else(|| panic!("{class} accepted {cfg}"));
+        let err = match case["kind"].as_str().unwrap() {
+            "layer" => deserialize(&keras3(class, &cfg)).err(),
+            _ => optimizers::deserialize(&keras3_optimizer(class, &cfg)).err(),
+        };
+        let err = err.unwrap_or_else(|| panic!("{class} accepted {cfg}"));
         assert_eq!(err.to_string(), case["error"].as_str().unwrap(), "{class}");
     }
 }
@@ -83,6 +94,43 @@ fn every_layer_reloads_its_own_config_and_refuses_an_unknown_key() {
     assert!(checked > 100, "only {checked} classes checked");
     let expected: BTreeSet<&str> = NOT_IN_KERAS_LAYERS.iter().copied().collect();
     assert_eq!(unchecked, expected, "classes that accept an unknown key");
+}
+
+#[test]
+fn every_optimizer_reloads_its_own_config_and_refuses_an_unknown_key() {
+    let names = [
+        "sgd",
+        "adam",
+        "adamw",
+        "rmsprop",
+        "adagrad",
+        "adadelta",
+        "adamax",
+        "nadam",
+        "ftrl",
+        "lion",
+        "adafactor",
+        "lamb",
+        "muon",
+        "schedulefreeadamw",
+    ];
+    let mut all: Vec<Value> =
+        names.iter().map(|n| optimizers::serialize(&*optimizers::get(n).unwrap())).collect();
+    all.push(optimizers::serialize(&optimizers::LossScaleOptimizer::new(optimizers::Adam::new())));
+    for ser in all {
+        let class = ser["class_name"].as_str().unwrap().to_string();
+        let cfg = &ser["config"];
+        let back = optimizers::deserialize(&keras3_optimizer(&class, cfg));
+        assert!(back.is_ok(), "{class}: its own config is refused: {:?}: {cfg}", back.err());
+        let err =
+            optimizers::deserialize(&keras3_optimizer(&class, &with_key(cfg, "zzz_unknown_key", json!(1))));
+        // Keras's LossScaleOptimizer checks its own arguments, with its own text.
+        let expected = match class.as_str() {
+            "LossScaleOptimizer" => "LossScaleOptimizer does not support arguments: `zzz_unknown_key`.",
+            _ => "Argument(s) not recognized: {'zzz_unknown_key': 1}",
+        };
+        assert_eq!(err.err().map(|e| e.to_string()).as_deref(), Some(expected), "{class}");
+    }
 }
 
 #[test]
