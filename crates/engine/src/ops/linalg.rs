@@ -48,7 +48,10 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// Adds `bias[j]` to every row and applies `act` in one pass over `out (rows, n)`.
 pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>, act: Unary) {
-    if let Some(b) = bias {
+    if let (Some(b), Unary::Relu) = (bias, act) {
+        // One pass instead of a bias pass and a relu pass over each row.
+        bias_relu_rows(out, n, b);
+    } else if let Some(b) = bias {
         for row in out.chunks_mut(n) {
             row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
             act.apply_slice(row);
@@ -58,6 +61,19 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
         out.par_chunks_mut(4096).for_each(|chunk| act.apply_slice(chunk));
     } else {
         act.apply_slice(out);
+    }
+}
+
+multiversion! {
+    /// `row = max(row + b, 0)` for every row of `out (rows, n)`, with [`Unary::apply`]'s relu
+    /// (NaN and -0 give 0): the bits of the bias pass followed by the relu pass.
+    fn bias_relu_rows(out: &mut [f32], n: usize, b: &[f32]) {
+        for row in out.chunks_mut(n) {
+            for (v, &bb) in row.iter_mut().zip(b) {
+                let x = *v + bb;
+                *v = if x > 0.0 { x } else { 0.0 };
+            }
+        }
     }
 }
 
@@ -597,6 +613,31 @@ mod tests {
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");
         }
+    }
+
+    #[test]
+    fn the_fused_bias_relu_gives_the_bits_of_the_two_passes() {
+        let n = 37;
+        let out: Vec<f32> = (0..5 * n)
+            .map(|i| match i % 9 {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                3 => f32::INFINITY,
+                4 => -1e-40,
+                _ => (i as f32 * 0.37).sin(),
+            })
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| if i % 5 == 0 { -0.0 } else { (i as f32 * 0.7).cos() }).collect();
+        let mut fused = out.clone();
+        bias_act_epilogue(&mut fused, n, Some(&b), Unary::Relu);
+        let mut two = out;
+        for row in two.chunks_mut(n) {
+            row.iter_mut().zip(&b).for_each(|(v, &bb)| *v += bb);
+            Unary::Relu.apply_slice(row);
+        }
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fused), bits(&two));
     }
 
     #[test]
