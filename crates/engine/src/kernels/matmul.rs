@@ -147,19 +147,7 @@ pub fn matmul(
     if use_sgemm(m, n, tb) {
         // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
         // use_sgemm checked the CPU.
-        unsafe {
-            super::sgemm::sgemm(
-                m,
-                n,
-                k,
-                view(a, ta, m, k),
-                view(b, tb, k, n),
-                c.as_mut_ptr(),
-                n,
-                accumulate,
-                threads_for(m, n, k),
-            )
-        };
+        unsafe { own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr(), accumulate) };
         return;
     }
     matmul_gemm_crate(m, n, k, a, ta, b, tb, c, accumulate)
@@ -175,15 +163,10 @@ pub fn matmul(
 /// # Panics
 /// If a buffer is shorter than its shape says or `out` does not hold `m * n` floats (an
 /// engine bug, never user input).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul_into(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    ta: Trans,
-    b: &[f32],
-    tb: Trans,
+    (m, n, k): (usize, usize, usize),
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
     out: super::fresh::Out<'_>,
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() == m * n, "matmul_into buffer size");
@@ -191,25 +174,29 @@ pub(crate) fn matmul_into(
         matmul(m, n, k, a, ta, b, tb, out.zeroed(), false);
         return;
     }
-    let threads = threads_for(m, n, k);
     // SAFETY: with `accumulate` false the own GEMM stores every element of the `m x n`
     // output (a zero for `k == 0`) before reading any; the assert above guarantees the
     // operands hold their shapes, own_gives_crate_bits checked the CPU.
-    unsafe {
-        out.init_with(|c| {
-            super::sgemm::sgemm(
-                m,
-                n,
-                k,
-                view(a, ta, m, k),
-                view(b, tb, k, n),
-                c.as_mut_ptr().cast::<f32>(),
-                n,
-                false,
-                threads,
-            )
-        });
-    }
+    unsafe { out.init_with(|c| own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr().cast::<f32>(), false)) };
+}
+
+/// The own GEMM on dense row-major operands (stored or transposed) into a dense `c` with
+/// [`matmul`]'s threads.
+///
+/// # Safety
+/// As [`super::sgemm::sgemm`]: the own GEMM is enabled, `a` and `b` hold their shapes, `c`
+/// holds `m * n` writable floats.
+unsafe fn own_dense(
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    c: *mut f32,
+    accumulate: bool,
+) {
+    let threads = threads_for(m, n, k);
+    super::sgemm::sgemm(m, n, k, view(a, ta, m, k), view(b, tb, k, n), c, n, accumulate, threads)
 }
 
 /// Whether the own GEMM is enabled and sums every element of an `op(a) @ op(b)` with `k`
@@ -683,7 +670,7 @@ mod tests {
         ] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
-            let got = fresh_vec(m * n, |out| matmul_into(m, n, k, &a, ta, &b, tb, out));
+            let got = fresh_vec(m * n, |out| matmul_into((m, n, k), (&a, ta), (&b, tb), out));
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut want, false);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

@@ -291,8 +291,8 @@ fn dense_input_and_kernel_grads(
     want_dw: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     // Outputs on the own GEMM are written without a zero fill first (`matmul_into`).
-    let input_grad = |dx: Out<'_>| matmul_into(m, k, n, dpre, Trans::No, w, Trans::Yes, dx);
-    let kernel_grad = |dw: Out<'_>| matmul_into(k, n, m, x, Trans::Yes, dpre, Trans::No, dw);
+    let input_grad = |dx: Out<'_>| matmul_into((m, k, n), (dpre, Trans::No), (w, Trans::Yes), dx);
+    let kernel_grad = |dw: Out<'_>| matmul_into((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw);
     let side_by_side = want_dx
         && want_dw
         && crate::parallel::num_threads() == 2
