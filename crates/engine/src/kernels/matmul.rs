@@ -236,26 +236,48 @@ pub(crate) unsafe fn matmul_columns(
     // SAFETY: the assert above and the caller's guarantee: element (i, p) of `a` is
     // a[i * k + p], (p, j) of the block of `b` is b[p * n + j0 + j], (i, j) of the block of
     // `c` is c[i * n + j0 + j], every one inside its buffer.
+    crate_row_major(
+        (m, j1 - j0, k),
+        (a.as_ptr(), k),
+        (b.as_ptr().add(j0), n),
+        (c.add(j0), n),
+        Parallelism::None,
+    );
+}
+
+/// `c = a @ b` on the `gemm` crate for row-major operands with rows `a_rs`, `b_rs` and `c_rs`
+/// floats apart (`m x k`, `k x n`, `m x n`).
+///
+/// # Safety
+/// Every row of each operand lies inside its allocation; `c` is writable and initialised
+/// (the crate reads edge tiles of its destination), not overlapping `a` or `b`.
+unsafe fn crate_row_major(
+    (m, n, k): (usize, usize, usize),
+    (a, a_rs): (*const f32, usize),
+    (b, b_rs): (*const f32, usize),
+    (c, c_rs): (*mut f32, usize),
+    parallelism: Parallelism,
+) {
     gemm(
         m,
-        j1 - j0,
+        n,
         k,
-        c.add(j0),
+        c,
         1,
-        n as isize,
+        c_rs as isize,
         false,
-        a.as_ptr(),
+        a,
         1,
-        k as isize,
-        b.as_ptr().add(j0),
+        a_rs as isize,
+        b,
         1,
-        n as isize,
+        b_rs as isize,
         1.0,
         1.0,
         false,
         false,
         false,
-        Parallelism::None,
+        parallelism,
     );
 }
 
@@ -436,28 +458,14 @@ pub fn matmul_strided_gemm_crate(
     // SAFETY: the asserts above guarantee every index gemm touches is in bounds: row i of
     // `a` spans a[i * a_rs .. i * a_rs + k], of `c` c[i * c_rs .. i * c_rs + n].
     unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            c_rs as isize,
-            false,
-            a.as_ptr(),
-            1,
-            a_rs as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
+        crate_row_major(
+            (m, n, k),
+            (a.as_ptr(), a_rs),
+            (b.as_ptr(), n),
+            (c.as_mut_ptr(), c_rs),
             parallelism_for(m, n, k),
-        );
-    }
+        )
+    };
 }
 
 /// `c += a^T @ b` for `a` (`k x m`, rows `a_rs` floats apart), `b` (`k x n`, rows `b_rs`
