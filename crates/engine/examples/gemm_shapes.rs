@@ -47,6 +47,18 @@ fn main() {
         ("W1 dense2 input grad (dY W^T)", 128, 512, 512, Trans::No, Trans::Yes),
         ("W1 dense1 kernel grad (X^T dY)", 784, 512, 128, Trans::Yes, Trans::No),
         ("W1 dense2 kernel grad (X^T dY)", 512, 512, 128, Trans::Yes, Trans::No),
+        // A two-worker step runs these single-threaded, one per worker: the forward by
+        // halves of rows or of columns, the backward's dx and dW side by side.
+        ("W1 dense1 forward, half the rows", 64, 512, 784, Trans::No, Trans::No),
+        ("W1 dense1 forward, half the columns", 128, 256, 784, Trans::No, Trans::No),
+        ("W1 dense2 forward, half the rows", 64, 512, 512, Trans::No, Trans::No),
+        ("W1 dense2 forward, half the columns", 128, 256, 512, Trans::No, Trans::No),
+        ("W1 dense2 input grad, half the columns", 128, 256, 512, Trans::No, Trans::Yes),
+        ("W1 dense1 kernel grad, half the columns", 784, 256, 128, Trans::Yes, Trans::No),
+        ("W1 dense2 kernel grad, half the columns", 512, 256, 128, Trans::Yes, Trans::No),
+        ("W1 head forward (X W)", 128, 10, 512, Trans::No, Trans::No),
+        ("W1 head input grad (dY W^T)", 128, 512, 10, Trans::No, Trans::Yes),
+        ("W1 head kernel grad (X^T dY)", 512, 10, 128, Trans::Yes, Trans::No),
         ("W3 lstm step (h U)", 32, 512, 128, Trans::No, Trans::No),
         ("W3 lstm step input grad (dZ U^T)", 32, 128, 512, Trans::No, Trans::Yes),
         ("W3 lstm inputs (x W)", 2560, 512, 128, Trans::No, Trans::No),

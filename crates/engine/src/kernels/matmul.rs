@@ -147,22 +147,138 @@ pub fn matmul(
     if use_sgemm(m, n, tb) {
         // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
         // use_sgemm checked the CPU.
-        unsafe {
-            super::sgemm::sgemm(
-                m,
-                n,
-                k,
-                view(a, ta, m, k),
-                view(b, tb, k, n),
-                c.as_mut_ptr(),
-                n,
-                accumulate,
-                threads_for(m, n, k),
-            )
-        };
+        unsafe { own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr(), accumulate) };
         return;
     }
     matmul_gemm_crate(m, n, k, a, ta, b, tb, c, accumulate)
+}
+
+/// `op(a) @ op(b)` (`m x n`, layouts as in [`matmul`]) written into a fresh output piece.
+///
+/// Where the own GEMM computes the `gemm` crate's bits (see [`own_gives_crate_bits`]) it
+/// writes every element of the piece directly, so the piece is never zero-filled first (the
+/// crate reads edge tiles of its destination, which must therefore hold zeros); otherwise the
+/// piece is zeroed and [`matmul`] runs. Threads as [`matmul`]: one inside a pool worker.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says or `out` does not hold `m * n` floats (an
+/// engine bug, never user input).
+pub(crate) fn matmul_into(
+    (m, n, k): (usize, usize, usize),
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    out: super::fresh::Out<'_>,
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && out.len() == m * n, "matmul_into buffer size");
+    if !own_gives_crate_bits(k, ta) || m == 0 || n == 0 {
+        matmul(m, n, k, a, ta, b, tb, out.zeroed(), false);
+        return;
+    }
+    // SAFETY: with `accumulate` false the own GEMM stores every element of the `m x n`
+    // output (a zero for `k == 0`) before reading any; the assert above guarantees the
+    // operands hold their shapes, own_gives_crate_bits checked the CPU.
+    unsafe { out.init_with(|c| own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr().cast::<f32>(), false)) };
+}
+
+/// The own GEMM on dense row-major operands (stored or transposed) into a dense `c` with
+/// [`matmul`]'s threads.
+///
+/// # Safety
+/// As [`super::sgemm::sgemm`]: the own GEMM is enabled, `a` and `b` hold their shapes, `c`
+/// holds `m * n` writable floats.
+unsafe fn own_dense(
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    c: *mut f32,
+    accumulate: bool,
+) {
+    let threads = threads_for(m, n, k);
+    super::sgemm::sgemm(m, n, k, view(a, ta, m, k), view(b, tb, k, n), c, n, accumulate, threads)
+}
+
+/// Whether the own GEMM is enabled and sums every element of an `op(a) @ op(b)` with `k`
+/// steps in one packed block (a single chain from zero, in order, as the `gemm` crate does
+/// for these sizes), so that both give the same bits (tested below for the Dense gradients
+/// of the benchmark workloads).
+pub(crate) fn own_gives_crate_bits(k: usize, ta: Trans) -> bool {
+    use super::sgemm::{mode, Mode};
+    #[cfg(test)]
+    if FORCE_SGEMM.get() == Some(false) {
+        return false;
+    }
+    mode() != Mode::Off && k <= super::sgemm::single_block_steps(ta == Trans::No)
+}
+
+/// Columns `j0..j1` of `c = a @ b` for row-major `a` (`m x k`), `b` (`k x n`) and `c`
+/// (`m x n`, initialised), on the calling thread on the `gemm` crate: each element gets the
+/// bits the whole product gives. Two threads can each compute their own columns of one `c`.
+///
+/// # Safety
+/// `a` and `b` hold their shapes, `c` points to `m * n` initialised floats, `j0 <= j1 <= n`,
+/// and no other thread reads or writes columns `j0..j1` of `c` during the call.
+pub(crate) unsafe fn matmul_columns(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    c: *mut f32,
+    (j0, j1): (usize, usize),
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && j0 <= j1 && j1 <= n, "matmul_columns shape");
+    if m == 0 || j0 == j1 || k == 0 {
+        for i in 0..m {
+            std::slice::from_raw_parts_mut(c.add(i * n + j0), j1 - j0).fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the assert above and the caller's guarantee: element (i, p) of `a` is
+    // a[i * k + p], (p, j) of the block of `b` is b[p * n + j0 + j], (i, j) of the block of
+    // `c` is c[i * n + j0 + j], every one inside its buffer.
+    crate_row_major(
+        (m, j1 - j0, k),
+        (a.as_ptr(), k),
+        (b.as_ptr().add(j0), n),
+        (c.add(j0), n),
+        Parallelism::None,
+    );
+}
+
+/// `c = a @ b` on the `gemm` crate for row-major operands with rows `a_rs`, `b_rs` and `c_rs`
+/// floats apart (`m x k`, `k x n`, `m x n`).
+///
+/// # Safety
+/// Every row of each operand lies inside its allocation; `c` is writable and initialised
+/// (the crate reads edge tiles of its destination), not overlapping `a` or `b`.
+unsafe fn crate_row_major(
+    (m, n, k): (usize, usize, usize),
+    (a, a_rs): (*const f32, usize),
+    (b, b_rs): (*const f32, usize),
+    (c, c_rs): (*mut f32, usize),
+    parallelism: Parallelism,
+) {
+    gemm(
+        m,
+        n,
+        k,
+        c,
+        1,
+        c_rs as isize,
+        false,
+        a,
+        1,
+        a_rs as isize,
+        b,
+        1,
+        b_rs as isize,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        parallelism,
+    );
 }
 
 /// The `gemm`-crate path of [`matmul`] (with its explicit transpose of a large transposed
@@ -342,28 +458,14 @@ pub fn matmul_strided_gemm_crate(
     // SAFETY: the asserts above guarantee every index gemm touches is in bounds: row i of
     // `a` spans a[i * a_rs .. i * a_rs + k], of `c` c[i * c_rs .. i * c_rs + n].
     unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            c_rs as isize,
-            false,
-            a.as_ptr(),
-            1,
-            a_rs as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
+        crate_row_major(
+            (m, n, k),
+            (a.as_ptr(), a_rs),
+            (b.as_ptr(), n),
+            (c.as_mut_ptr(), c_rs),
             parallelism_for(m, n, k),
-        );
-    }
+        )
+    };
 }
 
 /// `c += a^T @ b` for `a` (`k x m`, rows `a_rs` floats apart), `b` (`k x n`, rows `b_rs`
@@ -549,6 +651,42 @@ mod tests {
                             assert!((x - w).abs() <= tol && (y - w).abs() <= tol, "{m}x{n}x{k}: {x} {y} {w}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_into_gives_the_crates_bits_for_the_dense_gradients() {
+        use crate::kernels::fresh::fresh_vec;
+        let (no, yes) = (Trans::No, Trans::Yes);
+        // W1's, W2's and W3's Dense kernel gradients (x^T dY) and input gradients (dY W^T),
+        // the longest sums of one block each way, ragged edges, and sums past one block.
+        for (m, n, k, ta, tb) in [
+            (784, 512, 128, yes, no),
+            (512, 512, 128, yes, no),
+            (512, 10, 128, yes, no),
+            (12544, 128, 32, yes, no),
+            (128, 512, 512, no, yes),
+            (128, 512, 10, no, yes),
+            (32, 12544, 128, no, yes),
+            (37, 70, 256, yes, no),
+            (37, 70, 512, no, yes),
+            (37, 70, 300, yes, no),
+            (37, 70, 600, no, yes),
+            (3, 5, 0, yes, no),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let got = fresh_vec(m * n, |out| matmul_into((m, n, k), (&a, ta), (&b, tb), out));
+            let mut want = vec![0.0; m * n];
+            matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut want, false);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            if own_gives_crate_bits(k, ta) || !crate::kernels::sgemm::enabled() {
+                assert_eq!(bits(&got), bits(&want), "{m}x{n}x{k} {ta:?} {tb:?}");
+            } else {
+                for (x, y) in got.iter().zip(&want) {
+                    assert!((x - y).abs() <= 1e-5 * k as f32, "{m}x{n}x{k}: {x} {y}");
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! Matrix products: plain `matmul` and the fused Dense op.
 
 use crate::autodiff::{record, record_owned};
-use crate::kernels::fresh::fresh_vec;
-use crate::kernels::matmul::{matmul as gemm, Trans};
+use crate::kernels::fresh::{fresh_vec, Out};
+use crate::kernels::matmul::{matmul as gemm, matmul_columns, matmul_into, own_gives_crate_bits, Trans};
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
 use crate::tensor::Tensor;
@@ -48,7 +48,10 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// Adds `bias[j]` to every row and applies `act` in one pass over `out (rows, n)`.
 pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>, act: Unary) {
-    if let Some(b) = bias {
+    if let (Some(b), Unary::Relu) = (bias, act) {
+        // One pass instead of a bias pass and a relu pass over each row.
+        bias_relu_rows(out, n, b);
+    } else if let Some(b) = bias {
         for row in out.chunks_mut(n) {
             row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
             act.apply_slice(row);
@@ -58,6 +61,19 @@ pub(crate) fn bias_act_epilogue(out: &mut [f32], n: usize, bias: Option<&[f32]>,
         out.par_chunks_mut(4096).for_each(|chunk| act.apply_slice(chunk));
     } else {
         act.apply_slice(out);
+    }
+}
+
+multiversion! {
+    /// `row = max(row + b, 0)` for every row of `out (rows, n)`, with [`Unary::apply`]'s relu
+    /// (NaN and -0 give 0): the bits of the bias pass followed by the relu pass.
+    fn bias_relu_rows(out: &mut [f32], n: usize, b: &[f32]) {
+        for row in out.chunks_mut(n) {
+            for (v, &bb) in row.iter_mut().zip(b) {
+                let x = *v + bb;
+                *v = if x > 0.0 { x } else { 0.0 };
+            }
+        }
     }
 }
 
@@ -274,43 +290,43 @@ fn dense_input_and_kernel_grads(
     want_dx: bool,
     want_dw: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
-    let input_grad = || {
-        let mut dx = vec![0.0; m * k];
-        gemm(m, k, n, dpre, Trans::No, w, Trans::Yes, &mut dx, false);
-        dx
-    };
-    let kernel_grad = || {
-        let mut dw = vec![0.0; k * n];
-        gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, &mut dw, false);
-        dw
-    };
+    // Outputs on the own GEMM are written without a zero fill first (`matmul_into`).
+    let input_grad = |dx: Out<'_>| matmul_into((m, k, n), (dpre, Trans::No), (w, Trans::Yes), dx);
+    let kernel_grad = |dw: Out<'_>| matmul_into((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw);
     let side_by_side = want_dx
         && want_dw
         && crate::parallel::num_threads() == 2
         && !crate::parallel::in_worker()
         && m * k * n >= SIDE_BY_SIDE_MIN_FLOPS;
     if side_by_side {
-        // Inside the pool each GEMM runs on one worker; the transposed kernel of dx is
-        // transposed explicitly there (gemm would gather it with a stride).
+        // Inside the pool each GEMM runs on one worker. The own GEMM transposes `W` while
+        // packing it; on the `gemm` crate the transposed kernel of dx is transposed
+        // explicitly there, by blocks (the crate would gather it with a stride).
         // The buffers are allocated here, on the calling thread: a buffer a worker allocates
         // comes from that worker's malloc arena and goes back to it, where the caller's later
         // allocations of the same size cannot reuse it (measured: ~30 MB of idle worker
         // arenas at W2 b128's peak).
-        // Each worker zero-fills its own output ([`crate::kernels::fresh`]): the two fills
-        // run side by side instead of one after the other on the calling thread (8 MB per
-        // step at W2 b32, 5% of the step). Same zeros, same products.
+        // Each worker initialises its own output ([`crate::kernels::fresh`]): the two run
+        // side by side instead of one zero fill after the other on the calling thread (8 MB
+        // per step at W2 b32, 5% of the step), and the own GEMM's outputs get no fill at all.
         let mut dw = Vec::new();
         let dx = fresh_vec(m * k, |dx| {
             dw = fresh_vec(k * n, |dw| {
                 rayon::join(
-                    || input_grad_by_column_blocks(dpre, w, (m, k, n), dx.zeroed()),
-                    || gemm(k, n, m, x, Trans::Yes, dpre, Trans::No, dw.zeroed(), false),
+                    || {
+                        if own_gives_crate_bits(n, Trans::No) {
+                            input_grad(dx)
+                        } else {
+                            input_grad_by_column_blocks(dpre, w, (m, k, n), dx.zeroed())
+                        }
+                    },
+                    || kernel_grad(dw),
                 );
             });
         });
         return (Some(dx), Some(dw));
     }
-    (want_dx.then(input_grad), want_dw.then(kernel_grad))
+    (want_dx.then(|| fresh_vec(m * k, input_grad)), want_dw.then(|| fresh_vec(k * n, kernel_grad)))
 }
 
 /// `dx = dpre @ W^T` on one thread, `DX_COLUMN_BLOCK` columns of `dx` at a time: each block
@@ -335,11 +351,14 @@ const DX_COLUMN_BLOCK: usize = 512;
 
 /// `out = act(x @ W + bias)` for `x (m, k)`, `W (k, n)`, `out (m, n)`.
 ///
-/// On a two-thread pool a large product is cut into two halves of rows, one per worker, each
-/// with its own bias and activation epilogue: one hand-off to the pool instead of a GEMM split
-/// over both workers in several parallel regions and a serial epilogue after it. Rows are
-/// independent and every row's sums run in the same order either way, so the bits do not
-/// change.
+/// On a two-thread pool a large product is cut in two, one half per worker, each with its
+/// own bias and activation epilogue: one hand-off to the pool instead of a GEMM split over
+/// both workers in several parallel regions and a serial epilogue after it. Wide outputs are
+/// cut into halves of columns, so that each worker packs only its half of `W` (halves of
+/// rows each packed all of `W` for half the rows: measured 20-24% slower for W1's 784x512
+/// and 512x512 layers, BENCHMARKS.md "Intel Xeon, fourteenth session"); narrow ones into
+/// halves of rows. Every element's sum is the one the whole product gives, so the bits do
+/// not change.
 fn dense_forward(
     x: &[f32],
     w: &[f32],
@@ -356,13 +375,46 @@ fn dense_forward(
         gemm(r, n, k, x, Trans::No, w, Trans::No, out, false);
         bias_act_epilogue(out, n, bias, act);
     };
-    if halves {
+    if halves && n >= FORWARD_COLUMN_HALVES_MIN_N {
+        let mid = (n / 2).div_ceil(32) * 32;
+        let c = SharedOut(out.as_mut_ptr());
+        let columns = |j0: usize, j1: usize| {
+            // SAFETY: `out` holds `m * n` initialised floats; the two calls below write the
+            // disjoint column ranges `0..mid` and `mid..n`.
+            unsafe {
+                matmul_columns((m, n, k), x, w, c.ptr(), (j0, j1));
+                for i in 0..m {
+                    let row = std::slice::from_raw_parts_mut(c.ptr().add(i * n + j0), j1 - j0);
+                    bias_act_epilogue(row, j1 - j0, bias.map(|b| &b[j0..j1]), act);
+                }
+            }
+        };
+        rayon::join(|| columns(0, mid), || columns(mid, n));
+    } else if halves {
         let top = m.div_ceil(2);
         let (x1, x2) = x.split_at(top * k);
         let (o1, o2) = out.split_at_mut(top * n);
         rayon::join(|| rows(x1, o1, top), || rows(x2, o2, m - top));
     } else {
         rows(x, out, m);
+    }
+}
+
+/// Fewest output columns for which [`dense_forward`] cuts the product into halves of
+/// columns (each half at least two 32-column panels).
+const FORWARD_COLUMN_HALVES_MIN_N: usize = 128;
+
+/// An output buffer two threads write in disjoint column blocks.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: only used by `dense_forward`, whose two threads write disjoint columns.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -542,18 +594,50 @@ mod tests {
 
     #[test]
     fn the_forward_in_two_halves_gives_the_bits_of_one_gemm() {
-        for (m, k, n) in [(128, 784, 512), (128, 512, 10), (37, 300, 70)] {
+        // Halves of columns (W1's layers, an odd width), halves of rows (narrow outputs).
+        for (m, k, n, act) in [
+            (128, 784, 512, Unary::Relu),
+            (128, 512, 512, Unary::Sigmoid),
+            (37, 300, 201, Unary::Tanh),
+            (128, 512, 10, Unary::Relu),
+            (37, 300, 70, Unary::Relu),
+        ] {
             let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos() * 0.1).collect();
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
             let mut halves = vec![0.0; m * n];
-            dense_forward(&x, &w, Some(&b), Unary::Relu, (m, k, n), &mut halves);
+            dense_forward(&x, &w, Some(&b), act, (m, k, n), &mut halves);
             let mut one = vec![0.0; m * n];
             gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
-            bias_act_epilogue(&mut one, n, Some(&b), Unary::Relu);
+            bias_act_epilogue(&mut one, n, Some(&b), act);
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");
         }
+    }
+
+    #[test]
+    fn the_fused_bias_relu_gives_the_bits_of_the_two_passes() {
+        let n = 37;
+        let out: Vec<f32> = (0..5 * n)
+            .map(|i| match i % 9 {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                3 => f32::INFINITY,
+                4 => -1e-40,
+                _ => (i as f32 * 0.37).sin(),
+            })
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| if i % 5 == 0 { -0.0 } else { (i as f32 * 0.7).cos() }).collect();
+        let mut fused = out.clone();
+        bias_act_epilogue(&mut fused, n, Some(&b), Unary::Relu);
+        let mut two = out;
+        for row in two.chunks_mut(n) {
+            row.iter_mut().zip(&b).for_each(|(v, &bb)| *v += bb);
+            Unary::Relu.apply_slice(row);
+        }
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fused), bits(&two));
     }
 
     #[test]

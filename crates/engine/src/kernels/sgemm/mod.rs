@@ -66,6 +66,16 @@ pub(crate) fn mode() -> Mode {
     })
 }
 
+/// Most `k` steps that [`sgemm`] sums in one block (one chain per element, from zero): with
+/// `op(a)` read in place (`a_row_major`) or packed.
+pub(crate) fn single_block_steps(a_row_major: bool) -> usize {
+    if a_row_major {
+        KC_MAX_DIRECT
+    } else {
+        KC_MAX
+    }
+}
+
 /// Whether this CPU runs the microkernel (AVX-512F) and `KERAS_SGEMM` is not `0`.
 #[cfg(test)]
 pub(crate) fn enabled() -> bool {
