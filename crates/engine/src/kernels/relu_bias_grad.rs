@@ -83,11 +83,15 @@ pub(crate) fn relu_masked_bias_grad(dy: &mut [f32], mask: &[u64], c_out: usize, 
     false
 }
 
-/// `dy`'s buffer, shared by the threads, each writing its own lines.
+/// `dy`'s buffer, shared by the threads, each writing its own lines (only the AVX-512 path
+/// uses it).
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct Ptr(*mut f32);
 // SAFETY: the threads write disjoint cache lines of the buffer.
+#[cfg(target_arch = "x86_64")]
 unsafe impl Send for Ptr {}
+#[cfg(target_arch = "x86_64")]
 unsafe impl Sync for Ptr {}
 
 /// Bits `s .. s + 16` of the mask (0 for bits before 0 or past the end).

@@ -227,6 +227,23 @@ pub fn conv2d_winograd_maxpool2(
     run(g, x, u, bias, out.into(), epilogue, true);
 }
 
+/// [`conv2d_winograd_maxpool2`] into a new vector: each block's pooled rows are
+/// zero-filled by the thread that computes them, in cache ([`super::fresh`]), instead of
+/// the whole output beforehand by the calling thread.
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub(crate) fn conv2d_winograd_maxpool2_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
+    fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true))
+}
+
 /// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
 fn run(
     g: &Conv2dGeometry,
