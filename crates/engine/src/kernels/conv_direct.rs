@@ -197,16 +197,25 @@ unsafe fn dispatch<const V: usize>(
     bias: Option<*const f32>,
     out: *mut f32,
 ) {
-    macro_rules! by_px {
-        ($($n:literal)*) => {
-            match np {
-                $($n => tile::<$n, V>(src, ps, offs, w, ldw, bias, out),)*
-                _ => unreachable!("conv_direct: {np} pixels in a tile"),
-            }
-        };
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! by_px {
+            ($($n:literal)*) => {
+                match np {
+                    $($n => tile::<$n, V>(src, ps, offs, w, ldw, bias, out),)*
+                    _ => unreachable!("conv_direct: {np} pixels in a tile"),
+                }
+            };
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { by_px!(1 2 3 4 5 6 7 8 9 10 11 12) }
     }
-    // SAFETY: forwarded from the caller.
-    unsafe { by_px!(1 2 3 4 5 6 7 8 9 10 11 12) }
+    // Never reached: `eligible` is false off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (np, src, ps, offs, w, ldw, bias, out);
+        unreachable!("conv_direct on a CPU without AVX-512")
+    }
 }
 
 /// `out[p][c] = bias[c] + sum_e src[p * ps + offs[e]] * w[e * ldw + c]` for `p < P`,
@@ -254,20 +263,6 @@ unsafe fn tile<const P: usize, const V: usize>(
             _mm512_storeu_ps(out.add(p * ldw + 16 * v), r);
         }
     }
-}
-
-/// Never called: [`eligible`] is false off x86-64.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn tile<const P: usize, const V: usize>(
-    _: *const f32,
-    _: usize,
-    _: &[usize],
-    _: *const f32,
-    _: usize,
-    _: Option<*const f32>,
-    _: *mut f32,
-) {
-    unreachable!("conv_direct on a CPU without AVX-512")
 }
 
 #[cfg(test)]
