@@ -9,6 +9,7 @@
 //! The im2col patch of one output pixel is laid out `(ki, kj, ci)`, which is exactly the
 //! row order of the HWIO kernel seen as a `(kh * kw * c_in) x c_out` matrix.
 
+use super::conv_direct;
 use super::fresh::{fresh_vec, Out};
 use crate::kernels::matmul::{matmul, Trans};
 use rayon::prelude::*;
@@ -292,7 +293,21 @@ pub fn conv2d_forward(
     out: &mut [f32],
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
-    conv2d_forward_into(g, x, w, bias, out.into(), epilogue);
+    conv2d_forward_into(g, x, w, bias, out.into(), epilogue, true);
+}
+
+/// [`conv2d_forward`] always by im2col + GEMM, never by the direct kernel for few input
+/// channels: for comparisons (the `conv_direct` example).
+#[doc(hidden)]
+pub fn conv2d_forward_im2col(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) {
+    conv2d_forward_into(g, x, w, bias, out.into(), epilogue, false);
 }
 
 /// [`conv2d_forward`] into a new vector: each chunk of output rows is zero-filled by the
@@ -308,10 +323,10 @@ pub fn conv2d_forward_vec(
     bias: Option<&[f32]>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
-    fresh_vec(g.output_len(), |out| conv2d_forward_into(g, x, w, bias, out, epilogue))
+    fresh_vec(g.output_len(), |out| conv2d_forward_into(g, x, w, bias, out, epilogue, true))
 }
 
-/// [`conv2d_forward`] on an [`Out`].
+/// [`conv2d_forward`] on an [`Out`]; `direct`: by [`conv_direct`] where it applies.
 fn conv2d_forward_into(
     g: &Conv2dGeometry,
     x: &[f32],
@@ -319,6 +334,7 @@ fn conv2d_forward_into(
     bias: Option<&[f32]>,
     out: Out<'_>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
+    direct: bool,
 ) {
     assert_eq!(x.len(), g.input_len(), "conv2d_forward: input length");
     assert_eq!(w.len(), g.kernel_len(), "conv2d_forward: kernel length");
@@ -335,6 +351,20 @@ fn conv2d_forward_into(
         return;
     }
     let mut rows_per = g.rows_per_chunk(total_rows, COL_CHUNK_FLOATS, true);
+    if direct && conv_direct::eligible(g) {
+        // No im2col matrix: chunks of output rows straight from the input.
+        let chunks = out.chunks(rows_per * row_out);
+        let run = |(ci, oc): (usize, Out<'_>)| {
+            let rows = oc.len() / row_out;
+            conv_direct::forward_rows(g, x, w, bias, ci * rows_per, rows, oc, epilogue);
+        };
+        if g.parallel() && total_rows > rows_per {
+            chunks.into_par_iter().enumerate().for_each(run);
+        } else {
+            chunks.into_iter().enumerate().for_each(run);
+        }
+        return;
+    }
     if rows_per * g.out_w < MIN_CHUNK_PIXELS && total_rows * g.out_w * k <= SINGLE_GEMM_MAX_FLOATS {
         // Chunks of a few pixels would starve the GEMM micro-kernel (late layers at batch
         // 1: 7x7 pixels); one GEMM over every pixel, split across threads by the GEMM itself,

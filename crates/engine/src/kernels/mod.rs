@@ -3,6 +3,7 @@
 //! Submodules:
 //! - `adam`: The Adam update of one variable, in place, in one multiversioned pass
 //! - `conv`: 2D convolution on channels-last data
+//! - `conv_direct`: Direct forward convolution for few input channels (no im2col)
 //! - `conv_ext`: Convolution variants over the NHWC kernels of [`crate::kernels::conv`]
 //! - `fresh`: Output buffers zero-filled piece by piece by the threads that then write them
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
@@ -16,6 +17,7 @@
 
 pub mod adam;
 pub mod conv;
+pub(crate) mod conv_direct;
 pub mod conv_ext;
 pub mod fresh;
 pub mod matmul;

@@ -14,11 +14,13 @@
 //! over the threads at 64-byte line boundaries of the buffer (its address decides where),
 //! so no two threads write one cache line.
 
+#[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
 
 /// Floats per cache line and per AVX-512 vector.
 const LINE: usize = 16;
 /// Most lines a thread sums in one pass over the positions (accumulators in registers).
+#[cfg(target_arch = "x86_64")]
 const GROUP: usize = 8;
 
 /// `dy[i] = 0.0` where bit `i % 64` of `mask[i / 64]` is clear, and `db[c]` = the sum over
@@ -83,15 +85,20 @@ pub(crate) fn relu_masked_bias_grad(dy: &mut [f32], mask: &[u64], c_out: usize, 
     false
 }
 
-/// `dy`'s buffer, shared by the threads, each writing its own lines.
+/// `dy`'s buffer, shared by the threads, each writing its own lines (only the AVX-512 path
+/// uses it).
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct Ptr(*mut f32);
 // SAFETY: the threads write disjoint cache lines of the buffer.
+#[cfg(target_arch = "x86_64")]
 unsafe impl Send for Ptr {}
+#[cfg(target_arch = "x86_64")]
 unsafe impl Sync for Ptr {}
 
 /// Bits `s .. s + 16` of the mask (0 for bits before 0 or past the end).
 #[inline(always)]
+#[cfg(any(target_arch = "x86_64", test))]
 fn bits16(mask: &[u64], s: isize) -> u16 {
     if s < 0 {
         return if s > -(LINE as isize) { bits16(mask, 0) << (-s) as u32 } else { 0 };

@@ -80,8 +80,10 @@ pub fn transformed_kernel_len(g: &Conv2dGeometry) -> usize {
 }
 
 /// `U = G g G^T` for every (input, output) channel pair of an HWIO 3x3 kernel `w`, laid
-/// out as 36 row-major `c_in x c_out` matrices (position-major). Computed in f64 and
-/// rounded once; ranges of channel pairs run in parallel.
+/// out as 36 `c_in x c_out` matrices (position-major), each row-major or, with more than
+/// [`PANEL`] output channels ([`panelled`]), as row-major `c_in x 32` panels of its columns
+/// one after the other (the last one narrower if `c_out` is not a multiple of 32). Computed
+/// in f64 and rounded once; ranges of channel pairs run in parallel.
 ///
 /// # Panics
 /// If `w` does not hold `3 * 3 * c_in * c_out` values (an engine bug).
@@ -108,7 +110,33 @@ pub fn transform_kernel(g: &Conv2dGeometry, w: &[f32]) -> Vec<f32> {
     } else {
         outs.into_iter().enumerate().for_each(run);
     }
+    if panelled(g) {
+        let mut m = vec![0.0f32; pair];
+        for pos in u.chunks_exact_mut(pair) {
+            m.copy_from_slice(pos);
+            let mut at = 0;
+            for c0 in (0..g.c_out).step_by(PANEL) {
+                let wq = PANEL.min(g.c_out - c0);
+                for row in m.chunks_exact(g.c_out) {
+                    pos[at..at + wq].copy_from_slice(&row[c0..c0 + wq]);
+                    at += wq;
+                }
+            }
+        }
+    }
     u
+}
+
+/// Output channels per panel of a transformed kernel: the block GEMMs then run as products
+/// of 32 columns, whose right operand the engine's own GEMM reads in place (no packing per
+/// block), instead of one product over all `c_out` columns.
+const PANEL: usize = 32;
+
+/// Whether [`transform_kernel`] lays `g`'s matrices out in panels: more than [`PANEL`]
+/// output channels, and at most 256 input channels, so that every output sums its `c_in`
+/// products as one chain whichever GEMM runs a panel (the own GEMM's `k` block is 256).
+fn panelled(g: &Conv2dGeometry) -> bool {
+    g.c_out > PANEL && g.c_in <= 256
 }
 
 /// Channel pairs per step of [`transform_range`].
@@ -225,6 +253,23 @@ pub fn conv2d_winograd_maxpool2(
         "conv2d_winograd_maxpool2: output length"
     );
     run(g, x, u, bias, out.into(), epilogue, true);
+}
+
+/// [`conv2d_winograd_maxpool2`] into a new vector: each block's pooled rows are
+/// zero-filled by the thread that computes them, in cache ([`super::fresh`]), instead of
+/// the whole output beforehand by the calling thread.
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub(crate) fn conv2d_winograd_maxpool2_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
+    fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true))
 }
 
 /// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
@@ -365,18 +410,22 @@ fn block(
     }
     // Position e of every tile: rows of `v` and `mm` POS vectors apart.
     let pair = g.c_in * g.c_out;
+    let panel = if panelled(g) { PANEL } else { g.c_out };
     for e in 0..POS {
         let ue = &u[e * pair..(e + 1) * pair];
-        matmul_strided(
-            nt,
-            g.c_out,
-            g.c_in,
-            &v[e * g.c_in..],
-            POS * g.c_in,
-            ue,
-            &mut mm[e * g.c_out..],
-            POS * g.c_out,
-        );
+        for c0 in (0..g.c_out).step_by(panel) {
+            let wq = panel.min(g.c_out - c0);
+            matmul_strided(
+                nt,
+                wq,
+                g.c_in,
+                &v[e * g.c_in..],
+                POS * g.c_in,
+                &ue[c0 * g.c_in..(c0 + wq) * g.c_in],
+                &mut mm[e * g.c_out + c0..],
+                POS * g.c_out,
+            );
+        }
     }
     if let Some(epilogue) = pool {
         pooled_rows(g, mm, bias, tr0, rows, ob, epilogue, &mut scratch);

@@ -243,8 +243,7 @@ pub fn conv2d_maxpool2_inference(
     let u = crate::ops::winograd_kernels::transformed(&g, kernel)?;
     let bias = bias.map(Tensor::as_f32).transpose()?;
     let (ph, pw) = (g.out_h / 2, g.out_w / 2);
-    let mut out = vec![0.0f32; g.n * ph * pw * g.c_out];
-    winograd::conv2d_winograd_maxpool2(&g, x.as_f32()?, &u, bias, &mut out, &|rows: &mut [f32]| {
+    let out = winograd::conv2d_winograd_maxpool2_vec(&g, x.as_f32()?, &u, bias, &|rows: &mut [f32]| {
         epilogue.run(rows)
     });
     Tensor::new(out, [g.n, ph, pw, g.c_out])
