@@ -226,28 +226,8 @@ impl<T: Into<Json>> From<Vec<T>> for Json {
     }
 }
 
-/// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`.
-pub fn python_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::new();
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c)
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+/// Python's `repr(str)`: single quotes unless the text holds `'` and no `"` (keras's own).
+pub use keras::utils::python_repr::python_str_repr;
 
 /// Python's `repr(float)` (`0.1`, `1e-05`, `1.0`, `nan`, `inf`).
 pub fn python_float_repr(v: f64) -> String {

@@ -25,7 +25,7 @@ pub mod numerical;
 pub mod plot_model;
 pub mod progbar;
 pub mod python_random;
-pub(crate) mod python_repr;
+pub mod python_repr;
 pub mod sequence;
 pub mod summary;
 pub mod text_dataset_utils;

@@ -7,7 +7,13 @@ use crate::callbacks::python_float_repr;
 
 /// `repr(value)` of the Python object `json.loads` makes from `v`: `None`, `True`, ints,
 /// floats as Python prints them (`1e-05`, `2.0`), quoted strings, lists and dicts.
-pub(crate) fn python_repr(v: &Value) -> String {
+///
+/// ```
+/// use keras::utils::python_repr::python_repr;
+/// let v = serde_json::json!({"units": 3, "use_bias": true, "rate": 1e-5, "name": null});
+/// assert_eq!(python_repr(&v), "{'units': 3, 'use_bias': True, 'rate': 1e-05, 'name': None}");
+/// ```
+pub fn python_repr(v: &Value) -> String {
     let mut out = String::new();
     write_repr(v, &mut out);
     out
@@ -47,7 +53,7 @@ fn write_repr(v: &Value, out: &mut String) {
 
 /// `repr(str)`: single quotes unless the text holds a `'` and no `"`; backslash escapes for
 /// the quote, `\`, `\n`, `\r`, `\t` and other control characters (`\x1b`).
-pub(crate) fn python_str_repr(s: &str) -> String {
+pub fn python_str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
