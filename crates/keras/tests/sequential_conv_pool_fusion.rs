@@ -85,3 +85,42 @@ fn small_convolution_falls_back() {
     assert_eq!(got.shape(), &[2, 1, 1, 16]);
     assert_bits(&got.to_f32_vec(), &layer_by_layer(&m, &x), "small");
 }
+
+/// W2's CNN at a small size, trained: the fused training op
+/// (`keras_engine::ops::conv2d_relu_maxpool2`) gives the losses and weights of the same
+/// model with a linear `Activation` between the convolution and the pooling (which keeps
+/// them apart), bit for bit, over a few Adam steps; odd and even convolution outputs.
+#[test]
+fn fused_training_matches_unfused() {
+    use keras::layers::Activation;
+    use keras::optimizers::Adam;
+    for &(h, w) in &[(18, 18), (17, 19)] {
+        let make = |split: bool| {
+            let mut m = Sequential::new();
+            m.add(Conv2D::new(16, [3, 3]).activation("relu").input_shape(&[h, w, 3])).unwrap();
+            m.add(Conv2D::new(32, [3, 3]).activation("relu")).unwrap();
+            if split {
+                m.add(Activation::new("linear")).unwrap();
+            }
+            m.add(MaxPooling2D::new([2, 2])).unwrap();
+            m.add(Flatten::new()).unwrap();
+            m.add(Dense::new(4).activation("softmax")).unwrap();
+            m.compile(Adam::new().learning_rate(0.01), "categorical_crossentropy", &[]).unwrap();
+            m
+        };
+        let (mut fused, mut split) = (make(false), make(true));
+        split.set_weights(&fused.get_weights()).unwrap();
+        let x = values(&[6, h, w, 3], 0.4);
+        let y =
+            Tensor::new((0..24).map(|i| if i % 5 == 0 { 1.0 } else { 0.0 }).collect::<Vec<f32>>(), [6, 4])
+                .unwrap();
+        for step in 0..3 {
+            let a = fused.train_on_batch(&x, &y, None).unwrap()["loss"];
+            let b = split.train_on_batch(&x, &y, None).unwrap()["loss"];
+            assert_eq!(a.to_bits(), b.to_bits(), "{h}x{w} loss at step {step}: {a} vs {b}");
+        }
+        for (i, (a, b)) in fused.get_weights().iter().zip(split.get_weights()).enumerate() {
+            assert_bits(&a.to_f32_vec(), &b.to_f32_vec(), &format!("{h}x{w} weight {i}"));
+        }
+    }
+}

@@ -382,6 +382,62 @@ pub fn max_pool2d_backward_vec<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], 
     fresh_vec(g.input_len(), |dx| max_pool2d_backward_into(g, dy, argmax, dx))
 }
 
+/// The channel sums of [`max_pool2d_backward`]'s `dx` (what [`super::conv::bias_grad`] of
+/// it gives, bit for bit) for 2x2 pooling with stride 2 and no padding, from `dy` and the
+/// winners alone: a fused convolution's bias gradient without reading `dx` again (four times
+/// `dy`'s size). Each sum runs over `dx`'s positions in order from 0.0 as `bias_grad`'s
+/// does: for each pooled row, the winners in the window's top row, then those in its bottom
+/// row; positions that did not win add `0.0`, which leaves such a sum unchanged (it is
+/// never `-0.0`: every term is `0.0 + dy`). Offsets outside `0..4` (the fused ReLU's
+/// [`super::winograd`] marks) win nowhere. Channels are split over the threads in blocks
+/// of 16. `db` is overwritten.
+///
+/// # Panics
+/// If `g` is not such a pooling or a buffer length does not match it (engine bugs).
+pub(crate) fn max_pool2x2_backward_channel_sums(
+    g: &Pool2dGeometry,
+    dy: &[f32],
+    argmax: &[u8],
+    db: &mut [f32],
+) {
+    assert!(g.ph == 2 && g.pw == 2 && g.disjoint_full_windows(), "max_pool2x2_backward_channel_sums: pool");
+    assert_eq!(dy.len(), g.output_len(), "max_pool2x2_backward_channel_sums: dy length");
+    assert_eq!(argmax.len(), g.output_len(), "max_pool2x2_backward_channel_sums: argmax length");
+    assert_eq!(db.len(), g.c, "max_pool2x2_backward_channel_sums: db length");
+    db.fill(0.0);
+    let (c, row) = (g.c, g.out_w * g.c);
+    if row == 0 {
+        return;
+    }
+    let blocks = c.div_ceil(16);
+    let threads = num_threads().min(blocks);
+    if threads < 2 || dy.len() < ELEMENTWISE_PARALLEL_MIN {
+        winner_sums(dy, argmax, row, c, 0, db);
+        return;
+    }
+    let per_task = blocks.div_ceil(threads) * 16;
+    db.par_chunks_mut(per_task)
+        .enumerate()
+        .for_each(|(i, part)| winner_sums(dy, argmax, row, c, i * per_task, part));
+}
+
+multiversion! {
+    /// `db[k] += ` the winners' `0.0 + dy` of channel `c0 + k` ([`max_pool2x2_backward_channel_sums`]),
+    /// pooled rows of `row` values, pixels of `c` channels.
+    fn winner_sums(dy: &[f32], argmax: &[u8], row: usize, c: usize, c0: usize, db: &mut [f32]) {
+        let w = db.len();
+        for (dr, ar) in dy.chunks_exact(row).zip(argmax.chunks_exact(row)) {
+            for top in [0u8, 1] {
+                for (d, a) in dr.chunks_exact(c).zip(ar.chunks_exact(c)) {
+                    for ((s, &d), &a) in db.iter_mut().zip(&d[c0..c0 + w]).zip(&a[c0..c0 + w]) {
+                        *s += if a >> 1 == top { 0.0 + d } else { 0.0 };
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// [`max_pool2d_backward`] on an [`Out`].
 fn max_pool2d_backward_into<T: WindowOffset>(g: &Pool2dGeometry, dy: &[f32], argmax: &[T], dx: Out<'_>) {
     assert_eq!(dy.len(), g.output_len(), "max_pool2d_backward: dy length");
@@ -621,6 +677,44 @@ mod tests {
             for (i, &a) in argmax.iter().enumerate() {
                 let at = winner_input_index(&g, i, a);
                 assert_eq!(x[at].to_bits(), want[i].to_bits(), "argmax points at the value");
+            }
+        }
+    }
+
+    /// The channel sums from the winners against `bias_grad` of the full backward, bit for
+    /// bit: odd sizes (rows and columns no window covers), several images, channel counts
+    /// around the 16-channel blocks, NaNs, `-0.0` and infinities in `dy`, ties in `x`, and
+    /// winners marked as passing nothing (offset + 4).
+    #[test]
+    fn winner_channel_sums_match_bias_grad_of_the_backward() {
+        for &(n, h, w, c) in &[(3, 7, 9, 1), (2, 28, 28, 64), (2, 13, 11, 33), (40, 6, 6, 16)] {
+            let g = Pool2dGeometry::new([n, h, w, c], [2, 2], [2, 2], false).unwrap();
+            let mut x = rand_vec(g.input_len(), c as u64);
+            x.iter_mut().step_by(7).for_each(|v| *v = 0.25);
+            let mut out = vec![0.0; g.output_len()];
+            let mut argmax = vec![0u8; g.output_len()];
+            max_pool2d_forward(&g, &x, &mut out, &mut argmax);
+            for (i, a) in argmax.iter_mut().enumerate() {
+                if i % 5 == 2 {
+                    *a += 4;
+                }
+            }
+            let mut dy = rand_vec(g.output_len(), 7 + c as u64);
+            for (i, v) in dy.iter_mut().enumerate() {
+                match i % 97 {
+                    3 => *v = -0.0,
+                    50 => *v = f32::INFINITY,
+                    _ => {}
+                }
+            }
+            dy[g.output_len() / 2] = f32::NAN;
+            let dx = max_pool2d_backward_vec(&g, &dy, &argmax);
+            let mut want = vec![0.0; c];
+            crate::kernels::conv::bias_grad(&dx, c, &mut want);
+            let mut got = vec![f32::NAN; c];
+            max_pool2x2_backward_channel_sums(&g, &dy, &argmax, &mut got);
+            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?} channel {k}: {a} vs {b}", (n, h, w, c));
             }
         }
     }

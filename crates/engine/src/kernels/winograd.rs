@@ -210,7 +210,7 @@ pub fn conv2d_winograd(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
     assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
-    run(g, x, u, bias, out.into(), epilogue, false);
+    run(g, x, u, bias, out.into(), epilogue, false, None);
 }
 
 /// [`conv2d_winograd`] into a new vector: each block of output rows is zero-filled by the
@@ -226,7 +226,7 @@ pub fn conv2d_winograd_vec(
     bias: Option<&[f32]>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
-    fresh_vec(g.output_len(), |out| run(g, x, u, bias, out, epilogue, false))
+    fresh_vec(g.output_len(), |out| run(g, x, u, bias, out, epilogue, false, None))
 }
 
 /// [`conv2d_winograd`] with `epilogue`, then 2x2 max pooling with stride 2 and `valid`
@@ -252,7 +252,7 @@ pub fn conv2d_winograd_maxpool2(
         g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out,
         "conv2d_winograd_maxpool2: output length"
     );
-    run(g, x, u, bias, out.into(), epilogue, true);
+    run(g, x, u, bias, out.into(), epilogue, true, None);
 }
 
 /// [`conv2d_winograd_maxpool2`] into a new vector: each block's pooled rows are
@@ -269,10 +269,37 @@ pub(crate) fn conv2d_winograd_maxpool2_vec(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
     let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
-    fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true))
+    fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true, None))
 }
 
-/// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]).
+/// [`conv2d_winograd_maxpool2_vec`] for training: also the winner of every pooled value, as
+/// [`super::pool::max_pool2d_forward`] records it (the first maximum's row-major offset in
+/// its 2x2 window, `0..4`), plus [`NOT_POSITIVE`] where the pooled value is not above zero
+/// (a NaN included): a ReLU before the pool passes no gradient there. The pooled values
+/// are those of [`conv2d_winograd_maxpool2`].
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub(crate) fn conv2d_winograd_maxpool2_argmax_vec(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    u: &[f32],
+    bias: Option<&[f32]>,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> (Vec<f32>, Vec<u8>) {
+    let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
+    let mut argmax = vec![0u8; len];
+    let out = fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true, Some(&mut argmax)));
+    (out, argmax)
+}
+
+/// Added by [`conv2d_winograd_maxpool2_argmax_vec`] to a winner's offset where the pooled
+/// value is not above zero: the offset then matches no position of the window.
+pub(crate) const NOT_POSITIVE: u8 = 4;
+
+/// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]; with `argmax`, one per
+/// pooled value: [`conv2d_winograd_maxpool2_argmax_vec`]).
+#[allow(clippy::too_many_arguments)]
 fn run(
     g: &Conv2dGeometry,
     x: &[f32],
@@ -281,7 +308,12 @@ fn run(
     out: Out<'_>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
     pooled: bool,
+    argmax: Option<&mut [u8]>,
 ) {
+    assert!(pooled || argmax.is_none(), "conv2d_winograd: winners of an unpooled output");
+    if let Some(a) = &argmax {
+        assert_eq!(a.len(), out.len(), "conv2d_winograd: argmax length");
+    }
     assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
     assert_eq!(x.len(), g.input_len(), "conv2d_winograd: input length");
     assert_eq!(u.len(), transformed_kernel_len(g), "conv2d_winograd: kernel length");
@@ -311,26 +343,34 @@ fn run(
     } else {
         (g.out_w * g.c_out, &|tr: usize| M.min(g.out_h - (tr % th) * M))
     };
-    let mut blocks: Vec<(usize, usize, Out<'_>)> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
+    type Task<'o> = (usize, usize, Out<'o>, Option<&'o mut [u8]>);
+    let mut blocks: Vec<Task<'_>> = Vec::with_capacity(tile_rows.div_ceil(rows_per));
     let mut rest = out;
+    let mut rest_arg = argmax;
     let mut tr0 = 0;
     while tr0 < tile_rows {
         let tr1 = (tr0 + rows_per).min(tile_rows);
         let len: usize = (tr0..tr1).map(|tr| out_rows_of(tr) * row_len).sum();
         let (head, tail) = rest.split_at(len);
-        blocks.push((tr0, tr1 - tr0, head));
+        let arg = rest_arg.take().map(|a| {
+            let (h, t) = a.split_at_mut(len);
+            rest_arg = Some(t);
+            h
+        });
+        blocks.push((tr0, tr1 - tr0, head, arg));
         rest = tail;
         tr0 = tr1;
     }
     // The blocks cover the whole output (`rest` is empty).
     rest.writable();
-    let run = |(tr0, rows, ob): (usize, usize, Out<'_>)| {
+    let run = |(tr0, rows, ob, arg): Task<'_>| {
         // `block` writes every element of its output rows: each tile row's output rows,
         // every column through its tiles' `cols` (pooled: every pooled row and column
         // through `pool_tile`), so a fresh block is zero-filled only here, in cache.
         let ob = ob.writable();
         if pooled {
-            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, Some(epilogue)));
+            let pool = Some((epilogue, arg));
+            with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, pool));
         } else {
             with_buffers(|bufs| block(g, x, u, bias, tr0, rows, ob, bufs, None));
             epilogue(ob);
@@ -345,6 +385,9 @@ fn run(
 
 /// What runs on output pixels (whole pixels of `c_out` channels) before they are stored.
 type Epilogue<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
+
+/// A pooled block's epilogue and, for training, the winners of its pooled values.
+type Pooling<'a> = (Epilogue<'a>, Option<&'a mut [u8]>);
 
 /// A block's transformed input and GEMM output.
 type Buffers = (Vec<f32>, Vec<f32>);
@@ -382,7 +425,7 @@ fn block(
     rows: usize,
     ob: &mut [f32],
     bufs: &mut Buffers,
-    pool: Option<Epilogue<'_>>,
+    pool: Option<Pooling<'_>>,
 ) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let nt = rows * tw;
@@ -427,8 +470,8 @@ fn block(
             );
         }
     }
-    if let Some(epilogue) = pool {
-        pooled_rows(g, mm, bias, tr0, rows, ob, epilogue, &mut scratch);
+    if let Some((epilogue, argmax)) = pool {
+        pooled_rows(g, mm, bias, tr0, rows, ob, argmax, epilogue, &mut scratch);
         return;
     }
     // Output rows of the block start at the first tile row's first output row.
@@ -448,7 +491,8 @@ fn block(
 
 /// The pooled output of a block's tiles ([`conv2d_winograd_maxpool2`]): each tile's 4x4
 /// pixels go to a small buffer, through `epilogue`, and its (up to) four 2x2 windows inside
-/// the pooled output are reduced into `ob`, the block's pooled rows.
+/// the pooled output are reduced into `ob`, the block's pooled rows (with `argmax`, their
+/// winners too: [`conv2d_winograd_maxpool2_argmax_vec`]).
 #[allow(clippy::too_many_arguments)]
 fn pooled_rows(
     g: &Conv2dGeometry,
@@ -457,6 +501,7 @@ fn pooled_rows(
     tr0: usize,
     rows: usize,
     ob: &mut [f32],
+    mut argmax: Option<&mut [u8]>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
     scratch: &mut Window,
 ) {
@@ -471,6 +516,7 @@ fn pooled_rows(
         let ty = (tr0 + r) % th;
         let prows = 2usize.min(ph.saturating_sub(ty * 2));
         let orows = &mut ob[row_base..row_base + prows * prow_len];
+        let mut arows = argmax.as_deref_mut().map(|a| &mut a[row_base..row_base + prows * prow_len]);
         row_base += prows * prow_len;
         if prows == 0 {
             continue;
@@ -495,7 +541,10 @@ fn pooled_rows(
             for row in tile.chunks_exact_mut(tile_row).take(2 * prows) {
                 epilogue(&mut row[..2 * pcols * c]);
             }
-            pool_tile(&tile, c, prows, pcols, orows, prow_len, tx * 2);
+            match arows.as_deref_mut() {
+                Some(arows) => pool_tile_argmax(&tile, c, prows, pcols, orows, arows, prow_len, tx * 2),
+                None => pool_tile(&tile, c, prows, pcols, orows, prow_len, tx * 2),
+            }
         }
     }
 }
@@ -517,6 +566,43 @@ multiversion! {
                     m = if bv > m { bv } else { m };
                     m = if dv > m { dv } else { m };
                     *ov = if ev > m { ev } else { m };
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// [`pool_tile`] that also writes each pooled value's winner into `arows` (laid out as
+    /// `orows`): the offset `0..4` of the first maximum in its window, in the comparison
+    /// order of [`super::pool::max_pool2d_forward`], plus [`NOT_POSITIVE`] where the
+    /// maximum is not above zero.
+    #[allow(clippy::too_many_arguments)]
+    fn pool_tile_argmax(
+        tile: &[f32],
+        c: usize,
+        prows: usize,
+        pcols: usize,
+        orows: &mut [f32],
+        arows: &mut [u8],
+        prow_len: usize,
+        px0: usize,
+    ) {
+        let tile_row = M * c;
+        for pi in 0..prows {
+            let (r0, r1) = (&tile[2 * pi * tile_row..][..tile_row], &tile[(2 * pi + 1) * tile_row..][..tile_row]);
+            for pj in 0..pcols {
+                let at = pi * prow_len + (px0 + pj) * c;
+                let (o, ao) = (&mut orows[at..][..c], &mut arows[at..][..c]);
+                let (a, b) = (&r0[2 * pj * c..][..c], &r0[(2 * pj + 1) * c..][..c]);
+                let (d, e) = (&r1[2 * pj * c..][..c], &r1[(2 * pj + 1) * c..][..c]);
+                for (((((ov, av), &a), &b), &d), &e) in o.iter_mut().zip(ao.iter_mut()).zip(a).zip(b).zip(d).zip(e) {
+                    let (mut m, mut k) = (a, 0u8);
+                    (m, k) = if b > m { (b, 1) } else { (m, k) };
+                    (m, k) = if d > m { (d, 2) } else { (m, k) };
+                    (m, k) = if e > m { (e, 3) } else { (m, k) };
+                    *ov = m;
+                    *av = if m > 0.0 { k } else { k + NOT_POSITIVE };
                 }
             }
         }
@@ -1292,6 +1378,56 @@ mod tests {
             assert!(want.iter().any(|v| v.is_nan()) && want.iter().any(|v| !v.is_nan()));
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(a.to_bits(), b.to_bits(), "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co, same));
+            }
+        }
+    }
+
+    /// The training variant of the fused pooling against [`conv2d_winograd`] then
+    /// [`crate::kernels::pool::max_pool2d_forward`], bit for bit in the values and equal in
+    /// the winners (plus [`NOT_POSITIVE`] where the value is not above zero): a ReLU (ties
+    /// at zero, whole windows of zeros), NaNs and infinities, odd sizes, several blocks.
+    /// Run under `KERAS_ISA=baseline` and `KERAS_ISA=avx2` too for the other instruction
+    /// sets.
+    #[test]
+    fn fused_max_pool_winners_match_the_pool() {
+        use crate::kernels::pool::{max_pool2d_forward, Pool2dGeometry};
+        for &(n, h, w, ci, co, same) in &[
+            (1, 9, 7, 16, 16, true),
+            (2, 13, 11, 20, 33, false),
+            (2, 30, 29, 32, 64, false),
+            (5, 32, 32, 16, 24, false),
+        ] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let x = values(g.input_len(), 0.3);
+            let k = values(g.kernel_len(), 1.1);
+            let bias = values(co, 2.0);
+            // ReLU, with NaN for about one value in ten and +inf for about one in twenty.
+            let epi = |rows: &mut [f32]| {
+                for v in rows.iter_mut() {
+                    let f = (*v * 100.0).fract().abs();
+                    *v = if f < 0.1 {
+                        f32::NAN
+                    } else if f > 0.95 {
+                        f32::INFINITY
+                    } else {
+                        v.max(0.0)
+                    };
+                }
+            };
+            let u = transform_kernel(&g, &k);
+            let mut full = vec![f32::NAN; g.output_len()];
+            conv2d_winograd(&g, &x, &u, Some(&bias), &mut full, &epi);
+            let pg = Pool2dGeometry::new([n, g.out_h, g.out_w, co], [2, 2], [2, 2], false).unwrap();
+            let mut want = vec![0.0; pg.output_len()];
+            let mut want_arg = vec![0u8; pg.output_len()];
+            max_pool2d_forward(&pg, &full, &mut want, &mut want_arg);
+            let (got, got_arg) = conv2d_winograd_maxpool2_argmax_vec(&g, &x, &u, Some(&bias), &epi);
+            assert!(want.iter().any(|v| v.is_nan()) && want.contains(&0.0));
+            assert!(want.iter().any(|v| *v > 0.0) && want.iter().any(|v| v.is_infinite()));
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?} at {i}: {a} vs {b}", (n, h, w, ci, co, same));
+                let tag = if *b > 0.0 { 0 } else { NOT_POSITIVE };
+                assert_eq!(got_arg[i], want_arg[i] + tag, "winner {:?} at {i}", (n, h, w, ci, co, same));
             }
         }
     }

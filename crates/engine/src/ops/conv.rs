@@ -158,6 +158,79 @@ pub fn conv2d(
     )
 }
 
+/// [`conv2d`] with a fused ReLU followed by 2x2 max pooling with stride 2 and `valid`
+/// padding ([`max_pool2d`]`(y, [2, 2], [2, 2], false)`: Keras `Conv2D(..., activation="relu")`
+/// then `MaxPooling2D()`), differentiable, in one op. Where the convolution runs by
+/// Winograd on the host and a tape records, the pooling is fused into its output transform:
+/// the convolution's output is never written, only the pooled values and one byte per
+/// pooled value (its window's winner, and whether it is above zero, which is all the ReLU's
+/// and the pool's gradients read). Elsewhere the two ops run one after the other. Either way
+/// the values and the gradients are bit-identical to the two ops.
+///
+/// ```
+/// use keras_engine::ops::{conv2d_relu_maxpool2, max_pool2d, conv2d, Unary};
+/// use keras_engine::Tensor;
+/// let x = Tensor::new((0..16).map(|v| v as f32 - 8.0).collect::<Vec<_>>(), [1, 4, 4, 1]).unwrap();
+/// let k = Tensor::new(vec![1.0], [1, 1, 1, 1]).unwrap();
+/// let y = conv2d_relu_maxpool2(&x, &k, None, [1, 1], [1, 1], false).unwrap();
+/// assert_eq!(y.to_f32_vec(), vec![0.0, 0.0, 5.0, 7.0]);
+/// let two = max_pool2d(&conv2d(&x, &k, None, [1, 1], [1, 1], false, Unary::Relu).unwrap(), [2, 2], [2, 2], false);
+/// assert_eq!(y.to_f32_vec(), two.unwrap().to_f32_vec());
+/// ```
+pub fn conv2d_relu_maxpool2(
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    strides: [usize; 2],
+    dilation: [usize; 2],
+    same_padding: bool,
+) -> Result<Tensor> {
+    let padding = if same_padding { ConvPadding::Same } else { ConvPadding::Valid };
+    let g = conv2d_geometry(x, kernel, bias, strides, dilation, padding)?;
+    let fused = crate::autodiff::is_recording()
+        && !x.device().is_cuda()
+        && !kernel.device().is_cuda()
+        && winograd::eligible(&g)
+        && g.out_h >= 2
+        && g.out_w >= 2;
+    if !fused {
+        let y = conv2d(x, kernel, bias, strides, dilation, same_padding, Unary::Relu)?;
+        return max_pool2d(&y, [2, 2], [2, 2], false);
+    }
+    let pg = pool2d_geometry([g.n, g.out_h, g.out_w, g.c_out], [2, 2], [2, 2], false)?;
+    let u = crate::ops::winograd_kernels::transformed(&g, kernel)?;
+    let bias_vals = bias.map(Tensor::as_f32).transpose()?;
+    let relu = |rows: &mut [f32]| Unary::Relu.apply_slice(rows);
+    let (out, argmax) = winograd::conv2d_winograd_maxpool2_argmax_vec(&g, x.as_f32()?, &u, bias_vals, &relu);
+    let out = Tensor::from_f32_unchecked(out, vec![pg.n, pg.out_h, pg.out_w, pg.c]);
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    record_owned_reading(
+        out,
+        &inputs,
+        Reads { output: false, input_values: true },
+        Box::new(move |gy, y, inputs| {
+            drop(y);
+            // The pool's gradient where the winner was above zero (its offset plus
+            // NOT_POSITIVE matches no position otherwise), zero elsewhere: the pool's
+            // gradient with the ReLU's mask applied, the bits of the two ops' backward.
+            let dy = gy.as_f32()?;
+            let dpre = pool::max_pool2d_backward_vec(&pg, dy, &argmax);
+            // The bias gradient (`dpre`'s channel sums) from the pooled gradient, a quarter
+            // of `dpre`'s size, with the same bits.
+            let db = (inputs.len() == 3).then(|| {
+                let mut db = vec![0.0f32; g.c_out];
+                pool::max_pool2x2_backward_channel_sums(&pg, dy, &argmax, &mut db);
+                Tensor::from_f32_unchecked(db, vec![g.c_out])
+            });
+            drop(gy);
+            let mut grads = conv2d_grads(&g, &dpre, &inputs[..2])?;
+            grads.extend(db.map(Some));
+            Ok(grads)
+        }),
+    )
+}
+
 /// The gradients of a convolution's input, kernel and bias (each when wanted) from the
 /// gradient `dpre` of its output before the activation.
 fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
@@ -321,6 +394,65 @@ mod tests {
         }
         assert!(conv2d(&w, &w, None, [1, 1], [1, 1], false, Unary::Linear).is_err());
         assert!(conv2d(&t(&[1, 2, 2, 3], 0.0), &w, None, [1, 1], [1, 1], false, Unary::Linear).is_err());
+    }
+
+    /// The fused op against the two ops it replaces, bit for bit in the values and in every
+    /// gradient (whose finite-difference checks are `conv2d_grads_with_fused_activation` and
+    /// `pooling_grads`): Winograd shapes with odd outputs (a row and a column the pool
+    /// drops), both paddings, with and without bias, ReLU zeros and a NaN in the input.
+    #[test]
+    fn conv2d_relu_maxpool2_matches_the_two_ops() {
+        use crate::autodiff::GradientTape;
+        let bits = |t: &Tensor| t.to_f32_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let w = t(&[3, 3, 16, 32], 1.0);
+        let b = t(&[32], 2.0);
+        for (shape, same) in [([2, 15, 13, 16], false), ([1, 17, 16, 16], true)] {
+            let mut xv = t(&shape, 0.1).to_f32_vec();
+            xv[1234] = f32::NAN;
+            let x = Tensor::new(xv, shape).unwrap();
+            let g = conv2d_geometry(
+                &x,
+                &w,
+                None,
+                [1, 1],
+                [1, 1],
+                if same { ConvPadding::Same } else { ConvPadding::Valid },
+            );
+            assert!(winograd::eligible(&g.unwrap()), "the fused path runs");
+            for bias in [None, Some(&b)] {
+                let run = |fused: bool| {
+                    let (xs, ws) = (x.requiring_grad(), w.requiring_grad());
+                    let bs = bias.map(|b| b.requiring_grad());
+                    let tape = GradientTape::new();
+                    let y = if fused {
+                        conv2d_relu_maxpool2(&xs, &ws, bs.as_ref(), [1, 1], [1, 1], same).unwrap()
+                    } else {
+                        let c = conv2d(&xs, &ws, bs.as_ref(), [1, 1], [1, 1], same, Unary::Relu).unwrap();
+                        max_pool2d(&c, [2, 2], [2, 2], false).unwrap()
+                    };
+                    let weights = t(y.shape(), 3.0);
+                    let loss = crate::ops::sum_all(&crate::ops::mul(&y, &weights).unwrap()).unwrap();
+                    let mut wrt = vec![&xs, &ws];
+                    wrt.extend(bs.as_ref());
+                    let grads = tape.gradient(&loss, &wrt).unwrap();
+                    let mut out = vec![bits(&y)];
+                    out.extend(grads.iter().map(|g| bits(g.as_ref().unwrap())));
+                    out
+                };
+                let (fused, two) = (run(true), run(false));
+                assert_eq!(fused.len(), two.len());
+                for (i, (a, b)) in fused.iter().zip(&two).enumerate() {
+                    assert_eq!(
+                        a,
+                        b,
+                        "output / gradient {i} ({shape:?}, same {same}, bias {})",
+                        bias.is_some()
+                    );
+                }
+            }
+        }
+        let x = t(&[1, 9, 8, 16], 0.4);
+        assert!(conv2d_relu_maxpool2(&x, &t(&[3, 3, 8, 32], 0.0), None, [1, 1], [1, 1], false).is_err());
     }
 
     #[test]

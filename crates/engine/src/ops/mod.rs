@@ -49,7 +49,7 @@ mod winograd_kernels;
 
 pub use activation_ops::{glu, sparsemax};
 pub use combine::{concat, maximum, minimum};
-pub use conv::{avg_pool2d, conv2d, max_pool2d};
+pub use conv::{avg_pool2d, conv2d, conv2d_relu_maxpool2, max_pool2d};
 pub use conv3d::{conv3d, conv3d_transpose, pool3d};
 pub use conv_ext::{conv2d_ext, conv2d_transpose, conv_transpose_output_len, depthwise_conv2d, ConvPadding};
 pub use dropout::{dropout_with_mask, keep_flags};

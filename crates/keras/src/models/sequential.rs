@@ -126,10 +126,9 @@ impl Stack {
             if std::mem::take(&mut skip) {
                 continue;
             }
-            if mask.is_none() && !ctx.training {
-                if let Some(y) =
-                    conv_maxpool_inference(layer.as_ref(), self.layers.get(i + 1).map(|l| l.as_ref()), &h)
-                {
+            if mask.is_none() {
+                let next = self.layers.get(i + 1).map(|l| l.as_ref());
+                if let Some(y) = conv_maxpool(layer.as_ref(), next, &h, ctx.training) {
                     h = y?;
                     skip = true;
                     continue;
@@ -147,12 +146,18 @@ impl Stack {
     }
 }
 
-/// At inference, a Conv2D (its activation included) and the 2x2, stride-2 MaxPooling2D
-/// right after it in one fused op that writes only the pooled output
-/// ([`keras_engine::ops::conv2d_maxpool2_inference`], bit-identical to the two calls);
-/// `None` where the pair does not qualify (no such pair, an activity regularizer, an input
-/// or output shape either layer refuses: those run unfused and report their own errors).
-fn conv_maxpool_inference(layer: &dyn Layer, next: Option<&dyn Layer>, x: &Tensor) -> Option<Result<Tensor>> {
+/// A Conv2D (its activation included) and the 2x2, stride-2 MaxPooling2D right after it in
+/// one fused op that writes only the pooled output: at inference
+/// [`keras_engine::ops::conv2d_maxpool2_inference`], in training (a ReLU only)
+/// [`keras_engine::ops::conv2d_relu_maxpool2`], both bit-identical to the two calls; `None`
+/// where the pair does not qualify (no such pair, an activity regularizer, an input or
+/// output shape either layer refuses: those run unfused and report their own errors).
+fn conv_maxpool(
+    layer: &dyn Layer,
+    next: Option<&dyn Layer>,
+    x: &Tensor,
+    training: bool,
+) -> Option<Result<Tensor>> {
     let conv = layer.as_any().downcast_ref::<layers::Conv2D>()?;
     let pool = next?;
     if !pool.as_any().downcast_ref::<layers::MaxPooling2D>()?.halves_channels_last()
@@ -164,7 +169,11 @@ fn conv_maxpool_inference(layer: &dyn Layer, next: Option<&dyn Layer>, x: &Tenso
     let known: Vec<Option<usize>> = x.shape().iter().map(|&d| Some(d)).collect();
     let conv_shape = layer.compute_output_shape(&known).ok()?;
     pool.compute_output_shape(&conv_shape).ok()?;
-    conv.call_maxpool2_inference(x)
+    if training {
+        conv.call_relu_maxpool2_training(x)
+    } else {
+        conv.call_maxpool2_inference(x)
+    }
 }
 
 /// The one input of a Sequential model, or Keras's error for any other number of arrays.

@@ -85,4 +85,28 @@ impl Conv2D {
         let y = ops::conv2d_maxpool2_inference(x, kernel.value(), bias, s, d, a.engine_padding(), &epilogue);
         Some(y.map_err(Error::from))
     }
+
+    /// The layer's call with its ReLU followed by 2x2 max pooling with stride 2 and `valid`
+    /// padding, differentiable, for training ([`ops::conv2d_relu_maxpool2`]: the pooling is
+    /// fused into a Winograd convolution's output transform, with the same values and
+    /// gradients as the two calls); `None` where the layer cannot run it (an activation other
+    /// than ReLU, grouped, channels-first, a pending error). The caller checks that the
+    /// pooling applies to this layer's output shape.
+    pub(crate) fn call_relu_maxpool2_training(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        let a = &self.args;
+        if a.groups > 1 || !a.channels_last() || self.base.pending_error.is_some() {
+            return None;
+        }
+        if a.activation.fusable()? != Unary::Relu {
+            return None;
+        }
+        let kernel = self.kernels.first()?;
+        if let Err(e) = a.check_call_input(&self.base.name, x, a.built_channels(kernel)) {
+            return Some(Err(e));
+        }
+        let bias = self.bias.as_ref().map(|b| b.value());
+        let (s, d) = (arr(&a.strides), arr(&a.dilation_rate));
+        let y = ops::conv2d_relu_maxpool2(x, kernel.value(), bias, s, d, a.same());
+        Some(y.map_err(Error::from))
+    }
 }
