@@ -224,6 +224,21 @@ fn per_step_dx(t: usize, b: usize, d: usize, gu: usize) -> bool {
         && !matches!(parallelism_for(t * b, d, gu), gemm::Parallelism::None)
 }
 
+/// Whether the backward pass computes the kernel's and the recurrent kernel's gradients side
+/// by side, one single-threaded `gemm` each (`rayon::join`), instead of one after the other,
+/// each split over the threads: with two threads each GEMM then runs whole on one core with
+/// no split of its packing. Measured on an Intel Xeon (Emerald Rapids, `gemm_shapes`,
+/// 128 x 512 x 2560 with `A^T`, W3's shape): 1,753-2,391 us on two threads against
+/// 2,578-2,668 us on one, so the pair takes ~2.6 ms side by side against ~3.5 ms in turn.
+/// `gemm` sums each element in the same blocks of `k` whatever its threads (tested), so the
+/// bits are the same either way. Not inside a pool worker (no second thread to run the other
+/// half), and not for products too small to split anyway.
+fn weight_grads_side_by_side(d: usize, u: usize, gu: usize, k: usize) -> bool {
+    !one_gemm_forced()
+        && crate::parallel::num_threads() >= 2
+        && !matches!(parallelism_for(d.max(u), gu, k), gemm::Parallelism::None)
+}
+
 /// The input projection `x @ kernel + bias` (`(rows, n)` from `(rows, k)` and `(k, n)`). With
 /// a bias and `k <= 512`, the output starts as the bias rows and the GEMM adds its products
 /// to them: `gemm` computes `bias + sum` once per element, the same float32 addition as the
@@ -1383,25 +1398,25 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     } else {
         None
     };
-    let dk = if ins[1].tracks_grad() {
+    // The weight gradients `dW = X^T dZ` and `dU = H^T dZ` (k = T * B, 2560 for W3): side by
+    // side, one thread each, where both are wanted; see [`weight_grads_side_by_side`].
+    let hm: &[f32] = if sv.rdrop.is_some() { &sv.hin } else { &sv.hs[..t * bu] };
+    let kernel_grad = |parallel: bool| {
         let mut dw = vec![0.0f32; d * gu];
-        mm(d, gu, t * b, &sv.xs, Trans::Yes, &dz, Trans::No, &mut dw, false);
-        Some(Tensor::from_f32_unchecked(dw, vec![d, gu]))
-    } else {
-        None
+        sgemm((d, gu, t * b), &sv.xs, (1, d), &dz, (gu, 1), &mut dw, gu, false, parallel);
+        dw
     };
-    let drk = if ins[2].tracks_grad() {
-        let hm: &[f32] = if sv.rdrop.is_some() { &sv.hin } else { &sv.hs[..t * bu] };
+    let recurrent_grad = |parallel: bool| {
         let mut dr = vec![0.0f32; u * gu];
         match cell {
             RnnCell::Simple | RnnCell::Lstm => {
-                mm(u, gu, t * b, hm, Trans::Yes, &dz, Trans::No, &mut dr, false);
+                sgemm((u, gu, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false, parallel);
             }
             RnnCell::Gru { reset_after: true } => {
-                mm(u, gu, t * b, hm, Trans::Yes, &drec, Trans::No, &mut dr, false);
+                sgemm((u, gu, t * b), hm, (1, u), &drec, (gu, 1), &mut dr, gu, false, parallel);
             }
             RnnCell::Gru { reset_after: false } => {
-                sgemm((u, 2 * u, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false, true);
+                sgemm((u, 2 * u, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false, parallel);
                 sgemm(
                     (u, u, t * b),
                     &sv.aux,
@@ -1411,14 +1426,21 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
                     &mut dr[2 * u..],
                     gu,
                     false,
-                    true,
+                    parallel,
                 );
             }
         }
-        Some(Tensor::from_f32_unchecked(dr, vec![u, gu]))
-    } else {
-        None
+        dr
     };
+    let (want_k, want_r) = (ins[1].tracks_grad(), ins[2].tracks_grad());
+    let (dw, dr) = if want_k && want_r && weight_grads_side_by_side(d, u, gu, t * b) {
+        let (dw, dr) = rayon::join(|| kernel_grad(false), || recurrent_grad(false));
+        (Some(dw), Some(dr))
+    } else {
+        (want_k.then(|| kernel_grad(true)), want_r.then(|| recurrent_grad(true)))
+    };
+    let dk = dw.map(|dw| Tensor::from_f32_unchecked(dw, vec![d, gu]));
+    let drk = dr.map(|dr| Tensor::from_f32_unchecked(dr, vec![u, gu]));
     let mut grads = vec![dx, dk, drk];
     if sv.has_bias {
         let mut db = vec![0.0f32; if reset_after { 2 * gu } else { gu }];
@@ -1799,6 +1821,27 @@ mod tests {
     /// End to end: the per-step input projection (forward) and input gradient (backward)
     /// give outputs and gradients with the bits of the one-GEMM paths, for every cell, both
     /// directions, both output kinds, with and without a mask, with a bias and initial states.
+    #[test]
+    fn weight_gradient_gemms_give_the_same_bits_on_one_thread_as_split() {
+        // `weight_grads_side_by_side` runs each on one thread: W3's shape (k = 2560 spans
+        // several of gemm's depth blocks), a small one, and odd sizes.
+        if crate::parallel::num_threads() < 2 {
+            eprintln!("SKIP weight_gradient_gemms_give_the_same_bits_on_one_thread_as_split: one thread");
+            return;
+        }
+        for (m, n, k) in [(128, 512, 2560), (64, 256, 64), (100, 384, 3001)] {
+            assert!(weight_grads_side_by_side(m, m, n, k), "{m} {n} {k}");
+            let a = t(k * m, &[k, m], 0.5, 1.0).to_f32_vec();
+            let b = t(k * n, &[k, n], 1.5, 0.7).to_f32_vec();
+            let run = |parallel: bool| {
+                let mut c = vec![0.0f32; m * n];
+                sgemm((m, n, k), &a, (1, m), &b, (n, 1), &mut c, n, false, parallel);
+                c.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+            };
+            assert_eq!(run(true), run(false), "{m} x {n} x {k}");
+        }
+    }
+
     #[test]
     fn per_step_projection_and_input_gradient_match_the_one_gemm_paths_bit_for_bit() {
         let (b, tt, d, u) = (8, 8, 64, 64);
