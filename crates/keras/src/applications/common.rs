@@ -358,22 +358,6 @@ impl ApplicationArgs {
     }
 }
 
-/// Python's `float` of an option given as `f32` (`0.35` is 0.35, not 0.3499999940395355), so
-/// that `int(filters * alpha)` and `f"{alpha:0.2f}"` come out as in Keras.
-pub(crate) fn py_float(v: f32) -> f64 {
-    v.to_string().parse().unwrap_or(v as f64)
-}
-
-/// Python's `str` of that float (`0.35`, `1.0`), as Keras's messages show it.
-pub(crate) fn py_float_str(v: f32) -> String {
-    let f = py_float(v);
-    if f.is_finite() && f.fract() == 0.0 {
-        format!("{f:.1}")
-    } else {
-        f.to_string()
-    }
-}
-
 pub(crate) use crate::utils::warnings::warn;
 
 /// A layer made by `make` and called `name`, without using up an automatic name: Keras

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::utils::python_repr::{py_dims, py_shape};
 use crate::utils::{get_file, GetFileArgs};
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -22,14 +23,6 @@ pub const CLASS_INDEX_FNAME: &str = "imagenet_class_index.json";
 const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
 const TORCH_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const TORCH_STD: [f32; 3] = [0.229, 0.224, 0.225];
-
-/// Python's spelling of a shape tuple: `(2, 10)`, `(1000,)`.
-pub(crate) fn python_shape(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
-    }
-}
 
 /// Preprocesses a batch of images (or one image) with values in `[0, 255]`, as Keras's
 /// `imagenet_utils.preprocess_input` does:
@@ -86,7 +79,7 @@ pub fn preprocess_input(x: &Tensor, data_format: Option<&str>, mode: &str) -> Re
             "preprocess_input (mode={mode}) expects 3 color channels on the {} axis; received an input of \
              shape {}",
             if channels_first { "channels_first" } else { "channels_last" },
-            python_shape(&shape)
+            py_dims(&shape)
         );
     }
     let channels = shape[axis];
@@ -235,7 +228,7 @@ impl ClassIndex {
                 Shape,
                 "`decode_predictions` expects a batch of predictions (i.e. a 2D array of shape (samples, \
                  classes)). Received array with shape: {}",
-                python_shape(shape)
+                py_dims(shape)
             );
         }
         let (rows, classes) = (shape[0], shape[1]);
@@ -283,7 +276,7 @@ fn check_imagenet_preds(preds: &Tensor) -> Result<()> {
             Shape,
             "`decode_predictions` expects a batch of predictions (i.e. a 2D array of shape (samples, 1000)). \
              Received array with shape: {}",
-            python_shape(shape)
+            py_dims(shape)
         );
     }
     Ok(())
@@ -359,15 +352,6 @@ pub fn decode_predictions_with(
     class_index.decode(preds, top)
 }
 
-/// Python's spelling of a shape tuple with unknown dimensions: `(None, None, 3)`.
-fn python_dims(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".to_string(), |v| v.to_string())).collect();
-    match parts.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", parts.join(", ")),
-    }
-}
-
 /// Keras's `obtain_input_shape`: the input shape an application model is built with, from the
 /// user's `input_shape` (`None` for unknown dimensions), the model's `default_size` and
 /// `min_size`, and whether a classifier that needs a static shape follows (`require_flatten`,
@@ -420,8 +404,8 @@ pub fn obtain_input_shape(
                     InvalidArgument,
                     "When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be {}.  \
                      Received: input_shape={}",
-                    python_dims(&default_shape),
-                    python_dims(s)
+                    py_shape(&default_shape),
+                    py_shape(s)
                 );
             }
         }
@@ -437,14 +421,14 @@ pub fn obtain_input_shape(
                 keras_bail!(
                     InvalidArgument,
                     "The input must have 3 channels; Received `input_shape={}`",
-                    python_dims(s)
+                    py_shape(s)
                 );
             }
             if rows.is_some_and(|r| r < min_size) || cols.is_some_and(|c| c < min_size) {
                 keras_bail!(
                     InvalidArgument,
                     "Input size must be at least {min_size}x{min_size}; Received: input_shape={}",
-                    python_dims(s)
+                    py_shape(s)
                 );
             }
             s.to_vec()
@@ -457,7 +441,7 @@ pub fn obtain_input_shape(
         keras_bail!(
             InvalidArgument,
             "If `include_top` is True, you should specify a static `input_shape`. Received: input_shape={}",
-            python_dims(&shape)
+            py_shape(&shape)
         );
     }
     Ok(shape)
@@ -507,13 +491,6 @@ fn is_channels_first(data_format: Option<&str>) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn python_shapes() {
-        assert_eq!(python_shape(&[2, 10]), "(2, 10)");
-        assert_eq!(python_shape(&[1000]), "(1000,)");
-        assert_eq!(python_shape(&[]), "()");
-    }
 
     #[test]
     fn caffe_flips_every_channel_as_numpy_does() {

@@ -4,7 +4,7 @@
 //! parameters); the module also holds the ImageNet weight files (every `alpha` and input size
 //! Keras publishes), `preprocess_input` and `decode_predictions`.
 
-use super::common::{named, py_float, py_float_str, warn, ApplicationArgs, Weights};
+use super::common::{named, warn, ApplicationArgs, Weights};
 use super::imagenet_utils;
 use super::weights::WeightsFile;
 use crate::layers::{
@@ -12,6 +12,7 @@ use crate::layers::{
     ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
+use crate::utils::python_repr::{py_float, python_float_repr};
 use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHT_PATH`.
@@ -129,7 +130,7 @@ pub fn MobileNet(args: &ApplicationArgs) -> Result<Functional> {
                 InvalidArgument,
                 "If imagenet weights are being loaded, alpha can be one of`0.25`, `0.50`, `0.75` or `1.0` only.  \
                  Received alpha={}",
-                py_float_str(alpha)
+                python_float_repr(py_float(alpha))
             );
         }
         let (r, warning) = imagenet_rows(rows, cols);

@@ -4,13 +4,14 @@
 //! parameters); the module also holds the ImageNet weight files (every `alpha` and input size
 //! Keras publishes), `preprocess_input` and `decode_predictions`.
 
-use super::common::{named, py_float, py_float_str, warn, ApplicationArgs, Weights};
+use super::common::{named, warn, ApplicationArgs, Weights};
 use super::imagenet_utils::{self, correct_pad};
 use super::weights::WeightsFile;
 use crate::layers::{
     Add, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, GlobalAveragePooling2D, ReLU, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
+use crate::utils::python_repr::{py_float, py_shape, python_float_repr};
 use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHT_PATH`.
@@ -73,12 +74,6 @@ pub fn imagenet_rows(rows: Option<usize>, cols: Option<usize>) -> (usize, Option
     }
 }
 
-/// Python's spelling of a shape with unknown sizes: `(None, 96, 96, 3)`.
-fn py_dims(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".into(), |v| v.to_string())).collect();
-    format!("({})", parts.join(", "))
-}
-
 /// Keras's `keras.applications.MobileNetV2`: the MobileNetV2 architecture (inverted residual
 /// blocks), optionally with ImageNet weights.
 ///
@@ -135,8 +130,8 @@ pub fn MobileNetV2(args: &ApplicationArgs) -> Result<Functional> {
                     InvalidArgument,
                     "input_tensor.shape[2] must equal input_shape[1]; Received `input_tensor.shape={}`, \
                      `input_shape={}`",
-                    py_dims(t.shape()),
-                    py_dims(shape)
+                    py_shape(t.shape()),
+                    py_shape(shape)
                 );
             }
             published(shape.first().copied().flatten(), shape.get(1).copied().flatten())
@@ -155,7 +150,7 @@ pub fn MobileNetV2(args: &ApplicationArgs) -> Result<Functional> {
                 InvalidArgument,
                 "If imagenet weights are being loaded, alpha must be one of `0.35`, `0.50`, `0.75`, `1.0`, `1.3` \
                  or `1.4` only; Received `alpha={}`",
-                py_float_str(alpha)
+                python_float_repr(py_float(alpha))
             );
         }
         let (r, warning) = imagenet_rows(rows, cols);

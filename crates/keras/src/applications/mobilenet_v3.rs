@@ -6,7 +6,7 @@
 //! `x + 3` and `* 1/6`); the module also holds the ImageNet weight files, `preprocess_input` (a
 //! pass-through: the models rescale their input themselves) and `decode_predictions`.
 
-use super::common::{named, py_float, warn, ApplicationArgs, Weights};
+use super::common::{named, warn, ApplicationArgs, Weights};
 use super::imagenet_utils::{self, correct_pad};
 use super::mobilenet_v2::make_divisible;
 use super::weights::WeightsFile;
@@ -15,6 +15,7 @@ use crate::layers::{
     Multiply, ReLU, Rescaling, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
+use crate::utils::python_repr::{py_float, py_shape};
 use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHT_PATH`.
@@ -225,15 +226,6 @@ fn inverted_res_block(
     Ok(x)
 }
 
-/// Python's spelling of a shape with unknown sizes: `(None, 224, 224, 3)`.
-fn py_dims(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".into(), |v| v.to_string())).collect();
-    match parts.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", parts.join(", ")),
-    }
-}
-
 /// Keras's `MobileNetV3(stack_fn, last_point_ch, ...)`.
 fn mobilenet_v3(
     args: &ApplicationArgs,
@@ -272,8 +264,8 @@ fn mobilenet_v3(
                     InvalidArgument,
                     "input_shape[1] must equal input_tensor.shape[2].  Received input_shape={}, \
                      input_tensor.shape={}",
-                    py_dims(shape),
-                    py_dims(t.shape())
+                    py_shape(shape),
+                    py_shape(t.shape())
                 );
             }
             shape.clone()
@@ -291,7 +283,7 @@ fn mobilenet_v3(
             keras_bail!(
                 InvalidArgument,
                 "Input size must be at least 32x32; Received `input_shape={}`",
-                py_dims(&input_shape)
+                py_shape(&input_shape)
             );
         }
     }

@@ -13,6 +13,7 @@ use crate::layers::{
     GlobalAveragePooling2D, MaxPooling2D, SeparableConv2D, ZeroPadding2D,
 };
 use crate::models::{Functional, KerasTensor, SymbolicCall};
+use crate::utils::python_repr::py_shape;
 use crate::{keras_bail, Result};
 
 /// Keras's `BASE_WEIGHTS_PATH`.
@@ -75,15 +76,6 @@ struct NasNetConfig {
     name: &'static str,
 }
 
-/// Python's spelling of a shape with unknown sizes: `(None, None, 3)`.
-fn py_dims(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".into(), |v| v.to_string())).collect();
-    match parts.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", parts.join(", ")),
-    }
-}
-
 /// Keras's `NASNet(...)`: the NASNet-A network of `cfg` on the common arguments.
 fn nasnet(
     args: &ApplicationArgs,
@@ -97,7 +89,7 @@ fn nasnet(
                 InvalidArgument,
                 "When specifying the input shape of a NASNet and loading `ImageNet` weights, the input_shape \
                  argument must be static (no None entries). Got: `input_shape={}`.",
-                py_dims(s)
+                py_shape(s)
             );
         }
     }

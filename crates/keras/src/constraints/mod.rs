@@ -14,7 +14,8 @@
 
 use serde_json::{json, Value};
 
-use crate::regularizers::{py_float, Identifier};
+use crate::regularizers::Identifier;
+use crate::utils::python_repr::py_float_json;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras `backend.epsilon()`, added to norms before dividing.
@@ -102,7 +103,7 @@ impl Num {
         if self.int {
             json!(self.value as i64)
         } else {
-            py_float(self.value)
+            py_float_json(self.value)
         }
     }
     fn from_json(v: Option<&Value>, default: Num, name: &str) -> Result<Num> {

@@ -3,6 +3,7 @@
 use keras_engine::{with_global_rng, Rng};
 use serde_json::{json, Value};
 
+use crate::utils::python_repr::py_float_json;
 use crate::{keras_bail, Result, Tensor};
 
 /// How [`Initializer::VarianceScaling`] picks the fan.
@@ -350,17 +351,19 @@ impl Initializer {
         let seed = |s: &Option<u64>| s.map(Value::from).unwrap_or(Value::Null);
         let config = match self {
             Initializer::Zeros | Initializer::Ones => json!({}),
-            Initializer::Constant(v) => json!({ "value": py_float(*v) }),
+            Initializer::Constant(v) => json!({ "value": py_float_json(*v) }),
             Initializer::RandomNormal { mean, stddev, seed: s }
             | Initializer::TruncatedNormal { mean, stddev, seed: s } => {
-                json!({ "seed": seed(s), "mean": py_float(*mean), "stddev": py_float(*stddev) })
+                json!({ "seed": seed(s), "mean": py_float_json(*mean), "stddev": py_float_json(*stddev) })
             }
             Initializer::RandomUniform { minval, maxval, seed: s } => {
-                json!({ "seed": seed(s), "minval": py_float(*minval), "maxval": py_float(*maxval) })
+                json!({ "seed": seed(s), "minval": py_float_json(*minval), "maxval": py_float_json(*maxval) })
             }
             // Keras's Identity has no get_config of its own: the gain is not serialized.
             Initializer::Identity { .. } => json!({}),
-            Initializer::Orthogonal { gain, seed: s } => json!({ "seed": seed(s), "gain": py_float(*gain) }),
+            Initializer::Orthogonal { gain, seed: s } => {
+                json!({ "seed": seed(s), "gain": py_float_json(*gain) })
+            }
             Initializer::Stft { side, window, scaling, periodic } => {
                 json!({ "side": side, "window": window, "periodic": periodic, "scaling": scaling })
             }
@@ -373,7 +376,7 @@ impl Initializer {
             } => {
                 json!({
                     "seed": seed(s),
-                    "scale": py_float(*scale),
+                    "scale": py_float_json(*scale),
                     "mode": match mode { FanMode::FanIn => "fan_in", FanMode::FanOut => "fan_out", FanMode::FanAvg => "fan_avg" },
                     "distribution": match distribution {
                         Distribution::TruncatedNormal => "truncated_normal",
@@ -528,11 +531,6 @@ impl Initializer {
         };
         Ok(Tensor::new(data, shape.to_vec())?)
     }
-}
-
-/// An f32 argument as the Python float Keras writes (`0.05`, not `0.05000000074505806`).
-fn py_float(v: f32) -> Value {
-    json!(format!("{v}").parse::<f64>().unwrap_or(v as f64))
 }
 
 /// The `Q` factor of the reduced QR decomposition of the row-major `(m, k)` matrix `a`

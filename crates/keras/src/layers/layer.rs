@@ -259,6 +259,15 @@ impl LayerBase {
         Ok(())
     }
 
+    /// The end of the `from_config` of a layer that takes `activity_regularizer`: the
+    /// config's `name`, `trainable`, input shape ([`Self::apply_config`]) and activity
+    /// regularizer applied, then the first invalid argument a builder recorded.
+    pub(crate) fn apply_config_checked(&mut self, cfg: &Value) -> Result<()> {
+        self.apply_config(cfg);
+        self.apply_activity_config(cfg)?;
+        self.take_pending()
+    }
+
     /// Reads name / trainable / batch_input_shape from a config.
     pub fn apply_config(&mut self, cfg: &Value) {
         if let Some(n) = cfg.get("name").and_then(Value::as_str) {

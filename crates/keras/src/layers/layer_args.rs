@@ -226,7 +226,7 @@ impl ConfigArg<LayerArgs> for DataFormat {
 /// `0.10000000149011612`); `null` means the default.
 impl ConfigArg<LayerArgs> for f32 {
     fn to_config(&self) -> Value {
-        crate::regularizers::py_float(*self)
+        crate::utils::python_repr::py_float_json(*self)
     }
     fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
         src.read(key, default, false, "a number", |v| v.as_f64().map(|x| x as f32))
@@ -300,7 +300,7 @@ impl<const N: usize> ConfigArg<LayerArgs> for Option<SizeTuple<N>> {
 /// An optional `f32` argument (`null` is `None`), written as Python writes the float.
 impl ConfigArg<LayerArgs> for Option<f32> {
     fn to_config(&self) -> Value {
-        self.map_or(Value::Null, crate::regularizers::py_float)
+        self.map_or(Value::Null, crate::utils::python_repr::py_float_json)
     }
     fn from_config(src: &mut LayerCfg<'_>, key: &str, default: Option<Self>) -> Result<Self> {
         src.read(key, default, true, "a number or null", |v| match v {

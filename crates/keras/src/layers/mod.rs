@@ -99,6 +99,7 @@
 //! - `call_kwargs`: Per-call keyword arguments ([`CallKwargs`])
 //! - `convolutional`: Convolution layers
 //! - `core`: Core layers
+//! - `forward`: A layer that answers as its inner layer (`forward_layer_methods!`)
 //! - `layer`: The [`Layer`] trait, weights as [`Variable`]s, and the state every layer shares
 //! - `merging`: Merging layers (Keras `keras/src/layers/merging`)
 //! - `normalization`: Normalization layers
@@ -118,6 +119,7 @@ pub mod call_kwargs;
 pub mod convolutional;
 pub mod core;
 pub mod data_format;
+mod forward;
 pub mod layer;
 pub(crate) mod layer_args;
 mod masked_values;

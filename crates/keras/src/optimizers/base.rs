@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::schedules::{self, LearningRateSchedule};
 use super::Optimizer;
 use crate::layers::Variable;
+use crate::utils::python_repr::python_float_repr;
 use crate::utils::python_repr::{python_repr, python_str_repr};
 use crate::{keras_bail, DType, Error, Result, Tensor};
 
@@ -238,32 +239,8 @@ pub struct BaseState {
 pub(crate) fn py_opt(v: Option<f64>) -> String {
     match v {
         None => "None".into(),
-        Some(x) => py_float(x),
+        Some(x) => python_float_repr(x),
     }
-}
-
-/// Python's `repr` of a float (`1.0`, `1e-07`).
-pub(crate) fn py_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == x.trunc() && x.abs() < 1e16 {
-        return format!("{x:.1}");
-    }
-    if x.abs() < 1e-4 {
-        // Python switches to exponent notation below 1e-4: `1e-07`.
-        let s = format!("{x:e}");
-        if let Some((mant, exp)) = s.split_once('e') {
-            let e: i32 = exp.parse().unwrap_or(0);
-            let sign = if e < 0 { '-' } else { '+' };
-            return format!("{mant}e{sign}{:02}", e.abs());
-        }
-        return s;
-    }
-    format!("{x}")
 }
 
 fn opt_f64_json(v: Option<f64>) -> Value {
@@ -309,7 +286,7 @@ impl BaseState {
                 keras_bail!(
                     InvalidArgument,
                     "`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={}",
-                    py_float(self.ema_momentum)
+                    python_float_repr(self.ema_momentum)
                 );
             }
             if let Some(f) = self.ema_overwrite_frequency {

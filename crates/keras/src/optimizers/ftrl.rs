@@ -1,7 +1,8 @@
 //! `keras.optimizers.Ftrl`.
 
-use super::base::{py_float, SlotSpec, StepInfo, UpdateRule};
+use super::base::{SlotSpec, StepInfo, UpdateRule};
 use super::rule_args::{optimizer_rule, rule_args_config};
+use crate::utils::python_repr::python_float_repr;
 use crate::{keras_bail, Result};
 
 optimizer_rule! {
@@ -61,7 +62,7 @@ impl UpdateRule for FtrlRule {
                 InvalidArgument,
                 "`learning_rate_power` needs to be negative or zero. Received: \
                  learning_rate_power={}.",
-                py_float(self.learning_rate_power)
+                python_float_repr(self.learning_rate_power)
             );
         }
         non_negative("l1_regularization_strength", self.l1_regularization_strength)?;
@@ -76,7 +77,7 @@ fn non_negative(name: &str, value: f64) -> Result<()> {
         keras_bail!(
             InvalidArgument,
             "`{name}` needs to be positive or zero. Received: {name}={}.",
-            py_float(value)
+            python_float_repr(value)
         );
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! `keras.optimizers.Lion`.
 
-use super::base::{py_float, SlotSpec, StepInfo, UpdateRule};
+use super::base::{SlotSpec, StepInfo, UpdateRule};
 use super::rule_args::{optimizer_rule, rule_args_config};
 use super::tf_sign;
+use crate::utils::python_repr::python_float_repr;
 use crate::{keras_bail, Result};
 
 optimizer_rule! {
@@ -49,7 +50,7 @@ impl UpdateRule for LionRule {
                 InvalidArgument,
                 "Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer \
                  degenerates to SignSGD. Received: beta_1={}.",
-                py_float(self.beta_1)
+                python_float_repr(self.beta_1)
             );
         }
         Ok(())

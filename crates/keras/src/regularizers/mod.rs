@@ -16,6 +16,7 @@
 use keras_engine::ops::{self, Unary};
 use serde_json::{json, Value};
 
+use crate::utils::python_repr::py_float_json;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Which Gram matrix [`Regularizer::Orthogonal`] penalises.
@@ -88,11 +89,6 @@ fn validate(value: f32, name: &str) -> Result<f32> {
         );
     }
     Ok(value)
-}
-
-/// An f32 argument as the Python float Keras writes (`0.01`, not `0.009999999776482582`).
-pub(crate) fn py_float(v: f32) -> Value {
-    json!(format!("{v}").parse::<f64>().unwrap_or(v as f64))
 }
 
 impl Regularizer {
@@ -168,11 +164,11 @@ impl Regularizer {
     /// `get_config()`.
     pub fn get_config(&self) -> Value {
         match self {
-            Regularizer::L1 { l1 } => json!({ "l1": py_float(*l1) }),
-            Regularizer::L2 { l2 } => json!({ "l2": py_float(*l2) }),
-            Regularizer::L1L2 { l1, l2 } => json!({ "l1": py_float(*l1), "l2": py_float(*l2) }),
+            Regularizer::L1 { l1 } => json!({ "l1": py_float_json(*l1) }),
+            Regularizer::L2 { l2 } => json!({ "l2": py_float_json(*l2) }),
+            Regularizer::L1L2 { l1, l2 } => json!({ "l1": py_float_json(*l1), "l2": py_float_json(*l2) }),
             Regularizer::Orthogonal { factor, mode } => {
-                json!({ "factor": py_float(*factor), "mode": mode.as_str() })
+                json!({ "factor": py_float_json(*factor), "mode": mode.as_str() })
             }
         }
     }

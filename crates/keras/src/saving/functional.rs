@@ -6,12 +6,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::compile_config::{
-    compile_config, compile_functional_from_config, parse_json_object, training_config,
-};
+use super::compile_config::{compile_config, compile_functional_from_config, training_config};
 use super::h5::{self, Attr, Node, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
-use super::legacy_h5::{join, legacy_model_json, set_list_attr, trainable_first};
+use super::legacy_h5::{
+    join, legacy_model_json, model_from_root, set_list_attr, trainable_first, training_config_attr,
+};
 use super::weights_h5::{self, to_tree, WeightsTarget};
 use super::zip::Archive;
 use super::{
@@ -295,19 +295,10 @@ fn load_legacy_group(model: &mut Functional, r: &Reader, group: &str) -> Result<
 }
 
 pub(crate) fn h5_load(r: &Reader, compile: bool) -> Result<Functional> {
-    let attrs = r.string_attrs("")?;
-    let Some(config) = attrs.get("model_config").and_then(|v| v.first()) else {
-        keras_bail!(Value, "No model config found in the file.");
-    };
-    let cfg = Value::Object(parse_json_object(config, "model_config")?);
-    let mut model = model_from_config_checked(&cfg, r.len())?;
-    if !r.has_group("model_weights")? {
-        keras_bail!(Io, "The file has no `model_weights` group");
-    }
+    let (mut model, attrs) = model_from_root(r, model_from_config_checked)?;
     load_legacy_group(&mut model, r, "model_weights")?;
     if compile {
-        if let Some(tc) = attrs.get("training_config").and_then(|v| v.first()) {
-            let tc = Value::Object(parse_json_object(tc, "training_config")?);
+        if let Some(tc) = training_config_attr(&attrs)? {
             compile_loaded(&mut model, &tc)?;
         }
     }

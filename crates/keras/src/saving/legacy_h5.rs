@@ -4,6 +4,8 @@
 //! `optimizer_weights`. Also the weights-only `.h5` files of Keras 2 (the layout of
 //! `model_weights` at the root), loaded by position or by layer name.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 use super::compile_config::{compile_from_config, parse_json_object, training_config};
@@ -148,26 +150,46 @@ fn write_model_weights(model: &Sequential, g: &mut Node) -> Result<()> {
     Ok(())
 }
 
-/// Loads a legacy `.h5` model (Keras `load_model_from_hdf5`).
-pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
+/// The model of a legacy `.h5` file, rebuilt from its root `model_config` attribute by
+/// `from_config` (given the file size, which bounds its parameters), with the root's string
+/// attributes (`training_config` among them) and a check that `model_weights` is there.
+/// Keras `load_model_from_hdf5`'s opening, for Sequential and Functional models alike.
+pub(crate) fn model_from_root<M>(
+    r: &Reader,
+    from_config: impl FnOnce(&Value, usize) -> Result<M>,
+) -> Result<(M, HashMap<String, Vec<String>>)> {
     let attrs = r.string_attrs("")?;
     let Some(config) = attrs.get("model_config").and_then(|v| v.first()) else {
         keras_bail!(Value, "No model config found in the file.");
     };
     let cfg = Value::Object(parse_json_object(config, "model_config")?);
-    let mut model = model_from_config_checked(&cfg, r.len())?;
+    let model = from_config(&cfg, r.len())?;
     if !r.has_group("model_weights")? {
         keras_bail!(Io, "The file has no `model_weights` group");
     }
+    Ok((model, attrs))
+}
+
+/// The parsed `training_config` root attribute of a legacy `.h5` file, if it has one.
+pub(crate) fn training_config_attr(attrs: &HashMap<String, Vec<String>>) -> Result<Option<Value>> {
+    attrs
+        .get("training_config")
+        .and_then(|v| v.first())
+        .map(|tc| parse_json_object(tc, "training_config").map(Value::Object))
+        .transpose()
+}
+
+/// Loads a legacy `.h5` model (Keras `load_model_from_hdf5`).
+pub(crate) fn load_model(r: &Reader, compile: bool) -> Result<Sequential> {
+    let (mut model, attrs) = model_from_root(r, model_from_config_checked)?;
     load_weights_from_group(&mut model, r, "model_weights", LoadWeightsArgs::default())?;
     if !compile {
         return Ok(model);
     }
-    let Some(tc) = attrs.get("training_config").and_then(|v| v.first()) else {
+    let Some(tc) = training_config_attr(&attrs)? else {
         warn("No training configuration found in the save file, so the model was *not* compiled. Compile it manually.");
         return Ok(model);
     };
-    let tc = Value::Object(parse_json_object(tc, "training_config")?);
     compile_from_config(&mut model, &tc)?;
     if model.compile_state().is_some() && r.has_group("optimizer_weights")? {
         let names = r.string_list_attr("optimizer_weights", "weight_names")?.unwrap_or_default();

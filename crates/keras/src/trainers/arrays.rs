@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::utils::python_repr::py_list;
 use crate::{keras_bail, Result, Tensor};
 
 /// One array, a list of arrays, or arrays by name: Keras's `x`, `y` and `sample_weight`.
@@ -116,12 +117,6 @@ pub(crate) fn shape_tuple(shape: &[usize]) -> String {
         [d] => format!("({d},)"),
         _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     }
-}
-
-/// `['a', 'b']` as Python prints a list of strings.
-pub(crate) fn py_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
-    let v: Vec<String> = items.into_iter().map(|s| format!("'{}'", s.as_ref())).collect();
-    format!("[{}]", v.join(", "))
 }
 
 /// Keras `check_data_cardinality`: every array of `x`, `y` and `sample_weight` has the same

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::arrays::py_list;
 use super::compile_args::{CompileArgs, LossArg, LossWeights, Losses, Metrics};
 use crate::losses::{self, Loss};
 use crate::metrics::{self, Metric};
 use crate::optimizers::{self, Optimizer};
+use crate::utils::python_repr::py_list;
 use crate::{keras_bail, Result, Tensor};
 
 /// Anything `compile` accepts as an optimizer: a Keras name (`"adam"`) or an object.

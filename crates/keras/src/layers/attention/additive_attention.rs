@@ -5,10 +5,9 @@
 use serde_json::Value;
 
 use crate::layers::attention::attention::{AdditiveAttentionArgs, Attention, AttentionArgs, ScoreMode};
-use crate::layers::call_kwargs::{CallKwargs, ShapeKwargs};
-use crate::layers::layer::{CallContext, Layer, Shape, Variable};
+use crate::layers::layer::Layer;
 use crate::layers::layer_args::LayerCfg;
-use crate::{Result, Tensor};
+use crate::Result;
 
 /// Keras `keras.layers.AdditiveAttention`: scores are `sum(scale * tanh(query + key), -1)`
 /// with a learned `scale` vector of the query's last dimension (`use_scale`, default on);
@@ -82,75 +81,11 @@ impl AdditiveAttention {
 
 impl Layer for AdditiveAttention {
     crate::layers::layer::layer_base_methods!("AdditiveAttention", 0.base);
-    fn takes_list(&self) -> bool {
-        true
-    }
-    fn compute_output_shape(&self, s: &[Option<usize>]) -> Result<Shape> {
-        self.0.compute_output_shape(s)
-    }
-    fn build(&mut self, s: &[Option<usize>]) -> Result<()> {
-        self.0.build(s)
-    }
-    fn call(&self, x: &Tensor, ctx: &mut CallContext) -> Result<Tensor> {
-        self.0.call(x, ctx)
-    }
-    fn build_multi(&mut self, shapes: &[Shape]) -> Result<()> {
-        self.0.build_multi(shapes)
-    }
-    fn compute_output_shapes(&self, shapes: &[Shape]) -> Result<Vec<Shape>> {
-        self.0.compute_output_shapes(shapes)
-    }
-    fn call_multi(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        self.0.call_multi(inputs, masks, ctx)
-    }
-    fn compute_masks(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
-        self.0.compute_masks(inputs, masks)
-    }
-    fn call_kwarg_names(&self) -> &'static [&'static str] {
-        self.0.call_kwarg_names()
-    }
-    fn call_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &CallKwargs,
-        ctx: &mut CallContext,
-    ) -> Result<Vec<Tensor>> {
-        self.0.call_with_kwargs(inputs, masks, kwargs, ctx)
-    }
-    fn build_with_kwargs(&mut self, shapes: &[Shape], kwargs: &ShapeKwargs) -> Result<()> {
-        self.0.build_with_kwargs(shapes, kwargs)
-    }
-    fn compute_output_shapes_with_kwargs(
-        &self,
-        shapes: &[Shape],
-        kwargs: &ShapeKwargs,
-    ) -> Result<Vec<Shape>> {
-        self.0.compute_output_shapes_with_kwargs(shapes, kwargs)
-    }
-    fn compute_masks_with_kwargs(
-        &self,
-        inputs: &[Tensor],
-        masks: &[Option<Tensor>],
-        kwargs: &CallKwargs,
-    ) -> Result<Vec<Option<Tensor>>> {
-        self.0.compute_masks_with_kwargs(inputs, masks, kwargs)
-    }
-    fn own_weights(&self) -> Vec<&Variable> {
-        self.0.weights()
-    }
-    fn own_weights_mut(&mut self) -> Vec<&mut Variable> {
-        self.0.weights_mut()
-    }
-    fn get_config(&self) -> Value {
-        self.0.config()
-    }
-    fn serialize(&self) -> Value {
-        self.0.serialize()
-    }
+    // Every method Attention overrides but its sub-layer walk (it has none).
+    crate::layers::forward::forward_layer_methods!(0;
+        takes_list, compute_output_shape, build, call, build_multi, compute_output_shapes,
+        call_multi, compute_masks, call_kwarg_names, call_with_kwargs, build_with_kwargs,
+        compute_output_shapes_with_kwargs, compute_masks_with_kwargs, own_weights, own_weights_mut,
+        get_config, serialize,
+    );
 }

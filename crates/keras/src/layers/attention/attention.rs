@@ -11,8 +11,9 @@ use crate::layers::attention::masking::{self, LARGE};
 use crate::layers::call_kwargs::{with_training, CallKwargs, ShapeKwargs};
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{bool_mask, known, py_shapes, serialize_with_build_shapes};
+use crate::layers::merging::base_merge::{bool_mask, known, serialize_with_build_shapes};
 use crate::utils::config_args::{config_args, ConfigArg};
+use crate::utils::python_repr::py_shapes;
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// How query and key are scored.
@@ -187,10 +188,7 @@ impl Attention {
             self.set_seed(s);
         }
         self.args = args;
-        self.base.apply_config(cfg);
-        self.base.apply_activity_config(cfg)?;
-        self.base.take_pending()?;
-        Ok(())
+        self.base.apply_config_checked(cfg)
     }
 
     fn class(&self) -> &'static str {

@@ -203,9 +203,7 @@ macro_rules! attention_arg_builders {
                 self = self.seed(s);
             }
             self.args = args;
-            self.base.apply_config(cfg);
-            self.base.apply_activity_config(cfg)?;
-            self.base.take_pending()?;
+            self.base.apply_config_checked(cfg)?;
             Ok(self)
         }
 

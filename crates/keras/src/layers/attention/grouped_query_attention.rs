@@ -16,9 +16,9 @@ use crate::layers::attention::projections::Projections;
 use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
 use crate::regularizers::Regularizer;
+use crate::utils::python_repr::py_shape;
 use crate::{keras_bail, ops, Result, Tensor};
 
 /// Python's class name: in messages, `class_name()`, summaries and the `model.weights.h5`

@@ -16,10 +16,10 @@ use crate::layers::attention::scaled_dot_product::ScoreSpec;
 use crate::layers::call_kwargs::CallKwargs;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{insert_activity_regularizer, LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::py_shape;
 use crate::layers::weight_args::kernel_bias_args;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::ConfigArg;
+use crate::utils::python_repr::py_shape;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// The class name in messages and configs.

@@ -169,7 +169,7 @@ pub(crate) fn analyze(
             InvalidArgument,
             "EinsumDense: equation '{equation}' does not fit an input of rank {} (shape {})",
             input_shape.len(),
-            crate::layers::merging::base_merge::py_shape(input_shape)
+            crate::utils::python_repr::py_shape(input_shape)
         );
     }
     let elided = elided as usize;
@@ -207,7 +207,7 @@ pub(crate) fn analyze(
         s.get(i).copied().ok_or_else(|| {
             Error::InvalidArgument(format!(
                 "EinsumDense: output_shape {} does not fit equation '{equation}'",
-                crate::layers::merging::base_merge::py_shape(partial_output_shape)
+                crate::utils::python_repr::py_shape(partial_output_shape)
             ))
         })
     };
@@ -375,9 +375,7 @@ impl EinsumDense {
         if let Some(q) = cfg.get("quantization_config").filter(|v| !v.is_null()) {
             keras_bail!(Config, "EinsumDense: quantized layers are not supported (quantization_config={q})");
         }
-        l.base.apply_config(cfg);
-        l.base.apply_activity_config(cfg)?;
-        l.base.take_pending()?;
+        l.base.apply_config_checked(cfg)?;
         Ok(l)
     }
 }

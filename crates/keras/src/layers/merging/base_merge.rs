@@ -5,22 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::layers::layer::{Layer, Shape};
+use crate::utils::python_repr::{py_shape, py_shapes};
 use crate::{keras_bail, ops, Result, Tensor};
-
-/// A shape as Python prints a tuple: `(None, 3)`, `(4,)`, `()`.
-pub(crate) fn py_shape(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| d.map_or("None".to_string(), |v| v.to_string())).collect();
-    match parts.len() {
-        1 => format!("({},)", parts[0]),
-        _ => format!("({})", parts.join(", ")),
-    }
-}
-
-/// A list of shapes as Python prints it: `[(None, 3), (None, 4)]`.
-pub(crate) fn py_shapes(shapes: &[Shape]) -> String {
-    let parts: Vec<String> = shapes.iter().map(|s| py_shape(s)).collect();
-    format!("[{}]", parts.join(", "))
-}
 
 /// The known shape of a concrete tensor.
 pub(crate) fn known(t: &Tensor) -> Shape {
@@ -206,7 +192,30 @@ pub(crate) fn not_a_list<T>(class_name: &str) -> Result<T> {
 /// and inherent methods `output_shape(&self, &[Shape]) -> Result<Shape>`,
 /// `merge(&self, &[Tensor], &[Option<Tensor>]) -> Result<Tensor>` and
 /// `output_mask(&self, &[Tensor], &[Option<Tensor>]) -> Result<Option<Tensor>>`.
+///
+/// `merge_layer_impl!(Dot, "Dot", DotArgs = Dot::new(-1); /// doc)` also writes, for a
+/// layer with `args: $Args` declared by [`config_args!`](crate::utils::config_args!),
+/// `from_config` (the arguments read into the fresh layer `$fresh`, then the base keys) and
+/// `config` (the base config, then the arguments).
 macro_rules! merge_layer_impl {
+    ($ty:ident, $class:literal, $Args:ident = $fresh:expr; $(#[$doc:meta])*) => {
+        impl $ty {
+            $(#[$doc])*
+            pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
+                let args = $Args::read_args(&mut $crate::layers::layer_args::LayerCfg::new(cfg, $class))?;
+                let mut l = $ty { args, ..$fresh };
+                l.base.apply_config_checked(cfg)?;
+                Ok(l)
+            }
+
+            fn config(&self) -> serde_json::Value {
+                let mut m = self.base.base_config();
+                self.args.write_args(&mut m);
+                serde_json::Value::Object(m)
+            }
+        }
+        $crate::layers::merging::base_merge::merge_layer_impl!($ty, $class);
+    };
     ($ty:ident, $class:literal) => {
         impl $crate::layers::layer::Layer for $ty {
             $crate::layers::layer::layer_base_methods!($class);
@@ -299,8 +308,7 @@ macro_rules! plain_merge_layer {
             /// Rebuilds from a Keras config.
             pub fn from_config(cfg: &serde_json::Value) -> $crate::Result<Self> {
                 let mut l = Self::new();
-                l.base.apply_config(cfg);
-                l.base.apply_activity_config(cfg)?;
+                l.base.apply_config_checked(cfg)?;
                 Ok(l)
             }
 

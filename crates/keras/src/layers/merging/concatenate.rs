@@ -1,11 +1,10 @@
 //! `Concatenate`: joins a list of inputs along one axis.
 
-use serde_json::Value;
-
 use crate::layers::layer::{LayerBase, Shape};
-use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{bool_mask, expand_mask_to, merge_layer_impl, py_shapes};
+use crate::layers::layer_args::LayerArgs;
+use crate::layers::merging::base_merge::{bool_mask, expand_mask_to, merge_layer_impl};
 use crate::utils::config_args::config_args;
+use crate::utils::python_repr::py_shapes;
 use crate::{keras_bail, ops, Error, Result, Tensor};
 
 /// Keras `keras.layers.Concatenate`: concatenates a list of tensors along `axis` (default
@@ -58,21 +57,6 @@ impl Concatenate {
     /// The concatenation axis as given.
     pub fn get_axis(&self) -> i64 {
         self.args.axis
-    }
-
-    /// Rebuilds from a Keras config.
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = ConcatenateArgs::read_args(&mut LayerCfg::new(cfg, "Concatenate"))?;
-        let mut l = Concatenate { args, ..Concatenate::new() };
-        l.base.apply_config(cfg);
-        l.base.apply_activity_config(cfg)?;
-        Ok(l)
-    }
-
-    fn config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 
     /// The axis resolved for a rank (Python's `axis % rank`).
@@ -151,4 +135,6 @@ impl Concatenate {
     }
 }
 
-merge_layer_impl!(Concatenate, "Concatenate");
+merge_layer_impl!(Concatenate, "Concatenate", ConcatenateArgs = Concatenate::new();
+    /// Rebuilds from a Keras config.
+);

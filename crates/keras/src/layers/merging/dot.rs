@@ -4,8 +4,9 @@ use serde_json::{json, Value};
 
 use crate::layers::layer::{LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::merging::base_merge::{merge_layer_impl, py_shape, py_shapes};
+use crate::layers::merging::base_merge::merge_layer_impl;
 use crate::utils::config_args::{config_args, ConfigArg};
+use crate::utils::python_repr::{py_shape, py_shapes};
 use crate::{keras_bail, ops, Result, Tensor};
 
 /// Keras `keras.layers.Dot`: for `x (batch, ...)` and `y (batch, ...)`, sums `x * y` over
@@ -115,22 +116,6 @@ impl Dot {
     /// The axes as given.
     pub fn axes(&self) -> Axes {
         self.args.axes
-    }
-
-    /// Rebuilds from a Keras config (`axes` an integer or a pair).
-    pub fn from_config(cfg: &Value) -> Result<Self> {
-        let args = DotArgs::read_args(&mut LayerCfg::new(cfg, "Dot"))?;
-        let mut l = Dot::new(-1);
-        l.args = args;
-        l.base.apply_config(cfg);
-        l.base.apply_activity_config(cfg)?;
-        Ok(l)
-    }
-
-    fn config(&self) -> Value {
-        let mut m = self.base.base_config();
-        self.args.write_args(&mut m);
-        Value::Object(m)
     }
 
     /// The axes resolved for ranks `r1`, `r2` (Keras: negative axes modulo the rank).
@@ -273,4 +258,6 @@ fn l2_normalize(x: &Tensor, axis: usize) -> Result<Tensor> {
     Ok(ops::mul(x, &inv)?)
 }
 
-merge_layer_impl!(Dot, "Dot");
+merge_layer_impl!(Dot, "Dot", DotArgs = Dot::new(-1);
+    /// Rebuilds from a Keras config (`axes` an integer or a pair).
+);

@@ -2,8 +2,9 @@
 
 use crate::layers::layer::Shape;
 use crate::layers::merging::base_merge::{
-    align_ranks, elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer, py_shapes,
+    align_ranks, elementwise_output_shape, merge_layer_impl, or_masks, plain_merge_layer,
 };
+use crate::utils::python_repr::py_shapes;
 use crate::{keras_bail, ops, Result, Tensor};
 
 plain_merge_layer!(

@@ -8,6 +8,18 @@ use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result};
 
+/// A new layer base that records Keras's error for a count argument `arg` of 0 (`Argument
+/// `n` should be a positive integer. Received: n=0`), reported when the layer is used.
+pub(crate) fn base_with_positive(name: &str, arg: &str, value: usize) -> LayerBase {
+    let mut base = LayerBase::new(name);
+    if value == 0 {
+        base.fail(Error::InvalidArgument(format!(
+            "Argument `{arg}` should be a positive integer. Received: {arg}=0"
+        )));
+    }
+    base
+}
+
 /// Returns `value`, or the first invalid argument a builder recorded on `base`.
 pub(crate) fn finish<T>(base: &mut LayerBase, value: T) -> Result<T> {
     base.take_pending().map(|()| value)

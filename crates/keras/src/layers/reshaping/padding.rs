@@ -5,10 +5,11 @@ use keras_engine::ops;
 use serde_json::Value;
 
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::reshaping::args::{
-    cropped_shape, data_format_builder, finish, known, layer_common, ndim_error, spatial_arg_layer, Spatial,
+    base_with_positive, cropped_shape, data_format_builder, known, layer_common, ndim_error,
+    spatial_arg_layer, Spatial,
 };
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -172,13 +173,10 @@ config_args! {
 impl UpSampling1D {
     /// Repeat factor `size` (> 0).
     pub fn new(size: usize) -> Self {
-        let mut base = LayerBase::new("up_sampling1d");
-        if size == 0 {
-            base.fail(Error::InvalidArgument(
-                "Argument `size` should be a positive integer. Received: size=0".into(),
-            ));
+        UpSampling1D {
+            base: base_with_positive("up_sampling1d", "size", size),
+            args: UpSampling1DArgs { size },
         }
-        UpSampling1D { base, args: UpSampling1DArgs { size } }
     }
 
     crate::layers::builders::base_builders!();
@@ -187,9 +185,7 @@ impl UpSampling1D {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = UpSampling1DArgs::read_args(&mut LayerCfg::new(cfg, "UpSampling1D"))?;
         // The constructor's check is the config's check too.
-        let mut l = UpSampling1D::new(args.size);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(UpSampling1D::new(args.size), cfg)
     }
 }
 
@@ -260,8 +256,7 @@ impl UpSampling2D {
         // The constructor's and builder's checks are the config's checks too.
         let mut l = UpSampling2D::new(args.size.0).interpolation(&args.interpolation);
         l.args.data_format = args.data_format;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 }
 

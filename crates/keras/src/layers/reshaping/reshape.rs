@@ -3,9 +3,10 @@
 use keras_engine::ops;
 use serde_json::Value;
 
+use crate::layers::layer::configured;
 use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::reshaping::args::{finish, known, layer_common, ndim_error};
+use crate::layers::reshaping::args::{base_with_positive, known, layer_common, ndim_error};
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -53,9 +54,7 @@ impl Reshape {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = ReshapeArgs::read_args(&mut LayerCfg::new(cfg, "Reshape"))?;
         // The constructor's check is the config's check too.
-        let mut l = Reshape::new(&args.target_shape);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(Reshape::new(&args.target_shape), cfg)
     }
 
     /// The per-sample output shape for `count` input elements per sample (`None` unknown).
@@ -140,9 +139,7 @@ impl Permute {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = PermuteArgs::read_args(&mut LayerCfg::new(cfg, "Permute"))?;
         // The constructor's check is the config's check too.
-        let mut l = Permute::new(&args.dims);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(Permute::new(&args.dims), cfg)
     }
 }
 
@@ -179,13 +176,7 @@ config_args! {
 impl RepeatVector {
     /// Repeats the input `n` (> 0) times.
     pub fn new(n: usize) -> Self {
-        let mut base = LayerBase::new("repeat_vector");
-        if n == 0 {
-            base.fail(Error::InvalidArgument(
-                "Argument `n` should be a positive integer. Received: n=0".into(),
-            ));
-        }
-        RepeatVector { base, args: RepeatVectorArgs { n } }
+        RepeatVector { base: base_with_positive("repeat_vector", "n", n), args: RepeatVectorArgs { n } }
     }
 
     crate::layers::builders::name_builder!();
@@ -194,9 +185,7 @@ impl RepeatVector {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = RepeatVectorArgs::read_args(&mut LayerCfg::new(cfg, "RepeatVector"))?;
         // The constructor's check is the config's check too.
-        let mut l = RepeatVector::new(args.n);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(RepeatVector::new(args.n), cfg)
     }
 }
 

@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 
 use crate::layers::convolutional::common::positive_tuple_error;
 use crate::layers::data_format::DataFormat;
+use crate::layers::layer::configured;
 use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::reshaping::args::{data_format_builder, finish, int_tuple, known, layer_common};
+use crate::layers::reshaping::args::{data_format_builder, int_tuple, known, layer_common};
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{Result, Tensor};
 
@@ -72,9 +73,7 @@ impl UpSampling3D {
         // The constructor's check is the config's check too.
         let mut l = UpSampling3D::new(args.size.0);
         l.args = args;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ())?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 

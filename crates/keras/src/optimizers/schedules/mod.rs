@@ -113,7 +113,7 @@ fn check_steps(key: &str, n: Num) -> Result<()> {
         keras_bail!(
             InvalidArgument,
             "Argument `{key}` must be > 0. Received: {key}={}",
-            if n.int { format!("{}", n.v as i64) } else { crate::optimizers::base::py_float(n.v) }
+            if n.int { format!("{}", n.v as i64) } else { crate::utils::python_repr::python_float_repr(n.v) }
         );
     }
     Ok(())
