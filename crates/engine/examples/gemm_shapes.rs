@@ -92,6 +92,35 @@ fn main() {
             gf(s_old)
         );
     }
+    // W3's two weight gradients (`dW = X^T dZ`, `dU = H^T dZ`): one after the other, each on
+    // every thread (as before the fifteenth session), against side by side, one thread each
+    // (`rayon::join`; run with `KERAS_POOL_MAIN_THREAD=0` so that both halves run inside pool
+    // workers, where each GEMM stays on its thread, as in the backward pass).
+    if "W3 lstm kernel grads in turn / side by side".contains(filter.as_str()) {
+        let (m, n, k) = (128, 512, 2560);
+        let (x, h, dz) = (values(k * m, 0.1), values(k * m, 0.4), values(k * n, 0.7));
+        let (mut dw, mut du) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
+        let (mut dw2, mut du2) = (dw.clone(), du.clone());
+        let (s_turn, s_side) = time_pair(
+            reps,
+            || {
+                matmul_gemm_crate(m, n, k, &x, Trans::Yes, &dz, Trans::No, &mut dw, false);
+                matmul_gemm_crate(m, n, k, &h, Trans::Yes, &dz, Trans::No, &mut du, false);
+            },
+            || {
+                rayon::join(
+                    || matmul_gemm_crate(m, n, k, &x, Trans::Yes, &dz, Trans::No, &mut dw2, false),
+                    || matmul_gemm_crate(m, n, k, &h, Trans::Yes, &dz, Trans::No, &mut du2, false),
+                );
+            },
+        );
+        assert!(dw == dw2 && du == du2, "the two ways give other bits");
+        println!(
+            "W3 lstm kernel grads (dW and dU)  {m} x {n} x {k} twice: in turn {:8.1} us, side by side {:8.1} us",
+            s_turn * 1e6,
+            s_side * 1e6
+        );
+    }
     // One Winograd block's 36 GEMMs: (name, tiles, c_in, c_out, kernel gradient).
     let blocks = [
         ("wino W2 conv2 forward block", 70, 32, 64, false),
