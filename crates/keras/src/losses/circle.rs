@@ -11,7 +11,7 @@ use crate::{keras_bail, Result, Tensor};
 config_args! {
     /// Hyper-parameters of [`circle`].
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct CircleParams, family LossArgs, impl Default {
+    pub struct CircleArgs, family LossArgs, impl Default {
         /// Scale of the pair terms (default 80).
         pub gamma: f64 = 80.0,
         /// Relaxation margin (default 0.4).
@@ -41,7 +41,7 @@ pub fn circle(
     y_true: &Tensor,
     y_pred: &Tensor,
     refs: Option<(&Tensor, &Tensor)>,
-    params: CircleParams,
+    params: CircleArgs,
 ) -> Result<(Tensor, Tensor)> {
     if y_pred.rank() != 2 {
         keras_bail!(
@@ -169,7 +169,7 @@ pub fn circle(
 pub struct Circle {
     name: String,
     reduction: Reduction,
-    params: CircleParams,
+    params: CircleArgs,
 }
 
 impl Circle {
@@ -178,12 +178,12 @@ impl Circle {
         Circle {
             name: "circle".into(),
             reduction: Reduction::SumOverBatchSize,
-            params: CircleParams::default(),
+            params: CircleArgs::default(),
         }
     }
     crate::setters::setters! {
         /// Sets every hyper-parameter.
-        params: CircleParams,
+        params: CircleArgs,
     }
 }
 common_builders!(Circle, "circle");

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::crossentropy::{
     binary_crossentropy_axis, binary_focal_crossentropy, categorical_crossentropy_axis,
     categorical_focal_crossentropy, categorical_generalized_cross_entropy,
-    sparse_categorical_crossentropy_ignore, CategoricalFocalParams, FocalParams,
+    sparse_categorical_crossentropy_ignore, CategoricalFocalArgs, FocalArgs,
 };
 use super::kernels::{as_float, squeeze_or_expand};
 use super::regression;
@@ -408,7 +408,7 @@ impl Loss for BinaryCrossentropy {
 pub struct BinaryFocalCrossentropy {
     name: String,
     reduction: Reduction,
-    params: FocalParams,
+    params: FocalArgs,
 }
 
 impl BinaryFocalCrossentropy {
@@ -417,12 +417,12 @@ impl BinaryFocalCrossentropy {
         BinaryFocalCrossentropy {
             name: "binary_focal_crossentropy".into(),
             reduction: Reduction::SumOverBatchSize,
-            params: FocalParams::default(),
+            params: FocalArgs::default(),
         }
     }
     crate::setters::setters! {
         /// Sets every hyper-parameter.
-        params: FocalParams,
+        params: FocalArgs,
     }
 }
 common_builders!(BinaryFocalCrossentropy, "binary_focal_crossentropy");
@@ -441,7 +441,7 @@ impl Loss for BinaryFocalCrossentropy {
 pub struct CategoricalFocalCrossentropy {
     name: String,
     reduction: Reduction,
-    params: CategoricalFocalParams,
+    params: CategoricalFocalArgs,
 }
 
 impl CategoricalFocalCrossentropy {
@@ -450,12 +450,12 @@ impl CategoricalFocalCrossentropy {
         CategoricalFocalCrossentropy {
             name: "categorical_focal_crossentropy".into(),
             reduction: Reduction::SumOverBatchSize,
-            params: CategoricalFocalParams::default(),
+            params: CategoricalFocalArgs::default(),
         }
     }
     crate::setters::setters! {
         /// Sets every hyper-parameter.
-        params: CategoricalFocalParams,
+        params: CategoricalFocalArgs,
     }
 }
 common_builders!(CategoricalFocalCrossentropy, "categorical_focal_crossentropy");
@@ -551,10 +551,10 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
         "SparseCategoricalCrossentropy" => finish!(SparseCategoricalCrossentropy::read_args_from(c)?),
         "BinaryCrossentropy" => finish!(BinaryCrossentropy::read_args_from(c)?),
         "BinaryFocalCrossentropy" => {
-            finish!(BinaryFocalCrossentropy::new().params(FocalParams::read_args(c)?))
+            finish!(BinaryFocalCrossentropy::new().params(FocalArgs::read_args(c)?))
         }
         "CategoricalFocalCrossentropy" => {
-            finish!(CategoricalFocalCrossentropy::new().params(CategoricalFocalParams::read_args(c)?))
+            finish!(CategoricalFocalCrossentropy::new().params(CategoricalFocalArgs::read_args(c)?))
         }
         "CategoricalGeneralizedCrossEntropy" => finish!({
             let l = CategoricalGeneralizedCrossEntropy::read_args_from(c)?;
@@ -568,7 +568,7 @@ pub(crate) fn from_config(class: &str, cfg: &Value) -> Result<Box<dyn Loss>> {
             .alpha(<f64 as ConfigArg<LossArgs>>::from_config(c, "alpha", Some(0.5))?)
             .beta(<f64 as ConfigArg<LossArgs>>::from_config(c, "beta", Some(0.5))?)
             .axis_arg(super::segmentation::AxisArg::from_config(cfg.get("axis"))?)),
-        "Circle" => finish!(super::Circle::new().params(super::CircleParams::read_args(c)?)),
+        "Circle" => finish!(super::Circle::new().params(super::CircleArgs::read_args(c)?)),
         "CTC" => finish!(super::CTC::new()),
         "Huber" => finish!(Huber::read_args_from(c)?),
         "CosineSimilarity" => finish!(CosineSimilarity::read_args_from(c)?),
@@ -612,66 +612,67 @@ mod tests {
     /// `from_config(get_config())` gives back the same config.
     #[test]
     fn config_keys_in_keras_order_and_round_trip() {
-        let cases: Vec<(Box<dyn Loss>, Vec<&str>)> = vec![
-            (Box::new(Huber::new().delta(2.5)), vec!["name", "reduction"]),
-            (Box::new(CosineSimilarity::new().axis(0)), vec!["name", "reduction"]),
-            (
-                Box::new(CategoricalCrossentropy::new().from_logits(true).label_smoothing(0.1).axis(0)),
-                vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
-            ),
-            (
-                Box::new(SparseCategoricalCrossentropy::new().from_logits(true).ignore_class(Some(3))),
-                vec!["name", "reduction", "from_logits", "ignore_class"],
-            ),
-            (
-                Box::new(BinaryCrossentropy::new().label_smoothing(0.2).axis(1)),
-                vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
-            ),
-            (
-                Box::new(BinaryFocalCrossentropy::new().params(FocalParams {
-                    apply_class_balancing: true,
-                    alpha: 0.5,
-                    ..FocalParams::default()
-                })),
-                vec![
-                    "name",
-                    "reduction",
-                    "from_logits",
-                    "label_smoothing",
-                    "axis",
-                    "apply_class_balancing",
-                    "alpha",
-                    "gamma",
-                ],
-            ),
-            (
-                Box::new(
-                    CategoricalFocalCrossentropy::new()
-                        .params(CategoricalFocalParams { gamma: 3.0, ..CategoricalFocalParams::default() }),
+        let cases: Vec<(Box<dyn Loss>, Vec<&str>)> =
+            vec![
+                (Box::new(Huber::new().delta(2.5)), vec!["name", "reduction"]),
+                (Box::new(CosineSimilarity::new().axis(0)), vec!["name", "reduction"]),
+                (
+                    Box::new(CategoricalCrossentropy::new().from_logits(true).label_smoothing(0.1).axis(0)),
+                    vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
                 ),
-                vec!["name", "reduction", "from_logits", "label_smoothing", "axis", "alpha", "gamma"],
-            ),
-            (
-                Box::new(CategoricalGeneralizedCrossEntropy::new().q(0.25).unwrap()),
-                vec!["name", "reduction", "q"],
-            ),
-            (
-                Box::new(super::super::Circle::new().params(super::super::CircleParams {
-                    margin: 0.3,
-                    ..super::super::CircleParams::default()
-                })),
-                vec!["name", "reduction", "gamma", "margin", "remove_diagonal"],
-            ),
-        ];
+                (
+                    Box::new(SparseCategoricalCrossentropy::new().from_logits(true).ignore_class(Some(3))),
+                    vec!["name", "reduction", "from_logits", "ignore_class"],
+                ),
+                (
+                    Box::new(BinaryCrossentropy::new().label_smoothing(0.2).axis(1)),
+                    vec!["name", "reduction", "from_logits", "label_smoothing", "axis"],
+                ),
+                (
+                    Box::new(BinaryFocalCrossentropy::new().params(FocalArgs {
+                        apply_class_balancing: true,
+                        alpha: 0.5,
+                        ..FocalArgs::default()
+                    })),
+                    vec![
+                        "name",
+                        "reduction",
+                        "from_logits",
+                        "label_smoothing",
+                        "axis",
+                        "apply_class_balancing",
+                        "alpha",
+                        "gamma",
+                    ],
+                ),
+                (
+                    Box::new(
+                        CategoricalFocalCrossentropy::new()
+                            .params(CategoricalFocalArgs { gamma: 3.0, ..CategoricalFocalArgs::default() }),
+                    ),
+                    vec!["name", "reduction", "from_logits", "label_smoothing", "axis", "alpha", "gamma"],
+                ),
+                (
+                    Box::new(CategoricalGeneralizedCrossEntropy::new().q(0.25).unwrap()),
+                    vec!["name", "reduction", "q"],
+                ),
+                (
+                    Box::new(super::super::Circle::new().params(super::super::CircleArgs {
+                        margin: 0.3,
+                        ..super::super::CircleArgs::default()
+                    })),
+                    vec!["name", "reduction", "gamma", "margin", "remove_diagonal"],
+                ),
+            ];
         for (loss, want) in cases {
             let cfg = loss.get_config();
             assert_eq!(keys(&cfg), want, "{}", loss.class_name());
             let back = from_config(loss.class_name(), &cfg).unwrap();
             assert_eq!(back.get_config().to_string(), cfg.to_string(), "{}", loss.class_name());
         }
-        let f = BinaryFocalCrossentropy::new().params(FocalParams { alpha: 0.5, ..FocalParams::default() });
+        let f = BinaryFocalCrossentropy::new().params(FocalArgs { alpha: 0.5, ..FocalArgs::default() });
         assert_eq!(f.get_config()["alpha"], json!(0.5));
-        assert_eq!(FocalParams::CONFIG_KEYS.len(), 6);
+        assert_eq!(FocalArgs::CONFIG_KEYS.len(), 6);
     }
 
     /// The readers keep their null policy and error messages.

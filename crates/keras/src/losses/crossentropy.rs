@@ -324,7 +324,7 @@ config_args! {
     /// Hyper-parameters of [`binary_focal_crossentropy`] (declared in Keras's `get_config()`
     /// order).
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct FocalParams, family LossArgs, impl Default {
+    pub struct FocalArgs, family LossArgs, impl Default {
         /// `y_pred` holds logits.
         pub from_logits: bool = false,
         /// Label smoothing towards 0.5.
@@ -344,7 +344,7 @@ config_args! {
 ///
 /// When `y_pred` came out of a sigmoid the crossentropy term uses its logits, as TensorFlow
 /// does (the focal factor is computed from the same probabilities).
-pub fn binary_focal_crossentropy(y_true: &Tensor, y_pred: &Tensor, params: FocalParams) -> Result<Tensor> {
+pub fn binary_focal_crossentropy(y_true: &Tensor, y_pred: &Tensor, params: FocalArgs) -> Result<Tensor> {
     let y_pred = checked_pred(y_true, y_pred, params.label_smoothing)?;
     let mut t = y_true.to_f32_vec();
     if params.label_smoothing != 0.0 {
@@ -400,7 +400,7 @@ config_args! {
     /// Hyper-parameters of [`categorical_focal_crossentropy`] (declared in Keras's
     /// `get_config()` order).
     #[derive(Clone, Copy, Debug, PartialEq)]
-    pub struct CategoricalFocalParams, family LossArgs, impl Default {
+    pub struct CategoricalFocalArgs, family LossArgs, impl Default {
         /// `y_pred` holds logits.
         pub from_logits: bool = false,
         /// Label smoothing: `y * (1 - ls) + ls / num_classes`.
@@ -421,7 +421,7 @@ config_args! {
 pub fn categorical_focal_crossentropy(
     y_true: &Tensor,
     y_pred: &Tensor,
-    params: CategoricalFocalParams,
+    params: CategoricalFocalArgs,
 ) -> Result<Tensor> {
     let y_pred = checked_pred(y_true, y_pred, params.label_smoothing)?;
     ops::normalize_axis(params.axis, y_pred.rank())?;
@@ -612,7 +612,7 @@ mod tests {
             Box::new(|p| binary_crossentropy(&yt, p, true, 0.1).unwrap()),
             Box::new(|p| sparse_categorical_crossentropy(&labels, p, false).unwrap()),
             Box::new(|p| sparse_categorical_crossentropy(&labels, p, true).unwrap()),
-            Box::new(|p| binary_focal_crossentropy(&yt, p, FocalParams::default()).unwrap()),
+            Box::new(|p| binary_focal_crossentropy(&yt, p, FocalArgs::default()).unwrap()),
         ];
         for (k, f) in fs.iter().enumerate() {
             let x = yp.requiring_grad();

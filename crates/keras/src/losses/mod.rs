@@ -40,7 +40,7 @@ mod segmentation;
 use keras_engine::ops;
 use serde_json::Value;
 
-pub use circle::{circle, Circle, CircleParams};
+pub use circle::{circle, Circle, CircleArgs};
 pub use classes::{
     BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
     CategoricalGeneralizedCrossEntropy, CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence,
@@ -50,8 +50,7 @@ pub use classes::{
 pub use crossentropy::{
     binary_crossentropy, binary_crossentropy_axis, binary_focal_crossentropy, categorical_crossentropy,
     categorical_crossentropy_axis, categorical_focal_crossentropy, categorical_generalized_cross_entropy,
-    sparse_categorical_crossentropy, sparse_categorical_crossentropy_ignore, CategoricalFocalParams,
-    FocalParams,
+    sparse_categorical_crossentropy, sparse_categorical_crossentropy_ignore, CategoricalFocalArgs, FocalArgs,
 };
 pub use ctc::{ctc, ctc_decode, ctc_loss, CtcDecodeArgs, CtcStrategy, CTC};
 pub use regression::{

@@ -2,8 +2,8 @@
 //! against finite differences (Keras's own numbers are in the oracle cases).
 
 use keras::losses::{
-    self, CategoricalFocalCrossentropy, CategoricalFocalParams, CategoricalGeneralizedCrossEntropy, Circle,
-    CircleParams, Dice, Loss, Reduction, Tversky, CTC,
+    self, CategoricalFocalArgs, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy, Circle,
+    CircleArgs, Dice, Loss, Reduction, Tversky, CTC,
 };
 use keras::{GradientTape, Tensor};
 use serde_json::json;
@@ -58,7 +58,7 @@ fn gradients_match_finite_differences() {
     let sw = t(vec![0.5, 1.0, 2.0], &[3]);
     check_fd(&CategoricalFocalCrossentropy::new(), &yt, &probs(3, 3, 1.0), Some(&sw), 2e-2);
     let p =
-        CategoricalFocalParams { from_logits: true, label_smoothing: 0.2, gamma: 1.5, ..Default::default() };
+        CategoricalFocalArgs { from_logits: true, label_smoothing: 0.2, gamma: 1.5, ..Default::default() };
     check_fd(&CategoricalFocalCrossentropy::new().params(p), &yt, &t(pseudo(9, 2.0), &[3, 3]), None, 2e-2);
     let seg_t = t(pseudo(24, 3.0).iter().map(|v| if *v > 0.0 { 1.0 } else { 0.0 }).collect(), &[2, 3, 4]);
     let seg_p = t(pseudo(24, 4.0).iter().map(|v| v.abs()).collect(), &[2, 3, 4]);
@@ -71,7 +71,7 @@ fn gradients_match_finite_differences() {
         let n = r.iter().map(|x| x * x).sum::<f32>().sqrt();
         r.iter_mut().for_each(|x| *x /= n);
     }
-    let circle = Circle::new().params(CircleParams { gamma: 4.0, ..Default::default() });
+    let circle = Circle::new().params(CircleArgs { gamma: 4.0, ..Default::default() });
     check_fd(&circle, &labels, &t(emb, &[6, 3]), None, 3e-2);
     let ids = Tensor::from_i32(vec![2, 0, 1], [3]).unwrap();
     check_fd(
@@ -111,7 +111,7 @@ fn names_configs_and_round_trips() {
     assert_eq!(Dice::new().get_config()["axis"], json!(null));
     assert_eq!(Tversky::new().axis(1).get_config()["axis"], json!(1));
     assert_eq!(losses::deserialize(&d.serialize()).unwrap().get_config(), d.get_config());
-    let c = Circle::new().params(CircleParams { gamma: 10.0, margin: 0.1, remove_diagonal: false });
+    let c = Circle::new().params(CircleArgs { gamma: 10.0, margin: 0.1, remove_diagonal: false });
     assert_eq!(
         c.get_config(),
         json!({"name": "circle", "reduction": "sum_over_batch_size", "gamma": 10.0, "margin": 0.1,
@@ -151,7 +151,7 @@ fn bad_arguments_and_inputs_are_errors() {
     let bad_q = json!({"class_name": "CategoricalGeneralizedCrossEntropy", "config": {"q": 2.0}});
     assert!(losses::deserialize(&bad_q).is_err());
     let yt = t(vec![1.0, 0.0], &[1, 2]);
-    let p = CategoricalFocalParams { label_smoothing: 1.5, ..Default::default() };
+    let p = CategoricalFocalArgs { label_smoothing: 1.5, ..Default::default() };
     assert!(CategoricalFocalCrossentropy::new().params(p).call(&yt, &yt).is_err());
     assert!(CategoricalFocalCrossentropy::new().call(&yt, &t(vec![0.5; 3], &[1, 3])).is_err());
     assert!(Dice::new().axis(3).call(&yt, &yt).is_err());
