@@ -61,6 +61,8 @@ pub mod preprocessing;
 pub mod regularizers;
 pub mod saving;
 mod setters;
+#[cfg(test)]
+mod test_util;
 pub mod utils;
 
 pub use error::{Error, Result};

@@ -6,11 +6,12 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use keras::constraints::Constraint;
-use keras::layers::{self, CallContext, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, Dense, Flatten, Input, Layer};
-use keras::models::{load_model, Sequential};
+use keras::layers::{self, CallContext, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, Layer};
 use keras::regularizers::Regularizer;
-use keras::{ops, GradientTape, PredictArgs, Tensor};
+use keras::{ops, GradientTape, Tensor};
 use serde_json::{json, Value};
 
 fn cases() -> Vec<Value> {
@@ -88,22 +89,11 @@ fn defaults_are_keras_defaults() {
     assert_eq!(l.weights()[0].path(), format!("{}/conv_lstm_cell/kernel", Layer::name(&l)));
 }
 
-fn round_trip(name: &str, input: &[usize], layer: impl Layer) {
-    let mut model = Sequential::new();
-    model.add(Input::new(input)).unwrap();
-    model.add(layer).unwrap();
-    model.add(Flatten::new()).unwrap();
-    model.add(Dense::new(2)).unwrap();
+/// [`common::sequential_round_trip`] on a batch of 2; the loaded layer has the same config.
+fn round_trip(name: &str, input: &[usize], layer: impl Layer + 'static) {
     let mut shape = vec![2];
     shape.extend_from_slice(input);
-    let x = data(&shape, 11);
-    let path = std::env::temp_dir().join(format!("conv_lstm_{name}_{}.keras", std::process::id()));
-    model.save(&path).unwrap();
-    let restored = load_model(&path).unwrap().into_sequential().unwrap();
-    std::fs::remove_file(&path).ok();
-    let args = || PredictArgs::default().verbose(0);
-    let (a, b) = (model.predict(&x, args()).unwrap(), restored.predict(&x, args()).unwrap());
-    assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{name}");
+    let (model, restored) = common::sequential_round_trip(name, layer, &data(&shape, 11));
     assert_eq!(restored.layers()[0].get_config(), model.layers()[0].get_config(), "{name}");
 }
 

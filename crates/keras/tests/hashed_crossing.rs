@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use keras::layers::{CallContext, CrossColumn, HashedCrossing, Layer};
 use keras::models::SymbolicCall;
 use keras::saving::load_model;
@@ -11,11 +13,11 @@ use keras::{DType, Input, Model, PredictArgs, Tensor};
 use serde_json::{json, Value};
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hashed_crossing")
+    common::fixtures().join("hashed_crossing")
 }
 
 fn cases() -> Vec<Value> {
-    serde_json::from_str(&std::fs::read_to_string(dir().join("cases.json")).unwrap()).unwrap()
+    common::fixture_cases("hashed_crossing")
 }
 
 fn dims(v: &Value) -> Vec<usize> {

@@ -45,16 +45,7 @@ fn cases(class: &str) -> Vec<(Value, Box<dyn Layer>)> {
 
 /// Checks `got` against the case's `want` within its tolerance; returns the largest error.
 fn close(c: &Value, got: &Tensor, want: &Tensor) -> f32 {
-    let name = c["name"].as_str().unwrap();
-    assert_eq!(got.shape(), want.shape(), "{name}");
-    let (rtol, atol) = (c["rtol"].as_f64().unwrap() as f32, c["atol"].as_f64().unwrap() as f32);
-    let mut worst = 0.0f32;
-    for (i, (g, w)) in got.to_f32_vec().iter().zip(want.to_f32_vec()).enumerate() {
-        let err = (g - w).abs();
-        worst = worst.max(err);
-        assert!(err <= atol + rtol * w.abs(), "{name}[{i}]: keras-rs {g}, Keras {w}");
-    }
-    worst
+    common::within_case_tolerance(c, got, want)
 }
 
 /// Each of the `count` image cases of `class`: keras-rs's `output(case, layer)` against

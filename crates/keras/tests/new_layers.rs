@@ -8,6 +8,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use keras::layers::{
     self, AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
     AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, AveragePooling3D, CallContext, CategoryEncoding,
@@ -131,23 +133,11 @@ fn args() -> PredictArgs<'static> {
     PredictArgs::default().verbose(0)
 }
 
-/// A Sequential `Input -> layer -> Flatten -> Dense(2)` saved to `.keras` and loaded back
-/// predicts what the original predicts.
-fn sequential_round_trip(name: &str, input: &[usize], layer: impl Layer) {
-    let mut model = Sequential::new();
-    model.add(Input::new(input)).unwrap();
-    model.add(layer).unwrap();
-    model.add(Flatten::new()).unwrap();
-    model.add(Dense::new(2)).unwrap();
+/// [`common::sequential_round_trip`] on a batch of 3; the loaded layer is of the same class.
+fn sequential_round_trip(name: &str, input: &[usize], layer: impl Layer + 'static) {
     let mut shape = vec![3];
     shape.extend_from_slice(input);
-    let x = data(&shape, 7);
-    let path = tmp(name);
-    model.save(&path).unwrap();
-    let restored = load_model(&path).unwrap().into_sequential().unwrap();
-    std::fs::remove_file(&path).ok();
-    let (a, b) = (model.predict(&x, args()).unwrap(), restored.predict(&x, args()).unwrap());
-    assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{name}");
+    let (model, restored) = common::sequential_round_trip(name, layer, &data(&shape, 7));
     assert_eq!(restored.layers()[0].class_name(), model.layers()[0].class_name(), "{name}");
 }
 

@@ -5,17 +5,19 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use keras::layers::{CallContext, CallKwargs, Embedding, Layer, ReversibleEmbedding};
 use keras::saving::load_model;
 use keras::{GradientTape, PredictArgs, Tensor};
 use serde_json::{json, Value};
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reversible_embedding")
+    common::fixtures().join("reversible_embedding")
 }
 
 fn cases() -> Vec<Value> {
-    serde_json::from_str(&std::fs::read_to_string(dir().join("cases.json")).unwrap()).unwrap()
+    common::fixture_cases("reversible_embedding")
 }
 
 fn floats(v: &Value) -> Vec<f32> {

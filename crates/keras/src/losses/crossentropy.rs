@@ -521,11 +521,8 @@ pub fn categorical_generalized_cross_entropy(y_true: &Tensor, y_pred: &Tensor, q
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::t;
     use crate::GradientTape;
-
-    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
-        Tensor::new(v, s.to_vec()).unwrap()
-    }
 
     #[test]
     fn categorical_matches_hand_computation() {

@@ -354,10 +354,8 @@ impl Metric for MeanIoU {
 mod tests {
     use super::*;
     use crate::metrics;
+    use crate::test_util::t;
 
-    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
-        Tensor::new(v, s.to_vec()).unwrap()
-    }
     fn close(a: f32, b: f32) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }

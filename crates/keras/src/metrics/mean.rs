@@ -134,16 +134,7 @@ impl Mean {
 
 impl Metric for Mean {
     crate::metrics::metric_name!();
-    /// For `Mean`, `y_true` holds the values (Keras's `update_state(values, sample_weight)`);
-    /// `y_pred` is ignored.
-    fn update_state(
-        &mut self,
-        y_true: &Tensor,
-        _y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<()> {
-        self.update_state_values(y_true, sample_weight)
-    }
+    crate::metrics::values_update_state!();
     fn result(&self) -> f32 {
         if self.count == 0.0 {
             0.0

@@ -111,6 +111,25 @@ macro_rules! metric_name {
 }
 pub(crate) use metric_name;
 
+/// [`Metric::update_state`] of a metric of one tensor of values (Mean, Sum): Keras's
+/// `update_state(values, sample_weight)`, the values given as `y_true` and passed with the
+/// weights to the metric's own `update_state_values`; `y_pred` is ignored.
+macro_rules! values_update_state {
+    () => {
+        /// `y_true` holds the values (Keras's `update_state(values, sample_weight)`); `y_pred`
+        /// is ignored.
+        fn update_state(
+            &mut self,
+            y_true: &$crate::Tensor,
+            _y_pred: &$crate::Tensor,
+            sample_weight: Option<&$crate::Tensor>,
+        ) -> $crate::Result<()> {
+            self.update_state_values(y_true, sample_weight)
+        }
+    };
+}
+pub(crate) use values_update_state;
+
 /// `keras.metrics.get(name)`: a metric for a Keras string name (function names such as
 /// `"categorical_accuracy"`, `"mse"`, and class names such as `"CategoricalAccuracy"`).
 /// `"accuracy"` here is `keras.metrics.Accuracy` (exact equality); `compile` resolves it
@@ -503,10 +522,7 @@ pub fn resolve_compile_metric(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
-        Tensor::new(v, s.to_vec()).unwrap()
-    }
+    use crate::test_util::t;
 
     #[test]
     fn accuracy_resolution_follows_shapes() {

@@ -113,14 +113,7 @@ impl Sum {
 
 impl Metric for Sum {
     crate::metrics::metric_name!();
-    fn update_state(
-        &mut self,
-        y_true: &Tensor,
-        _y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<()> {
-        self.update_state_values(y_true, sample_weight)
-    }
+    crate::metrics::values_update_state!();
     fn result(&self) -> f32 {
         self.total
     }
@@ -139,10 +132,7 @@ impl Metric for Sum {
 mod tests {
     use super::*;
     use crate::metrics;
-
-    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
-        Tensor::new(v, s.to_vec()).unwrap()
-    }
+    use crate::test_util::t;
 
     #[test]
     fn rmse_accumulates_total_over_count() {

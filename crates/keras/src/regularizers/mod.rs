@@ -275,11 +275,8 @@ impl<'a> Identifier<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::t;
     use keras_engine::GradientTape;
-
-    fn t(v: Vec<f32>, s: &[usize]) -> Tensor {
-        Tensor::new(v, s.to_vec()).unwrap()
-    }
 
     #[test]
     fn l1_l2_values_and_gradients() {

@@ -6,17 +6,16 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::compile_config::{compile_config, compile_functional_from_config, training_config};
-use super::h5::{self, Attr, Node, Reader};
+use super::compile_config::{compile_config, compile_functional_from_config};
+use super::h5::{self, Reader};
 use super::layout::{layer_groups, unique, VarGroup};
 use super::legacy_h5::{
-    join, legacy_model_json, model_from_root, set_list_attr, trainable_first, training_config_attr,
+    join, legacy_model_json, model_from_root, model_root, set_list_attr, set_version_attrs, trainable_first,
+    training_config_attr,
 };
 use super::weights_h5::{self, to_tree, WeightsTarget};
 use super::zip::Archive;
-use super::{
-    atomic, ends_with, limits, load_by_extension, path_str, shielded, warn, with_file, KERAS_VERSION,
-};
+use super::{atomic, ends_with, limits, load_by_extension, path_str, shielded, warn, with_file};
 use crate::backend::to_snake_case;
 use crate::layers::Layer;
 use crate::layers::Variable;
@@ -190,19 +189,12 @@ fn legacy_weight_names(layer: &dyn Layer) -> Vec<String> {
 }
 
 fn h5_to_bytes(model: &Functional) -> Result<Vec<u8>> {
-    let mut root = Node::default();
-    root.set_attr("backend", Attr::Str("tensorflow".into()));
-    root.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
-    root.set_attr("model_config", Attr::Str(legacy_model_config(model).to_string()));
-    if let Some(c) = model.compile_state() {
-        root.set_attr("training_config", Attr::Str(training_config(c).to_string()));
-    }
+    let mut root = model_root(&legacy_model_config(model), model.compile_state());
     let g = root.group("model_weights");
     let layers = model.layers();
     let names: Vec<String> = layers.iter().map(|l| l.name().to_string()).collect();
     set_list_attr(g, "layer_names", &names)?;
-    g.set_attr("backend", Attr::Str("tensorflow".into()));
-    g.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
+    set_version_attrs(g);
     for layer in &layers {
         let ws = layer.weights();
         let all = legacy_weight_names(*layer);

@@ -13,6 +13,7 @@ use super::h5::{Attr, Node, Reader};
 use super::{model_from_config_checked, warn, LoadWeightsArgs, KERAS_VERSION};
 use crate::layers::Layer;
 use crate::models::Sequential;
+use crate::trainers::Compiled;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// Keras's `HDF5_OBJECT_HEADER_LIMIT`: longer string lists are split into `name0`, `name1`...
@@ -89,15 +90,28 @@ pub(super) fn legacy_model_json(class_name: &str, mut cfg: Value, registered_as_
     json!({ "class_name": class_name, "config": cfg })
 }
 
-/// The bytes of a legacy `.h5` model file (Keras `save_model_to_hdf5`, optimizer included).
-pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
+/// Keras's `backend` and `keras_version` attributes, which a legacy `.h5` file's root and
+/// its `model_weights` group both carry.
+pub(crate) fn set_version_attrs(node: &mut Node) {
+    node.set_attr("backend", Attr::Str("tensorflow".into()));
+    node.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
+}
+
+/// The root of a legacy `.h5` model file (Keras `save_model_to_hdf5`): the version
+/// attributes, `model_config` and, for a compiled model, `training_config`.
+pub(crate) fn model_root(model_config: &Value, compiled: Option<&Compiled>) -> Node {
     let mut root = Node::default();
-    root.set_attr("backend", Attr::Str("tensorflow".into()));
-    root.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
-    root.set_attr("model_config", Attr::Str(legacy_model_config(model).to_string()));
-    if let Some(c) = model.compile_state() {
+    set_version_attrs(&mut root);
+    root.set_attr("model_config", Attr::Str(model_config.to_string()));
+    if let Some(c) = compiled {
         root.set_attr("training_config", Attr::Str(training_config(c).to_string()));
     }
+    root
+}
+
+/// The bytes of a legacy `.h5` model file (Keras `save_model_to_hdf5`, optimizer included).
+pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let mut root = model_root(&legacy_model_config(model), model.compile_state());
     write_model_weights(model, root.group("model_weights"))?;
     if let Some(c) = model.compile_state() {
         let vars = c.optimizer.variables();
@@ -131,8 +145,7 @@ pub(crate) fn to_bytes(model: &Sequential) -> Result<Vec<u8>> {
 fn write_model_weights(model: &Sequential, g: &mut Node) -> Result<()> {
     let names: Vec<String> = model.layers().iter().map(|l| l.name().to_string()).collect();
     set_list_attr(g, "layer_names", &names)?;
-    g.set_attr("backend", Attr::Str("tensorflow".into()));
-    g.set_attr("keras_version", Attr::Str(KERAS_VERSION.into()));
+    set_version_attrs(g);
     let mut layers: Vec<&Box<dyn Layer>> = model.layers().iter().collect();
     layers.sort_by(|a, b| a.name().cmp(b.name()));
     for layer in layers {

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use keras::models::Sequential;
 use keras::Tensor;
 
 /// `crates/keras/tests/fixtures`.
@@ -104,4 +105,50 @@ pub fn reload_predict(path: &Path, x: &Tensor) -> Vec<f32> {
     let again = keras::saving::load_model(path).unwrap();
     let _ = std::fs::remove_file(path);
     again.predict(x, keras::PredictArgs::default().verbose(0)).unwrap()[0].to_f32_vec()
+}
+
+/// The cases of `fixtures/<dir>/cases.json` (a JSON list).
+pub fn fixture_cases(dir: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(fixtures().join(dir).join("cases.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Asserts that `got` matches Keras's `want` within the case's own `rtol` and `atol`
+/// (`|g - w| <= atol + rtol * |w|` per element, the failure naming the case and index);
+/// returns the largest `|g - w|`.
+pub fn within_case_tolerance(c: &serde_json::Value, got: &Tensor, want: &Tensor) -> f32 {
+    let name = c["name"].as_str().unwrap();
+    assert_eq!(got.shape(), want.shape(), "{name}");
+    let (rtol, atol) = (c["rtol"].as_f64().unwrap() as f32, c["atol"].as_f64().unwrap() as f32);
+    let mut worst = 0.0f32;
+    for (i, (g, w)) in got.to_f32_vec().iter().zip(want.to_f32_vec()).enumerate() {
+        let err = (g - w).abs();
+        worst = worst.max(err);
+        assert!(err <= atol + rtol * w.abs(), "{name}[{i}]: keras-rs {g}, Keras {w}");
+    }
+    worst
+}
+
+/// A Sequential `Input -> layer -> Flatten -> Dense(2)` saved to `.keras` and loaded back:
+/// asserts that both predict the same on the batch `x` (the input shape is the rest of its
+/// shape) and returns the model and the loaded one.
+pub fn sequential_round_trip(
+    name: &str,
+    layer: impl keras::layers::Layer + 'static,
+    x: &Tensor,
+) -> (Sequential, Sequential) {
+    use keras::layers::{Dense, Flatten, Input};
+    let mut model = Sequential::new();
+    model.add(Input::new(&x.shape()[1..])).unwrap();
+    model.add(layer).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model.add(Dense::new(2)).unwrap();
+    let dir = TempDir::new(name);
+    let path = dir.join("m.keras");
+    model.save(&path).unwrap();
+    let restored = keras::saving::load_model(&path).unwrap().into_sequential().unwrap();
+    let args = || keras::PredictArgs::default().verbose(0);
+    let (a, b) = (model.predict(x, args()).unwrap(), restored.predict(x, args()).unwrap());
+    assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{name}");
+    (model, restored)
 }

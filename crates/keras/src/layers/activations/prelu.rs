@@ -86,13 +86,7 @@ impl PReLU {
         self
     }
 
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    crate::layers::builders::name_builder!();
+    crate::layers::builders::base_builders!();
 
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {

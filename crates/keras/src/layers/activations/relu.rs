@@ -3,9 +3,9 @@
 use keras_engine::ops::{self, Unary};
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::utils::config_args::{config_args, ConfigArg};
 use crate::{Error, Result, Tensor};
 
@@ -85,8 +85,7 @@ impl ReLU {
         if let Some(v) = a.max_value {
             l = l.max_value(v);
         }
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 }
 
@@ -145,9 +144,7 @@ impl LeakyReLU {
             a.negative_slope =
                 <f64 as ConfigArg<LayerArgs>>::from_config(&mut src, "alpha", Some(a.negative_slope))?;
         }
-        let mut l = LeakyReLU::new().negative_slope(a.negative_slope);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(LeakyReLU::new().negative_slope(a.negative_slope), cfg)
     }
 }
 
@@ -205,9 +202,7 @@ impl ELU {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let a = ELUArgs::read_args(&mut LayerCfg::new(cfg, "ELU"))?;
-        let mut l = ELU::new().alpha(a.alpha);
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(ELU::new().alpha(a.alpha), cfg)
     }
 }
 

@@ -3,7 +3,7 @@
 use keras_engine::{with_global_rng, Rng};
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::utils::config_args::config_args;
 use crate::{ops, Error, Result, Tensor};
@@ -51,10 +51,7 @@ impl StochasticDepth {
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let args = StochasticDepthArgs::read_args(&mut LayerCfg::new(cfg, "StochasticDepth"))?;
         // The constructor's check is the config's check too.
-        let mut l = StochasticDepth::new(args.drop_path_rate);
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(StochasticDepth::new(args.drop_path_rate), cfg)
     }
 }
 

@@ -5,9 +5,9 @@ use keras_engine::ops;
 use serde_json::{json, Value};
 
 use crate::initializers::Initializer;
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{configured, shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::layers::weight_args::WeightArgs;
 use crate::utils::config_args::ConfigArg;
 use crate::{keras_bail, Error, Result, Tensor};
@@ -128,8 +128,7 @@ impl BatchNormalization {
         // The builders' checks are the config's checks too.
         let mut l = BatchNormalization::new().momentum(args.momentum).epsilon(args.epsilon);
         l.args = args;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 
     /// The feature axis resolved against `rank`.

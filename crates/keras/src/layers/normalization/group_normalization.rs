@@ -4,9 +4,9 @@
 use keras_engine::ops::{self, Unary};
 use serde_json::Value;
 
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{configured, shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::LayerCfg;
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::layers::weight_args::WeightArgs;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -74,8 +74,7 @@ impl GroupNormalization {
         // The constructor's check of `groups` is the config's check too.
         let mut l = GroupNormalization::new(args.groups);
         l.args = args;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 
     /// The channel axis as a position, or Keras's out-of-bounds error.

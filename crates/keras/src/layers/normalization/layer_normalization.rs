@@ -3,9 +3,9 @@
 use keras_engine::ops;
 use serde_json::{json, Value};
 
-use crate::layers::layer::{shape_str, CallContext, Layer, LayerBase, Shape, Variable};
+use crate::layers::layer::{configured, shape_str, CallContext, Layer, LayerBase, Shape, Variable};
 use crate::layers::layer_args::{Axis, LayerCfg};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::layers::weight_args::WeightArgs;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -67,8 +67,7 @@ impl LayerNormalization {
             l = l.axes(&args.axis.axes);
         }
         l.args = args;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 
     /// The normalized axes, resolved and sorted, or an error naming the layer.

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::initializers::Initializer;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::sublayers::call_sublayer;
 use crate::layers::{Sublayer, Variable};
@@ -112,11 +112,11 @@ impl SpectralNormalization {
         }
         let args = SpectralNormalizationArgs::read_args(&mut LayerCfg::new(cfg, "SpectralNormalization"))?;
         let inner = crate::layers::reshaping::args::required(cfg, "layer", "SpectralNormalization")?;
-        let mut sn = SpectralNormalization::from_boxed(crate::layers::deserialize(inner)?)
-            .power_iterations(args.power_iterations);
-        sn.base.apply_config(cfg);
-        sn.base.take_pending()?;
-        Ok(sn)
+        configured(
+            SpectralNormalization::from_boxed(crate::layers::deserialize(inner)?)
+                .power_iterations(args.power_iterations),
+            cfg,
+        )
     }
 
     /// Where the normalized variable is in the wrapped layer's `weights()`: its own `kernel`,

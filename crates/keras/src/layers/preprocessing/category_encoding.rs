@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::preprocessing::encoding::{encode, encoded_shape, ids_of, Mode, ModeSet, OutputMode};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -84,8 +84,7 @@ impl CategoryEncoding {
         let args = CategoryEncodingArgs::read_args(&mut LayerCfg::new(cfg, "CategoryEncoding"))?;
         let mut l = CategoryEncoding::new(args.num_tokens);
         l.args = args;
-        l.base.apply_config(cfg);
-        finish(&mut l.base, ()).map(|_| l)
+        configured(l, cfg)
     }
 
     /// The call with Keras's `count_weights` (same shape as the ids; `count` mode only).

@@ -2,14 +2,14 @@
 
 use serde_json::Value;
 
-use super::image_common::{image_call, image_layer_impl, image_shape};
+use super::image_common::{image_call, image_layer_impl, image_shape, sized_base};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::center_crop_images;
 use crate::utils::config_args::config_args;
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.CenterCrop`: crops the centre of `(h, w, c)` / `(n, h, w, c)` images to
 /// `(height, width)`. An image smaller than the target is first cropped to the target's aspect
@@ -39,12 +39,7 @@ config_args! {
 impl CenterCrop {
     /// Crops to `(height, width)` (both positive).
     pub fn new(height: usize, width: usize) -> Self {
-        let mut base = LayerBase::new("center_crop");
-        if height == 0 || width == 0 {
-            base.fail(Error::InvalidArgument(format!(
-                "CenterCrop: `height` and `width` must be positive, got ({height}, {width})"
-            )));
-        }
+        let base = sized_base("center_crop", "CenterCrop", height, width);
         CenterCrop { base, args: CenterCropArgs { height, width, ..CenterCropArgs::defaults() } }
     }
 
@@ -57,9 +52,7 @@ impl CenterCrop {
         let args = CenterCropArgs::read_args(&mut LayerCfg::new(cfg, "CenterCrop"))?;
         let mut l = CenterCrop::new(args.height, args.width);
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 

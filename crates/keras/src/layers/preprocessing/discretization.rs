@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::preprocessing::encoding::{encode, encoded_shape, Mode, ModeSet, OutputMode};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Result, Tensor};
 
@@ -110,8 +110,7 @@ impl Discretization {
         }
         let mut d = Self::empty();
         d.args = args;
-        d.base.apply_config(cfg);
-        finish(&mut d.base, ()).map(|_| d)
+        configured(d, cfg)
     }
 
     fn check_args(&self) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::merging::base_merge::{known, serialize_with_build_shapes};
 use crate::layers::preprocessing::encoding::{encode, Mode, ModeSet, OutputMode};
@@ -134,9 +134,7 @@ impl HashedCrossing {
         }
         let mut layer = HashedCrossing::new(args.num_bins);
         layer.args = args;
-        layer.base.apply_config(cfg);
-        layer.base.take_pending()?;
-        Ok(layer)
+        configured(layer, cfg)
     }
 
     /// The bucket of every example, the columns crossed in order.

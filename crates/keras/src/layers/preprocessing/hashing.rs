@@ -4,12 +4,12 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::layer::{dtype_policy_config, CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, dtype_policy_config, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::layers::preprocessing::encoding::{encode, encoded_shape, Mode, ModeSet, OutputMode};
 use crate::layers::preprocessing::farmhash::hash_bucket_fast;
 use crate::layers::preprocessing::siphash::{hash_bucket_strong, HashSalt};
-use crate::layers::reshaping::args::{finish, layer_common};
+use crate::layers::reshaping::args::layer_common;
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
 
@@ -128,8 +128,7 @@ impl Hashing {
         }
         let mut h = Hashing::new(n);
         h.args = args;
-        h.base.apply_config(cfg);
-        finish(&mut h.base, ()).map(|_| h)
+        configured(h, cfg)
     }
 
     /// Buckets of the keys (their bytes), the mask first.

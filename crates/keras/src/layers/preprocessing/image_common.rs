@@ -44,6 +44,19 @@ fn image_perms(rank: usize) -> Option<(&'static [usize], &'static [usize])> {
     }
 }
 
+/// The base of a layer made for a `(height, width)` output (CenterCrop, RandomCrop,
+/// Resizing), recording `{class}: `height` and `width` must be positive` for a zero size
+/// (reported when the layer is used).
+pub(crate) fn sized_base(snake: &str, class: &str, height: usize, width: usize) -> crate::layers::LayerBase {
+    let mut base = crate::layers::LayerBase::new(snake);
+    if height == 0 || width == 0 {
+        base.fail(Error::InvalidArgument(format!(
+            "{class}: `height` and `width` must be positive, got ({height}, {width})"
+        )));
+    }
+    base
+}
+
 /// An image layer's `call` from its channels-last one: channels-first images (batched or
 /// not) are transposed channels-last and the result back.
 pub(crate) fn image_call(

@@ -702,15 +702,28 @@ impl<K: LookupKey> IndexLookup<K> {
 }
 
 /// The builders and accessors that `IntegerLookup` and `StringLookup` share (a `base:
-/// LayerBase` and a `lookup: IndexLookup<_>` field), written once with their rustdoc; each
-/// builder re-checks the arguments as Keras's constructor does.
+/// LayerBase` and a `lookup: IndexLookup<_>` field), written once with their rustdoc (the
+/// layer's own words for `num_oov_indices` and `invert`); each builder re-checks the
+/// arguments as Keras's constructor does.
 macro_rules! lookup_builders {
-    () => {
+    (num_oov_indices: $(#[$oov_doc:meta])* ; invert: $(#[$invert_doc:meta])*) => {
         fn recheck(mut self) -> Self {
             if let Err(e) = self.lookup.check() {
                 self.base.fail(e);
             }
             self
+        }
+
+        $(#[$oov_doc])*
+        pub fn num_oov_indices(mut self, n: usize) -> Self {
+            self.lookup.args.num_oov_indices = n;
+            self.recheck()
+        }
+
+        $(#[$invert_doc])*
+        pub fn invert(mut self, yes: bool) -> Self {
+            self.lookup.args.invert = yes;
+            self.recheck()
         }
 
         /// The largest vocabulary (mask and OOV slots included).

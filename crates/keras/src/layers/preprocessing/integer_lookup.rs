@@ -44,12 +44,6 @@ impl IntegerLookup {
         IntegerLookup { base: LayerBase::new("integer_lookup"), lookup: IndexLookup::new("IntegerLookup") }
     }
 
-    /// How many OOV indices (default 1; 0 makes unknown values an error).
-    pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.lookup.args.num_oov_indices = n;
-        self.recheck()
-    }
-
     /// The value that means padding (index 0 in `int` mode).
     pub fn mask_token(mut self, t: i64) -> Self {
         self.lookup.args.mask_token = Some(Token(t));
@@ -69,12 +63,6 @@ impl IntegerLookup {
         self
     }
 
-    /// Map indices back to values.
-    pub fn invert(mut self, yes: bool) -> Self {
-        self.lookup.args.invert = yes;
-        self.recheck()
-    }
-
     /// A fixed vocabulary (Keras `vocabulary=`); it is kept in the config.
     pub fn vocabulary(mut self, vocabulary: &[i64]) -> Self {
         if let Err(e) = self.lookup.set_input_vocabulary(vocabulary.to_vec(), None) {
@@ -92,7 +80,13 @@ impl IntegerLookup {
     }
 
     crate::layers::builders::base_builders!();
-    lookup_builders!();
+    lookup_builders! {
+        num_oov_indices:
+        /// How many OOV indices (default 1; 0 makes unknown values an error).
+        ;
+        invert:
+        /// Map indices back to values.
+    }
 
     /// Learns the vocabulary from `data`: a 1-D tensor is one value per document, a 2-D one a
     /// document per row (Keras `adapt`).

@@ -2,14 +2,14 @@
 
 use serde_json::Value;
 
-use super::image_common::{image_call, image_layer_impl, image_shape, LayerRng};
+use super::image_common::{image_call, image_layer_impl, image_shape, sized_base, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::{aspect_crop_box, resize_plain, Interpolation};
 use crate::utils::config_args::config_args;
-use crate::{Error, Result, Tensor};
+use crate::{Result, Tensor};
 
 /// Keras `keras.layers.RandomCrop`: in training, crops the batch at one random offset to
 /// `(height, width)`; an input not larger than the target on both axes is cropped to the
@@ -42,12 +42,7 @@ config_args! {
 impl RandomCrop {
     /// Crops to `(height, width)` (both positive).
     pub fn new(height: usize, width: usize) -> Self {
-        let mut base = LayerBase::new("random_crop");
-        if height == 0 || width == 0 {
-            base.fail(Error::InvalidArgument(format!(
-                "RandomCrop: `height` and `width` must be positive, got ({height}, {width})"
-            )));
-        }
+        let base = sized_base("random_crop", "RandomCrop", height, width);
         // Keras's `make_default_seed()`: the layer always records a seed.
         let seed = Some(keras_engine::with_global_rng(|r| r.below(1 << 30)));
         RandomCrop {
@@ -68,9 +63,7 @@ impl RandomCrop {
         // `seed: null` draws one, as the constructor does.
         args.seed = args.seed.or(l.args.seed);
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 

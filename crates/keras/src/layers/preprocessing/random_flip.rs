@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::image_common::{image_call, image_layer_impl, image_shape, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -63,9 +63,7 @@ impl RandomFlip {
         let args = RandomFlipArgs::read_args(&mut LayerCfg::new(cfg, "RandomFlip"))?;
         let mut l = RandomFlip::new(&args.mode);
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Number, Value};
 use super::color::{check_gray_input, gray, train_call, transform_last};
 use super::image_common::{image_call, image_layer_impl, image_shape, number, uniform, LayerRng};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::utils::config_args::config_args;
@@ -73,9 +73,7 @@ impl RandomGrayscale {
         let args = RandomGrayscaleArgs::read_args(&mut LayerCfg::new(cfg, "RandomGrayscale"))?;
         let mut l = RandomGrayscale::with_factor(args.factor.clone());
         l.args = args;
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 
     /// Keras's `transform_images` with explicit parameters: image `i` (of `images`, in the

@@ -2,9 +2,9 @@
 
 use serde_json::{Number, Value};
 
-use super::image_common::{image_call, image_layer_impl, image_shape, number};
+use super::image_common::{image_call, image_layer_impl, image_shape, number, sized_base};
 use crate::layers::data_format::DataFormat;
-use crate::layers::layer::{CallContext, Layer, LayerBase, Shape};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase, Shape};
 use crate::layers::layer_args::{named_arg, LayerArgs, LayerCfg};
 use crate::preprocessing::image::images::Images;
 use crate::preprocessing::image::resize::{resize_images, Interpolation, ResizeArgs};
@@ -50,12 +50,7 @@ config_args! {
 impl Resizing {
     /// Resizes to `(height, width)` (bilinear, no antialias).
     pub fn new(height: usize, width: usize) -> Self {
-        let mut base = LayerBase::new("resizing");
-        if height == 0 || width == 0 {
-            base.fail(Error::InvalidArgument(format!(
-                "Resizing: `height` and `width` must be positive, got ({height}, {width})"
-            )));
-        }
+        let base = sized_base("resizing", "Resizing", height, width);
         Resizing { base, args: ResizingArgs { height, width, ..ResizingArgs::defaults() } }
     }
 
@@ -104,9 +99,7 @@ impl Resizing {
         let mut l = Resizing::new(args.height, args.width);
         l.args = args;
         l.check_aspect();
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(l, cfg)
     }
 
     /// The options of `keras.ops.image.resize` these arguments give.

@@ -43,13 +43,6 @@ impl StringLookup {
         StringLookup { base: LayerBase::new("string_lookup"), lookup: IndexLookup::new("StringLookup") }
     }
 
-    /// How many OOV indices (0 makes unknown strings an error; 1, the default; more hash
-    /// unknown strings into buckets with FarmHash, as Keras).
-    pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.lookup.args.num_oov_indices = n;
-        self.recheck()
-    }
-
     /// The string that means padding (index 0 in `int` mode).
     pub fn mask_token(mut self, t: &str) -> Self {
         self.lookup.args.mask_token = Some(Token(t.to_string()));
@@ -59,12 +52,6 @@ impl StringLookup {
     /// The OOV token (default `"[UNK]"`).
     pub fn oov_token(mut self, t: &str) -> Self {
         self.lookup.args.oov_token = Token(t.to_string());
-        self.recheck()
-    }
-
-    /// Map indices back to strings ([`invert_ids`](Self::invert_ids)).
-    pub fn invert(mut self, yes: bool) -> Self {
-        self.lookup.args.invert = yes;
         self.recheck()
     }
 
@@ -87,7 +74,14 @@ impl StringLookup {
     }
 
     crate::layers::builders::base_builders!();
-    lookup_builders!();
+    lookup_builders! {
+        num_oov_indices:
+        /// How many OOV indices (0 makes unknown strings an error; 1, the default; more hash
+        /// unknown strings into buckets with FarmHash, as Keras).
+        ;
+        invert:
+        /// Map indices back to strings ([`invert_ids`](Self::invert_ids)).
+    }
 
     /// Learns the vocabulary, one string per document (Keras `adapt` on a 1-D array).
     pub fn adapt<S: AsRef<str>>(&mut self, data: &[S]) -> Result<()> {

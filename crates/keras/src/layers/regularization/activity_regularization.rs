@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::layers::layer::{CallContext, Layer, LayerBase};
+use crate::layers::layer::{configured, CallContext, Layer, LayerBase};
 use crate::layers::layer_args::{LayerArgs, LayerCfg};
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::config_args;
@@ -47,10 +47,7 @@ impl ActivityRegularization {
     /// Rebuilds from a Keras config.
     pub fn from_config(cfg: &Value) -> Result<Self> {
         let a = ActivityRegularizationArgs::read_args(&mut LayerCfg::new(cfg, "ActivityRegularization"))?;
-        let mut l = ActivityRegularization::new(a.l1, a.l2);
-        l.base.apply_config(cfg);
-        l.base.take_pending()?;
-        Ok(l)
+        configured(ActivityRegularization::new(a.l1, a.l2), cfg)
     }
 }
 

@@ -76,9 +76,7 @@ macro_rules! gaussian_layer {
                 let mut l = $ty::new(args.$arg);
                 l.rng = LayerRng::new(args.seed);
                 l.args = args;
-                l.base.apply_config(cfg);
-                l.base.take_pending()?;
-                Ok(l)
+                $crate::layers::layer::configured(l, cfg)
             }
         }
 

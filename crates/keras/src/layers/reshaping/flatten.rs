@@ -55,13 +55,7 @@ impl Flatten {
 
     data_format_builder!(args);
 
-    crate::layers::builders::name_builder!();
-
-    /// `input_shape` (without batch) for the first layer of a Sequential model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.base.input_shape = Some(shape.to_vec());
-        self
-    }
+    crate::layers::builders::base_builders!();
 }
 
 impl Layer for Flatten {
