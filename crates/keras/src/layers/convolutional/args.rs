@@ -26,6 +26,7 @@ use crate::layers::layer_args::{LayerArgs, LayerCfg, SizeTuple};
 use crate::layers::weight_args::WeightArgs;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::{config_args, ConfigArg};
+use crate::utils::python_repr::py_dims;
 use crate::{keras_bail, Error, Result, Tensor};
 
 /// An engine convolution with a fused inference epilogue (`ops::conv2d_inference`,
@@ -264,8 +265,8 @@ impl<const N: usize> Convolution<N> {
                     "`output_padding` must be strictly less than `strides` for all dimensions. At dimension {i}, `output_padding` is {} but `strides` is {}. Received: output_padding={}, strides={}",
                     op[i],
                     self.strides[i],
-                    py_tuple(op),
-                    py_tuple(&self.strides)
+                    py_dims(op),
+                    py_dims(&self.strides)
                 )))
             })
     }
@@ -601,16 +602,6 @@ impl<const N: usize> Convolution<N> {
         )?;
         let out = y.shape()[2];
         Ok(y.reshape([n, out, c * dm])?)
-    }
-}
-
-/// A Python tuple as Keras prints it: `(2,)`, `(1, 2)`.
-fn py_tuple(v: &[usize]) -> String {
-    let items: Vec<String> = v.iter().map(usize::to_string).collect();
-    if items.len() == 1 {
-        format!("({},)", items[0])
-    } else {
-        format!("({})", items.join(", "))
     }
 }
 

@@ -80,10 +80,8 @@ impl Dense {
         let args = DenseArgs::read_args(&mut LayerCfg::new(cfg, "Dense"))?;
         let mut d = Dense::new(args.units);
         d.args = args;
-        d.base.apply_config(cfg);
-        d.base.apply_activity_config(cfg)?;
         // The builder's errors (`units` of 0) are the config's errors too.
-        d.base.take_pending()?;
+        d.base.apply_config_checked(cfg)?;
         Ok(d)
     }
 }
