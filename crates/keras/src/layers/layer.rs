@@ -682,9 +682,15 @@ pub fn check_pending(layer: &dyn Layer) -> Result<()> {
     }
 }
 
-/// Formats a shape as Keras prints it: `(None, 28, 28, 1)`.
+/// Formats a shape as Keras prints it (Python's tuple): `(None, 28, 28, 1)`, a 1-tuple with
+/// its comma, `()` for a scalar.
+///
+/// ```
+/// use keras::layers::layer::shape_str;
+/// assert_eq!(shape_str(&[None, Some(28), Some(28), Some(1)]), "(None, 28, 28, 1)");
+/// assert_eq!(shape_str(&[Some(4)]), "(4,)");
+/// assert_eq!(shape_str(&[]), "()");
+/// ```
 pub fn shape_str(shape: &[Option<usize>]) -> String {
-    let parts: Vec<String> =
-        shape.iter().map(|d| d.map(|v| v.to_string()).unwrap_or("None".into())).collect();
-    format!("({})", parts.join(", "))
+    crate::utils::python_repr::py_shape(shape)
 }
