@@ -210,7 +210,7 @@ pub fn conv2d_winograd(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) {
     assert_eq!(out.len(), g.output_len(), "conv2d_winograd: output length");
-    run(g, x, u, bias, out.into(), epilogue, false, None);
+    run(g, Source::Values(x), u, bias, out.into(), epilogue, false, None);
 }
 
 /// [`conv2d_winograd`] into a new vector: each block of output rows is zero-filled by the
@@ -226,7 +226,16 @@ pub fn conv2d_winograd_vec(
     bias: Option<&[f32]>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
-    fresh_vec(g.output_len(), |out| run(g, x, u, bias, out, epilogue, false, None))
+    fresh_vec(g.output_len(), |out| run(g, Source::Values(x), u, bias, out, epilogue, false, None))
+}
+
+/// [`conv2d_winograd_vec`] with no bias or epilogue, `x` read from a [`Source`] (a fused
+/// pool's input gradient: [`Source::PooledGrad`] over [`backward_input_geometry`]).
+///
+/// # Panics
+/// As [`conv2d_winograd`].
+pub(crate) fn conv2d_winograd_from_vec(g: &Conv2dGeometry, x: Source<'_>, u: &[f32]) -> Vec<f32> {
+    fresh_vec(g.output_len(), |out| run(g, x, u, None, out, &|_| {}, false, None))
 }
 
 /// [`conv2d_winograd`] with `epilogue`, then 2x2 max pooling with stride 2 and `valid`
@@ -252,7 +261,7 @@ pub fn conv2d_winograd_maxpool2(
         g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out,
         "conv2d_winograd_maxpool2: output length"
     );
-    run(g, x, u, bias, out.into(), epilogue, true, None);
+    run(g, Source::Values(x), u, bias, out.into(), epilogue, true, None);
 }
 
 /// [`conv2d_winograd_maxpool2`] into a new vector: each block's pooled rows are
@@ -269,7 +278,7 @@ pub(crate) fn conv2d_winograd_maxpool2_vec(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
     let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
-    fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true, None))
+    fresh_vec(len, |out| run(g, Source::Values(x), u, bias, out, epilogue, true, None))
 }
 
 /// [`conv2d_winograd_maxpool2_vec`] for training: also the winner of every pooled value, as
@@ -289,7 +298,8 @@ pub(crate) fn conv2d_winograd_maxpool2_argmax_vec(
 ) -> (Vec<f32>, Vec<u8>) {
     let len = g.n * (g.out_h / 2) * (g.out_w / 2) * g.c_out;
     let mut argmax = vec![0u8; len];
-    let out = fresh_vec(len, |out| run(g, x, u, bias, out, epilogue, true, Some(&mut argmax)));
+    let out =
+        fresh_vec(len, |out| run(g, Source::Values(x), u, bias, out, epilogue, true, Some(&mut argmax)));
     (out, argmax)
 }
 
@@ -297,12 +307,118 @@ pub(crate) fn conv2d_winograd_maxpool2_argmax_vec(
 /// value is not above zero: the offset then matches no position of the window.
 pub(crate) const NOT_POSITIVE: u8 = 4;
 
+/// What a Winograd pass reads as its channels-last `[n, h, w, c]` input (the forward
+/// pass's and the kernel gradient's `x`, the input gradient's `dy`) or as the kernel
+/// gradient's `dy`.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// The values themselves.
+    Values(&'a [f32]),
+    /// The gradient of a fused ReLU + 2x2 max pool's input
+    /// ([`conv2d_winograd_maxpool2_argmax_vec`]), built where it is read from the pooled
+    /// gradient `dy` and the winners `argmax` (both `[n, h / 2, w / 2, c]`): `0.0 + dy` where
+    /// the winner's offset is the pixel's place in its window, `0.0` elsewhere and past the
+    /// last whole window. These are the values [`super::pool::max_pool2d_backward_vec`]
+    /// writes, so the passes give the same bits without the full gradient (four times
+    /// `dy`'s size, three quarters zeros) ever being written and read back.
+    PooledGrad { dy: &'a [f32], argmax: &'a [u8] },
+}
+
+impl<'a> Source<'a> {
+    /// Checks the length of an `[n, h, w, c]` source (an engine bug otherwise).
+    fn check(self, n: usize, h: usize, w: usize, c: usize, what: &str) {
+        match self {
+            Source::Values(x) => assert_eq!(x.len(), n * h * w * c, "{what}: input length"),
+            Source::PooledGrad { dy, argmax } => {
+                assert_eq!(dy.len(), n * (h / 2) * (w / 2) * c, "{what}: pooled gradient length");
+                assert_eq!(argmax.len(), dy.len(), "{what}: winners length");
+            }
+        }
+    }
+
+    /// The `[n, h, w, c]` values (a pooled gradient's written out, for the passes that
+    /// read only values).
+    pub(crate) fn values(self, n: usize, h: usize, w: usize, c: usize) -> std::borrow::Cow<'a, [f32]> {
+        match self {
+            Source::Values(x) => std::borrow::Cow::Borrowed(x),
+            Source::PooledGrad { dy, argmax } => {
+                let pg = super::pool::Pool2dGeometry::new([n, h, w, c], [2, 2], [2, 2], false)
+                    .expect("a pooled gradient's 2x2 pooling geometry");
+                std::borrow::Cow::Owned(super::pool::max_pool2d_backward_vec(&pg, dy, argmax))
+            }
+        }
+    }
+
+    /// Image `b` of an `[n, h, w, c]` source.
+    #[inline(always)]
+    fn image(self, b: usize, h: usize, w: usize, c: usize) -> Self {
+        match self {
+            Source::Values(x) => {
+                let len = h * w * c;
+                Source::Values(&x[b * len..(b + 1) * len])
+            }
+            Source::PooledGrad { dy, argmax } => {
+                let len = (h / 2) * (w / 2) * c;
+                Source::PooledGrad {
+                    dy: &dy[b * len..(b + 1) * len],
+                    argmax: &argmax[b * len..(b + 1) * len],
+                }
+            }
+        }
+    }
+}
+
+/// Channels `c0 .. c0 + cb` of pixel `(iy, ix)` of one image of a [`Source`] (`h x w`
+/// pixels of `c` channels) into `dv` (lanes past `cb` are left as they were).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn load_pixel<const FULL: bool>(
+    dv: &mut [f32; LANES],
+    img: Source<'_>,
+    h: usize,
+    w: usize,
+    c: usize,
+    iy: usize,
+    ix: usize,
+    c0: usize,
+    cb: usize,
+) {
+    match img {
+        Source::Values(x) => load::<FULL>(dv, &x[(iy * w + ix) * c + c0..], cb),
+        Source::PooledGrad { dy, argmax } => {
+            let (ph, pw) = (h / 2, w / 2);
+            let (py, px) = (iy / 2, ix / 2);
+            if py >= ph || px >= pw {
+                *dv = [0.0; LANES];
+                return;
+            }
+            let at = (py * pw + px) * c + c0;
+            let place = ((iy % 2) * 2 + ix % 2) as u8;
+            // `0.0 + d` where the winner is here, else `0.0`, as bit masks: branch-free,
+            // so that it vectorizes (a select written with `if` became per-lane branches).
+            let pick =
+                |d: f32, a: u8| f32::from_bits((0.0 + d).to_bits() & u32::from(a == place).wrapping_neg());
+            if FULL {
+                let d: &[f32; LANES] = dy[at..at + LANES].try_into().expect("a whole channel block");
+                let a: &[u8; LANES] = argmax[at..at + LANES].try_into().expect("a whole channel block");
+                for l in 0..LANES {
+                    dv[l] = pick(d[l], a[l]);
+                }
+            } else {
+                for ((o, &d), &a) in dv[..cb].iter_mut().zip(&dy[at..at + cb]).zip(&argmax[at..at + cb]) {
+                    *o = pick(d, a);
+                }
+            }
+        }
+    }
+}
+
 /// [`conv2d_winograd`] (`pooled`: [`conv2d_winograd_maxpool2`]; with `argmax`, one per
 /// pooled value: [`conv2d_winograd_maxpool2_argmax_vec`]).
 #[allow(clippy::too_many_arguments)]
 fn run(
     g: &Conv2dGeometry,
-    x: &[f32],
+    x: Source<'_>,
     u: &[f32],
     bias: Option<&[f32]>,
     out: Out<'_>,
@@ -315,7 +431,7 @@ fn run(
         assert_eq!(a.len(), out.len(), "conv2d_winograd: argmax length");
     }
     assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
-    assert_eq!(x.len(), g.input_len(), "conv2d_winograd: input length");
+    x.check(g.n, g.h, g.w, g.c_in, "conv2d_winograd");
     assert_eq!(u.len(), transformed_kernel_len(g), "conv2d_winograd: kernel length");
     if let Some(b) = bias {
         assert_eq!(b.len(), g.c_out, "conv2d_winograd: bias length");
@@ -418,7 +534,7 @@ fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
 #[allow(clippy::too_many_arguments)]
 fn block(
     g: &Conv2dGeometry,
-    x: &[f32],
+    x: Source<'_>,
     u: &[f32],
     bias: Option<&[f32]>,
     tr0: usize,
@@ -438,12 +554,11 @@ fn block(
     }
     let v = &mut v[..POS * nt * g.c_in];
     let mm = &mut mm[..POS * nt * g.c_out];
-    let img_len = g.h * g.w * g.c_in;
     let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
     for r in 0..rows {
         let tr = tr0 + r;
         let (b, ty) = (tr / th, tr % th);
-        let img = &x[b * img_len..(b + 1) * img_len];
+        let img = x.image(b, g.h, g.w, g.c_in);
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
@@ -620,9 +735,22 @@ multiversion! {
 /// # Panics
 /// If `g` is not [`eligible`]'s shape or a buffer length does not match it (engine bugs).
 pub fn conv2d_winograd_backward_kernel(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    conv2d_winograd_backward_kernel_from(g, x, Source::Values(dy), dw);
+}
+
+/// [`conv2d_winograd_backward_kernel`] with `dy` read from a [`Source`].
+///
+/// # Panics
+/// As [`conv2d_winograd_backward_kernel`].
+pub(crate) fn conv2d_winograd_backward_kernel_from(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    dy: Source<'_>,
+    dw: &mut [f32],
+) {
     assert!(g.kh == 3 && g.kw == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1);
     assert_eq!(x.len(), g.input_len(), "conv2d_winograd_backward_kernel: input length");
-    assert_eq!(dy.len(), g.output_len(), "conv2d_winograd_backward_kernel: dy length");
+    dy.check(g.n, g.out_h, g.out_w, g.c_out, "conv2d_winograd_backward_kernel");
     assert_eq!(dw.len(), g.kernel_len(), "conv2d_winograd_backward_kernel: dw length");
     dw.fill(0.0);
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
@@ -669,7 +797,7 @@ pub fn conv2d_winograd_backward_kernel(g: &Conv2dGeometry, x: &[f32], dy: &[f32]
 fn gradient_block(
     g: &Conv2dGeometry,
     x: &[f32],
-    dy: &[f32],
+    dy: Source<'_>,
     tr0: usize,
     rows: usize,
     du: &mut [f32],
@@ -686,14 +814,13 @@ fn gradient_block(
     }
     let v = &mut v[..POS * nt * g.c_in];
     let w = &mut w[..POS * nt * g.c_out];
-    let img_len = g.h * g.w * g.c_in;
-    let out_img_len = g.out_h * g.out_w * g.c_out;
     let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
+    let x = Source::Values(x);
     for r in 0..rows {
         let tr = tr0 + r;
         let (b, ty) = (tr / th, tr % th);
-        let img = &x[b * img_len..(b + 1) * img_len];
-        let dimg = &dy[b * out_img_len..(b + 1) * out_img_len];
+        let img = x.image(b, g.h, g.w, g.c_in);
+        let dimg = dy.image(b, g.out_h, g.out_w, g.c_out);
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
@@ -803,7 +930,9 @@ pub fn flipped_kernel(c_in: usize, c_out: usize, w: &[f32]) -> Vec<f32> {
 /// convolution comes from memory; the rows of the next tile row start streams the hardware
 /// prefetcher has not yet seen). A hint only: values are unchanged.
 #[inline(always)]
-fn prefetch_next_window(g: &Conv2dGeometry, x: &[f32], tr: usize, tx: usize) {
+fn prefetch_next_window(g: &Conv2dGeometry, x: Source<'_>, tr: usize, tx: usize) {
+    // A pooled gradient is a quarter of the size and was just written: left to the caches.
+    let Source::Values(x) = x else { return };
     let th = g.out_h.div_ceil(M);
     let next = tr + 1;
     if next >= g.n * th {
@@ -826,7 +955,8 @@ fn prefetch_next_window(g: &Conv2dGeometry, x: &[f32], tr: usize, tx: usize) {
 /// [`prefetch_next_window`] for the output gradient read by [`gradient_tile`]: the 4x4
 /// window of tile `(tr + 1, tx)`.
 #[inline(always)]
-fn prefetch_next_gradient(g: &Conv2dGeometry, dy: &[f32], tr: usize, tx: usize) {
+fn prefetch_next_gradient(g: &Conv2dGeometry, dy: Source<'_>, tr: usize, tx: usize) {
+    let Source::Values(dy) = dy else { return };
     let th = g.out_h.div_ceil(M);
     let next = tr + 1;
     if next >= g.n * th {
@@ -956,7 +1086,7 @@ multiversion! {
     #[allow(clippy::too_many_arguments)]
     fn input_tile(
         g: &Conv2dGeometry,
-        img: &[f32],
+        img: Source<'_>,
         iy0: isize,
         ix0: isize,
         v: &mut [f32],
@@ -974,7 +1104,7 @@ multiversion! {
 #[allow(clippy::too_many_arguments)]
 fn input_channels<const FULL: bool>(
     g: &Conv2dGeometry,
-    img: &[f32],
+    img: Source<'_>,
     iy0: isize,
     ix0: isize,
     v: &mut [f32],
@@ -994,14 +1124,13 @@ fn input_channels<const FULL: bool>(
             *drow = [[0.0; LANES]; ALPHA];
             continue;
         }
-        let xrow = &img[iy as usize * g.w * c_in..(iy as usize + 1) * g.w * c_in];
         for (j, dv) in drow.iter_mut().enumerate() {
             let ix = ix0 + j as isize;
             if !inside && (ix < 0 || ix as usize >= g.w) {
                 *dv = [0.0; LANES];
                 continue;
             }
-            load::<FULL>(dv, &xrow[ix as usize * c_in + c0..], cb);
+            load_pixel::<FULL>(dv, img, g.h, g.w, c_in, iy as usize, ix as usize, c0, cb);
         }
     }
     // Columns, then rows: t = B^T d (`cols[j][i]` = t[i][j]), then (t B) by rows. Built as
@@ -1047,7 +1176,7 @@ multiversion! {
     #[allow(clippy::too_many_arguments)]
     fn gradient_tile(
         g: &Conv2dGeometry,
-        dimg: &[f32],
+        dimg: Source<'_>,
         oy0: usize,
         ox0: usize,
         w: &mut [f32],
@@ -1063,7 +1192,7 @@ multiversion! {
 #[allow(clippy::too_many_arguments)]
 fn gradient_channels<const FULL: bool>(
     g: &Conv2dGeometry,
-    dimg: &[f32],
+    dimg: Source<'_>,
     oy0: usize,
     ox0: usize,
     w: &mut [f32],
@@ -1079,7 +1208,7 @@ fn gradient_channels<const FULL: bool>(
     for (i, drow) in d.iter_mut().enumerate().take(M) {
         for (j, dv) in drow.iter_mut().enumerate().take(M) {
             if i < rows && j < cols {
-                load::<FULL>(dv, &dimg[((oy0 + i) * g.out_w + ox0 + j) * c_out + c0..], cb);
+                load_pixel::<FULL>(dv, dimg, g.out_h, g.out_w, c_out, oy0 + i, ox0 + j, c0, cb);
             } else {
                 *dv = [0.0; LANES];
             }
@@ -1240,7 +1369,7 @@ mod tests {
                 let (iy0, ix0) =
                     ((ty * M) as isize - g.pad_top as isize, (tx * M) as isize - g.pad_left as isize);
                 let mut v = vec![f32::NAN; POS * c];
-                input_tile(&g, &img, iy0, ix0, &mut v, 0, &mut scratch);
+                input_tile(&g, Source::Values(&img), iy0, ix0, &mut v, 0, &mut scratch);
                 let mut want = vec![0.0; POS * c];
                 for ch in 0..c {
                     let px = |i: usize, j: usize| {
@@ -1264,7 +1393,7 @@ mod tests {
                 // The gradient transform of the same tile position, from a 4x4 window.
                 let dimg = values(g.output_len(), 2.3);
                 let mut gw = vec![f32::NAN; POS * c];
-                gradient_tile(&g, &dimg, ty * M, tx * M, &mut gw, 0, &mut scratch);
+                gradient_tile(&g, Source::Values(&dimg), ty * M, tx * M, &mut gw, 0, &mut scratch);
                 for ch in 0..c {
                     let px = |i: usize, j: usize| {
                         let (y, x) = (ty * M + i, tx * M + j);
@@ -1433,6 +1562,49 @@ mod tests {
     }
 
     /// The input gradient through the flipped-kernel convolution against col2im.
+    #[test]
+    fn pooled_gradient_source_gives_the_full_gradients_bits() {
+        use crate::kernels::pool::{max_pool2d_backward_vec, Pool2dGeometry};
+        // Odd and even outputs (an odd one leaves a row and a column no window covers),
+        // partial channel blocks, both paddings.
+        for &(n, h, w, ci, co, same) in &[
+            (2, 12, 11, 16, 32, false),
+            (1, 9, 9, 20, 16, true),
+            (3, 13, 10, 17, 20, false),
+            (1, 7, 8, 16, 48, true),
+        ] {
+            let g = Conv2dGeometry::new([n, h, w, ci], [3, 3], co, [1, 1], [1, 1], same).unwrap();
+            let pg = Pool2dGeometry::new([n, g.out_h, g.out_w, co], [2, 2], [2, 2], false).unwrap();
+            let x = values(g.input_len(), 0.3);
+            let k = values(g.kernel_len(), 1.9);
+            for special in [false, true] {
+                let mut dy = values(pg.output_len(), 0.9);
+                // Winners 0..4, and 4..8 where the ReLU passes nothing ([`NOT_POSITIVE`]).
+                let argmax: Vec<u8> = (0..dy.len()).map(|i| ((i * 7 + i / 5) % 8) as u8).collect();
+                dy[3] = -0.0;
+                dy[10] = -0.0;
+                if special {
+                    dy[5] = f32::INFINITY;
+                    dy[17] = f32::NEG_INFINITY;
+                    dy[29] = f32::NAN;
+                }
+                let full = max_pool2d_backward_vec(&pg, &dy, &argmax);
+                let src = Source::PooledGrad { dy: &dy, argmax: &argmax };
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&src.values(n, g.out_h, g.out_w, co)), bits(&full));
+                let gb = backward_input_geometry(&g).unwrap();
+                let u = transform_kernel(&gb, &flipped_kernel(ci, co, &k));
+                let want = conv2d_winograd_vec(&gb, &full, &u, None, &|_| {});
+                let got = conv2d_winograd_from_vec(&gb, src, &u);
+                assert_eq!(bits(&got), bits(&want), "input gradient {:?}", (n, h, w, ci, co, same, special));
+                let (mut want, mut got) = (vec![0.0; g.kernel_len()], vec![f32::NAN; g.kernel_len()]);
+                conv2d_winograd_backward_kernel(&g, &x, &full, &mut want);
+                conv2d_winograd_backward_kernel_from(&g, &x, src, &mut got);
+                assert_eq!(bits(&got), bits(&want), "kernel gradient {:?}", (n, h, w, ci, co, same, special));
+            }
+        }
+    }
+
     #[test]
     fn backward_input_matches_col2im() {
         use crate::kernels::conv::conv2d_backward_input;

@@ -4,7 +4,7 @@ use crate::autodiff::{record_owned, record_owned_reading, Reads};
 use crate::kernels::conv::{self, Conv2dGeometry};
 use crate::kernels::pool::{self, Pool2dGeometry};
 use crate::kernels::relu_bias_grad::relu_masked_bias_grad;
-use crate::kernels::winograd;
+use crate::kernels::winograd::{self, Source};
 use crate::ops::conv_ext::{geometry as conv_geometry, ConvPadding};
 use crate::ops::elementwise::Unary;
 use crate::ops::linalg::{pre_activation_grad, relu_grad_from_mask, relu_sign_mask};
@@ -71,23 +71,23 @@ pub(crate) fn conv2d_values(
 
 /// The input gradient of a convolution: by Winograd as the convolution of `dy` with the
 /// flipped kernel where that applies ([`winograd::backward_input_geometry`]), else col2im.
-fn conv2d_input_grad(g: &Conv2dGeometry, dy: &[f32], w: &[f32]) -> Vec<f32> {
+fn conv2d_input_grad(g: &Conv2dGeometry, dy: Source<'_>, w: &[f32]) -> Vec<f32> {
     match winograd::backward_input_geometry(g).filter(winograd::eligible) {
         Some(gb) => {
             let u = winograd::transform_kernel(&gb, &winograd::flipped_kernel(g.c_in, g.c_out, w));
-            winograd::conv2d_winograd_vec(&gb, dy, &u, None, &|_| {})
+            winograd::conv2d_winograd_from_vec(&gb, dy, &u)
         }
-        None => conv::conv2d_backward_input_vec(g, dy, w),
+        None => conv::conv2d_backward_input_vec(g, &dy.values(g.n, g.out_h, g.out_w, g.c_out), w),
     }
 }
 
 /// The kernel gradient of a convolution: by Winograd where the forward pass may use it
 /// ([`winograd::eligible`]), else im2col.
-fn conv2d_kernel_grad(g: &Conv2dGeometry, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+fn conv2d_kernel_grad(g: &Conv2dGeometry, x: &[f32], dy: Source<'_>, dw: &mut [f32]) {
     if winograd::eligible(g) {
-        winograd::conv2d_winograd_backward_kernel(g, x, dy, dw);
+        winograd::conv2d_winograd_backward_kernel_from(g, x, dy, dw);
     } else {
-        conv::conv2d_backward_kernel(g, x, dy, dw);
+        conv::conv2d_backward_kernel(g, x, &dy.values(g.n, g.out_h, g.out_w, g.c_out), dw);
     }
 }
 
@@ -211,20 +211,20 @@ pub fn conv2d_relu_maxpool2(
         Reads { output: false, input_values: true },
         Box::new(move |gy, y, inputs| {
             drop(y);
-            // The pool's gradient where the winner was above zero (its offset plus
-            // NOT_POSITIVE matches no position otherwise), zero elsewhere: the pool's
-            // gradient with the ReLU's mask applied, the bits of the two ops' backward.
+            // The gradient before the ReLU is the pool's gradient where the winner was above
+            // zero (its offset plus NOT_POSITIVE matches no position otherwise), zero
+            // elsewhere: the two ops' backward bits. The Winograd passes build it where they
+            // read it, from the pooled gradient and the winners (never written out).
             let dy = gy.as_f32()?;
-            let dpre = pool::max_pool2d_backward_vec(&pg, dy, &argmax);
-            // The bias gradient (`dpre`'s channel sums) from the pooled gradient, a quarter
-            // of `dpre`'s size, with the same bits.
+            // The bias gradient (the full gradient's channel sums) from the pooled gradient,
+            // a quarter of the full size, with the same bits.
             let db = (inputs.len() == 3).then(|| {
                 let mut db = vec![0.0f32; g.c_out];
                 pool::max_pool2x2_backward_channel_sums(&pg, dy, &argmax, &mut db);
                 Tensor::from_f32_unchecked(db, vec![g.c_out])
             });
-            drop(gy);
-            let mut grads = conv2d_grads(&g, &dpre, &inputs[..2])?;
+            let dpre = winograd::Source::PooledGrad { dy, argmax: &argmax };
+            let mut grads = conv2d_input_kernel_grads(&g, dpre, &inputs[..2])?;
             grads.extend(db.map(Some));
             Ok(grads)
         }),
@@ -234,6 +234,17 @@ pub fn conv2d_relu_maxpool2(
 /// The gradients of a convolution's input, kernel and bias (each when wanted) from the
 /// gradient `dpre` of its output before the activation.
 fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    let grads = conv2d_input_kernel_grads(g, Source::Values(dpre), &inputs[..2])?;
+    Ok(with_bias_grad(grads, inputs.len() == 3, dpre, g.c_out))
+}
+
+/// The gradients of a convolution's input and kernel `inputs` (each when wanted) from the
+/// gradient `dpre` of its output before the activation.
+fn conv2d_input_kernel_grads(
+    g: &Conv2dGeometry,
+    dpre: Source<'_>,
+    inputs: &[Tensor],
+) -> Result<Vec<Option<Tensor>>> {
     let (x, w) = (&inputs[0], &inputs[1]);
     let dx = if x.tracks_grad() {
         let dx = conv2d_input_grad(g, dpre, w.as_f32()?);
@@ -248,7 +259,7 @@ fn conv2d_grads(g: &Conv2dGeometry, dpre: &[f32], inputs: &[Tensor]) -> Result<V
     } else {
         None
     };
-    Ok(with_bias_grad(vec![dx, dw], inputs.len() == 3, dpre, g.c_out))
+    Ok(vec![dx, dw])
 }
 
 /// `grads` followed, when the op has a bias, by the bias gradient: `dpre`'s sums over its
