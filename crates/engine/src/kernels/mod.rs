@@ -10,6 +10,7 @@
 //! - `padding`: TensorFlow's "valid" / "same" padding arithmetic, shared by convolution and pooling
 //! - `pool`: 2D max and average pooling on channels-last (NHWC) data
 //! - `relu_bias_grad`: A fused ReLU's gradient and the bias gradient in one pass
+//! - `row_grad`: The dense gradient of a row gather, in a buffer kept for the next step
 //! - `sgemm`: The engine's own f32 GEMM (AVX-512 microkernel), used by `matmul` where it wins
 //! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
 //! - `transpose`: Cache-blocked transpose of a row-major f32 matrix
@@ -24,6 +25,7 @@ pub mod matmul;
 pub(crate) mod padding;
 pub mod pool;
 pub(crate) mod relu_bias_grad;
+pub mod row_grad;
 pub(crate) mod sgemm;
 pub mod simd;
 pub mod transpose;

@@ -10,7 +10,8 @@ use crate::layers::weight_args::WeightArgs;
 use crate::regularizers::Regularizer;
 use crate::utils::config_args::config_args;
 use crate::{keras_bail, Error, Result, Tensor};
-use keras_engine::kernels::fresh::Out;
+use keras_engine::kernels::row_grad::RowGradBuffer;
+use std::sync::{Arc, Mutex};
 
 /// Turns non-negative integer ids into dense vectors (Keras `keras.layers.Embedding`).
 /// Weight `embedding/embeddings (input_dim, output_dim)`, initialized uniform in
@@ -33,6 +34,9 @@ pub struct Embedding {
     pub(crate) base: LayerBase,
     pub(crate) args: EmbeddingArgs,
     embeddings: Option<Variable>,
+    /// The table's gradient buffer, reused by the next backward pass once the optimizer is
+    /// done with it (no 10 MB zero fill a step for W3's table; the same dense values).
+    grad_buffer: Arc<Mutex<RowGradBuffer>>,
 }
 
 config_args! {
@@ -72,6 +76,7 @@ impl Embedding {
             base,
             args: EmbeddingArgs { input_dim, output_dim, ..EmbeddingArgs::defaults() },
             embeddings: None,
+            grad_buffer: Arc::default(),
         }
     }
 
@@ -117,33 +122,6 @@ impl Embedding {
     }
 }
 
-/// Writes table rows `lo..lo + piece.len() / d` of the Embedding's dense gradient: zeros,
-/// plus, for each row some ids hit, the output gradient rows of those ids added in id order.
-/// The rows go in blocks of about 32 KiB, each zero-filled and then added to while in L1
-/// (one zero fill per block: each counts itself in the shared total of its `fresh_vec`, an
-/// atomic add that cost 3% of a W3 step when made per row).
-fn scatter_rows(piece: Out<'_>, lo: usize, d: usize, ids: &[usize], gv: &[f32]) {
-    let hi = lo + piece.len() / d;
-    // (table row, output row) of the hits in this range, by table row then output row.
-    let mut hits: Vec<(usize, usize)> =
-        ids.iter().enumerate().filter(|&(_, &i)| (lo..hi).contains(&i)).map(|(row, &i)| (i, row)).collect();
-    hits.sort_unstable();
-    let block_rows = (8192 / d).max(1);
-    let mut hits = hits.as_slice();
-    for (k, block) in piece.chunks(block_rows * d).into_iter().enumerate() {
-        let b0 = lo + k * block_rows;
-        let block = block.zeroed();
-        let here = hits.partition_point(|&(i, _)| i < b0 + block_rows);
-        for &(i, r) in &hits[..here] {
-            block[(i - b0) * d..(i - b0 + 1) * d]
-                .iter_mut()
-                .zip(&gv[r * d..(r + 1) * d])
-                .for_each(|(a, &b)| *a += b);
-        }
-        hits = &hits[here..];
-    }
-}
-
 impl Layer for Embedding {
     crate::layers::layer::layer_base_methods!("Embedding");
 
@@ -181,34 +159,17 @@ impl Layer for Embedding {
         let mut shape = x.shape().to_vec();
         shape.push(d);
         let vocab = self.args.input_dim;
+        let grad_buffer = self.grad_buffer.clone();
         Ok(Tensor::from_op(
             out,
             shape,
             &[table.value()],
             Box::new(move |g, _o, _inputs| {
                 let gv = g.as_f32()?;
-                // One parallel region: each engine thread writes its own range of table rows
-                // in one pass, zeros between the rows it hits and, for a row it hits, the sum
-                // of that row's output gradient rows in id order (the same additions in the
-                // same order as a zero fill and one serial scatter), so each row is added to
-                // right after its zero fill, in cache.
-                let threads = keras_engine::parallel::num_threads();
-                let per = if vocab * d >= 1 << 19 && threads > 1 { vocab.div_ceil(threads) } else { vocab };
-                let dt = keras_engine::kernels::fresh::fresh_vec(vocab * d, |out| {
-                    if d == 0 {
-                        out.zeroed();
-                        return;
-                    }
-                    let fill = |(k, piece): (usize, Out<'_>)| scatter_rows(piece, k * per, d, &ids, gv);
-                    let pieces = out.chunks(per * d);
-                    if pieces.len() > 1 {
-                        use rayon::prelude::*;
-                        pieces.into_par_iter().enumerate().for_each(fill);
-                    } else {
-                        pieces.into_iter().enumerate().for_each(fill);
-                    }
-                });
-                Ok(vec![Some(Tensor::new(dt, vec![vocab, d])?)])
+                // A poisoned lock only means another backward pass panicked: the buffer
+                // checks itself before reuse.
+                let mut buf = grad_buffer.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(vec![Some(buf.gradient(vocab, d, &ids, gv)?)])
             }),
         )?)
     }
