@@ -76,9 +76,11 @@ fn fma_peak() -> Option<f64> {
     None
 }
 
-/// ` (NN% of peak)` for `gflops` against the probe run just before, or nothing.
+/// ` (NN%)` for `gflops` against the probe run just before (one thread's peak times the
+/// engine's threads), or nothing.
 fn of_peak(gflops: f64, peak: Option<f64>) -> String {
-    peak.map(|p| format!(" ({:3.0}%)", 100.0 * gflops / p)).unwrap_or_default()
+    let threads = keras_engine::parallel::num_threads() as f64;
+    peak.map(|p| format!(" ({:3.0}%)", 100.0 * gflops / (p * threads))).unwrap_or_default()
 }
 
 fn main() {
