@@ -11,8 +11,8 @@
 //! wherever it is enabled) against the crate.
 
 use keras_engine::kernels::matmul::{
-    matmul, matmul_gemm_crate, matmul_strided, matmul_strided_gemm_crate, matmul_tn_strided_acc,
-    matmul_tn_strided_acc_gemm_crate, Trans,
+    matmul, matmul_gemm_crate, matmul_packed_b_repeated, matmul_strided, matmul_strided_gemm_crate,
+    matmul_tn_strided_acc, matmul_tn_strided_acc_gemm_crate, Trans,
 };
 use std::time::Instant;
 
@@ -23,17 +23,64 @@ fn values(n: usize, seed: f32) -> Vec<f32> {
 /// Median seconds of `reps` runs of `f` and of `g` (after one warm-up run each), the runs
 /// alternating so that both see the same load on a shared machine.
 fn time_pair(reps: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (f64, f64) {
-    f();
-    g();
-    let run = |h: &mut dyn FnMut()| {
+    // `GS_COLD=1`: evict the caches before every timed run (as in a training step, where the
+    // optimizer's pass over every variable comes between one step's GEMMs and the next's).
+    let cold = std::env::var("GS_COLD").is_ok();
+    let mut junk = if cold { vec![0u8; 16 << 20] } else { Vec::new() };
+    let mut run = |h: &mut dyn FnMut()| {
+        for (i, x) in junk.iter_mut().enumerate().step_by(64) {
+            *x = x.wrapping_add(i as u8);
+        }
+        std::hint::black_box(&junk);
         let t = Instant::now();
         h();
         t.elapsed().as_secs_f64()
     };
+    f();
+    g();
     let (mut tf, mut tg): (Vec<f64>, Vec<f64>) = (0..reps).map(|_| (run(&mut f), run(&mut g))).unzip();
     tf.sort_by(f64::total_cmp);
     tg.sort_by(f64::total_cmp);
     (tf[reps / 2], tg[reps / 2])
+}
+
+/// This thread's fp32 FMA peak in GFLOP/s: 12 independent AVX-512 FMA chains in registers
+/// for ~2 ms (the `tools/bench/ceiling/fma_peak.rs` probe), best of three; `None` without
+/// AVX-512F. Measured beside every shape, so that "% of peak" shares the shape's minute.
+fn fma_peak() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn chains(iters: u64) -> f32 {
+            use std::arch::x86_64::*;
+            let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+            let mut acc = [_mm512_set1_ps(1.0); 12];
+            for _ in 0..iters {
+                for v in acc.iter_mut() {
+                    *v = _mm512_fmadd_ps(*v, a, b);
+                }
+            }
+            _mm512_reduce_add_ps(acc.iter().fold(_mm512_setzero_ps(), |s, v| _mm512_add_ps(s, *v)))
+        }
+        let iters = 200_000u64;
+        let best = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                // SAFETY: AVX-512F checked above; registers only.
+                std::hint::black_box(unsafe { chains(std::hint::black_box(iters)) });
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min);
+        return Some((iters * 12 * 16 * 2) as f64 / best / 1e9);
+    }
+    None
+}
+
+/// ` (NN%)` for `gflops` against the probe run just before (one thread's peak times the
+/// engine's threads), or nothing.
+fn of_peak(gflops: f64, peak: Option<f64>) -> String {
+    let threads = keras_engine::parallel::num_threads() as f64;
+    peak.map(|p| format!(" ({:3.0}%)", 100.0 * gflops / (p * threads))).unwrap_or_default()
 }
 
 fn main() {
@@ -83,13 +130,57 @@ fn main() {
             || matmul(m, n, k, &a, ta, &b, tb, &mut c, false),
             || matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut c2, false),
         );
+        let peak = fma_peak();
         let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
         println!(
-            "{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {:7.1} GFLOP/s   gemm crate {:8.1} us  {:7.1} GFLOP/s",
+            "{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {:7.1} GFLOP/s{}   gemm crate {:8.1} us  {:7.1} GFLOP/s{}   peak {:.0}",
             s * 1e6,
             gf(s),
+            of_peak(gf(s), peak),
             s_old * 1e6,
-            gf(s_old)
+            gf(s_old),
+            of_peak(gf(s_old), peak),
+            peak.unwrap_or(0.0)
+        );
+    }
+    // W3's per-step products on 16-row chunks: the kernel packed once per sequence and 80
+    // products on it (the own GEMM's packed path), against 80 products on the crate.
+    let steps =
+        [("W3 step h U, 16 rows, packed", 16, 512, 128), ("W3 step dz U^T, 16 rows, packed", 16, 128, 512)];
+    for (name, m, n, k) in steps {
+        if !name.contains(filter.as_str()) {
+            continue;
+        }
+        const TIMES: usize = 80;
+        let (a, b) = (values(m * k, 0.1), values(k * n, 0.7));
+        let (mut c, mut c2) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
+        let mut ran = true;
+        let (s, s_old) = time_pair(
+            reps,
+            || ran &= matmul_packed_b_repeated(m, n, k, &a, &b, &mut c, TIMES),
+            || {
+                for _ in 0..TIMES {
+                    matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::No, &mut c2, false);
+                }
+            },
+        );
+        if !ran {
+            println!("{name}: the packed path does not run on this CPU");
+            continue;
+        }
+        assert!(c == c2, "the packed path gives other bits");
+        let (s, s_old) = (s / TIMES as f64, s_old / TIMES as f64);
+        let peak = fma_peak();
+        let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
+        println!(
+            "{name:34} {m:6} x {n:5} x {k:6}  {:8.2} us  {:7.1} GFLOP/s{}   gemm crate {:8.2} us  {:7.1} GFLOP/s{}   peak {:.0}",
+            s * 1e6,
+            gf(s),
+            of_peak(gf(s), peak),
+            s_old * 1e6,
+            gf(s_old),
+            of_peak(gf(s_old), peak),
+            peak.unwrap_or(0.0)
         );
     }
     // W3's two weight gradients (`dW = X^T dZ`, `dU = H^T dZ`): one after the other, each on

@@ -558,6 +558,34 @@ pub fn matmul_tn_strided_acc_gemm_crate(
     }
 }
 
+/// `c = a @ b` `times` times with `b` packed once, as a recurrent layer's per-step products
+/// run (row-major `a` `m x k`, `b` `k x n`, `c` `m x n`): for timing the packed path
+/// (`gemm_shapes`). `false` (and `c` untouched) where that path does not run (no AVX-512F,
+/// `KERAS_SGEMM=0`, `k` above one block).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_packed_b_repeated(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    times: usize,
+) -> bool {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    let Some(pb) = super::sgemm::PackedB::new(b, n, k, n) else {
+        return false;
+    };
+    for _ in 0..times {
+        pb.gemm(m, a, k, c, n, false);
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

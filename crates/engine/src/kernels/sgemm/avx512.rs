@@ -9,11 +9,19 @@ pub(crate) const MR: usize = 12;
 /// Columns of a tile: two zmm vectors.
 pub(crate) const NR: usize = 32;
 
+/// [`tile`]'s `a` is a packed micro-panel.
+pub(crate) const A_PACKED: u8 = 0;
+/// [`tile`]'s `a` is read in place, row `i` at `a + i * lda`.
+pub(crate) const A_ROWS: u8 = 1;
+/// [`tile`]'s `a` is read in place transposed, step `p` at `a + p * lda`.
+pub(crate) const A_COLS: u8 = 2;
+
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
 ///
-/// With `DIRECT`, `a` is read in place from a row-major `op(a)`: `op_a(i, p) = a[i * lda + p]`
-/// (no packing). Otherwise `a` is a packed micro-panel, `op_a(i, p) = a[p * MR + i]` (`kc`
-/// steps of [`MR`] values, only the first `M` used; `lda` unused). `b` is a packed
+/// `A` says where `op_a(i, p)` is: [`A_PACKED`], a packed micro-panel, `a[p * MR + i]` (`kc`
+/// steps of [`MR`] values, only the first `M` used; `lda` unused); [`A_ROWS`], in place in a
+/// row-major `op(a)`, `a[i * lda + p]`; [`A_COLS`], in place in a row-major `a` whose
+/// transpose is `op(a)`, `a[p * lda + i]` (each step's `M` values contiguous). `b` is a packed
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
 /// `load_c` the tile's old values are added last (the sum of each element runs over `p` in
 /// order, then is added to the old value); otherwise `c` is only written.
@@ -24,7 +32,7 @@ pub(crate) const NR: usize = 32;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<const M: usize, const DIRECT: bool>(
+pub(crate) unsafe fn tile<const M: usize, const A: u8>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -40,7 +48,11 @@ pub(crate) unsafe fn tile<const M: usize, const DIRECT: bool>(
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for i in 0..M {
-            let x = if DIRECT { a.add(i * lda + p) } else { a.add(p * MR + i) };
+            let x = match A {
+                A_ROWS => a.add(i * lda + p),
+                A_COLS => a.add(p * lda + i),
+                _ => a.add(p * MR + i),
+            };
             let av = _mm512_set1_ps(*x);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);

@@ -2,10 +2,12 @@
 //!
 //! `c (+)= op(a) @ op(b)` for strided operands ([`View`]). The `k` range is cut into blocks
 //! of at most [`KC_MAX`] steps; per block, each thread packs its own columns of `op(b)` once
-//! into `kc x 32` micro-panels (a transposed `b` is transposed by the packing itself), then
-//! packs `op(a)` by row blocks of at most [`MC_MAX`] rows into `kc x 12` micro-panels and
-//! runs the microkernel over every (column panel, row panel) pair: the `b` micro-panel
-//! (`kc * 32` floats, 32 KiB) stays in L1 while the `a` panels stream from L2. Edges are
+//! into `kc x 32` micro-panels (a transposed `b` is transposed by the packing itself) and
+//! runs the microkernel over every (row tile, column panel) pair. A row-major `op(a)` and a
+//! transposed one (`A^T` of a row-major `A`) are read in place, the tile's `a` values staying
+//! in L1 while the `b` panels stream from L2; any other layout is packed by row blocks of at
+//! most [`MC_MAX`] rows into `kc x 12` micro-panels, the `b` micro-panel (`kc * 32` floats,
+//! 32 KiB) staying in L1 while the `a` panels stream from L2. Edges are
 //! zero-padded in the panels; the microkernel stores with masks (columns) and has a version
 //! per row count (rows), so no element is computed twice.
 //!
@@ -22,7 +24,7 @@ mod packed;
 
 #[cfg(target_arch = "x86_64")]
 use avx512::tile;
-use avx512::{MR, NR};
+use avx512::{A_COLS, A_PACKED, A_ROWS, MR, NR};
 pub(crate) use pack::View;
 pub(crate) use packed::PackedB;
 use rayon::prelude::*;
@@ -173,9 +175,19 @@ unsafe fn block(
         return;
     }
     // A row-major `op(a)` is read in place: packing it would cost about as much per element
-    // as the microkernel spends on it when each thread has few columns.
-    let direct = a.cs == 1;
-    let kc_max = if direct { KC_MAX_DIRECT } else { KC_MAX };
+    // as the microkernel spends on it when each thread has few columns. So is a transposed
+    // one (`op(a) = A^T`, the kernel gradients `x^T dY`): a tile's steps are then rows of `A`,
+    // its `MR` values contiguous, and the tile's lines stay in L1 across the column panels.
+    // It keeps the packed path's `k` blocks (the same sums, the same bits).
+    let layout = if a.cs == 1 {
+        ALayout::Rows(a.rs)
+    } else if a.rs == 1 && in_place_transposed_a() {
+        ALayout::Cols(a.cs)
+    } else {
+        ALayout::Packed
+    };
+    let direct = layout != ALayout::Packed;
+    let kc_max = if a.cs == 1 { KC_MAX_DIRECT } else { KC_MAX };
     let kcb = k.div_ceil(k.div_ceil(kc_max));
     // Column chunks whose packed `op(b)` block stays in L2 while the row panels run over it.
     let ncb = (NC_FLOATS / kcb / NR * NR).max(NR);
@@ -192,7 +204,7 @@ unsafe fn block(
     // Reading wider ones in place (row stride > 32) measured no faster than packing them.
     let b_in_place = b.cs == 1 && b.rs == NR && nc == NR && k <= KC_MAX;
     let b_len = if b_in_place { 0 } else { bpanels * kcb * NR };
-    let need = b_len + mcb * kcb + 16;
+    let need = b_len + if direct { 0 } else { mcb * kcb } + 16;
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         if buf.len() < need {
@@ -228,11 +240,11 @@ unsafe fn block(
                     // panels, which stream from L2.
                     for ri in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ri);
-                        let at = a.ptr.add((r + ri) * a.rs + p0);
+                        let at = a.ptr.add((r + ri) * a.rs + p0 * a.cs);
                         for q in 0..bpanels {
                             let nr = NR.min(nc - q * NR);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
-                            run_tile(rows, kc, at, Some(a.rs), panel(q), ct, ldc, nr, load_c);
+                            run_tile(rows, kc, at, layout, panel(q), ct, ldc, nr, load_c);
                         }
                     }
                 } else {
@@ -242,7 +254,8 @@ unsafe fn block(
                         for (t, ri) in (0..mc).step_by(MR).enumerate() {
                             let rows = MR.min(mc - ri);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
-                            run_tile(rows, kc, ap.add(t * kc * MR), None, bq, ct, ldc, nr, load_c);
+                            let at = ap.add(t * kc * MR);
+                            run_tile(rows, kc, at, ALayout::Packed, bq, ct, ldc, nr, load_c);
                         }
                     }
                 }
@@ -253,8 +266,29 @@ unsafe fn block(
     });
 }
 
-/// The microkernel for `rows` (1 to [`MR`]) rows: on a packed `a` panel when `lda` is
-/// `None`, else on `a` read in place with rows `lda` apart.
+/// Where a tile's `op(a)` values are ([`avx512::tile`]'s `A`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ALayout {
+    /// A packed micro-panel.
+    Packed,
+    /// In place, rows this many floats apart.
+    Rows(usize),
+    /// In place transposed, steps this many floats apart.
+    Cols(usize),
+}
+
+/// Whether a transposed `op(a)` is read in place (`KERAS_SGEMM_PACK_AT=1` packs it, to
+/// measure; read once).
+fn in_place_transposed_a() -> bool {
+    #[cfg(test)]
+    if tests::PACK_AT.get() {
+        return false;
+    }
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("KERAS_SGEMM_PACK_AT").as_deref() != Ok("1"))
+}
+
+/// The microkernel for `rows` (1 to [`MR`]) rows, `a` as `layout` says.
 ///
 /// # Safety
 /// As [`avx512::tile`].
@@ -264,7 +298,7 @@ unsafe fn run_tile(
     rows: usize,
     kc: usize,
     a: *const f32,
-    lda: Option<usize>,
+    layout: ALayout,
     b: *const f32,
     c: *mut f32,
     ldc: usize,
@@ -275,9 +309,10 @@ unsafe fn run_tile(
     {
         macro_rules! by_rows {
             ($($r:literal)*) => {
-                match (rows, lda) {
-                    $(($r, None) => tile::<$r, false>(kc, a, 0, b, c, ldc, nr, load_c),
-                      ($r, Some(lda)) => tile::<$r, true>(kc, a, lda, b, c, ldc, nr, load_c),)*
+                match (rows, layout) {
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, load_c),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, load_c),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, load_c),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };
@@ -286,7 +321,7 @@ unsafe fn run_tile(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (rows, kc, a, lda, b, c, ldc, nr, load_c);
+        let _ = (rows, kc, a, layout, b, c, ldc, nr, load_c);
         unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
     }
 }

@@ -74,7 +74,7 @@ impl PackedB {
                         r1 - r0,
                         k,
                         a.as_ptr().add(r0 * lda),
-                        Some(lda),
+                        super::ALayout::Rows(lda),
                         bq,
                         ct,
                         ldc,

@@ -159,3 +159,44 @@ fn k_zero_writes_zeros_or_keeps_c() {
     run(2, 3, 0, &[], false, &[], false, &mut c, 3, false, 1);
     assert_eq!(c, vec![0.0; 6]);
 }
+
+thread_local! {
+    /// Tests set this to pack a transposed `op(a)` on this thread (the reference for reading
+    /// it in place).
+    pub(super) static PACK_AT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[test]
+fn a_transposed_a_read_in_place_gives_the_packed_paths_bits() {
+    if !can_run("a_transposed_a_read_in_place_gives_the_packed_paths_bits") {
+        return;
+    }
+    // W1's kernel gradients, every edge tile (1 to 12 rows, ragged columns), several `k`
+    // blocks and row blocks, and rows of `a` longer than `m` (a Winograd block's stride).
+    for (m, n, k, lda) in [
+        (784, 512, 128, 784),
+        (512, 64, 128, 512),
+        (13, 70, 300, 13),
+        (5, 33, 7, 9),
+        (250, 17, 513, 260),
+        (32, 64, 70, 1152),
+    ] {
+        let a = values(k * lda, 3);
+        let b = values(k * n, 4);
+        let av = View { ptr: a.as_ptr(), rs: 1, cs: lda };
+        let bv = View { ptr: b.as_ptr(), rs: n, cs: 1 };
+        for acc in [false, true] {
+            let init = values(m * n, 5);
+            let (mut in_place, mut packed) = (init.clone(), init);
+            // SAFETY: the views describe the buffers (`a` holds `k` rows of `lda >= m` floats).
+            unsafe {
+                sgemm(m, n, k, av, bv, in_place.as_mut_ptr(), n, acc, 1);
+                PACK_AT.set(true);
+                sgemm(m, n, k, av, bv, packed.as_mut_ptr(), n, acc, 1);
+                PACK_AT.set(false);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&in_place), bits(&packed), "{m}x{n}x{k} lda={lda} acc={acc}");
+        }
+    }
+}
