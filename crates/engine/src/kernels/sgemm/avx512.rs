@@ -10,10 +10,13 @@ pub(crate) const MR: usize = 12;
 pub(crate) const NR: usize = 32;
 
 /// [`tile`]'s `a` is a packed micro-panel.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const A_PACKED: u8 = 0;
 /// [`tile`]'s `a` is read in place, row `i` at `a + i * lda`.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const A_ROWS: u8 = 1;
 /// [`tile`]'s `a` is read in place transposed, step `p` at `a + p * lda`.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const A_COLS: u8 = 2;
 
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.

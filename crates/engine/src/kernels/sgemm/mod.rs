@@ -23,8 +23,8 @@ mod pack;
 mod packed;
 
 #[cfg(target_arch = "x86_64")]
-use avx512::tile;
-use avx512::{A_COLS, A_PACKED, A_ROWS, MR, NR};
+use avx512::{tile, A_COLS, A_PACKED, A_ROWS};
+use avx512::{MR, NR};
 pub(crate) use pack::View;
 pub(crate) use packed::PackedB;
 use rayon::prelude::*;
