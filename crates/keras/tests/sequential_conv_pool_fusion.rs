@@ -1,6 +1,8 @@
 //! Sequential inference fuses a Conv2D and the 2x2, stride-2 MaxPooling2D after it into one
 //! op (`keras_engine::ops::conv2d_maxpool2_inference`): its outputs must be bit-identical to
-//! the layers called one by one, and pairs that do not qualify must run unfused.
+//! the layers called one by one, and pairs that do not qualify must run unfused. In training
+//! (Sequential and Functional models) a Conv2D(relu) + MaxPooling2D pair runs as
+//! `keras_engine::ops::conv2d_relu_maxpool2`, with the unfused model's losses and weights.
 
 use keras::layers::{CallContext, Conv2D, Dense, Flatten, MaxPooling2D};
 use keras::models::Sequential;
@@ -86,6 +88,29 @@ fn small_convolution_falls_back() {
     assert_bits(&got.to_f32_vec(), &layer_by_layer(&m, &x), "small");
 }
 
+/// Trains the models `$fused` and `$split` (the latter given the former's weights) for three
+/// steps on one `[6, $h, $w, 3]` batch and checks their losses and then their weights bit for
+/// bit (a macro: Sequential and Functional models are different types).
+macro_rules! assert_trains_alike {
+    ($fused:expr, $split:expr, $h:expr, $w:expr) => {{
+        let (h, w) = ($h, $w);
+        let (mut fused, mut split) = ($fused, $split);
+        split.set_weights(&fused.get_weights()).unwrap();
+        let x = values(&[6, h, w, 3], 0.4);
+        let y =
+            Tensor::new((0..24).map(|i| if i % 5 == 0 { 1.0 } else { 0.0 }).collect::<Vec<f32>>(), [6, 4])
+                .unwrap();
+        for step in 0..3 {
+            let a = fused.train_on_batch(&x, &y, None).unwrap()["loss"];
+            let b = split.train_on_batch(&x, &y, None).unwrap()["loss"];
+            assert_eq!(a.to_bits(), b.to_bits(), "{h}x{w} loss at step {step}: {a} vs {b}");
+        }
+        for (i, (a, b)) in fused.get_weights().iter().zip(split.get_weights()).enumerate() {
+            assert_bits(&a.to_f32_vec(), &b.to_f32_vec(), &format!("{h}x{w} weight {i}"));
+        }
+    }};
+}
+
 /// W2's CNN at a small size, trained: the fused training op
 /// (`keras_engine::ops::conv2d_relu_maxpool2`) gives the losses and weights of the same
 /// model with a linear `Activation` between the convolution and the pooling (which keeps
@@ -108,19 +133,34 @@ fn fused_training_matches_unfused() {
             m.compile(Adam::new().learning_rate(0.01), "categorical_crossentropy", &[]).unwrap();
             m
         };
-        let (mut fused, mut split) = (make(false), make(true));
-        split.set_weights(&fused.get_weights()).unwrap();
-        let x = values(&[6, h, w, 3], 0.4);
-        let y =
-            Tensor::new((0..24).map(|i| if i % 5 == 0 { 1.0 } else { 0.0 }).collect::<Vec<f32>>(), [6, 4])
-                .unwrap();
-        for step in 0..3 {
-            let a = fused.train_on_batch(&x, &y, None).unwrap()["loss"];
-            let b = split.train_on_batch(&x, &y, None).unwrap()["loss"];
-            assert_eq!(a.to_bits(), b.to_bits(), "{h}x{w} loss at step {step}: {a} vs {b}");
-        }
-        for (i, (a, b)) in fused.get_weights().iter().zip(split.get_weights()).enumerate() {
-            assert_bits(&a.to_f32_vec(), &b.to_f32_vec(), &format!("{h}x{w} weight {i}"));
-        }
+        assert_trains_alike!(make(false), make(true), h, w);
+    }
+}
+
+/// A Functional model's training runs the same fusion on a Conv2D(relu) node read only by a
+/// MaxPooling2D node: bit for bit the graph with a linear Activation between the two (which
+/// keeps them apart), over a few Adam steps; odd and even convolution outputs.
+#[test]
+fn functional_fused_training_matches_unfused() {
+    use keras::layers::Activation;
+    use keras::models::{Model, SymbolicCall};
+    use keras::optimizers::Adam;
+    use keras::Input;
+    for &(h, w) in &[(18, 18), (17, 19)] {
+        let make = |split: bool| {
+            let x = Input::new(&[h, w, 3]);
+            let c1 = Conv2D::new(16, [3, 3]).activation("relu").apply(&x).unwrap();
+            let mut c2 = Conv2D::new(32, [3, 3]).activation("relu").apply(&c1).unwrap();
+            if split {
+                c2 = Activation::new("linear").apply(&c2).unwrap();
+            }
+            let p = MaxPooling2D::new([2, 2]).apply(&c2).unwrap();
+            let f = Flatten::new().apply(&p).unwrap();
+            let y = Dense::new(4).activation("softmax").apply(&f).unwrap();
+            let mut m = Model::new(&[x], &[y]).unwrap();
+            m.compile(Adam::new().learning_rate(0.01), "categorical_crossentropy", &[]).unwrap();
+            m
+        };
+        assert_trains_alike!(make(false), make(true), h, w);
     }
 }

@@ -152,7 +152,7 @@ impl Stack {
 /// [`keras_engine::ops::conv2d_relu_maxpool2`], both bit-identical to the two calls; `None`
 /// where the pair does not qualify (no such pair, an activity regularizer, an input or
 /// output shape either layer refuses: those run unfused and report their own errors).
-fn conv_maxpool(
+pub(crate) fn conv_maxpool(
     layer: &dyn Layer,
     next: Option<&dyn Layer>,
     x: &Tensor,

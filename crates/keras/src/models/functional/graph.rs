@@ -357,8 +357,13 @@ impl Graph {
             values[s] = Some(v);
             masks[s] = input_masks.get(i).cloned().flatten();
         }
-        // Conv + BatchNormalization + activation chains run fused at inference.
-        let plan = (!ctx.training && !keras_engine::autodiff::is_recording()).then(|| FusionPlan::new(self));
+        // Conv + BatchNormalization + activation chains run fused at inference, Conv2D +
+        // MaxPooling2D pairs in training.
+        let plan = if ctx.training {
+            Some(FusionPlan::new(self, true))
+        } else {
+            (!keras_engine::autodiff::is_recording()).then(|| FusionPlan::new(self, false))
+        };
         let mut fused_away = vec![false; self.nodes.len()];
         for (ni, node) in self.nodes.iter().enumerate() {
             if node.inputs.is_empty() || fused_away[ni] {

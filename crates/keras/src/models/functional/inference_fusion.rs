@@ -11,12 +11,18 @@
 //!
 //! Only whole chains fuse: every intermediate tensor has exactly one reader and is not a
 //! model output, no node in it has keyword arguments, a mask or an activity regularizer.
-//! Training and calls under a gradient tape never fuse.
+//! Training and calls under a gradient tape never fuse these.
+//!
+//! In training, a Conv2D whose output feeds only a 2x2, stride-2 MaxPooling2D runs as the
+//! fused op Sequential models run ([`crate::models::sequential::conv_maxpool`]: with a ReLU,
+//! [`keras_engine::ops::conv2d_relu_maxpool2`], bit-identical to the two calls).
 
 use keras_engine::ops::{add_activation, ConvEpilogue, Unary};
 
 use super::graph::{Graph, GraphNode};
-use crate::layers::{Add, BatchNormalization, Conv2D, DepthwiseConv2D, Layer, ReLU, ZeroPadding2D};
+use crate::layers::{
+    Add, BatchNormalization, Conv2D, DepthwiseConv2D, Layer, MaxPooling2D, ReLU, ZeroPadding2D,
+};
 use crate::{Result, Tensor};
 
 /// A chain of nodes around a convolution node, run as one op.
@@ -51,6 +57,8 @@ pub(crate) enum Fused {
     Conv(Chain),
     /// An Add of two tensors (node `add`) and the activation after it (node `act`).
     AddAct { add: usize, act: usize },
+    /// In training, a Conv2D (node `conv`) and the MaxPooling2D after it (node `pool`).
+    ConvPool { conv: usize, pool: usize },
 }
 
 impl Fused {
@@ -59,6 +67,7 @@ impl Fused {
         match self {
             Fused::Conv(c) => c.last(),
             Fused::AddAct { act, .. } => *act,
+            Fused::ConvPool { pool, .. } => *pool,
         }
     }
 
@@ -67,6 +76,7 @@ impl Fused {
         match self {
             Fused::Conv(c) => c.nodes().collect(),
             Fused::AddAct { add, act } => vec![*add, *act],
+            Fused::ConvPool { conv, pool } => vec![*conv, *pool],
         }
     }
 }
@@ -105,8 +115,8 @@ fn pads_nothing(layer: &dyn Layer) -> bool {
 }
 
 impl FusionPlan {
-    /// Finds the chains of `graph`.
-    pub(crate) fn new(graph: &Graph) -> FusionPlan {
+    /// Finds the chains of `graph` (`training`: its Conv2D + MaxPooling2D pairs only).
+    pub(crate) fn new(graph: &Graph, training: bool) -> FusionPlan {
         let n = graph.nodes.len();
         // How many times each value slot is read (model outputs count as readers) and the
         // node that reads it when there is exactly one.
@@ -136,6 +146,16 @@ impl FusionPlan {
         let layer_of = |j: usize| graph.layers[graph.nodes[j].layer].as_ref();
         for i in 0..n {
             let node = &graph.nodes[i];
+            if training {
+                if plain(node) && layer_of(i).as_any().is::<Conv2D>() && clean(i) {
+                    let pool =
+                        only_reader(i).filter(|&j| layer_of(j).as_any().is::<MaxPooling2D>() && clean(j));
+                    if let Some(pool) = pool {
+                        plan.heads[i] = Some(Fused::ConvPool { conv: i, pool });
+                    }
+                }
+                continue;
+            }
             let residual = node.inputs.len() == 2
                 && node.kwargs.is_empty()
                 && node.extra_args.is_empty()
@@ -201,6 +221,9 @@ pub(crate) fn run_fused(graph: &Graph, fused: &Fused, xs: &[&Tensor]) -> Option<
             let act = elementwise(layer_of(*act))?;
             Some(add_activation(a, b, act).map_err(crate::Error::from))
         }
+        Fused::ConvPool { conv, pool } => {
+            crate::models::sequential::conv_maxpool(layer_of(*conv), Some(layer_of(*pool)), xs.first()?, true)
+        }
     }
 }
 
@@ -240,9 +263,14 @@ mod tests {
 
     /// The chains found, as the layer names of their nodes.
     fn chains(model: &Model) -> Vec<Vec<String>> {
+        plan_names(model, false)
+    }
+
+    /// The groups of the inference (or `training`) plan, as the layer names of their nodes.
+    fn plan_names(model: &Model, training: bool) -> Vec<Vec<String>> {
         let g = &model.graph;
         let name = |j: usize| g.layers[g.nodes[j].layer].name().to_string();
-        let plan = FusionPlan::new(g);
+        let plan = FusionPlan::new(g, training);
         plan.heads
             .iter()
             .enumerate()
@@ -252,6 +280,20 @@ mod tests {
                 Some(nodes.into_iter().map(name).collect())
             })
             .collect()
+    }
+
+    #[test]
+    fn the_training_plan_takes_conv_pool_pairs_read_once() {
+        let x = Input::new(&[12, 12, 3]);
+        let c1 = Conv2D::new(4, [3, 3]).activation("relu").name("c1").apply(&x).unwrap();
+        let m1 = MaxPooling2D::new([2, 2]).name("m1").apply(&c1).unwrap();
+        // Read twice (the pool and a model output): no pair.
+        let c2 = Conv2D::new(4, [1, 1]).activation("relu").name("c2").apply(&m1).unwrap();
+        let m2 = MaxPooling2D::new([2, 2]).name("m2").apply(&c2).unwrap();
+        let model = Model::new(&[x], &[m2, c2]).unwrap();
+        let names = |v: &[&str]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(plan_names(&model, true), vec![names(&["c1", "m1"])]);
+        assert!(plan_names(&model, false).is_empty());
     }
 
     #[test]
