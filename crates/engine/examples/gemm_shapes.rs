@@ -130,18 +130,7 @@ fn main() {
             || matmul(m, n, k, &a, ta, &b, tb, &mut c, false),
             || matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut c2, false),
         );
-        let peak = fma_peak();
-        let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
-        println!(
-            "{name:34} {m:6} x {n:5} x {k:6}  {:8.1} us  {:7.1} GFLOP/s{}   gemm crate {:8.1} us  {:7.1} GFLOP/s{}   peak {:.0}",
-            s * 1e6,
-            gf(s),
-            of_peak(gf(s), peak),
-            s_old * 1e6,
-            gf(s_old),
-            of_peak(gf(s_old), peak),
-            peak.unwrap_or(0.0)
-        );
+        report(name, (m, n, k), s, s_old, 1);
     }
     // W3's per-step products on 16-row chunks: the kernel packed once per sequence and 80
     // products on it (the own GEMM's packed path), against 80 products on the crate.
@@ -170,18 +159,7 @@ fn main() {
         }
         assert!(c == c2, "the packed path gives other bits");
         let (s, s_old) = (s / TIMES as f64, s_old / TIMES as f64);
-        let peak = fma_peak();
-        let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
-        println!(
-            "{name:34} {m:6} x {n:5} x {k:6}  {:8.2} us  {:7.1} GFLOP/s{}   gemm crate {:8.2} us  {:7.1} GFLOP/s{}   peak {:.0}",
-            s * 1e6,
-            gf(s),
-            of_peak(gf(s), peak),
-            s_old * 1e6,
-            gf(s_old),
-            of_peak(gf(s_old), peak),
-            peak.unwrap_or(0.0)
-        );
+        report(name, (m, n, k), s, s_old, 2);
     }
     // W3's two weight gradients (`dW = X^T dZ`, `dU = H^T dZ`): one after the other, each on
     // every thread (as before the fifteenth session), against side by side, one thread each
@@ -294,4 +272,21 @@ fn main() {
             gf(s_old)
         );
     }
+}
+
+/// Prints one shape's line: both timings (seconds, shown in microseconds with `decimals`
+/// places), their GFLOP/s and their share of this thread's FMA peak, probed now.
+fn report(name: &str, (m, n, k): (usize, usize, usize), s: f64, s_old: f64, decimals: usize) {
+    let peak = fma_peak();
+    let gf = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
+    println!(
+        "{name:34} {m:6} x {n:5} x {k:6}  {:8.decimals$} us  {:7.1} GFLOP/s{}   gemm crate {:8.decimals$} us  {:7.1} GFLOP/s{}   peak {:.0}",
+        s * 1e6,
+        gf(s),
+        of_peak(gf(s), peak),
+        s_old * 1e6,
+        gf(s_old),
+        of_peak(gf(s_old), peak),
+        peak.unwrap_or(0.0)
+    );
 }

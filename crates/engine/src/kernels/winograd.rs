@@ -1561,7 +1561,8 @@ mod tests {
         }
     }
 
-    /// The input gradient through the flipped-kernel convolution against col2im.
+    /// Both Winograd backward passes reading the pooled gradient and the winner bytes
+    /// (`Source::PooledGrad`) give the bits of the passes over the pool's full-size gradient.
     #[test]
     fn pooled_gradient_source_gives_the_full_gradients_bits() {
         use crate::kernels::pool::{max_pool2d_backward_vec, Pool2dGeometry};
@@ -1605,6 +1606,7 @@ mod tests {
         }
     }
 
+    /// The input gradient through the flipped-kernel convolution against col2im.
     #[test]
     fn backward_input_matches_col2im() {
         use crate::kernels::conv::conv2d_backward_input;
