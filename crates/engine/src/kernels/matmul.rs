@@ -180,6 +180,90 @@ pub(crate) fn matmul_into(
     unsafe { out.init_with(|c| own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr().cast::<f32>(), false)) };
 }
 
+/// `c = op(a) @ op(b)` (`m x n`, layouts as in [`matmul`], never accumulating: the bits of
+/// [`matmul`]), handing every band of finished rows to `then(i0, band)` (`band` holds rows
+/// `i0..i0 + band.len() / n` of `c`) on the thread that computed it, while those rows are
+/// still in its cache: a fused epilogue, such as an optimizer update of a kernel gradient
+/// done with the GEMM instead of in a pass over every variable afterwards.
+///
+/// Bands are disjoint and cover every row once, in no set order. On the own GEMM
+/// ([`super::sgemm::sgemm_then`]) they are row tiles of 12 rows for the W1-like products
+/// (`x^T dY` with `n * k` up to 2^18 floats); on the `gemm` crate (no AVX-512F,
+/// `KERAS_SGEMM=0`, sums over more than one block) the product is computed whole, then the
+/// rows are cut into one band per engine thread. `then` must not call a GEMM itself.
+///
+/// `tile(i0, rows, j0, cols)`, when given, is called on the own GEMM right before each tile
+/// of the output (its rows `i0..i0 + rows`, columns `j0..j0 + cols`) gets its final values,
+/// on the thread that computes it, where the row tiles are the bands (not on the crate):
+/// the place to ask for what `then` will read for those elements (prefetches spread over the
+/// GEMM instead of a burst per band). It must not touch `c`.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says (an engine bug, never user input).
+pub fn matmul_then(
+    (m, n, k): (usize, usize, usize),
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    c: &mut [f32],
+    then: &(dyn Fn(usize, &mut [f32]) + Sync),
+    tile: Option<&(dyn Fn(usize, usize, usize, usize) + Sync)>,
+) {
+    use rayon::prelude::*;
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul_then buffer too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let c = &mut c[..m * n];
+    let threads = threads_for(m, n, k);
+    // The own GEMM where `matmul` takes it, or where it gives the crate's bits anyway.
+    if k > 0 && (use_sgemm(m, n, tb) || own_gives_crate_bits(k, ta)) {
+        let out = BandOut(c.as_mut_ptr());
+        let band = |i0: usize, i1: usize| {
+            // SAFETY: sgemm_then hands out disjoint row ranges of the `m x n` output, each
+            // once, after the last write of the GEMM to them.
+            then(i0, unsafe { std::slice::from_raw_parts_mut(out.ptr().add(i0 * n), (i1 - i0) * n) })
+        };
+        // SAFETY: the assert above guarantees both operands and `c` hold their shapes; the
+        // own GEMM is enabled (use_sgemm / own_gives_crate_bits checked the CPU).
+        unsafe {
+            let epilogue = super::sgemm::Epilogue { band: &band, tile };
+            super::sgemm::sgemm_then(
+                m,
+                n,
+                k,
+                view(a, ta, m, k),
+                view(b, tb, k, n),
+                out.ptr(),
+                n,
+                threads,
+                epilogue,
+            )
+        };
+        return;
+    }
+    matmul(m, n, k, a, ta, b, tb, c, false);
+    let rows = m.div_ceil(threads);
+    if threads > 1 {
+        c.par_chunks_mut(rows * n).enumerate().for_each(|(t, band)| then(t * rows, band));
+    } else {
+        then(0, c);
+    }
+}
+
+/// [`matmul_then`]'s output, written by the threads in disjoint bands of rows.
+#[derive(Clone, Copy)]
+struct BandOut(*mut f32);
+// SAFETY: only used by `matmul_then`, whose threads touch disjoint rows.
+unsafe impl Send for BandOut {}
+unsafe impl Sync for BandOut {}
+
+impl BandOut {
+    /// The pointer (a method, so that closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// The own GEMM on dense row-major operands (stored or transposed) into a dense `c` with
 /// [`matmul`]'s threads.
 ///
@@ -762,6 +846,60 @@ mod tests {
                 for (x, y) in own.iter().zip(&crate_) {
                     assert!((x - y).abs() <= 1e-5 * k as f32, "tn_acc {m}x{n}x{k}: {x} {y}");
                 }
+            }
+        }
+    }
+
+    /// `matmul_then` gives `matmul`'s bits and hands every row to the epilogue once, after
+    /// its last write, on the own GEMM and on the crate, split or not.
+    #[test]
+    fn matmul_then_gives_matmuls_bits_and_every_row_once() {
+        let (no, yes) = (Trans::No, Trans::Yes);
+        for (m, n, k, ta, tb) in [
+            (784, 512, 128, yes, no),
+            (512, 512, 128, yes, no),
+            (512, 10, 128, yes, no),
+            (37, 70, 300, yes, no),
+            (250, 17, 513, yes, no),
+            (40, 2100, 130, yes, no),
+            (128, 512, 512, no, yes),
+            (13, 9, 5, no, no),
+            (5, 7, 0, yes, no),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            // The rule, the own GEMM wherever it is enabled, the crate.
+            for force in [None, Some(true), Some(false)] {
+                let mut want = vec![0.5; m * n];
+                let mut got = vec![0.5; m * n];
+                let seen: Vec<std::sync::atomic::AtomicU32> = (0..m).map(|_| Default::default()).collect();
+                FORCE_SGEMM.set(force);
+                matmul(m, n, k, &a, ta, &b, tb, &mut want, false);
+                let tiles = std::sync::atomic::AtomicUsize::new(0);
+                let tile = |i0: usize, rows: usize, j0: usize, cols: usize| {
+                    assert!(i0 + rows <= m && j0 + cols <= n && rows > 0 && cols > 0);
+                    tiles.fetch_add(rows * cols, std::sync::atomic::Ordering::Relaxed);
+                };
+                let then = |i0: usize, band: &mut [f32]| {
+                    // The epilogue reads the finished values (negates them, exactly).
+                    for (r, row) in band.chunks_mut(n).enumerate() {
+                        seen[i0 + r].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        row.iter_mut().for_each(|x| *x = -*x);
+                    }
+                };
+                matmul_then((m, n, k), (&a, ta), (&b, tb), &mut got, &then, Some(&tile));
+                FORCE_SGEMM.set(None);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let negated: Vec<f32> = want.iter().map(|x| -x).collect();
+                assert_eq!(bits(&got), bits(&negated), "{m}x{n}x{k} {ta:?} {tb:?} {force:?}");
+                assert!(
+                    seen.iter().all(|s| s.load(std::sync::atomic::Ordering::Relaxed) == 1),
+                    "{m}x{n}x{k}"
+                );
+                // On the own GEMM every element's tile is announced once (on the last `k`
+                // block), on the crate none.
+                let announced = tiles.load(std::sync::atomic::Ordering::Relaxed);
+                assert!(announced == 0 || announced == m * n, "{m}x{n}x{k}: {announced} announced");
             }
         }
     }

@@ -115,6 +115,62 @@ pub(crate) unsafe fn sgemm(
     accumulate: bool,
     threads: usize,
 ) {
+    drive(m, n, k, a, b, c, ldc, accumulate, threads, None)
+}
+
+/// [`sgemm_then`]'s epilogue: `band(i0, i1)` on every band of finished rows `i0..i1` of `c`;
+/// `tile(i0, rows, j0, cols)`, when given, right before each tile of the last `k` block is
+/// computed (to ask for what `band` will read: prefetches spread over the GEMM), except where
+/// a thread's columns are cut into several passes.
+#[derive(Clone, Copy)]
+pub(crate) struct Epilogue<'a> {
+    pub band: &'a (dyn Fn(usize, usize) + Sync),
+    pub tile: Option<&'a (dyn Fn(usize, usize, usize, usize) + Sync)>,
+}
+
+/// `c = op(a) @ op(b)` as [`sgemm`] (no accumulation, the same bits), calling `then(i0, i1)`
+/// on every band of rows `i0..i1` of `c` as soon as it is final, on the thread that computed
+/// it: right after their last `k` block, one row tile ([`MR`] rows; a packed row block of up
+/// to [`MC_MAX`] when `op(a)` is packed) at a time where the thread's columns fit one pass
+/// ([`NC_FLOATS`]; the W1 kernel gradients), otherwise once for its whole row range. The
+/// threads split rows (never columns, which would finish no row before the others), the
+/// bands are disjoint and cover every row once. `then` must not run the own GEMM itself (the
+/// thread's packing buffer is in use).
+///
+/// # Safety
+/// As [`sgemm`]; `then.band` may read and write the band's rows of `c` only.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm_then(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+    threads: usize,
+    then: Epilogue<'_>,
+) {
+    drive(m, n, k, a, b, c, ldc, false, threads, Some(then))
+}
+
+/// [`sgemm`] and [`sgemm_then`]: the thread split, then [`block`] on each thread's part.
+///
+/// # Safety
+/// As [`sgemm_then`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn drive(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+    then: Option<Epilogue<'_>>,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -123,16 +179,17 @@ pub(crate) unsafe fn sgemm(
     let row_panels = m.div_ceil(MR);
     // Split the larger dimension, so that the operand every thread packs (or reads) whole
     // is the smaller one: columns when `n >= m` (each thread packs only its own panels of
-    // `op(b)`), rows otherwise (each thread reads only its own rows of `op(a)`).
-    let by_cols = panels >= threads && (n >= m || row_panels < threads);
+    // `op(b)`), rows otherwise (each thread reads only its own rows of `op(a)`). An epilogue
+    // on finished rows needs whole rows on each thread.
+    let by_cols = then.is_none() && panels >= threads && (n >= m || row_panels < threads);
     if threads <= 1 || (!by_cols && row_panels < 2) {
-        block(0, m, 0, n, k, a, b, out, ldc, accumulate);
+        block(0, m, 0, n, k, a, b, out, ldc, accumulate, then);
     } else if by_cols {
         (0..threads).into_par_iter().for_each(|t| {
             let (q0, q1) = (t * panels / threads, (t + 1) * panels / threads);
             let (j0, j1) = (q0 * NR, (q1 * NR).min(n));
             // SAFETY: column ranges of different `t` are disjoint.
-            unsafe { block(0, m, j0, j1, k, a, b, out, ldc, accumulate) };
+            unsafe { block(0, m, j0, j1, k, a, b, out, ldc, accumulate, None) };
         });
     } else {
         let parts = threads.min(row_panels);
@@ -140,15 +197,16 @@ pub(crate) unsafe fn sgemm(
             let (r0, r1) = (t * row_panels / parts, (t + 1) * row_panels / parts);
             let (i0, i1) = (r0 * MR, (r1 * MR).min(m));
             // SAFETY: row ranges of different `t` are disjoint.
-            unsafe { block(i0, i1, 0, n, k, a, b, out, ldc, accumulate) };
+            unsafe { block(i0, i1, 0, n, k, a, b, out, ldc, accumulate, then) };
         });
     }
 }
 
-/// Rows `i0..i1`, columns `j0..j1` of `c`, on the calling thread.
+/// Rows `i0..i1`, columns `j0..j1` of `c`, on the calling thread; with `then`, each band of
+/// rows goes to it once final (see [`sgemm_then`]).
 ///
 /// # Safety
-/// As [`sgemm`], for the block.
+/// As [`sgemm_then`], for the block.
 #[allow(clippy::too_many_arguments)]
 unsafe fn block(
     i0: usize,
@@ -161,6 +219,7 @@ unsafe fn block(
     c: Out,
     ldc: usize,
     accumulate: bool,
+    then: Option<Epilogue<'_>>,
 ) {
     let (mrows, nc) = (i1 - i0, j1 - j0);
     if mrows == 0 || nc == 0 {
@@ -171,6 +230,9 @@ unsafe fn block(
             for i in i0..i1 {
                 std::slice::from_raw_parts_mut(c.0.add(i * ldc + j0), nc).fill(0.0);
             }
+        }
+        if let Some(e) = then {
+            (e.band)(i0, i1);
         }
         return;
     }
@@ -193,7 +255,10 @@ unsafe fn block(
     let ncb = (NC_FLOATS / kcb / NR * NR).max(NR);
     if nc > ncb {
         for cj in (j0..j1).step_by(ncb) {
-            block(i0, i1, cj, (cj + ncb).min(j1), k, a, b, c, ldc, accumulate);
+            block(i0, i1, cj, (cj + ncb).min(j1), k, a, b, c, ldc, accumulate, None);
+        }
+        if let Some(e) = then {
+            (e.band)(i0, i1);
         }
         return;
     }
@@ -229,6 +294,8 @@ unsafe fn block(
                 pack::pack_b(b, p0, kc, j0, nc, bp);
             }
             let load_c = accumulate || p0 > 0;
+            // The epilogue runs on the last `k` block, each band right after its last tile.
+            let band = then.filter(|_| p0 + kc == k);
             let mut r = i0;
             while r < i1 {
                 let mc = mcb.min(i1 - r);
@@ -244,7 +311,13 @@ unsafe fn block(
                         for q in 0..bpanels {
                             let nr = NR.min(nc - q * NR);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
+                            if let Some(t) = band.and_then(|e| e.tile) {
+                                t(r + ri, rows, j0 + q * NR, nr);
+                            }
                             run_tile(rows, kc, at, layout, panel(q), ct, ldc, nr, load_c);
+                        }
+                        if let Some(e) = band {
+                            (e.band)(r + ri, r + ri + rows);
                         }
                     }
                 } else {
@@ -255,8 +328,14 @@ unsafe fn block(
                             let rows = MR.min(mc - ri);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
                             let at = ap.add(t * kc * MR);
+                            if let Some(f) = band.and_then(|e| e.tile) {
+                                f(r + ri, rows, j0 + q * NR, nr);
+                            }
                             run_tile(rows, kc, at, ALayout::Packed, bq, ct, ldc, nr, load_c);
                         }
+                    }
+                    if let Some(e) = band {
+                        (e.band)(r, r + mc);
                     }
                 }
                 r += mc;
