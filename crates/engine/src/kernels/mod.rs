@@ -4,6 +4,7 @@
 //! - `adam`: The Adam update of one variable, in place, in one multiversioned pass
 //! - `conv`: 2D convolution on channels-last data
 //! - `conv_direct`: Direct forward convolution for few input channels (no im2col)
+//! - `conv_direct_grad`: A first layer's kernel and bias gradients under a fused ReLU, in one pass
 //! - `conv_ext`: Convolution variants over the NHWC kernels of [`crate::kernels::conv`]
 //! - `fresh`: Output buffers zero-filled piece by piece by the threads that then write them
 //! - `matmul`: Row-major f32 matrix multiplication on the `gemm` crate
@@ -19,6 +20,7 @@
 pub mod adam;
 pub mod conv;
 pub(crate) mod conv_direct;
+pub mod conv_direct_grad;
 pub mod conv_ext;
 pub mod fresh;
 pub mod matmul;

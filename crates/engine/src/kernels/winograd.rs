@@ -554,7 +554,6 @@ fn block(
     }
     let v = &mut v[..POS * nt * g.c_in];
     let mm = &mut mm[..POS * nt * g.c_out];
-    let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
     for r in 0..rows {
         let tr = tr0 + r;
         let (b, ty) = (tr / th, tr % th);
@@ -562,7 +561,7 @@ fn block(
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
-            input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
+            input_tile(g, img, iy0, ix0, v, r * tw + tx);
             prefetch_next_window(g, x, tr, tx);
         }
     }
@@ -586,7 +585,7 @@ fn block(
         }
     }
     if let Some((epilogue, argmax)) = pool {
-        pooled_rows(g, mm, bias, tr0, rows, ob, argmax, epilogue, &mut scratch);
+        pooled_rows(g, mm, bias, tr0, rows, ob, argmax, epilogue);
         return;
     }
     // Output rows of the block start at the first tile row's first output row.
@@ -598,7 +597,7 @@ fn block(
         let orows = &mut ob[row_base..row_base + out_rows * row_len];
         for tx in 0..tw {
             let cols = M.min(g.out_w - tx * M);
-            output_tile(g.c_out, mm, r * tw + tx, bias, orows, row_len, tx * M, cols, &mut scratch);
+            output_tile(g.c_out, mm, r * tw + tx, bias, orows, row_len, tx * M, cols);
         }
         row_base += out_rows * row_len;
     }
@@ -618,7 +617,6 @@ fn pooled_rows(
     ob: &mut [f32],
     mut argmax: Option<&mut [u8]>,
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
-    scratch: &mut Window,
 ) {
     let (th, tw) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let (ph, pw, c) = (g.out_h / 2, g.out_w / 2, g.c_out);
@@ -642,17 +640,7 @@ fn pooled_rows(
                 continue;
             }
             // Only the pixels the windows read: 2 * prows rows and 2 * pcols columns.
-            output_tile(
-                c,
-                mm,
-                r * tw + tx,
-                bias,
-                &mut tile[..2 * prows * tile_row],
-                tile_row,
-                0,
-                2 * pcols,
-                scratch,
-            );
+            output_tile(c, mm, r * tw + tx, bias, &mut tile[..2 * prows * tile_row], tile_row, 0, 2 * pcols);
             for row in tile.chunks_exact_mut(tile_row).take(2 * prows) {
                 epilogue(&mut row[..2 * pcols * c]);
             }
@@ -814,7 +802,6 @@ fn gradient_block(
     }
     let v = &mut v[..POS * nt * g.c_in];
     let w = &mut w[..POS * nt * g.c_out];
-    let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
     let x = Source::Values(x);
     for r in 0..rows {
         let tr = tr0 + r;
@@ -824,8 +811,8 @@ fn gradient_block(
         for tx in 0..tw {
             let iy0 = (ty * M) as isize - g.pad_top as isize;
             let ix0 = (tx * M) as isize - g.pad_left as isize;
-            input_tile(g, img, iy0, ix0, v, r * tw + tx, &mut scratch);
-            gradient_tile(g, dimg, ty * M, tx * M, w, r * tw + tx, &mut scratch);
+            input_tile(g, img, iy0, ix0, v, r * tw + tx);
+            gradient_tile(g, dimg, ty * M, tx * M, w, r * tw + tx);
             prefetch_next_window(g, x, tr, tx);
             prefetch_next_gradient(g, dy, tr, tx);
         }
@@ -1026,12 +1013,9 @@ fn output_1d(m: [[f32; LANES]; ALPHA]) -> [[f32; LANES]; M] {
     r
 }
 
-/// `[a[0][j], a[1][j], ..]`: column `j` of the first 6 (or `n`) rows of `a`, as an array
+/// `[a[0][j], a[1][j], ..]`: column `j` of the first `n` (6 or 4) rows of `a`, as an array
 /// literal (no closure: a closure would not inherit the multiversioned target features).
 macro_rules! column {
-    ($a:expr, $j:expr) => {
-        column!($a, $j, 6)
-    };
     ($a:expr, $j:expr, 4) => {
         [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j]]
     };
@@ -1039,9 +1023,6 @@ macro_rules! column {
         [$a[0][$j], $a[1][$j], $a[2][$j], $a[3][$j], $a[4][$j], $a[5][$j]]
     };
 }
-
-/// One tile's 36 channel vectors (a 6x6 window of `LANES` channels).
-type Window = [[[f32; LANES]; ALPHA]; ALPHA];
 
 /// Calls `f::<FULL>(args.., c0, cb)` for each block of `LANES` channels of `c` (`FULL`), then
 /// for the partial block left (`!FULL`), so that full blocks compile with fixed-size copies.
@@ -1082,19 +1063,44 @@ fn store<const FULL: bool>(dst: &mut [f32], src: &[f32; LANES], cb: usize) {
 
 multiversion! {
     /// Transforms the 6x6 input window at `(iy0, ix0)` of one image (zero outside it) into
-    /// tile `t`: `v[t][e][c]` for its 36 positions `e`. `d` is scratch.
-    #[allow(clippy::too_many_arguments)]
-    fn input_tile(
-        g: &Conv2dGeometry,
-        img: Source<'_>,
-        iy0: isize,
-        ix0: isize,
-        v: &mut [f32],
-        t: usize,
-        d: &mut Window,
-    ) {
-        channel_blocks!(g.c_in, input_channels(g, img, iy0, ix0, v, t, d));
+    /// tile `t`: `v[t][e][c]` for its 36 positions `e`.
+    fn input_tile(g: &Conv2dGeometry, img: Source<'_>, iy0: isize, ix0: isize, v: &mut [f32], t: usize) {
+        channel_blocks!(g.c_in, input_channels(g, img, iy0, ix0, v, t));
     }
+}
+
+/// `[$px!(0, j), .., $px!(n - 1, j)]`: window column `j` (6 or 4 rows), each element made by
+/// the caller's macro `$px` (no closure, as in [`column!`]).
+macro_rules! window_column {
+    ($px:ident, $j:expr) => {
+        [$px!(0, $j), $px!(1, $j), $px!(2, $j), $px!(3, $j), $px!(4, $j), $px!(5, $j)]
+    };
+    ($px:ident, $j:expr, 4) => {
+        [$px!(0, $j), $px!(1, $j), $px!(2, $j), $px!(3, $j)]
+    };
+}
+
+/// The channel vector at row `i`, column `j` of the 6x6 input window at `(iy0, ix0)` of one
+/// image (zero outside it; lanes past `cb` zero); `inside`: the whole window is.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn window_pixel<const FULL: bool>(
+    g: &Conv2dGeometry,
+    img: Source<'_>,
+    iy0: isize,
+    ix0: isize,
+    inside: bool,
+    i: usize,
+    j: usize,
+    c0: usize,
+    cb: usize,
+) -> [f32; LANES] {
+    let (iy, ix) = (iy0 + i as isize, ix0 + j as isize);
+    let mut dv = [0.0f32; LANES];
+    if inside || (iy >= 0 && (iy as usize) < g.h && ix >= 0 && (ix as usize) < g.w) {
+        load_pixel::<FULL>(&mut dv, img, g.h, g.w, g.c_in, iy as usize, ix as usize, c0, cb);
+    }
+    dv
 }
 
 /// Channels `c0 .. c0 + cb` of [`input_tile`]. `FULL` (`cb == LANES`) is a separate
@@ -1109,40 +1115,31 @@ fn input_channels<const FULL: bool>(
     ix0: isize,
     v: &mut [f32],
     t: usize,
-    d: &mut Window,
     c0: usize,
     cb: usize,
 ) {
     let cb = if FULL { LANES } else { cb };
     let c_in = g.c_in;
     let inside = iy0 >= 0 && ix0 >= 0 && iy0 as usize + ALPHA <= g.h && ix0 as usize + ALPHA <= g.w;
-    // d[i][j] = the channel vector at window row i, column j (lanes past `cb` are stale and
-    // never stored).
-    for (i, drow) in d.iter_mut().enumerate() {
-        let iy = iy0 + i as isize;
-        if !inside && (iy < 0 || iy as usize >= g.h) {
-            *drow = [[0.0; LANES]; ALPHA];
-            continue;
-        }
-        for (j, dv) in drow.iter_mut().enumerate() {
-            let ix = ix0 + j as isize;
-            if !inside && (ix < 0 || ix as usize >= g.w) {
-                *dv = [0.0; LANES];
-                continue;
-            }
-            load_pixel::<FULL>(dv, img, g.h, g.w, c_in, iy as usize, ix as usize, c0, cb);
-        }
+    // d[i][j] = the channel vector at window row i, column j, loaded straight into the
+    // column transforms' operands: a copy of the window into a scratch buffer first (not
+    // elided: the buffer was the caller's) cost 36 vector stores and loads per tile and
+    // channel block.
+    macro_rules! d {
+        ($i:expr, $j:expr) => {
+            window_pixel::<FULL>(g, img, iy0, ix0, inside, $i, $j, c0, cb)
+        };
     }
     // Columns, then rows: t = B^T d (`cols[j][i]` = t[i][j]), then (t B) by rows. Built as
     // array literals: a zero-initialised array filled in a loop cost a 2 KiB `memset` call
     // per tile and channel block.
     let cols = [
-        input_1d(column!(d, 0)),
-        input_1d(column!(d, 1)),
-        input_1d(column!(d, 2)),
-        input_1d(column!(d, 3)),
-        input_1d(column!(d, 4)),
-        input_1d(column!(d, 5)),
+        input_1d(window_column!(d, 0)),
+        input_1d(window_column!(d, 1)),
+        input_1d(window_column!(d, 2)),
+        input_1d(window_column!(d, 3)),
+        input_1d(window_column!(d, 4)),
+        input_1d(window_column!(d, 5)),
     ];
     for i in 0..ALPHA {
         let r = input_1d(column!(cols, i, 6));
@@ -1172,18 +1169,9 @@ fn gradient_1d(r: [[f32; LANES]; M]) -> [[f32; LANES]; ALPHA] {
 
 multiversion! {
     /// Transforms the 4x4 output-gradient window at `(oy0, ox0)` of one image's `dy` (zero
-    /// past the output's edge) into tile `t`: `w[t][e][c] = (A dY A^T)[e]`. `d` is scratch.
-    #[allow(clippy::too_many_arguments)]
-    fn gradient_tile(
-        g: &Conv2dGeometry,
-        dimg: Source<'_>,
-        oy0: usize,
-        ox0: usize,
-        w: &mut [f32],
-        t: usize,
-        d: &mut Window,
-    ) {
-        channel_blocks!(g.c_out, gradient_channels(g, dimg, oy0, ox0, w, t, d));
+    /// past the output's edge) into tile `t`: `w[t][e][c] = (A dY A^T)[e]`.
+    fn gradient_tile(g: &Conv2dGeometry, dimg: Source<'_>, oy0: usize, ox0: usize, w: &mut [f32], t: usize) {
+        channel_blocks!(g.c_out, gradient_channels(g, dimg, oy0, ox0, w, t));
     }
 }
 
@@ -1197,30 +1185,30 @@ fn gradient_channels<const FULL: bool>(
     ox0: usize,
     w: &mut [f32],
     t: usize,
-    d: &mut Window,
     c0: usize,
     cb: usize,
 ) {
     let cb = if FULL { LANES } else { cb };
     let c_out = g.c_out;
     let (rows, cols) = (M.min(g.out_h - oy0), M.min(g.out_w - ox0));
-    // d[i][j], i, j < 4: the gradient vector at tile row i, column j.
-    for (i, drow) in d.iter_mut().enumerate().take(M) {
-        for (j, dv) in drow.iter_mut().enumerate().take(M) {
-            if i < rows && j < cols {
-                load_pixel::<FULL>(dv, dimg, g.out_h, g.out_w, c_out, oy0 + i, ox0 + j, c0, cb);
-            } else {
-                *dv = [0.0; LANES];
+    // d[i][j], i, j < 4: the gradient vector at tile row i, column j (zero past the edge),
+    // loaded straight into the column transforms' operands (see [`input_channels`]).
+    macro_rules! d {
+        ($i:expr, $j:expr) => {{
+            let mut dv = [0.0f32; LANES];
+            if $i < rows && $j < cols {
+                load_pixel::<FULL>(&mut dv, dimg, g.out_h, g.out_w, c_out, oy0 + $i, ox0 + $j, c0, cb);
             }
-        }
+            dv
+        }};
     }
     // Columns: s = A d (6 x 4, `cols[j][i]` = s[i][j]), then rows: (s A^T) (6 x 6); array
     // literals, as in [`input_channels`].
     let cols = [
-        gradient_1d(column!(d, 0, 4)),
-        gradient_1d(column!(d, 1, 4)),
-        gradient_1d(column!(d, 2, 4)),
-        gradient_1d(column!(d, 3, 4)),
+        gradient_1d(window_column!(d, 0, 4)),
+        gradient_1d(window_column!(d, 1, 4)),
+        gradient_1d(window_column!(d, 2, 4)),
+        gradient_1d(window_column!(d, 3, 4)),
     ];
     for i in 0..ALPHA {
         let r = gradient_1d(column!(cols, i, 4));
@@ -1233,8 +1221,7 @@ fn gradient_channels<const FULL: bool>(
 multiversion! {
     /// Transforms tile `t`'s 36 GEMM outputs back to its 4x4 output pixels (plus `bias`) and
     /// writes the first `cols` columns of its first `orows.len() / row_len` rows into `orows`
-    /// (rows of `row_len` values: the output rows of the tile row), from column `ox0`. `m`
-    /// is scratch.
+    /// (rows of `row_len` values: the output rows of the tile row), from column `ox0`.
     #[allow(clippy::too_many_arguments)]
     fn output_tile(
         c_out: usize,
@@ -1245,9 +1232,8 @@ multiversion! {
         row_len: usize,
         ox0: usize,
         cols: usize,
-        m: &mut Window,
     ) {
-        channel_blocks!(c_out, output_channels(c_out, mm, t, bias, orows, row_len, ox0, cols, m));
+        channel_blocks!(c_out, output_channels(c_out, mm, t, bias, orows, row_len, ox0, cols));
     }
 }
 
@@ -1263,26 +1249,29 @@ fn output_channels<const FULL: bool>(
     row_len: usize,
     ox0: usize,
     cols: usize,
-    m: &mut Window,
     c0: usize,
     cb: usize,
 ) {
     let cb = if FULL { LANES } else { cb };
     let out_rows = orows.len() / row_len;
-    for (i, mrow) in m.iter_mut().enumerate() {
-        for (j, mv) in mrow.iter_mut().enumerate() {
-            load::<FULL>(mv, &mm[(t * POS + i * ALPHA + j) * c_out + c0..], cb);
-        }
+    // m[i][j]: the GEMM output at position (i, j), loaded straight into the column
+    // transforms' operands (see [`input_channels`]).
+    macro_rules! m {
+        ($i:expr, $j:expr) => {{
+            let mut mv = [0.0f32; LANES];
+            load::<FULL>(&mut mv, &mm[(t * POS + $i * ALPHA + $j) * c_out + c0..], cb);
+            mv
+        }};
     }
     // Columns: s = A^T m (4 x 6, `tc[j][i]` = s[i][j]), then rows: y = s A (4 x 4); array
     // literals, as in [`input_channels`].
     let tc = [
-        output_1d(column!(m, 0)),
-        output_1d(column!(m, 1)),
-        output_1d(column!(m, 2)),
-        output_1d(column!(m, 3)),
-        output_1d(column!(m, 4)),
-        output_1d(column!(m, 5)),
+        output_1d(window_column!(m, 0)),
+        output_1d(window_column!(m, 1)),
+        output_1d(window_column!(m, 2)),
+        output_1d(window_column!(m, 3)),
+        output_1d(window_column!(m, 4)),
+        output_1d(window_column!(m, 5)),
     ];
     let mut b = [0.0f32; LANES];
     if let Some(bias) = bias {
@@ -1364,12 +1353,11 @@ mod tests {
         for &(h, w, c) in &[(9, 7, 16), (10, 11, 20), (6, 6, 33)] {
             let g = Conv2dGeometry::new([1, h, w, c], [3, 3], c, [1, 1], [1, 1], true).unwrap();
             let img = values(g.input_len(), 0.9);
-            let mut scratch: Window = [[[0.0; LANES]; ALPHA]; ALPHA];
             for (ty, tx) in [(0, 0), (1, 1), (g.out_h.div_ceil(M) - 1, g.out_w.div_ceil(M) - 1)] {
                 let (iy0, ix0) =
                     ((ty * M) as isize - g.pad_top as isize, (tx * M) as isize - g.pad_left as isize);
                 let mut v = vec![f32::NAN; POS * c];
-                input_tile(&g, Source::Values(&img), iy0, ix0, &mut v, 0, &mut scratch);
+                input_tile(&g, Source::Values(&img), iy0, ix0, &mut v, 0);
                 let mut want = vec![0.0; POS * c];
                 for ch in 0..c {
                     let px = |i: usize, j: usize| {
@@ -1393,7 +1381,7 @@ mod tests {
                 // The gradient transform of the same tile position, from a 4x4 window.
                 let dimg = values(g.output_len(), 2.3);
                 let mut gw = vec![f32::NAN; POS * c];
-                gradient_tile(&g, Source::Values(&dimg), ty * M, tx * M, &mut gw, 0, &mut scratch);
+                gradient_tile(&g, Source::Values(&dimg), ty * M, tx * M, &mut gw, 0);
                 for ch in 0..c {
                     let px = |i: usize, j: usize| {
                         let (y, x) = (ty * M + i, tx * M + j);
@@ -1418,7 +1406,7 @@ mod tests {
             let bias = values(c, 0.4);
             let (rows, cols, row_len, ox0) = (3, 3, 9 * c, 5);
             let mut orows = vec![f32::NAN; rows * row_len];
-            output_tile(c, &mm, 0, Some(&bias), &mut orows, row_len, ox0, cols, &mut scratch);
+            output_tile(c, &mm, 0, Some(&bias), &mut orows, row_len, ox0, cols);
             for ch in 0..c {
                 let d: Vec<Vec<f32>> =
                     (0..ALPHA).map(|i| (0..ALPHA).map(|j| mm[(i * ALPHA + j) * c + ch]).collect()).collect();

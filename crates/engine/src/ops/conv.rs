@@ -2,6 +2,7 @@
 
 use crate::autodiff::{record_owned, record_owned_reading, Reads};
 use crate::kernels::conv::{self, Conv2dGeometry};
+use crate::kernels::conv_direct_grad;
 use crate::kernels::pool::{self, Pool2dGeometry};
 use crate::kernels::relu_bias_grad::relu_masked_bias_grad;
 use crate::kernels::winograd::{self, Source};
@@ -136,6 +137,9 @@ pub fn conv2d(
             Reads { output: false, input_values: true },
             Box::new(move |gy, y, inputs| {
                 drop(y);
+                if let Some(grads) = direct_kernel_and_bias_grads(&g, &gy, &mask, inputs)? {
+                    return Ok(grads);
+                }
                 let (dpre, db) = relu_grad_and_bias_grad(gy, &mask, inputs.len() == 3, g.c_out)?;
                 let mut grads = conv2d_grads(&g, dpre.as_f32()?, &inputs[..2])?;
                 if inputs.len() == 3 {
@@ -229,6 +233,34 @@ pub fn conv2d_relu_maxpool2(
             Ok(grads)
         }),
     )
+}
+
+/// The gradients of a ReLU convolution over an input that needs none (a model's first layer)
+/// where [`conv_direct_grad`] applies: the kernel's and the bias's in one pass over the
+/// output gradient `gy` and the ReLU's sign `mask`, the masked gradient never written.
+/// `None` where it does not apply (the caller runs the general path).
+fn direct_kernel_and_bias_grads(
+    g: &Conv2dGeometry,
+    gy: &Tensor,
+    mask: &[u64],
+    inputs: &[Tensor],
+) -> Result<Option<Vec<Option<Tensor>>>> {
+    let (x, w) = (&inputs[0], &inputs[1]);
+    let bias_wanted = inputs.get(2).is_some_and(Tensor::tracks_grad);
+    if x.tracks_grad()
+        || !w.tracks_grad()
+        || (inputs.len() == 3 && !bias_wanted)
+        || gy.device().is_cuda()
+        || !conv_direct_grad::eligible(g)
+    {
+        return Ok(None);
+    }
+    let mut dw = vec![0.0f32; g.kernel_len()];
+    let mut db = bias_wanted.then(|| vec![0.0f32; g.c_out]);
+    conv_direct_grad::kernel_and_bias_grads(g, x.as_f32()?, gy.as_f32()?, mask, &mut dw, db.as_deref_mut());
+    let mut grads = vec![None, Some(Tensor::from_f32_unchecked(dw, w.shape().to_vec()))];
+    grads.extend(db.map(|db| Some(Tensor::from_f32_unchecked(db, vec![g.c_out]))));
+    Ok(Some(grads))
 }
 
 /// The gradients of a convolution's input, kernel and bias (each when wanted) from the
@@ -464,6 +496,53 @@ mod tests {
         }
         let x = t(&[1, 9, 8, 16], 0.4);
         assert!(conv2d_relu_maxpool2(&x, &t(&[3, 3, 8, 32], 0.0), None, [1, 1], [1, 1], false).is_err());
+    }
+
+    /// A first layer (its input needs no gradient) takes the one-pass kernel and bias
+    /// gradients where they apply: against the same layer with the input's gradient wanted
+    /// (the general path), the bias gradient bit for bit and the kernel gradient within
+    /// rounding, with and without a bias and with the kernel frozen.
+    #[test]
+    fn first_layer_grads_match_the_general_path() {
+        use crate::autodiff::GradientTape;
+        let w = t(&[3, 3, 3, 32], 1.0);
+        let b = t(&[32], 2.0);
+        for (shape, same) in [([4, 32, 32, 3], false), ([2, 13, 17, 3], true)] {
+            let x = t(&shape, 0.1);
+            for bias in [None, Some(&b)] {
+                // A frozen kernel with no bias leaves nothing to differentiate.
+                for frozen in [false, bias.is_some()] {
+                    let run = |x_grad: bool| {
+                        let xs = if x_grad { x.requiring_grad() } else { x.clone() };
+                        let ws = if frozen { w.clone() } else { w.requiring_grad() };
+                        let bs = bias.map(|b| b.requiring_grad());
+                        let tape = GradientTape::new();
+                        let y = conv2d(&xs, &ws, bs.as_ref(), [1, 1], [1, 1], same, Unary::Relu).unwrap();
+                        let weights = t(y.shape(), 3.0);
+                        let loss = crate::ops::sum_all(&crate::ops::mul(&y, &weights).unwrap()).unwrap();
+                        let mut wrt = vec![&ws];
+                        wrt.extend(bs.as_ref());
+                        tape.gradient(&loss, &wrt).unwrap()
+                    };
+                    let (direct, general) = (run(false), run(true));
+                    for (i, (a, e)) in direct.iter().zip(&general).enumerate() {
+                        let (a, e) = (a.as_ref().map(Tensor::to_f32_vec), e.as_ref().map(Tensor::to_f32_vec));
+                        let (Some(a), Some(e)) = (a, e) else {
+                            assert!(frozen && i == 0, "gradient {i} missing");
+                            continue;
+                        };
+                        let scale = e.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+                        for (j, (p, q)) in a.iter().zip(&e).enumerate() {
+                            if i == 1 {
+                                assert_eq!(p.to_bits(), q.to_bits(), "bias gradient [{j}] ({shape:?})");
+                            } else {
+                                assert!((p - q).abs() <= 1e-5 * scale, "kernel gradient [{j}] {p} vs {q}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
