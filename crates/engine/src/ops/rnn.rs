@@ -862,8 +862,8 @@ unsafe fn assume_init(buf: &mut [MaybeUninit<f32>]) -> &mut [f32] {
 }
 
 /// Levers of this op that `KERAS_RNN_OFF` turns off (read once; a comma-separated list of
-/// `wgrad`, `tanh`, `nozero`, `shared`, `colsum`), to measure each against the path it
-/// replaced in one binary.
+/// `wgrad`, `tanh`, `nozero`, `shared`, `colsum`, `biastile`), to measure each against the
+/// path it replaced in one binary.
 #[derive(Clone, Copy)]
 enum Lever {
     /// `wgrad`: the weight gradients on the own GEMM ([`weight_grad`]) instead of the crate.
@@ -876,6 +876,9 @@ enum Lever {
     SharedPacking = 8,
     /// `colsum`: that call also sums the bias gradient from the packed `dZ`.
     FusedBiasGrad = 16,
+    /// `biastile`: the forward's per-step input projection starts its tiles from the bias
+    /// row ([`PackedB::gemm_from_bias`]) instead of bias rows copied into the gates first.
+    BiasInTile = 32,
 }
 
 /// Whether `l` is on (see [`Lever`]).
@@ -890,6 +893,7 @@ fn lever_on(l: Lever) -> bool {
                 "nozero" => Lever::NoZeroFill as u32,
                 "shared" => Lever::SharedPacking as u32,
                 "colsum" => Lever::FusedBiasGrad as u32,
+                "biastile" => Lever::BiasInTile as u32,
                 _ => 0,
             })
             .fold(0, |a, b| a | b)
@@ -1090,6 +1094,13 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
                 let xr: &[f32] = unsafe { &*(xr as *mut [MaybeUninit<f32>] as *const [f32]) };
                 let zr = take(&mut c.gates[s]);
                 match bias {
+                    Some(bv) if p.kpacked.is_some() && lever_on(Lever::BiasInTile) => {
+                        // The tiles start from the bias row: no pass writing it first.
+                        let pb = p.kpacked.as_ref().expect("checked above");
+                        pb.gemm_from_bias(bc, xr, d, bv, zr, gu);
+                        // SAFETY: `gemm_from_bias` wrote every element of the `bc` rows.
+                        unsafe { assume_init(zr) }
+                    }
                     Some(bv) => {
                         for row in zr.chunks_exact_mut(gu) {
                             init_from(row, bv);
@@ -2160,12 +2171,14 @@ mod tests {
                     v.iter().map(|x| x.iter().map(|f| f.to_bits()).collect()).collect()
                 };
                 let wgrad = Lever::OwnWeightGrads as u32;
-                let all_off = wgrad | Lever::KeptTanh as u32 | Lever::NoZeroFill as u32;
+                let all_off =
+                    wgrad | Lever::KeptTanh as u32 | Lever::NoZeroFill as u32 | Lever::BiasInTile as u32;
                 let (new, old) = (run(0), run(all_off));
                 // Both weight gradients in one call: the bits of one call each; the bias
                 // gradient from the packed `dZ`: the bits of the column sums.
                 assert_eq!(bits(&run(Lever::SharedPacking as u32)), bits(&new), "shared packing");
                 assert_eq!(bits(&run(Lever::FusedBiasGrad as u32)), bits(&new), "fused bias gradient");
+                assert_eq!(bits(&run(Lever::BiasInTile as u32)), bits(&new), "bias in the tiles");
                 // Without the own weight gradients, the other two levers change no bit.
                 assert_eq!(bits(&run(wgrad)), bits(&old), "mask {with_mask} backwards {go_backwards}");
                 // Output, input, bias gradients: the same bits; the weight gradients within rounding.

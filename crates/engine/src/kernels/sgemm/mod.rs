@@ -244,7 +244,17 @@ unsafe fn block(
                         for q in 0..bpanels {
                             let nr = NR.min(nc - q * NR);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
-                            run_tile(rows, kc, at, layout, panel(q), ct, ldc, nr, load_c);
+                            run_tile(
+                                rows,
+                                kc,
+                                at,
+                                layout,
+                                panel(q),
+                                ct,
+                                ldc,
+                                nr,
+                                load_c.then_some((ct as *const f32, ldc)),
+                            );
                         }
                     }
                 } else {
@@ -255,7 +265,17 @@ unsafe fn block(
                             let rows = MR.min(mc - ri);
                             let ct = c.0.add((r + ri) * ldc + j0 + q * NR);
                             let at = ap.add(t * kc * MR);
-                            run_tile(rows, kc, at, ALayout::Packed, bq, ct, ldc, nr, load_c);
+                            run_tile(
+                                rows,
+                                kc,
+                                at,
+                                ALayout::Packed,
+                                bq,
+                                ct,
+                                ldc,
+                                nr,
+                                load_c.then_some((ct as *const f32, ldc)),
+                            );
                         }
                     }
                 }
@@ -384,7 +404,8 @@ unsafe fn block_shared(lefts: &[Left], j0: usize, j1: usize, k: usize, kcb: usiz
                     for q in 0..bpanels {
                         let nr = NR.min(nc - q * NR);
                         let ct = l.c.add(ri * l.ldc + j0 + q * NR);
-                        run_tile(rows, kc, at, layout, bp.add(q * kc * NR), ct, l.ldc, nr, p0 > 0);
+                        let old = (p0 > 0).then_some((ct as *const f32, l.ldc));
+                        run_tile(rows, kc, at, layout, bp.add(q * kc * NR), ct, l.ldc, nr, old);
                     }
                 }
             }
@@ -415,7 +436,8 @@ fn in_place_transposed_a() -> bool {
     *ON.get_or_init(|| std::env::var("KERAS_SGEMM_PACK_AT").as_deref() != Ok("1"))
 }
 
-/// The microkernel for `rows` (1 to [`MR`]) rows, `a` as `layout` says.
+/// The microkernel for `rows` (1 to [`MR`]) rows, `a` as `layout` says; `old` (the first row
+/// and the floats between rows: `c` itself, or a bias row with 0) is added to the sums.
 ///
 /// # Safety
 /// As [`avx512::tile`].
@@ -430,16 +452,16 @@ unsafe fn run_tile(
     c: *mut f32,
     ldc: usize,
     nr: usize,
-    load_c: bool,
+    old: Option<(*const f32, usize)>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, layout) {
-                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, load_c),
-                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, load_c),
-                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, load_c),)*
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, old),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, old),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, old),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };
@@ -448,7 +470,7 @@ unsafe fn run_tile(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (rows, kc, a, layout, b, c, ldc, nr, load_c);
+        let _ = (rows, kc, a, layout, b, c, ldc, nr, old);
         unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
     }
 }
