@@ -3,6 +3,8 @@
 //! run 16 lanes wide on AVX-512 machines. Same arithmetic, in the same order, as the generic
 //! passes in `rnn.rs` (no fused multiply-adds are introduced), so results are bit-identical.
 
+use std::mem::MaybeUninit;
+
 use crate::kernels::simd::multiversion;
 
 /// `exp(x)` as one branch-free polynomial (Cephes `expf`, about 1 ulp on the clamped range).
@@ -40,12 +42,25 @@ pub(crate) fn fast_tanh(x: f32) -> f32 {
 multiversion! {
     /// Forward gate pass of one step over `rows` batch rows: `z` holds the gate
     /// pre-activations `(rows, 4u)` (`i, f, c, o`) and is overwritten by the activated gates;
-    /// writes the new cell state `c = f * c_prev + i * g` and output `h = o * tanh(c)`
-    /// (`(rows, u)` each).
-    pub(crate) fn lstm_forward_gates(z: &mut [f32], cprev: &[f32], cnew: &mut [f32], hnew: &mut [f32], u: usize) {
+    /// writes the new cell state `c = f * c_prev + i * g`, its `tanh(c)` (kept for the
+    /// backward pass, which then need not compute it again) and the output `h = o * tanh(c)`
+    /// (`(rows, u)` each). The three outputs are only written, never read: they may start
+    /// uninitialized.
+    pub(crate) fn lstm_forward_gates(
+        z: &mut [f32],
+        cprev: &[f32],
+        cnew: &mut [MaybeUninit<f32>],
+        tanh_c: &mut [MaybeUninit<f32>],
+        hnew: &mut [MaybeUninit<f32>],
+        u: usize,
+    ) {
         let gu = 4 * u;
-        for (((zr, cp), cn), hn) in
-            z.chunks_exact_mut(gu).zip(cprev.chunks_exact(u)).zip(cnew.chunks_exact_mut(u)).zip(hnew.chunks_exact_mut(u))
+        for ((((zr, cp), cn), tn), hn) in z
+            .chunks_exact_mut(gu)
+            .zip(cprev.chunks_exact(u))
+            .zip(cnew.chunks_exact_mut(u))
+            .zip(tanh_c.chunks_exact_mut(u))
+            .zip(hnew.chunks_exact_mut(u))
         {
             // Separate contiguous passes per activation, so each vectorizes.
             zr[..2 * u].iter_mut().for_each(|v| *v = fast_sigmoid(*v));
@@ -54,13 +69,15 @@ multiversion! {
             let (zi, rest) = zr.split_at(u);
             let (zf, rest) = rest.split_at(u);
             let (zg, zo) = rest.split_at(u);
-            let (zi, zf, zg, zo, cp, cn, hn) =
-                (&zi[..u], &zf[..u], &zg[..u], &zo[..u], &cp[..u], &mut cn[..u], &mut hn[..u]);
+            let (zi, zf, zg, zo, cp, cn, tn, hn) =
+                (&zi[..u], &zf[..u], &zg[..u], &zo[..u], &cp[..u], &mut cn[..u], &mut tn[..u], &mut hn[..u]);
             for j in 0..u {
                 let (i, f, g, o) = (zi[j], zf[j], zg[j], zo[j]);
                 let cv = f * cp[j] + i * g;
-                cn[j] = cv;
-                hn[j] = o * fast_tanh(cv);
+                let tc = fast_tanh(cv);
+                cn[j] = MaybeUninit::new(cv);
+                tn[j] = MaybeUninit::new(tc);
+                hn[j] = MaybeUninit::new(o * tc);
             }
         }
     }
@@ -68,16 +85,18 @@ multiversion! {
 
 multiversion! {
     /// Backward gate pass of one batch row of one step: from the activated gates `gates`
-    /// (`4u`), the cell states `cprev` / `cnew` (`u`) and the gradient on the output `dh`
-    /// (`u`), writes the gate pre-activation gradients `dz` (`4u`) and turns `dc` (gradient on
-    /// `cnew`) into the gradient on `cprev`.
+    /// (`4u`), the previous cell state `cprev` and the `tanh` of the new one `tanh_c` (`u`,
+    /// as [`lstm_forward_gates`] kept it) and the gradient on the output `dh` (`u`), writes
+    /// the gate pre-activation gradients `dz` (`4u`, only written: it may start
+    /// uninitialized) and turns `dc` (gradient on the new cell state) into the gradient on
+    /// `cprev`.
     pub(crate) fn lstm_backward_gates(
         gates: &[f32],
         cprev: &[f32],
-        cnew: &[f32],
+        tanh_c: &[f32],
         dh: &[f32],
         dc: &mut [f32],
-        dz: &mut [f32],
+        dz: &mut [MaybeUninit<f32>],
         u: usize,
     ) {
         let (gi, rest) = gates.split_at(u);
@@ -86,19 +105,27 @@ multiversion! {
         let (di, rest) = dz.split_at_mut(u);
         let (df, rest) = rest.split_at_mut(u);
         let (dg, dout) = rest.split_at_mut(u);
-        let (go, dout, cprev, cnew, dh, dc) =
-            (&go[..u], &mut dout[..u], &cprev[..u], &cnew[..u], &dh[..u], &mut dc[..u]);
+        let (go, dout, cprev, tanh_c, dh, dc) =
+            (&go[..u], &mut dout[..u], &cprev[..u], &tanh_c[..u], &dh[..u], &mut dc[..u]);
         for j in 0..u {
             let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
-            let tcj = fast_tanh(cnew[j]);
+            let tcj = tanh_c[j];
             let dht = dh[j];
             let dct = dc[j] + dht * o * (1.0 - tcj * tcj);
-            di[j] = dct * g * (i * (1.0 - i));
-            df[j] = dct * cprev[j] * (f * (1.0 - f));
-            dg[j] = dct * i * (1.0 - g * g);
-            dout[j] = dht * tcj * (o * (1.0 - o));
+            di[j] = MaybeUninit::new(dct * g * (i * (1.0 - i)));
+            df[j] = MaybeUninit::new(dct * cprev[j] * (f * (1.0 - f)));
+            dg[j] = MaybeUninit::new(dct * i * (1.0 - g * g));
+            dout[j] = MaybeUninit::new(dht * tcj * (o * (1.0 - o)));
             dc[j] = dct * f;
         }
+    }
+}
+
+multiversion! {
+    /// `out = tanh(c)` through [`fast_tanh`], as [`lstm_forward_gates`] computes it (for a
+    /// backward pass whose forward did not keep it).
+    pub(crate) fn lstm_tanh(c: &[f32], out: &mut [f32]) {
+        out.iter_mut().zip(c).for_each(|(o, &v)| *o = fast_tanh(v));
     }
 }
 

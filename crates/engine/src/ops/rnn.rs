@@ -22,7 +22,7 @@ use crate::autodiff::record;
 use crate::kernels::matmul::{matmul as mm, parallelism_for, Trans, TRANSPOSE_B_MIN};
 use crate::kernels::sgemm::PackedB;
 use crate::ops::elementwise::Unary;
-use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates};
+use crate::ops::lstm::{fast_exp, lstm_backward_gates, lstm_forward_gates, lstm_tanh};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 
@@ -183,6 +183,10 @@ thread_local! {
     /// the per-step ones) on the calling thread, and every per-step product on the crate
     /// (the reference for [`PackedB`]).
     static FORCE_ONE_GEMM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Tests set this to run [`weight_grad`] on the crate.
+    static FORCE_CRATE_WGRAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Tests set bits of [`Lever`] here to turn those levers off on this thread.
+    static TEST_LEVERS_OFF: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// The row-major `k x n` right operand of per-step products packed once ([`PackedB`]), or
@@ -192,6 +196,18 @@ fn pack_once(b: &[f32], k: usize, n: usize) -> Option<PackedB> {
         return None;
     }
     PackedB::new(b, n, k, n)
+}
+
+/// Whether a test asked for the weight gradients on the crate ([`weight_grad`]'s reference).
+fn one_gemm_forced_crate() -> bool {
+    #[cfg(test)]
+    {
+        FORCE_CRATE_WGRAD.get()
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
 }
 
 /// Whether a test asked for the one-GEMM paths ([`per_step_projection`], [`per_step_dx`]).
@@ -225,9 +241,10 @@ fn per_step_dx(t: usize, b: usize, d: usize, gu: usize) -> bool {
 }
 
 /// Whether the backward pass computes the kernel's and the recurrent kernel's gradients side
-/// by side, one single-threaded `gemm` each (`rayon::join`), instead of one after the other,
-/// each split over the threads: with two threads each GEMM then runs whole on one core with
-/// no split of its packing. Measured on an Intel Xeon (Emerald Rapids, `gemm_shapes`,
+/// by side, one single-threaded GEMM each (`rayon::join`), or in one call of the own GEMM
+/// split by columns ([`shared_weight_grads`]), instead of one after the other, each split
+/// over the threads: with two threads each GEMM then runs whole on one core with no split of
+/// its packing (the shared call: each thread packs half of `dZ`, once for both). Measured on an Intel Xeon (Emerald Rapids, `gemm_shapes`,
 /// 128 x 512 x 2560 with `A^T`, W3's shape): 1,753-2,391 us on two threads against
 /// 2,578-2,668 us on one, so the pair takes ~2.6 ms side by side against ~3.5 ms in turn.
 /// `gemm` sums each element in the same blocks of `k` whatever its threads (tested), so the
@@ -237,6 +254,104 @@ fn weight_grads_side_by_side(d: usize, u: usize, gu: usize, k: usize) -> bool {
     !one_gemm_forced()
         && crate::parallel::num_threads() >= 2
         && !matches!(parallelism_for(d.max(u), gu, k), gemm::Parallelism::None)
+}
+
+/// A weight gradient `c = a^T @ b` over all steps (`a` `(k, m)` with rows `lda` apart, `b`
+/// `(k, n)` with rows `ldb` apart, `c` `(m, n)` with rows `ldc` apart): `dW = X^T dZ`,
+/// `dU = H^T dZ`. On the own GEMM where it runs (AVX-512F; `KERAS_RNN_OFF=wgrad` keeps the
+/// crate, to measure), which reads `A^T` in place and packs `dZ` itself, single-threaded
+/// unless `parallel`; its result does not depend on its threads. Measured on an Intel Xeon
+/// (BENCHMARKS.md, seventeenth session). For `k` over 256 (W3: 2,560) the own GEMM adds its
+/// partial sums of 256-step blocks where the crate adds those of its own blocks: the bits
+/// differ from the crate's within rounding; for `k <= 256` both sum in one chain (the same
+/// bits, tested).
+#[allow(clippy::too_many_arguments)]
+fn weight_grad(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    parallel: bool,
+) {
+    use crate::kernels::sgemm::{mode, Mode, View};
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || mode() == Mode::Off || one_gemm_forced_crate() || !lever_on(Lever::OwnWeightGrads) {
+        sgemm((m, n, k), a, (1, lda), b, (ldb, 1), c, ldc, false, parallel);
+        return;
+    }
+    assert!(
+        lda >= m
+            && ldb >= n
+            && ldc >= n
+            && (k - 1) * lda + m <= a.len()
+            && (k - 1) * ldb + n <= b.len()
+            && (m - 1) * ldc + n <= c.len(),
+        "rnn weight gradient buffer too short"
+    );
+    let threads = match parallelism_for(m, n, k) {
+        gemm::Parallelism::Rayon(t) if parallel => t,
+        _ => 1,
+    };
+    let (av, bv) = (View { ptr: a.as_ptr(), rs: 1, cs: lda }, View { ptr: b.as_ptr(), rs: ldb, cs: 1 });
+    // SAFETY: AVX-512F checked by `mode()`; the assert bounds every element read or written.
+    unsafe { crate::kernels::sgemm::sgemm(m, n, k, av, bv, c.as_mut_ptr(), ldc, false, threads) };
+}
+
+/// `dW = X^T dZ` and `dU = H^T dZ` (`X` `(k, d)`, `H` `(k, u)`, `dZ` `(k, gu)`) in one call
+/// of the own GEMM that packs each block of `dZ` once for both products
+/// ([`crate::kernels::sgemm::sgemm_shared_b`]), split over the threads by columns, where
+/// [`weight_grad`] would run them on the own GEMM (else `None`; `KERAS_RNN_OFF=shared` runs
+/// them side by side, to measure): each thread then packs and reads half of `dZ` instead of
+/// all of it. The bits of [`weight_grad`] on each (tested). With `bias_grad` (`gu` floats)
+/// it also adds the column sums of `dZ` there from the packed blocks, with the bits of
+/// [`add_column_sums`] (`KERAS_RNN_OFF=colsum` leaves them to it, to measure); the `bool`
+/// says whether it did.
+fn shared_weight_grads(
+    (d, u, gu, k): (usize, usize, usize, usize),
+    xs: &[f32],
+    hm: &[f32],
+    dz: &[f32],
+    bias_grad: Option<&mut [f32]>,
+) -> Option<(Vec<f32>, Vec<f32>, bool)> {
+    use crate::kernels::sgemm::{mode, sgemm_shared_b, Left, Mode, View};
+    if k == 0
+        || d == 0
+        || u == 0
+        || gu == 0
+        || mode() == Mode::Off
+        || one_gemm_forced_crate()
+        || !lever_on(Lever::OwnWeightGrads)
+        || !lever_on(Lever::SharedPacking)
+    {
+        return None;
+    }
+    assert!(
+        xs.len() >= k * d && hm.len() >= k * u && dz.len() >= k * gu,
+        "rnn weight gradient buffer too short"
+    );
+    let sums = match bias_grad {
+        Some(db) if lever_on(Lever::FusedBiasGrad) => {
+            assert!(db.len() >= gu, "rnn bias gradient buffer too short");
+            db.as_mut_ptr()
+        }
+        _ => std::ptr::null_mut(),
+    };
+    let (mut dw, mut dr) = (vec![0.0f32; d * gu], vec![0.0f32; u * gu]);
+    let lefts = [
+        Left { m: d, a: View { ptr: xs.as_ptr(), rs: 1, cs: d }, c: dw.as_mut_ptr(), ldc: gu },
+        Left { m: u, a: View { ptr: hm.as_ptr(), rs: 1, cs: u }, c: dr.as_mut_ptr(), ldc: gu },
+    ];
+    let threads = crate::parallel::num_threads();
+    // SAFETY: AVX-512F checked by `mode()`; the asserts bound both operands and `sums`, the
+    // outputs hold `d` and `u` rows of `gu` floats.
+    let summed =
+        unsafe { sgemm_shared_b(&lefts, gu, k, View { ptr: dz.as_ptr(), rs: gu, cs: 1 }, threads, sums) };
+    Some((dw, dr, summed))
 }
 
 /// The input projection `x @ kernel + bias` (`(rows, n)` from `(rows, k)` and `(k, n)`). With
@@ -309,6 +424,9 @@ struct Saved {
     n_init: usize,
     /// The LSTM gate passes run [`lstm_forward_gates`] / [`lstm_backward_gates`].
     fast_lstm: bool,
+    /// `tanh` of the LSTM cell states `(T, B, U)` (`tanh(cs[s + 1])`) as the fast forward
+    /// gate pass computed them, for the fast backward one (empty otherwise: it computes them).
+    tc: Vec<f32>,
 }
 
 /// Runs a recurrent layer over a whole sequence. Returns `[output, h]` or `[output, h, c]`
@@ -453,6 +571,8 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
     let mut aux = if matches!(cell, RnnCell::Gru { .. }) { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut hin = if rdrop.is_some() { vec![0.0f32; t * bu] } else { Vec::new() };
     let mut pre = if keep_pre { vec![0.0f32; t * b * gu] } else { Vec::new() };
+    let keep_tc = fast_lstm && lever_on(Lever::KeptTanh);
+    let mut tcs: Vec<f32> = Vec::with_capacity(if keep_tc { t * bu } else { 0 });
     {
         // Batch rows are independent through time: each chunk of rows runs the whole time loop
         // on its own thread (one fork/join per sequence, not per step).
@@ -496,6 +616,8 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         let mut ap = pieces(&mut aux, t, u, &sizes).into_iter();
         let mut ip = pieces(&mut hin, t, u, &sizes).into_iter();
         let mut pp = pieces(&mut pre, t, gu, &sizes).into_iter();
+        let n_tc = if keep_tc { t * bu } else { 0 };
+        let mut tp = pieces(&mut tcs.spare_capacity_mut()[..n_tc], t, u, &sizes).into_iter();
         let mut chunks = Vec::with_capacity(sizes.len());
         let mut b0 = 0;
         for &bc in &sizes {
@@ -511,6 +633,12 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
                 out: op.next().unwrap_or_default(),
                 pre: pp.next().unwrap_or_default(),
                 rec: if reset_after { vec![0.0f32; bc * gu] } else { Vec::new() },
+                tc: tp.next().unwrap_or_default(),
+                tc_scratch: if fast_lstm && !keep_tc {
+                    vec![MaybeUninit::uninit(); bc * u]
+                } else {
+                    Vec::new()
+                },
             });
             b0 += bc;
         }
@@ -518,8 +646,8 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
     }
     // SAFETY: the chunks cover all `b` rows; each initialized its rows of the initial states
     // (`hs` / `cs` step 0) and, at every one of the `t` steps, its rows of that step's gates,
-    // states, output (with a mask) and inputs (with the per-step projection) before writing
-    // them (`forward_chunk_with`).
+    // states, `tanh(c)` (when kept), output (with a mask) and inputs (with the per-step
+    // projection) before reading them (`forward_chunk_with`).
     unsafe {
         gates.set_len(t * b * gu);
         hs.set_len((t + 1) * bu);
@@ -531,6 +659,9 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         }
         if step_proj {
             xs.set_len(t * b * d);
+        }
+        if keep_tc {
+            tcs.set_len(t * bu);
         }
     }
     drop(projected);
@@ -575,6 +706,7 @@ fn rnn_with(inputs: RnnInputs<'_>, opts: &RnnArgs, allow_fast: bool) -> Result<V
         has_bias: inputs.bias.is_some(),
         n_init: inputs.initial_state.len(),
         fast_lstm,
+        tc: tcs,
     };
     let mut op_inputs: Vec<&Tensor> = vec![x, inputs.kernel, rk];
     if let Some(bt) = inputs.bias {
@@ -721,6 +853,58 @@ fn zero_init(buf: &mut [MaybeUninit<f32>]) -> &mut [f32] {
     unsafe { &mut *(buf as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
+/// Views fully written floats as initialized.
+///
+/// # Safety
+/// Every element of `buf` has been written.
+unsafe fn assume_init(buf: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    &mut *(buf as *mut [MaybeUninit<f32>] as *mut [f32])
+}
+
+/// Levers of this op that `KERAS_RNN_OFF` turns off (read once; a comma-separated list of
+/// `wgrad`, `tanh`, `nozero`, `shared`, `colsum`, `biastile`), to measure each against the
+/// path it replaced in one binary.
+#[derive(Clone, Copy)]
+enum Lever {
+    /// `wgrad`: the weight gradients on the own GEMM ([`weight_grad`]) instead of the crate.
+    OwnWeightGrads = 1,
+    /// `tanh`: the LSTM forward gate pass keeps `tanh(c)` for the backward one.
+    KeptTanh = 2,
+    /// `nozero`: the fast LSTM gate passes write their outputs without a zero fill first.
+    NoZeroFill = 4,
+    /// `shared`: both weight gradients in one own-GEMM call ([`shared_weight_grads`]).
+    SharedPacking = 8,
+    /// `colsum`: that call also sums the bias gradient from the packed `dZ`.
+    FusedBiasGrad = 16,
+    /// `biastile`: the forward's per-step input projection starts its tiles from the bias
+    /// row ([`PackedB::gemm_from_bias`]) instead of bias rows copied into the gates first.
+    BiasInTile = 32,
+}
+
+/// Whether `l` is on (see [`Lever`]).
+fn lever_on(l: Lever) -> bool {
+    static OFF: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let off = *OFF.get_or_init(|| {
+        let v = std::env::var("KERAS_RNN_OFF").unwrap_or_default();
+        v.split(',')
+            .map(|w| match w.trim() {
+                "wgrad" => Lever::OwnWeightGrads as u32,
+                "tanh" => Lever::KeptTanh as u32,
+                "nozero" => Lever::NoZeroFill as u32,
+                "shared" => Lever::SharedPacking as u32,
+                "colsum" => Lever::FusedBiasGrad as u32,
+                "biastile" => Lever::BiasInTile as u32,
+                _ => 0,
+            })
+            .fold(0, |a, b| a | b)
+    });
+    #[cfg(test)]
+    if TEST_LEVERS_OFF.get() & l as u32 != 0 {
+        return false;
+    }
+    off & l as u32 == 0
+}
+
 /// Adds the column sums of the row-major `(rows, w)` buffer `m` to `out` (`w` long): every
 /// column is summed row by row in order from its `out` value, as a serial loop over the rows
 /// would, so the result is bit-identical to it. Large buffers split their columns over the
@@ -858,6 +1042,11 @@ struct FwdChunk<'a> {
     pre: Vec<&'a mut [f32]>,
     /// Reset-after GRU: the recurrent matmul of one step `(bc, 3u)`.
     rec: Vec<f32>,
+    /// LSTM gate pass: `tanh(c)` per step, kept for the backward pass (no slices when not
+    /// kept: the pass then writes [`FwdChunk::tc_scratch`]).
+    tc: Vec<&'a mut [MaybeUninit<f32>]>,
+    /// `(bc, u)` scratch for `tanh(c)` when it is not kept.
+    tc_scratch: Vec<MaybeUninit<f32>>,
 }
 
 fn forward_chunk<'a>(p: &StepParams<'_>, c: &mut FwdChunk<'a>) {
@@ -885,8 +1074,9 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
     let mut cprev: &'a [f32] = if lstm { init_state(take(&mut c.cs[0]), p.c0) } else { &[] };
     let mut oprev: &'a [f32] = &[];
     for s in 0..t {
-        let hnew: &'a mut [f32] = zero_init(take(&mut c.hs[s + 1]));
-        let cnew: &'a mut [f32] = if lstm { zero_init(take(&mut c.cs[s + 1])) } else { &mut [] };
+        // Written whole by the gate pass below (zero-filled first where a pass may not).
+        let hraw = take(&mut c.hs[s + 1]);
+        let craw: &'a mut [MaybeUninit<f32>] = if lstm { take(&mut c.cs[s + 1]) } else { &mut [] };
         if let Some(rd) = rd {
             c.hin[s].iter_mut().zip(hprev.iter().zip(rd)).for_each(|(o, (&h, &m))| *o = h * m);
         }
@@ -904,6 +1094,13 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
                 let xr: &[f32] = unsafe { &*(xr as *mut [MaybeUninit<f32>] as *const [f32]) };
                 let zr = take(&mut c.gates[s]);
                 match bias {
+                    Some(bv) if p.kpacked.is_some() && lever_on(Lever::BiasInTile) => {
+                        // The tiles start from the bias row: no pass writing it first.
+                        let pb = p.kpacked.as_ref().expect("checked above");
+                        pb.gemm_from_bias(bc, xr, d, bv, zr, gu);
+                        // SAFETY: `gemm_from_bias` wrote every element of the `bc` rows.
+                        unsafe { assume_init(zr) }
+                    }
                     Some(bv) => {
                         for row in zr.chunks_exact_mut(gu) {
                             init_from(row, bv);
@@ -943,15 +1140,26 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
         }
         let pre: &mut [f32] = if c.pre.is_empty() { &mut [] } else { c.pre[s] };
         let keep = !pre.is_empty();
-        match cell {
-            RnnCell::Simple => {
-                map_act(act, z);
-                hnew.copy_from_slice(z);
+        let (hnew, cnew): (&'a mut [f32], &'a mut [f32]) = if lstm && p.fast_lstm {
+            // Every element of `h`, `c` and `tanh(c)` is written by the pass: no zero fill.
+            let tc: &mut [MaybeUninit<f32>] =
+                if c.tc.is_empty() { &mut c.tc_scratch[..] } else { take(&mut c.tc[s]) };
+            if !lever_on(Lever::NoZeroFill) {
+                for buf in [&mut *hraw, &mut *craw, &mut *tc] {
+                    zero_init(buf);
+                }
             }
-            RnnCell::Lstm => {
-                if p.fast_lstm {
-                    lstm_forward_gates(z, cprev, cnew, hnew, u);
-                } else {
+            lstm_forward_gates(z, cprev, craw, tc, hraw, u);
+            // SAFETY: `lstm_forward_gates` wrote every element of both.
+            unsafe { (assume_init(hraw), assume_init(craw)) }
+        } else {
+            let (hnew, cnew) = (zero_init(hraw), zero_init(craw));
+            match cell {
+                RnnCell::Simple => {
+                    map_act(act, z);
+                    hnew.copy_from_slice(z);
+                }
+                RnnCell::Lstm => {
                     for bi in 0..bc {
                         let zr = &mut z[bi * gu..(bi + 1) * gu];
                         let (zi, rest) = zr.split_at_mut(u);
@@ -971,70 +1179,71 @@ fn forward_chunk_with<'a, A: Act, R: Act>(act: A, ract: R, p: &StepParams<'_>, c
                         }
                     }
                 }
-            }
-            RnnCell::Gru { reset_after: true } => {
-                let rh: &mut [f32] = c.aux[s];
-                for bi in 0..bc {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    let rr = &c.rec[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let (az, ar) = (zr[j] + rr[j], zr[u + j] + rr[u + j]);
-                        let zg = ract.f(az);
-                        let r = ract.f(ar);
-                        rh[bi * u + j] = rr[2 * u + j];
-                        let ah = zr[2 * u + j] + r * rr[2 * u + j];
-                        let hh = act.f(ah);
-                        if keep {
-                            let o = bi * gu;
-                            (pre[o + j], pre[o + u + j], pre[o + 2 * u + j]) = (az, ar, ah);
+                RnnCell::Gru { reset_after: true } => {
+                    let rh: &mut [f32] = c.aux[s];
+                    for bi in 0..bc {
+                        let zr = &mut z[bi * gu..(bi + 1) * gu];
+                        let rr = &c.rec[bi * gu..(bi + 1) * gu];
+                        for j in 0..u {
+                            let (az, ar) = (zr[j] + rr[j], zr[u + j] + rr[u + j]);
+                            let zg = ract.f(az);
+                            let r = ract.f(ar);
+                            rh[bi * u + j] = rr[2 * u + j];
+                            let ah = zr[2 * u + j] + r * rr[2 * u + j];
+                            let hh = act.f(ah);
+                            if keep {
+                                let o = bi * gu;
+                                (pre[o + j], pre[o + u + j], pre[o + 2 * u + j]) = (az, ar, ah);
+                            }
+                            zr[j] = zg;
+                            zr[u + j] = r;
+                            zr[2 * u + j] = hh;
+                            hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
                         }
-                        zr[j] = zg;
-                        zr[u + j] = r;
-                        zr[2 * u + j] = hh;
-                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                    }
+                }
+                RnnCell::Gru { reset_after: false } => {
+                    let rhd: &mut [f32] = c.aux[s];
+                    for bi in 0..bc {
+                        let zr = &mut z[bi * gu..(bi + 1) * gu];
+                        for j in 0..u {
+                            if keep {
+                                pre[bi * gu + j] = zr[j];
+                                pre[bi * gu + u + j] = zr[u + j];
+                            }
+                            zr[j] = ract.f(zr[j]);
+                            let r = ract.f(zr[u + j]);
+                            zr[u + j] = r;
+                            rhd[bi * u + j] = r * hmat[bi * u + j];
+                        }
+                    }
+                    sgemm(
+                        (bc, u, u),
+                        rhd,
+                        (u, 1),
+                        &p.rkernel[2 * u..],
+                        (gu, 1),
+                        &mut z[2 * u..],
+                        gu,
+                        true,
+                        false,
+                    );
+                    for bi in 0..bc {
+                        let zr = &mut z[bi * gu..(bi + 1) * gu];
+                        for j in 0..u {
+                            if keep {
+                                pre[bi * gu + 2 * u + j] = zr[2 * u + j];
+                            }
+                            let hh = act.f(zr[2 * u + j]);
+                            zr[2 * u + j] = hh;
+                            let zg = zr[j];
+                            hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
+                        }
                     }
                 }
             }
-            RnnCell::Gru { reset_after: false } => {
-                let rhd: &mut [f32] = c.aux[s];
-                for bi in 0..bc {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        if keep {
-                            pre[bi * gu + j] = zr[j];
-                            pre[bi * gu + u + j] = zr[u + j];
-                        }
-                        zr[j] = ract.f(zr[j]);
-                        let r = ract.f(zr[u + j]);
-                        zr[u + j] = r;
-                        rhd[bi * u + j] = r * hmat[bi * u + j];
-                    }
-                }
-                sgemm(
-                    (bc, u, u),
-                    rhd,
-                    (u, 1),
-                    &p.rkernel[2 * u..],
-                    (gu, 1),
-                    &mut z[2 * u..],
-                    gu,
-                    true,
-                    false,
-                );
-                for bi in 0..bc {
-                    let zr = &mut z[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        if keep {
-                            pre[bi * gu + 2 * u + j] = zr[2 * u + j];
-                        }
-                        let hh = act.f(zr[2 * u + j]);
-                        zr[2 * u + j] = hh;
-                        let zg = zr[j];
-                        hnew[bi * u + j] = zg * hprev[bi * u + j] + (1.0 - zg) * hh;
-                    }
-                }
-            }
-        }
+            (hnew, cnew)
+        };
         // Outputs (kept apart from the states only with a mask), and masked steps carrying
         // the previous state / output.
         if let Some(v) = p.valid {
@@ -1123,6 +1332,7 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
     let mut scratch = vec![0.0f32; if cell == (RnnCell::Gru { reset_after: false }) { lu } else { 0 }];
     let mut tc = vec![0.0f32; u];
     let fast_lstm = sv.fast_lstm;
+    let mut tc_scratch = vec![0.0f32; if fast_lstm && sv.tc.is_empty() { lu } else { 0 }];
     let valid_at = |s: usize, bi: usize| sv.valid.as_ref().is_none_or(|v| v[s * b + b0 + bi]);
     let rd = sv.rdrop.as_ref().map(|r| &r[b0 * u..(b0 + bc) * u]);
     let d = sv.d;
@@ -1157,135 +1367,161 @@ fn backward_chunk_with<A: Act, R: Act>(act: A, ract: R, sv: &Saved, gp: &[f32], 
         let gt = rows(&sv.gates, s, sel, gu);
         // Pre-activations, or the gates again when not kept (the derivatives then ignore it).
         let pv = if sv.pre.is_empty() { gt } else { rows(&sv.pre, s, sel, gu) };
-        let dzs: &mut [f32] = zero_init(std::mem::take(&mut c.dz[s]));
+        let dzraw = std::mem::take(&mut c.dz[s]);
         let hmat: &[f32] = if sv.rdrop.is_some() { rows(&sv.hin, s, sel, u) } else { hprev };
-        match cell {
-            RnnCell::Simple => {
-                for k in 0..lu {
-                    dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
-                    direct[k] = 0.0;
-                }
-                step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
+        let dzs: &mut [f32] = if cell == RnnCell::Lstm && fast_lstm {
+            let cprev = rows(&sv.cs, s, sel, u);
+            let tcs: &[f32] = if sv.tc.is_empty() {
+                lstm_tanh(rows(&sv.cs, s + 1, sel, u), &mut tc_scratch);
+                &tc_scratch
+            } else {
+                rows(&sv.tc, s, sel, u)
+            };
+            if !lever_on(Lever::NoZeroFill) {
+                zero_init(dzraw);
             }
-            RnnCell::Lstm => {
-                let cprev = rows(&sv.cs, s, sel, u);
-                let cnew = rows(&sv.cs, s + 1, sel, u);
-                for bi in 0..bc {
-                    let r = bi * u..(bi + 1) * u;
-                    let dr = &mut dzs[bi * gu..(bi + 1) * gu];
-                    if !valid_at(s, bi) {
-                        // Masked row: no gate gradient; dh / dc pass through unchanged.
-                        dr.fill(0.0);
-                        direct[r].fill(0.0);
-                        continue;
-                    }
-                    let gr = &gt[bi * gu..(bi + 1) * gu];
-                    if fast_lstm {
-                        lstm_backward_gates(
-                            gr,
-                            &cprev[r.clone()],
-                            &cnew[r.clone()],
-                            &dtot[r.clone()],
-                            &mut dc[r.clone()],
-                            dr,
-                            u,
-                        );
-                        direct[r].fill(0.0);
-                        continue;
-                    }
-                    tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
-                    let pr = &pv[bi * gu..(bi + 1) * gu];
-                    let (gi, rest) = gr.split_at(u);
-                    let (gf, rest) = rest.split_at(u);
-                    let (gg, go) = rest.split_at(u);
-                    let (di, rest) = dr.split_at_mut(u);
-                    let (df, rest) = rest.split_at_mut(u);
-                    let (dg, dout) = rest.split_at_mut(u);
-                    let (gi, gf, gg, go, dout, tcs) =
-                        (&gi[..u], &gf[..u], &gg[..u], &go[..u], &mut dout[..u], &tc[..u]);
-                    let cnr = &cnew[r.clone()];
-                    let (dtr, dcr, cpr, dirr) =
-                        (&dtot[r.clone()], &mut dc[r.clone()], &cprev[r.clone()], &mut direct[r]);
-                    for j in 0..u {
-                        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
-                        let tcj = tcs[j];
-                        let dht = dtr[j];
-                        let dct = dcr[j] + dht * o * act.d(cnr[j], tcj);
-                        di[j] = dct * g * ract.d(pr[j], i);
-                        df[j] = dct * cpr[j] * ract.d(pr[u + j], f);
-                        dg[j] = dct * i * act.d(pr[2 * u + j], g);
-                        dout[j] = dht * tcj * ract.d(pr[3 * u + j], o);
-                        dirr[j] = 0.0;
-                        dcr[j] = dct * f;
-                    }
+            for bi in 0..bc {
+                let r = bi * u..(bi + 1) * u;
+                let dr = &mut dzraw[bi * gu..(bi + 1) * gu];
+                direct[r.clone()].fill(0.0);
+                if !valid_at(s, bi) {
+                    // Masked row: no gate gradient; dh / dc pass through unchanged.
+                    dr.fill(MaybeUninit::new(0.0));
+                    continue;
                 }
-                step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
-            }
-            RnnCell::Gru { reset_after: true } => {
-                let rh = rows(&sv.aux, s, sel, u);
-                let drs: &mut [f32] = c.drec[s];
-                for bi in 0..bc {
-                    let gr = &gt[bi * gu..(bi + 1) * gu];
-                    let pr = &pv[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let k = bi * u + j;
-                        let (zg, r, hh) = (gr[j], gr[u + j], gr[2 * u + j]);
-                        let dht = dtot[k];
-                        let dzg = dht * (hprev[k] - hh);
-                        let dhh = dht * (1.0 - zg);
-                        direct[k] = dht * zg;
-                        let dah = dhh * act.d(pr[2 * u + j], hh);
-                        let dr = dah * rh[k];
-                        let daz = dzg * ract.d(pr[j], zg);
-                        let dar = dr * ract.d(pr[u + j], r);
-                        let o = bi * gu;
-                        dzs[o + j] = daz;
-                        dzs[o + u + j] = dar;
-                        dzs[o + 2 * u + j] = dah;
-                        drs[o + j] = daz;
-                        drs[o + u + j] = dar;
-                        drs[o + 2 * u + j] = dah * r;
-                    }
-                }
-                step_gemm(c.rkt_packed, (bc, u, gu), drs, gu, c.rkt, &mut dh_next, u, false);
-            }
-            RnnCell::Gru { reset_after: false } => {
-                for bi in 0..bc {
-                    let gr = &gt[bi * gu..(bi + 1) * gu];
-                    for j in 0..u {
-                        let k = bi * u + j;
-                        let (zg, hh) = (gr[j], gr[2 * u + j]);
-                        let dht = dtot[k];
-                        direct[k] = dht * zg;
-                        dzs[bi * gu + j] = dht * (hprev[k] - hh) * ract.d(pv[bi * gu + j], zg);
-                        dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * act.d(pv[bi * gu + 2 * u + j], hh);
-                    }
-                }
-                // d(r * h_in) = da_h @ R_h^T
-                sgemm(
-                    (bc, u, u),
-                    &dzs[2 * u..],
-                    (gu, 1),
-                    &c.rkt[2 * u * u..],
-                    (u, 1),
-                    &mut scratch,
+                let gr = &gt[bi * gu..(bi + 1) * gu];
+                lstm_backward_gates(
+                    gr,
+                    &cprev[r.clone()],
+                    &tcs[r.clone()],
+                    &dtot[r.clone()],
+                    &mut dc[r],
+                    dr,
                     u,
-                    false,
-                    false,
                 );
-                for bi in 0..bc {
-                    for j in 0..u {
-                        let k = bi * u + j;
-                        let r = gt[bi * gu + u + j];
-                        let drhd = scratch[k];
-                        dzs[bi * gu + u + j] = drhd * hmat[k] * ract.d(pv[bi * gu + u + j], r);
-                        scratch[k] = drhd * r;
-                    }
-                }
-                sgemm((bc, u, 2 * u), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
-                dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
             }
-        }
+            // SAFETY: every row was written whole, by the gate pass or as zeros.
+            let dzs = unsafe { assume_init(dzraw) };
+            step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
+            dzs
+        } else {
+            let dzs = zero_init(dzraw);
+            match cell {
+                RnnCell::Simple => {
+                    for k in 0..lu {
+                        dzs[k] = dtot[k] * act.d(pv[k], hnew[k]);
+                        direct[k] = 0.0;
+                    }
+                    step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
+                }
+                RnnCell::Lstm => {
+                    let cprev = rows(&sv.cs, s, sel, u);
+                    let cnew = rows(&sv.cs, s + 1, sel, u);
+                    for bi in 0..bc {
+                        let r = bi * u..(bi + 1) * u;
+                        let dr = &mut dzs[bi * gu..(bi + 1) * gu];
+                        if !valid_at(s, bi) {
+                            // Masked row: no gate gradient; dh / dc pass through unchanged.
+                            dr.fill(0.0);
+                            direct[r].fill(0.0);
+                            continue;
+                        }
+                        let gr = &gt[bi * gu..(bi + 1) * gu];
+                        tc.iter_mut().zip(&cnew[r.clone()]).for_each(|(o, &cv)| *o = act.f(cv));
+                        let pr = &pv[bi * gu..(bi + 1) * gu];
+                        let (gi, rest) = gr.split_at(u);
+                        let (gf, rest) = rest.split_at(u);
+                        let (gg, go) = rest.split_at(u);
+                        let (di, rest) = dr.split_at_mut(u);
+                        let (df, rest) = rest.split_at_mut(u);
+                        let (dg, dout) = rest.split_at_mut(u);
+                        let (gi, gf, gg, go, dout, tcs) =
+                            (&gi[..u], &gf[..u], &gg[..u], &go[..u], &mut dout[..u], &tc[..u]);
+                        let cnr = &cnew[r.clone()];
+                        let (dtr, dcr, cpr, dirr) =
+                            (&dtot[r.clone()], &mut dc[r.clone()], &cprev[r.clone()], &mut direct[r]);
+                        for j in 0..u {
+                            let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+                            let tcj = tcs[j];
+                            let dht = dtr[j];
+                            let dct = dcr[j] + dht * o * act.d(cnr[j], tcj);
+                            di[j] = dct * g * ract.d(pr[j], i);
+                            df[j] = dct * cpr[j] * ract.d(pr[u + j], f);
+                            dg[j] = dct * i * act.d(pr[2 * u + j], g);
+                            dout[j] = dht * tcj * ract.d(pr[3 * u + j], o);
+                            dirr[j] = 0.0;
+                            dcr[j] = dct * f;
+                        }
+                    }
+                    step_gemm(c.rkt_packed, (bc, u, gu), dzs, gu, c.rkt, &mut dh_next, u, false);
+                }
+                RnnCell::Gru { reset_after: true } => {
+                    let rh = rows(&sv.aux, s, sel, u);
+                    let drs: &mut [f32] = c.drec[s];
+                    for bi in 0..bc {
+                        let gr = &gt[bi * gu..(bi + 1) * gu];
+                        let pr = &pv[bi * gu..(bi + 1) * gu];
+                        for j in 0..u {
+                            let k = bi * u + j;
+                            let (zg, r, hh) = (gr[j], gr[u + j], gr[2 * u + j]);
+                            let dht = dtot[k];
+                            let dzg = dht * (hprev[k] - hh);
+                            let dhh = dht * (1.0 - zg);
+                            direct[k] = dht * zg;
+                            let dah = dhh * act.d(pr[2 * u + j], hh);
+                            let dr = dah * rh[k];
+                            let daz = dzg * ract.d(pr[j], zg);
+                            let dar = dr * ract.d(pr[u + j], r);
+                            let o = bi * gu;
+                            dzs[o + j] = daz;
+                            dzs[o + u + j] = dar;
+                            dzs[o + 2 * u + j] = dah;
+                            drs[o + j] = daz;
+                            drs[o + u + j] = dar;
+                            drs[o + 2 * u + j] = dah * r;
+                        }
+                    }
+                    step_gemm(c.rkt_packed, (bc, u, gu), drs, gu, c.rkt, &mut dh_next, u, false);
+                }
+                RnnCell::Gru { reset_after: false } => {
+                    for bi in 0..bc {
+                        let gr = &gt[bi * gu..(bi + 1) * gu];
+                        for j in 0..u {
+                            let k = bi * u + j;
+                            let (zg, hh) = (gr[j], gr[2 * u + j]);
+                            let dht = dtot[k];
+                            direct[k] = dht * zg;
+                            dzs[bi * gu + j] = dht * (hprev[k] - hh) * ract.d(pv[bi * gu + j], zg);
+                            dzs[bi * gu + 2 * u + j] = dht * (1.0 - zg) * act.d(pv[bi * gu + 2 * u + j], hh);
+                        }
+                    }
+                    // d(r * h_in) = da_h @ R_h^T
+                    sgemm(
+                        (bc, u, u),
+                        &dzs[2 * u..],
+                        (gu, 1),
+                        &c.rkt[2 * u * u..],
+                        (u, 1),
+                        &mut scratch,
+                        u,
+                        false,
+                        false,
+                    );
+                    for bi in 0..bc {
+                        for j in 0..u {
+                            let k = bi * u + j;
+                            let r = gt[bi * gu + u + j];
+                            let drhd = scratch[k];
+                            dzs[bi * gu + u + j] = drhd * hmat[k] * ract.d(pv[bi * gu + u + j], r);
+                            scratch[k] = drhd * r;
+                        }
+                    }
+                    sgemm((bc, u, 2 * u), dzs, (gu, 1), c.rkt, (u, 1), &mut dh_next, u, false, false);
+                    dh_next.iter_mut().zip(&scratch).for_each(|(a, &v)| *a += v);
+                }
+            }
+            dzs
+        };
         if let Some(dxc) = dxc.as_deref_mut() {
             // This step's input gradient `dz @ W^T`, written straight into the batch-major
             // rows (row stride `T * D`); the same sums as one GEMM over all steps
@@ -1398,43 +1634,49 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     } else {
         None
     };
-    // The weight gradients `dW = X^T dZ` and `dU = H^T dZ` (k = T * B, 2560 for W3): side by
-    // side, one thread each, where both are wanted; see [`weight_grads_side_by_side`].
+    // The weight gradients `dW = X^T dZ` and `dU = H^T dZ` (k = T * B, 2560 for W3): in one
+    // call sharing the packing of `dZ`, or side by side, one thread each, where both are
+    // wanted; see [`weight_grads_side_by_side`].
     let hm: &[f32] = if sv.rdrop.is_some() { &sv.hin } else { &sv.hs[..t * bu] };
     let kernel_grad = |parallel: bool| {
         let mut dw = vec![0.0f32; d * gu];
-        sgemm((d, gu, t * b), &sv.xs, (1, d), &dz, (gu, 1), &mut dw, gu, false, parallel);
+        weight_grad((d, gu, t * b), &sv.xs, d, &dz, gu, &mut dw, gu, parallel);
         dw
     };
     let recurrent_grad = |parallel: bool| {
         let mut dr = vec![0.0f32; u * gu];
         match cell {
             RnnCell::Simple | RnnCell::Lstm => {
-                sgemm((u, gu, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false, parallel);
+                weight_grad((u, gu, t * b), hm, u, &dz, gu, &mut dr, gu, parallel);
             }
             RnnCell::Gru { reset_after: true } => {
-                sgemm((u, gu, t * b), hm, (1, u), &drec, (gu, 1), &mut dr, gu, false, parallel);
+                weight_grad((u, gu, t * b), hm, u, &drec, gu, &mut dr, gu, parallel);
             }
             RnnCell::Gru { reset_after: false } => {
-                sgemm((u, 2 * u, t * b), hm, (1, u), &dz, (gu, 1), &mut dr, gu, false, parallel);
-                sgemm(
-                    (u, u, t * b),
-                    &sv.aux,
-                    (1, u),
-                    &dz[2 * u..],
-                    (gu, 1),
-                    &mut dr[2 * u..],
-                    gu,
-                    false,
-                    parallel,
-                );
+                weight_grad((u, 2 * u, t * b), hm, u, &dz, gu, &mut dr, gu, parallel);
+                weight_grad((u, u, t * b), &sv.aux, u, &dz[2 * u..], gu, &mut dr[2 * u..], gu, parallel);
             }
         }
         dr
     };
     let (want_k, want_r) = (ins[1].tracks_grad(), ins[2].tracks_grad());
+    // Simple and LSTM cells: both products read `dZ`, whose column sums are the bias gradient.
+    let shared = matches!(cell, RnnCell::Simple | RnnCell::Lstm);
+    let mut db = sv.has_bias.then(|| vec![0.0f32; if reset_after { 2 * gu } else { gu }]);
+    let mut bias_summed = false;
     let (dw, dr) = if want_k && want_r && weight_grads_side_by_side(d, u, gu, t * b) {
-        let (dw, dr) = rayon::join(|| kernel_grad(false), || recurrent_grad(false));
+        let both = if shared {
+            shared_weight_grads((d, u, gu, t * b), &sv.xs, hm, &dz, db.as_deref_mut())
+        } else {
+            None
+        };
+        let (dw, dr) = match both {
+            Some((dw, dr, summed)) => {
+                bias_summed = summed;
+                (dw, dr)
+            }
+            None => rayon::join(|| kernel_grad(false), || recurrent_grad(false)),
+        };
         (Some(dw), Some(dr))
     } else {
         (want_k.then(|| kernel_grad(true)), want_r.then(|| recurrent_grad(true)))
@@ -1442,9 +1684,10 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let dk = dw.map(|dw| Tensor::from_f32_unchecked(dw, vec![d, gu]));
     let drk = dr.map(|dr| Tensor::from_f32_unchecked(dr, vec![u, gu]));
     let mut grads = vec![dx, dk, drk];
-    if sv.has_bias {
-        let mut db = vec![0.0f32; if reset_after { 2 * gu } else { gu }];
-        add_column_sums(&dz, gu, &mut db[..gu]);
+    if let Some(mut db) = db {
+        if !bias_summed {
+            add_column_sums(&dz, gu, &mut db[..gu]);
+        }
         if reset_after {
             add_column_sums(&drec, gu, &mut db[gu..]);
         }
@@ -1824,21 +2067,136 @@ mod tests {
     #[test]
     fn weight_gradient_gemms_give_the_same_bits_on_one_thread_as_split() {
         // `weight_grads_side_by_side` runs each on one thread: W3's shape (k = 2560 spans
-        // several of gemm's depth blocks), a small one, and odd sizes.
+        // several depth blocks), a small one, and odd sizes; on the own GEMM where it runs
+        // and on the crate.
         if crate::parallel::num_threads() < 2 {
             eprintln!("SKIP weight_gradient_gemms_give_the_same_bits_on_one_thread_as_split: one thread");
             return;
         }
-        for (m, n, k) in [(128, 512, 2560), (64, 256, 64), (100, 384, 3001)] {
-            assert!(weight_grads_side_by_side(m, m, n, k), "{m} {n} {k}");
-            let a = t(k * m, &[k, m], 0.5, 1.0).to_f32_vec();
-            let b = t(k * n, &[k, n], 1.5, 0.7).to_f32_vec();
-            let run = |parallel: bool| {
-                let mut c = vec![0.0f32; m * n];
-                sgemm((m, n, k), &a, (1, m), &b, (n, 1), &mut c, n, false, parallel);
-                c.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+        for crate_gemm in [false, true] {
+            FORCE_CRATE_WGRAD.set(crate_gemm);
+            for (m, n, k) in [(128, 512, 2560), (64, 256, 64), (100, 384, 3001)] {
+                assert!(weight_grads_side_by_side(m, m, n, k), "{m} {n} {k}");
+                let a = t(k * m, &[k, m], 0.5, 1.0).to_f32_vec();
+                let b = t(k * n, &[k, n], 1.5, 0.7).to_f32_vec();
+                let run = |parallel: bool| {
+                    let mut c = vec![0.0f32; m * n];
+                    weight_grad((m, n, k), &a, m, &b, n, &mut c, n, parallel);
+                    c.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+                };
+                assert_eq!(run(true), run(false), "{m} x {n} x {k} crate {crate_gemm}");
+            }
+            FORCE_CRATE_WGRAD.set(false);
+        }
+    }
+
+    /// The weight gradients on the own GEMM against the crate: the same bits where both sum
+    /// `k` in one chain (`k <= 256`), within float32 rounding of the sums of absolute
+    /// products beyond (W3: `k = 2560`), strided operands and a column block of `c` (GRU
+    /// reset-before) included.
+    #[test]
+    fn own_weight_gradients_match_the_crate() {
+        for (m, n, k, lda, ldb, ldc) in [
+            (128, 512, 2560, 128, 512, 512),
+            (64, 256, 64, 64, 256, 256),
+            (37, 45, 256, 40, 96, 50),
+            (13, 70, 700, 13, 70, 70),
+        ] {
+            let a = t(k * lda, &[k, lda], 0.5, 1.0).to_f32_vec();
+            let b = t(k * ldb, &[k, ldb], 1.5, 0.7).to_f32_vec();
+            let run = |crate_gemm: bool| {
+                FORCE_CRATE_WGRAD.set(crate_gemm);
+                let mut c = vec![7.0f32; m * ldc];
+                weight_grad((m, n, k), &a, lda, &b, ldb, &mut c, ldc, false);
+                FORCE_CRATE_WGRAD.set(false);
+                c
             };
-            assert_eq!(run(true), run(false), "{m} x {n} x {k}");
+            let (own, reference) = (run(false), run(true));
+            for i in 0..m {
+                for j in 0..ldc {
+                    let (o, r) = (own[i * ldc + j], reference[i * ldc + j]);
+                    if j >= n {
+                        assert_eq!(o, 7.0, "column {j} past n written");
+                        continue;
+                    }
+                    let abs: f32 = (0..k).map(|p| (a[p * lda + i] * b[p * ldb + j]).abs()).sum();
+                    if k <= 256 {
+                        assert_eq!(o.to_bits(), r.to_bits(), "({m}, {n}, {k}) at ({i}, {j})");
+                    } else {
+                        assert!((o - r).abs() <= 1e-6 * abs, "({m}, {n}, {k}) at ({i}, {j}): {o} vs {r}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The LSTM's kept `tanh(c)` and its gate passes without a zero fill give the bits of
+    /// computing `tanh(c)` again in the backward pass over zero-filled buffers, and the own
+    /// GEMM's weight gradients stay within rounding of the crate's (W3's sizes but 24 steps,
+    /// with and without a mask, both directions).
+    #[test]
+    fn lstm_levers_keep_the_bits_of_the_paths_they_replace() {
+        let (b, tt, d, u) = (32, 24, 128, 128);
+        let x = t(b * tt * d, &[b, tt, d], 0.0, 0.5);
+        let k = t(d * 4 * u, &[d, 4 * u], 1.0, 0.1);
+        let r = t(u * 4 * u, &[u, 4 * u], 2.0, 0.1);
+        let bias = t(4 * u, &[4 * u], 3.0, 0.4);
+        let mv: Vec<f32> = (0..b * tt).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+        let mask = Tensor::new(mv, [b, tt]).unwrap();
+        for with_mask in [false, true] {
+            for go_backwards in [false, true] {
+                let o = opts(RnnCell::Lstm, go_backwards, false);
+                let run = |off: u32| -> Vec<Vec<f32>> {
+                    TEST_LEVERS_OFF.set(off);
+                    let ws: Vec<Tensor> = [&x, &k, &r, &bias].iter().map(|v| v.requiring_grad()).collect();
+                    let tape = crate::autodiff::GradientTape::new();
+                    let inputs = RnnInputs {
+                        x: &ws[0],
+                        kernel: &ws[1],
+                        recurrent_kernel: &ws[2],
+                        bias: Some(&ws[3]),
+                        initial_state: &[],
+                        mask: with_mask.then_some(&mask),
+                        recurrent_dropout: None,
+                    };
+                    let y = combined(rnn(inputs, &o).unwrap()).unwrap();
+                    let refs: Vec<&Tensor> = ws.iter().collect();
+                    let grads = tape.gradient(&y, &refs).unwrap();
+                    TEST_LEVERS_OFF.set(0);
+                    let mut all = vec![y.to_f32_vec()];
+                    all.extend(grads.into_iter().map(|g| g.unwrap().to_f32_vec()));
+                    all
+                };
+                let bits = |v: &[Vec<f32>]| -> Vec<Vec<u32>> {
+                    v.iter().map(|x| x.iter().map(|f| f.to_bits()).collect()).collect()
+                };
+                let wgrad = Lever::OwnWeightGrads as u32;
+                let all_off =
+                    wgrad | Lever::KeptTanh as u32 | Lever::NoZeroFill as u32 | Lever::BiasInTile as u32;
+                let (new, old) = (run(0), run(all_off));
+                // Both weight gradients in one call: the bits of one call each; the bias
+                // gradient from the packed `dZ`: the bits of the column sums.
+                assert_eq!(bits(&run(Lever::SharedPacking as u32)), bits(&new), "shared packing");
+                assert_eq!(bits(&run(Lever::FusedBiasGrad as u32)), bits(&new), "fused bias gradient");
+                assert_eq!(bits(&run(Lever::BiasInTile as u32)), bits(&new), "bias in the tiles");
+                // Without the own weight gradients, the other two levers change no bit.
+                assert_eq!(bits(&run(wgrad)), bits(&old), "mask {with_mask} backwards {go_backwards}");
+                // Output, input, bias gradients: the same bits; the weight gradients within rounding.
+                for (i, (p, q)) in new.iter().zip(&old).enumerate() {
+                    if i == 2 || i == 3 {
+                        let scale = q.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                        for (a, c) in p.iter().zip(q) {
+                            assert!((a - c).abs() <= 1e-5 * scale, "output {i}: {a} vs {c}");
+                        }
+                    } else {
+                        assert_eq!(
+                            bits(std::slice::from_ref(p)),
+                            bits(std::slice::from_ref(q)),
+                            "output {i}, mask {with_mask}"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -26,12 +26,14 @@ pub(crate) const A_COLS: u8 = 2;
 /// row-major `op(a)`, `a[i * lda + p]`; [`A_COLS`], in place in a row-major `a` whose
 /// transpose is `op(a)`, `a[p * lda + i]` (each step's `M` values contiguous). `b` is a packed
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
-/// `load_c` the tile's old values are added last (the sum of each element runs over `p` in
-/// order, then is added to the old value); otherwise `c` is only written.
+/// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
+/// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
+/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
-/// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each.
+/// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each, and those of
+/// `old` as many readable ones.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
@@ -43,7 +45,7 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8>(
     c: *mut f32,
     ldc: usize,
     nr: usize,
-    load_c: bool,
+    old: Option<(*const f32, usize)>,
 ) {
     let mut acc = [[_mm512_setzero_ps(); 2]; M];
     let mut b = b;
@@ -73,9 +75,10 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8>(
     for i in 0..M {
         let row = c.add(i * ldc);
         let (mut x0, mut x1) = (acc[i][0], acc[i][1]);
-        if load_c {
-            x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), x0);
-            x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row.add(16)), x1);
+        if let Some((o, ldo)) = old {
+            let orow = o.add(i * ldo);
+            x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, orow), x0);
+            x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, orow.add(16)), x1);
         }
         _mm512_mask_storeu_ps(row, m0, x0);
         _mm512_mask_storeu_ps(row.add(16), m1, x1);

@@ -314,7 +314,17 @@ unsafe fn block(
                             if let Some(t) = band.and_then(|e| e.tile) {
                                 t(r + ri, rows, j0 + q * NR, nr);
                             }
-                            run_tile(rows, kc, at, layout, panel(q), ct, ldc, nr, load_c);
+                            run_tile(
+                                rows,
+                                kc,
+                                at,
+                                layout,
+                                panel(q),
+                                ct,
+                                ldc,
+                                nr,
+                                load_c.then_some((ct as *const f32, ldc)),
+                            );
                         }
                         if let Some(e) = band {
                             (e.band)(r + ri, r + ri + rows);
@@ -331,7 +341,17 @@ unsafe fn block(
                             if let Some(f) = band.and_then(|e| e.tile) {
                                 f(r + ri, rows, j0 + q * NR, nr);
                             }
-                            run_tile(rows, kc, at, ALayout::Packed, bq, ct, ldc, nr, load_c);
+                            run_tile(
+                                rows,
+                                kc,
+                                at,
+                                ALayout::Packed,
+                                bq,
+                                ct,
+                                ldc,
+                                nr,
+                                load_c.then_some((ct as *const f32, ldc)),
+                            );
                         }
                     }
                     if let Some(e) = band {
@@ -339,6 +359,134 @@ unsafe fn block(
                     }
                 }
                 r += mc;
+            }
+            p0 += kc;
+        }
+    });
+}
+
+/// One left operand of [`sgemm_shared_b`]: `op(a)` with `m` rows, read in place (row-major,
+/// `cs == 1`, or transposed, `rs == 1`), and its output `c` (`m` rows of `n` floats, `ldc`
+/// apart, not overlapping any operand or other output).
+#[derive(Clone, Copy)]
+pub(crate) struct Left {
+    /// Rows of `op(a)` and `c`.
+    pub m: usize,
+    /// `op(a)`, `m x k`.
+    pub a: View,
+    /// The output's first element.
+    pub c: *mut f32,
+    /// Floats between the output's rows.
+    pub ldc: usize,
+}
+
+// SAFETY: the threads of `sgemm_shared_b` write disjoint column ranges of each `c`.
+unsafe impl Send for Left {}
+unsafe impl Sync for Left {}
+
+/// `c_g = op(a_g) @ op(b)` for every left operand `g` of `lefts`, all with the same right
+/// operand `op(b)` (`k x n`): each `k` block of `op(b)` is packed once for all of them
+/// instead of once per product (the LSTM's weight gradients `X^T dZ` and `H^T dZ` share
+/// `dZ`). Split over `threads` threads by column panels. Every element is summed in the same
+/// `k` blocks, tiles and order as [`sgemm`] on its operand alone (the same bits; tested);
+/// operands that [`sgemm`] would pack, or with different block depths, run through it one by
+/// one.
+///
+/// With a non-null `sums` (`n` floats), also adds each column of `op(b)` to `sums[j]` row by
+/// row in order, from the packed panels while they are in cache (an LSTM's bias gradient,
+/// the column sums of `dZ`): the same additions in the same order as a serial loop over the
+/// rows (the same bits; tested). Returns whether it did (`false`: the caller sums them).
+///
+/// # Safety
+/// [`enabled`] is true; every `a_g` and `b` describe readable matrices of their shapes; every
+/// `c_g` holds `m_g` rows of `n` writable floats, `ldc_g` apart; `sums` is null or holds `n`
+/// writable floats, not overlapping anything else.
+pub(crate) unsafe fn sgemm_shared_b(
+    lefts: &[Left],
+    n: usize,
+    k: usize,
+    b: View,
+    threads: usize,
+    sums: *mut f32,
+) -> bool {
+    let in_place = |l: &Left| l.a.cs == 1 || (l.a.rs == 1 && in_place_transposed_a());
+    let kc_max = |l: &Left| if l.a.cs == 1 { KC_MAX_DIRECT } else { KC_MAX };
+    let same_blocks = lefts.windows(2).all(|w| kc_max(&w[0]) == kc_max(&w[1]));
+    if lefts.is_empty() || n == 0 || k == 0 || !same_blocks || !lefts.iter().all(in_place) {
+        for l in lefts {
+            sgemm(l.m, n, k, l.a, b, l.c, l.ldc, false, threads);
+        }
+        return false;
+    }
+    let kcb = k.div_ceil(k.div_ceil(kc_max(&lefts[0])));
+    let panels = n.div_ceil(NR);
+    let parts = threads.clamp(1, panels);
+    let sums = Out(sums);
+    if parts == 1 {
+        block_shared(lefts, 0, n, k, kcb, b, sums);
+    } else {
+        (0..parts).into_par_iter().for_each(|t| {
+            let (j0, j1) = (t * panels / parts * NR, ((t + 1) * panels / parts * NR).min(n));
+            // SAFETY: column ranges of different `t` are disjoint.
+            unsafe { block_shared(lefts, j0, j1, k, kcb, b, sums) };
+        });
+    }
+    !sums.0.is_null()
+}
+
+/// Columns `j0..j1` of every output of [`sgemm_shared_b`], on the calling thread: per `k`
+/// block (`kcb` steps), `op(b)` packed once, then each operand's row tiles as [`block`]'s
+/// in-place path runs them.
+///
+/// # Safety
+/// As [`sgemm_shared_b`], for the columns.
+unsafe fn block_shared(lefts: &[Left], j0: usize, j1: usize, k: usize, kcb: usize, b: View, sums: Out) {
+    let nc = j1 - j0;
+    let ncb = (NC_FLOATS / kcb / NR * NR).max(NR);
+    if nc > ncb {
+        for cj in (j0..j1).step_by(ncb) {
+            block_shared(lefts, cj, (cj + ncb).min(j1), k, kcb, b, sums);
+        }
+        return;
+    }
+    let bpanels = nc.div_ceil(NR);
+    let need = bpanels * kcb * NR + 16;
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < need {
+            buf.resize(need, 0.0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(16);
+        let bp = buf.as_mut_ptr().add(off);
+        let mut p0 = 0;
+        while p0 < k {
+            let kc = kcb.min(k - p0);
+            pack::pack_b(b, p0, kc, j0, nc, bp);
+            if !sums.0.is_null() {
+                for q in 0..bpanels {
+                    let cols = NR.min(nc - q * NR);
+                    let dst = std::slice::from_raw_parts_mut(sums.0.add(j0 + q * NR), cols);
+                    let panel = std::slice::from_raw_parts(bp.add(q * kc * NR), kc * NR);
+                    let mut acc = [0.0f32; NR];
+                    acc[..cols].copy_from_slice(dst);
+                    for row in panel.chunks_exact(NR) {
+                        acc.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+                    }
+                    dst.copy_from_slice(&acc[..cols]);
+                }
+            }
+            for l in lefts {
+                let layout = if l.a.cs == 1 { ALayout::Rows(l.a.rs) } else { ALayout::Cols(l.a.cs) };
+                for ri in (0..l.m).step_by(MR) {
+                    let rows = MR.min(l.m - ri);
+                    let at = l.a.ptr.add(ri * l.a.rs + p0 * l.a.cs);
+                    for q in 0..bpanels {
+                        let nr = NR.min(nc - q * NR);
+                        let ct = l.c.add(ri * l.ldc + j0 + q * NR);
+                        let old = (p0 > 0).then_some((ct as *const f32, l.ldc));
+                        run_tile(rows, kc, at, layout, bp.add(q * kc * NR), ct, l.ldc, nr, old);
+                    }
+                }
             }
             p0 += kc;
         }
@@ -367,7 +515,8 @@ fn in_place_transposed_a() -> bool {
     *ON.get_or_init(|| std::env::var("KERAS_SGEMM_PACK_AT").as_deref() != Ok("1"))
 }
 
-/// The microkernel for `rows` (1 to [`MR`]) rows, `a` as `layout` says.
+/// The microkernel for `rows` (1 to [`MR`]) rows, `a` as `layout` says; `old` (the first row
+/// and the floats between rows: `c` itself, or a bias row with 0) is added to the sums.
 ///
 /// # Safety
 /// As [`avx512::tile`].
@@ -382,16 +531,16 @@ unsafe fn run_tile(
     c: *mut f32,
     ldc: usize,
     nr: usize,
-    load_c: bool,
+    old: Option<(*const f32, usize)>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, layout) {
-                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, load_c),
-                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, load_c),
-                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, load_c),)*
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, old),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, old),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, old),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };
@@ -400,7 +549,7 @@ unsafe fn run_tile(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (rows, kc, a, layout, b, c, ldc, nr, load_c);
+        let _ = (rows, kc, a, layout, b, c, ldc, nr, old);
         unreachable!("sgemm runs only where enabled() is true (x86-64 with AVX-512F)");
     }
 }

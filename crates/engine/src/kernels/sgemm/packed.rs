@@ -13,7 +13,7 @@
 //! same bits (tested).
 
 use super::avx512::{MR, NR};
-use super::{mode, pack, Mode, Out, View, KC_MAX_DIRECT};
+use super::{mode, pack, Mode, View, KC_MAX_DIRECT};
 
 /// `b` (`k x n`, row-major) packed into `ceil(n / 32)` panels of `k x 32` floats, zero-padded.
 pub(crate) struct PackedB {
@@ -50,38 +50,82 @@ impl PackedB {
     /// # Panics
     /// If `a` or `c` is too short for those shapes (a caller bug).
     pub(crate) fn gemm(&self, m: usize, a: &[f32], lda: usize, c: &mut [f32], ldc: usize, accumulate: bool) {
-        let (k, n) = (self.k, self.n);
         if m == 0 {
             return;
         }
         assert!(
-            lda >= k && (m - 1) * lda + k <= a.len() && ldc >= n && (m - 1) * ldc + n <= c.len(),
+            ldc >= self.n && (m - 1) * ldc + self.n <= c.len(),
             "PackedB::gemm: a or c shorter than its shape"
         );
+        let cp = c.as_mut_ptr();
+        // SAFETY: the assert bounds `c`, whose rows are also the old values added.
+        unsafe { self.run(m, a, lda, cp, ldc, accumulate.then_some((cp as *const f32, ldc))) }
+    }
+
+    /// `c = bias + a @ b`, every row of `c` from the same `bias` row (`n` floats), writing
+    /// every element of `c` (which may start uninitialized): the same additions as filling
+    /// `c` with the bias rows and then [`PackedB::gemm`] with `accumulate` (the same bits),
+    /// without the pass that writes the bias rows first.
+    ///
+    /// # Panics
+    /// If `a`, `bias` or `c` is too short for those shapes (a caller bug).
+    pub(crate) fn gemm_from_bias(
+        &self,
+        m: usize,
+        a: &[f32],
+        lda: usize,
+        bias: &[f32],
+        c: &mut [std::mem::MaybeUninit<f32>],
+        ldc: usize,
+    ) {
+        if m == 0 {
+            return;
+        }
+        assert!(
+            bias.len() >= self.n && ldc >= self.n && (m - 1) * ldc + self.n <= c.len(),
+            "PackedB::gemm_from_bias: bias or c shorter than its shape"
+        );
+        // SAFETY: the assert bounds `c` (only written) and the bias row (read for every row,
+        // 0 floats apart).
+        unsafe { self.run(m, a, lda, c.as_mut_ptr().cast::<f32>(), ldc, Some((bias.as_ptr(), 0))) }
+    }
+
+    /// The tiles of [`PackedB::gemm`]: `old` as [`super::run_tile`]'s.
+    ///
+    /// # Safety
+    /// `c` holds `m` rows of `n` writable floats, `ldc` apart; `old` as many readable ones.
+    unsafe fn run(
+        &self,
+        m: usize,
+        a: &[f32],
+        lda: usize,
+        c: *mut f32,
+        ldc: usize,
+        old: Option<(*const f32, usize)>,
+    ) {
+        let (k, n) = (self.k, self.n);
+        assert!(lda >= k && (m - 1) * lda + k <= a.len(), "PackedB::gemm: a shorter than its shape");
         // Row tiles as even as possible (16 rows: 8 + 8, each with 16 accumulators).
         let tiles = m.div_ceil(MR);
         let bp = self.buf[self.off..].as_ptr();
-        let out = Out(c.as_mut_ptr());
         for q in 0..n.div_ceil(NR) {
             let nr = NR.min(n - q * NR);
-            // SAFETY: panel `q` holds `k * NR` floats; the asserts bound every row read/written.
-            unsafe {
-                let bq = bp.add(q * k * NR);
-                for t in 0..tiles {
-                    let (r0, r1) = (t * m / tiles, (t + 1) * m / tiles);
-                    let ct = out.0.add(r0 * ldc + q * NR);
-                    super::run_tile(
-                        r1 - r0,
-                        k,
-                        a.as_ptr().add(r0 * lda),
-                        super::ALayout::Rows(lda),
-                        bq,
-                        ct,
-                        ldc,
-                        nr,
-                        accumulate,
-                    );
-                }
+            let bq = bp.add(q * k * NR);
+            for t in 0..tiles {
+                let (r0, r1) = (t * m / tiles, (t + 1) * m / tiles);
+                let ct = c.add(r0 * ldc + q * NR);
+                let o = old.map(|(o, ldo)| (o.add(r0 * ldo + q * NR), ldo));
+                super::run_tile(
+                    r1 - r0,
+                    k,
+                    a.as_ptr().add(r0 * lda),
+                    super::ALayout::Rows(lda),
+                    bq,
+                    ct,
+                    ldc,
+                    nr,
+                    o,
+                );
             }
         }
     }
@@ -113,6 +157,31 @@ mod tests {
                 matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::No, &mut c2, acc);
                 let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&c1), bits(&c2), "m={m} n={n} k={k} acc={acc}");
+            }
+        }
+    }
+
+    #[test]
+    fn products_from_a_bias_row_give_the_bits_of_bias_rows_then_accumulate() {
+        let Some(_) = PackedB::new(&[1.0], 1, 1, 1) else {
+            return;
+        };
+        for (m, n, k, ldc) in [(16, 512, 128, 512), (5, 33, 7, 40), (13, 70, 300, 70)] {
+            let (a, b, bias) = (values(m * k, 0.3), values(k * n, 0.9), values(n, 0.2));
+            let pb = PackedB::new(&b, n, k, n).unwrap();
+            let mut want = vec![f32::NAN; m * ldc];
+            for row in want.chunks_mut(ldc) {
+                row[..n].copy_from_slice(&bias);
+            }
+            pb.gemm(m, &a, k, &mut want, ldc, true);
+            let mut got = vec![std::mem::MaybeUninit::new(f32::NAN); m * ldc];
+            pb.gemm_from_bias(m, &a, k, &bias, &mut got, ldc);
+            for i in 0..m {
+                for j in 0..n {
+                    // SAFETY: written by gemm_from_bias (the row's first `n` columns).
+                    let g = unsafe { got[i * ldc + j].assume_init() };
+                    assert_eq!(g.to_bits(), want[i * ldc + j].to_bits(), "({m}, {n}, {k}) at ({i}, {j})");
+                }
             }
         }
     }

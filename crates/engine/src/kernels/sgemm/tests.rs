@@ -200,3 +200,51 @@ fn a_transposed_a_read_in_place_gives_the_packed_paths_bits() {
         }
     }
 }
+
+#[test]
+fn a_shared_right_operand_gives_each_products_bits() {
+    if !can_run("a_shared_right_operand_gives_each_products_bits") {
+        return;
+    }
+    // W3's weight gradients (`X^T dZ`, `H^T dZ`, k = 2560 in 256-step blocks), ragged tiles
+    // and columns, a row-major pair, and strides wider than the shapes; 1, 2 and 3 threads.
+    for (m1, m2, n, k, transposed) in
+        [(128, 128, 512, 2560, true), (13, 7, 70, 300, true), (5, 30, 33, 700, false), (1, 12, 1, 1, true)]
+    {
+        let (lda1, lda2, ldb, ldc) = if transposed { (m1 + 2, m2, n + 5, n + 3) } else { (k + 1, k, n, n) };
+        let rows = |m: usize, lda: usize| if transposed { k * lda } else { m * lda };
+        let (a1, a2, b) = (values(rows(m1, lda1), 1), values(rows(m2, lda2), 2), values(k * ldb, 3));
+        let view = |a: &[f32], lda: usize| {
+            if transposed {
+                View { ptr: a.as_ptr(), rs: 1, cs: lda }
+            } else {
+                View { ptr: a.as_ptr(), rs: lda, cs: 1 }
+            }
+        };
+        let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for threads in [1, 2, 3] {
+            let (mut c1, mut c2) = (values(m1 * ldc, 4), values(m2 * ldc, 5));
+            let (mut r1, mut r2) = (c1.clone(), c2.clone());
+            let lefts = [
+                Left { m: m1, a: view(&a1, lda1), c: c1.as_mut_ptr(), ldc },
+                Left { m: m2, a: view(&a2, lda2), c: c2.as_mut_ptr(), ldc },
+            ];
+            let mut sums = values(n, 6);
+            let mut want = sums.clone();
+            for p in 0..k {
+                want.iter_mut().zip(&b[p * ldb..p * ldb + n]).for_each(|(s, &v)| *s += v);
+            }
+            // SAFETY: the views describe the buffers; outputs hold their rows, `sums` `n`.
+            unsafe {
+                assert!(sgemm_shared_b(&lefts, n, k, bv, threads, sums.as_mut_ptr()));
+                sgemm(m1, n, k, view(&a1, lda1), bv, r1.as_mut_ptr(), ldc, false, 1);
+                sgemm(m2, n, k, view(&a2, lda2), bv, r2.as_mut_ptr(), ldc, false, 1);
+            }
+            let what = format!("{m1}+{m2} x {n} x {k} transposed {transposed} threads {threads}");
+            assert_eq!(bits(&c1), bits(&r1), "{what}");
+            assert_eq!(bits(&c2), bits(&r2), "{what}");
+            assert_eq!(bits(&sums), bits(&want), "column sums, {what}");
+        }
+    }
+}
