@@ -1289,8 +1289,8 @@ struct BwdChunk<'a> {
     dx: &'a mut [MaybeUninit<f32>],
     b0: usize,
     bc: usize,
-    /// The gate gradients per step, not yet initialized: each is zeroed, then written, by
-    /// the chunk's step.
+    /// The gate gradients per step, not yet initialized: each is written whole by the
+    /// chunk's step (the fast LSTM gate pass directly, the other passes after a zero fill).
     dz: Vec<&'a mut [MaybeUninit<f32>]>,
     drec: Vec<&'a mut [f32]>,
     dh: Vec<f32>,
@@ -1554,8 +1554,8 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
     let gu = cell.gates() * u;
     let bu = b * u;
     let ns = cell.num_states();
-    // The gate gradients: no zero fill here, each chunk zeroes its rows of a step (in
-    // cache) right before writing them.
+    // The gate gradients: no zero fill here, each chunk initializes its rows of a step (in
+    // cache) when it writes them.
     let n_dz = t * b * gu;
     let mut dz: Vec<f32> = Vec::with_capacity(n_dz);
     let mut drec = if reset_after { vec![0.0f32; t * b * gu] } else { Vec::new() };
@@ -1607,8 +1607,9 @@ fn backward(sv: &Saved, gp: &[f32], ins: &[Tensor], reset_after: bool) -> Result
         let dc: Vec<f32> = chunks.iter().flat_map(|c| c.dc.iter().copied()).collect();
         (dh, dc)
     };
-    // SAFETY: the chunks cover all `b` rows, and each zeroed then wrote its rows of every one
-    // of the `t` steps of `dz` (`zero_init` at the top of each step) and, when `step_dx`,
+    // SAFETY: the chunks cover all `b` rows, and each wrote its rows of every one of the `t`
+    // steps of `dz` whole (the fast LSTM gate pass or masked-row zeros, else `zero_init`
+    // then the gate pass) and, when `step_dx`,
     // zeroed its whole row range of `dxv` before its loop.
     unsafe {
         dz.set_len(n_dz);
