@@ -7,9 +7,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-mod stay_awake;
-pub use stay_awake::stay_awake;
-
 static THREADS: OnceLock<usize> = OnceLock::new();
 
 /// Number of worker threads the engine uses for parallel kernels; the first call makes the

@@ -1,7 +1,6 @@
 //! Training steps give the same bits whether the calling thread is outside the engine's pool
 //! or is the pool's thread 0 (what `keras_engine::parallel::num_threads` makes of a
-//! program's main thread). As thread 0 it also keeps the pool's other thread spinning on the
-//! pool's work during each step (`keras_engine::parallel::stay_awake`, called by the trainer).
+//! program's main thread).
 
 use keras::layers::{Conv2D, Dense, Dropout, Embedding, Flatten, Input, MaxPooling2D, LSTM};
 use keras::models::Sequential;

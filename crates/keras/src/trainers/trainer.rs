@@ -163,7 +163,6 @@ pub fn minimize<N: Network + ?Sized, R>(
     optimizer: &mut dyn Optimizer,
     f: impl FnOnce(&N, &mut CallContext) -> Result<(Tensor, R)>,
 ) -> Result<(Tensor, R)> {
-    keras_engine::parallel::stay_awake();
     let (loss, extra, grads, updates) = gradients(net, optimizer.loss_scale(), f)?;
     apply(net, optimizer, grads, updates)?;
     Ok((loss, extra))
@@ -172,8 +171,6 @@ pub fn minimize<N: Network + ?Sized, R>(
 /// One gradient step on a matched batch (Keras `train_step`): forward with the weights before
 /// the update, the compiled loss, backward, optimizer step, state updates, metrics.
 pub fn train_step<N: Network + ?Sized>(net: &mut N, c: &mut Compiled, data: &ModelBatch) -> Result<()> {
-    // The step's many short parallel regions: keep the pool's threads from sleeping between them.
-    keras_engine::parallel::stay_awake();
     #[cfg(feature = "cuda")]
     {
         let data = super::step_graph::batch_to_model(&mut *net, data)?;
@@ -317,7 +314,6 @@ fn apply_updates<N: Network + ?Sized>(net: &mut N, updates: Vec<(String, Tensor)
 
 /// Forward + loss + metrics without an update (Keras `test_step`) on a matched batch.
 pub fn test_step<N: Network + ?Sized>(net: &N, c: &mut Compiled, data: &ModelBatch) -> Result<()> {
-    keras_engine::parallel::stay_awake();
     let mut ctx = CallContext::new(false);
     let y_pred = net.forward(&data.x, &mut ctx)?;
     let loss = c.compute_loss(&data.y, &y_pred, &data.sample_weight)?;
@@ -629,7 +625,6 @@ pub fn predict_adapter(
             other => inputs_in_order(other, &names, net.name())?,
         };
         check(&x)?;
-        keras_engine::parallel::stay_awake();
         let mut ctx = CallContext::new(false);
         let out: Vec<Tensor> = net.forward(&x, &mut ctx)?.iter().map(Tensor::detach).collect();
         // Keras hands callbacks the batch outputs; with several outputs, the first one.
