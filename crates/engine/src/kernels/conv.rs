@@ -630,7 +630,7 @@ fn bias_grad_fixed<const W: usize>(dy: &[f32], c_out: usize, c0: usize, db: &mut
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn rand_vec(len: usize, seed: u64) -> Vec<f32> {
@@ -643,8 +643,9 @@ mod tests {
             .collect()
     }
 
-    /// Calls `f(b, oh, ow, ih, iw, ki, kj)` for every in-bounds tap.
-    fn for_each_tap(g: &Conv2dGeometry, mut f: impl FnMut([usize; 7])) {
+    /// Calls `f(b, oh, ow, ih, iw, ki, kj)` for every in-bounds tap (also the f64 reference
+    /// of `conv_direct_grad`'s tests).
+    pub(in crate::kernels) fn for_each_tap(g: &Conv2dGeometry, mut f: impl FnMut([usize; 7])) {
         for b in 0..g.n {
             for oh in 0..g.out_h {
                 for ow in 0..g.out_w {

@@ -254,29 +254,15 @@ mod tests {
         assert_eq!(bits(&db), bits(&want_db), "bias {g:?}");
         // f64 reference of the kernel gradient.
         let mut exact = vec![0.0f64; g.kernel_len()];
-        for b in 0..g.n {
-            for oh in 0..g.out_h {
-                for ow in 0..g.out_w {
-                    for ki in 0..g.kh {
-                        for kj in 0..g.kw {
-                            let ih = (oh * g.stride_h + ki * g.dil_h) as isize - g.pad_top as isize;
-                            let iw = (ow * g.stride_w + kj * g.dil_w) as isize - g.pad_left as isize;
-                            if ih < 0 || iw < 0 || ih as usize >= g.h || iw as usize >= g.w {
-                                continue;
-                            }
-                            for ci in 0..g.c_in {
-                                let xv =
-                                    x[((b * g.h + ih as usize) * g.w + iw as usize) * g.c_in + ci] as f64;
-                                for co in 0..c_out {
-                                    let dv = dpre[((b * g.out_h + oh) * g.out_w + ow) * c_out + co] as f64;
-                                    exact[((ki * g.kw + kj) * g.c_in + ci) * c_out + co] += xv * dv;
-                                }
-                            }
-                        }
-                    }
+        super::super::conv::tests::for_each_tap(&g, |[b, oh, ow, ih, iw, ki, kj]| {
+            for ci in 0..g.c_in {
+                let xv = x[((b * g.h + ih) * g.w + iw) * g.c_in + ci] as f64;
+                for co in 0..c_out {
+                    let dv = dpre[((b * g.out_h + oh) * g.out_w + ow) * c_out + co] as f64;
+                    exact[((ki * g.kw + kj) * g.c_in + ci) * c_out + co] += xv * dv;
                 }
             }
-        }
+        });
         let scale = exact.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
         for (i, ((&got, &gemm), &e)) in dw.iter().zip(&want_dw).zip(&exact).enumerate() {
             assert!((got as f64 - e).abs() <= 1e-5 * scale, "dw[{i}] {got} vs exact {e} ({g:?})");
