@@ -13,18 +13,8 @@ use keras_engine::ops::{self, Unary};
 use keras_engine::{GradientTape, Tensor};
 use std::time::Instant;
 
-/// Values in `(-scale, scale)`.
-fn values(shape: &[usize], seed: f32, scale: f32) -> Tensor {
-    let n: usize = shape.iter().product();
-    let v = (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract() * scale).collect::<Vec<_>>();
-    Tensor::new(v, shape.to_vec()).unwrap()
-}
-
-/// Median milliseconds of the runs in `ts`.
-fn median_ms(mut ts: Vec<f64>) -> f64 {
-    ts.sort_by(f64::total_cmp);
-    ts[ts.len() / 2] * 1e3
-}
+mod common;
+use common::{median_ms, values};
 
 /// The kernel and bias gradients of one step. The convolution's output gradient comes from
 /// an op after it (`y * cot`), so that the backward owns it as in a model (a cotangent the

@@ -11,15 +11,8 @@ use keras_engine::kernels::conv::{
 };
 use std::time::Instant;
 
-fn values(n: usize, seed: f32) -> Vec<f32> {
-    (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
-}
-
-/// Median milliseconds of the runs in `ts`.
-fn median_ms(mut ts: Vec<f64>) -> f64 {
-    ts.sort_by(f64::total_cmp);
-    ts[ts.len() / 2] * 1e3
-}
+mod common;
+use common::{median_ms, raw_values as values};
 
 fn main() {
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(21);
