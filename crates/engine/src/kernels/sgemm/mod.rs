@@ -84,6 +84,30 @@ pub(crate) fn enabled() -> bool {
     mode() != Mode::Off
 }
 
+/// Whether [`pack::pack_b`] packs a row-major `op(b)` row by row (every full panel's step
+/// `p` from row `p`: sequential reads, which the hardware prefetchers follow) instead of
+/// panel by panel (128 bytes of every row per panel: rows 2 KiB apart for a 512-column Dense
+/// kernel). The same packed panels either way. Measured on W1's replica half-step (one
+/// thread, 64 rows, Intel Xeon model 207): the forward's 64 x 784 x 512 on the own GEMM 318
+/// -> 308 us, 64 x 512 x 512 208 -> 196 us (`w1_half_step`, BENCHMARKS.md "half18").
+const PACK_B_ROWS_OUTER: bool = true;
+
+thread_local! {
+    /// This thread's override of [`PACK_B_ROWS_OUTER`] ([`set_pack_b_rows_outer`]).
+    static PACK_B_OVERRIDE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether [`pack::pack_b`] packs a row-major `op(b)` row by row on this thread.
+fn pack_b_rows_outer() -> bool {
+    PACK_B_OVERRIDE.get().unwrap_or(PACK_B_ROWS_OUTER)
+}
+
+/// Overrides [`PACK_B_ROWS_OUTER`] on the calling thread (`None`: back to it), to measure the
+/// two orders against each other; the pool's threads keep the constant.
+pub(crate) fn set_pack_b_rows_outer(on: Option<bool>) {
+    PACK_B_OVERRIDE.set(on)
+}
+
 thread_local! {
     /// Each thread's packing buffer, kept between calls (no page faults per GEMM).
     static BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };

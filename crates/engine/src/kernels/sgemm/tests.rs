@@ -248,3 +248,55 @@ fn a_shared_right_operand_gives_each_products_bits() {
         }
     }
 }
+
+#[test]
+fn packing_row_by_row_gives_the_panel_by_panel_bits() {
+    if !can_run("packing_row_by_row_gives_the_panel_by_panel_bits") {
+        return;
+    }
+    // W1's replica forward and kernel gradients (a row-major `op(b)` of 16 full panels),
+    // ragged columns (a last panel packed panel by panel beside full ones), several `k`
+    // blocks, a row stride wider than the shape, a packed `op(a)`, accumulating or not.
+    for (m, n, k, ta, ldb) in [
+        (64, 512, 784, false, 512),
+        (64, 512, 512, false, 512),
+        (64, 10, 512, false, 10),
+        (784, 512, 64, true, 512),
+        (13, 70, 600, false, 75),
+        (7, 64, 5, false, 64),
+        (12, 96, 300, true, 100),
+    ] {
+        let a = values(m * k, 11);
+        let b = values(k * ldb, 12);
+        let av =
+            if ta { View { ptr: a.as_ptr(), rs: 1, cs: m } } else { View { ptr: a.as_ptr(), rs: k, cs: 1 } };
+        let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for acc in [false, true] {
+            let init = values(m * n, 13);
+            let (mut rows, mut panels) = (init.clone(), init);
+            // SAFETY: the views describe the buffers; `c` holds `m * n` floats.
+            unsafe {
+                set_pack_b_rows_outer(Some(true));
+                sgemm(m, n, k, av, bv, rows.as_mut_ptr(), n, acc, 1);
+                set_pack_b_rows_outer(Some(false));
+                sgemm(m, n, k, av, bv, panels.as_mut_ptr(), n, acc, 1);
+                set_pack_b_rows_outer(None);
+            }
+            assert_eq!(bits(&rows), bits(&panels), "{m}x{n}x{k} ta={ta} ldb={ldb} acc={acc}");
+        }
+        // A packed `op(a)` (the transposed `a` packed): the other path through `pack_b`.
+        PACK_AT.set(true);
+        let (mut rows, mut panels) = (vec![0.0; m * n], vec![0.0; m * n]);
+        // SAFETY: as above.
+        unsafe {
+            set_pack_b_rows_outer(Some(true));
+            sgemm(m, n, k, av, bv, rows.as_mut_ptr(), n, false, 1);
+            set_pack_b_rows_outer(Some(false));
+            sgemm(m, n, k, av, bv, panels.as_mut_ptr(), n, false, 1);
+            set_pack_b_rows_outer(None);
+        }
+        PACK_AT.set(false);
+        assert_eq!(bits(&rows), bits(&panels), "packed a, {m}x{n}x{k}");
+    }
+}
