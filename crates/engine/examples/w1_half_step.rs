@@ -33,7 +33,8 @@ mod common;
 
 use keras_engine::kernels::adam::{adam_update, AdamStep};
 use keras_engine::kernels::matmul::{
-    matmul_fresh, matmul_gemm_crate, matmul_own, matmul_own_transposed, set_sgemm_pack_b_rows_outer, Trans,
+    matmul_fresh, matmul_gemm_crate, matmul_own, matmul_own_transposed, matmul_streamed,
+    set_sgemm_pack_b_rows_outer, Trans,
 };
 use keras_engine::ops::linalg::parts;
 use keras_engine::ops::Unary;
@@ -76,17 +77,20 @@ enum Fwd {
     Own,
     /// The own GEMM on the transposed product (`matmul_own_transposed`).
     Transposed,
+    /// The own GEMM's streamed path (`matmul_streamed`).
+    Streamed,
     /// The Dense op's own functions (forward and backward).
     Ops,
 }
 
-const VARIANTS: [Variant; 7] = [
+const VARIANTS: [Variant; 8] = [
     Variant { name: "today", fwd: Fwd::Crate, dx_transposed: false, pack_b_rows_outer: Some(false) },
     Variant { name: "own", fwd: Fwd::Own, dx_transposed: false, pack_b_rows_outer: Some(false) },
     Variant { name: "own_pbr", fwd: Fwd::Own, dx_transposed: false, pack_b_rows_outer: Some(true) },
     Variant { name: "tr_dx", fwd: Fwd::Crate, dx_transposed: true, pack_b_rows_outer: Some(false) },
     Variant { name: "tr", fwd: Fwd::Transposed, dx_transposed: true, pack_b_rows_outer: Some(false) },
     Variant { name: "new", fwd: Fwd::Own, dx_transposed: true, pack_b_rows_outer: Some(true) },
+    Variant { name: "stream", fwd: Fwd::Streamed, dx_transposed: true, pack_b_rows_outer: Some(true) },
     Variant { name: "ops", fwd: Fwd::Ops, dx_transposed: false, pack_b_rows_outer: None },
 ];
 
@@ -145,6 +149,7 @@ fn round(
         match variant.fwd {
             Fwd::Crate => matmul_gemm_crate(m, n, k, input, Trans::No, w, Trans::No, &mut out, false),
             Fwd::Own => assert!(matmul_own(m, n, k, input, Trans::No, w, Trans::No, &mut out, false)),
+            Fwd::Streamed => assert!(matmul_streamed(m, n, k, input, w, &mut out)),
             Fwd::Transposed => {
                 assert!(matmul_own_transposed(m, n, k, input, Trans::No, w, Trans::No, &mut out))
             }

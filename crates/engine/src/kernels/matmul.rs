@@ -678,12 +678,12 @@ pub fn matmul_own(
 /// Fewest and most rows of a Dense product on one thread that run on the own GEMM by the
 /// rules of [`dense_forward_matmul`] and [`dense_input_grad_into`]: a data-parallel replica's
 /// share of a batch (W1's 64 of 128) and a whole batch of 128 on one thread. Measured on an
-/// Intel Xeon (model 207, one thread, `w1_half_step`, medians of 201 rounds, microseconds
-/// today / new): 64 rows: forward 64 x 784 x 512 325 / 308, 64 x 512 x 512 219 / 196,
-/// 64 x 512 x 10 18 / 12, input gradient 64 x 512 x 512 222 / 173; 128 rows: 562 / 529,
-/// 367 / 346, 27 / 23, 417 / 382; but 32 rows: forward 174 / 198 (the crate packs the 32
-/// rows of `x`, the own GEMM reads them in place), input gradient 153 / 96. BENCHMARKS.md
-/// "half18".
+/// Intel Xeon (model 207, one thread, `w1_half_step`, medians of 101-201 rounds,
+/// microseconds crate or own GEMM before / now): 64 rows: forward 64 x 784 x 512 331 / 287,
+/// 64 x 512 x 512 217 / 189, 64 x 512 x 10 18 / 12, input gradient 64 x 512 x 512 227 /
+/// 173; 128 rows: 585 / 549, 385 / 357, 28 / 23, 417 / 382; but 32 rows: forward on the
+/// packed own GEMM 174 / 198 (the crate packs the 32 rows of `x`, the own GEMM reads them in
+/// place), input gradient 153 / 96. BENCHMARKS.md "half18".
 const DENSE_OWN_ROWS: (usize, usize) = (64, 128);
 
 /// Least and most terms of an input gradient `dY @ W^T` that [`dense_input_grad_into`] runs
@@ -691,10 +691,11 @@ const DENSE_OWN_ROWS: (usize, usize) = (64, 128);
 const DENSE_DX_TRANSPOSED_TERMS: (usize, usize) = (64, 512);
 
 /// `out = x @ w` for a Dense layer's forward (`x (m, k)`, `w (k, n)`, row-major, `out`
-/// initialised), with [`matmul`]'s threads: on the own GEMM (`x` read in place, `w` packed
-/// row by row) where it runs on one thread with [`DENSE_OWN_ROWS`] rows, otherwise as
-/// [`matmul`]. Within rounding of the crate (the same bits for `k` up to 512, one block
-/// each way; tested).
+/// initialised), with [`matmul`]'s threads: where it runs on one thread with
+/// [`DENSE_OWN_ROWS`] rows, on the own GEMM's streamed path (`sgemm_streamed_b`: `x` read
+/// in place, `w` packed a panel at a time while the next panel is prefetched), otherwise as
+/// [`matmul`]. Within rounding of the crate (the sums run in blocks of at most 256 steps;
+/// tested).
 pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &[f32], out: &mut [f32]) {
     use super::sgemm::{mode, Mode};
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n, "matmul buffer too short");
@@ -705,12 +706,16 @@ pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &
         && threads_for(m, n, k) == 1;
     #[cfg(test)]
     let own = own && FORCE_SGEMM.get() != Some(false);
+    #[cfg(target_arch = "x86_64")]
     if own {
+        use super::sgemm::View;
+        let (xv, wv) = (View { ptr: x.as_ptr(), rs: k, cs: 1 }, View { ptr: w.as_ptr(), rs: n, cs: 1 });
         // SAFETY: the assert above guarantees the operands and `out` hold their shapes;
         // mode() checked the CPU.
-        unsafe { own_dense(m, n, k, (x, Trans::No), (w, Trans::No), out.as_mut_ptr(), false) };
+        unsafe { super::sgemm::sgemm_streamed_b(m, n, k, xv, wv, out.as_mut_ptr(), n) };
         return;
     }
+    let _ = own;
     matmul(m, n, k, x, Trans::No, w, Trans::No, out, false)
 }
 
@@ -806,6 +811,36 @@ pub fn matmul_own_transposed(
 thread_local! {
     /// [`matmul_own_transposed`]'s transposed output, kept between calls.
     static TRANSPOSED_OUT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `c = a @ b` (row-major `m x k` by `k x n`) on the own GEMM's streamed path
+/// (`sgemm_streamed_b`: `b` packed a panel at a time, the next panel prefetched) on the
+/// calling thread: for timing it (`w1_half_step`). `false` where the own GEMM is off.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+pub fn matmul_streamed(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> bool {
+    use super::sgemm::{mode, Mode, View};
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the assert above guarantees the operands and `c` hold their shapes; mode()
+    // checked the CPU.
+    unsafe {
+        super::sgemm::sgemm_streamed_b(
+            m,
+            n,
+            k,
+            View { ptr: a.as_ptr(), rs: k, cs: 1 },
+            View { ptr: b.as_ptr(), rs: n, cs: 1 },
+            c.as_mut_ptr(),
+            n,
+        )
+    };
+    true
 }
 
 /// Overrides the order in which the own GEMM packs a row-major right operand on the calling
@@ -1133,8 +1168,8 @@ mod tests {
     }
 
     /// The Dense rules for one thread (run inside a one-thread pool, as a replica's kernels
-    /// run inside a worker): the forward gives the crate's bits for sums of one block and is
-    /// within rounding of it past that; the input gradient gives [`matmul_into`]'s bits.
+    /// run inside a worker): the forward is within rounding of the crate (its bits for sums
+    /// of one block of 256 steps); the input gradient gives [`matmul_into`]'s bits.
     #[test]
     fn the_dense_rules_on_one_thread_give_the_bits_of_the_paths_they_replace() {
         use crate::kernels::fresh::fresh_vec;
@@ -1161,12 +1196,14 @@ mod tests {
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            if k <= 512 {
+            if !(DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m) || k <= 256 {
+                // The crate's path, or one block of sums each way.
                 assert_eq!(bits(&fwd), bits(&want), "forward {m}x{n}x{k}");
-            } else {
-                for (a, b) in fwd.iter().zip(&want) {
-                    assert!((a - b).abs() <= 1e-6 * k as f32, "forward {m}x{n}x{k}: {a} {b}");
-                }
+            }
+            let exact = naive(m, n, k, &x, Trans::No, &w, Trans::No);
+            for ((a, b), e) in fwd.iter().zip(&want).zip(&exact) {
+                assert!((a - b).abs() <= 1e-6 * k as f32, "forward {m}x{n}x{k}: {a} {b}");
+                assert!((a - e).abs() <= 1e-6 * k as f32, "forward {m}x{n}x{k}: {a} {e}");
             }
             let want_dx =
                 fresh_vec(m * k, |out| matmul_into((m, k, n), (&dy, Trans::No), (&w, Trans::Yes), out));

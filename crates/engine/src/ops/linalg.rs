@@ -362,6 +362,10 @@ const DX_COLUMN_BLOCK: usize = 512;
 /// and 512x512 layers, BENCHMARKS.md "Intel Xeon, fourteenth session"); narrow ones into
 /// halves of rows. Every element's sum is the one the whole product gives, so the bits do
 /// not change.
+///
+/// On one thread (or inside a pool worker, as a data-parallel replica runs), 64 to 128 rows
+/// (also each half of rows) run on the own GEMM's streamed path ([`dense_forward_matmul`]):
+/// within rounding of the crate's sums, so for those the bits depend on the thread count.
 fn dense_forward(
     x: &[f32],
     w: &[f32],
@@ -661,8 +665,19 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
             let mut halves = vec![0.0; m * n];
             dense_forward(&x, &w, Some(&b), act, (m, k, n), &mut halves);
+            // The product whole: on the crate where the halves are column halves (each
+            // half on the crate), otherwise as one thread computes it (halves of rows run
+            // the one-thread rule on their rows, which sums each element as it does whole).
+            let column_halves = crate::parallel::num_threads() == 2
+                && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS
+                && n >= FORWARD_COLUMN_HALVES_MIN_N;
             let mut one = vec![0.0; m * n];
-            gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            if column_halves {
+                gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            } else {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+                pool.install(|| dense_forward_matmul(m, n, k, &x, &w, &mut one));
+            }
             bias_act_epilogue(&mut one, n, Some(&b), act);
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");

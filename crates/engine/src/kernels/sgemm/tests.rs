@@ -300,3 +300,53 @@ fn packing_row_by_row_gives_the_panel_by_panel_bits() {
         assert_eq!(bits(&rows), bits(&panels), "packed a, {m}x{n}x{k}");
     }
 }
+
+#[test]
+fn the_streamed_path_matches_naive_and_sums_in_blocks() {
+    if !can_run("the_streamed_path_matches_naive_and_sums_in_blocks") {
+        return;
+    }
+    // W1's replica forward, the head, ragged rows and columns, several blocks (a last one
+    // shorter), rows of `a` and `b` wider than the shape, `k` 0.
+    for (m, n, k, lda, ldb, ldc) in [
+        (64, 512, 784, 784, 512, 512),
+        (64, 10, 512, 512, 10, 10),
+        (13, 70, 600, 601, 75, 71),
+        (1, 33, 5, 5, 33, 33),
+        (128, 64, 257, 257, 64, 64),
+        (3, 40, 0, 1, 40, 40),
+    ] {
+        let a = values(m * lda.max(1), 21);
+        let b = values(k * ldb, 22);
+        let mut c = values(m * ldc, 23);
+        let init = c.clone();
+        let av = View { ptr: a.as_ptr(), rs: lda, cs: 1 };
+        let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
+        // SAFETY: the views describe the buffers; `c` holds `m` rows of `ldc >= n` floats.
+        unsafe { sgemm_streamed_b(m, n, k, av, bv, c.as_mut_ptr(), ldc) };
+        // The packed path with the same blocks gives the same bits (both sum each block from
+        // zero in order, then add the blocks in order).
+        let blocks = k.div_ceil(KC_STREAM).max(1);
+        let kcb = k.div_ceil(blocks).max(1);
+        let mut want = vec![0.0f32; m * n];
+        for (bi, p0) in (0..k).step_by(kcb).enumerate() {
+            let kc = kcb.min(k - p0);
+            let sub_a = View { ptr: a[p0..].as_ptr(), rs: lda, cs: 1 };
+            let sub_b = View { ptr: b[p0 * ldb..].as_ptr(), rs: ldb, cs: 1 };
+            // SAFETY: the sub-views lie inside the buffers.
+            unsafe { sgemm(m, n, kc, sub_a, sub_b, want.as_mut_ptr(), n, bi > 0, 1) };
+        }
+        for i in 0..m {
+            for j in 0..ldc {
+                let got = c[i * ldc + j];
+                if j >= n {
+                    assert_eq!(got.to_bits(), init[i * ldc + j].to_bits(), "gap column written");
+                    continue;
+                }
+                assert_eq!(got.to_bits(), want[i * n + j].to_bits(), "{m}x{n}x{k} at ({i},{j})");
+                let exact: f64 = (0..k).map(|p| a[i * lda + p] as f64 * b[p * ldb + j] as f64).sum();
+                assert!((got as f64 - exact).abs() <= 1e-6 * (k as f64 + 8.0), "{m}x{n}x{k}: {got} {exact}");
+            }
+        }
+    }
+}
