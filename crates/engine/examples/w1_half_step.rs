@@ -22,12 +22,15 @@
 //!   operand instead of transposed while packed, `dZ^T` packed), then transposed;
 //! - `tr`: `tr_dx` with the forward as its transpose `W^T X^T` too (`W^T` read in place);
 //! - `new`: `own_pbr` and `tr_dx` together;
+//! - `stream`: `new` with the forward on the own GEMM's streamed path (`matmul_streamed`: `W`
+//!   packed a panel at a time while the next panel is prefetched), what the Dense op runs;
 //! - `ops`: the Dense op's forward and backward functions with the engine's own choices
 //!   (`dX` and `dW` timed together, in the `dW` line).
 //!
 //! `KERAS_NUM_THREADS=1 chrt -f 1 target/release/examples/w1_half_step [REPS [M [VARIANTS]]]`
-//! (defaults 301, 64, every variant; VARIANTS comma-separated). `KERAS_NUM_THREADS=2 ... 301 128` times today's
-//! whole-batch shape for reference.
+//! (defaults 301, 64, every variant; VARIANTS comma-separated). `KERAS_NUM_THREADS=2 ... 101
+//! 128 today,ops` times today's whole-batch shape for reference (the pack order override
+//! applies to the calling thread only). BENCHMARKS.md "half18".
 
 mod common;
 
@@ -225,7 +228,7 @@ fn main() {
     let m: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let variants: Vec<Variant> = args
         .get(3)
-        .map_or("today,own,own_pbr,tr_dx,tr,new,ops", |s| s.as_str())
+        .map_or("today,own,own_pbr,tr_dx,tr,new,stream,ops", |s| s.as_str())
         .split(',')
         .map(Variant::parse)
         .collect();

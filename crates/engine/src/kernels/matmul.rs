@@ -690,9 +690,16 @@ const DENSE_OWN_ROWS: (usize, usize) = (64, 128);
 /// transposed: W1's 512; a 10-unit head (10 terms) keeps the direct product (8 / 19 us).
 const DENSE_DX_TRANSPOSED_TERMS: (usize, usize) = (64, 512);
 
+/// Most inputs and units of a Dense layer whose one-thread products follow
+/// [`DENSE_OWN_ROWS`]: the measured range (W1's 784 and 512). Wider kernels (W2's 12544 x
+/// 128) keep their paths, unmeasured with these (the transposed input gradient would also
+/// keep a `rows x inputs` buffer per thread).
+const DENSE_OWN_MAX_WIDTH: usize = 1024;
+
 /// `out = x @ w` for a Dense layer's forward (`x (m, k)`, `w (k, n)`, row-major, `out`
 /// initialised), with [`matmul`]'s threads: where it runs on one thread with
-/// [`DENSE_OWN_ROWS`] rows, on the own GEMM's streamed path (`sgemm_streamed_b`: `x` read
+/// [`DENSE_OWN_ROWS`] rows (and at most [`DENSE_OWN_MAX_WIDTH`] inputs and units), on the
+/// own GEMM's streamed path (`sgemm_streamed_b`: `x` read
 /// in place, `w` packed a panel at a time while the next panel is prefetched), otherwise as
 /// [`matmul`]. Within rounding of the crate (the sums run in blocks of at most 256 steps;
 /// tested).
@@ -701,8 +708,8 @@ pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n, "matmul buffer too short");
     let own = mode() != Mode::Off
         && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
-        && n > 0
-        && k > 0
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&n)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k)
         && threads_for(m, n, k) == 1;
     #[cfg(test)]
     let own = own && FORCE_SGEMM.get() != Some(false);
@@ -720,8 +727,9 @@ pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &
 }
 
 /// `dx = dy @ w^T`, a Dense layer's input gradient (`dy (m, n)`, `w (k, n)`, `dx (m, k)`),
-/// into a fresh output: where it runs on one thread with [`DENSE_OWN_ROWS`] rows and
-/// [`DENSE_DX_TRANSPOSED_TERMS`] terms, as its transpose `w @ dy^T` on the own GEMM
+/// into a fresh output: where it runs on one thread with [`DENSE_OWN_ROWS`] rows,
+/// [`DENSE_DX_TRANSPOSED_TERMS`] terms and at most [`DENSE_OWN_MAX_WIDTH`] inputs, as its
+/// transpose `w @ dy^T` on the own GEMM
 /// ([`matmul_own_transposed`]: `w` read in place instead of transposed while packing; the
 /// same bits), otherwise as [`matmul_into`].
 pub(crate) fn dense_input_grad_into(
@@ -734,7 +742,7 @@ pub(crate) fn dense_input_grad_into(
     let transposed = mode() != Mode::Off
         && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
         && (DENSE_DX_TRANSPOSED_TERMS.0..=DENSE_DX_TRANSPOSED_TERMS.1).contains(&n)
-        && k > 0
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k)
         && threads_for(m, k, n) == 1;
     #[cfg(test)]
     let transposed = transposed && FORCE_SGEMM.get() != Some(false);

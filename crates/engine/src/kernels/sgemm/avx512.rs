@@ -67,7 +67,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     for p in 0..kc {
         if PF && p < 2 * pf.rows {
             // Two lines a row, one a step: the next panel's source, while this one computes.
-            _mm_prefetch::<_MM_HINT_T1>(pf.ptr.add((p >> 1) * pf.stride + (p & 1) * 64) as *const i8);
+            // `wrapping_add`: the second line of a row may lie past the buffer (a prefetch never
+            // faults, but an out-of-bounds `add` would be undefined).
+            _mm_prefetch::<_MM_HINT_T1>(pf.ptr.wrapping_add((p >> 1) * pf.stride + (p & 1) * 64) as *const i8);
         }
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
