@@ -10,15 +10,14 @@
 //! (rows 36 positions apart; `matmul_strided` and `matmul_tn_strided_acc`, on the own GEMM
 //! wherever it is enabled) against the crate.
 
+mod common;
+
+use common::{fma_peak, raw_values as values};
 use keras_engine::kernels::matmul::{
     matmul, matmul_gemm_crate, matmul_packed_b_repeated, matmul_strided, matmul_strided_gemm_crate,
     matmul_tn_strided_acc, matmul_tn_strided_acc_gemm_crate, Trans,
 };
 use std::time::Instant;
-
-fn values(n: usize, seed: f32) -> Vec<f32> {
-    (0..n).map(|i| ((i as f32 * 0.731 + seed).sin() * 1.7).fract()).collect()
-}
 
 /// Median seconds of `reps` runs of `f` and of `g` (after one warm-up run each), the runs
 /// alternating so that both see the same load on a shared machine.
@@ -42,38 +41,6 @@ fn time_pair(reps: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (f64, f64
     tf.sort_by(f64::total_cmp);
     tg.sort_by(f64::total_cmp);
     (tf[reps / 2], tg[reps / 2])
-}
-
-/// This thread's fp32 FMA peak in GFLOP/s: 12 independent AVX-512 FMA chains in registers
-/// for ~2 ms (the `tools/bench/ceiling/fma_peak.rs` probe), best of three; `None` without
-/// AVX-512F. Measured beside every shape, so that "% of peak" shares the shape's minute.
-fn fma_peak() -> Option<f64> {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn chains(iters: u64) -> f32 {
-            use std::arch::x86_64::*;
-            let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
-            let mut acc = [_mm512_set1_ps(1.0); 12];
-            for _ in 0..iters {
-                for v in acc.iter_mut() {
-                    *v = _mm512_fmadd_ps(*v, a, b);
-                }
-            }
-            _mm512_reduce_add_ps(acc.iter().fold(_mm512_setzero_ps(), |s, v| _mm512_add_ps(s, *v)))
-        }
-        let iters = 200_000u64;
-        let best = (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                // SAFETY: AVX-512F checked above; registers only.
-                std::hint::black_box(unsafe { chains(std::hint::black_box(iters)) });
-                t.elapsed().as_secs_f64()
-            })
-            .fold(f64::MAX, f64::min);
-        return Some((iters * 12 * 16 * 2) as f64 / best / 1e9);
-    }
-    None
 }
 
 /// ` (NN%)` for `gflops` against the probe run just before (one thread's peak times the

@@ -642,6 +642,239 @@ pub fn matmul_tn_strided_acc_gemm_crate(
     }
 }
 
+/// `c = op(a) @ op(b)` (or `c += ...`) on the engine's own GEMM whatever [`matmul`]'s rule
+/// says, with [`matmul`]'s threads: for timing it against the rule's choice (`w1_half_step`).
+/// `false` (and `c` untouched) where the own GEMM is off (no AVX-512F, `KERAS_SGEMM=0`).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_own(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: Trans,
+    b: &[f32],
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    use super::sgemm::{mode, Mode};
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off {
+        return false;
+    }
+    if m == 0 || n == 0 {
+        return true;
+    }
+    // SAFETY: the assert above guarantees both operands and `c` hold their shapes; mode()
+    // checked the CPU.
+    unsafe { own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr(), accumulate) };
+    true
+}
+
+/// Fewest and most rows of a Dense product on one thread that run on the own GEMM by the
+/// rules of [`dense_forward_matmul`] and [`dense_input_grad_into`]: a data-parallel replica's
+/// share of a batch (W1's 64 of 128) and a whole batch of 128 on one thread. Measured on an
+/// Intel Xeon (model 207, one thread, `w1_half_step`, medians of 101-201 rounds,
+/// microseconds crate or own GEMM before / now): 64 rows: forward 64 x 784 x 512 331 / 287,
+/// 64 x 512 x 512 217 / 189, 64 x 512 x 10 18 / 12, input gradient 64 x 512 x 512 227 /
+/// 173; 128 rows: 585 / 549, 385 / 357, 28 / 23, 417 / 382; but 32 rows: forward on the
+/// packed own GEMM 174 / 198 (the crate packs the 32 rows of `x`, the own GEMM reads them in
+/// place), input gradient 153 / 96. BENCHMARKS.md "half18".
+const DENSE_OWN_ROWS: (usize, usize) = (64, 128);
+
+/// Least and most terms of an input gradient `dY @ W^T` that [`dense_input_grad_into`] runs
+/// transposed: W1's 512; a 10-unit head (10 terms) keeps the direct product (8 / 19 us).
+const DENSE_DX_TRANSPOSED_TERMS: (usize, usize) = (64, 512);
+
+/// Most inputs and units of a Dense layer whose one-thread products follow
+/// [`DENSE_OWN_ROWS`]: the measured range (W1's 784 and 512). Wider kernels (W2's 12544 x
+/// 128) keep their paths, unmeasured with these (the transposed input gradient would also
+/// keep a `rows x inputs` buffer per thread).
+const DENSE_OWN_MAX_WIDTH: usize = 1024;
+
+/// `out = x @ w` for a Dense layer's forward (`x (m, k)`, `w (k, n)`, row-major, `out`
+/// initialised), with [`matmul`]'s threads: where it runs on one thread with
+/// [`DENSE_OWN_ROWS`] rows (and at most [`DENSE_OWN_MAX_WIDTH`] inputs and units), on the
+/// own GEMM's streamed path (`sgemm_streamed_b`: `x` read
+/// in place, `w` packed a panel at a time while the next panel is prefetched), otherwise as
+/// [`matmul`]. Within rounding of the crate (the sums run in blocks of at most 256 steps;
+/// tested).
+pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &[f32], out: &mut [f32]) {
+    use super::sgemm::{mode, Mode};
+    assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n, "matmul buffer too short");
+    let own = mode() != Mode::Off
+        && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&n)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k)
+        && threads_for(m, n, k) == 1;
+    #[cfg(test)]
+    let own = own && FORCE_SGEMM.get() != Some(false);
+    #[cfg(target_arch = "x86_64")]
+    if own {
+        use super::sgemm::View;
+        let (xv, wv) = (View { ptr: x.as_ptr(), rs: k, cs: 1 }, View { ptr: w.as_ptr(), rs: n, cs: 1 });
+        // SAFETY: the assert above guarantees the operands and `out` hold their shapes;
+        // mode() checked the CPU.
+        unsafe { super::sgemm::sgemm_streamed_b(m, n, k, xv, wv, out.as_mut_ptr(), n) };
+        return;
+    }
+    let _ = own;
+    matmul(m, n, k, x, Trans::No, w, Trans::No, out, false)
+}
+
+/// `dx = dy @ w^T`, a Dense layer's input gradient (`dy (m, n)`, `w (k, n)`, `dx (m, k)`),
+/// into a fresh output: where it runs on one thread with [`DENSE_OWN_ROWS`] rows,
+/// [`DENSE_DX_TRANSPOSED_TERMS`] terms and at most [`DENSE_OWN_MAX_WIDTH`] inputs, as its
+/// transpose `w @ dy^T` on the own GEMM
+/// ([`matmul_own_transposed`]: `w` read in place instead of transposed while packing; the
+/// same bits), otherwise as [`matmul_into`].
+pub(crate) fn dense_input_grad_into(
+    (m, k, n): (usize, usize, usize),
+    dy: &[f32],
+    w: &[f32],
+    out: super::fresh::Out<'_>,
+) {
+    use super::sgemm::{mode, Mode};
+    let transposed = mode() != Mode::Off
+        && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
+        && (DENSE_DX_TRANSPOSED_TERMS.0..=DENSE_DX_TRANSPOSED_TERMS.1).contains(&n)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k)
+        && threads_for(m, k, n) == 1;
+    #[cfg(test)]
+    let transposed = transposed && FORCE_SGEMM.get() != Some(false);
+    if transposed {
+        assert!(out.len() == m * k, "dense_input_grad_into: output size");
+        let done = matmul_own_transposed(m, k, n, dy, Trans::No, w, Trans::Yes, out.zeroed());
+        debug_assert!(done, "the own GEMM is on");
+        return;
+    }
+    matmul_into((m, k, n), (dy, Trans::No), (w, Trans::Yes), out)
+}
+
+/// `c = op(a) @ op(b)` (`m x n`, layouts as in [`matmul`], never accumulating) computed as
+/// its transpose `op(b)^T @ op(a)^T` on the own GEMM on the calling thread, then transposed
+/// into `c`: for few rows (a replica's 64), the large operand `op(b)` (a Dense kernel)
+/// becomes the left one, which the own GEMM reads in place, so it is neither packed nor (for
+/// `dY @ W^T`) transposed while packing; the small `op(a)` is packed instead. `false` (and
+/// `c` untouched) where the own GEMM is off.
+///
+/// Every element is the same sum in the same order as [`sgemm`](super::sgemm::sgemm) gives
+/// with the operands the other way round when both run one `k` block with the same depth
+/// (fused multiply-adds of the same products; tested): for `dY @ W^T` with `W` read in place
+/// on both sides (`k` up to 512), the bits of [`matmul`]'s own-GEMM path.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_own_transposed(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ta: Trans,
+    b: &[f32],
+    tb: Trans,
+    c: &mut [f32],
+) -> bool {
+    use super::sgemm::{mode, Mode, View};
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off {
+        return false;
+    }
+    if m == 0 || n == 0 {
+        return true;
+    }
+    if k == 0 {
+        c[..m * n].fill(0.0);
+        return true;
+    }
+    // op(b)^T, n x k: op(b) = b (k x n) read transposed, or op(b) = b^T (b is n x k) as stored.
+    let bt = match tb {
+        Trans::No => View { ptr: b.as_ptr(), rs: 1, cs: n },
+        Trans::Yes => View { ptr: b.as_ptr(), rs: k, cs: 1 },
+    };
+    // op(a)^T, k x m.
+    let at = match ta {
+        Trans::No => View { ptr: a.as_ptr(), rs: 1, cs: k },
+        Trans::Yes => View { ptr: a.as_ptr(), rs: m, cs: 1 },
+    };
+    TRANSPOSED_OUT.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < m * n {
+            buf.resize(m * n, 0.0);
+        }
+        // SAFETY: the assert above guarantees both operands hold their shapes, so do the
+        // views of their transposes; `buf` holds `n * m` floats; mode() checked the CPU.
+        unsafe { super::sgemm::sgemm(n, m, k, bt, at, buf.as_mut_ptr(), m, false, 1) };
+        super::transpose::transpose(&buf[..m * n], n, m, &mut c[..m * n]);
+    });
+    true
+}
+
+thread_local! {
+    /// [`matmul_own_transposed`]'s transposed output, kept between calls.
+    static TRANSPOSED_OUT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `c = a @ b` (row-major `m x k` by `k x n`) on the own GEMM's streamed path
+/// (`sgemm_streamed_b`: `b` packed a panel at a time, the next panel prefetched) on the
+/// calling thread: for timing it (`w1_half_step`). `false` where the own GEMM is off.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+pub fn matmul_streamed(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> bool {
+    use super::sgemm::{mode, Mode, View};
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the assert above guarantees the operands and `c` hold their shapes; mode()
+    // checked the CPU.
+    unsafe {
+        super::sgemm::sgemm_streamed_b(
+            m,
+            n,
+            k,
+            View { ptr: a.as_ptr(), rs: k, cs: 1 },
+            View { ptr: b.as_ptr(), rs: n, cs: 1 },
+            c.as_mut_ptr(),
+            n,
+        )
+    };
+    true
+}
+
+/// Overrides the order in which the own GEMM packs a row-major right operand on the calling
+/// thread (`Some(true)`: row by row, `Some(false)`: panel by panel, `None`: the engine's
+/// choice), for timing the two (`w1_half_step`). The packed panels, and so the results, are
+/// the same (tested).
+#[doc(hidden)]
+pub fn set_sgemm_pack_b_rows_outer(on: Option<bool>) {
+    super::sgemm::set_pack_b_rows_outer(on)
+}
+
+/// `op(a) @ op(b)` into a fresh vector as the Dense op's gradients get theirs
+/// ([`matmul_into`]: the own GEMM without a zero fill where it gives the crate's bits): for
+/// timing (`w1_half_step`).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+pub fn matmul_fresh(
+    (m, n, k): (usize, usize, usize),
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+) -> Vec<f32> {
+    super::fresh::fresh_vec(m * n, |out| matmul_into((m, n, k), (a, ta), (b, tb), out))
+}
+
 /// `c = a @ b` `times` times with `b` packed once, as a recurrent layer's per-step products
 /// run (row-major `a` `m x k`, `b` `k x n`, `c` `m x n`): for timing the packed path
 /// (`gemm_shapes`). `false` (and `c` untouched) where that path does not run (no AVX-512F,
@@ -901,6 +1134,88 @@ mod tests {
                 let announced = tiles.load(std::sync::atomic::Ordering::Relaxed);
                 assert!(announced == 0 || announced == m * n, "{m}x{n}x{k}: {announced} announced");
             }
+        }
+    }
+
+    #[test]
+    fn the_transposed_product_gives_the_own_gemms_bits_for_the_input_gradient() {
+        if !crate::kernels::sgemm::enabled() {
+            eprintln!(
+                "SKIP the_transposed_product_gives_the_own_gemms_bits_for_the_input_gradient: no AVX-512F"
+            );
+            return;
+        }
+        let (no, yes) = (Trans::No, Trans::Yes);
+        // W1's replica products at 64 rows (dY W^T: the bits of the own GEMM; the forward
+        // X W and a kernel gradient: within rounding), ragged shapes, `k` over one block, `k` 0.
+        for (m, n, k, ta, tb) in [
+            (64, 512, 512, no, yes),
+            (64, 512, 10, no, yes),
+            (13, 70, 300, no, yes),
+            (64, 512, 784, no, no),
+            (64, 10, 512, no, no),
+            (7, 33, 600, no, yes),
+            (30, 20, 9, yes, no),
+            (5, 3, 0, no, yes),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let mut got = vec![f32::NAN; m * n];
+            assert!(matmul_own_transposed(m, n, k, &a, ta, &b, tb, &mut got));
+            let mut own = vec![0.0; m * n];
+            assert!(matmul_own(m, n, k, &a, ta, &b, tb, &mut own, false));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            if ta == no && tb == yes && k <= super::super::sgemm::single_block_steps(true) {
+                assert_eq!(bits(&got), bits(&own), "{m}x{n}x{k}");
+            }
+            let want = naive(m, n, k, &a, ta, &b, tb);
+            for (x, w) in got.iter().zip(&want) {
+                assert!((x - w).abs() <= 2e-6 * k as f32, "{m}x{n}x{k}: {x} {w}");
+            }
+        }
+    }
+
+    /// The Dense rules for one thread (run inside a one-thread pool, as a replica's kernels
+    /// run inside a worker): the forward is within rounding of the crate (its bits for sums
+    /// of one block of 256 steps); the input gradient gives [`matmul_into`]'s bits.
+    #[test]
+    fn the_dense_rules_on_one_thread_give_the_bits_of_the_paths_they_replace() {
+        use crate::kernels::fresh::fresh_vec;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        // W1's replica and whole-batch shapes, the head, ragged ones, rows outside the rule.
+        for (m, n, k) in [
+            (64, 512, 784),
+            (64, 512, 512),
+            (64, 10, 512),
+            (128, 512, 512),
+            (100, 70, 300),
+            (65, 33, 7),
+            (32, 64, 64),
+        ] {
+            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let dy: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.23).sin()).collect();
+            let (fwd, dx) = pool.install(|| {
+                assert!(crate::parallel::in_worker());
+                let mut fwd = vec![f32::NAN; m * n];
+                dense_forward_matmul(m, n, k, &x, &w, &mut fwd);
+                (fwd, fresh_vec(m * k, |out| dense_input_grad_into((m, k, n), &dy, &w, out)))
+            });
+            let mut want = vec![0.0; m * n];
+            matmul_gemm_crate(m, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            if !(DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m) || k <= 256 {
+                // The crate's path, or one block of sums each way.
+                assert_eq!(bits(&fwd), bits(&want), "forward {m}x{n}x{k}");
+            }
+            let exact = naive(m, n, k, &x, Trans::No, &w, Trans::No);
+            for ((a, b), e) in fwd.iter().zip(&want).zip(&exact) {
+                assert!((a - b).abs() <= 1e-6 * k as f32, "forward {m}x{n}x{k}: {a} {b}");
+                assert!((a - e).abs() <= 1e-6 * k as f32, "forward {m}x{n}x{k}: {a} {e}");
+            }
+            let want_dx =
+                fresh_vec(m * k, |out| matmul_into((m, k, n), (&dy, Trans::No), (&w, Trans::Yes), out));
+            assert_eq!(bits(&dx), bits(&want_dx), "input gradient {m}x{k}x{n}");
         }
     }
 

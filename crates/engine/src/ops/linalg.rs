@@ -2,7 +2,10 @@
 
 use crate::autodiff::{record, record_owned};
 use crate::kernels::fresh::{fresh_vec, Out};
-use crate::kernels::matmul::{matmul as gemm, matmul_columns, matmul_into, own_gives_crate_bits, Trans};
+use crate::kernels::matmul::{
+    dense_forward_matmul, dense_input_grad_into, matmul as gemm, matmul_columns, matmul_into,
+    own_gives_crate_bits, Trans,
+};
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
 use crate::tensor::Tensor;
@@ -291,7 +294,7 @@ fn dense_input_and_kernel_grads(
     want_dw: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     // Outputs on the own GEMM are written without a zero fill first (`matmul_into`).
-    let input_grad = |dx: Out<'_>| matmul_into((m, k, n), (dpre, Trans::No), (w, Trans::Yes), dx);
+    let input_grad = |dx: Out<'_>| dense_input_grad_into((m, k, n), dpre, w, dx);
     let kernel_grad = |dw: Out<'_>| matmul_into((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw);
     let side_by_side = want_dx
         && want_dw
@@ -359,6 +362,10 @@ const DX_COLUMN_BLOCK: usize = 512;
 /// and 512x512 layers, BENCHMARKS.md "Intel Xeon, fourteenth session"); narrow ones into
 /// halves of rows. Every element's sum is the one the whole product gives, so the bits do
 /// not change.
+///
+/// On one thread (or inside a pool worker, as a data-parallel replica runs), 64 to 128 rows
+/// (also each half of rows) run on the own GEMM's streamed path ([`dense_forward_matmul`]):
+/// within rounding of the crate's sums, so for those the bits depend on the thread count.
 fn dense_forward(
     x: &[f32],
     w: &[f32],
@@ -372,7 +379,7 @@ fn dense_forward(
         && m >= 2
         && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
     let rows = |x: &[f32], out: &mut [f32], r: usize| {
-        gemm(r, n, k, x, Trans::No, w, Trans::No, out, false);
+        dense_forward_matmul(r, n, k, x, w, out);
         bias_act_epilogue(out, n, bias, act);
     };
     if halves && n >= FORWARD_COLUMN_HALVES_MIN_N {
@@ -501,6 +508,57 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     )
 }
 
+/// The Dense op's kernels on slices, exactly as [`dense`] and its backward run them, for
+/// timing them part by part (`examples/w1_half_step.rs`); not a stable API.
+#[doc(hidden)]
+pub mod parts {
+    use super::*;
+
+    /// [`dense`]'s forward: `out = act(x @ w + bias)` (`x (m, k)`, `w (k, n)`, `out (m, n)`).
+    pub fn forward(
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        act: Unary,
+        mkn: (usize, usize, usize),
+        out: &mut [f32],
+    ) {
+        dense_forward(x, w, bias, act, mkn, out)
+    }
+
+    /// The bias and activation epilogue of [`forward`], in place on `out (rows, n)`.
+    pub fn bias_act(out: &mut [f32], n: usize, bias: Option<&[f32]>, act: Unary) {
+        bias_act_epilogue(out, n, bias, act)
+    }
+
+    /// A relu Dense layer's backward first pass: `dy = y > 0 ? dy : 0` in place, and the
+    /// bias gradient (the column sums of the result).
+    ///
+    /// # Errors
+    /// If the lengths disagree.
+    pub fn relu_grad_and_bias_grad(dy: &mut [f32], y: &[f32], n: usize) -> Result<Vec<f32>> {
+        relu_grad_and_column_sums(dy, y, n)
+    }
+
+    /// The column sums of `x (rows, n)` (a linear Dense layer's bias gradient).
+    pub fn bias_grad(x: &[f32], n: usize) -> Vec<f32> {
+        column_sums(x, n)
+    }
+
+    /// [`dense`]'s backward GEMMs: `(dx, dW)` from the pre-activation gradient, each only when
+    /// wanted.
+    pub fn input_and_kernel_grads(
+        dpre: &[f32],
+        x: &[f32],
+        w: &[f32],
+        mkn: (usize, usize, usize),
+        want_dx: bool,
+        want_dw: bool,
+    ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+        dense_input_and_kernel_grads(dpre, x, w, mkn, want_dx, want_dw)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,8 +665,19 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
             let mut halves = vec![0.0; m * n];
             dense_forward(&x, &w, Some(&b), act, (m, k, n), &mut halves);
+            // The product whole: on the crate where the halves are column halves (each
+            // half on the crate), otherwise as one thread computes it (halves of rows run
+            // the one-thread rule on their rows, which sums each element as it does whole).
+            let column_halves = crate::parallel::num_threads() == 2
+                && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS
+                && n >= FORWARD_COLUMN_HALVES_MIN_N;
             let mut one = vec![0.0; m * n];
-            gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            if column_halves {
+                gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
+            } else {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+                pool.install(|| dense_forward_matmul(m, n, k, &x, &w, &mut one));
+            }
             bias_act_epilogue(&mut one, n, Some(&b), act);
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");

@@ -19,6 +19,19 @@ pub(crate) const A_ROWS: u8 = 1;
 #[cfg(target_arch = "x86_64")]
 pub(crate) const A_COLS: u8 = 2;
 
+/// What [`tile`] asks the memory system for while it computes (with `PF`): the two 64-byte
+/// lines at `ptr + r * stride` for `r < rows`, one line a step from the first step (so
+/// `rows` at most `kc / 2`).
+#[derive(Clone, Copy)]
+pub(crate) struct Prefetch {
+    pub ptr: *const u8,
+    pub stride: usize,
+    pub rows: usize,
+}
+
+/// No prefetches.
+pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), stride: 0, rows: 0 };
+
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
 ///
 /// `A` says where `op_a(i, p)` is: [`A_PACKED`], a packed micro-panel, `a[p * MR + i]` (`kc`
@@ -28,7 +41,8 @@ pub(crate) const A_COLS: u8 = 2;
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
 /// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
 /// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
-/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written.
+/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. With `PF`, it
+/// also prefetches `pf`'s lines into L2 (see [`Prefetch`]); prefetches never fault.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
@@ -37,7 +51,7 @@ pub(crate) const A_COLS: u8 = 2;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<const M: usize, const A: u8>(
+pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -46,10 +60,17 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8>(
     ldc: usize,
     nr: usize,
     old: Option<(*const f32, usize)>,
+    pf: Prefetch,
 ) {
     let mut acc = [[_mm512_setzero_ps(); 2]; M];
     let mut b = b;
     for p in 0..kc {
+        if PF && p < 2 * pf.rows {
+            // Two lines a row, one a step: the next panel's source, while this one computes.
+            // `wrapping_add`: the second line of a row may lie past the buffer (a prefetch never
+            // faults, but an out-of-bounds `add` would be undefined).
+            _mm_prefetch::<_MM_HINT_T1>(pf.ptr.wrapping_add((p >> 1) * pf.stride + (p & 1) * 64) as *const i8);
+        }
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for i in 0..M {

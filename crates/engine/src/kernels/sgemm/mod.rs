@@ -23,7 +23,7 @@ mod pack;
 mod packed;
 
 #[cfg(target_arch = "x86_64")]
-use avx512::{tile, A_COLS, A_PACKED, A_ROWS};
+use avx512::{tile, Prefetch, A_COLS, A_PACKED, A_ROWS, NO_PREFETCH};
 use avx512::{MR, NR};
 pub(crate) use pack::View;
 pub(crate) use packed::PackedB;
@@ -82,6 +82,30 @@ pub(crate) fn single_block_steps(a_row_major: bool) -> usize {
 #[cfg(test)]
 pub(crate) fn enabled() -> bool {
     mode() != Mode::Off
+}
+
+/// Whether [`pack::pack_b`] packs a row-major `op(b)` row by row (every full panel's step
+/// `p` from row `p`: sequential reads, which the hardware prefetchers follow) instead of
+/// panel by panel (128 bytes of every row per panel: rows 2 KiB apart for a 512-column Dense
+/// kernel). The same packed panels either way. Measured on W1's replica half-step (one
+/// thread, 64 rows, Intel Xeon model 207): the forward's 64 x 784 x 512 on the own GEMM 318
+/// -> 308 us, 64 x 512 x 512 208 -> 196 us (`w1_half_step`, BENCHMARKS.md "half18").
+const PACK_B_ROWS_OUTER: bool = true;
+
+thread_local! {
+    /// This thread's override of [`PACK_B_ROWS_OUTER`] ([`set_pack_b_rows_outer`]).
+    static PACK_B_OVERRIDE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether [`pack::pack_b`] packs a row-major `op(b)` row by row on this thread.
+fn pack_b_rows_outer() -> bool {
+    PACK_B_OVERRIDE.get().unwrap_or(PACK_B_ROWS_OUTER)
+}
+
+/// Overrides [`PACK_B_ROWS_OUTER`] on the calling thread (`None`: back to it), to measure the
+/// two orders against each other; the pool's threads keep the constant.
+pub(crate) fn set_pack_b_rows_outer(on: Option<bool>) {
+    PACK_B_OVERRIDE.set(on)
 }
 
 thread_local! {
@@ -365,6 +389,89 @@ unsafe fn block(
     });
 }
 
+/// Most `k` steps per block of [`sgemm_streamed_b`]: a packed panel (`256 * 32` floats,
+/// 32 KiB) and a row tile's `a` rows (`12 * 256` floats, 12 KiB) together in L1.
+const KC_STREAM: usize = 256;
+
+/// `c = a @ b` on the calling thread for a row-major `a` (`m x k`, read in place) and a
+/// row-major `b` (`k x n`) that is packed one panel at a time right before its row tiles
+/// run, while each tile prefetches into L2 a share of the source rows of the next panel: the
+/// `b` reads, which a few-row product cannot amortise (64 rows: packing W1's kernels first
+/// costs a third of the forward), overlap the arithmetic instead of preceding it. Panels
+/// outer, row tiles inner, `k` in blocks of at most [`KC_STREAM`] steps (each element's sum
+/// runs over `p` in order within a block, the blocks added in order).
+///
+/// # Safety
+/// [`enabled`] is true; `a` (`cs == 1`) and `b` (`cs == 1`) describe readable matrices of
+/// their shapes; `c` holds `m` rows of `n` writable floats, `ldc` apart, not overlapping them.
+#[cfg(target_arch = "x86_64")]
+pub(crate) unsafe fn sgemm_streamed_b(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+) {
+    debug_assert!(a.cs == 1 && b.cs == 1);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(0.0);
+        }
+        return;
+    }
+    let kcb = k.div_ceil(k.div_ceil(KC_STREAM));
+    let panels = n.div_ceil(NR);
+    let tiles = m.div_ceil(MR);
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let need = kcb * NR + 16;
+        if buf.len() < need {
+            buf.resize(need, 0.0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(16);
+        let bp = buf.as_mut_ptr().add(off);
+        let mut p0 = 0;
+        while p0 < k {
+            let kc = kcb.min(k - p0);
+            for q in 0..panels {
+                let nr = NR.min(n - q * NR);
+                pack::pack_b(b, p0, kc, q * NR, nr, bp);
+                // The next panel's source rows: this block's next panel, or the next block's
+                // first one.
+                let (np0, nq) = if q + 1 < panels { (p0, q + 1) } else { (p0 + kc, 0) };
+                let next_rows = if np0 < k { kcb.min(k - np0) } else { 0 };
+                for t in 0..tiles {
+                    let (r0, r1) = (t * MR, ((t + 1) * MR).min(m));
+                    let (f0, f1) = (t * next_rows / tiles, (t + 1) * next_rows / tiles);
+                    let pf = Prefetch {
+                        ptr: b.ptr.add((np0 + f0).min(k.saturating_sub(1)) * b.rs + nq * NR) as *const u8,
+                        stride: b.rs * 4,
+                        rows: (f1 - f0).min(kc / 2),
+                    };
+                    let at = a.ptr.add(r0 * a.rs + p0);
+                    let ct = c.add(r0 * ldc + q * NR);
+                    let old = (p0 > 0).then_some((ct as *const f32, ldc));
+                    macro_rules! by_rows {
+                        ($($r:literal)*) => {
+                            match r1 - r0 {
+                                $($r => tile::<$r, A_ROWS, true>(kc, at, a.rs, bp, ct, ldc, nr, old, pf),)*
+                                _ => unreachable!("a tile has 1 to MR rows"),
+                            }
+                        };
+                    }
+                    by_rows!(1 2 3 4 5 6 7 8 9 10 11 12);
+                }
+            }
+            p0 += kc;
+        }
+    });
+}
+
 /// One left operand of [`sgemm_shared_b`]: `op(a)` with `m` rows, read in place (row-major,
 /// `cs == 1`, or transposed, `rs == 1`), and its output `c` (`m` rows of `n` floats, `ldc`
 /// apart, not overlapping any operand or other output).
@@ -538,9 +645,9 @@ unsafe fn run_tile(
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, layout) {
-                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED>(kc, a, 0, b, c, ldc, nr, old),
-                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS>(kc, a, lda, b, c, ldc, nr, old),
-                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS>(kc, a, lda, b, c, ldc, nr, old),)*
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED, false>(kc, a, 0, b, c, ldc, nr, old, NO_PREFETCH),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };

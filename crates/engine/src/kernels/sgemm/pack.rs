@@ -77,7 +77,19 @@ pub(crate) unsafe fn pack_a(a: View, i0: usize, mc: usize, p0: usize, kc: usize,
 /// # Safety
 /// The block lies inside `b`; `dst` holds `ceil(nc / NR) * kc * NR` floats.
 pub(crate) unsafe fn pack_b(b: View, p0: usize, kc: usize, j0: usize, nc: usize, dst: *mut f32) {
-    for (q, c0) in (0..nc).step_by(NR).enumerate() {
+    let full = nc / NR;
+    let mut first = 0;
+    if b.cs == 1 && full >= 2 && super::pack_b_rows_outer() {
+        // A row-major source walked row by row (every full panel's step `p` from one row):
+        // sequential reads, which the hardware prefetchers follow, where a panel at a time
+        // reads 128 bytes of every row (rows 2 KiB apart for a 512-column kernel).
+        #[cfg(target_arch = "x86_64")]
+        for p in 0..kc {
+            avx512::copy_row_to_panels(b.at(p0 + p, j0), full, kc, dst.add(p * NR));
+        }
+        first = full;
+    }
+    for (q, c0) in (0..nc).step_by(NR).enumerate().skip(first) {
         let cols = NR.min(nc - c0);
         let panel = dst.add(q * kc * NR);
         if b.cs == 1 && cols == NR {
@@ -144,6 +156,20 @@ mod avx512 {
         for p in 0..kc {
             let s = src.add(p * ld);
             let d = dst.add(p * NR);
+            _mm512_storeu_ps(d, _mm512_loadu_ps(s));
+            _mm512_storeu_ps(d.add(16), _mm512_loadu_ps(s.add(16)));
+        }
+    }
+
+    /// `dst[q * kc * NR + j] = src[q * NR + j]` for `q < panels`, `j < NR`: one source row
+    /// into step 0 of `panels` consecutive panels of `kc` steps (`dst` points at the step).
+    ///
+    /// # Safety
+    /// AVX-512F; `panels * NR` source floats and the panels' steps are valid.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn copy_row_to_panels(src: *const f32, panels: usize, kc: usize, dst: *mut f32) {
+        for q in 0..panels {
+            let (s, d) = (src.add(q * NR), dst.add(q * kc * NR));
             _mm512_storeu_ps(d, _mm512_loadu_ps(s));
             _mm512_storeu_ps(d.add(16), _mm512_loadu_ps(s.add(16)));
         }

@@ -248,3 +248,105 @@ fn a_shared_right_operand_gives_each_products_bits() {
         }
     }
 }
+
+#[test]
+fn packing_row_by_row_gives_the_panel_by_panel_bits() {
+    if !can_run("packing_row_by_row_gives_the_panel_by_panel_bits") {
+        return;
+    }
+    // W1's replica forward and kernel gradients (a row-major `op(b)` of 16 full panels),
+    // ragged columns (a last panel packed panel by panel beside full ones), several `k`
+    // blocks, a row stride wider than the shape, a packed `op(a)`, accumulating or not.
+    for (m, n, k, ta, ldb) in [
+        (64, 512, 784, false, 512),
+        (64, 512, 512, false, 512),
+        (64, 10, 512, false, 10),
+        (784, 512, 64, true, 512),
+        (13, 70, 600, false, 75),
+        (7, 64, 5, false, 64),
+        (12, 96, 300, true, 100),
+    ] {
+        let a = values(m * k, 11);
+        let b = values(k * ldb, 12);
+        let av =
+            if ta { View { ptr: a.as_ptr(), rs: 1, cs: m } } else { View { ptr: a.as_ptr(), rs: k, cs: 1 } };
+        let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for acc in [false, true] {
+            let init = values(m * n, 13);
+            let (mut rows, mut panels) = (init.clone(), init);
+            // SAFETY: the views describe the buffers; `c` holds `m * n` floats.
+            unsafe {
+                set_pack_b_rows_outer(Some(true));
+                sgemm(m, n, k, av, bv, rows.as_mut_ptr(), n, acc, 1);
+                set_pack_b_rows_outer(Some(false));
+                sgemm(m, n, k, av, bv, panels.as_mut_ptr(), n, acc, 1);
+                set_pack_b_rows_outer(None);
+            }
+            assert_eq!(bits(&rows), bits(&panels), "{m}x{n}x{k} ta={ta} ldb={ldb} acc={acc}");
+        }
+        // A packed `op(a)` (the transposed `a` packed): the other path through `pack_b`.
+        PACK_AT.set(true);
+        let (mut rows, mut panels) = (vec![0.0; m * n], vec![0.0; m * n]);
+        // SAFETY: as above.
+        unsafe {
+            set_pack_b_rows_outer(Some(true));
+            sgemm(m, n, k, av, bv, rows.as_mut_ptr(), n, false, 1);
+            set_pack_b_rows_outer(Some(false));
+            sgemm(m, n, k, av, bv, panels.as_mut_ptr(), n, false, 1);
+            set_pack_b_rows_outer(None);
+        }
+        PACK_AT.set(false);
+        assert_eq!(bits(&rows), bits(&panels), "packed a, {m}x{n}x{k}");
+    }
+}
+
+#[test]
+fn the_streamed_path_matches_naive_and_sums_in_blocks() {
+    if !can_run("the_streamed_path_matches_naive_and_sums_in_blocks") {
+        return;
+    }
+    // W1's replica forward, the head, ragged rows and columns, several blocks (a last one
+    // shorter), rows of `a` and `b` wider than the shape, `k` 0.
+    for (m, n, k, lda, ldb, ldc) in [
+        (64, 512, 784, 784, 512, 512),
+        (64, 10, 512, 512, 10, 10),
+        (13, 70, 600, 601, 75, 71),
+        (1, 33, 5, 5, 33, 33),
+        (128, 64, 257, 257, 64, 64),
+        (3, 40, 0, 1, 40, 40),
+    ] {
+        let a = values(m * lda.max(1), 21);
+        let b = values(k * ldb, 22);
+        let mut c = values(m * ldc, 23);
+        let init = c.clone();
+        let av = View { ptr: a.as_ptr(), rs: lda, cs: 1 };
+        let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
+        // SAFETY: the views describe the buffers; `c` holds `m` rows of `ldc >= n` floats.
+        unsafe { sgemm_streamed_b(m, n, k, av, bv, c.as_mut_ptr(), ldc) };
+        // The packed path with the same blocks gives the same bits (both sum each block from
+        // zero in order, then add the blocks in order).
+        let blocks = k.div_ceil(KC_STREAM).max(1);
+        let kcb = k.div_ceil(blocks).max(1);
+        let mut want = vec![0.0f32; m * n];
+        for (bi, p0) in (0..k).step_by(kcb).enumerate() {
+            let kc = kcb.min(k - p0);
+            let sub_a = View { ptr: a[p0..].as_ptr(), rs: lda, cs: 1 };
+            let sub_b = View { ptr: b[p0 * ldb..].as_ptr(), rs: ldb, cs: 1 };
+            // SAFETY: the sub-views lie inside the buffers.
+            unsafe { sgemm(m, n, kc, sub_a, sub_b, want.as_mut_ptr(), n, bi > 0, 1) };
+        }
+        for i in 0..m {
+            for j in 0..ldc {
+                let got = c[i * ldc + j];
+                if j >= n {
+                    assert_eq!(got.to_bits(), init[i * ldc + j].to_bits(), "gap column written");
+                    continue;
+                }
+                assert_eq!(got.to_bits(), want[i * n + j].to_bits(), "{m}x{n}x{k} at ({i},{j})");
+                let exact: f64 = (0..k).map(|p| a[i * lda + p] as f64 * b[p * ldb + j] as f64).sum();
+                assert!((got as f64 - exact).abs() <= 1e-6 * (k as f64 + 8.0), "{m}x{n}x{k}: {got} {exact}");
+            }
+        }
+    }
+}
