@@ -676,8 +676,8 @@ pub fn matmul_own(
 }
 
 /// Fewest and most rows of a Dense product on one thread that run on the own GEMM by the
-/// rules of [`dense_forward_matmul`] and [`dense_input_grad_into`]: a data-parallel replica's
-/// share of a batch (W1's 64 of 128) and a whole batch of 128 on one thread. Measured on an
+/// rules of [`dense_forward_matmul`] and [`dense_input_grad_into`]: half a W1 batch (64 of 128,
+/// the part a data-parallel step would give a thread; BENCHMARKS.md "rep18", not merged) and a whole batch of 128 on one thread. Measured on an
 /// Intel Xeon (model 207, one thread, `w1_half_step`, medians of 101-201 rounds,
 /// microseconds crate or own GEMM before / now): 64 rows: forward 64 x 784 x 512 331 / 287,
 /// 64 x 512 x 512 217 / 189, 64 x 512 x 10 18 / 12, input gradient 64 x 512 x 512 227 /
@@ -757,7 +757,7 @@ pub(crate) fn dense_input_grad_into(
 
 /// `c = op(a) @ op(b)` (`m x n`, layouts as in [`matmul`], never accumulating) computed as
 /// its transpose `op(b)^T @ op(a)^T` on the own GEMM on the calling thread, then transposed
-/// into `c`: for few rows (a replica's 64), the large operand `op(b)` (a Dense kernel)
+/// into `c`: for few rows (64, half a W1 batch), the large operand `op(b)` (a Dense kernel)
 /// becomes the left one, which the own GEMM reads in place, so it is neither packed nor (for
 /// `dY @ W^T`) transposed while packing; the small `op(a)` is packed instead. `false` (and
 /// `c` untouched) where the own GEMM is off.
@@ -1146,7 +1146,7 @@ mod tests {
             return;
         }
         let (no, yes) = (Trans::No, Trans::Yes);
-        // W1's replica products at 64 rows (dY W^T: the bits of the own GEMM; the forward
+        // W1's half-batch products at 64 rows (dY W^T: the bits of the own GEMM; the forward
         // X W and a kernel gradient: within rounding), ragged shapes, `k` over one block, `k` 0.
         for (m, n, k, ta, tb) in [
             (64, 512, 512, no, yes),
@@ -1175,14 +1175,14 @@ mod tests {
         }
     }
 
-    /// The Dense rules for one thread (run inside a one-thread pool, as a replica's kernels
-    /// run inside a worker): the forward is within rounding of the crate (its bits for sums
+    /// The Dense rules for one thread (run inside a one-thread pool, as kernels in a
+    /// pool worker run): the forward is within rounding of the crate (its bits for sums
     /// of one block of 256 steps); the input gradient gives [`matmul_into`]'s bits.
     #[test]
     fn the_dense_rules_on_one_thread_give_the_bits_of_the_paths_they_replace() {
         use crate::kernels::fresh::fresh_vec;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
-        // W1's replica and whole-batch shapes, the head, ragged ones, rows outside the rule.
+        // W1's half-batch and whole-batch shapes, the head, ragged ones, rows outside the rule.
         for (m, n, k) in [
             (64, 512, 784),
             (64, 512, 512),

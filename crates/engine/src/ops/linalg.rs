@@ -363,7 +363,7 @@ const DX_COLUMN_BLOCK: usize = 512;
 /// halves of rows. Every element's sum is the one the whole product gives, so the bits do
 /// not change.
 ///
-/// On one thread (or inside a pool worker, as a data-parallel replica runs), 64 to 128 rows
+/// On one thread (`KERAS_NUM_THREADS=1`, or inside a pool worker), 64 to 128 rows
 /// (also each half of rows) run on the own GEMM's streamed path ([`dense_forward_matmul`]):
 /// within rounding of the crate's sums, so for those the bits depend on the thread count.
 fn dense_forward(

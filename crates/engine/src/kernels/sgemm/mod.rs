@@ -87,7 +87,7 @@ pub(crate) fn enabled() -> bool {
 /// Whether [`pack::pack_b`] packs a row-major `op(b)` row by row (every full panel's step
 /// `p` from row `p`: sequential reads, which the hardware prefetchers follow) instead of
 /// panel by panel (128 bytes of every row per panel: rows 2 KiB apart for a 512-column Dense
-/// kernel). The same packed panels either way. Measured on W1's replica half-step (one
+/// kernel). The same packed panels either way. Measured on W1's half-step (one
 /// thread, 64 rows, Intel Xeon model 207): the forward's 64 x 784 x 512 on the own GEMM 318
 /// -> 308 us, 64 x 512 x 512 208 -> 196 us (`w1_half_step`, BENCHMARKS.md "half18").
 const PACK_B_ROWS_OUTER: bool = true;

@@ -254,7 +254,7 @@ fn packing_row_by_row_gives_the_panel_by_panel_bits() {
     if !can_run("packing_row_by_row_gives_the_panel_by_panel_bits") {
         return;
     }
-    // W1's replica forward and kernel gradients (a row-major `op(b)` of 16 full panels),
+    // W1's half-batch forward and kernel gradients (a row-major `op(b)` of 16 full panels),
     // ragged columns (a last panel packed panel by panel beside full ones), several `k`
     // blocks, a row stride wider than the shape, a packed `op(a)`, accumulating or not.
     for (m, n, k, ta, ldb) in [
@@ -306,7 +306,7 @@ fn the_streamed_path_matches_naive_and_sums_in_blocks() {
     if !can_run("the_streamed_path_matches_naive_and_sums_in_blocks") {
         return;
     }
-    // W1's replica forward, the head, ragged rows and columns, several blocks (a last one
+    // W1's half-batch forward, the head, ragged rows and columns, several blocks (a last one
     // shorter), rows of `a` and `b` wider than the shape, `k` 0.
     for (m, n, k, lda, ldb, ldc) in [
         (64, 512, 784, 784, 512, 512),
