@@ -907,6 +907,19 @@ pub fn matmul_packed_b_repeated(
 mod tests {
     use super::*;
 
+    /// The test operands of an `m x k` by `k x n` product (either read transposed as its
+    /// layout says): smooth values with no two rows alike.
+    fn operands(m: usize, n: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
+        let a = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        (a, b)
+    }
+
+    /// The bit patterns of `v`, to compare results exactly.
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
     fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: Trans, b: &[f32], tb: Trans) -> Vec<f32> {
         let mut c = vec![0.0; m * n];
         for i in 0..m {
@@ -948,8 +961,7 @@ mod tests {
         // reading the strided
         // operand directly.
         for (m, n, k) in [(128, 96, 64), (67, 70, 65), (9, 512, 65)] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (a, b) = operands(m, n, k);
             let mut fast = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &a, Trans::No, &b, Trans::Yes, &mut fast, false);
             let mut strided = vec![0.0; m * n];
@@ -980,8 +992,7 @@ mod tests {
         }
         // Shapes of every split: columns (n >= m), rows, serial, ragged edges.
         for (m, n, k) in [(128, 512, 784), (300, 40, 70), (7, 9, 5), (67, 70, 65), (1, 33, 300)] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (a, b) = operands(m, n, k);
             for ta in [Trans::No, Trans::Yes] {
                 for tb in [Trans::No, Trans::Yes] {
                     let want = naive(m, n, k, &a, ta, &b, tb);
@@ -1021,12 +1032,10 @@ mod tests {
             (37, 70, 600, no, yes),
             (3, 5, 0, yes, no),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (a, b) = operands(m, n, k);
             let got = fresh_vec(m * n, |out| matmul_into((m, n, k), (&a, ta), (&b, tb), out));
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &a, ta, &b, tb, &mut want, false);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             if own_gives_crate_bits(k, ta) || !crate::kernels::sgemm::enabled() {
                 assert_eq!(bits(&got), bits(&want), "{m}x{n}x{k} {ta:?} {tb:?}");
             } else {
@@ -1062,7 +1071,6 @@ mod tests {
             forced(true, || matmul_strided(m, n, k, &a, a_rs, &b, &mut own, c_rs));
             let mut crate_ = own.clone();
             forced(false, || matmul_strided(m, n, k, &a, a_rs, &b, &mut crate_, c_rs));
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&own), bits(&crate_), "strided {m}x{n}x{k}");
             // The kernel gradient: c += a^T b with `k` tiles, a (k x m) and b (k x n) strided.
             let (a_rs, b_rs) = (36 * m, 36 * n);
@@ -1099,8 +1107,7 @@ mod tests {
             (13, 9, 5, no, no),
             (5, 7, 0, yes, no),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (a, b) = operands(m, n, k);
             // The rule, the own GEMM wherever it is enabled, the crate.
             for force in [None, Some(true), Some(false)] {
                 let mut want = vec![0.5; m * n];
@@ -1122,7 +1129,6 @@ mod tests {
                 };
                 matmul_then((m, n, k), (&a, ta), (&b, tb), &mut got, &then, Some(&tile));
                 FORCE_SGEMM.set(None);
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 let negated: Vec<f32> = want.iter().map(|x| -x).collect();
                 assert_eq!(bits(&got), bits(&negated), "{m}x{n}x{k} {ta:?} {tb:?} {force:?}");
                 assert!(
@@ -1158,13 +1164,11 @@ mod tests {
             (30, 20, 9, yes, no),
             (5, 3, 0, no, yes),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (a, b) = operands(m, n, k);
             let mut got = vec![f32::NAN; m * n];
             assert!(matmul_own_transposed(m, n, k, &a, ta, &b, tb, &mut got));
             let mut own = vec![0.0; m * n];
             assert!(matmul_own(m, n, k, &a, ta, &b, tb, &mut own, false));
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             if ta == no && tb == yes && k <= super::super::sgemm::single_block_steps(true) {
                 assert_eq!(bits(&got), bits(&own), "{m}x{n}x{k}");
             }
@@ -1192,8 +1196,7 @@ mod tests {
             (65, 33, 7),
             (32, 64, 64),
         ] {
-            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (x, w) = operands(m, n, k);
             let dy: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.23).sin()).collect();
             let (fwd, dx) = pool.install(|| {
                 assert!(crate::parallel::in_worker());
@@ -1203,7 +1206,6 @@ mod tests {
             });
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             if !(DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m) || k <= 256 {
                 // The crate's path, or one block of sums each way.
                 assert_eq!(bits(&fwd), bits(&want), "forward {m}x{n}x{k}");
@@ -1222,8 +1224,7 @@ mod tests {
     #[test]
     fn all_transpose_combinations_match_naive() {
         let (m, n, k) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let (a, b) = operands(m, n, k);
         for ta in [Trans::No, Trans::Yes] {
             for tb in [Trans::No, Trans::Yes] {
                 let want = naive(m, n, k, &a, ta, &b, tb);

@@ -113,6 +113,20 @@ thread_local! {
     static BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` on this thread's packing buffer ([`BUF`]), grown to at least `need` floats
+/// (callers add 16 for the alignment), from its first 64-byte aligned float: full-line loads
+/// in the microkernel.
+fn with_buffer<R>(need: usize, f: impl FnOnce(*mut f32) -> R) -> R {
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < need {
+            buf.resize(need, 0.0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(16).min(buf.len());
+        f(buf[off..].as_mut_ptr())
+    })
+}
+
 /// The output matrix shared by the threads, each writing its own disjoint block.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
@@ -294,14 +308,7 @@ unsafe fn block(
     let b_in_place = b.cs == 1 && b.rs == NR && nc == NR && k <= KC_MAX;
     let b_len = if b_in_place { 0 } else { bpanels * kcb * NR };
     let need = b_len + if direct { 0 } else { mcb * kcb } + 16;
-    BUF.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        if buf.len() < need {
-            buf.resize(need, 0.0);
-        }
-        // 64-byte aligned start: full-line loads in the microkernel.
-        let off = buf.as_ptr().align_offset(64).min(16);
-        let bp = buf.as_mut_ptr().add(off);
+    with_buffer(need, |bp| {
         let ap = bp.add(b_len);
         let mut p0 = 0;
         while p0 < k {
@@ -427,14 +434,7 @@ pub(crate) unsafe fn sgemm_streamed_b(
     let kcb = k.div_ceil(k.div_ceil(KC_STREAM));
     let panels = n.div_ceil(NR);
     let tiles = m.div_ceil(MR);
-    BUF.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        let need = kcb * NR + 16;
-        if buf.len() < need {
-            buf.resize(need, 0.0);
-        }
-        let off = buf.as_ptr().align_offset(64).min(16);
-        let bp = buf.as_mut_ptr().add(off);
+    with_buffer(kcb * NR + 16, |bp| {
         let mut p0 = 0;
         while p0 < k {
             let kc = kcb.min(k - p0);
@@ -558,13 +558,7 @@ unsafe fn block_shared(lefts: &[Left], j0: usize, j1: usize, k: usize, kcb: usiz
     }
     let bpanels = nc.div_ceil(NR);
     let need = bpanels * kcb * NR + 16;
-    BUF.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        if buf.len() < need {
-            buf.resize(need, 0.0);
-        }
-        let off = buf.as_ptr().align_offset(64).min(16);
-        let bp = buf.as_mut_ptr().add(off);
+    with_buffer(need, |bp| {
         let mut p0 = 0;
         while p0 < k {
             let kc = kcb.min(k - p0);
