@@ -17,20 +17,6 @@
 //! with `m` replaced by a zero of its sign, and those still decaying are emulated in integer
 //! units of `2^-149`: the same bits without a subnormal operand (see [`block_lane`]).
 //!
-//! The square root without the divider: the loop was bound by `vsqrtps` and `vdivps`, which
-//! share the core's one divide/square-root unit (about 20 cycles per 16 elements on an Intel
-//! Xeon, BENCHMARKS.md "mlp17"), while its other operations issue on two ports. On AVX-512
-//! CPUs plain Adam and AdamW (`fast::sweep`) take `sqrt(v)` on the FMA units instead
-//! (`kernels::sqrt_fma`: `vrsqrt14ps`, one Newton step, a residual correction),
-//! which gives `vsqrtps`'s bits for every float of its domain `[2^-100, f32::MAX]`: sqrt is
-//! unary, and a test compares the two for every float of that domain. The division stays on
-//! the divider, which then runs one instruction per 16 elements instead of two (a division
-//! on the FMA units too, Markstein's correctly rounded quotient, would cost about 12 more
-//! FMA-port instructions per 16 elements and leave the FMA ports the bottleneck: see
-//! BENCHMARKS.md "adam19"). Vectors with a lane outside the domain, or a dead momentum, run
-//! the multiversioned loop. AMSGrad, other CPUs and `KERAS_ADAM_HW_SQRT=1` run it throughout
-//! ([`adam_update_divider`]); the results are the same bits either way.
-//!
 //! ```
 //! use keras_engine::kernels::adam::{adam_update, AdamStep};
 //! let h = AdamStep::new(0.001, 0.9, 0.999, 1e-7, 0, None);
@@ -41,7 +27,6 @@
 //! ```
 
 use crate::kernels::simd::multiversion;
-use std::sync::OnceLock;
 
 /// The per-step constants of one Adam update, in float32 as Keras computes them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -94,68 +79,7 @@ pub fn adam_update(
         "adam_update: a slice shorter than the variable"
     );
     let c = Consts::new(h);
-    #[cfg(target_arch = "x86_64")]
-    if v_hat.is_none() && fma_sqrt() {
-        let (g, m, v) = (&grad[..n], &mut m[..n], &mut v[..n]);
-        // SAFETY: `fma_sqrt` checked at run time that this CPU has AVX-512 F/DQ.
-        unsafe {
-            match h.decay {
-                None => fast::sweep::<false>(var, g, m, v, 0.0, 0.0, &c),
-                Some((wd, lr)) => fast::sweep::<true>(var, g, m, v, wd, lr, &c),
-            }
-        }
-        return;
-    }
-    divider(var, &grad[..n], &mut m[..n], &mut v[..n], v_hat, &c, h.decay);
-}
-
-/// [`adam_update`] with every square root on the divider (`vsqrtps`), the multiversioned loop:
-/// the kernel on CPUs without AVX-512, for AMSGrad and under `KERAS_ADAM_HW_SQRT=1`, and the
-/// reference the FMA square root is measured and tested against. Same bits as
-/// [`adam_update`].
-///
-/// # Panics
-/// If a slice is shorter than `var` (a caller bug).
-pub fn adam_update_divider(
-    var: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_hat: Option<&mut [f32]>,
-    h: &AdamStep,
-) {
-    let n = var.len();
-    assert!(
-        grad.len() >= n && m.len() >= n && v.len() >= n,
-        "adam_update: a slice shorter than the variable"
-    );
-    divider(var, &grad[..n], &mut m[..n], &mut v[..n], v_hat, &Consts::new(h), h.decay);
-}
-
-/// Whether [`adam_update`] takes its square roots on the FMA units ([`fast::sweep`]): this CPU
-/// has AVX-512 (and `KERAS_ISA` does not cap it below), and `KERAS_ADAM_HW_SQRT=1` (read once,
-/// here; for measuring) does not ask for `vsqrtps`.
-fn fma_sqrt() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        crate::kernels::simd::isa() == crate::kernels::simd::Isa::Avx512
-            && std::env::var("KERAS_ADAM_HW_SQRT").as_deref() != Ok("1")
-    })
-}
-
-/// The multiversioned loops (slices of one length).
-fn divider(
-    var: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    v_hat: Option<&mut [f32]>,
-    c: &Consts,
-    decay: Option<(f32, f32)>,
-) {
-    let n = var.len();
-    let c = *c;
-    match (v_hat, decay) {
+    match (v_hat, h.decay) {
         (None, None) => plain(var, &grad[..n], &mut m[..n], &mut v[..n], &c),
         (None, Some((wd, lr))) => decayed(var, &grad[..n], &mut m[..n], &mut v[..n], wd, lr, &c),
         (Some(vh), decay) => {
@@ -203,7 +127,6 @@ const TWO23: f32 = 8_388_608.0;
 const BLOCK: usize = 64;
 
 /// The loop's constants.
-#[derive(Clone, Copy)]
 struct Consts {
     b1: f32,
     b2: f32,
@@ -214,12 +137,6 @@ struct Consts {
     /// Whether decaying subnormal momenta may be emulated: `0 <= 1 - beta_1 <= 1` and
     /// `0 <= alpha <= 1` keep every product of [`block_lane`] below `2^23` units and every sign known.
     emulate: bool,
-    /// Whether `RN(sqrt(v) + epsilon)` is `epsilon` for every `v` in `[+0, 2^-100)`, below the
-    /// FMA square root's domain ([`sqrt_fma::LO_BITS`](crate::kernels::sqrt_fma::LO_BITS)):
-    /// `epsilon` is finite and nonzero and the largest such `v` gives it (the sum is monotone
-    /// in `v`). Then [`fast::sweep`] takes those lanes' denominator as `epsilon` (the zero
-    /// velocities of weights whose gradient is always zero, such as MNIST's border pixels).
-    small_is_eps: bool,
 }
 
 impl Consts {
@@ -232,11 +149,6 @@ impl Consts {
             eps: h.epsilon,
             t: stuck_limit(h),
             emulate: unit(h.one_minus_beta_1) && unit(h.alpha),
-            small_is_eps: {
-                let below = f32::from_bits(crate::kernels::sqrt_fma::LO_BITS - 1);
-                let eps = h.epsilon;
-                eps.is_finite() && eps != 0.0 && (below.sqrt() + eps).to_bits() == eps.to_bits()
-            },
         }
     }
 }
@@ -422,85 +334,6 @@ multiversion! {
     }
 }
 
-/// Adam with the square root on the FMA units (AVX-512F, [`crate::kernels::sqrt_fma`]) and the
-/// division still on the divider: the divider then runs one instruction per 16 elements
-/// instead of two (the loop was bound by it), and the other operations are Keras's, in its
-/// order, so every result has the multiversioned loop's bits. Vectors of 16 that need more
-/// care run that loop ([`divider`]) instead, on their 16 elements: a dead momentum ([`dead`]:
-/// subnormal `m`, zero gradient), or a new `v` outside the FMA square root's domain (negative,
-/// infinite, NaN, or below `2^-100` unless [`Consts::small_is_eps`]). So does the tail.
-#[cfg(target_arch = "x86_64")]
-mod fast {
-    use super::{divider, Consts};
-    use crate::kernels::sqrt_fma::{sqrt16, HI_BITS, LO_BITS};
-    use std::arch::x86_64::*;
-
-    /// The plain (`DECAY` false) or decayed update of slices of one length.
-    #[target_feature(enable = "avx512f,avx512dq")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn sweep<const DECAY: bool>(
-        w: &mut [f32],
-        g: &[f32],
-        m: &mut [f32],
-        v: &mut [f32],
-        wd: f32,
-        lr: f32,
-        c: &Consts,
-    ) {
-        let n = w.len();
-        assert!(g.len() == n && m.len() == n && v.len() == n);
-        let (b1, b2) = (_mm512_set1_ps(c.b1), _mm512_set1_ps(c.b2));
-        let (alpha, eps) = (_mm512_set1_ps(c.alpha), _mm512_set1_ps(c.eps));
-        let (wd_v, lr_v) = (_mm512_set1_ps(wd), _mm512_set1_ps(lr));
-        let (lo, hi) = (_mm512_set1_epi32(LO_BITS as i32), _mm512_set1_epi32(HI_BITS as i32));
-        let slow = |w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
-            divider(w, g, m, v, None, c, DECAY.then_some((wd, lr)))
-        };
-        let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: `i + 16 <= n` elements in each slice.
-            let (gi, mi) =
-                unsafe { (_mm512_loadu_ps(g.as_ptr().add(i)), _mm512_loadu_ps(m.as_ptr().add(i))) };
-            // A dead momentum (zero gradient, subnormal `m`): before any float operation on it.
-            let dead = _mm512_mask_fpclass_ps_mask::<0x20>(_mm512_fpclass_ps_mask::<0x06>(gi), mi);
-            if dead != 0 {
-                let r = i..i + 16;
-                slow(&mut w[r.clone()], &g[r.clone()], &mut m[r.clone()], &mut v[r]);
-                i += 16;
-                continue;
-            }
-            // SAFETY: as above.
-            let (wi, vi) =
-                unsafe { (_mm512_loadu_ps(w.as_ptr().add(i)), _mm512_loadu_ps(v.as_ptr().add(i))) };
-            let mi = _mm512_add_ps(mi, _mm512_mul_ps(_mm512_sub_ps(gi, mi), b1));
-            let vi = _mm512_add_ps(vi, _mm512_mul_ps(_mm512_sub_ps(_mm512_mul_ps(gi, gi), vi), b2));
-            let bits = _mm512_castps_si512(vi);
-            let small = _mm512_cmplt_epu32_mask(bits, lo);
-            let outside = _mm512_cmpgt_epu32_mask(bits, hi) | if c.small_is_eps { 0 } else { small };
-            if outside != 0 {
-                let r = i..i + 16;
-                slow(&mut w[r.clone()], &g[r.clone()], &mut m[r.clone()], &mut v[r]);
-                i += 16;
-                continue;
-            }
-            // `sqrt(v) + epsilon`, and `epsilon` itself where `v < 2^-100` (`small_is_eps`).
-            let den = _mm512_mask_add_ps(eps, !small, sqrt16(vi), eps);
-            let step = _mm512_div_ps(_mm512_mul_ps(mi, alpha), den);
-            let x = if DECAY { _mm512_sub_ps(wi, _mm512_mul_ps(_mm512_mul_ps(wi, wd_v), lr_v)) } else { wi };
-            // SAFETY: as above.
-            unsafe {
-                _mm512_storeu_ps(w.as_mut_ptr().add(i), _mm512_sub_ps(x, step));
-                _mm512_storeu_ps(m.as_mut_ptr().add(i), mi);
-                _mm512_storeu_ps(v.as_mut_ptr().add(i), vi);
-            }
-            i += 16;
-        }
-        if i < n {
-            slow(&mut w[i..], &g[i..], &mut m[i..], &mut v[i..]);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,126 +458,6 @@ mod tests {
                 assert_eq!(bits(&m1), bits(&m2), "m {case}");
                 assert_eq!(bits(&v1), bits(&v2), "v {case}");
                 assert_eq!(bits(&vh1), bits(&vh2), "v_hat {case}");
-            }
-        }
-    }
-
-    /// xorshift64*: the tests' random bits.
-    struct Bits(u64);
-    impl Bits {
-        fn next(&mut self) -> u32 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
-        }
-        /// A float of random sign and mantissa with a binary exponent in `[lo, hi]`.
-        fn float(&mut self, lo: i32, hi: i32) -> f32 {
-            let e = lo + (self.next() % (hi - lo + 1) as u32) as i32;
-            let bits = (self.next() & 0x807f_ffff) | (((e + 127) as u32) << 23);
-            f32::from_bits(bits)
-        }
-    }
-
-    /// `adam_update` (the FMA square root where this CPU has AVX-512) against
-    /// `adam_update_divider` (`vsqrtps`) and the scalar formula, bit for bit, on random states
-    /// over the exponent ranges Adam sees and on lanes built to leave the FMA square root's
-    /// domain: velocities about `2^-100`, zero, subnormal, negative, infinite and NaN; NaN and
-    /// infinite gradients; dead momenta; `epsilon` of 0, tiny, Keras's and large; odd lengths.
-    #[test]
-    fn the_fma_square_root_kernel_gives_the_divider_loops_bits_on_random_and_adversarial_states() {
-        let mut r = Bits(0x9e37_79b9_7f4a_7c15);
-        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let specials = [
-            0.0f32,
-            -0.0,
-            f32::from_bits(1),
-            f32::from_bits(0x0040_0000),
-            f32::MIN_POSITIVE,
-            2f32.powi(-100),
-            f32::from_bits((27 << 23) - 1),
-            f32::from_bits((27 << 23) + 1),
-            -1.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-            f32::MAX,
-        ];
-        let mut lanes = 0usize;
-        for case in 0..96 {
-            let n = [1usize, 15, 16, 17, 64, 1000, 4099][case % 7];
-            let eps = [1e-7f32, 0.0, 1e-30, 1.0, 1e-7, -1e-7, 1e-7, 3e-4][case % 8];
-            let decay = [None, Some(0.004f32), None, Some(-2.5)][case % 4];
-            let lr = [0.001f32, 0.1, 1e-6, 3.0][(case / 4) % 4];
-            let h = AdamStep::new(lr, 0.9, 0.999, f64::from(eps), (case as u64 * 37) % 5000, decay);
-            // Exponent ranges: ordinary training values, then wide ones.
-            let (glo, ghi, vlo, vhi) = match case % 3 {
-                0 => (-20, 0, -40, -1),
-                1 => (-70, 20, -126, 127),
-                _ => (-60, -40, -110, -90),
-            };
-            let mut g: Vec<f32> = (0..n).map(|_| r.float(glo, ghi)).collect();
-            let mut m: Vec<f32> = (0..n).map(|_| r.float(glo, ghi)).collect();
-            let mut v: Vec<f32> = (0..n).map(|_| r.float(vlo, vhi).abs()).collect();
-            let w: Vec<f32> = (0..n).map(|_| r.float(-30, 5)).collect();
-            // Special lanes, a few per case (some vectors keep the FMA path throughout).
-            if case % 2 == 1 {
-                for _ in 0..(n / 50).max(1) {
-                    let i = r.next() as usize % n;
-                    let x = specials[r.next() as usize % specials.len()];
-                    match r.next() % 4 {
-                        0 => v[i] = x,
-                        1 => g[i] = x,
-                        2 => {
-                            (g[i], m[i]) = (0.0, f32::from_bits((r.next() % 5000) | (r.next() & 0x8000_0000)));
-                        }
-                        _ => m[i] = x,
-                    }
-                }
-            }
-            let (mut w1, mut m1, mut v1) = (w.clone(), m.clone(), v.clone());
-            let (mut w2, mut m2, mut v2) = (w.clone(), m.clone(), v.clone());
-            let (mut w3, mut m3, mut v3) = (w, m, v);
-            for _ in 0..2 {
-                adam_update(&mut w1, &g, &mut m1, &mut v1, None, &h);
-                adam_update_divider(&mut w2, &g, &mut m2, &mut v2, None, &h);
-                reference(&mut w3, &g, &mut m3, &mut v3, None, &h);
-            }
-            let what = format!("case {case}: n={n} eps={eps} decay={decay:?} lr={lr}");
-            assert_eq!(bits(&w1), bits(&w2), "var, {what}");
-            assert_eq!(bits(&m1), bits(&m2), "m, {what}");
-            assert_eq!(bits(&v1), bits(&v2), "v, {what}");
-            assert_eq!(bits(&w1), bits(&w3), "var against the formula, {what}");
-            lanes += n;
-        }
-        assert!(lanes > 20_000);
-    }
-
-    /// Velocities that run to the edges of the FMA square root's domain in one update, with
-    /// `epsilon` of both kinds (`small_is_eps` true and false), every lane of a vector in turn.
-    #[test]
-    fn velocities_about_two_to_the_minus_100_and_zero_give_the_divider_loops_bits() {
-        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let lo = 27u32 << 23;
-        for eps in [1e-7f32, 0.0, 1e-35, 2f32.powi(-25)] {
-            let h = AdamStep::new(0.001, 0.9, 0.999, f64::from(eps), 10, None);
-            let c = Consts::new(&h);
-            assert_eq!(c.small_is_eps, eps == 1e-7 || eps == 2f32.powi(-25), "eps {eps}");
-            for base in [lo - 40, lo - 1, lo, lo + 3, 0, 0x8000_0000] {
-                let n = 48;
-                let v: Vec<f32> = (0..n).map(|i| f32::from_bits(base.wrapping_add(i as u32))).collect();
-                let g = vec![0.0f32; n];
-                let m: Vec<f32> =
-                    (0..n).map(|i| if i % 3 == 0 { 0.0 } else { 1e-3 * (i as f32 - 20.0) }).collect();
-                let w: Vec<f32> =
-                    (0..n).map(|i| if i % 5 == 0 { -0.0 } else { 0.5 - i as f32 * 0.01 }).collect();
-                let (mut w1, mut m1, mut v1) = (w.clone(), m.clone(), v.clone());
-                let (mut w2, mut m2, mut v2) = (w, m, v);
-                adam_update(&mut w1, &g, &mut m1, &mut v1, None, &h);
-                adam_update_divider(&mut w2, &g, &mut m2, &mut v2, None, &h);
-                assert_eq!(bits(&w1), bits(&w2), "eps {eps} base {base:#x}");
-                assert_eq!(bits(&m1), bits(&m2));
-                assert_eq!(bits(&v1), bits(&v2));
             }
         }
     }

@@ -14,7 +14,6 @@
 //! - `row_grad`: The dense gradient of a row gather, in a buffer kept for the next step
 //! - `sgemm`: The engine's own f32 GEMM (AVX-512 microkernel), used by `matmul` where it wins
 //! - `simd`: Run-time CPU dispatch (baseline, AVX2, AVX-512) for the engine's own loops
-//! - `sqrt_fma`: Correctly rounded float32 square roots on the FMA units (AVX-512F), verified exhaustively
 //! - `transpose`: Cache-blocked transpose of a row-major f32 matrix
 //! - `winograd`: Winograd F(4x4, 3x3) for 3x3, stride-1 convolutions
 
@@ -31,6 +30,5 @@ pub(crate) mod relu_bias_grad;
 pub mod row_grad;
 pub(crate) mod sgemm;
 pub mod simd;
-pub(crate) mod sqrt_fma;
 pub mod transpose;
 pub mod winograd;
