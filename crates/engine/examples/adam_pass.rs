@@ -1,18 +1,22 @@
-//! Times one Adam step over W2's variables (the optimizer's parallel pass: pieces of 32768
-//! elements over the engine's threads) beside the kernel before subnormal momenta were
+//! Times one Adam step over W1's or W2's variables (the optimizer's parallel pass: pieces of
+//! 32768 elements over the engine's threads) beside the kernel before subnormal momenta were
 //! handled and a pass with the same memory traffic and no float arithmetic (read `w`, `g`,
 //! `m`, `v`, write `w`, `m`, `v`): how close Adam runs to the bandwidth the machine gives at
-//! the moment. Each kernel steps its own copy of the state, in turn.
+//! the moment. Each kernel steps its own copy of the state, in turn, the order rotating from
+//! round to round.
 //!
 //! `cargo run --release -p keras-engine --example adam_pass [-- REPS]`; the thread count comes
-//! from `KERAS_NUM_THREADS`. Prints the median milliseconds of REPS alternating runs of each.
+//! from `KERAS_NUM_THREADS`, the variables from `ADAM_SIZES=w1|w2` (default w2). Prints the
+//! median milliseconds of REPS rounds of each.
 
 use keras_engine::kernels::adam::{adam_update, AdamStep};
 use rayon::prelude::*;
 use std::time::Instant;
 
 /// W2's variables (conv1, conv2, dense, head: kernels and biases), in elements.
-const SIZES: [usize; 8] = [288, 32, 18_432, 64, 1_605_632, 128, 1_280, 10];
+const W2: [usize; 8] = [288, 32, 18_432, 64, 1_605_632, 128, 1_280, 10];
+/// W1's variables (three Dense layers: kernels and biases), in elements.
+const W1: [usize; 6] = [401_408, 512, 262_144, 512, 5_120, 10];
 const CHUNK: usize = 1 << 15;
 
 /// One pass over a piece: `(w, g, m, v)`.
@@ -74,11 +78,12 @@ fn previous(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &AdamStep
 fn main() {
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(51);
     let threads = keras_engine::parallel::num_threads();
+    let sizes: &[usize] = if std::env::var("ADAM_SIZES").as_deref() == Ok("w1") { &W1 } else { &W2 };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
     // Two sets, used in turn, so that one step's pass does not find the last one's in L2.
     let mut sets: Vec<Vec<Var>> = (0..2)
         .map(|s| {
-            SIZES
+            sizes
                 .iter()
                 .map(|&n| Var {
                     w: values(n, 1.0 + s as f32),
@@ -108,6 +113,7 @@ fn main() {
             b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
         };
         let (m, v) = (read("dense_kernel_momentum"), read("dense_kernel_velocity"));
+        assert_eq!(sizes.len(), W2.len(), "ADAM_STATE: W2's variables only");
         for x in sets.iter_mut().map(|s| &mut s[4]) {
             assert_eq!(m.len(), x.m.len(), "ADAM_STATE: not W2's Dense kernel");
             x.m.copy_from_slice(&m);
@@ -143,7 +149,9 @@ fn main() {
     let mut times = vec![Vec::new(); 3];
     pool.install(|| {
         for r in 0..reps + 1 {
-            for (k, f) in [(0, &adam as &Pass<'_>), (1, &traffic), (2, &before)] {
+            let mut order = [(0, &adam as &Pass<'_>), (1, &traffic), (2, &before)];
+            order.rotate_left(r % 3);
+            for (k, f) in order {
                 let t = Instant::now();
                 pass(&mut sets[k], f);
                 if r > 0 {
@@ -156,10 +164,11 @@ fn main() {
     tb.sort_by(f64::total_cmp);
     ta.sort_by(f64::total_cmp);
     tt.sort_by(f64::total_cmp);
-    let bytes = SIZES.iter().sum::<usize>() as f64 * 28.0;
+    let bytes = sizes.iter().sum::<usize>() as f64 * 28.0;
     let med = |t: &[f64]| t[t.len() / 2];
     println!(
-        "threads {threads}: adam {:.3} ms ({:.1} GB/s), previous kernel {:.3} ms, same traffic {:.3} ms ({:.1} GB/s)",
+        "threads {threads}, {} elements: adam {:.3} ms ({:.1} GB/s), previous kernel {:.3} ms, same traffic {:.3} ms ({:.1} GB/s)",
+        sizes.iter().sum::<usize>(),
         med(ta),
         bytes / med(ta) / 1e6,
         med(tb),
