@@ -32,6 +32,20 @@ pub(crate) struct Prefetch {
 /// No prefetches.
 pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), stride: 0, rows: 0 };
 
+/// What [`tile`] does to each finished sum before storing it (after adding `old`): adds
+/// `bias[j]` (one value per column of the tile; none when null), then, with `relu`, takes
+/// `max(x, 0)` (0 for NaN and -0, as [`crate::ops::Unary::Relu`] gives). A Dense layer's
+/// bias and relu epilogue done on the registers instead of a pass over the output: the same
+/// two roundings in the same order as that pass, so the same bits.
+#[derive(Clone, Copy)]
+pub(crate) struct Post {
+    pub bias: *const f32,
+    pub relu: bool,
+}
+
+/// Sums stored as they are.
+pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
+
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
 ///
 /// `A` says where `op_a(i, p)` is: [`A_PACKED`], a packed micro-panel, `a[p * MR + i]` (`kc`
@@ -41,13 +55,14 @@ pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), strid
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
 /// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
 /// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
-/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. With `PF`, it
-/// also prefetches `pf`'s lines into L2 (see [`Prefetch`]); prefetches never fault.
+/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. Then `post`
+/// (see [`Post`]). With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]);
+/// prefetches never fault.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
 /// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each, and those of
-/// `old` as many readable ones.
+/// `old` as many readable ones; a non-null `post.bias` holds `nr` readable floats.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
@@ -61,6 +76,7 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     nr: usize,
     old: Option<(*const f32, usize)>,
     pf: Prefetch,
+    post: Post,
 ) {
     let mut acc = [[_mm512_setzero_ps(); 2]; M];
     let mut b = b;
@@ -93,6 +109,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     } else {
         0
     };
+    let bias = (!post.bias.is_null())
+        .then(|| (_mm512_maskz_loadu_ps(m0, post.bias), _mm512_maskz_loadu_ps(m1, post.bias.add(16))));
+    let zero = _mm512_setzero_ps();
     for i in 0..M {
         let row = c.add(i * ldc);
         let (mut x0, mut x1) = (acc[i][0], acc[i][1]);
@@ -100,6 +119,15 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             let orow = o.add(i * ldo);
             x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, orow), x0);
             x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, orow.add(16)), x1);
+        }
+        if let Some((b0, b1)) = bias {
+            x0 = _mm512_add_ps(x0, b0);
+            x1 = _mm512_add_ps(x1, b1);
+        }
+        if post.relu {
+            // `max(x, 0)` returns its second operand, 0, for NaN and for either zero.
+            x0 = _mm512_max_ps(x0, zero);
+            x1 = _mm512_max_ps(x1, zero);
         }
         _mm512_mask_storeu_ps(row, m0, x0);
         _mm512_mask_storeu_ps(row.add(16), m1, x1);
