@@ -916,6 +916,32 @@ pub fn matmul_streamed(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &m
     true
 }
 
+/// Columns `j0..j1` of `c = a @ b` (row-major `m x k` by `k x n`, `c` `m x n`) on the
+/// calling thread on the Dense forward's streamed path ([`dense_forward_streamed`], no bias
+/// or activation), whatever the rule says: for timing one thread's half of the two-thread
+/// forward (`w1_fwd_split`). `false` (and `c` untouched) where the own GEMM is off.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says or `j0 <= j1 <= n` does not hold.
+#[doc(hidden)]
+pub fn matmul_streamed_columns(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    (j0, j1): (usize, usize),
+) -> bool {
+    use super::sgemm::{mode, Mode};
+    assert!(c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off || !cfg!(target_arch = "x86_64") {
+        return false;
+    }
+    // SAFETY: `c` holds `m * n` floats (asserted), the own GEMM is on; the function checks
+    // the operands and the column range.
+    unsafe { dense_forward_streamed((m, n, k), a, b, c.as_mut_ptr(), (j0, j1), (None, false)) };
+    true
+}
+
 /// Overrides the order in which the own GEMM packs a row-major right operand on the calling
 /// thread (`Some(true)`: row by row, `Some(false)`: panel by panel, `None`: the engine's
 /// choice), for timing the two (`w1_half_step`). The packed panels, and so the results, are
