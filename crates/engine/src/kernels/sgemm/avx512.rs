@@ -78,6 +78,35 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     pf: Prefetch,
     post: Post,
 ) {
+    if nr <= 16 {
+        // One vector a row (a head of at most 16 units, or a panel's last columns): half the
+        // multiply-adds of a full tile, each lane's the same.
+        tile_v::<M, A, PF, 1>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+    } else {
+        tile_v::<M, A, PF, 2>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+    }
+}
+
+/// [`tile`] on the first `V` (1 or 2) vectors of each row of the tile (`nr <= 16 * V`).
+///
+/// # Safety
+/// As [`tile`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#[inline]
+unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nr: usize,
+    old: Option<(*const f32, usize)>,
+    pf: Prefetch,
+    post: Post,
+) {
     let mut acc = [[_mm512_setzero_ps(); 2]; M];
     let mut b = b;
     for p in 0..kc {
@@ -88,7 +117,7 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             _mm_prefetch::<_MM_HINT_T1>(pf.ptr.wrapping_add((p >> 1) * pf.stride + (p & 1) * 64) as *const i8);
         }
         let b0 = _mm512_loadu_ps(b);
-        let b1 = _mm512_loadu_ps(b.add(16));
+        let b1 = if V == 2 { _mm512_loadu_ps(b.add(16)) } else { b0 };
         for i in 0..M {
             let x = match A {
                 A_ROWS => a.add(i * lda + p),
@@ -97,7 +126,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             };
             let av = _mm512_set1_ps(*x);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            if V == 2 {
+                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
         }
         b = b.add(NR);
     }
@@ -130,6 +161,8 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             x1 = _mm512_max_ps(x1, zero);
         }
         _mm512_mask_storeu_ps(row, m0, x0);
-        _mm512_mask_storeu_ps(row.add(16), m1, x1);
+        if V == 2 {
+            _mm512_mask_storeu_ps(row.add(16), m1, x1);
+        }
     }
 }
