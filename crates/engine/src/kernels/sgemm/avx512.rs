@@ -55,8 +55,8 @@ pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
 /// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
 /// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
-/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. Then `post`
-/// (see [`Post`]). With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]);
+/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. Then, with
+/// `POST`, `post` (see [`Post`]; without it `post` is ignored, and no code runs for it). With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]);
 /// prefetches never fault.
 ///
 /// # Safety
@@ -66,7 +66,7 @@ pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
+pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool, const POST: bool>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -81,9 +81,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     if nr <= 16 {
         // One vector a row (a head of at most 16 units, or a panel's last columns): half the
         // multiply-adds of a full tile, each lane's the same.
-        tile_v::<M, A, PF, 1>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+        tile_v::<M, A, PF, POST, 1>(kc, a, lda, b, c, ldc, nr, old, pf, post)
     } else {
-        tile_v::<M, A, PF, 2>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+        tile_v::<M, A, PF, POST, 2>(kc, a, lda, b, c, ldc, nr, old, pf, post)
     }
 }
 
@@ -95,7 +95,7 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 #[inline]
-unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const V: usize>(
+unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const POST: bool, const V: usize>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -140,7 +140,7 @@ unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const V: usize>(
     } else {
         0
     };
-    let bias = (!post.bias.is_null())
+    let bias = (POST && !post.bias.is_null())
         .then(|| (_mm512_maskz_loadu_ps(m0, post.bias), _mm512_maskz_loadu_ps(m1, post.bias.add(16))));
     let zero = _mm512_setzero_ps();
     for i in 0..M {
@@ -155,7 +155,7 @@ unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const V: usize>(
             x0 = _mm512_add_ps(x0, b0);
             x1 = _mm512_add_ps(x1, b1);
         }
-        if post.relu {
+        if POST && post.relu {
             // `max(x, 0)` returns its second operand, 0, for NaN and for either zero.
             x0 = _mm512_max_ps(x0, zero);
             x1 = _mm512_max_ps(x1, zero);

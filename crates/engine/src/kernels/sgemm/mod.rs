@@ -483,7 +483,7 @@ pub(crate) unsafe fn sgemm_streamed_b(
                     macro_rules! by_rows {
                         ($($r:literal)*) => {
                             match r1 - r0 {
-                                $($r => tile::<$r, A_ROWS, true>(kc, at, a.rs, bp, ct, ldc, nr, old, pf, post),)*
+                                $($r => tile::<$r, A_ROWS, true, true>(kc, at, a.rs, bp, ct, ldc, nr, old, pf, post),)*
                                 _ => unreachable!("a tile has 1 to MR rows"),
                             }
                         };
@@ -663,9 +663,9 @@ unsafe fn run_tile(
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, layout) {
-                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED, false>(kc, a, 0, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
-                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
-                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),)*
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED, false, false>(kc, a, 0, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS, false, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS, false, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };
