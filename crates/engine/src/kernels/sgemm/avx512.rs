@@ -37,6 +37,7 @@ pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), strid
 /// `max(x, 0)` (0 for NaN and -0, as [`crate::ops::Unary::Relu`] gives). A Dense layer's
 /// bias and relu epilogue done on the registers instead of a pass over the output: the same
 /// two roundings in the same order as that pass, so the same bits.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub(crate) struct Post {
     pub bias: *const f32,
@@ -44,6 +45,7 @@ pub(crate) struct Post {
 }
 
 /// Sums stored as they are.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
 
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
