@@ -25,12 +25,16 @@
 //! - `stream`: `new` with the forward on the own GEMM's streamed path (`matmul_streamed`: `W`
 //!   packed a panel at a time while the next panel is prefetched), what the Dense op runs;
 //! - `ops`: the Dense op's forward and backward functions with the engine's own choices
-//!   (`dX` and `dW` timed together, in the `dW` line).
+//!   (`dX` and `dW` timed together, in the `dW` line);
+//! - `ops_crate`: `ops` with the two-thread forward's halves of columns on the `gemm` crate
+//!   (`parts::forward_crate_columns`), as before fwd19 moved them to the streamed path.
 //!
 //! `KERAS_NUM_THREADS=1 chrt -f 1 target/release/examples/w1_half_step [REPS [M [VARIANTS]]]`
 //! (defaults 301, 64, every variant; VARIANTS comma-separated). `KERAS_NUM_THREADS=2 ... 101
 //! 128 today,ops` times today's whole-batch shape for reference (the pack order override
-//! applies to the calling thread only). BENCHMARKS.md "half18".
+//! applies to the calling thread only), `... 101 128 ops_crate,ops` the two-thread
+//! forward's halves of columns on the crate against the streamed path. BENCHMARKS.md
+//! "half18", "fwd19".
 
 mod common;
 
@@ -84,9 +88,11 @@ enum Fwd {
     Streamed,
     /// The Dense op's own functions (forward and backward).
     Ops,
+    /// `Ops` with the two-thread forward's halves of columns on the crate.
+    OpsCrate,
 }
 
-const VARIANTS: [Variant; 8] = [
+const VARIANTS: [Variant; 9] = [
     Variant { name: "today", fwd: Fwd::Crate, dx_transposed: false, pack_b_rows_outer: Some(false) },
     Variant { name: "own", fwd: Fwd::Own, dx_transposed: false, pack_b_rows_outer: Some(false) },
     Variant { name: "own_pbr", fwd: Fwd::Own, dx_transposed: false, pack_b_rows_outer: Some(true) },
@@ -95,6 +101,7 @@ const VARIANTS: [Variant; 8] = [
     Variant { name: "new", fwd: Fwd::Own, dx_transposed: true, pack_b_rows_outer: Some(true) },
     Variant { name: "stream", fwd: Fwd::Streamed, dx_transposed: true, pack_b_rows_outer: Some(true) },
     Variant { name: "ops", fwd: Fwd::Ops, dx_transposed: false, pack_b_rows_outer: None },
+    Variant { name: "ops_crate", fwd: Fwd::OpsCrate, dx_transposed: false, pack_b_rows_outer: None },
 ];
 
 impl Variant {
@@ -103,6 +110,10 @@ impl Variant {
     }
     fn name(self) -> &'static str {
         self.name
+    }
+    /// Whether the round runs the Dense op's own functions.
+    fn ops(self) -> bool {
+        matches!(self.fwd, Fwd::Ops | Fwd::OpsCrate)
     }
 }
 
@@ -157,9 +168,10 @@ fn round(
                 assert!(matmul_own_transposed(m, n, k, input, Trans::No, w, Trans::No, &mut out))
             }
             Fwd::Ops => parts::forward(input, w, Some(b), act, (m, k, n), &mut out),
+            Fwd::OpsCrate => parts::forward_crate_columns(input, w, Some(b), act, (m, k, n), &mut out),
         }
         lap(t);
-        if variant.fwd != Fwd::Ops {
+        if !variant.ops() {
             parts::bias_act(&mut out, n, Some(b), act);
         }
         lap(t);
@@ -190,7 +202,7 @@ fn round(
         lap(t);
         let input = if l == 0 { x } else { &acts[l - 1] };
         let w = &vars[2 * l].w;
-        if variant.fwd == Fwd::Ops {
+        if variant.ops() {
             // dX and dW together (one lap; the dX lap is left empty).
             let (dx, dw) = parts::input_and_kernel_grads(&dz, input, w, (m, k, n), l > 0, true);
             lap(t);

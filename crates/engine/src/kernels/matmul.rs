@@ -704,26 +704,90 @@ const DENSE_OWN_MAX_WIDTH: usize = 1024;
 /// [`matmul`]. Within rounding of the crate (the sums run in blocks of at most 256 steps;
 /// tested).
 pub(crate) fn dense_forward_matmul(m: usize, n: usize, k: usize, x: &[f32], w: &[f32], out: &mut [f32]) {
-    use super::sgemm::{mode, Mode};
     assert!(x.len() >= m * k && w.len() >= k * n && out.len() >= m * n, "matmul buffer too short");
-    let own = mode() != Mode::Off
-        && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
-        && (1..=DENSE_OWN_MAX_WIDTH).contains(&n)
-        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k)
-        && threads_for(m, n, k) == 1;
-    #[cfg(test)]
-    let own = own && FORCE_SGEMM.get() != Some(false);
+    let own = dense_forward_streams(m, n, k) && threads_for(m, n, k) == 1;
     #[cfg(target_arch = "x86_64")]
     if own {
         use super::sgemm::View;
         let (xv, wv) = (View { ptr: x.as_ptr(), rs: k, cs: 1 }, View { ptr: w.as_ptr(), rs: n, cs: 1 });
         // SAFETY: the assert above guarantees the operands and `out` hold their shapes;
         // mode() checked the CPU.
-        unsafe { super::sgemm::sgemm_streamed_b(m, n, k, xv, wv, out.as_mut_ptr(), n) };
+        unsafe {
+            super::sgemm::sgemm_streamed_b(m, n, k, xv, wv, out.as_mut_ptr(), n, super::sgemm::NO_POST)
+        };
         return;
     }
     let _ = own;
     matmul(m, n, k, x, Trans::No, w, Trans::No, out, false)
+}
+
+/// Whether a Dense forward `x @ w` (`x (m, k)`, `w (k, n)`) computed on one thread, whole
+/// ([`dense_forward_matmul`]) or a block of columns per thread, runs on the own GEMM's
+/// streamed path ([`dense_forward_streamed`]): the own GEMM is on, [`DENSE_OWN_ROWS`] rows,
+/// at most [`DENSE_OWN_MAX_WIDTH`] inputs and units.
+pub(crate) fn dense_forward_streams(m: usize, n: usize, k: usize) -> bool {
+    use super::sgemm::{mode, Mode};
+    let own = cfg!(target_arch = "x86_64")
+        && mode() != Mode::Off
+        && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&n)
+        && (1..=DENSE_OWN_MAX_WIDTH).contains(&k);
+    #[cfg(test)]
+    let own = own && FORCE_SGEMM.get() != Some(false);
+    own
+}
+
+/// Whether [`dense_forward_matmul`] computes the whole product on the calling thread on the
+/// streamed path (so that [`dense_forward_streamed`] over all columns gives its bits).
+pub(crate) fn dense_forward_streams_whole(m: usize, n: usize, k: usize) -> bool {
+    dense_forward_streams(m, n, k) && threads_for(m, n, k) == 1
+}
+
+/// Columns `j0..j1` of a Dense forward `c = x @ w + bias`, then `max(c, 0)` with `relu`
+/// (row-major `x (m, k)`, `w (k, n)`, `c (m, n)`, `bias` `n` floats), on the calling thread
+/// on the own GEMM's streamed path (`sgemm_streamed_b`: `x` read in place, the columns of `w`
+/// packed one 32-column panel at a time while the next is prefetched; the bias and relu
+/// applied to the finished sums in registers, with the bits of the separate epilogue pass
+/// [`crate::ops::linalg`] runs otherwise). Every element of the block is written, none read
+/// first: `c` may be uninitialised. Each element gets the bits [`dense_forward_matmul`]'s
+/// streamed path gives it (whatever the columns), within rounding of the crate's (sums in
+/// blocks of at most 256 steps). Two threads can each compute their own columns of one `c`
+/// (the two-thread forward's halves of columns).
+///
+/// # Safety
+/// [`dense_forward_streams`] holds for `(m, n, k)`; `c` points to `m * n` writable floats
+/// not overlapping the operands, and no other thread reads or writes columns `j0..j1` of
+/// `c` during the call.
+///
+/// # Panics
+/// If an operand is shorter than its shape says, the bias does not hold `n` floats, or
+/// `j0 <= j1 <= n` does not hold (engine bugs).
+pub(crate) unsafe fn dense_forward_streamed(
+    (m, n, k): (usize, usize, usize),
+    x: &[f32],
+    w: &[f32],
+    c: *mut f32,
+    (j0, j1): (usize, usize),
+    (bias, relu): (Option<&[f32]>, bool),
+) {
+    assert!(x.len() >= m * k && w.len() >= k * n && j0 <= j1 && j1 <= n, "dense_forward_streamed shape");
+    assert!(bias.is_none_or(|b| b.len() == n), "dense_forward_streamed bias");
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::sgemm::{Post, View};
+        let xv = View { ptr: x.as_ptr(), rs: k, cs: 1 };
+        let wv = View { ptr: w.as_ptr().add(j0), rs: n, cs: 1 };
+        let post = Post { bias: bias.map_or(std::ptr::null(), |b| b.as_ptr().add(j0)), relu };
+        // SAFETY: the asserts above and the caller's guarantee: (p, j) of the block of `w`
+        // is w[p * n + j0 + j], (i, j) of the block of `c` is c[i * n + j0 + j], the bias of
+        // column j at bias[j0 + j], all inside their buffers; the rule checked the CPU.
+        super::sgemm::sgemm_streamed_b(m, j1 - j0, k, xv, wv, c.add(j0), n, post);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, n, k, x, w, c, bias, relu);
+        unreachable!("dense_forward_streams is false off x86-64");
+    }
 }
 
 /// `dx = dy @ w^T`, a Dense layer's input gradient (`dy (m, n)`, `w (k, n)`, `dx (m, k)`),
@@ -846,8 +910,35 @@ pub fn matmul_streamed(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &m
             View { ptr: b.as_ptr(), rs: n, cs: 1 },
             c.as_mut_ptr(),
             n,
+            super::sgemm::NO_POST,
         )
     };
+    true
+}
+
+/// Columns `j0..j1` of `c = a @ b` (row-major `m x k` by `k x n`, `c` `m x n`) on the
+/// calling thread on the Dense forward's streamed path ([`dense_forward_streamed`], no bias
+/// or activation), whatever the rule says: for timing one thread's half of the two-thread
+/// forward (`w1_fwd_split`). `false` (and `c` untouched) where the own GEMM is off.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says or `j0 <= j1 <= n` does not hold.
+#[doc(hidden)]
+pub fn matmul_streamed_columns(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    (j0, j1): (usize, usize),
+) -> bool {
+    use super::sgemm::{mode, Mode};
+    assert!(c.len() >= m * n, "matmul buffer too short");
+    if mode() == Mode::Off || !cfg!(target_arch = "x86_64") {
+        return false;
+    }
+    // SAFETY: `c` holds `m * n` floats (asserted), the own GEMM is on; the function checks
+    // the operands and the column range.
+    unsafe { dense_forward_streamed((m, n, k), a, b, c.as_mut_ptr(), (j0, j1), (None, false)) };
     true
 }
 

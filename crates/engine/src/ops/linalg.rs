@@ -3,8 +3,8 @@
 use crate::autodiff::{record, record_owned};
 use crate::kernels::fresh::{fresh_vec, Out};
 use crate::kernels::matmul::{
-    dense_forward_matmul, dense_input_grad_into, matmul as gemm, matmul_columns, matmul_into,
-    own_gives_crate_bits, Trans,
+    dense_forward_matmul, dense_forward_streamed, dense_forward_streams, dense_forward_streams_whole,
+    dense_input_grad_into, matmul as gemm, matmul_columns, matmul_into, own_gives_crate_bits, Trans,
 };
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
@@ -360,47 +360,110 @@ const DX_COLUMN_BLOCK: usize = 512;
 /// cut into halves of columns, so that each worker packs only its half of `W` (halves of
 /// rows each packed all of `W` for half the rows: measured 20-24% slower for W1's 784x512
 /// and 512x512 layers, BENCHMARKS.md "Intel Xeon, fourteenth session"); narrow ones into
-/// halves of rows. Every element's sum is the one the whole product gives, so the bits do
-/// not change.
+/// halves of rows. Every element's sum is the one the whole product gives on one thread, so
+/// the bits do not depend on the split.
 ///
-/// On one thread (`KERAS_NUM_THREADS=1`, or inside a pool worker), 64 to 128 rows
-/// (also each half of rows) run on the own GEMM's streamed path ([`dense_forward_matmul`]):
-/// within rounding of the crate's sums, so for those the bits depend on the thread count.
+/// Products of 64 to 128 rows with at most 1,024 inputs and units (W1's layers at batch
+/// 128, each half of rows of its head), whole on one thread (`KERAS_NUM_THREADS=1`, or
+/// inside a pool worker) or a half of columns per thread, run on the own GEMM's streamed
+/// path ([`dense_forward_streamed`]: `x` read in place, `W`'s columns packed a panel at a time
+/// while the next is prefetched), with a bias and relu applied to the finished sums in
+/// registers (the bits of [`bias_act_epilogue`]'s pass) and the output written without a
+/// zero fill first. Those sums run in blocks of at most 256 steps: within rounding of the
+/// `gemm` crate's, which every other shape keeps (one and two threads give the same bits
+/// either way). The halves of columns on the streamed path, against the crate's: W1 b128 at
+/// two threads fwd1 333 -> 301 us, fwd2 234 -> 218 us, whole steps +2.5 to +4.8% (4 of 4
+/// pairs; Intel Xeon model 207, BENCHMARKS.md "fwd19").
 fn dense_forward(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
     act: Unary,
-    (m, k, n): (usize, usize, usize),
+    mkn: (usize, usize, usize),
     out: &mut [f32],
+) {
+    dense_forward_with(x, w, bias, act, mkn, out.into(), false)
+}
+
+/// [`dense_forward`] into an [`Out`] (a fresh vector's storage is written without a zero fill
+/// first where the streamed path computes all of it), with its halves of columns on the
+/// `gemm` crate whatever the rule says when `crate_columns` (the path they replace, for
+/// timing: `examples/w1_half_step.rs`).
+fn dense_forward_with(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: Unary,
+    (m, k, n): (usize, usize, usize),
+    out: Out<'_>,
+    crate_columns: bool,
 ) {
     let halves = crate::parallel::num_threads() == 2
         && !crate::parallel::in_worker()
         && m >= 2
         && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
-    let rows = |x: &[f32], out: &mut [f32], r: usize| {
-        dense_forward_matmul(r, n, k, x, w, out);
-        bias_act_epilogue(out, n, bias, act);
+    // The streamed path applies a bias and relu to the sums in registers (the bits of
+    // `bias_act_epilogue`); other activations get the epilogue pass.
+    let fused = matches!(act, Unary::Linear | Unary::Relu);
+    let post = (bias.filter(|_| fused), act == Unary::Relu);
+    // `r` rows of `x` on the calling thread, all columns.
+    let rows = |x: &[f32], out: Out<'_>, r: usize| {
+        if dense_forward_streams_whole(r, n, k) {
+            // SAFETY: the rule holds; the streamed path writes every element of its `r x n`
+            // output before reading any (it panics only on its shape checks, before
+            // writing), and `o` holds `r * n` floats.
+            let out = unsafe {
+                out.init_with(|o| {
+                    dense_forward_streamed((r, n, k), x, w, o.as_mut_ptr().cast(), (0, n), post)
+                })
+            };
+            if !fused {
+                bias_act_epilogue(out, n, bias, act);
+            }
+        } else {
+            let out = out.zeroed();
+            dense_forward_matmul(r, n, k, x, w, out);
+            bias_act_epilogue(out, n, bias, act);
+        }
     };
     if halves && n >= FORWARD_COLUMN_HALVES_MIN_N {
         let mid = (n / 2).div_ceil(32) * 32;
-        let c = SharedOut(out.as_mut_ptr());
-        let columns = |j0: usize, j1: usize| {
-            // SAFETY: `out` holds `m * n` initialised floats; the two calls below write the
-            // disjoint column ranges `0..mid` and `mid..n`.
+        let streamed = !crate_columns && dense_forward_streams(m, n, k);
+        let columns = |c: SharedOut, j0: usize, j1: usize| {
+            // SAFETY: `c` holds `m * n` floats (initialised unless `streamed`, which writes
+            // before it reads); the two calls below write the disjoint column ranges
+            // `0..mid` and `mid..n`.
             unsafe {
-                matmul_columns((m, n, k), x, w, c.ptr(), (j0, j1));
-                for i in 0..m {
-                    let row = std::slice::from_raw_parts_mut(c.ptr().add(i * n + j0), j1 - j0);
-                    bias_act_epilogue(row, j1 - j0, bias.map(|b| &b[j0..j1]), act);
+                if streamed {
+                    dense_forward_streamed((m, n, k), x, w, c.ptr(), (j0, j1), post);
+                } else {
+                    matmul_columns((m, n, k), x, w, c.ptr(), (j0, j1));
+                }
+                if !(streamed && fused) {
+                    for i in 0..m {
+                        let row = std::slice::from_raw_parts_mut(c.ptr().add(i * n + j0), j1 - j0);
+                        bias_act_epilogue(row, j1 - j0, bias.map(|b| &b[j0..j1]), act);
+                    }
                 }
             }
         };
-        rayon::join(|| columns(0, mid), || columns(mid, n));
+        if streamed {
+            // SAFETY: the two halves write every element of their columns before reading
+            // any, and together all the columns.
+            unsafe {
+                out.init_with(|o| {
+                    let c = SharedOut(o.as_mut_ptr().cast());
+                    rayon::join(|| columns(c, 0, mid), || columns(c, mid, n));
+                })
+            };
+        } else {
+            let c = SharedOut(out.zeroed().as_mut_ptr());
+            rayon::join(|| columns(c, 0, mid), || columns(c, mid, n));
+        }
     } else if halves {
         let top = m.div_ceil(2);
         let (x1, x2) = x.split_at(top * k);
-        let (o1, o2) = out.split_at_mut(top * n);
+        let (o1, o2) = out.split_at(top * n);
         rayon::join(|| rows(x1, o1, top), || rows(x2, o2, m - top));
     } else {
         rows(x, out, m);
@@ -457,12 +520,12 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
         }
     }
     let m = x.numel() / k.max(1);
-    let mut out = vec![0.0; m * n];
     let bias_vals = match bias {
         Some(b) => Some(b.as_f32()?),
         None => None,
     };
-    dense_forward(x.as_f32()?, kernel.as_f32()?, bias_vals, act, (m, k, n), &mut out);
+    let (xs, ws) = (x.as_f32()?, kernel.as_f32()?);
+    let out = fresh_vec(m * n, |out| dense_forward_with(xs, ws, bias_vals, act, (m, k, n), out, false));
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("rank >= 1") = n;
     let out = Tensor::from_f32_unchecked(out, out_shape);
@@ -524,6 +587,19 @@ pub mod parts {
         out: &mut [f32],
     ) {
         dense_forward(x, w, bias, act, mkn, out)
+    }
+
+    /// [`forward`] as it ran before the two-thread halves of columns moved to the own GEMM's
+    /// streamed path (each half on the `gemm` crate), for timing the two.
+    pub fn forward_crate_columns(
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+        act: Unary,
+        mkn: (usize, usize, usize),
+        out: &mut [f32],
+    ) {
+        dense_forward_with(x, w, bias, act, mkn, out.into(), true)
     }
 
     /// The bias and activation epilogue of [`forward`], in place on `out (rows, n)`.
@@ -651,36 +727,79 @@ mod tests {
     }
 
     #[test]
-    fn the_forward_in_two_halves_gives_the_bits_of_one_gemm() {
-        // Halves of columns (W1's layers, an odd width), halves of rows (narrow outputs).
+    fn the_forward_in_two_halves_gives_the_bits_of_one_thread() {
+        // Halves of columns (W1's layers at a whole and half batch, an odd width on the
+        // crate, 64-128 rows with an odd width on the streamed path), halves of rows (narrow
+        // outputs).
         for (m, k, n, act) in [
             (128, 784, 512, Unary::Relu),
             (128, 512, 512, Unary::Sigmoid),
+            (64, 784, 512, Unary::Relu),
             (37, 300, 201, Unary::Tanh),
+            (100, 300, 201, Unary::Relu),
             (128, 512, 10, Unary::Relu),
+            (128, 512, 512, Unary::Linear),
             (37, 300, 70, Unary::Relu),
+            (64, 100, 40, Unary::Relu),
+            (64, 100, 40, Unary::Tanh),
         ] {
             let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos() * 0.1).collect();
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
-            let mut halves = vec![0.0; m * n];
+            let mut halves = vec![f32::NAN; m * n];
             dense_forward(&x, &w, Some(&b), act, (m, k, n), &mut halves);
-            // The product whole: on the crate where the halves are column halves (each
-            // half on the crate), otherwise as one thread computes it (halves of rows run
-            // the one-thread rule on their rows, which sums each element as it does whole).
+            // The product whole: on the crate where the halves are column halves on the
+            // crate, otherwise as one thread computes it (column halves on the streamed
+            // path and halves of rows run the one-thread rule on their part, which sums each
+            // element as it does whole).
             let column_halves = crate::parallel::num_threads() == 2
                 && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS
                 && n >= FORWARD_COLUMN_HALVES_MIN_N;
+            let streams = crate::kernels::matmul::dense_forward_streams(m, n, k);
             let mut one = vec![0.0; m * n];
-            if column_halves {
+            if column_halves && !streams {
                 gemm(m, n, k, &x, Trans::No, &w, Trans::No, &mut one, false);
             } else {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
                 pool.install(|| dense_forward_matmul(m, n, k, &x, &w, &mut one));
             }
+            let one_product = one.clone();
             bias_act_epilogue(&mut one, n, Some(&b), act);
             let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&halves), bits(&one), "{m}x{k}x{n}");
+            // Into a fresh vector (no zero fill where the streamed path writes it all), and
+            // without a bias.
+            let fresh =
+                fresh_vec(m * n, |out| dense_forward_with(&x, &w, Some(&b), act, (m, k, n), out, false));
+            assert_eq!(bits(&fresh), bits(&one), "{m}x{k}x{n} fresh");
+            let no_bias =
+                fresh_vec(m * n, |out| dense_forward_with(&x, &w, None, act, (m, k, n), out, false));
+            let mut one_no_bias = one_product.clone();
+            bias_act_epilogue(&mut one_no_bias, n, None, act);
+            assert_eq!(bits(&no_bias), bits(&one_no_bias), "{m}x{k}x{n} without a bias");
+            // Within rounding of the crate's product, and its bits where the halves of
+            // columns run on the crate (the path the streamed one replaced).
+            let mut on_crate = vec![0.0; m * n];
+            crate::kernels::matmul::matmul_gemm_crate(
+                m,
+                n,
+                k,
+                &x,
+                Trans::No,
+                &w,
+                Trans::No,
+                &mut on_crate,
+                false,
+            );
+            bias_act_epilogue(&mut on_crate, n, Some(&b), act);
+            for (h, c) in halves.iter().zip(&on_crate) {
+                assert!((h - c).abs() <= 1e-6 * k as f32, "{m}x{k}x{n}: {h} {c}");
+            }
+            if column_halves {
+                let mut crate_halves = vec![f32::NAN; m * n];
+                dense_forward_with(&x, &w, Some(&b), act, (m, k, n), (&mut crate_halves[..]).into(), true);
+                assert_eq!(bits(&crate_halves), bits(&on_crate), "{m}x{k}x{n} on the crate");
+            }
         }
     }
 

@@ -32,6 +32,22 @@ pub(crate) struct Prefetch {
 /// No prefetches.
 pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), stride: 0, rows: 0 };
 
+/// What [`tile`] does to each finished sum before storing it (after adding `old`): adds
+/// `bias[j]` (one value per column of the tile; none when null), then, with `relu`, takes
+/// `max(x, 0)` (0 for NaN and -0, as [`crate::ops::Unary::Relu`] gives). A Dense layer's
+/// bias and relu epilogue done on the registers instead of a pass over the output: the same
+/// two roundings in the same order as that pass, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub(crate) struct Post {
+    pub bias: *const f32,
+    pub relu: bool,
+}
+
+/// Sums stored as they are.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
+
 /// `c[i][j] (+)= sum_p op_a(i, p) * b[p * NR + j]` for `i < M`, `j < nr`.
 ///
 /// `A` says where `op_a(i, p)` is: [`A_PACKED`], a packed micro-panel, `a[p * MR + i]` (`kc`
@@ -41,17 +57,18 @@ pub(crate) const NO_PREFETCH: Prefetch = Prefetch { ptr: std::ptr::null(), strid
 /// micro-panel (`kc` steps of [`NR`] values), `c` row `i` starts at `c + i * ldc`. With
 /// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
 /// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
-/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. With `PF`, it
-/// also prefetches `pf`'s lines into L2 (see [`Prefetch`]); prefetches never fault.
+/// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. Then, with
+/// `POST`, `post` (see [`Post`]; without it `post` is ignored, and no code runs for it). With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]);
+/// prefetches never fault.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
 /// `kc * NR` floats; rows `0..M` of `c` hold `nr <= NR` writable floats each, and those of
-/// `old` as many readable ones.
+/// `old` as many readable ones; a non-null `post.bias` holds `nr` readable floats.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
+pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool, const POST: bool>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -61,6 +78,36 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     nr: usize,
     old: Option<(*const f32, usize)>,
     pf: Prefetch,
+    post: Post,
+) {
+    if nr <= 16 {
+        // One vector a row (a head of at most 16 units, or a panel's last columns): half the
+        // multiply-adds of a full tile, each lane's the same.
+        tile_v::<M, A, PF, POST, 1>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+    } else {
+        tile_v::<M, A, PF, POST, 2>(kc, a, lda, b, c, ldc, nr, old, pf, post)
+    }
+}
+
+/// [`tile`] on the first `V` (1 or 2) vectors of each row of the tile (`nr <= 16 * V`).
+///
+/// # Safety
+/// As [`tile`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#[inline]
+unsafe fn tile_v<const M: usize, const A: u8, const PF: bool, const POST: bool, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nr: usize,
+    old: Option<(*const f32, usize)>,
+    pf: Prefetch,
+    post: Post,
 ) {
     let mut acc = [[_mm512_setzero_ps(); 2]; M];
     let mut b = b;
@@ -72,7 +119,7 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             _mm_prefetch::<_MM_HINT_T1>(pf.ptr.wrapping_add((p >> 1) * pf.stride + (p & 1) * 64) as *const i8);
         }
         let b0 = _mm512_loadu_ps(b);
-        let b1 = _mm512_loadu_ps(b.add(16));
+        let b1 = if V == 2 { _mm512_loadu_ps(b.add(16)) } else { b0 };
         for i in 0..M {
             let x = match A {
                 A_ROWS => a.add(i * lda + p),
@@ -81,7 +128,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             };
             let av = _mm512_set1_ps(*x);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            if V == 2 {
+                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
         }
         b = b.add(NR);
     }
@@ -93,6 +142,9 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
     } else {
         0
     };
+    let bias = (POST && !post.bias.is_null())
+        .then(|| (_mm512_maskz_loadu_ps(m0, post.bias), _mm512_maskz_loadu_ps(m1, post.bias.add(16))));
+    let zero = _mm512_setzero_ps();
     for i in 0..M {
         let row = c.add(i * ldc);
         let (mut x0, mut x1) = (acc[i][0], acc[i][1]);
@@ -101,7 +153,18 @@ pub(crate) unsafe fn tile<const M: usize, const A: u8, const PF: bool>(
             x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, orow), x0);
             x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, orow.add(16)), x1);
         }
+        if let Some((b0, b1)) = bias {
+            x0 = _mm512_add_ps(x0, b0);
+            x1 = _mm512_add_ps(x1, b1);
+        }
+        if POST && post.relu {
+            // `max(x, 0)` returns its second operand, 0, for NaN and for either zero.
+            x0 = _mm512_max_ps(x0, zero);
+            x1 = _mm512_max_ps(x1, zero);
+        }
         _mm512_mask_storeu_ps(row, m0, x0);
-        _mm512_mask_storeu_ps(row.add(16), m1, x1);
+        if V == 2 {
+            _mm512_mask_storeu_ps(row.add(16), m1, x1);
+        }
     }
 }

@@ -24,6 +24,8 @@ mod packed;
 
 #[cfg(target_arch = "x86_64")]
 use avx512::{tile, Prefetch, A_COLS, A_PACKED, A_ROWS, NO_PREFETCH};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::{Post, NO_POST};
 use avx512::{MR, NR};
 pub(crate) use pack::View;
 pub(crate) use packed::PackedB;
@@ -406,12 +408,18 @@ const KC_STREAM: usize = 256;
 /// `b` reads, which a few-row product cannot amortise (64 rows: packing W1's kernels first
 /// costs a third of the forward), overlap the arithmetic instead of preceding it. Panels
 /// outer, row tiles inner, `k` in blocks of at most [`KC_STREAM`] steps (each element's sum
-/// runs over `p` in order within a block, the blocks added in order).
+/// runs over `p` in order within a block, the blocks added in order). Every element of `c`
+/// is written before it is read (`c` may be uninitialised), and `post` applies to the
+/// finished sums ([`Post`], its bias `n` floats: column `j`'s at `post.bias + j`): a Dense
+/// layer's bias and relu epilogue on the registers, with the bits of a pass after the
+/// product.
 ///
 /// # Safety
 /// [`enabled`] is true; `a` (`cs == 1`) and `b` (`cs == 1`) describe readable matrices of
-/// their shapes; `c` holds `m` rows of `n` writable floats, `ldc` apart, not overlapping them.
+/// their shapes; `c` holds `m` rows of `n` writable floats, `ldc` apart, not overlapping them;
+/// a non-null `post.bias` holds `n` readable floats.
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm_streamed_b(
     m: usize,
     n: usize,
@@ -420,6 +428,7 @@ pub(crate) unsafe fn sgemm_streamed_b(
     b: View,
     c: *mut f32,
     ldc: usize,
+    post: Post,
 ) {
     debug_assert!(a.cs == 1 && b.cs == 1);
     if m == 0 || n == 0 {
@@ -427,7 +436,14 @@ pub(crate) unsafe fn sgemm_streamed_b(
     }
     if k == 0 {
         for i in 0..m {
-            std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(0.0);
+            let row = std::slice::from_raw_parts_mut(c.add(i * ldc), n);
+            for (j, v) in row.iter_mut().enumerate() {
+                let mut x = 0.0f32;
+                if !post.bias.is_null() {
+                    x += *post.bias.add(j);
+                }
+                *v = if !post.relu || x > 0.0 { x } else { 0.0 };
+            }
         }
         return;
     }
@@ -456,10 +472,18 @@ pub(crate) unsafe fn sgemm_streamed_b(
                     let at = a.ptr.add(r0 * a.rs + p0);
                     let ct = c.add(r0 * ldc + q * NR);
                     let old = (p0 > 0).then_some((ct as *const f32, ldc));
+                    let post = if p0 + kc < k {
+                        NO_POST
+                    } else {
+                        Post {
+                            bias: if post.bias.is_null() { post.bias } else { post.bias.add(q * NR) },
+                            ..post
+                        }
+                    };
                     macro_rules! by_rows {
                         ($($r:literal)*) => {
                             match r1 - r0 {
-                                $($r => tile::<$r, A_ROWS, true>(kc, at, a.rs, bp, ct, ldc, nr, old, pf),)*
+                                $($r => tile::<$r, A_ROWS, true, true>(kc, at, a.rs, bp, ct, ldc, nr, old, pf, post),)*
                                 _ => unreachable!("a tile has 1 to MR rows"),
                             }
                         };
@@ -639,9 +663,9 @@ unsafe fn run_tile(
         macro_rules! by_rows {
             ($($r:literal)*) => {
                 match (rows, layout) {
-                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED, false>(kc, a, 0, b, c, ldc, nr, old, NO_PREFETCH),
-                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH),
-                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH),)*
+                    $(($r, ALayout::Packed) => tile::<$r, A_PACKED, false, false>(kc, a, 0, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
+                      ($r, ALayout::Rows(lda)) => tile::<$r, A_ROWS, false, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),
+                      ($r, ALayout::Cols(lda)) => tile::<$r, A_COLS, false, false>(kc, a, lda, b, c, ldc, nr, old, NO_PREFETCH, NO_POST),)*
                     _ => unreachable!("a tile has 1 to MR rows"),
                 }
             };

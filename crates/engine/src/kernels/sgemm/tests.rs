@@ -323,7 +323,7 @@ fn the_streamed_path_matches_naive_and_sums_in_blocks() {
         let av = View { ptr: a.as_ptr(), rs: lda, cs: 1 };
         let bv = View { ptr: b.as_ptr(), rs: ldb, cs: 1 };
         // SAFETY: the views describe the buffers; `c` holds `m` rows of `ldc >= n` floats.
-        unsafe { sgemm_streamed_b(m, n, k, av, bv, c.as_mut_ptr(), ldc) };
+        unsafe { sgemm_streamed_b(m, n, k, av, bv, c.as_mut_ptr(), ldc, NO_POST) };
         // The packed path with the same blocks gives the same bits (both sum each block from
         // zero in order, then add the blocks in order).
         let blocks = k.div_ceil(KC_STREAM).max(1);
@@ -346,6 +346,54 @@ fn the_streamed_path_matches_naive_and_sums_in_blocks() {
                 assert_eq!(got.to_bits(), want[i * n + j].to_bits(), "{m}x{n}x{k} at ({i},{j})");
                 let exact: f64 = (0..k).map(|p| a[i * lda + p] as f64 * b[p * ldb + j] as f64).sum();
                 assert!((got as f64 - exact).abs() <= 1e-6 * (k as f64 + 8.0), "{m}x{n}x{k}: {got} {exact}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_streamed_paths_bias_and_relu_give_the_bits_of_a_pass_after_it() {
+    if !can_run("the_streamed_paths_bias_and_relu_give_the_bits_of_a_pass_after_it") {
+        return;
+    }
+    // One block and several, ragged columns, `k` 0; sums and biases that hit relu's edge
+    // cases (NaN, both zeros, negative, infinite).
+    for (m, n, k) in [(64, 512, 784), (13, 70, 200), (128, 33, 257), (3, 40, 0)] {
+        let mut a = values(m * k, 31);
+        let b = values(k * n, 32);
+        if k > 0 {
+            a[0] = f32::NAN;
+            a[k] = f32::INFINITY;
+        }
+        let bias: Vec<f32> = (0..n)
+            .map(|j| match j % 6 {
+                0 => -0.0,
+                1 => 0.0,
+                2 => -1e30,
+                3 => f32::NEG_INFINITY,
+                _ => (j as f32 * 0.7).sin(),
+            })
+            .collect();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let av = View { ptr: a.as_ptr(), rs: k.max(1), cs: 1 };
+        let bv = View { ptr: b.as_ptr(), rs: n, cs: 1 };
+        let mut plain = vec![f32::NAN; m * n];
+        // SAFETY: the views describe the buffers; `plain` holds `m x n` floats.
+        unsafe { sgemm_streamed_b(m, n, k, av, bv, plain.as_mut_ptr(), n, NO_POST) };
+        for relu in [false, true] {
+            for with_bias in [false, true] {
+                let mut want = plain.clone();
+                for row in want.chunks_mut(n) {
+                    for (v, &bb) in row.iter_mut().zip(&bias) {
+                        let x = if with_bias { *v + bb } else { *v };
+                        *v = if !relu || x > 0.0 { x } else { 0.0 };
+                    }
+                }
+                let post = Post { bias: if with_bias { bias.as_ptr() } else { std::ptr::null() }, relu };
+                let mut got = vec![f32::NAN; m * n];
+                // SAFETY: as above; the bias holds `n` floats.
+                unsafe { sgemm_streamed_b(m, n, k, av, bv, got.as_mut_ptr(), n, post) };
+                assert_eq!(bits(&got), bits(&want), "{m}x{n}x{k} relu {relu} bias {with_bias}");
             }
         }
     }
