@@ -58,8 +58,9 @@ pub(crate) const NO_POST: Post = Post { bias: std::ptr::null(), relu: false };
 /// `old = Some((o, ldo))` the values at `o + i * ldo` are added last (the sum of each element
 /// runs over `p` in order, then is added to the old value): `c`'s own (`o = c`, `ldo = ldc`)
 /// or one bias row for every row (`ldo = 0`); otherwise `c` is only written. Then, with
-/// `POST`, `post` (see [`Post`]; without it `post` is ignored, and no code runs for it). With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]);
-/// prefetches never fault.
+/// `POST`, `post` (see [`Post`]; without it `post` is ignored, and no code runs for it).
+/// With `PF`, it also prefetches `pf`'s lines into L2 (see [`Prefetch`]); prefetches never
+/// fault.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `a` holds its `M` rows of `kc` values as described, `b` holds
