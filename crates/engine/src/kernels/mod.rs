@@ -1,6 +1,7 @@
 //! Raw CPU kernels on slices. Ops in [`crate::ops`] wrap them with shapes and gradients.
 //!
 //! Submodules:
+//! - `amx`: An `f32`-accurate GEMM on the AMX unit (operands split into three `bf16` pieces)
 //! - `adam`: The Adam update of one variable, in place, in one multiversioned pass
 //! - `conv`: 2D convolution on channels-last data
 //! - `conv_direct`: Direct forward convolution for few input channels (no im2col)
@@ -18,6 +19,7 @@
 //! - `winograd`: Winograd F(4x4, 3x3) for 3x3, stride-1 convolutions
 
 pub mod adam;
+pub mod amx;
 pub mod conv;
 pub(crate) mod conv_direct;
 pub mod conv_direct_grad;

@@ -1,0 +1,106 @@
+//! Times the AMX split-bf16 GEMM ([`keras_engine::kernels::amx`]) against the engine's own
+//! FMA GEMM on W1's six products (MLP 784 -> 512 -> 512 -> 10, batch 128), at 2 and 1
+//! threads: the whole call of each (runs alternating, medians), then the AMX call's two
+//! phases apart (split + pack of both operands; the kernels on the packed data, the
+//! ceiling), with effective GFLOP/s (`2 m n k` over the time).
+//!
+//! `KERAS_NUM_THREADS=2 chrt -f 1 target/release/examples/amx_gemm [REPS]` (default 201).
+//! BENCHMARKS.md "amx20".
+
+use keras_engine::kernels::amx::{available, bench_gemm, bench_phases, BenchEngine};
+use std::time::Instant;
+
+/// `n` deterministic values in `(-1, 1)`.
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(201);
+    let pool = keras_engine::parallel::num_threads();
+    if !available() {
+        println!("AMX not available here (or KERAS_AMX=0)");
+        return;
+    }
+    // (name, m, k, n, op(a) transposed in memory, op(b) transposed in memory)
+    let shapes = [
+        ("fwd1 x W1", 128, 784, 512, false, false),
+        ("fwd2 h W2", 128, 512, 512, false, false),
+        ("head h W3", 128, 512, 10, false, false),
+        ("dX2 dY W2^T", 128, 512, 512, false, true),
+        ("dW1 x^T dY", 784, 128, 512, true, false),
+        ("dW2 h^T dY", 512, 128, 512, true, false),
+    ];
+    println!("pool {pool} threads, {reps} reps; us (GFLOP/s)");
+    println!(
+        "{:<12} {:>15} {:>3} {:>16} {:>16} {:>6} {:>16} {:>16} {:>10}",
+        "product", "m x k x n", "thr", "amx call", "own fma", "ratio", "amx pack", "amx kernels", "max|diff|"
+    );
+    let mut totals = [[0.0f64; 4]; 2];
+    for threads in [2, 1] {
+        if threads > pool {
+            continue;
+        }
+        for &(name, m, k, n, ta, tb) in &shapes {
+            let a = values(m * k, (m + 3 * k) as u32);
+            let b = values(k * n, (n + 5 * k) as u32);
+            let (mut c1, mut c2) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
+            let mut amx =
+                || assert!(bench_gemm(BenchEngine::Amx, (m, n, k), &a, ta, &b, tb, &mut c1, false, threads));
+            let mut fma =
+                || assert!(bench_gemm(BenchEngine::Fma, (m, n, k), &a, ta, &b, tb, &mut c2, false, threads));
+            amx();
+            fma();
+            let (mut ta_us, mut tf_us) = (Vec::new(), Vec::new());
+            for _ in 0..reps {
+                let t = Instant::now();
+                amx();
+                ta_us.push(t.elapsed().as_secs_f64() * 1e6);
+                let t = Instant::now();
+                fma();
+                tf_us.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            let (ua, uf) = (median(ta_us), median(tf_us));
+            let diff = c1.iter().zip(&c2).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            let mut c3 = vec![0.0f32; m * n];
+            let (up, uk) = bench_phases((m, n, k), &a, ta, &b, tb, &mut c3, threads, reps).expect("phases");
+            let gf = |us: f64| 2.0 * (m * n * k) as f64 / us / 1e3;
+            let t = &mut totals[threads - 1];
+            t[0] += ua;
+            t[1] += uf;
+            t[2] += up;
+            t[3] += uk;
+            println!(
+                "{name:<12} {:>15} {threads:>3} {ua:>8.1} ({:>5.0}) {uf:>8.1} ({:>5.0}) {:>6.2} {up:>8.1} ({:>5.0}) {uk:>8.1} ({:>5.0}) {diff:>10.2e}",
+                format!("{m}x{k}x{n}"),
+                gf(ua),
+                gf(uf),
+                uf / ua,
+                gf(up),
+                gf(uk),
+            );
+        }
+        let t = totals[threads - 1];
+        println!(
+            "{:<12} {:>15} {threads:>3} {:>8.1}         {:>8.1}         {:>6.2} {:>8.1}         {:>8.1}",
+            "sum",
+            "",
+            t[0],
+            t[1],
+            t[1] / t[0],
+            t[2],
+            t[3]
+        );
+    }
+}

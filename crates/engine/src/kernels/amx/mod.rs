@@ -1,0 +1,570 @@
+//! An `f32`-accurate GEMM on the AMX unit ("bf16x6"): each `f32` operand is split exactly
+//! into three `bf16` pieces and their products are summed by `tdpbf16ps`.
+//!
+//! # Numerics
+//! Every element `x` of `op(a)` and `op(b)` (times a power-of-two scale, see below) becomes
+//! `hi + mid + lo` with `hi = bf16(x)`, `mid = bf16(x - hi)`, `lo = bf16(x - hi - mid)` (round
+//! to nearest even; the differences are exact in `f32`; what `lo` leaves out is below
+//! `2^-24 |x|`). A product `a . b` keeps six of the nine piece products: `hi.hi` in one
+//! accumulator tile, `hi.mid`, `hi.lo`, `mid.hi`, `mid.mid`, `lo.hi` in a second (in that
+//! order per 32-step chunk); the dropped `mid.lo + lo.mid + lo.lo` are below about
+//! `2^-24 |a b|`. Each piece product is exact in `f32` (8 x 8 significant bits) and AMX adds
+//! it with one rounding, so the `hi.hi` chain rounds as an `f32` FMA GEMM does, the second
+//! chain's roundings are `2^-8` smaller, and the two are added once at the end (then added
+//! to `c` with `accumulate`). Every element's sum runs over `k` in order, in the same tiles
+//! whatever the thread count: the result does not depend on it. Measured against an `f64`
+//! reference (`tests`, BENCHMARKS.md "amx20"): the error relative to `sum |a||b|` is within
+//! that of the own FMA GEMM on the same inputs.
+//!
+//! # Specials
+//! AMX reads `bf16` subnormals as zero and flushes subnormal results, and rounding `x` to
+//! `bf16` can overflow near `f32::MAX`. While packing, the driver records each operand's
+//! largest and smallest non-zero magnitude and declines (returns `false`, `c` untouched, so
+//! that the caller runs the FMA path) where an element is NaN or infinite, or where no
+//! power-of-two scales `2^s` (of `a`) and `2^t` (of `b`) make every piece a normal `bf16`
+//! (smallest `|x|` at least `2^-103` after scaling), every piece product a multiple of
+//! `2^-126` (so neither a product nor a partial sum is ever subnormal: the smallest
+//! magnitudes' exponents sum to at least `-80`), and every sum of magnitudes below
+//! `2^126` (no overflow). Scales are `1` where those hold already (the common case, one
+//! packing pass); otherwise the operands are packed again scaled and the result is scaled
+//! back by `2^-(s + t)` in `f64` (one rounding).
+//!
+//! # Use
+//! [`available`] says whether this CPU and OS run it (x86-64 with AMX-TILE, AMX-BF16,
+//! AVX512-BF16 and AVX-512F, tile data permitted by Linux; `KERAS_AMX=0` turns it off);
+//! [`sgemm_amx`] is the driver with the own GEMM's contract
+//! ([`crate::kernels::sgemm::sgemm`]).
+
+#[cfg(target_arch = "x86_64")]
+mod kernel;
+mod pack;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use super::sgemm::View;
+use pack::Range;
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+/// Whether [`sgemm_amx`] runs on this machine: x86-64 with AMX-TILE, AMX-BF16, AVX512-BF16,
+/// AVX-512F/BW/VL, Linux granting this process the tile data state (asked once), and
+/// `KERAS_AMX` not `0` (read once, here). False on every other CPU and target.
+pub fn available() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("KERAS_AMX").as_deref() != Ok("0") && detect())
+}
+
+/// The CPUID bits and the OS permission ([`available`]).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn detect() -> bool {
+    use std::arch::x86_64::__cpuid_count;
+    #[allow(unused_unsafe)]
+    // SAFETY: CPUID exists on every x86-64 CPU; leaf 7 is read only when leaf 0 lists it.
+    let (max_leaf, l7, l71) = unsafe {
+        let max_leaf = __cpuid_count(0, 0).eax;
+        if max_leaf < 7 {
+            return false;
+        }
+        (max_leaf, __cpuid_count(7, 0), __cpuid_count(7, 1))
+    };
+    let _ = max_leaf;
+    let amx_tile = l7.edx >> 24 & 1 == 1;
+    let amx_bf16 = l7.edx >> 22 & 1 == 1;
+    let avx512_bf16 = l71.eax >> 5 & 1 == 1;
+    if !(amx_tile
+        && amx_bf16
+        && avx512_bf16
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl"))
+    {
+        return false;
+    }
+    // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): the process may use tile data
+    // from now on (Linux 5.16+); anything but 0 means no.
+    let ret: i64;
+    // SAFETY: a plain system call with integer arguments; it clobbers rcx and r11.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") 158i64 => ret,
+            in("rdi") 0x1023i64,
+            in("rsi") 18i64,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret == 0
+}
+
+/// No AMX off x86-64 Linux.
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn detect() -> bool {
+    false
+}
+
+thread_local! {
+    /// The calling thread's packed operands, kept between calls (no page faults per GEMM);
+    /// the pool's threads fill and read parts of it during a call.
+    static BUF: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most 32-step chunks summed in one accumulator run (512 steps, as the own GEMM's blocks
+/// where it reads `op(a)` in place): longer products are summed block by block, each
+/// block's sum added to `c` in order (fewer large roundings for long `k`; the packed operands
+/// of a block stay in L2).
+const KB_MAX: usize = 16;
+
+/// A pointer the threads of one call share, each touching disjoint parts (or only reading).
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+// SAFETY: the driver hands each thread disjoint blocks of the packed buffer and of `c`.
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+
+/// A product's geometry: blocks of 16 rows / columns and 32-step chunks.
+#[derive(Clone, Copy)]
+struct Geometry {
+    m: usize,
+    n: usize,
+    k: usize,
+    row_blocks: usize,
+    col_blocks: usize,
+    chunks: usize,
+}
+
+impl Geometry {
+    fn new(m: usize, n: usize, k: usize) -> Geometry {
+        Geometry { m, n, k, row_blocks: m.div_ceil(16), col_blocks: n.div_ceil(16), chunks: k.div_ceil(32) }
+    }
+    /// `u16`s of packed `op(a)` (then `op(b)` follows).
+    fn a_len(&self) -> usize {
+        self.row_blocks * self.chunks * 1536
+    }
+    fn b_len(&self) -> usize {
+        self.col_blocks * self.chunks * 1536
+    }
+}
+
+/// `floor(log2 |x|)` of a non-zero finite magnitude's bits.
+fn exponent(bits: u32) -> i32 {
+    if bits >= 0x0080_0000 {
+        (bits >> 23) as i32 - 127
+    } else {
+        31 - bits.leading_zeros() as i32 - 149
+    }
+}
+
+/// The scales `(s, t)` (powers of two of `op(a)` and `op(b)`) under which the split product
+/// is exact as the module says, `(0, 0)` where possible; `None` where none exist or an
+/// element is not finite. An operand of zeros only takes no part (its product is zero).
+fn scales(ra: Range, rb: Range, k: usize) -> Option<(i32, i32)> {
+    if ra.max >= 0x7f80_0000 || rb.max >= 0x7f80_0000 {
+        return None;
+    }
+    if ra.min_nz == u32::MAX || rb.min_nz == u32::MAX {
+        return Some((0, 0));
+    }
+    let (a_lo, a_hi) = (exponent(ra.min_nz), exponent(ra.max));
+    let (b_lo, b_hi) = (exponent(rb.min_nz), exponent(rb.max));
+    let lk = usize::BITS as i32 - (k.max(1) - 1).leading_zeros() as i32;
+    // Sum of the scales: piece products on a grid of at least 2^-126, sums below 2^126.
+    let (s_lo, s_hi) = (-80 - a_lo - b_lo, 124 - lk - a_hi - b_hi);
+    let fits = |s: i32, t: i32| {
+        a_lo + s >= -103
+            && b_lo + t >= -103
+            && a_hi + s <= 125
+            && b_hi + t <= 125
+            && (s_lo..=s_hi).contains(&(s + t))
+    };
+    if fits(0, 0) {
+        return Some((0, 0));
+    }
+    if s_lo > s_hi {
+        return None;
+    }
+    let sum = (s_lo + s_hi) / 2;
+    // `s` within both operands' own bounds (`t = sum - s`), then the nearest to half the sum.
+    let lo = (-103 - a_lo).max(sum - 125 + b_hi);
+    let hi = (125 - a_hi).min(sum + 103 + b_lo);
+    if lo > hi {
+        return None;
+    }
+    let s = (sum / 2).clamp(lo, hi);
+    let t = sum - s;
+    (fits(s, t) && (-126..=127).contains(&s) && (-126..=127).contains(&t)).then_some((s, t))
+}
+
+/// `2^e` for `e` in `-126..=127`.
+fn pow2(e: i32) -> f32 {
+    f32::from_bits(((e + 127) as u32) << 23)
+}
+
+/// Packs `op(a)` and `op(b)` (times `2^s`, `2^t`) into `buf` (`a` first, `b` at
+/// [`Geometry::a_len`]), split over `threads`, and returns both operands' ranges.
+///
+/// # Safety
+/// The views describe readable matrices of `g`'s shapes; `buf` holds `a_len + b_len`
+/// writable `u16`s, 64-byte aligned.
+unsafe fn pack_all(
+    g: Geometry,
+    a: View,
+    b: View,
+    (s, t): (i32, i32),
+    buf: *mut u16,
+    threads: usize,
+) -> (Range, Range) {
+    let (sa, sb) = (pow2(s), pow2(t));
+    let out = Shared(buf);
+    let part = |p: usize, parts: usize| {
+        let (r0, r1) = (p * g.row_blocks / parts, (p + 1) * g.row_blocks / parts);
+        let (c0, c1) = (p * g.col_blocks / parts, (p + 1) * g.col_blocks / parts);
+        let buf = out;
+        // SAFETY: parts pack disjoint row blocks and column blocks.
+        unsafe {
+            let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, buf.0);
+            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, buf.0.add(g.a_len()));
+            (ra, rb)
+        }
+    };
+    let parts = threads.min(g.row_blocks.max(g.col_blocks)).max(1);
+    if parts == 1 {
+        part(0, 1)
+    } else {
+        (0..parts)
+            .into_par_iter()
+            .map(|p| part(p, parts))
+            .reduce(|| (Range::EMPTY, Range::EMPTY), |x, y| (x.0.merge(y.0), x.1.merge(y.1)))
+    }
+}
+
+/// Runs the kernels over the packed operands in `buf` into `c`, split over `threads`: by
+/// column blocks where there are enough, else by pairs of row blocks. `unscale` multiplies
+/// the sums (in `f64`) where the operands were scaled.
+///
+/// # Safety
+/// AMX [`available`]; `buf` as [`pack_all`] left it; `c` holds `m` rows of `n` writable
+/// floats, `ldc` apart.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn compute_all(
+    g: Geometry,
+    buf: *const u16,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    unscale: Option<f64>,
+    threads: usize,
+) {
+    let (pa, pb) = (Shared(buf as *mut u16), Shared(buf.add(g.a_len()) as *mut u16));
+    let out = Shared(c);
+    let pairs = g.row_blocks.div_ceil(2);
+    let part = |rp0: usize, rp1: usize, cb0: usize, cb1: usize| {
+        let (pa, pb, out) = (pa, pb, out);
+        // SAFETY: as this function's contract; parts write disjoint blocks of `c`.
+        unsafe { compute_block(g, pa.0, pb.0, out.0, ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
+    };
+    let parts = threads.clamp(1, g.col_blocks.max(pairs));
+    if parts == 1 {
+        part(0, pairs, 0, g.col_blocks);
+    } else if g.col_blocks >= parts {
+        (0..parts).into_par_iter().for_each(|p| {
+            part(0, pairs, p * g.col_blocks / parts, (p + 1) * g.col_blocks / parts);
+        });
+    } else {
+        (0..parts).into_par_iter().for_each(|p| {
+            part(p * pairs / parts, (p + 1) * pairs / parts, 0, g.col_blocks);
+        });
+    }
+}
+
+/// Pairs of row blocks `rp0..rp1` times column blocks `cb0..cb1`, on the calling thread.
+///
+/// # Safety
+/// As [`compute_all`], for the block.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn compute_block(
+    g: Geometry,
+    pa: *const u16,
+    pb: *const u16,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    unscale: Option<f64>,
+    rp0: usize,
+    rp1: usize,
+    cb0: usize,
+    cb1: usize,
+) {
+    #[repr(C, align(64))]
+    struct Tiles([f32; 1024]);
+    let mut tiles = Tiles([0.0; 1024]);
+    let t = tiles.0.as_mut_ptr();
+    let block = g.chunks * 1536;
+    let kb = g.chunks.div_ceil(g.chunks.div_ceil(KB_MAX));
+    kernel::configure();
+    for c0 in (0..g.chunks).step_by(kb) {
+        let cn = kb.min(g.chunks - c0);
+        let add = accumulate || c0 > 0;
+        for cb in cb0..cb1 {
+            let bp = pb.add(cb * block + c0 * 1536) as *const u8;
+            let (j0, cols) = (cb * 16, 16.min(g.n - cb * 16));
+            for rp in rp0..rp1 {
+                let rb = 2 * rp;
+                let ap = pa.add(rb * block + c0 * 1536) as *const u8;
+                if rb + 1 < g.row_blocks {
+                    kernel::two_rows(ap, ap.add(block * 2), bp, cn, t);
+                } else {
+                    kernel::one_row(ap, bp, cn, t);
+                }
+                for r in 0..2.min(g.row_blocks - rb) {
+                    let i0 = (rb + r) * 16;
+                    let rows = 16.min(g.m - i0);
+                    store(t.add(r * 512), rows, cols, c.add(i0 * ldc + j0), ldc, add, unscale);
+                }
+            }
+        }
+    }
+    kernel::release();
+}
+
+/// `c (+)= hi + lo` (times `unscale`) for the `rows x cols` corner of a tile's two
+/// accumulators (`hi` at `t`, `lo` at `t + 256`, rows of 16).
+///
+/// # Safety
+/// `t` holds 512 floats; `c` `rows` rows of `cols` writable floats, `ldc` apart.
+#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx512f,avx512vl"))]
+unsafe fn store(
+    t: *const f32,
+    rows: usize,
+    cols: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    unscale: Option<f64>,
+) {
+    for i in 0..rows {
+        let (hi, lo) = (
+            std::slice::from_raw_parts(t.add(i * 16), cols),
+            std::slice::from_raw_parts(t.add(256 + i * 16), cols),
+        );
+        let row = std::slice::from_raw_parts_mut(c.add(i * ldc), cols);
+        match (unscale, accumulate) {
+            (None, false) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| *c = h + l),
+            (None, true) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| *c += h + l),
+            (Some(u), acc) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| {
+                let v = ((h + l) as f64 * u) as f32;
+                *c = if acc { *c + v } else { v };
+            }),
+        }
+    }
+}
+
+/// `c = op(a) @ op(b)` (`c += ...` with `accumulate`) on AMX, for `op(a)` `m x k` and `op(b)`
+/// `k x n` ([`View`] strides as [`crate::kernels::sgemm::sgemm`]); row `i` of `c` starts at
+/// `c + i * ldc`. Split over `threads` threads of the engine's pool (1: the calling thread).
+/// Returns `false`, with `c` untouched, where it declines: AMX not [`available`], fewer than
+/// [`MIN_K`] steps (`k = 0` excepted: zeros, or `c` left), the calling
+/// thread's packing buffer already in use (a nested call), or operands it cannot split
+/// exactly (NaN, infinities, magnitudes no scaling brings into range: see the module); the
+/// caller then runs the FMA path. Every `View` layout gives the same bits; the fast ones are
+/// a row-major or transposed `op(a)` and `op(b)`.
+///
+/// # Safety
+/// `a` and `b` describe readable matrices of those shapes; `c` holds `m` rows of `n`
+/// writable floats, `ldc` apart, not overlapping `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm_amx(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    if !available() || (k > 0 && k < MIN_K && m > 0 && n > 0) {
+        return false;
+    }
+    sgemm_amx_any_k(m, n, k, a, b, c, ldc, accumulate, threads)
+}
+
+/// Fewest steps [`sgemm_amx`] takes: shorter products decline. Packing costs about what the
+/// FMA GEMM spends on such products, and at `k <= 2` the dropped piece products
+/// (`mid.lo + lo.mid`, up to `2^-24 |a b|`) and the final `hi + lo` rounding make the error
+/// up to 1.5x the FMA's single rounding (measured: `tests`), while from `k = 3` on it is
+/// below the FMA GEMM's.
+pub(crate) const MIN_K: usize = 16;
+
+/// [`sgemm_amx`] for any `k` (the tests' entry: the accuracy table runs from `k = 1`).
+///
+/// # Safety
+/// As [`sgemm_amx`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_amx_any_k(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    b: View,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    if !available() {
+        return false;
+    }
+    if m == 0 || n == 0 {
+        return true;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(0.0);
+            }
+        }
+        return true;
+    }
+    let g = Geometry::new(m, n, k);
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return false;
+        };
+        let need = g.a_len() + g.b_len() + 32;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(32);
+        let p = buf[off..].as_mut_ptr();
+        let (ra, rb) = pack_all(g, a, b, (0, 0), p, threads);
+        let Some((s, t)) = scales(ra, rb, k) else {
+            return false;
+        };
+        if (s, t) != (0, 0) {
+            pack_all(g, a, b, (s, t), p, threads);
+        }
+        let unscale = ((s, t) != (0, 0)).then(|| 2f64.powi(-(s + t)));
+        #[cfg(target_arch = "x86_64")]
+        compute_all(g, p, c, ldc, accumulate, unscale, threads);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (c, ldc, accumulate, unscale);
+            unreachable!("available() is false off x86-64");
+        }
+        true
+    })
+}
+
+/// Which GEMM [`bench_gemm`] runs.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchEngine {
+    /// [`sgemm_amx`].
+    Amx,
+    /// The own FMA GEMM ([`crate::kernels::sgemm::sgemm`]).
+    Fma,
+}
+
+/// `c (+)= op(a) @ op(b)` on either engine for row-major buffers (`ta` / `tb`: the buffer
+/// holds the transpose), `c` `m x n` row-major: for the `amx_gemm` example. `false` where
+/// the engine declined or is not available (the own GEMM needs AVX-512F).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn bench_gemm(
+    engine: BenchEngine,
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "buffer too short");
+    let (av, bv) = views(m, n, k, a, ta, b, tb);
+    match engine {
+        // SAFETY: the assert above; the views describe the buffers.
+        BenchEngine::Amx => unsafe { sgemm_amx(m, n, k, av, bv, c.as_mut_ptr(), n, accumulate, threads) },
+        BenchEngine::Fma => {
+            if super::sgemm::mode() == super::sgemm::Mode::Off {
+                return false;
+            }
+            // SAFETY: as above; mode() checked the CPU.
+            unsafe { super::sgemm::sgemm(m, n, k, av, bv, c.as_mut_ptr(), n, accumulate, threads) };
+            true
+        }
+    }
+}
+
+/// The views of row-major buffers holding `op(a)` / `op(b)` or (`ta`, `tb`) their transposes.
+fn views(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> (View, View) {
+    let av = if ta { View { ptr: a.as_ptr(), rs: 1, cs: m } } else { View { ptr: a.as_ptr(), rs: k, cs: 1 } };
+    let bv = if tb { View { ptr: b.as_ptr(), rs: 1, cs: k } } else { View { ptr: b.as_ptr(), rs: n, cs: 1 } };
+    (av, bv)
+}
+
+/// Times [`sgemm_amx`]'s two phases apart on the calling thread's buffer: the median
+/// microseconds over `reps` rounds of packing both operands (split and scan) and of the
+/// kernels on the packed data (into `c`), with `threads` threads. `None` where AMX is not
+/// available or the operands would be declined. For the `amx_gemm` example.
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn bench_phases(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    c: &mut [f32],
+    threads: usize,
+    reps: usize,
+) -> Option<(f64, f64)> {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "buffer too short");
+    if !available() || m == 0 || n == 0 || k == 0 {
+        return None;
+    }
+    let (av, bv) = views(m, n, k, a, ta, b, tb);
+    let g = Geometry::new(m, n, k);
+    let mut buf = vec![0u16; g.a_len() + g.b_len() + 32];
+    let off = buf.as_ptr().align_offset(64).min(32);
+    let p = buf[off..].as_mut_ptr();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut pack_us = Vec::new();
+    let mut ranges = (Range::EMPTY, Range::EMPTY);
+    for _ in 0..reps.max(1) {
+        let t0 = std::time::Instant::now();
+        // SAFETY: the views describe the buffers; `buf` holds both packed operands.
+        ranges = unsafe { pack_all(g, av, bv, (0, 0), p, threads) };
+        pack_us.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    if scales(ranges.0, ranges.1, k) != Some((0, 0)) {
+        return None;
+    }
+    let mut kernel_us = Vec::new();
+    for _ in 0..reps.max(1) {
+        let t0 = std::time::Instant::now();
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AMX available; `buf` packed above; `c` holds `m x n` floats.
+        unsafe {
+            compute_all(g, p, c.as_mut_ptr(), n, false, None, threads)
+        };
+        kernel_us.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    Some((median(pack_us), median(kernel_us)))
+}

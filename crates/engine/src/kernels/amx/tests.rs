@@ -1,0 +1,359 @@
+//! The AMX GEMM against an `f64` reference and the own FMA GEMM: accuracy (the gate),
+//! layouts, tails, accumulation, thread counts, scaling and the declines.
+
+use super::*;
+use crate::kernels::sgemm;
+
+/// A deterministic generator (LCG) of uniform and normal values.
+struct Gen(u64);
+
+impl Gen {
+    fn u(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f32 {
+        let (u1, u2) = (self.u(), self.u());
+        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+    }
+    fn uniform(&mut self) -> f32 {
+        self.u() as f32
+    }
+}
+
+/// The value distributions of the accuracy gate.
+#[derive(Clone, Copy, Debug)]
+enum Dist {
+    /// N(0, 1).
+    Normal,
+    /// U[0, 1): no cancellation.
+    Uniform,
+    /// N(0, 1) with rows of `op(a)` and columns of `op(b)` scaled by `2^-20 .. 2^20`.
+    Mixed,
+}
+
+/// `op(a)` (`m x k`) and `op(b)` (`k x n`), row-major.
+fn operands(m: usize, n: usize, k: usize, dist: Dist, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut g = Gen(seed);
+    let mut draw = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|_| match dist {
+                Dist::Uniform => g.uniform(),
+                _ => g.normal(),
+            })
+            .collect()
+    };
+    let (mut a, mut b) = (draw(m * k), draw(k * n));
+    if let Dist::Mixed = dist {
+        let mut g = Gen(seed ^ 0x5555);
+        for row in a.chunks_mut(k) {
+            let s = 2f32.powi((g.u() * 41.0) as i32 - 20);
+            row.iter_mut().for_each(|v| *v *= s);
+        }
+        for j in 0..n {
+            let s = 2f32.powi((g.u() * 41.0) as i32 - 20);
+            (0..k).for_each(|p| b[p * n + j] *= s);
+        }
+    }
+    (a, b)
+}
+
+/// The exact-ish product in `f64` and each element's `sum |a||b|`.
+fn reference(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> (Vec<f64>, Vec<f64>) {
+    let (mut c, mut mag) = (vec![0.0; m * n], vec![0.0; m * n]);
+    for i in 0..m {
+        for p in 0..k {
+            let av = a[i * k + p] as f64;
+            for j in 0..n {
+                let bv = b[p * n + j] as f64;
+                c[i * n + j] += av * bv;
+                mag[i * n + j] += (av * bv).abs();
+            }
+        }
+    }
+    (c, mag)
+}
+
+/// The largest `|c - c64| / sum |a||b|` over the elements.
+fn error(c: &[f32], (c64, mag): &(Vec<f64>, Vec<f64>)) -> f64 {
+    c.iter()
+        .zip(c64)
+        .zip(mag)
+        .filter(|(_, &s)| s > 0.0)
+        .map(|((&v, &r), &s)| (v as f64 - r).abs() / s)
+        .fold(0.0, f64::max)
+}
+
+/// A naive `f32` FMA loop over `p` in order.
+fn naive_fma(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0f32;
+            for p in 0..k {
+                s = a[i * k + p].mul_add(b[p * n + j], s);
+            }
+            c[i * n + j] = s;
+        }
+    }
+    c
+}
+
+/// Runs [`sgemm_amx`] on row-major `a`, `b` (the buffers hold `op(a)`, `op(b)`).
+fn amx(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], threads: usize) -> Option<Vec<f32>> {
+    let mut c = vec![f32::NAN; m * n];
+    let (av, bv) = views(m, n, k, a, false, b, false);
+    // SAFETY: the views describe the buffers; `c` holds `m x n` floats.
+    let ok = unsafe { sgemm_amx_any_k(m, n, k, av, bv, c.as_mut_ptr(), n, false, threads) };
+    ok.then_some(c)
+}
+
+/// Runs the own FMA GEMM likewise.
+fn fma(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut c = vec![0.0; m * n];
+    assert!(bench_gemm(BenchEngine::Fma, (m, n, k), a, false, b, false, &mut c, false, 1));
+    c
+}
+
+/// Whether to run: AMX and the own GEMM on this machine (else the test prints and passes).
+fn runs() -> bool {
+    let on = available() && sgemm::mode() != sgemm::Mode::Off;
+    if !on {
+        eprintln!("amx: not available here, test skipped");
+    }
+    on
+}
+
+/// The gate: per `k` and distribution, the AMX error is within 1.5x the own FMA GEMM's.
+#[test]
+fn accuracy_within_the_fma_gemm() {
+    if !runs() {
+        return;
+    }
+    let (m, n) = (40, 48);
+    let mut worst: f64 = 0.0;
+    eprintln!("dist      k     amx        own fma    naive fma  amx/own");
+    for dist in [Dist::Normal, Dist::Uniform, Dist::Mixed] {
+        for k in [1, 3, 10, 31, 128, 784, 4096] {
+            let (a, b) = operands(m, n, k, dist, k as u64 * 7 + dist as u64);
+            let r = reference(m, n, k, &a, &b);
+            let e_amx = error(&amx(m, n, k, &a, &b, 1).expect("declined"), &r);
+            let e_own = error(&fma(m, n, k, &a, &b), &r);
+            let e_naive = error(&naive_fma(m, n, k, &a, &b), &r);
+            let ratio = e_amx / e_own;
+            eprintln!(
+                "{:<8} {:>5}  {e_amx:.3e}  {e_own:.3e}  {e_naive:.3e}  {ratio:.2}",
+                format!("{dist:?}"),
+                k
+            );
+            worst = worst.max(ratio);
+            assert!(e_amx <= 1.5 * e_own, "{dist:?} k {k}: amx {e_amx:e}, fma {e_own:e} / {e_naive:e}");
+        }
+    }
+    eprintln!("worst amx / own fma: {worst:.2}");
+}
+
+/// Every layout of both operands (row-major, transposed, strided both ways) gives the same
+/// bits, with ragged shapes, and never writes outside `c`'s `m x n`.
+#[test]
+fn layouts_and_tails_agree() {
+    if !runs() {
+        return;
+    }
+    for &(m, n, k) in &[
+        (1, 1, 1),
+        (3, 5, 7),
+        (16, 16, 32),
+        (17, 33, 45),
+        (33, 17, 70),
+        (50, 20, 100),
+        (31, 47, 33),
+        (64, 10, 512),
+    ] {
+        let (a, b) = operands(m, n, k, Dist::Normal, (m * 1000 + n * 10 + k) as u64);
+        let r = reference(m, n, k, &a, &b);
+        let base = amx(m, n, k, &a, &b, 1).unwrap();
+        assert!(error(&base, &r) < 4e-7, "{m}x{n}x{k}: {}", error(&base, &r));
+        // Copies in every layout: transposed, and strided (every other float of a wider
+        // matrix) in both orders.
+        let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
+        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let a2: Vec<f32> = (0..m * k * 2).map(|x| if x % 2 == 0 { a[x / 2] } else { f32::NAN }).collect();
+        let b2: Vec<f32> = (0..k * n * 3).map(|x| if x % 3 == 0 { b[x / 3] } else { f32::NAN }).collect();
+        let a_views = [
+            View { ptr: a.as_ptr(), rs: k, cs: 1 },
+            View { ptr: at.as_ptr(), rs: 1, cs: m },
+            View { ptr: a2.as_ptr(), rs: 2 * k, cs: 2 },
+        ];
+        let b_views = [
+            View { ptr: b.as_ptr(), rs: n, cs: 1 },
+            View { ptr: bt.as_ptr(), rs: 1, cs: k },
+            View { ptr: b2.as_ptr(), rs: 3 * n, cs: 3 },
+        ];
+        let ldc = n + 3;
+        for av in a_views {
+            for bv in b_views {
+                for threads in [1, 2, 3] {
+                    let mut c = vec![-7.0f32; m * ldc];
+                    // SAFETY: the views describe the buffers; `c` holds `m` rows `ldc` apart.
+                    assert!(unsafe { sgemm_amx_any_k(m, n, k, av, bv, c.as_mut_ptr(), ldc, false, threads) });
+                    for i in 0..m {
+                        assert_eq!(&c[i * ldc..i * ldc + n], &base[i * n..i * n + n], "{m}x{n}x{k} row {i}");
+                        assert!(
+                            c[i * ldc + n..(i + 1) * ldc].iter().all(|&v| v == -7.0),
+                            "wrote past the row"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `accumulate` adds the product to `c` (`c + (hi + lo)`: the bits of the sum of the
+/// initial `c` and the plain product), and `k = 0` gives zeros (or leaves `c`).
+#[test]
+fn accumulates_and_empty_k() {
+    if !runs() {
+        return;
+    }
+    let (m, n, k) = (37, 29, 61);
+    let mut c = vec![1.0f32; 4];
+    let short = vec![1.0f32; 2 * (MIN_K - 1)];
+    assert!(!bench_gemm(BenchEngine::Amx, (2, 2, MIN_K - 1), &short, false, &short, false, &mut c, false, 1));
+    assert_eq!(c, [1.0; 4], "a declined short product touched c");
+    let (a, b) = operands(m, n, k, Dist::Normal, 3);
+    let plain = amx(m, n, k, &a, &b, 2).unwrap();
+    let init: Vec<f32> = operands(m * n, 1, 1, Dist::Normal, 9).0;
+    let mut c = init.clone();
+    assert!(bench_gemm(BenchEngine::Amx, (m, n, k), &a, false, &b, false, &mut c, true, 2));
+    for ((&v, &i), &p) in c.iter().zip(&init).zip(&plain) {
+        assert_eq!(v, i + p);
+    }
+    let mut c = init.clone();
+    assert!(bench_gemm(BenchEngine::Amx, (m, n, 0), &[], false, &[], false, &mut c, true, 2));
+    assert_eq!(c, init);
+    assert!(bench_gemm(BenchEngine::Amx, (m, n, 0), &[], false, &[], false, &mut c, false, 2));
+    assert!(c.iter().all(|&v| v == 0.0));
+}
+
+/// One, two and three threads give the same bits on W1-like shapes (split by columns and by
+/// rows).
+#[test]
+fn thread_count_does_not_change_bits() {
+    if !runs() {
+        return;
+    }
+    for &(m, n, k) in &[(128, 512, 96), (96, 10, 200), (200, 16, 64), (48, 48, 48)] {
+        let (a, b) = operands(m, n, k, Dist::Normal, 11);
+        let one = amx(m, n, k, &a, &b, 1).unwrap();
+        for t in [2, 3, 4] {
+            assert_eq!(one, amx(m, n, k, &a, &b, t).unwrap(), "{m}x{n}x{k}, {t} threads");
+        }
+    }
+}
+
+/// Operands with magnitudes AMX cannot take as they are (tiny values whose pieces or piece
+/// products would be subnormal, values near `f32::MAX`, `f32` subnormals) are scaled by
+/// powers of two and stay as accurate as the FMA GEMM.
+#[test]
+fn scaled_operands_stay_accurate() {
+    if !runs() {
+        return;
+    }
+    let (m, n, k) = (20, 24, 50);
+    let cases: [(f32, f32, &str); 5] = [
+        (2f32.powi(-70), 2f32.powi(-50), "tiny products"),
+        (2f32.powi(-110), 2f32.powi(40), "pieces below 2^-126"),
+        (1.0e-40, 2f32.powi(100), "f32 subnormal a"),
+        (f32::MAX / 2.0, 2f32.powi(-120), "near f32::MAX"),
+        (2f32.powi(100), 2f32.powi(30), "large (scaled down)"),
+    ];
+    for (sa, sb, what) in cases {
+        let (mut a, mut b) = operands(m, n, k, Dist::Uniform, 5);
+        a.iter_mut().for_each(|v| *v *= sa);
+        b.iter_mut().for_each(|v| *v *= sb);
+        let (ra, rb) = range_of(&a, &b, m, n, k);
+        assert_ne!(scales(ra, rb, k), Some((0, 0)), "{what}: not a scaled case");
+        let r = reference(m, n, k, &a, &b);
+        let e_amx = error(&amx(m, n, k, &a, &b, 2).expect(what), &r);
+        let e_own = error(&fma(m, n, k, &a, &b), &r).max(error(&naive_fma(m, n, k, &a, &b), &r));
+        eprintln!("{what}: amx {e_amx:.3e}, fma {e_own:.3e}");
+        assert!(e_amx <= 1.5 * e_own, "{what}: amx {e_amx:e}, fma {e_own:e}");
+    }
+}
+
+/// The ranges the packing records.
+fn range_of(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> (Range, Range) {
+    let g = Geometry::new(m, n, k);
+    let mut buf = vec![0u16; g.a_len() + g.b_len() + 32];
+    let off = buf.as_ptr().align_offset(64).min(32);
+    let (av, bv) = views(m, n, k, a, false, b, false);
+    // SAFETY: the views describe the buffers; `buf` holds both packed operands.
+    unsafe { pack_all(g, av, bv, (0, 0), buf[off..].as_mut_ptr(), 1) }
+}
+
+/// NaN, infinities and ranges too wide for any scaling are declined with `c` untouched;
+/// zeros alone are not.
+#[test]
+fn declines_what_it_cannot_split() {
+    if !runs() {
+        return;
+    }
+    let (m, n, k) = (18, 20, 40);
+    let (a, b) = operands(m, n, k, Dist::Normal, 8);
+    let check = |a: &[f32], b: &[f32], what: &str| {
+        let mut c = vec![3.0f32; m * n];
+        assert!(!bench_gemm(BenchEngine::Amx, (m, n, k), a, false, b, false, &mut c, false, 2), "{what}");
+        assert!(c.iter().all(|&v| v == 3.0), "{what}: c touched");
+    };
+    for (pos, bad) in [(0, f32::NAN), (m * k - 1, f32::INFINITY), (k + 5, f32::NEG_INFINITY)] {
+        let mut a2 = a.clone();
+        a2[pos] = bad;
+        check(&a2, &b, "non-finite a");
+        let mut b2 = b.clone();
+        b2[pos.min(k * n - 1)] = bad;
+        check(&a, &b2, "non-finite b");
+    }
+    // 2^-120 next to 2^100 in both operands: no scale keeps both ends.
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    a2[3] = 2f32.powi(-120);
+    a2[4] = 2f32.powi(100);
+    b2[3] = 2f32.powi(-120);
+    b2[4] = 2f32.powi(100);
+    check(&a2, &b2, "too wide a range");
+    // Zeros (and negative zeros) are no obstacle.
+    let zeros = vec![-0.0f32; m * k];
+    let c = amx(m, n, k, &zeros, &b, 2).unwrap();
+    assert!(c.iter().all(|&v| v == 0.0));
+}
+
+/// The scale choice: none where the ranges fit, a sum of exponents inside the window
+/// otherwise, `None` for non-finite values.
+#[test]
+fn scale_choice() {
+    let r = |lo: f32, hi: f32| Range { max: hi.to_bits(), min_nz: lo.to_bits() };
+    assert_eq!(scales(r(1e-6, 10.0), r(1e-6, 10.0), 1000), Some((0, 0)));
+    assert_eq!(scales(r(1e-6, f32::INFINITY), r(1e-6, 10.0), 1000), None);
+    assert_eq!(scales(Range::EMPTY, r(1e-6, 10.0), 10), Some((0, 0)));
+    let (s, t) = scales(r(2f32.powi(-70), 1.0), r(2f32.powi(-50), 1.0), 64).unwrap();
+    assert!(s + t >= 40 && s + t <= 124 - 6 && s >= 0, "{s} {t}");
+    assert_eq!(scales(r(2f32.powi(-120), 2f32.powi(100)), r(2f32.powi(-120), 2f32.powi(100)), 8), None);
+    assert_eq!(exponent(1.0f32.to_bits()), 0);
+    assert_eq!(exponent(1e-45f32.to_bits()), -149);
+    assert_eq!(exponent(f32::MIN_POSITIVE.to_bits()), -126);
+}
+
+/// The split is exact where it should be: `hi + mid + lo` within `2^-24 |x|` of `x`, and
+/// the pieces each `bf16`.
+#[test]
+fn split_pieces() {
+    let mut g = Gen(1);
+    for _ in 0..100_000 {
+        let x = g.normal() * 2f32.powi((g.u() * 60.0) as i32 - 30);
+        let (h, m, l) = pack::split3(x);
+        assert!(h & 0xffff == 0 && m & 0xffff == 0 && l & 0xffff == 0);
+        let s = f32::from_bits(h) as f64 + f32::from_bits(m) as f64 + f32::from_bits(l) as f64;
+        assert!((s - x as f64).abs() <= (x as f64).abs() * 2f64.powi(-24), "{x}");
+    }
+}
