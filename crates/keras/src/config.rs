@@ -1,6 +1,6 @@
 //! Process-wide settings (Keras `keras.config`): the default image data format, the largest
-//! tensor an argument or a file may make keras-rs allocate, and the opt-in allocator tuning
-//! for training loops.
+//! tensor an argument or a file may make keras-rs allocate, the opt-in allocator tuning
+//! for training loops, and whether float32 matrix products use the CPU's AMX unit.
 //!
 //! ```
 //! // A service that builds models from untrusted files: refuse any weight above 1 GiB.
@@ -16,6 +16,35 @@ pub use keras_engine::parallel::enable_malloc_tuning;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{Error, Result};
+
+/// Whether float32 matrix products run on the CPU's AMX unit where it has one (Intel Xeon
+/// from Sapphire Rapids on): true when the CPU has AMX-BF16 and AVX512-BF16, the operating
+/// system grants the tile state, the environment variable `KERAS_AMX` is not `0` and
+/// [`set_amx_matmul`] did not turn it off. Always false on other CPUs.
+///
+/// The AMX path keeps float32 accuracy: each operand is split exactly into three bfloat16
+/// pieces, their products are exact and summed in float32, and only terms below about 2^-24
+/// of each product are dropped (JAX's `Precision.HIGHEST` on TPUs); its error against an
+/// exact sum was measured no larger than the fused multiply-add kernels'. Its bits differ
+/// from theirs, as any two GEMM kernels' do.
+///
+/// ```
+/// let on = keras::config::amx_matmul();
+/// keras::config::set_amx_matmul(false);
+/// assert!(!keras::config::amx_matmul());
+/// keras::config::set_amx_matmul(true);
+/// assert_eq!(keras::config::amx_matmul(), on);
+/// ```
+pub fn amx_matmul() -> bool {
+    keras_engine::kernels::matmul::amx_enabled()
+}
+
+/// Turns the AMX path of float32 matrix products ([`amx_matmul`]) on or off for the whole
+/// process, from the next product on: off gives every product the fused multiply-add
+/// kernels, and so the same bits as on CPUs without AMX.
+pub fn set_amx_matmul(enabled: bool) {
+    keras_engine::kernels::matmul::set_amx_enabled(enabled)
+}
 
 /// Whether Keras's global `image_data_format` is `"channels_first"` (default: channels_last).
 static CHANNELS_FIRST: AtomicBool = AtomicBool::new(false);

@@ -36,8 +36,8 @@ pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
     }
 }
 
-/// Threads for the own GEMM: those of [`parallelism_for`].
-fn threads_for(m: usize, n: usize, k: usize) -> usize {
+/// Threads for the own GEMM and AMX: those of [`parallelism_for`].
+pub(crate) fn threads_for(m: usize, n: usize, k: usize) -> usize {
     match parallelism_for(m, n, k) {
         Parallelism::Rayon(t) => t,
         _ => 1,
@@ -115,6 +115,81 @@ fn use_sgemm_strided(n: Option<usize>) -> bool {
 /// Most columns of a [`matmul_strided`] product on the own GEMM (one 32-column panel).
 const STRIDED_SGEMM_MAX_N: usize = 32;
 
+/// Whether f32 products may run on the AMX unit ([`super::amx`]), where the CPU has one: on
+/// by default, off with `KERAS_AMX=0` (read once, in [`super::amx::available`]) or
+/// [`set_amx_enabled`]. Off by default in the engine's own unit tests, which test the FMA
+/// paths' bits; the AMX paths are tested by passing the choice explicitly, and through the
+/// public API by the `keras` crate's tests, which run with the default.
+static AMX_SWITCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(!cfg!(test));
+
+/// Turns the AMX path of f32 products on or off for the whole process (from the next
+/// product on). With it off, every product runs on AVX-512 / AVX2 fused multiply-adds.
+/// The AMX path's results are as accurate as those (see [`amx_enabled`]) but not the same
+/// bits, so this is the switch for bit-for-bit reproducibility between CPUs with and
+/// without AMX.
+///
+/// ```
+/// keras_engine::kernels::matmul::set_amx_enabled(false);
+/// assert!(!keras_engine::kernels::matmul::amx_enabled());
+/// keras_engine::kernels::matmul::set_amx_enabled(true);
+/// ```
+pub fn set_amx_enabled(on: bool) {
+    AMX_SWITCH.store(on, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether f32 products of the shapes that gain run on the AMX unit: this CPU has AMX-BF16
+/// and AVX512-BF16, the operating system grants the tile state, `KERAS_AMX` is not `0` and
+/// [`set_amx_enabled`] did not turn it off.
+///
+/// Numerics: each f32 operand is split exactly into three bfloat16 pieces
+/// (`x = hi + mid + lo`); the products of the pieces are exact in f32 and the AMX unit
+/// accumulates them in f32, dropping only the terms below about 2^-24 of each product (the
+/// "bf16x6" scheme; `Precision.HIGHEST` on TPUs in JAX). The error against an exact sum was
+/// measured no larger than the fused multiply-add GEMM's (BENCHMARKS.md "amx20"); inputs
+/// the split cannot represent exactly (infinities, NaN, values near `f32::MAX` or below
+/// 2^-100) make the product run on fused multiply-adds instead.
+pub fn amx_enabled() -> bool {
+    AMX_SWITCH.load(std::sync::atomic::Ordering::Relaxed) && super::amx::available()
+}
+
+/// Fewest multiply-adds of a product that runs on AMX; smaller ones stay on fused
+/// multiply-adds, where the split and packing of the operands would cost more than the
+/// tiles save.
+const AMX_MIN_MACS: usize = 1 << 18;
+
+/// Fewest rows, columns and terms of a product on AMX (a tile is 16 rows by 16 columns by
+/// 32 terms; narrower products would mostly multiply the zero padding).
+const AMX_MIN_DIM: usize = 16;
+
+/// Whether an `m x k` by `k x n` f32 product runs on AMX under the process's switch.
+pub(crate) fn amx_for(m: usize, n: usize, k: usize) -> bool {
+    amx_shape(m, n, k) && amx_enabled()
+}
+
+/// Whether an `m x k` by `k x n` product has a shape AMX gains on ([`AMX_MIN_MACS`],
+/// [`AMX_MIN_DIM`]).
+pub(crate) fn amx_shape(m: usize, n: usize, k: usize) -> bool {
+    m.min(n).min(k) >= AMX_MIN_DIM && m * n * k >= AMX_MIN_MACS
+}
+
+/// `c = op(a) @ op(b)` (or `c += ...`) on AMX with [`matmul`]'s threads; `false`, with `c`
+/// untouched, where the AMX driver declines (no AMX, or inputs it cannot split exactly).
+///
+/// # Safety
+/// `a` and `b` hold their shapes, `c` holds `m * n` writable floats not overlapping them.
+unsafe fn amx_dense(
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    c: *mut f32,
+    accumulate: bool,
+) -> bool {
+    let threads = threads_for(m, n, k);
+    super::amx::sgemm_amx(m, n, k, view(a, ta, m, k), view(b, tb, k, n), c, n, accumulate, threads)
+}
+
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
 /// `op(a)` is `m x k`, `op(b)` is `k x n`, `c` is `m x n`. When `ta == Trans::Yes` the buffer
@@ -144,9 +219,26 @@ pub fn matmul(
         }
         return;
     }
+    // SAFETY: the assert above guarantees both operands and `c` hold their shapes.
+    if amx_for(m, n, k) && unsafe { amx_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr(), accumulate) } {
+        return;
+    }
+    matmul_fma(m, n, k, (a, ta), (b, tb), c, accumulate)
+}
+
+/// [`matmul`] on fused multiply-adds (never AMX), for `m, n, k > 0` and operands that hold
+/// their shapes.
+fn matmul_fma(
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    c: &mut [f32],
+    accumulate: bool,
+) {
     if use_sgemm(m, n, tb) {
-        // SAFETY: the assert above guarantees both operands and `c` hold their shapes;
-        // use_sgemm checked the CPU.
+        // SAFETY: the caller's operands and `c` hold their shapes; use_sgemm checked the CPU.
         unsafe { own_dense(m, n, k, (a, ta), (b, tb), c.as_mut_ptr(), accumulate) };
         return;
     }
@@ -169,9 +261,41 @@ pub(crate) fn matmul_into(
     (b, tb): (&[f32], Trans),
     out: super::fresh::Out<'_>,
 ) {
+    matmul_into_with((m, n, k), (a, ta), (b, tb), out, amx_for(m, n, k))
+}
+
+/// [`matmul_into`] on AMX when `amx` (where the driver does not decline), otherwise on fused
+/// multiply-adds: the choice made by the caller (a pool worker's product decided on the
+/// thread that handed it out; tests).
+pub(crate) fn matmul_into_with(
+    (m, n, k): (usize, usize, usize),
+    (a, ta): (&[f32], Trans),
+    (b, tb): (&[f32], Trans),
+    out: super::fresh::Out<'_>,
+    amx: bool,
+) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() == m * n, "matmul_into buffer size");
+    if amx && m > 0 && n > 0 && k > 0 {
+        // SAFETY: the AMX driver writes every element of the `m x n` output or, where it
+        // declines, none, and then the fallback writes every one (after a zero fill for the
+        // `gemm` crate, which reads edge tiles of its destination); the assert above
+        // guarantees the operands hold their shapes.
+        unsafe {
+            out.init_with(|c| {
+                let c = c.as_mut_ptr().cast::<f32>();
+                if !amx_dense(m, n, k, (a, ta), (b, tb), c, false) {
+                    std::ptr::write_bytes(c, 0, m * n);
+                    matmul_fma(m, n, k, (a, ta), (b, tb), std::slice::from_raw_parts_mut(c, m * n), false);
+                }
+            })
+        };
+        return;
+    }
     if !own_gives_crate_bits(k, ta) || m == 0 || n == 0 {
-        matmul(m, n, k, a, ta, b, tb, out.zeroed(), false);
+        let out = out.zeroed();
+        if k > 0 && m > 0 && n > 0 {
+            matmul_fma(m, n, k, (a, ta), (b, tb), out, false);
+        }
         return;
     }
     // SAFETY: with `accumulate` false the own GEMM stores every element of the `m x n`
@@ -215,8 +339,9 @@ pub fn matmul_then(
     }
     let c = &mut c[..m * n];
     let threads = threads_for(m, n, k);
-    // The own GEMM where `matmul` takes it, or where it gives the crate's bits anyway.
-    if k > 0 && (use_sgemm(m, n, tb) || own_gives_crate_bits(k, ta)) {
+    // The own GEMM where `matmul` takes it, or where it gives the crate's bits anyway; on
+    // AMX the product is computed whole (by `matmul` below), then cut into bands.
+    if k > 0 && !amx_for(m, n, k) && (use_sgemm(m, n, tb) || own_gives_crate_bits(k, ta)) {
         let out = BandOut(c.as_mut_ptr());
         let band = |i0: usize, i1: usize| {
             // SAFETY: sgemm_then hands out disjoint row ranges of the `m x n` output, each
@@ -790,19 +915,53 @@ pub(crate) unsafe fn dense_forward_streamed(
     }
 }
 
+/// Columns `j0..j1` of a Dense forward `c = x @ w` (row-major `x (m, k)`, `w (k, n)`, `c
+/// (m, n)`; no bias or activation) on AMX over `threads` threads: every element of the block
+/// written, none read first (`c` may be uninitialised). `false`, with `c` untouched, where the
+/// AMX driver declines. Two threads can each compute their own columns of one `c`.
+///
+/// # Safety
+/// `c` points to `m * n` writable floats not overlapping the operands, and no other thread
+/// reads or writes columns `j0..j1` of `c` during the call.
+///
+/// # Panics
+/// If an operand is shorter than its shape says or `j0 <= j1 <= n` does not hold.
+pub(crate) unsafe fn dense_forward_amx(
+    (m, n, k): (usize, usize, usize),
+    x: &[f32],
+    w: &[f32],
+    c: *mut f32,
+    (j0, j1): (usize, usize),
+    threads: usize,
+) -> bool {
+    use super::sgemm::View;
+    assert!(x.len() >= m * k && w.len() >= k * n && j0 <= j1 && j1 <= n, "dense_forward_amx shape");
+    let xv = View { ptr: x.as_ptr(), rs: k, cs: 1 };
+    let wv = View { ptr: w.as_ptr().add(j0), rs: n, cs: 1 };
+    // SAFETY: the assert above and the caller's guarantee: (p, j) of the block of `w` is
+    // w[p * n + j0 + j], (i, j) of the block of `c` is c[i * n + j0 + j].
+    super::amx::sgemm_amx(m, j1 - j0, k, xv, wv, c.add(j0), n, false, threads)
+}
+
 /// `dx = dy @ w^T`, a Dense layer's input gradient (`dy (m, n)`, `w (k, n)`, `dx (m, k)`),
 /// into a fresh output: where it runs on one thread with [`DENSE_OWN_ROWS`] rows,
 /// [`DENSE_DX_TRANSPOSED_TERMS`] terms and at most [`DENSE_OWN_MAX_WIDTH`] inputs, as its
 /// transpose `w @ dy^T` on the own GEMM
 /// ([`matmul_own_transposed`]: `w` read in place instead of transposed while packing; the
-/// same bits), otherwise as [`matmul_into`].
+/// same bits), otherwise as [`matmul_into`] on fused multiply-adds. With `amx` (the caller's
+/// [`amx_for`]), on AMX ([`matmul_into_with`]).
 pub(crate) fn dense_input_grad_into(
     (m, k, n): (usize, usize, usize),
     dy: &[f32],
     w: &[f32],
     out: super::fresh::Out<'_>,
+    amx: bool,
 ) {
     use super::sgemm::{mode, Mode};
+    if amx {
+        matmul_into_with((m, k, n), (dy, Trans::No), (w, Trans::Yes), out, true);
+        return;
+    }
     let transposed = mode() != Mode::Off
         && (DENSE_OWN_ROWS.0..=DENSE_OWN_ROWS.1).contains(&m)
         && (DENSE_DX_TRANSPOSED_TERMS.0..=DENSE_DX_TRANSPOSED_TERMS.1).contains(&n)
@@ -816,7 +975,7 @@ pub(crate) fn dense_input_grad_into(
         debug_assert!(done, "the own GEMM is on");
         return;
     }
-    matmul_into((m, k, n), (dy, Trans::No), (w, Trans::Yes), out)
+    matmul_into_with((m, k, n), (dy, Trans::No), (w, Trans::Yes), out, false)
 }
 
 /// `c = op(a) @ op(b)` (`m x n`, layouts as in [`matmul`], never accumulating) computed as
@@ -1293,7 +1452,7 @@ mod tests {
                 assert!(crate::parallel::in_worker());
                 let mut fwd = vec![f32::NAN; m * n];
                 dense_forward_matmul(m, n, k, &x, &w, &mut fwd);
-                (fwd, fresh_vec(m * k, |out| dense_input_grad_into((m, k, n), &dy, &w, out)))
+                (fwd, fresh_vec(m * k, |out| dense_input_grad_into((m, k, n), &dy, &w, out, false)))
             });
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);

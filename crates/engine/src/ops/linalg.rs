@@ -3,8 +3,9 @@
 use crate::autodiff::{record, record_owned};
 use crate::kernels::fresh::{fresh_vec, Out};
 use crate::kernels::matmul::{
-    dense_forward_matmul, dense_forward_streamed, dense_forward_streams, dense_forward_streams_whole,
-    dense_input_grad_into, matmul as gemm, matmul_columns, matmul_into, own_gives_crate_bits, Trans,
+    amx_for, dense_forward_amx, dense_forward_matmul, dense_forward_streamed, dense_forward_streams,
+    dense_forward_streams_whole, dense_input_grad_into, matmul as gemm, matmul_columns, matmul_into_with,
+    own_gives_crate_bits, threads_for, Trans,
 };
 use crate::kernels::simd::multiversion;
 use crate::ops::elementwise::Unary;
@@ -293,9 +294,30 @@ fn dense_input_and_kernel_grads(
     want_dx: bool,
     want_dw: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
-    // Outputs on the own GEMM are written without a zero fill first (`matmul_into`).
-    let input_grad = |dx: Out<'_>| dense_input_grad_into((m, k, n), dpre, w, dx);
-    let kernel_grad = |dw: Out<'_>| matmul_into((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw);
+    dense_input_and_kernel_grads_with(
+        dpre,
+        x,
+        w,
+        (m, k, n),
+        (want_dx, want_dw),
+        (amx_for(m, k, n), amx_for(k, n, m)),
+    )
+}
+
+/// [`dense_input_and_kernel_grads`] with the AMX choice of each product (`dx`, `dW`) made by
+/// the caller ([`amx_for`] on the calling thread; tests pass it explicitly).
+fn dense_input_and_kernel_grads_with(
+    dpre: &[f32],
+    x: &[f32],
+    w: &[f32],
+    (m, k, n): (usize, usize, usize),
+    (want_dx, want_dw): (bool, bool),
+    (amx_dx, amx_dw): (bool, bool),
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    // Outputs on the own GEMM or AMX are written without a zero fill first (`matmul_into`).
+    let input_grad = |dx: Out<'_>| dense_input_grad_into((m, k, n), dpre, w, dx, amx_dx);
+    let kernel_grad =
+        |dw: Out<'_>| matmul_into_with((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw, amx_dw);
     let side_by_side = want_dx
         && want_dw
         && crate::parallel::num_threads() == 2
@@ -317,7 +339,7 @@ fn dense_input_and_kernel_grads(
             dw = fresh_vec(k * n, |dw| {
                 rayon::join(
                     || {
-                        if own_gives_crate_bits(n, Trans::No) {
+                        if amx_dx || own_gives_crate_bits(n, Trans::No) {
                             input_grad(dx)
                         } else {
                             input_grad_by_column_blocks(dpre, w, (m, k, n), dx.zeroed())
@@ -382,13 +404,38 @@ fn dense_forward(
     mkn: (usize, usize, usize),
     out: &mut [f32],
 ) {
-    dense_forward_with(x, w, bias, act, mkn, out.into(), false)
+    dense_forward_with(x, w, bias, act, mkn, out.into(), Path::rule(mkn))
+}
+
+/// Which kernels [`dense_forward_with`] runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Path {
+    /// Fused multiply-adds by the rules of [`dense_forward`].
+    Fma,
+    /// AMX where its driver does not decline ([`dense_forward_amx`]), else [`Path::Fma`].
+    Amx,
+    /// The halves of columns on the `gemm` crate whatever the rules say (the path the
+    /// streamed halves replaced, for timing: `examples/w1_half_step.rs`).
+    CrateColumns,
+}
+
+impl Path {
+    /// The engine's choice for an `m x k` by `k x n` forward: AMX where [`amx_for`] says so.
+    fn rule((m, k, n): (usize, usize, usize)) -> Path {
+        if amx_for(m, n, k) {
+            Path::Amx
+        } else {
+            Path::Fma
+        }
+    }
 }
 
 /// [`dense_forward`] into an [`Out`] (a fresh vector's storage is written without a zero fill
-/// first where the streamed path computes all of it), with its halves of columns on the
-/// `gemm` crate whatever the rule says when `crate_columns` (the path they replace, for
-/// timing: `examples/w1_half_step.rs`).
+/// first where the streamed path or AMX computes all of it), on the kernels `path` says.
+///
+/// On AMX the split is the same (halves of columns or rows on two threads), each part one
+/// AMX product on its thread followed by the bias and activation pass
+/// ([`bias_act_epilogue`]; the AMX tiles leave their sums in memory, not registers).
 fn dense_forward_with(
     x: &[f32],
     w: &[f32],
@@ -396,28 +443,40 @@ fn dense_forward_with(
     act: Unary,
     (m, k, n): (usize, usize, usize),
     out: Out<'_>,
-    crate_columns: bool,
+    path: Path,
 ) {
     let halves = crate::parallel::num_threads() == 2
         && !crate::parallel::in_worker()
         && m >= 2
         && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
+    let amx = path == Path::Amx;
     // The streamed path applies a bias and relu to the sums in registers (the bits of
     // `bias_act_epilogue`); other activations get the epilogue pass.
     let fused = matches!(act, Unary::Linear | Unary::Relu);
     let post = (bias.filter(|_| fused), act == Unary::Relu);
     // `r` rows of `x` on the calling thread, all columns.
     let rows = |x: &[f32], out: Out<'_>, r: usize| {
-        if dense_forward_streams_whole(r, n, k) {
-            // SAFETY: the rule holds; the streamed path writes every element of its `r x n`
-            // output before reading any (it panics only on its shape checks, before
-            // writing), and `o` holds `r * n` floats.
+        let streams = dense_forward_streams_whole(r, n, k);
+        if amx || streams {
+            // SAFETY: AMX writes every element of its `r x n` output or, declining, none;
+            // the streamed path (where the rule holds) writes every element before reading
+            // any (it panics only on its shape checks, before writing); otherwise the
+            // output is zeroed first. `o` holds `r * n` floats.
+            let mut on_amx = false;
             let out = unsafe {
                 out.init_with(|o| {
-                    dense_forward_streamed((r, n, k), x, w, o.as_mut_ptr().cast(), (0, n), post)
+                    let c: *mut f32 = o.as_mut_ptr().cast();
+                    on_amx = amx && dense_forward_amx((r, n, k), x, w, c, (0, n), threads_for(r, n, k));
+                    if on_amx {
+                    } else if streams {
+                        dense_forward_streamed((r, n, k), x, w, c, (0, n), post)
+                    } else {
+                        std::ptr::write_bytes(c, 0, r * n);
+                        dense_forward_matmul(r, n, k, x, w, std::slice::from_raw_parts_mut(c, r * n));
+                    }
                 })
             };
-            if !fused {
+            if on_amx || !(streams && fused) {
                 bias_act_epilogue(out, n, bias, act);
             }
         } else {
@@ -428,18 +487,27 @@ fn dense_forward_with(
     };
     if halves && n >= FORWARD_COLUMN_HALVES_MIN_N {
         let mid = (n / 2).div_ceil(32) * 32;
-        let streamed = !crate_columns && dense_forward_streams(m, n, k);
+        let streamed = path != Path::CrateColumns && dense_forward_streams(m, n, k);
         let columns = |c: SharedOut, j0: usize, j1: usize| {
-            // SAFETY: `c` holds `m * n` floats (initialised unless `streamed`, which writes
-            // before it reads); the two calls below write the disjoint column ranges
-            // `0..mid` and `mid..n`.
+            // SAFETY: `c` holds `m * n` floats (initialised unless `streamed` or `amx`, whose
+            // kernels write before they read; AMX writes all of its block or, declining,
+            // none); the two calls below write the disjoint column ranges `0..mid` and
+            // `mid..n`.
             unsafe {
-                if streamed {
+                let on_amx = amx && dense_forward_amx((m, n, k), x, w, c.ptr(), (j0, j1), 1);
+                if on_amx {
+                } else if streamed {
                     dense_forward_streamed((m, n, k), x, w, c.ptr(), (j0, j1), post);
                 } else {
+                    if amx {
+                        // Declined on an uninitialised block: the crate reads its edges.
+                        for i in 0..m {
+                            std::slice::from_raw_parts_mut(c.ptr().add(i * n + j0), j1 - j0).fill(0.0);
+                        }
+                    }
                     matmul_columns((m, n, k), x, w, c.ptr(), (j0, j1));
                 }
-                if !(streamed && fused) {
+                if on_amx || !(streamed && fused) {
                     for i in 0..m {
                         let row = std::slice::from_raw_parts_mut(c.ptr().add(i * n + j0), j1 - j0);
                         bias_act_epilogue(row, j1 - j0, bias.map(|b| &b[j0..j1]), act);
@@ -447,7 +515,7 @@ fn dense_forward_with(
                 }
             }
         };
-        if streamed {
+        if streamed || amx {
             // SAFETY: the two halves write every element of their columns before reading
             // any, and together all the columns.
             unsafe {
@@ -525,7 +593,9 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
         None => None,
     };
     let (xs, ws) = (x.as_f32()?, kernel.as_f32()?);
-    let out = fresh_vec(m * n, |out| dense_forward_with(xs, ws, bias_vals, act, (m, k, n), out, false));
+    let out = fresh_vec(m * n, |out| {
+        dense_forward_with(xs, ws, bias_vals, act, (m, k, n), out, Path::rule((m, k, n)))
+    });
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("rank >= 1") = n;
     let out = Tensor::from_f32_unchecked(out, out_shape);
@@ -599,7 +669,7 @@ pub mod parts {
         mkn: (usize, usize, usize),
         out: &mut [f32],
     ) {
-        dense_forward_with(x, w, bias, act, mkn, out.into(), true)
+        dense_forward_with(x, w, bias, act, mkn, out.into(), Path::CrateColumns)
     }
 
     /// The bias and activation epilogue of [`forward`], in place on `out (rows, n)`.
@@ -770,10 +840,10 @@ mod tests {
             // Into a fresh vector (no zero fill where the streamed path writes it all), and
             // without a bias.
             let fresh =
-                fresh_vec(m * n, |out| dense_forward_with(&x, &w, Some(&b), act, (m, k, n), out, false));
+                fresh_vec(m * n, |out| dense_forward_with(&x, &w, Some(&b), act, (m, k, n), out, Path::Fma));
             assert_eq!(bits(&fresh), bits(&one), "{m}x{k}x{n} fresh");
             let no_bias =
-                fresh_vec(m * n, |out| dense_forward_with(&x, &w, None, act, (m, k, n), out, false));
+                fresh_vec(m * n, |out| dense_forward_with(&x, &w, None, act, (m, k, n), out, Path::Fma));
             let mut one_no_bias = one_product.clone();
             bias_act_epilogue(&mut one_no_bias, n, None, act);
             assert_eq!(bits(&no_bias), bits(&one_no_bias), "{m}x{k}x{n} without a bias");
@@ -797,9 +867,95 @@ mod tests {
             }
             if column_halves {
                 let mut crate_halves = vec![f32::NAN; m * n];
-                dense_forward_with(&x, &w, Some(&b), act, (m, k, n), (&mut crate_halves[..]).into(), true);
+                dense_forward_with(
+                    &x,
+                    &w,
+                    Some(&b),
+                    act,
+                    (m, k, n),
+                    (&mut crate_halves[..]).into(),
+                    Path::CrateColumns,
+                );
                 assert_eq!(bits(&crate_halves), bits(&on_crate), "{m}x{k}x{n} on the crate");
             }
+        }
+    }
+
+    /// Max |got - want| over the elements.
+    fn max_err(got: &[f32], want: &[f64]) -> f64 {
+        got.iter().zip(want).map(|(&g, &w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+    }
+
+    /// `op(a) @ op(b)` in f64 (`a` `m x k` or, transposed, `k x m`; likewise `b`).
+    fn product_f64(
+        m: usize,
+        n: usize,
+        k: usize,
+        (a, ta): (&[f32], bool),
+        (b, tb): (&[f32], bool),
+    ) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0f64;
+                for p in 0..k {
+                    let x = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let y = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += x as f64 * y as f64;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn the_dense_ops_on_amx_are_as_accurate_as_on_fma_and_do_not_depend_on_the_threads() {
+        // W1's forward and backward shapes (batch 128 and a half batch), ragged ones, one
+        // AMX declines (too small for its rule is not asked here: the choice is forced).
+        let pool1 = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        for (m, k, n) in [(128, 784, 512), (64, 512, 512), (100, 300, 201), (37, 70, 130)] {
+            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos() * 0.1).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.5).sin()).collect();
+            let dy: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.23).cos()).collect();
+            let forward = |path: Path| {
+                fresh_vec(m * n, |out| {
+                    dense_forward_with(&x, &w, Some(&b), Unary::Linear, (m, k, n), out, path)
+                })
+            };
+            let mut want = product_f64(m, n, k, (&x, false), (&w, false));
+            for (i, v) in want.iter_mut().enumerate() {
+                *v += b[i % n] as f64;
+            }
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let (amx1, amx2) = (pool1.install(|| forward(Path::Amx)), pool2.install(|| forward(Path::Amx)));
+            assert_eq!(bits(&amx1), bits(&amx2), "{m}x{k}x{n}: forward on one and two threads");
+            let fma = pool2.install(|| forward(Path::Fma));
+            // Where this CPU runs AMX the results are its own (not a silent fallback).
+            let ran_amx = crate::kernels::amx::available();
+            assert_eq!(bits(&amx2) != bits(&fma), ran_amx, "{m}x{k}x{n}: AMX ran where available");
+            let (e_amx, e_fma) = (max_err(&amx2, &want), max_err(&fma, &want));
+            assert!(e_amx <= 1.5 * e_fma + 1e-7, "{m}x{k}x{n} forward: AMX {e_amx:e}, FMA {e_fma:e}");
+
+            let grads = |amx: bool| {
+                let (dx, dw) =
+                    dense_input_and_kernel_grads_with(&dy, &x, &w, (m, k, n), (true, true), (amx, amx));
+                (dx.unwrap(), dw.unwrap())
+            };
+            let ((dx1, dw1), (dx2, dw2)) = (pool1.install(|| grads(true)), pool2.install(|| grads(true)));
+            assert_eq!(bits(&dx1), bits(&dx2), "{m}x{k}x{n}: dx on one and two threads");
+            assert_eq!(bits(&dw1), bits(&dw2), "{m}x{k}x{n}: dW on one and two threads");
+            let (fdx, fdw) = pool2.install(|| grads(false));
+            assert_eq!(bits(&dx2) != bits(&fdx), ran_amx, "{m}x{k}x{n}: dx on AMX where available");
+            assert_eq!(bits(&dw2) != bits(&fdw), ran_amx, "{m}x{k}x{n}: dW on AMX where available");
+            let want_dx = product_f64(m, k, n, (&dy, false), (&w, true));
+            let want_dw = product_f64(k, n, m, (&x, true), (&dy, false));
+            let (e_amx, e_fma) = (max_err(&dx2, &want_dx), max_err(&fdx, &want_dx));
+            assert!(e_amx <= 1.5 * e_fma + 1e-7, "{m}x{k}x{n} dx: AMX {e_amx:e}, FMA {e_fma:e}");
+            let (e_amx, e_fma) = (max_err(&dw2, &want_dw), max_err(&fdw, &want_dw));
+            assert!(e_amx <= 1.5 * e_fma + 1e-7, "{m}x{k}x{n} dW: AMX {e_amx:e}, FMA {e_fma:e}");
         }
     }
 
