@@ -7,6 +7,11 @@
 //! ([`matmul_strided`], [`matmul_tn_strided_acc`]); everything else runs on the `gemm` crate, which takes arbitrary strides (`A^T` is `A` read with swapped
 //! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate, `KERAS_SGEMM=all`
 //! runs every product on the own GEMM (to measure it against the crate).
+//!
+//! Before either, on CPUs with AMX ([`amx_enabled`]), products of the shapes in [`amx_for`]
+//! run on the AMX unit (`kernels::amx`: split-bf16, as accurate as the FMA kernels, not their
+//! bits); where its driver declines (NaN, infinities, magnitudes it cannot split exactly) the
+//! rules above apply.
 
 use gemm::{gemm, Parallelism};
 
@@ -157,9 +162,14 @@ pub fn amx_enabled() -> bool {
 /// tiles save.
 const AMX_MIN_MACS: usize = 1 << 18;
 
-/// Fewest rows, columns and terms of a product on AMX (a tile is 16 rows by 16 columns by
-/// 32 terms; narrower products would mostly multiply the zero padding).
-const AMX_MIN_DIM: usize = 16;
+/// Fewest terms of a product on AMX (a tile takes 32; the driver declines fewer than 16).
+const AMX_MIN_K: usize = 16;
+
+/// Fewest rows and columns of a product on AMX. Each element of `op(a)` is split and packed
+/// once for `n` multiply-adds and each of `op(b)` for `m`, so narrow products spend more on
+/// packing than the tiles save (W2's 12544 x 128 Dense at batch 32, first try: 8-13% slower
+/// steps, BENCHMARKS.md "amx20").
+const AMX_MIN_MN: usize = 64;
 
 /// Whether an `m x k` by `k x n` f32 product runs on AMX under the process's switch.
 pub(crate) fn amx_for(m: usize, n: usize, k: usize) -> bool {
@@ -167,9 +177,9 @@ pub(crate) fn amx_for(m: usize, n: usize, k: usize) -> bool {
 }
 
 /// Whether an `m x k` by `k x n` product has a shape AMX gains on ([`AMX_MIN_MACS`],
-/// [`AMX_MIN_DIM`]).
-pub(crate) fn amx_shape(m: usize, n: usize, k: usize) -> bool {
-    m.min(n).min(k) >= AMX_MIN_DIM && m * n * k >= AMX_MIN_MACS
+/// [`AMX_MIN_K`], [`AMX_MIN_MN`]).
+fn amx_shape(m: usize, n: usize, k: usize) -> bool {
+    m.min(n) >= AMX_MIN_MN && k >= AMX_MIN_K && m * n * k >= AMX_MIN_MACS
 }
 
 /// `c = op(a) @ op(b)` (or `c += ...`) on AMX with [`matmul`]'s threads; `false`, with `c`
