@@ -4,10 +4,11 @@
 //! phases apart (split + pack of both operands; the kernels on the packed data, the
 //! ceiling), with effective GFLOP/s (`2 m n k` over the time).
 //!
-//! `KERAS_NUM_THREADS=2 chrt -f 1 target/release/examples/amx_gemm [REPS]` (default 201).
+//! `KERAS_NUM_THREADS=2 chrt -f 1 target/release/examples/amx_gemm [REPS [FILTER]]` (default
+//! 201 reps, every product; FILTER: a substring of the products' names).
 //! BENCHMARKS.md "amx20".
 
-use keras_engine::kernels::amx::{available, bench_gemm, bench_phases, BenchEngine};
+use keras_engine::kernels::amx::{available, bench_gemm, bench_kernel, bench_phases, BenchEngine};
 use std::time::Instant;
 
 /// `n` deterministic values in `(-1, 1)`.
@@ -28,10 +29,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(201);
+    let filter = std::env::args().nth(2).unwrap_or_default();
     let pool = keras_engine::parallel::num_threads();
     if !available() {
         println!("AMX not available here (or KERAS_AMX=0)");
         return;
+    }
+    for chunks in [1, 2, 4, 16] {
+        for varied in [false, true] {
+            let ns = bench_kernel(chunks, 20_000 / chunks, varied).unwrap();
+            println!(
+                "kernel ceiling (32 x 32, L1): {chunks} chunks, {} data: {ns:.2} ns per TDP",
+                if varied { "varied" } else { "constant" }
+            );
+        }
     }
     // (name, m, k, n, op(a) transposed in memory, op(b) transposed in memory)
     let shapes = [
@@ -53,6 +64,9 @@ fn main() {
             continue;
         }
         for &(name, m, k, n, ta, tb) in &shapes {
+            if !name.contains(filter.as_str()) {
+                continue;
+            }
             let a = values(m * k, (m + 3 * k) as u32);
             let b = values(k * n, (n + 5 * k) as u32);
             let (mut c1, mut c2) = (vec![0.0f32; m * n], vec![0.0f32; m * n]);
@@ -63,13 +77,25 @@ fn main() {
             amx();
             fma();
             let (mut ta_us, mut tf_us) = (Vec::new(), Vec::new());
+            // `AMX_ALONE=1`: each engine's runs back to back instead of alternating.
+            let alone = std::env::var("AMX_ALONE").is_ok();
             for _ in 0..reps {
                 let t = Instant::now();
                 amx();
                 ta_us.push(t.elapsed().as_secs_f64() * 1e6);
+                if alone {
+                    continue;
+                }
                 let t = Instant::now();
                 fma();
                 tf_us.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            if alone {
+                for _ in 0..reps {
+                    let t = Instant::now();
+                    fma();
+                    tf_us.push(t.elapsed().as_secs_f64() * 1e6);
+                }
             }
             let (ua, uf) = (median(ta_us), median(tf_us));
             let diff = c1.iter().zip(&c2).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);

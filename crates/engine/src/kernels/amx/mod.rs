@@ -3,37 +3,46 @@
 //!
 //! # Numerics
 //! Every element `x` of `op(a)` and `op(b)` (times a power-of-two scale, see below) becomes
-//! `hi + mid + lo` with `hi = bf16(x)`, `mid = bf16(x - hi)`, `lo = bf16(x - hi - mid)` (round
-//! to nearest even; the differences are exact in `f32`; what `lo` leaves out is below
-//! `2^-24 |x|`). A product `a . b` keeps six of the nine piece products: `hi.hi` in one
-//! accumulator tile, `hi.mid`, `hi.lo`, `mid.hi`, `mid.mid`, `lo.hi` in a second (in that
-//! order per 32-step chunk); the dropped `mid.lo + lo.mid + lo.lo` are below about
-//! `2^-24 |a b|`. Each piece product is exact in `f32` (8 x 8 significant bits) and AMX adds
-//! it with one rounding, so the `hi.hi` chain rounds as an `f32` FMA GEMM does, the second
-//! chain's roundings are `2^-8` smaller, and the two are added once at the end (then added
-//! to `c` with `accumulate`). Every element's sum runs over `k` in order, in the same tiles
-//! whatever the thread count: the result does not depend on it. Measured against an `f64`
-//! reference (`tests`, BENCHMARKS.md "amx20"): the error relative to `sum |a||b|` is within
-//! that of the own FMA GEMM on the same inputs.
+//! `hi + mid + lo` exactly, each piece a `bf16` value: `hi` is `x` rounded to 8 significant
+//! bits, `mid` the same of `x - hi`, `lo = x - hi - mid` (Veltkamp's splitting twice; every
+//! difference exact in `f32`). A product `a . b` keeps six of the nine piece products,
+//! `hi.hi`, `hi.mid`, `hi.lo`, `mid.hi`, `mid.mid`, `lo.hi`, in that order per 32-step chunk;
+//! the dropped `mid.lo + lo.mid + lo.lo` are below about `2^-24 |a b|`. Each piece product
+//! is exact in `f32` (8 x 8 significant bits) and AMX adds it with one rounding, into one
+//! accumulator tile per output tile (`kernel::ONE_ACC`; a second accumulator for the five
+//! smaller terms, `hi.hi` apart, measured no more accurate where it matters and is slower).
+//! `k` is summed in blocks of at most 512 steps, each block's sum added to `c` in order (the
+//! first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every element's
+//! sum runs in the same order whatever the thread count: the result does not depend on it.
+//!
+//! Measured against an `f64` reference (`tests`, BENCHMARKS.md "amx20"), the largest
+//! `|c - c64| / sum |a||b|` is at most 1.27x the own FMA GEMM's on the same inputs for every
+//! `k` the driver takes (`k >= 16`; N(0, 1), U[0, 1) and magnitudes mixed over `2^+-20`),
+//! and below it (0.35-0.65x) from `k = 128` on: AMX's sums round less often than a chain of
+//! FMAs. Short products (`k < 16`) are declined (`MIN_K`): at `k <= 3` the dropped terms
+//! and the single accumulator's roundings reach 2-3.5x the FMA's one rounding.
 //!
 //! # Specials
-//! AMX reads `bf16` subnormals as zero and flushes subnormal results, and rounding `x` to
-//! `bf16` can overflow near `f32::MAX`. While packing, the driver records each operand's
-//! largest and smallest non-zero magnitude and declines (returns `false`, `c` untouched, so
-//! that the caller runs the FMA path) where an element is NaN or infinite, or where no
-//! power-of-two scales `2^s` (of `a`) and `2^t` (of `b`) make every piece a normal `bf16`
-//! (smallest `|x|` at least `2^-103` after scaling), every piece product a multiple of
-//! `2^-126` (so neither a product nor a partial sum is ever subnormal: the smallest
-//! magnitudes' exponents sum to at least `-80`), and every sum of magnitudes below
-//! `2^126` (no overflow). Scales are `1` where those hold already (the common case, one
-//! packing pass); otherwise the operands are packed again scaled and the result is scaled
-//! back by `2^-(s + t)` in `f64` (one rounding).
+//! AMX reads `bf16` subnormals as zero and flushes subnormal results, and the split needs
+//! `|x| * 65537` finite. While packing, the driver records each operand's largest and
+//! smallest non-zero magnitude and declines (returns `false`, `c` untouched, so that the
+//! caller runs the FMA path) where an element is NaN or infinite, or where no power-of-two
+//! scales `2^s` (of `a`) and `2^t` (of `b`) make every piece a normal `bf16` (smallest `|x|`
+//! at least `2^-103` after scaling, largest below `2^111`), every piece product a multiple
+//! of `2^-126` (so neither a product nor a partial sum is ever subnormal: the smallest
+//! magnitudes' exponents sum to at least `-80`), and every sum of magnitudes below `2^126`
+//! (no overflow). Scales are `1` where those hold already (the common case, one packing
+//! pass); otherwise the operands are packed again scaled and the sums are scaled back by
+//! `2^-(s + t)` in `f64` (one rounding). Zeros (of either sign) take no part; a sum of
+//! zeros is `+0`.
 //!
 //! # Use
 //! [`available`] says whether this CPU and OS run it (x86-64 with AMX-TILE, AMX-BF16,
-//! AVX512-BF16 and AVX-512F, tile data permitted by Linux; `KERAS_AMX=0` turns it off);
-//! [`sgemm_amx`] is the driver with the own GEMM's contract
-//! ([`crate::kernels::sgemm::sgemm`]).
+//! AVX512-BF16 and AVX-512F/BW/VL, tile data permitted by Linux; `KERAS_AMX=0` turns it off);
+//! `sgemm_amx` is the driver with the own GEMM's contract
+//! (`kernels::sgemm::sgemm`). Work is split over the pool's threads twice: packing
+//! (row blocks of `op(a)` and column blocks of `op(b)`), then the kernels (pairs of column
+//! blocks, or pairs of row blocks where the columns are too few).
 
 #[cfg(target_arch = "x86_64")]
 mod kernel;
@@ -47,7 +56,7 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-/// Whether [`sgemm_amx`] runs on this machine: x86-64 with AMX-TILE, AMX-BF16, AVX512-BF16,
+/// Whether `sgemm_amx` (the crate's AMX GEMM) runs on this machine: x86-64 with AMX-TILE, AMX-BF16, AVX512-BF16,
 /// AVX-512F/BW/VL, Linux granting this process the tile data state (asked once), and
 /// `KERAS_AMX` not `0` (read once, here). False on every other CPU and target.
 pub fn available() -> bool {
@@ -114,7 +123,8 @@ thread_local! {
 /// Most 32-step chunks summed in one accumulator run (512 steps, as the own GEMM's blocks
 /// where it reads `op(a)` in place): longer products are summed block by block, each
 /// block's sum added to `c` in order (fewer large roundings for long `k`; the packed operands
-/// of a block stay in L2).
+/// of a block stay in L2). Measured against 8, 4, 3 and 2 chunks (W1's six products, two
+/// threads, Intel Xeon model 207, kernel phase): 16 fastest (BENCHMARKS.md "amx20").
 const KB_MAX: usize = 16;
 
 /// A pointer the threads of one call share, each touching disjoint parts (or only reading).
@@ -175,8 +185,8 @@ fn scales(ra: Range, rb: Range, k: usize) -> Option<(i32, i32)> {
     let fits = |s: i32, t: i32| {
         a_lo + s >= -103
             && b_lo + t >= -103
-            && a_hi + s <= 125
-            && b_hi + t <= 125
+            && a_hi + s <= 110
+            && b_hi + t <= 110
             && (s_lo..=s_hi).contains(&(s + t))
     };
     if fits(0, 0) {
@@ -187,8 +197,8 @@ fn scales(ra: Range, rb: Range, k: usize) -> Option<(i32, i32)> {
     }
     let sum = (s_lo + s_hi) / 2;
     // `s` within both operands' own bounds (`t = sum - s`), then the nearest to half the sum.
-    let lo = (-103 - a_lo).max(sum - 125 + b_hi);
-    let hi = (125 - a_hi).min(sum + 103 + b_lo);
+    let lo = (-103 - a_lo).max(sum - 110 + b_hi);
+    let hi = (110 - a_hi).min(sum + 103 + b_lo);
     if lo > hi {
         return None;
     }
@@ -270,8 +280,12 @@ unsafe fn compute_all(
     if parts == 1 {
         part(0, pairs, 0, g.col_blocks);
     } else if g.col_blocks >= parts {
+        // Whole pairs of column blocks per part where there are enough (the 32 x 32 kernel).
+        let (unit, units) =
+            if g.col_blocks >= 2 * parts { (2, g.col_blocks.div_ceil(2)) } else { (1, g.col_blocks) };
         (0..parts).into_par_iter().for_each(|p| {
-            part(0, pairs, p * g.col_blocks / parts, (p + 1) * g.col_blocks / parts);
+            let (q0, q1) = (p * units / parts * unit, ((p + 1) * units / parts * unit).min(g.col_blocks));
+            part(0, pairs, q0, q1);
         });
     } else {
         (0..parts).into_par_iter().for_each(|p| {
@@ -309,13 +323,31 @@ unsafe fn compute_block(
     for c0 in (0..g.chunks).step_by(kb) {
         let cn = kb.min(g.chunks - c0);
         let add = accumulate || c0 > 0;
-        for cb in cb0..cb1 {
-            let bp = pb.add(cb * block + c0 * 1536) as *const u8;
-            let (j0, cols) = (cb * 16, 16.min(g.n - cb * 16));
-            for rp in rp0..rp1 {
-                let rb = 2 * rp;
-                let ap = pa.add(rb * block + c0 * 1536) as *const u8;
-                if rb + 1 < g.row_blocks {
+        for rp in rp0..rp1 {
+            let rb = 2 * rp;
+            let ap = pa.add(rb * block + c0 * 1536) as *const u8;
+            let two = rb + 1 < g.row_blocks;
+            let mut cb = cb0;
+            while cb < cb1 {
+                let bp = pb.add(cb * block + c0 * 1536) as *const u8;
+                let j0 = cb * 16;
+                if kernel::ONE_ACC && two && cb + 1 < cb1 {
+                    let i0 = rb * 16;
+                    let (rows, cols) = (32.min(g.m - i0), 32.min(g.n - j0));
+                    let ct = c.add(i0 * ldc + j0);
+                    let (a1, b1) = (ap.add(block * 2), bp.add(block * 2));
+                    if !add && unscale.is_none() && rows == 32 && cols == 32 {
+                        // The sums are final: straight into `c`.
+                        kernel::two_by_two(ap, a1, bp, b1, cn, ct, ldc);
+                    } else {
+                        kernel::two_by_two(ap, a1, bp, b1, cn, t, 32);
+                        store(t, 32, rows, cols, ct, ldc, add, unscale);
+                    }
+                    cb += 2;
+                    continue;
+                }
+                let cols = 16.min(g.n - j0);
+                if two {
                     kernel::two_rows(ap, ap.add(block * 2), bp, cn, t);
                 } else {
                     kernel::one_row(ap, bp, cn, t);
@@ -323,22 +355,27 @@ unsafe fn compute_block(
                 for r in 0..2.min(g.row_blocks - rb) {
                     let i0 = (rb + r) * 16;
                     let rows = 16.min(g.m - i0);
-                    store(t.add(r * 512), rows, cols, c.add(i0 * ldc + j0), ldc, add, unscale);
+                    store(t.add(r * 512), 16, rows, cols, c.add(i0 * ldc + j0), ldc, add, unscale);
                 }
+                cb += 1;
             }
         }
     }
     kernel::release();
 }
 
-/// `c (+)= hi + lo` (times `unscale`) for the `rows x cols` corner of a tile's two
-/// accumulators (`hi` at `t`, `lo` at `t + 256`, rows of 16).
+/// `c (+)= hi + lo` (times `unscale`) for the `rows x cols` corner of sums at `t` (rows
+/// `ldt` floats apart; `lo` 256 floats after `hi` with two accumulators, none with
+/// [`kernel::ONE_ACC`]).
 ///
 /// # Safety
-/// `t` holds 512 floats; `c` `rows` rows of `cols` writable floats, `ldc` apart.
-#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx512f,avx512vl"))]
+/// `t` holds the sums; `c` `rows` rows of `cols` writable floats, `ldc` apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn store(
     t: *const f32,
+    ldt: usize,
     rows: usize,
     cols: usize,
     c: *mut f32,
@@ -347,16 +384,16 @@ unsafe fn store(
     unscale: Option<f64>,
 ) {
     for i in 0..rows {
-        let (hi, lo) = (
-            std::slice::from_raw_parts(t.add(i * 16), cols),
-            std::slice::from_raw_parts(t.add(256 + i * 16), cols),
-        );
+        let hi = std::slice::from_raw_parts(t.add(i * ldt), cols);
+        let lo =
+            std::slice::from_raw_parts(t.add(if kernel::ONE_ACC { i * ldt } else { 256 + i * ldt }), cols);
         let row = std::slice::from_raw_parts_mut(c.add(i * ldc), cols);
+        let sum = |h: f32, l: f32| if kernel::ONE_ACC { h } else { h + l };
         match (unscale, accumulate) {
-            (None, false) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| *c = h + l),
-            (None, true) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| *c += h + l),
-            (Some(u), acc) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (h, l))| {
-                let v = ((h + l) as f64 * u) as f32;
+            (None, false) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (&h, &l))| *c = sum(h, l)),
+            (None, true) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (&h, &l))| *c += sum(h, l)),
+            (Some(u), acc) => row.iter_mut().zip(hi.iter().zip(lo)).for_each(|(c, (&h, &l))| {
+                let v = (sum(h, l) as f64 * u) as f32;
                 *c = if acc { *c + v } else { v };
             }),
         }
@@ -567,4 +604,46 @@ pub fn bench_phases(
         kernel_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }
     Some((median(pack_us), median(kernel_us)))
+}
+
+/// Nanoseconds per `tdpbf16ps` of the `32 x 32` kernel ([`kernel::two_by_two`]) on packed
+/// operands of `chunks` chunks that stay in L1 (`fill`: the packed bits, e.g. `0x3f3f` as the
+/// probe's or varied), over `reps` calls: the kernel's ceiling. `None` without AMX.
+#[doc(hidden)]
+pub fn bench_kernel(chunks: usize, reps: usize, varied: bool) -> Option<f64> {
+    if !available() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let len = 4 * chunks * 1536 + 32;
+        let mut buf: Vec<u16> = (0..len)
+            .map(|i| {
+                if varied {
+                    (0x3c00 + (i.wrapping_mul(2654435761) >> 7) % 0x700) as u16 ^ ((i as u16 & 1) << 15)
+                } else {
+                    0x3f3f
+                }
+            })
+            .collect();
+        let off = buf.as_ptr().align_offset(64).min(32);
+        let p = buf[off..].as_mut_ptr() as *const u8;
+        let block = chunks * 3072;
+        let mut out = vec![0.0f32; 1024 + 16];
+        let o = out.as_mut_ptr();
+        let o = o.wrapping_add(o.align_offset(64));
+        // SAFETY: AMX available; the buffer holds four blocks of `chunks` chunks; `o` 1024 floats.
+        unsafe {
+            kernel::configure();
+            let t0 = std::time::Instant::now();
+            for _ in 0..reps {
+                kernel::two_by_two(p, p.add(block), p.add(2 * block), p.add(3 * block), chunks, o, 32);
+            }
+            let dt = t0.elapsed().as_secs_f64();
+            kernel::release();
+            Some(dt / (reps * chunks * 24) as f64 * 1e9)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }

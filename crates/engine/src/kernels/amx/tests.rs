@@ -124,7 +124,9 @@ fn runs() -> bool {
     on
 }
 
-/// The gate: per `k` and distribution, the AMX error is within 1.5x the own FMA GEMM's.
+/// The gate: per `k` and distribution, the AMX error is within 1.5x the own FMA GEMM's for
+/// every `k` that [`sgemm_amx`] takes (`k >= MIN_K`); shorter ones are printed only (the
+/// driver declines them: the FMA path runs).
 #[test]
 fn accuracy_within_the_fma_gemm() {
     if !runs() {
@@ -134,23 +136,26 @@ fn accuracy_within_the_fma_gemm() {
     let mut worst: f64 = 0.0;
     eprintln!("dist      k     amx        own fma    naive fma  amx/own");
     for dist in [Dist::Normal, Dist::Uniform, Dist::Mixed] {
-        for k in [1, 3, 10, 31, 128, 784, 4096] {
+        for k in [1, 3, 10, 16, 17, 31, 128, 784, 4096] {
             let (a, b) = operands(m, n, k, dist, k as u64 * 7 + dist as u64);
             let r = reference(m, n, k, &a, &b);
             let e_amx = error(&amx(m, n, k, &a, &b, 1).expect("declined"), &r);
             let e_own = error(&fma(m, n, k, &a, &b), &r);
             let e_naive = error(&naive_fma(m, n, k, &a, &b), &r);
             let ratio = e_amx / e_own;
+            let note = if k < MIN_K { "  (declined: k < MIN_K)" } else { "" };
             eprintln!(
-                "{:<8} {:>5}  {e_amx:.3e}  {e_own:.3e}  {e_naive:.3e}  {ratio:.2}",
+                "{:<8} {:>5}  {e_amx:.3e}  {e_own:.3e}  {e_naive:.3e}  {ratio:.2}{note}",
                 format!("{dist:?}"),
                 k
             );
-            worst = worst.max(ratio);
-            assert!(e_amx <= 1.5 * e_own, "{dist:?} k {k}: amx {e_amx:e}, fma {e_own:e} / {e_naive:e}");
+            if k >= MIN_K {
+                worst = worst.max(ratio);
+                assert!(e_amx <= 1.5 * e_own, "{dist:?} k {k}: amx {e_amx:e}, fma {e_own:e} / {e_naive:e}");
+            }
         }
     }
-    eprintln!("worst amx / own fma: {worst:.2}");
+    eprintln!("worst amx / own fma (k >= MIN_K): {worst:.2}");
 }
 
 /// Every layout of both operands (row-major, transposed, strided both ways) gives the same
@@ -267,7 +272,7 @@ fn scaled_operands_stay_accurate() {
         (2f32.powi(-110), 2f32.powi(40), "pieces below 2^-126"),
         (1.0e-40, 2f32.powi(100), "f32 subnormal a"),
         (f32::MAX / 2.0, 2f32.powi(-120), "near f32::MAX"),
-        (2f32.powi(100), 2f32.powi(30), "large (scaled down)"),
+        (2f32.powi(115), 2f32.powi(-20), "large (scaled down)"),
     ];
     for (sa, sb, what) in cases {
         let (mut a, mut b) = operands(m, n, k, Dist::Uniform, 5);
@@ -344,16 +349,20 @@ fn scale_choice() {
     assert_eq!(exponent(f32::MIN_POSITIVE.to_bits()), -126);
 }
 
-/// The split is exact where it should be: `hi + mid + lo` within `2^-24 |x|` of `x`, and
-/// the pieces each `bf16`.
+/// The split is exact: `hi + mid + lo == x`, each piece a `bf16` value, over magnitudes
+/// `2^-100 .. 2^110`.
 #[test]
 fn split_pieces() {
     let mut g = Gen(1);
-    for _ in 0..100_000 {
-        let x = g.normal() * 2f32.powi((g.u() * 60.0) as i32 - 30);
+    for _ in 0..200_000 {
+        let x = g.normal() * 2f32.powi((g.u() * 210.0) as i32 - 100);
+        if x.abs() < 2f32.powi(-100) {
+            continue;
+        }
         let (h, m, l) = pack::split3(x);
-        assert!(h & 0xffff == 0 && m & 0xffff == 0 && l & 0xffff == 0);
+        assert!(h & 0xffff == 0 && m & 0xffff == 0 && l & 0xffff == 0, "{x}");
         let s = f32::from_bits(h) as f64 + f32::from_bits(m) as f64 + f32::from_bits(l) as f64;
-        assert!((s - x as f64).abs() <= (x as f64).abs() * 2f64.powi(-24), "{x}");
+        assert_eq!(s, x as f64, "{x}");
+        assert!(f32::from_bits(m).abs() <= f32::from_bits(h).abs() / 128.0, "{x}");
     }
 }
