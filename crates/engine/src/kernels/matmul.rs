@@ -165,21 +165,32 @@ const AMX_MIN_MACS: usize = 1 << 18;
 /// Fewest terms of a product on AMX (a tile takes 32; the driver declines fewer than 16).
 const AMX_MIN_K: usize = 16;
 
-/// Fewest rows and columns of a product on AMX. Each element of `op(a)` is split and packed
-/// once for `n` multiply-adds and each of `op(b)` for `m`, so narrow products spend more on
-/// packing than the tiles save (W2's 12544 x 128 Dense at batch 32, first try: 8-13% slower
-/// steps, BENCHMARKS.md "amx20").
-const AMX_MIN_MN: usize = 64;
-
+/// Least `m * n / (m + n)` of a product on AMX (rows `m`, columns `n`). Each element of
+/// `op(a)` is split and packed for `n` multiply-adds and each of `op(b)` for `m`: packing
+/// costs `1/m + 1/n` per multiply-add, so products with few rows or columns spend more on it
+/// than the tiles save. Measured (Intel Xeon model 207, whole steps): W1's products
+/// (128 x 512 outputs and larger: 1/m + 1/n <= 1/102) gain; W2's 12544 x 128 Dense at batch
+/// 128 (1/64) and W4's at batch 256 (1/85), and its 64-channel convolutions, lost 6-15%
+/// (BENCHMARKS.md "amx20").
+const AMX_MIN_HARMONIC: usize = 96;
 /// Whether an `m x k` by `k x n` f32 product runs on AMX under the process's switch.
 pub(crate) fn amx_for(m: usize, n: usize, k: usize) -> bool {
     amx_shape(m, n, k) && amx_enabled()
 }
 
+/// Most elements of `op(a)` and `op(b)` together of a product on AMX: their packed pieces
+/// (6 bytes an element, 6 MiB here) live in a per-thread buffer kept between calls, which a
+/// larger product would grow for good (W2's 12544 x 128 Dense gradients at batch 128: +20 MB
+/// peak RSS for no measured gain).
+const AMX_MAX_PACKED: usize = 1 << 20;
+
 /// Whether an `m x k` by `k x n` product has a shape AMX gains on ([`AMX_MIN_MACS`],
-/// [`AMX_MIN_K`], [`AMX_MIN_MN`]).
+/// [`AMX_MIN_K`], [`AMX_MIN_HARMONIC`], [`AMX_MAX_PACKED`]).
 fn amx_shape(m: usize, n: usize, k: usize) -> bool {
-    m.min(n) >= AMX_MIN_MN && k >= AMX_MIN_K && m * n * k >= AMX_MIN_MACS
+    k >= AMX_MIN_K
+        && m * n * k >= AMX_MIN_MACS
+        && AMX_MIN_HARMONIC * (m + n) <= m * n
+        && k * (m + n) <= AMX_MAX_PACKED
 }
 
 /// `c = op(a) @ op(b)` (or `c += ...`) on AMX with [`matmul`]'s threads; `false`, with `c`
