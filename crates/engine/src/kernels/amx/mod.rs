@@ -421,9 +421,9 @@ unsafe fn store(
 /// `k x n` ([`View`] strides as [`crate::kernels::sgemm::sgemm`]); row `i` of `c` starts at
 /// `c + i * ldc`. Split over `threads` threads of the engine's pool (1: the calling thread).
 /// Returns `false`, with `c` untouched, where it declines: AMX not [`available`], fewer than
-/// [`MIN_K`] steps (`k = 0` excepted: zeros, or `c` left), the calling
-/// thread's packing buffer already in use (a nested call), or operands it cannot split
-/// exactly (NaN, infinities, magnitudes no scaling brings into range: see the module); the
+/// [`MIN_K`] steps (`k = 0` excepted: zeros, or `c` left), operands too large to pack whole
+/// ([`MAX_PACKED`]), the calling thread's packing buffer already in use (a nested call), or
+/// operands it cannot split exactly (NaN, infinities, magnitudes no scaling brings into range: see the module); the
 /// caller then runs the FMA path. Every `View` layout gives the same bits; the fast ones are
 /// a row-major or transposed `op(a)` and `op(b)`.
 ///
@@ -447,6 +447,11 @@ pub(crate) unsafe fn sgemm_amx(
     }
     sgemm_amx_any_k(m, n, k, a, b, c, ldc, accumulate, threads)
 }
+
+/// Most `u16`s of packed operands [`sgemm_amx`] takes (32 MiB; W1's largest product needs
+/// 3 MiB): both operands are packed whole into the calling thread's buffer, which is kept,
+/// so larger products decline (the FMA GEMM blocks them).
+pub(crate) const MAX_PACKED: usize = 16 << 20;
 
 /// Fewest steps [`sgemm_amx`] takes: shorter products decline. Packing costs about what the
 /// FMA GEMM spends on such products, and at `k <= 2` the dropped piece products
@@ -486,6 +491,9 @@ unsafe fn sgemm_amx_any_k(
         return true;
     }
     let g = Geometry::new(m, n, k);
+    if g.a_len() + g.b_len() > MAX_PACKED {
+        return false;
+    }
     BUF.with(|buf| {
         let Ok(mut buf) = buf.try_borrow_mut() else {
             return false;
