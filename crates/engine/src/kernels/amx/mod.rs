@@ -42,7 +42,7 @@
 //! `sgemm_amx` is the driver with the own GEMM's contract
 //! (`kernels::sgemm::sgemm`). Work is split over the pool's threads twice: packing
 //! (row blocks of `op(a)` and column blocks of `op(b)`), then the kernels (pairs of column
-//! blocks, or pairs of row blocks where the columns are too few).
+//! blocks where `n >= m`, else pairs of row blocks; the packing split in the same pairs).
 
 #[cfg(target_arch = "x86_64")]
 mod kernel;
@@ -229,8 +229,12 @@ unsafe fn pack_all(
     let (sa, sb) = (pow2(s), pow2(t));
     let out = Shared(buf);
     let part = |p: usize, parts: usize| {
-        let (r0, r1) = (p * g.row_blocks / parts, (p + 1) * g.row_blocks / parts);
-        let (c0, c1) = (p * g.col_blocks / parts, (p + 1) * g.col_blocks / parts);
+        // In pairs of blocks, as the kernels' split (a thread mostly reads what it packed).
+        let (rp, cp) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
+        let (r0, r1) =
+            ((2 * (p * rp / parts)).min(g.row_blocks), (2 * ((p + 1) * rp / parts)).min(g.row_blocks));
+        let (c0, c1) =
+            ((2 * (p * cp / parts)).min(g.col_blocks), (2 * ((p + 1) * cp / parts)).min(g.col_blocks));
         let buf = out;
         // SAFETY: parts pack disjoint row blocks and column blocks.
         unsafe {
@@ -276,15 +280,18 @@ unsafe fn compute_all(
         // SAFETY: as this function's contract; parts write disjoint blocks of `c`.
         unsafe { compute_block(g, pa.0, pb.0, out.0, ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
     };
-    let parts = threads.clamp(1, g.col_blocks.max(pairs));
+    let col_pairs = g.col_blocks.div_ceil(2);
+    let parts = threads.clamp(1, col_pairs.max(pairs));
+    // Split the larger dimension (each thread reads all of the smaller operand's packed
+    // blocks, half of them packed by the other threads), in pairs of blocks (the 32 x 32
+    // kernel), as the packing split them.
+    let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
     if parts == 1 {
         part(0, pairs, 0, g.col_blocks);
-    } else if g.col_blocks >= parts {
-        // Whole pairs of column blocks per part where there are enough (the 32 x 32 kernel).
-        let (unit, units) =
-            if g.col_blocks >= 2 * parts { (2, g.col_blocks.div_ceil(2)) } else { (1, g.col_blocks) };
+    } else if by_cols {
         (0..parts).into_par_iter().for_each(|p| {
-            let (q0, q1) = (p * units / parts * unit, ((p + 1) * units / parts * unit).min(g.col_blocks));
+            let (q0, q1) =
+                (2 * (p * col_pairs / parts), (2 * ((p + 1) * col_pairs / parts)).min(g.col_blocks));
             part(0, pairs, q0, q1);
         });
     } else {
@@ -337,7 +344,17 @@ unsafe fn compute_block(
                     let ct = c.add(i0 * ldc + j0);
                     let (a1, b1) = (ap.add(block * 2), bp.add(block * 2));
                     if !add && unscale.is_none() && rows == 32 && cols == 32 {
-                        // The sums are final: straight into `c`.
+                        // The sums are final: straight into `c`. The next block's lines of `c`
+                        // are asked for (for writing) meanwhile.
+                        if prefetch_c() && cb + 3 < cb1 {
+                            for r in 0..32 {
+                                let line = ct.add(r * ldc + 32) as *const i8;
+                                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(line);
+                                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(
+                                    line.add(64),
+                                );
+                            }
+                        }
                         kernel::two_by_two(ap, a1, bp, b1, cn, ct, ldc);
                     } else {
                         kernel::two_by_two(ap, a1, bp, b1, cn, t, 32);
@@ -404,9 +421,9 @@ unsafe fn store(
 /// `k x n` ([`View`] strides as [`crate::kernels::sgemm::sgemm`]); row `i` of `c` starts at
 /// `c + i * ldc`. Split over `threads` threads of the engine's pool (1: the calling thread).
 /// Returns `false`, with `c` untouched, where it declines: AMX not [`available`], fewer than
-/// [`MIN_K`] steps (`k = 0` excepted: zeros, or `c` left), the calling
-/// thread's packing buffer already in use (a nested call), or operands it cannot split
-/// exactly (NaN, infinities, magnitudes no scaling brings into range: see the module); the
+/// [`MIN_K`] steps (`k = 0` excepted: zeros, or `c` left), operands too large to pack whole
+/// ([`MAX_PACKED`]), the calling thread's packing buffer already in use (a nested call), or
+/// operands it cannot split exactly (NaN, infinities, magnitudes no scaling brings into range: see the module); the
 /// caller then runs the FMA path. Every `View` layout gives the same bits; the fast ones are
 /// a row-major or transposed `op(a)` and `op(b)`.
 ///
@@ -430,6 +447,11 @@ pub(crate) unsafe fn sgemm_amx(
     }
     sgemm_amx_any_k(m, n, k, a, b, c, ldc, accumulate, threads)
 }
+
+/// Most `u16`s of packed operands [`sgemm_amx`] takes (32 MiB; W1's largest product needs
+/// 3 MiB): both operands are packed whole into the calling thread's buffer, which is kept,
+/// so larger products decline (the FMA GEMM blocks them).
+pub(crate) const MAX_PACKED: usize = 16 << 20;
 
 /// Fewest steps [`sgemm_amx`] takes: shorter products decline. Packing costs about what the
 /// FMA GEMM spends on such products, and at `k <= 2` the dropped piece products
@@ -469,6 +491,9 @@ unsafe fn sgemm_amx_any_k(
         return true;
     }
     let g = Geometry::new(m, n, k);
+    if g.a_len() + g.b_len() > MAX_PACKED {
+        return false;
+    }
     BUF.with(|buf| {
         let Ok(mut buf) = buf.try_borrow_mut() else {
             return false;
@@ -646,4 +671,14 @@ pub fn bench_kernel(chunks: usize, reps: usize, varied: bool) -> Option<f64> {
     }
     #[cfg(not(target_arch = "x86_64"))]
     None
+}
+
+/// Whether [`compute_block`] asks for the next `32 x 32` block's lines of `c` (prefetch for
+/// writing) before each block that stores straight into `c`: the kernel gradients' outputs
+/// (1.6 MB for W1's first) are written cold. Measured (W1's six products, two threads, Intel
+/// Xeon model 207, 101 reps, two pairs): whole calls 961-973 -> 921-935 us, `dW1` 232-241 ->
+/// 216-225 us. `KERAS_AMX_PREFETCH_C=0` turns it off (to measure; read once, here).
+fn prefetch_c() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| std::env::var("KERAS_AMX_PREFETCH_C").as_deref() != Ok("0"))
 }

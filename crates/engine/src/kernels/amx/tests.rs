@@ -327,6 +327,16 @@ fn declines_what_it_cannot_split() {
     b2[3] = 2f32.powi(-120);
     b2[4] = 2f32.powi(100);
     check(&a2, &b2, "too wide a range");
+    // A nested call (the thread's buffer in use).
+    BUF.with(|buf| {
+        let _held = buf.borrow_mut();
+        check(&a, &b, "nested call");
+    });
+    // Too large to pack whole (2048 x 2048 x 2048: 2 x 12.6M packed u16s).
+    let big = vec![0.5f32; 2048 * 2048];
+    let mut c = vec![3.0f32; 2048 * 2048];
+    assert!(!bench_gemm(BenchEngine::Amx, (2048, 2048, 2048), &big, false, &big, false, &mut c, false, 2));
+    assert!(c.iter().all(|&v| v == 3.0), "too large: c touched");
     // Zeros (and negative zeros) are no obstacle.
     let zeros = vec![-0.0f32; m * k];
     let c = amx(m, n, k, &zeros, &b, 2).unwrap();
