@@ -1318,6 +1318,65 @@ mod tests {
     }
 
     #[test]
+    fn matmul_into_on_amx_is_as_accurate_as_fma_and_falls_back_where_the_driver_declines() {
+        use crate::kernels::fresh::fresh_vec;
+        let (no, yes) = (Trans::No, Trans::Yes);
+        let f64_product =
+            |m: usize, n: usize, k: usize, (a, ta): (&[f32], Trans), (b, tb): (&[f32], Trans)| {
+                let mut c = vec![0.0f64; m * n];
+                for i in 0..m {
+                    for j in 0..n {
+                        c[i * n + j] = (0..k)
+                            .map(|p| {
+                                let x = if ta == yes { a[p * m + i] } else { a[i * k + p] };
+                                let y = if tb == yes { b[j * k + p] } else { b[p * n + j] };
+                                x as f64 * y as f64
+                            })
+                            .sum();
+                    }
+                }
+                c
+            };
+        let err = |got: &[f32], want: &[f64]| {
+            got.iter().zip(want).map(|(&g, &w)| (g as f64 - w).abs()).fold(0.0, f64::max)
+        };
+        let on_amx = crate::kernels::amx::available();
+        for (m, n, k, ta, tb) in [
+            (784, 512, 128, yes, no),
+            (128, 512, 512, no, yes),
+            (100, 130, 70, no, no),
+            (37, 70, 600, yes, yes),
+            (3, 5, 0, yes, no),
+        ] {
+            let (a, b) = operands(m, n, k);
+            let amx = fresh_vec(m * n, |out| matmul_into_with((m, n, k), (&a, ta), (&b, tb), out, true));
+            let fma = fresh_vec(m * n, |out| matmul_into_with((m, n, k), (&a, ta), (&b, tb), out, false));
+            let want = f64_product(m, n, k, (&a, ta), (&b, tb));
+            let (e_amx, e_fma) = (err(&amx, &want), err(&fma, &want));
+            assert!(e_amx <= 1.5 * e_fma + 1e-7, "{m}x{n}x{k}: AMX {e_amx:e}, FMA {e_fma:e}");
+            assert_eq!(bits(&amx) != bits(&fma), on_amx && k > 0, "{m}x{n}x{k}: AMX ran where available");
+            // An infinity or a NaN in either operand: the driver declines, the FMA path runs
+            // into the same fresh output (never left uninitialised), with its bits.
+            if k > 0 {
+                for (special, in_a) in [(f32::INFINITY, true), (f32::NAN, false)] {
+                    let (mut a2, mut b2) = (a.clone(), b.clone());
+                    if in_a {
+                        let mid = a2.len() / 2;
+                        a2[mid] = special;
+                    } else {
+                        b2[3] = special;
+                    }
+                    let amx =
+                        fresh_vec(m * n, |out| matmul_into_with((m, n, k), (&a2, ta), (&b2, tb), out, true));
+                    let fma =
+                        fresh_vec(m * n, |out| matmul_into_with((m, n, k), (&a2, ta), (&b2, tb), out, false));
+                    assert_eq!(bits(&amx), bits(&fma), "{m}x{n}x{k} with {special}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_winograd_gemms_give_the_crates_bits_on_the_own_gemm() {
         if !crate::kernels::sgemm::enabled() {
             eprintln!("SKIP the_winograd_gemms_give_the_crates_bits_on_the_own_gemm: no AVX-512F (or KERAS_SGEMM=0)");
