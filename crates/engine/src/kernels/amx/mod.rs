@@ -10,15 +10,17 @@
 //! the dropped `mid.lo + lo.mid + lo.lo` are below about `2^-24 |a b|`. Each piece product
 //! is exact in `f32` (8 x 8 significant bits) and AMX adds it with one rounding, into one
 //! accumulator tile per output tile (`kernel::ONE_ACC`; a second accumulator for the five
-//! smaller terms, `hi.hi` apart, measured no more accurate where it matters and is slower).
-//! `k` is summed in blocks of at most 512 steps, each block's sum added to `c` in order (the
-//! first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every element's
-//! sum runs in the same order whatever the thread count: the result does not depend on it.
+//! smaller terms, `hi.hi` apart, is more accurate, 0.2-0.6x the FMA GEMM's error from
+//! `k = 31` on, but leaves no tiles for a `32 x 32` kernel: 7-12% slower on W1's products).
+//! `k` is summed in blocks of at most 1024 steps, each block's sum added to `c` in order
+//! (the first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every
+//! element's sum runs in the same order whatever the thread count: the result does not
+//! depend on it.
 //!
 //! Measured against an `f64` reference (`tests`, BENCHMARKS.md "amx20"), the largest
 //! `|c - c64| / sum |a||b|` is at most 1.27x the own FMA GEMM's on the same inputs for every
 //! `k` the driver takes (`k >= 16`; N(0, 1), U[0, 1) and magnitudes mixed over `2^+-20`),
-//! and below it (0.35-0.65x) from `k = 128` on: AMX's sums round less often than a chain of
+//! and below it (0.44-0.87x) from `k = 128` on: AMX's sums round less often than a chain of
 //! FMAs. Short products (`k < 16`) are declined (`MIN_K`): at `k <= 3` the dropped terms
 //! and the single accumulator's roundings reach 2-3.5x the FMA's one rounding.
 //!
@@ -120,12 +122,15 @@ thread_local! {
     static BUF: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Most 32-step chunks summed in one accumulator run (512 steps, as the own GEMM's blocks
-/// where it reads `op(a)` in place): longer products are summed block by block, each
-/// block's sum added to `c` in order (fewer large roundings for long `k`; the packed operands
-/// of a block stay in L2). Measured against 8, 4, 3 and 2 chunks (W1's six products, two
-/// threads, Intel Xeon model 207, kernel phase): 16 fastest (BENCHMARKS.md "amx20").
-const KB_MAX: usize = 16;
+/// Most 32-step chunks summed in one accumulator run (1024 steps): longer products are
+/// summed block by block, each block's sum added to `c` in order (fewer large roundings for
+/// long `k`). W1's products (`k <= 784`) run in one block: each output block's sums go
+/// straight into `c`, with one kernel call. Measured (Intel Xeon model 207, `amx_gemm`, 201
+/// reps, two pairs, W1's 128 x 784 x 512 on two threads): 16 chunks (784 steps as 416 +
+/// 368) 298-299 us, 32 chunks 250-255 us; 8, 4, 3 and 2 chunks slower still than 16 on every
+/// W1 product. Accuracy gate at `k = 4096` (four blocks): 0.71-0.80x the FMA GEMM's error
+/// (16 chunks: 0.41-0.65x).
+const KB_MAX: usize = 32;
 
 /// A pointer the threads of one call share, each touching disjoint parts (or only reading).
 #[derive(Clone, Copy)]
@@ -330,28 +335,46 @@ unsafe fn compute_block(
     for c0 in (0..g.chunks).step_by(kb) {
         let cn = kb.min(g.chunks - c0);
         let add = accumulate || c0 > 0;
-        for rp in rp0..rp1 {
-            let rb = 2 * rp;
-            let ap = pa.add(rb * block + c0 * 1536) as *const u8;
-            let two = rb + 1 < g.row_blocks;
-            let mut cb = cb0;
-            while cb < cb1 {
+        // Column groups (pairs of blocks, a last single one) outer where this thread reads at
+        // least twice as many column blocks as row blocks, row pairs outer otherwise: the
+        // inner operand is read again for each outer block, and is the smaller, which stays in
+        // L2. Measured (Intel Xeon model 207, `amx_gemm`, two pairs): W1's 128 x 784 x 512 on
+        // one thread (32 column blocks, 8 row blocks) 483-515 -> 401-402 us with columns
+        // outer, two threads (16, 8) 227-229 -> 230-233 us; 784 x 128 x 512 on two threads
+        // (32, 24) 181-182 us rows outer, 193-205 columns outer.
+        let groups = (cb1 - cb0).div_ceil(2);
+        let cols_outer = cb1 - cb0 >= 4 * (rp1 - rp0);
+        let (outer, inner) = if cols_outer { (groups, rp1 - rp0) } else { (rp1 - rp0, groups) };
+        for o in 0..outer {
+            for i in 0..inner {
+                let (g_idx, rp) = if cols_outer { (o, rp0 + i) } else { (i, rp0 + o) };
+                let cb = cb0 + 2 * g_idx;
+                let width = if kernel::ONE_ACC && cb + 1 < cb1 { 2 } else { 1 };
                 let bp = pb.add(cb * block + c0 * 1536) as *const u8;
                 let j0 = cb * 16;
-                if kernel::ONE_ACC && two && cb + 1 < cb1 {
-                    let i0 = rb * 16;
+                let rb = 2 * rp;
+                let ap = pa.add(rb * block + c0 * 1536) as *const u8;
+                let two = rb + 1 < g.row_blocks;
+                let i0 = rb * 16;
+                if two && width == 2 {
                     let (rows, cols) = (32.min(g.m - i0), 32.min(g.n - j0));
                     let ct = c.add(i0 * ldc + j0);
                     let (a1, b1) = (ap.add(block * 2), bp.add(block * 2));
                     if !add && unscale.is_none() && rows == 32 && cols == 32 {
-                        // The sums are final: straight into `c`. The next block's lines of `c`
-                        // are asked for (for writing) meanwhile.
-                        if prefetch_c() && cb + 3 < cb1 {
+                        // The sums are final: straight into `c`. The next row pair's lines of
+                        // `c` are asked for (for writing) meanwhile.
+                        // (The next block: the next row pair's or the next column group's.)
+                        let next = if cols_outer {
+                            (rp + 1 < rp1).then(|| ct.wrapping_add(32 * ldc))
+                        } else {
+                            (g_idx + 1 < inner).then(|| ct.wrapping_add(32))
+                        };
+                        if let (true, Some(next)) = (prefetch_c(), next) {
                             for r in 0..32 {
-                                let line = ct.add(r * ldc + 32) as *const i8;
+                                let line = next.wrapping_add(r * ldc) as *const i8;
                                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(line);
                                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(
-                                    line.add(64),
+                                    line.wrapping_add(64),
                                 );
                             }
                         }
@@ -360,21 +383,22 @@ unsafe fn compute_block(
                         kernel::two_by_two(ap, a1, bp, b1, cn, t, 32);
                         store(t, 32, rows, cols, ct, ldc, add, unscale);
                     }
-                    cb += 2;
                     continue;
                 }
-                let cols = 16.min(g.n - j0);
-                if two {
-                    kernel::two_rows(ap, ap.add(block * 2), bp, cn, t);
-                } else {
-                    kernel::one_row(ap, bp, cn, t);
+                for q in 0..width {
+                    let (jq, bq) = (j0 + 16 * q, bp.add(q * block * 2));
+                    let cols = 16.min(g.n - jq);
+                    if two {
+                        kernel::two_rows(ap, ap.add(block * 2), bq, cn, t);
+                    } else {
+                        kernel::one_row(ap, bq, cn, t);
+                    }
+                    for r in 0..2.min(g.row_blocks - rb) {
+                        let i0 = (rb + r) * 16;
+                        let rows = 16.min(g.m - i0);
+                        store(t.add(r * 512), 16, rows, cols, c.add(i0 * ldc + jq), ldc, add, unscale);
+                    }
                 }
-                for r in 0..2.min(g.row_blocks - rb) {
-                    let i0 = (rb + r) * 16;
-                    let rows = 16.min(g.m - i0);
-                    store(t.add(r * 512), 16, rows, cols, c.add(i0 * ldc + j0), ldc, add, unscale);
-                }
-                cb += 1;
             }
         }
     }
