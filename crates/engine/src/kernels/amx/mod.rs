@@ -42,9 +42,13 @@
 //! [`available`] says whether this CPU and OS run it (x86-64 with AMX-TILE, AMX-BF16,
 //! AVX512-BF16 and AVX-512F/BW/VL, tile data permitted by Linux; `KERAS_AMX=0` turns it off);
 //! `sgemm_amx` is the driver with the own GEMM's contract
-//! (`kernels::sgemm::sgemm`). Work is split over the pool's threads twice: packing
-//! (row blocks of `op(a)` and column blocks of `op(b)`), then the kernels (pairs of column
-//! blocks where `n >= m`, else pairs of row blocks; the packing split in the same pairs).
+//! (`kernels::sgemm::sgemm`). Work is split over the pool's threads by pairs of column
+//! blocks where `n >= m`, else by pairs of row blocks, in two parallel regions: each part
+//! packs its share of the operand so split and a whole copy of its own of the other
+//! (which it reads whole), then runs the kernels on its share. Packing the shared operand
+//! once in shares instead made the threads read each other's freshly written blocks: W1's
+//! six products on two threads 908-1022 us against 790-864 with private copies (Intel Xeon
+//! model 207; BENCHMARKS.md "amx20").
 
 #[cfg(target_arch = "x86_64")]
 mod kernel;
@@ -139,6 +143,13 @@ struct Shared<T>(*mut T);
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper, not its field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// A product's geometry: blocks of 16 rows / columns and 32-step chunks.
 #[derive(Clone, Copy)]
 struct Geometry {
@@ -217,92 +228,156 @@ fn pow2(e: i32) -> f32 {
     f32::from_bits(((e + 127) as u32) << 23)
 }
 
-/// Packs `op(a)` and `op(b)` (times `2^s`, `2^t`) into `buf` (`a` first, `b` at
-/// [`Geometry::a_len`]), split over `threads`, and returns both operands' ranges.
+/// How one call splits over threads: `parts` parts, by pairs of column blocks (`by_cols`) or
+/// of row blocks, each part packing and then computing its own; with `private`, the
+/// operand every part reads whole (`op(a)` when split by columns, `op(b)` by rows) is packed
+/// by each part into a copy of its own instead of in shares, so that no thread reads blocks
+/// another one wrote (the other threads' shares come from their caches otherwise).
+#[derive(Clone, Copy)]
+struct Plan {
+    parts: usize,
+    by_cols: bool,
+    private: bool,
+}
+
+impl Plan {
+    /// The split of `g` over `threads`: the larger dimension (each part reads all of the
+    /// smaller operand's blocks), in pairs of blocks (the 32 x 32 kernel).
+    fn new(g: &Geometry, threads: usize) -> Plan {
+        let (pairs, col_pairs) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
+        let parts = threads.clamp(1, col_pairs.max(pairs));
+        let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
+        Plan { parts, by_cols, private: parts > 1 && private_operand() }
+    }
+    /// Copies of packed `op(a)` and of `op(b)` in the buffer.
+    fn copies(&self) -> (usize, usize) {
+        match (self.private, self.by_cols) {
+            (true, true) => (self.parts, 1),
+            (true, false) => (1, self.parts),
+            _ => (1, 1),
+        }
+    }
+    /// `u16`s of the buffer (before alignment).
+    fn len(&self, g: &Geometry) -> usize {
+        let (ca, cb) = self.copies();
+        ca * g.a_len() + cb * g.b_len()
+    }
+    /// Part `p`'s row pairs and column blocks (the kernels' share).
+    fn share(&self, g: &Geometry, p: usize) -> (usize, usize, usize, usize) {
+        let (pairs, col_pairs, n) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2), self.parts);
+        if n == 1 {
+            (0, pairs, 0, g.col_blocks)
+        } else if self.by_cols {
+            (0, pairs, 2 * (p * col_pairs / n), (2 * ((p + 1) * col_pairs / n)).min(g.col_blocks))
+        } else {
+            (p * pairs / n, (p + 1) * pairs / n, 0, g.col_blocks)
+        }
+    }
+    /// Part `p`'s packed `op(a)` and `op(b)` in `buf`.
+    fn regions(&self, g: &Geometry, buf: *mut u16, p: usize) -> (*mut u16, *mut u16) {
+        let (ca, cb) = self.copies();
+        let b0 = ca * g.a_len();
+        // SAFETY (of the offsets): within `len`.
+        unsafe {
+            (
+                buf.add(if ca > 1 { p * g.a_len() } else { 0 }),
+                buf.add(b0 + if cb > 1 { p * g.b_len() } else { 0 }),
+            )
+        }
+    }
+}
+
+/// Whether [`Plan`] packs the operand every thread reads whole once per thread (see the
+/// module's documentation for the figures); `KERAS_AMX_PRIVATE=0` packs it in shares
+/// instead (to measure; read once, here).
+fn private_operand() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| std::env::var("KERAS_AMX_PRIVATE").as_deref() != Ok("0"))
+}
+
+/// Packs `op(a)` and `op(b)` (times `2^s`, `2^t`) into `buf` as `plan` lays them out, split
+/// over its parts, and returns both operands' ranges.
 ///
 /// # Safety
-/// The views describe readable matrices of `g`'s shapes; `buf` holds `a_len + b_len`
-/// writable `u16`s, 64-byte aligned.
+/// The views describe readable matrices of `g`'s shapes; `buf` holds `plan.len(g)` writable
+/// `u16`s, 64-byte aligned.
 unsafe fn pack_all(
     g: Geometry,
     a: View,
     b: View,
     (s, t): (i32, i32),
     buf: *mut u16,
-    threads: usize,
+    plan: Plan,
 ) -> (Range, Range) {
     let (sa, sb) = (pow2(s), pow2(t));
     let out = Shared(buf);
-    let part = |p: usize, parts: usize| {
-        // In pairs of blocks, as the kernels' split (a thread mostly reads what it packed).
-        let (rp, cp) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
-        let (r0, r1) =
-            ((2 * (p * rp / parts)).min(g.row_blocks), (2 * ((p + 1) * rp / parts)).min(g.row_blocks));
-        let (c0, c1) =
-            ((2 * (p * cp / parts)).min(g.col_blocks), (2 * ((p + 1) * cp / parts)).min(g.col_blocks));
-        let buf = out;
-        // SAFETY: parts pack disjoint row blocks and column blocks.
+    let part = |p: usize| {
+        let n = plan.parts;
+        let (rp0, rp1, cb0, cb1) = plan.share(&g, p);
+        // Blocks this part packs: its share of the operand it splits, and of the other all
+        // (a private copy) or a share in pairs of blocks.
+        let ((r0, r1), (c0, c1)) = if n == 1 {
+            ((0, g.row_blocks), (0, g.col_blocks))
+        } else {
+            let (rp, cp) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
+            let row_share =
+                ((2 * (p * rp / n)).min(g.row_blocks), (2 * ((p + 1) * rp / n)).min(g.row_blocks));
+            let col_share =
+                ((2 * (p * cp / n)).min(g.col_blocks), (2 * ((p + 1) * cp / n)).min(g.col_blocks));
+            match (plan.private, plan.by_cols) {
+                (true, true) => ((0, g.row_blocks), (cb0, cb1)),
+                (true, false) => {
+                    (((2 * rp0).min(g.row_blocks), (2 * rp1).min(g.row_blocks)), (0, g.col_blocks))
+                }
+                _ => (row_share, col_share),
+            }
+        };
+        let (pa, pb) = plan.regions(&g, out.get(), p);
+        // SAFETY: parts pack disjoint blocks, or their own copies.
         unsafe {
-            let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, buf.0);
-            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, buf.0.add(g.a_len()));
+            let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, pa);
+            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, pb);
             (ra, rb)
         }
     };
-    let parts = threads.min(g.row_blocks.max(g.col_blocks)).max(1);
-    if parts == 1 {
-        part(0, 1)
+    if plan.parts == 1 {
+        part(0)
     } else {
-        (0..parts)
+        (0..plan.parts)
             .into_par_iter()
-            .map(|p| part(p, parts))
+            .map(part)
             .reduce(|| (Range::EMPTY, Range::EMPTY), |x, y| (x.0.merge(y.0), x.1.merge(y.1)))
     }
 }
 
-/// Runs the kernels over the packed operands in `buf` into `c`, split over `threads`: by
-/// column blocks where there are enough, else by pairs of row blocks. `unscale` multiplies
-/// the sums (in `f64`) where the operands were scaled.
+/// Runs the kernels over the packed operands in `buf` into `c`, split as `plan` says.
+/// `unscale` multiplies the sums (in `f64`) where the operands were scaled.
 ///
 /// # Safety
-/// AMX [`available`]; `buf` as [`pack_all`] left it; `c` holds `m` rows of `n` writable
-/// floats, `ldc` apart.
+/// AMX [`available`]; `buf` as [`pack_all`] left it with `plan`; `c` holds `m` rows of `n`
+/// writable floats, `ldc` apart.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn compute_all(
     g: Geometry,
-    buf: *const u16,
+    buf: *mut u16,
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
     unscale: Option<f64>,
-    threads: usize,
+    plan: Plan,
 ) {
-    let (pa, pb) = (Shared(buf as *mut u16), Shared(buf.add(g.a_len()) as *mut u16));
-    let out = Shared(c);
-    let pairs = g.row_blocks.div_ceil(2);
-    let part = |rp0: usize, rp1: usize, cb0: usize, cb1: usize| {
-        let (pa, pb, out) = (pa, pb, out);
+    let (out, packed) = (Shared(c), Shared(buf));
+    let part = |p: usize| {
+        let (rp0, rp1, cb0, cb1) = plan.share(&g, p);
+        let (pa, pb) = plan.regions(&g, packed.get(), p);
         // SAFETY: as this function's contract; parts write disjoint blocks of `c`.
-        unsafe { compute_block(g, pa.0, pb.0, out.0, ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
+        unsafe { compute_block(g, pa, pb, out.get(), ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
     };
-    let col_pairs = g.col_blocks.div_ceil(2);
-    let parts = threads.clamp(1, col_pairs.max(pairs));
-    // Split the larger dimension (each thread reads all of the smaller operand's packed
-    // blocks, half of them packed by the other threads), in pairs of blocks (the 32 x 32
-    // kernel), as the packing split them.
-    let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
-    if parts == 1 {
-        part(0, pairs, 0, g.col_blocks);
-    } else if by_cols {
-        (0..parts).into_par_iter().for_each(|p| {
-            let (q0, q1) =
-                (2 * (p * col_pairs / parts), (2 * ((p + 1) * col_pairs / parts)).min(g.col_blocks));
-            part(0, pairs, q0, q1);
-        });
+    if plan.parts == 1 {
+        part(0);
     } else {
-        (0..parts).into_par_iter().for_each(|p| {
-            part(p * pairs / parts, (p + 1) * pairs / parts, 0, g.col_blocks);
-        });
+        (0..plan.parts).into_par_iter().for_each(part);
     }
 }
 
@@ -515,29 +590,30 @@ unsafe fn sgemm_amx_any_k(
         return true;
     }
     let g = Geometry::new(m, n, k);
-    if g.a_len() + g.b_len() > MAX_PACKED {
+    let plan = Plan::new(&g, threads);
+    if plan.len(&g) > MAX_PACKED {
         return false;
     }
     BUF.with(|buf| {
         let Ok(mut buf) = buf.try_borrow_mut() else {
             return false;
         };
-        let need = g.a_len() + g.b_len() + 32;
+        let need = plan.len(&g) + 32;
         if buf.len() < need {
             buf.resize(need, 0);
         }
         let off = buf.as_ptr().align_offset(64).min(32);
         let p = buf[off..].as_mut_ptr();
-        let (ra, rb) = pack_all(g, a, b, (0, 0), p, threads);
+        let (ra, rb) = pack_all(g, a, b, (0, 0), p, plan);
         let Some((s, t)) = scales(ra, rb, k) else {
             return false;
         };
         if (s, t) != (0, 0) {
-            pack_all(g, a, b, (s, t), p, threads);
+            pack_all(g, a, b, (s, t), p, plan);
         }
         let unscale = ((s, t) != (0, 0)).then(|| 2f64.powi(-(s + t)));
         #[cfg(target_arch = "x86_64")]
-        compute_all(g, p, c, ldc, accumulate, unscale, threads);
+        compute_all(g, p, c, ldc, accumulate, unscale, plan);
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = (c, ldc, accumulate, unscale);
@@ -624,7 +700,8 @@ pub fn bench_phases(
     }
     let (av, bv) = views(m, n, k, a, ta, b, tb);
     let g = Geometry::new(m, n, k);
-    let mut buf = vec![0u16; g.a_len() + g.b_len() + 32];
+    let plan = Plan::new(&g, threads);
+    let mut buf = vec![0u16; plan.len(&g) + 32];
     let off = buf.as_ptr().align_offset(64).min(32);
     let p = buf[off..].as_mut_ptr();
     let median = |mut v: Vec<f64>| {
@@ -636,7 +713,7 @@ pub fn bench_phases(
     for _ in 0..reps.max(1) {
         let t0 = std::time::Instant::now();
         // SAFETY: the views describe the buffers; `buf` holds both packed operands.
-        ranges = unsafe { pack_all(g, av, bv, (0, 0), p, threads) };
+        ranges = unsafe { pack_all(g, av, bv, (0, 0), p, plan) };
         pack_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }
     if scales(ranges.0, ranges.1, k) != Some((0, 0)) {
@@ -648,7 +725,7 @@ pub fn bench_phases(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AMX available; `buf` packed above; `c` holds `m x n` floats.
         unsafe {
-            compute_all(g, p, c.as_mut_ptr(), n, false, None, threads)
+            compute_all(g, p, c.as_mut_ptr(), n, false, None, plan)
         };
         kernel_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }
