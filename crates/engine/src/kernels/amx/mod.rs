@@ -11,7 +11,7 @@
 //! is exact in `f32` (8 x 8 significant bits) and AMX adds it with one rounding, into one
 //! accumulator tile per output tile (`kernel::ONE_ACC`; a second accumulator for the five
 //! smaller terms, `hi.hi` apart, is more accurate, 0.2-0.6x the FMA GEMM's error from
-//! `k = 31` on, but leaves no tiles for a `32 x 32` kernel: 7-12% slower on W1's products).
+//! `k = 31` on, but leaves no tiles for a `32 x 32` kernel: 8-13% slower on W1's products).
 //! `k` is summed in blocks of at most 1024 steps, each block's sum added to `c` in order
 //! (the first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every
 //! element's sum runs in the same order whatever the thread count: the result does not
@@ -553,10 +553,10 @@ pub(crate) unsafe fn sgemm_amx(
 pub(crate) const MAX_PACKED: usize = 16 << 20;
 
 /// Fewest steps [`sgemm_amx`] takes: shorter products decline. Packing costs about what the
-/// FMA GEMM spends on such products, and at `k <= 2` the dropped piece products
-/// (`mid.lo + lo.mid`, up to `2^-24 |a b|`) and the final `hi + lo` rounding make the error
-/// up to 1.5x the FMA's single rounding (measured: `tests`), while from `k = 3` on it is
-/// below the FMA GEMM's.
+/// FMA GEMM spends on such products, and with one accumulator the dropped piece products
+/// (`mid.lo + lo.mid`, up to `2^-24 |a b|`) and the roundings of the six terms a step make
+/// the error 2-3.5x the FMA GEMM's at `k <= 3` and up to 1.5x at `k = 10` (the accuracy
+/// test's table), while from `k = 16` on it is at most 1.27x and from `k = 31` below 1.
 pub(crate) const MIN_K: usize = 16;
 
 /// [`sgemm_amx`] for any `k` (the tests' entry: the accuracy table runs from `k = 1`).
