@@ -10,15 +10,17 @@
 //! the dropped `mid.lo + lo.mid + lo.lo` are below about `2^-24 |a b|`. Each piece product
 //! is exact in `f32` (8 x 8 significant bits) and AMX adds it with one rounding, into one
 //! accumulator tile per output tile (`kernel::ONE_ACC`; a second accumulator for the five
-//! smaller terms, `hi.hi` apart, measured no more accurate where it matters and is slower).
-//! `k` is summed in blocks of at most 512 steps, each block's sum added to `c` in order (the
-//! first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every element's
-//! sum runs in the same order whatever the thread count: the result does not depend on it.
+//! smaller terms, `hi.hi` apart, is more accurate, 0.2-0.6x the FMA GEMM's error from
+//! `k = 31` on, but leaves no tiles for a `32 x 32` kernel: 8-13% slower on W1's products).
+//! `k` is summed in blocks of at most 1024 steps, each block's sum added to `c` in order
+//! (the first stored, or added with `accumulate`), as the own FMA GEMM's blocks. Every
+//! element's sum runs in the same order whatever the thread count: the result does not
+//! depend on it.
 //!
 //! Measured against an `f64` reference (`tests`, BENCHMARKS.md "amx20"), the largest
 //! `|c - c64| / sum |a||b|` is at most 1.27x the own FMA GEMM's on the same inputs for every
 //! `k` the driver takes (`k >= 16`; N(0, 1), U[0, 1) and magnitudes mixed over `2^+-20`),
-//! and below it (0.35-0.65x) from `k = 128` on: AMX's sums round less often than a chain of
+//! and below it (0.44-0.87x) from `k = 128` on: AMX's sums round less often than a chain of
 //! FMAs. Short products (`k < 16`) are declined (`MIN_K`): at `k <= 3` the dropped terms
 //! and the single accumulator's roundings reach 2-3.5x the FMA's one rounding.
 //!
@@ -40,9 +42,13 @@
 //! [`available`] says whether this CPU and OS run it (x86-64 with AMX-TILE, AMX-BF16,
 //! AVX512-BF16 and AVX-512F/BW/VL, tile data permitted by Linux; `KERAS_AMX=0` turns it off);
 //! `sgemm_amx` is the driver with the own GEMM's contract
-//! (`kernels::sgemm::sgemm`). Work is split over the pool's threads twice: packing
-//! (row blocks of `op(a)` and column blocks of `op(b)`), then the kernels (pairs of column
-//! blocks where `n >= m`, else pairs of row blocks; the packing split in the same pairs).
+//! (`kernels::sgemm::sgemm`). Work is split over the pool's threads by pairs of column
+//! blocks where `n >= m`, else by pairs of row blocks, in two parallel regions: each part
+//! packs its share of the operand so split and a whole copy of its own of the other
+//! (which it reads whole), then runs the kernels on its share. Packing the shared operand
+//! once in shares instead made the threads read each other's freshly written blocks: W1's
+//! six products on two threads 908-1022 us against 790-864 with private copies (Intel Xeon
+//! model 207; BENCHMARKS.md "amx20").
 
 #[cfg(target_arch = "x86_64")]
 mod kernel;
@@ -120,12 +126,15 @@ thread_local! {
     static BUF: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Most 32-step chunks summed in one accumulator run (512 steps, as the own GEMM's blocks
-/// where it reads `op(a)` in place): longer products are summed block by block, each
-/// block's sum added to `c` in order (fewer large roundings for long `k`; the packed operands
-/// of a block stay in L2). Measured against 8, 4, 3 and 2 chunks (W1's six products, two
-/// threads, Intel Xeon model 207, kernel phase): 16 fastest (BENCHMARKS.md "amx20").
-const KB_MAX: usize = 16;
+/// Most 32-step chunks summed in one accumulator run (1024 steps): longer products are
+/// summed block by block, each block's sum added to `c` in order (fewer large roundings for
+/// long `k`). W1's products (`k <= 784`) run in one block: each output block's sums go
+/// straight into `c`, with one kernel call. Measured (Intel Xeon model 207, `amx_gemm`, 201
+/// reps, two pairs, W1's 128 x 784 x 512 on two threads): 16 chunks (784 steps as 416 +
+/// 368) 298-299 us, 32 chunks 250-255 us; 8, 4, 3 and 2 chunks slower still than 16 on every
+/// W1 product. Accuracy gate at `k = 4096` (four blocks): 0.71-0.80x the FMA GEMM's error
+/// (16 chunks: 0.41-0.65x).
+const KB_MAX: usize = 32;
 
 /// A pointer the threads of one call share, each touching disjoint parts (or only reading).
 #[derive(Clone, Copy)]
@@ -133,6 +142,13 @@ struct Shared<T>(*mut T);
 // SAFETY: the driver hands each thread disjoint blocks of the packed buffer and of `c`.
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper, not its field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
 
 /// A product's geometry: blocks of 16 rows / columns and 32-step chunks.
 #[derive(Clone, Copy)]
@@ -212,92 +228,156 @@ fn pow2(e: i32) -> f32 {
     f32::from_bits(((e + 127) as u32) << 23)
 }
 
-/// Packs `op(a)` and `op(b)` (times `2^s`, `2^t`) into `buf` (`a` first, `b` at
-/// [`Geometry::a_len`]), split over `threads`, and returns both operands' ranges.
+/// How one call splits over threads: `parts` parts, by pairs of column blocks (`by_cols`) or
+/// of row blocks, each part packing and then computing its own; with `private`, the
+/// operand every part reads whole (`op(a)` when split by columns, `op(b)` by rows) is packed
+/// by each part into a copy of its own instead of in shares, so that no thread reads blocks
+/// another one wrote (the other threads' shares come from their caches otherwise).
+#[derive(Clone, Copy)]
+struct Plan {
+    parts: usize,
+    by_cols: bool,
+    private: bool,
+}
+
+impl Plan {
+    /// The split of `g` over `threads`: the larger dimension (each part reads all of the
+    /// smaller operand's blocks), in pairs of blocks (the 32 x 32 kernel).
+    fn new(g: &Geometry, threads: usize) -> Plan {
+        let (pairs, col_pairs) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
+        let parts = threads.clamp(1, col_pairs.max(pairs));
+        let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
+        Plan { parts, by_cols, private: parts > 1 && private_operand() }
+    }
+    /// Copies of packed `op(a)` and of `op(b)` in the buffer.
+    fn copies(&self) -> (usize, usize) {
+        match (self.private, self.by_cols) {
+            (true, true) => (self.parts, 1),
+            (true, false) => (1, self.parts),
+            _ => (1, 1),
+        }
+    }
+    /// `u16`s of the buffer (before alignment).
+    fn len(&self, g: &Geometry) -> usize {
+        let (ca, cb) = self.copies();
+        ca * g.a_len() + cb * g.b_len()
+    }
+    /// Part `p`'s row pairs and column blocks (the kernels' share).
+    fn share(&self, g: &Geometry, p: usize) -> (usize, usize, usize, usize) {
+        let (pairs, col_pairs, n) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2), self.parts);
+        if n == 1 {
+            (0, pairs, 0, g.col_blocks)
+        } else if self.by_cols {
+            (0, pairs, 2 * (p * col_pairs / n), (2 * ((p + 1) * col_pairs / n)).min(g.col_blocks))
+        } else {
+            (p * pairs / n, (p + 1) * pairs / n, 0, g.col_blocks)
+        }
+    }
+    /// Part `p`'s packed `op(a)` and `op(b)` in `buf`.
+    fn regions(&self, g: &Geometry, buf: *mut u16, p: usize) -> (*mut u16, *mut u16) {
+        let (ca, cb) = self.copies();
+        let b0 = ca * g.a_len();
+        // SAFETY (of the offsets): within `len`.
+        unsafe {
+            (
+                buf.add(if ca > 1 { p * g.a_len() } else { 0 }),
+                buf.add(b0 + if cb > 1 { p * g.b_len() } else { 0 }),
+            )
+        }
+    }
+}
+
+/// Whether [`Plan`] packs the operand every thread reads whole once per thread (see the
+/// module's documentation for the figures); `KERAS_AMX_PRIVATE=0` packs it in shares
+/// instead (to measure; read once, here).
+fn private_operand() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| std::env::var("KERAS_AMX_PRIVATE").as_deref() != Ok("0"))
+}
+
+/// Packs `op(a)` and `op(b)` (times `2^s`, `2^t`) into `buf` as `plan` lays them out, split
+/// over its parts, and returns both operands' ranges.
 ///
 /// # Safety
-/// The views describe readable matrices of `g`'s shapes; `buf` holds `a_len + b_len`
-/// writable `u16`s, 64-byte aligned.
+/// The views describe readable matrices of `g`'s shapes; `buf` holds `plan.len(g)` writable
+/// `u16`s, 64-byte aligned.
 unsafe fn pack_all(
     g: Geometry,
     a: View,
     b: View,
     (s, t): (i32, i32),
     buf: *mut u16,
-    threads: usize,
+    plan: Plan,
 ) -> (Range, Range) {
     let (sa, sb) = (pow2(s), pow2(t));
     let out = Shared(buf);
-    let part = |p: usize, parts: usize| {
-        // In pairs of blocks, as the kernels' split (a thread mostly reads what it packed).
-        let (rp, cp) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
-        let (r0, r1) =
-            ((2 * (p * rp / parts)).min(g.row_blocks), (2 * ((p + 1) * rp / parts)).min(g.row_blocks));
-        let (c0, c1) =
-            ((2 * (p * cp / parts)).min(g.col_blocks), (2 * ((p + 1) * cp / parts)).min(g.col_blocks));
-        let buf = out;
-        // SAFETY: parts pack disjoint row blocks and column blocks.
+    let part = |p: usize| {
+        let n = plan.parts;
+        let (rp0, rp1, cb0, cb1) = plan.share(&g, p);
+        // Blocks this part packs: its share of the operand it splits, and of the other all
+        // (a private copy) or a share in pairs of blocks.
+        let ((r0, r1), (c0, c1)) = if n == 1 {
+            ((0, g.row_blocks), (0, g.col_blocks))
+        } else {
+            let (rp, cp) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
+            let row_share =
+                ((2 * (p * rp / n)).min(g.row_blocks), (2 * ((p + 1) * rp / n)).min(g.row_blocks));
+            let col_share =
+                ((2 * (p * cp / n)).min(g.col_blocks), (2 * ((p + 1) * cp / n)).min(g.col_blocks));
+            match (plan.private, plan.by_cols) {
+                (true, true) => ((0, g.row_blocks), (cb0, cb1)),
+                (true, false) => {
+                    (((2 * rp0).min(g.row_blocks), (2 * rp1).min(g.row_blocks)), (0, g.col_blocks))
+                }
+                _ => (row_share, col_share),
+            }
+        };
+        let (pa, pb) = plan.regions(&g, out.get(), p);
+        // SAFETY: parts pack disjoint blocks, or their own copies.
         unsafe {
-            let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, buf.0);
-            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, buf.0.add(g.a_len()));
+            let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, pa);
+            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, pb);
             (ra, rb)
         }
     };
-    let parts = threads.min(g.row_blocks.max(g.col_blocks)).max(1);
-    if parts == 1 {
-        part(0, 1)
+    if plan.parts == 1 {
+        part(0)
     } else {
-        (0..parts)
+        (0..plan.parts)
             .into_par_iter()
-            .map(|p| part(p, parts))
+            .map(part)
             .reduce(|| (Range::EMPTY, Range::EMPTY), |x, y| (x.0.merge(y.0), x.1.merge(y.1)))
     }
 }
 
-/// Runs the kernels over the packed operands in `buf` into `c`, split over `threads`: by
-/// column blocks where there are enough, else by pairs of row blocks. `unscale` multiplies
-/// the sums (in `f64`) where the operands were scaled.
+/// Runs the kernels over the packed operands in `buf` into `c`, split as `plan` says.
+/// `unscale` multiplies the sums (in `f64`) where the operands were scaled.
 ///
 /// # Safety
-/// AMX [`available`]; `buf` as [`pack_all`] left it; `c` holds `m` rows of `n` writable
-/// floats, `ldc` apart.
+/// AMX [`available`]; `buf` as [`pack_all`] left it with `plan`; `c` holds `m` rows of `n`
+/// writable floats, `ldc` apart.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn compute_all(
     g: Geometry,
-    buf: *const u16,
+    buf: *mut u16,
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
     unscale: Option<f64>,
-    threads: usize,
+    plan: Plan,
 ) {
-    let (pa, pb) = (Shared(buf as *mut u16), Shared(buf.add(g.a_len()) as *mut u16));
-    let out = Shared(c);
-    let pairs = g.row_blocks.div_ceil(2);
-    let part = |rp0: usize, rp1: usize, cb0: usize, cb1: usize| {
-        let (pa, pb, out) = (pa, pb, out);
+    let (out, packed) = (Shared(c), Shared(buf));
+    let part = |p: usize| {
+        let (rp0, rp1, cb0, cb1) = plan.share(&g, p);
+        let (pa, pb) = plan.regions(&g, packed.get(), p);
         // SAFETY: as this function's contract; parts write disjoint blocks of `c`.
-        unsafe { compute_block(g, pa.0, pb.0, out.0, ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
+        unsafe { compute_block(g, pa, pb, out.get(), ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
     };
-    let col_pairs = g.col_blocks.div_ceil(2);
-    let parts = threads.clamp(1, col_pairs.max(pairs));
-    // Split the larger dimension (each thread reads all of the smaller operand's packed
-    // blocks, half of them packed by the other threads), in pairs of blocks (the 32 x 32
-    // kernel), as the packing split them.
-    let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
-    if parts == 1 {
-        part(0, pairs, 0, g.col_blocks);
-    } else if by_cols {
-        (0..parts).into_par_iter().for_each(|p| {
-            let (q0, q1) =
-                (2 * (p * col_pairs / parts), (2 * ((p + 1) * col_pairs / parts)).min(g.col_blocks));
-            part(0, pairs, q0, q1);
-        });
+    if plan.parts == 1 {
+        part(0);
     } else {
-        (0..parts).into_par_iter().for_each(|p| {
-            part(p * pairs / parts, (p + 1) * pairs / parts, 0, g.col_blocks);
-        });
+        (0..plan.parts).into_par_iter().for_each(part);
     }
 }
 
@@ -330,28 +410,46 @@ unsafe fn compute_block(
     for c0 in (0..g.chunks).step_by(kb) {
         let cn = kb.min(g.chunks - c0);
         let add = accumulate || c0 > 0;
-        for rp in rp0..rp1 {
-            let rb = 2 * rp;
-            let ap = pa.add(rb * block + c0 * 1536) as *const u8;
-            let two = rb + 1 < g.row_blocks;
-            let mut cb = cb0;
-            while cb < cb1 {
+        // Column groups (pairs of blocks, a last single one) outer where this thread reads at
+        // least twice as many column blocks as row blocks, row pairs outer otherwise: the
+        // inner operand is read again for each outer block, and is the smaller, which stays in
+        // L2. Measured (Intel Xeon model 207, `amx_gemm`, two pairs): W1's 128 x 784 x 512 on
+        // one thread (32 column blocks, 8 row blocks) 483-515 -> 401-402 us with columns
+        // outer, two threads (16, 8) 227-229 -> 230-233 us; 784 x 128 x 512 on two threads
+        // (32, 24) 181-182 us rows outer, 193-205 columns outer.
+        let groups = (cb1 - cb0).div_ceil(2);
+        let cols_outer = cb1 - cb0 >= 4 * (rp1 - rp0);
+        let (outer, inner) = if cols_outer { (groups, rp1 - rp0) } else { (rp1 - rp0, groups) };
+        for o in 0..outer {
+            for i in 0..inner {
+                let (g_idx, rp) = if cols_outer { (o, rp0 + i) } else { (i, rp0 + o) };
+                let cb = cb0 + 2 * g_idx;
+                let width = if kernel::ONE_ACC && cb + 1 < cb1 { 2 } else { 1 };
                 let bp = pb.add(cb * block + c0 * 1536) as *const u8;
                 let j0 = cb * 16;
-                if kernel::ONE_ACC && two && cb + 1 < cb1 {
-                    let i0 = rb * 16;
+                let rb = 2 * rp;
+                let ap = pa.add(rb * block + c0 * 1536) as *const u8;
+                let two = rb + 1 < g.row_blocks;
+                let i0 = rb * 16;
+                if two && width == 2 {
                     let (rows, cols) = (32.min(g.m - i0), 32.min(g.n - j0));
                     let ct = c.add(i0 * ldc + j0);
                     let (a1, b1) = (ap.add(block * 2), bp.add(block * 2));
                     if !add && unscale.is_none() && rows == 32 && cols == 32 {
-                        // The sums are final: straight into `c`. The next block's lines of `c`
-                        // are asked for (for writing) meanwhile.
-                        if prefetch_c() && cb + 3 < cb1 {
+                        // The sums are final: straight into `c`. The next row pair's lines of
+                        // `c` are asked for (for writing) meanwhile.
+                        // (The next block: the next row pair's or the next column group's.)
+                        let next = if cols_outer {
+                            (rp + 1 < rp1).then(|| ct.wrapping_add(32 * ldc))
+                        } else {
+                            (g_idx + 1 < inner).then(|| ct.wrapping_add(32))
+                        };
+                        if let (true, Some(next)) = (prefetch_c(), next) {
                             for r in 0..32 {
-                                let line = ct.add(r * ldc + 32) as *const i8;
+                                let line = next.wrapping_add(r * ldc) as *const i8;
                                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(line);
                                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(
-                                    line.add(64),
+                                    line.wrapping_add(64),
                                 );
                             }
                         }
@@ -360,21 +458,22 @@ unsafe fn compute_block(
                         kernel::two_by_two(ap, a1, bp, b1, cn, t, 32);
                         store(t, 32, rows, cols, ct, ldc, add, unscale);
                     }
-                    cb += 2;
                     continue;
                 }
-                let cols = 16.min(g.n - j0);
-                if two {
-                    kernel::two_rows(ap, ap.add(block * 2), bp, cn, t);
-                } else {
-                    kernel::one_row(ap, bp, cn, t);
+                for q in 0..width {
+                    let (jq, bq) = (j0 + 16 * q, bp.add(q * block * 2));
+                    let cols = 16.min(g.n - jq);
+                    if two {
+                        kernel::two_rows(ap, ap.add(block * 2), bq, cn, t);
+                    } else {
+                        kernel::one_row(ap, bq, cn, t);
+                    }
+                    for r in 0..2.min(g.row_blocks - rb) {
+                        let i0 = (rb + r) * 16;
+                        let rows = 16.min(g.m - i0);
+                        store(t.add(r * 512), 16, rows, cols, c.add(i0 * ldc + jq), ldc, add, unscale);
+                    }
                 }
-                for r in 0..2.min(g.row_blocks - rb) {
-                    let i0 = (rb + r) * 16;
-                    let rows = 16.min(g.m - i0);
-                    store(t.add(r * 512), 16, rows, cols, c.add(i0 * ldc + j0), ldc, add, unscale);
-                }
-                cb += 1;
             }
         }
     }
@@ -454,10 +553,10 @@ pub(crate) unsafe fn sgemm_amx(
 pub(crate) const MAX_PACKED: usize = 16 << 20;
 
 /// Fewest steps [`sgemm_amx`] takes: shorter products decline. Packing costs about what the
-/// FMA GEMM spends on such products, and at `k <= 2` the dropped piece products
-/// (`mid.lo + lo.mid`, up to `2^-24 |a b|`) and the final `hi + lo` rounding make the error
-/// up to 1.5x the FMA's single rounding (measured: `tests`), while from `k = 3` on it is
-/// below the FMA GEMM's.
+/// FMA GEMM spends on such products, and with one accumulator the dropped piece products
+/// (`mid.lo + lo.mid`, up to `2^-24 |a b|`) and the roundings of the six terms a step make
+/// the error 2-3.5x the FMA GEMM's at `k <= 3` and up to 1.5x at `k = 10` (the accuracy
+/// test's table), while from `k = 16` on it is at most 1.27x and from `k = 31` below 1.
 pub(crate) const MIN_K: usize = 16;
 
 /// [`sgemm_amx`] for any `k` (the tests' entry: the accuracy table runs from `k = 1`).
@@ -491,29 +590,30 @@ unsafe fn sgemm_amx_any_k(
         return true;
     }
     let g = Geometry::new(m, n, k);
-    if g.a_len() + g.b_len() > MAX_PACKED {
+    let plan = Plan::new(&g, threads);
+    if plan.len(&g) > MAX_PACKED {
         return false;
     }
     BUF.with(|buf| {
         let Ok(mut buf) = buf.try_borrow_mut() else {
             return false;
         };
-        let need = g.a_len() + g.b_len() + 32;
+        let need = plan.len(&g) + 32;
         if buf.len() < need {
             buf.resize(need, 0);
         }
         let off = buf.as_ptr().align_offset(64).min(32);
         let p = buf[off..].as_mut_ptr();
-        let (ra, rb) = pack_all(g, a, b, (0, 0), p, threads);
+        let (ra, rb) = pack_all(g, a, b, (0, 0), p, plan);
         let Some((s, t)) = scales(ra, rb, k) else {
             return false;
         };
         if (s, t) != (0, 0) {
-            pack_all(g, a, b, (s, t), p, threads);
+            pack_all(g, a, b, (s, t), p, plan);
         }
         let unscale = ((s, t) != (0, 0)).then(|| 2f64.powi(-(s + t)));
         #[cfg(target_arch = "x86_64")]
-        compute_all(g, p, c, ldc, accumulate, unscale, threads);
+        compute_all(g, p, c, ldc, accumulate, unscale, plan);
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = (c, ldc, accumulate, unscale);
@@ -600,7 +700,8 @@ pub fn bench_phases(
     }
     let (av, bv) = views(m, n, k, a, ta, b, tb);
     let g = Geometry::new(m, n, k);
-    let mut buf = vec![0u16; g.a_len() + g.b_len() + 32];
+    let plan = Plan::new(&g, threads);
+    let mut buf = vec![0u16; plan.len(&g) + 32];
     let off = buf.as_ptr().align_offset(64).min(32);
     let p = buf[off..].as_mut_ptr();
     let median = |mut v: Vec<f64>| {
@@ -612,7 +713,7 @@ pub fn bench_phases(
     for _ in 0..reps.max(1) {
         let t0 = std::time::Instant::now();
         // SAFETY: the views describe the buffers; `buf` holds both packed operands.
-        ranges = unsafe { pack_all(g, av, bv, (0, 0), p, threads) };
+        ranges = unsafe { pack_all(g, av, bv, (0, 0), p, plan) };
         pack_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }
     if scales(ranges.0, ranges.1, k) != Some((0, 0)) {
@@ -624,7 +725,7 @@ pub fn bench_phases(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AMX available; `buf` packed above; `c` holds `m x n` floats.
         unsafe {
-            compute_all(g, p, c.as_mut_ptr(), n, false, None, threads)
+            compute_all(g, p, c.as_mut_ptr(), n, false, None, plan)
         };
         kernel_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }

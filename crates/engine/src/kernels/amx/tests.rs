@@ -295,7 +295,7 @@ fn range_of(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> (Range, Range
     let off = buf.as_ptr().align_offset(64).min(32);
     let (av, bv) = views(m, n, k, a, false, b, false);
     // SAFETY: the views describe the buffers; `buf` holds both packed operands.
-    unsafe { pack_all(g, av, bv, (0, 0), buf[off..].as_mut_ptr(), 1) }
+    unsafe { pack_all(g, av, bv, (0, 0), buf[off..].as_mut_ptr(), Plan::new(&g, 1)) }
 }
 
 /// NaN, infinities and ranges too wide for any scaling are declined with `c` untouched;
