@@ -25,8 +25,10 @@ use crate::{Error, Result};
 /// The AMX path keeps float32 accuracy: each operand is split exactly into three bfloat16
 /// pieces, their products are exact and summed in float32, and only terms below about 2^-24
 /// of each product are dropped (JAX's `Precision.HIGHEST` on TPUs); its error against an
-/// exact sum was measured no larger than the fused multiply-add kernels'. Its bits differ
-/// from theirs, as any two GEMM kernels' do.
+/// exact sum was measured at most 1.27x the fused multiply-add kernels' for sums of 16-30
+/// terms and below theirs from 31 terms on. Its bits differ from theirs, as any two GEMM
+/// kernels' do. It runs for the large products that gain from it (a Dense layer of 512
+/// units at batch 128, for instance); others stay on the fused multiply-add kernels.
 ///
 /// ```
 /// let on = keras::config::amx_matmul();

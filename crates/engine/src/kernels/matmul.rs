@@ -150,9 +150,10 @@ pub fn set_amx_enabled(on: bool) {
 /// (`x = hi + mid + lo`); the products of the pieces are exact in f32 and the AMX unit
 /// accumulates them in f32, dropping only the terms below about 2^-24 of each product (the
 /// "bf16x6" scheme; `Precision.HIGHEST` on TPUs in JAX). The error against an exact sum was
-/// measured no larger than the fused multiply-add GEMM's (BENCHMARKS.md "amx20"); inputs
-/// the split cannot represent exactly (infinities, NaN, values near `f32::MAX` or below
-/// 2^-100) make the product run on fused multiply-adds instead.
+/// measured at most 1.27x the fused multiply-add GEMM's at 16-30 terms and below it from 31
+/// on (BENCHMARKS.md "amx20"); NaN and infinities make the product run on fused
+/// multiply-adds instead, and magnitudes the pieces cannot hold (tiny, subnormal, near
+/// `f32::MAX`) are scaled by powers of two first.
 pub fn amx_enabled() -> bool {
     AMX_SWITCH.load(std::sync::atomic::Ordering::Relaxed) && super::amx::available()
 }

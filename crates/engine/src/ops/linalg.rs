@@ -320,7 +320,6 @@ fn dense_input_and_kernel_grads_with(
         |dw: Out<'_>| matmul_into_with((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw, amx_dw);
     let side_by_side = want_dx
         && want_dw
-        && !((amx_dx || amx_dw) && amx_whole())
         && crate::parallel::num_threads() == 2
         && !crate::parallel::in_worker()
         && m * k * n >= SIDE_BY_SIDE_MIN_FLOPS;
@@ -408,12 +407,6 @@ fn dense_forward(
     dense_forward_with(x, w, bias, act, mkn, out.into(), Path::rule(mkn))
 }
 
-/// MEASURING: `KERAS_AMX_WHOLE=1` (read once) runs AMX products whole over the pool.
-fn amx_whole() -> bool {
-    static W: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *W.get_or_init(|| std::env::var("KERAS_AMX_WHOLE").as_deref() == Ok("1"))
-}
-
 /// Which kernels [`dense_forward_with`] runs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Path {
@@ -456,8 +449,7 @@ fn dense_forward_with(
     let halves = crate::parallel::num_threads() == 2
         && !crate::parallel::in_worker()
         && m >= 2
-        && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS
-        && !(amx && amx_whole());
+        && m * k * n >= 2 * SIDE_BY_SIDE_MIN_FLOPS;
     // The streamed path applies a bias and relu to the sums in registers (the bits of
     // `bias_act_epilogue`); other activations get the epilogue pass.
     let fused = matches!(act, Unary::Linear | Unary::Relu);
