@@ -1324,19 +1324,7 @@ mod tests {
         let (no, yes) = (Trans::No, Trans::Yes);
         let f64_product =
             |m: usize, n: usize, k: usize, (a, ta): (&[f32], Trans), (b, tb): (&[f32], Trans)| {
-                let mut c = vec![0.0f64; m * n];
-                for i in 0..m {
-                    for j in 0..n {
-                        c[i * n + j] = (0..k)
-                            .map(|p| {
-                                let x = if ta == yes { a[p * m + i] } else { a[i * k + p] };
-                                let y = if tb == yes { b[j * k + p] } else { b[p * n + j] };
-                                x as f64 * y as f64
-                            })
-                            .sum();
-                    }
-                }
-                c
+                crate::kernels::sgemm::tests::naive(m, n, k, a, ta == yes, b, tb == yes)
             };
         let err = |got: &[f32], want: &[f64]| {
             got.iter().zip(want).map(|(&g, &w)| (g as f64 - w).abs()).fold(0.0, f64::max)

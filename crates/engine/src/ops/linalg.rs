@@ -894,19 +894,7 @@ mod tests {
         (a, ta): (&[f32], bool),
         (b, tb): (&[f32], bool),
     ) -> Vec<f64> {
-        let mut c = vec![0.0f64; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0.0f64;
-                for p in 0..k {
-                    let x = if ta { a[p * m + i] } else { a[i * k + p] };
-                    let y = if tb { b[j * k + p] } else { b[p * n + j] };
-                    s += x as f64 * y as f64;
-                }
-                c[i * n + j] = s;
-            }
-        }
-        c
+        crate::kernels::sgemm::tests::naive(m, n, k, a, ta, b, tb)
     }
 
     #[test]

@@ -680,4 +680,4 @@ unsafe fn run_tile(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

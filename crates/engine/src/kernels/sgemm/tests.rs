@@ -14,7 +14,7 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 /// `op(a) @ op(b)` in f64, `ta`/`tb`: the buffer holds the transpose.
-fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> Vec<f64> {
+pub(crate) fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> Vec<f64> {
     let mut c = vec![0.0; m * n];
     for i in 0..m {
         for j in 0..n {
