@@ -8,7 +8,7 @@
 //! strides). `KERAS_SGEMM=0` (read once) keeps every product on the crate, `KERAS_SGEMM=all`
 //! runs every product on the own GEMM (to measure it against the crate).
 //!
-//! Before either, on CPUs with AMX ([`amx_enabled`]), products of the shapes in [`amx_for`]
+//! Before either, on CPUs with AMX ([`amx_enabled`]), products of the shapes in `amx_for`
 //! run on the AMX unit (`kernels::amx`: split-bf16, as accurate as the FMA kernels, not their
 //! bits); where its driver declines (NaN, infinities, magnitudes it cannot split exactly) the
 //! rules above apply.
@@ -335,8 +335,9 @@ pub(crate) fn matmul_into_with(
 /// Bands are disjoint and cover every row once, in no set order. On the own GEMM
 /// ([`super::sgemm::sgemm_then`]) they are row tiles of 12 rows for the W1-like products
 /// (`x^T dY` with `n * k` up to 2^18 floats); on the `gemm` crate (no AVX-512F,
-/// `KERAS_SGEMM=0`, sums over more than one block) the product is computed whole, then the
-/// rows are cut into one band per engine thread. `then` must not call a GEMM itself.
+/// `KERAS_SGEMM=0`, sums over more than one block) and on AMX (large products where
+/// [`amx_enabled`]) the product is computed whole, then the rows are cut into one band per
+/// engine thread. `then` must not call a GEMM itself.
 ///
 /// `tile(i0, rows, j0, cols)`, when given, is called on the own GEMM right before each tile
 /// of the output (its rows `i0..i0 + rows`, columns `j0..j0 + cols`) gets its final values,
