@@ -10,7 +10,7 @@
 //!
 //! Before either, on CPUs with AMX ([`amx_enabled`]), products of the shapes in `amx_for`
 //! run on the AMX unit (`kernels::amx`: split-bf16, as accurate as the FMA kernels, not their
-//! bits); where its driver declines (NaN, infinities, magnitudes it cannot split exactly) the
+//! bits); where its driver declines (NaN, infinities, ranges no power-of-two scaling fits) the
 //! rules above apply.
 
 use gemm::{gemm, Parallelism};
