@@ -4,7 +4,7 @@
 //! `x = w - w * wd * lr` (decoupled weight decay, AdamW), `m += (g - m) * (1 - beta_1)`,
 //! `v += (g * g - v) * (1 - beta_2)`, with AMSGrad `v_hat = max(v_hat, v)`, then
 //! `w = x - (m * alpha) / (sqrt(v or v_hat) + epsilon)` where
-//! `alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)`. Every version [`multiversion!`]
+//! `alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)`. Every version `multiversion!`
 //! compiles runs these float32 operations in this order, so the result is bit-identical to a
 //! scalar loop on any CPU.
 //!
@@ -15,7 +15,7 @@
 //! after a few hundred steps such momenta made W2's Adam pass 5-15x slower on an Intel Xeon
 //! (BENCHMARKS.md, "Intel Xeon, thirteenth session"). Those "stuck" lanes are computed here
 //! with `m` replaced by a zero of its sign, and those still decaying are emulated in integer
-//! units of `2^-149`: the same bits without a subnormal operand (see [`block_lane`]).
+//! units of `2^-149`: the same bits without a subnormal operand (see `block_lane`).
 //!
 //! ```
 //! use keras_engine::kernels::adam::{adam_update, AdamStep};

@@ -3,7 +3,7 @@
 //! im2col matrix and without writing the masked gradient.
 //!
 //! The general path masks the output gradient with the ReLU's sign mask in place while
-//! summing it for the bias ([`super::relu_bias_grad`]: a read and a write of the whole
+//! summing it for the bias (`kernels::relu_bias_grad`: a read and a write of the whole
 //! gradient, 3.7 MB for a W2 CNN's first layer at batch 32), builds the im2col matrix of the
 //! input chunk by chunk (`kh * kw * c_in` = 27 floats a pixel) and runs a GEMM with an inner
 //! dimension of the pixel count and an output of only `27 x c_out`. Where the layer's input

@@ -333,7 +333,7 @@ pub(crate) fn matmul_into_with(
 /// done with the GEMM instead of in a pass over every variable afterwards.
 ///
 /// Bands are disjoint and cover every row once, in no set order. On the own GEMM
-/// ([`super::sgemm::sgemm_then`]) they are row tiles of 12 rows for the W1-like products
+/// (`sgemm::sgemm_then`) they are row tiles of 12 rows for the W1-like products
 /// (`x^T dY` with `n * k` up to 2^18 floats); on the `gemm` crate (no AVX-512F,
 /// `KERAS_SGEMM=0`, sums over more than one block) and on AMX (large products where
 /// [`amx_enabled`]) the product is computed whole, then the rows are cut into one band per

@@ -2,7 +2,7 @@
 //!
 //! The crate is compiled for baseline x86-64 (SSE2) so that one binary runs on every CPU. Hot
 //! loops written in plain Rust are compiled again with AVX2 or AVX-512 enabled by
-//! [`multiversion!`], and the widest version this CPU supports is picked when called. The
+//! `multiversion!`, and the widest version this CPU supports is picked when called. The
 //! versions run the same scalar operations in the same order (Rust never contracts `a * b + c`
 //! into a fused multiply-add), so every version gives bit-identical results; only the vector
 //! width changes.

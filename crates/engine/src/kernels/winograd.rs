@@ -81,7 +81,7 @@ pub fn transformed_kernel_len(g: &Conv2dGeometry) -> usize {
 
 /// `U = G g G^T` for every (input, output) channel pair of an HWIO 3x3 kernel `w`, laid
 /// out as 36 `c_in x c_out` matrices (position-major), each row-major or, with more than
-/// [`PANEL`] output channels ([`panelled`]), as row-major `c_in x 32` panels of its columns
+/// `PANEL` output channels (`panelled`), as row-major `c_in x 32` panels of its columns
 /// one after the other (the last one narrower if `c_out` is not a multiple of 32). Computed
 /// in f64 and rounded once; ranges of channel pairs run in parallel.
 ///

@@ -1,7 +1,7 @@
 //! `keras.applications.imagenet_utils`: the input preprocessing shared by the ImageNet models
 //! (`caffe`, `tf` and `torch` modes) and the decoding of their predictions into ImageNet
 //! classes (`decode_predictions`, which fetches `imagenet_class_index.json` through
-//! [`get_file`](crate::utils::get_file) as Keras does).
+//! [`get_file`] as Keras does).
 
 use std::collections::HashMap;
 use std::path::Path;

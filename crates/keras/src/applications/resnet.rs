@@ -3,7 +3,7 @@
 //! are listed here, in Keras's `WEIGHTS_HASHES`, as in Keras.
 //!
 //! The builders [`ResNet50`], [`ResNet101`] and [`ResNet152`], the network they share
-//! ([`resnet`], Keras's `ResNet`, also used by the V2 models) with its residual blocks, the
+//! (`resnet`, Keras's `ResNet`, also used by the V2 models) with its residual blocks, the
 //! ImageNet weight files, `preprocess_input` and `decode_predictions`.
 
 use super::common::{named, ApplicationArgs};

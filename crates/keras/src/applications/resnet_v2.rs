@@ -1,7 +1,7 @@
 //! `keras.applications.resnet_v2`: ResNet50V2, ResNet101V2 and ResNet152V2 (He et al., 2016).
 //!
 //! The builders [`ResNet50V2`], [`ResNet101V2`] and [`ResNet152V2`] (Keras's `ResNet` with
-//! pre-activation blocks, [`super::resnet::resnet`]), the ImageNet weight files,
+//! pre-activation blocks, `resnet::resnet`), the ImageNet weight files,
 //! `preprocess_input` and `decode_predictions`.
 
 use super::common::ApplicationArgs;

@@ -2,7 +2,7 @@
 //!
 //! The builder [`VGG16`], its ImageNet weight files, `preprocess_input` and
 //! `decode_predictions`. VGG19 ([`super::vgg19`]) is the same network with four convolutions
-//! in the last three blocks; both are built by [`vgg`].
+//! in the last three blocks; both are built by `vgg`.
 
 use super::common::{named, ApplicationArgs};
 use super::imagenet_utils;

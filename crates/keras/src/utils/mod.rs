@@ -5,7 +5,7 @@
 //! Submodules:
 //! - `dataset_utils`: Indexing a folder of class sub-folders (Keras `keras/src/utils/dataset_utils.py`)
 //! - `file_utils`: `keras.utils.get_file` and its helpers (`keras/src/utils/file_utils.py`)
-//! - `http`: The HTTP(S) GET behind [`get_file`](super::get_file), doing what Python's `urllib.request.urlretrieve` does for Keras
+//! - `http`: The HTTP(S) GET behind [`get_file`], doing what Python's `urllib.request.urlretrieve` does for Keras
 //! - `image_dataset_utils`: `keras.utils.image_dataset_from_directory`
 //! - `numerical`: Numerical helpers (`keras.utils.to_categorical`, `keras.utils.normalize`)
 //! - `plot_model`: `keras.utils.plot_model` and `keras.utils.model_to_dot`

@@ -3,7 +3,7 @@
 //! `SimpleRNN` / `LSTM` / `GRU` (Keras's `RNN(LSTMCell(n))` is numerically `LSTM(n)`), with
 //! the weights in the `cell` sub-layer where Keras saves them; over any other [`RnnCell`] (a
 //! [`crate::layers::StackedRNNCells`], a user-written cell) it steps the cell
-//! ([`super::cell_rnn`]). The built-in cells are [`RnnCell`]s too, so they stack.
+//! (`cell_rnn`). The built-in cells are [`RnnCell`]s too, so they stack.
 
 use serde_json::{json, Map, Value};
 

@@ -452,7 +452,7 @@ impl Functional {
         /// [`Functional::compile`] with metric objects.
         compile_with,
         /// Configures training with everything Keras's `compile` takes: a loss, loss weight and
-        /// metrics per output, as lists or maps by output name ([`CompileArgs`]).
+        /// metrics per output, as lists or maps by output name ([`CompileArgs`](crate::trainers::CompileArgs)).
         compile_args,
         /// The compile state, once compiled.
         compile_state,

@@ -1,7 +1,7 @@
 //! Symbolic tensors (Keras `KerasTensor`) and the nodes that calling a layer on them records.
 //!
-//! A layer called on symbolic tensors is moved into a shared [`LayerSlot`]; each call adds a
-//! [`SymNode`] (the layer, its input tensors, explicit masks, call arguments, output shapes).
+//! A layer called on symbolic tensors is moved into a shared `LayerSlot`; each call adds a
+//! `SymNode` (the layer, its input tensors, explicit masks, call arguments, output shapes).
 //! `Model::new(inputs, outputs)` walks the nodes back from the outputs and takes the layers
 //! out of their slots, so a built model owns its layers outright (no lock on the step path).
 

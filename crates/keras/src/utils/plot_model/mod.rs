@@ -46,13 +46,13 @@
 //! Submodules:
 //! - `dot`: DOT text as Keras's `model_to_dot(...).to_string()` gives it (pydot's layout and quoting)
 //! - `font`: The embedded font
-//! - `functional`: [`ToPlotGraph`] for [`Functional`]
+//! - `functional`: [`ToPlotGraph`] for [`Functional`](crate::models::Functional)
 //! - `graph`: The model description that `plot_model` draws ([`PlotGraph`]), and its flattening into the boxes, clusters and box-to-box edges that Keras's `model_to_dot` emits
 //! - `label`: A layer's box
 //! - `layout`: Our layered layout of the boxes, clusters and edges of a model drawing
 //! - `png`: PNG
 //! - `scene`: The drawing as shapes in points, shared by the SVG writer and the PNG rasteriser
-//! - `sequential`: [`ToPlotGraph`] for [`Sequential`]
+//! - `sequential`: [`ToPlotGraph`] for [`Sequential`](crate::models::Sequential)
 //! - `svg`: Plain SVG 1.1, laid out as Graphviz writes it
 //! - `table`: Geometry of a layer's table, sized the way Graphviz sizes HTML-like tables
 
