@@ -468,7 +468,9 @@ fn dense_forward_with(
                     let c: *mut f32 = o.as_mut_ptr().cast();
                     on_amx = amx && dense_forward_amx((r, n, k), x, w, c, (0, n), threads_for(r, n, k));
                     if on_amx {
-                    } else if streams {
+                        return;
+                    }
+                    if streams {
                         dense_forward_streamed((r, n, k), x, w, c, (0, n), post)
                     } else {
                         std::ptr::write_bytes(c, 0, r * n);
@@ -495,10 +497,9 @@ fn dense_forward_with(
             // `mid..n`.
             unsafe {
                 let on_amx = amx && dense_forward_amx((m, n, k), x, w, c.ptr(), (j0, j1), 1);
-                if on_amx {
-                } else if streamed {
+                if !on_amx && streamed {
                     dense_forward_streamed((m, n, k), x, w, c.ptr(), (j0, j1), post);
-                } else {
+                } else if !on_amx {
                     if amx {
                         // Declined on an uninitialised block: the crate reads its edges.
                         for i in 0..m {
