@@ -77,6 +77,8 @@ pub(crate) struct Data {
     pub(crate) host: OnceLock<Storage>,
     #[cfg(feature = "cuda")]
     pub(crate) dev: OnceLock<crate::cuda::DevBuf>,
+    /// Copies of a 2-D float32 leaf packed for the AMX unit ([`Tensor::amx_packed`]).
+    pub(crate) amx: crate::kernels::amx::prepacked::Cache,
 }
 
 impl Data {
@@ -91,6 +93,7 @@ impl Data {
             host,
             #[cfg(feature = "cuda")]
             dev: OnceLock::new(),
+            amx: Default::default(),
         }
     }
 
@@ -183,7 +186,10 @@ impl Tensor {
         let dev = OnceLock::new();
         let device = Device::Cuda(buf.device());
         let _ = dev.set(buf);
-        Tensor::with_data(Arc::new(Data { device, dtype, len, host: OnceLock::new(), dev }), shape)
+        Tensor::with_data(
+            Arc::new(Data { device, dtype, len, host: OnceLock::new(), dev, amx: Default::default() }),
+            shape,
+        )
     }
 
     fn checked(storage: Storage, shape: Vec<usize>) -> Result<Tensor> {
@@ -511,9 +517,92 @@ impl Tensor {
 
     /// Mutable float32 elements, copying the buffer first if it is shared (copy-on-write).
     /// The tensor keeps its identity and its device (a GPU tensor's device copy is dropped and
-    /// made again from the host values when a device op next needs it). Errors for integer
-    /// tensors.
+    /// made again from the host values when a device op next needs it), and its copies
+    /// packed for the AMX unit are dropped ([`Tensor::f32_mut_keeping_packed`] keeps them).
+    /// Errors for integer tensors.
     pub fn f32_mut(&mut self) -> Result<&mut [f32]> {
+        Ok(self.f32_mut_taking_packed(false)?.0)
+    }
+
+    /// [`Tensor::f32_mut`] for a writer that keeps the tensor's copies packed for the AMX
+    /// unit current as it writes (the optimizers' element-wise pass): besides the elements,
+    /// the copies taken out of the tensor, where it has any. Call
+    /// [`PackedRefresh::refresh`](crate::kernels::amx::prepacked::PackedRefresh::refresh)
+    /// on every part after its last write, then hand them back with
+    /// [`Tensor::restore_packed`]; otherwise they are dropped, as by [`Tensor::f32_mut`].
+    /// Errors for integer tensors.
+    ///
+    /// ```
+    /// use keras_engine::Tensor;
+    /// let mut w = Tensor::from_vec(vec![1.0f32; 64 * 32], [64, 32])?;
+    /// let (values, refresh) = w.f32_mut_keeping_packed()?;
+    /// values[0] = 2.0;
+    /// if let Some(r) = refresh {
+    ///     r.refresh(0, values);
+    ///     w.restore_packed(r);
+    /// }
+    /// assert_eq!(w.as_f32()?[0], 2.0);
+    /// # Ok::<(), keras_engine::Error>(())
+    /// ```
+    pub fn f32_mut_keeping_packed(
+        &mut self,
+    ) -> Result<(&mut [f32], Option<crate::kernels::amx::prepacked::PackedRefresh>)> {
+        self.f32_mut_taking_packed(true)
+    }
+
+    /// Puts back the packed copies [`Tensor::f32_mut_keeping_packed`] took out, where every
+    /// part was refreshed once and the tensor was not written again since (otherwise they are
+    /// dropped: the next product packs the current values).
+    pub fn restore_packed(&mut self, refresh: crate::kernels::amx::prepacked::PackedRefresh) {
+        if !refresh.complete() || refresh.len != self.numel() {
+            return;
+        }
+        let Some(inner) = Arc::get_mut(&mut self.0) else {
+            return;
+        };
+        let Some(data) = Arc::get_mut(&mut inner.data) else {
+            return;
+        };
+        if data.amx.write != refresh.write || data.amx.any() {
+            return;
+        }
+        for p in refresh.packs {
+            let _ = data.amx.slot(p.layout()).set(p);
+        }
+    }
+
+    /// This 2-D float32 leaf's copy packed for the AMX unit as `layout`, made on first use
+    /// and kept until the values are written; `None` where there is none to keep (no AMX, a
+    /// tensor another op produced, not 2-D host float32, switched off).
+    pub(crate) fn amx_packed(
+        &self,
+        layout: crate::kernels::amx::prepacked::Layout,
+    ) -> Option<&crate::kernels::amx::prepacked::Packed> {
+        use crate::kernels::amx::prepacked;
+        if self.0.node.is_some()
+            || self.rank() != 2
+            || self.dtype() != DType::F32
+            || !self.device().is_cpu()
+            || !prepacked::enabled()
+        {
+            return None;
+        }
+        let slot = self.0.data.amx.slot(layout);
+        if let Some(p) = slot.get() {
+            return Some(p);
+        }
+        let (rows, cols) = (self.shape()[0], self.shape()[1]);
+        let w = self.as_f32().ok()?;
+        let parallel = !crate::parallel::in_worker();
+        let p = prepacked::Packed::new(layout, w, rows, cols, parallel)?;
+        let _ = slot.set(p);
+        slot.get()
+    }
+
+    fn f32_mut_taking_packed(
+        &mut self,
+        keep: bool,
+    ) -> Result<(&mut [f32], Option<crate::kernels::amx::prepacked::PackedRefresh>)> {
         if self.dtype() != DType::F32 {
             bail!("expected a float32 tensor, got {}", self.dtype());
         }
@@ -531,8 +620,17 @@ impl Tensor {
         {
             data.dev.take();
         }
+        // Every write gets a new number and drops the packed copies (or hands them out).
+        let write = crate::kernels::amx::prepacked::next_write();
+        data.amx.write = write;
+        let refresh = if data.amx.any() {
+            let packs: Vec<_> = data.amx.packs.iter_mut().filter_map(|p| p.take()).collect();
+            keep.then(|| crate::kernels::amx::prepacked::PackedRefresh::new(packs, write, data.len))
+        } else {
+            None
+        };
         match data.host.get_mut() {
-            Some(Storage::F32(v)) => Ok(v),
+            Some(Storage::F32(v)) => Ok((v, refresh)),
             _ => unreachable!("dtype checked above"),
         }
     }
@@ -619,6 +717,7 @@ impl Tensor {
             host: OnceLock::new(),
             #[cfg(feature = "cuda")]
             dev: OnceLock::new(),
+            amx: Default::default(),
         };
         Some(Tensor(Arc::new(Inner {
             id: self.0.id,

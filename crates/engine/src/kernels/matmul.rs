@@ -13,6 +13,7 @@
 //! bits); where its driver declines (NaN, infinities, ranges no power-of-two scaling fits) the
 //! rules above apply.
 
+use super::amx::prepacked::{Layout, Packed};
 use gemm::{gemm, Parallelism};
 
 /// Which operand layout a matrix is stored in (both are row-major buffers).
@@ -208,8 +209,31 @@ unsafe fn amx_dense(
     c: *mut f32,
     accumulate: bool,
 ) -> bool {
+    amx_dense_packed(m, n, k, (a, ta), (b, tb, None), c, accumulate)
+}
+
+/// [`amx_dense`] with `op(b)` also packed already (`pre`, the same values: a kernel's
+/// [`Packed`] copy), which it uses where the driver takes it (the same bits).
+///
+/// # Safety
+/// As [`amx_dense`]; `pre` holds `op(b)`'s values.
+unsafe fn amx_dense_packed(
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, ta): (&[f32], Trans),
+    (b, tb, pre): (&[f32], Trans, Option<&Packed>),
+    c: *mut f32,
+    accumulate: bool,
+) -> bool {
     let threads = threads_for(m, n, k);
-    super::amx::sgemm_amx(m, n, k, view(a, ta, m, k), view(b, tb, k, n), c, n, accumulate, threads)
+    let av = view(a, ta, m, k);
+    if let Some(p) = pre {
+        if super::amx::sgemm_amx_prepacked(m, n, k, av, (p, 0), c, n, accumulate, threads) {
+            return true;
+        }
+    }
+    super::amx::sgemm_amx(m, n, k, av, view(b, tb, k, n), c, n, accumulate, threads)
 }
 
 /// `c = op(a) @ op(b)` (or `c += ...` when `accumulate`), all row-major.
@@ -290,9 +314,21 @@ pub(crate) fn matmul_into(
 /// multiply-adds: the choice made by the caller (a pool worker's product decided on the
 /// thread that handed it out; tests).
 pub(crate) fn matmul_into_with(
+    mnk: (usize, usize, usize),
+    a: (&[f32], Trans),
+    b: (&[f32], Trans),
+    out: super::fresh::Out<'_>,
+    amx: bool,
+) {
+    matmul_into_packed(mnk, a, (b.0, b.1, None), out, amx)
+}
+
+/// [`matmul_into_with`] with `op(b)` also packed for AMX already (`pre`: a kernel's
+/// [`Packed`] copy of the same values), used on AMX where the driver takes it.
+pub(crate) fn matmul_into_packed(
     (m, n, k): (usize, usize, usize),
     (a, ta): (&[f32], Trans),
-    (b, tb): (&[f32], Trans),
+    (b, tb, pre): (&[f32], Trans, Option<&Packed>),
     out: super::fresh::Out<'_>,
     amx: bool,
 ) {
@@ -305,7 +341,7 @@ pub(crate) fn matmul_into_with(
         unsafe {
             out.init_with(|c| {
                 let c = c.as_mut_ptr().cast::<f32>();
-                if !amx_dense(m, n, k, (a, ta), (b, tb), c, false) {
+                if !amx_dense_packed(m, n, k, (a, ta), (b, tb, pre), c, false) {
                     std::ptr::write_bytes(c, 0, m * n);
                     matmul_fma(m, n, k, (a, ta), (b, tb), std::slice::from_raw_parts_mut(c, m * n), false);
                 }
@@ -952,7 +988,7 @@ pub(crate) unsafe fn dense_forward_streamed(
 pub(crate) unsafe fn dense_forward_amx(
     (m, n, k): (usize, usize, usize),
     x: &[f32],
-    w: &[f32],
+    (w, pre): (&[f32], Option<&Packed>),
     c: *mut f32,
     (j0, j1): (usize, usize),
     threads: usize,
@@ -960,6 +996,12 @@ pub(crate) unsafe fn dense_forward_amx(
     use super::sgemm::View;
     assert!(x.len() >= m * k && w.len() >= k * n && j0 <= j1 && j1 <= n, "dense_forward_amx shape");
     let xv = View { ptr: x.as_ptr(), rs: k, cs: 1 };
+    if let Some(p) = pre.filter(|p| p.layout() == Layout::Kernel && p.shape() == (k, n)) {
+        // SAFETY: as below; `p` holds `w`'s values packed.
+        if super::amx::sgemm_amx_prepacked(m, j1 - j0, k, xv, (p, j0), c.add(j0), n, false, threads) {
+            return true;
+        }
+    }
     let wv = View { ptr: w.as_ptr().add(j0), rs: n, cs: 1 };
     // SAFETY: the assert above and the caller's guarantee: (p, j) of the block of `w` is
     // w[p * n + j0 + j], (i, j) of the block of `c` is c[i * n + j0 + j].
@@ -976,13 +1018,14 @@ pub(crate) unsafe fn dense_forward_amx(
 pub(crate) fn dense_input_grad_into(
     (m, k, n): (usize, usize, usize),
     dy: &[f32],
-    w: &[f32],
+    (w, pre): (&[f32], Option<&Packed>),
     out: super::fresh::Out<'_>,
     amx: bool,
 ) {
     use super::sgemm::{mode, Mode};
     if amx {
-        matmul_into_with((m, k, n), (dy, Trans::No), (w, Trans::Yes), out, true);
+        let pre = pre.filter(|p| p.layout() == Layout::Transposed && p.shape() == (k, n));
+        matmul_into_packed((m, k, n), (dy, Trans::No), (w, Trans::Yes, pre), out, true);
         return;
     }
     let transposed = mode() != Mode::Off
@@ -1522,7 +1565,7 @@ mod tests {
                 assert!(crate::parallel::in_worker());
                 let mut fwd = vec![f32::NAN; m * n];
                 dense_forward_matmul(m, n, k, &x, &w, &mut fwd);
-                (fwd, fresh_vec(m * k, |out| dense_input_grad_into((m, k, n), &dy, &w, out, false)))
+                (fwd, fresh_vec(m * k, |out| dense_input_grad_into((m, k, n), &dy, (&w, None), out, false)))
             });
             let mut want = vec![0.0; m * n];
             matmul_gemm_crate(m, n, k, &x, Trans::No, &w, Trans::No, &mut want, false);

@@ -1,6 +1,7 @@
 //! Matrix products: plain `matmul` and the fused Dense op.
 
 use crate::autodiff::{record, record_owned};
+use crate::kernels::amx::prepacked::{Layout, Packed};
 use crate::kernels::fresh::{fresh_vec, Out};
 use crate::kernels::matmul::{
     amx_for, dense_forward_amx, dense_forward_matmul, dense_forward_streamed, dense_forward_streams,
@@ -289,7 +290,7 @@ multiversion! {
 fn dense_input_and_kernel_grads(
     dpre: &[f32],
     x: &[f32],
-    w: &[f32],
+    w: (&[f32], Option<&Packed>),
     (m, k, n): (usize, usize, usize),
     want_dx: bool,
     want_dw: bool,
@@ -305,17 +306,18 @@ fn dense_input_and_kernel_grads(
 }
 
 /// [`dense_input_and_kernel_grads`] with the AMX choice of each product (`dx`, `dW`) made by
-/// the caller ([`amx_for`] on the calling thread; tests pass it explicitly).
+/// the caller ([`amx_for`] on the calling thread; tests pass it explicitly). `W`'s copy packed
+/// as `W^T` for AMX, where given, serves `dx`.
 fn dense_input_and_kernel_grads_with(
     dpre: &[f32],
     x: &[f32],
-    w: &[f32],
+    (w, w_packed): (&[f32], Option<&Packed>),
     (m, k, n): (usize, usize, usize),
     (want_dx, want_dw): (bool, bool),
     (amx_dx, amx_dw): (bool, bool),
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
     // Outputs on the own GEMM or AMX are written without a zero fill first (`matmul_into`).
-    let input_grad = |dx: Out<'_>| dense_input_grad_into((m, k, n), dpre, w, dx, amx_dx);
+    let input_grad = |dx: Out<'_>| dense_input_grad_into((m, k, n), dpre, (w, w_packed), dx, amx_dx);
     let kernel_grad =
         |dw: Out<'_>| matmul_into_with((k, n, m), (x, Trans::Yes), (dpre, Trans::No), dw, amx_dw);
     let side_by_side = want_dx
@@ -441,6 +443,21 @@ fn dense_forward_with(
     w: &[f32],
     bias: Option<&[f32]>,
     act: Unary,
+    mkn: (usize, usize, usize),
+    out: Out<'_>,
+    path: Path,
+) {
+    dense_forward_packed(x, (w, None), bias, act, mkn, out, path)
+}
+
+/// [`dense_forward_with`] with `W`'s copy packed for AMX (the same values), where given:
+/// the AMX products read it instead of packing `W` (the same bits).
+#[allow(clippy::too_many_arguments)]
+fn dense_forward_packed(
+    x: &[f32],
+    (w, w_packed): (&[f32], Option<&Packed>),
+    bias: Option<&[f32]>,
+    act: Unary,
     (m, k, n): (usize, usize, usize),
     out: Out<'_>,
     path: Path,
@@ -466,7 +483,8 @@ fn dense_forward_with(
             let out = unsafe {
                 out.init_with(|o| {
                     let c: *mut f32 = o.as_mut_ptr().cast();
-                    on_amx = amx && dense_forward_amx((r, n, k), x, w, c, (0, n), threads_for(r, n, k));
+                    on_amx = amx
+                        && dense_forward_amx((r, n, k), x, (w, w_packed), c, (0, n), threads_for(r, n, k));
                     if on_amx {
                         return;
                     }
@@ -496,7 +514,7 @@ fn dense_forward_with(
             // none); the two calls below write the disjoint column ranges `0..mid` and
             // `mid..n`.
             unsafe {
-                let on_amx = amx && dense_forward_amx((m, n, k), x, w, c.ptr(), (j0, j1), 1);
+                let on_amx = amx && dense_forward_amx((m, n, k), x, (w, w_packed), c.ptr(), (j0, j1), 1);
                 if !on_amx && streamed {
                     dense_forward_streamed((m, n, k), x, w, c.ptr(), (j0, j1), post);
                 } else if !on_amx {
@@ -594,9 +612,11 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
         None => None,
     };
     let (xs, ws) = (x.as_f32()?, kernel.as_f32()?);
-    let out = fresh_vec(m * n, |out| {
-        dense_forward_with(xs, ws, bias_vals, act, (m, k, n), out, Path::rule((m, k, n)))
-    });
+    let path = Path::rule((m, k, n));
+    // A kernel that is a leaf (a layer's variable) keeps its AMX pieces between steps.
+    let packed = if path == Path::Amx { kernel.amx_packed(Layout::Kernel) } else { None };
+    let out =
+        fresh_vec(m * n, |out| dense_forward_packed(xs, (ws, packed), bias_vals, act, (m, k, n), out, path));
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("rank >= 1") = n;
     let out = Tensor::from_f32_unchecked(out, out_shape);
@@ -623,10 +643,12 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
             };
             let dpre: &[f32] = dpre.as_f32()?;
             let (x, w) = (&inputs[0], &inputs[1]);
+            let w_packed =
+                if x.tracks_grad() && amx_for(m, k, n) { w.amx_packed(Layout::Transposed) } else { None };
             let (dx, dw) = dense_input_and_kernel_grads(
                 dpre,
                 x.as_f32()?,
-                w.as_f32()?,
+                (w.as_f32()?, w_packed),
                 (m, k, n),
                 x.tracks_grad(),
                 w.tracks_grad(),
@@ -702,7 +724,7 @@ pub mod parts {
         want_dx: bool,
         want_dw: bool,
     ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
-        dense_input_and_kernel_grads(dpre, x, w, mkn, want_dx, want_dw)
+        dense_input_and_kernel_grads(dpre, x, (w, None), mkn, want_dx, want_dw)
     }
 }
 
@@ -749,13 +771,13 @@ mod tests {
         let dpre: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.37).sin()).collect();
         let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.11).cos()).collect();
         let w: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).sin()).collect();
-        let (dx, dw) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), true, true);
-        let (dx1, _) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), true, false);
-        let (_, dw1) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, true);
+        let (dx, dw) = dense_input_and_kernel_grads(&dpre, &x, (&w, None), (m, k, n), true, true);
+        let (dx1, _) = dense_input_and_kernel_grads(&dpre, &x, (&w, None), (m, k, n), true, false);
+        let (_, dw1) = dense_input_and_kernel_grads(&dpre, &x, (&w, None), (m, k, n), false, true);
         let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&dx.unwrap()), bits(&dx1.unwrap()));
         assert_eq!(bits(&dw.unwrap()), bits(&dw1.unwrap()));
-        let (none_x, none_w) = dense_input_and_kernel_grads(&dpre, &x, &w, (m, k, n), false, false);
+        let (none_x, none_w) = dense_input_and_kernel_grads(&dpre, &x, (&w, None), (m, k, n), false, false);
         assert!(none_x.is_none() && none_w.is_none());
     }
 
@@ -929,8 +951,14 @@ mod tests {
             assert!(e_amx <= 1.5 * e_fma + 1e-7, "{m}x{k}x{n} forward: AMX {e_amx:e}, FMA {e_fma:e}");
 
             let grads = |amx: bool| {
-                let (dx, dw) =
-                    dense_input_and_kernel_grads_with(&dy, &x, &w, (m, k, n), (true, true), (amx, amx));
+                let (dx, dw) = dense_input_and_kernel_grads_with(
+                    &dy,
+                    &x,
+                    (&w, None),
+                    (m, k, n),
+                    (true, true),
+                    (amx, amx),
+                );
                 (dx.unwrap(), dw.unwrap())
             };
             let ((dx1, dw1), (dx2, dw2)) = (pool1.install(|| grads(true)), pool2.install(|| grads(true)));

@@ -7,6 +7,7 @@
 //! per-variable `update_step`, the EMA of the weights, and finally `iterations += 1`. The
 //! learning rate is evaluated once per step, at the iteration count before the step.
 
+use keras_engine::kernels::amx::prepacked::PackedRefresh;
 use serde_json::{json, Map, Value};
 
 use super::schedules::{self, LearningRateSchedule};
@@ -887,20 +888,36 @@ impl<R: UpdateRule> BaseOptimizer<R> {
             .collect();
         // Whole-variable rules update here; element-wise ones are gathered into one parallel
         // pass over every variable (one hand-off to the pool per step, not one per variable).
-        let mut elementwise = Vec::with_capacity(vars.len());
-        for (i, (var, slots)) in vars.iter_mut().zip(self.slots.iter_mut()).enumerate() {
+        // A kernel's copies packed for the AMX unit (where the products made any) are taken out
+        // with its values and repacked piece by piece right after the update, while the piece
+        // is in cache (`keras_engine::kernels::amx::prepacked`); a whole-variable rule drops them.
+        let count = vars.len();
+        let mut datas = Vec::with_capacity(count);
+        let mut refreshes = Vec::with_capacity(count);
+        for var in vars.iter_mut() {
+            let (data, refresh) = var.value_mut().f32_mut_keeping_packed()?;
+            datas.push(data);
+            refreshes.push(refresh);
+        }
+        let mut elementwise = Vec::with_capacity(count);
+        let mut wholes = vec![false; count];
+        for (i, (data, slots)) in datas.into_iter().zip(self.slots.iter_mut()).enumerate() {
             let info = &infos[i];
-            let data = var.data_mut()?;
             let g: &[f32] = if use_scratch { &self.scratch[i] } else { grads[i].as_f32()? };
-            let whole = match self.var_infos.get(i) {
+            wholes[i] = match self.var_infos.get(i) {
                 Some(v) => self.rule.update_var(info, v, data, g, slots),
                 None => false,
             };
-            if !whole {
-                elementwise.push((info, data, g, slots));
+            if !wholes[i] {
+                elementwise.push((info, data, g, slots, refreshes[i].as_ref()));
             }
         }
         update_elementwise(&self.rule, elementwise);
+        for ((var, refresh), whole) in vars.iter_mut().zip(refreshes).zip(wholes) {
+            if let (Some(r), false) = (refresh, whole) {
+                var.value_mut().restore_packed(r);
+            }
+        }
         Ok(())
     }
 
@@ -1255,31 +1272,43 @@ impl<R: UpdateRule> Optimizer for BaseOptimizer<R> {
 /// Elements per parallel piece of the element-wise update.
 const UPDATE_CHUNK: usize = 1 << 15;
 
-/// One variable of the element-wise update: its step, values, gradient and slots.
-type ElementwiseJob<'a> = (&'a StepInfo, &'a mut [f32], &'a [f32], &'a mut Vec<Vec<f32>>);
+/// One variable of the element-wise update: its step, values, gradient, slots, and the
+/// refresher of its packed copies (where it has any).
+type ElementwiseJob<'a> =
+    (&'a StepInfo, &'a mut [f32], &'a [f32], &'a mut Vec<Vec<f32>>, Option<&'a PackedRefresh>);
 
 /// Runs `rule.update` over every variable of `jobs`. When there is enough work, the variables
-/// are cut into pieces of [`UPDATE_CHUNK`] elements and all pieces of all variables are
+/// are cut into pieces of about [`UPDATE_CHUNK`] elements and all pieces of all variables are
 /// updated in one parallel pass (every rule is element-wise, so pieces are independent and
-/// the result does not depend on the split).
+/// the result does not depend on the split). A variable with packed copies is cut at
+/// multiples of its refresher's unit, and each piece is repacked right after its update.
 fn update_elementwise<R: UpdateRule>(rule: &R, jobs: Vec<ElementwiseJob<'_>>) {
     use rayon::prelude::*;
     let total: usize = jobs.iter().map(|j| j.1.len()).sum();
     if total < 2 * UPDATE_CHUNK || keras_engine::parallel::num_threads() < 2 {
-        for (info, data, g, slots) in jobs {
+        for (info, data, g, slots, refresh) in jobs {
             let mut refs: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
             rule.update(info, data, g, &mut refs);
+            if let Some(r) = refresh {
+                r.refresh(0, data);
+            }
         }
         return;
     }
     let mut pieces = Vec::with_capacity(total.div_ceil(UPDATE_CHUNK) + jobs.len());
-    for (info, data, g, slots) in jobs {
+    for (info, data, g, slots, refresh) in jobs {
+        let size = refresh.map_or(UPDATE_CHUNK, |r| (UPDATE_CHUNK / r.unit_len()).max(1) * r.unit_len());
         let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> =
-            slots.iter_mut().map(|s| s.chunks_mut(UPDATE_CHUNK)).collect();
-        for (dc, gc) in data.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
+            slots.iter_mut().map(|s| s.chunks_mut(size)).collect();
+        for (p, (dc, gc)) in data.chunks_mut(size).zip(g.chunks(size)).enumerate() {
             let sc: Vec<&mut [f32]> = slot_chunks.iter_mut().filter_map(|it| it.next()).collect();
-            pieces.push((info, dc, gc, sc));
+            pieces.push((info, dc, gc, sc, refresh.map(|r| (r, p * size))));
         }
     }
-    pieces.into_par_iter().for_each(|(info, dc, gc, mut sc)| rule.update(info, dc, gc, &mut sc));
+    pieces.into_par_iter().for_each(|(info, dc, gc, mut sc, refresh)| {
+        rule.update(info, dc, gc, &mut sc);
+        if let Some((r, offset)) = refresh {
+            r.refresh(offset, dc);
+        }
+    });
 }

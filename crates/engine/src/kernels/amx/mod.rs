@@ -53,6 +53,7 @@
 #[cfg(target_arch = "x86_64")]
 mod kernel;
 mod pack;
+pub mod prepacked;
 #[cfg(test)]
 mod tests;
 
@@ -238,6 +239,8 @@ struct Plan {
     parts: usize,
     by_cols: bool,
     private: bool,
+    /// `op(b)` comes packed already ([`prepacked::Packed`]): the buffer holds `op(a)` only.
+    pre_b: bool,
 }
 
 impl Plan {
@@ -247,15 +250,16 @@ impl Plan {
         let (pairs, col_pairs) = (g.row_blocks.div_ceil(2), g.col_blocks.div_ceil(2));
         let parts = threads.clamp(1, col_pairs.max(pairs));
         let by_cols = col_pairs >= parts && (g.n >= g.m || pairs < parts);
-        Plan { parts, by_cols, private: parts > 1 && private_operand() }
+        Plan { parts, by_cols, private: parts > 1 && private_operand(), pre_b: false }
     }
     /// Copies of packed `op(a)` and of `op(b)` in the buffer.
     fn copies(&self) -> (usize, usize) {
-        match (self.private, self.by_cols) {
+        let (ca, cb) = match (self.private, self.by_cols) {
             (true, true) => (self.parts, 1),
             (true, false) => (1, self.parts),
             _ => (1, 1),
-        }
+        };
+        (ca, if self.pre_b { 0 } else { cb })
     }
     /// `u16`s of the buffer (before alignment).
     fn len(&self, g: &Geometry) -> usize {
@@ -273,7 +277,8 @@ impl Plan {
             (p * pairs / n, (p + 1) * pairs / n, 0, g.col_blocks)
         }
     }
-    /// Part `p`'s packed `op(a)` and `op(b)` in `buf`.
+    /// Part `p`'s packed `op(a)` and `op(b)` in `buf` (`op(b)`'s is meaningless with
+    /// `pre_b`).
     fn regions(&self, g: &Geometry, buf: *mut u16, p: usize) -> (*mut u16, *mut u16) {
         let (ca, cb) = self.copies();
         let b0 = ca * g.a_len();
@@ -336,7 +341,10 @@ unsafe fn pack_all(
         // SAFETY: parts pack disjoint blocks, or their own copies.
         unsafe {
             let ra = pack::pack_a(a, g.m, g.k, r0, r1, g.chunks, sa, pa);
-            let rb = pack::pack_b(b, g.n, g.k, c0, c1, g.chunks, sb, pb);
+            if plan.pre_b {
+                return (ra, Range::EMPTY);
+            }
+            let rb = pack::pack_b(b, g.n, g.k, c0, c1, (g.chunks, 0, g.chunks), sb, pb);
             (ra, rb)
         }
     };
@@ -350,27 +358,30 @@ unsafe fn pack_all(
     }
 }
 
-/// Runs the kernels over the packed operands in `buf` into `c`, split as `plan` says.
-/// `unscale` multiplies the sums (in `f64`) where the operands were scaled.
+/// Runs the kernels over the packed operands in `buf` into `c`, split as `plan` says
+/// (`op(b)` at `pre_b` where the plan says it comes packed). `unscale` multiplies the sums
+/// (in `f64`) where the operands were scaled.
 ///
 /// # Safety
-/// AMX [`available`]; `buf` as [`pack_all`] left it with `plan`; `c` holds `m` rows of `n`
-/// writable floats, `ldc` apart.
+/// AMX [`available`]; `buf` as [`pack_all`] left it with `plan`, `pre_b` the packed `op(b)`
+/// of `g`'s shape with `plan.pre_b`; `c` holds `m` rows of `n` writable floats, `ldc` apart.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn compute_all(
     g: Geometry,
     buf: *mut u16,
+    pre_b: *const u16,
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
     unscale: Option<f64>,
     plan: Plan,
 ) {
-    let (out, packed) = (Shared(c), Shared(buf));
+    let (out, packed, pre) = (Shared(c), Shared(buf), Shared(pre_b.cast_mut()));
     let part = |p: usize| {
         let (rp0, rp1, cb0, cb1) = plan.share(&g, p);
         let (pa, pb) = plan.regions(&g, packed.get(), p);
+        let pb = if plan.pre_b { pre.get() } else { pb };
         // SAFETY: as this function's contract; parts write disjoint blocks of `c`.
         unsafe { compute_block(g, pa, pb, out.get(), ldc, accumulate, unscale, rp0, rp1, cb0, cb1) };
     };
@@ -547,6 +558,64 @@ pub(crate) unsafe fn sgemm_amx(
     sgemm_amx_any_k(m, n, k, a, b, c, ldc, accumulate, threads)
 }
 
+/// `c (+)= op(a) @ op(b)` on AMX as [`sgemm_amx`], for `op(b)` columns `j0..j0 + n` of a
+/// kernel packed already (`b`, [`prepacked::Packed`]: its `k` steps, `j0` a multiple of 16):
+/// only `op(a)` is packed. The same bits as [`sgemm_amx`] on the operand `b` was packed
+/// from. Returns `false`, with `c` untouched, where that one declines, where `b` does not
+/// fit the call, or where the product would need scaled operands (the caller then calls
+/// [`sgemm_amx`], which scales).
+///
+/// # Safety
+/// As [`sgemm_amx`], for `a` and `c`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm_amx_prepacked(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: View,
+    (b, j0): (&prepacked::Packed, usize),
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    let (bk, bn) = b.op_shape();
+    if !available() || k < MIN_K || bk != k || !j0.is_multiple_of(16) || j0 + n > bn || b.chunks() != k.div_ceil(32) {
+        return false;
+    }
+    if m == 0 || n == 0 {
+        return true;
+    }
+    let g = Geometry::new(m, n, k);
+    let plan = Plan { pre_b: true, ..Plan::new(&g, threads) };
+    if plan.len(&g) > MAX_PACKED {
+        return false;
+    }
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return false;
+        };
+        let need = plan.len(&g) + 32;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(32);
+        let p = buf[off..].as_mut_ptr();
+        let (ra, _) = pack_all(g, a, a, (0, 0), p, plan);
+        if scales(ra, b.range(), k) != Some((0, 0)) {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        compute_all(g, p, b.ptr().add(j0 / 16 * g.chunks * 1536), c, ldc, accumulate, None, plan);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (c, ldc, accumulate);
+            unreachable!("available() is false off x86-64");
+        }
+        true
+    })
+}
+
 /// Most `u16`s of packed operands [`sgemm_amx`] takes (32 MiB; W1's largest product needs
 /// 3 MiB): both operands are packed whole into the calling thread's buffer, which is kept,
 /// so larger products decline (the FMA GEMM blocks them).
@@ -613,7 +682,7 @@ unsafe fn sgemm_amx_any_k(
         }
         let unscale = ((s, t) != (0, 0)).then(|| 2f64.powi(-(s + t)));
         #[cfg(target_arch = "x86_64")]
-        compute_all(g, p, c, ldc, accumulate, unscale, plan);
+        compute_all(g, p, std::ptr::null(), c, ldc, accumulate, unscale, plan);
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = (c, ldc, accumulate, unscale);
@@ -725,7 +794,7 @@ pub fn bench_phases(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AMX available; `buf` packed above; `c` holds `m x n` floats.
         unsafe {
-            compute_all(g, p, c.as_mut_ptr(), n, false, None, plan)
+            compute_all(g, p, std::ptr::null(), c.as_mut_ptr(), n, false, None, plan)
         };
         kernel_us.push(t0.elapsed().as_secs_f64() * 1e6);
     }

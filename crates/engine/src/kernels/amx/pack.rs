@@ -243,8 +243,9 @@ pub(super) unsafe fn pack_a(
     Range { max, min_nz: min1.wrapping_add(1).max(min1) }
 }
 
-/// Packs column blocks `cb0..cb1` of `op(b)` (`k x n`) into `dst` (block `cb` at
-/// `dst + cb * chunks * 1536` u16), each element times `scale`.
+/// Packs chunks `ch0..ch1` (of `chunks`) of column blocks `cb0..cb1` of `op(b)` (`k x n`)
+/// into `dst` (block `cb`'s chunk `c` at `dst + (cb * chunks + c) * 1536` u16), each element
+/// times `scale`.
 ///
 /// # Safety
 /// As [`pack_a`], for `b` (`k x n`).
@@ -257,7 +258,7 @@ pub(super) unsafe fn pack_b(
     k: usize,
     cb0: usize,
     cb1: usize,
-    chunks: usize,
+    (chunks, ch0, ch1): (usize, usize, usize),
     scale: f32,
     dst: *mut u16,
 ) -> Range {
@@ -270,10 +271,13 @@ pub(super) unsafe fn pack_b(
     // hardware prefetchers follow), not down 64-byte column strips (W1's forward: pack 83 ->
     // 68 us on two threads); any other, column blocks outer (a transposed one: along the
     // columns' steps, contiguous).
-    let blocks = cb1 - cb0;
-    for idx in 0..chunks * blocks {
-        let (c, cb) =
-            if b.cs == 1 { (idx / blocks, cb0 + idx % blocks) } else { (idx % chunks, cb0 + idx / chunks) };
+    let (blocks, span) = (cb1 - cb0, ch1 - ch0);
+    for idx in 0..span * blocks {
+        let (c, cb) = if b.cs == 1 {
+            (ch0 + idx / blocks, cb0 + idx % blocks)
+        } else {
+            (ch0 + idx % span, cb0 + idx / span)
+        };
         {
             let p0 = c * 32;
             let steps = 32.min(k - p0);
@@ -356,7 +360,7 @@ pub(super) unsafe fn pack_b(
     _: usize,
     _: usize,
     _: usize,
-    _: usize,
+    _: (usize, usize, usize),
     _: f32,
     _: *mut u16,
 ) -> Range {

@@ -376,3 +376,126 @@ fn split_pieces() {
         assert!(f32::from_bits(m).abs() <= f32::from_bits(h).abs() / 128.0, "{x}");
     }
 }
+
+/// Runs [`sgemm_amx_prepacked`] for columns `j0..` of `packed` into `c` (row stride `ldc`).
+fn amx_packed_cols(
+    m: usize,
+    k: usize,
+    x: &[f32],
+    packed: &prepacked::Packed,
+    j0: usize,
+    ldc: usize,
+    threads: usize,
+) -> Option<Vec<f32>> {
+    let n = packed.op_shape().1 - j0;
+    let mut c = vec![f32::NAN; m * ldc];
+    let av = View { ptr: x.as_ptr(), rs: k, cs: 1 };
+    // SAFETY: `x` holds `m x k`; `c` holds `m` rows of `ldc >= j0 + n` floats.
+    let ok = unsafe {
+        sgemm_amx_prepacked(m, n, k, av, (packed, j0), c.as_mut_ptr().add(j0), ldc, false, threads)
+    };
+    ok.then_some(c)
+}
+
+/// A kernel packed once, in either layout, gives the bits of the driver packing it in the
+/// call, for ragged shapes, column offsets and one or two threads.
+#[test]
+fn prepacked_kernels_give_the_per_call_bits() {
+    if !runs() {
+        return;
+    }
+    for &(m, rows, cols) in &[(128, 784, 512), (37, 100, 70), (16, 33, 48), (64, 64, 17), (5, 40, 200)] {
+        let (x, w) = operands(m, cols, rows, Dist::Normal, 5);
+        let (dy, _) = operands(m, 1, cols, Dist::Normal, 6);
+        let kernel = prepacked::Packed::new(prepacked::Layout::Kernel, &w, rows, cols, true).unwrap();
+        let transposed =
+            prepacked::Packed::new(prepacked::Layout::Transposed, &w, rows, cols, false).unwrap();
+        for threads in [1, 2] {
+            // x @ W.
+            let want = amx(m, cols, rows, &x, &w, threads).unwrap();
+            for j0 in (0..cols).step_by(16).take(3) {
+                let got = amx_packed_cols(m, rows, &x, &kernel, j0, cols, threads).unwrap();
+                for i in 0..m {
+                    let (g, e) = (&got[i * cols + j0..(i + 1) * cols], &want[i * cols + j0..(i + 1) * cols]);
+                    assert_eq!(
+                        bits(g),
+                        bits(e),
+                        "x @ W {m}x{rows}x{cols} from column {j0}, {threads} threads"
+                    );
+                }
+            }
+            // dy @ W^T.
+            let mut want = vec![f32::NAN; m * rows];
+            let (av, bv) = views(m, rows, cols, &dy, false, &w, true);
+            // SAFETY: the views describe the buffers; `want` holds `m x rows` floats.
+            assert!(unsafe {
+                sgemm_amx_any_k(m, rows, cols, av, bv, want.as_mut_ptr(), rows, false, threads)
+            });
+            let got = amx_packed_cols(m, cols, &dy, &transposed, 0, rows, threads).unwrap();
+            assert_eq!(bits(&got), bits(&want), "dy @ W^T {m}x{cols}x{rows}, {threads} threads");
+        }
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Refreshing a kernel's copies part by part (from two threads) after new values leaves the
+/// pieces and ranges of packing the new values afresh; parts off the units' grid, a part
+/// refreshed twice or one left out make the refresher incomplete (its copies are dropped).
+#[test]
+fn refreshed_copies_match_a_fresh_packing() {
+    if !runs() {
+        return;
+    }
+    let (rows, cols) = (100, 40);
+    let (old, new) = operands(rows, rows, cols, Dist::Normal, 8);
+    let (old, new) = (&old[..rows * cols], &new[..rows * cols]);
+    let layouts = [prepacked::Layout::Kernel, prepacked::Layout::Transposed];
+    let packs = |w: &[f32]| -> Vec<prepacked::Packed> {
+        layouts.iter().map(|&l| prepacked::Packed::new(l, w, rows, cols, false).unwrap()).collect()
+    };
+    let refresh = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
+    let unit = refresh.unit_len();
+    assert_eq!(unit, 32 * cols);
+    let cut = 2 * unit;
+    rayon::join(|| refresh.refresh(0, &new[..cut]), || refresh.refresh(cut, &new[cut..]));
+    assert!(refresh.complete());
+    for (got, want) in refresh.packs.iter().zip(packs(new)) {
+        assert_eq!(got.pieces(), want.pieces(), "{:?}", got.layout());
+        assert_eq!(got.unit_ranges(), want.unit_ranges());
+    }
+    let r = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
+    r.refresh(0, &new[..unit + 8]);
+    r.refresh(unit + 8, &new[unit + 8..]);
+    assert!(!r.complete(), "off the grid");
+    let r = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
+    r.refresh(0, new);
+    r.refresh(0, &new[..unit]);
+    assert!(!r.complete(), "twice");
+    let r = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
+    r.refresh(0, &new[..unit]);
+    assert!(!r.complete(), "left out");
+}
+
+/// A packed kernel whose product needs scaled operands (tiny values) is declined, and the
+/// per-call driver (which scales) runs it; NaN likewise.
+#[test]
+fn prepacked_declines_what_needs_scaling() {
+    if !runs() {
+        return;
+    }
+    let (m, rows, cols) = (32, 64, 48);
+    let (x, mut w) = operands(m, cols, rows, Dist::Normal, 9);
+    w.iter_mut().for_each(|v| *v *= 1e-36);
+    let p = prepacked::Packed::new(prepacked::Layout::Kernel, &w, rows, cols, false).unwrap();
+    assert!(amx_packed_cols(m, rows, &x, &p, 0, cols, 1).is_none());
+    assert!(amx(m, cols, rows, &x, &w, 1).is_some());
+    let mut x2 = x.clone();
+    x2[3] = f32::NAN;
+    let (_, w) = operands(m, cols, rows, Dist::Normal, 9);
+    let p = prepacked::Packed::new(prepacked::Layout::Kernel, &w, rows, cols, false).unwrap();
+    assert!(amx_packed_cols(m, rows, &x2, &p, 0, cols, 1).is_none());
+    assert!(amx_packed_cols(m, rows, &x, &p, 0, cols, 1).is_some());
+}
