@@ -534,7 +534,7 @@ impl Tensor {
     ///
     /// ```
     /// use keras_engine::Tensor;
-    /// let mut w = Tensor::from_vec(vec![1.0f32; 64 * 32], [64, 32])?;
+    /// let mut w = Tensor::new(vec![1.0f32; 64 * 32], [64, 32])?;
     /// let (values, refresh) = w.f32_mut_keeping_packed()?;
     /// values[0] = 2.0;
     /// if let Some(r) = refresh {
@@ -542,7 +542,7 @@ impl Tensor {
     ///     w.restore_packed(r);
     /// }
     /// assert_eq!(w.as_f32()?[0], 2.0);
-    /// # Ok::<(), keras_engine::Error>(())
+    /// # Ok::<(), keras_engine::EngineError>(())
     /// ```
     pub fn f32_mut_keeping_packed(
         &mut self,
