@@ -573,13 +573,17 @@ impl Tensor {
 
     /// This 2-D float32 leaf's copy packed for the AMX unit as `layout`, made on first use
     /// and kept until the values are written; `None` where there is none to keep (no AMX, a
-    /// tensor another op produced, not 2-D host float32, switched off).
+    /// tensor another op produced or one that requires no gradient, not 2-D host float32,
+    /// switched off). Only leaves that require gradients (trainable variables) keep copies: a
+    /// kernel computed afresh for every call (a leaf too where nothing records) would pay a
+    /// new buffer each time instead of the driver's kept one.
     pub(crate) fn amx_packed(
         &self,
         layout: crate::kernels::amx::prepacked::Layout,
     ) -> Option<&crate::kernels::amx::prepacked::Packed> {
         use crate::kernels::amx::prepacked;
         if self.0.node.is_some()
+            || !self.0.requires_grad
             || self.rank() != 2
             || self.dtype() != DType::F32
             || !self.device().is_cpu()

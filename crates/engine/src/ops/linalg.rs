@@ -613,7 +613,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Unary) -> 
     };
     let (xs, ws) = (x.as_f32()?, kernel.as_f32()?);
     let path = Path::rule((m, k, n));
-    // A kernel that is a leaf (a layer's variable) keeps its AMX pieces between steps.
+    // A kernel that is a trainable leaf (a layer's variable) keeps its AMX pieces between steps.
     let packed = if path == Path::Amx { kernel.amx_packed(Layout::Kernel) } else { None };
     let out =
         fresh_vec(m * n, |out| dense_forward_packed(xs, (ws, packed), bias_vals, act, (m, k, n), out, path));

@@ -580,7 +580,13 @@ pub(crate) unsafe fn sgemm_amx_prepacked(
     threads: usize,
 ) -> bool {
     let (bk, bn) = b.op_shape();
-    if !available() || k < MIN_K || bk != k || !j0.is_multiple_of(16) || j0 + n > bn || b.chunks() != k.div_ceil(32) {
+    if !available()
+        || k < MIN_K
+        || bk != k
+        || !j0.is_multiple_of(16)
+        || j0 + n > bn
+        || b.chunks() != k.div_ceil(32)
+    {
         return false;
     }
     if m == 0 || n == 0 {

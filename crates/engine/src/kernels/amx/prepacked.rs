@@ -336,9 +336,10 @@ mod tests {
         p.pieces() == fresh.pieces() && p.unit_ranges() == fresh.unit_ranges()
     }
 
-    /// A leaf's copies are made on first use and match its values; a write drops them; a
-    /// writer that refreshes every part keeps them current; a refresher that missed a part,
-    /// or one put back after another write, is dropped.
+    /// A trainable leaf's copies are made on first use and match its values; a write drops
+    /// them; a writer that refreshes every part keeps them current; a refresher that missed a
+    /// part, or one put back after another write, is dropped; op results, leaves without
+    /// gradients and 1-D tensors get none.
     #[test]
     fn a_tensors_copies_follow_its_values() {
         if !super::super::available() {
@@ -346,7 +347,7 @@ mod tests {
             return;
         }
         let (rows, cols) = (70, 48);
-        let mut w = Tensor::new(values(rows * cols, 1), [rows, cols]).unwrap();
+        let mut w = Tensor::new(values(rows * cols, 1), [rows, cols]).unwrap().requiring_grad();
         let made = w.amx_packed(Layout::Kernel).unwrap() as *const Packed;
         assert_eq!(w.amx_packed(Layout::Kernel).unwrap() as *const Packed, made, "kept");
         assert!(same(w.amx_packed(Layout::Transposed).unwrap(), w.as_f32().unwrap()));
@@ -387,10 +388,19 @@ mod tests {
             .unwrap();
         assert!(y.0.node.is_some() && y.amx_packed(Layout::Kernel).is_none(), "an op's result");
         set_enabled(false);
-        let off =
-            Tensor::new(values(rows * cols, 6), [rows, cols]).unwrap().amx_packed(Layout::Kernel).is_none();
+        let off = Tensor::new(values(rows * cols, 6), [rows, cols])
+            .unwrap()
+            .requiring_grad()
+            .amx_packed(Layout::Kernel)
+            .is_none();
         set_enabled(true);
         assert!(off, "switched off");
-        assert!(Tensor::new(values(64, 4), [64]).unwrap().amx_packed(Layout::Kernel).is_none());
+        assert!(Tensor::new(values(64, 4), [64])
+            .unwrap()
+            .requiring_grad()
+            .amx_packed(Layout::Kernel)
+            .is_none());
+        let frozen = Tensor::new(values(rows * cols, 7), [rows, cols]).unwrap();
+        assert!(frozen.amx_packed(Layout::Kernel).is_none(), "no gradient");
     }
 }
