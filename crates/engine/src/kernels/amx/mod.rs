@@ -558,6 +558,23 @@ pub(crate) unsafe fn sgemm_amx(
     sgemm_amx_any_k(m, n, k, a, b, c, ldc, accumulate, threads)
 }
 
+/// Runs `f` on the calling thread's packing buffer (kept between calls), grown to at least
+/// `len` `u16`s and 64-byte aligned; `false` without running it where the buffer is in use
+/// (a nested call).
+fn with_buffer(len: usize, f: impl FnOnce(*mut u16) -> bool) -> bool {
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return false;
+        };
+        let need = len + 32;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let off = buf.as_ptr().align_offset(64).min(32);
+        f(buf[off..].as_mut_ptr())
+    })
+}
+
 /// `c (+)= op(a) @ op(b)` on AMX as [`sgemm_amx`], for `op(b)` columns `j0..j0 + n` of a
 /// kernel packed already (`b`, [`prepacked::Packed`]: its `k` steps, `j0` a multiple of 16):
 /// only `op(a)` is packed. The same bits as [`sgemm_amx`] on the operand `b` was packed
@@ -597,16 +614,7 @@ pub(crate) unsafe fn sgemm_amx_prepacked(
     if plan.len(&g) > MAX_PACKED {
         return false;
     }
-    BUF.with(|buf| {
-        let Ok(mut buf) = buf.try_borrow_mut() else {
-            return false;
-        };
-        let need = plan.len(&g) + 32;
-        if buf.len() < need {
-            buf.resize(need, 0);
-        }
-        let off = buf.as_ptr().align_offset(64).min(32);
-        let p = buf[off..].as_mut_ptr();
+    with_buffer(plan.len(&g), |p| {
         let (ra, _) = pack_all(g, a, a, (0, 0), p, plan);
         if scales(ra, b.range(), k) != Some((0, 0)) {
             return false;
@@ -669,16 +677,7 @@ unsafe fn sgemm_amx_any_k(
     if plan.len(&g) > MAX_PACKED {
         return false;
     }
-    BUF.with(|buf| {
-        let Ok(mut buf) = buf.try_borrow_mut() else {
-            return false;
-        };
-        let need = plan.len(&g) + 32;
-        if buf.len() < need {
-            buf.resize(need, 0);
-        }
-        let off = buf.as_ptr().align_offset(64).min(32);
-        let p = buf[off..].as_mut_ptr();
+    with_buffer(plan.len(&g), |p| {
         let (ra, rb) = pack_all(g, a, b, (0, 0), p, plan);
         let Some((s, t)) = scales(ra, rb, k) else {
             return false;
