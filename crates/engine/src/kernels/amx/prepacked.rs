@@ -295,7 +295,11 @@ impl PackedRefresh {
         if self.packs.is_empty() {
             return;
         }
-        let (unit, end) = (self.unit_len(), offset + values.len());
+        let unit = self.unit_len();
+        let Some(end) = offset.checked_add(values.len()) else {
+            self.failed.store(true, Ordering::Relaxed);
+            return;
+        };
         if !offset.is_multiple_of(unit) || (!end.is_multiple_of(unit) && end != self.len) || end > self.len {
             self.failed.store(true, Ordering::Relaxed);
             return;

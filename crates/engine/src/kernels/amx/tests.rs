@@ -477,6 +477,10 @@ fn refreshed_copies_match_a_fresh_packing() {
     let r = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
     r.refresh(0, &new[..unit]);
     assert!(!r.complete(), "left out");
+    let r = prepacked::PackedRefresh::new(packs(old), 1, rows * cols);
+    r.refresh(usize::MAX - 3, &new[..unit]);
+    r.refresh(0, new);
+    assert!(!r.complete(), "an offset past the end");
 }
 
 /// A packed kernel whose product needs scaled operands (tiny values) is declined, and the
