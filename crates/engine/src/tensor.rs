@@ -801,7 +801,8 @@ impl Tensor {
         autodiff::record(Tensor::from_parts(Storage::F32(data), shape), inputs, backward)
     }
 
-    /// Rows `start..end` along axis 0 (a copy; not differentiable). Used to cut batches.
+    /// Rows `start..end` along axis 0 (a copy; not differentiable). Used to cut batches:
+    /// copies of 128 KiB and more are split over the engine threads by rows.
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Tensor> {
         let n = self.shape().first().copied().unwrap_or(0);
         if self.rank() == 0 || start > end || end > n {
@@ -814,15 +815,17 @@ impl Tensor {
         if self.device().is_cuda() && !self.is_on_host() {
             return crate::cuda::ops::slice_flat(self, start * row, end * row, shape);
         }
+        let rows = start..end;
         let storage = match self.0.data.host()? {
-            Storage::F32(v) => Storage::F32(v[start * row..end * row].to_vec()),
-            Storage::I32(v) => Storage::I32(v[start * row..end * row].to_vec()),
-            Storage::I64(v) => Storage::I64(v[start * row..end * row].to_vec()),
+            Storage::F32(v) => Storage::F32(crate::parallel::gather_rows(v, row, rows)),
+            Storage::I32(v) => Storage::I32(crate::parallel::gather_rows(v, row, rows)),
+            Storage::I64(v) => Storage::I64(crate::parallel::gather_rows(v, row, rows)),
         };
         Ok(Tensor::placed(storage, shape, self.device()))
     }
 
-    /// The rows at `indices` along axis 0, in that order (a copy; not differentiable).
+    /// The rows at `indices` along axis 0, in that order (a copy, split over the engine
+    /// threads from 128 KiB on, as [`Tensor::slice_rows`]; not differentiable).
     pub fn gather_rows(&self, indices: &[usize]) -> Result<Tensor> {
         let n = self.shape().first().copied().unwrap_or(0);
         if self.rank() == 0 {
@@ -834,12 +837,8 @@ impl Tensor {
         let row: usize = self.shape()[1..].iter().product();
         let mut shape = self.shape().to_vec();
         shape[0] = indices.len();
-        fn gather<T: Copy>(v: &[T], idx: &[usize], row: usize) -> Vec<T> {
-            let mut out = Vec::with_capacity(idx.len() * row);
-            for &i in idx {
-                out.extend_from_slice(&v[i * row..(i + 1) * row]);
-            }
-            out
+        fn gather<T: Copy + Send + Sync>(v: &[T], idx: &[usize], row: usize) -> Vec<T> {
+            crate::parallel::gather_rows(v, row, idx.iter().copied())
         }
         let storage = match self.0.data.host()? {
             Storage::F32(v) => Storage::F32(gather(v, indices, row)),
