@@ -334,6 +334,43 @@ multiversion! {
     }
 }
 
+/// Adam's per-step constants prepared once for many small regions ([`plain_rows`]; the AMX
+/// driver's overlap probe).
+pub(crate) struct Prepared(Consts);
+
+impl Prepared {
+    /// The constants of `h` (which must have no weight decay for [`plain_rows`]).
+    pub(crate) fn new(h: &AdamStep) -> Self {
+        Prepared(Consts::new(h))
+    }
+}
+
+/// Plain Adam over `rows` rows of `cols` elements: `w`, `m`, `v` rows `ldw` apart, `g`'s
+/// `ldg` apart (the same bits as [`adam_update`] on each row).
+///
+/// # Safety
+/// The regions are valid and do not overlap; AVX-512F/VL/BW/DQ, AVX2 and FMA are available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn plain_rows(
+    w: *mut f32,
+    g: *const f32,
+    m: *mut f32,
+    v: *mut f32,
+    (rows, cols): (usize, usize),
+    (ldw, ldg): (usize, usize),
+    c: &Prepared,
+) {
+    for r in 0..rows {
+        let w = std::slice::from_raw_parts_mut(w.add(r * ldw), cols);
+        let g = std::slice::from_raw_parts(g.add(r * ldg), cols);
+        let m = std::slice::from_raw_parts_mut(m.add(r * ldw), cols);
+        let v = std::slice::from_raw_parts_mut(v.add(r * ldw), cols);
+        sweep::<false, false>(w, g, m, v, &mut [], 0.0, 0.0, &c.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,8 @@
 //! model 207; BENCHMARKS.md "amx20").
 
 #[cfg(target_arch = "x86_64")]
+mod adam_probe;
+#[cfg(target_arch = "x86_64")]
 mod kernel;
 mod pack;
 pub mod prepacked;
@@ -58,6 +60,8 @@ pub mod prepacked;
 mod tests;
 
 pub(crate) use super::sgemm::View;
+#[cfg(target_arch = "x86_64")]
+pub use adam_probe::bench_adam_overlap;
 use pack::Range;
 use rayon::prelude::*;
 use std::cell::RefCell;
