@@ -194,15 +194,19 @@ pub(crate) fn gather_rows<T: Copy + Send + Sync>(
     let mut out: Vec<T> = Vec::with_capacity(n);
     let per = count.div_ceil(threads);
     out.spare_capacity_mut()[..n].par_chunks_mut(per * row).enumerate().for_each(|(p, part)| {
+        let mut written = 0;
         for (dst, i) in part.chunks_mut(row).zip(rows.clone().skip(p * per)) {
             let s = &src[i * row..(i + 1) * row];
             // SAFETY: `dst` and `s` are `row` elements each, and distinct allocations.
             unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), dst.as_mut_ptr().cast::<T>(), row) };
+            written += row;
         }
+        // An iterator shorter than its `len` would leave elements unwritten: never set them
+        // as initialised (the panic reaches the caller before `set_len`).
+        assert_eq!(written, part.len(), "gather_rows: fewer rows than the iterator's length");
     });
-    // SAFETY: the parts cover the first `n` elements, and each part's rows, `row` elements
-    // each, filled it whole (the iterator yields `count` rows, `per` for each part but the
-    // last).
+    // SAFETY: the parts cover the first `n` elements, and each part was filled whole (the
+    // assert above).
     unsafe { out.set_len(n) };
     out
 }

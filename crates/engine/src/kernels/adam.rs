@@ -336,8 +336,10 @@ multiversion! {
 
 /// Adam's per-step constants prepared once for many small regions ([`plain_rows`]; the AMX
 /// driver's overlap probe).
+#[cfg(target_arch = "x86_64")]
 pub(crate) struct Prepared(Consts);
 
+#[cfg(target_arch = "x86_64")]
 impl Prepared {
     /// The constants of `h` (which must have no weight decay for [`plain_rows`]).
     pub(crate) fn new(h: &AdamStep) -> Self {

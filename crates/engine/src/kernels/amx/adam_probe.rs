@@ -16,7 +16,14 @@ use crate::kernels::adam::{plain_rows, AdamStep, Prepared};
 /// or for other shapes.
 #[doc(hidden)]
 pub fn bench_adam_overlap((m, n, k): (usize, usize, usize), reps: usize) -> Option<([f64; 5], bool)> {
-    if !super::available() || m % 32 != 0 || n % 32 != 0 || !(16..=1024).contains(&k) {
+    if !super::available()
+        || !(std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        || m % 32 != 0
+        || n % 32 != 0
+        || !(16..=1024).contains(&k)
+    {
         return None;
     }
     let vals = |len: usize, seed: u32, scale: f32| -> Vec<f32> {
@@ -57,8 +64,8 @@ pub fn bench_adam_overlap((m, n, k): (usize, usize, usize), reps: usize) -> Opti
     let mut c = vec![0.0f32; m * n];
     let block = g.chunks * 1536;
     let (rps, cgs) = (m / 32, n / 32);
-    // SAFETY (every call below): AMX available (checked), `pa`/`pb` packed for `g`, `c` and
-    // the state hold `m x n` floats, AVX-512 present wherever AMX is.
+    // SAFETY (every call below): AMX and `plain_rows`'s features available (checked), `pa` /
+    // `pb` packed for `g`, `c` and the state hold `m x n` floats.
     let adam = |st: &mut [Vec<f32>; 3], c: *const f32, r0: usize, rows: usize, c0: usize, cols: usize| unsafe {
         let o = r0 * n + c0;
         let [w, mm, vv] = st;

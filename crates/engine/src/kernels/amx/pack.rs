@@ -296,8 +296,7 @@ pub(super) unsafe fn pack_b(
     scale: f32,
     dst: *mut u16,
 ) -> Range {
-    // A scale of one (every product that needs none, and the kernels' kept copies) skips
-    // the multiply: one vector operation of about eighteen per sixteen elements.
+    // As `pack_a`: no multiply by a scale of one.
     if scale == 1.0 {
         pack_b_with::<false>(b, n, k, cb0, cb1, chunks, scale, dst)
     } else {
