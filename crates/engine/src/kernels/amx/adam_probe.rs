@@ -16,14 +16,11 @@ use crate::kernels::adam::{plain_rows, AdamStep, Prepared};
 /// or for other shapes.
 #[doc(hidden)]
 pub fn bench_adam_overlap((m, n, k): (usize, usize, usize), reps: usize) -> Option<([f64; 5], bool)> {
-    if !super::available()
-        || !(std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma"))
-        || m % 32 != 0
-        || n % 32 != 0
-        || !(16..=1024).contains(&k)
-    {
+    let runs = super::available()
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma");
+    if !runs || m % 32 != 0 || n % 32 != 0 || !(16..=1024).contains(&k) {
         return None;
     }
     let vals = |len: usize, seed: u32, scale: f32| -> Vec<f32> {
