@@ -1,7 +1,7 @@
 //! Whether Adam's pass hides behind the AMX kernels of a kernel gradient on the same core:
 //! one thread's `dW = x^T dY` (W1's first and second kernels, batch 128) and plain Adam over
 //! `W`, serially and fused two ways ([`keras_engine::kernels::amx::bench_adam_overlap`]),
-//! medians in microseconds. BENCHMARKS.md "overlap22".
+//! medians in microseconds. BENCHMARKS.md "s22".
 //!
 //! `chrt -f 1 target/release/examples/adam_overlap [REPS]` (default 101).
 

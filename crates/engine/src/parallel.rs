@@ -166,7 +166,7 @@ pub fn zeros(n: usize) -> Vec<f32> {
 /// Bytes from which [`gather_rows`] splits a copy over the engine threads: a training batch
 /// of W1 (128 x 784 floats, 400 KB) is read from a dataset larger than the caches, and one
 /// thread copying it while the others wait was 3% of the step (Intel Xeon model 207,
-/// BENCHMARKS.md "batch22").
+/// BENCHMARKS.md "s22").
 const PARALLEL_COPY_MIN_BYTES: usize = 1 << 17;
 
 /// The rows `rows` (each `row` elements of `src`, in that order) copied into one vector.

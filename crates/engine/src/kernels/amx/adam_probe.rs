@@ -1,14 +1,14 @@
 //! A probe of whether Adam's pass can hide behind the AMX kernels of a kernel gradient on
 //! the same core (the "Adam in the GEMM's epilogue" lever): times one thread's `dW = x^T dY`
 //! and plain Adam over `W` with it, serially and fused two ways, on W1's shapes. Measured
-//! answer on an Intel Xeon model 207 (BENCHMARKS.md "overlap22"): fused is slower, so the
+//! answer on an Intel Xeon model 207 (BENCHMARKS.md "s22"): fused is slower, so the
 //! training step keeps them apart.
 
 use super::{compute_block, kernel, pack_all, Geometry, Plan, View};
 use crate::kernels::adam::{plain_rows, AdamStep, Prepared};
 
 /// Median microseconds over `reps` rounds of `dW = op(a) op(b)` (`m x n`, `k` steps, on the
-/// calling thread, `m` and `n` multiples of 32) followed by plain Adam over `W` with `dW`:
+/// calling thread, `m` and `n` non-zero multiples of 32) followed by plain Adam over `W` with `dW`:
 /// `[kernels alone, Adam alone, serial (kernels then Adam), band (Adam on each 32-row band
 /// right after its kernels), block (Adam on each 32 x 32 block after the next block's
 /// kernels)]`, each round on one of three state sets in turn (cold `W`, `m`, `v`, as after a
@@ -20,7 +20,7 @@ pub fn bench_adam_overlap((m, n, k): (usize, usize, usize), reps: usize) -> Opti
         && std::arch::is_x86_feature_detected!("avx512dq")
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma");
-    if !runs || m % 32 != 0 || n % 32 != 0 || !(16..=1024).contains(&k) {
+    if !runs || m < 32 || n < 32 || m % 32 != 0 || n % 32 != 0 || !(16..=1024).contains(&k) {
         return None;
     }
     let vals = |len: usize, seed: u32, scale: f32| -> Vec<f32> {

@@ -503,3 +503,17 @@ fn prepacked_declines_what_needs_scaling() {
     assert!(amx_packed_cols(m, rows, &x2, &p, 0, cols, 1).is_none());
     assert!(amx_packed_cols(m, rows, &x, &p, 0, cols, 1).is_some());
 }
+
+/// The overlap probe refuses shapes it does not run (empty, not multiples of 32, `k` out
+/// of range) instead of panicking, and where it runs its fused variants give the serial bits.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_overlap_probe_refuses_other_shapes() {
+    for shape in [(0, 512, 128), (512, 0, 128), (33, 64, 128), (64, 64, 8), (64, 64, 2048)] {
+        assert!(super::bench_adam_overlap(shape, 1).is_none(), "{shape:?}");
+    }
+    if runs() {
+        let (_, same) = super::bench_adam_overlap((64, 64, 32), 1).unwrap();
+        assert!(same);
+    }
+}
