@@ -8,7 +8,9 @@
 //! 201 reps, every product; FILTER: a substring of the products' names).
 //! BENCHMARKS.md "amx20".
 
-use keras_engine::kernels::amx::{available, bench_gemm, bench_kernel, bench_phases, BenchEngine};
+use keras_engine::kernels::amx::{
+    available, bench_gemm, bench_kernel, bench_phases, bench_shared_b, BenchEngine,
+};
 use std::time::Instant;
 
 /// `n` deterministic values in `(-1, 1)`.
@@ -58,6 +60,7 @@ fn main() {
         "{:<12} {:>15} {:>3} {:>16} {:>16} {:>6} {:>16} {:>16} {:>10}",
         "product", "m x k x n", "thr", "amx call", "own fma", "ratio", "amx pack", "amx kernels", "max|diff|"
     );
+    shared_products(reps, pool);
     let mut totals = [[0.0f64; 4]; 2];
     for threads in [2, 1] {
         if threads > pool {
@@ -127,6 +130,51 @@ fn main() {
             t[1] / t[0],
             t[2],
             t[3]
+        );
+    }
+}
+
+/// W3's two weight gradients (`X^T dZ`, `H^T dZ`, 128 x 2560 x 512 each, batch 32 over 80
+/// steps) and `dZ`'s column sums in one shared-operand call of each engine, alternating,
+/// with a `dZ` element at `2^-104` as a saturated gate leaves them (the AMX call scales).
+fn shared_products(reps: usize, pool: usize) {
+    let (k, d, u, gu) = (2560, 128, 128, 512);
+    let (x, h) = (values(k * d, 7), values(k * u, 8));
+    let mut dz = values(k * gu, 9);
+    dz[5] = 2f32.powi(-104);
+    let lefts = [(&x[..], d), (&h[..], u)];
+    for threads in [2, 1] {
+        if threads > pool {
+            continue;
+        }
+        let mut outs = [
+            vec![vec![0.0f32; d * gu], vec![0.0f32; u * gu]],
+            vec![vec![0.0f32; d * gu], vec![0.0f32; u * gu]],
+        ];
+        let mut us = [Vec::new(), Vec::new()];
+        for rep in 0..reps + 1 {
+            for (e, engine) in [BenchEngine::Amx, BenchEngine::Fma].into_iter().enumerate() {
+                let mut sums = vec![0.0f32; gu];
+                let t = Instant::now();
+                assert!(
+                    bench_shared_b(engine, &lefts, (gu, k), &dz, &mut outs[e], &mut sums, threads),
+                    "{engine:?}"
+                );
+                if rep > 0 {
+                    us[e].push(t.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+        }
+        let diff = outs[0]
+            .iter()
+            .flatten()
+            .zip(outs[1].iter().flatten())
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        let (ua, uf) = (median(us[0].clone()), median(us[1].clone()));
+        println!(
+            "W3 weight gradients, shared dZ (2 x {d}x{k}x{gu} + column sums), {threads} threads: amx {ua:.1} us, own fma {uf:.1} us, ratio {:.2}, max|diff| {diff:.2e}",
+            uf / ua
         );
     }
 }

@@ -195,6 +195,21 @@ fn amx_shape(m: usize, n: usize, k: usize) -> bool {
         && k * (m + n) <= AMX_MAX_PACKED
 }
 
+/// Whether products `m_g x k` by the one `k x n` operand they share have shapes AMX gains on
+/// in one call that packs that operand once ([`super::amx::sgemm_amx_shared_b`]; an LSTM's
+/// two weight gradients): each product's as [`amx_for`] asks, but for [`AMX_MAX_PACKED`]
+/// (the caller checks [`amx_enabled`]). That call's buffer is
+/// bounded by the driver's own limit (32 MiB): W3's two 128 x 2560 x 512 products pack
+/// 2560 x 640 elements each, 15.7 MB with two threads' copies of `op(a_g)`, kept by the
+/// calling thread (W3's peak RSS ~72 -> ~88 MB), for 12-15% less time than the FMA GEMM on
+/// them (BENCHMARKS.md "s23").
+pub(crate) fn amx_shared_shape(ms: &[usize], n: usize, k: usize) -> bool {
+    !ms.is_empty()
+        && ms
+            .iter()
+            .all(|&m| k >= AMX_MIN_K && m * n * k >= AMX_MIN_MACS && AMX_MIN_HARMONIC * (m + n) <= m * n)
+}
+
 /// `c = op(a) @ op(b)` (or `c += ...`) on AMX with [`matmul`]'s threads; `false`, with `c`
 /// untouched, where the AMX driver declines (no AMX, or inputs it cannot split exactly).
 ///

@@ -187,6 +187,9 @@ thread_local! {
     static FORCE_CRATE_WGRAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Tests set bits of [`Lever`] here to turn those levers off on this thread.
     static TEST_LEVERS_OFF: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Tests set this to let [`shared_weight_grads`] use AMX on this thread (where the CPU
+    /// has it) while the process's switch stays off for the other tests.
+    static TEST_FORCE_AMX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The row-major `k x n` right operand of per-step products packed once ([`PackedB`]), or
@@ -311,6 +314,15 @@ fn weight_grad(
 /// it also adds the column sums of `dZ` there from the packed blocks, with the bits of
 /// [`add_column_sums`] (`KERAS_RNN_OFF=colsum` leaves them to it, to measure); the `bool`
 /// says whether it did.
+///
+/// Where the process runs f32 products on AMX and the shapes gain
+/// ([`crate::kernels::matmul::amx_shared_shape`]; W3's), both products and the column sums
+/// run in one AMX call that splits and packs `dZ` once
+/// ([`crate::kernels::amx::sgemm_amx_shared_b`]; `KERAS_RNN_OFF=amxgrad` keeps the own GEMM,
+/// to measure): W3's pair 1.85-1.93 -> 1.49-1.56 ms on two threads (`amx_gemm`, Intel Xeon
+/// model 207). The weight gradients are then as accurate as the FMA GEMM's, not its bits;
+/// the bias gradient keeps its bits. Where AMX declines (NaN, infinities, ranges no scale
+/// takes), the own GEMM runs.
 fn shared_weight_grads(
     (d, u, gu, k): (usize, usize, usize, usize),
     xs: &[f32],
@@ -347,10 +359,16 @@ fn shared_weight_grads(
         Left { m: u, a: View { ptr: hm.as_ptr(), rs: 1, cs: u }, c: dr.as_mut_ptr(), ldc: gu },
     ];
     let threads = crate::parallel::num_threads();
-    // SAFETY: AVX-512F checked by `mode()`; the asserts bound both operands and `sums`, the
-    // outputs hold `d` and `u` rows of `gu` floats.
-    let summed =
-        unsafe { sgemm_shared_b(&lefts, gu, k, View { ptr: dz.as_ptr(), rs: gu, cs: 1 }, threads, sums) };
+    let dzv = View { ptr: dz.as_ptr(), rs: gu, cs: 1 };
+    // SAFETY (of both calls): the asserts bound both operands and `sums`, the outputs hold `d`
+    // and `u` rows of `gu` floats; the own GEMM's AVX-512F is checked by `mode()`.
+    if amx_weight_grads()
+        && crate::kernels::matmul::amx_shared_shape(&[d, u], gu, k)
+        && unsafe { crate::kernels::amx::sgemm_amx_shared_b(&lefts, gu, k, dzv, threads, sums) }
+    {
+        return Some((dw, dr, !sums.is_null()));
+    }
+    let summed = unsafe { sgemm_shared_b(&lefts, gu, k, dzv, threads, sums) };
     Some((dw, dr, summed))
 }
 
@@ -879,6 +897,8 @@ enum Lever {
     /// `biastile`: the forward's per-step input projection starts its tiles from the bias
     /// row ([`PackedB::gemm_from_bias`]) instead of bias rows copied into the gates first.
     BiasInTile = 32,
+    /// `amxgrad`: the shared weight gradients on AMX where it runs ([`shared_weight_grads`]).
+    AmxWeightGrads = 64,
 }
 
 /// Whether `l` is on (see [`Lever`]).
@@ -894,6 +914,7 @@ fn lever_on(l: Lever) -> bool {
                 "shared" => Lever::SharedPacking as u32,
                 "colsum" => Lever::FusedBiasGrad as u32,
                 "biastile" => Lever::BiasInTile as u32,
+                "amxgrad" => Lever::AmxWeightGrads as u32,
                 _ => 0,
             })
             .fold(0, |a, b| a | b)
@@ -903,6 +924,17 @@ fn lever_on(l: Lever) -> bool {
         return false;
     }
     off & l as u32 == 0
+}
+
+/// Whether [`shared_weight_grads`] tries AMX: the `amxgrad` lever and the process's AMX
+/// switch ([`crate::kernels::matmul::amx_enabled`]; off in the engine's unit tests, whose
+/// AMX runs ask for it on their thread instead).
+fn amx_weight_grads() -> bool {
+    #[cfg(test)]
+    if TEST_FORCE_AMX.get() {
+        return lever_on(Lever::AmxWeightGrads) && crate::kernels::amx::available();
+    }
+    lever_on(Lever::AmxWeightGrads) && crate::kernels::matmul::amx_enabled()
 }
 
 /// Adds the column sums of the row-major `(rows, w)` buffer `m` to `out` (`w` long): every
@@ -2182,6 +2214,37 @@ mod tests {
                 assert_eq!(bits(&run(Lever::BiasInTile as u32)), bits(&new), "bias in the tiles");
                 // Without the own weight gradients, the other two levers change no bit.
                 assert_eq!(bits(&run(wgrad)), bits(&old), "mask {with_mask} backwards {go_backwards}");
+                // Both weight gradients on AMX (where the CPU has it): the output, input and
+                // bias gradients keep their bits (the bias summed while `dZ` is packed), the
+                // weight gradients within rounding of the FMA GEMM's, not its bits (the path ran).
+                if crate::kernels::amx::available() {
+                    TEST_FORCE_AMX.set(true);
+                    let amx = run(0);
+                    TEST_FORCE_AMX.set(false);
+                    for (i, (p, q)) in amx.iter().zip(&new).enumerate() {
+                        if i == 2 || i == 3 {
+                            assert_ne!(
+                                bits(std::slice::from_ref(p)),
+                                bits(std::slice::from_ref(q)),
+                                "AMX ran"
+                            );
+                            let scale = q.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                            for (a, c) in p.iter().zip(q) {
+                                assert!((a - c).abs() <= 1e-5 * scale, "AMX output {i}: {a} vs {c}");
+                            }
+                        } else {
+                            assert_eq!(
+                                bits(std::slice::from_ref(p)),
+                                bits(std::slice::from_ref(q)),
+                                "AMX output {i}"
+                            );
+                        }
+                    }
+                    TEST_FORCE_AMX.set(true);
+                    let amx_off = run(Lever::AmxWeightGrads as u32);
+                    TEST_FORCE_AMX.set(false);
+                    assert_eq!(bits(&amx_off), bits(&new), "amxgrad off");
+                }
                 // Output, input, bias gradients: the same bits; the weight gradients within rounding.
                 for (i, (p, q)) in new.iter().zip(&old).enumerate() {
                     if i == 2 || i == 3 {

@@ -188,6 +188,57 @@ fn exponent(bits: u32) -> i32 {
     }
 }
 
+/// The exponents that bound the scales of one product ([`scales`]).
+struct Window {
+    a_lo: i32,
+    a_hi: i32,
+    b_lo: i32,
+    b_hi: i32,
+    /// Least and greatest `s + t`: piece products on a grid of at least `2^-126`, sums of
+    /// magnitudes below `2^126`.
+    s_lo: i32,
+    s_hi: i32,
+}
+
+impl Window {
+    /// Whether `(s, t)` make the split product exact as the module says.
+    fn fits(&self, s: i32, t: i32) -> bool {
+        self.a_lo + s >= -103
+            && self.b_lo + t >= -103
+            && self.a_hi + s <= 110
+            && self.b_hi + t <= 110
+            && (self.s_lo..=self.s_hi).contains(&(s + t))
+            && (-126..=127).contains(&s)
+            && (-126..=127).contains(&t)
+    }
+}
+
+/// The window of a product whose operands both have a non-zero element, all finite.
+fn window(ra: Range, rb: Range, k: usize) -> Window {
+    let (a_lo, a_hi) = (exponent(ra.min_nz), exponent(ra.max));
+    let (b_lo, b_hi) = (exponent(rb.min_nz), exponent(rb.max));
+    let lk = usize::BITS as i32 - (k.max(1) - 1).leading_zeros() as i32;
+    Window { a_lo, a_hi, b_lo, b_hi, s_lo: -80 - a_lo - b_lo, s_hi: 124 - lk - a_hi - b_hi }
+}
+
+/// Whether `(s, t)` make the split product of operands of ranges `ra`, `rb` exact, as
+/// [`scales`] would accept them: finite elements; `(0, 0)` where an operand has no non-zero.
+#[cfg(target_arch = "x86_64")]
+fn exact_under(ra: Range, rb: Range, k: usize, (s, t): (i32, i32)) -> bool {
+    if ra.max >= 0x7f80_0000 || rb.max >= 0x7f80_0000 {
+        return false;
+    }
+    if ra.min_nz == u32::MAX || rb.min_nz == u32::MAX {
+        return (s, t) == (0, 0);
+    }
+    window(ra, rb, k).fits(s, t)
+}
+
+/// The scale of `op(b)` that the last [`sgemm_amx_shared_b`] settled on, its first packing's
+/// guess for the next. A guess only: any exact scale gives the same bits.
+#[cfg(target_arch = "x86_64")]
+static SHARED_B_SCALE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
 /// The scales `(s, t)` (powers of two of `op(a)` and `op(b)`) under which the split product
 /// is exact as the module says, `(0, 0)` where possible; `None` where none exist or an
 /// element is not finite. An operand of zeros only takes no part (its product is zero).
@@ -198,34 +249,44 @@ fn scales(ra: Range, rb: Range, k: usize) -> Option<(i32, i32)> {
     if ra.min_nz == u32::MAX || rb.min_nz == u32::MAX {
         return Some((0, 0));
     }
-    let (a_lo, a_hi) = (exponent(ra.min_nz), exponent(ra.max));
-    let (b_lo, b_hi) = (exponent(rb.min_nz), exponent(rb.max));
-    let lk = usize::BITS as i32 - (k.max(1) - 1).leading_zeros() as i32;
-    // Sum of the scales: piece products on a grid of at least 2^-126, sums below 2^126.
-    let (s_lo, s_hi) = (-80 - a_lo - b_lo, 124 - lk - a_hi - b_hi);
-    let fits = |s: i32, t: i32| {
-        a_lo + s >= -103
-            && b_lo + t >= -103
-            && a_hi + s <= 110
-            && b_hi + t <= 110
-            && (s_lo..=s_hi).contains(&(s + t))
-    };
-    if fits(0, 0) {
+    let w = window(ra, rb, k);
+    if w.fits(0, 0) {
         return Some((0, 0));
     }
-    if s_lo > s_hi {
+    if w.s_lo > w.s_hi {
         return None;
     }
-    let sum = (s_lo + s_hi) / 2;
+    let sum = (w.s_lo + w.s_hi) / 2;
     // `s` within both operands' own bounds (`t = sum - s`), then the nearest to half the sum.
-    let lo = (-103 - a_lo).max(sum - 110 + b_hi);
-    let hi = (110 - a_hi).min(sum + 103 + b_lo);
+    let lo = (-103 - w.a_lo).max(sum - 110 + w.b_hi);
+    let hi = (110 - w.a_hi).min(sum + 103 + w.b_lo);
     if lo > hi {
         return None;
     }
     let s = (sum / 2).clamp(lo, hi);
     let t = sum - s;
-    (fits(s, t) && (-126..=127).contains(&s) && (-126..=127).contains(&t)).then_some((s, t))
+    w.fits(s, t).then_some((s, t))
+}
+
+/// [`scales`], but a scale of one operand alone where one exists (`op(b)`'s first): only
+/// that operand is then packed again. Any exact scales give the same bits (the sums are
+/// scaled by a power of two, exactly, and back in `f64`), so this changes the cost only.
+#[cfg(target_arch = "x86_64")]
+fn one_sided_scales(ra: Range, rb: Range, k: usize) -> Option<(i32, i32)> {
+    let st = scales(ra, rb, k)?;
+    if st == (0, 0) {
+        return Some(st);
+    }
+    let w = window(ra, rb, k);
+    let t = ((-103 - w.b_lo).max(w.s_lo) + (110 - w.b_hi).min(w.s_hi)) / 2;
+    if w.fits(0, t) {
+        return Some((0, t));
+    }
+    let s = ((-103 - w.a_lo).max(w.s_lo) + (110 - w.a_hi).min(w.s_hi)) / 2;
+    if w.fits(s, 0) {
+        return Some((s, 0));
+    }
+    Some(st)
 }
 
 /// `2^e` for `e` in `-126..=127`.
@@ -634,6 +695,155 @@ pub(crate) unsafe fn sgemm_amx_prepacked(
     })
 }
 
+/// `c_g = op(a_g) @ op(b)` on AMX for every left operand `g` of `lefts` (`m_g x k`, read in
+/// place by any [`View`]), all with the same row-major right operand `op(b)` (`k x n`,
+/// `b.cs == 1`), which is split and packed once for all of them instead of once per
+/// product: an LSTM's two weight gradients `X^T dZ` and `H^T dZ` (W3: 128 x 2560 x 512
+/// each) share `dZ`. Split over `threads` threads by pairs of column blocks: each part packs
+/// its columns of `op(b)` and a copy of its own of every `op(a_g)` (as [`sgemm_amx`]'s
+/// private copies), then runs the kernels on its columns of every product. Each `c_g` gets
+/// the bits [`sgemm_amx`] gives that product alone, whatever the threads (tested).
+///
+/// With a non-null `sums` (`n` floats), also adds each column of `op(b)` to `sums[j]` step
+/// by step in order while packing it (an LSTM's bias gradient, the column sums of `dZ`): the
+/// bits of a serial loop over the rows (tested).
+///
+/// Returns `false`, with every `c_g` and `sums` untouched, where it declines: AMX not
+/// [`available`], `k < MIN_K`, no operand or an empty one, `op(b)` not row-major, packed
+/// operands over [`MAX_PACKED`], the calling thread's buffer in use, or operands that would
+/// need scaling or cannot be split (NaN, infinities; see the module). The caller then runs
+/// the FMA path, which covers every case.
+///
+/// # Safety
+/// Every `a_g` and `b` describe readable matrices of their shapes; every `c_g` holds `m_g`
+/// rows of `n` writable floats, `ldc_g` apart, not overlapping any operand, other output or
+/// `sums`; `sums` is null or holds `n` writable floats.
+pub(crate) unsafe fn sgemm_amx_shared_b(
+    lefts: &[super::sgemm::Left],
+    n: usize,
+    k: usize,
+    b: View,
+    threads: usize,
+    sums: *mut f32,
+) -> bool {
+    if !available() || k < MIN_K || n == 0 || b.cs != 1 || lefts.is_empty() || lefts.iter().any(|l| l.m == 0)
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let gs: Vec<Geometry> = lefts.iter().map(|l| Geometry::new(l.m, n, k)).collect();
+        let (col_blocks, chunks) = (gs[0].col_blocks, gs[0].chunks);
+        let col_pairs = col_blocks.div_ceil(2);
+        let parts = threads.clamp(1, col_pairs);
+        // Per part: its copies of every `op(a_g)`; then `op(b)` whole, in column shares.
+        let a_len: usize = gs.iter().map(Geometry::a_len).sum();
+        let len = parts * a_len + gs[0].b_len();
+        if len > MAX_PACKED {
+            return false;
+        }
+        // The sums go to a copy, written back only where the products are computed.
+        let mut acc = if sums.is_null() { Vec::new() } else { std::slice::from_raw_parts(sums, n).to_vec() };
+        let acc_ptr = Shared(if sums.is_null() { std::ptr::null_mut() } else { acc.as_mut_ptr() });
+        let columns = |p: usize| {
+            let c0 = (2 * (p * col_pairs / parts)).min(col_blocks);
+            (c0, (2 * ((p + 1) * col_pairs / parts)).min(col_blocks))
+        };
+        // `op(b)` is packed times the scale the last call settled on (a gradient's range
+        // changes little between steps), not once unscaled and again scaled.
+        let t0 = SHARED_B_SCALE.load(std::sync::atomic::Ordering::Relaxed);
+        let done = with_buffer(len, |buf| {
+            let buf = Shared(buf);
+            let b_at = |p: usize| buf.get().add(p * a_len);
+            let pb = Shared(b_at(parts));
+            // SAFETY (of both closures): parts write their own `op(a_g)` copies, their own
+            // column blocks of `op(b)`, `sums` and every `c_g`.
+            let pack = |p: usize| -> (Vec<Range>, Range) {
+                let (cb0, cb1) = columns(p);
+                let mut at = b_at(p);
+                let mut ras = Vec::with_capacity(gs.len());
+                for (l, g) in lefts.iter().zip(&gs) {
+                    ras.push(unsafe { pack::pack_a(l.a, g.m, k, 0, g.row_blocks, chunks, 1.0, at) });
+                    at = at.wrapping_add(g.a_len());
+                }
+                let rb = unsafe {
+                    if acc_ptr.get().is_null() {
+                        pack::pack_b(b, n, k, cb0, cb1, (chunks, 0, chunks), pow2(t0), pb.get())
+                    } else {
+                        pack::pack_b_summed(b, n, k, cb0, cb1, chunks, pow2(t0), pb.get(), acc_ptr.get())
+                    }
+                };
+                (ras, rb)
+            };
+            let packed: Vec<(Vec<Range>, Range)> =
+                if parts == 1 { vec![pack(0)] } else { (0..parts).into_par_iter().map(pack).collect() };
+            let rb = packed.iter().fold(Range::EMPTY, |r, p| r.merge(p.1));
+            // Every part packed every `op(a_g)` whole: part 0's ranges are theirs. One pair of
+            // scales for all the products (exact for the widest range is exact for each):
+            // the last call's where they are exact here, else where possible of one operand
+            // alone; only the operands whose scale changed are packed again.
+            let ra = packed[0].0.iter().fold(Range::EMPTY, |r, &x| r.merge(x));
+            let (s, t) = if exact_under(ra, rb, k, (0, t0)) {
+                (0, t0)
+            } else {
+                match one_sided_scales(ra, rb, k) {
+                    Some(st) => st,
+                    None => return false,
+                }
+            };
+            if s != 0 || t != t0 {
+                let (sa, sb) = (pow2(s), pow2(t));
+                let repack = |p: usize| {
+                    let (cb0, cb1) = columns(p);
+                    let mut at = b_at(p);
+                    for (l, g) in lefts.iter().zip(&gs) {
+                        if s != 0 {
+                            unsafe { pack::pack_a(l.a, g.m, k, 0, g.row_blocks, chunks, sa, at) };
+                        }
+                        at = at.wrapping_add(g.a_len());
+                    }
+                    if t != t0 {
+                        unsafe { pack::pack_b(b, n, k, cb0, cb1, (chunks, 0, chunks), sb, pb.get()) };
+                    }
+                };
+                if parts == 1 {
+                    repack(0);
+                } else {
+                    (0..parts).into_par_iter().for_each(repack);
+                }
+                SHARED_B_SCALE.store(t, std::sync::atomic::Ordering::Relaxed);
+            }
+            let unscale = ((s, t) != (0, 0)).then(|| 2f64.powi(-(s + t)));
+            let compute = |p: usize| {
+                let (cb0, cb1) = columns(p);
+                let mut at = b_at(p);
+                for (l, g) in lefts.iter().zip(&gs) {
+                    let pairs = g.row_blocks.div_ceil(2);
+                    unsafe {
+                        compute_block(*g, at, pb.get(), l.c, l.ldc, false, unscale, 0, pairs, cb0, cb1)
+                    };
+                    at = at.wrapping_add(g.a_len());
+                }
+            };
+            if parts == 1 {
+                compute(0);
+            } else {
+                (0..parts).into_par_iter().for_each(compute);
+            }
+            true
+        });
+        if done && !sums.is_null() {
+            std::ptr::copy_nonoverlapping(acc.as_ptr(), sums, n);
+        }
+        done
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (lefts, threads, sums);
+        unreachable!("available() is false off x86-64");
+    }
+}
+
 /// Most `u16`s of packed operands [`sgemm_amx`] takes (32 MiB; W1's largest product needs
 /// 3 MiB): both operands are packed whole into the calling thread's buffer, which is kept,
 /// so larger products decline (the FMA GEMM blocks them).
@@ -742,6 +952,47 @@ pub fn bench_gemm(
             // SAFETY: as above; mode() checked the CPU.
             unsafe { super::sgemm::sgemm(m, n, k, av, bv, c.as_mut_ptr(), n, accumulate, threads) };
             true
+        }
+    }
+}
+
+/// `c_g = a_g^T @ b` for every `(a_g, m_g)` of `lefts` (`a_g` row-major `k x m_g`, the
+/// LSTM's `X` and `H`) with the row-major `k x n` `b` (its `dZ`), into `outs[g]` (`m_g x n`),
+/// and `b`'s column sums added to `sums` (`n` floats), in one call of either engine's
+/// shared-operand product ([`sgemm_amx_shared_b`], [`crate::kernels::sgemm::sgemm_shared_b`]):
+/// for the `amx_gemm` example. `false` where the engine declined or is not available (both
+/// need AVX-512F).
+///
+/// # Panics
+/// If a buffer is shorter than its shape says.
+#[doc(hidden)]
+pub fn bench_shared_b(
+    engine: BenchEngine,
+    lefts: &[(&[f32], usize)],
+    (n, k): (usize, usize),
+    b: &[f32],
+    outs: &mut [Vec<f32>],
+    sums: &mut [f32],
+    threads: usize,
+) -> bool {
+    assert!(b.len() >= k * n && sums.len() >= n && outs.len() == lefts.len(), "buffer too short");
+    if super::sgemm::mode() == super::sgemm::Mode::Off {
+        return false;
+    }
+    let ls: Vec<super::sgemm::Left> = lefts
+        .iter()
+        .zip(outs.iter_mut())
+        .map(|(&(a, m), c)| {
+            assert!(a.len() >= k * m && c.len() >= m * n, "buffer too short");
+            super::sgemm::Left { m, a: View { ptr: a.as_ptr(), rs: 1, cs: m }, c: c.as_mut_ptr(), ldc: n }
+        })
+        .collect();
+    let bv = View { ptr: b.as_ptr(), rs: n, cs: 1 };
+    // SAFETY: the asserts bound every operand, output and the sums; mode() checked the CPU.
+    unsafe {
+        match engine {
+            BenchEngine::Amx => sgemm_amx_shared_b(&ls, n, k, bv, threads, sums.as_mut_ptr()),
+            BenchEngine::Fma => super::sgemm::sgemm_shared_b(&ls, n, k, bv, threads, sums.as_mut_ptr()),
         }
     }
 }

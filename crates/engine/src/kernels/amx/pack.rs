@@ -298,13 +298,42 @@ pub(super) unsafe fn pack_b(
 ) -> Range {
     // As `pack_a`: no multiply by a scale of one.
     if scale == 1.0 {
-        pack_b_with::<false>(b, n, k, cb0, cb1, chunks, scale, dst)
+        pack_b_with::<false>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
     } else {
-        pack_b_with::<true>(b, n, k, cb0, cb1, chunks, scale, dst)
+        pack_b_with::<true>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
     }
 }
 
-/// [`pack_b`] with the scale multiplied (`SCALED`) or one.
+/// [`pack_b`] of every chunk of column blocks `cb0..cb1` of a row-major `op(b)` (`b.cs ==
+/// 1`) that also adds each of those columns (unscaled) to `sums[j]` step by step in order
+/// (the rows as they are loaded for packing): the additions, and so the bits, of a serial
+/// loop over the rows from `sums`' values.
+///
+/// # Safety
+/// As [`pack_b`]; `b.cs == 1`; `sums` holds `n` writable floats.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn pack_b_summed(
+    b: View,
+    n: usize,
+    k: usize,
+    cb0: usize,
+    cb1: usize,
+    chunks: usize,
+    scale: f32,
+    dst: *mut u16,
+    sums: *mut f32,
+) -> Range {
+    assert!(b.cs == 1 && !sums.is_null(), "pack_b_summed takes a row-major op(b) and sums");
+    if scale == 1.0 {
+        pack_b_with::<false>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
+    } else {
+        pack_b_with::<true>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
+    }
+}
+
+/// [`pack_b`] with the scale multiplied (`SCALED`) or one; a non-null `sums` (row-major
+/// `op(b)` only) as [`pack_b_summed`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 #[allow(clippy::too_many_arguments)]
@@ -317,6 +346,7 @@ unsafe fn pack_b_with<const SCALED: bool>(
     (chunks, ch0, ch1): (usize, usize, usize),
     scale: f32,
     dst: *mut u16,
+    sums: *mut f32,
 ) -> Range {
     use std::arch::x86_64::*;
     let mut st = simd::stats();
@@ -350,9 +380,26 @@ unsafe fn pack_b_with<const SCALED: bool>(
                         zero
                     }
                 };
-                for r in 0..16 {
-                    simd::b_row::<SCALED>(row(2 * r), row(2 * r + 1), sc, d.add(r * 16), &mut st);
+                if sums.is_null() {
+                    for r in 0..16 {
+                        simd::b_row::<SCALED>(row(2 * r), row(2 * r + 1), sc, d.add(r * 16), &mut st);
+                    }
+                    continue;
                 }
+                // Chunks run in order for each column block: each column's steps are added
+                // in order (the steps past `k` not at all).
+                let mut acc = _mm512_maskz_loadu_ps(mk, sums.add(j0));
+                for r in 0..16 {
+                    let (x0, x1) = (row(2 * r), row(2 * r + 1));
+                    if 2 * r < steps {
+                        acc = _mm512_add_ps(acc, x0);
+                    }
+                    if 2 * r + 1 < steps {
+                        acc = _mm512_add_ps(acc, x1);
+                    }
+                    simd::b_row::<SCALED>(x0, x1, sc, d.add(r * 16), &mut st);
+                }
+                _mm512_mask_storeu_ps(sums.add(j0), mk, acc);
                 continue;
             }
             if b.rs == 1 {

@@ -517,3 +517,180 @@ fn the_overlap_probe_refuses_other_shapes() {
         assert!(same);
     }
 }
+
+/// Runs [`sgemm_amx_shared_b`] on row-major `op(b)` (`k x n`) and the left operands `as_`
+/// (each `op(a_g)` `m_g x k`, stored transposed where `trans`) into outputs `ldc = n + 2`
+/// wide (filled with `-7` first), with `sums` (their start values) or none; the outputs, or
+/// `None` where it declined (then it checks that nothing was written).
+fn shared(
+    ms: &[usize],
+    as_: &[Vec<f32>],
+    trans: bool,
+    (n, k): (usize, usize),
+    b: &[f32],
+    threads: usize,
+    sums: Option<&[f32]>,
+) -> Option<(Vec<Vec<f32>>, Vec<f32>)> {
+    let ldc = n + 2;
+    let mut cs: Vec<Vec<f32>> = ms.iter().map(|&m| vec![-7.0f32; m * ldc]).collect();
+    let mut sum_out = sums.map(|s| s.to_vec()).unwrap_or_default();
+    let lefts: Vec<sgemm::Left> = ms
+        .iter()
+        .zip(as_)
+        .zip(&mut cs)
+        .map(|((&m, a), c)| sgemm::Left {
+            m,
+            a: if trans {
+                View { ptr: a.as_ptr(), rs: 1, cs: m }
+            } else {
+                View { ptr: a.as_ptr(), rs: k, cs: 1 }
+            },
+            c: c.as_mut_ptr(),
+            ldc,
+        })
+        .collect();
+    let sp = if sums.is_some() { sum_out.as_mut_ptr() } else { std::ptr::null_mut() };
+    let bv = View { ptr: b.as_ptr(), rs: n, cs: 1 };
+    // SAFETY: the views describe the buffers; every output holds `m_g` rows `ldc` apart;
+    // `sums` holds `n` floats.
+    let ok = unsafe { sgemm_amx_shared_b(&lefts, n, k, bv, threads, sp) };
+    if !ok {
+        assert!(cs.iter().all(|c| c.iter().all(|&v| v == -7.0)), "declined but wrote an output");
+        assert_eq!(bits(&sum_out), bits(sums.unwrap_or_default()), "declined but wrote the sums");
+        return None;
+    }
+    for (c, &m) in cs.iter().zip(ms) {
+        for i in 0..m {
+            assert!(c[i * ldc + n..(i + 1) * ldc].iter().all(|&v| v == -7.0), "wrote past a row");
+        }
+    }
+    Some((
+        cs.into_iter().zip(ms).map(|(c, _)| c.chunks(ldc).flat_map(|r| &r[..n]).copied().collect()).collect(),
+        sum_out,
+    ))
+}
+
+/// The shared-`op(b)` call gives each product the bits [`sgemm_amx`] gives it alone, with
+/// either layout of the left operands, ragged shapes and 1-3 threads, and adds the column
+/// sums with the bits of a serial loop over the rows from the sums' start values (a column
+/// of negative zeros from `-0.0` stays `-0.0`: the steps past `k` are not added).
+#[test]
+fn shared_b_gives_each_products_bits() {
+    if !runs() {
+        return;
+    }
+    for &(ref ms, n, k) in &[
+        (vec![128usize, 128], 512usize, 160usize),
+        (vec![37, 16, 5], 45, 700),
+        (vec![20], 33, 16),
+        (vec![64, 33], 100, 1100),
+    ] {
+        let mut g = Gen((n * 31 + k) as u64);
+        let b: Vec<f32> = (0..k * n).map(|i| if i % n == 3 { -0.0 } else { g.normal() }).collect();
+        let as_: Vec<Vec<f32>> = ms.iter().map(|&m| (0..m * k).map(|_| g.normal()).collect()).collect();
+        let start: Vec<f32> = (0..n).map(|j| if j == 3 { -0.0 } else { g.normal() }).collect();
+        let mut serial = start.clone();
+        for row in b.chunks(n) {
+            serial.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+        }
+        assert_eq!(serial[3].to_bits(), (-0.0f32).to_bits());
+        let alone: Vec<Vec<f32>> =
+            ms.iter().zip(&as_).map(|(&m, a)| amx(m, n, k, a, &b, 1).unwrap()).collect();
+        for trans in [false, true] {
+            let stored: Vec<Vec<f32>> = if trans {
+                ms.iter()
+                    .zip(&as_)
+                    .map(|(&m, a)| (0..k * m).map(|x| a[(x % m) * k + x / m]).collect())
+                    .collect()
+            } else {
+                as_.clone()
+            };
+            for threads in [1, 2, 3] {
+                let (cs, sums) = shared(ms, &stored, trans, (n, k), &b, threads, Some(&start)).unwrap();
+                for (g, (c, a)) in cs.iter().zip(&alone).enumerate() {
+                    assert_eq!(bits(c), bits(a), "{ms:?} x {n} x {k}, product {g}, {threads} threads");
+                }
+                assert_eq!(bits(&sums), bits(&serial), "{ms:?} x {n} x {k} sums, {threads} threads");
+                let (plain, _) = shared(ms, &stored, trans, (n, k), &b, threads, None).unwrap();
+                assert_eq!(plain, cs, "without sums");
+            }
+        }
+    }
+}
+
+/// Operands that need scaling (a gradient with elements near `2^-104`, an `op(a)` near
+/// `2^-90`) give the bits of [`sgemm_amx`] alone whatever scale the previous call left as
+/// the first guess; NaN or infinity anywhere, no scale at all, `op(b)` not row-major,
+/// short or empty shapes and a nested call decline with nothing written.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn shared_b_scales_and_declines() {
+    if !runs() {
+        return;
+    }
+    let (ms, n, k) = ([48usize, 32], 64usize, 96usize);
+    let mut g = Gen(77);
+    let mut b: Vec<f32> = (0..k * n).map(|_| g.normal()).collect();
+    b[5] = 2f32.powi(-104);
+    b[7 * n + 9] = -3.0 * 2f32.powi(-110);
+    let mut as_: Vec<Vec<f32>> =
+        ms.iter().map(|&m| (0..m * k).map(|_| g.normal() * 1e-3).collect()).collect();
+    let start = vec![0.0f32; n];
+    let check = |as_: &[Vec<f32>], b: &[f32]| {
+        let alone: Vec<Vec<f32>> = ms.iter().zip(as_).map(|(&m, a)| amx(m, n, k, a, b, 2).unwrap()).collect();
+        for guess in [0, 1, 40, 82, 120, -60] {
+            SHARED_B_SCALE.store(guess, std::sync::atomic::Ordering::Relaxed);
+            let (cs, _) = shared(&ms, as_, false, (n, k), b, 2, Some(&start)).unwrap();
+            for (c, a) in cs.iter().zip(&alone) {
+                assert_eq!(bits(c), bits(a), "first guess {guess}");
+            }
+        }
+    };
+    check(&as_, &b);
+    // `op(a)` too small for the pieces unscaled: a scale of `op(a)` (and of `op(b)`).
+    as_[1][3] = 2f32.powi(-90);
+    check(&as_, &b);
+    as_[1][3] = 0.5;
+    // Declines.
+    let none = |as_: &[Vec<f32>], b: &[f32], what: &str| {
+        assert!(shared(&ms, as_, false, (n, k), b, 2, Some(&start)).is_none(), "{what}");
+    };
+    for (pos, bad) in [(0, f32::NAN), (k * n - 1, f32::INFINITY)] {
+        let mut b2 = b.clone();
+        b2[pos] = bad;
+        none(&as_, &b2, "non-finite b");
+        let mut a2 = as_.clone();
+        a2[1][pos % (32 * k)] = bad;
+        none(&a2, &b, "non-finite a");
+    }
+    let (mut a2, mut b2) = (as_.clone(), b.clone());
+    a2[0][1] = 2f32.powi(-120);
+    a2[0][2] = 2f32.powi(100);
+    b2[1] = 2f32.powi(-120);
+    b2[2] = 2f32.powi(100);
+    none(&a2, &b2, "too wide a range");
+    BUF.with(|buf| {
+        let _held = buf.borrow_mut();
+        none(&as_, &b, "nested call");
+    });
+    assert!(shared(&[48], &as_[..1], false, (n, MIN_K - 1), &b, 2, None).is_none(), "short k");
+    assert!(shared(&[], &[], false, (n, k), &b, 2, None).is_none(), "no product");
+    assert!(
+        shared(&[0, 32], &[vec![], as_[1].clone()], false, (n, k), &b, 2, None).is_none(),
+        "empty product"
+    );
+    let mut c = vec![-7.0f32; 48 * n];
+    let left =
+        sgemm::Left { m: 48, a: View { ptr: as_[0].as_ptr(), rs: k, cs: 1 }, c: c.as_mut_ptr(), ldc: n };
+    // SAFETY: as `shared`, with `op(b)` read as its transpose (`n x k` stored, `k x n` read).
+    let ok = unsafe {
+        sgemm_amx_shared_b(&[left], n, k, View { ptr: b.as_ptr(), rs: 1, cs: k }, 2, std::ptr::null_mut())
+    };
+    assert!(!ok && c.iter().all(|&v| v == -7.0), "transposed op(b)");
+    // Too large to pack whole (a 2048 x 2048 x 2048 product).
+    let big = vec![0.5f32; 2048 * 2048];
+    assert!(
+        shared(&[2048], std::slice::from_ref(&big), false, (2048, 2048), &big, 2, None).is_none(),
+        "too large"
+    );
+}
