@@ -201,8 +201,8 @@ fn amx_shape(m: usize, n: usize, k: usize) -> bool {
 /// (the caller checks [`amx_enabled`]). That call's buffer is
 /// bounded by the driver's own limit (32 MiB): W3's two 128 x 2560 x 512 products pack
 /// 2560 x 640 elements each, 15.7 MB with two threads' copies of `op(a_g)`, kept by the
-/// calling thread (W3's peak RSS ~72 -> ~88 MB), for 12-15% less time than the FMA GEMM on
-/// them (BENCHMARKS.md "s23").
+/// calling thread (W3's peak RSS 72 -> 87 MB), for 18-22% less time than the own FMA GEMM's
+/// shared call on them (BENCHMARKS.md "s23").
 pub(crate) fn amx_shared_shape(ms: &[usize], n: usize, k: usize) -> bool {
     !ms.is_empty()
         && ms

@@ -710,9 +710,12 @@ pub(crate) unsafe fn sgemm_amx_prepacked(
 ///
 /// Returns `false`, with every `c_g` and `sums` untouched, where it declines: AMX not
 /// [`available`], `k < MIN_K`, no operand or an empty one, `op(b)` not row-major, packed
-/// operands over [`MAX_PACKED`], the calling thread's buffer in use, or operands that would
-/// need scaling or cannot be split (NaN, infinities; see the module). The caller then runs
-/// the FMA path, which covers every case.
+/// operands over [`MAX_PACKED`], the calling thread's buffer in use, or operands it cannot
+/// split exactly (NaN, infinities, ranges no scale fits; see the module). Operands that need
+/// a scale get one for all the products, of one operand alone where possible, and `op(b)` is
+/// packed at once times the scale the previous call settled on (a gradient's range changes
+/// little between steps), packed again only where that one does not fit: the bits are those
+/// of any exact scale. The caller runs the FMA path where it declines.
 ///
 /// # Safety
 /// Every `a_g` and `b` describe readable matrices of their shapes; every `c_g` holds `m_g`
