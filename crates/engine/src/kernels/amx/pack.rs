@@ -298,9 +298,9 @@ pub(super) unsafe fn pack_b(
 ) -> Range {
     // As `pack_a`: no multiply by a scale of one.
     if scale == 1.0 {
-        pack_b_with::<false>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
+        pack_b_with::<false, false>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
     } else {
-        pack_b_with::<true>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
+        pack_b_with::<true, false>(b, n, k, cb0, cb1, chunks, scale, dst, std::ptr::null_mut())
     }
 }
 
@@ -326,18 +326,20 @@ pub(super) unsafe fn pack_b_summed(
 ) -> Range {
     assert!(b.cs == 1 && !sums.is_null(), "pack_b_summed takes a row-major op(b) and sums");
     if scale == 1.0 {
-        pack_b_with::<false>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
+        pack_b_with::<false, true>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
     } else {
-        pack_b_with::<true>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
+        pack_b_with::<true, true>(b, n, k, cb0, cb1, (chunks, 0, chunks), scale, dst, sums)
     }
 }
 
-/// [`pack_b`] with the scale multiplied (`SCALED`) or one; a non-null `sums` (row-major
-/// `op(b)` only) as [`pack_b_summed`].
+/// [`pack_b`] with the scale multiplied (`SCALED`) or one; with `SUMMED` (row-major `op(b)`
+/// only, `sums` non-null) as [`pack_b_summed`]. A const parameter, not a test of `sums`: the
+/// plain packing (every product's and the kept copies' refresh) keeps its own loop, which a
+/// run-time branch in it slowed (W1 -2 to -4% in 8 pairs, BENCHMARKS.md "s23").
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn pack_b_with<const SCALED: bool>(
+unsafe fn pack_b_with<const SCALED: bool, const SUMMED: bool>(
     b: View,
     n: usize,
     k: usize,
@@ -380,7 +382,7 @@ unsafe fn pack_b_with<const SCALED: bool>(
                         zero
                     }
                 };
-                if sums.is_null() {
+                if !SUMMED {
                     for r in 0..16 {
                         simd::b_row::<SCALED>(row(2 * r), row(2 * r + 1), sc, d.add(r * 16), &mut st);
                     }
