@@ -335,7 +335,7 @@ pub(super) unsafe fn pack_b_summed(
 /// [`pack_b`] with the scale multiplied (`SCALED`) or one; with `SUMMED` (row-major `op(b)`
 /// only, `sums` non-null) as [`pack_b_summed`]. A const parameter, not a test of `sums`: the
 /// plain packing (every product's and the kept copies' refresh) keeps its own loop, which a
-/// run-time branch in it slowed (W1 -2 to -4% in 8 pairs, BENCHMARKS.md "s23").
+/// run-time branch in it slowed (W1 -1.9% median, 7 of 8 pairs lower, BENCHMARKS.md "s23").
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 #[allow(clippy::too_many_arguments)]
