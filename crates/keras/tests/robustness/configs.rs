@@ -13,9 +13,6 @@ use keras::layers::{deserialize, registered_class_names, CallContext, Layer};
 use keras::Tensor;
 use serde_json::{json, Value};
 
-/// Weights above this are refused (the initializers check it), so a hostile `units` gives an
-/// error at build instead of allocating gigabytes.
-const TEST_MAX_TENSOR_BYTES: usize = 64 << 20;
 /// Calls run only when the output has at most this many elements per sample.
 const MAX_CALL_ELEMENTS: usize = 1 << 16;
 
@@ -468,7 +465,7 @@ fn exercise(class: &str, cfg: &Value, shape: &[usize], what: &str, t: &mut Tally
 
 #[test]
 fn hostile_config_values_give_layers_or_errors() {
-    keras::config::set_max_tensor_bytes(Some(TEST_MAX_TENSOR_BYTES));
+    super::lower_tensor_limit();
     let cases = base_cases();
     let mut t = Tally::default();
     for (class, cfg, shape) in &cases {
@@ -496,7 +493,6 @@ fn hostile_config_values_give_layers_or_errors() {
         "hostile configs: {} variants, {} loaded, {} built, {} calls",
         t.variants, t.loaded, t.built, t.called
     );
-    keras::config::set_max_tensor_bytes(None);
     assert!(t.panics.is_empty(), "{} panics:\n{}", t.panics.len(), t.panics.join("\n"));
 }
 

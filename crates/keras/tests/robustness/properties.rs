@@ -28,7 +28,7 @@ fn check<S: Strategy>(name: &str, strategy: S, test: impl Fn(S::Value) -> Result
 where
     S::Value: std::fmt::Debug,
 {
-    keras::config::set_max_tensor_bytes(Some(64 << 20));
+    super::lower_tensor_limit();
     let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
     let tried = AtomicUsize::new(0);
     let result = TestRunner::new(config).run(&strategy, |v| {
