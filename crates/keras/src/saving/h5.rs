@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use hdf5_pure::{AttrValue, DType as H5DType, File as H5File, FileBuilder};
+use hdf5_pure::{AttrValue, DType as H5DType, Datatype, DatatypeByteOrder, File as H5File, FileBuilder};
 use keras_engine::DType;
 
 use crate::{keras_bail, Error, Result, Tensor};
@@ -172,6 +172,11 @@ pub(crate) enum Stored {
     F32,
     /// 64-bit float (read as float32).
     F64,
+    /// IEEE 754 half precision (a `float16` variable; read as float32, exactly).
+    F16,
+    /// bfloat16: 2-byte opaque values with the attribute `dtype="bfloat16"`, as Keras's
+    /// `.keras` writer stores them (h5py has no bfloat16 type); read as float32, exactly.
+    BF16,
     /// An integer type, by NumPy name (`int64`); read as int64.
     Int(&'static str),
     /// Something that is not a number array.
@@ -335,6 +340,28 @@ impl Reader {
         }
         let dt = guard(&format!("Cannot read the dtype of '{path}'"), || ds.dtype())?;
         let stored = match dt {
+            H5DType::Other(t) => match *t {
+                Datatype::FloatingPoint { size: 2, byte_order, layout }
+                    if byte_order == DatatypeByteOrder::LittleEndian
+                        && (layout.exponent_size, layout.mantissa_size, layout.exponent_bias)
+                            == (5, 10, 15) =>
+                {
+                    Stored::F16
+                }
+                Datatype::Opaque { size: 2, .. } => {
+                    let attrs = guard(&format!("Cannot read the attributes of '{path}'"), || ds.attrs())?;
+                    match attrs.get("dtype").and_then(AttrValue::as_strings) {
+                        Some([d]) if d == "bfloat16" => Stored::BF16,
+                        _ => keras_bail!(
+                            Io,
+                            "Dataset '{path}' holds 2-byte opaque values without dtype=\"bfloat16\" \
+                             (a bfloat16 weight in a legacy .h5 file? Keras cannot load those \
+                             either; save the model as .keras)"
+                        ),
+                    }
+                }
+                _ => Stored::Other,
+            },
             H5DType::F32 => Stored::F32,
             H5DType::F64 => Stored::F64,
             H5DType::I8 => Stored::Int("int8"),
@@ -378,6 +405,17 @@ impl Reader {
                 Tensor::new(v.into_iter().map(|x| x as f32).collect(), shape.clone())
             }
             Stored::Int(_) => Tensor::from_i64(guard(&what, || ds.read_i64())?, shape.clone()),
+            Stored::F16 | Stored::BF16 => {
+                let raw = guard(&what, || ds.read_raw())?;
+                if raw.len() != numel * 2 {
+                    keras_bail!(Io, "{what}: {} bytes for shape {shape:?} of 2-byte values", raw.len());
+                }
+                let widen = if stored == Stored::F16 { f16_to_f32 } else { bf16_to_f32 };
+                Tensor::new(
+                    raw.chunks_exact(2).map(|b| widen(u16::from_le_bytes([b[0], b[1]]))).collect(),
+                    shape.clone(),
+                )
+            }
             Stored::Other => keras_bail!(Io, "Dataset '{path}' does not hold numbers"),
         };
         let t = t.map_err(|e| Error::Io(format!("{what}: {e}")))?;
@@ -420,9 +458,57 @@ impl Reader {
     }
 }
 
+/// An IEEE 754 half-precision value widened to float32 (exact: every half is a float32).
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let man = u32::from(h & 0x3ff);
+    let bits = match (exp, man) {
+        (0, 0) => sign,
+        // Subnormal: man * 2^-24, renormalized (shift the leading 1 into the implicit bit).
+        (0, _) => {
+            let shift = man.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | (((man << shift) & 0x3ff) << 13)
+        }
+        (0x1f, _) => sign | 0x7f80_0000 | (man << 13),
+        _ => sign | ((exp + 112) << 23) | (man << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// A bfloat16 value widened to float32 (its upper 16 bits).
+pub(crate) fn bf16_to_f32(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every half-precision bit pattern against the format's definition evaluated in f64.
+    #[test]
+    fn every_half_widens_to_its_value() {
+        for h in 0..=u16::MAX {
+            let (sign, exp, man) = (if h >> 15 == 1 { -1.0f64 } else { 1.0 }, (h >> 10) & 0x1f, h & 0x3ff);
+            let got = f16_to_f32(h);
+            match exp {
+                0x1f if man == 0 => assert_eq!(f64::from(got), sign * f64::INFINITY, "{h:#06x}"),
+                0x1f => assert!(got.is_nan() && got.is_sign_negative() == (sign < 0.0), "{h:#06x}"),
+                _ => {
+                    let want = if exp == 0 {
+                        sign * f64::from(man) * 2f64.powi(-24)
+                    } else {
+                        sign * (1.0 + f64::from(man) / 1024.0) * 2f64.powi(i32::from(exp) - 15)
+                    };
+                    assert_eq!(f64::from(got), want, "{h:#06x}");
+                    assert_eq!(got.is_sign_negative(), sign < 0.0, "{h:#06x}: the sign of zero");
+                }
+            }
+        }
+        assert_eq!(bf16_to_f32(0x3f80), 1.0);
+        assert_eq!(bf16_to_f32(0xc049), -3.140625);
+        assert_eq!(bf16_to_f32(0x0001), f32::from_bits(0x0001_0000));
+    }
 
     #[test]
     fn tree_round_trips_through_bytes() {

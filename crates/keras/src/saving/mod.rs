@@ -430,6 +430,8 @@ pub fn inspect_h5(bytes: &[u8]) -> Result<H5Layout> {
             let dtype = match stored {
                 h5::Stored::F32 => "float32",
                 h5::Stored::F64 => "float64",
+                h5::Stored::F16 => "float16",
+                h5::Stored::BF16 => "bfloat16",
                 h5::Stored::Int(name) => name,
                 h5::Stored::Other => "other",
             };
@@ -447,7 +449,8 @@ pub fn inspect_h5(bytes: &[u8]) -> Result<H5Layout> {
     })
 }
 
-/// Reads one dataset of HDF5 bytes (float data as float32, integers as int64), for tools
+/// Reads one dataset of HDF5 bytes (float data, half precision and bfloat16 included, as
+/// float32; integers as int64), for tools
 /// and tests. The dataset may not declare more elements than the file has bytes.
 pub fn read_h5_dataset(bytes: &[u8], path: &str) -> Result<crate::Tensor> {
     shielded(Path::new("<bytes>"), || h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?.read(path, None))
