@@ -177,6 +177,9 @@ pub(crate) enum Stored {
     /// bfloat16: 2-byte opaque values with the attribute `dtype="bfloat16"`, as Keras's
     /// `.keras` writer stores them (h5py has no bfloat16 type); read as float32, exactly.
     BF16,
+    /// 2-byte opaque values without that attribute: Keras's legacy `.h5` writer stores
+    /// bfloat16 so, and nothing (Keras included) can tell them from other 2-byte data.
+    UntypedOpaque2,
     /// An integer type, by NumPy name (`int64`); read as int64.
     Int(&'static str),
     /// Something that is not a number array.
@@ -352,12 +355,7 @@ impl Reader {
                     let attrs = guard(&format!("Cannot read the attributes of '{path}'"), || ds.attrs())?;
                     match attrs.get("dtype").and_then(AttrValue::as_strings) {
                         Some([d]) if d == "bfloat16" => Stored::BF16,
-                        _ => keras_bail!(
-                            Io,
-                            "Dataset '{path}' holds 2-byte opaque values without dtype=\"bfloat16\" \
-                             (a bfloat16 weight in a legacy .h5 file? Keras cannot load those \
-                             either; save the model as .keras)"
-                        ),
+                        _ => Stored::UntypedOpaque2,
                     }
                 }
                 _ => Stored::Other,
@@ -416,6 +414,11 @@ impl Reader {
                     shape.clone(),
                 )
             }
+            Stored::UntypedOpaque2 => keras_bail!(
+                Io,
+                "Dataset '{path}' holds 2-byte opaque values without dtype=\"bfloat16\" (a bfloat16 \
+                 weight in a legacy .h5 file? Keras cannot load those either; save the model as .keras)"
+            ),
             Stored::Other => keras_bail!(Io, "Dataset '{path}' does not hold numbers"),
         };
         let t = t.map_err(|e| Error::Io(format!("{what}: {e}")))?;

@@ -433,7 +433,7 @@ pub fn inspect_h5(bytes: &[u8]) -> Result<H5Layout> {
                 h5::Stored::F16 => "float16",
                 h5::Stored::BF16 => "bfloat16",
                 h5::Stored::Int(name) => name,
-                h5::Stored::Other => "other",
+                h5::Stored::Other | h5::Stored::UntypedOpaque2 => "other",
             };
             out.datasets.push(H5Dataset { path, shape, dtype: dtype.to_string() });
         }
@@ -450,8 +450,8 @@ pub fn inspect_h5(bytes: &[u8]) -> Result<H5Layout> {
 }
 
 /// Reads one dataset of HDF5 bytes (float data, half precision and bfloat16 included, as
-/// float32; integers as int64), for tools
-/// and tests. The dataset may not declare more elements than the file has bytes.
+/// float32; integers as int64), for tools and tests. The dataset may not declare more
+/// elements than the file has bytes.
 pub fn read_h5_dataset(bytes: &[u8], path: &str) -> Result<crate::Tensor> {
     shielded(Path::new("<bytes>"), || h5::Reader::from_bytes(bytes.to_vec(), "<bytes>")?.read(path, None))
 }
