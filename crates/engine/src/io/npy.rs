@@ -1,10 +1,12 @@
-//! NumPy `.npy` files (format 1.0-3.0, little-endian `<f4`, `<i4`, `<i8`, `|u1`, C order).
+//! NumPy `.npy` files (format 1.0-3.0, little-endian, C order). Reads `<f4`, `<f8` and `<f2`
+//! (float64 and float16 as float32), `<i4`, `<i8`, `|u1` and `|i1`; writes `<f4`, `<i4`, `<i8`.
 //!
 //! Reading validates the header and the data length before allocating, so a corrupt or
 //! hostile file gives an error, never a panic or an unbounded allocation.
 
 use std::path::Path;
 
+use crate::dtype::f16_to_f32;
 use crate::{bail, EngineError, Result, Storage, Tensor};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -76,8 +78,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
     let item = match descr.as_str() {
         "<f4" | "<i4" => 4,
         "<f8" | "<i8" => 8,
+        "<f2" => 2,
         "|u1" | "<u1" | "|i1" => 1,
-        d => bail!("unsupported .npy dtype '{d}' (expected <f4, <f8, <i4, <i8 or |u1)"),
+        d => bail!("unsupported .npy dtype '{d}' (expected <f4, <f8, <f2, <i4, <i8 or |u1)"),
     };
     let need = n.checked_mul(item).ok_or_else(|| EngineError::new("npy shape overflows"))?;
     if data.len() < need {
@@ -91,6 +94,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Tensor> {
         "<f8" => Storage::F32(
             data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32).collect(),
         ),
+        "<f2" => {
+            Storage::F32(data.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect())
+        }
         "<i4" => {
             Storage::I32(data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
         }
@@ -163,6 +169,22 @@ mod tests {
             assert_eq!(back.shape(), t.shape());
             assert_eq!(back.storage(), t.storage());
         }
+    }
+
+    /// The bytes NumPy 2 writes for `np.save(f, np.array([[1, -2.5, 65504], [6e-8, inf, 0.1]],
+    /// dtype=np.float16))`, read as NumPy's `astype(np.float32)` gives them.
+    #[test]
+    fn float16_arrays_are_widened() {
+        let mut bytes =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }".to_vec();
+        bytes.resize(127, b' ');
+        bytes.push(b'\n');
+        bytes.extend([0x00, 0x3c, 0x00, 0xc1, 0xff, 0x7b, 0x01, 0x00, 0x00, 0x7c, 0x66, 0x2e]);
+        let t = from_bytes(&bytes).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.to_f32_vec(), vec![1.0, -2.5, 65504.0, 5.960_464_5e-8, f32::INFINITY, 0.099_975_586]);
+        let e = from_bytes(&bytes[..bytes.len() - 1]).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
     }
 
     #[test]

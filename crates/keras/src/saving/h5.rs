@@ -11,6 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use hdf5_pure::{AttrValue, DType as H5DType, Datatype, DatatypeByteOrder, File as H5File, FileBuilder};
+use keras_engine::dtype::{bf16_to_f32, f16_to_f32};
 use keras_engine::DType;
 
 use crate::{keras_bail, Error, Result, Tensor};
@@ -461,57 +462,9 @@ impl Reader {
     }
 }
 
-/// An IEEE 754 half-precision value widened to float32 (exact: every half is a float32).
-pub(crate) fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        // Subnormal: man * 2^-24, renormalized (shift the leading 1 into the implicit bit).
-        (0, _) => {
-            let shift = man.leading_zeros() - 21;
-            sign | ((113 - shift) << 23) | (((man << shift) & 0x3ff) << 13)
-        }
-        (0x1f, _) => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 112) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
-}
-
-/// A bfloat16 value widened to float32 (its upper 16 bits).
-pub(crate) fn bf16_to_f32(h: u16) -> f32 {
-    f32::from_bits(u32::from(h) << 16)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every half-precision bit pattern against the format's definition evaluated in f64.
-    #[test]
-    fn every_half_widens_to_its_value() {
-        for h in 0..=u16::MAX {
-            let (sign, exp, man) = (if h >> 15 == 1 { -1.0f64 } else { 1.0 }, (h >> 10) & 0x1f, h & 0x3ff);
-            let got = f16_to_f32(h);
-            match exp {
-                0x1f if man == 0 => assert_eq!(f64::from(got), sign * f64::INFINITY, "{h:#06x}"),
-                0x1f => assert!(got.is_nan() && got.is_sign_negative() == (sign < 0.0), "{h:#06x}"),
-                _ => {
-                    let want = if exp == 0 {
-                        sign * f64::from(man) * 2f64.powi(-24)
-                    } else {
-                        sign * (1.0 + f64::from(man) / 1024.0) * 2f64.powi(i32::from(exp) - 15)
-                    };
-                    assert_eq!(f64::from(got), want, "{h:#06x}");
-                    assert_eq!(got.is_sign_negative(), sign < 0.0, "{h:#06x}: the sign of zero");
-                }
-            }
-        }
-        assert_eq!(bf16_to_f32(0x3f80), 1.0);
-        assert_eq!(bf16_to_f32(0xc049), -3.140625);
-        assert_eq!(bf16_to_f32(0x0001), f32::from_bits(0x0001_0000));
-    }
 
     #[test]
     fn tree_round_trips_through_bytes() {
