@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixtures, TempDir};
+use common::{fixtures, max_diff as max_abs_diff, TempDir};
 
 use keras::models::load_model;
 use keras::saving::inspect_h5;
@@ -16,11 +16,6 @@ const POLICIES: [&str; 3] = ["float16", "bfloat16", "mixed_float16"];
 
 fn npy(name: &str) -> Tensor {
     keras::io::npy::read(fixtures().join("saving").join(name)).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.shape(), b.shape());
-    a.to_f32_vec().iter().zip(b.to_f32_vec()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 fn layout(path: &std::path::Path) -> keras::saving::H5Layout {
@@ -70,7 +65,7 @@ fn load_weights_reads_half_precision_weights_files() {
             assert_eq!(a.to_f32_vec(), b.to_f32_vec(), "{policy}");
         }
         let y = m.predict(&x, PredictArgs::default().verbose(0)).unwrap().remove(0);
-        assert!(max_abs_diff(&y, &npy(&format!("half_{policy}_f32.npy"))) < 1e-5, "{policy}");
+        assert!(max_abs_diff(&y, &npy(&format!("half_{policy}_f32.npy"))) < 1e-6, "{policy}");
     }
 }
 
